@@ -1,0 +1,108 @@
+// Encoding and decoding of whole frames, with the frame limit enforced in one place.
+import protobuf from 'protobufjs/minimal.js';
+import { CustodianError, ErrorCode } from './errors.ts';
+import { custodian } from './gen/custodian.js';
+import { MAX_FRAME_BYTES } from './limits.ts';
+
+// 64-bit fields (seq, times, sizes) decode to plain numbers: every value this protocol
+// carries stays far below 2^53, and Long objects would leak into every consumer.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
+export const v1 = custodian.v1;
+export type AgentMessage = custodian.v1.AgentMessage;
+export type CollectorMessage = custodian.v1.CollectorMessage;
+export type IAgentMessage = custodian.v1.IAgentMessage;
+export type ICollectorMessage = custodian.v1.ICollectorMessage;
+export type IEvent = custodian.v1.IEvent;
+export type Event = custodian.v1.Event;
+export type IPolicy = custodian.v1.IPolicy;
+
+function checkSize(bytes: Uint8Array): void {
+  if (bytes.byteLength > MAX_FRAME_BYTES) {
+    throw new CustodianError(
+      ErrorCode.FRAME_TOO_LARGE,
+      `frame of ${bytes.byteLength} bytes exceeds ${MAX_FRAME_BYTES}`,
+    );
+  }
+}
+
+export function encodeAgentMessage(msg: IAgentMessage): Uint8Array {
+  const bytes = v1.AgentMessage.encode(msg).finish();
+  checkSize(bytes);
+  return bytes;
+}
+
+export function encodeCollectorMessage(msg: ICollectorMessage): Uint8Array {
+  const bytes = v1.CollectorMessage.encode(msg).finish();
+  checkSize(bytes);
+  return bytes;
+}
+
+function decodeWith<T>(what: string, bytes: Uint8Array, decode: (b: Uint8Array) => T): T {
+  checkSize(bytes);
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new CustodianError(ErrorCode.MALFORMED_FRAME, `not a valid ${what}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+export function decodeAgentMessage(bytes: Uint8Array): AgentMessage {
+  const msg = decodeWith('AgentMessage', bytes, (b) => v1.AgentMessage.decode(b));
+  if (!msg.body)
+    throw new CustodianError(ErrorCode.UNEXPECTED_MESSAGE, 'AgentMessage has no body (unknown kind)');
+  return msg;
+}
+
+export function decodeCollectorMessage(bytes: Uint8Array): CollectorMessage {
+  const msg = decodeWith('CollectorMessage', bytes, (b) => v1.CollectorMessage.decode(b));
+  if (!msg.body)
+    throw new CustodianError(ErrorCode.UNEXPECTED_MESSAGE, 'CollectorMessage has no body (unknown kind)');
+  return msg;
+}
+
+/** The payload kinds of an Event, as named in the oneof (camelCase). */
+export type EventKind = NonNullable<Event['payload']>;
+
+export const EVENT_KINDS: readonly EventKind[] = [
+  'agentStarted',
+  'agentStopping',
+  'heartbeat',
+  'inventory',
+  'activeWindow',
+  'idleState',
+  'screenLocked',
+  'lockFailed',
+  'usbAttached',
+  'usbRemoved',
+  'usbWriteBlocked',
+  'fileWritten',
+  'flaggedActivity',
+  'policyApplied',
+  'capabilities',
+  'gap',
+  'usbEnforcementFailed',
+];
+
+export function eventKind(event: IEvent): EventKind | undefined {
+  for (const kind of EVENT_KINDS) {
+    if (event[kind] != null) return kind;
+  }
+  return undefined;
+}
+
+export function encodeEvent(event: IEvent): Uint8Array {
+  return v1.Event.encode(event).finish();
+}
+
+export function decodeEvent(bytes: Uint8Array): Event {
+  return decodeWith('Event', bytes, (b) => v1.Event.decode(b));
+}
+
+/** JSON form for APIs: enums as names, 64-bit numbers as numbers, bytes as base64. */
+export function eventToJson(event: Event): Record<string, unknown> {
+  return v1.Event.toObject(event, { enums: String, longs: Number, bytes: String, oneofs: true });
+}

@@ -1,0 +1,59 @@
+// The one catalogue of stable error codes shared by agent and collector (STYLE.md §4).
+// A code never changes meaning; add new ones at the end of their group.
+
+export const ErrorCode = {
+  // protocol
+  MALFORMED_FRAME: 'CUST_ERR_MALFORMED_FRAME',
+  FRAME_TOO_LARGE: 'CUST_ERR_FRAME_TOO_LARGE',
+  UNEXPECTED_MESSAGE: 'CUST_ERR_UNEXPECTED_MESSAGE',
+  BATCH_TOO_LARGE: 'CUST_ERR_BATCH_TOO_LARGE',
+  BAD_EVENT: 'CUST_ERR_BAD_EVENT',
+  BLOB_TOO_LARGE: 'CUST_ERR_BLOB_TOO_LARGE',
+  BLOB_HASH_MISMATCH: 'CUST_ERR_BLOB_HASH_MISMATCH',
+  BAD_BLOB_CHUNK: 'CUST_ERR_BAD_BLOB_CHUNK',
+  // auth and enrolment
+  AUTH_FAILED: 'CUST_ERR_AUTH_FAILED',
+  AUTH_TIMEOUT: 'CUST_ERR_AUTH_TIMEOUT',
+  DEVICE_REVOKED: 'CUST_ERR_DEVICE_REVOKED',
+  BAD_ENROL_SECRET: 'CUST_ERR_BAD_ENROL_SECRET',
+  BAD_ENROL_CODE: 'CUST_ERR_BAD_ENROL_CODE',
+  AGREEMENT_NOT_ACCEPTED: 'CUST_ERR_AGREEMENT_NOT_ACCEPTED',
+  // input and config
+  INVALID_INPUT: 'CUST_ERR_INVALID_INPUT',
+  INVALID_CONFIG: 'CUST_ERR_INVALID_CONFIG',
+  INVALID_POLICY: 'CUST_ERR_INVALID_POLICY',
+  NOT_FOUND: 'CUST_ERR_NOT_FOUND',
+  UNAUTHENTICATED: 'CUST_ERR_UNAUTHENTICATED',
+  FORBIDDEN: 'CUST_ERR_FORBIDDEN',
+  CSRF: 'CUST_ERR_CSRF',
+  RATE_LIMITED: 'CUST_ERR_RATE_LIMITED',
+  // storage and OS
+  STORAGE: 'CUST_ERR_STORAGE',
+  OUTBOX_FULL: 'CUST_ERR_OUTBOX_FULL',
+  COMMAND_FAILED: 'CUST_ERR_COMMAND_FAILED',
+  COMMAND_TIMEOUT: 'CUST_ERR_COMMAND_TIMEOUT',
+  UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error with a stable code; `cause` keeps the underlying failure. */
+export class CustodianError extends Error {
+  readonly code: ErrorCodeValue;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCodeValue,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CustodianError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isCustodianError(err: unknown, code?: ErrorCodeValue): err is CustodianError {
+  return err instanceof CustodianError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suites drive for real: protoc (wire interop),
+# Xvfb + openbox + x11 tools (window, idle, lock, screenshot tests), cryptsetup and udev
+# tools (USB tests on loop devices), Chromium (console browser tests).
+# Idempotent: does nothing when every package is present already.
+set -euo pipefail
+pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xdotool xprintidle openbox i3lock
+      cryptsetup-bin util-linux udev psmisc chromium fonts-dejavu-core)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system-deps: all ${#pkgs[@]} Debian packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: missing ${missing[*]}; run as root (or: sudo apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
