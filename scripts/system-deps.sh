@@ -4,7 +4,7 @@
 # tools (USB tests on loop devices), Chromium (console browser tests).
 # Idempotent: does nothing when every package is present already.
 set -euo pipefail
-pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xdotool xprintidle openbox i3lock
+pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xterm xdotool xprintidle openbox i3lock
       cryptsetup-bin util-linux udev psmisc chromium fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do

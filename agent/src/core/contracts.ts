@@ -1,0 +1,62 @@
+// Contracts between the agent's parts. Monitors, enforcers and capture produce events
+// through an EventSink; they never touch the outbox or the link directly.
+
+import type { Policy } from '@custodian/policy';
+import type { IEvent } from '@custodian/protocol';
+
+/** An Event without seq and time: exactly one payload field set. The outbox stamps the rest. */
+export type EventPayload = Omit<IEvent, 'seq' | 'timeMs'>;
+
+export interface EventSink {
+  /** Persists the event to the outbox (durably) before resolving. */
+  emit(payload: EventPayload): Promise<void>;
+}
+
+export interface BlobSink {
+  /** Persists a blob (e.g. a PNG) for upload and returns its blob id (UUID). */
+  putBlob(data: Uint8Array, contentType: string): Promise<string>;
+}
+
+export interface PolicySource {
+  current(): Policy;
+  /** Called after a new policy has been validated, persisted and made current. Returns an unsubscribe. */
+  onChange(listener: (policy: Policy, previous: Policy) => void): () => void;
+}
+
+/** Names of the capabilities the agent reports to the collector. */
+export type CapabilityName = 'active_window' | 'idle' | 'lock' | 'screenshot' | 'usb_control';
+
+export interface CapabilityStatus {
+  name: CapabilityName;
+  available: boolean;
+  /** Why not, in words IT staff understand: "no X display", "Wayland session", "not root". */
+  reason: string;
+}
+
+/** A long-running part of the agent (monitor, enforcer, capture). */
+export interface AgentComponent {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Capability statuses this component owns (may change over time). */
+  capabilities(): CapabilityStatus[];
+}
+
+/** Everything a component may need, handed over by the composition root. */
+export interface AgentContext {
+  events: EventSink;
+  blobs: BlobSink;
+  policy: PolicySource;
+  log: AgentLogger;
+  /** Demo mode: the newcomer's own machine. USB in audit, idle lock report-only unless opted in. */
+  demo: boolean;
+  /** Called when a component's capabilities change, so the agent reports them again. */
+  capabilitiesChanged(): void;
+}
+
+export interface AgentLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: Record<string, unknown>): void;
+}

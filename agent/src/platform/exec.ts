@@ -1,0 +1,77 @@
+// Every OS command the agent runs goes through here: always a timeout, never a shell,
+// failures wrapped with a stable code and the command named (STYLE.md §5).
+import { execFile } from 'node:child_process';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+
+export interface RunOptions {
+  /** Hard limit; the process is killed (SIGKILL) when it passes. Default 5 s. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /** Exit codes that count as success besides 0 (e.g. blkid's 2 = nothing found). */
+  okExitCodes?: number[];
+  maxBuffer?: number;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const timeout = options.timeoutMs ?? 5_000;
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      {
+        timeout,
+        killSignal: 'SIGKILL',
+        env: options.env ?? process.env,
+        maxBuffer: options.maxBuffer ?? 4 * 1024 * 1024,
+        encoding: 'utf8',
+        windowsHide: true,
+      },
+      (err, stdout, stderr) => {
+        if (!err) return resolve({ stdout, stderr, exitCode: 0 });
+        const e = err as NodeJS.ErrnoException & { code?: unknown; killed?: boolean; signal?: string };
+        const exitCode = typeof e.code === 'number' ? e.code : -1;
+        if (exitCode >= 0 && options.okExitCodes?.includes(exitCode))
+          return resolve({ stdout, stderr, exitCode });
+        const what = `${cmd} ${args.join(' ')}`.slice(0, 200);
+        if (e.killed || e.signal === 'SIGKILL') {
+          return reject(
+            new CustodianError(ErrorCode.COMMAND_TIMEOUT, `${what}: no answer within ${timeout} ms`),
+          );
+        }
+        if (e.code === 'ENOENT') {
+          return reject(
+            new CustodianError(ErrorCode.UNAVAILABLE, `${cmd} is not installed`, {
+              cause: err,
+              details: { cmd },
+            }),
+          );
+        }
+        reject(
+          new CustodianError(
+            ErrorCode.COMMAND_FAILED,
+            `${what}: exit ${exitCode}${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`,
+            { cause: err, details: { cmd, exitCode, stderr } },
+          ),
+        );
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** True when `cmd` can be found on PATH (for capability probes). */
+export async function hasCommand(cmd: string): Promise<boolean> {
+  try {
+    await run('sh', ['-c', `command -v "$1"`, 'sh', cmd], { timeoutMs: 2_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,113 @@
+// A small declarative router on node:http. Every route states who may call it; the access
+// check runs on the server for every request before the handler (the per-route access test
+// enumerates ROUTES x roles). No framework: the collector's API is small and we want the
+// access rule next to each route, readable in one table.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
+
+/** Staff roles (issue 7). `admin` may do everything `it` may, and manage users and policy. */
+export const ROLES = ['admin', 'it', 'dsl', 'governor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Principal =
+  | { kind: 'staff'; userId: string; username: string; role: Role; sessionId: string; csrfToken: string }
+  | { kind: 'token'; role: 'admin'; username: 'admin-token' };
+
+/** `public`: anyone (enrolment, login, the agreement text). Otherwise the roles allowed. */
+export type Access = 'public' | readonly Role[];
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  principal: Principal | undefined;
+  /** Parsed JSON body (for POST/PUT/PATCH/DELETE), size-limited; undefined for GET. */
+  body: unknown;
+  ip: string;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown;
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path pattern with `:name` parameters, e.g. `/api/v1/devices/:id`. */
+  path: string;
+  access: Access;
+  handler: Handler;
+  /** Raw handler: the body is not read as JSON (e.g. streaming, SSE, file download). */
+  raw?: boolean;
+  /** State-changing routes need a CSRF token from cookie sessions; default: true for non-GET. */
+  csrf?: boolean;
+}
+
+export class HttpError extends CustodianError {
+  readonly status: number;
+  constructor(status: number, code: ErrorCodeValue, message: string, details?: Record<string, unknown>) {
+    super(code, message, details ? { details } : undefined);
+    this.status = status;
+  }
+}
+
+export const notFound = (what: string) => new HttpError(404, ErrorCode.NOT_FOUND, `${what} not found`);
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new HttpError(400, ErrorCode.INVALID_INPUT, message, details);
+
+/** A route parameter must be a plain id: no path separators, no dots, bounded length. */
+export const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+interface Compiled {
+  route: Route;
+  regex: RegExp;
+  names: string[];
+}
+
+export class Router {
+  readonly routes: Route[] = [];
+  private compiled: Compiled[] = [];
+
+  add(route: Route): this {
+    const names: string[] = [];
+    const pattern = route.path.replace(/:([a-zA-Z]+)/g, (_, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    this.routes.push(route);
+    this.compiled.push({ route, regex: new RegExp(`^${pattern}$`), names });
+    return this;
+  }
+
+  /** Finds the route for a method and path; `methodMismatch` when the path exists with another method. */
+  match(
+    method: string,
+    pathname: string,
+  ): { route: Route; params: Record<string, string> } | 'methodMismatch' | undefined {
+    let pathSeen = false;
+    for (const c of this.compiled) {
+      const m = c.regex.exec(pathname);
+      if (!m) continue;
+      pathSeen = true;
+      if (c.route.method !== method) continue;
+      const params: Record<string, string> = {};
+      for (let i = 0; i < c.names.length; i++) {
+        let value: string;
+        try {
+          value = decodeURIComponent(m[i + 1] ?? '');
+        } catch {
+          throw badInput(`path parameter ${c.names[i]} is not valid percent-encoding`);
+        }
+        if (!SAFE_ID.test(value)) throw badInput(`path parameter ${c.names[i]} is not a valid id`);
+        params[c.names[i] as string] = value;
+      }
+      return { route: c.route, params };
+    }
+    return pathSeen ? 'methodMismatch' : undefined;
+  }
+}
+
+/** Decides whether a principal may use a route. Pure: the access test calls it for every route x role. */
+export function isAllowed(access: Access, principal: Principal | undefined): boolean {
+  if (access === 'public') return true;
+  if (!principal) return false;
+  return access.includes(principal.role);
+}

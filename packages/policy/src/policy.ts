@@ -1,0 +1,305 @@
+// The policy schema shared by agent and collector: one plain-object shape, its defaults,
+// its validation, and its mapping to and from the wire (custodian.v1.Policy).
+import { CustodianError, ErrorCode, type IPolicy, v1 } from '@custodian/protocol';
+
+export const USB_MODES = ['audit', 'block-unencrypted-writes', 'block-all-writes', 'allow'] as const;
+export type UsbMode = (typeof USB_MODES)[number];
+
+export const AGE_BANDS = ['primary', 'secondary', 'staff'] as const;
+export type AgeBand = (typeof AGE_BANDS)[number];
+
+export interface UsbAllowEntry {
+  vendorId: string;
+  productId: string;
+  /** Empty: any serial of that vendor and product. */
+  serial: string;
+  approvedBy: string;
+  reason: string;
+}
+
+export interface CustomTerm {
+  term: string;
+  category: string;
+  severity: number;
+}
+
+export interface Policy {
+  /** Monotonic version assigned by the collector; 0 = the built-in defaults. */
+  version: number;
+  idleLock: {
+    enabled: boolean;
+    idleLockSeconds: number;
+    warningSeconds: number;
+    /** Measure and report, never lock (demo agent, exempted device). */
+    reportOnly: boolean;
+    exemptionReason: string;
+  };
+  usb: {
+    mode: UsbMode;
+    allow: UsbAllowEntry[];
+    /** Kernel block device names treated as removable USB storage (card readers, test loop devices). */
+    treatAsUsb: string[];
+  };
+  capture: {
+    enabled: boolean;
+    minSeverity: number;
+    /** Empty: every category. */
+    categories: string[];
+    ageBand: AgeBand;
+    frames: number;
+    repeatSuppressSeconds: number;
+    customTerms: CustomTerm[];
+  };
+  heartbeatSeconds: number;
+  windowSampleMs: number;
+}
+
+export function defaultPolicy(): Policy {
+  return {
+    version: 0,
+    idleLock: {
+      enabled: true,
+      idleLockSeconds: 900,
+      warningSeconds: 60,
+      reportOnly: false,
+      exemptionReason: '',
+    },
+    usb: { mode: 'block-unencrypted-writes', allow: [], treatAsUsb: [] },
+    capture: {
+      enabled: true,
+      minSeverity: 3,
+      categories: [],
+      ageBand: 'secondary',
+      frames: 1,
+      repeatSuppressSeconds: 600,
+      customTerms: [],
+    },
+    heartbeatSeconds: 60,
+    windowSampleMs: 1000,
+  };
+}
+
+type Issues = string[];
+
+function int(issues: Issues, path: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    issues.push(`${path} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    return min;
+  }
+  return value;
+}
+
+function bool(issues: Issues, path: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') issues.push(`${path} must be true or false (got ${JSON.stringify(value)})`);
+  return value === true;
+}
+
+function str(issues: Issues, path: string, value: unknown, max = 500): string {
+  if (typeof value !== 'string' || value.length > max) {
+    issues.push(`${path} must be text of at most ${max} characters`);
+    return '';
+  }
+  return value;
+}
+
+function oneOf<T extends string>(issues: Issues, path: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    issues.push(`${path} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    return allowed[0] as T;
+  }
+  return value as T;
+}
+
+function list<T>(
+  issues: Issues,
+  path: string,
+  value: unknown,
+  max: number,
+  each: (v: unknown, p: string) => T,
+): T[] {
+  if (!Array.isArray(value) || value.length > max) {
+    issues.push(`${path} must be a list of at most ${max} entries`);
+    return [];
+  }
+  return value.map((v, i) => each(v, `${path}[${i}]`));
+}
+
+function obj(issues: Issues, path: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    issues.push(`${path} must be an object`);
+    return {};
+  }
+  return value as Record<string, unknown>;
+}
+
+const DEVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const HEX4 = /^[0-9a-f]{4}$/;
+
+/**
+ * Validates a whole policy (every field present). Throws CUST_ERR_INVALID_POLICY naming every
+ * bad field; never fills a bad value with a default.
+ */
+export function validatePolicy(input: unknown): Policy {
+  const issues: Issues = [];
+  const p = obj(issues, 'policy', input);
+  const idle = obj(issues, 'idleLock', p['idleLock']);
+  const usb = obj(issues, 'usb', p['usb']);
+  const cap = obj(issues, 'capture', p['capture']);
+  const policy: Policy = {
+    version: int(issues, 'version', p['version'], 0, Number.MAX_SAFE_INTEGER),
+    idleLock: {
+      enabled: bool(issues, 'idleLock.enabled', idle['enabled']),
+      idleLockSeconds: int(issues, 'idleLock.idleLockSeconds', idle['idleLockSeconds'], 1, 86_400),
+      warningSeconds: int(issues, 'idleLock.warningSeconds', idle['warningSeconds'], 0, 3_600),
+      reportOnly: bool(issues, 'idleLock.reportOnly', idle['reportOnly']),
+      exemptionReason: str(issues, 'idleLock.exemptionReason', idle['exemptionReason']),
+    },
+    usb: {
+      mode: oneOf(issues, 'usb.mode', usb['mode'], USB_MODES),
+      allow: list(issues, 'usb.allow', usb['allow'], 1000, (v, path) => {
+        const e = obj(issues, path, v);
+        const entry: UsbAllowEntry = {
+          vendorId: str(issues, `${path}.vendorId`, e['vendorId'], 4).toLowerCase(),
+          productId: str(issues, `${path}.productId`, e['productId'], 4).toLowerCase(),
+          serial: str(issues, `${path}.serial`, e['serial'], 128),
+          approvedBy: str(issues, `${path}.approvedBy`, e['approvedBy'], 200),
+          reason: str(issues, `${path}.reason`, e['reason']),
+        };
+        if (!HEX4.test(entry.vendorId)) issues.push(`${path}.vendorId must be 4 hex digits`);
+        if (!HEX4.test(entry.productId)) issues.push(`${path}.productId must be 4 hex digits`);
+        if (entry.approvedBy.trim() === '')
+          issues.push(`${path}.approvedBy must say who approved the device`);
+        if (entry.reason.trim() === '') issues.push(`${path}.reason must say why the device is approved`);
+        return entry;
+      }),
+      treatAsUsb: list(issues, 'usb.treatAsUsb', usb['treatAsUsb'], 64, (v, path) => {
+        const name = str(issues, path, v, 32);
+        if (!DEVICE_NAME.test(name))
+          issues.push(`${path} must be a kernel block device name like "sdb" or "loop3"`);
+        return name;
+      }),
+    },
+    capture: {
+      enabled: bool(issues, 'capture.enabled', cap['enabled']),
+      minSeverity: int(issues, 'capture.minSeverity', cap['minSeverity'], 1, 5),
+      categories: list(issues, 'capture.categories', cap['categories'], 64, (v, path) =>
+        str(issues, path, v, 64),
+      ),
+      ageBand: oneOf(issues, 'capture.ageBand', cap['ageBand'], AGE_BANDS),
+      frames: int(issues, 'capture.frames', cap['frames'], 1, 5),
+      repeatSuppressSeconds: int(
+        issues,
+        'capture.repeatSuppressSeconds',
+        cap['repeatSuppressSeconds'],
+        0,
+        86_400,
+      ),
+      customTerms: list(issues, 'capture.customTerms', cap['customTerms'], 2000, (v, path) => {
+        const t = obj(issues, path, v);
+        const term: CustomTerm = {
+          term: str(issues, `${path}.term`, t['term'], 200),
+          category: str(issues, `${path}.category`, t['category'], 64),
+          severity: int(issues, `${path}.severity`, t['severity'], 1, 5),
+        };
+        if (term.term.trim() === '') issues.push(`${path}.term must not be empty`);
+        return term;
+      }),
+    },
+    heartbeatSeconds: int(issues, 'heartbeatSeconds', p['heartbeatSeconds'], 5, 86_400),
+    windowSampleMs: int(issues, 'windowSampleMs', p['windowSampleMs'], 100, 60_000),
+  };
+  if (
+    policy.idleLock.warningSeconds >= policy.idleLock.idleLockSeconds &&
+    policy.idleLock.warningSeconds > 0
+  ) {
+    issues.push('idleLock.warningSeconds must be shorter than idleLock.idleLockSeconds');
+  }
+  if (issues.length > 0) {
+    throw new CustodianError(ErrorCode.INVALID_POLICY, `invalid policy: ${issues.join('; ')}`, {
+      details: { issues },
+    });
+  }
+  return policy;
+}
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+export type PolicyPatch = DeepPartial<Policy>;
+
+/** Applies a partial change (e.g. a per-device override) over a base policy, then validates the result. */
+export function mergePolicy(base: Policy, patch: PolicyPatch): Policy {
+  const merged: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const current = merged[key];
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof current === 'object') {
+      merged[key] = { ...(current as object), ...(value as object) };
+    } else {
+      merged[key] = value;
+    }
+  }
+  return validatePolicy(merged);
+}
+
+const USB_MODE_WIRE: Record<UsbMode, number> = {
+  audit: v1.UsbPolicy.Mode.AUDIT,
+  'block-unencrypted-writes': v1.UsbPolicy.Mode.BLOCK_UNENCRYPTED_WRITES,
+  'block-all-writes': v1.UsbPolicy.Mode.BLOCK_ALL_WRITES,
+  allow: v1.UsbPolicy.Mode.ALLOW,
+};
+
+export function policyToWire(policy: Policy): IPolicy {
+  return {
+    version: policy.version,
+    idleLock: { ...policy.idleLock },
+    usb: { mode: USB_MODE_WIRE[policy.usb.mode], allow: policy.usb.allow, treatAsUsb: policy.usb.treatAsUsb },
+    capture: { ...policy.capture },
+    heartbeatSeconds: policy.heartbeatSeconds,
+    windowSampleMs: policy.windowSampleMs,
+  };
+}
+
+/** Maps a received wire policy to the shared shape and validates it (throws CUST_ERR_INVALID_POLICY). */
+export function policyFromWire(wire: IPolicy): Policy {
+  const mode = (Object.entries(USB_MODE_WIRE).find(([, n]) => n === wire.usb?.mode)?.[0] ??
+    'invalid') as UsbMode;
+  const c = wire.capture ?? {};
+  const i = wire.idleLock ?? {};
+  return validatePolicy({
+    version: wire.version ?? 0,
+    idleLock: {
+      enabled: i.enabled ?? false,
+      idleLockSeconds: i.idleLockSeconds ?? 0,
+      warningSeconds: i.warningSeconds ?? 0,
+      reportOnly: i.reportOnly ?? false,
+      exemptionReason: i.exemptionReason ?? '',
+    },
+    usb: {
+      mode,
+      allow: (wire.usb?.allow ?? []).map((a) => ({
+        vendorId: a.vendorId ?? '',
+        productId: a.productId ?? '',
+        serial: a.serial ?? '',
+        approvedBy: a.approvedBy ?? '',
+        reason: a.reason ?? '',
+      })),
+      treatAsUsb: wire.usb?.treatAsUsb ?? [],
+    },
+    capture: {
+      enabled: c.enabled ?? false,
+      minSeverity: c.minSeverity ?? 0,
+      categories: c.categories ?? [],
+      ageBand: c.ageBand ?? '',
+      frames: c.frames ?? 0,
+      repeatSuppressSeconds: c.repeatSuppressSeconds ?? 0,
+      customTerms: (c.customTerms ?? []).map((t) => ({
+        term: t.term ?? '',
+        category: t.category ?? '',
+        severity: t.severity ?? 0,
+      })),
+    },
+    heartbeatSeconds: wire.heartbeatSeconds ?? 0,
+    windowSampleMs: wire.windowSampleMs ?? 0,
+  });
+}
