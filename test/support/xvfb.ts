@@ -45,8 +45,8 @@ export async function startX(opts: { width?: number; height?: number } = {}): Pr
   const xvfb = track(
     spawn('Xvfb', [display, '-screen', '0', screen, '-nolisten', 'tcp'], { stdio: 'ignore' }),
   );
-  const env = { ...process.env, DISPLAY: display };
-  delete env.WAYLAND_DISPLAY;
+  const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: display };
+  delete env['WAYLAND_DISPLAY'];
   await waitFor(() => xOk(env, 'xprop', ['-root']), 10_000, `Xvfb on ${display}`);
   const wm = track(spawn('openbox', ['--sm-disable'], { env, stdio: 'ignore' }));
   await waitFor(
