@@ -17,6 +17,9 @@ export type ICollectorMessage = custodian.v1.ICollectorMessage;
 export type IEvent = custodian.v1.IEvent;
 export type Event = custodian.v1.Event;
 export type IPolicy = custodian.v1.IPolicy;
+export type ICommand = custodian.v1.ICommand;
+/** Every generated message type, for consumers that need one not aliased here. */
+export type { custodian };
 
 function checkSize(bytes: Uint8Array): void {
   if (bytes.byteLength > MAX_FRAME_BYTES) {

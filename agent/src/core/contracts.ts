@@ -2,7 +2,7 @@
 // through an EventSink; they never touch the outbox or the link directly.
 
 import type { Policy } from '@custodian/policy';
-import type { IEvent } from '@custodian/protocol';
+import type { ICommand, IEvent } from '@custodian/protocol';
 
 /** An Event without seq and time: exactly one payload field set. The outbox stamps the rest. */
 export type EventPayload = Omit<IEvent, 'seq' | 'timeMs'>;
@@ -40,6 +40,17 @@ export interface AgentComponent {
   stop(): Promise<void>;
   /** Capability statuses this component owns (may change over time). */
   capabilities(): CapabilityStatus[];
+  /** A command pushed by the collector (e.g. LOCK_NOW). Resolve true if this component handled it. */
+  onCommand?(command: ICommand): Promise<boolean>;
+}
+
+/**
+ * Is the screen locked right now? Provided by the enforcement side (platform lock detection);
+ * the window monitor records "locked" instead of the last window while it is (platform-notes §2:
+ * _NET_ACTIVE_WINDOW does not change while a locker is up).
+ */
+export interface LockStateProbe {
+  isLocked(): Promise<boolean>;
 }
 
 /** Everything a component may need, handed over by the composition root. */
@@ -52,6 +63,10 @@ export interface AgentContext {
   demo: boolean;
   /** Called when a component's capabilities change, so the agent reports them again. */
   capabilitiesChanged(): void;
+  /** Shared lock-state probe (see LockStateProbe). */
+  lockState: LockStateProbe;
+  /** Agent data dir (owner-only permissions). */
+  dataDir: string;
 }
 
 export interface AgentLogger {
