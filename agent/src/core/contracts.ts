@@ -53,6 +53,28 @@ export interface LockStateProbe {
   isLocked(): Promise<boolean>;
 }
 
+/** The active window as the window monitor sees it (attacker-controlled text: never interpolate). */
+export interface ActiveWindowInfo {
+  app: string;
+  title: string;
+  /** Empty when the OS gives no URL (Linux never does). */
+  url: string;
+  /** 0 when unknown (window without _NET_WM_PID). */
+  pid: number;
+}
+
+/**
+ * In-process feed of active-window changes (the capture component matches keywords on it).
+ * Listeners are called after the change has been persisted as an ActiveWindow event; never
+ * while the screen is locked (the locked state is reported as `undefined`).
+ */
+export interface ActiveWindowFeed {
+  /** The active window now; undefined when none, unknown, or the screen is locked. */
+  current(): ActiveWindowInfo | undefined;
+  /** Called on every change (app, title or URL). Returns an unsubscribe. */
+  onChange(listener: (window: ActiveWindowInfo | undefined) => void): () => void;
+}
+
 /** Everything a component may need, handed over by the composition root. */
 export interface AgentContext {
   events: EventSink;
@@ -67,6 +89,8 @@ export interface AgentContext {
   lockState: LockStateProbe;
   /** Agent data dir (owner-only permissions). */
   dataDir: string;
+  /** Active-window changes from the window monitor (see ActiveWindowFeed). */
+  windows: ActiveWindowFeed;
 }
 
 export interface AgentLogger {

@@ -1,1 +1,26 @@
-export {};
+export { type Automaton, buildAutomaton } from './aho-corasick.ts';
+export {
+  type AgeBand,
+  CATEGORIES,
+  type Category,
+  type ContextCue,
+  DATA_DIR,
+  type Library,
+  LibraryFormatError,
+  type LibraryStats,
+  libraryStats,
+  loadLibrary,
+  parseCueFile,
+  parseTermFile,
+  type TermEntry,
+} from './library.ts';
+export {
+  type CustomTermInput,
+  createMatcher,
+  EDUCATIONAL_SEVERITY_DROP,
+  type KeywordMatch,
+  type Matcher,
+  type MatcherOptions,
+} from './matcher.ts';
+export { type Normalised, normalise } from './normalise.ts';
+export { extractSearchQuery, SEARCH_PARAMS, type SearchQuery } from './search-query.ts';

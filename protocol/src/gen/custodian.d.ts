@@ -989,6 +989,8 @@ export namespace custodian {
             $unknowns?: Uint8Array[];
             state: custodian.v1.IdleState.State;
             idleMs: number;
+            warning: boolean;
+            reportOnly: boolean;
             static create(properties: custodian.v1.IdleState.$Shape): custodian.v1.IdleState & custodian.v1.IdleState.$Shape;
             static create(properties?: custodian.v1.IdleState.$Properties): custodian.v1.IdleState;
             static encode(message: custodian.v1.IdleState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1004,6 +1006,8 @@ export namespace custodian {
             interface $Properties {
                 state?: (custodian.v1.IdleState.State|null);
                 idleMs?: (number|null);
+                warning?: (boolean|null);
+                reportOnly?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = custodian.v1.IdleState.$Properties;

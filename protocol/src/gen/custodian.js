@@ -7251,6 +7251,8 @@ export const custodian = $root.custodian = (() => {
 
             IdleState.prototype.state = 0;
             IdleState.prototype.idleMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            IdleState.prototype.warning = false;
+            IdleState.prototype.reportOnly = false;
 
             IdleState.create = function(properties) {
                 return new IdleState(properties);
@@ -7267,6 +7269,10 @@ export const custodian = $root.custodian = (() => {
                     w.uint32(8).int32(m.state);
                 if (m.idleMs != null && $Object.hasOwnProperty.call(m, "idleMs") && (typeof m.idleMs === "object" ? m.idleMs.low || m.idleMs.high : m.idleMs !== 0))
                     w.uint32(16).uint64(m.idleMs);
+                if (m.warning != null && $Object.hasOwnProperty.call(m, "warning") && m.warning !== false)
+                    w.uint32(24).bool(m.warning);
+                if (m.reportOnly != null && $Object.hasOwnProperty.call(m, "reportOnly") && m.reportOnly !== false)
+                    w.uint32(32).bool(m.reportOnly);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -7318,6 +7324,24 @@ export const custodian = $root.custodian = (() => {
                                 delete m.idleMs;
                             continue;
                         }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.warning = v;
+                            else
+                                delete m.warning;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.reportOnly = v;
+                            else
+                                delete m.reportOnly;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -7349,6 +7373,14 @@ export const custodian = $root.custodian = (() => {
                 if (m.idleMs != null && $Object.hasOwnProperty.call(m, "idleMs")) {
                     if (!$util.isInteger(m.idleMs) && !(m.idleMs && $util.isInteger(m.idleMs.low) && $util.isInteger(m.idleMs.high)))
                         return "idleMs: integer|Long expected";
+                }
+                if (m.warning != null && $Object.hasOwnProperty.call(m, "warning")) {
+                    if (typeof m.warning !== "boolean")
+                        return "warning: boolean expected";
+                }
+                if (m.reportOnly != null && $Object.hasOwnProperty.call(m, "reportOnly")) {
+                    if (typeof m.reportOnly !== "boolean")
+                        return "reportOnly: boolean expected";
                 }
                 return null;
             };
@@ -7398,6 +7430,16 @@ export const custodian = $root.custodian = (() => {
                             m.idleMs = new $util.LongBits(d.idleMs.low >>> 0, d.idleMs.high >>> 0).toNumber(true);
                     }
                 }
+                if (d.warning != null) {
+                    if (d.warning) {
+                        m.warning = $Boolean(d.warning);
+                    }
+                }
+                if (d.reportOnly != null) {
+                    if (d.reportOnly) {
+                        m.reportOnly = $Boolean(d.reportOnly);
+                    }
+                }
                 return m;
             };
 
@@ -7416,6 +7458,8 @@ export const custodian = $root.custodian = (() => {
                         d.idleMs = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
                     } else
                         d.idleMs = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    d.warning = false;
+                    d.reportOnly = false;
                 }
                 if (m.state != null && $Object.hasOwnProperty.call(m, "state")) {
                     d.state = o.enums === $String ? $root.custodian.v1.IdleState.State[m.state] === $undefined ? m.state : $root.custodian.v1.IdleState.State[m.state] : m.state;
@@ -7427,6 +7471,12 @@ export const custodian = $root.custodian = (() => {
                         d.idleMs = o.longs === $String ? $String(m.idleMs) : m.idleMs;
                     else
                         d.idleMs = o.longs === $String ? $util.Long.prototype.toString.call(m.idleMs) : o.longs === $Number ? new $util.LongBits(m.idleMs.low >>> 0, m.idleMs.high >>> 0).toNumber(true) : m.idleMs;
+                }
+                if (m.warning != null && $Object.hasOwnProperty.call(m, "warning")) {
+                    d.warning = m.warning;
+                }
+                if (m.reportOnly != null && $Object.hasOwnProperty.call(m, "reportOnly")) {
+                    d.reportOnly = m.reportOnly;
                 }
                 return d;
             };

@@ -1,0 +1,221 @@
+// Composition root: builds the agent from its data dir (credentials, outbox, policy) and the
+// component list (components.ts), starts everything, and keeps status.json fresh.
+import { hostname } from 'node:os';
+import { CustodianError, ErrorCode, type ICommand, v1 } from '@custodian/protocol';
+import { type ComponentFactory, type CoreServices, componentFactories } from './components.ts';
+import { ensurePrivateDir } from './config/files.ts';
+import { dataPaths } from './config/paths.ts';
+import { PolicyStore } from './config/policy-store.ts';
+import type { AgentComponent, AgentContext, AgentLogger, LockStateProbe } from './core/contracts.ts';
+import { loadCredentials } from './identity/credentials.ts';
+import { type CommandOutcome, Link } from './link/link.ts';
+import { CapabilityReporter } from './monitors/capability-reporter.ts';
+import { InventoryMonitor } from './monitors/inventory-monitor.ts';
+import { WindowFeedHub } from './monitors/window-feed.ts';
+import { BlobStore } from './outbox/blob-store.ts';
+import { Outbox } from './outbox/outbox.ts';
+import { createInventorySource } from './platform/inventory.ts';
+import { createLockStateProbe } from './platform/lock-state.ts';
+import { createWindowSource } from './platform/window.ts';
+import { type AgentStatus, writeStatus } from './service/status-file.ts';
+
+export interface AgentOptions {
+  dataDir: string;
+  version: string;
+  log: AgentLogger;
+  /** Newcomer's own machine: USB audit-only and idle lock report-only, unless `enforce`. */
+  demo: boolean;
+  enforce: boolean;
+  outbox?: { maxEvents?: number; maxBytes?: number; minFreeDiskBytes?: number };
+  statusIntervalMs?: number;
+  /** Overrides for tests; defaults are the real platform implementations. */
+  factories?: readonly ComponentFactory[];
+  lockState?: LockStateProbe;
+  countSpawns?: () => number;
+}
+
+export interface RunningAgent {
+  deviceId: string;
+  outbox: Outbox;
+  components: readonly AgentComponent[];
+  stop(reason: string): Promise<void>;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { log, dataDir } = options;
+  const paths = dataPaths(dataDir);
+  const creds = await loadCredentials(dataDir);
+  if (!creds)
+    throw new CustodianError(
+      ErrorCode.INVALID_CONFIG,
+      `not enrolled (no ${paths.credentials}); run \`custodian-agent enrol --server URL ...\` first`,
+    );
+  await ensurePrivateDir(dataDir);
+  const outbox = await Outbox.open({ dir: paths.outbox, log, ...options.outbox });
+  const blobs = new BlobStore({ dir: paths.blobs, log });
+  await blobs.init();
+  const policy = await PolicyStore.load({
+    path: paths.policy,
+    log,
+    demo: options.demo,
+    enforce: options.enforce,
+  });
+  if (options.demo)
+    log.warn(
+      options.enforce
+        ? 'DEMO MODE with --enforce: USB write control and idle lock ENFORCE the policy on this machine'
+        : 'DEMO MODE: USB control runs in audit mode (nothing is blocked) and idle lock only reports ' +
+          '(nothing is locked); pass --enforce to enforce',
+      { usbMode: policy.current().usb.mode, idleLockReportOnly: policy.current().idleLock.reportOnly },
+    );
+
+  const components: AgentComponent[] = [];
+  const reporter = new CapabilityReporter(() => components, outbox, log);
+  const windowHub = new WindowFeedHub(log);
+  const ctx: AgentContext = {
+    events: outbox,
+    blobs,
+    policy,
+    log,
+    demo: options.demo,
+    capabilitiesChanged: () => reporter.changed(),
+    lockState: options.lockState ?? createLockStateProbe(),
+    dataDir,
+    windows: windowHub,
+  };
+  const core: CoreServices = {
+    windowHub,
+    windowSource: await createWindowSource(log),
+    inventory: new InventoryMonitor(ctx, await createInventorySource(options.version)),
+    outboxDepth: () => outbox.stats().depth,
+  };
+  for (const factory of options.factories ?? componentFactories) {
+    try {
+      components.push(await factory(ctx, core));
+    } catch (err) {
+      log.error('component could not be created; continuing without it', { err });
+    }
+  }
+
+  await outbox.emit({
+    agentStarted: { agentVersion: options.version, os: process.platform, hostname: hostname(), demoMode: options.demo },
+  });
+  const started: AgentComponent[] = [];
+  for (const c of components) {
+    try {
+      await c.start();
+      started.push(c);
+    } catch (err) {
+      // One broken component must not take the rest down (a headless box has no display).
+      log.error('component failed to start; continuing without it', { component: c.name, err });
+    }
+  }
+  await reporter.reportNow();
+
+  const onCommand = async (command: ICommand): Promise<CommandOutcome> => {
+    for (const c of started) {
+      if (!c.onCommand) continue;
+      try {
+        if (await c.onCommand(command)) return { ok: true, error: '' };
+      } catch (err) {
+        log.error('command failed', { component: c.name, kind: command.kind, err });
+        return { ok: false, error: (err as Error).message };
+      }
+    }
+    const kind = v1.Command.Kind[command.kind ?? 0] ?? String(command.kind);
+    return { ok: false, error: `${kind} is not supported on this device` };
+  };
+
+  const startedAt = new Date().toISOString();
+  let statusDirty = true;
+  const status = (running: boolean): AgentStatus => {
+    const s = outbox.stats();
+    return {
+      pid: process.pid,
+      startedAt,
+      updatedAt: new Date().toISOString(),
+      running,
+      demo: options.demo,
+      enforce: options.enforce,
+      deviceId: creds.deviceId,
+      serverUrl: creds.serverUrl,
+      link: link.current(),
+      outbox: { ...s, pendingGaps: s.pendingGaps.reduce((n, g) => n + g.dropped, 0) },
+      policyVersion: policy.version(),
+      capabilities: reporter.all(),
+      ...(options.countSpawns ? { spawns: options.countSpawns() } : {}),
+    };
+  };
+  const link = new Link({
+    serverUrl: creds.serverUrl,
+    deviceId: creds.deviceId,
+    deviceKey: creds.deviceKey,
+    agentVersion: options.version,
+    os: process.platform,
+    outbox,
+    blobs,
+    policy,
+    log,
+    capabilities: () => reporter.all(),
+    onCommand,
+    onState: () => {
+      statusDirty = true;
+    },
+  });
+  link.start();
+
+  let writing: Promise<void> = Promise.resolve();
+  const flushStatus = (running: boolean) => {
+    writing = writing
+      .then(() => writeStatus(paths.status, status(running)))
+      .catch((err) => log.warn('status.json not written', { err }));
+    return writing;
+  };
+  await flushStatus(true);
+  let ticks = 0;
+  const statusTimer = setInterval(() => {
+    // Every second when something changed (link state), every 5 s otherwise.
+    if (statusDirty || ++ticks % 5 === 0) {
+      statusDirty = false;
+      void flushStatus(true);
+    }
+  }, options.statusIntervalMs ?? 1_000);
+  statusTimer.unref();
+
+  log.info('agent started', {
+    deviceId: creds.deviceId,
+    server: creds.serverUrl,
+    streamId: outbox.streamId,
+    components: started.map((c) => c.name),
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    deviceId: creds.deviceId,
+    outbox,
+    components,
+    stop(reason: string) {
+      stopping ??= (async () => {
+        clearInterval(statusTimer);
+        reporter.stop();
+        await outbox.emit({ agentStopping: { reason } }).catch(() => undefined);
+        // Give the link a moment to deliver the goodbye; whatever is left goes next session.
+        const deadline = Date.now() + 1_000;
+        while (link.current().status === 'connected' && outbox.stats().depth > 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 50));
+        for (const c of [...started].reverse()) {
+          try {
+            await c.stop();
+          } catch (err) {
+            log.error('component failed to stop', { component: c.name, err });
+          }
+        }
+        await link.stop();
+        await flushStatus(false);
+        await outbox.close();
+        log.info('agent stopped', { reason });
+      })();
+      return stopping;
+    },
+  };
+}

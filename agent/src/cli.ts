@@ -1,0 +1,287 @@
+// custodian-agent <enrol|run|status|unenrol|install-service> [--data-dir DIR]
+// (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
+import { rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
+import pkg from '../package.json' with { type: 'json' };
+import { startAgent } from './agent.ts';
+import { createLogger } from './config/logger.ts';
+import { dataPaths, defaultDataDir } from './config/paths.ts';
+import { loadCredentials, removeCredentials } from './identity/credentials.ts';
+import { enrol } from './identity/enrol.ts';
+import { Outbox } from './outbox/outbox.ts';
+import { launchdInstructions, launchdPlist } from './service/launchd.ts';
+import { defaultServiceSpec } from './service/service-spec.ts';
+import { installSpawnCounter } from './service/spawn-counter.ts';
+import { processAlive, readStatus } from './service/status-file.ts';
+import { installSystemd, systemdUnit } from './service/systemd.ts';
+import { winswInstructions, winswXml } from './service/winsw.ts';
+import { writeFileAtomic } from './config/files.ts';
+
+const USAGE = `Usage: custodian-agent <command> [--data-dir DIR]
+
+Commands:
+  enrol --server URL --secret S                     enrol a school-owned device
+  enrol --server URL --code C --name N [--accept-agreement]
+                                                    enrol your own device (BYOD); shows the agreement
+  run [--demo] [--enforce]                          run the agent (--demo: USB audit-only and idle lock
+                                                    report-only on your own machine, unless --enforce)
+  status [--json]                                   enrolled? connected? outbox depth, policy, capabilities
+  unenrol                                           forget this device's enrolment and local data
+  install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
+                                                    install as a service (Linux: systemd unit, Restart=always)
+  emit-test-events N                                diagnostic: append N test events to the outbox
+                                                    (agent must be stopped; they are app "custodian-diagnostic")
+
+Data dir default: ${defaultDataDir()}
+The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the process list).
+`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'data-dir': { type: 'string' },
+      server: { type: 'string' },
+      secret: { type: 'string' },
+      code: { type: 'string' },
+      name: { type: 'string' },
+      'accept-agreement': { type: 'boolean' },
+      demo: { type: 'boolean' },
+      enforce: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'no-enable': { type: 'boolean' },
+      'unit-dir': { type: 'string' },
+      target: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const log = createLogger();
+  switch (command) {
+    case 'enrol': {
+      if (!values.server) throw new UsageError('enrol needs --server URL');
+      const secret = values.secret ?? (values.code ? undefined : process.env['CUSTODIAN_ENROL_SECRET']);
+      const creds = await enrol({
+        server: values.server,
+        dataDir,
+        ...(secret !== undefined ? { secret } : {}),
+        ...(values.code !== undefined ? { code: values.code } : {}),
+        ...(values.name !== undefined ? { name: values.name } : {}),
+        acceptAgreement: values['accept-agreement'] === true,
+        confirm: askYes,
+        print: (t) => process.stdout.write(`${t}\n`),
+        log,
+      });
+      process.stdout.write(`Enrolled as device ${creds.deviceId} with ${creds.serverUrl}\n`);
+      return 0;
+    }
+    case 'run':
+      return runAgent(dataDir, values.demo === true, values.enforce === true, log);
+    case 'status':
+      return status(dataDir, values.json === true);
+    case 'unenrol':
+      return unenrol(dataDir);
+    case 'install-service':
+      return installService(dataDir, {
+        enable: values['no-enable'] !== true,
+        unitDir: values['unit-dir'] ?? '/etc/systemd/system',
+        target: values.target ?? process.platform,
+        out: values.out ?? process.cwd(),
+      });
+    case 'emit-test-events': {
+      const n = Number(positionals[0]);
+      if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+        throw new UsageError('emit-test-events needs a count from 1 to 1,000,000');
+      return emitTestEvents(dataDir, n, log);
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function askYes(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await Promise.race([
+      rl.question(question),
+      new Promise<string>((r) => rl.once('close', () => r(''))),
+    ]);
+    return answer.trim().toLowerCase() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+async function runAgent(
+  dataDir: string,
+  demo: boolean,
+  enforce: boolean,
+  log: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const countSpawns = process.env['CUSTODIAN_COUNT_SPAWNS'] === '1' ? installSpawnCounter() : undefined;
+  if (enforce && !demo) log.info('--enforce only matters with --demo: a real deployment enforces its policy');
+  // A library's stray rejection must not take the agent down (screenshot-desktop has one).
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection (continuing)', { err }));
+  const agent = await startAgent({
+    dataDir,
+    version: pkg.version,
+    log,
+    demo,
+    enforce,
+    ...(countSpawns ? { countSpawns } : {}),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('stopping', { signal });
+      agent.stop(signal).then(resolve, (err) => {
+        log.error('stop failed', { err });
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+async function status(dataDir: string, json: boolean): Promise<number> {
+  const creds = await loadCredentials(dataDir);
+  const st = await readStatus(dataPaths(dataDir).status);
+  const running = st !== undefined && st.running && processAlive(st.pid);
+  const report = {
+    dataDir,
+    enrolled: creds !== undefined,
+    ...(creds ? { deviceId: creds.deviceId, serverUrl: creds.serverUrl, enrolledAt: creds.enrolledAt } : {}),
+    running,
+    ...(st
+      ? {
+          connection: running ? st.link.status : 'not running',
+          lastError: st.link.lastError,
+          outboxDepth: st.outbox.depth,
+          lastSeq: st.outbox.lastSeq,
+          ackedSeq: st.outbox.ackedSeq,
+          droppedPendingGap: st.outbox.pendingGaps,
+          diskLow: st.outbox.diskLow,
+          policyVersion: st.policyVersion,
+          demo: st.demo,
+          enforce: st.enforce,
+          capabilities: st.capabilities,
+          statusUpdatedAt: st.updatedAt,
+        }
+      : {}),
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    const lines = [
+      `enrolled:     ${creds ? `yes, device ${creds.deviceId} with ${creds.serverUrl}` : 'no'}`,
+      `running:      ${running ? `yes (pid ${st?.pid})` : 'no'}`,
+    ];
+    if (st) {
+      lines.push(
+        `connection:   ${report.connection}${st.link.lastError ? ` (last error: ${st.link.lastError})` : ''}`,
+        `outbox:       ${st.outbox.depth} events waiting (seq ${st.outbox.ackedSeq}/${st.outbox.lastSeq} acked)` +
+          (st.outbox.diskLow ? ', DISK LOW: low-priority events refused' : ''),
+        `policy:       version ${st.policyVersion}${st.demo ? (st.enforce ? ' (demo, enforcing)' : ' (demo: audit/report-only)') : ''}`,
+        'capabilities:',
+        ...st.capabilities.map((c) => `  ${c.name.padEnd(14)} ${c.available ? 'available' : `unavailable: ${c.reason}`}`),
+        `as of:        ${st.updatedAt}`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return creds ? 0 : 3;
+}
+
+async function unenrol(dataDir: string): Promise<number> {
+  const paths = dataPaths(dataDir);
+  const st = await readStatus(paths.status);
+  if (st?.running && processAlive(st.pid))
+    throw new CustodianError(ErrorCode.INVALID_INPUT, `the agent is running (pid ${st.pid}); stop it first`);
+  const existed = await removeCredentials(dataDir);
+  for (const p of [paths.outbox, paths.blobs, paths.policy, paths.status]) await rm(p, { recursive: true, force: true });
+  process.stdout.write(
+    existed
+      ? 'Unenrolled: credentials and local data removed. Ask IT to revoke the device in the console too.\n'
+      : 'This device was not enrolled; local data removed.\n',
+  );
+  return 0;
+}
+
+async function installService(
+  dataDir: string,
+  o: { enable: boolean; unitDir: string; target: string; out: string },
+): Promise<number> {
+  const spec = defaultServiceSpec(dataDir, o.target === 'win32' ? `${dataDir}\\logs` : '/var/log');
+  switch (o.target) {
+    case 'linux': {
+      if (o.enable && process.getuid?.() !== 0)
+        throw new CustodianError(ErrorCode.FORBIDDEN, 'installing a systemd service needs root (or use --no-enable --unit-dir DIR)');
+      for (const line of await installSystemd(spec, { unitDir: o.unitDir, enable: o.enable }))
+        process.stdout.write(`${line}\n`);
+      if (!o.enable) process.stdout.write(systemdUnit(spec));
+      return 0;
+    }
+    case 'darwin': {
+      const path = `${o.out}/uk.custodian.agent.plist`;
+      await writeFileAtomic(path, launchdPlist(spec));
+      process.stdout.write(`wrote ${path}; install it with:\n  ${launchdInstructions().join('\n  ')}\n`);
+      return 0;
+    }
+    case 'win32': {
+      const path = `${o.out}/custodian-agent.xml`;
+      await writeFileAtomic(path, winswXml(spec));
+      process.stdout.write(`wrote ${path}; install it with WinSW:\n  ${winswInstructions().join('\n  ')}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`install-service: no service support for ${o.target}`);
+  }
+}
+
+async function emitTestEvents(dataDir: string, n: number, log: ReturnType<typeof createLogger>): Promise<number> {
+  if (!(await loadCredentials(dataDir))) throw new UsageError('not enrolled: nothing would ever send these events');
+  const outbox = await Outbox.open({ dir: dataPaths(dataDir).outbox, log });
+  try {
+    for (let i = 0; i < n; i += 1_000) {
+      const count = Math.min(1_000, n - i);
+      await outbox.emitMany(
+        Array.from({ length: count }, (_, k) => ({
+          activeWindow: { app: 'custodian-diagnostic', title: `diagnostic event ${i + k + 1} of ${n}`, url: '', pid: 0 },
+        })),
+      );
+    }
+    const s = outbox.stats();
+    process.stdout.write(`appended ${n} diagnostic events; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`);
+  } finally {
+    await outbox.close();
+  }
+  return 0;
+}
+
+export async function cli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`custodian-agent: ${(err as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    const code = isCustodianError(err) ? err.code : 'CUST_ERR_UNEXPECTED';
+    process.stderr.write(`custodian-agent: ${(err as Error).message} [${code}]\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,27 @@
+// The agent's components, in start order. Each entry is a factory the composition root calls
+// with the shared AgentContext (and the core services only the core monitors need).
+// Enforcement (issue 5) and capture (issue 6) plug in by adding one line each at the end.
+import type { AgentComponent, AgentContext } from './core/contracts.ts';
+import { HeartbeatMonitor } from './monitors/heartbeat-monitor.ts';
+import type { InventoryMonitor } from './monitors/inventory-monitor.ts';
+import type { WindowFeedHub } from './monitors/window-feed.ts';
+import { WindowMonitor } from './monitors/window-monitor.ts';
+import type { WindowSource } from './platform/window.ts';
+
+export interface CoreServices {
+  /** Publishing side of AgentContext.windows. */
+  windowHub: WindowFeedHub;
+  windowSource: WindowSource;
+  inventory: InventoryMonitor;
+  outboxDepth: () => number;
+}
+
+export type ComponentFactory = (ctx: AgentContext, core: CoreServices) => AgentComponent | Promise<AgentComponent>;
+
+export const componentFactories: readonly ComponentFactory[] = [
+  (_ctx, core) => core.inventory,
+  (ctx, core) => new WindowMonitor(ctx, core.windowSource, core.windowHub),
+  (ctx, core) => new HeartbeatMonitor(ctx, { outboxDepth: core.outboxDepth, inventory: () => core.inventory.current() }),
+  // enforcement (issue 5): (ctx) => createIdleLockComponent(ctx), (ctx) => createUsbControlComponent(ctx),
+  // capture (issue 6): (ctx) => createCaptureComponent(ctx),
+];

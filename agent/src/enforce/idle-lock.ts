@@ -1,0 +1,213 @@
+// The idle-lock enforcer: measures idle time, warns, locks at the policy threshold, retries a
+// failed lock and raises it to the collector (a device that cannot lock is a compliance problem
+// IT must see), and reports when the user is active again. Report-only (demo agent, exempted
+// device) measures and reports the same way but never locks.
+import type { Policy } from '@custodian/policy';
+import { type ICommand, v1 } from '@custodian/protocol';
+import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
+import { createIdleProbe, type IdleProbe } from '../platform/idle.ts';
+import { createScreenLocker, type ScreenLocker } from '../platform/lock.ts';
+
+export interface IdleLockOptions {
+  idle?: IdleProbe;
+  locker?: ScreenLocker;
+  /** Shows the OS notice before locking, where the platform has one. */
+  warn?: (secondsLeft: number) => Promise<void>;
+  /** Longest gap between two idle samples. Default 2000 ms. */
+  maxPollMs?: number;
+  /** First retry delay after a failed lock; doubles per failure up to 60 s. Default 5000 ms. */
+  retryMs?: number;
+  /** After this many failed attempts in a row the lock capability reports unavailable. Default 3. */
+  raiseAfterFailures?: number;
+}
+
+type Phase = 'active' | 'warned' | 'idle' | 'locked';
+
+const { State } = v1.IdleState;
+
+export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptions = {}): AgentComponent {
+  const maxPollMs = options.maxPollMs ?? 2_000;
+  const retryMs = options.retryMs ?? 5_000;
+  const raiseAfter = options.raiseAfterFailures ?? 3;
+  let idle: IdleProbe | undefined = options.idle;
+  let locker: ScreenLocker | undefined = options.locker;
+  let idleCap: CapabilityStatus = { name: 'idle', available: false, reason: 'not started' };
+  let lockCap: CapabilityStatus = { name: 'lock', available: false, reason: 'not started' };
+  let phase: Phase = 'active';
+  let failures = 0;
+  let nextRetryAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let ticking: Promise<void> = Promise.resolve();
+  let locking: Promise<string> | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let lastIdleError = '';
+
+  const policy = (): Policy['idleLock'] => ctx.policy.current().idleLock;
+  const reportOnly = (): boolean => policy().reportOnly || ctx.demo;
+
+  function setCap(next: CapabilityStatus): void {
+    const prev = next.name === 'idle' ? idleCap : lockCap;
+    if (prev.available === next.available && prev.reason === next.reason) return;
+    if (next.name === 'idle') idleCap = next;
+    else lockCap = next;
+    ctx.capabilitiesChanged();
+  }
+
+  function schedule(ms: number): void {
+    if (!running) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      ticking = tick().catch((err) => ctx.log.error('idle-lock tick failed', { error: (err as Error).message }));
+    }, ms);
+  }
+
+  async function emitState(state: number, idleMs: number, extra: { warning?: boolean } = {}): Promise<void> {
+    await ctx.events.emit({
+      idleState: { state, idleMs, warning: extra.warning ?? false, reportOnly: state === State.IDLE && reportOnly() },
+    });
+  }
+
+  async function tick(): Promise<void> {
+    const p = policy();
+    if (!running) return;
+    if (!p.enabled || !idle) return schedule(maxPollMs);
+    let idleMs: number;
+    try {
+      idleMs = await idle.idleMs();
+      lastIdleError = '';
+      setCap({ name: 'idle', available: true, reason: `measured with ${idle.method}` });
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg !== lastIdleError) ctx.log.warn('idle time unavailable', { error: msg });
+      lastIdleError = msg;
+      setCap({ name: 'idle', available: false, reason: msg });
+      return schedule(maxPollMs);
+    }
+    let locked = false;
+    if (locker) {
+      try {
+        locked = await locker.isLocked();
+      } catch (err) {
+        ctx.log.debug('lock state unknown', { error: (err as Error).message });
+      }
+    }
+    const thresholdMs = p.idleLockSeconds * 1000;
+    const warnAtMs = p.warningSeconds > 0 ? thresholdMs - p.warningSeconds * 1000 : thresholdMs;
+
+    if (locked) {
+      if (phase !== 'locked') {
+        phase = 'locked';
+        await emitState(State.LOCKED, idleMs);
+      }
+      return schedule(Math.min(1_000, maxPollMs));
+    }
+    if (phase === 'locked' || idleMs < warnAtMs) {
+      if (phase !== 'active') await emitState(State.ACTIVE, idleMs);
+      phase = 'active';
+      failures = 0;
+      nextRetryAt = 0;
+      return schedule(clamp(warnAtMs - idleMs, 200, maxPollMs));
+    }
+    if (phase === 'active' && idleMs < thresholdMs) {
+      phase = 'warned';
+      await emitState(State.IDLE, idleMs, { warning: true });
+      if (options.warn && !reportOnly()) {
+        options.warn(Math.ceil((thresholdMs - idleMs) / 1000)).catch((err) =>
+          ctx.log.warn('idle warning not shown', { error: (err as Error).message }),
+        );
+      }
+    }
+    if (idleMs >= thresholdMs && (phase === 'active' || phase === 'warned')) {
+      phase = 'idle';
+      await emitState(State.IDLE, idleMs);
+      if (reportOnly()) {
+        ctx.log.info('idle threshold crossed; report-only, not locking', {
+          exemption: p.exemptionReason || undefined,
+          demo: ctx.demo,
+        });
+      }
+    }
+    if (phase === 'idle' && !reportOnly() && Date.now() >= nextRetryAt) {
+      await attemptLock(idleMs, true).catch(() => undefined /* reported as LockFailed inside */);
+    }
+    return schedule(phase === 'idle' ? Math.min(1_000, maxPollMs) : clamp(thresholdMs - idleMs, 200, maxPollMs));
+  }
+
+  /** One lock attempt; every outcome becomes an event. Rejects with the failure. */
+  function attemptLock(idleMs: number, byPolicy: boolean): Promise<string> {
+    if (locking) return locking;
+    const l = locker;
+    const attempt = failures + 1;
+    locking = (async () => {
+      if (!l) throw new Error('no screen locker');
+      try {
+        const method = await l.lock();
+        await ctx.events.emit({ screenLocked: { method, idleMs, byPolicy, attempt } });
+        phase = 'locked';
+        failures = 0;
+        nextRetryAt = 0;
+        setCap({ name: 'lock', available: true, reason: `locks with ${method}` });
+        return method;
+      } catch (err) {
+        failures = attempt;
+        nextRetryAt = Date.now() + Math.min(60_000, retryMs * 2 ** (attempt - 1));
+        const e = err as Error & { details?: { method?: string } };
+        const method = e.details?.method ?? l.methods.join(',');
+        await ctx.events.emit({ lockFailed: { method, reason: e.message.slice(0, 500), attempt } });
+        ctx.log.warn('screen lock failed', { method, attempt, error: e.message });
+        if (failures >= raiseAfter) {
+          setCap({ name: 'lock', available: false, reason: `locking failed ${failures} times in a row: ${e.message.slice(0, 200)}` });
+        }
+        throw err;
+      }
+    })().finally(() => {
+      locking = undefined;
+    });
+    return locking;
+  }
+
+  return {
+    name: 'idle-lock',
+    async start() {
+      idle ??= await createIdleProbe();
+      locker ??= await createScreenLocker();
+      const [ia, la] = await Promise.all([idle.availability(), locker.availability()]);
+      idleCap = { name: 'idle', available: ia.available, reason: ia.reason };
+      lockCap = { name: 'lock', available: la.available, reason: la.reason };
+      ctx.capabilitiesChanged();
+      if (ctx.demo) {
+        ctx.log.info('demo mode: idle lock is report-only (the agent measures idle time but will not lock)');
+      }
+      unsubscribe = ctx.policy.onChange(() => schedule(0));
+      running = true;
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      unsubscribe?.();
+      await ticking;
+      await locking?.catch(() => undefined);
+    },
+    capabilities() {
+      return [idleCap, lockCap];
+    },
+    async onCommand(command: ICommand) {
+      if (command.kind !== v1.Command.Kind.LOCK_NOW) return false;
+      if (!locker) return false;
+      let idleMs = 0;
+      try {
+        idleMs = idle ? await idle.idleMs() : 0;
+      } catch {
+        // The lock is what was asked for; the idle figure on the event is informational only.
+      }
+      await attemptLock(idleMs, false);
+      return true;
+    },
+  };
+}
+
+function clamp(v: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, v));
+}

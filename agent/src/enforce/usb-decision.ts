@@ -1,0 +1,43 @@
+// What policy says about one USB volume. Pure: the enforcer acts on the answer.
+import type { Policy } from '@custodian/policy';
+import type { UsbPlan, UsbVolumeInfo } from '../platform/usb.ts';
+
+export type UsbDecision = 'allow' | 'block' | 'audit' | 'allowed-by-list';
+
+export interface UsbVerdict {
+  decision: UsbDecision;
+  /** Plain words for the timeline. */
+  reason: string;
+}
+
+/** The plan the device enforces: the demo agent (a newcomer's own machine) only records. */
+export function effectiveUsbPlan(usb: Policy['usb'], demo: boolean): UsbPlan {
+  return demo ? { ...usb, mode: 'audit' } : usb;
+}
+
+export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVerdict {
+  if (plan.mode === 'audit') {
+    return { decision: 'audit', reason: demo ? 'demo agent: USB in audit mode (recorded, not blocked)' : 'usb.mode=audit: recorded, not blocked' };
+  }
+  if (plan.mode === 'allow') return { decision: 'allow', reason: 'usb.mode=allow' };
+  const entry = plan.allow.find(
+    (a) =>
+      v.vendorId !== '' &&
+      a.vendorId === v.vendorId &&
+      a.productId === v.productId &&
+      (a.serial === '' || a.serial === v.serial),
+  );
+  if (entry) {
+    return { decision: 'allowed-by-list', reason: `on the allow list: approved by ${entry.approvedBy} (${entry.reason})` };
+  }
+  if (plan.mode === 'block-all-writes') return { decision: 'block', reason: 'usb.mode=block-all-writes' };
+  switch (v.encryption) {
+    case 'encrypted':
+      return { decision: 'allow', reason: `encrypted (${v.encryptionKind})` };
+    case 'unknown':
+      // Nothing proves it is encrypted (VeraCrypt and raw data look the same): fail closed.
+      return { decision: 'block', reason: 'no recognisable filesystem or encryption header: treated as unencrypted' };
+    default:
+      return { decision: 'block', reason: `unencrypted ${v.fsType || 'volume'}` };
+  }
+}

@@ -1,0 +1,50 @@
+// The device's credentials from enrolment. Stored owner-only (0600 in a 0700 dir); the key is
+// a secret: it is never logged and never printed by `status`.
+import { chmod, rm, stat } from 'node:fs/promises';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { ensurePrivateDir, readIfExists, writeFileAtomic } from '../config/files.ts';
+import { dataPaths } from '../config/paths.ts';
+
+export interface Credentials {
+  deviceId: string;
+  deviceKey: string;
+  serverUrl: string;
+  enrolledAt: string;
+  /** "secret" (school-owned) or "byod". */
+  kind: 'secret' | 'byod';
+  agreementVersion?: string;
+}
+
+export async function saveCredentials(dataDir: string, creds: Credentials): Promise<void> {
+  await ensurePrivateDir(dataDir);
+  const path = dataPaths(dataDir).credentials;
+  await writeFileAtomic(path, JSON.stringify(creds, null, 2));
+  await chmod(path, 0o600);
+}
+
+export async function loadCredentials(dataDir: string): Promise<Credentials | undefined> {
+  const path = dataPaths(dataDir).credentials;
+  const text = await readIfExists(path);
+  if (text === undefined) return undefined;
+  if (process.platform !== 'win32') {
+    // Someone loosened the permissions: tighten them again rather than run with a readable key.
+    const mode = (await stat(path)).mode & 0o777;
+    if (mode & 0o077) await chmod(path, 0o600);
+  }
+  let parsed: Partial<Credentials>;
+  try {
+    parsed = JSON.parse(text) as Partial<Credentials>;
+  } catch (err) {
+    throw new CustodianError(ErrorCode.INVALID_CONFIG, `${path} is not valid JSON; enrol again`, { cause: err });
+  }
+  if (!parsed.deviceId || !parsed.deviceKey || !parsed.serverUrl)
+    throw new CustodianError(ErrorCode.INVALID_CONFIG, `${path} is incomplete; enrol again`);
+  return parsed as Credentials;
+}
+
+export async function removeCredentials(dataDir: string): Promise<boolean> {
+  const path = dataPaths(dataDir).credentials;
+  const existed = (await readIfExists(path)) !== undefined;
+  await rm(path, { force: true });
+  return existed;
+}

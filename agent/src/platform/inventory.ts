@@ -1,0 +1,23 @@
+// Hardware/OS inventory behind one interface, chosen once by platform (STYLE.md §1).
+import type { custodian } from '@custodian/protocol';
+
+export type InventoryData = custodian.v1.IInventory & { batteryPercent: number };
+
+export interface InventorySource {
+  /** A full inventory. Spawns OS tools (systeminformation): call rarely (start, refresh, every few minutes). */
+  collect(): Promise<InventoryData>;
+  /** Releases long-lived helpers (Windows keeps one PowerShell for the whole collection). */
+  close(): Promise<void>;
+}
+
+export async function createInventorySource(agentVersion: string): Promise<InventorySource> {
+  switch (process.platform) {
+    case 'linux':
+    case 'darwin':
+      return new (await import('./inventory.si.ts')).SystemInformationInventory(agentVersion);
+    case 'win32':
+      return new (await import('./inventory.win32.ts')).Win32Inventory(agentVersion);
+    default:
+      return new (await import('./inventory.unsupported.ts')).NodeOsInventory(agentVersion);
+  }
+}

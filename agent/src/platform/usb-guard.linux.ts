@@ -1,0 +1,322 @@
+// USB write control on Linux. Finds USB block devices (lsblk TRAN=usb, the sysfs path, or
+// policy usb.treatAsUsb), classifies them (blkid -p when lsblk has no udev data), makes blocked
+// ones read-only (udev rule before mount; blockdev --setro + remount,ro after), and watches
+// udev and the mount table for changes.
+import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { hasCommand, run as realRun } from './exec.ts';
+import type { ExecRunner } from './idle.ts';
+import { createLinuxUsbEventSources } from './usb-events.linux.ts';
+import {
+  FINDMNT_LIST_ARGS,
+  isBusyMountError,
+  LSBLK_ARGS,
+  type LsblkNode,
+  type MountEntry,
+  parseBlkidExport,
+  parseFindmntList,
+  parseFuserPids,
+  parseLsblkJson,
+  parseUdevProperties,
+} from './usb-parse.linux.ts';
+import { DEFAULT_UDEV_RULE_PATH, udevRuleFor } from './usb-udev-rule.linux.ts';
+import {
+  classifyEncryption,
+  type UsbBlockResult,
+  type UsbGuard,
+  type UsbGuardOptions,
+  type UsbMount,
+  type UsbPlan,
+  type UsbVolumeInfo,
+} from './usb.ts';
+
+export interface UsbIdentity {
+  vendorId: string;
+  productId: string;
+  vendor: string;
+  product: string;
+  serial: string;
+}
+
+/** Volumes of one disk's subtree: everything except a partition-table container. */
+export function volumesOf(disk: LsblkNode): LsblkNode[] {
+  const out: LsblkNode[] = [];
+  const walk = (n: LsblkNode): void => {
+    const partitioned = n.children.some((c) => c.type === 'part');
+    if (!partitioned) out.push(n);
+    for (const c of n.children) walk(c);
+  };
+  walk(disk);
+  return out;
+}
+
+/** Builds volume records from parsed output (pure; I/O results are handed in). The blkid -p
+ * signature is the truth for fs type, label and uuid; lsblk gives the tree, size and ro flag. */
+export function buildVolumes(
+  disk: LsblkNode,
+  via: 'usb' | 'treat-as-usb',
+  identity: UsbIdentity,
+  mounts: MountEntry[],
+  signatureOf: (n: LsblkNode) => Record<string, string>,
+): UsbVolumeInfo[] {
+  return volumesOf(disk).map((n) => {
+    const sig = signatureOf(n);
+    const fsType = sig['TYPE'] ?? '';
+    const { encryption, kind } = classifyEncryption({ type: n.type, fsType });
+    const own: UsbMount[] = mounts
+      .filter((m) => m.source === n.path)
+      .map((m) => ({ target: m.target, fsType: m.fsType, readOnly: m.readOnly }));
+    return {
+      device: n.kname,
+      devicePath: n.path,
+      disk: disk.kname,
+      via,
+      ...identity,
+      vendor: identity.vendor || disk.vendor,
+      product: identity.product || disk.model,
+      serial: identity.serial || disk.serial,
+      sizeBytes: n.sizeBytes,
+      label: sig['LABEL'] ?? '',
+      uuid: sig['UUID'] ?? '',
+      fsType,
+      encryption,
+      encryptionKind: kind,
+      deviceReadOnly: n.readOnly,
+      mounts: own,
+    };
+  });
+}
+
+/** Reads idVendor/idProduct/serial from the nearest USB device above a block device in sysfs. */
+async function sysfsUsbIdentity(sysPath: string): Promise<UsbIdentity | undefined> {
+  let dir = sysPath;
+  while (dir.startsWith('/sys/devices/') && dir.includes('/usb')) {
+    try {
+      const [vendorId, productId] = await Promise.all([
+        readFile(join(dir, 'idVendor'), 'utf8'),
+        readFile(join(dir, 'idProduct'), 'utf8'),
+      ]);
+      const opt = (f: string) => readFile(join(dir, f), 'utf8').then((t) => t.trim(), () => '');
+      return {
+        vendorId: vendorId.trim().toLowerCase(),
+        productId: productId.trim().toLowerCase(),
+        vendor: await opt('manufacturer'),
+        product: await opt('product'),
+        serial: await opt('serial'),
+      };
+    } catch {
+      dir = dirname(dir); // not the USB device node yet: keep walking up
+    }
+  }
+  return undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface LinuxUsbGuardOptions extends UsbGuardOptions {
+  /** Attempts of `mount -o remount,ro` while the mount is busy. Default 5. */
+  busyRetries?: number;
+  busyRetryMs?: number;
+}
+
+export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuard {
+  const run: ExecRunner = options.run ?? realRun;
+  const env = options.env ?? process.env;
+  const rulePath = options.udevRulePath ?? DEFAULT_UDEV_RULE_PATH;
+  const busyRetries = options.busyRetries ?? 5;
+  const busyRetryMs = options.busyRetryMs ?? 200;
+  let blockdevPath: string | undefined;
+
+  async function udevdRunning(): Promise<boolean> {
+    try {
+      await run('udevadm', ['control', '--ping'], { env, timeoutMs: 2_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function udevProps(devicePath: string): Promise<Record<string, string>> {
+    try {
+      const { stdout } = await run('udevadm', ['info', '--query=property', `--name=${devicePath}`], { env, timeoutMs: 2_000 });
+      return parseUdevProperties(stdout);
+    } catch {
+      // No udev database for this device (udevd not running): identity comes from sysfs only.
+      return {};
+    }
+  }
+
+  async function identityOf(disk: LsblkNode): Promise<UsbIdentity> {
+    const sys = await realpath(`/sys/class/block/${disk.kname}`).catch(() => '');
+    const fromSysfs = sys ? await sysfsUsbIdentity(sys) : undefined;
+    if (fromSysfs) return fromSysfs;
+    // Devices counted as USB by policy (card readers, loop devices) may still carry udev IDs.
+    const p = await udevProps(disk.path);
+    return {
+      vendorId: (p['ID_VENDOR_ID'] ?? '').toLowerCase(),
+      productId: (p['ID_MODEL_ID'] ?? '').toLowerCase(),
+      vendor: p['ID_VENDOR'] ?? '',
+      product: p['ID_MODEL'] ?? '',
+      serial: p['ID_SERIAL_SHORT'] ?? '',
+    };
+  }
+
+  async function isUsbDisk(disk: LsblkNode, plan: UsbPlan): Promise<'usb' | 'treat-as-usb' | undefined> {
+    if (disk.tran === 'usb') return 'usb';
+    if (plan.treatAsUsb.includes(disk.kname) || plan.treatAsUsb.includes(disk.name)) return 'treat-as-usb';
+    const sys = await realpath(`/sys/class/block/${disk.kname}`).catch(() => '');
+    if (/\/usb\d*\//.test(sys)) return 'usb';
+    return undefined;
+  }
+
+  /**
+   * lsblk's FSTYPE/LABEL/UUID come from the udev database: empty without udevd (platform-notes
+   * §0.4) and stale when udevd stopped before the device changed (a database that still says
+   * crypto_LUKS would let an unencrypted stick through). blkid -p reads the device itself.
+   */
+  async function probeSignatures(nodes: LsblkNode[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    await Promise.all(
+      nodes.map(async (n) => {
+        const { stdout } = await run('blkid', ['-p', '-o', 'export', n.path], { env, timeoutMs: 3_000, okExitCodes: [2] });
+        out.set(n.path, parseBlkidExport(stdout));
+      }),
+    );
+    return out;
+  }
+
+  async function mountsNow(): Promise<MountEntry[]> {
+    const { stdout } = await run('findmnt', FINDMNT_LIST_ARGS, { env, timeoutMs: 3_000 });
+    return parseFindmntList(stdout);
+  }
+
+  async function scan(plan: UsbPlan): Promise<UsbVolumeInfo[]> {
+    const [lsblk, mounts] = await Promise.all([
+      run('lsblk', LSBLK_ARGS, { env, timeoutMs: 5_000 }).then((r) => parseLsblkJson(r.stdout)),
+      mountsNow(),
+    ]);
+    const out: UsbVolumeInfo[] = [];
+    for (const disk of lsblk) {
+      const via = await isUsbDisk(disk, plan);
+      if (!via) continue;
+      const nodes = volumesOf(disk);
+      const [identity, signatures] = await Promise.all([identityOf(disk), probeSignatures(nodes)]);
+      out.push(...buildVolumes(disk, via, identity, mounts, (n) => signatures.get(n.path) ?? {}));
+    }
+    return out;
+  }
+
+  async function remountReadOnly(volume: UsbVolumeInfo, mount: UsbMount): Promise<UsbBlockResult> {
+    const fuse = mount.fsType === 'fuseblk' || mount.fsType.startsWith('fuse');
+    if (fuse) {
+      // FUSE filesystems ignore remount,ro (platform-notes §3): unmount, then mount read-only.
+      await run('umount', [mount.target], { env, timeoutMs: 10_000 });
+      await run('mount', ['-o', 'ro', volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
+      return { method: 'unmount-remount-ro', mountpoint: mount.target };
+    }
+    let lastErr: unknown;
+    for (let attempt = 1; attempt <= busyRetries; attempt++) {
+      try {
+        await run('mount', ['-o', 'remount,ro', mount.target], { env, timeoutMs: 10_000 });
+        return { method: 'remount-ro', mountpoint: mount.target };
+      } catch (err) {
+        lastErr = err;
+        if (!isBusyMountError(err)) throw err;
+        await sleep(busyRetryMs * attempt);
+      }
+    }
+    // Still busy: a process holds a file open for writing. Last resort: detach the rw mount
+    // lazily and mount the (now read-only) device again in its place. Files already open keep
+    // writing to the detached mount until closed; new opens land on the read-only one.
+    const { stdout } = await run('fuser', ['-m', mount.target], { env, timeoutMs: 5_000, okExitCodes: [1] });
+    const pids = parseFuserPids(stdout);
+    try {
+      await run('umount', ['-l', mount.target], { env, timeoutMs: 10_000 });
+      await run('mount', ['-o', 'ro', volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
+    } catch (err) {
+      throw new CustodianError(
+        ErrorCode.COMMAND_FAILED,
+        `remount,ro stayed busy (${(lastErr as Error).message}); lazy unmount + read-only mount failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return {
+      method: 'lazy-unmount-remount-ro',
+      mountpoint: mount.target,
+      note: `mount was busy; processes with files open: ${pids.join(', ') || 'none found'}`,
+    };
+  }
+
+  return {
+    platform: 'linux',
+    async availability(plan) {
+      if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+        return { available: false, reason: 'not root: cannot make USB devices read-only' };
+      }
+      for (const cmd of ['lsblk', 'blockdev', 'findmnt', 'mount', 'blkid']) {
+        if (!(await hasCommand(cmd))) return { available: false, reason: `${cmd} is not installed` };
+      }
+      if (plan.mode === 'audit' || plan.mode === 'allow') {
+        return { available: true, reason: `usb.mode=${plan.mode}: writes are recorded, not blocked` };
+      }
+      if (!(await udevdRunning())) {
+        return {
+          available: true,
+          reason: 'udevd is not running: devices are made read-only when the agent sees them, not before mount (a short race window)',
+        };
+      }
+      return { available: true, reason: 'udev rule makes USB devices read-only before mount; mounted ones are remounted read-only' };
+    },
+    scan,
+    watch(onChange) {
+      return createLinuxUsbEventSources(onChange, { env });
+    },
+    async applyPlan(plan) {
+      blockdevPath ??= await resolveBlockdev(run, env);
+      const { text, skipped } = udevRuleFor(plan, blockdevPath);
+      const current = await readFile(rulePath, 'utf8').catch(() => null);
+      if (text === current) return text === null ? null : `udev rule ${rulePath}`;
+      if (text === null) await rm(rulePath, { force: true });
+      else await writeFile(rulePath, text, { mode: 0o644 });
+      if (await udevdRunning()) await run('udevadm', ['control', '--reload'], { env, timeoutMs: 5_000 });
+      if (text === null) return null;
+      return `udev rule ${rulePath}${skipped.length ? ` (allow entries not expressible in udev: ${skipped.join(', ')})` : ''}`;
+    },
+    async block(volume) {
+      // Read-only device first: a later mount comes up read-only and remount,rw is refused.
+      await run('blockdev', ['--setro', volume.devicePath], { env, timeoutMs: 5_000 });
+      const rw = volume.mounts.filter((m) => !m.readOnly);
+      if (rw.length === 0) return [{ method: 'blockdev-setro', mountpoint: volume.mounts[0]?.target ?? '' }];
+      const results: UsbBlockResult[] = [];
+      for (const m of rw) results.push(await remountReadOnly(volume, m));
+      const after = (await mountsNow()).filter((m) => m.source === volume.devicePath && !m.readOnly);
+      if (after.length > 0) {
+        throw new CustodianError(ErrorCode.COMMAND_FAILED, `still mounted read-write at ${after.map((m) => m.target).join(', ')}`);
+      }
+      return results;
+    },
+    async release(volume) {
+      await run('blockdev', ['--setrw', volume.devicePath], { env, timeoutMs: 5_000 });
+      for (const m of volume.mounts.filter((x) => x.readOnly)) {
+        await run('mount', ['-o', 'remount,rw', m.target], { env, timeoutMs: 10_000 });
+      }
+    },
+    async teardown() {
+      const existed = await readFile(rulePath, 'utf8').then(() => true, () => false);
+      if (!existed) return;
+      await rm(rulePath, { force: true });
+      if (await udevdRunning()) await run('udevadm', ['control', '--reload'], { env, timeoutMs: 5_000 });
+    },
+  };
+}
+
+/** udev runs RUN+= programs without a PATH search: the rule needs an absolute path. */
+async function resolveBlockdev(run: ExecRunner, env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await run('sh', ['-c', 'command -v blockdev'], { env, timeoutMs: 2_000 });
+  const path = stdout.trim();
+  if (!path.startsWith('/')) throw new CustodianError(ErrorCode.UNAVAILABLE, 'blockdev is not installed');
+  return path;
+}

@@ -1,0 +1,165 @@
+// Linux/X11 active window, event-driven: `xprop -root -spy _NET_ACTIVE_WINDOW` reports focus
+// changes and `xprop -id W -spy ...` reports the focused window's title changes, so a steady
+// state costs no process spawns at all (get-windows spawns 3 per sample; see window.xprop.ts
+// for why we do not use it on Linux). The two spies are long-running children: they are
+// supervised (restarted with a delay when they die) and killed on stop().
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
+import { run } from './exec.ts';
+import type { WindowReading, WindowSource } from './window.ts';
+import {
+  applyWindowLine,
+  parseWindowId,
+  parseXpropLine,
+  type XWindowProps,
+  x11EnvironmentProblem,
+} from './window.xprop.ts';
+
+const WINDOW_PROPS = ['_NET_WM_PID', '_NET_WM_NAME', 'WM_NAME', 'WM_CLASS'];
+const RESTART_DELAY_MS = 5_000;
+
+export class X11WindowSource implements WindowSource {
+  private readonly log: AgentLogger;
+  private readonly env: NodeJS.ProcessEnv;
+  private rootSpy: ChildProcess | undefined;
+  private windowSpy: ChildProcess | undefined;
+  private activeId: string | undefined | null = null; // null: not known yet
+  private props: XWindowProps = {};
+  private propsSeen = new Set<string>();
+  private app = '';
+  private stopped = true;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(log: AgentLogger, env: NodeJS.ProcessEnv = process.env) {
+    this.log = log;
+    this.env = { ...env, LC_ALL: 'C.UTF-8' };
+  }
+
+  async probe(): Promise<CapabilityStatus> {
+    const problem = x11EnvironmentProblem(this.env);
+    if (problem) return { name: 'active_window', available: false, reason: problem };
+    try {
+      const { stdout } = await run('xprop', ['-root', '_NET_SUPPORTED'], { env: this.env, timeoutMs: 3_000 });
+      if (!stdout.includes('_NET_ACTIVE_WINDOW'))
+        return {
+          name: 'active_window',
+          available: false,
+          reason: 'the window manager does not publish _NET_ACTIVE_WINDOW (no EWMH window manager)',
+        };
+    } catch (err) {
+      const msg = (err as Error).message;
+      const reason = /not installed/.test(msg)
+        ? 'xprop is not installed (Debian package x11-utils)'
+        : `X display ${this.env['DISPLAY']} not reachable`;
+      return { name: 'active_window', available: false, reason };
+    }
+    return { name: 'active_window', available: true, reason: '' };
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.startRootSpy();
+  }
+
+  private startRootSpy(): void {
+    if (this.stopped) return;
+    const child = spawn('xprop', ['-root', '-spy', '_NET_ACTIVE_WINDOW'], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.rootSpy = child;
+    child.on('error', (err) => this.log.warn('xprop (active window spy) failed to start', { err }));
+    child.stderr?.resume();
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (this.rootSpy !== child) return;
+      const parsed = parseXpropLine(line);
+      if (parsed?.prop !== '_NET_ACTIVE_WINDOW') return;
+      this.focus(parsed.found ? parseWindowId(parsed.raw) : undefined);
+    });
+    child.on('exit', (code, signal) => {
+      if (this.rootSpy !== child) return;
+      this.rootSpy = undefined;
+      this.activeId = null;
+      this.stopWindowSpy();
+      if (this.stopped) return;
+      this.log.warn('active window spy exited; restarting', { code, signal, retryInMs: RESTART_DELAY_MS });
+      this.restartTimer = setTimeout(() => this.startRootSpy(), RESTART_DELAY_MS);
+    });
+  }
+
+  private focus(id: string | undefined): void {
+    if (id === this.activeId) return;
+    this.stopWindowSpy();
+    this.activeId = id;
+    this.props = {};
+    this.propsSeen = new Set();
+    this.app = '';
+    if (id) this.startWindowSpy(id);
+  }
+
+  private startWindowSpy(id: string): void {
+    const child = spawn('xprop', ['-id', id, '-spy', ...WINDOW_PROPS], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.windowSpy = child;
+    child.on('error', (err) => this.log.warn('xprop (window spy) failed to start', { err }));
+    child.stderr?.resume();
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (this.windowSpy !== child) return;
+      const parsed = parseXpropLine(line);
+      if (!parsed) return;
+      this.props = applyWindowLine(this.props, parsed);
+      this.propsSeen.add(parsed.prop);
+      if (parsed.prop === '_NET_WM_PID' && this.props.pid) void this.readComm(this.props.pid, child);
+    });
+    // Exits when the window is destroyed; the root spy then reports the next focus.
+    child.on('exit', () => {
+      if (this.windowSpy === child) this.windowSpy = undefined;
+    });
+  }
+
+  /** App name fallback for windows without WM_CLASS: the process name, read from /proc (no spawn). */
+  private async readComm(pid: number, child: ChildProcess): Promise<void> {
+    try {
+      const comm = (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+      if (this.windowSpy === child) this.app = comm;
+    } catch {
+      // The process is gone or belongs to another host (remote X client): WM_CLASS still names the app.
+    }
+  }
+
+  private stopWindowSpy(): void {
+    const c = this.windowSpy;
+    this.windowSpy = undefined;
+    c?.kill('SIGKILL');
+  }
+
+  async read(): Promise<WindowReading> {
+    if (this.activeId === null) return { kind: 'unknown' };
+    if (this.activeId === undefined) return { kind: 'none' };
+    // Wait for the first full report of the new window before saying anything about it.
+    if (!WINDOW_PROPS.every((p) => this.propsSeen.has(p))) return { kind: 'unknown' };
+    const p = this.props;
+    return {
+      kind: 'window',
+      window: {
+        app: p.wmClass || this.app,
+        title: p.netWmName ?? p.wmName ?? '',
+        url: '',
+        pid: p.pid ?? 0,
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    this.stopWindowSpy();
+    const r = this.rootSpy;
+    this.rootSpy = undefined;
+    r?.kill('SIGKILL');
+  }
+}

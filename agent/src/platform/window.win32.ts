@@ -1,0 +1,31 @@
+// Windows: get-windows' addon sees only the desktop of the session it runs in; a service in
+// session 0 (SYSTEM) sees nothing, so the window monitor must run in the user's session
+// (the per-user helper described in platform-notes §2). [Not run on Windows yet.]
+import { userInfo } from 'node:os';
+import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
+import { readWithGetWindows } from './window.get-windows.ts';
+import type { WindowReading, WindowSource } from './window.ts';
+
+export function win32WindowProblem(user: string, sessionName: string | undefined): string | undefined {
+  if (user.toUpperCase() === 'SYSTEM' || sessionName?.toLowerCase() === 'services')
+    return 'running as a service in session 0 (needs the per-user helper in the desktop session)';
+  return undefined;
+}
+
+export class Win32WindowSource implements WindowSource {
+  private readonly log: AgentLogger;
+  constructor(log: AgentLogger) {
+    this.log = log;
+  }
+  async probe(): Promise<CapabilityStatus> {
+    const problem = win32WindowProblem(userInfo().username, process.env['SESSIONNAME']);
+    return problem
+      ? { name: 'active_window', available: false, reason: problem }
+      : { name: 'active_window', available: true, reason: '' };
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  read(): Promise<WindowReading> {
+    return readWithGetWindows(this.log);
+  }
+}

@@ -1,0 +1,136 @@
+// The idle-lock enforcer on a real X server (Xvfb + openbox) with the real i3lock, xprintidle and
+// xdotool. Each test gets its own display; stopping it also ends any locker on it.
+import { spawnSync } from 'node:child_process';
+import { v1 } from '@custodian/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startX, type XSession } from '../../../test/support/xvfb.ts';
+import { createIdleLockEnforcer } from '../../src/enforce/idle-lock.ts';
+import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
+import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
+import type { AgentComponent } from '../../src/core/contracts.ts';
+import { createTestContext } from './harness.ts';
+
+const { State } = v1.IdleState;
+const haveTools = ['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xdotool', 'xwininfo'].every(
+  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
+);
+
+let x: XSession | undefined;
+let component: AgentComponent | undefined;
+afterEach(async () => {
+  await component?.stop();
+  component = undefined;
+  await x?.stop();
+  x = undefined;
+});
+
+function lockerWindowUp(env: NodeJS.ProcessEnv): boolean {
+  const out = spawnSync('xwininfo', ['-root', '-children'], { env, encoding: 'utf8' }).stdout ?? '';
+  return /"i3lock": \("i3lock" "i3lock"\)/.test(out);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
+  it('locks with i3lock after idleLockSeconds without input, warning first', async () => {
+    x = await startX();
+    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 3, warningSeconds: 1, reportOnly: false } } });
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env: x.env }),
+      locker: createLinuxScreenLocker({ env: x.env, lockCommand: ['i3lock', '-n'] }),
+      maxPollMs: 250,
+    });
+    spawnSync('xdotool', ['mousemove', '10', '10'], { env: x.env });
+    await component.start();
+    expect(component.capabilities()).toEqual([
+      { name: 'idle', available: true, reason: 'measured with xprintidle' },
+      { name: 'lock', available: true, reason: 'locks with i3lock' },
+    ]);
+    const locked = await ctx.waitFor((e) => e.screenLocked ?? undefined, 20_000, 'screenLocked');
+    expect(locked.method).toBe('i3lock');
+    expect(locked.byPolicy).toBe(true);
+    expect(locked.attempt).toBe(1);
+    expect(Number(locked.idleMs)).toBeGreaterThanOrEqual(3_000);
+    expect(lockerWindowUp(x.env)).toBe(true);
+    const kinds = ctx.emitted.map((e) => (e.idleState ? `idle:${e.idleState.state}:${e.idleState.warning}` : Object.keys(e)[0]));
+    expect(kinds).toEqual([`idle:${State.IDLE}:true`, `idle:${State.IDLE}:false`, 'screenLocked']);
+  });
+
+  it('input before the threshold resets the countdown; locking follows once input stops', async () => {
+    x = await startX();
+    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 2, warningSeconds: 0, reportOnly: false } } });
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env: x.env }),
+      locker: createLinuxScreenLocker({ env: x.env }),
+      maxPollMs: 200,
+    });
+    spawnSync('xdotool', ['mousemove', '5', '5'], { env: x.env });
+    await component.start();
+    // 5 s of input every ~0.7 s: idle never reaches 2 s, so nothing may be emitted.
+    for (let i = 0; i < 7; i++) {
+      spawnSync('xdotool', ['mousemove', String(20 + i * 10), '30'], { env: x.env });
+      await sleep(700);
+    }
+    expect(ctx.emitted).toEqual([]);
+    expect(lockerWindowUp(x.env)).toBe(false);
+    const locked = await ctx.waitFor((e) => e.screenLocked ?? undefined, 20_000, 'screenLocked');
+    expect(locked.method).toBe('i3lock');
+    expect(lockerWindowUp(x.env)).toBe(true);
+  });
+
+  it('a failing lock command gives lock-failed events, retries, and raises the lock capability', async () => {
+    x = await startX();
+    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: false } } });
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env: x.env }),
+      locker: createLinuxScreenLocker({ env: { ...x.env, XDG_SESSION_ID: '' }, lockCommand: ['i3lock', '--no-such-flag'] }),
+      maxPollMs: 200,
+      retryMs: 100,
+      raiseAfterFailures: 2,
+    });
+    await component.start();
+    const third = await ctx.waitFor((e) => (e.lockFailed?.attempt === 3 ? e.lockFailed : undefined), 20_000, '3rd lockFailed');
+    expect(third.method).toBe('i3lock');
+    expect(third.reason).toMatch(/^i3lock: i3lock exited \d+/);
+    const attempts = ctx.emitted.filter((e) => e.lockFailed).map((e) => e.lockFailed?.attempt);
+    expect(attempts.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(ctx.emitted.some((e) => e.screenLocked)).toBe(false);
+    const lockCap = component.capabilities().find((c) => c.name === 'lock');
+    expect(lockCap?.available).toBe(false);
+    expect(lockCap?.reason).toMatch(/locking failed \d+ times in a row/);
+  });
+
+  it('report-only (demo agent) reports the crossing and never locks', async () => {
+    x = await startX();
+    const ctx = createTestContext({ demo: true, policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: false } } });
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env: x.env }),
+      locker: createLinuxScreenLocker({ env: x.env }),
+      maxPollMs: 200,
+    });
+    await component.start();
+    const crossed = await ctx.waitFor((e) => (e.idleState?.state === State.IDLE ? e.idleState : undefined), 10_000, 'IDLE');
+    expect(crossed.reportOnly).toBe(true);
+    await sleep(1_500);
+    expect(ctx.emitted.some((e) => e.screenLocked || e.lockFailed)).toBe(false);
+    expect(lockerWindowUp(x.env)).toBe(false);
+    spawnSync('xdotool', ['key', 'shift'], { env: x.env });
+    const active = await ctx.waitFor((e) => (e.idleState?.state === State.ACTIVE ? e.idleState : undefined), 10_000, 'ACTIVE');
+    expect(Number(active.idleMs)).toBeLessThan(1_000);
+  });
+
+  it('LOCK_NOW locks at once (by command, not by policy)', async () => {
+    x = await startX();
+    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 600, warningSeconds: 0, reportOnly: false } } });
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env: x.env }),
+      locker: createLinuxScreenLocker({ env: x.env }),
+    });
+    await component.start();
+    await expect(component.onCommand?.({ commandId: 'c1', kind: v1.Command.Kind.LOCK_NOW })).resolves.toBe(true);
+    const locked = await ctx.waitFor((e) => e.screenLocked ?? undefined, 5_000, 'screenLocked');
+    expect(locked).toMatchObject({ method: 'i3lock', byPolicy: false, attempt: 1 });
+    expect(lockerWindowUp(x.env)).toBe(true);
+    await expect(component.onCommand?.({ commandId: 'c2', kind: v1.Command.Kind.RESCAN_USB })).resolves.toBe(false);
+  });
+});

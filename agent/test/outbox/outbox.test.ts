@@ -1,0 +1,161 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventKind, type IEvent } from '@custodian/protocol';
+import { Level } from 'level';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/config/logger.ts';
+import { Outbox } from '../../src/outbox/outbox.ts';
+
+let dir: string;
+const open: Outbox[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'outbox-'));
+});
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openOutbox(opts: { maxEvents?: number; minFreeDiskBytes?: number } = {}): Promise<Outbox> {
+  const o = await Outbox.open({ dir, log: silentLogger, ...opts });
+  open.push(o);
+  return o;
+}
+
+async function closeOutbox(o: Outbox): Promise<void> {
+  open.splice(open.indexOf(o), 1);
+  await o.close();
+}
+
+const win = (title: string) => ({ activeWindow: { app: 'xterm', title, url: '', pid: 1 } });
+const hb = (n: number) => ({ heartbeat: { uptimeSeconds: n } });
+const usb = (device: string) => ({ usbRemoved: { device } });
+
+describe('Outbox', () => {
+  it('assigns increasing seqs and returns events in order', async () => {
+    const o = await openOutbox();
+    await o.emit(win('a'));
+    await o.emit(hb(1));
+    await o.emit(usb('sdb'));
+    const events = await o.read(0, 10);
+    expect(events.map((e) => Number(e.seq))).toEqual([1, 2, 3]);
+    expect(events.map((e) => eventKind(e))).toEqual(['activeWindow', 'heartbeat', 'usbRemoved']);
+    expect(events[0]!.activeWindow!.title).toBe('a');
+    expect(o.stats().depth).toBe(3);
+    expect((await o.read(1, 1)).map((e) => Number(e.seq))).toEqual([2]);
+  });
+
+  it('survives a restart with the same stream id and continues the sequence', async () => {
+    const o = await openOutbox();
+    const streamId = o.streamId;
+    await o.emitMany([win('a'), win('b')]);
+    await closeOutbox(o);
+    const again = await openOutbox();
+    expect(again.streamId).toBe(streamId);
+    expect(again.stats().depth).toBe(2);
+    await again.emit(win('c'));
+    expect((await again.read(0, 10)).map((e) => Number(e.seq))).toEqual([1, 2, 3]);
+  });
+
+  it('a new outbox directory is a new stream', async () => {
+    const o = await openOutbox();
+    const other = await Outbox.open({ dir: join(dir, 'other'), log: silentLogger });
+    open.push(other);
+    expect(other.streamId).not.toBe(o.streamId);
+  });
+
+  it('deletes acked events, also after restart, and keeps seq after everything is acked', async () => {
+    const o = await openOutbox();
+    await o.emitMany([win('a'), win('b'), win('c')]);
+    await o.ack(2);
+    expect((await o.read(0, 10)).map((e) => Number(e.seq))).toEqual([3]);
+    await o.ack(3);
+    expect(o.stats().depth).toBe(0);
+    await closeOutbox(o);
+    const again = await openOutbox();
+    expect(again.stats()).toMatchObject({ depth: 0, lastSeq: 3, ackedSeq: 3 });
+    await again.emit(win('d'));
+    expect((await again.read(0, 10)).map((e) => Number(e.seq))).toEqual([4]);
+  });
+
+  it('when full, drops window changes first, then heartbeats, and records a Gap', async () => {
+    const o = await openOutbox({ maxEvents: 10 });
+    await o.emitMany([usb('a'), win('w1'), hb(1), win('w2'), usb('b'), hb(2), win('w3'), usb('c'), hb(3)]);
+    expect(o.stats().depth).toBe(9);
+    // 3 more high-priority events: one fits, then the two oldest windows go.
+    await o.emit(usb('d'));
+    await o.emit(usb('e'));
+    await o.emit(usb('f'));
+    let events = await o.read(0, 100);
+    const titles = events.filter((e) => e.activeWindow).map((e) => e.activeWindow!.title);
+    expect(titles).toEqual(['w3']);
+    expect(events.filter((e) => e.heartbeat)).toHaveLength(3);
+    expect(o.stats().pendingGaps).toEqual([{ fromSeq: 2, toSeq: 4, reason: 'outbox-full', dropped: 2 }]);
+    // Room appears after an ack: the gap is written as an event.
+    await o.ack(5);
+    events = await o.read(0, 100);
+    const gap = events.find((e) => e.gap);
+    expect(gap?.gap).toMatchObject({ fromSeq: 2, toSeq: 4, reason: 'outbox-full', dropped: 2 });
+    expect(o.stats().pendingGaps).toEqual([]);
+  });
+
+  it('a low-priority event is dropped itself when only higher-priority events are held', async () => {
+    const o = await openOutbox({ maxEvents: 10 });
+    await o.emitMany(Array.from({ length: 10 }, (_, i) => usb(`d${i}`)));
+    await o.emit(win('late'));
+    const events = await o.read(0, 100);
+    expect(events.some((e) => e.activeWindow)).toBe(false);
+    expect(events).toHaveLength(10);
+    expect(o.stats().pendingGaps).toEqual([{ fromSeq: 11, toSeq: 11, reason: 'outbox-full', dropped: 1 }]);
+  });
+
+  it('drops the oldest high-priority event only when no space can be made otherwise', async () => {
+    const o = await openOutbox({ maxEvents: 10 });
+    await o.emitMany(Array.from({ length: 10 }, (_, i) => usb(`d${i}`)));
+    await o.emit(usb('new'));
+    const devices = (await o.read(0, 100)).map((e) => e.usbRemoved!.device);
+    expect(devices[0]).toBe('d1');
+    expect(devices.at(-1)).toBe('new');
+  });
+
+  it('skips a corrupt entry with a corrupt-entry gap instead of crashing', async () => {
+    const o = await openOutbox();
+    await o.emitMany([win('a'), win('b'), win('c')]);
+    await closeOutbox(o);
+    // Damage entry 2 directly in the database.
+    const db = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await db.put(`e:${'2'.padStart(16, '0')}`, new Uint8Array([0, 0xff, 0xff, 0xff, 0x07]));
+    await db.close();
+    const again = await openOutbox();
+    const events = await again.read(0, 10);
+    const seqs = events.map((e) => Number(e.seq));
+    expect(seqs.slice(0, 2)).toEqual([1, 3]);
+    const gap = events.find((e) => e.gap) as IEvent;
+    expect(gap.gap).toMatchObject({ fromSeq: 2, toSeq: 2, reason: 'corrupt-entry', dropped: 1 });
+  });
+
+  it('refuses low-priority events while the disk is below the free-space floor, keeps high ones', async () => {
+    const o = await openOutbox({ minFreeDiskBytes: Number.MAX_SAFE_INTEGER });
+    await o.emit(win('a'));
+    await o.emit(hb(1));
+    await o.emit(usb('sdb'));
+    const events = await o.read(0, 10);
+    expect(events.map((e) => eventKind(e))).toEqual(['usbRemoved']);
+    expect(o.stats().diskLow).toBe(true);
+    expect(o.stats().pendingGaps).toEqual([{ fromSeq: 1, toSeq: 2, reason: 'disk-full', dropped: 2 }]);
+  });
+
+  it('a second process (or handle) on the same outbox gets a clear error', async () => {
+    await openOutbox();
+    await expect(Outbox.open({ dir, log: silentLogger })).rejects.toThrow(/in use by another process/);
+  });
+
+  it('serialises concurrent emits: seqs are unique and complete', async () => {
+    const o = await openOutbox();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => o.emit(hb(i))));
+    const events = await o.read(0, 1000);
+    expect(events.map((e) => Number(e.seq))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+});

@@ -1,0 +1,191 @@
+// Composition root of the collector: one validated config in, one Store, the live hub, the
+// services, the HTTP server with its routes and the ingest WebSocket endpoint out. Feature
+// modules (staff auth, safeguarding, console) plug in through `MODULES` (modules.ts) and the
+// `App` surface below; nothing else reaches into the internals.
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CollectorConfig } from './config.ts';
+import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
+import { EnrolService } from './enrol/service.ts';
+import {
+  type Authenticator,
+  createHooks,
+  createServer,
+  type HttpHooks,
+} from './http/server.ts';
+import { type Principal, Router } from './http/router.ts';
+import { devicesRoutes } from './http/routes-devices.ts';
+import { enrolRoutes } from './http/routes-enrol.ts';
+import { healthRoutes } from './http/routes-health.ts';
+import { liveRoutes } from './http/routes-live.ts';
+import { policyRoutes } from './http/routes-policy.ts';
+import { retentionRoutes } from './http/routes-retention.ts';
+import { IngestServer } from './ingest/server.ts';
+import { LiveHub } from './live/hub.ts';
+import { StatusTracker } from './live/status.ts';
+import { createLogger, type Logger } from './log.ts';
+import { MODULES } from './modules.ts';
+import { PolicyService } from './policy/service.ts';
+import { RetentionJob } from './retention/job.ts';
+import { loadOrCreateKeyFile, openLevelStore, parseKey } from './store/index.ts';
+import type { AuditRecord, Store } from './store/types.ts';
+
+export interface AppModule {
+  name: string;
+  install(app: App): void | Promise<void>;
+}
+
+export interface App {
+  readonly config: CollectorConfig;
+  readonly log: Logger;
+  /** The one Store of this process. */
+  readonly store: Store;
+  readonly router: Router;
+  readonly hooks: HttpHooks;
+  /** Same array as hooks.authenticators; the admin-token authenticator is first. */
+  readonly authenticators: Authenticator[];
+  /** Post-commit notifications: 'event', 'alert', 'status', 'device', 'policy'. */
+  readonly live: LiveHub;
+  readonly status: StatusTracker;
+  readonly policy: PolicyService;
+  readonly enrol: EnrolService;
+  readonly ingest: IngestServer;
+  readonly retention: RetentionJob;
+  /** Credentials created (or set from the environment) at this start; empty on later starts. */
+  readonly credentials: { adminToken?: string; enrolSecret?: string };
+  /** Writes an audit record with the principal (or 'system') as actor. */
+  audit(
+    who: Principal | string | undefined,
+    action: string,
+    target: string,
+    details?: Record<string, unknown>,
+    ip?: string,
+  ): Promise<AuditRecord>;
+  /** Listens; resolves with the base URLs once the port is bound. */
+  start(): Promise<{ url: string; wsUrl: string; port: number }>;
+  /** Graceful: stops accepting, finishes in-flight batches, closes sessions, closes the store. */
+  stop(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  config: CollectorConfig;
+  /** Environment for first-start credentials and the screenshot key (default process.env). */
+  env?: Record<string, string | undefined>;
+  log?: Logger;
+  /** A store to use instead of opening level in config.dataDir (tests); the app still closes it on stop. */
+  store?: Store;
+  modules?: AppModule[];
+  now?: () => number;
+}
+
+export function actorOf(who: Principal | string | undefined): string {
+  if (who === undefined) return 'system';
+  if (typeof who === 'string') return who;
+  return who.kind === 'staff' ? who.username : 'admin-token';
+}
+
+export async function createApp(options: CreateAppOptions): Promise<App> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const log = options.log ?? createLogger(config.logLevel);
+  const now = options.now ?? Date.now;
+
+  let store = options.store;
+  if (!store) {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const envKey = env['CUSTODIAN_SCREENSHOT_KEY'];
+    let key: Uint8Array;
+    if (envKey) {
+      key = parseKey(envKey, 'CUSTODIAN_SCREENSHOT_KEY');
+    } else {
+      const loaded = loadOrCreateKeyFile(config.screenshotKeyFile);
+      if (loaded.created) log.warn({ file: config.screenshotKeyFile }, 'created screenshot key file: back it up, screenshots cannot be read without it');
+      key = loaded.key;
+    }
+    store = await openLevelStore(config.dataDir, key, now);
+  }
+
+  const live = new LiveHub();
+  const router = new Router();
+  const hooks = createHooks();
+  const audit: App['audit'] = (who, action, target, details, ip) =>
+    store.audit.append({ actor: actorOf(who), action, target, ...(details ? { details } : {}), ...(ip ? { ip } : {}) });
+
+  const enrol = new EnrolService({ store, live, log, config, now, audit });
+  const credentials = await enrol.bootstrap(env);
+  hooks.authenticators.push(createAdminTokenAuthenticator(store));
+
+  const policy = new PolicyService({ store, live, log, audit });
+  await policy.init();
+  const status = new StatusTracker({ store, live, now });
+  await status.load();
+  const ingest = new IngestServer({ store, live, log, config, policy, enrol, status, now, audit });
+  hooks.upgrades.set('/ws/agent', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
+  const retention = new RetentionJob({ store, log, config, now, audit });
+
+  let server: Server | undefined;
+  const app: App = {
+    config,
+    log,
+    store,
+    router,
+    hooks,
+    authenticators: hooks.authenticators,
+    live,
+    status,
+    policy,
+    enrol,
+    ingest,
+    retention,
+    credentials,
+    audit,
+    async start() {
+      server = createServer({ router, hooks, log, tls: config.tls });
+      const srv = server;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(config.port, config.host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      const port = (srv.address() as AddressInfo).port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+      const wsUrl = `${config.tls ? 'wss' : 'ws'}://${host}:${port}/ws/agent`;
+      enrol.setServerUrl(config.publicUrl || url);
+      ingest.start();
+      retention.start();
+      log.info({ url, wsUrl, port, dataDir: config.dataDir }, 'collector listening');
+      return { url, wsUrl, port };
+    },
+    async stop() {
+      retention.stop();
+      const srv = server;
+      const closed = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : Promise.resolve();
+      await ingest.shutdown();
+      srv?.closeAllConnections();
+      await closed;
+      await retention.idle();
+      await store.close();
+      log.info('collector stopped');
+    },
+  };
+
+  for (const route of [
+    ...healthRoutes(app),
+    ...enrolRoutes(app),
+    ...devicesRoutes(app),
+    ...policyRoutes(app),
+    ...liveRoutes(app),
+    ...retentionRoutes(app),
+  ]) {
+    router.add(route);
+  }
+  for (const mod of options.modules ?? MODULES) {
+    await mod.install(app);
+    log.debug({ module: mod.name }, 'module installed');
+  }
+  return app;
+}

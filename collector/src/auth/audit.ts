@@ -1,0 +1,54 @@
+// Audit helpers on the collector's append-only AuditStore (store/types.ts). The actions the
+// auth and safeguarding code writes are named here so the audit API and its tests agree.
+import type { Principal } from '../http/router.ts';
+import type { AuditRecord, AuditStore } from '../store/types.ts';
+
+export const AUDIT = {
+  login: 'auth.login',
+  loginFailed: 'auth.login-failed',
+  loginThrottled: 'auth.login-throttled',
+  logout: 'auth.logout',
+  passwordChanged: 'auth.password-changed',
+  userCreated: 'user.created',
+  userRoleChanged: 'user.role-changed',
+  userDisabled: 'user.disabled',
+  userEnabled: 'user.enabled',
+  userUpdated: 'user.updated',
+  userPasswordReset: 'user.password-reset',
+  alertGraded: 'alert.graded',
+  alertFalsePositive: 'alert.false-positive',
+  alertNoted: 'alert.noted',
+  alertEscalated: 'alert.escalated',
+  screenshotViewed: 'screenshot.viewed',
+  evidenceExported: 'evidence.exported',
+  incidentCreated: 'incident.created',
+  incidentUpdated: 'incident.updated',
+} as const;
+
+/** The actor string the store records: the username, or 'admin-token' for the API token. */
+export function actorName(principal: Principal | undefined): string {
+  return principal ? principal.username : 'anonymous';
+}
+
+/** Role and kind go into details so the audit page can say "j.smith (dsl)". */
+export function actorDetails(principal: Principal | undefined): Record<string, unknown> {
+  if (!principal) return { actorKind: 'anonymous' };
+  return { actorKind: principal.kind, role: principal.role };
+}
+
+export async function audit(
+  store: AuditStore,
+  principal: Principal | undefined,
+  action: string,
+  target: string,
+  ip: string | undefined,
+  details: Record<string, unknown> = {},
+): Promise<AuditRecord> {
+  return store.append({
+    actor: actorName(principal),
+    action,
+    target,
+    details: { ...actorDetails(principal), ...details },
+    ...(ip ? { ip } : {}),
+  });
+}

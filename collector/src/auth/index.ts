@@ -1,0 +1,98 @@
+// Staff accounts as a collector module: session cookies for the console, the first admin
+// with a one-time password, user management and the audit log API. Wired in modules.ts.
+import type { App, AppModule } from '../app.ts';
+import { auditRoutes } from './audit-routes.ts';
+import type { ScryptParams } from './password.ts';
+import { authRoutes } from './routes.ts';
+import { type SessionRecord, SessionService } from './sessions.ts';
+import { StaffAuth } from './staff-auth.ts';
+import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
+import { type UserRecord, UserService } from './users.ts';
+
+export interface AuthModuleOptions {
+  /** Cheaper scrypt for tests; production uses DEFAULT_SCRYPT. */
+  scrypt?: ScryptParams;
+  throttle?: Partial<ThrottleOptions>;
+  sessionTtlMs?: number;
+  sessionIdleMs?: number;
+  /** Clock for sessions (tests move it to expire sessions). */
+  now?: () => number;
+  /** Called once with the first admin's one-time password (default: printed on stdout, outside the JSON log). */
+  onFirstAdmin?: (credentials: { username: string; password: string }) => void;
+}
+
+export interface InstalledAuth {
+  auth: StaffAuth;
+  users: UserService;
+  sessions: SessionService;
+  throttle: LoginThrottle;
+}
+
+const SWEEP_MS = 10 * 60_000;
+
+/** The parts of the App this module uses (tests build just these). */
+export type AuthHost = Pick<App, 'store' | 'router' | 'authenticators' | 'config' | 'log' | 'audit'>;
+
+export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}): Promise<InstalledAuth> {
+  const users = new UserService({
+    kv: app.store.kv<UserRecord>('users'),
+    withLock: (fn) => app.store.withLock(fn),
+    ...(options.scrypt ? { scrypt: options.scrypt } : {}),
+  });
+  const sessions = new SessionService({
+    kv: app.store.kv<SessionRecord>('sessions'),
+    ...(options.sessionTtlMs ? { ttlMs: options.sessionTtlMs } : {}),
+    ...(options.sessionIdleMs ? { idleMs: options.sessionIdleMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const auth = new StaffAuth({
+    users,
+    sessions,
+    secureCookies: app.config.tls !== undefined,
+    router: app.router,
+  });
+  const throttle = new LoginThrottle({ ...(options.now ? { now: options.now } : {}), ...options.throttle });
+  app.authenticators.push(auth.authenticator);
+  for (const route of [
+    ...authRoutes({ auth, throttle, audit: app.store.audit }),
+    ...auditRoutes({ audit: app.store.audit }),
+  ])
+    app.router.add(route);
+
+  const first = await users.ensureFirstAdmin();
+  if (first) {
+    await app.audit('system', 'user.created', 'user:admin', {
+      username: 'admin',
+      role: 'admin',
+      firstAdmin: true,
+    });
+    // Printed once, on the terminal only (like the admin token banner), never into the JSON log
+    // stream: the account exists from now on and the password must be changed at first sign-in.
+    if (options.onFirstAdmin) options.onFirstAdmin(first);
+    else
+      process.stdout.write(
+        [
+          'custodian-collector: first staff account created, sign in and change this password now (not shown again)',
+          `  first admin: ${first.username}  one-time password: ${first.password}`,
+          '',
+        ].join('\n'),
+      );
+    app.log.info({ username: first.username }, 'first admin account created; one-time password printed on the terminal');
+  }
+  const sweeper = setInterval(() => {
+    sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
+  }, SWEEP_MS);
+  sweeper.unref();
+  return { auth, users, sessions, throttle };
+}
+
+export function createAuthModule(options: AuthModuleOptions = {}): AppModule {
+  return {
+    name: 'auth',
+    async install(app) {
+      await installAuth(app, options);
+    },
+  };
+}
+
+export const authModule: AppModule = createAuthModule();

@@ -1,0 +1,206 @@
+// Staff accounts: scrypt-hashed passwords, one role each, disable instead of delete (the
+// audit trail keeps pointing at a real account). The first admin is created at first start
+// with a one-time password that must be changed before anything else.
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '@custodian/protocol';
+import { badInput, HttpError, notFound, ROLES, type Role, SAFE_ID } from '../http/router.ts';
+import type { KvNamespace } from '../store/types.ts';
+import {
+  assertAcceptablePassword,
+  DEFAULT_SCRYPT,
+  generatePassword,
+  hashPassword,
+  type ScryptParams,
+  verifyPassword,
+} from './password.ts';
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  passwordHash: string;
+  mustChangePassword: boolean;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string;
+}
+
+/** What the API returns: never the hash. */
+export type PublicUser = Omit<UserRecord, 'passwordHash'>;
+
+export function publicUser(u: UserRecord): PublicUser {
+  const { passwordHash: _hash, ...rest } = u;
+  return rest;
+}
+
+export const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
+
+export interface UserServiceOptions {
+  /** Namespace `users`, keyed by user id. Staff lists are short, so username lookups scan it. */
+  kv: KvNamespace<UserRecord>;
+  /** The store's write lock: username uniqueness is check-then-put under it. */
+  withLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  scrypt?: ScryptParams;
+  now?: () => number;
+}
+
+export class UserService {
+  private readonly kv: KvNamespace<UserRecord>;
+  private readonly withLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly scrypt: ScryptParams;
+  private readonly now: () => number;
+  /** A fixed hash to verify against when the username is unknown, so timing does not reveal accounts. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(opts: UserServiceOptions) {
+    this.kv = opts.kv;
+    this.withLock = opts.withLock;
+    this.scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async get(id: string): Promise<UserRecord | undefined> {
+    if (!SAFE_ID.test(id)) return undefined;
+    return this.kv.get(id);
+  }
+
+  async byUsername(username: string): Promise<UserRecord | undefined> {
+    const wanted = username.toLowerCase();
+    return (await this.list()).find((u) => u.username === wanted);
+  }
+
+  async list(): Promise<UserRecord[]> {
+    return (await this.kv.list()).map((e) => e.value);
+  }
+
+  /**
+   * Creates the first admin when there are no users at all. Returns the one-time password
+   * (the caller prints it once) or undefined when accounts already exist.
+   */
+  async ensureFirstAdmin(): Promise<{ username: string; password: string } | undefined> {
+    if ((await this.kv.list({ limit: 1 })).length > 0) return undefined;
+    const password = generatePassword();
+    await this.create(
+      { username: 'admin', displayName: 'Administrator', role: 'admin', password },
+      'system',
+      {
+        skipPolicy: true,
+      },
+    );
+    return { username: 'admin', password };
+  }
+
+  async create(
+    input: {
+      username: unknown;
+      displayName?: unknown;
+      role: unknown;
+      password?: unknown;
+      mustChangePassword?: unknown;
+    },
+    createdBy: string,
+    opts: { skipPolicy?: boolean } = {},
+  ): Promise<{ user: UserRecord; oneTimePassword: string | undefined }> {
+    if (typeof input.username !== 'string' || !USERNAME.test(input.username))
+      throw badInput('username must be 2-64 characters: lower-case letters, digits, dot, dash, underscore');
+    if (!isRole(input.role)) throw badInput(`role must be one of ${ROLES.join(', ')}`);
+    const displayName = input.displayName === undefined ? input.username : input.displayName;
+    if (typeof displayName !== 'string' || displayName.length > 200)
+      throw badInput('displayName must be a string of at most 200 characters');
+    if (input.mustChangePassword !== undefined && typeof input.mustChangePassword !== 'boolean')
+      throw badInput('mustChangePassword must be a boolean');
+    let oneTimePassword: string | undefined;
+    let password: string;
+    if (input.password === undefined) {
+      oneTimePassword = generatePassword();
+      password = oneTimePassword;
+    } else {
+      if (!opts.skipPolicy) assertAcceptablePassword(input.password, input.username);
+      password = input.password as string;
+    }
+    const username = input.username;
+    const role = input.role;
+    const passwordHash = await hashPassword(password, this.scrypt);
+    const now = this.now();
+    const user: UserRecord = {
+      id: randomUUID(),
+      username,
+      displayName,
+      role,
+      passwordHash,
+      // A password someone else chose (or generated) is changed by its owner at first login.
+      mustChangePassword: oneTimePassword !== undefined || input.mustChangePassword !== false,
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+      createdBy,
+    };
+    await this.withLock(async () => {
+      if (await this.byUsername(username))
+        throw new HttpError(409, ErrorCode.CONFLICT, `user ${username} already exists`);
+      await this.kv.put(user.id, user);
+    });
+    return { user, oneTimePassword };
+  }
+
+  /** Checks credentials; undefined on any failure (unknown user, disabled, wrong password). */
+  async verify(username: string, password: string): Promise<UserRecord | undefined> {
+    const user = await this.byUsername(username);
+    if (!user) {
+      this.dummyHash ??= hashPassword(generatePassword(), this.scrypt);
+      await verifyPassword(password, await this.dummyHash);
+      return undefined;
+    }
+    const ok = await verifyPassword(password, user.passwordHash);
+    if (!ok || user.disabled) return undefined;
+    return user;
+  }
+
+  async changePassword(id: string, current: unknown, next: unknown): Promise<UserRecord> {
+    const user = await this.require(id);
+    if (typeof current !== 'string' || !(await verifyPassword(current, user.passwordHash)))
+      throw new HttpError(403, ErrorCode.AUTH_FAILED, 'current password is wrong');
+    assertAcceptablePassword(next, user.username);
+    if (next === current) throw badInput('the new password must differ from the current one');
+    return this.update(id, {
+      passwordHash: await hashPassword(next, this.scrypt),
+      mustChangePassword: false,
+    });
+  }
+
+  async resetPassword(id: string): Promise<{ user: UserRecord; oneTimePassword: string }> {
+    await this.require(id);
+    const oneTimePassword = generatePassword();
+    const user = await this.update(id, {
+      passwordHash: await hashPassword(oneTimePassword, this.scrypt),
+      mustChangePassword: true,
+    });
+    return { user, oneTimePassword };
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Omit<UserRecord, 'id' | 'username' | 'createdAt'>>,
+  ): Promise<UserRecord> {
+    const next = await this.kv.update(id, (user) => user && { ...user, ...patch, updatedAt: this.now() });
+    if (!next) throw notFound('user');
+    return next;
+  }
+
+  /** Active admins other than `exceptId`: the last one may not be demoted or disabled. */
+  async otherActiveAdmins(exceptId: string): Promise<number> {
+    return (await this.list()).filter((u) => u.role === 'admin' && !u.disabled && u.id !== exceptId).length;
+  }
+
+  private async require(id: string): Promise<UserRecord> {
+    const user = await this.get(id);
+    if (!user) throw notFound('user');
+    return user;
+  }
+}

@@ -1,0 +1,203 @@
+// Configuration: defaults, then the config file (JSON), then environment variables, then CLI
+// flags. Validated once at start; a bad value stops the process with a message naming the field.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { CustodianError, ErrorCode, HELLO_DEADLINE_MS } from '@custodian/protocol';
+
+export interface CollectorConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** URL agents should use (returned by enrolment). Default: derived from host/port/TLS. */
+  publicUrl: string;
+  tls: { certFile: string; keyFile: string } | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** File holding the AES-256-GCM screenshot key; default `<dataDir>/../custodian-screenshot.key`. */
+  screenshotKeyFile: string;
+  ingest: {
+    helloDeadlineMs: number;
+    /** Close a session with no frame and no pong for this long. */
+    idleTimeoutMs: number;
+    pingIntervalMs: number;
+    /** Bytes of received-but-not-yet-durable frames per connection before reading pauses. */
+    maxInFlightBytes: number;
+    /** How long the group commit waits to gather batches before one synced write. */
+    commitTickMs: number;
+  };
+  retention: {
+    timelineDays: number;
+    screenshotDays: number;
+    purgeIntervalMinutes: number;
+  };
+  enrol: {
+    codeTtlHoursDefault: number;
+  };
+}
+
+export function defaultConfig(dataDir: string): CollectorConfig {
+  const abs = resolve(dataDir);
+  return {
+    dataDir: abs,
+    host: '127.0.0.1',
+    port: 8443,
+    publicUrl: '',
+    tls: undefined,
+    logLevel: 'info',
+    screenshotKeyFile: join(dirname(abs), 'custodian-screenshot.key'),
+    ingest: {
+      helloDeadlineMs: HELLO_DEADLINE_MS,
+      idleTimeoutMs: 120_000,
+      pingIntervalMs: 30_000,
+      maxInFlightBytes: 8 * 1024 * 1024,
+      commitTickMs: 2,
+    },
+    retention: { timelineDays: 90, screenshotDays: 30, purgeIntervalMinutes: 60 },
+    enrol: { codeTtlHoursDefault: 72 },
+  };
+}
+
+export interface ConfigSources {
+  /** Parsed CLI flags (already split into name → value). */
+  flags: Record<string, string | undefined>;
+  env: Record<string, string | undefined>;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Environment variable → config field (dotted path). */
+export const ENV_FIELDS: Record<string, string> = {
+  CUSTODIAN_DATA_DIR: 'dataDir',
+  CUSTODIAN_HOST: 'host',
+  CUSTODIAN_PORT: 'port',
+  CUSTODIAN_PUBLIC_URL: 'publicUrl',
+  CUSTODIAN_TLS_CERT: 'tls.certFile',
+  CUSTODIAN_TLS_KEY: 'tls.keyFile',
+  CUSTODIAN_LOG_LEVEL: 'logLevel',
+  CUSTODIAN_SCREENSHOT_KEY_FILE: 'screenshotKeyFile',
+  CUSTODIAN_HELLO_DEADLINE_MS: 'ingest.helloDeadlineMs',
+  CUSTODIAN_IDLE_TIMEOUT_MS: 'ingest.idleTimeoutMs',
+  CUSTODIAN_PING_INTERVAL_MS: 'ingest.pingIntervalMs',
+  CUSTODIAN_MAX_INFLIGHT_BYTES: 'ingest.maxInFlightBytes',
+  CUSTODIAN_COMMIT_TICK_MS: 'ingest.commitTickMs',
+  CUSTODIAN_RETENTION_TIMELINE_DAYS: 'retention.timelineDays',
+  CUSTODIAN_RETENTION_SCREENSHOT_DAYS: 'retention.screenshotDays',
+  CUSTODIAN_PURGE_INTERVAL_MINUTES: 'retention.purgeIntervalMinutes',
+};
+
+const FLAG_FIELDS: Record<string, string> = {
+  'data-dir': 'dataDir',
+  host: 'host',
+  port: 'port',
+  'public-url': 'publicUrl',
+  'tls-cert': 'tls.certFile',
+  'tls-key': 'tls.keyFile',
+  'log-level': 'logLevel',
+  'screenshot-key-file': 'screenshotKeyFile',
+};
+
+function bad(field: string, message: string): never {
+  throw new CustodianError(ErrorCode.INVALID_CONFIG, `config field ${field}: ${message}`, { details: { field } });
+}
+
+/** Builds and validates the configuration. Throws CUST_ERR_INVALID_CONFIG naming the bad field. */
+export function loadConfig(sources: ConfigSources): CollectorConfig {
+  const raw: Record<string, unknown> = {};
+  const configFile = sources.flags['config'] ?? sources.env['CUSTODIAN_CONFIG'];
+  if (configFile) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(configFile, 'utf8'));
+    } catch (err) {
+      bad('config', `cannot read ${configFile} as JSON: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) bad('config', 'must be a JSON object');
+    Object.assign(raw, parsed);
+  }
+  const flat: Record<string, unknown> = flatten(raw);
+  for (const [name, field] of Object.entries(ENV_FIELDS)) {
+    const v = sources.env[name];
+    if (v !== undefined && v !== '') flat[field] = v;
+  }
+  for (const [name, field] of Object.entries(FLAG_FIELDS)) {
+    const v = sources.flags[name];
+    if (v !== undefined) flat[field] = v;
+  }
+  const dataDir = flat['dataDir'];
+  if (typeof dataDir !== 'string' || dataDir === '') bad('dataDir', 'required (--data-dir DIR)');
+  const cfg = defaultConfig(dataDir);
+  const known = new Set(Object.keys(flatten(cfg as unknown as Record<string, unknown>)).concat(['tls.certFile', 'tls.keyFile']));
+  for (const [field, value] of Object.entries(flat)) {
+    if (!known.has(field)) bad(field, 'unknown setting');
+    if (field === 'dataDir') continue;
+    assign(cfg, field, value);
+  }
+  return validate(cfg, configFile);
+}
+
+function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, path));
+    else if (v !== undefined) out[path] = v;
+  }
+  return out;
+}
+
+function assign(cfg: CollectorConfig, field: string, value: unknown): void {
+  const parts = field.split('.');
+  let target = cfg as unknown as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    if (target[part] === undefined) target[part] = {};
+    target = target[part] as Record<string, unknown>;
+  }
+  target[parts[parts.length - 1] as string] = value;
+}
+
+function int(field: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    bad(field, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return n;
+}
+
+function text(field: string, value: unknown): string {
+  if (typeof value !== 'string') bad(field, `must be text (got ${JSON.stringify(value)})`);
+  return value;
+}
+
+function validate(cfg: CollectorConfig, configFile: string | undefined): CollectorConfig {
+  const base = configFile ? dirname(resolve(configFile)) : process.cwd();
+  const path = (field: string, v: unknown) => {
+    const s = text(field, v);
+    if (s === '') bad(field, 'must not be empty');
+    return isAbsolute(s) ? s : resolve(base, s);
+  };
+  cfg.host = text('host', cfg.host);
+  if (!/^[A-Za-z0-9.:[\]-]{1,255}$/.test(cfg.host)) bad('host', `not a host name or address: ${cfg.host}`);
+  cfg.port = int('port', cfg.port, 0, 65_535);
+  cfg.publicUrl = text('publicUrl', cfg.publicUrl);
+  if (cfg.publicUrl !== '' && !/^(https?|wss?):\/\/[^\s]+$/.test(cfg.publicUrl)) bad('publicUrl', 'must be an http(s) URL');
+  if (!LOG_LEVELS.includes(cfg.logLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  cfg.screenshotKeyFile = path('screenshotKeyFile', cfg.screenshotKeyFile);
+  if (cfg.tls !== undefined) {
+    const t = cfg.tls as { certFile?: unknown; keyFile?: unknown };
+    if (t.certFile === undefined) bad('tls.certFile', 'required when tls.keyFile is given (--tls-cert)');
+    if (t.keyFile === undefined) bad('tls.keyFile', 'required when tls.certFile is given (--tls-key)');
+    cfg.tls = { certFile: path('tls.certFile', t.certFile), keyFile: path('tls.keyFile', t.keyFile) };
+  }
+  const i = cfg.ingest;
+  i.helloDeadlineMs = int('ingest.helloDeadlineMs', i.helloDeadlineMs, 50, 600_000);
+  i.idleTimeoutMs = int('ingest.idleTimeoutMs', i.idleTimeoutMs, 100, 3_600_000);
+  i.pingIntervalMs = int('ingest.pingIntervalMs', i.pingIntervalMs, 50, 3_600_000);
+  if (i.pingIntervalMs >= i.idleTimeoutMs) bad('ingest.pingIntervalMs', 'must be shorter than ingest.idleTimeoutMs');
+  i.maxInFlightBytes = int('ingest.maxInFlightBytes', i.maxInFlightBytes, 64 * 1024, 1024 * 1024 * 1024);
+  i.commitTickMs = int('ingest.commitTickMs', i.commitTickMs, 0, 1000);
+  const r = cfg.retention;
+  r.timelineDays = int('retention.timelineDays', r.timelineDays, 1, 36_500);
+  r.screenshotDays = int('retention.screenshotDays', r.screenshotDays, 1, 36_500);
+  r.purgeIntervalMinutes = int('retention.purgeIntervalMinutes', r.purgeIntervalMinutes, 1, 10_080);
+  cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
+  return cfg;
+}

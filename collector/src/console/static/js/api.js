@@ -1,0 +1,179 @@
+// The console's only door to the collector: JSON over fetch with the session cookie, the CSRF
+// token on every state-changing request, and errors turned into ApiError with the server's code.
+// Every endpoint path the console uses is named here, so the API surface is reviewable in one place.
+
+const BASE = '/api/v1';
+
+export class ApiError extends Error {
+  /** @param {number} status @param {string} code @param {string} message */
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** @type {string | null} */
+let csrfToken = null;
+/** @type {(err: ApiError) => void} */
+let onUnauthenticated = () => {};
+
+/** @param {string | null | undefined} token */
+export function setCsrfToken(token) {
+  csrfToken = token ?? null;
+}
+
+/** Called when the session has expired, so the app can show the login page. @param {(err: ApiError) => void} fn */
+export function setUnauthenticatedHandler(fn) {
+  onUnauthenticated = fn;
+}
+
+/**
+ * @param {string} method @param {string} path @param {unknown} [body]
+ * @param {{ quiet401?: boolean }} [opts]
+ * @returns {Promise<any>}
+ */
+export async function request(method, path, body, opts = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  const text = await res.text();
+  /** @type {any} */
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ApiError(res.status, 'CUST_ERR_BAD_RESPONSE', `unexpected response (${res.status})`);
+    }
+  }
+  if (!res.ok) {
+    const code = data?.error?.code ?? 'CUST_ERR_HTTP';
+    const message = data?.error?.message ?? `request failed (${res.status})`;
+    const err = new ApiError(res.status, code, message);
+    if (res.status === 401 && !opts.quiet401) onUnauthenticated(err);
+    throw err;
+  }
+  return data;
+}
+
+/** @param {Record<string, unknown>} params */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** @param {string} id */
+const enc = (id) => encodeURIComponent(id);
+
+export const api = {
+  // session
+  me: () => request('GET', '/auth/me', undefined, { quiet401: true }),
+  /** @param {string} username @param {string} password */
+  login: (username, password) => request('POST', '/auth/login', { username, password }, { quiet401: true }),
+  logout: () => request('POST', '/auth/logout', {}),
+  /** @param {string} currentPassword @param {string} newPassword */
+  changePassword: (currentPassword, newPassword) =>
+    request('POST', '/auth/password', { currentPassword, newPassword }),
+
+  // staff accounts (admin)
+  users: () => request('GET', '/users'),
+  /** @param {Record<string, unknown>} body */
+  createUser: (body) => request('POST', '/users', body),
+  /** @param {string} id @param {Record<string, unknown>} body */
+  updateUser: (id, body) => request('PATCH', `/users/${enc(id)}`, body),
+  /** @param {string} id */
+  resetPassword: (id) => request('POST', `/users/${enc(id)}/reset-password`, {}),
+
+  // devices (it, admin; dsl for context)
+  devices: () => request('GET', '/devices'),
+  /** @param {string} id */
+  device: (id) => request('GET', `/devices/${enc(id)}`),
+  /** @param {string} id @param {Record<string, unknown>} params */
+  timeline: (id, params) => request('GET', `/devices/${enc(id)}/timeline${query(params)}`),
+  /** @param {string} id */
+  devicePolicy: (id) => request('GET', `/devices/${enc(id)}/policy`),
+  /** @param {string} id @param {unknown} policy @param {string} reason */
+  putDevicePolicy: (id, policy, reason) => request('PUT', `/devices/${enc(id)}/policy`, { policy, reason }),
+
+  // policy and enrolment (admin)
+  policy: () => request('GET', '/policy'),
+  /** @param {unknown} policy @param {string} reason */
+  putPolicy: (policy, reason) => request('PUT', '/policy', { policy, reason }),
+  policyChanges: () => request('GET', '/policy/changes'),
+  /** @param {{ expiresInHours?: number, note?: string }} body */
+  createEnrolCode: (body) => request('POST', '/enrol-codes', body),
+  enrolCodes: () => request('GET', '/enrol-codes'),
+  agreement: () => request('GET', '/agreement', undefined, { quiet401: true }),
+
+  // alerts (dsl)
+  /** @param {Record<string, unknown>} params */
+  alerts: (params) => request('GET', `/alerts${query(params)}`),
+  /** @param {string} id */
+  alert: (id) => request('GET', `/alerts/${enc(id)}`),
+  /** @param {string} id @param {number} grade */
+  grade: (id, grade) => request('POST', `/alerts/${enc(id)}/grade`, { grade }),
+  /** @param {string} id @param {string} [reason] */
+  falsePositive: (id, reason) =>
+    request('POST', `/alerts/${enc(id)}/false-positive`, { reason: reason ?? '' }),
+  /** @param {string} id @param {string} text */
+  note: (id, text) => request('POST', `/alerts/${enc(id)}/notes`, { text }),
+  /** @param {string} id @param {Record<string, unknown>} body */
+  escalate: (id, body) => request('POST', `/alerts/${enc(id)}/escalate`, body),
+  /** Screenshot URL: fetching it is audited on the server. @param {string} alertId @param {string} blobId */
+  screenshotUrl: (alertId, blobId) => `${BASE}/alerts/${enc(alertId)}/screenshots/${enc(blobId)}`,
+  /** @param {string} id */
+  evidenceUrl: (id) => `${BASE}/alerts/${enc(id)}/export`,
+  /** @param {string} id */
+  incidentEvidenceUrl: (id) => `${BASE}/incidents/${enc(id)}/export`,
+
+  // incidents (dsl)
+  /** @param {Record<string, unknown>} params */
+  incidents: (params) => request('GET', `/incidents${query(params)}`),
+  /** @param {string} id */
+  incident: (id) => request('GET', `/incidents/${enc(id)}`),
+  /** @param {Record<string, unknown>} body */
+  createIncident: (body) => request('POST', '/incidents', body),
+  /** @param {string} id @param {Record<string, unknown>} body */
+  updateIncident: (id, body) => request('PATCH', `/incidents/${enc(id)}`, body),
+
+  // reports (governor, dsl, admin) and audit (admin)
+  /** @param {Record<string, unknown>} params */
+  report: (params) => request('GET', `/reports/termly${query(params)}`),
+  /** @param {Record<string, unknown>} params */
+  audit: (params) => request('GET', `/audit${query(params)}`),
+};
+
+/**
+ * Fetches a binary resource with the session (for the audited screenshot) as an object URL.
+ * @param {string} url
+ */
+export async function fetchBlobUrl(url) {
+  const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) {
+    let code = 'CUST_ERR_HTTP';
+    let message = `request failed (${res.status})`;
+    try {
+      const data = await res.json();
+      code = data?.error?.code ?? code;
+      message = data?.error?.message ?? message;
+    } catch {
+      // not JSON: keep the status-based message
+    }
+    throw new ApiError(res.status, code, message);
+  }
+  return URL.createObjectURL(await res.blob());
+}

@@ -1,0 +1,217 @@
+// Console shell: who is signed in, the navigation for their role, hash routing to pages, and the
+// severity-5 banner for safeguarding staff. Pages are modules exporting
+// `render(main, ctx) → cleanup?`; the shell calls the cleanup when the page is left.
+import { api, setCsrfToken, setUnauthenticatedHandler } from './api.js';
+import { h, mount } from './h.js';
+import { connectLive, disconnectLive, onLive } from './live.js';
+import { renderError } from './ui.js';
+
+/** @typedef {{ username: string, role: 'admin'|'it'|'dsl'|'governor', mustChangePassword?: boolean }} User */
+/** @typedef {{ user: User, params: Record<string, string>, query: URLSearchParams, navigate: (hash: string) => void, refreshUser: () => Promise<void> }} PageContext */
+
+/** Which pages each role sees; the server enforces the same rules on every API route. */
+const NAV = [
+  { hash: '#/devices', label: 'Devices', roles: ['admin', 'it', 'dsl'] },
+  { hash: '#/alerts', label: 'Alerts', roles: ['dsl'] },
+  { hash: '#/incidents', label: 'Incidents', roles: ['dsl'] },
+  { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
+  { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
+  { hash: '#/users', label: 'Staff', roles: ['admin'] },
+  { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
+];
+
+const HOME = { admin: '#/devices', it: '#/devices', dsl: '#/alerts', governor: '#/reports' };
+
+/** Hash patterns → page modules (loaded on first use). */
+const ROUTES = [
+  { re: /^#\/login$/, page: 'login' },
+  { re: /^#\/password$/, page: 'password' },
+  { re: /^#\/devices$/, page: 'devices' },
+  { re: /^#\/devices\/([^/]+)$/, page: 'device', names: ['id'] },
+  { re: /^#\/alerts$/, page: 'alerts' },
+  { re: /^#\/alerts\/([^/]+)$/, page: 'alert', names: ['id'] },
+  { re: /^#\/incidents$/, page: 'incidents' },
+  { re: /^#\/incidents\/([^/]+)$/, page: 'incident', names: ['id'] },
+  { re: /^#\/policy$/, page: 'policy' },
+  { re: /^#\/reports$/, page: 'reports' },
+  { re: /^#\/audit$/, page: 'audit' },
+  { re: /^#\/users$/, page: 'users' },
+];
+
+/** @type {User | null} */
+let user = null;
+/** @type {(() => void) | void | null} */
+let cleanup = null;
+let renderSeq = 0;
+/** @type {(() => void) | null} */
+let stopBanner = null;
+
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+const top = /** @type {HTMLElement} */ (document.getElementById('top'));
+const banner = /** @type {HTMLElement} */ (document.getElementById('banner'));
+
+/** @param {string} hash */
+function navigate(hash) {
+  if (location.hash === hash) void route();
+  else location.hash = hash;
+}
+
+async function loadUser() {
+  try {
+    const me = await api.me();
+    user = me.user ?? me;
+    setCsrfToken(me.csrfToken ?? null);
+  } catch (err) {
+    if (/** @type {any} */ (err).status !== 401) throw err;
+    user = null;
+    setCsrfToken(null);
+  }
+}
+
+function renderTop() {
+  if (!user) {
+    mount(top, h('div', { class: 'brand' }, 'Custodian'));
+    return;
+  }
+  const current = location.hash.split('/').slice(0, 2).join('/');
+  const u = user;
+  mount(
+    top,
+    h('div', { class: 'brand' }, 'Custodian'),
+    h(
+      'nav',
+      { 'aria-label': 'Main' },
+      NAV.filter((n) => n.roles.includes(u.role)).map((n) =>
+        h('a', { href: n.hash, 'aria-current': n.hash === current ? 'page' : null }, n.label),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'who' },
+      h('span', { class: 'muted' }, `${u.username} · ${u.role}`),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          onclick: async () => {
+            try {
+              await api.logout();
+            } finally {
+              user = null;
+              setCsrfToken(null);
+              disconnectLive();
+              navigate('#/login');
+            }
+          },
+        },
+        'Sign out',
+      ),
+    ),
+  );
+}
+
+/** Severity-5 alerts reach logged-in DSLs at once: live push, a banner that stays until dismissed. */
+function startBanner() {
+  stopBanner?.();
+  stopBanner = null;
+  if (user?.role !== 'dsl') return;
+  stopBanner = onLive('alert', (data) => {
+    const alert = data?.alert ?? data;
+    if (Number(alert?.severity) < 5) return;
+    const id = String(alert.id ?? '');
+    mount(
+      banner,
+      h(
+        'div',
+        { class: 'banner sev5' },
+        h('strong', null, 'Severity 5 alert: '),
+        `${String(alert.category ?? 'unknown category')} on ${String(alert.hostname ?? alert.deviceId ?? 'a device')}`,
+        ' ',
+        h('a', { href: `#/alerts/${encodeURIComponent(id)}` }, 'Review now'),
+        ' ',
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => banner.replaceChildren() },
+          'Dismiss',
+        ),
+      ),
+    );
+  });
+}
+
+async function route() {
+  const seq = ++renderSeq;
+  if (typeof cleanup === 'function') cleanup();
+  cleanup = null;
+  let hash = location.hash || '#/';
+  if (!user && hash !== '#/login') hash = '#/login';
+  if (user?.mustChangePassword && hash !== '#/password') hash = '#/password';
+  if (user && (hash === '#/' || hash === '#/login')) hash = HOME[user.role] ?? '#/devices';
+  if (hash !== (location.hash || '#/')) {
+    history.replaceState(null, '', hash);
+  }
+  renderTop();
+  const match = ROUTES.map((r) => ({ r, m: r.re.exec(hash) })).find((x) => x.m);
+  if (!match?.m) {
+    mount(main, h('h1', null, 'Not found'), h('p', null, 'There is no such page.'));
+    return;
+  }
+  /** @type {Record<string, string>} */
+  const params = {};
+  (match.r.names ?? []).forEach((name, i) => {
+    params[name] = decodeURIComponent(match.m?.[i + 1] ?? '');
+  });
+  try {
+    const mod = await import(`./pages/${match.r.page}.js`);
+    if (seq !== renderSeq) return;
+    mount(main);
+    /** @type {PageContext} */
+    const ctx = {
+      user: /** @type {User} */ (user),
+      params,
+      query: new URLSearchParams(),
+      navigate,
+      refreshUser: async () => {
+        await loadUser();
+        if (user) connectLive(user.role);
+        startBanner();
+      },
+    };
+    const result = await mod.render(main, ctx);
+    if (seq !== renderSeq) {
+      if (typeof result === 'function') result();
+      return;
+    }
+    cleanup = result;
+  } catch (err) {
+    if (seq === renderSeq) mount(main, renderError(err));
+  }
+}
+
+async function startConsole() {
+  setUnauthenticatedHandler(() => {
+    user = null;
+    disconnectLive();
+    navigate('#/login');
+  });
+  try {
+    await loadUser();
+  } catch (err) {
+    mount(main, renderError(err));
+    return;
+  }
+  if (user) connectLive(user.role);
+  startBanner();
+  window.addEventListener('hashchange', () => void route());
+  await route();
+}
+
+async function startEnrol() {
+  mount(top, h('div', { class: 'brand' }, 'Custodian'));
+  const mod = await import('./pages/enrol.js');
+  await mod.render(main);
+}
+
+if (location.pathname === '/enrol') void startEnrol();
+else void startConsole();

@@ -1,0 +1,245 @@
+// Live device table for IT staff. The list is fetched once; after that every live message about
+// a device re-reads that one device (debounced), so the table follows the collector's view
+// without a reload and without this page knowing the shape of each live message.
+import { api } from '../api.js';
+import { badge, ext, fmtAgo, fmtTime, h, mount, neutralise, truncate } from '../h.js';
+import { onLive, onLiveStatus } from '../live.js';
+import { deviceView, listOf } from '../model.js';
+import { loading, renderError, table } from '../ui.js';
+
+/** @typedef {import('../model.js').DeviceView} DeviceView */
+
+/** @param {HTMLElement} main */
+export async function render(main) {
+  mount(main, h('h1', null, 'Devices'), loading('Loading devices'));
+  /** @type {Map<string, DeviceView>} */
+  const devices = new Map();
+  try {
+    for (const d of listOf(await api.devices(), 'devices')) {
+      const v = deviceView(d);
+      devices.set(v.id, v);
+    }
+  } catch (err) {
+    mount(main, h('h1', null, 'Devices'), renderError(err));
+    return;
+  }
+
+  const offlineHours = /** @type {HTMLInputElement} */ (
+    h('input', {
+      type: 'number',
+      min: '0',
+      step: '1',
+      inputmode: 'numeric',
+      placeholder: 'any',
+      class: 'short',
+    })
+  );
+  const usbOnly = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
+  const lockFailing = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
+  const byodOnly = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
+  const search = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'search', placeholder: 'hostname or user' })
+  );
+  const liveState = h('span', { class: 'live-state', role: 'status' });
+  const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const tbody = h('tbody');
+
+  /** @param {DeviceView} d */
+  const visible = (d) => {
+    const hours = offlineHours.value === '' ? null : Number(offlineHours.value);
+    if (hours !== null && (d.online || (d.lastSeen && Date.now() - d.lastSeen < hours * 3600_000)))
+      return false;
+    if (usbOnly.checked && d.usb.length === 0) return false;
+    if (lockFailing.checked && !d.lockFailing) return false;
+    if (byodOnly.checked && !d.byod) return false;
+    const q = search.value.trim().toLowerCase();
+    if (q && !`${d.hostname} ${d.user}`.toLowerCase().includes(q)) return false;
+    return true;
+  };
+
+  /** @param {DeviceView} d */
+  const row = (d) =>
+    h(
+      'tr',
+      { 'data-device-id': d.id, class: d.online ? 'online' : 'offline' },
+      h(
+        'td',
+        null,
+        h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, ext(d.hostname || d.id, 40)),
+        d.byod ? [' ', badge('BYOD', 'info')] : null,
+        d.revoked ? [' ', badge('revoked', 'bad')] : null,
+      ),
+      h(
+        'td',
+        { class: 'status-cell' },
+        d.online ? badge('online', 'ok') : badge('offline', 'off'),
+        h(
+          'div',
+          { class: 'muted small', title: fmtTime(d.lastSeen) },
+          d.online ? '' : `last seen ${fmtAgo(d.lastSeen)}`,
+        ),
+      ),
+      h('td', null, d.user ? ext(d.user, 32) : h('span', { class: 'muted' }, '—')),
+      h(
+        'td',
+        { class: 'window-cell' },
+        d.app ? h('div', null, ext(d.app, 40)) : null,
+        d.title ? h('div', { class: 'muted small' }, ext(d.title, 80)) : null,
+        !d.app && !d.title ? h('span', { class: 'muted' }, '—') : null,
+      ),
+      h(
+        'td',
+        null,
+        d.locked
+          ? badge('locked', 'info')
+          : d.idle === 'idle'
+            ? badge('idle', 'warn')
+            : d.idle
+              ? badge(d.idle)
+              : '—',
+        d.lockFailing
+          ? [' ', h('span', { class: 'badge bad', title: d.lockFailReason }, 'lock failing')]
+          : null,
+      ),
+      h(
+        'td',
+        null,
+        d.usb.length === 0
+          ? h('span', { class: 'muted' }, 'none')
+          : d.usb.map((u) =>
+              h(
+                'div',
+                { class: 'small' },
+                ext(u.label || u.product || u.device, 30),
+                ' ',
+                badge(
+                  u.encryption === 'encrypted' ? 'encrypted' : 'unencrypted',
+                  u.encryption === 'encrypted' ? 'ok' : 'warn',
+                ),
+                u.decision ? [' ', badge(u.decision.replace(/_/g, ' '))] : null,
+              ),
+            ),
+      ),
+      h('td', null, ext(d.agentVersion || '—', 20)),
+      h('td', null, d.policyVersion === null ? '—' : `v${d.policyVersion}`),
+      h(
+        'td',
+        null,
+        d.unavailable.length === 0
+          ? h('span', { class: 'muted' }, 'all available')
+          : d.unavailable.map((c) =>
+              h('div', { class: 'small', title: neutralTitle(c.reason) }, badge(c.name, 'warn')),
+            ),
+      ),
+    );
+
+  const draw = () => {
+    const list = [...devices.values()].filter(visible).sort((a, b) => {
+      if (a.online !== b.online) return a.online ? -1 : 1;
+      return a.hostname.localeCompare(b.hostname);
+    });
+    mount(tbody, list.map(row));
+    const online = [...devices.values()].filter((d) => d.online).length;
+    summary.textContent = `${list.length} shown of ${devices.size} devices · ${online} online`;
+    if (devices.size === 0) {
+      mount(
+        tbody,
+        h(
+          'tr',
+          null,
+          h(
+            'td',
+            { colspan: '9', class: 'muted' },
+            'No devices enrolled yet. Enrol one from Policy & enrolment.',
+          ),
+        ),
+      );
+    }
+  };
+
+  const filters = h(
+    'form',
+    {
+      class: 'filters',
+      role: 'search',
+      onsubmit: (/** @type {Event} */ e) => e.preventDefault(),
+      oninput: draw,
+      onchange: draw,
+    },
+    h('label', null, 'Search ', search),
+    h('label', null, 'Offline more than ', offlineHours, ' hours'),
+    h('label', { class: 'check' }, usbOnly, ' USB present'),
+    h('label', { class: 'check' }, lockFailing, ' Lock failing'),
+    h('label', { class: 'check' }, byodOnly, ' BYOD'),
+  );
+
+  mount(
+    main,
+    h('div', { class: 'page-head' }, h('h1', null, 'Devices'), liveState),
+    filters,
+    summary,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      table(
+        'Devices and their live status',
+        [
+          'Device',
+          'Status',
+          'User',
+          'Current app / window',
+          'Idle / lock',
+          'USB volumes',
+          'Agent',
+          'Policy',
+          'Capabilities',
+        ],
+        [],
+        { id: 'devices-table' },
+      ),
+    ),
+  );
+  main.querySelector('#devices-table tbody')?.replaceWith(tbody);
+  draw();
+
+  /** @type {Map<string, ReturnType<typeof setTimeout>>} */
+  const pending = new Map();
+  /** @param {string} id */
+  const refresh = (id) => {
+    if (!id || pending.has(id)) return;
+    pending.set(
+      id,
+      setTimeout(async () => {
+        pending.delete(id);
+        try {
+          const v = deviceView(await api.device(id));
+          devices.set(v.id, v);
+          draw();
+        } catch {
+          // the next live message or the periodic refresh will try again
+        }
+      }, 150),
+    );
+  };
+  const offLive = onLive('*', ({ data }) => {
+    const id = data?.deviceId ?? data?.device?.id ?? data?.id;
+    if (typeof id === 'string') refresh(id);
+  });
+  const offStatus = onLiveStatus((up) => {
+    liveState.textContent = up ? '● live' : '○ reconnecting…';
+    liveState.className = `live-state ${up ? 'up' : 'down'}`;
+  });
+  // Ages ("last seen 3 min ago") move on even when nothing arrives.
+  const tick = setInterval(draw, 15_000);
+  return () => {
+    offLive();
+    offStatus();
+    clearInterval(tick);
+    for (const t of pending.values()) clearTimeout(t);
+  };
+}
+
+/** @param {string} s */
+function neutralTitle(s) {
+  return truncate(neutralise(s), 300).text;
+}

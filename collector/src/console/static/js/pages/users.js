@@ -1,0 +1,197 @@
+// Staff accounts (admin): create with a role, change a role (with a reason), disable, reset a
+// password. One-time passwords are shown once, here, and never again.
+import { api } from '../api.js';
+import { badge, ext, field, fmtTime, h, mount } from '../h.js';
+import { listOf } from '../model.js';
+import { loading, renderError, statusLine, table } from '../ui.js';
+
+const ROLES = ['admin', 'it', 'dsl', 'governor'];
+
+/** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
+export async function render(main, ctx) {
+  const say = statusLine();
+  const roleReason = /** @type {HTMLInputElement} */ (
+    h('input', { maxlength: '1000', placeholder: 'e.g. new deputy DSL from January' })
+  );
+  const secret = h('div', { 'aria-live': 'polite' });
+  const list = h('div', null, loading('Loading accounts'));
+  /** @param {string} username @param {string} password */
+  const showOnce = (username, password) =>
+    mount(
+      secret,
+      h(
+        'div',
+        { class: 'code-box' },
+        h(
+          'p',
+          null,
+          'One-time password for ',
+          ext(username, 64),
+          ' (shown once; they must change it at first sign-in):',
+        ),
+        h('code', { class: 'big' }, password),
+      ),
+    );
+
+  const load = async () => {
+    try {
+      const users = listOf(await api.users(), 'users');
+      mount(
+        list,
+        h(
+          'div',
+          { class: 'table-wrap' },
+          table(
+            'Staff accounts',
+            ['Username', 'Name', 'Role', 'State', 'Created', 'Actions'],
+            users.map((u) => {
+              const role = /** @type {HTMLSelectElement} */ (
+                h(
+                  'select',
+                  { 'aria-label': `Role of ${u.username}` },
+                  ROLES.map((r) => h('option', { value: r, selected: u.role === r }, r)),
+                )
+              );
+              const self = u.username === ctx.user.username;
+              return h(
+                'tr',
+                { 'data-username': u.username },
+                h('td', null, ext(u.username, 64)),
+                h('td', null, ext(u.displayName, 64)),
+                h('td', null, role),
+                h(
+                  'td',
+                  null,
+                  u.disabled ? badge('disabled', 'off') : badge('active', 'ok'),
+                  u.mustChangePassword ? [' ', badge('must change password', 'warn')] : null,
+                ),
+                h('td', { class: 'nowrap' }, fmtTime(u.createdAt)),
+                h(
+                  'td',
+                  { class: 'buttons' },
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary',
+                      onclick: async () => {
+                        if (role.value === u.role) return;
+                        const reason = roleReason.value.trim();
+                        if (!reason) {
+                          say.say(
+                            'Give a reason for the role change first (it is recorded in the audit log).',
+                            'error',
+                          );
+                          roleReason.focus();
+                          return;
+                        }
+                        try {
+                          await api.updateUser(u.id, { role: role.value, reason });
+                          roleReason.value = '';
+                          say.say(`Role changed; ${u.username} is signed out everywhere.`, 'ok');
+                          await load();
+                        } catch (err) {
+                          say.say(/** @type {Error} */ (err).message, 'error');
+                        }
+                      },
+                    },
+                    'Save role',
+                  ),
+                  self
+                    ? null
+                    : h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'secondary',
+                          onclick: async () => {
+                            try {
+                              await api.updateUser(u.id, {
+                                disabled: !u.disabled,
+                                reason: u.disabled ? 'enabled by admin' : 'disabled by admin',
+                              });
+                              await load();
+                            } catch (err) {
+                              say.say(/** @type {Error} */ (err).message, 'error');
+                            }
+                          },
+                        },
+                        u.disabled ? 'Enable' : 'Disable',
+                      ),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary',
+                      onclick: async () => {
+                        try {
+                          const res = await api.resetPassword(u.id);
+                          showOnce(u.username, String(res.oneTimePassword ?? ''));
+                          await load();
+                        } catch (err) {
+                          say.say(/** @type {Error} */ (err).message, 'error');
+                        }
+                      },
+                    },
+                    'Reset password',
+                  ),
+                ),
+              );
+            }),
+          ),
+        ),
+      );
+    } catch (err) {
+      mount(list, renderError(err));
+    }
+  };
+
+  const username = /** @type {HTMLInputElement} */ (
+    h('input', { required: true, pattern: '[a-z0-9][a-z0-9._\\-]{1,63}', autocomplete: 'off' })
+  );
+  const displayName = /** @type {HTMLInputElement} */ (h('input', { maxlength: '200' }));
+  const role = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      null,
+      ROLES.map((r) => h('option', { value: r, selected: r === 'it' }, r)),
+    )
+  );
+  mount(
+    main,
+    h('h1', null, 'Staff accounts'),
+    h(
+      'form',
+      {
+        class: 'card filters',
+        onsubmit: async (/** @type {Event} */ e) => {
+          e.preventDefault();
+          try {
+            const res = await api.createUser({
+              username: username.value.trim().toLowerCase(),
+              displayName: displayName.value.trim(),
+              role: role.value,
+            });
+            if (res.oneTimePassword)
+              showOnce(res.user?.username ?? username.value, String(res.oneTimePassword));
+            username.value = '';
+            displayName.value = '';
+            say.say('Account created.', 'ok');
+            await load();
+          } catch (err) {
+            say.say(/** @type {Error} */ (err).message, 'error');
+          }
+        },
+      },
+      field('Username', username, 'lower case, e.g. j.smith'),
+      field('Name', displayName),
+      field('Role', role),
+      h('button', { type: 'submit' }, 'Create account'),
+    ),
+    say.el,
+    secret,
+    field('Reason for a role change (required before "Save role")', roleReason),
+    list,
+  );
+  await load();
+}

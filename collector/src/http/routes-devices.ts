@@ -1,0 +1,79 @@
+// Devices, their timelines and streams, and revocation.
+import { EVENT_KINDS } from '@custodian/protocol';
+import { type App, actorOf } from '../app.ts';
+import { intParam, listParam, objectBody, timeParam } from './query.ts';
+import { notFound, type Route } from './router.ts';
+import { deviceView, timelineItem } from './views.ts';
+
+const DEVICE_READERS = ['admin', 'it', 'dsl'] as const;
+
+export function devicesRoutes(app: App): Route[] {
+  const load = async (id: string) => {
+    const d = await app.store.devices.get(id);
+    if (!d) throw notFound(`device ${id}`);
+    return d;
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/devices',
+      access: DEVICE_READERS,
+      handler: async () => ({
+        devices: (await app.store.devices.list()).map((d) => deviceView(d, app.status.get(d.id))),
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/devices/:id',
+      access: DEVICE_READERS,
+      handler: async (ctx) => {
+        const d = await load(ctx.params['id'] as string);
+        return { device: deviceView(d, app.status.get(d.id)) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/devices/:id/timeline',
+      access: DEVICE_READERS,
+      handler: async (ctx) => {
+        const d = await load(ctx.params['id'] as string);
+        const from = timeParam(ctx.url, 'from');
+        const to = timeParam(ctx.url, 'to');
+        const kinds = listParam(ctx.url, 'kinds', [...EVENT_KINDS, 'unknown']);
+        const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
+        const page = await app.store.timeline.query({
+          deviceId: d.id,
+          limit: intParam(ctx.url, 'limit', 1, 1000) ?? 100,
+          ...(from !== undefined ? { from } : {}),
+          ...(to !== undefined ? { to } : {}),
+          ...(kinds ? { kinds } : {}),
+          ...(cursor ? { cursor } : {}),
+        });
+        return {
+          events: page.records.map((r) => timelineItem(r, ctx.principal)),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/devices/:id/streams',
+      access: ['admin', 'it'],
+      handler: async (ctx) => {
+        const d = await load(ctx.params['id'] as string);
+        return { streams: await app.store.timeline.listStreams(d.id) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/devices/:id/revoke',
+      access: ['admin', 'it'],
+      handler: async (ctx) => {
+        const d = await load(ctx.params['id'] as string);
+        const body = objectBody(ctx.body);
+        const revoked = await app.enrol.revoke(d.id, body['reason'] as string, actorOf(ctx.principal));
+        return { device: deviceView(revoked, app.status.get(d.id)) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,180 @@
+// The WebSocket ingest endpoint (`/ws/agent`, subprotocol custodian.v1): accepts upgrades, keeps
+// one session per device (a newer one replaces the older with REPLACED), pushes policy changes,
+// disconnects revoked devices, and shuts down gracefully (finishes in-flight batches first).
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, ErrorCode, MAX_FRAME_BYTES, SUBPROTOCOL } from '@custodian/protocol';
+import { WebSocketServer } from 'ws';
+import type { CollectorConfig } from '../config.ts';
+import type { EnrolService } from '../enrol/service.ts';
+import type { LiveHub } from '../live/hub.ts';
+import type { StatusTracker } from '../live/status.ts';
+import type { Logger } from '../log.ts';
+import type { PolicyService } from '../policy/service.ts';
+import type { AuditRecord, Store } from '../store/types.ts';
+import { GroupCommitter } from './group-commit.ts';
+import { Close, Session } from './session.ts';
+import { StreamRegistry } from './streams.ts';
+
+export interface IngestContext {
+  store: Store;
+  live: LiveHub;
+  log: Logger;
+  config: CollectorConfig['ingest'];
+  subprotocol: string;
+  enrol: EnrolService;
+  policy: PolicyService;
+  status: StatusTracker;
+  committer: GroupCommitter;
+  streams: StreamRegistry;
+  now: () => number;
+  register(session: Session): void;
+  unregister(session: Session): void;
+}
+
+export interface IngestServerOptions {
+  store: Store;
+  live: LiveHub;
+  log: Logger;
+  config: CollectorConfig;
+  policy: PolicyService;
+  enrol: EnrolService;
+  status: StatusTracker;
+  now: () => number;
+  audit: (who: string | undefined, action: string, target: string, details?: Record<string, unknown>) => Promise<AuditRecord>;
+}
+
+export class IngestServer {
+  readonly committer: GroupCommitter;
+  private readonly wss: WebSocketServer;
+  private readonly ctx: IngestContext;
+  private readonly o: IngestServerOptions;
+  private readonly byDevice = new Map<string, Session>();
+  private readonly all = new Set<Session>();
+  private accepting = true;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(options: IngestServerOptions) {
+    this.o = options;
+    this.committer = new GroupCommitter(options.store.engine, options.config.ingest.commitTickMs);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      // Without custodian.v1 the handshake still completes (echoing what the client offered, so
+      // its client library accepts it) and the session then closes with the named
+      // BAD_SUBPROTOCOL code, instead of a bare HTTP 400 the agent could not tell apart.
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols][0] ?? false)),
+    });
+    this.ctx = {
+      store: options.store,
+      live: options.live,
+      log: options.log,
+      config: options.config.ingest,
+      subprotocol: SUBPROTOCOL,
+      enrol: options.enrol,
+      policy: options.policy,
+      status: options.status,
+      committer: this.committer,
+      streams: new StreamRegistry(options.store),
+      now: options.now,
+      register: (s) => this.register(s),
+      unregister: (s) => this.unregister(s),
+    };
+    options.enrol.isConnected = (deviceId) => {
+      const s = this.byDevice.get(deviceId);
+      return s ? { remoteAddress: s.remoteAddress } : undefined;
+    };
+  }
+
+  /** Subscribes to policy and device changes. */
+  start(): void {
+    const onPolicy = ({ scope }: { scope: string }) => {
+      const targets = scope === 'default' ? [...this.byDevice.values()] : [this.byDevice.get(scope)].filter((s) => s !== undefined);
+      for (const s of targets) {
+        s.pushPolicy().catch((err: unknown) => this.o.log.error({ err, deviceId: s.device?.id }, 'policy push failed'));
+      }
+    };
+    const onDevice = (device: { id: string; revokedAt?: number; revokedReason?: string }) => {
+      if (device.revokedAt === undefined) return;
+      const s = this.byDevice.get(device.id);
+      if (s) s.fail(revokedClose(device.revokedReason));
+    };
+    this.o.live.on('policy', onPolicy);
+    this.o.live.on('device', onDevice);
+    this.unsubscribe = () => {
+      this.o.live.off('policy', onPolicy);
+      this.o.live.off('device', onDevice);
+    };
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.accepting) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(this.ctx, ws, req);
+      this.all.add(session);
+      ws.once('close', () => this.all.delete(session));
+    });
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.byDevice.has(deviceId);
+  }
+
+  get connectionCount(): number {
+    return this.all.size;
+  }
+
+  private register(session: Session): void {
+    const id = session.device?.id as string;
+    const previous = this.byDevice.get(id);
+    this.byDevice.set(id, session);
+    if (!previous || previous === session) return;
+    if (previous.streamId !== session.streamId) {
+      // Two live sessions of one identity with different outboxes: a cloned disk image (or a
+      // reinstall while the old agent still runs). Recorded for IT; the newest session wins.
+      const reason = `two sessions with different streams (${previous.remoteAddress} and ${session.remoteAddress})`;
+      this.o.log.warn({ deviceId: id, previous: previous.streamId, next: session.streamId }, `possible cloned image: ${reason}`);
+      this.o.store.devices
+        .update(id, (d) => ({ ...d, cloneSuspicion: [...(d.cloneSuspicion ?? []).slice(-19), { at: this.o.now(), reason }] }))
+        .then((d) => this.o.live.emit('device', d))
+        .catch((err: unknown) => this.o.log.error({ err, deviceId: id }, 'could not record clone suspicion'));
+    }
+    previous.fail(replacedClose());
+  }
+
+  private unregister(session: Session): void {
+    const id = session.device?.id as string;
+    if (this.byDevice.get(id) !== session) return;
+    this.byDevice.delete(id);
+    this.o.status
+      .patch(id, { connected: false, lastSeenAt: this.o.now() })
+      .catch((err: unknown) => this.o.log.error({ err, deviceId: id }, 'could not record disconnect'));
+    this.o.log.info({ deviceId: id }, 'agent disconnected');
+  }
+
+  /** Stops accepting, lets every session finish what it has read, then closes them (GOING_AWAY). */
+  async shutdown(): Promise<void> {
+    this.accepting = false;
+    this.unsubscribe?.();
+    for (const s of this.all) s.ws.pause();
+    await Promise.all([...this.all].map((s) => s.settle()));
+    await this.committer.drain();
+    for (const s of this.all) s.close(CloseCode.GOING_AWAY, 'collector shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    const deadline = Date.now() + 2000;
+    while (this.all.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.all) s.ws.terminate();
+  }
+}
+
+function replacedClose(): Close {
+  return new Close(CloseCode.REPLACED, ErrorCode.UNAVAILABLE, 'a newer session of this device replaced this one');
+}
+
+function revokedClose(reason: string | undefined): Close {
+  return new Close(CloseCode.DEVICE_REVOKED, ErrorCode.DEVICE_REVOKED, `device revoked: ${reason ?? 'by an administrator'}`);
+}

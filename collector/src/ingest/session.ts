@@ -1,0 +1,530 @@
+// One agent connection: Hello within the deadline, then event batches, blob chunks and policy
+// reports. Frames are handled one at a time in arrival order (a promise chain); batches are
+// handed to the group commit without waiting, so a connection can have several in flight, and
+// acks go out in order as commits complete. Received-but-not-durable bytes are bounded: past
+// the limit the socket stops being read (TCP backpressure) until commits catch up.
+import type { IncomingMessage } from 'node:http';
+import { policyToWire } from '@custodian/policy';
+import {
+  type AgentMessage,
+  CloseCode,
+  type custodian,
+  CustodianError,
+  decodeAgentMessage,
+  encodeCollectorMessage,
+  ErrorCode,
+  type ErrorCodeValue,
+  eventToJson,
+  type ICollectorMessage,
+  MAX_BATCH_EVENTS,
+  MAX_FRAME_BYTES,
+  v1,
+} from '@custodian/protocol';
+import type WebSocket from 'ws';
+import type { LiveEvent } from '../live/hub.ts';
+import { reduceStatus } from '../live/status.ts';
+import { K } from '../store/keys.ts';
+import { alertOps, blobMetaOps, streamOp, statusOp, timelineOps } from '../store/records.ts';
+import type { Alert, BlobMeta, Device, KvOp, TimelineRecord } from '../store/types.ts';
+import { type ChunkIn, checkChunk, continues, MAX_OPEN_UPLOADS, startUpload, type Upload } from './blob-upload.ts';
+import { buildRecord } from './events.ts';
+import type { IngestContext } from './server.ts';
+import { MAX_GAPS_KEPT } from './streams.ts';
+
+type Phase = 'hello' | 'ready' | 'closed';
+const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A reason for closing: the close code, the stable error code, and words for the agent and the log. */
+export class Close extends Error {
+  readonly closeCode: number;
+  readonly errorCode: ErrorCodeValue;
+  constructor(closeCode: number, errorCode: ErrorCodeValue, message: string) {
+    super(message);
+    this.closeCode = closeCode;
+    this.errorCode = errorCode;
+  }
+}
+
+export class Session {
+  readonly ws: WebSocket;
+  readonly remoteAddress: string;
+  readonly openedAt: number;
+  phase: Phase = 'hello';
+  device: Device | undefined;
+  streamId = '';
+  agentVersion = '';
+  private readonly ctx: IngestContext;
+  private chain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private paused = false;
+  private lastActivity: number;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private readonly uploads = new Map<string, Upload>();
+  /** Commits of this session not yet resolved (for graceful shutdown). */
+  private commits = new Set<Promise<unknown>>();
+
+  constructor(ctx: IngestContext, ws: WebSocket, req: IncomingMessage) {
+    this.ctx = ctx;
+    this.ws = ws;
+    this.remoteAddress = req.socket.remoteAddress ?? '';
+    this.openedAt = ctx.now();
+    this.lastActivity = this.openedAt;
+    ws.binaryType = 'nodebuffer';
+    ws.on('close', () => this.onClosed());
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws has already chosen the close code (1009 for an oversize frame, 1002 for a bad frame).
+      const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.MALFORMED_FRAME;
+      this.ctx.log.warn({ code, wsCode: err.code, deviceId: this.device?.id, remote: this.remoteAddress }, `ingest socket error: ${err.message}`);
+    });
+    if (ws.protocol !== this.ctx.subprotocol) {
+      this.fail(new Close(CloseCode.BAD_SUBPROTOCOL, ErrorCode.UNEXPECTED_MESSAGE, `subprotocol must be ${this.ctx.subprotocol}`));
+      return;
+    }
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    ws.on('pong', () => {
+      this.lastActivity = this.ctx.now();
+    });
+    this.helloTimer = setTimeout(() => {
+      if (this.phase === 'hello') this.fail(new Close(CloseCode.AUTH_TIMEOUT, ErrorCode.AUTH_TIMEOUT, 'no Hello within the deadline'));
+    }, this.ctx.config.helloDeadlineMs);
+    this.pingTimer = setInterval(() => this.liveness(), this.ctx.config.pingIntervalMs);
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.phase === 'closed') return;
+    this.lastActivity = this.ctx.now();
+    const size = data.byteLength;
+    this.inFlight += size;
+    if (this.inFlight > this.ctx.config.maxInFlightBytes && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+    }
+    const release = () => {
+      this.inFlight -= size;
+      if (this.paused && this.inFlight <= this.ctx.config.maxInFlightBytes / 2 && this.phase !== 'closed') {
+        this.paused = false;
+        this.ws.resume();
+      }
+    };
+    this.chain = this.chain
+      .then(async () => {
+        if (this.phase === 'closed') return release();
+        if (!isBinary) throw new Close(CloseCode.MALFORMED, ErrorCode.MALFORMED_FRAME, 'text frames are not part of the protocol');
+        let msg: AgentMessage;
+        try {
+          msg = decodeAgentMessage(data);
+        } catch (err) {
+          if (err instanceof CustodianError && err.code === ErrorCode.UNEXPECTED_MESSAGE) {
+            throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.UNEXPECTED_MESSAGE, 'unknown message kind');
+          }
+          throw new Close(CloseCode.MALFORMED, ErrorCode.MALFORMED_FRAME, 'frame is not a valid AgentMessage');
+        }
+        await this.dispatch(msg, release);
+      })
+      .catch((err) => {
+        release();
+        this.fail(err);
+      });
+  }
+
+  /** `release` must be called once the frame's bytes are no longer held (after its commit). */
+  private async dispatch(msg: AgentMessage, release: () => void): Promise<void> {
+    if (this.phase === 'hello') {
+      if (msg.body !== 'hello' || !msg.hello) {
+        throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.UNEXPECTED_MESSAGE, 'the first message must be Hello');
+      }
+      await this.onHello(msg.hello as custodian.v1.Hello);
+      return release();
+    }
+    switch (msg.body) {
+      case 'batch':
+        return this.onBatch(msg.batch as custodian.v1.EventBatch, release);
+      case 'blobChunk':
+        await this.onChunk(msg.blobChunk as custodian.v1.BlobChunk);
+        return release();
+      case 'policyApplied': {
+        const p = msg.policyApplied as custodian.v1.PolicyApplied;
+        if (p.ok) await this.ctx.status.patch(this.deviceId, { policyVersionApplied: p.version as number });
+        else this.ctx.log.warn({ deviceId: this.deviceId, version: p.version, error: p.error }, 'agent rejected a policy');
+        return release();
+      }
+      case 'commandResult':
+        this.ctx.log.info({ deviceId: this.deviceId, result: msg.commandResult }, 'command result');
+        return release();
+      case 'error':
+        this.ctx.log.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
+        return release();
+      default:
+        throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.UNEXPECTED_MESSAGE, `unexpected ${msg.body} after Hello`);
+    }
+  }
+
+  private get deviceId(): string {
+    return (this.device as Device).id;
+  }
+
+  // ---------------------------------------------------------------- hello
+
+  private async onHello(hello: custodian.v1.Hello): Promise<void> {
+    clearTimeout(this.helloTimer);
+    let device: Device;
+    try {
+      device = await this.ctx.enrol.authenticate(hello.deviceId, hello.deviceKey, this.remoteAddress);
+    } catch (err) {
+      if (err instanceof CustodianError && err.code === ErrorCode.DEVICE_REVOKED) {
+        throw new Close(CloseCode.DEVICE_REVOKED, ErrorCode.DEVICE_REVOKED, err.message);
+      }
+      if (err instanceof CustodianError && err.code === ErrorCode.AUTH_FAILED) {
+        throw new Close(CloseCode.AUTH_FAILED, ErrorCode.AUTH_FAILED, err.message);
+      }
+      throw err;
+    }
+    if (!SAFE_ID.test(hello.streamId)) {
+      throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.BAD_EVENT, 'stream_id must be a UUID or other plain id');
+    }
+    this.device = device;
+    this.streamId = hello.streamId;
+    this.agentVersion = hello.agentVersion.slice(0, 64);
+    this.phase = 'ready';
+    this.ctx.register(this);
+    const stream = await this.ctx.streams.get(device.id, hello.streamId, this.ctx.now());
+    if (this.phase !== 'ready') return;
+    const policy = await this.ctx.policy.effective(device.id);
+    if (this.phase !== 'ready') return;
+    this.send({
+      welcome: {
+        ackedSeq: stream.state.maxSeq,
+        serverTimeMs: this.ctx.now(),
+        heartbeatIntervalMs: policy.heartbeatSeconds * 1000,
+        maxBatchEvents: MAX_BATCH_EVENTS,
+        maxFrameBytes: MAX_FRAME_BYTES,
+      },
+    });
+    this.send({ policy: policyToWire(policy) });
+    await this.ctx.status.patch(device.id, {
+      connected: true,
+      connectedAt: this.ctx.now(),
+      lastSeenAt: this.ctx.now(),
+      remoteAddress: this.remoteAddress,
+      agentVersion: this.agentVersion,
+      os: hello.os.slice(0, 64),
+      streamId: hello.streamId,
+      policyVersionApplied: hello.policyVersion as number,
+      policyVersionSent: policy.version,
+      capabilities: hello.capabilities.map((c) => ({
+        name: (c.name ?? '').slice(0, 64),
+        available: c.available === true,
+        reason: (c.reason ?? '').slice(0, 500),
+      })),
+    });
+    this.ctx.log.info(
+      { deviceId: device.id, streamId: hello.streamId, ackedSeq: stream.state.maxSeq, lastSeq: hello.lastSeq, remote: this.remoteAddress },
+      'agent connected',
+    );
+  }
+
+  /** Sends the device's current effective policy (on change). */
+  async pushPolicy(): Promise<void> {
+    if (this.phase !== 'ready') return;
+    const policy = await this.ctx.policy.effective(this.deviceId);
+    this.send({ policy: policyToWire(policy) });
+    await this.ctx.status.patch(this.deviceId, { policyVersionSent: policy.version });
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private async onBatch(batch: custodian.v1.EventBatch, release: () => void): Promise<void> {
+    const deviceId = this.deviceId;
+    if (batch.streamId !== this.streamId) {
+      throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.BAD_EVENT, 'batch stream_id differs from the Hello');
+    }
+    if (batch.events.length > MAX_BATCH_EVENTS) {
+      throw new Close(CloseCode.LIMIT_EXCEEDED, ErrorCode.BATCH_TOO_LARGE, `more than ${MAX_BATCH_EVENTS} events in one batch`);
+    }
+    for (const e of batch.events) {
+      const seq = e.seq as number;
+      if (!Number.isSafeInteger(seq) || seq < 1) {
+        throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.BAD_EVENT, 'event seq must be a whole number from 1');
+      }
+    }
+    const now = this.ctx.now();
+    const stream = await this.ctx.streams.get(deviceId, this.streamId, now);
+    const state = stream.state;
+    const fresh: custodian.v1.Event[] = [];
+    const events = batch.events as unknown as custodian.v1.Event[];
+    const seen = new Set<number>();
+    let duplicates = 0;
+    for (const e of events) {
+      const seq = e.seq as number;
+      if (seen.has(seq) || stream.pending.has(seq)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(seq);
+      if (seq <= stream.maxQueued && (await this.ctx.store.timeline.has(deviceId, this.streamId, seq))) {
+        duplicates++;
+        continue;
+      }
+      fresh.push(e);
+    }
+    const records: TimelineRecord[] = [];
+    const alerts: Alert[] = [];
+    const ops: KvOp[] = [];
+    let status = this.ctx.status.get(deviceId);
+    const projected = { ...state, gaps: [...state.gaps] };
+    projected.duplicates += duplicates;
+    for (const e of fresh) {
+      const seq = e.seq as number;
+      if (seq > stream.maxQueued + 1) {
+        projected.gaps.push({ afterSeq: stream.maxQueued, nextSeq: seq, at: now });
+        if (projected.gaps.length > MAX_GAPS_KEPT) projected.gaps.shift();
+        this.ctx.log.warn({ code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, afterSeq: stream.maxQueued, nextSeq: seq }, 'seq gap in stream');
+      } else if (seq <= stream.maxQueued) {
+        projected.outOfOrder++;
+        this.ctx.log.warn({ code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq, maxSeq: stream.maxQueued }, 'out-of-order seq in stream');
+      }
+      const built = buildRecord(deviceId, this.streamId, e, now);
+      for (const note of built.notes) this.ctx.log.info({ deviceId, seq, note }, 'event note');
+      records.push(built.record);
+      ops.push(...timelineOps(built.record));
+      if (built.alert) {
+        alerts.push(built.alert);
+        ops.push(...alertOps(built.alert));
+      }
+      status = reduceStatus(status, built.record.kind, eventToJson(v1.Event.decode(built.record.event)), now);
+      stream.pending.add(seq);
+      stream.maxQueued = Math.max(stream.maxQueued, seq);
+      projected.count++;
+      projected.maxSeq = Math.max(projected.maxSeq, seq);
+    }
+    projected.lastSeenAt = now;
+    status = { ...status, lastSeenAt: now, connected: true };
+    ops.push(streamOp(projected), statusOp(status));
+
+    const commit = this.ctx.committer.enqueue(ops).then(
+      () => {
+        for (const r of records) stream.pending.delete(r.seq);
+        state.maxSeq = Math.max(state.maxSeq, projected.maxSeq);
+        state.count += records.length;
+        state.duplicates += duplicates;
+        state.outOfOrder = Math.max(state.outOfOrder, projected.outOfOrder);
+        state.gaps = projected.gaps;
+        state.lastSeenAt = now;
+        release();
+        this.send({ ack: { streamId: this.streamId, seq: state.maxSeq, duplicates } });
+        this.ctx.status.set(status);
+        this.publish(records, alerts);
+      },
+      (err: unknown) => {
+        release();
+        this.ctx.streams.forget(deviceId, this.streamId);
+        this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'commit failed; closing session');
+        this.fail(new Close(CloseCode.STORAGE_UNAVAILABLE, ErrorCode.STORAGE, 'the collector could not store the batch; retry later'));
+      },
+    );
+    this.track(commit);
+  }
+
+  private publish(records: TimelineRecord[], alerts: Alert[]): void {
+    const { live } = this.ctx;
+    if (live.listenerCount('event') > 0) {
+      for (const r of records) {
+        const ev: LiveEvent = {
+          deviceId: r.deviceId,
+          streamId: r.streamId,
+          seq: r.seq,
+          time: r.time,
+          receivedAt: r.receivedAt,
+          kind: r.kind,
+          event: eventToJson(v1.Event.decode(r.event)),
+          ...(r.alertId ? { alertId: r.alertId } : {}),
+          ...(r.truncated ? { truncated: r.truncated } : {}),
+        };
+        live.emit('event', ev);
+      }
+    }
+    for (const a of alerts) {
+      this.ctx.log.info({ deviceId: a.deviceId, alertId: a.id, severity: a.severity, category: a.category }, 'alert opened');
+      live.emit('alert', a);
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.commits.add(p);
+    void p.finally(() => this.commits.delete(p));
+  }
+
+  // ---------------------------------------------------------------- blobs
+
+  private async onChunk(chunk: custodian.v1.BlobChunk): Promise<void> {
+    const deviceId = this.deviceId;
+    const c: ChunkIn = {
+      blobId: chunk.blobId,
+      index: chunk.index,
+      totalChunks: chunk.totalChunks,
+      totalSize: chunk.totalSize as number,
+      sha256: chunk.sha256,
+      contentType: chunk.contentType,
+      data: chunk.data,
+    };
+    const verdict = checkChunk(c);
+    if (verdict?.kind === 'tooLarge') {
+      this.blobAck(c.blobId, v1.BlobAck.Status.REJECTED, verdict.reason, ErrorCode.BLOB_TOO_LARGE);
+      throw new Close(CloseCode.LIMIT_EXCEEDED, ErrorCode.BLOB_TOO_LARGE, verdict.reason);
+    }
+    if (verdict) return this.rejectBlob(c.blobId, verdict.reason);
+    let upload = this.uploads.get(c.blobId);
+    if (c.index === 0) {
+      if (upload) await this.discard(upload);
+      if (this.uploads.size >= MAX_OPEN_UPLOADS) {
+        throw new Close(CloseCode.LIMIT_EXCEEDED, ErrorCode.BAD_BLOB_CHUNK, `more than ${MAX_OPEN_UPLOADS} blobs uploading at once`);
+      }
+      const existing = await this.ctx.store.blobs.meta(deviceId, c.blobId);
+      upload = startUpload(c, existing !== undefined);
+      this.uploads.set(c.blobId, upload);
+    }
+    if (!upload) return this.rejectBlob(c.blobId, `chunk ${c.index} without chunk 0; resend the whole blob`);
+    const problem = continues(upload, c);
+    if (problem) {
+      await this.discard(upload);
+      return this.rejectBlob(c.blobId, problem);
+    }
+    upload.hash.update(c.data);
+    upload.received += c.data.byteLength;
+    upload.nextIndex++;
+    if (!upload.alreadyStored) {
+      await this.ctx.store.engine.batch([this.ctx.store.blobs.sealChunk(deviceId, c.blobId, c.index, c.data)], {
+        sync: false,
+      });
+    }
+    if (upload.nextIndex < upload.totalChunks) return;
+
+    this.uploads.delete(c.blobId);
+    const digest = upload.hash.digest('hex');
+    if (upload.received !== upload.totalSize || digest !== upload.sha256Hex) {
+      if (!upload.alreadyStored) await this.deleteChunks(upload);
+      this.ctx.log.warn({ code: ErrorCode.BLOB_HASH_MISMATCH, deviceId, blobId: c.blobId }, 'blob hash mismatch');
+      this.blobAck(c.blobId, v1.BlobAck.Status.HASH_MISMATCH, 'size or SHA-256 does not match; resend', ErrorCode.BLOB_HASH_MISMATCH);
+      return;
+    }
+    if (upload.alreadyStored) {
+      const existing = await this.ctx.store.blobs.meta(deviceId, c.blobId);
+      if (existing?.sha256 === digest) {
+        this.blobAck(c.blobId, v1.BlobAck.Status.STORED, 'already stored');
+      } else {
+        this.rejectBlob(c.blobId, 'this blob id is already used for other content');
+      }
+      return;
+    }
+    const meta: BlobMeta = {
+      deviceId,
+      blobId: c.blobId,
+      contentType: upload.contentType,
+      size: upload.totalSize,
+      sha256: digest,
+      chunks: upload.totalChunks,
+      storedAt: this.ctx.now(),
+    };
+    const blobId = c.blobId;
+    const commit = this.ctx.committer.enqueue(blobMetaOps(meta)).then(
+      () => this.blobAck(blobId, v1.BlobAck.Status.STORED, ''),
+      (err: unknown) => {
+        this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'blob commit failed; closing session');
+        this.fail(new Close(CloseCode.STORAGE_UNAVAILABLE, ErrorCode.STORAGE, 'the collector could not store the blob; retry later'));
+      },
+    );
+    this.track(commit);
+  }
+
+  private rejectBlob(blobId: string, reason: string): void {
+    this.ctx.log.warn({ code: ErrorCode.BAD_BLOB_CHUNK, deviceId: this.device?.id, reason }, 'blob chunk rejected');
+    this.blobAck(SAFE_ID.test(blobId) ? blobId : '', v1.BlobAck.Status.REJECTED, reason, ErrorCode.BAD_BLOB_CHUNK);
+  }
+
+  private blobAck(blobId: string, status: number, reason: string, code?: ErrorCodeValue): void {
+    this.send({ blobAck: { blobId, status, reason } });
+    if (code) this.send({ error: { code, message: reason } });
+  }
+
+  private async discard(upload: Upload): Promise<void> {
+    this.uploads.delete(upload.blobId);
+    if (!upload.alreadyStored) await this.deleteChunks(upload);
+  }
+
+  private async deleteChunks(upload: Upload): Promise<void> {
+    const prefix = K.blobChunkPrefix(this.deviceId, upload.blobId);
+    const ops: KvOp[] = [];
+    for await (const [k] of this.ctx.store.engine.entries({ gt: prefix, lt: `${prefix}\xff` })) ops.push({ type: 'del', key: k });
+    // Never delete the chunks of a blob that got stored meanwhile.
+    if ((await this.ctx.store.blobs.meta(this.deviceId, upload.blobId)) === undefined) {
+      await this.ctx.store.engine.batch(ops, { sync: false });
+    }
+  }
+
+  // ---------------------------------------------------------------- liveness and closing
+
+  private liveness(): void {
+    if (this.phase === 'closed') return;
+    if (this.ctx.now() - this.lastActivity > this.ctx.config.idleTimeoutMs) {
+      this.fail(new Close(CloseCode.IDLE_TIMEOUT, ErrorCode.UNAVAILABLE, 'no traffic and no pong within the idle timeout'));
+      return;
+    }
+    this.ws.ping();
+  }
+
+  send(msg: ICollectorMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeCollectorMessage(msg));
+  }
+
+  /** Closes with a named code after telling the agent why (Error frame, then close reason). */
+  fail(err: unknown): void {
+    if (this.phase === 'closed') return;
+    let close: Close;
+    if (err instanceof Close) close = err;
+    else {
+      this.ctx.log.error({ err, deviceId: this.device?.id }, 'ingest session failed');
+      close = new Close(CloseCode.STORAGE_UNAVAILABLE, ErrorCode.STORAGE, 'the collector could not process this; retry later');
+    }
+    this.ctx.log.warn(
+      { code: close.errorCode, closeCode: close.closeCode, deviceId: this.device?.id, remote: this.remoteAddress },
+      `closing agent session: ${close.message}`,
+    );
+    this.send({ error: { code: close.errorCode, message: close.message } });
+    this.close(close.closeCode, close.message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.stopTimers();
+    // Close reasons are limited to 123 bytes.
+    let r = reason;
+    while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+    this.ws.close(code, r);
+    // A peer that does not answer the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  /** Waits until every frame read so far is processed and its commit settled. */
+  async settle(): Promise<void> {
+    await this.chain;
+    await Promise.allSettled([...this.commits]);
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.helloTimer);
+    clearInterval(this.pingTimer);
+  }
+
+  private onClosed(): void {
+    const wasReady = this.device !== undefined;
+    this.phase = 'closed';
+    this.stopTimers();
+    for (const u of [...this.uploads.values()]) void this.discard(u).catch(() => undefined);
+    if (wasReady) this.ctx.unregister(this);
+  }
+}

@@ -1,0 +1,57 @@
+// In-memory state of every (device, stream) seen since start, shared by all connections so a
+// replaced session's not-yet-durable batch and the new session's resend are deduplicated
+// against each other. Loaded from the store on first use.
+import type { StreamState, Store } from '../store/types.ts';
+
+export interface LiveStream {
+  state: StreamState;
+  /** Highest seq queued for commit (>= state.maxSeq). */
+  maxQueued: number;
+  /** Seqs queued for commit but not yet durable. */
+  pending: Set<number>;
+}
+
+/** Gaps kept per stream record (the newest); the count of all is in the timeline anyway. */
+export const MAX_GAPS_KEPT = 100;
+
+export class StreamRegistry {
+  private readonly streams = new Map<string, Promise<LiveStream>>();
+  private readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  get(deviceId: string, streamId: string, now: number): Promise<LiveStream> {
+    const key = `${deviceId}\n${streamId}`;
+    let s = this.streams.get(key);
+    if (!s) {
+      s = this.store.timeline.getStream(deviceId, streamId).then((stored) => {
+        const state: StreamState = stored ?? {
+          deviceId,
+          streamId,
+          maxSeq: 0,
+          count: 0,
+          firstSeenAt: now,
+          lastSeenAt: now,
+          gaps: [],
+          outOfOrder: 0,
+          duplicates: 0,
+        };
+        return { state, maxQueued: state.maxSeq, pending: new Set<number>() };
+      });
+      // A failed load must not stick: the next Hello tries again.
+      s.catch(() => this.streams.delete(key));
+      this.streams.set(key, s);
+    }
+    return s;
+  }
+
+  /** After a failed commit the in-memory view may be ahead of the disk: reload next time. */
+  forget(deviceId: string, streamId: string): void {
+    this.streams.delete(`${deviceId}\n${streamId}`);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+}

@@ -1,0 +1,109 @@
+// Live status per device: connected or not, last seen, agent and policy versions, last
+// heartbeat, current window, idle/locked, USB volumes, capabilities. Ingest computes the next
+// status with `reduce` before its commit (the snapshot is written in the same batch) and calls
+// `set` after the commit, which notifies the live hub.
+import { statusOp } from '../store/records.ts';
+import type { DeviceLiveStatus, Store } from '../store/types.ts';
+import type { LiveHub } from './hub.ts';
+
+type Json = Record<string, unknown>;
+
+export function emptyStatus(deviceId: string): DeviceLiveStatus {
+  return { deviceId, connected: false, usbVolumes: [] };
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+/** Applies one stored event (eventToJson form) to a status. Pure. */
+export function reduceStatus(status: DeviceLiveStatus, kind: string, event: Json, receivedAt: number): DeviceLiveStatus {
+  const s: DeviceLiveStatus = { ...status, lastSeenAt: Math.max(status.lastSeenAt ?? 0, receivedAt) };
+  const p = (event[kind] ?? {}) as Json;
+  const at = num(event['timeMs']) || receivedAt;
+  switch (kind) {
+    case 'agentStarted':
+      s.agentVersion = str(p['agentVersion']);
+      s.os = str(p['os']);
+      s.hostname = str(p['hostname']);
+      s.usbVolumes = [];
+      break;
+    case 'heartbeat':
+      s.lastHeartbeat = { ...p, at };
+      if (str(p['loggedInUser'])) s.loggedInUser = str(p['loggedInUser']);
+      break;
+    case 'inventory':
+      s.inventory = p;
+      if (str(p['hostname'])) s.hostname = str(p['hostname']);
+      if (str(p['loggedInUser'])) s.loggedInUser = str(p['loggedInUser']);
+      break;
+    case 'activeWindow':
+      s.currentWindow = { app: str(p['app']), title: str(p['title']), url: str(p['url']), at };
+      break;
+    case 'idleState':
+      s.idle = { state: str(p['state']), idleMs: num(p['idleMs']), at };
+      if (p['state'] === 'LOCKED') s.locked = true;
+      else if (p['state'] === 'ACTIVE') s.locked = false;
+      break;
+    case 'screenLocked':
+      s.locked = true;
+      break;
+    case 'usbAttached':
+      s.usbVolumes = [...s.usbVolumes.filter((v) => v['device'] !== p['device']), { ...p, at }];
+      break;
+    case 'usbRemoved':
+      s.usbVolumes = s.usbVolumes.filter((v) => v['device'] !== p['device']);
+      break;
+    case 'policyApplied':
+      if (p['ok'] === true) s.policyVersionApplied = num(p['version']);
+      break;
+    case 'capabilities':
+      s.capabilities = ((p['capabilities'] as Json[] | undefined) ?? []).map((c) => ({
+        name: str(c['name']),
+        available: c['available'] === true,
+        reason: str(c['reason']),
+      }));
+      break;
+    default:
+      break;
+  }
+  return s;
+}
+
+export class StatusTracker {
+  private readonly byDevice = new Map<string, DeviceLiveStatus>();
+  private readonly o: { store: Store; live: LiveHub; now: () => number };
+
+  constructor(options: { store: Store; live: LiveHub; now: () => number }) {
+    this.o = options;
+  }
+
+  /** Reads the persisted snapshots; after a restart nothing is connected. */
+  async load(): Promise<void> {
+    for (const s of await this.o.store.status.list()) {
+      const { connectedAt: _c, remoteAddress: _r, ...rest } = s;
+      this.byDevice.set(s.deviceId, { ...rest, connected: false });
+    }
+  }
+
+  get(deviceId: string): DeviceLiveStatus {
+    return this.byDevice.get(deviceId) ?? emptyStatus(deviceId);
+  }
+
+  list(): DeviceLiveStatus[] {
+    return [...this.byDevice.values()];
+  }
+
+  /** Records a committed status and tells the live feed. */
+  set(status: DeviceLiveStatus): void {
+    this.byDevice.set(status.deviceId, status);
+    this.o.live.emit('status', status);
+  }
+
+  /** Updates outside an event commit (connect, disconnect, policy sent); persisted unsynced. */
+  async patch(deviceId: string, change: Partial<DeviceLiveStatus>): Promise<DeviceLiveStatus> {
+    const next = { ...this.get(deviceId), ...change, deviceId };
+    this.set(next);
+    await this.o.store.engine.batch([statusOp(next)], { sync: false });
+    return next;
+  }
+}

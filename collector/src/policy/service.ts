@@ -1,0 +1,109 @@
+// Policy: the default (stored, versioned) plus per-device override patches. A device's
+// effective policy is mergePolicy(default, override) with version = the newer of the two; the
+// version counter is global, so every change that affects a device raises its version. Each
+// change is recorded (who, when, old -> new, reason) and announced on the live hub, where
+// ingest pushes it to connected agents.
+import { defaultPolicy, mergePolicy, type Policy, type PolicyPatch, validatePolicy } from '@custodian/policy';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { LiveHub } from '../live/hub.ts';
+import type { Logger } from '../log.ts';
+import type { AuditRecord, Store } from '../store/types.ts';
+
+type AuditFn = (who: string | undefined, action: string, target: string, details?: Record<string, unknown>) => Promise<AuditRecord>;
+
+export interface PolicyServiceOptions {
+  store: Store;
+  live: LiveHub;
+  log: Logger;
+  audit: AuditFn;
+}
+
+function reasonOf(reason: unknown): string {
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
+    throw new CustodianError(ErrorCode.INVALID_INPUT, 'reason must say why (1 to 500 characters)', {
+      details: { field: 'reason' },
+    });
+  }
+  return reason.trim();
+}
+
+function patchOf(patch: unknown): PolicyPatch {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw new CustodianError(ErrorCode.INVALID_POLICY, 'policy must be an object (a partial policy)', {
+      details: { field: 'policy' },
+    });
+  }
+  // The version is the collector's to assign.
+  const { version: _ignored, ...rest } = patch as PolicyPatch;
+  return rest;
+}
+
+export class PolicyService {
+  private readonly o: PolicyServiceOptions;
+  constructor(options: PolicyServiceOptions) {
+    this.o = options;
+  }
+
+  /** First start: store the built-in default as version 1. */
+  async init(): Promise<void> {
+    if ((await this.o.store.policy.getDefault()) === undefined) {
+      await this.o.store.policy.setDefault(defaultPolicy(), { actor: 'system', reason: 'first start: built-in defaults' });
+    }
+  }
+
+  async getDefault(): Promise<Policy> {
+    const p = await this.o.store.policy.getDefault();
+    if (!p) throw new CustodianError(ErrorCode.STORAGE, 'default policy missing (init not run)');
+    return p;
+  }
+
+  async getOverride(deviceId: string): Promise<{ patch: PolicyPatch; version: number } | undefined> {
+    return this.o.store.policy.getOverride(deviceId);
+  }
+
+  async effective(deviceId: string): Promise<Policy> {
+    const base = await this.getDefault();
+    const override = await this.o.store.policy.getOverride(deviceId);
+    if (!override) return base;
+    const merged = mergePolicy(base, override.patch);
+    return { ...merged, version: Math.max(base.version, override.version) };
+  }
+
+  async updateDefault(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
+    const why = reasonOf(reason);
+    const current = await this.getDefault();
+    const next = mergePolicy(current, patchOf(patch));
+    // A default that would make some device's override invalid is refused, naming the device.
+    for (const o of await this.o.store.policy.listOverrides()) {
+      try {
+        mergePolicy(next, o.patch);
+      } catch (err) {
+        throw new CustodianError(
+          ErrorCode.INVALID_POLICY,
+          `this default would make the override of device ${o.deviceId} invalid: ${(err as Error).message}`,
+          { details: { deviceId: o.deviceId } },
+        );
+      }
+    }
+    const stored = await this.o.store.policy.setDefault(validatePolicy(next), { actor, reason: why });
+    await this.o.audit(actor, 'policy.change', 'policy:default', { version: stored.version, reason: why });
+    this.o.log.info({ actor, version: stored.version }, 'default policy changed');
+    this.o.live.emit('policy', { scope: 'default', version: stored.version });
+    return stored;
+  }
+
+  /** `patch` null removes the override. Returns the device's new effective policy. */
+  async updateDevice(deviceId: string, patch: unknown, reason: unknown, actor: string): Promise<Policy> {
+    const why = reasonOf(reason);
+    if (!(await this.o.store.devices.get(deviceId))) {
+      throw new CustodianError(ErrorCode.NOT_FOUND, `device ${deviceId} not found`);
+    }
+    const p = patch === null ? null : patchOf(patch);
+    if (p !== null) mergePolicy(await this.getDefault(), p); // validates; throws naming fields
+    const version = await this.o.store.policy.setOverride(deviceId, p, { actor, reason: why });
+    await this.o.audit(actor, 'policy.change', `policy:${deviceId}`, { version, reason: why, removed: p === null });
+    this.o.log.info({ actor, deviceId, version }, 'device policy changed');
+    this.o.live.emit('policy', { scope: deviceId, version });
+    return this.effective(deviceId);
+  }
+}

@@ -1,0 +1,72 @@
+// GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
+// get the full one unless they ask for `anonymised=1` (to preview what governors see).
+import { badInput, type Route } from '../http/router.ts';
+import type { Store } from '../store/types.ts';
+import { parseTime } from './alert-query.ts';
+import type { IncidentService } from './incidents.ts';
+import { buildReport, currentTerm, type DeviceFacts, effectivePolicy } from './reports.ts';
+import { REPORT_READERS } from './roles.ts';
+
+const MAX_PERIOD_MS = 400 * 86_400_000;
+
+export function reportRoutes(deps: {
+  store: Store;
+  incidents: IncidentService;
+  now?: () => number;
+}): Route[] {
+  const { store, incidents } = deps;
+  const now = deps.now ?? Date.now;
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/reports/termly',
+      access: REPORT_READERS,
+      handler: async (ctx) => {
+        const q = ctx.url.searchParams;
+        const term = currentTerm(now());
+        const from = parseTime(q, 'from') ?? term.from;
+        const to = parseTime(q, 'to') ?? term.to;
+        if (to <= from) throw badInput('to must be after from', { field: 'to' });
+        if (to - from > MAX_PERIOD_MS) throw badInput('the period may be at most 400 days', { field: 'to' });
+        const anonymised = ctx.principal?.role === 'governor' || q.get('anonymised') === '1';
+        const base = await store.policy.getDefault();
+        const overrides = new Map((await store.policy.listOverrides()).map((o) => [o.deviceId, o]));
+        const statuses = new Map((await store.status.list()).map((s) => [s.deviceId, s]));
+        const devices: DeviceFacts[] = [];
+        for (const device of await store.devices.list()) {
+          if (device.revokedAt !== undefined) continue;
+          const lock = await store.timeline.query({
+            deviceId: device.id,
+            from,
+            to,
+            kinds: ['lockFailed'],
+            limit: 100,
+          });
+          const usb = await store.timeline.query({
+            deviceId: device.id,
+            from,
+            to,
+            kinds: ['usbEnforcementFailed'],
+            limit: 100,
+          });
+          devices.push({
+            device,
+            status: statuses.get(device.id),
+            policy: effectivePolicy(base, overrides.get(device.id)),
+            lockFailures: lock.records.length,
+            usbFailures: usb.records.length,
+          });
+        }
+        const alerts = await store.alerts.list({ limit: 100_000 });
+        const report = buildReport(
+          { from, to, alerts, incidents: await incidents.list(), devices },
+          anonymised,
+        );
+        return {
+          ...report,
+          period: { ...report.period, label: from === term.from && to === term.to ? term.label : null },
+        };
+      },
+    },
+  ];
+}

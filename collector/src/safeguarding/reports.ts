@@ -1,0 +1,170 @@
+// Termly figures for the governors' report, the DSL and the admin: alerts by category and
+// month, incidents by outcome, devices not compliant on idle lock or USB. `buildReport` is
+// pure; the anonymised variant (always for governors) holds counts only — no names, no
+// hostnames, no device ids, no titles, no terms, no images.
+import { defaultPolicy, mergePolicy, type Policy } from '@custodian/policy';
+import type { Alert, Device, DeviceLiveStatus } from '../store/types.ts';
+import type { Incident } from './incidents.ts';
+
+export const NONCOMPLIANCE_REASONS = [
+  'lock-failed',
+  'no-lock-capability',
+  'idle-lock-disabled',
+  'usb-enforcement-failed',
+  'no-usb-control',
+  'usb-relaxed',
+] as const;
+export type NonComplianceReason = (typeof NONCOMPLIANCE_REASONS)[number];
+
+export interface DeviceFacts {
+  device: Device;
+  status: DeviceLiveStatus | undefined;
+  policy: Policy;
+  lockFailures: number;
+  usbFailures: number;
+}
+
+export interface ReportInput {
+  from: number;
+  to: number;
+  alerts: Alert[];
+  incidents: Incident[];
+  devices: DeviceFacts[];
+}
+
+const monthFmt = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+});
+
+/** `YYYY-MM` in UK time, so an alert at 00:30 BST on the 1st counts in the new month. */
+export function monthOf(ms: number): string {
+  const parts = monthFmt.formatToParts(new Date(ms));
+  const y = parts.find((p) => p.type === 'year')?.value;
+  const m = parts.find((p) => p.type === 'month')?.value;
+  return `${y}-${m}`;
+}
+
+export function monthsBetween(from: number, to: number): string[] {
+  const out: string[] = [];
+  const first = monthOf(from);
+  const last = monthOf(Math.max(from, to - 1));
+  let [y, m] = first.split('-').map(Number) as [number, number];
+  for (let guard = 0; guard < 120; guard++) {
+    const label = `${y}-${String(m).padStart(2, '0')}`;
+    out.push(label);
+    if (label === last) break;
+    m++;
+    if (m > 12) {
+      m = 1;
+      y++;
+    }
+  }
+  return out;
+}
+
+/** English school terms: autumn Sep-Dec, spring Jan-Mar, summer Apr-Aug (UK time, approximated by month). */
+export function currentTerm(now: number): { from: number; to: number; label: string } {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const mo = d.getUTCMonth();
+  const [startMonth, endMonth, name] =
+    mo >= 8 ? [8, 12, 'Autumn'] : mo >= 3 ? [3, 8, 'Summer'] : [0, 3, 'Spring'];
+  return {
+    from: Date.UTC(y, startMonth, 1),
+    to: Date.UTC(y, endMonth, 1),
+    label: `${name} term ${y}`,
+  };
+}
+
+export function nonCompliance(f: DeviceFacts): NonComplianceReason[] {
+  const reasons: NonComplianceReason[] = [];
+  const caps = new Map((f.status?.capabilities ?? []).map((c) => [c.name, c.available]));
+  if (f.lockFailures > 0) reasons.push('lock-failed');
+  if (caps.get('lock') === false) reasons.push('no-lock-capability');
+  if (!f.policy.idleLock.enabled || f.policy.idleLock.reportOnly) reasons.push('idle-lock-disabled');
+  if (f.usbFailures > 0) reasons.push('usb-enforcement-failed');
+  if (caps.get('usb_control') === false) reasons.push('no-usb-control');
+  if (f.policy.usb.mode === 'allow' || f.policy.usb.mode === 'audit') reasons.push('usb-relaxed');
+  return reasons;
+}
+
+function count<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+export function buildReport(input: ReportInput, anonymised: boolean) {
+  const months = monthsBetween(input.from, input.to);
+  const inPeriod = (t: number) => t >= input.from && t < input.to;
+  const alerts = input.alerts.filter((a) => inPeriod(a.occurredAt));
+  const real = alerts.filter((a) => a.status !== 'false-positive');
+  const categories = [...new Set(real.map((a) => a.category))].sort();
+  const byCategoryMonth: Record<string, Record<string, number>> = {};
+  for (const c of categories) byCategoryMonth[c] = Object.fromEntries(months.map((m) => [m, 0]));
+  for (const a of real) {
+    const row = byCategoryMonth[a.category] as Record<string, number>;
+    const m = monthOf(a.occurredAt);
+    if (m in row) row[m] = (row[m] ?? 0) + 1;
+  }
+  const byStatus = count(['new', 'graded', 'false-positive', 'escalated'] as const);
+  for (const a of alerts) byStatus[a.status]++;
+  const bySeverity = count(['1', '2', '3', '4', '5'] as const);
+  for (const a of real) bySeverity[String(a.grade ?? a.severity) as '1']++;
+
+  const incidents = input.incidents.filter((i) => inPeriod(i.occurredAt));
+  const byOutcome: Record<string, number> = {};
+  const byIncidentStatus: Record<string, number> = {};
+  const byReferral: Record<string, number> = {};
+  for (const i of incidents) {
+    byOutcome[i.outcome] = (byOutcome[i.outcome] ?? 0) + 1;
+    byIncidentStatus[i.status] = (byIncidentStatus[i.status] ?? 0) + 1;
+    byReferral[i.referral.agency] = (byReferral[i.referral.agency] ?? 0) + 1;
+  }
+
+  const active = input.devices.filter((d) => d.device.revokedAt === undefined);
+  const flagged = active
+    .map((d) => ({ facts: d, reasons: nonCompliance(d) }))
+    .filter((d) => d.reasons.length > 0);
+  const byReason = count(NONCOMPLIANCE_REASONS);
+  for (const d of flagged) for (const r of d.reasons) byReason[r]++;
+  const idleReasons: NonComplianceReason[] = ['lock-failed', 'no-lock-capability', 'idle-lock-disabled'];
+  const usbReasons: NonComplianceReason[] = ['usb-enforcement-failed', 'no-usb-control', 'usb-relaxed'];
+
+  return {
+    anonymised,
+    period: { from: input.from, to: input.to, months },
+    alerts: {
+      total: alerts.length,
+      falsePositives: byStatus['false-positive'],
+      categories,
+      byCategoryMonth,
+      byStatus,
+      bySeverity,
+    },
+    incidents: { total: incidents.length, byOutcome, byStatus: byIncidentStatus, byReferral },
+    devices: {
+      total: active.length,
+      nonCompliant: flagged.length,
+      idleLockNonCompliant: flagged.filter((d) => d.reasons.some((r) => idleReasons.includes(r))).length,
+      usbNonCompliant: flagged.filter((d) => d.reasons.some((r) => usbReasons.includes(r))).length,
+      byReason,
+      // Named devices only in the full report (IT follow-up); governors get the counts above.
+      ...(anonymised
+        ? {}
+        : {
+            list: flagged.map((d) => ({
+              deviceId: d.facts.device.id,
+              hostname: d.facts.device.hostname,
+              kind: d.facts.device.kind,
+              reasons: d.reasons,
+            })),
+          }),
+    },
+  };
+}
+
+export function effectivePolicy(base: Policy | undefined, override: { patch: unknown } | undefined): Policy {
+  const b = base ?? defaultPolicy();
+  return override ? mergePolicy(b, override.patch as Parameters<typeof mergePolicy>[1]) : b;
+}

@@ -1,0 +1,26 @@
+// Opening the one Store of a collector process.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createBlobCipher } from './blob-crypto.ts';
+import { openLevelEngine } from './level-engine.ts';
+import { createMemoryEngine } from './memory-engine.ts';
+import { openStore } from './store.ts';
+import type { Store } from './types.ts';
+
+export type * from './types.ts';
+export { createBlobCipher, loadOrCreateKeyFile, parseKey } from './blob-crypto.ts';
+
+/** The level store under `<dataDir>/db`. `screenshotKey` is the 32-byte AES-256-GCM key. */
+export async function openLevelStore(dataDir: string, screenshotKey: Uint8Array, now?: () => number): Promise<Store> {
+  const engine = await openLevelEngine(join(dataDir, 'db'));
+  return openStore({ engine, cipher: createBlobCipher(screenshotKey), ...(now ? { now } : {}) });
+}
+
+/** In-memory store for unit tests; a random key unless one is given. */
+export function openMemoryStore(screenshotKey?: Uint8Array, now?: () => number): Store {
+  return openStore({
+    engine: createMemoryEngine(),
+    cipher: createBlobCipher(screenshotKey ?? randomBytes(32)),
+    ...(now ? { now } : {}),
+  });
+}

@@ -1,0 +1,530 @@
+// The one Store: every domain view implemented once over a KvEngine (level or memory).
+import { defaultPolicy, type Policy, type PolicyPatch } from '@custodian/policy';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { BlobCipher } from './blob-crypto.ts';
+import { fromJsonBytes, HIGH, K, keyPart, SEP, toJsonBytes } from './keys.ts';
+import {
+  alertOps,
+  blobChunkOp,
+  blobMetaOps,
+  decodeCursor,
+  decodeTimelineRecord,
+  encodeCursor,
+  randomId,
+  sha256Hex,
+} from './records.ts';
+import type {
+  Alert,
+  AlertQuery,
+  AlertStore,
+  AuditRecord,
+  AuditStore,
+  BlobMeta,
+  BlobStore,
+  Device,
+  DeviceLiveStatus,
+  DeviceStore,
+  EnrolCode,
+  EnrolStore,
+  KvEngine,
+  KvNamespace,
+  KvOp,
+  PolicyChange,
+  PolicyStore,
+  PurgeRun,
+  StreamState,
+  Store,
+  TimelinePage,
+  TimelineQuery,
+  TimelineRecord,
+  TimelineStore,
+} from './types.ts';
+
+/** Largest number of index entries one timeline page may scan when filtering by kind. */
+const MAX_SCAN = 20_000;
+
+export interface OpenStoreOptions {
+  engine: KvEngine;
+  cipher: BlobCipher;
+  /** Injectable clock for tests. */
+  now?: () => number;
+}
+
+export function openStore(options: OpenStoreOptions): Store {
+  return new StoreImpl(options);
+}
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+class StoreImpl implements Store {
+  readonly engine: KvEngine;
+  readonly cipher: BlobCipher;
+  readonly now: () => number;
+  private readonly mutex = new Mutex();
+  private readonly namespaces = new Map<string, KvNamespace<unknown>>();
+
+  readonly devices: DeviceStore;
+  readonly enrol: EnrolStore;
+  readonly timeline: TimelineStore;
+  readonly blobs: BlobStore;
+  readonly alerts: AlertStore;
+  readonly audit: AuditStore;
+  readonly policy: PolicyStore;
+  readonly status: Store['status'];
+  readonly purges: Store['purges'];
+
+  constructor(options: OpenStoreOptions) {
+    this.engine = options.engine;
+    this.cipher = options.cipher;
+    this.now = options.now ?? Date.now;
+    this.devices = new Devices(this);
+    this.enrol = new Enrol(this);
+    this.timeline = new Timeline(this);
+    this.blobs = new Blobs(this);
+    this.alerts = new Alerts(this);
+    this.audit = new Audit(this);
+    this.policy = new Policies(this);
+    this.status = {
+      get: (id) => this.getJson<DeviceLiveStatus>(K.status(id)),
+      list: async () => (await this.scanJson<DeviceLiveStatus>(K.statusPrefix())).map(([, v]) => v),
+    };
+    this.purges = {
+      append: (run: PurgeRun) => this.write([{ type: 'put', key: K.purge(run.at, run.id), value: toJsonBytes(run) }]),
+      list: async (limit = 50) =>
+        (await this.scanJson<PurgeRun>(K.purgePrefix(), { reverse: true, limit })).map(([, v]) => v),
+    };
+  }
+
+  kv<T = unknown>(namespace: string): KvNamespace<T> {
+    keyPart('namespace', namespace);
+    let ns = this.namespaces.get(namespace);
+    if (!ns) {
+      ns = new Namespace(this, namespace);
+      this.namespaces.set(namespace, ns);
+    }
+    return ns as KvNamespace<T>;
+  }
+
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn);
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(() => this.engine.close());
+  }
+
+  // ---- helpers shared by the views
+
+  /** Every write outside ingest is synced: these are rare, and each is a decision someone made. */
+  write(ops: KvOp[]): Promise<void> {
+    return this.engine.batch(ops, { sync: true });
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const v = await this.engine.get(key);
+    return v === undefined ? undefined : fromJsonBytes<T>(v);
+  }
+
+  async scanJson<T>(
+    prefix: string,
+    range: { reverse?: boolean; limit?: number } = {},
+  ): Promise<[string, T][]> {
+    const out: [string, T][] = [];
+    for await (const [k, v] of this.engine.entries({
+      gte: prefix,
+      lt: prefix + HIGH,
+      reverse: range.reverse ?? false,
+      limit: range.limit ?? -1,
+    })) {
+      out.push([k, fromJsonBytes<T>(v)]);
+    }
+    return out;
+  }
+}
+
+class Devices implements DeviceStore {
+  private readonly s: StoreImpl;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+  get(id: string) {
+    return this.s.getJson<Device>(K.device(id));
+  }
+  async list() {
+    return (await this.s.scanJson<Device>(K.devicePrefix())).map(([, d]) => d);
+  }
+  async byMachineId(machineId: string) {
+    const id = await this.s.getJson<string>(K.machine(sha256Hex(machineId)));
+    return id === undefined ? undefined : this.get(id);
+  }
+  put(device: Device) {
+    return this.s.write(deviceOps(device));
+  }
+  update(id: string, change: (d: Device) => Device) {
+    return this.s.withLock(async () => {
+      const current = await this.get(id);
+      if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `device ${id} not found`);
+      const next = change(structuredClone(current));
+      if (next.id !== id) throw new CustodianError(ErrorCode.INVALID_INPUT, 'a device update cannot change its id');
+      await this.s.write(deviceOps(next, current));
+      return next;
+    });
+  }
+}
+
+/** The device record plus its machine-id index (the newest enrolment owns the machine id). */
+export function deviceOps(device: Device, previous?: Device): KvOp[] {
+  const ops: KvOp[] = [{ type: 'put', key: K.device(device.id), value: toJsonBytes(device) }];
+  if (!previous || previous.machineId !== device.machineId) {
+    ops.push({ type: 'put', key: K.machine(sha256Hex(device.machineId)), value: toJsonBytes(device.id) });
+  }
+  return ops;
+}
+
+class Enrol implements EnrolStore {
+  private readonly s: StoreImpl;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+  getSecretHash() {
+    return this.s.getJson<string>(K.enrolSecret());
+  }
+  setSecretHash(hash: string) {
+    return this.s.write([{ type: 'put', key: K.enrolSecret(), value: toJsonBytes(hash) }]);
+  }
+  getAdminTokenHash() {
+    return this.s.getJson<string>(K.adminToken());
+  }
+  setAdminTokenHash(hash: string) {
+    return this.s.write([{ type: 'put', key: K.adminToken(), value: toJsonBytes(hash) }]);
+  }
+  putCode(code: EnrolCode) {
+    return this.s.write([{ type: 'put', key: K.enrolCode(code.codeHash), value: toJsonBytes(code) }]);
+  }
+  getCode(codeHash: string) {
+    return this.s.getJson<EnrolCode>(K.enrolCode(codeHash));
+  }
+  async listCodes() {
+    return (await this.s.scanJson<EnrolCode>(K.enrolCodePrefix())).map(([, c]) => c).sort((a, b) => b.createdAt - a.createdAt);
+  }
+}
+
+class Timeline implements TimelineStore {
+  private readonly s: StoreImpl;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+
+  async query(q: TimelineQuery): Promise<TimelinePage> {
+    const prefix = K.timelinePrefix(q.deviceId);
+    const limit = Math.max(1, Math.min(q.limit, 1000));
+    let lt = q.to === undefined ? prefix + HIGH : K.timelineAt(q.deviceId, Math.max(0, q.to));
+    if (q.cursor !== undefined) {
+      const after = decodeCursor(q.cursor, prefix);
+      if (after < lt) lt = after;
+    }
+    const gte = q.from === undefined ? prefix : K.timelineAt(q.deviceId, Math.max(0, q.from));
+    const kinds = q.kinds && q.kinds.length > 0 ? new Set(q.kinds) : undefined;
+    const records: TimelineRecord[] = [];
+    let scanned = 0;
+    let lastKey: string | undefined;
+    for await (const [k, v] of this.s.engine.entries({ gte, lt, reverse: true })) {
+      scanned++;
+      lastKey = k;
+      const rec = decodeTimelineRecord(v);
+      if (!kinds || kinds.has(rec.kind)) records.push(rec);
+      if (records.length >= limit || scanned >= MAX_SCAN) break;
+    }
+    const more = lastKey !== undefined && (records.length >= limit || scanned >= MAX_SCAN);
+    return more && lastKey !== undefined ? { records, nextCursor: encodeCursor(lastKey) } : { records };
+  }
+
+  async has(deviceId: string, streamId: string, seq: number) {
+    return (await this.s.engine.get(K.eventRef(deviceId, streamId, seq))) !== undefined;
+  }
+
+  async get(deviceId: string, streamId: string, seq: number) {
+    const tlKey = await this.s.getJson<string>(K.eventRef(deviceId, streamId, seq));
+    if (tlKey === undefined) return undefined;
+    const v = await this.s.engine.get(tlKey);
+    return v === undefined ? undefined : decodeTimelineRecord(v);
+  }
+
+  getStream(deviceId: string, streamId: string) {
+    return this.s.getJson<StreamState>(K.stream(deviceId, streamId));
+  }
+
+  async listStreams(deviceId: string) {
+    return (await this.s.scanJson<StreamState>(K.streamPrefix(deviceId))).map(([, v]) => v);
+  }
+}
+
+class Blobs implements BlobStore {
+  private readonly s: StoreImpl;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+  meta(deviceId: string, blobId: string) {
+    return this.s.getJson<BlobMeta>(K.blobMeta(deviceId, blobId));
+  }
+  async read(deviceId: string, blobId: string) {
+    const meta = await this.meta(deviceId, blobId);
+    if (!meta) return undefined;
+    const keys = Array.from({ length: meta.chunks }, (_, i) => K.blobChunk(deviceId, blobId, i));
+    const sealed = await this.s.engine.getMany(keys);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const chunk = sealed[i];
+      if (chunk === undefined) throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} is missing chunk ${i}`);
+      parts.push(this.s.cipher.decrypt(keys[i] as string, chunk));
+    }
+    const data = new Uint8Array(Buffer.concat(parts));
+    if (sha256Hex(data) !== meta.sha256) {
+      throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} does not match its stored hash`);
+    }
+    return { meta, data };
+  }
+  async put(deviceId: string, blobId: string, contentType: string, data: Uint8Array) {
+    const chunkSize = 256 * 1024;
+    const chunks = Math.max(1, Math.ceil(data.byteLength / chunkSize));
+    const ops: KvOp[] = [];
+    for (let i = 0; i < chunks; i++) {
+      ops.push(blobChunkOp(this.s.cipher, deviceId, blobId, i, data.subarray(i * chunkSize, (i + 1) * chunkSize)));
+    }
+    const meta: BlobMeta = {
+      deviceId,
+      blobId,
+      contentType,
+      size: data.byteLength,
+      sha256: sha256Hex(data),
+      chunks,
+      storedAt: this.s.now(),
+    };
+    await this.s.write([...ops, ...blobMetaOps(meta)]);
+    return meta;
+  }
+  sealChunk(deviceId: string, blobId: string, index: number, data: Uint8Array) {
+    return blobChunkOp(this.s.cipher, deviceId, blobId, index, data);
+  }
+  delete(deviceId: string, blobId: string) {
+    return this.s.withLock(async () => {
+      const ops = await blobDeleteOps(this.s.engine, deviceId, blobId);
+      if (ops.length === 0) return false;
+      await this.s.write(ops);
+      return true;
+    });
+  }
+}
+
+/** Deletes a blob's meta, time index and every chunk. Empty when the blob is not there. */
+export async function blobDeleteOps(engine: KvEngine, deviceId: string, blobId: string): Promise<KvOp[]> {
+  const raw = await engine.get(K.blobMeta(deviceId, blobId));
+  if (raw === undefined) return [];
+  const meta = fromJsonBytes<BlobMeta>(raw);
+  const ops: KvOp[] = [
+    { type: 'del', key: K.blobMeta(deviceId, blobId) },
+    { type: 'del', key: K.blobTime(meta.storedAt, deviceId, blobId) },
+  ];
+  const prefix = K.blobChunkPrefix(deviceId, blobId);
+  for await (const [k] of engine.entries({ gt: prefix, lt: prefix + HIGH })) ops.push({ type: 'del', key: k });
+  return ops;
+}
+
+class Alerts implements AlertStore {
+  private readonly s: StoreImpl;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+  get(id: string) {
+    return this.s.getJson<Alert>(K.alert(id));
+  }
+  async list(q: AlertQuery = {}) {
+    const limit = q.limit ?? 1000;
+    const prefix = K.alertTimePrefix();
+    const gt = q.since === undefined ? prefix : `${prefix}${String(Math.max(0, q.since)).padStart(15, '0')}`;
+    const lt = q.until === undefined ? prefix + HIGH : `${prefix}${String(Math.max(0, q.until)).padStart(15, '0')}`;
+    const out: Alert[] = [];
+    for await (const [k] of this.s.engine.entries({ gte: gt, lt, reverse: true })) {
+      const id = k.slice(k.lastIndexOf(SEP) + 1);
+      const a = await this.get(id);
+      if (!a) continue;
+      if (q.status && !q.status.includes(a.status)) continue;
+      if (q.deviceId && a.deviceId !== q.deviceId) continue;
+      if (q.category && !q.category.includes(a.category)) continue;
+      if (q.minSeverity !== undefined && a.severity < q.minSeverity) continue;
+      out.push(a);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+  update(id: string, change: (a: Alert) => Alert) {
+    return this.s.withLock(async () => {
+      const current = await this.get(id);
+      if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `alert ${id} not found`);
+      const next = { ...change(structuredClone(current)), id, updatedAt: this.s.now() };
+      await this.s.write(alertOps(next, current));
+      return next;
+    });
+  }
+}
+
+class Audit implements AuditStore {
+  private readonly s: StoreImpl;
+  private last = 0;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+  async append(input: Omit<AuditRecord, 'id' | 'at'> & { at?: number }) {
+    // Strictly increasing times keep the append order in key order.
+    const at = Math.max(input.at ?? this.s.now(), this.last);
+    this.last = at;
+    const record: AuditRecord = { ...input, id: randomId(12), at };
+    await this.s.write([{ type: 'put', key: K.audit(at, record.id), value: toJsonBytes(record) }]);
+    return record;
+  }
+  async list(q: { since?: number; until?: number; action?: string; actor?: string; target?: string; limit?: number; cursor?: string } = {}) {
+    const prefix = K.auditPrefix();
+    const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
+    let lt = q.until === undefined ? prefix + HIGH : `${prefix}${String(q.until).padStart(15, '0')}`;
+    if (q.cursor) {
+      const after = decodeCursor(q.cursor, prefix);
+      if (after < lt) lt = after;
+    }
+    const gte = q.since === undefined ? prefix : `${prefix}${String(q.since).padStart(15, '0')}`;
+    const records: AuditRecord[] = [];
+    let lastKey: string | undefined;
+    let scanned = 0;
+    for await (const [k, v] of this.s.engine.entries({ gte, lt, reverse: true })) {
+      lastKey = k;
+      scanned++;
+      const r = fromJsonBytes<AuditRecord>(v);
+      if (q.action && r.action !== q.action) continue;
+      if (q.actor && r.actor !== q.actor) continue;
+      if (q.target && r.target !== q.target) continue;
+      records.push(r);
+      if (records.length >= limit || scanned >= MAX_SCAN) break;
+    }
+    const more = records.length >= limit || scanned >= MAX_SCAN;
+    return more && lastKey ? { records, nextCursor: encodeCursor(lastKey) } : { records };
+  }
+}
+
+class Policies implements PolicyStore {
+  private readonly s: StoreImpl;
+  constructor(s: StoreImpl) {
+    this.s = s;
+  }
+  getDefault() {
+    return this.s.getJson<Policy>(K.policyDefault());
+  }
+  getOverride(deviceId: string) {
+    return this.s.getJson<{ patch: PolicyPatch; version: number }>(K.policyOverride(deviceId));
+  }
+  async listOverrides() {
+    return (await this.s.scanJson<{ patch: PolicyPatch; version: number }>(K.policyOverridePrefix())).map(
+      ([k, v]) => ({ deviceId: k.slice(k.indexOf(SEP) + 1), ...v }),
+    );
+  }
+  setDefault(policy: Policy, change: { actor: string; reason: string }) {
+    return this.s.withLock(async () => {
+      const old = (await this.getDefault()) ?? null;
+      const version = await this.nextVersion();
+      const next: Policy = { ...policy, version };
+      await this.s.write([
+        { type: 'put', key: K.policyDefault(), value: toJsonBytes(next) },
+        { type: 'put', key: K.policyVersion(), value: toJsonBytes(version) },
+        this.changeOp('default', old, next, change, version),
+      ]);
+      return next;
+    });
+  }
+  setOverride(deviceId: string, patch: PolicyPatch | null, change: { actor: string; reason: string }) {
+    keyPart('deviceId', deviceId);
+    return this.s.withLock(async () => {
+      const old = (await this.getOverride(deviceId))?.patch ?? null;
+      const version = await this.nextVersion();
+      await this.s.write([
+        // Removing an override keeps an empty patch with the new version, so the device's
+        // effective version still rises (agents ignore a policy older than the one they have).
+        { type: 'put', key: K.policyOverride(deviceId), value: toJsonBytes({ patch: patch ?? {}, version }) },
+        { type: 'put', key: K.policyVersion(), value: toJsonBytes(version) },
+        this.changeOp(deviceId, old, patch, change, version),
+      ]);
+      return version;
+    });
+  }
+  async changes(q: { scope?: string; limit?: number; cursor?: string } = {}) {
+    const prefix = K.policyChangePrefix();
+    const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
+    const lt = q.cursor ? decodeCursor(q.cursor, prefix) : prefix + HIGH;
+    const records: PolicyChange[] = [];
+    let lastKey: string | undefined;
+    for await (const [k, v] of this.s.engine.entries({ gt: prefix, lt, reverse: true })) {
+      lastKey = k;
+      const c = fromJsonBytes<PolicyChange>(v);
+      if (q.scope && c.scope !== q.scope) continue;
+      records.push(c);
+      if (records.length >= limit) break;
+    }
+    return records.length >= limit && lastKey ? { records, nextCursor: encodeCursor(lastKey) } : { records };
+  }
+  private async nextVersion(): Promise<number> {
+    const current = (await this.s.getJson<number>(K.policyVersion())) ?? defaultPolicy().version;
+    return current + 1;
+  }
+  private changeOp(
+    scope: string,
+    old: PolicyChange['old'],
+    next: PolicyChange['new'],
+    change: { actor: string; reason: string },
+    version: number,
+  ): KvOp {
+    // Version is part of the key order too: two changes in one millisecond keep their order.
+    const at = this.s.now();
+    const record: PolicyChange = { id: `v${version}`, at, actor: change.actor, scope, old, new: next, reason: change.reason, version };
+    return { type: 'put', key: K.policyChange(at, `${String(version).padStart(12, '0')}`), value: toJsonBytes(record) };
+  }
+}
+
+class Namespace<T> implements KvNamespace<T> {
+  private readonly s: StoreImpl;
+  private readonly ns: string;
+  constructor(s: StoreImpl, ns: string) {
+    this.s = s;
+    this.ns = ns;
+  }
+  get(key: string) {
+    return this.s.getJson<T>(K.kv(this.ns, key));
+  }
+  put(key: string, value: T) {
+    return this.s.write([{ type: 'put', key: K.kv(this.ns, key), value: toJsonBytes(value) }]);
+  }
+  del(key: string) {
+    return this.s.write([{ type: 'del', key: K.kv(this.ns, key) }]);
+  }
+  async list(options: { prefix?: string; limit?: number; reverse?: boolean } = {}) {
+    const base = K.kvPrefix(this.ns);
+    const prefix = base + (options.prefix ?? '');
+    const rows = await this.s.scanJson<T>(prefix, {
+      reverse: options.reverse ?? false,
+      limit: options.limit ?? -1,
+    });
+    return rows.map(([k, value]) => ({ key: k.slice(base.length), value }));
+  }
+  update(key: string, change: (current: T | undefined) => T | undefined) {
+    return this.s.withLock(async () => {
+      const current = await this.get(key);
+      const next = change(current === undefined ? undefined : structuredClone(current));
+      if (next === undefined) await this.del(key);
+      else await this.put(key, next);
+      return next;
+    });
+  }
+}

@@ -1,0 +1,423 @@
+// The collector's storage interfaces. One `Store` is opened once per process on one level DB
+// (or in memory for unit tests); every domain store below is a view on it. Writes that must be
+// atomic together (an event batch, its stream state, the alerts it opens, the device's live
+// status) go through `Store.commit`, which is the group-commit point: one synced level batch.
+//
+// Everything here is plain JSON-able data except blob bytes. Ids that reach keys are checked
+// against SAFE_ID (router.ts) before they get here; the store re-checks and throws
+// CUST_ERR_INVALID_INPUT for anything path-like.
+import type { Policy, PolicyPatch } from '@custodian/policy';
+
+// ---------------------------------------------------------------- low level
+
+/** One write in an atomic batch. Keys are UTF-8 strings, values bytes (see kv-keys.ts). */
+export type KvOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+export interface KvRange {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  reverse?: boolean;
+  limit?: number;
+}
+
+/** The ordered key-value engine both implementations provide (level on disk, a sorted map in memory). */
+export interface KvEngine {
+  get(key: string): Promise<Uint8Array | undefined>;
+  getMany(keys: string[]): Promise<(Uint8Array | undefined)[]>;
+  /** Atomic. `sync: true` returns only after the write is on disk (fsync of the log). */
+  batch(ops: KvOp[], options: { sync: boolean }): Promise<void>;
+  entries(range: KvRange): AsyncIterable<[string, Uint8Array]>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- devices and enrolment
+
+export type DeviceKind = 'school' | 'byod';
+
+export interface ByodAcceptance {
+  userName: string;
+  agreementVersion: string;
+  /** SHA-256 (hex) of the exact agreement text the user accepted. */
+  agreementSha256: string;
+  acceptedAt: number;
+  /** SHA-256 (hex) of the one-time code used (never the code itself). */
+  codeHash: string;
+}
+
+export interface Device {
+  id: string;
+  kind: DeviceKind;
+  machineId: string;
+  hostname: string;
+  os: string;
+  serial: string;
+  /** SHA-256 (hex) of the 256-bit device key; the key itself is never stored. */
+  keyHash: string;
+  enrolledAt: number;
+  byod?: ByodAcceptance;
+  revokedAt?: number;
+  revokedReason?: string;
+  revokedBy?: string;
+  /** Set when this device was revoked because the same machine id enrolled again. */
+  replacedBy?: string;
+  /** Device id this enrolment replaced (same machine id). */
+  replaces?: string;
+  /**
+   * Why we think this identity is on more than one machine (cloned disk image): the same
+   * machine id re-enrolled with another serial/hostname, or two sessions with different
+   * stream ids alternating, or a revoked key still connecting. Shown to IT, never automatic revocation.
+   */
+  cloneSuspicion?: { at: number; reason: string }[];
+  /** Attempts to connect with this device's key after it was revoked. */
+  revokedConnectAttempts?: { count: number; lastAt: number; lastAddress: string };
+}
+
+export interface DeviceStore {
+  get(id: string): Promise<Device | undefined>;
+  list(): Promise<Device[]>;
+  /** Current (newest, maybe revoked) device enrolled with this machine id. */
+  byMachineId(machineId: string): Promise<Device | undefined>;
+  put(device: Device): Promise<void>;
+  /** Read-modify-write under the store's write lock. Throws CUST_ERR_NOT_FOUND. */
+  update(id: string, change: (d: Device) => Device): Promise<Device>;
+}
+
+export interface EnrolCode {
+  /** SHA-256 (hex) of the code; the code is shown once at creation. */
+  codeHash: string;
+  /** A short public label for lists (first 4 characters of the code). */
+  hint: string;
+  createdAt: number;
+  createdBy: string;
+  expiresAt: number;
+  note: string;
+  usedAt?: number;
+  usedByDevice?: string;
+}
+
+export interface EnrolStore {
+  /** SHA-256 (hex) of the organisation enrol secret, or undefined before first start. */
+  getSecretHash(): Promise<string | undefined>;
+  setSecretHash(hash: string): Promise<void>;
+  /** SHA-256 (hex) of the admin API token. */
+  getAdminTokenHash(): Promise<string | undefined>;
+  setAdminTokenHash(hash: string): Promise<void>;
+  putCode(code: EnrolCode): Promise<void>;
+  getCode(codeHash: string): Promise<EnrolCode | undefined>;
+  listCodes(): Promise<EnrolCode[]>;
+}
+
+// ---------------------------------------------------------------- timeline and streams
+
+/** One event as stored: the validated protobuf Event bytes plus what the collector knows. */
+export interface TimelineRecord {
+  deviceId: string;
+  streamId: string;
+  seq: number;
+  /** Event time used for ordering: the agent clock, or receivedAt when the agent clock is implausible. */
+  time: number;
+  /** Agent clock as sent. */
+  agentTimeMs: number;
+  receivedAt: number;
+  /** Payload kind (EVENT_KINDS) or 'unknown' for a kind this collector does not know. */
+  kind: string;
+  /** custodian.v1.Event, encoded (after string truncation). */
+  event: Uint8Array;
+  /** Field paths whose strings were longer than MAX_STRING_CHARS and were truncated. */
+  truncated?: string[];
+  /** Field paths whose strings were not valid UTF-8 and were repaired (U+FFFD). */
+  invalidText?: string[];
+  /** Alert opened by this event (flaggedActivity). */
+  alertId?: string;
+}
+
+/** Anomalies of a stream (gapped or out-of-order seq) are recorded, never silently accepted. */
+export interface StreamState {
+  deviceId: string;
+  streamId: string;
+  /** Highest seq held durably (what Welcome/Ack report). */
+  maxSeq: number;
+  count: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  gaps: { afterSeq: number; nextSeq: number; at: number }[];
+  outOfOrder: number;
+  duplicates: number;
+}
+
+export interface TimelineQuery {
+  deviceId: string;
+  /** Inclusive lower bound on `time` (ms). */
+  from?: number;
+  /** Exclusive upper bound on `time` (ms). */
+  to?: number;
+  kinds?: string[];
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface TimelinePage {
+  records: TimelineRecord[];
+  /** Present when there may be more (older) records. */
+  nextCursor?: string;
+}
+
+export interface TimelineStore {
+  /** Newest first. */
+  query(q: TimelineQuery): Promise<TimelinePage>;
+  /** Is (device, stream, seq) held? */
+  has(deviceId: string, streamId: string, seq: number): Promise<boolean>;
+  get(deviceId: string, streamId: string, seq: number): Promise<TimelineRecord | undefined>;
+  getStream(deviceId: string, streamId: string): Promise<StreamState | undefined>;
+  listStreams(deviceId: string): Promise<StreamState[]>;
+}
+
+// ---------------------------------------------------------------- blobs (screenshots)
+
+export interface BlobMeta {
+  deviceId: string;
+  blobId: string;
+  contentType: string;
+  size: number;
+  /** SHA-256 (hex) of the plaintext, as verified on upload. */
+  sha256: string;
+  chunks: number;
+  storedAt: number;
+}
+
+export interface BlobStore {
+  meta(deviceId: string, blobId: string): Promise<BlobMeta | undefined>;
+  /**
+   * Decrypts and returns the blob. The ONLY way to read screenshot bytes; callers (the
+   * safeguarding routes) must write an audit record for every view.
+   */
+  read(deviceId: string, blobId: string): Promise<{ meta: BlobMeta; data: Uint8Array } | undefined>;
+  /** Stores a whole blob (encrypted) outside ingest, e.g. tests and imports. */
+  put(deviceId: string, blobId: string, contentType: string, data: Uint8Array): Promise<BlobMeta>;
+  delete(deviceId: string, blobId: string): Promise<boolean>;
+  /** The encrypted write of one uploaded chunk (ingest writes it; the meta write completes the blob). */
+  sealChunk(deviceId: string, blobId: string, index: number, data: Uint8Array): KvOp;
+}
+
+// ---------------------------------------------------------------- alerts
+
+export type AlertStatus = 'new' | 'graded' | 'false-positive' | 'escalated';
+
+export interface AlertNote {
+  at: number;
+  author: string;
+  text: string;
+}
+
+export interface AlertHistoryEntry {
+  at: number;
+  actor: string;
+  action: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+export interface Alert {
+  id: string;
+  deviceId: string;
+  /** The flaggedActivity event that opened it. */
+  event: { streamId: string; seq: number };
+  category: string;
+  /** Severity the agent's matcher gave (1..5). */
+  severity: number;
+  term: string;
+  context: string;
+  windowTitle: string;
+  windowUrl: string;
+  windowApp: string;
+  source: string;
+  educationalContext: boolean;
+  repeatCount: number;
+  screenshotBlobIds: string[];
+  screenshotUnavailableReason: string;
+  /** Set by retention when the screenshots were deleted; the alert itself stays. */
+  screenshotsExpired?: { at: number; note: string };
+  status: AlertStatus;
+  /** The DSL's grade (1..5), when graded. */
+  grade?: number;
+  incidentId?: string;
+  notes: AlertNote[];
+  history: AlertHistoryEntry[];
+  /** Event time (agent clock, or receive time when implausible). */
+  occurredAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AlertQuery {
+  status?: AlertStatus[];
+  deviceId?: string;
+  category?: string[];
+  minSeverity?: number;
+  /** createdAt range, ms. */
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+
+export interface AlertStore {
+  get(id: string): Promise<Alert | undefined>;
+  /** Newest first by createdAt, filtered. Sorting by severity is the caller's choice. */
+  list(q?: AlertQuery): Promise<Alert[]>;
+  /** Read-modify-write under the store's write lock; bumps updatedAt. Throws CUST_ERR_NOT_FOUND. */
+  update(id: string, change: (a: Alert) => Alert): Promise<Alert>;
+}
+
+// ---------------------------------------------------------------- audit
+
+export interface AuditRecord {
+  id: string;
+  at: number;
+  /** Username, 'admin-token', 'system', or `device:<id>`. */
+  actor: string;
+  action: string;
+  /** What it was done to, e.g. `alert:<id>`, `device:<id>`, `policy:default`. */
+  target: string;
+  details?: Record<string, unknown>;
+  ip?: string;
+}
+
+export interface AuditQuery {
+  since?: number;
+  until?: number;
+  action?: string;
+  actor?: string;
+  target?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** Append-only: there is no update or delete. */
+export interface AuditStore {
+  append(record: Omit<AuditRecord, 'id' | 'at'> & { at?: number }): Promise<AuditRecord>;
+  /** Newest first. */
+  list(q?: AuditQuery): Promise<{ records: AuditRecord[]; nextCursor?: string }>;
+}
+
+// ---------------------------------------------------------------- policy
+
+export interface PolicyChange {
+  id: string;
+  at: number;
+  actor: string;
+  /** 'default' or a device id. */
+  scope: string;
+  /** Whole default policy, or the device's override patch (null = none). */
+  old: Policy | PolicyPatch | null;
+  new: Policy | PolicyPatch | null;
+  reason: string;
+  version: number;
+}
+
+export interface PolicyStore {
+  /** The stored default policy, or undefined before first start. */
+  getDefault(): Promise<Policy | undefined>;
+  getOverride(deviceId: string): Promise<{ patch: PolicyPatch; version: number } | undefined>;
+  listOverrides(): Promise<{ deviceId: string; patch: PolicyPatch; version: number }[]>;
+  /** Allocates the next policy version (global, monotonic) and writes the change atomically. */
+  setDefault(policy: Policy, change: { actor: string; reason: string }): Promise<Policy>;
+  setOverride(
+    deviceId: string,
+    patch: PolicyPatch | null,
+    change: { actor: string; reason: string },
+  ): Promise<number>;
+  /** Newest first. */
+  changes(q?: { scope?: string; limit?: number; cursor?: string }): Promise<{
+    records: PolicyChange[];
+    nextCursor?: string;
+  }>;
+}
+
+// ---------------------------------------------------------------- live status snapshot
+
+export interface DeviceLiveStatus {
+  deviceId: string;
+  connected: boolean;
+  connectedAt?: number;
+  lastSeenAt?: number;
+  remoteAddress?: string;
+  agentVersion?: string;
+  os?: string;
+  streamId?: string;
+  policyVersionApplied?: number;
+  policyVersionSent?: number;
+  lastHeartbeat?: Record<string, unknown> & { at: number };
+  currentWindow?: { app: string; title: string; url: string; at: number };
+  idle?: { state: string; idleMs: number; at: number };
+  locked?: boolean;
+  usbVolumes: Record<string, unknown>[];
+  capabilities?: { name: string; available: boolean; reason: string }[];
+  hostname?: string;
+  loggedInUser?: string;
+  inventory?: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- retention
+
+export interface PurgeRun {
+  id: string;
+  at: number;
+  cutoffs: { timeline: number; screenshots: number };
+  timelineEventsDeleted: number;
+  blobsDeleted: number;
+  blobBytesDeleted: number;
+  /** Alerts whose screenshots expired in this run. */
+  alertsMarked: string[];
+  /** Per device: how many events were deleted. */
+  perDevice: Record<string, number>;
+}
+
+// ---------------------------------------------------------------- generic namespaced KV
+
+/**
+ * A small JSON key-value namespace for other modules (staff users, sessions, incidents). Keys
+ * are SAFE_ID-like strings; values JSON. `list` is in key order. Namespaces are isolated.
+ */
+export interface KvNamespace<T = unknown> {
+  get(key: string): Promise<T | undefined>;
+  put(key: string, value: T): Promise<void>;
+  del(key: string): Promise<void>;
+  list(options?: { prefix?: string; limit?: number; reverse?: boolean }): Promise<{ key: string; value: T }[]>;
+  /** Read-modify-write under the store's write lock. `change` returns undefined to delete. */
+  update(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+}
+
+// ---------------------------------------------------------------- the one store
+
+
+export interface Store {
+  readonly devices: DeviceStore;
+  readonly enrol: EnrolStore;
+  readonly timeline: TimelineStore;
+  readonly blobs: BlobStore;
+  readonly alerts: AlertStore;
+  readonly audit: AuditStore;
+  readonly policy: PolicyStore;
+  /** Live status snapshots (persisted with each ingest commit, read at start). */
+  readonly status: {
+    get(deviceId: string): Promise<DeviceLiveStatus | undefined>;
+    list(): Promise<DeviceLiveStatus[]>;
+  };
+  readonly purges: {
+    append(run: PurgeRun): Promise<void>;
+    list(limit?: number): Promise<PurgeRun[]>;
+  };
+  /** A JSON namespace (e.g. 'users', 'sessions', 'incidents'). Same object for the same name. */
+  kv<T = unknown>(namespace: string): KvNamespace<T>;
+  /**
+   * The underlying engine, for ingest's group commit and retention. Writes through it must
+   * use the key builders in keys.ts.
+   */
+  readonly engine: KvEngine;
+  /** Runs `fn` under the store's single write lock (read-modify-write of any record). */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

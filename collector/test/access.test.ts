@@ -1,0 +1,259 @@
+// Per-route access test (issue 7): every route of the REAL app (all teams' modules) × every
+// kind of caller, checked twice — the declared rule against the table below, and the server's
+// actual answer over HTTP. A route missing from the table fails the test, so a new route
+// cannot ship without someone deciding who may call it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, createApp } from '../src/app.ts';
+import { defaultConfig } from '../src/config.ts';
+import { isAllowed, type Principal, type Route } from '../src/http/router.ts';
+import { createLogger } from '../src/log.ts';
+
+type Who = 'anonymous' | 'token' | 'admin' | 'it' | 'dsl' | 'governor';
+const CALLERS: readonly Who[] = ['anonymous', 'token', 'admin', 'it', 'dsl', 'governor'];
+const STAFF = ['admin', 'it', 'dsl', 'governor'] as const;
+
+// `token` is the admin API token (an admin principal for automation).
+const P = 'public' as const;
+const ADMIN: Who[] = ['admin', 'token'];
+const IT_ADMIN: Who[] = ['admin', 'token', 'it'];
+const DEVICE_READERS: Who[] = ['admin', 'token', 'it', 'dsl'];
+const SIGNED_IN: Who[] = ['admin', 'token', 'it', 'dsl', 'governor'];
+const DSL: Who[] = ['dsl'];
+
+/** Who may call each route. Decide here when you add a route. */
+export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
+  // collector-core: health, enrolment, devices, policy, live feed, retention
+  'GET /api/v1/health': P,
+  'GET /api/v1/agreement': P,
+  'POST /api/v1/enrol': P,
+  'POST /api/v1/enrol/codes': ADMIN,
+  'GET /api/v1/enrol/codes': ADMIN,
+  'POST /api/v1/enrol/secret/rotate': ADMIN,
+  'GET /api/v1/devices': DEVICE_READERS,
+  'GET /api/v1/devices/:id': DEVICE_READERS,
+  'GET /api/v1/devices/:id/timeline': DEVICE_READERS,
+  'GET /api/v1/devices/:id/streams': IT_ADMIN,
+  'POST /api/v1/devices/:id/revoke': IT_ADMIN,
+  'GET /api/v1/policy': DEVICE_READERS,
+  'PUT /api/v1/policy': IT_ADMIN,
+  'GET /api/v1/devices/:id/policy': DEVICE_READERS,
+  'PUT /api/v1/devices/:id/policy': IT_ADMIN,
+  'GET /api/v1/policy/changes': ['admin', 'token', 'it', 'governor'],
+  'GET /api/v1/live': DEVICE_READERS,
+  'POST /api/v1/retention/purge': ADMIN,
+  'GET /api/v1/retention/runs': ADMIN,
+  // auth: sign-in, users, audit
+  'POST /api/v1/auth/login': P,
+  'POST /api/v1/auth/logout': SIGNED_IN,
+  'GET /api/v1/auth/me': SIGNED_IN,
+  'POST /api/v1/auth/password': SIGNED_IN,
+  'GET /api/v1/users': ADMIN,
+  'POST /api/v1/users': ADMIN,
+  'GET /api/v1/users/:id': ADMIN,
+  'PATCH /api/v1/users/:id': ADMIN,
+  'POST /api/v1/users/:id/reset-password': ADMIN,
+  'GET /api/v1/audit': ADMIN,
+  // safeguarding: DSL only (not admin, not the admin token: see safeguarding/roles.ts)
+  'GET /api/v1/alerts': DSL,
+  'GET /api/v1/alerts/live': DSL,
+  'GET /api/v1/alerts/:id': DSL,
+  'POST /api/v1/alerts/:id/grade': DSL,
+  'POST /api/v1/alerts/:id/false-positive': DSL,
+  'POST /api/v1/alerts/:id/notes': DSL,
+  'POST /api/v1/alerts/:id/escalate': DSL,
+  'GET /api/v1/alerts/:id/screenshots/:blobId': DSL,
+  'GET /api/v1/alerts/:id/export': DSL,
+  'GET /api/v1/incidents': DSL,
+  'POST /api/v1/incidents': DSL,
+  'GET /api/v1/incidents/:id': DSL,
+  'PATCH /api/v1/incidents/:id': DSL,
+  'GET /api/v1/incidents/:id/export': DSL,
+  // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)
+  'GET /api/v1/reports/termly': ['governor', 'dsl', 'admin', 'token'],
+  // console shell pages (public: the page itself holds no data; the API decides)
+  'GET /': P,
+  'GET /console': P,
+  'GET /enrol': P,
+};
+
+/**
+ * Console static assets: one route per file. Public GETs under /console/ with a file
+ * extension are covered by this one rule; anything else under /console/ needs its own entry.
+ */
+function tableEntry(r: Route): typeof P | readonly Who[] | undefined {
+  const key = `${r.method} ${r.path}`;
+  if (key in ACCESS_TABLE) return ACCESS_TABLE[key];
+  if (r.method === 'GET' && /^\/console\/[A-Za-z0-9/_-]+\.(js|css|svg|html)$/.test(r.path)) return P;
+  return undefined;
+}
+
+function principalFor(who: Who): Principal | undefined {
+  if (who === 'anonymous') return undefined;
+  if (who === 'token') return { kind: 'token', role: 'admin', username: 'admin-token' };
+  return { kind: 'staff', userId: 'u', username: who, role: who, sessionId: 's', csrfToken: 'c' };
+}
+
+const ADMIN_TOKEN = 'access-test-admin-token-0123456789abcdefghij';
+const PASSWORD = 'access test password 1234';
+let app: App;
+let url: string;
+let dir: string;
+const cookies = new Map<Who, { cookie: string; csrf: string }>();
+
+async function call(route: Route, who: Who, opts: { csrf?: boolean } = {}) {
+  const path = route.path.replace(/:[a-zA-Z]+/g, 'access-test-id');
+  const headers: Record<string, string> = {};
+  if (who === 'token') headers.authorization = `Bearer ${ADMIN_TOKEN}`;
+  const session = cookies.get(who);
+  if (session) {
+    headers.cookie = session.cookie;
+    if (opts.csrf !== false) headers['x-csrf-token'] = session.csrf;
+  }
+  const hasBody = route.method !== 'GET';
+  if (hasBody) headers['content-type'] = 'application/json';
+  const ac = new AbortController();
+  const res = await fetch(url + path, {
+    method: route.method,
+    headers,
+    signal: ac.signal,
+    ...(hasBody ? { body: '{}' } : {}),
+  });
+  let code: string | undefined;
+  if ((res.headers.get('content-type') ?? '').startsWith('application/json')) {
+    const body = (await res.json()) as { error?: { code?: string } };
+    code = body?.error?.code;
+  } else {
+    // Streams (SSE) and files: the status and headers are the answer; do not wait for the end.
+    ac.abort();
+  }
+  return { status: res.status, code };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'custodian-access-'));
+  const config = {
+    ...defaultConfig(join(dir, 'data')),
+    port: 0,
+    screenshotKeyFile: join(dir, 'screenshot.key'),
+  };
+  app = await createApp({
+    config,
+    env: {
+      CUSTODIAN_ADMIN_TOKEN: ADMIN_TOKEN,
+      CUSTODIAN_ENROL_SECRET: 'access-test-enrol-secret-0123456789abcdef',
+    },
+    log: createLogger('silent'),
+  });
+  url = (await app.start()).url;
+  for (const role of STAFF) {
+    const username = `access-${role}`;
+    const created = await fetch(`${url}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username, role, password: PASSWORD, mustChangePassword: false }),
+    });
+    expect(created.status).toBe(201);
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+    cookies.set(role, { cookie: (login.headers.getSetCookie()[0] as string).split(';')[0] as string, csrf });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Routes that end the caller's session run last, so they do not disturb the others. */
+const ENDS_SESSION = new Set(['POST /api/v1/auth/logout']);
+const ordered = () =>
+  [...app.router.routes].sort(
+    (a, b) =>
+      Number(ENDS_SESSION.has(`${a.method} ${a.path}`)) - Number(ENDS_SESSION.has(`${b.method} ${b.path}`)),
+  );
+
+describe('per-route access', () => {
+  it('has a table entry for every route, and no stale entries', () => {
+    const keys = app.router.routes.map((r) => `${r.method} ${r.path}`);
+    const missing = app.router.routes
+      .filter((r) => tableEntry(r) === undefined)
+      .map((r) => `${r.method} ${r.path}`);
+    expect(missing, 'routes without an ACCESS_TABLE entry: decide who may call them').toEqual([]);
+    const stale = Object.keys(ACCESS_TABLE).filter((k) => !keys.includes(k));
+    expect(stale, 'ACCESS_TABLE entries with no route').toEqual([]);
+    expect(new Set(keys).size, 'duplicate routes').toBe(keys.length);
+  });
+
+  it('declares on each route exactly the access in the table', () => {
+    for (const route of app.router.routes) {
+      const entry = tableEntry(route);
+      for (const who of CALLERS) {
+        const expected = entry === 'public' || (entry?.includes(who) ?? false);
+        expect(isAllowed(route.access, principalFor(who)), `${route.method} ${route.path} as ${who}`).toBe(
+          expected,
+        );
+      }
+    }
+  });
+
+  it('enforces it on the server for every route × caller', async () => {
+    const failures: string[] = [];
+    for (const who of CALLERS) {
+      for (const route of ordered()) {
+        const entry = tableEntry(route);
+        const allowed = entry === 'public' || (entry?.includes(who) ?? false);
+        const { status, code } = await call(route, who);
+        const label = `${route.method} ${route.path} as ${who}: ${status} ${code ?? ''}`;
+        if (allowed) {
+          if (
+            code === 'CUST_ERR_FORBIDDEN' ||
+            code === 'CUST_ERR_UNAUTHENTICATED' ||
+            code === 'CUST_ERR_CSRF'
+          )
+            failures.push(`expected allowed — ${label}`);
+        } else if (who === 'anonymous') {
+          if (status !== 401 || code !== 'CUST_ERR_UNAUTHENTICATED') failures.push(`expected 401 — ${label}`);
+        } else if (status !== 403 || code !== 'CUST_ERR_FORBIDDEN') failures.push(`expected 403 — ${label}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses every state-changing cookie request without the CSRF token', async () => {
+    // Fresh sessions: the previous test signed everyone out at the end.
+    for (const role of STAFF) {
+      const login = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `access-${role}`, password: PASSWORD }),
+      });
+      const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+      cookies.set(role, {
+        cookie: (login.headers.getSetCookie()[0] as string).split(';')[0] as string,
+        csrf,
+      });
+    }
+    const failures: string[] = [];
+    let checked = 0;
+    for (const route of app.router.routes) {
+      if (route.method === 'GET' || route.csrf === false || route.access === 'public') continue;
+      for (const role of STAFF) {
+        if (!route.access.includes(role)) continue;
+        const { status, code } = await call(route, role, { csrf: false });
+        checked++;
+        if (status !== 403 || code !== 'CUST_ERR_CSRF')
+          failures.push(`${route.method} ${route.path} as ${role}: ${status} ${code}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(20);
+  });
+});

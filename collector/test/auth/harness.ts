@@ -1,0 +1,176 @@
+// In-process collector for the auth and safeguarding tests: a real level store in a temp dir,
+// the real router, authenticators and HTTP server on 127.0.0.1, with the auth and safeguarding
+// modules installed exactly as the app installs them. The access test uses the real app.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { App } from '../../src/app.ts';
+import { type AuthModuleOptions, type InstalledAuth, installAuth } from '../../src/auth/index.ts';
+import type { CollectorConfig } from '../../src/config.ts';
+import { createAdminTokenAuthenticator } from '../../src/enrol/admin-token.ts';
+import { newSecret } from '../../src/enrol/secrets.ts';
+import { Router } from '../../src/http/router.ts';
+import { createHooks, createServer } from '../../src/http/server.ts';
+import { LiveHub } from '../../src/live/hub.ts';
+import { createLogger } from '../../src/log.ts';
+import type { IncidentService } from '../../src/safeguarding/incidents.ts';
+import { installSafeguarding } from '../../src/safeguarding/index.ts';
+import { openLevelStore } from '../../src/store/index.ts';
+import { sha256Hex } from '../../src/store/records.ts';
+import type { Store } from '../../src/store/types.ts';
+
+/** Cheap scrypt for tests (the production cost is exercised by the password unit test). */
+export const TEST_SCRYPT = { N: 1 << 10, r: 8, p: 1 };
+
+export interface Harness {
+  url: string;
+  store: Store;
+  adminToken: string;
+  firstAdmin: { username: string; password: string };
+  auth: InstalledAuth;
+  incidents: IncidentService;
+  live: LiveHub;
+  /** Moves the auth clock (sessions, throttle). */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: AuthModuleOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'custodian-auth-'));
+  const store = await openLevelStore(dir, randomBytes(32));
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  const router = new Router();
+  const hooks = createHooks();
+  const adminToken = newSecret();
+  await store.enrol.setAdminTokenHash(sha256Hex(adminToken));
+  hooks.authenticators.push(createAdminTokenAuthenticator(store));
+  const log = createLogger('silent');
+  const live = new LiveHub();
+  let firstAdmin: { username: string; password: string } | undefined;
+  const audit: App['audit'] = (who, action, target, details, ip) =>
+    store.audit.append({
+      actor: typeof who === 'string' ? who : who === undefined ? 'system' : who.username,
+      action,
+      target,
+      ...(details ? { details } : {}),
+      ...(ip ? { ip } : {}),
+    });
+  const auth = await installAuth(
+    {
+      store,
+      router,
+      authenticators: hooks.authenticators,
+      config: { tls: undefined } as CollectorConfig,
+      log,
+      audit,
+    },
+    {
+      scrypt: TEST_SCRYPT,
+      now,
+      onFirstAdmin: (c) => {
+        firstAdmin = c;
+      },
+      ...options,
+    },
+  );
+  const { incidents } = installSafeguarding({ store, router, live });
+  const server: Server = createServer({ router, hooks, log });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  if (!firstAdmin) throw new Error('first admin was not created');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    store,
+    adminToken,
+    firstAdmin,
+    auth,
+    incidents,
+    live,
+    advance(ms) {
+      offset += ms;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API returns and assert on it.
+  json: any;
+  text: string;
+  bytes: Uint8Array;
+}
+
+/** A browser-like client: keeps the session cookie and sends the CSRF header it was given. */
+export class Client {
+  readonly base: string;
+  cookie: string | undefined;
+  csrf: string | undefined;
+  bearer: string | undefined;
+  constructor(base: string, bearer?: string) {
+    this.base = base;
+    this.bearer = bearer;
+  }
+
+  async req(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { csrf?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (this.cookie) headers.cookie = this.cookie;
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    if (method !== 'GET' && this.csrf && opts.csrf !== false) headers['x-csrf-token'] = this.csrf;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(this.base + path, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const [name, value] = (pair as string).split('=');
+      if (name === 'custodian_session') this.cookie = value ? `custodian_session=${value}` : undefined;
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const text = Buffer.from(bytes).toString('utf8');
+    let json: unknown;
+    if ((res.headers.get('content-type') ?? '').startsWith('application/json')) json = JSON.parse(text);
+    return { status: res.status, headers: res.headers, json, text, bytes };
+  }
+
+  async login(username: string, password: string): Promise<Reply> {
+    const r = await this.req('POST', '/api/v1/auth/login', { username, password });
+    if (r.status === 200) this.csrf = r.json.csrfToken;
+    return r;
+  }
+}
+
+export const STRONG = 'correct horse battery staple';
+
+/** Creates a user with the admin token and returns a signed-in client for them. */
+export async function userClient(h: Harness, username: string, role: string): Promise<Client> {
+  const admin = new Client(h.url, h.adminToken);
+  const created = await admin.req('POST', '/api/v1/users', {
+    username,
+    role,
+    password: STRONG,
+    mustChangePassword: false,
+  });
+  if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${created.text}`);
+  const c = new Client(h.url);
+  const r = await c.login(username, STRONG);
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+  return c;
+}

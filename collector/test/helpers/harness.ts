@@ -1,0 +1,91 @@
+// An in-process collector (createApp) on 127.0.0.1 with a real level store in a temp dir, for
+// tests that need to reach inside (store, clock, engine). Cross-process tests use
+// test/support/collector-process.ts instead.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type App, createApp } from '../../src/app.ts';
+import { type CollectorConfig, defaultConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { openLevelStore } from '../../src/store/index.ts';
+import type { KvEngine, Store } from '../../src/store/types.ts';
+
+export interface Harness {
+  app: App;
+  url: string;
+  wsUrl: string;
+  adminToken: string;
+  enrolSecret: string;
+  dir: string;
+  clock: { now: number | undefined };
+  api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; json: any }>;
+  enrol(facts?: Partial<{ machineId: string; hostname: string; serial: string }>): Promise<{ deviceId: string; deviceKey: string }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: { config?: (c: CollectorConfig) => void; wrapEngine?: (e: KvEngine) => KvEngine } = {},
+): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-harness-'));
+  const config = defaultConfig(join(dir, 'data'));
+  config.port = 0;
+  config.logLevel = 'silent';
+  config.screenshotKeyFile = join(dir, 'screenshot.key');
+  config.ingest.helloDeadlineMs = 1000;
+  options.config?.(config);
+  const clock: { now: number | undefined } = { now: undefined };
+  const now = () => clock.now ?? Date.now();
+  const key = randomBytes(32);
+  let store: Store = await openLevelStore(config.dataDir, key, now);
+  if (options.wrapEngine) {
+    const wrapped = options.wrapEngine(store.engine);
+    store = new Proxy(store, { get: (t, p) => (p === 'engine' ? wrapped : Reflect.get(t, p)) });
+  }
+  const adminToken = randomBytes(32).toString('base64url');
+  const enrolSecret = randomBytes(32).toString('base64url');
+  const app = await createApp({
+    config,
+    store,
+    log: createLogger('silent'),
+    modules: [],
+    now,
+    env: { CUSTODIAN_ADMIN_TOKEN: adminToken, CUSTODIAN_ENROL_SECRET: enrolSecret },
+  });
+  const { url, wsUrl } = await app.start();
+  const api: Harness['api'] = async (method, path, body, token) => {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers['authorization'] = `Bearer ${token ?? adminToken}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : undefined };
+  };
+  let n = 0;
+  const harness: Harness = {
+    app,
+    url,
+    wsUrl,
+    adminToken,
+    enrolSecret,
+    dir,
+    clock,
+    api,
+    async enrol(facts = {}) {
+      n++;
+      const res = await api(
+        'POST',
+        '/api/v1/enrol',
+        { secret: harness.enrolSecret, machineId: `machine-${n}-${randomBytes(4).toString('hex')}`, hostname: `host-${n}`, os: 'linux', serial: `SN${n}`, ...facts },
+        null,
+      );
+      if (res.status !== 200) throw new Error(`enrol failed: ${JSON.stringify(res.json)}`);
+      return res.json as { deviceId: string; deviceKey: string };
+    },
+    async close() {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,232 @@
+// createMatcher: compiles the library (filtered by age band and categories, plus a school's custom
+// terms) into one Aho–Corasick automaton over normalised text, then reports whole-word matches
+// with offsets in the ORIGINAL text.
+import { buildAutomaton } from './aho-corasick.ts';
+import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
+import { type Normalised, normalise, normaliseScratch } from './normalise.ts';
+
+export interface KeywordMatch {
+  /** The library term (as written in the data file, or the custom term). */
+  term: string;
+  category: string;
+  /** 1-5, already lowered when `educational` is true (unless the term is marked keep). */
+  severity: number;
+  /** Offsets in the original text (UTF-16 indices, end exclusive). */
+  start: number;
+  end: number;
+  /** The text shows an evident educational context (revision page, PSHE lesson, set text). */
+  educational: boolean;
+}
+
+export interface CustomTermInput {
+  term: string;
+  category: string;
+  severity: number;
+}
+
+export interface MatcherOptions {
+  ageBand: AgeBand;
+  /** School-defined terms from policy (capture.customTerms); apply to every age band. */
+  customTerms?: readonly CustomTermInput[];
+  /** Only these categories (empty or absent: all). Custom terms are always kept. */
+  categories?: readonly string[];
+  /** A library other than the built-in one (tests). */
+  library?: Library;
+}
+
+export interface Matcher {
+  match(text: string): KeywordMatch[];
+  /** Number of library terms compiled in (after filtering), for status and tests. */
+  readonly termCount: number;
+}
+
+/** How far an educational context lowers severity (never below 1, never for `keep` terms). */
+export const EDUCATIONAL_SEVERITY_DROP = 2;
+
+/** A multi-word phrase also matches written as one word ("#killmyself") when at least this long. */
+const COMPACT_MIN_LENGTH = 9;
+
+const KIND_TERM = 0;
+const KIND_EXCEPTION = 1;
+const KIND_CUE = 2;
+const KIND_ALLOW = 3;
+/** `~phrase` in a term's exceptions: the phrase anywhere in the text suppresses the term ("~hockey" for "body check"). */
+const KIND_CONTEXT_EXCEPTION = 4;
+
+interface Pattern {
+  kind: number;
+  /** Collapsed normalised form. */
+  text: string;
+  runs: Uint8Array;
+  /** Prefix pattern (`term*`): no word boundary needed at the end. */
+  prefix: boolean;
+  /** Index into `entries` (terms and exceptions); -1 otherwise. */
+  entry: number;
+}
+
+function compile(raw: string): { text: string; runs: Uint8Array; prefix: boolean } {
+  const prefix = raw.endsWith('*');
+  const n = normalise(prefix ? raw.slice(0, -1) : raw);
+  return { text: n.text, runs: n.runs, prefix };
+}
+
+export function createMatcher(options: MatcherOptions): Matcher {
+  if (!['primary', 'secondary', 'staff'].includes(options.ageBand))
+    throw new TypeError(`ageBand must be primary, secondary or staff (got ${JSON.stringify(options.ageBand)})`);
+  const lib = options.library ?? loadLibrary();
+  const wanted = options.categories && options.categories.length > 0 ? new Set(options.categories) : null;
+
+  const entries: TermEntry[] = lib.terms.filter(
+    (t) => t.bands.includes(options.ageBand) && (wanted === null || wanted.has(t.category)),
+  );
+  const libraryCount = entries.length;
+  for (const [i, c] of (options.customTerms ?? []).entries()) {
+    if (typeof c.term !== 'string' || c.term.trim() === '')
+      throw new TypeError(`customTerms[${i}].term must be non-empty text`);
+    if (!Number.isInteger(c.severity) || c.severity < 1 || c.severity > 5)
+      throw new TypeError(`customTerms[${i}].severity must be 1-5`);
+    entries.push({
+      term: c.term.trim(),
+      category: c.category || 'custom',
+      severity: c.severity,
+      bands: [options.ageBand],
+      educational: 'lower',
+      exceptions: [],
+      notes: 'school custom term',
+      source: `customTerms[${i}]`,
+    });
+  }
+
+  const patterns: Pattern[] = [];
+  const add = (kind: number, raw: string, entry: number, withCompact: boolean) => {
+    const c = compile(raw);
+    if (c.text === '' || c.text === ' ') {
+      if (kind === KIND_TERM) throw new TypeError(`term "${raw}" has no letters or digits to match`);
+      return;
+    }
+    patterns.push({ kind, ...c, entry });
+    if (withCompact && c.text.includes(' ')) {
+      const compact = compile(raw.replace(/[\s\-_.]+/g, ''));
+      if (compact.text.length >= COMPACT_MIN_LENGTH) patterns.push({ kind, ...compact, entry });
+    }
+  };
+  entries.forEach((e, i) => {
+    add(KIND_TERM, e.term, i, true);
+    for (const ex of e.exceptions)
+      if (ex.startsWith('~')) add(KIND_CONTEXT_EXCEPTION, ex.slice(1), i, false);
+      else add(KIND_EXCEPTION, ex, i, false);
+  });
+  for (const cue of lib.educationalCues) add(KIND_CUE, cue.phrase, -1, false);
+  for (const a of lib.allow) add(KIND_ALLOW, a.phrase, -1, false);
+  const automaton = buildAutomaton(patterns.map((p) => p.text));
+
+  return {
+    termCount: libraryCount,
+    match(text: string): KeywordMatch[] {
+      if (typeof text !== 'string') throw new TypeError('match() needs a string');
+      const n = normaliseScratch(text);
+      const hits: { entry: number; s: number; e: number }[] = [];
+      const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
+      const suppressed = new Set<number>(); // entries with a context exception present
+      let educational = false;
+      automaton.scan(n.text, (pi, s, e) => {
+        const p = patterns[pi]!;
+        if (!atWordStart(n, s) || (!p.prefix && !atWordEnd(n, e)) || !runsAgree(n, p, s)) return;
+        if (p.kind === KIND_TERM) hits.push({ entry: p.entry, s, e });
+        else if (p.kind === KIND_CUE) educational = true;
+        else if (p.kind === KIND_CONTEXT_EXCEPTION) suppressed.add(p.entry);
+        else covers.push({ entry: p.kind === KIND_ALLOW ? -1 : p.entry, s, e });
+      });
+      if (hits.length === 0) return [];
+      // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
+      // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
+      const coverIndex = indexCovers(covers);
+      hits.sort((a, b) => a.s - b.s || b.e - a.e || a.entry - b.entry);
+      const result: KeywordMatch[] = [];
+      // Drop a match lying inside a longer (or earlier identical) match of the same category
+      // ("kill myself" inside "how to kill myself").
+      const reach = new Map<string, number>();
+      for (const h of hits) {
+        if (suppressed.has(h.entry) || coverIndex.covered(-1, h.s, h.e) || coverIndex.covered(h.entry, h.s, h.e))
+          continue;
+        const ent = entries[h.entry]!;
+        const farthest = reach.get(ent.category) ?? -1;
+        if (farthest >= h.e) continue;
+        reach.set(ent.category, h.e);
+        const severity =
+          educational && ent.educational === 'lower'
+            ? Math.max(1, ent.severity - EDUCATIONAL_SEVERITY_DROP)
+            : ent.severity;
+        result.push({
+          term: ent.term,
+          category: ent.category,
+          severity,
+          start: n.starts[h.s]!,
+          end: n.ends[h.e - 1]!,
+          educational,
+        });
+      }
+      result.sort((a, b) => a.start - b.start || b.severity - a.severity);
+      return result;
+    },
+  };
+}
+
+function atWordStart(n: Normalised, s: number): boolean {
+  return s === 0 || n.text.charCodeAt(s - 1) === 32;
+}
+
+function atWordEnd(n: Normalised, e: number): boolean {
+  return e === n.text.length || n.text.charCodeAt(e) === 32;
+}
+
+/**
+ * Repeated letters were collapsed for the automaton; here the run lengths decide. A run matches
+ * when it is the same length as the term's, or when it is emphasis (3+ letters: "kiiill") at
+ * least as long. So "ass" does not match "as", and "88" does not match "888".
+ */
+function runsAgree(n: Normalised, p: Pattern, s: number): boolean {
+  for (let k = 0; k < p.runs.length; k++) {
+    const want = p.runs[k]!;
+    const got = n.runs[s + k]!;
+    if (got === want) continue;
+    const c = p.text.charCodeAt(k);
+    const isLetter = c >= 97 && c <= 122;
+    if (!(isLetter && got >= 3 && got >= want)) return false;
+  }
+  return true;
+}
+
+/** Covers (exception spans per entry, allow spans under -1) indexed for "is [s,e) inside one?". */
+function indexCovers(covers: { entry: number; s: number; e: number }[]) {
+  const byEntry = new Map<number, { starts: number[]; maxEnd: number[] }>();
+  covers.sort((a, b) => a.s - b.s);
+  for (const c of covers) {
+    let idx = byEntry.get(c.entry);
+    if (!idx) {
+      idx = { starts: [], maxEnd: [] };
+      byEntry.set(c.entry, idx);
+    }
+    const prev = idx.maxEnd.length > 0 ? idx.maxEnd[idx.maxEnd.length - 1]! : -1;
+    idx.starts.push(c.s);
+    idx.maxEnd.push(Math.max(prev, c.e));
+  }
+  return {
+    covered(entry: number, s: number, e: number): boolean {
+      const idx = byEntry.get(entry);
+      if (!idx) return false;
+      // last cover starting at or before s; maxEnd says whether any of those reaches e
+      let lo = 0;
+      let hi = idx.starts.length - 1;
+      let found = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (idx.starts[mid]! <= s) {
+          found = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      return found >= 0 && idx.maxEnd[found]! >= e;
+    },
+  };
+}

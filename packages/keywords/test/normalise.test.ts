@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { normalise } from '../src/normalise.ts';
+
+/** The original text a normalised range came from. */
+function source(input: string, from: number, to: number): string {
+  const n = normalise(input);
+  return input.slice(n.starts[from], n.ends[to - 1]);
+}
+
+describe('normalise', () => {
+  it('folds case, diacritics and look-alike letters', () => {
+    expect(normalise('Ça VA Très BIEN').text).toBe('ca va tres bien');
+    expect(normalise('Ѕех').text).toBe('sex'); // Cyrillic Ѕ, е, х
+    expect(normalise('ｋｉｌｌ').text).toBe('kil'); // fullwidth
+  });
+
+  it('reads leetspeak digits only inside words that have letters', () => {
+    expect(normalise('su1c1de').text).toBe('suicide');
+    expect(normalise('s3lf h4rm').text).toBe('self harm');
+    expect(normalise('1488 and 420').text).toBe('148 and 420'); // runs collapse; digits stay digits
+    expect(normalise('k!ll le$bean $ex').text).toBe('kil lesbean sex');
+    expect(normalise('help!').text).toBe('help');
+  });
+
+  it('collapses repeated letters and keeps the run lengths', () => {
+    const n = normalise('kiiiill asss');
+    expect(n.text).toBe('kil as');
+    expect(Array.from(n.runs)).toEqual([1, 4, 2, 1, 1, 3]);
+  });
+
+  it('joins spaced-out letters, breaking words where the separator differs', () => {
+    expect(normalise('k i l l  m y s e l f').text).toBe('kil myself');
+    expect(normalise('k.i.l.l m.y.s.e.l.f').text).toBe('kil myself');
+    expect(normalise('s-e-x').text).toBe('sex');
+    expect(normalise('a b').text).toBe('a b'); // two letters are not a spelled word
+  });
+
+  it('drops zero-width characters and apostrophes inside words', () => {
+    expect(normalise('ki\u200bll my\u00adself').text).toBe('kil myself');
+    expect(normalise("don't i'm").text).toBe('dont im');
+    expect(normalise('don\u2019t').text).toBe('dont');
+  });
+
+  it('percent-decodes (UTF-8 aware, double encoding) with offsets into the original', () => {
+    const url = 'https://x.test/?q=%6B%69%6C%6C%20myself';
+    const n = normalise(url);
+    expect(n.text).toBe('htps x test q kil myself');
+    const at = n.text.indexOf('kil');
+    expect(source(url, at, at + 3)).toBe('%6B%69%6C%6C');
+    expect(normalise('caf%C3%A9').text).toBe('cafe');
+    expect(normalise('%2520sex').text).toBe('sex');
+    expect(normalise('100%').text).toBe('10'); // a lone % is not an escape (and runs collapse)
+  });
+
+  it('maps every normalised character back to its original span', () => {
+    const input = 'Hello — K I L L  me NOW';
+    const n = normalise(input);
+    const k = n.text.indexOf('kil');
+    expect(source(input, k, k + 3)).toBe('K I L L');
+    const me = n.text.indexOf('me');
+    expect(source(input, me, me + 2)).toBe('me');
+    expect(n.starts.length).toBe(n.text.length);
+    expect(n.ends.length).toBe(n.text.length);
+  });
+
+  it('copes with empty, separator-only and astral input', () => {
+    expect(normalise('').text).toBe('');
+    expect(normalise(' -- !! ').text).toBe('');
+    expect(normalise('😀 kill 😀 me').text).toBe('kil me');
+  });
+});

@@ -1,0 +1,97 @@
+// Real collector process + real agent process under Xvfb: enrolment, heartbeats, and window
+// changes in the collector timeline in the order they happened.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentCli, type EnrolledAgent, enrolAgent, startAgent, type AgentProcess } from '../support/agent-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { startX, type XSession } from '../support/xvfb.ts';
+import { timeline, waitFor } from './agent-harness.ts';
+
+let collector: CollectorProcess;
+let x: XSession;
+let enrolled: EnrolledAgent;
+let agent: AgentProcess | undefined;
+
+beforeAll(async () => {
+  collector = await startCollector();
+  x = await startX();
+  enrolled = await enrolAgent({ collector });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await enrolled?.cleanup();
+  await x?.stop();
+  await collector?.cleanup();
+});
+
+describe('agent ⇄ collector (Xvfb)', () => {
+  it('streams heartbeats, inventory, capabilities and window changes in order', async () => {
+    agent = await startAgent({ dataDir: enrolled.dataDir, env: x.env });
+    await x.openWindow('Custodian E2E alpha');
+    await waitFor(
+      async () => (await timeline(collector, enrolled.deviceId)).some((i) => i.event.activeWindow?.title === 'Custodian E2E alpha'),
+      'alpha window in the timeline',
+    );
+    const beta = await x.openWindow('Custodian E2E beta');
+    await waitFor(
+      async () => (await timeline(collector, enrolled.deviceId)).some((i) => i.event.activeWindow?.title === 'Custodian E2E beta'),
+      'beta window in the timeline',
+    );
+    // Switch back by closing beta: focus returns to alpha.
+    beta.kill('SIGKILL');
+    const items = await waitFor(async () => {
+      const t = await timeline(collector, enrolled.deviceId);
+      const titles = t.filter((i) => i.kind === 'activeWindow').map((i) => i.event.activeWindow?.title);
+      return titles.lastIndexOf('Custodian E2E alpha') > titles.indexOf('Custodian E2E beta') ? t : undefined;
+    }, 'focus back on alpha after beta closed');
+
+    const titles = items.filter((i) => i.kind === 'activeWindow').map((i) => i.event.activeWindow?.title);
+    const a = titles.indexOf('Custodian E2E alpha');
+    const b = titles.indexOf('Custodian E2E beta');
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(b).toBeGreaterThan(a);
+    const beforeBeta = items.find((i) => i.event.activeWindow?.title === 'Custodian E2E beta')!;
+    expect(items.find((i) => i.event.activeWindow?.title === 'Custodian E2E alpha')!.seq).toBeLessThan(beforeBeta.seq);
+    // Only changes are recorded: no two consecutive identical windows.
+    for (let i = 1; i < titles.length; i++) expect(titles[i]).not.toBe(titles[i - 1]);
+    const kinds = new Set(items.map((i) => i.kind));
+    for (const k of ['agentStarted', 'heartbeat', 'inventory', 'capabilities']) expect(kinds).toContain(k);
+    const caps = items.find((i) => i.kind === 'capabilities')!.event['capabilities'] as {
+      capabilities: { name: string; available?: boolean }[];
+    };
+    expect(caps.capabilities.find((c) => c.name === 'active_window')?.available).toBe(true);
+  });
+
+  it('records a window without _NET_WM_PID instead of losing it', async () => {
+    const w = await x.openWindow('Custodian E2E no-pid');
+    const id = execFileSync('xdotool', ['search', '--name', '^Custodian E2E no-pid$'], { env: x.env, encoding: 'utf8' }).trim();
+    execFileSync('xprop', ['-id', id, '-remove', '_NET_WM_PID'], { env: x.env });
+    execFileSync('xdotool', ['set_window', '--name', 'Custodian E2E no-pid renamed', id], { env: x.env });
+    await waitFor(
+      async () =>
+        (await timeline(collector, enrolled.deviceId)).some(
+          (i) => i.event.activeWindow?.title === 'Custodian E2E no-pid renamed',
+        ),
+      'renamed pid-less window in the timeline',
+    );
+    w.kill('SIGKILL');
+  });
+
+  it('`status` reports connected, outbox depth and capabilities; the key is never printed', async () => {
+    const { stdout } = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
+    const st = JSON.parse(stdout);
+    expect(st).toMatchObject({ enrolled: true, running: true, connection: 'connected', deviceId: enrolled.deviceId });
+    expect(typeof st.outboxDepth).toBe('number');
+    expect(st.capabilities.map((c: { name: string }) => c.name)).toEqual([
+      'active_window',
+      'idle',
+      'lock',
+      'screenshot',
+      'usb_control',
+    ]);
+    const creds = JSON.parse(execFileSync('cat', [`${enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }));
+    expect(stdout).not.toContain(creds.deviceKey);
+    expect(agent!.logs()).not.toContain(creds.deviceKey);
+  });
+});

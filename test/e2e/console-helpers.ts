@@ -1,0 +1,248 @@
+// Shared pieces of the console browser tests: staff accounts made through the real users API,
+// sign-in through the real login page, and a small but real agent client (`ws`, protocol v1)
+// that enrols, says Hello, streams events and uploads screenshot blobs to a running collector.
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type CollectorMessage,
+  decodeCollectorMessage,
+  encodeAgentMessage,
+  type IEvent,
+  SUBPROTOCOL,
+} from '@custodian/protocol';
+import type { Page } from 'playwright-core';
+import WebSocket from 'ws';
+
+export interface CollectorLike {
+  url: string;
+  wsUrl: string;
+  adminToken: string;
+  enrolSecret: string;
+}
+
+/** Parsed API JSON as tests read it: the shape is what the test asserts, so it stays loose here. */
+// biome-ignore lint/suspicious/noExplicitAny: test code reads arbitrary API JSON and asserts on it
+export type Json = any;
+
+async function api(c: CollectorLike, method: string, path: string, body?: unknown): Promise<Json> {
+  const res = await fetch(`${c.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+export const adminApi = api;
+
+/** Creates a staff account with a known password (no forced change unless asked). */
+export async function createStaff(
+  c: CollectorLike,
+  username: string,
+  role: 'admin' | 'it' | 'dsl' | 'governor',
+  opts: { mustChangePassword?: boolean } = {},
+): Promise<{ username: string; password: string }> {
+  const password = `Pw-${randomUUID()}`;
+  await api(c, 'POST', '/users', {
+    username,
+    displayName: `${role} ${username}`,
+    role,
+    password,
+    mustChangePassword: opts.mustChangePassword ?? false,
+  });
+  return { username, password };
+}
+
+/** Signs in through the console's login page and waits for the signed-in shell. */
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  who: { username: string; password: string },
+): Promise<void> {
+  await page.goto(`${baseUrl}/#/login`);
+  await page.getByLabel('Username').fill(who.username);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** A real agent-protocol client: one enrolled device, one stream, one WebSocket. */
+export class TestAgent {
+  readonly streamId = randomUUID();
+  private seq = 0;
+  private ws: WebSocket | undefined;
+  private waiters: { match: (m: CollectorMessage) => boolean; resolve: (m: CollectorMessage) => void }[] = [];
+  readonly received: CollectorMessage[] = [];
+
+  readonly collector: CollectorLike;
+  readonly deviceId: string;
+  readonly hostname: string;
+  private readonly deviceKey: string;
+
+  private constructor(collector: CollectorLike, deviceId: string, deviceKey: string, hostname: string) {
+    this.collector = collector;
+    this.deviceId = deviceId;
+    this.deviceKey = deviceKey;
+    this.hostname = hostname;
+  }
+
+  static async enrol(c: CollectorLike, hostname: string): Promise<TestAgent> {
+    const res = await fetch(`${c.url}/api/v1/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        secret: c.enrolSecret,
+        machineId: randomUUID().replace(/-/g, ''),
+        hostname,
+        os: 'linux',
+        serial: `SN-${randomUUID().slice(0, 8)}`,
+      }),
+    });
+    if (!res.ok) throw new Error(`enrol → ${res.status} ${await res.text()}`);
+    const { deviceId, deviceKey } = (await res.json()) as { deviceId: string; deviceKey: string };
+    return new TestAgent(c, deviceId, deviceKey, hostname);
+  }
+
+  async connect(): Promise<void> {
+    const ws = new WebSocket(this.collector.wsUrl, SUBPROTOCOL, { perMessageDeflate: false });
+    this.ws = ws;
+    ws.on('message', (data: Buffer) => {
+      const msg = decodeCollectorMessage(new Uint8Array(data));
+      this.received.push(msg);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(msg)) return true;
+        w.resolve(msg);
+        return false;
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const welcome = this.waitFor((m) => m.body === 'welcome');
+    ws.send(
+      encodeAgentMessage({
+        hello: {
+          deviceId: this.deviceId,
+          deviceKey: this.deviceKey,
+          agentVersion: '0.1.0-test',
+          streamId: this.streamId,
+          lastSeq: this.seq,
+          policyVersion: 0,
+          os: 'linux',
+          capabilities: [
+            { name: 'active_window', available: true },
+            { name: 'screenshot', available: true },
+            { name: 'usb_control', available: false, reason: 'not root' },
+          ],
+        },
+      }),
+    );
+    await welcome;
+  }
+
+  private waitFor(match: (m: CollectorMessage) => boolean, timeoutMs = 15_000): Promise<CollectorMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('timed out waiting for a collector message')),
+        timeoutMs,
+      );
+      this.waiters.push({
+        match,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  /** Sends events (seq and time filled in) and resolves when the collector acked them durable. */
+  async send(...payloads: Omit<IEvent, 'seq' | 'timeMs'>[]): Promise<void> {
+    const events = payloads.map((p) => ({ ...p, seq: ++this.seq, timeMs: Date.now() }));
+    const last = this.seq;
+    const acked = this.waitFor((m) => m.body === 'ack' && Number(m.ack?.seq) >= last);
+    this.socket().send(encodeAgentMessage({ batch: { streamId: this.streamId, events } }));
+    await acked;
+  }
+
+  /** Uploads one blob in one chunk and resolves when the collector stored it. */
+  async uploadBlob(data: Uint8Array, contentType = 'image/png'): Promise<string> {
+    const blobId = randomUUID();
+    const stored = this.waitFor((m) => m.body === 'blobAck' && m.blobAck?.blobId === blobId);
+    this.socket().send(
+      encodeAgentMessage({
+        blobChunk: {
+          blobId,
+          index: 0,
+          totalChunks: 1,
+          totalSize: data.byteLength,
+          sha256: createHash('sha256').update(data).digest(),
+          contentType,
+          data,
+        },
+      }),
+    );
+    const ack = await stored;
+    if (ack.blobAck?.status !== 1) throw new Error(`blob not stored: ${JSON.stringify(ack.blobAck)}`);
+    return blobId;
+  }
+
+  private socket(): WebSocket {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) throw new Error('TestAgent is not connected');
+    return this.ws;
+  }
+
+  /** Closes the connection as an agent that stops would. */
+  async disconnect(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(1000, 'agent stopping');
+    });
+  }
+}
+
+/** A real PNG (Chromium renders and encodes it), so "reveal" shows an actual image. */
+export async function makePng(page: Page, text: string): Promise<Buffer> {
+  await page.setViewportSize({ width: 640, height: 360 });
+  await page.setContent(
+    `<body style="margin:0;background:#1e3a5f;color:#fff;font:28px sans-serif;display:grid;place-items:center;height:100vh"><div id="t"></div></body>`,
+  );
+  await page.locator('#t').evaluate((el, t) => {
+    el.textContent = t;
+  }, text);
+  return page.screenshot({ type: 'png' });
+}
+
+/** Signs in over HTTP (no browser) and returns a caller with the session cookie and CSRF token. */
+export async function staffSession(
+  c: CollectorLike,
+  who: { username: string; password: string },
+): Promise<(method: string, path: string, body?: unknown) => Promise<{ status: number; data: Json }>> {
+  const res = await fetch(`${c.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(who),
+  });
+  if (!res.ok) throw new Error(`login → ${res.status} ${await res.text()}`);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return async (method, path, body) => {
+    const r = await fetch(`${c.url}/api/v1${path}`, {
+      method,
+      headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let data: Json = text;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON (evidence export, images)
+    }
+    return { status: r.status, data };
+  };
+}

@@ -1,0 +1,135 @@
+// The console shell against a real collector: security headers on every console response,
+// the forced password change on first sign-in, the public BYOD enrolment page, the governor's
+// anonymised report, and role-based navigation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { startCollector } from '../support/collector-process.ts';
+import { adminApi, createStaff, signIn, staffSession, TestAgent } from './console-helpers.ts';
+
+describe('console: shell, enrolment page, reports', () => {
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    collector = await startCollector();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+  });
+
+  it('serves the console with a strict CSP and no inline script', async () => {
+    for (const path of ['/', '/enrol', '/console/js/app.js', '/console/app.css']) {
+      const res = await fetch(`${collector.url}${path}`);
+      expect(res.status, path).toBe(200);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    const html = await (await fetch(`${collector.url}/`)).text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect((await fetch(`${collector.url}/console/js/../../../package.json`)).status).toBe(404);
+  });
+
+  it('forces a new password at first sign-in before anything else', async () => {
+    const who = await createStaff(collector, 'new-it', 'it', { mustChangePassword: true });
+    const page = await browser.newPage();
+    await signIn(page, collector.url, who);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    // Navigating elsewhere lands back on the password page.
+    await page.goto(`${collector.url}/#/devices`);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    const next = `New-${Date.now()}-pass-phrase`;
+    await page.getByLabel('Current password').fill(who.password);
+    await page.getByLabel('New password', { exact: true }).fill(next);
+    await page.getByLabel('New password again').fill(next);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('heading', { name: 'Devices' }).waitFor();
+    expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the public enrolment page with the agreement and the exact command for a code', async () => {
+    const admin = await staffSession(collector, await createStaff(collector, 'admin2', 'admin'));
+    const created = await admin('POST', '/enrol-codes', { expiresInHours: 24, note: 'Y12 laptop' });
+    expect(created.status).toBeLessThan(300);
+    const code = String(created.data.code);
+    const agreement = (await (await fetch(`${collector.url}/api/v1/agreement`)).json()) as {
+      version: string;
+      sha256: string;
+      text: string;
+    };
+    const page = await browser.newPage();
+    await page.goto(`${collector.url}/enrol?code=${encodeURIComponent(code)}`);
+    await page.getByRole('heading', { name: 'Enrol your own device' }).waitFor();
+    const command = await page.locator('#enrol-command').textContent();
+    expect(command).toContain(code);
+    expect(command).toContain(collector.url);
+    expect(await page.locator('pre.agreement').textContent()).toBe(agreement.text);
+    expect(await page.locator('main').textContent()).toContain(agreement.sha256);
+    await page.goto(`${collector.url}/enrol?code=${encodeURIComponent('<img src=x>')}`);
+    await page.getByText('This code is not valid').waitFor();
+    expect(await page.locator('main img').count()).toBe(0);
+    await page.close();
+  });
+
+  it('shows a governor the report with no names and only the report pages', async () => {
+    const agent = await TestAgent.enrol(collector, 'governor-check-host');
+    await agent.connect();
+    await agent.send(
+      { heartbeat: { uptimeSeconds: 10, loggedInUser: 'secret.pupil' } },
+      {
+        flaggedActivity: {
+          category: 'bullying',
+          severity: 3,
+          matchedTerm: 'nobody likes you',
+          context: 'nobody likes you',
+          window: { app: 'chat', title: 'chat with secret.pupil', url: '', pid: 1 },
+          screenshotUnavailableReason: 'no display',
+          source: 'title',
+        },
+      },
+    );
+    await agent.disconnect();
+    const governor = await createStaff(collector, 'governor1', 'governor');
+    const page = await browser.newPage();
+    await signIn(page, collector.url, governor);
+    await page.getByRole('heading', { name: 'Reports' }).waitFor();
+    const chart = page.locator('svg.chart');
+    await chart.waitFor();
+    expect(await chart.locator('rect').count()).toBeGreaterThan(0);
+    const text = (await page.locator('body').textContent()) ?? '';
+    expect(text).toContain('bullying');
+    for (const name of ['secret.pupil', 'governor-check-host', 'nobody likes you', agent.deviceId]) {
+      expect(text).not.toContain(name);
+    }
+    const nav = await page.locator('header nav').textContent();
+    expect(nav).toContain('Reports');
+    expect(nav).not.toContain('Devices');
+    expect(nav).not.toContain('Alerts');
+    // The server, not the menu, is what stops a governor.
+    const statuses = await page.evaluate(async () =>
+      Promise.all(
+        ['/api/v1/devices', '/api/v1/alerts', '/api/v1/audit'].map(async (u) => (await fetch(u)).status),
+      ),
+    );
+    expect(statuses).toEqual([403, 403, 403]);
+    await page.close();
+  });
+
+  it('shows an admin the audit log with the sign-ins', async () => {
+    const who = await createStaff(collector, 'admin3', 'admin');
+    const page = await browser.newPage();
+    await signIn(page, collector.url, who);
+    await page.goto(`${collector.url}/#/audit`);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await expect.poll(() => page.locator('#audit-table').textContent()).toContain('admin3');
+    expect(await adminApi(collector, 'GET', '/auth/me')).toBeDefined();
+    await page.close();
+  });
+});

@@ -1,0 +1,196 @@
+// Real block devices for USB tests: loop devices over sparse files (ext4, LUKS, or no signature),
+// mounts, udevd, and a machine-wide lock so two suites never fight over udevd or udev rules.
+// Everything a test creates is registered and removed by cleanupLoopScaffolding(), even after
+// failures: call it from afterAll/afterEach.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface LoopDevice {
+  /** "/dev/loop3" */
+  path: string;
+  /** "loop3" */
+  name: string;
+  image: string;
+}
+
+const loops = new Set<LoopDevice>();
+const mounts = new Set<string>();
+const dirs = new Set<string>();
+const files = new Set<string>();
+let udevdPid: number | undefined;
+
+function sh(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
+}
+
+export function canUseLoopDevices(): { ok: boolean; reason: string } {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'not root' };
+  for (const c of ['losetup', 'mkfs.ext4', 'mount', 'blockdev', 'findmnt', 'lsblk', 'blkid']) {
+    if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) return { ok: false, reason: `${c} missing` };
+  }
+  if (!existsSync('/dev/loop-control')) return { ok: false, reason: 'no /dev/loop-control' };
+  return { ok: true, reason: '' };
+}
+
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(d);
+  return d;
+}
+
+/** A sparse image file formatted as asked; not attached yet. */
+export function makeImage(kind: 'ext4' | 'luks' | 'none', opts: { sizeMb?: number; label?: string } = {}): string {
+  const dir = tempDir('custodian-usb-img-');
+  const image = join(dir, `${kind}.img`);
+  sh('truncate', ['-s', `${opts.sizeMb ?? 32}M`, image]);
+  if (kind === 'ext4') sh('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'STICK', image]);
+  if (kind === 'luks') {
+    sh('cryptsetup', ['luksFormat', '--type', 'luks2', '--batch-mode', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', image, '-'], 'test-passphrase');
+  }
+  return image;
+}
+
+/** The loop device `losetup -f` would hand out next (another process may take it first: retry on EBUSY). */
+export function nextFreeLoop(): string {
+  return sh('losetup', ['-f']).trim();
+}
+
+export function attachLoop(image: string, at?: string): LoopDevice {
+  const path = at ? (sh('losetup', [at, image]), at) : sh('losetup', ['-f', '--show', image]).trim();
+  const dev: LoopDevice = { path, name: path.replace('/dev/', ''), image };
+  loops.add(dev);
+  return dev;
+}
+
+export function mountDevice(dev: LoopDevice, opts: string[] = []): string {
+  const target = tempDir('custodian-usb-mnt-');
+  const r = spawnSync('mount', [...opts, dev.path, target], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount ${dev.path} failed: ${r.stderr}`);
+  mounts.add(target);
+  return target;
+}
+
+export function mountOptions(target: string): string[] {
+  const r = spawnSync('findmnt', ['-n', '-o', 'OPTIONS', '--mountpoint', target], { encoding: 'utf8' });
+  return r.stdout.trim().split(',');
+}
+
+export function isDeviceReadOnly(dev: LoopDevice): boolean {
+  return sh('blockdev', ['--getro', dev.path]).trim() === '1';
+}
+
+/** Writes a file from ANOTHER process (sh), as a user would; returns its exit status and stderr. */
+export function writeFromOtherProcess(path: string, text: string): { ok: boolean; stderr: string } {
+  const r = spawnSync('sh', ['-c', 'printf %s "$1" > "$2" && sync', 'sh', text, path], { encoding: 'utf8' });
+  return { ok: r.status === 0, stderr: r.stderr };
+}
+
+export function udevdRunning(): boolean {
+  return spawnSync('udevadm', ['control', '--ping'], { timeout: 3_000, stdio: 'ignore' }).status === 0;
+}
+
+/** Starts systemd-udevd if none runs; stopUdevd() stops only one this module started. */
+export function startUdevd(): { ok: boolean; reason: string; startedByUs: boolean } {
+  if (udevdRunning()) return { ok: true, reason: 'already running', startedByUs: false };
+  const bin = ['/lib/systemd/systemd-udevd', '/usr/lib/systemd/systemd-udevd'].find((p) => existsSync(p));
+  if (!bin) return { ok: false, reason: 'systemd-udevd is not installed', startedByUs: false };
+  const r = spawnSync(bin, ['--daemon'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) return { ok: false, reason: `systemd-udevd --daemon failed: ${r.stderr.trim()}`, startedByUs: false };
+  for (let i = 0; i < 50 && !udevdRunning(); i++) spawnSync('sleep', ['0.1']);
+  if (!udevdRunning()) return { ok: false, reason: 'systemd-udevd did not answer udevadm control --ping', startedByUs: false };
+  const pid = spawnSync('pgrep', ['-x', '-n', 'systemd-udevd'], { encoding: 'utf8' }).stdout.trim();
+  udevdPid = Number(pid) || undefined;
+  return { ok: true, reason: 'started', startedByUs: true };
+}
+
+export function stopUdevd(): void {
+  if (udevdPid === undefined) return;
+  // Only the daemon this module started, by pid; udevadm control --exit asks it to quit cleanly.
+  spawnSync('udevadm', ['control', '--exit'], { timeout: 5_000, stdio: 'ignore' });
+  try {
+    process.kill(udevdPid, 0);
+    process.kill(udevdPid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  udevdPid = undefined;
+}
+
+export function udevSettle(): void {
+  spawnSync('udevadm', ['settle', '-t', '10'], { stdio: 'ignore' });
+}
+
+/** A udev rule file for the duration of a test (removed by cleanup). */
+export function installTestUdevRule(name: string, text: string): string {
+  const path = `/etc/udev/rules.d/${name}`;
+  writeFileSync(path, text);
+  files.add(path);
+  spawnSync('udevadm', ['control', '--reload'], { stdio: 'ignore' });
+  return path;
+}
+
+/** Unmounts, makes writable again, detaches and deletes everything registered so far. */
+export function cleanupLoopScaffolding(): string[] {
+  const problems: string[] = [];
+  for (const target of [...mounts].reverse()) {
+    // Our own mounts may have been re-mounted on top by the agent (lazy last resort): unmount all layers.
+    for (let i = 0; i < 5; i++) {
+      if (spawnSync('mountpoint', ['-q', target]).status !== 0) break;
+      if (spawnSync('umount', [target]).status !== 0) spawnSync('umount', ['-l', target]);
+    }
+    mounts.delete(target);
+  }
+  for (const dev of loops) {
+    // blockdev --setro sticks to the loop device's block_device; clear it so the next user gets a writable one.
+    spawnSync('blockdev', ['--setrw', dev.path]);
+    const r = spawnSync('losetup', ['-d', dev.path], { encoding: 'utf8' });
+    if (r.status !== 0 && !/No such device/.test(r.stderr)) problems.push(`losetup -d ${dev.path}: ${r.stderr.trim()}`);
+    loops.delete(dev);
+  }
+  for (const f of files) {
+    rmSync(f, { force: true });
+    files.delete(f);
+  }
+  if (udevdRunning()) spawnSync('udevadm', ['control', '--reload'], { stdio: 'ignore' });
+  for (const d of dirs) {
+    rmSync(d, { recursive: true, force: true });
+    dirs.delete(d);
+  }
+  return problems;
+}
+
+const LOCK = join(tmpdir(), 'custodian-usb-tests.lock');
+
+/** Waits for the machine-wide USB test lock (udevd and /etc/udev/rules.d are shared state). */
+export async function acquireUsbTestLock(timeoutMs = 120_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(LOCK, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        if (readFileSync(LOCK, 'utf8') === String(process.pid)) unlinkSync(LOCK);
+      };
+    } catch {
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(LOCK, 'utf8').trim());
+      } catch {
+        continue; // released between our open and read: try again
+      }
+      let alive = false;
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+      if (!alive) rmSync(LOCK, { force: true });
+      else if (Date.now() > deadline) throw new Error(`USB test lock held by pid ${holder}`);
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
