@@ -2,6 +2,8 @@
 // with the shared AgentContext (and the core services only the core monitors need).
 // Enforcement (issue 5) and capture (issue 6) plug in by adding one line each at the end.
 import type { AgentComponent, AgentContext } from './core/contracts.ts';
+import { createIdleLockEnforcer } from './enforce/idle-lock.ts';
+import { createUsbControl } from './enforce/usb-control.ts';
 import { HeartbeatMonitor } from './monitors/heartbeat-monitor.ts';
 import type { InventoryMonitor } from './monitors/inventory-monitor.ts';
 import type { WindowFeedHub } from './monitors/window-feed.ts';
@@ -22,6 +24,7 @@ export const componentFactories: readonly ComponentFactory[] = [
   (_ctx, core) => core.inventory,
   (ctx, core) => new WindowMonitor(ctx, core.windowSource, core.windowHub),
   (ctx, core) => new HeartbeatMonitor(ctx, { outboxDepth: core.outboxDepth, inventory: () => core.inventory.current() }),
-  // enforcement (issue 5): (ctx) => createIdleLockComponent(ctx), (ctx) => createUsbControlComponent(ctx),
+  (ctx) => createIdleLockEnforcer(ctx),
+  (ctx) => createUsbControl(ctx),
   // capture (issue 6): (ctx) => createCaptureComponent(ctx),
 ];

@@ -44,7 +44,9 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
   let lastIdleError = '';
 
   const policy = (): Policy['idleLock'] => ctx.policy.current().idleLock;
-  const reportOnly = (): boolean => policy().reportOnly || ctx.demo;
+  // Demo relaxation arrives through the policy (the agent's policy store lays report-only over
+  // it unless --enforce), so the policy alone decides; ctx.demo only changes the wording.
+  const reportOnly = (): boolean => policy().reportOnly;
 
   function setCap(next: CapabilityStatus): void {
     const prev = next.name === 'idle' ? idleCap : lockCap;
@@ -176,7 +178,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       idleCap = { name: 'idle', available: ia.available, reason: ia.reason };
       lockCap = { name: 'lock', available: la.available, reason: la.reason };
       ctx.capabilitiesChanged();
-      if (ctx.demo) {
+      if (ctx.demo && reportOnly()) {
         ctx.log.info('demo mode: idle lock is report-only (the agent measures idle time but will not lock)');
       }
       unsubscribe = ctx.policy.onChange(() => schedule(0));

@@ -6,7 +6,7 @@
 import { type ICommand, v1 } from '@custodian/protocol';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { createUsbGuard, type UsbGuard, type UsbPlan, type UsbVolumeInfo, type UsbWatchHandle } from '../platform/usb.ts';
-import { decideUsb, effectiveUsbPlan, type UsbDecision } from './usb-decision.ts';
+import { decideUsb, type UsbDecision } from './usb-decision.ts';
 import { type FileWrite, MountWatchers } from './usb-file-watch.ts';
 
 export interface UsbControlOptions {
@@ -57,7 +57,7 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
   const recreateTargets = new Set<string>();
   let cap: CapabilityStatus = { name: 'usb_control', available: false, reason: 'not started' };
   let guardInPlace: string | null = null;
-  let plan: UsbPlan = effectiveUsbPlan(ctx.policy.current().usb, ctx.demo);
+  let plan: UsbPlan = ctx.policy.current().usb;
   let running = false;
   let scanTimer: NodeJS.Timeout | undefined;
   let debounceTimer: NodeJS.Timeout | undefined;
@@ -236,7 +236,7 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
 
   async function applyPolicy(): Promise<void> {
     if (!guard) return;
-    plan = effectiveUsbPlan(ctx.policy.current().usb, ctx.demo);
+    plan = ctx.policy.current().usb;
     try {
       guardInPlace = await guard.applyPlan(plan);
     } catch (err) {
@@ -271,7 +271,7 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
     async start() {
       guard ??= await createUsbGuard();
       running = true;
-      if (ctx.demo) ctx.log.info('demo mode: USB control in audit mode (writes are recorded, never blocked)');
+      if (ctx.demo && plan.mode === 'audit') ctx.log.info('demo mode: USB control in audit mode (writes are recorded, never blocked)');
       await applyPolicy();
       unsubscribe = ctx.policy.onChange(() => {
         void applyPolicy().then(() => requestScan(0));

@@ -1,5 +1,4 @@
 // What policy says about one USB volume. Pure: the enforcer acts on the answer.
-import type { Policy } from '@custodian/policy';
 import type { UsbPlan, UsbVolumeInfo } from '../platform/usb.ts';
 
 export type UsbDecision = 'allow' | 'block' | 'audit' | 'allowed-by-list';
@@ -10,14 +9,16 @@ export interface UsbVerdict {
   reason: string;
 }
 
-/** The plan the device enforces: the demo agent (a newcomer's own machine) only records. */
-export function effectiveUsbPlan(usb: Policy['usb'], demo: boolean): UsbPlan {
-  return demo ? { ...usb, mode: 'audit' } : usb;
-}
-
+/**
+ * `demo` only changes the wording: the demo agent's audit mode arrives through the policy (the
+ * agent's policy store lays it over the collector's unless --enforce).
+ */
 export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVerdict {
   if (plan.mode === 'audit') {
-    return { decision: 'audit', reason: demo ? 'demo agent: USB in audit mode (recorded, not blocked)' : 'usb.mode=audit: recorded, not blocked' };
+    return {
+      decision: 'audit',
+      reason: demo ? 'demo agent: USB in audit mode, recorded not blocked (--enforce blocks)' : 'usb.mode=audit: recorded, not blocked',
+    };
   }
   if (plan.mode === 'allow') return { decision: 'allow', reason: 'usb.mode=allow' };
   const entry = plan.allow.find(

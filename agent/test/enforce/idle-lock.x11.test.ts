@@ -102,7 +102,8 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
 
   it('report-only (demo agent) reports the crossing and never locks', async () => {
     x = await startX();
-    const ctx = createTestContext({ demo: true, policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: false } } });
+    // The agent's policy store lays reportOnly over the policy in demo mode (unless --enforce).
+    const ctx = createTestContext({ demo: true, policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: true } } });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
       locker: createLinuxScreenLocker({ env: x.env }),

@@ -1,6 +1,7 @@
 // USB write control on real block devices: loop devices (counted as USB through the documented
 // policy knob usb.treatAsUsb), real ext4 and LUKS, real mounts, real udevd and udev rules.
 // Runs as root; the whole file holds a machine-wide lock because udevd and /etc/udev/rules.d are shared.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyPatch } from '@custodian/policy';
@@ -37,7 +38,11 @@ let control: ReturnType<typeof createUsbControl> | undefined;
 beforeAll(async () => {
   if (can.ok) release = await acquireUsbTestLock();
 });
+const holders = new Set<ChildProcess>();
 afterEach(async () => {
+  for (const h of holders) h.kill('SIGKILL');
+  await Promise.all([...holders].map((h) => (h.exitCode === null && h.signalCode === null ? new Promise((r) => h.once('exit', r)) : undefined)));
+  holders.clear();
   await control?.stop();
   control = undefined;
   const problems = cleanupLoopScaffolding();
@@ -143,10 +148,11 @@ describe.skipIf(!can.ok)(`USB write control on loop devices${can.ok ? '' : ` —
       expect(existsSync(rulePath)).toBe(false);
     });
 
-    it('the demo agent records but never blocks, even under a blocking policy', async () => {
+    it('the demo agent (audit policy from its store) records but never blocks; with --enforce it blocks', async () => {
       const dev = attachLoop(makeImage('ext4'));
       const mnt = mountDevice(dev);
-      const ctx = createTestContext({ demo: true, policy: usbPolicy({ mode: 'block-all-writes', treatAsUsb: [dev.name] }) });
+      // What the agent's policy store delivers in demo mode without --enforce.
+      const ctx = createTestContext({ demo: true, policy: usbPolicy({ mode: 'audit', treatAsUsb: [dev.name] }) });
       await start(ctx);
       const attached = await ctx.waitFor((e) => e.usbAttached ?? undefined, 15_000, 'usbAttached');
       expect(attached.decision).toBe(Decision.AUDIT_ONLY);
@@ -154,6 +160,51 @@ describe.skipIf(!can.ok)(`USB write control on loop devices${can.ok ? '' : ` —
       await control?.settled();
       expect(writeFromOtherProcess(join(mnt, 'demo.txt'), 'ok').ok).toBe(true);
       expect(isDeviceReadOnly(dev)).toBe(false);
+      // --enforce: the store passes the collector's blocking policy through.
+      ctx.setPolicy(usbPolicy({ mode: 'block-unencrypted-writes', treatAsUsb: [dev.name] }));
+      const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+      expect(blocked).toEqual({ device: dev.name, method: 'remount-ro', mountpoint: mnt });
+      const redecided = ctx.emitted.filter((e) => e.usbAttached).at(-1)?.usbAttached;
+      expect(redecided).toMatchObject({ decision: Decision.BLOCK_WRITE, decisionReason: expect.stringMatching(/^policy changed: unencrypted ext4/) });
+      expect(writeFromOtherProcess(join(mnt, 'after.txt'), 'no').ok).toBe(false);
+    });
+
+    it('relaxing the policy releases a device the agent blocked', async () => {
+      const dev = attachLoop(makeImage('ext4'));
+      const mnt = mountDevice(dev);
+      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+      await start(ctx);
+      await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+      expect(writeFromOtherProcess(join(mnt, 'a.txt'), 'a').ok).toBe(false);
+      ctx.setPolicy(usbPolicy({ mode: 'allow', treatAsUsb: [dev.name] }));
+      await ctx.waitFor((e) => (e.usbAttached?.decision === Decision.ALLOW_WRITE ? e.usbAttached : undefined), 15_000, 'allow');
+      expect(isDeviceReadOnly(dev)).toBe(false);
+      expect(mountOptions(mnt)).toContain('rw');
+      expect(writeFromOtherProcess(join(mnt, 'b.txt'), 'b').ok).toBe(true);
+    });
+
+    it('a mount kept busy by a writer falls back to lazy unmount + read-only mount', async () => {
+      const dev = attachLoop(makeImage('ext4'));
+      const mnt = mountDevice(dev);
+      // A process holding a file open for writing makes remount,ro fail with "busy".
+      const holder = spawn('sh', ['-c', 'exec 3>"$1"; sleep 60', 'sh', join(mnt, 'held.txt')], { stdio: 'ignore' });
+      holders.add(holder);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' }).stderr).toMatch(/busy/);
+      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+      control = createUsbControl(ctx, {
+        guard: createLinuxUsbGuard({ udevRulePath: join(tempDir('custodian-rule-'), 'r.rules'), busyRetries: 2, busyRetryMs: 50 }),
+        scanIntervalMs: 60_000,
+      });
+      await control.start();
+      const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+      expect(blocked).toEqual({ device: dev.name, method: 'lazy-unmount-remount-ro', mountpoint: mnt });
+      expect(mountOptions(mnt)).toContain('ro');
+      const w = writeFromOtherProcess(join(mnt, 'new.txt'), 'x');
+      expect(w.ok).toBe(false);
+      expect(w.stderr).toMatch(/Read-only file system/);
+      const note = ctx.logs.find((l) => l.msg === 'usb block needed the last resort');
+      expect(String(note?.fields?.['note'])).toContain(String(holder.pid));
     });
   });
 

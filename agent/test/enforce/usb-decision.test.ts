@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideUsb, effectiveUsbPlan } from '../../src/enforce/usb-decision.ts';
+import { decideUsb } from '../../src/enforce/usb-decision.ts';
 import type { UsbPlan, UsbVolumeInfo } from '../../src/platform/usb.ts';
 
 const vol = (over: Partial<UsbVolumeInfo> = {}): UsbVolumeInfo => ({
@@ -28,10 +28,8 @@ describe('decideUsb', () => {
     expect(decideUsb(vol({ productId: '5581' }), plan({ allow: [entry] })).decision).toBe('block');
     expect(decideUsb(vol({ vendorId: '', productId: '' }), plan({ allow: [{ ...entry, vendorId: '', productId: '' }] })).decision).toBe('block');
   });
-  it('the demo agent only audits', () => {
-    const p = effectiveUsbPlan(plan({ mode: 'block-all-writes' }), true);
-    expect(p.mode).toBe('audit');
-    expect(decideUsb(vol(), p, true).reason).toMatch(/demo agent/);
-    expect(effectiveUsbPlan(plan(), false).mode).toBe('block-unencrypted-writes');
+  it('the demo agent says why it only audits; with --enforce (an enforcing policy) it blocks', () => {
+    expect(decideUsb(vol(), plan({ mode: 'audit' }), true)).toEqual({ decision: 'audit', reason: expect.stringMatching(/demo agent.*--enforce/) });
+    expect(decideUsb(vol(), plan(), true).decision).toBe('block');
   });
 });

@@ -77,7 +77,10 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
           '',
         ].join('\n'),
       );
-    app.log.info({ username: first.username }, 'first admin account created; one-time password printed on the terminal');
+    app.log.info(
+      { username: first.username },
+      'first admin account created; one-time password printed on the terminal',
+    );
   }
   const sweeper = setInterval(() => {
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));

@@ -504,6 +504,8 @@ export class Session {
     // Close reasons are limited to 123 bytes.
     let r = reason;
     while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+    // Reading must go on to receive the peer's close frame (shutdown pauses every socket).
+    if (this.ws.isPaused) this.ws.resume();
     this.ws.close(code, r);
     // A peer that does not answer the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();

@@ -116,7 +116,7 @@ function accessLogHtml(records: AuditRecord[], caption: string): string {
       (r) =>
         `<tr><td>${when(r.at)}</td><td>${text(r.actor, 100)}${
           r.details?.role ? ` (${text(r.details.role, 20)})` : ''
-        }</td><td>${text(r.action, 60)}</td><td>${text(r.details?.blobId ?? r.details?.grade ?? r.details?.incidentId ?? '', 120)}</td><td>${text(r.ip ?? '', 60)}</td></tr>`,
+        }</td><td class="nw">${text(r.action, 60)}</td><td>${text(r.details?.blobId ?? r.details?.grade ?? r.details?.incidentId ?? '', 120)}</td><td>${text(r.ip ?? '', 60)}</td></tr>`,
     )
     .join('');
   return `<table class="grid"><caption>${text(caption)}</caption><thead><tr><th>When</th><th>Who</th><th>What</th><th>Detail</th><th>From</th></tr></thead><tbody>${rows}</tbody></table>`;
@@ -149,7 +149,7 @@ function alertSection(ev: AlertEvidence, index: number): string {
     ? `<table class="grid"><caption>Device timeline around the event (oldest first)</caption><thead><tr><th>Time</th><th>Seq</th><th>Kind</th><th>Detail</th></tr></thead><tbody>${ev.timeline
         .map(
           (t) =>
-            `<tr${t.isAlertEvent ? ' class="hit"' : ''}><td>${when(t.time)}</td><td>${text(t.seq, 20)}</td><td>${text(t.kind, 40)}</td><td>${summariseEvent(t)}</td></tr>`,
+            `<tr${t.isAlertEvent ? ' class="hit"' : ''}><td>${when(t.time)}</td><td class="nw">${text(t.seq, 20)}</td><td class="nw">${text(t.kind, 40)}</td><td>${summariseEvent(t)}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p>No timeline events in the excerpt window.</p>';
@@ -243,6 +243,7 @@ table{border-collapse:collapse;width:100%;margin:.3em 0}
 td,th,.device-text,code{overflow-wrap:anywhere;word-break:break-word}
 .device-text{unicode-bidi:isolate;direction:ltr;font-family:ui-monospace,Consolas,monospace;background:#f4f4f4}
 .pre{white-space:pre-wrap}
+.grid td.nw{white-space:nowrap;overflow-wrap:normal;word-break:normal}
 tr.hit td{background:#fff3c4;font-weight:bold}
 mark{background:#ffd54f}
 figure{margin:1em 0;page-break-inside:avoid}figure img{max-width:100%;border:1px solid #999}

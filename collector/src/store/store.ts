@@ -112,7 +112,7 @@ class StoreImpl implements Store {
     return ns as KvNamespace<T>;
   }
 
-  withLock<T>(fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(fn);
   }
 
@@ -123,7 +123,7 @@ class StoreImpl implements Store {
   // ---- helpers shared by the views
 
   /** Every write outside ingest is synced: these are rare, and each is a decision someone made. */
-  write(ops: KvOp[]): Promise<void> {
+  async write(ops: KvOp[]): Promise<void> {
     return this.engine.batch(ops, { sync: true });
   }
 
@@ -154,7 +154,7 @@ class Devices implements DeviceStore {
   constructor(s: StoreImpl) {
     this.s = s;
   }
-  get(id: string) {
+  async get(id: string) {
     return this.s.getJson<Device>(K.device(id));
   }
   async list() {
@@ -164,10 +164,10 @@ class Devices implements DeviceStore {
     const id = await this.s.getJson<string>(K.machine(sha256Hex(machineId)));
     return id === undefined ? undefined : this.get(id);
   }
-  put(device: Device) {
+  async put(device: Device) {
     return this.s.write(deviceOps(device));
   }
-  update(id: string, change: (d: Device) => Device) {
+  async update(id: string, change: (d: Device) => Device) {
     return this.s.withLock(async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `device ${id} not found`);
@@ -193,22 +193,22 @@ class Enrol implements EnrolStore {
   constructor(s: StoreImpl) {
     this.s = s;
   }
-  getSecretHash() {
+  async getSecretHash() {
     return this.s.getJson<string>(K.enrolSecret());
   }
-  setSecretHash(hash: string) {
+  async setSecretHash(hash: string) {
     return this.s.write([{ type: 'put', key: K.enrolSecret(), value: toJsonBytes(hash) }]);
   }
-  getAdminTokenHash() {
+  async getAdminTokenHash() {
     return this.s.getJson<string>(K.adminToken());
   }
-  setAdminTokenHash(hash: string) {
+  async setAdminTokenHash(hash: string) {
     return this.s.write([{ type: 'put', key: K.adminToken(), value: toJsonBytes(hash) }]);
   }
-  putCode(code: EnrolCode) {
+  async putCode(code: EnrolCode) {
     return this.s.write([{ type: 'put', key: K.enrolCode(code.codeHash), value: toJsonBytes(code) }]);
   }
-  getCode(codeHash: string) {
+  async getCode(codeHash: string) {
     return this.s.getJson<EnrolCode>(K.enrolCode(codeHash));
   }
   async listCodes() {
@@ -257,7 +257,7 @@ class Timeline implements TimelineStore {
     return v === undefined ? undefined : decodeTimelineRecord(v);
   }
 
-  getStream(deviceId: string, streamId: string) {
+  async getStream(deviceId: string, streamId: string) {
     return this.s.getJson<StreamState>(K.stream(deviceId, streamId));
   }
 
@@ -271,7 +271,7 @@ class Blobs implements BlobStore {
   constructor(s: StoreImpl) {
     this.s = s;
   }
-  meta(deviceId: string, blobId: string) {
+  async meta(deviceId: string, blobId: string) {
     return this.s.getJson<BlobMeta>(K.blobMeta(deviceId, blobId));
   }
   async read(deviceId: string, blobId: string) {
@@ -313,7 +313,7 @@ class Blobs implements BlobStore {
   sealChunk(deviceId: string, blobId: string, index: number, data: Uint8Array) {
     return blobChunkOp(this.s.cipher, deviceId, blobId, index, data);
   }
-  delete(deviceId: string, blobId: string) {
+  async delete(deviceId: string, blobId: string) {
     return this.s.withLock(async () => {
       const ops = await blobDeleteOps(this.s.engine, deviceId, blobId);
       if (ops.length === 0) return false;
@@ -342,7 +342,7 @@ class Alerts implements AlertStore {
   constructor(s: StoreImpl) {
     this.s = s;
   }
-  get(id: string) {
+  async get(id: string) {
     return this.s.getJson<Alert>(K.alert(id));
   }
   async list(q: AlertQuery = {}) {
@@ -364,7 +364,7 @@ class Alerts implements AlertStore {
     }
     return out;
   }
-  update(id: string, change: (a: Alert) => Alert) {
+  async update(id: string, change: (a: Alert) => Alert) {
     return this.s.withLock(async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `alert ${id} not found`);
@@ -421,10 +421,10 @@ class Policies implements PolicyStore {
   constructor(s: StoreImpl) {
     this.s = s;
   }
-  getDefault() {
+  async getDefault() {
     return this.s.getJson<Policy>(K.policyDefault());
   }
-  getOverride(deviceId: string) {
+  async getOverride(deviceId: string) {
     return this.s.getJson<{ patch: PolicyPatch; version: number }>(K.policyOverride(deviceId));
   }
   async listOverrides() {
@@ -432,7 +432,7 @@ class Policies implements PolicyStore {
       ([k, v]) => ({ deviceId: k.slice(k.indexOf(SEP) + 1), ...v }),
     );
   }
-  setDefault(policy: Policy, change: { actor: string; reason: string }) {
+  async setDefault(policy: Policy, change: { actor: string; reason: string }) {
     return this.s.withLock(async () => {
       const old = (await this.getDefault()) ?? null;
       const version = await this.nextVersion();
@@ -445,7 +445,7 @@ class Policies implements PolicyStore {
       return next;
     });
   }
-  setOverride(deviceId: string, patch: PolicyPatch | null, change: { actor: string; reason: string }) {
+  async setOverride(deviceId: string, patch: PolicyPatch | null, change: { actor: string; reason: string }) {
     keyPart('deviceId', deviceId);
     return this.s.withLock(async () => {
       const old = (await this.getOverride(deviceId))?.patch ?? null;
@@ -500,13 +500,13 @@ class Namespace<T> implements KvNamespace<T> {
     this.s = s;
     this.ns = ns;
   }
-  get(key: string) {
+  async get(key: string) {
     return this.s.getJson<T>(K.kv(this.ns, key));
   }
-  put(key: string, value: T) {
+  async put(key: string, value: T) {
     return this.s.write([{ type: 'put', key: K.kv(this.ns, key), value: toJsonBytes(value) }]);
   }
-  del(key: string) {
+  async del(key: string) {
     return this.s.write([{ type: 'del', key: K.kv(this.ns, key) }]);
   }
   async list(options: { prefix?: string; limit?: number; reverse?: boolean } = {}) {
@@ -518,7 +518,7 @@ class Namespace<T> implements KvNamespace<T> {
     });
     return rows.map(([k, value]) => ({ key: k.slice(base.length), value }));
   }
-  update(key: string, change: (current: T | undefined) => T | undefined) {
+  async update(key: string, change: (current: T | undefined) => T | undefined) {
     return this.s.withLock(async () => {
       const current = await this.get(key);
       const next = change(current === undefined ? undefined : structuredClone(current));

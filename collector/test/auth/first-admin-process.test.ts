@@ -26,8 +26,13 @@ describe('first admin on a real collector process', () => {
     const login = await admin.login('admin', password);
     expect(login.status).toBe(200);
     expect(login.json.mustChangePassword).toBe(true);
-    expect((await admin.req('GET', '/api/v1/devices')).json.error.code).toBe('CUST_ERR_PASSWORD_CHANGE_REQUIRED');
-    expect((await admin.req('POST', '/api/v1/auth/password', { currentPassword: password, newPassword: STRONG })).status).toBe(200);
+    expect((await admin.req('GET', '/api/v1/devices')).json.error.code).toBe(
+      'CUST_ERR_PASSWORD_CHANGE_REQUIRED',
+    );
+    expect(
+      (await admin.req('POST', '/api/v1/auth/password', { currentPassword: password, newPassword: STRONG }))
+        .status,
+    ).toBe(200);
     expect((await admin.req('GET', '/api/v1/devices')).status).toBe(200);
 
     await c.restart();

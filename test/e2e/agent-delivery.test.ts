@@ -1,0 +1,104 @@
+// Exactly-once delivery with a real collector process and a real agent process:
+// collector killed and restarted, agent killed with kill -9 and restarted, and a 10,000-event
+// backlog built up while the collector is down. The backlog comes from the agent's documented
+// diagnostic `custodian-agent emit-test-events N` (app "custodian-diagnostic").
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AgentProcess, agentCli, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { deliveryProblems, type TimelineItem, timeline, waitFor } from './agent-harness.ts';
+
+let collector: CollectorProcess;
+let enrolled: EnrolledAgent;
+const agents: AgentProcess[] = [];
+
+beforeEach(async () => {
+  collector = await startCollector();
+  enrolled = await enrolAgent({ collector });
+});
+
+afterEach(async () => {
+  for (const a of agents.splice(0)) await a.kill9();
+  await enrolled?.cleanup();
+  await collector?.cleanup();
+});
+
+async function run(): Promise<AgentProcess> {
+  // No DISPLAY: these tests are about delivery, not windows.
+  const env = { DISPLAY: '', WAYLAND_DISPLAY: '' };
+  const a = await startAgent({ dataDir: enrolled.dataDir, env });
+  agents.push(a);
+  return a;
+}
+
+const diagnostics = (items: TimelineItem[]) =>
+  items.filter((i) => i.event.activeWindow?.app === 'custodian-diagnostic').map((i) => i.event.activeWindow!.title!);
+
+function expectEachOnce(titles: string[], n: number): void {
+  const counts = new Map<string, number>();
+  for (const t of titles) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const dupes = [...counts].filter(([, c]) => c > 1);
+  expect(dupes).toEqual([]);
+  for (let i = 1; i <= n; i++) expect(counts.has(`diagnostic event ${i} of ${n}`), `event ${i} delivered`).toBe(true);
+  expect(titles).toHaveLength(n);
+}
+
+async function emit(n: number): Promise<void> {
+  await agentCli(['emit-test-events', String(n), '--data-dir', enrolled.dataDir]);
+}
+
+describe('delivery across failures', () => {
+  it('10,000 events generated while the collector is down are all delivered, once each', async () => {
+    const first = await run();
+    await waitFor(async () => (await timeline(collector, enrolled.deviceId)).length > 0, 'first events');
+    await collector.kill9();
+    await first.stop();
+    await emit(10_000);
+    const agent = await run();
+    await agent.waitForLog(/"msg":"collector unreachable; will retry"/);
+    const st = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
+    expect(JSON.parse(st.stdout).outboxDepth).toBeGreaterThanOrEqual(10_000);
+    await collector.restart();
+    const items = await waitFor(async () => {
+      const t = await timeline(collector, enrolled.deviceId);
+      return diagnostics(t).length >= 10_000 ? t : undefined;
+    }, '10,000 diagnostic events at the collector', 120_000);
+    expectEachOnce(diagnostics(items), 10_000);
+    expect(deliveryProblems(items)).toEqual([]);
+  });
+
+  it('collector killed mid-stream and restarted: every event exactly once', async () => {
+    await emit(30_000);
+    const agent = await run();
+    await agent.waitForLog(/"msg":"connected to collector"/);
+    await collector.kill9();
+    const atKill = diagnostics(await waitForTimelineAfterRestart()).length;
+    expect(atKill, 'the kill landed mid-stream').toBeLessThan(30_000);
+    const items = await waitFor(async () => {
+      const t = await timeline(collector, enrolled.deviceId);
+      return diagnostics(t).length >= 30_000 ? t : undefined;
+    }, 'all 30,000 events after the collector came back', 120_000);
+    expectEachOnce(diagnostics(items), 30_000);
+    expect(deliveryProblems(items)).toEqual([]);
+  });
+
+  it('agent killed with kill -9 mid-stream and restarted: every event exactly once', async () => {
+    await emit(30_000);
+    const agent = await run();
+    await agent.waitForLog(/"msg":"connected to collector"/);
+    await agent.kill9();
+    const atKill = diagnostics(await timeline(collector, enrolled.deviceId)).length;
+    expect(atKill, 'the kill landed mid-stream').toBeLessThan(30_000);
+    await run();
+    const items = await waitFor(async () => {
+      const t = await timeline(collector, enrolled.deviceId);
+      return diagnostics(t).length >= 30_000 ? t : undefined;
+    }, 'all 30,000 events after the agent restarted', 120_000);
+    expectEachOnce(diagnostics(items), 30_000);
+    expect(deliveryProblems(items)).toEqual([]);
+  });
+});
+
+async function waitForTimelineAfterRestart(): Promise<TimelineItem[]> {
+  await collector.restart();
+  return timeline(collector, enrolled.deviceId);
+}
