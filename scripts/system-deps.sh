@@ -5,7 +5,8 @@
 # Idempotent: does nothing when every package is present already.
 set -euo pipefail
 pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xterm xdotool xprintidle openbox i3lock
-      cryptsetup-bin util-linux udev psmisc chromium fonts-dejavu-core)
+      cryptsetup-bin util-linux udev psmisc chromium fonts-dejavu-core e2fsprogs mount
+      ntfs-3g)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

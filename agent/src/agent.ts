@@ -17,6 +17,7 @@ import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { createLockStateProbe } from './platform/lock-state.ts';
 import { createWindowSource } from './platform/window.ts';
+import type { SpawnCounts } from './service/spawn-counter.ts';
 import { type AgentStatus, writeStatus } from './service/status-file.ts';
 
 export interface AgentOptions {
@@ -31,7 +32,7 @@ export interface AgentOptions {
   /** Overrides for tests; defaults are the real platform implementations. */
   factories?: readonly ComponentFactory[];
   lockState?: LockStateProbe;
-  countSpawns?: () => number;
+  countSpawns?: () => SpawnCounts;
 }
 
 export interface RunningAgent {

@@ -41,7 +41,11 @@ The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the 
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [first, ...others] = argv;
+  // `custodian-agent --help` and `custodian-agent run --help` both print the usage.
+  const helpOnly = first === '--help' || first === '-h';
+  const command = helpOnly ? 'help' : first;
+  const rest = helpOnly ? [] : others;
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,

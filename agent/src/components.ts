@@ -1,6 +1,7 @@
 // The agent's components, in start order. Each entry is a factory the composition root calls
 // with the shared AgentContext (and the core services only the core monitors need).
 // Enforcement (issue 5) and capture (issue 6) plug in by adding one line each at the end.
+import { createCaptureComponent } from './capture/capture-component.ts';
 import type { AgentComponent, AgentContext } from './core/contracts.ts';
 import { createIdleLockEnforcer } from './enforce/idle-lock.ts';
 import { createUsbControl } from './enforce/usb-control.ts';
@@ -18,13 +19,17 @@ export interface CoreServices {
   outboxDepth: () => number;
 }
 
-export type ComponentFactory = (ctx: AgentContext, core: CoreServices) => AgentComponent | Promise<AgentComponent>;
+export type ComponentFactory = (
+  ctx: AgentContext,
+  core: CoreServices,
+) => AgentComponent | Promise<AgentComponent>;
 
 export const componentFactories: readonly ComponentFactory[] = [
   (_ctx, core) => core.inventory,
   (ctx, core) => new WindowMonitor(ctx, core.windowSource, core.windowHub),
-  (ctx, core) => new HeartbeatMonitor(ctx, { outboxDepth: core.outboxDepth, inventory: () => core.inventory.current() }),
+  (ctx, core) =>
+    new HeartbeatMonitor(ctx, { outboxDepth: core.outboxDepth, inventory: () => core.inventory.current() }),
   (ctx) => createIdleLockEnforcer(ctx),
   (ctx) => createUsbControl(ctx),
-  // capture (issue 6): (ctx) => createCaptureComponent(ctx),
+  (ctx) => createCaptureComponent(ctx),
 ];

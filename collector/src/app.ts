@@ -157,7 +157,9 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       enrol.setServerUrl(config.publicUrl || url);
       ingest.start();
       retention.start();
-      log.info({ url, wsUrl, port, dataDir: config.dataDir }, 'collector listening');
+      // Always printed (scripts and tests wait for it), whatever the configured level.
+      const announce = config.logLevel === 'silent' ? log : log.child({}, { level: 'info' });
+      announce.info({ url, wsUrl, port, dataDir: config.dataDir }, 'collector listening');
       return { url, wsUrl, port };
     },
     async stop() {

@@ -3,7 +3,13 @@
 // backlog built up while the collector is down. The backlog comes from the agent's documented
 // diagnostic `custodian-agent emit-test-events N` (app "custodian-diagnostic").
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AgentProcess, agentCli, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
+import {
+  type AgentProcess,
+  agentCli,
+  type EnrolledAgent,
+  enrolAgent,
+  startAgent,
+} from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { deliveryProblems, type TimelineItem, timeline, waitFor } from './agent-harness.ts';
 
@@ -31,14 +37,17 @@ async function run(): Promise<AgentProcess> {
 }
 
 const diagnostics = (items: TimelineItem[]) =>
-  items.filter((i) => i.event.activeWindow?.app === 'custodian-diagnostic').map((i) => i.event.activeWindow!.title!);
+  items
+    .filter((i) => i.event.activeWindow?.app === 'custodian-diagnostic')
+    .map((i) => i.event.activeWindow!.title!);
 
 function expectEachOnce(titles: string[], n: number): void {
   const counts = new Map<string, number>();
   for (const t of titles) counts.set(t, (counts.get(t) ?? 0) + 1);
   const dupes = [...counts].filter(([, c]) => c > 1);
   expect(dupes).toEqual([]);
-  for (let i = 1; i <= n; i++) expect(counts.has(`diagnostic event ${i} of ${n}`), `event ${i} delivered`).toBe(true);
+  for (let i = 1; i <= n; i++)
+    expect(counts.has(`diagnostic event ${i} of ${n}`), `event ${i} delivered`).toBe(true);
   expect(titles).toHaveLength(n);
 }
 
@@ -58,10 +67,14 @@ describe('delivery across failures', () => {
     const st = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
     expect(JSON.parse(st.stdout).outboxDepth).toBeGreaterThanOrEqual(10_000);
     await collector.restart();
-    const items = await waitFor(async () => {
-      const t = await timeline(collector, enrolled.deviceId);
-      return diagnostics(t).length >= 10_000 ? t : undefined;
-    }, '10,000 diagnostic events at the collector', 120_000);
+    const items = await waitFor(
+      async () => {
+        const t = await timeline(collector, enrolled.deviceId);
+        return diagnostics(t).length >= 10_000 ? t : undefined;
+      },
+      '10,000 diagnostic events at the collector',
+      120_000,
+    );
     expectEachOnce(diagnostics(items), 10_000);
     expect(deliveryProblems(items)).toEqual([]);
   });
@@ -73,10 +86,14 @@ describe('delivery across failures', () => {
     await collector.kill9();
     const atKill = diagnostics(await waitForTimelineAfterRestart()).length;
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(30_000);
-    const items = await waitFor(async () => {
-      const t = await timeline(collector, enrolled.deviceId);
-      return diagnostics(t).length >= 30_000 ? t : undefined;
-    }, 'all 30,000 events after the collector came back', 120_000);
+    const items = await waitFor(
+      async () => {
+        const t = await timeline(collector, enrolled.deviceId);
+        return diagnostics(t).length >= 30_000 ? t : undefined;
+      },
+      'all 30,000 events after the collector came back',
+      120_000,
+    );
     expectEachOnce(diagnostics(items), 30_000);
     expect(deliveryProblems(items)).toEqual([]);
   });
@@ -89,10 +106,14 @@ describe('delivery across failures', () => {
     const atKill = diagnostics(await timeline(collector, enrolled.deviceId)).length;
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(30_000);
     await run();
-    const items = await waitFor(async () => {
-      const t = await timeline(collector, enrolled.deviceId);
-      return diagnostics(t).length >= 30_000 ? t : undefined;
-    }, 'all 30,000 events after the agent restarted', 120_000);
+    const items = await waitFor(
+      async () => {
+        const t = await timeline(collector, enrolled.deviceId);
+        return diagnostics(t).length >= 30_000 ? t : undefined;
+      },
+      'all 30,000 events after the agent restarted',
+      120_000,
+    );
     expectEachOnce(diagnostics(items), 30_000);
     expect(deliveryProblems(items)).toEqual([]);
   });

@@ -14,7 +14,11 @@ export interface TimelineItem {
   };
 }
 
-export async function timeline(c: CollectorProcess, deviceId: string, kinds?: string[]): Promise<TimelineItem[]> {
+export async function timeline(
+  c: CollectorProcess,
+  deviceId: string,
+  kinds?: string[],
+): Promise<TimelineItem[]> {
   const out: TimelineItem[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 1_000; page++) {
@@ -34,7 +38,11 @@ export async function timeline(c: CollectorProcess, deviceId: string, kinds?: st
   return out.sort((a, b) => (a.streamId === b.streamId ? a.seq - b.seq : a.receivedAt - b.receivedAt));
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -44,7 +52,10 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, wh
     } catch (err) {
       last = err; // collector restarting: keep polling until the deadline
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -2,7 +2,13 @@
 // changes in the collector timeline in the order they happened.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentCli, type EnrolledAgent, enrolAgent, startAgent, type AgentProcess } from '../support/agent-process.ts';
+import {
+  type AgentProcess,
+  agentCli,
+  type EnrolledAgent,
+  enrolAgent,
+  startAgent,
+} from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
 import { timeline, waitFor } from './agent-harness.ts';
@@ -30,12 +36,18 @@ describe('agent ⇄ collector (Xvfb)', () => {
     agent = await startAgent({ dataDir: enrolled.dataDir, env: x.env });
     await x.openWindow('Custodian E2E alpha');
     await waitFor(
-      async () => (await timeline(collector, enrolled.deviceId)).some((i) => i.event.activeWindow?.title === 'Custodian E2E alpha'),
+      async () =>
+        (await timeline(collector, enrolled.deviceId)).some(
+          (i) => i.event.activeWindow?.title === 'Custodian E2E alpha',
+        ),
       'alpha window in the timeline',
     );
     const beta = await x.openWindow('Custodian E2E beta');
     await waitFor(
-      async () => (await timeline(collector, enrolled.deviceId)).some((i) => i.event.activeWindow?.title === 'Custodian E2E beta'),
+      async () =>
+        (await timeline(collector, enrolled.deviceId)).some(
+          (i) => i.event.activeWindow?.title === 'Custodian E2E beta',
+        ),
       'beta window in the timeline',
     );
     // Switch back by closing beta: focus returns to alpha.
@@ -52,7 +64,9 @@ describe('agent ⇄ collector (Xvfb)', () => {
     expect(a).toBeGreaterThanOrEqual(0);
     expect(b).toBeGreaterThan(a);
     const beforeBeta = items.find((i) => i.event.activeWindow?.title === 'Custodian E2E beta')!;
-    expect(items.find((i) => i.event.activeWindow?.title === 'Custodian E2E alpha')!.seq).toBeLessThan(beforeBeta.seq);
+    expect(items.find((i) => i.event.activeWindow?.title === 'Custodian E2E alpha')!.seq).toBeLessThan(
+      beforeBeta.seq,
+    );
     // Only changes are recorded: no two consecutive identical windows.
     for (let i = 1; i < titles.length; i++) expect(titles[i]).not.toBe(titles[i - 1]);
     const kinds = new Set(items.map((i) => i.kind));
@@ -65,7 +79,10 @@ describe('agent ⇄ collector (Xvfb)', () => {
 
   it('records a window without _NET_WM_PID instead of losing it', async () => {
     const w = await x.openWindow('Custodian E2E no-pid');
-    const id = execFileSync('xdotool', ['search', '--name', '^Custodian E2E no-pid$'], { env: x.env, encoding: 'utf8' }).trim();
+    const id = execFileSync('xdotool', ['search', '--name', '^Custodian E2E no-pid$'], {
+      env: x.env,
+      encoding: 'utf8',
+    }).trim();
     execFileSync('xprop', ['-id', id, '-remove', '_NET_WM_PID'], { env: x.env });
     execFileSync('xdotool', ['set_window', '--name', 'Custodian E2E no-pid renamed', id], { env: x.env });
     await waitFor(
@@ -81,7 +98,12 @@ describe('agent ⇄ collector (Xvfb)', () => {
   it('`status` reports connected, outbox depth and capabilities; the key is never printed', async () => {
     const { stdout } = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
     const st = JSON.parse(stdout);
-    expect(st).toMatchObject({ enrolled: true, running: true, connection: 'connected', deviceId: enrolled.deviceId });
+    expect(st).toMatchObject({
+      enrolled: true,
+      running: true,
+      connection: 'connected',
+      deviceId: enrolled.deviceId,
+    });
     expect(typeof st.outboxDepth).toBe('number');
     expect(st.capabilities.map((c: { name: string }) => c.name)).toEqual([
       'active_window',
@@ -90,7 +112,9 @@ describe('agent ⇄ collector (Xvfb)', () => {
       'screenshot',
       'usb_control',
     ]);
-    const creds = JSON.parse(execFileSync('cat', [`${enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }));
+    const creds = JSON.parse(
+      execFileSync('cat', [`${enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),
+    );
     expect(stdout).not.toContain(creds.deviceKey);
     expect(agent!.logs()).not.toContain(creds.deviceKey);
   });

@@ -43,7 +43,7 @@ describe('console: alerts (DSL)', () => {
   afterAll(async () => {
     await agent?.disconnect();
     await browser?.close();
-    await collector?.stop();
+    await collector?.cleanup();
   });
 
   async function flag(term: string, severity: number, withShot: boolean): Promise<void> {

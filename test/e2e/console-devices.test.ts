@@ -25,7 +25,7 @@ describe('console: devices (IT)', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await collector?.stop();
+    await collector?.cleanup();
   });
 
   it('shows a device go from online to offline live when its agent stops', async () => {

@@ -82,8 +82,14 @@ export interface AgentProcess {
   exited: Promise<number | null>;
 }
 
-export async function startAgent(opts: { dataDir: string; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [AGENT_BIN, 'run', '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
+export async function startAgent(opts: {
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+  /** Entry script; default the TypeScript bin (agent/dist/lib/custodian-agent.mjs is the bundle). */
+  entry?: string;
+}): Promise<AgentProcess> {
+  const child = spawn(process.execPath, [opts.entry ?? AGENT_BIN, 'run', '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,16 @@
 // Everything a test creates is registered and removed by cleanupLoopScaffolding(), even after
 // failures: call it from afterAll/afterEach.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,7 +31,12 @@ const files = new Set<string>();
 let udevdPid: number | undefined;
 
 function sh(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
 }
 
 export function canUseLoopDevices(): { ok: boolean; reason: string } {
@@ -41,13 +55,33 @@ export function tempDir(prefix: string): string {
 }
 
 /** A sparse image file formatted as asked; not attached yet. */
-export function makeImage(kind: 'ext4' | 'luks' | 'none', opts: { sizeMb?: number; label?: string } = {}): string {
+export function makeImage(
+  kind: 'ext4' | 'luks' | 'none',
+  opts: { sizeMb?: number; label?: string } = {},
+): string {
   const dir = tempDir('custodian-usb-img-');
   const image = join(dir, `${kind}.img`);
   sh('truncate', ['-s', `${opts.sizeMb ?? 32}M`, image]);
   if (kind === 'ext4') sh('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'STICK', image]);
+  // NTFS mounts through ntfs-3g, a FUSE filesystem (fuseblk): the unmount + ro mount path.
+  if (kind === 'ntfs') sh('mkntfs', ['-q', '-F', '-Q', '-L', opts.label ?? 'NTFSSTICK', image]);
   if (kind === 'luks') {
-    sh('cryptsetup', ['luksFormat', '--type', 'luks2', '--batch-mode', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', image, '-'], 'test-passphrase');
+    sh(
+      'cryptsetup',
+      [
+        'luksFormat',
+        '--type',
+        'luks2',
+        '--batch-mode',
+        '--pbkdf',
+        'pbkdf2',
+        '--pbkdf-force-iterations',
+        '1000',
+        image,
+        '-',
+      ],
+      'test-passphrase',
+    );
   }
   return image;
 }
@@ -58,7 +92,11 @@ export function nextFreeLoop(): string {
 }
 
 export function attachLoop(image: string, at?: string): LoopDevice {
-  const path = at ? (sh('losetup', [at, image]), at) : sh('losetup', ['-f', '--show', image]).trim();
+  const path = at ?? nextFreeLoop();
+  // The read-only flag of `blockdev --setro` outlives losetup -d on the same loop device: a
+  // device someone else left read-only must not decide a test.
+  sh('blockdev', ['--setrw', path]);
+  sh('losetup', [path, image]);
   const dev: LoopDevice = { path, name: path.replace('/dev/', ''), image };
   loops.add(dev);
   return dev;
@@ -87,6 +125,10 @@ export function writeFromOtherProcess(path: string, text: string): { ok: boolean
   return { ok: r.status === 0, stderr: r.stderr };
 }
 
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
+}
+
 export function udevdRunning(): boolean {
   return spawnSync('udevadm', ['control', '--ping'], { timeout: 3_000, stdio: 'ignore' }).status === 0;
 }
@@ -97,9 +139,11 @@ export function startUdevd(): { ok: boolean; reason: string; startedByUs: boolea
   const bin = ['/lib/systemd/systemd-udevd', '/usr/lib/systemd/systemd-udevd'].find((p) => existsSync(p));
   if (!bin) return { ok: false, reason: 'systemd-udevd is not installed', startedByUs: false };
   const r = spawnSync(bin, ['--daemon'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) return { ok: false, reason: `systemd-udevd --daemon failed: ${r.stderr.trim()}`, startedByUs: false };
+  if (r.status !== 0)
+    return { ok: false, reason: `systemd-udevd --daemon failed: ${r.stderr.trim()}`, startedByUs: false };
   for (let i = 0; i < 50 && !udevdRunning(); i++) spawnSync('sleep', ['0.1']);
-  if (!udevdRunning()) return { ok: false, reason: 'systemd-udevd did not answer udevadm control --ping', startedByUs: false };
+  if (!udevdRunning())
+    return { ok: false, reason: 'systemd-udevd did not answer udevadm control --ping', startedByUs: false };
   const pid = spawnSync('pgrep', ['-x', '-n', 'systemd-udevd'], { encoding: 'utf8' }).stdout.trim();
   udevdPid = Number(pid) || undefined;
   return { ok: true, reason: 'started', startedByUs: true };
@@ -146,7 +190,8 @@ export function cleanupLoopScaffolding(): string[] {
     // blockdev --setro sticks to the loop device's block_device; clear it so the next user gets a writable one.
     spawnSync('blockdev', ['--setrw', dev.path]);
     const r = spawnSync('losetup', ['-d', dev.path], { encoding: 'utf8' });
-    if (r.status !== 0 && !/No such device/.test(r.stderr)) problems.push(`losetup -d ${dev.path}: ${r.stderr.trim()}`);
+    if (r.status !== 0 && !/No such device/.test(r.stderr))
+      problems.push(`losetup -d ${dev.path}: ${r.stderr.trim()}`);
     loops.delete(dev);
   }
   for (const f of files) {

@@ -60,13 +60,20 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     if (!running) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      ticking = tick().catch((err) => ctx.log.error('idle-lock tick failed', { error: (err as Error).message }));
+      ticking = tick().catch((err) =>
+        ctx.log.error('idle-lock tick failed', { error: (err as Error).message }),
+      );
     }, ms);
   }
 
   async function emitState(state: number, idleMs: number, extra: { warning?: boolean } = {}): Promise<void> {
     await ctx.events.emit({
-      idleState: { state, idleMs, warning: extra.warning ?? false, reportOnly: state === State.IDLE && reportOnly() },
+      idleState: {
+        state,
+        idleMs,
+        warning: extra.warning ?? false,
+        reportOnly: state === State.IDLE && reportOnly(),
+      },
     });
   }
 
@@ -115,9 +122,9 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       phase = 'warned';
       await emitState(State.IDLE, idleMs, { warning: true });
       if (options.warn && !reportOnly()) {
-        options.warn(Math.ceil((thresholdMs - idleMs) / 1000)).catch((err) =>
-          ctx.log.warn('idle warning not shown', { error: (err as Error).message }),
-        );
+        options
+          .warn(Math.ceil((thresholdMs - idleMs) / 1000))
+          .catch((err) => ctx.log.warn('idle warning not shown', { error: (err as Error).message }));
       }
     }
     if (idleMs >= thresholdMs && (phase === 'active' || phase === 'warned')) {
@@ -133,7 +140,9 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     if (phase === 'idle' && !reportOnly() && Date.now() >= nextRetryAt) {
       await attemptLock(idleMs, true).catch(() => undefined /* reported as LockFailed inside */);
     }
-    return schedule(phase === 'idle' ? Math.min(1_000, maxPollMs) : clamp(thresholdMs - idleMs, 200, maxPollMs));
+    return schedule(
+      phase === 'idle' ? Math.min(1_000, maxPollMs) : clamp(thresholdMs - idleMs, 200, maxPollMs),
+    );
   }
 
   /** One lock attempt; every outcome becomes an event. Rejects with the failure. */
@@ -159,7 +168,11 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
         await ctx.events.emit({ lockFailed: { method, reason: e.message.slice(0, 500), attempt } });
         ctx.log.warn('screen lock failed', { method, attempt, error: e.message });
         if (failures >= raiseAfter) {
-          setCap({ name: 'lock', available: false, reason: `locking failed ${failures} times in a row: ${e.message.slice(0, 200)}` });
+          setCap({
+            name: 'lock',
+            available: false,
+            reason: `locking failed ${failures} times in a row: ${e.message.slice(0, 200)}`,
+          });
         }
         throw err;
       }

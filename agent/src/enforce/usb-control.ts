@@ -5,7 +5,13 @@
 // before the block?), removed, enforcement failed (why).
 import { type ICommand, v1 } from '@custodian/protocol';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
-import { createUsbGuard, type UsbGuard, type UsbPlan, type UsbVolumeInfo, type UsbWatchHandle } from '../platform/usb.ts';
+import {
+  createUsbGuard,
+  type UsbGuard,
+  type UsbPlan,
+  type UsbVolumeInfo,
+  type UsbWatchHandle,
+} from '../platform/usb.ts';
 import { decideUsb, type UsbDecision } from './usb-decision.ts';
 import { type FileWrite, MountWatchers } from './usb-file-watch.ts';
 
@@ -13,7 +19,10 @@ export interface UsbControlOptions {
   guard?: UsbGuard;
   /** Full rescan even without change events (devices attached while udevd is down). Default 5000 ms. */
   scanIntervalMs?: number;
-  /** Quiet time after a change event before rescanning. Default 100 ms. */
+  /**
+   * Quiet time after a change event before rescanning. Short, because it is part of the race
+   * window between a read-write mount and the block. Default 20 ms.
+   */
   debounceMs?: number;
   /** Files already on a volume count as written if modified this long before it appeared. Default 2000 ms. */
   fileSlackMs?: number;
@@ -46,11 +55,15 @@ const ENCRYPTION_WIRE = {
   unknown: v1.UsbVolume.Encryption.UNKNOWN,
 } as const;
 
-const fingerprint = (v: UsbVolumeInfo): string => [v.uuid, v.serial, v.sizeBytes, v.fsType, v.vendorId, v.productId].join('|');
+const fingerprint = (v: UsbVolumeInfo): string =>
+  [v.uuid, v.serial, v.sizeBytes, v.fsType, v.vendorId, v.productId].join('|');
 
-export function createUsbControl(ctx: AgentContext, options: UsbControlOptions = {}): AgentComponent & { settled(): Promise<void> } {
+export function createUsbControl(
+  ctx: AgentContext,
+  options: UsbControlOptions = {},
+): AgentComponent & { settled(): Promise<void> } {
   const scanIntervalMs = options.scanIntervalMs ?? 5_000;
-  const debounceMs = options.debounceMs ?? 100;
+  const debounceMs = options.debounceMs ?? 20;
   const slackMs = options.fileSlackMs ?? 2_000;
   let guard: UsbGuard | undefined = options.guard;
   const tracked = new Map<string, Tracked>();
@@ -70,9 +83,9 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
   let emitChain: Promise<void> = Promise.resolve();
 
   const emit = (payload: Parameters<AgentContext['events']['emit']>[0]): Promise<void> => {
-    emitChain = emitChain.then(() => ctx.events.emit(payload)).catch((err) =>
-      ctx.log.error('usb event not persisted', { error: (err as Error).message }),
-    );
+    emitChain = emitChain
+      .then(() => ctx.events.emit(payload))
+      .catch((err) => ctx.log.error('usb event not persisted', { error: (err as Error).message }));
     return emitChain;
   };
 
@@ -85,7 +98,9 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
   function recordWrite(w: FileWrite): Promise<void> {
     const t = tracked.get(w.device);
     const beforeBlock = t?.decision === 'block' && (t.blockedAt === undefined || w.mtimeMs < t.blockedAt);
-    return emit({ fileWritten: { device: w.device, path: w.path.slice(0, 1024), sizeBytes: w.sizeBytes, beforeBlock } });
+    return emit({
+      fileWritten: { device: w.device, path: w.path.slice(0, 1024), sizeBytes: w.sizeBytes, beforeBlock },
+    });
   }
 
   async function refreshCapability(): Promise<void> {
@@ -163,7 +178,11 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
     }
     if (options.watchFiles !== false) {
       const targets = [...tracked.values()].flatMap((t) =>
-        t.info.mounts.map((m) => ({ device: t.info.device, target: m.target, sinceMs: t.firstSeenMs - slackMs })),
+        t.info.mounts.map((m) => ({
+          device: t.info.device,
+          target: m.target,
+          sinceMs: t.firstSeenMs - slackMs,
+        })),
       );
       const recreate = new Set(recreateTargets);
       recreateTargets.clear();
@@ -200,7 +219,13 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
     if (!writable) {
       // Already read-only: our udev rule (before mount), our own earlier block, or a write-protect switch.
       t.blockedAt ??= Date.now();
-      const how = t.blockedByAgent ? 'blockdev-setro' : guardInPlace ? 'udev-readonly' : 'device-readonly';
+      // A failed block attempt may still have set the device read-only itself (blockdev --setro runs first).
+      const how =
+        t.blockedByAgent || t.lastFailure
+          ? 'blockdev-setro'
+          : guardInPlace
+            ? 'udev-readonly'
+            : 'device-readonly';
       const places = v.mounts.length ? v.mounts.map((m) => m.target) : [''];
       for (const place of places) {
         if (t.reportedBlocks.has(place)) continue;
@@ -242,7 +267,11 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
     } catch (err) {
       guardInPlace = null;
       await emit({
-        usbEnforcementFailed: { device: '', method: 'pre-mount-guard', reason: (err as Error).message.slice(0, 500) },
+        usbEnforcementFailed: {
+          device: '',
+          method: 'pre-mount-guard',
+          reason: (err as Error).message.slice(0, 500),
+        },
       });
     }
     await refreshCapability();
@@ -269,9 +298,10 @@ export function createUsbControl(ctx: AgentContext, options: UsbControlOptions =
   return {
     name: 'usb-control',
     async start() {
-      guard ??= await createUsbGuard();
+      guard ??= await createUsbGuard({ owner: ctx.dataDir });
       running = true;
-      if (ctx.demo && plan.mode === 'audit') ctx.log.info('demo mode: USB control in audit mode (writes are recorded, never blocked)');
+      if (ctx.demo && plan.mode === 'audit')
+        ctx.log.info('demo mode: USB control in audit mode (writes are recorded, never blocked)');
       await applyPolicy();
       unsubscribe = ctx.policy.onChange(() => {
         void applyPolicy().then(() => requestScan(0));

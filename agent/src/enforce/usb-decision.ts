@@ -17,7 +17,9 @@ export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVer
   if (plan.mode === 'audit') {
     return {
       decision: 'audit',
-      reason: demo ? 'demo agent: USB in audit mode, recorded not blocked (--enforce blocks)' : 'usb.mode=audit: recorded, not blocked',
+      reason: demo
+        ? 'demo agent: USB in audit mode, recorded not blocked (--enforce blocks)'
+        : 'usb.mode=audit: recorded, not blocked',
     };
   }
   if (plan.mode === 'allow') return { decision: 'allow', reason: 'usb.mode=allow' };
@@ -29,7 +31,10 @@ export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVer
       (a.serial === '' || a.serial === v.serial),
   );
   if (entry) {
-    return { decision: 'allowed-by-list', reason: `on the allow list: approved by ${entry.approvedBy} (${entry.reason})` };
+    return {
+      decision: 'allowed-by-list',
+      reason: `on the allow list: approved by ${entry.approvedBy} (${entry.reason})`,
+    };
   }
   if (plan.mode === 'block-all-writes') return { decision: 'block', reason: 'usb.mode=block-all-writes' };
   switch (v.encryption) {
@@ -37,7 +42,10 @@ export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVer
       return { decision: 'allow', reason: `encrypted (${v.encryptionKind})` };
     case 'unknown':
       // Nothing proves it is encrypted (VeraCrypt and raw data look the same): fail closed.
-      return { decision: 'block', reason: 'no recognisable filesystem or encryption header: treated as unencrypted' };
+      return {
+        decision: 'block',
+        reason: 'no recognisable filesystem or encryption header: treated as unencrypted',
+      };
     default:
       return { decision: 'block', reason: `unencrypted ${v.fsType || 'volume'}` };
   }

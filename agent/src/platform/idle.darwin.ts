@@ -9,7 +9,8 @@ export const IOREG_IDLE_ARGS = ['-c', 'IOHIDSystem', '-d', '4', '-r', '-k', 'HID
 /** First `"HIDIdleTime" = N` (ns) in `ioreg` output, as ms. */
 export function parseHidIdleTime(stdout: string): number {
   const m = /"HIDIdleTime"\s*=\s*(\d+)/.exec(stdout);
-  if (!m) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'ioreg: no HIDIdleTime in the IOHIDSystem output');
+  if (!m)
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, 'ioreg: no HIDIdleTime in the IOHIDSystem output');
   return Math.floor(Number(m[1]) / 1_000_000);
 }
 

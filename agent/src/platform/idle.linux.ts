@@ -26,7 +26,10 @@ export function linuxSession(env: NodeJS.ProcessEnv): LinuxSession {
 }
 
 function badOutput(what: string, stdout: string): CustodianError {
-  return new CustodianError(ErrorCode.COMMAND_FAILED, `${what}: unexpected output ${JSON.stringify(stdout.slice(0, 80))}`);
+  return new CustodianError(
+    ErrorCode.COMMAND_FAILED,
+    `${what}: unexpected output ${JSON.stringify(stdout.slice(0, 80))}`,
+  );
 }
 
 /** xprintidle prints the idle time in ms on one line. */
@@ -111,7 +114,9 @@ export function createLinuxIdleProbe(options: IdleProbeOptions = {}): IdleProbe 
       },
       async availability() {
         const a = await probe(p);
-        return a.available ? a : { available: false, reason: `Wayland session without GNOME's IdleMonitor: ${a.reason}` };
+        return a.available
+          ? a
+          : { available: false, reason: `Wayland session without GNOME's IdleMonitor: ${a.reason}` };
       },
     };
     return p;
@@ -120,7 +125,10 @@ export function createLinuxIdleProbe(options: IdleProbeOptions = {}): IdleProbe 
     const p: IdleProbe = {
       method: session.kind === 'wayland' ? 'logind-idlehint (wayland)' : 'logind-idlehint',
       async idleMs() {
-        const { stdout } = await run('loginctl', logindIdleArgs(session.sessionId), { env, timeoutMs: 2_000 });
+        const { stdout } = await run('loginctl', logindIdleArgs(session.sessionId), {
+          env,
+          timeoutMs: 2_000,
+        });
         return parseLogindIdle(stdout, Date.now());
       },
       availability: () => probe(p),
@@ -130,7 +138,12 @@ export function createLinuxIdleProbe(options: IdleProbeOptions = {}): IdleProbe 
   return {
     method: 'none',
     idleMs: () =>
-      Promise.reject(new CustodianError(ErrorCode.UNAVAILABLE, 'no graphical session (DISPLAY and XDG_SESSION_ID are not set)')),
+      Promise.reject(
+        new CustodianError(
+          ErrorCode.UNAVAILABLE,
+          'no graphical session (DISPLAY and XDG_SESSION_ID are not set)',
+        ),
+      ),
     availability: async () => ({ available: false, reason: 'no X display and no logind session' }),
   };
 }

@@ -24,7 +24,8 @@ export const IDLE_ONCE_SCRIPT = `${ADD_TYPE}\n${SAMPLE}`;
 
 /** The user-session helper's loop: one line per interval until stdin closes or the process is killed. */
 export function idleHelperLoopScript(intervalMs: number): string {
-  if (!Number.isInteger(intervalMs) || intervalMs < 100) throw new RangeError('intervalMs must be an integer >= 100');
+  if (!Number.isInteger(intervalMs) || intervalMs < 100)
+    throw new RangeError('intervalMs must be an integer >= 100');
   return `${ADD_TYPE}\nwhile ($true) { ${SAMPLE}; [Console]::Out.Flush(); Start-Sleep -Milliseconds ${intervalMs} }`;
 }
 
@@ -34,11 +35,17 @@ export function powershellArgs(script: string): string[] {
 
 /** Parses the last sample line. Session 0 is the services session: its "idle" means nothing. */
 export function parseWin32IdleSample(stdout: string): number {
-  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = stdout
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const last = lines.at(-1) ?? '';
   const m = /^(idle_ms|error)=(\d+) session=(\d+)$/.exec(last);
   if (!m) {
-    throw new CustodianError(ErrorCode.COMMAND_FAILED, `GetLastInputInfo helper: unexpected output ${JSON.stringify(last.slice(0, 80))}`);
+    throw new CustodianError(
+      ErrorCode.COMMAND_FAILED,
+      `GetLastInputInfo helper: unexpected output ${JSON.stringify(last.slice(0, 80))}`,
+    );
   }
   if (m[3] === '0') {
     throw new CustodianError(
@@ -46,7 +53,8 @@ export function parseWin32IdleSample(stdout: string): number {
       'running in session 0 (a service): GetLastInputInfo cannot see user input; the per-user helper must measure idle time',
     );
   }
-  if (m[1] === 'error') throw new CustodianError(ErrorCode.COMMAND_FAILED, `GetLastInputInfo failed: Win32 error ${m[2]}`);
+  if (m[1] === 'error')
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, `GetLastInputInfo failed: Win32 error ${m[2]}`);
   return Number(m[2]);
 }
 
@@ -57,7 +65,10 @@ export function createWin32IdleProbe(options: IdleProbeOptions = {}): IdleProbe 
     method: 'GetLastInputInfo',
     async idleMs() {
       // First Add-Type compiles C#: allow for a slow, cold PowerShell start.
-      const { stdout } = await run('powershell.exe', powershellArgs(IDLE_ONCE_SCRIPT), { env, timeoutMs: 15_000 });
+      const { stdout } = await run('powershell.exe', powershellArgs(IDLE_ONCE_SCRIPT), {
+        env,
+        timeoutMs: 15_000,
+      });
       return parseWin32IdleSample(stdout);
     },
     async availability() {

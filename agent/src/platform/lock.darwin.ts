@@ -8,7 +8,10 @@ import { run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import type { ScreenLocker, ScreenLockerOptions } from './lock.ts';
 
-export const SCREENLOCK_STATUS: readonly [string, readonly string[]] = ['sysadminctl', ['-screenLock', 'status']];
+export const SCREENLOCK_STATUS: readonly [string, readonly string[]] = [
+  'sysadminctl',
+  ['-screenLock', 'status'],
+];
 export const DISPLAY_SLEEP_NOW: readonly [string, readonly string[]] = ['pmset', ['displaysleepnow']];
 export const IOREG_ROOT: readonly [string, readonly string[]] = ['ioreg', ['-n', 'Root', '-d1']];
 
@@ -27,7 +30,8 @@ export function parseScreenLockStatus(output: string): number | null {
 /** True when the console session's IOConsoleUsers entry says CGSSessionScreenIsLocked=Yes. */
 export function parseIoregScreenLocked(stdout: string): boolean {
   const line = stdout.split('\n').find((l) => l.includes('"IOConsoleUsers"'));
-  if (!line) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'ioreg: no IOConsoleUsers (no console session)');
+  if (!line)
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, 'ioreg: no IOConsoleUsers (no console session)');
   const sessions = line.split('},{');
   const console_ = sessions.find((s) => /"kCGSSessionOnConsoleKey"=Yes/.test(s));
   if (!console_) return false;
@@ -56,7 +60,8 @@ export function createDarwinScreenLocker(options: ScreenLockerOptions = {}): Scr
     async availability() {
       try {
         const delay = await screenLockDelay();
-        if (delay === 0) return { available: true, reason: 'locks by sleeping the display (password required immediately)' };
+        if (delay === 0)
+          return { available: true, reason: 'locks by sleeping the display (password required immediately)' };
         return {
           available: false,
           reason:
@@ -77,7 +82,10 @@ export function createDarwinScreenLocker(options: ScreenLockerOptions = {}): Scr
       } catch (err) {
         throw fail(`cannot read the screen lock setting: ${(err as Error).message}`, err);
       }
-      if (delay !== 0) throw fail(delay === null ? 'the screen lock is off' : `the screen lock waits ${delay} s after display sleep`);
+      if (delay !== 0)
+        throw fail(
+          delay === null ? 'the screen lock is off' : `the screen lock waits ${delay} s after display sleep`,
+        );
       try {
         await run(DISPLAY_SLEEP_NOW[0], DISPLAY_SLEEP_NOW[1], { env, timeoutMs: 5_000 });
       } catch (err) {

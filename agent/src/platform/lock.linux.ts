@@ -6,12 +6,20 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { hasCommand, run as realRun } from './exec.ts';
-import type { Availability, ExecRunner } from './idle.ts';
 import { linuxSession } from './idle.linux.ts';
+import type { Availability, ExecRunner } from './idle.ts';
 import { configuredLockCommand, type ScreenLocker, type ScreenLockerOptions } from './lock.ts';
 
 /** Window names/classes of X11 screen lockers. */
-export const KNOWN_X11_LOCKERS = ['i3lock', 'xsecurelock', 'slock', 'xtrlock', 'xscreensaver', 'light-locker', 'xlock'];
+export const KNOWN_X11_LOCKERS = [
+  'i3lock',
+  'xsecurelock',
+  'slock',
+  'xtrlock',
+  'xscreensaver',
+  'light-locker',
+  'xlock',
+];
 
 export interface X11TopWindow {
   id: string;
@@ -65,11 +73,16 @@ export function parseXwininfoRootChildren(stdout: string): X11RootChildren {
  * A locker is up when a top-level window of a known locker covers the whole screen. Requiring
  * full-screen size keeps an ordinary window that merely has a locker's name from counting.
  */
-export function findLockerWindow(tree: X11RootChildren, lockerNames: readonly string[]): X11TopWindow | undefined {
+export function findLockerWindow(
+  tree: X11RootChildren,
+  lockerNames: readonly string[],
+): X11TopWindow | undefined {
   const names = new Set(lockerNames.map((n) => n.toLowerCase()));
   return tree.children.find(
     (w) =>
-      (names.has(w.resClass.toLowerCase()) || names.has(w.resName.toLowerCase()) || names.has(w.name.toLowerCase())) &&
+      (names.has(w.resClass.toLowerCase()) ||
+        names.has(w.resName.toLowerCase()) ||
+        names.has(w.name.toLowerCase())) &&
       w.width >= tree.rootWidth &&
       w.height >= tree.rootHeight,
   );
@@ -85,7 +98,11 @@ export function parseLockedHint(stdout: string): boolean {
 /** gdbus prints "(true,)" / "(false,)" for ScreenSaver.GetActive. */
 export function parseGdbusBool(stdout: string): boolean {
   const m = /^\((true|false),?\)$/.exec(stdout.trim());
-  if (!m) throw new CustodianError(ErrorCode.COMMAND_FAILED, `gdbus: unexpected output ${JSON.stringify(stdout.slice(0, 60))}`);
+  if (!m)
+    throw new CustodianError(
+      ErrorCode.COMMAND_FAILED,
+      `gdbus: unexpected output ${JSON.stringify(stdout.slice(0, 60))}`,
+    );
   return m[1] === 'true';
 }
 
@@ -193,12 +210,15 @@ export function createLinuxScreenLocker(options: ScreenLockerOptions = {}): Scre
       child.unref();
       ownLocker = state;
       // Still running after a moment: it is holding the screen (verified by the caller).
-      setTimeout(() => {
-        if (!settled) {
-          settled = true;
-          resolve();
-        }
-      }, Math.min(500, verifyMs / 2));
+      setTimeout(
+        () => {
+          if (!settled) {
+            settled = true;
+            resolve();
+          }
+        },
+        Math.min(500, verifyMs / 2),
+      );
     });
   }
 

@@ -7,7 +7,8 @@ export function createUnsupportedScreenLocker(platform: string): ScreenLocker {
   return {
     methods: [],
     availability: async () => ({ available: false, reason }),
-    lock: () => Promise.reject(new CustodianError(ErrorCode.UNAVAILABLE, reason, { details: { method: 'none' } })),
+    lock: () =>
+      Promise.reject(new CustodianError(ErrorCode.UNAVAILABLE, reason, { details: { method: 'none' } })),
     isLocked: () => Promise.reject(new CustodianError(ErrorCode.UNAVAILABLE, reason)),
   };
 }

@@ -8,7 +8,10 @@ import { run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import type { ScreenLocker, ScreenLockerOptions } from './lock.ts';
 
-export const LOCK_WORKSTATION: readonly [string, readonly string[]] = ['rundll32.exe', ['user32.dll,LockWorkStation']];
+export const LOCK_WORKSTATION: readonly [string, readonly string[]] = [
+  'rundll32.exe',
+  ['user32.dll,LockWorkStation'],
+];
 export const TASKLIST_LOGONUI: readonly [string, readonly string[]] = [
   'tasklist.exe',
   ['/FI', 'IMAGENAME eq LogonUI.exe', '/FO', 'CSV', '/NH'],
@@ -20,7 +23,10 @@ export const TASKLIST_LOGONUI: readonly [string, readonly string[]] = [
  * Locked when LogonUI runs in the given session (the console session when not given).
  */
 export function parseTasklistLogonUi(stdout: string, sessionId?: number): boolean {
-  const lines = stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = stdout
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   let sawInfo = false;
   for (const line of lines) {
     if (/^INFO:/i.test(line)) {
@@ -29,11 +35,15 @@ export function parseTasklistLogonUi(stdout: string, sessionId?: number): boolea
     }
     const cells = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1] ?? '');
     if (cells.length < 4 || cells[0]?.toLowerCase() !== 'logonui.exe') {
-      throw new CustodianError(ErrorCode.COMMAND_FAILED, `tasklist: unexpected row ${JSON.stringify(line.slice(0, 80))}`);
+      throw new CustodianError(
+        ErrorCode.COMMAND_FAILED,
+        `tasklist: unexpected row ${JSON.stringify(line.slice(0, 80))}`,
+      );
     }
     if (sessionId === undefined || Number(cells[3]) === sessionId) return true;
   }
-  if (!sawInfo && lines.length === 0) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'tasklist: empty output');
+  if (!sawInfo && lines.length === 0)
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, 'tasklist: empty output');
   return false;
 }
 
@@ -73,9 +83,13 @@ export function createWin32ScreenLocker(options: ScreenLockerOptions = {}): Scre
         if (await isLocked()) return 'LockWorkStation';
         await sleep(200);
       }
-      throw new CustodianError(ErrorCode.COMMAND_FAILED, `LockWorkStation: LogonUI did not start within ${verifyMs} ms`, {
-        details: { method: 'LockWorkStation' },
-      });
+      throw new CustodianError(
+        ErrorCode.COMMAND_FAILED,
+        `LockWorkStation: LogonUI did not start within ${verifyMs} ms`,
+        {
+          details: { method: 'LockWorkStation' },
+        },
+      );
     },
     isLocked,
   };

@@ -4,8 +4,13 @@
 // restarted with back-off when it exits, and killed on stop().
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { FINDMNT_POLL_ARGS, parseFindmntPollLine, parseUdevMonitorLine, UDEV_MONITOR_ARGS } from './usb-parse.linux.ts';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
+import {
+  FINDMNT_POLL_ARGS,
+  parseFindmntPollLine,
+  parseUdevMonitorLine,
+  UDEV_MONITOR_ARGS,
+} from './usb-parse.linux.ts';
 
 interface Source {
   name: string;
@@ -52,7 +57,10 @@ export function createLinuxUsbEventSources(
   const timers = new Set<NodeJS.Timeout>();
 
   function start(src: Source, delay: number): void {
-    const child = spawn(src.cmd, src.args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(src.cmd, src.args, {
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     children.add(child);
     const startedAt = Date.now();
     child.on('error', () => undefined); // ENOENT etc.: reported through 'exit'/'close' below

@@ -10,8 +10,8 @@ import { createInterface } from 'node:readline';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
-import { type PlistValue, parsePlist } from './usb-plist.darwin.ts';
 import type { UsbGuard, UsbGuardOptions, UsbVolumeInfo } from './usb.ts';
+import { type PlistValue, parsePlist } from './usb-plist.darwin.ts';
 
 type Dict = { [key: string]: PlistValue };
 const dict = (v: PlistValue | undefined): Dict => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
@@ -27,7 +27,8 @@ const IDENT = /^disk\d+(s\d+)*$/;
 export function parseDiskutilList(xml: string): { disk: string; volume: string }[] {
   const root = dict(parsePlist(xml));
   const all = root['AllDisksAndPartitions'];
-  if (!Array.isArray(all)) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'diskutil list: no AllDisksAndPartitions');
+  if (!Array.isArray(all))
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, 'diskutil list: no AllDisksAndPartitions');
   const out: { disk: string; volume: string }[] = [];
   for (const d of all) {
     const disk = str(dict(d)['DeviceIdentifier']);
@@ -45,7 +46,11 @@ export function parseDiskutilList(xml: string): { disk: string; volume: string }
 }
 
 /** One `diskutil info -plist diskNsM` → a volume record; undefined when it is not external USB storage. */
-export function parseDiskutilInfo(xml: string, disk: string, treatAsUsb: readonly string[] = []): UsbVolumeInfo | undefined {
+export function parseDiskutilInfo(
+  xml: string,
+  disk: string,
+  treatAsUsb: readonly string[] = [],
+): UsbVolumeInfo | undefined {
   const i = dict(parsePlist(xml));
   const id = str(i['DeviceIdentifier']);
   const usb = str(i['BusProtocol']) === 'USB' && i['Internal'] !== true;
@@ -99,8 +104,13 @@ export function createDarwinUsbGuard(options: UsbGuardOptions = {}): UsbGuard {
       if (typeof process.getuid === 'function' && process.getuid() !== 0) {
         return { available: false, reason: 'not root: cannot remount volumes read-only' };
       }
-      if (plan.mode === 'audit' || plan.mode === 'allow') return { available: true, reason: `usb.mode=${plan.mode}: recorded, not blocked` };
-      return { available: true, reason: 'volumes are remounted read-only after macOS mounts them (a short window; no pre-mount hook without native code)' };
+      if (plan.mode === 'audit' || plan.mode === 'allow')
+        return { available: true, reason: `usb.mode=${plan.mode}: recorded, not blocked` };
+      return {
+        available: true,
+        reason:
+          'volumes are remounted read-only after macOS mounts them (a short window; no pre-mount hook without native code)',
+      };
     },
     async scan(plan) {
       const list = parseDiskutilList((await diskutil(LIST_ARGS)).stdout);
@@ -138,14 +148,16 @@ export function createDarwinUsbGuard(options: UsbGuardOptions = {}): UsbGuard {
     },
     applyPlan: async () => null,
     async block(volume) {
-      if (!IDENT.test(volume.device)) throw new CustodianError(ErrorCode.INVALID_INPUT, `not a disk identifier: ${volume.device}`);
+      if (!IDENT.test(volume.device))
+        throw new CustodianError(ErrorCode.INVALID_INPUT, `not a disk identifier: ${volume.device}`);
       const target = volume.mounts[0]?.target ?? '';
       if (target) await diskutil(['unmount', volume.device]);
       await diskutil(['mount', 'readOnly', volume.device]);
       return [{ method: 'unmount-remount-ro', mountpoint: target }];
     },
     async release(volume) {
-      if (!IDENT.test(volume.device)) throw new CustodianError(ErrorCode.INVALID_INPUT, `not a disk identifier: ${volume.device}`);
+      if (!IDENT.test(volume.device))
+        throw new CustodianError(ErrorCode.INVALID_INPUT, `not a disk identifier: ${volume.device}`);
       await diskutil(['unmount', volume.device]);
       await diskutil(['mount', volume.device]);
     },

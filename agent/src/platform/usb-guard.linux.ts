@@ -2,11 +2,20 @@
 // policy usb.treatAsUsb), classifies them (blkid -p when lsblk has no udev data), makes blocked
 // ones read-only (udev rule before mount; blockdev --setro + remount,ro after), and watches
 // udev and the mount table for changes.
-import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { hasCommand, run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
+import {
+  classifyEncryption,
+  type UsbBlockResult,
+  type UsbGuard,
+  type UsbGuardOptions,
+  type UsbMount,
+  type UsbPlan,
+  type UsbVolumeInfo,
+} from './usb.ts';
 import { createLinuxUsbEventSources } from './usb-events.linux.ts';
 import {
   FINDMNT_LIST_ARGS,
@@ -20,16 +29,14 @@ import {
   parseLsblkJson,
   parseUdevProperties,
 } from './usb-parse.linux.ts';
-import { DEFAULT_UDEV_RULE_PATH, udevRuleFor } from './usb-udev-rule.linux.ts';
 import {
-  classifyEncryption,
-  type UsbBlockResult,
-  type UsbGuard,
-  type UsbGuardOptions,
-  type UsbMount,
-  type UsbPlan,
-  type UsbVolumeInfo,
-} from './usb.ts';
+  DEFAULT_UDEV_RULE_PATH,
+  RULE_FILE_PATTERN,
+  ruleOwner,
+  UDEV_RULES_DIR,
+  udevRuleFor,
+  udevRulePathFor,
+} from './usb-udev-rule.linux.ts';
 
 export interface UsbIdentity {
   vendorId: string;
@@ -97,7 +104,11 @@ async function sysfsUsbIdentity(sysPath: string): Promise<UsbIdentity | undefine
         readFile(join(dir, 'idVendor'), 'utf8'),
         readFile(join(dir, 'idProduct'), 'utf8'),
       ]);
-      const opt = (f: string) => readFile(join(dir, f), 'utf8').then((t) => t.trim(), () => '');
+      const opt = (f: string) =>
+        readFile(join(dir, f), 'utf8').then(
+          (t) => t.trim(),
+          () => '',
+        );
       return {
         vendorId: vendorId.trim().toLowerCase(),
         productId: productId.trim().toLowerCase(),
@@ -125,7 +136,8 @@ export interface LinuxUsbGuardOptions extends UsbGuardOptions {
 export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuard {
   const run: ExecRunner = options.run ?? realRun;
   const env = options.env ?? process.env;
-  const rulePath = options.udevRulePath ?? DEFAULT_UDEV_RULE_PATH;
+  const owner = options.owner ?? '';
+  const rulePath = options.udevRulePath ?? (owner ? udevRulePathFor(owner) : DEFAULT_UDEV_RULE_PATH);
   const busyRetries = options.busyRetries ?? 5;
   const busyRetryMs = options.busyRetryMs ?? 200;
   let blockdevPath: string | undefined;
@@ -141,7 +153,10 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
 
   async function udevProps(devicePath: string): Promise<Record<string, string>> {
     try {
-      const { stdout } = await run('udevadm', ['info', '--query=property', `--name=${devicePath}`], { env, timeoutMs: 2_000 });
+      const { stdout } = await run('udevadm', ['info', '--query=property', `--name=${devicePath}`], {
+        env,
+        timeoutMs: 2_000,
+      });
       return parseUdevProperties(stdout);
     } catch {
       // No udev database for this device (udevd not running): identity comes from sysfs only.
@@ -181,7 +196,11 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     const out = new Map<string, Record<string, string>>();
     await Promise.all(
       nodes.map(async (n) => {
-        const { stdout } = await run('blkid', ['-p', '-o', 'export', n.path], { env, timeoutMs: 3_000, okExitCodes: [2] });
+        const { stdout } = await run('blkid', ['-p', '-o', 'export', n.path], {
+          env,
+          timeoutMs: 3_000,
+          okExitCodes: [2],
+        });
         out.set(n.path, parseBlkidExport(stdout));
       }),
     );
@@ -229,13 +248,17 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       }
     }
     // Still busy: a process holds a file open for writing. Last resort: detach the rw mount
-    // lazily and mount the (now read-only) device again in its place. Files already open keep
-    // writing to the detached mount until closed; new opens land on the read-only one.
+    // lazily and put a read-only mount in its place. The filesystem is still mounted rw
+    // underneath (the detached mount), so a plain `mount -o ro` is refused (EBUSY: read-only
+    // request for a read-write superblock); mounting it again and making that one mount
+    // read-only (remount,bind,ro) works. Files already open keep writing to the detached mount
+    // until closed (reported with their PIDs); every new open gets EROFS.
     const { stdout } = await run('fuser', ['-m', mount.target], { env, timeoutMs: 5_000, okExitCodes: [1] });
     const pids = parseFuserPids(stdout);
     try {
       await run('umount', ['-l', mount.target], { env, timeoutMs: 10_000 });
-      await run('mount', ['-o', 'ro', volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
+      await run('mount', [volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
+      await run('mount', ['-o', 'remount,bind,ro', mount.target], { env, timeoutMs: 10_000 });
     } catch (err) {
       throw new CustodianError(
         ErrorCode.COMMAND_FAILED,
@@ -246,7 +269,7 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     return {
       method: 'lazy-unmount-remount-ro',
       mountpoint: mount.target,
-      note: `mount was busy; processes with files open: ${pids.join(', ') || 'none found'}`,
+      note: `mount was busy; processes with files open (still writing to the detached mount until they close them): ${pids.join(', ') || 'none found'}`,
     };
   }
 
@@ -265,10 +288,14 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       if (!(await udevdRunning())) {
         return {
           available: true,
-          reason: 'udevd is not running: devices are made read-only when the agent sees them, not before mount (a short race window)',
+          reason:
+            'udevd is not running: devices are made read-only when the agent sees them, not before mount (a short race window)',
         };
       }
-      return { available: true, reason: 'udev rule makes USB devices read-only before mount; mounted ones are remounted read-only' };
+      return {
+        available: true,
+        reason: 'udev rule makes USB devices read-only before mount; mounted ones are remounted read-only',
+      };
     },
     scan,
     watch(onChange) {
@@ -276,7 +303,8 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     },
     async applyPlan(plan) {
       blockdevPath ??= await resolveBlockdev(run, env);
-      const { text, skipped } = udevRuleFor(plan, blockdevPath);
+      const { text, skipped } = udevRuleFor(plan, blockdevPath, owner);
+      if (text !== null) await removeOrphanRules(rulePath);
       const current = await readFile(rulePath, 'utf8').catch(() => null);
       if (text === current) return text === null ? null : `udev rule ${rulePath}`;
       if (text === null) await rm(rulePath, { force: true });
@@ -294,7 +322,10 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       for (const m of rw) results.push(await remountReadOnly(volume, m));
       const after = (await mountsNow()).filter((m) => m.source === volume.devicePath && !m.readOnly);
       if (after.length > 0) {
-        throw new CustodianError(ErrorCode.COMMAND_FAILED, `still mounted read-write at ${after.map((m) => m.target).join(', ')}`);
+        throw new CustodianError(
+          ErrorCode.COMMAND_FAILED,
+          `still mounted read-write at ${after.map((m) => m.target).join(', ')}`,
+        );
       }
       return results;
     },
@@ -305,12 +336,35 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       }
     },
     async teardown() {
-      const existed = await readFile(rulePath, 'utf8').then(() => true, () => false);
+      const existed = await readFile(rulePath, 'utf8').then(
+        () => true,
+        () => false,
+      );
       if (!existed) return;
       await rm(rulePath, { force: true });
       if (await udevdRunning()) await run('udevadm', ['control', '--reload'], { env, timeoutMs: 5_000 });
     },
   };
+}
+
+/**
+ * An agent killed without stopping leaves its rule behind. Rules whose owner (data dir) no longer
+ * exists belong to no agent: remove them, so nothing enforces that nobody reports on.
+ */
+async function removeOrphanRules(ownPath: string): Promise<void> {
+  const dir = ownPath.startsWith(`${UDEV_RULES_DIR}/`) ? UDEV_RULES_DIR : undefined;
+  if (!dir) return;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const path = `${dir}/${name}`;
+    if (!RULE_FILE_PATTERN.test(name) || path === ownPath) continue;
+    const owner = ruleOwner(await readFile(path, 'utf8').catch(() => ''));
+    if (!owner) continue;
+    const alive = await access(owner).then(
+      () => true,
+      () => false,
+    );
+    if (!alive) await rm(path, { force: true });
+  }
 }
 
 /** udev runs RUN+= programs without a PATH search: the rule needs an absolute path. */

@@ -70,11 +70,15 @@ export function parseUsbInstanceId(id: string): { vendorId: string; productId: s
   return { vendorId: (m[1] as string).toLowerCase(), productId: (m[2] as string).toLowerCase(), serial };
 }
 
-function classifyWin(p: WinPartition, bitlockerQueried: boolean): { encryption: UsbVolumeInfo['encryption']; kind: string } {
+function classifyWin(
+  p: WinPartition,
+  bitlockerQueried: boolean,
+): { encryption: UsbVolumeInfo['encryption']; kind: string } {
   const b = p.bitlocker;
   if (b) {
     if (b.lockStatus === 'Locked') return { encryption: 'encrypted', kind: 'bitlocker' };
-    if (b.volumeStatus && b.volumeStatus !== 'FullyDecrypted') return { encryption: 'encrypted', kind: 'bitlocker' };
+    if (b.volumeStatus && b.volumeStatus !== 'FullyDecrypted')
+      return { encryption: 'encrypted', kind: 'bitlocker' };
     return { encryption: 'unencrypted', kind: '' };
   }
   const fs = (p.fileSystem ?? '').toUpperCase();
@@ -118,7 +122,9 @@ export function parseWin32UsbScan(stdout: string, treatAsUsb: readonly string[] 
         encryption,
         encryptionKind: kind,
         deviceReadOnly: d.isReadOnly === true,
-        mounts: p.driveLetter ? [{ target: p.driveLetter, fsType: p.fileSystem ?? '', readOnly: d.isReadOnly === true }] : [],
+        mounts: p.driveLetter
+          ? [{ target: p.driveLetter, fsType: p.fileSystem ?? '', readOnly: d.isReadOnly === true }]
+          : [],
       });
     }
   }
@@ -129,17 +135,24 @@ type Cmd = [string, string[]];
 
 /** The registry changes that put the machine-wide pre-mount policy in place for a plan. */
 export function win32PolicyCommands(plan: UsbPlan): Cmd[] {
-  const set = (key: string, value: string): Cmd => ['reg.exe', ['add', key, '/v', value, '/t', 'REG_DWORD', '/d', '1', '/f']];
+  const set = (key: string, value: string): Cmd => [
+    'reg.exe',
+    ['add', key, '/v', value, '/t', 'REG_DWORD', '/d', '1', '/f'],
+  ];
   const del = (key: string, value: string): Cmd => ['reg.exe', ['delete', key, '/v', value, '/f']];
   const exceptions = plan.allow.length > 0;
   const rdv = plan.mode === 'block-unencrypted-writes' && !exceptions;
   const deny = plan.mode === 'block-all-writes' && !exceptions;
-  return [rdv ? set(FVE_KEY, 'RDVDenyWriteAccess') : del(FVE_KEY, 'RDVDenyWriteAccess'), deny ? set(DENY_WRITE_KEY, 'Deny_Write') : del(DENY_WRITE_KEY, 'Deny_Write')];
+  return [
+    rdv ? set(FVE_KEY, 'RDVDenyWriteAccess') : del(FVE_KEY, 'RDVDenyWriteAccess'),
+    deny ? set(DENY_WRITE_KEY, 'Deny_Write') : del(DENY_WRITE_KEY, 'Deny_Write'),
+  ];
 }
 
 /** Per-disk read-only now; offline/online makes mounted volumes pick it up. */
 export function setDiskReadOnlyScript(diskNumber: number, readOnly: boolean): string {
-  if (!Number.isInteger(diskNumber) || diskNumber < 0) throw new RangeError('disk number must be a non-negative integer');
+  if (!Number.isInteger(diskNumber) || diskNumber < 0)
+    throw new RangeError('disk number must be a non-negative integer');
   const flag = readOnly ? '$true' : '$false';
   return `$ErrorActionPreference = 'Stop'; Set-Disk -Number ${diskNumber} -IsOffline $true; Set-Disk -Number ${diskNumber} -IsReadOnly ${flag}; Set-Disk -Number ${diskNumber} -IsOffline $false`;
 }
@@ -163,7 +176,8 @@ export function createWin32UsbGuard(options: UsbGuardOptions = {}): UsbGuard {
       } catch {
         return { available: false, reason: 'not running as administrator: cannot set disks read-only' };
       }
-      if (plan.mode === 'audit' || plan.mode === 'allow') return { available: true, reason: `usb.mode=${plan.mode}: recorded, not blocked` };
+      if (plan.mode === 'audit' || plan.mode === 'allow')
+        return { available: true, reason: `usb.mode=${plan.mode}: recorded, not blocked` };
       return {
         available: true,
         reason: plan.allow.length

@@ -62,9 +62,7 @@ function node(raw: Record<string, unknown>): LsblkNode {
     serial: s(raw['serial']),
     model: s(raw['model']),
     vendor: s(raw['vendor']),
-    children: Array.isArray(raw['children'])
-      ? (raw['children'] as Record<string, unknown>[]).map(node)
-      : [],
+    children: Array.isArray(raw['children']) ? (raw['children'] as Record<string, unknown>[]).map(node) : [],
   };
 }
 
@@ -128,7 +126,9 @@ export function parseFindmntList(stdout: string): MountEntry[] {
 }
 
 /** One `findmnt --poll -n -P` line: ACTION="mount" SOURCE="/dev/loop0" TARGET="/mnt/a b". */
-export function parseFindmntPollLine(line: string): { action: string; source: string; target: string } | undefined {
+export function parseFindmntPollLine(
+  line: string,
+): { action: string; source: string; target: string } | undefined {
   const pairs = new Map<string, string>();
   for (const m of line.matchAll(/([A-Z]+)="((?:[^"\\]|\\.)*)"/g)) {
     pairs.set(m[1] as string, unescapePairs(m[2] as string));

@@ -4,11 +4,19 @@ import { CustodianError, ErrorCode } from '@custodian/protocol';
 
 export type PlistValue = string | number | boolean | PlistValue[] | { [key: string]: PlistValue };
 
-const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&apos;': "'" };
-const unescape = (s: string): string => s.replace(/&(lt|gt|amp|quot|apos);/g, (e) => ENTITIES[e] ?? e);
+const ENTITIES: Record<string, string> = {
+  '&lt;': '<',
+  '&gt;': '>',
+  '&amp;': '&',
+  '&quot;': '"',
+  '&apos;': "'",
+};
+const decodeEntities = (s: string): string => s.replace(/&(lt|gt|amp|quot|apos);/g, (e) => ENTITIES[e] ?? e);
 
 export function parsePlist(xml: string): PlistValue {
-  const tokens = [...xml.matchAll(/<(\/?)([a-zA-Z]+)(\s*\/)?>([^<]*)/g)].filter((t) => !['plist', '?xml', '!DOCTYPE'].includes(t[2] ?? ''));
+  const tokens = [...xml.matchAll(/<(\/?)([a-zA-Z]+)(\s*\/)?>([^<]*)/g)].filter(
+    (t) => !['plist', '?xml', '!DOCTYPE'].includes(t[2] ?? ''),
+  );
   let i = 0;
   const fail = (why: string): never => {
     throw new CustodianError(ErrorCode.COMMAND_FAILED, `plist: ${why}`);
@@ -20,8 +28,8 @@ export function parsePlist(xml: string): PlistValue {
     const textAndClose = (): string => {
       if (selfClose) return '';
       const end = tokens[i++];
-      if (!end || end[1] !== '/' || end[2] !== tag) fail(`<${tag}> not closed`);
-      return unescape(text ?? '');
+      if (end?.[1] !== '/' || end[2] !== tag) fail(`<${tag}> not closed`);
+      return decodeEntities(text ?? '');
     };
     switch (tag) {
       case 'string':
@@ -47,8 +55,8 @@ export function parsePlist(xml: string): PlistValue {
         if (selfClose) return obj;
         while (tokens[i] && !(tokens[i]?.[1] === '/' && tokens[i]?.[2] === 'dict')) {
           const k = tokens[i++];
-          if (!k || k[2] !== 'key') fail('dict entry without <key>');
-          const key = unescape(k?.[4] ?? '');
+          if (k?.[2] !== 'key') fail('dict entry without <key>');
+          const key = decodeEntities(k?.[4] ?? '');
           i++; // </key>
           obj[key] = value();
         }

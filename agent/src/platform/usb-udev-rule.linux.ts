@@ -2,9 +2,27 @@
 // (platform-notes §3: `blockdev --setro` after a rw mount does NOT stop writes; before the mount
 // it does, and the mount then comes up read-only). Generated from policy, installed and removed
 // by the agent. Pure: the installer lives in usb-guard.linux.ts.
+
+import { createHash } from 'node:crypto';
 import type { UsbPlan } from './usb.ts';
 
-export const DEFAULT_UDEV_RULE_PATH = '/etc/udev/rules.d/61-custodian-usb-readonly.rules';
+export const UDEV_RULES_DIR = '/etc/udev/rules.d';
+export const DEFAULT_UDEV_RULE_PATH = `${UDEV_RULES_DIR}/61-custodian-usb-readonly.rules`;
+export const RULE_FILE_PATTERN = /^61-custodian-usb-readonly(-[0-9a-f]{12})?\.rules$/;
+
+/**
+ * One rule file per agent data dir: a test machine may run several agents, and one agent's
+ * stop must not remove another's rule. A production machine has one agent, hence one file.
+ */
+export function udevRulePathFor(owner: string): string {
+  const id = createHash('sha256').update(owner).digest('hex').slice(0, 12);
+  return `${UDEV_RULES_DIR}/61-custodian-usb-readonly-${id}.rules`;
+}
+
+/** The owner recorded in a rule file's header ("# owner: /var/lib/custodian-agent"). */
+export function ruleOwner(text: string): string | undefined {
+  return /^# owner: (.*)$/m.exec(text)?.[1];
+}
 
 /** Only these characters reach a rule file; anything else could break out of the quoted match. */
 const SAFE = /^[A-Za-z0-9._-]+$/;
@@ -16,11 +34,13 @@ export interface UdevRuleResult {
   skipped: string[];
 }
 
-export function udevRuleFor(plan: UsbPlan, blockdevPath: string): UdevRuleResult {
-  if (plan.mode !== 'block-unencrypted-writes' && plan.mode !== 'block-all-writes') return { text: null, skipped: [] };
+export function udevRuleFor(plan: UsbPlan, blockdevPath: string, owner = ''): UdevRuleResult {
+  if (plan.mode !== 'block-unencrypted-writes' && plan.mode !== 'block-all-writes')
+    return { text: null, skipped: [] };
   const skipped: string[] = [];
   const lines = [
     '# Installed by custodian-agent; removed when it stops or policy allows USB writes. Do not edit.',
+    `# owner: ${oneLine(owner)}`,
     `# Policy: usb.mode=${plan.mode}. Runs after 60-persistent-storage.rules, which sets ID_BUS/ID_FS_*.`,
     'ACTION!="add|change", GOTO="custodian_usb_end"',
     'SUBSYSTEM!="block", GOTO="custodian_usb_end"',

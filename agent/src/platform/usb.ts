@@ -84,7 +84,9 @@ export interface UsbGuard {
 export interface UsbGuardOptions {
   run?: ExecRunner;
   env?: NodeJS.ProcessEnv;
-  /** Linux: where the udev rule goes. Default /etc/udev/rules.d/61-custodian-usb-readonly.rules. */
+  /** Who owns the pre-mount guard: the agent's data dir (one udev rule file per owner). */
+  owner?: string;
+  /** Linux: where the udev rule goes. Default: udevRulePathFor(owner), or 61-custodian-usb-readonly.rules. */
   udevRulePath?: string;
 }
 
@@ -108,7 +110,10 @@ export async function createUsbGuard(
  * Encryption from what the OS reports about one block device (platform-notes §3). No signature
  * at all (VeraCrypt, raw data) is "unknown": nothing proves it is encrypted, so policy decides.
  */
-export function classifyEncryption(node: { type: string; fsType: string }): { encryption: Encryption; kind: string } {
+export function classifyEncryption(node: { type: string; fsType: string }): {
+  encryption: Encryption;
+  kind: string;
+} {
   if (node.type === 'crypt') return { encryption: 'encrypted', kind: 'dm-crypt' };
   if (node.fsType === 'crypto_LUKS') return { encryption: 'encrypted', kind: 'luks' };
   if (node.fsType === 'BitLocker') return { encryption: 'encrypted', kind: 'bitlocker' };

@@ -4,6 +4,7 @@ import { readIfExists, writeFileAtomic } from '../config/files.ts';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import type { LinkState } from '../link/link.ts';
 import type { OutboxStats } from '../outbox/outbox.ts';
+import type { SpawnCounts } from './spawn-counter.ts';
 
 export interface AgentStatus {
   pid: number;
@@ -19,7 +20,7 @@ export interface AgentStatus {
   policyVersion: number;
   capabilities: CapabilityStatus[];
   /** Child processes started since the agent started (counted when CUSTODIAN_COUNT_SPAWNS=1). */
-  spawns?: number;
+  spawns?: SpawnCounts;
 }
 
 export async function writeStatus(path: string, status: AgentStatus): Promise<void> {

@@ -12,7 +12,9 @@ export interface TestContext extends AgentContext {
   waitFor<T>(pick: (e: EventPayload) => T | undefined, timeoutMs?: number, what?: string): Promise<T>;
 }
 
-export function createTestContext(opts: { policy?: PolicyPatch; demo?: boolean; dataDir?: string } = {}): TestContext {
+export function createTestContext(
+  opts: { policy?: PolicyPatch; demo?: boolean; dataDir?: string } = {},
+): TestContext {
   let policy: Policy = mergePolicy(defaultPolicy(), opts.policy ?? {});
   const listeners = new Set<(p: Policy, prev: Policy) => void>();
   const emitted: EventPayload[] = [];
@@ -22,7 +24,12 @@ export function createTestContext(opts: { policy?: PolicyPatch; demo?: boolean; 
     logs.push({ level, msg, fields });
     if (process.env['CUSTODIAN_TEST_LOG']) console.error(level, msg, fields ?? '');
   };
-  const logger: AgentLogger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') };
+  const logger: AgentLogger = {
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    debug: log('debug'),
+  };
   const source: PolicySource = {
     current: () => policy,
     onChange(listener) {
@@ -73,7 +80,9 @@ export function createTestContext(opts: { policy?: PolicyPatch; demo?: boolean; 
         };
         const timer = setTimeout(() => {
           waiters.delete(check as () => void);
-          reject(new Error(`timed out waiting for ${what}; emitted: ${JSON.stringify(emitted).slice(0, 2000)}`));
+          reject(
+            new Error(`timed out waiting for ${what}; emitted: ${JSON.stringify(emitted).slice(0, 2000)}`),
+          );
         }, timeoutMs);
         if (!check()) waiters.add(check as () => void);
       });

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { v1 } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startX, type XSession } from '../../../test/support/xvfb.ts';
+import type { AgentComponent } from '../../src/core/contracts.ts';
 import { createIdleLockEnforcer } from '../../src/enforce/idle-lock.ts';
 import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
 import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
-import type { AgentComponent } from '../../src/core/contracts.ts';
 import { createTestContext } from './harness.ts';
 
 const { State } = v1.IdleState;
@@ -34,7 +34,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
   it('locks with i3lock after idleLockSeconds without input, warning first', async () => {
     x = await startX();
-    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 3, warningSeconds: 1, reportOnly: false } } });
+    const ctx = createTestContext({
+      policy: { idleLock: { enabled: true, idleLockSeconds: 3, warningSeconds: 1, reportOnly: false } },
+    });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
       locker: createLinuxScreenLocker({ env: x.env, lockCommand: ['i3lock', '-n'] }),
@@ -52,13 +54,17 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
     expect(locked.attempt).toBe(1);
     expect(Number(locked.idleMs)).toBeGreaterThanOrEqual(3_000);
     expect(lockerWindowUp(x.env)).toBe(true);
-    const kinds = ctx.emitted.map((e) => (e.idleState ? `idle:${e.idleState.state}:${e.idleState.warning}` : Object.keys(e)[0]));
+    const kinds = ctx.emitted.map((e) =>
+      e.idleState ? `idle:${e.idleState.state}:${e.idleState.warning}` : Object.keys(e)[0],
+    );
     expect(kinds).toEqual([`idle:${State.IDLE}:true`, `idle:${State.IDLE}:false`, 'screenLocked']);
   });
 
   it('input before the threshold resets the countdown; locking follows once input stops', async () => {
     x = await startX();
-    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 2, warningSeconds: 0, reportOnly: false } } });
+    const ctx = createTestContext({
+      policy: { idleLock: { enabled: true, idleLockSeconds: 2, warningSeconds: 0, reportOnly: false } },
+    });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
       locker: createLinuxScreenLocker({ env: x.env }),
@@ -80,16 +86,25 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
 
   it('a failing lock command gives lock-failed events, retries, and raises the lock capability', async () => {
     x = await startX();
-    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: false } } });
+    const ctx = createTestContext({
+      policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: false } },
+    });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
-      locker: createLinuxScreenLocker({ env: { ...x.env, XDG_SESSION_ID: '' }, lockCommand: ['i3lock', '--no-such-flag'] }),
+      locker: createLinuxScreenLocker({
+        env: { ...x.env, XDG_SESSION_ID: '' },
+        lockCommand: ['i3lock', '--no-such-flag'],
+      }),
       maxPollMs: 200,
       retryMs: 100,
       raiseAfterFailures: 2,
     });
     await component.start();
-    const third = await ctx.waitFor((e) => (e.lockFailed?.attempt === 3 ? e.lockFailed : undefined), 20_000, '3rd lockFailed');
+    const third = await ctx.waitFor(
+      (e) => (e.lockFailed?.attempt === 3 ? e.lockFailed : undefined),
+      20_000,
+      '3rd lockFailed',
+    );
     expect(third.method).toBe('i3lock');
     expect(third.reason).toMatch(/^i3lock: i3lock exited \d+/);
     const attempts = ctx.emitted.filter((e) => e.lockFailed).map((e) => e.lockFailed?.attempt);
@@ -103,35 +118,52 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
   it('report-only (demo agent) reports the crossing and never locks', async () => {
     x = await startX();
     // The agent's policy store lays reportOnly over the policy in demo mode (unless --enforce).
-    const ctx = createTestContext({ demo: true, policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: true } } });
+    const ctx = createTestContext({
+      demo: true,
+      policy: { idleLock: { enabled: true, idleLockSeconds: 1, warningSeconds: 0, reportOnly: true } },
+    });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
       locker: createLinuxScreenLocker({ env: x.env }),
       maxPollMs: 200,
     });
     await component.start();
-    const crossed = await ctx.waitFor((e) => (e.idleState?.state === State.IDLE ? e.idleState : undefined), 10_000, 'IDLE');
+    const crossed = await ctx.waitFor(
+      (e) => (e.idleState?.state === State.IDLE ? e.idleState : undefined),
+      10_000,
+      'IDLE',
+    );
     expect(crossed.reportOnly).toBe(true);
     await sleep(1_500);
     expect(ctx.emitted.some((e) => e.screenLocked || e.lockFailed)).toBe(false);
     expect(lockerWindowUp(x.env)).toBe(false);
     spawnSync('xdotool', ['key', 'shift'], { env: x.env });
-    const active = await ctx.waitFor((e) => (e.idleState?.state === State.ACTIVE ? e.idleState : undefined), 10_000, 'ACTIVE');
+    const active = await ctx.waitFor(
+      (e) => (e.idleState?.state === State.ACTIVE ? e.idleState : undefined),
+      10_000,
+      'ACTIVE',
+    );
     expect(Number(active.idleMs)).toBeLessThan(1_000);
   });
 
   it('LOCK_NOW locks at once (by command, not by policy)', async () => {
     x = await startX();
-    const ctx = createTestContext({ policy: { idleLock: { enabled: true, idleLockSeconds: 600, warningSeconds: 0, reportOnly: false } } });
+    const ctx = createTestContext({
+      policy: { idleLock: { enabled: true, idleLockSeconds: 600, warningSeconds: 0, reportOnly: false } },
+    });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
       locker: createLinuxScreenLocker({ env: x.env }),
     });
     await component.start();
-    await expect(component.onCommand?.({ commandId: 'c1', kind: v1.Command.Kind.LOCK_NOW })).resolves.toBe(true);
+    await expect(component.onCommand?.({ commandId: 'c1', kind: v1.Command.Kind.LOCK_NOW })).resolves.toBe(
+      true,
+    );
     const locked = await ctx.waitFor((e) => e.screenLocked ?? undefined, 5_000, 'screenLocked');
     expect(locked).toMatchObject({ method: 'i3lock', byPolicy: false, attempt: 1 });
     expect(lockerWindowUp(x.env)).toBe(true);
-    await expect(component.onCommand?.({ commandId: 'c2', kind: v1.Command.Kind.RESCAN_USB })).resolves.toBe(false);
+    await expect(component.onCommand?.({ commandId: 'c2', kind: v1.Command.Kind.RESCAN_USB })).resolves.toBe(
+      false,
+    );
   });
 });

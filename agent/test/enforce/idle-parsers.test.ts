@@ -2,7 +2,7 @@
 // documented-format (Windows, macOS) output in testdata/idle.
 import { CustodianError } from '@custodian/protocol';
 import { describe, expect, it } from 'vitest';
-import { IOREG_IDLE_ARGS, createDarwinIdleProbe, parseHidIdleTime } from '../../src/platform/idle.darwin.ts';
+import { createDarwinIdleProbe, IOREG_IDLE_ARGS, parseHidIdleTime } from '../../src/platform/idle.darwin.ts';
 import {
   createLinuxIdleProbe,
   linuxSession,
@@ -13,7 +13,12 @@ import {
   parseXprintidle,
 } from '../../src/platform/idle.linux.ts';
 import { createIdleProbe } from '../../src/platform/idle.ts';
-import { createWin32IdleProbe, idleHelperLoopScript, IDLE_ONCE_SCRIPT, parseWin32IdleSample } from '../../src/platform/idle.win32.ts';
+import {
+  createWin32IdleProbe,
+  IDLE_ONCE_SCRIPT,
+  idleHelperLoopScript,
+  parseWin32IdleSample,
+} from '../../src/platform/idle.win32.ts';
 import { recordingRunner, testdata } from './harness.ts';
 
 describe('Linux idle', () => {
@@ -42,7 +47,10 @@ describe('Linux idle', () => {
       ['loginctl', ...logindIdleArgs('7')],
     ]);
     const none = createLinuxIdleProbe({ env: {}, run: r.run });
-    await expect(none.availability()).resolves.toEqual({ available: false, reason: 'no X display and no logind session' });
+    await expect(none.availability()).resolves.toEqual({
+      available: false,
+      reason: 'no X display and no logind session',
+    });
   });
 });
 
@@ -58,7 +66,13 @@ describe('Windows idle (per-user helper)', () => {
     const probe = createWin32IdleProbe({ run: r.run });
     expect(await probe.idleMs()).toBe(10);
     expect(r.calls[0]?.cmd).toBe('powershell.exe');
-    expect(r.calls[0]?.args.slice(0, 5)).toEqual(['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-Command']);
+    expect(r.calls[0]?.args.slice(0, 5)).toEqual([
+      '-NoProfile',
+      '-NonInteractive',
+      '-ExecutionPolicy',
+      'Bypass',
+      '-Command',
+    ]);
     expect(r.calls[0]?.args[5]).toBe(IDLE_ONCE_SCRIPT);
     expect(IDLE_ONCE_SCRIPT).toContain('GetLastInputInfo(ref LASTINPUTINFO plii)');
     expect(IDLE_ONCE_SCRIPT).toContain('unchecked((uint)System.Environment.TickCount - i.dwTime)');
@@ -79,6 +93,9 @@ describe('macOS idle', () => {
 
 it('an unsupported platform says so instead of guessing', async () => {
   const p = await createIdleProbe({}, 'aix');
-  await expect(p.availability()).resolves.toEqual({ available: false, reason: 'idle time is not supported on aix' });
+  await expect(p.availability()).resolves.toEqual({
+    available: false,
+    reason: 'idle time is not supported on aix',
+  });
   await expect(p.idleMs()).rejects.toThrow(/not supported on aix/);
 });

@@ -15,7 +15,11 @@ import {
   screensaverArgs,
 } from '../../src/platform/lock.linux.ts';
 import { createScreenLocker } from '../../src/platform/lock.ts';
-import { createWin32ScreenLocker, LOCK_WORKSTATION, parseTasklistLogonUi } from '../../src/platform/lock.win32.ts';
+import {
+  createWin32ScreenLocker,
+  LOCK_WORKSTATION,
+  parseTasklistLogonUi,
+} from '../../src/platform/lock.win32.ts';
 import { recordingRunner, testdata } from './harness.ts';
 
 describe('Linux lock state', () => {
@@ -23,7 +27,12 @@ describe('Linux lock state', () => {
     const tree = parseXwininfoRootChildren(testdata('lock/xwininfo-i3lock.txt'));
     expect(tree.rootWidth).toBe(800);
     expect(tree.rootHeight).toBe(600);
-    expect(findLockerWindow(tree, KNOWN_X11_LOCKERS)).toMatchObject({ name: 'i3lock', resClass: 'i3lock', width: 800, height: 600 });
+    expect(findLockerWindow(tree, KNOWN_X11_LOCKERS)).toMatchObject({
+      name: 'i3lock',
+      resClass: 'i3lock',
+      width: 800,
+      height: 600,
+    });
   });
   it('an ordinary window titled "i3lock" does not count as locked', () => {
     const tree = parseXwininfoRootChildren(testdata('lock/xwininfo-unlocked-xterm-named-i3lock.txt'));
@@ -38,19 +47,40 @@ describe('Linux lock state', () => {
     expect(parseGdbusBool(testdata('lock/gdbus-getactive-true.txt'))).toBe(true);
     expect(parseGdbusBool('(false,)')).toBe(false);
     expect(screensaverArgs('gnome', 'Lock')).toEqual([
-      'call', '--session', '--dest', 'org.gnome.ScreenSaver', '--object-path', '/org/gnome/ScreenSaver', '--method', 'org.gnome.ScreenSaver.Lock',
+      'call',
+      '--session',
+      '--dest',
+      'org.gnome.ScreenSaver',
+      '--object-path',
+      '/org/gnome/ScreenSaver',
+      '--method',
+      'org.gnome.ScreenSaver.Lock',
     ]);
   });
   it('without a display or session there is no way to lock, and it says so', async () => {
     const l = await createScreenLocker({ env: {} }, 'linux');
     expect(l.methods).toEqual([]);
-    await expect(l.availability()).resolves.toEqual({ available: false, reason: 'no X display and no logind session' });
+    await expect(l.availability()).resolves.toEqual({
+      available: false,
+      reason: 'no X display and no logind session',
+    });
     await expect(l.lock()).rejects.toThrow(/no lock method/);
     await expect(l.isLocked()).rejects.toThrow(/no graphical session/);
   });
   it('orders methods: configured locker, loginctl, D-Bus screensavers', async () => {
-    const l = await createScreenLocker({ env: { DISPLAY: ':5', XDG_SESSION_ID: '3', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x' }, lockCommand: ['/usr/bin/xsecurelock'] }, 'linux');
-    expect(l.methods).toEqual(['xsecurelock', 'loginctl', 'dbus-screensaver-gnome', 'dbus-screensaver-freedesktop']);
+    const l = await createScreenLocker(
+      {
+        env: { DISPLAY: ':5', XDG_SESSION_ID: '3', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x' },
+        lockCommand: ['/usr/bin/xsecurelock'],
+      },
+      'linux',
+    );
+    expect(l.methods).toEqual([
+      'xsecurelock',
+      'loginctl',
+      'dbus-screensaver-gnome',
+      'dbus-screensaver-freedesktop',
+    ]);
   });
 });
 
@@ -64,7 +94,10 @@ describe('Windows lock', () => {
   it('runs LockWorkStation through rundll32 and checks LogonUI came up', async () => {
     let polls = 0;
     const r = recordingRunner((cmd) => {
-      if (cmd === 'tasklist.exe') return ++polls < 2 ? testdata('lock/win32-tasklist-none.txt') : testdata('lock/win32-tasklist-logonui.txt');
+      if (cmd === 'tasklist.exe')
+        return ++polls < 2
+          ? testdata('lock/win32-tasklist-none.txt')
+          : testdata('lock/win32-tasklist-logonui.txt');
       return '';
     });
     const l = createWin32ScreenLocker({ run: r.run, env: { SESSIONNAME: 'Console' } });
@@ -73,12 +106,20 @@ describe('Windows lock', () => {
     expect(r.calls[0]).toMatchObject({ cmd: LOCK_WORKSTATION[0], args: LOCK_WORKSTATION[1] });
     expect(r.calls.slice(1).every((c) => c.cmd === 'tasklist.exe')).toBe(true);
     const svc = createWin32ScreenLocker({ run: r.run, env: { SESSIONNAME: 'Services' } });
-    await expect(svc.availability()).resolves.toMatchObject({ available: false, reason: expect.stringMatching(/per-user helper/) });
+    await expect(svc.availability()).resolves.toMatchObject({
+      available: false,
+      reason: expect.stringMatching(/per-user helper/),
+    });
   });
   it('reports a lock that never showed as a failure', async () => {
-    const r = recordingRunner((cmd) => (cmd === 'tasklist.exe' ? testdata('lock/win32-tasklist-none.txt') : ''));
+    const r = recordingRunner((cmd) =>
+      cmd === 'tasklist.exe' ? testdata('lock/win32-tasklist-none.txt') : '',
+    );
     const l = createWin32ScreenLocker({ run: r.run, verifyMs: 300 });
-    await expect(l.lock()).rejects.toMatchObject({ details: { method: 'LockWorkStation' }, message: expect.stringMatching(/LogonUI did not start/) });
+    await expect(l.lock()).rejects.toMatchObject({
+      details: { method: 'LockWorkStation' },
+      message: expect.stringMatching(/LogonUI did not start/),
+    });
   });
 });
 

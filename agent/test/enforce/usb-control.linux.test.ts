@@ -12,6 +12,8 @@ import {
   attachLoop,
   canUseLoopDevices,
   cleanupLoopScaffolding,
+  hasCommand,
+  installTestUdevRule,
   isDeviceReadOnly,
   makeImage,
   mountDevice,
@@ -22,12 +24,11 @@ import {
   tempDir,
   udevdRunning,
   udevSettle,
-  installTestUdevRule,
   writeFromOtherProcess,
 } from '../../../test/support/loopdev.ts';
 import { createUsbControl } from '../../src/enforce/usb-control.ts';
 import { createLinuxUsbGuard } from '../../src/platform/usb-guard.linux.ts';
-import { DEFAULT_UDEV_RULE_PATH } from '../../src/platform/usb-udev-rule.linux.ts';
+import { DEFAULT_UDEV_RULE_PATH, udevRulePathFor } from '../../src/platform/usb-udev-rule.linux.ts';
 import { createTestContext, type TestContext } from './harness.ts';
 
 const can = canUseLoopDevices();
@@ -41,7 +42,11 @@ beforeAll(async () => {
 const holders = new Set<ChildProcess>();
 afterEach(async () => {
   for (const h of holders) h.kill('SIGKILL');
-  await Promise.all([...holders].map((h) => (h.exitCode === null && h.signalCode === null ? new Promise((r) => h.once('exit', r)) : undefined)));
+  await Promise.all(
+    [...holders].map((h) =>
+      h.exitCode === null && h.signalCode === null ? new Promise((r) => h.once('exit', r)) : undefined,
+    ),
+  );
   holders.clear();
   await control?.stop();
   control = undefined;
@@ -56,7 +61,9 @@ afterAll(() => {
 
 function start(ctx: TestContext, opts: { rulePath?: string; scanIntervalMs?: number } = {}) {
   control = createUsbControl(ctx, {
-    guard: createLinuxUsbGuard({ udevRulePath: opts.rulePath ?? join(tempDir('custodian-rule-'), 'rule.rules') }),
+    guard: createLinuxUsbGuard({
+      udevRulePath: opts.rulePath ?? join(tempDir('custodian-rule-'), 'rule.rules'),
+    }),
     scanIntervalMs: opts.scanIntervalMs ?? 60_000,
   });
   return control.start();
@@ -74,206 +81,323 @@ const kinds = (ctx: TestContext, device: string) =>
     })
     .filter(Boolean);
 
-describe.skipIf(!can.ok)(`USB write control on loop devices${can.ok ? '' : ` — skipped: ${can.reason}`}`, () => {
-  describe('without a pre-mount udev rule', () => {
-    it('an unencrypted ext4 volume already mounted rw is remounted read-only; another process gets EROFS', async () => {
-      const dev = attachLoop(makeImage('ext4', { label: 'PUPIL' }));
-      const mnt = mountDevice(dev);
-      writeFileSync(join(mnt, 'old.txt'), 'before the agent');
-      // Content that was on the stick long before it appeared here.
-      const anHourAgo = new Date(Date.now() - 3_600_000);
-      utimesSync(join(mnt, 'old.txt'), anHourAgo, anHourAgo);
-      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
-      await start(ctx);
-      const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
-      expect(blocked).toEqual({ device: dev.name, method: 'remount-ro', mountpoint: mnt });
-      const attached = ctx.emitted.find((e) => e.usbAttached)?.usbAttached;
-      expect(attached).toMatchObject({
-        device: dev.name,
-        filesystem: 'ext4',
-        label: 'PUPIL',
-        encryption: Encryption.UNENCRYPTED,
-        decision: Decision.BLOCK_WRITE,
-        mountpoint: mnt,
+describe.skipIf(!can.ok)(
+  `USB write control on loop devices${can.ok ? '' : ` — skipped: ${can.reason}`}`,
+  () => {
+    describe('without a pre-mount udev rule', () => {
+      it('an unencrypted ext4 volume already mounted rw is remounted read-only; another process gets EROFS', async () => {
+        const dev = attachLoop(makeImage('ext4', { label: 'PUPIL' }));
+        const mnt = mountDevice(dev);
+        writeFileSync(join(mnt, 'old.txt'), 'before the agent');
+        // Content that was on the stick long before it appeared here.
+        const anHourAgo = new Date(Date.now() - 3_600_000);
+        utimesSync(join(mnt, 'old.txt'), anHourAgo, anHourAgo);
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+        await start(ctx);
+        const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(blocked).toEqual({ device: dev.name, method: 'remount-ro', mountpoint: mnt });
+        const attached = ctx.emitted.find((e) => e.usbAttached)?.usbAttached;
+        expect(attached).toMatchObject({
+          device: dev.name,
+          filesystem: 'ext4',
+          label: 'PUPIL',
+          encryption: Encryption.UNENCRYPTED,
+          decision: Decision.BLOCK_WRITE,
+          mountpoint: mnt,
+        });
+        expect(attached?.decisionReason).toContain('usb.treatAsUsb');
+        expect(kinds(ctx, dev.name).slice(0, 2)).toEqual(['usbAttached', 'usbWriteBlocked']);
+        expect(mountOptions(mnt)).toContain('ro');
+        expect(isDeviceReadOnly(dev)).toBe(true);
+        const w = writeFromOtherProcess(join(mnt, 'exfil.txt'), 'secret');
+        expect(w.ok).toBe(false);
+        expect(w.stderr).toMatch(/Read-only file system/);
+        expect(readFileSync(join(mnt, 'old.txt'), 'utf8')).toBe('before the agent');
+        // The old file was there before the device appeared: not reported as written.
+        expect(ctx.emitted.some((e) => e.fileWritten)).toBe(false);
       });
-      expect(attached?.decisionReason).toContain('usb.treatAsUsb');
-      expect(kinds(ctx, dev.name).slice(0, 2)).toEqual(['usbAttached', 'usbWriteBlocked']);
-      expect(mountOptions(mnt)).toContain('ro');
-      expect(isDeviceReadOnly(dev)).toBe(true);
-      const w = writeFromOtherProcess(join(mnt, 'exfil.txt'), 'secret');
-      expect(w.ok).toBe(false);
-      expect(w.stderr).toMatch(/Read-only file system/);
-      expect(readFileSync(join(mnt, 'old.txt'), 'utf8')).toBe('before the agent');
-      // The old file was there before the device appeared: not reported as written.
-      expect(ctx.emitted.some((e) => e.fileWritten)).toBe(false);
-    });
 
-    it('a file written in the race window (mount → block) is reported as written before the block', async (t) => {
-      // With udevd, udev events let the agent block the device before the test can mount it rw.
-      if (udevdRunning()) return t.skip('udevd is running (not started by this suite): no race window to test');
-      const image = makeImage('ext4');
-      const name = nextFreeLoop().replace('/dev/', '');
-      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [name] }) });
-      await start(ctx);
-      const dev = attachLoop(image, `/dev/${name}`);
-      const mnt = mountDevice(dev);
-      // Immediately, as a copy would: the agent only learns of the mount from findmnt --poll.
-      writeFileSync(join(mnt, 'report.docx'), Buffer.alloc(200_000, 1));
-      const size = statSync(join(mnt, 'report.docx')).size;
-      const written = await ctx.waitFor((e) => (e.fileWritten?.path?.endsWith('report.docx') ? e.fileWritten : undefined), 15_000, 'fileWritten');
-      expect(written).toEqual({ device: name, path: join(mnt, 'report.docx'), sizeBytes: size, beforeBlock: true });
-      await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
-      expect(writeFromOtherProcess(join(mnt, 'second.docx'), 'x').ok).toBe(false);
-      expect(readFileSync(join(mnt, 'report.docx')).length).toBe(200_000);
-    });
-
-    it('audit mode blocks nothing and records attach and every file written', async () => {
-      const dev = attachLoop(makeImage('ext4'));
-      const mnt = mountDevice(dev);
-      const rulePath = join(tempDir('custodian-rule-'), 'rule.rules');
-      const ctx = createTestContext({ policy: usbPolicy({ mode: 'audit', treatAsUsb: [dev.name] }) });
-      await start(ctx, { rulePath });
-      const attached = await ctx.waitFor((e) => e.usbAttached ?? undefined, 15_000, 'usbAttached');
-      expect(attached.decision).toBe(Decision.AUDIT_ONLY);
-      await control?.settled();
-      expect(writeFromOtherProcess(join(mnt, 'a.txt'), 'aaaa').ok).toBe(true);
-      expect(writeFromOtherProcess(join(mnt, 'b.txt'), 'bbbbbbbb').ok).toBe(true);
-      const a = await ctx.waitFor((e) => (e.fileWritten?.path === join(mnt, 'a.txt') ? e.fileWritten : undefined), 10_000, 'a.txt');
-      const b = await ctx.waitFor((e) => (e.fileWritten?.path === join(mnt, 'b.txt') ? e.fileWritten : undefined), 10_000, 'b.txt');
-      expect(a).toEqual({ device: dev.name, path: join(mnt, 'a.txt'), sizeBytes: 4, beforeBlock: false });
-      expect(b.sizeBytes).toBe(8);
-      expect(ctx.emitted.some((e) => e.usbWriteBlocked || e.usbEnforcementFailed)).toBe(false);
-      expect(mountOptions(mnt)).toContain('rw');
-      expect(isDeviceReadOnly(dev)).toBe(false);
-      expect(existsSync(rulePath)).toBe(false);
-    });
-
-    it('the demo agent (audit policy from its store) records but never blocks; with --enforce it blocks', async () => {
-      const dev = attachLoop(makeImage('ext4'));
-      const mnt = mountDevice(dev);
-      // What the agent's policy store delivers in demo mode without --enforce.
-      const ctx = createTestContext({ demo: true, policy: usbPolicy({ mode: 'audit', treatAsUsb: [dev.name] }) });
-      await start(ctx);
-      const attached = await ctx.waitFor((e) => e.usbAttached ?? undefined, 15_000, 'usbAttached');
-      expect(attached.decision).toBe(Decision.AUDIT_ONLY);
-      expect(attached.decisionReason).toMatch(/demo agent/);
-      await control?.settled();
-      expect(writeFromOtherProcess(join(mnt, 'demo.txt'), 'ok').ok).toBe(true);
-      expect(isDeviceReadOnly(dev)).toBe(false);
-      // --enforce: the store passes the collector's blocking policy through.
-      ctx.setPolicy(usbPolicy({ mode: 'block-unencrypted-writes', treatAsUsb: [dev.name] }));
-      const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
-      expect(blocked).toEqual({ device: dev.name, method: 'remount-ro', mountpoint: mnt });
-      const redecided = ctx.emitted.filter((e) => e.usbAttached).at(-1)?.usbAttached;
-      expect(redecided).toMatchObject({ decision: Decision.BLOCK_WRITE, decisionReason: expect.stringMatching(/^policy changed: unencrypted ext4/) });
-      expect(writeFromOtherProcess(join(mnt, 'after.txt'), 'no').ok).toBe(false);
-    });
-
-    it('relaxing the policy releases a device the agent blocked', async () => {
-      const dev = attachLoop(makeImage('ext4'));
-      const mnt = mountDevice(dev);
-      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
-      await start(ctx);
-      await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
-      expect(writeFromOtherProcess(join(mnt, 'a.txt'), 'a').ok).toBe(false);
-      ctx.setPolicy(usbPolicy({ mode: 'allow', treatAsUsb: [dev.name] }));
-      await ctx.waitFor((e) => (e.usbAttached?.decision === Decision.ALLOW_WRITE ? e.usbAttached : undefined), 15_000, 'allow');
-      expect(isDeviceReadOnly(dev)).toBe(false);
-      expect(mountOptions(mnt)).toContain('rw');
-      expect(writeFromOtherProcess(join(mnt, 'b.txt'), 'b').ok).toBe(true);
-    });
-
-    it('a mount kept busy by a writer falls back to lazy unmount + read-only mount', async () => {
-      const dev = attachLoop(makeImage('ext4'));
-      const mnt = mountDevice(dev);
-      // A process holding a file open for writing makes remount,ro fail with "busy".
-      const holder = spawn('sh', ['-c', 'exec 3>"$1"; sleep 60', 'sh', join(mnt, 'held.txt')], { stdio: 'ignore' });
-      holders.add(holder);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' }).stderr).toMatch(/busy/);
-      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
-      control = createUsbControl(ctx, {
-        guard: createLinuxUsbGuard({ udevRulePath: join(tempDir('custodian-rule-'), 'r.rules'), busyRetries: 2, busyRetryMs: 50 }),
-        scanIntervalMs: 60_000,
+      it('a file written in the race window (mount → block) is reported as written before the block', async (t) => {
+        // With udevd, udev events let the agent block the device before the test can mount it rw.
+        if (udevdRunning())
+          return t.skip('udevd is running (not started by this suite): no race window to test');
+        const image = makeImage('ext4');
+        const name = nextFreeLoop().replace('/dev/', '');
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [name] }) });
+        await start(ctx);
+        const dev = attachLoop(image, `/dev/${name}`);
+        const mnt = mountDevice(dev);
+        // Immediately, as a copy would: the agent only learns of the mount from findmnt --poll.
+        writeFileSync(join(mnt, 'report.docx'), Buffer.alloc(200_000, 1));
+        const size = statSync(join(mnt, 'report.docx')).size;
+        const written = await ctx.waitFor(
+          (e) => (e.fileWritten?.path?.endsWith('report.docx') ? e.fileWritten : undefined),
+          15_000,
+          'fileWritten',
+        );
+        expect(written).toEqual({
+          device: name,
+          path: join(mnt, 'report.docx'),
+          sizeBytes: size,
+          beforeBlock: true,
+        });
+        await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(writeFromOtherProcess(join(mnt, 'second.docx'), 'x').ok).toBe(false);
+        expect(readFileSync(join(mnt, 'report.docx')).length).toBe(200_000);
       });
-      await control.start();
-      const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
-      expect(blocked).toEqual({ device: dev.name, method: 'lazy-unmount-remount-ro', mountpoint: mnt });
-      expect(mountOptions(mnt)).toContain('ro');
-      const w = writeFromOtherProcess(join(mnt, 'new.txt'), 'x');
-      expect(w.ok).toBe(false);
-      expect(w.stderr).toMatch(/Read-only file system/);
-      const note = ctx.logs.find((l) => l.msg === 'usb block needed the last resort');
-      expect(String(note?.fields?.['note'])).toContain(String(holder.pid));
-    });
-  });
 
-  describe('with udevd and the agent’s udev rule', () => {
-    let udev: ReturnType<typeof startUdevd> | undefined;
-    beforeAll(() => {
-      udev = startUdevd();
+      it('audit mode blocks nothing and records attach and every file written', async () => {
+        const dev = attachLoop(makeImage('ext4'));
+        const mnt = mountDevice(dev);
+        const rulePath = join(tempDir('custodian-rule-'), 'rule.rules');
+        const ctx = createTestContext({ policy: usbPolicy({ mode: 'audit', treatAsUsb: [dev.name] }) });
+        await start(ctx, { rulePath });
+        const attached = await ctx.waitFor((e) => e.usbAttached ?? undefined, 15_000, 'usbAttached');
+        expect(attached.decision).toBe(Decision.AUDIT_ONLY);
+        await control?.settled();
+        expect(writeFromOtherProcess(join(mnt, 'a.txt'), 'aaaa').ok).toBe(true);
+        expect(writeFromOtherProcess(join(mnt, 'b.txt'), 'bbbbbbbb').ok).toBe(true);
+        const a = await ctx.waitFor(
+          (e) => (e.fileWritten?.path === join(mnt, 'a.txt') ? e.fileWritten : undefined),
+          10_000,
+          'a.txt',
+        );
+        const b = await ctx.waitFor(
+          (e) => (e.fileWritten?.path === join(mnt, 'b.txt') ? e.fileWritten : undefined),
+          10_000,
+          'b.txt',
+        );
+        expect(a).toEqual({ device: dev.name, path: join(mnt, 'a.txt'), sizeBytes: 4, beforeBlock: false });
+        expect(b.sizeBytes).toBe(8);
+        expect(ctx.emitted.some((e) => e.usbWriteBlocked || e.usbEnforcementFailed)).toBe(false);
+        expect(mountOptions(mnt)).toContain('rw');
+        expect(isDeviceReadOnly(dev)).toBe(false);
+        expect(existsSync(rulePath)).toBe(false);
+      });
+
+      it('the demo agent (audit policy from its store) records but never blocks; with --enforce it blocks', async () => {
+        const dev = attachLoop(makeImage('ext4'));
+        const mnt = mountDevice(dev);
+        // What the agent's policy store delivers in demo mode without --enforce.
+        const ctx = createTestContext({
+          demo: true,
+          policy: usbPolicy({ mode: 'audit', treatAsUsb: [dev.name] }),
+        });
+        await start(ctx);
+        const attached = await ctx.waitFor((e) => e.usbAttached ?? undefined, 15_000, 'usbAttached');
+        expect(attached.decision).toBe(Decision.AUDIT_ONLY);
+        expect(attached.decisionReason).toMatch(/demo agent/);
+        await control?.settled();
+        expect(writeFromOtherProcess(join(mnt, 'demo.txt'), 'ok').ok).toBe(true);
+        expect(isDeviceReadOnly(dev)).toBe(false);
+        // --enforce: the store passes the collector's blocking policy through.
+        ctx.setPolicy(usbPolicy({ mode: 'block-unencrypted-writes', treatAsUsb: [dev.name] }));
+        const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(blocked).toEqual({ device: dev.name, method: 'remount-ro', mountpoint: mnt });
+        const redecided = ctx.emitted.filter((e) => e.usbAttached).at(-1)?.usbAttached;
+        expect(redecided).toMatchObject({
+          decision: Decision.BLOCK_WRITE,
+          decisionReason: expect.stringMatching(/^policy changed: unencrypted ext4/),
+        });
+        expect(writeFromOtherProcess(join(mnt, 'after.txt'), 'no').ok).toBe(false);
+      });
+
+      it('relaxing the policy releases a device the agent blocked', async () => {
+        const dev = attachLoop(makeImage('ext4'));
+        const mnt = mountDevice(dev);
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+        await start(ctx);
+        await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(writeFromOtherProcess(join(mnt, 'a.txt'), 'a').ok).toBe(false);
+        ctx.setPolicy(usbPolicy({ mode: 'allow', treatAsUsb: [dev.name] }));
+        await ctx.waitFor(
+          (e) => (e.usbAttached?.decision === Decision.ALLOW_WRITE ? e.usbAttached : undefined),
+          15_000,
+          'allow',
+        );
+        expect(isDeviceReadOnly(dev)).toBe(false);
+        expect(mountOptions(mnt)).toContain('rw');
+        expect(writeFromOtherProcess(join(mnt, 'b.txt'), 'b').ok).toBe(true);
+      });
+
+      it('a FUSE (ntfs-3g) volume is unmounted and mounted read-only', async (t) => {
+        if (!hasCommand('mkntfs') || !hasCommand('ntfs-3g')) return t.skip('ntfs-3g is not installed');
+        const dev = attachLoop(makeImage('ntfs', { label: 'WINSTICK' }));
+        const mnt = mountDevice(dev);
+        expect(spawnSync('findmnt', ['-n', '-o', 'FSTYPE', mnt], { encoding: 'utf8' }).stdout.trim()).toBe(
+          'fuseblk',
+        );
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+        await start(ctx);
+        const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(blocked).toEqual({ device: dev.name, method: 'unmount-remount-ro', mountpoint: mnt });
+        const attached = ctx.emitted.find((e) => e.usbAttached)?.usbAttached;
+        expect(attached).toMatchObject({
+          filesystem: 'ntfs',
+          label: 'WINSTICK',
+          encryption: Encryption.UNENCRYPTED,
+        });
+        expect(mountOptions(mnt)).toContain('ro');
+        const w = writeFromOtherProcess(join(mnt, 'x.txt'), 'x');
+        expect(w.ok).toBe(false);
+        expect(w.stderr).toMatch(/Read-only file system/);
+      });
+
+      it('a mount kept busy by a writer falls back to lazy unmount + read-only mount', async () => {
+        const dev = attachLoop(makeImage('ext4'));
+        const mnt = mountDevice(dev);
+        // A process holding a file open for writing makes remount,ro fail with "busy".
+        const holder = spawn('sh', ['-c', 'exec 3>"$1"; exec sleep 60', 'sh', join(mnt, 'held.txt')], {
+          stdio: 'ignore',
+        });
+        holders.add(holder);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' }).stderr).toMatch(/busy/);
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+        control = createUsbControl(ctx, {
+          guard: createLinuxUsbGuard({
+            udevRulePath: join(tempDir('custodian-rule-'), 'r.rules'),
+            busyRetries: 2,
+            busyRetryMs: 50,
+          }),
+          scanIntervalMs: 60_000,
+        });
+        await control.start();
+        const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(blocked).toEqual({ device: dev.name, method: 'lazy-unmount-remount-ro', mountpoint: mnt });
+        expect(mountOptions(mnt)).toContain('ro');
+        const w = writeFromOtherProcess(join(mnt, 'new.txt'), 'x');
+        expect(w.ok).toBe(false);
+        expect(w.stderr).toMatch(/Read-only file system/);
+        const note = ctx.logs.find((l) => l.msg === 'usb block needed the last resort');
+        expect(String(note?.fields?.['note'])).toContain(String(holder.pid));
+      });
     });
 
-    it('a device attached while the agent runs is read-only before mount; LUKS stays writable', async (t) => {
-      if (!udev?.ok) return t.skip(`udevd unavailable: ${udev?.reason}`);
-      const ext4 = makeImage('ext4');
-      const luks = makeImage('luks');
-      const n1 = nextFreeLoop().replace('/dev/', '');
-      // losetup -f names the same device until it is used: pick the one after it for LUKS.
-      const n2 = `loop${Number(n1.replace('loop', '')) + 1}`;
-      const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [n1, n2] }) });
-      await start(ctx, { rulePath: DEFAULT_UDEV_RULE_PATH });
-      expect(readFileSync(DEFAULT_UDEV_RULE_PATH, 'utf8')).toContain(`KERNEL=="${n1}|`);
-      expect(control?.capabilities()[0]).toMatchObject({ name: 'usb_control', available: true });
-      const plain = attachLoop(ext4, `/dev/${n1}`);
-      const enc = attachLoop(luks, `/dev/${n2}`);
-      udevSettle();
-      expect(isDeviceReadOnly(plain)).toBe(true);
-      expect(isDeviceReadOnly(enc)).toBe(false);
-      const mnt = mountDevice(plain);
-      expect(mountOptions(mnt)).toContain('ro');
-      const w = writeFromOtherProcess(join(mnt, 'x.txt'), 'x');
-      expect(w.ok).toBe(false);
-      expect(w.stderr).toMatch(/Read-only file system/);
-      const blocked = await ctx.waitFor((e) => (e.usbWriteBlocked?.mountpoint === mnt ? e.usbWriteBlocked : undefined), 15_000, 'block at mount');
-      expect(blocked.method).toBe('udev-readonly');
-      const encAttached = await ctx.waitFor((e) => (e.usbAttached?.device === n2 ? e.usbAttached : undefined), 15_000, 'LUKS attach');
-      expect(encAttached).toMatchObject({ filesystem: 'crypto_LUKS', encryption: Encryption.ENCRYPTED, encryptionKind: 'luks', decision: Decision.ALLOW_WRITE });
-      await control?.settled();
-      expect(kinds(ctx, n2)).toEqual(['usbAttached']);
-      expect(isDeviceReadOnly(enc)).toBe(false);
-      await control?.stop();
-      control = undefined;
-      expect(existsSync(DEFAULT_UDEV_RULE_PATH)).toBe(false);
-    });
-
-    it('a device on the allow list (vendor/product/serial from udev) stays writable', async (t) => {
-      if (!udev?.ok) return t.skip(`udevd unavailable: ${udev?.reason}`);
-      const image = makeImage('ext4');
-      const name = nextFreeLoop().replace('/dev/', '');
-      // What hwdb/usb_id would set for a real stick; a loop device needs a rule to carry an identity.
-      installTestUdevRule(
-        '59-custodian-test-identity.rules',
-        `KERNEL=="${name}", ENV{ID_VENDOR_ID}="0781", ENV{ID_MODEL_ID}="5581", ENV{ID_SERIAL_SHORT}="SCHOOL0001"\n`,
+    it('starting removes rule files of agents that were killed (owner gone), never a live agent’s', async () => {
+      const orphan = installTestUdevRule(
+        '61-custodian-usb-readonly-aaaaaaaaaaaa.rules',
+        '# owner: /nonexistent/custodian-killed-agent\n',
       );
-      const ctx = createTestContext({
-        policy: usbPolicy({
-          treatAsUsb: [name],
-          allow: [{ vendorId: '0781', productId: '5581', serial: 'SCHOOL0001', approvedBy: 'it@school', reason: 'encrypted school stick' }],
-        }),
-      });
-      await start(ctx, { rulePath: DEFAULT_UDEV_RULE_PATH });
-      const dev = attachLoop(image, `/dev/${name}`);
-      udevSettle();
-      const mnt = mountDevice(dev);
-      const attached = await ctx.waitFor((e) => (e.usbAttached?.device === name ? e.usbAttached : undefined), 15_000, 'attach');
-      expect(attached).toMatchObject({ vendorId: '0781', productId: '5581', serial: 'SCHOOL0001', decision: Decision.ALLOWED_BY_LIST });
-      expect(attached.decisionReason).toMatch(/approved by it@school/);
-      await control?.settled();
-      expect(isDeviceReadOnly(dev)).toBe(false);
-      expect(writeFromOtherProcess(join(mnt, 'lesson.pptx'), 'slides').ok).toBe(true);
-      await ctx.waitFor((e) => (e.fileWritten?.path === join(mnt, 'lesson.pptx') ? e.fileWritten : undefined), 10_000, 'file written');
-      expect(ctx.emitted.some((e) => e.usbWriteBlocked)).toBe(false);
+      const liveOwner = tempDir('custodian-live-agent-');
+      const live = installTestUdevRule(
+        '61-custodian-usb-readonly-bbbbbbbbbbbb.rules',
+        `# owner: ${liveOwner}\n`,
+      );
+      const owner = tempDir('custodian-this-agent-');
+      const ctx = createTestContext({ policy: usbPolicy({}) });
+      control = createUsbControl(ctx, { guard: createLinuxUsbGuard({ owner }), scanIntervalMs: 60_000 });
+      await control.start();
+      const own = udevRulePathFor(owner);
+      expect(existsSync(orphan)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      expect(readFileSync(own, 'utf8')).toContain(`# owner: ${owner}`);
+      await control.stop();
+      control = undefined;
+      expect(existsSync(own)).toBe(false);
     });
-  });
-});
+
+    describe('with udevd and the agent’s udev rule', () => {
+      let udev: ReturnType<typeof startUdevd> | undefined;
+      beforeAll(() => {
+        udev = startUdevd();
+      });
+
+      it('a device attached while the agent runs is read-only before mount; LUKS stays writable', async (t) => {
+        if (!udev?.ok) return t.skip(`udevd unavailable: ${udev?.reason}`);
+        const ext4 = makeImage('ext4');
+        const luks = makeImage('luks');
+        const n1 = nextFreeLoop().replace('/dev/', '');
+        // losetup -f names the same device until it is used: pick the one after it for LUKS.
+        const n2 = `loop${Number(n1.replace('loop', '')) + 1}`;
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [n1, n2] }) });
+        await start(ctx, { rulePath: DEFAULT_UDEV_RULE_PATH });
+        expect(readFileSync(DEFAULT_UDEV_RULE_PATH, 'utf8')).toContain(`KERNEL=="${n1}|`);
+        expect(control?.capabilities()[0]).toMatchObject({ name: 'usb_control', available: true });
+        const plain = attachLoop(ext4, `/dev/${n1}`);
+        const enc = attachLoop(luks, `/dev/${n2}`);
+        udevSettle();
+        expect(isDeviceReadOnly(plain)).toBe(true);
+        expect(isDeviceReadOnly(enc)).toBe(false);
+        const mnt = mountDevice(plain);
+        expect(mountOptions(mnt)).toContain('ro');
+        const w = writeFromOtherProcess(join(mnt, 'x.txt'), 'x');
+        expect(w.ok).toBe(false);
+        expect(w.stderr).toMatch(/Read-only file system/);
+        const blocked = await ctx.waitFor(
+          (e) => (e.usbWriteBlocked?.mountpoint === mnt ? e.usbWriteBlocked : undefined),
+          15_000,
+          'block at mount',
+        );
+        expect(blocked.method).toBe('udev-readonly');
+        const encAttached = await ctx.waitFor(
+          (e) => (e.usbAttached?.device === n2 ? e.usbAttached : undefined),
+          15_000,
+          'LUKS attach',
+        );
+        expect(encAttached).toMatchObject({
+          filesystem: 'crypto_LUKS',
+          encryption: Encryption.ENCRYPTED,
+          encryptionKind: 'luks',
+          decision: Decision.ALLOW_WRITE,
+        });
+        await control?.settled();
+        expect(kinds(ctx, n2)).toEqual(['usbAttached']);
+        expect(isDeviceReadOnly(enc)).toBe(false);
+        await control?.stop();
+        control = undefined;
+        expect(existsSync(DEFAULT_UDEV_RULE_PATH)).toBe(false);
+      });
+
+      it('a device on the allow list (vendor/product/serial from udev) stays writable', async (t) => {
+        if (!udev?.ok) return t.skip(`udevd unavailable: ${udev?.reason}`);
+        const image = makeImage('ext4');
+        const name = nextFreeLoop().replace('/dev/', '');
+        // What hwdb/usb_id would set for a real stick; a loop device needs a rule to carry an identity.
+        installTestUdevRule(
+          '59-custodian-test-identity.rules',
+          `KERNEL=="${name}", ENV{ID_VENDOR_ID}="0781", ENV{ID_MODEL_ID}="5581", ENV{ID_SERIAL_SHORT}="SCHOOL0001"\n`,
+        );
+        const ctx = createTestContext({
+          policy: usbPolicy({
+            treatAsUsb: [name],
+            allow: [
+              {
+                vendorId: '0781',
+                productId: '5581',
+                serial: 'SCHOOL0001',
+                approvedBy: 'it@school',
+                reason: 'encrypted school stick',
+              },
+            ],
+          }),
+        });
+        await start(ctx, { rulePath: DEFAULT_UDEV_RULE_PATH });
+        const dev = attachLoop(image, `/dev/${name}`);
+        udevSettle();
+        const mnt = mountDevice(dev);
+        const attached = await ctx.waitFor(
+          (e) => (e.usbAttached?.device === name ? e.usbAttached : undefined),
+          15_000,
+          'attach',
+        );
+        expect(attached).toMatchObject({
+          vendorId: '0781',
+          productId: '5581',
+          serial: 'SCHOOL0001',
+          decision: Decision.ALLOWED_BY_LIST,
+        });
+        expect(attached.decisionReason).toMatch(/approved by it@school/);
+        await control?.settled();
+        expect(isDeviceReadOnly(dev)).toBe(false);
+        expect(writeFromOtherProcess(join(mnt, 'lesson.pptx'), 'slides').ok).toBe(true);
+        await ctx.waitFor(
+          (e) => (e.fileWritten?.path === join(mnt, 'lesson.pptx') ? e.fileWritten : undefined),
+          10_000,
+          'file written',
+        );
+        expect(ctx.emitted.some((e) => e.usbWriteBlocked)).toBe(false);
+      });
+    });
+  },
+);

@@ -6,7 +6,6 @@ import type { AuditRecord, AuditStore } from '../store/types.ts';
 export const AUDIT = {
   login: 'auth.login',
   loginFailed: 'auth.login-failed',
-  loginThrottled: 'auth.login-throttled',
   logout: 'auth.logout',
   passwordChanged: 'auth.password-changed',
   userCreated: 'user.created',

@@ -73,9 +73,8 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         if (wait > 0) {
           const seconds = Math.ceil(wait / 1000);
           ctx.res.setHeader('Retry-After', String(seconds));
-          await audit(deps.audit, undefined, AUDIT.loginThrottled, `user:${name}`, ctx.ip, {
-            username: name,
-          });
+          // Not audited per attempt: a hammering client must not turn each 429 into a synced write.
+          // The failure that engaged the throttle is audited below.
           throw new HttpError(
             429,
             ErrorCode.RATE_LIMITED,
@@ -88,7 +87,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         const user = await users.verify(name, password);
         if (!user) {
           throttle.recordFailure(name, ctx.ip);
-          await audit(deps.audit, undefined, AUDIT.loginFailed, `user:${name}`, ctx.ip, { username: name });
+          const throttledFor = throttle.retryAfterMs(name, ctx.ip);
+          await audit(deps.audit, undefined, AUDIT.loginFailed, `user:${name}`, ctx.ip, {
+            username: name,
+            ...(throttledFor > 0 ? { throttledForMs: throttledFor } : {}),
+          });
           // One message for unknown user, wrong password and disabled account: no account probing.
           throw new HttpError(401, ErrorCode.AUTH_FAILED, 'wrong username or password');
         }

@@ -15,6 +15,8 @@ export interface SessionRecord {
   expiresAt: number;
   ip: string;
   userAgent: string;
+  /** Idle timeout in force when the session was made (long-lived feeds re-check against it). */
+  idleMs: number;
 }
 
 export interface SessionOptions {
@@ -65,6 +67,7 @@ export class SessionService {
       expiresAt: now + this.ttlMs,
       ip: meta.ip,
       userAgent: meta.userAgent.slice(0, 300),
+      idleMs: this.idleMs,
     };
     await this.kv.put(session.idHash, session);
     return { id, session };

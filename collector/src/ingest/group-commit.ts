@@ -24,6 +24,11 @@ export class GroupCommitter {
     this.tickMs = tickMs;
   }
 
+  /** Writers waiting for the next group (diagnostics and the backpressure test). */
+  get queued(): number {
+    return this.pending.length;
+  }
+
   /** Resolves once `ops` (possibly none: "after everything queued before") are durable. */
   enqueue(ops: KvOp[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {

@@ -196,7 +196,7 @@ export class Session {
     if (this.phase !== 'ready') return;
     this.send({
       welcome: {
-        ackedSeq: stream.state.maxSeq,
+        ackedSeq: stream.committedMax,
         serverTimeMs: this.ctx.now(),
         heartbeatIntervalMs: policy.heartbeatSeconds * 1000,
         maxBatchEvents: MAX_BATCH_EVENTS,
@@ -221,7 +221,7 @@ export class Session {
       })),
     });
     this.ctx.log.info(
-      { deviceId: device.id, streamId: hello.streamId, ackedSeq: stream.state.maxSeq, lastSeq: hello.lastSeq, remote: this.remoteAddress },
+      { deviceId: device.id, streamId: hello.streamId, ackedSeq: stream.committedMax, lastSeq: hello.lastSeq, remote: this.remoteAddress },
       'agent connected',
     );
   }
@@ -252,7 +252,6 @@ export class Session {
     }
     const now = this.ctx.now();
     const stream = await this.ctx.streams.get(deviceId, this.streamId, now);
-    const state = stream.state;
     const fresh: custodian.v1.Event[] = [];
     const events = batch.events as unknown as custodian.v1.Event[];
     const seen = new Set<number>();
@@ -274,7 +273,7 @@ export class Session {
     const alerts: Alert[] = [];
     const ops: KvOp[] = [];
     let status = this.ctx.status.get(deviceId);
-    const projected = { ...state, gaps: [...state.gaps] };
+    const projected = { ...stream.queued, gaps: [...stream.queued.gaps] };
     projected.duplicates += duplicates;
     for (const e of fresh) {
       const seq = e.seq as number;
@@ -302,19 +301,16 @@ export class Session {
     }
     projected.lastSeenAt = now;
     status = { ...status, lastSeenAt: now, connected: true };
+    stream.queued = projected;
+    const batchMax = records.reduce((m, r) => Math.max(m, r.seq), 0);
     ops.push(streamOp(projected), statusOp(status));
 
     const commit = this.ctx.committer.enqueue(ops).then(
       () => {
         for (const r of records) stream.pending.delete(r.seq);
-        state.maxSeq = Math.max(state.maxSeq, projected.maxSeq);
-        state.count += records.length;
-        state.duplicates += duplicates;
-        state.outOfOrder = Math.max(state.outOfOrder, projected.outOfOrder);
-        state.gaps = projected.gaps;
-        state.lastSeenAt = now;
+        stream.committedMax = Math.max(stream.committedMax, batchMax);
         release();
-        this.send({ ack: { streamId: this.streamId, seq: state.maxSeq, duplicates } });
+        this.send({ ack: { streamId: this.streamId, seq: stream.committedMax, duplicates } });
         this.ctx.status.set(status);
         this.publish(records, alerts);
       },

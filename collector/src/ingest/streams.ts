@@ -4,8 +4,14 @@
 import type { StreamState, Store } from '../store/types.ts';
 
 export interface LiveStream {
-  state: StreamState;
-  /** Highest seq queued for commit (>= state.maxSeq). */
+  /** Highest seq held durably: what Welcome and Ack report. */
+  committedMax: number;
+  /**
+   * The stream record as it will be once everything queued is written. Each batch's commit
+   * persists this projection, so concurrent batches of one group never write stale counts.
+   */
+  queued: StreamState;
+  /** Highest seq queued for commit (>= committedMax). */
   maxQueued: number;
   /** Seqs queued for commit but not yet durable. */
   pending: Set<number>;
@@ -37,7 +43,7 @@ export class StreamRegistry {
           outOfOrder: 0,
           duplicates: 0,
         };
-        return { state, maxQueued: state.maxSeq, pending: new Set<number>() };
+        return { committedMax: state.maxSeq, queued: state, maxQueued: state.maxSeq, pending: new Set<number>() };
       });
       // A failed load must not stick: the next Hello tries again.
       s.catch(() => this.streams.delete(key));

@@ -1,5 +1,7 @@
 // The DSL's alert API: the queue, one alert with its context, the decisions, the screenshot
 // and a live feed of newly opened alerts (for the severity-5 banner). Safeguarding role only.
+
+import { principalStillValid } from '../auth/revalidate.ts';
 import { badInput, notFound, type RequestContext, type Route } from '../http/router.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Alert, Store } from '../store/types.ts';
@@ -14,6 +16,8 @@ export interface AlertRouteDeps {
   store: Store;
   incidents: IncidentService;
   live?: LiveHub | undefined;
+  /** SSE keep-alive and session re-check period (default 25 s). */
+  keepAliveMs?: number;
 }
 
 /** How many alerts the queue considers at most (a term of a busy secondary school is well under this). */
@@ -180,8 +184,16 @@ function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> 
     res.end('event: unavailable\ndata: {}\n\n');
     return Promise.resolve();
   }
+  const principal = ctx.principal;
+  // Ends the feed when the session behind it no longer holds (logout, timeout, disabled, re-roled).
+  const stillValid = async () => {
+    if (principal && (await principalStillValid(deps.store, principal))) return true;
+    res.end('event: end\ndata: {"reason":"session ended"}\n\n');
+    return false;
+  };
   const onAlert = (a: Alert) => {
     void (async () => {
+      if (!(await stillValid())) return;
       const device = await deps.store.devices.get(a.deviceId);
       const user = await currentUserOf(deps.store, device, a.deviceId);
       res.write(
@@ -190,7 +202,11 @@ function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> 
     })().catch(() => res.destroy());
   };
   hub.on('alert', onAlert);
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
+  const keepAlive = setInterval(() => {
+    void stillValid()
+      .then((ok) => ok && res.write(': keep-alive\n\n'))
+      .catch(() => res.destroy());
+  }, deps.keepAliveMs ?? 25_000);
   return new Promise((resolve) => {
     const done = () => {
       clearInterval(keepAlive);

@@ -417,7 +417,10 @@ export interface Store {
    * use the key builders in keys.ts.
    */
   readonly engine: KvEngine;
-  /** Runs `fn` under the store's single write lock (read-modify-write of any record). */
+  /**
+   * Runs `fn` under the store's single write lock (read-modify-write of any record). Not
+   * re-entrant: inside `fn`, do not call the `update()` methods (they take the lock too).
+   */
   withLock<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -5,7 +5,12 @@ import { Client, type Harness, STRONG, startHarness, userClient } from './harnes
 
 let h: Harness;
 beforeEach(async () => {
-  h = await startHarness({ sessionIdleMs: 30 * 60_000, sessionTtlMs: 12 * 3600_000 });
+  // A one-minute first throttle delay keeps the throttling assertions independent of machine speed.
+  h = await startHarness({
+    sessionIdleMs: 30 * 60_000,
+    sessionTtlMs: 12 * 3600_000,
+    throttle: { baseDelayMs: 60_000 },
+  });
 });
 afterEach(async () => {
   await h.close();
@@ -141,6 +146,11 @@ describe('login throttling and audit', () => {
     const failed = await admin.req('GET', '/api/v1/audit?action=auth.login-failed');
     expect(failed.json.records.length).toBeGreaterThanOrEqual(5);
     expect(failed.json.records[0].ip).toBe('127.0.0.1');
+    // The failure that engaged the throttle says so; the refused (429) attempts write nothing.
+    expect(
+      failed.json.records.filter((r: { details: { throttledForMs?: number } }) => r.details.throttledForMs),
+    ).toHaveLength(1);
+    expect(failed.json.records).toHaveLength(5);
     const ok = await admin.req('GET', '/api/v1/audit?action=auth.login');
     expect(ok.json.records.some((r: { actor: string }) => r.actor === 'target')).toBe(true);
   });

@@ -254,3 +254,41 @@ describe('decisions', () => {
     expect((await it1.req('POST', `/api/v1/alerts/${a.id}/grade`, { grade: 1 })).status).toBe(403);
   });
 });
+
+describe('live alert feed', () => {
+  async function readUntil(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    pattern: RegExp,
+  ): Promise<string> {
+    let buf = '';
+    for (;;) {
+      const m = pattern.exec(buf);
+      if (m) return m[0];
+      const { value, done } = await reader.read();
+      if (done) return `${buf}\n<closed>`;
+      buf += Buffer.from(value).toString('utf8');
+    }
+  }
+
+  it('pushes new alerts to the DSL and ends the feed once the session is gone', async () => {
+    const dsl2 = await userClient(h, 'dsl.feed', 'dsl');
+    const res = await fetch(`${h.url}/api/v1/alerts/live`, { headers: { cookie: dsl2.cookie as string } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await readUntil(reader, /: custodian alert feed\n\n/);
+    const a = await seedAlert(h.store, { device, severity: 5, term: 'unalive' });
+    h.live.emit('alert', a);
+    const frame = await readUntil(reader, /event: alert\ndata: .*\n\n/);
+    expect(JSON.parse(frame.split('data: ')[1] as string)).toMatchObject({
+      id: a.id,
+      term: 'unalive',
+      effectiveSeverity: 5,
+    });
+
+    expect((await dsl2.req('POST', '/api/v1/auth/logout')).status).toBe(200);
+    h.live.emit('alert', a);
+    const end = await readUntil(reader, /event: end\ndata: .*\n\n/);
+    expect(end).toContain('session ended');
+    expect(await readUntil(reader, /never/)).toContain('<closed>');
+  });
+});

@@ -94,7 +94,7 @@ async function matchCommand(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ matches })}\n`);
   };
 
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let nl = pending.indexOf(0x0a);

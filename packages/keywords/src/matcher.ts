@@ -118,7 +118,10 @@ export function createMatcher(options: MatcherOptions): Matcher {
   });
   for (const cue of lib.educationalCues) add(KIND_CUE, cue.phrase, -1, false);
   for (const a of lib.allow) add(KIND_ALLOW, a.phrase, -1, false);
-  const automaton = buildAutomaton(patterns.map((p) => p.text));
+  // Word boundaries live in the automaton: every pattern starts with a space (and ends with one
+  // unless it is a stem), and the text is scanned with a space on each side. Occurrences inside
+  // words ("ass" in "class", "sex" in "Essex") then never even reach the callback.
+  const automaton = buildAutomaton(patterns.map((p) => ` ${p.text}${p.prefix ? '' : ' '}`));
 
   return {
     termCount: libraryCount,
@@ -129,9 +132,12 @@ export function createMatcher(options: MatcherOptions): Matcher {
       const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
       const suppressed = new Set<number>(); // entries with a context exception present
       let educational = false;
-      automaton.scan(n.text, (pi, s, e) => {
+      automaton.scan(` ${n.text} `, (pi, start, end) => {
         const p = patterns[pi]!;
-        if (!atWordStart(n, s) || (!p.prefix && !atWordEnd(n, e)) || !runsAgree(n, p, s)) return;
+        // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
+        const s = start;
+        const e = p.prefix ? end - 1 : end - 2;
+        if (!runsAgree(n, p, s)) return;
         if (p.kind === KIND_TERM) hits.push({ entry: p.entry, s, e });
         else if (p.kind === KIND_CUE) educational = true;
         else if (p.kind === KIND_CONTEXT_EXCEPTION) suppressed.add(p.entry);
@@ -170,14 +176,6 @@ export function createMatcher(options: MatcherOptions): Matcher {
       return result;
     },
   };
-}
-
-function atWordStart(n: Normalised, s: number): boolean {
-  return s === 0 || n.text.charCodeAt(s - 1) === 32;
-}
-
-function atWordEnd(n: Normalised, e: number): boolean {
-  return e === n.text.length || n.text.charCodeAt(e) === 32;
 }
 
 /**

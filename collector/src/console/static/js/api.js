@@ -114,9 +114,9 @@ export const api = {
   /** @param {unknown} policy @param {string} reason */
   putPolicy: (policy, reason) => request('PUT', '/policy', { policy, reason }),
   policyChanges: () => request('GET', '/policy/changes'),
-  /** @param {{ expiresInHours?: number, note?: string }} body */
-  createEnrolCode: (body) => request('POST', '/enrol-codes', body),
-  enrolCodes: () => request('GET', '/enrol-codes'),
+  /** @param {{ ttlHours?: number, note?: string }} body */
+  createEnrolCode: (body) => request('POST', '/enrol/codes', body),
+  enrolCodes: () => request('GET', '/enrol/codes'),
   agreement: () => request('GET', '/agreement', undefined, { quiet401: true }),
 
   // alerts (dsl)

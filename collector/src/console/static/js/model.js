@@ -76,6 +76,7 @@ export function listOf(data, key) {
   if (Array.isArray(data)) return data;
   if (Array.isArray(data?.[key])) return data[key];
   if (Array.isArray(data?.items)) return data.items;
+  if (Array.isArray(data?.records)) return data.records;
   return [];
 }
 

@@ -230,7 +230,7 @@ export function policyForm(policy, save, opts) {
       ),
     ),
     ro
-      ? h('p', { class: 'muted' }, 'Only an administrator can change the policy.')
+      ? h('p', { class: 'muted' }, 'Your role can read this policy but not change it.')
       : [
           field('Reason for this change (required, recorded in the change log)', reason),
           h('button', { type: 'submit' }, 'Save policy'),

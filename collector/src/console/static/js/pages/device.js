@@ -191,7 +191,7 @@ export async function render(main, ctx) {
   void loadPage(0);
   void fillInventory(inventory, id, d);
   void fillUsbHistory(usbHistory, id);
-  void fillPolicy(policy, id, ctx.user.role === 'admin');
+  void fillPolicy(policy, id, ctx.user.role === 'admin' || ctx.user.role === 'it');
 
   const off = onLive('*', async ({ data }) => {
     if ((data?.deviceId ?? data?.device?.id ?? data?.id) !== id) return;

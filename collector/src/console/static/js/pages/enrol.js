@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { ext, h, mount } from '../h.js';
 import { renderError } from '../ui.js';
 
-const CODE = /^[A-Za-z0-9_-]{4,128}$/;
+const CODE = /^[A-Za-z0-9-]{4,64}$/;
 
 /** Quotes a value for a POSIX shell: the code is checked against CODE, but quote anyway. @param {string} s */
 function shq(s) {
@@ -25,7 +25,7 @@ export async function render(main) {
   }
   const server = location.origin;
   const command = code
-    ? `custodian-agent enrol --server ${shq(server)} --code ${shq(code)} --user "YOUR NAME" --accept-agreement ${shq(String(agreement.version ?? ''))}`
+    ? `custodian-agent enrol --server ${shq(server)} --code ${shq(code)} --name 'YOUR NAME' --accept-agreement`
     : null;
   const copy = h(
     'button',
@@ -90,7 +90,7 @@ export async function render(main) {
             h(
               'p',
               null,
-              'Install the agent, then run this command in a terminal (as administrator). Running it records that you accept the agreement above.',
+              'Install the agent, then run this command in a terminal as administrator, with your own name in place of YOUR NAME. Running it records that you accept the agreement above (this version, with its SHA-256). Leave out --accept-agreement to read the agreement in the terminal and confirm there.',
             ),
             h('pre', { class: 'command', id: 'enrol-command' }, command),
             copy,

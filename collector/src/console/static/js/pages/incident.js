@@ -103,7 +103,11 @@ export async function render(main, ctx) {
         { class: 'page-head' },
         h('h1', null, ext(i.title ?? 'Incident', 100)),
         badge(String(i.status ?? 'open'), i.status === 'closed' ? '' : 'warn'),
-        h('a', { class: 'button secondary', href: api.incidentEvidenceUrl(id), download: `incident-${id}.html` }, 'Export evidence'),
+        h(
+          'a',
+          { class: 'button secondary', href: api.incidentEvidenceUrl(id), download: `incident-${id}.html` },
+          'Export evidence',
+        ),
       ),
       h(
         'p',

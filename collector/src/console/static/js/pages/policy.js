@@ -9,6 +9,8 @@ import { loading, renderError, statusLine, table } from '../ui.js';
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
 export async function render(main, ctx) {
   const isAdmin = ctx.user.role === 'admin';
+  // The collector lets IT staff change policy too (with a reason); BYOD codes are admin only.
+  const canEdit = isAdmin || ctx.user.role === 'it';
   const policySlot = h('div', null, loading('Loading policy'));
   const codesSlot = isAdmin ? enrolCodes() : null;
   const logSlot = h(
@@ -68,7 +70,7 @@ export async function render(main, ctx) {
           await api.putPolicy(patch, reason);
           void loadLog();
         },
-        { title: 'Default policy (every device without an override)', readOnly: !isAdmin },
+        { title: 'Default policy (every device without an override)', readOnly: !canEdit },
       ),
     );
   } catch (err) {

@@ -1,0 +1,31 @@
+// `pnpm --filter @custodian/agent build`: bundles the agent into plain JavaScript under
+// agent/dist/lib/ for installed devices. Running the TypeScript sources directly costs ~40 MiB
+// of RSS (Node's type stripper plus every module's source); the bundle is what a service runs.
+// Native and binary-shipping packages stay external and resolve from agent/node_modules.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const agentDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(agentDir, 'dist');
+rmSync(dist, { recursive: true, force: true });
+
+await build({
+  input: { 'custodian-agent': join(agentDir, 'bin', 'custodian-agent.js') },
+  platform: 'node',
+  // level → classic-level (native addon); get-windows and screenshot-desktop load binaries
+  // relative to their own files; ws' optional accelerators are optional.
+  external: [/^node:/, 'level', 'get-windows', 'screenshot-desktop', 'bufferutil', 'utf-8-validate'],
+  output: { dir: join(dist, 'lib'), format: 'esm', entryFileNames: '[name].mjs' },
+  logLevel: 'silent',
+});
+
+// The keyword library reads its data files relative to its own module (../data).
+const keywordsData = join(agentDir, '..', 'packages', 'keywords', 'data');
+if (existsSync(keywordsData)) cpSync(keywordsData, join(dist, 'data'), { recursive: true });
+
+// Smoke check: the bundle starts and prints its usage.
+execFileSync(process.execPath, [join(dist, 'lib', 'custodian-agent.mjs'), '--help'], { stdio: 'ignore' });
+console.log(`bundled the agent into ${join(dist, 'lib', 'custodian-agent.mjs')}`);

@@ -1,0 +1,174 @@
+// Flagged-activity capture (issue 6 §2): on every active-window change, match the title and URL
+// against the keyword library; at or above the policy's minimum severity take a screenshot (in a
+// child process) and emit a FlaggedActivity event. Repeats of the same term in the same window
+// within repeatSuppressSeconds give one capture and a count. Screenshots and window text are
+// never written to the log.
+import { createMatcher, type Matcher } from '@custodian/keywords';
+import type { Policy } from '@custodian/policy';
+import type {
+  ActiveWindowInfo,
+  AgentComponent,
+  AgentContext,
+  CapabilityStatus,
+  EventPayload,
+} from '../core/contracts.ts';
+import { createScreenshotSource, type ScreenshotSource } from '../platform/screenshot.ts';
+import { RepeatSuppressor, repeatKey } from './repeat-suppressor.ts';
+import { matchWindow } from './window-match.ts';
+
+export interface CaptureDeps {
+  /** Default: the platform's screenshot source (child process). */
+  screenshots?: ScreenshotSource;
+  /** Clock for repeat suppression. Default Date.now. */
+  now?: () => number;
+  /** Pause between the frames of a burst (policy capture.frames > 1). Default 500 ms. */
+  frameGapMs?: number;
+}
+
+type CaptureSettings = Policy['capture'];
+
+function matcherFor(c: CaptureSettings): Matcher {
+  return createMatcher({ ageBand: c.ageBand, categories: c.categories, customTerms: c.customTerms });
+}
+
+function matcherSettingsChanged(a: CaptureSettings, b: CaptureSettings): boolean {
+  return (
+    a.ageBand !== b.ageBand ||
+    JSON.stringify(a.categories) !== JSON.stringify(b.categories) ||
+    JSON.stringify(a.customTerms) !== JSON.stringify(b.customTerms)
+  );
+}
+
+export class CaptureComponent implements AgentComponent {
+  readonly name = 'capture';
+  private readonly ctx: AgentContext;
+  private readonly deps: CaptureDeps;
+  private screenshots: ScreenshotSource | undefined;
+  private capability: CapabilityStatus = { name: 'screenshot', available: false, reason: 'starting' };
+  private matcher: Matcher | undefined;
+  private readonly repeats = new RepeatSuppressor();
+  /** Window changes are handled one at a time, in order (a capture takes a while). */
+  private queue: Promise<void> = Promise.resolve();
+  private unsubscribers: (() => void)[] = [];
+  private stopped = true;
+
+  constructor(ctx: AgentContext, deps: CaptureDeps = {}) {
+    this.ctx = ctx;
+    this.deps = deps;
+  }
+
+  capabilities(): CapabilityStatus[] {
+    return [this.capability];
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.screenshots = this.deps.screenshots ?? (await createScreenshotSource());
+    this.matcher = matcherFor(this.ctx.policy.current().capture);
+    await this.probe();
+    this.unsubscribers.push(
+      this.ctx.policy.onChange((p, prev) => {
+        if (matcherSettingsChanged(p.capture, prev.capture)) this.matcher = matcherFor(p.capture);
+      }),
+      this.ctx.windows.onChange((w) => {
+        if (w) this.enqueue(w);
+      }),
+    );
+    // A window already open when capture starts counts as a change.
+    const current = this.ctx.windows.current();
+    if (current) this.enqueue(current);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const u of this.unsubscribers) u();
+    this.unsubscribers = [];
+    await this.queue;
+  }
+
+  /** Resolves when every window change seen so far has been handled (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private enqueue(window: ActiveWindowInfo): void {
+    this.queue = this.queue
+      .then(() => this.handle(window))
+      .catch((err: unknown) => {
+        this.ctx.log.error('flagged-activity capture failed', { err: (err as Error).message });
+      });
+  }
+
+  private async probe(): Promise<void> {
+    const cap = await this.screenshots!.probe();
+    const changed = cap.available !== this.capability.available || cap.reason !== this.capability.reason;
+    this.capability = cap;
+    if (changed) this.ctx.capabilitiesChanged();
+  }
+
+  private async handle(window: ActiveWindowInfo): Promise<void> {
+    if (this.stopped) return;
+    const settings = this.ctx.policy.current().capture;
+    if (!settings.enabled || !this.matcher) return;
+    const flag = matchWindow(this.matcher, window, settings.minSeverity);
+    if (!flag) return;
+    const m = flag.match;
+    const now = (this.deps.now ?? Date.now)();
+    const decision = this.repeats.decide(repeatKey(m.term, m.category, window), now, settings.repeatSuppressSeconds * 1000);
+    if (!decision.capture) {
+      this.ctx.log.debug('flagged activity repeated, capture suppressed', { category: m.category, severity: m.severity });
+      return;
+    }
+
+    const { blobIds, unavailableReason } = await this.takeScreenshots(settings.frames);
+    const payload: EventPayload = {
+      flaggedActivity: {
+        category: m.category,
+        severity: m.severity,
+        matchedTerm: m.term,
+        context: flag.context,
+        window: { app: window.app, title: window.title, url: window.url, pid: window.pid },
+        screenshotBlobIds: blobIds,
+        screenshotUnavailableReason: unavailableReason,
+        repeatCount: decision.suppressedSince,
+        source: flag.source,
+        educationalContext: m.educational,
+      },
+    };
+    await this.ctx.events.emit(payload);
+    // Category and severity only: titles, terms and images stay out of logs.
+    this.ctx.log.info('flagged activity captured', {
+      category: m.category,
+      severity: m.severity,
+      screenshots: blobIds.length,
+      screenshotUnavailable: unavailableReason !== '',
+    });
+  }
+
+  private async takeScreenshots(frames: number): Promise<{ blobIds: string[]; unavailableReason: string }> {
+    // The display may have come (user logged in) or gone since the last probe.
+    if (!this.capability.available) await this.probe();
+    if (!this.capability.available) return { blobIds: [], unavailableReason: this.capability.reason };
+    const blobIds: string[] = [];
+    for (let i = 0; i < frames; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, this.deps.frameGapMs ?? 500));
+      let png: Uint8Array;
+      try {
+        png = await this.screenshots!.capture();
+      } catch (err) {
+        const reason = (err as Error).message;
+        this.ctx.log.warn('screenshot failed', { reason });
+        await this.probe();
+        // Frames already taken are still evidence; say why the rest are missing.
+        return { blobIds, unavailableReason: reason };
+      }
+      blobIds.push(await this.ctx.blobs.putBlob(png, 'image/png'));
+    }
+    return { blobIds, unavailableReason: '' };
+  }
+}
+
+/** Component factory for agent/src/components.ts: `(ctx) => createCaptureComponent(ctx)`. */
+export function createCaptureComponent(ctx: AgentContext, deps: CaptureDeps = {}): CaptureComponent {
+  return new CaptureComponent(ctx, deps);
+}

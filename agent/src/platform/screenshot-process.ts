@@ -1,0 +1,46 @@
+// Parent side of a screenshot: runs screenshot-child.ts with the current Node binary through
+// exec.ts run() (timeout, SIGKILL, wrapped errors) and checks that a PNG came back. Shared by
+// the per-platform sources; no window text ever reaches the child.
+import { fileURLToPath } from 'node:url';
+import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
+import { run } from './exec.ts';
+
+const CHILD = fileURLToPath(new URL('./screenshot-child.ts', import.meta.url));
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** A 4K screen as PNG stays far below this; base64 adds a third. */
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
+export function isPng(bytes: Uint8Array): boolean {
+  return bytes.length > PNG_SIGNATURE.length && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+}
+
+/** The child's {"error": "..."} line, if it wrote one (pure). */
+export function childError(stderr: string): string | undefined {
+  for (const line of stderr.split('\n').reverse()) {
+    try {
+      const parsed = JSON.parse(line) as { error?: unknown };
+      if (typeof parsed.error === 'string') return parsed.error;
+    } catch {
+      // not our JSON line (e.g. a Node warning): keep looking
+    }
+  }
+  return undefined;
+}
+
+export async function captureInChild(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Uint8Array> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run(process.execPath, [CHILD], { env, timeoutMs, maxBuffer: MAX_OUTPUT }));
+  } catch (err) {
+    if (isCustodianError(err, ErrorCode.COMMAND_FAILED)) {
+      const stderr = typeof err.details?.['stderr'] === 'string' ? err.details['stderr'] : '';
+      throw new CustodianError(ErrorCode.COMMAND_FAILED, `screenshot failed: ${childError(stderr) ?? err.message}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  const bytes = new Uint8Array(Buffer.from(stdout, 'base64'));
+  if (!isPng(bytes)) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'screenshot failed: the capture was not a PNG');
+  return bytes;
+}

@@ -1,0 +1,38 @@
+// Linux/X11 screenshots: screenshot-desktop (xrandr + ImageMagick `import`) in a child process.
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { CapabilityStatus } from '../core/contracts.ts';
+import { hasCommand, run } from './exec.ts';
+import type { ScreenshotSource } from './screenshot.ts';
+import { captureInChild } from './screenshot-process.ts';
+import { parseXrandrOutputs, screenshotEnvironmentProblem } from './screenshot.xrandr.ts';
+
+export class X11ScreenshotSource implements ScreenshotSource {
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeoutMs: number;
+
+  constructor(env: NodeJS.ProcessEnv, timeoutMs: number) {
+    this.env = env;
+    this.timeoutMs = timeoutMs;
+  }
+
+  async probe(): Promise<CapabilityStatus> {
+    const unavailable = (reason: string): CapabilityStatus => ({ name: 'screenshot', available: false, reason });
+    const problem = screenshotEnvironmentProblem(this.env);
+    if (problem) return unavailable(problem);
+    let stdout: string;
+    try {
+      ({ stdout } = await run('xrandr', ['--current'], { env: this.env, timeoutMs: 3_000 }));
+    } catch (err) {
+      if (err instanceof CustodianError && err.code === ErrorCode.UNAVAILABLE)
+        return unavailable('xrandr is not installed (Debian package x11-xserver-utils)');
+      return unavailable(`X display ${this.env['DISPLAY']} not reachable`);
+    }
+    if (parseXrandrOutputs(stdout).length === 0) return unavailable('xrandr reports no connected screen');
+    if (!(await hasCommand('import'))) return unavailable('ImageMagick is not installed (Debian package imagemagick)');
+    return { name: 'screenshot', available: true, reason: '' };
+  }
+
+  capture(): Promise<Uint8Array> {
+    return captureInChild(this.env, this.timeoutMs);
+  }
+}

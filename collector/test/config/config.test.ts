@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'custodian-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('config', () => {
+  it('layers defaults, file, environment and flags', () => {
+    const file = join(dir, 'collector.json');
+    writeFileSync(file, JSON.stringify({ port: 9000, retention: { timelineDays: 30 }, ingest: { idleTimeoutMs: 60000 } }));
+    const cfg = loadConfig({
+      flags: { 'data-dir': join(dir, 'data'), config: file, host: '0.0.0.0' },
+      env: { CUSTODIAN_PORT: '9100', CUSTODIAN_RETENTION_SCREENSHOT_DAYS: '14' },
+    });
+    expect(cfg.port).toBe(9100);
+    expect(cfg.host).toBe('0.0.0.0');
+    expect(cfg.retention).toMatchObject({ timelineDays: 30, screenshotDays: 14 });
+    expect(cfg.ingest.idleTimeoutMs).toBe(60000);
+    expect(cfg.screenshotKeyFile).toBe(join(dir, 'custodian-screenshot.key'));
+    expect(cfg.tls).toBeUndefined();
+  });
+
+  it.each([
+    [{ CUSTODIAN_PORT: '70000' }, {}, 'port'],
+    [{ CUSTODIAN_PORT: 'eighty' }, {}, 'port'],
+    [{ CUSTODIAN_LOG_LEVEL: 'loud' }, {}, 'logLevel'],
+    [{ CUSTODIAN_RETENTION_TIMELINE_DAYS: '0' }, {}, 'retention.timelineDays'],
+    [{}, { 'tls-cert': '/x.pem' }, 'tls.keyFile'],
+    [{ CUSTODIAN_PING_INTERVAL_MS: '999999' }, {}, 'ingest.pingIntervalMs'],
+  ])('names the bad field (%j %j → %s)', (env, flags, field) => {
+    expect(() => loadConfig({ flags: { 'data-dir': join(dir, 'd'), ...flags }, env })).toThrow(
+      expect.objectContaining({ code: 'CUST_ERR_INVALID_CONFIG', message: expect.stringContaining(`config field ${field}`) }),
+    );
+  });
+
+  it('refuses unknown settings in the file and a missing data dir', () => {
+    const file = join(dir, 'typo.json');
+    writeFileSync(file, JSON.stringify({ retention: { timelineDayz: 3 } }));
+    expect(() => loadConfig({ flags: { 'data-dir': dir, config: file }, env: {} })).toThrow(/retention\.timelineDayz: unknown setting/);
+    expect(() => loadConfig({ flags: {}, env: {} })).toThrow(/config field dataDir/);
+  });
+});

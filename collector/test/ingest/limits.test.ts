@@ -1,0 +1,81 @@
+// Per-connection limits: idle timeout with ping/pong, and backpressure (reading stops while
+// too many received bytes wait for the disk, instead of buffering without bound).
+import { CloseCode, type IEvent } from '@custodian/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KvEngine } from '../../src/store/types.ts';
+import { AgentClient, newStreamId } from '../helpers/agent-client.ts';
+import { type Harness, startHarness } from '../helpers/harness.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('connection limits', () => {
+  it('closes a peer that stops answering pings with IDLE_TIMEOUT; a live peer stays', async () => {
+    h = await startHarness({ config: (c) => ((c.ingest.pingIntervalMs = 100), (c.ingest.idleTimeoutMs = 400)) });
+    const dev = await h.enrol();
+    const dead = new AgentClient(h.wsUrl);
+    await dead.hello(dev.deviceId, dev.deviceKey, newStreamId());
+    const other = await h.enrol();
+    const alive = new AgentClient(h.wsUrl);
+    await alive.hello(other.deviceId, other.deviceKey, newStreamId());
+    // Stop reading: pings go unanswered, as with a laptop that vanished from the network.
+    const socket = (dead.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    await new Promise((r) => setTimeout(r, 1000));
+    socket.resume();
+    expect((await dead.closed).code).toBe(CloseCode.IDLE_TIMEOUT);
+    expect(alive.ws.readyState).toBe(alive.ws.OPEN);
+    alive.close();
+  });
+
+  it('stops reading while more than maxInFlightBytes wait for durable storage', async () => {
+    const held: (() => void)[] = [];
+    let hold = false;
+    let heldEvents = 0;
+    const wrap = (e: KvEngine): KvEngine => ({
+      get: (k) => e.get(k),
+      getMany: (k) => e.getMany(k),
+      entries: (r) => e.entries(r),
+      close: () => e.close(),
+      batch: async (ops, o) => {
+        if (o.sync && hold) {
+          heldEvents += ops.filter((op) => op.key.startsWith('tl!')).length;
+          await new Promise<void>((r) => held.push(r));
+        }
+        await e.batch(ops, o);
+      },
+    });
+    const LIMIT = 64 * 1024;
+    h = await startHarness({ wrapEngine: wrap, config: (c) => (c.ingest.maxInFlightBytes = LIMIT) });
+    const dev = await h.enrol();
+    const c = new AgentClient(h.wsUrl);
+    const stream = newStreamId();
+    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    hold = true;
+    const BATCHES = 100;
+    const big = (b: number): IEvent[] =>
+      Array.from({ length: 10 }, (_, i) => ({ seq: b * 10 + i + 1, timeMs: Date.now(), activeWindow: { title: 'x'.repeat(2000) } }));
+    for (let b = 0; b < BATCHES; b++) c.send({ batch: { streamId: stream, events: big(b) } });
+    try {
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 300));
+      // ~20 kB per frame: with reading paused past 64 KiB only a handful of frames are taken in
+      // (held in the commit or queued for the next), while 100 (about 2 MB) were sent. Bound:
+      // the limit, plus what one socket read had already buffered (up to 64 KiB), plus a frame.
+      const framesTaken = heldEvents / 10 + h.app.ingest.committer.queued;
+      expect(framesTaken).toBeGreaterThan(0);
+      expect(framesTaken).toBeLessThanOrEqual(Math.ceil((LIMIT + 64 * 1024) / 20_000) + 1);
+    } finally {
+      hold = false;
+      for (const r of held.splice(0)) r();
+    }
+    let last = 0;
+    while (last < BATCHES * 10) last = Number((await c.next('ack')).ack?.seq);
+    const st = await h.app.store.timeline.getStream(dev.deviceId, stream);
+    expect(st?.count).toBe(BATCHES * 10);
+    c.close();
+  });
+});

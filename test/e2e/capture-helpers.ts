@@ -1,0 +1,95 @@
+// Helpers for the capture end-to-end test and the capture latency bench: a real collector, a
+// real enrolled agent running on a real X server, and the collector's alert API.
+import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { startX, type XSession } from '../support/xvfb.ts';
+import { createStaff } from './console-helpers.ts';
+
+export interface AlertRow {
+  id: string;
+  category: string;
+  term: string;
+  severity: number;
+  windowTitle: string;
+  repeatCount: number;
+  screenshotCount: number;
+  occurredAt: number;
+  createdAt: number;
+}
+
+export interface CaptureRig {
+  collector: CollectorProcess;
+  enrolled: EnrolledAgent;
+  agent: AgentProcess;
+  x: XSession;
+  alerts(): Promise<AlertRow[]>;
+  get(path: string): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startCaptureRig(): Promise<CaptureRig> {
+  const parts: { collector?: CollectorProcess; enrolled?: EnrolledAgent; agent?: AgentProcess; x?: XSession } = {};
+  const stop = async () => {
+    await parts.agent?.stop();
+    await parts.x?.stop();
+    await parts.enrolled?.cleanup();
+    await parts.collector?.cleanup();
+  };
+  try {
+    parts.collector = await startCollector();
+    parts.x = await startX({ width: 1024, height: 768 });
+    parts.enrolled = await enrolAgent({ collector: parts.collector });
+    // Sample windows often (the default is 1 s), so the test spends its time on capture, not waiting.
+    const put = await fetch(`${parts.collector.url}/api/v1/devices/${parts.enrolled.deviceId}/policy`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${parts.collector.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: { windowSampleMs: 200 }, reason: 'capture e2e test' }),
+    });
+    if (!put.ok) throw new Error(`policy PUT: HTTP ${put.status}: ${await put.text()}`);
+    parts.agent = await startAgent({ dataDir: parts.enrolled.dataDir, env: parts.x.env, args: ['--demo'] });
+    await parts.agent.waitForLog(/connected to collector/, 30_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const { collector } = parts as Required<typeof parts>;
+  // Alerts and screenshots are for safeguarding roles only: sign in as a DSL.
+  const dsl = await createStaff(collector, 'dsl-capture', 'dsl');
+  const login = await fetch(`${collector.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(dsl),
+  });
+  if (!login.ok) throw new Error(`login: HTTP ${login.status}: ${await login.text()}`);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const get = (path: string) => fetch(`${collector.url}${path}`, { headers: { cookie } });
+  return {
+    collector,
+    enrolled: parts.enrolled!,
+    agent: parts.agent!,
+    x: parts.x!,
+    get,
+    async alerts() {
+      const res = await get('/api/v1/alerts?limit=500');
+      if (!res.ok) throw new Error(`alerts: HTTP ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { alerts: AlertRow[] }).alerts;
+    },
+    stop,
+  };
+}
+
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

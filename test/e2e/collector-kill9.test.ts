@@ -1,0 +1,114 @@
+// A real collector process is killed with SIGKILL while batches stream in. Afterwards every
+// batch is either fully present or absent (never half), everything acked is present, and
+// after restart the agent's resend is stored exactly once.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { encodeAgentMessage, type IEvent } from '@custodian/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openLevelStore } from '../../collector/src/store/index.ts';
+import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+
+const BATCH = 50;
+const BATCHES = 200;
+
+function batchEvents(b: number): IEvent[] {
+  return Array.from({ length: BATCH }, (_, i) => {
+    const seq = b * BATCH + i + 1;
+    return { seq, timeMs: Date.now(), activeWindow: { app: 'app', title: `window ${seq}`, url: '', pid: 1 } };
+  });
+}
+
+async function allSeqs(dataDir: string, deviceId: string): Promise<number[]> {
+  const store = await openLevelStore(dataDir, randomBytes(32));
+  try {
+    const seqs: number[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await store.timeline.query({ deviceId, limit: 1000, ...(cursor ? { cursor } : {}) });
+      seqs.push(...page.records.map((r) => r.seq));
+      if (!page.nextCursor) return seqs.sort((a, b) => a - b);
+      cursor = page.nextCursor;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+let collector: CollectorProcess | undefined;
+afterEach(async () => {
+  await collector?.cleanup();
+  collector = undefined;
+});
+
+describe('collector killed with SIGKILL mid-stream', () => {
+  it('keeps whole batches only, loses nothing acked, stores the resend once', async () => {
+    collector = await startCollector();
+    const enrol = await fetch(`${collector.url}/api/v1/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        secret: collector.enrolSecret,
+        machineId: 'kill9-machine',
+        hostname: 'k9',
+        os: 'linux',
+        serial: 'K9',
+      }),
+    });
+    expect(enrol.status).toBe(200);
+    const { deviceId, deviceKey } = (await enrol.json()) as { deviceId: string; deviceKey: string };
+    const stream = randomUUID();
+
+    const client = new AgentClient(collector.wsUrl);
+    await client.hello(deviceId, deviceKey, stream);
+    let maxAcked = 0;
+    let killed = false;
+    const killedAt = new Promise<void>((resolve) => {
+      client.ws.on('message', () => {
+        for (const m of client.messages)
+          if (m.body === 'ack') maxAcked = Math.max(maxAcked, Number(m.ack?.seq));
+        client.messages.length = 0;
+        if (!killed && maxAcked >= (BATCHES * BATCH) / 4) {
+          killed = true;
+          void collector!.kill9().then(resolve);
+        }
+      });
+    });
+    for (let b = 0; b < BATCHES; b++)
+      client.ws.send(encodeAgentMessage({ batch: { streamId: stream, events: batchEvents(b) } }));
+    await killedAt;
+    await client.closed;
+    expect(maxAcked).toBeGreaterThan(0);
+
+    // On disk after the crash: everything acked, and only whole batches.
+    const afterCrash = await allSeqs(collector.dataDir, deviceId);
+    const present = new Set(afterCrash);
+    for (let s = 1; s <= maxAcked; s++) expect(present.has(s)).toBe(true);
+    for (let b = 0; b < BATCHES; b++) {
+      const count = batchEvents(b).filter((e) => present.has(e.seq as number)).length;
+      expect([0, BATCH]).toContain(count);
+    }
+    expect(new Set(afterCrash).size).toBe(afterCrash.length);
+    // The kill really interrupted the stream (otherwise this test proves nothing).
+    expect(afterCrash.length).toBeLessThan(BATCHES * BATCH);
+
+    // Restart; the agent resends everything it was not told is durable (here: all of it).
+    await collector.restart();
+    const again = new AgentClient(collector.wsUrl);
+    const { welcome } = await again.hello(deviceId, deviceKey, stream);
+    expect(Number(welcome.ackedSeq)).toBe(afterCrash.length === 0 ? 0 : Math.max(...afterCrash));
+    expect(Number(welcome.ackedSeq)).toBeGreaterThanOrEqual(maxAcked);
+    let last: number | undefined;
+    for (let b = 0; b < BATCHES; b++) {
+      again.send({ batch: { streamId: stream, events: batchEvents(b) } });
+    }
+    for (let b = 0; b < BATCHES; b++) last = Number((await again.next('ack', 30_000)).ack?.seq);
+    expect(last).toBe(BATCHES * BATCH);
+    again.close();
+    await again.closed;
+    expect(await collector.stop()).toBe(0);
+
+    const final = await allSeqs(collector.dataDir, deviceId);
+    expect(final.length).toBe(BATCHES * BATCH);
+    expect(final).toEqual(Array.from({ length: BATCHES * BATCH }, (_, i) => i + 1));
+  });
+});
