@@ -1,23 +1,8 @@
 // Encoding and decoding of whole frames, with the frame limit enforced in one place.
-import protobuf from 'protobufjs/minimal.js';
+import './numbers.ts';
 import { CustodianError, ErrorCode } from './errors.ts';
 import { custodian } from './gen/custodian.js';
 import { MAX_FRAME_BYTES } from './limits.ts';
-
-// 64-bit fields (seq, times, sizes) decode to plain numbers: every value this protocol
-// carries stays far below 2^53, and Long objects would leak into every consumer.
-protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
-protobuf.configure();
-// The generated prototypes got their 64-bit defaults (e.g. Welcome.acked_seq = 0) as Long
-// objects when gen/custodian.js loaded, before the line above: make those plain numbers too.
-for (const type of Object.values(custodian.v1) as { prototype?: Record<string, unknown> }[]) {
-  const proto = type.prototype;
-  if (!proto) continue;
-  for (const key of Object.keys(proto)) {
-    const v = proto[key] as { low?: unknown; high?: unknown; unsigned?: unknown } | null;
-    if (v && typeof v === 'object' && 'low' in v && 'high' in v && 'unsigned' in v) proto[key] = 0;
-  }
-}
 
 export const v1 = custodian.v1;
 export type AgentMessage = custodian.v1.AgentMessage;

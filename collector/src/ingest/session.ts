@@ -25,7 +25,7 @@ import type { LiveEvent } from '../live/hub.ts';
 import { reduceStatus } from '../live/status.ts';
 import { K } from '../store/keys.ts';
 import { alertOps, blobMetaOps, streamOp, statusOp, timelineOps } from '../store/records.ts';
-import type { Alert, BlobMeta, Device, KvOp, TimelineRecord } from '../store/types.ts';
+import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
 import { type ChunkIn, checkChunk, continues, MAX_OPEN_UPLOADS, startUpload, type Upload } from './blob-upload.ts';
 import { buildRecord } from './events.ts';
 import type { IngestContext } from './server.ts';
@@ -61,6 +61,7 @@ export class Session {
   private helloTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly uploads = new Map<string, Upload>();
+  private queuedStatus: DeviceLiveStatus | undefined;
   /** Commits of this session not yet resolved (for graceful shutdown). */
   private commits = new Set<Promise<unknown>>();
 
@@ -272,7 +273,10 @@ export class Session {
     const records: TimelineRecord[] = [];
     const alerts: Alert[] = [];
     const ops: KvOp[] = [];
-    let status = this.ctx.status.get(deviceId);
+    // Status: the persisted snapshot is projected from what this session already queued; the
+    // live status is re-derived after the commit from the then-current status (see below).
+    let status = this.queuedStatus ?? this.ctx.status.get(deviceId);
+    const applied: [string, Record<string, unknown>][] = [];
     const projected = { ...stream.queued, gaps: [...stream.queued.gaps] };
     projected.duplicates += duplicates;
     for (const e of fresh) {
@@ -293,7 +297,9 @@ export class Session {
         alerts.push(built.alert);
         ops.push(...alertOps(built.alert));
       }
-      status = reduceStatus(status, built.record.kind, eventToJson(v1.Event.decode(built.record.event)), now);
+      const json = eventToJson(v1.Event.decode(built.record.event));
+      applied.push([built.record.kind, json]);
+      status = reduceStatus(status, built.record.kind, json, now);
       stream.pending.add(seq);
       stream.maxQueued = Math.max(stream.maxQueued, seq);
       projected.count++;
@@ -301,6 +307,7 @@ export class Session {
     }
     projected.lastSeenAt = now;
     status = { ...status, lastSeenAt: now, connected: true };
+    this.queuedStatus = status;
     stream.queued = projected;
     const batchMax = records.reduce((m, r) => Math.max(m, r.seq), 0);
     ops.push(streamOp(projected), statusOp(status));
@@ -311,7 +318,9 @@ export class Session {
         stream.committedMax = Math.max(stream.committedMax, batchMax);
         release();
         this.send({ ack: { streamId: this.streamId, seq: stream.committedMax, duplicates } });
-        this.ctx.status.set(status);
+        let live = this.ctx.status.get(deviceId);
+        for (const [kind, json] of applied) live = reduceStatus(live, kind, json, now);
+        this.ctx.status.set({ ...live, lastSeenAt: now, connected: this.phase === 'ready' || live.connected });
         this.publish(records, alerts);
       },
       (err: unknown) => {
