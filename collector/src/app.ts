@@ -8,12 +8,6 @@ import type { AddressInfo } from 'node:net';
 import type { CollectorConfig } from './config.ts';
 import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
 import { EnrolService } from './enrol/service.ts';
-import {
-  type Authenticator,
-  createHooks,
-  createServer,
-  type HttpHooks,
-} from './http/server.ts';
 import { type Principal, Router } from './http/router.ts';
 import { devicesRoutes } from './http/routes-devices.ts';
 import { enrolRoutes } from './http/routes-enrol.ts';
@@ -21,6 +15,7 @@ import { healthRoutes } from './http/routes-health.ts';
 import { liveRoutes } from './http/routes-live.ts';
 import { policyRoutes } from './http/routes-policy.ts';
 import { retentionRoutes } from './http/routes-retention.ts';
+import { type Authenticator, createHooks, createServer, type HttpHooks } from './http/server.ts';
 import { IngestServer } from './ingest/server.ts';
 import { LiveHub } from './live/hub.ts';
 import { StatusTracker } from './live/status.ts';
@@ -100,7 +95,11 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       key = parseKey(envKey, 'CUSTODIAN_SCREENSHOT_KEY');
     } else {
       const loaded = loadOrCreateKeyFile(config.screenshotKeyFile);
-      if (loaded.created) log.warn({ file: config.screenshotKeyFile }, 'created screenshot key file: back it up, screenshots cannot be read without it');
+      if (loaded.created)
+        log.warn(
+          { file: config.screenshotKeyFile },
+          'created screenshot key file: back it up, screenshots cannot be read without it',
+        );
       key = loaded.key;
     }
     store = await openLevelStore(config.dataDir, key, now);
@@ -110,7 +109,13 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const router = new Router();
   const hooks = createHooks();
   const audit: App['audit'] = (who, action, target, details, ip) =>
-    store.audit.append({ actor: actorOf(who), action, target, ...(details ? { details } : {}), ...(ip ? { ip } : {}) });
+    store.audit.append({
+      actor: actorOf(who),
+      action,
+      target,
+      ...(details ? { details } : {}),
+      ...(ip ? { ip } : {}),
+    });
 
   const enrol = new EnrolService({ store, live, log, config, now, audit });
   const credentials = await enrol.bootstrap(env);

@@ -5,7 +5,17 @@ import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 
-const FLAGS = new Set(['data-dir', 'port', 'host', 'tls-cert', 'tls-key', 'config', 'log-level', 'public-url', 'screenshot-key-file']);
+const FLAGS = new Set([
+  'data-dir',
+  'port',
+  'host',
+  'tls-cert',
+  'tls-key',
+  'config',
+  'log-level',
+  'public-url',
+  'screenshot-key-file',
+]);
 
 const USAGE = `usage: custodian-collector serve --data-dir DIR [--port N] [--host 127.0.0.1]
                                  [--tls-cert FILE --tls-key FILE] [--config FILE]
@@ -78,6 +88,8 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   const code = err instanceof CustodianError ? err.code : undefined;
-  process.stderr.write(`${JSON.stringify({ level: 60, code, msg: `collector failed to start: ${(err as Error).message}` })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 60, code, msg: `collector failed to start: ${(err as Error).message}` })}\n`,
+  );
   process.exit(1);
 });

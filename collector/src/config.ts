@@ -96,7 +96,9 @@ const FLAG_FIELDS: Record<string, string> = {
 };
 
 function bad(field: string, message: string): never {
-  throw new CustodianError(ErrorCode.INVALID_CONFIG, `config field ${field}: ${message}`, { details: { field } });
+  throw new CustodianError(ErrorCode.INVALID_CONFIG, `config field ${field}: ${message}`, {
+    details: { field },
+  });
 }
 
 /** Builds and validates the configuration. Throws CUST_ERR_INVALID_CONFIG naming the bad field. */
@@ -110,7 +112,8 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
     } catch (err) {
       bad('config', `cannot read ${configFile} as JSON: ${(err as Error).message}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) bad('config', 'must be a JSON object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      bad('config', 'must be a JSON object');
     Object.assign(raw, parsed);
   }
   const flat: Record<string, unknown> = flatten(raw);
@@ -125,7 +128,9 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   const dataDir = flat['dataDir'];
   if (typeof dataDir !== 'string' || dataDir === '') bad('dataDir', 'required (--data-dir DIR)');
   const cfg = defaultConfig(dataDir);
-  const known = new Set(Object.keys(flatten(cfg as unknown as Record<string, unknown>)).concat(['tls.certFile', 'tls.keyFile']));
+  const known = new Set(
+    Object.keys(flatten(cfg as unknown as Record<string, unknown>)).concat(['tls.certFile', 'tls.keyFile']),
+  );
   for (const [field, value] of Object.entries(flat)) {
     if (!known.has(field)) bad(field, 'unknown setting');
     if (field === 'dataDir') continue;
@@ -138,7 +143,8 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const path = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, path));
+    if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      Object.assign(out, flatten(v as Record<string, unknown>, path));
     else if (v !== undefined) out[path] = v;
   }
   return out;
@@ -178,7 +184,8 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   if (!/^[A-Za-z0-9.:[\]-]{1,255}$/.test(cfg.host)) bad('host', `not a host name or address: ${cfg.host}`);
   cfg.port = int('port', cfg.port, 0, 65_535);
   cfg.publicUrl = text('publicUrl', cfg.publicUrl);
-  if (cfg.publicUrl !== '' && !/^(https?|wss?):\/\/[^\s]+$/.test(cfg.publicUrl)) bad('publicUrl', 'must be an http(s) URL');
+  if (cfg.publicUrl !== '' && !/^(https?|wss?):\/\/[^\s]+$/.test(cfg.publicUrl))
+    bad('publicUrl', 'must be an http(s) URL');
   if (!LOG_LEVELS.includes(cfg.logLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
   cfg.screenshotKeyFile = path('screenshotKeyFile', cfg.screenshotKeyFile);
   if (cfg.tls !== undefined) {
@@ -191,7 +198,8 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   i.helloDeadlineMs = int('ingest.helloDeadlineMs', i.helloDeadlineMs, 50, 600_000);
   i.idleTimeoutMs = int('ingest.idleTimeoutMs', i.idleTimeoutMs, 100, 3_600_000);
   i.pingIntervalMs = int('ingest.pingIntervalMs', i.pingIntervalMs, 50, 3_600_000);
-  if (i.pingIntervalMs >= i.idleTimeoutMs) bad('ingest.pingIntervalMs', 'must be shorter than ingest.idleTimeoutMs');
+  if (i.pingIntervalMs >= i.idleTimeoutMs)
+    bad('ingest.pingIntervalMs', 'must be shorter than ingest.idleTimeoutMs');
   i.maxInFlightBytes = int('ingest.maxInFlightBytes', i.maxInFlightBytes, 64 * 1024, 1024 * 1024 * 1024);
   i.commitTickMs = int('ingest.commitTickMs', i.commitTickMs, 0, 1000);
   const r = cfg.retention;

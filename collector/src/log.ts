@@ -1,6 +1,6 @@
 // Structured JSON logs (pino) on stdout. Screenshots, keys and tokens are never logged: the
 // redact list is a backstop, not the rule (code must not pass them to the logger at all).
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -10,7 +10,18 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { svc: 'custodian-collector' },
       redact: {
-        paths: ['deviceKey', '*.deviceKey', 'secret', '*.secret', 'token', '*.token', 'data', '*.data', 'req.headers.authorization', 'req.headers.cookie'],
+        paths: [
+          'deviceKey',
+          '*.deviceKey',
+          'secret',
+          '*.secret',
+          'token',
+          '*.token',
+          'data',
+          '*.data',
+          'req.headers.authorization',
+          'req.headers.cookie',
+        ],
         censor: '[redacted]',
       },
     },

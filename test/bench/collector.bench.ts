@@ -6,7 +6,7 @@
 // - collector RSS per idle authenticated connection with 2,000 sockets, next to a bare `ws`
 //   server holding 2,000 idle sockets.
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +27,21 @@ function events(from: number, count: number): IEvent[] {
   return Array.from({ length: count }, (_, i) => {
     const seq = from + i;
     return seq % 4 === 0
-      ? { seq, timeMs: now, heartbeat: { uptimeSeconds: seq, loggedInUser: 'pupil', outboxDepth: 3, memoryUsedBytes: 1e9 } }
-      : { seq, timeMs: now, activeWindow: { app: 'firefox', title: `Year 9 Geography – rivers and floods (${seq}) – Mozilla Firefox`, url: 'https://www.bbc.co.uk/bitesize/topics/zs', pid: 4242 } };
+      ? {
+          seq,
+          timeMs: now,
+          heartbeat: { uptimeSeconds: seq, loggedInUser: 'pupil', outboxDepth: 3, memoryUsedBytes: 1e9 },
+        }
+      : {
+          seq,
+          timeMs: now,
+          activeWindow: {
+            app: 'firefox',
+            title: `Year 9 Geography – rivers and floods (${seq}) – Mozilla Firefox`,
+            url: 'https://www.bbc.co.uk/bitesize/topics/zs',
+            pid: 4242,
+          },
+        };
   });
 }
 
@@ -44,7 +57,17 @@ async function rawLevel(batches: number, sync: boolean): Promise<number> {
       ops.push(...timelineOps(buildRecord('d_bench', stream, v1.Event.fromObject(e), Date.now()).record));
     }
     ops.push(
-      streamOp({ deviceId: 'd_bench', streamId: stream, maxSeq: (b + 1) * EVENTS_PER_BATCH, count: 0, firstSeenAt: 0, lastSeenAt: 0, gaps: [], outOfOrder: 0, duplicates: 0 }),
+      streamOp({
+        deviceId: 'd_bench',
+        streamId: stream,
+        maxSeq: (b + 1) * EVENTS_PER_BATCH,
+        count: 0,
+        firstSeenAt: 0,
+        lastSeenAt: 0,
+        gaps: [],
+        outOfOrder: 0,
+        duplicates: 0,
+      }),
       statusOp({ deviceId: 'd_bench', connected: true, usbVolumes: [] }),
     );
     prepared.push(ops);
@@ -63,7 +86,13 @@ async function enrolMany(url: string, secret: string, n: number) {
     const res = await fetch(`${url}/api/v1/enrol`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ secret, machineId: `bench-${i}-${randomUUID()}`, hostname: `bench-${i}`, os: 'linux', serial: `B${i}` }),
+      body: JSON.stringify({
+        secret,
+        machineId: `bench-${i}-${randomUUID()}`,
+        hostname: `bench-${i}`,
+        os: 'linux',
+        serial: `B${i}`,
+      }),
     });
     if (res.status !== 200) throw new Error(`enrol failed: ${res.status}`);
     out.push((await res.json()) as { deviceId: string; deviceKey: string });
@@ -72,7 +101,12 @@ async function enrolMany(url: string, secret: string, n: number) {
 }
 
 /** Streams `batches` pre-encoded batches over one session with `window` batches in flight; resolves when all are acked. */
-async function stream(wsUrl: string, dev: { deviceId: string; deviceKey: string }, batches: number, window: number) {
+async function stream(
+  wsUrl: string,
+  dev: { deviceId: string; deviceKey: string },
+  batches: number,
+  window: number,
+) {
   const client = new AgentClient(wsUrl);
   const streamId = randomUUID();
   await client.hello(dev.deviceId, dev.deviceKey, streamId);
@@ -137,11 +171,20 @@ async function openIdle(url: string, count: number, hello?: (i: number) => Uint8
  */
 async function idleMemory(): Promise<{ perConn: number; bare: number }> {
   const HALF = 1000;
-  const collector = await startCollector({ env: { CUSTODIAN_LOG_LEVEL: 'warn', CUSTODIAN_IDLE_TIMEOUT_MS: '600000' } });
+  const collector = await startCollector({
+    env: { CUSTODIAN_LOG_LEVEL: 'warn', CUSTODIAN_IDLE_TIMEOUT_MS: '600000' },
+  });
   try {
     const devices = await enrolMany(collector.url, collector.enrolSecret, 2 * HALF);
     const hello = (i: number) =>
-      encodeAgentMessage({ hello: { deviceId: devices[i]!.deviceId, deviceKey: devices[i]!.deviceKey, streamId: randomUUID(), agentVersion: 'bench' } });
+      encodeAgentMessage({
+        hello: {
+          deviceId: devices[i]!.deviceId,
+          deviceKey: devices[i]!.deviceKey,
+          streamId: randomUUID(),
+          agentVersion: 'bench',
+        },
+      });
     const first = await openIdle(collector.wsUrl, HALF, hello);
     await settle(1500);
     const mid = rssOf(collector.pid);
@@ -160,9 +203,14 @@ async function bareWsPerConnection(half: number): Promise<number> {
 const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (p) => [...p][0] ?? false });
 wss.on('listening', () => console.log(JSON.stringify({ port: wss.address().port })));
 wss.on('connection', (ws) => { ws.on('message', () => {}); });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
-    const port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port)));
+    const port = await new Promise<number>((resolve) =>
+      child.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port)),
+    );
     const first = await openIdle(`ws://127.0.0.1:${port}`, half);
     await settle(1500);
     const mid = rssOf(child.pid as number);
@@ -180,7 +228,9 @@ export async function run(): Promise<BenchResult> {
   const rawSynced = await rawLevel(300, true);
   const rawUnsynced = await rawLevel(300, false);
 
-  const collector = await startCollector({ env: { CUSTODIAN_LOG_LEVEL: 'warn', CUSTODIAN_IDLE_TIMEOUT_MS: '600000' } });
+  const collector = await startCollector({
+    env: { CUSTODIAN_LOG_LEVEL: 'warn', CUSTODIAN_IDLE_TIMEOUT_MS: '600000' },
+  });
   try {
     const devices = await enrolMany(collector.url, collector.enrolSecret, 101);
     let perConn = 0;

@@ -36,7 +36,11 @@ function timed(cmd: string, args: string[]): number {
 export async function run(): Promise<BenchResult> {
   const can = canUseLoopDevices();
   if (!can.ok || udevdRunning()) {
-    return { title: 'USB enforcement', rows: [], notes: [`skipped: ${can.ok ? 'udevd is running (it would close the race window)' : can.reason}`] };
+    return {
+      title: 'USB enforcement',
+      rows: [],
+      notes: [`skipped: ${can.ok ? 'udevd is running (it would close the race window)' : can.reason}`],
+    };
   }
   const release = await acquireUsbTestLock();
   try {
@@ -51,7 +55,9 @@ export async function run(): Promise<BenchResult> {
 
       const image = makeImage('ext4');
       const name = nextFreeLoop().replace('/dev/', '');
-      const ctx = createTestContext({ policy: { usb: { mode: 'block-unencrypted-writes', allow: [], treatAsUsb: [name] } } });
+      const ctx = createTestContext({
+        policy: { usb: { mode: 'block-unencrypted-writes', allow: [], treatAsUsb: [name] } },
+      });
       const control = createUsbControl(ctx, {
         guard: createLinuxUsbGuard({ udevRulePath: `${tempDir('custodian-bench-rule-')}/r.rules` }),
         scanIntervalMs: 60_000,
@@ -87,9 +93,23 @@ export async function run(): Promise<BenchResult> {
     return {
       title: 'USB enforcement (Linux, loop devices, no udev rule)',
       rows: [
-        { metric: 'race window: `mount` returned → agent reports it read-only (median of 10)', value: w, unit: 'ms', baseline: bw, baselineLabel: 'blockdev --setro + remount,ro alone', ratio: w / bw },
+        {
+          metric: 'race window: `mount` returned → agent reports it read-only (median of 10)',
+          value: w,
+          unit: 'ms',
+          baseline: bw,
+          baselineLabel: 'blockdev --setro + remount,ro alone',
+          ratio: w / bw,
+        },
         { metric: 'race window, worst of 10', value: Math.max(...window), unit: 'ms' },
-        { metric: 'one USB scan, 1 volume (lsblk + findmnt + blkid -p + sysfs/udev identity)', value: s, unit: 'ms', baseline: bl, baselineLabel: 'bare lsblk -J', ratio: s / bl },
+        {
+          metric: 'one USB scan, 1 volume (lsblk + findmnt + blkid -p + sysfs/udev identity)',
+          value: s,
+          unit: 'ms',
+          baseline: bl,
+          baselineLabel: 'bare lsblk -J',
+          ratio: s / bl,
+        },
       ],
       notes: [
         'The race window only exists without udevd: with the agent’s udev rule the device is read-only before it is mounted.',

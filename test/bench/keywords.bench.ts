@@ -37,10 +37,12 @@ function workload(targetBytes: number): { lines: string[]; bytes: number } {
   return { lines, bytes };
 }
 
+/** CPU time (user + system) of this process: steadier than wall time on a shared, busy machine. */
 function time(fn: () => number): { ms: number; found: number } {
-  const start = process.hrtime.bigint();
+  const start = process.cpuUsage();
   const found = fn();
-  return { ms: Number(process.hrtime.bigint() - start) / 1e6, found };
+  const used = process.cpuUsage(start);
+  return { ms: (used.user + used.system) / 1000, found };
 }
 
 /** Best of `runs` (the figure least disturbed by GC and other processes). */
@@ -183,6 +185,8 @@ export async function run(): Promise<BenchResult> {
       `Occurrences in the pre-normalised text: Aho–Corasick ${scanAc.found} (every overlap), RegExp ${scanRe.found} (leftmost, non-overlapping).`,
       `Lines flagged: matcher ${ac.found}, RegExp ${re.found}, includes ${inc.found} of ${incLines.length} (an eighth of the lines).`,
       'includes() also hits inside words (the Scunthorpe problem), so its count is not a recall figure.',
+      'Throughput is MB of text per CPU-second of this process (best of 3), so other work on the machine does not skew it.',
+      'The RegExp baseline does no normalisation: it misses leetspeak, spacing and encoded URLs. On the same pre-normalised text (row 3) the automaton is the faster engine; the matcher\'s remaining cost is normalisation with offset mapping.',
       'Matcher figures include normalisation (case, diacritics, leetspeak, spacing, URL decoding) and original-offset mapping.',
     ],
   };

@@ -70,8 +70,9 @@ export async function startCaptureRig(): Promise<CaptureRig> {
     x: parts.x!,
     get,
     async alerts() {
-      const res = await get('/api/v1/alerts?limit=500');
-      if (!res.ok) throw new Error(`alerts: HTTP ${res.status}: ${await res.text()}`);
+      const res = await get('/api/v1/alerts?limit=200');
+      if (!res.ok)
+        throw Object.assign(new Error(`alerts: HTTP ${res.status}: ${await res.text()}`), { fatal: res.status < 500 });
       return ((await res.json()) as { alerts: AlertRow[] }).alerts;
     },
     stop,
@@ -86,6 +87,7 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, wh
       const v = await check();
       if (v) return v;
     } catch (err) {
+      if ((err as { fatal?: boolean }).fatal) throw err; // a 4xx is a bug, not a collector still starting
       last = err;
     }
     if (Date.now() > deadline)

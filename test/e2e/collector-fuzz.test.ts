@@ -3,9 +3,15 @@
 // with a named close code, and lose nothing it had acked before.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CloseCode, closeCodeName, encodeAgentMessage, type IAgentMessage, SUBPROTOCOL } from '@custodian/protocol';
-import WebSocket from 'ws';
+import {
+  CloseCode,
+  closeCodeName,
+  encodeAgentMessage,
+  type IAgentMessage,
+  SUBPROTOCOL,
+} from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { AgentClient, heartbeat } from '../../collector/test/helpers/agent-client.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 
@@ -37,10 +43,32 @@ function rng(seed: number) {
 
 function validCorpus(): IAgentMessage[] {
   return [
-    { hello: { deviceId: device.deviceId, deviceKey: randomBytes(32).toString('base64url'), streamId: randomUUID(), agentVersion: '1' } },
+    {
+      hello: {
+        deviceId: device.deviceId,
+        deviceKey: randomBytes(32).toString('base64url'),
+        streamId: randomUUID(),
+        agentVersion: '1',
+      },
+    },
     { hello: { deviceId: '../../etc/passwd', deviceKey: 'x', streamId: 's' } },
-    { batch: { streamId: stream, events: [heartbeat(1), { seq: 2, activeWindow: { title: '\u202e<script>alert(1)</script>' } }] } },
-    { blobChunk: { blobId: '../x', index: 0, totalChunks: 1, totalSize: 3, sha256: randomBytes(32), contentType: 'image/png', data: new Uint8Array([1, 2, 3]) } },
+    {
+      batch: {
+        streamId: stream,
+        events: [heartbeat(1), { seq: 2, activeWindow: { title: '\u202e<script>alert(1)</script>' } }],
+      },
+    },
+    {
+      blobChunk: {
+        blobId: '../x',
+        index: 0,
+        totalChunks: 1,
+        totalSize: 3,
+        sha256: randomBytes(32),
+        contentType: 'image/png',
+        data: new Uint8Array([1, 2, 3]),
+      },
+    },
     { policyApplied: { version: 3, ok: true } },
     { error: { code: 'X', message: 'y' } },
   ];
@@ -89,9 +117,19 @@ async function fuzzConnection(seed: number, corpus: Uint8Array[]): Promise<Outco
   });
   if (ws.readyState === WebSocket.OPEN) {
     if (authenticated) {
-      ws.send(encodeAgentMessage({ hello: { deviceId: device.deviceId, deviceKey: device.deviceKey, streamId: randomUUID(), agentVersion: 'fuzz' } }));
+      ws.send(
+        encodeAgentMessage({
+          hello: {
+            deviceId: device.deviceId,
+            deviceKey: device.deviceKey,
+            streamId: randomUUID(),
+            agentVersion: 'fuzz',
+          },
+        }),
+      );
     }
-    for (let i = 0; i < FRAMES_PER_CONNECTION && ws.readyState === WebSocket.OPEN; i++) ws.send(frame(r, corpus));
+    for (let i = 0; i < FRAMES_PER_CONNECTION && ws.readyState === WebSocket.OPEN; i++)
+      ws.send(frame(r, corpus));
   }
   const timer = setTimeout(() => {
     clientClosing = true;
@@ -103,16 +141,27 @@ async function fuzzConnection(seed: number, corpus: Uint8Array[]): Promise<Outco
 }
 
 beforeAll(async () => {
-  collector = await startCollector({ env: { CUSTODIAN_HELLO_DEADLINE_MS: '500', CUSTODIAN_LOG_LEVEL: 'warn' } });
+  collector = await startCollector({
+    env: { CUSTODIAN_HELLO_DEADLINE_MS: '500', CUSTODIAN_LOG_LEVEL: 'warn' },
+  });
   const res = await fetch(`${collector.url}/api/v1/enrol`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ secret: collector.enrolSecret, machineId: 'fuzz-machine', hostname: 'fz', os: 'linux', serial: 'FZ' }),
+    body: JSON.stringify({
+      secret: collector.enrolSecret,
+      machineId: 'fuzz-machine',
+      hostname: 'fz',
+      os: 'linux',
+      serial: 'FZ',
+    }),
   });
   device = (await res.json()) as { deviceId: string; deviceKey: string };
   const c = new AgentClient(collector.wsUrl);
   await c.hello(device.deviceId, device.deviceKey, stream);
-  const ack = await c.batch(stream, Array.from({ length: 100 }, (_, i) => heartbeat(i + 1)));
+  const ack = await c.batch(
+    stream,
+    Array.from({ length: 100 }, (_, i) => heartbeat(i + 1)),
+  );
   expect(ack.seq).toBe(100);
   c.close();
   await c.closed;
@@ -132,7 +181,9 @@ describe('fuzzing the ingest endpoint', () => {
     }, 100);
     try {
       for (let start = 0; start < CONNECTIONS; start += CONCURRENCY) {
-        const wave = Array.from({ length: Math.min(CONCURRENCY, CONNECTIONS - start) }, (_, i) => fuzzConnection(0x5eed + start + i, corpus));
+        const wave = Array.from({ length: Math.min(CONCURRENCY, CONNECTIONS - start) }, (_, i) =>
+          fuzzConnection(0x5eed + start + i, corpus),
+        );
         outcomes.push(...(await Promise.all(wave)));
       }
     } finally {
@@ -148,8 +199,12 @@ describe('fuzzing the ingest endpoint', () => {
     expect(outcomes.filter((o) => !o.authenticated && !o.serverClosed)).toEqual([]);
     const codes = new Set(serverClosed.map((o) => closeCodeName(o.code)));
     const tally: Record<string, number> = {};
-    for (const o of outcomes) tally[o.serverClosed ? String(closeCodeName(o.code)) : 'client-closed'] = (tally[String(o.serverClosed ? closeCodeName(o.code) : 'client-closed')] ?? 0) + 1;
-    console.log(`fuzz: ${outcomes.length} connections, close codes ${JSON.stringify(tally)}, peak RSS ${Math.round(peakRss / 2 ** 20)} MiB`);
+    for (const o of outcomes)
+      tally[o.serverClosed ? String(closeCodeName(o.code)) : 'client-closed'] =
+        (tally[String(o.serverClosed ? closeCodeName(o.code) : 'client-closed')] ?? 0) + 1;
+    console.log(
+      `fuzz: ${outcomes.length} connections, close codes ${JSON.stringify(tally)}, peak RSS ${Math.round(peakRss / 2 ** 20)} MiB`,
+    );
     expect(codes.has('MALFORMED')).toBe(true);
     expect(codes.has('AUTH_FAILED') || codes.has('PROTOCOL_VIOLATION')).toBe(true);
 
@@ -157,9 +212,12 @@ describe('fuzzing the ingest endpoint', () => {
     const health = await fetch(`${collector.url}/api/v1/health`);
     expect(health.status).toBe(200);
     expect(peakRss).toBeLessThan(RSS_LIMIT_BYTES);
-    const timeline = await fetch(`${collector.url}/api/v1/devices/${device.deviceId}/timeline?kinds=heartbeat&limit=1000`, {
-      headers: { authorization: `Bearer ${collector.adminToken}` },
-    });
+    const timeline = await fetch(
+      `${collector.url}/api/v1/devices/${device.deviceId}/timeline?kinds=heartbeat&limit=1000`,
+      {
+        headers: { authorization: `Bearer ${collector.adminToken}` },
+      },
+    );
     const body = (await timeline.json()) as { events: { streamId: string; seq: number }[] };
     const mine = body.events.filter((e) => e.streamId === stream).map((e) => e.seq);
     expect(mine.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));

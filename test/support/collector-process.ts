@@ -65,7 +65,17 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
   const launch = async () => {
     const proc = spawn(
       process.execPath,
-      [BIN, 'serve', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', ...(opts.args ?? [])],
+      [
+        BIN,
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        ...(opts.args ?? []),
+      ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
@@ -76,7 +86,11 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
-        reject(new Error(`collector did not start within ${opts.startTimeoutMs ?? 20_000} ms:\n${lines.slice(-20).join('\n')}`));
+        reject(
+          new Error(
+            `collector did not start within ${opts.startTimeoutMs ?? 20_000} ms:\n${lines.slice(-20).join('\n')}`,
+          ),
+        );
       }, opts.startTimeoutMs ?? 20_000);
       out.on('line', (l) => {
         lines.push(l);

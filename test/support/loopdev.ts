@@ -56,7 +56,7 @@ export function tempDir(prefix: string): string {
 
 /** A sparse image file formatted as asked; not attached yet. */
 export function makeImage(
-  kind: 'ext4' | 'luks' | 'none',
+  kind: 'ext4' | 'luks' | 'ntfs' | 'none',
   opts: { sizeMb?: number; label?: string } = {},
 ): string {
   const dir = tempDir('custodian-usb-img-');

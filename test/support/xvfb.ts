@@ -38,6 +38,18 @@ function xOk(env: NodeJS.ProcessEnv, cmd: string, args: string[]): boolean {
 let nextDisplay = 100 + (process.pid % 300);
 
 export async function startX(opts: { width?: number; height?: number } = {}): Promise<XSession> {
+  // Another process may claim the same display number between our free-check and Xvfb's start
+  // (parallel test workers); then one side's Xvfb or openbox never comes up. Retry on a new number.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startXOnce(opts);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startXOnce(opts: { width?: number; height?: number }): Promise<XSession> {
   let n = nextDisplay++;
   while (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) n = nextDisplay++;
   const display = `:${n}`;
@@ -47,13 +59,21 @@ export async function startX(opts: { width?: number; height?: number } = {}): Pr
   );
   const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: display };
   delete env['WAYLAND_DISPLAY'];
-  await waitFor(() => xOk(env, 'xprop', ['-root']), 10_000, `Xvfb on ${display}`);
-  const wm = track(spawn('openbox', ['--sm-disable'], { env, stdio: 'ignore' }));
-  await waitFor(
-    () => xOk(env, 'xprop', ['-root', '_NET_SUPPORTING_WM_CHECK']) && hasWmCheck(env),
-    10_000,
-    'openbox',
-  );
+  let wm: ChildProcess | undefined;
+  try {
+    await waitFor(() => xOk(env, 'xprop', ['-root']), 10_000, `Xvfb on ${display}`);
+    wm = track(spawn('openbox', ['--sm-disable'], { env, stdio: 'ignore' }));
+    await waitFor(
+      () => xOk(env, 'xprop', ['-root', '_NET_SUPPORTING_WM_CHECK']) && hasWmCheck(env),
+      10_000,
+      'openbox',
+    );
+    if (xvfb.exitCode !== null || xvfb.signalCode !== null) throw new Error(`Xvfb on ${display} exited`);
+  } catch (err) {
+    wm?.kill('SIGKILL');
+    xvfb.kill('SIGKILL');
+    throw err;
+  }
   const started: ChildProcess[] = [xvfb, wm];
 
   return {

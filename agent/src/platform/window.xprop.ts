@@ -1,8 +1,11 @@
 // Pure parsers for xprop output (tested on captured output in testdata/window/). xprop runs
-// with LC_ALL=C.UTF-8, so strings arrive as raw UTF-8 and embedded quotes are NOT escaped:
-// a string value is everything between the first and the last double quote of the line.
-// (get-windows stops at the first inner quote, so a title like `notes" kms` would lose its
-// end — an easy way to hide words from the keyword matcher.)
+// with LC_ALL=C.UTF-8 and prints two kinds of strings (verified on Xvfb, see testdata):
+//  - "text" properties (WM_NAME): converted to the locale and printed RAW — embedded quotes
+//    and backslashes are not escaped, so the value is everything between the first and the
+//    last double quote of the line;
+//  - "string"/"utf8" properties (_NET_WM_NAME, WM_CLASS): C-escaped (\" \\ \n, octal bytes).
+// get-windows treats both as escaped and stops at the first inner quote, so a title like
+// `notes" kms` loses its end — an easy way to hide words from the keyword matcher.
 
 export type XpropLine =
   | { prop: string; found: false }
@@ -33,10 +36,40 @@ export function parseString(raw: string): string {
   return raw.slice(first + 1, last);
 }
 
+/** The C-escaped quoted strings of a value (`"a \"b\"", "c"` → ['a "b"', 'c']), decoded as UTF-8. */
+export function parseEscapedStrings(raw: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < raw.length) {
+    const start = raw.indexOf('"', i);
+    if (start < 0) break;
+    const bytes: number[] = [];
+    let j = start + 1;
+    for (; j < raw.length && raw[j] !== '"'; j++) {
+      if (raw[j] !== '\\') {
+        bytes.push(...Buffer.from(raw[j]!, 'utf8'));
+        continue;
+      }
+      const next = raw[++j];
+      const octal = /^[0-7]{3}/.exec(raw.slice(j, j + 3));
+      if (octal) {
+        bytes.push(Number.parseInt(octal[0], 8));
+        j += 2;
+      } else if (next === 'n') bytes.push(10);
+      else if (next === 't') bytes.push(9);
+      else if (next === 'r') bytes.push(13);
+      else if (next !== undefined) bytes.push(...Buffer.from(next, 'utf8'));
+    }
+    out.push(Buffer.from(bytes).toString('utf8'));
+    i = j + 1;
+  }
+  return out;
+}
+
 /** WM_CLASS is `"instance", "Class"`; the class names the app. */
 export function parseWmClass(raw: string): string {
-  const m = /^"(.*)", "(.*)"$/.exec(raw.trim());
-  return m ? m[2]! : parseString(raw);
+  const parts = parseEscapedStrings(raw);
+  return parts[1] ?? parts[0] ?? '';
 }
 
 export interface XWindowProps {
@@ -57,7 +90,7 @@ export function applyWindowLine(props: XWindowProps, line: XpropLine): XWindowPr
       break;
     }
     case '_NET_WM_NAME':
-      if (line.found) next.netWmName = parseString(line.raw);
+      if (line.found) next.netWmName = parseEscapedStrings(line.raw)[0] ?? '';
       else delete next.netWmName;
       break;
     case 'WM_NAME':

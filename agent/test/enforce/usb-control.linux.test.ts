@@ -27,6 +27,8 @@ import {
   writeFromOtherProcess,
 } from '../../../test/support/loopdev.ts';
 import { createUsbControl } from '../../src/enforce/usb-control.ts';
+import type { UsbChangeHint } from '../../src/platform/usb.ts';
+import { createLinuxUsbEventSources } from '../../src/platform/usb-events.linux.ts';
 import { createLinuxUsbGuard } from '../../src/platform/usb-guard.linux.ts';
 import { DEFAULT_UDEV_RULE_PATH, udevRulePathFor } from '../../src/platform/usb-udev-rule.linux.ts';
 import { createTestContext, type TestContext } from './harness.ts';
@@ -58,6 +60,14 @@ afterAll(() => {
   stopUdevd();
   release?.();
 });
+
+async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function start(ctx: TestContext, opts: { rulePath?: string; scanIntervalMs?: number } = {}) {
   control = createUsbControl(ctx, {
@@ -272,6 +282,44 @@ describe.skipIf(!can.ok)(
         const note = ctx.logs.find((l) => l.msg === 'usb block needed the last resort');
         expect(String(note?.fields?.['note'])).toContain(String(holder.pid));
       });
+    });
+
+    it('the change sources report mounts, and findmnt is restarted when it dies', async () => {
+      const hints: UsbChangeHint[] = [];
+      const exits: string[] = [];
+      const sources = createLinuxUsbEventSources((h) => hints.push(h), {
+        restartMs: 100,
+        onSourceExit: (n) => exits.push(n),
+      });
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const dev = attachLoop(makeImage('ext4'));
+        const first = mountDevice(dev);
+        await waitUntil(
+          () => hints.some((h) => h.source === 'findmnt' && h.action === 'mount' && h.target === first),
+          'mount hint',
+        );
+        const pids = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'findmnt'], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')
+          .filter(Boolean);
+        expect(pids.length).toBe(1);
+        process.kill(Number(pids[0]), 'SIGKILL');
+        await waitUntil(
+          () =>
+            exits.includes('findmnt') && hints.some((h) => h.source === 'findmnt' && h.action === 'restart'),
+          'restart hint',
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        spawnSync('umount', [first]);
+        await waitUntil(
+          () => hints.some((h) => h.source === 'findmnt' && h.action === 'umount' && h.target === first),
+          'umount hint after restart',
+        );
+      } finally {
+        await sources.stop();
+      }
+      expect(spawnSync('pgrep', ['-P', String(process.pid), '-x', 'findmnt']).status).toBe(1);
     });
 
     it('starting removes rule files of agents that were killed (owner gone), never a live agent’s', async () => {

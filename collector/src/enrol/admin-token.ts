@@ -14,12 +14,18 @@ export function createAdminTokenAuthenticator(store: Store): Authenticator {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
     const m = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header);
-    if (!m) throw new HttpError(401, ErrorCode.UNAUTHENTICATED, 'Authorization header must be "Bearer <admin token>"');
+    if (!m)
+      throw new HttpError(
+        401,
+        ErrorCode.UNAUTHENTICATED,
+        'Authorization header must be "Bearer <admin token>"',
+      );
     cached ??= await store.enrol.getAdminTokenHash();
     if (!hashMatches(m[1] as string, cached)) {
       // The token may have been reset by a restart with CUSTODIAN_ADMIN_TOKEN: re-read once.
       cached = await store.enrol.getAdminTokenHash();
-      if (!hashMatches(m[1] as string, cached)) throw new HttpError(401, ErrorCode.UNAUTHENTICATED, 'admin token not valid');
+      if (!hashMatches(m[1] as string, cached))
+        throw new HttpError(401, ErrorCode.UNAUTHENTICATED, 'admin token not valid');
     }
     return { kind: 'token', role: 'admin', username: 'admin-token' };
   };

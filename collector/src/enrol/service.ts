@@ -16,9 +16,9 @@ import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CollectorConfig } from '../config.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
-import { deviceOps } from '../store/store.ts';
-import { randomId, sha256Hex } from '../store/records.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
+import { randomId, sha256Hex } from '../store/records.ts';
+import { deviceOps } from '../store/store.ts';
 import type { AuditRecord, Device, EnrolCode, KvOp, Store } from '../store/types.ts';
 import { AGREEMENT_SHA256, AGREEMENT_VERSION } from './agreement.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
@@ -36,7 +36,12 @@ export interface EnrolResult {
   serverUrl: string;
 }
 
-type AuditFn = (who: string | undefined, action: string, target: string, details?: Record<string, unknown>) => Promise<AuditRecord>;
+type AuditFn = (
+  who: string | undefined,
+  action: string,
+  target: string,
+  details?: Record<string, unknown>,
+) => Promise<AuditRecord>;
 
 export interface EnrolServiceOptions {
   store: Store;
@@ -60,7 +65,6 @@ export function deviceText(field: string, value: unknown, min: number, max: numb
   if (typeof value !== 'string') invalid(field, 'must be text');
   if (value.length < min || value.length > max) invalid(field, `must be ${min} to ${max} characters`);
   if (!value.isWellFormed()) invalid(field, 'is not valid Unicode text');
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the point
   if (/[\u0000-\u001f\u007f]/.test(value)) invalid(field, 'must not contain control characters');
   return value;
 }
@@ -93,15 +97,21 @@ export class EnrolService {
    * CUSTODIAN_ENROL_SECRET / CUSTODIAN_ADMIN_TOKEN). Returns those created or set now, to be
    * shown once; later starts return nothing.
    */
-  async bootstrap(env: Record<string, string | undefined>): Promise<{ adminToken?: string; enrolSecret?: string }> {
+  async bootstrap(
+    env: Record<string, string | undefined>,
+  ): Promise<{ adminToken?: string; enrolSecret?: string }> {
     const out: { adminToken?: string; enrolSecret?: string } = {};
     const { store } = this.o;
     const envSecret = env['CUSTODIAN_ENROL_SECRET'];
     if (envSecret !== undefined && envSecret !== '') {
       if (!CREDENTIAL.test(envSecret)) {
-        throw new CustodianError(ErrorCode.INVALID_CONFIG, 'CUSTODIAN_ENROL_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -', {
-          details: { field: 'CUSTODIAN_ENROL_SECRET' },
-        });
+        throw new CustodianError(
+          ErrorCode.INVALID_CONFIG,
+          'CUSTODIAN_ENROL_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -',
+          {
+            details: { field: 'CUSTODIAN_ENROL_SECRET' },
+          },
+        );
       }
       if (!hashMatches(envSecret, await store.enrol.getSecretHash())) {
         await store.enrol.setSecretHash(sha256Hex(envSecret));
@@ -115,9 +125,13 @@ export class EnrolService {
     const envToken = env['CUSTODIAN_ADMIN_TOKEN'];
     if (envToken !== undefined && envToken !== '') {
       if (!CREDENTIAL.test(envToken)) {
-        throw new CustodianError(ErrorCode.INVALID_CONFIG, 'CUSTODIAN_ADMIN_TOKEN must be 16-256 characters of A-Z a-z 0-9 _ -', {
-          details: { field: 'CUSTODIAN_ADMIN_TOKEN' },
-        });
+        throw new CustodianError(
+          ErrorCode.INVALID_CONFIG,
+          'CUSTODIAN_ADMIN_TOKEN must be 16-256 characters of A-Z a-z 0-9 _ -',
+          {
+            details: { field: 'CUSTODIAN_ADMIN_TOKEN' },
+          },
+        );
       }
       if (!hashMatches(envToken, await store.enrol.getAdminTokenHash())) {
         await store.enrol.setAdminTokenHash(sha256Hex(envToken));
@@ -139,9 +153,14 @@ export class EnrolService {
     return secret;
   }
 
-  async createCode(input: { ttlHours?: number; note?: string; actor: string }): Promise<{ code: string; expiresAt: number; hint: string }> {
+  async createCode(input: {
+    ttlHours?: number;
+    note?: string;
+    actor: string;
+  }): Promise<{ code: string; expiresAt: number; hint: string }> {
     const ttl = input.ttlHours ?? this.o.config.enrol.codeTtlHoursDefault;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 90) invalid('ttlHours', 'must be a whole number of hours from 1 to 2160');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 90)
+      invalid('ttlHours', 'must be a whole number of hours from 1 to 2160');
     const note = input.note === undefined ? '' : deviceText('note', input.note, 0, 200);
     const code = newEnrolCode();
     const record: EnrolCode = {
@@ -153,7 +172,10 @@ export class EnrolService {
       note,
     };
     await this.o.store.enrol.putCode(record);
-    await this.o.audit(input.actor, 'enrol.code.create', `enrol-code:${record.hint}`, { expiresAt: record.expiresAt, note });
+    await this.o.audit(input.actor, 'enrol.code.create', `enrol-code:${record.hint}`, {
+      expiresAt: record.expiresAt,
+      note,
+    });
     return { code, expiresAt: record.expiresAt, hint: record.hint };
   }
 
@@ -161,7 +183,10 @@ export class EnrolService {
     const secret = body['secret'];
     const facts = parseFacts(body);
     if (typeof secret !== 'string' || !hashMatches(secret, await this.o.store.enrol.getSecretHash())) {
-      this.o.log.warn({ code: ErrorCode.BAD_ENROL_SECRET, ip, hostname: facts.hostname }, 'enrolment refused: wrong enrol secret');
+      this.o.log.warn(
+        { code: ErrorCode.BAD_ENROL_SECRET, ip, hostname: facts.hostname },
+        'enrolment refused: wrong enrol secret',
+      );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
     return this.o.store.withLock(() => this.createDevice('school', facts, ip));
@@ -170,7 +195,8 @@ export class EnrolService {
   async enrolByod(body: Record<string, unknown>, ip: string): Promise<EnrolResult> {
     const facts = parseFacts(body);
     const userName = deviceText('userName', body['userName'], 1, 200);
-    if (typeof body['code'] !== 'string' || body['code'].length > 64) invalid('code', 'must be the enrolment code');
+    if (typeof body['code'] !== 'string' || body['code'].length > 64)
+      invalid('code', 'must be the enrolment code');
     if (
       body['acceptAgreement'] !== true ||
       body['agreementVersion'] !== AGREEMENT_VERSION ||
@@ -232,12 +258,16 @@ export class EnrolService {
       if (previous.serial !== '' && facts.serial !== '' && previous.serial !== facts.serial) {
         reasons.push(`serial ${facts.serial} differs from ${previous.serial} of ${previous.id}`);
       }
-      if (previous.hostname !== facts.hostname) reasons.push(`hostname ${facts.hostname} differs from ${previous.hostname} of ${previous.id}`);
+      if (previous.hostname !== facts.hostname)
+        reasons.push(`hostname ${facts.hostname} differs from ${previous.hostname} of ${previous.id}`);
       const online = previous.revokedAt === undefined ? this.isConnected?.(previous.id) : undefined;
       if (online) reasons.push(`${previous.id} is connected right now from ${online.remoteAddress}`);
       if (reasons.length > 0) {
         device.cloneSuspicion = [{ at, reason: `same machine id as ${previous.id}: ${reasons.join('; ')}` }];
-        this.o.log.warn({ deviceId: device.id, previous: previous.id, reasons }, 'possible cloned image: machine id re-enrolled');
+        this.o.log.warn(
+          { deviceId: device.id, previous: previous.id, reasons },
+          'possible cloned image: machine id re-enrolled',
+        );
       }
       if (previous.revokedAt === undefined) {
         revoked = {
@@ -261,9 +291,18 @@ export class EnrolService {
       hostname: facts.hostname,
       ip,
       ...(previous ? { replaces: previous.id } : {}),
-      ...(byod ? { userName: byod.acceptance.userName, agreementVersion: AGREEMENT_VERSION, codeHint: byod.code.hint } : {}),
+      ...(byod
+        ? {
+            userName: byod.acceptance.userName,
+            agreementVersion: AGREEMENT_VERSION,
+            codeHint: byod.code.hint,
+          }
+        : {}),
     });
-    this.o.log.info({ deviceId: device.id, kind, hostname: facts.hostname, replaces: previous?.id }, 'device enrolled');
+    this.o.log.info(
+      { deviceId: device.id, kind, hostname: facts.hostname, replaces: previous?.id },
+      'device enrolled',
+    );
     if (revoked) this.o.live.emit('device', revoked);
     this.o.live.emit('device', device);
     return { deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
@@ -298,7 +337,10 @@ export class EnrolService {
           lastAddress: remoteAddress,
         },
       }));
-      throw new CustodianError(ErrorCode.DEVICE_REVOKED, `device revoked: ${device.revokedReason ?? 'by an administrator'}`);
+      throw new CustodianError(
+        ErrorCode.DEVICE_REVOKED,
+        `device revoked: ${device.revokedReason ?? 'by an administrator'}`,
+      );
     }
     return device;
   }

@@ -16,16 +16,21 @@ export function timeParam(url: URL, name: string): number | undefined {
   if (raw === null || raw === '') return undefined;
   if (/^\d{1,15}$/.test(raw)) return Number(raw);
   const t = Date.parse(raw);
-  if (Number.isNaN(t) || raw.length > 40) throw badInput(`${name} must be a time (ms since epoch or ISO 8601)`, { field: name });
+  if (Number.isNaN(t) || raw.length > 40)
+    throw badInput(`${name} must be a time (ms since epoch or ISO 8601)`, { field: name });
   return t;
 }
 
 export function listParam(url: URL, name: string, allowed: readonly string[]): string[] | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return undefined;
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const item of items) {
-    if (!allowed.includes(item)) throw badInput(`${name}: unknown value ${JSON.stringify(item.slice(0, 40))}`, { field: name });
+    if (!allowed.includes(item))
+      throw badInput(`${name}: unknown value ${JSON.stringify(item.slice(0, 40))}`, { field: name });
   }
   return items;
 }

@@ -18,7 +18,11 @@ export function enrolRoutes(app: App): Route[] {
         const body = objectBody(ctx.body);
         if (typeof body['secret'] === 'string') return app.enrol.enrolSchool(body, ctx.ip);
         if (typeof body['code'] === 'string') return app.enrol.enrolByod(body, ctx.ip);
-        throw new HttpError(400, ErrorCode.INVALID_INPUT, 'send either the enrol secret or a BYOD enrolment code');
+        throw new HttpError(
+          400,
+          ErrorCode.INVALID_INPUT,
+          'send either the enrol secret or a BYOD enrolment code',
+        );
       },
     },
     {

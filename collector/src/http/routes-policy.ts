@@ -17,7 +17,9 @@ export function policyRoutes(app: App): Route[] {
       access: ['admin', 'it'],
       handler: async (ctx) => {
         const body = objectBody(ctx.body);
-        return { policy: await app.policy.updateDefault(body['policy'], body['reason'], actorOf(ctx.principal)) };
+        return {
+          policy: await app.policy.updateDefault(body['policy'], body['reason'], actorOf(ctx.principal)),
+        };
       },
     },
     {

@@ -1,11 +1,17 @@
 // The HTTP(S) server: routes from the Router, authentication by a chain of authenticators, the
 // access rule of every route checked before its handler, CSRF for cookie sessions, JSON bodies
 // and JSON errors. WebSocket upgrades are handed to the handler registered for their path.
+
+import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
 import type { Logger } from 'pino';
 import { HttpError, isAllowed, type Principal, type RequestContext, type Router } from './router.ts';
@@ -15,7 +21,11 @@ export type Authenticator = (req: IncomingMessage) => Promise<Principal | undefi
 /** Decides whether a state-changing request from a cookie session carries a valid CSRF token. */
 export type CsrfCheck = (ctx: RequestContext) => boolean | Promise<boolean>;
 /** Handles a request no route matched (static console files); resolves true when it answered. */
-export type HttpFallback = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+export type HttpFallback = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => Promise<boolean> | boolean;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface HttpHooks {
@@ -125,7 +135,12 @@ async function handle(
       ip: req.socket.remoteAddress ?? '',
     };
     const stateChanging = route.method !== 'GET';
-    if (stateChanging && (route.csrf ?? true) && principal?.kind === 'staff' && !(await hooks.csrfCheck(ctx))) {
+    if (
+      stateChanging &&
+      (route.csrf ?? true) &&
+      principal?.kind === 'staff' &&
+      !(await hooks.csrfCheck(ctx))
+    ) {
       throw new HttpError(403, ErrorCode.CSRF, 'missing or wrong CSRF token');
     }
     if (stateChanging && !route.raw) ctx.body = await readJson(req);
@@ -140,7 +155,11 @@ async function handle(
   } catch (err) {
     const { status, code, message } = describeError(err);
     if (status >= 500) log.error({ err, code, path: url.pathname }, 'http request failed');
-    else log.info({ code, status, path: url.pathname, method: req.method, msg2: message }, 'http request refused');
+    else
+      log.info(
+        { code, status, path: url.pathname, method: req.method, msg2: message },
+        'http request refused',
+      );
     if (res.headersSent) {
       res.destroy();
       return;
@@ -154,7 +173,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BODY_BYTES) throw new HttpError(413, ErrorCode.INVALID_INPUT, 'request body too large');
+    if (size > MAX_JSON_BODY_BYTES)
+      throw new HttpError(413, ErrorCode.INVALID_INPUT, 'request body too large');
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
@@ -191,7 +211,11 @@ export function describeError(err: unknown): { status: number; code: ErrorCodeVa
   if (err instanceof CustodianError) {
     const status = STATUS_BY_CODE[err.code] ?? 500;
     // Storage failures can carry paths; say less to the client.
-    return { status, code: err.code, message: status >= 500 ? 'the collector could not complete this' : err.message };
+    return {
+      status,
+      code: err.code,
+      message: status >= 500 ? 'the collector could not complete this' : err.message,
+    };
   }
   return { status: 500, code: ErrorCode.UNAVAILABLE, message: 'internal error' };
 }

@@ -12,10 +12,18 @@ export function seesSafeguardingContent(p: Principal | undefined): boolean {
 
 export function deviceView(d: Device, status: DeviceLiveStatus | undefined): Record<string, unknown> {
   const { keyHash: _secretHash, ...rest } = d;
-  return { ...rest, revoked: d.revokedAt !== undefined, status: status ?? { deviceId: d.id, connected: false, usbVolumes: [] } };
+  return {
+    ...rest,
+    revoked: d.revokedAt !== undefined,
+    status: status ?? { deviceId: d.id, connected: false, usbVolumes: [] },
+  };
 }
 
-function redact(kind: string, event: Record<string, unknown>, p: Principal | undefined): Record<string, unknown> {
+function redact(
+  kind: string,
+  event: Record<string, unknown>,
+  p: Principal | undefined,
+): Record<string, unknown> {
   if (kind !== 'flaggedActivity' || seesSafeguardingContent(p)) return event;
   return { ...event, flaggedActivity: { redacted: true } };
 }

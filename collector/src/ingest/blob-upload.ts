@@ -32,9 +32,7 @@ export interface Upload {
   alreadyStored: boolean;
 }
 
-export type ChunkVerdict =
-  | { kind: 'reject'; reason: string }
-  | { kind: 'tooLarge'; reason: string };
+export type ChunkVerdict = { kind: 'reject'; reason: string } | { kind: 'tooLarge'; reason: string };
 
 /** Checks one chunk's own fields (not its place in an upload). */
 export function checkChunk(c: ChunkIn): ChunkVerdict | undefined {
@@ -46,10 +44,16 @@ export function checkChunk(c: ChunkIn): ChunkVerdict | undefined {
   if (c.sha256.byteLength !== 32) return { kind: 'reject', reason: 'sha256 must be 32 bytes' };
   if (!CONTENT_TYPES.has(c.contentType)) return { kind: 'reject', reason: 'content type not accepted' };
   const maxChunks = Math.ceil(MAX_BLOB_BYTES / 1024);
-  if (!Number.isInteger(c.totalChunks) || c.totalChunks < 1 || c.totalChunks > maxChunks || c.totalChunks > c.totalSize) {
+  if (
+    !Number.isInteger(c.totalChunks) ||
+    c.totalChunks < 1 ||
+    c.totalChunks > maxChunks ||
+    c.totalChunks > c.totalSize
+  ) {
     return { kind: 'reject', reason: 'total_chunks is not plausible' };
   }
-  if (!Number.isInteger(c.index) || c.index < 0 || c.index >= c.totalChunks) return { kind: 'reject', reason: 'chunk index out of range' };
+  if (!Number.isInteger(c.index) || c.index < 0 || c.index >= c.totalChunks)
+    return { kind: 'reject', reason: 'chunk index out of range' };
   if (c.data.byteLength === 0 || c.data.byteLength > Math.max(BLOB_CHUNK_BYTES, MAX_FRAME_BYTES - 1024)) {
     return { kind: 'reject', reason: 'chunk size out of range' };
   }
@@ -72,11 +76,13 @@ export function startUpload(c: ChunkIn, alreadyStored: boolean): Upload {
 
 /** Checks that a chunk continues its upload consistently. */
 export function continues(u: Upload, c: ChunkIn): string | undefined {
-  if (c.index !== u.nextIndex) return `chunk ${c.index} out of order (expected ${u.nextIndex}); resend the whole blob`;
+  if (c.index !== u.nextIndex)
+    return `chunk ${c.index} out of order (expected ${u.nextIndex}); resend the whole blob`;
   if (c.totalChunks !== u.totalChunks || c.totalSize !== u.totalSize || c.contentType !== u.contentType) {
     return 'chunk metadata differs from the first chunk';
   }
-  if (Buffer.from(c.sha256).toString('hex') !== u.sha256Hex) return 'chunk sha256 differs from the first chunk';
+  if (Buffer.from(c.sha256).toString('hex') !== u.sha256Hex)
+    return 'chunk sha256 differs from the first chunk';
   if (u.received + c.data.byteLength > u.totalSize) return 'chunks exceed total_size';
   return undefined;
 }

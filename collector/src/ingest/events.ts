@@ -28,7 +28,11 @@ function cut(s: string, max: number): string {
  * Truncates over-long strings and repairs text that was not valid UTF-8 (protobufjs decodes it
  * leniently into lone surrogates), in place. Returns the paths it changed.
  */
-export function sanitise(value: unknown, path: string, out: { truncated: string[]; invalidText: string[] }): unknown {
+export function sanitise(
+  value: unknown,
+  path: string,
+  out: { truncated: string[]; invalidText: string[] },
+): unknown {
   if (typeof value === 'string') {
     let s = value;
     if (!s.isWellFormed()) {
@@ -49,7 +53,8 @@ export function sanitise(value: unknown, path: string, out: { truncated: string[
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
       const v = obj[key];
-      if (typeof v === 'string' || typeof v === 'object') obj[key] = sanitise(v, path ? `${path}.${key}` : key, out);
+      if (typeof v === 'string' || typeof v === 'object')
+        obj[key] = sanitise(v, path ? `${path}.${key}` : key, out);
     }
   }
   return value;
@@ -63,7 +68,12 @@ export interface BuiltEvent {
 }
 
 /** Builds the stored record (and alert, for flagged activity) of one validated new event. */
-export function buildRecord(deviceId: string, streamId: string, event: Event, receivedAt: number): BuiltEvent {
+export function buildRecord(
+  deviceId: string,
+  streamId: string,
+  event: Event,
+  receivedAt: number,
+): BuiltEvent {
   const notes: string[] = [];
   const changed = { truncated: [] as string[], invalidText: [] as string[] };
   sanitise(event, '', changed);
@@ -94,7 +104,13 @@ export function buildRecord(deviceId: string, streamId: string, event: Event, re
   const history: Alert['history'] = [{ at: receivedAt, actor: 'system', action: 'opened' }];
   // A safeguarding flag is never dropped for a bad field: it is kept, and the problem noted.
   if (severity !== rawSeverity) {
-    history.push({ at: receivedAt, actor: 'system', action: 'severity-out-of-range', from: rawSeverity, to: severity });
+    history.push({
+      at: receivedAt,
+      actor: 'system',
+      action: 'severity-out-of-range',
+      from: rawSeverity,
+      to: severity,
+    });
     notes.push(`flagged severity ${rawSeverity} out of range, stored as ${severity}`);
   }
   const blobIds = (f.screenshotBlobIds ?? []).filter((b) => SAFE_ID.test(b));

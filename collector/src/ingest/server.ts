@@ -41,7 +41,12 @@ export interface IngestServerOptions {
   enrol: EnrolService;
   status: StatusTracker;
   now: () => number;
-  audit: (who: string | undefined, action: string, target: string, details?: Record<string, unknown>) => Promise<AuditRecord>;
+  audit: (
+    who: string | undefined,
+    action: string,
+    target: string,
+    details?: Record<string, unknown>,
+  ) => Promise<AuditRecord>;
 }
 
 export class IngestServer {
@@ -64,7 +69,8 @@ export class IngestServer {
       // Without custodian.v1 the handshake still completes (echoing what the client offered, so
       // its client library accepts it) and the session then closes with the named
       // BAD_SUBPROTOCOL code, instead of a bare HTTP 400 the agent could not tell apart.
-      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols][0] ?? false)),
+      handleProtocols: (protocols) =>
+        protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols][0] ?? false),
     });
     this.ctx = {
       store: options.store,
@@ -90,9 +96,14 @@ export class IngestServer {
   /** Subscribes to policy and device changes. */
   start(): void {
     const onPolicy = ({ scope }: { scope: string }) => {
-      const targets = scope === 'default' ? [...this.byDevice.values()] : [this.byDevice.get(scope)].filter((s) => s !== undefined);
+      const targets =
+        scope === 'default'
+          ? [...this.byDevice.values()]
+          : [this.byDevice.get(scope)].filter((s) => s !== undefined);
       for (const s of targets) {
-        s.pushPolicy().catch((err: unknown) => this.o.log.error({ err, deviceId: s.device?.id }, 'policy push failed'));
+        s.pushPolicy().catch((err: unknown) =>
+          this.o.log.error({ err, deviceId: s.device?.id }, 'policy push failed'),
+        );
       }
     };
     const onDevice = (device: { id: string; revokedAt?: number; revokedReason?: string }) => {
@@ -137,9 +148,15 @@ export class IngestServer {
       // Two live sessions of one identity with different outboxes: a cloned disk image (or a
       // reinstall while the old agent still runs). Recorded for IT; the newest session wins.
       const reason = `two sessions with different streams (${previous.remoteAddress} and ${session.remoteAddress})`;
-      this.o.log.warn({ deviceId: id, previous: previous.streamId, next: session.streamId }, `possible cloned image: ${reason}`);
+      this.o.log.warn(
+        { deviceId: id, previous: previous.streamId, next: session.streamId },
+        `possible cloned image: ${reason}`,
+      );
       this.o.store.devices
-        .update(id, (d) => ({ ...d, cloneSuspicion: [...(d.cloneSuspicion ?? []).slice(-19), { at: this.o.now(), reason }] }))
+        .update(id, (d) => ({
+          ...d,
+          cloneSuspicion: [...(d.cloneSuspicion ?? []).slice(-19), { at: this.o.now(), reason }],
+        }))
         .then((d) => this.o.live.emit('device', d))
         .catch((err: unknown) => this.o.log.error({ err, deviceId: id }, 'could not record clone suspicion'));
     }
@@ -148,7 +165,15 @@ export class IngestServer {
 
   private unregister(session: Session): void {
     const id = session.device?.id as string;
-    if (this.byDevice.get(id) !== session) return;
+    const current = this.byDevice.get(id);
+    const sameStreamElsewhere = () => {
+      const now = this.byDevice.get(id);
+      return now !== undefined && now !== session && now.streamId === session.streamId;
+    };
+    void session.settle().then(() => {
+      if (!sameStreamElsewhere()) return this.ctx.streams.forgetIfIdle(id, session.streamId);
+    });
+    if (current !== session) return;
     this.byDevice.delete(id);
     this.o.status
       .patch(id, { connected: false, lastSeenAt: this.o.now() })
@@ -172,9 +197,17 @@ export class IngestServer {
 }
 
 function replacedClose(): Close {
-  return new Close(CloseCode.REPLACED, ErrorCode.UNAVAILABLE, 'a newer session of this device replaced this one');
+  return new Close(
+    CloseCode.REPLACED,
+    ErrorCode.UNAVAILABLE,
+    'a newer session of this device replaced this one',
+  );
 }
 
 function revokedClose(reason: string | undefined): Close {
-  return new Close(CloseCode.DEVICE_REVOKED, ErrorCode.DEVICE_REVOKED, `device revoked: ${reason ?? 'by an administrator'}`);
+  return new Close(
+    CloseCode.DEVICE_REVOKED,
+    ErrorCode.DEVICE_REVOKED,
+    `device revoked: ${reason ?? 'by an administrator'}`,
+  );
 }

@@ -8,12 +8,12 @@ import { policyToWire } from '@custodian/policy';
 import {
   type AgentMessage,
   CloseCode,
-  type custodian,
   CustodianError,
+  type custodian,
   decodeAgentMessage,
-  encodeCollectorMessage,
   ErrorCode,
   type ErrorCodeValue,
+  encodeCollectorMessage,
   eventToJson,
   type ICollectorMessage,
   MAX_BATCH_EVENTS,
@@ -24,9 +24,16 @@ import type WebSocket from 'ws';
 import type { LiveEvent } from '../live/hub.ts';
 import { reduceStatus } from '../live/status.ts';
 import { K } from '../store/keys.ts';
-import { alertOps, blobMetaOps, streamOp, statusOp, timelineOps } from '../store/records.ts';
+import { alertOps, blobMetaOps, statusOp, streamOp, timelineOps } from '../store/records.ts';
 import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
-import { type ChunkIn, checkChunk, continues, MAX_OPEN_UPLOADS, startUpload, type Upload } from './blob-upload.ts';
+import {
+  type ChunkIn,
+  checkChunk,
+  continues,
+  MAX_OPEN_UPLOADS,
+  startUpload,
+  type Upload,
+} from './blob-upload.ts';
 import { buildRecord } from './events.ts';
 import type { IngestContext } from './server.ts';
 import { MAX_GAPS_KEPT } from './streams.ts';
@@ -75,11 +82,23 @@ export class Session {
     ws.on('close', () => this.onClosed());
     ws.on('error', (err: Error & { code?: string }) => {
       // ws has already chosen the close code (1009 for an oversize frame, 1002 for a bad frame).
-      const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.MALFORMED_FRAME;
-      this.ctx.log.warn({ code, wsCode: err.code, deviceId: this.device?.id, remote: this.remoteAddress }, `ingest socket error: ${err.message}`);
+      const code =
+        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? ErrorCode.FRAME_TOO_LARGE
+          : ErrorCode.MALFORMED_FRAME;
+      this.ctx.log.warn(
+        { code, wsCode: err.code, deviceId: this.device?.id, remote: this.remoteAddress },
+        `ingest socket error: ${err.message}`,
+      );
     });
     if (ws.protocol !== this.ctx.subprotocol) {
-      this.fail(new Close(CloseCode.BAD_SUBPROTOCOL, ErrorCode.UNEXPECTED_MESSAGE, `subprotocol must be ${this.ctx.subprotocol}`));
+      this.fail(
+        new Close(
+          CloseCode.BAD_SUBPROTOCOL,
+          ErrorCode.UNEXPECTED_MESSAGE,
+          `subprotocol must be ${this.ctx.subprotocol}`,
+        ),
+      );
       return;
     }
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
@@ -87,7 +106,8 @@ export class Session {
       this.lastActivity = this.ctx.now();
     });
     this.helloTimer = setTimeout(() => {
-      if (this.phase === 'hello') this.fail(new Close(CloseCode.AUTH_TIMEOUT, ErrorCode.AUTH_TIMEOUT, 'no Hello within the deadline'));
+      if (this.phase === 'hello')
+        this.fail(new Close(CloseCode.AUTH_TIMEOUT, ErrorCode.AUTH_TIMEOUT, 'no Hello within the deadline'));
     }, this.ctx.config.helloDeadlineMs);
     this.pingTimer = setInterval(() => this.liveness(), this.ctx.config.pingIntervalMs);
   }
@@ -113,15 +133,28 @@ export class Session {
     this.chain = this.chain
       .then(async () => {
         if (this.phase === 'closed') return release();
-        if (!isBinary) throw new Close(CloseCode.MALFORMED, ErrorCode.MALFORMED_FRAME, 'text frames are not part of the protocol');
+        if (!isBinary)
+          throw new Close(
+            CloseCode.MALFORMED,
+            ErrorCode.MALFORMED_FRAME,
+            'text frames are not part of the protocol',
+          );
         let msg: AgentMessage;
         try {
           msg = decodeAgentMessage(data);
         } catch (err) {
           if (err instanceof CustodianError && err.code === ErrorCode.UNEXPECTED_MESSAGE) {
-            throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.UNEXPECTED_MESSAGE, 'unknown message kind');
+            throw new Close(
+              CloseCode.PROTOCOL_VIOLATION,
+              ErrorCode.UNEXPECTED_MESSAGE,
+              'unknown message kind',
+            );
           }
-          throw new Close(CloseCode.MALFORMED, ErrorCode.MALFORMED_FRAME, 'frame is not a valid AgentMessage');
+          throw new Close(
+            CloseCode.MALFORMED,
+            ErrorCode.MALFORMED_FRAME,
+            'frame is not a valid AgentMessage',
+          );
         }
         await this.dispatch(msg, release);
       })
@@ -135,7 +168,11 @@ export class Session {
   private async dispatch(msg: AgentMessage, release: () => void): Promise<void> {
     if (this.phase === 'hello') {
       if (msg.body !== 'hello' || !msg.hello) {
-        throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.UNEXPECTED_MESSAGE, 'the first message must be Hello');
+        throw new Close(
+          CloseCode.PROTOCOL_VIOLATION,
+          ErrorCode.UNEXPECTED_MESSAGE,
+          'the first message must be Hello',
+        );
       }
       await this.onHello(msg.hello as custodian.v1.Hello);
       return release();
@@ -149,7 +186,11 @@ export class Session {
       case 'policyApplied': {
         const p = msg.policyApplied as custodian.v1.PolicyApplied;
         if (p.ok) await this.ctx.status.patch(this.deviceId, { policyVersionApplied: p.version as number });
-        else this.ctx.log.warn({ deviceId: this.deviceId, version: p.version, error: p.error }, 'agent rejected a policy');
+        else
+          this.ctx.log.warn(
+            { deviceId: this.deviceId, version: p.version, error: p.error },
+            'agent rejected a policy',
+          );
         return release();
       }
       case 'commandResult':
@@ -159,7 +200,11 @@ export class Session {
         this.ctx.log.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
         return release();
       default:
-        throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.UNEXPECTED_MESSAGE, `unexpected ${msg.body} after Hello`);
+        throw new Close(
+          CloseCode.PROTOCOL_VIOLATION,
+          ErrorCode.UNEXPECTED_MESSAGE,
+          `unexpected ${msg.body} after Hello`,
+        );
     }
   }
 
@@ -184,7 +229,11 @@ export class Session {
       throw err;
     }
     if (!SAFE_ID.test(hello.streamId)) {
-      throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.BAD_EVENT, 'stream_id must be a UUID or other plain id');
+      throw new Close(
+        CloseCode.PROTOCOL_VIOLATION,
+        ErrorCode.BAD_EVENT,
+        'stream_id must be a UUID or other plain id',
+      );
     }
     this.device = device;
     this.streamId = hello.streamId;
@@ -222,7 +271,13 @@ export class Session {
       })),
     });
     this.ctx.log.info(
-      { deviceId: device.id, streamId: hello.streamId, ackedSeq: stream.committedMax, lastSeq: hello.lastSeq, remote: this.remoteAddress },
+      {
+        deviceId: device.id,
+        streamId: hello.streamId,
+        ackedSeq: stream.committedMax,
+        lastSeq: hello.lastSeq,
+        remote: this.remoteAddress,
+      },
       'agent connected',
     );
   }
@@ -240,15 +295,27 @@ export class Session {
   private async onBatch(batch: custodian.v1.EventBatch, release: () => void): Promise<void> {
     const deviceId = this.deviceId;
     if (batch.streamId !== this.streamId) {
-      throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.BAD_EVENT, 'batch stream_id differs from the Hello');
+      throw new Close(
+        CloseCode.PROTOCOL_VIOLATION,
+        ErrorCode.BAD_EVENT,
+        'batch stream_id differs from the Hello',
+      );
     }
     if (batch.events.length > MAX_BATCH_EVENTS) {
-      throw new Close(CloseCode.LIMIT_EXCEEDED, ErrorCode.BATCH_TOO_LARGE, `more than ${MAX_BATCH_EVENTS} events in one batch`);
+      throw new Close(
+        CloseCode.LIMIT_EXCEEDED,
+        ErrorCode.BATCH_TOO_LARGE,
+        `more than ${MAX_BATCH_EVENTS} events in one batch`,
+      );
     }
     for (const e of batch.events) {
       const seq = e.seq as number;
       if (!Number.isSafeInteger(seq) || seq < 1) {
-        throw new Close(CloseCode.PROTOCOL_VIOLATION, ErrorCode.BAD_EVENT, 'event seq must be a whole number from 1');
+        throw new Close(
+          CloseCode.PROTOCOL_VIOLATION,
+          ErrorCode.BAD_EVENT,
+          'event seq must be a whole number from 1',
+        );
       }
     }
     const now = this.ctx.now();
@@ -284,10 +351,22 @@ export class Session {
       if (seq > stream.maxQueued + 1) {
         projected.gaps.push({ afterSeq: stream.maxQueued, nextSeq: seq, at: now });
         if (projected.gaps.length > MAX_GAPS_KEPT) projected.gaps.shift();
-        this.ctx.log.warn({ code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, afterSeq: stream.maxQueued, nextSeq: seq }, 'seq gap in stream');
+        this.ctx.log.warn(
+          {
+            code: ErrorCode.BAD_EVENT,
+            deviceId,
+            streamId: this.streamId,
+            afterSeq: stream.maxQueued,
+            nextSeq: seq,
+          },
+          'seq gap in stream',
+        );
       } else if (seq <= stream.maxQueued) {
         projected.outOfOrder++;
-        this.ctx.log.warn({ code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq, maxSeq: stream.maxQueued }, 'out-of-order seq in stream');
+        this.ctx.log.warn(
+          { code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq, maxSeq: stream.maxQueued },
+          'out-of-order seq in stream',
+        );
       }
       const built = buildRecord(deviceId, this.streamId, e, now);
       for (const note of built.notes) this.ctx.log.info({ deviceId, seq, note }, 'event note');
@@ -320,14 +399,24 @@ export class Session {
         this.send({ ack: { streamId: this.streamId, seq: stream.committedMax, duplicates } });
         let live = this.ctx.status.get(deviceId);
         for (const [kind, json] of applied) live = reduceStatus(live, kind, json, now);
-        this.ctx.status.set({ ...live, lastSeenAt: now, connected: this.phase === 'ready' || live.connected });
+        this.ctx.status.set({
+          ...live,
+          lastSeenAt: now,
+          connected: this.phase === 'ready' || live.connected,
+        });
         this.publish(records, alerts);
       },
       (err: unknown) => {
         release();
         this.ctx.streams.forget(deviceId, this.streamId);
         this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'commit failed; closing session');
-        this.fail(new Close(CloseCode.STORAGE_UNAVAILABLE, ErrorCode.STORAGE, 'the collector could not store the batch; retry later'));
+        this.fail(
+          new Close(
+            CloseCode.STORAGE_UNAVAILABLE,
+            ErrorCode.STORAGE,
+            'the collector could not store the batch; retry later',
+          ),
+        );
       },
     );
     this.track(commit);
@@ -352,7 +441,10 @@ export class Session {
       }
     }
     for (const a of alerts) {
-      this.ctx.log.info({ deviceId: a.deviceId, alertId: a.id, severity: a.severity, category: a.category }, 'alert opened');
+      this.ctx.log.info(
+        { deviceId: a.deviceId, alertId: a.id, severity: a.severity, category: a.category },
+        'alert opened',
+      );
       live.emit('alert', a);
     }
   }
@@ -385,7 +477,11 @@ export class Session {
     if (c.index === 0) {
       if (upload) await this.discard(upload);
       if (this.uploads.size >= MAX_OPEN_UPLOADS) {
-        throw new Close(CloseCode.LIMIT_EXCEEDED, ErrorCode.BAD_BLOB_CHUNK, `more than ${MAX_OPEN_UPLOADS} blobs uploading at once`);
+        throw new Close(
+          CloseCode.LIMIT_EXCEEDED,
+          ErrorCode.BAD_BLOB_CHUNK,
+          `more than ${MAX_OPEN_UPLOADS} blobs uploading at once`,
+        );
       }
       const existing = await this.ctx.store.blobs.meta(deviceId, c.blobId);
       upload = startUpload(c, existing !== undefined);
@@ -401,9 +497,12 @@ export class Session {
     upload.received += c.data.byteLength;
     upload.nextIndex++;
     if (!upload.alreadyStored) {
-      await this.ctx.store.engine.batch([this.ctx.store.blobs.sealChunk(deviceId, c.blobId, c.index, c.data)], {
-        sync: false,
-      });
+      await this.ctx.store.engine.batch(
+        [this.ctx.store.blobs.sealChunk(deviceId, c.blobId, c.index, c.data)],
+        {
+          sync: false,
+        },
+      );
     }
     if (upload.nextIndex < upload.totalChunks) return;
 
@@ -411,8 +510,16 @@ export class Session {
     const digest = upload.hash.digest('hex');
     if (upload.received !== upload.totalSize || digest !== upload.sha256Hex) {
       if (!upload.alreadyStored) await this.deleteChunks(upload);
-      this.ctx.log.warn({ code: ErrorCode.BLOB_HASH_MISMATCH, deviceId, blobId: c.blobId }, 'blob hash mismatch');
-      this.blobAck(c.blobId, v1.BlobAck.Status.HASH_MISMATCH, 'size or SHA-256 does not match; resend', ErrorCode.BLOB_HASH_MISMATCH);
+      this.ctx.log.warn(
+        { code: ErrorCode.BLOB_HASH_MISMATCH, deviceId, blobId: c.blobId },
+        'blob hash mismatch',
+      );
+      this.blobAck(
+        c.blobId,
+        v1.BlobAck.Status.HASH_MISMATCH,
+        'size or SHA-256 does not match; resend',
+        ErrorCode.BLOB_HASH_MISMATCH,
+      );
       return;
     }
     if (upload.alreadyStored) {
@@ -438,15 +545,29 @@ export class Session {
       () => this.blobAck(blobId, v1.BlobAck.Status.STORED, ''),
       (err: unknown) => {
         this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'blob commit failed; closing session');
-        this.fail(new Close(CloseCode.STORAGE_UNAVAILABLE, ErrorCode.STORAGE, 'the collector could not store the blob; retry later'));
+        this.fail(
+          new Close(
+            CloseCode.STORAGE_UNAVAILABLE,
+            ErrorCode.STORAGE,
+            'the collector could not store the blob; retry later',
+          ),
+        );
       },
     );
     this.track(commit);
   }
 
   private rejectBlob(blobId: string, reason: string): void {
-    this.ctx.log.warn({ code: ErrorCode.BAD_BLOB_CHUNK, deviceId: this.device?.id, reason }, 'blob chunk rejected');
-    this.blobAck(SAFE_ID.test(blobId) ? blobId : '', v1.BlobAck.Status.REJECTED, reason, ErrorCode.BAD_BLOB_CHUNK);
+    this.ctx.log.warn(
+      { code: ErrorCode.BAD_BLOB_CHUNK, deviceId: this.device?.id, reason },
+      'blob chunk rejected',
+    );
+    this.blobAck(
+      SAFE_ID.test(blobId) ? blobId : '',
+      v1.BlobAck.Status.REJECTED,
+      reason,
+      ErrorCode.BAD_BLOB_CHUNK,
+    );
   }
 
   private blobAck(blobId: string, status: number, reason: string, code?: ErrorCodeValue): void {
@@ -462,7 +583,8 @@ export class Session {
   private async deleteChunks(upload: Upload): Promise<void> {
     const prefix = K.blobChunkPrefix(this.deviceId, upload.blobId);
     const ops: KvOp[] = [];
-    for await (const [k] of this.ctx.store.engine.entries({ gt: prefix, lt: `${prefix}\xff` })) ops.push({ type: 'del', key: k });
+    for await (const [k] of this.ctx.store.engine.entries({ gt: prefix, lt: `${prefix}\xff` }))
+      ops.push({ type: 'del', key: k });
     // Never delete the chunks of a blob that got stored meanwhile.
     if ((await this.ctx.store.blobs.meta(this.deviceId, upload.blobId)) === undefined) {
       await this.ctx.store.engine.batch(ops, { sync: false });
@@ -474,7 +596,13 @@ export class Session {
   private liveness(): void {
     if (this.phase === 'closed') return;
     if (this.ctx.now() - this.lastActivity > this.ctx.config.idleTimeoutMs) {
-      this.fail(new Close(CloseCode.IDLE_TIMEOUT, ErrorCode.UNAVAILABLE, 'no traffic and no pong within the idle timeout'));
+      this.fail(
+        new Close(
+          CloseCode.IDLE_TIMEOUT,
+          ErrorCode.UNAVAILABLE,
+          'no traffic and no pong within the idle timeout',
+        ),
+      );
       return;
     }
     this.ws.ping();
@@ -492,10 +620,19 @@ export class Session {
     if (err instanceof Close) close = err;
     else {
       this.ctx.log.error({ err, deviceId: this.device?.id }, 'ingest session failed');
-      close = new Close(CloseCode.STORAGE_UNAVAILABLE, ErrorCode.STORAGE, 'the collector could not process this; retry later');
+      close = new Close(
+        CloseCode.STORAGE_UNAVAILABLE,
+        ErrorCode.STORAGE,
+        'the collector could not process this; retry later',
+      );
     }
     this.ctx.log.warn(
-      { code: close.errorCode, closeCode: close.closeCode, deviceId: this.device?.id, remote: this.remoteAddress },
+      {
+        code: close.errorCode,
+        closeCode: close.closeCode,
+        deviceId: this.device?.id,
+        remote: this.remoteAddress,
+      },
       `closing agent session: ${close.message}`,
     );
     this.send({ error: { code: close.errorCode, message: close.message } });

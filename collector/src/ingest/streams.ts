@@ -1,7 +1,7 @@
 // In-memory state of every (device, stream) seen since start, shared by all connections so a
 // replaced session's not-yet-durable batch and the new session's resend are deduplicated
 // against each other. Loaded from the store on first use.
-import type { StreamState, Store } from '../store/types.ts';
+import type { Store, StreamState } from '../store/types.ts';
 
 export interface LiveStream {
   /** Highest seq held durably: what Welcome and Ack report. */
@@ -43,7 +43,12 @@ export class StreamRegistry {
           outOfOrder: 0,
           duplicates: 0,
         };
-        return { committedMax: state.maxSeq, queued: state, maxQueued: state.maxSeq, pending: new Set<number>() };
+        return {
+          committedMax: state.maxSeq,
+          queued: state,
+          maxQueued: state.maxSeq,
+          pending: new Set<number>(),
+        };
       });
       // A failed load must not stick: the next Hello tries again.
       s.catch(() => this.streams.delete(key));
@@ -55,6 +60,20 @@ export class StreamRegistry {
   /** After a failed commit the in-memory view may be ahead of the disk: reload next time. */
   forget(deviceId: string, streamId: string): void {
     this.streams.delete(`${deviceId}\n${streamId}`);
+  }
+
+  /**
+   * Drops a stream nobody is sending on and with nothing waiting for the disk, so the map holds
+   * active streams only (an enrolled device opening endless streams cannot grow it for ever).
+   */
+  async forgetIfIdle(deviceId: string, streamId: string): Promise<void> {
+    const key = `${deviceId}\n${streamId}`;
+    const entry = this.streams.get(key);
+    if (!entry) return;
+    const s = await entry.catch(() => undefined);
+    if (s && s.pending.size === 0 && s.maxQueued === s.committedMax && this.streams.get(key) === entry) {
+      this.streams.delete(key);
+    }
   }
 
   get size(): number {

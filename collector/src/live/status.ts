@@ -16,7 +16,12 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 /** Applies one stored event (eventToJson form) to a status. Pure. */
-export function reduceStatus(status: DeviceLiveStatus, kind: string, event: Json, receivedAt: number): DeviceLiveStatus {
+export function reduceStatus(
+  status: DeviceLiveStatus,
+  kind: string,
+  event: Json,
+  receivedAt: number,
+): DeviceLiveStatus {
   const s: DeviceLiveStatus = { ...status, lastSeenAt: Math.max(status.lastSeenAt ?? 0, receivedAt) };
   const p = (event[kind] ?? {}) as Json;
   const at = num(event['timeMs']) || receivedAt;

@@ -9,7 +9,12 @@ import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import type { AuditRecord, Store } from '../store/types.ts';
 
-type AuditFn = (who: string | undefined, action: string, target: string, details?: Record<string, unknown>) => Promise<AuditRecord>;
+type AuditFn = (
+  who: string | undefined,
+  action: string,
+  target: string,
+  details?: Record<string, unknown>,
+) => Promise<AuditRecord>;
 
 export interface PolicyServiceOptions {
   store: Store;
@@ -47,7 +52,10 @@ export class PolicyService {
   /** First start: store the built-in default as version 1. */
   async init(): Promise<void> {
     if ((await this.o.store.policy.getDefault()) === undefined) {
-      await this.o.store.policy.setDefault(defaultPolicy(), { actor: 'system', reason: 'first start: built-in defaults' });
+      await this.o.store.policy.setDefault(defaultPolicy(), {
+        actor: 'system',
+        reason: 'first start: built-in defaults',
+      });
     }
   }
 
@@ -101,7 +109,11 @@ export class PolicyService {
     const p = patch === null ? null : patchOf(patch);
     if (p !== null) mergePolicy(await this.getDefault(), p); // validates; throws naming fields
     const version = await this.o.store.policy.setOverride(deviceId, p, { actor, reason: why });
-    await this.o.audit(actor, 'policy.change', `policy:${deviceId}`, { version, reason: why, removed: p === null });
+    await this.o.audit(actor, 'policy.change', `policy:${deviceId}`, {
+      version,
+      reason: why,
+      removed: p === null,
+    });
     this.o.log.info({ actor, deviceId, version }, 'device policy changed');
     this.o.live.emit('policy', { scope: deviceId, version });
     return this.effective(deviceId);

@@ -3,9 +3,9 @@
 // note on every alert whose screenshots expired (the alert itself stays).
 import type { CollectorConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { blobDeleteOps } from '../store/store.ts';
 import { fromJsonBytes, HIGH, K, SEP } from '../store/keys.ts';
 import { randomId } from '../store/records.ts';
+import { blobDeleteOps } from '../store/store.ts';
 import type { Alert, AuditRecord, KvOp, PurgeRun, Store } from '../store/types.ts';
 
 const DAY = 86_400_000;
@@ -16,7 +16,12 @@ export interface RetentionOptions {
   log: Logger;
   config: CollectorConfig;
   now: () => number;
-  audit: (who: string | undefined, action: string, target: string, details?: Record<string, unknown>) => Promise<AuditRecord>;
+  audit: (
+    who: string | undefined,
+    action: string,
+    target: string,
+    details?: Record<string, unknown>,
+  ) => Promise<AuditRecord>;
 }
 
 export class RetentionJob {
@@ -58,7 +63,10 @@ export class RetentionJob {
     const run: PurgeRun = {
       id: randomId(12),
       at: now,
-      cutoffs: { timeline: now - config.retention.timelineDays * DAY, screenshots: now - config.retention.screenshotDays * DAY },
+      cutoffs: {
+        timeline: now - config.retention.timelineDays * DAY,
+        screenshots: now - config.retention.screenshotDays * DAY,
+      },
       timelineEventsDeleted: 0,
       blobsDeleted: 0,
       blobBytesDeleted: 0,
@@ -71,7 +79,10 @@ export class RetentionJob {
       let ops: KvOp[] = [];
       for await (const [k] of store.engine.entries({ gte: prefix, lt })) {
         const parts = k.split(SEP);
-        ops.push({ type: 'del', key: k }, { type: 'del', key: K.eventRef(device.id, parts[3] as string, Number(parts[4])) });
+        ops.push(
+          { type: 'del', key: k },
+          { type: 'del', key: K.eventRef(device.id, parts[3] as string, Number(parts[4])) },
+        );
         run.timelineEventsDeleted++;
         run.perDevice[device.id] = (run.perDevice[device.id] ?? 0) + 1;
         if (ops.length >= BATCH) {
@@ -83,7 +94,10 @@ export class RetentionJob {
     }
     const blobPrefix = K.blobTimePrefix();
     const expired: { deviceId: string; blobId: string }[] = [];
-    for await (const [k] of store.engine.entries({ gte: blobPrefix, lt: `${blobPrefix}${String(run.cutoffs.screenshots).padStart(15, '0')}` })) {
+    for await (const [k] of store.engine.entries({
+      gte: blobPrefix,
+      lt: `${blobPrefix}${String(run.cutoffs.screenshots).padStart(15, '0')}`,
+    })) {
       const parts = k.split(SEP);
       expired.push({ deviceId: parts[2] as string, blobId: parts[3] as string });
     }
@@ -97,15 +111,22 @@ export class RetentionJob {
     }
     // Alerts whose screenshots are gone keep a note saying so.
     if (expiredSet.size > 0) {
-      for await (const [k] of store.engine.entries({ gte: K.alertTimePrefix(), lt: K.alertTimePrefix() + HIGH })) {
+      for await (const [k] of store.engine.entries({
+        gte: K.alertTimePrefix(),
+        lt: K.alertTimePrefix() + HIGH,
+      })) {
         const id = k.slice(k.lastIndexOf(SEP) + 1);
         const raw = await store.engine.get(K.alert(id));
         if (!raw) continue;
         const a = fromJsonBytes<Alert>(raw);
-        if (a.screenshotsExpired || !a.screenshotBlobIds.some((b) => expiredSet.has(`${a.deviceId}/${b}`))) continue;
+        if (a.screenshotsExpired || !a.screenshotBlobIds.some((b) => expiredSet.has(`${a.deviceId}/${b}`)))
+          continue;
         await store.alerts.update(id, (x) => ({
           ...x,
-          screenshotsExpired: { at: now, note: `screenshots deleted by retention after ${config.retention.screenshotDays} days` },
+          screenshotsExpired: {
+            at: now,
+            note: `screenshots deleted by retention after ${config.retention.screenshotDays} days`,
+          },
           history: [...x.history, { at: now, actor: 'system', action: 'screenshots-expired' }],
         }));
         run.alertsMarked.push(id);
@@ -119,7 +140,12 @@ export class RetentionJob {
       alertsMarked: run.alertsMarked.length,
     });
     this.o.log.info(
-      { runId: run.id, timelineEventsDeleted: run.timelineEventsDeleted, blobsDeleted: run.blobsDeleted, alertsMarked: run.alertsMarked.length },
+      {
+        runId: run.id,
+        timelineEventsDeleted: run.timelineEventsDeleted,
+        blobsDeleted: run.blobsDeleted,
+        alertsMarked: run.alertsMarked.length,
+      },
       'retention purge done',
     );
     return run;

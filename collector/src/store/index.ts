@@ -7,11 +7,15 @@ import { createMemoryEngine } from './memory-engine.ts';
 import { openStore } from './store.ts';
 import type { Store } from './types.ts';
 
-export type * from './types.ts';
 export { createBlobCipher, loadOrCreateKeyFile, parseKey } from './blob-crypto.ts';
+export type * from './types.ts';
 
 /** The level store under `<dataDir>/db`. `screenshotKey` is the 32-byte AES-256-GCM key. */
-export async function openLevelStore(dataDir: string, screenshotKey: Uint8Array, now?: () => number): Promise<Store> {
+export async function openLevelStore(
+  dataDir: string,
+  screenshotKey: Uint8Array,
+  now?: () => number,
+): Promise<Store> {
   const engine = await openLevelEngine(join(dataDir, 'db'));
   return openStore({ engine, cipher: createBlobCipher(screenshotKey), ...(now ? { now } : {}) });
 }

@@ -66,7 +66,8 @@ export const K = {
 
   // alerts: record + createdAt index
   alert: (id: string) => `al${SEP}${keyPart('alertId', id)}`,
-  alertTime: (createdAt: number, id: string) => `at${SEP}${padTime(createdAt)}${SEP}${keyPart('alertId', id)}`,
+  alertTime: (createdAt: number, id: string) =>
+    `at${SEP}${padTime(createdAt)}${SEP}${keyPart('alertId', id)}`,
   alertTimePrefix: () => `at${SEP}`,
 
   // audit (append-only), policy, live status, purge runs, generic namespaces

@@ -9,9 +9,13 @@ export async function openLevelEngine(location: string): Promise<KvEngine> {
   try {
     await db.open();
   } catch (err) {
-    throw new CustodianError(ErrorCode.STORAGE, `cannot open the store at ${location}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new CustodianError(
+      ErrorCode.STORAGE,
+      `cannot open the store at ${location}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   return new LevelEngine(db);
 }
@@ -59,6 +63,8 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw new CustodianError(ErrorCode.STORAGE, `store I/O failed: ${(err as Error).message}`, { cause: err });
+    throw new CustodianError(ErrorCode.STORAGE, `store I/O failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

@@ -33,7 +33,8 @@ export function streamOp(state: StreamState): KvOp {
 
 export function alertOps(alert: Alert, previous?: Alert): KvOp[] {
   const ops: KvOp[] = [{ type: 'put', key: K.alert(alert.id), value: toJsonBytes(alert) }];
-  if (!previous) ops.push({ type: 'put', key: K.alertTime(alert.createdAt, alert.id), value: new Uint8Array() });
+  if (!previous)
+    ops.push({ type: 'put', key: K.alertTime(alert.createdAt, alert.id), value: new Uint8Array() });
   return ops;
 }
 

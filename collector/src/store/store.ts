@@ -32,8 +32,8 @@ import type {
   PolicyChange,
   PolicyStore,
   PurgeRun,
-  StreamState,
   Store,
+  StreamState,
   TimelinePage,
   TimelineQuery,
   TimelineRecord,
@@ -96,7 +96,8 @@ class StoreImpl implements Store {
       list: async () => (await this.scanJson<DeviceLiveStatus>(K.statusPrefix())).map(([, v]) => v),
     };
     this.purges = {
-      append: (run: PurgeRun) => this.write([{ type: 'put', key: K.purge(run.at, run.id), value: toJsonBytes(run) }]),
+      append: (run: PurgeRun) =>
+        this.write([{ type: 'put', key: K.purge(run.at, run.id), value: toJsonBytes(run) }]),
       list: async (limit = 50) =>
         (await this.scanJson<PurgeRun>(K.purgePrefix(), { reverse: true, limit })).map(([, v]) => v),
     };
@@ -172,7 +173,8 @@ class Devices implements DeviceStore {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `device ${id} not found`);
       const next = change(structuredClone(current));
-      if (next.id !== id) throw new CustodianError(ErrorCode.INVALID_INPUT, 'a device update cannot change its id');
+      if (next.id !== id)
+        throw new CustodianError(ErrorCode.INVALID_INPUT, 'a device update cannot change its id');
       await this.s.write(deviceOps(next, current));
       return next;
     });
@@ -212,7 +214,9 @@ class Enrol implements EnrolStore {
     return this.s.getJson<EnrolCode>(K.enrolCode(codeHash));
   }
   async listCodes() {
-    return (await this.s.scanJson<EnrolCode>(K.enrolCodePrefix())).map(([, c]) => c).sort((a, b) => b.createdAt - a.createdAt);
+    return (await this.s.scanJson<EnrolCode>(K.enrolCodePrefix()))
+      .map(([, c]) => c)
+      .sort((a, b) => b.createdAt - a.createdAt);
   }
 }
 
@@ -282,7 +286,8 @@ class Blobs implements BlobStore {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < keys.length; i++) {
       const chunk = sealed[i];
-      if (chunk === undefined) throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} is missing chunk ${i}`);
+      if (chunk === undefined)
+        throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} is missing chunk ${i}`);
       parts.push(this.s.cipher.decrypt(keys[i] as string, chunk));
     }
     const data = new Uint8Array(Buffer.concat(parts));
@@ -296,7 +301,9 @@ class Blobs implements BlobStore {
     const chunks = Math.max(1, Math.ceil(data.byteLength / chunkSize));
     const ops: KvOp[] = [];
     for (let i = 0; i < chunks; i++) {
-      ops.push(blobChunkOp(this.s.cipher, deviceId, blobId, i, data.subarray(i * chunkSize, (i + 1) * chunkSize)));
+      ops.push(
+        blobChunkOp(this.s.cipher, deviceId, blobId, i, data.subarray(i * chunkSize, (i + 1) * chunkSize)),
+      );
     }
     const meta: BlobMeta = {
       deviceId,
@@ -333,7 +340,8 @@ export async function blobDeleteOps(engine: KvEngine, deviceId: string, blobId: 
     { type: 'del', key: K.blobTime(meta.storedAt, deviceId, blobId) },
   ];
   const prefix = K.blobChunkPrefix(deviceId, blobId);
-  for await (const [k] of engine.entries({ gt: prefix, lt: prefix + HIGH })) ops.push({ type: 'del', key: k });
+  for await (const [k] of engine.entries({ gt: prefix, lt: prefix + HIGH }))
+    ops.push({ type: 'del', key: k });
   return ops;
 }
 
@@ -349,7 +357,8 @@ class Alerts implements AlertStore {
     const limit = q.limit ?? 1000;
     const prefix = K.alertTimePrefix();
     const gt = q.since === undefined ? prefix : `${prefix}${String(Math.max(0, q.since)).padStart(15, '0')}`;
-    const lt = q.until === undefined ? prefix + HIGH : `${prefix}${String(Math.max(0, q.until)).padStart(15, '0')}`;
+    const lt =
+      q.until === undefined ? prefix + HIGH : `${prefix}${String(Math.max(0, q.until)).padStart(15, '0')}`;
     const out: Alert[] = [];
     for await (const [k] of this.s.engine.entries({ gte: gt, lt, reverse: true })) {
       const id = k.slice(k.lastIndexOf(SEP) + 1);
@@ -389,7 +398,17 @@ class Audit implements AuditStore {
     await this.s.write([{ type: 'put', key: K.audit(at, record.id), value: toJsonBytes(record) }]);
     return record;
   }
-  async list(q: { since?: number; until?: number; action?: string; actor?: string; target?: string; limit?: number; cursor?: string } = {}) {
+  async list(
+    q: {
+      since?: number;
+      until?: number;
+      action?: string;
+      actor?: string;
+      target?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ) {
     const prefix = K.auditPrefix();
     const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
     let lt = q.until === undefined ? prefix + HIGH : `${prefix}${String(q.until).padStart(15, '0')}`;
@@ -488,8 +507,21 @@ class Policies implements PolicyStore {
   ): KvOp {
     // Version is part of the key order too: two changes in one millisecond keep their order.
     const at = this.s.now();
-    const record: PolicyChange = { id: `v${version}`, at, actor: change.actor, scope, old, new: next, reason: change.reason, version };
-    return { type: 'put', key: K.policyChange(at, `${String(version).padStart(12, '0')}`), value: toJsonBytes(record) };
+    const record: PolicyChange = {
+      id: `v${version}`,
+      at,
+      actor: change.actor,
+      scope,
+      old,
+      new: next,
+      reason: change.reason,
+      version,
+    };
+    return {
+      type: 'put',
+      key: K.policyChange(at, `${String(version).padStart(12, '0')}`),
+      value: toJsonBytes(record),
+    };
   }
 }
 

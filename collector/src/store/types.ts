@@ -385,13 +385,16 @@ export interface KvNamespace<T = unknown> {
   get(key: string): Promise<T | undefined>;
   put(key: string, value: T): Promise<void>;
   del(key: string): Promise<void>;
-  list(options?: { prefix?: string; limit?: number; reverse?: boolean }): Promise<{ key: string; value: T }[]>;
+  list(options?: {
+    prefix?: string;
+    limit?: number;
+    reverse?: boolean;
+  }): Promise<{ key: string; value: T }[]>;
   /** Read-modify-write under the store's write lock. `change` returns undefined to delete. */
   update(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined>;
 }
 
 // ---------------------------------------------------------------- the one store
-
 
 export interface Store {
   readonly devices: DeviceStore;

@@ -10,7 +10,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('config', () => {
   it('layers defaults, file, environment and flags', () => {
     const file = join(dir, 'collector.json');
-    writeFileSync(file, JSON.stringify({ port: 9000, retention: { timelineDays: 30 }, ingest: { idleTimeoutMs: 60000 } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ port: 9000, retention: { timelineDays: 30 }, ingest: { idleTimeoutMs: 60000 } }),
+    );
     const cfg = loadConfig({
       flags: { 'data-dir': join(dir, 'data'), config: file, host: '0.0.0.0' },
       env: { CUSTODIAN_PORT: '9100', CUSTODIAN_RETENTION_SCREENSHOT_DAYS: '14' },
@@ -32,14 +35,19 @@ describe('config', () => {
     [{ CUSTODIAN_PING_INTERVAL_MS: '999999' }, {}, 'ingest.pingIntervalMs'],
   ])('names the bad field (%j %j → %s)', (env, flags, field) => {
     expect(() => loadConfig({ flags: { 'data-dir': join(dir, 'd'), ...flags }, env })).toThrow(
-      expect.objectContaining({ code: 'CUST_ERR_INVALID_CONFIG', message: expect.stringContaining(`config field ${field}`) }),
+      expect.objectContaining({
+        code: 'CUST_ERR_INVALID_CONFIG',
+        message: expect.stringContaining(`config field ${field}`),
+      }),
     );
   });
 
   it('refuses unknown settings in the file and a missing data dir', () => {
     const file = join(dir, 'typo.json');
     writeFileSync(file, JSON.stringify({ retention: { timelineDayz: 3 } }));
-    expect(() => loadConfig({ flags: { 'data-dir': dir, config: file }, env: {} })).toThrow(/retention\.timelineDayz: unknown setting/);
+    expect(() => loadConfig({ flags: { 'data-dir': dir, config: file }, env: {} })).toThrow(
+      /retention\.timelineDayz: unknown setting/,
+    );
     expect(() => loadConfig({ flags: {}, env: {} })).toThrow(/config field dataDir/);
   });
 });

@@ -58,7 +58,10 @@ export class AgentClient {
   }
 
   /** Removes and returns the first queued message of `kind` (waits up to `timeoutMs`). */
-  async next<K extends NonNullable<CollectorMessage['body']>>(kind: K, timeoutMs = 10_000): Promise<CollectorMessage> {
+  async next<K extends NonNullable<CollectorMessage['body']>>(
+    kind: K,
+    timeoutMs = 10_000,
+  ): Promise<CollectorMessage> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.messages.findIndex((m) => m.body === kind);
@@ -83,7 +86,18 @@ export class AgentClient {
 
   async hello(deviceId: string, deviceKey: string, streamId: string, extra: Record<string, unknown> = {}) {
     await this.opened;
-    this.send({ hello: { deviceId, deviceKey, streamId, agentVersion: 'test-0.1', os: 'linux', lastSeq: 0, policyVersion: 0, ...extra } });
+    this.send({
+      hello: {
+        deviceId,
+        deviceKey,
+        streamId,
+        agentVersion: 'test-0.1',
+        os: 'linux',
+        lastSeq: 0,
+        policyVersion: 0,
+        ...extra,
+      },
+    });
     const welcome = await this.next('welcome');
     const policy = await this.next('policy');
     return { welcome: welcome.welcome!, policy: policy.policy! };

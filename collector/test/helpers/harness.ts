@@ -19,8 +19,16 @@ export interface Harness {
   enrolSecret: string;
   dir: string;
   clock: { now: number | undefined };
-  api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; json: any }>;
-  enrol(facts?: Partial<{ machineId: string; hostname: string; serial: string }>): Promise<{ deviceId: string; deviceKey: string }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string | null,
+    // biome-ignore lint/suspicious/noExplicitAny: tests read response fields directly
+  ): Promise<{ status: number; json: any }>;
+  enrol(
+    facts?: Partial<{ machineId: string; hostname: string; serial: string }>,
+  ): Promise<{ deviceId: string; deviceKey: string }>;
   close(): Promise<void>;
 }
 
@@ -57,7 +65,11 @@ export async function startHarness(
     const headers: Record<string, string> = {};
     if (token !== null) headers['authorization'] = `Bearer ${token ?? adminToken}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const res = await fetch(url + path, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   };
@@ -76,7 +88,14 @@ export async function startHarness(
       const res = await api(
         'POST',
         '/api/v1/enrol',
-        { secret: harness.enrolSecret, machineId: `machine-${n}-${randomBytes(4).toString('hex')}`, hostname: `host-${n}`, os: 'linux', serial: `SN${n}`, ...facts },
+        {
+          secret: harness.enrolSecret,
+          machineId: `machine-${n}-${randomBytes(4).toString('hex')}`,
+          hostname: `host-${n}`,
+          os: 'linux',
+          serial: `SN${n}`,
+          ...facts,
+        },
         null,
       );
       if (res.status !== 200) throw new Error(`enrol failed: ${JSON.stringify(res.json)}`);

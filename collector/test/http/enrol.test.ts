@@ -13,13 +13,26 @@ afterAll(async () => {
   await h?.close();
 });
 
-const facts = (machineId: string, extra: Record<string, unknown> = {}) => ({ machineId, hostname: 'lab-01', os: 'linux', serial: 'SN-1', ...extra });
+const facts = (machineId: string, extra: Record<string, unknown> = {}) => ({
+  machineId,
+  hostname: 'lab-01',
+  os: 'linux',
+  serial: 'SN-1',
+  ...extra,
+});
 
 async function byodBody(code: string, machineId: string) {
   const agreement = await h.api('GET', '/api/v1/agreement', undefined, null);
   expect(agreement.status).toBe(200);
   expect(agreement.json.sha256).toBe(AGREEMENT_SHA256);
-  return { code, ...facts(machineId), userName: 'Sam Sixthform', acceptAgreement: true, agreementVersion: agreement.json.version, agreementSha256: agreement.json.sha256 };
+  return {
+    code,
+    ...facts(machineId),
+    userName: 'Sam Sixthform',
+    acceptAgreement: true,
+    agreementVersion: agreement.json.version,
+    agreementSha256: agreement.json.sha256,
+  };
 }
 
 describe('school enrolment', () => {
@@ -40,7 +53,12 @@ describe('school enrolment', () => {
   it('refuses a wrong secret, bad device facts, and an unauthenticated code request', async () => {
     const wrong = await h.api('POST', '/api/v1/enrol', { secret: 'x'.repeat(43), ...facts('m-2') }, null);
     expect(wrong).toMatchObject({ status: 403, json: { error: { code: 'CUST_ERR_BAD_ENROL_SECRET' } } });
-    const badFacts = await h.api('POST', '/api/v1/enrol', { secret: h.enrolSecret, ...facts('m-3', { hostname: 'a\u0000b' }) }, null);
+    const badFacts = await h.api(
+      'POST',
+      '/api/v1/enrol',
+      { secret: h.enrolSecret, ...facts('m-3', { hostname: 'a\u0000b' }) },
+      null,
+    );
     expect(badFacts).toMatchObject({ status: 400, json: { error: { code: 'CUST_ERR_INVALID_INPUT' } } });
     const noToken = await h.api('POST', '/api/v1/enrol/codes', {}, null);
     expect(noToken).toMatchObject({ status: 401, json: { error: { code: 'CUST_ERR_UNAUTHENTICATED' } } });
@@ -53,7 +71,12 @@ describe('school enrolment', () => {
     expect(rotated.status).toBe(200);
     const old = await h.api('POST', '/api/v1/enrol', { secret: h.enrolSecret, ...facts('m-rot') }, null);
     expect(old.status).toBe(403);
-    const fresh = await h.api('POST', '/api/v1/enrol', { secret: rotated.json.secret, ...facts('m-rot') }, null);
+    const fresh = await h.api(
+      'POST',
+      '/api/v1/enrol',
+      { secret: rotated.json.secret, ...facts('m-rot') },
+      null,
+    );
     expect(fresh.status).toBe(200);
     h.enrolSecret = rotated.json.secret;
   });
@@ -62,7 +85,12 @@ describe('school enrolment', () => {
     const first = await h.api('POST', '/api/v1/enrol', { secret: h.enrolSecret, ...facts('m-clone') }, null);
     const oldSession = new AgentClient(h.wsUrl);
     await oldSession.hello(first.json.deviceId, first.json.deviceKey, newStreamId());
-    const second = await h.api('POST', '/api/v1/enrol', { secret: h.enrolSecret, ...facts('m-clone', { serial: 'SN-OTHER' }) }, null);
+    const second = await h.api(
+      'POST',
+      '/api/v1/enrol',
+      { secret: h.enrolSecret, ...facts('m-clone', { serial: 'SN-OTHER' }) },
+      null,
+    );
     expect(second.status).toBe(200);
     expect(second.json.deviceId).not.toBe(first.json.deviceId);
     const closed = await oldSession.closed;
@@ -87,7 +115,11 @@ describe('BYOD enrolment', () => {
     expect(res.status).toBe(200);
     const dev = await h.app.store.devices.get(res.json.deviceId);
     expect(dev?.kind).toBe('byod');
-    expect(dev?.byod).toMatchObject({ userName: 'Sam Sixthform', agreementVersion: AGREEMENT_VERSION, agreementSha256: AGREEMENT_SHA256 });
+    expect(dev?.byod).toMatchObject({
+      userName: 'Sam Sixthform',
+      agreementVersion: AGREEMENT_VERSION,
+      agreementSha256: AGREEMENT_SHA256,
+    });
     expect(dev?.byod?.acceptedAt).toBeGreaterThan(0);
     const replay = await h.api('POST', '/api/v1/enrol', await byodBody(created.json.code, 'm-byod-2'), null);
     expect(replay).toMatchObject({ status: 403, json: { error: { code: 'CUST_ERR_BAD_ENROL_CODE' } } });
@@ -99,9 +131,22 @@ describe('BYOD enrolment', () => {
 
   it('refuses an expired code, an unknown code, and a missing or stale agreement', async () => {
     const created = await h.api('POST', '/api/v1/enrol/codes', { ttlHours: 1 });
-    const noAgreement = await h.api('POST', '/api/v1/enrol', { ...(await byodBody(created.json.code, 'm-b3')), acceptAgreement: false }, null);
-    expect(noAgreement).toMatchObject({ status: 400, json: { error: { code: 'CUST_ERR_AGREEMENT_NOT_ACCEPTED' } } });
-    const staleText = await h.api('POST', '/api/v1/enrol', { ...(await byodBody(created.json.code, 'm-b3')), agreementSha256: '0'.repeat(64) }, null);
+    const noAgreement = await h.api(
+      'POST',
+      '/api/v1/enrol',
+      { ...(await byodBody(created.json.code, 'm-b3')), acceptAgreement: false },
+      null,
+    );
+    expect(noAgreement).toMatchObject({
+      status: 400,
+      json: { error: { code: 'CUST_ERR_AGREEMENT_NOT_ACCEPTED' } },
+    });
+    const staleText = await h.api(
+      'POST',
+      '/api/v1/enrol',
+      { ...(await byodBody(created.json.code, 'm-b3')), agreementSha256: '0'.repeat(64) },
+      null,
+    );
     expect(staleText.status).toBe(400);
     const unknown = await h.api('POST', '/api/v1/enrol', await byodBody('ABCD-EFGH-JKLM', 'm-b4'), null);
     expect(unknown).toMatchObject({ status: 403, json: { error: { code: 'CUST_ERR_BAD_ENROL_CODE' } } });
@@ -124,7 +169,9 @@ describe('device API', () => {
     await c.hello(dev.deviceId, dev.deviceKey, stream);
     const t0 = Date.now() - 60_000;
     const events = Array.from({ length: 25 }, (_, i) =>
-      i % 5 === 0 ? { seq: i + 1, timeMs: t0 + i * 1000, activeWindow: { title: `w${i}` } } : heartbeat(i + 1, t0 + i * 1000),
+      i % 5 === 0
+        ? { seq: i + 1, timeMs: t0 + i * 1000, activeWindow: { title: `w${i}` } }
+        : heartbeat(i + 1, t0 + i * 1000),
     );
     await c.batch(stream, events);
     const list = await h.api('GET', '/api/v1/devices');
@@ -135,7 +182,10 @@ describe('device API', () => {
     const seqs: number[] = [];
     let cursor: string | undefined;
     do {
-      const page = await h.api('GET', `/api/v1/devices/${dev.deviceId}/timeline?limit=10${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = await h.api(
+        'GET',
+        `/api/v1/devices/${dev.deviceId}/timeline?limit=10${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.status).toBe(200);
       seqs.push(...page.json.events.map((e: { seq: number }) => e.seq));
       cursor = page.json.nextCursor;
@@ -144,7 +194,10 @@ describe('device API', () => {
     const windows = await h.api('GET', `/api/v1/devices/${dev.deviceId}/timeline?kinds=activeWindow`);
     expect(windows.json.events.map((e: { seq: number }) => e.seq)).toEqual([21, 16, 11, 6, 1]);
     expect(windows.json.events[0].event.activeWindow.title).toBe('w20');
-    const ranged = await h.api('GET', `/api/v1/devices/${dev.deviceId}/timeline?from=${t0 + 10_000}&to=${t0 + 13_000}`);
+    const ranged = await h.api(
+      'GET',
+      `/api/v1/devices/${dev.deviceId}/timeline?from=${t0 + 10_000}&to=${t0 + 13_000}`,
+    );
     expect(ranged.json.events.map((e: { seq: number }) => e.seq)).toEqual([13, 12, 11]);
     const badKind = await h.api('GET', `/api/v1/devices/${dev.deviceId}/timeline?kinds=../x`);
     expect(badKind.status).toBe(400);
@@ -156,16 +209,27 @@ describe('device API', () => {
   });
 
   it('refuses an invalid policy naming the field, and a change without a reason', async () => {
-    const bad = await h.api('PUT', '/api/v1/policy', { policy: { idleLock: { idleLockSeconds: -5 } }, reason: 'test' });
+    const bad = await h.api('PUT', '/api/v1/policy', {
+      policy: { idleLock: { idleLockSeconds: -5 } },
+      reason: 'test',
+    });
     expect(bad).toMatchObject({ status: 400, json: { error: { code: 'CUST_ERR_INVALID_POLICY' } } });
     expect(bad.json.error.message).toContain('idleLock.idleLockSeconds');
     const noReason = await h.api('PUT', '/api/v1/policy', { policy: { heartbeatSeconds: 30 } });
     expect(noReason.status).toBe(400);
     const before = (await h.api('GET', '/api/v1/policy')).json.policy;
-    const ok = await h.api('PUT', '/api/v1/policy', { policy: { heartbeatSeconds: 30 }, reason: 'faster status' });
+    const ok = await h.api('PUT', '/api/v1/policy', {
+      policy: { heartbeatSeconds: 30 },
+      reason: 'faster status',
+    });
     expect(ok.status).toBe(200);
     expect(ok.json.policy.version).toBeGreaterThan(before.version);
     const change = (await h.api('GET', '/api/v1/policy/changes?scope=default&limit=1')).json.records[0];
-    expect(change).toMatchObject({ actor: 'admin-token', reason: 'faster status', old: { heartbeatSeconds: before.heartbeatSeconds }, new: { heartbeatSeconds: 30 } });
+    expect(change).toMatchObject({
+      actor: 'admin-token',
+      reason: 'faster status',
+      old: { heartbeatSeconds: before.heartbeatSeconds },
+      new: { heartbeatSeconds: 30 },
+    });
   });
 });

@@ -22,7 +22,12 @@ async function connected() {
   return { dev, client, stream };
 }
 
-function sendBlob(client: AgentClient, blobId: string, data: Uint8Array, opts: { sha?: Uint8Array; contentType?: string } = {}) {
+function sendBlob(
+  client: AgentClient,
+  blobId: string,
+  data: Uint8Array,
+  opts: { sha?: Uint8Array; contentType?: string } = {},
+) {
   const total = Math.ceil(data.byteLength / BLOB_CHUNK_BYTES);
   for (let i = 0; i < total; i++) {
     client.send({
@@ -61,7 +66,10 @@ describe('blob upload', () => {
 
     // Sending the same blob again is acked STORED without a second copy.
     sendBlob(client, blobId, data);
-    expect((await client.next('blobAck')).blobAck).toMatchObject({ blobId, status: v1.BlobAck.Status.STORED });
+    expect((await client.next('blobAck')).blobAck).toMatchObject({
+      blobId,
+      status: v1.BlobAck.Status.STORED,
+    });
     client.close();
   });
 
@@ -83,9 +91,25 @@ describe('blob upload', () => {
     sendBlob(client, '../../etc/passwd', data);
     expect((await client.next('blobAck')).blobAck).toMatchObject({ status: v1.BlobAck.Status.REJECTED });
     sendBlob(client, 'blob-html', data, { contentType: 'text/html' });
-    expect((await client.next('blobAck')).blobAck).toMatchObject({ blobId: 'blob-html', status: v1.BlobAck.Status.REJECTED });
-    client.send({ blobChunk: { blobId: 'blob-order', index: 1, totalChunks: 2, totalSize: 200, sha256: sha256(data), contentType: 'image/png', data } });
-    expect((await client.next('blobAck')).blobAck).toMatchObject({ blobId: 'blob-order', status: v1.BlobAck.Status.REJECTED });
+    expect((await client.next('blobAck')).blobAck).toMatchObject({
+      blobId: 'blob-html',
+      status: v1.BlobAck.Status.REJECTED,
+    });
+    client.send({
+      blobChunk: {
+        blobId: 'blob-order',
+        index: 1,
+        totalChunks: 2,
+        totalSize: 200,
+        sha256: sha256(data),
+        contentType: 'image/png',
+        data,
+      },
+    });
+    expect((await client.next('blobAck')).blobAck).toMatchObject({
+      blobId: 'blob-order',
+      status: v1.BlobAck.Status.REJECTED,
+    });
     expect(client.ws.readyState).toBe(client.ws.OPEN);
     client.close();
   });
@@ -93,7 +117,15 @@ describe('blob upload', () => {
   it('closes with LIMIT_EXCEEDED for a blob over the maximum size', async () => {
     const { client } = await connected();
     client.send({
-      blobChunk: { blobId: 'huge', index: 0, totalChunks: 100, totalSize: MAX_BLOB_BYTES + 1, sha256: sha256(new Uint8Array(1)), contentType: 'image/png', data: new Uint8Array(10) },
+      blobChunk: {
+        blobId: 'huge',
+        index: 0,
+        totalChunks: 100,
+        totalSize: MAX_BLOB_BYTES + 1,
+        sha256: sha256(new Uint8Array(1)),
+        contentType: 'image/png',
+        data: new Uint8Array(10),
+      },
     });
     expect((await client.closed).code).toBe(CloseCode.LIMIT_EXCEEDED);
     expect(client.messages.find((m) => m.body === 'error')?.error?.code).toBe('CUST_ERR_BLOB_TOO_LARGE');

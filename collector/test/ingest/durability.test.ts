@@ -1,7 +1,8 @@
 // Acks follow durable (synced) writes: the ack never arrives before the synced batch completes,
 // a failed write is never acked, and one synced write covers many connections (group commit).
-import { afterEach, describe, expect, it } from 'vitest';
+
 import { CloseCode, CustodianError, ErrorCode } from '@custodian/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
 import { K } from '../../src/store/keys.ts';
 import type { KvEngine, KvOp } from '../../src/store/types.ts';
 import { AgentClient, heartbeat, newStreamId } from '../helpers/agent-client.ts';
@@ -94,7 +95,9 @@ describe('durability', () => {
       }),
     );
     const before = gate.syncedBatches.length;
-    const acks = await Promise.all(clients.map(({ c, stream }) => c.batch(stream, [heartbeat(1), heartbeat(2)])));
+    const acks = await Promise.all(
+      clients.map(({ c, stream }) => c.batch(stream, [heartbeat(1), heartbeat(2)])),
+    );
     expect(acks.every((a) => a.seq === 2)).toBe(true);
     expect(gate.syncedBatches.length - before).toBeLessThan(clients.length);
     for (const { c } of clients) c.close();

@@ -86,7 +86,13 @@ describe('ingest', () => {
     await client.batch(stream, events);
     const alerts = await h.app.store.alerts.list({ deviceId: dev.deviceId });
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ status: 'new', term: 'unalive', category: 'self-harm', severity: 4, event: { streamId: stream, seq: 1 } });
+    expect(alerts[0]).toMatchObject({
+      status: 'new',
+      term: 'unalive',
+      category: 'self-harm',
+      severity: 4,
+      event: { streamId: stream, seq: 1 },
+    });
     const rec = await h.app.store.timeline.get(dev.deviceId, stream, 1);
     expect(rec?.alertId).toBe(alerts[0]?.id);
     client.close();
@@ -103,13 +109,21 @@ describe('ingest', () => {
 
   it('pushes a policy change to connected agents and records who changed it and why', async () => {
     const { dev, client } = await connected();
-    const res = await h.api('PUT', `/api/v1/devices/${dev.deviceId}/policy`, { policy: { idleLock: { idleLockSeconds: 300 } }, reason: 'exam room' });
+    const res = await h.api('PUT', `/api/v1/devices/${dev.deviceId}/policy`, {
+      policy: { idleLock: { idleLockSeconds: 300 } },
+      reason: 'exam room',
+    });
     expect(res.status).toBe(200);
     const pushed = (await client.next('policy')).policy!;
     expect(pushed.idleLock?.idleLockSeconds).toBe(300);
     expect(pushed.version).toBe(res.json.effective.version);
     const changes = await h.api('GET', `/api/v1/policy/changes?scope=${dev.deviceId}`);
-    expect(changes.json.records[0]).toMatchObject({ actor: 'admin-token', reason: 'exam room', old: null, new: { idleLock: { idleLockSeconds: 300 } } });
+    expect(changes.json.records[0]).toMatchObject({
+      actor: 'admin-token',
+      reason: 'exam room',
+      old: null,
+      new: { idleLock: { idleLockSeconds: 300 } },
+    });
     client.close();
   });
 });
@@ -201,5 +215,24 @@ describe('ingest refuses bad input with named close codes', () => {
     await second.hello(dev.deviceId, dev.deviceKey, stream);
     expect((await client.closed).code).toBe(CloseCode.REPLACED);
     second.close();
+  });
+});
+
+describe('text that is not UTF-8', () => {
+  it('closes MALFORMED for a string field with invalid UTF-8, keeping what was acked', async () => {
+    const { dev, client, stream } = await connected();
+    await client.batch(stream, [heartbeat(1)]);
+    const { encodeAgentMessage } = await import('@custodian/protocol');
+    const bytes = Buffer.from(
+      encodeAgentMessage({ batch: { streamId: stream, events: [windowEvent(2, 'AAAA')] } }),
+    );
+    const at = bytes.indexOf(Buffer.from('AAAA'));
+    bytes[at] = 0xff;
+    bytes[at + 1] = 0xfe;
+    client.sendRaw(bytes);
+    const closed = await client.closed;
+    expect(closed.code).toBe(CloseCode.MALFORMED);
+    expect(await h.app.store.timeline.has(dev.deviceId, stream, 1)).toBe(true);
+    expect(await h.app.store.timeline.has(dev.deviceId, stream, 2)).toBe(false);
   });
 });

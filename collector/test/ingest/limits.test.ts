@@ -14,7 +14,12 @@ afterEach(async () => {
 
 describe('connection limits', () => {
   it('closes a peer that stops answering pings with IDLE_TIMEOUT; a live peer stays', async () => {
-    h = await startHarness({ config: (c) => ((c.ingest.pingIntervalMs = 100), (c.ingest.idleTimeoutMs = 400)) });
+    h = await startHarness({
+      config: (c) => {
+        c.ingest.pingIntervalMs = 100;
+        c.ingest.idleTimeoutMs = 400;
+      },
+    });
     const dev = await h.enrol();
     const dead = new AgentClient(h.wsUrl);
     await dead.hello(dev.deviceId, dev.deviceKey, newStreamId());
@@ -49,7 +54,12 @@ describe('connection limits', () => {
       },
     });
     const LIMIT = 64 * 1024;
-    h = await startHarness({ wrapEngine: wrap, config: (c) => (c.ingest.maxInFlightBytes = LIMIT) });
+    h = await startHarness({
+      wrapEngine: wrap,
+      config: (c) => {
+        c.ingest.maxInFlightBytes = LIMIT;
+      },
+    });
     const dev = await h.enrol();
     const c = new AgentClient(h.wsUrl);
     const stream = newStreamId();
@@ -57,7 +67,11 @@ describe('connection limits', () => {
     hold = true;
     const BATCHES = 100;
     const big = (b: number): IEvent[] =>
-      Array.from({ length: 10 }, (_, i) => ({ seq: b * 10 + i + 1, timeMs: Date.now(), activeWindow: { title: 'x'.repeat(2000) } }));
+      Array.from({ length: 10 }, (_, i) => ({
+        seq: b * 10 + i + 1,
+        timeMs: Date.now(),
+        activeWindow: { title: 'x'.repeat(2000) },
+      }));
     for (let b = 0; b < BATCHES; b++) c.send({ batch: { streamId: stream, events: big(b) } });
     try {
       while (held.length === 0) await new Promise((r) => setTimeout(r, 5));

@@ -1,6 +1,10 @@
 // Live status and the SSE feed: a connected agent's window and USB show up live, disconnect
 // flips it offline; flagged content is only in the feed for those allowed to see it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// biome-ignore lint/suspicious/noExplicitAny: SSE payloads are checked field by field below
+type Json = any;
+
 import { AgentClient, flagged, newStreamId, windowEvent } from '../helpers/agent-client.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
 
@@ -12,12 +16,15 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function openFeed(): Promise<{ events: { type: string; data: any }[]; close: () => void }> {
+async function openFeed(): Promise<{ events: { type: string; data: Json }[]; close: () => void }> {
   const ctrl = new AbortController();
-  const res = await fetch(`${h.url}/api/v1/live`, { headers: { authorization: `Bearer ${h.adminToken}` }, signal: ctrl.signal });
+  const res = await fetch(`${h.url}/api/v1/live`, {
+    headers: { authorization: `Bearer ${h.adminToken}` },
+    signal: ctrl.signal,
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
-  const events: { type: string; data: any }[] = [];
+  const events: { type: string; data: Json }[] = [];
   const reader = res.body!.getReader();
   let buf = '';
   void (async () => {
@@ -26,8 +33,7 @@ async function openFeed(): Promise<{ events: { type: string; data: any }[]; clos
         const { value, done } = await reader.read();
         if (done) return;
         buf += new TextDecoder().decode(value);
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
           const type = /^event: (.*)$/m.exec(block)?.[1];
@@ -62,21 +68,41 @@ describe('live status', () => {
       await c.hello(dev.deviceId, dev.deviceKey, stream);
       await c.batch(stream, [
         windowEvent(1, '<img src=x onerror=alert(1)>'),
-        { seq: 2, timeMs: Date.now(), usbAttached: { device: 'sdb1', vendorId: '0781', productId: '5567', encryption: 2, decision: 2 } },
+        {
+          seq: 2,
+          timeMs: Date.now(),
+          usbAttached: { device: 'sdb1', vendorId: '0781', productId: '5567', encryption: 2, decision: 2 },
+        },
         flagged(3, 'kms'),
       ]);
-      const status = await until(() => feed.events.find((e) => e.type === 'status' && e.data.deviceId === dev.deviceId && e.data.usbVolumes.length === 1));
+      const status = await until(() =>
+        feed.events.find(
+          (e) => e.type === 'status' && e.data.deviceId === dev.deviceId && e.data.usbVolumes.length === 1,
+        ),
+      );
       expect(status.data.connected).toBe(true);
       expect(status.data.currentWindow.title).toBe('<img src=x onerror=alert(1)>');
-      expect(status.data.usbVolumes[0]).toMatchObject({ device: 'sdb1', encryption: 'UNENCRYPTED', decision: 'BLOCK_WRITE' });
-      const ev = await until(() => feed.events.find((e) => e.type === 'event' && e.data.deviceId === dev.deviceId && e.data.seq === 3));
+      expect(status.data.usbVolumes[0]).toMatchObject({
+        device: 'sdb1',
+        encryption: 'UNENCRYPTED',
+        decision: 'BLOCK_WRITE',
+      });
+      const ev = await until(() =>
+        feed.events.find((e) => e.type === 'event' && e.data.deviceId === dev.deviceId && e.data.seq === 3),
+      );
       expect(ev.data.event.flaggedActivity.matchedTerm).toBe('kms');
-      const alert = await until(() => feed.events.find((e) => e.type === 'alert' && e.data.deviceId === dev.deviceId));
+      const alert = await until(() =>
+        feed.events.find((e) => e.type === 'alert' && e.data.deviceId === dev.deviceId),
+      );
       expect(alert.data).toMatchObject({ term: 'kms', status: 'new' });
       const api = await h.api('GET', `/api/v1/devices/${dev.deviceId}`);
       expect(api.json.device.status).toMatchObject({ connected: true, agentVersion: 'test-0.1' });
       c.close();
-      const offline = await until(() => feed.events.find((e) => e.type === 'status' && e.data.deviceId === dev.deviceId && e.data.connected === false));
+      const offline = await until(() =>
+        feed.events.find(
+          (e) => e.type === 'status' && e.data.deviceId === dev.deviceId && e.data.connected === false,
+        ),
+      );
       expect(offline.data.lastSeenAt).toBeGreaterThan(0);
     } finally {
       feed.close();

@@ -8,7 +8,12 @@ import { type Harness, startHarness } from '../helpers/harness.ts';
 const DAY = 86_400_000;
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ config: (c) => ((c.retention.timelineDays = 90), (c.retention.screenshotDays = 30)) });
+  h = await startHarness({
+    config: (c) => {
+      c.retention.timelineDays = 90;
+      c.retention.screenshotDays = 30;
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -22,9 +27,24 @@ describe('retention', () => {
     await c.hello(dev.deviceId, dev.deviceKey, stream);
     const now = Date.now();
     const data = new Uint8Array(randomBytes(1000));
-    c.send({ blobChunk: { blobId: 'shot-1', index: 0, totalChunks: 1, totalSize: data.byteLength, sha256: sha256(data), contentType: 'image/png', data } });
+    c.send({
+      blobChunk: {
+        blobId: 'shot-1',
+        index: 0,
+        totalChunks: 1,
+        totalSize: data.byteLength,
+        sha256: sha256(data),
+        contentType: 'image/png',
+        data,
+      },
+    });
     await c.next('blobAck');
-    await c.batch(stream, [heartbeat(1, now - 100 * DAY), heartbeat(2, now - 95 * DAY), flagged(3, 'kms', ['shot-1'], now - 40 * DAY), heartbeat(4, now - DAY)]);
+    await c.batch(stream, [
+      heartbeat(1, now - 100 * DAY),
+      heartbeat(2, now - 95 * DAY),
+      flagged(3, 'kms', ['shot-1'], now - 40 * DAY),
+      heartbeat(4, now - DAY),
+    ]);
 
     // 31 days later the screenshot (stored "now") is past its 30 days; events older than 90 days go.
     h.clock.now = now + 31 * DAY;

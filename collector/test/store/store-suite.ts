@@ -14,12 +14,39 @@ export interface StoreFactory {
 }
 
 function device(id: string, machineId = `m-${id}`): Device {
-  return { id, kind: 'school', machineId, hostname: `h-${id}`, os: 'linux', serial: 'S', keyHash: 'ab'.repeat(32), enrolledAt: 1 };
+  return {
+    id,
+    kind: 'school',
+    machineId,
+    hostname: `h-${id}`,
+    os: 'linux',
+    serial: 'S',
+    keyHash: 'ab'.repeat(32),
+    enrolledAt: 1,
+  };
 }
 
-function record(deviceId: string, streamId: string, seq: number, time: number, kind = 'heartbeat'): TimelineRecord {
-  const event = kind === 'heartbeat' ? { seq, timeMs: time, heartbeat: { uptimeSeconds: seq } } : { seq, timeMs: time, activeWindow: { title: `t${seq}` } };
-  return { deviceId, streamId, seq, time, agentTimeMs: time, receivedAt: time, kind, event: v1.Event.encode(event).finish() };
+function record(
+  deviceId: string,
+  streamId: string,
+  seq: number,
+  time: number,
+  kind = 'heartbeat',
+): TimelineRecord {
+  const event =
+    kind === 'heartbeat'
+      ? { seq, timeMs: time, heartbeat: { uptimeSeconds: seq } }
+      : { seq, timeMs: time, activeWindow: { title: `t${seq}` } };
+  return {
+    deviceId,
+    streamId,
+    seq,
+    time,
+    agentTimeMs: time,
+    receivedAt: time,
+    kind,
+    event: v1.Event.encode(event).finish(),
+  };
 }
 
 function alert(deviceId: string, seq: number, createdAt: number, extra: Partial<Alert> = {}): Alert {
@@ -65,16 +92,25 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.devices.get('d1'))?.hostname).toBe('h-d1');
       expect((await store.devices.list()).map((d) => d.id)).toEqual(['d1', 'd2']);
       expect((await store.devices.byMachineId('m-d2'))?.id).toBe('d2');
-      const updated = await store.devices.update('d1', (d) => ({ ...d, revokedAt: 5, revokedReason: 'lost' }));
+      const updated = await store.devices.update('d1', (d) => ({
+        ...d,
+        revokedAt: 5,
+        revokedReason: 'lost',
+      }));
       expect(updated.revokedAt).toBe(5);
       expect((await store.devices.get('d1'))?.revokedReason).toBe('lost');
-      await expect(store.devices.update('nope', (d) => d)).rejects.toMatchObject({ code: 'CUST_ERR_NOT_FOUND' });
+      await expect(store.devices.update('nope', (d) => d)).rejects.toMatchObject({
+        code: 'CUST_ERR_NOT_FOUND',
+      });
       await expect(store.devices.get('../etc')).rejects.toMatchObject({ code: 'CUST_ERR_INVALID_INPUT' });
     });
 
     it('timeline: newest first, cursor paging, kinds and time range, has/get', async () => {
       const ops = [];
-      for (let i = 1; i <= 30; i++) ops.push(...timelineOps(record('d1', 's1', i, 1_000 + i, i % 3 === 0 ? 'activeWindow' : 'heartbeat')));
+      for (let i = 1; i <= 30; i++)
+        ops.push(
+          ...timelineOps(record('d1', 's1', i, 1_000 + i, i % 3 === 0 ? 'activeWindow' : 'heartbeat')),
+        );
       ops.push(...timelineOps(record('d10', 's1', 1, 5_000)));
       await store.engine.batch(ops, { sync: true });
       const seqs: number[] = [];
@@ -94,7 +130,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await store.timeline.has('d1', 's1', 31)).toBe(false);
       const got = await store.timeline.get('d1', 's1', 3);
       expect(v1.Event.decode(got!.event).activeWindow?.title).toBe('t3');
-      await expect(store.timeline.query({ deviceId: 'd1', limit: 5, cursor: 'bm90LWEta2V5' })).rejects.toMatchObject({ code: 'CUST_ERR_INVALID_INPUT' });
+      await expect(
+        store.timeline.query({ deviceId: 'd1', limit: 5, cursor: 'bm90LWEta2V5' }),
+      ).rejects.toMatchObject({ code: 'CUST_ERR_INVALID_INPUT' });
     });
 
     it('blobs: encrypted at rest, read back exactly, deleted', async () => {
@@ -115,27 +153,53 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       await store.blobs.put('d1', 'b1', 'image/png', new Uint8Array(10).fill(1));
       await store.blobs.put('d1', 'b2', 'image/png', new Uint8Array(10).fill(2));
       const stolen = await store.engine.get(K.blobChunk('d1', 'b1', 0));
-      await store.engine.batch([{ type: 'put', key: K.blobChunk('d1', 'b2', 0), value: stolen! }], { sync: true });
+      await store.engine.batch([{ type: 'put', key: K.blobChunk('d1', 'b2', 0), value: stolen! }], {
+        sync: true,
+      });
       await expect(store.blobs.read('d1', 'b2')).rejects.toMatchObject({ code: 'CUST_ERR_STORAGE' });
     });
 
     it('alerts: list newest first with filters, update keeps history', async () => {
-      await store.engine.batch([...alertOps(alert('d1', 1, 100)), ...alertOps(alert('d2', 2, 200, { severity: 5, category: 'grooming' })), ...alertOps(alert('d1', 3, 300))], { sync: true });
+      await store.engine.batch(
+        [
+          ...alertOps(alert('d1', 1, 100)),
+          ...alertOps(alert('d2', 2, 200, { severity: 5, category: 'grooming' })),
+          ...alertOps(alert('d1', 3, 300)),
+        ],
+        { sync: true },
+      );
       expect((await store.alerts.list()).map((a) => a.createdAt)).toEqual([300, 200, 100]);
       expect((await store.alerts.list({ deviceId: 'd1' })).length).toBe(2);
       expect((await store.alerts.list({ minSeverity: 5 })).map((a) => a.deviceId)).toEqual(['d2']);
       expect((await store.alerts.list({ since: 150, until: 300 })).map((a) => a.createdAt)).toEqual([200]);
       const id = alertIdFor('d1', 's1', 1);
-      const graded = await store.alerts.update(id, (a) => ({ ...a, status: 'graded', grade: 2, history: [...a.history, { at: 1, actor: 'dsl1', action: 'grade' }] }));
+      const graded = await store.alerts.update(id, (a) => ({
+        ...a,
+        status: 'graded',
+        grade: 2,
+        history: [...a.history, { at: 1, actor: 'dsl1', action: 'grade' }],
+      }));
       expect(graded.status).toBe('graded');
       expect((await store.alerts.list({ status: ['graded'] })).map((a) => a.id)).toEqual([id]);
       expect((await store.alerts.list()).length).toBe(3);
     });
 
     it('audit: append-only, newest first, filters and paging', async () => {
-      for (let i = 0; i < 5; i++) await store.audit.append({ actor: i % 2 ? 'dsl1' : 'admin', action: 'screenshot.view', target: `alert:a${i}`, at: 1000 + i });
+      for (let i = 0; i < 5; i++)
+        await store.audit.append({
+          actor: i % 2 ? 'dsl1' : 'admin',
+          action: 'screenshot.view',
+          target: `alert:a${i}`,
+          at: 1000 + i,
+        });
       const all = await store.audit.list();
-      expect(all.records.map((r) => r.target)).toEqual(['alert:a4', 'alert:a3', 'alert:a2', 'alert:a1', 'alert:a0']);
+      expect(all.records.map((r) => r.target)).toEqual([
+        'alert:a4',
+        'alert:a3',
+        'alert:a2',
+        'alert:a1',
+        'alert:a0',
+      ]);
       expect((await store.audit.list({ actor: 'dsl1' })).records.length).toBe(2);
       const first = await store.audit.list({ limit: 2 });
       const second = await store.audit.list({ limit: 2, cursor: first.nextCursor! });
@@ -145,13 +209,25 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
     it('policy: versions rise on every change, overrides, change log', async () => {
       const p1 = await store.policy.setDefault(defaultPolicy(), { actor: 'system', reason: 'init' });
-      const v2 = await store.policy.setOverride('d1', { idleLock: { idleLockSeconds: 60 } }, { actor: 'it1', reason: 'exam' });
-      const p3 = await store.policy.setDefault({ ...p1, heartbeatSeconds: 30 }, { actor: 'it1', reason: 'faster' });
+      const v2 = await store.policy.setOverride(
+        'd1',
+        { idleLock: { idleLockSeconds: 60 } },
+        { actor: 'it1', reason: 'exam' },
+      );
+      const p3 = await store.policy.setDefault(
+        { ...p1, heartbeatSeconds: 30 },
+        { actor: 'it1', reason: 'faster' },
+      );
       const v4 = await store.policy.setOverride('d1', null, { actor: 'it1', reason: 'done' });
       expect([p1.version, v2, p3.version, v4]).toEqual([1, 2, 3, 4]);
       expect(await store.policy.getOverride('d1')).toEqual({ patch: {}, version: 4 });
       const log = await store.policy.changes();
-      expect(log.records.map((c) => [c.scope, c.reason])).toEqual([['d1', 'done'], ['default', 'faster'], ['d1', 'exam'], ['default', 'init']]);
+      expect(log.records.map((c) => [c.scope, c.reason])).toEqual([
+        ['d1', 'done'],
+        ['default', 'faster'],
+        ['d1', 'exam'],
+        ['default', 'init'],
+      ]);
       expect(log.records[0]).toMatchObject({ old: { idleLock: { idleLockSeconds: 60 } }, new: null });
       expect((await store.policy.changes({ scope: 'default' })).records.length).toBe(2);
     });
@@ -170,13 +246,22 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect(await sessions.get('u1')).toBe(25);
       await users.update('u1', () => undefined);
       expect(await users.get('u1')).toBeUndefined();
-      await expect(users.put('../x', { name: 'bad' })).rejects.toMatchObject({ code: 'CUST_ERR_INVALID_INPUT' });
+      await expect(users.put('../x', { name: 'bad' })).rejects.toMatchObject({
+        code: 'CUST_ERR_INVALID_INPUT',
+      });
     });
 
     it('enrol codes and secrets are stored as given (hashes only)', async () => {
       await store.enrol.setSecretHash('aa'.repeat(32));
       expect(await store.enrol.getSecretHash()).toBe('aa'.repeat(32));
-      await store.enrol.putCode({ codeHash: 'cc'.repeat(32), hint: 'ABCD', createdAt: 1, createdBy: 'admin', expiresAt: 2, note: '' });
+      await store.enrol.putCode({
+        codeHash: 'cc'.repeat(32),
+        hint: 'ABCD',
+        createdAt: 1,
+        createdBy: 'admin',
+        expiresAt: 2,
+        note: '',
+      });
       expect((await store.enrol.getCode('cc'.repeat(32)))?.hint).toBe('ABCD');
       expect((await store.enrol.listCodes()).length).toBe(1);
     });

@@ -14,6 +14,16 @@ export interface AcHit {
 export interface Automaton {
   /** Calls onHit for every occurrence of every pattern (overlaps included). */
   scan(text: string, onHit: (pattern: number, start: number, end: number) => void): void;
+  /**
+   * Scans `pad`, then codes[0..length), then `pad` again (a boundary character on both sides)
+   * without building a string. Positions count the leading pad as 0.
+   */
+  scanCodes(
+    codes: Uint16Array,
+    length: number,
+    pad: number,
+    onHit: (pattern: number, start: number, end: number) => void,
+  ): void;
   readonly states: number;
 }
 
@@ -83,8 +93,28 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
   const patternLength = patterns.map((p) => p.length);
   const out: (Int32Array | null)[] = outputs.map((o) => (o.length > 0 ? Int32Array.from(o) : null));
 
+  const step = (s: number, c: number) => table[s * alphaSize + alpha[c]!]!;
+  const report = (s: number, end: number, onHit: (pattern: number, start: number, end: number) => void) => {
+    const o = out[s];
+    if (o === null || o === undefined) return;
+    for (let k = 0; k < o.length; k++) {
+      const pi = o[k]!;
+      onHit(pi, end - patternLength[pi]!, end);
+    }
+  };
+
   return {
     states,
+    scanCodes(codes, length, pad, onHit) {
+      let s = step(0, pad);
+      report(s, 1, onHit);
+      for (let i = 0; i < length; i++) {
+        s = table[s * alphaSize + alpha[codes[i]!]!]!;
+        if (out[s] !== null) report(s, i + 2, onHit);
+      }
+      s = step(s, pad);
+      report(s, length + 2, onHit);
+    },
     scan(text, onHit) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {

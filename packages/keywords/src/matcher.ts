@@ -3,7 +3,7 @@
 // with offsets in the ORIGINAL text.
 import { buildAutomaton } from './aho-corasick.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
-import { type Normalised, normalise, normaliseScratch } from './normalise.ts';
+import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
 
 export interface KeywordMatch {
   /** The library term (as written in the data file, or the custom term). */
@@ -46,6 +46,7 @@ export const EDUCATIONAL_SEVERITY_DROP = 2;
 /** A multi-word phrase also matches written as one word ("#killmyself") when at least this long. */
 const COMPACT_MIN_LENGTH = 9;
 
+const SPACE = 32;
 const KIND_TERM = 0;
 const KIND_EXCEPTION = 1;
 const KIND_CUE = 2;
@@ -132,7 +133,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
       const suppressed = new Set<number>(); // entries with a context exception present
       let educational = false;
-      automaton.scan(` ${n.text} `, (pi, start, end) => {
+      automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
         const p = patterns[pi]!;
         // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
         const s = start;
@@ -183,7 +184,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
  * when it is the same length as the term's, or when it is emphasis (3+ letters: "kiiill") at
  * least as long. So "ass" does not match "as", and "88" does not match "888".
  */
-function runsAgree(n: Normalised, p: Pattern, s: number): boolean {
+function runsAgree(n: ScratchNormalised, p: Pattern, s: number): boolean {
   for (let k = 0; k < p.runs.length; k++) {
     const want = p.runs[k]!;
     const got = n.runs[s + k]!;

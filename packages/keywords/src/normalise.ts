@@ -281,15 +281,31 @@ let outEnds = new Int32Array(256);
  */
 export function normalise(input: string): Normalised {
   const n = normaliseScratch(input);
-  const len = n.text.length;
-  return { text: n.text, runs: n.runs.slice(0, len), starts: n.starts.slice(0, len), ends: n.ends.slice(0, len) };
+  const len = n.length;
+  return {
+    text: codesToString(n.codes, len),
+    runs: n.runs.slice(0, len),
+    starts: n.starts.slice(0, len),
+    ends: n.ends.slice(0, len),
+  };
+}
+
+/** normalise() as character codes in shared scratch buffers (see normaliseScratch). */
+export interface ScratchNormalised {
+  codes: Uint16Array;
+  /** How many entries of each array are valid. */
+  length: number;
+  runs: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
 }
 
 /**
- * normalise() without copying: the arrays are shared scratch buffers, longer than `text`, valid
- * only until the next call. For the matcher's hot path (allocating them per title dominated).
+ * normalise() without copying or building a string: the arrays are shared scratch buffers,
+ * longer than `length`, valid only until the next call. The matcher's hot path (allocations
+ * per title dominated its cost).
  */
-export function normaliseScratch(input: string): Normalised {
+export function normaliseScratch(input: string): ScratchNormalised {
   // --- stage 0: percent-decoding (twice, for %2520-style double encoding)
   let units: Units | undefined;
   if (PERCENT_ESCAPE.test(input)) {
@@ -448,16 +464,12 @@ export function normaliseScratch(input: string): Normalised {
       len++;
     }
   }
-  return { text: codesToString(out, len), runs, starts: os, ends: oe };
+  return { codes: out, length: len, runs, starts: os, ends: oe };
 }
 
 const utf16 = new TextDecoder('utf-16le');
 
 function codesToString(codes: Uint16Array, len: number): string {
-  if (len < 64) {
-    let s = '';
-    for (let i = 0; i < len; i++) s += String.fromCharCode(codes[i]!);
-    return s;
-  }
+  if (len < 4096) return String.fromCharCode.apply(null, codes.subarray(0, len) as unknown as number[]);
   return utf16.decode(codes.subarray(0, len));
 }
