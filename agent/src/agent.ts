@@ -33,6 +33,8 @@ export interface AgentOptions {
   factories?: readonly ComponentFactory[];
   lockState?: LockStateProbe;
   countSpawns?: () => SpawnCounts;
+  /** The agent's entry script: inventory then runs in a child process (`<script> inventory`). */
+  helperScript?: string;
 }
 
 export interface RunningAgent {
@@ -66,7 +68,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       options.enforce
         ? 'DEMO MODE with --enforce: USB write control and idle lock ENFORCE the policy on this machine'
         : 'DEMO MODE: USB control runs in audit mode (nothing is blocked) and idle lock only reports ' +
-          '(nothing is locked); pass --enforce to enforce',
+            '(nothing is locked); pass --enforce to enforce',
       { usbMode: policy.current().usb.mode, idleLockReportOnly: policy.current().idleLock.reportOnly },
     );
 
@@ -87,7 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const core: CoreServices = {
     windowHub,
     windowSource: await createWindowSource(log),
-    inventory: new InventoryMonitor(ctx, await createInventorySource(options.version)),
+    inventory: new InventoryMonitor(ctx, await createInventorySource(options.version, options.helperScript)),
     outboxDepth: () => outbox.stats().depth,
   };
   for (const factory of options.factories ?? componentFactories) {
@@ -99,7 +101,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   await outbox.emit({
-    agentStarted: { agentVersion: options.version, os: process.platform, hostname: hostname(), demoMode: options.demo },
+    agentStarted: {
+      agentVersion: options.version,
+      os: process.platform,
+      hostname: hostname(),
+      demoMode: options.demo,
+    },
   });
   const started: AgentComponent[] = [];
   for (const c of components) {

@@ -6,18 +6,19 @@ import { parseArgs } from 'node:util';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import pkg from '../package.json' with { type: 'json' };
 import { startAgent } from './agent.ts';
+import { writeFileAtomic } from './config/files.ts';
 import { createLogger } from './config/logger.ts';
 import { dataPaths, defaultDataDir } from './config/paths.ts';
 import { loadCredentials, removeCredentials } from './identity/credentials.ts';
 import { enrol } from './identity/enrol.ts';
 import { Outbox } from './outbox/outbox.ts';
+import { createInventorySource } from './platform/inventory.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
 import { defaultServiceSpec } from './service/service-spec.ts';
 import { installSpawnCounter } from './service/spawn-counter.ts';
 import { processAlive, readStatus } from './service/status-file.ts';
 import { installSystemd, systemdUnit } from './service/systemd.ts';
 import { winswInstructions, winswXml } from './service/winsw.ts';
-import { writeFileAtomic } from './config/files.ts';
 
 const USAGE = `Usage: custodian-agent <command> [--data-dir DIR]
 
@@ -31,6 +32,7 @@ Commands:
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
                                                     install as a service (Linux: systemd unit, Restart=always)
+  inventory                                         print this device's inventory as the agent reports it (JSON)
   emit-test-events N                                diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic")
 
@@ -104,6 +106,12 @@ export async function main(argv: string[]): Promise<number> {
         target: values.target ?? process.platform,
         out: values.out ?? process.cwd(),
       });
+    case 'inventory': {
+      const source = await createInventorySource(pkg.version);
+      process.stdout.write(`${JSON.stringify(await source.collect())}\n`);
+      await source.close();
+      return 0;
+    }
     case 'emit-test-events': {
       const n = Number(positionals[0]);
       if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
@@ -145,6 +153,7 @@ async function runAgent(
     demo,
     enforce,
     ...(countSpawns ? { countSpawns } : {}),
+    ...(entryScript() ? { helperScript: entryScript()! } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -160,10 +169,16 @@ async function runAgent(
   return 0;
 }
 
+/** This process's entry script (bin or bundle), for helper child processes. */
+function entryScript(): string | undefined {
+  const script = process.argv[1];
+  return script && /custodian-agent\.m?js$/.test(script) ? script : undefined;
+}
+
 async function status(dataDir: string, json: boolean): Promise<number> {
   const creds = await loadCredentials(dataDir);
   const st = await readStatus(dataPaths(dataDir).status);
-  const running = st !== undefined && st.running && processAlive(st.pid);
+  const running = st?.running === true && processAlive(st.pid);
   const report = {
     dataDir,
     enrolled: creds !== undefined,
@@ -200,7 +215,9 @@ async function status(dataDir: string, json: boolean): Promise<number> {
           (st.outbox.diskLow ? ', DISK LOW: low-priority events refused' : ''),
         `policy:       version ${st.policyVersion}${st.demo ? (st.enforce ? ' (demo, enforcing)' : ' (demo: audit/report-only)') : ''}`,
         'capabilities:',
-        ...st.capabilities.map((c) => `  ${c.name.padEnd(14)} ${c.available ? 'available' : `unavailable: ${c.reason}`}`),
+        ...st.capabilities.map(
+          (c) => `  ${c.name.padEnd(14)} ${c.available ? 'available' : `unavailable: ${c.reason}`}`,
+        ),
         `as of:        ${st.updatedAt}`,
       );
     }
@@ -215,7 +232,8 @@ async function unenrol(dataDir: string): Promise<number> {
   if (st?.running && processAlive(st.pid))
     throw new CustodianError(ErrorCode.INVALID_INPUT, `the agent is running (pid ${st.pid}); stop it first`);
   const existed = await removeCredentials(dataDir);
-  for (const p of [paths.outbox, paths.blobs, paths.policy, paths.status]) await rm(p, { recursive: true, force: true });
+  for (const p of [paths.outbox, paths.blobs, paths.policy, paths.status])
+    await rm(p, { recursive: true, force: true });
   process.stdout.write(
     existed
       ? 'Unenrolled: credentials and local data removed. Ask IT to revoke the device in the console too.\n'
@@ -232,7 +250,10 @@ async function installService(
   switch (o.target) {
     case 'linux': {
       if (o.enable && process.getuid?.() !== 0)
-        throw new CustodianError(ErrorCode.FORBIDDEN, 'installing a systemd service needs root (or use --no-enable --unit-dir DIR)');
+        throw new CustodianError(
+          ErrorCode.FORBIDDEN,
+          'installing a systemd service needs root (or use --no-enable --unit-dir DIR)',
+        );
       for (const line of await installSystemd(spec, { unitDir: o.unitDir, enable: o.enable }))
         process.stdout.write(`${line}\n`);
       if (!o.enable) process.stdout.write(systemdUnit(spec));
@@ -255,20 +276,32 @@ async function installService(
   }
 }
 
-async function emitTestEvents(dataDir: string, n: number, log: ReturnType<typeof createLogger>): Promise<number> {
-  if (!(await loadCredentials(dataDir))) throw new UsageError('not enrolled: nothing would ever send these events');
+async function emitTestEvents(
+  dataDir: string,
+  n: number,
+  log: ReturnType<typeof createLogger>,
+): Promise<number> {
+  if (!(await loadCredentials(dataDir)))
+    throw new UsageError('not enrolled: nothing would ever send these events');
   const outbox = await Outbox.open({ dir: dataPaths(dataDir).outbox, log });
   try {
     for (let i = 0; i < n; i += 1_000) {
       const count = Math.min(1_000, n - i);
       await outbox.emitMany(
         Array.from({ length: count }, (_, k) => ({
-          activeWindow: { app: 'custodian-diagnostic', title: `diagnostic event ${i + k + 1} of ${n}`, url: '', pid: 0 },
+          activeWindow: {
+            app: 'custodian-diagnostic',
+            title: `diagnostic event ${i + k + 1} of ${n}`,
+            url: '',
+            pid: 0,
+          },
         })),
       );
     }
     const s = outbox.stats();
-    process.stdout.write(`appended ${n} diagnostic events; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`);
+    process.stdout.write(
+      `appended ${n} diagnostic events; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`,
+    );
   } finally {
     await outbox.close();
   }

@@ -33,7 +33,9 @@ async function windowReceivedAt(rig: CaptureRig, title: string): Promise<number 
     { headers: { authorization: `Bearer ${rig.collector.adminToken}` } },
   );
   if (!res.ok) throw new Error(`timeline: HTTP ${res.status}`);
-  const body = (await res.json()) as { events: { receivedAt: number; event: { activeWindow?: { title?: string } } }[] };
+  const body = (await res.json()) as {
+    events: { receivedAt: number; event: { activeWindow?: { title?: string } } }[];
+  };
   return body.events.find((e) => e.event.activeWindow?.title === title)?.receivedAt;
 }
 
@@ -97,7 +99,7 @@ export async function run(): Promise<BenchResult> {
     ],
     notes: [
       `Each flag is a new xterm with a distinct should-flag title (so repeat suppression does not apply); ${screenshots} screenshots arrived with ${alertMs.length} alerts.`,
-      'Times start just before the window is opened and end at the collector\'s createdAt (alert) / receivedAt (window event); one machine, one clock.',
+      "Times start just before the window is opened and end at the collector's createdAt (alert) / receivedAt (window event); one machine, one clock.",
       'The window monitor samples every 200 ms in this run (policy windowSampleMs); the default is 1 s.',
     ],
   };

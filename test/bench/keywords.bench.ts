@@ -186,7 +186,7 @@ export async function run(): Promise<BenchResult> {
       `Lines flagged: matcher ${ac.found}, RegExp ${re.found}, includes ${inc.found} of ${incLines.length} (an eighth of the lines).`,
       'includes() also hits inside words (the Scunthorpe problem), so its count is not a recall figure.',
       'Throughput is MB of text per CPU-second of this process (best of 3), so other work on the machine does not skew it.',
-      'The RegExp baseline does no normalisation: it misses leetspeak, spacing and encoded URLs. On the same pre-normalised text (row 3) the automaton is the faster engine; the matcher\'s remaining cost is normalisation with offset mapping.',
+      "The RegExp baseline does no normalisation: it misses leetspeak, spacing and encoded URLs. On the same pre-normalised text (row 3) the automaton is the faster engine; the matcher's remaining cost is normalisation with offset mapping.",
       'Matcher figures include normalisation (case, diacritics, leetspeak, spacing, URL decoding) and original-offset mapping.',
     ],
   };

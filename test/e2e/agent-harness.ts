@@ -56,7 +56,7 @@ export async function waitFor<T>(
       throw new Error(
         `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
       );
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

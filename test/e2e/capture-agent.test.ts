@@ -26,7 +26,12 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
       async () => (await r.alerts()).find((a) => a.windowTitle === flaggedTitle && a.screenshotCount > 0),
       'alert for the should-flag window',
     );
-    expect(first).toMatchObject({ category: 'suicide', severity: 5, term: 'how to tie a noose', screenshotCount: 1 });
+    expect(first).toMatchObject({
+      category: 'suicide',
+      severity: 5,
+      term: 'how to tie a noose',
+      screenshotCount: 1,
+    });
 
     // The screenshot, through the safeguarding endpoint: a PNG of this X screen showing the xterm.
     const detail = (await (await r.get(`/api/v1/alerts/${first.id}`)).json()) as {
@@ -58,7 +63,10 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
     await r.x.openWindow(flaggedTitle);
     const marker = 'send nudes - Snapchat';
     await r.x.openWindow(marker);
-    await waitFor(async () => (await r.alerts()).find((a) => a.windowTitle === marker), 'alert for the marker window');
+    await waitFor(
+      async () => (await r.alerts()).find((a) => a.windowTitle === marker),
+      'alert for the marker window',
+    );
 
     const all = await r.alerts();
     expect(all.map((a) => a.windowTitle).sort()).toEqual([flaggedTitle, marker].sort());

@@ -28,7 +28,12 @@ export interface CaptureRig {
 }
 
 export async function startCaptureRig(): Promise<CaptureRig> {
-  const parts: { collector?: CollectorProcess; enrolled?: EnrolledAgent; agent?: AgentProcess; x?: XSession } = {};
+  const parts: {
+    collector?: CollectorProcess;
+    enrolled?: EnrolledAgent;
+    agent?: AgentProcess;
+    x?: XSession;
+  } = {};
   const stop = async () => {
     await parts.agent?.stop();
     await parts.x?.stop();
@@ -72,14 +77,20 @@ export async function startCaptureRig(): Promise<CaptureRig> {
     async alerts() {
       const res = await get('/api/v1/alerts?limit=200');
       if (!res.ok)
-        throw Object.assign(new Error(`alerts: HTTP ${res.status}: ${await res.text()}`), { fatal: res.status < 500 });
+        throw Object.assign(new Error(`alerts: HTTP ${res.status}: ${await res.text()}`), {
+          fatal: res.status < 500,
+        });
       return ((await res.json()) as { alerts: AlertRow[] }).alerts;
     },
     stop,
   };
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -91,7 +102,9 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, wh
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+      throw new Error(
+        `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -9,7 +9,7 @@ import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 
 const BATCH = 50;
-const BATCHES = 200;
+const BATCHES = 400;
 
 function batchEvents(b: number): IEvent[] {
   return Array.from({ length: BATCH }, (_, i) => {
@@ -42,7 +42,9 @@ afterEach(async () => {
 
 describe('collector killed with SIGKILL mid-stream', () => {
   it('keeps whole batches only, loses nothing acked, stores the resend once', async () => {
-    collector = await startCollector();
+    // A 50 ms commit tick keeps several groups in flight, so the kill lands mid-stream even when
+    // this test process is slow to see the first ack.
+    collector = await startCollector({ env: { CUSTODIAN_COMMIT_TICK_MS: '50' } });
     const enrol = await fetch(`${collector.url}/api/v1/enrol`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -67,7 +69,7 @@ describe('collector killed with SIGKILL mid-stream', () => {
         for (const m of client.messages)
           if (m.body === 'ack') maxAcked = Math.max(maxAcked, Number(m.ack?.seq));
         client.messages.length = 0;
-        if (!killed && maxAcked >= (BATCHES * BATCH) / 4) {
+        if (!killed && maxAcked > 0) {
           killed = true;
           void collector!.kill9().then(resolve);
         }

@@ -104,6 +104,10 @@ describe('console: alerts (DSL)', () => {
     await page.getByRole('button', { name: '4', exact: true }).click();
     await expect.poll(() => page.locator('.status').first().textContent()).toContain('Graded 4');
 
+    // The revealed image stays on screen after the action, without a second (audited) fetch.
+    expect(await page.locator('img.shot').count()).toBe(1);
+    expect(shotRequests.length).toBe(1);
+
     await mkdir(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'alert.png'), fullPage: true });
 

@@ -10,7 +10,7 @@ import { createStaff, signIn, staffSession, TestAgent } from './console-helpers.
 
 const SCREENSHOTS = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'docs', 'screenshots');
 
-const XSS_TITLE = `<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>"><svg onload=alert(3)> \u202Egpj.exe`;
+const XSS_TITLE = `report\u202Egpj.exe <img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>"><svg onload=alert(3)>`;
 
 describe('console: devices (IT)', () => {
   let collector: Awaited<ReturnType<typeof startCollector>>;
@@ -46,10 +46,34 @@ describe('console: devices (IT)', () => {
     await other.connect();
     await other.send({ activeWindow: { app: 'libreoffice', title: 'Essay draft.odt', url: '', pid: 7 } });
 
+    // A fuller picture for the README screenshot: a locked BYOD-style laptop with a USB stick in.
+    const third = await TestAgent.enrol(collector, 'staff-laptop-03');
+    await third.connect();
+    await third.send(
+      { heartbeat: { uptimeSeconds: 5000, loggedInUser: 'ms.khan' } },
+      { activeWindow: { app: 'thunderbird', title: 'Inbox — Staff mail', url: '', pid: 3 } },
+      {
+        usbAttached: {
+          device: 'sdb1',
+          vendor: 'SanDisk',
+          product: 'Cruzer Blade',
+          label: 'SANDISK',
+          encryption: 2,
+          decision: 2,
+          decisionReason: 'unencrypted removable storage',
+        },
+      },
+      { idleState: { state: 3, idleMs: 900_000 } },
+      { screenLocked: { method: 'i3lock', idleMs: 900_000, byPolicy: true, attempt: 1 } },
+    );
+
     const page = await browser.newPage();
     await signIn(page, collector.url, it1);
     await page.goto(`${collector.url}/#/devices`);
     const row = page.locator(`tr[data-device-id="${agent.deviceId}"]`);
+    const thirdRow = page.locator(`tr[data-device-id="${third.deviceId}"]`);
+    await expect.poll(() => thirdRow.textContent()).toContain('SANDISK');
+    expect(await thirdRow.textContent()).toContain('locked');
     await expect.poll(() => row.locator('.status-cell').textContent()).toContain('online');
     await expect.poll(() => row.textContent()).toContain('Year 9 Maths');
     await expect.poll(() => page.locator('.live-state').textContent()).toContain('live');
@@ -69,6 +93,7 @@ describe('console: devices (IT)', () => {
       true,
     );
     await other.disconnect();
+    await third.disconnect();
     await page.close();
   });
 

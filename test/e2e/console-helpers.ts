@@ -60,6 +60,8 @@ export async function signIn(
   baseUrl: string,
   who: { username: string; password: string },
 ): Promise<void> {
+  // One browser profile serves several tests: start every sign-in from no session.
+  await page.context().clearCookies();
   await page.goto(`${baseUrl}/#/login`);
   await page.getByLabel('Username').fill(who.username);
   await page.getByLabel('Password', { exact: true }).fill(who.password);

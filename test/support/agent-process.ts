@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const AGENT_BIN = resolve(fileURLToPath(new URL('../../agent/bin/custodian-agent.js', import.meta.url)));
+export const AGENT_BIN = resolve(
+  fileURLToPath(new URL('../../agent/bin/custodian-agent.js', import.meta.url)),
+);
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -38,7 +40,13 @@ export function agentCli(
       [AGENT_BIN, ...args],
       { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        if (err) reject(Object.assign(new Error(`custodian-agent ${args[0]} failed: ${err.message}\n${stdout}\n${stderr}`), { stdout, stderr, exitCode: child.exitCode }));
+        if (err)
+          reject(
+            Object.assign(
+              new Error(`custodian-agent ${args[0]} failed: ${err.message}\n${stdout}\n${stderr}`),
+              { stdout, stderr, exitCode: child.exitCode },
+            ),
+          );
         else resolvePromise({ stdout, stderr });
       },
     );
@@ -55,10 +63,9 @@ export async function enrolAgent(opts: {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'custodian-agent-')));
   // Several agents on one test machine must not share the machine id.
   const env = { ...process.env, CUSTODIAN_AGENT_MACHINE_ID: randomBytes(16).toString('hex'), ...opts.env };
-  await agentCli(
-    ['enrol', '--server', opts.collector.url, '--data-dir', dataDir],
-    { env: { ...env, CUSTODIAN_ENROL_SECRET: opts.collector.enrolSecret } },
-  );
+  await agentCli(['enrol', '--server', opts.collector.url, '--data-dir', dataDir], {
+    env: { ...env, CUSTODIAN_ENROL_SECRET: opts.collector.enrolSecret },
+  });
   const creds = JSON.parse(await readFile(join(dataDir, 'credentials.json'), 'utf8')) as { deviceId: string };
   return {
     dataDir,
@@ -78,7 +85,9 @@ export interface AgentProcess {
   logs(): string;
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** The agent's status.json (undefined before the first write). */
-  status(): Promise<Record<string, unknown> & { link?: { status: string }; outbox?: { depth: number; lastSeq: number } }>;
+  status(): Promise<
+    Record<string, unknown> & { link?: { status: string }; outbox?: { depth: number; lastSeq: number } }
+  >;
   exited: Promise<number | null>;
 }
 
@@ -88,11 +97,24 @@ export async function startAgent(opts: {
   args?: string[];
   /** Entry script; default the TypeScript bin (agent/dist/lib/custodian-agent.mjs is the bundle). */
   entry?: string;
+  /** Flags for node itself (the installed service runs the bundle with --lite-mode). */
+  nodeArgs?: string[];
 }): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [opts.entry ?? AGENT_BIN, 'run', '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(opts.nodeArgs ?? []),
+      opts.entry ?? AGENT_BIN,
+      'run',
+      '--data-dir',
+      opts.dataDir,
+      ...(opts.args ?? []),
+    ],
+    {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   live.add(child);
   let out = '';
   const waiters = new Set<() => void>();

@@ -3,7 +3,7 @@
 // child process) and emit a FlaggedActivity event. Repeats of the same term in the same window
 // within repeatSuppressSeconds give one capture and a count. Screenshots and window text are
 // never written to the log.
-import { createMatcher, type Matcher } from '@custodian/keywords';
+import { createMatcher, type Matcher, normalise } from '@custodian/keywords';
 import type { Policy } from '@custodian/policy';
 import type {
   ActiveWindowInfo,
@@ -27,8 +27,17 @@ export interface CaptureDeps {
 
 type CaptureSettings = Policy['capture'];
 
-function matcherFor(c: CaptureSettings): Matcher {
-  return createMatcher({ ageBand: c.ageBand, categories: c.categories, customTerms: c.customTerms });
+/**
+ * The matcher for these settings. A custom term with nothing matchable in it ("!!!") passes policy
+ * validation but cannot be matched: it is left out and named in the log, the rest still apply.
+ */
+function matcherFor(c: CaptureSettings, log: AgentContext['log']): Matcher {
+  const usable = c.customTerms.filter((t, i) => {
+    if (normalise(t.term).text !== '') return true;
+    log.warn('custom keyword term has no letters or digits; ignored', { index: i });
+    return false;
+  });
+  return createMatcher({ ageBand: c.ageBand, categories: c.categories, customTerms: usable });
 }
 
 function matcherSettingsChanged(a: CaptureSettings, b: CaptureSettings): boolean {
@@ -64,11 +73,12 @@ export class CaptureComponent implements AgentComponent {
   async start(): Promise<void> {
     this.stopped = false;
     this.screenshots = this.deps.screenshots ?? (await createScreenshotSource());
-    this.matcher = matcherFor(this.ctx.policy.current().capture);
+    this.matcher = matcherFor(this.ctx.policy.current().capture, this.ctx.log);
     await this.probe();
     this.unsubscribers.push(
       this.ctx.policy.onChange((p, prev) => {
-        if (matcherSettingsChanged(p.capture, prev.capture)) this.matcher = matcherFor(p.capture);
+        if (matcherSettingsChanged(p.capture, prev.capture))
+          this.matcher = matcherFor(p.capture, this.ctx.log);
       }),
       this.ctx.windows.onChange((w) => {
         if (w) this.enqueue(w);
@@ -114,9 +124,16 @@ export class CaptureComponent implements AgentComponent {
     if (!flag) return;
     const m = flag.match;
     const now = (this.deps.now ?? Date.now)();
-    const decision = this.repeats.decide(repeatKey(m.term, m.category, window), now, settings.repeatSuppressSeconds * 1000);
+    const decision = this.repeats.decide(
+      repeatKey(m.term, m.category, window),
+      now,
+      settings.repeatSuppressSeconds * 1000,
+    );
     if (!decision.capture) {
-      this.ctx.log.debug('flagged activity repeated, capture suppressed', { category: m.category, severity: m.severity });
+      this.ctx.log.debug('flagged activity repeated, capture suppressed', {
+        category: m.category,
+        severity: m.severity,
+      });
       return;
     }
 

@@ -45,6 +45,10 @@ export class RepeatSuppressor {
 }
 
 /** One key per term and window (app, title, URL): a different page with the same word is a new capture. */
-export function repeatKey(term: string, category: string, window: { app: string; title: string; url: string }): string {
+export function repeatKey(
+  term: string,
+  category: string,
+  window: { app: string; title: string; url: string },
+): string {
   return JSON.stringify([term, category, window.app, window.title, window.url]);
 }

@@ -18,13 +18,18 @@ export interface WindowFlag {
  * matched as one text (so an educational cue in either counts for both), matches are split back
  * to their source with source-relative offsets, and the highest severity wins (then the longer term).
  */
-export function matchWindow(matcher: Matcher, window: ActiveWindowInfo, minSeverity: number): WindowFlag | undefined {
+export function matchWindow(
+  matcher: Matcher,
+  window: ActiveWindowInfo,
+  minSeverity: number,
+): WindowFlag | undefined {
   const cut = window.title.length;
   const combined = window.url ? `${window.title}\n${window.url}` : window.title;
   const found: { m: KeywordMatch; source: 'title' | 'url' }[] = [];
   for (const m of matcher.match(combined)) {
     if (m.end <= cut) found.push({ m, source: 'title' });
-    else if (m.start > cut) found.push({ m: { ...m, start: m.start - cut - 1, end: m.end - cut - 1 }, source: 'url' });
+    else if (m.start > cut)
+      found.push({ m: { ...m, start: m.start - cut - 1, end: m.end - cut - 1 }, source: 'url' });
     // a phrase running from the end of the title into the URL is an artefact of joining them: dropped
   }
   const eligible = found.filter((x) => x.m.severity >= minSeverity);
@@ -34,7 +39,10 @@ export function matchWindow(matcher: Matcher, window: ActiveWindowInfo, minSever
   return {
     match: best.m,
     source: best.source,
-    context: best.source === 'url' ? urlContext(window.url, best.m) : contextSnippet(window.title, best.m.start, best.m.end),
+    context:
+      best.source === 'url'
+        ? urlContext(window.url, best.m)
+        : contextSnippet(window.title, best.m.start, best.m.end),
     all: eligible.map((x) => x.m),
   };
 }

@@ -36,9 +36,12 @@ export class PolicyStore implements PolicySource {
         stored = validatePolicy(JSON.parse(text));
       } catch (err) {
         // Enforcing built-in defaults are the safe state; version 0 makes the collector push again.
-        options.log.error('stored policy unreadable; enforcing built-in defaults until the collector sends one', {
-          err,
-        });
+        options.log.error(
+          'stored policy unreadable; enforcing built-in defaults until the collector sends one',
+          {
+            err,
+          },
+        );
       }
     }
     return new PolicyStore(options, stored);
@@ -81,7 +84,8 @@ export class PolicyStore implements PolicySource {
       });
       return { ok: false, error };
     }
-    if (JSON.stringify(next) === JSON.stringify(this.stored)) return { ok: true, changed: false, policy: next };
+    if (JSON.stringify(next) === JSON.stringify(this.stored))
+      return { ok: true, changed: false, policy: next };
     await writeFileAtomic(this.options.path, JSON.stringify(next, null, 2));
     const previous = this.effective;
     this.stored = next;

@@ -35,7 +35,9 @@ export async function loadCredentials(dataDir: string): Promise<Credentials | un
   try {
     parsed = JSON.parse(text) as Partial<Credentials>;
   } catch (err) {
-    throw new CustodianError(ErrorCode.INVALID_CONFIG, `${path} is not valid JSON; enrol again`, { cause: err });
+    throw new CustodianError(ErrorCode.INVALID_CONFIG, `${path} is not valid JSON; enrol again`, {
+      cause: err,
+    });
   }
   if (!parsed.deviceId || !parsed.deviceKey || !parsed.serverUrl)
     throw new CustodianError(ErrorCode.INVALID_CONFIG, `${path} is incomplete; enrol again`);

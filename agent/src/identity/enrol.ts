@@ -35,7 +35,10 @@ const TIMEOUT_MS = 15_000;
 export async function enrol(options: EnrolOptions): Promise<Credentials> {
   const server = normaliseServer(options.server);
   if ((options.secret === undefined) === (options.code === undefined))
-    throw new CustodianError(ErrorCode.INVALID_INPUT, 'give either --secret (school device) or --code (BYOD)');
+    throw new CustodianError(
+      ErrorCode.INVALID_INPUT,
+      'give either --secret (school device) or --code (BYOD)',
+    );
   if (options.code !== undefined && !options.name?.trim())
     throw new CustodianError(ErrorCode.INVALID_INPUT, 'BYOD enrolment needs --name (your name)');
   const existing = await loadCredentials(options.dataDir).catch(() => undefined);
@@ -58,14 +61,15 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
     body = { ...base, secret: options.secret };
   } else {
     const agreement = await fetchAgreement(server);
-    options.print(
-      `\nBYOD acceptable use agreement (version ${agreement.version}):\n\n${agreement.text}\n`,
-    );
+    options.print(`\nBYOD acceptable use agreement (version ${agreement.version}):\n\n${agreement.text}\n`);
     const accepted =
       options.acceptAgreement === true ||
       (await options.confirm('Type "yes" to accept this agreement and enrol this device: '));
     if (!accepted)
-      throw new CustodianError(ErrorCode.AGREEMENT_NOT_ACCEPTED, 'the agreement was not accepted; nothing was sent');
+      throw new CustodianError(
+        ErrorCode.AGREEMENT_NOT_ACCEPTED,
+        'the agreement was not accepted; nothing was sent',
+      );
     agreementVersion = agreement.version;
     body = {
       ...base,
@@ -80,7 +84,10 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
   const deviceId = res['deviceId'];
   const deviceKey = res['deviceKey'];
   if (typeof deviceId !== 'string' || typeof deviceKey !== 'string' || !deviceId || !deviceKey)
-    throw new CustodianError(ErrorCode.UNEXPECTED_MESSAGE, 'the collector answered enrolment without deviceId/deviceKey');
+    throw new CustodianError(
+      ErrorCode.UNEXPECTED_MESSAGE,
+      'the collector answered enrolment without deviceId/deviceKey',
+    );
   const creds: Credentials = {
     deviceId,
     deviceKey,
@@ -111,7 +118,10 @@ function normaliseServer(server: string): string {
   try {
     url = new URL(server);
   } catch {
-    throw new CustodianError(ErrorCode.INVALID_INPUT, `--server must be a URL like https://custodian.school.uk (got ${server})`);
+    throw new CustodianError(
+      ErrorCode.INVALID_INPUT,
+      `--server must be a URL like https://custodian.school.uk (got ${server})`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new CustodianError(ErrorCode.INVALID_INPUT, '--server must be an http(s) URL');
@@ -131,16 +141,23 @@ async function request(url: string, init: RequestInit): Promise<Record<string, u
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    throw new CustodianError(ErrorCode.UNAVAILABLE, `cannot reach the collector at ${url}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new CustodianError(
+      ErrorCode.UNAVAILABLE,
+      `cannot reach the collector at ${url}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const text = await res.text();
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new CustodianError(ErrorCode.UNEXPECTED_MESSAGE, `the collector answered HTTP ${res.status} without JSON`);
+    throw new CustodianError(
+      ErrorCode.UNEXPECTED_MESSAGE,
+      `the collector answered HTTP ${res.status} without JSON`,
+    );
   }
   if (!res.ok) {
     const e = (json['error'] ?? {}) as { code?: string; message?: string };

@@ -16,8 +16,7 @@ const SHAPES: Record<string, RegExp> = {
 /** Checks a raw OS machine id and returns its SHA-256 (hex), which is what we send. Pure. */
 export function checkMachineId(raw: string, host: string, platform: string): string {
   const id = raw.trim();
-  if (id === '')
-    throw new CustodianError(ErrorCode.UNAVAILABLE, 'this machine has no machine id (empty)');
+  if (id === '') throw new CustodianError(ErrorCode.UNAVAILABLE, 'this machine has no machine id (empty)');
   if (id.toLowerCase() === host.trim().toLowerCase())
     throw new CustodianError(
       ErrorCode.UNAVAILABLE,
@@ -26,7 +25,10 @@ export function checkMachineId(raw: string, host: string, platform: string): str
     );
   const shape = SHAPES[platform];
   if (shape && !shape.test(id))
-    throw new CustodianError(ErrorCode.UNAVAILABLE, `the machine id does not look like a ${platform} machine id`);
+    throw new CustodianError(
+      ErrorCode.UNAVAILABLE,
+      `the machine id does not look like a ${platform} machine id`,
+    );
   return createHash('sha256').update(id).digest('hex');
 }
 

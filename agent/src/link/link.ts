@@ -190,7 +190,11 @@ export class Link {
     ws.on('close', (code, reasonBuf) => {
       closeCode ??= code;
       const reason = reasonBuf.toString();
-      this.onClosed(ws, closeCode, failure ?? (reason ? `${closeCodeName(code) ?? code}: ${reason}` : undefined));
+      this.onClosed(
+        ws,
+        closeCode,
+        failure ?? (reason ? `${closeCodeName(code) ?? code}: ${reason}` : undefined),
+      );
     });
   }
 
@@ -205,9 +209,12 @@ export class Link {
     const name = closeCodeName(code);
     const lastError = why ?? `connection closed (${name ?? code})`;
     if (code === CloseCode.DEVICE_REVOKED) {
-      this.o.log.error('this device has been revoked by the collector; not reconnecting (re-enrol to resume)', {
-        code,
-      });
+      this.o.log.error(
+        'this device has been revoked by the collector; not reconnecting (re-enrol to resume)',
+        {
+          code,
+        },
+      );
       this.setState('revoked', { lastError });
       return;
     }
@@ -264,7 +271,10 @@ export class Link {
         this.attempt = 0;
         this.failedThisSession.clear();
         this.setState('connected', {});
-        this.o.log.info('connected to collector', { ackedSeq: acked, outboxDepth: this.o.outbox.stats().depth });
+        this.o.log.info('connected to collector', {
+          ackedSeq: acked,
+          outboxDepth: this.o.outbox.stats().depth,
+        });
         this.pump();
         void this.uploadBlobs();
         return;
@@ -294,7 +304,10 @@ export class Link {
         return;
       }
       case 'error':
-        this.o.log.warn('collector reported an error', { code: msg.error?.code, message: msg.error?.message });
+        this.o.log.warn('collector reported an error', {
+          code: msg.error?.code,
+          message: msg.error?.message,
+        });
         return;
       default:
         return;

@@ -1,8 +1,20 @@
 // Capability report (issue 4 §5): on start and whenever a component says its capabilities
 // changed, one CapabilityReport event with every capability and, for those unavailable, why.
-import type { AgentComponent, AgentLogger, CapabilityName, CapabilityStatus, EventSink } from '../core/contracts.ts';
+import type {
+  AgentComponent,
+  AgentLogger,
+  CapabilityName,
+  CapabilityStatus,
+  EventSink,
+} from '../core/contracts.ts';
 
-export const ALL_CAPABILITIES: readonly CapabilityName[] = ['active_window', 'idle', 'lock', 'screenshot', 'usb_control'];
+export const ALL_CAPABILITIES: readonly CapabilityName[] = [
+  'active_window',
+  'idle',
+  'lock',
+  'screenshot',
+  'usb_control',
+];
 const DEBOUNCE_MS = 200;
 
 /** Pure: one status per capability; a capability no component provides is unavailable, with that reason. */

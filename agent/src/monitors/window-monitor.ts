@@ -1,12 +1,7 @@
 // Active window (issue 4 §5): sampled at the policy's windowSampleMs, an ActiveWindow event
 // only when app, title or URL changed. While the screen is locked the active window does not
 // change (platform-notes §2), so a locked screen is recorded as LOCKED_APP, not the last window.
-import type {
-  ActiveWindowInfo,
-  AgentComponent,
-  AgentContext,
-  CapabilityStatus,
-} from '../core/contracts.ts';
+import type { ActiveWindowInfo, AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import type { WindowReading, WindowSource } from '../platform/window.ts';
 import type { WindowFeedHub } from './window-feed.ts';
 
@@ -16,8 +11,9 @@ export const LOCKED_APP = '(screen locked)';
 export const NO_WINDOW_APP = '(no window)';
 const REPROBE_MS = 60_000;
 /**
- * The lock-state probe may spawn a process (X11: xwininfo), so it is asked at most this often,
- * and again before any window change is recorded.
+ * The lock-state probe may spawn a process (X11: xwininfo), so it is asked at most this often.
+ * A locker does not change the active window, so the cost of the cache is at most this long
+ * during which a background title change under a fresh lock is recorded as a window.
  */
 export const LOCK_CHECK_MS = 5_000;
 
@@ -85,13 +81,8 @@ export class WindowMonitor implements AgentComponent {
     if (!this.sourceStarted || this.sampling) return;
     this.sampling = true;
     try {
-      let locked = await this.isLocked(false);
-      let reading: WindowReading = locked ? lockedReading() : await this.source.read();
-      if (!locked && reading.kind !== 'unknown' && this.keyOf(reading) !== this.last) {
-        // About to record a change: make sure it is not the window under a fresh locker.
-        locked = await this.isLocked(true);
-        if (locked) reading = lockedReading();
-      }
+      const locked = await this.isLocked();
+      const reading: WindowReading = locked ? lockedReading() : await this.source.read();
       if (reading.kind === 'unknown') return;
       const window: ActiveWindowInfo =
         reading.kind === 'none' ? { app: NO_WINDOW_APP, title: '', url: '', pid: 0 } : reading.window;
@@ -112,9 +103,9 @@ export class WindowMonitor implements AgentComponent {
     return `${w.app}\u0000${w.title}\u0000${w.url}`;
   }
 
-  private async isLocked(fresh: boolean): Promise<boolean> {
+  private async isLocked(): Promise<boolean> {
     const now = Date.now();
-    if (!fresh && this.lockedCache && now - this.lockedCache.at < LOCK_CHECK_MS) return this.lockedCache.locked;
+    if (this.lockedCache && now - this.lockedCache.at < LOCK_CHECK_MS) return this.lockedCache.locked;
     try {
       const locked = await this.ctx.lockState.isLocked();
       this.lockProbeFailed = false;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CustodianError, decodeEvent, encodeEvent, ErrorCode, type IEvent } from '@custodian/protocol';
+import { CustodianError, decodeEvent, ErrorCode, encodeEvent, type IEvent } from '@custodian/protocol';
 import { Level } from 'level';
 import type { AgentLogger, EventPayload, EventSink } from '../core/contracts.ts';
 import { addToGaps, type GapReason, type PendingGap } from './gaps.ts';
@@ -425,15 +425,25 @@ async function openDatabase(dir: string, log: AgentLogger): Promise<Level<string
         { cause: err },
       );
     }
-    if (!/corrupt/i.test(chain)) throw err;
-    // A database LevelDB cannot read must not stop the agent at every boot: keep it aside for
+    // Never a crash loop at every boot: first let LevelDB rebuild what it can (this recovers
+    // events when e.g. the MANIFEST is lost), then keep an unusable database aside for
     // investigation and start a new stream (the collector sees a new stream_id).
-    const aside = `${path}.corrupt-${Date.now()}`;
-    await rename(path, aside);
-    log.error('outbox database unreadable; moved aside, starting a new stream', { aside, err });
-    const fresh = make();
-    await fresh.open();
-    return fresh;
+    log.error('outbox database does not open; trying LevelDB repair', { err });
+    try {
+      // `level` is classic-level's ClassicLevel (platform-notes §1); its typings omit the static repair().
+      await (Level as unknown as { repair(location: string): Promise<void> }).repair(path);
+      const repaired = make();
+      await repaired.open();
+      log.warn('outbox database repaired');
+      return repaired;
+    } catch (repairErr) {
+      const aside = `${path}.corrupt-${Date.now()}`;
+      await rename(path, aside);
+      log.error('outbox database unrepairable; moved aside, starting a new stream', { aside, err: repairErr });
+      const fresh = make();
+      await fresh.open();
+      return fresh;
+    }
   }
 }
 

@@ -10,7 +10,10 @@ export interface RawInventory {
   cpu: Pick<si.Systeminformation.CpuData, 'manufacturer' | 'brand' | 'cores'>;
   mem: Pick<si.Systeminformation.MemData, 'total'>;
   disks: Pick<si.Systeminformation.DiskLayoutData, 'name' | 'device' | 'type' | 'size' | 'interfaceType'>[];
-  nets: Pick<si.Systeminformation.NetworkInterfacesData, 'iface' | 'ip4' | 'ip6' | 'mac' | 'internal' | 'virtual'>[];
+  nets: Pick<
+    si.Systeminformation.NetworkInterfacesData,
+    'iface' | 'ip4' | 'ip6' | 'mac' | 'internal' | 'virtual'
+  >[];
   battery: Pick<si.Systeminformation.BatteryData, 'hasBattery' | 'percent'>;
   users: Pick<si.Systeminformation.UserData, 'user' | 'tty'>[];
 }

@@ -10,7 +10,15 @@ export interface InventorySource {
   close(): Promise<void>;
 }
 
-export async function createInventorySource(agentVersion: string): Promise<InventorySource> {
+/**
+ * `helperScript`: the agent's own entry script; when given, collection runs in a child process
+ * (`<script> inventory`, see inventory.child.ts) so systeminformation never loads in the agent.
+ */
+export async function createInventorySource(
+  agentVersion: string,
+  helperScript?: string,
+): Promise<InventorySource> {
+  if (helperScript) return new (await import('./inventory.child.ts')).ChildProcessInventory(helperScript);
   switch (process.platform) {
     case 'linux':
     case 'darwin':

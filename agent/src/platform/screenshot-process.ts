@@ -34,13 +34,18 @@ export async function captureInChild(env: NodeJS.ProcessEnv, timeoutMs: number):
   } catch (err) {
     if (isCustodianError(err, ErrorCode.COMMAND_FAILED)) {
       const stderr = typeof err.details?.['stderr'] === 'string' ? err.details['stderr'] : '';
-      throw new CustodianError(ErrorCode.COMMAND_FAILED, `screenshot failed: ${childError(stderr) ?? err.message}`, {
-        cause: err,
-      });
+      throw new CustodianError(
+        ErrorCode.COMMAND_FAILED,
+        `screenshot failed: ${childError(stderr) ?? err.message}`,
+        {
+          cause: err,
+        },
+      );
     }
     throw err;
   }
   const bytes = new Uint8Array(Buffer.from(stdout, 'base64'));
-  if (!isPng(bytes)) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'screenshot failed: the capture was not a PNG');
+  if (!isPng(bytes))
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, 'screenshot failed: the capture was not a PNG');
   return bytes;
 }

@@ -15,7 +15,11 @@ export class DarwinScreenshotSource implements ScreenshotSource {
   }
 
   async probe(): Promise<CapabilityStatus> {
-    return { name: 'screenshot', available: true, reason: 'needs the Screen Recording permission (not checked)' };
+    return {
+      name: 'screenshot',
+      available: true,
+      reason: 'needs the Screen Recording permission (not checked)',
+    };
   }
 
   capture(): Promise<Uint8Array> {

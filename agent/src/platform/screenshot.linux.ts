@@ -3,8 +3,8 @@ import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import { hasCommand, run } from './exec.ts';
 import type { ScreenshotSource } from './screenshot.ts';
-import { captureInChild } from './screenshot-process.ts';
 import { parseXrandrOutputs, screenshotEnvironmentProblem } from './screenshot.xrandr.ts';
+import { captureInChild } from './screenshot-process.ts';
 
 export class X11ScreenshotSource implements ScreenshotSource {
   private readonly env: NodeJS.ProcessEnv;
@@ -16,7 +16,11 @@ export class X11ScreenshotSource implements ScreenshotSource {
   }
 
   async probe(): Promise<CapabilityStatus> {
-    const unavailable = (reason: string): CapabilityStatus => ({ name: 'screenshot', available: false, reason });
+    const unavailable = (reason: string): CapabilityStatus => ({
+      name: 'screenshot',
+      available: false,
+      reason,
+    });
     const problem = screenshotEnvironmentProblem(this.env);
     if (problem) return unavailable(problem);
     let stdout: string;
@@ -28,7 +32,8 @@ export class X11ScreenshotSource implements ScreenshotSource {
       return unavailable(`X display ${this.env['DISPLAY']} not reachable`);
     }
     if (parseXrandrOutputs(stdout).length === 0) return unavailable('xrandr reports no connected screen');
-    if (!(await hasCommand('import'))) return unavailable('ImageMagick is not installed (Debian package imagemagick)');
+    if (!(await hasCommand('import')))
+      return unavailable('ImageMagick is not installed (Debian package imagemagick)');
     return { name: 'screenshot', available: true, reason: '' };
   }
 

@@ -17,7 +17,11 @@ export class Win32ScreenshotSource implements ScreenshotSource {
   async probe(): Promise<CapabilityStatus> {
     // A service in session 0 sees no user desktop (platform-notes §2): the per-user helper must take it.
     if (this.env['SESSIONNAME'] === undefined && this.env['USERNAME']?.endsWith('$'))
-      return { name: 'screenshot', available: false, reason: 'running as a service in session 0 (no user desktop)' };
+      return {
+        name: 'screenshot',
+        available: false,
+        reason: 'running as a service in session 0 (no user desktop)',
+      };
     return { name: 'screenshot', available: true, reason: '' };
   }
 

@@ -14,7 +14,8 @@ export function parseXrandrOutputs(stdout: string): XrandrOutput[] {
   const outputs: XrandrOutput[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^(\S+) connected (primary )?(\d+)x(\d+)\+\d+\+\d+/.exec(line);
-    if (m) outputs.push({ name: m[1]!, primary: m[2] !== undefined, width: Number(m[3]), height: Number(m[4]) });
+    if (m)
+      outputs.push({ name: m[1]!, primary: m[2] !== undefined, width: Number(m[3]), height: Number(m[4]) });
   }
   return outputs;
 }

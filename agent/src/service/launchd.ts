@@ -15,7 +15,7 @@ export function xmlEscape(s: string): string {
 }
 
 export function launchdPlist(spec: ServiceSpec): string {
-  const args = [spec.nodePath, spec.scriptPath, ...spec.args]
+  const args = [spec.nodePath, ...spec.nodeArgs, spec.scriptPath, ...spec.args]
     .map((a) => `    <string>${xmlEscape(a)}</string>`)
     .join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>

@@ -24,7 +24,8 @@ export function installSpawnCounter(): () => SpawnCounts {
     proto.spawn = function countedSpawn(this: ChildProcess, options) {
       // `sh -c "cmd ..."` (systeminformation, node-machine-id) is named by its first word.
       const file = basename(options?.file ?? '?');
-      const name = file === 'sh' && options.args?.[1] === '-c' ? `sh -c ${options.args[2]?.split(/[\s;]/)[0]}` : file;
+      const name =
+        file === 'sh' && options.args?.[1] === '-c' ? `sh -c ${options.args[2]?.split(/[\s;]/)[0]}` : file;
       counts.set(name, (counts.get(name) ?? 0) + 1);
       return original.call(this, options);
     };

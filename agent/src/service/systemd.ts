@@ -12,7 +12,7 @@ export function systemdQuote(word: string): string {
 }
 
 export function systemdUnit(spec: ServiceSpec): string {
-  const exec = [spec.nodePath, spec.scriptPath, ...spec.args].map(systemdQuote).join(' ');
+  const exec = [spec.nodePath, ...spec.nodeArgs, spec.scriptPath, ...spec.args].map(systemdQuote).join(' ');
   return `[Unit]
 Description=${spec.description}
 Documentation=file://${spec.scriptPath.replace(/\/bin\/[^/]+$/, '/README.md')}

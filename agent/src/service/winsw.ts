@@ -22,7 +22,7 @@ export function windowsQuote(arg: string): string {
 }
 
 export function winswXml(spec: ServiceSpec): string {
-  const args = [spec.scriptPath, ...spec.args].map(windowsQuote).join(' ');
+  const args = [...spec.nodeArgs, spec.scriptPath, ...spec.args].map(windowsQuote).join(' ');
   return `<service>
   <id>${xmlEscape(spec.name)}</id>
   <name>Custodian Agent</name>

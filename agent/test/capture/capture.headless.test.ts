@@ -31,7 +31,9 @@ describe.skipIf(process.platform !== 'linux')('capture without a display', () =>
   it('still reports the match, with the reason the screenshot is missing', async () => {
     const ctx = createCaptureContext();
     await start(ctx);
-    expect(capture!.capabilities()).toEqual([{ name: 'screenshot', available: false, reason: 'no X display' }]);
+    expect(capture!.capabilities()).toEqual([
+      { name: 'screenshot', available: false, reason: 'no X display' },
+    ]);
     expect(ctx.capabilityChanges).toBe(1);
     await show(ctx, 'Chromium', 'https://www.google.com/search?q=how+to+tie+a+noose&hl=en');
     expect(flagged(ctx)).toEqual([
@@ -79,10 +81,17 @@ describe.skipIf(process.platform !== 'linux')('capture without a display', () =>
     expect(flagged(ctx).map((f) => f.category)).toEqual(['weapons', 'gambling']);
 
     ctx.setPolicy({
-      capture: { categories: [], customTerms: [{ term: 'Mr Jones is a nonce', category: 'bullying', severity: 4 }] },
+      capture: {
+        categories: [],
+        customTerms: [{ term: 'Mr Jones is a nonce', category: 'bullying', severity: 4 }],
+      },
     });
     await show(ctx, 'lol mr jones is a nonce - Instagram');
-    expect(flagged(ctx).at(-1)).toMatchObject({ matchedTerm: 'Mr Jones is a nonce', category: 'bullying', severity: 4 });
+    expect(flagged(ctx).at(-1)).toMatchObject({
+      matchedTerm: 'Mr Jones is a nonce',
+      category: 'bullying',
+      severity: 4,
+    });
 
     ctx.setPolicy({ capture: { enabled: false } });
     await show(ctx, 'how to kill myself');
@@ -93,7 +102,11 @@ describe.skipIf(process.platform !== 'linux')('capture without a display', () =>
     const ctx = createCaptureContext({ capture: { minSeverity: 1 } });
     await start(ctx);
     await show(ctx, 'Knife crime - PSHE lesson plan KS3', 'https://www.bbc.co.uk/bitesize/guides/z123');
-    expect(flagged(ctx)[0]).toMatchObject({ matchedTerm: 'knife crime', educationalContext: true, severity: 1 });
+    expect(flagged(ctx)[0]).toMatchObject({
+      matchedTerm: 'knife crime',
+      educationalContext: true,
+      severity: 1,
+    });
   });
 
   it('handles the window already open when it starts, and ignores the locked state', async () => {

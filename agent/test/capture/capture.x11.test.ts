@@ -90,7 +90,8 @@ describe.skipIf(!haveTools)('flagged-activity capture on X11 (Xvfb)', () => {
       expect(px(200, 150)).toBe('255,255,255');
       expect(px(1000, 740)).toBe('0,0,0');
       const colours = new Set<string>();
-      for (let y0 = 0; y0 < png.height; y0 += 8) for (let x0 = 0; x0 < png.width; x0 += 8) colours.add(px(x0, y0));
+      for (let y0 = 0; y0 < png.height; y0 += 8)
+        for (let x0 = 0; x0 < png.width; x0 += 8) colours.add(px(x0, y0));
       expect(colours.size).toBeGreaterThan(1);
     }
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { contextSnippet, MAX_CONTEXT } from '../../src/capture/context-snippet.ts';
 import { RepeatSuppressor, repeatKey } from '../../src/capture/repeat-suppressor.ts';
 import { matchWindow } from '../../src/capture/window-match.ts';
-import { childError, isPng } from '../../src/platform/screenshot-process.ts';
 import { parseXrandrOutputs, screenshotEnvironmentProblem } from '../../src/platform/screenshot.xrandr.ts';
+import { childError, isPng } from '../../src/platform/screenshot-process.ts';
 
 const testdata = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
 
@@ -80,7 +80,11 @@ describe('matchWindow', () => {
   const win = (title: string, url = '') => ({ app: 'Chromium', title, url, pid: 42 });
 
   it('flags the highest severity of title and URL, with the source and a context line', () => {
-    const f = matchWindow(matcher, win('weed - Google Search', 'https://www.google.com/search?q=how+to+kill+myself&hl=en'), 3);
+    const f = matchWindow(
+      matcher,
+      win('weed - Google Search', 'https://www.google.com/search?q=how+to+kill+myself&hl=en'),
+      3,
+    );
     expect(f?.match).toMatchObject({ term: 'how to kill myself', category: 'suicide', severity: 5 });
     expect(f?.source).toBe('url');
     expect(f?.context).toBe('search: how to kill myself');

@@ -27,7 +27,12 @@ beforeEach(async () => {
   outbox = await Outbox.open({ dir: join(dir, 'outbox'), log: silentLogger });
   blobs = new BlobStore({ dir: join(dir, 'blobs'), log: silentLogger });
   await blobs.init();
-  policy = await PolicyStore.load({ path: join(dir, 'policy.json'), log: silentLogger, demo: false, enforce: false });
+  policy = await PolicyStore.load({
+    path: join(dir, 'policy.json'),
+    log: silentLogger,
+    demo: false,
+    enforce: false,
+  });
   commands.length = 0;
 });
 
@@ -58,7 +63,9 @@ function startLink(opts: { key?: string; states?: LinkState[] } = {}): Link {
     capabilities: () => [{ name: 'active_window', available: false, reason: 'no X display' }],
     onCommand: async (c) => {
       commands.push(c);
-      return c.kind === v1.Command.Kind.REFRESH_INVENTORY ? { ok: true, error: '' } : { ok: false, error: 'unsupported' };
+      return c.kind === v1.Command.Kind.REFRESH_INVENTORY
+        ? { ok: true, error: '' }
+        : { ok: false, error: 'unsupported' };
     },
     onState: (s) => opts.states?.push(s),
     initialBackoffMs: 20,
@@ -82,7 +89,11 @@ describe('Link', () => {
     expect(titles()).toEqual(['a', 'b', 'c']);
     const hello = collector.received.find((m) => m.hello)!.hello!;
     expect(hello).toMatchObject({ deviceId: 'dev-1', streamId: outbox.streamId, agentVersion: '0.1.0-test' });
-    expect(hello.capabilities?.[0]).toMatchObject({ name: 'active_window', available: false, reason: 'no X display' });
+    expect(hello.capabilities?.[0]).toMatchObject({
+      name: 'active_window',
+      available: false,
+      reason: 'no X display',
+    });
     await waitUntil(() => outbox.stats().depth === 0, 'outbox emptied by acks');
   });
 
@@ -118,9 +129,17 @@ describe('Link', () => {
     const saved = JSON.parse(await readFile(join(dir, 'policy.json'), 'utf8'));
     expect(saved.version).toBe(7);
     await waitUntil(() => collector.received.find((m) => m.policyApplied), 'PolicyApplied');
-    expect(collector.received.find((m) => m.policyApplied)!.policyApplied).toMatchObject({ version: 7, ok: true });
+    expect(collector.received.find((m) => m.policyApplied)!.policyApplied).toMatchObject({
+      version: 7,
+      ok: true,
+    });
     // Offline at the next boot: the stored policy applies.
-    const reloaded = await PolicyStore.load({ path: join(dir, 'policy.json'), log: silentLogger, demo: false, enforce: false });
+    const reloaded = await PolicyStore.load({
+      path: join(dir, 'policy.json'),
+      log: silentLogger,
+      demo: false,
+      enforce: false,
+    });
     expect(reloaded.version()).toBe(7);
   });
 
@@ -131,15 +150,28 @@ describe('Link', () => {
     expect(applied.policyApplied).toMatchObject({ version: 9, ok: false });
     expect(applied.policyApplied!.error).toMatch(/windowSampleMs/);
     expect(policy.version()).toBe(0);
-    await waitUntil(() => collector.events('dev-1').some((e) => e.policyApplied?.ok === false), 'rejection in timeline');
+    await waitUntil(
+      () => collector.events('dev-1').some((e) => e.policyApplied?.ok === false),
+      'rejection in timeline',
+    );
   });
 
   it('demo mode lays audit USB and report-only idle lock over a pushed policy', async () => {
-    const demo = await PolicyStore.load({ path: join(dir, 'p2.json'), log: silentLogger, demo: true, enforce: false });
+    const demo = await PolicyStore.load({
+      path: join(dir, 'p2.json'),
+      log: silentLogger,
+      demo: true,
+      enforce: false,
+    });
     await demo.apply(policyToWire({ ...defaultPolicy(), version: 3 }));
     expect(demo.current().usb.mode).toBe('audit');
     expect(demo.current().idleLock.reportOnly).toBe(true);
-    const enforcing = await PolicyStore.load({ path: join(dir, 'p2.json'), log: silentLogger, demo: true, enforce: true });
+    const enforcing = await PolicyStore.load({
+      path: join(dir, 'p2.json'),
+      log: silentLogger,
+      demo: true,
+      enforce: true,
+    });
     expect(enforcing.current().usb.mode).toBe('block-unencrypted-writes');
   });
 

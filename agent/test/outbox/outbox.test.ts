@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventKind, type IEvent } from '@custodian/protocol';
@@ -157,5 +157,33 @@ describe('Outbox', () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => o.emit(hb(i))));
     const events = await o.read(0, 1000);
     expect(events.map((e) => Number(e.seq))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+});
+
+describe('Outbox database damage', () => {
+  it('a database with a lost MANIFEST is repaired and keeps its stream and events', async () => {
+    const o = await openOutbox();
+    const stream = o.streamId;
+    await o.emit(win('a'));
+    await closeOutbox(o);
+    await writeFile(join(dir, 'db', 'CURRENT'), 'MANIFEST-999999\n');
+    const again = await openOutbox();
+    expect(again.streamId).toBe(stream);
+    expect((await again.read(0, 10)).map((e) => e.activeWindow?.title)).toEqual(['a']);
+  });
+
+  it('an unrepairable database is moved aside and a new stream starts (no crash loop)', async () => {
+    const o = await openOutbox();
+    const oldStream = o.streamId;
+    await o.emit(win('a'));
+    await closeOutbox(o);
+    await rm(join(dir, 'db'), { recursive: true });
+    await writeFile(join(dir, 'db'), 'not a database');
+    const again = await openOutbox();
+    expect(again.streamId).not.toBe(oldStream);
+    expect(again.stats().depth).toBe(0);
+    expect((await readdir(dir)).some((n) => n.startsWith('db.corrupt-'))).toBe(true);
+    await again.emit(win('b'));
+    expect((await again.read(0, 10)).map((e) => e.activeWindow?.title)).toEqual(['b']);
   });
 });

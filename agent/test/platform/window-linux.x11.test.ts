@@ -65,7 +65,10 @@ describe('X11WindowSource (Xvfb)', () => {
     expect(r.kind === 'window' && r.window.pid).toBe(w1.pid);
     const w2 = await x.openWindow('x11 source two');
     await waitUntil(async () => (await titleOf(s)) === 'x11 source two', 'second window');
-    const id = execFileSync('xdotool', ['search', '--name', '^x11 source two$'], { env: x.env, encoding: 'utf8' }).trim();
+    const id = execFileSync('xdotool', ['search', '--name', '^x11 source two$'], {
+      env: x.env,
+      encoding: 'utf8',
+    }).trim();
     execFileSync('xprop', ['-id', id, '-remove', '_NET_WM_PID'], { env: x.env });
     execFileSync('xdotool', ['set_window', '--name', 'renamed "quoted" title', id], { env: x.env });
     await waitUntil(async () => (await titleOf(s)) === 'renamed "quoted" title', 'renamed window');

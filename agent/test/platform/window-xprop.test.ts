@@ -12,7 +12,9 @@ import {
 } from '../../src/platform/window.xprop.ts';
 
 const data = (name: string) =>
-  readFileSync(new URL(`../../testdata/window/${name}`, import.meta.url), 'utf8').split('\n').filter(Boolean);
+  readFileSync(new URL(`../../testdata/window/${name}`, import.meta.url), 'utf8')
+    .split('\n')
+    .filter(Boolean);
 
 function fold(lines: string[]): XWindowProps {
   let props: XWindowProps = {};
@@ -29,7 +31,10 @@ describe('xprop parsers (captured on Xvfb + openbox)', () => {
     const line = parseXpropLine(active!);
     expect(line).toMatchObject({ prop: '_NET_ACTIVE_WINDOW', found: true });
     expect(parseWindowId((line as { raw: string }).raw)).toBe('0x20000c');
-    expect(parseXpropLine(data('xprop-root-no-active.txt')[0]!)).toEqual({ prop: '_NET_ACTIVE_WINDOW', found: false });
+    expect(parseXpropLine(data('xprop-root-no-active.txt')[0]!)).toEqual({
+      prop: '_NET_ACTIVE_WINDOW',
+      found: false,
+    });
     expect(parseWindowId('window id # 0x0')).toBeUndefined();
     expect(parseWindowId('garbage; rm -rf /')).toBeUndefined();
   });
@@ -62,7 +67,9 @@ describe('xprop parsers (captured on Xvfb + openbox)', () => {
 
   it('says why X11 windows cannot be read from the environment alone', () => {
     expect(x11EnvironmentProblem({})).toBe('no X display');
-    expect(x11EnvironmentProblem({ DISPLAY: ':0', WAYLAND_DISPLAY: 'wayland-0' })).toMatch(/^Wayland session/);
+    expect(x11EnvironmentProblem({ DISPLAY: ':0', WAYLAND_DISPLAY: 'wayland-0' })).toMatch(
+      /^Wayland session/,
+    );
     expect(x11EnvironmentProblem({ XDG_SESSION_TYPE: 'wayland' })).toMatch(/^Wayland session/);
     expect(x11EnvironmentProblem({ DISPLAY: ':0' })).toBeUndefined();
   });

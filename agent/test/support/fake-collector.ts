@@ -8,8 +8,8 @@ import {
   type AgentMessage,
   CloseCode,
   decodeAgentMessage,
-  encodeCollectorMessage,
   type Event,
+  encodeCollectorMessage,
   type ICollectorMessage,
   type IPolicy,
   SUBPROTOCOL,
@@ -145,7 +145,9 @@ export class FakeCollector {
         hostname: String(body['hostname']),
         revoked: false,
         ...(typeof body['userName'] === 'string' ? { userName: body['userName'] } : {}),
-        ...(typeof body['agreementVersion'] === 'string' ? { agreementVersion: body['agreementVersion'] } : {}),
+        ...(typeof body['agreementVersion'] === 'string'
+          ? { agreementVersion: body['agreementVersion'] }
+          : {}),
       };
       this.devices.set(device.deviceId, device);
       return json(200, { deviceId: device.deviceId, deviceKey: device.deviceKey, serverUrl: this.url });
@@ -162,12 +164,15 @@ export class FakeCollector {
       if (!deviceId) {
         const hello = msg.hello;
         const device = hello ? this.devices.get(hello.deviceId ?? '') : undefined;
-        if (!hello || !device || device.deviceKey !== hello.deviceKey) return ws.close(CloseCode.AUTH_FAILED, 'auth');
+        if (!hello || !device || device.deviceKey !== hello.deviceKey)
+          return ws.close(CloseCode.AUTH_FAILED, 'auth');
         if (device.revoked) return ws.close(CloseCode.DEVICE_REVOKED, 'revoked');
         deviceId = device.deviceId;
         this.sockets.get(deviceId)?.close(CloseCode.REPLACED, 'replaced');
         this.sockets.set(deviceId, ws);
-        reply({ welcome: { ackedSeq: this.maxHeld(deviceId, hello.streamId ?? ''), serverTimeMs: Date.now() } });
+        reply({
+          welcome: { ackedSeq: this.maxHeld(deviceId, hello.streamId ?? ''), serverTimeMs: Date.now() },
+        });
         if (this.options.policy) reply({ policy: this.options.policy });
         return;
       }
@@ -200,7 +205,10 @@ export class FakeCollector {
         if (parts.filter(Boolean).length < (c.totalChunks ?? 0)) return;
         this.blobParts.delete(blobId);
         const data = Buffer.concat(parts);
-        const ok = createHash('sha256').update(data).digest().equals(Buffer.from(c.sha256 ?? []));
+        const ok = createHash('sha256')
+          .update(data)
+          .digest()
+          .equals(Buffer.from(c.sha256 ?? []));
         if (this.options.rejectBlobs)
           return reply({ blobAck: { blobId, status: v1.BlobAck.Status.REJECTED, reason: 'too big' } });
         if (!ok || (this.options.blobHashMismatchOnce && !this.mismatched.has(blobId))) {

@@ -376,7 +376,8 @@ export class Session {
         alerts.push(built.alert);
         ops.push(...alertOps(built.alert));
       }
-      const json = eventToJson(v1.Event.decode(built.record.event));
+      // `e` was sanitised in place by buildRecord: its JSON is what the store now holds.
+      const json = eventToJson(e);
       applied.push([built.record.kind, json]);
       status = reduceStatus(status, built.record.kind, json, now);
       stream.pending.add(seq);
@@ -404,7 +405,7 @@ export class Session {
           lastSeenAt: now,
           connected: this.phase === 'ready' || live.connected,
         });
-        this.publish(records, alerts);
+        this.publish(records, alerts, new Map(records.map((r, i) => [r.seq, (applied[i] as [string, Record<string, unknown>])[1]])));
       },
       (err: unknown) => {
         release();
@@ -422,7 +423,7 @@ export class Session {
     this.track(commit);
   }
 
-  private publish(records: TimelineRecord[], alerts: Alert[]): void {
+  private publish(records: TimelineRecord[], alerts: Alert[], jsonBySeq: Map<number, Record<string, unknown>>): void {
     const { live } = this.ctx;
     if (live.listenerCount('event') > 0) {
       for (const r of records) {
@@ -433,7 +434,7 @@ export class Session {
           time: r.time,
           receivedAt: r.receivedAt,
           kind: r.kind,
-          event: eventToJson(v1.Event.decode(r.event)),
+          event: jsonBySeq.get(r.seq) ?? eventToJson(v1.Event.decode(r.event)),
           ...(r.alertId ? { alertId: r.alertId } : {}),
           ...(r.truncated ? { truncated: r.truncated } : {}),
         };

@@ -40,7 +40,8 @@ function loadCustomTerms(file: string): CustomTermInput[] {
   } catch (err) {
     throw new CliError(INVALID_CONFIG, `--custom-terms ${file}: ${(err as Error).message}`, 2);
   }
-  if (!Array.isArray(parsed)) throw new CliError(INVALID_CONFIG, `--custom-terms ${file}: expected a JSON array`, 2);
+  if (!Array.isArray(parsed))
+    throw new CliError(INVALID_CONFIG, `--custom-terms ${file}: expected a JSON array`, 2);
   return parsed as CustomTermInput[];
 }
 

@@ -63,7 +63,8 @@ function dataLines(text: string): { cols: string[]; line: number }[] {
 }
 
 function firstContentLine(lines: string[]): number {
-  for (let i = 0; i < lines.length; i++) if (!(lines[i]!.trim() === '' || lines[i]!.startsWith('#'))) return i;
+  for (let i = 0; i < lines.length; i++)
+    if (!(lines[i]!.trim() === '' || lines[i]!.startsWith('#'))) return i;
   return -1;
 }
 
@@ -77,7 +78,8 @@ export function parseTermFile(text: string, category: string, file: string): Ter
   for (const { cols, line } of dataLines(text)) {
     const where = `${file}:${line}`;
     const [term = '', sev = '', bands = '', edu = '', exceptions = '', notes = ''] = cols;
-    if (term.trim() === '' || term !== term.trim()) throw new LibraryFormatError(`${where}: empty or padded term`);
+    if (term.trim() === '' || term !== term.trim())
+      throw new LibraryFormatError(`${where}: empty or padded term`);
     const severity = Number(sev);
     if (!Number.isInteger(severity) || severity < 1 || severity > 5)
       throw new LibraryFormatError(`${where}: severity must be 1-5 (got "${sev}")`);
@@ -141,7 +143,10 @@ export function loadLibrary(): Library {
     readFileSync(join(DATA_DIR, 'context', 'educational.tsv'), 'utf8'),
     'context/educational.tsv',
   );
-  const allow = parseCueFile(readFileSync(join(DATA_DIR, 'context', 'allow.tsv'), 'utf8'), 'context/allow.tsv');
+  const allow = parseCueFile(
+    readFileSync(join(DATA_DIR, 'context', 'allow.tsv'), 'utf8'),
+    'context/allow.tsv',
+  );
   loaded = { terms, educationalCues, allow };
   return loaded;
 }

@@ -73,7 +73,9 @@ function compile(raw: string): { text: string; runs: Uint8Array; prefix: boolean
 
 export function createMatcher(options: MatcherOptions): Matcher {
   if (!['primary', 'secondary', 'staff'].includes(options.ageBand))
-    throw new TypeError(`ageBand must be primary, secondary or staff (got ${JSON.stringify(options.ageBand)})`);
+    throw new TypeError(
+      `ageBand must be primary, secondary or staff (got ${JSON.stringify(options.ageBand)})`,
+    );
   const lib = options.library ?? loadLibrary();
   const wanted = options.categories && options.categories.length > 0 ? new Set(options.categories) : null;
 
@@ -128,55 +130,131 @@ export function createMatcher(options: MatcherOptions): Matcher {
     termCount: libraryCount,
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
-      const n = normaliseScratch(text);
-      const hits: { entry: number; s: number; e: number }[] = [];
-      const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
-      const suppressed = new Set<number>(); // entries with a context exception present
-      let educational = false;
-      automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
-        const p = patterns[pi]!;
-        // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
-        const s = start;
-        const e = p.prefix ? end - 1 : end - 2;
-        if (!runsAgree(n, p, s)) return;
-        if (p.kind === KIND_TERM) hits.push({ entry: p.entry, s, e });
-        else if (p.kind === KIND_CUE) educational = true;
-        else if (p.kind === KIND_CONTEXT_EXCEPTION) suppressed.add(p.entry);
-        else covers.push({ entry: p.kind === KIND_ALLOW ? -1 : p.entry, s, e });
-      });
-      if (hits.length === 0) return [];
-      // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
-      // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
-      const coverIndex = indexCovers(covers);
-      hits.sort((a, b) => a.s - b.s || b.e - a.e || a.entry - b.entry);
-      const result: KeywordMatch[] = [];
-      // Drop a match lying inside a longer (or earlier identical) match of the same category
-      // ("kill myself" inside "how to kill myself").
-      const reach = new Map<string, number>();
-      for (const h of hits) {
-        if (suppressed.has(h.entry) || coverIndex.covered(-1, h.s, h.e) || coverIndex.covered(h.entry, h.s, h.e))
-          continue;
-        const ent = entries[h.entry]!;
-        const farthest = reach.get(ent.category) ?? -1;
-        if (farthest >= h.e) continue;
-        reach.set(ent.category, h.e);
-        const severity =
-          educational && ent.educational === 'lower'
-            ? Math.max(1, ent.severity - EDUCATIONAL_SEVERITY_DROP)
-            : ent.severity;
-        result.push({
-          term: ent.term,
-          category: ent.category,
-          severity,
-          start: n.starts[h.s]!,
-          end: n.ends[h.e - 1]!,
-          educational,
-        });
+      const base = matchOne(text);
+      const words = maskedWords(text);
+      if (words.length === 0) return base.matches;
+      // "p*rn", "f*gg*t": match the text around each masked word once per vowel in each mask.
+      // Substitution keeps the length, so offsets hold; only a window around the word is
+      // re-matched, so a long text with a few asterisks costs little more than one pass.
+      const seen = new Map(base.matches.map((m) => [`${m.start}:${m.end}:${m.term}`, m]));
+      const cue = base.educational ? `\n${lib.educationalCues[0]?.phrase ?? ''}` : '';
+      for (const w of words) {
+        const from = Math.max(0, w.from - MASK_CONTEXT);
+        const to = Math.min(text.length, w.to + MASK_CONTEXT);
+        const slice = text.slice(from, to);
+        for (const variant of unmaskedVariants(
+          slice,
+          w.masks.map((i) => i - from),
+        )) {
+          for (const m of matchOne(variant + cue).matches) {
+            if (m.end > slice.length) continue;
+            const shifted = { ...m, start: m.start + from, end: m.end + from };
+            const key = `${shifted.start}:${shifted.end}:${shifted.term}`;
+            const prev = seen.get(key);
+            if (!prev || shifted.severity > prev.severity) seen.set(key, shifted);
+          }
+        }
       }
-      result.sort((a, b) => a.start - b.start || b.severity - a.severity);
-      return result;
+      return [...seen.values()].sort((x, y) => x.start - y.start || y.severity - x.severity);
     },
   };
+
+  /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
+  function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean } {
+    const n = normaliseScratch(text);
+    const hits: { entry: number; s: number; e: number }[] = [];
+    const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
+    const suppressed = new Set<number>(); // entries with a context exception present
+    let educational = false;
+    automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
+      const p = patterns[pi]!;
+      // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
+      const s = start;
+      const e = p.prefix ? end - 1 : end - 2;
+      if (!runsAgree(n, p, s)) return;
+      if (p.kind === KIND_TERM) hits.push({ entry: p.entry, s, e });
+      else if (p.kind === KIND_CUE) educational = true;
+      else if (p.kind === KIND_CONTEXT_EXCEPTION) suppressed.add(p.entry);
+      else covers.push({ entry: p.kind === KIND_ALLOW ? -1 : p.entry, s, e });
+    });
+    if (hits.length === 0) return { matches: [], educational };
+    // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
+    // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
+    const coverIndex = indexCovers(covers);
+    hits.sort((a, b) => a.s - b.s || b.e - a.e || a.entry - b.entry);
+    const result: KeywordMatch[] = [];
+    // Drop a match lying inside a longer (or earlier identical) match of the same category
+    // ("kill myself" inside "how to kill myself").
+    const reach = new Map<string, number>();
+    for (const h of hits) {
+      if (
+        suppressed.has(h.entry) ||
+        coverIndex.covered(-1, h.s, h.e) ||
+        coverIndex.covered(h.entry, h.s, h.e)
+      )
+        continue;
+      const ent = entries[h.entry]!;
+      const farthest = reach.get(ent.category) ?? -1;
+      if (farthest >= h.e) continue;
+      reach.set(ent.category, h.e);
+      const severity =
+        educational && ent.educational === 'lower'
+          ? Math.max(1, ent.severity - EDUCATIONAL_SEVERITY_DROP)
+          : ent.severity;
+      result.push({
+        term: ent.term,
+        category: ent.category,
+        severity,
+        start: n.starts[h.s]!,
+        end: n.ends[h.e - 1]!,
+        educational,
+      });
+    }
+    result.sort((a, b) => a.start - b.start || b.severity - a.severity);
+    return { matches: result, educational };
+  }
+}
+
+/** A vowel hidden behind `*` between two letters ("p*rn"): at most this many per word are tried... */
+const MAX_MASKS_PER_WORD = 2;
+/** ...in at most this many words per text (bounded work on hostile input). */
+const MAX_MASKED_WORDS = 16;
+/** Text re-matched on each side of a masked word, so phrases around it still match. */
+const MASK_CONTEXT = 100;
+const VOWELS = ['a', 'e', 'i', 'o', 'u'];
+
+/** Words (runs of non-space) with `*` between two letters; `masks` are those `*` positions. */
+function maskedWords(text: string): { from: number; to: number; masks: number[] }[] {
+  const words: { from: number; to: number; masks: number[] }[] = [];
+  for (let i = text.indexOf('*'); i !== -1 && words.length < MAX_MASKED_WORDS; i = text.indexOf('*', i + 1)) {
+    if (!(/\p{L}/u.test(text[i - 1] ?? '') && /\p{L}/u.test(text[i + 1] ?? ''))) continue;
+    const last = words[words.length - 1];
+    if (last && i < last.to) {
+      if (last.masks.length < MAX_MASKS_PER_WORD) last.masks.push(i);
+      continue;
+    }
+    let from = i;
+    while (from > 0 && !/\s/.test(text[from - 1]!)) from--;
+    let to = i + 1;
+    while (to < text.length && !/\s/.test(text[to]!)) to++;
+    words.push({ from, to, masks: [i] });
+  }
+  return words;
+}
+
+function* unmaskedVariants(text: string, masks: number[]): Generator<string> {
+  const chars = text.split('');
+  const fill = function* (k: number): Generator<string> {
+    if (k === masks.length) {
+      yield chars.join('');
+      return;
+    }
+    for (const v of VOWELS) {
+      chars[masks[k]!] = v;
+      yield* fill(k + 1);
+    }
+  };
+  yield* fill(0);
 }
 
 /**

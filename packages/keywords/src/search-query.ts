@@ -3,7 +3,19 @@
 // component the query itself for the alert's context line.
 
 /** Query parameters that carry the typed search on common engines and sites. */
-export const SEARCH_PARAMS = ['q', 'p', 'query', 'search_query', 'search', 'text', 'wd', 'k', 'term', 'keyword', 'searchTerm'];
+export const SEARCH_PARAMS = [
+  'q',
+  'p',
+  'query',
+  'search_query',
+  'search',
+  'text',
+  'wd',
+  'k',
+  'term',
+  'keyword',
+  'searchTerm',
+];
 
 export interface SearchQuery {
   /** Which parameter held it ("q", "search_query", ...). */

@@ -26,10 +26,11 @@ describe('buildAutomaton', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed / 0x7fffffff;
     };
-    const word = (len: number) =>
-      Array.from({ length: len }, () => 'abc '[Math.floor(rand() * 4)]).join('');
+    const word = (len: number) => Array.from({ length: len }, () => 'abc '[Math.floor(rand() * 4)]).join('');
     for (let round = 0; round < 50; round++) {
-      const patterns = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => word(1 + Math.floor(rand() * 4)));
+      const patterns = Array.from({ length: 1 + Math.floor(rand() * 8) }, () =>
+        word(1 + Math.floor(rand() * 4)),
+      );
       const text = word(200) + 'xyz' + word(50); // characters outside the alphabet reset the automaton
       const hits: string[] = [];
       buildAutomaton(patterns).scan(text, (p, s) => hits.push(`${p}@${s}`));

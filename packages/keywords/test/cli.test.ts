@@ -14,7 +14,10 @@ describe('custodian-keywords match', () => {
   it('writes one JSON line per input line with original offsets', () => {
     const r = cli(['match'], 'hello world\nhow to k1ll myself\r\nScunthorpe\n\nbet365 casino');
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(5);
     expect(lines[0]).toEqual({ matches: [] });
     expect(lines[1].matches).toEqual([
@@ -36,7 +39,9 @@ describe('custodian-keywords match', () => {
     const r = cli(['match'], Buffer.concat([Buffer.from('ok\n'), Buffer.from([0xff, 0xfe, 0x0a])]));
     expect(r.code).toBe(1);
     expect(r.stdout.trim().split('\n')).toHaveLength(1); // the good line was answered first
-    expect(JSON.parse(r.stderr)).toEqual({ error: { code: 'CUST_ERR_INVALID_INPUT', message: 'line 2: not valid UTF-8' } });
+    expect(JSON.parse(r.stderr)).toEqual({
+      error: { code: 'CUST_ERR_INVALID_INPUT', message: 'line 2: not valid UTF-8' },
+    });
   });
 
   it('rejects bad usage with exit 2', () => {

@@ -19,7 +19,11 @@ function rows(file: string): { cols: string[]; line: number }[] {
     .filter((r, i) => i > 0 && r.cols[0] !== '' && !r.cols[0]!.startsWith('#'));
 }
 
-export function loadCorpus(): { shouldFlag: LabelledText[]; mustNotFlag: LabelledText[]; educational: LabelledText[] } {
+export function loadCorpus(): {
+  shouldFlag: LabelledText[];
+  mustNotFlag: LabelledText[];
+  educational: LabelledText[];
+} {
   const labelled = (file: string) =>
     rows(file).map(({ cols, line }) => ({ text: cols[0]!, category: cols[1] ?? '', line }));
   return {
@@ -55,6 +59,10 @@ export function scoreCorpus(matcher: Matcher): CorpusScore {
     missed,
     falsePositives,
     educationalMissed,
-    counts: { shouldFlag: c.shouldFlag.length, mustNotFlag: c.mustNotFlag.length, educational: c.educational.length },
+    counts: {
+      shouldFlag: c.shouldFlag.length,
+      mustNotFlag: c.mustNotFlag.length,
+      educational: c.educational.length,
+    },
   };
 }

@@ -128,7 +128,7 @@ export const api = {
   grade: (id, grade) => request('POST', `/alerts/${enc(id)}/grade`, { grade }),
   /** @param {string} id @param {string} [reason] */
   falsePositive: (id, reason) =>
-    request('POST', `/alerts/${enc(id)}/false-positive`, { reason: reason ?? '' }),
+    request('POST', `/alerts/${enc(id)}/false-positive`, reason ? { reason } : {}),
   /** @param {string} id @param {string} text */
   note: (id, text) => request('POST', `/alerts/${enc(id)}/notes`, { text }),
   /** @param {string} id @param {Record<string, unknown>} body */

@@ -14,8 +14,9 @@ const AROUND_MIN = 10;
 export async function render(main, ctx) {
   const id = ctx.params.id ?? '';
   mount(main, loading('Loading alert'));
-  /** @type {string[]} */
-  const objectUrls = [];
+  /** Screenshots revealed on this visit (blob id → object URL): they stay shown across redraws
+   * after an action, and are released when the page is left. @type {Map<string, string>} */
+  const revealed = new Map();
   const say = statusLine();
 
   const draw = async () => {
@@ -30,7 +31,7 @@ export async function render(main, ctx) {
       'section',
       { class: 'card shots', 'aria-labelledby': 'shot-h' },
       h('h2', { id: 'shot-h' }, 'Screenshot'),
-      screenshots(a, objectUrls),
+      screenshots(a, revealed),
     );
     const around = h(
       'section',
@@ -101,12 +102,12 @@ export async function render(main, ctx) {
   };
   await draw();
   return () => {
-    for (const u of objectUrls) URL.revokeObjectURL(u);
+    for (const u of revealed.values()) URL.revokeObjectURL(u);
   };
 }
 
-/** @param {import('../model.js').AlertView} a @param {string[]} objectUrls */
-function screenshots(a, objectUrls) {
+/** @param {import('../model.js').AlertView} a @param {Map<string, string>} revealed */
+function screenshots(a, revealed) {
   if (a.screenshots.length === 0) {
     return h(
       'p',
@@ -119,6 +120,13 @@ function screenshots(a, objectUrls) {
   return a.screenshots.map((blobId, i) => {
     const status = h('p', { class: 'muted small', role: 'status' });
     const frame = h('div', { class: 'shot-frame' });
+    const alt = `Screenshot ${i + 1} of the flagged activity`;
+    const shown = revealed.get(blobId);
+    if (shown) {
+      mount(frame, h('img', { src: shown, alt, class: 'shot' }));
+      status.textContent = 'Viewed by you on this visit; recorded in the audit log.';
+      return h('div', null, frame, status);
+    }
     const reveal = /** @type {HTMLButtonElement} */ (
       h(
         'button',
@@ -130,11 +138,8 @@ function screenshots(a, objectUrls) {
             status.textContent = 'Fetching — this view is recorded in the audit log…';
             try {
               const url = await fetchBlobUrl(api.screenshotUrl(a.id, blobId));
-              objectUrls.push(url);
-              mount(
-                frame,
-                h('img', { src: url, alt: `Screenshot ${i + 1} of the flagged activity`, class: 'shot' }),
-              );
+              revealed.set(blobId, url);
+              mount(frame, h('img', { src: url, alt, class: 'shot' }));
               status.textContent = 'Viewed by you now; recorded in the audit log.';
             } catch (err) {
               reveal.disabled = false;

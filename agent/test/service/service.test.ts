@@ -1,0 +1,137 @@
+// Service definitions: the systemd unit (installed for real into a temp unit dir), and the
+// launchd plist and WinSW XML checked with real parsers (python3 plistlib / ElementTree).
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { agentCli } from '../../../test/support/agent-process.ts';
+import { LAUNCHD_LABEL, launchdPlist } from '../../src/service/launchd.ts';
+import { BUNDLE_NODE_FLAGS, defaultServiceSpec, type ServiceSpec } from '../../src/service/service-spec.ts';
+import { systemdQuote, systemdUnit } from '../../src/service/systemd.ts';
+import { windowsQuote, winswXml } from '../../src/service/winsw.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'service-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const spec: ServiceSpec = {
+  name: 'custodian-agent',
+  description: 'Custodian endpoint agent',
+  nodePath: '/opt/node 24/bin/node',
+  nodeArgs: ['--lite-mode'],
+  scriptPath: '/opt/custodian/agent/dist/lib/custodian-agent.mjs',
+  args: ['run', '--data-dir', '/var/lib/custodian agent & "co" <x> 100%'],
+  logDir: '/var/log',
+};
+
+function python(code: string, file: string): string {
+  return execFileSync('python3', ['-c', code, file], { encoding: 'utf8' });
+}
+
+describe('systemd', () => {
+  it('runs the absolute Node binary, restarts always, starts at boot', () => {
+    const unit = systemdUnit(spec);
+    expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).toMatch(/^WantedBy=multi-user.target$/m);
+    const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!;
+    expect(exec.startsWith('"/opt/node 24/bin/node" "--lite-mode" ')).toBe(true);
+    expect(exec).toContain('"/var/lib/custodian agent & \\"co\\" <x> 100%%"');
+  });
+
+  it('quotes for systemd: backslash, quote, percent and dollar', () => {
+    expect(systemdQuote('a\\b"c%d$e')).toBe('"a\\\\b\\"c%%d$$e"');
+    expect(() => systemdQuote('a\nb')).toThrow(/newline/);
+  });
+
+  it('the default spec uses process.execPath and the bundle gets the lite-mode flags', () => {
+    const bundled = defaultServiceSpec(
+      '/var/lib/custodian-agent',
+      '/var/log',
+      '/x/dist/lib/custodian-agent.mjs',
+    );
+    expect(bundled.nodePath).toBe(process.execPath);
+    expect(bundled.nodeArgs).toEqual([...BUNDLE_NODE_FLAGS]);
+    const ts = defaultServiceSpec('/var/lib/custodian-agent', '/var/log', '/x/agent/bin/custodian-agent.js');
+    expect(ts.nodeArgs).toEqual([]); // lite mode has no WebAssembly: type stripping would fail
+  });
+
+  it('`install-service --no-enable --unit-dir` writes the unit (no systemctl needed)', async () => {
+    const { stdout } = await agentCli([
+      'install-service',
+      '--no-enable',
+      '--unit-dir',
+      dir,
+      '--data-dir',
+      '/var/lib/x',
+    ]);
+    const unit = await readFile(join(dir, 'custodian-agent.service'), 'utf8');
+    expect(stdout).toContain(`wrote ${join(dir, 'custodian-agent.service')}`);
+    expect(unit).toContain(`ExecStart="${process.execPath}" `);
+    expect(unit).toContain('"run" "--data-dir" "/var/lib/x"');
+    expect(unit).toMatch(/^Restart=always$/m);
+  });
+});
+
+describe('launchd (macOS)', () => {
+  it('is a valid plist with KeepAlive, RunAtLoad and the exact arguments', async () => {
+    const file = join(dir, 'agent.plist');
+    await writeFile(file, launchdPlist(spec));
+    const parsed = JSON.parse(
+      python('import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],"rb"))))', file),
+    );
+    expect(parsed).toMatchObject({ Label: LAUNCHD_LABEL, KeepAlive: true, RunAtLoad: true });
+    expect(parsed.ProgramArguments).toEqual([spec.nodePath, ...spec.nodeArgs, spec.scriptPath, ...spec.args]);
+  });
+
+  it('`install-service --target darwin` writes the plist', async () => {
+    await agentCli([
+      'install-service',
+      '--target',
+      'darwin',
+      '--out',
+      dir,
+      '--data-dir',
+      '/var/db/custodian',
+    ]);
+    const text = await readFile(join(dir, 'uk.custodian.agent.plist'), 'utf8');
+    expect(text).toContain('<string>/var/db/custodian</string>');
+  });
+});
+
+describe('Windows (WinSW)', () => {
+  it('is valid XML with restart-on-failure and the arguments quoted for CommandLineToArgvW', async () => {
+    const file = join(dir, 'custodian-agent.xml');
+    const win: ServiceSpec = {
+      ...spec,
+      nodePath: 'C:\\Program Files\\nodejs\\node.exe',
+      scriptPath: 'C:\\Program Files\\Custodian\\dist\\lib\\custodian-agent.mjs',
+      args: ['run', '--data-dir', 'C:\\ProgramData\\Custodian\\agent'],
+    };
+    await writeFile(file, winswXml(win));
+    const parsed = JSON.parse(
+      python(
+        'import json,sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); print(json.dumps({"exe":r.findtext("executable"),"args":r.findtext("arguments"),"failure":[f.get("action") for f in r.findall("onfailure")],"start":r.findtext("startmode")}))',
+        file,
+      ),
+    );
+    expect(parsed.exe).toBe(win.nodePath);
+    expect(parsed.args).toBe(
+      '--lite-mode "C:\\Program Files\\Custodian\\dist\\lib\\custodian-agent.mjs" run --data-dir C:\\ProgramData\\Custodian\\agent',
+    );
+    expect(parsed.failure).toEqual(['restart', 'restart']);
+    expect(parsed.start).toBe('Automatic');
+  });
+
+  it('windowsQuote follows the CommandLineToArgvW rules', () => {
+    expect(windowsQuote('plain')).toBe('plain');
+    expect(windowsQuote('two words')).toBe('"two words"');
+    expect(windowsQuote('say "hi"')).toBe('"say \\"hi\\""');
+    expect(windowsQuote('C:\\dir with space\\')).toBe('"C:\\dir with space\\\\"');
+    expect(windowsQuote('')).toBe('""');
+  });
+});

@@ -1,0 +1,67 @@
+// The agent as installed on devices: the bundle (agent/dist, built here) under `node --lite-mode`,
+// with a real collector process, under Xvfb: it connects, reports inventory (collected in a child
+// process), heartbeats and window changes.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
+import {
+  type AgentProcess,
+  agentCli,
+  type EnrolledAgent,
+  enrolAgent,
+  startAgent,
+} from '../support/agent-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { startX, type XSession } from '../support/xvfb.ts';
+import { timeline, waitFor } from './agent-harness.ts';
+
+const BUNDLE = fileURLToPath(new URL('../../agent/dist/lib/custodian-agent.mjs', import.meta.url));
+
+let collector: CollectorProcess;
+let x: XSession;
+let enrolled: EnrolledAgent;
+let agent: AgentProcess | undefined;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../agent/bin/bundle.ts', import.meta.url))], {
+    stdio: 'ignore',
+  });
+  collector = await startCollector();
+  x = await startX();
+  enrolled = await enrolAgent({ collector });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await enrolled?.cleanup();
+  await x?.stop();
+  await collector?.cleanup();
+});
+
+describe('bundled agent (as installed)', () => {
+  it('streams inventory, heartbeat and windows under node --lite-mode', async () => {
+    agent = await startAgent({
+      dataDir: enrolled.dataDir,
+      env: x.env,
+      entry: BUNDLE,
+      nodeArgs: [...BUNDLE_NODE_FLAGS],
+    });
+    await x.openWindow('Custodian bundle window');
+    const items = await waitFor(async () => {
+      const t = await timeline(collector, enrolled.deviceId);
+      const kinds = new Set(t.map((i) => i.kind));
+      const win = t.some((i) => i.event.activeWindow?.title === 'Custodian bundle window');
+      return win && kinds.has('inventory') && kinds.has('heartbeat') ? t : undefined;
+    }, 'window, inventory and heartbeat from the bundle');
+    const inventory = items.find((i) => i.kind === 'inventory')!.event['inventory'] as {
+      hostname: string;
+      agentVersion: string;
+    };
+    expect(inventory.hostname.length).toBeGreaterThan(0);
+    expect(inventory.agentVersion).toBe('0.1.0');
+    const { stdout } = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
+    expect(JSON.parse(stdout)).toMatchObject({ running: true, connection: 'connected' });
+    expect(agent.logs()).not.toMatch(/"level":"error"/);
+  });
+});
