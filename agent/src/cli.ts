@@ -146,6 +146,7 @@ async function runAgent(
   if (enforce && !demo) log.info('--enforce only matters with --demo: a real deployment enforces its policy');
   // A library's stray rejection must not take the agent down (screenshot-desktop has one).
   process.on('unhandledRejection', (err) => log.error('unhandled rejection (continuing)', { err }));
+  if (!(await waitForEnrolment(dataDir, log))) return 1;
   const agent = await startAgent({
     dataDir,
     version: pkg.version,
@@ -167,6 +168,33 @@ async function runAgent(
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/**
+ * A service installed before enrolment must not crash-loop under Restart=always: without a TTY
+ * it waits for credentials to appear. On a terminal, not being enrolled is an error.
+ */
+async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLogger>): Promise<boolean> {
+  if (await loadCredentials(dataDir)) return true;
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `custodian-agent: not enrolled; run \`custodian-agent enrol --server URL ...\` first\n`,
+    );
+    return false;
+  }
+  log.warn('not enrolled yet; waiting for `custodian-agent enrol`', { dataDir });
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  while (!stop && !(await loadCredentials(dataDir).catch(() => undefined))) {
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return !stop;
 }
 
 /** This process's entry script (bin or bundle), for helper child processes. */

@@ -42,6 +42,7 @@ export async function waitFor<T>(
   check: () => Promise<T | undefined | false>,
   what: string,
   timeoutMs = 60_000,
+  intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -118,4 +118,19 @@ describe('agent ⇄ collector (Xvfb)', () => {
     expect(stdout).not.toContain(creds.deviceKey);
     expect(agent!.logs()).not.toContain(creds.deviceKey);
   });
+
+  it('revoked in the console: the agent stops reconnecting and says so in status and logs', async () => {
+    const res = await fetch(`${collector.url}/api/v1/devices/${enrolled.deviceId}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'laptop lost (e2e test)' }),
+    });
+    expect(res.status).toBe(200);
+    await agent!.waitForLog(/revoked by the collector; not reconnecting/);
+    const st = await waitFor(async () => {
+      const s = JSON.parse((await agentCli(['status', '--json', '--data-dir', enrolled.dataDir])).stdout);
+      return s.connection === 'revoked' ? s : undefined;
+    }, 'status revoked');
+    expect(st.lastError).toMatch(/DEVICE_REVOKED|revoked/i);
+  });
 });

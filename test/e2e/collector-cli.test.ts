@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SUBPROTOCOL } from '@custodian/protocol';
-import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../collector/bin/custodian-collector.js');
 const dir = mkdtempSync(join(tmpdir(), 'custodian-cli-'));
@@ -26,8 +26,14 @@ const cleanEnv = () => {
 };
 
 /** Starts the CLI and collects stdout lines until `done` says so. */
-function start(args: string[], done: (lines: string[]) => boolean): Promise<{ lines: string[]; child: ReturnType<typeof spawn> }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  args: string[],
+  done: (lines: string[]) => boolean,
+): Promise<{ lines: string[]; child: ReturnType<typeof spawn> }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
@@ -50,13 +56,19 @@ function start(args: string[], done: (lines: string[]) => boolean): Promise<{ li
 describe('custodian-collector serve', () => {
   it('prints the URL, admin token and enrol secret once at first start, and they work', async () => {
     const dataDir = join(dir, 'first');
-    const { lines, child } = await start(['serve', '--data-dir', dataDir, '--port', '0'], (l) => l.some((x) => x.includes('enrol secret:')));
-    const listening = JSON.parse(lines.find((l) => l.includes('"collector listening"')) as string) as { url: string };
+    const { lines, child } = await start(['serve', '--data-dir', dataDir, '--port', '0'], (l) =>
+      l.some((x) => x.includes('enrol secret:')),
+    );
+    const listening = JSON.parse(lines.find((l) => l.includes('"collector listening"')) as string) as {
+      url: string;
+    };
     expect(listening.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const token = /admin token: +(\S+)/.exec(lines.join('\n'))?.[1];
     const secret = /enrol secret: +(\S+)/.exec(lines.join('\n'))?.[1];
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const devices = await fetch(`${listening.url}/api/v1/devices`, { headers: { authorization: `Bearer ${token}` } });
+    const devices = await fetch(`${listening.url}/api/v1/devices`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(devices.status).toBe(200);
     const enrol = await fetch(`${listening.url}/api/v1/enrol`, {
       method: 'POST',
@@ -68,13 +80,18 @@ describe('custodian-collector serve', () => {
     expect(lines.filter((l) => l.startsWith('{')).join('\n')).not.toContain(token as string);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    const again = await start(['serve', '--data-dir', dataDir, '--port', '0'], (l) => l.some((x) => x.includes('collector listening')));
+    const again = await start(['serve', '--data-dir', dataDir, '--port', '0'], (l) =>
+      l.some((x) => x.includes('collector listening')),
+    );
     expect(again.lines.join('\n')).not.toContain('admin token:');
     again.child.kill('SIGTERM');
   });
 
   it('stops at start naming a bad setting', async () => {
-    const { lines, child } = await start(['serve', '--data-dir', join(dir, 'bad'), '--port', '99999'], () => false);
+    const { lines, child } = await start(
+      ['serve', '--data-dir', join(dir, 'bad'), '--port', '99999'],
+      () => false,
+    );
     expect(child.exitCode ?? (await new Promise((r) => child.once('exit', r)))).toBe(2);
     expect(lines.join('\n')).toContain('config field port');
     const unknown = await start(['serve', '--data-dir', join(dir, 'bad'), '--prot', '80'], () => false);
@@ -84,12 +101,32 @@ describe('custodian-collector serve', () => {
   it('serves https and wss with --tls-cert and --tls-key', async () => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const { lines, child } = await start(
       ['serve', '--data-dir', join(dir, 'tls'), '--port', '0', '--tls-cert', cert, '--tls-key', key],
       (l) => l.some((x) => x.includes('collector listening')),
     );
-    const { url } = JSON.parse(lines.find((l) => l.includes('"collector listening"')) as string) as { url: string };
+    const { url } = JSON.parse(lines.find((l) => l.includes('"collector listening"')) as string) as {
+      url: string;
+    };
     expect(url).toMatch(/^https:/);
     const status = await new Promise<number>((resolve, reject) =>
       get(`${url}/api/v1/health`, { rejectUnauthorized: false }, (res) => {
@@ -98,7 +135,9 @@ describe('custodian-collector serve', () => {
       }).on('error', reject),
     );
     expect(status).toBe(200);
-    const ws = new WebSocket(`${url.replace('https', 'wss')}/ws/agent`, [SUBPROTOCOL], { rejectUnauthorized: false });
+    const ws = new WebSocket(`${url.replace('https', 'wss')}/ws/agent`, [SUBPROTOCOL], {
+      rejectUnauthorized: false,
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -90,6 +90,9 @@ describe('collector killed with SIGKILL mid-stream', () => {
       expect([0, BATCH]).toContain(count);
     }
     expect(new Set(afterCrash).size).toBe(afterCrash.length);
+    console.log(
+      `kill9: acked up to ${maxAcked}, ${afterCrash.length} of ${BATCHES * BATCH} events on disk after SIGKILL`,
+    );
     // The kill really interrupted the stream (otherwise this test proves nothing).
     expect(afterCrash.length).toBeLessThan(BATCHES * BATCH);
 

@@ -167,6 +167,7 @@ describe('console: alerts (DSL)', () => {
     await page.goto(`${collector.url}/#/alerts`);
     await expect.poll(() => page.locator('.live-state').textContent()).toContain('live');
     await page.goto(`${collector.url}/#/incidents`);
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
     await flag('going to kill myself tonight', 5, false);
     const banner = page.locator('#banner .sev5');
     await banner.waitFor({ timeout: 15_000 });

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrolAgent, startAgent } from '../support/agent-process.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { startCollector } from '../support/collector-process.ts';
 import { createStaff, signIn, staffSession, TestAgent } from './console-helpers.ts';
@@ -95,6 +96,35 @@ describe('console: devices (IT)', () => {
     await other.disconnect();
     await third.disconnect();
     await page.close();
+  });
+
+  it('shows a real agent process go online, then offline when it is stopped', async () => {
+    const enrolled = await enrolAgent({ collector });
+    // --demo: report-only idle lock and audit-only USB, so the test machine is never locked or changed.
+    const agent = await startAgent({ dataDir: enrolled.dataDir, args: ['--demo'] });
+    const page = await browser.newPage();
+    try {
+      await signIn(page, collector.url, it1);
+      await page.goto(`${collector.url}/#/devices`);
+      const row = page.locator(`tr[data-device-id="${enrolled.deviceId}"]`);
+      await expect
+        .poll(() => row.locator('.status-cell').textContent(), { timeout: 30_000 })
+        .toContain('online');
+      await page.evaluate(() => {
+        (globalThis as unknown as { __noReload: boolean }).__noReload = true;
+      });
+      await agent.stop();
+      await expect
+        .poll(() => row.locator('.status-cell').textContent(), { timeout: 30_000 })
+        .toContain('offline');
+      expect(await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload)).toBe(
+        true,
+      );
+    } finally {
+      await agent.stop();
+      await page.close();
+      await enrolled.cleanup();
+    }
   });
 
   it('renders an XSS payload in a window title as inert text', async () => {

@@ -439,7 +439,10 @@ async function openDatabase(dir: string, log: AgentLogger): Promise<Level<string
     } catch (repairErr) {
       const aside = `${path}.corrupt-${Date.now()}`;
       await rename(path, aside);
-      log.error('outbox database unrepairable; moved aside, starting a new stream', { aside, err: repairErr });
+      log.error('outbox database unrepairable; moved aside, starting a new stream', {
+        aside,
+        err: repairErr,
+      });
       const fresh = make();
       await fresh.open();
       return fresh;

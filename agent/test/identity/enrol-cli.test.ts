@@ -1,11 +1,13 @@
 // `custodian-agent enrol` as a real process against a real HTTP server on 127.0.0.1.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentCli } from '../../../test/support/agent-process.ts';
+import { AGENT_BIN, agentCli } from '../../../test/support/agent-process.ts';
 import { AGREEMENT, ENROL_SECRET, FakeCollector } from '../support/fake-collector.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let collector: FakeCollector;
 let dir: string;
@@ -118,6 +120,25 @@ describe('custodian-agent enrol', () => {
       agentCli(['enrol', '--server', collector.url, '--secret', 'x', '--data-dir', dir], { env: env() }),
     );
     expect(err.stderr).toMatch(/cannot reach the collector.*CUST_ERR_UNAVAILABLE/);
+  });
+
+  it('a service started before enrolment waits for it instead of crash-looping', async () => {
+    const child = spawn(process.execPath, [AGENT_BIN, 'run', '--data-dir', dir], {
+      env: { ...env(), DISPLAY: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    try {
+      await waitUntil(() => err.includes('not enrolled yet; waiting'), 'waiting log line');
+      expect(child.exitCode).toBeNull();
+      await agentCli(['enrol', '--server', collector.url, '--secret', ENROL_SECRET, '--data-dir', dir], {
+        env: env(),
+      });
+      await waitUntil(() => err.includes('"msg":"agent started"'), 'agent started after enrolment', 20_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('usage errors exit 2 with the usage text', async () => {

@@ -49,10 +49,13 @@ function device(key?: string) {
   return { deviceId: d.deviceId, deviceKey: key ?? d.deviceKey };
 }
 
-function startLink(opts: { key?: string; states?: LinkState[] } = {}): Link {
+function startLink(
+  opts: { key?: string; states?: LinkState[]; serverUrl?: string; pingIntervalMs?: number } = {},
+): Link {
   const d = device(opts.key);
   const link = new Link({
-    serverUrl: collector.url,
+    serverUrl: opts.serverUrl ?? collector.url,
+    ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
     ...d,
     agentVersion: '0.1.0-test',
     os: 'linux',
@@ -231,5 +234,20 @@ describe('Link', () => {
     const link = startLink({ key: 'wrong' });
     await waitUntil(() => link.current().status === 'auth-failed', 'auth-failed state');
     expect(link.current().nextAttemptAt! - Date.now()).toBeGreaterThan(30_000);
+  });
+
+  it('drops a connection whose peer stopped answering pings, and reconnects', async () => {
+    const link = startLink({ pingIntervalMs: 100 });
+    await waitUntil(() => collector.connected('dev-1'), 'connected');
+    collector.freeze('dev-1');
+    await waitUntil(() => link.current().status !== 'connected', 'dead connection noticed');
+    await waitUntil(() => collector.received.filter((m) => m.hello).length >= 2, 'a new session');
+  });
+
+  it('a TLS failure (https against a plain server) is reported and retried', async () => {
+    const link = startLink({ serverUrl: collector.url.replace('http:', 'https:') });
+    await waitUntil(() => link.current().status === 'offline', 'offline');
+    expect(link.current().lastError).toMatch(/SSL|TLS|wrong version|packet length/i);
+    expect(link.current().nextAttemptAt).toBeGreaterThan(Date.now() - 1_000);
   });
 });

@@ -112,6 +112,12 @@ export class FakeCollector {
     ws.send(encodeCollectorMessage(msg));
   }
 
+  /** Stops reading from the device's socket: no pongs, no acks — a half-dead connection. */
+  freeze(deviceId: string): void {
+    const ws = this.sockets.get(deviceId) as unknown as { _socket?: { pause(): void } } | undefined;
+    ws?._socket?.pause();
+  }
+
   revoke(deviceId: string): void {
     const d = this.devices.get(deviceId);
     if (d) d.revoked = true;

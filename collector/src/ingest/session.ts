@@ -405,7 +405,11 @@ export class Session {
           lastSeenAt: now,
           connected: this.phase === 'ready' || live.connected,
         });
-        this.publish(records, alerts, new Map(records.map((r, i) => [r.seq, (applied[i] as [string, Record<string, unknown>])[1]])));
+        this.publish(
+          records,
+          alerts,
+          new Map(records.map((r, i) => [r.seq, (applied[i] as [string, Record<string, unknown>])[1]])),
+        );
       },
       (err: unknown) => {
         release();
@@ -423,7 +427,11 @@ export class Session {
     this.track(commit);
   }
 
-  private publish(records: TimelineRecord[], alerts: Alert[], jsonBySeq: Map<number, Record<string, unknown>>): void {
+  private publish(
+    records: TimelineRecord[],
+    alerts: Alert[],
+    jsonBySeq: Map<number, Record<string, unknown>>,
+  ): void {
     const { live } = this.ctx;
     if (live.listenerCount('event') > 0) {
       for (const r of records) {

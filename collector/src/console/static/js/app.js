@@ -165,7 +165,10 @@ async function route() {
   try {
     const mod = await import(`./pages/${match.r.page}.js`);
     if (seq !== renderSeq) return;
-    mount(main);
+    // Each render gets its own container: a page still finishing an await after the user has
+    // moved on writes into this detached element, never over the page that replaced it.
+    const view = h('div', { class: 'view' });
+    mount(main, view);
     /** @type {PageContext} */
     const ctx = {
       user: /** @type {User} */ (user),
@@ -174,11 +177,11 @@ async function route() {
       navigate,
       refreshUser: async () => {
         await loadUser();
-        if (user) connectLive(user.role);
+        if (user && !user.mustChangePassword) connectLive(user.role);
         startBanner();
       },
     };
-    const result = await mod.render(main, ctx);
+    const result = await mod.render(view, ctx);
     if (seq !== renderSeq) {
       if (typeof result === 'function') result();
       return;
@@ -201,7 +204,7 @@ async function startConsole() {
     mount(main, renderError(err));
     return;
   }
-  if (user) connectLive(user.role);
+  if (user && !user.mustChangePassword) connectLive(user.role);
   startBanner();
   window.addEventListener('hashchange', () => void route());
   await route();

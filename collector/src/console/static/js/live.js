@@ -57,6 +57,8 @@ function handle(ev, type) {
 export function connectLive(role) {
   const urls = FEEDS[/** @type {keyof typeof FEEDS} */ (role)] ?? [];
   for (const url of urls) {
+    // A feed the server refused (e.g. before a forced password change) is CLOSED for good: open it anew.
+    if (sources.get(url)?.source.readyState === EventSource.CLOSED) sources.delete(url);
     if (sources.has(url)) continue;
     const source = new EventSource(url, { withCredentials: true });
     const entry = { source, up: false };

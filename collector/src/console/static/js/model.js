@@ -20,7 +20,8 @@ function first(...values) {
 
 /** Reads a device list item or a `GET /devices/:id` response (`{device}`). @param {any} data @returns {DeviceView} */
 export function deviceView(data) {
-  const d = data?.device && typeof data.device === 'object' && !Array.isArray(data.device) ? data.device : data;
+  const d =
+    data?.device && typeof data.device === 'object' && !Array.isArray(data.device) ? data.device : data;
   const live = d?.live ?? d?.status ?? {};
   const win = first(live.currentWindow, live.window, live.activeWindow, d?.window) ?? {};
   const idleRaw = first(live.idleState, live.idle?.state, live.idle, d?.idleState);

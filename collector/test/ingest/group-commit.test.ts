@@ -1,0 +1,69 @@
+// The group committer on its own: one synced write per group, FIFO resolution, failures
+// reject exactly the group that failed, drain waits for everything queued.
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../../src/ingest/group-commit.ts';
+import { createMemoryEngine } from '../../src/store/memory-engine.ts';
+import type { KvEngine, KvOp } from '../../src/store/types.ts';
+
+const put = (key: string): KvOp => ({ type: 'put', key, value: new Uint8Array([1]) });
+
+function recording(failOn?: (ops: KvOp[]) => boolean) {
+  const inner = createMemoryEngine();
+  const writes: { ops: KvOp[]; sync: boolean }[] = [];
+  const engine: KvEngine = {
+    get: (k) => inner.get(k),
+    getMany: (k) => inner.getMany(k),
+    entries: (r) => inner.entries(r),
+    close: () => inner.close(),
+    batch: async (ops, o) => {
+      await new Promise((r) => setTimeout(r, 5));
+      if (failOn?.(ops)) throw new Error('disk full');
+      writes.push({ ops, sync: o.sync });
+      await inner.batch(ops, o);
+    },
+  };
+  return { engine, writes };
+}
+
+describe('GroupCommitter', () => {
+  it('writes everything enqueued in one tick as one synced batch', async () => {
+    const { engine, writes } = recording();
+    const gc = new GroupCommitter(engine, 5);
+    await Promise.all([gc.enqueue([put('a')]), gc.enqueue([put('b'), put('c')]), gc.enqueue([])]);
+    expect(writes).toEqual([{ ops: [put('a'), put('b'), put('c')], sync: true }]);
+    expect(await engine.get('c')).toBeDefined();
+  });
+
+  it('gathers what arrives during a write into the next group, and resolves in order', async () => {
+    const { engine, writes } = recording();
+    const gc = new GroupCommitter(engine, 0);
+    const order: string[] = [];
+    const first = gc.enqueue([put('a')]).then(() => order.push('a'));
+    await new Promise((r) => setTimeout(r, 1)); // the first write is now in progress
+    const rest = ['b', 'c', 'd'].map((k) => gc.enqueue([put(k)]).then(() => order.push(k)));
+    await Promise.all([first, ...rest]);
+    expect(order).toEqual(['a', 'b', 'c', 'd']);
+    expect(writes.map((w) => w.ops.map((o) => o.key).join(''))).toEqual(['a', 'bcd']);
+  });
+
+  it('rejects only the failed group; the next group is written', async () => {
+    const { engine, writes } = recording((ops) => ops.some((o) => o.key === 'bad'));
+    const gc = new GroupCommitter(engine, 0);
+    const bad = gc.enqueue([put('bad')]);
+    const alsoBad = gc.enqueue([put('x')]);
+    await expect(bad).rejects.toThrow('disk full');
+    await expect(alsoBad).rejects.toThrow('disk full');
+    await gc.enqueue([put('good')]);
+    expect(writes.map((w) => w.ops.map((o) => o.key))).toEqual([['good']]);
+    expect(await engine.get('x')).toBeUndefined();
+  });
+
+  it('drain waits until everything queued is written', async () => {
+    const { engine } = recording();
+    const gc = new GroupCommitter(engine, 50);
+    void gc.enqueue([put('late')]);
+    await gc.drain();
+    expect(await engine.get('late')).toBeDefined();
+    expect(gc.queued).toBe(0);
+  });
+});
