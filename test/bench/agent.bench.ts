@@ -4,8 +4,10 @@
 // counts its own spawns when CUSTODIAN_COUNT_SPAWNS=1). Baseline for spawns: get-windows
 // polled once a second in this process, counted the same way.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
 import { agentCli, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { startCollector } from '../support/collector-process.ts';
@@ -71,15 +73,57 @@ async function getWindowsSpawnsPerMinute(env: NodeJS.ProcessEnv): Promise<number
 }
 
 const BUNDLE = fileURLToPath(new URL('../../agent/dist/lib/custodian-agent.mjs', import.meta.url));
+const AGENT_DIR = fileURLToPath(new URL('../../agent/', import.meta.url));
+const CORE_ENTRY = join(AGENT_DIR, 'dist', 'bench-core', 'core-agent.mjs');
+
+/**
+ * For attribution only: the same bundle with just the core components (inventory, window,
+ * heartbeat — the first three factories), built into dist/bench-core. The difference to the
+ * full bundle is what enforcement and capture add.
+ */
+async function buildCoreOnly(): Promise<void> {
+  const entry = join(AGENT_DIR, 'dist', 'bench-core', 'entry.ts');
+  mkdirSync(dirname(entry), { recursive: true });
+  writeFileSync(
+    entry,
+    [
+      `import { startAgent } from '${join(AGENT_DIR, 'src/agent.ts')}';`,
+      `import { componentFactories } from '${join(AGENT_DIR, 'src/components.ts')}';`,
+      `import { createLogger } from '${join(AGENT_DIR, 'src/config/logger.ts')}';`,
+      `import { installSpawnCounter } from '${join(AGENT_DIR, 'src/service/spawn-counter.ts')}';`,
+      'const countSpawns = installSpawnCounter();',
+      'const dataDir = process.argv[process.argv.indexOf("--data-dir") + 1];',
+      `const agent = await startAgent({ dataDir, version: 'bench', log: createLogger(), demo: false, enforce: false, factories: componentFactories.slice(0, 3), helperScript: '${BUNDLE}', countSpawns });`,
+      "process.once('SIGTERM', () => void agent.stop('SIGTERM'));",
+    ].join('\n'),
+  );
+  const rolldown = createRequire(join(AGENT_DIR, 'package.json')).resolve('rolldown');
+  const { build } = (await import(pathToFileURL(rolldown).href)) as {
+    build(options: Record<string, unknown>): Promise<unknown>;
+  };
+  await build({
+    input: entry,
+    platform: 'node',
+    cwd: AGENT_DIR,
+    external: [/^node:/, 'level', 'get-windows', 'screenshot-desktop', 'bufferutil', 'utf-8-validate'],
+    output: { dir: dirname(CORE_ENTRY), format: 'esm', entryFileNames: 'core-agent.mjs' },
+    logLevel: 'silent',
+  });
+}
 
 export async function run(): Promise<BenchResult> {
   // What an installed device runs is the bundle; build it fresh (dist/ is not checked in).
   execFileSync(process.execPath, [fileURLToPath(new URL('../../agent/bin/bundle.ts', import.meta.url))], {
     stdio: 'ignore',
   });
+  await buildCoreOnly();
   const collector = await startCollector();
   const x = await startX();
-  const enrolled = [await enrolAgent({ collector }), await enrolAgent({ collector })];
+  const enrolled = [
+    await enrolAgent({ collector }),
+    await enrolAgent({ collector }),
+    await enrolAgent({ collector }),
+  ];
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   const agents: Awaited<ReturnType<typeof startAgent>>[] = [];
   try {
@@ -93,6 +137,14 @@ export async function run(): Promise<BenchResult> {
       }),
     );
     agents.push(await startAgent({ dataDir: enrolled[1]!.dataDir, env }));
+    agents.push(
+      await startAgent({
+        dataDir: enrolled[2]!.dataDir,
+        env,
+        entry: CORE_ENTRY,
+        nodeArgs: [...BUNDLE_NODE_FLAGS],
+      }),
+    );
     await x.openWindow('Bench window one');
     await x.openWindow('Bench window two');
     const ids = ['one', 'two'].map((n) =>
@@ -108,20 +160,33 @@ export async function run(): Promise<BenchResult> {
     }, 5_000);
     await new Promise((r) => setTimeout(r, WARMUP_MS));
 
-    const pids = { bundle: agents[0]!.pid, ts: agents[1]!.pid, bare: bare.pid! };
-    const cpu0 = { bundle: cpuSeconds(pids.bundle), ts: cpuSeconds(pids.ts), bare: cpuSeconds(pids.bare) };
+    const pids = { bundle: agents[0]!.pid, ts: agents[1]!.pid, core: agents[2]!.pid, bare: bare.pid! };
+    const cpu0 = {
+      bundle: cpuSeconds(pids.bundle),
+      ts: cpuSeconds(pids.ts),
+      core: cpuSeconds(pids.core),
+      bare: cpuSeconds(pids.bare),
+    };
+    const coreSpawns0 = spawnsOf(enrolled[2]!.dataDir);
     const spawns0 = spawnsOf(enrolled[0]!.dataDir);
     const t0 = Date.now();
-    const rss = { bundle: [] as number[], ts: [] as number[], bare: [] as number[] };
+    const rss = { bundle: [] as number[], ts: [] as number[], core: [] as number[], bare: [] as number[] };
     while (Date.now() - t0 < MEASURE_MS) {
       rss.bundle.push(rssBytes(pids.bundle));
+      rss.core.push(rssBytes(pids.core));
       rss.ts.push(rssBytes(pids.ts));
       rss.bare.push(rssBytes(pids.bare));
       await new Promise((r) => setTimeout(r, 1_000));
     }
     const elapsed = (Date.now() - t0) / 1000;
-    const cpu1 = { bundle: cpuSeconds(pids.bundle), ts: cpuSeconds(pids.ts), bare: cpuSeconds(pids.bare) };
+    const cpu1 = {
+      bundle: cpuSeconds(pids.bundle),
+      ts: cpuSeconds(pids.ts),
+      core: cpuSeconds(pids.core),
+      bare: cpuSeconds(pids.bare),
+    };
     const spawns1 = spawnsOf(enrolled[0]!.dataDir);
+    const coreSpawns1 = spawnsOf(enrolled[2]!.dataDir);
     clearInterval(activity);
     const windowEvents = (await agentCli(['status', '--json', '--data-dir', enrolled[0]!.dataDir])).stdout;
 
@@ -134,6 +199,8 @@ export async function run(): Promise<BenchResult> {
     const bundleCpu = pct(cpu0.bundle.self, cpu1.bundle.self);
     const bundleChildren = pct(cpu0.bundle.children, cpu1.bundle.children);
     const tsCpu = pct(cpu0.ts.self, cpu1.ts.self);
+    const coreCpu = pct(cpu0.core.self, cpu1.core.self);
+    const coreSpawnsPerMin = ((coreSpawns1.total - coreSpawns0.total) / elapsed) * 60;
     const base = { baseline: bareRss, baselineLabel: 'bare node idling' };
 
     return {
@@ -145,6 +212,14 @@ export async function run(): Promise<BenchResult> {
           unit: 'MiB',
           ...base,
           ratio: mib(rss.bundle) / bareRss,
+          target: '≤ 1.5× bare node',
+        },
+        {
+          metric: 'agent RSS, bundled, core components only (attribution)',
+          value: mib(rss.core),
+          unit: 'MiB',
+          ...base,
+          ratio: mib(rss.core) / bareRss,
           target: '≤ 1.5× bare node',
         },
         {
@@ -179,6 +254,21 @@ export async function run(): Promise<BenchResult> {
           target: '≤ 1%',
         },
         {
+          metric: 'agent CPU, bundled, core components only (own)',
+          value: coreCpu,
+          unit: '% of one core',
+          baseline: bareCpu,
+          baselineLabel: 'bare node idling',
+          target: '≤ 1%',
+        },
+        {
+          metric: 'process spawns, core components only',
+          value: coreSpawnsPerMin,
+          unit: 'per minute',
+          baseline: getWindowsPerMin,
+          baselineLabel: 'get-windows polled every 1 s (window only)',
+        },
+        {
           metric: 'process spawns (all components)',
           value: spawnsPerMin,
           unit: 'per minute',
@@ -190,7 +280,8 @@ export async function run(): Promise<BenchResult> {
         `Measured over ${elapsed.toFixed(0)} s after ${WARMUP_MS / 1000} s warm-up, both agents and the bare node at the same time; RSS sampled every second from /proc/PID/status (median), CPU from /proc/PID/stat (utime+stime; children = reaped cutime+cstime).`,
         'All components run (window, inventory, heartbeat, idle lock, USB control, capture); the user switches between two windows every 5 s.',
         `The installed service runs the bundle (pnpm --filter @custodian/agent build) with node ${BUNDLE_NODE_FLAGS.join(' ')}; the TypeScript row is the dev command (pnpm exec node agent/bin/custodian-agent.js).`,
-        `Spawns per minute by command (bundled agent): ${perMinute(spawns0, spawns1, elapsed)}.`,
+        `Spawns per minute by command (bundled agent): ${perMinute(spawns0, spawns1, elapsed)}; core components only: ${perMinute(coreSpawns0, coreSpawns1, elapsed) || 'none'}.`,
+        'Core components only = outbox, link, inventory, window monitor, heartbeat (the first three factories of components.ts), built for this bench into agent/dist/bench-core; the full rows add idle lock, USB control and capture.',
         'Window reading itself is event-driven (xprop -spy): one xprop per focus change, none per sample; the lock-state probe is asked at most every 5 s by the window monitor.',
         `Outbox at the end: ${JSON.parse(windowEvents).outboxDepth} events waiting.`,
       ],

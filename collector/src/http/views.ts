@@ -1,13 +1,15 @@
 // JSON views of stored records for the API and the live feed. Role rules live here: the
-// content of a safeguarding flag (term, context, window) is for the DSL and the admin token,
-// never for IT or governors (they see that an alert exists, not what it says).
+// content of a safeguarding flag (term, context, window) is for the safeguarding roles only
+// (safeguarding/roles.ts: the DSL; not admin, not the admin token), never for IT or governors:
+// they see that an alert exists, not what it says.
 import { eventToJson, v1 } from '@custodian/protocol';
 import type { LiveEvent } from '../live/hub.ts';
 import type { Device, DeviceLiveStatus, TimelineRecord } from '../store/types.ts';
+import { SAFEGUARDING } from '../safeguarding/roles.ts';
 import type { Principal } from './router.ts';
 
 export function seesSafeguardingContent(p: Principal | undefined): boolean {
-  return p !== undefined && (p.kind === 'token' || p.role === 'dsl');
+  return p !== undefined && p.kind === 'staff' && SAFEGUARDING.includes(p.role);
 }
 
 export function deviceView(d: Device, status: DeviceLiveStatus | undefined): Record<string, unknown> {

@@ -97,7 +97,7 @@ describe('access rules', () => {
     }
   });
 
-  it('views: governors get flags redacted, the admin token sees them', () => {
+  it('views: governors and the admin token get flags redacted, the DSL sees them', () => {
     const event = v1.Event.encode(flagged(7, 'kms')).finish();
     const rec = {
       deviceId: 'd',
@@ -121,6 +121,8 @@ describe('access rules', () => {
     expect((timelineItem(rec, gov).event as Record<string, unknown>)['flaggedActivity']).toEqual({
       redacted: true,
     });
-    expect(JSON.stringify(timelineItem(rec, token))).toContain('kms');
+    expect(JSON.stringify(timelineItem(rec, token))).not.toContain('kms');
+    const dsl: Principal = { ...gov, userId: 'd', username: 'd', role: 'dsl' };
+    expect(JSON.stringify(timelineItem(rec, dsl))).toContain('kms');
   });
 });
