@@ -277,7 +277,7 @@ export async function run(): Promise<BenchResult> {
         },
       ],
       notes: [
-        `Measured over ${elapsed.toFixed(0)} s after ${WARMUP_MS / 1000} s warm-up, both agents and the bare node at the same time; RSS sampled every second from /proc/PID/status (median), CPU from /proc/PID/stat (utime+stime; children = reaped cutime+cstime).`,
+        `Measured over ${elapsed.toFixed(0)} s after ${WARMUP_MS / 1000} s warm-up, all three agents and the bare node at the same time; RSS sampled every second from /proc/PID/status (median), CPU from /proc/PID/stat (utime+stime; children = reaped cutime+cstime).`,
         'All components run (window, inventory, heartbeat, idle lock, USB control, capture); the user switches between two windows every 5 s.',
         `The installed service runs the bundle (pnpm --filter @custodian/agent build) with node ${BUNDLE_NODE_FLAGS.join(' ')}; the TypeScript row is the dev command (pnpm exec node agent/bin/custodian-agent.js).`,
         `Spawns per minute by command (bundled agent): ${perMinute(spawns0, spawns1, elapsed)}; core components only: ${perMinute(coreSpawns0, coreSpawns1, elapsed) || 'none'}.`,

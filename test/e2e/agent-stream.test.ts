@@ -1,6 +1,6 @@
 // Real collector process + real agent process under Xvfb: enrolment, heartbeats, and window
 // changes in the collector timeline in the order they happened.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AgentProcess,
@@ -117,6 +117,26 @@ describe('agent ⇄ collector (Xvfb)', () => {
     );
     expect(stdout).not.toContain(creds.deviceKey);
     expect(agent!.logs()).not.toContain(creds.deviceKey);
+  });
+
+  it('records "(screen locked)" while a locker is up, then the window again', async () => {
+    const before = (await timeline(collector, enrolled.deviceId)).length;
+    const locker = spawn('i3lock', ['-n'], { env: x.env, stdio: 'ignore' });
+    try {
+      await waitFor(async () => {
+        const t = (await timeline(collector, enrolled.deviceId)).slice(before);
+        return t.some((i) => i.event.activeWindow?.app === '(screen locked)');
+      }, 'locked state in the timeline');
+    } finally {
+      locker.kill('SIGKILL');
+    }
+    await waitFor(async () => {
+      const t = (await timeline(collector, enrolled.deviceId)).slice(before);
+      const locked = t.findIndex((i) => i.event.activeWindow?.app === '(screen locked)');
+      return t
+        .slice(locked + 1)
+        .some((i) => i.kind === 'activeWindow' && i.event.activeWindow?.app !== '(screen locked)');
+    }, 'a window recorded after unlocking');
   });
 
   it('revoked in the console: the agent stops reconnecting and says so in status and logs', async () => {

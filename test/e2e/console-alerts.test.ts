@@ -104,7 +104,12 @@ describe('console: alerts (DSL)', () => {
     await page.getByRole('button', { name: '4', exact: true }).click();
     await expect.poll(() => page.locator('.status').first().textContent()).toContain('Graded 4');
 
-    // The revealed image stays on screen after the action, without a second (audited) fetch.
+    await page.getByLabel('Add a note').fill('Checked with form tutor: pupil is known to pastoral team.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await expect.poll(() => page.locator('ul.notes').textContent()).toContain('known to pastoral team');
+    expect(await page.locator('ul.notes').textContent()).toContain(dsl.username);
+
+    // The revealed image stays on screen after the actions, without a second (audited) fetch.
     expect(await page.locator('img.shot').count()).toBe(1);
     expect(shotRequests.length).toBe(1);
 
@@ -124,6 +129,19 @@ describe('console: alerts (DSL)', () => {
     expect(html).toContain('how to end it all');
     expect(html.toLowerCase()).toContain('sha-256');
     await rm(file, { force: true });
+
+    // The incident record: who was involved, the referral, the outcome; each save kept in its history.
+    await page.getByRole('link', { name: 'open incident record' }).click();
+    await page.getByRole('button', { name: 'Save incident' }).waitFor();
+    await page.getByRole('button', { name: 'Add person' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Pupil A (Y10)');
+    await page.getByLabel('Actions taken').fill('Spoke with pupil; parents informed.');
+    await page.getByLabel('Referral made to').selectOption('childrens-social-care');
+    await page.getByLabel('Outcome', { exact: true }).selectOption('referred-externally');
+    await page.getByRole('button', { name: 'Save incident' }).click();
+    await expect.poll(() => page.locator('.status').first().textContent()).toContain('Incident updated');
+    expect(await page.locator('ol.history').textContent()).toContain('updated');
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Pupil A (Y10)');
 
     // The reveal and the export are in the audit log, attributed to this DSL.
     const audit = await adminApi(collector, 'GET', '/audit?limit=200');

@@ -34,6 +34,7 @@ describe('console: devices (IT)', () => {
     await agent.connect();
     await agent.send(
       { heartbeat: { uptimeSeconds: 100, loggedInUser: 'j.bloggs' } },
+      { policyApplied: { version: agent.policyVersion, ok: true } },
       {
         activeWindow: {
           app: 'firefox',
@@ -45,13 +46,17 @@ describe('console: devices (IT)', () => {
     );
     const other = await TestAgent.enrol(collector, 'library-01');
     await other.connect();
-    await other.send({ activeWindow: { app: 'libreoffice', title: 'Essay draft.odt', url: '', pid: 7 } });
+    await other.send(
+      { policyApplied: { version: other.policyVersion, ok: true } },
+      { activeWindow: { app: 'libreoffice', title: 'Essay draft.odt', url: '', pid: 7 } },
+    );
 
     // A fuller picture for the README screenshot: a locked BYOD-style laptop with a USB stick in.
     const third = await TestAgent.enrol(collector, 'staff-laptop-03');
     await third.connect();
     await third.send(
       { heartbeat: { uptimeSeconds: 5000, loggedInUser: 'ms.khan' } },
+      { policyApplied: { version: third.policyVersion, ok: true } },
       { activeWindow: { app: 'thunderbird', title: 'Inbox — Staff mail', url: '', pid: 3 } },
       {
         usbAttached: {

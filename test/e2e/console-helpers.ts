@@ -76,6 +76,8 @@ export class TestAgent {
   private ws: WebSocket | undefined;
   private waiters: { match: (m: CollectorMessage) => boolean; resolve: (m: CollectorMessage) => void }[] = [];
   readonly received: CollectorMessage[] = [];
+  /** Version of the last Policy the collector pushed (0 before any). */
+  policyVersion = 0;
 
   readonly collector: CollectorLike;
   readonly deviceId: string;
@@ -112,6 +114,7 @@ export class TestAgent {
     ws.on('message', (data: Buffer) => {
       const msg = decodeCollectorMessage(new Uint8Array(data));
       this.received.push(msg);
+      if (msg.body === 'policy') this.policyVersion = Number(msg.policy?.version ?? 0);
       this.waiters = this.waiters.filter((w) => {
         if (!w.match(msg)) return true;
         w.resolve(msg);

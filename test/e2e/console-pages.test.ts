@@ -54,6 +54,19 @@ describe('console: shell, enrolment page, reports', () => {
     await page.close();
   });
 
+  it('sends a user whose session has ended back to sign-in', async () => {
+    const who = await createStaff(collector, 'it-expiry', 'it');
+    const page = await browser.newPage();
+    await signIn(page, collector.url, who);
+    await page.goto(`${collector.url}/#/devices`);
+    await page.getByRole('heading', { name: 'Devices' }).waitFor();
+    // The server forgets the session (as on expiry or sign-out elsewhere): the next request is refused.
+    await page.context().clearCookies();
+    await page.goto(`${collector.url}/#/policy`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.close();
+  });
+
   it('shows the public enrolment page with the agreement and the exact command for a code', async () => {
     const admin = await staffSession(collector, await createStaff(collector, 'admin2', 'admin'));
     const created = await admin('POST', '/enrol/codes', { ttlHours: 24, note: 'Y12 laptop' });
@@ -119,6 +132,54 @@ describe('console: shell, enrolment page, reports', () => {
       ),
     );
     expect(statuses).toEqual([403, 403, 403]);
+    await page.close();
+  });
+
+  it('lets an admin change the default policy only with a reason, and shows it in the change log', async () => {
+    const who = await createStaff(collector, 'admin-policy', 'admin');
+    const page = await browser.newPage();
+    await signIn(page, collector.url, who);
+    await page.goto(`${collector.url}/#/policy`);
+    const minutes = page.getByLabel('Lock after (minutes)');
+    await minutes.waitFor();
+    await minutes.fill('7');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(() => page.locator('.policy-form .status').textContent()).toContain('Say why');
+    expect((await adminApi(collector, 'GET', '/policy')).policy.idleLock.idleLockSeconds).not.toBe(420);
+    await page.getByLabel(/Reason for this change/).fill('Year 11 mocks: shorter lock in exam rooms');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(() => page.locator('.policy-form .status').textContent()).toContain('Saved');
+    expect((await adminApi(collector, 'GET', '/policy')).policy.idleLock.idleLockSeconds).toBe(420);
+    await expect
+      .poll(() => page.locator('section', { hasText: 'Change log' }).textContent())
+      .toContain('Year 11 mocks');
+    await page.close();
+  });
+
+  it('pages a device timeline and filters it by kind', async () => {
+    const who = await createStaff(collector, 'it-timeline', 'it');
+    const agent = await TestAgent.enrol(collector, 'timeline-host');
+    await agent.connect();
+    const events = Array.from({ length: 60 }, (_, i) => ({
+      activeWindow: { app: 'editor', title: `Document ${i + 1}`, url: '', pid: 1 },
+    }));
+    await agent.send(...events, { heartbeat: { uptimeSeconds: 1, loggedInUser: 'someone' } });
+    await agent.disconnect();
+    const page = await browser.newPage();
+    await signIn(page, collector.url, who);
+    await page.goto(`${collector.url}/#/devices/${agent.deviceId}`);
+    const rows = page.locator('#timeline tbody tr');
+    await expect.poll(() => rows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await expect.poll(() => page.locator('.pager').textContent()).toContain('Page 2');
+    const onPage2 = await rows.count();
+    expect(onPage2).toBeGreaterThan(0);
+    expect(await page.locator('#timeline').textContent()).toContain('Document 1');
+    await page.getByLabel('Kinds').selectOption(['heartbeat']);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => page.locator('.pager').textContent()).toContain('Page 1');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getAttribute('data-kind')).toBe('heartbeat');
     await page.close();
   });
 

@@ -20,6 +20,8 @@ export interface OutboxOptions {
   maxBytes?: number;
   /** Below this much free disk, low- and medium-priority events are refused (with a gap). Default 50 MiB. */
   minFreeDiskBytes?: number;
+  /** How often free disk space is checked (statfs); default 5 s. */
+  diskCheckMs?: number;
   now?: () => number;
 }
 
@@ -85,6 +87,7 @@ export class Outbox implements EventSink {
       maxEvents: options.maxEvents ?? 200_000,
       maxBytes: options.maxBytes ?? 200 * 1024 * 1024,
       minFreeDiskBytes: options.minFreeDiskBytes ?? 50 * 1024 * 1024,
+      diskCheckMs: options.diskCheckMs ?? DISK_CHECK_MS,
     };
     this.streamId = meta.streamId;
     this.lastSeq = meta.lastSeq;
@@ -184,6 +187,8 @@ export class Outbox implements EventSink {
     let gaps = this.gaps;
     let sync = false;
     let refusedHigh = 0;
+    /** Seqs of this batch that will not be stored whatever happens (for the failure path). */
+    const skipped: [number, GapReason][] = [];
 
     for (const payload of payloads) {
       const seq = ++this.lastSeq;
@@ -191,6 +196,7 @@ export class Outbox implements EventSink {
       const priority = priorityOf(event);
       if (this.diskLow && priority !== Priority.HIGH) {
         gaps = addToGaps(gaps, seq, 'disk-full');
+        skipped.push([seq, 'disk-full']);
         continue;
       }
       const encoded = encodeEvent(event);
@@ -204,14 +210,17 @@ export class Outbox implements EventSink {
           dropSelf = true;
           break;
         }
-        if (victim.own) batch.del(eventKey(victim.seq));
-        else removed.add(victim.seq);
+        if (victim.own) {
+          batch.del(eventKey(victim.seq));
+          skipped.push([victim.seq, 'outbox-full']);
+        } else removed.add(victim.seq);
         count--;
         bytes -= victim.size;
         gaps = addToGaps(gaps, victim.seq, 'outbox-full');
       }
       if (dropSelf) {
         gaps = addToGaps(gaps, seq, 'outbox-full');
+        skipped.push([seq, 'outbox-full']);
         continue;
       }
       batch.put(eventKey(seq), value);
@@ -229,6 +238,7 @@ export class Outbox implements EventSink {
       // Nothing of this batch is on disk: its seqs are a gap. Low-priority events are let go
       // (reported by the gap); a failure to keep a high-priority one is the caller's to know.
       this.diskLow = isDiskFull(err) || this.diskLow;
+      for (const [seq, reason] of skipped) this.gaps = addToGaps(this.gaps, seq, reason);
       for (const [seq, entry] of added) {
         this.gaps = addToGaps(this.gaps, seq, this.diskLow ? 'disk-full' : 'corrupt-entry');
         if (entry.priority === Priority.HIGH) refusedHigh++;
@@ -301,7 +311,7 @@ export class Outbox implements EventSink {
 
   private async checkDisk(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastDiskCheck < DISK_CHECK_MS) return;
+    if (now - this.lastDiskCheck < this.options.diskCheckMs) return;
     this.lastDiskCheck = now;
     const s = await statfs(this.options.dir);
     const free = s.bavail * s.bsize;

@@ -237,11 +237,13 @@ describe('Link', () => {
   });
 
   it('drops a connection whose peer stopped answering pings, and reconnects', async () => {
-    const link = startLink({ pingIntervalMs: 100 });
+    const states: LinkState[] = [];
+    startLink({ pingIntervalMs: 100, states });
     await waitUntil(() => collector.connected('dev-1'), 'connected');
     collector.freeze('dev-1');
-    await waitUntil(() => link.current().status !== 'connected', 'dead connection noticed');
+    await waitUntil(() => states.find((s) => s.status === 'offline'), 'dead connection noticed');
     await waitUntil(() => collector.received.filter((m) => m.hello).length >= 2, 'a new session');
+    expect(states.find((s) => s.status === 'offline')?.lastError).toMatch(/closed|1006/);
   });
 
   it('a TLS failure (https against a plain server) is reported and retried', async () => {

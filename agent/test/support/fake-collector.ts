@@ -54,6 +54,7 @@ export class FakeCollector {
   private readonly sockets = new Map<string, WebSocket>();
   private readonly blobParts = new Map<string, Buffer[]>();
   private readonly mismatched = new Set<string>();
+  private readonly frozen = new Set<string>();
   port = 0;
 
   constructor(options: FakeCollectorOptions = {}) {
@@ -68,6 +69,7 @@ export class FakeCollector {
     const http = createServer((req, res) => void this.route(req, res));
     const wss = new WebSocketServer({
       noServer: true,
+      autoPong: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     http.on('upgrade', (req, socket, head) => {
@@ -112,10 +114,9 @@ export class FakeCollector {
     ws.send(encodeCollectorMessage(msg));
   }
 
-  /** Stops reading from the device's socket: no pongs, no acks — a half-dead connection. */
+  /** The device's connection goes half-dead: it stays open but answers no ping. */
   freeze(deviceId: string): void {
-    const ws = this.sockets.get(deviceId) as unknown as { _socket?: { pause(): void } } | undefined;
-    ws?._socket?.pause();
+    this.frozen.add(deviceId);
   }
 
   revoke(deviceId: string): void {
@@ -164,6 +165,9 @@ export class FakeCollector {
   private session(ws: WebSocket): void {
     let deviceId: string | undefined;
     const reply = (msg: ICollectorMessage) => ws.send(encodeCollectorMessage(msg));
+    ws.on('ping', (data) => {
+      if (!deviceId || !this.frozen.has(deviceId)) ws.pong(data);
+    });
     ws.on('message', (data: Buffer) => {
       const msg = decodeAgentMessage(data);
       this.received.push(msg);

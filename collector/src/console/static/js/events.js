@@ -95,6 +95,8 @@ export function describe(e) {
         p.beforeBlock ? [' ', badge('before block', 'warn')] : null,
       ];
     case 'flaggedActivity':
+      if (p.redacted)
+        return [h('span', { class: 'muted' }, 'Flagged activity — details are for safeguarding staff only')];
       return [
         badge(`S${p.severity ?? '?'}`, 'bad'),
         ' ',

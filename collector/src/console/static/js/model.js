@@ -28,8 +28,6 @@ export function deviceView(data) {
   const idle = typeof idleRaw === 'string' ? idleRaw.toLowerCase() : '';
   const caps = /** @type {any[]} */ (first(live.capabilities, d?.capabilities) ?? []);
   const usb = /** @type {any[]} */ (first(live.usbVolumes, live.usb, d?.usbVolumes) ?? []);
-  const lockFailedAt = Number(first(live.lockFailedAt, live.lastLockFailedAt, live.lockFailure?.at) ?? 0);
-  const lockedAt = Number(first(live.lockedAt, live.lastLockedAt) ?? 0);
   return {
     id: String(d?.id ?? d?.deviceId ?? ''),
     hostname: String(first(d?.hostname, live.hostname) ?? ''),
@@ -65,9 +63,8 @@ export function deviceView(data) {
     unavailable: caps
       .filter((c) => c && c.available === false)
       .map((c) => ({ name: String(c.name ?? ''), available: false, reason: String(c.reason ?? '') })),
-    lockFailing: Boolean(
-      first(live.lockFailing, lockFailedAt > 0 && lockFailedAt >= lockedAt ? true : undefined),
-    ),
+    // Set by the collector on lockFailed and cleared by the next screenLocked.
+    lockFailing: Boolean(first(live.lockFailing, live.lastLockFailure)),
     lockFailReason: String(first(live.lockFailReason, live.lastLockFailure?.reason) ?? ''),
     raw: d,
   };

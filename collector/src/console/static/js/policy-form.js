@@ -143,7 +143,7 @@ export function policyForm(policy, save, opts) {
     return { c, box, label: h('label', { class: 'check' }, box, ` ${c}`) };
   });
   const reason = /** @type {HTMLTextAreaElement} */ (
-    h('textarea', { required: true, rows: '2', maxlength: '500', disabled: ro })
+    h('textarea', { 'aria-required': 'true', rows: '2', maxlength: '500', disabled: ro })
   );
   const status = statusLine();
 

@@ -210,8 +210,16 @@ export async function render(main, ctx) {
   await load();
 
   document.addEventListener('keydown', onKey);
-  const offLive = onLive('alert', () => void load());
-  const offUpd = onLive('alert-updated', () => void load());
+  // A DSL gets each new alert on both feeds (devices and alerts): one reload covers both.
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let reloadTimer = null;
+  const loadSoon = () => {
+    reloadTimer ??= setTimeout(() => {
+      reloadTimer = null;
+      void load();
+    }, 150);
+  };
+  const offLive = onLive('alert', loadSoon);
   const offStatus = onLiveStatus((up) => {
     liveState.textContent = up ? '● live' : '○ reconnecting…';
     liveState.className = `live-state ${up ? 'up' : 'down'}`;
@@ -219,7 +227,7 @@ export async function render(main, ctx) {
   return () => {
     document.removeEventListener('keydown', onKey);
     offLive();
-    offUpd();
+    if (reloadTimer) clearTimeout(reloadTimer);
     offStatus();
   };
 }

@@ -37,7 +37,7 @@ export async function render(main) {
           h('td', null, ext(r.actor, 40)),
           h('td', null, h('code', null, ext(r.action, 40))),
           h('td', null, ext(r.target, 60)),
-          h('td', { class: 'small' }, ext(r.details ? JSON.stringify(r.details) : '', 160)),
+          h('td', { class: 'small' }, ext(detailText(r.details), 200)),
           h('td', null, ext(r.ip ?? '', 40)),
         ),
       );
@@ -80,4 +80,12 @@ export async function render(main) {
   );
   main.querySelector('#audit-table tbody')?.replaceWith(tbody);
   await load(false);
+}
+
+/** `key: value · key: value`, so long details wrap at spaces instead of one unbreakable JSON line. @param {unknown} d */
+function detailText(d) {
+  if (!d || typeof d !== 'object') return '';
+  return Object.entries(d)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
 }

@@ -1,6 +1,6 @@
-// Live device table for IT staff. The list is fetched once; after that every live message about
-// a device re-reads that one device (debounced), so the table follows the collector's view
-// without a reload and without this page knowing the shape of each live message.
+// Live device table for IT staff. The list is fetched once; after that the live feed's `status`
+// and `device` messages update rows in place (redraws coalesced), so the table follows the
+// collector's view without a reload and without a request per message.
 import { api } from '../api.js';
 import { badge, ext, fmtAgo, fmtTime, h, mount, neutralise, truncate } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
@@ -126,7 +126,7 @@ export async function render(main) {
         'td',
         null,
         d.unavailable.length === 0
-          ? h('span', { class: 'muted' }, 'all available')
+          ? h('span', { class: 'muted' }, '—')
           : d.unavailable.map((c) =>
               h('div', { class: 'small', title: neutralTitle(c.reason) }, badge(c.name, 'warn')),
             ),
@@ -192,7 +192,7 @@ export async function render(main) {
           'USB volumes',
           'Agent',
           'Policy',
-          'Capabilities',
+          'Not available',
         ],
         [],
         { id: 'devices-table' },
@@ -202,28 +202,49 @@ export async function render(main) {
   main.querySelector('#devices-table tbody')?.replaceWith(tbody);
   draw();
 
+  // Many devices report every minute: redraw at most every 250 ms, however many messages arrive.
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let drawTimer = null;
+  const drawSoon = () => {
+    drawTimer ??= setTimeout(() => {
+      drawTimer = null;
+      draw();
+    }, 250);
+  };
   /** @type {Map<string, ReturnType<typeof setTimeout>>} */
   const pending = new Map();
-  /** @param {string} id */
-  const refresh = (id) => {
-    if (!id || pending.has(id)) return;
+  /** A device this page has not seen yet (just enrolled): read it once. @param {string} id */
+  const fetchDevice = (id) => {
+    if (pending.has(id)) return;
     pending.set(
       id,
       setTimeout(async () => {
-        pending.delete(id);
         try {
           const v = deviceView(await api.device(id));
           devices.set(v.id, v);
-          draw();
+          drawSoon();
         } catch {
-          // the next live message or the periodic refresh will try again
+          // the device's next status message tries again
+        } finally {
+          pending.delete(id);
         }
-      }, 150),
+      }, 100),
     );
   };
-  const offLive = onLive('*', ({ data }) => {
-    const id = data?.deviceId ?? data?.device?.id ?? data?.id;
-    if (typeof id === 'string') refresh(id);
+  // `status` carries the device's whole live status and `device` the whole device record, so the
+  // table updates from the message itself, without a request per message.
+  const offStatusMsg = onLive('status', (status) => {
+    const id = status?.deviceId;
+    if (typeof id !== 'string') return;
+    const known = devices.get(id);
+    if (!known) return fetchDevice(id);
+    devices.set(id, deviceView({ ...known.raw, status }));
+    drawSoon();
+  });
+  const offDeviceMsg = onLive('device', (device) => {
+    if (typeof device?.id !== 'string') return;
+    devices.set(device.id, deviceView(device));
+    drawSoon();
   });
   const offStatus = onLiveStatus((up) => {
     liveState.textContent = up ? '● live' : '○ reconnecting…';
@@ -232,9 +253,11 @@ export async function render(main) {
   // Ages ("last seen 3 min ago") move on even when nothing arrives.
   const tick = setInterval(draw, 15_000);
   return () => {
-    offLive();
+    offStatusMsg();
+    offDeviceMsg();
     offStatus();
     clearInterval(tick);
+    if (drawTimer) clearTimeout(drawTimer);
     for (const t of pending.values()) clearTimeout(t);
   };
 }

@@ -88,6 +88,35 @@ function enrolCodes() {
   );
   const say = statusLine();
   const result = h('div', { 'aria-live': 'polite' });
+  const codeList = h('div');
+  const loadCodes = async () => {
+    try {
+      const codes = listOf(await api.enrolCodes(), 'codes').sort((a, b) => b.createdAt - a.createdAt);
+      mount(
+        codeList,
+        codes.length === 0
+          ? null
+          : table(
+              'Enrolment codes, newest first',
+              ['Code starts', 'Note', 'Created', 'Expires', 'State'],
+              codes.map((c) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, h('code', null, ext(`${c.hint}…`, 12))),
+                  h('td', null, ext(c.note, 60)),
+                  h('td', { class: 'nowrap' }, fmtTime(c.createdAt), ' by ', ext(c.createdBy, 30)),
+                  h('td', { class: 'nowrap' }, fmtTime(c.expiresAt)),
+                  h('td', null, String(c.state ?? '')),
+                ),
+              ),
+            ),
+      );
+    } catch (err) {
+      mount(codeList, renderError(err));
+    }
+  };
+  void loadCodes();
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'codes-h' },
@@ -131,6 +160,7 @@ function enrolCodes() {
               ),
             );
             say.say('Code created.', 'ok');
+            void loadCodes();
           } catch (err) {
             say.say(/** @type {Error} */ (err).message, 'error');
           }
@@ -142,5 +172,6 @@ function enrolCodes() {
     ),
     say.el,
     result,
+    codeList,
   );
 }

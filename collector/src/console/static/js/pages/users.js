@@ -68,72 +68,76 @@ export async function render(main, ctx) {
                 h('td', { class: 'nowrap' }, fmtTime(u.createdAt)),
                 h(
                   'td',
-                  { class: 'buttons' },
+                  null,
                   h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'secondary',
-                      onclick: async () => {
-                        if (role.value === u.role) return;
-                        const reason = roleReason.value.trim();
-                        if (!reason) {
-                          say.say(
-                            'Give a reason for the role change first (it is recorded in the audit log).',
-                            'error',
-                          );
-                          roleReason.focus();
-                          return;
-                        }
-                        try {
-                          await api.updateUser(u.id, { role: role.value, reason });
-                          roleReason.value = '';
-                          say.say(`Role changed; ${u.username} is signed out everywhere.`, 'ok');
-                          await load();
-                        } catch (err) {
-                          say.say(/** @type {Error} */ (err).message, 'error');
-                        }
-                      },
-                    },
-                    'Save role',
-                  ),
-                  self
-                    ? null
-                    : h(
-                        'button',
-                        {
-                          type: 'button',
-                          class: 'secondary',
-                          onclick: async () => {
-                            try {
-                              await api.updateUser(u.id, {
-                                disabled: !u.disabled,
-                                reason: u.disabled ? 'enabled by admin' : 'disabled by admin',
-                              });
-                              await load();
-                            } catch (err) {
-                              say.say(/** @type {Error} */ (err).message, 'error');
-                            }
-                          },
+                    'div',
+                    { class: 'buttons' },
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'secondary',
+                        onclick: async () => {
+                          if (role.value === u.role) return;
+                          const reason = roleReason.value.trim();
+                          if (!reason) {
+                            say.say(
+                              'Give a reason for the role change first (it is recorded in the audit log).',
+                              'error',
+                            );
+                            roleReason.focus();
+                            return;
+                          }
+                          try {
+                            await api.updateUser(u.id, { role: role.value, reason });
+                            roleReason.value = '';
+                            say.say(`Role changed; ${u.username} is signed out everywhere.`, 'ok');
+                            await load();
+                          } catch (err) {
+                            say.say(/** @type {Error} */ (err).message, 'error');
+                          }
                         },
-                        u.disabled ? 'Enable' : 'Disable',
-                      ),
-                  h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'secondary',
-                      onclick: async () => {
-                        try {
-                          const res = await api.resetPassword(u.id);
-                          showOnce(u.username, String(res.oneTimePassword ?? ''));
-                          await load();
-                        } catch (err) {
-                          say.say(/** @type {Error} */ (err).message, 'error');
-                        }
                       },
-                    },
-                    'Reset password',
+                      'Save role',
+                    ),
+                    self
+                      ? null
+                      : h(
+                          'button',
+                          {
+                            type: 'button',
+                            class: 'secondary',
+                            onclick: async () => {
+                              try {
+                                await api.updateUser(u.id, {
+                                  disabled: !u.disabled,
+                                  reason: u.disabled ? 'enabled by admin' : 'disabled by admin',
+                                });
+                                await load();
+                              } catch (err) {
+                                say.say(/** @type {Error} */ (err).message, 'error');
+                              }
+                            },
+                          },
+                          u.disabled ? 'Enable' : 'Disable',
+                        ),
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'secondary',
+                        onclick: async () => {
+                          try {
+                            const res = await api.resetPassword(u.id);
+                            showOnce(u.username, String(res.oneTimePassword ?? ''));
+                            await load();
+                          } catch (err) {
+                            say.say(/** @type {Error} */ (err).message, 'error');
+                          }
+                        },
+                      },
+                      'Reset password',
+                    ),
                   ),
                 ),
               );
