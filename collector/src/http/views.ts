@@ -4,8 +4,8 @@
 // they see that an alert exists, not what it says.
 import { eventToJson, v1 } from '@custodian/protocol';
 import type { LiveEvent } from '../live/hub.ts';
-import type { Device, DeviceLiveStatus, TimelineRecord } from '../store/types.ts';
 import { SAFEGUARDING } from '../safeguarding/roles.ts';
+import type { Device, DeviceLiveStatus, TimelineRecord } from '../store/types.ts';
 import type { Principal } from './router.ts';
 
 export function seesSafeguardingContent(p: Principal | undefined): boolean {
