@@ -145,6 +145,9 @@ export class TestAgent {
       }),
     );
     await welcome;
+    // The collector pushes the current policy at session start; an agent reports what it applied.
+    if (!this.received.some((m) => m.body === 'policy'))
+      await this.waitFor((m) => m.body === 'policy', 5_000);
   }
 
   private waitFor(match: (m: CollectorMessage) => boolean, timeoutMs = 15_000): Promise<CollectorMessage> {
