@@ -6,15 +6,31 @@ import type { Policy } from '@custodian/policy';
 import { type ICommand, v1 } from '@custodian/protocol';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { createIdleProbe, type IdleProbe } from '../platform/idle.ts';
-import { createScreenLocker, type ScreenLocker } from '../platform/lock.ts';
+import type { ScreenLocker } from '../platform/lock.ts';
+import { type CachedScreenLocker, sharedScreenLocker, withLockStateCache } from '../platform/lock-state.ts';
 
 export interface IdleLockOptions {
   idle?: IdleProbe;
   locker?: ScreenLocker;
   /** Shows the OS notice before locking, where the platform has one. */
   warn?: (secondsLeft: number) => Promise<void>;
-  /** Longest gap between two idle samples. Default 2000 ms. */
+  /**
+   * Longest gap between two idle samples once the warning is due (and while warned, idle or
+   * locked, to see the user come back). Default 2000 ms.
+   */
   maxPollMs?: number;
+  /**
+   * While the user is active the idle time cannot reach the warning sooner than (warning point
+   * − idle time now), since it grows no faster than the clock, so it is read again only then —
+   * but at least this often (suspend/resume, clock jumps). Default 30000 ms.
+   */
+  maxActivePollMs?: number;
+  /**
+   * While active, how often the lock state is checked (a manual lock is reported as LOCKED).
+   * Answers up to this old are taken from the probe shared with the window monitor, and a change
+   * it sees is acted on at once. Default 5000 ms (the window monitor's LOCK_CHECK_MS).
+   */
+  lockCheckMs?: number;
   /** First retry delay after a failed lock; doubles per failure up to 60 s. Default 5000 ms. */
   retryMs?: number;
   /** After this many failed attempts in a row the lock capability reports unavailable. Default 3. */
@@ -23,14 +39,23 @@ export interface IdleLockOptions {
 
 type Phase = 'active' | 'warned' | 'idle' | 'locked';
 
+/** See the lock-only check in tick(). */
+const LOCK_SHARE_SLACK_MS = 2_000;
+
 const { State } = v1.IdleState;
 
 export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptions = {}): AgentComponent {
   const maxPollMs = options.maxPollMs ?? 2_000;
   const retryMs = options.retryMs ?? 5_000;
   const raiseAfter = options.raiseAfterFailures ?? 3;
+  const maxActivePollMs = Math.max(maxPollMs, options.maxActivePollMs ?? 30_000);
+  const lockCheckMs = options.lockCheckMs ?? 5_000;
   let idle: IdleProbe | undefined = options.idle;
-  let locker: ScreenLocker | undefined = options.locker;
+  let locker: CachedScreenLocker | undefined = options.locker && withLockStateCache(options.locker);
+  /** Active phase: the idle time cannot reach the warning point before this (Date.now() ms). */
+  let idleDueAt = 0;
+  let unsubscribeLock: (() => void) | undefined;
+  let inTick = false;
   let idleCap: CapabilityStatus = { name: 'idle', available: false, reason: 'not started' };
   let lockCap: CapabilityStatus = { name: 'lock', available: false, reason: 'not started' };
   let phase: Phase = 'active';
@@ -60,9 +85,12 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     if (!running) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      ticking = tick().catch((err) =>
-        ctx.log.error('idle-lock tick failed', { error: (err as Error).message }),
-      );
+      inTick = true;
+      ticking = tick()
+        .catch((err) => ctx.log.error('idle-lock tick failed', { error: (err as Error).message }))
+        .finally(() => {
+          inTick = false;
+        });
     }, ms);
   }
 
@@ -77,10 +105,30 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     });
   }
 
+  /** Lock state; unknown (the probe failed) counts as not locked, as before. */
+  async function readLocked(maxAgeMs: number): Promise<boolean> {
+    if (!locker) return false;
+    try {
+      return await locker.isLocked(maxAgeMs);
+    } catch (err) {
+      ctx.log.debug('lock state unknown', { error: (err as Error).message });
+      return false;
+    }
+  }
+
   async function tick(): Promise<void> {
     const p = policy();
     if (!running) return;
     if (!p.enabled || !idle) return schedule(maxPollMs);
+    const now = Date.now();
+    if (phase === 'active' && now < idleDueAt) {
+      // Far from the warning: no idle read needed yet, only a lock check. The window monitor
+      // reads the shared probe every LOCK_CHECK_MS plus up to one window sample, so an answer
+      // that old is taken (and a change it sees reaches onChange below at once).
+      if (!(await readLocked(lockCheckMs + LOCK_SHARE_SLACK_MS)))
+        return schedule(Math.min(lockCheckMs, idleDueAt - now));
+    }
+    idleDueAt = 0;
     let idleMs: number;
     try {
       idleMs = await idle.idleMs();
@@ -93,14 +141,8 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       setCap({ name: 'idle', available: false, reason: msg });
       return schedule(maxPollMs);
     }
-    let locked = false;
-    if (locker) {
-      try {
-        locked = await locker.isLocked();
-      } catch (err) {
-        ctx.log.debug('lock state unknown', { error: (err as Error).message });
-      }
-    }
+    // Active: the shared answer is recent enough (see lockCheckMs); otherwise read it now.
+    const locked = await readLocked(phase === 'active' ? lockCheckMs : 0);
     const thresholdMs = p.idleLockSeconds * 1000;
     const warnAtMs = p.warningSeconds > 0 ? thresholdMs - p.warningSeconds * 1000 : thresholdMs;
 
@@ -116,7 +158,9 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       phase = 'active';
       failures = 0;
       nextRetryAt = 0;
-      return schedule(clamp(warnAtMs - idleMs, 200, maxPollMs));
+      const untilWarn = Math.min(warnAtMs - idleMs, maxActivePollMs);
+      idleDueAt = Date.now() + untilWarn;
+      return schedule(clamp(Math.min(untilWarn, lockCheckMs), 200, maxActivePollMs));
     }
     if (phase === 'active' && idleMs < thresholdMs) {
       phase = 'warned';
@@ -186,7 +230,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     name: 'idle-lock',
     async start() {
       idle ??= await createIdleProbe();
-      locker ??= await createScreenLocker();
+      locker ??= await sharedScreenLocker();
       const [ia, la] = await Promise.all([idle.availability(), locker.availability()]);
       idleCap = { name: 'idle', available: ia.available, reason: ia.reason };
       lockCap = { name: 'lock', available: la.available, reason: la.reason };
@@ -194,7 +238,16 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       if (ctx.demo && reportOnly()) {
         ctx.log.info('demo mode: idle lock is report-only (the agent measures idle time but will not lock)');
       }
-      unsubscribe = ctx.policy.onChange(() => schedule(0));
+      unsubscribe = ctx.policy.onChange(() => {
+        idleDueAt = 0; // the threshold may have moved
+        schedule(0);
+      });
+      // A lock or unlock seen by the window monitor's reads is acted on now, not at the next check.
+      unsubscribeLock = locker.onChange(() => {
+        if (inTick) return; // the running tick acts on what it read
+        idleDueAt = 0;
+        schedule(0);
+      });
       running = true;
       schedule(0);
     },
@@ -202,6 +255,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       running = false;
       clearTimeout(timer);
       unsubscribe?.();
+      unsubscribeLock?.();
       await ticking;
       await locking?.catch(() => undefined);
     },

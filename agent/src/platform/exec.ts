@@ -1,6 +1,8 @@
 // Every OS command the agent runs goes through here: always a timeout, never a shell,
 // failures wrapped with a stable code and the command named (STYLE.md §5).
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, type SpawnOptions, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 
 export interface RunOptions {
@@ -74,4 +76,31 @@ export async function hasCommand(cmd: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+let setpriv: string | null | undefined;
+function findSetpriv(): string | null {
+  if (setpriv === undefined) {
+    setpriv = null;
+    for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
+      if (dir && existsSync(join(dir, 'setpriv'))) {
+        setpriv = join(dir, 'setpriv');
+        break;
+      }
+    }
+  }
+  return setpriv;
+}
+
+/**
+ * Starts a long-running helper (udevadm monitor, findmnt --poll, xprop -spy) that must not
+ * outlive the agent: after a kill -9 of the agent it would run on as an orphan, and every
+ * restart would add one more. On Linux it runs under `setpriv --pdeathsig KILL` (util-linux),
+ * so the kernel kills it when the agent dies. Elsewhere it is a plain spawn and the service
+ * manager's process group cleanup is what we rely on. Not for lockers: a lock must outlive us.
+ */
+export function spawnTied(cmd: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const wrapper = process.platform === 'linux' ? findSetpriv() : null;
+  if (wrapper) return spawn(wrapper, ['--pdeathsig', 'KILL', '--', cmd, ...args], options);
+  return spawn(cmd, args, options);
 }

@@ -2,8 +2,9 @@
 // udevd) and `findmnt --poll` (mount/umount/remount, reads the kernel mount table, works without
 // udevd). Both are long-lived children, so they cannot go through run() and its timeout; each is
 // restarted with back-off when it exits, and killed on stop().
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { spawnTied } from './exec.ts';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
 import {
   FINDMNT_POLL_ARGS,
@@ -57,7 +58,7 @@ export function createLinuxUsbEventSources(
   const timers = new Set<NodeJS.Timeout>();
 
   function start(src: Source, delay: number): void {
-    const child = spawn(src.cmd, src.args, {
+    const child = spawnTied(src.cmd, src.args, {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'ignore'],
     });

@@ -3,11 +3,11 @@
 // state costs no process spawns at all (get-windows spawns 3 per sample; see window.xprop.ts
 // for why we do not use it on Linux). The two spies are long-running children: they are
 // supervised (restarted with a delay when they die) and killed on stop().
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import { run } from './exec.ts';
+import { run, spawnTied } from './exec.ts';
 import type { WindowReading, WindowSource } from './window.ts';
 import {
   applyWindowLine,
@@ -65,7 +65,7 @@ export class X11WindowSource implements WindowSource {
 
   private startRootSpy(): void {
     if (this.stopped) return;
-    const child = spawn('xprop', ['-root', '-spy', '_NET_ACTIVE_WINDOW'], {
+    const child = spawnTied('xprop', ['-root', '-spy', '_NET_ACTIVE_WINDOW'], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -100,7 +100,7 @@ export class X11WindowSource implements WindowSource {
   }
 
   private startWindowSpy(id: string): void {
-    const child = spawn('xprop', ['-id', id, '-spy', ...WINDOW_PROPS], {
+    const child = spawnTied('xprop', ['-id', id, '-spy', ...WINDOW_PROPS], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -51,6 +51,15 @@ export function reduceStatus(
       break;
     case 'screenLocked':
       s.locked = true;
+      delete s.lastLockFailure;
+      break;
+    case 'lockFailed':
+      s.lastLockFailure = {
+        at,
+        method: str(p['method']),
+        reason: str(p['reason']),
+        attempt: num(p['attempt']),
+      };
       break;
     case 'usbAttached':
       s.usbVolumes = [...s.usbVolumes.filter((v) => v['device'] !== p['device']), { ...p, at }];

@@ -353,6 +353,8 @@ export interface DeviceLiveStatus {
   currentWindow?: { app: string; title: string; url: string; at: number };
   idle?: { state: string; idleMs: number; at: number };
   locked?: boolean;
+  /** The last failed lock attempt, until a lock succeeds: a device that cannot lock is a compliance problem. */
+  lastLockFailure?: { at: number; method: string; reason: string; attempt: number };
   usbVolumes: Record<string, unknown>[];
   capabilities?: { name: string; available: boolean; reason: string }[];
   hostname?: string;

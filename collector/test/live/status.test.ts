@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { emptyStatus, reduceStatus } from '../../src/live/status.ts';
+
+describe('reduceStatus', () => {
+  it('keeps a failed lock visible until a lock succeeds', () => {
+    let s = emptyStatus('d1');
+    s = reduceStatus(
+      s,
+      'lockFailed',
+      { timeMs: 1_000, lockFailed: { method: 'i3lock', reason: 'i3lock is not installed', attempt: 2 } },
+      1_005,
+    );
+    expect(s.lastLockFailure).toEqual({
+      at: 1_000,
+      method: 'i3lock',
+      reason: 'i3lock is not installed',
+      attempt: 2,
+    });
+    s = reduceStatus(s, 'heartbeat', { timeMs: 2_000, heartbeat: {} }, 2_001);
+    expect(s.lastLockFailure?.reason).toBe('i3lock is not installed');
+    s = reduceStatus(s, 'screenLocked', { timeMs: 3_000, screenLocked: { method: 'i3lock' } }, 3_001);
+    expect(s.lastLockFailure).toBeUndefined();
+    expect(s.locked).toBe(true);
+  });
+
+  it('tracks USB volumes by device and drops them on removal', () => {
+    let s = emptyStatus('d1');
+    s = reduceStatus(s, 'usbAttached', { usbAttached: { device: 'sdb1', decision: 'BLOCK_WRITE' } }, 1);
+    s = reduceStatus(s, 'usbAttached', { usbAttached: { device: 'sdb1', decision: 'ALLOW_WRITE' } }, 2);
+    expect(s.usbVolumes).toHaveLength(1);
+    expect(s.usbVolumes[0]?.['decision']).toBe('ALLOW_WRITE');
+    s = reduceStatus(s, 'usbRemoved', { usbRemoved: { device: 'sdb1' } }, 3);
+    expect(s.usbVolumes).toHaveLength(0);
+  });
+});
