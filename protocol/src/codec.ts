@@ -92,8 +92,25 @@ export function eventKind(event: IEvent): EventKind | undefined {
   return undefined;
 }
 
+/**
+ * Replaces lone UTF-16 surrogates (possible in window titles and file names) with U+FFFD.
+ * protobufjs would write them as invalid UTF-8, the collector's strict decoder would refuse the
+ * whole batch, and the agent would resend that poisoned batch forever.
+ */
+export function wellFormed<T>(value: T): T {
+  if (typeof value === 'string') return (value.isWellFormed() ? value : value.toWellFormed()) as T;
+  if (Array.isArray(value)) return value.map((v) => wellFormed(v)) as T;
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = wellFormed(v);
+    return out as T;
+  }
+  return value;
+}
+
+/** Encodes one event for the outbox; device text is made well-formed first (see wellFormed). */
 export function encodeEvent(event: IEvent): Uint8Array {
-  return v1.Event.encode(event).finish();
+  return v1.Event.encode(wellFormed(event)).finish();
 }
 
 export function decodeEvent(bytes: Uint8Array): Event {

@@ -7,12 +7,15 @@ import {
   CloseCode,
   closeCodeName,
   decodeAgentMessage,
+  decodeEvent,
   ErrorCode,
   EVENT_KINDS,
   encodeAgentMessage,
+  encodeEvent,
   eventKind,
   isCustodianError,
   MAX_FRAME_BYTES,
+  v1,
 } from '../src/index.ts';
 
 describe('codec', () => {
@@ -48,6 +51,18 @@ describe('codec', () => {
   it('names close codes', () => {
     expect(closeCodeName(CloseCode.AUTH_FAILED)).toBe('AUTH_FAILED');
     expect(closeCodeName(4999)).toBeUndefined();
+  });
+});
+
+describe('device text', () => {
+  it('turns lone surrogates into U+FFFD so the collector can decode the event', () => {
+    const bytes = encodeEvent({ seq: 1, activeWindow: { title: 'a\ud800b', app: 'ok' } });
+    const back = decodeEvent(bytes);
+    expect(back.activeWindow?.title).toBe('a\ufffdb');
+    expect(back.activeWindow?.app).toBe('ok');
+    // Without the repair, the strict decoder refuses the frame outright.
+    const raw = v1.Event.encode({ seq: 1, activeWindow: { title: 'a\ud800b' } }).finish();
+    expect(() => decodeEvent(raw)).toThrow(/not a valid Event/);
   });
 });
 
