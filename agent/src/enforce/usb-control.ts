@@ -17,8 +17,16 @@ import { type FileWrite, MountWatchers } from './usb-file-watch.ts';
 
 export interface UsbControlOptions {
   guard?: UsbGuard;
-  /** Full rescan even without change events (devices attached while udevd is down). Default 5000 ms. */
+  /**
+   * Full rescan even without change events, while the platform's change sources are not known to
+   * see everything (a source down or restarting; platforms without such sources). Default 5000 ms.
+   */
   scanIntervalMs?: number;
+  /**
+   * Full rescan while the change sources are complete (UsbWatchHandle.complete()): only a safety
+   * net then, every change already triggers a scan. Default 60000 ms (never below scanIntervalMs).
+   */
+  safetyScanIntervalMs?: number;
   /**
    * Quiet time after a change event before rescanning. Short, because it is part of the race
    * window between a read-write mount and the block. Default 20 ms.
@@ -63,6 +71,7 @@ export function createUsbControl(
   options: UsbControlOptions = {},
 ): AgentComponent & { settled(): Promise<void> } {
   const scanIntervalMs = options.scanIntervalMs ?? 5_000;
+  const safetyScanIntervalMs = Math.max(scanIntervalMs, options.safetyScanIntervalMs ?? 60_000);
   const debounceMs = options.debounceMs ?? 20;
   const slackMs = options.fileSlackMs ?? 2_000;
   let guard: UsbGuard | undefined = options.guard;
@@ -311,8 +320,13 @@ export function createUsbControl(
         requestScan();
       });
       await scanLoop();
+      // While the sources are complete, the poll drops to the safety rate; it is re-checked every
+      // scanIntervalMs, so a source that dies brings the fast rate back within that time.
+      let lastFullScan = Date.now();
       const tick = (): void => {
         scanTimer = setTimeout(() => {
+          if (sources?.complete?.() && Date.now() - lastFullScan < safetyScanIntervalMs) return tick();
+          lastFullScan = Date.now();
           void scanLoop().finally(() => running && tick());
         }, scanIntervalMs);
       };

@@ -3,7 +3,9 @@
 // the per-platform sources; no window text ever reaches the child.
 import { fileURLToPath } from 'node:url';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
+import type { CapabilityStatus } from '../core/contracts.ts';
 import { run } from './exec.ts';
+import type { ScreenshotSource } from './screenshot.ts';
 
 const CHILD = fileURLToPath(new URL('./screenshot-child.ts', import.meta.url));
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -48,4 +50,24 @@ export async function captureInChild(env: NodeJS.ProcessEnv, timeoutMs: number):
   if (!isPng(bytes))
     throw new CustodianError(ErrorCode.COMMAND_FAILED, 'screenshot failed: the capture was not a PNG');
   return bytes;
+}
+
+/**
+ * What the per-platform sources share: the user's session environment, the capture limit and
+ * the capture itself (in the child). Each platform file adds only its own probe().
+ */
+export abstract class ChildProcessScreenshotSource implements ScreenshotSource {
+  protected readonly env: NodeJS.ProcessEnv;
+  protected readonly timeoutMs: number;
+
+  constructor(env: NodeJS.ProcessEnv, timeoutMs: number) {
+    this.env = env;
+    this.timeoutMs = timeoutMs;
+  }
+
+  abstract probe(): Promise<CapabilityStatus>;
+
+  capture(): Promise<Uint8Array> {
+    return captureInChild(this.env, this.timeoutMs);
+  }
 }

@@ -2,19 +2,10 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import { hasCommand, run } from './exec.ts';
-import type { ScreenshotSource } from './screenshot.ts';
 import { parseXrandrOutputs, screenshotEnvironmentProblem } from './screenshot.xrandr.ts';
-import { captureInChild } from './screenshot-process.ts';
+import { ChildProcessScreenshotSource } from './screenshot-process.ts';
 
-export class X11ScreenshotSource implements ScreenshotSource {
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly timeoutMs: number;
-
-  constructor(env: NodeJS.ProcessEnv, timeoutMs: number) {
-    this.env = env;
-    this.timeoutMs = timeoutMs;
-  }
-
+export class X11ScreenshotSource extends ChildProcessScreenshotSource {
   async probe(): Promise<CapabilityStatus> {
     const unavailable = (reason: string): CapabilityStatus => ({
       name: 'screenshot',
@@ -35,9 +26,5 @@ export class X11ScreenshotSource implements ScreenshotSource {
     if (!(await hasCommand('import')))
       return unavailable('ImageMagick is not installed (Debian package imagemagick)');
     return { name: 'screenshot', available: true, reason: '' };
-  }
-
-  capture(): Promise<Uint8Array> {
-    return captureInChild(this.env, this.timeoutMs);
   }
 }

@@ -2,18 +2,9 @@
 // the .NET Framework) on first use, in a child process. Not verified on Windows in this project
 // yet: the probe says available, and a failed capture reports its reason on the event.
 import type { CapabilityStatus } from '../core/contracts.ts';
-import type { ScreenshotSource } from './screenshot.ts';
-import { captureInChild } from './screenshot-process.ts';
+import { ChildProcessScreenshotSource } from './screenshot-process.ts';
 
-export class Win32ScreenshotSource implements ScreenshotSource {
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly timeoutMs: number;
-
-  constructor(env: NodeJS.ProcessEnv, timeoutMs: number) {
-    this.env = env;
-    this.timeoutMs = timeoutMs;
-  }
-
+export class Win32ScreenshotSource extends ChildProcessScreenshotSource {
   async probe(): Promise<CapabilityStatus> {
     // A service in session 0 sees no user desktop (platform-notes §2): the per-user helper must take it.
     if (this.env['SESSIONNAME'] === undefined && this.env['USERNAME']?.endsWith('$'))
@@ -23,9 +14,5 @@ export class Win32ScreenshotSource implements ScreenshotSource {
         reason: 'running as a service in session 0 (no user desktop)',
       };
     return { name: 'screenshot', available: true, reason: '' };
-  }
-
-  capture(): Promise<Uint8Array> {
-    return captureInChild(this.env, this.timeoutMs);
   }
 }

@@ -1,13 +1,14 @@
 // Change sources for USB storage on Linux: `udevadm monitor` (device add/remove/change, needs
 // udevd) and `findmnt --poll` (mount/umount/remount, reads the kernel mount table, works without
-// udevd). Both are long-lived children, so they cannot go through run() and its timeout; each is
-// restarted with back-off when it exits, and killed on stop().
-import type { ChildProcess } from 'node:child_process';
+// udevd). Where udevd is not running, `udevadm monitor --kernel` (the kernel's own uevents) takes
+// the place of the udev events. All are long-lived children, so they cannot go through run() and
+// its timeout; each is restarted with back-off when it exits, and killed on stop().
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { spawnTied } from './exec.ts';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
 import {
   FINDMNT_POLL_ARGS,
+  KERNEL_MONITOR_ARGS,
   parseFindmntPollLine,
   parseUdevMonitorLine,
   UDEV_MONITOR_ARGS,
@@ -20,33 +21,50 @@ interface Source {
   parse(line: string): UsbChangeHint | undefined;
 }
 
-const SOURCES: Source[] = [
-  {
-    name: 'udev',
-    cmd: 'udevadm',
-    args: UDEV_MONITOR_ARGS,
-    parse(line) {
-      const e = parseUdevMonitorLine(line);
-      return e ? { source: 'udev', action: e.action } : undefined;
-    },
+const UDEV_SOURCE: Source = {
+  name: 'udev',
+  cmd: 'udevadm',
+  args: UDEV_MONITOR_ARGS,
+  parse(line) {
+    const e = parseUdevMonitorLine(line);
+    return e ? { source: 'udev', action: e.action } : undefined;
   },
-  {
-    name: 'findmnt',
-    cmd: 'findmnt',
-    args: FINDMNT_POLL_ARGS,
-    parse(line) {
-      const e = parseFindmntPollLine(line);
-      return e ? { source: 'findmnt', action: e.action, target: e.target } : undefined;
-    },
+};
+
+const KERNEL_SOURCE: Source = {
+  name: 'kernel',
+  cmd: 'udevadm',
+  args: KERNEL_MONITOR_ARGS,
+  parse(line) {
+    const e = parseUdevMonitorLine(line);
+    return e ? { source: 'kernel', action: e.action } : undefined;
   },
-];
+};
+
+const FINDMNT_SOURCE: Source = {
+  name: 'findmnt',
+  cmd: 'findmnt',
+  args: FINDMNT_POLL_ARGS,
+  parse(line) {
+    const e = parseFindmntPollLine(line);
+    return e ? { source: 'findmnt', action: e.action, target: e.target } : undefined;
+  },
+};
 
 export interface EventSourceOptions {
   env?: NodeJS.ProcessEnv;
   /** First restart delay; doubles up to 30 s while a source keeps dying. Default 1000 ms. */
   restartMs?: number;
   onSourceExit?: (name: string, code: number | null) => void;
+  /**
+   * Resolves true when udevd is not running, so device events must come from the kernel
+   * monitor. Asked once at start. Default: never (udev and findmnt only).
+   */
+  needsKernelEvents?: () => Promise<boolean>;
 }
+
+/** A source whose child has been running this long without exiting counts as up. */
+const SETTLED_MS = 1_000;
 
 export function createLinuxUsbEventSources(
   onChange: (hint: UsbChangeHint) => void,
@@ -56,14 +74,18 @@ export function createLinuxUsbEventSources(
   let stopped = false;
   const children = new Set<ChildProcess>();
   const timers = new Set<NodeJS.Timeout>();
+  /** Per source: when its current child started, or undefined while it is down. */
+  const upSince = new Map<string, number | undefined>();
+  let deviceEvents: 'udev' | 'kernel' | undefined;
 
   function start(src: Source, delay: number): void {
-    const child = spawnTied(src.cmd, src.args, {
+    const child = spawn(src.cmd, src.args, {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     children.add(child);
     const startedAt = Date.now();
+    upSince.set(src.name, child.pid === undefined ? undefined : startedAt);
     child.on('error', () => undefined); // ENOENT etc.: reported through 'exit'/'close' below
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const hint = src.parse(line);
@@ -71,6 +93,7 @@ export function createLinuxUsbEventSources(
     });
     child.once('close', (code) => {
       children.delete(child);
+      upSince.set(src.name, undefined);
       if (stopped) return;
       options.onSourceExit?.(src.name, code);
       // A source that ran for a while gets a fresh back-off; one that dies at once backs off further.
@@ -85,11 +108,29 @@ export function createLinuxUsbEventSources(
     });
   }
 
-  for (const src of SOURCES) start(src, restartMs);
+  start(UDEV_SOURCE, restartMs);
+  start(FINDMNT_SOURCE, restartMs);
+  const kernelCheck = (options.needsKernelEvents?.() ?? Promise.resolve(false)).then(
+    (needed) => {
+      if (stopped) return;
+      deviceEvents = needed ? 'kernel' : 'udev';
+      if (needed) start(KERNEL_SOURCE, restartMs);
+    },
+    () => undefined, // unknown: the device-event side stays incomplete, the fast poll stays on
+  );
+
+  const isUp = (name: string): boolean => {
+    const since = upSince.get(name);
+    return since !== undefined && Date.now() - since >= SETTLED_MS;
+  };
 
   return {
+    complete() {
+      return deviceEvents !== undefined && isUp(deviceEvents) && isUp('findmnt');
+    },
     async stop() {
       stopped = true;
+      await kernelCheck;
       for (const t of timers) clearTimeout(t);
       const waits = [...children].map((c) => new Promise<void>((r) => c.once('close', () => r())));
       for (const c of children) c.kill('SIGTERM');

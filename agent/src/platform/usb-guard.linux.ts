@@ -299,7 +299,10 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     },
     scan,
     watch(onChange) {
-      return createLinuxUsbEventSources(onChange, { env });
+      return createLinuxUsbEventSources(onChange, {
+        env,
+        needsKernelEvents: async () => !(await udevdRunning()),
+      });
     },
     async applyPlan(plan) {
       blockdevPath ??= await resolveBlockdev(run, env);

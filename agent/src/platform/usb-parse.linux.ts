@@ -10,6 +10,8 @@ export const LSBLK_ARGS = [
 export const FINDMNT_LIST_ARGS = ['-J', '-l', '-o', 'SOURCE,TARGET,FSTYPE,OPTIONS'] as const;
 export const FINDMNT_POLL_ARGS = ['--poll', '-n', '-P', '-o', 'ACTION,SOURCE,TARGET'] as const;
 export const UDEV_MONITOR_ARGS = ['monitor', '--udev', '--subsystem-match=block'] as const;
+/** Kernel uevents: seen without udevd (containers, minimal systems), before any udev rule runs. */
+export const KERNEL_MONITOR_ARGS = ['monitor', '--kernel', '--subsystem-match=block'] as const;
 
 export interface LsblkNode {
   name: string;
@@ -143,9 +145,9 @@ function unescapePairs(v: string): string {
   return v.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
 }
 
-/** One `udevadm monitor --udev` line: "UDEV  [1234.56] add      /devices/virtual/block/loop0 (block)". */
+/** One `udevadm monitor` line: "UDEV  [1234.56] add      /devices/virtual/block/loop0 (block)" (--udev) or "KERNEL[1234.56] change   /devices/... (block)" (--kernel). */
 export function parseUdevMonitorLine(line: string): { action: string; kernelName: string } | undefined {
-  const m = /^UDEV\s+\[[\d.]+\]\s+(\w+)\s+(\S+)\s+\(block\)/.exec(line);
+  const m = /^(?:UDEV|KERNEL)\s*\[[\d.]+\]\s+(\w+)\s+(\S+)\s+\(block\)/.exec(line);
   if (!m) return undefined;
   const devpath = m[2] as string;
   return { action: m[1] as string, kernelName: devpath.slice(devpath.lastIndexOf('/') + 1) };

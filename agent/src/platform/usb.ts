@@ -59,6 +59,11 @@ export interface UsbChangeHint {
 
 export interface UsbWatchHandle {
   stop(): Promise<void>;
+  /**
+   * True while the change sources are running and together see every attach, detach, mount and
+   * unmount, so a full rescan is only a safety net. Absent: never assumed (poll at the fast rate).
+   */
+  complete?(): boolean;
 }
 
 export interface UsbGuard {

@@ -1,8 +1,8 @@
 // Windows and macOS read the active window through get-windows (a native addon on Windows,
 // a bundled Swift helper on macOS). Each read is bounded by a timeout.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import type { AgentLogger } from '../core/contracts.ts';
-import type { WindowReading } from './window.ts';
+import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
+import type { WindowReading, WindowSource } from './window.ts';
 
 export interface GetWindowsResult {
   title: string;
@@ -43,5 +43,29 @@ export async function readWithGetWindows(log: AgentLogger, timeoutMs = 3_000): P
     return { kind: 'unknown' };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The source both get-windows platforms use; each passes its own check of whether this process
+ * can see the user's desktop at all (undefined = it can).
+ */
+export class GetWindowsSource implements WindowSource {
+  private readonly log: AgentLogger;
+  private readonly desktopProblem: () => string | undefined;
+  constructor(log: AgentLogger, desktopProblem: () => string | undefined) {
+    this.log = log;
+    this.desktopProblem = desktopProblem;
+  }
+  async probe(): Promise<CapabilityStatus> {
+    const problem = this.desktopProblem();
+    return problem
+      ? { name: 'active_window', available: false, reason: problem }
+      : { name: 'active_window', available: true, reason: '' };
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  read(): Promise<WindowReading> {
+    return readWithGetWindows(this.log);
   }
 }

@@ -2,9 +2,8 @@
 // session 0 (SYSTEM) sees nothing, so the window monitor must run in the user's session
 // (the per-user helper described in platform-notes §2). [Not run on Windows yet.]
 import { userInfo } from 'node:os';
-import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import { readWithGetWindows } from './window.get-windows.ts';
-import type { WindowReading, WindowSource } from './window.ts';
+import type { AgentLogger } from '../core/contracts.ts';
+import { GetWindowsSource } from './window.get-windows.ts';
 
 export function win32WindowProblem(user: string, sessionName: string | undefined): string | undefined {
   if (user.toUpperCase() === 'SYSTEM' || sessionName?.toLowerCase() === 'services')
@@ -12,20 +11,8 @@ export function win32WindowProblem(user: string, sessionName: string | undefined
   return undefined;
 }
 
-export class Win32WindowSource implements WindowSource {
-  private readonly log: AgentLogger;
+export class Win32WindowSource extends GetWindowsSource {
   constructor(log: AgentLogger) {
-    this.log = log;
-  }
-  async probe(): Promise<CapabilityStatus> {
-    const problem = win32WindowProblem(userInfo().username, process.env['SESSIONNAME']);
-    return problem
-      ? { name: 'active_window', available: false, reason: problem }
-      : { name: 'active_window', available: true, reason: '' };
-  }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  read(): Promise<WindowReading> {
-    return readWithGetWindows(this.log);
+    super(log, () => win32WindowProblem(userInfo().username, process.env['SESSIONNAME']));
   }
 }

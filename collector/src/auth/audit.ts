@@ -24,6 +24,14 @@ export const AUDIT = {
   incidentUpdated: 'incident.updated',
 } as const;
 
+/** How services write an audit record without an HTTP principal (App['audit'] fits it). */
+export type AuditFn = (
+  who: string | undefined,
+  action: string,
+  target: string,
+  details?: Record<string, unknown>,
+) => Promise<AuditRecord>;
+
 /** The actor string the store records: the username, or 'admin-token' for the API token. */
 export function actorName(principal: Principal | undefined): string {
   return principal ? principal.username : 'anonymous';

@@ -13,13 +13,14 @@
 // (3) a revoked key keeps trying to connect (counted with the last address); (4) ingest sees two
 // sessions of one device with different stream ids replacing each other (ingest/server.ts).
 import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps } from '../store/store.ts';
-import type { AuditRecord, Device, EnrolCode, KvOp, Store } from '../store/types.ts';
+import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
 import { AGREEMENT_SHA256, AGREEMENT_VERSION } from './agreement.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
 
@@ -35,13 +36,6 @@ export interface EnrolResult {
   deviceKey: string;
   serverUrl: string;
 }
-
-type AuditFn = (
-  who: string | undefined,
-  action: string,
-  target: string,
-  details?: Record<string, unknown>,
-) => Promise<AuditRecord>;
 
 export interface EnrolServiceOptions {
   store: Store;

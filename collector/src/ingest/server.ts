@@ -5,13 +5,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, MAX_FRAME_BYTES, SUBPROTOCOL } from '@custodian/protocol';
 import { WebSocketServer } from 'ws';
+import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { EnrolService } from '../enrol/service.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { StatusTracker } from '../live/status.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyService } from '../policy/service.ts';
-import type { AuditRecord, Store } from '../store/types.ts';
+import type { Store } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { Close, Session } from './session.ts';
 import { StreamRegistry } from './streams.ts';
@@ -41,12 +42,7 @@ export interface IngestServerOptions {
   enrol: EnrolService;
   status: StatusTracker;
   now: () => number;
-  audit: (
-    who: string | undefined,
-    action: string,
-    target: string,
-    details?: Record<string, unknown>,
-  ) => Promise<AuditRecord>;
+  audit: AuditFn;
 }
 
 export class IngestServer {

@@ -5,16 +5,10 @@
 // ingest pushes it to connected agents.
 import { defaultPolicy, mergePolicy, type Policy, type PolicyPatch, validatePolicy } from '@custodian/policy';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { AuditFn } from '../auth/audit.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
-import type { AuditRecord, Store } from '../store/types.ts';
-
-type AuditFn = (
-  who: string | undefined,
-  action: string,
-  target: string,
-  details?: Record<string, unknown>,
-) => Promise<AuditRecord>;
+import type { Store } from '../store/types.ts';
 
 export interface PolicyServiceOptions {
   store: Store;

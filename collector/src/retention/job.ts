@@ -1,12 +1,14 @@
 // Retention: deletes timeline events older than retention.timelineDays and screenshots older
 // than retention.screenshotDays, records what each run deleted (purges + audit), and leaves a
 // note on every alert whose screenshots expired (the alert itself stays).
+
+import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { fromJsonBytes, HIGH, K, SEP } from '../store/keys.ts';
 import { randomId } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
-import type { Alert, AuditRecord, KvOp, PurgeRun, Store } from '../store/types.ts';
+import type { Alert, KvOp, PurgeRun, Store } from '../store/types.ts';
 
 const DAY = 86_400_000;
 const BATCH = 1000;
@@ -16,12 +18,7 @@ export interface RetentionOptions {
   log: Logger;
   config: CollectorConfig;
   now: () => number;
-  audit: (
-    who: string | undefined,
-    action: string,
-    target: string,
-    details?: Record<string, unknown>,
-  ) => Promise<AuditRecord>;
+  audit: AuditFn;
 }
 
 export class RetentionJob {

@@ -25,6 +25,28 @@ function noteText(v: unknown, field = 'text', required = true): string | undefin
   return v;
 }
 
+/**
+ * The common tail of every decision: `change` edits the alert under the store lock (one
+ * timestamp and actor for all its history and notes), then the decision is audited.
+ */
+async function decide(
+  store: Store,
+  id: string,
+  p: Principal | undefined,
+  ip: string,
+  action: string,
+  change: (a: Alert, at: number, who: string) => void,
+  details?: Record<string, unknown>,
+): Promise<Alert> {
+  const at = Date.now();
+  const next = await store.alerts.update(id, (a) => {
+    change(a, at, actor(p));
+    return a;
+  });
+  await audit(store.audit, p, action, `alert:${id}`, ip, details);
+  return next;
+}
+
 export async function gradeAlert(
   store: Store,
   id: string,
@@ -37,21 +59,25 @@ export async function gradeAlert(
     throw badInput('grade must be an integer 1-5', { field: 'grade' });
   const note = noteText(body.note, 'note', false);
   await requireAlert(store, id);
-  const at = Date.now();
-  const next = await store.alerts.update(id, (a) => {
-    a.history.push({ at, actor: actor(p), action: 'graded', from: a.grade ?? null, to: grade });
-    a.grade = grade;
-    // An escalated alert stays escalated: grading it again only refines the severity.
-    if (a.status !== 'escalated') {
-      if (a.status !== 'graded')
-        a.history.push({ at, actor: actor(p), action: 'status', from: a.status, to: 'graded' });
-      a.status = 'graded';
-    }
-    if (note) a.notes.push({ at, author: actor(p), text: note });
-    return a;
-  });
-  await audit(store.audit, p, AUDIT.alertGraded, `alert:${id}`, ip, { grade });
-  return next;
+  return decide(
+    store,
+    id,
+    p,
+    ip,
+    AUDIT.alertGraded,
+    (a, at, who) => {
+      a.history.push({ at, actor: who, action: 'graded', from: a.grade ?? null, to: grade });
+      a.grade = grade;
+      // An escalated alert stays escalated: grading it again only refines the severity.
+      if (a.status !== 'escalated') {
+        if (a.status !== 'graded')
+          a.history.push({ at, actor: who, action: 'status', from: a.status, to: 'graded' });
+        a.status = 'graded';
+      }
+      if (note) a.notes.push({ at, author: who, text: note });
+    },
+    { grade },
+  );
 }
 
 export async function markFalsePositive(
@@ -69,17 +95,13 @@ export async function markFalsePositive(
       ErrorCode.CONFLICT,
       'alert is escalated to an incident: update the incident instead',
     );
-  const at = Date.now();
-  const next = await store.alerts.update(id, (a) => {
+  return decide(store, id, p, ip, AUDIT.alertFalsePositive, (a, at, who) => {
     if (a.status === 'escalated')
       throw new HttpError(409, ErrorCode.CONFLICT, 'alert is escalated to an incident');
-    a.history.push({ at, actor: actor(p), action: 'status', from: a.status, to: 'false-positive' });
+    a.history.push({ at, actor: who, action: 'status', from: a.status, to: 'false-positive' });
     a.status = 'false-positive';
-    if (reason) a.notes.push({ at, author: actor(p), text: `False positive: ${reason}` });
-    return a;
+    if (reason) a.notes.push({ at, author: who, text: `False positive: ${reason}` });
   });
-  await audit(store.audit, p, AUDIT.alertFalsePositive, `alert:${id}`, ip);
-  return next;
 }
 
 export async function addNote(
@@ -91,14 +113,10 @@ export async function addNote(
 ): Promise<Alert> {
   const text = noteText(body.text) as string;
   await requireAlert(store, id);
-  const at = Date.now();
-  const next = await store.alerts.update(id, (a) => {
-    a.notes.push({ at, author: actor(p), text });
-    a.history.push({ at, actor: actor(p), action: 'noted' });
-    return a;
+  return decide(store, id, p, ip, AUDIT.alertNoted, (a, at, who) => {
+    a.notes.push({ at, author: who, text });
+    a.history.push({ at, actor: who, action: 'noted' });
   });
-  await audit(store.audit, p, AUDIT.alertNoted, `alert:${id}`, ip);
-  return next;
 }
 
 /**
@@ -139,13 +157,18 @@ export async function escalateAlert(
     incident = await incidents.create(input, actor(p), [id]);
     await audit(store.audit, p, AUDIT.incidentCreated, `incident:${incident.id}`, ip, { fromAlert: id });
   }
-  const at = Date.now();
-  const alert = await store.alerts.update(id, (a) => {
-    a.history.push({ at, actor: actor(p), action: 'escalated', from: a.status, to: incident.id });
-    a.status = 'escalated';
-    a.incidentId = incident.id;
-    return a;
-  });
-  await audit(store.audit, p, AUDIT.alertEscalated, `alert:${id}`, ip, { incidentId: incident.id });
+  const alert = await decide(
+    store,
+    id,
+    p,
+    ip,
+    AUDIT.alertEscalated,
+    (a, at, who) => {
+      a.history.push({ at, actor: who, action: 'escalated', from: a.status, to: incident.id });
+      a.status = 'escalated';
+      a.incidentId = incident.id;
+    },
+    { incidentId: incident.id },
+  );
   return { alert, incident };
 }

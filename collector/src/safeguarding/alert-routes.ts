@@ -2,7 +2,7 @@
 // and a live feed of newly opened alerts (for the severity-5 banner). Safeguarding role only.
 
 import { principalStillValid } from '../auth/revalidate.ts';
-import { badInput, notFound, type RequestContext, type Route } from '../http/router.ts';
+import { badInput, notFound, type Principal, type RequestContext, type Route } from '../http/router.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Alert, Store } from '../store/types.ts';
 import { addNote, escalateAlert, gradeAlert, markFalsePositive } from './alert-actions.ts';
@@ -61,6 +61,14 @@ export function alertSummary(a: Alert, hostname: string, user: string | null) {
   };
 }
 
+type AlertDecision = (
+  store: Store,
+  id: string,
+  body: Record<string, unknown>,
+  p: Principal | undefined,
+  ip: string,
+) => Promise<Alert>;
+
 export function alertRoutes(deps: AlertRouteDeps): Route[] {
   const { store, incidents } = deps;
 
@@ -78,6 +86,18 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       user: userAtEvent(timeline, a, fallbackUser),
       screenshots,
       timeline,
+    };
+  }
+
+  /** POST /api/v1/alerts/:id/<action>: one DSL decision on one alert, answered with the updated alert. */
+  function decisionRoute(action: string, decide: AlertDecision): Route {
+    return {
+      method: 'POST',
+      path: `/api/v1/alerts/:id/${action}`,
+      access: SAFEGUARDING,
+      handler: async (ctx) => ({
+        alert: await decide(store, ctx.params.id as string, body(ctx), ctx.principal, ctx.ip),
+      }),
     };
   }
 
@@ -125,30 +145,9 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
         return detail(a);
       },
     },
-    {
-      method: 'POST',
-      path: '/api/v1/alerts/:id/grade',
-      access: SAFEGUARDING,
-      handler: async (ctx) => ({
-        alert: await gradeAlert(store, ctx.params.id as string, body(ctx), ctx.principal, ctx.ip),
-      }),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/alerts/:id/false-positive',
-      access: SAFEGUARDING,
-      handler: async (ctx) => ({
-        alert: await markFalsePositive(store, ctx.params.id as string, body(ctx), ctx.principal, ctx.ip),
-      }),
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/alerts/:id/notes',
-      access: SAFEGUARDING,
-      handler: async (ctx) => ({
-        alert: await addNote(store, ctx.params.id as string, body(ctx), ctx.principal, ctx.ip),
-      }),
-    },
+    decisionRoute('grade', gradeAlert),
+    decisionRoute('false-positive', markFalsePositive),
+    decisionRoute('notes', addNote),
     {
       method: 'POST',
       path: '/api/v1/alerts/:id/escalate',

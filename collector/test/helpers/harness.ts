@@ -10,6 +10,7 @@ import { type CollectorConfig, defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { openLevelStore } from '../../src/store/index.ts';
 import type { KvEngine, Store } from '../../src/store/types.ts';
+import { AgentClient, newStreamId } from './agent-client.ts';
 
 export interface Harness {
   app: App;
@@ -107,4 +108,13 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/** A freshly enrolled device with an open session: hello sent, welcome and policy received. */
+export async function connectedDevice(h: Harness) {
+  const dev = await h.enrol();
+  const client = new AgentClient(h.wsUrl);
+  const stream = newStreamId();
+  const hello = await client.hello(dev.deviceId, dev.deviceKey, stream);
+  return { dev, client, stream, ...hello };
 }

@@ -3,7 +3,7 @@ import { CloseCode } from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGREEMENT_SHA256, AGREEMENT_VERSION } from '../../src/enrol/agreement.ts';
 import { AgentClient, heartbeat, newStreamId } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -163,10 +163,7 @@ describe('BYOD enrolment', () => {
 
 describe('device API', () => {
   it('lists devices without key hashes; timeline newest first with cursor paging and kinds', async () => {
-    const dev = await h.enrol();
-    const c = new AgentClient(h.wsUrl);
-    const stream = newStreamId();
-    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    const { dev, client: c, stream } = await connectedDevice(h);
     const t0 = Date.now() - 60_000;
     const events = Array.from({ length: 25 }, (_, i) =>
       i % 5 === 0

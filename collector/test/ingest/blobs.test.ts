@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { BLOB_CHUNK_BYTES, CloseCode, MAX_BLOB_BYTES, v1 } from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K } from '../../src/store/keys.ts';
-import { AgentClient, flagged, newStreamId, sha256 } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { type AgentClient, flagged, sha256 } from '../helpers/agent-client.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -13,14 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function connected() {
-  const dev = await h.enrol();
-  const client = new AgentClient(h.wsUrl);
-  const stream = newStreamId();
-  await client.hello(dev.deviceId, dev.deviceKey, stream);
-  return { dev, client, stream };
-}
 
 function sendBlob(
   client: AgentClient,
@@ -46,7 +38,7 @@ function sendBlob(
 
 describe('blob upload', () => {
   it('stores a complete, matching blob encrypted and acks STORED; the alert references it', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     const marker = Buffer.from('PLAINTEXT-MARKER-'.repeat(4));
     const data = new Uint8Array(Buffer.concat([marker, randomBytes(BLOB_CHUNK_BYTES * 2 + 1000)]));
     const blobId = 'b7c0ffee-0000-4000-8000-000000000001';
@@ -74,7 +66,7 @@ describe('blob upload', () => {
   });
 
   it('answers HASH_MISMATCH and keeps nothing when the hash does not match', async () => {
-    const { dev, client } = await connected();
+    const { dev, client } = await connectedDevice(h);
     const data = new Uint8Array(randomBytes(1000));
     sendBlob(client, 'blob-mismatch', data, { sha: sha256(new Uint8Array([1, 2, 3])) });
     expect((await client.next('blobAck')).blobAck).toMatchObject({ status: v1.BlobAck.Status.HASH_MISMATCH });
@@ -86,7 +78,7 @@ describe('blob upload', () => {
   });
 
   it('rejects path-like ids, unknown content types and chunks out of order', async () => {
-    const { client } = await connected();
+    const { client } = await connectedDevice(h);
     const data = new Uint8Array(randomBytes(100));
     sendBlob(client, '../../etc/passwd', data);
     expect((await client.next('blobAck')).blobAck).toMatchObject({ status: v1.BlobAck.Status.REJECTED });
@@ -115,7 +107,7 @@ describe('blob upload', () => {
   });
 
   it('closes with LIMIT_EXCEEDED for a blob over the maximum size', async () => {
-    const { client } = await connected();
+    const { client } = await connectedDevice(h);
     client.send({
       blobChunk: {
         blobId: 'huge',

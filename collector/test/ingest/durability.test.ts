@@ -5,8 +5,8 @@ import { CloseCode, CustodianError, ErrorCode } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { K } from '../../src/store/keys.ts';
 import type { KvEngine, KvOp } from '../../src/store/types.ts';
-import { AgentClient, heartbeat, newStreamId } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { AgentClient, heartbeat } from '../helpers/agent-client.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 interface Gate {
   hold: boolean;
@@ -40,10 +40,7 @@ describe('durability', () => {
   it('does not ack before the synced write has completed', async () => {
     const gate: Gate = { hold: false, fail: false, held: [], syncedBatches: [] };
     h = await startHarness({ wrapEngine: gated(gate) });
-    const dev = await h.enrol();
-    const c = new AgentClient(h.wsUrl);
-    const stream = newStreamId();
-    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    const { dev, client: c, stream } = await connectedDevice(h);
     gate.hold = true;
     c.send({ batch: { streamId: stream, events: [heartbeat(1), heartbeat(2)] } });
     while (gate.held.length === 0) await new Promise((r) => setTimeout(r, 5));
@@ -62,10 +59,7 @@ describe('durability', () => {
   it('never acks a failed write; the resend after reconnect is stored once', async () => {
     const gate: Gate = { hold: false, fail: false, held: [], syncedBatches: [] };
     h = await startHarness({ wrapEngine: gated(gate) });
-    const dev = await h.enrol();
-    const stream = newStreamId();
-    const c = new AgentClient(h.wsUrl);
-    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    const { dev, client: c, stream } = await connectedDevice(h);
     await c.batch(stream, [heartbeat(1)]);
     gate.fail = true;
     c.send({ batch: { streamId: stream, events: [heartbeat(2), heartbeat(3)] } });
@@ -87,10 +81,7 @@ describe('durability', () => {
     h = await startHarness({ wrapEngine: gated(gate), config: (c) => (c.ingest.commitTickMs = 20) });
     const clients = await Promise.all(
       Array.from({ length: 10 }, async () => {
-        const dev = await h!.enrol();
-        const c = new AgentClient(h!.wsUrl);
-        const stream = newStreamId();
-        await c.hello(dev.deviceId, dev.deviceKey, stream);
+        const { client: c, stream } = await connectedDevice(h!);
         return { c, stream };
       }),
     );
@@ -106,10 +97,7 @@ describe('durability', () => {
   it('graceful stop finishes in-flight batches before closing with GOING_AWAY', async () => {
     const gate: Gate = { hold: false, fail: false, held: [], syncedBatches: [] };
     h = await startHarness({ wrapEngine: gated(gate) });
-    const dev = await h.enrol();
-    const stream = newStreamId();
-    const c = new AgentClient(h.wsUrl);
-    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    const { client: c, stream } = await connectedDevice(h);
     gate.hold = true;
     c.send({ batch: { streamId: stream, events: [heartbeat(1)] } });
     while (gate.held.length === 0) await new Promise((r) => setTimeout(r, 5));

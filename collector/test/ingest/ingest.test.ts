@@ -2,7 +2,7 @@
 import { CloseCode, MAX_BATCH_EVENTS, MAX_FRAME_BYTES, v1 } from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient, flagged, heartbeat, newStreamId, windowEvent } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,17 +12,9 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function connected() {
-  const dev = await h.enrol();
-  const client = new AgentClient(h.wsUrl);
-  const stream = newStreamId();
-  const hello = await client.hello(dev.deviceId, dev.deviceKey, stream);
-  return { dev, client, stream, ...hello };
-}
-
 describe('ingest', () => {
   it('welcomes an enrolled device, pushes its policy, stores and acks a batch', async () => {
-    const { dev, client, stream, welcome, policy } = await connected();
+    const { dev, client, stream, welcome, policy } = await connectedDevice(h);
     expect(welcome.ackedSeq).toBe(0);
     expect(policy.version).toBeGreaterThanOrEqual(1);
     expect(policy.idleLock?.idleLockSeconds).toBe(900);
@@ -38,7 +30,7 @@ describe('ingest', () => {
   });
 
   it('stores duplicates once and acks them again', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     const events = [heartbeat(1), heartbeat(2)];
     expect((await client.batch(stream, events)).duplicates).toBe(0);
     const again = await client.batch(stream, events);
@@ -56,7 +48,7 @@ describe('ingest', () => {
   });
 
   it('tells a reconnecting agent what it holds, and dedups the resend', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     await client.batch(stream, [heartbeat(1), heartbeat(2), heartbeat(3)]);
     client.close();
     await client.closed;
@@ -69,7 +61,7 @@ describe('ingest', () => {
   });
 
   it('records gapped and out-of-order seq instead of accepting them silently', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     await client.batch(stream, [heartbeat(1), heartbeat(2), heartbeat(5)]);
     await client.batch(stream, [heartbeat(4)]);
     const st = await h.app.store.timeline.getStream(dev.deviceId, stream);
@@ -80,7 +72,7 @@ describe('ingest', () => {
   });
 
   it('opens one alert per flagged event, in the same commit, never twice on replay', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     const events = [flagged(1, 'unalive')];
     await client.batch(stream, events);
     await client.batch(stream, events);
@@ -99,7 +91,7 @@ describe('ingest', () => {
   });
 
   it('truncates over-long strings and says so', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     await client.batch(stream, [windowEvent(1, 'x'.repeat(10_000))]);
     const rec = await h.app.store.timeline.get(dev.deviceId, stream, 1);
     expect(rec?.truncated).toEqual(['activeWindow.title']);
@@ -108,7 +100,7 @@ describe('ingest', () => {
   });
 
   it('pushes a policy change to connected agents and records who changed it and why', async () => {
-    const { dev, client } = await connected();
+    const { dev, client } = await connectedDevice(h);
     const res = await h.api('PUT', `/api/v1/devices/${dev.deviceId}/policy`, {
       policy: { idleLock: { idleLockSeconds: 300 } },
       reason: 'exam room',
@@ -156,7 +148,7 @@ describe('ingest refuses bad input with named close codes', () => {
   });
 
   it('revoked device gets DEVICE_REVOKED with the reason, live sessions are closed', async () => {
-    const { dev, client } = await connected();
+    const { dev, client } = await connectedDevice(h);
     const res = await h.api('POST', `/api/v1/devices/${dev.deviceId}/revoke`, { reason: 'lost laptop' });
     expect(res.status).toBe(200);
     const closed = await client.closed;
@@ -191,7 +183,7 @@ describe('ingest refuses bad input with named close codes', () => {
     big.sendRaw(new Uint8Array(MAX_FRAME_BYTES + 10));
     expect((await big.closed).code).toBe(CloseCode.FRAME_TOO_LARGE);
 
-    const { client, stream } = await connected();
+    const { client, stream } = await connectedDevice(h);
     const events = Array.from({ length: MAX_BATCH_EVENTS + 1 }, (_, i) => heartbeat(i + 1));
     client.send({ batch: { streamId: stream, events } });
     expect((await client.closed).code).toBe(CloseCode.LIMIT_EXCEEDED);
@@ -200,17 +192,17 @@ describe('ingest refuses bad input with named close codes', () => {
 
   it('a batch for another stream, seq 0', async () => {
     for (const events of [[heartbeat(0)]]) {
-      const { client, stream } = await connected();
+      const { client, stream } = await connectedDevice(h);
       client.send({ batch: { streamId: stream, events } });
       expect((await client.closed).code).toBe(CloseCode.PROTOCOL_VIOLATION);
     }
-    const { client } = await connected();
+    const { client } = await connectedDevice(h);
     client.send({ batch: { streamId: 'other', events: [heartbeat(1)] } });
     expect((await client.closed).code).toBe(CloseCode.PROTOCOL_VIOLATION);
   });
 
   it('a newer session of the same device replaces the older one', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     const second = new AgentClient(h.wsUrl);
     await second.hello(dev.deviceId, dev.deviceKey, stream);
     expect((await client.closed).code).toBe(CloseCode.REPLACED);
@@ -220,7 +212,7 @@ describe('ingest refuses bad input with named close codes', () => {
 
 describe('text that is not UTF-8', () => {
   it('closes MALFORMED for a string field with invalid UTF-8, keeping what was acked', async () => {
-    const { dev, client, stream } = await connected();
+    const { dev, client, stream } = await connectedDevice(h);
     await client.batch(stream, [heartbeat(1)]);
     const { encodeAgentMessage } = await import('@custodian/protocol');
     const bytes = Buffer.from(

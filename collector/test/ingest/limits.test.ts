@@ -4,7 +4,7 @@ import { CloseCode, type IEvent } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KvEngine } from '../../src/store/types.ts';
 import { AgentClient, newStreamId } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -60,10 +60,7 @@ describe('connection limits', () => {
         c.ingest.maxInFlightBytes = LIMIT;
       },
     });
-    const dev = await h.enrol();
-    const c = new AgentClient(h.wsUrl);
-    const stream = newStreamId();
-    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    const { dev, client: c, stream } = await connectedDevice(h);
     hold = true;
     const BATCHES = 100;
     const big = (b: number): IEvent[] =>

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // biome-ignore lint/suspicious/noExplicitAny: SSE payloads are checked field by field below
 type Json = any;
 
-import { AgentClient, flagged, newStreamId, windowEvent } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { flagged, windowEvent } from '../helpers/agent-client.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -62,10 +62,7 @@ describe('live status', () => {
     const feed = await openFeed();
     try {
       await until(() => feed.events.find((e) => e.type === 'snapshot'));
-      const dev = await h.enrol();
-      const c = new AgentClient(h.wsUrl);
-      const stream = newStreamId();
-      await c.hello(dev.deviceId, dev.deviceKey, stream);
+      const { dev, client: c, stream } = await connectedDevice(h);
       await c.batch(stream, [
         windowEvent(1, '<img src=x onerror=alert(1)>'),
         {

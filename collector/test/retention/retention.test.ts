@@ -2,8 +2,8 @@
 // and the alert keeps a note that its image expired.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentClient, flagged, heartbeat, newStreamId, sha256 } from '../helpers/agent-client.ts';
-import { type Harness, startHarness } from '../helpers/harness.ts';
+import { flagged, heartbeat, sha256 } from '../helpers/agent-client.ts';
+import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 const DAY = 86_400_000;
 let h: Harness;
@@ -21,10 +21,7 @@ afterAll(async () => {
 
 describe('retention', () => {
   it('purges old events and screenshots, records what it deleted, notes expired images on alerts', async () => {
-    const dev = await h.enrol();
-    const c = new AgentClient(h.wsUrl);
-    const stream = newStreamId();
-    await c.hello(dev.deviceId, dev.deviceKey, stream);
+    const { dev, client: c, stream } = await connectedDevice(h);
     const now = Date.now();
     const data = new Uint8Array(randomBytes(1000));
     c.send({
