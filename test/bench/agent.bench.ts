@@ -282,7 +282,7 @@ export async function run(): Promise<BenchResult> {
         `The installed service runs the bundle (pnpm --filter @custodian/agent build) with node ${BUNDLE_NODE_FLAGS.join(' ')}; the TypeScript row is the dev command (pnpm exec node agent/bin/custodian-agent.js).`,
         `Spawns per minute by command (bundled agent): ${perMinute(spawns0, spawns1, elapsed)}; core components only: ${perMinute(coreSpawns0, coreSpawns1, elapsed) || 'none'}.`,
         'Core components only = outbox, link, inventory, window monitor, heartbeat (the first three factories of components.ts), built for this bench into agent/dist/bench-core; the full rows add idle lock, USB control and capture.',
-        'Window reading itself is event-driven (xprop -spy): one xprop per focus change, none per sample; the lock-state probe is asked at most every 5 s by the window monitor.',
+        'Window reading itself is event-driven (xprop -spy): one xprop per focus change, none per sample. The lock-state probe (X11: xwininfo) is asked at most every 5 s by the window monitor; the idle-lock enforcer shares its answers (agent/src/platform/lock-state.ts) and reads idle time (xprintidle) only when the warning could be due (at least every 30 s). USB: udevadm monitor (--kernel without udevd) and findmnt --poll drive the scans; the full lsblk/findmnt rescan runs every 60 s while both are up, every 5 s otherwise.',
         `Outbox at the end: ${JSON.parse(windowEvents).outboxDepth} events waiting.`,
       ],
     };

@@ -5,51 +5,38 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
-import {
-  type AgentProcess,
-  agentCli,
-  type EnrolledAgent,
-  enrolAgent,
-  startAgent,
-} from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { startX, type XSession } from '../support/xvfb.ts';
-import { timeline, waitFor } from './agent-harness.ts';
+import { type AgentProcess, agentCli, startAgent } from '../support/agent-process.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { type EnrolledOnX, startEnrolledOnX, timeline } from './agent-harness.ts';
 
 const BUNDLE = fileURLToPath(new URL('../../agent/dist/lib/custodian-agent.mjs', import.meta.url));
 
-let collector: CollectorProcess;
-let x: XSession;
-let enrolled: EnrolledAgent;
+let rig: EnrolledOnX;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
   execFileSync(process.execPath, [fileURLToPath(new URL('../../agent/bin/bundle.ts', import.meta.url))], {
     stdio: 'ignore',
   });
-  collector = await startCollector();
-  x = await startX();
-  enrolled = await enrolAgent({ collector });
+  rig = await startEnrolledOnX();
 });
 
 afterAll(async () => {
   await agent?.stop();
-  await enrolled?.cleanup();
-  await x?.stop();
-  await collector?.cleanup();
+  await rig?.stop();
 });
 
 describe('bundled agent (as installed)', () => {
   it('streams inventory, heartbeat and windows under node --lite-mode', async () => {
     agent = await startAgent({
-      dataDir: enrolled.dataDir,
-      env: x.env,
+      dataDir: rig.enrolled.dataDir,
+      env: rig.x.env,
       entry: BUNDLE,
       nodeArgs: [...BUNDLE_NODE_FLAGS],
     });
-    await x.openWindow('Custodian bundle window');
+    await rig.x.openWindow('Custodian bundle window');
     const items = await waitFor(async () => {
-      const t = await timeline(collector, enrolled.deviceId);
+      const t = await timeline(rig.collector, rig.enrolled.deviceId);
       const kinds = new Set(t.map((i) => i.kind));
       const win = t.some((i) => i.event.activeWindow?.title === 'Custodian bundle window');
       return win && kinds.has('inventory') && kinds.has('heartbeat') ? t : undefined;
@@ -60,7 +47,7 @@ describe('bundled agent (as installed)', () => {
     };
     expect(inventory.hostname.length).toBeGreaterThan(0);
     expect(inventory.agentVersion).toBe('0.1.0');
-    const { stdout } = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
+    const { stdout } = await agentCli(['status', '--json', '--data-dir', rig.enrolled.dataDir]);
     expect(JSON.parse(stdout)).toMatchObject({ running: true, connection: 'connected' });
     expect(agent.logs()).not.toMatch(/"level":"error"/);
   });

@@ -11,7 +11,8 @@ import {
   startAgent,
 } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { deliveryProblems, type TimelineItem, timeline, waitFor } from './agent-harness.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { deliveryProblems, type TimelineItem, timeline } from './agent-harness.ts';
 
 /** Big enough that a kill right after the agent connects lands mid-stream (asserted). */
 const BACKLOG = 20_000;
@@ -54,6 +55,21 @@ function expectEachOnce(titles: string[], n: number): void {
   expect(titles).toHaveLength(n);
 }
 
+/** Waits until n diagnostic events are at the collector, then checks each arrived exactly once. */
+async function expectAllDelivered(n: number, what: string): Promise<void> {
+  const items = await waitFor(
+    async () => {
+      const t = await timeline(collector, enrolled.deviceId);
+      return diagnostics(t).length >= n ? t : undefined;
+    },
+    what,
+    120_000,
+    1_000,
+  );
+  expectEachOnce(diagnostics(items), n);
+  expect(deliveryProblems(items)).toEqual([]);
+}
+
 async function emit(n: number): Promise<void> {
   await agentCli(['emit-test-events', String(n), '--data-dir', enrolled.dataDir]);
 }
@@ -79,17 +95,7 @@ describe('delivery across failures', () => {
     const st = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
     expect(JSON.parse(st.stdout).outboxDepth).toBeGreaterThanOrEqual(10_000);
     await collector.restart();
-    const items = await waitFor(
-      async () => {
-        const t = await timeline(collector, enrolled.deviceId);
-        return diagnostics(t).length >= 10_000 ? t : undefined;
-      },
-      '10,000 diagnostic events at the collector',
-      120_000,
-      1_000,
-    );
-    expectEachOnce(diagnostics(items), 10_000);
-    expect(deliveryProblems(items)).toEqual([]);
+    await expectAllDelivered(10_000, '10,000 diagnostic events at the collector');
   });
 
   it('collector killed mid-stream and restarted: every event exactly once', async () => {
@@ -99,17 +105,7 @@ describe('delivery across failures', () => {
     await collector.kill9();
     const atKill = diagnostics(await waitForTimelineAfterRestart()).length;
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);
-    const items = await waitFor(
-      async () => {
-        const t = await timeline(collector, enrolled.deviceId);
-        return diagnostics(t).length >= BACKLOG ? t : undefined;
-      },
-      'all 20,000 events after the collector came back',
-      120_000,
-      1_000,
-    );
-    expectEachOnce(diagnostics(items), BACKLOG);
-    expect(deliveryProblems(items)).toEqual([]);
+    await expectAllDelivered(BACKLOG, 'all 20,000 events after the collector came back');
   });
 
   it('agent killed with kill -9 mid-stream and restarted: every event exactly once', async () => {
@@ -120,17 +116,7 @@ describe('delivery across failures', () => {
     const atKill = diagnostics(await timeline(collector, enrolled.deviceId)).length;
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);
     await run();
-    const items = await waitFor(
-      async () => {
-        const t = await timeline(collector, enrolled.deviceId);
-        return diagnostics(t).length >= BACKLOG ? t : undefined;
-      },
-      'all 20,000 events after the agent restarted',
-      120_000,
-      1_000,
-    );
-    expectEachOnce(diagnostics(items), BACKLOG);
-    expect(deliveryProblems(items)).toEqual([]);
+    await expectAllDelivered(BACKLOG, 'all 20,000 events after the agent restarted');
   });
 });
 

@@ -1,6 +1,8 @@
 // Helpers for the agent end-to-end suites: read a device's timeline from the real collector's
-// HTTP API (all pages), and poll it.
-import type { CollectorProcess } from '../support/collector-process.ts';
+// HTTP API (all pages); poll it with waitFor from test/support/wait-for.ts.
+import { type EnrolledAgent, enrolAgent } from '../support/agent-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { startX, type XSession } from '../support/xvfb.ts';
 
 export interface TimelineItem {
   streamId: string;
@@ -38,29 +40,6 @@ export async function timeline(
   return out.sort((a, b) => (a.streamId === b.streamId ? a.seq - b.seq : a.receivedAt - b.receivedAt));
 }
 
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 60_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err; // collector restarting: keep polling until the deadline
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** Each (stream, seq) once, and per stream no seq missing between 1 and the highest. */
 export function deliveryProblems(items: TimelineItem[]): string[] {
   const problems: string[] = [];
@@ -74,4 +53,34 @@ export function deliveryProblems(items: TimelineItem[]): string[] {
     if (missing > 0) problems.push(`${stream}: ${missing} seqs missing below ${max}`);
   }
   return problems;
+}
+
+export interface EnrolledOnX {
+  collector: CollectorProcess;
+  x: XSession;
+  enrolled: EnrolledAgent;
+  /** Cleans up the enrolment, X and the collector (stop the agent first). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A real collector process, a real X server and an agent data dir enrolled with that collector;
+ * starting the agent is the test's part. On a failure half-way, what started is stopped again.
+ */
+export async function startEnrolledOnX(): Promise<EnrolledOnX> {
+  const parts: { collector?: CollectorProcess; x?: XSession; enrolled?: EnrolledAgent } = {};
+  const stop = async () => {
+    await parts.enrolled?.cleanup();
+    await parts.x?.stop();
+    await parts.collector?.cleanup();
+  };
+  try {
+    parts.collector = await startCollector();
+    parts.x = await startX();
+    parts.enrolled = await enrolAgent({ collector: parts.collector });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { collector: parts.collector, x: parts.x, enrolled: parts.enrolled, stop };
 }

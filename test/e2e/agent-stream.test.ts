@@ -2,50 +2,37 @@
 // changes in the collector timeline in the order they happened.
 import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AgentProcess,
-  agentCli,
-  type EnrolledAgent,
-  enrolAgent,
-  startAgent,
-} from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { startX, type XSession } from '../support/xvfb.ts';
-import { timeline, waitFor } from './agent-harness.ts';
+import { type AgentProcess, agentCli, startAgent } from '../support/agent-process.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { type EnrolledOnX, startEnrolledOnX, timeline } from './agent-harness.ts';
 
-let collector: CollectorProcess;
-let x: XSession;
-let enrolled: EnrolledAgent;
+let rig: EnrolledOnX;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  collector = await startCollector();
-  x = await startX();
-  enrolled = await enrolAgent({ collector });
+  rig = await startEnrolledOnX();
 });
 
 afterAll(async () => {
   await agent?.stop();
-  await enrolled?.cleanup();
-  await x?.stop();
-  await collector?.cleanup();
+  await rig?.stop();
 });
 
 describe('agent ⇄ collector (Xvfb)', () => {
   it('streams heartbeats, inventory, capabilities and window changes in order', async () => {
-    agent = await startAgent({ dataDir: enrolled.dataDir, env: x.env });
-    await x.openWindow('Custodian E2E alpha');
+    agent = await startAgent({ dataDir: rig.enrolled.dataDir, env: rig.x.env });
+    await rig.x.openWindow('Custodian E2E alpha');
     await waitFor(
       async () =>
-        (await timeline(collector, enrolled.deviceId)).some(
+        (await timeline(rig.collector, rig.enrolled.deviceId)).some(
           (i) => i.event.activeWindow?.title === 'Custodian E2E alpha',
         ),
       'alpha window in the timeline',
     );
-    const beta = await x.openWindow('Custodian E2E beta');
+    const beta = await rig.x.openWindow('Custodian E2E beta');
     await waitFor(
       async () =>
-        (await timeline(collector, enrolled.deviceId)).some(
+        (await timeline(rig.collector, rig.enrolled.deviceId)).some(
           (i) => i.event.activeWindow?.title === 'Custodian E2E beta',
         ),
       'beta window in the timeline',
@@ -53,7 +40,7 @@ describe('agent ⇄ collector (Xvfb)', () => {
     // Switch back by closing beta: focus returns to alpha.
     beta.kill('SIGKILL');
     const items = await waitFor(async () => {
-      const t = await timeline(collector, enrolled.deviceId);
+      const t = await timeline(rig.collector, rig.enrolled.deviceId);
       const titles = t.filter((i) => i.kind === 'activeWindow').map((i) => i.event.activeWindow?.title);
       return titles.lastIndexOf('Custodian E2E alpha') > titles.indexOf('Custodian E2E beta') ? t : undefined;
     }, 'focus back on alpha after beta closed');
@@ -78,16 +65,16 @@ describe('agent ⇄ collector (Xvfb)', () => {
   });
 
   it('records a window without _NET_WM_PID instead of losing it', async () => {
-    const w = await x.openWindow('Custodian E2E no-pid');
+    const w = await rig.x.openWindow('Custodian E2E no-pid');
     const id = execFileSync('xdotool', ['search', '--name', '^Custodian E2E no-pid$'], {
-      env: x.env,
+      env: rig.x.env,
       encoding: 'utf8',
     }).trim();
-    execFileSync('xprop', ['-id', id, '-remove', '_NET_WM_PID'], { env: x.env });
-    execFileSync('xdotool', ['set_window', '--name', 'Custodian E2E no-pid renamed', id], { env: x.env });
+    execFileSync('xprop', ['-id', id, '-remove', '_NET_WM_PID'], { env: rig.x.env });
+    execFileSync('xdotool', ['set_window', '--name', 'Custodian E2E no-pid renamed', id], { env: rig.x.env });
     await waitFor(
       async () =>
-        (await timeline(collector, enrolled.deviceId)).some(
+        (await timeline(rig.collector, rig.enrolled.deviceId)).some(
           (i) => i.event.activeWindow?.title === 'Custodian E2E no-pid renamed',
         ),
       'renamed pid-less window in the timeline',
@@ -96,13 +83,13 @@ describe('agent ⇄ collector (Xvfb)', () => {
   });
 
   it('`status` reports connected, outbox depth and capabilities; the key is never printed', async () => {
-    const { stdout } = await agentCli(['status', '--json', '--data-dir', enrolled.dataDir]);
+    const { stdout } = await agentCli(['status', '--json', '--data-dir', rig.enrolled.dataDir]);
     const st = JSON.parse(stdout);
     expect(st).toMatchObject({
       enrolled: true,
       running: true,
       connection: 'connected',
-      deviceId: enrolled.deviceId,
+      deviceId: rig.enrolled.deviceId,
     });
     expect(typeof st.outboxDepth).toBe('number');
     expect(st.capabilities.map((c: { name: string }) => c.name)).toEqual([
@@ -113,25 +100,25 @@ describe('agent ⇄ collector (Xvfb)', () => {
       'usb_control',
     ]);
     const creds = JSON.parse(
-      execFileSync('cat', [`${enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),
+      execFileSync('cat', [`${rig.enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),
     );
     expect(stdout).not.toContain(creds.deviceKey);
     expect(agent!.logs()).not.toContain(creds.deviceKey);
   });
 
   it('records "(screen locked)" while a locker is up, then the window again', async () => {
-    const before = (await timeline(collector, enrolled.deviceId)).length;
-    const locker = spawn('i3lock', ['-n'], { env: x.env, stdio: 'ignore' });
+    const before = (await timeline(rig.collector, rig.enrolled.deviceId)).length;
+    const locker = spawn('i3lock', ['-n'], { env: rig.x.env, stdio: 'ignore' });
     try {
       await waitFor(async () => {
-        const t = (await timeline(collector, enrolled.deviceId)).slice(before);
+        const t = (await timeline(rig.collector, rig.enrolled.deviceId)).slice(before);
         return t.some((i) => i.event.activeWindow?.app === '(screen locked)');
       }, 'locked state in the timeline');
     } finally {
       locker.kill('SIGKILL');
     }
     await waitFor(async () => {
-      const t = (await timeline(collector, enrolled.deviceId)).slice(before);
+      const t = (await timeline(rig.collector, rig.enrolled.deviceId)).slice(before);
       const locked = t.findIndex((i) => i.event.activeWindow?.app === '(screen locked)');
       return t
         .slice(locked + 1)
@@ -140,15 +127,15 @@ describe('agent ⇄ collector (Xvfb)', () => {
   });
 
   it('revoked in the console: the agent stops reconnecting and says so in status and logs', async () => {
-    const res = await fetch(`${collector.url}/api/v1/devices/${enrolled.deviceId}/revoke`, {
+    const res = await fetch(`${rig.collector.url}/api/v1/devices/${rig.enrolled.deviceId}/revoke`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${rig.collector.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'laptop lost (e2e test)' }),
     });
     expect(res.status).toBe(200);
     await agent!.waitForLog(/revoked by the collector; not reconnecting/);
     const st = await waitFor(async () => {
-      const s = JSON.parse((await agentCli(['status', '--json', '--data-dir', enrolled.dataDir])).stdout);
+      const s = JSON.parse((await agentCli(['status', '--json', '--data-dir', rig.enrolled.dataDir])).stdout);
       return s.connection === 'revoked' ? s : undefined;
     }, 'status revoked');
     expect(st.lastError).toMatch(/DEVICE_REVOKED|revoked/i);

@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CaptureRig, startCaptureRig, waitFor } from './capture-helpers.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { type CaptureRig, startCaptureRig } from './capture-helpers.ts';
 
 const tools = ['Xvfb', 'openbox', 'xterm', 'xdotool', 'xprop', 'xrandr', 'import'].every(
   (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
@@ -25,6 +26,8 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
     const first = await waitFor(
       async () => (await r.alerts()).find((a) => a.windowTitle === flaggedTitle && a.screenshotCount > 0),
       'alert for the should-flag window',
+      60_000,
+      100,
     );
     expect(first).toMatchObject({
       category: 'suicide',
@@ -66,6 +69,8 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
     await waitFor(
       async () => (await r.alerts()).find((a) => a.windowTitle === marker),
       'alert for the marker window',
+      60_000,
+      100,
     );
 
     const all = await r.alerts();

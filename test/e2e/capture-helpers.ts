@@ -76,6 +76,7 @@ export async function startCaptureRig(): Promise<CaptureRig> {
     get,
     async alerts() {
       const res = await get('/api/v1/alerts?limit=200');
+      // fatal: waitFor (test/support/wait-for.ts) stops at once on a 4xx instead of polling on.
       if (!res.ok)
         throw Object.assign(new Error(`alerts: HTTP ${res.status}: ${await res.text()}`), {
           fatal: res.status < 500,
@@ -84,27 +85,4 @@ export async function startCaptureRig(): Promise<CaptureRig> {
     },
     stop,
   };
-}
-
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      if ((err as { fatal?: boolean }).fatal) throw err; // a 4xx is a bug, not a collector still starting
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

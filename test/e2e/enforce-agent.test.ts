@@ -19,8 +19,9 @@ import {
   mountOptions,
   writeFromOtherProcess,
 } from '../support/loopdev.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
-import { type TimelineItem, timeline, waitFor } from './agent-harness.ts';
+import { type TimelineItem, timeline } from './agent-harness.ts';
 
 const loops = canUseLoopDevices();
 const xTools = ['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xwininfo'].every(

@@ -50,6 +50,38 @@ export interface EnrolServiceOptions {
 
 const CREDENTIAL = /^[A-Za-z0-9_-]{16,256}$/;
 
+/**
+ * One bootstrap credential (the enrol secret or the admin token): the value of env[name] when
+ * set (stored as its hash if it differs from the stored one), else a random one if none is
+ * stored yet. Returns the plaintext when it was set now, to be shown once.
+ */
+async function bootstrapCredential(
+  env: Record<string, string | undefined>,
+  name: string,
+  getHash: () => Promise<string | undefined>,
+  setHash: (hash: string) => Promise<void>,
+): Promise<string | undefined> {
+  const fromEnv = env[name];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (!CREDENTIAL.test(fromEnv)) {
+      throw new CustodianError(
+        ErrorCode.INVALID_CONFIG,
+        `${name} must be 16-256 characters of A-Z a-z 0-9 _ -`,
+        {
+          details: { field: name },
+        },
+      );
+    }
+    if (hashMatches(fromEnv, await getHash())) return undefined;
+    await setHash(sha256Hex(fromEnv));
+    return fromEnv;
+  }
+  if ((await getHash()) !== undefined) return undefined;
+  const fresh = newSecret();
+  await setHash(sha256Hex(fresh));
+  return fresh;
+}
+
 function invalid(field: string, message: string): never {
   throw new CustodianError(ErrorCode.INVALID_INPUT, `${field} ${message}`, { details: { field } });
 }
@@ -95,47 +127,21 @@ export class EnrolService {
     env: Record<string, string | undefined>,
   ): Promise<{ adminToken?: string; enrolSecret?: string }> {
     const out: { adminToken?: string; enrolSecret?: string } = {};
-    const { store } = this.o;
-    const envSecret = env['CUSTODIAN_ENROL_SECRET'];
-    if (envSecret !== undefined && envSecret !== '') {
-      if (!CREDENTIAL.test(envSecret)) {
-        throw new CustodianError(
-          ErrorCode.INVALID_CONFIG,
-          'CUSTODIAN_ENROL_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -',
-          {
-            details: { field: 'CUSTODIAN_ENROL_SECRET' },
-          },
-        );
-      }
-      if (!hashMatches(envSecret, await store.enrol.getSecretHash())) {
-        await store.enrol.setSecretHash(sha256Hex(envSecret));
-        out.enrolSecret = envSecret;
-      }
-    } else if ((await store.enrol.getSecretHash()) === undefined) {
-      const secret = newSecret();
-      await store.enrol.setSecretHash(sha256Hex(secret));
-      out.enrolSecret = secret;
-    }
-    const envToken = env['CUSTODIAN_ADMIN_TOKEN'];
-    if (envToken !== undefined && envToken !== '') {
-      if (!CREDENTIAL.test(envToken)) {
-        throw new CustodianError(
-          ErrorCode.INVALID_CONFIG,
-          'CUSTODIAN_ADMIN_TOKEN must be 16-256 characters of A-Z a-z 0-9 _ -',
-          {
-            details: { field: 'CUSTODIAN_ADMIN_TOKEN' },
-          },
-        );
-      }
-      if (!hashMatches(envToken, await store.enrol.getAdminTokenHash())) {
-        await store.enrol.setAdminTokenHash(sha256Hex(envToken));
-        out.adminToken = envToken;
-      }
-    } else if ((await store.enrol.getAdminTokenHash()) === undefined) {
-      const token = newSecret();
-      await store.enrol.setAdminTokenHash(sha256Hex(token));
-      out.adminToken = token;
-    }
+    const { enrol } = this.o.store;
+    const enrolSecret = await bootstrapCredential(
+      env,
+      'CUSTODIAN_ENROL_SECRET',
+      () => enrol.getSecretHash(),
+      (hash) => enrol.setSecretHash(hash),
+    );
+    if (enrolSecret !== undefined) out.enrolSecret = enrolSecret;
+    const adminToken = await bootstrapCredential(
+      env,
+      'CUSTODIAN_ADMIN_TOKEN',
+      () => enrol.getAdminTokenHash(),
+      (hash) => enrol.setAdminTokenHash(hash),
+    );
+    if (adminToken !== undefined) out.adminToken = adminToken;
     return out;
   }
 

@@ -150,11 +150,15 @@ class StoreImpl implements Store {
   }
 }
 
-class Devices implements DeviceStore {
-  private readonly s: StoreImpl;
+/** The one store each sub-store reads and writes through (its lock, engine and JSON helpers). */
+class StorePart {
+  protected readonly s: StoreImpl;
   constructor(s: StoreImpl) {
     this.s = s;
   }
+}
+
+class Devices extends StorePart implements DeviceStore {
   async get(id: string) {
     return this.s.getJson<Device>(K.device(id));
   }
@@ -190,11 +194,7 @@ export function deviceOps(device: Device, previous?: Device): KvOp[] {
   return ops;
 }
 
-class Enrol implements EnrolStore {
-  private readonly s: StoreImpl;
-  constructor(s: StoreImpl) {
-    this.s = s;
-  }
+class Enrol extends StorePart implements EnrolStore {
   async getSecretHash() {
     return this.s.getJson<string>(K.enrolSecret());
   }
@@ -220,12 +220,7 @@ class Enrol implements EnrolStore {
   }
 }
 
-class Timeline implements TimelineStore {
-  private readonly s: StoreImpl;
-  constructor(s: StoreImpl) {
-    this.s = s;
-  }
-
+class Timeline extends StorePart implements TimelineStore {
   async query(q: TimelineQuery): Promise<TimelinePage> {
     const prefix = K.timelinePrefix(q.deviceId);
     const limit = Math.max(1, Math.min(q.limit, 1000));
@@ -270,11 +265,7 @@ class Timeline implements TimelineStore {
   }
 }
 
-class Blobs implements BlobStore {
-  private readonly s: StoreImpl;
-  constructor(s: StoreImpl) {
-    this.s = s;
-  }
+class Blobs extends StorePart implements BlobStore {
   async meta(deviceId: string, blobId: string) {
     return this.s.getJson<BlobMeta>(K.blobMeta(deviceId, blobId));
   }
@@ -345,11 +336,7 @@ export async function blobDeleteOps(engine: KvEngine, deviceId: string, blobId: 
   return ops;
 }
 
-class Alerts implements AlertStore {
-  private readonly s: StoreImpl;
-  constructor(s: StoreImpl) {
-    this.s = s;
-  }
+class Alerts extends StorePart implements AlertStore {
   async get(id: string) {
     return this.s.getJson<Alert>(K.alert(id));
   }
@@ -384,12 +371,8 @@ class Alerts implements AlertStore {
   }
 }
 
-class Audit implements AuditStore {
-  private readonly s: StoreImpl;
+class Audit extends StorePart implements AuditStore {
   private last = 0;
-  constructor(s: StoreImpl) {
-    this.s = s;
-  }
   async append(input: Omit<AuditRecord, 'id' | 'at'> & { at?: number }) {
     // Strictly increasing times keep the append order in key order.
     const at = Math.max(input.at ?? this.s.now(), this.last);
@@ -435,11 +418,7 @@ class Audit implements AuditStore {
   }
 }
 
-class Policies implements PolicyStore {
-  private readonly s: StoreImpl;
-  constructor(s: StoreImpl) {
-    this.s = s;
-  }
+class Policies extends StorePart implements PolicyStore {
   async getDefault() {
     return this.s.getJson<Policy>(K.policyDefault());
   }

@@ -1,7 +1,7 @@
 // Aho–Corasick automaton compiled to a full DFA over a small alphabet (the characters that occur
 // in the patterns). Scanning is one table lookup per character: linear in the text, independent
-// of how many patterns the library holds. Everything is kept in flat typed arrays (no per-state
-// objects), so the ~28k-state automaton of the built-in library costs ~2 MiB.
+// of how many patterns the library holds for the states scanning spends its time in (see
+// DENSE_DEPTH). Everything is kept in flat typed arrays (no per-state objects).
 
 export interface AcHit {
   /** Pattern index as given to buildAutomaton. */
@@ -28,6 +28,15 @@ export interface Automaton {
   readonly states: number;
 }
 
+/**
+ * States this close to the root get a full table row (one lookup per character); deeper ones
+ * keep only their trie edges and fall back along their failure link. Every pattern the matcher
+ * builds starts with a space, so scanning ordinary text stays almost entirely within the first
+ * few levels, while the deep levels hold ~90% of the states (the full table for the built-in
+ * library would be ~2 MiB; this keeps it at ~0.2 MiB).
+ */
+const DENSE_DEPTH = 8;
+
 export function buildAutomaton(patterns: readonly string[]): Automaton {
   // Alphabet: 0 = any character no pattern uses (always leads back to the root).
   const alpha = new Uint16Array(65536);
@@ -38,82 +47,95 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
       if (alpha[c] === 0) alpha[c] = alphaSize++;
     }
 
-  // The table is allocated once at its exact size (no doubling while the trie grows: the
-  // discarded copies used to cost several MiB of RSS in the agent), with 16-bit entries while
-  // the state ids fit (the built-in library: ~28k states), which halves it again.
-  const states = countTrieStates(patterns);
-  const table: Uint16Array | Uint32Array =
-    states <= 0x10000 ? new Uint16Array(states * alphaSize) : new Uint32Array(states * alphaSize);
-
-  // Trie. 0 = no edge: no edge ever leads back to the root.
-  let next = 1;
+  // Trie from the patterns in sorted order: each shares its longest common prefix with the
+  // previous one, so the trie is laid out without any lookups and every array has its exact size.
+  const order = [...patterns.keys()]
+    .filter((i) => patterns[i]!.length > 0)
+    .sort((x, y) => (patterns[x]! < patterns[y]! ? -1 : patterns[x]! > patterns[y]! ? 1 : x - y));
+  let states = 1;
+  let maxLength = 0;
+  for (let k = 0; k < order.length; k++) {
+    const p = patterns[order[k]!]!;
+    states += p.length - (k === 0 ? 0 : commonPrefix(p, patterns[order[k - 1]!]!));
+    maxLength = Math.max(maxLength, p.length);
+  }
+  const parent = new Int32Array(states);
+  const trieEdge = new Uint16Array(states);
+  const depth = new Int32Array(states);
   const patternState = new Int32Array(patterns.length).fill(-1);
-  for (let pi = 0; pi < patterns.length; pi++) {
-    const p = patterns[pi]!;
-    if (p.length === 0) continue;
-    let s = 0;
-    for (let i = 0; i < p.length; i++) {
-      const at = s * alphaSize + alpha[p.charCodeAt(i)]!;
-      let t = table[at]!;
-      if (t === 0) {
-        t = next++;
-        table[at] = t;
-      }
-      s = t;
+  const path = new Int32Array(maxLength + 1);
+  let next = 1;
+  for (let k = 0; k < order.length; k++) {
+    const p = patterns[order[k]!]!;
+    const shared = k === 0 ? 0 : commonPrefix(p, patterns[order[k - 1]!]!);
+    for (let i = shared; i < p.length; i++) {
+      const t = next++;
+      parent[t] = path[i]!;
+      trieEdge[t] = alpha[p.charCodeAt(i)]!;
+      depth[t] = i + 1;
+      path[i + 1] = t;
     }
-    patternState[pi] = s;
+    patternState[order[k]!] = path[p.length]!;
   }
 
-  // Each state's own patterns, in pattern order (counting sort into one flat array).
-  const ownStart = new Int32Array(states + 1);
-  for (let pi = 0; pi < patterns.length; pi++) if (patternState[pi]! >= 0) ownStart[patternState[pi]! + 1]!++;
-  for (let s = 0; s < states; s++) ownStart[s + 1]! += ownStart[s]!;
-  const own = new Int32Array(ownStart[states]!);
-  const fillAt = ownStart.slice(0, states);
-  for (let pi = 0; pi < patterns.length; pi++) {
-    const s = patternState[pi]!;
-    if (s >= 0) own[fillAt[s]!++] = pi;
+  // Renumber breadth-first (by depth; within a depth in trie order): the dense states are then
+  // exactly the ids below denseStates, and the children of every state are one id range,
+  // childStart[s]..childStart[s+1], in order of their parents.
+  const byDepth = new Int32Array(maxLength + 2);
+  for (let t = 0; t < states; t++) byDepth[depth[t]! + 1]!++;
+  for (let d = 0; d <= maxLength; d++) byDepth[d + 1]! += byDepth[d]!;
+  const denseStates = byDepth[Math.min(DENSE_DEPTH, maxLength) + 1]!;
+  const id = new Int32Array(states);
+  for (let t = 0; t < states; t++) id[t] = byDepth[depth[t]!]!++;
+  const edge = new Uint16Array(states); // alphabet index of the edge into the state
+  const childStart = new Int32Array(states + 1);
+  for (let t = 1; t < states; t++) {
+    edge[id[t]!] = trieEdge[t]!;
+    childStart[id[parent[t]!]! + 1]!++;
   }
+  childStart[0] = 1;
+  for (let s = 0; s < states; s++) childStart[s + 1]! += childStart[s]!;
+  for (let pi = 0; pi < patterns.length; pi++)
+    if (patternState[pi]! >= 0) patternState[pi] = id[patternState[pi]!]!;
 
-  // BFS: failure links folded into the table. A row is completed when its state is dequeued,
-  // so a 0 in it before that still means "no trie edge" (trie children are never the root).
+  const dense: Uint16Array | Uint32Array =
+    states <= 0x10000 ? new Uint16Array(denseStates * alphaSize) : new Uint32Array(denseStates * alphaSize);
   const fail = new Int32Array(states);
-  const queue = new Int32Array(states);
-  let tail = 0;
-  for (let a = 0; a < alphaSize; a++) {
-    const t = table[a]!;
-    if (t !== 0) queue[tail++] = t; // fail = root; missing root edges stay 0 = root
-  }
-  for (let qi = 0; qi < tail; qi++) {
-    const s = queue[qi]!;
-    const f = fail[s]!;
-    const row = s * alphaSize;
-    const frow = f * alphaSize;
-    for (let a = 0; a < alphaSize; a++) {
-      const t = table[row + a]!;
-      if (t === 0) table[row + a] = table[frow + a]!;
-      else {
-        fail[t] = table[frow + a]!;
-        queue[tail++] = t;
-      }
+
+  const deepStep = (from: number, a: number): number => {
+    let s = from;
+    while (s >= denseStates) {
+      for (let t = childStart[s]!; t < childStart[s + 1]!; t++) if (edge[t] === a) return t;
+      s = fail[s]!;
     }
+    return dense[s * alphaSize + a]!;
+  };
+
+  for (let s = 0; s < states; s++) {
+    // A state's failure link is shallower, so already known (and dense when this one is).
+    for (let t = childStart[s]!; t < childStart[s + 1]!; t++) fail[t] = s === 0 ? 0 : deepStep(fail[s]!, edge[t]!);
+    if (s >= denseStates) continue;
+    const r = s * alphaSize;
+    if (s !== 0) dense.copyWithin(r, fail[s]! * alphaSize, fail[s]! * alphaSize + alphaSize);
+    for (let t = childStart[s]!; t < childStart[s + 1]!; t++) dense[r + edge[t]!] = t;
   }
 
-  // Outputs merged along the failure chain (own patterns first, then the fail state's), flat:
-  // outStart[s]..outStart[s+1] in `out`. BFS order fills a fail state before its dependants.
+  // Each state's own patterns in pattern order, then everything its failure state reports:
+  // outStart[s]..outStart[s+1] in `out`. BFS order fills a failure state before its dependants.
   const outCount = new Int32Array(states);
-  for (let qi = 0; qi < tail; qi++) {
-    const s = queue[qi]!;
-    outCount[s] = ownStart[s + 1]! - ownStart[s]! + outCount[fail[s]!]!;
-  }
+  for (let pi = 0; pi < patterns.length; pi++) if (patternState[pi]! >= 0) outCount[patternState[pi]!]!++;
+  for (let s = 1; s < states; s++) outCount[s]! += outCount[fail[s]!]!;
   const outStart = new Int32Array(states + 1);
   for (let s = 0; s < states; s++) outStart[s + 1] = outStart[s]! + outCount[s]!;
   const out = new Int32Array(outStart[states]!);
-  for (let qi = 0; qi < tail; qi++) {
-    const s = queue[qi]!;
-    let k = outStart[s]!;
-    for (let j = ownStart[s]!; j < ownStart[s + 1]!; j++) out[k++] = own[j]!;
+  const outFill = outStart.slice(0, states);
+  for (let pi = 0; pi < patterns.length; pi++) {
+    const s = patternState[pi]!;
+    if (s >= 0) out[outFill[s]!++] = pi;
+  }
+  for (let s = 1; s < states; s++) {
     const f = fail[s]!;
+    let k = outFill[s]!;
     for (let j = outStart[f]!; j < outStart[f + 1]!; j++) out[k++] = out[j]!;
   }
   const patternLength = Int32Array.from(patterns, (p) => p.length);
@@ -128,36 +150,30 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
   return {
     states,
     scanCodes(codes, length, pad, onHit) {
-      let s = table[alpha[pad]!]!;
+      let s = deepStep(0, alpha[pad]!);
       report(s, 1, onHit);
       for (let i = 0; i < length; i++) {
-        s = table[s * alphaSize + alpha[codes[i]!]!]!;
+        const a = alpha[codes[i]!]!;
+        s = s < denseStates ? dense[s * alphaSize + a]! : deepStep(s, a);
         if (outStart[s] !== outStart[s + 1]) report(s, i + 2, onHit);
       }
-      s = table[s * alphaSize + alpha[pad]!]!;
+      s = deepStep(s, alpha[pad]!);
       report(s, length + 2, onHit);
     },
     scan(text, onHit) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {
-        s = table[s * alphaSize + alpha[text.charCodeAt(i)]!]!;
+        const a = alpha[text.charCodeAt(i)]!;
+        s = s < denseStates ? dense[s * alphaSize + a]! : deepStep(s, a);
         if (outStart[s] !== outStart[s + 1]) report(s, i + 1, onHit);
       }
     },
   };
 }
 
-/** Trie size without building it: 1 (root) + each distinct pattern's characters beyond its longest common prefix with the previous one in sorted order. */
-function countTrieStates(patterns: readonly string[]): number {
-  const sorted = [...new Set(patterns)].sort();
-  let states = 1;
-  let prev = '';
-  for (const p of sorted) {
-    let lcp = 0;
-    const max = Math.min(p.length, prev.length);
-    while (lcp < max && p.charCodeAt(lcp) === prev.charCodeAt(lcp)) lcp++;
-    states += p.length - lcp;
-    prev = p;
-  }
-  return states;
+function commonPrefix(a: string, b: string): number {
+  const max = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < max && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
 }

@@ -124,11 +124,17 @@ export interface Library {
 
 export const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'data');
 
-let loaded: Library | undefined;
+/**
+ * Held weakly: a matcher keeps only what it needs, so a long-running process (the agent) does
+ * not keep the whole parsed library with its notes once its matcher is built. It is parsed again
+ * (a few ms) when a matcher is next built after it was collected.
+ */
+let loaded: WeakRef<Library> | undefined;
 
-/** Loads (once) and returns the built-in library. Throws LibraryFormatError on a malformed file. */
+/** Loads (once while in use) and returns the built-in library. Throws LibraryFormatError on a malformed file. */
 export function loadLibrary(): Library {
-  if (loaded) return loaded;
+  const cached = loaded?.deref();
+  if (cached) return cached;
   const terms: TermEntry[] = [];
   const files = readdirSync(join(DATA_DIR, 'terms'))
     .filter((f) => f.endsWith('.tsv'))
@@ -147,8 +153,9 @@ export function loadLibrary(): Library {
     readFileSync(join(DATA_DIR, 'context', 'allow.tsv'), 'utf8'),
     'context/allow.tsv',
   );
-  loaded = { terms, educationalCues, allow };
-  return loaded;
+  const library: Library = { terms, educationalCues, allow };
+  loaded = new WeakRef(library);
+  return library;
 }
 
 export interface LibraryStats {

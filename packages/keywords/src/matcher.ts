@@ -65,6 +65,53 @@ interface Pattern {
   entry: number;
 }
 
+/**
+ * The patterns as the matcher keeps them after compiling: flat arrays instead of ~3,000 small
+ * objects (the agent keeps one matcher for its lifetime). For pattern i, its run lengths are
+ * runs[runStart[i]..runStart[i+1]), and letter[k] says whether that collapsed character is a-z.
+ */
+interface PatternTable {
+  kind: Uint8Array;
+  prefix: Uint8Array;
+  entry: Int32Array;
+  runStart: Int32Array;
+  runs: Uint8Array;
+  letter: Uint8Array;
+}
+
+function packPatterns(patterns: readonly Pattern[]): PatternTable {
+  const runStart = new Int32Array(patterns.length + 1);
+  patterns.forEach((p, i) => {
+    runStart[i + 1] = runStart[i]! + p.runs.length;
+  });
+  const t: PatternTable = {
+    kind: Uint8Array.from(patterns, (p) => p.kind),
+    prefix: Uint8Array.from(patterns, (p) => (p.prefix ? 1 : 0)),
+    entry: Int32Array.from(patterns, (p) => p.entry),
+    runStart,
+    runs: new Uint8Array(runStart[patterns.length]!),
+    letter: new Uint8Array(runStart[patterns.length]!),
+  };
+  patterns.forEach((p, i) => {
+    const at = runStart[i]!;
+    t.runs.set(p.runs, at);
+    for (let k = 0; k < p.runs.length; k++) {
+      const c = p.text.charCodeAt(k);
+      t.letter[at + k] = c >= 97 && c <= 122 ? 1 : 0;
+    }
+  });
+  return t;
+}
+
+/** What a match reports about its library entry (the entry objects themselves are not kept). */
+interface EntryTable {
+  term: string[];
+  category: string[];
+  severity: Uint8Array;
+  /** 1 when an educational context lowers the severity. */
+  lowers: Uint8Array;
+}
+
 function compile(raw: string): { text: string; runs: Uint8Array; prefix: boolean } {
   const prefix = raw.endsWith('*');
   const n = normalise(prefix ? raw.slice(0, -1) : raw);
@@ -79,16 +126,16 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const lib = options.library ?? loadLibrary();
   const wanted = options.categories && options.categories.length > 0 ? new Set(options.categories) : null;
 
-  const entries: TermEntry[] = lib.terms.filter(
+  const entryList: TermEntry[] = lib.terms.filter(
     (t) => t.bands.includes(options.ageBand) && (wanted === null || wanted.has(t.category)),
   );
-  const libraryCount = entries.length;
+  const libraryCount = entryList.length;
   for (const [i, c] of (options.customTerms ?? []).entries()) {
     if (typeof c.term !== 'string' || c.term.trim() === '')
       throw new TypeError(`customTerms[${i}].term must be non-empty text`);
     if (!Number.isInteger(c.severity) || c.severity < 1 || c.severity > 5)
       throw new TypeError(`customTerms[${i}].severity must be 1-5`);
-    entries.push({
+    entryList.push({
       term: c.term.trim(),
       category: c.category || 'custom',
       severity: c.severity,
@@ -113,7 +160,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (compact.text.length >= COMPACT_MIN_LENGTH) patterns.push({ kind, ...compact, entry });
     }
   };
-  entries.forEach((e, i) => {
+  entryList.forEach((e, i) => {
     add(KIND_TERM, e.term, i, true);
     for (const ex of e.exceptions)
       if (ex.startsWith('~')) add(KIND_CONTEXT_EXCEPTION, ex.slice(1), i, false);
@@ -125,6 +172,16 @@ export function createMatcher(options: MatcherOptions): Matcher {
   // unless it is a stem), and the text is scanned with a space on each side. Occurrences inside
   // words ("ass" in "class", "sex" in "Essex") then never even reach the callback.
   const automaton = buildAutomaton(patterns.map((p) => ` ${p.text}${p.prefix ? '' : ' '}`));
+  const pt = packPatterns(patterns);
+  patterns.length = 0;
+  const entries: EntryTable = {
+    term: entryList.map((e) => e.term),
+    category: entryList.map((e) => e.category),
+    severity: Uint8Array.from(entryList, (e) => e.severity),
+    lowers: Uint8Array.from(entryList, (e) => (e.educational === 'lower' ? 1 : 0)),
+  };
+  // Only this phrase of the library is needed later (re-matching around masked words).
+  const firstCue = lib.educationalCues[0]?.phrase ?? '';
 
   return {
     termCount: libraryCount,
@@ -137,7 +194,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       // Substitution keeps the length, so offsets hold; only a window around the word is
       // re-matched, so a long text with a few asterisks costs little more than one pass.
       const seen = new Map(base.matches.map((m) => [`${m.start}:${m.end}:${m.term}`, m]));
-      const cue = base.educational ? `\n${lib.educationalCues[0]?.phrase ?? ''}` : '';
+      const cue = base.educational ? `\n${firstCue}` : '';
       for (const w of words) {
         const from = Math.max(0, w.from - MASK_CONTEXT);
         const to = Math.min(text.length, w.to + MASK_CONTEXT);
@@ -167,15 +224,16 @@ export function createMatcher(options: MatcherOptions): Matcher {
     const suppressed = new Set<number>(); // entries with a context exception present
     let educational = false;
     automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
-      const p = patterns[pi]!;
       // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
       const s = start;
-      const e = p.prefix ? end - 1 : end - 2;
-      if (!runsAgree(n, p, s)) return;
-      if (p.kind === KIND_TERM) hits.push({ entry: p.entry, s, e });
-      else if (p.kind === KIND_CUE) educational = true;
-      else if (p.kind === KIND_CONTEXT_EXCEPTION) suppressed.add(p.entry);
-      else covers.push({ entry: p.kind === KIND_ALLOW ? -1 : p.entry, s, e });
+      const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
+      if (!runsAgree(n, pt, pi, s)) return;
+      const kind = pt.kind[pi];
+      const entry = pt.entry[pi]!;
+      if (kind === KIND_TERM) hits.push({ entry, s, e });
+      else if (kind === KIND_CUE) educational = true;
+      else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
+      else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
     });
     if (hits.length === 0) return { matches: [], educational };
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
@@ -193,17 +251,18 @@ export function createMatcher(options: MatcherOptions): Matcher {
         coverIndex.covered(h.entry, h.s, h.e)
       )
         continue;
-      const ent = entries[h.entry]!;
-      const farthest = reach.get(ent.category) ?? -1;
+      const category = entries.category[h.entry]!;
+      const farthest = reach.get(category) ?? -1;
       if (farthest >= h.e) continue;
-      reach.set(ent.category, h.e);
+      reach.set(category, h.e);
+      const base = entries.severity[h.entry]!;
       const severity =
-        educational && ent.educational === 'lower'
-          ? Math.max(1, ent.severity - EDUCATIONAL_SEVERITY_DROP)
-          : ent.severity;
+        educational && entries.lowers[h.entry] === 1
+          ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP)
+          : base;
       result.push({
-        term: ent.term,
-        category: ent.category,
+        term: entries.term[h.entry]!,
+        category,
         severity,
         start: n.starts[h.s]!,
         end: n.ends[h.e - 1]!,
@@ -262,14 +321,14 @@ function* unmaskedVariants(text: string, masks: number[]): Generator<string> {
  * when it is the same length as the term's, or when it is emphasis (3+ letters: "kiiill") at
  * least as long. So "ass" does not match "as", and "88" does not match "888".
  */
-function runsAgree(n: ScratchNormalised, p: Pattern, s: number): boolean {
-  for (let k = 0; k < p.runs.length; k++) {
-    const want = p.runs[k]!;
-    const got = n.runs[s + k]!;
+function runsAgree(n: ScratchNormalised, pt: PatternTable, pi: number, s: number): boolean {
+  const from = pt.runStart[pi]!;
+  const to = pt.runStart[pi + 1]!;
+  for (let j = from; j < to; j++) {
+    const want = pt.runs[j]!;
+    const got = n.runs[s + j - from]!;
     if (got === want) continue;
-    const c = p.text.charCodeAt(k);
-    const isLetter = c >= 97 && c <= 122;
-    if (!(isLetter && got >= 3 && got >= want)) return false;
+    if (!(pt.letter[j] === 1 && got >= 3 && got >= want)) return false;
   }
   return true;
 }

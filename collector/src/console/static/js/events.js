@@ -1,6 +1,6 @@
 // One line of text per timeline event kind. Values from the device stay strings handed to ext()
 // by the caller's renderer; here they are only picked out and labelled.
-import { badge, ext, fmtBytes, h } from './h.js';
+import { badge, ext, fmtBytes, fmtTime, h } from './h.js';
 
 export const KIND_LABELS = {
   agentStarted: 'Agent started',
@@ -47,6 +47,20 @@ export function payloadOf(e) {
 /** @param {any} e */
 export function timeOf(e) {
   return Number(e?.timeMs ?? e?.time ?? e?.event?.timeMs ?? e?.receivedAt ?? 0);
+}
+
+/**
+ * One event as a table row: time, kind, description (the timeline, USB history and alert pages).
+ * @param {any} e @param {Record<string, string> | null} [attrs]
+ */
+export function eventRow(e, attrs = null) {
+  return h(
+    'tr',
+    attrs,
+    h('td', { class: 'nowrap' }, fmtTime(timeOf(e))),
+    h('td', null, KIND_LABELS[/** @type {keyof typeof KIND_LABELS} */ (kindOf(e))] ?? kindOf(e)),
+    h('td', null, describe(e)),
+  );
 }
 
 /** A short, inert description of one event. @param {any} e */

@@ -2,7 +2,7 @@
 // until "Reveal" is pressed — the reveal fetches the image through the audited endpoint. Then
 // the context snippet, the device timeline around the event, and the actions.
 import { api, fetchBlobUrl } from '../api.js';
-import { describe, KIND_LABELS, kindOf, timeOf } from '../events.js';
+import { eventRow, kindOf, timeOf } from '../events.js';
 import { badge, ext, extLong, field, fmtTime, h, mount } from '../h.js';
 import { alertView, listOf } from '../model.js';
 import { loading, renderError, sevBadge, statusLine, table } from '../ui.js';
@@ -325,22 +325,10 @@ async function fillAround(box, a) {
               'Device timeline around the alert',
               ['Time', 'Kind', 'What'],
               events.map((e) =>
-                h(
-                  'tr',
-                  {
-                    class:
-                      Math.abs(timeOf(e) - a.time) < 2000 && kindOf(e) === 'flaggedActivity'
-                        ? 'selected'
-                        : '',
-                  },
-                  h('td', { class: 'nowrap' }, fmtTime(timeOf(e))),
-                  h(
-                    'td',
-                    null,
-                    KIND_LABELS[/** @type {keyof typeof KIND_LABELS} */ (kindOf(e))] ?? kindOf(e),
-                  ),
-                  h('td', null, describe(e)),
-                ),
+                eventRow(e, {
+                  class:
+                    Math.abs(timeOf(e) - a.time) < 2000 && kindOf(e) === 'flaggedActivity' ? 'selected' : '',
+                }),
               ),
             ),
           ),

@@ -1,7 +1,7 @@
 // One device: live status, timeline (kind filter, time range, paging by cursor), inventory,
 // USB history and its policy (admins edit the per-device override here, with a reason).
 import { api } from '../api.js';
-import { describe, KIND_LABELS, kindOf, payloadOf, timeOf, USB_KINDS } from '../events.js';
+import { eventRow, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
 import { deviceView, listOf } from '../model.js';
@@ -111,15 +111,7 @@ export async function render(main, ctx) {
       if (nextCursor) cursors[index + 1] = nextCursor;
       mount(
         tlBody,
-        events.map((e) =>
-          h(
-            'tr',
-            { 'data-kind': kindOf(e) },
-            h('td', { class: 'nowrap' }, fmtTime(timeOf(e))),
-            h('td', null, KIND_LABELS[/** @type {keyof typeof KIND_LABELS} */ (kindOf(e))] ?? kindOf(e)),
-            h('td', null, describe(e)),
-          ),
-        ),
+        events.map((e) => eventRow(e, { 'data-kind': kindOf(e) })),
       );
       if (events.length === 0)
         mount(tlBody, h('tr', null, h('td', { colspan: '3', class: 'muted' }, 'No events in this range.')));
@@ -289,19 +281,7 @@ async function fillUsbHistory(box, id) {
             table(
               'USB history, newest first',
               ['Time', 'Event', 'Details'],
-              events.map((e) =>
-                h(
-                  'tr',
-                  null,
-                  h('td', { class: 'nowrap' }, fmtTime(timeOf(e))),
-                  h(
-                    'td',
-                    null,
-                    KIND_LABELS[/** @type {keyof typeof KIND_LABELS} */ (kindOf(e))] ?? kindOf(e),
-                  ),
-                  h('td', null, describe(e)),
-                ),
-              ),
+              events.map((e) => eventRow(e)),
             ),
           ),
     );
