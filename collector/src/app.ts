@@ -86,7 +86,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
 
-  let store = options.store;
+  const store = options.store;
   if (!store) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const envKey = env['CUSTODIAN_SCREENSHOT_KEY'];
@@ -102,9 +102,27 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
         );
       key = loaded.key;
     }
-    store = await openLevelStore(config.dataDir, key, now);
+    const opened = await openLevelStore(config.dataDir, key, now);
+    // A start that fails after this point (bad credentials in the environment, a module that
+    // throws) must release the level lock, or a retry in the same process gets LEVEL_LOCKED.
+    try {
+      return await assemble(options, opened, log, now, env);
+    } catch (err) {
+      await opened.close().catch(() => undefined);
+      throw err;
+    }
   }
+  return assemble(options, store, log, now, env);
+}
 
+async function assemble(
+  options: CreateAppOptions,
+  store: Store,
+  log: Logger,
+  now: () => number,
+  env: NodeJS.ProcessEnv,
+): Promise<App> {
+  const { config } = options;
   const live = new LiveHub();
   const router = new Router();
   const hooks = createHooks();
