@@ -9,7 +9,8 @@ import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 
 const BATCH = 50;
-const BATCHES = 400;
+/** Like a real agent, keep at most this many events sent but not yet acked. */
+const WINDOW = 100 * BATCH;
 
 function batchEvents(b: number): IEvent[] {
   return Array.from({ length: BATCH }, (_, i) => {
@@ -42,9 +43,10 @@ afterEach(async () => {
 
 describe('collector killed with SIGKILL mid-stream', () => {
   it('keeps whole batches only, loses nothing acked, stores the resend once', async () => {
-    // A 50 ms commit tick keeps several groups in flight, so the kill lands mid-stream even when
-    // this test process is slow to see the first ack.
-    collector = await startCollector({ env: { CUSTODIAN_COMMIT_TICK_MS: '50' } });
+    // A 1 s commit tick: after the first group commit (the first ack, which triggers the kill),
+    // the next commit is a second away while batches keep arriving, so the kill lands with
+    // received-but-uncommitted batches in the collector even when this process is slow.
+    collector = await startCollector({ env: { CUSTODIAN_COMMIT_TICK_MS: '1000' } });
     const enrol = await fetch(`${collector.url}/api/v1/enrol`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -75,8 +77,19 @@ describe('collector killed with SIGKILL mid-stream', () => {
         }
       });
     });
-    for (let b = 0; b < BATCHES; b++)
-      client.ws.send(encodeAgentMessage({ batch: { streamId: stream, events: batchEvents(b) } }));
+    // Keep streaming, ack-paced like an agent, until the kill closes the socket: the kill always
+    // lands mid-stream however slowly this process sees the first ack.
+    let sent = 0;
+    const deadline = Date.now() + 60_000;
+    while (client.ws.readyState === client.ws.OPEN && Date.now() < deadline) {
+      if (sent * BATCH - maxAcked >= WINDOW) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      client.ws.send(encodeAgentMessage({ batch: { streamId: stream, events: batchEvents(sent) } }));
+      sent++;
+      if (sent % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
     await killedAt;
     await client.closed;
     expect(maxAcked).toBeGreaterThan(0);
@@ -85,16 +98,16 @@ describe('collector killed with SIGKILL mid-stream', () => {
     const afterCrash = await allSeqs(collector.dataDir, deviceId);
     const present = new Set(afterCrash);
     for (let s = 1; s <= maxAcked; s++) expect(present.has(s)).toBe(true);
-    for (let b = 0; b < BATCHES; b++) {
+    for (let b = 0; b < sent; b++) {
       const count = batchEvents(b).filter((e) => present.has(e.seq as number)).length;
       expect([0, BATCH]).toContain(count);
     }
     expect(new Set(afterCrash).size).toBe(afterCrash.length);
     console.log(
-      `kill9: acked up to ${maxAcked}, ${afterCrash.length} of ${BATCHES * BATCH} events on disk after SIGKILL`,
+      `kill9: acked up to ${maxAcked}, ${afterCrash.length} of ${sent * BATCH} sent events on disk after SIGKILL`,
     );
     // The kill really interrupted the stream (otherwise this test proves nothing).
-    expect(afterCrash.length).toBeLessThan(BATCHES * BATCH);
+    expect(afterCrash.length).toBeLessThan(sent * BATCH);
 
     // Restart; the agent resends everything it was not told is durable (here: all of it).
     await collector.restart();
@@ -103,17 +116,17 @@ describe('collector killed with SIGKILL mid-stream', () => {
     expect(Number(welcome.ackedSeq)).toBe(afterCrash.length === 0 ? 0 : Math.max(...afterCrash));
     expect(Number(welcome.ackedSeq)).toBeGreaterThanOrEqual(maxAcked);
     let last: number | undefined;
-    for (let b = 0; b < BATCHES; b++) {
+    for (let b = 0; b < sent; b++) {
       again.send({ batch: { streamId: stream, events: batchEvents(b) } });
     }
-    for (let b = 0; b < BATCHES; b++) last = Number((await again.next('ack', 30_000)).ack?.seq);
-    expect(last).toBe(BATCHES * BATCH);
+    for (let b = 0; b < sent; b++) last = Number((await again.next('ack', 30_000)).ack?.seq);
+    expect(last).toBe(sent * BATCH);
     again.close();
     await again.closed;
     expect(await collector.stop()).toBe(0);
 
     const final = await allSeqs(collector.dataDir, deviceId);
-    expect(final.length).toBe(BATCHES * BATCH);
-    expect(final).toEqual(Array.from({ length: BATCHES * BATCH }, (_, i) => i + 1));
+    expect(final.length).toBe(sent * BATCH);
+    expect(final).toEqual(Array.from({ length: sent * BATCH }, (_, i) => i + 1));
   });
 });

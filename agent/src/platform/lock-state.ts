@@ -93,7 +93,9 @@ export function createLockStateProbe(options?: ScreenLockerOptions): LockStatePr
   let locker: Promise<CachedScreenLocker> | undefined;
   return {
     isLocked() {
-      locker ??= options ? createScreenLocker(options).then((l) => withLockStateCache(l)) : sharedScreenLocker();
+      locker ??= options
+        ? createScreenLocker(options).then((l) => withLockStateCache(l))
+        : sharedScreenLocker();
       return locker.then((l) => l.isLocked());
     },
   };

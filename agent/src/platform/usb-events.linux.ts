@@ -1,8 +1,10 @@
 // Change sources for USB storage on Linux: `udevadm monitor` (device add/remove/change, needs
 // udevd) and `findmnt --poll` (mount/umount/remount, reads the kernel mount table, works without
-// udevd). Where udevd is not running, `udevadm monitor --kernel` (the kernel's own uevents) takes
-// the place of the udev events. All are long-lived children, so they cannot go through run() and
-// its timeout; each is restarted with back-off when it exits, and killed on stop().
+// udevd), plus `udevadm monitor --kernel` (the kernel's own uevents). Where udevd is not running
+// the kernel events take the place of the udev ones. Where it is, they only stand guard: udev
+// events come a moment after the kernel's, so a kernel event with no udev event after it means
+// udevd has gone, and it is passed on then. All are long-lived children, so they cannot go
+// through run() and its timeout; each is restarted with back-off when it exits, and killed on stop().
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
@@ -58,9 +60,11 @@ export interface EventSourceOptions {
   onSourceExit?: (name: string, code: number | null) => void;
   /**
    * Resolves true when udevd is not running, so device events must come from the kernel
-   * monitor. Asked once at start. Default: never (udev and findmnt only).
+   * monitor. Asked once at start. Default: never (udev and findmnt only, no kernel monitor).
    */
   needsKernelEvents?: () => Promise<boolean>;
+  /** With udevd running: how long a kernel event may wait for a udev event. Default 3000 ms. */
+  udevGraceMs?: number;
 }
 
 /** A source whose child has been running this long without exiting counts as up. */
@@ -77,6 +81,27 @@ export function createLinuxUsbEventSources(
   /** Per source: when its current child started, or undefined while it is down. */
   const upSince = new Map<string, number | undefined>();
   let deviceEvents: 'udev' | 'kernel' | undefined;
+  const udevGraceMs = options.udevGraceMs ?? 3_000;
+  /** udevd running: a kernel event waiting for its udev event. */
+  let kernelPending: NodeJS.Timeout | undefined;
+  /** udevd running, but a kernel event got no udev event within the grace time. */
+  let udevSilent = false;
+
+  function hintFrom(src: Source, hint: UsbChangeHint): void {
+    if (src.name === 'udev') {
+      udevSilent = false;
+      clearTimeout(kernelPending);
+      kernelPending = undefined;
+    } else if (src.name === 'kernel' && deviceEvents === 'udev') {
+      kernelPending ??= setTimeout(() => {
+        kernelPending = undefined;
+        udevSilent = true;
+        onChange(hint);
+      }, udevGraceMs);
+      return;
+    }
+    onChange(hint);
+  }
 
   function start(src: Source, delay: number): void {
     const child = spawn(src.cmd, src.args, {
@@ -89,7 +114,7 @@ export function createLinuxUsbEventSources(
     child.on('error', () => undefined); // ENOENT etc.: reported through 'exit'/'close' below
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const hint = src.parse(line);
-      if (hint) onChange(hint);
+      if (hint) hintFrom(src, hint);
     });
     child.once('close', (code) => {
       children.delete(child);
@@ -114,7 +139,7 @@ export function createLinuxUsbEventSources(
     (needed) => {
       if (stopped) return;
       deviceEvents = needed ? 'kernel' : 'udev';
-      if (needed) start(KERNEL_SOURCE, restartMs);
+      start(KERNEL_SOURCE, restartMs);
     },
     () => undefined, // unknown: the device-event side stays incomplete, the fast poll stays on
   );
@@ -126,11 +151,13 @@ export function createLinuxUsbEventSources(
 
   return {
     complete() {
-      return deviceEvents !== undefined && isUp(deviceEvents) && isUp('findmnt');
+      if (!deviceEvents || !isUp('kernel') || !isUp('findmnt')) return false;
+      return deviceEvents === 'kernel' || (isUp('udev') && !udevSilent);
     },
     async stop() {
       stopped = true;
       await kernelCheck;
+      clearTimeout(kernelPending);
       for (const t of timers) clearTimeout(t);
       const waits = [...children].map((c) => new Promise<void>((r) => c.once('close', () => r())));
       for (const c of children) c.kill('SIGTERM');

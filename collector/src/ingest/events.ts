@@ -25,8 +25,9 @@ function cut(s: string, max: number): string {
 }
 
 /**
- * Truncates over-long strings and repairs text that was not valid UTF-8 (protobufjs decodes it
- * leniently into lone surrogates), in place. Returns the paths it changed.
+ * Truncates over-long strings, in place, and repairs lone surrogates should a decoder ever let
+ * them through (protobufjs 8 refuses invalid UTF-8 at decode, so today that path is defensive).
+ * Returns the paths it changed.
  */
 export function sanitise(
   value: unknown,

@@ -113,7 +113,8 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
 
   for (let s = 0; s < states; s++) {
     // A state's failure link is shallower, so already known (and dense when this one is).
-    for (let t = childStart[s]!; t < childStart[s + 1]!; t++) fail[t] = s === 0 ? 0 : deepStep(fail[s]!, edge[t]!);
+    for (let t = childStart[s]!; t < childStart[s + 1]!; t++)
+      fail[t] = s === 0 ? 0 : deepStep(fail[s]!, edge[t]!);
     if (s >= denseStates) continue;
     const r = s * alphaSize;
     if (s !== 0) dense.copyWithin(r, fail[s]! * alphaSize, fail[s]! * alphaSize + alphaSize);

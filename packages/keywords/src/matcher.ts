@@ -257,9 +257,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       reach.set(category, h.e);
       const base = entries.severity[h.entry]!;
       const severity =
-        educational && entries.lowers[h.entry] === 1
-          ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP)
-          : base;
+        educational && entries.lowers[h.entry] === 1 ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP) : base;
       result.push({
         term: entries.term[h.entry]!,
         category,
