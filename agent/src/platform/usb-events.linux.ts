@@ -23,25 +23,20 @@ interface Source {
   parse(line: string): UsbChangeHint | undefined;
 }
 
-const UDEV_SOURCE: Source = {
-  name: 'udev',
-  cmd: 'udevadm',
-  args: UDEV_MONITOR_ARGS,
-  parse(line) {
-    const e = parseUdevMonitorLine(line);
-    return e ? { source: 'udev', action: e.action } : undefined;
-  },
-};
+function udevadmSource(name: 'udev' | 'kernel', args: readonly string[]): Source {
+  return {
+    name,
+    cmd: 'udevadm',
+    args,
+    parse(line) {
+      const e = parseUdevMonitorLine(line);
+      return e ? { source: name, action: e.action } : undefined;
+    },
+  };
+}
 
-const KERNEL_SOURCE: Source = {
-  name: 'kernel',
-  cmd: 'udevadm',
-  args: KERNEL_MONITOR_ARGS,
-  parse(line) {
-    const e = parseUdevMonitorLine(line);
-    return e ? { source: 'kernel', action: e.action } : undefined;
-  },
-};
+const UDEV_SOURCE = udevadmSource('udev', UDEV_MONITOR_ARGS);
+const KERNEL_SOURCE = udevadmSource('kernel', KERNEL_MONITOR_ARGS);
 
 const FINDMNT_SOURCE: Source = {
   name: 'findmnt',
