@@ -1,14 +1,18 @@
 // The live feed for the console (Server-Sent Events): device status changes and new events for
-// IT, DSL and admins; alerts only for those who may see safeguarding content. Everything sent
-// here is already durable (the hub fires after the commit).
+// IT, DSL and admins, with flag content redacted for all but the DSL (views.ts). New alerts go
+// to the DSL's own feed (/api/v1/alerts/live). Everything sent here is already durable (the hub
+// fires after the commit).
 import type { App } from '../app.ts';
+import { principalStillValid } from '../auth/revalidate.ts';
 import type { LiveEvent } from '../live/hub.ts';
-import type { Alert, Device, DeviceLiveStatus } from '../store/types.ts';
+import type { Device, DeviceLiveStatus } from '../store/types.ts';
 import type { Route } from './router.ts';
-import { deviceView, liveEventView, seesSafeguardingContent } from './views.ts';
+import { deviceView, liveEventView } from './views.ts';
 
 /** Buffered bytes past which a slow SSE client is dropped rather than buffered without bound. */
 const MAX_SSE_BUFFER = 4 * 1024 * 1024;
+/** How often an open feed re-checks the session behind it. */
+export const LIVE_RECHECK_MS = 5_000;
 
 export function liveRoutes(app: App): Route[] {
   return [
@@ -35,19 +39,29 @@ export function liveRoutes(app: App): Route[] {
         send('snapshot', { statuses: app.status.list() });
         const onStatus = (s: DeviceLiveStatus) => send('status', s);
         const onEvent = (e: LiveEvent) => send('event', liveEventView(e, principal));
-        const onAlert = (a: Alert) => send('alert', a);
         const onDevice = (d: Device) => send('device', deviceView(d, app.status.get(d.id)));
         app.live.on('status', onStatus);
         app.live.on('event', onEvent);
         app.live.on('device', onDevice);
-        if (seesSafeguardingContent(principal)) app.live.on('alert', onAlert);
+        // New alerts are not sent here: the DSL's own feed (/api/v1/alerts/live) carries them.
         const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
+        // The feed authenticated once, at connect: re-check the session so it stops when the
+        // session ends, times out, or the account is disabled or re-roled.
+        const recheck = setInterval(() => {
+          if (!principal) return;
+          principalStillValid(app.store, principal).then(
+            (ok) => {
+              if (!ok) res.end('event: end\ndata: {"reason":"session ended"}\n\n');
+            },
+            () => res.destroy(),
+          );
+        }, LIVE_RECHECK_MS);
         const cleanup = () => {
           clearInterval(keepAlive);
+          clearInterval(recheck);
           app.live.off('status', onStatus);
           app.live.off('event', onEvent);
           app.live.off('device', onDevice);
-          app.live.off('alert', onAlert);
         };
         req.on('close', cleanup);
         res.on('close', cleanup);
