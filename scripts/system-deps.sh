@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xterm xdotool xprintidle openbox i3lock
       cryptsetup-bin util-linux udev psmisc chromium fonts-dejavu-core e2fsprogs mount
-      ntfs-3g openssl imagemagick python3)
+      ntfs-3g openssl imagemagick python3 xauth)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

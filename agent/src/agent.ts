@@ -16,6 +16,7 @@ import { BlobStore } from './outbox/blob-store.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { createLockStateProbe } from './platform/lock-state.ts';
+import { setSessionEnvProvider, watchGraphicalSession } from './platform/session.ts';
 import { createWindowSource } from './platform/window.ts';
 import type { SpawnCounts } from './service/spawn-counter.ts';
 import { type AgentStatus, writeStatus } from './service/status-file.ts';
@@ -35,7 +36,12 @@ export interface AgentOptions {
   countSpawns?: () => SpawnCounts;
   /** The agent's entry script: inventory then runs in a child process (`<script> inventory`). */
   helperScript?: string;
+  /** How often the graphical session is re-checked when the agent has no display. Default 30 s. */
+  sessionIntervalMs?: number;
 }
+
+/** Components that talk to the user's display: restarted when the graphical session changes. */
+const DISPLAY_BOUND = new Set(['window-monitor', 'idle-lock', 'capture']);
 
 export interface RunningAgent {
   deviceId: string;
@@ -71,6 +77,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
             '(nothing is locked); pass --enforce to enforce',
       { usbMode: policy.current().usb.mode, idleLockReportOnly: policy.current().idleLock.reportOnly },
     );
+
+  // A root service has no display: find the user's desktop session (nothing changes when it has one).
+  const session = await watchGraphicalSession(log, {
+    ...(options.sessionIntervalMs !== undefined ? { intervalMs: options.sessionIntervalMs } : {}),
+  });
 
   const components: AgentComponent[] = [];
   const reporter = new CapabilityReporter(() => components, outbox, log);
@@ -119,6 +130,33 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
   await reporter.reportNow();
+
+  // Logout, login, user switch: the display-bound components start over in the new session
+  // (they read the environment when they start) and report their capabilities again.
+  let restarting: Promise<void> = Promise.resolve();
+  let stoppingAgent = false;
+  session?.onChange(() => {
+    restarting = restarting.then(async () => {
+      if (stoppingAgent) return;
+      const bound = started.filter((c) => DISPLAY_BOUND.has(c.name));
+      for (const c of [...bound].reverse()) {
+        try {
+          await c.stop();
+        } catch (err) {
+          log.error('component failed to stop for a session change', { component: c.name, err });
+        }
+      }
+      windowHub.publish(undefined); // the old session's window is not the new session's
+      for (const c of bound) {
+        try {
+          await c.start();
+        } catch (err) {
+          log.error('component failed to restart in the new session', { component: c.name, err });
+        }
+      }
+      reporter.changed();
+    });
+  });
 
   const onCommand = async (command: ICommand): Promise<CommandOutcome> => {
     for (const c of started) {
@@ -204,6 +242,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     components,
     stop(reason: string) {
       stopping ??= (async () => {
+        stoppingAgent = true;
+        session?.stop();
+        await restarting;
         clearInterval(statusTimer);
         reporter.stop();
         await outbox.emit({ agentStopping: { reason } }).catch(() => undefined);
@@ -221,6 +262,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         await link.stop();
         await flushStatus(false);
         await outbox.close();
+        if (session) setSessionEnvProvider(undefined);
         log.info('agent stopped', { reason });
       })();
       return stopping;

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CustodianError, ErrorCode, HELLO_DEADLINE_MS } from '@custodian/protocol';
 
+export const SECURE_COOKIES = ['auto', 'always', 'never'] as const;
+export type SecureCookies = (typeof SECURE_COOKIES)[number];
+
 export interface CollectorConfig {
   dataDir: string;
   host: string;
@@ -11,6 +14,11 @@ export interface CollectorConfig {
   /** URL agents should use (returned by enrolment). Default: derived from host/port/TLS. */
   publicUrl: string;
   tls: { certFile: string; keyFile: string } | undefined;
+  /**
+   * `Secure` on the session cookie: `auto` = only when this process serves TLS; `always` behind
+   * a TLS-terminating reverse proxy (the browser sees https, we see http); `never` for local tests.
+   */
+  secureCookies: SecureCookies;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** File holding the AES-256-GCM screenshot key; default `<dataDir>/../custodian-screenshot.key`. */
   screenshotKeyFile: string;
@@ -28,6 +36,8 @@ export interface CollectorConfig {
     timelineDays: number;
     screenshotDays: number;
     purgeIntervalMinutes: number;
+    /** Chunks of an upload never completed (collector crashed mid-upload) go after this long. */
+    incompleteUploadHours: number;
   };
   enrol: {
     codeTtlHoursDefault: number;
@@ -42,6 +52,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
     port: 8443,
     publicUrl: '',
     tls: undefined,
+    secureCookies: 'auto',
     logLevel: 'info',
     screenshotKeyFile: join(dirname(abs), 'custodian-screenshot.key'),
     ingest: {
@@ -51,7 +62,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       maxInFlightBytes: 8 * 1024 * 1024,
       commitTickMs: 2,
     },
-    retention: { timelineDays: 90, screenshotDays: 30, purgeIntervalMinutes: 60 },
+    retention: { timelineDays: 90, screenshotDays: 30, purgeIntervalMinutes: 60, incompleteUploadHours: 24 },
     enrol: { codeTtlHoursDefault: 72 },
   };
 }
@@ -72,6 +83,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_PUBLIC_URL: 'publicUrl',
   CUSTODIAN_TLS_CERT: 'tls.certFile',
   CUSTODIAN_TLS_KEY: 'tls.keyFile',
+  CUSTODIAN_SECURE_COOKIES: 'secureCookies',
   CUSTODIAN_LOG_LEVEL: 'logLevel',
   CUSTODIAN_SCREENSHOT_KEY_FILE: 'screenshotKeyFile',
   CUSTODIAN_HELLO_DEADLINE_MS: 'ingest.helloDeadlineMs',
@@ -82,6 +94,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_RETENTION_TIMELINE_DAYS: 'retention.timelineDays',
   CUSTODIAN_RETENTION_SCREENSHOT_DAYS: 'retention.screenshotDays',
   CUSTODIAN_PURGE_INTERVAL_MINUTES: 'retention.purgeIntervalMinutes',
+  CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: 'retention.incompleteUploadHours',
 };
 
 const FLAG_FIELDS: Record<string, string> = {
@@ -99,6 +112,11 @@ function bad(field: string, message: string): never {
   throw new CustodianError(ErrorCode.INVALID_CONFIG, `config field ${field}: ${message}`, {
     details: { field },
   });
+}
+
+/** Whether the session cookie carries `Secure` (and the `__Host-` prefix). */
+export function cookiesSecure(cfg: Pick<CollectorConfig, 'secureCookies' | 'tls'>): boolean {
+  return cfg.secureCookies === 'auto' ? cfg.tls !== undefined : cfg.secureCookies === 'always';
 }
 
 /** Builds and validates the configuration. Throws CUST_ERR_INVALID_CONFIG naming the bad field. */
@@ -194,6 +212,11 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
     if (t.keyFile === undefined) bad('tls.keyFile', 'required when tls.certFile is given (--tls-key)');
     cfg.tls = { certFile: path('tls.certFile', t.certFile), keyFile: path('tls.keyFile', t.keyFile) };
   }
+  if (!SECURE_COOKIES.includes(cfg.secureCookies))
+    bad(
+      'secureCookies',
+      `must be one of ${SECURE_COOKIES.join(', ')} (got ${JSON.stringify(cfg.secureCookies)})`,
+    );
   const i = cfg.ingest;
   i.helloDeadlineMs = int('ingest.helloDeadlineMs', i.helloDeadlineMs, 50, 600_000);
   i.idleTimeoutMs = int('ingest.idleTimeoutMs', i.idleTimeoutMs, 100, 3_600_000);
@@ -206,6 +229,7 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   r.timelineDays = int('retention.timelineDays', r.timelineDays, 1, 36_500);
   r.screenshotDays = int('retention.screenshotDays', r.screenshotDays, 1, 36_500);
   r.purgeIntervalMinutes = int('retention.purgeIntervalMinutes', r.purgeIntervalMinutes, 1, 10_080);
+  r.incompleteUploadHours = int('retention.incompleteUploadHours', r.incompleteUploadHours, 1, 24 * 30);
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
   return cfg;
 }

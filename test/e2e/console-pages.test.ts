@@ -121,6 +121,18 @@ describe('console: shell, enrolment page, reports', () => {
     for (const name of ['secret.pupil', 'governor-check-host', 'nobody likes you', agent.deviceId]) {
       expect(text).not.toContain(name);
     }
+    // The one seeded alert is a count of 1: a governor sees "fewer than 3", never the 1.
+    const alertRows = page
+      .locator('table', { has: page.locator('caption', { hasText: 'Alerts by category and month' }) })
+      .locator('tbody tr');
+    expect(await alertRows.allTextContents()).toEqual([
+      expect.stringMatching(/^\d{4}-\d{2}bullyingfewer than 3$/),
+    ]);
+    const shown = await chart.locator('rect title').allTextContents();
+    expect(shown).toContainEqual(expect.stringMatching(/· bullying: fewer than 3$/));
+    expect(shown.filter((t) => /bullying: \d/.test(t))).toEqual([]);
+    expect(text).toContain('fewer than 3 alerts in the period');
+    expect(text).not.toMatch(/\b1 alerts? in the period/);
     const nav = await page.locator('header nav').textContent();
     expect(nav).toContain('Reports');
     expect(nav).not.toContain('Devices');

@@ -8,12 +8,13 @@ import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/con
 import { createIdleProbe, type IdleProbe } from '../platform/idle.ts';
 import type { ScreenLocker } from '../platform/lock.ts';
 import { type CachedScreenLocker, sharedScreenLocker, withLockStateCache } from '../platform/lock-state.ts';
+import { createNotifier, type IdleNotifier } from '../platform/notify.ts';
 
 export interface IdleLockOptions {
   idle?: IdleProbe;
   locker?: ScreenLocker;
-  /** Shows the OS notice before locking, where the platform has one. */
-  warn?: (secondsLeft: number) => Promise<void>;
+  /** Shows the OS notice at the warning point (not in report-only) and takes it down again. */
+  notifier?: IdleNotifier;
   /**
    * Longest gap between two idle samples once the warning is due (and while warned, idle or
    * locked, to see the user come back). Default 2000 ms.
@@ -67,6 +68,8 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
   let locking: Promise<string> | undefined;
   let unsubscribe: (() => void) | undefined;
   let lastIdleError = '';
+  let notifier: IdleNotifier | undefined = options.notifier;
+  let warningShown = false;
 
   const policy = (): Policy['idleLock'] => ctx.policy.current().idleLock;
   // Demo relaxation arrives through the policy (the agent's policy store lays report-only over
@@ -103,6 +106,15 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
         reportOnly: state === State.IDLE && reportOnly(),
       },
     });
+  }
+
+  /** Takes the notice down on activity, on a lock (ours or the user's) and on stop. */
+  function dismissWarning(): Promise<void> {
+    if (!warningShown || !notifier) return Promise.resolve();
+    warningShown = false;
+    return notifier
+      .dismiss()
+      .catch((err) => ctx.log.warn('idle warning not dismissed', { error: (err as Error).message }));
   }
 
   /** Lock state; unknown (the probe failed) counts as not locked, as before. */
@@ -147,6 +159,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     const warnAtMs = p.warningSeconds > 0 ? thresholdMs - p.warningSeconds * 1000 : thresholdMs;
 
     if (locked) {
+      void dismissWarning();
       if (phase !== 'locked') {
         phase = 'locked';
         await emitState(State.LOCKED, idleMs);
@@ -154,6 +167,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       return schedule(Math.min(1_000, maxPollMs));
     }
     if (phase === 'locked' || idleMs < warnAtMs) {
+      void dismissWarning();
       if (phase !== 'active') await emitState(State.ACTIVE, idleMs);
       phase = 'active';
       failures = 0;
@@ -165,9 +179,10 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     if (phase === 'active' && idleMs < thresholdMs) {
       phase = 'warned';
       await emitState(State.IDLE, idleMs, { warning: true });
-      if (options.warn && !reportOnly()) {
-        options
-          .warn(Math.ceil((thresholdMs - idleMs) / 1000))
+      if (notifier && !reportOnly()) {
+        warningShown = true;
+        notifier
+          .show(Math.ceil((thresholdMs - idleMs) / 1000))
           .catch((err) => ctx.log.warn('idle warning not shown', { error: (err as Error).message }));
       }
     }
@@ -200,6 +215,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
         const method = await l.lock();
         await ctx.events.emit({ screenLocked: { method, idleMs, byPolicy, attempt } });
         phase = 'locked';
+        void dismissWarning();
         failures = 0;
         nextRetryAt = 0;
         setCap({ name: 'lock', available: true, reason: `locks with ${method}` });
@@ -231,6 +247,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     async start() {
       idle ??= await createIdleProbe();
       locker ??= await sharedScreenLocker();
+      notifier ??= await createNotifier();
       const [ia, la] = await Promise.all([idle.availability(), locker.availability()]);
       idleCap = { name: 'idle', available: ia.available, reason: ia.reason };
       lockCap = { name: 'lock', available: la.available, reason: la.reason };
@@ -258,6 +275,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       unsubscribeLock?.();
       await ticking;
       await locking?.catch(() => undefined);
+      await dismissWarning();
     },
     capabilities() {
       return [idleCap, lockCap];

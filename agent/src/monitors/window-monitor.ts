@@ -43,6 +43,10 @@ export class WindowMonitor implements AgentComponent {
   }
 
   async start(): Promise<void> {
+    // Restartable: the agent stops and starts it when the graphical session changes.
+    this.stopped = false;
+    this.last = undefined;
+    this.lockedCache = undefined;
     await this.probe();
     this.unsubscribe = this.ctx.policy.onChange((p, prev) => {
       if (p.windowSampleMs !== prev.windowSampleMs) this.schedule();
@@ -131,6 +135,7 @@ export class WindowMonitor implements AgentComponent {
     clearTimeout(this.probeTimer);
     this.unsubscribe?.();
     if (this.sourceStarted) await this.source.stop();
+    this.sourceStarted = false;
   }
 }
 

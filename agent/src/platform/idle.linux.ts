@@ -3,6 +3,7 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { run as realRun } from './exec.ts';
 import type { Availability, ExecRunner, IdleProbe, IdleProbeOptions } from './idle.ts';
+import { sessionEnv } from './session.ts';
 
 export type LinuxSessionKind = 'x11' | 'wayland' | 'none';
 
@@ -89,7 +90,28 @@ async function probe(p: IdleProbe): Promise<Availability> {
 }
 
 export function createLinuxIdleProbe(options: IdleProbeOptions = {}): IdleProbe {
-  const env = options.env ?? process.env;
+  if (options.env) return createIdleProbeFor(options.env, options);
+  // No fixed environment: follow the graphical session (session.ts), rebuilt when it changes.
+  let env: NodeJS.ProcessEnv | undefined;
+  let probe: IdleProbe | undefined;
+  const current = (): IdleProbe => {
+    const now = sessionEnv();
+    if (!probe || now !== env) {
+      env = now;
+      probe = createIdleProbeFor(now, options);
+    }
+    return probe;
+  };
+  return {
+    get method() {
+      return current().method;
+    },
+    idleMs: () => current().idleMs(),
+    availability: () => current().availability(),
+  };
+}
+
+function createIdleProbeFor(env: NodeJS.ProcessEnv, options: IdleProbeOptions): IdleProbe {
   const run: ExecRunner = options.run ?? realRun;
   const session = linuxSession(env);
 

@@ -9,6 +9,7 @@ import { hasCommand, run as realRun } from './exec.ts';
 import { linuxSession } from './idle.linux.ts';
 import type { Availability, ExecRunner } from './idle.ts';
 import { configuredLockCommand, type ScreenLocker, type ScreenLockerOptions } from './lock.ts';
+import { sessionEnv } from './session.ts';
 
 /** Window names/classes of X11 screen lockers. */
 export const KNOWN_X11_LOCKERS = [
@@ -125,7 +126,29 @@ function sleep(ms: number): Promise<void> {
 }
 
 export function createLinuxScreenLocker(options: ScreenLockerOptions = {}): ScreenLocker {
-  const env = options.env ?? process.env;
+  if (options.env) return createScreenLockerFor(options.env, options);
+  // No fixed environment: follow the graphical session (session.ts), rebuilt when it changes.
+  let env: NodeJS.ProcessEnv | undefined;
+  let locker: ScreenLocker | undefined;
+  const current = (): ScreenLocker => {
+    const now = sessionEnv();
+    if (!locker || now !== env) {
+      env = now;
+      locker = createScreenLockerFor(now, options);
+    }
+    return locker;
+  };
+  return {
+    get methods() {
+      return current().methods;
+    },
+    availability: () => current().availability(),
+    lock: () => current().lock(),
+    isLocked: () => current().isLocked(),
+  };
+}
+
+function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOptions): ScreenLocker {
   const run: ExecRunner = options.run ?? realRun;
   const verifyMs = options.verifyMs ?? 2_000;
   const session = linuxSession(env);

@@ -57,12 +57,17 @@ export async function captureInChild(env: NodeJS.ProcessEnv, timeoutMs: number):
  * the capture itself (in the child). Each platform file adds only its own probe().
  */
 export abstract class ChildProcessScreenshotSource implements ScreenshotSource {
-  protected readonly env: NodeJS.ProcessEnv;
+  private readonly envOf: () => NodeJS.ProcessEnv;
   protected readonly timeoutMs: number;
 
-  constructor(env: NodeJS.ProcessEnv, timeoutMs: number) {
-    this.env = env;
+  /** env: fixed, or a provider read at every probe/capture (the session may change). */
+  constructor(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv), timeoutMs: number) {
+    this.envOf = typeof env === 'function' ? env : () => env;
     this.timeoutMs = timeoutMs;
+  }
+
+  protected get env(): NodeJS.ProcessEnv {
+    return this.envOf();
   }
 
   abstract probe(): Promise<CapabilityStatus>;

@@ -4,6 +4,7 @@
 // can kill the process it runs in (platform-notes §0.2), and PNG encoding is heavy work that must
 // stay off the agent's event loop.
 import type { CapabilityStatus } from '../core/contracts.ts';
+import { sessionEnv } from './session.ts';
 
 export interface ScreenshotSource {
   /** The `screenshot` capability on this device, with the reason when unavailable. */
@@ -13,14 +14,17 @@ export interface ScreenshotSource {
 }
 
 export interface ScreenshotOptions {
-  /** Environment of the user's session (DISPLAY, WAYLAND_DISPLAY, ...). Default process.env. */
+  /**
+   * Environment of the user's session (DISPLAY, WAYLAND_DISPLAY, ...). Default: the graphical
+   * session's environment at each probe/capture (session.ts; process.env when the agent has a display).
+   */
   env?: NodeJS.ProcessEnv;
   /** Hard limit for one capture, child process included. Default 15 s. */
   timeoutMs?: number;
 }
 
 export async function createScreenshotSource(options: ScreenshotOptions = {}): Promise<ScreenshotSource> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? sessionEnv;
   const timeoutMs = options.timeoutMs ?? 15_000;
   switch (process.platform) {
     case 'linux':

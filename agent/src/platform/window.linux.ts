@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
 import { run, spawnTied } from './exec.ts';
+import { sessionEnv } from './session.ts';
 import type { WindowReading, WindowSource } from './window.ts';
 import {
   applyWindowLine,
@@ -22,7 +23,9 @@ const RESTART_DELAY_MS = 5_000;
 
 export class X11WindowSource implements WindowSource {
   private readonly log: AgentLogger;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly envOf: () => NodeJS.ProcessEnv;
+  /** The environment the running spies were started with (the session's, at start). */
+  private env: NodeJS.ProcessEnv;
   private rootSpy: ChildProcess | undefined;
   private windowSpy: ChildProcess | undefined;
   private activeId: string | undefined | null = null; // null: not known yet
@@ -32,12 +35,19 @@ export class X11WindowSource implements WindowSource {
   private stopped = true;
   private restartTimer: NodeJS.Timeout | undefined;
 
-  constructor(log: AgentLogger, env: NodeJS.ProcessEnv = process.env) {
+  /** env: fixed, or a provider read at every probe and (re)start (default: the graphical session's). */
+  constructor(log: AgentLogger, env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv) = sessionEnv) {
     this.log = log;
-    this.env = { ...env, LC_ALL: 'C.UTF-8' };
+    this.envOf = typeof env === 'function' ? env : () => env;
+    this.env = this.freshEnv();
+  }
+
+  private freshEnv(): NodeJS.ProcessEnv {
+    return { ...this.envOf(), LC_ALL: 'C.UTF-8' };
   }
 
   async probe(): Promise<CapabilityStatus> {
+    if (this.stopped) this.env = this.freshEnv();
     const problem = x11EnvironmentProblem(this.env);
     if (problem) return { name: 'active_window', available: false, reason: problem };
     try {
@@ -59,6 +69,7 @@ export class X11WindowSource implements WindowSource {
   }
 
   async start(): Promise<void> {
+    this.env = this.freshEnv();
     this.stopped = false;
     this.startRootSpy();
   }
@@ -85,7 +96,10 @@ export class X11WindowSource implements WindowSource {
       this.stopWindowSpy();
       if (this.stopped) return;
       this.log.warn('active window spy exited; restarting', { code, signal, retryInMs: RESTART_DELAY_MS });
-      this.restartTimer = setTimeout(() => this.startRootSpy(), RESTART_DELAY_MS);
+      this.restartTimer = setTimeout(() => {
+        this.env = this.freshEnv(); // the session may have changed under the dead spy
+        this.startRootSpy();
+      }, RESTART_DELAY_MS);
     });
   }
 

@@ -8,6 +8,7 @@ import type { AgentComponent } from '../../src/core/contracts.ts';
 import { createIdleLockEnforcer } from '../../src/enforce/idle-lock.ts';
 import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
 import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
+import { createLinuxNotifier } from '../../src/platform/notify.linux.ts';
 import { createTestContext } from './harness.ts';
 
 const { State } = v1.IdleState;
@@ -54,6 +55,7 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
       locker: createLinuxScreenLocker({ env: x.env, lockCommand: ['i3lock', '-n'] }),
+      notifier: createLinuxNotifier({ env: x.env }), // the notice itself: notify.x11.test.ts
       maxPollMs: 250,
     });
     spawnSync('xdotool', ['mousemove', '10', '10'], { env: x.env });

@@ -1,6 +1,7 @@
 // Staff accounts as a collector module: session cookies for the console, the first admin
 // with a one-time password, user management and the audit log API. Wired in modules.ts.
 import type { App, AppModule } from '../app.ts';
+import { cookiesSecure } from '../config.ts';
 import { auditRoutes } from './audit-routes.ts';
 import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
@@ -48,7 +49,7 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   const auth = new StaffAuth({
     users,
     sessions,
-    secureCookies: app.config.tls !== undefined,
+    secureCookies: cookiesSecure(app.config),
     router: app.router,
   });
   const throttle = new LoginThrottle({ ...(options.now ? { now: options.now } : {}), ...options.throttle });

@@ -24,7 +24,7 @@ import type WebSocket from 'ws';
 import type { LiveEvent } from '../live/hub.ts';
 import { reduceStatus } from '../live/status.ts';
 import { K } from '../store/keys.ts';
-import { alertOps, blobMetaOps, statusOp, streamOp, timelineOps } from '../store/records.ts';
+import { alertOps, blobMetaOps, blobUploadOp, statusOp, streamOp, timelineOps } from '../store/records.ts';
 import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
 import {
   type ChunkIn,
@@ -506,12 +506,11 @@ export class Session {
     upload.received += c.data.byteLength;
     upload.nextIndex++;
     if (!upload.alreadyStored) {
-      await this.ctx.store.engine.batch(
-        [this.ctx.store.blobs.sealChunk(deviceId, c.blobId, c.index, c.data)],
-        {
-          sync: false,
-        },
-      );
+      const ops = [this.ctx.store.blobs.sealChunk(deviceId, c.blobId, c.index, c.data)];
+      // Chunk 0 also marks the upload as started: if we crash before the meta write, retention
+      // finds these chunks by the marker and deletes them once they are old enough.
+      if (c.index === 0) ops.push(blobUploadOp(deviceId, c.blobId, this.ctx.now()));
+      await this.ctx.store.engine.batch(ops, { sync: false });
     }
     if (upload.nextIndex < upload.totalChunks) return;
 
@@ -591,7 +590,7 @@ export class Session {
 
   private async deleteChunks(upload: Upload): Promise<void> {
     const prefix = K.blobChunkPrefix(this.deviceId, upload.blobId);
-    const ops: KvOp[] = [];
+    const ops: KvOp[] = [{ type: 'del', key: K.blobUpload(this.deviceId, upload.blobId) }];
     for await (const [k] of this.ctx.store.engine.entries({ gt: prefix, lt: `${prefix}\xff` }))
       ops.push({ type: 'del', key: k });
     // Never delete the chunks of a blob that got stored meanwhile.

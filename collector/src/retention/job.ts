@@ -1,6 +1,7 @@
-// Retention: deletes timeline events older than retention.timelineDays and screenshots older
-// than retention.screenshotDays, records what each run deleted (purges + audit), and leaves a
-// note on every alert whose screenshots expired (the alert itself stays).
+// Retention: deletes timeline events older than retention.timelineDays, screenshots older
+// than retention.screenshotDays and the chunks of uploads left incomplete (collector crash
+// mid-upload) for longer than retention.incompleteUploadHours, records what each run deleted
+// (purges + audit), and leaves a note on every alert whose screenshots expired (the alert stays).
 
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
@@ -10,7 +11,8 @@ import { randomId } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
 import type { Alert, KvOp, PurgeRun, Store } from '../store/types.ts';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const BATCH = 1000;
 
 export interface RetentionOptions {
@@ -63,10 +65,13 @@ export class RetentionJob {
       cutoffs: {
         timeline: now - config.retention.timelineDays * DAY,
         screenshots: now - config.retention.screenshotDays * DAY,
+        incompleteUploads: now - config.retention.incompleteUploadHours * HOUR,
       },
       timelineEventsDeleted: 0,
       blobsDeleted: 0,
       blobBytesDeleted: 0,
+      incompleteUploadsDeleted: 0,
+      incompleteChunksDeleted: 0,
       alertsMarked: [],
       perDevice: {},
     };
@@ -106,6 +111,7 @@ export class RetentionJob {
       run.blobsDeleted++;
       run.blobBytesDeleted += meta?.size ?? 0;
     }
+    await this.purgeIncompleteUploads(run);
     // Alerts whose screenshots are gone keep a note saying so.
     if (expiredSet.size > 0) {
       for await (const [k] of store.engine.entries({
@@ -134,6 +140,7 @@ export class RetentionJob {
       runId: run.id,
       timelineEventsDeleted: run.timelineEventsDeleted,
       blobsDeleted: run.blobsDeleted,
+      incompleteUploadsDeleted: run.incompleteUploadsDeleted,
       alertsMarked: run.alertsMarked.length,
     });
     this.o.log.info(
@@ -141,10 +148,48 @@ export class RetentionJob {
         runId: run.id,
         timelineEventsDeleted: run.timelineEventsDeleted,
         blobsDeleted: run.blobsDeleted,
+        incompleteUploadsDeleted: run.incompleteUploadsDeleted,
         alertsMarked: run.alertsMarked.length,
       },
       'retention purge done',
     );
     return run;
+  }
+
+  /**
+   * Chunks of an upload whose meta never came (the collector stopped mid-upload; a live session
+   * deletes its own on failure). Found by the marker chunk 0 writes; an upload the agent resent
+   * meanwhile has a fresh marker, and one that completed has meta, so neither is touched.
+   */
+  private async purgeIncompleteUploads(run: PurgeRun): Promise<void> {
+    const { store } = this.o;
+    const prefix = K.blobUploadPrefix();
+    const stale: { deviceId: string; blobId: string }[] = [];
+    for await (const [k, v] of store.engine.entries({ gte: prefix, lt: prefix + HIGH })) {
+      if (fromJsonBytes<{ startedAt: number }>(v).startedAt >= run.cutoffs.incompleteUploads) continue;
+      const parts = k.split(SEP);
+      stale.push({ deviceId: parts[1] as string, blobId: parts[2] as string });
+    }
+    for (const { deviceId, blobId } of stale) {
+      const marker = K.blobUpload(deviceId, blobId);
+      const ops: KvOp[] = [{ type: 'del', key: marker }];
+      // Re-read just before deleting: a resend rewrote the marker, or the upload completed.
+      const raw = await store.engine.get(marker);
+      if (!raw || fromJsonBytes<{ startedAt: number }>(raw).startedAt >= run.cutoffs.incompleteUploads)
+        continue;
+      const complete = (await store.blobs.meta(deviceId, blobId)) !== undefined;
+      let chunks = 0;
+      if (!complete) {
+        const chunkPrefix = K.blobChunkPrefix(deviceId, blobId);
+        for await (const [k] of store.engine.entries({ gte: chunkPrefix, lt: chunkPrefix + HIGH })) {
+          ops.push({ type: 'del', key: k });
+          chunks++;
+        }
+      }
+      await store.engine.batch(ops, { sync: true });
+      if (complete) continue;
+      run.incompleteUploadsDeleted++;
+      run.incompleteChunksDeleted += chunks;
+    }
   }
 }

@@ -1,7 +1,8 @@
 // Termly figures for the governors' report, the DSL and the admin: alerts by category and
 // month, incidents by outcome, devices not compliant on idle lock or USB. `buildReport` is
 // pure; the anonymised variant (always for governors) holds counts only — no names, no
-// hostnames, no device ids, no titles, no terms, no images.
+// hostnames, no device ids, no titles, no terms, no images — and no count from 1 to 2, which
+// could identify a child in a small school (see suppressSmallNumbers).
 import { defaultPolicy, mergePolicy, type Policy } from '@custodian/policy';
 import type { Alert, Device, DeviceLiveStatus } from '../store/types.ts';
 import type { Incident } from './incidents.ts';
@@ -95,6 +96,11 @@ function count<K extends string>(keys: readonly K[]): Record<K, number> {
 }
 
 export function buildReport(input: ReportInput, anonymised: boolean) {
+  const full = countReport(input, anonymised);
+  return anonymised ? suppressSmallNumbers(full) : full;
+}
+
+function countReport(input: ReportInput, anonymised: boolean) {
   const months = monthsBetween(input.from, input.to);
   const inPeriod = (t: number) => t >= input.from && t < input.to;
   const alerts = input.alerts.filter((a) => inPeriod(a.occurredAt));
@@ -167,4 +173,114 @@ export function buildReport(input: ReportInput, anonymised: boolean) {
 export function effectivePolicy(base: Policy | undefined, override: { patch: unknown } | undefined): Policy {
   const b = base ?? defaultPolicy();
   return override ? mergePolicy(b, override.patch as Parameters<typeof mergePolicy>[1]) : b;
+}
+
+// ---------------------------------------------------------------- small-number suppression
+
+/** Counts from 1 to this are never shown to governors. */
+export const SMALL_COUNT_MAX = 2;
+/** What a governor sees instead of a count; the console renders it as "fewer than 3". */
+export interface Suppressed {
+  suppressed: true;
+}
+export type Count = number | Suppressed;
+
+const suppressed = (): Suppressed => ({ suppressed: true });
+const isSmall = (n: number) => n >= 1 && n <= SMALL_COUNT_MAX;
+
+/**
+ * Primary and secondary suppression for one population (the real alerts, the incidents) that
+ * several splits break down differently. Every count from 1 to 2 is hidden; and if any count
+ * of the population is hidden, every split of it hides at least two non-zero cells (the next
+ * smallest) and the population's total is hidden too. So no sum is exact and no hidden cell
+ * has an upper bound: a governor cannot get a hidden cell back by subtraction from a total
+ * or from another split of the same alerts.
+ */
+export function protectSplits<T extends Record<string, number>>(
+  splits: T[],
+): { splits: { [K in keyof T]: Count }[]; hidden: boolean } {
+  const hidden = splits.some((split) => Object.values(split).some(isSmall));
+  return {
+    hidden,
+    splits: splits.map((split) => {
+      const out: Record<string, Count> = { ...split };
+      if (!hidden) return out as { [K in keyof T]: Count };
+      const hide = Object.keys(split).filter((k) => isSmall(split[k] as number));
+      const rest = Object.keys(split)
+        .filter((k) => (split[k] as number) > SMALL_COUNT_MAX)
+        .sort((a, b) => (split[a] as number) - (split[b] as number) || (a < b ? -1 : 1));
+      while (hide.length < 2 && rest.length > 0) hide.push(rest.shift() as string);
+      for (const k of hide) out[k] = suppressed();
+      return out as { [K in keyof T]: Count };
+    }),
+  };
+}
+
+/**
+ * The governors' variant: no count from 1 to 2 anywhere (see protectSplits for how totals and
+ * other splits are kept from giving them away). The number of active devices stays exact: it
+ * is the size of the fleet, not a count of children, and no compliant count is shown beside it.
+ */
+export function suppressSmallNumbers(r: ReturnType<typeof countReport>) {
+  // Cells keyed by [category, month] as JSON: a category name may hold any character.
+  const cells: Record<string, number> = {};
+  for (const [c, months] of Object.entries(r.alerts.byCategoryMonth))
+    for (const [m, n] of Object.entries(months)) cells[JSON.stringify([c, m])] = n;
+  const { 'false-positive': fp, ...realStatus } = r.alerts.byStatus;
+  const real = protectSplits<Record<string, number>>([cells, r.alerts.bySeverity, realStatus]);
+  const [shownCells, bySeverity, shownStatus] = real.splits as [
+    Record<string, Count>,
+    Record<string, Count>,
+    Record<string, Count>,
+  ];
+  const byCategoryMonth: Record<string, Record<string, Count>> = {};
+  for (const [key, n] of Object.entries(shownCells)) {
+    const [c, m] = JSON.parse(key) as [string, string];
+    byCategoryMonth[c] = { ...byCategoryMonth[c], [m]: n };
+  }
+  const falsePositives: Count = isSmall(fp) ? suppressed() : fp;
+  const inc = protectSplits<Record<string, number>>([
+    r.incidents.byOutcome,
+    r.incidents.byStatus,
+    r.incidents.byReferral,
+  ]);
+  const [byOutcome, byIncidentStatus, byReferral] = inc.splits as Record<string, Count>[];
+  // Devices flagged for idle lock, for USB and in all overlap (all = idle ∪ usb): hide all
+  // three together, or one shown with another could pin a hidden one down.
+  const d = r.devices;
+  const deviceFigures = [d.nonCompliant, d.idleLockNonCompliant, d.usbNonCompliant];
+  const hideDevices = deviceFigures.some(isSmall);
+  const deviceFigure = (n: number): Count => (hideDevices && n > 0 ? suppressed() : n);
+  const byReason = Object.fromEntries(
+    Object.entries(d.byReason).map(([k, n]) => [k, isSmall(n) ? suppressed() : n]),
+  ) as Record<NonComplianceReason, Count>;
+  return {
+    anonymised: true as const,
+    suppression: { below: SMALL_COUNT_MAX + 1 },
+    period: r.period,
+    alerts: {
+      total: real.hidden || isSmall(fp) ? suppressed() : r.alerts.total,
+      falsePositives,
+      categories: r.alerts.categories,
+      byCategoryMonth,
+      byStatus: { ...shownStatus, 'false-positive': falsePositives } as Record<
+        keyof typeof r.alerts.byStatus,
+        Count
+      >,
+      bySeverity,
+    },
+    incidents: {
+      total: inc.hidden ? suppressed() : r.incidents.total,
+      byOutcome: byOutcome as Record<string, Count>,
+      byStatus: byIncidentStatus as Record<string, Count>,
+      byReferral: byReferral as Record<string, Count>,
+    },
+    devices: {
+      total: d.total,
+      nonCompliant: deviceFigure(d.nonCompliant),
+      idleLockNonCompliant: deviceFigure(d.idleLockNonCompliant),
+      usbNonCompliant: deviceFigure(d.usbNonCompliant),
+      byReason,
+    },
+  };
 }

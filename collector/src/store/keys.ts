@@ -63,6 +63,10 @@ export const K = {
   blobTime: (storedAt: number, deviceId: string, blobId: string) =>
     `bt${SEP}${padTime(storedAt)}${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('blobId', blobId)}`,
   blobTimePrefix: () => `bt${SEP}`,
+  /** An upload in progress (chunk 0 written, meta not yet): lets retention find chunks a crash left behind. */
+  blobUpload: (deviceId: string, blobId: string) =>
+    `bu${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('blobId', blobId)}`,
+  blobUploadPrefix: () => `bu${SEP}`,
 
   // alerts: record + createdAt index
   alert: (id: string) => `al${SEP}${keyPart('alertId', id)}`,

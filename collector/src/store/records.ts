@@ -58,7 +58,14 @@ export function blobMetaOps(meta: BlobMeta): KvOp[] {
   return [
     { type: 'put', key: K.blobMeta(meta.deviceId, meta.blobId), value: toJsonBytes(meta) },
     { type: 'put', key: K.blobTime(meta.storedAt, meta.deviceId, meta.blobId), value: new Uint8Array() },
+    // The upload is complete: its chunks are no longer retention's orphans.
+    { type: 'del', key: K.blobUpload(meta.deviceId, meta.blobId) },
   ];
+}
+
+/** Marks an upload as started (written with its chunk 0), so chunks a crash strands can be found and aged. */
+export function blobUploadOp(deviceId: string, blobId: string, startedAt: number): KvOp {
+  return { type: 'put', key: K.blobUpload(deviceId, blobId), value: toJsonBytes({ startedAt }) };
 }
 
 /** Alert ids are derived from the event, so a replayed flaggedActivity can never open a second alert. */

@@ -367,10 +367,14 @@ export interface DeviceLiveStatus {
 export interface PurgeRun {
   id: string;
   at: number;
-  cutoffs: { timeline: number; screenshots: number };
+  /** `incompleteUploads`: uploads started before this and never completed lose their chunks. */
+  cutoffs: { timeline: number; screenshots: number; incompleteUploads: number };
   timelineEventsDeleted: number;
   blobsDeleted: number;
   blobBytesDeleted: number;
+  /** Uploads a crash left incomplete (marker + chunks, no meta), and how many chunks they held. */
+  incompleteUploadsDeleted: number;
+  incompleteChunksDeleted: number;
   /** Alerts whose screenshots expired in this run. */
   alertsMarked: string[];
   /** Per device: how many events were deleted. */

@@ -88,6 +88,28 @@ describe('sessions and cookies', () => {
     expect((await other.req('GET', '/api/v1/auth/me')).status).toBe(200);
   });
 
+  it('marks the cookie Secure (__Host-) behind a TLS-terminating proxy when secureCookies is always', async () => {
+    const proxied = await startHarness({ secureCookies: 'always' });
+    try {
+      const c = await userClient(proxied, 'it.proxy', 'it');
+      const res = await fetch(`${proxied.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'it.proxy', password: STRONG }),
+      });
+      const cookie = res.headers.getSetCookie()[0] as string;
+      expect(cookie).toMatch(/^__Host-custodian_session=[A-Za-z0-9_-]{43};/);
+      expect(cookie.split('; ')).toContain('Secure');
+      // The proxy forwards the cookie under its __Host- name; the plain name is not accepted.
+      expect((await c.req('GET', '/api/v1/auth/me')).json.role).toBe('it');
+      const plain = new Client(proxied.url);
+      plain.cookie = (cookie.split(';')[0] as string).replace('__Host-', '');
+      expect((await plain.req('GET', '/api/v1/auth/me')).status).toBe(401);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('refuses state-changing requests without the CSRF token', async () => {
     const c = await userClient(h, 'dsl.one', 'dsl');
     const noToken = await c.req('POST', '/api/v1/incidents', { title: 'x' }, { csrf: false });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../../src/app.ts';
 import { type AuthModuleOptions, type InstalledAuth, installAuth } from '../../src/auth/index.ts';
-import type { CollectorConfig } from '../../src/config.ts';
+import type { CollectorConfig, SecureCookies } from '../../src/config.ts';
 import { createAdminTokenAuthenticator } from '../../src/enrol/admin-token.ts';
 import { newSecret } from '../../src/enrol/secrets.ts';
 import { Router } from '../../src/http/router.ts';
@@ -38,7 +38,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: AuthModuleOptions = {}): Promise<Harness> {
+export async function startHarness(
+  options: AuthModuleOptions & { secureCookies?: SecureCookies } = {},
+): Promise<Harness> {
+  const { secureCookies = 'auto', ...authOptions } = options;
   const dir = await mkdtemp(join(tmpdir(), 'custodian-auth-'));
   const store = await openLevelStore(dir, randomBytes(32));
   let offset = 0;
@@ -64,7 +67,7 @@ export async function startHarness(options: AuthModuleOptions = {}): Promise<Har
       store,
       router,
       authenticators: hooks.authenticators,
-      config: { tls: undefined } as CollectorConfig,
+      config: { tls: undefined, secureCookies } as CollectorConfig,
       log,
       audit,
     },
@@ -74,7 +77,7 @@ export async function startHarness(options: AuthModuleOptions = {}): Promise<Har
       onFirstAdmin: (c) => {
         firstAdmin = c;
       },
-      ...options,
+      ...authOptions,
     },
   );
   const { incidents } = installSafeguarding({ store, router, live });
@@ -141,7 +144,8 @@ export class Client {
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const [name, value] = (pair as string).split('=');
-      if (name === 'custodian_session') this.cookie = value ? `custodian_session=${value}` : undefined;
+      if (name === 'custodian_session' || name === '__Host-custodian_session')
+        this.cookie = value ? `${name}=${value}` : undefined;
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     const text = Buffer.from(bytes).toString('utf8');

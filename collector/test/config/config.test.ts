@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { cookiesSecure, loadConfig } from '../../src/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'custodian-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,12 +33,30 @@ describe('config', () => {
     [{ CUSTODIAN_RETENTION_TIMELINE_DAYS: '0' }, {}, 'retention.timelineDays'],
     [{}, { 'tls-cert': '/x.pem' }, 'tls.keyFile'],
     [{ CUSTODIAN_PING_INTERVAL_MS: '999999' }, {}, 'ingest.pingIntervalMs'],
+    [{ CUSTODIAN_SECURE_COOKIES: 'yes' }, {}, 'secureCookies'],
+    [{ CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: '0' }, {}, 'retention.incompleteUploadHours'],
   ])('names the bad field (%j %j → %s)', (env, flags, field) => {
     expect(() => loadConfig({ flags: { 'data-dir': join(dir, 'd'), ...flags }, env })).toThrow(
       expect.objectContaining({
         code: 'CUST_ERR_INVALID_CONFIG',
         message: expect.stringContaining(`config field ${field}`),
       }),
+    );
+  });
+
+  it('secures cookies with TLS on this process by default, or as configured for a TLS proxy', () => {
+    const load = (env: Record<string, string>) => loadConfig({ flags: { 'data-dir': join(dir, 'd') }, env });
+    const auto = load({});
+    expect(auto.secureCookies).toBe('auto');
+    expect(cookiesSecure(auto)).toBe(false);
+    expect(cookiesSecure({ ...auto, tls: { certFile: '/c.pem', keyFile: '/k.pem' } })).toBe(true);
+    const always = load({ CUSTODIAN_SECURE_COOKIES: 'always' });
+    expect(always.secureCookies).toBe('always');
+    expect(cookiesSecure(always)).toBe(true);
+    const never = load({ CUSTODIAN_SECURE_COOKIES: 'never' });
+    expect(cookiesSecure({ ...never, tls: { certFile: '/c.pem', keyFile: '/k.pem' } })).toBe(false);
+    expect(load({ CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: '48' }).retention.incompleteUploadHours).toBe(
+      48,
     );
   });
 

@@ -2,16 +2,20 @@
 // and the alert keeps a note that its image expired.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { K } from '../../src/store/keys.ts';
+import { blobUploadOp } from '../../src/store/records.ts';
 import { flagged, heartbeat, sha256 } from '../helpers/agent-client.ts';
 import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
     config: (c) => {
       c.retention.timelineDays = 90;
       c.retention.screenshotDays = 30;
+      c.retention.incompleteUploadHours = 24;
     },
   });
 });
@@ -68,5 +72,97 @@ describe('retention', () => {
       h.clock.now = undefined;
     }
     c.close();
+  });
+});
+
+describe('retention of incomplete uploads', () => {
+  /** Keys of one blob's chunks and its upload marker, as they are on disk. */
+  async function onDisk(deviceId: string, blobId: string): Promise<string[]> {
+    const keys: string[] = [];
+    const chunks = K.blobChunkPrefix(deviceId, blobId);
+    for await (const [k] of h.app.store.engine.entries({ gte: chunks, lt: `${chunks}\xff` })) keys.push(k);
+    if (await h.app.store.engine.get(K.blobUpload(deviceId, blobId)))
+      keys.push(K.blobUpload(deviceId, blobId));
+    return keys;
+  }
+
+  it('ingest marks an upload on chunk 0 and clears the mark when the blob is stored', async () => {
+    const { dev, client: c } = await connectedDevice(h);
+    const data = new Uint8Array(randomBytes(2000));
+    const chunk = (index: number) => ({
+      blobChunk: {
+        blobId: 'two-part',
+        index,
+        totalChunks: 2,
+        totalSize: data.byteLength,
+        sha256: sha256(data),
+        contentType: 'image/png',
+        data: data.subarray(index * 1000, (index + 1) * 1000),
+      },
+    });
+    c.send(chunk(0));
+    const deadline = Date.now() + 10_000;
+    while ((await onDisk(dev.deviceId, 'two-part')).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await onDisk(dev.deviceId, 'two-part')).toEqual([
+      K.blobChunk(dev.deviceId, 'two-part', 0),
+      K.blobUpload(dev.deviceId, 'two-part'),
+    ]);
+    c.send(chunk(1));
+    const ack = await c.next('blobAck');
+    expect(ack.blobAck?.reason).toBe('');
+    expect(await h.app.store.engine.get(K.blobUpload(dev.deviceId, 'two-part'))).toBeUndefined();
+    expect((await h.app.store.blobs.read(dev.deviceId, 'two-part'))?.data).toEqual(data);
+    c.close();
+  });
+
+  it('deletes the chunks of an upload a crash left behind once older than the bound, keeps recent ones', async () => {
+    const dev = await h.enrol();
+    const store = h.app.store;
+    // What ingest had written when the collector died: chunks 0 and 1 of 3 plus the marker.
+    const strand = (blobId: string, at: number) =>
+      store.engine.batch(
+        [
+          store.blobs.sealChunk(dev.deviceId, blobId, 0, new Uint8Array(randomBytes(500))),
+          store.blobs.sealChunk(dev.deviceId, blobId, 1, new Uint8Array(randomBytes(500))),
+          blobUploadOp(dev.deviceId, blobId, at),
+        ],
+        { sync: true },
+      );
+    const now = Date.now();
+    await strand('crashed', now);
+    await strand('recent', now + 20 * HOUR);
+    // A complete blob whose marker outlived it (never its chunks' death warrant).
+    await store.blobs.put(dev.deviceId, 'complete', 'image/png', new Uint8Array(randomBytes(700)));
+    await store.engine.batch([blobUploadOp(dev.deviceId, 'complete', now)], { sync: true });
+
+    h.clock.now = now + 25 * HOUR;
+    try {
+      const res = await h.api('POST', '/api/v1/retention/purge', {});
+      expect(res.status).toBe(200);
+      const run = res.json.run;
+      expect(run.cutoffs.incompleteUploads).toBe(now + HOUR);
+      expect(run.incompleteUploadsDeleted).toBe(1);
+      expect(run.incompleteChunksDeleted).toBe(2);
+      expect(await onDisk(dev.deviceId, 'crashed')).toEqual([]);
+      expect(await onDisk(dev.deviceId, 'recent')).toHaveLength(3);
+      expect(await store.blobs.read(dev.deviceId, 'complete')).toBeDefined();
+      expect(await store.engine.get(K.blobUpload(dev.deviceId, 'complete'))).toBeUndefined();
+      const runs = await h.api('GET', '/api/v1/retention/runs');
+      // Runs are listed by time; the first test's purge ran at a later clock.
+      const recorded = runs.json.runs.find((r: { id: string }) => r.id === run.id);
+      expect(recorded).toMatchObject({ incompleteUploadsDeleted: 1, incompleteChunksDeleted: 2 });
+      const audit = await store.audit.list({ action: 'retention.purge' });
+      const entry = audit.records.find((r) => r.details?.['runId'] === run.id);
+      expect(entry?.details).toMatchObject({ incompleteUploadsDeleted: 1 });
+
+      // A day later the recent one is past the bound too.
+      h.clock.now = now + 45 * HOUR;
+      const later = (await h.api('POST', '/api/v1/retention/purge', {})).json.run;
+      expect(later.incompleteUploadsDeleted).toBe(1);
+      expect(await onDisk(dev.deviceId, 'recent')).toEqual([]);
+    } finally {
+      h.clock.now = undefined;
+    }
   });
 });

@@ -9,9 +9,10 @@ import {
   monthOf,
   monthsBetween,
   nonCompliance,
+  protectSplits,
 } from '../../src/safeguarding/reports.ts';
 import { statusOp } from '../../src/store/records.ts';
-import type { Device } from '../../src/store/types.ts';
+import type { Alert, Device } from '../../src/store/types.ts';
 import { type Client, type Harness, startHarness, userClient } from '../auth/harness.ts';
 import { seedAlert, seedDevice } from './seed.ts';
 
@@ -54,23 +55,101 @@ describe('report arithmetic (pure)', () => {
       'no-usb-control',
       'usb-relaxed',
     ]);
-    const report = buildReport(
-      {
-        from: 0,
-        to: Date.UTC(2030, 0, 1),
-        alerts: [],
-        incidents: [],
-        devices: [{ device, status, policy, lockFailures: 0, usbFailures: 0 }],
-      },
-      true,
-    );
+    const facts = {
+      from: 0,
+      to: Date.UTC(2030, 0, 1),
+      alerts: [],
+      incidents: [],
+      devices: [{ device, status, policy, lockFailures: 0, usbFailures: 0 }],
+    };
+    const report = buildReport(facts, false);
     expect(report.devices).toMatchObject({
       total: 1,
       nonCompliant: 1,
       idleLockNonCompliant: 1,
       usbNonCompliant: 1,
     });
-    expect('list' in report.devices).toBe(false);
+    expect('list' in report.devices).toBe(true);
+    const governors = buildReport(facts, true);
+    expect(governors.devices).toMatchObject({
+      total: 1,
+      nonCompliant: { suppressed: true },
+      idleLockNonCompliant: { suppressed: true },
+      usbNonCompliant: { suppressed: true },
+    });
+    expect('list' in governors.devices).toBe(false);
+  });
+});
+
+/** Paths of every count from 1 to 2 in a report (period timestamps are not counts). */
+function smallCounts(value: unknown, path = ''): string[] {
+  if (typeof value === 'number') return value >= 1 && value <= 2 ? [path] : [];
+  if (typeof value !== 'object' || value === null || path === 'period') return [];
+  return Object.entries(value).flatMap(([k, v]) => smallCounts(v, path ? `${path}.${k}` : k));
+}
+
+describe('small-number suppression for governors (pure)', () => {
+  const HIDDEN = { suppressed: true };
+  const month = Date.UTC(2026, 9, 10);
+  const alert = (category: string, severity: number, status: Alert['status'] = 'new') =>
+    ({ occurredAt: month, category, severity, status }) as unknown as Alert;
+  const input = (alerts: Alert[]) => ({
+    from: Date.UTC(2026, 8, 1),
+    to: Date.UTC(2027, 0, 1),
+    alerts,
+    incidents: [],
+    devices: [],
+  });
+
+  it('shows 0 and 3+ exactly, hides 1 and 2, and keeps exact figures for the DSL', () => {
+    const alerts = [
+      ...Array.from({ length: 5 }, () => alert('bullying', 3)),
+      ...Array.from({ length: 4 }, () => alert('drugs', 4)),
+      alert('self-harm', 5),
+    ];
+    const g = buildReport(input(alerts), true);
+    const cells = g.alerts.byCategoryMonth;
+    expect(cells['self-harm']?.['2026-10']).toEqual(HIDDEN);
+    // One hidden cell could be worked out from the rest, so the next smallest goes too ...
+    expect(cells['drugs']?.['2026-10']).toEqual(HIDDEN);
+    expect(cells['bullying']?.['2026-10']).toBe(5);
+    expect(cells['bullying']?.['2026-09']).toBe(0);
+    // ... and so do the total and two cells of every other split of the same alerts.
+    expect(g.alerts.total).toEqual(HIDDEN);
+    expect(g.alerts.bySeverity).toEqual({ '1': 0, '2': 0, '3': 5, '4': HIDDEN, '5': HIDDEN });
+    expect(g.alerts.byStatus.new).toEqual(HIDDEN);
+    expect(g.alerts.falsePositives).toBe(0);
+    expect(smallCounts(g)).toEqual([]);
+
+    const dsl = buildReport(input(alerts), false);
+    expect(dsl.alerts.total).toBe(10);
+    expect(dsl.alerts.byCategoryMonth['self-harm']?.['2026-10']).toBe(1);
+    expect(dsl.alerts.bySeverity['5']).toBe(1);
+  });
+
+  it('leaves a report with no small numbers exact, total included', () => {
+    const alerts = [
+      ...Array.from({ length: 3 }, () => alert('bullying', 3)),
+      ...Array.from({ length: 4 }, () => alert('drugs', 4)),
+    ];
+    const g = buildReport(input(alerts), true);
+    expect(g.alerts.total).toBe(7);
+    expect(g.alerts.byCategoryMonth['bullying']?.['2026-10']).toBe(3);
+    expect(g.alerts.bySeverity['4']).toBe(4);
+    // A single false positive is a small number of its own and hides the total (7 + 1).
+    const withFp = buildReport(input([...alerts, alert('drugs', 4, 'false-positive')]), true);
+    expect(withFp.alerts.falsePositives).toEqual(HIDDEN);
+    expect(withFp.alerts.byStatus['false-positive']).toEqual(HIDDEN);
+    expect(withFp.alerts.total).toEqual(HIDDEN);
+    expect(withFp.alerts.byCategoryMonth['drugs']?.['2026-10']).toBe(4);
+  });
+
+  it('hides at least two cells of every split, and nothing when nothing is small', () => {
+    expect(protectSplits([{ a: 1, b: 7, c: 4, d: 0 }, { x: 12 }])).toEqual({
+      hidden: true,
+      splits: [{ a: HIDDEN, b: 7, c: HIDDEN, d: 0 }, { x: HIDDEN }],
+    });
+    expect(protectSplits([{ a: 3, b: 0 }])).toEqual({ hidden: false, splits: [{ a: 3, b: 0 }] });
   });
 });
 
@@ -155,11 +234,16 @@ describe('incidents and reports over HTTP', () => {
     const g = await gov.req('GET', '/api/v1/reports/termly');
     expect(g.status).toBe(200);
     expect(g.json.anonymised).toBe(true);
-    expect(g.json.alerts.total).toBe(2);
-    expect(g.json.alerts.falsePositives).toBe(1);
-    expect(g.json.alerts.byCategoryMonth['self-harm'][monthOf(Date.now())]).toBe(1);
+    // One self-harm alert, one false positive, one incident: all small numbers, none shown.
+    const HIDDEN = { suppressed: true };
+    expect(g.json.suppression).toEqual({ below: 3 });
+    expect(g.json.alerts.total).toEqual(HIDDEN);
+    expect(g.json.alerts.falsePositives).toEqual(HIDDEN);
+    expect(g.json.alerts.byCategoryMonth['self-harm'][monthOf(Date.now())]).toEqual(HIDDEN);
     expect(g.json.alerts.byCategoryMonth.drugs).toBeUndefined(); // false positives are not trends
-    expect(g.json.incidents.byOutcome['referred-externally']).toBe(1);
+    expect(g.json.incidents.byOutcome['referred-externally']).toEqual(HIDDEN);
+    expect(g.json.incidents.total).toEqual(HIDDEN);
+    expect(smallCounts(g.json)).toEqual(['devices.total']); // the fleet size, not children
     for (const secret of [
       'HOST-SECRET-NAME',
       'pupil.named',
@@ -176,15 +260,25 @@ describe('incidents and reports over HTTP', () => {
 
     expect(g.json.devices).toMatchObject({
       total: 1,
-      nonCompliant: 1,
-      idleLockNonCompliant: 1,
+      nonCompliant: HIDDEN,
+      idleLockNonCompliant: HIDDEN,
       usbNonCompliant: 0,
     });
-    expect(g.json.devices.byReason['no-lock-capability']).toBe(1);
+    expect(g.json.devices.byReason['no-lock-capability']).toEqual(HIDDEN);
     expect(g.json.devices.list).toBeUndefined();
 
     const d = await dsl.req('GET', '/api/v1/reports/termly');
     expect(d.json.anonymised).toBe(false);
+    // The DSL keeps the exact figures.
+    expect(d.json.suppression).toBeUndefined();
+    expect(d.json.alerts.total).toBe(2);
+    expect(d.json.alerts.falsePositives).toBe(1);
+    expect(d.json.alerts.byCategoryMonth['self-harm'][monthOf(Date.now())]).toBe(1);
+    expect(d.json.incidents.byOutcome['referred-externally']).toBe(1);
+    expect(d.json.devices).toMatchObject({ nonCompliant: 1, idleLockNonCompliant: 1, usbNonCompliant: 0 });
+    // The DSL's preview of the governors' variant is suppressed the same way.
+    const preview = await dsl.req('GET', '/api/v1/reports/termly?anonymised=1');
+    expect(preview.json.alerts.total).toEqual(HIDDEN);
     expect(d.json.devices.list).toEqual([
       { deviceId: device.id, hostname: 'HOST-SECRET-NAME', kind: 'school', reasons: ['no-lock-capability'] },
     ]);

@@ -1,5 +1,7 @@
 // A stacked bar chart in SVG, built with createElementNS: alerts per month, one colour per
 // category, with a legend. No chart library; the same figures are also given as a table.
+// A suppressed figure (governors: "fewer than 3") has no height to draw: it is not stacked,
+// but shown as a small hatched box above its bar so the reader knows something is there.
 
 const NS = 'http://www.w3.org/2000/svg';
 /** Colour-blind-friendly palette (Okabe–Ito, extended). */
@@ -26,11 +28,14 @@ function s(tag, attrs, text) {
   return el;
 }
 
+let charts = 0;
+
 /**
- * @param {{ month: string, category: string, count: number }[]} rows
+ * @param {{ month: string, category: string, count: number, suppressed?: boolean }[]} rows
  * @param {{ title: string }} opts
  */
 export function stackedBars(rows, opts) {
+  const hatchId = `hatch-${++charts}`;
   const months = [...new Set(rows.map((r) => r.month))].sort();
   const categories = [...new Set(rows.map((r) => r.category))].sort();
   const colour = (/** @type {string} */ c) => PALETTE[categories.indexOf(c) % PALETTE.length] ?? '#333';
@@ -50,6 +55,17 @@ export function stackedBars(rows, opts) {
     'aria-label': opts.title,
   });
   svg.appendChild(s('title', {}, opts.title));
+  const defs = s('defs', {});
+  const hatch = s('pattern', {
+    id: hatchId,
+    width: 6,
+    height: 6,
+    patternUnits: 'userSpaceOnUse',
+    patternTransform: 'rotate(45)',
+  });
+  hatch.appendChild(s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#333', 'stroke-width': 2 }));
+  defs.appendChild(hatch);
+  svg.appendChild(defs);
   // y axis with 4 ticks
   for (let i = 0; i <= 4; i++) {
     const v = Math.round((max * i) / 4);
@@ -60,8 +76,12 @@ export function stackedBars(rows, opts) {
   months.forEach((m, i) => {
     const x = pad.l + band * i + (band - barW) / 2;
     let y = pad.t + plotH;
+    /** @type {string[]} */
+    const hiddenHere = [];
     for (const c of categories) {
-      const n = rows.filter((r) => r.month === m && r.category === c).reduce((a, r) => a + r.count, 0);
+      const cell = rows.filter((r) => r.month === m && r.category === c);
+      const n = cell.reduce((a, r) => a + r.count, 0);
+      if (cell.some((r) => r.suppressed)) hiddenHere.push(c);
       if (!n) continue;
       const hgt = (plotH * n) / max;
       y -= hgt;
@@ -69,12 +89,26 @@ export function stackedBars(rows, opts) {
       rect.appendChild(s('title', {}, `${m} · ${c}: ${n}`));
       svg.appendChild(rect);
     }
+    for (const c of hiddenHere) {
+      y -= 8;
+      const rect = s('rect', {
+        x,
+        y,
+        width: barW,
+        height: 8,
+        fill: `url(#${hatchId})`,
+        stroke: colour(c),
+        class: 'suppressed',
+      });
+      rect.appendChild(s('title', {}, `${m} · ${c}: fewer than 3`));
+      svg.appendChild(rect);
+    }
     svg.appendChild(
       s('text', { x: x + barW / 2, y: pad.t + plotH + 16, 'text-anchor': 'middle', class: 'tick' }, m),
     );
-    svg.appendChild(
-      s('text', { x: x + barW / 2, y: y - 4, 'text-anchor': 'middle', class: 'tick' }, String(totals[i])),
-    );
+    // With hidden figures the shown sum is only a lower bound.
+    const label = `${totals[i]}${hiddenHere.length ? '+' : ''}`;
+    svg.appendChild(s('text', { x: x + barW / 2, y: y - 4, 'text-anchor': 'middle', class: 'tick' }, label));
   });
   categories.forEach((c, i) => {
     const lx = pad.l + (i % 4) * 170;

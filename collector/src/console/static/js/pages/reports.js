@@ -1,6 +1,7 @@
 // Termly figures for governors, the DSL and admins: alerts by category and month (SVG chart and
 // the same numbers as a table), incidents by outcome, devices non-compliant on idle lock or USB.
-// The server anonymises for governors; this page shows only what it is sent.
+// The server anonymises for governors; this page shows only what it is sent. In the governors'
+// variant a count from 1 to 2 arrives as `{ suppressed: true }` and is shown as "fewer than 3".
 import { api } from '../api.js';
 import { stackedBars } from '../chart.js';
 import { ext, fmtTime, h, mount } from '../h.js';
@@ -60,17 +61,24 @@ export async function render(main) {
   await load();
 }
 
-/** @param {Record<string, number> | undefined} rec */
-const entries = (rec) => Object.entries(rec ?? {}).filter(([, n]) => Number(n) > 0);
+/** @param {unknown} v @returns {boolean} the server's marker for a hidden small number */
+const hidden = (v) =>
+  typeof v === 'object' && v !== null && /** @type {{ suppressed?: unknown }} */ (v).suppressed === true;
+/** @param {unknown} v */
+const fig = (v) => (hidden(v) ? 'fewer than 3' : String(Number(v ?? 0) || 0));
+
+/** @param {Record<string, unknown> | undefined} rec */
+const entries = (rec) => Object.entries(rec ?? {}).filter(([, n]) => hidden(n) || Number(n) > 0);
 
 /** @param {any} r */
 function reportBody(r) {
   const a = r?.alerts ?? {};
-  /** @type {{ month: string, category: string, count: number }[]} */
+  /** @type {{ month: string, category: string, count: number, suppressed: boolean }[]} */
   const byMonth = [];
   for (const [category, months] of Object.entries(a.byCategoryMonth ?? {})) {
-    for (const [month, count] of Object.entries(/** @type {Record<string, number>} */ (months))) {
-      byMonth.push({ month, category, count: Number(count) || 0 });
+    for (const [month, count] of Object.entries(/** @type {Record<string, unknown>} */ (months))) {
+      const suppressed = hidden(count);
+      byMonth.push({ month, category, count: suppressed ? 0 : Number(count) || 0, suppressed });
     }
   }
   const inc = r?.incidents ?? {};
@@ -86,6 +94,15 @@ function reportBody(r) {
     r?.anonymised
       ? h('p', { class: 'notice' }, 'Anonymised: no names of pupils, staff or devices are shown.')
       : null,
+    r?.suppression
+      ? h(
+          'p',
+          { class: 'notice', 'data-suppression': '' },
+          'Numbers from 1 to 2 are shown as “fewer than 3” so that no child can be identified. ',
+          'So that such a number cannot be worked out from the others, one more figure in the same table ',
+          'and the total may be withheld the same way.',
+        )
+      : null,
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'r1' },
@@ -93,9 +110,9 @@ function reportBody(r) {
       h(
         'p',
         { class: 'muted' },
-        `${a.total ?? 0} alerts in the period, ${a.falsePositives ?? 0} of them false positives (not in the chart).`,
+        `${fig(a.total)} alerts in the period, ${fig(a.falsePositives)} of them false positives (not in the chart).`,
       ),
-      byMonth.every((x) => x.count === 0)
+      byMonth.every((x) => x.count === 0 && !x.suppressed)
         ? h('p', { class: 'muted' }, 'No alerts in this period.')
         : stackedBars(byMonth, { title: 'Alerts by category and month' }),
       byMonth.length === 0
@@ -108,14 +125,14 @@ function reportBody(r) {
               'Alerts by category and month',
               ['Month', 'Category', 'Alerts'],
               byMonth
-                .filter((x) => x.count > 0)
+                .filter((x) => x.count > 0 || x.suppressed)
                 .map((x) =>
                   h(
                     'tr',
                     null,
                     h('td', null, x.month),
                     h('td', null, ext(x.category, 40)),
-                    h('td', null, String(x.count)),
+                    h('td', null, x.suppressed ? fig({ suppressed: true }) : String(x.count)),
                   ),
                 ),
             ),
@@ -126,7 +143,7 @@ function reportBody(r) {
             { class: 'small' },
             'By severity: ',
             entries(a.bySeverity)
-              .map(([s, n]) => `S${s}: ${n}`)
+              .map(([s, n]) => `S${s}: ${fig(n)}`)
               .join(' · '),
           )
         : null,
@@ -144,7 +161,7 @@ function reportBody(r) {
               'Incidents by outcome',
               ['Outcome', 'Incidents'],
               entries(inc.byOutcome).map(([o, n]) =>
-                h('tr', null, h('td', null, ext(o.replace(/-/g, ' '), 60)), h('td', null, String(n))),
+                h('tr', null, h('td', null, ext(o.replace(/-/g, ' '), 60)), h('td', null, fig(n))),
               ),
             ),
         entries(inc.byReferral).length
@@ -153,7 +170,7 @@ function reportBody(r) {
               { class: 'small' },
               'Referrals: ',
               entries(inc.byReferral)
-                .map(([k, n]) => `${k}: ${n}`)
+                .map(([k, n]) => `${k}: ${fig(n)}`)
                 .join(' · '),
             )
           : null,
@@ -166,11 +183,11 @@ function reportBody(r) {
           'dl',
           { class: 'facts' },
           h('dt', null, 'Idle lock'),
-          h('dd', { 'data-figure': 'idle' }, String(dev.idleLockNonCompliant ?? 0)),
+          h('dd', { 'data-figure': 'idle' }, fig(dev.idleLockNonCompliant)),
           h('dt', null, 'USB control'),
-          h('dd', { 'data-figure': 'usb' }, String(dev.usbNonCompliant ?? 0)),
+          h('dd', { 'data-figure': 'usb' }, fig(dev.usbNonCompliant)),
           h('dt', null, 'Non-compliant / all devices'),
-          h('dd', null, `${dev.nonCompliant ?? 0} of ${dev.total ?? 0}`),
+          h('dd', null, `${fig(dev.nonCompliant)} of ${fig(dev.total)}`),
         ),
         entries(dev.byReason).length
           ? table(
@@ -181,7 +198,7 @@ function reportBody(r) {
                   'tr',
                   null,
                   h('td', null, REASONS[/** @type {keyof typeof REASONS} */ (k)] ?? k),
-                  h('td', null, String(n)),
+                  h('td', null, fig(n)),
                 ),
               ),
             )

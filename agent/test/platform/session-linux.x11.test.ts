@@ -1,0 +1,113 @@
+// Session discovery for real: an Xvfb that demands a cookie (-auth), a process of another user
+// holding the session's DISPLAY/XAUTHORITY, and this test process WITHOUT a DISPLAY of its own
+// (like the root service). The adapters, consulting sessionEnv(), must reach that display.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/config/logger.ts';
+import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
+import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
+import { createScreenshotSource } from '../../src/platform/screenshot.ts';
+import { createLinuxSessionDiscovery } from '../../src/platform/session.linux.ts';
+import { SessionWatcher, setSessionEnvProvider } from '../../src/platform/session.ts';
+import { X11WindowSource } from '../../src/platform/window.linux.ts';
+import { waitUntil } from '../support/wait.ts';
+import { type AuthXSession, startAuthX } from './session-xauth.ts';
+
+/** Not the e2e's user (65534): parallel test files must not find each other's sessions. */
+const UID = 65533;
+let x: AuthXSession;
+let watcher: SessionWatcher | undefined;
+const discovery = createLinuxSessionDiscovery({ acceptUid: (uid) => uid === UID });
+
+beforeAll(async () => {
+  // The premise: this process has no display of its own.
+  expect(process.env['DISPLAY'] ?? '').toBe('');
+  x = await startAuthX();
+});
+afterAll(async () => {
+  setSessionEnvProvider(undefined);
+  watcher?.stop();
+  await x?.stop();
+});
+
+describe('graphical session discovery (Xvfb with -auth, session held by another user)', () => {
+  it('the X server refuses a client without the cookie', () => {
+    const home = mkdtempSync(join(tmpdir(), 'custodian-nohome-'));
+    try {
+      const r = spawnSync('xprop', ['-root'], {
+        env: { PATH: process.env['PATH'], DISPLAY: x.display, HOME: home },
+        timeout: 5_000,
+        stdio: 'ignore',
+      });
+      expect(r.status).not.toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('finds nothing while no user process holds a display', async () => {
+    expect(await discovery.discover()).toBeUndefined();
+  });
+
+  it('finds the session from /proc (no logind here) and verifies it answers', async () => {
+    await x.holdSession(UID);
+    const s = await discovery.discover();
+    expect(s).toEqual({
+      source: 'proc',
+      uid: UID,
+      user: expect.any(String),
+      vars: { DISPLAY: x.display, XAUTHORITY: x.authFile },
+    });
+  });
+
+  it('the adapters, started without DISPLAY, read the active window, idle time and lock state', async () => {
+    watcher = new SessionWatcher({ discovery, log: silentLogger });
+    setSessionEnvProvider(() => watcher!.current());
+    expect(await watcher.check(true)).toBe(true);
+    expect(watcher.current()['DISPLAY']).toBe(x.display);
+
+    const source = new X11WindowSource(silentLogger);
+    try {
+      expect(await source.probe()).toEqual({ name: 'active_window', available: true, reason: '' });
+      await source.start();
+      await x.openWindow('Session discovery window');
+      await waitUntil(async () => {
+        const r = await source.read();
+        return r.kind === 'window' && r.window.title === 'Session discovery window';
+      }, 'the window title through the discovered session');
+    } finally {
+      await source.stop();
+    }
+
+    const idle = createLinuxIdleProbe();
+    expect(idle.method).toBe('xprintidle');
+    expect(await idle.idleMs()).toBeGreaterThanOrEqual(0);
+    expect(await idle.availability()).toEqual({ available: true, reason: 'measured with xprintidle' });
+
+    const locker = createLinuxScreenLocker({ verifyMs: 5_000 });
+    expect(await locker.isLocked()).toBe(false);
+    // i3lock runs as root with the user's cookie; it dies with the X server in afterAll.
+    expect(await locker.lock()).toBe('i3lock');
+    expect(await locker.isLocked()).toBe(true);
+
+    const shots = await createScreenshotSource();
+    expect(await shots.probe()).toEqual({ name: 'screenshot', available: true, reason: '' });
+  });
+
+  it('a logout is seen: the environment loses the display and the adapters say so', async () => {
+    const before = watcher!.current();
+    await x.dropHolders();
+    expect(await watcher!.check(false)).toBe(true);
+    expect(watcher!.current()).not.toBe(before);
+    expect(watcher!.current()['DISPLAY']).toBeUndefined();
+    expect(await new X11WindowSource(silentLogger).probe()).toMatchObject({ available: false });
+    expect(await createLinuxIdleProbe().availability()).toMatchObject({ available: false });
+    // And a new login is found again.
+    await x.holdSession(UID);
+    expect(await watcher!.check(false)).toBe(true);
+    expect(watcher!.current()['XAUTHORITY']).toBe(x.authFile);
+  });
+});

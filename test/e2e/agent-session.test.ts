@@ -1,0 +1,103 @@
+// The agent as a root service sees it: no DISPLAY, XAUTHORITY or session bus of its own. A real
+// collector, a real agent process started with the display variables removed, an Xvfb that
+// demands a cookie, and processes of another user holding the desktop session's environment.
+// The agent must discover the session, and the window title must reach the collector timeline;
+// a logout and a new login must be followed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuthXSession, startAuthX } from '../../agent/test/platform/session-xauth.ts';
+import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { type TimelineItem, timeline } from './agent-harness.ts';
+
+let collector: CollectorProcess | undefined;
+let x: AuthXSession | undefined;
+let enrolled: EnrolledAgent | undefined;
+let agent: AgentProcess | undefined;
+
+interface Cap {
+  name: string;
+  available?: boolean;
+  reason: string;
+}
+const activeWindowCap = (i: TimelineItem): Cap | undefined =>
+  (i.event['capabilities'] as { capabilities: Cap[] } | undefined)?.capabilities.find(
+    (c) => c.name === 'active_window',
+  );
+
+beforeAll(async () => {
+  expect(process.env['DISPLAY'] ?? '').toBe('');
+  collector = await startCollector();
+  x = await startAuthX();
+  // Three processes: a desktop session has many, and the most common environment is preferred.
+  await x.holdSession(65534, 3);
+  enrolled = await enrolAgent({ collector });
+  const put = await fetch(`${collector.url}/api/v1/devices/${enrolled.deviceId}/policy`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ policy: { windowSampleMs: 200 }, reason: 'session e2e test' }),
+  });
+  if (!put.ok) throw new Error(`policy PUT: HTTP ${put.status}: ${await put.text()}`);
+  await x.openWindow('Session e2e window one');
+  agent = await startAgent({
+    dataDir: enrolled.dataDir,
+    env: {
+      DISPLAY: undefined,
+      XAUTHORITY: undefined,
+      WAYLAND_DISPLAY: undefined,
+      DBUS_SESSION_BUS_ADDRESS: undefined,
+      CUSTODIAN_SESSION_INTERVAL_MS: '300',
+    },
+    args: ['--demo'],
+  });
+  await agent.waitForLog(/connected to collector/, 30_000);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await x?.stop();
+  await enrolled?.cleanup();
+  await collector?.cleanup();
+});
+
+describe('agent without a display of its own (root service)', () => {
+  it('discovers the desktop session and the window title reaches the timeline', async () => {
+    await agent!.waitForLog(/"msg":"graphical session found"/);
+    await waitFor(
+      async () =>
+        (await timeline(collector!, enrolled!.deviceId)).find(
+          (i) => i.event.activeWindow?.title === 'Session e2e window one',
+        ),
+      'the window title on the collector timeline',
+    );
+    const t = await timeline(collector!, enrolled!.deviceId);
+    const caps = t.map(activeWindowCap).filter((c) => c !== undefined);
+    expect(caps.at(-1)).toMatchObject({ available: true });
+  });
+
+  it('follows a logout and the next login', async () => {
+    await x!.dropHolders();
+    await agent!.waitForLog(/"msg":"no graphical session"/);
+    const loggedOut = await waitFor(async () => {
+      const caps = (await timeline(collector!, enrolled!.deviceId)).map(activeWindowCap);
+      const last = caps.filter((c) => c !== undefined).at(-1);
+      return last && !last.available ? last : undefined;
+    }, 'the capabilities re-reported without the display');
+    expect(loggedOut.reason).toBe('no X display');
+
+    await x!.holdSession(65534, 3);
+    await x!.openWindow('Session e2e window two');
+    await waitFor(
+      async () =>
+        (await timeline(collector!, enrolled!.deviceId)).find(
+          (i) => i.event.activeWindow?.title === 'Session e2e window two',
+        ),
+      'the new session window title on the collector timeline',
+    );
+    // The capability report follows the restart (debounced), possibly after the window event.
+    await waitFor(async () => {
+      const caps = (await timeline(collector!, enrolled!.deviceId)).map(activeWindowCap);
+      return caps.filter((c) => c !== undefined).at(-1)?.available === true;
+    }, 'the capabilities re-reported with the display');
+  });
+});
