@@ -1,7 +1,7 @@
 // A real X server (Xvfb) with a real window manager (openbox) for window, idle, lock and
 // screenshot tests. Each call gets its own display number; stop() kills everything it started.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 
 export interface XSession {
   display: string;
@@ -37,6 +37,47 @@ function xOk(env: NodeJS.ProcessEnv, cmd: string, args: string[]): boolean {
 
 let nextDisplay = 100 + (process.pid % 300);
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Claims a free X display number for this process. Parallel test workers used to pick the
+ * same number between a free-check and Xvfb's start (one side's Xvfb or window manager then
+ * never came up). A claim file created with O_EXCL is atomic; a claim whose process has died is
+ * taken over. Every X server the tests start (here and in agent/test) goes through this.
+ */
+export function claimDisplay(): { n: number; release(): void } {
+  for (let tries = 0; tries < 1000; tries++) {
+    const n = nextDisplay++;
+    if (nextDisplay > 999) nextDisplay = 100;
+    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
+    const claim = `/tmp/custodian-x-display-${n}.claim`;
+    let fd: number;
+    try {
+      fd = openSync(claim, 'wx');
+    } catch {
+      const owner = Number(readFileSync(claim, 'utf8').trim() || '0');
+      if (owner > 0 && pidAlive(owner)) continue;
+      rmSync(claim, { force: true });
+      try {
+        fd = openSync(claim, 'wx');
+      } catch {
+        continue;
+      }
+    }
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return { n, release: () => rmSync(claim, { force: true }) };
+  }
+  throw new Error('no free X display number');
+}
+
 export async function startX(opts: { width?: number; height?: number } = {}): Promise<XSession> {
   // Another process may claim the same display number between our free-check and Xvfb's start
   // (parallel test workers); then one side's Xvfb or openbox never comes up. Retry on a new number.
@@ -50,9 +91,8 @@ export async function startX(opts: { width?: number; height?: number } = {}): Pr
 }
 
 async function startXOnce(opts: { width?: number; height?: number }): Promise<XSession> {
-  let n = nextDisplay++;
-  while (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) n = nextDisplay++;
-  const display = `:${n}`;
+  const claim = claimDisplay();
+  const display = `:${claim.n}`;
   const screen = `${opts.width ?? 1024}x${opts.height ?? 768}x24`;
   const xvfb = track(
     spawn('Xvfb', [display, '-screen', '0', screen, '-nolisten', 'tcp'], { stdio: 'ignore' }),
@@ -62,16 +102,12 @@ async function startXOnce(opts: { width?: number; height?: number }): Promise<XS
   let wm: ChildProcess | undefined;
   try {
     await waitFor(() => xOk(env, 'xprop', ['-root']), 10_000, `Xvfb on ${display}`);
-    wm = track(spawn('openbox', ['--sm-disable'], { env, stdio: 'ignore' }));
-    await waitFor(
-      () => xOk(env, 'xprop', ['-root', '_NET_SUPPORTING_WM_CHECK']) && hasWmCheck(env),
-      10_000,
-      'openbox',
-    );
+    wm = await startWindowManager(env);
     if (xvfb.exitCode !== null || xvfb.signalCode !== null) throw new Error(`Xvfb on ${display} exited`);
   } catch (err) {
     wm?.kill('SIGKILL');
     xvfb.kill('SIGKILL');
+    claim.release();
     throw err;
   }
   const started: ChildProcess[] = [xvfb, wm];
@@ -101,8 +137,30 @@ async function startXOnce(opts: { width?: number; height?: number }): Promise<XS
           c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)),
         ),
       );
+      claim.release();
     },
   };
+}
+
+/**
+ * Starts openbox on a display and waits until it manages it. When several X servers start at
+ * once, openbox sometimes exits at start with status 1 and no message (reproduced here with six
+ * in parallel, about one in ten); a fresh start on the same display then works, so try again.
+ */
+export async function startWindowManager(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const deadline = Date.now() + 15_000;
+  for (let attempt = 1; ; attempt++) {
+    const wm = track(spawn('openbox', ['--sm-disable'], { env, stdio: 'ignore' }));
+    while (Date.now() < deadline) {
+      if (xOk(env, 'xprop', ['-root', '_NET_SUPPORTING_WM_CHECK']) && hasWmCheck(env)) return wm;
+      if (wm.exitCode !== null || wm.signalCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    wm.kill('SIGKILL');
+    if (Date.now() >= deadline || attempt >= 5) {
+      throw new Error(`openbox did not manage ${env['DISPLAY']} (${attempt} attempts)`);
+    }
+  }
 }
 
 function hasWmCheck(env: NodeJS.ProcessEnv): boolean {

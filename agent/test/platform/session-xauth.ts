@@ -3,9 +3,10 @@
 // as on a school laptop where the agent runs as a root service. stop() removes everything.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { claimDisplay, startWindowManager } from '../../../test/support/xvfb.ts';
 
 export interface AuthXSession {
   display: string;
@@ -20,8 +21,6 @@ export interface AuthXSession {
   stop(): Promise<void>;
 }
 
-let next = 500 + (process.pid % 200);
-
 function xOk(env: NodeJS.ProcessEnv, args: string[]): boolean {
   return spawnSync('xprop', args, { env, timeout: 2_000, stdio: 'ignore' }).status === 0;
 }
@@ -35,9 +34,8 @@ async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise
 }
 
 export async function startAuthX(): Promise<AuthXSession> {
-  let n = next++;
-  while (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) n = next++;
-  const display = `:${n}`;
+  const claim = claimDisplay();
+  const display = `:${claim.n}`;
   const dir = mkdtempSync(join(tmpdir(), 'custodian-xauth-'));
   const authFile = join(dir, 'Xauthority');
   const children: ChildProcess[] = [];
@@ -50,6 +48,7 @@ export async function startAuthX(): Promise<AuthXSession> {
       ),
     );
     rmSync(dir, { recursive: true, force: true });
+    claim.release();
   };
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], DISPLAY: display, XAUTHORITY: authFile };
   try {
@@ -66,15 +65,7 @@ export async function startAuthX(): Promise<AuthXSession> {
     );
     children.push(xvfb);
     await waitFor(() => xOk(env, ['-root']), `Xvfb on ${display}`);
-    children.push(spawn('openbox', ['--sm-disable'], { env, stdio: 'ignore' }));
-    await waitFor(
-      () =>
-        /window id/.test(
-          spawnSync('xprop', ['-root', '_NET_SUPPORTING_WM_CHECK'], { env, encoding: 'utf8', timeout: 2_000 })
-            .stdout ?? '',
-        ),
-      'openbox',
-    );
+    children.push(await startWindowManager(env));
   } catch (err) {
     await stop();
     throw err;
