@@ -4,7 +4,14 @@
 // `pnpm start --enforce` is given.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +50,20 @@ function stopAll(code: number): void {
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
-function node(args: string[], logName: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+/** Starts a Node process whose stderr goes to .data/<logName>; returns it with that log stream. */
+function node(
+  args: string[],
+  logName: string,
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; log: WriteStream } {
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(join(data, logName), { flags: 'a', mode: 0o600 });
-  child.stderr?.pipe(log);
+  // Both outputs may write to the log (the collector's JSON lines come on stdout): neither ends it.
+  child.stderr?.pipe(log, { end: false });
   children.push(child);
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -58,12 +71,12 @@ function node(args: string[], logName: string, env: NodeJS.ProcessEnv = {}): Chi
       stopAll(1);
     }
   });
-  return child;
+  return { child, log };
 }
 
 /** Starts the collector; resolves with its URL. Prints the one-time lines it shows (first admin). */
 function startCollector(): Promise<string> {
-  const collector = node(
+  const { child: collector, log } = node(
     [
       'collector/bin/custodian-collector.js',
       'serve',
@@ -77,7 +90,6 @@ function startCollector(): Promise<string> {
     'collector.log',
     { CUSTODIAN_ENROL_SECRET: secrets.enrolSecret, CUSTODIAN_ADMIN_TOKEN: secrets.adminToken },
   );
-  const log = createWriteStream(join(data, 'collector.log'), { flags: 'a', mode: 0o600 });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error('collector did not start within 30 s; see .data/collector.log')),
@@ -129,7 +141,12 @@ if (!existsSync(join(agentDir, 'credentials.json'))) {
     stopAll(1);
   }
 }
-node([agentBin, 'run', '--data-dir', agentDir, '--demo', ...(enforce ? ['--enforce'] : [])], 'agent.log');
+const agent = node(
+  [agentBin, 'run', '--data-dir', agentDir, '--demo', ...(enforce ? ['--enforce'] : [])],
+  'agent.log',
+);
+// Nothing reads the agent's stdout otherwise: an unread pipe would fill and stall the agent.
+agent.child.stdout?.pipe(agent.log, { end: false });
 
 console.log(
   [

@@ -3,10 +3,15 @@
 // spliced into AppleScript source. Limits: it must run in the user's GUI session (a LaunchAgent,
 // not the root daemon), and a banner cannot be withdrawn, so dismiss() is a no-op.
 // Command construction only: never run on a Mac.
-import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
-import { type IdleNotifier, type NotifierOptions, WARNING_TITLE, warningText } from './notify.ts';
+import {
+  type IdleNotifier,
+  type NotifierOptions,
+  runNoticeCommand,
+  WARNING_TITLE,
+  warningText,
+} from './notify.ts';
 
 export function osascriptArgs(secondsLeft: number): string[] {
   return [
@@ -36,19 +41,8 @@ export function createDarwinNotifier(options: NotifierOptions = {}): IdleNotifie
       }
       return { available: true, reason: 'warns with osascript display notification' };
     },
-    async show(secondsLeft) {
-      try {
-        await run('osascript', osascriptArgs(secondsLeft), { env, timeoutMs: 5_000 });
-      } catch (err) {
-        throw new CustodianError(
-          ErrorCode.COMMAND_FAILED,
-          `idle warning not shown: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-    },
+    show: (secondsLeft) =>
+      runNoticeCommand(run, 'osascript', osascriptArgs(secondsLeft), { env, timeoutMs: 5_000 }),
     dismiss: async () => undefined,
   };
 }

@@ -1,6 +1,8 @@
 // The notice shown to the person at the screen before the idle lock: "This computer will lock in
 // N seconds". One interface, one file per OS, chosen here only. The text is ours alone (a fixed
 // sentence and an integer): nothing from a window title, user or policy free text reaches it.
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { RunOptions } from './exec.ts';
 import type { Availability, ExecRunner } from './idle.ts';
 
 export interface IdleNotifier {
@@ -30,6 +32,22 @@ export function warningSeconds(secondsLeft: number): number {
 export function warningText(secondsLeft: number): string {
   const n = warningSeconds(secondsLeft);
   return `This computer will lock in ${n} second${n === 1 ? '' : 's'} — move the mouse or press a key to stay signed in`;
+}
+
+/** Runs a notice command that shows and closes itself; a failure says the warning was not shown. */
+export async function runNoticeCommand(
+  run: ExecRunner,
+  cmd: string,
+  args: string[],
+  options: RunOptions,
+): Promise<void> {
+  try {
+    await run(cmd, args, options);
+  } catch (err) {
+    throw new CustodianError(ErrorCode.COMMAND_FAILED, `idle warning not shown: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 export async function createNotifier(

@@ -3,10 +3,15 @@
 // the box closes itself after N seconds. Limits: msg.exe is missing on Home editions, and a sent
 // message cannot be taken down early, so dismiss() is a no-op (the box just times out).
 // Command construction only: never run on Windows.
-import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
-import { type IdleNotifier, type NotifierOptions, warningSeconds, warningText } from './notify.ts';
+import {
+  type IdleNotifier,
+  type NotifierOptions,
+  runNoticeCommand,
+  warningSeconds,
+  warningText,
+} from './notify.ts';
 
 /** `console` = the session at the physical screen (a school workstation's user). */
 export function msgArgs(secondsLeft: number, session = 'console'): string[] {
@@ -25,19 +30,7 @@ export function createWin32Notifier(options: NotifierOptions = {}): IdleNotifier
         return { available: false, reason: `msg.exe not found (Home edition?): ${(err as Error).message}` };
       }
     },
-    async show(secondsLeft) {
-      try {
-        await run('msg.exe', msgArgs(secondsLeft), { timeoutMs: 5_000 });
-      } catch (err) {
-        throw new CustodianError(
-          ErrorCode.COMMAND_FAILED,
-          `idle warning not shown: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-    },
+    show: (secondsLeft) => runNoticeCommand(run, 'msg.exe', msgArgs(secondsLeft), { timeoutMs: 5_000 }),
     dismiss: async () => undefined,
   };
 }

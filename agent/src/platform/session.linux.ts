@@ -79,23 +79,11 @@ export function listSessionsArgs(): string[] {
   return ['list-sessions', '--no-legend'];
 }
 
+/** The logind session properties discovery reads, in the order asked. */
+const SESSION_PROPS = ['Active', 'Type', 'Display', 'Name', 'User', 'Remote'] as const;
+
 export function showSessionArgs(id: string): string[] {
-  return [
-    'show-session',
-    id,
-    '-p',
-    'Active',
-    '-p',
-    'Type',
-    '-p',
-    'Display',
-    '-p',
-    'Name',
-    '-p',
-    'User',
-    '-p',
-    'Remote',
-  ];
+  return ['show-session', id, ...SESSION_PROPS.flatMap((prop) => ['-p', prop])];
 }
 
 /** /proc/PID/environ: NUL-separated KEY=VALUE; only the session variables are kept (pure). */
