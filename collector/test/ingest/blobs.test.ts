@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { BLOB_CHUNK_BYTES, CloseCode, MAX_BLOB_BYTES, v1 } from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { K } from '../../src/store/keys.ts';
+import { HIGH, K, SEP } from '../../src/store/keys.ts';
 import { type AgentClient, flagged, sha256 } from '../helpers/agent-client.ts';
 import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
@@ -36,6 +36,28 @@ function sendBlob(
   }
 }
 
+/** Everything the store holds for one blob: a second copy would show up in one of these. */
+async function storedCopies(deviceId: string, blobId: string) {
+  const { engine } = h.app.store;
+  const chunks: string[] = [];
+  const prefix = K.blobChunkPrefix(deviceId, blobId);
+  for await (const [key, value] of engine.entries({ gte: prefix, lt: `${prefix}${HIGH}` })) {
+    chunks.push(`${key}=${Buffer.from(value).toString('base64')}`);
+  }
+  const timeSuffix = `${SEP}${deviceId}${SEP}${blobId}`;
+  let timeIndex = 0;
+  const timePrefix = K.blobTimePrefix();
+  for await (const [key] of engine.entries({ gte: timePrefix, lt: `${timePrefix}${HIGH}` })) {
+    if (key.endsWith(timeSuffix)) timeIndex++;
+  }
+  return {
+    meta: await h.app.store.blobs.meta(deviceId, blobId),
+    chunks,
+    timeIndex,
+    uploadMarker: (await engine.get(K.blobUpload(deviceId, blobId))) !== undefined,
+  };
+}
+
 describe('blob upload', () => {
   it('stores a complete, matching blob encrypted and acks STORED; the alert references it', async () => {
     const { dev, client, stream } = await connectedDevice(h);
@@ -56,12 +78,35 @@ describe('blob upload', () => {
     const [alert] = await h.app.store.alerts.list({ deviceId: dev.deviceId });
     expect(alert?.screenshotBlobIds).toEqual([blobId]);
 
-    // Sending the same blob again is acked STORED without a second copy.
+    client.close();
+  });
+
+  it('a blob sent again is acked STORED and the store still holds exactly one copy of it', async () => {
+    const { dev, client } = await connectedDevice(h);
+    const data = new Uint8Array(randomBytes(BLOB_CHUNK_BYTES * 2 + 1000));
+    const blobId = 'b7c0ffee-0000-4000-8000-000000000002';
     sendBlob(client, blobId, data);
     expect((await client.next('blobAck')).blobAck).toMatchObject({
       blobId,
       status: v1.BlobAck.Status.STORED,
     });
+    const first = await storedCopies(dev.deviceId, blobId);
+    expect(first.chunks).toHaveLength(3);
+    expect(first.timeIndex).toBe(1);
+    // A later clock: a second write would show as a new storedAt and a second time-index entry.
+    h.clock.now = Date.now() + 60_000;
+    try {
+      sendBlob(client, blobId, data);
+      expect((await client.next('blobAck')).blobAck).toMatchObject({
+        blobId,
+        status: v1.BlobAck.Status.STORED,
+      });
+    } finally {
+      h.clock.now = undefined;
+    }
+    // Same meta, same ciphertext (a rewrite would use fresh nonces), one time-index entry, no upload marker.
+    expect(await storedCopies(dev.deviceId, blobId)).toEqual(first);
+    expect(first.uploadMarker).toBe(false);
     client.close();
   });
 
