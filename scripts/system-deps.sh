@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites drive for real: protoc (wire interop),
 # Xvfb + openbox + x11 tools (window, idle, lock, screenshot tests), cryptsetup and udev
-# tools (USB tests on loop devices), Chromium (console browser tests).
+# tools (USB tests on loop devices), Chromium (console browser tests). test/support/tools.ts maps
+# every tool a suite drives to its package here; test/e2e/environment.test.ts checks both agree.
 # Idempotent: does nothing when every package is present already.
 set -euo pipefail
 pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xterm xdotool xprintidle openbox i3lock
       cryptsetup-bin util-linux udev psmisc chromium fonts-dejavu-core e2fsprogs mount
-      ntfs-3g openssl imagemagick python3 xauth)
+      ntfs-3g openssl imagemagick python3 xauth procps)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,15 +2,13 @@
 // agent process on a real X server (Xvfb + openbox). A window with a should-flag title gives an
 // alert at the collector whose screenshot (encrypted at rest, decrypted by the DSL endpoint) is a
 // PNG that shows the window; a look-alike gives nothing; the same title coming back gives one alert.
-import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { type CaptureRig, startCaptureRig } from './capture-helpers.ts';
 
-const tools = ['Xvfb', 'openbox', 'xterm', 'xdotool', 'xprop', 'xrandr', 'import'].every(
-  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
-);
+const tools = allInstalled(['Xvfb', 'openbox', 'xterm', 'xdotool', 'xprop', 'xrandr', 'import']);
 
 let rig: CaptureRig | undefined;
 afterAll(async () => {

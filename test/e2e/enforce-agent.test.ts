@@ -2,7 +2,6 @@
 // server, and a real loop device counted as USB through policy usb.treatAsUsb. The collector's
 // per-device policy says "lock after 3 s idle, block unencrypted USB writes"; the timeline must
 // show the lock by i3lock and the USB attach + decision + block, and a write must fail EROFS.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,14 +18,13 @@ import {
   mountOptions,
   writeFromOtherProcess,
 } from '../support/loopdev.ts';
+import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
 import { type TimelineItem, timeline } from './agent-harness.ts';
 
 const loops = canUseLoopDevices();
-const xTools = ['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xwininfo'].every(
-  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
-);
+const xTools = allInstalled(['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xwininfo']);
 const skip = !loops.ok
   ? `skipped: ${loops.reason}`
   : !xTools

@@ -1,9 +1,9 @@
 // The capture component on a real X server (Xvfb + openbox): real xterm windows, the real window
 // monitor (xprop), real screenshots (screenshot-desktop + ImageMagick in a child process),
 // decoded with pngjs and checked pixel by pixel.
-import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allInstalled } from '../../../test/support/tools.ts';
 import { startX, type XSession } from '../../../test/support/xvfb.ts';
 import { type CaptureComponent, createCaptureComponent } from '../../src/capture/capture-component.ts';
 import { WindowMonitor } from '../../src/monitors/window-monitor.ts';
@@ -12,9 +12,7 @@ import { X11WindowSource } from '../../src/platform/window.linux.ts';
 import { waitUntil } from '../support/wait.ts';
 import { type CaptureTestContext, createCaptureContext, flagged } from './harness.ts';
 
-const haveTools = ['Xvfb', 'openbox', 'xterm', 'xdotool', 'xprop', 'xrandr', 'import'].every(
-  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
-);
+const haveTools = allInstalled(['Xvfb', 'openbox', 'xterm', 'xdotool', 'xprop', 'xrandr', 'import']);
 
 let x: XSession | undefined;
 let monitor: WindowMonitor | undefined;

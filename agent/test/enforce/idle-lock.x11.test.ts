@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { v1 } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allInstalled } from '../../../test/support/tools.ts';
 import { startX, type XSession } from '../../../test/support/xvfb.ts';
 import type { AgentComponent } from '../../src/core/contracts.ts';
 import { createIdleLockEnforcer } from '../../src/enforce/idle-lock.ts';
@@ -12,9 +13,7 @@ import { createLinuxNotifier } from '../../src/platform/notify.linux.ts';
 import { createTestContext } from './harness.ts';
 
 const { State } = v1.IdleState;
-const haveTools = ['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xdotool', 'xwininfo'].every(
-  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
-);
+const haveTools = allInstalled(['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xdotool', 'xwininfo']);
 
 let x: XSession | undefined;
 let component: AgentComponent | undefined;

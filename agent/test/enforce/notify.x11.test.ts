@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { ErrorCode, v1 } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allInstalled } from '../../../test/support/tools.ts';
 import { startX, type XSession } from '../../../test/support/xvfb.ts';
 import type { AgentComponent } from '../../src/core/contracts.ts';
 import { createIdleLockEnforcer } from '../../src/enforce/idle-lock.ts';
@@ -13,9 +14,15 @@ import { type IdleNotifier, WARNING_TITLE } from '../../src/platform/notify.ts';
 import { createTestContext } from './harness.ts';
 
 const { State } = v1.IdleState;
-const haveTools = ['Xvfb', 'openbox', 'xmessage', 'i3lock', 'xprintidle', 'xdotool', 'xwininfo'].every(
-  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
-);
+const haveTools = allInstalled([
+  'Xvfb',
+  'openbox',
+  'xmessage',
+  'i3lock',
+  'xprintidle',
+  'xdotool',
+  'xwininfo',
+]);
 
 let x: XSession | undefined;
 let component: AgentComponent | undefined;

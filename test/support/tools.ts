@@ -1,0 +1,57 @@
+// Every command-line tool a test suite drives, with the Debian package that provides it
+// (scripts/system-deps.sh installs them). Suites ask allInstalled()/missingTools()/hasCommand() here, never
+// `command -v` themselves: the names are typed against this list, so a tool a suite probes is
+// always one that the CI guard (test/e2e/environment.test.ts) checks, and the guard fails the
+// run if a suite probes around this file.
+import { spawnSync } from 'node:child_process';
+
+export const TOOL_PACKAGES = {
+  // wire interop
+  protoc: 'protobuf-compiler',
+  // X11: display, window manager, windows, idle, lock, notice, screenshots
+  Xvfb: 'xvfb',
+  xauth: 'xauth',
+  openbox: 'openbox',
+  xterm: 'xterm',
+  xprop: 'x11-utils',
+  xwininfo: 'x11-utils',
+  xmessage: 'x11-utils',
+  xrandr: 'x11-xserver-utils',
+  xdotool: 'xdotool',
+  xprintidle: 'xprintidle',
+  i3lock: 'i3lock',
+  import: 'imagemagick',
+  // USB on loop devices
+  losetup: 'mount',
+  mount: 'mount',
+  umount: 'mount',
+  blockdev: 'util-linux',
+  blkid: 'util-linux',
+  lsblk: 'util-linux',
+  findmnt: 'util-linux',
+  setpriv: 'util-linux',
+  'mkfs.ext4': 'e2fsprogs',
+  mkntfs: 'ntfs-3g',
+  'ntfs-3g': 'ntfs-3g',
+  cryptsetup: 'cryptsetup-bin',
+  udevadm: 'udev',
+  fuser: 'psmisc',
+  pgrep: 'procps',
+  // certificates, service unit checks
+  openssl: 'openssl',
+  python3: 'python3',
+} as const;
+
+export type ToolName = keyof typeof TOOL_PACKAGES;
+
+export function hasCommand(cmd: ToolName): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
+}
+
+export function missingTools(tools: readonly ToolName[]): ToolName[] {
+  return tools.filter((t) => !hasCommand(t));
+}
+
+export function allInstalled(tools: readonly ToolName[]): boolean {
+  return missingTools(tools).length === 0;
+}
