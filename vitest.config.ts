@@ -1,7 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { USB_LOCK_WAIT_MS } from './test/support/loopdev.ts';
 
 // Two projects: unit/integration suites run in parallel; end-to-end suites (real processes,
 // Xvfb, loop devices, Chromium) run one file at a time so they do not fight over the machine.
+// sequence.groupOrder runs the e2e project only after every unit file has finished: the two
+// never share the CPU. Hook timeouts are longer than any wait inside a hook (the machine-wide
+// USB test lock, waited for in beforeAll, gives up after USB_LOCK_WAIT_MS), so a hook that
+// waits for the lock fails with the lock holder's pid, not with a bare hook timeout.
+const HOOK_TIMEOUT = USB_LOCK_WAIT_MS + 60_000;
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -12,8 +18,9 @@ export default defineConfig({
           include: ['{protocol,agent,collector}/test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 30_000,
-          hookTimeout: 60_000,
+          hookTimeout: HOOK_TIMEOUT,
           pool: 'forks',
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,9 +29,10 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 120_000,
-          hookTimeout: 120_000,
+          hookTimeout: HOOK_TIMEOUT,
           pool: 'forks',
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -78,7 +78,7 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
   it('input before the threshold resets the countdown; locking follows once input stops', async () => {
     x = await startXOnce();
     const ctx = createTestContext({
-      policy: { idleLock: { enabled: true, idleLockSeconds: 2, warningSeconds: 0, reportOnly: false } },
+      policy: { idleLock: { enabled: true, idleLockSeconds: 4, warningSeconds: 0, reportOnly: false } },
     });
     component = createIdleLockEnforcer(ctx, {
       idle: createLinuxIdleProbe({ env: x.env }),
@@ -87,10 +87,12 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
     });
     spawnSync('xdotool', ['mousemove', '5', '5'], { env: x.env });
     await component.start();
-    // 5 s of input every ~0.7 s: idle never reaches 2 s, so nothing may be emitted.
-    for (let i = 0; i < 7; i++) {
+    // 6 s (past the 4 s threshold) of input every ~0.5 s: idle never reaches 4 s, so nothing may
+    // be emitted. The gap between inputs is 8x below the threshold: a loaded machine that delays
+    // one xdotool by a second or two cannot make a lock legitimate.
+    for (let i = 0; i < 12; i++) {
       spawnSync('xdotool', ['mousemove', String(20 + i * 10), '30'], { env: x.env });
-      await sleep(700);
+      await sleep(500);
     }
     expect(ctx.emitted).toEqual([]);
     expect(lockerWindowUp(x.env)).toBe(false);
