@@ -113,6 +113,7 @@ describe('delivery across failures', () => {
     await collector.kill9();
     // Read from its disk while it is down: what a restart adds must not count as "at the kill".
     const atKill = (await storedTimeline(collector.dataDir, enrolled.deviceId)).filter(isDiagnostic).length;
+    console.log(`delivery: collector killed with ${atKill} of ${BACKLOG} events stored`);
     expect(atKill, 'events had reached the collector before the kill').toBeGreaterThan(0);
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);
     await collector.restart();
@@ -125,6 +126,7 @@ describe('delivery across failures', () => {
     await firstEventsStored();
     await agent.kill9();
     const atKill = diagnostics(await timeline(collector, enrolled.deviceId)).length;
+    console.log(`delivery: agent killed with ${atKill} of ${BACKLOG} events at the collector`);
     expect(atKill, 'events had reached the collector before the kill').toBeGreaterThan(0);
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);
     await run();

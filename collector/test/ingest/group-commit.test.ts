@@ -10,19 +10,22 @@ const put = (key: string): KvOp => ({ type: 'put', key, value: new Uint8Array([1
 function recording(failOn?: (ops: KvOp[]) => boolean) {
   const inner = createMemoryEngine();
   const writes: { ops: KvOp[]; sync: boolean }[] = [];
+  /** Writes begun (the first step of batch()), so a test can wait for one to be in progress. */
+  const started = { count: 0 };
   const engine: KvEngine = {
     get: (k) => inner.get(k),
     getMany: (k) => inner.getMany(k),
     entries: (r) => inner.entries(r),
     close: () => inner.close(),
     batch: async (ops, o) => {
+      started.count++;
       await new Promise((r) => setTimeout(r, 5));
       if (failOn?.(ops)) throw new Error('disk full');
       writes.push({ ops, sync: o.sync });
       await inner.batch(ops, o);
     },
   };
-  return { engine, writes };
+  return { engine, writes, started };
 }
 
 describe('GroupCommitter', () => {
@@ -35,11 +38,12 @@ describe('GroupCommitter', () => {
   });
 
   it('gathers what arrives during a write into the next group, and resolves in order', async () => {
-    const { engine, writes } = recording();
+    const { engine, writes, started } = recording();
     const gc = new GroupCommitter(engine, 0);
     const order: string[] = [];
     const first = gc.enqueue([put('a')]).then(() => order.push('a'));
-    await new Promise((r) => setTimeout(r, 1)); // the first write is now in progress
+    // Wait until the first write is in progress (its 5 ms disk delay has begun).
+    while (started.count === 0) await new Promise((r) => setImmediate(r));
     const rest = ['b', 'c', 'd'].map((k) => gc.enqueue([put(k)]).then(() => order.push(k)));
     await Promise.all([first, ...rest]);
     expect(order).toEqual(['a', 'b', 'c', 'd']);

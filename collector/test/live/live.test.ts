@@ -94,13 +94,15 @@ describe('live status', () => {
       expect(feed.events.some((e) => e.type === 'alert')).toBe(false);
       const api = await h.api('GET', `/api/v1/devices/${dev.deviceId}`);
       expect(api.json.device.status).toMatchObject({ connected: true, agentVersion: 'test-0.1' });
+      const closedAt = Date.now();
       c.close();
       const offline = await until(() =>
         feed.events.find(
           (e) => e.type === 'status' && e.data.deviceId === dev.deviceId && e.data.connected === false,
         ),
       );
-      expect(offline.data.lastSeenAt).toBeGreaterThan(0);
+      expect(offline.data.lastSeenAt).toBeGreaterThanOrEqual(closedAt);
+      expect(offline.data.lastSeenAt).toBeLessThanOrEqual(Date.now());
     } finally {
       feed.close();
     }
