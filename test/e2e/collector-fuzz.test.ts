@@ -197,7 +197,7 @@ describe('fuzzing the ingest endpoint', () => {
     } finally {
       clearInterval(sampler);
     }
-    expect(outcomes.length * FRAMES_PER_CONNECTION).toBeGreaterThanOrEqual(10_000);
+    expect(outcomes).toHaveLength(CONNECTIONS); // every connection ran to its end: 12,000 frames
 
     // Every connection the collector closed got a named close code.
     const serverClosed = outcomes.filter((o) => o.serverClosed);
