@@ -238,12 +238,17 @@ describe('Link', () => {
 
   it('drops a connection whose peer stopped answering pings, and reconnects', async () => {
     const states: LinkState[] = [];
-    startLink({ pingIntervalMs: 100, states });
+    // One ping interval is the pong deadline: 250 ms keeps a loaded machine from dropping a live link.
+    startLink({ pingIntervalMs: 250, states });
     await waitUntil(() => collector.connected('dev-1'), 'connected');
+    const beforeFreeze = states.length;
     collector.freeze('dev-1');
-    await waitUntil(() => states.find((s) => s.status === 'offline'), 'dead connection noticed');
+    await waitUntil(
+      () => states.slice(beforeFreeze).find((s) => s.status === 'offline'),
+      'dead connection noticed after the freeze',
+    );
     await waitUntil(() => collector.received.filter((m) => m.hello).length >= 2, 'a new session');
-    expect(states.find((s) => s.status === 'offline')?.lastError).toMatch(/closed|1006/);
+    expect(states.slice(beforeFreeze).find((s) => s.status === 'offline')?.lastError).toMatch(/closed|1006/);
   });
 
   it('a TLS failure (https against a plain server) is reported and retried', async () => {

@@ -41,7 +41,9 @@ export async function startHarness(
   config.port = 0;
   config.logLevel = 'silent';
   config.screenshotKeyFile = join(dir, 'screenshot.key');
-  config.ingest.helloDeadlineMs = 1000;
+  // Short enough for the "no Hello" test, long enough that a loaded machine never trips a client
+  // that sends its Hello at once.
+  config.ingest.helloDeadlineMs = 3_000;
   options.config?.(config);
   const clock: { now: number | undefined } = { now: undefined };
   const now = () => clock.now ?? Date.now();
