@@ -34,7 +34,7 @@ describe('GroupCommitter', () => {
     const gc = new GroupCommitter(engine, 5);
     await Promise.all([gc.enqueue([put('a')]), gc.enqueue([put('b'), put('c')]), gc.enqueue([])]);
     expect(writes).toEqual([{ ops: [put('a'), put('b'), put('c')], sync: true }]);
-    expect(await engine.get('c')).toBeDefined();
+    expect(await engine.get('c')).toEqual(new Uint8Array([1]));
   });
 
   it('gathers what arrives during a write into the next group, and resolves in order', async () => {
@@ -67,7 +67,7 @@ describe('GroupCommitter', () => {
     const gc = new GroupCommitter(engine, 50);
     void gc.enqueue([put('late')]);
     await gc.drain();
-    expect(await engine.get('late')).toBeDefined();
+    expect(await engine.get('late')).toEqual(new Uint8Array([1]));
     expect(gc.queued).toBe(0);
   });
 });

@@ -133,7 +133,8 @@ describe('retention of incomplete uploads', () => {
     await strand('crashed', now);
     await strand('recent', now + 20 * HOUR);
     // A complete blob whose marker outlived it (never its chunks' death warrant).
-    await store.blobs.put(dev.deviceId, 'complete', 'image/png', new Uint8Array(randomBytes(700)));
+    const complete = new Uint8Array(randomBytes(700));
+    await store.blobs.put(dev.deviceId, 'complete', 'image/png', complete);
     await store.engine.batch([blobUploadOp(dev.deviceId, 'complete', now)], { sync: true });
 
     h.clock.now = now + 25 * HOUR;
@@ -146,7 +147,7 @@ describe('retention of incomplete uploads', () => {
       expect(run.incompleteChunksDeleted).toBe(2);
       expect(await onDisk(dev.deviceId, 'crashed')).toEqual([]);
       expect(await onDisk(dev.deviceId, 'recent')).toHaveLength(3);
-      expect(await store.blobs.read(dev.deviceId, 'complete')).toBeDefined();
+      expect((await store.blobs.read(dev.deviceId, 'complete'))?.data).toEqual(complete);
       expect(await store.engine.get(K.blobUpload(dev.deviceId, 'complete'))).toBeUndefined();
       const runs = await h.api('GET', '/api/v1/retention/runs');
       // Runs are listed by time; the first test's purge ran at a later clock.
