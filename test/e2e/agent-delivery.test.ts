@@ -13,8 +13,9 @@ import {
   startAgent,
 } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { storedTimeline } from '../support/collector-store.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { deliveryProblems, storedTimeline, type TimelineItem, timeline } from './agent-harness.ts';
+import { deliveryProblems, type TimelineItem, timeline } from './agent-harness.ts';
 
 /** Big enough that a kill right after the first events are stored lands mid-stream (asserted). */
 const BACKLOG = 20_000;

@@ -1,8 +1,5 @@
 // Helpers for the agent end-to-end suites: read a device's timeline from the real collector's
 // HTTP API (all pages); poll it with waitFor from test/support/wait-for.ts.
-import { randomBytes } from 'node:crypto';
-import { openLevelStore } from '../../collector/src/store/index.ts';
-import type { TimelineRecord } from '../../collector/src/store/types.ts';
 import { type EnrolledAgent, enrolAgent } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
@@ -41,27 +38,6 @@ export async function timeline(
   }
   // The API pages newest first; tests reason in stream order.
   return out.sort((a, b) => (a.streamId === b.streamId ? a.seq - b.seq : a.receivedAt - b.receivedAt));
-}
-
-/**
- * The timeline as it is on the collector's disk, read while the collector is down (after a
- * kill -9): what it had stored at that moment, before any restart can add to it.
- */
-export async function storedTimeline(dataDir: string, deviceId: string): Promise<TimelineRecord[]> {
-  // The key only decrypts screenshots, which this does not read.
-  const store = await openLevelStore(dataDir, randomBytes(32));
-  try {
-    const out: TimelineRecord[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const page = await store.timeline.query({ deviceId, limit: 1000, ...(cursor ? { cursor } : {}) });
-      out.push(...page.records);
-      if (!page.nextCursor) return out;
-      cursor = page.nextCursor;
-    }
-  } finally {
-    await store.close();
-  }
 }
 
 /** Each (stream, seq) once, and per stream no seq missing between 1 and the highest. */

@@ -1,12 +1,12 @@
 // A real collector process is killed with SIGKILL while batches stream in. Afterwards every
 // batch is either fully present or absent (never half), everything acked is present, and
 // after restart the agent's resend is stored exactly once.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { encodeAgentMessage, type IEvent } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLevelStore } from '../../collector/src/store/index.ts';
 import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { storedTimeline } from '../support/collector-store.ts';
 
 const BATCH = 50;
 /** Like a real agent, keep at most this many events sent but not yet acked. */
@@ -20,19 +20,7 @@ function batchEvents(b: number): IEvent[] {
 }
 
 async function allSeqs(dataDir: string, deviceId: string): Promise<number[]> {
-  const store = await openLevelStore(dataDir, randomBytes(32));
-  try {
-    const seqs: number[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const page = await store.timeline.query({ deviceId, limit: 1000, ...(cursor ? { cursor } : {}) });
-      seqs.push(...page.records.map((r) => r.seq));
-      if (!page.nextCursor) return seqs.sort((a, b) => a - b);
-      cursor = page.nextCursor;
-    }
-  } finally {
-    await store.close();
-  }
+  return (await storedTimeline(dataDir, deviceId)).map((r) => r.seq).sort((x, y) => x - y);
 }
 
 let collector: CollectorProcess | undefined;

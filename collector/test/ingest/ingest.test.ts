@@ -57,6 +57,10 @@ describe('ingest', () => {
     expect(welcome.ackedSeq).toBe(3);
     const ack = await again.batch(stream, [heartbeat(2), heartbeat(3), heartbeat(4)]);
     expect(ack).toMatchObject({ seq: 4, duplicates: 2 });
+    // Deduplicated in the store, not only in the ack: each seq once.
+    const page = await h.app.store.timeline.query({ deviceId: dev.deviceId, limit: 100 });
+    expect(page.records.map((r) => r.seq).sort()).toEqual([1, 2, 3, 4]);
+    expect((await h.app.store.timeline.getStream(dev.deviceId, stream))?.count).toBe(4);
     again.close();
   });
 
