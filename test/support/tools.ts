@@ -52,6 +52,17 @@ export function missingTools(tools: readonly ToolName[]): ToolName[] {
   return tools.filter((t) => !hasCommand(t));
 }
 
+/**
+ * True when every tool is installed. When one is missing it says which on stderr: the suite that
+ * skips on this answer then has its reason printed (and in CI the skip fails the run anyway).
+ */
 export function allInstalled(tools: readonly ToolName[]): boolean {
-  return missingTools(tools).length === 0;
+  const missing = missingTools(tools);
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.map((t) => TOOL_PACKAGES[t]))].join(' ');
+    console.warn(
+      `skipping: ${missing.join(', ')} not installed (Debian: ${packages}; scripts/system-deps.sh)`,
+    );
+  }
+  return missing.length === 0;
 }
