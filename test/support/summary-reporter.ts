@@ -30,7 +30,7 @@ export default class SummaryReporter implements Reporter {
       failed += failedHere;
     }
     if (skipped.length > 0) {
-      const verdict = inCi() ? 'CI=true: skipped tests fail the run' : 'allowed outside CI';
+      const verdict = inCi() ? 'CI is set: skipped tests fail the run' : 'allowed outside CI';
       process.stdout.write(`\nSkipped tests (${verdict}):\n${skipped.join('\n')}\n`);
       if (inCi()) process.exitCode = 1;
     }
