@@ -9,7 +9,7 @@ const FIXTURE = join(import.meta.dirname, 'fixtures/skip-in-ci');
 const VITEST = join(import.meta.dirname, '../../node_modules/vitest/vitest.mjs');
 
 function runFixture(ci: string | undefined) {
-  const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
   delete env['CI'];
   if (ci !== undefined) env['CI'] = ci;
   const r = spawnSync(process.execPath, [VITEST, 'run', '--root', FIXTURE, '--config', 'vitest.config.ts'], {
@@ -24,7 +24,9 @@ describe('summary reporter', () => {
   it('fails a CI run that skipped a test, naming the test and its reason', () => {
     const r = runFixture('true');
     expect(r.out).toContain('1 passed, 0 failed, 1 skipped');
-    expect(r.out).toContain('one-skip.check.ts > needs a tool this machine lacks (frobnicate is not installed)');
+    expect(r.out).toContain(
+      'one-skip.check.ts > needs a tool this machine lacks (frobnicate is not installed)',
+    );
     expect(r.out).toContain('CI is set: skipped tests fail the run');
     expect(r.status).toBe(1);
   });
