@@ -83,7 +83,9 @@ async function emit(n: number): Promise<void> {
   await agentCli(['emit-test-events', String(n), '--data-dir', enrolled.dataDir]);
 }
 
-describe('delivery across failures', () => {
+// Longer than the waits inside (up to 60 s for the first events, 120 s for all of them), so a
+// slow run fails with what it was waiting for, not with a bare test timeout.
+describe('delivery across failures', { timeout: 240_000 }, () => {
   it('10,000 events generated while the collector is down are all delivered, once each', async () => {
     const first = await run();
     // Headless (no DISPLAY): it runs, and says why the display-bound capabilities are missing.
