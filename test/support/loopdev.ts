@@ -207,10 +207,10 @@ export function cleanupLoopScaffolding(): string[] {
 
 const LOCK = join(tmpdir(), 'custodian-usb-tests.lock');
 
-/** Waits for the machine-wide USB test lock (udevd and /etc/udev/rules.d are shared state). */
 /** How long a suite waits for another to release the USB lock; vitest.config.ts hook timeouts are longer. */
 export const USB_LOCK_WAIT_MS = 120_000;
 
+/** Waits for the machine-wide USB test lock (udevd and /etc/udev/rules.d are shared state). */
 export async function acquireUsbTestLock(timeoutMs = USB_LOCK_WAIT_MS): Promise<() => void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

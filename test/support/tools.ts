@@ -1,8 +1,8 @@
 // Every command-line tool a test suite drives, with the Debian package that provides it
-// (scripts/system-deps.sh installs them). Suites ask allInstalled()/missingTools()/hasCommand() here, never
-// `command -v` themselves: the names are typed against this list, so a tool a suite probes is
-// always one that the CI guard (test/e2e/environment.test.ts) checks, and the guard fails the
-// run if a suite probes around this file.
+// (scripts/system-deps.sh installs them). Suites ask allInstalled(), missingTools() or
+// hasCommand() here, never `command -v` themselves: the names are typed against this list, so a
+// tool a suite probes is always one the CI guard (test/e2e/environment.test.ts) checks, and the
+// guard fails if a suite probes around this file.
 import { spawnSync } from 'node:child_process';
 
 export const TOOL_PACKAGES = {
