@@ -156,7 +156,9 @@ describe.skipIf(!haveTools)('idle warning notice on X11 (Xvfb)', () => {
   it('input after the warning takes it down and no lock follows', async () => {
     x = await startX();
     const ctx = createTestContext({
-      policy: { idleLock: { enabled: true, idleLockSeconds: 30, warningSeconds: 29, reportOnly: false } },
+      // Warning at 3 s idle: the input below must be seen by a poll before idle passes 3 s again
+      // (ACTIVE needs idle under the warning point); 1 s was within a loaded machine's poll delay.
+      policy: { idleLock: { enabled: true, idleLockSeconds: 30, warningSeconds: 27, reportOnly: false } },
     });
     notifier = createLinuxNotifier({ env: x.env });
     component = createIdleLockEnforcer(ctx, {
