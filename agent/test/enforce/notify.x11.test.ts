@@ -185,7 +185,8 @@ describe.skipIf(!haveTools)('idle warning notice on X11 (Xvfb)', () => {
     x = await startX();
     const ctx = createTestContext({
       demo: true,
-      policy: { idleLock: { enabled: true, idleLockSeconds: 2, warningSeconds: 1, reportOnly: true } },
+      // Warning at 1 s, crossing at 4 s: a late poll cannot jump past the warning.
+      policy: { idleLock: { enabled: true, idleLockSeconds: 4, warningSeconds: 3, reportOnly: true } },
     });
     const n = counted(createLinuxNotifier({ env: x.env }));
     notifier = n;
