@@ -94,9 +94,23 @@ function bool(issues: Issues, path: string, value: unknown): boolean {
   return value === true;
 }
 
+/**
+ * C0/C1 controls, DEL and the Unicode line/paragraph separators. A policy string reaches places
+ * where any of them ends a line or a record: systemd-udevd ends a rules line at NUL as well as at
+ * a newline, so a NUL in an allow-list reason once became a root RUN+= line (issue 11, item 4).
+ * One rule for every policy string, here, where collector and agent both validate.
+ */
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 function str(issues: Issues, path: string, value: unknown, max = 500): string {
   if (typeof value !== 'string' || value.length > max) {
     issues.push(`${path} must be text of at most ${max} characters`);
+    return '';
+  }
+  const bad = CONTROL_CHAR.exec(value);
+  if (bad) {
+    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    issues.push(`${path} must not contain control characters (U+${code} at position ${bad.index})`);
     return '';
   }
   return value;
