@@ -314,7 +314,7 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       else await writeFile(rulePath, text, { mode: 0o644 });
       if (await udevdRunning()) await run('udevadm', ['control', '--reload'], { env, timeoutMs: 5_000 });
       if (text === null) return null;
-      return `udev rule ${rulePath}${skipped.length ? ` (allow entries not expressible in udev: ${skipped.join(', ')})` : ''}`;
+      return `udev rule ${rulePath}${skipped.length ? ` (policy entries not written into the rule, unsafe characters: ${skipped.join(', ')})` : ''}`;
     },
     async block(volume) {
       // Read-only device first: a later mount comes up read-only and remount,rw is refused.

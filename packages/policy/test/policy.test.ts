@@ -65,21 +65,39 @@ describe('policy', () => {
     const fields: [string, PolicyPatch][] = [
       [
         'usb.allow[0].reason',
-        { usb: { allow: [{ vendorId: '0781', productId: '5581', serial: '', approvedBy: 'it', reason: attack }] } },
+        {
+          usb: {
+            allow: [{ vendorId: '0781', productId: '5581', serial: '', approvedBy: 'it', reason: attack }],
+          },
+        },
       ],
       [
         'usb.allow[0].approvedBy',
-        { usb: { allow: [{ vendorId: '0781', productId: '5581', serial: '', approvedBy: attack, reason: 'r' }] } },
+        {
+          usb: {
+            allow: [{ vendorId: '0781', productId: '5581', serial: '', approvedBy: attack, reason: 'r' }],
+          },
+        },
       ],
       [
         'usb.allow[0].serial',
-        { usb: { allow: [{ vendorId: '0781', productId: '5581', serial: 'A\nB', approvedBy: 'it', reason: 'r' }] } },
+        {
+          usb: {
+            allow: [{ vendorId: '0781', productId: '5581', serial: 'A\nB', approvedBy: 'it', reason: 'r' }],
+          },
+        },
       ],
       ['idleLock.exemptionReason', { idleLock: { exemptionReason: 'x\ry' } }],
       ['usb.treatAsUsb[0]', { usb: { treatAsUsb: ['loop3\u0000'] } }],
       ['capture.categories[0]', { capture: { categories: ['a\u007fb'] } }],
-      ['capture.customTerms[0].term', { capture: { customTerms: [{ term: 'a\u2028b', category: 'c', severity: 3 }] } }],
-      ['capture.customTerms[0].category', { capture: { customTerms: [{ term: 't', category: '\u0085', severity: 3 }] } }],
+      [
+        'capture.customTerms[0].term',
+        { capture: { customTerms: [{ term: 'a\u2028b', category: 'c', severity: 3 }] } },
+      ],
+      [
+        'capture.customTerms[0].category',
+        { capture: { customTerms: [{ term: 't', category: '\u0085', severity: 3 }] } },
+      ],
     ];
     for (const [field, patch] of fields) {
       expect(() => mergePolicy(defaultPolicy(), patch), field).toThrow(
@@ -91,13 +109,17 @@ describe('policy', () => {
     expect(() =>
       policyFromWire({
         ...wire,
-        usb: { ...wire.usb, allow: [{ vendorId: '0781', productId: '5581', approvedBy: 'it', reason: attack }] },
+        usb: {
+          ...wire.usb,
+          allow: [{ vendorId: '0781', productId: '5581', approvedBy: 'it', reason: attack }],
+        },
       }),
     ).toThrow(/usb\.allow\[0\]\.reason must not contain control characters \(U\+0000 at position 12\)/);
     // Ordinary text, accents and emoji stay allowed.
     expect(
-      mergePolicy(defaultPolicy(), { idleLock: { exemptionReason: 'Café — SEN pupil 👍, agreed "in writing"' } })
-        .idleLock.exemptionReason,
+      mergePolicy(defaultPolicy(), {
+        idleLock: { exemptionReason: 'Café — SEN pupil 👍, agreed "in writing"' },
+      }).idleLock.exemptionReason,
     ).toContain('Café');
   });
 
