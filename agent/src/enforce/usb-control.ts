@@ -56,6 +56,8 @@ const DECISION_WIRE: Record<UsbDecision, number> = {
   block: v1.UsbVolume.Decision.BLOCK_WRITE,
   audit: v1.UsbVolume.Decision.AUDIT_ONLY,
   'allowed-by-list': v1.UsbVolume.Decision.ALLOWED_BY_LIST,
+  // The wire has no "refused" value: the volume stays writable, and the reason says why.
+  'system-disk': v1.UsbVolume.Decision.ALLOW_WRITE,
 };
 const ENCRYPTION_WIRE = {
   encrypted: v1.UsbVolume.Encryption.ENCRYPTED,
@@ -63,8 +65,16 @@ const ENCRYPTION_WIRE = {
   unknown: v1.UsbVolume.Encryption.UNKNOWN,
 } as const;
 
+const VIA_NOTE: Record<UsbVolumeInfo['via'], (v: UsbVolumeInfo) => string> = {
+  usb: () => '',
+  'treat-as-usb': () => ' (counted as USB by policy usb.treatAsUsb)',
+  removable: (v) => ` (counted as USB: ${v.viaNote ?? 'removable storage'})`,
+};
+
 const fingerprint = (v: UsbVolumeInfo): string =>
-  [v.uuid, v.serial, v.sizeBytes, v.fsType, v.vendorId, v.productId].join('|');
+  [v.uuid, v.serial, v.sizeBytes, v.fsType, v.vendorId, v.productId, v.encryption, v.systemUse ?? ''].join(
+    '|',
+  );
 
 export function createUsbControl(
   ctx: AgentContext,
@@ -216,7 +226,7 @@ export function createUsbControl(
         encryptionKind: v.encryptionKind,
         decision: DECISION_WIRE[t.decision],
         mountpoint: v.mounts[0]?.target ?? '',
-        decisionReason: `${prefix}${t.reason}${v.via === 'treat-as-usb' ? ' (counted as USB by policy usb.treatAsUsb)' : ''}`,
+        decisionReason: `${prefix}${t.reason}${VIA_NOTE[v.via](v)}`,
       },
     });
   }

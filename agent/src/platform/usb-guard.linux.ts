@@ -9,6 +9,7 @@ import { hasCommand, run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import {
   classifyEncryption,
+  type Encryption,
   type UsbBlockResult,
   type UsbGuard,
   type UsbGuardOptions,
@@ -16,6 +17,13 @@ import {
   type UsbPlan,
   type UsbVolumeInfo,
 } from './usb.ts';
+import {
+  type EncryptionEvidence,
+  judgeEncryption,
+  parseLuksDump,
+  removableBus,
+  systemUseOf,
+} from './usb-disk-facts.linux.ts';
 import { createLinuxUsbEventSources } from './usb-events.linux.ts';
 import {
   FINDMNT_LIST_ARGS,
@@ -46,31 +54,54 @@ export interface UsbIdentity {
   serial: string;
 }
 
-/** Volumes of one disk's subtree: everything except a partition-table container. */
-export function volumesOf(disk: LsblkNode): LsblkNode[] {
+/** Every node of one disk's subtree, the disk first. */
+export function nodesOf(disk: LsblkNode): LsblkNode[] {
   const out: LsblkNode[] = [];
   const walk = (n: LsblkNode): void => {
-    const partitioned = n.children.some((c) => c.type === 'part');
-    if (!partitioned) out.push(n);
+    out.push(n);
     for (const c of n.children) walk(c);
   };
   walk(disk);
   return out;
 }
 
+/**
+ * Volumes of one disk's subtree: everything except a partition-table container, unless a
+ * filesystem signature sits on the container itself (`hasSignature`): a partitioned stick can
+ * carry ext4 on the whole disk too, and `mount /dev/sdb` would then be writable and never judged.
+ */
+export function volumesOf(
+  disk: LsblkNode,
+  hasSignature: (n: LsblkNode) => boolean = () => false,
+): LsblkNode[] {
+  return nodesOf(disk).filter((n) => !n.children.some((c) => c.type === 'part') || hasSignature(n));
+}
+
+/** What the guard concluded about one volume's encryption (judgeEncryption), by device path. */
+export type JudgedEncryption = { encryption: Encryption; kind: string; note: string; fsType: string };
+
+export interface DiskFacts {
+  viaNote?: string;
+  systemUse?: string;
+  /** Verdicts for volumes whose signature claims encryption; others are classified from the signature. */
+  judged?: ReadonlyMap<string, JudgedEncryption>;
+}
+
 /** Builds volume records from parsed output (pure; I/O results are handed in). The blkid -p
  * signature is the truth for fs type, label and uuid; lsblk gives the tree, size and ro flag. */
 export function buildVolumes(
   disk: LsblkNode,
-  via: 'usb' | 'treat-as-usb',
+  via: UsbVolumeInfo['via'],
   identity: UsbIdentity,
   mounts: MountEntry[],
   signatureOf: (n: LsblkNode) => Record<string, string>,
+  facts: DiskFacts = {},
 ): UsbVolumeInfo[] {
-  return volumesOf(disk).map((n) => {
+  return volumesOf(disk, (n) => (signatureOf(n)['TYPE'] ?? '') !== '').map((n) => {
     const sig = signatureOf(n);
-    const fsType = sig['TYPE'] ?? '';
-    const { encryption, kind } = classifyEncryption({ type: n.type, fsType });
+    const judged = facts.judged?.get(n.path);
+    const fsType = judged?.fsType ?? sig['TYPE'] ?? '';
+    const { encryption, kind } = judged ?? classifyEncryption({ type: n.type, fsType });
     const own: UsbMount[] = mounts
       .filter((m) => m.source === n.path)
       .map((m) => ({ target: m.target, fsType: m.fsType, readOnly: m.readOnly }));
@@ -79,6 +110,9 @@ export function buildVolumes(
       devicePath: n.path,
       disk: disk.kname,
       via,
+      ...(facts.viaNote ? { viaNote: facts.viaNote } : {}),
+      ...(facts.systemUse ? { systemUse: facts.systemUse } : {}),
+      ...(judged?.note ? { encryptionNote: judged.note } : {}),
       ...identity,
       vendor: identity.vendor || disk.vendor,
       product: identity.product || disk.model,
@@ -179,12 +213,64 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     };
   }
 
-  async function isUsbDisk(disk: LsblkNode, plan: UsbPlan): Promise<'usb' | 'treat-as-usb' | undefined> {
-    if (disk.tran === 'usb') return 'usb';
-    if (plan.treatAsUsb.includes(disk.kname) || plan.treatAsUsb.includes(disk.name)) return 'treat-as-usb';
+  async function isUsbDisk(
+    disk: LsblkNode,
+    plan: UsbPlan,
+  ): Promise<{ via: UsbVolumeInfo['via']; note?: string } | undefined> {
+    if (disk.tran === 'usb') return { via: 'usb' };
+    if (plan.treatAsUsb.includes(disk.kname) || plan.treatAsUsb.includes(disk.name))
+      return { via: 'treat-as-usb' };
     const sys = await realpath(`/sys/class/block/${disk.kname}`).catch(() => '');
-    if (/\/usb\d*\//.test(sys)) return 'usb';
-    return undefined;
+    if (/\/usb\d*\//.test(sys)) return { via: 'usb' };
+    // An SD card and soldered eMMC are both "mmc" to lsblk (and both hot-pluggable); sysfs tells them apart.
+    const sdCard =
+      disk.tran === 'mmc' &&
+      (await readFile(`/sys/class/block/${disk.kname}/device/type`, 'utf8').catch(() => '')).trim() === 'SD';
+    const bus = removableBus(disk, sdCard);
+    return bus ? { via: 'removable', note: bus } : undefined;
+  }
+
+  let cryptsetupPresent: boolean | undefined;
+  /**
+   * For volumes whose signature claims encryption: is there a filesystem signature alongside
+   * (blkid -u filesystem probes only filesystems, so a LUKS header in front cannot hide one), and
+   * does cryptsetup accept the LUKS header (a real cipher, a key slot)? See judgeEncryption().
+   */
+  async function judgeClaimedEncryption(
+    nodes: LsblkNode[],
+    signatures: Map<string, Record<string, string>>,
+  ): Promise<Map<string, JudgedEncryption>> {
+    const out = new Map<string, JudgedEncryption>();
+    for (const n of nodes) {
+      const type = signatures.get(n.path)?.['TYPE'] ?? '';
+      if (type !== 'crypto_LUKS' && type !== 'BitLocker') continue;
+      const { stdout } = await run('blkid', ['-p', '-o', 'export', '-u', 'filesystem', n.path], {
+        env,
+        timeoutMs: 3_000,
+        okExitCodes: [2],
+      });
+      const filesystemAlongside = parseBlkidExport(stdout)['TYPE'] ?? '';
+      const evidence: EncryptionEvidence = { type, filesystemAlongside };
+      if (type === 'crypto_LUKS') cryptsetupPresent ??= await hasCommand('cryptsetup');
+      if (type === 'crypto_LUKS' && cryptsetupPresent) {
+        const isLuks = await run('cryptsetup', ['isLuks', n.path], {
+          env,
+          timeoutMs: 5_000,
+          okExitCodes: [1],
+        });
+        const dump =
+          isLuks.exitCode === 0
+            ? await run('cryptsetup', ['luksDump', n.path], { env, timeoutMs: 5_000 }).then(
+                (r) => parseLuksDump(r.stdout),
+                () => undefined, // a header cryptsetup cannot dump is no proof of encryption
+              )
+            : undefined;
+        evidence.luks = { isLuks: isLuks.exitCode === 0, dump };
+      }
+      const verdict = judgeEncryption(evidence);
+      out.set(n.path, { ...verdict, fsType: filesystemAlongside || type });
+    }
+    return out;
   }
 
   /**
@@ -212,6 +298,24 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     return parseFindmntList(stdout);
   }
 
+  /** Kernel names of every node on a disk that holds the running system, with why. */
+  async function systemDiskNodes(): Promise<Map<string, string>> {
+    const [lsblk, mounts] = await Promise.all([
+      run('lsblk', LSBLK_ARGS, { env, timeoutMs: 5_000 }).then((r) => parseLsblkJson(r.stdout)),
+      mountsNow(),
+    ]);
+    const out = new Map<string, string>();
+    for (const disk of lsblk) {
+      const why = systemUseOf(disk, mounts);
+      if (!why) continue;
+      for (const n of nodesOf(disk)) {
+        out.set(n.kname, why);
+        out.set(n.name, why);
+      }
+    }
+    return out;
+  }
+
   async function scan(plan: UsbPlan): Promise<UsbVolumeInfo[]> {
     const [lsblk, mounts] = await Promise.all([
       run('lsblk', LSBLK_ARGS, { env, timeoutMs: 5_000 }).then((r) => parseLsblkJson(r.stdout)),
@@ -219,11 +323,19 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     ]);
     const out: UsbVolumeInfo[] = [];
     for (const disk of lsblk) {
-      const via = await isUsbDisk(disk, plan);
-      if (!via) continue;
-      const nodes = volumesOf(disk);
+      const usb = await isUsbDisk(disk, plan);
+      if (!usb) continue;
+      // Every node, partition-table containers included: a filesystem on the whole disk counts too.
+      const nodes = nodesOf(disk);
       const [identity, signatures] = await Promise.all([identityOf(disk), probeSignatures(nodes)]);
-      out.push(...buildVolumes(disk, via, identity, mounts, (n) => signatures.get(n.path) ?? {}));
+      const judged = await judgeClaimedEncryption(nodes, signatures);
+      out.push(
+        ...buildVolumes(disk, usb.via, identity, mounts, (n) => signatures.get(n.path) ?? {}, {
+          ...(usb.note ? { viaNote: usb.note } : {}),
+          systemUse: systemUseOf(disk, mounts),
+          judged,
+        }),
+      );
     }
     return out;
   }
@@ -304,8 +416,13 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
         needsKernelEvents: async () => !(await udevdRunning()),
       });
     },
-    async applyPlan(plan) {
+    async applyPlan(given) {
       blockdevPath ??= await resolveBlockdev(run, env);
+      // A treatAsUsb name on a disk that holds the running system never reaches the rule: at the
+      // next boot (or any change event) udev would make the system disk read-only.
+      const system = given.treatAsUsb.length > 0 ? await systemDiskNodes() : new Map<string, string>();
+      const refused = given.treatAsUsb.filter((n) => system.has(n));
+      const plan = { ...given, treatAsUsb: given.treatAsUsb.filter((n) => !system.has(n)) };
       const { text, skipped } = udevRuleFor(plan, blockdevPath, owner);
       if (text !== null) await removeOrphanRules(rulePath);
       const current = await readFile(rulePath, 'utf8').catch(() => null);
@@ -314,7 +431,13 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       else await writeFile(rulePath, text, { mode: 0o644 });
       if (await udevdRunning()) await run('udevadm', ['control', '--reload'], { env, timeoutMs: 5_000 });
       if (text === null) return null;
-      return `udev rule ${rulePath}${skipped.length ? ` (policy entries not written into the rule, unsafe characters: ${skipped.join(', ')})` : ''}`;
+      const notes = [
+        ...(skipped.length
+          ? [`policy entries not written into the rule, unsafe characters: ${skipped.join(', ')}`]
+          : []),
+        ...refused.map((n) => `usb.treatAsUsb ${n} left out: ${system.get(n)}`),
+      ];
+      return `udev rule ${rulePath}${notes.length ? ` (${notes.join('; ')})` : ''}`;
     },
     async block(volume) {
       // Read-only device first: a later mount comes up read-only and remount,rw is refused.

@@ -21,6 +21,8 @@ export interface LsblkNode {
   type: string;
   tran: string;
   removable: boolean;
+  /** lsblk HOTPLUG: removable or hot-pluggable (usb, mmc, a PCIe port marked removable, ...). */
+  hotplug: boolean;
   readOnly: boolean;
   fsType: string;
   mountpoints: string[];
@@ -55,6 +57,7 @@ function node(raw: Record<string, unknown>): LsblkNode {
     type: s(raw['type']),
     tran: s(raw['tran']),
     removable: b(raw['rm']),
+    hotplug: b(raw['hotplug']),
     readOnly: b(raw['ro']),
     fsType: s(raw['fstype']),
     mountpoints: mps.filter((m): m is string => typeof m === 'string' && m !== ''),

@@ -109,7 +109,10 @@ export function udevRuleFor(plan: UsbPlan, blockdevPath: string, owner = ''): Ud
       skipped.push(`usb.treatAsUsb[${i}]`);
       return;
     }
-    lines.push(`KERNEL=="${name}|${name}p[0-9]*|${name}[0-9]*", GOTO="custodian_usb_check"`);
+    // Partitions: "loop3p1", "mmcblk0p1", "nvme0n1p1" after a digit; "sdb1" after a letter. A bare
+    // `${name}[0-9]*` after a digit would also match other disks ("loop1" → "loop12").
+    const parts = /[0-9]$/.test(name) ? `${name}p[0-9]*` : `${name}[0-9]*`;
+    lines.push(`KERNEL=="${name}|${parts}", GOTO="custodian_usb_check"`);
   });
   lines.push('GOTO="custodian_usb_end"', 'LABEL="custodian_usb_check"');
   if (plan.mode === 'block-unencrypted-writes') {

@@ -26,7 +26,7 @@ describe('udevRuleFor', () => {
     expect(lines).toContain('ENV{ID_BUS}=="usb", GOTO="custodian_usb_check"');
     expect(lines).toContain('SUBSYSTEMS=="mmc", ATTRS{type}=="SD", GOTO="custodian_usb_check"');
     expect(lines).toContain('SUBSYSTEMS=="pci", ATTRS{removable}=="removable", GOTO="custodian_usb_check"');
-    expect(lines).toContain('KERNEL=="loop3|loop3p[0-9]*|loop3[0-9]*", GOTO="custodian_usb_check"');
+    expect(lines).toContain('KERNEL=="loop3|loop3p[0-9]*", GOTO="custodian_usb_check"');
     expect(lines).toContain('ENV{ID_FS_USAGE}=="crypto", GOTO="custodian_usb_end"');
     expect(lines).toContain(
       'ENV{ID_PART_TABLE_TYPE}=="?*", ENV{DEVTYPE}=="disk", ENV{ID_FS_TYPE}=="", GOTO="custodian_usb_end"',
