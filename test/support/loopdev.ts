@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -102,8 +103,21 @@ export function attachLoop(image: string, at?: string): LoopDevice {
   return dev;
 }
 
+/**
+ * A fresh directory under /run/media, where desktops (udisks) mount removable media. The agent
+ * refuses to block a volume mounted anywhere else (a system disk, issue 11 item 8), so test
+ * mounts go where a pupil's stick would.
+ */
+export function mediaDir(prefix: string): string {
+  mkdirSync(MEDIA_ROOT, { recursive: true });
+  const d = mkdtempSync(join(MEDIA_ROOT, prefix));
+  dirs.add(d);
+  return d;
+}
+const MEDIA_ROOT = '/run/media/custodian-test';
+
 export function mountDevice(dev: LoopDevice, opts: string[] = []): string {
-  const target = tempDir('custodian-usb-mnt-');
+  const target = mediaDir('custodian-usb-mnt-');
   const r = spawnSync('mount', [...opts, dev.path, target], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`mount ${dev.path} failed: ${r.stderr}`);
   mounts.add(target);
