@@ -33,7 +33,6 @@ import {
   type MountEntry,
   parseBlkidExport,
   parseFindmntList,
-  parseFuserPids,
   parseLsblkJson,
   parseUdevProperties,
 } from './usb-parse.linux.ts';
@@ -45,6 +44,7 @@ import {
   udevRuleFor,
   udevRulePathFor,
 } from './usb-udev-rule.linux.ts';
+import { describeWriter, findFsWriters } from './usb-writers.linux.ts';
 
 export interface UsbIdentity {
   vendorId: string;
@@ -159,6 +159,38 @@ async function sysfsUsbIdentity(sysPath: string): Promise<UsbIdentity | undefine
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Gone, or a zombie (its files are closed; only its parent's wait() is missing). */
+async function exited(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat === '' || /\) Z /.test(stat);
+}
+
+/** SIGTERM, up to 1 s to exit, then SIGKILL and up to 2 s more. */
+async function stopProcesses(pids: number[]): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const waitAll = async (ms: number): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const states = await Promise.all(pids.map(exited));
+      if (states.every(Boolean)) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(50);
+    }
+  };
+  signal('SIGTERM');
+  if (await waitAll(1_000)) return;
+  signal('SIGKILL');
+  await waitAll(2_000);
 }
 
 export interface LinuxUsbGuardOptions extends UsbGuardOptions {
@@ -340,49 +372,63 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     return out;
   }
 
-  async function remountReadOnly(volume: UsbVolumeInfo, mount: UsbMount): Promise<UsbBlockResult> {
-    const fuse = mount.fsType === 'fuseblk' || mount.fsType.startsWith('fuse');
+  /** One attempt at making this mount read-only; rejects (busy or otherwise) when it did not work. */
+  async function makeReadOnly(volume: UsbVolumeInfo, mount: UsbMount, fuse: boolean): Promise<void> {
     if (fuse) {
       // FUSE filesystems ignore remount,ro (platform-notes §3): unmount, then mount read-only.
       await run('umount', [mount.target], { env, timeoutMs: 10_000 });
       await run('mount', ['-o', 'ro', volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
-      return { method: 'unmount-remount-ro', mountpoint: mount.target };
+      return;
     }
+    await run('mount', ['-o', 'remount,ro', mount.target], { env, timeoutMs: 10_000 });
+  }
+
+  async function remountReadOnly(volume: UsbVolumeInfo, mount: UsbMount): Promise<UsbBlockResult> {
+    const fuse = mount.fsType === 'fuseblk' || mount.fsType.startsWith('fuse');
+    const method = fuse ? 'unmount-remount-ro' : 'remount-ro';
     let lastErr: unknown;
     for (let attempt = 1; attempt <= busyRetries; attempt++) {
       try {
-        await run('mount', ['-o', 'remount,ro', mount.target], { env, timeoutMs: 10_000 });
-        return { method: 'remount-ro', mountpoint: mount.target };
+        await makeReadOnly(volume, mount, fuse);
+        return { method, mountpoint: mount.target };
       } catch (err) {
         lastErr = err;
         if (!isBusyMountError(err)) throw err;
         await sleep(busyRetryMs * attempt);
       }
     }
-    // Still busy: a process holds a file open for writing. Last resort: detach the rw mount
-    // lazily and put a read-only mount in its place. The filesystem is still mounted rw
-    // underneath (the detached mount), so a plain `mount -o ro` is refused (EBUSY: read-only
-    // request for a read-write superblock); mounting it again and making that one mount
-    // read-only (remount,bind,ro) works. Files already open keep writing to the detached mount
-    // until closed (reported with their PIDs); every new open gets EROFS.
-    const { stdout } = await run('fuser', ['-m', mount.target], { env, timeoutMs: 5_000, okExitCodes: [1] });
-    const pids = parseFuserPids(stdout);
-    try {
-      await run('umount', ['-l', mount.target], { env, timeoutMs: 10_000 });
-      await run('mount', [volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
-      await run('mount', ['-o', 'remount,bind,ro', mount.target], { env, timeoutMs: 10_000 });
-    } catch (err) {
+    // Still busy: processes hold files on it open for writing, and would go on writing to it
+    // (relative paths from a shell whose cwd is there included) whatever else we did to the
+    // mount. There is no read-only without them: stop them, then remount. A root process is
+    // not ours to kill: then the volume stays writable and that is reported, never "blocked".
+    const writers = await findFsWriters(mount.target);
+    const rootOwned = writers.filter((w) => w.uid === 0);
+    if (rootOwned.length > 0) {
       throw new CustodianError(
         ErrorCode.COMMAND_FAILED,
-        `remount,ro stayed busy (${(lastErr as Error).message}); lazy unmount + read-only mount failed: ${(err as Error).message}`,
-        { cause: err },
+        `${mount.target} is still writable: root processes hold files on it open for writing (not stopped): ${rootOwned.map(describeWriter).join(', ')}`,
       );
     }
-    return {
-      method: 'lazy-unmount-remount-ro',
-      mountpoint: mount.target,
-      note: `mount was busy; processes with files open (still writing to the detached mount until they close them): ${pids.join(', ') || 'none found'}`,
-    };
+    await stopProcesses(writers.map((w) => w.pid));
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await makeReadOnly(volume, mount, fuse);
+        return {
+          method: `${method}-writers-stopped`,
+          mountpoint: mount.target,
+          note: `stopped processes that held files on it open for writing: ${writers.map(describeWriter).join(', ') || 'none found'}`,
+        };
+      } catch (err) {
+        lastErr = err;
+        if (!isBusyMountError(err)) break;
+        await sleep(busyRetryMs * attempt);
+      }
+    }
+    throw new CustodianError(
+      ErrorCode.COMMAND_FAILED,
+      `${mount.target} is still writable: ${(lastErr as Error).message}${writers.length ? ` (after stopping ${writers.map(describeWriter).join(', ')})` : ''}`,
+      { cause: lastErr },
+    );
   }
 
   return {

@@ -2,7 +2,16 @@
 // policy knob usb.treatAsUsb), real ext4 and LUKS, real mounts, real udevd and udev rules.
 // Runs as root; the whole file holds a machine-wide lock because udevd and /etc/udev/rules.d are shared.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyPatch } from '@custodian/policy';
 import { v1 } from '@custodian/protocol';
@@ -60,6 +69,47 @@ afterAll(() => {
   stopUdevd();
   release?.();
 });
+
+/** A second uid, as a pupil's shell would be (nobody: the agent never stops root's processes). */
+const PUPIL = ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--'];
+function asPupil(script: string, arg: string): ChildProcess {
+  const child = spawn('setpriv', [...PUPIL, 'sh', '-c', script, 'sh', arg], { stdio: 'ignore' });
+  holders.add(child);
+  return child;
+}
+
+function holdsOpen(child: ChildProcess, path: string): boolean {
+  try {
+    return readdirSync(`/proc/${child.pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+function cwdOf(child: ChildProcess): string {
+  try {
+    return readlinkSync(`/proc/${child.pid}/cwd`);
+  } catch {
+    return '';
+  }
+}
+
+function busyGuardControl(ctx: TestContext) {
+  return createUsbControl(ctx, {
+    guard: createLinuxUsbGuard({
+      udevRulePath: join(tempDir('custodian-rule-'), 'r.rules'),
+      busyRetries: 2,
+      busyRetryMs: 50,
+    }),
+    scanIntervalMs: 60_000,
+  });
+}
 
 async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -253,34 +303,69 @@ describe.skipIf(!can.ok)(
         expect(w.stderr).toMatch(/Read-only file system/);
       });
 
-      it('a mount kept busy by a writer falls back to lazy unmount + read-only mount', async () => {
+      it('a pupil writing onto the stick (cwd + open fd) is stopped, then the volume goes read-only; a cwd-only shell is left alone', async () => {
+        // Issue 11 item 6: the old lazy-unmount fallback reported "blocked" while this writer
+        // went on writing relative paths onto the device.
         const dev = attachLoop(makeImage('ext4'));
         const mnt = mountDevice(dev);
-        // A process holding a file open for writing makes remount,ro fail with "busy".
-        const holder = spawn('sh', ['-c', 'exec 3>"$1"; exec sleep 60', 'sh', join(mnt, 'held.txt')], {
+        chmodSync(mnt, 0o777);
+        const writer = asPupil(
+          'cd "$1" && exec 3>held.txt && while :; do echo x >&3; echo y >> rel.txt; sleep 0.05; done',
+          mnt,
+        );
+        const idle = asPupil('cd "$1" && exec sleep 60', mnt);
+        await waitUntil(() => holdsOpen(writer, join(mnt, 'held.txt')), 'writer holding held.txt');
+        await waitUntil(() => cwdOf(idle) === mnt, 'idle shell in the mount');
+        expect(spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' }).stderr).toMatch(/busy/);
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
+        control = busyGuardControl(ctx);
+        await control.start();
+        const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
+        expect(blocked).toEqual({ device: dev.name, method: 'remount-ro-writers-stopped', mountpoint: mnt });
+        expect(mountOptions(mnt)).toContain('ro');
+        await waitUntil(() => writer.exitCode !== null || writer.signalCode !== null, 'writer stopped');
+        expect(idle.exitCode).toBeNull();
+        expect(idle.signalCode).toBeNull();
+        const note = ctx.logs.find((l) => l.msg === 'usb block needed the last resort');
+        expect(String(note?.fields?.['note'])).toContain(`${writer.pid} (sh, uid 65534)`);
+        expect(String(note?.fields?.['note'])).not.toContain(String(idle.pid));
+        // The pupil's shell still sits in the mount: a relative path now fails.
+        const rel = spawnSync('setpriv', [...PUPIL, 'sh', '-c', 'cd "$1" && echo z >> rel.txt', 'sh', mnt], {
+          encoding: 'utf8',
+        });
+        expect(rel.status).not.toBe(0);
+        expect(rel.stderr).toMatch(/Read-only file system/);
+        const size = statSync(join(mnt, 'rel.txt')).size;
+        await new Promise((r) => setTimeout(r, 300));
+        expect(statSync(join(mnt, 'rel.txt')).size).toBe(size);
+        expect(ctx.emitted.some((e) => e.usbEnforcementFailed)).toBe(false);
+      });
+
+      it('a writer the agent may not stop (root) keeps the volume writable: usbEnforcementFailed, never "blocked"', async () => {
+        const dev = attachLoop(makeImage('ext4'));
+        const mnt = mountDevice(dev);
+        const holder = spawn('sh', ['-c', 'cd "$1" && exec 3>held.txt && exec sleep 60', 'sh', mnt], {
           stdio: 'ignore',
         });
         holders.add(holder);
-        await new Promise((r) => setTimeout(r, 200));
-        expect(spawnSync('mount', ['-o', 'remount,ro', mnt], { encoding: 'utf8' }).stderr).toMatch(/busy/);
+        await waitUntil(() => holdsOpen(holder, join(mnt, 'held.txt')), 'root writer holding held.txt');
         const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [dev.name] }) });
-        control = createUsbControl(ctx, {
-          guard: createLinuxUsbGuard({
-            udevRulePath: join(tempDir('custodian-rule-'), 'r.rules'),
-            busyRetries: 2,
-            busyRetryMs: 50,
-          }),
-          scanIntervalMs: 60_000,
-        });
+        control = busyGuardControl(ctx);
         await control.start();
-        const blocked = await ctx.waitFor((e) => e.usbWriteBlocked ?? undefined, 15_000, 'usbWriteBlocked');
-        expect(blocked).toEqual({ device: dev.name, method: 'lazy-unmount-remount-ro', mountpoint: mnt });
-        expect(mountOptions(mnt)).toContain('ro');
-        const w = writeFromOtherProcess(join(mnt, 'new.txt'), 'x');
-        expect(w.ok).toBe(false);
-        expect(w.stderr).toMatch(/Read-only file system/);
-        const note = ctx.logs.find((l) => l.msg === 'usb block needed the last resort');
-        expect(String(note?.fields?.['note'])).toContain(String(holder.pid));
+        const failed = await ctx.waitFor(
+          (e) => e.usbEnforcementFailed ?? undefined,
+          15_000,
+          'usbEnforcementFailed',
+        );
+        expect(failed.device).toBe(dev.name);
+        expect(failed.reason).toContain(
+          `${mnt} is still writable: root processes hold files on it open for writing`,
+        );
+        expect(failed.reason).toContain(`${holder.pid} (sleep, uid 0)`);
+        await control.settled();
+        expect(ctx.emitted.some((e) => e.usbWriteBlocked)).toBe(false);
+        expect(holder.exitCode).toBeNull();
+        expect(mountOptions(mnt)).toContain('rw');
       });
     });
 

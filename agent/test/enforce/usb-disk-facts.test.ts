@@ -95,8 +95,12 @@ describe('removable storage on other buses (item 11)', () => {
     ]);
     // Only a partition table on the disk: the disk itself is not a volume.
     expect(
-      buildVolumes(sdf, 'usb', noId, [], (n): Record<string, string> =>
-        n.path === '/dev/sdf' ? { PTTYPE: 'dos' } : { TYPE: 'vfat' },
+      buildVolumes(
+        sdf,
+        'usb',
+        noId,
+        [],
+        (n): Record<string, string> => (n.path === '/dev/sdf' ? { PTTYPE: 'dos' } : { TYPE: 'vfat' }),
       ).map((v) => v.device),
     ).toEqual(['sdf1']);
   });
