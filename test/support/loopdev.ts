@@ -9,10 +9,13 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,15 +58,51 @@ export function tempDir(prefix: string): string {
   return d;
 }
 
-/** A sparse image file formatted as asked; not attached yet. */
+/**
+ * A sparse image file formatted as asked; not attached yet.
+ * - `fake-luks`: issue 11 item 9, built exactly like the attack: a plain ext4 whose unused first
+ *   KiB holds the first 592 bytes of a genuine LUKS1 header (blkid -p then says crypto_LUKS).
+ * - `ext4-partitioned`: ext4 on the whole disk plus an MBR partition table with one partition
+ *   (issue 11 item 11); attach it, then addPartitions().
+ */
 export function makeImage(
-  kind: 'ext4' | 'luks' | 'ntfs' | 'none',
+  kind: 'ext4' | 'luks' | 'ntfs' | 'none' | 'fake-luks' | 'ext4-partitioned',
   opts: { sizeMb?: number; label?: string } = {},
 ): string {
   const dir = tempDir('custodian-usb-img-');
   const image = join(dir, `${kind}.img`);
   sh('truncate', ['-s', `${opts.sizeMb ?? 32}M`, image]);
-  if (kind === 'ext4') sh('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'STICK', image]);
+  if (kind === 'ext4' || kind === 'fake-luks' || kind === 'ext4-partitioned')
+    sh('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'STICK', image]);
+  if (kind === 'fake-luks') {
+    const donor = join(dir, 'luks1-donor.img');
+    sh('truncate', ['-s', '4M', donor]);
+    sh(
+      'cryptsetup',
+      ['luksFormat', '--type', 'luks1', '--batch-mode', '--pbkdf-force-iterations', '1000', donor, '-'],
+      'test-passphrase',
+    );
+    const header = Buffer.alloc(592);
+    const fd = openSync(donor, 'r');
+    readSync(fd, header, 0, 592, 0);
+    closeSync(fd);
+    const out = openSync(image, 'r+');
+    writeSync(out, header, 0, 592, 0);
+    closeSync(out);
+    rmSync(donor);
+  }
+  if (kind === 'ext4-partitioned') {
+    // One MBR entry (type 83, from 17 MiB, 4 MiB long) in the first sector, which ext4 leaves unused.
+    const mbr = Buffer.alloc(512);
+    mbr[446 + 4] = 0x83;
+    mbr.writeUInt32LE(34_816, 446 + 8);
+    mbr.writeUInt32LE(8_192, 446 + 12);
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    const out = openSync(image, 'r+');
+    writeSync(out, mbr, 446, 66, 446);
+    closeSync(out);
+  }
   // NTFS mounts through ntfs-3g, a FUSE filesystem (fuseblk): the unmount + ro mount path.
   if (kind === 'ntfs') sh('mkntfs', ['-q', '-F', '-Q', '-L', opts.label ?? 'NTFSSTICK', image]);
   if (kind === 'luks') {
@@ -115,6 +154,19 @@ export function mediaDir(prefix: string): string {
   return d;
 }
 const MEDIA_ROOT = '/run/media/custodian-test';
+
+const partitioned = new Set<string>();
+/**
+ * Adds the kernel partitions of an attached image with `partx -a` (BLKPG): this kernel has no
+ * MSDOS/EFI partition parser, so `losetup -P` finds none. Removed again by cleanup.
+ */
+export function addPartitions(dev: LoopDevice): string[] {
+  sh('partx', ['-a', dev.path]);
+  partitioned.add(dev.path);
+  return readdirSync('/dev')
+    .filter((n) => n.startsWith(`${dev.name}p`))
+    .map((n) => `/dev/${n}`);
+}
 
 export function mountDevice(dev: LoopDevice, opts: string[] = []): string {
   const target = mediaDir('custodian-usb-mnt-');
@@ -201,6 +253,11 @@ export function cleanupLoopScaffolding(): string[] {
     mounts.delete(target);
   }
   for (const dev of loops) {
+    if (partitioned.delete(dev.path)) {
+      for (const p of readdirSync('/dev').filter((n) => n.startsWith(`${dev.name}p`)))
+        spawnSync('blockdev', ['--setrw', `/dev/${p}`]);
+      spawnSync('partx', ['-d', dev.path]);
+    }
     // blockdev --setro sticks to the loop device's block_device; clear it so the next user gets a writable one.
     spawnSync('blockdev', ['--setrw', dev.path]);
     const r = spawnSync('losetup', ['-d', dev.path], { encoding: 'utf8' });

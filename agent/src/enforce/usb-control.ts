@@ -196,13 +196,16 @@ export function createUsbControl(
       await emit({ usbRemoved: { device, serial: t.info.serial, label: t.info.label } });
     }
     if (options.watchFiles !== false) {
-      const targets = [...tracked.values()].flatMap((t) =>
-        t.info.mounts.map((m) => ({
-          device: t.info.device,
-          target: m.target,
-          sinceMs: t.firstSeenMs - slackMs,
-        })),
-      );
+      // Never a system disk's mounts: watching / would walk the whole machine.
+      const targets = [...tracked.values()]
+        .filter((t) => t.decision !== 'system-disk')
+        .flatMap((t) =>
+          t.info.mounts.map((m) => ({
+            device: t.info.device,
+            target: m.target,
+            sinceMs: t.firstSeenMs - slackMs,
+          })),
+        );
       const recreate = new Set(recreateTargets);
       recreateTargets.clear();
       await watchers.sync(targets, recreate);
