@@ -536,6 +536,48 @@ describe.skipIf(!can.ok)(
       expect(spawnSync('pgrep', ['-P', String(process.pid), '-x', 'findmnt']).status).toBe(1);
     });
 
+    it('the udevadm and findmnt helpers die with an agent killed by SIGKILL (spawnTied)', async () => {
+      // Issue 11 item 11: started with a plain spawn they outlived a killed agent, one more set per restart.
+      const sourcesModule = new URL('../../src/platform/usb-events.linux.ts', import.meta.url).href;
+      const script = `import { createLinuxUsbEventSources } from ${JSON.stringify(sourcesModule)};
+        createLinuxUsbEventSources(() => {}, { needsKernelEvents: async () => true });
+        setInterval(() => {}, 1000);`;
+      const agent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+      holders.add(agent);
+      const children = (): { pid: number; comm: string }[] =>
+        spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(agent.pid)], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => {
+            const [pid, comm] = l.trim().split(/\s+/);
+            return { pid: Number(pid), comm: comm as string };
+          });
+      await waitUntil(
+        () =>
+          children().filter((c) => c.comm === 'udevadm').length === 2 &&
+          children().some((c) => c.comm === 'findmnt'),
+        'udevadm (udev + kernel) and findmnt running',
+        20_000,
+      );
+      const helpers = children().filter((c) => c.comm === 'udevadm' || c.comm === 'findmnt');
+      expect(helpers).toHaveLength(3);
+      agent.kill('SIGKILL');
+      const alive = (pid: number) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return !/\) Z /.test(stat);
+        } catch {
+          return false;
+        }
+      };
+      await waitUntil(
+        () => helpers.every((h) => !alive(h.pid)),
+        'helpers gone after the agent was killed',
+        5_000,
+      );
+    });
+
     it('starting removes rule files of agents that were killed (owner gone), never a live agent’s', async () => {
       const orphan = installTestUdevRule(
         '61-custodian-usb-readonly-aaaaaaaaaaaa.rules',
