@@ -228,6 +228,40 @@ export function stopUdevd(): void {
   udevdPid = undefined;
 }
 
+let udevdAtFirstUse: boolean | undefined;
+
+/**
+ * Puts udevd in the state a test needs, or throws saying why it cannot (never a skip: every case
+ * runs, issue 12 item 1). Stopping may stop a udevd this module did not start (`udevadm control
+ * --exit`); restoreUdevd() brings back the state found at the first call. Hold the USB test lock.
+ */
+export function ensureUdevd(running: boolean): void {
+  udevdAtFirstUse ??= udevdRunning();
+  if (running) {
+    const r = startUdevd();
+    if (!r.ok) throw new Error(`this test needs udevd running: ${r.reason}`);
+    return;
+  }
+  if (!udevdRunning()) return;
+  spawnSync('udevadm', ['control', '--exit'], { timeout: 10_000, stdio: 'ignore' });
+  for (let i = 0; i < 100 && udevdRunning(); i++) spawnSync('sleep', ['0.1']);
+  if (udevdRunning())
+    throw new Error('this test needs udevd stopped: it is still running after udevadm control --exit');
+  udevdPid = undefined;
+}
+
+/** Back to the udevd state found at the first ensureUdevd() call. */
+export function restoreUdevd(): void {
+  if (udevdAtFirstUse === undefined) return;
+  const want = udevdAtFirstUse;
+  udevdAtFirstUse = undefined;
+  if (want && !udevdRunning()) startUdevd();
+  else if (!want && udevdRunning()) {
+    spawnSync('udevadm', ['control', '--exit'], { timeout: 10_000, stdio: 'ignore' });
+    udevdPid = undefined;
+  }
+}
+
 export function udevSettle(): void {
   spawnSync('udevadm', ['settle', '-t', '10'], { stdio: 'ignore' });
 }

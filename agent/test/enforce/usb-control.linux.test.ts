@@ -15,13 +15,14 @@ import {
 import { join } from 'node:path';
 import type { PolicyPatch } from '@custodian/policy';
 import { v1 } from '@custodian/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   acquireUsbTestLock,
   addPartitions,
   attachLoop,
   canUseLoopDevices,
   cleanupLoopScaffolding,
+  ensureUdevd,
   hasCommand,
   installTestUdevRule,
   isDeviceReadOnly,
@@ -29,8 +30,7 @@ import {
   mountDevice,
   mountOptions,
   nextFreeLoop,
-  startUdevd,
-  stopUdevd,
+  restoreUdevd,
   tempDir,
   udevdRunning,
   udevSettle,
@@ -67,7 +67,7 @@ afterEach(async () => {
 });
 afterAll(() => {
   cleanupLoopScaffolding();
-  stopUdevd();
+  restoreUdevd();
   release?.();
 });
 
@@ -146,6 +146,8 @@ describe.skipIf(!can.ok)(
   `USB write control on loop devices${can.ok ? '' : ` — skipped: ${can.reason}`}`,
   () => {
     describe('without a pre-mount udev rule', () => {
+      // udevd stopped: the agent sees devices only from the kernel monitor, findmnt and its scans.
+      beforeEach(() => ensureUdevd(false));
       it('an unencrypted ext4 volume already mounted rw is remounted read-only; another process gets EROFS', async () => {
         const dev = attachLoop(makeImage('ext4', { label: 'PUPIL' }));
         const mnt = mountDevice(dev);
@@ -178,10 +180,10 @@ describe.skipIf(!can.ok)(
         expect(ctx.emitted.some((e) => e.fileWritten)).toBe(false);
       });
 
-      it('a file written in the race window (mount → block) is reported as written before the block', async (t) => {
-        // With udevd, udev events let the agent block the device before the test can mount it rw.
-        if (udevdRunning())
-          return t.skip('udevd is running (not started by this suite): no race window to test');
+      it('a file written in the race window (mount → block) is reported as written before the block', async () => {
+        // Without udevd (beforeEach stops it): with it, udev events let the agent block the device
+        // before the test can mount it rw, and there is no race window to test.
+        expect(udevdRunning()).toBe(false);
         const image = makeImage('ext4');
         const name = nextFreeLoop().replace('/dev/', '');
         const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [name] }) });
@@ -602,13 +604,10 @@ describe.skipIf(!can.ok)(
     });
 
     describe('with udevd and the agent’s udev rule', () => {
-      let udev: ReturnType<typeof startUdevd> | undefined;
-      beforeAll(() => {
-        udev = startUdevd();
-      });
+      beforeEach(() => ensureUdevd(true));
 
-      it('a device attached while the agent runs is read-only before mount; LUKS stays writable', async (t) => {
-        if (!udev?.ok) return t.skip(`udevd unavailable: ${udev?.reason}`);
+      it('a device attached while the agent runs is read-only before mount; LUKS stays writable', async () => {
+        expect(udevdRunning()).toBe(true);
         const ext4 = makeImage('ext4');
         const luks = makeImage('luks');
         const n1 = nextFreeLoop().replace('/dev/', '');
@@ -653,8 +652,8 @@ describe.skipIf(!can.ok)(
         expect(existsSync(DEFAULT_UDEV_RULE_PATH)).toBe(false);
       });
 
-      it('a device on the allow list (vendor/product/serial from udev) stays writable', async (t) => {
-        if (!udev?.ok) return t.skip(`udevd unavailable: ${udev?.reason}`);
+      it('a device on the allow list (vendor/product/serial from udev) stays writable', async () => {
+        expect(udevdRunning()).toBe(true);
         const image = makeImage('ext4');
         const name = nextFreeLoop().replace('/dev/', '');
         // What hwdb/usb_id would set for a real stick; a loop device needs a rule to carry an identity.
