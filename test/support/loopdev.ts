@@ -279,7 +279,7 @@ export function installTestUdevRule(name: string, text: string): string {
 export function cleanupLoopScaffolding(): string[] {
   const problems: string[] = [];
   for (const target of [...mounts].reverse()) {
-    // Our own mounts may have been re-mounted on top by the agent (lazy last resort): unmount all layers.
+    // FUSE mounts are unmounted and mounted again by the agent; a failed test may leave layers: unmount all.
     for (let i = 0; i < 5; i++) {
       if (spawnSync('mountpoint', ['-q', target]).status !== 0) break;
       if (spawnSync('umount', [target]).status !== 0) spawnSync('umount', ['-l', target]);

@@ -1,7 +1,8 @@
-// USB write control on Linux. Finds USB block devices (lsblk TRAN=usb, the sysfs path, or
-// policy usb.treatAsUsb), classifies them (blkid -p when lsblk has no udev data), makes blocked
-// ones read-only (udev rule before mount; blockdev --setro + remount,ro after), and watches
-// udev and the mount table for changes.
+// USB write control on Linux. Finds USB block devices (lsblk TRAN=usb, the sysfs path, policy
+// usb.treatAsUsb, or removable storage on another bus), marks disks that hold the running system,
+// classifies signatures (blkid -p) and verifies claimed encryption (blkid -u filesystem,
+// cryptsetup), makes blocked ones read-only (udev rule before mount; blockdev --setro +
+// remount,ro after, stopping non-root writers when busy), and watches udev and the mount table.
 import { access, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';

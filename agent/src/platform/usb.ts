@@ -53,7 +53,7 @@ export interface UsbVolumeInfo {
 export type UsbPlan = Policy['usb'];
 
 export interface UsbBlockResult {
-  /** "blockdev-setro", "remount-ro", "unmount-remount-ro", "lazy-unmount-remount-ro", "set-disk-readonly", ... */
+  /** "blockdev-setro", "remount-ro", "unmount-remount-ro", "remount-ro-writers-stopped", "set-disk-readonly", ... */
   method: string;
   /** Empty when the volume was not mounted. */
   mountpoint: string;
