@@ -1,4 +1,4 @@
-// Issue 11, item 4, replayed as the attacker did it: an IT user signs in to the real collector and
+// Issue 11, items 4 and 11 (idle floor). Item 4 replayed as the attacker did it: an IT user signs in to the real collector and
 // PUTs a policy whose USB allow-list reason carries a NUL and a udev RUN+= key. systemd-udevd
 // ends a rules line at NUL, so this text once reached the agent's rule file as a root command.
 // Now every policy string with a control character is refused at validation, naming the field.
@@ -114,6 +114,25 @@ describe('PUT /api/v1/policy with a control character in a string (issue 11 item
     expect(res.json.error.message).toContain(
       'idleLock.exemptionReason must not contain control characters (U+000A at position 3)',
     );
+  });
+
+  it('refuses an idle lock sooner than 60 s (idleLockSeconds: 1 locked pupils out), accepts 60', async () => {
+    const low = await asIt(
+      'PUT',
+      '/api/v1/policy',
+      '{"reason":"x","policy":{"idleLock":{"idleLockSeconds":1,"warningSeconds":0}}}',
+    );
+    expect(low.status).toBe(400);
+    expect(low.json.error.message).toContain(
+      'idleLock.idleLockSeconds must be a whole number from 60 to 86400',
+    );
+    const ok = await asIt(
+      'PUT',
+      '/api/v1/policy',
+      '{"reason":"one minute","policy":{"idleLock":{"idleLockSeconds":60,"warningSeconds":30}}}',
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.json.policy.idleLock.idleLockSeconds).toBe(60);
   });
 
   it('an ordinary reason with accents and quotes is still accepted', async () => {

@@ -2,10 +2,12 @@ import { ErrorCode, isCustodianError } from '@custodian/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   defaultPolicy,
+  EDIT_LIMITS,
   mergePolicy,
   type PolicyPatch,
   policyFromWire,
   policyToWire,
+  RECEIVED_LIMITS,
   validatePolicy,
 } from '../src/index.ts';
 
@@ -121,6 +123,29 @@ describe('policy', () => {
         idleLock: { exemptionReason: 'Café — SEN pupil 👍, agreed "in writing"' },
       }).idleLock.exemptionReason,
     ).toContain('Café');
+  });
+
+  it('an idle lock sooner than 60 s is refused to people editing policy; a received one is read as sent', () => {
+    for (const s of [1, 59]) {
+      expect(() =>
+        mergePolicy(defaultPolicy(), { idleLock: { idleLockSeconds: s, warningSeconds: 0 } }),
+      ).toThrow(/idleLock\.idleLockSeconds must be a whole number from 60 to 86400/);
+    }
+    expect(
+      mergePolicy(defaultPolicy(), { idleLock: { idleLockSeconds: 60, warningSeconds: 30 } }).idleLock
+        .idleLockSeconds,
+    ).toBe(60);
+    const low = {
+      ...defaultPolicy(),
+      idleLock: { ...defaultPolicy().idleLock, idleLockSeconds: 3, warningSeconds: 0 },
+    };
+    expect(() => validatePolicy(low)).toThrow(/idleLockSeconds/);
+    expect(validatePolicy(low, RECEIVED_LIMITS).idleLock.idleLockSeconds).toBe(3);
+    expect(policyFromWire(policyToWire(low)).idleLock.idleLockSeconds).toBe(3);
+    expect(() => policyFromWire(policyToWire(low), EDIT_LIMITS)).toThrow(/from 60/);
+    expect(() =>
+      validatePolicy({ ...low, idleLock: { ...low.idleLock, idleLockSeconds: 0 } }, RECEIVED_LIMITS),
+    ).toThrow(/from 1 to/);
   });
 
   it('rejects a wire policy with an unknown USB mode', () => {
