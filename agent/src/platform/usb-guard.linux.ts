@@ -207,7 +207,7 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
   const rulePath = options.udevRulePath ?? (owner ? udevRulePathFor(owner) : DEFAULT_UDEV_RULE_PATH);
   const busyRetries = options.busyRetries ?? 5;
   const busyRetryMs = options.busyRetryMs ?? 200;
-  let blockdevPath: string | undefined;
+  let ruleTools: { blockdev: string; blkid: string } | undefined;
 
   async function udevdRunning(): Promise<boolean> {
     try {
@@ -464,13 +464,16 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       });
     },
     async applyPlan(given) {
-      blockdevPath ??= await resolveBlockdev(run, env);
+      ruleTools ??= {
+        blockdev: await resolveTool(run, env, 'blockdev'),
+        blkid: await resolveTool(run, env, 'blkid'),
+      };
       // A treatAsUsb name on a disk that holds the running system never reaches the rule: at the
       // next boot (or any change event) udev would make the system disk read-only.
       const system = given.treatAsUsb.length > 0 ? await systemDiskNodes() : new Map<string, string>();
       const refused = given.treatAsUsb.filter((n) => system.has(n));
       const plan = { ...given, treatAsUsb: given.treatAsUsb.filter((n) => !system.has(n)) };
-      const { text, skipped } = udevRuleFor(plan, blockdevPath, owner);
+      const { text, skipped } = udevRuleFor(plan, ruleTools, owner);
       if (text !== null) await removeOrphanRules(rulePath);
       const current = await readFile(rulePath, 'utf8').catch(() => null);
       if (text === current) return text === null ? null : `udev rule ${rulePath}`;
@@ -540,10 +543,14 @@ async function removeOrphanRules(ownPath: string): Promise<void> {
   }
 }
 
-/** udev runs RUN+= programs without a PATH search: the rule needs an absolute path. */
-async function resolveBlockdev(run: ExecRunner, env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await run('sh', ['-c', 'command -v blockdev'], { env, timeoutMs: 2_000 });
+/** udev runs RUN+=/PROGRAM programs without a PATH search: the rule needs absolute paths. */
+async function resolveTool(
+  run: ExecRunner,
+  env: NodeJS.ProcessEnv,
+  tool: 'blockdev' | 'blkid',
+): Promise<string> {
+  const { stdout } = await run('sh', ['-c', `command -v ${tool}`], { env, timeoutMs: 2_000 });
   const path = stdout.trim();
-  if (!path.startsWith('/')) throw new CustodianError(ErrorCode.UNAVAILABLE, 'blockdev is not installed');
+  if (!path.startsWith('/')) throw new CustodianError(ErrorCode.UNAVAILABLE, `${tool} is not installed`);
   return path;
 }

@@ -61,11 +61,17 @@ export interface UdevRuleResult {
   skipped: string[];
 }
 
-export function udevRuleFor(plan: UsbPlan, blockdevPath: string, owner = ''): UdevRuleResult {
+/** Absolute paths of the programs the rule runs (udev does no PATH search). */
+export interface RuleTools {
+  blockdev: string;
+  blkid: string;
+}
+
+export function udevRuleFor(plan: UsbPlan, tools: RuleTools, owner = ''): UdevRuleResult {
   if (plan.mode !== 'block-unencrypted-writes' && plan.mode !== 'block-all-writes')
     return { text: null, skipped: [] };
-  if (!SAFE_PATH.test(blockdevPath))
-    throw new CustodianError(ErrorCode.UNAVAILABLE, 'blockdev path is not a plain absolute path');
+  if (!SAFE_PATH.test(tools.blockdev) || !SAFE_PATH.test(tools.blkid))
+    throw new CustodianError(ErrorCode.UNAVAILABLE, 'blockdev/blkid path is not a plain absolute path');
   if (owner !== '' && !SAFE_PATH.test(owner)) {
     throw new CustodianError(
       ErrorCode.INVALID_CONFIG,
@@ -98,10 +104,10 @@ export function udevRuleFor(plan: UsbPlan, blockdevPath: string, owner = ''): Ud
   });
   lines.push(
     'ENV{ID_BUS}=="usb", GOTO="custodian_usb_check"',
-    '# Removable storage on other buses: SD cards (not soldered eMMC), media flagged removable,',
-    '# disks behind an external (Thunderbolt/USB4) PCIe port.',
+    '# Removable storage on other buses: SD cards (not soldered eMMC), disks with removable media',
+    '# (not optical drives), disks behind an external (Thunderbolt/USB4) PCIe port. ATTRS: partitions too.',
     'SUBSYSTEMS=="mmc", ATTRS{type}=="SD", GOTO="custodian_usb_check"',
-    'ATTR{removable}=="1", GOTO="custodian_usb_check"',
+    'KERNEL!="sr[0-9]*", SUBSYSTEMS=="block", ATTRS{removable}=="1", GOTO="custodian_usb_check"',
     'SUBSYSTEMS=="pci", ATTRS{removable}=="removable", GOTO="custodian_usb_check"',
   );
   plan.treatAsUsb.forEach((name, i) => {
@@ -117,6 +123,8 @@ export function udevRuleFor(plan: UsbPlan, blockdevPath: string, owner = ''): Ud
   lines.push('GOTO="custodian_usb_end"', 'LABEL="custodian_usb_check"');
   if (plan.mode === 'block-unencrypted-writes') {
     lines.push(
+      '# A filesystem signature alongside an encryption header: not encrypted (a copied LUKS header).',
+      `ENV{ID_FS_USAGE}=="crypto", PROGRAM=="${tools.blkid} -p -o value -s TYPE -u filesystem $devnode", GOTO="custodian_usb_readonly"`,
       '# Encrypted containers stay writable so they can be opened read-write.',
       'ENV{ID_FS_USAGE}=="crypto", GOTO="custodian_usb_end"',
       'ENV{ID_FS_TYPE}=="crypto_LUKS|BitLocker", GOTO="custodian_usb_end"',
@@ -127,7 +135,12 @@ export function udevRuleFor(plan: UsbPlan, blockdevPath: string, owner = ''): Ud
       'ENV{ID_PART_TABLE_TYPE}=="?*", ENV{DEVTYPE}=="disk", ENV{ID_FS_TYPE}=="", GOTO="custodian_usb_end"',
     );
   }
-  lines.push(`RUN+="${blockdevPath} --setro $devnode"`, 'LABEL="custodian_usb_end"', '');
+  lines.push(
+    'LABEL="custodian_usb_readonly"',
+    `RUN+="${tools.blockdev} --setro $devnode"`,
+    'LABEL="custodian_usb_end"',
+    '',
+  );
   const text = lines.join('\n');
   if (!RULE_TEXT.test(text)) {
     // Unreachable while every value above is checked; kept so a future edit cannot write one.

@@ -652,6 +652,34 @@ describe.skipIf(!can.ok)(
         expect(existsSync(DEFAULT_UDEV_RULE_PATH)).toBe(false);
       });
 
+      it('a stick posing as encrypted (LUKS1 header over ext4) is read-only before mount, too', async () => {
+        expect(udevdRunning()).toBe(true);
+        const image = makeImage('fake-luks');
+        const name = nextFreeLoop().replace('/dev/', '');
+        const ctx = createTestContext({ policy: usbPolicy({ treatAsUsb: [name] }) });
+        await start(ctx, { rulePath: DEFAULT_UDEV_RULE_PATH });
+        const dev = attachLoop(image, `/dev/${name}`);
+        udevSettle();
+        // udev's own probe says crypto_LUKS; the rule's blkid -u filesystem check still finds the ext4.
+        expect(
+          spawnSync('udevadm', ['info', '--query=property', `--name=${dev.path}`], { encoding: 'utf8' })
+            .stdout,
+        ).toContain('ID_FS_TYPE=crypto_LUKS');
+        expect(isDeviceReadOnly(dev)).toBe(true);
+        const mnt = mountDevice(dev, ['-t', 'ext4']);
+        expect(mountOptions(mnt)).toContain('ro');
+        expect(writeFromOtherProcess(join(mnt, 'x.txt'), 'x').ok).toBe(false);
+        const attached = await ctx.waitFor(
+          (e) => (e.usbAttached?.device === name ? e.usbAttached : undefined),
+          15_000,
+          'attach',
+        );
+        expect(attached).toMatchObject({
+          encryption: Encryption.UNENCRYPTED,
+          decision: Decision.BLOCK_WRITE,
+        });
+      });
+
       it('a device on the allow list (vendor/product/serial from udev) stays writable', async () => {
         expect(udevdRunning()).toBe(true);
         const image = makeImage('ext4');

@@ -11,23 +11,38 @@ import type { UsbPlan } from '../../src/platform/usb.ts';
 import { ruleOwner, udevRuleFor } from '../../src/platform/usb-udev-rule.linux.ts';
 
 const base = { allow: [], treatAsUsb: [] };
+const TOOLS = { blockdev: '/usr/sbin/blockdev', blkid: '/usr/sbin/blkid' };
+const SBIN = { blockdev: '/sbin/blockdev', blkid: '/sbin/blkid' };
 
 describe('udevRuleFor', () => {
   it('no rule when the plan allows writes', () => {
-    expect(udevRuleFor({ ...base, mode: 'audit' }, '/usr/sbin/blockdev').text).toBeNull();
-    expect(udevRuleFor({ ...base, mode: 'allow' }, '/usr/sbin/blockdev').text).toBeNull();
+    expect(udevRuleFor({ ...base, mode: 'audit' }, TOOLS).text).toBeNull();
+    expect(udevRuleFor({ ...base, mode: 'allow' }, TOOLS).text).toBeNull();
   });
   it('block-unencrypted-writes: USB and treat-as-USB devices, encrypted containers and partition tables exempt', () => {
     const { text } = udevRuleFor(
       { ...base, mode: 'block-unencrypted-writes', treatAsUsb: ['loop3', 'mmcblk0'] },
-      '/usr/sbin/blockdev',
+      TOOLS,
     );
     const lines = (text ?? '').split('\n');
     expect(lines).toContain('ENV{ID_BUS}=="usb", GOTO="custodian_usb_check"');
     expect(lines).toContain('SUBSYSTEMS=="mmc", ATTRS{type}=="SD", GOTO="custodian_usb_check"');
+    expect(lines).toContain(
+      'KERNEL!="sr[0-9]*", SUBSYSTEMS=="block", ATTRS{removable}=="1", GOTO="custodian_usb_check"',
+    );
     expect(lines).toContain('SUBSYSTEMS=="pci", ATTRS{removable}=="removable", GOTO="custodian_usb_check"');
     expect(lines).toContain('KERNEL=="loop3|loop3p[0-9]*", GOTO="custodian_usb_check"');
     expect(lines).toContain('ENV{ID_FS_USAGE}=="crypto", GOTO="custodian_usb_end"');
+    // A filesystem alongside the header sends a claimed-encrypted volume to the read-only label first.
+    const alongside =
+      'ENV{ID_FS_USAGE}=="crypto", PROGRAM=="/usr/sbin/blkid -p -o value -s TYPE -u filesystem $devnode", GOTO="custodian_usb_readonly"';
+    expect(lines.indexOf(alongside)).toBeGreaterThan(-1);
+    expect(lines.indexOf(alongside)).toBeLessThan(
+      lines.indexOf('ENV{ID_FS_USAGE}=="crypto", GOTO="custodian_usb_end"'),
+    );
+    expect(lines.indexOf('LABEL="custodian_usb_readonly"')).toBe(
+      lines.indexOf('RUN+="/usr/sbin/blockdev --setro $devnode"') - 1,
+    );
     expect(lines).toContain(
       'ENV{ID_PART_TABLE_TYPE}=="?*", ENV{DEVTYPE}=="disk", ENV{ID_FS_TYPE}=="", GOTO="custodian_usb_end"',
     );
@@ -51,7 +66,7 @@ describe('udevRuleFor', () => {
           },
         ],
       },
-      '/sbin/blockdev',
+      SBIN,
     );
     expect(text).not.toContain('ID_FS_USAGE');
     expect(text).toContain(
@@ -72,7 +87,7 @@ describe('udevRuleFor', () => {
         ],
         treatAsUsb: ['sd*', 'loop2'],
       },
-      '/sbin/blockdev',
+      SBIN,
     );
     expect(r.skipped).toEqual(['usb.allow[0]', 'usb.allow[2]', 'usb.treatAsUsb[0]']);
     expect(r.text).not.toContain('A"B');
@@ -82,12 +97,12 @@ describe('udevRuleFor', () => {
   });
   it('refuses an owner or blockdev path that is not a plain absolute path', () => {
     const plan: UsbPlan = { ...base, mode: 'block-all-writes' };
-    expect(() => udevRuleFor(plan, '/sbin/blockdev', '/var/lib/x\0RUN+="/bin/sh"')).toThrow(
+    expect(() => udevRuleFor(plan, SBIN, '/var/lib/x\0RUN+="/bin/sh"')).toThrow(/plain absolute path/);
+    expect(() => udevRuleFor(plan, SBIN, '/var/lib/my agent')).toThrow(/plain absolute path/);
+    expect(() => udevRuleFor(plan, { blockdev: '/sbin/blockdev $devnode"', blkid: '/sbin/blkid' })).toThrow(
       /plain absolute path/,
     );
-    expect(() => udevRuleFor(plan, '/sbin/blockdev', '/var/lib/my agent')).toThrow(/plain absolute path/);
-    expect(() => udevRuleFor(plan, '/sbin/blockdev $devnode"')).toThrow(/plain absolute path/);
-    const { text } = udevRuleFor(plan, '/sbin/blockdev', '/var/lib/custodian-agent');
+    const { text } = udevRuleFor(plan, SBIN, '/var/lib/custodian-agent');
     expect(ruleOwner(text ?? '')).toBe('/var/lib/custodian-agent');
     expect(ruleOwner('# owner: /tmp/a"b\n')).toBeUndefined();
   });
@@ -158,10 +173,7 @@ describe('the generated rule as udev parses it (udevadm test, private mount name
   });
 
   it('the plain rule runs exactly blockdev --setro for a treat-as-USB device', () => {
-    const { text } = udevRuleFor(
-      { ...base, mode: 'block-all-writes', treatAsUsb: ['loop7'] },
-      '/usr/sbin/blockdev',
-    );
+    const { text } = udevRuleFor({ ...base, mode: 'block-all-writes', treatAsUsb: ['loop7'] }, TOOLS);
     expect(udevTest(text).runs).toEqual(['/usr/sbin/blockdev --setro /dev/loop7']);
   });
 
@@ -171,11 +183,7 @@ describe('the generated rule as udev parses it (udevadm test, private mount name
     expect(udevTest(oldStyle).runs).toContain('/bin/touch /tmp/custodian-pwned');
     for (const mode of ['block-all-writes', 'block-unencrypted-writes'] as const) {
       for (const s of HOSTILE) {
-        const { text, skipped } = udevRuleFor(
-          hostilePlan(mode, s),
-          '/usr/sbin/blockdev',
-          '/var/lib/custodian-agent',
-        );
+        const { text, skipped } = udevRuleFor(hostilePlan(mode, s), TOOLS, '/var/lib/custodian-agent');
         expect(text).not.toContain('custodian-pwned');
         expect(skipped).toEqual(['usb.allow[0]', 'usb.allow[1]', 'usb.treatAsUsb[0]']);
         const seen = udevTest(text);
