@@ -161,11 +161,6 @@ export function parseUdevProperties(stdout: string): Record<string, string> {
   return parseBlkidExport(stdout);
 }
 
-/** `fuser -m PATH` prints the PIDs on stdout (with access letters when -v), names on stderr. */
-export function parseFuserPids(stdout: string): number[] {
-  return [...stdout.matchAll(/(\d+)[a-zA-Z]*/g)].map((m) => Number(m[1]));
-}
-
 /** A failed `mount -o remount,ro` that a retry may fix: something holds a file open for writing. */
 export function isBusyMountError(err: unknown): boolean {
   const e = err as { details?: { exitCode?: number; stderr?: string }; message?: string };
