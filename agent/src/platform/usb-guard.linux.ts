@@ -45,7 +45,7 @@ import {
   udevRuleFor,
   udevRulePathFor,
 } from './usb-udev-rule.linux.ts';
-import { describeWriter, findFsWriters } from './usb-writers.linux.ts';
+import { describeWriter, findFsWriters, stopProcesses } from './usb-writers.linux.ts';
 
 export interface UsbIdentity {
   vendorId: string;
@@ -160,38 +160,6 @@ async function sysfsUsbIdentity(sysPath: string): Promise<UsbIdentity | undefine
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Gone, or a zombie (its files are closed; only its parent's wait() is missing). */
-async function exited(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat === '' || /\) Z /.test(stat);
-}
-
-/** SIGTERM, up to 1 s to exit, then SIGKILL and up to 2 s more. */
-async function stopProcesses(pids: number[]): Promise<void> {
-  const signal = (sig: NodeJS.Signals) => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    }
-  };
-  const waitAll = async (ms: number): Promise<boolean> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const states = await Promise.all(pids.map(exited));
-      if (states.every(Boolean)) return true;
-      if (Date.now() > deadline) return false;
-      await sleep(50);
-    }
-  };
-  signal('SIGTERM');
-  if (await waitAll(1_000)) return;
-  signal('SIGKILL');
-  await waitAll(2_000);
 }
 
 export interface LinuxUsbGuardOptions extends UsbGuardOptions {

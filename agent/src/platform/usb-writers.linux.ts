@@ -1,4 +1,4 @@
-// Who keeps a filesystem from going read-only: `mount -o remount,ro` fails with "busy" while any
+// Who keeps a filesystem from going read-only, and stopping them: `mount -o remount,ro` fails with "busy" while any
 // process holds a file on it open for writing. Found by reading /proc (every fd whose file lives
 // on the filesystem's device and was opened for writing), not by `fuser -m`, which also lists
 // every process whose cwd is there: those do not block the remount, and after it they get EROFS.
@@ -62,4 +62,36 @@ export async function findFsWriters(target: string, proc = '/proc'): Promise<FsW
 /** "1234 (sh, uid 1000)" for the timeline; comm is process-chosen text, so it is cut short. */
 export function describeWriter(w: FsWriter): string {
   return `${w.pid} (${w.comm.replace(/[^\x20-\x7e]/g, '?').slice(0, 15)}, uid ${w.uid})`;
+}
+
+/** Gone, or a zombie (its files are closed; only its parent's wait() is missing). */
+async function exited(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat === '' || /\) Z /.test(stat);
+}
+
+/** SIGTERM, up to 1 s to exit, then SIGKILL and up to 2 s more. */
+export async function stopProcesses(pids: number[]): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const waitAll = async (ms: number): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const states = await Promise.all(pids.map(exited));
+      if (states.every(Boolean)) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  signal('SIGTERM');
+  if (await waitAll(1_000)) return;
+  signal('SIGKILL');
+  await waitAll(2_000);
 }
