@@ -1,7 +1,8 @@
-// Who keeps a filesystem from going read-only, and stopping them: `mount -o remount,ro` fails with "busy" while any
-// process holds a file on it open for writing. Found by reading /proc (every fd whose file lives
-// on the filesystem's device and was opened for writing), not by `fuser -m`, which also lists
-// every process whose cwd is there: those do not block the remount, and after it they get EROFS.
+// Who keeps a filesystem from going read-only, and stopping them. `mount -o remount,ro` fails
+// with "busy" while any process holds a file on it open for writing. Found by reading /proc
+// (every fd whose file lives on the filesystem's device and was opened for writing), not by
+// `fuser -m`, which also lists every process whose cwd is there: those do not block the remount,
+// and after it they get EROFS.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 
 export interface FsWriter {
