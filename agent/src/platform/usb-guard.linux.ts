@@ -242,35 +242,41 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     signatures: Map<string, Record<string, string>>,
   ): Promise<Map<string, JudgedEncryption>> {
     const out = new Map<string, JudgedEncryption>();
-    for (const n of nodes) {
-      const type = signatures.get(n.path)?.['TYPE'] ?? '';
-      if (type !== 'crypto_LUKS' && type !== 'BitLocker') continue;
-      const { stdout } = await run('blkid', ['-p', '-o', 'export', '-u', 'filesystem', n.path], {
-        env,
-        timeoutMs: 3_000,
-        okExitCodes: [2],
-      });
-      const filesystemAlongside = parseBlkidExport(stdout)['TYPE'] ?? '';
-      const evidence: EncryptionEvidence = { type, filesystemAlongside };
-      if (type === 'crypto_LUKS') cryptsetupPresent ??= await hasCommand('cryptsetup');
-      if (type === 'crypto_LUKS' && cryptsetupPresent) {
-        const isLuks = await run('cryptsetup', ['isLuks', n.path], {
+    const claimed = nodes.filter((n) =>
+      /^(crypto_LUKS|BitLocker)$/.test(signatures.get(n.path)?.['TYPE'] ?? ''),
+    );
+    if (claimed.some((n) => signatures.get(n.path)?.['TYPE'] === 'crypto_LUKS'))
+      cryptsetupPresent ??= await hasCommand('cryptsetup');
+    await Promise.all(
+      claimed.map(async (n) => {
+        const type = signatures.get(n.path)?.['TYPE'] ?? '';
+        const { stdout } = await run('blkid', ['-p', '-o', 'export', '-u', 'filesystem', n.path], {
           env,
-          timeoutMs: 5_000,
-          okExitCodes: [1],
+          timeoutMs: 3_000,
+          okExitCodes: [2],
         });
-        const dump =
-          isLuks.exitCode === 0
-            ? await run('cryptsetup', ['luksDump', n.path], { env, timeoutMs: 5_000 }).then(
-                (r) => parseLuksDump(r.stdout),
-                () => undefined, // a header cryptsetup cannot dump is no proof of encryption
-              )
-            : undefined;
-        evidence.luks = { isLuks: isLuks.exitCode === 0, dump };
-      }
-      const verdict = judgeEncryption(evidence);
-      out.set(n.path, { ...verdict, fsType: filesystemAlongside || type });
-    }
+        const filesystemAlongside = parseBlkidExport(stdout)['TYPE'] ?? '';
+        const evidence: EncryptionEvidence = { type, filesystemAlongside };
+        if (type === 'crypto_LUKS' && cryptsetupPresent) {
+          // A check that cannot run proves nothing: the volume is then not counted as encrypted.
+          const isLuks = await run('cryptsetup', ['isLuks', n.path], {
+            env,
+            timeoutMs: 5_000,
+            okExitCodes: [1],
+          }).catch(() => ({ exitCode: -1 }));
+          const dump =
+            isLuks.exitCode === 0
+              ? await run('cryptsetup', ['luksDump', n.path], { env, timeoutMs: 5_000 }).then(
+                  (r) => parseLuksDump(r.stdout),
+                  () => undefined, // a header cryptsetup cannot dump is no proof of encryption
+                )
+              : undefined;
+          evidence.luks = { isLuks: isLuks.exitCode === 0, dump };
+        }
+        const verdict = judgeEncryption(evidence);
+        out.set(n.path, { ...verdict, fsType: filesystemAlongside || type });
+      }),
+    );
     return out;
   }
 
@@ -322,23 +328,23 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       run('lsblk', LSBLK_ARGS, { env, timeoutMs: 5_000 }).then((r) => parseLsblkJson(r.stdout)),
       mountsNow(),
     ]);
-    const out: UsbVolumeInfo[] = [];
-    for (const disk of lsblk) {
-      const usb = await isUsbDisk(disk, plan);
-      if (!usb) continue;
-      // Every node, partition-table containers included: a filesystem on the whole disk counts too.
-      const nodes = nodesOf(disk);
-      const [identity, signatures] = await Promise.all([identityOf(disk), probeSignatures(nodes)]);
-      const judged = await judgeClaimedEncryption(nodes, signatures);
-      out.push(
-        ...buildVolumes(disk, usb.via, identity, mounts, (n) => signatures.get(n.path) ?? {}, {
+    // Disks in parallel: the scan is part of the race window when udevd is not running.
+    const perDisk = await Promise.all(
+      lsblk.map(async (disk): Promise<UsbVolumeInfo[]> => {
+        const usb = await isUsbDisk(disk, plan);
+        if (!usb) return [];
+        // Every node, partition-table containers included: a filesystem on the whole disk counts too.
+        const nodes = nodesOf(disk);
+        const [identity, signatures] = await Promise.all([identityOf(disk), probeSignatures(nodes)]);
+        const judged = await judgeClaimedEncryption(nodes, signatures);
+        return buildVolumes(disk, usb.via, identity, mounts, (n) => signatures.get(n.path) ?? {}, {
           ...(usb.note ? { viaNote: usb.note } : {}),
           systemUse: systemUseOf(disk, mounts),
           judged,
-        }),
-      );
-    }
-    return out;
+        });
+      }),
+    );
+    return perDisk.flat();
   }
 
   /** One attempt at making this mount read-only; rejects (busy or otherwise) when it did not work. */
