@@ -139,7 +139,13 @@ async function assemble(
   const credentials = await enrol.bootstrap(env);
   hooks.authenticators.push(createAdminTokenAuthenticator(store));
 
-  const policy = new PolicyService({ store, live, log, audit });
+  const policy = new PolicyService({
+    store,
+    live,
+    log,
+    audit,
+    limits: { minIdleLockSeconds: config.policy.minIdleLockSeconds },
+  });
   await policy.init();
   const status = new StatusTracker({ store, live, now });
   await status.load();

@@ -42,6 +42,11 @@ export interface CollectorConfig {
   enrol: {
     codeTtlHoursDefault: number;
   };
+  /** Limits of sense on policy changes made through the API (packages/policy EDIT_LIMITS). */
+  policy: {
+    /** Shortest idle-lock threshold anyone may set. Default 60; lower only for demos and tests. */
+    minIdleLockSeconds: number;
+  };
 }
 
 export function defaultConfig(dataDir: string): CollectorConfig {
@@ -64,6 +69,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
     },
     retention: { timelineDays: 90, screenshotDays: 30, purgeIntervalMinutes: 60, incompleteUploadHours: 24 },
     enrol: { codeTtlHoursDefault: 72 },
+    policy: { minIdleLockSeconds: 60 },
   };
 }
 
@@ -95,6 +101,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_RETENTION_SCREENSHOT_DAYS: 'retention.screenshotDays',
   CUSTODIAN_PURGE_INTERVAL_MINUTES: 'retention.purgeIntervalMinutes',
   CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: 'retention.incompleteUploadHours',
+  CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: 'policy.minIdleLockSeconds',
 };
 
 const FLAG_FIELDS: Record<string, string> = {
@@ -231,5 +238,6 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   r.purgeIntervalMinutes = int('retention.purgeIntervalMinutes', r.purgeIntervalMinutes, 1, 10_080);
   r.incompleteUploadHours = int('retention.incompleteUploadHours', r.incompleteUploadHours, 1, 24 * 30);
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
+  cfg.policy.minIdleLockSeconds = int('policy.minIdleLockSeconds', cfg.policy.minIdleLockSeconds, 1, 86_400);
   return cfg;
 }

@@ -56,7 +56,9 @@ describe.skipIf(Boolean(skip))(
   `enforcement through a real agent and collector${skip ? ` — ${skip}` : ''}`,
   () => {
     it('idle lock and USB block reach the collector timeline', async () => {
-      collector = await startCollector();
+      // The 3 s idle lock below is under the 60 s floor for people editing policy: this collector
+      // is configured down for the test (config policy.minIdleLockSeconds, documented for demos).
+      collector = await startCollector({ env: { CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: '3' } });
       enrolled = await enrolAgent({ collector });
       const dev = attachLoop(makeImage('ext4', { label: 'E2E' }));
       const mnt = mountDevice(dev);

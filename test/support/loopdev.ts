@@ -6,12 +6,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,15 +58,51 @@ export function tempDir(prefix: string): string {
   return d;
 }
 
-/** A sparse image file formatted as asked; not attached yet. */
+/**
+ * A sparse image file formatted as asked; not attached yet.
+ * - `fake-luks`: issue 11 item 9, built exactly like the attack: a plain ext4 whose unused first
+ *   KiB holds the first 592 bytes of a genuine LUKS1 header (blkid -p then says crypto_LUKS).
+ * - `ext4-partitioned`: ext4 on the whole disk plus an MBR partition table with one partition
+ *   (issue 11 item 11); attach it, then addPartitions().
+ */
 export function makeImage(
-  kind: 'ext4' | 'luks' | 'ntfs' | 'none',
+  kind: 'ext4' | 'luks' | 'ntfs' | 'none' | 'fake-luks' | 'ext4-partitioned',
   opts: { sizeMb?: number; label?: string } = {},
 ): string {
   const dir = tempDir('custodian-usb-img-');
   const image = join(dir, `${kind}.img`);
   sh('truncate', ['-s', `${opts.sizeMb ?? 32}M`, image]);
-  if (kind === 'ext4') sh('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'STICK', image]);
+  if (kind === 'ext4' || kind === 'fake-luks' || kind === 'ext4-partitioned')
+    sh('mkfs.ext4', ['-q', '-F', '-L', opts.label ?? 'STICK', image]);
+  if (kind === 'fake-luks') {
+    const donor = join(dir, 'luks1-donor.img');
+    sh('truncate', ['-s', '4M', donor]);
+    sh(
+      'cryptsetup',
+      ['luksFormat', '--type', 'luks1', '--batch-mode', '--pbkdf-force-iterations', '1000', donor, '-'],
+      'test-passphrase',
+    );
+    const header = Buffer.alloc(592);
+    const fd = openSync(donor, 'r');
+    readSync(fd, header, 0, 592, 0);
+    closeSync(fd);
+    const out = openSync(image, 'r+');
+    writeSync(out, header, 0, 592, 0);
+    closeSync(out);
+    rmSync(donor);
+  }
+  if (kind === 'ext4-partitioned') {
+    // One MBR entry (type 83, from 17 MiB, 4 MiB long) in the first sector, which ext4 leaves unused.
+    const mbr = Buffer.alloc(512);
+    mbr[446 + 4] = 0x83;
+    mbr.writeUInt32LE(34_816, 446 + 8);
+    mbr.writeUInt32LE(8_192, 446 + 12);
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    const out = openSync(image, 'r+');
+    writeSync(out, mbr, 446, 66, 446);
+    closeSync(out);
+  }
   // NTFS mounts through ntfs-3g, a FUSE filesystem (fuseblk): the unmount + ro mount path.
   if (kind === 'ntfs') sh('mkntfs', ['-q', '-F', '-Q', '-L', opts.label ?? 'NTFSSTICK', image]);
   if (kind === 'luks') {
@@ -102,8 +142,34 @@ export function attachLoop(image: string, at?: string): LoopDevice {
   return dev;
 }
 
+/**
+ * A fresh directory under /run/media, where desktops (udisks) mount removable media. The agent
+ * refuses to block a volume mounted anywhere else (a system disk, issue 11 item 8), so test
+ * mounts go where a pupil's stick would.
+ */
+export function mediaDir(prefix: string): string {
+  mkdirSync(MEDIA_ROOT, { recursive: true });
+  const d = mkdtempSync(join(MEDIA_ROOT, prefix));
+  dirs.add(d);
+  return d;
+}
+const MEDIA_ROOT = '/run/media/custodian-test';
+
+const partitioned = new Set<string>();
+/**
+ * Adds the kernel partitions of an attached image with `partx -a` (BLKPG): this kernel has no
+ * MSDOS/EFI partition parser, so `losetup -P` finds none. Removed again by cleanup.
+ */
+export function addPartitions(dev: LoopDevice): string[] {
+  sh('partx', ['-a', dev.path]);
+  partitioned.add(dev.path);
+  return readdirSync('/dev')
+    .filter((n) => n.startsWith(`${dev.name}p`))
+    .map((n) => `/dev/${n}`);
+}
+
 export function mountDevice(dev: LoopDevice, opts: string[] = []): string {
-  const target = tempDir('custodian-usb-mnt-');
+  const target = mediaDir('custodian-usb-mnt-');
   const r = spawnSync('mount', [...opts, dev.path, target], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`mount ${dev.path} failed: ${r.stderr}`);
   mounts.add(target);
@@ -161,6 +227,40 @@ export function stopUdevd(): void {
   udevdPid = undefined;
 }
 
+let udevdAtFirstUse: boolean | undefined;
+
+/**
+ * Puts udevd in the state a test needs, or throws saying why it cannot (never a skip: every case
+ * runs, issue 12 item 1). Stopping may stop a udevd this module did not start (`udevadm control
+ * --exit`); restoreUdevd() brings back the state found at the first call. Hold the USB test lock.
+ */
+export function ensureUdevd(running: boolean): void {
+  udevdAtFirstUse ??= udevdRunning();
+  if (running) {
+    const r = startUdevd();
+    if (!r.ok) throw new Error(`this test needs udevd running: ${r.reason}`);
+    return;
+  }
+  if (!udevdRunning()) return;
+  spawnSync('udevadm', ['control', '--exit'], { timeout: 10_000, stdio: 'ignore' });
+  for (let i = 0; i < 100 && udevdRunning(); i++) spawnSync('sleep', ['0.1']);
+  if (udevdRunning())
+    throw new Error('this test needs udevd stopped: it is still running after udevadm control --exit');
+  udevdPid = undefined;
+}
+
+/** Back to the udevd state found at the first ensureUdevd() call. */
+export function restoreUdevd(): void {
+  if (udevdAtFirstUse === undefined) return;
+  const want = udevdAtFirstUse;
+  udevdAtFirstUse = undefined;
+  if (want && !udevdRunning()) startUdevd();
+  else if (!want && udevdRunning()) {
+    spawnSync('udevadm', ['control', '--exit'], { timeout: 10_000, stdio: 'ignore' });
+    udevdPid = undefined;
+  }
+}
+
 export function udevSettle(): void {
   spawnSync('udevadm', ['settle', '-t', '10'], { stdio: 'ignore' });
 }
@@ -178,7 +278,7 @@ export function installTestUdevRule(name: string, text: string): string {
 export function cleanupLoopScaffolding(): string[] {
   const problems: string[] = [];
   for (const target of [...mounts].reverse()) {
-    // Our own mounts may have been re-mounted on top by the agent (lazy last resort): unmount all layers.
+    // FUSE mounts are unmounted and mounted again by the agent; a failed test may leave layers: unmount all.
     for (let i = 0; i < 5; i++) {
       if (spawnSync('mountpoint', ['-q', target]).status !== 0) break;
       if (spawnSync('umount', [target]).status !== 0) spawnSync('umount', ['-l', target]);
@@ -186,6 +286,11 @@ export function cleanupLoopScaffolding(): string[] {
     mounts.delete(target);
   }
   for (const dev of loops) {
+    if (partitioned.delete(dev.path)) {
+      for (const p of readdirSync('/dev').filter((n) => n.startsWith(`${dev.name}p`)))
+        spawnSync('blockdev', ['--setrw', `/dev/${p}`]);
+      spawnSync('partx', ['-d', dev.path]);
+    }
     // blockdev --setro sticks to the loop device's block_device; clear it so the next user gets a writable one.
     spawnSync('blockdev', ['--setrw', dev.path]);
     const r = spawnSync('losetup', ['-d', dev.path], { encoding: 'utf8' });

@@ -1,7 +1,13 @@
 // The agent's current policy (PolicySource): built-in defaults until the collector pushes one;
 // every accepted policy is persisted so it applies offline at the next boot. Demo mode lays
 // "audit USB, report-only idle lock" over whatever the collector sends, unless --enforce.
-import { defaultPolicy, type Policy, policyFromWire, validatePolicy } from '@custodian/policy';
+import {
+  defaultPolicy,
+  type Policy,
+  policyFromWire,
+  RECEIVED_LIMITS,
+  validatePolicy,
+} from '@custodian/policy';
 import { CustodianError, type IPolicy } from '@custodian/protocol';
 import type { AgentLogger, PolicySource } from '../core/contracts.ts';
 import { readIfExists, writeFileAtomic } from './files.ts';
@@ -33,7 +39,7 @@ export class PolicyStore implements PolicySource {
     let stored = defaultPolicy();
     if (text !== undefined) {
       try {
-        stored = validatePolicy(JSON.parse(text));
+        stored = validatePolicy(JSON.parse(text), RECEIVED_LIMITS);
       } catch (err) {
         // Enforcing built-in defaults are the safe state; version 0 makes the collector push again.
         options.log.error(
@@ -75,7 +81,7 @@ export class PolicyStore implements PolicySource {
   async apply(wire: IPolicy): Promise<ApplyResult> {
     let next: Policy;
     try {
-      next = policyFromWire(wire);
+      next = policyFromWire(wire, RECEIVED_LIMITS);
     } catch (err) {
       const error = err instanceof CustodianError ? err.message : `invalid policy: ${(err as Error).message}`;
       this.options.log.warn('rejected pushed policy; keeping the previous one', {

@@ -56,6 +56,8 @@ const DECISION_WIRE: Record<UsbDecision, number> = {
   block: v1.UsbVolume.Decision.BLOCK_WRITE,
   audit: v1.UsbVolume.Decision.AUDIT_ONLY,
   'allowed-by-list': v1.UsbVolume.Decision.ALLOWED_BY_LIST,
+  // The wire has no "refused" value: the volume stays writable, and the reason says why.
+  'system-disk': v1.UsbVolume.Decision.ALLOW_WRITE,
 };
 const ENCRYPTION_WIRE = {
   encrypted: v1.UsbVolume.Encryption.ENCRYPTED,
@@ -63,8 +65,16 @@ const ENCRYPTION_WIRE = {
   unknown: v1.UsbVolume.Encryption.UNKNOWN,
 } as const;
 
+const VIA_NOTE: Record<UsbVolumeInfo['via'], (v: UsbVolumeInfo) => string> = {
+  usb: () => '',
+  'treat-as-usb': () => ' (counted as USB by policy usb.treatAsUsb)',
+  removable: (v) => ` (counted as USB: ${v.viaNote ?? 'removable storage'})`,
+};
+
 const fingerprint = (v: UsbVolumeInfo): string =>
-  [v.uuid, v.serial, v.sizeBytes, v.fsType, v.vendorId, v.productId].join('|');
+  [v.uuid, v.serial, v.sizeBytes, v.fsType, v.vendorId, v.productId, v.encryption, v.systemUse ?? ''].join(
+    '|',
+  );
 
 export function createUsbControl(
   ctx: AgentContext,
@@ -186,13 +196,16 @@ export function createUsbControl(
       await emit({ usbRemoved: { device, serial: t.info.serial, label: t.info.label } });
     }
     if (options.watchFiles !== false) {
-      const targets = [...tracked.values()].flatMap((t) =>
-        t.info.mounts.map((m) => ({
-          device: t.info.device,
-          target: m.target,
-          sinceMs: t.firstSeenMs - slackMs,
-        })),
-      );
+      // Never a system disk's mounts: watching / would walk the whole machine.
+      const targets = [...tracked.values()]
+        .filter((t) => t.decision !== 'system-disk')
+        .flatMap((t) =>
+          t.info.mounts.map((m) => ({
+            device: t.info.device,
+            target: m.target,
+            sinceMs: t.firstSeenMs - slackMs,
+          })),
+        );
       const recreate = new Set(recreateTargets);
       recreateTargets.clear();
       await watchers.sync(targets, recreate);
@@ -216,7 +229,7 @@ export function createUsbControl(
         encryptionKind: v.encryptionKind,
         decision: DECISION_WIRE[t.decision],
         mountpoint: v.mounts[0]?.target ?? '',
-        decisionReason: `${prefix}${t.reason}${v.via === 'treat-as-usb' ? ' (counted as USB by policy usb.treatAsUsb)' : ''}`,
+        decisionReason: `${prefix}${t.reason}${VIA_NOTE[v.via](v)}`,
       },
     });
   }

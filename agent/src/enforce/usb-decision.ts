@@ -1,7 +1,8 @@
 // What policy says about one USB volume. Pure: the enforcer acts on the answer.
 import type { UsbPlan, UsbVolumeInfo } from '../platform/usb.ts';
 
-export type UsbDecision = 'allow' | 'block' | 'audit' | 'allowed-by-list';
+/** `system-disk`: the disk holds the running system; it is never made read-only (reported as writable). */
+export type UsbDecision = 'allow' | 'block' | 'audit' | 'allowed-by-list' | 'system-disk';
 
 export interface UsbVerdict {
   decision: UsbDecision;
@@ -14,6 +15,14 @@ export interface UsbVerdict {
  * agent's policy store lays it over the collector's unless --enforce).
  */
 export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVerdict {
+  if (v.systemUse) {
+    // Before every mode: making the system disk read-only (`treatAsUsb: ['vda']`) takes the
+    // machine down; no policy may ask for it.
+    return {
+      decision: 'system-disk',
+      reason: `not blocked: ${v.systemUse}; a disk holding the running system is never made read-only`,
+    };
+  }
   if (plan.mode === 'audit') {
     return {
       decision: 'audit',
@@ -47,6 +56,9 @@ export function decideUsb(v: UsbVolumeInfo, plan: UsbPlan, demo = false): UsbVer
         reason: 'no recognisable filesystem or encryption header: treated as unencrypted',
       };
     default:
-      return { decision: 'block', reason: `unencrypted ${v.fsType || 'volume'}` };
+      return {
+        decision: 'block',
+        reason: v.encryptionNote ? `unencrypted: ${v.encryptionNote}` : `unencrypted ${v.fsType || 'volume'}`,
+      };
   }
 }

@@ -1,7 +1,8 @@
-// USB write control on Linux. Finds USB block devices (lsblk TRAN=usb, the sysfs path, or
-// policy usb.treatAsUsb), classifies them (blkid -p when lsblk has no udev data), makes blocked
-// ones read-only (udev rule before mount; blockdev --setro + remount,ro after), and watches
-// udev and the mount table for changes.
+// USB write control on Linux. Finds USB block devices (lsblk TRAN=usb, the sysfs path, policy
+// usb.treatAsUsb, or removable storage on another bus), marks disks that hold the running system,
+// classifies signatures (blkid -p) and verifies claimed encryption (blkid -u filesystem,
+// cryptsetup), makes blocked ones read-only (udev rule before mount; blockdev --setro +
+// remount,ro after, stopping non-root writers when busy), and watches udev and the mount table.
 import { access, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
@@ -9,6 +10,7 @@ import { hasCommand, run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import {
   classifyEncryption,
+  type Encryption,
   type UsbBlockResult,
   type UsbGuard,
   type UsbGuardOptions,
@@ -16,6 +18,13 @@ import {
   type UsbPlan,
   type UsbVolumeInfo,
 } from './usb.ts';
+import {
+  type EncryptionEvidence,
+  judgeEncryption,
+  parseLuksDump,
+  removableBus,
+  systemUseOf,
+} from './usb-disk-facts.linux.ts';
 import { createLinuxUsbEventSources } from './usb-events.linux.ts';
 import {
   FINDMNT_LIST_ARGS,
@@ -25,7 +34,6 @@ import {
   type MountEntry,
   parseBlkidExport,
   parseFindmntList,
-  parseFuserPids,
   parseLsblkJson,
   parseUdevProperties,
 } from './usb-parse.linux.ts';
@@ -37,6 +45,7 @@ import {
   udevRuleFor,
   udevRulePathFor,
 } from './usb-udev-rule.linux.ts';
+import { describeWriter, findFsWriters, stopProcesses } from './usb-writers.linux.ts';
 
 export interface UsbIdentity {
   vendorId: string;
@@ -46,31 +55,54 @@ export interface UsbIdentity {
   serial: string;
 }
 
-/** Volumes of one disk's subtree: everything except a partition-table container. */
-export function volumesOf(disk: LsblkNode): LsblkNode[] {
+/** Every node of one disk's subtree, the disk first. */
+export function nodesOf(disk: LsblkNode): LsblkNode[] {
   const out: LsblkNode[] = [];
   const walk = (n: LsblkNode): void => {
-    const partitioned = n.children.some((c) => c.type === 'part');
-    if (!partitioned) out.push(n);
+    out.push(n);
     for (const c of n.children) walk(c);
   };
   walk(disk);
   return out;
 }
 
+/**
+ * Volumes of one disk's subtree: everything except a partition-table container, unless a
+ * filesystem signature sits on the container itself (`hasSignature`): a partitioned stick can
+ * carry ext4 on the whole disk too, and `mount /dev/sdb` would then be writable and never judged.
+ */
+export function volumesOf(
+  disk: LsblkNode,
+  hasSignature: (n: LsblkNode) => boolean = () => false,
+): LsblkNode[] {
+  return nodesOf(disk).filter((n) => !n.children.some((c) => c.type === 'part') || hasSignature(n));
+}
+
+/** What the guard concluded about one volume's encryption (judgeEncryption), by device path. */
+export type JudgedEncryption = { encryption: Encryption; kind: string; note: string; fsType: string };
+
+export interface DiskFacts {
+  viaNote?: string;
+  systemUse?: string;
+  /** Verdicts for volumes whose signature claims encryption; others are classified from the signature. */
+  judged?: ReadonlyMap<string, JudgedEncryption>;
+}
+
 /** Builds volume records from parsed output (pure; I/O results are handed in). The blkid -p
  * signature is the truth for fs type, label and uuid; lsblk gives the tree, size and ro flag. */
 export function buildVolumes(
   disk: LsblkNode,
-  via: 'usb' | 'treat-as-usb',
+  via: UsbVolumeInfo['via'],
   identity: UsbIdentity,
   mounts: MountEntry[],
   signatureOf: (n: LsblkNode) => Record<string, string>,
+  facts: DiskFacts = {},
 ): UsbVolumeInfo[] {
-  return volumesOf(disk).map((n) => {
+  return volumesOf(disk, (n) => (signatureOf(n)['TYPE'] ?? '') !== '').map((n) => {
     const sig = signatureOf(n);
-    const fsType = sig['TYPE'] ?? '';
-    const { encryption, kind } = classifyEncryption({ type: n.type, fsType });
+    const judged = facts.judged?.get(n.path);
+    const fsType = judged?.fsType ?? sig['TYPE'] ?? '';
+    const { encryption, kind } = judged ?? classifyEncryption({ type: n.type, fsType });
     const own: UsbMount[] = mounts
       .filter((m) => m.source === n.path)
       .map((m) => ({ target: m.target, fsType: m.fsType, readOnly: m.readOnly }));
@@ -79,6 +111,9 @@ export function buildVolumes(
       devicePath: n.path,
       disk: disk.kname,
       via,
+      ...(facts.viaNote ? { viaNote: facts.viaNote } : {}),
+      ...(facts.systemUse ? { systemUse: facts.systemUse } : {}),
+      ...(judged?.note ? { encryptionNote: judged.note } : {}),
       ...identity,
       vendor: identity.vendor || disk.vendor,
       product: identity.product || disk.model,
@@ -140,7 +175,7 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
   const rulePath = options.udevRulePath ?? (owner ? udevRulePathFor(owner) : DEFAULT_UDEV_RULE_PATH);
   const busyRetries = options.busyRetries ?? 5;
   const busyRetryMs = options.busyRetryMs ?? 200;
-  let blockdevPath: string | undefined;
+  let ruleTools: { blockdev: string; blkid: string } | undefined;
 
   async function udevdRunning(): Promise<boolean> {
     try {
@@ -179,12 +214,70 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     };
   }
 
-  async function isUsbDisk(disk: LsblkNode, plan: UsbPlan): Promise<'usb' | 'treat-as-usb' | undefined> {
-    if (disk.tran === 'usb') return 'usb';
-    if (plan.treatAsUsb.includes(disk.kname) || plan.treatAsUsb.includes(disk.name)) return 'treat-as-usb';
+  async function isUsbDisk(
+    disk: LsblkNode,
+    plan: UsbPlan,
+  ): Promise<{ via: UsbVolumeInfo['via']; note?: string } | undefined> {
+    if (disk.tran === 'usb') return { via: 'usb' };
+    if (plan.treatAsUsb.includes(disk.kname) || plan.treatAsUsb.includes(disk.name))
+      return { via: 'treat-as-usb' };
     const sys = await realpath(`/sys/class/block/${disk.kname}`).catch(() => '');
-    if (/\/usb\d*\//.test(sys)) return 'usb';
-    return undefined;
+    if (/\/usb\d*\//.test(sys)) return { via: 'usb' };
+    // An SD card and soldered eMMC are both "mmc" to lsblk (and both hot-pluggable); sysfs tells them apart.
+    const sdCard =
+      disk.tran === 'mmc' &&
+      (await readFile(`/sys/class/block/${disk.kname}/device/type`, 'utf8').catch(() => '')).trim() === 'SD';
+    const bus = removableBus(disk, sdCard);
+    return bus ? { via: 'removable', note: bus } : undefined;
+  }
+
+  let cryptsetupPresent: boolean | undefined;
+  /**
+   * For volumes whose signature claims encryption: is there a filesystem signature alongside
+   * (blkid -u filesystem probes only filesystems, so a LUKS header in front cannot hide one), and
+   * does cryptsetup accept the LUKS header (a real cipher, a key slot)? See judgeEncryption().
+   */
+  async function judgeClaimedEncryption(
+    nodes: LsblkNode[],
+    signatures: Map<string, Record<string, string>>,
+  ): Promise<Map<string, JudgedEncryption>> {
+    const out = new Map<string, JudgedEncryption>();
+    const claimed = nodes.filter((n) =>
+      /^(crypto_LUKS|BitLocker)$/.test(signatures.get(n.path)?.['TYPE'] ?? ''),
+    );
+    if (claimed.some((n) => signatures.get(n.path)?.['TYPE'] === 'crypto_LUKS'))
+      cryptsetupPresent ??= await hasCommand('cryptsetup');
+    await Promise.all(
+      claimed.map(async (n) => {
+        const type = signatures.get(n.path)?.['TYPE'] ?? '';
+        const { stdout } = await run('blkid', ['-p', '-o', 'export', '-u', 'filesystem', n.path], {
+          env,
+          timeoutMs: 3_000,
+          okExitCodes: [2],
+        });
+        const filesystemAlongside = parseBlkidExport(stdout)['TYPE'] ?? '';
+        const evidence: EncryptionEvidence = { type, filesystemAlongside };
+        if (type === 'crypto_LUKS' && cryptsetupPresent) {
+          // A check that cannot run proves nothing: the volume is then not counted as encrypted.
+          const isLuks = await run('cryptsetup', ['isLuks', n.path], {
+            env,
+            timeoutMs: 5_000,
+            okExitCodes: [1],
+          }).catch(() => ({ exitCode: -1 }));
+          const dump =
+            isLuks.exitCode === 0
+              ? await run('cryptsetup', ['luksDump', n.path], { env, timeoutMs: 5_000 }).then(
+                  (r) => parseLuksDump(r.stdout),
+                  () => undefined, // a header cryptsetup cannot dump is no proof of encryption
+                )
+              : undefined;
+          evidence.luks = { isLuks: isLuks.exitCode === 0, dump };
+        }
+        const verdict = judgeEncryption(evidence);
+        out.set(n.path, { ...verdict, fsType: filesystemAlongside || type });
+      }),
+    );
+    return out;
   }
 
   /**
@@ -212,65 +305,105 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
     return parseFindmntList(stdout);
   }
 
+  /** Kernel names of every node on a disk that holds the running system, with why. */
+  async function systemDiskNodes(): Promise<Map<string, string>> {
+    const [lsblk, mounts] = await Promise.all([
+      run('lsblk', LSBLK_ARGS, { env, timeoutMs: 5_000 }).then((r) => parseLsblkJson(r.stdout)),
+      mountsNow(),
+    ]);
+    const out = new Map<string, string>();
+    for (const disk of lsblk) {
+      const why = systemUseOf(disk, mounts);
+      if (!why) continue;
+      for (const n of nodesOf(disk)) {
+        out.set(n.kname, why);
+        out.set(n.name, why);
+      }
+    }
+    return out;
+  }
+
   async function scan(plan: UsbPlan): Promise<UsbVolumeInfo[]> {
     const [lsblk, mounts] = await Promise.all([
       run('lsblk', LSBLK_ARGS, { env, timeoutMs: 5_000 }).then((r) => parseLsblkJson(r.stdout)),
       mountsNow(),
     ]);
-    const out: UsbVolumeInfo[] = [];
-    for (const disk of lsblk) {
-      const via = await isUsbDisk(disk, plan);
-      if (!via) continue;
-      const nodes = volumesOf(disk);
-      const [identity, signatures] = await Promise.all([identityOf(disk), probeSignatures(nodes)]);
-      out.push(...buildVolumes(disk, via, identity, mounts, (n) => signatures.get(n.path) ?? {}));
-    }
-    return out;
+    // Disks in parallel: the scan is part of the race window when udevd is not running.
+    const perDisk = await Promise.all(
+      lsblk.map(async (disk): Promise<UsbVolumeInfo[]> => {
+        const usb = await isUsbDisk(disk, plan);
+        if (!usb) return [];
+        // Every node, partition-table containers included: a filesystem on the whole disk counts too.
+        const nodes = nodesOf(disk);
+        const [identity, signatures] = await Promise.all([identityOf(disk), probeSignatures(nodes)]);
+        const judged = await judgeClaimedEncryption(nodes, signatures);
+        return buildVolumes(disk, usb.via, identity, mounts, (n) => signatures.get(n.path) ?? {}, {
+          ...(usb.note ? { viaNote: usb.note } : {}),
+          systemUse: systemUseOf(disk, mounts),
+          judged,
+        });
+      }),
+    );
+    return perDisk.flat();
   }
 
-  async function remountReadOnly(volume: UsbVolumeInfo, mount: UsbMount): Promise<UsbBlockResult> {
-    const fuse = mount.fsType === 'fuseblk' || mount.fsType.startsWith('fuse');
+  /** One attempt at making this mount read-only; rejects (busy or otherwise) when it did not work. */
+  async function makeReadOnly(volume: UsbVolumeInfo, mount: UsbMount, fuse: boolean): Promise<void> {
     if (fuse) {
       // FUSE filesystems ignore remount,ro (platform-notes §3): unmount, then mount read-only.
       await run('umount', [mount.target], { env, timeoutMs: 10_000 });
       await run('mount', ['-o', 'ro', volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
-      return { method: 'unmount-remount-ro', mountpoint: mount.target };
+      return;
     }
+    await run('mount', ['-o', 'remount,ro', mount.target], { env, timeoutMs: 10_000 });
+  }
+
+  async function remountReadOnly(volume: UsbVolumeInfo, mount: UsbMount): Promise<UsbBlockResult> {
+    const fuse = mount.fsType === 'fuseblk' || mount.fsType.startsWith('fuse');
+    const method = fuse ? 'unmount-remount-ro' : 'remount-ro';
     let lastErr: unknown;
     for (let attempt = 1; attempt <= busyRetries; attempt++) {
       try {
-        await run('mount', ['-o', 'remount,ro', mount.target], { env, timeoutMs: 10_000 });
-        return { method: 'remount-ro', mountpoint: mount.target };
+        await makeReadOnly(volume, mount, fuse);
+        return { method, mountpoint: mount.target };
       } catch (err) {
         lastErr = err;
         if (!isBusyMountError(err)) throw err;
         await sleep(busyRetryMs * attempt);
       }
     }
-    // Still busy: a process holds a file open for writing. Last resort: detach the rw mount
-    // lazily and put a read-only mount in its place. The filesystem is still mounted rw
-    // underneath (the detached mount), so a plain `mount -o ro` is refused (EBUSY: read-only
-    // request for a read-write superblock); mounting it again and making that one mount
-    // read-only (remount,bind,ro) works. Files already open keep writing to the detached mount
-    // until closed (reported with their PIDs); every new open gets EROFS.
-    const { stdout } = await run('fuser', ['-m', mount.target], { env, timeoutMs: 5_000, okExitCodes: [1] });
-    const pids = parseFuserPids(stdout);
-    try {
-      await run('umount', ['-l', mount.target], { env, timeoutMs: 10_000 });
-      await run('mount', [volume.devicePath, mount.target], { env, timeoutMs: 15_000 });
-      await run('mount', ['-o', 'remount,bind,ro', mount.target], { env, timeoutMs: 10_000 });
-    } catch (err) {
+    // Still busy: processes hold files on it open for writing, and would go on writing to it
+    // (relative paths from a shell whose cwd is there included) whatever else we did to the
+    // mount. There is no read-only without them: stop them, then remount. A root process is
+    // not ours to kill: then the volume stays writable and that is reported, never "blocked".
+    const writers = await findFsWriters(mount.target);
+    const rootOwned = writers.filter((w) => w.uid === 0);
+    if (rootOwned.length > 0) {
       throw new CustodianError(
         ErrorCode.COMMAND_FAILED,
-        `remount,ro stayed busy (${(lastErr as Error).message}); lazy unmount + read-only mount failed: ${(err as Error).message}`,
-        { cause: err },
+        `${mount.target} is still writable: root processes hold files on it open for writing (not stopped): ${rootOwned.map(describeWriter).join(', ')}`,
       );
     }
-    return {
-      method: 'lazy-unmount-remount-ro',
-      mountpoint: mount.target,
-      note: `mount was busy; processes with files open (still writing to the detached mount until they close them): ${pids.join(', ') || 'none found'}`,
-    };
+    await stopProcesses(writers.map((w) => w.pid));
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await makeReadOnly(volume, mount, fuse);
+        return {
+          method: `${method}-writers-stopped`,
+          mountpoint: mount.target,
+          note: `stopped processes that held files on it open for writing: ${writers.map(describeWriter).join(', ') || 'none found'}`,
+        };
+      } catch (err) {
+        lastErr = err;
+        if (!isBusyMountError(err)) break;
+        await sleep(busyRetryMs * attempt);
+      }
+    }
+    throw new CustodianError(
+      ErrorCode.COMMAND_FAILED,
+      `${mount.target} is still writable: ${(lastErr as Error).message}${writers.length ? ` (after stopping ${writers.map(describeWriter).join(', ')})` : ''}`,
+      { cause: lastErr },
+    );
   }
 
   return {
@@ -304,9 +437,17 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
         needsKernelEvents: async () => !(await udevdRunning()),
       });
     },
-    async applyPlan(plan) {
-      blockdevPath ??= await resolveBlockdev(run, env);
-      const { text, skipped } = udevRuleFor(plan, blockdevPath, owner);
+    async applyPlan(given) {
+      ruleTools ??= {
+        blockdev: await resolveTool(run, env, 'blockdev'),
+        blkid: await resolveTool(run, env, 'blkid'),
+      };
+      // A treatAsUsb name on a disk that holds the running system never reaches the rule: at the
+      // next boot (or any change event) udev would make the system disk read-only.
+      const system = given.treatAsUsb.length > 0 ? await systemDiskNodes() : new Map<string, string>();
+      const refused = given.treatAsUsb.filter((n) => system.has(n));
+      const plan = { ...given, treatAsUsb: given.treatAsUsb.filter((n) => !system.has(n)) };
+      const { text, skipped } = udevRuleFor(plan, ruleTools, owner);
       if (text !== null) await removeOrphanRules(rulePath);
       const current = await readFile(rulePath, 'utf8').catch(() => null);
       if (text === current) return text === null ? null : `udev rule ${rulePath}`;
@@ -314,7 +455,13 @@ export function createLinuxUsbGuard(options: LinuxUsbGuardOptions = {}): UsbGuar
       else await writeFile(rulePath, text, { mode: 0o644 });
       if (await udevdRunning()) await run('udevadm', ['control', '--reload'], { env, timeoutMs: 5_000 });
       if (text === null) return null;
-      return `udev rule ${rulePath}${skipped.length ? ` (allow entries not expressible in udev: ${skipped.join(', ')})` : ''}`;
+      const notes = [
+        ...(skipped.length
+          ? [`policy entries not written into the rule, unsafe characters: ${skipped.join(', ')}`]
+          : []),
+        ...refused.map((n) => `usb.treatAsUsb ${n} left out: ${system.get(n)}`),
+      ];
+      return `udev rule ${rulePath}${notes.length ? ` (${notes.join('; ')})` : ''}`;
     },
     async block(volume) {
       // Read-only device first: a later mount comes up read-only and remount,rw is refused.
@@ -370,10 +517,14 @@ async function removeOrphanRules(ownPath: string): Promise<void> {
   }
 }
 
-/** udev runs RUN+= programs without a PATH search: the rule needs an absolute path. */
-async function resolveBlockdev(run: ExecRunner, env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await run('sh', ['-c', 'command -v blockdev'], { env, timeoutMs: 2_000 });
+/** udev runs RUN+=/PROGRAM programs without a PATH search: the rule needs absolute paths. */
+async function resolveTool(
+  run: ExecRunner,
+  env: NodeJS.ProcessEnv,
+  tool: 'blockdev' | 'blkid',
+): Promise<string> {
+  const { stdout } = await run('sh', ['-c', `command -v ${tool}`], { env, timeoutMs: 2_000 });
   const path = stdout.trim();
-  if (!path.startsWith('/')) throw new CustodianError(ErrorCode.UNAVAILABLE, 'blockdev is not installed');
+  if (!path.startsWith('/')) throw new CustodianError(ErrorCode.UNAVAILABLE, `${tool} is not installed`);
   return path;
 }

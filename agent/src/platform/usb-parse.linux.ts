@@ -21,6 +21,8 @@ export interface LsblkNode {
   type: string;
   tran: string;
   removable: boolean;
+  /** lsblk HOTPLUG: removable or hot-pluggable (usb, mmc, a PCIe port marked removable, ...). */
+  hotplug: boolean;
   readOnly: boolean;
   fsType: string;
   mountpoints: string[];
@@ -55,6 +57,7 @@ function node(raw: Record<string, unknown>): LsblkNode {
     type: s(raw['type']),
     tran: s(raw['tran']),
     removable: b(raw['rm']),
+    hotplug: b(raw['hotplug']),
     readOnly: b(raw['ro']),
     fsType: s(raw['fstype']),
     mountpoints: mps.filter((m): m is string => typeof m === 'string' && m !== ''),
@@ -156,11 +159,6 @@ export function parseUdevMonitorLine(line: string): { action: string; kernelName
 /** `udevadm info --query=property`: KEY=VALUE lines. */
 export function parseUdevProperties(stdout: string): Record<string, string> {
   return parseBlkidExport(stdout);
-}
-
-/** `fuser -m PATH` prints the PIDs on stdout (with access letters when -v), names on stderr. */
-export function parseFuserPids(stdout: string): number[] {
-  return [...stdout.matchAll(/(\d+)[a-zA-Z]*/g)].map((m) => Number(m[1]));
 }
 
 /** A failed `mount -o remount,ro` that a retry may fix: something holds a file open for writing. */

@@ -19,8 +19,17 @@ export interface UsbVolumeInfo {
   devicePath: string;
   /** The physical disk it belongs to ("sdb"); identity (vendor/product/serial) is the disk's. */
   disk: string;
-  /** Why it counts as USB: the bus says so, or policy usb.treatAsUsb names it. */
-  via: 'usb' | 'treat-as-usb';
+  /**
+   * Why it counts as USB: the bus says so, policy usb.treatAsUsb names it, or it is removable
+   * storage on another bus (Thunderbolt/USB4 NVMe, SD card, removable media; `viaNote` says which).
+   */
+  via: 'usb' | 'treat-as-usb' | 'removable';
+  viaNote?: string;
+  /**
+   * Set when the disk holds the running system (/, /boot, swap, or a mount outside the
+   * removable-media mount points): it is never made read-only, and this says why.
+   */
+  systemUse?: string;
   vendorId: string;
   productId: string;
   vendor: string;
@@ -33,6 +42,8 @@ export interface UsbVolumeInfo {
   encryption: Encryption;
   /** "luks", "bitlocker", "dm-crypt", "apfs-encrypted", "filevault"; empty when not encrypted. */
   encryptionKind: string;
+  /** Why a signature that looks encrypted was not counted as encryption (fake or null-cipher LUKS). */
+  encryptionNote?: string;
   /** The block device itself refuses writes (blockdev --setro, write-protect switch, Set-Disk -IsReadOnly). */
   deviceReadOnly: boolean;
   mounts: UsbMount[];
@@ -42,7 +53,7 @@ export interface UsbVolumeInfo {
 export type UsbPlan = Policy['usb'];
 
 export interface UsbBlockResult {
-  /** "blockdev-setro", "remount-ro", "unmount-remount-ro", "lazy-unmount-remount-ro", "set-disk-readonly", ... */
+  /** "blockdev-setro", "remount-ro", "unmount-remount-ro", "remount-ro-writers-stopped", "set-disk-readonly", ... */
   method: string;
   /** Empty when the volume was not mounted. */
   mountpoint: string;

@@ -1,6 +1,12 @@
 // A real in-memory EventSink and PolicySource for driving enforcers directly in tests.
 import { readFileSync } from 'node:fs';
-import { defaultPolicy, mergePolicy, type Policy, type PolicyPatch } from '@custodian/policy';
+import {
+  defaultPolicy,
+  mergePolicy,
+  type Policy,
+  type PolicyPatch,
+  RECEIVED_LIMITS,
+} from '@custodian/policy';
 import type { AgentContext, AgentLogger, EventPayload, PolicySource } from '../../src/core/contracts.ts';
 
 export interface TestContext extends AgentContext {
@@ -15,7 +21,9 @@ export interface TestContext extends AgentContext {
 export function createTestContext(
   opts: { policy?: PolicyPatch; demo?: boolean; dataDir?: string } = {},
 ): TestContext {
-  let policy: Policy = mergePolicy(defaultPolicy(), opts.policy ?? {});
+  // The policy as the agent's store holds it: received, so read with RECEIVED_LIMITS (short idle
+  // thresholds for tests are the collector's to allow or refuse).
+  let policy: Policy = mergePolicy(defaultPolicy(), opts.policy ?? {}, RECEIVED_LIMITS);
   const listeners = new Set<(p: Policy, prev: Policy) => void>();
   const emitted: EventPayload[] = [];
   const waiters = new Set<() => void>();
@@ -61,7 +69,7 @@ export function createTestContext(
     windows: { current: () => undefined, onChange: () => () => undefined },
     setPolicy(patch) {
       const prev = policy;
-      policy = mergePolicy(policy, patch);
+      policy = mergePolicy(policy, patch, RECEIVED_LIMITS);
       for (const l of listeners) l(policy, prev);
     },
     waitFor(pick, timeoutMs = 20_000, what = 'event') {

@@ -8,11 +8,11 @@ import {
   parseBlkidExport,
   parseFindmntList,
   parseFindmntPollLine,
-  parseFuserPids,
   parseLsblkJson,
   parseUdevMonitorLine,
   parseUdevProperties,
 } from '../../src/platform/usb-parse.linux.ts';
+import { isWriteFd, parseFdinfoFlags } from '../../src/platform/usb-writers.linux.ts';
 import { testdata } from './harness.ts';
 
 describe('lsblk', () => {
@@ -173,9 +173,14 @@ describe('blkid, findmnt, udevadm, fuser', () => {
       DEVNAME: '/dev/loop1',
     });
   });
-  it('parses fuser -m PIDs and recognises a busy mount', () => {
-    expect(parseFuserPids(testdata('usb/fuser-m-stdout.txt'))).toEqual([17704]);
-    expect(parseFuserPids(' 101c 202')).toEqual([101, 202]);
+  it('reads open flags from /proc fdinfo (captured: fds opened >, <, <>) and recognises a busy mount', () => {
+    const flags = testdata('usb/proc-fdinfo-w-r-rw.txt')
+      .split(/^== fd \d+\n/m)
+      .filter(Boolean)
+      .map(parseFdinfoFlags);
+    expect(flags).toEqual([0o100001, 0o100000, 0o100002]);
+    expect(flags.map((f) => isWriteFd(f as number))).toEqual([true, false, true]);
+    expect(parseFdinfoFlags('pos:\t0\n')).toBeUndefined();
     expect(
       isBusyMountError({ details: { exitCode: 32, stderr: 'mount: /mnt/capA: mount point is busy.' } }),
     ).toBe(true);

@@ -146,6 +146,35 @@ describe('Link', () => {
     expect(reloaded.version()).toBe(7);
   });
 
+  it('a rogue collector pushing a NUL + RUN+= allow-list reason: rejected, reported ok=false naming the field, never stored', async () => {
+    // Issue 11 item 4 from the other side: the collector's API refuses this policy now, so only a
+    // rogue collector (or a man in the middle on plain http) can send it. The agent validates too.
+    const wire = policyToWire({ ...defaultPolicy(), version: 11 });
+    collector.options.policy = {
+      ...wire,
+      usb: {
+        ...wire.usb,
+        allow: [
+          {
+            vendorId: '0781',
+            productId: '5581',
+            serial: '',
+            approvedBy: 'it',
+            reason: 'stick\u0000RUN+="/bin/sh -c id>/tmp/pwned"',
+          },
+        ],
+      },
+    };
+    startLink();
+    const applied = await waitUntil(() => collector.received.find((m) => m.policyApplied), 'PolicyApplied');
+    expect(applied.policyApplied).toMatchObject({ version: 11, ok: false });
+    expect(applied.policyApplied!.error).toContain('usb.allow[0].reason must not contain control characters');
+    expect(policy.version()).toBe(0);
+    expect(policy.current().usb.allow).toEqual([]);
+    const saved = await readFile(join(dir, 'policy.json'), 'utf8').catch(() => '');
+    expect(saved).not.toContain('RUN+=');
+  });
+
   it('rejects an invalid policy, keeps the previous one and says why', async () => {
     collector.options.policy = { ...policyToWire({ ...defaultPolicy(), version: 9 }), windowSampleMs: 5 };
     startLink();

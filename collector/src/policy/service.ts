@@ -3,7 +3,16 @@
 // version counter is global, so every change that affects a device raises its version. Each
 // change is recorded (who, when, old -> new, reason) and announced on the live hub, where
 // ingest pushes it to connected agents.
-import { defaultPolicy, mergePolicy, type Policy, type PolicyPatch, validatePolicy } from '@custodian/policy';
+import {
+  defaultPolicy,
+  EDIT_LIMITS,
+  mergePolicy,
+  type Policy,
+  type PolicyLimits,
+  type PolicyPatch,
+  RECEIVED_LIMITS,
+  validatePolicy,
+} from '@custodian/policy';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
 import type { LiveHub } from '../live/hub.ts';
@@ -15,6 +24,8 @@ export interface PolicyServiceOptions {
   live: LiveHub;
   log: Logger;
   audit: AuditFn;
+  /** Limits of sense for changes made through the API (config `policy.*`). Default EDIT_LIMITS. */
+  limits?: Readonly<PolicyLimits>;
 }
 
 function reasonOf(reason: unknown): string {
@@ -67,18 +78,20 @@ export class PolicyService {
     const base = await this.getDefault();
     const override = await this.o.store.policy.getOverride(deviceId);
     if (!override) return base;
-    const merged = mergePolicy(base, override.patch);
+    // Stored: accepted under the limits of its day.
+    const merged = mergePolicy(base, override.patch, RECEIVED_LIMITS);
     return { ...merged, version: Math.max(base.version, override.version) };
   }
 
   async updateDefault(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
     const why = reasonOf(reason);
     const current = await this.getDefault();
-    const next = mergePolicy(current, patchOf(patch));
+    const limits = this.o.limits ?? EDIT_LIMITS;
+    const next = mergePolicy(current, patchOf(patch), limits);
     // A default that would make some device's override invalid is refused, naming the device.
     for (const o of await this.o.store.policy.listOverrides()) {
       try {
-        mergePolicy(next, o.patch);
+        mergePolicy(next, o.patch, RECEIVED_LIMITS);
       } catch (err) {
         throw new CustodianError(
           ErrorCode.INVALID_POLICY,
@@ -87,7 +100,7 @@ export class PolicyService {
         );
       }
     }
-    const stored = await this.o.store.policy.setDefault(validatePolicy(next), { actor, reason: why });
+    const stored = await this.o.store.policy.setDefault(validatePolicy(next, limits), { actor, reason: why });
     await this.o.audit(actor, 'policy.change', 'policy:default', { version: stored.version, reason: why });
     this.o.log.info({ actor, version: stored.version }, 'default policy changed');
     this.o.live.emit('policy', { scope: 'default', version: stored.version });
@@ -101,7 +114,8 @@ export class PolicyService {
       throw new CustodianError(ErrorCode.NOT_FOUND, `device ${deviceId} not found`);
     }
     const p = patch === null ? null : patchOf(patch);
-    if (p !== null) mergePolicy(await this.getDefault(), p); // validates; throws naming fields
+    // Validates; throws naming fields.
+    if (p !== null) mergePolicy(await this.getDefault(), p, this.o.limits ?? EDIT_LIMITS);
     const version = await this.o.store.policy.setOverride(deviceId, p, { actor, reason: why });
     await this.o.audit(actor, 'policy.change', `policy:${deviceId}`, {
       version,

@@ -3,7 +3,7 @@
 // pure; the anonymised variant (always for governors) holds counts only — no names, no
 // hostnames, no device ids, no titles, no terms, no images — and no count from 1 to 2, which
 // could identify a child in a small school (see suppressSmallNumbers).
-import { defaultPolicy, mergePolicy, type Policy } from '@custodian/policy';
+import { defaultPolicy, mergePolicy, type Policy, RECEIVED_LIMITS } from '@custodian/policy';
 import type { Alert, Device, DeviceLiveStatus } from '../store/types.ts';
 import type { Incident } from './incidents.ts';
 
@@ -172,7 +172,7 @@ function countReport(input: ReportInput, anonymised: boolean) {
 
 export function effectivePolicy(base: Policy | undefined, override: { patch: unknown } | undefined): Policy {
   const b = base ?? defaultPolicy();
-  return override ? mergePolicy(b, override.patch as Parameters<typeof mergePolicy>[1]) : b;
+  return override ? mergePolicy(b, override.patch as Parameters<typeof mergePolicy>[1], RECEIVED_LIMITS) : b;
 }
 
 // ---------------------------------------------------------------- small-number suppression

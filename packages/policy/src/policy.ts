@@ -94,9 +94,23 @@ function bool(issues: Issues, path: string, value: unknown): boolean {
   return value === true;
 }
 
+/**
+ * C0/C1 controls, DEL and the Unicode line/paragraph separators. A policy string reaches places
+ * where any of them ends a line or a record: systemd-udevd ends a rules line at NUL as well as at
+ * a newline, so a NUL in an allow-list reason once became a root RUN+= line (issue 11, item 4).
+ * One rule for every policy string, here, where collector and agent both validate.
+ */
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 function str(issues: Issues, path: string, value: unknown, max = 500): string {
   if (typeof value !== 'string' || value.length > max) {
     issues.push(`${path} must be text of at most ${max} characters`);
+    return '';
+  }
+  const bad = CONTROL_CHAR.exec(value);
+  if (bad) {
+    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    issues.push(`${path} must not contain control characters (U+${code} at position ${bad.index})`);
     return '';
   }
   return value;
@@ -132,6 +146,19 @@ function obj(issues: Issues, path: string, value: unknown): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
+/**
+ * Limits of sense, beyond the shape. A person editing policy gets EDIT_LIMITS: an idle lock
+ * sooner than a minute after the last input (`idleLockSeconds: 1` used to be accepted) locks
+ * pupils out mid-sentence, over and over. A policy already accepted somewhere (stored by the
+ * collector, received by the agent) is read with RECEIVED_LIMITS, so an older stored value, or a
+ * collector configured lower for a demo, does not turn into "no policy at all".
+ */
+export interface PolicyLimits {
+  minIdleLockSeconds: number;
+}
+export const EDIT_LIMITS: Readonly<PolicyLimits> = { minIdleLockSeconds: 60 };
+export const RECEIVED_LIMITS: Readonly<PolicyLimits> = { minIdleLockSeconds: 1 };
+
 const DEVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const HEX4 = /^[0-9a-f]{4}$/;
 
@@ -139,7 +166,7 @@ const HEX4 = /^[0-9a-f]{4}$/;
  * Validates a whole policy (every field present). Throws CUST_ERR_INVALID_POLICY naming every
  * bad field; never fills a bad value with a default.
  */
-export function validatePolicy(input: unknown): Policy {
+export function validatePolicy(input: unknown, limits: Readonly<PolicyLimits> = EDIT_LIMITS): Policy {
   const issues: Issues = [];
   const p = obj(issues, 'policy', input);
   const idle = obj(issues, 'idleLock', p['idleLock']);
@@ -149,7 +176,13 @@ export function validatePolicy(input: unknown): Policy {
     version: int(issues, 'version', p['version'], 0, Number.MAX_SAFE_INTEGER),
     idleLock: {
       enabled: bool(issues, 'idleLock.enabled', idle['enabled']),
-      idleLockSeconds: int(issues, 'idleLock.idleLockSeconds', idle['idleLockSeconds'], 1, 86_400),
+      idleLockSeconds: int(
+        issues,
+        'idleLock.idleLockSeconds',
+        idle['idleLockSeconds'],
+        Math.max(1, limits.minIdleLockSeconds),
+        86_400,
+      ),
       warningSeconds: int(issues, 'idleLock.warningSeconds', idle['warningSeconds'], 0, 3_600),
       reportOnly: bool(issues, 'idleLock.reportOnly', idle['reportOnly']),
       exemptionReason: str(issues, 'idleLock.exemptionReason', idle['exemptionReason']),
@@ -228,7 +261,11 @@ type DeepPartial<T> = {
 export type PolicyPatch = DeepPartial<Policy>;
 
 /** Applies a partial change (e.g. a per-device override) over a base policy, then validates the result. */
-export function mergePolicy(base: Policy, patch: PolicyPatch): Policy {
+export function mergePolicy(
+  base: Policy,
+  patch: PolicyPatch,
+  limits: Readonly<PolicyLimits> = EDIT_LIMITS,
+): Policy {
   const merged: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
@@ -239,7 +276,7 @@ export function mergePolicy(base: Policy, patch: PolicyPatch): Policy {
       merged[key] = value;
     }
   }
-  return validatePolicy(merged);
+  return validatePolicy(merged, limits);
 }
 
 const USB_MODE_WIRE: Record<UsbMode, number> = {
@@ -260,46 +297,52 @@ export function policyToWire(policy: Policy): IPolicy {
   };
 }
 
-/** Maps a received wire policy to the shared shape and validates it (throws CUST_ERR_INVALID_POLICY). */
-export function policyFromWire(wire: IPolicy): Policy {
+/**
+ * Maps a received wire policy to the shared shape and validates it (throws CUST_ERR_INVALID_POLICY).
+ * RECEIVED_LIMITS by default: the sender (the collector) applied the limits of sense.
+ */
+export function policyFromWire(wire: IPolicy, limits: Readonly<PolicyLimits> = RECEIVED_LIMITS): Policy {
   const mode = (Object.entries(USB_MODE_WIRE).find(([, n]) => n === wire.usb?.mode)?.[0] ??
     'invalid') as UsbMode;
   const c = wire.capture ?? {};
   const i = wire.idleLock ?? {};
-  return validatePolicy({
-    version: wire.version ?? 0,
-    idleLock: {
-      enabled: i.enabled ?? false,
-      idleLockSeconds: i.idleLockSeconds ?? 0,
-      warningSeconds: i.warningSeconds ?? 0,
-      reportOnly: i.reportOnly ?? false,
-      exemptionReason: i.exemptionReason ?? '',
+  return validatePolicy(
+    {
+      version: wire.version ?? 0,
+      idleLock: {
+        enabled: i.enabled ?? false,
+        idleLockSeconds: i.idleLockSeconds ?? 0,
+        warningSeconds: i.warningSeconds ?? 0,
+        reportOnly: i.reportOnly ?? false,
+        exemptionReason: i.exemptionReason ?? '',
+      },
+      usb: {
+        mode,
+        allow: (wire.usb?.allow ?? []).map((a) => ({
+          vendorId: a.vendorId ?? '',
+          productId: a.productId ?? '',
+          serial: a.serial ?? '',
+          approvedBy: a.approvedBy ?? '',
+          reason: a.reason ?? '',
+        })),
+        treatAsUsb: wire.usb?.treatAsUsb ?? [],
+      },
+      capture: {
+        enabled: c.enabled ?? false,
+        minSeverity: c.minSeverity ?? 0,
+        categories: c.categories ?? [],
+        ageBand: c.ageBand ?? '',
+        frames: c.frames ?? 0,
+        repeatSuppressSeconds: c.repeatSuppressSeconds ?? 0,
+        customTerms: (c.customTerms ?? []).map((t) => ({
+          term: t.term ?? '',
+          category: t.category ?? '',
+          severity: t.severity ?? 0,
+        })),
+      },
+      heartbeatSeconds: wire.heartbeatSeconds ?? 0,
+      windowSampleMs: wire.windowSampleMs ?? 0,
     },
-    usb: {
-      mode,
-      allow: (wire.usb?.allow ?? []).map((a) => ({
-        vendorId: a.vendorId ?? '',
-        productId: a.productId ?? '',
-        serial: a.serial ?? '',
-        approvedBy: a.approvedBy ?? '',
-        reason: a.reason ?? '',
-      })),
-      treatAsUsb: wire.usb?.treatAsUsb ?? [],
-    },
-    capture: {
-      enabled: c.enabled ?? false,
-      minSeverity: c.minSeverity ?? 0,
-      categories: c.categories ?? [],
-      ageBand: c.ageBand ?? '',
-      frames: c.frames ?? 0,
-      repeatSuppressSeconds: c.repeatSuppressSeconds ?? 0,
-      customTerms: (c.customTerms ?? []).map((t) => ({
-        term: t.term ?? '',
-        category: t.category ?? '',
-        severity: t.severity ?? 0,
-      })),
-    },
-    heartbeatSeconds: wire.heartbeatSeconds ?? 0,
-    windowSampleMs: wire.windowSampleMs ?? 0,
-  });
+    limits,
+  );
 }
