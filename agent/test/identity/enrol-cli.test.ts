@@ -27,6 +27,12 @@ async function admin(method: string, path: string, body?: unknown): Promise<any>
   return res.json();
 }
 const devices = async () => (await admin('GET', '/devices')).devices as Record<string, unknown>[];
+const agreementText = async () =>
+  (await (await fetch(`${collector.url}/api/v1/agreement`)).json()) as {
+    version: string;
+    text: string;
+    sha256: string;
+  };
 const newCode = async () => (await admin('POST', '/enrol/codes', { ttlHours: 1 })).code as string;
 
 beforeAll(async () => {
@@ -102,7 +108,7 @@ describe('custodian-agent enrol', () => {
     expect(refused.stderr).toMatch(/CUST_ERR_AGREEMENT_NOT_ACCEPTED/);
     expect(await devices()).toHaveLength(before);
     const { stdout } = await agentCli(args, { env: env(), input: 'yes\n' });
-    const agreement = await (await fetch(`${collector.url}/api/v1/agreement`)).json();
+    const agreement = await agreementText();
     expect(stdout).toContain(agreement.text);
     const creds = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
     const { device } = await admin('GET', `/devices/${creds.deviceId}`);
@@ -127,7 +133,7 @@ describe('custodian-agent enrol', () => {
       d,
     ];
     const { stdout } = await agentCli(args(dir), { env: env() });
-    const agreement = await (await fetch(`${collector.url}/api/v1/agreement`)).json();
+    const agreement = await agreementText();
     expect(stdout).toContain(agreement.text);
     const creds = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
     expect(creds).toMatchObject({ kind: 'byod' });
