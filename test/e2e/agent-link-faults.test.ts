@@ -101,5 +101,5 @@ describe('agent link faults against a real collector', () => {
       'connected in status.json',
       30_000,
     );
-  });
+  }, 240_000); // up to two 25 s ping periods, then the reconnect, on a loaded machine
 });
