@@ -11,7 +11,7 @@ import { type CollectorProcess, startCollector } from '../support/collector-proc
 import { waitFor } from '../support/wait-for.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
 import { timeline } from './agent-harness.ts';
-import { adminApi, createStaff, signIn } from './console-helpers.ts';
+import { adminApi, createStaff, signIn, TestAgent } from './console-helpers.ts';
 
 /** The parent pid of a process (field 4 of /proc/<pid>/stat, after the parenthesised name). */
 function parentOf(pid: number): number {
@@ -129,6 +129,29 @@ describe('device commands from the console to a real agent', () => {
     const card = page.locator('#device-commands');
     await card.locator('tr[data-command-id]').first().waitFor();
     expect(await card.getByRole('button').count()).toBe(0);
+    await page.close();
+  });
+
+  it('shows a policy the agent refused on the device page, live', async () => {
+    const device = await TestAgent.enrol(collector, 'refuses-policy');
+    await device.connect();
+    const it_ = await createStaff(collector, 'it-policy', 'it');
+    const page = await browser.newPage();
+    await signIn(page, collector.url, it_);
+    await page.goto(`${collector.url}/#/devices/${device.deviceId}`);
+    const card = page.locator('#device-commands');
+    await card.getByText('No commands sent recently.').waitFor();
+    expect(await card.locator('.policy-rejected').count()).toBe(0);
+    await device.send({
+      policyApplied: { version: 5, ok: false, error: 'invalid policy: <b>windowSampleMs</b>' },
+    });
+    const notice = card.locator('.policy-rejected');
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('refused policy v5');
+    // Device text stays text.
+    expect(await notice.textContent()).toContain('<b>windowSampleMs</b>');
+    expect(await notice.locator('b').count()).toBe(0);
+    await device.disconnect();
     await page.close();
   });
 
