@@ -121,6 +121,24 @@ describe('device commands from the console to a real agent', () => {
     await page.close();
   });
 
+  it('IT refreshes the inventory and rescans USB: the agent reports both done', async () => {
+    const it_ = await createStaff(collector, 'it-inventory', 'it');
+    const page = await browser.newPage();
+    await signIn(page, collector.url, it_);
+    await page.goto(`${collector.url}/#/devices/${enrolled.deviceId}`);
+    const card = page.locator('#device-commands');
+    await page.locator('#live-h + dl .badge', { hasText: 'online' }).waitFor({ timeout: 30_000 });
+    for (const label of ['Refresh inventory', 'Rescan USB']) {
+      await card.getByRole('button', { name: label }).click();
+      await expect.poll(() => card.locator('.status').textContent()).toContain(`“${label}” sent`);
+      const row = card.locator('tr[data-command-id]', { hasText: label }).first();
+      await expect
+        .poll(() => row.locator('.command-result').textContent(), { timeout: 30_000 })
+        .toContain('done');
+    }
+    await page.close();
+  });
+
   it('a DSL sees the recent commands on the device page but no command buttons', async () => {
     const dsl = await createStaff(collector, 'dsl-cmd', 'dsl');
     const page = await browser.newPage();
