@@ -354,7 +354,9 @@ export class Session {
     const ops: KvOp[] = [];
     // Status: the persisted snapshot is projected from what this session already queued; the
     // live status is re-derived after the commit from the then-current status (see below).
-    let status = this.queuedStatus ?? this.ctx.status.get(deviceId);
+    // Commands are recorded outside event commits (commands.ts): the snapshot carries the current list.
+    const { commands } = this.ctx.status.get(deviceId);
+    let status: DeviceLiveStatus = { ...(this.queuedStatus ?? this.ctx.status.get(deviceId)), commands };
     const applied: [string, Record<string, unknown>][] = [];
     const projected = { ...stream.queued, gaps: [...stream.queued.gaps] };
     projected.duplicates += duplicates;

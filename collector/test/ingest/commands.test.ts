@@ -4,6 +4,7 @@
 import { v1 } from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS_KEPT } from '../../src/ingest/commands.ts';
+import { heartbeat } from '../helpers/agent-client.ts';
 import { connectedDevice, type Harness, startHarness } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -60,6 +61,22 @@ describe('device commands', () => {
       actor: `device:${dev.deviceId}`,
       details: { commandId: sent.id, kind: 'LOCK_NOW', ok: false, error: 'i3lock exited 1' },
     });
+    client.close();
+  });
+
+  it('keeps the commands in the persisted status snapshot, also after later event batches', async () => {
+    const { dev, client, stream } = await connectedDevice(h);
+    await client.batch(stream, [heartbeat(1)]);
+    const res = await h.api('POST', `/api/v1/devices/${dev.deviceId}/commands`, { kind: 'LOCK_NOW' });
+    const id = res.json.command.id;
+    await client.next('command');
+    client.send({ commandResult: { commandId: id, ok: true, error: '' } });
+    await until(() => h.app.status.get(dev.deviceId).commands?.[0]?.result, 'result');
+    await client.batch(stream, [heartbeat(2)]);
+    const persisted = await h.app.store.status.get(dev.deviceId);
+    expect(persisted?.commands).toEqual([
+      expect.objectContaining({ id, result: expect.objectContaining({ ok: true }) }),
+    ]);
     client.close();
   });
 
