@@ -92,7 +92,7 @@ describe('agent link faults against a real collector', () => {
       process.kill(collector.pid, 'SIGCONT');
     }
     await waitFor(
-      async () => logLines('agent connected', dev.deviceId).length === 2,
+      async () => logLines('agent connected', dev.deviceId).length >= 2,
       'a second session in the collector log',
       60_000,
     );
