@@ -1,4 +1,5 @@
-// The composition root in-process against a real ws collector on 127.0.0.1: components start in
+// The composition root in-process against the fake collector (support/fake-collector.ts, real ws on
+// 127.0.0.1, held to the real collector by link/collector-conformance.test.ts): components start in
 // order, a broken one does not stop the rest, commands reach the component that handles them,
 // demo mode is logged and applied, and status.json is kept fresh (without the key).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -9,6 +9,7 @@ import type { CollectorConfig } from './config.ts';
 import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
 import { EnrolService } from './enrol/service.ts';
 import { type Principal, Router } from './http/router.ts';
+import { commandRoutes } from './http/routes-commands.ts';
 import { devicesRoutes } from './http/routes-devices.ts';
 import { enrolRoutes } from './http/routes-enrol.ts';
 import { healthRoutes } from './http/routes-health.ts';
@@ -208,6 +209,7 @@ async function assemble(
     ...healthRoutes(app),
     ...enrolRoutes(app),
     ...devicesRoutes(app),
+    ...commandRoutes(app),
     ...policyRoutes(app),
     ...liveRoutes(app),
     ...retentionRoutes(app),

@@ -37,6 +37,7 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/devices/:id/timeline': DEVICE_READERS,
   'GET /api/v1/devices/:id/streams': IT_ADMIN,
   'POST /api/v1/devices/:id/revoke': IT_ADMIN,
+  'POST /api/v1/devices/:id/commands': IT_ADMIN,
   'GET /api/v1/policy': DEVICE_READERS,
   'PUT /api/v1/policy': IT_ADMIN,
   'GET /api/v1/devices/:id/policy': DEVICE_READERS,

@@ -37,6 +37,8 @@ export const ErrorCode = {
   COMMAND_FAILED: 'CUST_ERR_COMMAND_FAILED',
   COMMAND_TIMEOUT: 'CUST_ERR_COMMAND_TIMEOUT',
   UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
+  /** A command for a device that has no live session (commands are not queued). */
+  DEVICE_OFFLINE: 'CUST_ERR_DEVICE_OFFLINE',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

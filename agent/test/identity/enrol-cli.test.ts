@@ -1,25 +1,51 @@
-// `custodian-agent enrol` as a real process against a real HTTP server on 127.0.0.1.
+// `custodian-agent enrol` as a real process against a real collector process on 127.0.0.1:
+// school devices with the secret, BYOD devices with a one-time code and the agreement, each
+// checked on the collector's side through its admin API.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_BIN, agentCli } from '../../../test/support/agent-process.ts';
-import { AGREEMENT, ENROL_SECRET, FakeCollector } from '../support/fake-collector.ts';
+import { type CollectorProcess, startCollector } from '../../../test/support/collector-process.ts';
 import { waitUntil } from '../support/wait.ts';
 
-let collector: FakeCollector;
+let collector: CollectorProcess;
 let dir: string;
+let ENROL_SECRET: string;
 const env = () => ({ ...process.env, CUSTODIAN_AGENT_MACHINE_ID: randomBytes(16).toString('hex') });
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read API JSON fields directly
+async function admin(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${collector.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
+  return res.json();
+}
+const devices = async () => (await admin('GET', '/devices')).devices as Record<string, unknown>[];
+const agreementText = async () =>
+  (await (await fetch(`${collector.url}/api/v1/agreement`)).json()) as {
+    version: string;
+    text: string;
+    sha256: string;
+  };
+const newCode = async () => (await admin('POST', '/enrol/codes', { ttlHours: 1 })).code as string;
+
+beforeAll(async () => {
+  collector = await startCollector();
+  ENROL_SECRET = collector.enrolSecret;
+});
+afterAll(async () => {
+  await collector?.cleanup();
+});
 beforeEach(async () => {
-  collector = new FakeCollector();
-  await collector.start();
   dir = join(await mkdtemp(join(tmpdir(), 'enrol-')), 'data');
 });
 afterEach(async () => {
-  await collector.stop();
   await rm(join(dir, '..'), { recursive: true, force: true });
 });
 
@@ -41,7 +67,9 @@ describe('custodian-agent enrol', () => {
     );
     const creds = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
     expect(creds).toMatchObject({ serverUrl: collector.url, kind: 'secret' });
-    expect(collector.devices.get(creds.deviceId)?.deviceKey).toBe(creds.deviceKey);
+    const { device } = await admin('GET', `/devices/${creds.deviceId}`);
+    expect(device).toMatchObject({ id: creds.deviceId, kind: 'school', revoked: false });
+    expect(JSON.stringify(device)).not.toContain(creds.deviceKey);
     expect((await stat(join(dir, 'credentials.json'))).mode & 0o777).toBe(0o600);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect(stdout + stderr).not.toContain(creds.deviceKey);
@@ -63,44 +91,81 @@ describe('custodian-agent enrol', () => {
   });
 
   it('BYOD: shows the agreement and enrols only after a typed "yes"', async () => {
+    const code = await newCode();
     const args = [
       'enrol',
       '--server',
       collector.url,
       '--code',
-      'BYOD-CODE',
+      code,
       '--name',
       'Sam Pupil',
       '--data-dir',
       dir,
     ];
+    const before = (await devices()).length;
     const refused = await failure(agentCli(args, { env: env(), input: 'no\n' }));
     expect(refused.stderr).toMatch(/CUST_ERR_AGREEMENT_NOT_ACCEPTED/);
-    expect(collector.devices.size).toBe(0);
+    expect(await devices()).toHaveLength(before);
     const { stdout } = await agentCli(args, { env: env(), input: 'yes\n' });
-    expect(stdout).toContain(AGREEMENT.text);
-    const device = [...collector.devices.values()][0]!;
-    expect(device).toMatchObject({ userName: 'Sam Pupil', agreementVersion: AGREEMENT.version });
+    const agreement = await agreementText();
+    expect(stdout).toContain(agreement.text);
+    const creds = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
+    const { device } = await admin('GET', `/devices/${creds.deviceId}`);
+    expect(device).toMatchObject({
+      kind: 'byod',
+      byod: { userName: 'Sam Pupil', agreementVersion: agreement.version, agreementSha256: agreement.sha256 },
+    });
   });
 
-  it('BYOD: --accept-agreement accepts without a prompt (the text is still shown)', async () => {
-    const { stdout } = await agentCli(
-      [
-        'enrol',
-        '--server',
-        collector.url,
-        '--code',
-        'BYOD-CODE',
-        '--name',
-        'Sam',
-        '--accept-agreement',
-        '--data-dir',
-        dir,
-      ],
-      { env: env() },
+  it('BYOD: --accept-agreement accepts without a prompt (the text is still shown); a code works once', async () => {
+    const code = await newCode();
+    const args = (d: string) => [
+      'enrol',
+      '--server',
+      collector.url,
+      '--code',
+      code,
+      '--name',
+      'Sam',
+      '--accept-agreement',
+      '--data-dir',
+      d,
+    ];
+    const { stdout } = await agentCli(args(dir), { env: env() });
+    const agreement = await agreementText();
+    expect(stdout).toContain(agreement.text);
+    const creds = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
+    expect(creds).toMatchObject({ kind: 'byod' });
+    const { device } = await admin('GET', `/devices/${creds.deviceId}`);
+    expect(device).toMatchObject({
+      kind: 'byod',
+      byod: { userName: 'Sam', agreementVersion: agreement.version },
+    });
+    const again = await failure(agentCli(args(join(dir, '..', 'second')), { env: env() }));
+    expect(again.stderr).toMatch(/CUST_ERR_BAD_ENROL_CODE/);
+  });
+
+  it('BYOD: a wrong code is refused with its code and nothing is stored', async () => {
+    const err = await failure(
+      agentCli(
+        [
+          'enrol',
+          '--server',
+          collector.url,
+          '--code',
+          'ABCD-EFGH-JKLM',
+          '--name',
+          'Sam',
+          '--accept-agreement',
+          '--data-dir',
+          dir,
+        ],
+        { env: env() },
+      ),
     );
-    expect(stdout).toContain(AGREEMENT.text);
-    expect(collector.devices.size).toBe(1);
+    expect(err.stderr).toMatch(/CUST_ERR_BAD_ENROL_CODE/);
+    await expect(stat(join(dir, 'credentials.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses to enrol twice, and unenrol forgets the device', async () => {
@@ -115,9 +180,16 @@ describe('custodian-agent enrol', () => {
   });
 
   it('an unreachable collector is a clear error', async () => {
-    await collector.stop();
+    // A port that was just free: nothing listens on it.
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
     const err = await failure(
-      agentCli(['enrol', '--server', collector.url, '--secret', 'x', '--data-dir', dir], { env: env() }),
+      agentCli(['enrol', '--server', `http://127.0.0.1:${port}`, '--secret', 'x', '--data-dir', dir], {
+        env: env(),
+      }),
     );
     expect(err.stderr).toMatch(/cannot reach the collector.*CUST_ERR_UNAVAILABLE/);
   });

@@ -1,3 +1,8 @@
+// The link against the fake collector (support/fake-collector.ts), for its switches: withheld
+// acks, HASH_MISMATCH once, every blob rejected, pings unanswered. The fake is held to the real
+// collector by link/collector-conformance.test.ts; HASH_MISMATCH, REJECTED, a refused policy, a
+// wrong key and unanswered pings also run against a real collector process in
+// link/link-real-collector.test.ts (and test/e2e/agent-link-faults.test.ts with a real agent).
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

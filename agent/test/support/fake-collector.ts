@@ -1,6 +1,10 @@
 // A small collector speaking the real protocol over real sockets on 127.0.0.1, for the agent's
-// own tests (link unit tests, and e2e tests until the real collector process is available).
-// It keeps its state across stop()/restart() as a durable collector would.
+// link and composition-root tests that need switches a real collector does not have: withhold
+// acks, answer HASH_MISMATCH once, reject every blob, stop answering pings. It keeps its state
+// across stop()/restart() as a durable collector would. What the agent tests rely on is held to
+// the real collector by one conformance suite run against both (collector-conformance.ts);
+// the paths driven here with switches also run against a real collector process in
+// link/link-real-collector.test.ts.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +22,8 @@ import {
 import { WebSocket, WebSocketServer } from 'ws';
 
 export const ENROL_SECRET = 'test-enrol-secret';
+/** The content types a real collector accepts for blobs (collector/src/ingest/blob-upload.ts). */
+const CONTENT_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
 export const AGREEMENT = { version: '2026-1', text: 'You agree that this school device is monitored.' };
 
 export interface FakeDevice {
@@ -31,8 +37,9 @@ export interface FakeDevice {
 }
 
 export interface FakeCollectorOptions {
-  /** Answer every n-th blob's first upload with HASH_MISMATCH. */
+  /** Answer each blob's first upload with HASH_MISMATCH (the resend is stored). */
   blobHashMismatchOnce?: boolean;
+  /** Answer every blob with REJECTED. */
   rejectBlobs?: boolean;
   /** Send this policy after Welcome. */
   policy?: IPolicy;
@@ -55,6 +62,8 @@ export class FakeCollector {
   private readonly blobParts = new Map<string, Buffer[]>();
   private readonly mismatched = new Set<string>();
   private readonly frozen = new Set<string>();
+  /** BYOD one-time codes not used yet. */
+  private readonly codes = new Set<string>();
   port = 0;
 
   constructor(options: FakeCollectorOptions = {}) {
@@ -119,6 +128,13 @@ export class FakeCollector {
     this.frozen.add(deviceId);
   }
 
+  /** A BYOD one-time code, valid for one enrolment. */
+  issueCode(): string {
+    const code = `CODE-${randomBytes(4).toString('hex').toUpperCase()}`;
+    this.codes.add(code);
+    return code;
+  }
+
   revoke(deviceId: string): void {
     const d = this.devices.get(deviceId);
     if (d) d.revoked = true;
@@ -138,10 +154,14 @@ export class FakeCollector {
       for await (const c of req) chunks.push(c as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
       if (body['code'] !== undefined) {
-        if (body['code'] !== 'BYOD-CODE')
-          return json(403, { error: { code: 'CUST_ERR_BAD_ENROL_CODE', message: 'bad code' } });
-        if (body['acceptAgreement'] !== true || body['agreementSha256'] !== sha256Hex(AGREEMENT.text))
+        if (
+          body['acceptAgreement'] !== true ||
+          body['agreementVersion'] !== AGREEMENT.version ||
+          body['agreementSha256'] !== sha256Hex(AGREEMENT.text)
+        )
           return json(400, { error: { code: 'CUST_ERR_AGREEMENT_NOT_ACCEPTED', message: 'accept it' } });
+        if (!this.codes.delete(String(body['code'])))
+          return json(403, { error: { code: 'CUST_ERR_BAD_ENROL_CODE', message: 'bad code' } });
       } else if (body['secret'] !== ENROL_SECRET) {
         return json(403, { error: { code: 'CUST_ERR_BAD_ENROL_SECRET', message: 'bad secret' } });
       }
@@ -221,6 +241,10 @@ export class FakeCollector {
           .equals(Buffer.from(c.sha256 ?? []));
         if (this.options.rejectBlobs)
           return reply({ blobAck: { blobId, status: v1.BlobAck.Status.REJECTED, reason: 'too big' } });
+        if (!CONTENT_TYPES.has(c.contentType ?? ''))
+          return reply({
+            blobAck: { blobId, status: v1.BlobAck.Status.REJECTED, reason: 'content type not accepted' },
+          });
         if (!ok || (this.options.blobHashMismatchOnce && !this.mismatched.has(blobId))) {
           this.mismatched.add(blobId);
           return reply({ blobAck: { blobId, status: v1.BlobAck.Status.HASH_MISMATCH } });

@@ -204,6 +204,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.STORAGE]: 503,
   [ErrorCode.UNAVAILABLE]: 503,
+  [ErrorCode.DEVICE_OFFLINE]: 409,
 };
 
 export function describeError(err: unknown): { status: number; code: ErrorCodeValue; message: string } {

@@ -13,6 +13,7 @@ import type { StatusTracker } from '../live/status.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyService } from '../policy/service.ts';
 import type { Store } from '../store/types.ts';
+import { DeviceCommands } from './commands.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { Close, Session } from './session.ts';
 import { StreamRegistry } from './streams.ts';
@@ -28,6 +29,7 @@ export interface IngestContext {
   status: StatusTracker;
   committer: GroupCommitter;
   streams: StreamRegistry;
+  commands: DeviceCommands;
   now: () => number;
   register(session: Session): void;
   unregister(session: Session): void;
@@ -47,6 +49,8 @@ export interface IngestServerOptions {
 
 export class IngestServer {
   readonly committer: GroupCommitter;
+  /** Staff commands to connected agents and their results (commands.ts). */
+  readonly commands: DeviceCommands;
   private readonly wss: WebSocketServer;
   private readonly ctx: IngestContext;
   private readonly o: IngestServerOptions;
@@ -68,6 +72,14 @@ export class IngestServer {
       handleProtocols: (protocols) =>
         protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols][0] ?? false),
     });
+    this.commands = new DeviceCommands({
+      status: options.status,
+      audit: options.audit,
+      log: options.log,
+      now: options.now,
+      isConnected: (id) => this.byDevice.get(id)?.phase === 'ready',
+      deliver: (id, msg) => this.byDevice.get(id)?.deliver(msg) === true,
+    });
     this.ctx = {
       store: options.store,
       live: options.live,
@@ -79,6 +91,7 @@ export class IngestServer {
       status: options.status,
       committer: this.committer,
       streams: new StreamRegistry(options.store),
+      commands: this.commands,
       now: options.now,
       register: (s) => this.register(s),
       unregister: (s) => this.unregister(s),

@@ -185,16 +185,28 @@ export class Session {
         return release();
       case 'policyApplied': {
         const p = msg.policyApplied as custodian.v1.PolicyApplied;
-        if (p.ok) await this.ctx.status.patch(this.deviceId, { policyVersionApplied: p.version as number });
-        else
+        if (p.ok) {
+          await this.ctx.status.patch(this.deviceId, {
+            policyVersionApplied: p.version as number,
+            policyRejected: undefined,
+          });
+        } else {
           this.ctx.log.warn(
             { deviceId: this.deviceId, version: p.version, error: p.error },
             'agent rejected a policy',
           );
+          await this.ctx.status.patch(this.deviceId, {
+            policyRejected: {
+              version: p.version as number,
+              error: p.error.slice(0, 500),
+              at: this.ctx.now(),
+            },
+          });
+        }
         return release();
       }
       case 'commandResult':
-        this.ctx.log.info({ deviceId: this.deviceId, result: msg.commandResult }, 'command result');
+        await this.ctx.commands.onResult(this.deviceId, msg.commandResult as custodian.v1.CommandResult);
         return release();
       case 'error':
         this.ctx.log.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
@@ -342,7 +354,9 @@ export class Session {
     const ops: KvOp[] = [];
     // Status: the persisted snapshot is projected from what this session already queued; the
     // live status is re-derived after the commit from the then-current status (see below).
-    let status = this.queuedStatus ?? this.ctx.status.get(deviceId);
+    // Commands are recorded outside event commits (commands.ts): the snapshot carries the current list.
+    const { commands } = this.ctx.status.get(deviceId);
+    let status: DeviceLiveStatus = { ...(this.queuedStatus ?? this.ctx.status.get(deviceId)), commands };
     const applied: [string, Record<string, unknown>][] = [];
     const projected = { ...stream.queued, gaps: [...stream.queued.gaps] };
     projected.duplicates += duplicates;
@@ -619,6 +633,13 @@ export class Session {
   send(msg: ICollectorMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(encodeCollectorMessage(msg));
+  }
+
+  /** Sends on a session past Hello; false if it is not (or no longer) open. */
+  deliver(msg: ICollectorMessage): boolean {
+    if (this.phase !== 'ready' || this.ws.readyState !== this.ws.OPEN) return false;
+    this.send(msg);
+    return true;
   }
 
   /** Closes with a named code after telling the agent why (Error frame, then close reason). */

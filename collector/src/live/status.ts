@@ -68,7 +68,12 @@ export function reduceStatus(
       s.usbVolumes = s.usbVolumes.filter((v) => v['device'] !== p['device']);
       break;
     case 'policyApplied':
-      if (p['ok'] === true) s.policyVersionApplied = num(p['version']);
+      if (p['ok'] === true) {
+        s.policyVersionApplied = num(p['version']);
+        delete s.policyRejected;
+      } else {
+        s.policyRejected = { version: num(p['version']), error: str(p['error']).slice(0, 500), at };
+      }
       break;
     case 'capabilities':
       s.capabilities = ((p['capabilities'] as Json[] | undefined) ?? []).map((c) => ({

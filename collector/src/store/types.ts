@@ -360,6 +360,19 @@ export interface DeviceLiveStatus {
   hostname?: string;
   loggedInUser?: string;
   inventory?: Record<string, unknown>;
+  /** The last policy the agent refused (it keeps the previous one), until it applies one. */
+  policyRejected?: { version: number; error: string; at: number };
+  /** The last commands sent from the console/API, newest last, with the agent's result once reported. */
+  commands?: DeviceCommandRecord[];
+}
+
+export interface DeviceCommandRecord {
+  id: string;
+  kind: 'LOCK_NOW' | 'RESCAN_USB' | 'REFRESH_INVENTORY';
+  requestedBy: string;
+  requestedAt: number;
+  reason?: string;
+  result?: { ok: boolean; error: string; at: number };
 }
 
 // ---------------------------------------------------------------- retention

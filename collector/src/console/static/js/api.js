@@ -108,6 +108,9 @@ export const api = {
   devicePolicy: (id) => request('GET', `/devices/${enc(id)}/policy`),
   /** @param {string} id @param {unknown} policy @param {string} reason */
   putDevicePolicy: (id, policy, reason) => request('PUT', `/devices/${enc(id)}/policy`, { policy, reason }),
+  /** @param {string} id @param {string} kind @param {string} [reason] */
+  deviceCommand: (id, kind, reason) =>
+    request('POST', `/devices/${enc(id)}/commands`, reason ? { kind, reason } : { kind }),
 
   // policy and enrolment (admin)
   policy: () => request('GET', '/policy'),

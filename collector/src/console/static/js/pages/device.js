@@ -1,6 +1,7 @@
 // One device: live status, timeline (kind filter, time range, paging by cursor), inventory,
 // USB history and its policy (admins edit the per-device override here, with a reason).
 import { api } from '../api.js';
+import { deviceCommands } from '../device-commands.js';
 import { eventRow, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
@@ -165,6 +166,8 @@ export async function render(main, ctx) {
     loading(),
   );
   const policy = h('section', { class: 'policy-slot' }, loading('Loading policy'));
+  const commands = deviceCommands(id, ctx.user.role === 'admin' || ctx.user.role === 'it');
+  commands.update(d);
 
   mount(
     main,
@@ -176,6 +179,7 @@ export async function render(main, ctx) {
       d.byod ? badge('BYOD', 'info') : null,
     ),
     h('div', { class: 'grid2' }, statusBox, inventory),
+    commands.el,
     timeline,
     usbHistory,
     policy,
@@ -190,6 +194,7 @@ export async function render(main, ctx) {
     try {
       d = deviceView(await api.device(id));
       drawStatus();
+      commands.update(d);
     } catch {
       // keep the last view; the next message tries again
     }
