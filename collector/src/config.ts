@@ -41,6 +41,11 @@ export interface CollectorConfig {
   };
   enrol: {
     codeTtlHoursDefault: number;
+    /**
+     * A school device heard from within this many days is "live": re-enrolling its machine id
+     * needs proof of its key or an admin's approval. Longer than a school holiday by default.
+     */
+    liveDays: number;
   };
 }
 
@@ -63,7 +68,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       commitTickMs: 2,
     },
     retention: { timelineDays: 90, screenshotDays: 30, purgeIntervalMinutes: 60, incompleteUploadHours: 24 },
-    enrol: { codeTtlHoursDefault: 72 },
+    enrol: { codeTtlHoursDefault: 72, liveDays: 90 },
   };
 }
 
@@ -231,5 +236,6 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   r.purgeIntervalMinutes = int('retention.purgeIntervalMinutes', r.purgeIntervalMinutes, 1, 10_080);
   r.incompleteUploadHours = int('retention.incompleteUploadHours', r.incompleteUploadHours, 1, 24 * 30);
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
+  cfg.enrol.liveDays = int('enrol.liveDays', cfg.enrol.liveDays, 1, 3650);
   return cfg;
 }

@@ -4,14 +4,15 @@
 // plus the user's recorded acceptance of the current agreement. Each enrolment gets a fresh
 // device id and a 256-bit key; only SHA-256 of the key is stored.
 //
-// Cloned images: a machine id belongs to one device at a time. Enrolling the same machine id
-// again revokes the previous device ("re-enrolled as <new id>"), so a cloned disk that still
-// carries the old key is refused with DEVICE_REVOKED from then on. We also record *why* we
-// suspect a clone, for IT to look at: (1) the re-enrolment reports another serial number or
-// hostname than the previous device with that machine id (a reinstall on the same hardware
-// keeps its serial); (2) the previous identity is connected right now while the new one enrols;
-// (3) a revoked key keeps trying to connect (counted with the last address); (4) ingest sees two
-// sessions of one device with different stream ids replacing each other (ingest/server.ts).
+// Re-enrolment of a machine id that already has a device (replacement.ts decides): a revoked
+// previous device is simply succeeded; a live one is replaced only with proof of its key, or
+// when it is a school device not seen for enrol.liveDays; otherwise the enrolment becomes a
+// replacement request an admin or IT approves or denies in the console. A BYOD code never
+// replaces or revokes anyone by itself. The requester gets its would-be key at once and asks
+// POST /enrol/claim how the request stands. Every replacement is audited and recorded as clone
+// suspicion; so is every request, on the device it would replace. Other clone signals: a revoked
+// key that keeps connecting (counted with the last address), and two sessions of one identity
+// with different stream ids replacing each other (ingest/server.ts).
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
@@ -19,9 +20,10 @@ import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
-import { deviceOps } from '../store/store.ts';
-import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
+import { deviceOps, replacementOps } from '../store/store.ts';
+import type { Device, EnrolCode, KvOp, ReplacementRequest, Store } from '../store/types.ts';
 import { AGREEMENT_SHA256, AGREEMENT_VERSION } from './agreement.ts';
+import { decideReplacement } from './replacement.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
 
 export interface DeviceFacts {
@@ -31,11 +33,23 @@ export interface DeviceFacts {
   serial: string;
 }
 
+/**
+ * `enrolled`: the device exists, use its key. `pending`: a replacement waits for approval; the
+ * key is the one the device will have once approved (claim with POST /enrol/claim).
+ */
 export interface EnrolResult {
+  status: 'enrolled' | 'pending';
   deviceId: string;
-  deviceKey: string;
+  /** Absent in a claim answer: the requester already holds it. */
+  deviceKey?: string;
   serverUrl: string;
+  requestId?: string;
+  replaces?: { deviceId: string; hostname: string };
+  message?: string;
 }
+
+/** Replacement requests one live device may have waiting at once. */
+const MAX_PENDING_PER_DEVICE = 3;
 
 export interface EnrolServiceOptions {
   store: Store;
@@ -46,6 +60,8 @@ export interface EnrolServiceOptions {
   audit: AuditFn;
   /** Is this device connected right now? (set by ingest; used for clone suspicion). */
   isConnected?: (deviceId: string) => { remoteAddress: string } | undefined;
+  /** When was this device last heard from? (live status; set by app.ts). */
+  lastSeenAt?: (deviceId: string) => number | undefined;
 }
 
 const CREDENTIAL = /^[A-Za-z0-9_-]{16,256}$/;
@@ -95,6 +111,13 @@ export function deviceText(field: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/** A reason a person gives for a decision: required, not blank. */
+export function requiredReason(value: unknown): string {
+  const why = deviceText('reason', value, 1, 500);
+  if (why.trim() === '') invalid('reason', 'must not be blank');
+  return why.trim();
+}
+
 export function parseFacts(body: Record<string, unknown>): DeviceFacts {
   return {
     machineId: deviceText('machineId', body['machineId'], 1, 256),
@@ -108,10 +131,12 @@ export class EnrolService {
   private readonly o: EnrolServiceOptions;
   private serverUrl = '';
   isConnected: EnrolServiceOptions['isConnected'];
+  lastSeenAt: EnrolServiceOptions['lastSeenAt'];
 
   constructor(options: EnrolServiceOptions) {
     this.o = options;
     this.isConnected = options.isConnected;
+    this.lastSeenAt = options.lastSeenAt;
   }
 
   setServerUrl(url: string): void {
@@ -189,7 +214,7 @@ export class EnrolService {
       );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
-    return this.o.store.withLock(() => this.createDevice('school', facts, ip));
+    return this.o.store.withLock(() => this.createDevice('school', facts, ip, body));
   }
 
   async enrolByod(body: Record<string, unknown>, ip: string): Promise<EnrolResult> {
@@ -218,7 +243,7 @@ export class EnrolService {
       if (code.usedAt !== undefined) throw refuse('has already been used');
       if (code.expiresAt <= this.o.now()) throw refuse('has expired');
       const at = this.o.now();
-      return this.createDevice('byod', facts, ip, {
+      return this.createDevice('byod', facts, ip, body, {
         acceptance: {
           userName,
           agreementVersion: AGREEMENT_VERSION,
@@ -231,19 +256,72 @@ export class EnrolService {
     });
   }
 
-  /** Must run under store.withLock. */
+  /**
+   * Must run under store.withLock. Decides (replacement.ts) what this enrolment may do to the
+   * device already holding the machine id: enrol, replace it now, queue a request for an admin
+   * or IT to approve, or refuse.
+   */
   private async createDevice(
     kind: Device['kind'],
     facts: DeviceFacts,
     ip: string,
+    proofBody: Record<string, unknown>,
     byod?: { acceptance: NonNullable<Device['byod']>; code: EnrolCode },
   ): Promise<EnrolResult> {
     const { store, now } = this.o;
     const at = now();
     const previous = await store.devices.byMachineId(facts.machineId);
+    const decision = decideReplacement({
+      kind,
+      hostname: facts.hostname,
+      serial: facts.serial,
+      previous,
+      proof: this.proofOf(previous, proofBody),
+      connectedFrom:
+        previous && previous.revokedAt === undefined
+          ? this.isConnected?.(previous.id)?.remoteAddress
+          : undefined,
+      lastSeenAt: previous ? Math.max(previous.enrolledAt, this.lastSeenAt?.(previous.id) ?? 0) : 0,
+      now: at,
+      liveMs: this.o.config.enrol.liveDays * 86_400_000,
+    });
+    if (decision.action === 'refuse') {
+      this.o.log.warn(
+        { code: ErrorCode.AUTH_FAILED, ip, previous: previous?.id },
+        'enrolment refused: bad proof',
+      );
+      await this.o.audit(`enrol:${ip}`, 'device.enrol.refused', `device:${previous?.id}`, {
+        why: decision.why,
+        kind,
+        hostname: facts.hostname,
+        ip,
+      });
+      throw new CustodianError(ErrorCode.AUTH_FAILED, `enrolment refused: ${decision.why}`);
+    }
     const deviceKey = newSecret();
+    const deviceId = `d_${randomId(12)}`;
+    const codeOp = (): KvOp[] => {
+      if (!byod) return [];
+      const used: EnrolCode = { ...byod.code, usedAt: at, usedByDevice: deviceId };
+      return [{ type: 'put', key: K.enrolCode(used.codeHash), value: toJsonBytes(used) }];
+    };
+    // 'queue' is only decided when there is a previous device.
+    if (decision.action === 'queue')
+      return this.queueReplacement({
+        kind,
+        facts,
+        ip,
+        at,
+        previous: previous as Device,
+        deviceId,
+        deviceKey,
+        reasons: decision.reasons,
+        byod,
+        ops: codeOp(),
+      });
+
     const device: Device = {
-      id: `d_${randomId(12)}`,
+      id: deviceId,
       kind,
       ...facts,
       keyHash: sha256Hex(deviceKey),
@@ -252,45 +330,34 @@ export class EnrolService {
     };
     const ops: KvOp[] = [];
     let revoked: Device | undefined;
-    if (previous) {
-      device.replaces = previous.id;
-      const reasons: string[] = [];
-      if (previous.serial !== '' && facts.serial !== '' && previous.serial !== facts.serial) {
-        reasons.push(`serial ${facts.serial} differs from ${previous.serial} of ${previous.id}`);
-      }
-      if (previous.hostname !== facts.hostname)
-        reasons.push(`hostname ${facts.hostname} differs from ${previous.hostname} of ${previous.id}`);
-      const online = previous.revokedAt === undefined ? this.isConnected?.(previous.id) : undefined;
-      if (online) reasons.push(`${previous.id} is connected right now from ${online.remoteAddress}`);
-      if (reasons.length > 0) {
-        device.cloneSuspicion = [{ at, reason: `same machine id as ${previous.id}: ${reasons.join('; ')}` }];
-        this.o.log.warn(
-          { deviceId: device.id, previous: previous.id, reasons },
-          'possible cloned image: machine id re-enrolled',
-        );
-      }
-      if (previous.revokedAt === undefined) {
-        revoked = {
-          ...previous,
-          revokedAt: at,
-          revokedBy: 'system',
-          revokedReason: `re-enrolled as ${device.id} (same machine id)`,
-          replacedBy: device.id,
-        };
-        ops.push(...deviceOps(revoked, previous));
-      }
+    if (previous) device.replaces = previous.id;
+    if (decision.suspicion.length > 0) {
+      device.cloneSuspicion = [
+        { at, reason: `same machine id as ${previous?.id}: ${decision.suspicion.join('; ')}` },
+      ];
+      this.o.log.warn(
+        { deviceId, previous: previous?.id, reasons: decision.suspicion },
+        'possible cloned image: machine id re-enrolled',
+      );
     }
-    ops.push(...deviceOps(device));
-    if (byod) {
-      const used: EnrolCode = { ...byod.code, usedAt: at, usedByDevice: device.id };
-      ops.push({ type: 'put', key: K.enrolCode(used.codeHash), value: toJsonBytes(used) });
+    if (decision.action === 'replace' && previous) {
+      device.replacement = { how: decision.how };
+      revoked = this.revokedByReplacement(
+        previous,
+        deviceId,
+        at,
+        `re-enrolled as ${deviceId} (same machine id, ${decision.how === 'proof' ? 'proof of its key' : 'not seen for a long time'})`,
+      );
+      ops.push(...deviceOps(revoked, previous));
     }
+    ops.push(...deviceOps(device), ...codeOp());
     await store.engine.batch(ops, { sync: true });
     await this.o.audit(`device:${device.id}`, 'device.enrol', `device:${device.id}`, {
       kind,
       hostname: facts.hostname,
       ip,
       ...(previous ? { replaces: previous.id } : {}),
+      ...(decision.action === 'replace' ? { replacement: decision.how } : {}),
       ...(byod
         ? {
             userName: byod.acceptance.userName,
@@ -299,17 +366,263 @@ export class EnrolService {
           }
         : {}),
     });
+    if (revoked)
+      await this.o.audit(`device:${device.id}`, 'device.replace', `device:${previous?.id}`, {
+        how: decision.action === 'replace' ? decision.how : undefined,
+        newDeviceId: device.id,
+        ip,
+      });
     this.o.log.info(
       { deviceId: device.id, kind, hostname: facts.hostname, replaces: previous?.id },
       'device enrolled',
     );
     if (revoked) this.o.live.emit('device', revoked);
     this.o.live.emit('device', device);
-    return { deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+    return { status: 'enrolled', deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+  }
+
+  /** none / valid / invalid: is `previousDeviceKey` the key of the device holding the machine id? */
+  private proofOf(previous: Device | undefined, body: Record<string, unknown>): 'none' | 'valid' | 'invalid' {
+    const id = body['previousDeviceId'];
+    const key = body['previousDeviceKey'];
+    if (id === undefined && key === undefined) return 'none';
+    if (typeof id !== 'string' || typeof key !== 'string' || key.length > 256)
+      invalid('previousDeviceKey', 'must come with previousDeviceId, both text');
+    if (!previous) return 'none';
+    return id === previous.id && hashMatches(key, previous.keyHash) ? 'valid' : 'invalid';
+  }
+
+  private revokedByReplacement(previous: Device, by: string, at: number, reason: string): Device {
+    if (previous.revokedAt !== undefined) return { ...previous, replacedBy: by };
+    return { ...previous, revokedAt: at, revokedBy: 'system', revokedReason: reason, replacedBy: by };
+  }
+
+  /** Under the store lock: records a request for approval; nothing happens to `previous` but a note. */
+  private async queueReplacement(q: {
+    kind: Device['kind'];
+    facts: DeviceFacts;
+    ip: string;
+    at: number;
+    previous: Device;
+    deviceId: string;
+    deviceKey: string;
+    reasons: string[];
+    byod: { acceptance: NonNullable<Device['byod']>; code: EnrolCode } | undefined;
+    ops: KvOp[];
+  }): Promise<EnrolResult> {
+    const { store } = this.o;
+    const waiting = (await store.enrol.listReplacements({ state: 'pending' })).filter(
+      (r) => r.replaces === q.previous.id,
+    );
+    if (waiting.length >= MAX_PENDING_PER_DEVICE)
+      throw new CustodianError(
+        ErrorCode.CONFLICT,
+        `${waiting.length} replacement requests for device ${q.previous.id} are already waiting for approval; ask IT`,
+      );
+    const request: ReplacementRequest = {
+      id: `r_${randomId(12)}`,
+      state: 'pending',
+      kind: q.kind,
+      facts: q.facts,
+      ...(q.byod ? { byod: q.byod.acceptance } : {}),
+      credential: q.byod ? `code ${q.byod.code.hint}` : 'enrol secret',
+      replaces: q.previous.id,
+      replacesHostname: q.previous.hostname,
+      reasons: q.reasons,
+      newDeviceId: q.deviceId,
+      keyHash: sha256Hex(q.deviceKey),
+      requestedAt: q.at,
+      ip: q.ip,
+    };
+    // The live device is left alone; IT sees on it that someone asked to replace it.
+    const noted: Device = {
+      ...q.previous,
+      cloneSuspicion: [
+        ...(q.previous.cloneSuspicion ?? []).slice(-19),
+        {
+          at: q.at,
+          reason: `replacement requested (${request.id}) with the ${request.credential} from ${q.ip} as ${q.facts.hostname}: ${q.reasons.join('; ')}`,
+        },
+      ],
+    };
+    await store.engine.batch([...replacementOps(request), ...deviceOps(noted, q.previous), ...q.ops], {
+      sync: true,
+    });
+    await this.o.audit(`enrol:${q.ip}`, 'device.replacement.request', `device:${q.previous.id}`, {
+      requestId: request.id,
+      kind: q.kind,
+      hostname: q.facts.hostname,
+      credential: request.credential,
+      reasons: q.reasons,
+      ip: q.ip,
+    });
+    this.o.log.warn(
+      { requestId: request.id, replaces: q.previous.id, ip: q.ip, reasons: q.reasons },
+      'replacement enrolment queued for approval',
+    );
+    this.o.live.emit('device', noted);
+    return {
+      status: 'pending',
+      requestId: request.id,
+      deviceId: q.deviceId,
+      deviceKey: q.deviceKey,
+      serverUrl: this.serverUrl,
+      replaces: { deviceId: q.previous.id, hostname: q.previous.hostname },
+      message: `this machine is already enrolled as ${q.previous.id} (${q.previous.hostname}), which is still live; an administrator or IT must approve replacing it (request ${request.id})`,
+    };
+  }
+
+  /** Admin/IT: approve a pending replacement: the new device is created and the old one revoked, in one batch. */
+  async approveReplacement(id: string, reason: string, actor: string): Promise<ReplacementRequest> {
+    const why = requiredReason(reason);
+    const { store } = this.o;
+    const out = await store.withLock(async () => {
+      const request = await this.pendingRequest(id);
+      const previous = await store.devices.get(request.replaces);
+      const holder = await store.devices.byMachineId(request.facts.machineId);
+      if (!previous || holder?.id !== previous.id)
+        throw new CustodianError(
+          ErrorCode.CONFLICT,
+          `machine id of request ${id} now belongs to ${holder?.id ?? 'no device'}, not ${request.replaces}; deny it and ask for a new enrolment`,
+        );
+      const at = this.o.now();
+      const decided: ReplacementRequest = {
+        ...request,
+        state: 'approved',
+        decidedAt: at,
+        decidedBy: actor,
+        decisionReason: why,
+      };
+      const device: Device = {
+        id: request.newDeviceId,
+        kind: request.kind,
+        ...request.facts,
+        keyHash: request.keyHash,
+        enrolledAt: at,
+        ...(request.byod ? { byod: request.byod } : {}),
+        replaces: previous.id,
+        replacement: { how: 'approval', requestId: id, approvedBy: actor, reason: why },
+        cloneSuspicion: [
+          {
+            at,
+            reason: `same machine id as ${previous.id}: replaced on approval by ${actor} (${why}); queued because ${request.reasons.join('; ')}`,
+          },
+        ],
+      };
+      const revoked = this.revokedByReplacement(
+        previous,
+        device.id,
+        at,
+        `replaced by ${device.id} (approved by ${actor}: ${why})`,
+      );
+      await store.engine.batch(
+        [...replacementOps(decided), ...deviceOps(revoked, previous), ...deviceOps(device)],
+        {
+          sync: true,
+        },
+      );
+      return { decided, device, revoked };
+    });
+    await this.o.audit(actor, 'device.replacement.approve', `device:${out.revoked.id}`, {
+      requestId: id,
+      newDeviceId: out.device.id,
+      reason: why,
+    });
+    this.o.log.warn(
+      { requestId: id, actor, replaced: out.revoked.id, by: out.device.id },
+      'replacement approved',
+    );
+    this.o.live.emit('device', out.revoked);
+    this.o.live.emit('device', out.device);
+    return out.decided;
+  }
+
+  /** Admin/IT: deny a pending replacement; the live device stays as it is. */
+  async denyReplacement(id: string, reason: string, actor: string): Promise<ReplacementRequest> {
+    const why = requiredReason(reason);
+    const decided = await this.o.store.withLock(async () => {
+      const request = await this.pendingRequest(id);
+      const next: ReplacementRequest = {
+        ...request,
+        state: 'denied',
+        decidedAt: this.o.now(),
+        decidedBy: actor,
+        decisionReason: why,
+      };
+      await this.o.store.engine.batch(replacementOps(next), { sync: true });
+      return next;
+    });
+    await this.o.audit(actor, 'device.replacement.deny', `device:${decided.replaces}`, {
+      requestId: id,
+      reason: why,
+    });
+    this.o.log.info({ requestId: id, actor }, 'replacement denied');
+    return decided;
+  }
+
+  private async pendingRequest(id: string): Promise<ReplacementRequest> {
+    const request = await this.o.store.enrol.getReplacement(id);
+    if (!request) throw new CustodianError(ErrorCode.NOT_FOUND, `replacement request ${id} not found`);
+    if (request.state !== 'pending')
+      throw new CustodianError(ErrorCode.CONFLICT, `replacement request ${id} was already ${request.state}`);
+    return request;
+  }
+
+  /**
+   * The requester asks how its queued request stands, proving it with the key it was given.
+   * Pending or approved (with the device id) are answers; denied is an error with the reason.
+   */
+  async claimReplacement(body: Record<string, unknown>): Promise<EnrolResult> {
+    const id = body['requestId'];
+    const key = body['deviceKey'];
+    const fail = () => new CustodianError(ErrorCode.AUTH_FAILED, 'unknown request or wrong key');
+    if (
+      typeof id !== 'string' ||
+      !/^[A-Za-z0-9_-]{1,128}$/.test(id) ||
+      typeof key !== 'string' ||
+      key.length > 256
+    )
+      throw fail();
+    const request = await this.o.store.enrol.getReplacement(id);
+    if (!request || !hashMatches(key, request.keyHash)) throw fail();
+    if (request.state === 'denied')
+      throw new CustodianError(
+        ErrorCode.ENROL_DENIED,
+        `the replacement was denied by ${request.decidedBy}: ${request.decisionReason}`,
+      );
+    if (request.state === 'pending')
+      return {
+        status: 'pending',
+        requestId: id,
+        deviceId: request.newDeviceId,
+        serverUrl: this.serverUrl,
+        replaces: { deviceId: request.replaces, hostname: request.replacesHostname },
+        message: `waiting for an administrator or IT to approve replacing ${request.replaces} (request ${id})`,
+      };
+    return { status: 'enrolled', deviceId: request.newDeviceId, serverUrl: this.serverUrl };
+  }
+
+  /** Revoke and mark retired: the device is gone for good (retention purges its data later). */
+  async retire(deviceId: string, reason: string, actor: string): Promise<Device> {
+    const why = requiredReason(reason);
+    const at = this.o.now();
+    const device = await this.o.store.devices.update(deviceId, (d) => ({
+      ...d,
+      ...(d.revokedAt === undefined
+        ? { revokedAt: at, revokedBy: actor, revokedReason: `retired: ${why}` }
+        : {}),
+      retiredAt: d.retiredAt ?? at,
+      retiredBy: d.retiredBy ?? actor,
+      retiredReason: d.retiredReason ?? why,
+    }));
+    await this.o.audit(actor, 'device.retire', `device:${deviceId}`, { reason: why });
+    this.o.log.info({ deviceId, actor }, 'device retired');
+    this.o.live.emit('device', device);
+    return device;
   }
 
   async revoke(deviceId: string, reason: string, actor: string): Promise<Device> {
-    const why = deviceText('reason', reason, 1, 500);
+    const why = requiredReason(reason);
     const device = await this.o.store.devices.update(deviceId, (d) =>
       d.revokedAt !== undefined ? d : { ...d, revokedAt: this.o.now(), revokedBy: actor, revokedReason: why },
     );

@@ -40,6 +40,12 @@ export const K = {
   adminToken: () => 'cfg!admin-token',
   enrolCode: (codeHash: string) => `ec${SEP}${keyPart('codeHash', codeHash)}`,
   enrolCodePrefix: () => `ec${SEP}`,
+  /** Replacement requests, by time then id: listed oldest first. */
+  replacement: (requestedAt: number, id: string) =>
+    `er${SEP}${padTime(requestedAt)}${SEP}${keyPart('requestId', id)}`,
+  replacementPrefix: () => `er${SEP}`,
+  /** request id -> its `er` key. */
+  replacementRef: (id: string) => `ei${SEP}${keyPart('requestId', id)}`,
 
   // timeline: record under the time index, pointer under the dedup key
   timeline: (deviceId: string, time: number, streamId: string, seq: number) =>
