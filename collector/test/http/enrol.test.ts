@@ -308,6 +308,9 @@ describe('re-enrolling a machine id that has a live device (issue 10 item 2)', (
     } finally {
       h.clock.now = undefined;
     }
+    const blank = await h.api('POST', `/api/v1/devices/${old.id}/revoke`, { reason: '   ' });
+    expect(blank).toMatchObject({ status: 400, json: { error: { code: 'CUST_ERR_INVALID_INPUT' } } });
+    expect((await h.app.store.devices.get(old.id))?.revokedAt).toBeUndefined();
     const revoke = await h.api('POST', `/api/v1/devices/${old.id}/revoke`, { reason: 'handed back' });
     expect(revoke.status).toBe(200);
     const code = await h.api('POST', '/api/v1/enrol/codes', { ttlHours: 1 });

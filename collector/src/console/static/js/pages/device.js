@@ -1,6 +1,8 @@
 // One device: live status, timeline (kind filter, time range, paging by cursor), inventory,
-// USB history and its policy (admins edit the per-device override here, with a reason).
+// USB history and its policy (admins edit the per-device override here, with a reason), and its
+// identity (device-identity.js: replacement, clone suspicion, revoke / retire with a reason).
 import { api } from '../api.js';
+import { identitySection } from '../device-identity.js';
 import { eventRow, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
@@ -165,6 +167,11 @@ export async function render(main, ctx) {
     loading(),
   );
   const policy = h('section', { class: 'policy-slot' }, loading('Loading policy'));
+  // Identity: enrolment, replacement, clone suspicion; revoke / retire (admin, IT).
+  const identity = identitySection(d.raw, {
+    canAct: ctx.user.role === 'admin' || ctx.user.role === 'it',
+    onChanged: () => undefined,
+  });
 
   mount(
     main,
@@ -176,6 +183,7 @@ export async function render(main, ctx) {
       d.byod ? badge('BYOD', 'info') : null,
     ),
     h('div', { class: 'grid2' }, statusBox, inventory),
+    identity,
     timeline,
     usbHistory,
     policy,

@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { badge, ext, fmtAgo, fmtTime, h, mount, neutralise, truncate } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { deviceView, listOf } from '../model.js';
+import { replacementQueue } from '../replacements.js';
 import { loading, renderError, table } from '../ui.js';
 
 /** @typedef {import('../model.js').DeviceView} DeviceView */
@@ -176,6 +177,7 @@ export async function render(main) {
   mount(
     main,
     h('div', { class: 'page-head' }, h('h1', null, 'Devices'), liveState),
+    replacementQueue(),
     filters,
     summary,
     h(
