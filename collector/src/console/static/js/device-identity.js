@@ -8,11 +8,20 @@ import { renderError, statusLine } from './ui.js';
 /**
  * @param {any} raw the device record (`GET /devices/:id` → device)
  * @param {{ canAct: boolean, onChanged: () => void }} opts
+ * @returns {{ el: HTMLElement, update: (raw: any) => void }} `update` redraws from a newer record
+ *   (the live feed), unless someone is typing a reason.
  */
 export function identitySection(raw, opts) {
   const box = h('section', { class: 'card', 'aria-labelledby': 'identity-h' });
   draw(box, raw, opts);
-  return box;
+  return {
+    el: box,
+    update: (next) => {
+      const typing = /** @type {HTMLTextAreaElement | null} */ (box.querySelector('#identity-reason'));
+      if (typing?.value) return;
+      draw(box, next, opts);
+    },
+  };
 }
 
 /** @param {HTMLElement} box @param {any} d @param {{ canAct: boolean, onChanged: () => void }} opts */

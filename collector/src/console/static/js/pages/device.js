@@ -183,7 +183,7 @@ export async function render(main, ctx) {
       d.byod ? badge('BYOD', 'info') : null,
     ),
     h('div', { class: 'grid2' }, statusBox, inventory),
-    identity,
+    identity.el,
     timeline,
     usbHistory,
     policy,
@@ -198,6 +198,7 @@ export async function render(main, ctx) {
     try {
       d = deviceView(await api.device(id));
       drawStatus();
+      identity.update(d.raw);
     } catch {
       // keep the last view; the next message tries again
     }
