@@ -75,6 +75,12 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
       ErrorCode.INVALID_INPUT,
       `already enrolled as ${existing.deviceId} with ${existing.serverUrl}; run \`custodian-agent unenrol\` first, or enrol again with --replace to replace this identity (its key is the proof)`,
     );
+  // The key proves the identity only to the collector that issued it: never send it elsewhere.
+  if (existing && normaliseServer(existing.serverUrl) !== server)
+    throw new CustodianError(
+      ErrorCode.INVALID_INPUT,
+      `--replace proves this identity to the collector it is enrolled with (${existing.serverUrl}), not to ${server}; run \`custodian-agent unenrol\` first to enrol with another collector`,
+    );
   const proof = existing
     ? { previousDeviceId: existing.deviceId, previousDeviceKey: existing.deviceKey }
     : {};

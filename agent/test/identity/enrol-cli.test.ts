@@ -114,6 +114,27 @@ describe('custodian-agent enrol', () => {
     expect(status.exitCode).toBe(3);
   });
 
+  it('--replace never sends the current key to another collector than the one that issued it', async () => {
+    const e = env();
+    await agentCli(['enrol', '--server', collector.url, '--secret', ENROL_SECRET, '--data-dir', dir], {
+      env: e,
+    });
+    const other = new FakeCollector();
+    await other.start();
+    try {
+      const err = await failure(
+        agentCli(['enrol', '--replace', '--server', other.url, '--secret', ENROL_SECRET, '--data-dir', dir], {
+          env: e,
+        }),
+      );
+      expect(err.stderr).toMatch(/--replace proves this identity to the collector it is enrolled with/);
+      expect(err.stderr).toMatch(/CUST_ERR_INVALID_INPUT/);
+      expect(other.devices.size).toBe(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('an unreachable collector is a clear error', async () => {
     await collector.stop();
     const err = await failure(
