@@ -20,36 +20,13 @@ import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
-import { deviceOps, replacementOps } from '../store/store.ts';
-import type { Device, EnrolCode, KvOp, ReplacementRequest, Store } from '../store/types.ts';
+import { deviceOps } from '../store/store.ts';
+import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
 import { AGREEMENT_SHA256, AGREEMENT_VERSION } from './agreement.ts';
+import { deviceText, invalid, requiredReason } from './device-text.ts';
 import { decideReplacement } from './replacement.ts';
+import { type DeviceFacts, type EnrolResult, ReplacementRequests } from './replacement-requests.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
-
-export interface DeviceFacts {
-  machineId: string;
-  hostname: string;
-  os: string;
-  serial: string;
-}
-
-/**
- * `enrolled`: the device exists, use its key. `pending`: a replacement waits for approval; the
- * key is the one the device will have once approved (claim with POST /enrol/claim).
- */
-export interface EnrolResult {
-  status: 'enrolled' | 'pending';
-  deviceId: string;
-  /** Absent in a claim answer: the requester already holds it. */
-  deviceKey?: string;
-  serverUrl: string;
-  requestId?: string;
-  replaces?: { deviceId: string; hostname: string };
-  message?: string;
-}
-
-/** Replacement requests one live device may have waiting at once. */
-const MAX_PENDING_PER_DEVICE = 3;
 
 export interface EnrolServiceOptions {
   store: Store;
@@ -98,26 +75,6 @@ async function bootstrapCredential(
   return fresh;
 }
 
-function invalid(field: string, message: string): never {
-  throw new CustodianError(ErrorCode.INVALID_INPUT, `${field} ${message}`, { details: { field } });
-}
-
-/** Device-supplied text: well-formed UTF-16, no control characters, bounded. */
-export function deviceText(field: string, value: unknown, min: number, max: number): string {
-  if (typeof value !== 'string') invalid(field, 'must be text');
-  if (value.length < min || value.length > max) invalid(field, `must be ${min} to ${max} characters`);
-  if (!value.isWellFormed()) invalid(field, 'is not valid Unicode text');
-  if (/[\u0000-\u001f\u007f]/.test(value)) invalid(field, 'must not contain control characters');
-  return value;
-}
-
-/** A reason a person gives for a decision: required, not blank. */
-export function requiredReason(value: unknown): string {
-  const why = deviceText('reason', value, 1, 500);
-  if (why.trim() === '') invalid('reason', 'must not be blank');
-  return why.trim();
-}
-
 export function parseFacts(body: Record<string, unknown>): DeviceFacts {
   return {
     machineId: deviceText('machineId', body['machineId'], 1, 256),
@@ -127,14 +84,21 @@ export function parseFacts(body: Record<string, unknown>): DeviceFacts {
   };
 }
 
+export type { DeviceFacts, EnrolResult };
+export { deviceText, requiredReason };
+
 export class EnrolService {
   private readonly o: EnrolServiceOptions;
   private serverUrl = '';
   isConnected: EnrolServiceOptions['isConnected'];
   lastSeenAt: EnrolServiceOptions['lastSeenAt'];
 
+  /** Re-enrolments waiting for approval (routes: /enrol/replacements, /enrol/claim). */
+  readonly replacements: ReplacementRequests;
+
   constructor(options: EnrolServiceOptions) {
     this.o = options;
+    this.replacements = new ReplacementRequests({ ...options, serverUrl: () => this.serverUrl });
     this.isConnected = options.isConnected;
     this.lastSeenAt = options.lastSeenAt;
   }
@@ -307,7 +271,7 @@ export class EnrolService {
     };
     // 'queue' is only decided when there is a previous device.
     if (decision.action === 'queue')
-      return this.queueReplacement({
+      return this.replacements.queue({
         kind,
         facts,
         ip,
@@ -342,7 +306,7 @@ export class EnrolService {
     }
     if (decision.action === 'replace' && previous) {
       device.replacement = { how: decision.how };
-      revoked = this.revokedByReplacement(
+      revoked = this.replacements.revokedByReplacement(
         previous,
         deviceId,
         at,
@@ -390,216 +354,6 @@ export class EnrolService {
       invalid('previousDeviceKey', 'must come with previousDeviceId, both text');
     if (!previous) return 'none';
     return id === previous.id && hashMatches(key, previous.keyHash) ? 'valid' : 'invalid';
-  }
-
-  private revokedByReplacement(previous: Device, by: string, at: number, reason: string): Device {
-    if (previous.revokedAt !== undefined) return { ...previous, replacedBy: by };
-    return { ...previous, revokedAt: at, revokedBy: 'system', revokedReason: reason, replacedBy: by };
-  }
-
-  /** Under the store lock: records a request for approval; nothing happens to `previous` but a note. */
-  private async queueReplacement(q: {
-    kind: Device['kind'];
-    facts: DeviceFacts;
-    ip: string;
-    at: number;
-    previous: Device;
-    deviceId: string;
-    deviceKey: string;
-    reasons: string[];
-    byod: { acceptance: NonNullable<Device['byod']>; code: EnrolCode } | undefined;
-    ops: KvOp[];
-  }): Promise<EnrolResult> {
-    const { store } = this.o;
-    const waiting = (await store.enrol.listReplacements({ state: 'pending' })).filter(
-      (r) => r.replaces === q.previous.id,
-    );
-    if (waiting.length >= MAX_PENDING_PER_DEVICE)
-      throw new CustodianError(
-        ErrorCode.CONFLICT,
-        `${waiting.length} replacement requests for device ${q.previous.id} are already waiting for approval; ask IT`,
-      );
-    const request: ReplacementRequest = {
-      id: `r_${randomId(12)}`,
-      state: 'pending',
-      kind: q.kind,
-      facts: q.facts,
-      ...(q.byod ? { byod: q.byod.acceptance } : {}),
-      credential: q.byod ? `code ${q.byod.code.hint}` : 'enrol secret',
-      replaces: q.previous.id,
-      replacesHostname: q.previous.hostname,
-      reasons: q.reasons,
-      newDeviceId: q.deviceId,
-      keyHash: sha256Hex(q.deviceKey),
-      requestedAt: q.at,
-      ip: q.ip,
-    };
-    // The live device is left alone; IT sees on it that someone asked to replace it.
-    const noted: Device = {
-      ...q.previous,
-      cloneSuspicion: [
-        ...(q.previous.cloneSuspicion ?? []).slice(-19),
-        {
-          at: q.at,
-          reason: `replacement requested (${request.id}) with the ${request.credential} from ${q.ip} as ${q.facts.hostname}: ${q.reasons.join('; ')}`,
-        },
-      ],
-    };
-    await store.engine.batch([...replacementOps(request), ...deviceOps(noted, q.previous), ...q.ops], {
-      sync: true,
-    });
-    await this.o.audit(`enrol:${q.ip}`, 'device.replacement.request', `device:${q.previous.id}`, {
-      requestId: request.id,
-      kind: q.kind,
-      hostname: q.facts.hostname,
-      credential: request.credential,
-      reasons: q.reasons,
-      ip: q.ip,
-    });
-    this.o.log.warn(
-      { requestId: request.id, replaces: q.previous.id, ip: q.ip, reasons: q.reasons },
-      'replacement enrolment queued for approval',
-    );
-    this.o.live.emit('device', noted);
-    return {
-      status: 'pending',
-      requestId: request.id,
-      deviceId: q.deviceId,
-      deviceKey: q.deviceKey,
-      serverUrl: this.serverUrl,
-      replaces: { deviceId: q.previous.id, hostname: q.previous.hostname },
-      message: `this machine is already enrolled as ${q.previous.id} (${q.previous.hostname}), which is still live; an administrator or IT must approve replacing it (request ${request.id})`,
-    };
-  }
-
-  /** Admin/IT: approve a pending replacement: the new device is created and the old one revoked, in one batch. */
-  async approveReplacement(id: string, reason: string, actor: string): Promise<ReplacementRequest> {
-    const why = requiredReason(reason);
-    const { store } = this.o;
-    const out = await store.withLock(async () => {
-      const request = await this.pendingRequest(id);
-      const previous = await store.devices.get(request.replaces);
-      const holder = await store.devices.byMachineId(request.facts.machineId);
-      if (!previous || holder?.id !== previous.id)
-        throw new CustodianError(
-          ErrorCode.CONFLICT,
-          `machine id of request ${id} now belongs to ${holder?.id ?? 'no device'}, not ${request.replaces}; deny it and ask for a new enrolment`,
-        );
-      const at = this.o.now();
-      const decided: ReplacementRequest = {
-        ...request,
-        state: 'approved',
-        decidedAt: at,
-        decidedBy: actor,
-        decisionReason: why,
-      };
-      const device: Device = {
-        id: request.newDeviceId,
-        kind: request.kind,
-        ...request.facts,
-        keyHash: request.keyHash,
-        enrolledAt: at,
-        ...(request.byod ? { byod: request.byod } : {}),
-        replaces: previous.id,
-        replacement: { how: 'approval', requestId: id, approvedBy: actor, reason: why },
-        cloneSuspicion: [
-          {
-            at,
-            reason: `same machine id as ${previous.id}: replaced on approval by ${actor} (${why}); queued because ${request.reasons.join('; ')}`,
-          },
-        ],
-      };
-      const revoked = this.revokedByReplacement(
-        previous,
-        device.id,
-        at,
-        `replaced by ${device.id} (approved by ${actor}: ${why})`,
-      );
-      await store.engine.batch(
-        [...replacementOps(decided), ...deviceOps(revoked, previous), ...deviceOps(device)],
-        {
-          sync: true,
-        },
-      );
-      return { decided, device, revoked };
-    });
-    await this.o.audit(actor, 'device.replacement.approve', `device:${out.revoked.id}`, {
-      requestId: id,
-      newDeviceId: out.device.id,
-      reason: why,
-    });
-    this.o.log.warn(
-      { requestId: id, actor, replaced: out.revoked.id, by: out.device.id },
-      'replacement approved',
-    );
-    this.o.live.emit('device', out.revoked);
-    this.o.live.emit('device', out.device);
-    return out.decided;
-  }
-
-  /** Admin/IT: deny a pending replacement; the live device stays as it is. */
-  async denyReplacement(id: string, reason: string, actor: string): Promise<ReplacementRequest> {
-    const why = requiredReason(reason);
-    const decided = await this.o.store.withLock(async () => {
-      const request = await this.pendingRequest(id);
-      const next: ReplacementRequest = {
-        ...request,
-        state: 'denied',
-        decidedAt: this.o.now(),
-        decidedBy: actor,
-        decisionReason: why,
-      };
-      await this.o.store.engine.batch(replacementOps(next), { sync: true });
-      return next;
-    });
-    await this.o.audit(actor, 'device.replacement.deny', `device:${decided.replaces}`, {
-      requestId: id,
-      reason: why,
-    });
-    this.o.log.info({ requestId: id, actor }, 'replacement denied');
-    return decided;
-  }
-
-  private async pendingRequest(id: string): Promise<ReplacementRequest> {
-    const request = await this.o.store.enrol.getReplacement(id);
-    if (!request) throw new CustodianError(ErrorCode.NOT_FOUND, `replacement request ${id} not found`);
-    if (request.state !== 'pending')
-      throw new CustodianError(ErrorCode.CONFLICT, `replacement request ${id} was already ${request.state}`);
-    return request;
-  }
-
-  /**
-   * The requester asks how its queued request stands, proving it with the key it was given.
-   * Pending or approved (with the device id) are answers; denied is an error with the reason.
-   */
-  async claimReplacement(body: Record<string, unknown>): Promise<EnrolResult> {
-    const id = body['requestId'];
-    const key = body['deviceKey'];
-    const fail = () => new CustodianError(ErrorCode.AUTH_FAILED, 'unknown request or wrong key');
-    if (
-      typeof id !== 'string' ||
-      !/^[A-Za-z0-9_-]{1,128}$/.test(id) ||
-      typeof key !== 'string' ||
-      key.length > 256
-    )
-      throw fail();
-    const request = await this.o.store.enrol.getReplacement(id);
-    if (!request || !hashMatches(key, request.keyHash)) throw fail();
-    if (request.state === 'denied')
-      throw new CustodianError(
-        ErrorCode.ENROL_DENIED,
-        `the replacement was denied by ${request.decidedBy}: ${request.decisionReason}`,
-      );
-    if (request.state === 'pending')
-      return {
-        status: 'pending',
-        requestId: id,
-        deviceId: request.newDeviceId,
-        serverUrl: this.serverUrl,
-        replaces: { deviceId: request.replaces, hostname: request.replacesHostname },
-        message: `waiting for an administrator or IT to approve replacing ${request.replaces} (request ${id})`,
-      };
-    return { status: 'enrolled', deviceId: request.newDeviceId, serverUrl: this.serverUrl };
   }
 
   /** Revoke and mark retired: the device is gone for good (retention purges its data later). */

@@ -40,7 +40,7 @@ export function enrolRoutes(app: App): Route[] {
       // The requester of a queued replacement; the key it was given is the credential.
       csrf: false,
       handler: async (ctx) => {
-        const r = await app.enrol.claimReplacement(objectBody(ctx.body));
+        const r = await app.enrol.replacements.claim(objectBody(ctx.body));
         if (r.status === 'pending') ctx.res.statusCode = 202;
         return r;
       },
@@ -71,7 +71,7 @@ export function enrolRoutes(app: App): Route[] {
       access: REPLACEMENT_DECIDERS,
       handler: async (ctx) => {
         const body = objectBody(ctx.body);
-        const { keyHash: _k, ...r } = await app.enrol.approveReplacement(
+        const { keyHash: _k, ...r } = await app.enrol.replacements.approve(
           ctx.params['id'] as string,
           body['reason'] as string,
           actorOf(ctx.principal),
@@ -85,7 +85,7 @@ export function enrolRoutes(app: App): Route[] {
       access: REPLACEMENT_DECIDERS,
       handler: async (ctx) => {
         const body = objectBody(ctx.body);
-        const { keyHash: _k, ...r } = await app.enrol.denyReplacement(
+        const { keyHash: _k, ...r } = await app.enrol.replacements.deny(
           ctx.params['id'] as string,
           body['reason'] as string,
           actorOf(ctx.principal),
