@@ -87,6 +87,8 @@ export interface Device {
   retiredAt?: number;
   retiredBy?: string;
   retiredReason?: string;
+  /** When retention removed a retired device's data (the record stays: the audit log names it). */
+  purgedAt?: number;
 }
 
 export interface DeviceStore {
@@ -426,6 +428,8 @@ export interface PurgeRun {
   alertsMarked: string[];
   /** Per device: how many events were deleted. */
   perDevice: Record<string, number>;
+  /** Devices retired for longer than retention.retiredDays whose data this run removed. */
+  retiredDevicesPurged?: string[];
 }
 
 // ---------------------------------------------------------------- generic namespaced KV
