@@ -56,7 +56,15 @@ function draw(box, d, opts) {
             ),
           )
         : null,
-      retired ? fact('Retired', [`${fmtTime(d.retiredAt)} by `, ext(d.retiredBy ?? '', 60)]) : null,
+      retired
+        ? fact('Retired', [
+            `${fmtTime(d.retiredAt)} by `,
+            ext(d.retiredBy ?? '', 60),
+            ': ',
+            ext(d.retiredReason ?? '', 200),
+            d.purgedAt ? ` · data deleted by retention ${fmtTime(d.purgedAt)}` : ' · data not deleted yet',
+          ])
+        : null,
       d?.replaces ? fact('Replaces', deviceLink(d.replaces)) : null,
       d?.replacement
         ? fact(
@@ -138,7 +146,7 @@ function actions(box, d, opts) {
       'p',
       { class: 'muted small' },
       'Revoke: the agent is disconnected and its key refused from now on (re-enrolment needs a new enrolment). ',
-      'Retire: revoke and mark the device as gone for good; its data is left to the retention schedule.',
+      'Retire: revoke it for good; retention then deletes its timeline and screenshots (not alerts or their evidence) after retention.retiredDays (30 by default).',
     ),
     field('Reason (required, recorded in the audit log)', reason),
     h(
