@@ -100,7 +100,9 @@ describe('console: revoke, retire and replacement approval (IT)', () => {
       await page.getByLabel('Reason (required, recorded in the audit log)').fill('sent for recycling');
       await page.getByRole('button', { name: 'Retire device' }).click();
       await expect.poll(() => page.locator('#identity-state').textContent()).toBe('retired');
-      expect(await page.locator('#identity-facts').textContent()).toContain('sent for recycling · data not deleted yet');
+      expect(await page.locator('#identity-facts').textContent()).toContain(
+        'sent for recycling · data not deleted yet',
+      );
       // A retired device offers no more actions.
       expect(await page.getByRole('button', { name: 'Retire device' }).count()).toBe(0);
       const d = await device(agent.deviceId);
