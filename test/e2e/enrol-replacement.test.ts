@@ -103,6 +103,35 @@ describe('re-enrolment of a live device (real collector, real agent)', () => {
     expect(audit.find((r) => r.action === 'device.replacement.deny').actor).toBe('it-replace');
   });
 
+  it('a denied re-enrolment: running enrol again reports who denied it and why, and forgets the request', async () => {
+    const dataDir = join(await mkdtemp(join(tmpdir(), 'custodian-denied-')), 'data');
+    dirs.push(join(dataDir, '..'));
+    const env = { ...process.env, ...agentEnv, CUSTODIAN_ENROL_SECRET: collector.enrolSecret };
+    const run = () =>
+      agentCli(['enrol', '--server', collector.url, '--data-dir', dataDir], { env }).then(
+        (ok) => ({ ...ok, exitCode: 0 }),
+        (err: { stdout: string; stderr: string; exitCode: number }) => err,
+      );
+    const first = await run();
+    expect(first.exitCode).toBe(4);
+    const requestId = /request (r_[A-Za-z0-9_-]+)/.exec(first.stdout)?.[1] as string;
+    expect(requestId).toBeDefined();
+    const stillPending = await run();
+    expect(stillPending.exitCode).toBe(4);
+    expect(stillPending.stdout).toContain(`request ${requestId}`);
+    expect(
+      (await it1('POST', `/enrol/replacements/${requestId}/deny`, { reason: 'not a reinstall we did' }))
+        .status,
+    ).toBe(200);
+    const denied = await run();
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr).toContain('denied by it-replace: not a reinstall we did');
+    expect(denied.stderr).toContain('CUST_ERR_ENROL_DENIED');
+    await expect(stat(join(dataDir, 'pending-enrolment.json'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(dataDir, 'credentials.json'))).rejects.toThrow(/ENOENT/);
+    expect((await device(victim.deviceId)).revoked).toBe(false);
+  });
+
   it('reinstalled laptop (key lost): enrol says approval is pending; IT approves; the waiting service enrols', async () => {
     const dataDir = join(await mkdtemp(join(tmpdir(), 'custodian-reinstall-')), 'data');
     dirs.push(join(dataDir, '..'));
