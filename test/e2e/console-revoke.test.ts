@@ -127,7 +127,7 @@ describe('console: revoke, retire and replacement approval (IT)', () => {
     }
   });
 
-  it('a queued replacement shows on the devices page; IT approves it there with a reason', async () => {
+  it('a queued replacement appears live on the devices page; IT approves it there with a reason', async () => {
     const machine = createHash('sha256').update(randomBytes(16)).digest('hex');
     const enrol = async () => {
       const res = await fetch(`${collector.url}/api/v1/enrol`, {
@@ -145,12 +145,14 @@ describe('console: revoke, retire and replacement approval (IT)', () => {
     };
     const first = await enrol();
     expect(first.status).toBe(200);
-    const queued = await enrol();
-    expect(queued.status).toBe(202);
     const page = await browser.newPage();
     try {
       await signIn(page, collector.url, it1);
       await page.goto(`${collector.url}/#/devices`);
+      await expect.poll(() => page.locator('.live-state').textContent()).toContain('live');
+      // The request arrives while the page is open: it appears without a reload.
+      const queued = await enrol();
+      expect(queued.status).toBe(202);
       const item = page.locator(`article.replacement[data-request-id="${queued.json.requestId}"]`);
       await expect.poll(() => item.textContent()).toContain('art-room-2');
       await item.getByRole('button', { name: 'Approve replacement' }).click();

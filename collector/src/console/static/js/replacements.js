@@ -6,9 +6,14 @@
 // reason and are audited. Everything in a request that came from the device is shown as text.
 import { api } from './api.js';
 import { badge, ext, extLong, fmtAgo, fmtTime, h, mount } from './h.js';
+import { onLive } from './live.js';
 import { renderError, statusLine } from './ui.js';
 
-/** A section that fills itself; empty (hidden) when nothing waits. */
+/**
+ * A section that fills itself; empty (hidden) when nothing waits. A new request leaves a note on
+ * the device it would replace, which arrives as a `device` message: the queue reloads then (at
+ * most once a second, and not while a reason is being typed). Call `stop` when the page is left.
+ */
 export function replacementQueue() {
   const box = h('section', {
     class: 'card',
@@ -17,7 +22,24 @@ export function replacementQueue() {
     hidden: true,
   });
   void load(box);
-  return box;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let timer = null;
+  const off = onLive('device', () => {
+    timer ??= setTimeout(() => {
+      timer = null;
+      const typing = [...box.querySelectorAll('textarea')].some(
+        (t) => /** @type {HTMLTextAreaElement} */ (t).value,
+      );
+      if (!typing) void load(box);
+    }, 1000);
+  });
+  return {
+    el: box,
+    stop: () => {
+      off();
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 /** @param {HTMLElement} box */

@@ -44,6 +44,7 @@ export async function render(main) {
   const liveState = h('span', { class: 'live-state', role: 'status' });
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
   const tbody = h('tbody');
+  const queue = replacementQueue();
 
   /** @param {DeviceView} d */
   const visible = (d) => {
@@ -177,7 +178,7 @@ export async function render(main) {
   mount(
     main,
     h('div', { class: 'page-head' }, h('h1', null, 'Devices'), liveState),
-    replacementQueue(),
+    queue.el,
     filters,
     summary,
     h(
@@ -255,6 +256,7 @@ export async function render(main) {
   // Ages ("last seen 3 min ago") move on even when nothing arrives.
   const tick = setInterval(draw, 15_000);
   return () => {
+    queue.stop();
     offStatusMsg();
     offDeviceMsg();
     offStatus();
