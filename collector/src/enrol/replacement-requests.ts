@@ -173,6 +173,18 @@ export class ReplacementRequests {
           },
         ],
       };
+      // Other requests waiting for the same device can no longer be approved: close them too.
+      const superseded = (await store.enrol.listReplacements({ state: 'pending' }))
+        .filter((r) => r.replaces === previous.id && r.id !== id)
+        .map(
+          (r): ReplacementRequest => ({
+            ...r,
+            state: 'denied',
+            decidedAt: at,
+            decidedBy: 'system',
+            decisionReason: `superseded: request ${id} for the same device was approved`,
+          }),
+        );
       const revoked = this.revokedByReplacement(
         previous,
         device.id,
@@ -180,18 +192,28 @@ export class ReplacementRequests {
         `replaced by ${device.id} (approved by ${actor}: ${why})`,
       );
       await store.engine.batch(
-        [...replacementOps(decided), ...deviceOps(revoked, previous), ...deviceOps(device)],
+        [
+          ...replacementOps(decided),
+          ...superseded.flatMap(replacementOps),
+          ...deviceOps(revoked, previous),
+          ...deviceOps(device),
+        ],
         {
           sync: true,
         },
       );
-      return { decided, device, revoked };
+      return { decided, device, revoked, superseded };
     });
     await this.o.audit(actor, 'device.replacement.approve', `device:${out.revoked.id}`, {
       requestId: id,
       newDeviceId: out.device.id,
       reason: why,
     });
+    for (const r of out.superseded)
+      await this.o.audit('system', 'device.replacement.deny', `device:${r.replaces}`, {
+        requestId: r.id,
+        reason: r.decisionReason,
+      });
     this.o.log.warn(
       { requestId: id, actor, replaced: out.revoked.id, by: out.device.id },
       'replacement approved',
@@ -250,9 +272,10 @@ export class ReplacementRequests {
     const request = await this.o.store.enrol.getReplacement(id);
     if (!request || !hashMatches(key, request.keyHash)) throw fail();
     if (request.state === 'denied')
+      // Not who denied it: the requester is unauthenticated, and staff usernames are not for them.
       throw new CustodianError(
         ErrorCode.ENROL_DENIED,
-        `the replacement was denied by ${request.decidedBy}: ${request.decisionReason}`,
+        `the replacement was denied by IT: ${request.decisionReason}`,
       );
     if (request.state === 'pending')
       return {

@@ -228,6 +228,14 @@ describe('re-enrolling a machine id that has a live device (issue 10 item 2)', (
     );
     expect(res.status).toBe(202);
     expect(res.json.message).toContain('must approve');
+    // A second request for the same device waits beside it.
+    const other = await h.api(
+      'POST',
+      '/api/v1/enrol',
+      { secret: h.enrolSecret, ...facts('m-reinstall') },
+      null,
+    );
+    expect(other.status).toBe(202);
     const pending = await h.api(
       'POST',
       '/api/v1/enrol/claim',
@@ -251,6 +259,20 @@ describe('re-enrolling a machine id that has a live device (issue 10 item 2)', (
     const closed = await old.session.closed;
     expect(closed.code).toBe(CloseCode.DEVICE_REVOKED);
     expect(closed.reason).toContain(`replaced by ${res.json.deviceId}`);
+    // Approving one closes the other: it could never be approved now.
+    expect(await h.app.store.enrol.getReplacement(other.json.requestId)).toMatchObject({
+      state: 'denied',
+      decidedBy: 'system',
+    });
+    const otherClaim = await h.api(
+      'POST',
+      '/api/v1/enrol/claim',
+      { requestId: other.json.requestId, deviceKey: other.json.deviceKey },
+      null,
+    );
+    expect(otherClaim).toMatchObject({ status: 403, json: { error: { code: 'CUST_ERR_ENROL_DENIED' } } });
+    expect(otherClaim.json.error.message).toContain(`superseded: request ${res.json.requestId}`);
+    expect(otherClaim.json.error.message).not.toContain('admin-token');
     const claim = await h.api(
       'POST',
       '/api/v1/enrol/claim',
