@@ -57,8 +57,10 @@ export function enrolRoutes(app: App): Route[] {
           state ? { state: state as 'pending' | 'approved' | 'denied' } : {},
         );
         return {
-          replacements: list.map(({ keyHash: _k, ...r }) => ({
+          replacements: list.map(({ keyHash: _k, byod, ...r }) => ({
             ...r,
+            // The code's hash stays in the store: the list needs who accepted, not which code.
+            ...(byod ? { byod: { ...byod, codeHash: undefined } } : {}),
             replacesLastSeenAt: app.status.get(r.replaces).lastSeenAt ?? null,
             replacesConnected: app.status.get(r.replaces).connected,
           })),

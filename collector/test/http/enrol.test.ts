@@ -143,6 +143,8 @@ describe('re-enrolling a machine id that has a live device (issue 10 item 2)', (
     const queued = queue.json.replacements.find((r: { id: string }) => r.id === attack.json.requestId);
     expect(queued).toMatchObject({ kind: 'byod', replaces: victim.id, replacesConnected: true });
     expect(JSON.stringify(queue.json)).not.toContain('keyHash');
+    expect(queued.byod.userName).toBe('Sam Sixthform');
+    expect(JSON.stringify(queue.json)).not.toContain('codeHash');
     const requested = await h.app.store.audit.list({
       action: 'device.replacement.request',
       target: `device:${victim.id}`,
