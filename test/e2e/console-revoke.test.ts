@@ -160,6 +160,13 @@ describe('console: revoke, retire and replacement approval (IT)', () => {
       await item.getByLabel('Reason').fill('reimaged over half term');
       await item.getByRole('button', { name: 'Approve replacement' }).click();
       await expect.poll(() => item.count()).toBe(0);
+      // Both identities carry clone suspicion, visible in the device table.
+      await expect
+        .poll(() => page.locator(`tr[data-device-id="${queued.json.deviceId}"]`).textContent())
+        .toContain('suspected clone');
+      expect(await page.locator(`tr[data-device-id="${first.json.deviceId}"]`).textContent()).toContain(
+        'suspected clone',
+      );
       const old = await device(first.json.deviceId);
       expect(old).toMatchObject({ revoked: true, replacedBy: queued.json.deviceId });
       const fresh = await device(queued.json.deviceId);
