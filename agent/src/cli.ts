@@ -9,8 +9,14 @@ import { startAgent } from './agent.ts';
 import { writeFileAtomic } from './config/files.ts';
 import { createLogger } from './config/logger.ts';
 import { dataPaths, defaultDataDir } from './config/paths.ts';
-import { loadCredentials, removeCredentials } from './identity/credentials.ts';
-import { enrol } from './identity/enrol.ts';
+import {
+  loadCredentials,
+  loadPending,
+  type PendingEnrolment,
+  removeCredentials,
+  removePending,
+} from './identity/credentials.ts';
+import { claimPending, enrol } from './identity/enrol.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
@@ -23,7 +29,8 @@ import { winswInstructions, winswXml } from './service/winsw.ts';
 const USAGE = `Usage: custodian-agent <command> [--data-dir DIR]
 
 Commands:
-  enrol --server URL --secret S                     enrol a school-owned device
+  enrol --server URL --secret S [--replace]         enrol a school-owned device (--replace: this device is
+                                                    enrolled now; its key proves the replacement)
   enrol --server URL --code C --name N [--accept-agreement]
                                                     enrol your own device (BYOD); shows the agreement
   run [--demo] [--enforce]                          run the agent (--demo: USB audit-only and idle lock
@@ -38,7 +45,24 @@ Commands:
 
 Data dir default: ${defaultDataDir()}
 The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the process list).
+If this machine is already enrolled as a live device and its key is lost (a reinstall), enrol
+exits 4: IT must approve the replacement in the console. Run the same enrol command again after
+approval, or leave the service running: it finishes the enrolment by itself once approved.
 `;
+
+/** `enrol` exit code: the request waits for an administrator's approval. */
+const EXIT_PENDING = 4;
+
+function pendingMessage(p: PendingEnrolment): string {
+  return [
+    `Enrolment is waiting for approval (request ${p.requestId}).`,
+    `This machine is already enrolled as device ${p.replaces.deviceId} (${p.replaces.hostname}), which is still live,`,
+    'and its key was not presented. An administrator or IT must approve replacing it in the console',
+    `(Devices → Replacement requests). Once approved, run this enrol command again, or start the`,
+    'agent service: it completes the enrolment by itself.',
+    '',
+  ].join('\n');
+}
 
 class UsageError extends Error {}
 
@@ -59,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       code: { type: 'string' },
       name: { type: 'string' },
       'accept-agreement': { type: 'boolean' },
+      replace: { type: 'boolean' },
       demo: { type: 'boolean' },
       enforce: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -79,9 +104,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'enrol': {
       if (!values.server) throw new UsageError('enrol needs --server URL');
       const secret = values.secret ?? (values.code ? undefined : process.env['CUSTODIAN_ENROL_SECRET']);
-      const creds = await enrol({
+      const outcome = await enrol({
         server: values.server,
         dataDir,
+        replace: values.replace === true,
         ...(secret !== undefined ? { secret } : {}),
         ...(values.code !== undefined ? { code: values.code } : {}),
         ...(values.name !== undefined ? { name: values.name } : {}),
@@ -90,7 +116,11 @@ export async function main(argv: string[]): Promise<number> {
         print: (t) => process.stdout.write(`${t}\n`),
         log,
       });
-      process.stdout.write(`Enrolled as device ${creds.deviceId} with ${creds.serverUrl}\n`);
+      if (outcome.status === 'pending') {
+        process.stdout.write(pendingMessage(outcome.pending));
+        return EXIT_PENDING;
+      }
+      process.stdout.write(`Enrolled as device ${outcome.creds.deviceId} with ${outcome.creds.serverUrl}\n`);
       return 0;
     }
     case 'run':
@@ -176,7 +206,12 @@ async function runAgent(
  */
 async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLogger>): Promise<boolean> {
   if (await loadCredentials(dataDir)) return true;
-  if (process.stdin.isTTY) {
+  const pending = await loadPending(dataDir).catch(() => undefined);
+  if (pending)
+    log.warn('enrolment waits for approval; asking the collector until it is decided', {
+      requestId: pending.requestId,
+    });
+  else if (process.stdin.isTTY) {
     process.stderr.write(
       `custodian-agent: not enrolled; run \`custodian-agent enrol --server URL ...\` first\n`,
     );
@@ -189,7 +224,16 @@ async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLo
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  const claimEveryMs = Number(process.env['CUSTODIAN_AGENT_CLAIM_INTERVAL_MS'] ?? 30_000);
+  let nextClaim = 0;
   while (!stop && !(await loadCredentials(dataDir).catch(() => undefined))) {
+    if (Date.now() >= nextClaim && (await loadPending(dataDir).catch(() => undefined))) {
+      nextClaim = Date.now() + claimEveryMs;
+      // Approved: credentials appear and the loop ends. Denied: the claim is gone; keep waiting.
+      await claimPending(dataDir, log).catch((err: unknown) =>
+        log.warn('pending enrolment not approved', { error: (err as Error).message }),
+      );
+    }
     await new Promise((r) => setTimeout(r, 2_000));
   }
   process.off('SIGTERM', onSignal);
@@ -207,9 +251,13 @@ async function status(dataDir: string, json: boolean): Promise<number> {
   const creds = await loadCredentials(dataDir);
   const st = await readStatus(dataPaths(dataDir).status);
   const running = st?.running === true && processAlive(st.pid);
+  const pending = creds ? undefined : await loadPending(dataDir).catch(() => undefined);
   const report = {
     dataDir,
     enrolled: creds !== undefined,
+    ...(pending
+      ? { pendingApproval: { requestId: pending.requestId, replaces: pending.replaces.deviceId } }
+      : {}),
     ...(creds ? { deviceId: creds.deviceId, serverUrl: creds.serverUrl, enrolledAt: creds.enrolledAt } : {}),
     running,
     ...(st
@@ -233,7 +281,7 @@ async function status(dataDir: string, json: boolean): Promise<number> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const lines = [
-      `enrolled:     ${creds ? `yes, device ${creds.deviceId} with ${creds.serverUrl}` : 'no'}`,
+      `enrolled:     ${creds ? `yes, device ${creds.deviceId} with ${creds.serverUrl}` : pending ? `waiting for approval (request ${pending.requestId}, replacing ${pending.replaces.deviceId})` : 'no'}`,
       `running:      ${running ? `yes (pid ${st?.pid})` : 'no'}`,
     ];
     if (st) {
@@ -260,6 +308,7 @@ async function unenrol(dataDir: string): Promise<number> {
   if (st?.running && processAlive(st.pid))
     throw new CustodianError(ErrorCode.INVALID_INPUT, `the agent is running (pid ${st.pid}); stop it first`);
   const existed = await removeCredentials(dataDir);
+  await removePending(dataDir);
   for (const p of [paths.outbox, paths.blobs, paths.policy, paths.status])
     await rm(p, { recursive: true, force: true });
   process.stdout.write(

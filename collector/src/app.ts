@@ -150,6 +150,7 @@ async function assemble(
   await policy.init();
   const status = new StatusTracker({ store, live, now });
   await status.load();
+  enrol.lastSeenAt = (id) => status.get(id).lastSeenAt;
   const ingest = new IngestServer({ store, live, log, config, policy, enrol, status, now, audit });
   hooks.upgrades.set('/ws/agent', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
   const retention = new RetentionJob({ store, log, config, now, audit });

@@ -38,9 +38,16 @@ export interface CollectorConfig {
     purgeIntervalMinutes: number;
     /** Chunks of an upload never completed (collector crashed mid-upload) go after this long. */
     incompleteUploadHours: number;
+    /** A retired device's timeline and unreferenced screenshots go this long after retirement. */
+    retiredDays: number;
   };
   enrol: {
     codeTtlHoursDefault: number;
+    /**
+     * A school device heard from within this many days is "live": re-enrolling its machine id
+     * needs proof of its key or an admin's approval. Longer than a school holiday by default.
+     */
+    liveDays: number;
   };
   /** Limits of sense on policy changes made through the API (packages/policy EDIT_LIMITS). */
   policy: {
@@ -67,8 +74,14 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       maxInFlightBytes: 8 * 1024 * 1024,
       commitTickMs: 2,
     },
-    retention: { timelineDays: 90, screenshotDays: 30, purgeIntervalMinutes: 60, incompleteUploadHours: 24 },
-    enrol: { codeTtlHoursDefault: 72 },
+    retention: {
+      timelineDays: 90,
+      screenshotDays: 30,
+      purgeIntervalMinutes: 60,
+      incompleteUploadHours: 24,
+      retiredDays: 30,
+    },
+    enrol: { codeTtlHoursDefault: 72, liveDays: 90 },
     policy: { minIdleLockSeconds: 60 },
   };
 }
@@ -102,6 +115,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_PURGE_INTERVAL_MINUTES: 'retention.purgeIntervalMinutes',
   CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: 'retention.incompleteUploadHours',
   CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: 'policy.minIdleLockSeconds',
+  CUSTODIAN_RETENTION_RETIRED_DAYS: 'retention.retiredDays',
 };
 
 const FLAG_FIELDS: Record<string, string> = {
@@ -237,7 +251,9 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   r.screenshotDays = int('retention.screenshotDays', r.screenshotDays, 1, 36_500);
   r.purgeIntervalMinutes = int('retention.purgeIntervalMinutes', r.purgeIntervalMinutes, 1, 10_080);
   r.incompleteUploadHours = int('retention.incompleteUploadHours', r.incompleteUploadHours, 1, 24 * 30);
+  r.retiredDays = int('retention.retiredDays', r.retiredDays, 1, 36_500);
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
   cfg.policy.minIdleLockSeconds = int('policy.minIdleLockSeconds', cfg.policy.minIdleLockSeconds, 1, 86_400);
+  cfg.enrol.liveDays = int('enrol.liveDays', cfg.enrol.liveDays, 1, 3650);
   return cfg;
 }

@@ -126,7 +126,8 @@ describe('agent ⇄ collector (Xvfb)', () => {
     }, 'a window recorded after unlocking');
   });
 
-  it('revoked in the console: the agent stops reconnecting and says so in status and logs', async () => {
+  // The console's revoke control is driven in Chromium in console-revoke.test.ts; this one is the API.
+  it('revoked through the API: the agent stops reconnecting and says so in status and logs', async () => {
     const res = await fetch(`${rig.collector.url}/api/v1/devices/${rig.enrolled.deviceId}/revoke`, {
       method: 'POST',
       headers: { authorization: `Bearer ${rig.collector.adminToken}`, 'content-type': 'application/json' },

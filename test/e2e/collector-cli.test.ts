@@ -1,7 +1,8 @@
 // The collector CLI as a user runs it: first start prints the URL, admin token and enrol secret
 // (and they work); a bad setting stops it naming the field; TLS serves https and wss.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -96,6 +97,38 @@ describe('custodian-collector serve', () => {
     expect(lines.join('\n')).toContain('config field port');
     const unknown = await start(['serve', '--data-dir', join(dir, 'bad'), '--prot', '80'], () => false);
     expect(unknown.lines.join('\n')).toContain('unknown option --prot');
+  });
+
+  it('refuses a screenshot key file reached through a symlink or owned by another user', async () => {
+    // An attacker who can plant a link at the key path points it at a key they know (or can read).
+    const real = join(dir, 'attacker-known.key');
+    writeFileSync(real, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const link = join(dir, 'linked.key');
+    symlinkSync(real, link);
+    const viaLink = await start(
+      ['serve', '--data-dir', join(dir, 'keylink'), '--port', '0', '--screenshot-key-file', link],
+      () => false,
+    );
+    expect(viaLink.child.exitCode ?? (await new Promise((r) => viaLink.child.once('exit', r)))).not.toBe(0);
+    const linkOut = viaLink.lines.join('\n');
+    expect(linkOut).toContain('CUST_ERR_INVALID_CONFIG');
+    expect(linkOut).toContain(`screenshotKeyFile ${link} is a symbolic link`);
+    expect(linkOut).not.toContain('collector listening');
+
+    const foreign = join(dir, 'foreign.key');
+    writeFileSync(foreign, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    chownSync(foreign, 65534, 65534);
+    const viaForeign = await start(
+      ['serve', '--data-dir', join(dir, 'keyforeign'), '--port', '0', '--screenshot-key-file', foreign],
+      () => false,
+    );
+    expect(
+      viaForeign.child.exitCode ?? (await new Promise((r) => viaForeign.child.once('exit', r))),
+    ).not.toBe(0);
+    const foreignOut = viaForeign.lines.join('\n');
+    expect(foreignOut).toContain('CUST_ERR_INVALID_CONFIG');
+    expect(foreignOut).toContain(`screenshotKeyFile ${foreign} is owned by uid 65534`);
+    expect(foreignOut).not.toContain('collector listening');
   });
 
   it('serves https and wss with --tls-cert and --tls-key', async () => {

@@ -1,6 +1,7 @@
 // The device's credentials from enrolment. Stored owner-only (0600 in a 0700 dir); the key is
 // a secret: it is never logged and never printed by `status`.
 import { chmod, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { ensurePrivateDir, readIfExists, writeFileAtomic } from '../config/files.ts';
 import { dataPaths } from '../config/paths.ts';
@@ -49,4 +50,39 @@ export async function removeCredentials(dataDir: string): Promise<boolean> {
   const existed = (await readIfExists(path)) !== undefined;
   await rm(path, { force: true });
   return existed;
+}
+
+/** A replacement enrolment waiting for approval: the credentials the device will have once approved. */
+export interface PendingEnrolment {
+  requestId: string;
+  credentials: Credentials;
+  replaces: { deviceId: string; hostname: string };
+  requestedAt: string;
+}
+
+const pendingPath = (dataDir: string) => join(dataDir, 'pending-enrolment.json');
+
+export async function savePending(dataDir: string, pending: PendingEnrolment): Promise<void> {
+  await ensurePrivateDir(dataDir);
+  await writeFileAtomic(pendingPath(dataDir), JSON.stringify(pending, null, 2));
+  await chmod(pendingPath(dataDir), 0o600);
+}
+
+export async function loadPending(dataDir: string): Promise<PendingEnrolment | undefined> {
+  const text = await readIfExists(pendingPath(dataDir));
+  if (text === undefined) return undefined;
+  try {
+    const p = JSON.parse(text) as PendingEnrolment;
+    if (p.requestId && p.credentials?.deviceKey && p.credentials.serverUrl) return p;
+  } catch {
+    // fall through
+  }
+  throw new CustodianError(
+    ErrorCode.INVALID_CONFIG,
+    `${pendingPath(dataDir)} is not a valid pending enrolment; remove it and enrol again`,
+  );
+}
+
+export async function removePending(dataDir: string): Promise<void> {
+  await rm(pendingPath(dataDir), { force: true });
 }

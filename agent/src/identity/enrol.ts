@@ -1,16 +1,36 @@
 // Enrolment (issue 4 §1). School-owned devices use the organisation's enrol secret; BYOD
 // devices use a one-time code, and only after the person has read the agreement fetched from
 // the collector and accepted it explicitly (flag or a typed "yes").
+//
+// When this machine id already belongs to a live device and no proof of its key is sent (a
+// reinstall that lost the old credentials), the collector queues the enrolment for an admin or
+// IT to approve and answers with the would-be credentials (HTTP 202). They are kept in
+// pending-enrolment.json, not credentials.json: running `enrol` again, or the service waiting
+// for enrolment, asks POST /enrol/claim how the request stands and saves the credentials once
+// it is approved.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
+import { CustodianError, ErrorCode, type ErrorCodeValue, isCustodianError } from '@custodian/protocol';
 import type { AgentLogger } from '../core/contracts.ts';
-import { type Credentials, loadCredentials, saveCredentials } from './credentials.ts';
+import {
+  type Credentials,
+  loadCredentials,
+  loadPending,
+  type PendingEnrolment,
+  removePending,
+  saveCredentials,
+  savePending,
+} from './credentials.ts';
 import { readMachineId } from './machine-id.ts';
 
 export interface EnrolOptions {
   server: string;
   dataDir: string;
+  /**
+   * Re-enrol a device that is enrolled now: its current key is sent as proof, so the collector
+   * replaces the old identity at once instead of queueing the request for approval.
+   */
+  replace?: boolean;
   secret?: string;
   code?: string;
   /** BYOD: the person's name, recorded with the acceptance. */
@@ -32,8 +52,16 @@ export interface Agreement {
 
 const TIMEOUT_MS = 15_000;
 
-export async function enrol(options: EnrolOptions): Promise<Credentials> {
+/** `pending`: the collector queued a replacement for approval (pending-enrolment.json holds the claim). */
+export type EnrolOutcome =
+  | { status: 'enrolled'; creds: Credentials }
+  | { status: 'pending'; pending: PendingEnrolment };
+
+export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
   const server = normaliseServer(options.server);
+  // A request already waiting for approval: running the same command again asks how it stands.
+  const waiting = await loadPending(options.dataDir);
+  if (waiting) return claimPending(options.dataDir, options.log);
   if ((options.secret === undefined) === (options.code === undefined))
     throw new CustodianError(
       ErrorCode.INVALID_INPUT,
@@ -42,11 +70,20 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
   if (options.code !== undefined && !options.name?.trim())
     throw new CustodianError(ErrorCode.INVALID_INPUT, 'BYOD enrolment needs --name (your name)');
   const existing = await loadCredentials(options.dataDir).catch(() => undefined);
-  if (existing)
+  if (existing && !options.replace)
     throw new CustodianError(
       ErrorCode.INVALID_INPUT,
-      `already enrolled as ${existing.deviceId} with ${existing.serverUrl}; run \`custodian-agent unenrol\` first`,
+      `already enrolled as ${existing.deviceId} with ${existing.serverUrl}; run \`custodian-agent unenrol\` first, or enrol again with --replace to replace this identity (its key is the proof)`,
     );
+  // The key proves the identity only to the collector that issued it: never send it elsewhere.
+  if (existing && normaliseServer(existing.serverUrl) !== server)
+    throw new CustodianError(
+      ErrorCode.INVALID_INPUT,
+      `--replace proves this identity to the collector it is enrolled with (${existing.serverUrl}), not to ${server}; run \`custodian-agent unenrol\` first to enrol with another collector`,
+    );
+  const proof = existing
+    ? { previousDeviceId: existing.deviceId, previousDeviceKey: existing.deviceKey }
+    : {};
 
   const machineId = await (options.machineId ?? readMachineId)();
   const base = {
@@ -54,6 +91,7 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
     hostname: hostname(),
     os: process.platform,
     serial: options.serial ? await options.serial() : '',
+    ...proof,
   };
   let body: Record<string, unknown>;
   let agreementVersion: string | undefined;
@@ -98,9 +136,63 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
     kind: options.secret !== undefined ? 'secret' : 'byod',
     ...(agreementVersion !== undefined ? { agreementVersion } : {}),
   };
+  if (res['status'] === 'pending') {
+    const replaces = (res['replaces'] ?? {}) as { deviceId?: string; hostname?: string };
+    const pending: PendingEnrolment = {
+      requestId: String(res['requestId'] ?? ''),
+      credentials: creds,
+      replaces: { deviceId: String(replaces.deviceId ?? ''), hostname: String(replaces.hostname ?? '') },
+      requestedAt: creds.enrolledAt,
+    };
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(pending.requestId))
+      throw new CustodianError(
+        ErrorCode.UNEXPECTED_MESSAGE,
+        'the collector queued enrolment without a request id',
+      );
+    await savePending(options.dataDir, pending);
+    options.log.warn('enrolment waits for approval', {
+      requestId: pending.requestId,
+      replaces: pending.replaces.deviceId,
+    });
+    return { status: 'pending', pending };
+  }
   await saveCredentials(options.dataDir, creds);
-  options.log.info('enrolled', { deviceId, server, kind: creds.kind });
-  return creds;
+  options.log.info('enrolled', { deviceId, server, kind: creds.kind, replaced: existing?.deviceId });
+  return { status: 'enrolled', creds };
+}
+
+/**
+ * Asks the collector how a queued replacement stands (the key it gave is the proof). Approved:
+ * the credentials are saved and the claim removed. Denied: the claim is removed and the
+ * refusal thrown (CUST_ERR_ENROL_DENIED with who and why). Still pending: unchanged.
+ */
+export async function claimPending(dataDir: string, log: AgentLogger): Promise<EnrolOutcome> {
+  const pending = await loadPending(dataDir);
+  if (!pending) throw new CustodianError(ErrorCode.NOT_FOUND, 'no enrolment is waiting for approval');
+  let res: Record<string, unknown>;
+  try {
+    res = await postJson(`${pending.credentials.serverUrl}/api/v1/enrol/claim`, {
+      requestId: pending.requestId,
+      deviceKey: pending.credentials.deviceKey,
+    });
+  } catch (err) {
+    if (isCustodianError(err, ErrorCode.ENROL_DENIED) || isCustodianError(err, ErrorCode.AUTH_FAILED)) {
+      await removePending(dataDir);
+      log.error('enrolment request refused', { requestId: pending.requestId, error: (err as Error).message });
+    }
+    throw err;
+  }
+  if (res['status'] !== 'enrolled') return { status: 'pending', pending };
+  if (res['deviceId'] !== pending.credentials.deviceId)
+    throw new CustodianError(
+      ErrorCode.UNEXPECTED_MESSAGE,
+      'the collector approved another device id than it promised',
+    );
+  const creds: Credentials = { ...pending.credentials, enrolledAt: new Date().toISOString() };
+  await saveCredentials(dataDir, creds);
+  await removePending(dataDir);
+  log.info('enrolment approved', { deviceId: creds.deviceId, requestId: pending.requestId });
+  return { status: 'enrolled', creds };
 }
 
 export async function fetchAgreement(server: string): Promise<Agreement> {

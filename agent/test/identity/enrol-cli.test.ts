@@ -179,6 +179,29 @@ describe('custodian-agent enrol', () => {
     expect(status.exitCode).toBe(3);
   });
 
+  it('--replace never sends the current key to another collector than the one that issued it', async () => {
+    const e = env();
+    await agentCli(['enrol', '--server', collector.url, '--secret', ENROL_SECRET, '--data-dir', dir], {
+      env: e,
+    });
+    const other = await startCollector();
+    try {
+      const err = await failure(
+        agentCli(['enrol', '--replace', '--server', other.url, '--secret', ENROL_SECRET, '--data-dir', dir], {
+          env: e,
+        }),
+      );
+      expect(err.stderr).toMatch(/--replace proves this identity to the collector it is enrolled with/);
+      expect(err.stderr).toMatch(/CUST_ERR_INVALID_INPUT/);
+      const res = await fetch(`${other.url}/api/v1/devices`, {
+        headers: { authorization: `Bearer ${other.adminToken}` },
+      });
+      expect(((await res.json()) as { devices: unknown[] }).devices).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('an unreachable collector is a clear error', async () => {
     // A port that was just free: nothing listens on it.
     const { createServer } = await import('node:net');

@@ -4,14 +4,15 @@
 // plus the user's recorded acceptance of the current agreement. Each enrolment gets a fresh
 // device id and a 256-bit key; only SHA-256 of the key is stored.
 //
-// Cloned images: a machine id belongs to one device at a time. Enrolling the same machine id
-// again revokes the previous device ("re-enrolled as <new id>"), so a cloned disk that still
-// carries the old key is refused with DEVICE_REVOKED from then on. We also record *why* we
-// suspect a clone, for IT to look at: (1) the re-enrolment reports another serial number or
-// hostname than the previous device with that machine id (a reinstall on the same hardware
-// keeps its serial); (2) the previous identity is connected right now while the new one enrols;
-// (3) a revoked key keeps trying to connect (counted with the last address); (4) ingest sees two
-// sessions of one device with different stream ids replacing each other (ingest/server.ts).
+// Re-enrolment of a machine id that already has a device (replacement.ts decides): a revoked
+// previous device is simply succeeded; a live one is replaced only with proof of its key, or
+// when it is a school device not seen for enrol.liveDays; otherwise the enrolment becomes a
+// replacement request an admin or IT approves or denies in the console. A BYOD code never
+// replaces or revokes anyone by itself. The requester gets its would-be key at once and asks
+// POST /enrol/claim how the request stands. Every replacement is audited and recorded as clone
+// suspicion; so is every request, on the device it would replace. Other clone signals: a revoked
+// key that keeps connecting (counted with the last address), and two sessions of one identity
+// with different stream ids replacing each other (ingest/server.ts).
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
@@ -22,20 +23,10 @@ import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps } from '../store/store.ts';
 import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
 import { AGREEMENT_SHA256, AGREEMENT_VERSION } from './agreement.ts';
+import { deviceText, invalid, requiredReason } from './device-text.ts';
+import { decideReplacement } from './replacement.ts';
+import { type DeviceFacts, type EnrolResult, ReplacementRequests } from './replacement-requests.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
-
-export interface DeviceFacts {
-  machineId: string;
-  hostname: string;
-  os: string;
-  serial: string;
-}
-
-export interface EnrolResult {
-  deviceId: string;
-  deviceKey: string;
-  serverUrl: string;
-}
 
 export interface EnrolServiceOptions {
   store: Store;
@@ -46,6 +37,8 @@ export interface EnrolServiceOptions {
   audit: AuditFn;
   /** Is this device connected right now? (set by ingest; used for clone suspicion). */
   isConnected?: (deviceId: string) => { remoteAddress: string } | undefined;
+  /** When was this device last heard from? (live status; set by app.ts). */
+  lastSeenAt?: (deviceId: string) => number | undefined;
 }
 
 const CREDENTIAL = /^[A-Za-z0-9_-]{16,256}$/;
@@ -82,19 +75,6 @@ async function bootstrapCredential(
   return fresh;
 }
 
-function invalid(field: string, message: string): never {
-  throw new CustodianError(ErrorCode.INVALID_INPUT, `${field} ${message}`, { details: { field } });
-}
-
-/** Device-supplied text: well-formed UTF-16, no control characters, bounded. */
-export function deviceText(field: string, value: unknown, min: number, max: number): string {
-  if (typeof value !== 'string') invalid(field, 'must be text');
-  if (value.length < min || value.length > max) invalid(field, `must be ${min} to ${max} characters`);
-  if (!value.isWellFormed()) invalid(field, 'is not valid Unicode text');
-  if (/[\u0000-\u001f\u007f]/.test(value)) invalid(field, 'must not contain control characters');
-  return value;
-}
-
 export function parseFacts(body: Record<string, unknown>): DeviceFacts {
   return {
     machineId: deviceText('machineId', body['machineId'], 1, 256),
@@ -104,14 +84,23 @@ export function parseFacts(body: Record<string, unknown>): DeviceFacts {
   };
 }
 
+export type { DeviceFacts, EnrolResult };
+export { deviceText, requiredReason };
+
 export class EnrolService {
   private readonly o: EnrolServiceOptions;
   private serverUrl = '';
   isConnected: EnrolServiceOptions['isConnected'];
+  lastSeenAt: EnrolServiceOptions['lastSeenAt'];
+
+  /** Re-enrolments waiting for approval (routes: /enrol/replacements, /enrol/claim). */
+  readonly replacements: ReplacementRequests;
 
   constructor(options: EnrolServiceOptions) {
     this.o = options;
+    this.replacements = new ReplacementRequests({ ...options, serverUrl: () => this.serverUrl });
     this.isConnected = options.isConnected;
+    this.lastSeenAt = options.lastSeenAt;
   }
 
   setServerUrl(url: string): void {
@@ -189,7 +178,7 @@ export class EnrolService {
       );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
-    return this.o.store.withLock(() => this.createDevice('school', facts, ip));
+    return this.o.store.withLock(() => this.createDevice('school', facts, ip, body));
   }
 
   async enrolByod(body: Record<string, unknown>, ip: string): Promise<EnrolResult> {
@@ -218,7 +207,7 @@ export class EnrolService {
       if (code.usedAt !== undefined) throw refuse('has already been used');
       if (code.expiresAt <= this.o.now()) throw refuse('has expired');
       const at = this.o.now();
-      return this.createDevice('byod', facts, ip, {
+      return this.createDevice('byod', facts, ip, body, {
         acceptance: {
           userName,
           agreementVersion: AGREEMENT_VERSION,
@@ -231,19 +220,72 @@ export class EnrolService {
     });
   }
 
-  /** Must run under store.withLock. */
+  /**
+   * Must run under store.withLock. Decides (replacement.ts) what this enrolment may do to the
+   * device already holding the machine id: enrol, replace it now, queue a request for an admin
+   * or IT to approve, or refuse.
+   */
   private async createDevice(
     kind: Device['kind'],
     facts: DeviceFacts,
     ip: string,
+    proofBody: Record<string, unknown>,
     byod?: { acceptance: NonNullable<Device['byod']>; code: EnrolCode },
   ): Promise<EnrolResult> {
     const { store, now } = this.o;
     const at = now();
     const previous = await store.devices.byMachineId(facts.machineId);
+    const decision = decideReplacement({
+      kind,
+      hostname: facts.hostname,
+      serial: facts.serial,
+      previous,
+      proof: this.proofOf(previous, proofBody),
+      connectedFrom:
+        previous && previous.revokedAt === undefined
+          ? this.isConnected?.(previous.id)?.remoteAddress
+          : undefined,
+      lastSeenAt: previous ? Math.max(previous.enrolledAt, this.lastSeenAt?.(previous.id) ?? 0) : 0,
+      now: at,
+      liveMs: this.o.config.enrol.liveDays * 86_400_000,
+    });
+    if (decision.action === 'refuse') {
+      this.o.log.warn(
+        { code: ErrorCode.AUTH_FAILED, ip, previous: previous?.id },
+        'enrolment refused: bad proof',
+      );
+      await this.o.audit(`enrol:${ip}`, 'device.enrol.refused', `device:${previous?.id}`, {
+        why: decision.why,
+        kind,
+        hostname: facts.hostname,
+        ip,
+      });
+      throw new CustodianError(ErrorCode.AUTH_FAILED, `enrolment refused: ${decision.why}`);
+    }
     const deviceKey = newSecret();
+    const deviceId = `d_${randomId(12)}`;
+    const codeOp = (): KvOp[] => {
+      if (!byod) return [];
+      const used: EnrolCode = { ...byod.code, usedAt: at, usedByDevice: deviceId };
+      return [{ type: 'put', key: K.enrolCode(used.codeHash), value: toJsonBytes(used) }];
+    };
+    // 'queue' is only decided when there is a previous device.
+    if (decision.action === 'queue')
+      return this.replacements.queue({
+        kind,
+        facts,
+        ip,
+        at,
+        previous: previous as Device,
+        deviceId,
+        deviceKey,
+        reasons: decision.reasons,
+        byod,
+        ops: codeOp(),
+      });
+
     const device: Device = {
-      id: `d_${randomId(12)}`,
+      id: deviceId,
       kind,
       ...facts,
       keyHash: sha256Hex(deviceKey),
@@ -252,45 +294,34 @@ export class EnrolService {
     };
     const ops: KvOp[] = [];
     let revoked: Device | undefined;
-    if (previous) {
-      device.replaces = previous.id;
-      const reasons: string[] = [];
-      if (previous.serial !== '' && facts.serial !== '' && previous.serial !== facts.serial) {
-        reasons.push(`serial ${facts.serial} differs from ${previous.serial} of ${previous.id}`);
-      }
-      if (previous.hostname !== facts.hostname)
-        reasons.push(`hostname ${facts.hostname} differs from ${previous.hostname} of ${previous.id}`);
-      const online = previous.revokedAt === undefined ? this.isConnected?.(previous.id) : undefined;
-      if (online) reasons.push(`${previous.id} is connected right now from ${online.remoteAddress}`);
-      if (reasons.length > 0) {
-        device.cloneSuspicion = [{ at, reason: `same machine id as ${previous.id}: ${reasons.join('; ')}` }];
-        this.o.log.warn(
-          { deviceId: device.id, previous: previous.id, reasons },
-          'possible cloned image: machine id re-enrolled',
-        );
-      }
-      if (previous.revokedAt === undefined) {
-        revoked = {
-          ...previous,
-          revokedAt: at,
-          revokedBy: 'system',
-          revokedReason: `re-enrolled as ${device.id} (same machine id)`,
-          replacedBy: device.id,
-        };
-        ops.push(...deviceOps(revoked, previous));
-      }
+    if (previous) device.replaces = previous.id;
+    if (decision.suspicion.length > 0) {
+      device.cloneSuspicion = [
+        { at, reason: `same machine id as ${previous?.id}: ${decision.suspicion.join('; ')}` },
+      ];
+      this.o.log.warn(
+        { deviceId, previous: previous?.id, reasons: decision.suspicion },
+        'possible cloned image: machine id re-enrolled',
+      );
     }
-    ops.push(...deviceOps(device));
-    if (byod) {
-      const used: EnrolCode = { ...byod.code, usedAt: at, usedByDevice: device.id };
-      ops.push({ type: 'put', key: K.enrolCode(used.codeHash), value: toJsonBytes(used) });
+    if (decision.action === 'replace' && previous) {
+      device.replacement = { how: decision.how };
+      revoked = this.replacements.revokedByReplacement(
+        previous,
+        deviceId,
+        at,
+        `re-enrolled as ${deviceId} (same machine id, ${decision.how === 'proof' ? 'proof of its key' : 'not seen for a long time'})`,
+      );
+      ops.push(...deviceOps(revoked, previous));
     }
+    ops.push(...deviceOps(device), ...codeOp());
     await store.engine.batch(ops, { sync: true });
     await this.o.audit(`device:${device.id}`, 'device.enrol', `device:${device.id}`, {
       kind,
       hostname: facts.hostname,
       ip,
       ...(previous ? { replaces: previous.id } : {}),
+      ...(decision.action === 'replace' ? { replacement: decision.how } : {}),
       ...(byod
         ? {
             userName: byod.acceptance.userName,
@@ -299,17 +330,53 @@ export class EnrolService {
           }
         : {}),
     });
+    if (revoked)
+      await this.o.audit(`device:${device.id}`, 'device.replace', `device:${previous?.id}`, {
+        how: decision.action === 'replace' ? decision.how : undefined,
+        newDeviceId: device.id,
+        ip,
+      });
     this.o.log.info(
       { deviceId: device.id, kind, hostname: facts.hostname, replaces: previous?.id },
       'device enrolled',
     );
     if (revoked) this.o.live.emit('device', revoked);
     this.o.live.emit('device', device);
-    return { deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+    return { status: 'enrolled', deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+  }
+
+  /** none / valid / invalid: is `previousDeviceKey` the key of the device holding the machine id? */
+  private proofOf(previous: Device | undefined, body: Record<string, unknown>): 'none' | 'valid' | 'invalid' {
+    const id = body['previousDeviceId'];
+    const key = body['previousDeviceKey'];
+    if (id === undefined && key === undefined) return 'none';
+    if (typeof id !== 'string' || typeof key !== 'string' || key.length > 256)
+      invalid('previousDeviceKey', 'must come with previousDeviceId, both text');
+    if (!previous) return 'none';
+    return id === previous.id && hashMatches(key, previous.keyHash) ? 'valid' : 'invalid';
+  }
+
+  /** Revoke and mark retired: the device is gone for good (retention purges its data later). */
+  async retire(deviceId: string, reason: string, actor: string): Promise<Device> {
+    const why = requiredReason(reason);
+    const at = this.o.now();
+    const device = await this.o.store.devices.update(deviceId, (d) => ({
+      ...d,
+      ...(d.revokedAt === undefined
+        ? { revokedAt: at, revokedBy: actor, revokedReason: `retired: ${why}` }
+        : {}),
+      retiredAt: d.retiredAt ?? at,
+      retiredBy: d.retiredBy ?? actor,
+      retiredReason: d.retiredReason ?? why,
+    }));
+    await this.o.audit(actor, 'device.retire', `device:${deviceId}`, { reason: why });
+    this.o.log.info({ deviceId, actor }, 'device retired');
+    this.o.live.emit('device', device);
+    return device;
   }
 
   async revoke(deviceId: string, reason: string, actor: string): Promise<Device> {
-    const why = deviceText('reason', reason, 1, 500);
+    const why = requiredReason(reason);
     const device = await this.o.store.devices.update(deviceId, (d) =>
       d.revokedAt !== undefined ? d : { ...d, revokedAt: this.o.now(), revokedBy: actor, revokedReason: why },
     );

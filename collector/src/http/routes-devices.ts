@@ -1,4 +1,4 @@
-// Devices, their timelines and streams, and revocation.
+// Devices, their timelines and streams, revocation and retirement.
 import { EVENT_KINDS } from '@custodian/protocol';
 import { type App, actorOf } from '../app.ts';
 import { intParam, listParam, objectBody, timeParam } from './query.ts';
@@ -73,6 +73,17 @@ export function devicesRoutes(app: App): Route[] {
         const body = objectBody(ctx.body);
         const revoked = await app.enrol.revoke(d.id, body['reason'] as string, actorOf(ctx.principal));
         return { device: deviceView(revoked, app.status.get(d.id)) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/devices/:id/retire',
+      access: ['admin', 'it'],
+      handler: async (ctx) => {
+        const d = await load(ctx.params['id'] as string);
+        const body = objectBody(ctx.body);
+        const retired = await app.enrol.retire(d.id, body['reason'] as string, actorOf(ctx.principal));
+        return { device: deviceView(retired, app.status.get(d.id)) };
       },
     },
   ];

@@ -201,6 +201,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.BAD_ENROL_CODE]: 403,
   [ErrorCode.AGREEMENT_NOT_ACCEPTED]: 400,
   [ErrorCode.DEVICE_REVOKED]: 403,
+  [ErrorCode.ENROL_DENIED]: 403,
+  [ErrorCode.CONFLICT]: 409,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.STORAGE]: 503,
   [ErrorCode.UNAVAILABLE]: 503,

@@ -2,6 +2,7 @@
 // than retention.screenshotDays and the chunks of uploads left incomplete (collector crash
 // mid-upload) for longer than retention.incompleteUploadHours, records what each run deleted
 // (purges + audit), and leaves a note on every alert whose screenshots expired (the alert stays).
+// Devices retired longer than retention.retiredDays lose their data early (retired.ts).
 
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
@@ -10,6 +11,7 @@ import { fromJsonBytes, HIGH, K, SEP } from '../store/keys.ts';
 import { randomId } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
 import type { Alert, KvOp, PurgeRun, Store } from '../store/types.ts';
+import { purgeRetiredDevices } from './retired.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -94,6 +96,7 @@ export class RetentionJob {
       }
       await store.engine.batch(ops, { sync: true });
     }
+    await purgeRetiredDevices(store, now - config.retention.retiredDays * DAY, now, run);
     const blobPrefix = K.blobTimePrefix();
     const expired: { deviceId: string; blobId: string }[] = [];
     for await (const [k] of store.engine.entries({

@@ -40,6 +40,12 @@ export const K = {
   adminToken: () => 'cfg!admin-token',
   enrolCode: (codeHash: string) => `ec${SEP}${keyPart('codeHash', codeHash)}`,
   enrolCodePrefix: () => `ec${SEP}`,
+  /** Replacement requests, by time then id: listed oldest first. */
+  replacement: (requestedAt: number, id: string) =>
+    `er${SEP}${padTime(requestedAt)}${SEP}${keyPart('requestId', id)}`,
+  replacementPrefix: () => `er${SEP}`,
+  /** request id -> its `er` key. */
+  replacementRef: (id: string) => `ei${SEP}${keyPart('requestId', id)}`,
 
   // timeline: record under the time index, pointer under the dedup key
   timeline: (deviceId: string, time: number, streamId: string, seq: number) =>
@@ -49,6 +55,7 @@ export const K = {
     `tl${SEP}${keyPart('deviceId', deviceId)}${SEP}${padTime(time)}`,
   eventRef: (deviceId: string, streamId: string, seq: number) =>
     `ev${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('streamId', streamId)}${SEP}${padSeq(seq)}`,
+  eventRefPrefix: (deviceId: string) => `ev${SEP}${keyPart('deviceId', deviceId)}${SEP}`,
   stream: (deviceId: string, streamId: string) =>
     `st${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('streamId', streamId)}`,
   streamPrefix: (deviceId: string) => `st${SEP}${keyPart('deviceId', deviceId)}${SEP}`,
@@ -62,6 +69,8 @@ export const K = {
     `bc${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('blobId', blobId)}${SEP}`,
   blobTime: (storedAt: number, deviceId: string, blobId: string) =>
     `bt${SEP}${padTime(storedAt)}${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('blobId', blobId)}`,
+  /** Every blob meta of one device (a retired device's purge). */
+  blobMetaPrefix: (deviceId: string) => `bm${SEP}${keyPart('deviceId', deviceId)}${SEP}`,
   blobTimePrefix: () => `bt${SEP}`,
   /** An upload in progress (chunk 0 written, meta not yet): lets retention find chunks a crash left behind. */
   blobUpload: (deviceId: string, blobId: string) =>

@@ -32,6 +32,7 @@ import type {
   PolicyChange,
   PolicyStore,
   PurgeRun,
+  ReplacementRequest,
   Store,
   StreamState,
   TimelinePage,
@@ -218,6 +219,24 @@ class Enrol extends StorePart implements EnrolStore {
       .map(([, c]) => c)
       .sort((a, b) => b.createdAt - a.createdAt);
   }
+  async getReplacement(id: string) {
+    const key = await this.s.getJson<string>(K.replacementRef(id));
+    return key === undefined ? undefined : this.s.getJson<ReplacementRequest>(key);
+  }
+  async listReplacements(q: { state?: ReplacementRequest['state'] } = {}) {
+    return (await this.s.scanJson<ReplacementRequest>(K.replacementPrefix()))
+      .map(([, r]) => r)
+      .filter((r) => q.state === undefined || r.state === q.state);
+  }
+}
+
+/** A replacement request and its id index, for a batch (written with the devices it changes). */
+export function replacementOps(r: ReplacementRequest): KvOp[] {
+  const key = K.replacement(r.requestedAt, r.id);
+  return [
+    { type: 'put', key, value: toJsonBytes(r) },
+    { type: 'put', key: K.replacementRef(r.id), value: toJsonBytes(key) },
+  ];
 }
 
 class Timeline extends StorePart implements TimelineStore {

@@ -72,6 +72,23 @@ export interface Device {
   cloneSuspicion?: { at: number; reason: string }[];
   /** Attempts to connect with this device's key after it was revoked. */
   revokedConnectAttempts?: { count: number; lastAt: number; lastAddress: string };
+  /**
+   * How this identity came to replace `replaces`: the old key was shown (`proof`), an admin or
+   * IT approved a queued request (`approval`), or the old school identity had not been seen for
+   * `enrol.liveDays` (`stale`).
+   */
+  replacement?: {
+    how: 'proof' | 'approval' | 'stale';
+    requestId?: string;
+    approvedBy?: string;
+    reason?: string;
+  };
+  /** Retired from the console: revoked, and its data left to retention (see enrol/README.md). */
+  retiredAt?: number;
+  retiredBy?: string;
+  retiredReason?: string;
+  /** When retention removed a retired device's data (the record stays: the audit log names it). */
+  purgedAt?: number;
 }
 
 export interface DeviceStore {
@@ -97,6 +114,35 @@ export interface EnrolCode {
   usedByDevice?: string;
 }
 
+/**
+ * A re-enrolment of a machine id whose device is still live, waiting for an admin or IT to
+ * approve or deny it. The requester already holds the would-be device key (only its hash is
+ * here); the device `newDeviceId` exists only once approved.
+ */
+export interface ReplacementRequest {
+  id: string;
+  state: 'pending' | 'approved' | 'denied';
+  kind: DeviceKind;
+  /** What the requester reported (device text: attacker-controlled). */
+  facts: { machineId: string; hostname: string; os: string; serial: string };
+  byod?: ByodAcceptance;
+  /** Hint of the BYOD code used (first 4 characters), or 'enrol-secret'. */
+  credential: string;
+  /** The live device holding the machine id when the request was made. */
+  replaces: string;
+  replacesHostname: string;
+  /** Why it was queued and not done at once (live identity, connected now, serial differs...). */
+  reasons: string[];
+  newDeviceId: string;
+  /** SHA-256 (hex) of the key the requester holds; becomes the device's keyHash on approval. */
+  keyHash: string;
+  requestedAt: number;
+  ip: string;
+  decidedAt?: number;
+  decidedBy?: string;
+  decisionReason?: string;
+}
+
 export interface EnrolStore {
   /** SHA-256 (hex) of the organisation enrol secret, or undefined before first start. */
   getSecretHash(): Promise<string | undefined>;
@@ -107,6 +153,9 @@ export interface EnrolStore {
   putCode(code: EnrolCode): Promise<void>;
   getCode(codeHash: string): Promise<EnrolCode | undefined>;
   listCodes(): Promise<EnrolCode[]>;
+  getReplacement(id: string): Promise<ReplacementRequest | undefined>;
+  /** Oldest first; `state` filters. */
+  listReplacements(q?: { state?: ReplacementRequest['state'] }): Promise<ReplacementRequest[]>;
 }
 
 // ---------------------------------------------------------------- timeline and streams
@@ -392,6 +441,8 @@ export interface PurgeRun {
   alertsMarked: string[];
   /** Per device: how many events were deleted. */
   perDevice: Record<string, number>;
+  /** Devices retired for longer than retention.retiredDays whose data this run removed. */
+  retiredDevicesPurged?: string[];
 }
 
 // ---------------------------------------------------------------- generic namespaced KV

@@ -167,3 +167,85 @@ describe('retention of incomplete uploads', () => {
     }
   });
 });
+
+describe('retention of retired devices', () => {
+  let h2: Harness;
+  beforeAll(async () => {
+    h2 = await startHarness({
+      config: (c) => {
+        c.retention.timelineDays = 90;
+        c.retention.screenshotDays = 60;
+        c.retention.retiredDays = 30;
+      },
+    });
+  });
+  afterAll(async () => {
+    await h2?.close();
+  });
+
+  async function upload(c: Awaited<ReturnType<typeof connectedDevice>>['client'], blobId: string) {
+    const data = new Uint8Array(randomBytes(500));
+    c.send({
+      blobChunk: {
+        blobId,
+        index: 0,
+        totalChunks: 1,
+        totalSize: data.byteLength,
+        sha256: sha256(data),
+        contentType: 'image/png',
+        data,
+      },
+    });
+    await c.next('blobAck');
+  }
+
+  it('removes a device retired longer than retiredDays: young events and unreferenced screenshots; alerts and their evidence stay', async () => {
+    const now = Date.now();
+    const gone = await connectedDevice(h2);
+    await upload(gone.client, 'shot-alert');
+    await upload(gone.client, 'shot-loose');
+    await gone.client.batch(gone.stream, [
+      heartbeat(1, now - DAY),
+      flagged(2, 'kms', ['shot-alert'], now - DAY),
+      heartbeat(3, now),
+    ]);
+    const retire = await h2.api('POST', `/api/v1/devices/${gone.dev.deviceId}/retire`, {
+      reason: 'recycled',
+    });
+    expect(retire.status).toBe(200);
+    const recent = await connectedDevice(h2);
+    await recent.client.batch(recent.stream, [heartbeat(1, now)]);
+    h2.clock.now = now + 20 * DAY;
+    try {
+      expect(
+        (await h2.api('POST', `/api/v1/devices/${recent.dev.deviceId}/retire`, { reason: 'spare' })).status,
+      ).toBe(200);
+      h2.clock.now = now + 31 * DAY;
+      const res = await h2.api('POST', '/api/v1/retention/purge', {});
+      expect(res.status).toBe(200);
+      const run = res.json.run;
+      expect(run.retiredDevicesPurged).toEqual([gone.dev.deviceId]);
+      expect(run.timelineEventsDeleted).toBe(3);
+      expect(run.perDevice).toEqual({ [gone.dev.deviceId]: 3 });
+      expect(run.blobsDeleted).toBe(1);
+      expect(run.blobBytesDeleted).toBe(500);
+      const timeline = await h2.api('GET', `/api/v1/devices/${gone.dev.deviceId}/timeline`);
+      expect(timeline.json.events).toEqual([]);
+      expect((await h2.api('GET', `/api/v1/devices/${gone.dev.deviceId}/streams`)).json.streams).toEqual([]);
+      expect(await h2.app.store.timeline.has(gone.dev.deviceId, gone.stream, 2)).toBe(false);
+      expect(await h2.app.store.blobs.read(gone.dev.deviceId, 'shot-loose')).toBeUndefined();
+      expect((await h2.app.store.blobs.read(gone.dev.deviceId, 'shot-alert'))?.data.byteLength).toBe(500);
+      expect(await h2.app.store.alerts.list({ deviceId: gone.dev.deviceId })).toHaveLength(1);
+      expect((await h2.app.store.devices.get(gone.dev.deviceId))?.purgedAt).toBe(now + 31 * DAY);
+      // Retired 11 days ago: not yet.
+      const kept = await h2.api('GET', `/api/v1/devices/${recent.dev.deviceId}/timeline`);
+      expect(kept.json.events).toHaveLength(1);
+      // Purged once: the next run finds nothing more to do for it.
+      const again = (await h2.api('POST', '/api/v1/retention/purge', {})).json.run;
+      expect(again.retiredDevicesPurged).toBeUndefined();
+      expect(again.timelineEventsDeleted).toBe(0);
+    } finally {
+      h2.clock.now = undefined;
+    }
+  });
+});

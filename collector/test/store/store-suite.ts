@@ -5,7 +5,8 @@ import { v1 } from '@custodian/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { K } from '../../src/store/keys.ts';
 import { alertIdFor, alertOps, timelineOps } from '../../src/store/records.ts';
-import type { Alert, Device, Store, TimelineRecord } from '../../src/store/types.ts';
+import { replacementOps } from '../../src/store/store.ts';
+import type { Alert, Device, ReplacementRequest, Store, TimelineRecord } from '../../src/store/types.ts';
 
 export interface StoreFactory {
   open(): Promise<Store>;
@@ -264,6 +265,38 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
       expect((await store.enrol.getCode('cc'.repeat(32)))?.hint).toBe('ABCD');
       expect((await store.enrol.listCodes()).length).toBe(1);
+    });
+
+    it('replacement requests: by id, oldest first, filtered by state, updated in place', async () => {
+      const req = (id: string, requestedAt: number): ReplacementRequest => ({
+        id,
+        state: 'pending',
+        kind: 'byod',
+        facts: { machineId: 'm-1', hostname: 'h', os: 'linux', serial: '' },
+        credential: 'ABCD',
+        replaces: 'd_old',
+        replacesHostname: 'lab-1',
+        reasons: ['d_old was seen 1 minute ago'],
+        newDeviceId: `d_${id}`,
+        keyHash: 'ee'.repeat(32),
+        requestedAt,
+        ip: '127.0.0.1',
+      });
+      await store.engine.batch([...replacementOps(req('r_b', 20)), ...replacementOps(req('r_a', 10))], {
+        sync: true,
+      });
+      expect((await store.enrol.listReplacements()).map((r) => r.id)).toEqual(['r_a', 'r_b']);
+      await store.engine.batch(
+        replacementOps({ ...req('r_b', 20), state: 'denied', decidedBy: 'it1', decidedAt: 30 }),
+        { sync: true },
+      );
+      expect(await store.enrol.getReplacement('r_b')).toMatchObject({ state: 'denied', decidedBy: 'it1' });
+      expect((await store.enrol.listReplacements({ state: 'pending' })).map((r) => r.id)).toEqual(['r_a']);
+      expect((await store.enrol.listReplacements()).length).toBe(2);
+      expect(await store.enrol.getReplacement('r_missing')).toBeUndefined();
+      await expect(store.enrol.getReplacement('../x')).rejects.toMatchObject({
+        code: 'CUST_ERR_INVALID_INPUT',
+      });
     });
   });
 }

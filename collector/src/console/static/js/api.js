@@ -111,6 +111,16 @@ export const api = {
   /** @param {string} id @param {string} kind @param {string} [reason] */
   deviceCommand: (id, kind, reason) =>
     request('POST', `/devices/${enc(id)}/commands`, reason ? { kind, reason } : { kind }),
+  /** @param {string} id @param {string} reason */
+  revokeDevice: (id, reason) => request('POST', `/devices/${enc(id)}/revoke`, { reason }),
+  /** @param {string} id @param {string} reason */
+  retireDevice: (id, reason) => request('POST', `/devices/${enc(id)}/retire`, { reason }),
+  /** Re-enrolments of a live device waiting for approval (admin, it). @param {string} [state] */
+  replacements: (state) => request('GET', `/enrol/replacements${query({ state })}`),
+  /** @param {string} id @param {string} reason */
+  approveReplacement: (id, reason) => request('POST', `/enrol/replacements/${enc(id)}/approve`, { reason }),
+  /** @param {string} id @param {string} reason */
+  denyReplacement: (id, reason) => request('POST', `/enrol/replacements/${enc(id)}/deny`, { reason }),
 
   // policy and enrolment (admin)
   policy: () => request('GET', '/policy'),

@@ -1,7 +1,9 @@
 // One device: live status, timeline (kind filter, time range, paging by cursor), inventory,
-// USB history and its policy (admins edit the per-device override here, with a reason).
+// USB history and its policy (admins edit the per-device override here, with a reason), and its
+// identity (device-identity.js: replacement, clone suspicion, revoke / retire with a reason).
 import { api } from '../api.js';
 import { deviceCommands } from '../device-commands.js';
+import { identitySection } from '../device-identity.js';
 import { eventRow, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
@@ -168,6 +170,11 @@ export async function render(main, ctx) {
   const policy = h('section', { class: 'policy-slot' }, loading('Loading policy'));
   const commands = deviceCommands(id, ctx.user.role === 'admin' || ctx.user.role === 'it');
   commands.update(d);
+  // Identity: enrolment, replacement, clone suspicion; revoke / retire (admin, IT).
+  const identity = identitySection(d.raw, {
+    canAct: ctx.user.role === 'admin' || ctx.user.role === 'it',
+    onChanged: () => undefined,
+  });
 
   mount(
     main,
@@ -180,6 +187,7 @@ export async function render(main, ctx) {
     ),
     h('div', { class: 'grid2' }, statusBox, inventory),
     commands.el,
+    identity.el,
     timeline,
     usbHistory,
     policy,
@@ -195,6 +203,7 @@ export async function render(main, ctx) {
       d = deviceView(await api.device(id));
       drawStatus();
       commands.update(d);
+      identity.update(d.raw);
     } catch {
       // keep the last view; the next message tries again
     }

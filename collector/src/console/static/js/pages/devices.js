@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { badge, ext, fmtAgo, fmtTime, h, mount, neutralise, truncate } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { deviceView, listOf } from '../model.js';
+import { replacementQueue } from '../replacements.js';
 import { loading, renderError, table } from '../ui.js';
 
 /** @typedef {import('../model.js').DeviceView} DeviceView */
@@ -43,6 +44,7 @@ export async function render(main) {
   const liveState = h('span', { class: 'live-state', role: 'status' });
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
   const tbody = h('tbody');
+  const queue = replacementQueue();
 
   /** @param {DeviceView} d */
   const visible = (d) => {
@@ -68,6 +70,8 @@ export async function render(main) {
         h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, ext(d.hostname || d.id, 40)),
         d.byod ? [' ', badge('BYOD', 'info')] : null,
         d.revoked ? [' ', badge('revoked', 'bad')] : null,
+        // Clone suspicion (a replacement, a re-enrolment request, two streams): details on the device page.
+        d.raw?.cloneSuspicion?.length ? [' ', badge('suspected clone', 'warn')] : null,
       ),
       h(
         'td',
@@ -176,6 +180,7 @@ export async function render(main) {
   mount(
     main,
     h('div', { class: 'page-head' }, h('h1', null, 'Devices'), liveState),
+    queue.el,
     filters,
     summary,
     h(
@@ -253,6 +258,7 @@ export async function render(main) {
   // Ages ("last seen 3 min ago") move on even when nothing arrives.
   const tick = setInterval(draw, 15_000);
   return () => {
+    queue.stop();
     offStatusMsg();
     offDeviceMsg();
     offStatus();

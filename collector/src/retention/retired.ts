@@ -1,0 +1,57 @@
+// Retired devices (revoked and marked gone for good from the console) lose their data once they
+// have been retired for retention.retiredDays, whatever its age: every timeline event and its
+// dedup pointer, the stream states, the live-status snapshot, the per-device policy override, and
+// every screenshot no alert refers to. Kept: the device record (marked `purgedAt`; the audit log
+// names it), its alerts, and the screenshots those alerts refer to, which expire on the normal
+// screenshot schedule — safeguarding evidence is the DSL's, never removed early by IT's decision.
+// A retired device is revoked, so nothing can arrive for it after the purge.
+import { fromJsonBytes, HIGH, K } from '../store/keys.ts';
+import { blobDeleteOps } from '../store/store.ts';
+import type { BlobMeta, KvOp, PurgeRun, Store } from '../store/types.ts';
+
+const BATCH = 1000;
+
+/** Purges every device retired before `cutoff` and not purged yet; adds what it did to `run`. */
+export async function purgeRetiredDevices(
+  store: Store,
+  cutoff: number,
+  now: number,
+  run: PurgeRun,
+): Promise<void> {
+  const due = (await store.devices.list()).filter(
+    (d) => d.retiredAt !== undefined && d.retiredAt < cutoff && d.purgedAt === undefined,
+  );
+  for (const device of due) {
+    const id = device.id;
+    const kept = new Set((await store.alerts.list({ deviceId: id })).flatMap((a) => a.screenshotBlobIds));
+    let ops: KvOp[] = [];
+    const flush = async (force = false) => {
+      if (ops.length === 0 || (!force && ops.length < BATCH)) return;
+      await store.engine.batch(ops, { sync: true });
+      ops = [];
+    };
+    for (const prefix of [K.timelinePrefix(id), K.eventRefPrefix(id), K.streamPrefix(id)]) {
+      for await (const [k] of store.engine.entries({ gte: prefix, lt: prefix + HIGH })) {
+        ops.push({ type: 'del', key: k });
+        if (prefix === K.timelinePrefix(id)) {
+          run.timelineEventsDeleted++;
+          run.perDevice[id] = (run.perDevice[id] ?? 0) + 1;
+        }
+        await flush();
+      }
+    }
+    ops.push({ type: 'del', key: K.status(id) }, { type: 'del', key: K.policyOverride(id) });
+    await flush(true);
+    const metaPrefix = K.blobMetaPrefix(id);
+    for await (const [, v] of store.engine.entries({ gte: metaPrefix, lt: metaPrefix + HIGH })) {
+      const meta = fromJsonBytes<BlobMeta>(v);
+      if (kept.has(meta.blobId)) continue;
+      const del = await store.withLock(() => blobDeleteOps(store.engine, id, meta.blobId));
+      await store.engine.batch(del, { sync: true });
+      run.blobsDeleted++;
+      run.blobBytesDeleted += meta.size;
+    }
+    await store.devices.update(id, (d) => ({ ...d, purgedAt: now }));
+    run.retiredDevicesPurged = [...(run.retiredDevicesPurged ?? []), id];
+  }
+}
