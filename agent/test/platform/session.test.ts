@@ -11,17 +11,22 @@ import {
   parsePasswd,
   parseShowSession,
   safeSessionVars,
-  sessionCandidates,
   showSessionArgs,
 } from '../../src/platform/session.linux.ts';
 import {
   type GraphicalSession,
   hasOwnDisplay,
   RETRY_EMPTY_EVERY,
+  runAsFor,
+  SESSION_PATH,
   type SessionDiscovery,
   SessionWatcher,
   sessionEnvironment,
 } from '../../src/platform/session.ts';
+
+function session(uid: number, user: string, vars: Record<string, string>): GraphicalSession {
+  return { source: 'proc', uid, gid: uid, user, home: `/home/${user}`, vars };
+}
 
 const data = (f: string) => readFileSync(new URL(`../../testdata/session/${f}`, import.meta.url), 'utf8');
 
@@ -112,24 +117,10 @@ describe('/proc scan', () => {
       XDG_RUNTIME_DIR: '/run/user/1000',
       XDG_SESSION_TYPE: 'x11',
     });
-    expect(safeSessionVars({ DISPLAY: 'localhost:10.0' })).toEqual({ DISPLAY: 'localhost:10.0' });
-  });
-
-  it('groups display environments of non-root processes, most common first', () => {
-    const a = { DISPLAY: ':0', XAUTHORITY: '/a' };
-    const b = { DISPLAY: ':1', XAUTHORITY: '/b' };
-    const c = sessionCandidates([
-      { uid: 1001, vars: b },
-      { uid: 1000, vars: a },
-      { uid: 0, vars: a },
-      { uid: 0, vars: a },
-      { uid: 1000, vars: {} },
-      { uid: 1000, vars: { ...a } },
-    ]);
-    expect(c).toEqual([
-      { uid: 1000, vars: a, processes: 2 },
-      { uid: 1001, vars: b, processes: 1 },
-    ]);
+    // A host part, even loopback, would send the cookie over TCP to whoever listens (issue 11).
+    for (const d of ['localhost:10.0', '127.0.0.1:5', 'unix:0', 'host/unix:0', ':0 ', ':99999'])
+      expect(safeSessionVars({ DISPLAY: d })).toEqual({});
+    expect(safeSessionVars({ DISPLAY: ':10.0' })).toEqual({ DISPLAY: ':10.0' });
   });
 
   it('maps uids to names from passwd', () => {
@@ -142,14 +133,13 @@ describe('/proc scan', () => {
 
 describe('session environment', () => {
   it('lays the session over the base and drops stale session variables', () => {
-    const s: GraphicalSession = {
-      source: 'proc',
-      uid: 1000,
-      user: 'alice',
-      vars: { DISPLAY: ':0', XAUTHORITY: '/a' },
-    };
-    const env = sessionEnvironment({ PATH: '/bin', WAYLAND_DISPLAY: 'old' }, s);
-    expect(env).toEqual({ PATH: '/bin', DISPLAY: ':0', XAUTHORITY: '/a' });
+    const s = session(1000, 'alice', { DISPLAY: ':0', XAUTHORITY: '/a' });
+    // A session's helpers get a clean environment: nothing of root's own (here FOO, PATH).
+    const env = sessionEnvironment({ PATH: '/bin', WAYLAND_DISPLAY: 'old', FOO: 'x' }, s, 1000);
+    expect(env).toEqual({ PATH: SESSION_PATH, LANG: 'C.UTF-8', DISPLAY: ':0', XAUTHORITY: '/a' });
+    expect(runAsFor(env)).toBeUndefined(); // not root: nothing to drop to
+    const asRoot = sessionEnvironment({}, s, 0);
+    expect(runAsFor(asRoot)).toEqual({ uid: 1000, gid: 1000, user: 'alice', home: '/home/alice' });
     expect(sessionEnvironment({ PATH: '/bin', DISPLAY: ':9' }, undefined)).toEqual({ PATH: '/bin' });
     expect(hasOwnDisplay({ DISPLAY: ':0' })).toBe(true);
     expect(hasOwnDisplay({ WAYLAND_DISPLAY: 'wayland-0' })).toBe(true);
@@ -158,12 +148,7 @@ describe('session environment', () => {
 
   it('discovers again only when the fingerprint changed, and tells listeners about changes', async () => {
     let fp = 'a';
-    let answer: GraphicalSession | undefined = {
-      source: 'proc',
-      uid: 1000,
-      user: 'alice',
-      vars: { DISPLAY: ':0' },
-    };
+    let answer: GraphicalSession | undefined = session(1000, 'alice', { DISPLAY: ':0' });
     let discovers = 0;
     const discovery: SessionDiscovery = {
       fingerprint: async () => fp,
@@ -177,14 +162,14 @@ describe('session environment', () => {
     w.onChange((s) => seen.push(s?.user));
     expect(await w.check(false)).toBe(true);
     const env1 = w.current();
-    expect(env1).toEqual({ PATH: '/bin', DISPLAY: ':0' });
+    expect(env1).toEqual({ PATH: SESSION_PATH, LANG: 'C.UTF-8', DISPLAY: ':0' });
     expect(await w.check(false)).toBe(false);
     expect(discovers).toBe(1);
     expect(w.current()).toBe(env1); // same object while nothing changed
     fp = 'b';
-    answer = { source: 'proc', uid: 1001, user: 'bob', vars: { DISPLAY: ':1' } };
+    answer = session(1001, 'bob', { DISPLAY: ':1' });
     expect(await w.check(false)).toBe(true);
-    expect(w.current()).toEqual({ PATH: '/bin', DISPLAY: ':1' });
+    expect(w.current()).toEqual({ PATH: SESSION_PATH, LANG: 'C.UTF-8', DISPLAY: ':1' });
     fp = 'c';
     answer = undefined;
     expect(await w.check(false)).toBe(true);
@@ -216,13 +201,13 @@ describe('session environment', () => {
         if (fail) throw new Error('boom');
         return 'x';
       },
-      discover: async () => ({ source: 'proc', uid: 1, user: 'u', vars: { DISPLAY: ':3' } }),
+      discover: async () => session(1, 'u', { DISPLAY: ':3' }),
     };
     const w = new SessionWatcher({ discovery, log: silentLogger, base: {} });
     await w.check(true);
     fail = true;
     expect(await w.check(true)).toBe(false);
-    expect(w.current()).toEqual({ DISPLAY: ':3' });
+    expect(w.current()).toMatchObject({ DISPLAY: ':3' });
     w.stop();
   });
 });
