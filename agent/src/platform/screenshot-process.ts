@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
-import { run } from './exec.ts';
+import { type RunAs, run } from './exec.ts';
+import { runAsFor } from './session.ts';
 import type { ScreenshotSource } from './screenshot.ts';
 
 const CHILD = fileURLToPath(new URL('./screenshot-child.ts', import.meta.url));
@@ -29,10 +30,20 @@ export function childError(stderr: string): string | undefined {
   return undefined;
 }
 
-export async function captureInChild(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Uint8Array> {
+/** runAs: the session's user (the capture is an X client like any other helper). */
+export async function captureInChild(
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  runAs: RunAs | undefined = runAsFor(env),
+): Promise<Uint8Array> {
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, [CHILD], { env, timeoutMs, maxBuffer: MAX_OUTPUT }));
+    ({ stdout } = await run(process.execPath, [CHILD], {
+      env,
+      timeoutMs,
+      maxBuffer: MAX_OUTPUT,
+      ...(runAs ? { runAs } : {}),
+    }));
   } catch (err) {
     if (isCustodianError(err, ErrorCode.COMMAND_FAILED)) {
       const stderr = typeof err.details?.['stderr'] === 'string' ? err.details['stderr'] : '';
