@@ -125,22 +125,14 @@ export function withIdentity(
   const wrapper = findSetpriv();
   if (!wrapper || process.platform !== 'linux')
     throw new CustodianError(ErrorCode.UNAVAILABLE, `cannot run ${cmd} as uid ${runAs.uid}: no setpriv`);
-  return [
-    wrapper,
-    [...setprivArgs(runAs), ...setprivOptions, '--', cmd, ...args],
-    identityEnv(env, runAs),
-  ];
+  return [wrapper, [...setprivArgs(runAs), ...setprivOptions, '--', cmd, ...args], identityEnv(env, runAs)];
 }
 
 /** setpriv options that become `runAs` (pure). */
 export function setprivArgs(runAs: RunAs): string[] {
   if (!Number.isSafeInteger(runAs.uid) || runAs.uid < 0 || !Number.isSafeInteger(runAs.gid) || runAs.gid < 0)
     throw new CustodianError(ErrorCode.INVALID_CONFIG, `bad identity ${runAs.uid}:${runAs.gid}`);
-  return [
-    `--reuid=${runAs.uid}`,
-    `--regid=${runAs.gid}`,
-    runAs.user ? '--init-groups' : '--clear-groups',
-  ];
+  return [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, runAs.user ? '--init-groups' : '--clear-groups'];
 }
 
 /** The environment a helper run as `runAs` gets: the given one, with that user's HOME/USER (pure). */

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import { type RunAs, run } from './exec.ts';
-import { runAsFor } from './session.ts';
 import type { ScreenshotSource } from './screenshot.ts';
+import { runAsFor } from './session.ts';
 
 const CHILD = fileURLToPath(new URL('./screenshot-child.ts', import.meta.url));
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -2,9 +2,9 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import { hasCommand, run } from './exec.ts';
-import { runAsFor } from './session.ts';
 import { parseXrandrOutputs, screenshotEnvironmentProblem } from './screenshot.xrandr.ts';
 import { ChildProcessScreenshotSource } from './screenshot-process.ts';
+import { runAsFor } from './session.ts';
 
 export class X11ScreenshotSource extends ChildProcessScreenshotSource {
   async probe(): Promise<CapabilityStatus> {
@@ -19,7 +19,11 @@ export class X11ScreenshotSource extends ChildProcessScreenshotSource {
     const env = this.env;
     const runAs = runAsFor(env);
     try {
-      ({ stdout } = await run('xrandr', ['--current'], { env, timeoutMs: 3_000, ...(runAs ? { runAs } : {}) }));
+      ({ stdout } = await run('xrandr', ['--current'], {
+        env,
+        timeoutMs: 3_000,
+        ...(runAs ? { runAs } : {}),
+      }));
     } catch (err) {
       if (err instanceof CustodianError && err.code === ErrorCode.UNAVAILABLE)
         return unavailable('xrandr is not installed (Debian package x11-xserver-utils)');

@@ -196,9 +196,7 @@ function serverFor(
   display: number,
   owners: readonly number[],
 ): XServerFact | undefined {
-  return servers.find(
-    (s) => s.display === display && owners.includes(s.uid) && s.socketUid === s.uid,
-  );
+  return servers.find((s) => s.display === display && owners.includes(s.uid) && s.socketUid === s.uid);
 }
 
 /**
@@ -218,7 +216,8 @@ export function decideSession(input: {
     if (s?.type === 'wayland') return { kind: 'wayland', uid: s.uid, logind: s };
     if (s) {
       const n = localDisplayNumber(s.display);
-      if (n === undefined) return { kind: 'none', reason: `logind names a non-local display ${JSON.stringify(s.display)}` };
+      if (n === undefined)
+        return { kind: 'none', reason: `logind names a non-local display ${JSON.stringify(s.display)}` };
       const server = serverFor(servers, n, [0, s.uid]);
       if (!server) return { kind: 'none', reason: `no trusted X server serves :${n}` };
       return { kind: 'x11', uid: s.uid, display: n, server, logind: s };
@@ -397,7 +396,10 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
   }
 
   /** The session variables the agent derives itself for a decision (never from a user process). */
-  async function sessionVars(d: Exclude<SessionDecision, { kind: 'none' }>, gid: number): Promise<Record<string, string>> {
+  async function sessionVars(
+    d: Exclude<SessionDecision, { kind: 'none' }>,
+    gid: number,
+  ): Promise<Record<string, string>> {
     const runtime = `/run/user/${d.uid}`;
     const vars: Record<string, string> = {};
     if (existsSync(runtime)) vars['XDG_RUNTIME_DIR'] = runtime;
@@ -408,7 +410,9 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
       vars['XDG_SESSION_TYPE'] = ls.type;
     }
     if (d.kind === 'wayland') {
-      const sockets = (await readdir(runtime).catch(() => [] as string[])).filter((f) => /^wayland-\d+$/.test(f));
+      const sockets = (await readdir(runtime).catch(() => [] as string[])).filter((f) =>
+        /^wayland-\d+$/.test(f),
+      );
       const first = sockets.sort()[0];
       if (first) vars['WAYLAND_DISPLAY'] = first;
       return vars;
@@ -465,9 +469,13 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
         session.vars = safeSessionVars(await sessionVars(decision, acct.gid));
       } catch (err) {
         // No trustworthy cookie: no session (helpers would fail against the server anyway).
-        throw new CustodianError(ErrorCode.UNAVAILABLE, `graphical session refused: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new CustodianError(
+          ErrorCode.UNAVAILABLE,
+          `graphical session refused: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
       return (await answers(session)) ? session : undefined;
     },

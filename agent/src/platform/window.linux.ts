@@ -179,7 +179,12 @@ export class X11WindowSource implements WindowSource {
       this.spyCrashes++;
       const delay = spyRestartDelay(this.spyCrashes);
       this.crashNote = `window title reader (xprop) crashed (${signal ?? `exit ${code}`}, ${this.spyCrashes} in a row) at ${new Date().toISOString()}; restarted`;
-      this.log.warn('window spy crashed; restarting', { code, signal, crashes: this.spyCrashes, retryInMs: delay });
+      this.log.warn('window spy crashed; restarting', {
+        code,
+        signal,
+        crashes: this.spyCrashes,
+        retryInMs: delay,
+      });
       clearTimeout(this.windowRestartTimer);
       this.windowRestartTimer = setTimeout(() => {
         if (!this.stopped && this.activeId === id && !this.windowSpy) this.startWindowSpy(id);

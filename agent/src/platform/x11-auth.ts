@@ -104,7 +104,11 @@ export function parseXServerProcess(
   exe: string,
   cmdline: string,
 ): XServerProcess | undefined {
-  const base = exe.replace(/ \(deleted\)$/, '').split('/').pop() ?? '';
+  const base =
+    exe
+      .replace(/ \(deleted\)$/, '')
+      .split('/')
+      .pop() ?? '';
   if (!X_SERVER_NAMES.includes(base)) return undefined;
   const argv = cmdline.split('\0');
   if (argv.at(-1) === '') argv.pop();

@@ -80,14 +80,19 @@ export async function copyServerCookie(opts: {
   } catch (err) {
     throw refuse(`X server auth file ${opts.authFile}: ${(err as Error).message}`);
   }
-  if (entries.length === 0) throw refuse(`X server auth file ${opts.authFile} has no cookie for :${opts.display}`);
+  if (entries.length === 0)
+    throw refuse(`X server auth file ${opts.authFile} has no cookie for :${opts.display}`);
   const base = opts.runtimeDir ?? DEFAULT_RUNTIME_DIR;
   await rootDir(base, 0o755);
   const dir = join(base, `x11-${opts.uid}`);
   await rootDir(dir, 0o711);
   const path = join(dir, `display-${opts.display}.xauth`);
   const tmp = join(dir, `.display-${opts.display}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const fh = await open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     await fh.writeFile(serializeXauthority(entries));
     await fh.chown(opts.uid, opts.gid);

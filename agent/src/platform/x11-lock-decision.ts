@@ -86,7 +86,8 @@ export function decideX11Locked(e: X11LockEvidence): X11LockVerdict {
     if (!top) return { locked: false, why: 'no viewable window' };
     if (!coversScreen(top, e.screenWidth, e.screenHeight))
       return { locked: false, why: 'the top window does not cover the screen' };
-    if (top.clientPid === undefined) return { locked: false, why: 'the X server does not say who owns the top window' };
+    if (top.clientPid === undefined)
+      return { locked: false, why: 'the X server does not say who owns the top window' };
     const p = e.topProcess;
     if (!p || p.pid !== top.clientPid) return { locked: false, why: 'the top window’s process is gone' };
     const names = new Set<string>([...KNOWN_LOCKER_BINARIES, ...(e.lockerNames ?? [])]);

@@ -4,7 +4,13 @@ import { constants } from 'node:fs';
 import { lstat, open, readFile, readlink, stat } from 'node:fs/promises';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { type RunAs, run } from './exec.ts';
-import { cookiesForDisplay, localDisplayNumber, MAX_XAUTH_BYTES, parseXauthority, type XauthEntry } from './x11-auth.ts';
+import {
+  cookiesForDisplay,
+  localDisplayNumber,
+  MAX_XAUTH_BYTES,
+  parseXauthority,
+  type XauthEntry,
+} from './x11-auth.ts';
 import { DEFAULT_RUNTIME_DIR } from './x11-cookie.ts';
 import type { OwnLocker, ProcessFacts, X11LockEvidence, X11TopWindow } from './x11-lock-decision.ts';
 import { MAP_STATE_VIEWABLE, XConnection } from './x11-wire.ts';

@@ -1,7 +1,16 @@
 // The Linux discovery's decisions with a scripted command runner (loginctl answers captured in
 // agent/testdata/session/) and a /proc stand-in: real directories owned by the users they
 // describe, X server processes (exe link, cmdline) and real sockets standing for /tmp/.X11-unix.
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +29,13 @@ let runtime: string;
 let servers: Server[] = [];
 const COOKIE = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
-function fakeProcess(pid: number, uid: number, env: string[], exe = '/usr/bin/sleep', argv = ['sleep']): void {
+function fakeProcess(
+  pid: number,
+  uid: number,
+  env: string[],
+  exe = '/usr/bin/sleep',
+  argv = ['sleep'],
+): void {
   const dir = join(proc, String(pid));
   mkdirSync(dir);
   writeFileSync(join(dir, 'environ'), `${env.join('\0')}\0`);
@@ -42,8 +57,20 @@ function authFile(n: number): string {
   writeFileSync(
     f,
     serializeXauthority([
-      { family: 256, address: Buffer.from('host'), number: String(n), name: 'MIT-MAGIC-COOKIE-1', data: COOKIE },
-      { family: 256, address: Buffer.from('host'), number: '42', name: 'MIT-MAGIC-COOKIE-1', data: Buffer.alloc(16, 1) },
+      {
+        family: 256,
+        address: Buffer.from('host'),
+        number: String(n),
+        name: 'MIT-MAGIC-COOKIE-1',
+        data: COOKIE,
+      },
+      {
+        family: 256,
+        address: Buffer.from('host'),
+        number: '42',
+        name: 'MIT-MAGIC-COOKIE-1',
+        data: Buffer.alloc(16, 1),
+      },
     ]),
     { mode: 0o600 },
   );
@@ -58,7 +85,14 @@ beforeEach(async () => {
   mkdirSync(proc);
   mkdirSync(sockets);
   // Root's Xorg on :0 (a display manager's), with its own cookie file.
-  fakeProcess(50, 0, [], '/usr/lib/xorg/Xorg', ['/usr/lib/xorg/Xorg', ':0', '-auth', authFile(0), '-nolisten', 'tcp']);
+  fakeProcess(50, 0, [], '/usr/lib/xorg/Xorg', [
+    '/usr/lib/xorg/Xorg',
+    ':0',
+    '-auth',
+    authFile(0),
+    '-nolisten',
+    'tcp',
+  ]);
   await xSocket(0, 0);
   fakeProcess(100, 1000, ['DISPLAY=:0', 'XAUTHORITY=/home/alice/.Xauthority', 'HOME=/home/alice']);
   fakeProcess(103, 0, ['DISPLAY=:7']);

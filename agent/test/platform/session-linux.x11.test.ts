@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureUser, processesOnDisplay } from '../../../test/support/test-user.ts';
 import { silentLogger } from '../../src/config/logger.ts';
 import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
 import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
@@ -13,7 +14,6 @@ import { createScreenshotSource } from '../../src/platform/screenshot.ts';
 import { createLinuxSessionDiscovery } from '../../src/platform/session.linux.ts';
 import { SessionWatcher, setSessionEnvProvider } from '../../src/platform/session.ts';
 import { X11WindowSource } from '../../src/platform/window.linux.ts';
-import { ensureUser, processesOnDisplay } from '../../../test/support/test-user.ts';
 import { waitUntil } from '../support/wait.ts';
 import { type AuthXSession, startAuthX } from './session-xauth.ts';
 
@@ -127,6 +127,8 @@ describe('graphical session discovery (Xvfb with -auth, session held by another 
     // And a new login is found again.
     await x.holdSession(UID);
     expect(await watcher!.check(false)).toBe(true);
-    expect(watcher!.current()['XAUTHORITY']).toBe(`/run/custodian/x11-${UID}/display-${x.display.slice(1)}.xauth`);
+    expect(watcher!.current()['XAUTHORITY']).toBe(
+      `/run/custodian/x11-${UID}/display-${x.display.slice(1)}.xauth`,
+    );
   });
 });

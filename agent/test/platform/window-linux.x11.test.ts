@@ -7,8 +7,8 @@ import { startX, type XSession } from '../../../test/support/xvfb.ts';
 import { silentLogger } from '../../src/config/logger.ts';
 import { bindRunAs } from '../../src/platform/session.ts';
 import { TITLE_READ_BYTES, X11WindowSource } from '../../src/platform/window.linux.ts';
-import { XConnection } from '../../src/platform/x11-wire.ts';
 import type { WindowReading } from '../../src/platform/window.ts';
+import { XConnection } from '../../src/platform/x11-wire.ts';
 import { waitUntil } from '../support/wait.ts';
 
 let x: XSession;
@@ -83,12 +83,18 @@ describe('X11WindowSource (Xvfb)', () => {
 
   it('issue 11: a 300,000-byte invalid _NET_WM_NAME does not blind it (capped reads, run as the user)', async () => {
     const pupil = ensureUser('custodian-pupil');
-    const env = bindRunAs({ ...x.env }, { uid: pupil.uid, gid: pupil.gid, user: pupil.name, home: pupil.home });
+    const env = bindRunAs(
+      { ...x.env },
+      { uid: pupil.uid, gid: pupil.gid, user: pupil.name, home: pupil.home },
+    );
     const s = await started(env);
     const w = await x.openWindow('hostile title target');
     await waitUntil(async () => (await titleOf(s)) === 'hostile title target', 'the target window');
     const id = Number(
-      execFileSync('xdotool', ['search', '--name', '^hostile title target$'], { env: x.env, encoding: 'utf8' }).trim(),
+      execFileSync('xdotool', ['search', '--name', '^hostile title target$'], {
+        env: x.env,
+        encoding: 'utf8',
+      }).trim(),
     );
     // What any client may do to any window: 300,000 bytes of invalid UTF-8 as its _NET_WM_NAME.
     // x11-utils' xprop dies on this with SIGSEGV when it reads the whole value.
@@ -127,7 +133,10 @@ describe('X11WindowSource (Xvfb)', () => {
     process.kill(spy!.pid, 'SIGSEGV');
     await waitUntil(() => s.health(), 'the crash note');
     expect(s.health()).toMatch(/^window title reader \(xprop\) crashed \(SIGSEGV, 1 in a row\)/);
-    const id = execFileSync('xdotool', ['search', '--name', '^crash target$'], { env: x.env, encoding: 'utf8' }).trim();
+    const id = execFileSync('xdotool', ['search', '--name', '^crash target$'], {
+      env: x.env,
+      encoding: 'utf8',
+    }).trim();
     execFileSync('xdotool', ['set_window', '--name', 'after the crash', id], { env: x.env });
     await waitUntil(async () => (await titleOf(s)) === 'after the crash', 'the title after the restart');
     w.kill('SIGKILL');
