@@ -214,7 +214,6 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
   function relock(what: string): void {
     ctx.log.warn('screen lock ended without an unlock', { what });
     if (!running || !policy().enabled || reportOnly()) return;
-    if (phase !== 'locked' && phase !== 'idle') return;
     attemptLock(lastIdleMs, true, what).catch(() => undefined /* reported as LockFailed inside */);
   }
 
