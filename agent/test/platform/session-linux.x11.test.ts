@@ -112,6 +112,9 @@ describe('graphical session discovery (Xvfb with -auth, session held by another 
 
     const shots = await createScreenshotSource();
     expect(await shots.probe()).toEqual({ name: 'screenshot', available: true, reason: '' });
+    // The capture runs as the session's user too, with the user's copy of the cookie.
+    const png = await shots.capture();
+    expect(Buffer.from(png.subarray(1, 4)).toString('latin1')).toBe('PNG');
   });
 
   it('a logout is seen: the environment loses the display and the adapters say so', async () => {

@@ -6,12 +6,16 @@ import { silentLogger } from '../../src/config/logger.ts';
 import {
   activeLocalUid,
   chooseLogindSession,
+  decideSession,
+  displayClaims,
+  type LogindSessionProps,
   parseEnviron,
   parseListSessions,
   parsePasswd,
   parseShowSession,
   safeSessionVars,
   showSessionArgs,
+  type XServerFact,
 } from '../../src/platform/session.linux.ts';
 import {
   type GraphicalSession,
@@ -23,6 +27,13 @@ import {
   SessionWatcher,
   sessionEnvironment,
 } from '../../src/platform/session.ts';
+import {
+  cookiesForDisplay,
+  localDisplayNumber,
+  parseXauthority,
+  parseXServerProcess,
+  serializeXauthority,
+} from '../../src/platform/x11-auth.ts';
 
 function session(uid: number, user: string, vars: Record<string, string>): GraphicalSession {
   return { source: 'proc', uid, gid: uid, user, home: `/home/${user}`, vars };
@@ -209,5 +220,125 @@ describe('session environment', () => {
     expect(await w.check(true)).toBe(false);
     expect(w.current()).toMatchObject({ DISPLAY: ':3' });
     w.stop();
+  });
+});
+
+describe('X server facts and cookies (pure)', () => {
+  it('reads an X server from its exe and command line; anything else is not one', () => {
+    const argv = (...a: string[]) => `${a.join('\0')}\0`;
+    expect(
+      parseXServerProcess(
+        9,
+        0,
+        '/usr/lib/xorg/Xorg',
+        argv('/usr/lib/xorg/Xorg', ':0', '-seat', 'seat0', '-auth', '/var/run/lightdm/root/:0'),
+      ),
+    ).toEqual({ pid: 9, uid: 0, display: 0, authFile: '/var/run/lightdm/root/:0' });
+    expect(parseXServerProcess(9, 0, '/usr/bin/Xvfb', argv('Xvfb', ':12', '-nolisten', 'tcp'))).toEqual({
+      pid: 9,
+      uid: 0,
+      display: 12,
+    });
+    // argv[0] is the process's own choice; the kernel's exe link decides.
+    expect(parseXServerProcess(9, 1000, '/usr/bin/python3', argv('Xorg', ':0'))).toBeUndefined();
+    expect(parseXServerProcess(9, 0, '/usr/bin/Xvfb', argv('Xvfb', '-nolisten', 'tcp'))).toBeUndefined();
+    expect(parseXServerProcess(9, 0, '/usr/bin/Xvfb', argv('Xvfb', ':1', '-auth', 'relative'))).toEqual({
+      pid: 9,
+      uid: 0,
+      display: 1,
+    });
+  });
+
+  it('accepts only local displays', () => {
+    expect(localDisplayNumber(':0')).toBe(0);
+    expect(localDisplayNumber(':10.0')).toBe(10);
+    for (const d of ['127.0.0.1:5', 'localhost:0', 'unix:0', ':0/x', '', ':'])
+      expect(localDisplayNumber(d)).toBeUndefined();
+  });
+
+  it('round-trips Xauthority entries and picks the cookies of one display', () => {
+    const c = (number: string, name = 'MIT-MAGIC-COOKIE-1') => ({
+      family: 256,
+      address: Buffer.from('host'),
+      number,
+      name,
+      data: Buffer.alloc(16, number.length),
+    });
+    const entries = [c('0'), c('1'), c(''), c('0', 'XDM-AUTHORIZATION-1')];
+    const parsed = parseXauthority(serializeXauthority(entries));
+    expect(parsed).toEqual(entries);
+    expect(cookiesForDisplay(parsed, 0).map((e) => e.number)).toEqual(['0', '']);
+    expect(() => parseXauthority(serializeXauthority(entries).subarray(0, 20))).toThrow(/truncated/);
+    expect(() => parseXauthority(Buffer.alloc(70_000))).toThrow(/too large/);
+  });
+});
+
+describe('which session to watch (pure)', () => {
+  const server = (display: number, uid: number, socketUid: number | undefined = uid): XServerFact => ({
+    pid: 100 + display,
+    uid,
+    display,
+    authFile: `/auth/${display}`,
+    ...(socketUid !== undefined ? { socketUid } : {}),
+  });
+  const ls = (p: Partial<LogindSessionProps>): LogindSessionProps => ({
+    id: '2',
+    active: true,
+    type: 'x11',
+    display: ':0',
+    user: 'alice',
+    uid: 1000,
+    remote: false,
+    ...p,
+  });
+
+  it('with logind only its session counts, on a trusted server of its display', () => {
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 0)], claims: [] })).toMatchObject({
+      kind: 'x11',
+      uid: 1000,
+      display: 0,
+    });
+    // Rootless Xorg of that user: fine. Someone else's server, or a socket of another owner: no.
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 1000)], claims: [] }).kind).toBe('x11');
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 1001)], claims: [] }).kind).toBe('none');
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 0, 1000)], claims: [] }).kind).toBe('none');
+    expect(
+      decideSession({ logind: [ls({ display: '127.0.0.1:0' })], servers: [server(0, 0)], claims: [] }),
+    ).toEqual({
+      kind: 'none',
+      reason: 'logind names a non-local display "127.0.0.1:0"',
+    });
+    // Claims from /proc never move logind's answer.
+    const claims = [{ uid: 1000, display: 5, processes: 50 }];
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 0), server(5, 0)], claims })).toMatchObject({
+      display: 0,
+    });
+    expect(
+      decideSession({ logind: [ls({ type: 'wayland', display: '' })], servers: [], claims: [] }).kind,
+    ).toBe('wayland');
+    expect(decideSession({ logind: [], servers: [server(0, 0)], claims }).kind).toBe('none');
+  });
+
+  it('without logind: the root-served display one user sits at; never a user-run server', () => {
+    const claims = displayClaims([
+      { uid: 1000, vars: { DISPLAY: ':0' } },
+      { uid: 1000, vars: { DISPLAY: ':5' } },
+      { uid: 1000, vars: { DISPLAY: ':5' } },
+      { uid: 1000, vars: { DISPLAY: '127.0.0.1:7' } },
+      { uid: 0, vars: { DISPLAY: ':9' } },
+    ]);
+    expect(claims).toEqual([
+      { uid: 1000, display: 0, processes: 1 },
+      { uid: 1000, display: 5, processes: 2 },
+    ]);
+    expect(
+      decideSession({ logind: undefined, servers: [server(0, 0), server(5, 1000)], claims }),
+    ).toMatchObject({
+      kind: 'x11',
+      uid: 1000,
+      display: 0,
+    });
+    const shared = [...claims, { uid: 1001, display: 0, processes: 1 }];
+    expect(decideSession({ logind: undefined, servers: [server(0, 0)], claims: shared }).kind).toBe('none');
   });
 });
