@@ -250,6 +250,29 @@ export function decideSession(input: {
   return { kind: 'x11', uid: best.uid, display: best.display, server: best.server };
 }
 
+/** The parent pid from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold spaces) (pure). */
+export function parseStatPpid(stat: string): number {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(rest[1]);
+  return Number.isSafeInteger(ppid) ? ppid : 0;
+}
+
+/** Pids among `procs` that descend from `root` (pure). */
+export function descendantsOf(root: number, procs: readonly { pid: number; ppid: number }[]): Set<number> {
+  const out = new Set<number>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of procs) {
+      if (!out.has(p.pid) && (p.ppid === root || out.has(p.ppid))) {
+        out.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
 /** DISPLAY claims from /proc environments (pure): only local `:N` values count. */
 export function displayClaims(envs: readonly ProcEnvironment[]): DisplayClaim[] {
   const byKey = new Map<string, DisplayClaim>();
@@ -299,11 +322,13 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
 
   /**
    * One pass over /proc: the DISPLAY of users' processes (their environ is read by root, as
-   * kernel-provided text; nothing in it is ever opened) and the X server processes.
+   * kernel-provided text; nothing in it is ever opened) and the X server processes. The agent's
+   * own descendants (its helpers now run as the user, with the session's DISPLAY) are left out:
+   * they must not keep a session alive after its user logged out.
    */
   async function scanProc(): Promise<Scan> {
-    const envs: ProcEnvironment[] = [];
     const servers: XServerFact[] = [];
+    const seen: { pid: number; ppid: number; uid: number; vars: Record<string, string> }[] = [];
     for (const name of await readdir(procDir)) {
       if (!/^\d+$/.test(name) || Number(name) === selfPid) continue;
       const pid = Number(name);
@@ -313,12 +338,14 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
         if (server && acceptDisplay(server.display)) servers.push(server);
         if (uid === 0 || !acceptUid(uid)) continue;
         const vars = parseEnviron(await readFile(`${procDir}/${name}/environ`, 'latin1'));
-        envs.push({ uid, vars });
+        const ppid = parseStatPpid(await readFile(`${procDir}/${name}/stat`, 'latin1').catch(() => ''));
+        seen.push({ pid, ppid, uid, vars });
       } catch {
         // The process exited while we looked: skip it.
       }
     }
-    return { envs, servers };
+    const ours = descendantsOf(selfPid, seen);
+    return { envs: seen.filter((p) => !ours.has(p.pid)), servers };
   }
 
   async function xServerOf(pid: number, uid: number): Promise<XServerFact | undefined> {

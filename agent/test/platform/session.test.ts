@@ -7,12 +7,14 @@ import {
   activeLocalUid,
   chooseLogindSession,
   decideSession,
+  descendantsOf,
   displayClaims,
   type LogindSessionProps,
   parseEnviron,
   parseListSessions,
   parsePasswd,
   parseShowSession,
+  parseStatPpid,
   safeSessionVars,
   showSessionArgs,
   type XServerFact,
@@ -340,5 +342,22 @@ describe('which session to watch (pure)', () => {
     });
     const shared = [...claims, { uid: 1001, display: 0, processes: 1 }];
     expect(decideSession({ logind: undefined, servers: [server(0, 0)], claims: shared }).kind).toBe('none');
+  });
+});
+
+describe('the agent’s own helpers (pure)', () => {
+  it('reads the parent pid from /proc/PID/stat, whatever the command name holds', () => {
+    expect(parseStatPpid('4242 (xprop) S 17 4242 17 0 -1')).toBe(17);
+    expect(parseStatPpid('4242 (a ) b (c) S 99 1 1')).toBe(99);
+    expect(parseStatPpid('')).toBe(0);
+  });
+  it('finds every descendant, however deep', () => {
+    const procs = [
+      { pid: 2, ppid: 1 },
+      { pid: 3, ppid: 2 },
+      { pid: 4, ppid: 3 },
+      { pid: 5, ppid: 9 },
+    ];
+    expect([...descendantsOf(1, procs)].sort()).toEqual([2, 3, 4]);
   });
 });
