@@ -88,6 +88,8 @@ interface OwnLockerState {
   running: boolean;
   /** lock() saw it hold the screen: from then on, an end other than exit 0 is tampering. */
   verified: boolean;
+  /** The agent ended it itself (to replace a hidden one): not tampering. */
+  replaced: boolean;
 }
 
 function createScreenLockerFor(
@@ -101,7 +103,9 @@ function createScreenLockerFor(
   // The locker and every X/D-Bus helper run as the session's user (session.ts).
   const runAs = options.runAs ?? runAsFor(env);
   const asUser = runAs ? { runAs } : {};
-  const lockCommand = options.lockCommand ?? configuredLockCommand(env);
+  // The agent's own setting (a discovered session's environment is clean: nothing of root's).
+  const lockCommand =
+    options.lockCommand ?? configuredLockCommand(env['CUSTODIAN_LOCK_COMMAND'] ? env : process.env);
   const lockerName = basename(lockCommand[0] ?? 'i3lock');
   const lockerNames = [...new Set([lockerName, ...KNOWN_LOCKER_BINARIES])];
   /** The foreground locker we started (i3lock -n). */
@@ -170,6 +174,7 @@ function createScreenLockerFor(
     if (!cmd) return Promise.reject(new CustodianError(ErrorCode.INVALID_CONFIG, 'empty lock command'));
     // A locker of ours still running here was hidden (unmapped, covered): it holds nothing.
     if (ownLocker?.running) {
+      ownLocker.replaced = true;
       try {
         process.kill(ownLocker.pid, 'SIGKILL');
       } catch {
@@ -188,7 +193,13 @@ function createScreenLockerFor(
       child.stderr?.on('data', (d: Buffer) => {
         if (stderr.length < 2_000) stderr += d.toString('utf8');
       });
-      const state: OwnLockerState = { child, pid: child.pid ?? 0, running: true, verified: false };
+      const state: OwnLockerState = {
+        child,
+        pid: child.pid ?? 0,
+        running: true,
+        verified: false,
+        replaced: false,
+      };
       let settled = false;
       child.once('error', (err) => {
         state.running = false;
@@ -202,7 +213,7 @@ function createScreenLockerFor(
         child.stderr?.destroy();
         // Exit 0 is the user's unlock. Anything else after the lock held (killed, its X
         // connection killed by another client) is an end without an unlock: say so.
-        if (state.verified && code !== 0) {
+        if (state.verified && !state.replaced && code !== 0) {
           reportTamper(
             `the screen locker ${basename(cmd)} (pid ${state.pid}) ended with ${signal ?? `exit ${code}`} while the screen was locked`,
           );

@@ -102,6 +102,17 @@ describe('Linux lock state', () => {
       'dbus-screensaver-freedesktop',
     ]);
   });
+  it('a discovered session’s clean environment keeps the agent’s own CUSTODIAN_LOCK_COMMAND', async () => {
+    const saved = process.env['CUSTODIAN_LOCK_COMMAND'];
+    process.env['CUSTODIAN_LOCK_COMMAND'] = 'xsecurelock';
+    try {
+      const l = await createScreenLocker({ env: { PATH: '/usr/bin', DISPLAY: ':5' } }, 'linux');
+      expect(l.methods).toEqual(['xsecurelock']);
+    } finally {
+      if (saved === undefined) delete process.env['CUSTODIAN_LOCK_COMMAND'];
+      else process.env['CUSTODIAN_LOCK_COMMAND'] = saved;
+    }
+  });
 });
 
 describe('Windows lock', () => {
