@@ -6,8 +6,9 @@
 // own user may call SetLockedHint on their session).
 //
 // Trusted, all together:
-//  - the TOPMOST VIEWABLE child of the root window covers the whole screen (a locker that is
-//    unmapped or stacked under another window has lost its grabs or its view);
+//  - the TOP-MOST VIEWABLE child of the root window that covers the whole screen (smaller windows
+//    above it get no input while a locker holds the grabs; a locker unmapped has lost them, and
+//    one under another screen-sized window is not what the user sees);
 //  - the X server says which process created that window (X-Resource QueryClientIds: the peer
 //    credentials of the client's local socket, see x11-wire.ts);
 //  - that process runs a known locker binary from a system directory, the binary owned by root,
@@ -56,7 +57,7 @@ export interface OwnLocker {
 export interface X11LockEvidence {
   screenWidth: number;
   screenHeight: number;
-  /** The topmost viewable child of the root window (undefined: none is viewable). */
+  /** The top-most viewable child of the root window covering the screen (undefined: none). */
   top: X11TopWindow | undefined;
   /** Facts about top.clientPid's process (undefined: unknown or gone). */
   topProcess: ProcessFacts | undefined;

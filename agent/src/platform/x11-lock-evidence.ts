@@ -85,7 +85,10 @@ export async function gatherX11LockEvidence(opts: {
   let top: X11TopWindow | undefined;
   try {
     const children = await x.queryTree(x.setup.root);
-    // Top-most first: the first viewable window on the screen is the one the user sees.
+    // Top-most first: the first viewable window that covers the whole screen is what the user
+    // sees. Smaller windows above it (a notification) are passed over: while a locker holds the
+    // keyboard and pointer grabs they receive no input; a locker that is unmapped loses its grabs
+    // and is not viewable, so it is never this window.
     for (let i = children.length - 1; i >= 0 && !top; i--) {
       const id = children[i] as number;
       const attrs = await x.windowAttributes(id).catch(() => undefined);
@@ -93,8 +96,7 @@ export async function gatherX11LockEvidence(opts: {
       const g = await x.geometry(id);
       const w = g.width + 2 * g.border;
       const h = g.height + 2 * g.border;
-      // Entirely off-screen (openbox keeps a 1x1 window at -100,-100 on top): covers nothing.
-      if (g.x + w <= 0 || g.y + h <= 0 || g.x >= x.setup.rootWidth || g.y >= x.setup.rootHeight) continue;
+      if (!(g.x <= 0 && g.y <= 0 && g.x + w >= x.setup.rootWidth && g.y + h >= x.setup.rootHeight)) continue;
       const clientPid = await x.clientPid(id);
       top = {
         id,

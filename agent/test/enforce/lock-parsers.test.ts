@@ -22,6 +22,8 @@ const captured = (name: string): X11LockEvidence => structuredClone(evidence[nam
 describe('X11 lock decision (evidence captured on Xvfb + openbox)', () => {
   it('the agent’s own i3lock, viewable on top over the whole screen, is a lock', () => {
     expect(decideX11Locked(captured('i3lock'))).toMatchObject({ locked: true, by: 'own-locker' });
+    // A small window above it (a notification) gets no input while the locker holds the grabs.
+    expect(decideX11Locked(captured('i3lockUnderPopup'))).toMatchObject({ locked: true, by: 'own-locker' });
   });
   it('issue 11: an xterm classed i3lock, unmapped and sized to the screen, is not', () => {
     expect(decideX11Locked(captured('fakeUnmapped'))).toMatchObject({ locked: false });
