@@ -20,6 +20,7 @@ import { run as realRun } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import {
   type GraphicalSession,
+  HELPER_MARK,
   runAsFor,
   SESSION_VARS,
   type SessionDiscovery,
@@ -323,12 +324,13 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
   /**
    * One pass over /proc: the DISPLAY of users' processes (their environ is read by root, as
    * kernel-provided text; nothing in it is ever opened) and the X server processes. The agent's
-   * own descendants (its helpers now run as the user, with the session's DISPLAY) are left out:
-   * they must not keep a session alive after its user logged out.
+   * own helpers (marked, and descending from it: they run as the user with the session's
+   * DISPLAY) are left out: they must not keep a session alive after its user logged out.
    */
   async function scanProc(): Promise<Scan> {
     const servers: XServerFact[] = [];
-    const seen: { pid: number; ppid: number; uid: number; vars: Record<string, string> }[] = [];
+    const seen: { pid: number; ppid: number; uid: number; helper: boolean; vars: Record<string, string> }[] =
+      [];
     for (const name of await readdir(procDir)) {
       if (!/^\d+$/.test(name) || Number(name) === selfPid) continue;
       const pid = Number(name);
@@ -337,15 +339,16 @@ export function createLinuxSessionDiscovery(options: LinuxSessionDiscoveryOption
         const server = await xServerOf(pid, uid);
         if (server && acceptDisplay(server.display)) servers.push(server);
         if (uid === 0 || !acceptUid(uid)) continue;
-        const vars = parseEnviron(await readFile(`${procDir}/${name}/environ`, 'latin1'));
+        const environ = await readFile(`${procDir}/${name}/environ`, 'latin1');
         const ppid = parseStatPpid(await readFile(`${procDir}/${name}/stat`, 'latin1').catch(() => ''));
-        seen.push({ pid, ppid, uid, vars });
+        const helper = environ.split('\0').includes(`${HELPER_MARK}=1`);
+        seen.push({ pid, ppid, uid, helper, vars: parseEnviron(environ) });
       } catch {
         // The process exited while we looked: skip it.
       }
     }
-    const ours = descendantsOf(selfPid, seen);
-    return { envs: seen.filter((p) => !ours.has(p.pid)), servers };
+    const descendants = descendantsOf(selfPid, seen);
+    return { envs: seen.filter((p) => !(p.helper && descendants.has(p.pid))), servers };
   }
 
   async function xServerOf(pid: number, uid: number): Promise<XServerFact | undefined> {

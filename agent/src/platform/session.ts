@@ -53,6 +53,14 @@ export function hasOwnDisplay(env: NodeJS.ProcessEnv): boolean {
 const runAsOf = new WeakMap<NodeJS.ProcessEnv, RunAs>();
 
 /**
+ * Set in the environment of every helper started in a discovered session. Discovery leaves out
+ * processes that carry it AND descend from the agent (its own helpers, which run as the user with
+ * the session's DISPLAY, must not keep a session alive after a logout). The mark alone hides
+ * nothing: a user's own processes do not descend from the agent.
+ */
+export const HELPER_MARK = 'CUSTODIAN_SESSION_HELPER';
+
+/**
  * The environment display-bound helpers run with. Without a session: `base` minus stale session
  * variables. With one: a CLEAN environment (PATH, the session's variables, UTF-8 locale; nothing
  * of root's own), bound to the session's user when this process is root and the user is not
@@ -68,7 +76,12 @@ export function sessionEnvironment(
     for (const k of SESSION_VARS) delete env[k];
     return env;
   }
-  const env: NodeJS.ProcessEnv = { PATH: SESSION_PATH, LANG: 'C.UTF-8', ...session.vars };
+  const env: NodeJS.ProcessEnv = {
+    PATH: SESSION_PATH,
+    LANG: 'C.UTF-8',
+    [HELPER_MARK]: '1',
+    ...session.vars,
+  };
   if (ownUid === 0 && session.uid !== 0)
     runAsOf.set(env, {
       uid: session.uid,

@@ -164,6 +164,7 @@ describe('Linux session discovery (scripted loginctl/xprop, /proc stand-in)', ()
     const probe = r.calls.find((c) => c.cmd.startsWith('xprop'));
     expect(probe?.runAs).toEqual({ uid: 1000, gid: 1000, user: 'alice', home: '/home/alice' });
     expect(Object.keys(probe?.env ?? {}).sort()).toEqual([
+      'CUSTODIAN_SESSION_HELPER',
       'DISPLAY',
       'LANG',
       'PATH',
@@ -219,6 +220,26 @@ describe('Linux session discovery (scripted loginctl/xprop, /proc stand-in)', ()
     fakeProcess(52, 0, [], '/usr/lib/xorg/Xorg', ['/usr/lib/xorg/Xorg', ':0', '-auth', fake]);
     const r = runner({ logind: true, answering: [':0'] });
     await expect(discovery(r.run).discover()).rejects.toThrow(/not owned by root/);
+  });
+
+  it('the agent’s own helpers do not keep a session; a forged helper mark hides nothing', async () => {
+    rmSync(join(proc, '100'), { recursive: true });
+    const d = (run: ExecRunner) =>
+      createLinuxSessionDiscovery({
+        run,
+        procDir: proc,
+        xSocketDir: sockets,
+        runtimeDir: runtime,
+        passwdFile: new URL('../../testdata/session/passwd.txt', import.meta.url).pathname,
+        selfPid: 900,
+      });
+    // An xprop spy the agent (pid 900) started as alice, and its child: alice logged out.
+    fakeProcess(901, 1000, ['DISPLAY=:0', 'CUSTODIAN_SESSION_HELPER=1'], '/usr/bin/xprop', ['xprop'], 900);
+    fakeProcess(902, 1000, ['DISPLAY=:0', 'CUSTODIAN_SESSION_HELPER=1'], '/usr/bin/xprop', ['xprop'], 901);
+    expect(await d(runner({ logind: false, answering: [':0'] }).run).discover()).toBeUndefined();
+    // Alice's own process carrying the mark still counts (it does not descend from the agent).
+    fakeProcess(903, 1000, ['DISPLAY=:0', 'CUSTODIAN_SESSION_HELPER=1']);
+    expect(await d(runner({ logind: false, answering: [':0'] }).run).discover()).toMatchObject({ uid: 1000 });
   });
 
   it('the fingerprint changes with the environments and spawns nothing', async () => {

@@ -10,6 +10,7 @@ import { ensureUser, processesOnDisplay } from '../../../test/support/test-user.
 import { silentLogger } from '../../src/config/logger.ts';
 import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
 import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
+import { createLinuxNotifier } from '../../src/platform/notify.linux.ts';
 import { createScreenshotSource } from '../../src/platform/screenshot.ts';
 import { createLinuxSessionDiscovery } from '../../src/platform/session.linux.ts';
 import { SessionWatcher, setSessionEnvProvider } from '../../src/platform/session.ts';
@@ -93,6 +94,17 @@ describe('graphical session discovery (Xvfb with -auth, session held by another 
       expect(spies.map((p) => p.uid)).toEqual(spies.map(() => UID));
     } finally {
       await source.stop();
+    }
+
+    // The idle warning notice is the user's process too.
+    const notifier = createLinuxNotifier();
+    await notifier.show(30);
+    try {
+      const notices = processesOnDisplay(x.display, 'xmessage');
+      expect(notices).toHaveLength(1);
+      expect(notices[0]?.uid).toBe(UID);
+    } finally {
+      await notifier.dismiss();
     }
 
     const idle = createLinuxIdleProbe();

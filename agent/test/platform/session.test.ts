@@ -149,7 +149,13 @@ describe('session environment', () => {
     const s = session(1000, 'alice', { DISPLAY: ':0', XAUTHORITY: '/a' });
     // A session's helpers get a clean environment: nothing of root's own (here FOO, PATH).
     const env = sessionEnvironment({ PATH: '/bin', WAYLAND_DISPLAY: 'old', FOO: 'x' }, s, 1000);
-    expect(env).toEqual({ PATH: SESSION_PATH, LANG: 'C.UTF-8', DISPLAY: ':0', XAUTHORITY: '/a' });
+    expect(env).toEqual({
+      PATH: SESSION_PATH,
+      LANG: 'C.UTF-8',
+      CUSTODIAN_SESSION_HELPER: '1',
+      DISPLAY: ':0',
+      XAUTHORITY: '/a',
+    });
     expect(runAsFor(env)).toBeUndefined(); // not root: nothing to drop to
     const asRoot = sessionEnvironment({}, s, 0);
     expect(runAsFor(asRoot)).toEqual({ uid: 1000, gid: 1000, user: 'alice', home: '/home/alice' });
@@ -175,14 +181,24 @@ describe('session environment', () => {
     w.onChange((s) => seen.push(s?.user));
     expect(await w.check(false)).toBe(true);
     const env1 = w.current();
-    expect(env1).toEqual({ PATH: SESSION_PATH, LANG: 'C.UTF-8', DISPLAY: ':0' });
+    expect(env1).toEqual({
+      PATH: SESSION_PATH,
+      LANG: 'C.UTF-8',
+      CUSTODIAN_SESSION_HELPER: '1',
+      DISPLAY: ':0',
+    });
     expect(await w.check(false)).toBe(false);
     expect(discovers).toBe(1);
     expect(w.current()).toBe(env1); // same object while nothing changed
     fp = 'b';
     answer = session(1001, 'bob', { DISPLAY: ':1' });
     expect(await w.check(false)).toBe(true);
-    expect(w.current()).toEqual({ PATH: SESSION_PATH, LANG: 'C.UTF-8', DISPLAY: ':1' });
+    expect(w.current()).toEqual({
+      PATH: SESSION_PATH,
+      LANG: 'C.UTF-8',
+      CUSTODIAN_SESSION_HELPER: '1',
+      DISPLAY: ':1',
+    });
     fp = 'c';
     answer = undefined;
     expect(await w.check(false)).toBe(true);
