@@ -35,9 +35,11 @@ function fakeProcess(
   env: string[],
   exe = '/usr/bin/sleep',
   argv = ['sleep'],
+  ppid = 1,
 ): void {
   const dir = join(proc, String(pid));
   mkdirSync(dir);
+  writeFileSync(join(dir, 'stat'), `${pid} (${argv[0]}) S ${ppid} ${pid} ${pid} 0 -1`);
   writeFileSync(join(dir, 'environ'), `${env.join('\0')}\0`);
   writeFileSync(join(dir, 'cmdline'), `${argv.join('\0')}\0`);
   symlinkSync(exe, join(dir, 'exe'));
