@@ -82,10 +82,10 @@ describe('session discovery against a pupil’s planted environments (no logind 
       acceptDisplay: (n) => n === realDisplay() || n === m,
     });
     const s = await d.discover();
-    expect(s?.vars['DISPLAY']).toBe(x.display);
-    expect(s?.vars['XAUTHORITY']).toBe(`/run/custodian/x11-${pupil.uid}/display-${realDisplay()}.xauth`);
     await new Promise((r) => setTimeout(r, 300));
     expect(accepted).toHaveLength(0);
+    expect(s?.vars['DISPLAY']).toBe(x.display);
+    expect(s?.vars['XAUTHORITY']).toBe(`/run/custodian/x11-${pupil.uid}/display-${realDisplay()}.xauth`);
   });
 
   it('an XAUTHORITY naming a FIFO (like /dev/watchdog: opening it is the attack) is never opened', async () => {
