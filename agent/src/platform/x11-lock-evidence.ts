@@ -93,11 +93,13 @@ export async function gatherX11LockEvidence(opts: {
       const id = children[i] as number;
       const attrs = await x.windowAttributes(id).catch(() => undefined);
       if (attrs?.mapState !== MAP_STATE_VIEWABLE) continue;
-      const g = await x.geometry(id);
+      // The window may be destroyed between the tree and this read (BadWindow): pass it over.
+      const g = await x.geometry(id).catch(() => undefined);
+      if (!g) continue;
       const w = g.width + 2 * g.border;
       const h = g.height + 2 * g.border;
       if (!(g.x <= 0 && g.y <= 0 && g.x + w >= x.setup.rootWidth && g.y + h >= x.setup.rootHeight)) continue;
-      const clientPid = await x.clientPid(id);
+      const clientPid = await x.clientPid(id).catch(() => undefined);
       top = {
         id,
         x: g.x,
