@@ -222,6 +222,12 @@ describe('Linux session discovery (scripted loginctl/xprop, /proc stand-in)', ()
     fakeProcess(52, 0, [], '/usr/lib/xorg/Xorg', ['/usr/lib/xorg/Xorg', ':0', '-auth', fake]);
     const r = runner({ logind: true, answering: [':0'] });
     await expect(discovery(r.run).discover()).rejects.toThrow(/not owned by root/);
+    // A link (even to a good cookie file) or a FIFO is not opened.
+    rmSync(join(proc, '52'), { recursive: true });
+    const link = join(root, 'link.auth');
+    symlinkSync(authFile(0), link);
+    fakeProcess(53, 0, [], '/usr/lib/xorg/Xorg', ['/usr/lib/xorg/Xorg', ':0', '-auth', link]);
+    await expect(discovery(r.run).discover()).rejects.toThrow(/is not a regular file/);
   });
 
   it('the agent’s own helpers do not keep a session; a forged helper mark hides nothing', async () => {
