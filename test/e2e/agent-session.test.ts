@@ -3,6 +3,7 @@
 // demands a cookie, and processes of another user holding the desktop session's environment.
 // The agent must discover the session, and the window title must reach the collector timeline;
 // a logout and a new login must be followed.
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthXSession, startAuthX } from '../../agent/test/platform/session-xauth.ts';
 import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
@@ -14,6 +15,27 @@ let collector: CollectorProcess | undefined;
 let x: AuthXSession | undefined;
 let enrolled: EnrolledAgent | undefined;
 let agent: AgentProcess | undefined;
+/** Issue 11: a listener where a planted DISPLAY=127.0.0.1:M points; root must never connect. */
+let trap: Server | undefined;
+const trapped: Socket[] = [];
+let trapDisplay = 0;
+
+async function listenTrap(): Promise<void> {
+  for (let tries = 0; tries < 50 && !trap; tries++) {
+    const m = 500 + Math.floor(Math.random() * 400);
+    const s = createServer((sock) => trapped.push(sock));
+    if (
+      await new Promise<boolean>((resolve) => {
+        s.once('error', () => resolve(false));
+        s.listen(6000 + m, '127.0.0.1', () => resolve(true));
+      })
+    ) {
+      trap = s;
+      trapDisplay = m;
+    }
+  }
+  if (!trap) throw new Error('no free port for the loopback trap');
+}
 
 interface Cap {
   name: string;
@@ -29,8 +51,12 @@ beforeAll(async () => {
   expect(process.env['DISPLAY'] ?? '').toBe('');
   collector = await startCollector();
   x = await startAuthX();
-  // Three processes: a desktop session has many, and the most common environment is preferred.
-  await x.holdSession(65534, 3);
+  // Twenty processes: a desktop session has many, and the display most of them name is preferred
+  // (other test files hold sessions of other users on their own X servers in parallel).
+  await x.holdSession(65534, 20);
+  // The user also plants processes pointing root at a loopback listener, with another cookie.
+  await listenTrap();
+  await x.holdSession(65534, 30, { DISPLAY: `127.0.0.1:${trapDisplay}`, XAUTHORITY: x.authFile });
   enrolled = await enrolAgent({ collector });
   const put = await fetch(`${collector.url}/api/v1/devices/${enrolled.deviceId}/policy`, {
     method: 'PUT',
@@ -54,6 +80,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const sock of trapped) sock.destroy();
+  trap?.close();
   await agent?.stop();
   await x?.stop();
   await enrolled?.cleanup();
@@ -73,6 +101,8 @@ describe('agent without a display of its own (root service)', () => {
     const t = await timeline(collector!, enrolled!.deviceId);
     const caps = t.map(activeWindowCap).filter((c) => c !== undefined);
     expect(caps.at(-1)).toMatchObject({ available: true });
+    // Nothing ever connected to the planted loopback display.
+    expect(trapped).toHaveLength(0);
   });
 
   it('follows a logout and the next login', async () => {
@@ -85,7 +115,7 @@ describe('agent without a display of its own (root service)', () => {
     }, 'the capabilities re-reported without the display');
     expect(loggedOut.reason).toBe('no X display');
 
-    await x!.holdSession(65534, 3);
+    await x!.holdSession(65534, 20);
     await x!.openWindow('Session e2e window two');
     await waitFor(
       async () =>

@@ -27,7 +27,17 @@ export interface CaptureRig {
   stop(): Promise<void>;
 }
 
-export async function startCaptureRig(): Promise<CaptureRig> {
+export interface CaptureRigOptions {
+  /** Laid over the test policy (`windowSampleMs: 200`). */
+  policy?: Record<string, unknown>;
+  /** Agent arguments; default `--demo` (idle lock report-only). */
+  agentArgs?: string[];
+  agentEnv?: NodeJS.ProcessEnv;
+  /** Runs on the X server before the agent starts (a pupil preparing the screen). */
+  beforeAgent?: (x: XSession) => Promise<void>;
+}
+
+export async function startCaptureRig(options: CaptureRigOptions = {}): Promise<CaptureRig> {
   const parts: {
     collector?: CollectorProcess;
     enrolled?: EnrolledAgent;
@@ -48,10 +58,18 @@ export async function startCaptureRig(): Promise<CaptureRig> {
     const put = await fetch(`${parts.collector.url}/api/v1/devices/${parts.enrolled.deviceId}/policy`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${parts.collector.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ policy: { windowSampleMs: 200 }, reason: 'capture e2e test' }),
+      body: JSON.stringify({
+        policy: { windowSampleMs: 200, ...options.policy },
+        reason: 'capture e2e test',
+      }),
     });
     if (!put.ok) throw new Error(`policy PUT: HTTP ${put.status}: ${await put.text()}`);
-    parts.agent = await startAgent({ dataDir: parts.enrolled.dataDir, env: parts.x.env, args: ['--demo'] });
+    await options.beforeAgent?.(parts.x);
+    parts.agent = await startAgent({
+      dataDir: parts.enrolled.dataDir,
+      env: { ...parts.x.env, ...options.agentEnv },
+      args: options.agentArgs ?? ['--demo'],
+    });
     await parts.agent.waitForLog(/connected to collector/, 30_000);
   } catch (err) {
     await stop();

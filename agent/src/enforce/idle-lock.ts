@@ -56,6 +56,8 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
   /** Active phase: the idle time cannot reach the warning point before this (Date.now() ms). */
   let idleDueAt = 0;
   let unsubscribeLock: (() => void) | undefined;
+  let unsubscribeTamper: (() => void) | undefined;
+  let lastIdleMs = 0;
   let inTick = false;
   let idleCap: CapabilityStatus = { name: 'idle', available: false, reason: 'not started' };
   let lockCap: CapabilityStatus = { name: 'lock', available: false, reason: 'not started' };
@@ -144,6 +146,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     let idleMs: number;
     try {
       idleMs = await idle.idleMs();
+      lastIdleMs = idleMs;
       lastIdleError = '';
       setCap({ name: 'idle', available: true, reason: `measured with ${idle.method}` });
     } catch (err) {
@@ -204,8 +207,18 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
     );
   }
 
+  /**
+   * The lock we made ended or was hidden without an unlock (the locker killed, its window unmapped):
+   * the policy still says locked, so lock again, and the ScreenLocked event says why (issue 11).
+   */
+  function relock(what: string): void {
+    ctx.log.warn('screen lock ended without an unlock', { what });
+    if (!running || !policy().enabled || reportOnly()) return;
+    attemptLock(lastIdleMs, true, what).catch(() => undefined /* reported as LockFailed inside */);
+  }
+
   /** One lock attempt; every outcome becomes an event. Rejects with the failure. */
-  function attemptLock(idleMs: number, byPolicy: boolean): Promise<string> {
+  function attemptLock(idleMs: number, byPolicy: boolean, relockReason = ''): Promise<string> {
     if (locking) return locking;
     const l = locker;
     const attempt = failures + 1;
@@ -213,7 +226,9 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       if (!l) throw new Error('no screen locker');
       try {
         const method = await l.lock();
-        await ctx.events.emit({ screenLocked: { method, idleMs, byPolicy, attempt } });
+        await ctx.events.emit({
+          screenLocked: { method, idleMs, byPolicy, attempt, ...(relockReason ? { relockReason } : {}) },
+        });
         phase = 'locked';
         void dismissWarning();
         failures = 0;
@@ -265,6 +280,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
         idleDueAt = 0;
         schedule(0);
       });
+      unsubscribeTamper = locker.onTamper?.(relock);
       running = true;
       schedule(0);
     },
@@ -273,6 +289,7 @@ export function createIdleLockEnforcer(ctx: AgentContext, options: IdleLockOptio
       clearTimeout(timer);
       unsubscribe?.();
       unsubscribeLock?.();
+      unsubscribeTamper?.();
       await ticking;
       await locking?.catch(() => undefined);
       await dismissWarning();

@@ -85,6 +85,7 @@ export class WindowMonitor implements AgentComponent {
     if (!this.sourceStarted || this.sampling) return;
     this.sampling = true;
     try {
+      this.noteHealth();
       const locked = await this.isLocked();
       const reading: WindowReading = locked ? lockedReading() : await this.source.read();
       if (reading.kind === 'unknown') return;
@@ -100,6 +101,15 @@ export class WindowMonitor implements AgentComponent {
     } finally {
       this.sampling = false;
     }
+  }
+
+  /** A recovered crash of the source shows in the capability report (available, with the note). */
+  private noteHealth(): void {
+    const note = this.source.health?.();
+    if (!note || !this.capability.available || this.capability.reason === note) return;
+    this.capability = { ...this.capability, reason: note };
+    this.ctx.log.warn('active window source recovered', { note });
+    this.ctx.capabilitiesChanged();
   }
 
   private keyOf(reading: WindowReading): string {

@@ -3,7 +3,7 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { run as realRun } from './exec.ts';
 import type { Availability, ExecRunner, IdleProbe, IdleProbeOptions } from './idle.ts';
-import { sessionEnv } from './session.ts';
+import { runAsFor, sessionEnv } from './session.ts';
 
 export type LinuxSessionKind = 'x11' | 'wayland' | 'none';
 
@@ -114,12 +114,15 @@ export function createLinuxIdleProbe(options: IdleProbeOptions = {}): IdleProbe 
 function createIdleProbeFor(env: NodeJS.ProcessEnv, options: IdleProbeOptions): IdleProbe {
   const run: ExecRunner = options.run ?? realRun;
   const session = linuxSession(env);
+  // X and session-bus helpers run as the session's user (session.ts); loginctl asks logind as root.
+  const runAs = runAsFor(env);
+  const asUser = runAs ? { runAs } : {};
 
   if (session.kind === 'x11') {
     const p: IdleProbe = {
       method: 'xprintidle',
       async idleMs() {
-        const { stdout } = await run('xprintidle', [], { env, timeoutMs: 2_000 });
+        const { stdout } = await run('xprintidle', [], { env, timeoutMs: 2_000, ...asUser });
         return parseXprintidle(stdout);
       },
       availability: () => probe(p),
@@ -131,7 +134,7 @@ function createIdleProbeFor(env: NodeJS.ProcessEnv, options: IdleProbeOptions): 
     const p: IdleProbe = {
       method: 'mutter-idlemonitor',
       async idleMs() {
-        const { stdout } = await run('gdbus', MUTTER_IDLE_ARGS, { env, timeoutMs: 2_000 });
+        const { stdout } = await run('gdbus', MUTTER_IDLE_ARGS, { env, timeoutMs: 2_000, ...asUser });
         return parseMutterIdletime(stdout);
       },
       async availability() {

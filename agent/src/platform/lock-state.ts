@@ -38,6 +38,7 @@ export function withLockStateCache(locker: ScreenLocker, now: () => number = Dat
 
   return {
     methods: locker.methods,
+    ...(locker.onTamper ? { onTamper: (l: (what: string) => void) => locker.onTamper!(l) } : {}),
     availability: () => locker.availability(),
     async lock() {
       // A failed attempt may still have changed something: the next read asks the OS.

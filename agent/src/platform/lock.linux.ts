@@ -1,93 +1,18 @@
-// Screen lock on Linux. X11: a configured locker command (default `i3lock -n`), seen as a
-// full-screen top-level window of a known locker. Any desktop with logind: `loginctl
-// lock-session` (the desktop's locker must honour it; LockedHint reports it). GNOME/KDE: the
-// D-Bus screensaver's Lock. There is no X11 standard for "locked" (platform-notes §2).
-import { spawn } from 'node:child_process';
+// Screen lock on Linux. X11: a configured locker command (default `i3lock -n`) run AS THE
+// SESSION'S USER (so it checks that user's password, not root's), and "locked" decided from
+// evidence the pupil cannot forge (x11-lock-decision.ts). Any desktop with logind: `loginctl
+// lock-session` (the desktop's locker must honour it). GNOME/KDE: the D-Bus screensaver's Lock.
+// There is no X11 standard for "locked" (platform-notes §2).
+import type { ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import { hasCommand, run as realRun } from './exec.ts';
+import { hasCommand, run as realRun, spawnDetached } from './exec.ts';
 import { linuxSession } from './idle.linux.ts';
 import type { Availability, ExecRunner } from './idle.ts';
 import { configuredLockCommand, type ScreenLocker, type ScreenLockerOptions } from './lock.ts';
-import { sessionEnv } from './session.ts';
-
-/** Window names/classes of X11 screen lockers. */
-export const KNOWN_X11_LOCKERS = [
-  'i3lock',
-  'xsecurelock',
-  'slock',
-  'xtrlock',
-  'xscreensaver',
-  'light-locker',
-  'xlock',
-];
-
-export interface X11TopWindow {
-  id: string;
-  name: string;
-  resName: string;
-  resClass: string;
-  width: number;
-  height: number;
-}
-
-export interface X11RootChildren {
-  rootWidth: number;
-  rootHeight: number;
-  children: X11TopWindow[];
-}
-
-// 0x200003 "i3lock": ("i3lock" "i3lock")  800x600+0+0  +0+0   |   0x20020b "Openbox": ("" (none))  1x1+-100+-100
-const CHILD_LINE = /^\s*(0x[0-9a-f]+) (?:"((?:[^"\\]|\\.)*)"|\(has no name\)): \((.*)\)\s+(\d+)x(\d+)[+-]/;
-
-/** Parses `xwininfo -root -children -stats`. Names are attacker-controlled: only ever compared. */
-export function parseXwininfoRootChildren(stdout: string): X11RootChildren {
-  const children: X11TopWindow[] = [];
-  let rootWidth = 0;
-  let rootHeight = 0;
-  for (const line of stdout.split('\n')) {
-    const m = CHILD_LINE.exec(line);
-    if (m) {
-      const cls = [...(m[3] ?? '').matchAll(/"([^"]*)"/g)].map((c) => c[1] ?? '');
-      children.push({
-        id: m[1] as string,
-        name: m[2] ?? '',
-        resName: cls[0] ?? '',
-        resClass: cls[1] ?? '',
-        width: Number(m[4]),
-        height: Number(m[5]),
-      });
-      continue;
-    }
-    const w = /^\s*Width: (\d+)/.exec(line);
-    if (w) rootWidth = Number(w[1]);
-    const h = /^\s*Height: (\d+)/.exec(line);
-    if (h) rootHeight = Number(h[1]);
-  }
-  if (!rootWidth || !rootHeight) {
-    throw new CustodianError(ErrorCode.COMMAND_FAILED, 'xwininfo: no root window geometry in the output');
-  }
-  return { rootWidth, rootHeight, children };
-}
-
-/**
- * A locker is up when a top-level window of a known locker covers the whole screen. Requiring
- * full-screen size keeps an ordinary window that merely has a locker's name from counting.
- */
-export function findLockerWindow(
-  tree: X11RootChildren,
-  lockerNames: readonly string[],
-): X11TopWindow | undefined {
-  const names = new Set(lockerNames.map((n) => n.toLowerCase()));
-  return tree.children.find(
-    (w) =>
-      (names.has(w.resClass.toLowerCase()) ||
-        names.has(w.resName.toLowerCase()) ||
-        names.has(w.name.toLowerCase())) &&
-      w.width >= tree.rootWidth &&
-      w.height >= tree.rootHeight,
-  );
-}
+import { runAsFor, sessionEnv } from './session.ts';
+import { decideX11Locked, KNOWN_LOCKER_BINARIES, type X11LockEvidence } from './x11-lock-decision.ts';
+import { gatherX11LockEvidence } from './x11-lock-evidence.ts';
 
 /** `loginctl show-session ID -p LockedHint` → "LockedHint=yes". */
 export function parseLockedHint(stdout: string): boolean {
@@ -126,7 +51,15 @@ function sleep(ms: number): Promise<void> {
 }
 
 export function createLinuxScreenLocker(options: ScreenLockerOptions = {}): ScreenLocker {
-  if (options.env) return createScreenLockerFor(options.env, options);
+  const listeners = new Set<(what: string) => void>();
+  const tamper = (what: string): void => {
+    for (const l of [...listeners]) l(what);
+  };
+  const onTamper = (l: (what: string) => void): (() => void) => {
+    listeners.add(l);
+    return () => listeners.delete(l);
+  };
+  if (options.env) return { ...createScreenLockerFor(options.env, options, tamper), onTamper };
   // No fixed environment: follow the graphical session (session.ts), rebuilt when it changes.
   let env: NodeJS.ProcessEnv | undefined;
   let locker: ScreenLocker | undefined;
@@ -134,7 +67,7 @@ export function createLinuxScreenLocker(options: ScreenLockerOptions = {}): Scre
     const now = sessionEnv();
     if (!locker || now !== env) {
       env = now;
-      locker = createScreenLockerFor(now, options);
+      locker = createScreenLockerFor(now, options, tamper);
     }
     return locker;
   };
@@ -145,18 +78,56 @@ export function createLinuxScreenLocker(options: ScreenLockerOptions = {}): Scre
     availability: () => current().availability(),
     lock: () => current().lock(),
     isLocked: () => current().isLocked(),
+    onTamper,
   };
 }
 
-function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOptions): ScreenLocker {
+interface OwnLockerState {
+  child: ChildProcess;
+  pid: number;
+  running: boolean;
+  /** lock() saw it hold the screen: from then on, an end other than exit 0 is tampering. */
+  verified: boolean;
+  /** The agent ended it itself (to replace a hidden one): not tampering. */
+  replaced: boolean;
+}
+
+function createScreenLockerFor(
+  env: NodeJS.ProcessEnv,
+  options: ScreenLockerOptions,
+  tamper: (what: string) => void,
+): ScreenLocker {
   const run: ExecRunner = options.run ?? realRun;
   const verifyMs = options.verifyMs ?? 2_000;
   const session = linuxSession(env);
-  const lockCommand = options.lockCommand ?? configuredLockCommand(env);
+  // The locker and every X/D-Bus helper run as the session's user (session.ts).
+  const runAs = options.runAs ?? runAsFor(env);
+  const asUser = runAs ? { runAs } : {};
+  // The agent's own setting (a discovered session's environment is clean: nothing of root's).
+  const lockCommand =
+    options.lockCommand ?? configuredLockCommand(env['CUSTODIAN_LOCK_COMMAND'] ? env : process.env);
   const lockerName = basename(lockCommand[0] ?? 'i3lock');
-  const lockerNames = [...new Set([lockerName, ...KNOWN_X11_LOCKERS])];
-  /** The foreground locker we started (i3lock -n): while it runs, the screen is locked. */
-  let ownLocker: { pid: number; exited: boolean } | undefined;
+  const lockerNames = [...new Set([lockerName, ...KNOWN_LOCKER_BINARIES])];
+  /** The foreground locker we started (i3lock -n). */
+  let ownLocker: OwnLockerState | undefined;
+  /** The last tampering reported (reported once until the screen is locked again). */
+  let reportedTamper = false;
+  /** Reads in a row that saw our running locker hidden (one could race the user's unlock). */
+  let hiddenReads = 0;
+  const evidence = (): Promise<X11LockEvidence> =>
+    gatherX11LockEvidence({
+      env,
+      runAs,
+      sessionUid: runAs?.uid ?? process.getuid?.(),
+      own: ownLocker ? { pid: ownLocker.pid, running: ownLocker.running } : undefined,
+      lockerNames,
+    });
+
+  function reportTamper(what: string): void {
+    if (reportedTamper) return;
+    reportedTamper = true;
+    tamper(what);
+  }
 
   const methods: LinuxLockMethod[] = [];
   if (session.kind === 'x11') {
@@ -175,7 +146,7 @@ function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOpti
         return (await hasCommand('loginctl')) ? null : 'loginctl is not installed';
       },
       async start() {
-        await run('loginctl', ['lock-session', session.sessionId], { env, timeoutMs: 5_000 });
+        await run('loginctl', ['lock-session', session.sessionId], { timeoutMs: 5_000 });
       },
     });
   }
@@ -187,7 +158,7 @@ function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOpti
           return (await hasCommand('gdbus')) ? null : 'gdbus is not installed';
         },
         async start() {
-          await run('gdbus', screensaverArgs(service, 'Lock'), { env, timeoutMs: 5_000 });
+          await run('gdbus', screensaverArgs(service, 'Lock'), { env, timeoutMs: 5_000, ...asUser });
         },
       });
     }
@@ -195,29 +166,58 @@ function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOpti
 
   /**
    * The locker lives until the user unlocks, so it cannot go through run() (its timeout would
-   * unlock the screen). It is detached: an agent restart must not unlock the screen either.
+   * unlock the screen). It is detached: an agent restart must not unlock the screen either. It
+   * runs as the session's user: i3lock checks the password of the user it runs as.
    */
   function startLockerCommand(): Promise<void> {
     const [cmd, ...args] = lockCommand;
     if (!cmd) return Promise.reject(new CustodianError(ErrorCode.INVALID_CONFIG, 'empty lock command'));
+    // A locker of ours still running here was hidden (unmapped, covered): it holds nothing.
+    if (ownLocker?.running) {
+      ownLocker.replaced = true;
+      try {
+        process.kill(ownLocker.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
     return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      let child: ChildProcess;
+      try {
+        child = spawnDetached(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], ...asUser });
+      } catch (err) {
+        reject(err);
+        return;
+      }
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
         if (stderr.length < 2_000) stderr += d.toString('utf8');
       });
-      const state = { pid: child.pid ?? 0, exited: false };
+      const state: OwnLockerState = {
+        child,
+        pid: child.pid ?? 0,
+        running: true,
+        verified: false,
+        replaced: false,
+      };
       let settled = false;
       child.once('error', (err) => {
-        state.exited = true;
+        state.running = false;
         if (!settled) {
           settled = true;
           reject(new CustodianError(ErrorCode.COMMAND_FAILED, `${cmd}: ${err.message}`, { cause: err }));
         }
       });
       child.once('exit', (code, signal) => {
-        state.exited = true;
+        state.running = false;
         child.stderr?.destroy();
+        // Exit 0 is the user's unlock. Anything else after the lock held (killed, its X
+        // connection killed by another client) is an end without an unlock: say so.
+        if (state.verified && !state.replaced && code !== 0) {
+          reportTamper(
+            `the screen locker ${basename(cmd)} (pid ${state.pid}) ended with ${signal ?? `exit ${code}`} while the screen was locked`,
+          );
+        }
         if (settled) return;
         settled = true;
         // A forking locker (i3lock without -n) exits 0 once it holds the screen.
@@ -246,27 +246,37 @@ function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOpti
   }
 
   async function x11Locked(): Promise<boolean> {
-    const { stdout } = await run('xwininfo', ['-root', '-children', '-stats'], { env, timeoutMs: 2_000 });
-    return findLockerWindow(parseXwininfoRootChildren(stdout), lockerNames) !== undefined;
+    const e: X11LockEvidence = await evidence();
+    const verdict = decideX11Locked(e);
+    if (!verdict.locked && verdict.tamper && ownLocker?.verified) {
+      if (++hiddenReads >= 2) reportTamper(verdict.tamper);
+    } else hiddenReads = 0;
+    return verdict.locked;
   }
 
   async function isLocked(): Promise<boolean> {
-    if (session.kind === 'x11') {
-      if (ownLocker && !ownLocker.exited) return true;
-      if (await x11Locked()) return true;
+    // X11: only the X evidence counts. LockedHint is not consulted here: the session's own user
+    // may set it (SetLockedHint), and on X11 the agent can see for itself.
+    if (session.kind === 'x11') return x11Locked();
+    if (session.kind === 'wayland' && env['DBUS_SESSION_BUS_ADDRESS']) {
+      try {
+        const { stdout } = await run('gdbus', screensaverArgs('gnome', 'GetActive'), {
+          env,
+          timeoutMs: 2_000,
+          ...asUser,
+        });
+        return parseGdbusBool(stdout);
+      } catch (err) {
+        if (!session.sessionId) throw err;
+        // No GNOME screensaver on this bus: logind's hint below.
+      }
     }
     if (session.sessionId) {
       const { stdout } = await run('loginctl', ['show-session', session.sessionId, '-p', 'LockedHint'], {
-        env,
         timeoutMs: 2_000,
       });
       return parseLockedHint(stdout);
     }
-    if (session.kind === 'wayland' && env['DBUS_SESSION_BUS_ADDRESS']) {
-      const { stdout } = await run('gdbus', screensaverArgs('gnome', 'GetActive'), { env, timeoutMs: 2_000 });
-      return parseGdbusBool(stdout);
-    }
-    if (session.kind === 'x11') return false;
     throw new CustodianError(ErrorCode.UNAVAILABLE, 'no graphical session to read the lock state from');
   }
 
@@ -317,7 +327,11 @@ function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOpti
           failures.push(`${m.name}: ${(err as Error).message}`);
           continue;
         }
-        if (await verify()) return m.name;
+        if (await verify()) {
+          if (ownLocker) ownLocker.verified = true;
+          reportedTamper = false;
+          return m.name;
+        }
         failures.push(`${m.name}: started but the screen did not show as locked within ${verifyMs} ms`);
       }
       throw new CustodianError(

@@ -1,4 +1,5 @@
 // Locking the screen and telling whether it is locked. One interface, one file per OS, chosen here only.
+import type { RunAs } from './exec.ts';
 import type { Availability, ExecRunner } from './idle.ts';
 
 export interface ScreenLocker {
@@ -12,6 +13,11 @@ export interface ScreenLocker {
   lock(): Promise<string>;
   /** Rejects (CustodianError UNAVAILABLE) where the OS cannot tell. */
   isLocked(): Promise<boolean>;
+  /**
+   * Where the platform can tell: called when a lock this locker made ended or was hidden without
+   * an unlock (the locker killed, its window unmapped or covered), with what was seen.
+   */
+  onTamper?(listener: (what: string) => void): () => void;
 }
 
 export interface ScreenLockerOptions {
@@ -24,6 +30,8 @@ export interface ScreenLockerOptions {
   lockCommand?: readonly string[];
   /** How long to wait for the lock to show before calling the attempt failed. Default 2000 ms. */
   verifyMs?: number;
+  /** Run the locker and helpers as this user (default: the session's, see session.ts runAsFor). */
+  runAs?: RunAs;
 }
 
 export const DEFAULT_LOCK_COMMAND: readonly string[] = ['i3lock', '-n'];

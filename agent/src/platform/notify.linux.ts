@@ -14,7 +14,7 @@ import {
   warningSeconds,
   warningText,
 } from './notify.ts';
-import { sessionEnv } from './session.ts';
+import { runAsFor, sessionEnv } from './session.ts';
 
 /** X core fonts are Latin-1: the em dash would print as mojibake, so xmessage gets ASCII. */
 export function xmessageArgs(secondsLeft: number): string[] {
@@ -111,7 +111,12 @@ function createLinuxNotifierFor(env: NodeJS.ProcessEnv): IdleNotifier {
       await close();
       if (mine !== generation) return;
       const args = xmessageArgs(secondsLeft);
-      const child = spawnTied('xmessage', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const runAs = runAsFor(env);
+      const child = spawnTied('xmessage', args, {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        ...(runAs ? { runAs } : {}),
+      });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
         if (stderr.length < 2_000) stderr += String(d);

@@ -4,8 +4,9 @@
 import { fileURLToPath } from 'node:url';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
-import { run } from './exec.ts';
+import { type RunAs, run } from './exec.ts';
 import type { ScreenshotSource } from './screenshot.ts';
+import { runAsFor } from './session.ts';
 
 const CHILD = fileURLToPath(new URL('./screenshot-child.ts', import.meta.url));
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -29,10 +30,20 @@ export function childError(stderr: string): string | undefined {
   return undefined;
 }
 
-export async function captureInChild(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Uint8Array> {
+/** runAs: the session's user (the capture is an X client like any other helper). */
+export async function captureInChild(
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  runAs: RunAs | undefined = runAsFor(env),
+): Promise<Uint8Array> {
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, [CHILD], { env, timeoutMs, maxBuffer: MAX_OUTPUT }));
+    ({ stdout } = await run(process.execPath, [CHILD], {
+      env,
+      timeoutMs,
+      maxBuffer: MAX_OUTPUT,
+      ...(runAs ? { runAs } : {}),
+    }));
   } catch (err) {
     if (isCustodianError(err, ErrorCode.COMMAND_FAILED)) {
       const stderr = typeof err.details?.['stderr'] === 'string' ? err.details['stderr'] : '';

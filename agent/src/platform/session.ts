@@ -3,6 +3,7 @@
 // screenshots need the environment of the user's desktop session. When the agent has a display
 // of its own (development, tests, `pnpm start`) nothing is discovered and process.env is used.
 import type { AgentLogger } from '../core/contracts.ts';
+import type { RunAs } from './exec.ts';
 
 /** The variables that bind a process to a desktop session (copied from the session, nothing else). */
 export const SESSION_VARS = [
@@ -19,10 +20,20 @@ export interface GraphicalSession {
   /** How it was found. */
   source: 'logind' | 'proc';
   uid: number;
+  /** Primary group of the user (helpers run as uid:gid). */
+  gid: number;
   user: string;
-  /** Only SESSION_VARS keys. */
+  /** The user's home directory ("/" when the user has no passwd entry). */
+  home: string;
+  /**
+   * Only SESSION_VARS keys, and only values the agent derived itself: DISPLAY `:N` of a trusted
+   * X server, XAUTHORITY the agent's copy of that server's cookie (session.linux.ts).
+   */
   vars: Record<string, string>;
 }
+
+/** PATH for helpers run in the user's session: system directories only, never the user's. */
+export const SESSION_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
 
 export interface SessionDiscovery {
   /**
@@ -39,14 +50,56 @@ export function hasOwnDisplay(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env['DISPLAY'] || env['WAYLAND_DISPLAY']);
 }
 
-/** process.env with the session's variables laid over it (pure). Stale session vars are dropped. */
+const runAsOf = new WeakMap<NodeJS.ProcessEnv, RunAs>();
+
+/**
+ * Set in the environment of every helper started in a discovered session. Discovery leaves out
+ * processes that carry it AND descend from the agent (its own helpers, which run as the user with
+ * the session's DISPLAY, must not keep a session alive after a logout). The mark alone hides
+ * nothing: a user's own processes do not descend from the agent.
+ */
+export const HELPER_MARK = 'CUSTODIAN_SESSION_HELPER';
+
+/**
+ * The environment display-bound helpers run with. Without a session: `base` minus stale session
+ * variables. With one: a CLEAN environment (PATH, the session's variables, UTF-8 locale; nothing
+ * of root's own), bound to the session's user when this process is root and the user is not
+ * (runAsFor() gives it back), so every helper started with it runs as that user.
+ */
 export function sessionEnvironment(
   base: NodeJS.ProcessEnv,
   session: GraphicalSession | undefined,
+  ownUid: number | undefined = process.getuid?.(),
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base };
-  for (const k of SESSION_VARS) delete env[k];
-  if (session) Object.assign(env, session.vars);
+  if (!session) {
+    const env: NodeJS.ProcessEnv = { ...base };
+    for (const k of SESSION_VARS) delete env[k];
+    return env;
+  }
+  const env: NodeJS.ProcessEnv = {
+    PATH: SESSION_PATH,
+    LANG: 'C.UTF-8',
+    [HELPER_MARK]: '1',
+    ...session.vars,
+  };
+  if (ownUid === 0 && session.uid !== 0)
+    runAsOf.set(env, {
+      uid: session.uid,
+      gid: session.gid,
+      home: session.home,
+      ...(session.user && session.user !== String(session.uid) ? { user: session.user } : {}),
+    });
+  return env;
+}
+
+/** The user a session environment's helpers run as (undefined: as this process). */
+export function runAsFor(env: NodeJS.ProcessEnv): RunAs | undefined {
+  return runAsOf.get(env);
+}
+
+/** Binds an environment to a user explicitly (adapters given a fixed env and user, tests). */
+export function bindRunAs(env: NodeJS.ProcessEnv, runAs: RunAs): NodeJS.ProcessEnv {
+  runAsOf.set(env, runAs);
   return env;
 }
 
@@ -171,6 +224,7 @@ export class SessionWatcher {
     log.info(found ? 'graphical session found' : 'no graphical session', {
       source: found?.source,
       user: found?.user,
+      uid: found?.uid,
       display: found?.vars['DISPLAY'],
       wayland: found?.vars['WAYLAND_DISPLAY'],
       previousUser: prev?.user,

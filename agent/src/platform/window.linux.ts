@@ -2,13 +2,16 @@
 // changes and `xprop -id W -spy ...` reports the focused window's title changes, so a steady
 // state costs no process spawns at all (get-windows spawns 3 per sample; see window.xprop.ts
 // for why we do not use it on Linux). The two spies are long-running children: they are
-// supervised (restarted with a delay when they die) and killed on stop().
+// supervised (restarted with a growing delay when they die) and killed on stop(). They run as
+// the session's user (session.ts runAsFor) and read at most TITLE_READ_BYTES of a property:
+// x11-utils' xprop corrupts memory and dies (exit 139) on a 300,000-byte invalid _NET_WM_NAME,
+// which any client may set on its own window (issue 11 item 5).
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import { run, spawnTied } from './exec.ts';
-import { sessionEnv } from './session.ts';
+import { type RunAs, run, spawnTied } from './exec.ts';
+import { runAsFor, sessionEnv } from './session.ts';
 import type { WindowReading, WindowSource } from './window.ts';
 import {
   applyWindowLine,
@@ -20,12 +23,31 @@ import {
 
 const WINDOW_PROPS = ['_NET_WM_PID', '_NET_WM_NAME', 'WM_NAME', 'WM_CLASS'];
 const RESTART_DELAY_MS = 5_000;
+/**
+ * xprop -len: bytes read of any one property. The collector keeps 4096 characters of a title
+ * (MAX_STRING_CHARS); UTF-8 needs up to 4 bytes each and xprop's escapes more, so 16 KiB.
+ */
+export const TITLE_READ_BYTES = 16 * 1024;
+/** First delay before a crashed window spy is started again; doubles per crash up to the max. */
+export const SPY_RESTART_MIN_MS = 500;
+export const SPY_RESTART_MAX_MS = 30_000;
+
+/** Delay before restarting a spy after `crashes` crashes in a row (pure). */
+export function spyRestartDelay(crashes: number): number {
+  return Math.min(SPY_RESTART_MAX_MS, SPY_RESTART_MIN_MS * 2 ** Math.max(0, crashes - 1));
+}
 
 export class X11WindowSource implements WindowSource {
   private readonly log: AgentLogger;
   private readonly envOf: () => NodeJS.ProcessEnv;
   /** The environment the running spies were started with (the session's, at start). */
   private env: NodeJS.ProcessEnv;
+  /** The user the helpers run as (the session's), fixed with env. */
+  private runAs: RunAs | undefined;
+  /** Window spy crashes in a row (reset by a focus change) and the last one, for health(). */
+  private spyCrashes = 0;
+  private crashNote: string | undefined;
+  private windowRestartTimer: NodeJS.Timeout | undefined;
   private rootSpy: ChildProcess | undefined;
   private windowSpy: ChildProcess | undefined;
   private activeId: string | undefined | null = null; // null: not known yet
@@ -43,7 +65,18 @@ export class X11WindowSource implements WindowSource {
   }
 
   private freshEnv(): NodeJS.ProcessEnv {
-    return { ...this.envOf(), LC_ALL: 'C.UTF-8' };
+    const base = this.envOf();
+    this.runAs = runAsFor(base);
+    return { ...base, LC_ALL: 'C.UTF-8' };
+  }
+
+  private asUser(): { runAs?: RunAs } {
+    return this.runAs ? { runAs: this.runAs } : {};
+  }
+
+  /** A note for the capability report when the window spy had to be restarted after a crash. */
+  health(): string | undefined {
+    return this.crashNote;
   }
 
   async probe(): Promise<CapabilityStatus> {
@@ -51,7 +84,11 @@ export class X11WindowSource implements WindowSource {
     const problem = x11EnvironmentProblem(this.env);
     if (problem) return { name: 'active_window', available: false, reason: problem };
     try {
-      const { stdout } = await run('xprop', ['-root', '_NET_SUPPORTED'], { env: this.env, timeoutMs: 3_000 });
+      const { stdout } = await run('xprop', ['-root', '_NET_SUPPORTED'], {
+        env: this.env,
+        timeoutMs: 3_000,
+        ...this.asUser(),
+      });
       if (!stdout.includes('_NET_ACTIVE_WINDOW'))
         return {
           name: 'active_window',
@@ -76,9 +113,10 @@ export class X11WindowSource implements WindowSource {
 
   private startRootSpy(): void {
     if (this.stopped) return;
-    const child = spawnTied('xprop', ['-root', '-spy', '_NET_ACTIVE_WINDOW'], {
+    const child = spawnTied('xprop', ['-len', '64', '-root', '-spy', '_NET_ACTIVE_WINDOW'], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...this.asUser(),
     });
     this.rootSpy = child;
     child.on('error', (err) => this.log.warn('xprop (active window spy) failed to start', { err }));
@@ -106,6 +144,7 @@ export class X11WindowSource implements WindowSource {
   private focus(id: string | undefined): void {
     if (id === this.activeId) return;
     this.stopWindowSpy();
+    this.spyCrashes = 0;
     this.activeId = id;
     this.props = {};
     this.propsSeen = new Set();
@@ -114,9 +153,10 @@ export class X11WindowSource implements WindowSource {
   }
 
   private startWindowSpy(id: string): void {
-    const child = spawnTied('xprop', ['-id', id, '-spy', ...WINDOW_PROPS], {
+    const child = spawnTied('xprop', ['-len', String(TITLE_READ_BYTES), '-id', id, '-spy', ...WINDOW_PROPS], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...this.asUser(),
     });
     this.windowSpy = child;
     child.on('error', (err) => this.log.warn('xprop (window spy) failed to start', { err }));
@@ -129,9 +169,26 @@ export class X11WindowSource implements WindowSource {
       this.propsSeen.add(parsed.prop);
       if (parsed.prop === '_NET_WM_PID' && this.props.pid) void this.readComm(this.props.pid, child);
     });
-    // Exits when the window is destroyed; the root spy then reports the next focus.
-    child.on('exit', () => {
-      if (this.windowSpy === child) this.windowSpy = undefined;
+    // Exits 1 when the window is destroyed; the root spy then reports the next focus. Killed by
+    // a signal (a crash on hostile property data) while its window still has focus: the titles
+    // would stop until the next focus change, so start it again (with a growing delay) and say so.
+    child.on('exit', (code, signal) => {
+      if (this.windowSpy !== child) return;
+      this.windowSpy = undefined;
+      if (this.stopped || this.activeId !== id || (signal === null && (code ?? 0) < 128)) return;
+      this.spyCrashes++;
+      const delay = spyRestartDelay(this.spyCrashes);
+      this.crashNote = `window title reader (xprop) crashed (${signal ?? `exit ${code}`}, ${this.spyCrashes} in a row) at ${new Date().toISOString()}; restarted`;
+      this.log.warn('window spy crashed; restarting', {
+        code,
+        signal,
+        crashes: this.spyCrashes,
+        retryInMs: delay,
+      });
+      clearTimeout(this.windowRestartTimer);
+      this.windowRestartTimer = setTimeout(() => {
+        if (!this.stopped && this.activeId === id && !this.windowSpy) this.startWindowSpy(id);
+      }, delay);
     });
   }
 
@@ -171,6 +228,7 @@ export class X11WindowSource implements WindowSource {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.windowRestartTimer);
     this.stopWindowSpy();
     const r = this.rootSpy;
     this.rootSpy = undefined;

@@ -16,6 +16,11 @@ export interface WindowSource {
   stop(): Promise<void>;
   /** The active window now. Cheap: called at every policy sample. */
   read(): Promise<WindowReading>;
+  /**
+   * Trouble the source recovered from (a crashed reader restarted), for the capability report;
+   * undefined when there was none. Cheap: called at every sample.
+   */
+  health?(): string | undefined;
 }
 
 export async function createWindowSource(log: AgentLogger): Promise<WindowSource> {

@@ -1,15 +1,22 @@
 // The idle-lock enforcer on a real X server (Xvfb + openbox) with the real i3lock, xprintidle and
 // xdotool. Each test gets its own display; stopping it also ends any locker on it.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { v1 } from '@custodian/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ensureUser, processesOnDisplay } from '../../../test/support/test-user.ts';
 import { allInstalled } from '../../../test/support/tools.ts';
 import { startX, type XSession } from '../../../test/support/xvfb.ts';
+import { silentLogger } from '../../src/config/logger.ts';
 import type { AgentComponent } from '../../src/core/contracts.ts';
 import { createIdleLockEnforcer } from '../../src/enforce/idle-lock.ts';
+import { WindowFeedHub } from '../../src/monitors/window-feed.ts';
+import { WindowMonitor } from '../../src/monitors/window-monitor.ts';
 import { createLinuxIdleProbe } from '../../src/platform/idle.linux.ts';
 import { createLinuxScreenLocker } from '../../src/platform/lock.linux.ts';
+import { createLockStateProbe } from '../../src/platform/lock-state.ts';
 import { createLinuxNotifier } from '../../src/platform/notify.linux.ts';
+import { bindRunAs } from '../../src/platform/session.ts';
+import { X11WindowSource } from '../../src/platform/window.linux.ts';
 import { createTestContext } from './harness.ts';
 
 const { State } = v1.IdleState;
@@ -17,9 +24,11 @@ const haveTools = allInstalled(['Xvfb', 'openbox', 'i3lock', 'xprintidle', 'xdot
 
 let x: XSession | undefined;
 let component: AgentComponent | undefined;
+const pupilProcs: ChildProcess[] = [];
 afterEach(async () => {
   await component?.stop();
   component = undefined;
+  for (const c of pupilProcs.splice(0)) c.kill('SIGKILL');
   await x?.stop();
   x = undefined;
 });
@@ -30,6 +39,34 @@ function lockerWindowUp(env: NodeJS.ProcessEnv): boolean {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pupil: an ordinary second account, running programs on the display as it may. */
+const pupil = ensureUser('custodian-pupil');
+function pupilArgs(display: string, cmd: string[]): string[] {
+  return [
+    `--reuid=${pupil.uid}`,
+    `--regid=${pupil.gid}`,
+    '--clear-groups',
+    '--',
+    'env',
+    '-i',
+    'PATH=/usr/bin:/bin',
+    `DISPLAY=${display}`,
+    ...cmd,
+  ];
+}
+function asPupil(display: string, cmd: string[]): string {
+  const r = spawnSync('setpriv', pupilArgs(display, cmd), { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} as the pupil: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+async function waitUntil(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
 
 /**
  * startX() picks a display from the pid and gives up after 10 s; under a loaded machine with
@@ -189,5 +226,117 @@ describe.skipIf(!haveTools)('idle lock on X11 (Xvfb)', () => {
     await expect(component.onCommand?.({ commandId: 'c2', kind: v1.Command.Kind.RESCAN_USB })).resolves.toBe(
       false,
     );
+  });
+
+  it('issue 11: a pupil’s fake locker (xterm -class i3lock, unmapped, screen-sized) stops neither lock nor capture', async () => {
+    x = await startXOnce();
+    const xs = x;
+    // As the pupil, as in the report: an xterm classed i3lock, unmapped, sized to the screen.
+    const fake = spawn(
+      'setpriv',
+      pupilArgs(xs.display, ['xterm', '-class', 'i3lock', '-e', 'sleep', '3600']),
+      {
+        stdio: 'ignore',
+      },
+    );
+    pupilProcs.push(fake);
+    let id = '';
+    await waitUntil(() => {
+      id = spawnSync('xdotool', ['search', '--class', 'i3lock'], {
+        env: xs.env,
+        encoding: 'utf8',
+      }).stdout.trim();
+      return id !== '';
+    }, 'the fake locker window');
+    for (const w of id.split('\n')) {
+      asPupil(xs.display, ['xdotool', 'windowunmap', '--sync', w]);
+      asPupil(xs.display, ['xdotool', 'windowsize', w, '1024', '768']);
+    }
+    // Capture keeps seeing windows: the window monitor's lock probe does not say locked.
+    const ctx = createTestContext({
+      policy: {
+        windowSampleMs: 200,
+        idleLock: { enabled: true, idleLockSeconds: 3, warningSeconds: 0, reportOnly: false },
+      },
+    });
+    const lockState = createLockStateProbe({ env: xs.env });
+    expect(await lockState.isLocked()).toBe(false);
+    const monitor = new WindowMonitor(
+      { ...ctx, lockState },
+      new X11WindowSource(silentLogger, xs.env),
+      new WindowFeedHub(silentLogger),
+    );
+    await monitor.start();
+    try {
+      await xs.openWindow('flag me while the fake locker is up');
+      const seen = await ctx.waitFor((e) =>
+        e.activeWindow?.title === 'flag me while the fake locker is up' ? e.activeWindow : undefined,
+      );
+      expect(seen.app).toBe('XTerm');
+    } finally {
+      await monitor.stop();
+    }
+    // And the idle lock still locks, with the real i3lock.
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env: xs.env }),
+      locker: createLinuxScreenLocker({ env: xs.env }),
+      maxPollMs: 250,
+    });
+    await component.start();
+    const locked = await ctx.waitFor((e) => e.screenLocked ?? undefined, 30_000, 'screenLocked');
+    expect(locked.method).toBe('i3lock');
+    expect(ctx.emitted.some((e) => e.idleState?.state === State.LOCKED)).toBe(false);
+    expect(lockerWindowUp(xs.env)).toBe(true);
+  });
+
+  it('issue 11: the locker runs as the session user; killed or unmapped by the pupil, it locks again and says so', async () => {
+    x = await startXOnce();
+    const xs = x;
+    const env = bindRunAs(
+      { ...xs.env },
+      { uid: pupil.uid, gid: pupil.gid, user: pupil.name, home: pupil.home },
+    );
+    const ctx = createTestContext({
+      policy: { idleLock: { enabled: true, idleLockSeconds: 600, warningSeconds: 0, reportOnly: false } },
+    });
+    component = createIdleLockEnforcer(ctx, {
+      idle: createLinuxIdleProbe({ env }),
+      locker: createLinuxScreenLocker({ env, verifyMs: 5_000 }),
+      maxPollMs: 250,
+    });
+    await component.start();
+    await component.onCommand?.({ commandId: 'c1', kind: v1.Command.Kind.LOCK_NOW });
+    const first = await ctx.waitFor((e) => e.screenLocked ?? undefined, 10_000, 'screenLocked');
+    expect(first.relockReason ?? '').toBe('');
+    // Item 3: i3lock is the pupil's process (it checks the pupil's password, not root's).
+    const lockers = processesOnDisplay(xs.display, 'i3lock');
+    expect(lockers.length).toBeGreaterThanOrEqual(1);
+    expect(lockers.map((p) => p.uid)).toEqual(lockers.map(() => pupil.uid));
+
+    // The pupil kills its locker: the agent locks again and records why.
+    asPupil(xs.display, ['kill', '-9', ...lockers.map((p) => String(p.pid))]);
+    const relock = await ctx.waitFor(
+      (e) => (e.screenLocked?.relockReason ? e.screenLocked : undefined),
+      15_000,
+      'the relock after the kill',
+    );
+    expect(relock.relockReason).toMatch(
+      /^the screen locker i3lock \(pid \d+\) ended with SIGKILL while the screen was locked$/,
+    );
+    await waitUntil(() => lockerWindowUp(xs.env), 'a locker on screen again');
+    const again = processesOnDisplay(xs.display, 'i3lock');
+    expect(again.map((p) => p.pid).some((p) => lockers.some((l) => l.pid === p))).toBe(false);
+
+    // The pupil unmaps the new locker's window (it keeps running, its grabs are gone).
+    const relocks = () => ctx.emitted.filter((e) => e.screenLocked?.relockReason).length;
+    const before = relocks();
+    for (const w of spawnSync('xdotool', ['search', '--class', 'i3lock'], { env: xs.env, encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n'))
+      asPupil(xs.display, ['xdotool', 'windowunmap', w]);
+    await waitUntil(() => relocks() > before, 'the relock after the unmap');
+    const hidden = ctx.emitted.filter((e) => e.screenLocked?.relockReason).at(-1)?.screenLocked;
+    expect(hidden?.relockReason).toMatch(/is running but is not the viewable full-screen top window/);
+    await waitUntil(() => lockerWindowUp(xs.env), 'a locker on screen after the unmap');
   });
 });

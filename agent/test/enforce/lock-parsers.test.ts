@@ -6,40 +6,62 @@ import {
   parseIoregScreenLocked,
   parseScreenLockStatus,
 } from '../../src/platform/lock.darwin.ts';
-import {
-  findLockerWindow,
-  KNOWN_X11_LOCKERS,
-  parseGdbusBool,
-  parseLockedHint,
-  parseXwininfoRootChildren,
-  screensaverArgs,
-} from '../../src/platform/lock.linux.ts';
+import { parseGdbusBool, parseLockedHint, screensaverArgs } from '../../src/platform/lock.linux.ts';
 import { createScreenLocker } from '../../src/platform/lock.ts';
 import {
   createWin32ScreenLocker,
   LOCK_WORKSTATION,
   parseTasklistLogonUi,
 } from '../../src/platform/lock.win32.ts';
+import { decideX11Locked, type X11LockEvidence } from '../../src/platform/x11-lock-decision.ts';
 import { recordingRunner, testdata } from './harness.ts';
 
+const evidence = JSON.parse(testdata('lock/x11-evidence.json')) as Record<string, X11LockEvidence>;
+const captured = (name: string): X11LockEvidence => structuredClone(evidence[name] as X11LockEvidence);
+
+describe('X11 lock decision (evidence captured on Xvfb + openbox)', () => {
+  it('the agent’s own i3lock, viewable on top over the whole screen, is a lock', () => {
+    expect(decideX11Locked(captured('i3lock'))).toMatchObject({ locked: true, by: 'own-locker' });
+    // A small window above it (a notification) gets no input while the locker holds the grabs.
+    expect(decideX11Locked(captured('i3lockUnderPopup'))).toMatchObject({ locked: true, by: 'own-locker' });
+  });
+  it('issue 11: an xterm classed i3lock, unmapped and sized to the screen, is not', () => {
+    expect(decideX11Locked(captured('fakeUnmapped'))).toMatchObject({ locked: false });
+    expect(decideX11Locked(captured('fakeMappedFullscreen'))).toMatchObject({ locked: false });
+    expect(decideX11Locked(captured('unlocked'))).toMatchObject({ locked: false });
+  });
+  it('our i3lock still running but unmapped is not a lock, and is reported as tampering', () => {
+    const v = decideX11Locked(captured('i3lockUnmapped'));
+    expect(v.locked).toBe(false);
+    expect(v.locked === false && v.tamper).toMatch(/agent's screen locker \(pid \d+\) is running but is not/);
+  });
+  it('a real locker the user started counts; a look-alike binary, LD_PRELOAD or another user do not', () => {
+    const foreign = captured('i3lock');
+    delete foreign.own;
+    foreign.topProcess = { ...foreign.topProcess!, uid: 1000 };
+    expect(decideX11Locked(foreign)).toMatchObject({ locked: true, by: 'locker-process' });
+    const copied = structuredClone(foreign);
+    copied.topProcess!.exe = '/home/pupil/bin/i3lock';
+    expect(decideX11Locked(copied)).toMatchObject({ locked: false });
+    const notRoots = structuredClone(foreign);
+    notRoots.topProcess!.exeUid = 1000;
+    expect(decideX11Locked(notRoots)).toMatchObject({ locked: false });
+    const preload = structuredClone(foreign);
+    preload.topProcess!.preload = true;
+    expect(decideX11Locked(preload)).toMatchObject({ locked: false });
+    const other = structuredClone(foreign);
+    other.topProcess!.uid = 1001;
+    expect(decideX11Locked(other)).toMatchObject({ locked: false });
+    const unknownOwner = structuredClone(foreign);
+    delete unknownOwner.top!.clientPid;
+    expect(decideX11Locked(unknownOwner)).toMatchObject({ locked: false });
+    const small = structuredClone(foreign);
+    small.top!.width = 1023;
+    expect(decideX11Locked(small)).toMatchObject({ locked: false });
+  });
+});
+
 describe('Linux lock state', () => {
-  it('finds i3lock as a full-screen top-level window (captured on Xvfb)', () => {
-    const tree = parseXwininfoRootChildren(testdata('lock/xwininfo-i3lock.txt'));
-    expect(tree.rootWidth).toBe(800);
-    expect(tree.rootHeight).toBe(600);
-    expect(findLockerWindow(tree, KNOWN_X11_LOCKERS)).toMatchObject({
-      name: 'i3lock',
-      resClass: 'i3lock',
-      width: 800,
-      height: 600,
-    });
-  });
-  it('an ordinary window titled "i3lock" does not count as locked', () => {
-    const tree = parseXwininfoRootChildren(testdata('lock/xwininfo-unlocked-xterm-named-i3lock.txt'));
-    expect(tree.children.length).toBe(12);
-    expect(tree.children[0]).toMatchObject({ name: 'Openbox', resName: '', resClass: '' });
-    expect(findLockerWindow(tree, KNOWN_X11_LOCKERS)).toBeUndefined();
-  });
   it('parses LockedHint and ScreenSaver.GetActive', () => {
     expect(parseLockedHint(testdata('lock/loginctl-lockedhint-yes.txt'))).toBe(true);
     expect(parseLockedHint('LockedHint=no\n')).toBe(false);
@@ -81,6 +103,17 @@ describe('Linux lock state', () => {
       'dbus-screensaver-gnome',
       'dbus-screensaver-freedesktop',
     ]);
+  });
+  it('a discovered session’s clean environment keeps the agent’s own CUSTODIAN_LOCK_COMMAND', async () => {
+    const saved = process.env['CUSTODIAN_LOCK_COMMAND'];
+    process.env['CUSTODIAN_LOCK_COMMAND'] = 'xsecurelock';
+    try {
+      const l = await createScreenLocker({ env: { PATH: '/usr/bin', DISPLAY: ':5' } }, 'linux');
+      expect(l.methods).toEqual(['xsecurelock']);
+    } finally {
+      if (saved === undefined) delete process.env['CUSTODIAN_LOCK_COMMAND'];
+      else process.env['CUSTODIAN_LOCK_COMMAND'] = saved;
+    }
   });
 });
 

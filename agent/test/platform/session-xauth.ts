@@ -15,7 +15,7 @@ export interface AuthXSession {
   env: NodeJS.ProcessEnv;
   openWindow(title: string): Promise<void>;
   /** Starts `count` processes as `uid` holding the session environment. */
-  holdSession(uid: number, count?: number): Promise<void>;
+  holdSession(uid: number, count?: number, vars?: Record<string, string>): Promise<void>;
   /** Ends the holder processes (the user "logs out"; the X server stays). */
   dropHolders(): Promise<void>;
   stop(): Promise<void>;
@@ -88,7 +88,9 @@ export async function startAuthX(): Promise<AuthXSession> {
         `window "${title}"`,
       );
     },
-    async holdSession(uid: number, count = 1) {
+    /** vars: the environment the holders carry instead of this display's (a pupil's planted one). */
+    async holdSession(uid: number, count = 1, vars?: Record<string, string>) {
+      const carried = vars ?? { DISPLAY: display, XAUTHORITY: authFile };
       for (let i = 0; i < count; i++) {
         const c = spawn(
           'setpriv',
@@ -100,8 +102,7 @@ export async function startAuthX(): Promise<AuthXSession> {
             'env',
             '-i',
             `PATH=${env['PATH']}`,
-            `DISPLAY=${display}`,
-            `XAUTHORITY=${authFile}`,
+            ...Object.entries(carried).map(([k, v]) => `${k}=${v}`),
             'sleep',
             '300',
           ],

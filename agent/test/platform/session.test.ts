@@ -6,22 +6,40 @@ import { silentLogger } from '../../src/config/logger.ts';
 import {
   activeLocalUid,
   chooseLogindSession,
+  decideSession,
+  descendantsOf,
+  displayClaims,
+  type LogindSessionProps,
   parseEnviron,
   parseListSessions,
   parsePasswd,
   parseShowSession,
+  parseStatPpid,
   safeSessionVars,
-  sessionCandidates,
   showSessionArgs,
+  type XServerFact,
 } from '../../src/platform/session.linux.ts';
 import {
   type GraphicalSession,
   hasOwnDisplay,
   RETRY_EMPTY_EVERY,
+  runAsFor,
+  SESSION_PATH,
   type SessionDiscovery,
   SessionWatcher,
   sessionEnvironment,
 } from '../../src/platform/session.ts';
+import {
+  cookiesForDisplay,
+  localDisplayNumber,
+  parseXauthority,
+  parseXServerProcess,
+  serializeXauthority,
+} from '../../src/platform/x11-auth.ts';
+
+function session(uid: number, user: string, vars: Record<string, string>): GraphicalSession {
+  return { source: 'proc', uid, gid: uid, user, home: `/home/${user}`, vars };
+}
 
 const data = (f: string) => readFileSync(new URL(`../../testdata/session/${f}`, import.meta.url), 'utf8');
 
@@ -112,24 +130,10 @@ describe('/proc scan', () => {
       XDG_RUNTIME_DIR: '/run/user/1000',
       XDG_SESSION_TYPE: 'x11',
     });
-    expect(safeSessionVars({ DISPLAY: 'localhost:10.0' })).toEqual({ DISPLAY: 'localhost:10.0' });
-  });
-
-  it('groups display environments of non-root processes, most common first', () => {
-    const a = { DISPLAY: ':0', XAUTHORITY: '/a' };
-    const b = { DISPLAY: ':1', XAUTHORITY: '/b' };
-    const c = sessionCandidates([
-      { uid: 1001, vars: b },
-      { uid: 1000, vars: a },
-      { uid: 0, vars: a },
-      { uid: 0, vars: a },
-      { uid: 1000, vars: {} },
-      { uid: 1000, vars: { ...a } },
-    ]);
-    expect(c).toEqual([
-      { uid: 1000, vars: a, processes: 2 },
-      { uid: 1001, vars: b, processes: 1 },
-    ]);
+    // A host part, even loopback, would send the cookie over TCP to whoever listens (issue 11).
+    for (const d of ['localhost:10.0', '127.0.0.1:5', 'unix:0', 'host/unix:0', ':0 ', ':99999'])
+      expect(safeSessionVars({ DISPLAY: d })).toEqual({});
+    expect(safeSessionVars({ DISPLAY: ':10.0' })).toEqual({ DISPLAY: ':10.0' });
   });
 
   it('maps uids to names from passwd', () => {
@@ -142,14 +146,19 @@ describe('/proc scan', () => {
 
 describe('session environment', () => {
   it('lays the session over the base and drops stale session variables', () => {
-    const s: GraphicalSession = {
-      source: 'proc',
-      uid: 1000,
-      user: 'alice',
-      vars: { DISPLAY: ':0', XAUTHORITY: '/a' },
-    };
-    const env = sessionEnvironment({ PATH: '/bin', WAYLAND_DISPLAY: 'old' }, s);
-    expect(env).toEqual({ PATH: '/bin', DISPLAY: ':0', XAUTHORITY: '/a' });
+    const s = session(1000, 'alice', { DISPLAY: ':0', XAUTHORITY: '/a' });
+    // A session's helpers get a clean environment: nothing of root's own (here FOO, PATH).
+    const env = sessionEnvironment({ PATH: '/bin', WAYLAND_DISPLAY: 'old', FOO: 'x' }, s, 1000);
+    expect(env).toEqual({
+      PATH: SESSION_PATH,
+      LANG: 'C.UTF-8',
+      CUSTODIAN_SESSION_HELPER: '1',
+      DISPLAY: ':0',
+      XAUTHORITY: '/a',
+    });
+    expect(runAsFor(env)).toBeUndefined(); // not root: nothing to drop to
+    const asRoot = sessionEnvironment({}, s, 0);
+    expect(runAsFor(asRoot)).toEqual({ uid: 1000, gid: 1000, user: 'alice', home: '/home/alice' });
     expect(sessionEnvironment({ PATH: '/bin', DISPLAY: ':9' }, undefined)).toEqual({ PATH: '/bin' });
     expect(hasOwnDisplay({ DISPLAY: ':0' })).toBe(true);
     expect(hasOwnDisplay({ WAYLAND_DISPLAY: 'wayland-0' })).toBe(true);
@@ -158,12 +167,7 @@ describe('session environment', () => {
 
   it('discovers again only when the fingerprint changed, and tells listeners about changes', async () => {
     let fp = 'a';
-    let answer: GraphicalSession | undefined = {
-      source: 'proc',
-      uid: 1000,
-      user: 'alice',
-      vars: { DISPLAY: ':0' },
-    };
+    let answer: GraphicalSession | undefined = session(1000, 'alice', { DISPLAY: ':0' });
     let discovers = 0;
     const discovery: SessionDiscovery = {
       fingerprint: async () => fp,
@@ -177,14 +181,24 @@ describe('session environment', () => {
     w.onChange((s) => seen.push(s?.user));
     expect(await w.check(false)).toBe(true);
     const env1 = w.current();
-    expect(env1).toEqual({ PATH: '/bin', DISPLAY: ':0' });
+    expect(env1).toEqual({
+      PATH: SESSION_PATH,
+      LANG: 'C.UTF-8',
+      CUSTODIAN_SESSION_HELPER: '1',
+      DISPLAY: ':0',
+    });
     expect(await w.check(false)).toBe(false);
     expect(discovers).toBe(1);
     expect(w.current()).toBe(env1); // same object while nothing changed
     fp = 'b';
-    answer = { source: 'proc', uid: 1001, user: 'bob', vars: { DISPLAY: ':1' } };
+    answer = session(1001, 'bob', { DISPLAY: ':1' });
     expect(await w.check(false)).toBe(true);
-    expect(w.current()).toEqual({ PATH: '/bin', DISPLAY: ':1' });
+    expect(w.current()).toEqual({
+      PATH: SESSION_PATH,
+      LANG: 'C.UTF-8',
+      CUSTODIAN_SESSION_HELPER: '1',
+      DISPLAY: ':1',
+    });
     fp = 'c';
     answer = undefined;
     expect(await w.check(false)).toBe(true);
@@ -216,13 +230,150 @@ describe('session environment', () => {
         if (fail) throw new Error('boom');
         return 'x';
       },
-      discover: async () => ({ source: 'proc', uid: 1, user: 'u', vars: { DISPLAY: ':3' } }),
+      discover: async () => session(1, 'u', { DISPLAY: ':3' }),
     };
     const w = new SessionWatcher({ discovery, log: silentLogger, base: {} });
     await w.check(true);
     fail = true;
     expect(await w.check(true)).toBe(false);
-    expect(w.current()).toEqual({ DISPLAY: ':3' });
+    expect(w.current()).toMatchObject({ DISPLAY: ':3' });
     w.stop();
+  });
+});
+
+describe('X server facts and cookies (pure)', () => {
+  it('reads an X server from its exe and command line; anything else is not one', () => {
+    const argv = (...a: string[]) => `${a.join('\0')}\0`;
+    expect(
+      parseXServerProcess(
+        9,
+        0,
+        '/usr/lib/xorg/Xorg',
+        argv('/usr/lib/xorg/Xorg', ':0', '-seat', 'seat0', '-auth', '/var/run/lightdm/root/:0'),
+      ),
+    ).toEqual({ pid: 9, uid: 0, display: 0, authFile: '/var/run/lightdm/root/:0' });
+    expect(parseXServerProcess(9, 0, '/usr/bin/Xvfb', argv('Xvfb', ':12', '-nolisten', 'tcp'))).toEqual({
+      pid: 9,
+      uid: 0,
+      display: 12,
+    });
+    // argv[0] is the process's own choice; the kernel's exe link decides.
+    expect(parseXServerProcess(9, 1000, '/usr/bin/python3', argv('Xorg', ':0'))).toBeUndefined();
+    expect(parseXServerProcess(9, 0, '/usr/bin/Xvfb', argv('Xvfb', '-nolisten', 'tcp'))).toBeUndefined();
+    expect(parseXServerProcess(9, 0, '/usr/bin/Xvfb', argv('Xvfb', ':1', '-auth', 'relative'))).toEqual({
+      pid: 9,
+      uid: 0,
+      display: 1,
+    });
+  });
+
+  it('accepts only local displays', () => {
+    expect(localDisplayNumber(':0')).toBe(0);
+    expect(localDisplayNumber(':10.0')).toBe(10);
+    for (const d of ['127.0.0.1:5', 'localhost:0', 'unix:0', ':0/x', '', ':'])
+      expect(localDisplayNumber(d)).toBeUndefined();
+  });
+
+  it('round-trips Xauthority entries and picks the cookies of one display', () => {
+    const c = (number: string, name = 'MIT-MAGIC-COOKIE-1') => ({
+      family: 256,
+      address: Buffer.from('host'),
+      number,
+      name,
+      data: Buffer.alloc(16, number.length),
+    });
+    const entries = [c('0'), c('1'), c(''), c('0', 'XDM-AUTHORIZATION-1')];
+    const parsed = parseXauthority(serializeXauthority(entries));
+    expect(parsed).toEqual(entries);
+    expect(cookiesForDisplay(parsed, 0).map((e) => e.number)).toEqual(['0', '']);
+    expect(() => parseXauthority(serializeXauthority(entries).subarray(0, 20))).toThrow(/truncated/);
+    expect(() => parseXauthority(Buffer.alloc(70_000))).toThrow(/too large/);
+  });
+});
+
+describe('which session to watch (pure)', () => {
+  const server = (display: number, uid: number, socketUid: number | undefined = uid): XServerFact => ({
+    pid: 100 + display,
+    uid,
+    display,
+    authFile: `/auth/${display}`,
+    ...(socketUid !== undefined ? { socketUid } : {}),
+  });
+  const ls = (p: Partial<LogindSessionProps>): LogindSessionProps => ({
+    id: '2',
+    active: true,
+    type: 'x11',
+    display: ':0',
+    user: 'alice',
+    uid: 1000,
+    remote: false,
+    ...p,
+  });
+
+  it('with logind only its session counts, on a trusted server of its display', () => {
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 0)], claims: [] })).toMatchObject({
+      kind: 'x11',
+      uid: 1000,
+      display: 0,
+    });
+    // Rootless Xorg of that user: fine. Someone else's server, or a socket of another owner: no.
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 1000)], claims: [] }).kind).toBe('x11');
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 1001)], claims: [] }).kind).toBe('none');
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 0, 1000)], claims: [] }).kind).toBe('none');
+    expect(
+      decideSession({ logind: [ls({ display: '127.0.0.1:0' })], servers: [server(0, 0)], claims: [] }),
+    ).toEqual({
+      kind: 'none',
+      reason: 'logind names a non-local display "127.0.0.1:0"',
+    });
+    // Claims from /proc never move logind's answer.
+    const claims = [{ uid: 1000, display: 5, processes: 50 }];
+    expect(decideSession({ logind: [ls({})], servers: [server(0, 0), server(5, 0)], claims })).toMatchObject({
+      display: 0,
+    });
+    expect(
+      decideSession({ logind: [ls({ type: 'wayland', display: '' })], servers: [], claims: [] }).kind,
+    ).toBe('wayland');
+    expect(decideSession({ logind: [], servers: [server(0, 0)], claims }).kind).toBe('none');
+  });
+
+  it('without logind: the root-served display one user sits at; never a user-run server', () => {
+    const claims = displayClaims([
+      { uid: 1000, vars: { DISPLAY: ':0' } },
+      { uid: 1000, vars: { DISPLAY: ':5' } },
+      { uid: 1000, vars: { DISPLAY: ':5' } },
+      { uid: 1000, vars: { DISPLAY: '127.0.0.1:7' } },
+      { uid: 0, vars: { DISPLAY: ':9' } },
+    ]);
+    expect(claims).toEqual([
+      { uid: 1000, display: 0, processes: 1 },
+      { uid: 1000, display: 5, processes: 2 },
+    ]);
+    expect(
+      decideSession({ logind: undefined, servers: [server(0, 0), server(5, 1000)], claims }),
+    ).toMatchObject({
+      kind: 'x11',
+      uid: 1000,
+      display: 0,
+    });
+    const shared = [...claims, { uid: 1001, display: 0, processes: 1 }];
+    expect(decideSession({ logind: undefined, servers: [server(0, 0)], claims: shared }).kind).toBe('none');
+  });
+});
+
+describe('the agent’s own helpers (pure)', () => {
+  it('reads the parent pid from /proc/PID/stat, whatever the command name holds', () => {
+    expect(parseStatPpid('4242 (xprop) S 17 4242 17 0 -1')).toBe(17);
+    expect(parseStatPpid('4242 (a ) b (c) S 99 1 1')).toBe(99);
+    expect(parseStatPpid('')).toBe(0);
+  });
+  it('finds every descendant, however deep', () => {
+    const procs = [
+      { pid: 2, ppid: 1 },
+      { pid: 3, ppid: 2 },
+      { pid: 4, ppid: 3 },
+      { pid: 5, ppid: 9 },
+    ];
+    expect([...descendantsOf(1, procs)].sort()).toEqual([2, 3, 4]);
   });
 });

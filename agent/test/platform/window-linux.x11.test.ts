@@ -1,10 +1,14 @@
 // The X11 window source against a real Xvfb + openbox (test/support/xvfb.ts).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureUser, processesOnDisplay } from '../../../test/support/test-user.ts';
 import { startX, type XSession } from '../../../test/support/xvfb.ts';
 import { silentLogger } from '../../src/config/logger.ts';
-import { X11WindowSource } from '../../src/platform/window.linux.ts';
+import { bindRunAs } from '../../src/platform/session.ts';
+import { TITLE_READ_BYTES, X11WindowSource } from '../../src/platform/window.linux.ts';
 import type { WindowReading } from '../../src/platform/window.ts';
+import { XConnection } from '../../src/platform/x11-wire.ts';
 import { waitUntil } from '../support/wait.ts';
 
 let x: XSession;
@@ -75,5 +79,66 @@ describe('X11WindowSource (Xvfb)', () => {
     w2.kill('SIGKILL');
     await waitUntil(async () => (await titleOf(s)) === 'x11 source one', 'focus back to the first window');
     w1.kill('SIGKILL');
+  });
+
+  it('issue 11: a 300,000-byte invalid _NET_WM_NAME does not blind it (capped reads, run as the user)', async () => {
+    const pupil = ensureUser('custodian-pupil');
+    const env = bindRunAs(
+      { ...x.env },
+      { uid: pupil.uid, gid: pupil.gid, user: pupil.name, home: pupil.home },
+    );
+    const s = await started(env);
+    const w = await x.openWindow('hostile title target');
+    await waitUntil(async () => (await titleOf(s)) === 'hostile title target', 'the target window');
+    const id = Number(
+      execFileSync('xdotool', ['search', '--name', '^hostile title target$'], {
+        env: x.env,
+        encoding: 'utf8',
+      }).trim(),
+    );
+    // What any client may do to any window: 300,000 bytes of invalid UTF-8 as its _NET_WM_NAME.
+    // x11-utils' xprop dies on this with SIGSEGV when it reads the whole value.
+    const c = await XConnection.open(x.display, undefined);
+    try {
+      const bytes = Buffer.alloc(300_000, 0);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = 0x80 + (i % 64);
+      await c.setProperty8(id, await c.internAtom('_NET_WM_NAME'), await c.internAtom('UTF8_STRING'), bytes);
+    } finally {
+      c.close();
+    }
+    const hostile = await waitUntil(async () => {
+      const t = await titleOf(s);
+      return t !== undefined && t !== 'hostile title target' ? t : undefined;
+    }, 'the hostile title, read capped');
+    expect(Buffer.byteLength(hostile)).toBeLessThanOrEqual(TITLE_READ_BYTES * 3);
+    // Titles keep flowing.
+    execFileSync('xdotool', ['set_window', '--name', 'after the hostile title', String(id)], { env: x.env });
+    await waitUntil(async () => (await titleOf(s)) === 'after the hostile title', 'the next title');
+    // The spies run as the session's user, not as root.
+    const spies = processesOnDisplay(x.display, 'xprop');
+    expect(spies.length).toBeGreaterThanOrEqual(2);
+    expect(spies.map((p) => p.uid)).toEqual(spies.map(() => pupil.uid));
+    expect(s.health()).toBeUndefined();
+    w.kill('SIGKILL');
+  });
+
+  it('a window spy that crashes is started again and the crash is noted for the capability report', async () => {
+    const s = await started(x.env);
+    const w = await x.openWindow('crash target');
+    await waitUntil(async () => (await titleOf(s)) === 'crash target', 'the target window');
+    const spy = processesOnDisplay(x.display, 'xprop').find((p) =>
+      readFileSync(`/proc/${p.pid}/cmdline`, 'latin1').split('\0').includes('-id'),
+    );
+    expect(spy).toBeDefined();
+    process.kill(spy!.pid, 'SIGSEGV');
+    await waitUntil(() => s.health(), 'the crash note');
+    expect(s.health()).toMatch(/^window title reader \(xprop\) crashed \(SIGSEGV, 1 in a row\)/);
+    const id = execFileSync('xdotool', ['search', '--name', '^crash target$'], {
+      env: x.env,
+      encoding: 'utf8',
+    }).trim();
+    execFileSync('xdotool', ['set_window', '--name', 'after the crash', id], { env: x.env });
+    await waitUntil(async () => (await titleOf(s)) === 'after the crash', 'the title after the restart');
+    w.kill('SIGKILL');
   });
 });

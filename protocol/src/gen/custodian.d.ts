@@ -1030,6 +1030,7 @@ export namespace custodian {
             idleMs: number;
             byPolicy: boolean;
             attempt: number;
+            relockReason: string;
             static create(properties: custodian.v1.ScreenLocked.$Shape): custodian.v1.ScreenLocked & custodian.v1.ScreenLocked.$Shape;
             static create(properties?: custodian.v1.ScreenLocked.$Properties): custodian.v1.ScreenLocked;
             static encode(message: custodian.v1.ScreenLocked.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1047,6 +1048,7 @@ export namespace custodian {
                 idleMs?: (number|null);
                 byPolicy?: (boolean|null);
                 attempt?: (number|null);
+                relockReason?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = custodian.v1.ScreenLocked.$Properties;

@@ -7516,6 +7516,7 @@ export const custodian = $root.custodian = (() => {
             ScreenLocked.prototype.idleMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             ScreenLocked.prototype.byPolicy = false;
             ScreenLocked.prototype.attempt = 0;
+            ScreenLocked.prototype.relockReason = "";
 
             ScreenLocked.create = function(properties) {
                 return new ScreenLocked(properties);
@@ -7536,6 +7537,8 @@ export const custodian = $root.custodian = (() => {
                     w.uint32(24).bool(m.byPolicy);
                 if (m.attempt != null && $Object.hasOwnProperty.call(m, "attempt") && m.attempt !== 0)
                     w.uint32(32).uint32(m.attempt);
+                if (m.relockReason != null && $Object.hasOwnProperty.call(m, "relockReason") && m.relockReason !== "")
+                    w.uint32(42).string(m.relockReason);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -7605,6 +7608,15 @@ export const custodian = $root.custodian = (() => {
                                 delete m.attempt;
                             continue;
                         }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.relockReason = v;
+                            else
+                                delete m.relockReason;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -7644,6 +7656,10 @@ export const custodian = $root.custodian = (() => {
                 if (m.attempt != null && $Object.hasOwnProperty.call(m, "attempt")) {
                     if (!$util.isInteger(m.attempt))
                         return "attempt: integer expected";
+                }
+                if (m.relockReason != null && $Object.hasOwnProperty.call(m, "relockReason")) {
+                    if (!$util.isString(m.relockReason))
+                        return "relockReason: string expected";
                 }
                 return null;
             };
@@ -7685,6 +7701,11 @@ export const custodian = $root.custodian = (() => {
                         m.attempt = d.attempt >>> 0;
                     }
                 }
+                if (d.relockReason != null) {
+                    if (typeof d.relockReason !== "string" || d.relockReason.length) {
+                        m.relockReason = $String(d.relockReason);
+                    }
+                }
                 return m;
             };
 
@@ -7705,6 +7726,7 @@ export const custodian = $root.custodian = (() => {
                         d.idleMs = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
                     d.byPolicy = false;
                     d.attempt = 0;
+                    d.relockReason = "";
                 }
                 if (m.method != null && $Object.hasOwnProperty.call(m, "method")) {
                     d.method = m.method;
@@ -7722,6 +7744,9 @@ export const custodian = $root.custodian = (() => {
                 }
                 if (m.attempt != null && $Object.hasOwnProperty.call(m, "attempt")) {
                     d.attempt = m.attempt;
+                }
+                if (m.relockReason != null && $Object.hasOwnProperty.call(m, "relockReason")) {
+                    d.relockReason = m.relockReason;
                 }
                 return d;
             };

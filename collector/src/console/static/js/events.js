@@ -78,7 +78,12 @@ export function describe(e) {
     case 'idleState':
       return [String(p.state ?? '').toLowerCase(), p.idleMs ? ` after ${Math.round(p.idleMs / 1000)} s` : ''];
     case 'screenLocked':
-      return [`by ${ext(p.method, 30).textContent}`, p.byPolicy ? ' (policy)' : ' (command)'];
+      return [
+        `by ${ext(p.method, 30).textContent}`,
+        p.byPolicy ? ' (policy)' : ' (command)',
+        // The agent locked again: the lock it held was killed or hidden without an unlock.
+        p.relockReason ? [' ', badge('relocked', 'bad'), ' ', ext(p.relockReason, 160)] : null,
+      ];
     case 'lockFailed':
       return [badge('failed', 'bad'), ' ', ext(p.method, 30), ': ', ext(p.reason, 120)];
     case 'usbAttached':
