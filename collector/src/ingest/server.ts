@@ -16,6 +16,8 @@ import type { Store } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { Close, Session } from './session.ts';
 import { StreamRegistry } from './streams.ts';
+import type { TextScreens } from './text-screen.ts';
+import { type ClockWindow, clockWindow } from './events.ts';
 
 export interface IngestContext {
   store: Store;
@@ -28,6 +30,9 @@ export interface IngestContext {
   status: StatusTracker;
   committer: GroupCommitter;
   streams: StreamRegistry;
+  screens: TextScreens;
+  /** Plausible agent clock window (events outside are ordered by receive time). */
+  clock: ClockWindow;
   now: () => number;
   register(session: Session): void;
   unregister(session: Session): void;
@@ -41,6 +46,7 @@ export interface IngestServerOptions {
   policy: PolicyService;
   enrol: EnrolService;
   status: StatusTracker;
+  screens: TextScreens;
   now: () => number;
   audit: AuditFn;
 }
@@ -79,6 +85,8 @@ export class IngestServer {
       status: options.status,
       committer: this.committer,
       streams: new StreamRegistry(options.store),
+      screens: options.screens,
+      clock: clockWindow(options.config.retention.timelineDays),
       now: options.now,
       register: (s) => this.register(s),
       unregister: (s) => this.unregister(s),

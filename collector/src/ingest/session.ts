@@ -24,7 +24,15 @@ import type WebSocket from 'ws';
 import type { LiveEvent } from '../live/hub.ts';
 import { reduceStatus } from '../live/status.ts';
 import { K } from '../store/keys.ts';
-import { alertOps, blobMetaOps, blobUploadOp, statusOp, streamOp, timelineOps } from '../store/records.ts';
+import {
+  alertIdFor,
+  alertOps,
+  blobMetaOps,
+  blobUploadOp,
+  statusOp,
+  streamOp,
+  timelineOps,
+} from '../store/records.ts';
 import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
 import {
   type ChunkIn,
@@ -37,6 +45,7 @@ import {
 import { buildRecord } from './events.ts';
 import type { IngestContext } from './server.ts';
 import { MAX_GAPS_KEPT } from './streams.ts';
+import type { Screen } from './text-screen.ts';
 
 type Phase = 'hello' | 'ready' | 'closed';
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -69,6 +78,8 @@ export class Session {
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly uploads = new Map<string, Upload>();
   private queuedStatus: DeviceLiveStatus | undefined;
+  /** Marks device text matching the safeguarding library; follows the device's policy. */
+  private screen: Screen | undefined;
   /** Commits of this session not yet resolved (for graceful shutdown). */
   private commits = new Set<Promise<unknown>>();
 
@@ -244,6 +255,8 @@ export class Session {
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(device.id);
     if (this.phase !== 'ready') return;
+    this.screen = await this.ctx.screens.forDevice(device.id);
+    if (this.phase !== 'ready') return;
     this.send({
       welcome: {
         ackedSeq: stream.committedMax,
@@ -286,6 +299,7 @@ export class Session {
   async pushPolicy(): Promise<void> {
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(this.deviceId);
+    this.screen = this.ctx.screens.forPolicy(policy);
     this.send({ policy: policyToWire(policy) });
     await this.ctx.status.patch(this.deviceId, { policyVersionSent: policy.version });
   }
@@ -331,8 +345,20 @@ export class Session {
         continue;
       }
       seen.add(seq);
-      if (seq <= stream.maxQueued && (await this.ctx.store.timeline.has(deviceId, this.streamId, seq))) {
+      // Below the stream's high-water mark: held now, or held once and deleted by retention.
+      // Either way a replay, never stored again.
+      if (seq <= stream.maxQueued && (await this.ctx.store.timeline.heldBefore(deviceId, this.streamId, seq))) {
         duplicates++;
+        continue;
+      }
+      // An alert is the DSL's record once opened: ingest never writes over one (grade, notes,
+      // incident link), whatever the stream state says.
+      if (e.flaggedActivity && (await this.ctx.store.alerts.get(alertIdFor(deviceId, this.streamId, seq)))) {
+        duplicates++;
+        this.ctx.log.warn(
+          { code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq },
+          'flagged activity replayed for an existing alert; not stored',
+        );
         continue;
       }
       fresh.push(e);
@@ -368,7 +394,10 @@ export class Session {
           'out-of-order seq in stream',
         );
       }
-      const built = buildRecord(deviceId, this.streamId, e, now);
+      const built = buildRecord(deviceId, this.streamId, e, now, {
+        ...(this.screen ? { screen: this.screen } : {}),
+        clock: this.ctx.clock,
+      });
       for (const note of built.notes) this.ctx.log.info({ deviceId, seq, note }, 'event note');
       records.push(built.record);
       ops.push(...timelineOps(built.record));
@@ -445,6 +474,7 @@ export class Session {
           event: jsonBySeq.get(r.seq) ?? eventToJson(v1.Event.decode(r.event)),
           ...(r.alertId ? { alertId: r.alertId } : {}),
           ...(r.truncated ? { truncated: r.truncated } : {}),
+          ...(r.sensitive ? { sensitive: r.sensitive } : {}),
         };
         live.emit('event', ev);
       }

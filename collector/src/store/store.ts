@@ -249,6 +249,14 @@ class Timeline extends StorePart implements TimelineStore {
     return (await this.s.engine.get(K.eventRef(deviceId, streamId, seq))) !== undefined;
   }
 
+  async purgedThrough(deviceId: string, streamId: string) {
+    return (await this.s.getJson<{ seq: number }>(K.streamFloor(deviceId, streamId)))?.seq ?? 0;
+  }
+
+  async heldBefore(deviceId: string, streamId: string, seq: number) {
+    return (await this.has(deviceId, streamId, seq)) || seq <= (await this.purgedThrough(deviceId, streamId));
+  }
+
   async get(deviceId: string, streamId: string, seq: number) {
     const tlKey = await this.s.getJson<string>(K.eventRef(deviceId, streamId, seq));
     if (tlKey === undefined) return undefined;

@@ -131,6 +131,14 @@ export interface TimelineRecord {
   invalidText?: string[];
   /** Alert opened by this event (flaggedActivity). */
   alertId?: string;
+  /**
+   * Dotted paths of device text in the event (`activeWindow.title`) that matched the safeguarding
+   * library at ingest, for the device's age band at any severity: shown to the DSL only. `[]` =
+   * screened, nothing matched; absent = stored before screening (screened when read).
+   */
+  sensitive?: string[];
+  /** Why `time` is the receive time and not the agent's clock (the agent's is in agentTimeMs). */
+  timeReason?: string;
 }
 
 /** Anomalies of a stream (gapped or out-of-order seq) are recorded, never silently accepted. */
@@ -170,6 +178,13 @@ export interface TimelineStore {
   query(q: TimelineQuery): Promise<TimelinePage>;
   /** Is (device, stream, seq) held? */
   has(deviceId: string, streamId: string, seq: number): Promise<boolean>;
+  /**
+   * Highest seq of the stream that retention deleted (0 if none): the stream's high-water mark
+   * that outlives the events, so a replay of a purged (stream, seq) is still known.
+   */
+  purgedThrough(deviceId: string, streamId: string): Promise<number>;
+  /** Was (device, stream, seq) ever held: stored now, or at or below the purge high-water mark? */
+  heldBefore(deviceId: string, streamId: string, seq: number): Promise<boolean>;
   get(deviceId: string, streamId: string, seq: number): Promise<TimelineRecord | undefined>;
   getStream(deviceId: string, streamId: string): Promise<StreamState | undefined>;
   listStreams(deviceId: string): Promise<StreamState[]>;
@@ -360,6 +375,11 @@ export interface DeviceLiveStatus {
   hostname?: string;
   loggedInUser?: string;
   inventory?: Record<string, unknown>;
+  /**
+   * Dotted paths of this status's device text that match the safeguarding library (computed by
+   * StatusTracker whenever the status changes; not persisted): shown to the DSL only.
+   */
+  sensitive?: string[];
 }
 
 // ---------------------------------------------------------------- retention
