@@ -13,11 +13,11 @@ import type { StatusTracker } from '../live/status.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyService } from '../policy/service.ts';
 import type { Store } from '../store/types.ts';
+import { type ClockWindow, clockWindow } from './events.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { Close, Session } from './session.ts';
 import { StreamRegistry } from './streams.ts';
 import type { TextScreens } from './text-screen.ts';
-import { type ClockWindow, clockWindow } from './events.ts';
 
 export interface IngestContext {
   store: Store;

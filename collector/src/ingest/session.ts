@@ -347,7 +347,10 @@ export class Session {
       seen.add(seq);
       // Below the stream's high-water mark: held now, or held once and deleted by retention.
       // Either way a replay, never stored again.
-      if (seq <= stream.maxQueued && (await this.ctx.store.timeline.heldBefore(deviceId, this.streamId, seq))) {
+      if (
+        seq <= stream.maxQueued &&
+        (await this.ctx.store.timeline.heldBefore(deviceId, this.streamId, seq))
+      ) {
         duplicates++;
         continue;
       }
