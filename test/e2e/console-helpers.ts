@@ -175,6 +175,18 @@ export class TestAgent {
     await acked;
   }
 
+  /**
+   * Sends events exactly as given (seq and agent time chosen by the caller: replays, backdated
+   * clocks) and resolves with the collector's next Ack.
+   */
+  async sendExact(events: IEvent[]): Promise<{ seq: number; duplicates: number }> {
+    const acked = this.waitFor((m) => m.body === 'ack');
+    this.socket().send(encodeAgentMessage({ batch: { streamId: this.streamId, events } }));
+    const ack = (await acked).ack;
+    this.seq = Math.max(this.seq, ...events.map((e) => Number(e.seq)));
+    return { seq: Number(ack?.seq ?? 0), duplicates: Number(ack?.duplicates ?? 0) };
+  }
+
   /** Uploads one blob in one chunk and resolves when the collector stored it. */
   async uploadBlob(data: Uint8Array, contentType = 'image/png'): Promise<string> {
     const blobId = randomUUID();
