@@ -78,7 +78,11 @@ describe('a device cannot rewrite an alert the DSL acted on', () => {
 
     // The replay: same stream, same seq, harmless-looking content and 400 screenshot references.
     const replay = await agent.sendExact([
-      flag('nothing to see', 1, Array.from({ length: 400 }, () => 'x')),
+      flag(
+        'nothing to see',
+        1,
+        Array.from({ length: 400 }, () => 'x'),
+      ),
     ]);
     expect(replay).toEqual({ seq: 1, duplicates: 1 });
     // And again on a fresh connection of the same stream.

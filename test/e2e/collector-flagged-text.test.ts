@@ -107,33 +107,40 @@ afterAll(async () => {
 const NOT_DSL = ['it', 'admin', 'admin-token'] as const;
 
 describe('device text that matches the safeguarding library is the DSL’s only', () => {
-  it.each(NOT_DSL)('%s: device list, device page and timeline show neither the title, the URL nor the label', async (role) => {
-    const call = callers[role] as Caller;
-    const list = await call('/devices');
-    const page = await call(`/devices/${agent.deviceId}`);
-    const timeline = await call(`/devices/${agent.deviceId}/timeline`);
-    for (const r of [list, page, timeline]) {
-      expect(r.status).toBe(200);
-      expect(JSON.stringify(r.data)).not.toMatch(LEAK);
-    }
-    const status = page.data.device.status;
-    expect(status.currentWindow.app).toBe('firefox');
-    expect(status.currentWindow.title).toBe('');
-    expect(status.currentWindow.url).toBe('');
-    expect(status.currentWindow.hidden).toEqual({ title: 'safeguarding', url: 'safeguarding' });
-    expect(status.usbVolumes[0].label).toBe('');
-    expect(status.usbVolumes[0].hidden).toEqual({ label: 'safeguarding' });
-    const [flaggedWindow, usb, harmless] = timeline.data.events;
-    expect(flaggedWindow.event.activeWindow).toMatchObject({ app: 'firefox', title: '', url: '' });
-    expect(usb.event.usbAttached).toMatchObject({ label: '', vendor: 'SanDisk', hidden: { label: 'safeguarding' } });
-    // Harmless browsing: app and domain only (the default itBrowsingDetail).
-    expect(harmless.event.activeWindow).toMatchObject({
-      app: 'firefox',
-      title: '',
-      url: 'https://www.bbc.co.uk',
-      hidden: { title: 'domain-only', url: 'domain-only' },
-    });
-  });
+  it.each(NOT_DSL)(
+    '%s: device list, device page and timeline show neither the title, the URL nor the label',
+    async (role) => {
+      const call = callers[role] as Caller;
+      const list = await call('/devices');
+      const page = await call(`/devices/${agent.deviceId}`);
+      const timeline = await call(`/devices/${agent.deviceId}/timeline`);
+      for (const r of [list, page, timeline]) {
+        expect(r.status).toBe(200);
+        expect(JSON.stringify(r.data)).not.toMatch(LEAK);
+      }
+      const status = page.data.device.status;
+      expect(status.currentWindow.app).toBe('firefox');
+      expect(status.currentWindow.title).toBe('');
+      expect(status.currentWindow.url).toBe('');
+      expect(status.currentWindow.hidden).toEqual({ title: 'safeguarding', url: 'safeguarding' });
+      expect(status.usbVolumes[0].label).toBe('');
+      expect(status.usbVolumes[0].hidden).toEqual({ label: 'safeguarding' });
+      const [flaggedWindow, usb, harmless] = timeline.data.events;
+      expect(flaggedWindow.event.activeWindow).toMatchObject({ app: 'firefox', title: '', url: '' });
+      expect(usb.event.usbAttached).toMatchObject({
+        label: '',
+        vendor: 'SanDisk',
+        hidden: { label: 'safeguarding' },
+      });
+      // Harmless browsing: app and domain only (the default itBrowsingDetail).
+      expect(harmless.event.activeWindow).toMatchObject({
+        app: 'firefox',
+        title: '',
+        url: 'https://www.bbc.co.uk',
+        hidden: { title: 'domain-only', url: 'domain-only' },
+      });
+    },
+  );
 
   it.each(NOT_DSL)('%s: the /api/v1/live feed (snapshot, status, event) carries none of it', (role) => {
     const text = (feeds[role] as { text: () => string }).text();
@@ -146,7 +153,12 @@ describe('device text that matches the safeguarding library is the DSL’s only'
 
   it('governor: no device surface at all, and the report names none of it', async () => {
     const call = callers['governor'] as Caller;
-    for (const path of ['/devices', `/devices/${agent.deviceId}`, `/devices/${agent.deviceId}/timeline`, '/live'])
+    for (const path of [
+      '/devices',
+      `/devices/${agent.deviceId}`,
+      `/devices/${agent.deviceId}/timeline`,
+      '/live',
+    ])
       expect((await call(path)).status).toBe(403);
     const report = await call('/reports/termly');
     expect(report.status).toBe(200);
