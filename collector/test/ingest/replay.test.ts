@@ -8,7 +8,11 @@ import { connectedDevice, type Harness, startHarness } from '../helpers/harness.
 const DAY = 86_400_000;
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ config: (c) => void (c.retention.timelineDays = 90) });
+  h = await startHarness({
+    config: (c) => {
+      c.retention.timelineDays = 90;
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();

@@ -12,7 +12,11 @@ let h: Harness;
 beforeAll(async () => {
   // Full titles for IT (the feed carries window titles to IT only when configured to; the default, app and domain, is tested in
   // test/e2e/collector-flagged-text.test.ts).
-  h = await startHarness({ config: (c) => void (c.itBrowsingDetail = 'full-title') });
+  h = await startHarness({
+    config: (c) => {
+      c.itBrowsingDetail = 'full-title';
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();
