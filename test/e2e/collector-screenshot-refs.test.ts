@@ -1,0 +1,108 @@
+// Issue 10 item 5, replayed from outside: a real collector process and a foreign `ws` client that
+// uploads one screenshot and sends a small flag referencing it 400 times (plus a few other ids),
+// then a flag carrying 100,000 references in one ~1 MB frame. The alert keeps the distinct ids up
+// to one capture's frames; its page and the evidence export stay small, and the collector's
+// memory does not balloon while exporting (before the fix: 400 references → a 140 MB export,
+// 1.6 GB RSS).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { MAX_CAPTURE_FRAMES } from '@custodian/policy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { createStaff, type Json, staffSession, TestAgent } from './console-helpers.ts';
+
+let collector: CollectorProcess;
+let agent: TestAgent;
+let dsl: (method: string, path: string, body?: unknown) => Promise<{ status: number; data: Json }>;
+let dslCookie = '';
+let blobId: string;
+const IMAGE_BYTES = 350 * 1024;
+
+/** Resident set and its peak (kB) of the collector process, from /proc. */
+function memory(pid: number): { rssKb: number; peakKb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM') };
+}
+
+function flag(term: string, screenshotBlobIds: string[]) {
+  return {
+    flaggedActivity: {
+      category: 'self-harm',
+      severity: 4,
+      matchedTerm: term,
+      context: term,
+      window: { app: 'firefox', title: term, url: '', pid: 1 },
+      screenshotBlobIds,
+      source: 'title',
+    },
+  };
+}
+
+beforeAll(async () => {
+  collector = await startCollector();
+  const who = await createStaff(collector, 'dsl-refs', 'dsl');
+  dsl = await staffSession(collector, who);
+  // A second session of the same DSL for the raw export response (headers, streaming).
+  const login = await fetch(`${collector.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(who),
+  });
+  dslCookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  agent = await TestAgent.enrol(collector, 'LAPTOP-REFS');
+  await agent.connect();
+  // Random bytes do not compress: the export's size is honest about what it embeds.
+  blobId = await agent.uploadBlob(new Uint8Array(randomBytes(IMAGE_BYTES)), 'image/png');
+}, 120_000);
+
+afterAll(async () => {
+  await agent?.disconnect();
+  await collector?.cleanup();
+});
+
+describe('screenshot references are de-duplicated and capped', () => {
+  it('400 references to one screenshot: one image in the alert and in a small, streamed export', async () => {
+    const refs = [...Array.from({ length: 400 }, () => blobId), 'other-1', 'other-2', blobId];
+    await agent.send(flag('repeat refs', refs));
+    const { data } = await dsl('GET', '/alerts?limit=10');
+    const row = data.alerts.find((a: Json) => a.term === 'repeat refs');
+    expect(row.screenshotCount).toBe(3);
+    const page = await dsl('GET', `/alerts/${row.id}`);
+    expect(page.data.alert.screenshotBlobIds).toEqual([blobId, 'other-1', 'other-2']);
+    expect(page.data.screenshots).toHaveLength(3);
+    expect(page.data.alert.history).toContainEqual(
+      expect.objectContaining({ action: 'screenshot-ids-capped', from: 403, to: 3 }),
+    );
+
+    const before = memory(collector.pid);
+    const res = await fetch(`${collector.url}/api/v1/alerts/${row.id}/export`, {
+      headers: { cookie: dslCookie },
+    });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const after = memory(collector.pid);
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(html));
+    expect(html.match(/<img /g)).toHaveLength(1);
+    // One image (base64: 4/3 of it) plus the page: well under 1 MB (was 140 MB).
+    expect(Buffer.byteLength(html)).toBeLessThan(IMAGE_BYTES * 1.34 + 200_000);
+    // The export adds at most a few image-sized buffers to the collector's peak memory.
+    expect(after.peakKb - before.peakKb).toBeLessThan(64 * 1024);
+    console.log(
+      `export of 403 references: ${Buffer.byteLength(html)} bytes; collector RSS ${before.rssKb} → ${after.rssKb} kB, peak ${before.peakKb} → ${after.peakKb} kB`,
+    );
+  });
+
+  it('100,000 references in one frame: the alert holds at most one capture’s frames', async () => {
+    const refs = Array.from({ length: 100_000 }, (_, i) => `r${i}`);
+    await agent.send(flag('many refs', refs));
+    const { data } = await dsl('GET', '/alerts?limit=10');
+    const row = data.alerts.find((a: Json) => a.term === 'many refs');
+    const page = await dsl('GET', `/alerts/${row.id}`);
+    expect(page.data.alert.screenshotBlobIds).toHaveLength(MAX_CAPTURE_FRAMES);
+    expect(JSON.stringify(page.data).length).toBeLessThan(20_000);
+    // The stored event says the same as the alert.
+    const timeline = await dsl('GET', `/devices/${agent.deviceId}/timeline?kinds=flaggedActivity&limit=1`);
+    expect(timeline.data.events[0].event.flaggedActivity.screenshotBlobIds).toHaveLength(MAX_CAPTURE_FRAMES);
+  });
+});
