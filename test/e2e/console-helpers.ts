@@ -6,6 +6,7 @@ import {
   type CollectorMessage,
   decodeCollectorMessage,
   encodeAgentMessage,
+  type IAgentMessage,
   type IEvent,
   SUBPROTOCOL,
 } from '@custodian/protocol';
@@ -173,6 +174,11 @@ export class TestAgent {
     const acked = this.waitFor((m) => m.body === 'ack' && Number(m.ack?.seq) >= last);
     this.socket().send(encodeAgentMessage({ batch: { streamId: this.streamId, events } }));
     await acked;
+  }
+
+  /** Sends any agent message as is (no waiting): error reports, command results, raw frames. */
+  sendMessage(msg: IAgentMessage): void {
+    this.socket().send(encodeAgentMessage(msg));
   }
 
   /**

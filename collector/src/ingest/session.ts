@@ -44,6 +44,7 @@ import {
 } from './blob-upload.ts';
 import { buildRecord } from './events.ts';
 import type { IngestContext } from './server.ts';
+import { SessionLog } from './session-log.ts';
 import { MAX_GAPS_KEPT } from './streams.ts';
 import type { Screen } from './text-screen.ts';
 
@@ -70,6 +71,8 @@ export class Session {
   streamId = '';
   agentVersion = '';
   private readonly ctx: IngestContext;
+  /** Log lines this session causes: device text cut short, a budget of lines per session. */
+  private readonly slog: SessionLog;
   private chain: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private paused = false;
@@ -85,6 +88,7 @@ export class Session {
 
   constructor(ctx: IngestContext, ws: WebSocket, req: IncomingMessage) {
     this.ctx = ctx;
+    this.slog = new SessionLog(ctx.log, ctx.now);
     this.ws = ws;
     this.remoteAddress = req.socket.remoteAddress ?? '';
     this.openedAt = ctx.now();
@@ -97,7 +101,7 @@ export class Session {
         err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
           ? ErrorCode.FRAME_TOO_LARGE
           : ErrorCode.MALFORMED_FRAME;
-      this.ctx.log.warn(
+      this.slog.warn(
         { code, wsCode: err.code, deviceId: this.device?.id, remote: this.remoteAddress },
         `ingest socket error: ${err.message}`,
       );
@@ -198,17 +202,17 @@ export class Session {
         const p = msg.policyApplied as custodian.v1.PolicyApplied;
         if (p.ok) await this.ctx.status.patch(this.deviceId, { policyVersionApplied: p.version as number });
         else
-          this.ctx.log.warn(
+          this.slog.warn(
             { deviceId: this.deviceId, version: p.version, error: p.error },
             'agent rejected a policy',
           );
         return release();
       }
       case 'commandResult':
-        this.ctx.log.info({ deviceId: this.deviceId, result: msg.commandResult }, 'command result');
+        this.slog.info({ deviceId: this.deviceId, result: msg.commandResult }, 'command result');
         return release();
       case 'error':
-        this.ctx.log.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
+        this.slog.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
         return release();
       default:
         throw new Close(
@@ -247,6 +251,7 @@ export class Session {
       );
     }
     this.device = device;
+    this.slog.context = { deviceId: device.id, remote: this.remoteAddress };
     this.streamId = hello.streamId;
     this.agentVersion = hello.agentVersion.slice(0, 64);
     this.phase = 'ready';
@@ -358,7 +363,7 @@ export class Session {
       // incident link), whatever the stream state says.
       if (e.flaggedActivity && (await this.ctx.store.alerts.get(alertIdFor(deviceId, this.streamId, seq)))) {
         duplicates++;
-        this.ctx.log.warn(
+        this.slog.warn(
           { code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq },
           'flagged activity replayed for an existing alert; not stored',
         );
@@ -380,7 +385,7 @@ export class Session {
       if (seq > stream.maxQueued + 1) {
         projected.gaps.push({ afterSeq: stream.maxQueued, nextSeq: seq, at: now });
         if (projected.gaps.length > MAX_GAPS_KEPT) projected.gaps.shift();
-        this.ctx.log.warn(
+        this.slog.warn(
           {
             code: ErrorCode.BAD_EVENT,
             deviceId,
@@ -392,7 +397,7 @@ export class Session {
         );
       } else if (seq <= stream.maxQueued) {
         projected.outOfOrder++;
-        this.ctx.log.warn(
+        this.slog.warn(
           { code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq, maxSeq: stream.maxQueued },
           'out-of-order seq in stream',
         );
@@ -401,7 +406,7 @@ export class Session {
         ...(this.screen ? { screen: this.screen } : {}),
         clock: this.ctx.clock,
       });
-      for (const note of built.notes) this.ctx.log.info({ deviceId, seq, note }, 'event note');
+      for (const note of built.notes) this.slog.info({ deviceId, seq, note }, 'event note');
       records.push(built.record);
       ops.push(...timelineOps(built.record));
       if (built.alert) {
@@ -483,7 +488,7 @@ export class Session {
       }
     }
     for (const a of alerts) {
-      this.ctx.log.info(
+      this.slog.info(
         { deviceId: a.deviceId, alertId: a.id, severity: a.severity, category: a.category },
         'alert opened',
       );
@@ -551,7 +556,7 @@ export class Session {
     const digest = upload.hash.digest('hex');
     if (upload.received !== upload.totalSize || digest !== upload.sha256Hex) {
       if (!upload.alreadyStored) await this.deleteChunks(upload);
-      this.ctx.log.warn(
+      this.slog.warn(
         { code: ErrorCode.BLOB_HASH_MISMATCH, deviceId, blobId: c.blobId },
         'blob hash mismatch',
       );
@@ -599,7 +604,7 @@ export class Session {
   }
 
   private rejectBlob(blobId: string, reason: string): void {
-    this.ctx.log.warn(
+    this.slog.warn(
       { code: ErrorCode.BAD_BLOB_CHUNK, deviceId: this.device?.id, reason },
       'blob chunk rejected',
     );
@@ -709,6 +714,7 @@ export class Session {
     const wasReady = this.device !== undefined;
     this.phase = 'closed';
     this.stopTimers();
+    this.slog.flush();
     for (const u of [...this.uploads.values()]) void this.discard(u).catch(() => undefined);
     if (wasReady) this.ctx.unregister(this);
   }
