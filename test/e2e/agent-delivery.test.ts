@@ -10,7 +10,7 @@ import {
   enrolAgent,
   startAgent,
 } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { deliveryProblems, type TimelineItem, timeline } from './agent-harness.ts';
 
@@ -22,7 +22,8 @@ let enrolled: EnrolledAgent;
 const agents: AgentProcess[] = [];
 
 beforeEach(async () => {
-  collector = await startCollector();
+  // Reads window titles through the admin token: full titles (the default shows IT app and domain).
+  collector = await startCollector({ env: FULL_TITLES });
   enrolled = await enrolAgent({ collector });
 });
 

@@ -1,7 +1,7 @@
 // Helpers for the agent end-to-end suites: read a device's timeline from the real collector's
 // HTTP API (all pages); poll it with waitFor from test/support/wait-for.ts.
 import { type EnrolledAgent, enrolAgent } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
 
 export interface TimelineItem {
@@ -75,7 +75,9 @@ export async function startEnrolledOnX(): Promise<EnrolledOnX> {
     await parts.collector?.cleanup();
   };
   try {
-    parts.collector = await startCollector();
+    // The tests read window titles through the admin token: full titles (the default shows IT
+    // app and domain only).
+    parts.collector = await startCollector({ env: FULL_TITLES });
     parts.x = await startX();
     parts.enrolled = await enrolAgent({ collector: parts.collector });
   } catch (err) {

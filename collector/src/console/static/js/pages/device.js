@@ -1,7 +1,7 @@
 // One device: live status, timeline (kind filter, time range, paging by cursor), inventory,
 // USB history and its policy (admins edit the per-device override here, with a reason).
 import { api } from '../api.js';
-import { eventRow, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
+import { eventRow, hiddenNote, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
 import { deviceView, listOf } from '../model.js';
@@ -37,8 +37,11 @@ export async function render(main, ctx) {
         ),
         fact('User', d.user ? ext(d.user, 60) : '—'),
         fact('Current app', d.app ? ext(d.app, 60) : '—'),
-        fact('Window title', d.title ? ext(d.title, 200) : '—'),
-        fact('URL', d.url ? ext(d.url, 200) : '—'),
+        fact('Window title', d.title ? ext(d.title, 200) : d.titleHidden ? hiddenNote(d.titleHidden) : '—'),
+        fact(
+          d.urlHidden === 'domain-only' ? 'Site' : 'URL',
+          d.url ? ext(d.url, 200) : d.urlHidden ? hiddenNote(d.urlHidden) : '—',
+        ),
         fact('Idle / lock', [
           d.locked ? 'locked' : d.idle || '—',
           d.lockFailing ? [' ', badge('lock failing', 'bad')] : null,
