@@ -14,12 +14,15 @@ const FLAGGED_LABEL = 'KILL MYSELF';
 const HARMLESS_TITLE = 'Fractions - KS3 Maths - BBC Bitesize';
 const HARMLESS_URL = 'https://www.bbc.co.uk/bitesize/topics/zt9k7ty/articles';
 /** Every spelling of the concerning text that could leak: title, URL query, label. */
-const LEAK = /kill(\s|\+|%20)?myself|KILL MYSELF|painlessly/i;
+const LEAK = /kill(\s|\+|-|%20)?myself|KILL MYSELF|painlessly/i;
+/** A device enrolled under a concerning hostname (device text from enrolment). */
+const FLAGGED_HOST = 'kill-myself-pc';
 
 type Caller = (path: string) => Promise<{ status: number; data: Json }>;
 
 let collector: CollectorProcess;
 let agent: TestAgent;
+let hostAgent: TestAgent;
 const callers: Record<string, Caller> = {};
 const feeds: Record<string, { text: () => string; close: () => void }> = {};
 
@@ -93,6 +96,9 @@ beforeAll(async () => {
     // Last, so the device's live status shows it as the current window.
     { activeWindow: { app: 'firefox', title: FLAGGED_TITLE, url: FLAGGED_URL, pid: 7 } },
   );
+  // Non-compliant (no USB control), so the full termly report names it.
+  hostAgent = await TestAgent.enrol(collector, FLAGGED_HOST);
+  await hostAgent.connect();
   // Every feed has seen the three events.
   for (const f of Object.values(feeds))
     await until('three events on the live feed', () => (f.text().match(/event: event\n/g) ?? []).length >= 3);
@@ -101,6 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const f of Object.values(feeds)) f.close();
   await agent?.disconnect();
+  await hostAgent?.disconnect();
   await collector?.cleanup();
 });
 
@@ -165,6 +172,17 @@ describe('device text that matches the safeguarding library is the DSL’s only'
     expect(JSON.stringify(report.data)).not.toMatch(LEAK);
   });
 
+  it.each(['admin', 'admin-token'])(
+    '%s: the full termly report names the device without its hostname',
+    async (role) => {
+      const report = await (callers[role] as Caller)('/reports/termly');
+      expect(report.status).toBe(200);
+      const listed = report.data.devices.list.find((d: Json) => d.deviceId === hostAgent.deviceId);
+      expect(listed).toMatchObject({ hostname: '', hidden: { hostname: 'safeguarding' } });
+      expect(JSON.stringify(report.data)).not.toMatch(LEAK);
+    },
+  );
+
   it('dsl: sees the full titles, URL and label everywhere', async () => {
     const call = callers['dsl'] as Caller;
     const page = await call(`/devices/${agent.deviceId}`);
@@ -173,6 +191,8 @@ describe('device text that matches the safeguarding library is the DSL’s only'
     expect(page.data.device.status.sensitive).toBeUndefined();
     const list = await call('/devices');
     expect(JSON.stringify(list.data)).toContain(FLAGGED_TITLE);
+    expect(JSON.stringify(list.data)).toContain(FLAGGED_HOST);
+    expect(JSON.stringify((await call('/reports/termly')).data)).toContain(FLAGGED_HOST);
     const timeline = await call(`/devices/${agent.deviceId}/timeline`);
     const titles = timeline.data.events
       .filter((e: Json) => e.kind === 'activeWindow')
