@@ -260,8 +260,7 @@ export class Session {
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(device.id);
     if (this.phase !== 'ready') return;
-    this.screen = await this.ctx.screens.forDevice(device.id);
-    if (this.phase !== 'ready') return;
+    this.screen = await this.ctx.screens.forDevice(device.id, policy);
     this.send({
       welcome: {
         ackedSeq: stream.committedMax,
@@ -304,7 +303,7 @@ export class Session {
   async pushPolicy(): Promise<void> {
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(this.deviceId);
-    this.screen = this.ctx.screens.forPolicy(policy);
+    this.screen = await this.ctx.screens.forDevice(this.deviceId, policy);
     this.send({ policy: policyToWire(policy) });
     await this.ctx.status.patch(this.deviceId, { policyVersionSent: policy.version });
   }

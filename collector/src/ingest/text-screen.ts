@@ -26,8 +26,24 @@ const MAX_MATCHERS = 8;
 /** Strings shorter than this cannot hold a library term. */
 const MIN_TEXT = 2;
 
+/** Recent answers kept per screen: a fleet repeats its titles ("New Tab", "Inbox", app names). */
+const MEMO_ENTRIES = 4096;
+/** Longer strings are matched every time rather than kept. */
+const MEMO_MAX_CHARS = 512;
+
 export function screenFrom(matcher: Matcher): Screen {
-  const matches = (text: string) => text.length >= MIN_TEXT && matcher.match(text).length > 0;
+  const memo = new Map<string, boolean>();
+  const matches = (text: string) => {
+    if (text.length < MIN_TEXT) return false;
+    const known = memo.get(text);
+    if (known !== undefined) return known;
+    const hit = matcher.match(text).length > 0;
+    if (text.length <= MEMO_MAX_CHARS) {
+      if (memo.size >= MEMO_ENTRIES) memo.clear();
+      memo.set(text, hit);
+    }
+    return hit;
+  };
   return {
     matches,
     paths(value: unknown): string[] {
@@ -107,8 +123,9 @@ export class TextScreens {
     return s;
   }
 
-  async forDevice(deviceId: string): Promise<Screen> {
-    const s = this.forPolicy(await this.policy.effective(deviceId));
+  /** The device's screen, from `policy` when the caller has its effective policy already. */
+  async forDevice(deviceId: string, policy?: Pick<Policy, 'capture'>): Promise<Screen> {
+    const s = this.forPolicy(policy ?? (await this.policy.effective(deviceId)));
     this.byDevice.set(deviceId, s);
     return s;
   }
@@ -120,7 +137,7 @@ export class TextScreens {
     return s;
   }
 
-  /** Devices whose screen is remembered (bounded by enrolled devices; dropped on revoke is not needed). */
+  /** Devices whose screen is remembered (at most one entry per enrolled device). */
   get size(): number {
     return this.byDevice.size;
   }
