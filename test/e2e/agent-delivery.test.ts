@@ -10,20 +10,22 @@ import {
   enrolAgent,
   startAgent,
 } from '../support/agent-process.ts';
-import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { deliveryProblems, type TimelineItem, timeline } from './agent-harness.ts';
+import { deliveryProblems, dslHeaders, type TimelineItem, timeline } from './agent-harness.ts';
 
 /** Big enough that a kill right after the agent connects lands mid-stream (asserted). */
 const BACKLOG = 20_000;
 
 let collector: CollectorProcess;
 let enrolled: EnrolledAgent;
+/** The DSL reads the timeline: numbered titles such as "diagnostic event 420" match the library. */
+let dsl: Record<string, string>;
 const agents: AgentProcess[] = [];
 
 beforeEach(async () => {
-  // Reads window titles through the admin token: full titles (the default shows IT app and domain).
-  collector = await startCollector({ env: FULL_TITLES });
+  collector = await startCollector();
+  dsl = await dslHeaders(collector);
   enrolled = await enrolAgent({ collector });
 });
 
@@ -60,7 +62,7 @@ function expectEachOnce(titles: string[], n: number): void {
 async function expectAllDelivered(n: number, what: string): Promise<void> {
   const items = await waitFor(
     async () => {
-      const t = await timeline(collector, enrolled.deviceId);
+      const t = await timeline(collector, enrolled.deviceId, undefined, dsl);
       return diagnostics(t).length >= n ? t : undefined;
     },
     what,
@@ -80,7 +82,8 @@ describe('delivery across failures', () => {
     const first = await run();
     // Headless (no DISPLAY): it runs, and says why the display-bound capabilities are missing.
     const caps = await waitFor(
-      async () => (await timeline(collector, enrolled.deviceId)).find((i) => i.kind === 'capabilities'),
+      async () =>
+        (await timeline(collector, enrolled.deviceId, undefined, dsl)).find((i) => i.kind === 'capabilities'),
       'capability report',
     );
     const list = (
@@ -114,7 +117,7 @@ describe('delivery across failures', () => {
     const agent = await run();
     await agent.waitForLog(/"msg":"connected to collector"/);
     await agent.kill9();
-    const atKill = diagnostics(await timeline(collector, enrolled.deviceId)).length;
+    const atKill = diagnostics(await timeline(collector, enrolled.deviceId, undefined, dsl)).length;
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);
     await run();
     await expectAllDelivered(BACKLOG, 'all 20,000 events after the agent restarted');
@@ -123,5 +126,5 @@ describe('delivery across failures', () => {
 
 async function waitForTimelineAfterRestart(): Promise<TimelineItem[]> {
   await collector.restart();
-  return timeline(collector, enrolled.deviceId);
+  return timeline(collector, enrolled.deviceId, undefined, dsl);
 }
