@@ -94,9 +94,17 @@ function widenWindowPaths(paths: readonly string[], prefix: string): string[] {
   return [...out];
 }
 
+/**
+ * The marks stored at ingest, joined with the device's current library: a custom term added or an
+ * age band changed since still counts for text that arrived before, and a term taken out of the
+ * library later does not un-hide what matched when the text arrived.
+ */
 function sensitiveOf(stored: string[] | undefined, value: unknown, o: ViewOptions): string[] | 'all' {
+  if (o.screen) {
+    const now = o.screen.paths(value);
+    return stored ? [...new Set([...stored, ...now])] : now;
+  }
   if (stored) return stored;
-  if (o.screen) return o.screen.paths(value);
   // Not screened and nothing to screen with: treat every string as the DSL's.
   return 'all';
 }
