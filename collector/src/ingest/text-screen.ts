@@ -72,6 +72,19 @@ function walk(value: unknown, path: string, out: string[], matches: (t: string) 
   }
 }
 
+/**
+ * The policy's matcher. A custom term the matcher cannot use ("!!!": nothing to match) is left out
+ * rather than failing every device's Hello; the agent refuses such a policy itself.
+ */
+function compile(policy: Pick<Policy, 'capture'>): Matcher {
+  const { ageBand, customTerms } = policy.capture;
+  try {
+    return createMatcher({ ageBand, customTerms });
+  } catch {
+    return createMatcher({ ageBand, customTerms: customTerms.filter((t) => /[\p{L}\p{N}]/u.test(t.term)) });
+  }
+}
+
 function keyOf(policy: Pick<Policy, 'capture'>): string {
   return JSON.stringify([policy.capture.ageBand, policy.capture.customTerms]);
 }
@@ -115,9 +128,7 @@ export class TextScreens {
       this.matchers.set(key, s);
       return s;
     }
-    s = screenFrom(
-      createMatcher({ ageBand: policy.capture.ageBand, customTerms: policy.capture.customTerms }),
-    );
+    s = screenFrom(compile(policy));
     this.matchers.set(key, s);
     if (this.matchers.size > MAX_MATCHERS) this.matchers.delete(this.matchers.keys().next().value as string);
     return s;

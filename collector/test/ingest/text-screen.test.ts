@@ -62,6 +62,15 @@ describe('text screen', () => {
     expect(s.forPolicy(primary).matches('ask charlie for some')).toBe(false);
     expect(s.forPolicy(base).matches('zorblax')).toBe(false);
     expect(s.forPolicy(custom).matches('the zorblax page')).toBe(true);
+    // A term with nothing to match is left out; the rest still work.
+    const broken = {
+      ...base,
+      capture: {
+        ...base.capture,
+        customTerms: [{ term: '!!!', category: 'custom', severity: 1 }, ...custom.capture.customTerms],
+      },
+    };
+    expect(s.forPolicy(broken).matches('the zorblax page')).toBe(true);
     // A device's override is followed, and a change to it is picked up.
     const device = {
       id: 'd1',
