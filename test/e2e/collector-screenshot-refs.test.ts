@@ -105,4 +105,59 @@ describe('screenshot references are de-duplicated and capped', () => {
     const timeline = await dsl('GET', `/devices/${agent.deviceId}/timeline?kinds=flaggedActivity&limit=1`);
     expect(timeline.data.events[0].event.flaggedActivity.screenshotBlobIds).toHaveLength(MAX_CAPTURE_FRAMES);
   });
+
+  it('an incident of large screenshots: the export embeds at most 64 MiB, streams it, and lists the rest', async () => {
+    const MIB = 1024 * 1024;
+    const ids: string[] = [];
+    // Five 14 MiB screenshots (70 MiB): four fit the export's 56 MiB of images, the fifth does not.
+    for (let i = 0; i < 5; i++) {
+      const blob = await agent.uploadBlobChunked(new Uint8Array(randomBytes(14 * MIB)), 'image/png');
+      await agent.send(flag(`large ${i}`, [blob]));
+      ids.push(blob);
+    }
+    const { data } = await dsl('GET', '/alerts?limit=20');
+    const alertIds = ids.map((b) => {
+      const row = data.alerts.find((a: Json) => a.term === `large ${ids.indexOf(b)}`);
+      return row.id as string;
+    });
+    const opened = await dsl('POST', `/alerts/${alertIds[0]}/escalate`, { incident: { title: 'Large' } });
+    const incidentId = opened.data.incident.id as string;
+    for (const id of alertIds.slice(1))
+      expect((await dsl('POST', `/alerts/${id}/escalate`, { incidentId })).status).toBe(200);
+
+    const before = memory(collector.pid);
+    const res = await fetch(`${collector.url}/api/v1/incidents/${incidentId}/export`, {
+      headers: { cookie: dslCookie },
+    });
+    expect(res.status).toBe(200);
+    // Read as a stream and count, as a receiving browser would, without keeping the file.
+    let bytes = 0;
+    let tail = '';
+    let images = 0;
+    let notIncluded = 0;
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      bytes += r.value.byteLength;
+      // Markers may straddle chunks: keep a short tail of the previous chunk.
+      const text = tail + Buffer.from(r.value).toString('latin1');
+      // Count a marker once: only where it ends in this chunk's new bytes.
+      const count = (re: RegExp) =>
+        [...text.matchAll(re)].filter((m) => (m.index ?? 0) + m[0].length > tail.length).length;
+      images += count(/<img alt="Screenshot/g);
+      notIncluded += count(/the export embeds at most 64 MiB/g);
+      tail = text.slice(-100);
+    }
+    const after = memory(collector.pid);
+    expect(bytes).toBe(Number(res.headers.get('content-length')));
+    expect(images).toBe(4);
+    expect(notIncluded).toBe(1);
+    expect(bytes).toBeLessThan(64 * MIB * 1.34 + 2 * MIB);
+    // Streamed: one image (and its base64) at a time, not the 75 MB file in memory.
+    expect(after.peakKb - before.peakKb).toBeLessThan(120 * 1024);
+    console.log(
+      `incident export of 5 × 14 MiB screenshots: ${bytes} bytes, 4 embedded; collector peak RSS ${before.peakKb} → ${after.peakKb} kB`,
+    );
+  }, 240_000);
 });

@@ -65,8 +65,8 @@ export async function gatherAlertEvidence(
   // Distinct, and no more than one capture takes (alerts from before ingest capped them).
   const blobIds = screenshotIdsOf(alert);
   for (const blobId of blobIds) {
-    // One image in memory at a time: hashed here, embedded while the file streams out.
-    const blob = await store.blobs.read(alert.deviceId, blobId);
+    // Hashed chunk by chunk here, embedded chunk by chunk while the file streams out.
+    const blob = await store.blobs.readChunks(alert.deviceId, blobId);
     if (!blob) {
       screenshots.push({
         blobId,
@@ -79,8 +79,14 @@ export async function gatherAlertEvidence(
       });
       continue;
     }
-    const now = sha256(blob.data);
-    const fits = blob.data.byteLength <= budget.bytes;
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of blob.chunks) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+    }
+    const now = hash.digest('hex');
+    const fits = size <= budget.bytes;
     const shot: EvidenceScreenshot = {
       blobId,
       contentType: blob.meta.contentType,
@@ -93,16 +99,12 @@ export async function gatherAlertEvidence(
         : `the export embeds at most ${MAX_EXPORT_IMAGE_BYTES / 1024 / 1024} MiB of images; export this alert on its own`,
     };
     if (fits) {
-      budget.bytes -= blob.data.byteLength;
+      budget.bytes -= size;
       shot.embed = budget.images.length;
       budget.images.push({ deviceId: alert.deviceId, blobId, sha256: now });
     }
     screenshots.push(shot);
-    items.push({
-      label: `Alert ${alert.id}: screenshot ${blobId}`,
-      sha256: now,
-      bytes: blob.data.byteLength,
-    });
+    items.push({ label: `Alert ${alert.id}: screenshot ${blobId}`, sha256: now, bytes: size });
   }
   const accessLog = await auditTrail(store, `alert:${alert.id}`);
   items.push(hashed(`Alert ${alert.id}: timeline excerpt (JSON)`, JSON.stringify(timeline)));
@@ -133,7 +135,7 @@ function generatedBy(p: Principal | undefined) {
 /**
  * The file as text parts and images: even indexes are HTML, odd ones the index of a streamed image.
  * Walked twice, once to hash (the audit record holds the hash before a byte leaves) and once to
- * send, so no more than one image is in memory at a time whatever the export holds.
+ * send; images go chunk by chunk, so memory holds one stored chunk at a time, whatever the export.
  */
 async function walkExport(
   store: Store,
@@ -147,11 +149,23 @@ async function walkExport(
       continue;
     }
     const img = images[Number(parts[i])] as StreamedImage;
-    const blob = await store.blobs.read(img.deviceId, img.blobId);
+    const blob = await store.blobs.readChunks(img.deviceId, img.blobId);
+    const changed = () =>
+      new HttpError(409, ErrorCode.CONFLICT, `screenshot ${img.blobId} changed during the export`);
+    if (!blob) throw changed();
+    // base64 in pieces: a piece ends on a whole 3-byte group, the rest carries to the next one.
+    const hash = createHash('sha256');
+    let carry: Buffer = Buffer.alloc(0);
+    for await (const chunk of blob.chunks) {
+      hash.update(chunk);
+      const buf = carry.length ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+      const cut = buf.length - (buf.length % 3);
+      await write(buf.subarray(0, cut).toString('base64'));
+      carry = buf.subarray(cut);
+    }
+    if (carry.length) await write(carry.toString('base64'));
     // Deleted or changed since it was hashed: the file would not match its audit record.
-    if (!blob || sha256(blob.data) !== img.sha256)
-      throw new HttpError(409, ErrorCode.CONFLICT, `screenshot ${img.blobId} changed during the export`);
-    await write(Buffer.from(blob.data).toString('base64'));
+    if (hash.digest('hex') !== img.sha256) throw changed();
   }
 }
 

@@ -295,6 +295,21 @@ class Blobs extends StorePart implements BlobStore {
     }
     return { meta, data };
   }
+  async readChunks(deviceId: string, blobId: string) {
+    const meta = await this.meta(deviceId, blobId);
+    if (!meta) return undefined;
+    const { engine, cipher } = this.s;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < (meta as BlobMeta).chunks; i++) {
+        const key = K.blobChunk(deviceId, blobId, i);
+        const sealed = await engine.get(key);
+        if (sealed === undefined)
+          throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} is missing chunk ${i}`);
+        yield cipher.decrypt(key, sealed);
+      }
+    }
+    return { meta, chunks: chunks() };
+  }
   async put(deviceId: string, blobId: string, contentType: string, data: Uint8Array) {
     const chunkSize = 256 * 1024;
     const chunks = Math.max(1, Math.ceil(data.byteLength / chunkSize));

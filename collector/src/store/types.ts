@@ -206,10 +206,19 @@ export interface BlobMeta {
 export interface BlobStore {
   meta(deviceId: string, blobId: string): Promise<BlobMeta | undefined>;
   /**
-   * Decrypts and returns the blob. The ONLY way to read screenshot bytes; callers (the
-   * safeguarding routes) must write an audit record for every view.
+   * Decrypts and returns the blob. With `readChunks`, the only way to read screenshot bytes;
+   * callers (the safeguarding routes) must write an audit record for every view.
    */
   read(deviceId: string, blobId: string): Promise<{ meta: BlobMeta; data: Uint8Array } | undefined>;
+  /**
+   * The decrypted chunks one at a time, for sending a large blob without holding it (evidence
+   * export). Each chunk is authenticated (AES-GCM); the caller checks the SHA-256 of the whole
+   * against `meta.sha256` and audits the view, as for `read()`.
+   */
+  readChunks(
+    deviceId: string,
+    blobId: string,
+  ): Promise<{ meta: BlobMeta; chunks: AsyncIterable<Uint8Array> } | undefined>;
   /** Stores a whole blob (encrypted) outside ingest, e.g. tests and imports. */
   put(deviceId: string, blobId: string, contentType: string, data: Uint8Array): Promise<BlobMeta>;
   delete(deviceId: string, blobId: string): Promise<boolean>;

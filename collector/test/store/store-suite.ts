@@ -167,6 +167,14 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const read = await store.blobs.read('d1', 'b1');
       expect(Buffer.from(read!.data).equals(Buffer.from(data))).toBe(true);
       expect(await store.blobs.read('d2', 'b1')).toBeUndefined();
+      // Chunk by chunk (streaming export): the same bytes, one chunk at a time.
+      const streamed = await store.blobs.readChunks('d1', 'b1');
+      const parts: Uint8Array[] = [];
+      for await (const c of streamed!.chunks) parts.push(c);
+      expect(parts).toHaveLength(3);
+      expect(Buffer.concat(parts).equals(Buffer.from(data))).toBe(true);
+      expect(streamed!.meta.sha256).toBe(meta.sha256);
+      expect(await store.blobs.readChunks('d2', 'b1')).toBeUndefined();
       expect(await store.blobs.delete('d1', 'b1')).toBe(true);
       expect(await store.blobs.meta('d1', 'b1')).toBeUndefined();
       expect(await store.engine.get(K.blobChunk('d1', 'b1', 1))).toBeUndefined();
