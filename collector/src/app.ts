@@ -18,6 +18,7 @@ import { policyRoutes } from './http/routes-policy.ts';
 import { retentionRoutes } from './http/routes-retention.ts';
 import { type Authenticator, createHooks, createServer, type HttpHooks } from './http/server.ts';
 import { IngestServer } from './ingest/server.ts';
+import { TextScreens } from './ingest/text-screen.ts';
 import { LiveHub } from './live/hub.ts';
 import { StatusTracker } from './live/status.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -44,6 +45,8 @@ export interface App {
   /** Post-commit notifications: 'event', 'alert', 'status', 'device', 'policy'. */
   readonly live: LiveHub;
   readonly status: StatusTracker;
+  /** The safeguarding library compiled per policy: marks device text only the DSL may see. */
+  readonly screens: TextScreens;
   readonly policy: PolicyService;
   readonly enrol: EnrolService;
   readonly ingest: IngestServer;
@@ -148,10 +151,12 @@ async function assemble(
     limits: { minIdleLockSeconds: config.policy.minIdleLockSeconds },
   });
   await policy.init();
-  const status = new StatusTracker({ store, live, now });
+  const screens = new TextScreens({ policy, live });
+  await screens.init();
+  const status = new StatusTracker({ store, live, now, screens });
   await status.load();
   enrol.lastSeenAt = (id) => status.get(id).lastSeenAt;
-  const ingest = new IngestServer({ store, live, log, config, policy, enrol, status, now, audit });
+  const ingest = new IngestServer({ store, live, log, config, policy, enrol, status, screens, now, audit });
   hooks.upgrades.set('/ws/agent', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
   const retention = new RetentionJob({ store, log, config, now, audit });
 
@@ -165,6 +170,7 @@ async function assemble(
     authenticators: hooks.authenticators,
     live,
     status,
+    screens,
     policy,
     enrol,
     ingest,

@@ -7,6 +7,14 @@ import { CustodianError, ErrorCode, HELLO_DEADLINE_MS } from '@custodian/protoco
 export const SECURE_COOKIES = ['auto', 'always', 'never'] as const;
 export type SecureCookies = (typeof SECURE_COOKIES)[number];
 
+/**
+ * What IT staff (and admins, the admin token) see of a device's browsing in live status, device
+ * lists, timelines and the live feed. The DSL always sees full titles and URLs; text matching the
+ * safeguarding library is the DSL's only, whatever this says.
+ */
+export const IT_BROWSING_DETAIL = ['app-and-domain', 'full-title'] as const;
+export type ItBrowsingDetail = (typeof IT_BROWSING_DETAIL)[number];
+
 export interface CollectorConfig {
   dataDir: string;
   host: string;
@@ -19,6 +27,11 @@ export interface CollectorConfig {
    * a TLS-terminating reverse proxy (the browser sees https, we see http); `never` for local tests.
    */
   secureCookies: SecureCookies;
+  /**
+   * `app-and-domain` (default): IT sees the app and the site's domain, no window title and no
+   * path or query; `full-title`: IT sees titles and URLs too (still never text the library matches).
+   */
+  itBrowsingDetail: ItBrowsingDetail;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** File holding the AES-256-GCM screenshot key; default `<dataDir>/../custodian-screenshot.key`. */
   screenshotKeyFile: string;
@@ -65,6 +78,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
     publicUrl: '',
     tls: undefined,
     secureCookies: 'auto',
+    itBrowsingDetail: 'app-and-domain',
     logLevel: 'info',
     screenshotKeyFile: join(dirname(abs), 'custodian-screenshot.key'),
     ingest: {
@@ -103,6 +117,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_TLS_CERT: 'tls.certFile',
   CUSTODIAN_TLS_KEY: 'tls.keyFile',
   CUSTODIAN_SECURE_COOKIES: 'secureCookies',
+  CUSTODIAN_IT_BROWSING_DETAIL: 'itBrowsingDetail',
   CUSTODIAN_LOG_LEVEL: 'logLevel',
   CUSTODIAN_SCREENSHOT_KEY_FILE: 'screenshotKeyFile',
   CUSTODIAN_HELLO_DEADLINE_MS: 'ingest.helloDeadlineMs',
@@ -237,6 +252,11 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
     bad(
       'secureCookies',
       `must be one of ${SECURE_COOKIES.join(', ')} (got ${JSON.stringify(cfg.secureCookies)})`,
+    );
+  if (!IT_BROWSING_DETAIL.includes(cfg.itBrowsingDetail))
+    bad(
+      'itBrowsingDetail',
+      `must be one of ${IT_BROWSING_DETAIL.join(', ')} (got ${JSON.stringify(cfg.itBrowsingDetail)})`,
     );
   const i = cfg.ingest;
   i.helloDeadlineMs = int('ingest.helloDeadlineMs', i.helloDeadlineMs, 50, 600_000);

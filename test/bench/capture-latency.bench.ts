@@ -28,10 +28,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function windowReceivedAt(rig: CaptureRig, title: string): Promise<number | undefined> {
-  const res = await fetch(
-    `${rig.collector.url}/api/v1/devices/${rig.enrolled.deviceId}/timeline?kinds=activeWindow&limit=200`,
-    { headers: { authorization: `Bearer ${rig.collector.adminToken}` } },
-  );
+  // As the DSL: these titles match the safeguarding library, so nobody else sees them.
+  const res = await rig.get(`/api/v1/devices/${rig.enrolled.deviceId}/timeline?kinds=activeWindow&limit=200`);
   if (!res.ok) throw new Error(`timeline: HTTP ${res.status}`);
   const body = (await res.json()) as {
     events: { receivedAt: number; event: { activeWindow?: { title?: string } } }[];

@@ -15,7 +15,7 @@ import {
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { storedTimeline } from '../support/collector-store.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { deliveryProblems, type TimelineItem, timeline } from './agent-harness.ts';
+import { deliveryProblems, dslHeaders, type TimelineItem, timeline } from './agent-harness.ts';
 
 /** Big enough that a kill right after the first events are stored lands mid-stream (asserted). */
 const BACKLOG = 20_000;
@@ -28,10 +28,13 @@ const COLLECTOR_ENV = { CUSTODIAN_COMMIT_TICK_MS: '1000' };
 
 let collector: CollectorProcess;
 let enrolled: EnrolledAgent;
+/** The DSL reads the timeline: numbered titles such as "diagnostic event 420" match the library. */
+let dsl: Record<string, string>;
 const agents: AgentProcess[] = [];
 
 beforeEach(async () => {
   collector = await startCollector({ env: COLLECTOR_ENV });
+  dsl = await dslHeaders(collector);
   enrolled = await enrolAgent({ collector });
 });
 
@@ -68,7 +71,7 @@ function expectEachOnce(titles: string[], n: number): void {
 async function expectAllDelivered(n: number, what: string): Promise<void> {
   const items = await waitFor(
     async () => {
-      const t = await timeline(collector, enrolled.deviceId);
+      const t = await timeline(collector, enrolled.deviceId, undefined, dsl);
       return diagnostics(t).length >= n ? t : undefined;
     },
     what,
@@ -90,7 +93,8 @@ describe('delivery across failures', { timeout: 240_000 }, () => {
     const first = await run();
     // Headless (no DISPLAY): it runs, and says why the display-bound capabilities are missing.
     const caps = await waitFor(
-      async () => (await timeline(collector, enrolled.deviceId)).find((i) => i.kind === 'capabilities'),
+      async () =>
+        (await timeline(collector, enrolled.deviceId, undefined, dsl)).find((i) => i.kind === 'capabilities'),
       'capability report',
     );
     const list = (
@@ -128,7 +132,7 @@ describe('delivery across failures', { timeout: 240_000 }, () => {
     const agent = await run();
     await firstEventsStored();
     await agent.kill9();
-    const atKill = diagnostics(await timeline(collector, enrolled.deviceId)).length;
+    const atKill = diagnostics(await timeline(collector, enrolled.deviceId, undefined, dsl)).length;
     console.log(`delivery: agent killed with ${atKill} of ${BACKLOG} events at the collector`);
     expect(atKill, 'events had reached the collector before the kill').toBeGreaterThan(0);
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);
@@ -140,7 +144,7 @@ describe('delivery across failures', { timeout: 240_000 }, () => {
 /** Polls (every 50 ms) until the collector has stored diagnostic events: the stream has begun. */
 async function firstEventsStored(): Promise<void> {
   await waitFor(
-    async () => diagnostics(await timeline(collector, enrolled.deviceId, ['activeWindow'])).length > 0,
+    async () => diagnostics(await timeline(collector, enrolled.deviceId, ['activeWindow'], dsl)).length > 0,
     'the first diagnostic events at the collector',
     60_000,
     50,

@@ -1,8 +1,10 @@
 // Helpers for the agent end-to-end suites: read a device's timeline from the real collector's
 // HTTP API (all pages); poll it with waitFor from test/support/wait-for.ts.
+import { randomUUID } from 'node:crypto';
 import { type EnrolledAgent, enrolAgent } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
+import { createStaff } from './console-helpers.ts';
 
 export interface TimelineItem {
   streamId: string;
@@ -16,10 +18,15 @@ export interface TimelineItem {
   };
 }
 
+/**
+ * Reads as the admin token unless `headers` say otherwise (`dslHeaders`): the admin token never
+ * sees device text that matches the safeguarding library ("diagnostic event 420" does: `420`).
+ */
 export async function timeline(
   c: CollectorProcess,
   deviceId: string,
   kinds?: string[],
+  headers: Record<string, string> = { authorization: `Bearer ${c.adminToken}` },
 ): Promise<TimelineItem[]> {
   const out: TimelineItem[] = [];
   let cursor: string | undefined;
@@ -27,9 +34,7 @@ export async function timeline(
     const q = new URLSearchParams({ limit: '1000' });
     if (kinds) q.set('kinds', kinds.join(','));
     if (cursor) q.set('cursor', cursor);
-    const res = await fetch(`${c.url}/api/v1/devices/${deviceId}/timeline?${q}`, {
-      headers: { authorization: `Bearer ${c.adminToken}` },
-    });
+    const res = await fetch(`${c.url}/api/v1/devices/${deviceId}/timeline?${q}`, { headers });
     if (!res.ok) throw new Error(`timeline: HTTP ${res.status}: ${await res.text()}`);
     const body = (await res.json()) as { events: TimelineItem[]; nextCursor?: string };
     out.push(...body.events);
@@ -38,6 +43,18 @@ export async function timeline(
   }
   // The API pages newest first; tests reason in stream order.
   return out.sort((a, b) => (a.streamId === b.streamId ? a.seq - b.seq : a.receivedAt - b.receivedAt));
+}
+
+/** Headers of a fresh DSL session (a staff account made through the users API, signed in). */
+export async function dslHeaders(c: CollectorProcess): Promise<Record<string, string>> {
+  const who = await createStaff(c, `dsl-${randomUUID().slice(0, 8)}`, 'dsl');
+  const res = await fetch(`${c.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(who),
+  });
+  if (!res.ok) throw new Error(`login: HTTP ${res.status}: ${await res.text()}`);
+  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '' };
 }
 
 /** Each (stream, seq) once, and per stream no seq missing between 1 and the highest. */
@@ -75,7 +92,9 @@ export async function startEnrolledOnX(): Promise<EnrolledOnX> {
     await parts.collector?.cleanup();
   };
   try {
-    parts.collector = await startCollector();
+    // The tests read window titles through the admin token: full titles (the default shows IT
+    // app and domain only).
+    parts.collector = await startCollector({ env: FULL_TITLES });
     parts.x = await startX();
     parts.enrolled = await enrolAgent({ collector: parts.collector });
   } catch (err) {

@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthXSession, startAuthX } from '../../agent/test/platform/session-xauth.ts';
 import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { type TimelineItem, timeline } from './agent-harness.ts';
 
@@ -49,7 +49,8 @@ const activeWindowCap = (i: TimelineItem): Cap | undefined =>
 
 beforeAll(async () => {
   expect(process.env['DISPLAY'] ?? '').toBe('');
-  collector = await startCollector();
+  // Reads window titles through the admin token: full titles (the default shows IT app and domain).
+  collector = await startCollector({ env: FULL_TITLES });
   x = await startAuthX();
   // Twenty processes: a desktop session has many, and the display most of them name is preferred
   // (other test files hold sessions of other users on their own X servers in parallel).

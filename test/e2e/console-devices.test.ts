@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrolAgent, startAgent } from '../support/agent-process.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { startCollector } from '../support/collector-process.ts';
+import { FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { createStaff, signIn, staffSession, TestAgent } from './console-helpers.ts';
 
 const SCREENSHOTS = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'docs', 'screenshots');
@@ -19,7 +19,9 @@ describe('console: devices (IT)', () => {
   let it1: { username: string; password: string };
 
   beforeAll(async () => {
-    collector = await startCollector();
+    // IT reads window titles here (rendering, XSS, truncation): full titles; the default (app and
+    // domain) is tested in console-redaction.test.ts.
+    collector = await startCollector({ env: FULL_TITLES });
     browser = await launchBrowser();
     it1 = await createStaff(collector, 'it-tech', 'it');
   });

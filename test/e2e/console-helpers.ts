@@ -6,6 +6,7 @@ import {
   type CollectorMessage,
   decodeCollectorMessage,
   encodeAgentMessage,
+  type IAgentMessage,
   type IEvent,
   SUBPROTOCOL,
 } from '@custodian/protocol';
@@ -173,6 +174,49 @@ export class TestAgent {
     const acked = this.waitFor((m) => m.body === 'ack' && Number(m.ack?.seq) >= last);
     this.socket().send(encodeAgentMessage({ batch: { streamId: this.streamId, events } }));
     await acked;
+  }
+
+  /** Sends any agent message as is (no waiting): error reports, command results, raw frames. */
+  sendMessage(msg: IAgentMessage): void {
+    this.socket().send(encodeAgentMessage(msg));
+  }
+
+  /**
+   * Sends events exactly as given (seq and agent time chosen by the caller: replays, backdated
+   * clocks) and resolves with the collector's next Ack.
+   */
+  async sendExact(events: IEvent[]): Promise<{ seq: number; duplicates: number }> {
+    const acked = this.waitFor((m) => m.body === 'ack');
+    this.socket().send(encodeAgentMessage({ batch: { streamId: this.streamId, events } }));
+    const ack = (await acked).ack;
+    this.seq = Math.max(this.seq, ...events.map((e) => Number(e.seq)));
+    return { seq: Number(ack?.seq ?? 0), duplicates: Number(ack?.duplicates ?? 0) };
+  }
+
+  /** Uploads one blob in 256 KiB chunks (any size the protocol allows); resolves once stored. */
+  async uploadBlobChunked(data: Uint8Array, contentType = 'image/png'): Promise<string> {
+    const blobId = randomUUID();
+    const size = 256 * 1024;
+    const totalChunks = Math.ceil(data.byteLength / size);
+    const sha256 = createHash('sha256').update(data).digest();
+    const stored = this.waitFor((m) => m.body === 'blobAck' && m.blobAck?.blobId === blobId, 120_000);
+    for (let index = 0; index < totalChunks; index++)
+      this.socket().send(
+        encodeAgentMessage({
+          blobChunk: {
+            blobId,
+            index,
+            totalChunks,
+            totalSize: data.byteLength,
+            sha256,
+            contentType,
+            data: data.subarray(index * size, (index + 1) * size),
+          },
+        }),
+      );
+    const ack = await stored;
+    if (ack.blobAck?.status !== 1) throw new Error(`blob not stored: ${JSON.stringify(ack.blobAck)}`);
+    return blobId;
   }
 
   /** Uploads one blob in one chunk and resolves when the collector stored it. */

@@ -3,7 +3,7 @@
 // anonymised report, and role-based navigation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { startCollector } from '../support/collector-process.ts';
+import { FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { adminApi, createStaff, signIn, staffSession, TestAgent } from './console-helpers.ts';
 
 describe('console: shell, enrolment page, reports', () => {
@@ -11,7 +11,8 @@ describe('console: shell, enrolment page, reports', () => {
   let browser: TestBrowser;
 
   beforeAll(async () => {
-    collector = await startCollector();
+    // IT pages a timeline of window titles here: full titles (the default shows app and domain).
+    collector = await startCollector({ env: FULL_TITLES });
     browser = await launchBrowser();
   });
 

@@ -12,6 +12,13 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../collector/bin/custodian-collector.js');
 
+/**
+ * Env for a collector whose IT staff and admin token see full window titles and URLs
+ * (itBrowsingDetail 'full-title'), for tests that read titles that way. The default shows IT the
+ * app and the site's domain only; text matching the safeguarding library is the DSL's either way.
+ */
+export const FULL_TITLES: Record<string, string> = { CUSTODIAN_IT_BROWSING_DETAIL: 'full-title' };
+
 export interface StartCollectorOptions {
   /** Reuse a data dir (default: a new temp dir, removed by cleanup()). */
   dataDir?: string;

@@ -2,8 +2,13 @@
 import { EVENT_KINDS } from '@custodian/protocol';
 import { type App, actorOf } from '../app.ts';
 import { intParam, listParam, objectBody, timeParam } from './query.ts';
-import { notFound, type Route } from './router.ts';
-import { deviceView, timelineItem } from './views.ts';
+import { notFound, type Principal, type Route } from './router.ts';
+import { deviceView, timelineItem, type ViewOptions } from './views.ts';
+
+/** How `principal` may see device `deviceId`'s text (role, itBrowsingDetail, its library). */
+export function viewOptions(app: App, principal: Principal | undefined, deviceId: string): ViewOptions {
+  return { principal, browsing: app.config.itBrowsingDetail, screen: app.screens.cached(deviceId) };
+}
 
 const DEVICE_READERS = ['admin', 'it', 'dsl'] as const;
 
@@ -18,8 +23,10 @@ export function devicesRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/devices',
       access: DEVICE_READERS,
-      handler: async () => ({
-        devices: (await app.store.devices.list()).map((d) => deviceView(d, app.status.get(d.id))),
+      handler: async (ctx) => ({
+        devices: (await app.store.devices.list()).map((d) =>
+          deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
+        ),
       }),
     },
     {
@@ -28,7 +35,7 @@ export function devicesRoutes(app: App): Route[] {
       access: DEVICE_READERS,
       handler: async (ctx) => {
         const d = await load(ctx.params['id'] as string);
-        return { device: deviceView(d, app.status.get(d.id)) };
+        return { device: deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)) };
       },
     },
     {
@@ -41,6 +48,8 @@ export function devicesRoutes(app: App): Route[] {
         const to = timeParam(ctx.url, 'to');
         const kinds = listParam(ctx.url, 'kinds', [...EVENT_KINDS, 'unknown']);
         const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
+        // Records stored before ingest screened text are screened here with the device's library.
+        const view = { ...viewOptions(app, ctx.principal, d.id), screen: await app.screens.forDevice(d.id) };
         const page = await app.store.timeline.query({
           deviceId: d.id,
           limit: intParam(ctx.url, 'limit', 1, 1000) ?? 100,
@@ -50,7 +59,7 @@ export function devicesRoutes(app: App): Route[] {
           ...(cursor ? { cursor } : {}),
         });
         return {
-          events: page.records.map((r) => timelineItem(r, ctx.principal)),
+          events: page.records.map((r) => timelineItem(r, view)),
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       },
@@ -72,7 +81,9 @@ export function devicesRoutes(app: App): Route[] {
         const d = await load(ctx.params['id'] as string);
         const body = objectBody(ctx.body);
         const revoked = await app.enrol.revoke(d.id, body['reason'] as string, actorOf(ctx.principal));
-        return { device: deviceView(revoked, app.status.get(d.id)) };
+        return {
+          device: deviceView(revoked, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
+        };
       },
     },
     {
@@ -83,7 +94,7 @@ export function devicesRoutes(app: App): Route[] {
         const d = await load(ctx.params['id'] as string);
         const body = objectBody(ctx.body);
         const retired = await app.enrol.retire(d.id, body['reason'] as string, actorOf(ctx.principal));
-        return { device: deviceView(retired, app.status.get(d.id)) };
+        return { device: deviceView(retired, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)) };
       },
     },
   ];

@@ -1,5 +1,6 @@
 // The live feed for the console (Server-Sent Events): device status changes and new events for
-// IT, DSL and admins, with flag content redacted for all but the DSL (views.ts). New alerts go
+// IT, DSL and admins, with flag content and flagged device text redacted for all but the DSL
+// (views.ts). New alerts go
 // to the DSL's own feed (/api/v1/alerts/live). Everything sent here is already durable (the hub
 // fires after the commit).
 import type { App } from '../app.ts';
@@ -7,7 +8,8 @@ import { principalStillValid } from '../auth/revalidate.ts';
 import type { LiveEvent } from '../live/hub.ts';
 import type { Device, DeviceLiveStatus } from '../store/types.ts';
 import type { Route } from './router.ts';
-import { deviceView, liveEventView } from './views.ts';
+import { viewOptions } from './routes-devices.ts';
+import { deviceView, liveEventView, statusView } from './views.ts';
 
 /** Buffered bytes past which a slow SSE client is dropped rather than buffered without bound. */
 const MAX_SSE_BUFFER = 4 * 1024 * 1024;
@@ -36,10 +38,13 @@ export function liveRoutes(app: App): Route[] {
           }
           res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
         };
-        send('snapshot', { statuses: app.status.list() });
-        const onStatus = (s: DeviceLiveStatus) => send('status', s);
-        const onEvent = (e: LiveEvent) => send('event', liveEventView(e, principal));
-        const onDevice = (d: Device) => send('device', deviceView(d, app.status.get(d.id)));
+        // Every item is cut to what this caller may see (views.ts): device text the safeguarding
+        // library matches is the DSL's only, browsing detail for IT as configured.
+        const view = (deviceId: string) => viewOptions(app, principal, deviceId);
+        send('snapshot', { statuses: app.status.list().map((s) => statusView(s, view(s.deviceId))) });
+        const onStatus = (s: DeviceLiveStatus) => send('status', statusView(s, view(s.deviceId)));
+        const onEvent = (e: LiveEvent) => send('event', liveEventView(e, view(e.deviceId)));
+        const onDevice = (d: Device) => send('device', deviceView(d, app.status.get(d.id), view(d.id)));
         app.live.on('status', onStatus);
         app.live.on('event', onEvent);
         app.live.on('device', onDevice);

@@ -1,19 +1,55 @@
 // Validation of incoming events and the records ingest stores for them. Pure functions.
+import { MAX_CAPTURE_FRAMES } from '@custodian/policy';
 import { type Event, eventKind, MAX_STRING_CHARS, v1 } from '@custodian/protocol';
 import { alertIdFor } from '../store/records.ts';
 import type { Alert, TimelineRecord } from '../store/types.ts';
+import type { Screen } from './text-screen.ts';
 
-/** Agent clocks before this or more than a day ahead of ours are not trusted for ordering. */
-const EARLIEST_PLAUSIBLE = Date.UTC(2000, 0, 1);
-const MAX_CLOCK_AHEAD_MS = 24 * 3_600_000;
+const DAY = 86_400_000;
+/** Agent clocks more than a day ahead of ours are not trusted for ordering. */
+export const MAX_CLOCK_AHEAD_MS = DAY;
+/**
+ * ...nor more than this far behind: an agent offline over the summer holidays still orders its
+ * events by its own clock, while a flag "from 2000" (which the next retention run would delete)
+ * is ordered by receive time. Ingest lowers it below the timeline retention (see clockWindow).
+ */
+export const MAX_CLOCK_BEHIND_MS = 45 * DAY;
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-export function orderingTime(agentTimeMs: number, receivedAt: number): number {
-  return Number.isSafeInteger(agentTimeMs) &&
-    agentTimeMs >= EARLIEST_PLAUSIBLE &&
-    agentTimeMs <= receivedAt + MAX_CLOCK_AHEAD_MS
-    ? agentTimeMs
-    : receivedAt;
+export interface ClockWindow {
+  behindMs: number;
+  aheadMs: number;
+}
+
+/** The plausible window for agent clocks: never older than retention would keep for a day. */
+export function clockWindow(timelineDays: number): ClockWindow {
+  return {
+    behindMs: Math.max(0, Math.min(MAX_CLOCK_BEHIND_MS, (timelineDays - 1) * DAY)),
+    aheadMs: MAX_CLOCK_AHEAD_MS,
+  };
+}
+
+const DEFAULT_WINDOW: ClockWindow = { behindMs: MAX_CLOCK_BEHIND_MS, aheadMs: MAX_CLOCK_AHEAD_MS };
+
+/** The time an event is ordered (and retained) by, and why it is not the agent's clock if not. */
+export function orderingTime(
+  agentTimeMs: number,
+  receivedAt: number,
+  window: ClockWindow = DEFAULT_WINDOW,
+): { time: number; reason?: string } {
+  if (!Number.isSafeInteger(agentTimeMs) || agentTimeMs <= 0)
+    return { time: receivedAt, reason: 'agent sent no usable clock time' };
+  if (agentTimeMs < receivedAt - window.behindMs)
+    return {
+      time: receivedAt,
+      reason: `agent clock ${new Date(agentTimeMs).toISOString()} is more than ${Math.round(window.behindMs / DAY)} days before the receive time`,
+    };
+  if (agentTimeMs > receivedAt + window.aheadMs)
+    return {
+      time: receivedAt,
+      reason: `agent clock ${new Date(agentTimeMs).toISOString()} is more than ${Math.round(window.aheadMs / 3_600_000)} h after the receive time`,
+    };
+  return { time: agentTimeMs };
 }
 
 /** Cuts a string to MAX_STRING_CHARS without splitting a surrogate pair. */
@@ -68,12 +104,19 @@ export interface BuiltEvent {
   notes: string[];
 }
 
+export interface BuildOptions {
+  /** Marks device text that matches the safeguarding library (record.sensitive). */
+  screen?: Screen;
+  clock?: ClockWindow;
+}
+
 /** Builds the stored record (and alert, for flagged activity) of one validated new event. */
 export function buildRecord(
   deviceId: string,
   streamId: string,
   event: Event,
   receivedAt: number,
+  options: BuildOptions = {},
 ): BuiltEvent {
   const notes: string[] = [];
   const changed = { truncated: [] as string[], invalidText: [] as string[] };
@@ -81,8 +124,8 @@ export function buildRecord(
   const kind = eventKind(event) ?? 'unknown';
   const agentTimeMs = typeof event.timeMs === 'number' ? event.timeMs : 0;
   const seq = event.seq as number;
-  const time = orderingTime(agentTimeMs, receivedAt);
-  if (time !== agentTimeMs) notes.push(`agent clock ${agentTimeMs} implausible, ordered by receive time`);
+  const { time, reason: timeReason } = orderingTime(agentTimeMs, receivedAt, options.clock);
+  if (timeReason) notes.push(`${timeReason}; ordered by receive time`);
   const record: TimelineRecord = {
     deviceId,
     streamId,
@@ -94,7 +137,10 @@ export function buildRecord(
     event: v1.Event.encode(event).finish(),
     ...(changed.truncated.length ? { truncated: changed.truncated } : {}),
     ...(changed.invalidText.length ? { invalidText: changed.invalidText } : {}),
+    ...(timeReason ? { timeReason } : {}),
   };
+  // A flag's whole content is the DSL's already; everything else is screened here, once.
+  if (options.screen && kind !== 'flaggedActivity') record.sensitive = options.screen.paths(event);
   if (kind !== 'flaggedActivity' || !event.flaggedActivity) return { record, notes };
 
   const f = event.flaggedActivity;
@@ -103,6 +149,14 @@ export function buildRecord(
   const rawSeverity = f.severity ?? 0;
   const severity = Math.min(5, Math.max(1, Math.trunc(rawSeverity)));
   const history: Alert['history'] = [{ at: receivedAt, actor: 'system', action: 'opened' }];
+  if (timeReason)
+    history.push({
+      at: receivedAt,
+      actor: 'system',
+      action: 'agent-time-implausible',
+      from: agentTimeMs,
+      to: time,
+    });
   // A safeguarding flag is never dropped for a bad field: it is kept, and the problem noted.
   if (severity !== rawSeverity) {
     history.push({
@@ -114,11 +168,31 @@ export function buildRecord(
     });
     notes.push(`flagged severity ${rawSeverity} out of range, stored as ${severity}`);
   }
-  const blobIds = (f.screenshotBlobIds ?? []).filter((b) => SAFE_ID.test(b));
-  if (blobIds.length !== (f.screenshotBlobIds ?? []).length) {
+  const sent = f.screenshotBlobIds ?? [];
+  const valid = sent.filter((b) => SAFE_ID.test(b));
+  if (valid.length !== sent.length) {
     history.push({ at: receivedAt, actor: 'system', action: 'invalid-screenshot-ids-dropped' });
     notes.push('flagged activity referenced screenshot ids that are not valid ids');
   }
+  // One capture takes at most MAX_CAPTURE_FRAMES screenshots: repeats and extras are dropped, so
+  // a small flag cannot make the alert page or the evidence export huge.
+  const unique = [...new Set(valid)];
+  const blobIds = unique.slice(0, MAX_CAPTURE_FRAMES);
+  if (blobIds.length !== valid.length) {
+    history.push({
+      at: receivedAt,
+      actor: 'system',
+      action: 'screenshot-ids-capped',
+      from: valid.length,
+      to: blobIds.length,
+    });
+    notes.push(
+      `flagged activity referenced ${valid.length} screenshots (${unique.length} distinct); kept ${blobIds.length}`,
+    );
+  }
+  // The stored event says what the alert holds.
+  f.screenshotBlobIds = blobIds;
+  record.event = v1.Event.encode(event).finish();
   const alert: Alert = {
     id,
     deviceId,

@@ -14,9 +14,11 @@ import type { Logger } from '../log.ts';
 import type { PolicyService } from '../policy/service.ts';
 import type { Store } from '../store/types.ts';
 import { DeviceCommands } from './commands.ts';
+import { type ClockWindow, clockWindow } from './events.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { Close, Session } from './session.ts';
 import { StreamRegistry } from './streams.ts';
+import type { TextScreens } from './text-screen.ts';
 
 export interface IngestContext {
   store: Store;
@@ -30,6 +32,9 @@ export interface IngestContext {
   committer: GroupCommitter;
   streams: StreamRegistry;
   commands: DeviceCommands;
+  screens: TextScreens;
+  /** Plausible agent clock window (events outside are ordered by receive time). */
+  clock: ClockWindow;
   now: () => number;
   register(session: Session): void;
   unregister(session: Session): void;
@@ -43,6 +48,7 @@ export interface IngestServerOptions {
   policy: PolicyService;
   enrol: EnrolService;
   status: StatusTracker;
+  screens: TextScreens;
   now: () => number;
   audit: AuditFn;
 }
@@ -92,6 +98,8 @@ export class IngestServer {
       committer: this.committer,
       streams: new StreamRegistry(options.store),
       commands: this.commands,
+      screens: options.screens,
+      clock: clockWindow(options.config.retention.timelineDays),
       now: options.now,
       register: (s) => this.register(s),
       unregister: (s) => this.unregister(s),

@@ -24,7 +24,15 @@ import type WebSocket from 'ws';
 import type { LiveEvent } from '../live/hub.ts';
 import { reduceStatus } from '../live/status.ts';
 import { K } from '../store/keys.ts';
-import { alertOps, blobMetaOps, blobUploadOp, statusOp, streamOp, timelineOps } from '../store/records.ts';
+import {
+  alertIdFor,
+  alertOps,
+  blobMetaOps,
+  blobUploadOp,
+  statusOp,
+  streamOp,
+  timelineOps,
+} from '../store/records.ts';
 import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
 import {
   type ChunkIn,
@@ -36,7 +44,9 @@ import {
 } from './blob-upload.ts';
 import { buildRecord } from './events.ts';
 import type { IngestContext } from './server.ts';
+import { SessionLog } from './session-log.ts';
 import { MAX_GAPS_KEPT } from './streams.ts';
+import type { Screen } from './text-screen.ts';
 
 type Phase = 'hello' | 'ready' | 'closed';
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -61,6 +71,8 @@ export class Session {
   streamId = '';
   agentVersion = '';
   private readonly ctx: IngestContext;
+  /** Log lines this session causes: device text cut short, a budget of lines per session. */
+  private readonly slog: SessionLog;
   private chain: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private paused = false;
@@ -69,11 +81,14 @@ export class Session {
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly uploads = new Map<string, Upload>();
   private queuedStatus: DeviceLiveStatus | undefined;
+  /** Marks device text matching the safeguarding library; follows the device's policy. */
+  private screen: Screen | undefined;
   /** Commits of this session not yet resolved (for graceful shutdown). */
   private commits = new Set<Promise<unknown>>();
 
   constructor(ctx: IngestContext, ws: WebSocket, req: IncomingMessage) {
     this.ctx = ctx;
+    this.slog = new SessionLog(ctx.log, ctx.now);
     this.ws = ws;
     this.remoteAddress = req.socket.remoteAddress ?? '';
     this.openedAt = ctx.now();
@@ -86,7 +101,7 @@ export class Session {
         err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
           ? ErrorCode.FRAME_TOO_LARGE
           : ErrorCode.MALFORMED_FRAME;
-      this.ctx.log.warn(
+      this.slog.warn(
         { code, wsCode: err.code, deviceId: this.device?.id, remote: this.remoteAddress },
         `ingest socket error: ${err.message}`,
       );
@@ -191,7 +206,7 @@ export class Session {
             policyRejected: undefined,
           });
         } else {
-          this.ctx.log.warn(
+          this.slog.warn(
             { deviceId: this.deviceId, version: p.version, error: p.error },
             'agent rejected a policy',
           );
@@ -209,7 +224,7 @@ export class Session {
         await this.ctx.commands.onResult(this.deviceId, msg.commandResult as custodian.v1.CommandResult);
         return release();
       case 'error':
-        this.ctx.log.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
+        this.slog.warn({ deviceId: this.deviceId, agentError: msg.error }, 'agent reported an error');
         return release();
       default:
         throw new Close(
@@ -248,6 +263,7 @@ export class Session {
       );
     }
     this.device = device;
+    this.slog.context = { deviceId: device.id, remote: this.remoteAddress };
     this.streamId = hello.streamId;
     this.agentVersion = hello.agentVersion.slice(0, 64);
     this.phase = 'ready';
@@ -256,6 +272,7 @@ export class Session {
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(device.id);
     if (this.phase !== 'ready') return;
+    this.screen = await this.ctx.screens.forDevice(device.id, policy);
     this.send({
       welcome: {
         ackedSeq: stream.committedMax,
@@ -298,6 +315,7 @@ export class Session {
   async pushPolicy(): Promise<void> {
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(this.deviceId);
+    this.screen = await this.ctx.screens.forDevice(this.deviceId, policy);
     this.send({ policy: policyToWire(policy) });
     await this.ctx.status.patch(this.deviceId, { policyVersionSent: policy.version });
   }
@@ -343,8 +361,23 @@ export class Session {
         continue;
       }
       seen.add(seq);
-      if (seq <= stream.maxQueued && (await this.ctx.store.timeline.has(deviceId, this.streamId, seq))) {
+      // Below the stream's high-water mark: held now, or held once and deleted by retention.
+      // Either way a replay, never stored again.
+      if (
+        seq <= stream.maxQueued &&
+        (await this.ctx.store.timeline.heldBefore(deviceId, this.streamId, seq))
+      ) {
         duplicates++;
+        continue;
+      }
+      // An alert is the DSL's record once opened: ingest never writes over one (grade, notes,
+      // incident link), whatever the stream state says.
+      if (e.flaggedActivity && (await this.ctx.store.alerts.get(alertIdFor(deviceId, this.streamId, seq)))) {
+        duplicates++;
+        this.slog.warn(
+          { code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq },
+          'flagged activity replayed for an existing alert; not stored',
+        );
         continue;
       }
       fresh.push(e);
@@ -365,7 +398,7 @@ export class Session {
       if (seq > stream.maxQueued + 1) {
         projected.gaps.push({ afterSeq: stream.maxQueued, nextSeq: seq, at: now });
         if (projected.gaps.length > MAX_GAPS_KEPT) projected.gaps.shift();
-        this.ctx.log.warn(
+        this.slog.warn(
           {
             code: ErrorCode.BAD_EVENT,
             deviceId,
@@ -377,13 +410,16 @@ export class Session {
         );
       } else if (seq <= stream.maxQueued) {
         projected.outOfOrder++;
-        this.ctx.log.warn(
+        this.slog.warn(
           { code: ErrorCode.BAD_EVENT, deviceId, streamId: this.streamId, seq, maxSeq: stream.maxQueued },
           'out-of-order seq in stream',
         );
       }
-      const built = buildRecord(deviceId, this.streamId, e, now);
-      for (const note of built.notes) this.ctx.log.info({ deviceId, seq, note }, 'event note');
+      const built = buildRecord(deviceId, this.streamId, e, now, {
+        ...(this.screen ? { screen: this.screen } : {}),
+        clock: this.ctx.clock,
+      });
+      for (const note of built.notes) this.slog.info({ deviceId, seq, note }, 'event note');
       records.push(built.record);
       ops.push(...timelineOps(built.record));
       if (built.alert) {
@@ -459,12 +495,13 @@ export class Session {
           event: jsonBySeq.get(r.seq) ?? eventToJson(v1.Event.decode(r.event)),
           ...(r.alertId ? { alertId: r.alertId } : {}),
           ...(r.truncated ? { truncated: r.truncated } : {}),
+          ...(r.sensitive ? { sensitive: r.sensitive } : {}),
         };
         live.emit('event', ev);
       }
     }
     for (const a of alerts) {
-      this.ctx.log.info(
+      this.slog.info(
         { deviceId: a.deviceId, alertId: a.id, severity: a.severity, category: a.category },
         'alert opened',
       );
@@ -532,7 +569,7 @@ export class Session {
     const digest = upload.hash.digest('hex');
     if (upload.received !== upload.totalSize || digest !== upload.sha256Hex) {
       if (!upload.alreadyStored) await this.deleteChunks(upload);
-      this.ctx.log.warn(
+      this.slog.warn(
         { code: ErrorCode.BLOB_HASH_MISMATCH, deviceId, blobId: c.blobId },
         'blob hash mismatch',
       );
@@ -580,7 +617,7 @@ export class Session {
   }
 
   private rejectBlob(blobId: string, reason: string): void {
-    this.ctx.log.warn(
+    this.slog.warn(
       { code: ErrorCode.BAD_BLOB_CHUNK, deviceId: this.device?.id, reason },
       'blob chunk rejected',
     );
@@ -697,6 +734,7 @@ export class Session {
     const wasReady = this.device !== undefined;
     this.phase = 'closed';
     this.stopTimers();
+    this.slog.flush();
     for (const u of [...this.uploads.values()]) void this.discard(u).catch(() => undefined);
     if (wasReady) this.ctx.unregister(this);
   }

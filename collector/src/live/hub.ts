@@ -13,10 +13,12 @@ export interface LiveEvent {
   time: number;
   receivedAt: number;
   kind: string;
-  /** eventToJson() of the stored event. flaggedActivity content is here: filter by role before sending. */
+  /** eventToJson() of the stored event. flaggedActivity content and `sensitive` text are here: filter by role before sending (http/views.ts). */
   event: Record<string, unknown>;
   alertId?: string;
   truncated?: string[];
+  /** Paths of device text that matched the safeguarding library (TimelineRecord.sensitive). */
+  sensitive?: string[];
 }
 
 export interface LiveEventMap {

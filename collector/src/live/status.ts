@@ -1,7 +1,9 @@
 // Live status per device: connected or not, last seen, agent and policy versions, last
 // heartbeat, current window, idle/locked, USB volumes, capabilities. Ingest computes the next
 // status with `reduce` before its commit (the snapshot is written in the same batch) and calls
-// `set` after the commit, which notifies the live hub.
+// `set` after the commit, which notifies the live hub. Every status it keeps carries `sensitive`:
+// the paths of its device text that match the safeguarding library (views hide them but for the DSL).
+import type { TextScreens } from '../ingest/text-screen.ts';
 import { statusOp } from '../store/records.ts';
 import type { DeviceLiveStatus, Store } from '../store/types.ts';
 import type { LiveHub } from './hub.ts';
@@ -88,20 +90,33 @@ export function reduceStatus(
   return s;
 }
 
+type Screens = Pick<TextScreens, 'cached' | 'forDevice'>;
+
 export class StatusTracker {
   private readonly byDevice = new Map<string, DeviceLiveStatus>();
-  private readonly o: { store: Store; live: LiveHub; now: () => number };
+  private readonly o: { store: Store; live: LiveHub; now: () => number; screens?: Screens };
 
-  constructor(options: { store: Store; live: LiveHub; now: () => number }) {
+  constructor(options: { store: Store; live: LiveHub; now: () => number; screens?: Screens }) {
     this.o = options;
   }
 
   /** Reads the persisted snapshots; after a restart nothing is connected. */
   async load(): Promise<void> {
     for (const s of await this.o.store.status.list()) {
-      const { connectedAt: _c, remoteAddress: _r, ...rest } = s;
-      this.byDevice.set(s.deviceId, { ...rest, connected: false });
+      const { connectedAt: _c, remoteAddress: _r, sensitive: _s, ...rest } = s;
+      await this.o.screens?.forDevice(s.deviceId);
+      this.byDevice.set(s.deviceId, this.screened({ ...rest, connected: false }));
     }
+  }
+
+  /**
+   * The status with `sensitive` (re)computed: every device string in it (window, hostname, user,
+   * USB labels, inventory, capability reasons) screened against the device's library.
+   */
+  private screened(status: DeviceLiveStatus): DeviceLiveStatus {
+    const { sensitive: _old, ...rest } = status;
+    if (!this.o.screens) return rest;
+    return { ...rest, sensitive: this.o.screens.cached(status.deviceId).paths(rest) };
   }
 
   get(deviceId: string): DeviceLiveStatus {
@@ -114,15 +129,16 @@ export class StatusTracker {
 
   /** Records a committed status and tells the live feed. */
   set(status: DeviceLiveStatus): void {
-    this.byDevice.set(status.deviceId, status);
-    this.o.live.emit('status', status);
+    const screened = this.screened(status);
+    this.byDevice.set(status.deviceId, screened);
+    this.o.live.emit('status', screened);
   }
 
   /** Updates outside an event commit (connect, disconnect, policy sent); persisted unsynced. */
   async patch(deviceId: string, change: Partial<DeviceLiveStatus>): Promise<DeviceLiveStatus> {
-    const next = { ...this.get(deviceId), ...change, deviceId };
+    const { sensitive: _s, ...next } = { ...this.get(deviceId), ...change, deviceId };
     this.set(next);
     await this.o.store.engine.batch([statusOp(next)], { sync: false });
-    return next;
+    return this.get(deviceId);
   }
 }

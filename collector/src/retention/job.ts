@@ -1,4 +1,5 @@
-// Retention: deletes timeline events older than retention.timelineDays, screenshots older
+// Retention: deletes timeline events older than retention.timelineDays (keeping, per stream, the
+// highest seq it deleted, so ingest still knows a replay of a purged event), screenshots older
 // than retention.screenshotDays and the chunks of uploads left incomplete (collector crash
 // mid-upload) for longer than retention.incompleteUploadHours, records what each run deleted
 // (purges + audit), and leaves a note on every alert whose screenshots expired (the alert stays).
@@ -8,7 +9,7 @@ import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { fromJsonBytes, HIGH, K, SEP } from '../store/keys.ts';
-import { randomId } from '../store/records.ts';
+import { randomId, streamFloorOp } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
 import type { Alert, KvOp, PurgeRun, Store } from '../store/types.ts';
 import { purgeRetiredDevices } from './retired.ts';
@@ -80,21 +81,36 @@ export class RetentionJob {
     for (const device of await store.devices.list()) {
       const prefix = K.timelinePrefix(device.id);
       const lt = K.timelineAt(device.id, run.cutoffs.timeline);
+      // Per stream: the highest seq deleted so far. It is written in the same batch as the
+      // deletes, so a replay of a purged (stream, seq) is still recognised as a duplicate.
+      const floors = new Map<string, { stored: number; next: number }>();
       let ops: KvOp[] = [];
+      const flush = async () => {
+        for (const [streamId, f] of floors)
+          if (f.next > f.stored) {
+            ops.push(streamFloorOp(device.id, streamId, f.next));
+            f.stored = f.next;
+          }
+        await store.engine.batch(ops, { sync: true });
+        ops = [];
+      };
       for await (const [k] of store.engine.entries({ gte: prefix, lt })) {
         const parts = k.split(SEP);
-        ops.push(
-          { type: 'del', key: k },
-          { type: 'del', key: K.eventRef(device.id, parts[3] as string, Number(parts[4])) },
-        );
+        const streamId = parts[3] as string;
+        const seq = Number(parts[4]);
+        let floor = floors.get(streamId);
+        if (!floor) {
+          const stored = await store.timeline.purgedThrough(device.id, streamId);
+          floor = { stored, next: stored };
+          floors.set(streamId, floor);
+        }
+        floor.next = Math.max(floor.next, seq);
+        ops.push({ type: 'del', key: k }, { type: 'del', key: K.eventRef(device.id, streamId, seq) });
         run.timelineEventsDeleted++;
         run.perDevice[device.id] = (run.perDevice[device.id] ?? 0) + 1;
-        if (ops.length >= BATCH) {
-          await store.engine.batch(ops, { sync: true });
-          ops = [];
-        }
+        if (ops.length >= BATCH) await flush();
       }
-      await store.engine.batch(ops, { sync: true });
+      await flush();
     }
     await purgeRetiredDevices(store, now - config.retention.retiredDays * DAY, now, run);
     const blobPrefix = K.blobTimePrefix();

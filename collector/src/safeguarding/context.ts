@@ -1,5 +1,6 @@
 // What the DSL sees around an alert: the device, who was signed in, and the device's timeline
 // either side of the event. Shared by the alert API and the evidence export.
+import { MAX_CAPTURE_FRAMES } from '@custodian/policy';
 import { decodeEvent, eventToJson } from '@custodian/protocol';
 import type { Alert, BlobMeta, Device, Store, TimelineRecord } from '../store/types.ts';
 
@@ -110,9 +111,15 @@ export function userAtEvent(
   return fallback ?? null;
 }
 
+/** The screenshots an alert shows: distinct, at most what one capture can take. */
+export function screenshotIdsOf(alert: Alert): string[] {
+  return [...new Set(alert.screenshotBlobIds)].slice(0, MAX_CAPTURE_FRAMES);
+}
+
 export async function screenshotInfo(store: Store, alert: Alert): Promise<ScreenshotInfo[]> {
   const out: ScreenshotInfo[] = [];
-  for (const blobId of alert.screenshotBlobIds) {
+  // Alerts stored before ingest capped the references may hold hundreds (or repeats).
+  for (const blobId of screenshotIdsOf(alert)) {
     const meta: BlobMeta | undefined = await store.blobs.meta(alert.deviceId, blobId);
     out.push({
       blobId,

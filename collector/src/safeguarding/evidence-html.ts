@@ -17,8 +17,20 @@ export interface EvidenceScreenshot {
   sha256Now: string | null;
   /** base64 of the image, when available. */
   base64: string | null;
+  /**
+   * Instead of `base64`: index of the image in the export's streamed images. The HTML then holds
+   * a placeholder (`imagePlaceholder`) that the sender replaces with the bytes as it writes.
+   */
+  embed?: number;
   unavailable: string | null;
 }
+
+/**
+ * Placeholder for a streamed image. NUL never reaches the HTML from data (`text()` shows control
+ * characters as [U+0000]), so device text cannot forge one.
+ */
+export const imagePlaceholder = (index: number) => `\u0000IMG:${index}\u0000`;
+export const IMAGE_PLACEHOLDER = /\u0000IMG:(\d+)\u0000/;
 
 export interface HashedItem {
   label: string;
@@ -34,6 +46,8 @@ export interface AlertEvidence {
   timeline: TimelineItem[];
   /** Audit records about this alert (views, exports, decisions), oldest first. */
   accessLog: AuditRecord[];
+  /** Screenshot references of the alert not in this export (repeats, over the per-capture cap). */
+  screenshotsOmitted?: number;
 }
 
 export interface EvidenceDoc {
@@ -100,9 +114,10 @@ function screenshotHtml(s: EvidenceScreenshot, n: number): string {
         ? '<span class="ok">matches the hash verified at upload</span>'
         : '<span class="bad">DOES NOT MATCH the hash verified at upload</span>'
       : '';
+  const data = s.embed !== undefined ? imagePlaceholder(s.embed) : s.base64;
   const img =
-    s.base64 && s.contentType && IMAGE_TYPES.has(s.contentType)
-      ? `<img alt="Screenshot ${n}" src="data:${s.contentType};base64,${s.base64}">`
+    data && s.contentType && IMAGE_TYPES.has(s.contentType)
+      ? `<img alt="Screenshot ${n}" src="data:${s.contentType};base64,${data}">`
       : `<p class="unavailable">Screenshot not included: ${text(s.unavailable ?? 'not an image type this export embeds')}</p>`;
   return `<figure>${img}<figcaption>Screenshot ${n} · blob ${text(s.blobId)} · ${text(s.contentType ?? 'unknown type')} · ${text(
     s.size ?? '?',
@@ -142,6 +157,9 @@ function alertSection(ev: AlertEvidence, index: number): string {
   const shots = ev.screenshots.length
     ? ev.screenshots.map((s, i) => screenshotHtml(s, i + 1)).join('')
     : `<p class="unavailable">No screenshot was captured${a.screenshotUnavailableReason ? `: ${text(a.screenshotUnavailableReason, 500)}` : '.'}</p>`;
+  const omitted = ev.screenshotsOmitted
+    ? `<p class="unavailable">${text(ev.screenshotsOmitted, 12)} further screenshot reference(s) not included: repeats, or more than one capture takes.</p>`
+    : '';
   const expired = a.screenshotsExpired
     ? `<p class="unavailable">Screenshots deleted under the retention policy ${when(a.screenshotsExpired.at)}: ${text(a.screenshotsExpired.note, 500)}</p>`
     : '';
@@ -187,7 +205,7 @@ ${row('URL', `<span class="device-text url">${text(a.windowUrl, 1000)}</span>`)}
 ${row('Context', `<span class="device-text">${highlight(a.context, a.term)}</span>`)}
 </table>
 <h3>Screenshots</h3>
-${expired}${shots}
+${expired}${shots}${omitted}
 <h3>Notes</h3>
 ${notes}
 <h3>Decisions</h3>

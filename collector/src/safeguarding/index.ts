@@ -6,11 +6,18 @@ import { incidentRoutes } from './incident-routes.ts';
 import { type Incident, IncidentService } from './incidents.ts';
 import { reportRoutes } from './report-routes.ts';
 
-export function installSafeguarding(app: Pick<App, 'store' | 'router' | 'live'>): {
+export function installSafeguarding(
+  app: Pick<App, 'store' | 'router' | 'live'> & Partial<Pick<App, 'screens'>>,
+): {
   incidents: IncidentService;
 } {
   const incidents = new IncidentService(app.store.kv<Incident>('incidents'));
-  const deps = { store: app.store, incidents, live: app.live };
+  const deps = {
+    store: app.store,
+    incidents,
+    live: app.live,
+    ...(app.screens ? { screens: app.screens } : {}),
+  };
   // `/api/v1/alerts/live` is added before `/api/v1/alerts/:id` so the literal path wins.
   for (const route of [...alertRoutes(deps), ...incidentRoutes(deps), ...reportRoutes(deps)])
     app.router.add(route);

@@ -1,6 +1,8 @@
 // GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
 import { badInput, type Route } from '../http/router.ts';
+import { seesSafeguardingContent } from '../http/views.ts';
+import type { TextScreens } from '../ingest/text-screen.ts';
 import type { Store } from '../store/types.ts';
 import { parseTime } from './alert-query.ts';
 import type { IncidentService } from './incidents.ts';
@@ -13,6 +15,8 @@ export function reportRoutes(deps: {
   store: Store;
   incidents: IncidentService;
   now?: () => number;
+  /** Screens device text (hostnames) that only the DSL may see; without it non-DSL get none. */
+  screens?: Pick<TextScreens, 'cached'>;
 }): Route[] {
   const { store, incidents } = deps;
   const now = deps.now ?? Date.now;
@@ -62,6 +66,18 @@ export function reportRoutes(deps: {
           { from, to, alerts, incidents: await incidents.list(), devices },
           anonymised,
         );
+        // The full report names devices for IT follow-up: a hostname that matches the safeguarding
+        // library is the DSL's only (an admin reads this too).
+        const list =
+          'list' in report.devices
+            ? (report.devices.list as ({ deviceId: string; hostname: string } & { hidden?: object })[])
+            : undefined;
+        if (list && !seesSafeguardingContent(ctx.principal))
+          for (const d of list)
+            if (!deps.screens || deps.screens.cached(d.deviceId).matches(d.hostname)) {
+              d.hostname = '';
+              d.hidden = { hostname: 'safeguarding' };
+            }
         return {
           ...report,
           period: { ...report.period, label: from === term.from && to === term.to ? term.label : null },

@@ -59,6 +59,9 @@ export const K = {
   stream: (deviceId: string, streamId: string) =>
     `st${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('streamId', streamId)}`,
   streamPrefix: (deviceId: string) => `st${SEP}${keyPart('deviceId', deviceId)}${SEP}`,
+  /** Highest seq of the stream retention has deleted: a replay at or below it is a duplicate. */
+  streamFloor: (deviceId: string, streamId: string) =>
+    `sf${SEP}${keyPart('deviceId', deviceId)}${SEP}${keyPart('streamId', streamId)}`,
 
   // blobs: meta, encrypted chunks, time index for retention
   blobMeta: (deviceId: string, blobId: string) =>

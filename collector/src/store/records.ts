@@ -31,6 +31,11 @@ export function streamOp(state: StreamState): KvOp {
   return { type: 'put', key: K.stream(state.deviceId, state.streamId), value: toJsonBytes(state) };
 }
 
+/** Retention's high-water mark of a stream: every seq up to `seq` was held once (and deleted). */
+export function streamFloorOp(deviceId: string, streamId: string, seq: number): KvOp {
+  return { type: 'put', key: K.streamFloor(deviceId, streamId), value: toJsonBytes({ seq }) };
+}
+
 export function alertOps(alert: Alert, previous?: Alert): KvOp[] {
   const ops: KvOp[] = [{ type: 'put', key: K.alert(alert.id), value: toJsonBytes(alert) }];
   if (!previous)

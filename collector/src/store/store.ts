@@ -268,6 +268,14 @@ class Timeline extends StorePart implements TimelineStore {
     return (await this.s.engine.get(K.eventRef(deviceId, streamId, seq))) !== undefined;
   }
 
+  async purgedThrough(deviceId: string, streamId: string) {
+    return (await this.s.getJson<{ seq: number }>(K.streamFloor(deviceId, streamId)))?.seq ?? 0;
+  }
+
+  async heldBefore(deviceId: string, streamId: string, seq: number) {
+    return (await this.has(deviceId, streamId, seq)) || seq <= (await this.purgedThrough(deviceId, streamId));
+  }
+
   async get(deviceId: string, streamId: string, seq: number) {
     const tlKey = await this.s.getJson<string>(K.eventRef(deviceId, streamId, seq));
     if (tlKey === undefined) return undefined;
@@ -305,6 +313,21 @@ class Blobs extends StorePart implements BlobStore {
       throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} does not match its stored hash`);
     }
     return { meta, data };
+  }
+  async readChunks(deviceId: string, blobId: string) {
+    const meta = await this.meta(deviceId, blobId);
+    if (!meta) return undefined;
+    const { engine, cipher } = this.s;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < (meta as BlobMeta).chunks; i++) {
+        const key = K.blobChunk(deviceId, blobId, i);
+        const sealed = await engine.get(key);
+        if (sealed === undefined)
+          throw new CustodianError(ErrorCode.STORAGE, `blob ${blobId} is missing chunk ${i}`);
+        yield cipher.decrypt(key, sealed);
+      }
+    }
+    return { meta, chunks: chunks() };
   }
   async put(deviceId: string, blobId: string, contentType: string, data: Uint8Array) {
     const chunkSize = 256 * 1024;

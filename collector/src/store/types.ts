@@ -180,6 +180,14 @@ export interface TimelineRecord {
   invalidText?: string[];
   /** Alert opened by this event (flaggedActivity). */
   alertId?: string;
+  /**
+   * Dotted paths of device text in the event (`activeWindow.title`) that matched the safeguarding
+   * library at ingest, for the device's age band at any severity: shown to the DSL only. `[]` =
+   * screened, nothing matched; absent = stored before screening (screened when read).
+   */
+  sensitive?: string[];
+  /** Why `time` is the receive time and not the agent's clock (the agent's is in agentTimeMs). */
+  timeReason?: string;
 }
 
 /** Anomalies of a stream (gapped or out-of-order seq) are recorded, never silently accepted. */
@@ -219,6 +227,13 @@ export interface TimelineStore {
   query(q: TimelineQuery): Promise<TimelinePage>;
   /** Is (device, stream, seq) held? */
   has(deviceId: string, streamId: string, seq: number): Promise<boolean>;
+  /**
+   * Highest seq of the stream that retention deleted (0 if none): the stream's high-water mark
+   * that outlives the events, so a replay of a purged (stream, seq) is still known.
+   */
+  purgedThrough(deviceId: string, streamId: string): Promise<number>;
+  /** Was (device, stream, seq) ever held: stored now, or at or below the purge high-water mark? */
+  heldBefore(deviceId: string, streamId: string, seq: number): Promise<boolean>;
   get(deviceId: string, streamId: string, seq: number): Promise<TimelineRecord | undefined>;
   getStream(deviceId: string, streamId: string): Promise<StreamState | undefined>;
   listStreams(deviceId: string): Promise<StreamState[]>;
@@ -240,10 +255,19 @@ export interface BlobMeta {
 export interface BlobStore {
   meta(deviceId: string, blobId: string): Promise<BlobMeta | undefined>;
   /**
-   * Decrypts and returns the blob. The ONLY way to read screenshot bytes; callers (the
-   * safeguarding routes) must write an audit record for every view.
+   * Decrypts and returns the blob. With `readChunks`, the only way to read screenshot bytes;
+   * callers (the safeguarding routes) must write an audit record for every view.
    */
   read(deviceId: string, blobId: string): Promise<{ meta: BlobMeta; data: Uint8Array } | undefined>;
+  /**
+   * The decrypted chunks one at a time, for sending a large blob without holding it (evidence
+   * export). Each chunk is authenticated (AES-GCM); the caller checks the SHA-256 of the whole
+   * against `meta.sha256` and audits the view, as for `read()`.
+   */
+  readChunks(
+    deviceId: string,
+    blobId: string,
+  ): Promise<{ meta: BlobMeta; chunks: AsyncIterable<Uint8Array> } | undefined>;
   /** Stores a whole blob (encrypted) outside ingest, e.g. tests and imports. */
   put(deviceId: string, blobId: string, contentType: string, data: Uint8Array): Promise<BlobMeta>;
   delete(deviceId: string, blobId: string): Promise<boolean>;
@@ -413,6 +437,11 @@ export interface DeviceLiveStatus {
   policyRejected?: { version: number; error: string; at: number };
   /** The last commands sent from the console/API, newest last, with the agent's result once reported. */
   commands?: DeviceCommandRecord[];
+  /**
+   * Dotted paths of this status's device text that match the safeguarding library (computed by
+   * StatusTracker whenever the status changes; not persisted): shown to the DSL only.
+   */
+  sensitive?: string[];
 }
 
 export interface DeviceCommandRecord {

@@ -34,6 +34,7 @@ describe('config', () => {
     [{}, { 'tls-cert': '/x.pem' }, 'tls.keyFile'],
     [{ CUSTODIAN_PING_INTERVAL_MS: '999999' }, {}, 'ingest.pingIntervalMs'],
     [{ CUSTODIAN_SECURE_COOKIES: 'yes' }, {}, 'secureCookies'],
+    [{ CUSTODIAN_IT_BROWSING_DETAIL: 'everything' }, {}, 'itBrowsingDetail'],
     [{ CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: '0' }, {}, 'retention.incompleteUploadHours'],
   ])('names the bad field (%j %j → %s)', (env, flags, field) => {
     expect(() => loadConfig({ flags: { 'data-dir': join(dir, 'd'), ...flags }, env })).toThrow(
@@ -58,6 +59,12 @@ describe('config', () => {
     expect(load({ CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: '48' }).retention.incompleteUploadHours).toBe(
       48,
     );
+  });
+
+  it('shows IT the app and domain of browsing by default; full titles only when configured', () => {
+    const load = (env: Record<string, string>) => loadConfig({ flags: { 'data-dir': join(dir, 'd') }, env });
+    expect(load({}).itBrowsingDetail).toBe('app-and-domain');
+    expect(load({ CUSTODIAN_IT_BROWSING_DETAIL: 'full-title' }).itBrowsingDetail).toBe('full-title');
   });
 
   it('refuses unknown settings in the file and a missing data dir', () => {

@@ -118,11 +118,12 @@ describe('access rules', () => {
       csrfToken: 'c',
     };
     const token: Principal = { kind: 'token', role: 'admin', username: 'admin-token' };
-    expect((timelineItem(rec, gov).event as Record<string, unknown>)['flaggedActivity']).toEqual({
+    const as = (principal: Principal) => ({ principal, browsing: 'full-title' as const });
+    expect((timelineItem(rec, as(gov)).event as Record<string, unknown>)['flaggedActivity']).toEqual({
       redacted: true,
     });
-    expect(JSON.stringify(timelineItem(rec, token))).not.toContain('kms');
+    expect(JSON.stringify(timelineItem(rec, as(token)))).not.toContain('kms');
     const dsl: Principal = { ...gov, userId: 'd', username: 'd', role: 'dsl' };
-    expect(JSON.stringify(timelineItem(rec, dsl))).toContain('kms');
+    expect(JSON.stringify(timelineItem(rec, as(dsl)))).toContain('kms');
   });
 });

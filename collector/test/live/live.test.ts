@@ -10,7 +10,13 @@ import { connectedDevice, type Harness, startHarness } from '../helpers/harness.
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // Full titles for IT (the feed carries window titles to IT only when configured to; the default, app and domain, is tested in
+  // test/e2e/collector-flagged-text.test.ts).
+  h = await startHarness({
+    config: (c) => {
+      c.itBrowsingDetail = 'full-title';
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();

@@ -40,12 +40,14 @@ describe('retention', () => {
       },
     });
     await c.next('blobAck');
-    await c.batch(stream, [
-      heartbeat(1, now - 100 * DAY),
-      heartbeat(2, now - 95 * DAY),
-      flagged(3, 'kms', ['shot-1'], now - 40 * DAY),
-      heartbeat(4, now - DAY),
-    ]);
+    // Events received long ago (agent clocks far behind the receive time are not believed, so
+    // the collector's clock is moved back for them).
+    h.clock.now = now - 100 * DAY;
+    await c.batch(stream, [heartbeat(1, now - 100 * DAY)]);
+    h.clock.now = now - 95 * DAY;
+    await c.batch(stream, [heartbeat(2, now - 95 * DAY)]);
+    h.clock.now = undefined;
+    await c.batch(stream, [flagged(3, 'kms', ['shot-1'], now - 40 * DAY), heartbeat(4, now - DAY)]);
 
     // 31 days later the screenshot (stored "now") is past its 30 days; events older than 90 days go.
     h.clock.now = now + 31 * DAY;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { neutraliseControls, text } from '../../src/safeguarding/escape.ts';
 import { highlight } from '../../src/safeguarding/evidence-html.ts';
+import { alertOps } from '../../src/store/records.ts';
 import type { Alert, Device } from '../../src/store/types.ts';
 import { Client, type Harness, startHarness, userClient } from '../auth/harness.ts';
 import { makePng, seedAlert, seedDevice } from './seed.ts';
@@ -127,5 +128,24 @@ describe('evidence export over HTTP', () => {
     ).toBe(403);
     const trail = await h.store.audit.list({ action: 'evidence.exported', target: `alert:${alert.id}` });
     expect(trail.records.length).toBe(2); // the alert export, and the incident export that included it
+  });
+
+  it('caps an alert stored before ingest capped its references: one embedded image, the rest counted', async () => {
+    // As an older collector stored it: 400 references to one screenshot, straight into the store.
+    const legacy = await seedAlert(h.store, { device, title: 'legacy', screenshot: png });
+    const blob = legacy.screenshotBlobIds[0] as string;
+    const many = { ...legacy, screenshotBlobIds: Array.from({ length: 400 }, () => blob) };
+    await h.store.engine.batch(alertOps(many, legacy), { sync: true });
+    const page = await dsl.req('GET', `/api/v1/alerts/${legacy.id}`);
+    expect(page.json.screenshots).toHaveLength(1);
+    const r = await dsl.req('GET', `/api/v1/alerts/${legacy.id}/export`);
+    expect(r.status).toBe(200);
+    expect(r.text.match(/<img /g)).toHaveLength(1);
+    expect(r.text).toContain('399 further screenshot reference(s) not included');
+    expect(r.text.length).toBeLessThan(200_000);
+    expect(r.headers.get('x-evidence-sha256')).toBe(createHash('sha256').update(r.bytes).digest('hex'));
+    const rec = (await h.store.audit.list({ action: 'evidence.exported', target: `alert:${legacy.id}` }))
+      .records[0];
+    expect(rec?.details).toMatchObject({ blobIds: [blob], bytes: r.bytes.byteLength });
   });
 });

@@ -4,7 +4,7 @@ import { defaultPolicy } from '@custodian/policy';
 import { v1 } from '@custodian/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { K } from '../../src/store/keys.ts';
-import { alertIdFor, alertOps, timelineOps } from '../../src/store/records.ts';
+import { alertIdFor, alertOps, streamFloorOp, timelineOps } from '../../src/store/records.ts';
 import { replacementOps } from '../../src/store/store.ts';
 import type { Alert, Device, ReplacementRequest, Store, TimelineRecord } from '../../src/store/types.ts';
 
@@ -136,6 +136,29 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       ).rejects.toMatchObject({ code: 'CUST_ERR_INVALID_INPUT' });
     });
 
+    it('timeline: the purge high-water mark outlives the events it covers', async () => {
+      const ops = [];
+      for (let i = 1; i <= 5; i++) ops.push(...timelineOps(record('d1', 's1', i, 1_000 + i)));
+      await store.engine.batch(ops, { sync: true });
+      expect(await store.timeline.purgedThrough('d1', 's1')).toBe(0);
+      expect(await store.timeline.heldBefore('d1', 's1', 3)).toBe(true);
+      expect(await store.timeline.heldBefore('d1', 's1', 6)).toBe(false);
+      // Retention deletes seq 1..3 (record + dedup pointer) and raises the mark in the same batch.
+      const purge = [streamFloorOp('d1', 's1', 3)];
+      for (let i = 1; i <= 3; i++) {
+        const [rec, ref] = timelineOps(record('d1', 's1', i, 1_000 + i));
+        purge.push({ type: 'del', key: rec!.key }, { type: 'del', key: ref!.key });
+      }
+      await store.engine.batch(purge, { sync: true });
+      expect(await store.timeline.has('d1', 's1', 2)).toBe(false);
+      expect(await store.timeline.purgedThrough('d1', 's1')).toBe(3);
+      for (const seq of [1, 2, 3, 4, 5]) expect(await store.timeline.heldBefore('d1', 's1', seq)).toBe(true);
+      expect(await store.timeline.heldBefore('d1', 's1', 6)).toBe(false);
+      // Per stream and per device.
+      expect(await store.timeline.purgedThrough('d1', 's2')).toBe(0);
+      expect(await store.timeline.heldBefore('d2', 's1', 1)).toBe(false);
+    });
+
     it('blobs: encrypted at rest, read back exactly, deleted', async () => {
       const data = new Uint8Array(Buffer.concat([Buffer.from('SECRET-PIXELS'), Buffer.alloc(600_000, 7)]));
       const meta = await store.blobs.put('d1', 'b1', 'image/png', data);
@@ -145,6 +168,14 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const read = await store.blobs.read('d1', 'b1');
       expect(Buffer.from(read!.data).equals(Buffer.from(data))).toBe(true);
       expect(await store.blobs.read('d2', 'b1')).toBeUndefined();
+      // Chunk by chunk (streaming export): the same bytes, one chunk at a time.
+      const streamed = await store.blobs.readChunks('d1', 'b1');
+      const parts: Uint8Array[] = [];
+      for await (const c of streamed!.chunks) parts.push(c);
+      expect(parts).toHaveLength(3);
+      expect(Buffer.concat(parts).equals(Buffer.from(data))).toBe(true);
+      expect(streamed!.meta.sha256).toBe(meta.sha256);
+      expect(await store.blobs.readChunks('d2', 'b1')).toBeUndefined();
       expect(await store.blobs.delete('d1', 'b1')).toBe(true);
       expect(await store.blobs.meta('d1', 'b1')).toBeUndefined();
       expect(await store.engine.get(K.blobChunk('d1', 'b1', 1))).toBeUndefined();

@@ -6,6 +6,8 @@ export const USB_MODES = ['audit', 'block-unencrypted-writes', 'block-all-writes
 export type UsbMode = (typeof USB_MODES)[number];
 
 export const AGE_BANDS = ['primary', 'secondary', 'staff'] as const;
+/** Most screenshots one capture may take (capture.frames); the collector keeps no more per flag. */
+export const MAX_CAPTURE_FRAMES = 5;
 export type AgeBand = (typeof AGE_BANDS)[number];
 
 export interface UsbAllowEntry {
@@ -219,7 +221,7 @@ export function validatePolicy(input: unknown, limits: Readonly<PolicyLimits> = 
         str(issues, path, v, 64),
       ),
       ageBand: oneOf(issues, 'capture.ageBand', cap['ageBand'], AGE_BANDS),
-      frames: int(issues, 'capture.frames', cap['frames'], 1, 5),
+      frames: int(issues, 'capture.frames', cap['frames'], 1, MAX_CAPTURE_FRAMES),
       repeatSuppressSeconds: int(
         issues,
         'capture.repeatSuppressSeconds',

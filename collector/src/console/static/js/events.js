@@ -63,6 +63,19 @@ export function eventRow(e, attrs = null) {
   );
 }
 
+/**
+ * Says that the collector left a piece of device text out for this user, and why: text matching
+ * the safeguarding library is for safeguarding staff only; IT sees the site's domain, not titles.
+ * @param {string} reason
+ */
+export function hiddenNote(reason) {
+  return h(
+    'span',
+    { class: 'muted small hidden-text' },
+    reason === 'safeguarding' ? 'hidden: for safeguarding staff only' : 'not shown to IT',
+  );
+}
+
 /** A short, inert description of one event. @param {any} e */
 export function describe(e) {
   const k = kindOf(e);
@@ -72,8 +85,12 @@ export function describe(e) {
       return [
         ext(p.app, 30),
         ' — ',
-        ext(p.title, 120),
+        p.hidden?.title ? hiddenNote(p.hidden.title) : ext(p.title, 120),
         p.url ? [' ', h('span', { class: 'muted' }, ext(p.url, 80))] : null,
+        // One note for the page: a flagged title and its URL are hidden together.
+        p.hidden?.url === 'safeguarding' && p.hidden?.title !== 'safeguarding'
+          ? [' ', hiddenNote('safeguarding')]
+          : null,
       ];
     case 'idleState':
       return [String(p.state ?? '').toLowerCase(), p.idleMs ? ` after ${Math.round(p.idleMs / 1000)} s` : ''];

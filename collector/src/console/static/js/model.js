@@ -13,6 +13,7 @@ function first(...values) {
  * @typedef {{
  *   id: string, hostname: string, os: string, byod: boolean, revoked: boolean,
  *   online: boolean, lastSeen: number | null, user: string, app: string, title: string, url: string,
+ *   titleHidden: string, urlHidden: string,
  *   idle: string, locked: boolean, usb: UsbView[], agentVersion: string, policyVersion: number | null,
  *   unavailable: CapabilityView[], lockFailing: boolean, lockFailReason: string, raw: any
  * }} DeviceView
@@ -43,6 +44,9 @@ export function deviceView(data) {
     app: String(win.app ?? ''),
     title: String(win.title ?? ''),
     url: String(win.url ?? ''),
+    // Why the collector left them out for this user ('safeguarding', 'domain-only'), if it did.
+    titleHidden: String(win.hidden?.title ?? ''),
+    urlHidden: String(win.hidden?.url ?? ''),
     idle: idle.replace(/^state_/, ''),
     locked: Boolean(first(live.locked, idle === 'locked')),
     usb: usb.map((v) => ({

@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { deviceCommands } from '../device-commands.js';
 import { identitySection } from '../device-identity.js';
-import { eventRow, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
+import { eventRow, hiddenNote, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
 import { deviceView, listOf } from '../model.js';
@@ -40,8 +40,11 @@ export async function render(main, ctx) {
         ),
         fact('User', d.user ? ext(d.user, 60) : '—'),
         fact('Current app', d.app ? ext(d.app, 60) : '—'),
-        fact('Window title', d.title ? ext(d.title, 200) : '—'),
-        fact('URL', d.url ? ext(d.url, 200) : '—'),
+        fact('Window title', d.title ? ext(d.title, 200) : d.titleHidden ? hiddenNote(d.titleHidden) : '—'),
+        fact(
+          d.urlHidden === 'domain-only' ? 'Site' : 'URL',
+          d.url ? ext(d.url, 200) : d.urlHidden ? hiddenNote(d.urlHidden) : '—',
+        ),
         fact('Idle / lock', [
           d.locked ? 'locked' : d.idle || '—',
           d.lockFailing ? [' ', badge('lock failing', 'bad')] : null,

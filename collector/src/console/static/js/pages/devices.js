@@ -2,6 +2,7 @@
 // and `device` messages update rows in place (redraws coalesced), so the table follows the
 // collector's view without a reload and without a request per message.
 import { api } from '../api.js';
+import { hiddenNote } from '../events.js';
 import { badge, ext, fmtAgo, fmtTime, h, mount, neutralise, truncate } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { deviceView, listOf } from '../model.js';
@@ -89,6 +90,10 @@ export async function render(main) {
         { class: 'window-cell' },
         d.app ? h('div', null, ext(d.app, 40)) : null,
         d.title ? h('div', { class: 'muted small' }, ext(d.title, 80)) : null,
+        !d.title && d.urlHidden === 'domain-only' && d.url
+          ? h('div', { class: 'muted small' }, ext(d.url, 80))
+          : null,
+        !d.title && d.titleHidden === 'safeguarding' ? h('div', null, hiddenNote('safeguarding')) : null,
         !d.app && !d.title ? h('span', { class: 'muted' }, '—') : null,
       ),
       h(
