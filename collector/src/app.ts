@@ -164,7 +164,7 @@ async function assemble(
     credentials,
     audit,
     async start() {
-      server = createServer({ router, hooks, log, tls: config.tls });
+      server = createServer({ router, hooks, log, tls: config.tls, limits: config.http });
       const srv = server;
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);

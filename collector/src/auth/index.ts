@@ -3,6 +3,7 @@
 import type { App, AppModule } from '../app.ts';
 import { cookiesSecure } from '../config.ts';
 import { auditRoutes } from './audit-routes.ts';
+import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
 import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
 import { type SessionRecord, SessionService } from './sessions.ts';
@@ -14,6 +15,8 @@ export interface AuthModuleOptions {
   /** Cheaper scrypt for tests; production uses DEFAULT_SCRYPT. */
   scrypt?: ScryptParams;
   throttle?: Partial<ThrottleOptions>;
+  /** Concurrent password checks (default: config `auth.*`, else DEFAULT_CHECK_GATE). */
+  gate?: Partial<CheckGateOptions>;
   sessionTtlMs?: number;
   sessionIdleMs?: number;
   /** Clock for sessions (tests move it to expire sessions). */
@@ -27,6 +30,7 @@ export interface InstalledAuth {
   users: UserService;
   sessions: SessionService;
   throttle: LoginThrottle;
+  gate: PasswordCheckGate;
 }
 
 const SWEEP_MS = 10 * 60_000;
@@ -53,9 +57,19 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     router: app.router,
   });
   const throttle = new LoginThrottle({ ...(options.now ? { now: options.now } : {}), ...options.throttle });
+  const fromConfig = app.config.auth;
+  const gate = new PasswordCheckGate({
+    ...(fromConfig
+      ? {
+          maxConcurrent: fromConfig.maxConcurrentPasswordChecks,
+          perIp: fromConfig.maxPasswordChecksPerIp,
+        }
+      : {}),
+    ...options.gate,
+  });
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, audit: app.store.audit }),
+    ...authRoutes({ auth, throttle, gate, audit: app.store.audit }),
     ...auditRoutes({ audit: app.store.audit }),
   ])
     app.router.add(route);
@@ -87,7 +101,7 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
   }, SWEEP_MS);
   sweeper.unref();
-  return { auth, users, sessions, throttle };
+  return { auth, users, sessions, throttle, gate };
 }
 
 export function createAuthModule(options: AuthModuleOptions = {}): AppModule {

@@ -12,6 +12,7 @@ import {
 } from '../http/router.ts';
 import type { AuditStore } from '../store/types.ts';
 import { AUDIT, audit } from './audit.ts';
+import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
@@ -20,6 +21,8 @@ import { isRole, publicUser, type UserRecord } from './users.ts';
 export interface AuthRouteDeps {
   auth: StaffAuth;
   throttle: LoginThrottle;
+  /** Caps concurrent password checks (globally and per address). */
+  gate: PasswordCheckGate;
   audit: AuditStore;
 }
 
@@ -43,7 +46,7 @@ function staff(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> 
 }
 
 export function authRoutes(deps: AuthRouteDeps): Route[] {
-  const { auth, throttle } = deps;
+  const { auth, throttle, gate } = deps;
   const users = auth.users;
   const sessions = auth.sessions;
 
@@ -69,24 +72,38 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         if (typeof password !== 'string' || password.length === 0 || password.length > 1024)
           throw badInput('password is required');
         const name = username.toLowerCase();
-        const wait = throttle.retryAfterMs(name, ctx.ip);
-        if (wait > 0) {
-          const seconds = Math.ceil(wait / 1000);
-          ctx.res.setHeader('Retry-After', String(seconds));
-          // Not audited per attempt: a hammering client must not turn each 429 into a synced write.
-          // The failure that engaged the throttle is audited below.
-          throw new HttpError(
-            429,
-            ErrorCode.RATE_LIMITED,
-            `too many failed sign-ins: try again in ${seconds} s`,
-            {
-              retryAfterSeconds: seconds,
-            },
-          );
+        // Admission first (cheap, synchronous): a refused request hashes nothing and counts nothing.
+        let ticket: GateTicket;
+        try {
+          ticket = gate.enter(ctx.ip);
+        } catch (err) {
+          ctx.res.setHeader('Retry-After', '1');
+          throw err;
         }
-        const user = await users.verify(name, password);
+        let user: UserRecord | undefined;
+        try {
+          // Counted before hashing: of N parallel attempts only the free ones get this far.
+          const wait = throttle.begin(name, ctx.ip);
+          if (wait > 0) {
+            const seconds = Math.ceil(wait / 1000);
+            ctx.res.setHeader('Retry-After', String(seconds));
+            // Not audited per attempt: a hammering client must not turn each 429 into a synced write.
+            // The failure that engaged the throttle is audited below.
+            throw new HttpError(
+              429,
+              ErrorCode.RATE_LIMITED,
+              `too many failed sign-ins: try again in ${seconds} s`,
+              {
+                retryAfterSeconds: seconds,
+              },
+            );
+          }
+          await ticket.ready;
+          user = await users.verify(name, password);
+        } finally {
+          ticket.release();
+        }
         if (!user) {
-          throttle.recordFailure(name, ctx.ip);
           const throttledFor = throttle.retryAfterMs(name, ctx.ip);
           await audit(deps.audit, undefined, AUDIT.loginFailed, `user:${name}`, ctx.ip, {
             username: name,
@@ -95,7 +112,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           // One message for unknown user, wrong password and disabled account: no account probing.
           throw new HttpError(401, ErrorCode.AUTH_FAILED, 'wrong username or password');
         }
-        throttle.recordSuccess(name, ctx.ip);
+        throttle.succeeded(name, ctx.ip);
         const { id, session } = await sessions.create(user.id, {
           ip: ctx.ip,
           userAgent: String(ctx.req.headers['user-agent'] ?? ''),

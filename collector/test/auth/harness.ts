@@ -13,7 +13,7 @@ import type { CollectorConfig, SecureCookies } from '../../src/config.ts';
 import { createAdminTokenAuthenticator } from '../../src/enrol/admin-token.ts';
 import { newSecret } from '../../src/enrol/secrets.ts';
 import { Router } from '../../src/http/router.ts';
-import { createHooks, createServer } from '../../src/http/server.ts';
+import { createHooks, createServer, type HttpLimits } from '../../src/http/server.ts';
 import { LiveHub } from '../../src/live/hub.ts';
 import { createLogger } from '../../src/log.ts';
 import type { IncidentService } from '../../src/safeguarding/incidents.ts';
@@ -39,9 +39,9 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: AuthModuleOptions & { secureCookies?: SecureCookies } = {},
+  options: AuthModuleOptions & { secureCookies?: SecureCookies; http?: Partial<HttpLimits> } = {},
 ): Promise<Harness> {
-  const { secureCookies = 'auto', ...authOptions } = options;
+  const { secureCookies = 'auto', http, ...authOptions } = options;
   const dir = await mkdtemp(join(tmpdir(), 'custodian-auth-'));
   const store = await openLevelStore(dir, randomBytes(32));
   let offset = 0;
@@ -81,7 +81,7 @@ export async function startHarness(
     },
   );
   const { incidents } = installSafeguarding({ store, router, live });
-  const server: Server = createServer({ router, hooks, log });
+  const server: Server = createServer({ router, hooks, log, ...(http ? { limits: http } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   if (!firstAdmin) throw new Error('first admin was not created');
