@@ -4,6 +4,9 @@ import type { App, AppModule } from '../app.ts';
 import { cookiesSecure } from '../config.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
+import { DslApproval, type DslRequest } from './dsl-approval.ts';
+import { dslRoutes } from './dsl-routes.ts';
+import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from './notifications.ts';
 import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
 import { type SessionRecord, SessionService } from './sessions.ts';
@@ -31,6 +34,8 @@ export interface InstalledAuth {
   sessions: SessionService;
   throttle: LoginThrottle;
   gate: PasswordCheckGate;
+  dsl: DslApproval;
+  notifications: Notifications;
 }
 
 const SWEEP_MS = 10 * 60_000;
@@ -67,9 +72,24 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
       : {}),
     ...options.gate,
   });
+  const notifications = new Notifications({
+    kv: app.store.kv<StaffNotification>(NOTIFICATIONS_NS),
+    audit: app.store.audit,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const dsl = new DslApproval({
+    users,
+    sessions,
+    requests: app.store.kv<DslRequest>('dsl-requests'),
+    state: app.store.kv<{ at: number; by: string }>('auth-state'),
+    notifications,
+    audit: app.store.audit,
+    ...(options.now ? { now: options.now } : {}),
+  });
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, gate, audit: app.store.audit }),
+    ...authRoutes({ auth, throttle, gate, dsl, audit: app.store.audit }),
+    ...dslRoutes({ dsl, notifications }),
     ...auditRoutes({ audit: app.store.audit }),
   ])
     app.router.add(route);
@@ -101,7 +121,7 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
   }, SWEEP_MS);
   sweeper.unref();
-  return { auth, users, sessions, throttle, gate };
+  return { auth, users, sessions, throttle, gate, dsl, notifications };
 }
 
 export function createAuthModule(options: AuthModuleOptions = {}): AppModule {

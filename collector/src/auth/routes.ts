@@ -14,15 +14,18 @@ import type { AuditStore } from '../store/types.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
+import { AUDIT_DSL, type DslApproval } from './dsl-approval.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { isRole, publicUser, type UserRecord } from './users.ts';
+import { isRole, publicUser, USERNAME, type UserRecord } from './users.ts';
 
 export interface AuthRouteDeps {
   auth: StaffAuth;
   throttle: LoginThrottle;
   /** Caps concurrent password checks (globally and per address). */
   gate: PasswordCheckGate;
+  /** Creating, re-roling to or resetting a `dsl` account goes through a DSL's approval. */
+  dsl: DslApproval;
   audit: AuditStore;
 }
 
@@ -46,7 +49,7 @@ function staff(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> 
 }
 
 export function authRoutes(deps: AuthRouteDeps): Route[] {
-  const { auth, throttle, gate } = deps;
+  const { auth, throttle, gate, dsl } = deps;
   const users = auth.users;
   const sessions = auth.sessions;
 
@@ -55,6 +58,56 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       'Set-Cookie',
       serializeCookie(auth.cookieName, value, { secure: auth.secureCookies, maxAgeSeconds }),
     );
+
+  /** POST /users with role dsl: the first DSL directly (bootstrap), any later one as a request. */
+  async function createDsl(ctx: RequestContext, b: Record<string, unknown>) {
+    if (await dsl.bootstrapOpen()) {
+      const { user, oneTimePassword } = await users.create(
+        {
+          username: b.username,
+          displayName: b.displayName,
+          role: 'dsl',
+          password: b.password,
+          mustChangePassword: true,
+        },
+        ctx.principal?.username ?? 'unknown',
+      );
+      await dsl.closeBootstrap(ctx.principal?.username ?? 'unknown');
+      await audit(deps.audit, ctx.principal, AUDIT.userCreated, `user:${user.id}`, ctx.ip, {
+        username: user.username,
+        newRole: user.role,
+        bootstrapDsl: true,
+      });
+      await audit(deps.audit, ctx.principal, AUDIT_DSL.bootstrap, `user:${user.id}`, ctx.ip, {
+        username: user.username,
+        kind: 'create',
+      });
+      ctx.res.statusCode = 201;
+      return { user: publicUser(user), ...(oneTimePassword ? { oneTimePassword } : {}) };
+    }
+    if (b.password !== undefined || b.mustChangePassword !== undefined)
+      throw badInput('a DSL account gets its first password from the DSL who approves it: send no password');
+    if (typeof b.username !== 'string' || !USERNAME.test(b.username))
+      throw badInput('username must be 2-64 characters: lower-case letters, digits, dot, dash, underscore');
+    if (b.displayName !== undefined && (typeof b.displayName !== 'string' || b.displayName.length > 200))
+      throw badInput('displayName must be a string of at most 200 characters');
+    if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 1000))
+      throw badInput('reason must be a string');
+    if (await users.byUsername(b.username))
+      throw new HttpError(409, ErrorCode.CONFLICT, `user ${b.username} already exists`);
+    const request = await dsl.request(
+      'create',
+      {
+        username: b.username,
+        ...(typeof b.displayName === 'string' ? { displayName: b.displayName } : {}),
+        reason: typeof b.reason === 'string' ? b.reason : '',
+      },
+      ctx.principal,
+      ctx.ip,
+    );
+    ctx.res.statusCode = 202;
+    return { request };
+  }
 
   return [
     {
@@ -197,6 +250,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       access: ADMIN,
       handler: async (ctx) => {
         const b = body(ctx);
+        if (b.role === 'dsl') return createDsl(ctx, b);
         const { user, oneTimePassword } = await users.create(
           {
             username: b.username,
@@ -256,8 +310,29 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
             ErrorCode.CONFLICT,
             'this is the last active admin: create another admin first',
           );
+        if (roleChange && b.role === 'dsl') {
+          if (!(await dsl.bootstrapOpen())) {
+            if (b.disabled !== undefined || b.displayName !== undefined)
+              throw badInput('a change to the dsl role is requested on its own: send only role and reason');
+            const request = await dsl.request(
+              'role',
+              { username: user.username, userId: id, reason },
+              ctx.principal,
+              ctx.ip,
+            );
+            ctx.res.statusCode = 202;
+            return { request };
+          }
+          await dsl.closeBootstrap(ctx.principal?.username ?? 'unknown');
+          await audit(deps.audit, ctx.principal, AUDIT_DSL.bootstrap, `user:${id}`, ctx.ip, {
+            username: user.username,
+            kind: 'role',
+          });
+        }
         const patch: Partial<UserRecord> = {};
         if (roleChange) patch.role = b.role as UserRecord['role'];
+        // The first DSL (bootstrap) chooses their own password before reading anything.
+        if (roleChange && b.role === 'dsl') patch.mustChangePassword = true;
         if (typeof b.disabled === 'boolean') patch.disabled = b.disabled;
         if (typeof b.displayName === 'string') patch.displayName = b.displayName;
         const next = await users.update(id, patch);
@@ -287,6 +362,17 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           });
         // A changed role or a disabled account takes effect now, not at the next sign-in.
         if (roleChange || b.disabled === true) await sessions.revokeUser(id);
+        const dslChanged =
+          (roleChange && (user.role === 'dsl' || next.role === 'dsl')) ||
+          (user.role === 'dsl' && b.disabled === true);
+        if (dslChanged)
+          await dsl.tell(
+            'dsl-account.changed',
+            `${ctx.principal?.username ?? 'unknown'} changed DSL account ${user.username}: ${
+              roleChange ? `role ${user.role} → ${next.role}` : 'disabled'
+            }`,
+            { username: user.username, from: user.role, to: next.role, disabled: next.disabled, reason },
+          );
         return { user: publicUser(next) };
       },
     },
@@ -296,6 +382,21 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       access: ADMIN,
       handler: async (ctx) => {
         const id = ctx.params.id as string;
+        const target = await users.get(id);
+        if (!target) throw notFound('user');
+        if (target.role === 'dsl') {
+          // The admin would learn the new password: a DSL approves, and receives it.
+          const b = (ctx.body ?? {}) as Record<string, unknown>;
+          const reason = typeof b.reason === 'string' ? b.reason.slice(0, 1000) : '';
+          const request = await dsl.request(
+            'reset',
+            { username: target.username, userId: id, reason },
+            ctx.principal,
+            ctx.ip,
+          );
+          ctx.res.statusCode = 202;
+          return { request };
+        }
         const { user, oneTimePassword } = await users.resetPassword(id);
         await sessions.revokeUser(id);
         await audit(deps.audit, ctx.principal, AUDIT.userPasswordReset, `user:${id}`, ctx.ip, {
