@@ -42,7 +42,7 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'PUT /api/v1/policy': IT_ADMIN,
   'GET /api/v1/devices/:id/policy': DEVICE_READERS,
   'PUT /api/v1/devices/:id/policy': IT_ADMIN,
-  'GET /api/v1/policy/changes': ['admin', 'token', 'it', 'governor'],
+  'GET /api/v1/policy/changes': ['admin', 'token', 'it', 'dsl', 'governor'], // governors: anonymised
   'GET /api/v1/live': DEVICE_READERS,
   'POST /api/v1/retention/purge': ADMIN,
   'GET /api/v1/retention/runs': ADMIN,
