@@ -36,6 +36,8 @@ export interface InstalledAuth {
   gate: PasswordCheckGate;
   dsl: DslApproval;
   notifications: Notifications;
+  /** Stops the session sweeper (the module registers it with app.onStop). */
+  stop(): void;
 }
 
 const SWEEP_MS = 10 * 60_000;
@@ -121,14 +123,15 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
   }, SWEEP_MS);
   sweeper.unref();
-  return { auth, users, sessions, throttle, gate, dsl, notifications };
+  return { auth, users, sessions, throttle, gate, dsl, notifications, stop: () => clearInterval(sweeper) };
 }
 
 export function createAuthModule(options: AuthModuleOptions = {}): AppModule {
   return {
     name: 'auth',
     async install(app) {
-      await installAuth(app, options);
+      const installed = await installAuth(app, options);
+      app.onStop(installed.stop);
     },
   };
 }

@@ -24,6 +24,6 @@ export function installSafeguarding(app: Pick<App, 'store' | 'router' | 'live'> 
 export const safeguardingModule: AppModule = {
   name: 'safeguarding',
   install(app) {
-    installSafeguarding(app);
+    app.onStop(installSafeguarding(app).stop);
   },
 };
