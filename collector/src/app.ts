@@ -125,7 +125,7 @@ async function assemble(
   env: NodeJS.ProcessEnv,
 ): Promise<App> {
   const { config } = options;
-  const live = new LiveHub();
+  const live = new LiveHub({ ssePerUser: config.http.maxSseStreamsPerUser });
   const router = new Router();
   const hooks = createHooks();
   const audit: App['audit'] = (who, action, target, details, ip) =>
