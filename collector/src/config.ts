@@ -65,6 +65,8 @@ export interface CollectorConfig {
     maxConcurrentPasswordChecks: number;
     /** Password checks running or queued from one client address. */
     maxPasswordChecksPerIp: number;
+    /** A staff session ends after this long without a request (server-side). */
+    sessionIdleMs: number;
   };
 }
 
@@ -96,7 +98,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       maxUnauthenticatedWs: 200,
       maxSseStreamsPerUser: 4,
     },
-    auth: { maxConcurrentPasswordChecks: 2, maxPasswordChecksPerIp: 4 },
+    auth: { maxConcurrentPasswordChecks: 2, maxPasswordChecksPerIp: 4, sessionIdleMs: 30 * 60_000 },
   };
 }
 
@@ -136,6 +138,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_MAX_SSE_STREAMS_PER_USER: 'http.maxSseStreamsPerUser',
   CUSTODIAN_MAX_CONCURRENT_PASSWORD_CHECKS: 'auth.maxConcurrentPasswordChecks',
   CUSTODIAN_MAX_PASSWORD_CHECKS_PER_IP: 'auth.maxPasswordChecksPerIp',
+  CUSTODIAN_SESSION_IDLE_MS: 'auth.sessionIdleMs',
 };
 
 const FLAG_FIELDS: Record<string, string> = {
@@ -305,5 +308,7 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
     64,
   );
   a.maxPasswordChecksPerIp = int('auth.maxPasswordChecksPerIp', a.maxPasswordChecksPerIp, 1, 1000);
+  // At most the 12 h absolute session lifetime.
+  a.sessionIdleMs = int('auth.sessionIdleMs', a.sessionIdleMs, 1000, 12 * 3600_000);
   return cfg;
 }

@@ -54,7 +54,11 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   const sessions = new SessionService({
     kv: app.store.kv<SessionRecord>('sessions'),
     ...(options.sessionTtlMs ? { ttlMs: options.sessionTtlMs } : {}),
-    ...(options.sessionIdleMs ? { idleMs: options.sessionIdleMs } : {}),
+    ...(options.sessionIdleMs
+      ? { idleMs: options.sessionIdleMs }
+      : app.config.auth
+        ? { idleMs: app.config.auth.sessionIdleMs }
+        : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const auth = new StaffAuth({
