@@ -111,11 +111,11 @@ async function scenario(maxChecks: number, n: number, warm: number): Promise<Sce
 
     // The burst: IN_FLIGHT wrong-password sign-ins in flight until told to stop.
     let stop = false;
-    let n = 0;
+    let attempt = 0;
     const logins = { checked: 0, refused: 0 };
     const attacker = async () => {
       while (!stop) {
-        const i = n++;
+        const i = attempt++;
         const r = await fetch(`${collector.url}/api/v1/auth/login`, {
           method: 'POST',
           headers: {
