@@ -97,6 +97,56 @@ describe('slow clients (issue 10 item 9)', () => {
       })
       .toBe(200);
     second.close();
+    await expect.poll(() => h.app.live.listenerCount('alert')).toBe(0);
+  });
+
+  it('drops a DSL alert feed that stops reading, instead of buffering without bound', async () => {
+    const base = h.app.live.listenerCount('alert');
+    const { port } = new URL(h.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`GET /api/v1/alerts/live HTTP/1.1\r\nHost: collector\r\nCookie: ${dsl.cookie}\r\n\r\n`);
+    let head = '';
+    socket.once('data', (d) => {
+      head = d.toString();
+    });
+    await expect.poll(() => head).toMatch(/^HTTP\/1\.1 \d+/);
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    await expect.poll(() => h.app.live.listenerCount('alert')).toBe(base + 1);
+    // The browser tab hangs: nothing is read from now on.
+    socket.pause();
+    const big = 'x'.repeat(200_000);
+    const alert = (i: number) =>
+      ({
+        id: `al_slow_${i}`,
+        deviceId: 'no-such-device',
+        event: { streamId: 's', seq: i },
+        category: 'test',
+        severity: 5,
+        term: 'slow',
+        context: big,
+        windowTitle: big,
+        windowUrl: '',
+        windowApp: 'x',
+        source: 'title',
+        educationalContext: false,
+        repeatCount: 0,
+        screenshotBlobIds: [],
+        screenshotUnavailableReason: '',
+        status: 'new',
+        notes: [],
+        history: [],
+        occurredAt: 1,
+        createdAt: 1,
+        updatedAt: 1,
+      }) as const;
+    // ~80 MB of events for a reader that takes none: far past the 4 MiB cap and the kernel buffers.
+    for (let i = 0; i < 200 && h.app.live.listenerCount('alert') > base; i++) {
+      h.app.live.emit('alert', alert(i) as never);
+      await new Promise((r) => setImmediate(r));
+    }
+    await expect.poll(() => h.app.live.listenerCount('alert'), { timeout: 15_000 }).toBe(base);
+    socket.destroy();
   });
 
   it('caps WebSocket connections that have not said Hello; an authenticated one frees its place', async () => {
