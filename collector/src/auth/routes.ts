@@ -227,7 +227,21 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       handler: async (ctx) => {
         const p = staff(ctx.principal);
         const b = body(ctx);
-        const user = await users.changePassword(p.userId, b.currentPassword, b.newPassword);
+        // Checking the current password and hashing the new one run scrypt: same cap as sign-in.
+        let ticket: GateTicket;
+        try {
+          ticket = gate.enter(ctx.ip);
+        } catch (err) {
+          ctx.res.setHeader('Retry-After', '1');
+          throw err;
+        }
+        let user: UserRecord;
+        try {
+          await ticket.ready;
+          user = await users.changePassword(p.userId, b.currentPassword, b.newPassword);
+        } finally {
+          ticket.release();
+        }
         // Any other browser still signed in with the old password is signed out.
         const ended = await sessions.revokeUser(p.userId, p.sessionId);
         await audit(deps.audit, p, AUDIT.passwordChanged, `user:${p.userId}`, ctx.ip, {
