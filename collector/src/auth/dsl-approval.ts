@@ -8,7 +8,7 @@
 // Bootstrap: while no DSL account has ever existed, an admin creates (or re-roles) the first DSL
 // directly; it too must change its password at first sign-in. After that the bootstrap is
 // closed for good (a flag in the store), even if every DSL is later disabled: then a new DSL is
-// made on the server itself (not built yet: see auth/README.md), not over the network.
+// made on the server itself (`custodian-collector create-dsl`, create-dsl.ts), not over the network.
 import { ErrorCode } from '@custodian/protocol';
 import { HttpError, notFound, type Principal } from '../http/router.ts';
 import { randomId } from '../store/records.ts';
