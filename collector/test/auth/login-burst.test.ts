@@ -47,7 +47,7 @@ describe('parallel sign-in burst (issue 10 item 4)', () => {
     // checks still run, as in the reported attack.
     h = await startHarness({
       throttle: { baseDelayMs: 60_000 },
-      gate: { maxConcurrent: 2, perIp: 3 },
+      gate: { maxConcurrent: 1, perIp: 3 },
       scrypt: { N: 1 << 17, r: 8, p: 1 },
     });
     const x = h;
