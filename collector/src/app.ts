@@ -61,6 +61,8 @@ export interface App {
     details?: Record<string, unknown>,
     ip?: string,
   ): Promise<AuditRecord>;
+  /** Registers a module's teardown (timers, listeners); run first by `stop()`, in reverse order. */
+  onStop(fn: () => void | Promise<void>): void;
   /** Listens; resolves with the base URLs once the port is bound. */
   start(): Promise<{ url: string; wsUrl: string; port: number }>;
   /** Graceful: stops accepting, finishes in-flight batches, closes sessions, closes the store. */
@@ -127,7 +129,7 @@ async function assemble(
   env: NodeJS.ProcessEnv,
 ): Promise<App> {
   const { config } = options;
-  const live = new LiveHub();
+  const live = new LiveHub({ ssePerUser: config.http.maxSseStreamsPerUser });
   const router = new Router();
   const hooks = createHooks();
   const audit: App['audit'] = (who, action, target, details, ip) =>
@@ -161,6 +163,7 @@ async function assemble(
   const retention = new RetentionJob({ store, log, config, now, audit });
 
   let server: Server | undefined;
+  const stoppers: (() => void | Promise<void>)[] = [];
   const app: App = {
     config,
     log,
@@ -178,7 +181,7 @@ async function assemble(
     credentials,
     audit,
     async start() {
-      server = createServer({ router, hooks, log, tls: config.tls });
+      server = createServer({ router, hooks, log, tls: config.tls, limits: config.http });
       const srv = server;
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
@@ -199,7 +202,11 @@ async function assemble(
       announce.info({ url, wsUrl, port, dataDir: config.dataDir }, 'collector listening');
       return { url, wsUrl, port };
     },
+    onStop(fn) {
+      stoppers.push(fn);
+    },
     async stop() {
+      for (const fn of stoppers.splice(0).reverse()) await fn();
       retention.stop();
       const srv = server;
       const closed = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : Promise.resolve();

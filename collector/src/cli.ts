@@ -1,7 +1,8 @@
 // custodian-collector CLI: `serve --data-dir DIR --port N [--host H] [--tls-cert F --tls-key F]
-// [--config FILE] [--log-level L] [--public-url URL]`.
+// [--config FILE] [--log-level L] [--public-url URL]`, and `create-dsl` (auth/create-dsl.ts).
 import { CustodianError } from '@custodian/protocol';
 import { createApp } from './app.ts';
+import { createDslOnServer } from './auth/create-dsl.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 
@@ -20,6 +21,9 @@ const FLAGS = new Set([
 const USAGE = `usage: custodian-collector serve --data-dir DIR [--port N] [--host 127.0.0.1]
                                  [--tls-cert FILE --tls-key FILE] [--config FILE]
                                  [--log-level info] [--public-url URL] [--screenshot-key-file FILE]
+       custodian-collector create-dsl --data-dir DIR --username NAME [--display-name TEXT]
+                                 [--config FILE] [--screenshot-key-file FILE]
+         (on the server, collector stopped: a DSL account when no DSL is left to approve one)
 Environment overrides: see collector/README.md (CUSTODIAN_PORT, CUSTODIAN_ADMIN_TOKEN, ...).`;
 
 export function parseFlags(args: string[]): Record<string, string> {
@@ -79,9 +83,49 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** Takes `--name value` pairs for `names` out of args (create-dsl's own options). */
+function takeOptions(args: string[], names: string[]): { rest: string[]; taken: Record<string, string> } {
+  const rest: string[] = [];
+  const taken: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i] as string);
+    if (m && names.includes(m[1] as string)) {
+      const value = m[2] ?? args[++i];
+      if (value === undefined) throw new Error(`--${m[1]} needs a value`);
+      taken[m[1] as string] = value;
+    } else rest.push(args[i] as string);
+  }
+  return { rest, taken };
+}
+
+async function createDsl(args: string[]): Promise<void> {
+  const { rest, taken } = takeOptions(args, ['username', 'display-name']);
+  if (!taken['username']) throw new Error('--username is required');
+  const config = loadConfig({ flags: parseFlags(rest), env: process.env });
+  const log = createLogger('warn');
+  // No modules: nothing is served, no first admin is made; only the store is opened.
+  const app = await createApp({ config, log, modules: [] });
+  try {
+    const made = await createDslOnServer(app, {
+      username: taken['username'],
+      ...(taken['display-name'] ? { displayName: taken['display-name'] } : {}),
+    });
+    process.stdout.write(
+      [
+        `custodian-collector: DSL account ${made.username} created; the DSLs have been told.`,
+        `  one-time password: ${made.oneTimePassword}  (hand it over in person; it must be changed at first sign-in)`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await app.stop();
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve(rest);
+  if (command === 'create-dsl') return createDsl(rest);
   process.stdout.write(`${USAGE}\n`);
   process.exit(command === 'help' || command === '--help' ? 0 : 2);
 }

@@ -1,6 +1,7 @@
 // Configuration: defaults, then the config file (JSON), then environment variables, then CLI
 // flags. Validated once at start; a bad value stops the process with a message naming the field.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CustodianError, ErrorCode, HELLO_DEADLINE_MS } from '@custodian/protocol';
 
@@ -67,6 +68,31 @@ export interface CollectorConfig {
     /** Shortest idle-lock threshold anyone may set. Default 60; lower only for demos and tests. */
     minIdleLockSeconds: number;
   };
+  http: {
+    /**
+     * Addresses of reverse proxies whose `X-Forwarded-For` is believed (exact IPs). Empty: the
+     * header is ignored and the socket address is the client (throttling, audit).
+     */
+    trustedProxies: string[];
+    /** Whole request (headers and body) must arrive within this (node's requestTimeout). */
+    requestTimeoutMs: number;
+    /** Request headers must arrive within this (node's headersTimeout): a header trickle is cut off. */
+    headersTimeoutMs: number;
+    /** Open TCP connections (HTTP, SSE, WebSocket) at once; more are refused by the kernel accept path. */
+    maxConnections: number;
+    /** WebSocket connections that have not yet said a valid Hello, at once. */
+    maxUnauthenticatedWs: number;
+    /** Open SSE streams (device feed + alert feed together) per signed-in account or token. */
+    maxSseStreamsPerUser: number;
+  };
+  auth: {
+    /** Password checks hashing at the same time, collector-wide (scrypt uses libuv's pool). */
+    maxConcurrentPasswordChecks: number;
+    /** Password checks running or queued from one client address. */
+    maxPasswordChecksPerIp: number;
+    /** A staff session ends after this long without a request (server-side). */
+    sessionIdleMs: number;
+  };
 }
 
 export function defaultConfig(dataDir: string): CollectorConfig {
@@ -97,6 +123,15 @@ export function defaultConfig(dataDir: string): CollectorConfig {
     },
     enrol: { codeTtlHoursDefault: 72, liveDays: 90 },
     policy: { minIdleLockSeconds: 60 },
+    http: {
+      trustedProxies: [],
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      maxConnections: 5_000,
+      maxUnauthenticatedWs: 200,
+      maxSseStreamsPerUser: 4,
+    },
+    auth: { maxConcurrentPasswordChecks: 2, maxPasswordChecksPerIp: 4, sessionIdleMs: 30 * 60_000 },
   };
 }
 
@@ -131,6 +166,15 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: 'retention.incompleteUploadHours',
   CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: 'policy.minIdleLockSeconds',
   CUSTODIAN_RETENTION_RETIRED_DAYS: 'retention.retiredDays',
+  CUSTODIAN_TRUSTED_PROXIES: 'http.trustedProxies',
+  CUSTODIAN_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
+  CUSTODIAN_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
+  CUSTODIAN_MAX_CONNECTIONS: 'http.maxConnections',
+  CUSTODIAN_MAX_UNAUTHENTICATED_WS: 'http.maxUnauthenticatedWs',
+  CUSTODIAN_MAX_SSE_STREAMS_PER_USER: 'http.maxSseStreamsPerUser',
+  CUSTODIAN_MAX_CONCURRENT_PASSWORD_CHECKS: 'auth.maxConcurrentPasswordChecks',
+  CUSTODIAN_MAX_PASSWORD_CHECKS_PER_IP: 'auth.maxPasswordChecksPerIp',
+  CUSTODIAN_SESSION_IDLE_MS: 'auth.sessionIdleMs',
 };
 
 const FLAG_FIELDS: Record<string, string> = {
@@ -227,6 +271,22 @@ function text(field: string, value: unknown): string {
   return value;
 }
 
+/** A list of IP addresses: a JSON array in the config file, or comma-separated text (env). */
+function addressList(field: string, value: unknown): string[] {
+  const items =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '')
+      : value;
+  if (!Array.isArray(items)) bad(field, 'must be a list of IP addresses');
+  return items.map((v) => {
+    if (typeof v !== 'string' || isIP(v) === 0) bad(field, `not an IP address: ${JSON.stringify(v)}`);
+    return v;
+  });
+}
+
 function validate(cfg: CollectorConfig, configFile: string | undefined): CollectorConfig {
   const base = configFile ? dirname(resolve(configFile)) : process.cwd();
   const path = (field: string, v: unknown) => {
@@ -275,5 +335,24 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
   cfg.policy.minIdleLockSeconds = int('policy.minIdleLockSeconds', cfg.policy.minIdleLockSeconds, 1, 86_400);
   cfg.enrol.liveDays = int('enrol.liveDays', cfg.enrol.liveDays, 1, 3650);
+  const h = cfg.http;
+  h.trustedProxies = addressList('http.trustedProxies', h.trustedProxies);
+  h.requestTimeoutMs = int('http.requestTimeoutMs', h.requestTimeoutMs, 1000, 3_600_000);
+  h.headersTimeoutMs = int('http.headersTimeoutMs', h.headersTimeoutMs, 500, 600_000);
+  if (h.headersTimeoutMs > h.requestTimeoutMs)
+    bad('http.headersTimeoutMs', 'must not be longer than http.requestTimeoutMs');
+  h.maxConnections = int('http.maxConnections', h.maxConnections, 10, 1_000_000);
+  h.maxUnauthenticatedWs = int('http.maxUnauthenticatedWs', h.maxUnauthenticatedWs, 1, 1_000_000);
+  h.maxSseStreamsPerUser = int('http.maxSseStreamsPerUser', h.maxSseStreamsPerUser, 1, 1000);
+  const a = cfg.auth;
+  a.maxConcurrentPasswordChecks = int(
+    'auth.maxConcurrentPasswordChecks',
+    a.maxConcurrentPasswordChecks,
+    1,
+    64,
+  );
+  a.maxPasswordChecksPerIp = int('auth.maxPasswordChecksPerIp', a.maxPasswordChecksPerIp, 1, 1000);
+  // At most the 12 h absolute session lifetime.
+  a.sessionIdleMs = int('auth.sessionIdleMs', a.sessionIdleMs, 1000, 12 * 3600_000);
   return cfg;
 }

@@ -37,7 +37,15 @@ async function api(c: CollectorLike, method: string, path: string, body?: unknow
 
 export const adminApi = api;
 
-/** Creates a staff account with a known password (no forced change unless asked). */
+/** Per collector (keyed by admin token): the first DSL, who approves the later DSL accounts. */
+const dslApprovers = new Map<string, { username: string; password: string }>();
+
+/**
+ * Creates a staff account with a known password (no forced change unless asked). A `dsl` account
+ * cannot be given a password by an admin (issue 10 item 6): the first is the bootstrap (one-time
+ * password in the 201), later ones are approved by the first DSL; either way this helper signs in
+ * with the one-time password and changes it to the returned one.
+ */
 export async function createStaff(
   c: CollectorLike,
   username: string,
@@ -45,13 +53,36 @@ export async function createStaff(
   opts: { mustChangePassword?: boolean } = {},
 ): Promise<{ username: string; password: string }> {
   const password = `Pw-${randomUUID()}`;
-  await api(c, 'POST', '/users', {
-    username,
-    displayName: `${role} ${username}`,
-    role,
-    password,
-    mustChangePassword: opts.mustChangePassword ?? false,
+  if (role !== 'dsl') {
+    await api(c, 'POST', '/users', {
+      username,
+      displayName: `${role} ${username}`,
+      role,
+      password,
+      mustChangePassword: opts.mustChangePassword ?? false,
+    });
+    return { username, password };
+  }
+  const res = await fetch(`${c.url}/api/v1/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ username, displayName: `${role} ${username}`, role }),
   });
+  const created = (await res.json()) as Json;
+  let oneTime: string;
+  if (res.status === 201) oneTime = created.oneTimePassword;
+  else if (res.status === 202) {
+    const approver = dslApprovers.get(c.adminToken);
+    if (!approver) throw new Error(`create ${username}: request queued, no DSL known to approve it`);
+    const ok = await (await staffSession(c, approver))('POST', `/dsl-requests/${created.request.id}/approve`);
+    if (ok.status !== 200) throw new Error(`approve ${username} → ${ok.status} ${JSON.stringify(ok.data)}`);
+    oneTime = ok.data.oneTimePassword;
+  } else throw new Error(`create ${username} → ${res.status} ${JSON.stringify(created)}`);
+  if (opts.mustChangePassword) return { username, password: oneTime };
+  const first = await staffSession(c, { username, password: oneTime });
+  const changed = await first('POST', '/auth/password', { currentPassword: oneTime, newPassword: password });
+  if (changed.status !== 200) throw new Error(`password change ${username} → ${changed.status}`);
+  if (!dslApprovers.has(c.adminToken)) dslApprovers.set(c.adminToken, { username, password });
   return { username, password };
 }
 

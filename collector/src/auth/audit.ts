@@ -1,7 +1,7 @@
 // Audit helpers on the collector's append-only AuditStore (store/types.ts). The actions the
 // auth and safeguarding code writes are named here so the audit API and its tests agree.
 import type { Principal } from '../http/router.ts';
-import type { AuditRecord, AuditStore } from '../store/types.ts';
+import type { AuditInput, AuditRecord, AuditStore } from '../store/types.ts';
 
 export const AUDIT = {
   login: 'auth.login',
@@ -43,6 +43,23 @@ export function actorDetails(principal: Principal | undefined): Record<string, u
   return { actorKind: principal.kind, role: principal.role };
 }
 
+/** The audit record of a principal's action, for `store.audit.append` or an atomic batch. */
+export function auditInput(
+  principal: Principal | undefined,
+  action: string,
+  target: string,
+  ip: string | undefined,
+  details: Record<string, unknown> = {},
+): AuditInput {
+  return {
+    actor: actorName(principal),
+    action,
+    target,
+    details: { ...actorDetails(principal), ...details },
+    ...(ip ? { ip } : {}),
+  };
+}
+
 export async function audit(
   store: AuditStore,
   principal: Principal | undefined,
@@ -51,11 +68,5 @@ export async function audit(
   ip: string | undefined,
   details: Record<string, unknown> = {},
 ): Promise<AuditRecord> {
-  return store.append({
-    actor: actorName(principal),
-    action,
-    target,
-    details: { ...actorDetails(principal), ...details },
-    ...(ip ? { ip } : {}),
-  });
+  return store.append(auditInput(principal, action, target, ip, details));
 }

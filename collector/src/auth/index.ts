@@ -3,6 +3,10 @@
 import type { App, AppModule } from '../app.ts';
 import { cookiesSecure } from '../config.ts';
 import { auditRoutes } from './audit-routes.ts';
+import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
+import { DslApproval, type DslRequest } from './dsl-approval.ts';
+import { dslRoutes } from './dsl-routes.ts';
+import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from './notifications.ts';
 import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
 import { type SessionRecord, SessionService } from './sessions.ts';
@@ -14,6 +18,8 @@ export interface AuthModuleOptions {
   /** Cheaper scrypt for tests; production uses DEFAULT_SCRYPT. */
   scrypt?: ScryptParams;
   throttle?: Partial<ThrottleOptions>;
+  /** Concurrent password checks (default: config `auth.*`, else DEFAULT_CHECK_GATE). */
+  gate?: Partial<CheckGateOptions>;
   sessionTtlMs?: number;
   sessionIdleMs?: number;
   /** Clock for sessions (tests move it to expire sessions). */
@@ -27,6 +33,11 @@ export interface InstalledAuth {
   users: UserService;
   sessions: SessionService;
   throttle: LoginThrottle;
+  gate: PasswordCheckGate;
+  dsl: DslApproval;
+  notifications: Notifications;
+  /** Stops the session sweeper (the module registers it with app.onStop). */
+  stop(): void;
 }
 
 const SWEEP_MS = 10 * 60_000;
@@ -43,7 +54,11 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   const sessions = new SessionService({
     kv: app.store.kv<SessionRecord>('sessions'),
     ...(options.sessionTtlMs ? { ttlMs: options.sessionTtlMs } : {}),
-    ...(options.sessionIdleMs ? { idleMs: options.sessionIdleMs } : {}),
+    ...(options.sessionIdleMs
+      ? { idleMs: options.sessionIdleMs }
+      : app.config.auth
+        ? { idleMs: app.config.auth.sessionIdleMs }
+        : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const auth = new StaffAuth({
@@ -53,9 +68,34 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     router: app.router,
   });
   const throttle = new LoginThrottle({ ...(options.now ? { now: options.now } : {}), ...options.throttle });
+  const fromConfig = app.config.auth;
+  const gate = new PasswordCheckGate({
+    ...(fromConfig
+      ? {
+          maxConcurrent: fromConfig.maxConcurrentPasswordChecks,
+          perIp: fromConfig.maxPasswordChecksPerIp,
+        }
+      : {}),
+    ...options.gate,
+  });
+  const notifications = new Notifications({
+    kv: app.store.kv<StaffNotification>(NOTIFICATIONS_NS),
+    audit: app.store.audit,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const dsl = new DslApproval({
+    users,
+    sessions,
+    requests: app.store.kv<DslRequest>('dsl-requests'),
+    state: app.store.kv<{ at: number; by: string }>('auth-state'),
+    notifications,
+    audit: app.store.audit,
+    ...(options.now ? { now: options.now } : {}),
+  });
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, audit: app.store.audit }),
+    ...authRoutes({ auth, throttle, gate, dsl, audit: app.store.audit }),
+    ...dslRoutes({ dsl, notifications }),
     ...auditRoutes({ audit: app.store.audit }),
   ])
     app.router.add(route);
@@ -87,14 +127,15 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
   }, SWEEP_MS);
   sweeper.unref();
-  return { auth, users, sessions, throttle };
+  return { auth, users, sessions, throttle, gate, dsl, notifications, stop: () => clearInterval(sweeper) };
 }
 
 export function createAuthModule(options: AuthModuleOptions = {}): AppModule {
   return {
     name: 'auth',
     async install(app) {
-      await installAuth(app, options);
+      const installed = await installAuth(app, options);
+      app.onStop(installed.stop);
     },
   };
 }

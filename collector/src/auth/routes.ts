@@ -12,14 +12,20 @@ import {
 } from '../http/router.ts';
 import type { AuditStore } from '../store/types.ts';
 import { AUDIT, audit } from './audit.ts';
+import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
+import { AUDIT_DSL, type DslApproval } from './dsl-approval.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { isRole, publicUser, type UserRecord } from './users.ts';
+import { isRole, publicUser, USERNAME, type UserRecord } from './users.ts';
 
 export interface AuthRouteDeps {
   auth: StaffAuth;
   throttle: LoginThrottle;
+  /** Caps concurrent password checks (globally and per address). */
+  gate: PasswordCheckGate;
+  /** Creating, re-roling to or resetting a `dsl` account goes through a DSL's approval. */
+  dsl: DslApproval;
   audit: AuditStore;
 }
 
@@ -43,7 +49,7 @@ function staff(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> 
 }
 
 export function authRoutes(deps: AuthRouteDeps): Route[] {
-  const { auth, throttle } = deps;
+  const { auth, throttle, gate, dsl } = deps;
   const users = auth.users;
   const sessions = auth.sessions;
 
@@ -52,6 +58,56 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       'Set-Cookie',
       serializeCookie(auth.cookieName, value, { secure: auth.secureCookies, maxAgeSeconds }),
     );
+
+  /** POST /users with role dsl: the first DSL directly (bootstrap), any later one as a request. */
+  async function createDsl(ctx: RequestContext, b: Record<string, unknown>) {
+    if (await dsl.bootstrapOpen()) {
+      const { user, oneTimePassword } = await users.create(
+        {
+          username: b.username,
+          displayName: b.displayName,
+          role: 'dsl',
+          password: b.password,
+          mustChangePassword: true,
+        },
+        ctx.principal?.username ?? 'unknown',
+      );
+      await dsl.closeBootstrap(ctx.principal?.username ?? 'unknown');
+      await audit(deps.audit, ctx.principal, AUDIT.userCreated, `user:${user.id}`, ctx.ip, {
+        username: user.username,
+        newRole: user.role,
+        bootstrapDsl: true,
+      });
+      await audit(deps.audit, ctx.principal, AUDIT_DSL.bootstrap, `user:${user.id}`, ctx.ip, {
+        username: user.username,
+        kind: 'create',
+      });
+      ctx.res.statusCode = 201;
+      return { user: publicUser(user), ...(oneTimePassword ? { oneTimePassword } : {}) };
+    }
+    if (b.password !== undefined || b.mustChangePassword !== undefined)
+      throw badInput('a DSL account gets its first password from the DSL who approves it: send no password');
+    if (typeof b.username !== 'string' || !USERNAME.test(b.username))
+      throw badInput('username must be 2-64 characters: lower-case letters, digits, dot, dash, underscore');
+    if (b.displayName !== undefined && (typeof b.displayName !== 'string' || b.displayName.length > 200))
+      throw badInput('displayName must be a string of at most 200 characters');
+    if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 1000))
+      throw badInput('reason must be a string');
+    if (await users.byUsername(b.username))
+      throw new HttpError(409, ErrorCode.CONFLICT, `user ${b.username} already exists`);
+    const request = await dsl.request(
+      'create',
+      {
+        username: b.username,
+        ...(typeof b.displayName === 'string' ? { displayName: b.displayName } : {}),
+        reason: typeof b.reason === 'string' ? b.reason : '',
+      },
+      ctx.principal,
+      ctx.ip,
+    );
+    ctx.res.statusCode = 202;
+    return { request };
+  }
 
   return [
     {
@@ -69,24 +125,38 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         if (typeof password !== 'string' || password.length === 0 || password.length > 1024)
           throw badInput('password is required');
         const name = username.toLowerCase();
-        const wait = throttle.retryAfterMs(name, ctx.ip);
-        if (wait > 0) {
-          const seconds = Math.ceil(wait / 1000);
-          ctx.res.setHeader('Retry-After', String(seconds));
-          // Not audited per attempt: a hammering client must not turn each 429 into a synced write.
-          // The failure that engaged the throttle is audited below.
-          throw new HttpError(
-            429,
-            ErrorCode.RATE_LIMITED,
-            `too many failed sign-ins: try again in ${seconds} s`,
-            {
-              retryAfterSeconds: seconds,
-            },
-          );
+        // Admission first (cheap, synchronous): a refused request hashes nothing and counts nothing.
+        let ticket: GateTicket;
+        try {
+          ticket = gate.enter(ctx.ip);
+        } catch (err) {
+          ctx.res.setHeader('Retry-After', '1');
+          throw err;
         }
-        const user = await users.verify(name, password);
+        let user: UserRecord | undefined;
+        try {
+          // Counted before hashing: of N parallel attempts only the free ones get this far.
+          const wait = throttle.begin(name, ctx.ip);
+          if (wait > 0) {
+            const seconds = Math.ceil(wait / 1000);
+            ctx.res.setHeader('Retry-After', String(seconds));
+            // Not audited per attempt: a hammering client must not turn each 429 into a synced write.
+            // The failure that engaged the throttle is audited below.
+            throw new HttpError(
+              429,
+              ErrorCode.RATE_LIMITED,
+              `too many failed sign-ins: try again in ${seconds} s`,
+              {
+                retryAfterSeconds: seconds,
+              },
+            );
+          }
+          await ticket.ready;
+          user = await users.verify(name, password);
+        } finally {
+          ticket.release();
+        }
         if (!user) {
-          throttle.recordFailure(name, ctx.ip);
           const throttledFor = throttle.retryAfterMs(name, ctx.ip);
           await audit(deps.audit, undefined, AUDIT.loginFailed, `user:${name}`, ctx.ip, {
             username: name,
@@ -95,7 +165,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           // One message for unknown user, wrong password and disabled account: no account probing.
           throw new HttpError(401, ErrorCode.AUTH_FAILED, 'wrong username or password');
         }
-        throttle.recordSuccess(name, ctx.ip);
+        throttle.succeeded(name, ctx.ip);
         const { id, session } = await sessions.create(user.id, {
           ip: ctx.ip,
           userAgent: String(ctx.req.headers['user-agent'] ?? ''),
@@ -157,7 +227,21 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       handler: async (ctx) => {
         const p = staff(ctx.principal);
         const b = body(ctx);
-        const user = await users.changePassword(p.userId, b.currentPassword, b.newPassword);
+        // Checking the current password and hashing the new one run scrypt: same cap as sign-in.
+        let ticket: GateTicket;
+        try {
+          ticket = gate.enter(ctx.ip);
+        } catch (err) {
+          ctx.res.setHeader('Retry-After', '1');
+          throw err;
+        }
+        let user: UserRecord;
+        try {
+          await ticket.ready;
+          user = await users.changePassword(p.userId, b.currentPassword, b.newPassword);
+        } finally {
+          ticket.release();
+        }
         // Any other browser still signed in with the old password is signed out.
         const ended = await sessions.revokeUser(p.userId, p.sessionId);
         await audit(deps.audit, p, AUDIT.passwordChanged, `user:${p.userId}`, ctx.ip, {
@@ -180,6 +264,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       access: ADMIN,
       handler: async (ctx) => {
         const b = body(ctx);
+        if (b.role === 'dsl') return createDsl(ctx, b);
         const { user, oneTimePassword } = await users.create(
           {
             username: b.username,
@@ -239,8 +324,29 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
             ErrorCode.CONFLICT,
             'this is the last active admin: create another admin first',
           );
+        if (roleChange && b.role === 'dsl') {
+          if (!(await dsl.bootstrapOpen())) {
+            if (b.disabled !== undefined || b.displayName !== undefined)
+              throw badInput('a change to the dsl role is requested on its own: send only role and reason');
+            const request = await dsl.request(
+              'role',
+              { username: user.username, userId: id, reason },
+              ctx.principal,
+              ctx.ip,
+            );
+            ctx.res.statusCode = 202;
+            return { request };
+          }
+          await dsl.closeBootstrap(ctx.principal?.username ?? 'unknown');
+          await audit(deps.audit, ctx.principal, AUDIT_DSL.bootstrap, `user:${id}`, ctx.ip, {
+            username: user.username,
+            kind: 'role',
+          });
+        }
         const patch: Partial<UserRecord> = {};
         if (roleChange) patch.role = b.role as UserRecord['role'];
+        // The first DSL (bootstrap) chooses their own password before reading anything.
+        if (roleChange && b.role === 'dsl') patch.mustChangePassword = true;
         if (typeof b.disabled === 'boolean') patch.disabled = b.disabled;
         if (typeof b.displayName === 'string') patch.displayName = b.displayName;
         const next = await users.update(id, patch);
@@ -270,6 +376,17 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           });
         // A changed role or a disabled account takes effect now, not at the next sign-in.
         if (roleChange || b.disabled === true) await sessions.revokeUser(id);
+        const dslChanged =
+          (roleChange && (user.role === 'dsl' || next.role === 'dsl')) ||
+          (user.role === 'dsl' && b.disabled === true);
+        if (dslChanged)
+          await dsl.tell(
+            'dsl-account.changed',
+            `${ctx.principal?.username ?? 'unknown'} changed DSL account ${user.username}: ${
+              roleChange ? `role ${user.role} → ${next.role}` : 'disabled'
+            }`,
+            { username: user.username, from: user.role, to: next.role, disabled: next.disabled, reason },
+          );
         return { user: publicUser(next) };
       },
     },
@@ -279,6 +396,21 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       access: ADMIN,
       handler: async (ctx) => {
         const id = ctx.params.id as string;
+        const target = await users.get(id);
+        if (!target) throw notFound('user');
+        if (target.role === 'dsl') {
+          // The admin would learn the new password: a DSL approves, and receives it.
+          const b = (ctx.body ?? {}) as Record<string, unknown>;
+          const reason = typeof b.reason === 'string' ? b.reason.slice(0, 1000) : '';
+          const request = await dsl.request(
+            'reset',
+            { username: target.username, userId: id, reason },
+            ctx.principal,
+            ctx.ip,
+          );
+          ctx.res.statusCode = 202;
+          return { request };
+        }
         const { user, oneTimePassword } = await users.resetPassword(id);
         await sessions.revokeUser(id);
         await audit(deps.audit, ctx.principal, AUDIT.userPasswordReset, `user:${id}`, ctx.ip, {

@@ -50,6 +50,25 @@ export class LoginThrottle {
     );
   }
 
+  /**
+   * Counts an attempt BEFORE its password is checked (a failure until proven right), so
+   * parallel requests cannot all pass the check while the first hashes are still running.
+   * Returns the milliseconds to wait; 0 means the attempt may go ahead and is now counted.
+   */
+  begin(username: string, ip: string): number {
+    const wait = this.retryAfterMs(username, ip);
+    if (wait > 0) return wait;
+    this.recordFailure(username, ip);
+    return 0;
+  }
+
+  /** The attempt counted by `begin` was right: forget the pair's failures and uncount it on the ip. */
+  succeeded(username: string, ip: string): void {
+    this.recordSuccess(username, ip);
+    const b = this.live(`ip\u0000${ip}`);
+    if (b && b.failures > 0) b.failures--;
+  }
+
   recordFailure(username: string, ip: string): void {
     this.bump(this.key(username, ip));
     this.bump(`ip\u0000${ip}`);

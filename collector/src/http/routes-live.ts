@@ -6,13 +6,12 @@
 import type { App } from '../app.ts';
 import { principalStillValid } from '../auth/revalidate.ts';
 import type { LiveEvent } from '../live/hub.ts';
+import { openSse } from '../live/sse.ts';
 import type { Device, DeviceLiveStatus } from '../store/types.ts';
 import type { Route } from './router.ts';
 import { viewOptions } from './routes-devices.ts';
 import { deviceView, liveEventView, statusView } from './views.ts';
 
-/** Buffered bytes past which a slow SSE client is dropped rather than buffered without bound. */
-const MAX_SSE_BUFFER = 4 * 1024 * 1024;
 /** How often an open feed re-checks the session behind it. */
 export const LIVE_RECHECK_MS = 5_000;
 
@@ -24,52 +23,37 @@ export function liveRoutes(app: App): Route[] {
       access: ['admin', 'it', 'dsl'],
       raw: true,
       handler: (ctx) => {
-        const { res, req, principal } = ctx;
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-store',
-          'x-content-type-options': 'nosniff',
-          connection: 'keep-alive',
-        });
-        const send = (type: string, data: unknown) => {
-          if (res.writableLength > MAX_SSE_BUFFER) {
-            res.destroy();
-            return;
-          }
-          res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
-        };
+        const { principal } = ctx;
+        // Slow-client cap, per-account stream cap and keep-alive: live/sse.ts.
+        const feed = openSse(ctx, { limiter: app.live.streams });
         // Every item is cut to what this caller may see (views.ts): device text the safeguarding
         // library matches is the DSL's only, browsing detail for IT as configured.
         const view = (deviceId: string) => viewOptions(app, principal, deviceId);
-        send('snapshot', { statuses: app.status.list().map((s) => statusView(s, view(s.deviceId))) });
-        const onStatus = (s: DeviceLiveStatus) => send('status', statusView(s, view(s.deviceId)));
-        const onEvent = (e: LiveEvent) => send('event', liveEventView(e, view(e.deviceId)));
-        const onDevice = (d: Device) => send('device', deviceView(d, app.status.get(d.id), view(d.id)));
+        feed.send('snapshot', { statuses: app.status.list().map((s) => statusView(s, view(s.deviceId))) });
+        const onStatus = (s: DeviceLiveStatus) => feed.send('status', statusView(s, view(s.deviceId)));
+        const onEvent = (e: LiveEvent) => feed.send('event', liveEventView(e, view(e.deviceId)));
+        const onDevice = (d: Device) => feed.send('device', deviceView(d, app.status.get(d.id), view(d.id)));
         app.live.on('status', onStatus);
         app.live.on('event', onEvent);
         app.live.on('device', onDevice);
         // New alerts are not sent here: the DSL's own feed (/api/v1/alerts/live) carries them.
-        const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
         // The feed authenticated once, at connect: re-check the session so it stops when the
         // session ends, times out, or the account is disabled or re-roled.
         const recheck = setInterval(() => {
           if (!principal) return;
           principalStillValid(app.store, principal).then(
             (ok) => {
-              if (!ok) res.end('event: end\ndata: {"reason":"session ended"}\n\n');
+              if (!ok) feed.end('end', { reason: 'session ended' });
             },
-            () => res.destroy(),
+            () => feed.destroy(),
           );
         }, LIVE_RECHECK_MS);
-        const cleanup = () => {
-          clearInterval(keepAlive);
+        feed.onClose(() => {
           clearInterval(recheck);
           app.live.off('status', onStatus);
           app.live.off('event', onEvent);
           app.live.off('device', onDevice);
-        };
-        req.on('close', cleanup);
-        res.on('close', cleanup);
+        });
       },
     },
   ];

@@ -1,7 +1,13 @@
 // Default and per-device policy, and the change log.
 import { type App, actorOf } from '../app.ts';
+import type { PolicyChange } from '../store/types.ts';
 import { intParam, objectBody, textParam } from './query.ts';
 import { notFound, type Route } from './router.ts';
+
+/** A change as governors see it: when, what and which version, not who or why. */
+export function anonymisedChange(c: PolicyChange): Omit<PolicyChange, 'reason'> & { reason: null } {
+  return { ...c, actor: c.actor === 'system' ? 'system' : 'staff', reason: null };
+}
 
 export function policyRoutes(app: App): Route[] {
   return [
@@ -51,15 +57,19 @@ export function policyRoutes(app: App): Route[] {
     {
       method: 'GET',
       path: '/api/v1/policy/changes',
-      access: ['admin', 'it', 'governor'],
+      // The DSL sees who changed what and why (capture settings are theirs to watch); governors
+      // get the log without names and reasons (a reason can name a pupil or a colleague).
+      access: ['admin', 'it', 'dsl', 'governor'],
       handler: async (ctx) => {
         const scope = textParam(ctx.url, 'scope', 128);
         const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
-        return app.store.policy.changes({
+        const page = await app.store.policy.changes({
           limit: intParam(ctx.url, 'limit', 1, 1000) ?? 100,
           ...(scope ? { scope } : {}),
           ...(cursor ? { cursor } : {}),
         });
+        if (ctx.principal?.role !== 'governor') return page;
+        return { ...page, records: page.records.map(anonymisedChange), anonymised: true };
       },
     },
   ];

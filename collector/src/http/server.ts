@@ -14,6 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
 import type { Logger } from 'pino';
+import { clientIp, normalizeIp } from './client-ip.ts';
 import { HttpError, isAllowed, type Principal, type RequestContext, type Router } from './router.ts';
 
 /** Returns the principal a request proves, undefined if it carries no credential of this kind, or throws HttpError 401 for a bad one. */
@@ -58,23 +59,52 @@ export interface ServerOptions {
   hooks: HttpHooks;
   log: Logger;
   tls?: { certFile: string; keyFile: string } | undefined;
+  /** Slow-client limits and the trusted reverse proxies (config `http.*`); defaults from defaultConfig. */
+  limits?: Partial<HttpLimits>;
 }
+
+export interface HttpLimits {
+  trustedProxies: readonly string[];
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  trustedProxies: [],
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 5_000,
+};
 
 export function createServer(options: ServerOptions): Server {
   const { router, hooks, log } = options;
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const trusted = new Set(limits.trustedProxies.map(normalizeIp));
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res, router, hooks, log).catch((err) => {
+    handle(req, res, router, hooks, log, trusted).catch((err) => {
       log.error({ err, code: ErrorCode.STORAGE }, 'http handler crashed');
       if (!res.headersSent) sendError(res, 500, ErrorCode.UNAVAILABLE, 'internal error');
       else res.destroy();
     });
   };
+  // Slow clients: headers must arrive within headersTimeoutMs and the whole request within
+  // requestTimeoutMs (a slowloris trickle is answered 408 and closed); node checks these timers
+  // every connectionsCheckingInterval, so check often enough to enforce them near their value.
+  // Long-lived responses (SSE) are not affected: the timers stop once the request is read.
+  const timeouts = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
   const server = options.tls
     ? createHttpsServer(
-        { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) },
+        { ...timeouts, cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) },
         onRequest,
       )
-    : createHttpServer(onRequest);
+    : createHttpServer(timeouts, onRequest);
+  // Past this many open sockets (HTTP, SSE, WebSocket) node closes new ones at once.
+  server.maxConnections = limits.maxConnections;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const handler = hooks.upgrades.get(path);
@@ -86,7 +116,14 @@ export function createServer(options: ServerOptions): Server {
   });
   server.on('clientError', (err, socket) => {
     log.debug({ err: (err as Error).message }, 'http client error');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    const timedOut = (err as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (socket.writable)
+      socket.end(
+        timedOut
+          ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+      );
+    else socket.destroy();
   });
   return server;
 }
@@ -97,6 +134,7 @@ async function handle(
   router: Router,
   hooks: HttpHooks,
   log: Logger,
+  trustedProxies: ReadonlySet<string>,
 ): Promise<void> {
   let url: URL;
   try {
@@ -132,7 +170,7 @@ async function handle(
       params,
       principal,
       body: undefined,
-      ip: req.socket.remoteAddress ?? '',
+      ip: clientIp(req, trustedProxies),
     };
     const stateChanging = route.method !== 'GET';
     if (

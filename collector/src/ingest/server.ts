@@ -141,6 +141,22 @@ export class IngestServer {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    // Connections that have not yet proven a device key cost memory and a Hello deadline each:
+    // past the cap, refuse before the upgrade (the agent retries with backoff).
+    let waiting = 0;
+    for (const s of this.all) if (!s.device) waiting++;
+    if (waiting >= this.o.config.http.maxUnauthenticatedWs) {
+      const body = JSON.stringify({
+        error: {
+          code: ErrorCode.RATE_LIMITED,
+          message: 'too many connections waiting to authenticate: retry later',
+        },
+      });
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new Session(this.ctx, ws, req);
       this.all.add(session);

@@ -4,6 +4,7 @@
 // by the emitter wrapper) and must not block: they run on the ingest path.
 import { EventEmitter } from 'node:events';
 import type { Alert, Device, DeviceLiveStatus } from '../store/types.ts';
+import { SseStreamLimiter } from './sse.ts';
 
 /** One stored event, decoded for JSON APIs (same shape as a timeline API item). */
 export interface LiveEvent {
@@ -35,8 +36,12 @@ export interface LiveEventMap {
 }
 
 export class LiveHub extends EventEmitter<LiveEventMap> {
-  constructor() {
+  /** Open SSE streams per account, shared by every feed (live/sse.ts). */
+  readonly streams: SseStreamLimiter;
+
+  constructor(options: { ssePerUser?: number } = {}) {
     super({ captureRejections: false });
+    this.streams = new SseStreamLimiter(options.ssePerUser);
     // SSE clients each add listeners; many consoles may be open.
     this.setMaxListeners(0);
   }

@@ -1,7 +1,8 @@
 // The DSL's decisions on an alert: grade, false positive, note, escalate. Each one updates the
-// alert under the store lock, appends to the alert's own history and writes an audit record.
+// alert under the store lock, appends to the alert's own history and writes its audit record in
+// the same atomic batch as the alert.
 import { ErrorCode } from '@custodian/protocol';
-import { AUDIT, audit } from '../auth/audit.ts';
+import { AUDIT, audit, auditInput } from '../auth/audit.ts';
 import { badInput, HttpError, type Principal } from '../http/router.ts';
 import type { Alert, Store } from '../store/types.ts';
 import type { Incident, IncidentService } from './incidents.ts';
@@ -27,7 +28,7 @@ function noteText(v: unknown, field = 'text', required = true): string | undefin
 
 /**
  * The common tail of every decision: `change` edits the alert under the store lock (one
- * timestamp and actor for all its history and notes), then the decision is audited.
+ * timestamp and actor for all its history and notes); alert and audit record in one batch.
  */
 async function decide(
   store: Store,
@@ -39,12 +40,15 @@ async function decide(
   details?: Record<string, unknown>,
 ): Promise<Alert> {
   const at = Date.now();
-  const next = await store.alerts.update(id, (a) => {
-    change(a, at, actor(p));
-    return a;
-  });
-  await audit(store.audit, p, action, `alert:${id}`, ip, details);
-  return next;
+  // One atomic batch: the decision and its audit record are stored together or not at all.
+  return store.alerts.update(
+    id,
+    (a) => {
+      change(a, at, actor(p));
+      return a;
+    },
+    auditInput(p, action, `alert:${id}`, ip, details),
+  );
 }
 
 export async function gradeAlert(

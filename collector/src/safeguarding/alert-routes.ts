@@ -4,6 +4,7 @@
 import { principalStillValid } from '../auth/revalidate.ts';
 import { badInput, notFound, type Principal, type RequestContext, type Route } from '../http/router.ts';
 import type { LiveHub } from '../live/hub.ts';
+import { openSse } from '../live/sse.ts';
 import type { Alert, Store } from '../store/types.ts';
 import { addNote, escalateAlert, gradeAlert, markFalsePositive } from './alert-actions.ts';
 import { applyAlertFilter, effectiveSeverity, parseAlertFilter } from './alert-query.ts';
@@ -170,24 +171,26 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
  * the DSL's, so this feed is separate from the IT live feed (which must not carry it).
  */
 function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> {
-  const { res, req } = ctx;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    connection: 'keep-alive',
-  });
-  res.write(': custodian alert feed\n\n');
   const hub = deps.live;
   if (!hub) {
-    res.end('event: unavailable\ndata: {}\n\n');
+    ctx.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    ctx.res.end('event: unavailable\ndata: {}\n\n');
     return Promise.resolve();
   }
+  // Same writer as /api/v1/live: slow-client buffer cap, per-account stream cap (live/sse.ts).
+  const feed = openSse(ctx, {
+    limiter: hub.streams,
+    keepAliveMs: deps.keepAliveMs ?? 25_000,
+    hello: 'custodian alert feed',
+  });
   const principal = ctx.principal;
   // Ends the feed when the session behind it no longer holds (logout, timeout, disabled, re-roled).
   const stillValid = async () => {
     if (principal && (await principalStillValid(deps.store, principal))) return true;
-    res.end('event: end\ndata: {"reason":"session ended"}\n\n');
+    feed.end('end', { reason: 'session ended' });
     return false;
   };
   const onAlert = (a: Alert) => {
@@ -195,24 +198,16 @@ function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> 
       if (!(await stillValid())) return;
       const device = await deps.store.devices.get(a.deviceId);
       const user = await currentUserOf(deps.store, device, a.deviceId);
-      res.write(
-        `event: alert\ndata: ${JSON.stringify(alertSummary(a, device?.hostname ?? '', user ?? null))}\n\n`,
-      );
-    })().catch(() => res.destroy());
+      feed.send('alert', alertSummary(a, device?.hostname ?? '', user ?? null));
+    })().catch(() => feed.destroy());
   };
   hub.on('alert', onAlert);
-  const keepAlive = setInterval(() => {
-    void stillValid()
-      .then((ok) => ok && res.write(': keep-alive\n\n'))
-      .catch(() => res.destroy());
+  const recheck = setInterval(() => {
+    void stillValid().catch(() => feed.destroy());
   }, deps.keepAliveMs ?? 25_000);
-  return new Promise((resolve) => {
-    const done = () => {
-      clearInterval(keepAlive);
-      hub.off('alert', onAlert);
-      resolve();
-    };
-    req.on('close', done);
-    res.on('close', done);
+  feed.onClose(() => {
+    clearInterval(recheck);
+    hub.off('alert', onAlert);
   });
+  return feed.done;
 }

@@ -17,6 +17,7 @@ import type {
   Alert,
   AlertQuery,
   AlertStore,
+  AuditInput,
   AuditRecord,
   AuditStore,
   BlobMeta,
@@ -402,12 +403,14 @@ class Alerts extends StorePart implements AlertStore {
     }
     return out;
   }
-  async update(id: string, change: (a: Alert) => Alert) {
+  async update(id: string, change: (a: Alert) => Alert, audit?: AuditInput) {
     return this.s.withLock(async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `alert ${id} not found`);
       const next = { ...change(structuredClone(current)), id, updatedAt: this.s.now() };
-      await this.s.write(alertOps(next, current));
+      const ops = alertOps(next, current);
+      if (audit) ops.push((this.s.audit as Audit).prepare(audit).op);
+      await this.s.write(ops);
       return next;
     });
   }
@@ -415,13 +418,18 @@ class Alerts extends StorePart implements AlertStore {
 
 class Audit extends StorePart implements AuditStore {
   private last = 0;
-  async append(input: Omit<AuditRecord, 'id' | 'at'> & { at?: number }) {
+  async append(input: AuditInput) {
+    const { record, op } = this.prepare(input);
+    await this.s.write([op]);
+    return record;
+  }
+  /** The record and its write, for a caller that puts it in its own atomic batch. */
+  prepare(input: AuditInput): { record: AuditRecord; op: KvOp } {
     // Strictly increasing times keep the append order in key order.
     const at = Math.max(input.at ?? this.s.now(), this.last);
     this.last = at;
     const record: AuditRecord = { ...input, id: randomId(12), at };
-    await this.s.write([{ type: 'put', key: K.audit(at, record.id), value: toJsonBytes(record) }]);
-    return record;
+    return { record, op: { type: 'put', key: K.audit(at, record.id), value: toJsonBytes(record) } };
   }
   async list(
     q: {

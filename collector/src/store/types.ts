@@ -340,9 +340,16 @@ export interface AlertStore {
   get(id: string): Promise<Alert | undefined>;
   /** Newest first by createdAt, filtered. Sorting by severity is the caller's choice. */
   list(q?: AlertQuery): Promise<Alert[]>;
-  /** Read-modify-write under the store's write lock; bumps updatedAt. Throws CUST_ERR_NOT_FOUND. */
-  update(id: string, change: (a: Alert) => Alert): Promise<Alert>;
+  /**
+   * Read-modify-write under the store's write lock; bumps updatedAt. Throws CUST_ERR_NOT_FOUND.
+   * With `audit`, the audit record is written in the SAME atomic batch as the alert: a DSL
+   * decision is never stored without its record, nor the record without the decision.
+   */
+  update(id: string, change: (a: Alert) => Alert, audit?: AuditInput): Promise<Alert>;
 }
+
+/** An audit record before the store gives it an id and a time. */
+export type AuditInput = Omit<AuditRecord, 'id' | 'at'> & { at?: number };
 
 // ---------------------------------------------------------------- audit
 

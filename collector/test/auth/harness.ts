@@ -13,7 +13,7 @@ import type { CollectorConfig, SecureCookies } from '../../src/config.ts';
 import { createAdminTokenAuthenticator } from '../../src/enrol/admin-token.ts';
 import { newSecret } from '../../src/enrol/secrets.ts';
 import { Router } from '../../src/http/router.ts';
-import { createHooks, createServer } from '../../src/http/server.ts';
+import { createHooks, createServer, type HttpLimits } from '../../src/http/server.ts';
 import { LiveHub } from '../../src/live/hub.ts';
 import { createLogger } from '../../src/log.ts';
 import type { IncidentService } from '../../src/safeguarding/incidents.ts';
@@ -39,9 +39,9 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: AuthModuleOptions & { secureCookies?: SecureCookies } = {},
+  options: AuthModuleOptions & { secureCookies?: SecureCookies; http?: Partial<HttpLimits> } = {},
 ): Promise<Harness> {
-  const { secureCookies = 'auto', ...authOptions } = options;
+  const { secureCookies = 'auto', http, ...authOptions } = options;
   const dir = await mkdtemp(join(tmpdir(), 'custodian-auth-'));
   const store = await openLevelStore(dir, randomBytes(32));
   let offset = 0;
@@ -81,7 +81,7 @@ export async function startHarness(
     },
   );
   const { incidents } = installSafeguarding({ store, router, live });
-  const server: Server = createServer({ router, hooks, log });
+  const server: Server = createServer({ router, hooks, log, ...(http ? { limits: http } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   if (!firstAdmin) throw new Error('first admin was not created');
@@ -163,18 +163,65 @@ export class Client {
 
 export const STRONG = 'correct horse battery staple';
 
+/** Per collector (keyed by its admin token): the first DSL, who approves later DSL accounts. */
+const dslApprovers = new Map<string, Client>();
+
+/**
+ * Creates a staff account with the admin token and returns a signed-in client whose password is
+ * `password`. A `dsl` account cannot be given a password by an admin (issue 10 item 6): the first
+ * one is the bootstrap (one-time password in the 201), later ones are approved by the first DSL
+ * (one-time password in the approval); either way the new DSL signs in and changes it.
+ */
+export async function createStaffClient(
+  base: string,
+  adminToken: string,
+  username: string,
+  role: string,
+  password = STRONG,
+): Promise<Client> {
+  const admin = new Client(base, adminToken);
+  const c = new Client(base);
+  if (role !== 'dsl') {
+    const created = await admin.req('POST', '/api/v1/users', {
+      username,
+      role,
+      password,
+      mustChangePassword: false,
+    });
+    if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${created.text}`);
+    const r = await c.login(username, password);
+    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+    return c;
+  }
+  const created = await admin.req('POST', '/api/v1/users', { username, role });
+  let oneTime: string;
+  if (created.status === 201) oneTime = created.json.oneTimePassword;
+  else if (created.status === 202) {
+    const approver = dslApprovers.get(adminToken);
+    if (!approver)
+      throw new Error(`create ${username}: a request was queued but no DSL is known to approve it`);
+    const ok = await approver.req('POST', `/api/v1/dsl-requests/${created.json.request.id}/approve`);
+    if (ok.status !== 200) throw new Error(`approve ${username}: ${ok.status} ${ok.text}`);
+    oneTime = ok.json.oneTimePassword;
+  } else throw new Error(`create ${username}: ${created.status} ${created.text}`);
+  const first = await c.login(username, oneTime);
+  if (first.status !== 200 || first.json.mustChangePassword !== true)
+    throw new Error(`first login ${username}: ${first.status} ${first.text}`);
+  const changed = await c.req('POST', '/api/v1/auth/password', {
+    currentPassword: oneTime,
+    newPassword: password,
+  });
+  if (changed.status !== 200)
+    throw new Error(`password change ${username}: ${changed.status} ${changed.text}`);
+  if (!dslApprovers.has(adminToken)) {
+    // A session of its own, so a test that signs `c` out does not take the approver with it.
+    const approver = new Client(base);
+    if ((await approver.login(username, password)).status === 200) dslApprovers.set(adminToken, approver);
+  }
+  return c;
+}
+
 /** Creates a user with the admin token and returns a signed-in client for them. */
 export async function userClient(h: Harness, username: string, role: string): Promise<Client> {
-  const admin = new Client(h.url, h.adminToken);
-  const created = await admin.req('POST', '/api/v1/users', {
-    username,
-    role,
-    password: STRONG,
-    mustChangePassword: false,
-  });
-  if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${created.text}`);
-  const c = new Client(h.url);
-  const r = await c.login(username, STRONG);
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-  return c;
+  return createStaffClient(h.url, h.adminToken, username, role);
 }

@@ -36,6 +36,11 @@ describe('config', () => {
     [{ CUSTODIAN_SECURE_COOKIES: 'yes' }, {}, 'secureCookies'],
     [{ CUSTODIAN_IT_BROWSING_DETAIL: 'everything' }, {}, 'itBrowsingDetail'],
     [{ CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: '0' }, {}, 'retention.incompleteUploadHours'],
+    [{ CUSTODIAN_TRUSTED_PROXIES: '10.0.0.1, proxy.school' }, {}, 'http.trustedProxies'],
+    [{ CUSTODIAN_HEADERS_TIMEOUT_MS: '60000' }, {}, 'http.headersTimeoutMs'],
+    [{ CUSTODIAN_MAX_SSE_STREAMS_PER_USER: '0' }, {}, 'http.maxSseStreamsPerUser'],
+    [{ CUSTODIAN_MAX_CONCURRENT_PASSWORD_CHECKS: '0' }, {}, 'auth.maxConcurrentPasswordChecks'],
+    [{ CUSTODIAN_SESSION_IDLE_MS: '10' }, {}, 'auth.sessionIdleMs'],
   ])('names the bad field (%j %j → %s)', (env, flags, field) => {
     expect(() => loadConfig({ flags: { 'data-dir': join(dir, 'd'), ...flags }, env })).toThrow(
       expect.objectContaining({
@@ -65,6 +70,24 @@ describe('config', () => {
     const load = (env: Record<string, string>) => loadConfig({ flags: { 'data-dir': join(dir, 'd') }, env });
     expect(load({}).itBrowsingDetail).toBe('app-and-domain');
     expect(load({ CUSTODIAN_IT_BROWSING_DETAIL: 'full-title' }).itBrowsingDetail).toBe('full-title');
+  });
+
+  it('reads the trusted proxies and slow-client limits from the file or the environment', () => {
+    const file = join(dir, 'proxy.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ http: { trustedProxies: ['10.0.0.1', '::1'], maxConnections: 100 } }),
+    );
+    const fromFile = loadConfig({ flags: { 'data-dir': join(dir, 'd'), config: file }, env: {} });
+    expect(fromFile.http).toMatchObject({ trustedProxies: ['10.0.0.1', '::1'], maxConnections: 100 });
+    const fromEnv = loadConfig({
+      flags: { 'data-dir': join(dir, 'd') },
+      env: { CUSTODIAN_TRUSTED_PROXIES: '192.168.1.2, 192.168.1.3', CUSTODIAN_SESSION_IDLE_MS: '4000' },
+    });
+    expect(fromEnv.http.trustedProxies).toEqual(['192.168.1.2', '192.168.1.3']);
+    expect(fromEnv.auth.sessionIdleMs).toBe(4000);
+    const none = loadConfig({ flags: { 'data-dir': join(dir, 'd') }, env: {} });
+    expect(none.http.trustedProxies).toEqual([]);
   });
 
   it('refuses unknown settings in the file and a missing data dir', () => {

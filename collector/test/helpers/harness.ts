@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppModule, createApp } from '../../src/app.ts';
 import { type CollectorConfig, defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { openLevelStore } from '../../src/store/index.ts';
@@ -34,7 +34,12 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { config?: (c: CollectorConfig) => void; wrapEngine?: (e: KvEngine) => KvEngine } = {},
+  options: {
+    config?: (c: CollectorConfig) => void;
+    wrapEngine?: (e: KvEngine) => KvEngine;
+    /** Feature modules to install (default none: collector-core only). */
+    modules?: AppModule[];
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-harness-'));
   const config = defaultConfig(join(dir, 'data'));
@@ -59,7 +64,7 @@ export async function startHarness(
     config,
     store,
     log: createLogger('silent'),
-    modules: [],
+    modules: options.modules ?? [],
     now,
     env: { CUSTODIAN_ADMIN_TOKEN: adminToken, CUSTODIAN_ENROL_SECRET: enrolSecret },
   });

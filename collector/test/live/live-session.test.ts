@@ -8,7 +8,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { LIVE_RECHECK_MS } from '../../src/http/routes-live.ts';
 import { createLogger } from '../../src/log.ts';
-import { STRONG } from '../auth/harness.ts';
+import { createStaffClient } from '../auth/harness.ts';
 
 let app: App;
 let url: string;
@@ -28,21 +28,8 @@ afterAll(async () => {
 });
 
 async function signIn(username: string, role: string): Promise<{ cookie: string; csrf: string }> {
-  const created = await fetch(`${url}/api/v1/users`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ username, role, password: STRONG, mustChangePassword: false }),
-  });
-  expect(created.status).toBe(201);
-  const login = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: STRONG }),
-  });
-  expect(login.status).toBe(200);
-  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return { cookie, csrf: csrfToken };
+  const c = await createStaffClient(url, adminToken, username, role);
+  return { cookie: c.cookie as string, csrf: c.csrf as string };
 }
 
 async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp): Promise<string> {

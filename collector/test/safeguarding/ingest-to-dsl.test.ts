@@ -11,7 +11,7 @@ import { createAuthModule } from '../../src/auth/index.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { safeguardingModule } from '../../src/safeguarding/index.ts';
-import { Client, STRONG, TEST_SCRYPT } from '../auth/harness.ts';
+import { Client, createStaffClient, STRONG, TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, flagged, heartbeat, sha256 } from '../helpers/agent-client.ts';
 import { makePng } from './seed.ts';
 
@@ -61,18 +61,8 @@ async function nextAlertEvent(body: ReadableStream<Uint8Array>): Promise<Record<
 describe('flagged activity from a real ingest session to the DSL', () => {
   it('opens an alert, pushes it live, and serves the screenshot only to the DSL, audited', async () => {
     const admin = new Client(url, ADMIN_TOKEN);
-    expect(
-      (
-        await admin.req('POST', '/api/v1/users', {
-          username: 'dsl.e2e',
-          role: 'dsl',
-          password: STRONG,
-          mustChangePassword: false,
-        })
-      ).status,
-    ).toBe(201);
-    const dsl = new Client(url);
-    expect((await dsl.login('dsl.e2e', STRONG)).status).toBe(200);
+    // The first DSL account (bootstrap): one-time password, changed to STRONG at first sign-in.
+    const dsl = await createStaffClient(url, ADMIN_TOKEN, 'dsl.e2e', 'dsl');
 
     const feed = await fetch(`${url}/api/v1/alerts/live`, { headers: { cookie: dsl.cookie as string } });
     expect(feed.status).toBe(200);

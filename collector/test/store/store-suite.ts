@@ -216,6 +216,27 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.alerts.list()).length).toBe(3);
     });
 
+    it('alerts: update with an audit record writes both in one batch', async () => {
+      await store.engine.batch(alertOps(alert('d1', 1, 100)), { sync: true });
+      const id = alertIdFor('d1', 's1', 1);
+      const batches: number[] = [];
+      const batch = store.engine.batch.bind(store.engine);
+      store.engine.batch = async (ops, o) => {
+        batches.push(ops.length);
+        return batch(ops, o);
+      };
+      const graded = await store.alerts.update(id, (a) => ({ ...a, status: 'graded', grade: 3 }), {
+        actor: 'dsl1',
+        action: 'alert.graded',
+        target: `alert:${id}`,
+        details: { grade: 3 },
+      });
+      expect(graded.grade).toBe(3);
+      expect(batches).toEqual([2]); // the alert and its audit record
+      const records = (await store.audit.list({ target: `alert:${id}` })).records;
+      expect(records.map((r) => [r.actor, r.action])).toEqual([['dsl1', 'alert.graded']]);
+    });
+
     it('audit: append-only, newest first, filters and paging', async () => {
       for (let i = 0; i < 5; i++)
         await store.audit.append({

@@ -163,6 +163,14 @@ export const api = {
   /** @param {string} id @param {Record<string, unknown>} body */
   updateIncident: (id, body) => request('PATCH', `/incidents/${enc(id)}`, body),
 
+  // DSL accounts waiting for a DSL's approval, and the DSL's notifications (dsl)
+  dslRequests: () => request('GET', '/dsl-requests'),
+  /** @param {string} id */
+  approveDslRequest: (id) => request('POST', `/dsl-requests/${enc(id)}/approve`, {}),
+  /** @param {string} id @param {string} reason */
+  rejectDslRequest: (id, reason) => request('POST', `/dsl-requests/${enc(id)}/reject`, { reason }),
+  notifications: () => request('GET', '/notifications'),
+
   // reports (governor, dsl, admin) and audit (admin)
   /** @param {Record<string, unknown>} params */
   report: (params) => request('GET', `/reports/termly${query(params)}`),

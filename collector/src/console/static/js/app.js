@@ -14,6 +14,7 @@ const NAV = [
   { hash: '#/devices', label: 'Devices', roles: ['admin', 'it', 'dsl'] },
   { hash: '#/alerts', label: 'Alerts', roles: ['dsl'] },
   { hash: '#/incidents', label: 'Incidents', roles: ['dsl'] },
+  { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
   { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
@@ -36,6 +37,7 @@ const ROUTES = [
   { re: /^#\/reports$/, page: 'reports' },
   { re: /^#\/audit$/, page: 'audit' },
   { re: /^#\/users$/, page: 'users' },
+  { re: /^#\/inbox$/, page: 'inbox' },
 ];
 
 /** @type {User | null} */

@@ -6,6 +6,9 @@ import { listOf } from '../model.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
 const ROLES = ['admin', 'it', 'dsl', 'governor'];
+/** A dsl account (create, role, reset) waits for a DSL: the one-time password goes to them. */
+const DSL_REQUESTED =
+  'Request sent: a DSL must approve it. The one-time password goes to the approving DSL, not to you.';
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
 export async function render(main, ctx) {
@@ -89,9 +92,10 @@ export async function render(main, ctx) {
                             return;
                           }
                           try {
-                            await api.updateUser(u.id, { role: role.value, reason });
+                            const res = await api.updateUser(u.id, { role: role.value, reason });
                             roleReason.value = '';
-                            say.say(`Role changed; ${u.username} is signed out everywhere.`, 'ok');
+                            if (res?.request) say.say(DSL_REQUESTED, 'ok');
+                            else say.say(`Role changed; ${u.username} is signed out everywhere.`, 'ok');
                             await load();
                           } catch (err) {
                             say.say(/** @type {Error} */ (err).message, 'error');
@@ -129,7 +133,8 @@ export async function render(main, ctx) {
                         onclick: async () => {
                           try {
                             const res = await api.resetPassword(u.id);
-                            showOnce(u.username, String(res.oneTimePassword ?? ''));
+                            if (res?.request) say.say(DSL_REQUESTED, 'ok');
+                            else showOnce(u.username, String(res.oneTimePassword ?? ''));
                             await load();
                           } catch (err) {
                             say.say(/** @type {Error} */ (err).message, 'error');
@@ -180,7 +185,7 @@ export async function render(main, ctx) {
               showOnce(res.user?.username ?? username.value, String(res.oneTimePassword));
             username.value = '';
             displayName.value = '';
-            say.say('Account created.', 'ok');
+            say.say(res.request ? DSL_REQUESTED : 'Account created.', 'ok');
             await load();
           } catch (err) {
             say.say(/** @type {Error} */ (err).message, 'error');
