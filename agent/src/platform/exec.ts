@@ -5,6 +5,9 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 
+// The only door to node:child_process in the agent (biome.json forbids it elsewhere).
+export type { ChildProcess, SpawnOptions };
+
 export interface RunOptions {
   /** Hard limit; the process is killed (SIGKILL) when it passes. Default 5 s. */
   timeoutMs?: number;
@@ -103,4 +106,12 @@ export function spawnTied(cmd: string, args: readonly string[], options: SpawnOp
   const wrapper = process.platform === 'linux' ? findSetpriv() : null;
   if (wrapper) return spawn(wrapper, ['--pdeathsig', 'KILL', '--', cmd, ...args], options);
   return spawn(cmd, args, options);
+}
+
+/**
+ * Starts a process that must outlive the agent: the screen locker (a restart of the agent must
+ * not unlock the screen). Detached into its own process group; never tied, never timed out.
+ */
+export function spawnDetached(cmd: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  return spawn(cmd, args, { ...options, detached: true });
 }

@@ -2,10 +2,9 @@
 // full-screen top-level window of a known locker. Any desktop with logind: `loginctl
 // lock-session` (the desktop's locker must honour it; LockedHint reports it). GNOME/KDE: the
 // D-Bus screensaver's Lock. There is no X11 standard for "locked" (platform-notes §2).
-import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import { hasCommand, run as realRun } from './exec.ts';
+import { hasCommand, run as realRun, spawnDetached } from './exec.ts';
 import { linuxSession } from './idle.linux.ts';
 import type { Availability, ExecRunner } from './idle.ts';
 import { configuredLockCommand, type ScreenLocker, type ScreenLockerOptions } from './lock.ts';
@@ -201,7 +200,7 @@ function createScreenLockerFor(env: NodeJS.ProcessEnv, options: ScreenLockerOpti
     const [cmd, ...args] = lockCommand;
     if (!cmd) return Promise.reject(new CustodianError(ErrorCode.INVALID_CONFIG, 'empty lock command'));
     return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const child = spawnDetached(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
         if (stderr.length < 2_000) stderr += d.toString('utf8');

@@ -5,8 +5,8 @@
 // events come a moment after the kernel's, so a kernel event with no udev event after it means
 // udevd has gone, and it is passed on then. All are long-lived children, so they cannot go
 // through run() and its timeout; each is restarted with back-off when it exits, and killed on stop().
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { type ChildProcess, spawnTied } from './exec.ts';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
 import {
   FINDMNT_POLL_ARGS,
@@ -99,7 +99,7 @@ export function createLinuxUsbEventSources(
   }
 
   function start(src: Source, delay: number): void {
-    const child = spawn(src.cmd, src.args, {
+    const child = spawnTied(src.cmd, src.args, {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'ignore'],
     });

@@ -5,10 +5,9 @@
 // read-write first, so there is always a window; closing it needs native code (a DiskArbitration
 // approval callback or Endpoint Security AUTH_MOUNT) — not done. No VID/PID from diskutil, so the
 // allow list cannot match on macOS yet.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import { run as realRun } from './exec.ts';
+import { type ChildProcess, run as realRun, spawnTied } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import type { UsbGuard, UsbGuardOptions, UsbVolumeInfo } from './usb.ts';
 import { type PlistValue, parsePlist } from './usb-plist.darwin.ts';
@@ -127,7 +126,7 @@ export function createDarwinUsbGuard(options: UsbGuardOptions = {}): UsbGuard {
       let child: ChildProcess | undefined;
       let timer: NodeJS.Timeout | undefined;
       const start = (): void => {
-        child = spawn('diskutil', ['activity'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+        child = spawnTied('diskutil', ['activity'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
         child.on('error', () => undefined);
         createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
           const action = parseDiskutilActivityLine(l);

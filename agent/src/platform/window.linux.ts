@@ -3,11 +3,10 @@
 // state costs no process spawns at all (get-windows spawns 3 per sample; see window.xprop.ts
 // for why we do not use it on Linux). The two spies are long-running children: they are
 // supervised (restarted with a delay when they die) and killed on stop().
-import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import { run, spawnTied } from './exec.ts';
+import { type ChildProcess, run, spawnTied } from './exec.ts';
 import { sessionEnv } from './session.ts';
 import type { WindowReading, WindowSource } from './window.ts';
 import {
