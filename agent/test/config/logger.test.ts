@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, isSecretField, SECRET_FIELDS } from '../../src/config/logger.ts';
 
 function capture(): {
-  lines: Record<string, unknown>[];
   raw: () => string;
   log: ReturnType<typeof createLogger>;
 } {
