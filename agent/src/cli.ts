@@ -38,6 +38,9 @@ Commands:
 
 Data dir default: ${defaultDataDir()}
 The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the process list).
+enrol needs an https:// server (plain http only to this machine, or with --insecure, which is
+recorded and shown in the console). It pins the CA that vouches for the collector now, or the
+one given with --ca FILE; later connections trust that CA only.
 `;
 
 class UsageError extends Error {}
@@ -59,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
       code: { type: 'string' },
       name: { type: 'string' },
       'accept-agreement': { type: 'boolean' },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean' },
       demo: { type: 'boolean' },
       enforce: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -86,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.code !== undefined ? { code: values.code } : {}),
         ...(values.name !== undefined ? { name: values.name } : {}),
         acceptAgreement: values['accept-agreement'] === true,
+        insecure: values.insecure === true,
+        ...(values.ca !== undefined ? { caFile: values.ca } : {}),
         confirm: askYes,
         print: (t) => process.stdout.write(`${t}\n`),
         log,

@@ -4,6 +4,7 @@ import { chmod, rm, stat } from 'node:fs/promises';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { ensurePrivateDir, readIfExists, writeFileAtomic } from '../config/files.ts';
 import { dataPaths } from '../config/paths.ts';
+import type { CollectorTrust } from '../link/transport.ts';
 
 export interface Credentials {
   deviceId: string;
@@ -13,6 +14,10 @@ export interface Credentials {
   /** "secret" (school-owned) or "byod". */
   kind: 'secret' | 'byod';
   agreementVersion?: string;
+  /** https: the CA pinned at enrolment; every later connection trusts it alone. */
+  tls?: CollectorTrust;
+  /** Enrolled with --insecure over plain http (reported to the collector as a warning). */
+  insecure?: boolean;
 }
 
 export async function saveCredentials(dataDir: string, creds: Credentials): Promise<void> {

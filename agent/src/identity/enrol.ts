@@ -2,9 +2,12 @@
 // devices use a one-time code, and only after the person has read the agreement fetched from
 // the collector and accepted it explicitly (flag or a typed "yes").
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
 import type { AgentLogger } from '../core/contracts.ts';
+import { type CollectorTrust, classifyServerUrl, trustFromCaPem } from '../link/transport.ts';
+import { collectorRequest } from './collector-http.ts';
 import { type Credentials, loadCredentials, saveCredentials } from './credentials.ts';
 import { readMachineId } from './machine-id.ts';
 
@@ -16,6 +19,10 @@ export interface EnrolOptions {
   /** BYOD: the person's name, recorded with the acceptance. */
   name?: string;
   acceptAgreement?: boolean;
+  /** Allow plain http to a collector that is not on this machine (recorded on the device). */
+  insecure?: boolean;
+  /** Pin this CA (PEM file) instead of the one that vouches for the collector at first use. */
+  caFile?: string;
   /** Shows the agreement and asks for a typed "yes" (CLI: stdin). */
   confirm: (question: string) => Promise<boolean>;
   print: (text: string) => void;
@@ -34,6 +41,22 @@ const TIMEOUT_MS = 15_000;
 
 export async function enrol(options: EnrolOptions): Promise<Credentials> {
   const server = normaliseServer(options.server);
+  const transport = classifyServerUrl(new URL(server), options.insecure === true);
+  if (options.caFile !== undefined && transport !== 'https')
+    throw new CustodianError(ErrorCode.INVALID_INPUT, '--ca needs an https:// server');
+  const link: Channel = {
+    trust:
+      options.caFile === undefined
+        ? undefined
+        : trustFromCaPem(await readCaFile(options.caFile), `--ca ${options.caFile}`),
+  };
+  if (transport === 'insecure-http')
+    options.log.warn(
+      'enrolling over plain http (--insecure): the device key crosses the network unencrypted',
+      {
+        server,
+      },
+    );
   if ((options.secret === undefined) === (options.code === undefined))
     throw new CustodianError(
       ErrorCode.INVALID_INPUT,
@@ -60,7 +83,7 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
   if (options.secret !== undefined) {
     body = { ...base, secret: options.secret };
   } else {
-    const agreement = await fetchAgreement(server);
+    const agreement = await fetchAgreement(server, link);
     options.print(`\nBYOD acceptable use agreement (version ${agreement.version}):\n\n${agreement.text}\n`);
     const accepted =
       options.acceptAgreement === true ||
@@ -80,7 +103,7 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
       agreementSha256: agreement.sha256,
     };
   }
-  const res = await postJson(`${server}/api/v1/enrol`, body);
+  const res = await postJson(`${server}/api/v1/enrol`, body, link);
   const deviceId = res['deviceId'];
   const deviceKey = res['deviceKey'];
   if (typeof deviceId !== 'string' || typeof deviceKey !== 'string' || !deviceId || !deviceKey)
@@ -97,14 +120,40 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
     enrolledAt: new Date().toISOString(),
     kind: options.secret !== undefined ? 'secret' : 'byod',
     ...(agreementVersion !== undefined ? { agreementVersion } : {}),
+    ...(link.trust ? { tls: link.trust } : {}),
+    ...(transport === 'insecure-http' ? { insecure: true } : {}),
   };
   await saveCredentials(options.dataDir, creds);
-  options.log.info('enrolled', { deviceId, server, kind: creds.kind });
+  options.log.info('enrolled', {
+    deviceId,
+    server,
+    kind: creds.kind,
+    transport,
+    ...(link.trust ? { pinnedCa: link.trust.subject, pinnedCaSha256: link.trust.fingerprint256 } : {}),
+  });
   return creds;
 }
 
-export async function fetchAgreement(server: string): Promise<Agreement> {
-  const res = await request(`${normaliseServer(server)}/api/v1/agreement`, { method: 'GET' });
+/** The trust of this enrolment: the --ca pin, or the root the first https answer chained to. */
+interface Channel {
+  trust: CollectorTrust | undefined;
+}
+
+async function readCaFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CustodianError(ErrorCode.INVALID_INPUT, `--ca ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+export async function fetchAgreement(
+  server: string,
+  link: Channel = { trust: undefined },
+): Promise<Agreement> {
+  const res = await request(`${normaliseServer(server)}/api/v1/agreement`, { method: 'GET' }, link);
   const { version, sha256, text } = res as Partial<Agreement>;
   if (typeof text !== 'string' || typeof version !== 'string' || typeof sha256 !== 'string')
     throw new CustodianError(ErrorCode.UNEXPECTED_MESSAGE, 'the collector sent no agreement text');
@@ -124,42 +173,33 @@ function normaliseServer(server: string): string {
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new CustodianError(ErrorCode.INVALID_INPUT, '--server must be an http(s) URL');
+    throw new CustodianError(ErrorCode.INVALID_INPUT, '--server must be an https URL');
   return url.toString().replace(/\/+$/, '');
 }
 
-async function postJson(url: string, body: unknown): Promise<Record<string, unknown>> {
-  return request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+async function postJson(url: string, body: unknown, link: Channel): Promise<Record<string, unknown>> {
+  return request(url, { method: 'POST', body: JSON.stringify(body) }, link);
 }
 
-async function request(url: string, init: RequestInit): Promise<Record<string, unknown>> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
-  } catch (err) {
-    throw new CustodianError(
-      ErrorCode.UNAVAILABLE,
-      `cannot reach the collector at ${url}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const text = await res.text();
+async function request(
+  url: string,
+  init: { method: 'GET' | 'POST'; body?: string },
+  link: Channel,
+): Promise<Record<string, unknown>> {
+  const res = await collectorRequest(url, { ...init, timeoutMs: TIMEOUT_MS }, link.trust);
+  // Trust on first use: later requests of this enrolment, and every connection after it, trust
+  // only the root that vouched for the collector now.
+  link.trust ??= res.verifiedRoot;
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(res.text) as Record<string, unknown>;
   } catch {
     throw new CustodianError(
       ErrorCode.UNEXPECTED_MESSAGE,
       `the collector answered HTTP ${res.status} without JSON`,
     );
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     const e = (json['error'] ?? {}) as { code?: string; message?: string };
     const known = Object.values(ErrorCode).includes(e.code as ErrorCodeValue);
     throw new CustodianError(
