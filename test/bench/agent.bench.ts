@@ -23,7 +23,6 @@ import { agentCli, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { startCollector } from '../support/collector-process.ts';
 import { startX } from '../support/xvfb.ts';
 import {
-  median,
   ownCpuSeconds,
   persistentMembers,
   sampleTree,
@@ -31,6 +30,7 @@ import {
   treeCpuSeconds,
   treeRss,
 } from './proc-tree.ts';
+import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
 
 const WARMUP_MS = 20_000;

@@ -137,10 +137,3 @@ export function persistentMembers(a: TreeSample, b: TreeSample): string {
     .map(([c, n]) => `${c} ×${n}`)
     .join(', ');
 }
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
