@@ -45,6 +45,7 @@ for (const file of files) {
     console.log(
       `  ${row.metric}: ${fmt(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${fmt(row.ratio)})` : ''}`,
     );
+  for (const note of result.notes) console.log(`  - ${note}`);
   results.push(result);
 }
 
