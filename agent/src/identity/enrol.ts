@@ -104,6 +104,13 @@ export async function enrol(options: EnrolOptions): Promise<Credentials> {
     };
   }
   const res = await postJson(`${server}/api/v1/enrol`, body, link);
+  if (transport === 'https' && !link.trust)
+    // Node verified the chain, so it ends at a trusted root; not finding it is a bug, and
+    // enrolling without a pin would quietly trust every CA on this machine from now on.
+    throw new CustodianError(
+      ErrorCode.TLS_UNTRUSTED,
+      'the collector was verified but its CA could not be recorded for pinning; enrol with --ca FILE',
+    );
   const deviceId = res['deviceId'];
   const deviceKey = res['deviceKey'];
   if (typeof deviceId !== 'string' || typeof deviceKey !== 'string' || !deviceId || !deviceKey)
