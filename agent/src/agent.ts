@@ -9,6 +9,7 @@ import { PolicyStore } from './config/policy-store.ts';
 import type { AgentComponent, AgentContext, AgentLogger, LockStateProbe } from './core/contracts.ts';
 import { loadCredentials } from './identity/credentials.ts';
 import { type CommandOutcome, Link } from './link/link.ts';
+import { transportCapability } from './link/transport.ts';
 import { CapabilityReporter } from './monitors/capability-reporter.ts';
 import { InventoryMonitor } from './monitors/inventory-monitor.ts';
 import { WindowFeedHub } from './monitors/window-feed.ts';
@@ -83,7 +84,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(options.sessionIntervalMs !== undefined ? { intervalMs: options.sessionIntervalMs } : {}),
   });
 
-  const components: AgentComponent[] = [];
+  // How this device reaches the collector is reported like any capability, so an --insecure
+  // enrolment stays visible in the console.
+  const transport = transportCapability(creds.serverUrl, creds.tls);
+  if (!transport.available) log.warn('insecure transport to the collector', { reason: transport.reason });
+  const components: AgentComponent[] = [
+    { name: 'transport', start: async () => {}, stop: async () => {}, capabilities: () => [transport] },
+  ];
   const reporter = new CapabilityReporter(() => components, outbox, log);
   const windowHub = new WindowFeedHub(log);
   const ctx: AgentContext = {
@@ -196,6 +203,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     serverUrl: creds.serverUrl,
     deviceId: creds.deviceId,
     deviceKey: creds.deviceKey,
+    trust: creds.tls,
     agentVersion: options.version,
     os: process.platform,
     outbox,

@@ -48,6 +48,9 @@ The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the 
 If this machine is already enrolled as a live device and its key is lost (a reinstall), enrol
 exits 4: IT must approve the replacement in the console. Run the same enrol command again after
 approval, or leave the service running: it finishes the enrolment by itself once approved.
+enrol needs an https:// server (plain http only to this machine, or with --insecure, which is
+recorded and shown in the console). It pins the CA that vouches for the collector now, or the
+one given with --ca FILE; later connections trust that CA only.
 `;
 
 /** `enrol` exit code: the request waits for an administrator's approval. */
@@ -84,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       'accept-agreement': { type: 'boolean' },
       replace: { type: 'boolean' },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean' },
       demo: { type: 'boolean' },
       enforce: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -112,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.code !== undefined ? { code: values.code } : {}),
         ...(values.name !== undefined ? { name: values.name } : {}),
         acceptAgreement: values['accept-agreement'] === true,
+        insecure: values.insecure === true,
+        ...(values.ca !== undefined ? { caFile: values.ca } : {}),
         confirm: askYes,
         print: (t) => process.stdout.write(`${t}\n`),
         log,

@@ -20,6 +20,10 @@ export const ErrorCode = {
   AGREEMENT_NOT_ACCEPTED: 'CUST_ERR_AGREEMENT_NOT_ACCEPTED',
   /** A queued replacement enrolment was denied by an admin or IT. */
   ENROL_DENIED: 'CUST_ERR_ENROL_DENIED',
+  /** Plain http to a collector that is not on this machine, without --insecure. */
+  INSECURE_TRANSPORT: 'CUST_ERR_INSECURE_TRANSPORT',
+  /** The collector's TLS certificate is not trusted (not the pinned CA, self-signed, wrong name, expired). */
+  TLS_UNTRUSTED: 'CUST_ERR_TLS_UNTRUSTED',
   // input and config
   INVALID_INPUT: 'CUST_ERR_INVALID_INPUT',
   INVALID_CONFIG: 'CUST_ERR_INVALID_CONFIG',

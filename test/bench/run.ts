@@ -1,30 +1,57 @@
 // `pnpm bench`: runs every test/bench/*.bench.ts (or those named on the command line), one at
 // a time so they do not disturb each other, and rewrites BENCHMARKS.md with the figures.
+// A section that produced no rows (or a figure that is not a number) fails the run and
+// BENCHMARKS.md is left as it was: an empty table would read as "measured, nothing to see".
+// The machine's load average is recorded around each section: figures are ratios against
+// baselines of the same run, but a busy machine still moves them.
 import { readdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, totalmem } from 'node:os';
+import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sectionProblem } from './section.ts';
 import type { BenchResult } from './types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const files = readdirSync(here)
+// CUSTODIAN_BENCH_DIR: run the *.bench.ts of another directory (tests of this runner); the
+// figures are then printed only, never written to BENCHMARKS.md.
+const benchDir = process.env['CUSTODIAN_BENCH_DIR'] ?? here;
+const files = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
 const results: BenchResult[] = [];
+const failures: string[] = [];
+const load = () => loadavg()[0]!.toFixed(1);
 for (const file of files) {
   console.log(`bench: ${file}`);
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as { run: () => Promise<BenchResult> };
+  const mod = (await import(pathToFileURL(join(benchDir, file)).href)) as { run: () => Promise<BenchResult> };
   const started = Date.now();
+  const loadBefore = load();
   const result = await mod.run();
+  const loadAfter = load();
   console.log(`bench: ${file} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const problem = sectionProblem(result);
+  if (problem) {
+    console.error(`bench: ${file}: ${problem}`);
+    failures.push(`${file}: ${problem}`);
+  }
+  result.notes = [
+    ...(result.notes ?? []),
+    `Load average (1 min) of the machine: ${loadBefore} at the start of this section, ${loadAfter} at its end, on ${cpus().length} cores.`,
+  ];
   for (const row of result.rows)
     console.log(
       `  ${row.metric}: ${fmt(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${fmt(row.ratio)})` : ''}`,
     );
+  for (const note of result.notes) console.log(`  - ${note}`);
   results.push(result);
+}
+
+if (failures.length > 0) {
+  console.error(`bench: ${failures.length} section(s) failed; BENCHMARKS.md not written`);
+  process.exit(1);
 }
 
 function fmt(n: number): string {
@@ -33,12 +60,16 @@ function fmt(n: number): string {
   return n.toFixed(Math.abs(n) >= 10 ? 1 : 3);
 }
 
-if (only.length === 0) {
+if (only.length === 0 && benchDir === here) {
   const lines = [
     '# Benchmarks',
     '',
     'Written by `pnpm bench`. Every figure sits next to a baseline measured in the same run on the same',
-    'machine, and the ratio is the figure that matters: absolute numbers move with the machine.',
+    'machine, and the ratio is the figure that matters: absolute numbers move with the machine. Each',
+    'figure and its baseline use the same statistic (the median of N, N stated in the row or the notes),',
+    'and both sides get a warm-up. The machine may be shared and busy while this runs (the load average',
+    'around each section is in its notes): load lengthens latencies and CPU shares on both sides of a',
+    'ratio, but not always equally, so read ratios from a loaded run with that in mind.',
     '',
     `Last run: ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'} (${arch()}), ` +
       `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}.`,

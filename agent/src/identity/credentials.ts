@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { ensurePrivateDir, readIfExists, writeFileAtomic } from '../config/files.ts';
 import { dataPaths } from '../config/paths.ts';
+import type { CollectorTrust } from '../link/transport.ts';
 
 export interface Credentials {
   deviceId: string;
@@ -14,6 +15,10 @@ export interface Credentials {
   /** "secret" (school-owned) or "byod". */
   kind: 'secret' | 'byod';
   agreementVersion?: string;
+  /** https: the CA pinned at enrolment; every later connection trusts it alone. */
+  tls?: CollectorTrust;
+  /** Enrolled with --insecure over plain http (reported to the collector as a warning). */
+  insecure?: boolean;
 }
 
 export async function saveCredentials(dataDir: string, creds: Credentials): Promise<void> {

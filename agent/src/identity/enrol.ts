@@ -9,9 +9,12 @@
 // for enrolment, asks POST /enrol/claim how the request stands and saves the credentials once
 // it is approved.
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { CustodianError, ErrorCode, type ErrorCodeValue, isCustodianError } from '@custodian/protocol';
 import type { AgentLogger } from '../core/contracts.ts';
+import { type CollectorTrust, classifyServerUrl, trustFromCaPem } from '../link/transport.ts';
+import { collectorRequest } from './collector-http.ts';
 import {
   type Credentials,
   loadCredentials,
@@ -36,6 +39,10 @@ export interface EnrolOptions {
   /** BYOD: the person's name, recorded with the acceptance. */
   name?: string;
   acceptAgreement?: boolean;
+  /** Allow plain http to a collector that is not on this machine (recorded on the device). */
+  insecure?: boolean;
+  /** Pin this CA (PEM file) instead of the one that vouches for the collector at first use. */
+  caFile?: string;
   /** Shows the agreement and asks for a typed "yes" (CLI: stdin). */
   confirm: (question: string) => Promise<boolean>;
   print: (text: string) => void;
@@ -84,6 +91,23 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
   const proof = existing
     ? { previousDeviceId: existing.deviceId, previousDeviceKey: existing.deviceKey }
     : {};
+  const transport = classifyServerUrl(new URL(server), options.insecure === true);
+  if (options.caFile !== undefined && transport !== 'https')
+    throw new CustodianError(ErrorCode.INVALID_INPUT, '--ca needs an https:// server');
+  // --replace keeps talking to the collector it is enrolled with under the CA pinned then.
+  const link: Channel = {
+    trust:
+      options.caFile === undefined
+        ? existing?.tls
+        : trustFromCaPem(await readCaFile(options.caFile), `--ca ${options.caFile}`),
+  };
+  if (transport === 'insecure-http')
+    options.log.warn(
+      'enrolling over plain http (--insecure): the device key crosses the network unencrypted',
+      {
+        server,
+      },
+    );
 
   const machineId = await (options.machineId ?? readMachineId)();
   const base = {
@@ -98,7 +122,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
   if (options.secret !== undefined) {
     body = { ...base, secret: options.secret };
   } else {
-    const agreement = await fetchAgreement(server);
+    const agreement = await fetchAgreement(server, link);
     options.print(`\nBYOD acceptable use agreement (version ${agreement.version}):\n\n${agreement.text}\n`);
     const accepted =
       options.acceptAgreement === true ||
@@ -118,7 +142,14 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
       agreementSha256: agreement.sha256,
     };
   }
-  const res = await postJson(`${server}/api/v1/enrol`, body);
+  const res = await postJson(`${server}/api/v1/enrol`, body, link);
+  if (transport === 'https' && !link.trust)
+    // Node verified the chain, so it ends at a trusted root; not finding it is a bug, and
+    // enrolling without a pin would quietly trust every CA on this machine from now on.
+    throw new CustodianError(
+      ErrorCode.TLS_UNTRUSTED,
+      'the collector was verified but its CA could not be recorded for pinning; enrol with --ca FILE',
+    );
   const deviceId = res['deviceId'];
   const deviceKey = res['deviceKey'];
   if (typeof deviceId !== 'string' || typeof deviceKey !== 'string' || !deviceId || !deviceKey)
@@ -135,6 +166,8 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
     enrolledAt: new Date().toISOString(),
     kind: options.secret !== undefined ? 'secret' : 'byod',
     ...(agreementVersion !== undefined ? { agreementVersion } : {}),
+    ...(link.trust ? { tls: link.trust } : {}),
+    ...(transport === 'insecure-http' ? { insecure: true } : {}),
   };
   if (res['status'] === 'pending') {
     const replaces = (res['replaces'] ?? {}) as { deviceId?: string; hostname?: string };
@@ -157,7 +190,14 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
     return { status: 'pending', pending };
   }
   await saveCredentials(options.dataDir, creds);
-  options.log.info('enrolled', { deviceId, server, kind: creds.kind, replaced: existing?.deviceId });
+  options.log.info('enrolled', {
+    deviceId,
+    server,
+    kind: creds.kind,
+    replaced: existing?.deviceId,
+    transport,
+    ...(link.trust ? { pinnedCa: link.trust.subject, pinnedCaSha256: link.trust.fingerprint256 } : {}),
+  });
   return { status: 'enrolled', creds };
 }
 
@@ -171,10 +211,12 @@ export async function claimPending(dataDir: string, log: AgentLogger): Promise<E
   if (!pending) throw new CustodianError(ErrorCode.NOT_FOUND, 'no enrolment is waiting for approval');
   let res: Record<string, unknown>;
   try {
-    res = await postJson(`${pending.credentials.serverUrl}/api/v1/enrol/claim`, {
-      requestId: pending.requestId,
-      deviceKey: pending.credentials.deviceKey,
-    });
+    // The claim goes to the collector that queued it, under the CA pinned when it was queued.
+    res = await postJson(
+      `${pending.credentials.serverUrl}/api/v1/enrol/claim`,
+      { requestId: pending.requestId, deviceKey: pending.credentials.deviceKey },
+      { trust: pending.credentials.tls },
+    );
   } catch (err) {
     if (isCustodianError(err, ErrorCode.ENROL_DENIED) || isCustodianError(err, ErrorCode.AUTH_FAILED)) {
       await removePending(dataDir);
@@ -195,8 +237,26 @@ export async function claimPending(dataDir: string, log: AgentLogger): Promise<E
   return { status: 'enrolled', creds };
 }
 
-export async function fetchAgreement(server: string): Promise<Agreement> {
-  const res = await request(`${normaliseServer(server)}/api/v1/agreement`, { method: 'GET' });
+/** The trust of this enrolment: the --ca pin, or the root the first https answer chained to. */
+interface Channel {
+  trust: CollectorTrust | undefined;
+}
+
+async function readCaFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CustodianError(ErrorCode.INVALID_INPUT, `--ca ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+export async function fetchAgreement(
+  server: string,
+  link: Channel = { trust: undefined },
+): Promise<Agreement> {
+  const res = await request(`${normaliseServer(server)}/api/v1/agreement`, { method: 'GET' }, link);
   const { version, sha256, text } = res as Partial<Agreement>;
   if (typeof text !== 'string' || typeof version !== 'string' || typeof sha256 !== 'string')
     throw new CustodianError(ErrorCode.UNEXPECTED_MESSAGE, 'the collector sent no agreement text');
@@ -216,42 +276,33 @@ function normaliseServer(server: string): string {
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new CustodianError(ErrorCode.INVALID_INPUT, '--server must be an http(s) URL');
+    throw new CustodianError(ErrorCode.INVALID_INPUT, '--server must be an https URL');
   return url.toString().replace(/\/+$/, '');
 }
 
-async function postJson(url: string, body: unknown): Promise<Record<string, unknown>> {
-  return request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+async function postJson(url: string, body: unknown, link: Channel): Promise<Record<string, unknown>> {
+  return request(url, { method: 'POST', body: JSON.stringify(body) }, link);
 }
 
-async function request(url: string, init: RequestInit): Promise<Record<string, unknown>> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
-  } catch (err) {
-    throw new CustodianError(
-      ErrorCode.UNAVAILABLE,
-      `cannot reach the collector at ${url}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const text = await res.text();
+async function request(
+  url: string,
+  init: { method: 'GET' | 'POST'; body?: string },
+  link: Channel,
+): Promise<Record<string, unknown>> {
+  const res = await collectorRequest(url, { ...init, timeoutMs: TIMEOUT_MS }, link.trust);
+  // Trust on first use: later requests of this enrolment, and every connection after it, trust
+  // only the root that vouched for the collector now.
+  link.trust ??= res.verifiedRoot;
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(res.text) as Record<string, unknown>;
   } catch {
     throw new CustodianError(
       ErrorCode.UNEXPECTED_MESSAGE,
       `the collector answered HTTP ${res.status} without JSON`,
     );
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     const e = (json['error'] ?? {}) as { code?: string; message?: string };
     const known = Object.values(ErrorCode).includes(e.code as ErrorCodeValue);
     throw new CustodianError(

@@ -25,6 +25,7 @@ import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
 import type { BlobStore, StoredBlob } from '../outbox/blob-store.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { backoffDelay } from './backoff.ts';
+import { type CollectorTrust, explainTlsFailure, tlsOptionsFor } from './transport.ts';
 import { ingestUrl } from './ws-url.ts';
 
 export type LinkStatus = 'connecting' | 'connected' | 'offline' | 'auth-failed' | 'revoked' | 'stopped';
@@ -67,12 +68,15 @@ export interface LinkOptions {
   maxInflightEvents?: number;
   /** How long to wait for a BlobAck before giving up for this session. */
   blobAckTimeoutMs?: number;
+  /** The CA pinned at enrolment: the only one trusted for wss (undefined: system CAs). */
+  trust?: CollectorTrust | undefined;
 }
 
 const MAX_HASH_RETRIES = 3;
 
 export class Link {
-  private readonly o: Required<Omit<LinkOptions, 'onState'>> & Pick<LinkOptions, 'onState'>;
+  private readonly o: Required<Omit<LinkOptions, 'onState' | 'trust'>> &
+    Pick<LinkOptions, 'onState' | 'trust'>;
   private ws: WebSocket | undefined;
   private ready = false;
   private sentSeq = 0;
@@ -137,6 +141,7 @@ export class Link {
       perMessageDeflate: false,
       handshakeTimeout: this.o.connectTimeoutMs,
       maxPayload: MAX_FRAME_BYTES,
+      ...tlsOptionsFor(this.o.trust),
     });
     ws.binaryType = 'nodebuffer';
     this.ws = ws;
@@ -185,7 +190,9 @@ export class Link {
       ws.terminate();
     });
     ws.on('error', (err) => {
-      failure ??= err.message;
+      const tls = explainTlsFailure(err, this.o.trust);
+      if (tls && !failure) this.o.log.error('collector certificate refused', { error: tls });
+      failure ??= tls ?? err.message;
     });
     ws.on('close', (code, reasonBuf) => {
       closeCode ??= code;

@@ -14,6 +14,7 @@ export const ALL_CAPABILITIES: readonly CapabilityName[] = [
   'lock',
   'screenshot',
   'usb_control',
+  'secure_transport',
 ];
 const DEBOUNCE_MS = 200;
 

@@ -1,6 +1,7 @@
 // Drops are remembered as pending gaps (one per reason, ranges merged) until there is room
 // to write the Gap event itself, so a full outbox does not spend its last slots on gaps.
-export type GapReason = 'outbox-full' | 'corrupt-entry' | 'disk-full';
+// `oversized`: an event that would not fit in one frame even with its strings cut.
+export type GapReason = 'outbox-full' | 'corrupt-entry' | 'disk-full' | 'oversized';
 
 export interface PendingGap {
   fromSeq: number;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CustodianError, decodeEvent, ErrorCode, encodeEvent, type IEvent } from '@custodian/protocol';
 import { Level } from 'level';
 import type { AgentLogger, EventPayload, EventSink } from '../core/contracts.ts';
+import { capStrings, MAX_EVENT_BYTES } from './event-size.ts';
 import { addToGaps, type GapReason, type PendingGap } from './gaps.ts';
 import { PRIORITIES, Priority, priorityOf } from './priority.ts';
 
@@ -116,8 +117,15 @@ export class Outbox implements EventSink {
   /** Rebuilds the in-memory index; unreadable entries are deleted and become a gap (never a crash). */
   private async loadIndex(): Promise<void> {
     const corrupt: number[] = [];
+    const oversized: number[] = [];
     for await (const [key, value] of this.db.iterator({ gt: EVENT_PREFIX, lt: 'e;' })) {
       const seq = seqOfKey(key);
+      if (value.byteLength - 1 > MAX_EVENT_BYTES) {
+        // Stored before events were bounded: it would never be sent and would block the rest.
+        oversized.push(seq);
+        if (seq > this.lastSeq) this.lastSeq = seq;
+        continue;
+      }
       const entry = this.validate(seq, value);
       if (!entry) {
         corrupt.push(seq);
@@ -126,7 +134,8 @@ export class Outbox implements EventSink {
       this.index(seq, entry);
       if (seq > this.lastSeq) this.lastSeq = seq;
     }
-    if (corrupt.length > 0) await this.dropCorrupt(corrupt);
+    if (corrupt.length > 0) await this.dropUnsendable(corrupt, 'corrupt-entry');
+    if (oversized.length > 0) await this.dropUnsendable(oversized, 'oversized');
     await this.flushGapsIfRoom();
   }
 
@@ -190,9 +199,13 @@ export class Outbox implements EventSink {
     /** Seqs of this batch that will not be stored whatever happens (for the failure path). */
     const skipped: [number, GapReason][] = [];
 
-    for (const payload of payloads) {
+    let cutStrings = 0;
+    let oversized = 0;
+    for (const raw of payloads) {
       const seq = ++this.lastSeq;
-      const event: IEvent = { ...payload, seq, timeMs: this.now() };
+      const capped = capStrings(raw);
+      cutStrings += capped.cut;
+      const event: IEvent = { ...capped.payload, seq, timeMs: this.now() };
       const priority = priorityOf(event);
       if (this.diskLow && priority !== Priority.HIGH) {
         gaps = addToGaps(gaps, seq, 'disk-full');
@@ -200,6 +213,13 @@ export class Outbox implements EventSink {
         continue;
       }
       const encoded = encodeEvent(event);
+      if (encoded.byteLength > MAX_EVENT_BYTES) {
+        // Never sendable: stored, it would wedge delivery. The timeline shows a Gap instead.
+        gaps = addToGaps(gaps, seq, 'oversized');
+        skipped.push([seq, 'oversized']);
+        oversized++;
+        continue;
+      }
       const value = new Uint8Array(encoded.byteLength + 1);
       value[0] = priority;
       value.set(encoded, 1);
@@ -252,7 +272,13 @@ export class Outbox implements EventSink {
     }
     for (const seq of removed) this.unindex(seq);
     for (const [seq, entry] of added) this.index(seq, entry);
-    if (gaps !== this.gaps && this.gaps.length === 0 && gaps.length > 0)
+    if (cutStrings > 0) this.log.debug('event strings cut to the protocol limit', { strings: cutStrings });
+    if (oversized > 0)
+      this.log.warn('event too large for one frame even with its strings cut; recorded as a gap', {
+        events: oversized,
+        maxEventBytes: MAX_EVENT_BYTES,
+      });
+    if (gaps !== this.gaps && this.gaps.length === 0 && gaps.some((g) => g.reason !== 'oversized'))
       this.log.warn('outbox full or disk low: dropping events', { gaps });
     this.gaps = gaps;
     await this.flushGapsIfRoom();
@@ -329,8 +355,13 @@ export class Outbox implements EventSink {
   async read(afterSeq: number, limit: number): Promise<IEvent[]> {
     const out: IEvent[] = [];
     const corrupt: number[] = [];
+    const oversized: number[] = [];
     for await (const [key, value] of this.db.iterator({ gt: eventKey(afterSeq), lt: 'e;', limit })) {
       const seq = seqOfKey(key);
+      if (value.byteLength - 1 > MAX_EVENT_BYTES) {
+        oversized.push(seq);
+        continue;
+      }
       try {
         const event = decodeEvent(value.subarray(1));
         if (Number(event.seq) !== seq) throw new Error('seq does not match its key');
@@ -339,20 +370,27 @@ export class Outbox implements EventSink {
         corrupt.push(seq); // recorded below as a corrupt-entry gap
       }
     }
-    if (corrupt.length > 0) await this.exclusive(() => this.dropCorrupt(corrupt));
+    if (corrupt.length > 0) await this.exclusive(() => this.dropUnsendable(corrupt, 'corrupt-entry'));
+    if (oversized.length > 0) await this.exclusive(() => this.dropUnsendable(oversized, 'oversized'));
     return out;
   }
 
-  private async dropCorrupt(seqs: number[]): Promise<void> {
+  private async dropUnsendable(seqs: number[], reason: 'corrupt-entry' | 'oversized'): Promise<void> {
     const batch = this.db.batch();
     for (const seq of seqs) {
       batch.del(eventKey(seq));
-      this.gaps = addToGaps(this.gaps, seq, 'corrupt-entry');
+      this.gaps = addToGaps(this.gaps, seq, reason);
     }
     batch.put(META_GAPS, text(JSON.stringify(this.gaps)));
+    if (reason === 'oversized') batch.put(META_LAST, text(String(this.lastSeq)));
     await batch.write();
     for (const seq of seqs) this.unindex(seq);
-    this.log.error('outbox entries unreadable; recorded as a gap', { count: seqs.length, first: seqs[0] });
+    this.log.error(
+      reason === 'oversized'
+        ? 'outbox entries too large for one frame; recorded as a gap'
+        : 'outbox entries unreadable; recorded as a gap',
+      { count: seqs.length, first: seqs[0] },
+    );
   }
 
   /** The collector holds every event up to `seq` durably: delete them. */

@@ -5,6 +5,9 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 
+// The only door to node:child_process in the agent (biome.json forbids it elsewhere).
+export type { ChildProcess, SpawnOptions };
+
 export interface RunOptions {
   /** Hard limit; the process is killed (SIGKILL) when it passes. Default 5 s. */
   timeoutMs?: number;

@@ -3,10 +3,9 @@
 // evidence the pupil cannot forge (x11-lock-decision.ts). Any desktop with logind: `loginctl
 // lock-session` (the desktop's locker must honour it). GNOME/KDE: the D-Bus screensaver's Lock.
 // There is no X11 standard for "locked" (platform-notes §2).
-import type { ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import { hasCommand, run as realRun, spawnDetached } from './exec.ts';
+import { type ChildProcess, hasCommand, run as realRun, spawnDetached } from './exec.ts';
 import { linuxSession } from './idle.linux.ts';
 import type { Availability, ExecRunner } from './idle.ts';
 import { configuredLockCommand, type ScreenLocker, type ScreenLockerOptions } from './lock.ts';

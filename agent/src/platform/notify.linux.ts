@@ -3,9 +3,8 @@
 // because that needs a notification daemon on the user's session bus, which a bare X session
 // (and a root service) does not have; xmessage needs only the X display the idle probe uses.
 // Wayland: no notice yet (say so; notify-send there is future work).
-import type { ChildProcess } from 'node:child_process';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import { hasCommand, spawnTied } from './exec.ts';
+import { type ChildProcess, hasCommand, spawnTied } from './exec.ts';
 import { linuxSession } from './idle.linux.ts';
 import {
   type IdleNotifier,

@@ -5,12 +5,8 @@
 // events come a moment after the kernel's, so a kernel event with no udev event after it means
 // udevd has gone, and it is passed on then. All are long-lived children, so they cannot go
 // through run() and its timeout; each is restarted with back-off when it exits, and killed on stop().
-// They start through spawnTied(), so they die with the agent even when it is killed with SIGKILL.
 import { createInterface } from 'node:readline';
-import { spawnTied } from './exec.ts';
-
-type ChildProcess = ReturnType<typeof spawnTied>;
-
+import { type ChildProcess, spawnTied } from './exec.ts';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
 import {
   FINDMNT_POLL_ARGS,

@@ -7,12 +7,11 @@
 // allow list cannot match on macOS yet.
 import { createInterface } from 'node:readline';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
-import { run as realRun, spawnTied } from './exec.ts';
+import { type ChildProcess, run as realRun, spawnTied } from './exec.ts';
 import type { ExecRunner } from './idle.ts';
 import type { UsbGuard, UsbGuardOptions, UsbVolumeInfo } from './usb.ts';
 import { type PlistValue, parsePlist } from './usb-plist.darwin.ts';
 
-type ChildProcess = ReturnType<typeof spawnTied>;
 type Dict = { [key: string]: PlistValue };
 const dict = (v: PlistValue | undefined): Dict => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
 const str = (v: PlistValue | undefined): string => (typeof v === 'string' ? v : '');

@@ -6,11 +6,10 @@
 // the session's user (session.ts runAsFor) and read at most TITLE_READ_BYTES of a property:
 // x11-utils' xprop corrupts memory and dies (exit 139) on a 300,000-byte invalid _NET_WM_NAME,
 // which any client may set on its own window (issue 11 item 5).
-import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import { type RunAs, run, spawnTied } from './exec.ts';
+import { type ChildProcess, type RunAs, run, spawnTied } from './exec.ts';
 import { runAsFor, sessionEnv } from './session.ts';
 import type { WindowReading, WindowSource } from './window.ts';
 import {

@@ -1,10 +1,11 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventKind, type IEvent } from '@custodian/protocol';
+import { encodeEvent, eventKind, type IEvent, MAX_FRAME_BYTES, MAX_STRING_CHARS } from '@custodian/protocol';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/config/logger.ts';
+import { MAX_EVENT_BYTES } from '../../src/outbox/event-size.ts';
 import { Outbox } from '../../src/outbox/outbox.ts';
 
 let dir: string;
@@ -185,5 +186,59 @@ describe('Outbox database damage', () => {
     expect((await readdir(dir)).some((n) => n.startsWith('db.corrupt-'))).toBe(true);
     await again.emit(win('b'));
     expect((await again.read(0, 10)).map((e) => e.activeWindow?.title)).toEqual(['b']);
+  });
+});
+
+/** An inventory whose strings are all within the limit but which, together, exceed one frame. */
+function hugeInventory(disks = 300): IEvent['inventory'] {
+  return {
+    hostname: 'h',
+    disks: Array.from({ length: disks }, (_, i) => ({
+      name: `${i}`.padEnd(MAX_STRING_CHARS, 'd'),
+      type: 'HD',
+    })),
+  };
+}
+
+describe('Outbox bounds on device text (issue 11 §10)', () => {
+  it('cuts every string to MAX_STRING_CHARS at emit, at any depth, without splitting a surrogate pair', async () => {
+    const o = await openOutbox();
+    await o.emit(win('t'.repeat(2_000_000)));
+    await o.emit(win(`${'x'.repeat(MAX_STRING_CHARS - 1)}\u{1F600}tail`));
+    await o.emit({ inventory: { hostname: 'h', disks: [{ name: 'n'.repeat(10_000), type: 'SSD' }] } });
+    const [a, b, c] = await o.read(0, 10);
+    expect(a!.activeWindow!.title).toBe('t'.repeat(MAX_STRING_CHARS));
+    expect(b!.activeWindow!.title).toBe('x'.repeat(MAX_STRING_CHARS - 1));
+    expect(c!.inventory!.disks![0]!.name).toHaveLength(MAX_STRING_CHARS);
+    expect(c!.inventory!.disks![0]!.type).toBe('SSD');
+  });
+
+  it('turns an event too large for one frame into an oversized gap; the events after it are kept', async () => {
+    const o = await openOutbox();
+    await o.emit(win('before'));
+    await o.emit({ inventory: hugeInventory() });
+    await o.emit(win('after'));
+    const events = await o.read(0, 10);
+    expect(events.map((e) => eventKind(e))).toEqual(['activeWindow', 'gap', 'activeWindow']);
+    expect(events[1]!.gap).toMatchObject({ fromSeq: 2, toSeq: 2, reason: 'oversized', dropped: 1 });
+    expect(events[2]!.activeWindow!.title).toBe('after');
+    for (const e of events) expect(encodeEvent(e).byteLength).toBeLessThanOrEqual(MAX_EVENT_BYTES);
+    expect(MAX_EVENT_BYTES).toBeLessThan(MAX_FRAME_BYTES);
+  });
+
+  it('an oversized entry stored by an older agent becomes a gap at open instead of blocking the rest', async () => {
+    const o = await openOutbox();
+    await o.emitMany([win('a'), win('b'), win('c')]);
+    await closeOutbox(o);
+    const db = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const big = encodeEvent({ seq: 2, timeMs: 1, activeWindow: { app: 'x', title: 't'.repeat(2_000_000) } });
+    const value = new Uint8Array(big.byteLength + 1);
+    value.set(big, 1);
+    await db.put(`e:${'2'.padStart(16, '0')}`, value);
+    await db.close();
+    const again = await openOutbox();
+    const events = await again.read(0, 10);
+    expect(events.map((e) => Number(e.seq)).slice(0, 2)).toEqual([1, 3]);
+    expect(events.find((e) => e.gap)!.gap).toMatchObject({ fromSeq: 2, toSeq: 2, reason: 'oversized' });
   });
 });
