@@ -70,6 +70,8 @@ async function plantFakeLocker(x: XSession): Promise<void> {
 describe.skipIf(!tools)('a pupil’s fake locker window (real agent, real collector)', () => {
   it('capture still raises alerts and the idle lock still locks', async () => {
     rig = await startCaptureRig({
+      // A 6 s idle lock keeps the test short; the collector's floor for policy edits is lowered to allow it.
+      collectorEnv: { CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: '3' },
       policy: {
         idleLock: {
           enabled: true,

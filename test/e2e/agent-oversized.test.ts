@@ -20,7 +20,7 @@ import { Link } from '../../agent/src/link/link.ts';
 import { BlobStore } from '../../agent/src/outbox/blob-store.ts';
 import { Outbox } from '../../agent/src/outbox/outbox.ts';
 import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { type TimelineItem, timeline } from './agent-harness.ts';
 
@@ -30,7 +30,8 @@ afterEach(async () => {
 });
 
 async function rig(): Promise<{ collector: CollectorProcess; enrolled: EnrolledAgent }> {
-  const collector = await startCollector();
+  // The test reads window titles back as the admin token: IT sees full titles when configured so.
+  const collector = await startCollector({ env: FULL_TITLES });
   cleanups.push(() => collector.cleanup());
   const enrolled = await enrolAgent({ collector });
   cleanups.push(() => enrolled.cleanup());

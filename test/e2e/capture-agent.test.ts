@@ -35,9 +35,18 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
     });
 
     // The screenshot, through the safeguarding endpoint: a PNG of this X screen showing the xterm.
-    const detail = (await (await r.get(`/api/v1/alerts/${first.id}`)).json()) as {
-      screenshots: { blobId: string; url: string | null }[];
-    };
+    // The alert is opened with the event; its screenshot is uploaded after it: wait until stored.
+    const detail = await waitFor(
+      async () => {
+        const d = (await (await r.get(`/api/v1/alerts/${first.id}`)).json()) as {
+          screenshots: { blobId: string; url: string | null }[];
+        };
+        return d.screenshots.every((s) => s.url !== null) ? d : undefined;
+      },
+      'the alert screenshot stored',
+      60_000,
+      100,
+    );
     expect(detail.screenshots).toHaveLength(1);
     const shot = await r.get(detail.screenshots[0]!.url!);
     expect(shot.status).toBe(200);

@@ -35,6 +35,8 @@ export interface CaptureRigOptions {
   agentEnv?: NodeJS.ProcessEnv;
   /** Runs on the X server before the agent starts (a pupil preparing the screen). */
   beforeAgent?: (x: XSession) => Promise<void>;
+  /** Collector environment (e.g. a lower idle-lock floor for a test policy of a few seconds). */
+  collectorEnv?: Record<string, string>;
 }
 
 export async function startCaptureRig(options: CaptureRigOptions = {}): Promise<CaptureRig> {
@@ -51,7 +53,7 @@ export async function startCaptureRig(options: CaptureRigOptions = {}): Promise<
     await parts.collector?.cleanup();
   };
   try {
-    parts.collector = await startCollector();
+    parts.collector = await startCollector(options.collectorEnv ? { env: options.collectorEnv } : {});
     parts.x = await startX({ width: 1024, height: 768 });
     parts.enrolled = await enrolAgent({ collector: parts.collector });
     // Sample windows often (the default is 1 s), so the test spends its time on capture, not waiting.

@@ -101,13 +101,14 @@ export class DeviceCommands {
       at: this.o.now(),
     };
     const next = commands.map((c, k) => (k === i ? { ...c, result: outcome } : c));
-    await this.o.status.patch(deviceId, { commands: next });
+    // Audited before it shows: whoever sees the result can find its audit record.
     await this.o.audit(`device:${deviceId}`, COMMAND_AUDIT.result, `device:${deviceId}`, {
       commandId: sent.id,
       kind: sent.kind,
       ok: outcome.ok,
       ...(outcome.error ? { error: outcome.error } : {}),
     });
+    await this.o.status.patch(deviceId, { commands: next });
     this.o.log.info({ deviceId, commandId: sent.id, kind: sent.kind, ok: outcome.ok }, 'command result');
   }
 }
