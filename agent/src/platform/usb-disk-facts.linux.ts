@@ -7,7 +7,8 @@ import type { LsblkNode, MountEntry } from './usb-parse.linux.ts';
 /** Where desktops (udisks) mount removable media. A mount anywhere else was made by root on purpose. */
 export const REMOVABLE_MOUNT_ROOTS = ['/media/', '/run/media/'] as const;
 
-function subtree(disk: LsblkNode): LsblkNode[] {
+/** Every node of one disk's subtree, the disk first. */
+export function nodesOf(disk: LsblkNode): LsblkNode[] {
   const out: LsblkNode[] = [];
   const walk = (n: LsblkNode): void => {
     out.push(n);
@@ -24,7 +25,7 @@ function subtree(disk: LsblkNode): LsblkNode[] {
  * shows swap as "[SWAP]"; findmnt adds mounts lsblk may miss.
  */
 export function systemUseOf(disk: LsblkNode, mounts: readonly MountEntry[]): string {
-  for (const n of subtree(disk)) {
+  for (const n of nodesOf(disk)) {
     const targets = new Set([
       ...n.mountpoints,
       ...mounts.filter((m) => m.source === n.path).map((m) => m.target),

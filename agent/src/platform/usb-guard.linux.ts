@@ -21,6 +21,7 @@ import {
 import {
   type EncryptionEvidence,
   judgeEncryption,
+  nodesOf,
   parseLuksDump,
   removableBus,
   systemUseOf,
@@ -53,17 +54,6 @@ export interface UsbIdentity {
   vendor: string;
   product: string;
   serial: string;
-}
-
-/** Every node of one disk's subtree, the disk first. */
-export function nodesOf(disk: LsblkNode): LsblkNode[] {
-  const out: LsblkNode[] = [];
-  const walk = (n: LsblkNode): void => {
-    out.push(n);
-    for (const c of n.children) walk(c);
-  };
-  walk(disk);
-  return out;
 }
 
 /**
