@@ -11,6 +11,10 @@ export interface AlertRow {
   term: string;
   severity: number;
   windowTitle: string;
+  windowUrl: string;
+  windowApp: string;
+  source: string;
+  context: string;
   repeatCount: number;
   screenshotCount: number;
   occurredAt: number;
@@ -27,7 +31,7 @@ export interface CaptureRig {
   stop(): Promise<void>;
 }
 
-export async function startCaptureRig(): Promise<CaptureRig> {
+export async function startCaptureRig(opts: { agentEnv?: NodeJS.ProcessEnv } = {}): Promise<CaptureRig> {
   const parts: {
     collector?: CollectorProcess;
     enrolled?: EnrolledAgent;
@@ -51,7 +55,11 @@ export async function startCaptureRig(): Promise<CaptureRig> {
       body: JSON.stringify({ policy: { windowSampleMs: 200 }, reason: 'capture e2e test' }),
     });
     if (!put.ok) throw new Error(`policy PUT: HTTP ${put.status}: ${await put.text()}`);
-    parts.agent = await startAgent({ dataDir: parts.enrolled.dataDir, env: parts.x.env, args: ['--demo'] });
+    parts.agent = await startAgent({
+      dataDir: parts.enrolled.dataDir,
+      env: { ...parts.x.env, ...opts.agentEnv },
+      args: ['--demo'],
+    });
     await parts.agent.waitForLog(/connected to collector/, 30_000);
   } catch (err) {
     await stop();
