@@ -4,7 +4,6 @@
 // contenteditable elements (after a pause, on Enter, on leaving the field). It never reads
 // password fields or fields whose autocomplete names a credential or payment detail, and it
 // keeps no keyword list: the agent decides what matters.
-'use strict';
 
 (() => {
   const MAX_PAGE = 32768;
@@ -99,14 +98,21 @@
     const body = document.body;
     if (!body) return '';
     // innerText is the rendered text: hidden elements and password values are not in it.
-    return String(body.innerText || '').replace(/\s+/g, ' ').trim().slice(0, MAX_PAGE);
+    return String(body.innerText || '')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, MAX_PAGE);
   }
   function samplePage() {
     pageTimer = null;
     const text = visibleText();
     if (text === '' || text === lastPage) return;
     // significant change only: at least 64 characters different in length, or new content
-    if (lastPage !== '' && Math.abs(text.length - lastPage.length) < 64 && text.slice(0, 256) === lastPage.slice(0, 256))
+    if (
+      lastPage !== '' &&
+      Math.abs(text.length - lastPage.length) < 64 &&
+      text.slice(0, 256) === lastPage.slice(0, 256)
+    )
       return;
     lastPage = text;
     send({ kind: 'page', url: location.href, title: document.title, text });

@@ -3,7 +3,6 @@
 // they wait in a bounded in-memory queue (oldest dropped first) and the port is retried with
 // backoff. Nothing is written to browser storage; there is no keyword list and no matching here:
 // the agent matches.
-'use strict';
 
 const HOST = 'uk.custodian.agent';
 const MAX_QUEUE = 200;

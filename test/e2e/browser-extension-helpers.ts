@@ -62,7 +62,10 @@ export async function makeExtensionFiles(): Promise<ExtensionFiles> {
 }
 
 /** Chromium with the extension loaded, headed on the test's X display (the agent screenshots it). */
-export async function launchWithExtension(files: ExtensionFiles, env: NodeJS.ProcessEnv): Promise<BrowserContext> {
+export async function launchWithExtension(
+  files: ExtensionFiles,
+  env: NodeJS.ProcessEnv,
+): Promise<BrowserContext> {
   return chromium.launchPersistentContext(files.userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: false,
@@ -81,7 +84,9 @@ export async function launchWithExtension(files: ExtensionFiles, env: NodeJS.Pro
 }
 
 /** A tiny web server on 127.0.0.1: path → HTML. */
-export async function servePages(pages: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
+export async function servePages(
+  pages: Record<string, string>,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const body = pages[(req.url ?? '/').split('?')[0]!];
     res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });

@@ -139,10 +139,13 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     await r.collector.stop();
     // Events are stored as their protobuf bytes: strings inside them are plain UTF-8.
     const stored = (await storedTimeline(r.collector.dataDir, r.enrolled.deviceId))
-      .map((rec) => `${JSON.stringify({ ...rec, event: undefined })}${Buffer.from(rec.event).toString('utf8')}`)
+      .map(
+        (rec) => `${JSON.stringify({ ...rec, event: undefined })}${Buffer.from(rec.event).toString('utf8')}`,
+      )
       .join('\n');
     expect(stored).toContain('neck yourself');
-    for (const secret of ['kill yourself', 'kill urself', 'unalive yourself']) expect(stored).not.toContain(secret);
+    for (const secret of ['kill yourself', 'kill urself', 'unalive yourself'])
+      expect(stored).not.toContain(secret);
     expect(await readFile(files.hostLog, 'utf8')).not.toContain('kill');
   });
 });
