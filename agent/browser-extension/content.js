@@ -25,7 +25,7 @@
 
   /** True for a field whose text may be read; never passwords, credentials or payment fields. */
   function readable(el) {
-    if (!el || el.nodeType !== 1) return false;
+    if (el?.nodeType !== 1) return false;
     const ac = el.getAttribute('autocomplete') || '';
     if (SECRET_AUTOCOMPLETE.test(ac)) return false;
     if (el instanceof HTMLInputElement) {
@@ -39,7 +39,10 @@
   }
 
   function fieldText(el) {
-    const v = el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement ? el.value : el.innerText;
+    if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)
+      return el.value.slice(0, MAX_TYPED);
+    // biome-ignore lint/performance/useDomNodeTextContent: what the user sees, not hidden markup
+    const v = el.innerText;
     return String(v || '').slice(0, MAX_TYPED);
   }
 
@@ -97,7 +100,8 @@
   function visibleText() {
     const body = document.body;
     if (!body) return '';
-    // innerText is the rendered text: hidden elements and password values are not in it.
+    // innerText is the rendered text: hidden elements, scripts and input values are not in it.
+    // biome-ignore lint/performance/useDomNodeTextContent: the visible text is what is read
     return String(body.innerText || '')
       .replace(/\s+/g, ' ')
       .trim()
