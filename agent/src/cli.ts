@@ -4,6 +4,13 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import {
+  buildExtension,
+  extensionId,
+  forceInstallPolicy,
+  HOST_NAME,
+  manifestKey,
+} from '@custodian/browser-extension';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import pkg from '../package.json' with { type: 'json' };
 import { startAgent } from './agent.ts';
@@ -13,15 +20,7 @@ import { dataPaths, defaultDataDir } from './config/paths.ts';
 import { loadCredentials, removeCredentials } from './identity/credentials.ts';
 import { enrol } from './identity/enrol.ts';
 import { defaultRunDir } from './native-host/channel.ts';
-import {
-  buildExtension,
-  extensionId,
-  forceInstallPolicy,
-  HOST_NAME,
-  hostLauncher,
-  hostManifest,
-  manifestKey,
-} from './native-host/deploy.ts';
+import { hostLauncher, hostManifest } from './native-host/deploy.ts';
 import { runNativeHost } from './native-host/host.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';

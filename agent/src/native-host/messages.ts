@@ -2,7 +2,7 @@
 // again by the agent's receiver). Anything else is dropped with a reason; the text itself never
 // reaches a log.
 
-/** Bounds, also applied by the extension before sending (agent/browser-extension/content.js). */
+/** Bounds, also applied by the extension before sending (packages/browser-extension/extension/content.js). */
 export const LIMITS = { url: 2048, title: 1024, pageText: 32 * 1024, typedText: 2048, version: 40 } as const;
 
 export type BrowserMessage =
