@@ -91,6 +91,20 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     });
     expect(pageAlert.screenshotCount).toBeGreaterThan(0);
 
+    // A search results address: the query, extracted by the agent, is the context.
+    await page.goto(`${site.url}/search?q=you+should+die`);
+    const urlAlert = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'url'),
+      'alert from the address',
+      60_000,
+      200,
+    );
+    expect(urlAlert).toMatchObject({
+      term: 'you should die',
+      windowUrl: `${site.url}/search?q=you+should+die`,
+      context: 'search: you should die',
+    });
+
     await page.goto(`${site.url}/search`);
     await page.locator('#q').pressSequentially('how to drink bleach', { delay: 20 });
     const typedAlert = await waitFor(
@@ -121,7 +135,7 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     );
     const all = await r.alerts();
     expect(all.map((a) => `${a.source}:${a.term}`).sort()).toEqual(
-      ['page:how to tie a noose', 'typed:drink bleach', 'typed:neck yourself'].sort(),
+      ['page:how to tie a noose', 'url:you should die', 'typed:drink bleach', 'typed:neck yourself'].sort(),
     );
 
     // The host's log is real (it logged the connection) and never saw the secret fields' text.

@@ -32,6 +32,9 @@ export interface CaptureDeps {
 
 type CaptureSettings = Policy['capture'];
 
+/** Text units waiting for capture at most; more are dropped (a page cannot queue unbounded work). */
+export const MAX_PENDING_UNITS = 200;
+
 /**
  * The matcher for these settings. A custom term with nothing matchable in it ("!!!") passes policy
  * validation but cannot be matched: it is left out and named in the log, the rest still apply.
@@ -63,6 +66,8 @@ export class CaptureComponent implements AgentComponent {
   private readonly repeats = new RepeatSuppressor();
   /** Window changes are handled one at a time, in order (a capture takes a while). */
   private queue: Promise<void> = Promise.resolve();
+  /** Text units in `queue` (bounded by MAX_PENDING_UNITS). */
+  private pendingUnits = 0;
   private unsubscribers: (() => void)[] = [];
   private stopped = true;
 
@@ -116,8 +121,16 @@ export class CaptureComponent implements AgentComponent {
   }
 
   private enqueueUnit(unit: TextUnit): void {
+    if (this.pendingUnits >= MAX_PENDING_UNITS) {
+      this.ctx.log.warn('text unit dropped: capture queue full', { origin: unit.origin });
+      return;
+    }
+    this.pendingUnits++;
     this.queue = this.queue
       .then(() => this.handleUnit(unit))
+      .finally(() => {
+        this.pendingUnits--;
+      })
       .catch((err: unknown) => {
         this.ctx.log.error('flagged-activity capture failed', {
           origin: unit.origin,
