@@ -1,16 +1,8 @@
 // custodian-agent <enrol|run|status|unenrol|install-service> [--data-dir DIR]
 // (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import {
-  buildExtension,
-  extensionId,
-  forceInstallPolicy,
-  HOST_NAME,
-  manifestKey,
-} from '@custodian/browser-extension';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import pkg from '../package.json' with { type: 'json' };
 import { startAgent } from './agent.ts';
@@ -19,8 +11,7 @@ import { createLogger } from './config/logger.ts';
 import { dataPaths, defaultDataDir } from './config/paths.ts';
 import { loadCredentials, removeCredentials } from './identity/credentials.ts';
 import { enrol } from './identity/enrol.ts';
-import { defaultRunDir } from './native-host/channel.ts';
-import { hostLauncher, hostManifest } from './native-host/deploy.ts';
+import { writeBrowserFiles } from './native-host/browser-files.ts';
 import { runNativeHost } from './native-host/host.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
@@ -46,10 +37,11 @@ Commands:
   inventory                                         print this device's inventory as the agent reports it (JSON)
   emit-test-events N                                diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic")
-  browser-files --out DIR (--extension-id ID | --key PEM) [--run-dir DIR] [--host-log FILE]
-                [--update-url URL] [--extension-out DIR]
+  browser-files (--root DIR | --out DIR [--target win32]) [--server URL | --extension-id ID | --key PEM]
+                [--run-dir DIR] [--host-log FILE] [--extension-out DIR]
                                                     write the browser extension's host launcher, host
-                                                    manifest and force-install policy (README)
+                                                    manifests and force-install policy (--root /: the
+                                                    system paths; default server: the enrolled one)
   native-host --extension-id ID --run-dir DIR [--host-log FILE] ORIGIN
                                                     the native-messaging host (started by the browser)
 
@@ -89,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       key: { type: 'string' },
       'run-dir': { type: 'string' },
       'host-log': { type: 'string' },
-      'update-url': { type: 'string' },
+      root: { type: 'string' },
       'extension-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -140,12 +132,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'browser-files':
       return browserFiles(dataDir, {
         out: values.out,
-        extensionId: values['extension-id'],
+        root: values.root,
+        server: values.server,
+        target: values.target,
+        'extension-id': values['extension-id'],
         key: values.key,
-        runDir: values['run-dir'],
-        hostLog: values['host-log'],
-        updateUrl: values['update-url'],
-        extensionOut: values['extension-out'],
+        'run-dir': values['run-dir'],
+        'host-log': values['host-log'],
+        'extension-out': values['extension-out'],
       });
     case 'emit-test-events': {
       const n = Number(positionals[0]);
@@ -250,47 +244,26 @@ async function nativeHost(args: string[]): Promise<number> {
   });
 }
 
-interface BrowserFilesOptions {
-  out: string | undefined;
-  extensionId: string | undefined;
-  key: string | undefined;
-  runDir: string | undefined;
-  hostLog: string | undefined;
-  updateUrl: string | undefined;
-  extensionOut: string | undefined;
-}
-
-async function browserFiles(dataDir: string, o: BrowserFilesOptions): Promise<number> {
-  if (!o.out) throw new UsageError('browser-files needs --out DIR');
-  const key = o.key ? manifestKey(await readFile(o.key, 'utf8')) : undefined;
-  const id = key ? extensionId(key) : o.extensionId;
-  if (!id || !/^[a-p]{32}$/.test(id))
-    throw new UsageError('browser-files needs --extension-id ID (32 letters a-p) or --key PEM');
-  await mkdir(o.out, { recursive: true });
-  const spec = defaultServiceSpec(dataDir, '');
-  const launcher = join(o.out, 'custodian-native-host');
-  await writeFile(
-    launcher,
-    hostLauncher({
-      nodePath: spec.nodePath,
-      nodeArgs: spec.nodeArgs,
-      scriptPath: spec.scriptPath,
-      runDir: o.runDir ?? defaultRunDir(dataDir),
-      extensionId: id,
-      ...(o.hostLog ? { logFile: o.hostLog } : {}),
-    }),
-    { mode: 0o755 },
-  );
-  await writeFile(join(o.out, `${HOST_NAME}.json`), hostManifest(launcher, id), { mode: 0o644 });
-  if (o.updateUrl)
-    await writeFile(join(o.out, 'custodian-extension-policy.json'), forceInstallPolicy(id, o.updateUrl), {
-      mode: 0o644,
-    });
-  if (o.extensionOut) {
-    if (!key) throw new UsageError('--extension-out needs --key PEM (the manifest key)');
-    await buildExtension(o.extensionOut, key);
-  }
-  process.stdout.write(`${JSON.stringify({ extensionId: id, launcher, out: o.out })}\n`);
+async function browserFiles(dataDir: string, o: Record<string, string | undefined>): Promise<number> {
+  // Default: the collector this agent is enrolled with serves the extension and names its id.
+  const server =
+    o['server'] ?? (o['extension-id'] || o['key'] ? undefined : (await loadCredentials(dataDir))?.serverUrl);
+  const target = o['target'];
+  if (target !== undefined && target !== 'linux' && target !== 'win32')
+    throw new UsageError('browser-files --target is linux or win32');
+  const result = await writeBrowserFiles({
+    dataDir,
+    ...(server ? { server } : {}),
+    ...(o['extension-id'] ? { extensionId: o['extension-id'] } : {}),
+    ...(o['key'] ? { keyPem: await readFile(o['key'], 'utf8') } : {}),
+    ...(o['run-dir'] ? { runDir: o['run-dir'] } : {}),
+    ...(o['host-log'] ? { hostLog: o['host-log'] } : {}),
+    ...(o['out'] ? { out: o['out'] } : {}),
+    ...(o['root'] ? { root: o['root'] } : {}),
+    ...(target ? { target: target as NodeJS.Platform } : {}),
+    ...(o['extension-out'] ? { extensionOut: o['extension-out'] } : {}),
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
 }
 

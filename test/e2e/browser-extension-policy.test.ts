@@ -57,19 +57,24 @@ describe.skipIf(!tools)('browser extension force-installed by policy from the co
     expect(crx.readUInt32LE(4)).toBe(3); // CRX3
 
     // What the device's packages install: host files for that id, and the managed policy.
-    await agentCli([
+    // The agent asks its collector for the id (the enrolled one by default; named here).
+    const { stdout } = await agentCli([
       'browser-files',
       '--data-dir',
       join(root, 'agent-data'),
       '--out',
       join(userDataDir, 'NativeMessagingHosts'),
-      '--extension-id',
-      extensionId,
+      '--server',
+      r.collector.url,
       '--run-dir',
       runDir,
       '--host-log',
       hostLog,
     ]);
+    expect(JSON.parse(stdout)).toMatchObject({
+      extensionId,
+      updateUrl: `${r.collector.url}/ext/updates.xml`,
+    });
     await mkdir(POLICY_DIR, { recursive: true });
     await writeFile(policyFile, forceInstallPolicy(extensionId, `${r.collector.url}/ext/updates.xml`));
 
