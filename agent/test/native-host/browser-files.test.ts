@@ -57,13 +57,6 @@ describe('browser deployment files', () => {
   it('win32: a .reg registering the host for Chrome and Edge and force-installing the extension', async () => {
     const out = await mkdtemp(join(tmpdir(), 'custodian-bf-'));
     dirs.push(out);
-    await writeBrowserFiles({
-      dataDir: out,
-      out,
-      target: 'win32',
-      extensionId: ID,
-      server: 'https://c.school.uk',
-    }).catch((e: Error) => expect(e.message).toMatch(/collector/));
     await writeBrowserFiles({ dataDir: out, out, target: 'win32', extensionId: ID });
     const reg = await readFile(join(out, 'custodian-browser.reg'), 'utf8');
     expect(reg).toContain(
@@ -71,6 +64,17 @@ describe('browser deployment files', () => {
     );
     expect(reg).toContain(
       '[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Edge\\NativeMessagingHosts\\uk.custodian.agent]',
+    );
+    expect(reg).not.toContain('ExtensionInstallForcelist'); // no collector named: no policy
+    await writeBrowserFiles({
+      dataDir: out,
+      out,
+      target: 'win32',
+      extensionId: ID,
+      server: 'https://c.school.uk',
+    });
+    expect(await readFile(join(out, 'custodian-browser.reg'), 'utf8')).toContain(
+      `[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist]\r\n"1"="${ID};https://c.school.uk/ext/updates.xml"`,
     );
   });
 
