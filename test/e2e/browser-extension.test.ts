@@ -38,9 +38,13 @@ const PAGES = {
     `<input id="pw" type="password" autocomplete="current-password">
      <input id="card" type="text" autocomplete="cc-number">
      <input id="otp" type="text" autocomplete="one-time-code">
+     <input id="pw2" type="password">
      <textarea id="note"></textarea>`,
   ),
 };
+
+/** Typed into password, card-number, one-time-code and shown-password fields: must never leave the page. */
+const SECRETS = ['kill yourself', 'kill urself', 'unalive yourself', 'hope u die'];
 
 let rig: CaptureRig | undefined;
 let files: ExtensionFiles | undefined;
@@ -126,6 +130,10 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     await page.locator('#pw').pressSequentially('kill yourself', { delay: 20 });
     await page.locator('#card').pressSequentially('kill urself', { delay: 20 });
     await page.locator('#otp').pressSequentially('unalive yourself', { delay: 20 });
+    // "Show password": the page turns the field into a text field; it stays private.
+    await page.locator('#pw2').pressSequentially('hope u', { delay: 20 });
+    await page.locator('#pw2').evaluate((el) => el.setAttribute('type', 'text'));
+    await page.locator('#pw2').pressSequentially(' die', { delay: 20 });
     await page.locator('#note').pressSequentially('neck yourself', { delay: 20 });
     await waitFor(
       async () => (await r.alerts()).find((a) => a.source === 'typed' && a.term === 'neck yourself'),
@@ -141,7 +149,7 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     // The host's log is real (it logged the connection) and never saw the secret fields' text.
     const hostLog = await readLog(files.hostLog);
     expect(hostLog).toContain('extension connected to the agent');
-    for (const secret of ['kill yourself', 'kill urself', 'unalive yourself']) {
+    for (const secret of SECRETS) {
       expect(hostLog).not.toContain(secret);
       expect(r.agent.logs()).not.toContain(secret);
     }
@@ -158,8 +166,7 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
       )
       .join('\n');
     expect(stored).toContain('neck yourself');
-    for (const secret of ['kill yourself', 'kill urself', 'unalive yourself'])
-      expect(stored).not.toContain(secret);
+    for (const secret of SECRETS) expect(stored).not.toContain(secret);
     expect(await readFile(files.hostLog, 'utf8')).not.toContain('kill');
   });
 });

@@ -14,6 +14,9 @@
   const SECRET_AUTOCOMPLETE =
     /(^|\s)(current-password|new-password|one-time-code|cc-[a-z-]+|webauthn|username)(\s|$)/i;
   const TEXT_INPUT_TYPES = new Set(['', 'text', 'search', 'email', 'url', 'tel']);
+  // Fields typed into while they were password fields ("show password" toggles them to text).
+  // Kept here, in the content script's own world, where the page cannot clear it.
+  const wasPassword = new WeakSet();
 
   const send = (m) => {
     try {
@@ -31,7 +34,7 @@
     if (el instanceof HTMLInputElement) {
       const type = (el.getAttribute('type') || '').toLowerCase();
       // a field that is or ever was a password field stays private
-      if (type === 'password' || el.type === 'password' || el.dataset.custodianSecret) return false;
+      if (type === 'password' || el.type === 'password' || wasPassword.has(el)) return false;
       return TEXT_INPUT_TYPES.has(type);
     }
     if (el instanceof HTMLTextAreaElement) return true;
@@ -60,7 +63,7 @@
   }
   function typedTarget(e) {
     const el = e.composedPath ? e.composedPath()[0] : e.target;
-    if (el instanceof HTMLInputElement && el.type === 'password') el.dataset.custodianSecret = '1';
+    if (el instanceof HTMLInputElement && el.type === 'password') wasPassword.add(el);
     return readable(el) ? el : null;
   }
   document.addEventListener(
