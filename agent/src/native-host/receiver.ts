@@ -3,7 +3,7 @@
 // text units (capture matches them). Reports the `browser_extension` capability: available while
 // at least one browser's extension is connected, naming the browsers.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TextUnitHub } from '../capture/text-source.ts';
@@ -72,17 +72,27 @@ export class BrowserReceiver implements AgentComponent {
     await rm(join(this.runDir, SOCKET_NAME), { force: true });
   }
 
-  /** The desktop user's runtime dir when there is one (token readable by that user only). */
+  /**
+   * The desktop user's runtime dir when there is one (token readable by that user only). That dir
+   * belongs to the user: the file is created with O_EXCL (a planted symlink is removed, never
+   * followed) and chowned through its descriptor, so root never writes or chowns another file.
+   */
   private async writeToken(): Promise<void> {
     const runtime = sessionEnv()['XDG_RUNTIME_DIR'];
-    const owner = runtime ? await stat(runtime).catch(() => undefined) : undefined;
-    const [path] = tokenPaths(this.runDir, owner?.isDirectory() ? runtime : undefined);
+    const dir = runtime ? await stat(runtime).catch(() => undefined) : undefined;
+    const inSession = dir?.isDirectory() === true;
+    const [path] = tokenPaths(this.runDir, inSession ? runtime : undefined);
     this.tokenFile = path!;
     await rm(this.tokenFile, { force: true });
-    await writeFile(this.tokenFile, this.token.toString('hex'), { mode: 0o600 });
-    if (owner?.isDirectory() && this.tokenFile.startsWith(runtime!)) {
-      await chown(this.tokenFile, owner.uid, owner.gid);
-      await chmod(this.tokenFile, 0o400);
+    const fh = await open(this.tokenFile, 'wx', 0o600);
+    try {
+      await fh.writeFile(this.token.toString('hex'));
+      if (inSession) {
+        await fh.chown(dir!.uid, dir!.gid);
+        await fh.chmod(0o400);
+      }
+    } finally {
+      await fh.close();
     }
   }
 
