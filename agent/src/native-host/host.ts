@@ -15,6 +15,9 @@ import { type HostHello, SOCKET_NAME, tokenPaths } from './channel.ts';
 import { FrameDecoder } from './framing.ts';
 import { checkBrowserMessage, extensionIdFromOrigin } from './messages.ts';
 
+/** Bytes the host holds for a slow agent before it drops messages. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 export interface NativeHostOptions {
   /** The deployment's extension id (32 letters a-p): the only origin served. */
   extensionId: string;
@@ -85,6 +88,11 @@ export async function runNativeHost(o: NativeHostOptions): Promise<number> {
         const c = checkBrowserMessage(f.value);
         if (!c.ok) {
           log.warn('message dropped', { reason: c.reason });
+          continue;
+        }
+        // An agent that stops reading must not make the host buffer without limit.
+        if (agent && agent.writableLength > MAX_BUFFERED_BYTES) {
+          log.warn('message dropped', { reason: 'agent-busy' });
           continue;
         }
         forwarded++;

@@ -12,9 +12,18 @@ import { sessionEnv } from '../platform/session.ts';
 import { defaultRunDir, type HostHello, MAX_LINE_BYTES, SOCKET_NAME, tokenPaths } from './channel.ts';
 import { checkBrowserMessage } from './messages.ts';
 
+/** Connections at once (one per browser profile in practice). */
+const MAX_CONNECTIONS = 32;
+/** A connection must present the token this soon. */
+const HELLO_TIMEOUT_MS = 5_000;
+
 export interface BrowserReceiverOptions {
   /** Default: defaultRunDir(ctx.dataDir). */
   runDir?: string;
+  /** Default 32. */
+  maxConnections?: number;
+  /** Default 5 s. */
+  helloTimeoutMs?: number;
 }
 
 export class BrowserReceiver implements AgentComponent {
@@ -22,6 +31,8 @@ export class BrowserReceiver implements AgentComponent {
   private readonly ctx: AgentContext;
   private readonly hub: TextUnitHub;
   private readonly runDir: string;
+  private readonly maxConnections: number;
+  private readonly helloTimeoutMs: number;
   private server: Server | undefined;
   private token = Buffer.alloc(0);
   private tokenFile: string | undefined;
@@ -33,6 +44,8 @@ export class BrowserReceiver implements AgentComponent {
     this.ctx = ctx;
     this.hub = hub;
     this.runDir = options.runDir ?? defaultRunDir(ctx.dataDir);
+    this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
   }
 
   capabilities(): CapabilityStatus[] {
@@ -97,9 +110,18 @@ export class BrowserReceiver implements AgentComponent {
   }
 
   private accept(s: Socket): void {
+    if (this.sockets.size >= this.maxConnections) {
+      this.ctx.log.warn('browser channel: too many connections; refused');
+      s.destroy();
+      return;
+    }
     this.sockets.add(s);
     let buf = '';
     let authed = false;
+    const helloTimer = setTimeout(() => {
+      if (!authed) s.destroy();
+    }, this.helloTimeoutMs);
+    helloTimer.unref();
     s.setEncoding('utf8');
     s.on('data', (chunk: string) => {
       buf += chunk;
@@ -124,6 +146,7 @@ export class BrowserReceiver implements AgentComponent {
     });
     s.on('error', () => undefined);
     s.on('close', () => {
+      clearTimeout(helloTimer);
       this.sockets.delete(s);
       if (this.hosts.delete(s)) this.ctx.capabilitiesChanged();
     });

@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-async function rig() {
+async function rig(options: { maxConnections?: number; helloTimeoutMs?: number } = {}) {
   const root = await mkdtemp(join(tmpdir(), 'custodian-recv-'));
   dirs.push(root);
   const runtime = join(root, 'user-runtime');
@@ -37,7 +37,7 @@ async function rig() {
   const hub = new TextUnitHub(silentLogger);
   const units: TextUnit[] = [];
   hub.onUnit((u) => units.push(u));
-  const receiver = new BrowserReceiver(ctx, hub, { runDir: join(root, 'run') });
+  const receiver = new BrowserReceiver(ctx, hub, { runDir: join(root, 'run'), ...options });
   return { root, runtime, receiver, units, warnings, changed: () => changed };
 }
 
@@ -104,6 +104,32 @@ describe('browser channel receiver', () => {
       await new Promise((res) => s.once('close', res));
       await new Promise((res) => setTimeout(res, 50));
       expect(r.receiver.capabilities()[0]).toMatchObject({ available: false });
+    } finally {
+      await r.receiver.stop();
+    }
+  });
+
+  it('closes a silent connection after the hello timeout and refuses connections beyond the cap', async () => {
+    const r = await rig({ maxConnections: 2, helloTimeoutMs: 1_500 });
+    await r.receiver.start();
+    try {
+      const sock = join(r.root, 'run', 'native-host.sock');
+      const open = () =>
+        new Promise<{ closedAt: Promise<number> }>((res) => {
+          const s = connect(sock);
+          s.on('error', () => undefined);
+          const closedAt = new Promise<number>((c) => s.once('close', () => c(Date.now())));
+          s.once('connect', () => res({ closedAt }));
+        });
+      const t0 = Date.now();
+      const a = await open();
+      const b = await open();
+      await new Promise((res) => setTimeout(res, 50));
+      const c = await open();
+      expect((await c.closedAt) - t0).toBeLessThan(1_000); // refused at once
+      expect(r.warnings).toContain('browser channel: too many connections; refused');
+      expect((await a.closedAt) - t0).toBeGreaterThanOrEqual(1_400); // silent ones: after the timeout
+      await b.closedAt;
     } finally {
       await r.receiver.stop();
     }
