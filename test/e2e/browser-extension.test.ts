@@ -32,6 +32,11 @@ const PAGES = {
     'Year 9 reading list',
     '<h1>Blog</h1><p>Last night I looked up how to tie a noose and nobody noticed.</p>',
   ),
+  // A long class chat (40 KiB of harmless lines, more than the extension's 32 KiB sample).
+  '/chat': html(
+    'Class chat',
+    `<div id="log">${'<p>The quick brown fox jumps over the lazy dog, said Sam.</p>'.repeat(700)}</div>`,
+  ),
   '/search': html('Search the library', '<input id="q" type="search" name="q" aria-label="search">'),
   '/login': html(
     'Sign in',
@@ -95,6 +100,28 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     });
     expect(pageAlert.screenshotCount).toBeGreaterThan(0);
 
+    // A message arriving at the end of a long chat: the extension samples the new part.
+    await page.goto(`${site.url}/chat`);
+    // Messages keep arriving (one per poll), so it does not matter when the content script started.
+    const chatAlert = await waitFor(
+      async () => {
+        await page.evaluate(() => {
+          const p = document.createElement('p');
+          p.textContent = 'Alex: honestly you should just neck urself, nobody likes you';
+          document.getElementById('log')!.append(p);
+        });
+        return (await r.alerts()).find((a) => a.term === 'neck urself');
+      },
+      'alert from the end of a long page',
+      60_000,
+      1_000,
+    );
+    expect(chatAlert).toMatchObject({
+      source: 'page',
+      windowTitle: 'Class chat',
+      windowUrl: `${site.url}/chat`,
+    });
+
     // A search results address: the query, extracted by the agent, is the context.
     await page.goto(`${site.url}/search?q=you+should+die`);
     const urlAlert = await waitFor(
@@ -143,7 +170,13 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     );
     const all = await r.alerts();
     expect(all.map((a) => `${a.source}:${a.term}`).sort()).toEqual(
-      ['page:how to tie a noose', 'url:you should die', 'typed:drink bleach', 'typed:neck yourself'].sort(),
+      [
+        'page:how to tie a noose',
+        'page:neck urself',
+        'url:you should die',
+        'typed:drink bleach',
+        'typed:neck yourself',
+      ].sort(),
     );
 
     // The host's log is real (it logged the connection) and never saw the secret fields' text.

@@ -43,10 +43,11 @@
 
   function fieldText(el) {
     if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)
-      return el.value.slice(0, MAX_TYPED);
+      return el.value.slice(-MAX_TYPED);
     // biome-ignore lint/performance/useDomNodeTextContent: what the user sees, not hidden markup
     const v = el.innerText;
-    return String(v || '').slice(0, MAX_TYPED);
+    // the end of a long document: where the typing usually is
+    return String(v || '').slice(-MAX_TYPED);
   }
 
   // --- typed text ---
@@ -98,7 +99,14 @@
   );
 
   // --- page text ---
+  // The first sample is the first 32 KiB of the rendered text. A page that grows at the end (chat,
+  // comments, infinite scroll) is sampled again from where it had got to, so new text deep in a
+  // long page is seen too. Text changed in place is sampled again only for a noticeable change.
+  // At most one sample every 5 s per frame.
+  const PAGE_MIN_INTERVAL_MS = 5000;
+  const MAX_RENDERED = 1024 * 1024;
   let lastPage = '';
+  let lastSampleAt = 0;
   let pageTimer = null;
   function visibleText() {
     const body = document.body;
@@ -106,26 +114,35 @@
     // innerText is the rendered text: hidden elements, scripts and input values are not in it.
     // biome-ignore lint/performance/useDomNodeTextContent: the visible text is what is read
     return String(body.innerText || '')
+      .slice(0, MAX_RENDERED)
       .replace(/\s+/g, ' ')
-      .trim()
-      .slice(0, MAX_PAGE);
+      .trim();
   }
   function samplePage() {
     pageTimer = null;
-    const text = visibleText();
-    if (text === '' || text === lastPage) return;
-    // significant change only: at least 64 characters different in length, or new content
-    if (
-      lastPage !== '' &&
-      Math.abs(text.length - lastPage.length) < 64 &&
-      text.slice(0, 256) === lastPage.slice(0, 256)
-    )
-      return;
-    lastPage = text;
+    lastSampleAt = Date.now();
+    const full = visibleText();
+    if (full === '' || full === lastPage) return;
+    let text;
+    if (lastPage === '') text = full.slice(0, MAX_PAGE);
+    else if (full.length > lastPage.length && full.startsWith(lastPage.slice(0, 256))) {
+      // grown at the end (a chat message): the new part, with a little overlap so a phrase cut
+      // at the old end still matches
+      const from = Math.max(0, lastPage.length - 100);
+      text = full.slice(from, from + MAX_PAGE);
+    } else {
+      // changed in place: only a noticeable change is sampled again (not a ticking clock)
+      if (Math.abs(full.length - lastPage.length) < 64 && full.slice(0, 256) === lastPage.slice(0, 256))
+        return;
+      text = full.slice(0, MAX_PAGE);
+    }
+    lastPage = full;
     send({ kind: 'page', url: location.href, title: document.title, text });
   }
   function schedulePage() {
-    if (pageTimer === null) pageTimer = setTimeout(samplePage, PAGE_DEBOUNCE_MS);
+    if (pageTimer !== null) return;
+    const wait = Math.max(PAGE_DEBOUNCE_MS, lastSampleAt + PAGE_MIN_INTERVAL_MS - Date.now());
+    pageTimer = setTimeout(samplePage, wait);
   }
 
   // --- URL (top frame only; single-page apps change it without a load) ---
