@@ -48,8 +48,16 @@ export class BrowserReceiver implements AgentComponent {
     this.helloTimeoutMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
   }
 
+  /**
+   * Browsers (executable names) whose extension is connected now: the OS keyboard source (issue 14)
+   * is meant to leave their keys to the extension.
+   */
+  connectedBrowsers(): string[] {
+    return [...new Set(this.hosts.values())].sort();
+  }
+
   capabilities(): CapabilityStatus[] {
-    const browsers = [...new Set(this.hosts.values())].sort();
+    const browsers = this.connectedBrowsers();
     return [
       browsers.length > 0
         ? { name: 'browser_extension', available: true, reason: `connected in ${browsers.join(', ')}` }

@@ -91,6 +91,7 @@ describe('browser channel receiver', () => {
         available: true,
         reason: 'connected in chromium',
       });
+      expect(r.receiver.connectedBrowsers()).toEqual(['chromium']);
       expect(r.units).toEqual([
         {
           origin: 'page',
