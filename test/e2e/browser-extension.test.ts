@@ -105,11 +105,14 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     // Messages keep arriving (one per poll), so it does not matter when the content script started.
     const chatAlert = await waitFor(
       async () => {
-        await page.evaluate(() => {
-          const p = document.createElement('p');
-          p.textContent = 'Alex: honestly you should just neck urself, nobody likes you';
-          document.getElementById('log')!.append(p);
-        });
+        await page
+          .locator('#log')
+          .evaluate((el) =>
+            el.insertAdjacentHTML(
+              'beforeend',
+              '<p>Alex: honestly you should just neck urself, nobody likes you</p>',
+            ),
+          );
         return (await r.alerts()).find((a) => a.term === 'neck urself');
       },
       'alert from the end of a long page',
