@@ -60,9 +60,10 @@ export class ExtensionPacker {
       return text;
     });
     const version = await extensionVersion();
-    const crxFile = join(dir, `custodian-${version}.crx`);
     const build = join(dir, 'build', 'custodian');
     const { id } = await buildExtension(build, manifestKey(pem));
+    // Named by id too: a replaced key must never serve a .crx signed with the old one.
+    const crxFile = join(dir, `custodian-${id}-${version}.crx`);
     const existing = await readFile(crxFile).catch(() => undefined);
     if (existing) return { id, version, crx: existing };
     await rm(`${build}.crx`, { force: true });
