@@ -1,6 +1,6 @@
 // custodian-agent <enrol|run|status|unenrol|install-service> [--data-dir DIR]
 // (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
@@ -17,6 +17,8 @@ import {
   removePending,
 } from './identity/credentials.ts';
 import { claimPending, enrol } from './identity/enrol.ts';
+import { writeBrowserFiles } from './native-host/browser-files.ts';
+import { runNativeHost } from './native-host/host.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
@@ -42,6 +44,13 @@ Commands:
   inventory                                         print this device's inventory as the agent reports it (JSON)
   emit-test-events N                                diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic")
+  browser-files (--root DIR | --out DIR [--target win32]) [--server URL | --extension-id ID | --key PEM]
+                [--run-dir DIR] [--host-log FILE] [--extension-out DIR]
+                                                    write the browser extension's host launcher, host
+                                                    manifests and force-install policy (--root /: the
+                                                    system paths; default server: the enrolled one)
+  native-host --extension-id ID --run-dir DIR [--host-log FILE] ORIGIN
+                                                    the native-messaging host (started by the browser)
 
 Data dir default: ${defaultDataDir()}
 The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the process list).
@@ -71,6 +80,8 @@ class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...others] = argv;
+  // Started by the browser with its own arguments (origin; --parent-window=N on Windows).
+  if (first === 'native-host') return nativeHost(others);
   // `custodian-agent --help` and `custodian-agent run --help` both print the usage.
   const helpOnly = first === '--help' || first === '-h';
   const command = helpOnly ? 'help' : first;
@@ -96,6 +107,12 @@ export async function main(argv: string[]): Promise<number> {
       'unit-dir': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
+      'extension-id': { type: 'string' },
+      key: { type: 'string' },
+      'run-dir': { type: 'string' },
+      'host-log': { type: 'string' },
+      root: { type: 'string' },
+      'extension-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -149,6 +166,18 @@ export async function main(argv: string[]): Promise<number> {
       await source.close();
       return 0;
     }
+    case 'browser-files':
+      return browserFiles(dataDir, {
+        out: values.out,
+        root: values.root,
+        server: values.server,
+        target: values.target,
+        'extension-id': values['extension-id'],
+        key: values.key,
+        'run-dir': values['run-dir'],
+        'host-log': values['host-log'],
+        'extension-out': values['extension-out'],
+      });
     case 'emit-test-events': {
       const n = Number(positionals[0]);
       if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
@@ -246,6 +275,47 @@ async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLo
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   return !stop;
+}
+
+async function nativeHost(args: string[]): Promise<number> {
+  const opts: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--extension-id' || a === '--run-dir' || a === '--host-log') opts[a.slice(2)] = args[++i] ?? '';
+    else rest.push(a);
+  }
+  if (!/^[a-p]{32}$/.test(opts['extension-id'] ?? '') || !opts['run-dir'])
+    throw new UsageError('native-host needs --extension-id ID (32 letters a-p) and --run-dir DIR');
+  return runNativeHost({
+    extensionId: opts['extension-id']!,
+    runDir: opts['run-dir']!,
+    callerArgs: rest,
+    ...(opts['host-log'] ? { logFile: opts['host-log'] } : {}),
+  });
+}
+
+async function browserFiles(dataDir: string, o: Record<string, string | undefined>): Promise<number> {
+  // Default: the collector this agent is enrolled with serves the extension and names its id.
+  const server =
+    o['server'] ?? (o['extension-id'] || o['key'] ? undefined : (await loadCredentials(dataDir))?.serverUrl);
+  const target = o['target'];
+  if (target !== undefined && target !== 'linux' && target !== 'win32')
+    throw new UsageError('browser-files --target is linux or win32');
+  const result = await writeBrowserFiles({
+    dataDir,
+    ...(server ? { server } : {}),
+    ...(o['extension-id'] ? { extensionId: o['extension-id'] } : {}),
+    ...(o['key'] ? { keyPem: await readFile(o['key'], 'utf8') } : {}),
+    ...(o['run-dir'] ? { runDir: o['run-dir'] } : {}),
+    ...(o['host-log'] ? { hostLog: o['host-log'] } : {}),
+    ...(o['out'] ? { out: o['out'] } : {}),
+    ...(o['root'] ? { root: o['root'] } : {}),
+    ...(target ? { target: target as NodeJS.Platform } : {}),
+    ...(o['extension-out'] ? { extensionOut: o['extension-out'] } : {}),
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
 }
 
 /** This process's entry script (bin or bundle), for helper child processes. */

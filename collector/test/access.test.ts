@@ -89,6 +89,10 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /': P,
   'GET /console': P,
   'GET /enrol': P,
+  // browser extension for force-install by policy (browsers fetch without credentials)
+  'GET /ext/updates.xml': P,
+  'GET /ext/custodian.crx': P,
+  'GET /ext/extension-id': P,
 };
 
 /**

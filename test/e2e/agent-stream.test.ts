@@ -99,6 +99,7 @@ describe('agent ⇄ collector (Xvfb)', () => {
       'screenshot',
       'usb_control',
       'secure_transport',
+      'browser_extension',
     ]);
     const creds = JSON.parse(
       execFileSync('cat', [`${rig.enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),

@@ -30,7 +30,8 @@ export type CapabilityName =
   | 'lock'
   | 'screenshot'
   | 'usb_control'
-  | 'secure_transport';
+  | 'secure_transport'
+  | 'browser_extension';
 
 export interface CapabilityStatus {
   name: CapabilityName;

@@ -15,6 +15,7 @@ export const ALL_CAPABILITIES: readonly CapabilityName[] = [
   'screenshot',
   'usb_control',
   'secure_transport',
+  'browser_extension',
 ];
 const DEBOUNCE_MS = 200;
 

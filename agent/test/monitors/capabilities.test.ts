@@ -16,6 +16,7 @@ describe('capabilities', () => {
       'screenshot',
       'usb_control',
       'secure_transport',
+      'browser_extension',
     ]);
     expect(merged[0]).toEqual({ name: 'active_window', available: false, reason: 'no X display' });
     expect(merged[1]).toEqual({ name: 'idle', available: false, reason: 'not provided by this agent build' });

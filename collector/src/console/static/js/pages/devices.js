@@ -39,6 +39,7 @@ export async function render(main) {
   const usbOnly = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
   const lockFailing = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
   const byodOnly = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
+  const noExtension = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox' }));
   const search = /** @type {HTMLInputElement} */ (
     h('input', { type: 'search', placeholder: 'hostname or user' })
   );
@@ -55,6 +56,8 @@ export async function render(main) {
     if (usbOnly.checked && d.usb.length === 0) return false;
     if (lockFailing.checked && !d.lockFailing) return false;
     if (byodOnly.checked && !d.byod) return false;
+    // Reported unavailable: no browser extension connected right now (browser closed, or running without it).
+    if (noExtension.checked && !d.unavailable.some((c) => c.name === 'browser_extension')) return false;
     const q = search.value.trim().toLowerCase();
     if (q && !`${d.hostname} ${d.user}`.toLowerCase().includes(q)) return false;
     return true;
@@ -180,6 +183,7 @@ export async function render(main) {
     h('label', { class: 'check' }, usbOnly, ' USB present'),
     h('label', { class: 'check' }, lockFailing, ' Lock failing'),
     h('label', { class: 'check' }, byodOnly, ' BYOD'),
+    h('label', { class: 'check' }, noExtension, ' Browser extension not connected'),
   );
 
   mount(

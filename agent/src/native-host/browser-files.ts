@@ -1,0 +1,134 @@
+// `custodian-agent browser-files`: writes what a device needs for the browser extension — the
+// host launcher, the host manifest (allowed_origins = this deployment's extension id) and the
+// managed policy that force-installs the extension from the collector. The id comes from the
+// collector (`/ext/extension-id`, default: the collector this agent is enrolled with), or from
+// --extension-id / --key (tests, air-gapped builds).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  buildExtension,
+  extensionId,
+  forceInstallPolicy,
+  HOST_NAME,
+  manifestKey,
+} from '@custodian/browser-extension';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { defaultServiceSpec } from '../service/service-spec.ts';
+import { defaultRunDir } from './channel.ts';
+import {
+  HOST_MANIFEST_LOCATIONS,
+  hostLauncher,
+  hostManifest,
+  POLICY_DIRS_LINUX,
+  windowsRegistry,
+} from './deploy.ts';
+
+export interface BrowserFilesOptions {
+  dataDir: string;
+  /** Collector base URL to ask for the extension id and to name as the update URL. */
+  server?: string;
+  extensionId?: string;
+  /** PEM of the packing key (tests): the id and, with extensionOut, the unpacked extension. */
+  keyPem?: string;
+  runDir?: string;
+  hostLog?: string;
+  /** Per-profile layout: launcher + manifest + policy side by side in this dir. */
+  out?: string;
+  /** System layout under this root ("/" on a device, a package build dir for .deb): /etc/… paths. */
+  root?: string;
+  /** win32: manifest + .reg in `out`, for the MSI (generated, not run here). */
+  target?: NodeJS.Platform;
+  extensionOut?: string;
+  /** Launcher location in the system layout. */
+  launcherPath?: string;
+}
+
+export interface BrowserFilesResult {
+  extensionId: string;
+  updateUrl: string | undefined;
+  written: string[];
+}
+
+const LINUX_LAUNCHER = '/usr/lib/custodian-agent/custodian-native-host';
+
+async function put(path: string, text: string, mode: number, written: string[]): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true, mode: 0o755 });
+  await writeFile(path, text, { mode });
+  written.push(path);
+}
+
+async function idFromServer(server: string): Promise<string> {
+  const res = await fetch(new URL('/ext/extension-id', server), { signal: AbortSignal.timeout(60_000) });
+  if (!res.ok)
+    throw new CustodianError(
+      ErrorCode.UNAVAILABLE,
+      `collector has no browser extension (HTTP ${res.status})`,
+    );
+  const body = (await res.json()) as { extensionId?: unknown };
+  if (typeof body.extensionId !== 'string' || !/^[a-p]{32}$/.test(body.extensionId))
+    throw new CustodianError(ErrorCode.UNAVAILABLE, 'collector sent no valid extension id');
+  return body.extensionId;
+}
+
+export async function writeBrowserFiles(o: BrowserFilesOptions): Promise<BrowserFilesResult> {
+  const key = o.keyPem ? manifestKey(o.keyPem) : undefined;
+  const id = key
+    ? extensionId(key)
+    : (o.extensionId ?? (o.server ? await idFromServer(o.server) : undefined));
+  if (!id || !/^[a-p]{32}$/.test(id))
+    throw new CustodianError(
+      ErrorCode.INVALID_CONFIG,
+      'no extension id: give --server, --extension-id or --key',
+    );
+  const updateUrl = o.server ? new URL('/ext/updates.xml', o.server).toString() : undefined;
+  const spec = defaultServiceSpec(o.dataDir, '');
+  const written: string[] = [];
+  const launcherText = (runDir: string) =>
+    hostLauncher({
+      nodePath: spec.nodePath,
+      nodeArgs: spec.nodeArgs,
+      scriptPath: spec.scriptPath,
+      runDir,
+      extensionId: id,
+      ...(o.hostLog ? { logFile: o.hostLog } : {}),
+    });
+
+  if (o.target === 'win32') {
+    if (!o.out) throw new CustodianError(ErrorCode.INVALID_CONFIG, 'win32 layout needs --out DIR');
+    const manifest = 'C:\\Program Files\\Custodian\\uk.custodian.agent.json';
+    const launcher = 'C:\\Program Files\\Custodian\\custodian-native-host.cmd';
+    await put(join(o.out, `${HOST_NAME}.json`), hostManifest(launcher, id), 0o644, written);
+    await put(join(o.out, 'custodian-browser.reg'), windowsRegistry(manifest, id, updateUrl), 0o644, written);
+  } else if (o.root !== undefined) {
+    const launcher = o.launcherPath ?? LINUX_LAUNCHER;
+    await put(join(o.root, launcher), launcherText(o.runDir ?? defaultRunDir(o.dataDir)), 0o755, written);
+    for (const dir of Object.values(HOST_MANIFEST_LOCATIONS.linux))
+      await put(join(o.root, dir, `${HOST_NAME}.json`), hostManifest(launcher, id), 0o644, written);
+    if (updateUrl)
+      for (const dir of Object.values(POLICY_DIRS_LINUX))
+        await put(
+          join(o.root, dir, 'custodian-extension.json'),
+          forceInstallPolicy(id, updateUrl),
+          0o644,
+          written,
+        );
+  } else {
+    if (!o.out)
+      throw new CustodianError(ErrorCode.INVALID_CONFIG, 'browser-files needs --out DIR or --root DIR');
+    const launcher = join(o.out, 'custodian-native-host');
+    await put(launcher, launcherText(o.runDir ?? defaultRunDir(o.dataDir)), 0o755, written);
+    await put(join(o.out, `${HOST_NAME}.json`), hostManifest(launcher, id), 0o644, written);
+    if (updateUrl)
+      await put(
+        join(o.out, 'custodian-extension-policy.json'),
+        forceInstallPolicy(id, updateUrl),
+        0o644,
+        written,
+      );
+  }
+  if (o.extensionOut) {
+    if (!key) throw new CustodianError(ErrorCode.INVALID_CONFIG, '--extension-out needs --key PEM');
+    await buildExtension(o.extensionOut, key);
+  }
+  return { extensionId: id, updateUrl, written };
+}
