@@ -120,6 +120,27 @@ async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
+/** findmnt children of this process that have /proc/<pid>/mountinfo open: `--poll` is running. */
+function findmntPolling(): number[] {
+  const pids = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'findmnt'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map(Number);
+  return pids.filter((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith('/mountinfo');
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  });
+}
+
 function start(ctx: TestContext, opts: { rulePath?: string; scanIntervalMs?: number } = {}) {
   control = createUsbControl(ctx, {
     guard: createLinuxUsbGuard({
@@ -508,7 +529,7 @@ describe.skipIf(!can.ok)(
         onSourceExit: (n) => exits.push(n),
       });
       try {
-        await new Promise((r) => setTimeout(r, 300));
+        await waitUntil(() => findmntPolling().length === 1, 'findmnt --poll running');
         const dev = attachLoop(makeImage('ext4'));
         const first = mountDevice(dev);
         await waitUntil(
@@ -526,7 +547,11 @@ describe.skipIf(!can.ok)(
             exits.includes('findmnt') && hints.some((h) => h.source === 'findmnt' && h.action === 'restart'),
           'restart hint',
         );
-        await new Promise((r) => setTimeout(r, 300));
+        const killed = Number(pids[0]);
+        await waitUntil(
+          () => findmntPolling().some((pid) => pid !== killed),
+          'the restarted findmnt --poll running',
+        );
         spawnSync('umount', [first]);
         await waitUntil(
           () => hints.some((h) => h.source === 'findmnt' && h.action === 'umount' && h.target === first),
