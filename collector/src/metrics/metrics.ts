@@ -111,7 +111,7 @@ export function createMetrics(src: MetricsSources): CollectorMetrics {
   };
   new Gauge({
     name: 'custodian_agents_outbox_events',
-    help: 'Events waiting in connected agents outboxes, from their last heartbeat: stat="sum" over agents, "max" of one agent.',
+    help: 'Events waiting in the outboxes of connected agents, from their last heartbeat: stat="sum" over agents, "max" of one agent.',
     labelNames: ['stat'] as const,
     registers,
     collect() {
