@@ -192,9 +192,15 @@ describe('/metrics access', () => {
 
   it('answers without the token from an allowed address only, and a forged X-Forwarded-For does not help', async () => {
     const open = await startHarness({
-      config: (c) => void (c.metrics.allowFrom = ['192.0.2.0/24', '127.0.0.0/8']),
+      config: (c) => {
+        c.metrics.allowFrom = ['192.0.2.0/24', '127.0.0.0/8'];
+      },
     });
-    const other = await startHarness({ config: (c) => void (c.metrics.allowFrom = ['10.0.0.0/8']) });
+    const other = await startHarness({
+      config: (c) => {
+        c.metrics.allowFrom = ['10.0.0.0/8'];
+      },
+    });
     try {
       const res = await anonymous(open);
       expect(res.status).toBe(200);
