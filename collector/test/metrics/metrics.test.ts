@@ -1,6 +1,7 @@
 // /metrics scraped over real HTTP from a real collector while a foreign `ws` client speaks
 // custodian.v1 to it; the text is read with an independent exposition-format parser, never a
 // regex. Who may scrape: the admin token, or anyone from a configured address.
+import { readFileSync } from 'node:fs';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthModule } from '../../src/auth/index.ts';
@@ -130,6 +131,23 @@ describe('/metrics content', () => {
     await client.closed;
     const m4 = await until(h, (f) => value(f, 'custodian_agents_connected'), 0);
     expect(value(m4, 'custodian_agents_outbox_events', { stat: 'sum' })).toBe(0);
+  });
+
+  it('the example Grafana dashboard queries only metrics the collector exports', async () => {
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../../docs/grafana/custodian.json', import.meta.url), 'utf8'),
+    ) as { panels: { targets?: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    const exported = new Set<string>();
+    for (const f of await scrape(h)) {
+      exported.add(f.name);
+      if (f.type === 'HISTOGRAM') for (const s of ['_bucket', '_sum', '_count']) exported.add(f.name + s);
+    }
+    // PromQL text, not the exposition format: a name pattern is all that is needed here.
+    const used = new Set(exprs.flatMap((e) => e.match(/custodian_[a-z_]+/g) ?? []));
+    expect([...used].filter((n) => !exported.has(n))).toEqual([]);
+    expect(used.size).toBeGreaterThanOrEqual(12);
   });
 
   it('counts sign-in failures and throttled sign-ins', async () => {
