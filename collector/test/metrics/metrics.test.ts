@@ -2,39 +2,21 @@
 // custodian.v1 to it; the text is read with an independent exposition-format parser, never a
 // regex. Who may scrape: the admin token, or anyone from a configured address.
 import { readFileSync } from 'node:fs';
-import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthModule } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, flagged, heartbeat, newStreamId, windowEvent } from '../helpers/agent-client.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
+import { metricFamily, metricValue, type ParsedFamily, scrapeMetrics } from '../helpers/metrics-scrape.ts';
 
 async function scrape(h: Harness, headers: Record<string, string> = {}): Promise<ParsedFamily[]> {
-  const res = await fetch(`${h.url}/metrics`, {
-    headers: { authorization: `Bearer ${h.adminToken}`, ...headers },
-  });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  return parsePrometheusTextFormat(await res.text());
+  return scrapeMetrics(h.url, { authorization: `Bearer ${h.adminToken}`, ...headers });
 }
 
-function family(families: ParsedFamily[], name: string): ParsedFamily {
-  const f = families.find((x) => x.name === name);
-  if (!f) throw new Error(`metric ${name} missing`);
-  return f;
-}
-
-/** The value of one sample (with exactly these labels). */
-function value(families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number {
-  const f = family(families, name);
-  const sample = f.metrics.find(
-    (m) =>
-      JSON.stringify(Object.entries(m.labels ?? {}).sort()) === JSON.stringify(Object.entries(labels).sort()),
-  );
-  if (!sample?.value) throw new Error(`no sample of ${name} with ${JSON.stringify(labels)}`);
-  return Number(sample.value);
-}
+const family = metricFamily;
+const value = metricValue;
 
 /** Scrapes until `read` gives `want` (the collector updates some figures just after an ack or close). */
 async function until(h: Harness, read: (f: ParsedFamily[]) => number, want: number): Promise<ParsedFamily[]> {
