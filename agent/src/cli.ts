@@ -471,7 +471,8 @@ export async function cli(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    const code = isCustodianError(err) ? err.code : 'CUST_ERR_UNEXPECTED';
+    // An error without a code is a bug, not a failure the catalogue names.
+    const code = isCustodianError(err) ? err.code : ErrorCode.INTERNAL;
     process.stderr.write(`custodian-agent: ${(err as Error).message} [${code}]\n`);
     process.exitCode = 1;
   }

@@ -22,6 +22,8 @@ import { TextScreens } from './ingest/text-screen.ts';
 import { LiveHub } from './live/hub.ts';
 import { StatusTracker } from './live/status.ts';
 import { createLogger, type Logger } from './log.ts';
+import { type MetricCounts, newCounts } from './metrics/counts.ts';
+import { createMetrics } from './metrics/metrics.ts';
 import { MODULES } from './modules.ts';
 import { PolicyService } from './policy/service.ts';
 import { RetentionJob } from './retention/job.ts';
@@ -51,6 +53,8 @@ export interface App {
   readonly enrol: EnrolService;
   readonly ingest: IngestServer;
   readonly retention: RetentionJob;
+  /** Plain counters for `/metrics` (metrics/counts.ts): bump them, the registry reads them. */
+  readonly counts: MetricCounts;
   /** Credentials created (or set from the environment) at this start; empty on later starts. */
   readonly credentials: { adminToken?: string; enrolSecret?: string };
   /** Writes an audit record with the principal (or 'system') as actor. */
@@ -158,9 +162,22 @@ async function assemble(
   const status = new StatusTracker({ store, live, now, screens });
   await status.load();
   enrol.lastSeenAt = (id) => status.get(id).lastSeenAt;
-  const ingest = new IngestServer({ store, live, log, config, policy, enrol, status, screens, now, audit });
+  const counts = newCounts();
+  const ingest = new IngestServer({
+    store,
+    live,
+    log,
+    config,
+    policy,
+    enrol,
+    status,
+    screens,
+    now,
+    audit,
+    counts,
+  });
   hooks.upgrades.set('/ws/agent', (req, socket, head) => ingest.handleUpgrade(req, socket, head));
-  const retention = new RetentionJob({ store, log, config, now, audit });
+  const retention = new RetentionJob({ store, log, config, now, audit, counts });
 
   let server: Server | undefined;
   const stoppers: (() => void | Promise<void>)[] = [];
@@ -178,6 +195,7 @@ async function assemble(
     enrol,
     ingest,
     retention,
+    counts,
     credentials,
     audit,
     async start() {
@@ -219,7 +237,19 @@ async function assemble(
     },
   };
 
+  const metrics = createMetrics({
+    counts,
+    ingest,
+    live,
+    status,
+    alerts: store.alerts,
+    purges: store.purges,
+    allowFrom: config.metrics.allowFrom,
+    now,
+  });
+  app.onStop(() => metrics.stop());
   for (const route of [
+    metrics.route,
     ...healthRoutes(app),
     ...enrolRoutes(app),
     ...devicesRoutes(app),

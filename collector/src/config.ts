@@ -85,6 +85,13 @@ export interface CollectorConfig {
     /** Open SSE streams (device feed + alert feed together) per signed-in account or token. */
     maxSseStreamsPerUser: number;
   };
+  metrics: {
+    /**
+     * Addresses (IPs or CIDR ranges) that may read `/metrics` without the admin token, e.g. the
+     * Prometheus server. Empty (default): the admin token (or an admin's session) only.
+     */
+    allowFrom: string[];
+  };
   auth: {
     /** Password checks hashing at the same time, collector-wide (scrypt uses libuv's pool). */
     maxConcurrentPasswordChecks: number;
@@ -131,6 +138,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       maxUnauthenticatedWs: 200,
       maxSseStreamsPerUser: 4,
     },
+    metrics: { allowFrom: [] },
     auth: { maxConcurrentPasswordChecks: 2, maxPasswordChecksPerIp: 4, sessionIdleMs: 30 * 60_000 },
   };
 }
@@ -175,6 +183,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_MAX_CONCURRENT_PASSWORD_CHECKS: 'auth.maxConcurrentPasswordChecks',
   CUSTODIAN_MAX_PASSWORD_CHECKS_PER_IP: 'auth.maxPasswordChecksPerIp',
   CUSTODIAN_SESSION_IDLE_MS: 'auth.sessionIdleMs',
+  CUSTODIAN_METRICS_ALLOW_FROM: 'metrics.allowFrom',
 };
 
 const FLAG_FIELDS: Record<string, string> = {
@@ -287,6 +296,34 @@ function addressList(field: string, value: unknown): string[] {
   });
 }
 
+/** A list of IP addresses or CIDR ranges (`10.0.0.0/8`, `fd00::/8`), as addressList. */
+function rangeList(field: string, value: unknown): string[] {
+  const items =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '')
+      : value;
+  if (!Array.isArray(items)) bad(field, 'must be a list of IP addresses or CIDR ranges');
+  return items.map((v) => {
+    if (typeof v !== 'string' || !isAddressRange(v))
+      bad(field, `not an IP address or CIDR range: ${JSON.stringify(v)}`);
+    return v;
+  });
+}
+
+/** `10.0.0.5`, `10.0.0.0/8`, `::1`, `fd00::/8`: an address with an optional prefix length that fits its family. */
+export function isAddressRange(v: string): boolean {
+  const [addr = '', prefix, extra] = v.split('/');
+  if (extra !== undefined) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 function validate(cfg: CollectorConfig, configFile: string | undefined): CollectorConfig {
   const base = configFile ? dirname(resolve(configFile)) : process.cwd();
   const path = (field: string, v: unknown) => {
@@ -344,6 +381,7 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   h.maxConnections = int('http.maxConnections', h.maxConnections, 10, 1_000_000);
   h.maxUnauthenticatedWs = int('http.maxUnauthenticatedWs', h.maxUnauthenticatedWs, 1, 1_000_000);
   h.maxSseStreamsPerUser = int('http.maxSseStreamsPerUser', h.maxSseStreamsPerUser, 1, 1000);
+  cfg.metrics.allowFrom = rangeList('metrics.allowFrom', cfg.metrics.allowFrom);
   const a = cfg.auth;
   a.maxConcurrentPasswordChecks = int(
     'auth.maxConcurrentPasswordChecks',

@@ -52,6 +52,9 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/live': DEVICE_READERS,
   'POST /api/v1/retention/purge': ADMIN,
   'GET /api/v1/retention/runs': ADMIN,
+  // Prometheus scrape (metrics/metrics.ts): the admin role; config metrics.allowFrom also opens it
+  // to listed addresses without credentials (collector/test/metrics/metrics.test.ts)
+  'GET /metrics': ADMIN,
   // auth: sign-in, users, audit
   'POST /api/v1/auth/login': P,
   'POST /api/v1/auth/logout': SIGNED_IN,

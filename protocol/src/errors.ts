@@ -45,6 +45,11 @@ export const ErrorCode = {
   UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
   /** A command for a device that has no live session (commands are not queued). */
   DEVICE_OFFLINE: 'CUST_ERR_DEVICE_OFFLINE',
+  // bugs and answers from outside the API
+  /** A bug: an error no code was given for (a crash in a handler, the agent CLI failing unexpectedly). */
+  INTERNAL: 'CUST_ERR_INTERNAL',
+  /** The console got an answer that is not the collector's JSON API (a proxy's error page, a cut response). */
+  BAD_RESPONSE: 'CUST_ERR_BAD_RESPONSE',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -43,7 +43,8 @@ export interface InstalledAuth {
 const SWEEP_MS = 10 * 60_000;
 
 /** The parts of the App this module uses (tests build just these). */
-export type AuthHost = Pick<App, 'store' | 'router' | 'authenticators' | 'config' | 'log' | 'audit'>;
+export type AuthHost = Pick<App, 'store' | 'router' | 'authenticators' | 'config' | 'log' | 'audit'> &
+  Partial<Pick<App, 'counts'>>;
 
 export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}): Promise<InstalledAuth> {
   const users = new UserService({
@@ -94,7 +95,7 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   });
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, gate, dsl, audit: app.store.audit }),
+    ...authRoutes({ auth, throttle, gate, dsl, audit: app.store.audit, counts: app.counts }),
     ...dslRoutes({ dsl, notifications }),
     ...auditRoutes({ audit: app.store.audit }),
   ])

@@ -10,6 +10,7 @@ import {
   ROLES,
   type Route,
 } from '../http/router.ts';
+import type { MetricCounts } from '../metrics/counts.ts';
 import type { AuditStore } from '../store/types.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
@@ -27,6 +28,8 @@ export interface AuthRouteDeps {
   /** Creating, re-roling to or resetting a `dsl` account goes through a DSL's approval. */
   dsl: DslApproval;
   audit: AuditStore;
+  /** Sign-in failures and refusals for /metrics (absent in tests that build the module alone). */
+  counts?: MetricCounts | undefined;
 }
 
 const ALL_ROLES = ROLES;
@@ -130,6 +133,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         try {
           ticket = gate.enter(ctx.ip);
         } catch (err) {
+          if (deps.counts) deps.counts.loginBusy++;
           ctx.res.setHeader('Retry-After', '1');
           throw err;
         }
@@ -138,6 +142,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           // Counted before hashing: of N parallel attempts only the free ones get this far.
           const wait = throttle.begin(name, ctx.ip);
           if (wait > 0) {
+            if (deps.counts) deps.counts.loginThrottled++;
             const seconds = Math.ceil(wait / 1000);
             ctx.res.setHeader('Retry-After', String(seconds));
             // Not audited per attempt: a hammering client must not turn each 429 into a synced write.
@@ -157,6 +162,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           ticket.release();
         }
         if (!user) {
+          if (deps.counts) deps.counts.loginFailures++;
           const throttledFor = throttle.retryAfterMs(name, ctx.ip);
           await audit(deps.audit, undefined, AUDIT.loginFailed, `user:${name}`, ctx.ip, {
             username: name,

@@ -39,6 +39,11 @@ export interface Route {
   raw?: boolean;
   /** State-changing routes need a CSRF token from cookie sessions; default: true for non-GET. */
   csrf?: boolean;
+  /**
+   * Also allowed to any caller, signed in or not, whose client address (client-ip.ts) this
+   * accepts: a monitoring server on a configured address (`/metrics`, config metrics.allowFrom).
+   */
+  allowFrom?: (ip: string) => boolean;
 }
 
 export class HttpError extends CustodianError {

@@ -158,7 +158,8 @@ async function handle(
       principal = await auth(req);
       if (principal) break;
     }
-    if (!isAllowed(route.access, principal)) {
+    const ip = clientIp(req, trustedProxies);
+    if (!isAllowed(route.access, principal) && !route.allowFrom?.(ip)) {
       throw principal
         ? new HttpError(403, ErrorCode.FORBIDDEN, 'your role may not do this')
         : new HttpError(401, ErrorCode.UNAUTHENTICATED, 'sign in or send the admin token');
@@ -170,7 +171,7 @@ async function handle(
       params,
       principal,
       body: undefined,
-      ip: clientIp(req, trustedProxies),
+      ip,
     };
     const stateChanging = route.method !== 'GET';
     if (

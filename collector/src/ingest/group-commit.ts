@@ -18,6 +18,9 @@ export class GroupCommitter {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** Counters for logs and the benchmark. */
   readonly stats = { commits: 0, ops: 0, waiters: 0 };
+  /** Told each synced group's latency in seconds, from its first write queued to on disk (metrics). */
+  observe: ((seconds: number) => void) | undefined;
+  private groupStartedAt = 0;
 
   constructor(engine: KvEngine, tickMs: number) {
     this.engine = engine;
@@ -32,6 +35,7 @@ export class GroupCommitter {
   /** Resolves once `ops` (possibly none: "after everything queued before") are durable. */
   enqueue(ops: KvOp[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.pending.length === 0) this.groupStartedAt = performance.now();
       this.pending.push({ ops, resolve, reject });
       this.schedule();
     });
@@ -68,6 +72,7 @@ export class GroupCommitter {
   private flush(): Promise<void> {
     if (this.writing || this.pending.length === 0) return this.writing ?? Promise.resolve();
     const group = this.pending;
+    const startedAt = this.groupStartedAt;
     this.pending = [];
     const ops: KvOp[] = [];
     for (const w of group) for (const op of w.ops) ops.push(op);
@@ -78,6 +83,7 @@ export class GroupCommitter {
         this.stats.ops += ops.length;
         this.stats.waiters += group.length;
         for (const w of group) w.resolve();
+        this.observe?.((performance.now() - startedAt) / 1000);
       } catch (err) {
         for (const w of group) w.reject(err);
       } finally {

@@ -11,6 +11,7 @@ import type { EnrolService } from '../enrol/service.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { StatusTracker } from '../live/status.ts';
 import type { Logger } from '../log.ts';
+import type { MetricCounts } from '../metrics/counts.ts';
 import type { PolicyService } from '../policy/service.ts';
 import type { Store } from '../store/types.ts';
 import { DeviceCommands } from './commands.ts';
@@ -30,6 +31,8 @@ export interface IngestContext {
   policy: PolicyService;
   status: StatusTracker;
   committer: GroupCommitter;
+  /** Batches, events and duplicates committed (read by /metrics). */
+  counts: MetricCounts;
   streams: StreamRegistry;
   commands: DeviceCommands;
   screens: TextScreens;
@@ -51,6 +54,7 @@ export interface IngestServerOptions {
   screens: TextScreens;
   now: () => number;
   audit: AuditFn;
+  counts: MetricCounts;
 }
 
 export class IngestServer {
@@ -96,6 +100,7 @@ export class IngestServer {
       policy: options.policy,
       status: options.status,
       committer: this.committer,
+      counts: options.counts,
       streams: new StreamRegistry(options.store),
       commands: this.commands,
       screens: options.screens,
@@ -170,6 +175,11 @@ export class IngestServer {
 
   get connectionCount(): number {
     return this.all.size;
+  }
+
+  /** Devices with an authenticated session now (connectionCount also counts those still saying Hello). */
+  get agentsConnected(): number {
+    return this.byDevice.size;
   }
 
   private register(session: Session): void {

@@ -447,6 +447,10 @@ export class Session {
         for (const r of records) stream.pending.delete(r.seq);
         stream.committedMax = Math.max(stream.committedMax, batchMax);
         release();
+        const counts = this.ctx.counts;
+        counts.ingestBatches++;
+        counts.ingestEvents += records.length;
+        counts.ingestDuplicates += duplicates;
         this.send({ ack: { streamId: this.streamId, seq: stream.committedMax, duplicates } });
         let live = this.ctx.status.get(deviceId);
         for (const [kind, json] of applied) live = reduceStatus(live, kind, json, now);

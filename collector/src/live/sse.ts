@@ -46,6 +46,13 @@ export class SseStreamLimiter {
     };
   }
 
+  /** Open streams of every account together (/metrics). */
+  get total(): number {
+    let n = 0;
+    for (const v of this.open.values()) n += v;
+    return n;
+  }
+
   count(principal: Principal): number {
     return this.open.get(principal.kind === 'staff' ? `user:${principal.userId}` : principal.username) ?? 0;
   }

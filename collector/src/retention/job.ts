@@ -8,6 +8,7 @@
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
+import type { MetricCounts } from '../metrics/counts.ts';
 import { fromJsonBytes, HIGH, K, SEP } from '../store/keys.ts';
 import { randomId, streamFloorOp } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
@@ -24,6 +25,8 @@ export interface RetentionOptions {
   config: CollectorConfig;
   now: () => number;
   audit: AuditFn;
+  /** Runs and failed runs (read by /metrics). */
+  counts?: MetricCounts;
 }
 
 export class RetentionJob {
@@ -53,9 +56,20 @@ export class RetentionJob {
 
   /** One purge now (a second call while one runs joins it). */
   run(actor = 'system'): Promise<PurgeRun> {
-    this.running ??= this.purge(actor).finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.purge(actor)
+      .then(
+        (run) => {
+          if (this.o.counts) this.o.counts.retentionRuns++;
+          return run;
+        },
+        (err: unknown) => {
+          if (this.o.counts) this.o.counts.retentionFailures++;
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

@@ -2,6 +2,8 @@
 // token on every state-changing request, and errors turned into ApiError with the server's code.
 // Every endpoint path the console uses is named here, so the API surface is reviewable in one place.
 
+import { ErrorCode } from './error-codes.js';
+
 const BASE = '/api/v1';
 
 export class ApiError extends Error {
@@ -52,11 +54,12 @@ export async function request(method, path, body, opts = {}) {
     try {
       data = JSON.parse(text);
     } catch {
-      throw new ApiError(res.status, 'CUST_ERR_BAD_RESPONSE', `unexpected response (${res.status})`);
+      throw new ApiError(res.status, ErrorCode.BAD_RESPONSE, `unexpected response (${res.status})`);
     }
   }
   if (!res.ok) {
-    const code = data?.error?.code ?? 'CUST_ERR_HTTP';
+    // No code: the answer came from something in front of the collector (a proxy's error page).
+    const code = data?.error?.code ?? ErrorCode.BAD_RESPONSE;
     const message = data?.error?.message ?? `request failed (${res.status})`;
     const err = new ApiError(res.status, code, message);
     if (res.status === 401 && !opts.quiet401) onUnauthenticated(err);
@@ -185,7 +188,7 @@ export const api = {
 export async function fetchBlobUrl(url) {
   const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
   if (!res.ok) {
-    let code = 'CUST_ERR_HTTP';
+    let code = ErrorCode.BAD_RESPONSE;
     let message = `request failed (${res.status})`;
     try {
       const data = await res.json();
