@@ -2,6 +2,7 @@
 // component list (components.ts), starts everything, and keeps status.json fresh.
 import { hostname } from 'node:os';
 import { CustodianError, ErrorCode, type ICommand, v1 } from '@custodian/protocol';
+import { TextUnitHub } from './capture/text-source.ts';
 import { type ComponentFactory, type CoreServices, componentFactories } from './components.ts';
 import { ensurePrivateDir } from './config/files.ts';
 import { dataPaths } from './config/paths.ts';
@@ -41,7 +42,7 @@ export interface AgentOptions {
 }
 
 /** Components that talk to the user's display: restarted when the graphical session changes. */
-const DISPLAY_BOUND = new Set(['window-monitor', 'idle-lock', 'capture']);
+const DISPLAY_BOUND = new Set(['window-monitor', 'idle-lock', 'capture', 'browser-extension']);
 
 export interface RunningAgent {
   deviceId: string;
@@ -99,6 +100,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
   const core: CoreServices = {
     windowHub,
+    textUnits: new TextUnitHub(log),
     windowSource: await createWindowSource(log),
     inventory: new InventoryMonitor(ctx, await createInventorySource(options.version, options.helperScript)),
     outboxDepth: () => outbox.stats().depth,

@@ -1,6 +1,7 @@
 // custodian-agent <enrol|run|status|unenrol|install-service> [--data-dir DIR]
 // (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
-import { rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
@@ -17,6 +18,17 @@ import {
   removePending,
 } from './identity/credentials.ts';
 import { claimPending, enrol } from './identity/enrol.ts';
+import { defaultRunDir } from './native-host/channel.ts';
+import {
+  buildExtension,
+  extensionId,
+  forceInstallPolicy,
+  HOST_NAME,
+  hostLauncher,
+  hostManifest,
+  manifestKey,
+} from './native-host/deploy.ts';
+import { runNativeHost } from './native-host/host.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
@@ -42,6 +54,12 @@ Commands:
   inventory                                         print this device's inventory as the agent reports it (JSON)
   emit-test-events N                                diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic")
+  browser-files --out DIR (--extension-id ID | --key PEM) [--run-dir DIR] [--host-log FILE]
+                [--update-url URL] [--extension-out DIR]
+                                                    write the browser extension's host launcher, host
+                                                    manifest and force-install policy (README)
+  native-host --extension-id ID --run-dir DIR [--host-log FILE] ORIGIN
+                                                    the native-messaging host (started by the browser)
 
 Data dir default: ${defaultDataDir()}
 The enrol secret may also come from CUSTODIAN_ENROL_SECRET (keeps it out of the process list).
@@ -68,6 +86,8 @@ class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...others] = argv;
+  // Started by the browser with its own arguments (origin; --parent-window=N on Windows).
+  if (first === 'native-host') return nativeHost(others);
   // `custodian-agent --help` and `custodian-agent run --help` both print the usage.
   const helpOnly = first === '--help' || first === '-h';
   const command = helpOnly ? 'help' : first;
@@ -91,6 +111,12 @@ export async function main(argv: string[]): Promise<number> {
       'unit-dir': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
+      'extension-id': { type: 'string' },
+      key: { type: 'string' },
+      'run-dir': { type: 'string' },
+      'host-log': { type: 'string' },
+      'update-url': { type: 'string' },
+      'extension-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -142,6 +168,16 @@ export async function main(argv: string[]): Promise<number> {
       await source.close();
       return 0;
     }
+    case 'browser-files':
+      return browserFiles(dataDir, {
+        out: values.out,
+        extensionId: values['extension-id'],
+        key: values.key,
+        runDir: values['run-dir'],
+        hostLog: values['host-log'],
+        updateUrl: values['update-url'],
+        extensionOut: values['extension-out'],
+      });
     case 'emit-test-events': {
       const n = Number(positionals[0]);
       if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
@@ -239,6 +275,68 @@ async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLo
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   return !stop;
+}
+
+async function nativeHost(args: string[]): Promise<number> {
+  const opts: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--extension-id' || a === '--run-dir' || a === '--host-log') opts[a.slice(2)] = args[++i] ?? '';
+    else rest.push(a);
+  }
+  if (!/^[a-p]{32}$/.test(opts['extension-id'] ?? '') || !opts['run-dir'])
+    throw new UsageError('native-host needs --extension-id ID (32 letters a-p) and --run-dir DIR');
+  return runNativeHost({
+    extensionId: opts['extension-id']!,
+    runDir: opts['run-dir']!,
+    callerArgs: rest,
+    ...(opts['host-log'] ? { logFile: opts['host-log'] } : {}),
+  });
+}
+
+interface BrowserFilesOptions {
+  out: string | undefined;
+  extensionId: string | undefined;
+  key: string | undefined;
+  runDir: string | undefined;
+  hostLog: string | undefined;
+  updateUrl: string | undefined;
+  extensionOut: string | undefined;
+}
+
+async function browserFiles(dataDir: string, o: BrowserFilesOptions): Promise<number> {
+  if (!o.out) throw new UsageError('browser-files needs --out DIR');
+  const key = o.key ? manifestKey(await readFile(o.key, 'utf8')) : undefined;
+  const id = key ? extensionId(key) : o.extensionId;
+  if (!id || !/^[a-p]{32}$/.test(id))
+    throw new UsageError('browser-files needs --extension-id ID (32 letters a-p) or --key PEM');
+  await mkdir(o.out, { recursive: true });
+  const spec = defaultServiceSpec(dataDir, '');
+  const launcher = join(o.out, 'custodian-native-host');
+  await writeFile(
+    launcher,
+    hostLauncher({
+      nodePath: spec.nodePath,
+      nodeArgs: spec.nodeArgs,
+      scriptPath: spec.scriptPath,
+      runDir: o.runDir ?? defaultRunDir(dataDir),
+      extensionId: id,
+      ...(o.hostLog ? { logFile: o.hostLog } : {}),
+    }),
+    { mode: 0o755 },
+  );
+  await writeFile(join(o.out, `${HOST_NAME}.json`), hostManifest(launcher, id), { mode: 0o644 });
+  if (o.updateUrl)
+    await writeFile(join(o.out, 'custodian-extension-policy.json'), forceInstallPolicy(id, o.updateUrl), {
+      mode: 0o644,
+    });
+  if (o.extensionOut) {
+    if (!key) throw new UsageError('--extension-out needs --key PEM (the manifest key)');
+    await buildExtension(o.extensionOut, key);
+  }
+  process.stdout.write(`${JSON.stringify({ extensionId: id, launcher, out: o.out })}\n`);
+  return 0;
 }
 
 /** This process's entry script (bin or bundle), for helper child processes. */

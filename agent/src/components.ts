@@ -2,6 +2,7 @@
 // with the shared AgentContext (and the core services only the core monitors need).
 // Enforcement (issue 5) and capture (issue 6) plug in by adding one line each at the end.
 import { createCaptureComponent } from './capture/capture-component.ts';
+import type { TextUnitHub } from './capture/text-source.ts';
 import type { AgentComponent, AgentContext } from './core/contracts.ts';
 import { createIdleLockEnforcer } from './enforce/idle-lock.ts';
 import { createUsbControl } from './enforce/usb-control.ts';
@@ -9,12 +10,15 @@ import { HeartbeatMonitor } from './monitors/heartbeat-monitor.ts';
 import type { InventoryMonitor } from './monitors/inventory-monitor.ts';
 import type { WindowFeedHub } from './monitors/window-feed.ts';
 import { WindowMonitor } from './monitors/window-monitor.ts';
+import { createBrowserReceiver } from './native-host/receiver.ts';
 import type { WindowSource } from './platform/window.ts';
 
 export interface CoreServices {
   /** Publishing side of AgentContext.windows. */
   windowHub: WindowFeedHub;
   windowSource: WindowSource;
+  /** Text units (browser extension, later OCR and keyboard) for capture to match. */
+  textUnits: TextUnitHub;
   inventory: InventoryMonitor;
   outboxDepth: () => number;
 }
@@ -31,5 +35,6 @@ export const componentFactories: readonly ComponentFactory[] = [
     new HeartbeatMonitor(ctx, { outboxDepth: core.outboxDepth, inventory: () => core.inventory.current() }),
   (ctx) => createIdleLockEnforcer(ctx),
   (ctx) => createUsbControl(ctx),
-  (ctx) => createCaptureComponent(ctx),
+  (ctx, core) => createCaptureComponent(ctx, { textUnits: core.textUnits }),
+  (ctx, core) => createBrowserReceiver(ctx, core.textUnits),
 ];

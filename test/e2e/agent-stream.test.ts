@@ -98,6 +98,7 @@ describe('agent ⇄ collector (Xvfb)', () => {
       'lock',
       'screenshot',
       'usb_control',
+      'browser_extension',
     ]);
     const creds = JSON.parse(
       execFileSync('cat', [`${rig.enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),

@@ -11,6 +11,10 @@ export interface AlertRow {
   term: string;
   severity: number;
   windowTitle: string;
+  windowUrl: string;
+  windowApp: string;
+  source: string;
+  context: string;
   repeatCount: number;
   screenshotCount: number;
   occurredAt: number;

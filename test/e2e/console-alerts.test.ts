@@ -90,6 +90,11 @@ describe('console: alerts (DSL)', () => {
     });
     await row.getByRole('link').click();
     await page.getByRole('button', { name: /Reveal screenshot/ }).waitFor();
+    // Where the words were seen: the URL and the source (title, URL, page text, typed text).
+    const fact = (name: string) =>
+      page.locator('dl.facts dt', { hasText: name }).locator('xpath=following-sibling::dd[1]');
+    expect(await fact('Source').textContent()).toBe('web address (URL)');
+    expect(await fact('URL').textContent()).toBe('https://search.example/?q=how%20to%20end%20it%20all');
     expect(await page.locator('img.shot').count()).toBe(0);
     expect(shotRequests).toEqual([]);
 

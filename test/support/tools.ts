@@ -37,6 +37,8 @@ export const TOOL_PACKAGES = {
   udevadm: 'udev',
   fuser: 'psmisc',
   pgrep: 'procps',
+  // browser extension tests (console browser tests use /usr/bin/chromium directly)
+  chromium: 'chromium',
   // certificates, service unit checks
   openssl: 'openssl',
   python3: 'python3',

@@ -1,4 +1,5 @@
-// Flagged-activity capture (issue 6 §2): on every active-window change, match the title and URL
+// Flagged-activity capture (issue 6 §2): on every active-window change (and every text unit from
+// text-source.ts: browser page text, typed text, tab URLs), match the title and URL
 // against the keyword library; at or above the policy's minimum severity take a screenshot (in a
 // child process) and emit a FlaggedActivity event. Repeats of the same term in the same window
 // within repeatSuppressSeconds give one capture and a count. Screenshots and window text are
@@ -14,6 +15,8 @@ import type {
 } from '../core/contracts.ts';
 import { createScreenshotSource, type ScreenshotSource } from '../platform/screenshot.ts';
 import { RepeatSuppressor, repeatKey } from './repeat-suppressor.ts';
+import { matchTextUnit, type TextFlag } from './text-match.ts';
+import type { TextUnit, TextUnitFeed } from './text-source.ts';
 import { matchWindow } from './window-match.ts';
 
 export interface CaptureDeps {
@@ -23,6 +26,8 @@ export interface CaptureDeps {
   now?: () => number;
   /** Pause between the frames of a burst (policy capture.frames > 1). Default 500 ms. */
   frameGapMs?: number;
+  /** Text units from other sources (browser extension, OCR, keyboard), matched like windows. */
+  textUnits?: TextUnitFeed;
 }
 
 type CaptureSettings = Policy['capture'];
@@ -84,6 +89,7 @@ export class CaptureComponent implements AgentComponent {
         if (w) this.enqueue(w);
       }),
     );
+    if (this.deps.textUnits) this.unsubscribers.push(this.deps.textUnits.onUnit((u) => this.enqueueUnit(u)));
     // A window already open when capture starts counts as a change.
     const current = this.ctx.windows.current();
     if (current) this.enqueue(current);
@@ -109,6 +115,25 @@ export class CaptureComponent implements AgentComponent {
       });
   }
 
+  private enqueueUnit(unit: TextUnit): void {
+    this.queue = this.queue
+      .then(() => this.handleUnit(unit))
+      .catch((err: unknown) => {
+        this.ctx.log.error('flagged-activity capture failed', {
+          origin: unit.origin,
+          err: (err as Error).message,
+        });
+      });
+  }
+
+  private async handleUnit(unit: TextUnit): Promise<void> {
+    if (this.stopped) return;
+    const settings = this.ctx.policy.current().capture;
+    if (!settings.enabled || !this.matcher) return;
+    const flag = matchTextUnit(this.matcher, unit, settings.minSeverity);
+    if (flag) await this.record(flag, { ...unit.window, pid: 0 });
+  }
+
   private async probe(): Promise<void> {
     const cap = await this.screenshots!.probe();
     const changed = cap.available !== this.capability.available || cap.reason !== this.capability.reason;
@@ -121,7 +146,12 @@ export class CaptureComponent implements AgentComponent {
     const settings = this.ctx.policy.current().capture;
     if (!settings.enabled || !this.matcher) return;
     const flag = matchWindow(this.matcher, window, settings.minSeverity);
-    if (!flag) return;
+    if (flag) await this.record(flag, window);
+  }
+
+  /** Repeat suppression, screenshots and the FlaggedActivity event for one match. */
+  private async record(flag: TextFlag, window: ActiveWindowInfo): Promise<void> {
+    const settings = this.ctx.policy.current().capture;
     const m = flag.match;
     const now = (this.deps.now ?? Date.now)();
     const decision = this.repeats.decide(
@@ -131,6 +161,7 @@ export class CaptureComponent implements AgentComponent {
     );
     if (!decision.capture) {
       this.ctx.log.debug('flagged activity repeated, capture suppressed', {
+        source: flag.source,
         category: m.category,
         severity: m.severity,
       });
@@ -155,6 +186,7 @@ export class CaptureComponent implements AgentComponent {
     await this.ctx.events.emit(payload);
     // Category and severity only: titles, terms and images stay out of logs.
     this.ctx.log.info('flagged activity captured', {
+      source: flag.source,
       category: m.category,
       severity: m.severity,
       screenshots: blobIds.length,

@@ -24,7 +24,13 @@ export interface PolicySource {
 }
 
 /** Names of the capabilities the agent reports to the collector. */
-export type CapabilityName = 'active_window' | 'idle' | 'lock' | 'screenshot' | 'usb_control';
+export type CapabilityName =
+  | 'active_window'
+  | 'idle'
+  | 'lock'
+  | 'screenshot'
+  | 'usb_control'
+  | 'browser_extension';
 
 export interface CapabilityStatus {
   name: CapabilityName;

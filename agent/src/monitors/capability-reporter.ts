@@ -14,6 +14,7 @@ export const ALL_CAPABILITIES: readonly CapabilityName[] = [
   'lock',
   'screenshot',
   'usb_control',
+  'browser_extension',
 ];
 const DEBOUNCE_MS = 200;
 

@@ -9,7 +9,14 @@ describe('capabilities', () => {
       { name: 'active_window', available: false, reason: 'no X display' },
       { name: 'usb_control', available: true, reason: '' },
     ]);
-    expect(merged.map((c) => c.name)).toEqual(['active_window', 'idle', 'lock', 'screenshot', 'usb_control']);
+    expect(merged.map((c) => c.name)).toEqual([
+      'active_window',
+      'idle',
+      'lock',
+      'screenshot',
+      'usb_control',
+      'browser_extension',
+    ]);
     expect(merged[0]).toEqual({ name: 'active_window', available: false, reason: 'no X display' });
     expect(merged[1]).toEqual({ name: 'idle', available: false, reason: 'not provided by this agent build' });
     expect(merged[4]!.available).toBe(true);

@@ -48,6 +48,7 @@ export function alertSummary(a: Alert, hostname: string, user: string | null) {
     user,
     windowTitle: a.windowTitle,
     windowApp: a.windowApp,
+    windowUrl: a.windowUrl,
     context: a.context,
     source: a.source,
     educationalContext: a.educationalContext,

@@ -82,7 +82,7 @@ export function listOf(data, key) {
 /**
  * @typedef {{ id: string, deviceId: string, hostname: string, user: string, category: string, severity: number, effectiveSeverity: number,
  *   term: string, context: string, time: number, status: string, grade: number | null, app: string, title: string,
- *   url: string, screenshots: string[], screenshotUnavailable: string, educational: boolean, repeatCount: number,
+ *   url: string, source: string, screenshots: string[], screenshotUnavailable: string, educational: boolean, repeatCount: number,
  *   notes: { author: string, text: string, at: number }[], incidentId: string, timeline: any[] | null, raw: any }} AlertView
  */
 
@@ -112,6 +112,7 @@ export function alertView(data) {
     app: String(first(a?.windowApp, win.app) ?? ''),
     title: String(first(a?.windowTitle, win.title) ?? ''),
     url: String(first(a?.windowUrl, win.url) ?? ''),
+    source: String(a?.source ?? ''),
     screenshots: a?.screenshotsExpired
       ? []
       : /** @type {string[]} */ (first(a?.screenshotBlobIds, a?.screenshots) ?? []).map(String),

@@ -7,6 +7,23 @@ import { badge, ext, extLong, field, fmtTime, h, mount } from '../h.js';
 import { alertView, listOf } from '../model.js';
 import { loading, renderError, sevBadge, statusLine, table } from '../ui.js';
 
+/** What the matched text was (FlaggedActivity.source), in words; anything else shown inert. */
+const SOURCES = {
+  title: 'window title',
+  url: 'web address (URL)',
+  page: 'page text (browser extension)',
+  typed: 'typed text (browser extension)',
+  screen: 'on-screen text (OCR)',
+};
+
+/** @param {string} source */
+function sourceLabel(source) {
+  if (source === '') return '—';
+  return Object.hasOwn(SOURCES, source)
+    ? SOURCES[/** @type {keyof typeof SOURCES} */ (source)]
+    : ext(source, 20);
+}
+
 /** Minutes of device timeline shown either side of the event. */
 const AROUND_MIN = 10;
 
@@ -65,6 +82,7 @@ export async function render(main, ctx) {
               ['Window', a.title ? extLong(a.title, 160) : '—'],
               ['App', a.app ? ext(a.app, 60) : '—'],
               ['URL', a.url ? extLong(a.url, 160) : '—'],
+              ['Source', sourceLabel(a.source)],
               [
                 'Device',
                 a.deviceId

@@ -1,0 +1,126 @@
+// The native-messaging host (`custodian-agent native-host`): started by the browser, as the
+// desktop user, for the Custodian extension's port. It reads framed messages on stdin, checks
+// each (size, shape, and that the caller's origin is the deployment's extension), and forwards
+// the good ones to the agent over the local channel (channel.ts). Bad input is dropped with a
+// logged reason (never its text); the host stays up until the browser closes the port. When the
+// agent cannot be reached the host exits: the browser closes the port, and the extension's
+// service worker keeps a bounded queue and reconnects.
+import { appendFileSync } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { basename, join } from 'node:path';
+import { createLogger } from '../config/logger.ts';
+import type { AgentLogger } from '../core/contracts.ts';
+import { type HostHello, SOCKET_NAME, tokenPaths } from './channel.ts';
+import { FrameDecoder } from './framing.ts';
+import { checkBrowserMessage, extensionIdFromOrigin } from './messages.ts';
+
+export interface NativeHostOptions {
+  /** The deployment's extension id (32 letters a-p): the only origin served. */
+  extensionId: string;
+  runDir: string;
+  /** The host's arguments after the options: the browser passes the caller's origin first. */
+  callerArgs: string[];
+  /** JSON-lines log file (default: stderr, which the browser swallows or prints). */
+  logFile?: string;
+  stdin?: NodeJS.ReadableStream;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function hostLogger(logFile: string | undefined): AgentLogger {
+  return createLogger({
+    base: { component: 'native-host', pid: process.pid },
+    ...(logFile ? { write: (line: string) => appendFileSync(logFile, line, { mode: 0o600 }) } : {}),
+  });
+}
+
+/** Resolves with the exit code when stdin ends (or the agent goes away). */
+export async function runNativeHost(o: NativeHostOptions): Promise<number> {
+  const log = hostLogger(o.logFile);
+  const env = o.env ?? process.env;
+  const stdin = o.stdin ?? process.stdin;
+  // Chrome passes the origin first; on Windows a --parent-window=N follows.
+  const origin = o.callerArgs.find((a) => a.startsWith('chrome-extension://')) ?? o.callerArgs[0];
+  const callerId = extensionIdFromOrigin(origin);
+  const trusted = callerId !== undefined && callerId === o.extensionId;
+  if (!trusted) log.warn('caller is not the Custodian extension; every message will be dropped', { origin });
+
+  let agent: Socket | undefined;
+  if (trusted) {
+    try {
+      agent = await connectAgent(o.runDir, env, o.extensionId);
+    } catch (err) {
+      log.warn('agent not reachable; closing so the extension retries later', { err });
+      return 1;
+    }
+    log.info('extension connected to the agent', { extensionId: o.extensionId });
+  }
+
+  const decoder = new FrameDecoder();
+  let forwarded = 0;
+  return await new Promise<number>((resolve) => {
+    let done = false;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      agent?.end();
+      log.info('native host stopping', { forwarded, code });
+      resolve(code);
+    };
+    agent?.on('close', () => {
+      log.warn('agent closed the channel');
+      finish(1);
+    });
+    agent?.on('error', (err) => log.warn('agent channel error', { err }));
+    stdin.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        if (!f.ok) {
+          log.warn('message dropped', { reason: f.reason, bytes: f.bytes });
+          continue;
+        }
+        if (!trusted) {
+          log.warn('message dropped', { reason: 'wrong-origin' });
+          continue;
+        }
+        const c = checkBrowserMessage(f.value);
+        if (!c.ok) {
+          log.warn('message dropped', { reason: c.reason });
+          continue;
+        }
+        forwarded++;
+        agent?.write(`${JSON.stringify(c.message)}\n`);
+      }
+    });
+    stdin.on('end', () => finish(0));
+    stdin.on('error', () => finish(1));
+  });
+}
+
+async function connectAgent(runDir: string, env: NodeJS.ProcessEnv, extensionId: string): Promise<Socket> {
+  let token: string | undefined;
+  for (const p of tokenPaths(runDir, env['XDG_RUNTIME_DIR'])) {
+    token = await readFile(p, 'utf8').then(
+      (t) => t.trim(),
+      () => undefined,
+    );
+    if (token) break;
+  }
+  if (!token) throw new Error('no agent token readable (is the agent running?)');
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = connect(join(runDir, SOCKET_NAME));
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  const hello: HostHello = { t: 'hello', token, browser: await parentBrowser(), extensionId };
+  socket.write(`${JSON.stringify(hello)}\n`);
+  return socket;
+}
+
+/** The executable that started us (the browser), by name; "unknown" where /proc is missing. */
+async function parentBrowser(): Promise<string> {
+  try {
+    return basename(await readlink(`/proc/${process.ppid}/exe`)).slice(0, 40);
+  } catch {
+    return 'unknown';
+  }
+}
