@@ -30,7 +30,9 @@ export type CapabilityName =
   | 'lock'
   | 'screenshot'
   | 'usb_control'
-  | 'browser_extension';
+  | 'browser_extension'
+  | 'typed_text'
+  | 'screen_text';
 
 export interface CapabilityStatus {
   name: CapabilityName;

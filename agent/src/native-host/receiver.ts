@@ -35,8 +35,13 @@ export class BrowserReceiver implements AgentComponent {
     this.runDir = options.runDir ?? defaultRunDir(ctx.dataDir);
   }
 
+  /** Browsers whose extension is connected now (the keyboard source leaves their keys to it). */
+  connectedBrowsers(): string[] {
+    return [...new Set(this.hosts.values())].sort();
+  }
+
   capabilities(): CapabilityStatus[] {
-    const browsers = [...new Set(this.hosts.values())].sort();
+    const browsers = this.connectedBrowsers();
     return [
       browsers.length > 0
         ? { name: 'browser_extension', available: true, reason: `connected in ${browsers.join(', ')}` }
