@@ -99,6 +99,8 @@ describe('agent ⇄ collector (Xvfb)', () => {
       'screenshot',
       'usb_control',
       'browser_extension',
+      'typed_text',
+      'screen_text',
     ]);
     const creds = JSON.parse(
       execFileSync('cat', [`${rig.enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),

@@ -15,6 +15,8 @@ export const ALL_CAPABILITIES: readonly CapabilityName[] = [
   'screenshot',
   'usb_control',
   'browser_extension',
+  'typed_text',
+  'screen_text',
 ];
 const DEBOUNCE_MS = 200;
 
