@@ -82,6 +82,12 @@ const alive = (pid: number) => {
   }
 };
 
+/** Types a line and presses Enter (a real Return key; xdotool types "\n" on a spare keycode). */
+function typeLine(r: CaptureRig, line: string): void {
+  xdotool(r, ['type', '--delay', '20', line]);
+  xdotool(r, ['key', 'Return']);
+}
+
 function xdotool(r: CaptureRig, args: string[]): void {
   const res = spawnSync('xdotool', args, { env: r.x.env, encoding: 'utf8', timeout: 60_000 });
   if (res.status !== 0) throw new Error(`xdotool ${args[0]}: ${res.stderr}`);
@@ -114,11 +120,11 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
 
     const harmless = 'zebra quartz lantern 4417 crossing';
     const secret = 'Tr0ub4dor&3xQ';
-    xdotool(r, ['type', '--delay', '20', `${harmless}\n`]);
-    xdotool(r, ['type', '--delay', '20', 'Scunthorpe vs Essex, a cocktail therapist analysis\n']);
+    typeLine(r, harmless);
+    typeLine(r, 'Scunthorpe vs Essex, a cocktail therapist analysis');
     xdotool(r, ['type', '--delay', '20', `pw ${secret} ok i want to kill myselg`]);
     xdotool(r, ['key', 'BackSpace']);
-    xdotool(r, ['type', '--delay', '20', 'f tonight\n']);
+    typeLine(r, 'f tonight');
 
     const typed = await waitFor(
       async () => (await r.alerts()).find((a) => a.source === 'typed' && a.screenshotCount === 3),
@@ -147,7 +153,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     }
 
     // A marker: once its alert is there, everything typed before it has been matched.
-    xdotool(r, ['type', '--delay', '20', 'nobody would miss me\n']);
+    typeLine(r, 'nobody would miss me');
     const marker = await waitFor(
       async () => (await r.alerts()).find((a) => a.source === 'typed' && a.term === 'nobody would miss me'),
       'marker alert',
@@ -160,7 +166,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     ]);
 
     // Kill -9 mid-burst: a third should-flag line, killed while its frames are being taken.
-    xdotool(r, ['type', '--delay', '20', 'i am going to end my life\n']);
+    typeLine(r, 'i am going to end my life');
     const during = await waitFor(
       async () => {
         const d = descendants(r.agent.pid);
@@ -182,8 +188,16 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     const agentFiles = filesUnder(r.agent.dataDir);
     const logs = r.agent.logs();
     await r.collector.kill9();
-    const records = JSON.stringify(await storedTimeline(r.collector.dataDir, r.enrolled.deviceId));
-    expect(records).toContain('pw [masked] ok i want to kill myself tonight'); // the search finds what is there
+    // Each record with its event's protobuf bytes as text (strings are stored as UTF-8 in them).
+    const records = (await storedTimeline(r.collector.dataDir, r.enrolled.deviceId))
+      .map(
+        (rec) =>
+          JSON.stringify({ ...rec, event: null }) + Buffer.from(rec.event as Uint8Array).toString('latin1'),
+      )
+      .join('\n');
+    // The search finds what is there: the context.
+    expect(records.includes('pw [masked] ok i want to kill myself tonight')).toBe(true);
+    expect(agentFiles.some((f) => f.text.includes('ok i want to kill myself'))).toBe(true); // the outbox
     for (const needle of [harmless, 'zebra', secret, 'Tr0ub4dor', 'Scunthorpe', 'cocktail']) {
       expect(
         agentFiles.filter((f) => f.text.includes(needle)).map((f) => f.path),
