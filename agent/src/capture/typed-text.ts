@@ -24,7 +24,7 @@ export interface TypedTextDeps {
   extensionBrowsers?: () => string[];
   /** A line ends after this long without a key. Default 5 s. */
   idleMs?: number;
-  /** After the helper died: start again after this long. Default 10 s. */
+  /** After the helper died: start again after this long, doubling per failure in a row up to 10 min. Default 10 s. */
   retryMs?: number;
 }
 
@@ -40,6 +40,8 @@ export class TypedTextComponent implements AgentComponent {
   /** The window the current line is being typed into (undefined: none, or locked). */
   private window: ActiveWindowInfo | undefined;
   private running = false;
+  /** Helper failures in a row (reset when it starts). */
+  private failures = 0;
   private stopped = true;
   private timers: NodeJS.Timeout[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
@@ -114,6 +116,7 @@ export class TypedTextComponent implements AgentComponent {
       this.retry();
       return;
     }
+    this.failures = 0;
     this.report({
       name: 'typed_text',
       available: true,
@@ -132,7 +135,8 @@ export class TypedTextComponent implements AgentComponent {
 
   private retry(): void {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.apply(), this.deps.retryMs ?? 10_000);
+    const delay = Math.min(600_000, (this.deps.retryMs ?? 10_000) * 2 ** Math.min(this.failures++, 6));
+    this.retryTimer = setTimeout(() => void this.apply(), delay);
     this.retryTimer.unref();
   }
 

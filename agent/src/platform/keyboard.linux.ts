@@ -3,6 +3,7 @@
 // tied to the agent (spawnTied: killed with it), streaming validated frames on its stdout. The
 // root agent never opens the user's display itself. The layout comes from `xmodmap -pke`.
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { arch } from 'node:process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,11 @@ import { parseSetxkbmapQuery, parseXmodmapPke } from './keymap.xkb.ts';
 import { runAsFor, sessionEnv } from './session.ts';
 import { x11EnvironmentProblem } from './window.xprop.ts';
 
-const CHILD = fileURLToPath(new URL('./keyboard-child.ts', import.meta.url));
+/** The helper script: the TypeScript source, or in the bundle (agent/bin/bundle.ts) its .mjs beside it. */
+const CHILD = [
+  fileURLToPath(new URL('./keyboard-child.ts', import.meta.url)),
+  fileURLToPath(new URL('./keyboard-child.mjs', import.meta.url)),
+].find((p) => existsSync(p));
 /** How long the helper may take to report that its hook runs. */
 const READY_TIMEOUT_MS = 15_000;
 
@@ -50,6 +55,7 @@ export class X11KeyboardSource implements KeyboardSource {
     });
     // uiohook-napi 1.5.5's linux-arm64 prebuild is an x86-64 copy (platform-notes, Nov 2026).
     if (arch !== 'x64') return unavailable(`no working keyboard hook build for linux-${arch}`);
+    if (!CHILD) return unavailable('the keyboard helper script is missing from this agent build');
     const { env, asUser } = this.session();
     const problem = x11EnvironmentProblem(env);
     if (problem) return unavailable(problem);
@@ -83,6 +89,7 @@ export class X11KeyboardSource implements KeyboardSource {
   async start(onKey: (e: KeyEvent) => void, onEnd: (reason: string) => void): Promise<void> {
     await this.stop();
     const { env, asUser } = this.session();
+    if (!CHILD) throw new CustodianError(ErrorCode.UNAVAILABLE, 'the keyboard helper script is missing');
     const child = spawnTied(process.execPath, [CHILD], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
