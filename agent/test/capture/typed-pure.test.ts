@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isCredentialWindow } from '../../src/capture/credential-window.ts';
-import { decideScan, NO_SCAN, spent } from '../../src/capture/screen-scan.ts';
+import { decideScan, MAX_WINDOWS, NO_SCAN, spent } from '../../src/capture/screen-scan.ts';
 import { looksSecret, MASK, maskSecretsInPlace, showMasks } from '../../src/capture/secret-mask.ts';
 import {
   decideIdle,
@@ -152,5 +152,17 @@ describe('when to OCR', () => {
     expect(decideScan(s, { windowId: '0x1', hash: 'h3' }, 120_000, 2_000).decision).toBe('over-budget');
     // A new hour, a new budget.
     expect(decideScan(s, { windowId: '0x1', hash: 'h3' }, 3_600_001, 2_000).decision).toBe('read');
+  });
+
+  it('remembers each window: switching between two unchanged windows reads neither again', () => {
+    let s = NO_SCAN;
+    for (const id of ['0xa', '0xb']) s = decideScan(s, { windowId: id, hash: `h-${id}` }, 0, 60_000).state;
+    expect(decideScan(s, { windowId: '0xa', hash: 'h-0xa' }, 10_000, 60_000).decision).toBe('unchanged');
+    expect(decideScan(s, { windowId: '0xb', hash: 'h-0xb' }, 20_000, 60_000).decision).toBe('unchanged');
+    // Bounded: the oldest windows are forgotten.
+    for (let i = 0; i < MAX_WINDOWS; i++)
+      s = decideScan(s, { windowId: `0x${i}`, hash: 'x' }, 0, 60_000).state;
+    expect(s.hashes).toHaveLength(MAX_WINDOWS);
+    expect(decideScan(s, { windowId: '0xa', hash: 'h-0xa' }, 30_000, 60_000).decision).toBe('read');
   });
 });
