@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { createScreenTextSource, type ScreenTextSource } from '../platform/ocr.ts';
-import { decideScan, NO_SCAN, type ScanState, spent } from './screen-scan.ts';
+import { decideScan, dueForCheck, NO_SCAN, type ScanState, spent } from './screen-scan.ts';
 import type { TextUnitHub } from './text-source.ts';
 
 export interface ScreenTextDeps {
@@ -104,21 +104,29 @@ export class ScreenTextComponent implements AgentComponent {
   }
 
   private async scan(): Promise<void> {
+    const now = (this.deps.now ?? Date.now)();
     // Not while the screen is locked (the window monitor reports no window then).
     const window = this.ctx.windows.current();
     if (!window) return;
-    const image = await this.source!.activeWindowImage();
-    if (!image || !this.enabled()) return;
-    const hash = createHash('sha256').update(image.png).digest('hex');
-    const now = (this.deps.now ?? Date.now)();
-    const budgetMs = this.ctx.policy.current().capture.ocrCpuSecondsPerHour * 1000;
-    const d = decideScan(this.state, { windowId: image.windowId, hash }, now, budgetMs);
+    const c = this.ctx.policy.current().capture;
+    const focused = await this.source!.focusedWindow();
+    if (!focused || !this.enabled()) return;
+    // Looked at less than screenScanSeconds ago (a focus change back to it): nothing to do.
+    if (!dueForCheck(this.state, focused.windowId, now, c.screenScanSeconds * 1000)) return;
+    const png = await this.source!.windowImage(focused);
+    const hash = createHash('sha256').update(png).digest('hex');
+    const d = decideScan(
+      this.state,
+      { windowId: focused.windowId, hash },
+      now,
+      c.ocrCpuSecondsPerHour * 1000,
+    );
     this.state = d.state;
     if (d.decision !== 'read') {
       this.ctx.log.info('on-screen text not read', { why: d.decision });
       return;
     }
-    const { text, ms } = await this.source!.read(image.png);
+    const { text, ms } = await this.source!.read(png);
     this.state = spent(this.state, ms);
     this.ctx.log.info('on-screen text read', { ms: Math.round(ms), chars: text.length });
     const cleaned = text.replace(/\s+/g, ' ').trim();

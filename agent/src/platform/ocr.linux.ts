@@ -6,7 +6,7 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import { hasCommand, type RunAs, run } from './exec.ts';
-import type { OcrResult, ScreenTextSource, WindowImage } from './ocr.ts';
+import type { FocusedWindow, OcrResult, ScreenTextSource } from './ocr.ts';
 import { clipToScreen, decodeInlinePng, parseRootSize, parseXwininfo } from './ocr.xwininfo.ts';
 import { runAsFor, sessionEnv } from './session.ts';
 import { parseWindowId, parseXpropLine, x11EnvironmentProblem } from './window.xprop.ts';
@@ -53,7 +53,7 @@ export class X11ScreenTextSource implements ScreenTextSource {
     return { name: 'screen_text', available: true, reason: '' };
   }
 
-  async activeWindowImage(): Promise<WindowImage | undefined> {
+  async focusedWindow(): Promise<FocusedWindow | undefined> {
     const { env, asUser } = this.session();
     const opts = { env, timeoutMs: 5_000, ...asUser };
     const active = parseXpropLine(
@@ -64,23 +64,20 @@ export class X11ScreenTextSource implements ScreenTextSource {
     const geometry = parseXwininfo((await run('xwininfo', ['-id', id], opts)).stdout);
     const root = parseRootSize((await run('xwininfo', ['-root'], opts)).stdout);
     const crop = geometry && root ? clipToScreen(geometry, root) : undefined;
-    if (!crop) return undefined;
+    return crop ? { windowId: id, crop } : undefined;
+  }
+
+  async windowImage(w: FocusedWindow): Promise<Uint8Array> {
+    const { env, asUser } = this.session();
+    const { x, y, width, height } = w.crop;
     const { stdout } = await run(
       'import',
-      [
-        '-silent',
-        '-window',
-        'root',
-        '-crop',
-        `${crop.width}x${crop.height}+${crop.x}+${crop.y}`,
-        '+repage',
-        'inline:png:-',
-      ],
-      { ...opts, timeoutMs: 15_000, maxBuffer: 64 * 1024 * 1024 },
+      ['-silent', '-window', 'root', '-crop', `${width}x${height}+${x}+${y}`, '+repage', 'inline:png:-'],
+      { env, timeoutMs: 15_000, maxBuffer: 64 * 1024 * 1024, ...asUser },
     );
     const png = decodeInlinePng(stdout);
     if (!png) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'window image: import gave no PNG');
-    return { windowId: id, png };
+    return png;
   }
 
   async read(png: Uint8Array): Promise<OcrResult> {

@@ -3,11 +3,11 @@
 // the session's user) and the OCR itself (lowest CPU priority, one thread). Nothing resident.
 import type { CapabilityStatus } from '../core/contracts.ts';
 
-export interface WindowImage {
+/** The focused window and the part of the screen it covers. */
+export interface FocusedWindow {
   /** Identifies the window (focus changes are told apart by it). */
   windowId: string;
-  /** The image of the window only, PNG. Attacker-controlled pixels: only ever handed to OCR. */
-  png: Uint8Array;
+  crop: { x: number; y: number; width: number; height: number };
 }
 
 export interface OcrResult {
@@ -19,8 +19,10 @@ export interface OcrResult {
 export interface ScreenTextSource {
   /** The `screen_text` capability, with the reason when unavailable. */
   probe(): Promise<CapabilityStatus>;
-  /** The focused window's image (a crop of a screenshot to its geometry); undefined when none. */
-  activeWindowImage(): Promise<WindowImage | undefined>;
+  /** The focused window and its on-screen geometry; undefined when none (or none on screen). */
+  focusedWindow(): Promise<FocusedWindow | undefined>;
+  /** That window's image, PNG: a crop of a screenshot to its geometry. Attacker-controlled pixels: only for OCR. */
+  windowImage(w: FocusedWindow): Promise<Uint8Array>;
   /** The text OCR reads in a PNG. */
   read(png: Uint8Array): Promise<OcrResult>;
 }

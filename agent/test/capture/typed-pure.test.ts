@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isCredentialWindow } from '../../src/capture/credential-window.ts';
-import { decideScan, MAX_WINDOWS, NO_SCAN, spent } from '../../src/capture/screen-scan.ts';
+import { decideScan, dueForCheck, MAX_WINDOWS, NO_SCAN, spent } from '../../src/capture/screen-scan.ts';
 import { looksSecret, MASK, maskSecretsInPlace, showMasks } from '../../src/capture/secret-mask.ts';
 import {
   decideIdle,
@@ -149,20 +149,26 @@ describe('when to OCR', () => {
     d = decideScan(s, { windowId: '0x1', hash: 'h2' }, 60_000, 2_000);
     expect(d.decision).toBe('read');
     s = spent(d.state, 1_000);
-    expect(decideScan(s, { windowId: '0x1', hash: 'h3' }, 120_000, 2_000).decision).toBe('over-budget');
-    // A new hour, a new budget.
-    expect(decideScan(s, { windowId: '0x1', hash: 'h3' }, 3_600_001, 2_000).decision).toBe('read');
+    const over = decideScan(s, { windowId: '0x1', hash: 'h3' }, 120_000, 2_000);
+    expect(over.decision).toBe('over-budget');
+    // A new hour, a new budget; the change not read for lack of budget is read then.
+    expect(decideScan(over.state, { windowId: '0x1', hash: 'h3' }, 3_600_001, 2_000).decision).toBe('read');
   });
 
-  it('remembers each window: switching between two unchanged windows reads neither again', () => {
+  it('looks at a window at most once per interval, focus changes included', () => {
     let s = NO_SCAN;
-    for (const id of ['0xa', '0xb']) s = decideScan(s, { windowId: id, hash: `h-${id}` }, 0, 60_000).state;
-    expect(decideScan(s, { windowId: '0xa', hash: 'h-0xa' }, 10_000, 60_000).decision).toBe('unchanged');
-    expect(decideScan(s, { windowId: '0xb', hash: 'h-0xb' }, 20_000, 60_000).decision).toBe('unchanged');
+    expect(dueForCheck(s, '0xa', 0, 60_000)).toBe(true);
+    s = decideScan(s, { windowId: '0xa', hash: 'a' }, 0, 60_000).state;
+    s = decideScan(s, { windowId: '0xb', hash: 'b' }, 10_000, 60_000).state;
+    expect(dueForCheck(s, '0xa', 20_000, 60_000)).toBe(false); // switched back after 20 s
+    expect(dueForCheck(s, '0xb', 20_000, 60_000)).toBe(false);
+    expect(dueForCheck(s, '0xc', 20_000, 60_000)).toBe(true); // a window never seen
+    expect(dueForCheck(s, '0xa', 59_500, 60_000)).toBe(true); // the periodic scan, a timer tick early
+    expect(decideScan(s, { windowId: '0xa', hash: 'a' }, 60_000, 60_000).decision).toBe('unchanged');
     // Bounded: the oldest windows are forgotten.
     for (let i = 0; i < MAX_WINDOWS; i++)
       s = decideScan(s, { windowId: `0x${i}`, hash: 'x' }, 0, 60_000).state;
-    expect(s.hashes).toHaveLength(MAX_WINDOWS);
-    expect(decideScan(s, { windowId: '0xa', hash: 'h-0xa' }, 30_000, 60_000).decision).toBe('read');
+    expect(s.windows).toHaveLength(MAX_WINDOWS);
+    expect(dueForCheck(s, '0xa', 1, 60_000)).toBe(true);
   });
 });
