@@ -63,7 +63,10 @@ export class TypedTextComponent implements AgentComponent {
     this.window = this.ctx.windows.current();
     this.unsubscribers.push(
       this.ctx.windows.onChange((w) => {
-        this.finish(); // focus change: the line belonged to the previous window
+        // Focus change: the line belonged to the previous window. The screen locked (no window):
+        // dropped unmatched, it may hold an unlock password typed before the lock was seen.
+        if (w) this.finish();
+        else this.state = { ...EMPTY_TYPED, capsLock: this.state.capsLock };
         this.window = w;
       }),
       this.ctx.policy.onChange(() => void this.apply()),

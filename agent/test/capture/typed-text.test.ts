@@ -86,6 +86,17 @@ describe('typed text component', () => {
     expect(units.map((u) => [u.window.app, u.text])).toEqual([['firefox', 'oh']]);
   });
 
+  it('drops the line being typed when the screen locks (it may hold the unlock password)', async () => {
+    const { ctx, units, keyboard } = await setup();
+    ctx.hub.publish({ app: 'xterm', title: 'chat', url: '', pid: 1 });
+    for (const c of 'hi')
+      keyboard.onKey!({ keycode: CODES[c]!, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    ctx.hub.publish(undefined);
+    ctx.hub.publish({ app: 'xterm', title: 'chat', url: '', pid: 1 });
+    keyboard.type('oh');
+    expect(units.map((u) => u.text)).toEqual(['oh']);
+  });
+
   it('a focus change ends the line for the window it was typed into', async () => {
     const { ctx, units, keyboard } = await setup();
     ctx.hub.publish({ app: 'xterm', title: 'one', url: '', pid: 1 });
