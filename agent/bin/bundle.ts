@@ -13,11 +13,23 @@ const dist = join(agentDir, 'dist');
 rmSync(dist, { recursive: true, force: true });
 
 await build({
-  input: { 'custodian-agent': join(agentDir, 'bin', 'custodian-agent.js') },
+  input: {
+    'custodian-agent': join(agentDir, 'bin', 'custodian-agent.js'),
+    // Run as its own process (as the session's user) by platform/keyboard.linux.ts.
+    'keyboard-child': join(agentDir, 'src', 'platform', 'keyboard-child.ts'),
+  },
   platform: 'node',
-  // level → classic-level (native addon); get-windows and screenshot-desktop load binaries
+  // level → classic-level (native addon); uiohook-napi is a native addon; get-windows and screenshot-desktop load binaries
   // relative to their own files; ws' optional accelerators are optional.
-  external: [/^node:/, 'level', 'get-windows', 'screenshot-desktop', 'bufferutil', 'utf-8-validate'],
+  external: [
+    /^node:/,
+    'level',
+    'get-windows',
+    'screenshot-desktop',
+    'uiohook-napi',
+    'bufferutil',
+    'utf-8-validate',
+  ],
   output: { dir: join(dist, 'lib'), format: 'esm', entryFileNames: '[name].mjs' },
   logLevel: 'silent',
 });

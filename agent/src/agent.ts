@@ -43,7 +43,14 @@ export interface AgentOptions {
 }
 
 /** Components that talk to the user's display: restarted when the graphical session changes. */
-const DISPLAY_BOUND = new Set(['window-monitor', 'idle-lock', 'capture', 'browser-extension']);
+const DISPLAY_BOUND = new Set([
+  'window-monitor',
+  'idle-lock',
+  'capture',
+  'browser-extension',
+  'typed-text',
+  'screen-text',
+]);
 
 export interface RunningAgent {
   deviceId: string;

@@ -3,6 +3,8 @@
 // demands a cookie, and processes of another user holding the desktop session's environment.
 // The agent must discover the session, and the window title must reach the collector timeline;
 // a logout and a new login must be followed.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthXSession, startAuthX } from '../../agent/test/platform/session-xauth.ts';
@@ -10,6 +12,16 @@ import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '.
 import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { type TimelineItem, timeline } from './agent-harness.ts';
+
+/** The keyboard helper (setpriv execs node keyboard-child.ts) started by this agent, if running. */
+function keyboardHelperOf(agentPid: number): number | undefined {
+  const out = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout;
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (m && Number(m[2]) === agentPid && m[3]!.includes('keyboard-child')) return Number(m[1]);
+  }
+  return undefined;
+}
 
 let collector: CollectorProcess | undefined;
 let x: AuthXSession | undefined;
@@ -102,6 +114,18 @@ describe('agent without a display of its own (root service)', () => {
     const t = await timeline(collector!, enrolled!.deviceId);
     const caps = t.map(activeWindowCap).filter((c) => c !== undefined);
     expect(caps.at(-1)).toMatchObject({ available: true });
+    // The keyboard source (issue 14) runs as the session's user, not root, on the session's display
+    // with the agent's own copy of the cookie (not the file the user controls), tied to the agent.
+    const helper = await waitFor(async () => keyboardHelperOf(agent!.pid), 'the keyboard helper', 30_000);
+    expect(/^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${helper}/status`, 'utf8'))?.slice(1)).toEqual([
+      '65534',
+      '65534',
+    ]);
+    const environ = readFileSync(`/proc/${helper}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`DISPLAY=${x!.display}`);
+    const xauthority = environ.find((e) => e.startsWith('XAUTHORITY='));
+    expect(xauthority).toMatch(/^XAUTHORITY=\//);
+    expect(xauthority).not.toBe(`XAUTHORITY=${x!.authFile}`);
     // Nothing ever connected to the planted loopback display.
     expect(trapped).toHaveLength(0);
   });

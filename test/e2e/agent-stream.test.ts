@@ -100,6 +100,8 @@ describe('agent ⇄ collector (Xvfb)', () => {
       'usb_control',
       'secure_transport',
       'browser_extension',
+      'typed_text',
+      'screen_text',
     ]);
     const creds = JSON.parse(
       execFileSync('cat', [`${rig.enrolled.dataDir}/credentials.json`], { encoding: 'utf8' }),

@@ -2,7 +2,7 @@
 // real enrolled agent running on a real X server, and the collector's alert API.
 import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { startX, type XSession } from '../support/xvfb.ts';
+import { startX, type XOptions, type XSession } from '../support/xvfb.ts';
 import { createStaff } from './console-helpers.ts';
 
 export interface AlertRow {
@@ -37,6 +37,8 @@ export interface CaptureRigOptions {
   /** Agent arguments; default `--demo` (idle lock report-only). */
   agentArgs?: string[];
   agentEnv?: NodeJS.ProcessEnv;
+  /** Extra X server options (a server without RECORD). */
+  x?: XOptions;
   /** Runs on the X server before the agent starts (a pupil preparing the screen). */
   beforeAgent?: (x: XSession) => Promise<void>;
   /** Collector environment (e.g. a lower idle-lock floor for a test policy of a few seconds). */
@@ -58,7 +60,7 @@ export async function startCaptureRig(options: CaptureRigOptions = {}): Promise<
   };
   try {
     parts.collector = await startCollector(options.collectorEnv ? { env: options.collectorEnv } : {});
-    parts.x = await startX({ width: 1024, height: 768 });
+    parts.x = await startX({ width: 1024, height: 768, ...options.x });
     parts.enrolled = await enrolAgent({ collector: parts.collector });
     // Sample windows often (the default is 1 s), so the test spends its time on capture, not waiting.
     const put = await fetch(`${parts.collector.url}/api/v1/devices/${parts.enrolled.deviceId}/policy`, {

@@ -176,13 +176,19 @@ describe('console: shell, enrolment page, reports', () => {
     const minutes = page.getByLabel('Lock after (minutes)');
     await minutes.waitFor();
     await minutes.fill('7');
+    // The per-source switches (issue 14): typed text off, on-screen text left on.
+    const typed = page.getByLabel(/Match typed text/);
+    expect(await typed.isChecked()).toBe(true);
+    await typed.uncheck();
     await page.getByRole('button', { name: 'Save policy' }).click();
     await expect.poll(() => page.locator('.policy-form .status').textContent()).toContain('Say why');
     expect((await adminApi(collector, 'GET', '/policy')).policy.idleLock.idleLockSeconds).not.toBe(420);
     await page.getByLabel(/Reason for this change/).fill('Year 11 mocks: shorter lock in exam rooms');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await expect.poll(() => page.locator('.policy-form .status').textContent()).toContain('Saved');
-    expect((await adminApi(collector, 'GET', '/policy')).policy.idleLock.idleLockSeconds).toBe(420);
+    const saved = (await adminApi(collector, 'GET', '/policy')).policy;
+    expect(saved.idleLock.idleLockSeconds).toBe(420);
+    expect([saved.capture.typedText, saved.capture.screenText]).toEqual([false, true]);
     await expect
       .poll(() => page.locator('section', { hasText: 'Change log' }).textContent())
       .toContain('Year 11 mocks');

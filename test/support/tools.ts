@@ -16,11 +16,16 @@ export const TOOL_PACKAGES = {
   xprop: 'x11-utils',
   xwininfo: 'x11-utils',
   xmessage: 'x11-utils',
+  xdpyinfo: 'x11-utils',
+  xmodmap: 'x11-xserver-utils',
+  setxkbmap: 'x11-xkb-utils',
   xrandr: 'x11-xserver-utils',
   xdotool: 'xdotool',
   xprintidle: 'xprintidle',
   i3lock: 'i3lock',
   import: 'imagemagick',
+  // on-screen text (OCR)
+  tesseract: 'tesseract-ocr',
   // USB on loop devices
   losetup: 'mount',
   mount: 'mount',

@@ -8,8 +8,22 @@ export interface XSession {
   /** process.env plus DISPLAY, for child processes that must see this X server. */
   env: NodeJS.ProcessEnv;
   /** Opens a real X window (xterm, which sets _NET_WM_PID as get-windows needs) with the given title. */
-  openWindow(title: string): Promise<ChildProcess>;
+  openWindow(title: string, options?: WindowOptions): Promise<ChildProcess>;
   stop(): Promise<void>;
+}
+
+export interface WindowOptions {
+  /** Extra xterm options (font, size) before `-e`. */
+  xtermArgs?: string[];
+  /** What the xterm runs; default `sleep 3600`. */
+  command?: string[];
+}
+
+export interface XOptions {
+  width?: number;
+  height?: number;
+  /** Extra Xvfb arguments, e.g. ['-extension', 'RECORD'] for a server without RECORD. */
+  xvfbArgs?: string[];
 }
 
 const children = new Set<ChildProcess>();
@@ -78,7 +92,7 @@ export function claimDisplay(): { n: number; release(): void } {
   throw new Error('no free X display number');
 }
 
-export async function startX(opts: { width?: number; height?: number } = {}): Promise<XSession> {
+export async function startX(opts: XOptions = {}): Promise<XSession> {
   // Another process may claim the same display number between our free-check and Xvfb's start
   // (parallel test workers); then one side's Xvfb or openbox never comes up. Retry on a new number.
   for (let attempt = 1; ; attempt++) {
@@ -90,12 +104,14 @@ export async function startX(opts: { width?: number; height?: number } = {}): Pr
   }
 }
 
-async function startXOnce(opts: { width?: number; height?: number }): Promise<XSession> {
+async function startXOnce(opts: XOptions): Promise<XSession> {
   const claim = claimDisplay();
   const display = `:${claim.n}`;
   const screen = `${opts.width ?? 1024}x${opts.height ?? 768}x24`;
   const xvfb = track(
-    spawn('Xvfb', [display, '-screen', '0', screen, '-nolisten', 'tcp'], { stdio: 'ignore' }),
+    spawn('Xvfb', [display, '-screen', '0', screen, '-nolisten', 'tcp', ...(opts.xvfbArgs ?? [])], {
+      stdio: 'ignore',
+    }),
   );
   const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: display };
   delete env['WAYLAND_DISPLAY'];
@@ -115,9 +131,11 @@ async function startXOnce(opts: { width?: number; height?: number }): Promise<XS
   return {
     display,
     env,
-    async openWindow(title: string) {
+    async openWindow(title: string, options: WindowOptions = {}) {
+      const command = options.command ?? ['sleep', '3600'];
+      const args = ['-T', title, '-geometry', '80x20+50+50', ...(options.xtermArgs ?? []), '-e', ...command];
       const child = track(
-        spawn('xterm', ['-T', title, '-geometry', '80x20+50+50', '-e', 'sleep', '3600'], {
+        spawn('xterm', args, {
           env,
           stdio: 'ignore',
         }),

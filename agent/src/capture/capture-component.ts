@@ -15,6 +15,7 @@ import type {
 } from '../core/contracts.ts';
 import { createScreenshotSource, type ScreenshotSource } from '../platform/screenshot.ts';
 import { RepeatSuppressor, repeatKey } from './repeat-suppressor.ts';
+import { maskSecretsInPlace, showMasks } from './secret-mask.ts';
 import { matchTextUnit, type TextFlag } from './text-match.ts';
 import type { TextUnit, TextUnitFeed } from './text-source.ts';
 import { matchWindow } from './window-match.ts';
@@ -26,6 +27,8 @@ export interface CaptureDeps {
   now?: () => number;
   /** Pause between the frames of a burst (policy capture.frames > 1). Default 500 ms. */
   frameGapMs?: number;
+  /** Pause between the frames of a typed-text burst (policy capture.typedFrames). Default 1 s. */
+  typedFrameGapMs?: number;
   /** Text units from other sources (browser extension, OCR, keyboard), matched like windows. */
   textUnits?: TextUnitFeed;
 }
@@ -143,8 +146,18 @@ export class CaptureComponent implements AgentComponent {
     if (this.stopped) return;
     const settings = this.ctx.policy.current().capture;
     if (!settings.enabled || !this.matcher) return;
-    const flag = matchTextUnit(this.matcher, unit, settings.minSeverity);
-    if (flag) await this.record(flag, { ...unit.window, pid: 0 });
+    // Typed and on-screen text: secret-looking tokens are masked before the context is cut.
+    const masked = unit.origin === 'typed' || unit.origin === 'screen';
+    const flag = matchTextUnit(
+      this.matcher,
+      masked ? { ...unit, text: maskSecretsInPlace(unit.text) } : unit,
+      settings.minSeverity,
+    );
+    if (!flag) return;
+    await this.record(masked ? { ...flag, context: showMasks(flag.context) } : flag, {
+      ...unit.window,
+      pid: 0,
+    });
   }
 
   private async probe(): Promise<void> {
@@ -181,7 +194,12 @@ export class CaptureComponent implements AgentComponent {
       return;
     }
 
-    const { blobIds, unavailableReason } = await this.takeScreenshots(settings.frames);
+    // A typed match gets a burst one second apart (what was typed may show a moment later).
+    const typed = flag.source === 'typed';
+    const { blobIds, unavailableReason } = await this.takeScreenshots(
+      typed ? settings.typedFrames : settings.frames,
+      typed ? (this.deps.typedFrameGapMs ?? 1_000) : (this.deps.frameGapMs ?? 500),
+    );
     const payload: EventPayload = {
       flaggedActivity: {
         category: m.category,
@@ -207,13 +225,16 @@ export class CaptureComponent implements AgentComponent {
     });
   }
 
-  private async takeScreenshots(frames: number): Promise<{ blobIds: string[]; unavailableReason: string }> {
+  private async takeScreenshots(
+    frames: number,
+    gapMs: number,
+  ): Promise<{ blobIds: string[]; unavailableReason: string }> {
     // The display may have come (user logged in) or gone since the last probe.
     if (!this.capability.available) await this.probe();
     if (!this.capability.available) return { blobIds: [], unavailableReason: this.capability.reason };
     const blobIds: string[] = [];
     for (let i = 0; i < frames; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, this.deps.frameGapMs ?? 500));
+      if (i > 0) await new Promise((r) => setTimeout(r, gapMs));
       let png: Uint8Array;
       try {
         png = await this.screenshots!.capture();

@@ -31,7 +31,9 @@ export type CapabilityName =
   | 'screenshot'
   | 'usb_control'
   | 'secure_transport'
-  | 'browser_extension';
+  | 'browser_extension'
+  | 'typed_text'
+  | 'screen_text';
 
 export interface CapabilityStatus {
   name: CapabilityName;

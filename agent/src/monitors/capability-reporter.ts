@@ -16,6 +16,8 @@ export const ALL_CAPABILITIES: readonly CapabilityName[] = [
   'usb_control',
   'secure_transport',
   'browser_extension',
+  'typed_text',
+  'screen_text',
 ];
 const DEBOUNCE_MS = 200;
 

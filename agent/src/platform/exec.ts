@@ -12,7 +12,8 @@ export interface RunOptions {
   /** Hard limit; the process is killed (SIGKILL) when it passes. Default 5 s. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
-  input?: string;
+  /** Written to the child's stdin (bytes as they are: an image for OCR). */
+  input?: string | Uint8Array;
   /** Exit codes that count as success besides 0 (e.g. blkid's 2 = nothing found). */
   okExitCodes?: number[];
   maxBuffer?: number;

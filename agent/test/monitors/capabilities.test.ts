@@ -17,6 +17,8 @@ describe('capabilities', () => {
       'usb_control',
       'secure_transport',
       'browser_extension',
+      'typed_text',
+      'screen_text',
     ]);
     expect(merged[0]).toEqual({ name: 'active_window', available: false, reason: 'no X display' });
     expect(merged[1]).toEqual({ name: 'idle', available: false, reason: 'not provided by this agent build' });

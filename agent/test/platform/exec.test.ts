@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,6 +37,11 @@ describe('run', () => {
   it('names a missing command as unavailable', async () => {
     const err = await run('custodian-no-such-command', []).catch((e: unknown) => e);
     expect(isCustodianError(err, ErrorCode.UNAVAILABLE)).toBe(true);
+  });
+  it('hands bytes to stdin unchanged (an image for OCR)', async () => {
+    const bytes = new Uint8Array(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
+    const { stdout } = await run('sha256sum', ['-'], { input: bytes });
+    expect(stdout.split(' ')[0]).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
   it('wraps a failing command with its exit code and stderr', async () => {
     const err = await run('sh', ['-c', 'echo nope >&2; exit 3']).catch((e: unknown) => e);

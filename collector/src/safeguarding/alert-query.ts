@@ -5,9 +5,14 @@ import type { Alert, AlertStatus } from '../store/types.ts';
 
 export const ALERT_STATUSES: readonly AlertStatus[] = ['new', 'graded', 'false-positive', 'escalated'];
 
+/** Where the matched words were seen (FlaggedActivity.source); "" for alerts from older agents. */
+export const ALERT_SOURCES = ['title', 'url', 'page', 'typed', 'screen'] as const;
+
 export interface AlertFilter {
   status?: AlertStatus[];
   category?: string[];
+  /** Where the words were seen: typed, on screen, title, URL, page text. */
+  source?: string[];
   /** Exact severities (effective: the DSL's grade when graded, else the matcher's). */
   severity?: number[];
   minSeverity?: number;
@@ -56,6 +61,10 @@ export function parseAlertFilter(params: URLSearchParams): AlertFilter {
   const category = list(params, 'category');
   for (const c of category ?? [])
     if (!/^[a-z0-9-]{1,64}$/.test(c)) throw badInput('category is not valid', { field: 'category' });
+  const source = list(params, 'source');
+  for (const s of source ?? [])
+    if (!(ALERT_SOURCES as readonly string[]).includes(s))
+      throw badInput(`source must be one of ${ALERT_SOURCES.join(', ')}`, { field: 'source' });
   const severity = list(params, 'severity')?.map((s) => {
     if (!/^[1-5]$/.test(s)) throw badInput('severity must be 1-5', { field: 'severity' });
     return Number(s);
@@ -69,6 +78,7 @@ export function parseAlertFilter(params: URLSearchParams): AlertFilter {
   };
   if (status) filter.status = status as AlertStatus[];
   if (category) filter.category = category;
+  if (source) filter.source = source;
   if (severity) filter.severity = severity;
   const minSeverity = int(params, 'minSeverity', 1, 5);
   if (minSeverity !== undefined) filter.minSeverity = minSeverity;
@@ -86,6 +96,7 @@ export const effectiveSeverity = (a: Alert) => a.grade ?? a.severity;
 export function matches(a: Alert, f: AlertFilter): boolean {
   if (f.status && !f.status.includes(a.status)) return false;
   if (f.category && !f.category.includes(a.category)) return false;
+  if (f.source && !f.source.includes(a.source)) return false;
   const sev = effectiveSeverity(a);
   if (f.severity && !f.severity.includes(sev)) return false;
   if (f.minSeverity !== undefined && sev < f.minSeverity) return false;

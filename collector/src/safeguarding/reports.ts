@@ -5,6 +5,7 @@
 // could identify a child in a small school (see suppressSmallNumbers).
 import { defaultPolicy, mergePolicy, type Policy, RECEIVED_LIMITS } from '@custodian/policy';
 import type { Alert, Device, DeviceLiveStatus } from '../store/types.ts';
+import { ALERT_SOURCES } from './alert-query.ts';
 import type { Incident } from './incidents.ts';
 
 export const NONCOMPLIANCE_REASONS = [
@@ -117,6 +118,10 @@ function countReport(input: ReportInput, anonymised: boolean) {
   for (const a of alerts) byStatus[a.status]++;
   const bySeverity = count(['1', '2', '3', '4', '5'] as const);
   for (const a of real) bySeverity[String(a.grade ?? a.severity) as '1']++;
+  // Where the words were seen; "other" for alerts from agents before the source was sent.
+  const bySource = count([...ALERT_SOURCES, 'other'] as const);
+  for (const a of real)
+    bySource[(ALERT_SOURCES as readonly string[]).includes(a.source) ? (a.source as 'typed') : 'other']++;
 
   const incidents = input.incidents.filter((i) => inPeriod(i.occurredAt));
   const byOutcome: Record<string, number> = {};
@@ -147,6 +152,7 @@ function countReport(input: ReportInput, anonymised: boolean) {
       byCategoryMonth,
       byStatus,
       bySeverity,
+      bySource,
     },
     incidents: { total: incidents.length, byOutcome, byStatus: byIncidentStatus, byReferral },
     devices: {
@@ -227,8 +233,14 @@ export function suppressSmallNumbers(r: ReturnType<typeof countReport>) {
   for (const [c, months] of Object.entries(r.alerts.byCategoryMonth))
     for (const [m, n] of Object.entries(months)) cells[JSON.stringify([c, m])] = n;
   const { 'false-positive': fp, ...realStatus } = r.alerts.byStatus;
-  const real = protectSplits<Record<string, number>>([cells, r.alerts.bySeverity, realStatus]);
-  const [shownCells, bySeverity, shownStatus] = real.splits as [
+  const real = protectSplits<Record<string, number>>([
+    cells,
+    r.alerts.bySeverity,
+    realStatus,
+    r.alerts.bySource,
+  ]);
+  const [shownCells, bySeverity, shownStatus, bySource] = real.splits as [
+    Record<string, Count>,
     Record<string, Count>,
     Record<string, Count>,
     Record<string, Count>,
@@ -268,6 +280,7 @@ export function suppressSmallNumbers(r: ReturnType<typeof countReport>) {
         Count
       >,
       bySeverity,
+      bySource,
     },
     incidents: {
       total: inc.hidden ? suppressed() : r.incidents.total,

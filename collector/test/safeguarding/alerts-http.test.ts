@@ -65,6 +65,7 @@ beforeAll(async () => {
     category: 'drugs',
     term: 'weed',
     time: now - 60_000,
+    source: 'typed',
   });
 });
 afterAll(async () => {
@@ -84,6 +85,14 @@ describe('alert queue', () => {
     });
     const drugs = await dsl.req('GET', '/api/v1/alerts?category=drugs');
     expect(drugs.json.alerts.map((a: { id: string }) => a.id)).toEqual([low.id]);
+    // Where the words were seen (issue 14): typed, on screen, title, URL, page.
+    const typed = await dsl.req('GET', '/api/v1/alerts?source=typed');
+    expect(typed.json.alerts.map((a: { id: string; source: string }) => [a.id, a.source])).toEqual([
+      [low.id, 'typed'],
+    ]);
+    expect((await dsl.req('GET', '/api/v1/alerts?source=title')).json.total).toBe(2);
+    expect((await dsl.req('GET', '/api/v1/alerts?source=screen,typed')).json.total).toBe(1);
+    expect((await dsl.req('GET', '/api/v1/alerts?source=keyboard')).status).toBe(400);
     const byDevice = await dsl.req('GET', `/api/v1/alerts?device=${other.id}`);
     expect(byDevice.json.total).toBe(1);
     const sev = await dsl.req('GET', '/api/v1/alerts?minSeverity=3');

@@ -127,6 +127,19 @@ describe('small-number suppression for governors (pure)', () => {
     expect(dsl.alerts.bySeverity['5']).toBe(1);
   });
 
+  it('counts alerts by where the words were seen, hidden like every other split', () => {
+    const seen = (source: string, n: number) =>
+      Array.from({ length: n }, () => ({ ...alert('suicide', 4), source }) as Alert);
+    const alerts = [...seen('typed', 4), ...seen('screen', 3), ...seen('title', 1)];
+    const dsl = buildReport(input(alerts), false);
+    expect(dsl.alerts.bySource).toEqual({ title: 1, url: 0, page: 0, typed: 4, screen: 3, other: 0 });
+    const g = buildReport(input(alerts), true);
+    expect(g.alerts.bySource).toEqual({ title: HIDDEN, url: 0, page: 0, typed: 4, screen: HIDDEN, other: 0 });
+    expect(smallCounts(g)).toEqual([]);
+    // Alerts from agents that did not send a source count as "other".
+    expect(buildReport(input([alert('drugs', 4)]), false).alerts.bySource.other).toBe(1);
+  });
+
   it('leaves a report with no small numbers exact, total included', () => {
     const alerts = [
       ...Array.from({ length: 3 }, () => alert('bullying', 3)),

@@ -53,6 +53,8 @@ export async function seedDevice(store: Store, over: Partial<Device> = {}): Prom
 }
 
 export interface SeedAlertOptions {
+  /** FlaggedActivity.source; default 'title'. */
+  source?: string;
   device: Device;
   streamId?: string;
   seq?: number;
@@ -101,7 +103,7 @@ export async function seedAlert(store: Store, o: SeedAlertOptions): Promise<Aler
         window,
         screenshotBlobIds: blobId ? [blobId] : [],
         screenshotUnavailableReason: o.unavailableReason ?? '',
-        source: 'title',
+        source: o.source ?? 'title',
       },
     },
     {

@@ -51,6 +51,15 @@ export interface Policy {
     frames: number;
     repeatSuppressSeconds: number;
     customTerms: CustomTerm[];
+    /** Keyboard source: typed text, buffered in memory per window, only a match's context leaves. */
+    typedText: boolean;
+    /** OCR of the active window on focus change and at most every screenScanSeconds. */
+    screenText: boolean;
+    /** Screenshots one second apart on a typed-text match (the burst). */
+    typedFrames: number;
+    screenScanSeconds: number;
+    /** OCR seconds (single-threaded child, wall clock: an upper bound on its CPU) per hour. */
+    ocrCpuSecondsPerHour: number;
   };
   heartbeatSeconds: number;
   windowSampleMs: number;
@@ -75,11 +84,19 @@ export function defaultPolicy(): Policy {
       frames: 1,
       repeatSuppressSeconds: 600,
       customTerms: [],
+      typedText: true,
+      screenText: true,
+      typedFrames: 3,
+      screenScanSeconds: 60,
+      // 20 s an hour is 0.56 % of a core at most, inside the agent's 1 % with everything else.
+      ocrCpuSecondsPerHour: 20,
     },
     heartbeatSeconds: 60,
     windowSampleMs: 1000,
   };
 }
+
+const DEFAULT_CAPTURE = defaultPolicy().capture;
 
 type Issues = string[];
 
@@ -239,6 +256,17 @@ export function validatePolicy(input: unknown, limits: Readonly<PolicyLimits> = 
         if (term.term.trim() === '') issues.push(`${path}.term must not be empty`);
         return term;
       }),
+      typedText: bool(issues, 'capture.typedText', cap['typedText']),
+      screenText: bool(issues, 'capture.screenText', cap['screenText']),
+      typedFrames: int(issues, 'capture.typedFrames', cap['typedFrames'], 1, 5),
+      screenScanSeconds: int(issues, 'capture.screenScanSeconds', cap['screenScanSeconds'], 10, 3_600),
+      ocrCpuSecondsPerHour: int(
+        issues,
+        'capture.ocrCpuSecondsPerHour',
+        cap['ocrCpuSecondsPerHour'],
+        0,
+        3_600,
+      ),
     },
     heartbeatSeconds: int(issues, 'heartbeatSeconds', p['heartbeatSeconds'], 5, 86_400),
     windowSampleMs: int(issues, 'windowSampleMs', p['windowSampleMs'], 100, 60_000),
@@ -341,6 +369,12 @@ export function policyFromWire(wire: IPolicy, limits: Readonly<PolicyLimits> = R
           category: t.category ?? '',
           severity: t.severity ?? 0,
         })),
+        // Zero on the wire: a collector from before the text sources (see custodian.proto).
+        typedText: c.typedText ?? false,
+        screenText: c.screenText ?? false,
+        typedFrames: c.typedFrames || DEFAULT_CAPTURE.typedFrames,
+        screenScanSeconds: c.screenScanSeconds || DEFAULT_CAPTURE.screenScanSeconds,
+        ocrCpuSecondsPerHour: c.ocrCpuSecondsPerHour ?? DEFAULT_CAPTURE.ocrCpuSecondsPerHour,
       },
       heartbeatSeconds: wire.heartbeatSeconds ?? 0,
       windowSampleMs: wire.windowSampleMs ?? 0,

@@ -496,6 +496,11 @@ export namespace custodian {
             frames: number;
             repeatSuppressSeconds: number;
             customTerms: custodian.v1.CustomTerm.$Properties[];
+            typedText: boolean;
+            screenText: boolean;
+            typedFrames: number;
+            screenScanSeconds: number;
+            ocrCpuSecondsPerHour: number;
             static create(properties: custodian.v1.CapturePolicy.$Shape): custodian.v1.CapturePolicy & custodian.v1.CapturePolicy.$Shape;
             static create(properties?: custodian.v1.CapturePolicy.$Properties): custodian.v1.CapturePolicy;
             static encode(message: custodian.v1.CapturePolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -516,6 +521,11 @@ export namespace custodian {
                 frames?: (number|null);
                 repeatSuppressSeconds?: (number|null);
                 customTerms?: (custodian.v1.CustomTerm.$Properties[]|null);
+                typedText?: (boolean|null);
+                screenText?: (boolean|null);
+                typedFrames?: (number|null);
+                screenScanSeconds?: (number|null);
+                ocrCpuSecondsPerHour?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = custodian.v1.CapturePolicy.$Properties;

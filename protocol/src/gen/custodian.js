@@ -3444,6 +3444,11 @@ export const custodian = $root.custodian = (() => {
             CapturePolicy.prototype.frames = 0;
             CapturePolicy.prototype.repeatSuppressSeconds = 0;
             CapturePolicy.prototype.customTerms = $util.emptyArray;
+            CapturePolicy.prototype.typedText = false;
+            CapturePolicy.prototype.screenText = false;
+            CapturePolicy.prototype.typedFrames = 0;
+            CapturePolicy.prototype.screenScanSeconds = 0;
+            CapturePolicy.prototype.ocrCpuSecondsPerHour = 0;
 
             CapturePolicy.create = function(properties) {
                 return new CapturePolicy(properties);
@@ -3474,6 +3479,16 @@ export const custodian = $root.custodian = (() => {
                     for (var i = 0; i < m.customTerms.length; ++i)
                         $root.custodian.v1.CustomTerm.encode(m.customTerms[i], w.uint32(58).fork(), q + 1).ldelim();
                 }
+                if (m.typedText != null && $Object.hasOwnProperty.call(m, "typedText") && m.typedText !== false)
+                    w.uint32(64).bool(m.typedText);
+                if (m.screenText != null && $Object.hasOwnProperty.call(m, "screenText") && m.screenText !== false)
+                    w.uint32(72).bool(m.screenText);
+                if (m.typedFrames != null && $Object.hasOwnProperty.call(m, "typedFrames") && m.typedFrames !== 0)
+                    w.uint32(80).uint32(m.typedFrames);
+                if (m.screenScanSeconds != null && $Object.hasOwnProperty.call(m, "screenScanSeconds") && m.screenScanSeconds !== 0)
+                    w.uint32(88).uint32(m.screenScanSeconds);
+                if (m.ocrCpuSecondsPerHour != null && $Object.hasOwnProperty.call(m, "ocrCpuSecondsPerHour") && m.ocrCpuSecondsPerHour !== 0)
+                    w.uint32(96).uint32(m.ocrCpuSecondsPerHour);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3568,6 +3583,51 @@ export const custodian = $root.custodian = (() => {
                             m.customTerms.push($root.custodian.v1.CustomTerm.decode(r, r.size(), $undefined, q + 1));
                             continue;
                         }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.typedText = v;
+                            else
+                                delete m.typedText;
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.screenText = v;
+                            else
+                                delete m.screenText;
+                            continue;
+                        }
+                    case 10: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.typedFrames = v;
+                            else
+                                delete m.typedFrames;
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.screenScanSeconds = v;
+                            else
+                                delete m.screenScanSeconds;
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.ocrCpuSecondsPerHour = v;
+                            else
+                                delete m.ocrCpuSecondsPerHour;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -3631,6 +3691,26 @@ export const custodian = $root.custodian = (() => {
                         }
                     }
                 }
+                if (m.typedText != null && $Object.hasOwnProperty.call(m, "typedText")) {
+                    if (typeof m.typedText !== "boolean")
+                        return "typedText: boolean expected";
+                }
+                if (m.screenText != null && $Object.hasOwnProperty.call(m, "screenText")) {
+                    if (typeof m.screenText !== "boolean")
+                        return "screenText: boolean expected";
+                }
+                if (m.typedFrames != null && $Object.hasOwnProperty.call(m, "typedFrames")) {
+                    if (!$util.isInteger(m.typedFrames))
+                        return "typedFrames: integer expected";
+                }
+                if (m.screenScanSeconds != null && $Object.hasOwnProperty.call(m, "screenScanSeconds")) {
+                    if (!$util.isInteger(m.screenScanSeconds))
+                        return "screenScanSeconds: integer expected";
+                }
+                if (m.ocrCpuSecondsPerHour != null && $Object.hasOwnProperty.call(m, "ocrCpuSecondsPerHour")) {
+                    if (!$util.isInteger(m.ocrCpuSecondsPerHour))
+                        return "ocrCpuSecondsPerHour: integer expected";
+                }
                 return null;
             };
 
@@ -3687,6 +3767,31 @@ export const custodian = $root.custodian = (() => {
                         m.customTerms[i] = $root.custodian.v1.CustomTerm.fromObject(d.customTerms[i], q + 1);
                     }
                 }
+                if (d.typedText != null) {
+                    if (d.typedText) {
+                        m.typedText = $Boolean(d.typedText);
+                    }
+                }
+                if (d.screenText != null) {
+                    if (d.screenText) {
+                        m.screenText = $Boolean(d.screenText);
+                    }
+                }
+                if (d.typedFrames != null) {
+                    if ($Number(d.typedFrames) !== 0) {
+                        m.typedFrames = d.typedFrames >>> 0;
+                    }
+                }
+                if (d.screenScanSeconds != null) {
+                    if ($Number(d.screenScanSeconds) !== 0) {
+                        m.screenScanSeconds = d.screenScanSeconds >>> 0;
+                    }
+                }
+                if (d.ocrCpuSecondsPerHour != null) {
+                    if ($Number(d.ocrCpuSecondsPerHour) !== 0) {
+                        m.ocrCpuSecondsPerHour = d.ocrCpuSecondsPerHour >>> 0;
+                    }
+                }
                 return m;
             };
 
@@ -3708,6 +3813,11 @@ export const custodian = $root.custodian = (() => {
                     d.ageBand = "";
                     d.frames = 0;
                     d.repeatSuppressSeconds = 0;
+                    d.typedText = false;
+                    d.screenText = false;
+                    d.typedFrames = 0;
+                    d.screenScanSeconds = 0;
+                    d.ocrCpuSecondsPerHour = 0;
                 }
                 if (m.enabled != null && $Object.hasOwnProperty.call(m, "enabled")) {
                     d.enabled = m.enabled;
@@ -3735,6 +3845,21 @@ export const custodian = $root.custodian = (() => {
                     for (var j = 0; j < m.customTerms.length; ++j) {
                         d.customTerms[j] = $root.custodian.v1.CustomTerm.toObject(m.customTerms[j], o, q + 1);
                     }
+                }
+                if (m.typedText != null && $Object.hasOwnProperty.call(m, "typedText")) {
+                    d.typedText = m.typedText;
+                }
+                if (m.screenText != null && $Object.hasOwnProperty.call(m, "screenText")) {
+                    d.screenText = m.screenText;
+                }
+                if (m.typedFrames != null && $Object.hasOwnProperty.call(m, "typedFrames")) {
+                    d.typedFrames = m.typedFrames;
+                }
+                if (m.screenScanSeconds != null && $Object.hasOwnProperty.call(m, "screenScanSeconds")) {
+                    d.screenScanSeconds = m.screenScanSeconds;
+                }
+                if (m.ocrCpuSecondsPerHour != null && $Object.hasOwnProperty.call(m, "ocrCpuSecondsPerHour")) {
+                    d.ocrCpuSecondsPerHour = m.ocrCpuSecondsPerHour;
                 }
                 return d;
             };

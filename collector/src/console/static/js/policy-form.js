@@ -1,6 +1,6 @@
 // The policy editor used for the default policy and for one device's override. It edits the
-// fields staff change (idle lock, USB mode and allow list, capture categories, severity and age
-// band) and always asks why: every relaxation is recorded with who, when and why.
+// fields staff change (idle lock, USB mode and allow list, capture categories, severity, age
+// band, typed and on-screen text) and always asks why: every relaxation is recorded with who, when and why.
 import { ext, field, h } from './h.js';
 import { statusLine } from './ui.js';
 
@@ -116,6 +116,12 @@ export function policyForm(policy, save, opts) {
   const captureEnabled = /** @type {HTMLInputElement} */ (
     h('input', { type: 'checkbox', checked: cap.enabled !== false, disabled: ro })
   );
+  const typedText = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', checked: cap.typedText !== false, disabled: ro })
+  );
+  const screenText = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', checked: cap.screenText !== false, disabled: ro })
+  );
   const minSeverity = /** @type {HTMLSelectElement} */ (
     h(
       'select',
@@ -171,6 +177,8 @@ export function policyForm(policy, save, opts) {
           },
           capture: {
             enabled: captureEnabled.checked,
+            typedText: typedText.checked,
+            screenText: screenText.checked,
             minSeverity: Number(minSeverity.value),
             ageBand: ageBand.value,
             categories: categories.length === CATEGORIES.length ? [] : categories,
@@ -221,6 +229,13 @@ export function policyForm(policy, save, opts) {
       null,
       h('legend', null, 'Safeguarding capture'),
       h('label', { class: 'check' }, captureEnabled, ' Capture flagged activity with a screenshot'),
+      h(
+        'label',
+        { class: 'check' },
+        typedText,
+        ' Match typed text (only the matched sentence is kept, secret-looking words masked)',
+      ),
+      h('label', { class: 'check' }, screenText, ' Match on-screen text (OCR of the active window)'),
       field('Minimum severity', minSeverity),
       field('Age band', ageBand),
       h(

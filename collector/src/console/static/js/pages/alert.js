@@ -12,7 +12,7 @@ const SOURCES = {
   title: 'window title',
   url: 'web address (URL)',
   page: 'page text (browser extension)',
-  typed: 'typed text (browser extension)',
+  typed: 'typed text (keyboard or browser extension)',
   screen: 'on-screen text (OCR)',
 };
 
@@ -83,6 +83,14 @@ export async function render(main, ctx) {
               ['App', a.app ? ext(a.app, 60) : '—'],
               ['URL', a.url ? extLong(a.url, 160) : '—'],
               ['Source', sourceLabel(a.source)],
+              ...(a.source === 'typed'
+                ? [
+                    [
+                      'Kept',
+                      'Only the matched sentence above (at most 100 characters, secret-looking words masked); nothing else typed left the device.',
+                    ],
+                  ]
+                : []),
               [
                 'Device',
                 a.deviceId

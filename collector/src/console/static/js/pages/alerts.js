@@ -7,6 +7,14 @@ import { alertView, listOf } from '../model.js';
 import { renderError, sevBadge, statusLine, table } from '../ui.js';
 
 const STATUSES = ['new', 'graded', 'false-positive', 'escalated'];
+/** The `source` filter: where the words were seen (collector ALERT_SOURCES). */
+const SOURCE_OPTIONS = [
+  ['typed', 'typed'],
+  ['screen', 'on screen'],
+  ['title', 'window title'],
+  ['url', 'URL'],
+  ['page', 'page text'],
+];
 
 /** @typedef {import('../model.js').AlertView} AlertView */
 
@@ -33,6 +41,14 @@ export async function render(main, ctx) {
       [5, 4, 3, 2, 1].map((n) => h('option', { value: n }, `${n}+`)),
     )
   );
+  const source = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      null,
+      h('option', { value: '' }, 'any'),
+      SOURCE_OPTIONS.map(([v, label]) => h('option', { value: v }, label)),
+    )
+  );
   const category = /** @type {HTMLInputElement} */ (
     h('input', { placeholder: 'e.g. self-harm', class: 'mid' })
   );
@@ -54,6 +70,7 @@ export async function render(main, ctx) {
         status: status.value,
         minSeverity: minSev.value,
         category: category.value.trim(),
+        source: source.value,
         deviceId: device.value.trim(),
         from: from.value ? new Date(`${from.value}T00:00:00`).getTime() : undefined,
         to: to.value ? new Date(`${to.value}T23:59:59`).getTime() : undefined,
@@ -170,6 +187,7 @@ export async function render(main, ctx) {
       h('label', null, 'Status ', status),
       h('label', null, 'Severity ', minSev),
       h('label', null, 'Category ', category),
+      h('label', null, 'Seen as ', source),
       h('label', null, 'Device ', device),
       h('label', null, 'From ', from),
       h('label', null, 'To ', to),

@@ -7,6 +7,16 @@ import { stackedBars } from '../chart.js';
 import { ext, fmtTime, h, mount } from '../h.js';
 import { loading, renderError, table } from '../ui.js';
 
+/** Where the matched words were seen (report.alerts.bySource keys). @type {Record<string, string>} */
+const SOURCE_WORDS = {
+  typed: 'typed',
+  screen: 'on screen',
+  title: 'window title',
+  url: 'URL',
+  page: 'page text',
+  other: 'not recorded',
+};
+
 const REASONS = {
   'lock-failed': 'screen lock failed',
   'no-lock-capability': 'cannot lock on this device',
@@ -144,6 +154,16 @@ function reportBody(r) {
             'By severity: ',
             entries(a.bySeverity)
               .map(([s, n]) => `S${s}: ${fig(n)}`)
+              .join(' · '),
+          )
+        : null,
+      a.bySource && entries(a.bySource).length
+        ? h(
+            'p',
+            { class: 'small' },
+            'By where the words were seen: ',
+            entries(a.bySource)
+              .map(([s, n]) => `${SOURCE_WORDS[s] ?? 'other'}: ${fig(n)}`)
               .join(' · '),
           )
         : null,

@@ -1,0 +1,37 @@
+// Key events of the user's graphical session behind one interface (STYLE.md §1); the
+// implementation is chosen here, once, by platform. What is typed is mapped, buffered and matched
+// by agent/src/capture/typed-text.ts; a source only delivers key codes and the layout to map them.
+import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
+import type { KeyEvent } from './keyboard-frames.ts';
+import type { Keymap } from './keymap.xkb.ts';
+
+export interface KeyboardLayout {
+  /** Layout name for the capability report ("us", "gb", "de(nodeadkeys)"). */
+  name: string;
+  map: Keymap;
+}
+
+export interface KeyboardSource {
+  /** The `typed_text` capability, with the reason when unavailable. */
+  probe(): Promise<CapabilityStatus>;
+  /** The session's layout now (read again at every start: a new login may bring another). */
+  layout(): Promise<KeyboardLayout>;
+  /** Starts delivering key events; `onEnd` when the source stopped by itself (with why). */
+  start(onKey: (e: KeyEvent) => void, onEnd: (reason: string) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Windows: uiohook-napi's win32 prebuilds (a low-level keyboard hook in the user's session) and
+ * ToUnicodeEx with the foreground thread's layout; macOS: its darwin prebuilds (a CGEventTap, which
+ * needs the Input Monitoring permission) and UCKeyTranslate. Neither is wired yet: both report
+ * typed text unavailable.
+ */
+export async function createKeyboardSource(log: AgentLogger): Promise<KeyboardSource> {
+  switch (process.platform) {
+    case 'linux':
+      return new (await import('./keyboard.linux.ts')).X11KeyboardSource(log);
+    default:
+      return new (await import('./keyboard.unsupported.ts')).UnsupportedKeyboardSource(process.platform);
+  }
+}

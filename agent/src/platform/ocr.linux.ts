@@ -1,0 +1,95 @@
+// Linux/X11 on-screen text: the focused window (_NET_ACTIVE_WINDOW) cropped out of a root
+// screenshot by ImageMagick `import`, run as the session's user; then Debian's `tesseract` 5 with
+// OMP_THREAD_LIMIT=1 under `nice -n 19` (multi-threaded it burns 3–4× the CPU for nothing on two
+// cores: platform-notes, Nov 2026), also as the session's user (it parses pixels any program on
+// the screen can draw). Both are short-lived children with timeouts.
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import type { CapabilityStatus } from '../core/contracts.ts';
+import { hasCommand, type RunAs, run } from './exec.ts';
+import type { FocusedWindow, OcrResult, ScreenTextSource } from './ocr.ts';
+import { clipToScreen, decodeInlinePng, parseRootSize, parseXwininfo } from './ocr.xwininfo.ts';
+import { runAsFor, sessionEnv } from './session.ts';
+import { parseWindowId, parseXpropLine, x11EnvironmentProblem } from './window.xprop.ts';
+
+const OCR_TIMEOUT_MS = 30_000;
+/** Languages passed to tesseract: the keyword library's first language (see the agent README). */
+export const OCR_LANGUAGES = 'eng';
+
+export class X11ScreenTextSource implements ScreenTextSource {
+  private readonly envOf: () => NodeJS.ProcessEnv;
+
+  constructor(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv) = sessionEnv) {
+    this.envOf = typeof env === 'function' ? env : () => env;
+  }
+
+  private session(): { env: NodeJS.ProcessEnv; asUser: { runAs?: RunAs } } {
+    const base = this.envOf();
+    const runAs = runAsFor(base);
+    return { env: { ...base, LC_ALL: 'C.UTF-8' }, asUser: runAs ? { runAs } : {} };
+  }
+
+  async probe(): Promise<CapabilityStatus> {
+    const unavailable = (reason: string): CapabilityStatus => ({
+      name: 'screen_text',
+      available: false,
+      reason,
+    });
+    const { env } = this.session();
+    const problem = x11EnvironmentProblem(env);
+    if (problem) return unavailable(problem);
+    if (!(await hasCommand('tesseract')))
+      return unavailable('tesseract is not installed (Debian packages tesseract-ocr, tesseract-ocr-eng)');
+    if (!(await hasCommand('import')))
+      return unavailable('ImageMagick is not installed (Debian package imagemagick)');
+    if (!(await hasCommand('xwininfo')))
+      return unavailable('xwininfo is not installed (Debian package x11-utils)');
+    try {
+      const { stdout } = await run('tesseract', ['--list-langs'], { timeoutMs: 5_000 });
+      if (!/^eng$/m.test(stdout))
+        return unavailable('tesseract has no English data (Debian package tesseract-ocr-eng)');
+    } catch (err) {
+      return unavailable(`tesseract does not run: ${(err as Error).message.slice(0, 200)}`);
+    }
+    return { name: 'screen_text', available: true, reason: '' };
+  }
+
+  async focusedWindow(): Promise<FocusedWindow | undefined> {
+    const { env, asUser } = this.session();
+    const opts = { env, timeoutMs: 5_000, ...asUser };
+    const active = parseXpropLine(
+      (await run('xprop', ['-len', '64', '-root', '_NET_ACTIVE_WINDOW'], opts)).stdout.trim(),
+    );
+    const id = active?.found ? parseWindowId(active.raw) : undefined;
+    if (!id) return undefined;
+    const geometry = parseXwininfo((await run('xwininfo', ['-id', id], opts)).stdout);
+    const root = parseRootSize((await run('xwininfo', ['-root'], opts)).stdout);
+    const crop = geometry && root ? clipToScreen(geometry, root) : undefined;
+    return crop ? { windowId: id, crop } : undefined;
+  }
+
+  async windowImage(w: FocusedWindow): Promise<Uint8Array> {
+    const { env, asUser } = this.session();
+    const { x, y, width, height } = w.crop;
+    const { stdout } = await run(
+      'import',
+      ['-silent', '-window', 'root', '-crop', `${width}x${height}+${x}+${y}`, '+repage', 'inline:png:-'],
+      { env, timeoutMs: 15_000, maxBuffer: 64 * 1024 * 1024, ...asUser },
+    );
+    const png = decodeInlinePng(stdout);
+    if (!png) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'window image: import gave no PNG');
+    return png;
+  }
+
+  async read(png: Uint8Array): Promise<OcrResult> {
+    const { asUser } = this.session();
+    const started = performance.now();
+    const { stdout } = await run('nice', ['-n', '19', 'tesseract', 'stdin', 'stdout', '-l', OCR_LANGUAGES], {
+      // One thread; nothing of root's environment; no display needed.
+      env: { PATH: '/usr/bin:/bin', LC_ALL: 'C.UTF-8', OMP_THREAD_LIMIT: '1' },
+      input: png,
+      timeoutMs: OCR_TIMEOUT_MS,
+      ...asUser,
+    });
+    return { text: stdout, ms: performance.now() - started };
+  }
+}
