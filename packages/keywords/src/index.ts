@@ -7,6 +7,8 @@ export {
   DATA_DIR,
   type Library,
   LibraryFormatError,
+  LANGUAGES,
+  type Language,
   type LibraryStats,
   libraryStats,
   loadLibrary,
@@ -24,3 +26,4 @@ export {
 } from './matcher.ts';
 export { type Normalised, normalise } from './normalise.ts';
 export { extractSearchQuery, SEARCH_PARAMS, type SearchQuery } from './search-query.ts';
+export { MAX_RULE_GAP, MAX_RULE_GROUPS, parsePattern, parseRuleFile, type RuleEntry, type RuleLink } from './rules.ts';

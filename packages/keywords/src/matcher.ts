@@ -4,6 +4,8 @@
 import { buildAutomaton } from './aho-corasick.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
 import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
+import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
+import type { RuleEntry } from './rules.ts';
 
 export interface KeywordMatch {
   /** The library term (as written in the data file, or the custom term). */
@@ -16,6 +18,12 @@ export interface KeywordMatch {
   end: number;
   /** The text shows an evident educational context (revision page, PSHE lesson, set text). */
   educational: boolean;
+  /** Only on rule matches: the rule's id (the pattern is in `term`). */
+  rule?: string;
+  /** Only on rule matches: what the rule means, for the DSL (show it where a term is shown). */
+  description?: string;
+  /** Only for terms and rules of a language other than English: its code (`pl`, `ur-latn`, ...). */
+  language?: string;
 }
 
 export interface CustomTermInput {
@@ -38,6 +46,8 @@ export interface Matcher {
   match(text: string): KeywordMatch[];
   /** Number of library terms compiled in (after filtering), for status and tests. */
   readonly termCount: number;
+  /** Number of library rules compiled in (after filtering). */
+  readonly ruleCount: number;
 }
 
 /** How far an educational context lowers severity (never below 1, never for `keep` terms). */
@@ -53,6 +63,25 @@ const KIND_CUE = 2;
 const KIND_ALLOW = 3;
 /** `~phrase` in a term's exceptions: the phrase anywhere in the text suppresses the term ("~hockey" for "body check"). */
 const KIND_CONTEXT_EXCEPTION = 4;
+/** A word group of a rule (entry = anchor id, see rule-check.ts). */
+const KIND_ANCHOR = 5;
+/** A negation cue, for rules marked @neg. */
+const KIND_NEG = 6;
+/** A rule's `unless` phrase (entry = rule index). */
+const KIND_UNLESS = 7;
+
+/**
+ * Arabic writes "and", "the", "with", "for" as prefixes of the next word (و، ال، ب، ل، ف): an
+ * Arabic term is also compiled with each of them in front, instead of stripping letters from
+ * observed text (which would turn other words into terms).
+ */
+const ARABIC_PROCLITICS = ['ال', 'و', 'وال', 'بال', 'ف', 'ب', 'ل'];
+
+function arabicVariants(phrase: string): string[] {
+  if (phrase.startsWith('ال'))
+    return [phrase, ...['و', 'ف', 'ب', 'وب'].map((p) => p + phrase), `لل${phrase.slice(2)}`];
+  return [phrase, ...ARABIC_PROCLITICS.map((p) => p + phrase), `لل${phrase}`];
+}
 
 interface Pattern {
   kind: number;
@@ -110,6 +139,7 @@ interface EntryTable {
   severity: Uint8Array;
   /** 1 when an educational context lowers the severity. */
   lowers: Uint8Array;
+  language: string[];
 }
 
 function compile(raw: string): { text: string; runs: Uint8Array; prefix: boolean } {
@@ -147,6 +177,10 @@ export function createMatcher(options: MatcherOptions): Matcher {
     });
   }
 
+  const ruleList: RuleEntry[] = (lib.rules ?? []).filter(
+    (r) => r.bands.includes(options.ageBand) && (wanted === null || wanted.has(r.category)),
+  );
+
   const patterns: Pattern[] = [];
   const add = (kind: number, raw: string, entry: number, withCompact: boolean) => {
     const c = compile(raw);
@@ -160,12 +194,27 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (compact.text.length >= COMPACT_MIN_LENGTH) patterns.push({ kind, ...compact, entry });
     }
   };
+  const addIn = (language: string | undefined, kind: number, raw: string, entry: number, compact: boolean) => {
+    if (language === 'ar') for (const v of arabicVariants(raw)) add(kind, v, entry, compact);
+    else add(kind, raw, entry, compact);
+  };
   entryList.forEach((e, i) => {
-    add(KIND_TERM, e.term, i, true);
+    addIn(e.language, KIND_TERM, e.term, i, true);
     for (const ex of e.exceptions)
       if (ex.startsWith('~')) add(KIND_CONTEXT_EXCEPTION, ex.slice(1), i, false);
       else add(KIND_EXCEPTION, ex, i, false);
   });
+  const { compiled: rules, anchorPhrases } = compileRules(ruleList);
+  const anchorLanguage = new Map<string, string>();
+  for (const r of ruleList) for (const g of r.groups) for (const a of g) anchorLanguage.set(a, r.language);
+  anchorPhrases.forEach((phrase, a) => {
+    addIn(anchorLanguage.get(phrase), KIND_ANCHOR, phrase, a, false);
+  });
+  ruleList.forEach((r, ri) => {
+    for (const u of r.unless) add(KIND_UNLESS, u, ri, false);
+  });
+  if (ruleList.some((r) => r.negatable))
+    for (const cue of lib.negations ?? []) add(KIND_NEG, cue.phrase, -1, false);
   for (const cue of lib.educationalCues) add(KIND_CUE, cue.phrase, -1, false);
   for (const a of lib.allow) add(KIND_ALLOW, a.phrase, -1, false);
   // Word boundaries live in the automaton: every pattern starts with a space (and ends with one
@@ -179,12 +228,14 @@ export function createMatcher(options: MatcherOptions): Matcher {
     category: entryList.map((e) => e.category),
     severity: Uint8Array.from(entryList, (e) => e.severity),
     lowers: Uint8Array.from(entryList, (e) => (e.educational === 'lower' ? 1 : 0)),
+    language: entryList.map((e) => e.language ?? 'en'),
   };
   // Only this phrase of the library is needed later (re-matching around masked words).
   const firstCue = lib.educationalCues[0]?.phrase ?? '';
 
   return {
     termCount: libraryCount,
+    ruleCount: ruleList.length,
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
       const base = matchOne(text);
@@ -223,6 +274,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
     const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
     const suppressed = new Set<number>(); // entries with a context exception present
     let educational = false;
+    const ruleHits: RuleHits | null = rules.count > 0 ? { anchor: [], neg: [], unless: [] } : null;
     automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
       // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
       const s = start;
@@ -231,10 +283,15 @@ export function createMatcher(options: MatcherOptions): Matcher {
       const kind = pt.kind[pi];
       const entry = pt.entry[pi]!;
       if (kind === KIND_TERM) hits.push({ entry, s, e });
+      else if (kind === KIND_ANCHOR) ruleHits!.anchor.push(entry, s, e);
+      else if (kind === KIND_NEG) ruleHits!.neg.push(s);
+      else if (kind === KIND_UNLESS) ruleHits!.unless.push(entry, s, e);
       else if (kind === KIND_CUE) educational = true;
       else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
       else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
     });
+    const ruleMatches = ruleHits ? checkRules(rules, ruleHits, n.codes, n.length) : [];
+    for (const r of ruleMatches) hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
     if (hits.length === 0) return { matches: [], educational };
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
@@ -245,6 +302,31 @@ export function createMatcher(options: MatcherOptions): Matcher {
     // ("kill myself" inside "how to kill myself").
     const reach = new Map<string, number>();
     for (const h of hits) {
+      if (h.entry < 0) {
+        // a rule match: allow phrases apply; a longer term or rule match of its category wins
+        if (coverIndex.covered(-1, h.s, h.e)) continue;
+        const rule = ruleList[-1 - h.entry]!;
+        const farthest = reach.get(rule.category) ?? -1;
+        if (farthest >= h.e) continue;
+        reach.set(rule.category, h.e);
+        const severity =
+          educational && rule.educational === 'lower'
+            ? Math.max(1, rule.severity - EDUCATIONAL_SEVERITY_DROP)
+            : rule.severity;
+        const m: KeywordMatch = {
+          term: rule.pattern,
+          category: rule.category,
+          severity,
+          start: n.starts[h.s]!,
+          end: n.ends[h.e - 1]!,
+          educational,
+          rule: rule.id,
+          description: rule.description,
+        };
+        if (rule.language !== 'en') m.language = rule.language;
+        result.push(m);
+        continue;
+      }
       if (
         suppressed.has(h.entry) ||
         coverIndex.covered(-1, h.s, h.e) ||
@@ -258,14 +340,16 @@ export function createMatcher(options: MatcherOptions): Matcher {
       const base = entries.severity[h.entry]!;
       const severity =
         educational && entries.lowers[h.entry] === 1 ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP) : base;
-      result.push({
+      const m: KeywordMatch = {
         term: entries.term[h.entry]!,
         category,
         severity,
         start: n.starts[h.s]!,
         end: n.ends[h.e - 1]!,
         educational,
-      });
+      };
+      if (entries.language[h.entry] !== 'en') m.language = entries.language[h.entry]!;
+      result.push(m);
     }
     result.sort((a, b) => a.start - b.start || b.severity - a.severity);
     return { matches: result, educational };
