@@ -87,6 +87,46 @@ const HOMOGLYPHS: Record<string, string> = {
   œ: 'oe',
 };
 
+/**
+ * Arabic and Urdu letter variants folded to one form: alef wasla, alef maksura and the Urdu/Farsi
+ * yehs → ي; teh marbuta and the Urdu hehs (ہ ھ ۃ ە) → ه; keheh → ك. People type either form
+ * (keyboard layout, Arabic vs Urdu habits), so terms and text must agree whichever was used.
+ */
+const ARABIC_LETTERS: Record<string, string> = {
+  '\u0671': '\u0627',
+  '\u0649': '\u064a',
+  '\u06cc': '\u064a',
+  '\u06d2': '\u064a',
+  '\u06d0': '\u064a',
+  '\u0629': '\u0647',
+  '\u06c1': '\u0647',
+  '\u06be': '\u0647',
+  '\u06c3': '\u0647',
+  '\u06d5': '\u0647',
+  '\u06a9': '\u0643',
+  '\u06aa': '\u0643',
+};
+
+/** Code points dropped like format characters: Arabic tatweel (ـ, stretches a word). */
+const DROPPED = new Set([0x0640]);
+
+/** Bengali (U+0980-09FF) and Gurmukhi (U+0A00-0A7F). */
+function isIndic(cp: number): boolean {
+  return cp >= 0x0980 && cp <= 0x0a7f;
+}
+
+/**
+ * Optional Indic marks: -1 = dropped (Gurmukhi addak ੱ and nukta ਼, Bengali chandrabindu ঁ: often
+ * left out; Bengali nukta is kept, it tells য় from য),
+ * otherwise the code it folds to (Gurmukhi tippi ੰ → bindi ਂ: the same nasal sound).
+ */
+const INDIC_FOLD = new Map<number, number>([
+  [0x0a71, -1],
+  [0x0a3c, -1],
+  [0x0981, -1],
+  [0x0a70, 0x0a02],
+]);
+
 interface Folded {
   out: string;
   kind: number;
@@ -108,14 +148,27 @@ function fold(cp: number): Folded[] {
   if (cached) return cached;
   const result: Folded[] = [];
   const ch = String.fromCodePoint(cp);
-  if (/\p{Cf}/u.test(ch)) {
-    // zero-width joiners, soft hyphens, direction marks: invisible, used to split words
+  const indic = isIndic(cp);
+  if (/\p{Cf}/u.test(ch) || DROPPED.has(cp)) {
+    // zero-width joiners, soft hyphens, direction marks (RTL text), Arabic tatweel: invisible,
+    // used to split or stretch words
+  } else if (indic) {
+    // Bengali and Gurmukhi: vowel signs, virama and nukta are part of the word and change its
+    // meaning, so they are kept (decomposed, so precomposed and typed sequences agree) as word
+    // characters; only optional marks people often leave out are folded.
+    for (const part of ch.normalize('NFKD')) {
+      const c = INDIC_FOLD.get(part.codePointAt(0)!);
+      if (c === -1) continue;
+      result.push({ out: c === undefined ? part : String.fromCharCode(c), kind: WORD });
+    }
   } else {
     const lower = ch.toLowerCase();
     const direct = HOMOGLYPHS[lower];
+    // NFKD then dropping marks: Latin diacritics (Polish, Romanian, Lithuanian, Welsh, Spanish,
+    // Portuguese) and Arabic/Urdu tashkeel and hamza carriers (أ إ آ ؤ ئ → ا ا ا و ي).
     const decomposed = direct ?? lower.normalize('NFKD').replace(/\p{M}/gu, '');
     for (const part of decomposed) {
-      const mapped = HOMOGLYPHS[part] ?? part;
+      const mapped = HOMOGLYPHS[part] ?? ARABIC_LETTERS[part] ?? part;
       for (const c of mapped) {
         if (c.length > 1 || c.codePointAt(0)! > 0xffff) {
           // astral letters (rare scripts) count as word characters no term uses; emoji are separators

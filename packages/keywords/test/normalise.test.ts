@@ -69,3 +69,42 @@ describe('normalise', () => {
     expect(normalise('😀 kill 😀 me').text).toBe('kil me');
   });
 });
+
+describe('normalise: the scripts of the ten languages', () => {
+  it('folds Polish, Romanian, Lithuanian, Welsh, Spanish and Portuguese diacritics', () => {
+    expect(normalise('Samobójstwo ŁÓDŹ').text).toBe('samobojstwo lodz');
+    expect(normalise('sinucidere știință ţară şcoală').text).toBe('sinucidere stiinta tara scoala');
+    expect(normalise('savižudybė ąčęėįšųūž').text).toBe('savizudybe aceeisuuz');
+    expect(normalise('ŵyr ŷd').text).toBe('wyr yd');
+    expect(normalise('suicidio não ação').text).toBe('suicidio nao acao');
+  });
+
+  it('folds Arabic and Urdu letter variants, tashkeel and tatweel, whatever the keyboard', () => {
+    const want = normalise('خودکشی').text;
+    expect(normalise('خودكشى').text).toBe(want); // Arabic kaf and alef maksura
+    expect(normalise('الإنتحار').text).toBe(normalise('الانتحار').text);
+    expect(normalise('اَلْاِنْتِحَار').text).toBe(normalise('الانتحار').text); // tashkeel
+    expect(normalise('انـــتحار').text).toBe(normalise('انتحار').text); // tatweel
+    expect(normalise('مدرسة').text).toBe(normalise('مدرسہ').text); // teh marbuta, Urdu heh
+  });
+
+  it('keeps Bengali and Gurmukhi vowel signs and virama, so different words stay different', () => {
+    expect(normalise('আত্মহত্যা').text).toBe('আত্মহত্যা'.normalize('NFKD'));
+    expect(normalise('কি').text).not.toBe(normalise('ক').text);
+    expect(normalise('ਖ਼ੁਦਕੁਸ਼ੀ').text).toBe(normalise('ਖੁਦਕੁਸੀ').text); // nukta optional in Gurmukhi
+    expect(normalise('ਖੁਦਕੁਸ਼ੀ').text).not.toBe(normalise('ਖੁਦਕਸੀ').text); // vowel sign kept
+    expect(normalise('য়').text).not.toBe(normalise('য').text); // Bengali nukta kept
+  });
+
+  it('maps offsets back into right-to-left and combining-mark text', () => {
+    const text = '\u202bأريد الانتحار\u202c';
+    const n = normalise(text);
+    const at = n.text.indexOf(normalise('الانتحار').text);
+    expect(text.slice(n.starts[at], n.ends[at + normalise('الانتحار').text.length - 1])).toBe('الانتحار');
+    const bn = 'আমি আত্মহত্যা করব';
+    const b = normalise(bn);
+    const word = normalise('আত্মহত্যা').text;
+    const i = b.text.indexOf(word);
+    expect(bn.slice(b.starts[i], b.ends[i + word.length - 1])).toBe('আত্মহত্যা');
+  });
+});
