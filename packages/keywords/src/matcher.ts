@@ -4,6 +4,7 @@
 import { buildAutomaton } from './aho-corasick.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
 import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
+import { languageVariants } from './language-variants.ts';
 import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
 import type { RuleEntry } from './rules.ts';
 
@@ -70,18 +71,6 @@ const KIND_NEG = 6;
 /** A rule's `unless` phrase (entry = rule index). */
 const KIND_UNLESS = 7;
 
-/**
- * Arabic writes "and", "the", "with", "for" as prefixes of the next word (و، ال، ب، ل، ف): an
- * Arabic term is also compiled with each of them in front, instead of stripping letters from
- * observed text (which would turn other words into terms).
- */
-const ARABIC_PROCLITICS = ['ال', 'و', 'وال', 'بال', 'ف', 'ب', 'ل'];
-
-function arabicVariants(phrase: string): string[] {
-  if (phrase.startsWith('ال'))
-    return [phrase, ...['و', 'ف', 'ب', 'وب'].map((p) => p + phrase), `لل${phrase.slice(2)}`];
-  return [phrase, ...ARABIC_PROCLITICS.map((p) => p + phrase), `لل${phrase}`];
-}
 
 interface Pattern {
   kind: number;
@@ -195,8 +184,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
     }
   };
   const addIn = (language: string | undefined, kind: number, raw: string, entry: number, compact: boolean) => {
-    if (language === 'ar') for (const v of arabicVariants(raw)) add(kind, v, entry, compact);
-    else add(kind, raw, entry, compact);
+    for (const v of languageVariants(language, raw)) add(kind, v, entry, compact);
   };
   entryList.forEach((e, i) => {
     addIn(e.language, KIND_TERM, e.term, i, true);
