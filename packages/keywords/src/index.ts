@@ -1,14 +1,15 @@
 export { type Automaton, buildAutomaton } from './aho-corasick.ts';
+export { type BulkMatcher, type BulkMatcherOptions, createBulkMatcher } from './bulk-matcher.ts';
 export {
   type AgeBand,
   CATEGORIES,
   type Category,
   type ContextCue,
   DATA_DIR,
-  type Library,
-  LibraryFormatError,
   LANGUAGES,
   type Language,
+  type Library,
+  LibraryFormatError,
   type LibraryStats,
   libraryStats,
   loadLibrary,
@@ -25,5 +26,12 @@ export {
   type MatcherOptions,
 } from './matcher.ts';
 export { type Normalised, normalise } from './normalise.ts';
+export {
+  MAX_RULE_GAP,
+  MAX_RULE_GROUPS,
+  parsePattern,
+  parseRuleFile,
+  type RuleEntry,
+  type RuleLink,
+} from './rules.ts';
 export { extractSearchQuery, SEARCH_PARAMS, type SearchQuery } from './search-query.ts';
-export { MAX_RULE_GAP, MAX_RULE_GROUPS, parsePattern, parseRuleFile, type RuleEntry, type RuleLink } from './rules.ts';

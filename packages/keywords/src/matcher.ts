@@ -2,9 +2,9 @@
 // terms) into one Aho–Corasick automaton over normalised text, then reports whole-word matches
 // with offsets in the ORIGINAL text.
 import { buildAutomaton } from './aho-corasick.ts';
+import { languageVariants } from './language-variants.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
 import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
-import { languageVariants } from './language-variants.ts';
 import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
 import type { RuleEntry } from './rules.ts';
 
@@ -70,7 +70,6 @@ const KIND_ANCHOR = 5;
 const KIND_NEG = 6;
 /** A rule's `unless` phrase (entry = rule index). */
 const KIND_UNLESS = 7;
-
 
 interface Pattern {
   kind: number;
@@ -183,7 +182,13 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (compact.text.length >= COMPACT_MIN_LENGTH) patterns.push({ kind, ...compact, entry });
     }
   };
-  const addIn = (language: string | undefined, kind: number, raw: string, entry: number, compact: boolean) => {
+  const addIn = (
+    language: string | undefined,
+    kind: number,
+    raw: string,
+    entry: number,
+    compact: boolean,
+  ) => {
     for (const v of languageVariants(language, raw)) add(kind, v, entry, compact);
   };
   entryList.forEach((e, i) => {
@@ -221,6 +226,30 @@ export function createMatcher(options: MatcherOptions): Matcher {
   // Only this phrase of the library is needed later (re-matching around masked words).
   const firstCue = lib.educationalCues[0]?.phrase ?? '';
 
+  // Scan state, reused by every call (match is synchronous): allocating arrays, a Set and a
+  // closure per window title was a large share of the cost of matching one.
+  const hits: { entry: number; s: number; e: number }[] = [];
+  const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
+  const suppressed = new Set<number>(); // entries with a context exception present
+  const ruleHits: RuleHits = { anchor: [], neg: [], unless: [] };
+  let educational = false;
+  let scanned: ScratchNormalised | null = null;
+  const onHit = (pi: number, start: number, end: number): void => {
+    // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
+    const s = start;
+    const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
+    if (!runsAgree(scanned!, pt, pi, s)) return;
+    const kind = pt.kind[pi];
+    const entry = pt.entry[pi]!;
+    if (kind === KIND_TERM) hits.push({ entry, s, e });
+    else if (kind === KIND_ANCHOR) ruleHits.anchor.push(entry, s, e);
+    else if (kind === KIND_NEG) ruleHits.neg.push(s);
+    else if (kind === KIND_UNLESS) ruleHits.unless.push(entry, s, e);
+    else if (kind === KIND_CUE) educational = true;
+    else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
+    else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
+  };
+
   return {
     termCount: libraryCount,
     ruleCount: ruleList.length,
@@ -256,30 +285,22 @@ export function createMatcher(options: MatcherOptions): Matcher {
   };
 
   /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
+  /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
   function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean } {
     const n = normaliseScratch(text);
-    const hits: { entry: number; s: number; e: number }[] = [];
-    const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
-    const suppressed = new Set<number>(); // entries with a context exception present
-    let educational = false;
-    const ruleHits: RuleHits | null = rules.count > 0 ? { anchor: [], neg: [], unless: [] } : null;
-    automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
-      // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
-      const s = start;
-      const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
-      if (!runsAgree(n, pt, pi, s)) return;
-      const kind = pt.kind[pi];
-      const entry = pt.entry[pi]!;
-      if (kind === KIND_TERM) hits.push({ entry, s, e });
-      else if (kind === KIND_ANCHOR) ruleHits!.anchor.push(entry, s, e);
-      else if (kind === KIND_NEG) ruleHits!.neg.push(s);
-      else if (kind === KIND_UNLESS) ruleHits!.unless.push(entry, s, e);
-      else if (kind === KIND_CUE) educational = true;
-      else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
-      else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
-    });
-    const ruleMatches = ruleHits ? checkRules(rules, ruleHits, n.codes, n.length) : [];
-    for (const r of ruleMatches) hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
+    hits.length = 0;
+    covers.length = 0;
+    if (suppressed.size > 0) suppressed.clear();
+    ruleHits.anchor.length = 0;
+    ruleHits.neg.length = 0;
+    ruleHits.unless.length = 0;
+    educational = false;
+    scanned = n;
+    automaton.scanCodes(n.codes, n.length, SPACE, onHit);
+    scanned = null;
+    if (ruleHits.anchor.length > 0)
+      for (const r of checkRules(rules, ruleHits, n.codes, n.length))
+        hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
     if (hits.length === 0) return { matches: [], educational };
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.

@@ -362,8 +362,6 @@ export function normaliseScratch(input: string): ScratchNormalised {
   const f = folding;
   if (leetOrAposSeen) leetStage(f.code, f.kind, n);
   const tokens = tokenStage(f.code, f.kind, n);
-  const t = tokenScratch;
-  t.joinBefore.fill(0, 0, tokens);
   if (spacedSeen) spacedStage(f.code, tokens);
   return emitStage(f, n, tokens);
 }
@@ -417,13 +415,7 @@ function foldPlain(text: string): number {
  * Stage 1, general: percent-decoded text (original spans in us/ue), and anything from the first
  * code point that folds to several characters or is astral (so the plain loop stays simple).
  */
-function foldMapped(
-  text: string,
-  us: Int32Array | null,
-  ue: Int32Array | null,
-  from = 0,
-  at = 0,
-): number {
+function foldMapped(text: string, us: Int32Array | null, ue: Int32Array | null, from = 0, at = 0): number {
   let n = at;
   let leetOrApos = false;
   for (let i = from; i < text.length; i++) {
@@ -446,7 +438,8 @@ function foldMapped(
     const last = cp > 0xffff ? i + 1 : i;
     const before = n;
     n = foldSlow(cp, start, ue ? ue[last]! : last + 1, n, (text.length - i) * 2);
-    for (let x = before; x < n; x++) if (folding.kind[x] === LEET || folding.kind[x] === APOS) leetOrApos = true;
+    for (let x = before; x < n; x++)
+      if (folding.kind[x] === LEET || folding.kind[x] === APOS) leetOrApos = true;
     i = last;
   }
   leetOrAposSeen ||= leetOrApos;
@@ -455,21 +448,21 @@ function foldMapped(
 
 /** Stage 2: leet symbols and apostrophes inside words; every other non-word character separates. */
 function leetStage(fc: Uint16Array, fk: Uint8Array, n: number): void {
-    for (let i = 0; i < n; i++) {
-      const k = fk[i]!;
-      if (k !== LEET && k !== APOS) continue;
-      const prevWord = i > 0 && fk[i - 1] === WORD;
-      const nextWord = i + 1 < n && (fk[i + 1] === WORD || fk[i + 1] === LEET);
-      const nextLetter = i + 1 < n && isAsciiLetter(fc[i + 1]!);
-      if (k === APOS) {
-        fk[i] = prevWord && nextWord ? 0 : SEP; // "don't" → "dont"; quotes separate
-      } else if ((prevWord && nextWord) || (!prevWord && nextLetter && fc[i] === DOLLAR)) {
-        fc[i] = SYMBOL_LEET_CODE.get(fc[i]!)!;
-        fk[i] = WORD;
-      } else {
-        fk[i] = SEP;
-      }
+  for (let i = 0; i < n; i++) {
+    const k = fk[i]!;
+    if (k !== LEET && k !== APOS) continue;
+    const prevWord = i > 0 && fk[i - 1] === WORD;
+    const nextWord = i + 1 < n && (fk[i + 1] === WORD || fk[i + 1] === LEET);
+    const nextLetter = i + 1 < n && isAsciiLetter(fc[i + 1]!);
+    if (k === APOS) {
+      fk[i] = prevWord && nextWord ? 0 : SEP; // "don't" → "dont"; quotes separate
+    } else if ((prevWord && nextWord) || (!prevWord && nextLetter && fc[i] === DOLLAR)) {
+      fc[i] = SYMBOL_LEET_CODE.get(fc[i]!)!;
+      fk[i] = WORD;
+    } else {
+      fk[i] = SEP;
     }
+  }
 }
 
 /** Stage 3: tokens (runs of word characters; dropped apostrophes inside are skipped); returns their count. */
@@ -479,6 +472,7 @@ function tokenStage(fc: Uint16Array, fk: Uint8Array, n: number): number {
   const tokTo = tok.to;
   const tokLen = tok.len;
   const sepFrom = tok.sepFrom; // separator before the token: [sepFrom, tokFrom) in fc
+  const joinBefore = tok.joinBefore;
   let tokens = 0;
   let lastTokenEnd = 0;
   let singles = 0; // consecutive one-character tokens so far
@@ -511,6 +505,7 @@ function tokenStage(fc: Uint16Array, fk: Uint8Array, n: number): number {
     tokFrom[tokens] = i;
     tokTo[tokens] = j;
     tokLen[tokens] = len;
+    joinBefore[tokens] = 0;
     tokens++;
     if (len === 1) {
       if (++singles >= 3) spaced = true;
@@ -528,32 +523,32 @@ function tokenStage(fc: Uint16Array, fk: Uint8Array, n: number): number {
  */
 function spacedStage(fc: Uint16Array, tokens: number): void {
   const { from: tokFrom, len: tokLen, sepFrom, joinBefore } = tokenScratch;
-    for (let a = 0; a < tokens; ) {
-      if (tokLen[a] !== 1) {
-        a++;
-        continue;
-      }
-      let b = a;
-      while (b + 1 < tokens && tokLen[b + 1] === 1) b++;
-      if (b - a + 1 >= 3) {
-        const seps: string[] = [];
-        const counts = new Map<string, number>();
-        for (let t = a + 1; t <= b; t++) {
-          const sep = String.fromCharCode(...fc.subarray(sepFrom[t]!, tokFrom[t]!));
-          seps.push(sep);
-          counts.set(sep, (counts.get(sep) ?? 0) + 1);
-        }
-        let usual = '';
-        let best = 0;
-        for (const [sep, c] of counts)
-          if (c > best) {
-            best = c;
-            usual = sep;
-          }
-        for (let t = a + 1; t <= b; t++) if (seps[t - a - 1] === usual) joinBefore[t] = 1;
-      }
-      a = b + 1;
+  for (let a = 0; a < tokens; ) {
+    if (tokLen[a] !== 1) {
+      a++;
+      continue;
     }
+    let b = a;
+    while (b + 1 < tokens && tokLen[b + 1] === 1) b++;
+    if (b - a + 1 >= 3) {
+      const seps: string[] = [];
+      const counts = new Map<string, number>();
+      for (let t = a + 1; t <= b; t++) {
+        const sep = String.fromCharCode(...fc.subarray(sepFrom[t]!, tokFrom[t]!));
+        seps.push(sep);
+        counts.set(sep, (counts.get(sep) ?? 0) + 1);
+      }
+      let usual = '';
+      let best = 0;
+      for (const [sep, c] of counts)
+        if (c > best) {
+          best = c;
+          usual = sep;
+        }
+      for (let t = a + 1; t <= b; t++) if (seps[t - a - 1] === usual) joinBefore[t] = 1;
+    }
+    a = b + 1;
+  }
 }
 
 /** Stage 4: emit into the output scratch, collapsing runs of the same character. */
@@ -678,7 +673,8 @@ function newTokens(capacity: number): Tokens {
   };
 }
 function scratchTokens(capacity: number): Tokens {
-  if (tokenScratch.from.length < capacity) tokenScratch = newTokens(Math.max(capacity, tokenScratch.from.length * 2));
+  if (tokenScratch.from.length < capacity)
+    tokenScratch = newTokens(Math.max(capacity, tokenScratch.from.length * 2));
   return tokenScratch;
 }
 

@@ -26,6 +26,8 @@ export interface CompiledRules {
   useStart: Int32Array;
   anchorUses: Int32Array;
   rules: RuleEntry[];
+  /** Scratch per rule: bit g set when group g was hit in the current text. */
+  mask: Uint8Array;
 }
 
 /** Deduplicates the anchors of `rules`; `anchorPhrases[a]` is the phrase to compile for anchor a. */
@@ -72,6 +74,7 @@ export function compileRules(rules: RuleEntry[]): { compiled: CompiledRules; anc
       useStart,
       anchorUses,
       rules,
+      mask: new Uint8Array(rules.length),
     },
     anchorPhrases: [...anchorIds.keys()],
   };
@@ -127,19 +130,43 @@ export function checkRules(
   length: number,
 ): RuleMatch[] {
   if (hits.anchor.length === 0) return [];
+  // Cheap first pass: which rules had every one of their groups hit? Most texts with anchor
+  // hits (common words such as "how" or "my") complete no rule and stop here.
+  const mask = c.mask;
+  const complete: number[] = [];
+  for (let i = 0; i < hits.anchor.length; i += 3) {
+    const a = hits.anchor[i]!;
+    for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) {
+      const use = c.anchorUses[k]!;
+      const rule = use >> 3;
+      const before = mask[rule]!;
+      const after = before | (1 << (use & 7));
+      if (after === before) continue;
+      mask[rule] = after;
+      if (after === (1 << c.groupCount[rule]!) - 1) complete.push(rule);
+    }
+  }
+  for (let i = 0; i < hits.anchor.length; i += 3) {
+    const a = hits.anchor[i]!;
+    for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) mask[c.anchorUses[k]! >> 3] = 0;
+  }
+  if (complete.length === 0) return [];
+  const wanted = new Set(complete);
+
   let maxPos = 0;
   for (let i = 1; i < hits.anchor.length; i += 3) maxPos = Math.max(maxPos, hits.anchor[i + 1]!);
   for (const p of hits.neg) maxPos = Math.max(maxPos, p);
   for (let i = 1; i < hits.unless.length; i += 3) maxPos = Math.max(maxPos, hits.unless[i + 1]!);
   const word = wordNumbers(codes, Math.min(maxPos, length));
 
-  // Hits per touched rule: [group, s, e] triples.
+  // Hits per complete rule: [group, s, e] triples.
   const perRule = new Map<number, number[]>();
   for (let i = 0; i < hits.anchor.length; i += 3) {
     const a = hits.anchor[i]!;
     for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) {
       const use = c.anchorUses[k]!;
       const rule = use >> 3;
+      if (!wanted.has(rule)) continue;
       let list = perRule.get(rule);
       if (!list) {
         list = [];
@@ -152,9 +179,6 @@ export function checkRules(
   const out: RuleMatch[] = [];
   for (const [rule, list] of perRule) {
     const groups = c.groupCount[rule]!;
-    let mask = 0;
-    for (let i = 0; i < list.length; i += 3) mask |= 1 << list[i]!;
-    if (mask !== (1 << groups) - 1) continue;
     let chains: Chain[] = [];
     for (let i = 0; i < list.length && chains.length < MAX_CHAINS; i += 3)
       if (list[i] === 0) {

@@ -77,7 +77,9 @@ export function parsePattern(pattern: string, where: string): { groups: string[]
   }
   closeGroup();
   if (groups.length < 2)
-    throw new LibraryFormatError(`${where}: a rule needs at least two groups (use a term for one) in "${pattern}"`);
+    throw new LibraryFormatError(
+      `${where}: a rule needs at least two groups (use a term for one) in "${pattern}"`,
+    );
   if (groups.length > MAX_RULE_GROUPS)
     throw new LibraryFormatError(`${where}: at most ${MAX_RULE_GROUPS} groups in "${pattern}"`);
   return { groups, links };

@@ -91,7 +91,10 @@ export function scoreMixed(matcher: Matcher, file: string): MixedScore {
   const c = loadMixedCorpus(file);
   const missed = c.shouldFlag.filter((s) => !matcher.match(s.text).some((m) => m.category === s.category));
   const falsePositives = c.mustNotFlag
-    .map((item) => ({ item, terms: matcher.match(item.text).map((m) => `${m.rule ?? m.term} (${m.category})`) }))
+    .map((item) => ({
+      item,
+      terms: matcher.match(item.text).map((m) => `${m.rule ?? m.term} (${m.category})`),
+    }))
     .filter((f) => f.terms.length > 0);
   return {
     recall: c.shouldFlag.length === 0 ? 0 : 1 - missed.length / c.shouldFlag.length,

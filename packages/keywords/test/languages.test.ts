@@ -17,7 +17,8 @@ describe('languages beside English', () => {
   it('has a data folder and a corpus for every language', () => {
     const folders = readdirSync(join(DATA_DIR, 'languages')).sort();
     expect(folders).toEqual([...codes].sort());
-    for (const code of codes) expect(scoreMixed(secondary, `languages/${code}.tsv`).shouldFlag).toBeGreaterThanOrEqual(12);
+    for (const code of codes)
+      expect(scoreMixed(secondary, `languages/${code}.tsv`).shouldFlag).toBeGreaterThanOrEqual(12);
   });
 
   it('meets recall >= 0.9 on each language, >= 0.95 over all of them', () => {
@@ -41,7 +42,9 @@ describe('languages beside English', () => {
 
   it('meets recall >= 0.95 on typed and page text', () => {
     const s = scoreMixed(secondary, 'typed.tsv');
-    console.log(`corpus typed/page: recall ${pct(s.recall)} (${s.shouldFlag - s.missed.length}/${s.shouldFlag})`);
+    console.log(
+      `corpus typed/page: recall ${pct(s.recall)} (${s.shouldFlag - s.missed.length}/${s.shouldFlag})`,
+    );
     for (const m of s.missed) console.log(`  missed [${m.category}] typed.tsv:${m.line} ${m.text}`);
     expect(s.shouldFlag).toBeGreaterThanOrEqual(50);
     expect(s.recall).toBeGreaterThanOrEqual(0.95);
@@ -53,7 +56,8 @@ describe('languages beside English', () => {
     let total = english.counts.mustNotFlag;
     for (const file of ['typed.tsv', ...codes.map((c) => `languages/${c}.tsv`)]) {
       const s = scoreMixed(secondary, file);
-      for (const f of s.falsePositives) console.log(`  false positive ${file}:${f.item.line} ${f.item.text} -> ${f.terms.join(', ')}`);
+      for (const f of s.falsePositives)
+        console.log(`  false positive ${file}:${f.item.line} ${f.item.text} -> ${f.terms.join(', ')}`);
       fp += s.falsePositives.length;
       total += s.mustNotFlag;
     }
@@ -117,7 +121,16 @@ describe('the library with rules', () => {
         .map((m) => m.category),
     );
     expect([...ids].sort()).toEqual(
-      ['drugs', 'eating-disorders', 'extremism', 'gambling', 'grooming', 'self-harm', 'suicide', 'weapons'].sort(),
+      [
+        'drugs',
+        'eating-disorders',
+        'extremism',
+        'gambling',
+        'grooming',
+        'self-harm',
+        'suicide',
+        'weapons',
+      ].sort(),
     );
   });
 });

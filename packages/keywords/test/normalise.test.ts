@@ -73,7 +73,7 @@ describe('normalise', () => {
 describe('normalise: the scripts of the ten languages', () => {
   it('folds Polish, Romanian, Lithuanian, Welsh, Spanish and Portuguese diacritics', () => {
     expect(normalise('Samobójstwo ŁÓDŹ').text).toBe('samobojstwo lodz');
-    expect(normalise('sinucidere știință ţară şcoală').text).toBe('sinucidere stinta tara scoala') // ii collapses (run kept);
+    expect(normalise('sinucidere știință ţară şcoală').text).toBe('sinucidere stinta tara scoala'); // ii collapses (run kept);
     expect(normalise('savižudybė ąčęįšųž').text).toBe('savizudybe aceisuz');
     expect(normalise('ŵyr ŷd').text).toBe('wyr yd');
     expect(normalise('suicidio não ação').text).toBe('suicidio nao acao');

@@ -81,6 +81,8 @@ describe('rules', () => {
     expect(() => parseRuleFile(`${HEADER}r\tjust one\t3\t\t\t\td`, 'x', 'r.tsv')).toThrow(/two groups/);
     expect(() => parseRuleFile(`${HEADER}r\ta ..99 b\t3\t\t\t\td`, 'x', 'r.tsv')).toThrow(/gap 99/);
     expect(() => parseRuleFile(`${HEADER}r\ta ..1 b\t3\t\t\t\t`, 'x', 'r.tsv')).toThrow(/description/);
-    expect(() => parseRuleFile(`${HEADER}r\ta ..1 |b\t3\t\t\t\td`, 'x', 'r.tsv')).toThrow(/empty alternative/);
+    expect(() => parseRuleFile(`${HEADER}r\ta ..1 |b\t3\t\t\t\td`, 'x', 'r.tsv')).toThrow(
+      /empty alternative/,
+    );
   });
 });
