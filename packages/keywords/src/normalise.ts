@@ -598,8 +598,23 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
       prev = c;
     }
   }
-  return { codes: out, length: len, runs, starts: os, ends: oe };
+  const r = scratchResult;
+  r.codes = out;
+  r.length = len;
+  r.runs = runs;
+  r.starts = os;
+  r.ends = oe;
+  return r;
 }
+
+/** The one result object normaliseScratch hands out (valid until the next call, like its arrays). */
+const scratchResult: ScratchNormalised = {
+  codes: new Uint16Array(0),
+  length: 0,
+  runs: new Uint8Array(0),
+  starts: new Int32Array(0),
+  ends: new Int32Array(0),
+};
 
 /**
  * Appends the folds of one code point at `n` in the scratch folding (growing it, with `reserve`
