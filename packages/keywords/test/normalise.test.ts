@@ -108,3 +108,38 @@ describe('normalise: the scripts of the ten languages', () => {
     expect(bn.slice(b.starts[i], b.ends[i + word.length - 1])).toBe('আত্মহত্যা');
   });
 });
+
+describe('normalise: the one-pass fast path', () => {
+  it('gives exactly what the four stages give, on every corpus line and on random hostile text', async () => {
+    const { normaliseScratch, normaliseStaged } = await import('../src/normalise.ts');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(import.meta.dirname, 'corpus');
+    const texts: string[] = [];
+    for (const f of readdirSync(dir))
+      if (f.endsWith('.tsv')) texts.push(...readFileSync(join(dir, f), 'utf8').split('\n'));
+    for (const f of readdirSync(join(dir, 'languages')))
+      texts.push(...readFileSync(join(dir, 'languages', f), 'utf8').split('\n'));
+    const alphabet = [..."abkil .-!$@'1305%2B6ßéłـایਸ਼আ্*|x s", '\u200b', '😀', '\u2019', 'Ѕ', 'ﻻ', '\u202b'];
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (let k = 0; k < 5000; k++) {
+      let t = '';
+      for (let j = Math.floor(rnd() * 30); j > 0; j--) t += alphabet[Math.floor(rnd() * alphabet.length)];
+      texts.push(t);
+    }
+    const snapshot = (n: ReturnType<typeof normaliseScratch>) =>
+      [n.codes, n.runs, n.starts, n.ends].map((a) => Array.from(a.subarray(0, n.length)).join()).join('|');
+    let fused = 0;
+    for (const t of texts) {
+      const fast = snapshot(normaliseScratch(t));
+      const staged = snapshot(normaliseStaged(t));
+      expect(fast, JSON.stringify(t)).toBe(staged);
+      if (!/[%!$@|€¡'’`\d*]/.test(t)) fused++;
+    }
+    expect(fused).toBeGreaterThan(500); // the fast path was really exercised
+  });
+});
