@@ -256,6 +256,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
       const base = matchOne(text);
+      if (text.indexOf('*') === -1) return base.matches;
       const words = maskedWords(text);
       if (words.length === 0) return base.matches;
       // "p*rn", "f*gg*t": match the text around each masked word once per vowel in each mask.
@@ -285,15 +286,15 @@ export function createMatcher(options: MatcherOptions): Matcher {
   };
 
   /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
-  /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
   function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean } {
     const n = normaliseScratch(text);
-    hits.length = 0;
-    covers.length = 0;
+    // (emptied only when used: setting an array's length is not free, and most texts hit nothing)
+    if (hits.length > 0) hits.length = 0;
+    if (covers.length > 0) covers.length = 0;
     if (suppressed.size > 0) suppressed.clear();
-    ruleHits.anchor.length = 0;
-    ruleHits.neg.length = 0;
-    ruleHits.unless.length = 0;
+    if (ruleHits.anchor.length > 0) ruleHits.anchor.length = 0;
+    if (ruleHits.neg.length > 0) ruleHits.neg.length = 0;
+    if (ruleHits.unless.length > 0) ruleHits.unless.length = 0;
     educational = false;
     scanned = n;
     automaton.scanCodes(n.codes, n.length, SPACE, onHit);

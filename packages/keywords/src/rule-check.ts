@@ -122,6 +122,13 @@ function wordNumbers(codes: Uint16Array, upTo: number): Int32Array {
   return wordScratch;
 }
 
+let touchedScratch: Int32Array = new Int32Array(64);
+function growInt32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 /** Rule matches in one text, given the scan's hits. `allowed` says whether a rule is compiled in. */
 export function checkRules(
   c: CompiledRules,
@@ -133,7 +140,8 @@ export function checkRules(
   // Cheap first pass: which rules had every one of their groups hit? Most texts with anchor
   // hits (common words such as "how" or "my") complete no rule and stop here.
   const mask = c.mask;
-  const complete: number[] = [];
+  let complete: number[] | null = null;
+  let touched = 0;
   for (let i = 0; i < hits.anchor.length; i += 3) {
     const a = hits.anchor[i]!;
     for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) {
@@ -142,15 +150,16 @@ export function checkRules(
       const before = mask[rule]!;
       const after = before | (1 << (use & 7));
       if (after === before) continue;
+      if (before === 0) {
+        if (touched === touchedScratch.length) touchedScratch = growInt32(touchedScratch);
+        touchedScratch[touched++] = rule;
+      }
       mask[rule] = after;
-      if (after === (1 << c.groupCount[rule]!) - 1) complete.push(rule);
+      if (after === (1 << c.groupCount[rule]!) - 1) (complete ??= []).push(rule);
     }
   }
-  for (let i = 0; i < hits.anchor.length; i += 3) {
-    const a = hits.anchor[i]!;
-    for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) mask[c.anchorUses[k]! >> 3] = 0;
-  }
-  if (complete.length === 0) return [];
+  for (let t = 0; t < touched; t++) mask[touchedScratch[t]!] = 0;
+  if (complete === null) return [];
   const wanted = new Set(complete);
 
   let maxPos = 0;
