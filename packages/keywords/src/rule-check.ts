@@ -155,7 +155,10 @@ export function checkRules(
         touchedScratch[touched++] = rule;
       }
       mask[rule] = after;
-      if (after === (1 << c.groupCount[rule]!) - 1) (complete ??= []).push(rule);
+      if (after === (1 << c.groupCount[rule]!) - 1) {
+        complete ??= [];
+        complete.push(rule);
+      }
     }
   }
   for (let t = 0; t < touched; t++) mask[touchedScratch[t]!] = 0;
