@@ -1,6 +1,7 @@
 // custodian-keywords: audit the library from a shell.
 //   custodian-keywords match [--age-band B] [--categories a,b] [--custom-terms FILE.json]
 //     stdin: one text per line; stdout: one JSON line per input {"matches":[{term,category,severity,start,end}]}
+//     (rule matches add rule and description; non-English matches add language)
 //   custodian-keywords stats
 // Exit codes: 0 ok, 1 bad input (the error names the line), 2 bad usage.
 import { readFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ const USAGE = `usage:
   custodian-keywords match [--age-band primary|secondary|staff] [--categories a,b] [--custom-terms FILE.json]
       reads one text per line on stdin, writes one JSON line per input
   custodian-keywords stats
-      prints the library's term counts`;
+      prints the library's term and rule counts (by category, severity, band, language)`;
 
 class CliError extends Error {
   readonly code: string;
@@ -85,13 +86,18 @@ async function matchCommand(args: string[]): Promise<void> {
       throw new CliError(INVALID_INPUT, `line ${lineNo}: not valid UTF-8`, 1);
     }
     if (text.endsWith('\r')) text = text.slice(0, -1);
-    const matches = matcher.match(text).map(({ term, category, severity, start, end }) => ({
-      term,
-      category,
-      severity,
-      start,
-      end,
-    }));
+    // The v1 fields, then (only where they apply) the rule's id and description and the language.
+    const matches = matcher
+      .match(text)
+      .map(({ term, category, severity, start, end, rule, description, language }) => ({
+        term,
+        category,
+        severity,
+        start,
+        end,
+        ...(rule !== undefined ? { rule, description } : {}),
+        ...(language !== undefined ? { language } : {}),
+      }));
     process.stdout.write(`${JSON.stringify({ matches })}\n`);
   };
 
