@@ -36,6 +36,13 @@ export interface Automaton {
  * library would be ~2 MiB; this keeps it at ~0.2 MiB).
  */
 const DENSE_DEPTH = 8;
+/**
+ * ...but the full rows cost states × alphabet, and ten languages' scripts quadrupled the alphabet
+ * (36 → ~140 characters). So the dense depth is lowered until the table fits this many entries
+ * (2 bytes each): the agent's footprint stays where it was, and text in the other scripts, which
+ * is rarer, spends more of its steps on the sparse path.
+ */
+const DENSE_ENTRIES_BUDGET = 512 * 1024;
 
 export function buildAutomaton(patterns: readonly string[]): Automaton {
   // Alphabet: 0 = any character no pattern uses (always leads back to the root).
@@ -84,7 +91,9 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
   const byDepth = new Int32Array(maxLength + 2);
   for (let t = 0; t < states; t++) byDepth[depth[t]! + 1]!++;
   for (let d = 0; d <= maxLength; d++) byDepth[d + 1]! += byDepth[d]!;
-  const denseStates = byDepth[Math.min(DENSE_DEPTH, maxLength) + 1]!;
+  let denseDepth = Math.min(DENSE_DEPTH, maxLength);
+  while (denseDepth > 1 && byDepth[denseDepth + 1]! * alphaSize > DENSE_ENTRIES_BUDGET) denseDepth--;
+  const denseStates = byDepth[denseDepth + 1]!;
   const id = new Int32Array(states);
   for (let t = 0; t < states; t++) id[t] = byDepth[depth[t]!]!++;
   const edge = new Uint16Array(states); // alphabet index of the edge into the state
