@@ -18,6 +18,15 @@ export {
   type TermEntry,
 } from './library.ts';
 export {
+  createHashedMatcher,
+  type HashedList,
+  type HashedMatcher,
+  hashLicensedList,
+  type ImportOptions,
+  type LicensedTerm,
+  parseLicensedImport,
+} from './licensed.ts';
+export {
   type CustomTermInput,
   createMatcher,
   EDUCATIONAL_SEVERITY_DROP,
