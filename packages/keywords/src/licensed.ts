@@ -119,13 +119,17 @@ export interface HashedMatcher {
 
 /**
  * Matches text against a hashed list: each token is hashed once (then remembered), and only
- * windows whose every token is in the list's token set have their n-gram hashed and looked up.
+ * windows whose every token is in the list's token set have their n-gram hashed (also
+ * remembered) and looked up. The memory holds words seen on the device, as the matcher's inputs
+ * do; it is never written anywhere.
  */
 export function createHashedMatcher(list: HashedList, key: Buffer): HashedMatcher {
   if (list.format !== 'custodian-hashed-keywords-1') throw new TypeError('not a hashed keyword list');
   const tokenSet = new Set(list.tokens);
   const byHash = new Map(list.entries.map((e) => [e.h, e]));
   const known = new Map<string, boolean>();
+  // n-grams already hashed, and what they found (null: nothing); bounded like `known`
+  const grams = new Map<string, HashedList['entries'][number] | null>();
   const inList = (token: string): boolean => {
     let yes = known.get(token);
     if (yes === undefined) {
@@ -159,7 +163,12 @@ export function createHashedMatcher(list: HashedList, key: Buffer): HashedMatche
             .slice(a, b)
             .map((x) => x.w)
             .join(' ');
-          const hit = byHash.get(mac(key, gram));
+          let hit = grams.get(gram);
+          if (hit === undefined) {
+            hit = byHash.get(mac(key, gram)) ?? null;
+            if (grams.size >= TOKEN_CACHE_LIMIT) grams.clear();
+            grams.set(gram, hit);
+          }
           if (!hit) continue;
           out.push({
             term: `licensed:${list.sources[hit.source]?.source ?? '?'}#${hit.ref}`,
