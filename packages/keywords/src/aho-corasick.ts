@@ -149,6 +149,9 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
     for (let j = outStart[f]!; j < outStart[f + 1]!; j++) out[k++] = out[j]!;
   }
   const patternLength = Int32Array.from(patterns, (p) => p.length);
+  // One byte per state saying whether it reports anything: one load per character instead of two.
+  const accepts = new Uint8Array(states);
+  for (let s = 0; s < states; s++) accepts[s] = outStart[s + 1]! > outStart[s]! ? 1 : 0;
 
   const report = (s: number, end: number, onHit: (pattern: number, start: number, end: number) => void) => {
     for (let k = outStart[s]!; k < outStart[s + 1]!; k++) {
@@ -165,7 +168,7 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
       for (let i = 0; i < length; i++) {
         const a = alpha[codes[i]!]!;
         s = s < denseStates ? dense[s * alphaSize + a]! : deepStep(s, a);
-        if (outStart[s] !== outStart[s + 1]) report(s, i + 2, onHit);
+        if (accepts[s] === 1) report(s, i + 2, onHit);
       }
       s = deepStep(s, alpha[pad]!);
       report(s, length + 2, onHit);
