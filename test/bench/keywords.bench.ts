@@ -47,8 +47,12 @@ function workload(targetBytes: number): { lines: string[]; bytes: number } {
   return { lines, bytes };
 }
 
-/** The title matcher's figure in BENCHMARKS.md before issue 16 (commit 7fb04a9), and its ratio to the RegExp baseline then. */
-const BEFORE_ISSUE_16 = { mbs: 17.7, ratioToRegex: 0.316 };
+/**
+ * The title matcher's figure in BENCHMARKS.md before issue 16 (commit 7fb04a9). Its ratio to the
+ * RegExp baseline then (0.316×) is no longer comparable: the RegExp over the v2 library (other
+ * scripts among its alternatives) runs about twice as fast as the v1 one did.
+ */
+const BEFORE_ISSUE_16 = { mbs: 17.7 };
 
 function labelled(file: string): { text: string; category: string }[] {
   return readFileSync(join(CORPUS, file), 'utf8')
@@ -281,7 +285,7 @@ export async function run(): Promise<BenchResult> {
         baseline: BEFORE_ISSUE_16.mbs,
         baselineLabel: 'BENCHMARKS.md at 7fb04a9, another run',
         ratio: acMbs / BEFORE_ISSUE_16.mbs,
-        target: `≥ 2× (machine-independent check: ratio to RegExp ≥ ${(2 * BEFORE_ISSUE_16.ratioToRegex).toFixed(3)}×, was ${BEFORE_ISSUE_16.ratioToRegex}×)`,
+        target: '≥ 2×',
       },
       {
         metric: `full matcher (normalise + terms + rules), mixed corpus: titles, chat, page text, five scripts (${mixedMb.toFixed(1)} MB, ${mixed.texts.length.toLocaleString('en-GB')} texts)`,
@@ -304,8 +308,6 @@ export async function run(): Promise<BenchResult> {
         metric: `bulk matcher in a worker thread, ${pages.length} pages (${pagesMb.toFixed(1)} MB), wall time`,
         value: pagesMb / (bulkMs / 1000),
         unit: 'MB/s',
-        baseline: longestGap,
-        baselineLabel: 'ms: longest event-loop gap on the calling thread meanwhile',
       },
       {
         metric: 'matcher throughput vs includes() per term',
@@ -344,12 +346,13 @@ export async function run(): Promise<BenchResult> {
     ],
     notes: [
       `Occurrences in the pre-normalised text: Aho–Corasick ${scanAc.found} (every overlap), RegExp ${scanRe.found} (leftmost, non-overlapping).`,
+      `Bulk matcher: the calling thread's event loop kept ticking while the worker matched; longest gap between 1 ms ticks ${longestGap.toFixed(1)} ms.`,
       `Mixed corpus texts flagged: matcher ${acMixed.found}, RegExp ${reMixed.found} of ${mixed.texts.length}.`,
       `Library: ${terms.length} terms and ${matcher.ruleCount} rules in the secondary band (all languages).`,
       `Lines flagged: matcher ${ac.found}, RegExp ${re.found}, includes ${inc.found} of ${incLines.length} (an eighth of the lines).`,
       'includes() also hits inside words (the Scunthorpe problem), so its count is not a recall figure.',
       'Throughput is MB of text per CPU-second of this process (best of 3), so other work on the machine does not skew it.',
-      "The RegExp baseline does no normalisation: it misses leetspeak, spacing and encoded URLs. On the same pre-normalised text (row 3) the automaton is the faster engine; the matcher's remaining cost is normalisation with offset mapping.",
+      "The RegExp baseline does no normalisation: it misses leetspeak, spacing and encoded URLs. On the same pre-normalised text (the Aho–Corasick row) the automaton is the faster engine; the matcher's remaining cost is normalisation with offset mapping.",
       'Matcher figures include normalisation (case, diacritics, leetspeak, spacing, URL decoding) and original-offset mapping.',
     ],
   };
