@@ -619,7 +619,7 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
 }
 
 /**
- * The common case in one pass: text with no leetspeak symbol, no digit inside a word, no
+ * The common case in one pass: text with no leetspeak symbol inside a word, no digit inside a word, no
  * spaced-out letters, no percent escape and nothing that folds to several characters. Gives
  * exactly what the four stages give (checked against them in the tests); returns false, having
  * written garbage, as soon as it meets anything else, and the stages then run.
@@ -674,16 +674,22 @@ function fusedPass(text: string): boolean {
       }
       tokLen++;
       lastWord = true;
-    } else if (k === SEP || k === APOS) {
-      if (k === APOS && lastWord && i + 1 < length) {
-        // inside a word ("don't") it is dropped and the word goes on
+    } else if (k === SEP || k === APOS || k === LEET) {
+      if (k !== SEP && i + 1 < length) {
         const nc = text.charCodeAt(i + 1);
         let nk = BMP_KIND[nc]!;
         if (nk === BMP_UNKNOWN) nk = learnBmp(nc);
-        if (nk !== WORD && nk !== SEP && nk !== APOS) return false;
-        if (nk === WORD) {
-          lastWord = false;
-          continue;
+        if (k === LEET) {
+          // "help!", "wow !": a leetspeak symbol not followed by a word character separates
+          // ("k!ll", "le$bean", "!!" and "$ex" go to the stages)
+          if (nk !== SEP && nk !== APOS) return false;
+        } else if (lastWord) {
+          // an apostrophe inside a word ("don't") is dropped and the word goes on
+          if (nk !== WORD && nk !== SEP && nk !== APOS) return false;
+          if (nk === WORD) {
+            lastWord = false;
+            continue;
+          }
         }
       }
       lastWord = false;
@@ -694,7 +700,7 @@ function fusedPass(text: string): boolean {
       tokLen = 0;
       letter = false;
       digit = false;
-    } else if (k !== BMP_DROPPED) return false; // leetspeak symbol, several characters, astral
+    } else if (k !== BMP_DROPPED) return false; // several characters, astral
   }
   if (tokLen === 1 && singles + 1 >= 3) return false;
   const r = scratchResult;
