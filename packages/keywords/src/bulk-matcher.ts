@@ -13,14 +13,21 @@ export interface BulkMatcher {
   close(): Promise<void>;
 }
 
-export type BulkMatcherOptions = Omit<MatcherOptions, 'library'>;
+export type BulkMatcherOptions = Omit<MatcherOptions, 'library'> & {
+  /**
+   * Where the worker module is. Default: bulk-worker.ts beside this file, which is right when the
+   * sources run as they are; a bundle (the agent's rolldown build) must emit bulk-worker as its own
+   * entry and pass its URL here, since a bundler does not follow `new Worker(url)`.
+   */
+  workerUrl?: URL;
+};
 
 export function createBulkMatcher(options: BulkMatcherOptions): BulkMatcher {
   if (!['primary', 'secondary', 'staff'].includes(options.ageBand))
     throw new TypeError(
       `ageBand must be primary, secondary or staff (got ${JSON.stringify(options.ageBand)})`,
     );
-  const worker = new Worker(new URL('./bulk-worker.ts', import.meta.url), {
+  const worker = new Worker(options.workerUrl ?? new URL('./bulk-worker.ts', import.meta.url), {
     workerData: {
       ageBand: options.ageBand,
       customTerms: options.customTerms,
