@@ -1,7 +1,7 @@
 // custodian-keywords: audit the library from a shell.
 //   custodian-keywords match [--age-band B] [--categories a,b] [--custom-terms FILE.json]
 //     stdin: one text per line; stdout: one JSON line per input {"matches":[{term,category,severity,start,end}]}
-//     (rule matches add rule and description; non-English matches add language)
+//     (rule matches: term is the rule's description, plus rule and pattern; non-English matches add language)
 //   custodian-keywords stats
 // Exit codes: 0 ok, 1 bad input (the error names the line), 2 bad usage.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -96,13 +96,13 @@ async function matchCommand(args: string[]): Promise<void> {
     // The v1 fields, then (only where they apply) the rule's id and description and the language.
     const matches = matcher
       .match(text)
-      .map(({ term, category, severity, start, end, rule, description, language }) => ({
+      .map(({ term, category, severity, start, end, rule, pattern, language }) => ({
         term,
         category,
         severity,
         start,
         end,
-        ...(rule !== undefined ? { rule, description } : {}),
+        ...(rule !== undefined ? { rule, pattern } : {}),
         ...(language !== undefined ? { language } : {}),
       }));
     process.stdout.write(`${JSON.stringify({ matches })}\n`);

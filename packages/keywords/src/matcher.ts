@@ -19,10 +19,12 @@ export interface KeywordMatch {
   end: number;
   /** The text shows an evident educational context (revision page, PSHE lesson, set text). */
   educational: boolean;
-  /** Only on rule matches: the rule's id (the pattern is in `term`). */
+  /** Only on rule matches: the rule's id. `term` then holds the rule's description. */
   rule?: string;
-  /** Only on rule matches: what the rule means, for the DSL (show it where a term is shown). */
+  /** Only on rule matches: what the rule means, for the DSL (also in `term`, so a v1 display shows it). */
   description?: string;
+  /** Only on rule matches: the rule's pattern as written in the library (for audits). */
+  pattern?: string;
   /** Only for terms and rules of a language other than English: its code (`pl`, `ur-latn`, ...). */
   language?: string;
 }
@@ -324,7 +326,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
             ? Math.max(1, rule.severity - EDUCATIONAL_SEVERITY_DROP)
             : rule.severity;
         const m: KeywordMatch = {
-          term: rule.pattern,
+          term: rule.description,
           category: rule.category,
           severity,
           start: n.starts[h.s]!,
@@ -332,6 +334,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
           educational,
           rule: rule.id,
           description: rule.description,
+          pattern: rule.pattern,
         };
         if (rule.language !== 'en') m.language = rule.language;
         result.push(m);

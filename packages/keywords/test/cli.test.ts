@@ -28,7 +28,7 @@ describe('custodian-keywords match', () => {
     expect(lines[4].matches.map((m: { category: string }) => m.category)).toEqual(['gambling', 'gambling']);
   });
 
-  it('adds rule, description and language fields only where they apply', () => {
+  it("adds rule, pattern and language fields only where they apply; a rule's term is its description", () => {
     const r = cli(['match'], 'ill give you 500 robux for a pic\nchcę umrzeć\n');
     expect(r.code, r.stderr).toBe(0);
     const [rule, polish] = r.stdout
@@ -37,13 +37,13 @@ describe('custodian-keywords match', () => {
       .map((l) => JSON.parse(l).matches);
     expect(rule).toEqual([
       {
-        term: expect.stringContaining('robux'),
+        term: 'Game currency or gifts offered for a photo or video',
         category: 'grooming',
         severity: 5,
         start: 17, // 'robux for a pic'
         end: 32,
         rule: 'gr-currency-for-photo',
-        description: 'Game currency or gifts offered for a photo or video',
+        pattern: expect.stringContaining('robux|v bucks'),
       },
     ]);
     expect(polish).toEqual([

@@ -35,11 +35,12 @@ describe('rules', () => {
     const text = 'gonna JUMP right off the BRIDGE tonight';
     const [m] = createMatcher({ ageBand: 'secondary', library: l }).match(text);
     expect(m).toMatchObject({
-      term: 'jump ..3 off|from ..3 bridge|roof',
+      term: 'jump from a height', // the description, so a display made for terms shows it
       category: 'suicide',
       severity: 5,
       rule: 'r1',
       description: 'jump from a height',
+      pattern: 'jump ..3 off|from ..3 bridge|roof',
     });
     expect(text.slice(m!.start, m!.end)).toBe('JUMP right off the BRIDGE');
   });
