@@ -308,8 +308,9 @@ export function createMatcher(options: MatcherOptions): Matcher {
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
     const coverIndex = indexCovers(covers);
-    // Same span: rules before terms, and the library's order among each (English first).
-    const rank = (entry: number) => (entry < 0 ? -1_000_000_000 - 1 - entry : entry);
+    // Same span: a term before a rule (the literal phrase the DSL knows: "how to tie a noose" stays
+    // that term, not the rule around it), and the library's order among each (English first).
+    const rank = (entry: number) => (entry < 0 ? 1_000_000_000 - 1 - entry : entry);
     hits.sort((a, b) => a.s - b.s || b.e - a.e || rank(a.entry) - rank(b.entry));
     const result: KeywordMatch[] = [];
     // Drop a match lying inside a longer (or earlier identical) match of the same category

@@ -87,3 +87,18 @@ describe('rules', () => {
     );
   });
 });
+
+describe('rules beside terms', () => {
+  it('keep a term that spans the same text as a rule (what v1 consumers expect), and win when longer', () => {
+    const m = createMatcher({ ageBand: 'secondary' });
+    const [noose] = m.match('https://www.google.com/search?q=how+to+tie+a+noose&hl=en');
+    expect(noose).toMatchObject({ term: 'how to tie a noose', category: 'suicide' });
+    expect(noose!.rule).toBeUndefined();
+    const [plan] = m.match('going to kill myself tonight');
+    expect(plan).toMatchObject({
+      category: 'suicide',
+      rule: 'su-plan-time',
+      term: 'Suicide with a time or plan',
+    });
+  });
+});
