@@ -36,16 +36,29 @@ export interface Automaton {
  * library would be ~2 MiB; this keeps it at ~0.2 MiB).
  */
 const DENSE_DEPTH = 8;
+/**
+ * ...but the full rows cost states × alphabet, and ten languages' scripts quadrupled the alphabet
+ * (36 → ~140 characters). So the dense depth is lowered until the table fits this many entries
+ * (2 bytes each): the agent's footprint stays where it was, and text in the other scripts, which
+ * is rarer, spends more of its steps on the sparse path.
+ */
+const DENSE_ENTRIES_BUDGET = 512 * 1024;
 
 export function buildAutomaton(patterns: readonly string[]): Automaton {
-  // Alphabet: 0 = any character no pattern uses (always leads back to the root).
+  // Alphabet: 0 = any character no pattern uses (always leads back to the root). ASCII characters
+  // are numbered first: the dense rows cover only them (indices below denseAlpha), so a row stays
+  // ~40 entries however many scripts the patterns use; other scripts' characters take the sparse
+  // path (a state's children, then its failure links).
   const alpha = new Uint16Array(65536);
   let alphaSize = 1;
-  for (const p of patterns)
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (alpha[c] === 0) alpha[c] = alphaSize++;
-    }
+  for (const ascii of [true, false])
+    for (const p of patterns)
+      for (let i = 0; i < p.length; i++) {
+        const c = p.charCodeAt(i);
+        if (c < 128 === ascii && alpha[c] === 0) alpha[c] = alphaSize++;
+      }
+  let denseAlpha = 1;
+  for (let c = 0; c < 128; c++) if (alpha[c] !== 0) denseAlpha++;
 
   // Trie from the patterns in sorted order: each shares its longest common prefix with the
   // previous one, so the trie is laid out without any lookups and every array has its exact size.
@@ -84,7 +97,9 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
   const byDepth = new Int32Array(maxLength + 2);
   for (let t = 0; t < states; t++) byDepth[depth[t]! + 1]!++;
   for (let d = 0; d <= maxLength; d++) byDepth[d + 1]! += byDepth[d]!;
-  const denseStates = byDepth[Math.min(DENSE_DEPTH, maxLength) + 1]!;
+  let denseDepth = Math.min(DENSE_DEPTH, maxLength);
+  while (denseDepth > 1 && byDepth[denseDepth + 1]! * denseAlpha > DENSE_ENTRIES_BUDGET) denseDepth--;
+  const denseStates = byDepth[denseDepth + 1]!;
   const id = new Int32Array(states);
   for (let t = 0; t < states; t++) id[t] = byDepth[depth[t]!]!++;
   const edge = new Uint16Array(states); // alphabet index of the edge into the state
@@ -99,16 +114,17 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
     if (patternState[pi]! >= 0) patternState[pi] = id[patternState[pi]!]!;
 
   const dense: Uint16Array | Uint32Array =
-    states <= 0x10000 ? new Uint16Array(denseStates * alphaSize) : new Uint32Array(denseStates * alphaSize);
+    states <= 0x10000 ? new Uint16Array(denseStates * denseAlpha) : new Uint32Array(denseStates * denseAlpha);
   const fail = new Int32Array(states);
 
   const deepStep = (from: number, a: number): number => {
     let s = from;
-    while (s >= denseStates) {
+    for (;;) {
+      if (s < denseStates && a < denseAlpha) return dense[s * denseAlpha + a]!;
       for (let t = childStart[s]!; t < childStart[s + 1]!; t++) if (edge[t] === a) return t;
+      if (s === 0) return 0;
       s = fail[s]!;
     }
-    return dense[s * alphaSize + a]!;
   };
 
   for (let s = 0; s < states; s++) {
@@ -116,9 +132,10 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
     for (let t = childStart[s]!; t < childStart[s + 1]!; t++)
       fail[t] = s === 0 ? 0 : deepStep(fail[s]!, edge[t]!);
     if (s >= denseStates) continue;
-    const r = s * alphaSize;
-    if (s !== 0) dense.copyWithin(r, fail[s]! * alphaSize, fail[s]! * alphaSize + alphaSize);
-    for (let t = childStart[s]!; t < childStart[s + 1]!; t++) dense[r + edge[t]!] = t;
+    const r = s * denseAlpha;
+    if (s !== 0) dense.copyWithin(r, fail[s]! * denseAlpha, fail[s]! * denseAlpha + denseAlpha);
+    for (let t = childStart[s]!; t < childStart[s + 1]!; t++)
+      if (edge[t]! < denseAlpha) dense[r + edge[t]!] = t;
   }
 
   // Each state's own patterns in pattern order, then everything its failure state reports:
@@ -140,6 +157,9 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
     for (let j = outStart[f]!; j < outStart[f + 1]!; j++) out[k++] = out[j]!;
   }
   const patternLength = Int32Array.from(patterns, (p) => p.length);
+  // One byte per state saying whether it reports anything: one load per character instead of two.
+  const accepts = new Uint8Array(states);
+  for (let s = 0; s < states; s++) accepts[s] = outStart[s + 1]! > outStart[s]! ? 1 : 0;
 
   const report = (s: number, end: number, onHit: (pattern: number, start: number, end: number) => void) => {
     for (let k = outStart[s]!; k < outStart[s + 1]!; k++) {
@@ -155,8 +175,8 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
       report(s, 1, onHit);
       for (let i = 0; i < length; i++) {
         const a = alpha[codes[i]!]!;
-        s = s < denseStates ? dense[s * alphaSize + a]! : deepStep(s, a);
-        if (outStart[s] !== outStart[s + 1]) report(s, i + 2, onHit);
+        s = s < denseStates && a < denseAlpha ? dense[s * denseAlpha + a]! : deepStep(s, a);
+        if (accepts[s] === 1) report(s, i + 2, onHit);
       }
       s = deepStep(s, alpha[pad]!);
       report(s, length + 2, onHit);
@@ -165,8 +185,8 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
       let s = 0;
       for (let i = 0; i < text.length; i++) {
         const a = alpha[text.charCodeAt(i)]!;
-        s = s < denseStates ? dense[s * alphaSize + a]! : deepStep(s, a);
-        if (outStart[s] !== outStart[s + 1]) report(s, i + 1, onHit);
+        s = s < denseStates && a < denseAlpha ? dense[s * denseAlpha + a]! : deepStep(s, a);
+        if (accepts[s] === 1) report(s, i + 1, onHit);
       }
     },
   };

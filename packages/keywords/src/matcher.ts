@@ -2,8 +2,11 @@
 // terms) into one Aho–Corasick automaton over normalised text, then reports whole-word matches
 // with offsets in the ORIGINAL text.
 import { buildAutomaton } from './aho-corasick.ts';
+import { languageVariants } from './language-variants.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
 import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
+import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
+import type { RuleEntry } from './rules.ts';
 
 export interface KeywordMatch {
   /** The library term (as written in the data file, or the custom term). */
@@ -16,6 +19,14 @@ export interface KeywordMatch {
   end: number;
   /** The text shows an evident educational context (revision page, PSHE lesson, set text). */
   educational: boolean;
+  /** Only on rule matches: the rule's id. `term` then holds the rule's description. */
+  rule?: string;
+  /** Only on rule matches: what the rule means, for the DSL (also in `term`, so a v1 display shows it). */
+  description?: string;
+  /** Only on rule matches: the rule's pattern as written in the library (for audits). */
+  pattern?: string;
+  /** Only for terms and rules of a language other than English: its code (`pl`, `ur-latn`, ...). */
+  language?: string;
 }
 
 export interface CustomTermInput {
@@ -38,6 +49,8 @@ export interface Matcher {
   match(text: string): KeywordMatch[];
   /** Number of library terms compiled in (after filtering), for status and tests. */
   readonly termCount: number;
+  /** Number of library rules compiled in (after filtering). */
+  readonly ruleCount: number;
 }
 
 /** How far an educational context lowers severity (never below 1, never for `keep` terms). */
@@ -53,6 +66,12 @@ const KIND_CUE = 2;
 const KIND_ALLOW = 3;
 /** `~phrase` in a term's exceptions: the phrase anywhere in the text suppresses the term ("~hockey" for "body check"). */
 const KIND_CONTEXT_EXCEPTION = 4;
+/** A word group of a rule (entry = anchor id, see rule-check.ts). */
+const KIND_ANCHOR = 5;
+/** A negation cue, for rules marked @neg. */
+const KIND_NEG = 6;
+/** A rule's `unless` phrase (entry = rule index). */
+const KIND_UNLESS = 7;
 
 interface Pattern {
   kind: number;
@@ -110,6 +129,7 @@ interface EntryTable {
   severity: Uint8Array;
   /** 1 when an educational context lowers the severity. */
   lowers: Uint8Array;
+  language: string[];
 }
 
 function compile(raw: string): { text: string; runs: Uint8Array; prefix: boolean } {
@@ -147,6 +167,10 @@ export function createMatcher(options: MatcherOptions): Matcher {
     });
   }
 
+  const ruleList: RuleEntry[] = (lib.rules ?? []).filter(
+    (r) => r.bands.includes(options.ageBand) && (wanted === null || wanted.has(r.category)),
+  );
+
   const patterns: Pattern[] = [];
   const add = (kind: number, raw: string, entry: number, withCompact: boolean) => {
     const c = compile(raw);
@@ -160,12 +184,32 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (compact.text.length >= COMPACT_MIN_LENGTH) patterns.push({ kind, ...compact, entry });
     }
   };
+  const addIn = (
+    language: string | undefined,
+    kind: number,
+    raw: string,
+    entry: number,
+    compact: boolean,
+  ) => {
+    for (const v of languageVariants(language, raw)) add(kind, v, entry, compact);
+  };
   entryList.forEach((e, i) => {
-    add(KIND_TERM, e.term, i, true);
+    addIn(e.language, KIND_TERM, e.term, i, true);
     for (const ex of e.exceptions)
       if (ex.startsWith('~')) add(KIND_CONTEXT_EXCEPTION, ex.slice(1), i, false);
       else add(KIND_EXCEPTION, ex, i, false);
   });
+  const { compiled: rules, anchorPhrases } = compileRules(ruleList);
+  const anchorLanguage = new Map<string, string>();
+  for (const r of ruleList) for (const g of r.groups) for (const a of g) anchorLanguage.set(a, r.language);
+  anchorPhrases.forEach((phrase, a) => {
+    addIn(anchorLanguage.get(phrase), KIND_ANCHOR, phrase, a, false);
+  });
+  ruleList.forEach((r, ri) => {
+    for (const u of r.unless) add(KIND_UNLESS, u, ri, false);
+  });
+  if (ruleList.some((r) => r.negatable))
+    for (const cue of lib.negations ?? []) add(KIND_NEG, cue.phrase, -1, false);
   for (const cue of lib.educationalCues) add(KIND_CUE, cue.phrase, -1, false);
   for (const a of lib.allow) add(KIND_ALLOW, a.phrase, -1, false);
   // Word boundaries live in the automaton: every pattern starts with a space (and ends with one
@@ -179,15 +223,42 @@ export function createMatcher(options: MatcherOptions): Matcher {
     category: entryList.map((e) => e.category),
     severity: Uint8Array.from(entryList, (e) => e.severity),
     lowers: Uint8Array.from(entryList, (e) => (e.educational === 'lower' ? 1 : 0)),
+    language: entryList.map((e) => e.language ?? 'en'),
   };
   // Only this phrase of the library is needed later (re-matching around masked words).
   const firstCue = lib.educationalCues[0]?.phrase ?? '';
 
+  // Scan state, reused by every call (match is synchronous): allocating arrays, a Set and a
+  // closure per window title was a large share of the cost of matching one.
+  const hits: { entry: number; s: number; e: number }[] = [];
+  const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
+  const suppressed = new Set<number>(); // entries with a context exception present
+  const ruleHits: RuleHits = { anchor: [], neg: [], unless: [] };
+  let educational = false;
+  let scanned: ScratchNormalised | null = null;
+  const onHit = (pi: number, start: number, end: number): void => {
+    // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
+    const s = start;
+    const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
+    if (!runsAgree(scanned!, pt, pi, s)) return;
+    const kind = pt.kind[pi];
+    const entry = pt.entry[pi]!;
+    if (kind === KIND_TERM) hits.push({ entry, s, e });
+    else if (kind === KIND_ANCHOR) ruleHits.anchor.push(entry, s, e);
+    else if (kind === KIND_NEG) ruleHits.neg.push(s);
+    else if (kind === KIND_UNLESS) ruleHits.unless.push(entry, s, e);
+    else if (kind === KIND_CUE) educational = true;
+    else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
+    else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
+  };
+
   return {
     termCount: libraryCount,
+    ruleCount: ruleList.length,
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
       const base = matchOne(text);
+      if (text.indexOf('*') === -1) return base.matches;
       const words = maskedWords(text);
       if (words.length === 0) return base.matches;
       // "p*rn", "f*gg*t": match the text around each masked word once per vowel in each mask.
@@ -219,32 +290,59 @@ export function createMatcher(options: MatcherOptions): Matcher {
   /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
   function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean } {
     const n = normaliseScratch(text);
-    const hits: { entry: number; s: number; e: number }[] = [];
-    const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
-    const suppressed = new Set<number>(); // entries with a context exception present
-    let educational = false;
-    automaton.scanCodes(n.codes, n.length, SPACE, (pi, start, end) => {
-      // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
-      const s = start;
-      const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
-      if (!runsAgree(n, pt, pi, s)) return;
-      const kind = pt.kind[pi];
-      const entry = pt.entry[pi]!;
-      if (kind === KIND_TERM) hits.push({ entry, s, e });
-      else if (kind === KIND_CUE) educational = true;
-      else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
-      else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
-    });
+    // (emptied only when used: setting an array's length is not free, and most texts hit nothing)
+    if (hits.length > 0) hits.length = 0;
+    if (covers.length > 0) covers.length = 0;
+    if (suppressed.size > 0) suppressed.clear();
+    if (ruleHits.anchor.length > 0) ruleHits.anchor.length = 0;
+    if (ruleHits.neg.length > 0) ruleHits.neg.length = 0;
+    if (ruleHits.unless.length > 0) ruleHits.unless.length = 0;
+    educational = false;
+    scanned = n;
+    automaton.scanCodes(n.codes, n.length, SPACE, onHit);
+    scanned = null;
+    if (ruleHits.anchor.length > 0)
+      for (const r of checkRules(rules, ruleHits, n.codes, n.length))
+        hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
     if (hits.length === 0) return { matches: [], educational };
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
     const coverIndex = indexCovers(covers);
-    hits.sort((a, b) => a.s - b.s || b.e - a.e || a.entry - b.entry);
+    // Same span: a term before a rule (the literal phrase the DSL knows: "how to tie a noose" stays
+    // that term, not the rule around it), and the library's order among each (English first).
+    const rank = (entry: number) => (entry < 0 ? 1_000_000_000 - 1 - entry : entry);
+    hits.sort((a, b) => a.s - b.s || b.e - a.e || rank(a.entry) - rank(b.entry));
     const result: KeywordMatch[] = [];
     // Drop a match lying inside a longer (or earlier identical) match of the same category
     // ("kill myself" inside "how to kill myself").
     const reach = new Map<string, number>();
     for (const h of hits) {
+      if (h.entry < 0) {
+        // a rule match: allow phrases apply; a longer term or rule match of its category wins
+        if (coverIndex.covered(-1, h.s, h.e)) continue;
+        const rule = ruleList[-1 - h.entry]!;
+        const farthest = reach.get(rule.category) ?? -1;
+        if (farthest >= h.e) continue;
+        reach.set(rule.category, h.e);
+        const severity =
+          educational && rule.educational === 'lower'
+            ? Math.max(1, rule.severity - EDUCATIONAL_SEVERITY_DROP)
+            : rule.severity;
+        const m: KeywordMatch = {
+          term: rule.description,
+          category: rule.category,
+          severity,
+          start: n.starts[h.s]!,
+          end: n.ends[h.e - 1]!,
+          educational,
+          rule: rule.id,
+          description: rule.description,
+          pattern: rule.pattern,
+        };
+        if (rule.language !== 'en') m.language = rule.language;
+        result.push(m);
+        continue;
+      }
       if (
         suppressed.has(h.entry) ||
         coverIndex.covered(-1, h.s, h.e) ||
@@ -258,14 +356,16 @@ export function createMatcher(options: MatcherOptions): Matcher {
       const base = entries.severity[h.entry]!;
       const severity =
         educational && entries.lowers[h.entry] === 1 ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP) : base;
-      result.push({
+      const m: KeywordMatch = {
         term: entries.term[h.entry]!,
         category,
         severity,
         start: n.starts[h.s]!,
         end: n.ends[h.e - 1]!,
         educational,
-      });
+      };
+      if (entries.language[h.entry] !== 'en') m.language = entries.language[h.entry]!;
+      result.push(m);
     }
     result.sort((a, b) => a.start - b.start || b.severity - a.severity);
     return { matches: result, educational };

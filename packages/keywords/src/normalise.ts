@@ -87,6 +87,46 @@ const HOMOGLYPHS: Record<string, string> = {
   œ: 'oe',
 };
 
+/**
+ * Arabic and Urdu letter variants folded to one form: alef wasla, alef maksura and the Urdu/Farsi
+ * yehs → ي; teh marbuta and the Urdu hehs (ہ ھ ۃ ە) → ه; keheh → ك. People type either form
+ * (keyboard layout, Arabic vs Urdu habits), so terms and text must agree whichever was used.
+ */
+const ARABIC_LETTERS: Record<string, string> = {
+  '\u0671': '\u0627',
+  '\u0649': '\u064a',
+  '\u06cc': '\u064a',
+  '\u06d2': '\u064a',
+  '\u06d0': '\u064a',
+  '\u0629': '\u0647',
+  '\u06c1': '\u0647',
+  '\u06be': '\u0647',
+  '\u06c3': '\u0647',
+  '\u06d5': '\u0647',
+  '\u06a9': '\u0643',
+  '\u06aa': '\u0643',
+};
+
+/** Code points dropped like format characters: Arabic tatweel (ـ, stretches a word). */
+const DROPPED = new Set([0x0640]);
+
+/** Bengali (U+0980-09FF) and Gurmukhi (U+0A00-0A7F). */
+function isIndic(cp: number): boolean {
+  return cp >= 0x0980 && cp <= 0x0a7f;
+}
+
+/**
+ * Optional Indic marks: -1 = dropped (Gurmukhi addak ੱ and nukta ਼, Bengali chandrabindu ঁ: often
+ * left out; Bengali nukta is kept, it tells য় from য),
+ * otherwise the code it folds to (Gurmukhi tippi ੰ → bindi ਂ: the same nasal sound).
+ */
+const INDIC_FOLD = new Map<number, number>([
+  [0x0a71, -1],
+  [0x0a3c, -1],
+  [0x0981, -1],
+  [0x0a70, 0x0a02],
+]);
+
 interface Folded {
   out: string;
   kind: number;
@@ -108,14 +148,27 @@ function fold(cp: number): Folded[] {
   if (cached) return cached;
   const result: Folded[] = [];
   const ch = String.fromCodePoint(cp);
-  if (/\p{Cf}/u.test(ch)) {
-    // zero-width joiners, soft hyphens, direction marks: invisible, used to split words
+  const indic = isIndic(cp);
+  if (/\p{Cf}/u.test(ch) || DROPPED.has(cp)) {
+    // zero-width joiners, soft hyphens, direction marks (RTL text), Arabic tatweel: invisible,
+    // used to split or stretch words
+  } else if (indic) {
+    // Bengali and Gurmukhi: vowel signs, virama and nukta are part of the word and change its
+    // meaning, so they are kept (decomposed, so precomposed and typed sequences agree) as word
+    // characters; only optional marks people often leave out are folded.
+    for (const part of ch.normalize('NFKD')) {
+      const c = INDIC_FOLD.get(part.codePointAt(0)!);
+      if (c === -1) continue;
+      result.push({ out: c === undefined ? part : String.fromCharCode(c), kind: WORD });
+    }
   } else {
     const lower = ch.toLowerCase();
     const direct = HOMOGLYPHS[lower];
+    // NFKD then dropping marks: Latin diacritics (Polish, Romanian, Lithuanian, Welsh, Spanish,
+    // Portuguese) and Arabic/Urdu tashkeel and hamza carriers (أ إ آ ؤ ئ → ا ا ا و ي).
     const decomposed = direct ?? lower.normalize('NFKD').replace(/\p{M}/gu, '');
     for (const part of decomposed) {
-      const mapped = HOMOGLYPHS[part] ?? part;
+      const mapped = HOMOGLYPHS[part] ?? ARABIC_LETTERS[part] ?? part;
       for (const c of mapped) {
         if (c.length > 1 || c.codePointAt(0)! > 0xffff) {
           // astral letters (rare scripts) count as word characters no term uses; emoji are separators
@@ -207,7 +260,6 @@ function percentDecode(u: Units): Units {
   return { text: parts.join(''), starts: starts.subarray(0, len), ends: ends.subarray(0, len) };
 }
 
-const PERCENT_ESCAPE = /%[0-9a-fA-F]{2}/;
 const DIGIT_LEET_CODE = new Int32Array(128).fill(-1);
 for (const [d, l] of Object.entries(DIGIT_LEET)) DIGIT_LEET_CODE[d.charCodeAt(0)] = l.charCodeAt(0);
 const SYMBOL_LEET_CODE = new Map<number, number>(
@@ -220,11 +272,7 @@ function isAsciiLetter(c: number): boolean {
   return c >= 97 && c <= 122;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** Growable parallel typed arrays for the folded characters. */
+/** Parallel typed arrays for the folded characters (scratch; see growFolding). */
 class Folding {
   code: Uint16Array;
   kind: Uint8Array;
@@ -237,38 +285,26 @@ class Folding {
     this.start = new Int32Array(capacity);
     this.end = new Int32Array(capacity);
   }
-  push(code: number, kind: number, start: number, end: number): void {
-    if (this.length === this.code.length) this.grow();
-    const i = this.length++;
-    this.code[i] = code;
-    this.kind[i] = kind;
-    this.start[i] = start;
-    this.end[i] = end;
-  }
-  private grow(): void {
-    const cap = this.code.length * 2 + 16;
-    const code = new Uint16Array(cap);
-    code.set(this.code);
-    const kind = new Uint8Array(cap);
-    kind.set(this.kind);
-    const start = new Int32Array(cap);
-    start.set(this.start);
-    const end = new Int32Array(cap);
-    end.set(this.end);
-    this.code = code;
-    this.kind = kind;
-    this.start = start;
-    this.end = end;
-  }
 }
 
 // Scratch buffers reused across calls (normalise is synchronous, so never re-entered): window
 // titles are short and arrive often, and allocating a dozen typed arrays per call dominated.
 let folding = new Folding(256);
 function scratchFolding(capacity: number): Folding {
-  if (folding.code.length < capacity) folding = new Folding(capacity);
+  if (folding.code.length < capacity) folding = new Folding(Math.max(capacity, folding.code.length * 2));
   folding.length = 0;
   return folding;
+}
+/** A larger scratch Folding keeping the first `length` entries. */
+function growFolding(capacity: number): Folding {
+  const bigger = new Folding(capacity);
+  bigger.code.set(folding.code.subarray(0, folding.length));
+  bigger.kind.set(folding.kind.subarray(0, folding.length));
+  bigger.start.set(folding.start.subarray(0, folding.length));
+  bigger.end.set(folding.end.subarray(0, folding.length));
+  bigger.length = folding.length;
+  folding = bigger;
+  return bigger;
 }
 let outCodes = new Uint16Array(256);
 let outRuns = new Uint8Array(256);
@@ -306,9 +342,20 @@ export interface ScratchNormalised {
  * per title dominated its cost).
  */
 export function normaliseScratch(input: string): ScratchNormalised {
+  const percent = hasPercentEscape(input);
+  if (!percent && fusedPass(input)) return scratchResult;
+  return stagedPass(input, percent);
+}
+
+/** normaliseScratch by the four stages only (the fused pass skipped): for the equivalence test. */
+export function normaliseStaged(input: string): ScratchNormalised {
+  return stagedPass(input, hasPercentEscape(input));
+}
+
+function stagedPass(input: string, percent: boolean): ScratchNormalised {
   // --- stage 0: percent-decoding (twice, for %2520-style double encoding)
   let units: Units | undefined;
-  if (PERCENT_ESCAPE.test(input)) {
+  if (percent) {
     const starts = new Int32Array(input.length);
     const ends = new Int32Array(input.length);
     for (let i = 0; i < input.length; i++) {
@@ -316,35 +363,102 @@ export function normaliseScratch(input: string): ScratchNormalised {
       ends[i] = i + 1;
     }
     units = percentDecode({ text: input, starts, ends });
-    if (PERCENT_ESCAPE.test(units.text)) units = percentDecode(units);
+    if (hasPercentEscape(units.text)) units = percentDecode(units);
   }
   const text = units ? units.text : input;
   const us = units?.starts;
   const ue = units?.ends;
 
-  // --- stage 1: fold each code point (case, diacritics, homoglyphs) and classify
-  const f = scratchFolding(text.length + 8);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 128) {
-      const k = ASCII_KIND[code]!;
-      if (k !== 0) f.push(ASCII_CODE[code]!, k, us ? us[i]! : i, ue ? ue[i]! : i + 1);
-      continue;
-    }
-    const cp = text.codePointAt(i)!;
-    const start = us ? us[i]! : i;
-    const last = cp > 0xffff ? i + 1 : i;
-    const end = ue ? ue[last]! : last + 1;
-    for (const folded of fold(cp)) f.push(folded.out.charCodeAt(0), folded.kind, start, end);
-    i = last;
-  }
-  const n = f.length;
+  const n = foldStage(text, us, ue);
+  const f = folding;
+  if (leetOrAposSeen) leetStage(f.code, f.kind, n);
+  const tokens = tokenStage(f.code, f.kind, n);
+  if (spacedSeen) spacedStage(f.code, tokens);
+  return emitStage(f, n, tokens);
+}
+
+let leetOrAposSeen = false;
+let spacedSeen = false;
+
+/**
+ * Stage 1: fold each code point (case, diacritics, homoglyphs) and classify, into the scratch
+ * folding; returns its length. A code unit folds to at most 1 character on the fast paths;
+ * longer folds make room first. Each stage is its own small function, so one that meets rare
+ * input (another script, leetspeak) is re-optimised alone instead of slowing the others.
+ */
+function foldStage(text: string, us: Int32Array | undefined, ue: Int32Array | undefined): number {
+  scratchFolding(text.length * 2 + 8);
+  leetOrAposSeen = false;
+  return us && ue ? foldMapped(text, us, ue) : foldPlain(text);
+}
+
+/** Stage 1 for text as given (the common case): original offsets are the indices. */
+function foldPlain(text: string): number {
+  const f = folding;
   const fc = f.code;
   const fk = f.kind;
   const fs = f.start;
   const fe = f.end;
+  let n = 0;
+  let leetOrApos = false;
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    let k = BMP_KIND[code]!;
+    if (k === BMP_UNKNOWN) k = learnBmp(code);
+    if (k <= SEP) {
+      fc[n] = BMP_CODE[code]!;
+      fk[n] = k;
+      fs[n] = i;
+      fe[n] = i + 1;
+      n++;
+      if (k === LEET || k === APOS) leetOrApos = true;
+    } else if (k === BMP_SLOW) {
+      leetOrAposSeen ||= leetOrApos;
+      return foldMapped(text, null, null, i, n);
+    }
+  }
+  leetOrAposSeen ||= leetOrApos;
+  return n;
+}
 
-  // --- stage 2: leet symbols and apostrophes inside words; everything else non-word separates
+/**
+ * Stage 1, general: percent-decoded text (original spans in us/ue), and anything from the first
+ * code point that folds to several characters or is astral (so the plain loop stays simple).
+ */
+function foldMapped(text: string, us: Int32Array | null, ue: Int32Array | null, from = 0, at = 0): number {
+  let n = at;
+  let leetOrApos = false;
+  for (let i = from; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    let k = BMP_KIND[code]!;
+    if (k === BMP_UNKNOWN) k = learnBmp(code);
+    if (k === BMP_DROPPED) continue;
+    const start = us ? us[i]! : i;
+    if (k <= SEP) {
+      const f = folding;
+      f.code[n] = BMP_CODE[code]!;
+      f.kind[n] = k;
+      f.start[n] = start;
+      f.end[n] = ue ? ue[i]! : i + 1;
+      n++;
+      if (k === LEET || k === APOS) leetOrApos = true;
+      continue;
+    }
+    const cp = text.codePointAt(i)!;
+    const last = cp > 0xffff ? i + 1 : i;
+    const before = n;
+    n = foldSlow(cp, start, ue ? ue[last]! : last + 1, n, (text.length - i) * 2);
+    for (let x = before; x < n; x++)
+      if (folding.kind[x] === LEET || folding.kind[x] === APOS) leetOrApos = true;
+    i = last;
+  }
+  leetOrAposSeen ||= leetOrApos;
+  return n;
+}
+
+/** Stage 2: leet symbols and apostrophes inside words; every other non-word character separates. */
+function leetStage(fc: Uint16Array, fk: Uint8Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const k = fk[i]!;
     if (k !== LEET && k !== APOS) continue;
@@ -360,47 +474,66 @@ export function normaliseScratch(input: string): ScratchNormalised {
       fk[i] = SEP;
     }
   }
+}
 
-  // --- stage 3: tokens (runs of word chars; dropped chars inside are skipped) and separators
-  const tokFrom: number[] = [];
-  const tokTo: number[] = [];
-  const tokLen: number[] = [];
-  const sepFrom: number[] = []; // separator before the token: [sepFrom, tokFrom) in fc
+/** Stage 3: tokens (runs of word characters; dropped apostrophes inside are skipped); returns their count. */
+function tokenStage(fc: Uint16Array, fk: Uint8Array, n: number): number {
+  const tok = scratchTokens(n + 1);
+  const tokFrom = tok.from;
+  const tokTo = tok.to;
+  const tokLen = tok.len;
+  const sepFrom = tok.sepFrom; // separator before the token: [sepFrom, tokFrom) in fc
+  const joinBefore = tok.joinBefore;
+  let tokens = 0;
   let lastTokenEnd = 0;
+  let singles = 0; // consecutive one-character tokens so far
+  let spaced = false; // a run of >= 3 of them exists
   for (let i = 0; i < n; ) {
-    const k = fk[i]!;
-    if (k !== WORD) {
+    if (fk[i] !== WORD) {
       i++;
       continue;
     }
     let j = i;
     let len = 0;
     let hasLetter = false;
-    while (j < n && (fk[j] === WORD || fk[j] === 0)) {
-      if (fk[j] === WORD) {
+    let hasDigit = false;
+    for (; j < n; j++) {
+      const k = fk[j]!;
+      if (k === WORD) {
         len++;
-        if (!isDigit(fc[j]!)) hasLetter = true;
-      }
-      j++;
+        const c = fc[j]!;
+        if (c >= 48 && c <= 57) hasDigit = true;
+        else hasLetter = true;
+      } else if (k !== 0) break;
     }
     // Digits read as letters only inside tokens that also hold letters: "1488" and "420" stay numbers.
-    if (hasLetter)
+    if (hasLetter && hasDigit)
       for (let x = i; x < j; x++) {
         const c = fc[x]!;
         if (c < 128 && fk[x] === WORD && DIGIT_LEET_CODE[c]! !== -1) fc[x] = DIGIT_LEET_CODE[c]!;
       }
-    sepFrom.push(lastTokenEnd);
-    tokFrom.push(i);
-    tokTo.push(j);
-    tokLen.push(len);
+    sepFrom[tokens] = lastTokenEnd;
+    tokFrom[tokens] = i;
+    tokTo[tokens] = j;
+    tokLen[tokens] = len;
+    joinBefore[tokens] = 0;
+    tokens++;
+    if (len === 1) {
+      if (++singles >= 3) spaced = true;
+    } else singles = 0;
     lastTokenEnd = j;
     i = j;
   }
-  const tokens = tokFrom.length;
+  spacedSeen = spaced;
+  return tokens;
+}
 
-  // Spaced-out letters ("k i l l  m y s e l f", "s.e.x"): a run of >= 3 single-character tokens
-  // is one word where the run's usual separator sits, and a word break where a different one does.
-  const joinBefore = new Uint8Array(tokens);
+/**
+ * Spaced-out letters ("k i l l  m y s e l f", "s.e.x"): a run of >= 3 single-character tokens
+ * is one word where the run's usual separator sits, and a word break where a different one does.
+ */
+function spacedStage(fc: Uint16Array, tokens: number): void {
+  const { from: tokFrom, len: tokLen, sepFrom, joinBefore } = tokenScratch;
   for (let a = 0; a < tokens; ) {
     if (tokLen[a] !== 1) {
       a++;
@@ -427,32 +560,43 @@ export function normaliseScratch(input: string): ScratchNormalised {
     }
     a = b + 1;
   }
+}
 
-  // --- stage 4: emit, collapsing runs of the same character
+/** Stage 4: emit into the output scratch, collapsing runs of the same character. */
+function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
+  const fc = f.code;
+  const fk = f.kind;
+  const fs = f.start;
+  const fe = f.end;
+  const { from: tokFrom, to: tokTo, joinBefore } = tokenScratch;
   const cap = n + tokens + 1;
   if (outCodes.length < cap) {
-    outCodes = new Uint16Array(cap);
-    outRuns = new Uint8Array(cap);
-    outStarts = new Int32Array(cap);
-    outEnds = new Int32Array(cap);
+    const size = Math.max(cap, outCodes.length * 2);
+    outCodes = new Uint16Array(size);
+    outRuns = new Uint8Array(size);
+    outStarts = new Int32Array(size);
+    outEnds = new Int32Array(size);
   }
   const out = outCodes;
   const runs = outRuns;
   const os = outStarts;
   const oe = outEnds;
   let len = 0;
+  let prev = -1;
   for (let t = 0; t < tokens; t++) {
-    if (len > 0 && !joinBefore[t]) {
+    if (len > 0 && joinBefore[t] === 0) {
       out[len] = SPACE;
       runs[len] = 1;
       os[len] = oe[len - 1]!;
       oe[len] = fs[tokFrom[t]!]!;
       len++;
+      prev = SPACE;
     }
-    for (let i = tokFrom[t]!; i < tokTo[t]!; i++) {
+    const to = tokTo[t]!;
+    for (let i = tokFrom[t]!; i < to; i++) {
       if (fk[i] === 0) continue;
       const c = fc[i]!;
-      if (len > 0 && out[len - 1] === c) {
+      if (c === prev) {
         if (runs[len - 1]! < 255) runs[len - 1]!++;
         oe[len - 1] = fe[i]!;
         continue;
@@ -462,9 +606,196 @@ export function normaliseScratch(input: string): ScratchNormalised {
       os[len] = fs[i]!;
       oe[len] = fe[i]!;
       len++;
+      prev = c;
     }
   }
-  return { codes: out, length: len, runs, starts: os, ends: oe };
+  const r = scratchResult;
+  r.codes = out;
+  r.length = len;
+  r.runs = runs;
+  r.starts = os;
+  r.ends = oe;
+  return r;
+}
+
+/**
+ * The common case in one pass: text with no leetspeak symbol inside a word, no digit inside a word, no
+ * spaced-out letters, no percent escape and nothing that folds to several characters. Gives
+ * exactly what the four stages give (checked against them in the tests); returns false, having
+ * written garbage, as soon as it meets anything else, and the stages then run.
+ */
+function fusedPass(text: string): boolean {
+  const length = text.length;
+  if (outCodes.length < length + 1) {
+    const size = Math.max(length + 1, outCodes.length * 2);
+    outCodes = new Uint16Array(size);
+    outRuns = new Uint8Array(size);
+    outStarts = new Int32Array(size);
+    outEnds = new Int32Array(size);
+  }
+  const out = outCodes;
+  const runs = outRuns;
+  const os = outStarts;
+  const oe = outEnds;
+  let len = 0;
+  let prev = -1;
+  let tokLen = 0;
+  let letter = false;
+  let digit = false;
+  let singles = 0;
+  let lastWord = false; // the previous kept character was a word character
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    let k = BMP_KIND[code]!;
+    if (k === BMP_UNKNOWN) k = learnBmp(code);
+    if (k === WORD) {
+      const c = BMP_CODE[code]!;
+      if (tokLen === 0 && len > 0) {
+        out[len] = SPACE;
+        runs[len] = 1;
+        os[len] = oe[len - 1]!;
+        oe[len] = i;
+        len++;
+        prev = SPACE;
+      }
+      if (c >= 48 && c <= 57) digit = true;
+      else letter = true;
+      if (digit && letter) return false;
+      if (c === prev) {
+        if (runs[len - 1]! < 255) runs[len - 1]!++;
+        oe[len - 1] = i + 1;
+      } else {
+        out[len] = c;
+        runs[len] = 1;
+        os[len] = i;
+        oe[len] = i + 1;
+        len++;
+        prev = c;
+      }
+      tokLen++;
+      lastWord = true;
+    } else if (k === SEP || k === APOS || k === LEET) {
+      if (k !== SEP && i + 1 < length) {
+        const nc = text.charCodeAt(i + 1);
+        let nk = BMP_KIND[nc]!;
+        if (nk === BMP_UNKNOWN) nk = learnBmp(nc);
+        if (k === LEET) {
+          // "help!", "wow !": a leetspeak symbol not followed by a word character separates
+          // ("k!ll", "le$bean", "!!" and "$ex" go to the stages)
+          if (nk !== SEP && nk !== APOS) return false;
+        } else if (lastWord) {
+          // an apostrophe inside a word ("don't") is dropped and the word goes on
+          if (nk !== WORD && nk !== SEP && nk !== APOS) return false;
+          if (nk === WORD) {
+            lastWord = false;
+            continue;
+          }
+        }
+      }
+      lastWord = false;
+      if (tokLen === 0) continue;
+      if (tokLen === 1) {
+        if (++singles >= 3) return false;
+      } else singles = 0;
+      tokLen = 0;
+      letter = false;
+      digit = false;
+    } else if (k !== BMP_DROPPED) return false; // several characters, astral
+  }
+  if (tokLen === 1 && singles + 1 >= 3) return false;
+  const r = scratchResult;
+  r.codes = out;
+  r.length = len;
+  r.runs = runs;
+  r.starts = os;
+  r.ends = oe;
+  return true;
+}
+
+/** The one result object normaliseScratch hands out (valid until the next call, like its arrays). */
+const scratchResult: ScratchNormalised = {
+  codes: new Uint16Array(0),
+  length: 0,
+  runs: new Uint8Array(0),
+  starts: new Int32Array(0),
+  ends: new Int32Array(0),
+};
+
+/**
+ * Appends the folds of one code point at `n` in the scratch folding (growing it, with `reserve`
+ * more entries free for the rest of the text); returns the new length.
+ */
+function foldSlow(cp: number, start: number, end: number, n: number, reserve: number): number {
+  const folded = fold(cp);
+  if (n + folded.length + reserve >= folding.code.length) {
+    folding.length = n;
+    growFolding(n + folded.length + reserve + 16);
+  }
+  const f = folding;
+  for (const x of folded) {
+    f.code[n] = x.out.charCodeAt(0);
+    f.kind[n] = x.kind;
+    f.start[n] = start;
+    f.end[n] = end;
+    n++;
+  }
+  return n;
+}
+
+/** Whether `%XX` (a hex escape) occurs: indexOf is much cheaper than a RegExp per text. */
+function hasPercentEscape(text: string): boolean {
+  for (let i = text.indexOf('%'); i !== -1 && i + 2 < text.length; i = text.indexOf('%', i + 1))
+    if (isHexCode(text.charCodeAt(i + 1)) && isHexCode(text.charCodeAt(i + 2))) return true;
+  return false;
+}
+
+// Non-ASCII BMP code units, learnt on first sight: one output character and its kind, or a
+// marker for "dropped" and "needs the general path" (several characters, surrogates).
+const BMP_UNKNOWN = 0;
+const BMP_DROPPED = 5;
+const BMP_SLOW = 6;
+const BMP_CODE = new Uint16Array(65536);
+const BMP_KIND = new Uint8Array(65536);
+for (let i = 0; i < 128; i++) {
+  BMP_KIND[i] = ASCII_KIND[i] === 0 ? BMP_DROPPED : ASCII_KIND[i]!;
+  BMP_CODE[i] = ASCII_CODE[i]!;
+}
+
+function learnBmp(code: number): number {
+  let kind = BMP_SLOW;
+  if (code < 0xd800 || code > 0xdfff) {
+    const f = fold(code);
+    if (f.length === 0) kind = BMP_DROPPED;
+    else if (f.length === 1) {
+      kind = f[0]!.kind;
+      BMP_CODE[code] = f[0]!.out.charCodeAt(0);
+    }
+  }
+  BMP_KIND[code] = kind;
+  return kind;
+}
+
+interface Tokens {
+  from: Int32Array;
+  to: Int32Array;
+  len: Int32Array;
+  sepFrom: Int32Array;
+  joinBefore: Uint8Array;
+}
+let tokenScratch: Tokens = newTokens(256);
+function newTokens(capacity: number): Tokens {
+  return {
+    from: new Int32Array(capacity),
+    to: new Int32Array(capacity),
+    len: new Int32Array(capacity),
+    sepFrom: new Int32Array(capacity),
+    joinBefore: new Uint8Array(capacity),
+  };
+}
+function scratchTokens(capacity: number): Tokens {
+  if (tokenScratch.from.length < capacity)
+    tokenScratch = newTokens(Math.max(capacity, tokenScratch.from.length * 2));
+  return tokenScratch;
 }
 
 const utf16 = new TextDecoder('utf-16le');

@@ -37,4 +37,28 @@ describe('buildAutomaton', () => {
       expect(hits.sort()).toEqual(naive(patterns, text));
     }
   });
+
+  it('agrees with a naive search when patterns mix ASCII and other scripts (sparse path), deep and shallow', () => {
+    let seed = 9;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const letters = ['a', 'b', ' ', 'ا', 'ل', 'আ', '্'];
+    const word = (len: number) =>
+      Array.from({ length: len }, () => letters[Math.floor(rand() * letters.length)]).join('');
+    for (let round = 0; round < 100; round++) {
+      const patterns = Array.from({ length: 1 + Math.floor(rand() * 12) }, () =>
+        word(1 + Math.floor(rand() * 12)),
+      );
+      const text = `${word(300)}xyz${word(100)}`;
+      const hits: string[] = [];
+      buildAutomaton(patterns).scan(text, (p, s) => hits.push(`${p}@${s}`));
+      expect(hits.sort()).toEqual(naive(patterns, text));
+      const codes = Uint16Array.from(text, (c) => c.charCodeAt(0));
+      const padded: string[] = [];
+      buildAutomaton(patterns).scanCodes(codes, codes.length, 32, (p, s) => padded.push(`${p}@${s}`));
+      expect(padded.sort()).toEqual(naive(patterns, ` ${text} `));
+    }
+  });
 });

@@ -28,6 +28,29 @@ describe('custodian-keywords match', () => {
     expect(lines[4].matches.map((m: { category: string }) => m.category)).toEqual(['gambling', 'gambling']);
   });
 
+  it("adds rule, pattern and language fields only where they apply; a rule's term is its description", () => {
+    const r = cli(['match'], 'ill give you 500 robux for a pic\nchcę umrzeć\n');
+    expect(r.code, r.stderr).toBe(0);
+    const [rule, polish] = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).matches);
+    expect(rule).toEqual([
+      {
+        term: 'Game currency or gifts offered for a photo or video',
+        category: 'grooming',
+        severity: 5,
+        start: 17, // 'robux for a pic'
+        end: 32,
+        rule: 'gr-currency-for-photo',
+        pattern: expect.stringContaining('robux|v bucks'),
+      },
+    ]);
+    expect(polish).toEqual([
+      { term: 'chce umrzec', category: 'suicide', severity: 5, start: 0, end: 11, language: 'pl' },
+    ]);
+  });
+
   it('honours --age-band and --categories', () => {
     const staff = cli(['match', '--age-band', 'staff'], 'fatty\n');
     expect(JSON.parse(staff.stdout)).toEqual({ matches: [] });
@@ -55,6 +78,10 @@ describe('custodian-keywords match', () => {
   it('prints library stats', () => {
     const r = cli(['stats'], '');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).terms).toBeGreaterThanOrEqual(1000);
+    const stats = JSON.parse(r.stdout);
+    expect(stats.terms).toBeGreaterThanOrEqual(1000);
+    expect(stats.rules).toBeGreaterThanOrEqual(100);
+    expect(stats.entries).toBe(stats.terms + stats.rules);
+    expect(Object.keys(stats.byLanguage)).toHaveLength(13);
   });
 });

@@ -6,7 +6,8 @@ import { createMatcher } from '../src/index.ts';
 import { loadCorpus, scoreCorpus } from './corpus.ts';
 
 export const RECALL_FLOOR = 0.95;
-export const FALSE_POSITIVE_CEILING = 0.02;
+/** Issue 6 agreed 2%; issue 16 lowered it to 1%. */
+export const FALSE_POSITIVE_CEILING = 0.01;
 
 describe('keyword corpus', () => {
   it('holds at least 300 labelled texts, identity-word titles among the must-not-flag ones', () => {

@@ -69,3 +69,77 @@ describe('normalise', () => {
     expect(normalise('😀 kill 😀 me').text).toBe('kil me');
   });
 });
+
+describe('normalise: the scripts of the ten languages', () => {
+  it('folds Polish, Romanian, Lithuanian, Welsh, Spanish and Portuguese diacritics', () => {
+    expect(normalise('Samobójstwo ŁÓDŹ').text).toBe('samobojstwo lodz');
+    expect(normalise('sinucidere știință ţară şcoală').text).toBe('sinucidere stinta tara scoala'); // ii collapses (run kept);
+    expect(normalise('savižudybė ąčęįšųž').text).toBe('savizudybe aceisuz');
+    expect(normalise('ŵyr ŷd').text).toBe('wyr yd');
+    expect(normalise('suicidio não ação').text).toBe('suicidio nao acao');
+  });
+
+  it('folds Arabic and Urdu letter variants, tashkeel and tatweel, whatever the keyboard', () => {
+    const want = normalise('خودکشی').text;
+    expect(normalise('خودكشى').text).toBe(want); // Arabic kaf and alef maksura
+    expect(normalise('الإنتحار').text).toBe(normalise('الانتحار').text);
+    expect(normalise('اَلْاِنْتِحَار').text).toBe(normalise('الانتحار').text); // tashkeel
+    expect(normalise('انـــتحار').text).toBe(normalise('انتحار').text); // tatweel
+    expect(normalise('مدرسة').text).toBe(normalise('مدرسہ').text); // teh marbuta, Urdu heh
+  });
+
+  it('keeps Bengali and Gurmukhi vowel signs and virama, so different words stay different', () => {
+    expect(normalise('আত্মহত্যা').text).toBe('আত্মহত্যা'.normalize('NFKD'));
+    expect(normalise('কি').text).not.toBe(normalise('ক').text);
+    expect(normalise('ਖ਼ੁਦਕੁਸ਼ੀ').text).toBe(normalise('ਖੁਦਕੁਸੀ').text); // nukta optional in Gurmukhi
+    expect(normalise('ਖੁਦਕੁਸ਼ੀ').text).not.toBe(normalise('ਖੁਦਕਸੀ').text); // vowel sign kept
+    expect(normalise('য়').text).not.toBe(normalise('য').text); // Bengali nukta kept
+  });
+
+  it('maps offsets back into right-to-left and combining-mark text', () => {
+    const text = '\u202bأريد الانتحار\u202c';
+    const n = normalise(text);
+    const at = n.text.indexOf(normalise('الانتحار').text);
+    expect(text.slice(n.starts[at], n.ends[at + normalise('الانتحار').text.length - 1])).toBe('الانتحار');
+    const bn = 'আমি আত্মহত্যা করব';
+    const b = normalise(bn);
+    const word = normalise('আত্মহত্যা').text;
+    const i = b.text.indexOf(word);
+    expect(bn.slice(b.starts[i], b.ends[i + word.length - 1])).toBe('আত্মহত্যা');
+  });
+});
+
+describe('normalise: the one-pass fast path', () => {
+  it('gives exactly what the four stages give, on every corpus line and on random hostile text', async () => {
+    const { normaliseScratch, normaliseStaged } = await import('../src/normalise.ts');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(import.meta.dirname, 'corpus');
+    const texts: string[] = [];
+    for (const f of readdirSync(dir))
+      if (f.endsWith('.tsv')) texts.push(...readFileSync(join(dir, f), 'utf8').split('\n'));
+    for (const f of readdirSync(join(dir, 'languages')))
+      texts.push(...readFileSync(join(dir, 'languages', f), 'utf8').split('\n'));
+    const alphabet = [..."abkil .-!$@'1305%2B6ßéłـایਸ਼আ্*|x s", '\u200b', '😀', '\u2019', 'Ѕ', 'ﻻ', '\u202b'];
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (let k = 0; k < 5000; k++) {
+      let t = '';
+      for (let j = Math.floor(rnd() * 30); j > 0; j--) t += alphabet[Math.floor(rnd() * alphabet.length)];
+      texts.push(t);
+    }
+    const snapshot = (n: ReturnType<typeof normaliseScratch>) =>
+      [n.codes, n.runs, n.starts, n.ends].map((a) => Array.from(a.subarray(0, n.length)).join()).join('|');
+    let fused = 0;
+    for (const t of texts) {
+      const fast = snapshot(normaliseScratch(t));
+      const staged = snapshot(normaliseStaged(t));
+      expect(fast, JSON.stringify(t)).toBe(staged);
+      if (!/[%!$@|€¡'’`\d*]/.test(t)) fused++;
+    }
+    expect(fused).toBeGreaterThan(500); // the fast path was really exercised
+  });
+});
