@@ -1,7 +1,7 @@
 // Helpers for the capture end-to-end test and the capture latency bench: a real collector, a
 // real enrolled agent running on a real X server, and the collector's alert API.
 import { type AgentProcess, type EnrolledAgent, enrolAgent, startAgent } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { startX, type XOptions, type XSession } from '../support/xvfb.ts';
 import { createStaff } from './console-helpers.ts';
 
@@ -59,7 +59,8 @@ export async function startCaptureRig(options: CaptureRigOptions = {}): Promise<
     await parts.collector?.cleanup();
   };
   try {
-    parts.collector = await startCollector(options.collectorEnv ? { env: options.collectorEnv } : {});
+    // Full titles for IT: the tests read window titles back through the timeline as the admin token.
+    parts.collector = await startCollector({ env: { ...FULL_TITLES, ...options.collectorEnv } });
     parts.x = await startX({ width: 1024, height: 768, ...options.x });
     parts.enrolled = await enrolAgent({ collector: parts.collector });
     // Sample windows often (the default is 1 s), so the test spends its time on capture, not waiting.

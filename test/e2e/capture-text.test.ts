@@ -134,16 +134,25 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     expect(typed).toMatchObject({
       category: 'suicide',
       severity: 5,
-      term: 'want to kill myself',
+      // The library's rule for a stated time or plan (keywords v2) reports its description.
+      term: 'Suicide with a time or plan',
       windowTitle: 'chat with Sam',
       context: 'pw [masked] ok i want to kill myself tonight',
     });
     expect((await r.alerts()).filter((a) => a.source === 'typed')).toHaveLength(1);
 
     // The burst: three PNGs of this screen, each showing the xterm.
-    const detail = (await (await r.get(`/api/v1/alerts/${typed.id}`)).json()) as {
-      screenshots: { url: string | null }[];
-    };
+    // The frames are uploaded after the alert opens: wait until all three are stored.
+    const detail = await waitFor(
+      async () => {
+        const d = (await (await r.get(`/api/v1/alerts/${typed.id}`)).json()) as {
+          screenshots: { url: string | null }[];
+        };
+        return d.screenshots.every((s) => s.url !== null) ? d : undefined;
+      },
+      'the burst stored',
+      60_000,
+    );
     expect(detail.screenshots).toHaveLength(3);
     for (const s of detail.screenshots) {
       const png = PNG.sync.read(Buffer.from(await (await r.get(s.url!)).arrayBuffer()));
@@ -161,8 +170,8 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     );
     expect(marker.context).toBe('nobody would miss me');
     expect((await r.alerts()).map((a) => a.term).sort()).toEqual([
+      'Suicide with a time or plan',
       'nobody would miss me',
-      'want to kill myself',
     ]);
 
     // Kill -9 mid-burst: a third should-flag line, killed while its frames are being taken.
@@ -239,7 +248,12 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
       'screen alert',
       90_000,
     );
-    expect(screen).toMatchObject({ term: 'nobody would miss me', windowTitle: 'notes', category: 'suicide' });
+    // The library's rule for this intent (keywords v2) reports its description as the term.
+    expect(screen).toMatchObject({
+      category: 'suicide',
+      term: 'Belief nobody would care if they died',
+      windowTitle: 'notes',
+    });
     expect(screen.context).toContain('nobody would miss me');
     expect(screen.screenshotCount).toBe(1);
     expect((await capability(r, 'active_window'))?.available).toBe(true);

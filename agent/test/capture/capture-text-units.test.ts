@@ -69,8 +69,9 @@ describe('capture: text units', () => {
     capture = createCaptureComponent(ctx, { screenshots: shots.source, textUnits: hub });
     await capture.start();
     const extra = 50;
+    // Page text: one frame per capture (typed text takes a burst of frames one second apart).
     for (let i = 0; i < MAX_PENDING_UNITS + extra; i++)
-      hub.publish(unit('typed', 'how to tie a noose', `https://forum.test/t/${i}`));
+      hub.publish(unit('page', 'how to tie a noose', `https://forum.test/t/${i}`));
     const dropped = ctx.logs.filter((l) => l.msg === 'text unit dropped: capture queue full');
     expect(dropped).toHaveLength(extra);
     shots.open();
@@ -78,7 +79,7 @@ describe('capture: text units', () => {
     // Every accepted unit was captured (each URL is a new window for repeat suppression).
     expect(flagged(ctx)).toHaveLength(MAX_PENDING_UNITS);
     // Room again once the queue has drained.
-    hub.publish(unit('typed', 'how to tie a noose', 'https://forum.test/t/after'));
+    hub.publish(unit('page', 'how to tie a noose', 'https://forum.test/t/after'));
     await capture.idle();
     expect(flagged(ctx)).toHaveLength(MAX_PENDING_UNITS + 1);
   });
