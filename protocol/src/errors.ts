@@ -45,6 +45,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
   /** A command for a device that has no live session (commands are not queued). */
   DEVICE_OFFLINE: 'CUST_ERR_DEVICE_OFFLINE',
+  /** A bug: a handler or task failed in a way no other code describes (the log has the stack). */
+  INTERNAL: 'CUST_ERR_INTERNAL',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
