@@ -94,7 +94,11 @@ export const QueryTime = (description: string) =>
       description: `${description}: milliseconds since the epoch, or an ISO 8601 date such as 2026-11-28T09:00:00Z`,
     }),
   )
-    .Decode((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)))
+    .Decode((s) => {
+      const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+      if (Number.isNaN(t)) throw new Error('is not a real date');
+      return t;
+    })
     .Encode((n) => String(n));
 
 /** A JSON object body; unknown fields are refused so a typo ("reasn") is not silently ignored. */
@@ -171,7 +175,15 @@ export function validate<T extends TSchema>(
     const typo = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
     throw describeInvalid(typo ?? errors[0], where, value);
   }
-  return check.Decode(value) as StaticDecode<T>;
+  try {
+    return check.Decode(value) as StaticDecode<T>;
+  } catch (err) {
+    // A transform refused a value its pattern let through (2026-02-31): name the field.
+    const path = String((err as { path?: unknown }).path ?? '');
+    const field = [where, ...path.split('/').filter((p) => p !== '')].join('.');
+    const why = (err as { error?: Error }).error?.message ?? 'is not valid';
+    throw badInput(`${field.slice(where.length + 1) || where} ${why}`, { field });
+  }
 }
 
 function describeInvalid(e: ValueError | undefined, where: string, value: unknown) {
