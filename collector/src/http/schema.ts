@@ -3,7 +3,15 @@
 // checks them after the access rule and before the handler; a bad input is 400
 // CUST_ERR_INVALID_INPUT naming the failing field, so handlers receive typed input and never parse.
 // The same schemas are JSON Schema, so the OpenAPI document (openapi.ts) is built from them.
-import { type StaticDecode, type TObject, type TProperties, type TSchema, Type } from '@sinclair/typebox';
+import {
+  type StaticDecode,
+  type TLiteral,
+  type TObject,
+  type TProperties,
+  type TSchema,
+  type TUnion,
+  Type,
+} from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { badInput } from './router.ts';
@@ -40,10 +48,11 @@ export const IdParams = (what: string) => Type.Object({ id: Id(`the ${what}'s id
 
 /** One of a fixed list of values (an enum in the API reference). */
 export const Literals = <T extends string>(values: readonly T[], description: string) =>
+  // Typed as the union of the values (TypeBox infers never for a union built from an array).
   Type.Union(
     values.map((v) => Type.Literal(v)),
     { description: `${description}: one of ${values.join(', ')}` },
-  );
+  ) as unknown as TUnion<TLiteral<T>[]>;
 
 /** Free text a person types (a reason, a note): no control characters, bounded. */
 export const Text = (min: number, max: number, description: string) =>
@@ -73,7 +82,7 @@ export const QueryInt = (min: number, max: number, description: string) =>
   });
 
 /** A comma-separated list in a query string ("?kinds=usb,activeWindow"), each item one of `allowed`. */
-export const QueryList = (allowed: readonly string[], description: string) =>
+export const QueryList = <T extends string>(allowed: readonly T[], description: string) =>
   Type.Array(
     Type.Union(
       allowed.map((a) => Type.Literal(a)),
@@ -152,9 +161,11 @@ export function queryObject(url: URL, c: CompiledSchema): Record<string, unknown
   const out: Record<string, unknown> = {};
   for (const [name, raw] of url.searchParams) {
     if (raw === '') continue;
+    // A list may be given once as a comma list or repeated (?status=new&status=graded).
     if (c.lists.has(name))
-      out[name] = raw
-        .split(',')
+      out[name] = url.searchParams
+        .getAll(name)
+        .flatMap((v) => v.split(','))
         .map((x) => x.trim())
         .filter((x) => x !== '');
     else if (c.numbers.has(name) && /^-?\d{1,16}(\.\d+)?$/.test(raw)) out[name] = Number(raw);
