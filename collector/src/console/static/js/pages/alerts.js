@@ -4,9 +4,10 @@ import { api } from '../api.js';
 import { badge, ext, fmtTime, h, mount } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { alertView, listOf } from '../model.js';
+import { OPTIONS } from '../options.js';
 import { renderError, sevBadge, statusLine, table } from '../ui.js';
 
-const STATUSES = ['new', 'graded', 'false-positive', 'escalated'];
+const STATUSES = OPTIONS.alertStatuses;
 
 /** @typedef {import('../model.js').AlertView} AlertView */
 
