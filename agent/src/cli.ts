@@ -401,7 +401,8 @@ export async function cli(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    const code = isCustodianError(err) ? err.code : 'CUST_ERR_UNEXPECTED';
+    // Not a CustodianError: a bug (the one catalogue's INTERNAL code, as the collector uses).
+    const code = isCustodianError(err) ? err.code : ErrorCode.INTERNAL;
     process.stderr.write(`custodian-agent: ${(err as Error).message} [${code}]\n`);
     process.exitCode = 1;
   }

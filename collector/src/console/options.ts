@@ -4,6 +4,7 @@
 // no values). Labels stay in the console, keyed by value; a value without a label shows as itself.
 import { CATEGORIES } from '@custodian/keywords';
 import { AGE_BANDS, USB_MODES } from '@custodian/policy';
+import { ErrorCode } from '@custodian/protocol';
 import { ROLES } from '../http/router.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
 import { ALERT_STATUSES } from '../safeguarding/alert-query.ts';
@@ -20,6 +21,8 @@ export const CONSOLE_OPTIONS = {
   categories: CATEGORIES,
   commandKinds: COMMAND_KINDS,
   roles: ROLES,
+  /** The one catalogue (protocol/src/errors.ts): the console names its own failures with these. */
+  errorCodes: ErrorCode,
 } as const;
 
 /** The text of /console/js/options.js. */

@@ -28,17 +28,24 @@ describe('console option lists', () => {
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     const text = await res.text();
     const mod = (await import(`data:text/javascript,${encodeURIComponent(text)}`)) as {
-      OPTIONS: Record<string, readonly string[]>;
+      OPTIONS: Record<string, unknown>;
     };
     expect(mod.OPTIONS).toEqual(JSON.parse(JSON.stringify(CONSOLE_OPTIONS)));
     expect(mod.OPTIONS['incidentStatuses']).toEqual([...INCIDENT_STATUSES]);
     expect(mod.OPTIONS['outcomes']).toEqual([...OUTCOMES]);
     expect(Object.isFrozen(mod.OPTIONS)).toBe(true);
+    // The console names its own failures with codes of the one catalogue.
+    expect(mod.OPTIONS['errorCodes']).toMatchObject({
+      UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
+      INTERNAL: 'CUST_ERR_INTERNAL',
+    });
   });
 
   it('declares for the console typecheck exactly the lists the server sends', () => {
     const dts = readFileSync(join(import.meta.dirname, '../../src/console/static/js/options.d.ts'), 'utf8');
-    const declared = [...dts.matchAll(/^\s+([a-zA-Z]+): readonly string\[\];$/gm)].map((m) => m[1]);
+    const declared = [...dts.matchAll(/^\s+([a-zA-Z]+): (readonly string\[\]|Readonly<Record)/gm)].map(
+      (m) => m[1],
+    );
     expect(declared.sort()).toEqual(Object.keys(CONSOLE_OPTIONS).sort());
   });
 });

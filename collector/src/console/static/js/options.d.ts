@@ -11,4 +11,5 @@ export const OPTIONS: Readonly<{
   categories: readonly string[];
   commandKinds: readonly string[];
   roles: readonly string[];
+  errorCodes: Readonly<Record<string, string>> & { UNAVAILABLE: string; INTERNAL: string };
 }>;
