@@ -53,6 +53,13 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('has a declared schema on every API route (no handler parses its own input)', () => {
+    const undeclared = h.app.router.routes
+      .filter((r) => r.path.startsWith('/api/') && r.schema === undefined)
+      .map((r) => `${r.method} ${r.path}`);
+    expect(undeclared).toEqual([]);
+  });
+
   it('carries the declared schemas: query parameters, the request body, the error shape', () => {
     const timeline = doc.paths['/api/v1/devices/{id}/timeline'].get;
     const names = timeline.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
