@@ -16,6 +16,9 @@ import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { badInput } from './router.ts';
 
+/** TypeBox's builder, for schemas that need more than the blocks below (one import for route files). */
+export { Type };
+
 /** What a route declares. `response` maps a status to the schema of its JSON body. */
 export interface RouteSchema {
   params?: TObject;
