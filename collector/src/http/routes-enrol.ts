@@ -30,14 +30,16 @@ const EnrolBody = Type.Object(
     previousDeviceId: S(128, 'on re-enrolment: the device id this machine had'),
     previousDeviceKey: S(256, 'on re-enrolment: its key (proof; without it IT must approve)'),
   },
-  { additionalProperties: false },
+  // Agents call these two routes: a newer agent may send a field this collector does not know
+  // yet, and must still enrol (unknown fields are ignored here, refused on staff routes).
+  { additionalProperties: true },
 );
 const ClaimBody = Type.Object(
   {
     requestId: S(128, 'the requestId of the pending answer'),
     deviceKey: S(256, 'the deviceKey of the pending answer'),
   },
-  { additionalProperties: false },
+  { additionalProperties: true },
 );
 const ReplacementsQuery = Type.Object({
   state: Type.Optional(Literals(['pending', 'approved', 'denied'] as const, 'only requests in this state')),
