@@ -74,7 +74,7 @@ export function deviceView(data) {
   };
 }
 
-/** @param {any} data @returns {any[]} */
+/** @param {any} data @param {string} key @returns {any[]} */
 export function listOf(data, key) {
   if (Array.isArray(data)) return data;
   if (Array.isArray(data?.[key])) return data[key];
