@@ -8,6 +8,20 @@ import type { AuditStore } from '../store/types.ts';
 
 const Str = (maxLength: number, description: string) =>
   Type.Optional(Type.String({ maxLength, description }));
+const AuditPage = Type.Object({
+  records: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      at: Type.Integer({ description: 'ms since the epoch' }),
+      actor: Type.String({ description: 'a username, admin-token, system, or device:<id>' }),
+      action: Type.String({ description: 'e.g. auth.login, device.revoke, alert.screenshot.view' }),
+      target: Type.String({ description: 'e.g. user:<id>, device:<id>, policy:default' }),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      ip: Type.Optional(Type.String()),
+    }),
+  ),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for older records' }),
+});
 const AuditQuery = Type.Object({
   limit: Type.Optional(QueryInt(1, 1000, 'how many records per page (default 100)')),
   since: Type.Optional(QueryTime('the oldest record')),
@@ -27,7 +41,7 @@ export function auditRoutes(deps: { audit: AuditStore }): Route[] {
       method: 'GET',
       path: '/api/v1/audit',
       access: ['admin'],
-      schema: { query: AuditQuery, summary: 'The audit log, newest first' },
+      schema: { query: AuditQuery, response: { 200: AuditPage }, summary: 'The audit log, newest first' },
       handler: async (ctx) => {
         const q = ctx.input.query;
         const since = q.since ?? q.from;

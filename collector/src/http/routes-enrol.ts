@@ -41,6 +41,25 @@ const ClaimBody = Type.Object(
   },
   { additionalProperties: true },
 );
+const CodeCreated = Type.Object({
+  code: Type.String({ description: 'the code: shown once, give it to the device owner' }),
+  expiresAt: Type.Integer({ description: 'ms since the epoch' }),
+  hint: Type.String({ description: 'its first characters, as the list shows it' }),
+});
+const CodeList = Type.Object({
+  codes: Type.Array(
+    Type.Object({
+      hint: Type.String(),
+      createdAt: Type.Integer(),
+      createdBy: Type.String(),
+      expiresAt: Type.Integer(),
+      note: Type.String(),
+      usedAt: Type.Optional(Type.Integer()),
+      usedByDevice: Type.Optional(Type.String()),
+      state: Literals(['open', 'used', 'expired'] as const, 'whether it can still be used'),
+    }),
+  ),
+});
 const ReplacementsQuery = Type.Object({
   state: Type.Optional(Literals(['pending', 'approved', 'denied'] as const, 'only requests in this state')),
 });
@@ -153,7 +172,11 @@ export function enrolRoutes(app: App): Route[] {
       method: 'POST',
       path: '/api/v1/enrol/codes',
       access: ['admin'],
-      schema: { body: CodeBody, summary: 'Create a one-time BYOD enrolment code (shown once)' },
+      schema: {
+        body: CodeBody,
+        response: { 201: CodeCreated },
+        summary: 'Create a one-time BYOD enrolment code (shown once)',
+      },
       handler: async (ctx) => {
         const { ttlHours, note } = ctx.input.body;
         const created = await app.enrol.createCode({
@@ -169,7 +192,7 @@ export function enrolRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/enrol/codes',
       access: ['admin'],
-      schema: { summary: 'Enrolment codes and their state (never the codes)' },
+      schema: { response: { 200: CodeList }, summary: 'Enrolment codes and their state (never the codes)' },
       handler: async () => ({
         codes: (await app.store.enrol.listCodes()).map(({ codeHash: _h, ...c }) => ({
           ...c,

@@ -23,6 +23,22 @@ const DevicePolicyBody = Body({
   ),
   reason: Reason(),
 });
+const ChangesPage = Type.Object({
+  records: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      at: Type.Integer({ description: 'ms since the epoch' }),
+      actor: Type.String({ description: "who; for governors only 'staff' or 'system'" }),
+      scope: Type.String({ description: "'default' or a device id" }),
+      old: Type.Unknown({ description: 'the policy (or device override) before; null for none' }),
+      new: Type.Unknown({ description: 'the policy (or device override) after; null for none' }),
+      reason: Type.Union([Type.String(), Type.Null()], { description: 'why; null for governors' }),
+      version: Type.Integer(),
+    }),
+  ),
+  nextCursor: Type.Optional(Type.String({ description: 'pass as cursor for older changes' })),
+  anonymised: Type.Optional(Type.Literal(true, { description: 'present for governors' })),
+});
 const ChangesQuery = Type.Object({
   scope: Type.Optional(
     Type.String({ maxLength: 128, description: '`default` or a device id: only changes to that policy' }),
@@ -93,7 +109,11 @@ export function policyRoutes(app: App): Route[] {
       // The DSL sees who changed what and why (capture settings are theirs to watch); governors
       // get the log without names and reasons (a reason can name a pupil or a colleague).
       access: ['admin', 'it', 'dsl', 'governor'],
-      schema: { query: ChangesQuery, summary: 'The policy change log (anonymised for governors)' },
+      schema: {
+        query: ChangesQuery,
+        response: { 200: ChangesPage },
+        summary: 'The policy change log (anonymised for governors)',
+      },
       handler: async (ctx) => {
         const { scope, cursor, limit } = ctx.input.query;
         const page = await app.store.policy.changes({

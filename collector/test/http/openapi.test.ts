@@ -2,6 +2,8 @@
 // real app (every module installed), checked by an independent validator (@readme/openapi-parser)
 // and against the router: every route is in it, with its access rule, and nothing else is.
 import { validate } from '@readme/openapi-parser';
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODULES } from '../../src/modules.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
@@ -86,5 +88,34 @@ describe('OpenAPI document', () => {
       '#/components/schemas/Error',
     );
     expect(doc.components.schemas.Error.properties.error.required).toEqual(['code', 'message']);
+  });
+
+  it('describes the answers it declares as the server really sends them', async () => {
+    // Data for every declared answer: a code, a policy change, audit records.
+    expect((await h.api('POST', '/api/v1/enrol/codes', { note: 'for the test' })).status).toBe(201);
+    const put = await h.api('PUT', '/api/v1/policy', {
+      policy: { usb: { mode: 'audit' } },
+      reason: 'openapi test',
+    });
+    expect(put.status).toBe(200);
+    const calls: Record<string, () => Promise<{ status: number; json: unknown }>> = {
+      'POST /api/v1/enrol/codes': () => h.api('POST', '/api/v1/enrol/codes', {}),
+      'GET /api/v1/enrol/codes': () => h.api('GET', '/api/v1/enrol/codes'),
+      'GET /api/v1/policy/changes': () => h.api('GET', '/api/v1/policy/changes'),
+      'GET /api/v1/audit': () => h.api('GET', '/api/v1/audit'),
+      'GET /api/v1/health': () => h.api('GET', '/api/v1/health', undefined, null),
+    };
+    const declared = h.app.router.routes.filter((r) => r.schema?.response);
+    expect(declared.map((r) => `${r.method} ${r.path}`).sort()).toEqual(Object.keys(calls).sort());
+    for (const r of declared) {
+      const key = `${r.method} ${r.path}`;
+      const res = await (calls[key] as () => Promise<{ status: number; json: unknown }>)();
+      const schema = r.schema?.response?.[res.status] as TSchema | undefined;
+      expect(schema, `${key} answered ${res.status}, which it does not declare`).toBeDefined();
+      const check = TypeCompiler.Compile(schema as TSchema);
+      const errors = [...check.Errors(res.json)].map((e) => `${e.path}: ${e.message}`);
+      expect(errors, key).toEqual([]);
+      expect(JSON.stringify(res.json), key).not.toBe('{}');
+    }
   });
 });
