@@ -10,11 +10,12 @@ export const OPENAPI_PATH = '/api/v1/openapi.json';
 /** The API's version (the path says v1; this says which revision of v1). */
 export const API_VERSION = '1.0.0';
 
-/** A schema as plain JSON Schema: TypeBox's symbol keys dropped, our own markers removed. */
+/** A schema as plain JSON Schema: TypeBox's symbol keys dropped, and `$id` (components are named here). */
 function plain(schema: TSchema): Record<string, unknown> {
-  return JSON.parse(
-    JSON.stringify(schema, (key, value) => (key === 'x-custodian-list' || key === '$id' ? undefined : value)),
-  ) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(schema, (key, value) => (key === '$id' ? undefined : value))) as Record<
+    string,
+    unknown
+  >;
 }
 
 const errorRef = { $ref: '#/components/schemas/Error' };
