@@ -471,7 +471,7 @@ export async function cli(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    // An error without a code is a bug, not a failure the catalogue names.
+    // Not a CustodianError: a bug (the one catalogue's INTERNAL code, as the collector uses).
     const code = isCustodianError(err) ? err.code : ErrorCode.INTERNAL;
     process.stderr.write(`custodian-agent: ${(err as Error).message} [${code}]\n`);
     process.exitCode = 1;

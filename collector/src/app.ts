@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { CollectorConfig } from './config.ts';
 import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
 import { EnrolService } from './enrol/service.ts';
+import { openApiRoutes } from './http/openapi.ts';
 import { type Principal, Router } from './http/router.ts';
 import { commandRoutes } from './http/routes-commands.ts';
 import { devicesRoutes } from './http/routes-devices.ts';
@@ -257,6 +258,7 @@ async function assemble(
     ...policyRoutes(app),
     ...liveRoutes(app),
     ...retentionRoutes(app),
+    ...openApiRoutes(() => router.routes),
   ]) {
     router.add(route);
   }

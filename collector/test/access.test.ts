@@ -28,6 +28,7 @@ const DSL: Who[] = ['dsl'];
 export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   // collector-core: health, enrolment, devices, policy, live feed, retention
   'GET /api/v1/health': P,
+  'GET /api/v1/openapi.json': P, // the API contract: routes and schemas, no data
   'GET /api/v1/agreement': P,
   'POST /api/v1/enrol': P,
   'POST /api/v1/enrol/codes': ADMIN,

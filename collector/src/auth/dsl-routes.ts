@@ -1,48 +1,61 @@
 // The DSL's side of DSL-account approval (dsl-approval.ts) and the stored notifications.
-import { badInput, type Route } from '../http/router.ts';
+import { Type } from '@sinclair/typebox';
+import { type Route, route } from '../http/router.ts';
+import { Body, IdParams, Text } from '../http/schema.ts';
 import type { DslApproval } from './dsl-approval.ts';
 import type { Notifications } from './notifications.ts';
 import { publicUser } from './users.ts';
 
+const RequestParams = IdParams('DSL account request');
+
 export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications }): Route[] {
   const { dsl, notifications } = deps;
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/dsl-requests',
       access: ['dsl', 'admin'],
+      schema: { summary: 'Requests for DSL accounts' },
       handler: async () => ({ requests: await dsl.list() }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/dsl-requests/:id/approve',
       access: ['dsl'],
+      schema: {
+        params: RequestParams,
+        body: Body({}),
+        summary: 'Approve (the one-time password is shown once)',
+      },
       handler: async (ctx) => {
         const { request, user, oneTimePassword } = await dsl.approve(
-          ctx.params.id as string,
+          ctx.input.params.id,
           ctx.principal,
           ctx.ip,
         );
         // Shown once, to the approving DSL, who hands it over; it must be changed at first sign-in.
         return { request, user: publicUser(user), oneTimePassword };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/dsl-requests/:id/reject',
       access: ['dsl'],
-      handler: async (ctx) => {
-        const b = (ctx.body ?? {}) as Record<string, unknown>;
-        const reason = b.reason === undefined ? '' : b.reason;
-        if (typeof reason !== 'string' || reason.length > 1000) throw badInput('reason must be a string');
-        return { request: await dsl.reject(ctx.params.id as string, ctx.principal, ctx.ip, reason) };
+      schema: {
+        params: RequestParams,
+        body: Body({ reason: Type.Optional(Text(0, 1000, 'why (the requesting admin sees it)')) }),
+        summary: 'Reject a request for a DSL account',
       },
-    },
-    {
+      handler: async (ctx) => ({
+        request: await dsl.reject(ctx.input.params.id, ctx.principal, ctx.ip, ctx.input.body.reason ?? ''),
+      }),
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/notifications',
       access: ['dsl'],
+      schema: { summary: "The DSL's notifications (capture lowered, DSL accounts changed)" },
       handler: async () => ({ notifications: await notifications.list('dsl') }),
-    },
+    }),
   ];
 }

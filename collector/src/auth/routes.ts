@@ -1,6 +1,7 @@
 // Sign-in, sign-out, "who am I" (with the CSRF token), password change, and the admins'
 // user management API. Every decision that matters is audited.
 import { ErrorCode } from '@custodian/protocol';
+import { type Static, Type } from '@sinclair/typebox';
 import {
   badInput,
   HttpError,
@@ -9,7 +10,9 @@ import {
   type RequestContext,
   ROLES,
   type Route,
+  route,
 } from '../http/router.ts';
+import { Body, IdParams, Literals, Text } from '../http/schema.ts';
 import type { MetricCounts } from '../metrics/counts.ts';
 import type { AuditStore } from '../store/types.ts';
 import { AUDIT, audit } from './audit.ts';
@@ -18,7 +21,7 @@ import { serializeCookie } from './cookies.ts';
 import { AUDIT_DSL, type DslApproval } from './dsl-approval.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { isRole, publicUser, USERNAME, type UserRecord } from './users.ts';
+import { publicUser, USERNAME, type UserRecord } from './users.ts';
 
 export interface AuthRouteDeps {
   auth: StaffAuth;
@@ -35,11 +38,38 @@ export interface AuthRouteDeps {
 const ALL_ROLES = ROLES;
 const ADMIN = ['admin'] as const;
 
-function body(ctx: RequestContext): Record<string, unknown> {
-  const b = ctx.body;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badInput('body must be a JSON object');
-  return b as Record<string, unknown>;
-}
+const Username = Type.String({
+  pattern: USERNAME.source,
+  description: 'a username: 2 to 64 characters, lower-case letters, digits, dot, dash, underscore',
+});
+const Password = (description: string) => Type.String({ maxLength: 1024, description });
+const DisplayName = Text(0, 200, 'the name shown in the console');
+const StaffReason = Text(0, 1000, 'why (kept in the audit log)');
+const LoginBody = Body({
+  username: Type.String({ minLength: 1, maxLength: 64, description: 'your username' }),
+  password: Type.String({ minLength: 1, maxLength: 1024, description: 'your password' }),
+});
+const PasswordBody = Body({
+  currentPassword: Password('your current (or one-time) password'),
+  newPassword: Password('the new password: at least 12 characters, not containing your username'),
+});
+const NewUserBody = Body({
+  username: Username,
+  displayName: Type.Optional(DisplayName),
+  role: Literals(ROLES, 'what the account may do'),
+  password: Type.Optional(Password('a first password; leave out to get a one-time password to hand over')),
+  mustChangePassword: Type.Optional(
+    Type.Boolean({ description: 'must change it at first sign-in (default true)' }),
+  ),
+  reason: Type.Optional(StaffReason),
+});
+const UserPatchBody = Body({
+  role: Type.Optional(Literals(ROLES, 'the new role')),
+  disabled: Type.Optional(Type.Boolean({ description: 'true to disable the account (its sessions end)' })),
+  displayName: Type.Optional(DisplayName),
+  reason: Type.Optional(StaffReason),
+});
+const UserParams = IdParams('user');
 
 function staff(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> {
   if (p?.kind !== 'staff')
@@ -63,7 +93,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
     );
 
   /** POST /users with role dsl: the first DSL directly (bootstrap), any later one as a request. */
-  async function createDsl(ctx: RequestContext, b: Record<string, unknown>) {
+  async function createDsl(ctx: RequestContext, b: Static<typeof NewUserBody>) {
     if (await dsl.bootstrapOpen()) {
       const { user, oneTimePassword } = await users.create(
         {
@@ -89,21 +119,17 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       return { user: publicUser(user), ...(oneTimePassword ? { oneTimePassword } : {}) };
     }
     if (b.password !== undefined || b.mustChangePassword !== undefined)
-      throw badInput('a DSL account gets its first password from the DSL who approves it: send no password');
-    if (typeof b.username !== 'string' || !USERNAME.test(b.username))
-      throw badInput('username must be 2-64 characters: lower-case letters, digits, dot, dash, underscore');
-    if (b.displayName !== undefined && (typeof b.displayName !== 'string' || b.displayName.length > 200))
-      throw badInput('displayName must be a string of at most 200 characters');
-    if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 1000))
-      throw badInput('reason must be a string');
+      throw badInput('a DSL account gets its first password from the DSL who approves it: send no password', {
+        field: 'body.password',
+      });
     if (await users.byUsername(b.username))
       throw new HttpError(409, ErrorCode.CONFLICT, `user ${b.username} already exists`);
     const request = await dsl.request(
       'create',
       {
         username: b.username,
-        ...(typeof b.displayName === 'string' ? { displayName: b.displayName } : {}),
-        reason: typeof b.reason === 'string' ? b.reason : '',
+        ...(b.displayName !== undefined ? { displayName: b.displayName } : {}),
+        reason: b.reason ?? '',
       },
       ctx.principal,
       ctx.ip,
@@ -113,20 +139,16 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
   }
 
   return [
-    {
+    route({
       method: 'POST',
       path: '/api/v1/auth/login',
       access: 'public',
       // No session exists yet, so there is no token to check; SameSite=Strict and the JSON-only
       // body (a cross-site form cannot send application/json without a CORS preflight) cover login CSRF.
       csrf: false,
+      schema: { body: LoginBody, summary: 'Sign in: sets the session cookie, answers the CSRF token' },
       handler: async (ctx) => {
-        const b = body(ctx);
-        const { username, password } = b;
-        if (typeof username !== 'string' || username.length === 0 || username.length > 64)
-          throw badInput('username is required');
-        if (typeof password !== 'string' || password.length === 0 || password.length > 1024)
-          throw badInput('password is required');
+        const { username, password } = ctx.input.body;
         const name = username.toLowerCase();
         // Admission first (cheap, synchronous): a refused request hashes nothing and counts nothing.
         let ticket: GateTicket;
@@ -193,11 +215,12 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           idleTimeoutMs: sessions.idleMs,
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/auth/logout',
       access: ALL_ROLES,
+      schema: { body: Body({}), summary: 'Sign out' },
       handler: async (ctx) => {
         const p = ctx.principal;
         if (p?.kind === 'staff') {
@@ -207,11 +230,12 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         setSessionCookie(ctx, '', 0);
         return { ok: true };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/auth/me',
       access: ALL_ROLES,
+      schema: { summary: 'Who is signed in, and the CSRF token' },
       handler: async (ctx) => {
         const p = ctx.principal as Principal;
         if (p.kind === 'token') return { kind: 'token', username: p.username, role: p.role, csrfToken: null };
@@ -225,14 +249,15 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           mustChangePassword: user.mustChangePassword,
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/auth/password',
       access: ALL_ROLES,
+      schema: { body: PasswordBody, summary: 'Change your password (other sessions end)' },
       handler: async (ctx) => {
         const p = staff(ctx.principal);
-        const b = body(ctx);
+        const b = ctx.input.body;
         // Checking the current password and hashing the new one run scrypt: same cap as sign-in.
         let ticket: GateTicket;
         try {
@@ -255,21 +280,23 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         });
         return { user: publicUser(user), mustChangePassword: false };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/users',
       access: ADMIN,
+      schema: { summary: 'Staff accounts' },
       handler: async () => ({
         users: (await users.list()).map(publicUser).sort((a, b) => a.username.localeCompare(b.username)),
       }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/users',
       access: ADMIN,
+      schema: { body: NewUserBody, summary: 'Create a staff account (a DSL needs a DSL to approve)' },
       handler: async (ctx) => {
-        const b = body(ctx);
+        const b = ctx.input.body;
         if (b.role === 'dsl') return createDsl(ctx, b);
         const { user, oneTimePassword } = await users.create(
           {
@@ -289,39 +316,32 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         // The generated password is in this response only; it is never stored in clear or logged.
         return { user: publicUser(user), ...(oneTimePassword ? { oneTimePassword } : {}) };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/users/:id',
       access: ADMIN,
+      schema: { params: UserParams, summary: 'One staff account' },
       handler: async (ctx) => {
-        const user = await users.get(ctx.params.id as string);
+        const user = await users.get(ctx.input.params.id);
         if (!user) throw notFound('user');
         return { user: publicUser(user) };
       },
-    },
-    {
+    }),
+    route({
       method: 'PATCH',
       path: '/api/v1/users/:id',
       access: ADMIN,
+      schema: { params: UserParams, body: UserPatchBody, summary: 'Change role, disable, rename' },
       handler: async (ctx) => {
-        const b = body(ctx);
-        const id = ctx.params.id as string;
+        const b = ctx.input.body;
+        const { id } = ctx.input.params;
         const user = await users.get(id);
         if (!user) throw notFound('user');
-        const known = new Set(['role', 'disabled', 'displayName', 'reason']);
-        const unknown = Object.keys(b).filter((k) => !known.has(k));
-        if (unknown.length > 0) throw badInput(`unknown fields: ${unknown.join(', ')}`);
-        if (b.role !== undefined && !isRole(b.role))
-          throw badInput(`role must be one of ${ROLES.join(', ')}`);
-        if (b.disabled !== undefined && typeof b.disabled !== 'boolean')
-          throw badInput('disabled must be a boolean');
-        if (b.displayName !== undefined && (typeof b.displayName !== 'string' || b.displayName.length > 200))
-          throw badInput('displayName must be a string of at most 200 characters');
-        const reason = b.reason === undefined ? '' : b.reason;
-        if (typeof reason !== 'string' || reason.length > 1000) throw badInput('reason must be a string');
+        const reason = b.reason ?? '';
         const roleChange = b.role !== undefined && b.role !== user.role;
-        if (roleChange && reason.trim() === '') throw badInput('a reason is required to change a role');
+        if (roleChange && reason.trim() === '')
+          throw badInput('a reason is required to change a role', { field: 'body.reason' });
         const losesAdmin =
           user.role === 'admin' && ((roleChange && b.role !== 'admin') || b.disabled === true);
         if (losesAdmin && (await users.otherActiveAdmins(id)) === 0)
@@ -350,7 +370,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           });
         }
         const patch: Partial<UserRecord> = {};
-        if (roleChange) patch.role = b.role as UserRecord['role'];
+        if (roleChange && b.role !== undefined) patch.role = b.role;
         // The first DSL (bootstrap) chooses their own password before reading anything.
         if (roleChange && b.role === 'dsl') patch.mustChangePassword = true;
         if (typeof b.disabled === 'boolean') patch.disabled = b.disabled;
@@ -395,19 +415,23 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           );
         return { user: publicUser(next) };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/users/:id/reset-password',
       access: ADMIN,
+      schema: {
+        params: UserParams,
+        body: Body({ reason: Type.Optional(StaffReason) }),
+        summary: 'New one-time password (for a DSL: a DSL approves and receives it)',
+      },
       handler: async (ctx) => {
-        const id = ctx.params.id as string;
+        const { id } = ctx.input.params;
         const target = await users.get(id);
         if (!target) throw notFound('user');
         if (target.role === 'dsl') {
           // The admin would learn the new password: a DSL approves, and receives it.
-          const b = (ctx.body ?? {}) as Record<string, unknown>;
-          const reason = typeof b.reason === 'string' ? b.reason.slice(0, 1000) : '';
+          const reason = ctx.input.body.reason ?? '';
           const request = await dsl.request(
             'reset',
             { username: target.username, userId: id, reason },
@@ -424,6 +448,6 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         });
         return { user: publicUser(user), oneTimePassword };
       },
-    },
+    }),
   ];
 }

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import type { Route, Router } from '../http/router.ts';
+import { optionsModule } from './options.ts';
 
 const STATIC_DIR = join(import.meta.dirname, 'static');
 
@@ -78,6 +79,13 @@ function send(res: ServerResponse, asset: Asset, ifNoneMatch: string | undefined
 /** The console's routes: the HTML shell at `/`, `/console` and `/enrol`, and each asset under `/console/`. */
 export function consoleRoutes(): Route[] {
   const assets = loadAssets();
+  // Generated from the server's constants, not read from disk (options.ts).
+  const options = Buffer.from(optionsModule());
+  assets.set('/js/options.js', {
+    body: options,
+    type: TYPES['.js'] as string,
+    etag: `"${createHash('sha256').update(options).digest('base64url').slice(0, 22)}"`,
+  });
   const shell = assets.get('/index.html');
   if (!shell) throw new Error(`console: ${STATIC_DIR}/index.html is missing`);
   const routes: Route[] = [];

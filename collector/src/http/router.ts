@@ -4,6 +4,7 @@
 // access rule next to each route, readable in one table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
+import { type CompiledSchema, compileSchema, type Input, type RouteSchema } from './schema.ts';
 
 /** Staff roles (issue 7). `admin` may do everything `it` may, and manage users and policy. */
 export const ROLES = ['admin', 'it', 'dsl', 'governor'] as const;
@@ -24,10 +25,15 @@ export interface RequestContext {
   principal: Principal | undefined;
   /** Parsed JSON body (for POST/PUT/PATCH/DELETE), size-limited; undefined for GET. */
   body: unknown;
+  /** The route's params, query and body, checked against its `schema` (and decoded) before the handler. */
+  input: { params: unknown; query: unknown; body: unknown };
   ip: string;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown;
+
+/** The context a route declared with `route()` receives: `input` typed from its schemas. */
+export type TypedContext<S extends RouteSchema> = Omit<RequestContext, 'input'> & { input: Input<S> };
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -44,6 +50,21 @@ export interface Route {
    * accepts: a monitoring server on a configured address (`/metrics`, config metrics.allowFrom).
    */
   allowFrom?: (ip: string) => boolean;
+  /** What the route accepts (params, query, body) and answers; checked before the handler (schema.ts). */
+  schema?: RouteSchema;
+}
+
+/**
+ * Declares a route with its schemas: the handler gets `ctx.input` typed from them, already checked.
+ * This is the way to add a route (collector/README.md, "How to add a route").
+ */
+export function route<S extends RouteSchema>(
+  r: Omit<Route, 'handler' | 'schema'> & {
+    schema: S;
+    handler: (ctx: TypedContext<S>) => Promise<unknown> | unknown;
+  },
+): Route {
+  return r as unknown as Route;
 }
 
 export class HttpError extends CustodianError {
@@ -65,6 +86,7 @@ interface Compiled {
   route: Route;
   regex: RegExp;
   names: string[];
+  checks: CompiledSchema | undefined;
 }
 
 export class Router {
@@ -78,7 +100,8 @@ export class Router {
       return '([^/]+)';
     });
     this.routes.push(route);
-    this.compiled.push({ route, regex: new RegExp(`^${pattern}$`), names });
+    const checks = route.schema ? compileSchema(route.schema) : undefined;
+    this.compiled.push({ route, regex: new RegExp(`^${pattern}$`), names, checks });
     return this;
   }
 
@@ -86,7 +109,10 @@ export class Router {
   match(
     method: string,
     pathname: string,
-  ): { route: Route; params: Record<string, string> } | 'methodMismatch' | undefined {
+  ):
+    | { route: Route; params: Record<string, string>; checks: CompiledSchema | undefined }
+    | 'methodMismatch'
+    | undefined {
     let pathSeen = false;
     for (const c of this.compiled) {
       const m = c.regex.exec(pathname);
@@ -104,7 +130,7 @@ export class Router {
         if (!SAFE_ID.test(value)) throw badInput(`path parameter ${c.names[i]} is not a valid id`);
         params[c.names[i] as string] = value;
       }
-      return { route: c.route, params };
+      return { route: c.route, params, checks: c.checks };
     }
     return pathSeen ? 'methodMismatch' : undefined;
   }

@@ -3,52 +3,43 @@
 // the agent's result arrives later in the device's live status (`status.commands`).
 
 import { ErrorCode } from '@custodian/protocol';
+import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { actorDetails } from '../auth/audit.ts';
-import { COMMAND_KINDS, type CommandKind } from '../ingest/commands.ts';
-import { objectBody } from './query.ts';
-import { badInput, HttpError, notFound, type Route } from './router.ts';
+import { COMMAND_KINDS } from '../ingest/commands.ts';
+import { HttpError, notFound, type Route, route } from './router.ts';
+import { Body, IdParams, Literals, Text } from './schema.ts';
 
-const MAX_REASON_CHARS = 200;
+const CommandBody = Body({
+  kind: Literals(COMMAND_KINDS, 'what the device should do'),
+  reason: Type.Optional(Text(0, 200, 'why (shown in the audit log)')),
+});
 
 export function commandRoutes(app: App): Route[] {
   return [
-    {
+    route({
       method: 'POST',
       path: '/api/v1/devices/:id/commands',
       access: ['admin', 'it'],
+      schema: {
+        params: IdParams('device'),
+        body: CommandBody,
+        summary: 'Send a command to an online device',
+      },
       handler: async (ctx) => {
-        const id = ctx.params['id'] as string;
-        const body = objectBody(ctx.body);
-        const kind = body['kind'];
-        if (typeof kind !== 'string' || !(COMMAND_KINDS as readonly string[]).includes(kind))
-          throw badInput(`kind must be one of ${COMMAND_KINDS.join(', ')}`, { field: 'kind' });
-        const reason = body['reason'] ?? '';
-        if (
-          typeof reason !== 'string' ||
-          reason.length > MAX_REASON_CHARS ||
-          /[\u0000-\u001f\u007f]/.test(reason)
-        )
-          throw badInput(`reason must be text of at most ${MAX_REASON_CHARS} characters`, {
-            field: 'reason',
-          });
+        const { id } = ctx.input.params;
+        const { kind, reason = '' } = ctx.input.body;
         const device = await app.store.devices.get(id);
         if (!device) throw notFound(`device ${id}`);
         if (device.revokedAt !== undefined)
           throw new HttpError(409, ErrorCode.DEVICE_REVOKED, `device ${id} is revoked`);
-        const command = await app.ingest.commands.send(
-          id,
-          kind as CommandKind,
-          reason,
-          actorOf(ctx.principal),
-          {
-            ...actorDetails(ctx.principal),
-            ...(ctx.ip ? { ip: ctx.ip } : {}),
-          },
-        );
+        const command = await app.ingest.commands.send(id, kind, reason, actorOf(ctx.principal), {
+          ...actorDetails(ctx.principal),
+          ...(ctx.ip ? { ip: ctx.ip } : {}),
+        });
         ctx.res.statusCode = 202;
         return { command };
       },
-    },
+    }),
   ];
 }

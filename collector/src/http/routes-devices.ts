@@ -1,8 +1,9 @@
 // Devices, their timelines and streams, revocation and retirement.
 import { EVENT_KINDS } from '@custodian/protocol';
+import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
-import { intParam, listParam, objectBody, timeParam } from './query.ts';
-import { notFound, type Principal, type Route } from './router.ts';
+import { notFound, type Principal, type Route, route } from './router.ts';
+import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from './schema.ts';
 import { deviceView, timelineItem, type ViewOptions } from './views.ts';
 
 /** How `principal` may see device `deviceId`'s text (role, itBrowsingDetail, its library). */
@@ -12,6 +13,16 @@ export function viewOptions(app: App, principal: Principal | undefined, deviceId
 
 const DEVICE_READERS = ['admin', 'it', 'dsl'] as const;
 
+const DeviceParams = IdParams('device');
+const TimelineQuery = Type.Object({
+  from: Type.Optional(QueryTime('the oldest event to include')),
+  to: Type.Optional(QueryTime('the newest event to include')),
+  kinds: Type.Optional(QueryList([...EVENT_KINDS, 'unknown'], 'only these event kinds')),
+  limit: Type.Optional(QueryInt(1, 1000, 'how many events per page (default 100)')),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor from the previous page' })),
+});
+const ReasonBody = Body({ reason: Reason() });
+
 export function devicesRoutes(app: App): Route[] {
   const load = async (id: string) => {
     const d = await app.store.devices.get(id);
@@ -19,40 +30,40 @@ export function devicesRoutes(app: App): Route[] {
     return d;
   };
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/devices',
       access: DEVICE_READERS,
+      schema: { summary: 'Every device with its live status' },
       handler: async (ctx) => ({
         devices: (await app.store.devices.list()).map((d) =>
           deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
         ),
       }),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/devices/:id',
       access: DEVICE_READERS,
+      schema: { params: DeviceParams, summary: 'One device with its live status' },
       handler: async (ctx) => {
-        const d = await load(ctx.params['id'] as string);
+        const d = await load(ctx.input.params.id);
         return { device: deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)) };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/devices/:id/timeline',
       access: DEVICE_READERS,
+      schema: { params: DeviceParams, query: TimelineQuery, summary: "A device's timeline, newest first" },
       handler: async (ctx) => {
-        const d = await load(ctx.params['id'] as string);
-        const from = timeParam(ctx.url, 'from');
-        const to = timeParam(ctx.url, 'to');
-        const kinds = listParam(ctx.url, 'kinds', [...EVENT_KINDS, 'unknown']);
-        const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
+        const d = await load(ctx.input.params.id);
+        const { from, to, kinds, cursor, limit } = ctx.input.query;
         // Records stored before ingest screened text are screened here with the device's library.
         const view = { ...viewOptions(app, ctx.principal, d.id), screen: await app.screens.forDevice(d.id) };
         const page = await app.store.timeline.query({
           deviceId: d.id,
-          limit: intParam(ctx.url, 'limit', 1, 1000) ?? 100,
+          limit: limit ?? 100,
           ...(from !== undefined ? { from } : {}),
           ...(to !== undefined ? { to } : {}),
           ...(kinds ? { kinds } : {}),
@@ -63,39 +74,40 @@ export function devicesRoutes(app: App): Route[] {
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/devices/:id/streams',
       access: ['admin', 'it'],
+      schema: { params: DeviceParams, summary: "A device's streams: max seq, count, gaps, duplicates" },
       handler: async (ctx) => {
-        const d = await load(ctx.params['id'] as string);
+        const d = await load(ctx.input.params.id);
         return { streams: await app.store.timeline.listStreams(d.id) };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/devices/:id/revoke',
       access: ['admin', 'it'],
+      schema: { params: DeviceParams, body: ReasonBody, summary: 'Revoke a device (its session closes)' },
       handler: async (ctx) => {
-        const d = await load(ctx.params['id'] as string);
-        const body = objectBody(ctx.body);
-        const revoked = await app.enrol.revoke(d.id, body['reason'] as string, actorOf(ctx.principal));
+        const d = await load(ctx.input.params.id);
+        const revoked = await app.enrol.revoke(d.id, ctx.input.body.reason, actorOf(ctx.principal));
         return {
           device: deviceView(revoked, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/devices/:id/retire',
       access: ['admin', 'it'],
+      schema: { params: DeviceParams, body: ReasonBody, summary: 'Retire a device for good' },
       handler: async (ctx) => {
-        const d = await load(ctx.params['id'] as string);
-        const body = objectBody(ctx.body);
-        const retired = await app.enrol.retire(d.id, body['reason'] as string, actorOf(ctx.principal));
+        const d = await load(ctx.input.params.id);
+        const retired = await app.enrol.retire(d.id, ctx.input.body.reason, actorOf(ctx.principal));
         return { device: deviceView(retired, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)) };
       },
-    },
+    }),
   ];
 }

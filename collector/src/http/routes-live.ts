@@ -8,7 +8,7 @@ import { principalStillValid } from '../auth/revalidate.ts';
 import type { LiveEvent } from '../live/hub.ts';
 import { openSse } from '../live/sse.ts';
 import type { Device, DeviceLiveStatus } from '../store/types.ts';
-import type { Route } from './router.ts';
+import { type Route, route } from './router.ts';
 import { viewOptions } from './routes-devices.ts';
 import { deviceView, liveEventView, statusView } from './views.ts';
 
@@ -17,11 +17,12 @@ export const LIVE_RECHECK_MS = 5_000;
 
 export function liveRoutes(app: App): Route[] {
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/live',
       access: ['admin', 'it', 'dsl'],
       raw: true,
+      schema: { summary: 'Server-Sent Events: snapshot, status, event, device (text/event-stream)' },
       handler: (ctx) => {
         const { principal } = ctx;
         // Slow-client cap, per-account stream cap and keep-alive: live/sse.ts.
@@ -55,6 +56,6 @@ export function liveRoutes(app: App): Route[] {
           app.live.off('device', onDevice);
         });
       },
-    },
+    }),
   ];
 }

@@ -16,6 +16,7 @@ import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/proto
 import type { Logger } from 'pino';
 import { clientIp, normalizeIp } from './client-ip.ts';
 import { HttpError, isAllowed, type Principal, type RequestContext, type Router } from './router.ts';
+import { type CompiledSchema, queryObject, validate } from './schema.ts';
 
 /** Returns the principal a request proves, undefined if it carries no credential of this kind, or throws HttpError 401 for a bad one. */
 export type Authenticator = (req: IncomingMessage) => Promise<Principal | undefined> | Principal | undefined;
@@ -83,8 +84,8 @@ export function createServer(options: ServerOptions): Server {
   const trusted = new Set(limits.trustedProxies.map(normalizeIp));
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, router, hooks, log, trusted).catch((err) => {
-      log.error({ err, code: ErrorCode.STORAGE }, 'http handler crashed');
-      if (!res.headersSent) sendError(res, 500, ErrorCode.UNAVAILABLE, 'internal error');
+      log.error({ err, code: ErrorCode.INTERNAL }, 'http handler crashed');
+      if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL, 'internal error');
       else res.destroy();
     });
   };
@@ -152,7 +153,7 @@ async function handle(
     if (matched === 'methodMismatch') {
       throw new HttpError(405, ErrorCode.INVALID_INPUT, `method ${req.method} not allowed here`);
     }
-    const { route, params } = matched;
+    const { route, params, checks } = matched;
     let principal: Principal | undefined;
     for (const auth of hooks.authenticators) {
       principal = await auth(req);
@@ -171,6 +172,7 @@ async function handle(
       params,
       principal,
       body: undefined,
+      input: { params, query: undefined, body: undefined },
       ip,
     };
     const stateChanging = route.method !== 'GET';
@@ -183,6 +185,7 @@ async function handle(
       throw new HttpError(403, ErrorCode.CSRF, 'missing or wrong CSRF token');
     }
     if (stateChanging && !route.raw) ctx.body = await readJson(req);
+    if (checks) ctx.input = checkInput(checks, ctx);
     const result = await route.handler(ctx);
     if (route.raw || res.headersSent || res.writableEnded) return;
     if (result === undefined) {
@@ -192,7 +195,7 @@ async function handle(
     }
     sendJson(res, res.statusCode || 200, result);
   } catch (err) {
-    const { status, code, message } = describeError(err);
+    const { status, code, message, field } = describeError(err);
     if (status >= 500) log.error({ err, code, path: url.pathname }, 'http request failed');
     else
       log.info(
@@ -203,8 +206,19 @@ async function handle(
       res.destroy();
       return;
     }
-    sendError(res, status, code, message);
+    sendError(res, status, code, message, field);
   }
+}
+
+/** A route's declared params, query and body, checked and decoded; throws 400 naming the field. */
+function checkInput(c: CompiledSchema, ctx: RequestContext): RequestContext['input'] {
+  // An empty body is an empty object: `POST /enrol/codes` with no body means "the defaults".
+  const body = ctx.body === undefined ? {} : ctx.body;
+  return {
+    params: c.params ? validate(c.params, ctx.params, 'params') : ctx.params,
+    query: c.query ? validate(c.query, queryObject(ctx.url, c), 'query') : undefined,
+    body: c.body ? validate(c.body, body, 'body') : ctx.body,
+  };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -248,8 +262,21 @@ const STATUS_BY_CODE: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.DEVICE_OFFLINE]: 409,
 };
 
-export function describeError(err: unknown): { status: number; code: ErrorCodeValue; message: string } {
-  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+export function describeError(err: unknown): {
+  status: number;
+  code: ErrorCodeValue;
+  message: string;
+  field?: string;
+} {
+  if (err instanceof HttpError) {
+    const field = err.details?.['field'];
+    return {
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      ...(typeof field === 'string' ? { field } : {}),
+    };
+  }
   if (err instanceof CustodianError) {
     const status = STATUS_BY_CODE[err.code] ?? 500;
     // Storage failures can carry paths; say less to the client.
@@ -259,7 +286,8 @@ export function describeError(err: unknown): { status: number; code: ErrorCodeVa
       message: status >= 500 ? 'the collector could not complete this' : err.message,
     };
   }
-  return { status: 500, code: ErrorCode.UNAVAILABLE, message: 'internal error' };
+  // Not a CustodianError: a bug in a handler, not a storage failure (the log has the stack).
+  return { status: 500, code: ErrorCode.INTERNAL, message: 'internal error' };
 }
 
 function securityHeaders(): Record<string, string> {
@@ -276,6 +304,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { error: { code, message } });
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  field?: string,
+): void {
+  sendJson(res, status, { error: { code, message, ...(field ? { field } : {}) } });
 }

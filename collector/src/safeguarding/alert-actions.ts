@@ -2,12 +2,41 @@
 // alert under the store lock, appends to the alert's own history and writes its audit record in
 // the same atomic batch as the alert.
 import { ErrorCode } from '@custodian/protocol';
+import { type StaticDecode, Type } from '@sinclair/typebox';
 import { AUDIT, audit, auditInput } from '../auth/audit.ts';
-import { badInput, HttpError, type Principal } from '../http/router.ts';
+import { HttpError, type Principal } from '../http/router.ts';
+import { Body, Id } from '../http/schema.ts';
 import type { Alert, Store } from '../store/types.ts';
-import type { Incident, IncidentService } from './incidents.ts';
+import { type Incident, IncidentFields, type IncidentService } from './incidents.ts';
 
 export const MAX_NOTE = 10_000;
+
+const Note = (description: string) =>
+  Type.String({
+    maxLength: MAX_NOTE,
+    pattern: '\\S',
+    description: `${description}, up to ${MAX_NOTE} characters`,
+  });
+
+// What each decision accepts (checked by the router before the handler).
+export const GradeBody = Body({
+  grade: Type.Integer({
+    minimum: 1,
+    maximum: 5,
+    description: 'your severity for this alert, 1 (low) to 5 (urgent)',
+  }),
+  note: Type.Optional(Note('a note kept with the alert')),
+});
+export const FalsePositiveBody = Body({ reason: Type.Optional(Note('why it is a false positive')) });
+export const NoteBody = Body({ text: Note('the note') });
+export const EscalateBody = Body({
+  incidentId: Type.Optional(Id('an existing incident to link this alert to')),
+  incident: Type.Optional(
+    Type.Partial(Type.Object(IncidentFields, { additionalProperties: false }), {
+      description: "a new incident's fields (title defaults to the alert's category and term)",
+    }),
+  ),
+});
 
 function actor(p: Principal | undefined): string {
   return p?.username ?? 'unknown';
@@ -17,13 +46,6 @@ async function requireAlert(store: Store, id: string): Promise<Alert> {
   const a = await store.alerts.get(id);
   if (!a) throw new HttpError(404, ErrorCode.NOT_FOUND, 'alert not found');
   return a;
-}
-
-function noteText(v: unknown, field = 'text', required = true): string | undefined {
-  if (v === undefined && !required) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') throw badInput(`${field} is required`, { field });
-  if (v.length > MAX_NOTE) throw badInput(`${field} must be at most ${MAX_NOTE} characters`, { field });
-  return v;
 }
 
 /**
@@ -54,14 +76,11 @@ async function decide(
 export async function gradeAlert(
   store: Store,
   id: string,
-  body: Record<string, unknown>,
+  body: StaticDecode<typeof GradeBody>,
   p: Principal | undefined,
   ip: string,
 ): Promise<Alert> {
-  const grade = body.grade;
-  if (typeof grade !== 'number' || !Number.isInteger(grade) || grade < 1 || grade > 5)
-    throw badInput('grade must be an integer 1-5', { field: 'grade' });
-  const note = noteText(body.note, 'note', false);
+  const { grade, note } = body;
   await requireAlert(store, id);
   return decide(
     store,
@@ -87,11 +106,11 @@ export async function gradeAlert(
 export async function markFalsePositive(
   store: Store,
   id: string,
-  body: Record<string, unknown>,
+  body: StaticDecode<typeof FalsePositiveBody>,
   p: Principal | undefined,
   ip: string,
 ): Promise<Alert> {
-  const reason = noteText(body.reason, 'reason', false);
+  const { reason } = body;
   const current = await requireAlert(store, id);
   if (current.status === 'escalated')
     throw new HttpError(
@@ -111,11 +130,11 @@ export async function markFalsePositive(
 export async function addNote(
   store: Store,
   id: string,
-  body: Record<string, unknown>,
+  body: StaticDecode<typeof NoteBody>,
   p: Principal | undefined,
   ip: string,
 ): Promise<Alert> {
-  const text = noteText(body.text) as string;
+  const { text } = body;
   await requireAlert(store, id);
   return decide(store, id, p, ip, AUDIT.alertNoted, (a, at, who) => {
     a.notes.push({ at, author: who, text });
@@ -131,7 +150,7 @@ export async function escalateAlert(
   store: Store,
   incidents: IncidentService,
   id: string,
-  body: Record<string, unknown>,
+  body: StaticDecode<typeof EscalateBody>,
   p: Principal | undefined,
   ip: string,
 ): Promise<{ alert: Alert; incident: Incident }> {
@@ -148,16 +167,13 @@ export async function escalateAlert(
   }
   let incident: Incident;
   if (body.incidentId !== undefined) {
-    if (typeof body.incidentId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(body.incidentId))
-      throw badInput('incidentId is not a valid id', { field: 'incidentId' });
     incident = await incidents.linkAlert(body.incidentId, id, actor(p));
   } else {
-    const fields = body.incident === undefined ? {} : body.incident;
-    if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
-      throw badInput('incident must be an object', { field: 'incident' });
-    const input = { ...(fields as Record<string, unknown>) };
-    if (input.title === undefined) input.title = `${current.category}: ${current.term}`.slice(0, 300);
-    if (input.occurredAt === undefined) input.occurredAt = current.occurredAt;
+    const input = {
+      ...body.incident,
+      title: body.incident?.title ?? `${current.category}: ${current.term}`.slice(0, 300),
+      occurredAt: body.incident?.occurredAt ?? current.occurredAt,
+    };
     incident = await incidents.create(input, actor(p), [id]);
     await audit(store.audit, p, AUDIT.incidentCreated, `incident:${incident.id}`, ip, { fromAlert: id });
   }

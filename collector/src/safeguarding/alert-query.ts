@@ -1,9 +1,15 @@
 // Parsing and applying the DSL queue's filters: pure functions over Alert records, so the
 // ordering rules (effective severity desc, then time desc) are tested without a server.
-import { badInput } from '../http/router.ts';
+import { type StaticDecode, Type } from '@sinclair/typebox';
+import { Id, QueryInt, QueryList, QueryTime } from '../http/schema.ts';
 import type { Alert, AlertStatus } from '../store/types.ts';
 
-export const ALERT_STATUSES: readonly AlertStatus[] = ['new', 'graded', 'false-positive', 'escalated'];
+export const ALERT_STATUSES = [
+  'new',
+  'graded',
+  'false-positive',
+  'escalated',
+] as const satisfies readonly AlertStatus[];
 
 /** Where the matched words were seen (FlaggedActivity.source); "" for alerts from older agents. */
 export const ALERT_SOURCES = ['title', 'url', 'page', 'typed', 'screen'] as const;
@@ -26,67 +32,44 @@ export interface AlertFilter {
 
 export const MAX_PAGE = 200;
 
-function list(params: URLSearchParams, name: string): string[] | undefined {
-  const raw = params.getAll(name).flatMap((v) => v.split(','));
-  const values = raw.map((v) => v.trim()).filter((v) => v !== '');
-  return values.length ? values : undefined;
-}
+const SEVERITIES = ['1', '2', '3', '4', '5'] as const;
 
-function int(params: URLSearchParams, name: string, min: number, max: number): number | undefined {
-  const v = params.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^-?\d{1,16}$/.test(v)) throw badInput(`${name} must be an integer`, { field: name });
-  const n = Number(v);
-  if (n < min || n > max) throw badInput(`${name} must be between ${min} and ${max}`, { field: name });
-  return n;
-}
+/** The queue's query string (GET /alerts), checked by the router before the handler. */
+export const AlertQuery = Type.Object({
+  status: Type.Optional(QueryList(ALERT_STATUSES, 'only alerts in these states')),
+  category: Type.Optional(
+    Type.Array(
+      Type.String({ pattern: '^[a-z0-9-]{1,64}$', description: 'a category id such as self-harm' }),
+      {
+        description: 'only these categories: a comma-separated list of category ids',
+      },
+    ),
+  ),
+  source: Type.Optional(
+    QueryList(ALERT_SOURCES, 'only alerts whose words were seen there (typed, on screen, title, URL, page)'),
+  ),
+  severity: Type.Optional(QueryList(SEVERITIES, 'only these (effective) severities')),
+  minSeverity: Type.Optional(QueryInt(1, 5, 'only this (effective) severity or higher')),
+  device: Type.Optional(Id('only this device')),
+  deviceId: Type.Optional(Id('only this device (same as device)')),
+  from: Type.Optional(QueryTime('alerts that occurred at or after this')),
+  to: Type.Optional(QueryTime('alerts that occurred before this')),
+  offset: Type.Optional(QueryInt(0, 1_000_000, 'skip this many (nextOffset of the previous page)')),
+  limit: Type.Optional(QueryInt(1, MAX_PAGE, 'how many per page (default 50)')),
+});
 
-/** `from`/`to` accept epoch milliseconds or an ISO date (`2026-11-01`, `2026-11-01T09:00:00Z`). */
-export function parseTime(params: URLSearchParams, name: string): number | undefined {
-  const v = params.get(name);
-  if (v === null || v === '') return undefined;
-  if (/^\d{1,16}$/.test(v)) return Number(v);
-  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v))
-    throw badInput(`${name} must be epoch ms or an ISO date`, { field: name });
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw badInput(`${name} is not a valid date`, { field: name });
-  return t;
-}
-
-export function parseAlertFilter(params: URLSearchParams): AlertFilter {
-  const status = list(params, 'status');
-  for (const s of status ?? [])
-    if (!(ALERT_STATUSES as readonly string[]).includes(s))
-      throw badInput(`status must be one of ${ALERT_STATUSES.join(', ')}`, { field: 'status' });
-  const category = list(params, 'category');
-  for (const c of category ?? [])
-    if (!/^[a-z0-9-]{1,64}$/.test(c)) throw badInput('category is not valid', { field: 'category' });
-  const source = list(params, 'source');
-  for (const s of source ?? [])
-    if (!(ALERT_SOURCES as readonly string[]).includes(s))
-      throw badInput(`source must be one of ${ALERT_SOURCES.join(', ')}`, { field: 'source' });
-  const severity = list(params, 'severity')?.map((s) => {
-    if (!/^[1-5]$/.test(s)) throw badInput('severity must be 1-5', { field: 'severity' });
-    return Number(s);
-  });
-  const deviceId = params.get('device') ?? params.get('deviceId') ?? undefined;
-  if (deviceId !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(deviceId))
-    throw badInput('device is not a valid id', { field: 'device' });
-  const filter: AlertFilter = {
-    offset: int(params, 'offset', 0, 1_000_000) ?? 0,
-    limit: int(params, 'limit', 1, MAX_PAGE) ?? 50,
-  };
-  if (status) filter.status = status as AlertStatus[];
-  if (category) filter.category = category;
-  if (source) filter.source = source;
-  if (severity) filter.severity = severity;
-  const minSeverity = int(params, 'minSeverity', 1, 5);
-  if (minSeverity !== undefined) filter.minSeverity = minSeverity;
+/** The filter a checked query asks for (defaults filled in). */
+export function alertFilter(q: StaticDecode<typeof AlertQuery>): AlertFilter {
+  const filter: AlertFilter = { offset: q.offset ?? 0, limit: q.limit ?? 50 };
+  if (q.status?.length) filter.status = q.status;
+  if (q.category?.length) filter.category = q.category;
+  if (q.source?.length) filter.source = q.source;
+  if (q.severity?.length) filter.severity = q.severity.map(Number);
+  if (q.minSeverity !== undefined) filter.minSeverity = q.minSeverity;
+  const deviceId = q.device ?? q.deviceId;
   if (deviceId !== undefined) filter.deviceId = deviceId;
-  const from = parseTime(params, 'from');
-  const to = parseTime(params, 'to');
-  if (from !== undefined) filter.from = from;
-  if (to !== undefined) filter.to = to;
+  if (q.from !== undefined) filter.from = q.from;
+  if (q.to !== undefined) filter.to = q.to;
   return filter;
 }
 

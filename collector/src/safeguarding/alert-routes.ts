@@ -1,13 +1,24 @@
 // The DSL's alert API: the queue, one alert with its context, the decisions, the screenshot
 // and a live feed of newly opened alerts (for the severity-5 banner). Safeguarding role only.
 
+import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
 import { principalStillValid } from '../auth/revalidate.ts';
-import { badInput, notFound, type Principal, type RequestContext, type Route } from '../http/router.ts';
+import { notFound, type Principal, type RequestContext, type Route, route } from '../http/router.ts';
+import { Id, IdParams } from '../http/schema.ts';
 import type { LiveHub } from '../live/hub.ts';
 import { openSse } from '../live/sse.ts';
 import type { Alert, Store } from '../store/types.ts';
-import { addNote, escalateAlert, gradeAlert, markFalsePositive } from './alert-actions.ts';
-import { applyAlertFilter, effectiveSeverity, parseAlertFilter } from './alert-query.ts';
+import {
+  addNote,
+  EscalateBody,
+  escalateAlert,
+  FalsePositiveBody,
+  GradeBody,
+  gradeAlert,
+  markFalsePositive,
+  NoteBody,
+} from './alert-actions.ts';
+import { AlertQuery, alertFilter, applyAlertFilter, effectiveSeverity } from './alert-query.ts';
 import { currentUserOf, deviceSummary, screenshotInfo, timelineExcerpt, userAtEvent } from './context.ts';
 import type { IncidentService } from './incidents.ts';
 import { SAFEGUARDING } from './roles.ts';
@@ -24,11 +35,7 @@ export interface AlertRouteDeps {
 /** How many alerts the queue considers at most (a term of a busy secondary school is well under this). */
 export const MAX_ALERTS_SCANNED = 100_000;
 
-function body(ctx: RequestContext): Record<string, unknown> {
-  const b = ctx.body ?? {};
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badInput('body must be a JSON object');
-  return b as Record<string, unknown>;
-}
+const AlertParams = IdParams('alert');
 
 export function screenshotUrl(alertId: string, blobId: string): string {
   return `/api/v1/alerts/${encodeURIComponent(alertId)}/screenshots/${encodeURIComponent(blobId)}`;
@@ -63,10 +70,10 @@ export function alertSummary(a: Alert, hostname: string, user: string | null) {
   };
 }
 
-type AlertDecision = (
+type AlertDecision<B> = (
   store: Store,
   id: string,
-  body: Record<string, unknown>,
+  body: B,
   p: Principal | undefined,
   ip: string,
 ) => Promise<Alert>;
@@ -92,24 +99,37 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
   }
 
   /** POST /api/v1/alerts/:id/<action>: one DSL decision on one alert, answered with the updated alert. */
-  function decisionRoute(action: string, decide: AlertDecision): Route {
-    return {
+  function decisionRoute<B extends TSchema>(
+    action: string,
+    body: B,
+    summary: string,
+    decide: AlertDecision<StaticDecode<B>>,
+  ): Route {
+    return route({
       method: 'POST',
       path: `/api/v1/alerts/:id/${action}`,
       access: SAFEGUARDING,
+      schema: { params: AlertParams, body, summary },
       handler: async (ctx) => ({
-        alert: await decide(store, ctx.params.id as string, body(ctx), ctx.principal, ctx.ip),
+        alert: await decide(
+          store,
+          ctx.input.params.id,
+          ctx.input.body as StaticDecode<B>,
+          ctx.principal,
+          ctx.ip,
+        ),
       }),
-    };
+    });
   }
 
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/alerts',
       access: SAFEGUARDING,
+      schema: { query: AlertQuery, summary: 'The queue: effective severity first, then newest' },
       handler: async (ctx) => {
-        const filter = parseAlertFilter(ctx.url.searchParams);
+        const filter = alertFilter(ctx.input.query);
         const all = await store.alerts.list({
           ...(filter.status ? { status: filter.status } : {}),
           ...(filter.category ? { category: filter.category } : {}),
@@ -129,41 +149,48 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
           nextOffset: page.nextOffset ?? null,
         };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/alerts/live',
       access: SAFEGUARDING,
       raw: true,
+      schema: { summary: 'Server-Sent Events: each newly opened alert (text/event-stream)' },
       handler: (ctx) => streamAlerts(ctx, deps),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/alerts/:id',
       access: SAFEGUARDING,
+      schema: { params: AlertParams, summary: 'One alert with its device, user, screenshots and timeline' },
       handler: async (ctx) => {
-        const a = await store.alerts.get(ctx.params.id as string);
+        const a = await store.alerts.get(ctx.input.params.id);
         if (!a) throw notFound('alert');
         return detail(a);
       },
-    },
-    decisionRoute('grade', gradeAlert),
-    decisionRoute('false-positive', markFalsePositive),
-    decisionRoute('notes', addNote),
-    {
+    }),
+    decisionRoute('grade', GradeBody, 'Grade an alert', gradeAlert),
+    decisionRoute('false-positive', FalsePositiveBody, 'Mark an alert a false positive', markFalsePositive),
+    decisionRoute('notes', NoteBody, 'Add a note', addNote),
+    route({
       method: 'POST',
       path: '/api/v1/alerts/:id/escalate',
       access: SAFEGUARDING,
+      schema: { params: AlertParams, body: EscalateBody, summary: 'Escalate to a new or existing incident' },
       handler: async (ctx) =>
-        escalateAlert(store, incidents, ctx.params.id as string, body(ctx), ctx.principal, ctx.ip),
-    },
-    {
+        escalateAlert(store, incidents, ctx.input.params.id, ctx.input.body, ctx.principal, ctx.ip),
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/alerts/:id/screenshots/:blobId',
       access: SAFEGUARDING,
       raw: true,
+      schema: {
+        params: Type.Object({ id: Id("the alert's id"), blobId: Id("the screenshot's id") }),
+        summary: 'A screenshot of an alert (image, audited)',
+      },
       handler: (ctx) => serveScreenshot(store, ctx),
-    },
+    }),
   ];
 }
 

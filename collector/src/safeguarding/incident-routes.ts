@@ -1,78 +1,92 @@
 // The incident log API (safeguarding role) and its evidence export.
+
+import { Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
-import { badInput, type RequestContext, type Route } from '../http/router.ts';
+import { type Route, route } from '../http/router.ts';
+import { IdParams, Literals } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
 import { exportAlert, exportIncident } from './evidence.ts';
-import { INCIDENT_STATUSES, type IncidentService } from './incidents.ts';
+import {
+  INCIDENT_STATUSES,
+  IncidentCreateBody,
+  IncidentPatchBody,
+  type IncidentService,
+} from './incidents.ts';
 import { SAFEGUARDING } from './roles.ts';
 
-function body(ctx: RequestContext): Record<string, unknown> {
-  const b = ctx.body;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badInput('body must be a JSON object');
-  return b as Record<string, unknown>;
-}
+const IncidentParams = IdParams('incident');
+const IncidentsQuery = Type.Object({
+  status: Type.Optional(Literals(INCIDENT_STATUSES, 'only incidents in this state')),
+});
 
 export function incidentRoutes(deps: { store: Store; incidents: IncidentService }): Route[] {
   const { store, incidents } = deps;
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/incidents',
       access: SAFEGUARDING,
+      schema: { query: IncidentsQuery, summary: 'The incident log' },
       handler: async (ctx) => {
-        const status = ctx.url.searchParams.get('status');
-        if (status !== null && !(INCIDENT_STATUSES as readonly string[]).includes(status))
-          throw badInput(`status must be one of ${INCIDENT_STATUSES.join(', ')}`, { field: 'status' });
+        const { status } = ctx.input.query;
         const all = await incidents.list();
-        return { incidents: status === null ? all : all.filter((i) => i.status === status) };
+        return { incidents: status === undefined ? all : all.filter((i) => i.status === status) };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       path: '/api/v1/incidents',
       access: SAFEGUARDING,
+      schema: { body: IncidentCreateBody, summary: 'Open an incident record' },
       handler: async (ctx) => {
-        const b = body(ctx);
-        const incident = await incidents.create(b, ctx.principal?.username ?? 'unknown');
+        const incident = await incidents.create(ctx.input.body, ctx.principal?.username ?? 'unknown');
         await audit(store.audit, ctx.principal, AUDIT.incidentCreated, `incident:${incident.id}`, ctx.ip);
         ctx.res.statusCode = 201;
         return { incident };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/incidents/:id',
       access: SAFEGUARDING,
-      handler: async (ctx) => ({ incident: await incidents.require(ctx.params.id as string) }),
-    },
-    {
+      schema: { params: IncidentParams, summary: 'One incident with its history' },
+      handler: async (ctx) => ({ incident: await incidents.require(ctx.input.params.id) }),
+    }),
+    route({
       method: 'PATCH',
       path: '/api/v1/incidents/:id',
       access: SAFEGUARDING,
+      schema: {
+        params: IncidentParams,
+        body: IncidentPatchBody,
+        summary: 'Change fields (each change is in the history)',
+      },
       handler: async (ctx) => {
-        const id = ctx.params.id as string;
+        const { id } = ctx.input.params;
         const before = await incidents.require(id);
-        const incident = await incidents.update(id, body(ctx), ctx.principal?.username ?? 'unknown');
+        const incident = await incidents.update(id, ctx.input.body, ctx.principal?.username ?? 'unknown');
         if (incident.history.length !== before.history.length)
           await audit(store.audit, ctx.principal, AUDIT.incidentUpdated, `incident:${id}`, ctx.ip, {
             fields: Object.keys(incident.history[incident.history.length - 1]?.changes ?? {}),
           });
         return { incident };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/incidents/:id/export',
       access: SAFEGUARDING,
       raw: true,
+      schema: { params: IncidentParams, summary: 'Evidence export of an incident (HTML, audited)' },
       handler: (ctx) => exportIncident(store, incidents, ctx),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       path: '/api/v1/alerts/:id/export',
       access: SAFEGUARDING,
       raw: true,
+      schema: { params: IdParams('alert'), summary: 'Evidence export of an alert (HTML, audited)' },
       handler: (ctx) => exportAlert(store, ctx),
-    },
+    }),
   ];
 }

@@ -2,7 +2,9 @@
 // what was done, any referral (police, LADO, CEOP, children's social care), the outcome, the
 // linked alerts, and a history of every change (who, when, old -> new).
 import { randomBytes } from 'node:crypto';
-import { badInput, notFound } from '../http/router.ts';
+import { type StaticDecode, Type } from '@sinclair/typebox';
+import { notFound } from '../http/router.ts';
+import { Literals } from '../http/schema.ts';
 import type { KvNamespace } from '../store/types.ts';
 
 export const INCIDENT_STATUSES = ['open', 'monitoring', 'closed'] as const;
@@ -85,75 +87,86 @@ const EDITABLE = [
 ] as const;
 type Editable = (typeof EDITABLE)[number];
 
-function str(v: unknown, field: string, max: number, required = false): string {
-  if (v === undefined && !required) return '';
-  if (typeof v !== 'string') throw badInput(`${field} must be a string`, { field });
-  if (required && v.trim() === '') throw badInput(`${field} is required`, { field });
-  if (v.length > max) throw badInput(`${field} must be at most ${max} characters`, { field });
-  return v;
-}
+/** A time in a body: epoch milliseconds or an ISO date; stored as ms. */
+const Time = (description: string) =>
+  Type.Transform(
+    Type.Union(
+      [
+        Type.Integer({ minimum: 0, maximum: 1e15 }),
+        Type.String({
+          maxLength: 40,
+          pattern: '^\\d{4}-\\d{2}-\\d{2}([T ][0-9:.]+(Z|[+-]\\d{2}:?\\d{2})?)?$',
+        }),
+      ],
+      { description: `${description}: epoch milliseconds or an ISO date such as 2026-11-28T09:00:00Z` },
+    ),
+  )
+    .Decode((v) => {
+      const t = typeof v === 'number' ? v : Date.parse(v);
+      if (Number.isNaN(t)) throw new Error('is not a real date');
+      return t;
+    })
+    .Encode((t) => t);
 
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], field: string): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
-    throw badInput(`${field} must be one of ${allowed.join(', ')}`, { field });
-  return v as T;
-}
-
-function time(v: unknown, field: string): number {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1e15) return v;
-  if (typeof v === 'string' && !Number.isNaN(Date.parse(v))) return Date.parse(v);
-  throw badInput(`${field} must be epoch ms or an ISO date`, { field });
-}
-
-function people(v: unknown): PersonInvolved[] {
-  if (!Array.isArray(v) || v.length > 50)
-    throw badInput('peopleInvolved must be a list of at most 50', { field: 'peopleInvolved' });
-  return v.map((p, i) => {
-    if (typeof p !== 'object' || p === null)
-      throw badInput('peopleInvolved entries must be objects', { field: 'peopleInvolved' });
-    const o = p as Record<string, unknown>;
-    return {
-      name: str(o.name, `peopleInvolved[${i}].name`, 200, true),
-      role: oneOf(o.role ?? 'pupil', PERSON_ROLES, `peopleInvolved[${i}].role`),
-      note: str(o.note, `peopleInvolved[${i}].note`, 2000),
-    };
+const Str = (max: number, description: string, required = false) =>
+  Type.String({
+    maxLength: max,
+    ...(required ? { pattern: '\\S' } : {}),
+    description: `${description}, ${required ? '1' : 'up to'}${required ? ` to ${max}` : ` ${max}`} characters`,
   });
-}
 
-function referral(v: unknown): Referral {
-  if (typeof v !== 'object' || v === null)
-    throw badInput('referral must be an object', { field: 'referral' });
-  const o = v as Record<string, unknown>;
-  return {
-    agency: oneOf(o.agency ?? 'none', REFERRAL_AGENCIES, 'referral.agency'),
-    reference: str(o.reference, 'referral.reference', 200),
-    at: o.at === undefined || o.at === null ? null : time(o.at, 'referral.at'),
-    note: str(o.note, 'referral.note', 4000),
-  };
-}
+/** Each editable field's rule, in one place: the bodies of POST/PATCH /incidents and escalate use it. */
+export const IncidentFields = {
+  title: Str(300, 'a short title', true),
+  description: Str(20_000, 'what happened'),
+  occurredAt: Time('when it happened'),
+  peopleInvolved: Type.Array(
+    Type.Object({
+      name: Str(200, 'their name', true),
+      role: Type.Optional(Literals(PERSON_ROLES, 'their role (default pupil)')),
+      note: Type.Optional(Str(2000, 'a note')),
+    }),
+    { maxItems: 50, description: 'who was involved, at most 50' },
+  ),
+  actionsTaken: Str(20_000, 'what was done'),
+  referral: Type.Object(
+    {
+      agency: Type.Optional(Literals(REFERRAL_AGENCIES, 'who it was referred to (default none)')),
+      reference: Type.Optional(Str(200, "the agency's reference")),
+      at: Type.Optional(Type.Union([Time('when it was referred'), Type.Null()])),
+      note: Type.Optional(Str(4000, 'a note')),
+    },
+    { description: 'a referral, if any' },
+  ),
+  outcome: Literals(OUTCOMES, 'the outcome'),
+  outcomeNotes: Str(20_000, 'notes on the outcome'),
+  status: Literals(INCIDENT_STATUSES, 'the state of the record'),
+};
+const Fields = Type.Object(IncidentFields);
+export type IncidentInput = Partial<StaticDecode<typeof Fields>>;
 
-/** Validates one editable field; the single place that knows each field's rule. */
-export function validateField(field: Editable, v: unknown): Incident[Editable] {
-  switch (field) {
-    case 'title':
-      return str(v, field, 300, true);
-    case 'description':
-      return str(v, field, 20_000);
-    case 'actionsTaken':
-      return str(v, field, 20_000);
-    case 'outcomeNotes':
-      return str(v, field, 20_000);
-    case 'occurredAt':
-      return time(v, field);
-    case 'peopleInvolved':
-      return people(v);
-    case 'referral':
-      return referral(v);
-    case 'outcome':
-      return oneOf(v, OUTCOMES, field);
-    case 'status':
-      return oneOf(v, INCIDENT_STATUSES, field);
-  }
+/** POST /incidents: a title, any other field. PATCH /incidents/:id: any fields. Unknown fields are refused. */
+export const IncidentCreateBody = Type.Composite(
+  [Type.Partial(Type.Omit(Fields, ['title'])), Type.Object({ title: IncidentFields.title })],
+  { additionalProperties: false },
+);
+export const IncidentPatchBody = Type.Partial(Fields, { additionalProperties: false });
+
+type Checked = Required<IncidentInput>;
+const people = (v: Checked['peopleInvolved']): PersonInvolved[] =>
+  v.map((p) => ({ name: p.name, role: p.role ?? 'pupil', note: p.note ?? '' }));
+const referral = (v: Checked['referral']): Referral => ({
+  agency: v.agency ?? 'none',
+  reference: v.reference ?? '',
+  at: v.at ?? null,
+  note: v.note ?? '',
+});
+
+/** A checked field as stored (defaults filled in). */
+function stored(field: Editable, v: unknown): unknown {
+  if (field === 'peopleInvolved') return people(v as Checked['peopleInvolved']);
+  if (field === 'referral') return referral(v as Checked['referral']);
+  return v;
 }
 
 export class IncidentService {
@@ -179,36 +192,25 @@ export class IncidentService {
     return i;
   }
 
+  /** `input` is checked already (IncidentCreateBody / EscalateBody): defaults are filled in here. */
   async create(
-    input: Record<string, unknown>,
+    input: IncidentInput & { title: string },
     actor: string,
     linkedAlertIds: string[] = [],
   ): Promise<Incident> {
-    const unknown = Object.keys(input).filter((k) => !(EDITABLE as readonly string[]).includes(k));
-    if (unknown.length) throw badInput(`unknown fields: ${unknown.join(', ')}`);
     const now = this.now();
     const incident: Incident = {
       // Time-prefixed so the namespace lists in creation order.
       id: `in_${now.toString(36)}${randomBytes(6).toString('hex')}`,
-      title: validateField('title', input.title) as string,
-      description:
-        input.description === undefined ? '' : (validateField('description', input.description) as string),
-      occurredAt:
-        input.occurredAt === undefined ? now : (validateField('occurredAt', input.occurredAt) as number),
-      peopleInvolved:
-        input.peopleInvolved === undefined
-          ? []
-          : (validateField('peopleInvolved', input.peopleInvolved) as PersonInvolved[]),
-      actionsTaken:
-        input.actionsTaken === undefined ? '' : (validateField('actionsTaken', input.actionsTaken) as string),
-      referral:
-        input.referral === undefined
-          ? { agency: 'none', reference: '', at: null, note: '' }
-          : (validateField('referral', input.referral) as Referral),
-      outcome: input.outcome === undefined ? 'pending' : (validateField('outcome', input.outcome) as Outcome),
-      outcomeNotes:
-        input.outcomeNotes === undefined ? '' : (validateField('outcomeNotes', input.outcomeNotes) as string),
-      status: input.status === undefined ? 'open' : (validateField('status', input.status) as IncidentStatus),
+      title: input.title,
+      description: input.description ?? '',
+      occurredAt: input.occurredAt ?? now,
+      peopleInvolved: input.peopleInvolved ? people(input.peopleInvolved) : [],
+      actionsTaken: input.actionsTaken ?? '',
+      referral: referral(input.referral ?? {}),
+      outcome: input.outcome ?? 'pending',
+      outcomeNotes: input.outcomeNotes ?? '',
+      status: input.status ?? 'open',
       linkedAlertIds: [...new Set(linkedAlertIds)],
       createdAt: now,
       createdBy: actor,
@@ -221,11 +223,12 @@ export class IncidentService {
   }
 
   /** Applies a partial update; records every changed field's old and new value. */
-  async update(id: string, patch: Record<string, unknown>, actor: string): Promise<Incident> {
-    const unknown = Object.keys(patch).filter((k) => !(EDITABLE as readonly string[]).includes(k));
-    if (unknown.length) throw badInput(`unknown fields: ${unknown.join(', ')}`);
+  async update(id: string, patch: IncidentInput, actor: string): Promise<Incident> {
     const validated: Partial<Record<Editable, unknown>> = {};
-    for (const f of EDITABLE) if (patch[f] !== undefined) validated[f] = validateField(f, patch[f]);
+    for (const f of EDITABLE) {
+      const v = patch[f];
+      if (v !== undefined) validated[f] = stored(f, v);
+    }
     const next = await this.kv.update(id, (cur) => {
       if (!cur) return undefined;
       const changes: IncidentHistoryEntry['changes'] = {};

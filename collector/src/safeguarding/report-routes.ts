@@ -1,15 +1,22 @@
 // GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
-import { badInput, type Route } from '../http/router.ts';
+import { Type } from '@sinclair/typebox';
+import { badInput, type Route, route } from '../http/router.ts';
+import { Literals, QueryTime } from '../http/schema.ts';
 import { seesSafeguardingContent } from '../http/views.ts';
 import type { TextScreens } from '../ingest/text-screen.ts';
 import type { Store } from '../store/types.ts';
-import { parseTime } from './alert-query.ts';
 import type { IncidentService } from './incidents.ts';
 import { buildReport, currentTerm, type DeviceFacts, effectivePolicy } from './reports.ts';
 import { REPORT_READERS } from './roles.ts';
 
 const MAX_PERIOD_MS = 400 * 86_400_000;
+
+const ReportQuery = Type.Object({
+  from: Type.Optional(QueryTime('the start of the period (default: this term)')),
+  to: Type.Optional(QueryTime('the end of the period (default: this term)')),
+  anonymised: Type.Optional(Literals(['0', '1'], "1 for the governors' variant")),
+});
 
 export function reportRoutes(deps: {
   store: Store;
@@ -21,18 +28,21 @@ export function reportRoutes(deps: {
   const { store, incidents } = deps;
   const now = deps.now ?? Date.now;
   return [
-    {
+    route({
       method: 'GET',
       path: '/api/v1/reports/termly',
       access: REPORT_READERS,
+      schema: { query: ReportQuery, summary: 'The termly report (anonymised for governors)' },
       handler: async (ctx) => {
-        const q = ctx.url.searchParams;
+        const q = ctx.input.query;
         const term = currentTerm(now());
-        const from = parseTime(q, 'from') ?? term.from;
-        const to = parseTime(q, 'to') ?? term.to;
-        if (to <= from) throw badInput('to must be after from', { field: 'to' });
-        if (to - from > MAX_PERIOD_MS) throw badInput('the period may be at most 400 days', { field: 'to' });
-        const anonymised = ctx.principal?.role === 'governor' || q.get('anonymised') === '1';
+        const from = q.from ?? term.from;
+        const to = q.to ?? term.to;
+        // Rules across fields stay with the handler; the field names follow the schema errors.
+        if (to <= from) throw badInput('to must be after from', { field: 'query.to' });
+        if (to - from > MAX_PERIOD_MS)
+          throw badInput('the period may be at most 400 days', { field: 'query.to' });
+        const anonymised = ctx.principal?.role === 'governor' || q.anonymised === '1';
         const base = await store.policy.getDefault();
         const overrides = new Map((await store.policy.listOverrides()).map((o) => [o.deviceId, o]));
         const statuses = new Map((await store.status.list()).map((s) => [s.deviceId, s]));
@@ -83,6 +93,6 @@ export function reportRoutes(deps: {
           period: { ...report.period, label: from === term.from && to === term.to ? term.label : null },
         };
       },
-    },
+    }),
   ];
 }

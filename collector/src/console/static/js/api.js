@@ -1,8 +1,7 @@
 // The console's only door to the collector: JSON over fetch with the session cookie, the CSRF
 // token on every state-changing request, and errors turned into ApiError with the server's code.
 // Every endpoint path the console uses is named here, so the API surface is reviewable in one place.
-
-import { ErrorCode } from './error-codes.js';
+import { OPTIONS } from './options.js';
 
 const BASE = '/api/v1';
 
@@ -54,12 +53,12 @@ export async function request(method, path, body, opts = {}) {
     try {
       data = JSON.parse(text);
     } catch {
-      throw new ApiError(res.status, ErrorCode.BAD_RESPONSE, `unexpected response (${res.status})`);
+      // Not the collector's JSON (a proxy's error page): the collector was not reachable as such.
+      throw new ApiError(res.status, OPTIONS.errorCodes.BAD_RESPONSE, `unexpected response (${res.status})`);
     }
   }
   if (!res.ok) {
-    // No code: the answer came from something in front of the collector (a proxy's error page).
-    const code = data?.error?.code ?? ErrorCode.BAD_RESPONSE;
+    const code = data?.error?.code ?? OPTIONS.errorCodes.BAD_RESPONSE;
     const message = data?.error?.message ?? `request failed (${res.status})`;
     const err = new ApiError(res.status, code, message);
     if (res.status === 401 && !opts.quiet401) onUnauthenticated(err);
@@ -188,7 +187,7 @@ export const api = {
 export async function fetchBlobUrl(url) {
   const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
   if (!res.ok) {
-    let code = ErrorCode.BAD_RESPONSE;
+    let code = OPTIONS.errorCodes.BAD_RESPONSE;
     let message = `request failed (${res.status})`;
     try {
       const data = await res.json();

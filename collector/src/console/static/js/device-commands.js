@@ -4,15 +4,12 @@
 // pages/device.js so the page's other controls change independently.
 import { api } from './api.js';
 import { badge, ext, fmtTime, h, mount } from './h.js';
+import { OPTIONS } from './options.js';
 import { statusLine, table } from './ui.js';
 
-/** Button label → command kind (the collector's COMMAND_KINDS). */
-const ACTIONS = /** @type {const} */ ([
-  ['Lock now', 'LOCK_NOW'],
-  ['Rescan USB', 'RESCAN_USB'],
-  ['Refresh inventory', 'REFRESH_INVENTORY'],
-]);
-const LABELS = Object.fromEntries(ACTIONS.map(([label, kind]) => [kind, label]));
+/** @type {Record<string, string>} Command kind (the collector's COMMAND_KINDS, from options.js) → button label. */
+const LABELS = { LOCK_NOW: 'Lock now', RESCAN_USB: 'Rescan USB', REFRESH_INVENTORY: 'Refresh inventory' };
+const ACTIONS = OPTIONS.commandKinds.map((kind) => [LABELS[kind] ?? kind, kind]);
 
 /**
  * @param {string} id the device id

@@ -24,7 +24,7 @@ export function deviceView(data) {
   const d =
     data?.device && typeof data.device === 'object' && !Array.isArray(data.device) ? data.device : data;
   const live = d?.live ?? d?.status ?? {};
-  const win = first(live.currentWindow, live.window, live.activeWindow, d?.window) ?? {};
+  const win = /** @type {any} */ (first(live.currentWindow, live.window, live.activeWindow, d?.window) ?? {});
   const idleRaw = first(live.idleState, live.idle?.state, live.idle, d?.idleState);
   const idle = typeof idleRaw === 'string' ? idleRaw.toLowerCase() : '';
   const caps = /** @type {any[]} */ (first(live.capabilities, d?.capabilities) ?? []);
@@ -74,7 +74,7 @@ export function deviceView(data) {
   };
 }
 
-/** @param {any} data @returns {any[]} */
+/** @param {any} data @param {string} key @returns {any[]} */
 export function listOf(data, key) {
   if (Array.isArray(data)) return data;
   if (Array.isArray(data?.[key])) return data[key];

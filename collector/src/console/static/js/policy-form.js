@@ -2,28 +2,23 @@
 // fields staff change (idle lock, USB mode and allow list, capture categories, severity, age
 // band, typed and on-screen text) and always asks why: every relaxation is recorded with who, when and why.
 import { ext, field, h } from './h.js';
+import { OPTIONS } from './options.js';
 import { statusLine } from './ui.js';
 
-const USB_MODES = [
-  ['block-unencrypted-writes', 'Block writes to unencrypted USB storage (recommended)'],
-  ['block-all-writes', 'Block all USB writes'],
-  ['audit', 'Record only'],
-  ['allow', 'Allow'],
-];
-const AGE_BANDS = ['primary', 'secondary', 'staff'];
-const CATEGORIES = [
-  'suicide',
-  'self-harm',
-  'eating-disorders',
-  'bullying',
-  'grooming',
-  'sexual',
-  'extremism',
-  'hate',
-  'drugs',
-  'weapons',
-  'gambling',
-];
+// The values come from the collector (options.js); the words for them are the console's.
+/** @type {Record<string, string>} */
+const USB_LABELS = {
+  'block-unencrypted-writes': 'Block writes to unencrypted USB storage (recommended)',
+  'block-all-writes': 'Block all USB writes',
+  audit: 'Record only',
+  allow: 'Allow',
+};
+// The recommended mode first.
+const USB_MODES = [...OPTIONS.usbModes]
+  .sort((a, b) => Number(b === 'block-unencrypted-writes') - Number(a === 'block-unencrypted-writes'))
+  .map((v) => [v, USB_LABELS[v] ?? v]);
+const AGE_BANDS = OPTIONS.ageBands;
+const CATEGORIES = OPTIONS.categories;
 
 /**
  * @param {any} policy the current policy (full shape from @custodian/policy)

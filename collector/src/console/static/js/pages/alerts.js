@@ -4,17 +4,19 @@ import { api } from '../api.js';
 import { badge, ext, fmtTime, h, mount } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { alertView, listOf } from '../model.js';
+import { OPTIONS } from '../options.js';
 import { renderError, sevBadge, statusLine, table } from '../ui.js';
 
-const STATUSES = ['new', 'graded', 'false-positive', 'escalated'];
-/** The `source` filter: where the words were seen (collector ALERT_SOURCES). */
-const SOURCE_OPTIONS = [
-  ['typed', 'typed'],
-  ['screen', 'on screen'],
-  ['title', 'window title'],
-  ['url', 'URL'],
-  ['page', 'page text'],
-];
+const STATUSES = OPTIONS.alertStatuses;
+/** Labels of the `source` filter (where the words were seen); the values come from the server. */
+const SOURCE_LABELS = /** @type {Record<string, string>} */ ({
+  typed: 'typed',
+  screen: 'on screen',
+  title: 'window title',
+  url: 'URL',
+  page: 'page text',
+});
+const SOURCE_OPTIONS = OPTIONS.alertSources.map((s) => [s, SOURCE_LABELS[s] ?? s]);
 
 /** @typedef {import('../model.js').AlertView} AlertView */
 

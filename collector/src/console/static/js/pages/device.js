@@ -17,6 +17,7 @@ const PAGE = 50;
 export async function render(main, ctx) {
   const id = ctx.params.id ?? '';
   mount(main, loading('Loading device'));
+  /** @type {import('../model.js').DeviceView} */
   let d;
   try {
     d = deviceView(await api.device(id));

@@ -2,27 +2,23 @@
 // alerts, status and its history. DSLs update it; the server keeps every change in the history.
 import { api } from '../api.js';
 import { badge, ext, extLong, field, fmtTime, h, mount } from '../h.js';
+import { OPTIONS } from '../options.js';
 import { loading, renderError, statusLine } from '../ui.js';
 
-const AGENCIES = [
-  ['none', 'No referral'],
-  ['police', 'Police'],
-  ['lado', 'LADO'],
-  ['ceop', 'CEOP'],
-  ['childrens-social-care', "Children's social care"],
-  ['other', 'Other'],
-];
-const OUTCOMES = [
-  'pending',
-  'no-further-action',
-  'advice-and-support',
-  'parents-informed',
-  'school-sanction',
-  'referred-externally',
-  'other',
-];
-const STATUSES = ['open', 'monitoring', 'closed'];
-const PERSON_ROLES = ['pupil', 'staff', 'parent', 'other'];
+// The values come from the collector (options.js); the words for them are the console's.
+/** @type {Record<string, string>} */
+const AGENCY_LABELS = {
+  none: 'No referral',
+  police: 'Police',
+  lado: 'LADO',
+  ceop: 'CEOP',
+  'childrens-social-care': "Children's social care",
+  other: 'Other',
+};
+const AGENCIES = OPTIONS.referralAgencies.map((v) => [v, AGENCY_LABELS[v] ?? v]);
+const OUTCOMES = OPTIONS.outcomes;
+const STATUSES = OPTIONS.incidentStatuses;
+const PERSON_ROLES = OPTIONS.personRoles;
 
 /** @param {HTMLElement} el */
 const val = (el) => /** @type {HTMLInputElement} */ (el).value;

@@ -48,7 +48,7 @@ export async function render(main, ctx) {
   );
 }
 
-/** @param {any} r */
+/** @param {any} r @returns {string} */
 export function referralText(r) {
   if (!r) return 'none';
   if (typeof r === 'string') return r;

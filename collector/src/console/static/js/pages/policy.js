@@ -134,7 +134,7 @@ function enrolCodes() {
           e.preventDefault();
           try {
             const res = await api.createEnrolCode({
-              expiresInHours: Number(hours.value),
+              ttlHours: Number(hours.value),
               note: note.value.trim(),
             });
             const code = String(res?.code ?? '');

@@ -3,9 +3,10 @@
 import { api } from '../api.js';
 import { badge, ext, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
+import { OPTIONS } from '../options.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
-const ROLES = ['admin', 'it', 'dsl', 'governor'];
+const ROLES = OPTIONS.roles;
 /** A dsl account (create, role, reset) waits for a DSL: the one-time password goes to them. */
 const DSL_REQUESTED =
   'Request sent: a DSL must approve it. The one-time password goes to the approving DSL, not to you.';
