@@ -11,6 +11,7 @@ import { createLogger } from './config/logger.ts';
 import { dataPaths, defaultDataDir } from './config/paths.ts';
 import { loadCredentials, removeCredentials } from './identity/credentials.ts';
 import { enrol } from './identity/enrol.ts';
+import { enrolFromConfig } from './identity/enrol-config.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
@@ -28,6 +29,8 @@ Commands:
                                                     enrol your own device (BYOD); shows the agreement
   run [--demo] [--enforce]                          run the agent (--demo: USB audit-only and idle lock
                                                     report-only on your own machine, unless --enforce)
+      [--enrol-config FILE]                         first enrol from an installer's file (SERVER=, ENROL_SECRET=;
+                                                    0600), then delete it
   status [--json]                                   enrolled? connected? outbox depth, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
@@ -63,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       enforce: { type: 'boolean' },
       json: { type: 'boolean' },
       'no-enable': { type: 'boolean' },
+      'enrol-config': { type: 'string' },
       'unit-dir': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
@@ -94,6 +98,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run':
+      // An installer's enrol config (packaging/): enrol at first start, then the file is gone.
+      // A failure exits non-zero so the service manager retries; the file stays for that retry.
+      if (values['enrol-config']) await enrolFromConfig(values['enrol-config'], dataDir, log);
       return runAgent(dataDir, values.demo === true, values.enforce === true, log);
     case 'status':
       return status(dataDir, values.json === true);

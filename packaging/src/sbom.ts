@@ -53,7 +53,9 @@ export interface SbomInput {
 }
 
 export async function makeSbom(input: SbomInput): Promise<string> {
-  const licenseFactory = new CDX.Contrib.License.Factories.LicenseFactory((e: string) => spdxExpressionParse(e));
+  const licenseFactory = new CDX.Contrib.License.Factories.LicenseFactory((e: string) =>
+    spdxExpressionParse(e),
+  );
   const builder = new CDX.Contrib.FromNodePackageJson.Builders.ComponentBuilder(
     new CDX.Contrib.FromNodePackageJson.Factories.ExternalReferenceFactory(),
     licenseFactory,
@@ -74,9 +76,12 @@ export async function makeSbom(input: SbomInput): Promise<string> {
     bom.components.add(component);
     main.dependencies.add(component.bomRef);
   }
-  const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
+  const serializer = new CDX.Serialize.JsonSerializer(
+    new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6),
+  );
   const json = serializer.serialize(bom, { sortLists: true, space: 2 });
   const invalid = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(json);
-  if (invalid) throw new Error(`SBOM for ${input.name} fails the CycloneDX schema: ${JSON.stringify(invalid)}`);
+  if (invalid)
+    throw new Error(`SBOM for ${input.name} fails the CycloneDX schema: ${JSON.stringify(invalid)}`);
   return `${json}\n`;
 }

@@ -14,7 +14,9 @@ export type Target = 'linux-x64' | 'win-x64' | 'darwin-x64';
 export const TARGETS: readonly Target[] = ['linux-x64', 'win-x64', 'darwin-x64'];
 
 // Resolved from packaging/node-targets, the package that depends on them.
-const require = createRequire(join(dirname(fileURLToPath(import.meta.url)), '..', 'node-targets', 'package.json'));
+const require = createRequire(
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'node-targets', 'package.json'),
+);
 
 /** The official Node binary of a target, as installed from npm (hard links into pnpm's store: copy before changing). */
 export function nodeBinary(pkg: string): string {
