@@ -5,10 +5,12 @@
 // pnpm's layout, and would list the dependency tree rather than the bundle. The result is checked
 // against the CycloneDX JSON schema before it is written.
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
-import spdxExpressionParse from 'spdx-expression-parse';
+
+const spdxExpressionParse = createRequire(import.meta.url)('spdx-expression-parse') as (e: string) => unknown;
 
 export interface PackageJson {
   name: string;
@@ -71,7 +73,7 @@ export async function makeSbom(input: SbomInput): Promise<string> {
   for (const pkg of [...input.packages, ...(input.extra ?? [])]) {
     const component = builder.makeComponent(pkg as never, CDX.Enums.ComponentType.Library);
     if (!component) throw new Error(`no SBOM component for ${pkg.name}@${pkg.version}`);
-    component.purl = new PackageURL('npm', undefined, pkg.name, pkg.version, undefined, undefined);
+    component.purl = new PackageURL('npm', undefined, pkg.name, pkg.version, undefined, undefined).toString();
     component.bomRef.value = `${pkg.name}@${pkg.version}`;
     bom.components.add(component);
     main.dependencies.add(component.bomRef);
