@@ -50,6 +50,7 @@ NoNewPrivileges=yes
 CapabilityBoundingSet=
 AmbientCapabilities=
 ProtectSystem=strict
+PrivateMounts=yes
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
