@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { buildAgentDeb } from './agent-deb.ts';
 import { ADDON_FILE, bundleProgram, type Program } from './bundle.ts';
 import { buildCollectorDeb } from './collector-deb.ts';
+import { buildAgentMsi } from './msi.ts';
 import { sha256File, writeChecksums } from './release.ts';
 import { makeSbom, type PackageJson, packagesOf } from './sbom.ts';
 import { injectBlob, makeBlob } from './sea.ts';
+import { signFile } from './sign.ts';
 import { NODE_PACKAGES, NODE_VERSION, nodeBinary, type Target } from './versions.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -120,10 +122,7 @@ export async function buildRelease(o: ReleaseOptions): Promise<void> {
   for (const target of ['linux-x64', 'win-x64', 'darwin-x64'] as const) {
     const artefact = `custodian-agent-${VERSION}-${target}`;
     const d = buildExecutableDir(agent, target, join(o.releaseDir, artefact));
-    if (target === 'win-x64' && o.sign) {
-      const { signFile } = await import('./sign.ts');
-      signFile(d.executable, o.sign);
-    }
+    if (target === 'win-x64' && o.sign) signFile(d.executable, o.sign);
     cpSync(join(ROOT, 'packaging', 'README.md'), join(d.dir, 'README.md'));
     await writeSbom(o.releaseDir, artefact, agent, target, d.executable);
     dirs[target] = d;
@@ -163,6 +162,15 @@ export async function buildRelease(o: ReleaseOptions): Promise<void> {
     collectorDeb,
   );
   o.log(`built ${collectorDeb}`);
+  const msi = await buildAgentMsi({
+    exeDir: dirs['win-x64']!.dir,
+    work: join(o.work, 'msi'),
+    outFile: join(o.releaseDir, `custodian-agent-${VERSION}-x64.msi`),
+    version: VERSION,
+    ...(o.sign ? { sign: o.sign } : {}),
+  });
+  await writeSbom(o.releaseDir, `custodian-agent-${VERSION}-x64.msi`, agent, 'win-x64', msi);
+  o.log(`built ${msi}`);
   const sums = await writeChecksums(o.releaseDir);
   o.log(`SHA256SUMS: ${sums.length} files`);
 }
