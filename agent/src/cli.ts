@@ -2,6 +2,7 @@
 // (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
 import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
+import { isSea } from 'node:sea';
 import { parseArgs } from 'node:util';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import pkg from '../package.json' with { type: 'json' };
@@ -161,7 +162,7 @@ async function runAgent(
     demo,
     enforce,
     ...(countSpawns ? { countSpawns } : {}),
-    ...(entryScript() ? { helperScript: entryScript()! } : {}),
+    ...(entryScript() !== undefined ? { helperScript: entryScript()! } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -204,8 +205,9 @@ async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLo
   return !stop;
 }
 
-/** This process's entry script (bin or bundle), for helper child processes. */
+/** This process's entry script (bin or bundle), for helper child processes; '' in the single executable (packaging/). */
 function entryScript(): string | undefined {
+  if (isSea()) return '';
   const script = process.argv[1];
   return script && /custodian-agent\.m?js$/.test(script) ? script : undefined;
 }

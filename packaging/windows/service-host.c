@@ -91,6 +91,16 @@ static HANDLE start_agent(const wchar_t *args) {
   return pi.hProcess;
 }
 
+/* Waits for a helper run of the agent; a service stop ends it. FALSE when stopping. */
+static BOOL wait_helper(HANDLE p, DWORD timeout_ms, DWORD *code) {
+  HANDLE waits[2] = {g_stop_event, p};
+  DWORD which = WaitForMultipleObjects(2, waits, FALSE, timeout_ms);
+  if (which != WAIT_OBJECT_0 + 1) TerminateProcess(p, 1);
+  GetExitCodeProcess(p, code);
+  CloseHandle(p);
+  return which != WAIT_OBJECT_0;
+}
+
 static BOOL read_value(HKEY key, const wchar_t *name, wchar_t *out, DWORD chars) {
   DWORD size = chars * sizeof(wchar_t), type = 0;
   if (RegQueryValueExW(key, name, NULL, &type, (BYTE *)out, &size) != ERROR_SUCCESS || type != REG_SZ) return FALSE;
@@ -112,26 +122,22 @@ static void enrol_from_registry(void) {
     SetEnvironmentVariableW(L"CUSTODIAN_ENROL_SECRET", NULL);
     SecureZeroMemory(secret, sizeof(secret));
     DWORD code = 1;
-    if (p) {
-      WaitForSingleObject(p, 120000);
-      GetExitCodeProcess(p, &code);
-      CloseHandle(p);
-    }
+    BOOL running = TRUE;
+    if (p) running = wait_helper(p, 120000, &code);
     /* 0: enrolled. The agent refuses a second enrolment; `status` (exit 0 when enrolled) tells. */
-    if (code != 0) {
+    if (running && code != 0) {
       HANDLE s = start_agent(L"status");
-      if (s) {
-        WaitForSingleObject(s, 60000);
-        GetExitCodeProcess(s, &code);
-        CloseHandle(s);
-      }
+      if (s) running = wait_helper(s, 60000, &code);
     }
-    if (code == 0) {
+    if (!running) {
+      code = 1;
+    } else if (code == 0) {
       RegDeleteValueW(key, L"EnrolSecret");
       host_log(L"enrolled from the installer's properties; enrol secret removed from the registry");
     } else {
       host_log(L"enrolment from the installer's properties failed; retrying at the next start");
     }
+    if (!running) host_log(L"stopped while enrolling");
   }
   RegCloseKey(key);
 }

@@ -31,6 +31,7 @@ const INPUTS = [
   'protocol/src',
   'packages',
   'packaging/src',
+  'packaging/windows',
   'packaging/package.json',
   'packaging/node-targets/package.json',
   'pnpm-lock.yaml',

@@ -13,7 +13,9 @@ export class ChildProcessInventory implements InventorySource {
   }
 
   async collect(): Promise<InventoryData> {
-    const { stdout } = await run(process.execPath, [...process.execArgv, this.script, 'inventory'], {
+    // '' = the single executable: the program is the binary itself.
+    const script = this.script ? [this.script] : [];
+    const { stdout } = await run(process.execPath, [...process.execArgv, ...script, 'inventory'], {
       timeoutMs: 60_000,
     });
     return parseInventoryJson(stdout);
