@@ -1,6 +1,6 @@
 // The agent's .deb installed on this machine for real (dpkg -i as root), against a real collector
 // process under Xvfb: the service enrols from the installer's config at its first start, streams
-// heartbeats and window changes, and dpkg -r / dpkg -P leave nothing behind.
+// heartbeats, its inventory and window changes, and dpkg -r / dpkg -P leave nothing behind.
 // systemd is not PID 1 here (no `systemctl start`): the test starts the installed binary exactly as
 // the installed unit would (its ExecStart words and Environment=, stdin not a terminal), plus the
 // test's DISPLAY (on a laptop the service finds the desktop session itself; there is no logind
@@ -110,7 +110,7 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     ]);
   });
 
-  it('started as the unit starts it: enrols from the config, deletes it, streams heartbeat and windows', async () => {
+  it('started as the unit starts it: enrols from the config, deletes it, streams heartbeat, inventory and windows', async () => {
     const unit = readFileSync(AGENT_UNIT, 'utf8');
     const [exe, ...args] = execStartWords(unit);
     agent = spawn(exe!, args, {
@@ -137,9 +137,15 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     const items = await waitFor(async () => {
       const t = await timeline(collector!, creds.deviceId);
       const win = t.some((i) => i.event.activeWindow?.title === 'Custodian installed agent window');
-      return win && t.some((i) => i.kind === 'heartbeat') ? t : undefined;
-    }, 'heartbeat and the window from the installed agent');
-    expect(items.find((i) => i.kind === 'heartbeat')).toBeDefined();
+      return win && t.some((i) => i.kind === 'heartbeat') && t.some((i) => i.kind === 'inventory')
+        ? t
+        : undefined;
+    }, 'heartbeat, inventory and the window from the installed agent');
+    // Inventory runs in a child process of the executable (`custodian-agent inventory`).
+    const inventory = items.find((i) => i.kind === 'inventory')!.event['inventory'] as {
+      agentVersion: string;
+    };
+    expect(inventory.agentVersion).toBe('0.1.0');
     // status.json is rewritten every few seconds: poll the installed binary's `status`.
     const status = await waitFor(async () => {
       const out = execFileSync(AGENT_BINARY, ['status', '--json', '--data-dir', AGENT_DATA_DIR], {
