@@ -154,6 +154,7 @@ export async function dpkg(args: string[], env: NodeJS.ProcessEnv = process.env)
 
 export function isInstalled(pkg: string): boolean {
   return /install ok installed/.test(
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax
     spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout ?? '',
   );
 }
