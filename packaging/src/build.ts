@@ -10,7 +10,7 @@ import { buildCollectorDeb } from './collector-deb.ts';
 import { buildAgentMsi } from './msi.ts';
 import { sha256File, writeChecksums } from './release.ts';
 import { makeSbom, type PackageJson, packagesOf } from './sbom.ts';
-import { injectBlob, makeBlob } from './sea.ts';
+import { AGENT_EXEC_ARGV, injectBlob, makeBlob } from './sea.ts';
 import { signFile } from './sign.ts';
 import { NODE_PACKAGES, NODE_VERSION, nodeBinary, type Target } from './versions.ts';
 
@@ -44,7 +44,7 @@ export async function buildBlob(program: Program, work: string): Promise<BuiltPr
   const main = join(work, `${program}.cjs`);
   const modules = await bundleProgram(program, main);
   const blob = join(work, `${program}.blob`);
-  makeBlob(main, blob);
+  makeBlob(main, blob, undefined, undefined, program === 'agent' ? AGENT_EXEC_ARGV : []);
   const packages = packagesOf(modules).filter((p) => p.name !== '@custodian/packaging');
   return { program, blob, packages };
 }

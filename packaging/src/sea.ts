@@ -11,6 +11,22 @@ const require = createRequire(import.meta.url);
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /**
+ * V8 flags baked into the agent's executable (SEA `execArgv`; nothing can be passed at run time:
+ * Node refuses V8 flags in NODE_OPTIONS). Not `--lite-mode`, which the bundle's service uses: it
+ * implies jitless, which removes WebAssembly, and the executable also enrols (fetch needs wasm).
+ * These are the memory-saving parts of lite mode that keep wasm: interpreter only, lazy
+ * compilation and feedback, V8's size-over-speed heuristics. The agent idles almost all the time.
+ */
+export const AGENT_EXEC_ARGV: readonly string[] = [
+  '--max-lazy',
+  '--no-opt',
+  '--no-maglev',
+  '--no-sparkplug',
+  '--lazy-feedback-allocation',
+  '--optimize-for-size',
+];
+
+/**
  * node --experimental-sea-config with the pinned Node (or, for the Wine test's Node 22 variant,
  * the Linux package of that version); checks the version first.
  */
@@ -19,6 +35,7 @@ export function makeBlob(
   blobFile: string,
   nodePackage = NODE_PACKAGES['linux-x64'],
   expectVersion = NODE_VERSION,
+  execArgv: readonly string[] = [],
 ): void {
   const node = nodeBinary(nodePackage);
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
@@ -32,6 +49,7 @@ export function makeBlob(
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: false,
+      ...(execArgv.length ? { execArgv } : {}),
     }),
   );
   execFileSync(node, ['--experimental-sea-config', config], { stdio: 'pipe' });

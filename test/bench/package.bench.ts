@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
 import { ROOT, VERSION } from '../../packaging/src/build.ts';
+import { AGENT_EXEC_ARGV } from '../../packaging/src/sea.ts';
 import { timeline } from '../e2e/agent-harness.ts';
 import { linuxBuild } from '../e2e/package-build.ts';
 import { type AgentProcess, enrolAgent, startAgent } from '../support/agent-process.ts';
@@ -130,7 +131,8 @@ export async function run(): Promise<BenchResult> {
       notes: [
         `Sizes from dist/release/ (pnpm package, gzip .debs, unsigned Windows files); the executables are the official Node ${process.versions.node === '24.11.1' ? '' : '24.11.1 '}binaries from npm with the blob injected (Linux stripped).`,
         `Start: median of ${RUNS} alternating starts each, spawn to the agentStarted event's receivedAt at the collector (one machine, one clock); a start includes loading the outbox and connecting.`,
-        `RSS: both agents at once, all components, Xvfb, median of /proc/PID/status VmRSS sampled every second for ${MEASURE_MS / 1000} s after ${WARMUP_MS / 1000} s warm-up. The executable cannot run in V8 lite mode: --lite-mode is refused in NODE_OPTIONS and Node 24.11's SEA has no execArgv.`,
+        `RSS: both agents at once, all components, Xvfb, median of /proc/PID/status VmRSS sampled every second for ${MEASURE_MS / 1000} s after ${WARMUP_MS / 1000} s warm-up.`,
+        `The executable runs with V8 flags baked into its blob (packaging/src/sea.ts AGENT_EXEC_ARGV: ${AGENT_EXEC_ARGV.join(' ')}), not --lite-mode, which implies jitless and so no WebAssembly (the executable also enrols, and fetch needs wasm).`,
       ],
     };
   } finally {

