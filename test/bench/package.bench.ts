@@ -1,14 +1,15 @@
 // Installers (issue 17): the size of every release artefact, and the agent as installed — the
 // single executable (packaging/) against the bundle under `node --lite-mode`, the same run, the
 // same collector and X server: start time (spawn → its agentStarted event stored at the collector)
-// and steady RSS. Needs `pnpm package` first (reads dist/release/).
+// and steady RSS. Reads dist/release/ (`pnpm package`), building it when it is missing.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
-import { ROOT, VERSION } from '../../packaging/src/build.ts';
+import { buildRelease, ROOT, VERSION } from '../../packaging/src/build.ts';
 import { AGENT_EXEC_ARGV } from '../../packaging/src/sea.ts';
 import { timeline } from '../e2e/agent-harness.ts';
 import { linuxBuild } from '../e2e/package-build.ts';
@@ -33,9 +34,16 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
-function sizeRows(): BenchRow[] {
+async function sizeRows(): Promise<BenchRow[]> {
   const rel = join(ROOT, 'dist', 'release');
-  if (!existsSync(rel)) throw new Error('run `pnpm package` first: the bench reads dist/release/');
+  if (!existsSync(rel)) {
+    const work = mkdtempSync(join(tmpdir(), 'custodian-bench-package-'));
+    try {
+      await buildRelease({ releaseDir: rel, work, compression: 'gzip', log: () => {} });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
   const rows: BenchRow[] = [];
   for (const e of readdirSync(rel, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(rel, e.name);
@@ -50,7 +58,7 @@ function sizeRows(): BenchRow[] {
 }
 
 export async function run(): Promise<BenchResult> {
-  const sizes = sizeRows();
+  const sizes = await sizeRows();
   execFileSync(process.execPath, [fileURLToPath(new URL('../../agent/bin/bundle.ts', import.meta.url))], {
     stdio: 'ignore',
   });
