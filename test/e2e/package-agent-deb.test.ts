@@ -134,13 +134,17 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     );
     expect(existsSync(AGENT_ENROL_CONFIG)).toBe(false);
     await x!.openWindow('Custodian installed agent window');
+    let seen = new Set<string>();
     const items = await waitFor(async () => {
       const t = await timeline(collector!, creds.deviceId);
+      seen = new Set(t.map((i) => i.kind));
       const win = t.some((i) => i.event.activeWindow?.title === 'Custodian installed agent window');
-      return win && t.some((i) => i.kind === 'heartbeat') && t.some((i) => i.kind === 'inventory')
-        ? t
-        : undefined;
-    }, 'heartbeat, inventory and the window from the installed agent');
+      return win && seen.has('heartbeat') && seen.has('inventory') ? t : undefined;
+    }, 'heartbeat, inventory and the window from the installed agent').catch((err: Error) => {
+      throw new Error(
+        `${err.message}; kinds seen: ${[...seen].join(', ')}\nagent log:\n${agentLog.slice(-3000)}`,
+      );
+    });
     // Inventory runs in a child process of the executable (`custodian-agent inventory`).
     const inventory = items.find((i) => i.kind === 'inventory')!.event['inventory'] as {
       agentVersion: string;
