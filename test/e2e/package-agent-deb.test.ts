@@ -6,7 +6,9 @@
 // test's DISPLAY (on a laptop the service finds the desktop session itself; there is no logind
 // session here to find).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AGENT_BINARY,
@@ -100,6 +102,26 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     const r = spawnSync('systemd-analyze', ['verify', AGENT_UNIT], { encoding: 'utf8' });
     expect(r.stderr.split('\n').filter((l) => l.includes('custodian-agent'))).toEqual([]);
     expect(r.status).toBe(0);
+    // The same unit the installed executable generates itself (`install-service`), but for the
+    // installer's --enrol-config.
+    const dir = mkdtempSync(join(tmpdir(), 'custodian-unit-'));
+    try {
+      execFileSync(
+        AGENT_BINARY,
+        ['install-service', '--no-enable', '--unit-dir', dir, '--data-dir', AGENT_DATA_DIR],
+        {
+          stdio: 'pipe',
+        },
+      );
+      const generated = readFileSync(join(dir, 'custodian-agent.service'), 'utf8');
+      const withoutEnrolConfig = readFileSync(AGENT_UNIT, 'utf8').replace(
+        ` "--enrol-config" "${AGENT_ENROL_CONFIG}"`,
+        '',
+      );
+      expect(withoutEnrolConfig).toBe(generated);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(execStartWords(readFileSync(AGENT_UNIT, 'utf8'))).toEqual([
       AGENT_BINARY,
       'run',
