@@ -176,6 +176,14 @@ export async function buildRelease(o: ReleaseOptions): Promise<void> {
   });
   await writeSbom(o.releaseDir, `custodian-agent-${VERSION}-x64.msi`, agent, 'win-x64', msi);
   o.log(`built ${msi}`);
+  // The collector for a Windows server: the same executable form, built only (no service wrapper,
+  // never run on Windows).
+  const collectorWin = `custodian-collector-${VERSION}-win-x64`;
+  const cw = buildExecutableDir(collector, 'win-x64', join(o.releaseDir, collectorWin));
+  if (o.sign) signFile(cw.executable, o.sign);
+  cpSync(join(ROOT, 'packaging', 'README.md'), join(cw.dir, 'README.md'));
+  await writeSbom(o.releaseDir, collectorWin, collector, 'win-x64', cw.executable);
+  o.log(`built ${collectorWin}`);
   const sums = await writeChecksums(o.releaseDir);
   o.log(`SHA256SUMS: ${sums.length} files`);
 }
