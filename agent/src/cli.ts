@@ -2,6 +2,7 @@
 // (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
 import { readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
+import { isSea } from 'node:sea';
 import { parseArgs } from 'node:util';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import pkg from '../package.json' with { type: 'json' };
@@ -17,6 +18,7 @@ import {
   removePending,
 } from './identity/credentials.ts';
 import { claimPending, enrol } from './identity/enrol.ts';
+import { enrolFromConfig } from './identity/enrol-config.ts';
 import { writeBrowserFiles } from './native-host/browser-files.ts';
 import { runNativeHost } from './native-host/host.ts';
 import { Outbox } from './outbox/outbox.ts';
@@ -37,6 +39,8 @@ Commands:
                                                     enrol your own device (BYOD); shows the agreement
   run [--demo] [--enforce]                          run the agent (--demo: USB audit-only and idle lock
                                                     report-only on your own machine, unless --enforce)
+      [--enrol-config FILE]                         first enrol from an installer's file (SERVER=, ENROL_SECRET=;
+                                                    0600), then delete it
   status [--json]                                   enrolled? connected? outbox depth, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
@@ -104,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
       enforce: { type: 'boolean' },
       json: { type: 'boolean' },
       'no-enable': { type: 'boolean' },
+      'enrol-config': { type: 'string' },
       'unit-dir': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
@@ -148,6 +153,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run':
+      // An installer's enrol config (packaging/): enrol at first start, then the file is gone.
+      // A failure exits non-zero so the service manager retries; the file stays for that retry.
+      if (values['enrol-config']) await enrolFromConfig(values['enrol-config'], dataDir, log);
       return runAgent(dataDir, values.demo === true, values.enforce === true, log);
     case 'status':
       return status(dataDir, values.json === true);
@@ -220,7 +228,7 @@ async function runAgent(
     demo,
     enforce,
     ...(countSpawns ? { countSpawns } : {}),
-    ...(entryScript() ? { helperScript: entryScript()! } : {}),
+    ...(entryScript() !== undefined ? { helperScript: entryScript()! } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -318,8 +326,9 @@ async function browserFiles(dataDir: string, o: Record<string, string | undefine
   return 0;
 }
 
-/** This process's entry script (bin or bundle), for helper child processes. */
+/** This process's entry script (bin or bundle), for helper child processes; '' in the single executable (packaging/). */
 function entryScript(): string | undefined {
+  if (isSea()) return '';
   const script = process.argv[1];
   return script && /custodian-agent\.m?js$/.test(script) ? script : undefined;
 }

@@ -99,12 +99,13 @@ export async function startAgent(opts: {
   entry?: string;
   /** Flags for node itself (the installed service runs the bundle with --lite-mode). */
   nodeArgs?: string[];
+  /** A single executable (packaging/) to run instead of node + entry. */
+  exe?: string;
 }): Promise<AgentProcess> {
   const child = spawn(
-    process.execPath,
+    opts.exe ?? process.execPath,
     [
-      ...(opts.nodeArgs ?? []),
-      opts.entry ?? AGENT_BIN,
+      ...(opts.exe ? [] : [...(opts.nodeArgs ?? []), opts.entry ?? AGENT_BIN]),
       'run',
       '--data-dir',
       opts.dataDir,

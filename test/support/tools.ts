@@ -47,6 +47,18 @@ export const TOOL_PACKAGES = {
   // certificates, service unit checks
   openssl: 'openssl',
   python3: 'python3',
+  // packaging (packaging/, test/e2e/package-*): strip the Linux executable, build and install
+  // .debs, check units, Windows exe/MSI signing and tables, the service host, the MSI under Wine
+  strip: 'binutils',
+  'dpkg-deb': 'dpkg',
+  dpkg: 'dpkg',
+  'systemd-analyze': 'systemd',
+  useradd: 'passwd',
+  osslsigncode: 'osslsigncode',
+  wixl: 'wixl',
+  msiinfo: 'msitools',
+  'x86_64-w64-mingw32-gcc': 'gcc-mingw-w64-x86-64-win32',
+  wine: 'wine',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;

@@ -13,7 +13,10 @@ export class ChildProcessInventory implements InventorySource {
   }
 
   async collect(): Promise<InventoryData> {
-    const { stdout } = await run(process.execPath, [...process.execArgv, this.script, 'inventory'], {
+    // '' = the single executable: the program is the binary itself, which applies its own Node
+    // flags (process.execArgv there lists them, but as arguments the program would take them as its own).
+    const args = this.script ? [...process.execArgv, this.script, 'inventory'] : ['inventory'];
+    const { stdout } = await run(process.execPath, args, {
       timeoutMs: 60_000,
     });
     return parseInventoryJson(stdout);

@@ -11,14 +11,16 @@ export interface InventorySource {
 }
 
 /**
- * `helperScript`: the agent's own entry script; when given, collection runs in a child process
+ * `helperScript`: the agent's own entry script ('' for the single executable, which is its own
+ * program); when given, collection runs in a child process
  * (`<script> inventory`, see inventory.child.ts) so systeminformation never loads in the agent.
  */
 export async function createInventorySource(
   agentVersion: string,
   helperScript?: string,
 ): Promise<InventorySource> {
-  if (helperScript) return new (await import('./inventory.child.ts')).ChildProcessInventory(helperScript);
+  if (helperScript !== undefined)
+    return new (await import('./inventory.child.ts')).ChildProcessInventory(helperScript);
   switch (process.platform) {
     case 'linux':
     case 'darwin':

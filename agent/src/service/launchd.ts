@@ -1,7 +1,7 @@
 // macOS: a LaunchDaemon plist (RunAtLoad + KeepAlive = restart always). Pure generator.
 // Window titles need a per-user LaunchAgent in the GUI session as well (platform-notes §2).
 // [Generator tested here; not run on macOS yet.]
-import type { ServiceSpec } from './service-spec.ts';
+import { programArgs, type ServiceSpec } from './service-spec.ts';
 
 export const LAUNCHD_LABEL = 'uk.custodian.agent';
 
@@ -15,7 +15,7 @@ export function xmlEscape(s: string): string {
 }
 
 export function launchdPlist(spec: ServiceSpec): string {
-  const args = [spec.nodePath, ...spec.nodeArgs, spec.scriptPath, ...spec.args]
+  const args = [spec.nodePath, ...programArgs(spec)]
     .map((a) => `    <string>${xmlEscape(a)}</string>`)
     .join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>

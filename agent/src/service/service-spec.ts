@@ -1,6 +1,7 @@
 // What every service definition starts: the absolute Node 24 binary (process.execPath, not
 // whatever `node` is on PATH — on Debian that is Node 20), the agent's entry script and args.
 import { resolve } from 'node:path';
+import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -17,6 +18,7 @@ export interface ServiceSpec {
   nodePath: string;
   /** Flags for node itself, before the script. */
   nodeArgs: string[];
+  /** '' for the single executable (packaging/): the program is inside nodePath. */
   scriptPath: string;
   args: string[];
   /** Where logs go on systems without a journal (launchd, WinSW). */
@@ -30,7 +32,7 @@ export interface ServiceSpec {
 export function defaultServiceSpec(
   dataDir: string,
   logDir: string,
-  scriptPath = currentScript(),
+  scriptPath = isSea() ? '' : currentScript(),
 ): ServiceSpec {
   const bundled = scriptPath.endsWith('.mjs');
   return {
@@ -48,4 +50,9 @@ function currentScript(): string {
   const argv1 = process.argv[1];
   if (argv1 && /custodian-agent\.(m?js)$/.test(argv1)) return resolve(argv1);
   return resolve(fileURLToPath(new URL('../../bin/custodian-agent.js', import.meta.url)));
+}
+
+/** What follows the binary on the service's command line. */
+export function programArgs(spec: ServiceSpec): string[] {
+  return [...spec.nodeArgs, ...(spec.scriptPath ? [spec.scriptPath] : []), ...spec.args];
 }

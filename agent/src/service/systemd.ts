@@ -2,7 +2,7 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { writeFileAtomic } from '../config/files.ts';
 import { run } from '../platform/exec.ts';
-import type { ServiceSpec } from './service-spec.ts';
+import { programArgs, type ServiceSpec } from './service-spec.ts';
 
 /** systemd's quoting for one ExecStart word: double quotes, with \, " escaped and % / $ doubled. */
 export function systemdQuote(word: string): string {
@@ -12,10 +12,14 @@ export function systemdQuote(word: string): string {
 }
 
 export function systemdUnit(spec: ServiceSpec): string {
-  const exec = [spec.nodePath, ...spec.nodeArgs, spec.scriptPath, ...spec.args].map(systemdQuote).join(' ');
+  const exec = [spec.nodePath, ...programArgs(spec)].map(systemdQuote).join(' ');
+  // The repository's README beside bin/, or the one shipped beside the single executable.
+  const docs = spec.scriptPath
+    ? spec.scriptPath.replace(/\/bin\/[^/]+$/, '/README.md')
+    : spec.nodePath.replace(/\/[^/]+$/, '/README.md');
   return `[Unit]
 Description=${spec.description}
-Documentation=file://${spec.scriptPath.replace(/\/bin\/[^/]+$/, '/README.md')}
+Documentation=file://${docs}
 Wants=network-online.target
 After=network-online.target
 

@@ -3,7 +3,7 @@
 // an XML file next to its exe. This generates that XML (restart on failure, auto start).
 // [Generator tested here; not run on Windows yet.]
 import { xmlEscape } from './launchd.ts';
-import type { ServiceSpec } from './service-spec.ts';
+import { programArgs, type ServiceSpec } from './service-spec.ts';
 
 /** Windows command-line quoting for one argument (CommandLineToArgvW rules). */
 export function windowsQuote(arg: string): string {
@@ -22,7 +22,7 @@ export function windowsQuote(arg: string): string {
 }
 
 export function winswXml(spec: ServiceSpec): string {
-  const args = [...spec.nodeArgs, spec.scriptPath, ...spec.args].map(windowsQuote).join(' ');
+  const args = programArgs(spec).map(windowsQuote).join(' ');
   return `<service>
   <id>${xmlEscape(spec.name)}</id>
   <name>Custodian Agent</name>

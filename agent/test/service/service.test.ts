@@ -135,3 +135,26 @@ describe('Windows (WinSW)', () => {
     expect(windowsQuote('')).toBe('""');
   });
 });
+
+describe('single executable (packaging/)', () => {
+  const sea: ServiceSpec = {
+    ...spec,
+    nodePath: '/opt/custodian-agent/custodian-agent',
+    nodeArgs: [],
+    scriptPath: '',
+    args: ['run', '--data-dir', '/var/lib/custodian-agent'],
+  };
+
+  it('the unit runs the executable itself, with no script word and its README as documentation', () => {
+    const unit = systemdUnit(sea);
+    expect(unit).toMatch(
+      /^ExecStart="\/opt\/custodian-agent\/custodian-agent" "run" "--data-dir" "\/var\/lib\/custodian-agent"$/m,
+    );
+    expect(unit).toMatch(/^Documentation=file:\/\/\/opt\/custodian-agent\/README.md$/m);
+  });
+
+  it('the plist and the WinSW arguments carry no empty script argument', () => {
+    expect(launchdPlist(sea)).not.toContain('<string></string>');
+    expect(winswXml(sea)).toContain('<arguments>run --data-dir /var/lib/custodian-agent</arguments>');
+  });
+});

@@ -1,0 +1,111 @@
+// The agent's .deb: the single executable and its addon under /opt/custodian-agent, the systemd
+// unit the agent itself generates (its systemdUnit(), for the installed path), and
+// /etc/custodian-agent/enrol.conf, which the service reads at its first start and deletes
+// (`run --enrol-config`). IT gives the server and secret either as that file before installing or
+// as CUSTODIAN_SERVER / CUSTODIAN_ENROL_SECRET in the installing environment (postinst writes the
+// file, 0600). The service is enabled, started and stopped only where systemd runs; data goes
+// only on purge.
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceSpec } from '../../agent/src/service/service-spec.ts';
+import { systemdUnit } from '../../agent/src/service/systemd.ts';
+import { buildDeb, whereSystemdRuns } from './deb.ts';
+
+export const AGENT_PREFIX = '/opt/custodian-agent';
+export const AGENT_BINARY = `${AGENT_PREFIX}/custodian-agent`;
+export const AGENT_DATA_DIR = '/var/lib/custodian-agent';
+export const AGENT_ENROL_CONFIG = '/etc/custodian-agent/enrol.conf';
+export const AGENT_UNIT = '/lib/systemd/system/custodian-agent.service';
+
+export function agentServiceSpec(): ServiceSpec {
+  return {
+    name: 'custodian-agent',
+    description: 'Custodian endpoint agent',
+    nodePath: AGENT_BINARY,
+    nodeArgs: [],
+    scriptPath: '',
+    args: ['run', '--data-dir', AGENT_DATA_DIR, '--enrol-config', AGENT_ENROL_CONFIG],
+    logDir: '/var/log',
+  };
+}
+
+const POSTINST = `#!/bin/sh
+set -e
+if [ "$1" = configure ]; then
+  install -d -m 0700 -o root -g root /etc/custodian-agent
+  if [ -n "\${CUSTODIAN_SERVER:-}" ] && [ -n "\${CUSTODIAN_ENROL_SECRET:-}" ]; then
+    (umask 077; printf 'SERVER=%s\\nENROL_SECRET=%s\\n' "$CUSTODIAN_SERVER" "$CUSTODIAN_ENROL_SECRET" > ${AGENT_ENROL_CONFIG})
+  fi
+  if [ -f ${AGENT_ENROL_CONFIG} ]; then
+    chown root:root ${AGENT_ENROL_CONFIG}
+    chmod 0600 ${AGENT_ENROL_CONFIG}
+  fi
+${whereSystemdRuns([
+  'systemctl daemon-reload',
+  'systemctl enable custodian-agent.service',
+  'systemctl restart custodian-agent.service',
+])
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+fi
+exit 0
+`;
+
+const PRERM = `#!/bin/sh
+set -e
+${whereSystemdRuns([
+  'systemctl stop custodian-agent.service || true',
+  'if [ "$1" = remove ]; then systemctl disable custodian-agent.service || true; fi',
+])}
+exit 0
+`;
+
+const POSTRM = `#!/bin/sh
+set -e
+if [ "$1" = purge ]; then
+  rm -rf ${AGENT_DATA_DIR} /etc/custodian-agent
+fi
+if [ "$1" = remove ] || [ "$1" = purge ]; then
+${whereSystemdRuns(['systemctl daemon-reload || true'])
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+fi
+exit 0
+`;
+
+export interface AgentDebInput {
+  stage: string;
+  executable: string;
+  addon: string;
+  keywordData: string;
+  readme: string;
+  version: string;
+  compression: 'gzip' | 'xz';
+  outFile: string;
+}
+
+export function buildAgentDeb(i: AgentDebInput): void {
+  const root = join(i.stage, 'agent-deb');
+  const prefix = join(root, AGENT_PREFIX);
+  mkdirSync(prefix, { recursive: true });
+  cpSync(i.executable, join(prefix, 'custodian-agent'));
+  cpSync(i.addon, join(prefix, 'classic-level.node'));
+  cpSync(i.keywordData, join(prefix, 'data'), { recursive: true });
+  cpSync(i.readme, join(prefix, 'README.md'));
+  mkdirSync(join(root, '/lib/systemd/system'), { recursive: true });
+  writeFileSync(join(root, AGENT_UNIT), systemdUnit(agentServiceSpec()), { mode: 0o644 });
+  buildDeb({
+    root,
+    name: 'custodian-agent',
+    version: i.version,
+    description:
+      'Custodian endpoint agent (school laptops)\n Watches the device, enforces the school policy and reports to the Custodian collector.',
+    // What the agent's Linux components drive (xprop, xprintidle, i3lock, import, udevadm, findmnt).
+    recommends: ['x11-utils', 'xprintidle', 'i3lock', 'imagemagick', 'udev', 'util-linux'],
+    scripts: { postinst: POSTINST, prerm: PRERM, postrm: POSTRM },
+    compression: i.compression,
+    outFile: i.outFile,
+  });
+}

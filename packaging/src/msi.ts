@@ -1,0 +1,139 @@
+// The Windows MSI, built on Linux with wixl (msitools): the agent executable, its addon and data
+// under Program Files\Custodian Agent, and custodian-service.exe (packaging/windows/service-host.c,
+// compiled here with mingw-w64) installed as the LocalSystem service CustodianAgent, started at
+// install, stopped and removed at uninstall. SERVER and ENROL_SECRET (msiexec … SERVER=… ENROL_SECRET=…,
+// the way Intune and GPO pass properties) go to HKLM\SOFTWARE\Custodian\Agent for the host's first
+// start; the secret is a hidden property (not in msiexec logs) and the host deletes it after enrolling.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type SigningKey, signFile } from './sign.ts';
+
+const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.meta.url));
+/** Never changes: it ties every version of the product together for upgrades. */
+const UPGRADE_CODE = '6f1c3a52-8a4e-4d2b-9a57-3c1e0b7d9e41';
+export const SERVICE_NAME = 'CustodianAgent';
+export const INSTALL_DIR_NAME = 'Custodian Agent';
+
+export function buildServiceHost(outFile: string): void {
+  execFileSync(
+    'x86_64-w64-mingw32-gcc',
+    [
+      '-O2',
+      '-municode',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-s',
+      '-static',
+      '-o',
+      outFile,
+      HOST_SOURCE,
+      '-ladvapi32',
+    ],
+    { stdio: 'pipe' },
+  );
+}
+
+/** Stable component GUIDs derived from the file's install path (MSI needs one per component). */
+function guidFor(key: string): string {
+  const h = createHash('sha256').update(`custodian-agent-msi:${key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`.toUpperCase();
+}
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+let ids = 0;
+const id = (prefix: string) => `${prefix}${++ids}`;
+
+interface Tree {
+  xml: string;
+  components: string[];
+}
+
+/** Directory and File elements for everything under `dir` (one component per file). */
+function tree(dir: string, root: string, indent: string, skip: Set<string>): Tree {
+  // wixl takes Source paths relative to its working directory (absolute ones fail): root is
+  // linked as agent/ in the work dir.
+  let out = '';
+  const components: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, e.name);
+    const rel = relative(root, p);
+    if (skip.has(rel)) continue;
+    if (e.isDirectory()) {
+      const sub = tree(p, root, `${indent}  `, skip);
+      out += `${indent}<Directory Id="${id('D')}" Name="${xml(e.name)}">\n${sub.xml}${indent}</Directory>\n`;
+      components.push(...sub.components);
+    } else {
+      const c = id('C');
+      components.push(c);
+      out += `${indent}<Component Id="${c}" Guid="${guidFor(rel)}" Win64="yes"><File Id="${id('F')}" Name="${xml(e.name)}" Source="${xml(join('agent', rel))}" KeyPath="yes"/></Component>\n`;
+    }
+  }
+  return { xml: out, components };
+}
+
+export function agentWxs(exeDir: string, version: string): string {
+  ids = 0;
+  const files = tree(exeDir, exeDir, '          ', new Set(['README.md']));
+  return `<?xml version="1.0" encoding="utf-8"?>
+<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
+  <Product Id="*" Name="Custodian Agent" Language="1033" Version="${version}" Manufacturer="Custodian" UpgradeCode="${UPGRADE_CODE}">
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine" Description="Custodian endpoint agent" Comments="SERVER and ENROL_SECRET: the collector URL and the organisation's enrol secret"/>
+    <Media Id="1" Cabinet="agent.cab" EmbedCab="yes"/>
+    <Property Id="SecureCustomProperties" Value="SERVER;ENROL_SECRET"/>
+    <Property Id="MsiHiddenProperties" Value="ENROL_SECRET"/>
+    <Directory Id="TARGETDIR" Name="SourceDir">
+      <Directory Id="ProgramFiles64Folder">
+        <Directory Id="INSTALLDIR" Name="${INSTALL_DIR_NAME}">
+          <Component Id="ServiceHost" Guid="${guidFor('custodian-service.exe')}" Win64="yes">
+            <File Id="ServiceHostExe" Name="custodian-service.exe" Source="custodian-service.exe" KeyPath="yes"/>
+            <ServiceInstall Id="AgentService" Name="${SERVICE_NAME}" DisplayName="Custodian Agent" Description="Custodian endpoint agent (school device monitoring and policy)" Type="ownProcess" Start="auto" ErrorControl="normal" Account="LocalSystem" Vital="yes"/>
+            <ServiceControl Id="AgentServiceControl" Name="${SERVICE_NAME}" Start="install" Stop="both" Remove="uninstall" Wait="yes"/>
+          </Component>
+          <Component Id="EnrolSettings" Guid="${guidFor('registry')}" Win64="yes">
+            <RegistryKey Root="HKLM" Key="SOFTWARE\\Custodian\\Agent">
+              <RegistryValue Name="Server" Type="string" Value="[SERVER]" KeyPath="yes"/>
+              <RegistryValue Name="EnrolSecret" Type="string" Value="[ENROL_SECRET]"/>
+            </RegistryKey>
+          </Component>
+${files.xml}        </Directory>
+      </Directory>
+    </Directory>
+    <Feature Id="Agent" Level="1">
+      <ComponentRef Id="ServiceHost"/>
+      <ComponentRef Id="EnrolSettings"/>
+${files.components.map((c) => `      <ComponentRef Id="${c}"/>`).join('\n')}
+    </Feature>
+  </Product>
+</Wix>
+`;
+}
+
+export interface MsiInput {
+  /** The win-x64 executable folder (custodian-agent.exe, classic-level.node, data/). */
+  exeDir: string;
+  work: string;
+  outFile: string;
+  version: string;
+  sign?: SigningKey;
+}
+
+export async function buildAgentMsi(i: MsiInput): Promise<string> {
+  mkdirSync(i.work, { recursive: true });
+  const host = join(i.work, 'custodian-service.exe');
+  buildServiceHost(host);
+  if (i.sign) signFile(host, i.sign);
+  const wxs = join(i.work, 'custodian-agent.wxs');
+  writeFileSync(wxs, agentWxs(i.exeDir, i.version));
+  rmSync(join(i.work, 'agent'), { force: true });
+  symlinkSync(resolve(i.exeDir), join(i.work, 'agent'));
+  execFileSync('wixl', ['--arch', 'x64', '-o', i.outFile, wxs], { stdio: 'pipe', cwd: i.work });
+  if (i.sign) signFile(i.outFile, i.sign);
+  return i.outFile;
+}

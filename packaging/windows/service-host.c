@@ -1,0 +1,194 @@
+/*
+ * custodian-service.exe: the Windows service host of the Custodian agent.
+ *
+ * node.exe does not speak the Service Control Manager protocol, so this small program is the
+ * service (LocalSystem, auto start, installed by the MSI). It
+ *   1. at start, when the MSI left HKLM\SOFTWARE\Custodian\Agent "Server" and "EnrolSecret"
+ *      (the SERVER and ENROL_SECRET properties), runs `custodian-agent.exe enrol --server S`
+ *      with the secret in CUSTODIAN_ENROL_SECRET (never on a command line), and deletes the
+ *      secret value once enrolment succeeded (or the device was enrolled already);
+ *   2. runs `custodian-agent.exe run` beside it, stdout/stderr appended to
+ *      %ProgramData%\Custodian\agent\logs\agent.log, restarting it 5 s after it exits;
+ *   3. on stop, ends the agent (TerminateProcess: the agent's outbox survives a kill, see the
+ *      agent's README) and reports STOPPED. The agent runs in a job object that kills it
+ *      if this host dies.
+ * Built with Debian's mingw-w64 (packaging/src/msi.ts); about 30 KB, no .NET needed.
+ */
+#include <windows.h>
+#include <stdio.h>
+#include <wchar.h>
+
+#define SERVICE_NAME L"CustodianAgent"
+#define REG_KEY L"SOFTWARE\\Custodian\\Agent"
+
+static SERVICE_STATUS_HANDLE g_status_handle;
+static SERVICE_STATUS g_status;
+static HANDLE g_stop_event;
+static HANDLE g_job;
+static wchar_t g_dir[MAX_PATH];
+static wchar_t g_log_dir[MAX_PATH];
+
+static void report(DWORD state, DWORD exit_code) {
+  g_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+  g_status.dwCurrentState = state;
+  g_status.dwControlsAccepted = state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
+  g_status.dwWin32ExitCode = exit_code;
+  g_status.dwWaitHint = state == SERVICE_RUNNING || state == SERVICE_STOPPED ? 0 : 20000;
+  SetServiceStatus(g_status_handle, &g_status);
+}
+
+static void host_log(const wchar_t *msg) {
+  wchar_t path[MAX_PATH];
+  swprintf(path, MAX_PATH, L"%ls\\service-host.log", g_log_dir);
+  FILE *f = _wfopen(path, L"a");
+  if (!f) return;
+  SYSTEMTIME t;
+  GetSystemTime(&t);
+  fwprintf(f, L"%04d-%02d-%02dT%02d:%02d:%02dZ %ls\n", t.wYear, t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, msg);
+  fclose(f);
+}
+
+static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVOID ctx) {
+  (void)type;
+  (void)data;
+  (void)ctx;
+  if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
+    report(SERVICE_STOP_PENDING, NO_ERROR);
+    SetEvent(g_stop_event);
+    return NO_ERROR;
+  }
+  return control == SERVICE_CONTROL_INTERROGATE ? NO_ERROR : ERROR_CALL_NOT_IMPLEMENTED;
+}
+
+/* Starts custodian-agent.exe with `args`, output appended to agent.log, inside the job. */
+static HANDLE start_agent(const wchar_t *args) {
+  wchar_t cmd[4096], log_path[MAX_PATH];
+  swprintf(cmd, 4096, L"\"%ls\\custodian-agent.exe\" %ls", g_dir, args);
+  swprintf(log_path, MAX_PATH, L"%ls\\agent.log", g_log_dir);
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+  HANDLE log = CreateFileW(log_path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_NORMAL, NULL);
+  HANDLE nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING, 0, NULL);
+  STARTUPINFOW si = {0};
+  si.cb = sizeof(si);
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = nul;
+  si.hStdOutput = log;
+  si.hStdError = log;
+  PROCESS_INFORMATION pi = {0};
+  BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NO_WINDOW | CREATE_SUSPENDED, NULL, g_dir, &si, &pi);
+  if (log != INVALID_HANDLE_VALUE) CloseHandle(log);
+  if (nul != INVALID_HANDLE_VALUE) CloseHandle(nul);
+  if (!ok) {
+    wchar_t msg[512];
+    swprintf(msg, 512, L"cannot start custodian-agent.exe (error %lu)", GetLastError());
+    host_log(msg);
+    return NULL;
+  }
+  AssignProcessToJobObject(g_job, pi.hProcess);
+  ResumeThread(pi.hThread);
+  CloseHandle(pi.hThread);
+  return pi.hProcess;
+}
+
+/* Waits for a helper run of the agent; a service stop ends it. FALSE when stopping. */
+static BOOL wait_helper(HANDLE p, DWORD timeout_ms, DWORD *code) {
+  HANDLE waits[2] = {g_stop_event, p};
+  DWORD which = WaitForMultipleObjects(2, waits, FALSE, timeout_ms);
+  if (which != WAIT_OBJECT_0 + 1) TerminateProcess(p, 1);
+  GetExitCodeProcess(p, code);
+  CloseHandle(p);
+  return which != WAIT_OBJECT_0;
+}
+
+static BOOL read_value(HKEY key, const wchar_t *name, wchar_t *out, DWORD chars) {
+  DWORD size = chars * sizeof(wchar_t), type = 0;
+  if (RegQueryValueExW(key, name, NULL, &type, (BYTE *)out, &size) != ERROR_SUCCESS || type != REG_SZ) return FALSE;
+  out[chars - 1] = 0;
+  return out[0] != 0;
+}
+
+/* First start after an install with SERVER= and ENROL_SECRET=: enrol, then forget the secret. */
+static void enrol_from_registry(void) {
+  HKEY key;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, REG_KEY, 0, KEY_READ | KEY_SET_VALUE | KEY_WOW64_64KEY, &key) != ERROR_SUCCESS)
+    return;
+  wchar_t server[1024], secret[512];
+  if (read_value(key, L"Server", server, 1024) && read_value(key, L"EnrolSecret", secret, 512)) {
+    wchar_t args[1200];
+    swprintf(args, 1200, L"enrol --server \"%ls\"", server);
+    SetEnvironmentVariableW(L"CUSTODIAN_ENROL_SECRET", secret);
+    HANDLE p = start_agent(args);
+    SetEnvironmentVariableW(L"CUSTODIAN_ENROL_SECRET", NULL);
+    SecureZeroMemory(secret, sizeof(secret));
+    DWORD code = 1;
+    BOOL running = TRUE;
+    if (p) running = wait_helper(p, 120000, &code);
+    /* 0: enrolled. The agent refuses a second enrolment; `status` (exit 0 when enrolled) tells. */
+    if (running && code != 0) {
+      HANDLE s = start_agent(L"status");
+      if (s) running = wait_helper(s, 60000, &code);
+    }
+    if (!running) {
+      code = 1;
+    } else if (code == 0) {
+      RegDeleteValueW(key, L"EnrolSecret");
+      host_log(L"enrolled from the installer's properties; enrol secret removed from the registry");
+    } else {
+      host_log(L"enrolment from the installer's properties failed; retrying at the next start");
+    }
+    if (!running) host_log(L"stopped while enrolling");
+  }
+  RegCloseKey(key);
+}
+
+static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
+  (void)argc;
+  (void)argv;
+  g_status_handle = RegisterServiceCtrlHandlerExW(SERVICE_NAME, control_handler, NULL);
+  if (!g_status_handle) return;
+  report(SERVICE_START_PENDING, NO_ERROR);
+  g_stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  g_job = CreateJobObjectW(NULL, NULL);
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = {0};
+  limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+  SetInformationJobObject(g_job, JobObjectExtendedLimitInformation, &limits, sizeof(limits));
+  report(SERVICE_RUNNING, NO_ERROR);
+  host_log(L"service started");
+  enrol_from_registry();
+  while (WaitForSingleObject(g_stop_event, 0) == WAIT_TIMEOUT) {
+    HANDLE agent = start_agent(L"run");
+    HANDLE waits[2] = {g_stop_event, agent};
+    DWORD which = agent ? WaitForMultipleObjects(2, waits, FALSE, INFINITE) : WAIT_OBJECT_0 + 1;
+    if (which == WAIT_OBJECT_0) {
+      if (agent) TerminateProcess(agent, 0);
+    } else {
+      host_log(L"agent exited; restarting in 5 s");
+      WaitForSingleObject(g_stop_event, 5000);
+    }
+    if (agent) CloseHandle(agent);
+  }
+  host_log(L"service stopped");
+  CloseHandle(g_job);
+  report(SERVICE_STOPPED, NO_ERROR);
+}
+
+int wmain(void) {
+  GetModuleFileNameW(NULL, g_dir, MAX_PATH);
+  wchar_t *slash = wcsrchr(g_dir, L'\\');
+  if (slash) *slash = 0;
+  wchar_t program_data[MAX_PATH];
+  if (!GetEnvironmentVariableW(L"ProgramData", program_data, MAX_PATH)) wcscpy(program_data, L"C:\\ProgramData");
+  swprintf(g_log_dir, MAX_PATH, L"%ls\\Custodian", program_data);
+  CreateDirectoryW(g_log_dir, NULL);
+  wcscat(g_log_dir, L"\\agent");
+  CreateDirectoryW(g_log_dir, NULL);
+  wcscat(g_log_dir, L"\\logs");
+  CreateDirectoryW(g_log_dir, NULL);
+  SERVICE_TABLE_ENTRYW table[] = {{(LPWSTR)SERVICE_NAME, service_main}, {NULL, NULL}};
+  if (!StartServiceCtrlDispatcherW(table)) {
+    fwprintf(stderr, L"custodian-service.exe is the Custodian agent's Windows service; install it with the MSI\n");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,103 @@
+// The Windows MSI as built on Linux: its tables say what Windows Installer will do (files under
+// Program Files, the LocalSystem service started at install and removed at uninstall, SERVER and
+// ENROL_SECRET as secure properties, the secret hidden from logs), and the MSI and the executables
+// inside it carry Authenticode signatures osslsigncode verifies against the signing certificate.
+// Installing it is test/e2e/package-msi-wine.test.ts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_NAME } from '../../packaging/src/msi.ts';
+import { allInstalled } from '../support/tools.ts';
+import { type WindowsBuild, windowsBuild } from './package-build.ts';
+
+const ready = allInstalled(['wixl', 'msiinfo', 'osslsigncode', 'x86_64-w64-mingw32-gcc', 'openssl']);
+let build: WindowsBuild;
+let scratch: string;
+
+/** One MSI table as rows of named columns (msiinfo export: names, types, table name, rows). */
+function table(msi: string, name: string): Record<string, string>[] {
+  const lines = execFileSync('msiinfo', ['export', msi, name], { encoding: 'utf8' }).split(/\r?\n/);
+  const cols = (lines[0] ?? '').split('\t');
+  return lines
+    .slice(3)
+    .filter((l) => l !== '')
+    .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i] ?? String(i), v])));
+}
+
+function verify(file: string): { status: number | null; out: string } {
+  const r = spawnSync('osslsigncode', ['verify', '-CAfile', build.cert, '-in', file], { encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  build = await windowsBuild();
+  scratch = mkdtempSync(join(tmpdir(), 'custodian-msi-'));
+}, 900_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe.runIf(ready)('agent MSI (wixl)', () => {
+  it('installs the LocalSystem service CustodianAgent: auto start, started at install, stopped and removed at uninstall', () => {
+    expect(table(build.msi, 'ServiceInstall')).toEqual([
+      expect.objectContaining({
+        Name: SERVICE_NAME,
+        ServiceType: '16', // own process
+        StartType: '2', // automatic
+        StartName: 'LocalSystem',
+        Component_: 'ServiceHost',
+      }),
+    ]);
+    // 163 = start at install (1) + stop at install (2) and uninstall (32) + delete at uninstall (128)
+    expect(table(build.msi, 'ServiceControl')).toEqual([
+      expect.objectContaining({ Name: SERVICE_NAME, Event: '163', Wait: '1', Component_: 'ServiceHost' }),
+    ]);
+  });
+
+  it('takes SERVER and ENROL_SECRET as secure properties, the secret hidden, both written for the host', () => {
+    const props = Object.fromEntries(table(build.msi, 'Property').map((r) => [r['Property'], r['Value']]));
+    expect(props['SecureCustomProperties']).toBe('SERVER;ENROL_SECRET');
+    expect(props['MsiHiddenProperties']).toBe('ENROL_SECRET');
+    expect(props['ALLUSERS']).toBe('1');
+    const reg = table(build.msi, 'Registry').map((r) => [r['Root'], r['Key'], r['Name'], r['Value']]);
+    expect(reg).toEqual(
+      expect.arrayContaining([
+        ['2', 'SOFTWARE\\Custodian\\Agent\\', 'Server', '[SERVER]'],
+        ['2', 'SOFTWARE\\Custodian\\Agent\\', 'EnrolSecret', '[ENROL_SECRET]'],
+      ]),
+    );
+  });
+
+  it('puts the executables, the addon and the keyword data under Program Files\\Custodian Agent', () => {
+    const files = table(build.msi, 'File').map((r) => r['FileName']?.split('|').pop());
+    expect(files).toEqual(
+      expect.arrayContaining(['custodian-agent.exe', 'custodian-service.exe', 'classic-level.node']),
+    );
+    expect(files.filter((f) => f?.endsWith('.tsv') || f?.endsWith('.txt')).length).toBeGreaterThan(3);
+    const dirs = table(build.msi, 'Directory');
+    const install = dirs.find((d) => d['DefaultDir']?.endsWith('Custodian Agent'));
+    expect(install?.['Directory_Parent']).toBe('ProgramFiles64Folder');
+  });
+
+  it('the MSI and both executables inside it verify against the signing certificate; a changed byte does not', () => {
+    expect(verify(build.msi)).toMatchObject({ status: 0 });
+    execFileSync('msiextract', ['-C', scratch, build.msi], { stdio: 'pipe' });
+    const dir = join(scratch, 'Custodian Agent');
+    for (const exe of ['custodian-agent.exe', 'custodian-service.exe']) {
+      const r = verify(join(dir, exe));
+      expect(r.out).toMatch(/Signature verification: ok/);
+      expect(r.status).toBe(0);
+    }
+    const tampered = join(scratch, 'tampered.msi');
+    copyFileSync(build.msi, tampered);
+    const bytes = readFileSync(tampered);
+    const at = bytes.length - 4096;
+    bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+    writeFileSync(tampered, bytes);
+    expect(verify(tampered).status).not.toBe(0);
+  });
+});
