@@ -17,7 +17,7 @@ import {
   AGENT_PREFIX,
   AGENT_UNIT,
 } from '../../packaging/src/agent-deb.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { type CollectorProcess, FULL_TITLES, startCollector } from '../support/collector-process.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
@@ -65,7 +65,8 @@ beforeAll(async () => {
   // A run that died half-way leaves the package installed: start from a clean machine.
   if (isInstalled('custodian-agent') || existsSync(AGENT_PREFIX)) await dpkg(['--purge', 'custodian-agent']);
   build = await linuxBuild();
-  collector = await startCollector();
+  // Full titles for IT: the test reads the window title back as the admin token.
+  collector = await startCollector({ env: FULL_TITLES });
   x = await startX();
 }, 600_000);
 

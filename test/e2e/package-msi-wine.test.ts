@@ -6,13 +6,11 @@
 // msiexec /x removes service and files.
 // Wine specifics: every wine command's output goes to a file (Wine's pipes give Node EBADF), exit
 // codes of Wine tools are never taken as success on their own (its powershell.exe is a stub that
-// exits 0), and Node 22's fetch() cannot connect under Wine 8 (`connect UNKNOWN`, while node:http
-// and ws connect fine): the agent's `enrol` (fetch) fails there, so after checking that the host
-// ran it with the MSI's SERVER, the test enrols over the collector's HTTP API itself and writes the
-// credentials the agent's enrol would have written, and the waiting service picks them up.
+// exits 0). Node 22's fetch() cannot connect under Wine 8 (`connect UNKNOWN`), but node:http and ws
+// do, and the agent's enrol speaks node:http/https (it pins the collector's CA): so the host's
+// enrolment from the MSI's properties runs for real here.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,19 +95,30 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(wine(['reg', 'query', SERVICE_KEY]).out).toMatch(/ImagePath\s+REG_\w+\s+.*custodian-service\.exe/);
   }, 300_000);
 
-  it("the host ran the agent's enrol with the MSI's SERVER, and keeps the secret for a retry when it fails", async () => {
-    const hostLog = await waitFor(async () => {
-      const f = join(dataDir(), 'logs', 'service-host.log');
-      const text = existsSync(f) ? readFileSync(f, 'utf8') : '';
-      return /enrol/.test(text) ? text : undefined;
-    }, 'the service host trying to enrol');
+  it("the host enrols with the MSI's SERVER and ENROL_SECRET, then removes the secret from the registry", async () => {
+    const hostLog = await waitFor(
+      async () => {
+        const f = join(dataDir(), 'logs', 'service-host.log');
+        const text = existsSync(f) ? readFileSync(f, 'utf8') : '';
+        return /enrolled from the installer's properties/.test(text) ? text : undefined;
+      },
+      'the service host enrolling from the installer properties',
+      180_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nagent.log: ${agentLogTail()}`);
+    });
+    expect(hostLog).not.toMatch(/enrolment from the installer's properties failed/);
     const agentLog = readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8');
-    // Under Wine 8 Node 22's fetch cannot connect (see the top of this file): that is this failure.
-    expect(agentLog).toContain(`cannot reach the collector at ${collector!.url}/api/v1/enrol`);
-    expect(hostLog).toMatch(/enrolment from the installer's properties failed/);
+    expect(agentLog).toContain(`Enrolled as device`);
+    const creds = JSON.parse(readFileSync(join(dataDir(), 'credentials.json'), 'utf8')) as {
+      deviceId: string;
+      serverUrl: string;
+    };
+    expect(creds.serverUrl).toBe(collector!.url);
     const reg = wine(['reg', 'query', 'HKLM\\SOFTWARE\\Custodian\\Agent']).out;
     expect(reg).toMatch(new RegExp(`Server\\s+REG_SZ\\s+${collector!.url.replace(/[.]/g, '\\.')}`));
-    expect(reg).toMatch(new RegExp(`EnrolSecret\\s+REG_SZ\\s+${collector!.enrolSecret}`));
+    expect(reg).not.toContain('EnrolSecret');
+    expect(reg).not.toContain(collector!.enrolSecret);
     // The secret never went onto a command line (the service's or the agent's).
     expect(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout).not.toContain(
       collector!.enrolSecret,
@@ -117,26 +126,12 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
   }, 300_000);
 
   it("enrolled, the running service's agent sends heartbeats to the collector on 127.0.0.1", async () => {
-    const res = await fetch(`${collector!.url}/api/v1/enrol`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        secret: collector!.enrolSecret,
-        machineId: randomBytes(32).toString('hex'),
-        hostname: 'wine-test',
-        os: 'win32',
-        serial: '',
-      }),
-    });
-    expect(res.status).toBe(200);
-    const device = (await res.json()) as { deviceId: string; deviceKey: string; serverUrl: string };
-    writeFileSync(
-      join(dataDir(), 'credentials.json'),
-      JSON.stringify({ ...device, enrolledAt: new Date().toISOString(), kind: 'secret' }),
-    );
+    const { deviceId } = JSON.parse(readFileSync(join(dataDir(), 'credentials.json'), 'utf8')) as {
+      deviceId: string;
+    };
     const items = await waitFor(
       async () => {
-        const t = await timeline(collector!, device.deviceId);
+        const t = await timeline(collector!, deviceId);
         return t.some((i) => i.kind === 'heartbeat') && t.some((i) => i.kind === 'agentStarted')
           ? t
           : undefined;
