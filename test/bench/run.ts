@@ -1,10 +1,11 @@
 // `pnpm bench`: runs every test/bench/*.bench.ts (or those named on the command line), one at
-// a time so they do not disturb each other, and rewrites BENCHMARKS.md with the figures.
+// a time so they do not disturb each other, and rewrites BENCHMARKS.md with the figures (with
+// names: only those sections are replaced, each noting that it was re-run alone and when).
 // A section that produced no rows (or a figure that is not a number) fails the run and
 // BENCHMARKS.md is left as it was: an empty table would read as "measured, nothing to see".
 // The machine's load average is recorded around each section: figures are ratios against
 // baselines of the same run, but a busy machine still moves them.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,8 +61,31 @@ function fmt(n: number): string {
   return n.toFixed(Math.abs(n) >= 10 ? 1 : 3);
 }
 
-if (only.length === 0 && benchDir === here) {
+/** One section of BENCHMARKS.md, as markdown (heading, table, notes). */
+function sectionText(r: BenchResult): string {
   const lines = [
+    `## ${r.title}`,
+    '',
+    '| metric | value | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+  ];
+  for (const row of r.rows) {
+    const base =
+      row.baseline !== undefined
+        ? `${fmt(row.baseline)} ${row.unit} (${row.baselineLabel ?? 'baseline'})`
+        : '';
+    lines.push(
+      `| ${row.metric} | ${fmt(row.value)} ${row.unit} | ${base} | ${row.ratio !== undefined ? `${fmt(row.ratio)}×` : ''} | ${row.target ?? ''} |`,
+    );
+  }
+  if (r.notes?.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
+  lines.push('');
+  return lines.join('\n');
+}
+
+const benchmarksFile = join(here, '../../BENCHMARKS.md');
+if (only.length === 0 && benchDir === here) {
+  const header = [
     '# Benchmarks',
     '',
     'Written by `pnpm bench`. Every figure sits next to a baseline measured in the same run on the same',
@@ -75,25 +99,25 @@ if (only.length === 0 && benchDir === here) {
       `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}.`,
     '',
   ];
-  for (const r of results) {
-    lines.push(
-      `## ${r.title}`,
-      '',
-      '| metric | value | baseline | ratio | target |',
-      '|---|---|---|---|---|',
-    );
-    for (const row of r.rows) {
-      const base =
-        row.baseline !== undefined
-          ? `${fmt(row.baseline)} ${row.unit} (${row.baselineLabel ?? 'baseline'})`
-          : '';
-      lines.push(
-        `| ${row.metric} | ${fmt(row.value)} ${row.unit} | ${base} | ${row.ratio !== undefined ? `${fmt(row.ratio)}×` : ''} | ${row.target ?? ''} |`,
-      );
-    }
-    if (r.notes?.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
-    lines.push('');
-  }
-  writeFileSync(join(here, '../../BENCHMARKS.md'), lines.join('\n'));
+  writeFileSync(benchmarksFile, [...header, ...results.map(sectionText)].join('\n'));
   console.log('bench: wrote BENCHMARKS.md');
+} else if (benchDir === here) {
+  // `pnpm bench NAME`: only the sections that ran are replaced (or added), each saying when it ran.
+  let text = readFileSync(benchmarksFile, 'utf8');
+  for (const r of results) {
+    r.notes = [
+      ...(r.notes ?? []),
+      `Section re-run alone (\`pnpm bench ${only.join(' ')}\`) at ${new Date().toISOString()}.`,
+    ];
+    const heading = `## ${r.title}\n`;
+    const at = text.indexOf(heading);
+    if (at < 0) {
+      text = `${text.trimEnd()}\n\n${sectionText(r)}`;
+      continue;
+    }
+    const next = text.indexOf('\n## ', at + heading.length);
+    text = text.slice(0, at) + sectionText(r) + (next < 0 ? '' : `\n${text.slice(next + 1)}`);
+  }
+  writeFileSync(benchmarksFile, text);
+  console.log(`bench: updated ${results.length} section(s) of BENCHMARKS.md`);
 }
