@@ -4,10 +4,11 @@
 // BENCHMARKS.md is left as it was: an empty table would read as "measured, nothing to see".
 // The machine's load average is recorded around each section: figures are ratios against
 // baselines of the same run, but a busy machine still moves them.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { soakTail } from '../soak/benchmarks-file.ts';
 import { sectionProblem } from './section.ts';
 import type { BenchResult } from './types.ts';
 
@@ -94,6 +95,9 @@ if (only.length === 0 && benchDir === here) {
     if (r.notes?.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
     lines.push('');
   }
-  writeFileSync(join(here, '../../BENCHMARKS.md'), lines.join('\n'));
+  // The soak campaigns' figures (pnpm soak) are kept as they are.
+  const file = join(here, '../../BENCHMARKS.md');
+  const tail = soakTail(readFileSync(file, 'utf8'));
+  writeFileSync(file, lines.join('\n') + (tail ? `\n${tail}` : ''));
   console.log('bench: wrote BENCHMARKS.md');
 }

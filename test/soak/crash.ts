@@ -16,6 +16,7 @@ import { type CollectorProcess, startCollector } from '../support/collector-proc
 import { storedTimeline } from '../support/collector-store.ts';
 import { rng } from '../support/rng.ts';
 import { waitFor } from '../support/wait-for.ts';
+import type { SoakCampaign, SoakOutcome } from './types.ts';
 
 export interface CrashOptions {
   seed: number;
@@ -331,4 +332,58 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
     if (extra.length) report.problems.push(`${extra.length} unexpected diagnostic events, e.g. ${extra[0]}`);
     if (flags !== report.screenshots) report.problems.push(`${flags} flag events for ${report.screenshots} flags`);
   }
+}
+
+/** `pnpm soak crash`: ≥ 100 kills of each side, ≥ 100,000 events and ≥ 200 screenshots. */
+export const crashSoak: SoakCampaign = {
+  name: 'crash',
+  defaults: { cycles: 100, eventsPerCycle: 1_000, screenshotsPerCycle: 2, maxKillDelayMs: 1_500, commitTickMs: 250 },
+  async run(p, log) {
+    const r = await crashCampaign({
+      seed: p.seed,
+      cycles: p['cycles']!,
+      eventsPerCycle: p['eventsPerCycle']!,
+      screenshotsPerCycle: p['screenshotsPerCycle']!,
+      maxKillDelayMs: p['maxKillDelayMs']!,
+      commitTickMs: p['commitTickMs']!,
+      log,
+    });
+    return crashOutcome(r);
+  },
+};
+
+export function crashOutcome(r: CrashReport): SoakOutcome {
+  return {
+    title: 'Soak: crash campaign (issue 21 §1, kill -9 of collector and agent)',
+    rows: [
+      { metric: 'collector kill -9 cycles', value: r.collectorKills, unit: '', target: '≥ 100' },
+      { metric: 'agent kill -9 cycles', value: r.agentKills, unit: '', target: '≥ 100' },
+      { metric: 'diagnostic events created by the agent', value: r.events, unit: '', target: '≥ 100,000' },
+      { metric: 'screenshots (flags with one screenshot each)', value: r.screenshots, unit: '', target: '≥ 200' },
+      {
+        metric: 'collector kills with a screenshot not yet acked (agent blob store non-empty)',
+        value: r.collectorKillsWithBlobsPending,
+        unit: '',
+      },
+      { metric: 'agent kills with a screenshot not yet acked', value: r.agentKillsWithBlobsPending, unit: '' },
+      {
+        metric: 'collector kills with events in the outbox (status.json, ≤ 5 s old)',
+        value: r.collectorKillsWithEventsPending,
+        unit: '',
+      },
+      { metric: 'agent kills with events in the outbox (status.json)', value: r.agentKillsWithEventsPending, unit: '' },
+      { metric: 'DSL grades + notes answered just before a collector kill', value: r.grades + r.notes, unit: '' },
+      { metric: 'policy pushes answered just before a collector kill', value: r.policyPushes, unit: '' },
+      { metric: 'timeline records of the device at the end', value: r.timelineRecords, unit: '' },
+      { metric: 'final catch-up (last kill → outbox and blob store empty)', value: r.settleMs / 1000, unit: 's' },
+      { metric: 'problems (lost, duplicated, damaged)', value: r.problems.length, unit: '', target: '0' },
+    ],
+    notes: [
+      `Each cycle: the stopped agent's outbox gets ${r.cycles ? r.events / r.cycles : 0} diagnostic events and ${r.cycles ? r.screenshots / r.cycles : 0} flags with a 300 KiB screenshot (emit-test-events --tag --screenshots), the agent starts, after a seeded random wait the collector is killed (SIGKILL; in 40% of cycles just after a DSL grade and note were answered, in 20% just after a policy push), restarted after a seeded wait, and after another seeded wait the agent is killed (SIGKILL).`,
+      'Checked at the end: every diagnostic event once in the stopped collector\'s store (titles carry the cycle), every (stream, seq) once with none missing, no Gap event; one alert per flag, each screenshot served to a DSL session with the SHA-256 the agent computed; every grade and note answered before a kill is on its alert; the agent applied the last policy version; outbox and blob store empty (`custodian-agent status`).',
+      'Not covered here: kills during enrolment, and the power-loss case (data directory on a filesystem made read-only or full mid-run).',
+      `Whole campaign ${(r.durationMs / 1000).toFixed(0)} s.`,
+    ],
+    problems: r.problems,
+  };
 }
