@@ -386,7 +386,9 @@ async function emitTestEvents(
     ...(extra.tag !== undefined ? { tag: extra.tag } : {}),
   });
   const shots = extra.screenshots > 0 ? ` and ${extra.screenshots} flags with screenshots` : '';
-  process.stdout.write(`appended ${n} diagnostic events${shots}; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`);
+  process.stdout.write(
+    `appended ${n} diagnostic events${shots}; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`,
+  );
   return 0;
 }
 

@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v1 } from '@custodian/protocol';
-import { dslHeaders } from '../e2e/agent-harness.ts';
+import { createStaff } from '../e2e/console-helpers.ts';
 import { type AgentProcess, agentCli, enrolAgent, startAgent } from '../support/agent-process.ts';
-import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { startCollector } from '../support/collector-process.ts';
 import { storedTimeline } from '../support/collector-store.ts';
 import { rng } from '../support/rng.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -97,6 +97,20 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
   const expected: Expected = { titles: new Set(), blobs: new Map(), grades: new Map(), notes: new Map() };
   let agent: AgentProcess | undefined;
   let dsl: Record<string, string> | undefined;
+  let dslAccount: { username: string; password: string } | undefined;
+  /** Signs the DSL in (the account is made once): session cookie and CSRF token. */
+  const dslLogin = async (): Promise<Record<string, string>> => {
+    dslAccount ??= await createStaff(collector, 'soak-dsl', 'dsl');
+    const res = await fetch(`${collector.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(dslAccount),
+    });
+    if (!res.ok) throw new Error(`DSL login: HTTP ${res.status}: ${await res.text()}`);
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const { csrfToken } = (await res.json()) as { csrfToken: string };
+    return { cookie, 'x-csrf-token': csrfToken };
+  };
   const blobDir = join(enrolled.dataDir, 'blobs');
   const pendingBlobs = async () =>
     (await readdir(blobDir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
@@ -111,7 +125,7 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
   /** A DSL request; a session lost with a restart is signed in again. */
   const asDsl = async (method: string, path: string, body?: unknown): Promise<Response> => {
     for (let attempt = 0; ; attempt++) {
-      dsl ??= await dslHeaders(collector);
+      dsl ??= await dslLogin();
       const res = await fetch(`${collector.url}${path}`, {
         method,
         headers: { ...dsl, 'content-type': 'application/json' },
@@ -148,7 +162,10 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
         expected.titles.add(`diagnostic event ${i} of ${o.eventsPerCycle} [${tag}]`);
       for (const name of await pendingBlobs()) {
         if (before.has(name)) continue;
-        const meta = JSON.parse(await readFile(join(blobDir, name), 'utf8')) as { id: string; sha256: string };
+        const meta = JSON.parse(await readFile(join(blobDir, name), 'utf8')) as {
+          id: string;
+          sha256: string;
+        };
         expected.blobs.set(meta.id, meta.sha256);
       }
       report.events += o.eventsPerCycle;
@@ -203,9 +220,10 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
     report.settleMs = Date.now() - settleFrom;
     await agent.stop();
     agent = undefined;
-    const st = JSON.parse(
-      (await agentCli(['status', '--json', '--data-dir', enrolled.dataDir])).stdout,
-    ) as { outboxDepth: number; policyVersion?: number };
+    const st = JSON.parse((await agentCli(['status', '--json', '--data-dir', enrolled.dataDir])).stdout) as {
+      outboxDepth: number;
+      policyVersion?: number;
+    };
     if (st.outboxDepth !== 0) report.problems.push(`outbox holds ${st.outboxDepth} events after the run`);
 
     await checkAlerts();
@@ -221,7 +239,7 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
   return report;
 
   async function decideOnAnAlert(cycle: number): Promise<void> {
-    const q = new URLSearchParams({ deviceId: enrolled.deviceId, status: 'open', limit: '1' });
+    const q = new URLSearchParams({ deviceId: enrolled.deviceId, status: 'new', limit: '1' });
     const list = await asDsl('GET', `/api/v1/alerts?${q}`);
     if (!list.ok) throw new Error(`alerts: HTTP ${list.status}`);
     const first = ((await list.json()) as { alerts: { id: string }[] }).alerts[0];
@@ -282,7 +300,9 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
       const notes = a.alert.notes.map((n) => n.text);
       const want = expected.notes.get(id) ?? [];
       if (JSON.stringify(notes) !== JSON.stringify(want))
-        report.problems.push(`alert ${id}: notes ${JSON.stringify(notes)} instead of ${JSON.stringify(want)}`);
+        report.problems.push(
+          `alert ${id}: notes ${JSON.stringify(notes)} instead of ${JSON.stringify(want)}`,
+        );
       for (const blobId of a.alert.screenshotBlobIds) {
         seenBlobs.set(blobId, (seenBlobs.get(blobId) ?? 0) + 1);
         const img = await asDsl('GET', `/api/v1/alerts/${id}/screenshots/${blobId}`);
@@ -320,24 +340,33 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
     }
     for (const [stream, seqs] of byStream) {
       const set = new Set(seqs);
-      if (set.size !== seqs.length) report.problems.push(`${stream}: ${seqs.length - set.size} duplicate seqs`);
+      if (set.size !== seqs.length)
+        report.problems.push(`${stream}: ${seqs.length - set.size} duplicate seqs`);
       const max = seqs.reduce((m, s) => Math.max(m, s), 0);
       if (max !== set.size) report.problems.push(`${stream}: ${max - set.size} seqs missing below ${max}`);
     }
     const dupes = [...titles].filter(([, n]) => n > 1);
-    if (dupes.length) report.problems.push(`${dupes.length} events stored more than once, e.g. ${dupes[0]![0]}`);
+    if (dupes.length)
+      report.problems.push(`${dupes.length} events stored more than once, e.g. ${dupes[0]![0]}`);
     const missing = [...expected.titles].filter((t) => !titles.has(t));
     if (missing.length) report.problems.push(`${missing.length} events missing, e.g. ${missing[0]}`);
     const extra = [...titles.keys()].filter((t) => !expected.titles.has(t));
     if (extra.length) report.problems.push(`${extra.length} unexpected diagnostic events, e.g. ${extra[0]}`);
-    if (flags !== report.screenshots) report.problems.push(`${flags} flag events for ${report.screenshots} flags`);
+    if (flags !== report.screenshots)
+      report.problems.push(`${flags} flag events for ${report.screenshots} flags`);
   }
 }
 
 /** `pnpm soak crash`: ≥ 100 kills of each side, ≥ 100,000 events and ≥ 200 screenshots. */
 export const crashSoak: SoakCampaign = {
   name: 'crash',
-  defaults: { cycles: 100, eventsPerCycle: 1_000, screenshotsPerCycle: 2, maxKillDelayMs: 1_500, commitTickMs: 250 },
+  defaults: {
+    cycles: 100,
+    eventsPerCycle: 1_000,
+    screenshotsPerCycle: 2,
+    maxKillDelayMs: 1_500,
+    commitTickMs: 250,
+  },
   async run(p, log) {
     const r = await crashCampaign({
       seed: p.seed,
@@ -359,28 +388,49 @@ export function crashOutcome(r: CrashReport): SoakOutcome {
       { metric: 'collector kill -9 cycles', value: r.collectorKills, unit: '', target: '≥ 100' },
       { metric: 'agent kill -9 cycles', value: r.agentKills, unit: '', target: '≥ 100' },
       { metric: 'diagnostic events created by the agent', value: r.events, unit: '', target: '≥ 100,000' },
-      { metric: 'screenshots (flags with one screenshot each)', value: r.screenshots, unit: '', target: '≥ 200' },
+      {
+        metric: 'screenshots (flags with one screenshot each)',
+        value: r.screenshots,
+        unit: '',
+        target: '≥ 200',
+      },
       {
         metric: 'collector kills with a screenshot not yet acked (agent blob store non-empty)',
         value: r.collectorKillsWithBlobsPending,
         unit: '',
       },
-      { metric: 'agent kills with a screenshot not yet acked', value: r.agentKillsWithBlobsPending, unit: '' },
+      {
+        metric: 'agent kills with a screenshot not yet acked',
+        value: r.agentKillsWithBlobsPending,
+        unit: '',
+      },
       {
         metric: 'collector kills with events in the outbox (status.json, ≤ 5 s old)',
         value: r.collectorKillsWithEventsPending,
         unit: '',
       },
-      { metric: 'agent kills with events in the outbox (status.json)', value: r.agentKillsWithEventsPending, unit: '' },
-      { metric: 'DSL grades + notes answered just before a collector kill', value: r.grades + r.notes, unit: '' },
+      {
+        metric: 'agent kills with events in the outbox (status.json)',
+        value: r.agentKillsWithEventsPending,
+        unit: '',
+      },
+      {
+        metric: 'DSL grades + notes answered just before a collector kill',
+        value: r.grades + r.notes,
+        unit: '',
+      },
       { metric: 'policy pushes answered just before a collector kill', value: r.policyPushes, unit: '' },
       { metric: 'timeline records of the device at the end', value: r.timelineRecords, unit: '' },
-      { metric: 'final catch-up (last kill → outbox and blob store empty)', value: r.settleMs / 1000, unit: 's' },
+      {
+        metric: 'final catch-up (last kill → outbox and blob store empty)',
+        value: r.settleMs / 1000,
+        unit: 's',
+      },
       { metric: 'problems (lost, duplicated, damaged)', value: r.problems.length, unit: '', target: '0' },
     ],
     notes: [
       `Each cycle: the stopped agent's outbox gets ${r.cycles ? r.events / r.cycles : 0} diagnostic events and ${r.cycles ? r.screenshots / r.cycles : 0} flags with a 300 KiB screenshot (emit-test-events --tag --screenshots), the agent starts, after a seeded random wait the collector is killed (SIGKILL; in 40% of cycles just after a DSL grade and note were answered, in 20% just after a policy push), restarted after a seeded wait, and after another seeded wait the agent is killed (SIGKILL).`,
-      'Checked at the end: every diagnostic event once in the stopped collector\'s store (titles carry the cycle), every (stream, seq) once with none missing, no Gap event; one alert per flag, each screenshot served to a DSL session with the SHA-256 the agent computed; every grade and note answered before a kill is on its alert; the agent applied the last policy version; outbox and blob store empty (`custodian-agent status`).',
+      "Checked at the end: every diagnostic event once in the stopped collector's store (titles carry the cycle), every (stream, seq) once with none missing, no Gap event; one alert per flag, each screenshot served to a DSL session with the SHA-256 the agent computed; every grade and note answered before a kill is on its alert; the agent applied the last policy version; outbox and blob store empty (`custodian-agent status`).",
       'Not covered here: kills during enrolment, and the power-loss case (data directory on a filesystem made read-only or full mid-run).',
       `Whole campaign ${(r.durationMs / 1000).toFixed(0)} s.`,
     ],

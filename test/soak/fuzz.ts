@@ -16,9 +16,9 @@ import { closeCodeName, encodeAgentMessage, type IEvent, SUBPROTOCOL } from '@cu
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { AgentClient, heartbeat } from '../../collector/test/helpers/agent-client.ts';
+import type * as Pb from '../../protocol/node_modules/protobufjs/index.js';
 import { startCollector } from '../support/collector-process.ts';
 import { rng } from '../support/rng.ts';
-import type * as Pb from '../../protocol/node_modules/protobufjs/index.js';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -92,7 +92,12 @@ function message(type: Type, depth: number): fc.Arbitrary<Obj> {
     return fc.oneof(
       { weight: 8, arbitrary: fc.oneof(...members) },
       { weight: 1, arbitrary: fc.constant({}) },
-      { weight: 1, arbitrary: fc.tuple(fc.oneof(...members), fc.oneof(...members)).map(([a, b]) => ({ ...(a as Obj), ...(b as Obj) })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.oneof(...members), fc.oneof(...members))
+          .map(([a, b]) => ({ ...(a as Obj), ...(b as Obj) })),
+      },
     );
   });
   const arb = fc
@@ -106,7 +111,10 @@ function field(f: Field, depth: number): fc.Arbitrary<unknown> {
   f.resolve();
   let one: fc.Arbitrary<unknown>;
   if (f.resolvedType && 'fieldsArray' in f.resolvedType)
-    one = depth >= 3 ? fc.constant({}) : fc.constant(null).chain(() => message(f.resolvedType as Type, depth + 1));
+    one =
+      depth >= 3
+        ? fc.constant({})
+        : fc.constant(null).chain(() => message(f.resolvedType as Type, depth + 1));
   else if (f.resolvedType) {
     const values = Object.values((f.resolvedType as Pb.Enum).values);
     one = fc.oneof(fc.constantFrom(...values), fc.integer({ min: -5, max: 1_000 }));
@@ -117,10 +125,13 @@ function field(f: Field, depth: number): fc.Arbitrary<unknown> {
     // Huge repeated fields: thousands of elements (scalars deeper down, to keep generation quick).
     {
       weight: 1,
-      arbitrary: fc.array(depth >= 1 ? (f.resolvedType && 'fieldsArray' in f.resolvedType ? fc.constant({}) : one) : one, {
-        minLength: 1_000,
-        maxLength: 4_000,
-      }),
+      arbitrary: fc.array(
+        depth >= 1 ? (f.resolvedType && 'fieldsArray' in f.resolvedType ? fc.constant({}) : one) : one,
+        {
+          minLength: 1_000,
+          maxLength: 4_000,
+        },
+      ),
     },
   );
 }
@@ -209,7 +220,10 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
   const log = o.log ?? (() => undefined);
   const started = Date.now();
   const collector = await startCollector({
-    env: { CUSTODIAN_HELLO_DEADLINE_MS: '500', CUSTODIAN_LOG_LEVEL: o.only === undefined ? 'error' : 'debug' },
+    env: {
+      CUSTODIAN_HELLO_DEADLINE_MS: '500',
+      CUSTODIAN_LOG_LEVEL: o.only === undefined ? 'error' : 'debug',
+    },
   });
   const report: FuzzReport = {
     seed: o.seed,
@@ -277,14 +291,22 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
         report.raw += out.sent - out.structured;
         const name = out.serverClosed ? (closeCodeName(out.code) ?? `unnamed ${out.code}`) : 'client-closed';
         report.closeCodes[name] = (report.closeCodes[name] ?? 0) + 1;
-        const ex = (report.examples[name] ??= []);
-        if (ex.length < 3) ex.push(out.index);
+        const ex = report.examples[name] ?? [];
+        if (ex.length < 3) report.examples[name] = [...ex, out.index];
         if (out.serverClosed && closeCodeName(out.code) === undefined)
           report.problems.push(
             `connection ${out.index} (seed ${o.seed + out.index}) closed with unnamed code ${out.code}`,
           );
+        // The disk is healthy here: STORAGE_UNAVAILABLE means a frame's content broke ingest, and an
+        // agent told "retry later" would resend that content forever.
+        if (out.serverClosed && closeCodeName(out.code) === 'STORAGE_UNAVAILABLE')
+          report.problems.push(
+            `connection ${out.index} (seed ${o.seed + out.index}) closed STORAGE_UNAVAILABLE on a healthy disk`,
+          );
         if (!out.authenticated && !out.serverClosed)
-          report.problems.push(`unauthenticated connection ${out.index} (seed ${o.seed + out.index}) left open`);
+          report.problems.push(
+            `unauthenticated connection ${out.index} (seed ${o.seed + out.index}) left open`,
+          );
       }
       if ((start / wave) % 50 === 0)
         log(
@@ -295,12 +317,14 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
 
     // Still up and serving; an honest batch after the fuzz is acked; nothing acked was lost.
     const health = await fetch(`${collector.url}/api/v1/health`).catch(() => undefined);
-    if (health?.status !== 200) report.problems.push(`health after the fuzz: ${health?.status ?? 'no answer'}`);
+    if (health?.status !== 200)
+      report.problems.push(`health after the fuzz: ${health?.status ?? 'no answer'}`);
     const after = await c.batch(
       honestStream,
       Array.from({ length: 100 }, (_, i) => heartbeat(101 + i)),
     );
-    if (Number(after.seq) !== 200) report.problems.push(`honest batch after the fuzz acked up to ${after.seq}`);
+    if (Number(after.seq) !== 200)
+      report.problems.push(`honest batch after the fuzz acked up to ${after.seq}`);
     c.close();
     await c.closed;
     const res = await fetch(
@@ -315,7 +339,9 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
     if (JSON.stringify(seqs) !== JSON.stringify(Array.from({ length: 200 }, (_, i) => i + 1)))
       report.problems.push(`honest stream holds ${seqs.length} of 200 acked events`);
     if (report.peakRssMiB > o.rssLimitMiB)
-      report.problems.push(`peak RSS ${report.peakRssMiB.toFixed(0)} MiB over the ${o.rssLimitMiB} MiB bound`);
+      report.problems.push(
+        `peak RSS ${report.peakRssMiB.toFixed(0)} MiB over the ${o.rssLimitMiB} MiB bound`,
+      );
     const code = await collector.stop();
     if (code !== 0) report.problems.push(`collector exited ${code} on SIGTERM`);
   } finally {
@@ -334,7 +360,9 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
       ? fc.sample(authenticatedFrame(stream), { seed, numRuns: o.framesPerConnection })
       : fc.sample(
           fc.oneof(
-            message(T('Hello'), 1).map((h) => ({ hello: { ...h, deviceId: r() < 0.5 ? device.deviceId : h['deviceId'] } })),
+            message(T('Hello'), 1).map((h) => ({
+              hello: { ...h, deviceId: r() < 0.5 ? device.deviceId : h['deviceId'] },
+            })),
             message(AgentMessage, 0),
             rawFrame(stream),
           ),
@@ -357,7 +385,12 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
       if (authenticated)
         ws.send(
           encodeAgentMessage({
-            hello: { deviceId: device.deviceId, deviceKey: device.deviceKey, streamId: stream, agentVersion: 'fuzz' },
+            hello: {
+              deviceId: device.deviceId,
+              deviceKey: device.deviceKey,
+              streamId: stream,
+              agentVersion: 'fuzz',
+            },
           }),
         );
       for (const f of frames) {
@@ -369,7 +402,14 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
           if (f['kind'] === 'batch') {
             const events = (f['events'] as IEvent[]).map((e) => {
               const mode = f['seqMode'];
-              const s = mode === 'next' ? ++seq : mode === 'repeat' ? Math.max(1, seq) : mode === 'jump' ? seq + 1_000 : e.seq;
+              const s =
+                mode === 'next'
+                  ? ++seq
+                  : mode === 'repeat'
+                    ? Math.max(1, seq)
+                    : mode === 'jump'
+                      ? seq + 1_000
+                      : e.seq;
               return { ...e, seq: s };
             });
             bytes = encode({ batch: { streamId: stream, events } });
@@ -415,14 +455,28 @@ export function fuzzOutcome(r: FuzzReport): SoakOutcome {
   return {
     title: 'Soak: fuzz campaign (issue 21 §2, structure-aware and raw frames)',
     rows: [
-      { metric: 'frames sent (written while the connection was open)', value: r.framesSent, unit: '', target: '≥ 1,000,000' },
+      {
+        metric: 'frames sent (written while the connection was open)',
+        value: r.framesSent,
+        unit: '',
+        target: '≥ 1,000,000',
+      },
       { metric: 'of which structure-aware (fast-check, from the .proto)', value: r.structured, unit: '' },
-      { metric: 'of which raw (random bytes, text, bit-flipped/truncated/padded encodings)', value: r.raw, unit: '' },
+      {
+        metric: 'of which raw (random bytes, text, bit-flipped/truncated/padded encodings)',
+        value: r.raw,
+        unit: '',
+      },
       { metric: 'connections', value: r.connections, unit: '' },
       { metric: 'collector RSS before the fuzz', value: Math.round(r.startRssMiB), unit: 'MiB' },
       { metric: 'collector peak RSS (sampled every 100 ms)', value: Math.round(r.peakRssMiB), unit: 'MiB' },
       { metric: 'frames per second', value: Math.round(r.framesSent / (r.durationMs / 1000)), unit: '/s' },
-      { metric: 'problems (crash, unnamed close, left open, acked data lost)', value: r.problems.length, unit: '', target: '0' },
+      {
+        metric: 'problems (crash, unnamed close, left open, acked data lost)',
+        value: r.problems.length,
+        unit: '',
+        target: '0',
+      },
     ],
     notes: [
       `Close codes by connection: ${Object.entries(r.closeCodes)

@@ -31,7 +31,9 @@ for (let i = 0; i < argv.length; i++) {
 }
 const unknown = names.filter((n) => !CAMPAIGNS.some((c) => c.name === n));
 if (unknown.length) {
-  console.error(`soak: no campaign ${unknown.join(', ')}; there are: ${CAMPAIGNS.map((c) => c.name).join(', ')}`);
+  console.error(
+    `soak: no campaign ${unknown.join(', ')}; there are: ${CAMPAIGNS.map((c) => c.name).join(', ')}`,
+  );
   process.exit(2);
 }
 
@@ -51,7 +53,12 @@ for (const c of CAMPAIGNS.filter((c) => names.length === 0 || names.includes(c.n
   try {
     outcome = await c.run(params, (l) => console.log(l));
   } catch (err) {
-    outcome = { title: c.name, rows: [], notes: [], problems: [`the campaign itself failed: ${(err as Error).stack}`] };
+    outcome = {
+      title: c.name,
+      rows: [],
+      notes: [],
+      problems: [`the campaign itself failed: ${(err as Error).stack}`],
+    };
   }
   const seconds = (Date.now() - started.getTime()) / 1000;
   const loadAfter = loadavg()[0]!.toFixed(1);
@@ -65,7 +72,9 @@ for (const c of CAMPAIGNS.filter((c) => names.length === 0 || names.includes(c.n
     ...outcome.rows.map((r) => `| ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.target ?? ''} |`),
     '',
     ...outcome.notes.map((n) => `- ${n}`),
-    ...(outcome.problems.length ? ['', '**Problems found:**', '', ...outcome.problems.map((p) => `- ${p}`)] : []),
+    ...(outcome.problems.length
+      ? ['', '**Problems found:**', '', ...outcome.problems.map((p) => `- ${p}`)]
+      : []),
   ];
   for (const l of lines) console.log(l);
   writeFileSync(file, withSoakBlock(readFileSync(file, 'utf8'), c.name, lines.join('\n')));

@@ -27,7 +27,9 @@ export function diagnosticTitle(i: number, n: number, tag?: string): string {
   return tag ? `diagnostic event ${i} of ${n} [${tag}]` : `diagnostic event ${i} of ${n}`;
 }
 
-export async function emitDiagnosticEvents(o: DiagnosticOptions): Promise<{ depth: number; lastSeq: number }> {
+export async function emitDiagnosticEvents(
+  o: DiagnosticOptions,
+): Promise<{ depth: number; lastSeq: number }> {
   const shots = o.screenshots ?? 0;
   const outbox = await Outbox.open({ dir: o.outboxDir, log: o.log });
   const blobs = new BlobStore({ dir: o.blobDir, log: o.log });
