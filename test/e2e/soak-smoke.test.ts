@@ -1,10 +1,11 @@
 // The soak campaigns of issue 21 (test/soak/, `pnpm soak`) in miniature, so CI runs every one
 // of them end to end: a few kill -9 cycles of collector and agent with events and screenshots in
-// flight, and a few thousand fuzzed frames. The full runs' figures are in BENCHMARKS.md.
+// flight, a few thousand fuzzed frames, one simulated offline school day. The full runs' figures are in BENCHMARKS.md.
 import { describe, expect, it } from 'vitest';
 import { SOAK_MARKER, soakTail, withSoakBlock } from '../soak/benchmarks-file.ts';
 import { crashCampaign } from '../soak/crash.ts';
 import { fuzzCampaign } from '../soak/fuzz.ts';
+import { offlineCampaign } from '../soak/offline.ts';
 
 describe('soak campaigns, smoke size', () => {
   it('crash: 3 kill -9 cycles of each side lose, duplicate and damage nothing', {
@@ -35,6 +36,25 @@ describe('soak campaigns, smoke size', () => {
     expect(r.structured).toBeGreaterThan(1_000);
     expect(r.raw).toBeGreaterThan(0);
     expect(Object.keys(r.closeCodes)).toContain('MALFORMED');
+  });
+
+  it('offline: a simulated school day is delivered whole; a small bound drops oldest windows only, with Gaps', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await offlineCampaign({
+      seed: 5,
+      days: 1,
+      windowEverySec: 30,
+      flagsPerDay: 2,
+      smallBound: 600,
+    });
+    console.log(`soak smoke offline: ${JSON.stringify({ ...r, problems: r.problems.length })}`);
+    expect(r.problems).toEqual([]);
+    expect(r.flags).toBe(2);
+    expect(r.heartbeats).toBe(420);
+    expect(r.boundedDropped).toBeGreaterThan(0);
+    expect(r.boundedDroppedByKind).toEqual({ window: r.boundedDropped });
+    expect(r.boundedGaps).toBeGreaterThan(0);
   });
 
   it('BENCHMARKS.md: a campaign replaces its own block, and pnpm bench keeps the soak part', () => {

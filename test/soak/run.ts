@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { withSoakBlock } from './benchmarks-file.ts';
 import { crashSoak } from './crash.ts';
 import { fuzzSoak } from './fuzz.ts';
+import { offlineSoak } from './offline.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
-const CAMPAIGNS: SoakCampaign[] = [crashSoak, fuzzSoak];
+const CAMPAIGNS: SoakCampaign[] = [crashSoak, fuzzSoak, offlineSoak];
 const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
 
 const names: string[] = [];
