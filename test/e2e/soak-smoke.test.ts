@@ -1,11 +1,13 @@
 // The soak campaigns of issue 21 (test/soak/, `pnpm soak`) in miniature, so CI runs every one
 // of them end to end: a few kill -9 cycles of collector and agent with events and screenshots in
-// flight, a few thousand fuzzed frames, one simulated offline school day. The full runs' figures are in BENCHMARKS.md.
+// flight, a few thousand fuzzed frames, one simulated offline school day, a
+// reconnection storm of 50 agents. The full runs' figures are in BENCHMARKS.md.
 import { describe, expect, it } from 'vitest';
 import { SOAK_MARKER, soakTail, withSoakBlock } from '../soak/benchmarks-file.ts';
 import { crashCampaign } from '../soak/crash.ts';
 import { fuzzCampaign } from '../soak/fuzz.ts';
 import { offlineCampaign } from '../soak/offline.ts';
+import { reconnectCampaign } from '../soak/reconnect.ts';
 
 describe('soak campaigns, smoke size', () => {
   it('crash: 3 kill -9 cycles of each side lose, duplicate and damage nothing', {
@@ -55,6 +57,17 @@ describe('soak campaigns, smoke size', () => {
     expect(r.boundedDropped).toBeGreaterThan(0);
     expect(r.boundedDroppedByKind).toEqual({ window: r.boundedDropped });
     expect(r.boundedGaps).toBeGreaterThan(0);
+  });
+
+  it('reconnect: 50 agents reconnecting at once after a kill -9 settle with every event once', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await reconnectCampaign({ seed: 9, devices: 50, eventsPerDevice: 300 });
+    console.log(`soak smoke reconnect: ${JSON.stringify({ ...r, problems: r.problems.length })}`);
+    expect(r.problems).toEqual([]);
+    expect(r.events).toBe(15_000);
+    expect(r.settleMs).toBeGreaterThan(0);
+    expect(r.settleMs).toBeLessThan(60_000);
   });
 
   it('BENCHMARKS.md: a campaign replaces its own block, and pnpm bench keeps the soak part', () => {

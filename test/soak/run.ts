@@ -12,9 +12,10 @@ import { withSoakBlock } from './benchmarks-file.ts';
 import { crashSoak } from './crash.ts';
 import { fuzzSoak } from './fuzz.ts';
 import { offlineSoak } from './offline.ts';
+import { reconnectSoak } from './reconnect.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
-const CAMPAIGNS: SoakCampaign[] = [crashSoak, fuzzSoak, offlineSoak];
+const CAMPAIGNS: SoakCampaign[] = [crashSoak, fuzzSoak, offlineSoak, reconnectSoak];
 const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
 
 const names: string[] = [];
