@@ -1,9 +1,10 @@
 // The soak campaigns of issue 21 (test/soak/, `pnpm soak`) in miniature, so CI runs every one
 // of them end to end: a few kill -9 cycles of collector and agent with events and screenshots in
 // flight, a few thousand fuzzed frames, one simulated offline school day, a
-// reconnection storm of 50 agents. The full runs' figures are in BENCHMARKS.md.
+// reconnection storm of 50 agents, 8 live feeds with 20 agents. The full runs' figures are in BENCHMARKS.md.
 import { describe, expect, it } from 'vitest';
 import { SOAK_MARKER, soakTail, withSoakBlock } from '../soak/benchmarks-file.ts';
+import { consoleLoadCampaign } from '../soak/console-load.ts';
 import { crashCampaign } from '../soak/crash.ts';
 import { fuzzCampaign } from '../soak/fuzz.ts';
 import { offlineCampaign } from '../soak/offline.ts';
@@ -68,6 +69,24 @@ describe('soak campaigns, smoke size', () => {
     expect(r.events).toBe(15_000);
     expect(r.settleMs).toBeGreaterThan(0);
     expect(r.settleMs).toBeLessThan(60_000);
+  });
+
+  it('console load: live feeds see every probe event; device list and alert queue answer', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await consoleLoadCampaign({
+      seed: 2,
+      agents: 20,
+      consoles: 8,
+      heartbeatEverySec: 2,
+      samples: 5,
+    });
+    console.log(`soak smoke console-load: ${JSON.stringify({ ...r, problems: r.problems.length })}`);
+    expect(r.problems).toEqual([]);
+    expect(r.connected).toBe(20);
+    expect(r.feedsOpen).toBe(8);
+    expect(r.loaded.lagSamples).toBeGreaterThanOrEqual(5 * 8 * 0.9);
+    expect(r.loaded.devicesP95).toBeGreaterThan(0);
   });
 
   it('BENCHMARKS.md: a campaign replaces its own block, and pnpm bench keeps the soak part', () => {
