@@ -11,12 +11,20 @@ import { fileURLToPath } from 'node:url';
 import { withSoakBlock } from './benchmarks-file.ts';
 import { consoleLoadSoak } from './console-load.ts';
 import { crashSoak } from './crash.ts';
+import { diskSoak } from './disk.ts';
 import { fuzzSoak } from './fuzz.ts';
 import { offlineSoak } from './offline.ts';
 import { reconnectSoak } from './reconnect.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
-const CAMPAIGNS: SoakCampaign[] = [crashSoak, fuzzSoak, offlineSoak, reconnectSoak, consoleLoadSoak];
+const CAMPAIGNS: SoakCampaign[] = [
+  crashSoak,
+  diskSoak,
+  fuzzSoak,
+  offlineSoak,
+  reconnectSoak,
+  consoleLoadSoak,
+];
 const file = join(dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md');
 
 const names: string[] = [];
