@@ -41,6 +41,8 @@ export interface DiskReport {
   fullEpisodes: number;
   collectorExits: number;
   storageCloses: number;
+  /** Times the collector stayed up but refused every agent after the disk had room again. */
+  wedged: number;
   /** Collector log lines naming ENOSPC. */
   storageErrors: number;
   durationMs: number;
@@ -79,6 +81,7 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     fullEpisodes: 0,
     collectorExits: 0,
     storageCloses: 0,
+    wedged: 0,
     storageErrors: 0,
     durationMs: 0,
     problems: [],
@@ -143,18 +146,39 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
           return st.outbox?.depth === 0 && pending.length === 0 && st.link?.status === 'connected';
         },
         `round ${round}: the backlog delivered after the disk came back`,
-        o.recoverTimeoutMs ?? 120_000,
+        o.recoverTimeoutMs ?? 60_000,
         500,
       );
       try {
         await delivered;
       } catch (err) {
-        const st = await readFile(join(enrolled.dataDir, 'status.json'), 'utf8').catch(() => '');
-        throw new Error(
-          `${(err as Error).message}\nagent status: ${st.replace(/\s+/g, ' ').slice(0, 600)}\ncollector log (last 15):\n${c
-            .logs()
-            .slice(-15)
-            .join('\n')}\nagent log (last 2,000 chars):\n${agent?.logs().slice(-2_000)}`,
+        // Wedged: up, but refusing every agent although the disk has room again. Record it
+        // precisely, restart it (what an operator would have to do) and carry on.
+        const health = await fetch(`${c.url}/api/v1/health`).then(
+          (res) => res.status,
+          () => 'no answer',
+        );
+        const st = await readFile(join(enrolled.dataDir, 'status.json'), 'utf8').catch(() => '{}');
+        const link = (JSON.parse(st) as { link?: { lastError?: string } }).link;
+        const lastStoreError = c
+          .logs()
+          .filter((l) => l.includes('store I/O failed'))
+          .at(-1)
+          ?.match(/"message":"([^"]{0,200})/)?.[1];
+        report.wedged++;
+        report.problems.push(
+          `round ${round}: ${(err as Error).message}; the disk had room again, health answered ${health}, the agent's last error "${link?.lastError ?? '?'}", the collector's last store error "${lastStoreError ?? '?'}"; restarted by hand`,
+        );
+        await c.restart();
+        await waitFor(
+          async () => {
+            const st2 = JSON.parse(await readFile(join(enrolled.dataDir, 'status.json'), 'utf8'));
+            const pending = (await readdir(blobDir)).filter((n) => n.endsWith('.json'));
+            return st2.outbox?.depth === 0 && pending.length === 0 && st2.link?.status === 'connected';
+          },
+          `round ${round}: the backlog delivered after a restart`,
+          120_000,
+          500,
         );
       }
       await agent.stop();
