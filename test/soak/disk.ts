@@ -213,7 +213,7 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
       const t = e.activeWindow?.app === 'custodian-diagnostic' ? e.activeWindow.title : undefined;
       if (t) seen.set(t, (seen.get(t) ?? 0) + 1);
     }
-    const max = Math.max(0, ...seqs);
+    const max = [...seqs].reduce((m, s) => Math.max(m, s), 0);
     if (max !== seqs.size) report.problems.push(`${max - seqs.size} seqs missing below ${max}`);
     const missing = [...titles].filter((t) => seen.get(t) !== 1);
     if (missing.length)

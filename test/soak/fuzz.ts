@@ -437,7 +437,7 @@ export async function fuzzCampaign(o: FuzzOptions): Promise<FuzzReport> {
 /** `pnpm soak fuzz`: ≥ 1,000,000 frames. */
 export const fuzzSoak: SoakCampaign = {
   name: 'fuzz',
-  defaults: { connections: 18_000, framesPerConnection: 60, devices: 32, rssLimitMiB: 400 },
+  defaults: { connections: 26_000, framesPerConnection: 60, devices: 32, rssLimitMiB: 400 },
   async run(p, log) {
     const r = await fuzzCampaign({
       seed: p.seed,
