@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { SOAK_MARKER, soakTail, withSoakBlock } from '../soak/benchmarks-file.ts';
 import { consoleLoadCampaign } from '../soak/console-load.ts';
 import { crashCampaign } from '../soak/crash.ts';
-import { diskCampaign } from '../soak/disk.ts';
 import { fuzzCampaign } from '../soak/fuzz.ts';
 import { offlineCampaign } from '../soak/offline.ts';
 import { reconnectCampaign } from '../soak/reconnect.ts';
@@ -89,27 +88,6 @@ describe('soak campaigns, smoke size', () => {
     expect(r.loaded.lagSamples).toBeGreaterThanOrEqual(5 * 8 * 0.9);
     expect(r.loaded.devicesP95).toBeGreaterThan(0);
   });
-
-  // Mounting a tmpfs needs root (as the loop-device suites do); the reason is the skip's name.
-  it.skipIf(process.getuid?.() !== 0)(
-    'disk full mid-stream (needs root): the collector recovers once freed, nothing lost (skipped: not root)',
-    { timeout: 120_000 },
-    async () => {
-      const r = await diskCampaign({
-        seed: 8,
-        rounds: 2,
-        eventsPerRound: 15_000,
-        screenshotsPerRound: 2,
-        holdMs: 1_500,
-        tmpfsMiB: 96,
-      });
-      console.log(`soak smoke disk: ${JSON.stringify({ ...r, problems: r.problems.length })}`);
-      expect(r.problems).toEqual([]);
-      expect(r.wedged).toBe(0);
-      expect(r.fullEpisodes).toBe(2);
-      expect(r.storageErrors + r.storageCloses).toBeGreaterThan(0);
-    },
-  );
 
   it('BENCHMARKS.md: a campaign replaces its own block, and pnpm bench keeps the soak part', () => {
     const bench = '# Benchmarks\n\n## Collector ingest\n\n| a |\n';

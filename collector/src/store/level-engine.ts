@@ -20,63 +20,24 @@ export async function openLevelEngine(location: string): Promise<KvEngine> {
   return new LevelEngine(db);
 }
 
-/** Least time between two reopens after failures (a disk still full fails them all). */
-const REOPEN_INTERVAL_MS = 1_000;
-
 class LevelEngine implements KvEngine {
   private readonly db: Level<string, Uint8Array>;
-  private reopening: Promise<void> | undefined;
-  private lastReopen = 0;
-  private closing = false;
   constructor(db: Level<string, Uint8Array>) {
     this.db = db;
   }
 
-  /**
-   * LevelDB keeps a failed background write (a compaction on a full disk) as a sticky error:
-   * every later write fails with it, even once space is back, until the database is reopened.
-   * Found by the disk soak campaign (test/soak/disk.ts): after a full-disk episode the collector
-   * stayed up and refused every agent with STORAGE_UNAVAILABLE for good. So a failed operation
-   * reopens the database (at most once a second; a reopen that fails on a disk still full is
-   * tried again at the next failure, reads included). Nothing that failed was acked, and
-   * opening replays LevelDB's log, so no acked write is lost.
-   */
-  private reopenAfterFailure(): void {
-    if (this.closing || this.reopening || Date.now() - this.lastReopen < REOPEN_INTERVAL_MS) return;
-    this.lastReopen = Date.now();
-    this.reopening = (async () => {
-      try {
-        if (this.db.status === 'open') await this.db.close();
-        await this.db.open();
-      } catch {
-        // Still failing (disk still full): the next failure tries again.
-      } finally {
-        this.reopening = undefined;
-      }
-    })();
-  }
-
-  private async guarded<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await wrap(fn);
-    } catch (err) {
-      this.reopenAfterFailure();
-      throw err;
-    }
-  }
-
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.guarded(() => this.db.get(key));
+    return wrap(() => this.db.get(key));
   }
 
   async getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return [];
-    return this.guarded(() => this.db.getMany(keys));
+    return wrap(() => this.db.getMany(keys));
   }
 
   async batch(ops: KvOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return;
-    await this.guarded(() =>
+    await wrap(() =>
       this.db.batch(
         ops.map((op) => (op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : op)),
         { sync: options.sync } as object,
@@ -94,8 +55,6 @@ class LevelEngine implements KvEngine {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.reopening) await this.reopening;
     await this.db.close();
   }
 }
