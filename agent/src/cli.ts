@@ -21,7 +21,7 @@ import { claimPending, enrol } from './identity/enrol.ts';
 import { enrolFromConfig } from './identity/enrol-config.ts';
 import { writeBrowserFiles } from './native-host/browser-files.ts';
 import { runNativeHost } from './native-host/host.ts';
-import { Outbox } from './outbox/outbox.ts';
+import { emitDiagnosticEvents } from './outbox/diagnostic-events.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
 import { defaultServiceSpec } from './service/service-spec.ts';
@@ -46,8 +46,9 @@ Commands:
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
                                                     install as a service (Linux: systemd unit, Restart=always)
   inventory                                         print this device's inventory as the agent reports it (JSON)
-  emit-test-events N                                diagnostic: append N test events to the outbox
-                                                    (agent must be stopped; they are app "custodian-diagnostic")
+  emit-test-events N [--tag T] [--screenshots K]    diagnostic: append N test events to the outbox
+                                                    (agent must be stopped; they are app "custodian-diagnostic";
+                                                    --screenshots: K flags, each with one test screenshot)
   browser-files (--root DIR | --out DIR [--target win32]) [--server URL | --extension-id ID | --key PEM]
                 [--run-dir DIR] [--host-log FILE] [--extension-out DIR]
                                                     write the browser extension's host launcher, host
@@ -119,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
       root: { type: 'string' },
       'extension-out': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      tag: { type: 'string' },
+      screenshots: { type: 'string' },
     },
   });
   if (values.help || command === undefined || command === 'help') {
@@ -190,7 +193,12 @@ export async function main(argv: string[]): Promise<number> {
       const n = Number(positionals[0]);
       if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
         throw new UsageError('emit-test-events needs a count from 1 to 1,000,000');
-      return emitTestEvents(dataDir, n, log);
+      const shots = Number(values.screenshots ?? 0);
+      if (!Number.isInteger(shots) || shots < 0 || shots > 1_000)
+        throw new UsageError('--screenshots needs a count from 0 to 1,000');
+      if (values.tag !== undefined && !/^[\w.-]{1,64}$/.test(values.tag))
+        throw new UsageError('--tag: 1-64 letters, digits, ".", "_" or "-"');
+      return emitTestEvents(dataDir, n, log, { tag: values.tag, screenshots: shots });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -443,31 +451,23 @@ async function emitTestEvents(
   dataDir: string,
   n: number,
   log: ReturnType<typeof createLogger>,
+  extra: { tag: string | undefined; screenshots: number },
 ): Promise<number> {
   if (!(await loadCredentials(dataDir)))
     throw new UsageError('not enrolled: nothing would ever send these events');
-  const outbox = await Outbox.open({ dir: dataPaths(dataDir).outbox, log });
-  try {
-    for (let i = 0; i < n; i += 1_000) {
-      const count = Math.min(1_000, n - i);
-      await outbox.emitMany(
-        Array.from({ length: count }, (_, k) => ({
-          activeWindow: {
-            app: 'custodian-diagnostic',
-            title: `diagnostic event ${i + k + 1} of ${n}`,
-            url: '',
-            pid: 0,
-          },
-        })),
-      );
-    }
-    const s = outbox.stats();
-    process.stdout.write(
-      `appended ${n} diagnostic events; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`,
-    );
-  } finally {
-    await outbox.close();
-  }
+  const paths = dataPaths(dataDir);
+  const s = await emitDiagnosticEvents({
+    outboxDir: paths.outbox,
+    blobDir: paths.blobs,
+    log,
+    count: n,
+    screenshots: extra.screenshots,
+    ...(extra.tag !== undefined ? { tag: extra.tag } : {}),
+  });
+  const shots = extra.screenshots > 0 ? ` and ${extra.screenshots} flags with screenshots` : '';
+  process.stdout.write(
+    `appended ${n} diagnostic events${shots}; outbox holds ${s.depth} (last seq ${s.lastSeq})\n`,
+  );
   return 0;
 }
 

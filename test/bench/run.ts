@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { soakTail } from '../soak/benchmarks-file.ts';
 import { sectionProblem } from './section.ts';
 import type { BenchResult } from './types.ts';
 
@@ -99,7 +100,12 @@ if (only.length === 0 && benchDir === here) {
       `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}.`,
     '',
   ];
-  writeFileSync(benchmarksFile, [...header, ...results.map(sectionText)].join('\n'));
+  const tail = soakTail(readFileSync(benchmarksFile, 'utf8'));
+  // The soak campaigns' figures (pnpm soak) are kept as they are.
+  writeFileSync(
+    benchmarksFile,
+    [...header, ...results.map(sectionText)].join('\n') + (tail ? `\n${tail}` : ''),
+  );
   console.log('bench: wrote BENCHMARKS.md');
 } else if (benchDir === here) {
   // `pnpm bench NAME`: only the sections that ran are replaced (or added), each saying when it ran.
@@ -115,7 +121,11 @@ if (only.length === 0 && benchDir === here) {
       text = `${text.trimEnd()}\n\n${sectionText(r)}`;
       continue;
     }
-    const next = text.indexOf('\n## ', at + heading.length);
+    // The section ends where the next section, the soak campaigns' part or its marker begins.
+    const ends = ['\n## ', '\n# ', '\n<!--']
+      .map((m) => text.indexOf(m, at + heading.length))
+      .filter((i) => i >= 0);
+    const next = ends.length > 0 ? Math.min(...ends) : -1;
     text = text.slice(0, at) + sectionText(r) + (next < 0 ? '' : `\n${text.slice(next + 1)}`);
   }
   writeFileSync(benchmarksFile, text);

@@ -31,6 +31,12 @@ export function clockWindow(timelineDays: number): ClockWindow {
 
 const DEFAULT_WINDOW: ClockWindow = { behindMs: MAX_CLOCK_BEHIND_MS, aheadMs: MAX_CLOCK_AHEAD_MS };
 
+/** An agent clock for a note: ISO when Date can show it (±8.64e15 ms), the number otherwise. */
+function clockText(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
+}
+
 /** The time an event is ordered (and retained) by, and why it is not the agent's clock if not. */
 export function orderingTime(
   agentTimeMs: number,
@@ -42,12 +48,12 @@ export function orderingTime(
   if (agentTimeMs < receivedAt - window.behindMs)
     return {
       time: receivedAt,
-      reason: `agent clock ${new Date(agentTimeMs).toISOString()} is more than ${Math.round(window.behindMs / DAY)} days before the receive time`,
+      reason: `agent clock ${clockText(agentTimeMs)} is more than ${Math.round(window.behindMs / DAY)} days before the receive time`,
     };
   if (agentTimeMs > receivedAt + window.aheadMs)
     return {
       time: receivedAt,
-      reason: `agent clock ${new Date(agentTimeMs).toISOString()} is more than ${Math.round(window.aheadMs / 3_600_000)} h after the receive time`,
+      reason: `agent clock ${clockText(agentTimeMs)} is more than ${Math.round(window.aheadMs / 3_600_000)} h after the receive time`,
     };
   return { time: agentTimeMs };
 }

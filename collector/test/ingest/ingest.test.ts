@@ -232,3 +232,30 @@ describe('text that is not UTF-8', () => {
     expect(await h.app.store.timeline.has(dev.deviceId, stream, 2)).toBe(false);
   });
 });
+
+// Found by the fuzz campaign (test/soak/fuzz.ts, seed 7, connection 54): an agent clock past
+// what Date can show (8.64e15 ms) made the clock note throw, the session failed with
+// STORAGE_UNAVAILABLE ("retry later"), and the agent's resend failed the same way forever: every
+// later event of that stream stuck behind one bad timestamp.
+describe('agent clocks beyond what Date can show', () => {
+  it('stores and acks the events, ordered by receive time, and keeps the stream going', async () => {
+    const { dev, client, stream } = await connectedDevice(h);
+    const before = Date.now();
+    const ack = await client.batch(stream, [
+      heartbeat(1, Number.MAX_SAFE_INTEGER),
+      windowEvent(2, 'far future', 8.64e15 + 1),
+      flagged(3, 'knife', [], Number.MAX_SAFE_INTEGER),
+    ]);
+    expect(ack.seq).toBe(3);
+    expect((await client.batch(stream, [heartbeat(4)])).seq).toBe(4);
+    const page = await h.app.store.timeline.query({ deviceId: dev.deviceId, limit: 10 });
+    const bySeq = new Map(page.records.map((r) => [r.seq, r]));
+    expect([...bySeq.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect(bySeq.get(1)?.time).toBeGreaterThanOrEqual(before);
+    expect(bySeq.get(1)?.agentTimeMs).toBe(Number.MAX_SAFE_INTEGER);
+    expect(bySeq.get(2)?.timeReason).toMatch(/agent clock 8640000000000001 ms is more than/);
+    const alert = await h.app.store.alerts.get(bySeq.get(3)!.alertId!);
+    expect(alert?.occurredAt).toBeGreaterThanOrEqual(before);
+    client.close();
+  });
+});
