@@ -132,42 +132,27 @@ export function enrolRoutes(app: App): Route[] {
         };
       },
     }),
-    route({
-      method: 'POST',
-      path: '/api/v1/enrol/replacements/:id/approve',
-      access: REPLACEMENT_DECIDERS,
-      schema: {
-        params: IdParams('replacement request'),
-        body: ReasonBody,
-        summary: 'Approve a replacement enrolment',
-      },
-      handler: async (ctx) => {
-        const { keyHash: _k, ...r } = await app.enrol.replacements.approve(
-          ctx.input.params.id,
-          ctx.input.body.reason,
-          actorOf(ctx.principal),
-        );
-        return { replacement: r };
-      },
-    }),
-    route({
-      method: 'POST',
-      path: '/api/v1/enrol/replacements/:id/deny',
-      access: REPLACEMENT_DECIDERS,
-      schema: {
-        params: IdParams('replacement request'),
-        body: ReasonBody,
-        summary: 'Deny a replacement enrolment',
-      },
-      handler: async (ctx) => {
-        const { keyHash: _k, ...r } = await app.enrol.replacements.deny(
-          ctx.input.params.id,
-          ctx.input.body.reason,
-          actorOf(ctx.principal),
-        );
-        return { replacement: r };
-      },
-    }),
+    // Approve and deny take the same input and answer the same shape.
+    ...(['approve', 'deny'] as const).map((decision) =>
+      route({
+        method: 'POST',
+        path: `/api/v1/enrol/replacements/:id/${decision}`,
+        access: REPLACEMENT_DECIDERS,
+        schema: {
+          params: IdParams('replacement request'),
+          body: ReasonBody,
+          summary: `${decision === 'approve' ? 'Approve' : 'Deny'} a replacement enrolment`,
+        },
+        handler: async (ctx) => {
+          const { keyHash: _k, ...r } = await app.enrol.replacements[decision](
+            ctx.input.params.id,
+            ctx.input.body.reason,
+            actorOf(ctx.principal),
+          );
+          return { replacement: r };
+        },
+      }),
+    ),
     route({
       method: 'POST',
       path: '/api/v1/enrol/codes',
