@@ -280,8 +280,16 @@ function text(field: string, value: unknown): string {
   return value;
 }
 
-/** A list of IP addresses: a JSON array in the config file, or comma-separated text (env). */
-function addressList(field: string, value: unknown): string[] {
+/**
+ * A list of strings each `ok` accepts: a JSON array in the config file, or comma-separated text
+ * (env). `what` names the items in the errors: [one, many].
+ */
+function listOf(
+  field: string,
+  value: unknown,
+  ok: (v: string) => boolean,
+  what: readonly [string, string],
+): string[] {
   const items =
     typeof value === 'string'
       ? value
@@ -289,26 +297,9 @@ function addressList(field: string, value: unknown): string[] {
           .map((v) => v.trim())
           .filter((v) => v !== '')
       : value;
-  if (!Array.isArray(items)) bad(field, 'must be a list of IP addresses');
+  if (!Array.isArray(items)) bad(field, `must be a list of ${what[1]}`);
   return items.map((v) => {
-    if (typeof v !== 'string' || isIP(v) === 0) bad(field, `not an IP address: ${JSON.stringify(v)}`);
-    return v;
-  });
-}
-
-/** A list of IP addresses or CIDR ranges (`10.0.0.0/8`, `fd00::/8`), as addressList. */
-function rangeList(field: string, value: unknown): string[] {
-  const items =
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((v) => v.trim())
-          .filter((v) => v !== '')
-      : value;
-  if (!Array.isArray(items)) bad(field, 'must be a list of IP addresses or CIDR ranges');
-  return items.map((v) => {
-    if (typeof v !== 'string' || !isAddressRange(v))
-      bad(field, `not an IP address or CIDR range: ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !ok(v)) bad(field, `not an ${what[0]}: ${JSON.stringify(v)}`);
     return v;
   });
 }
@@ -373,7 +364,10 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   cfg.policy.minIdleLockSeconds = int('policy.minIdleLockSeconds', cfg.policy.minIdleLockSeconds, 1, 86_400);
   cfg.enrol.liveDays = int('enrol.liveDays', cfg.enrol.liveDays, 1, 3650);
   const h = cfg.http;
-  h.trustedProxies = addressList('http.trustedProxies', h.trustedProxies);
+  h.trustedProxies = listOf('http.trustedProxies', h.trustedProxies, (v) => isIP(v) !== 0, [
+    'IP address',
+    'IP addresses',
+  ]);
   h.requestTimeoutMs = int('http.requestTimeoutMs', h.requestTimeoutMs, 1000, 3_600_000);
   h.headersTimeoutMs = int('http.headersTimeoutMs', h.headersTimeoutMs, 500, 600_000);
   if (h.headersTimeoutMs > h.requestTimeoutMs)
@@ -381,7 +375,10 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   h.maxConnections = int('http.maxConnections', h.maxConnections, 10, 1_000_000);
   h.maxUnauthenticatedWs = int('http.maxUnauthenticatedWs', h.maxUnauthenticatedWs, 1, 1_000_000);
   h.maxSseStreamsPerUser = int('http.maxSseStreamsPerUser', h.maxSseStreamsPerUser, 1, 1000);
-  cfg.metrics.allowFrom = rangeList('metrics.allowFrom', cfg.metrics.allowFrom);
+  cfg.metrics.allowFrom = listOf('metrics.allowFrom', cfg.metrics.allowFrom, isAddressRange, [
+    'IP address or CIDR range',
+    'IP addresses or CIDR ranges',
+  ]);
   const a = cfg.auth;
   a.maxConcurrentPasswordChecks = int(
     'auth.maxConcurrentPasswordChecks',
