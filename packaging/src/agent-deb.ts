@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceSpec } from '../../agent/src/service/service-spec.ts';
 import { systemdUnit } from '../../agent/src/service/systemd.ts';
-import { buildDeb, whereSystemdRuns } from './deb.ts';
+import { buildDeb, prermFor, RELOAD_AFTER_REMOVE_LINES, startUnitLines } from './deb.ts';
 
 export const AGENT_PREFIX = '/opt/custodian-agent';
 export const AGENT_BINARY = `${AGENT_PREFIX}/custodian-agent`;
@@ -40,26 +40,12 @@ if [ "$1" = configure ]; then
     chown root:root ${AGENT_ENROL_CONFIG}
     chmod 0600 ${AGENT_ENROL_CONFIG}
   fi
-${whereSystemdRuns([
-  'systemctl daemon-reload',
-  'systemctl enable custodian-agent.service',
-  'systemctl restart custodian-agent.service',
-])
-  .split('\n')
-  .map((l) => `  ${l}`)
-  .join('\n')}
+${startUnitLines('custodian-agent.service')}
 fi
 exit 0
 `;
 
-const PRERM = `#!/bin/sh
-set -e
-${whereSystemdRuns([
-  'systemctl stop custodian-agent.service || true',
-  'if [ "$1" = remove ]; then systemctl disable custodian-agent.service || true; fi',
-])}
-exit 0
-`;
+const PRERM = prermFor('custodian-agent.service');
 
 const POSTRM = `#!/bin/sh
 set -e
@@ -67,10 +53,7 @@ if [ "$1" = purge ]; then
   rm -rf ${AGENT_DATA_DIR} /etc/custodian-agent
 fi
 if [ "$1" = remove ] || [ "$1" = purge ]; then
-${whereSystemdRuns(['systemctl daemon-reload || true'])
-  .split('\n')
-  .map((l) => `  ${l}`)
-  .join('\n')}
+${RELOAD_AFTER_REMOVE_LINES}
 fi
 exit 0
 `;

@@ -5,7 +5,7 @@
 // data, key, configuration and user go only on purge.
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDeb, whereSystemdRuns } from './deb.ts';
+import { buildDeb, prermFor, RELOAD_AFTER_REMOVE_LINES, startUnitLines } from './deb.ts';
 
 export const COLLECTOR_PREFIX = '/opt/custodian-collector';
 export const COLLECTOR_BINARY = `${COLLECTOR_PREFIX}/custodian-collector`;
@@ -89,26 +89,12 @@ if [ "$1" = configure ]; then
   fi
   chown root:${COLLECTOR_USER} ${COLLECTOR_CONFIG}
   chmod 0640 ${COLLECTOR_CONFIG}
-${whereSystemdRuns([
-  'systemctl daemon-reload',
-  'systemctl enable custodian-collector.service',
-  'systemctl restart custodian-collector.service',
-])
-  .split('\n')
-  .map((l) => `  ${l}`)
-  .join('\n')}
+${startUnitLines('custodian-collector.service')}
 fi
 exit 0
 `;
 
-const PRERM = `#!/bin/sh
-set -e
-${whereSystemdRuns([
-  'systemctl stop custodian-collector.service || true',
-  'if [ "$1" = remove ]; then systemctl disable custodian-collector.service || true; fi',
-])}
-exit 0
-`;
+const PRERM = prermFor('custodian-collector.service');
 
 const POSTRM = `#!/bin/sh
 set -e
@@ -118,10 +104,7 @@ if [ "$1" = purge ]; then
   if getent group ${COLLECTOR_USER} >/dev/null; then groupdel ${COLLECTOR_USER} || true; fi
 fi
 if [ "$1" = remove ] || [ "$1" = purge ]; then
-${whereSystemdRuns(['systemctl daemon-reload || true'])
-  .split('\n')
-  .map((l) => `  ${l}`)
-  .join('\n')}
+${RELOAD_AFTER_REMOVE_LINES}
 fi
 exit 0
 `;

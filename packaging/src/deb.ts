@@ -52,3 +52,31 @@ export function buildDeb(spec: DebSpec): void {
 export function whereSystemdRuns(lines: string[]): string {
   return `if [ -d /run/systemd/system ]; then\n${lines.map((l) => `  ${l}`).join('\n')}\nfi`;
 }
+
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+
+/** postinst lines inside its `configure` branch: reload, enable and (re)start the unit. */
+export function startUnitLines(unit: string): string {
+  return indent(
+    whereSystemdRuns(['systemctl daemon-reload', `systemctl enable ${unit}`, `systemctl restart ${unit}`]),
+  );
+}
+
+/** The whole prerm of a package with one service: stop it, and disable it on remove. */
+export function prermFor(unit: string): string {
+  return `#!/bin/sh
+set -e
+${whereSystemdRuns([
+  `systemctl stop ${unit} || true`,
+  `if [ "$1" = remove ]; then systemctl disable ${unit} || true; fi`,
+])}
+exit 0
+`;
+}
+
+/** postrm lines inside its remove/purge branch: systemd forgets the removed unit. */
+export const RELOAD_AFTER_REMOVE_LINES = indent(whereSystemdRuns(['systemctl daemon-reload || true']));
