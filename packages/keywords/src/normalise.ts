@@ -562,6 +562,16 @@ function spacedStage(fc: Uint16Array, tokens: number): void {
   }
 }
 
+/** Grows the output scratch (never shrinks it) to hold at least `cap` characters. */
+function ensureOutput(cap: number): void {
+  if (outCodes.length >= cap) return;
+  const size = Math.max(cap, outCodes.length * 2);
+  outCodes = new Uint16Array(size);
+  outRuns = new Uint8Array(size);
+  outStarts = new Int32Array(size);
+  outEnds = new Int32Array(size);
+}
+
 /** Stage 4: emit into the output scratch, collapsing runs of the same character. */
 function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
   const fc = f.code;
@@ -569,14 +579,7 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
   const fs = f.start;
   const fe = f.end;
   const { from: tokFrom, to: tokTo, joinBefore } = tokenScratch;
-  const cap = n + tokens + 1;
-  if (outCodes.length < cap) {
-    const size = Math.max(cap, outCodes.length * 2);
-    outCodes = new Uint16Array(size);
-    outRuns = new Uint8Array(size);
-    outStarts = new Int32Array(size);
-    outEnds = new Int32Array(size);
-  }
+  ensureOutput(n + tokens + 1);
   const out = outCodes;
   const runs = outRuns;
   const os = outStarts;
@@ -626,13 +629,7 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
  */
 function fusedPass(text: string): boolean {
   const length = text.length;
-  if (outCodes.length < length + 1) {
-    const size = Math.max(length + 1, outCodes.length * 2);
-    outCodes = new Uint16Array(size);
-    outRuns = new Uint8Array(size);
-    outStarts = new Int32Array(size);
-    outEnds = new Int32Array(size);
-  }
+  ensureOutput(length + 1);
   const out = outCodes;
   const runs = outRuns;
   const os = outStarts;
