@@ -52,6 +52,12 @@ type Phase = 'hello' | 'ready' | 'closed';
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** A reason for closing: the close code, the stable error code, and words for the agent and the log. */
+/**
+ * Status fields no event changes (reduceStatus never writes them): the commands sent from the
+ * console (commands.ts) and the policy version pushed to the agent. status.patch() writes them.
+ */
+const PATCHED_OUTSIDE_BATCHES = ['commands', 'policyVersionSent'] as const;
+
 export class Close extends Error {
   readonly closeCode: number;
   readonly errorCode: ErrorCodeValue;
@@ -386,10 +392,12 @@ export class Session {
     const alerts: Alert[] = [];
     const ops: KvOp[] = [];
     // Status: the persisted snapshot is projected from what this session already queued; the
-    // live status is re-derived after the commit from the then-current status (see below).
-    // Commands are recorded outside event commits (commands.ts): the snapshot carries the current list.
-    const { commands } = this.ctx.status.get(deviceId);
-    let status: DeviceLiveStatus = { ...(this.queuedStatus ?? this.ctx.status.get(deviceId)), commands };
+    // live status is re-derived after the commit from the then-current status (see below). Fields
+    // only ever written outside event batches are taken from the live status, so a snapshot never
+    // writes an older value of them back.
+    const live = this.ctx.status.get(deviceId);
+    let status: DeviceLiveStatus = { ...(this.queuedStatus ?? live) };
+    for (const k of PATCHED_OUTSIDE_BATCHES) status = { ...status, [k]: live[k] };
     const applied: [string, Record<string, unknown>][] = [];
     const projected = { ...stream.queued, gaps: [...stream.queued.gaps] };
     projected.duplicates += duplicates;
