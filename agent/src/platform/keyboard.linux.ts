@@ -8,11 +8,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import { type ChildProcess, type RunAs, run, spawnTied } from './exec.ts';
+import { type ChildProcess, run, spawnTied } from './exec.ts';
 import type { KeyboardLayout, KeyboardSource } from './keyboard.ts';
 import { type KeyEvent, MAX_FRAME_CHARS, parseKeyFrame } from './keyboard-frames.ts';
 import { parseSetxkbmapQuery, parseXmodmapPke } from './keymap.xkb.ts';
-import { runAsFor, sessionEnv } from './session.ts';
+import { helperSession, sessionEnv } from './session.ts';
 import { x11EnvironmentProblem } from './window.xprop.ts';
 
 /** The helper script: the TypeScript source, or in the bundle (agent/bin/bundle.ts) its .mjs beside it. */
@@ -40,10 +40,8 @@ export class X11KeyboardSource implements KeyboardSource {
     this.envOf = typeof env === 'function' ? env : () => env;
   }
 
-  private session(): { env: NodeJS.ProcessEnv; asUser: { runAs?: RunAs } } {
-    const base = this.envOf();
-    const runAs = runAsFor(base);
-    return { env: { ...base, LC_ALL: 'C.UTF-8' }, asUser: runAs ? { runAs } : {} };
+  private session(): ReturnType<typeof helperSession> {
+    return helperSession(this.envOf());
   }
 
   async probe(): Promise<CapabilityStatus> {

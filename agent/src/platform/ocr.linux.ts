@@ -5,10 +5,10 @@
 // the screen can draw). Both are short-lived children with timeouts.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
-import { hasCommand, type RunAs, run } from './exec.ts';
+import { hasCommand, run } from './exec.ts';
 import type { FocusedWindow, OcrResult, ScreenTextSource } from './ocr.ts';
 import { clipToScreen, decodeInlinePng, parseRootSize, parseXwininfo } from './ocr.xwininfo.ts';
-import { runAsFor, sessionEnv } from './session.ts';
+import { helperSession, sessionEnv } from './session.ts';
 import { parseWindowId, parseXpropLine, x11EnvironmentProblem } from './window.xprop.ts';
 
 const OCR_TIMEOUT_MS = 30_000;
@@ -22,10 +22,8 @@ export class X11ScreenTextSource implements ScreenTextSource {
     this.envOf = typeof env === 'function' ? env : () => env;
   }
 
-  private session(): { env: NodeJS.ProcessEnv; asUser: { runAs?: RunAs } } {
-    const base = this.envOf();
-    const runAs = runAsFor(base);
-    return { env: { ...base, LC_ALL: 'C.UTF-8' }, asUser: runAs ? { runAs } : {} };
+  private session(): ReturnType<typeof helperSession> {
+    return helperSession(this.envOf());
   }
 
   async probe(): Promise<CapabilityStatus> {

@@ -97,6 +97,18 @@ export function runAsFor(env: NodeJS.ProcessEnv): RunAs | undefined {
   return runAsOf.get(env);
 }
 
+/**
+ * A helper's environment (the session's, with C.UTF-8 output) and the user it runs as: spread
+ * `asUser` into run()/spawnTied() options.
+ */
+export function helperSession(base: NodeJS.ProcessEnv): {
+  env: NodeJS.ProcessEnv;
+  asUser: { runAs?: RunAs };
+} {
+  const runAs = runAsFor(base);
+  return { env: { ...base, LC_ALL: 'C.UTF-8' }, asUser: runAs ? { runAs } : {} };
+}
+
 /** Binds an environment to a user explicitly (adapters given a fixed env and user, tests). */
 export function bindRunAs(env: NodeJS.ProcessEnv, runAs: RunAs): NodeJS.ProcessEnv {
   runAsOf.set(env, runAs);
