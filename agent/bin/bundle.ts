@@ -17,6 +17,8 @@ await build({
     'custodian-agent': join(agentDir, 'bin', 'custodian-agent.js'),
     // Run as its own process (as the session's user) by platform/keyboard.linux.ts.
     'keyboard-child': join(agentDir, 'src', 'platform', 'keyboard-child.ts'),
+    // Run as its own process by platform/screenshot-process.ts.
+    'screenshot-child': join(agentDir, 'src', 'platform', 'screenshot-child.ts'),
   },
   platform: 'node',
   // level → classic-level (native addon); uiohook-napi is a native addon; get-windows and screenshot-desktop load binaries

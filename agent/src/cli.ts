@@ -171,6 +171,9 @@ export async function main(argv: string[]): Promise<number> {
         target: values.target ?? process.platform,
         out: values.out ?? process.cwd(),
       });
+    case 'screenshot-child':
+      // The single executable's screenshot child (screenshot-process.ts); not for people.
+      return (await import('./platform/screenshot-take.ts')).takeScreenshotToStdout();
     case 'inventory': {
       const source = await createInventorySource(pkg.version);
       process.stdout.write(`${JSON.stringify(await source.collect())}\n`);

@@ -113,7 +113,12 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
         );
       key = loaded.key;
     }
-    const opened = await openLevelStore(config.dataDir, key, now);
+    const opened = await openLevelStore(config.dataDir, key, now, {
+      onHealthChange: (h) =>
+        h.ok
+          ? log.warn('store recovered: writes succeed again')
+          : log.error({ err: h.error }, 'store failing: writes refused until the store reopens'),
+    });
     // A start that fails after this point (bad credentials in the environment, a module that
     // throws) must release the level lock, or a retry in the same process gets LEVEL_LOCKED.
     try {

@@ -37,11 +37,13 @@ module.exports = createRequire(process.execPath)(join(dirname(process.execPath),
 };
 
 /**
- * get-windows (Windows/macOS active window) and screenshot-desktop ship helper binaries next to
- * their own files, which an executable cannot carry: the executable reports those capabilities
- * unavailable with this reason instead (the Linux agent uses neither for windows).
+ * get-windows (Windows/macOS active window) ships helper binaries next to its own files, which an
+ * executable cannot carry: the executable reports that capability unavailable with this reason
+ * instead (the Linux agent reads windows with xprop). screenshot-desktop is bundled: on Linux
+ * (xrandr + ImageMagick's import) and macOS (screencapture) it only runs system commands; its
+ * Windows helper (a .bat beside its files) is not carried, and screenshot.win32.ts says so.
  */
-const NOT_SHIPPED = ['get-windows', 'screenshot-desktop'];
+const NOT_SHIPPED = ['get-windows'];
 const notShipped: Plugin = {
   name: 'custodian-not-shipped',
   resolveId(source) {

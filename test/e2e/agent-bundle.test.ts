@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPng } from '../../agent/src/platform/screenshot-process.ts';
 import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
 import { type AgentProcess, agentCli, startAgent } from '../support/agent-process.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -51,5 +52,17 @@ describe('bundled agent (as installed)', () => {
     const { stdout } = await agentCli(['status', '--json', '--data-dir', rig.enrolled.dataDir]);
     expect(JSON.parse(stdout)).toMatchObject({ running: true, connection: 'connected' });
     expect(agent.logs()).not.toMatch(/"level":"error"/);
+  });
+
+  it('carries its screenshot child (lib/screenshot-child.mjs), which returns a PNG of the screen', () => {
+    const child = fileURLToPath(new URL('../../agent/dist/lib/screenshot-child.mjs', import.meta.url));
+    const out = execFileSync(process.execPath, [child], {
+      env: rig.x.env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const png = Buffer.from(out, 'base64');
+    expect(isPng(png)).toBe(true);
+    expect(png.length).toBeGreaterThan(1000);
   });
 });

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPng } from '../../agent/src/platform/screenshot-process.ts';
 import {
   AGENT_BINARY,
   AGENT_DATA_DIR,
@@ -186,6 +187,18 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     expect(agentLog).not.toContain(collector!.enrolSecret);
     agent.kill('SIGTERM');
     await new Promise((r) => agent!.once('exit', r));
+  });
+
+  it('the installed executable takes a screenshot in its own child (`custodian-agent screenshot-child`)', () => {
+    const out = execFileSync(AGENT_BINARY, ['screenshot-child'], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DISPLAY: x!.display },
+      encoding: 'utf8',
+      timeout: 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const png = Buffer.from(out, 'base64');
+    expect(isPng(png)).toBe(true);
+    expect(png.length).toBeGreaterThan(1000);
   });
 
   it('dpkg -r removes the program and unit but keeps the data; dpkg -P then leaves nothing', async () => {

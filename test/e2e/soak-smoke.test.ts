@@ -1,11 +1,12 @@
 // The soak campaigns of issue 21 (test/soak/, `pnpm soak`) in miniature, so CI runs every one
 // of them end to end: a few kill -9 cycles of collector and agent with events and screenshots in
 // flight, a few thousand fuzzed frames, one simulated offline school day, a
-// reconnection storm of 50 agents, 8 live feeds with 20 agents. The full runs' figures are in BENCHMARKS.md.
+// reconnection storm of 50 agents, 8 live feeds with 20 agents, two rounds of a full disk. The full runs' figures are in BENCHMARKS.md.
 import { describe, expect, it } from 'vitest';
 import { SOAK_MARKER, soakTail, withSoakBlock } from '../soak/benchmarks-file.ts';
 import { consoleLoadCampaign } from '../soak/console-load.ts';
 import { crashCampaign } from '../soak/crash.ts';
+import { diskCampaign } from '../soak/disk.ts';
 import { fuzzCampaign } from '../soak/fuzz.ts';
 import { offlineCampaign } from '../soak/offline.ts';
 import { reconnectCampaign } from '../soak/reconnect.ts';
@@ -87,6 +88,27 @@ describe('soak campaigns, smoke size', () => {
     expect(r.feedsOpen).toBe(8);
     expect(r.loaded.lagSamples).toBeGreaterThanOrEqual(5 * 8 * 0.9);
     expect(r.loaded.devicesP95).toBeGreaterThan(0);
+  });
+
+  it('disk full: the collector refuses while full, recovers by itself once there is room, and loses nothing', {
+    timeout: 240_000,
+  }, async () => {
+    const r = await diskCampaign({
+      seed: 857316717,
+      rounds: 2,
+      eventsPerRound: 20_000,
+      screenshotsPerRound: 2,
+      holdMs: 2000,
+      tmpfsMiB: 96,
+    });
+    console.log(`soak smoke disk: ${JSON.stringify({ ...r, problems: r.problems.length })}`);
+    expect(r.problems).toEqual([]);
+    expect(r.fullEpisodes).toBe(2);
+    expect(r.events).toBe(40_000);
+    // The full disk reached the collector (else nothing was proven), and it never needed a restart.
+    expect(r.storageErrors + r.storageCloses).toBeGreaterThan(0);
+    expect(r.wedged).toBe(0);
+    expect(r.collectorExits).toBe(0);
   });
 
   it('BENCHMARKS.md: a campaign replaces its own block, and pnpm bench keeps the soak part', () => {

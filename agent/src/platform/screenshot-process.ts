@@ -1,6 +1,8 @@
-// Parent side of a screenshot: runs screenshot-child.ts with the current Node binary through
-// exec.ts run() (timeout, SIGKILL, wrapped errors) and checks that a PNG came back. Shared by
-// the per-platform sources; no window text ever reaches the child.
+// Parent side of a screenshot: runs the screenshot child (screenshot-take.ts) through exec.ts run()
+// (timeout, SIGKILL, wrapped errors) and checks that a PNG came back. Shared by the per-platform
+// sources; no window text ever reaches the child.
+import { existsSync } from 'node:fs';
+import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { CustodianError, ErrorCode, isCustodianError } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
@@ -8,7 +10,19 @@ import { type RunAs, run } from './exec.ts';
 import type { ScreenshotSource } from './screenshot.ts';
 import { runAsFor } from './session.ts';
 
-const CHILD = fileURLToPath(new URL('./screenshot-child.ts', import.meta.url));
+/**
+ * How to start the child: the single executable runs itself (`custodian-agent screenshot-child`);
+ * otherwise the current Node runs the TypeScript source or, in the bundle (agent/bin/bundle.ts),
+ * its .mjs beside it. Undefined: this build carries no screenshot child.
+ */
+export function screenshotChildArgs(): string[] | undefined {
+  if (isSea()) return ['screenshot-child'];
+  const script = [
+    fileURLToPath(new URL('./screenshot-child.ts', import.meta.url)),
+    fileURLToPath(new URL('./screenshot-child.mjs', import.meta.url)),
+  ].find((p) => existsSync(p));
+  return script ? [script] : undefined;
+}
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** A 4K screen as PNG stays far below this; base64 adds a third. */
 const MAX_OUTPUT = 256 * 1024 * 1024;
@@ -36,9 +50,12 @@ export async function captureInChild(
   timeoutMs: number,
   runAs: RunAs | undefined = runAsFor(env),
 ): Promise<Uint8Array> {
+  const args = screenshotChildArgs();
+  if (!args)
+    throw new CustodianError(ErrorCode.UNAVAILABLE, 'the screenshot helper is missing from this agent build');
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, [CHILD], {
+    ({ stdout } = await run(process.execPath, args, {
       env,
       timeoutMs,
       maxBuffer: MAX_OUTPUT,

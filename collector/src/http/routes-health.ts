@@ -1,3 +1,4 @@
+import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import { type Route, route } from './router.ts';
@@ -13,8 +14,19 @@ export function healthRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/health',
       access: 'public',
-      schema: { response: { 200: Health }, summary: 'Is the collector up' },
-      handler: () => ({ ok: true, agentsConnected: app.ingest.connectionCount }),
+      schema: {
+        response: { 200: Health },
+        summary: 'Is the collector up and its store writable (503 with CUST_ERR_STORAGE while not)',
+      },
+      handler: () => {
+        const storage = app.store.engine.health?.() ?? { ok: true };
+        if (!storage.ok)
+          throw new CustodianError(
+            ErrorCode.STORAGE,
+            'the store refuses writes (disk full or I/O error); it reopens itself once writes can succeed',
+          );
+        return { ok: true, agentsConnected: app.ingest.connectionCount };
+      },
     }),
   ];
 }

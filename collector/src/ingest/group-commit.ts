@@ -2,10 +2,16 @@
 // ONE atomic, synced level batch; each waiter resolves only after that batch is on disk. While
 // a write is in progress the next group accumulates, so under load the fsync rate stays at
 // one per disk round trip however many agents are sending (durability without a per-batch fsync).
+//
+// A waiter can be conditional (`stillValid`): a batch whose content was derived from an earlier
+// batch that then failed (an event batch's stream state projects the seqs queued before it) is
+// rejected at flush time instead of written, so the disk never claims what it does not hold.
+import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { KvEngine, KvOp } from '../store/types.ts';
 
 interface Waiter {
   ops: KvOp[];
+  stillValid: (() => boolean) | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -32,11 +38,14 @@ export class GroupCommitter {
     return this.pending.length;
   }
 
-  /** Resolves once `ops` (possibly none: "after everything queued before") are durable. */
-  enqueue(ops: KvOp[]): Promise<void> {
+  /**
+   * Resolves once `ops` (possibly none: "after everything queued before") are durable. With
+   * `stillValid`, asked when the group is written: false rejects this waiter unwritten.
+   */
+  enqueue(ops: KvOp[], stillValid?: () => boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.pending.length === 0) this.groupStartedAt = performance.now();
-      this.pending.push({ ops, resolve, reject });
+      this.pending.push({ ops, stillValid, resolve, reject });
       this.schedule();
     });
   }
@@ -71,9 +80,17 @@ export class GroupCommitter {
 
   private flush(): Promise<void> {
     if (this.writing || this.pending.length === 0) return this.writing ?? Promise.resolve();
-    const group = this.pending;
+    const group: Waiter[] = [];
+    for (const w of this.pending) {
+      if (!w.stillValid || w.stillValid()) group.push(w);
+      else
+        w.reject(
+          new CustodianError(ErrorCode.STORAGE, 'not written: a batch it depends on failed to write'),
+        );
+    }
     const startedAt = this.groupStartedAt;
     this.pending = [];
+    if (group.length === 0) return Promise.resolve();
     const ops: KvOp[] = [];
     for (const w of group) for (const op of w.ops) ops.push(op);
     const write = (async () => {

@@ -450,7 +450,7 @@ export class Session {
     const batchMax = records.reduce((m, r) => Math.max(m, r.seq), 0);
     ops.push(streamOp(projected), statusOp(status));
 
-    const commit = this.ctx.committer.enqueue(ops).then(
+    const commit = this.ctx.committer.enqueue(ops, () => !stream.failed).then(
       () => {
         for (const r of records) stream.pending.delete(r.seq);
         stream.committedMax = Math.max(stream.committedMax, batchMax);
@@ -475,6 +475,7 @@ export class Session {
       },
       (err: unknown) => {
         release();
+        stream.failed = true;
         this.ctx.streams.forget(deviceId, this.streamId);
         this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'commit failed; closing session');
         this.fail(

@@ -15,6 +15,12 @@ export interface LiveStream {
   maxQueued: number;
   /** Seqs queued for commit but not yet durable. */
   pending: Set<number>;
+  /**
+   * Set when a commit of this stream failed: every batch queued after it projected that batch's
+   * seqs, so none of them may be written (group-commit.ts `stillValid`); the registry forgets this
+   * object and the next batch starts again from the disk.
+   */
+  failed: boolean;
 }
 
 /** Gaps kept per stream record (the newest); the count of all is in the timeline anyway. */
@@ -48,6 +54,7 @@ export class StreamRegistry {
           queued: state,
           maxQueued: state.maxSeq,
           pending: new Set<number>(),
+          failed: false,
         };
       });
       // A failed load must not stick: the next Hello tries again.

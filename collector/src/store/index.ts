@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createBlobCipher } from './blob-crypto.ts';
-import { openLevelEngine } from './level-engine.ts';
+import { type LevelEngineOptions, openLevelEngine } from './level-engine.ts';
 import { createMemoryEngine } from './memory-engine.ts';
 import { openStore } from './store.ts';
 import type { Store } from './types.ts';
@@ -15,8 +15,9 @@ export async function openLevelStore(
   dataDir: string,
   screenshotKey: Uint8Array,
   now?: () => number,
+  engineOptions: LevelEngineOptions = {},
 ): Promise<Store> {
-  const engine = await openLevelEngine(join(dataDir, 'db'));
+  const engine = await openLevelEngine(join(dataDir, 'db'), { ...engineOptions, ...(now ? { now } : {}) });
   return openStore({ engine, cipher: createBlobCipher(screenshotKey), ...(now ? { now } : {}) });
 }
 

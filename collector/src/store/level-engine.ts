@@ -1,10 +1,25 @@
 // KvEngine on `level` (classic-level: LevelDB). `sync: true` batches fsync the write-ahead log,
 // which also makes every earlier unsynced write durable (the log is sequential).
+//
+// Sticky errors: when a LevelDB write or background compaction fails with an I/O error (disk
+// full, EIO), LevelDB keeps that error and fails every later write until the database is opened
+// again — even after the disk has room. The engine therefore remembers an I/O failure and, on
+// the next operation (at most once per `reopenIntervalMs`), closes and reopens the database;
+// what was synced is on disk, so nothing acknowledged is lost. While failing, `health()` says
+// so (the health route answers 503), and the failure and the recovery are logged once each.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { Level } from 'level';
-import type { KvEngine, KvOp, KvRange } from './types.ts';
+import type { KvEngine, KvOp, KvRange, StorageHealth } from './types.ts';
 
-export async function openLevelEngine(location: string): Promise<KvEngine> {
+export interface LevelEngineOptions {
+  /** Minimum time between two reopen attempts while the store is failing. */
+  reopenIntervalMs?: number;
+  now?: () => number;
+  /** One line when the store starts failing and one when it recovers (never data). */
+  onHealthChange?: (health: StorageHealth) => void;
+}
+
+export async function openLevelEngine(location: string, options: LevelEngineOptions = {}): Promise<KvEngine> {
   const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
   try {
     await db.open();
@@ -17,54 +32,125 @@ export async function openLevelEngine(location: string): Promise<KvEngine> {
       },
     );
   }
-  return new LevelEngine(db);
+  return new LevelEngine(db, options);
+}
+
+/** A LevelDB status that stays set until the database is reopened. */
+export function isStickyLevelError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (e.code === 'LEVEL_IO_ERROR') return true;
+  return typeof e.message === 'string' && /\bIO error\b|No space left on device/.test(e.message);
 }
 
 class LevelEngine implements KvEngine {
   private readonly db: Level<string, Uint8Array>;
-  constructor(db: Level<string, Uint8Array>) {
+  private readonly reopenIntervalMs: number;
+  private readonly now: () => number;
+  private readonly onHealthChange: (health: StorageHealth) => void;
+  private failing: { since: number; error: string } | null = null;
+  private lastReopenAt = 0;
+  private reopening: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(db: Level<string, Uint8Array>, options: LevelEngineOptions) {
     this.db = db;
+    this.reopenIntervalMs = options.reopenIntervalMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    this.onHealthChange = options.onHealthChange ?? (() => undefined);
+  }
+
+  health(): StorageHealth {
+    return this.failing ? { ok: false, since: this.failing.since, error: this.failing.error } : { ok: true };
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return wrap(() => this.db.get(key));
+    return this.run(() => this.db.get(key));
   }
 
   async getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return [];
-    return wrap(() => this.db.getMany(keys));
+    return this.run(() => this.db.getMany(keys));
   }
 
   async batch(ops: KvOp[], options: { sync: boolean }): Promise<void> {
     if (ops.length === 0) return;
-    await wrap(() =>
-      this.db.batch(
-        ops.map((op) => (op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : op)),
-        { sync: options.sync } as object,
-      ),
+    await this.run(
+      () =>
+        this.db.batch(
+          ops.map((op) => (op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : op)),
+          { sync: options.sync } as object,
+        ),
+      true,
     );
   }
 
   async *entries(range: KvRange): AsyncIterable<[string, Uint8Array]> {
+    await this.recoverIfDue();
     const it = this.db.iterator({ ...range, limit: range.limit ?? -1 });
     try {
       for await (const entry of it) yield entry as [string, Uint8Array];
+    } catch (err) {
+      throw this.failed(err, false);
     } finally {
-      await it.close();
+      await it.close().catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.reopening?.catch(() => undefined);
     await this.db.close();
   }
-}
 
-async function wrap<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw new CustodianError(ErrorCode.STORAGE, `store I/O failed: ${(err as Error).message}`, {
+  private async run<T>(fn: () => Promise<T>, write = false): Promise<T> {
+    await this.recoverIfDue();
+    try {
+      const result = await fn();
+      if (write && this.failing) this.recovered();
+      return result;
+    } catch (err) {
+      throw this.failed(err, write);
+    }
+  }
+
+  private failed(err: unknown, write: boolean): CustodianError {
+    // Reads can fail with I/O errors too (a bad block); only a failing write wedges LevelDB, but
+    // either way a reopen is the one cure we have, so both mark the store failing.
+    if (isStickyLevelError(err) && !this.failing) {
+      this.failing = { since: this.now(), error: (err as Error).message };
+      this.onHealthChange(this.health());
+    } else if (write && this.failing) {
+      this.failing.error = (err as Error).message;
+    }
+    return new CustodianError(ErrorCode.STORAGE, `store I/O failed: ${(err as Error).message}`, {
       cause: err,
     });
+  }
+
+  private recovered(): void {
+    this.failing = null;
+    this.onHealthChange(this.health());
+  }
+
+  /** While failing, reopen at most once per interval; concurrent callers share one attempt. */
+  private async recoverIfDue(): Promise<void> {
+    if (!this.failing || this.closed) return;
+    if (this.reopening) return this.reopening;
+    if (this.now() - this.lastReopenAt < this.reopenIntervalMs) return;
+    this.lastReopenAt = this.now();
+    this.reopening = (async () => {
+      try {
+        await this.db.close();
+        await this.db.open();
+      } catch (err) {
+        // Still failing (e.g. the disk is still full and the log cannot be rewritten); the
+        // operation that follows reports it and the next one tries again after the interval.
+        if (this.failing) this.failing.error = (err as Error).message;
+      } finally {
+        this.reopening = null;
+      }
+    })();
+    return this.reopening;
   }
 }

@@ -30,7 +30,12 @@ export interface KvEngine {
   batch(ops: KvOp[], options: { sync: boolean }): Promise<void>;
   entries(range: KvRange): AsyncIterable<[string, Uint8Array]>;
   close(): Promise<void>;
+  /** Whether writes currently work (engines that can wedge, like LevelDB after a full disk). */
+  health?(): StorageHealth;
 }
+
+/** `ok: false` while the engine's writes fail with an I/O error it is trying to recover from. */
+export type StorageHealth = { ok: true } | { ok: false; since: number; error: string };
 
 // ---------------------------------------------------------------- devices and enrolment
 

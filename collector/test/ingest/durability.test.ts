@@ -56,6 +56,55 @@ describe('durability', () => {
     c.close();
   });
 
+  it('a batch queued behind a failed one is never written: its stream state would claim the failed seqs (soak disk campaign, issue 21)', async () => {
+    // Batch A (seqs 2-3) waits for the disk; batch B (4-5) is queued behind it in the next group.
+    // A fails. Were B written, the stored stream state (built on A's projection) would say 5 and
+    // the agent, told so at its next Welcome, would drop 2-3 from its outbox: lost without a Gap.
+    let holdNext = false;
+    let settle: ((fail: boolean) => void) | undefined;
+    const synced: number[] = [];
+    h = await startHarness({
+      wrapEngine: (e) => ({
+        get: (k) => e.get(k),
+        getMany: (k) => e.getMany(k),
+        entries: (r) => e.entries(r),
+        close: () => e.close(),
+        batch: async (ops, o) => {
+          if (o.sync && holdNext) {
+            holdNext = false;
+            if (await new Promise<boolean>((resolve) => (settle = resolve)))
+              throw new CustodianError(ErrorCode.STORAGE, 'disk full (test)');
+          }
+          await e.batch(ops, o);
+          if (o.sync) synced.push(ops.length);
+        },
+      }),
+    });
+    const { dev, client: c, stream } = await connectedDevice(h);
+    await c.batch(stream, [heartbeat(1)]);
+    holdNext = true;
+    c.send({ batch: { streamId: stream, events: [heartbeat(2), heartbeat(3)] } });
+    while (!settle) await new Promise((r) => setTimeout(r, 5));
+    c.send({ batch: { streamId: stream, events: [heartbeat(4), heartbeat(5)] } });
+    // B is queued for the next group once the collector has read it.
+    while (h.app.ingest.committer.queued === 0) await new Promise((r) => setTimeout(r, 5));
+    settle(true);
+    expect((await c.closed).code).toBe(CloseCode.STORAGE_UNAVAILABLE);
+    // Whatever the committer does next, B's events and B's stream state are not on disk.
+    await h.app.ingest.committer.drain();
+    expect(await h.app.store.engine.get(K.eventRef(dev.deviceId, stream, 4))).toBeUndefined();
+    expect((await h.app.store.timeline.getStream(dev.deviceId, stream))?.maxSeq).toBe(1);
+    const again = new AgentClient(h.wsUrl);
+    const { welcome } = await again.hello(dev.deviceId, dev.deviceKey, stream);
+    expect(welcome.ackedSeq).toBe(1);
+    expect(
+      await again.batch(stream, [heartbeat(2), heartbeat(3), heartbeat(4), heartbeat(5)]),
+    ).toMatchObject({ seq: 5, duplicates: 0 });
+    const page = await h.app.store.timeline.query({ deviceId: dev.deviceId, limit: 10 });
+    expect(page.records.map((r) => r.seq).sort()).toEqual([1, 2, 3, 4, 5]);
+    again.close();
+  });
+
   it('never acks a failed write; the resend after reconnect is stored once', async () => {
     const gate: Gate = { hold: false, fail: false, held: [], syncedBatches: [] };
     h = await startHarness({ wrapEngine: gated(gate) });
