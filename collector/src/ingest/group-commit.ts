@@ -84,9 +84,7 @@ export class GroupCommitter {
     for (const w of this.pending) {
       if (!w.stillValid || w.stillValid()) group.push(w);
       else
-        w.reject(
-          new CustodianError(ErrorCode.STORAGE, 'not written: a batch it depends on failed to write'),
-        );
+        w.reject(new CustodianError(ErrorCode.STORAGE, 'not written: a batch it depends on failed to write'));
     }
     const startedAt = this.groupStartedAt;
     this.pending = [];

@@ -450,43 +450,45 @@ export class Session {
     const batchMax = records.reduce((m, r) => Math.max(m, r.seq), 0);
     ops.push(streamOp(projected), statusOp(status));
 
-    const commit = this.ctx.committer.enqueue(ops, () => !stream.failed).then(
-      () => {
-        for (const r of records) stream.pending.delete(r.seq);
-        stream.committedMax = Math.max(stream.committedMax, batchMax);
-        release();
-        const counts = this.ctx.counts;
-        counts.ingestBatches++;
-        counts.ingestEvents += records.length;
-        counts.ingestDuplicates += duplicates;
-        this.send({ ack: { streamId: this.streamId, seq: stream.committedMax, duplicates } });
-        let live = this.ctx.status.get(deviceId);
-        for (const [kind, json] of applied) live = reduceStatus(live, kind, json, now);
-        this.ctx.status.set({
-          ...live,
-          lastSeenAt: now,
-          connected: this.phase === 'ready' || live.connected,
-        });
-        this.publish(
-          records,
-          alerts,
-          new Map(records.map((r, i) => [r.seq, (applied[i] as [string, Record<string, unknown>])[1]])),
-        );
-      },
-      (err: unknown) => {
-        release();
-        stream.failed = true;
-        this.ctx.streams.forget(deviceId, this.streamId);
-        this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'commit failed; closing session');
-        this.fail(
-          new Close(
-            CloseCode.STORAGE_UNAVAILABLE,
-            ErrorCode.STORAGE,
-            'the collector could not store the batch; retry later',
-          ),
-        );
-      },
-    );
+    const commit = this.ctx.committer
+      .enqueue(ops, () => !stream.failed)
+      .then(
+        () => {
+          for (const r of records) stream.pending.delete(r.seq);
+          stream.committedMax = Math.max(stream.committedMax, batchMax);
+          release();
+          const counts = this.ctx.counts;
+          counts.ingestBatches++;
+          counts.ingestEvents += records.length;
+          counts.ingestDuplicates += duplicates;
+          this.send({ ack: { streamId: this.streamId, seq: stream.committedMax, duplicates } });
+          let live = this.ctx.status.get(deviceId);
+          for (const [kind, json] of applied) live = reduceStatus(live, kind, json, now);
+          this.ctx.status.set({
+            ...live,
+            lastSeenAt: now,
+            connected: this.phase === 'ready' || live.connected,
+          });
+          this.publish(
+            records,
+            alerts,
+            new Map(records.map((r, i) => [r.seq, (applied[i] as [string, Record<string, unknown>])[1]])),
+          );
+        },
+        (err: unknown) => {
+          release();
+          stream.failed = true;
+          this.ctx.streams.forget(deviceId, this.streamId);
+          this.ctx.log.error({ err, code: ErrorCode.STORAGE, deviceId }, 'commit failed; closing session');
+          this.fail(
+            new Close(
+              CloseCode.STORAGE_UNAVAILABLE,
+              ErrorCode.STORAGE,
+              'the collector could not store the batch; retry later',
+            ),
+          );
+        },
+      );
     this.track(commit);
   }
 

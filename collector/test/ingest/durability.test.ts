@@ -97,9 +97,9 @@ describe('durability', () => {
     const again = new AgentClient(h.wsUrl);
     const { welcome } = await again.hello(dev.deviceId, dev.deviceKey, stream);
     expect(welcome.ackedSeq).toBe(1);
-    expect(
-      await again.batch(stream, [heartbeat(2), heartbeat(3), heartbeat(4), heartbeat(5)]),
-    ).toMatchObject({ seq: 5, duplicates: 0 });
+    expect(await again.batch(stream, [heartbeat(2), heartbeat(3), heartbeat(4), heartbeat(5)])).toMatchObject(
+      { seq: 5, duplicates: 0 },
+    );
     const page = await h.app.store.timeline.query({ deviceId: dev.deviceId, limit: 10 });
     expect(page.records.map((r) => r.seq).sort()).toEqual([1, 2, 3, 4, 5]);
     again.close();
