@@ -1,6 +1,7 @@
 // Validation of incoming events and the records ingest stores for them. Pure functions.
 import { MAX_CAPTURE_FRAMES } from '@custodian/policy';
 import { type Event, eventKind, MAX_STRING_CHARS, v1 } from '@custodian/protocol';
+import { ALERT_SOURCES } from '../safeguarding/alert-query.ts';
 import { alertIdFor } from '../store/records.ts';
 import type { Alert, TimelineRecord } from '../store/types.ts';
 import type { Screen } from './text-screen.ts';
@@ -116,6 +117,18 @@ export interface BuildOptions {
   clock?: ClockWindow;
 }
 
+/**
+ * The alert's `source` is one of the known origins ('' from agents older than the text sources):
+ * anything else a device sends becomes 'other' (the stored event keeps what was sent), so the
+ * queue's filter, the governors' counts and the console only ever meet the known values.
+ */
+export function alertSource(sent: string | null | undefined, notes: string[]): string {
+  const source = sent ?? '';
+  if (source === '' || (ALERT_SOURCES as readonly string[]).includes(source)) return source;
+  notes.push(`flagged activity with an unknown source (${source.length} characters); stored as "other"`);
+  return 'other';
+}
+
 /** Builds the stored record (and alert, for flagged activity) of one validated new event. */
 export function buildRecord(
   deviceId: string,
@@ -210,7 +223,7 @@ export function buildRecord(
     windowTitle: f.window?.title ?? '',
     windowUrl: f.window?.url ?? '',
     windowApp: f.window?.app ?? '',
-    source: f.source ?? '',
+    source: alertSource(f.source, notes),
     educationalContext: f.educationalContext === true,
     repeatCount: f.repeatCount ?? 0,
     screenshotBlobIds: blobIds,
