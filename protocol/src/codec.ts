@@ -83,6 +83,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'capabilities',
   'gap',
   'usbEnforcementFailed',
+  'scopeChanged',
 ];
 
 export function eventKind(event: IEvent): EventKind | undefined {
