@@ -19,7 +19,7 @@ import { Outbox } from './outbox/outbox.ts';
 import { createDesktopNotice } from './platform/desktop-notice.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { createLockStateProbe } from './platform/lock-state.ts';
-import { createNetworkFacts } from './platform/network-facts.ts';
+import { createNetworkFacts, type NetworkFactsSource } from './platform/network-facts.ts';
 import { setSessionEnvProvider, watchGraphicalSession } from './platform/session.ts';
 import { createWindowSource } from './platform/window.ts';
 import { ScopeMonitor } from './scope/scope-monitor.ts';
@@ -45,6 +45,9 @@ export interface AgentOptions {
   sessionIntervalMs?: number;
   /** How often a BYOD device re-reads its network for the scope. Default 10 s (CUSTODIAN_SCOPE_POLL_MS). */
   scopePollMs?: number;
+  /** Network facts and the collector-LAN probe for the scope (tests); default the platform's. */
+  networkFacts?: NetworkFactsSource;
+  scopeProbe?: (hostPort: string) => Promise<boolean>;
 }
 
 /** Components that talk to the user's display: restarted when the graphical session changes. */
@@ -117,9 +120,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const scope = new ScopeMonitor({
     byod: creds.kind === 'byod',
     policy,
-    facts: await createNetworkFacts(),
+    facts: options.networkFacts ?? (await createNetworkFacts()),
     notice: await createDesktopNotice(),
     log,
+    ...(options.scopeProbe ? { probe: options.scopeProbe } : {}),
     pollMs: options.scopePollMs ?? (Number(process.env['CUSTODIAN_SCOPE_POLL_MS']) || undefined),
   });
   components.push({
