@@ -16,6 +16,11 @@ import { canonicalIpv6, type NetworkFacts } from '../platform/network-facts.ts';
 export interface ScopeInput {
   /** Enrolled with a BYOD code (credentials kind "byod"). */
   byod: boolean;
+  /**
+   * False until the collector's policy has arrived (version 0, the built-in default): a BYOD
+   * device just enrolled does not know the school's scope yet, and waits outside it.
+   */
+  policyKnown: boolean;
   scope: ByodScope;
   /** Undefined: not readable (`factsError` says why) or not read. */
   facts: NetworkFacts | undefined;
@@ -55,6 +60,8 @@ export function decideScope(input: ScopeInput): ScopeDecision {
       rule: '',
       mode,
     };
+  if (!input.policyKnown)
+    return { applies: true, inScope: false, reason: "waiting for the school's policy", rule: '', mode };
   if (mode === 'always')
     return {
       applies: false,

@@ -154,6 +154,7 @@ export class ScopeMonitor {
     }
     const next = decideScope({
       byod: this.o.byod,
+      policyKnown: this.o.policy.current().version > 0,
       scope,
       facts,
       ...(factsError !== undefined ? { factsError } : {}),

@@ -51,6 +51,7 @@ const mondayEvening = new Date('2026-11-23T17:00:00Z');
 
 const input = (over: Partial<ScopeInput>): ScopeInput => ({
   byod: true,
+  policyKnown: true,
   scope: scope('on-premises'),
   facts: school,
   reachable: new Set(),
@@ -72,6 +73,17 @@ describe('decideScope', () => {
       inScope: true,
       reason: 'BYOD policy "always": monitored at all times',
     });
+  });
+
+  it("a BYOD device without the school's policy yet waits outside scope, even for mode always", () => {
+    expect(decideScope(input({ policyKnown: false, scope: defaultByodScope() }))).toEqual({
+      applies: true,
+      inScope: false,
+      reason: "waiting for the school's policy",
+      rule: '',
+      mode: 'always',
+    });
+    expect(decideScope(input({ policyKnown: false, byod: false })).inScope).toBe(true);
   });
 
   it('on-premises: in on the school network (naming the rule), out at home with the same gateway address', () => {
