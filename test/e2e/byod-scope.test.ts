@@ -84,12 +84,12 @@ describe.skipIf(!usable)('BYOD scope: school and home networks as network namesp
         throw Object.assign(new Error(`${method} ${path}: ${res.status} ${await res.text()}`), {
           fatal: true,
         });
-      return res.json() as Promise<any>;
+      return res.json() as Promise<Record<string, unknown>>;
     };
 
     // A pupil's laptop enrolled with a BYOD code.
     dataDir = await mkdtemp(join(tmpdir(), 'custodian-byod-'));
-    const { code } = await admin('POST', '/enrol/codes', { ttlHours: 1 });
+    const { code } = (await admin('POST', '/enrol/codes', { ttlHours: 1 })) as { code: string };
     const env = { ...process.env, CUSTODIAN_AGENT_MACHINE_ID: randomBytes(16).toString('hex') };
     await agentCli(
       [
@@ -139,9 +139,8 @@ describe.skipIf(!usable)('BYOD scope: school and home networks as network namesp
     const status = async () =>
       JSON.parse(await readFile(join(dataDir!, 'status.json'), 'utf8')) as { scope?: ScopeView };
     const deviceScope = async () =>
-      ((await admin('GET', `/devices/${deviceId}`)).device.status.scope ?? undefined) as
-        | ScopeView
-        | undefined;
+      ((await admin('GET', `/devices/${deviceId}`)) as { device: { status: { scope?: ScopeView } } }).device
+        .status.scope;
     const run = () =>
       startAgent({
         dataDir: dataDir!,
@@ -210,10 +209,7 @@ describe.skipIf(!usable)('BYOD scope: school and home networks as network namesp
     await waitFor(
       async () =>
         (await timeline(c, deviceId, ['heartbeat'])).find(
-          (e) =>
-            Number((e.event as { timeMs?: number }).timeMs) > shownAt + 500 &&
-            (e.event.heartbeat?.['scope'] as ScopeView | undefined)?.applies === true &&
-            (e.event.heartbeat?.['scope'] as ScopeView).inScope !== true,
+          (e) => Number((e.event as { timeMs?: number }).timeMs) > shownAt + 500 && outOfScopeBeat(e),
         ),
       'an out-of-scope heartbeat after the window appeared',
       60_000,
@@ -237,10 +233,7 @@ describe.skipIf(!usable)('BYOD scope: school and home networks as network namesp
     await waitFor(
       async () =>
         (await timeline(c, deviceId, ['heartbeat'])).find(
-          (e) =>
-            Number((e.event as { timeMs?: number }).timeMs) > restartedAt + 500 &&
-            (e.event.heartbeat?.['scope'] as ScopeView | undefined)?.applies === true &&
-            (e.event.heartbeat?.['scope'] as ScopeView).inScope !== true,
+          (e) => Number((e.event as { timeMs?: number }).timeMs) > restartedAt + 500 && outOfScopeBeat(e),
         ),
       'an out-of-scope heartbeat from the restarted agent',
       30_000,
@@ -277,6 +270,12 @@ describe.skipIf(!usable)('BYOD scope: school and home networks as network namesp
     ]);
   });
 });
+
+/** A heartbeat that says "out of scope" (proto3 JSON leaves `inScope: false` out). */
+function outOfScopeBeat(e: TimelineItem): boolean {
+  const scope = e.event.heartbeat?.['scope'] as ScopeView | undefined;
+  return scope !== undefined && scope.applies === true && scope.inScope !== true;
+}
 
 function lastIndex(items: TimelineItem[], pred: (e: TimelineItem) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (pred(items[i]!)) return i;
