@@ -16,10 +16,13 @@ import { InventoryMonitor } from './monitors/inventory-monitor.ts';
 import { WindowFeedHub } from './monitors/window-feed.ts';
 import { BlobStore } from './outbox/blob-store.ts';
 import { Outbox } from './outbox/outbox.ts';
+import { createDesktopNotice } from './platform/desktop-notice.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import { createLockStateProbe } from './platform/lock-state.ts';
+import { createNetworkFacts, type NetworkFactsSource } from './platform/network-facts.ts';
 import { setSessionEnvProvider, watchGraphicalSession } from './platform/session.ts';
 import { createWindowSource } from './platform/window.ts';
+import { ScopeMonitor } from './scope/scope-monitor.ts';
 import type { SpawnCounts } from './service/spawn-counter.ts';
 import { type AgentStatus, writeStatus } from './service/status-file.ts';
 
@@ -40,6 +43,11 @@ export interface AgentOptions {
   helperScript?: string;
   /** How often the graphical session is re-checked when the agent has no display. Default 30 s. */
   sessionIntervalMs?: number;
+  /** How often a BYOD device re-reads its network for the scope. Default 10 s (CUSTODIAN_SCOPE_POLL_MS). */
+  scopePollMs?: number;
+  /** Network facts and the collector-LAN probe for the scope (tests); default the platform's. */
+  networkFacts?: NetworkFactsSource;
+  scopeProbe?: (hostPort: string) => Promise<boolean>;
 }
 
 /** Components that talk to the user's display: restarted when the graphical session changes. */
@@ -51,6 +59,13 @@ const DISPLAY_BOUND = new Set([
   'typed-text',
   'screen-text',
 ]);
+
+/**
+ * Components that run whatever the BYOD scope (issue 19). Everything else — window, inventory,
+ * idle lock, USB control, every capture source, and any component added later — is stopped while
+ * a BYOD device is outside its monitoring scope: outside scope the agent collects nothing.
+ */
+const OUTSIDE_SCOPE = new Set(['transport', 'heartbeat', 'scope']);
 
 export interface RunningAgent {
   deviceId: string;
@@ -100,6 +115,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     { name: 'transport', start: async () => {}, stop: async () => {}, capabilities: () => [transport] },
   ];
   const reporter = new CapabilityReporter(() => components, outbox, log);
+
+  // BYOD scope: decided before anything that collects starts (issue 19).
+  const scope = new ScopeMonitor({
+    byod: creds.kind === 'byod',
+    policy,
+    facts: options.networkFacts ?? (await createNetworkFacts()),
+    notice: await createDesktopNotice(),
+    log,
+    ...(options.scopeProbe ? { probe: options.scopeProbe } : {}),
+    pollMs: options.scopePollMs ?? (Number(process.env['CUSTODIAN_SCOPE_POLL_MS']) || undefined),
+  });
+  components.push({
+    name: 'scope',
+    start: async () => {},
+    stop: async () => scope.stop(),
+    capabilities: () => scope.capabilities(),
+  });
   const windowHub = new WindowFeedHub(log);
   const ctx: AgentContext = {
     events: outbox,
@@ -118,6 +150,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     windowSource: await createWindowSource(log),
     inventory: new InventoryMonitor(ctx, await createInventorySource(options.version, options.helperScript)),
     outboxDepth: () => outbox.stats().depth,
+    scope: () => scope.state(),
   };
   for (const factory of options.factories ?? componentFactories) {
     try {
@@ -135,48 +168,81 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       demoMode: options.demo,
     },
   });
+  await scope.start();
+  const scopeBound = (c: AgentComponent) => !OUTSIDE_SCOPE.has(c.name);
+  // `started`: the components this agent runs (those that failed at boot are left out for good);
+  // `running`: those of them running now (scope-bound ones are stopped outside scope).
   const started: AgentComponent[] = [];
-  for (const c of components) {
+  const running = new Set<AgentComponent>();
+  const startOne = async (c: AgentComponent, why: string): Promise<boolean> => {
     try {
       await c.start();
-      started.push(c);
+      running.add(c);
+      return true;
     } catch (err) {
-      // One broken component must not take the rest down (a headless box has no display).
-      log.error('component failed to start; continuing without it', { component: c.name, err });
+      log.error(`component failed to start (${why})`, { component: c.name, err });
+      return false;
     }
+  };
+  const stopOne = async (c: AgentComponent, why: string): Promise<void> => {
+    if (!running.delete(c)) return;
+    try {
+      await c.stop();
+    } catch (err) {
+      log.error(`component failed to stop (${why})`, { component: c.name, err });
+    }
+  };
+  const inScope = scope.current().inScope;
+  if (scope.current().applies) await outbox.emit({ scopeChanged: scope.state() });
+  for (const c of components) {
+    if (scopeBound(c) && !inScope) {
+      started.push(c); // starts when the device enters scope
+      continue;
+    }
+    // One broken component must not take the rest down (a headless box has no display).
+    if (await startOne(c, 'at start; continuing without it')) started.push(c);
   }
   await reporter.reportNow();
 
   // Logout, login, user switch: the display-bound components start over in the new session
   // (they read the environment when they start) and report their capabilities again.
   let restarting: Promise<void> = Promise.resolve();
+  let statusDirty = true;
   let stoppingAgent = false;
   session?.onChange(() => {
     restarting = restarting.then(async () => {
       if (stoppingAgent) return;
-      const bound = started.filter((c) => DISPLAY_BOUND.has(c.name));
-      for (const c of [...bound].reverse()) {
-        try {
-          await c.stop();
-        } catch (err) {
-          log.error('component failed to stop for a session change', { component: c.name, err });
-        }
-      }
+      // Only those running: a component stopped outside scope stays stopped.
+      const bound = started.filter((c) => DISPLAY_BOUND.has(c.name) && running.has(c));
+      for (const c of [...bound].reverse()) await stopOne(c, 'for a session change');
       windowHub.publish(undefined); // the old session's window is not the new session's
-      for (const c of bound) {
-        try {
-          await c.start();
-        } catch (err) {
-          log.error('component failed to restart in the new session', { component: c.name, err });
-        }
+      for (const c of bound) await startOne(c, 'in the new session');
+      reporter.changed();
+    });
+  });
+
+  // Entering scope: the event first, then everything starts. Leaving it: everything that collects
+  // stops first (a capture in flight finishes or is dropped by its stop()), then the event.
+  scope.onChange((now) => {
+    restarting = restarting.then(async () => {
+      if (stoppingAgent) return;
+      const bound = started.filter(scopeBound);
+      if (now.inScope) {
+        await outbox.emit({ scopeChanged: scope.state() });
+        for (const c of bound) if (!running.has(c)) await startOne(c, 'entering monitoring scope');
+      } else {
+        for (const c of [...bound].reverse()) await stopOne(c, 'leaving monitoring scope');
+        windowHub.publish(undefined);
+        await outbox.emit({ scopeChanged: scope.state() });
       }
+      statusDirty = true;
       reporter.changed();
     });
   });
 
   const onCommand = async (command: ICommand): Promise<CommandOutcome> => {
     for (const c of started) {
-      if (!c.onCommand) continue;
+      if (!c.onCommand || !running.has(c)) continue;
       try {
         if (await c.onCommand(command)) return { ok: true, error: '' };
       } catch (err) {
@@ -185,11 +251,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
     }
     const kind = v1.Command.Kind[command.kind ?? 0] ?? String(command.kind);
+    const out = scope.current();
+    if (!out.inScope)
+      return {
+        ok: false,
+        error: `${kind} not done: the device is outside its monitoring scope (${out.reason})`,
+      };
     return { ok: false, error: `${kind} is not supported on this device` };
   };
 
   const startedAt = new Date().toISOString();
-  let statusDirty = true;
   const status = (running: boolean): AgentStatus => {
     const s = outbox.stats();
     return {
@@ -205,6 +276,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       outbox: { ...s, pendingGaps: s.pendingGaps.reduce((n, g) => n + g.dropped, 0) },
       policyVersion: policy.version(),
       capabilities: reporter.all(),
+      scope: scope.current(),
       ...(options.countSpawns ? { spawns: options.countSpawns() } : {}),
     };
   };
@@ -269,13 +341,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         const deadline = Date.now() + 1_000;
         while (link.current().status === 'connected' && outbox.stats().depth > 0 && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 50));
-        for (const c of [...started].reverse()) {
-          try {
-            await c.stop();
-          } catch (err) {
-            log.error('component failed to stop', { component: c.name, err });
-          }
-        }
+        for (const c of [...started].reverse()) await stopOne(c, 'agent stopping');
         await link.stop();
         await flushStatus(false);
         await outbox.close();

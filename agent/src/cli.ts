@@ -23,6 +23,7 @@ import { writeBrowserFiles } from './native-host/browser-files.ts';
 import { runNativeHost } from './native-host/host.ts';
 import { emitDiagnosticEvents } from './outbox/diagnostic-events.ts';
 import { createInventorySource } from './platform/inventory.ts';
+import type { ScopeStatus } from './scope/scope-monitor.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
 import { defaultServiceSpec } from './service/service-spec.ts';
 import { installSpawnCounter } from './service/spawn-counter.ts';
@@ -41,7 +42,7 @@ Commands:
                                                     report-only on your own machine, unless --enforce)
       [--enrol-config FILE]                         first enrol from an installer's file (SERVER=, ENROL_SECRET=;
                                                     0600), then delete it
-  status [--json]                                   enrolled? connected? outbox depth, policy, capabilities
+  status [--json]                                   enrolled? connected? monitoring on/off (BYOD scope), outbox, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
                                                     install as a service (Linux: systemd unit, Restart=always)
@@ -370,6 +371,7 @@ async function status(dataDir: string, json: boolean): Promise<number> {
           demo: st.demo,
           enforce: st.enforce,
           capabilities: st.capabilities,
+          ...(st.scope ? { scope: st.scope } : {}),
           statusUpdatedAt: st.updatedAt,
         }
       : {}),
@@ -386,6 +388,7 @@ async function status(dataDir: string, json: boolean): Promise<number> {
         `connection:   ${report.connection}${st.link.lastError ? ` (last error: ${st.link.lastError})` : ''}`,
         `outbox:       ${st.outbox.depth} events waiting (seq ${st.outbox.ackedSeq}/${st.outbox.lastSeq} acked)` +
           (st.outbox.diskLow ? ', DISK LOW: low-priority events refused' : ''),
+        ...(st.scope ? [`monitoring:   ${monitoringLine(st.scope, running)}`] : []),
         `policy:       version ${st.policyVersion}${st.demo ? (st.enforce ? ' (demo, enforcing)' : ' (demo: audit/report-only)') : ''}`,
         'capabilities:',
         ...st.capabilities.map(
@@ -397,6 +400,15 @@ async function status(dataDir: string, json: boolean): Promise<number> {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return creds ? 0 : 3;
+}
+
+/** What the laptop's user reads first: is the school recording anything now, and why. */
+export function monitoringLine(scope: ScopeStatus, running: boolean): string {
+  if (!running) return 'OFF: the agent is not running';
+  if (!scope.applies) return `ON: ${scope.reason}`;
+  return scope.inScope
+    ? `ON (in school scope since ${scope.since}): ${scope.reason}`
+    : `OFF (outside school scope since ${scope.since}; nothing is recorded, only heartbeats are sent): ${scope.reason}`;
 }
 
 async function unenrol(dataDir: string): Promise<number> {

@@ -1,6 +1,8 @@
 // The agent's components, in start order. Each entry is a factory the composition root calls
 // with the shared AgentContext (and the core services only the core monitors need).
 // Enforcement (issue 5) and capture (issue 6) plug in by adding one line each at the end.
+
+import type { IScopeState } from '@custodian/protocol';
 import { createCaptureComponent } from './capture/capture-component.ts';
 import { createScreenTextComponent } from './capture/screen-text.ts';
 import type { TextUnitHub } from './capture/text-source.ts';
@@ -23,6 +25,8 @@ export interface CoreServices {
   textUnits: TextUnitHub;
   inventory: InventoryMonitor;
   outboxDepth: () => number;
+  /** The BYOD monitoring scope now, for heartbeats (issue 19). */
+  scope: () => IScopeState;
 }
 
 export type ComponentFactory = (
@@ -37,7 +41,11 @@ export const componentFactories: readonly ComponentFactory[] = [
   (_ctx, core) => core.inventory,
   (ctx, core) => new WindowMonitor(ctx, core.windowSource, core.windowHub),
   (ctx, core) =>
-    new HeartbeatMonitor(ctx, { outboxDepth: core.outboxDepth, inventory: () => core.inventory.current() }),
+    new HeartbeatMonitor(ctx, {
+      outboxDepth: core.outboxDepth,
+      inventory: () => core.inventory.current(),
+      scope: core.scope,
+    }),
   (ctx) => createIdleLockEnforcer(ctx),
   (ctx) => createUsbControl(ctx),
   (ctx, core) => createCaptureComponent(ctx, { textUnits: core.textUnits }),

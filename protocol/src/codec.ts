@@ -13,6 +13,7 @@ export type IEvent = custodian.v1.IEvent;
 export type Event = custodian.v1.Event;
 export type IPolicy = custodian.v1.IPolicy;
 export type ICommand = custodian.v1.ICommand;
+export type IScopeState = custodian.v1.IScopeState;
 /** Every generated message type, for consumers that need one not aliased here. */
 export type { custodian };
 
@@ -83,6 +84,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'capabilities',
   'gap',
   'usbEnforcementFailed',
+  'scopeChanged',
 ];
 
 export function eventKind(event: IEvent): EventKind | undefined {

@@ -101,10 +101,18 @@ export async function startAgent(opts: {
   nodeArgs?: string[];
   /** A single executable (packaging/) to run instead of node + entry. */
   exe?: string;
+  /**
+   * A command that runs the agent in its place and execs it, e.g. `['ip', 'netns', 'exec', NS]`
+   * (test/support/netns.ts): the pid is then the agent's own.
+   */
+  prefix?: string[];
 }): Promise<AgentProcess> {
+  const [prefixCmd, ...prefixArgs] = opts.prefix ?? [];
+  const program = opts.exe ?? process.execPath;
   const child = spawn(
-    opts.exe ?? process.execPath,
+    prefixCmd ?? program,
     [
+      ...(prefixCmd ? [...prefixArgs, program] : []),
       ...(opts.exe ? [] : [...(opts.nodeArgs ?? []), opts.entry ?? AGENT_BIN]),
       'run',
       '--data-dir',

@@ -33,7 +33,11 @@ export type CapabilityName =
   | 'secure_transport'
   | 'browser_extension'
   | 'typed_text'
-  | 'screen_text';
+  | 'screen_text'
+  /** BYOD scope (issue 19): can the agent read the network facts the policy decides on? */
+  | 'network_facts'
+  /** BYOD scope: can the agent tell the user with a desktop notification when monitoring starts/stops? */
+  | 'scope_notice';
 
 export interface CapabilityStatus {
   name: CapabilityName;

@@ -1,12 +1,15 @@
 // Heartbeat at the policy's interval. Everything in it comes from Node itself or from the
 // last inventory, so a heartbeat spawns no process.
 import { cpus, freemem, totalmem, uptime } from 'node:os';
+import type { IScopeState } from '@custodian/protocol';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import type { InventoryData } from '../platform/inventory.ts';
 
 export interface HeartbeatDeps {
   outboxDepth: () => number;
   inventory: () => InventoryData | undefined;
+  /** BYOD monitoring scope (issue 19); absent in tests that do not care. */
+  scope?: () => IScopeState;
 }
 
 export class HeartbeatMonitor implements AgentComponent {
@@ -45,16 +48,20 @@ export class HeartbeatMonitor implements AgentComponent {
     const total = now.total - this.lastCpu.total;
     this.lastCpu = now;
     const inv = this.deps.inventory();
+    const scope = this.deps.scope?.();
+    // Outside scope a BYOD heartbeat says who is signed in to nobody: at home that may be a parent.
+    const outside = scope !== undefined && scope.inScope !== true;
     try {
       await this.ctx.events.emit({
         heartbeat: {
           uptimeSeconds: Math.round(uptime()),
-          loggedInUser: inv?.loggedInUser ?? '',
+          loggedInUser: outside ? '' : (inv?.loggedInUser ?? ''),
           outboxDepth: this.deps.outboxDepth(),
           cpuLoadPercent: total > 0 ? (100 * busy) / total : 0,
           memoryUsedBytes: totalmem() - freemem(),
           batteryPercent: inv?.batteryPercent ?? -1,
           agentRssBytes: process.memoryUsage.rss(),
+          ...(scope ? { scope } : {}),
         },
       });
     } catch (err) {

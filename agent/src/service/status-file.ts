@@ -4,6 +4,7 @@ import { readIfExists, writeFileAtomic } from '../config/files.ts';
 import type { CapabilityStatus } from '../core/contracts.ts';
 import type { LinkState } from '../link/link.ts';
 import type { OutboxStats } from '../outbox/outbox.ts';
+import type { ScopeStatus } from '../scope/scope-monitor.ts';
 import type { SpawnCounts } from './spawn-counter.ts';
 
 export interface AgentStatus {
@@ -19,6 +20,8 @@ export interface AgentStatus {
   outbox: Omit<OutboxStats, 'pendingGaps'> & { pendingGaps: number };
   policyVersion: number;
   capabilities: CapabilityStatus[];
+  /** BYOD monitoring scope (issue 19): in or out, why, since when. Absent: an agent from before scopes. */
+  scope?: ScopeStatus;
   /** Child processes started since the agent started (counted when CUSTODIAN_COUNT_SPAWNS=1). */
   spawns?: SpawnCounts;
 }

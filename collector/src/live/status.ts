@@ -37,6 +37,10 @@ export function reduceStatus(
     case 'heartbeat':
       s.lastHeartbeat = { ...p, at };
       if (str(p['loggedInUser'])) s.loggedInUser = str(p['loggedInUser']);
+      if (p['scope']) s.scope = scopeOf(p['scope'] as Json, at);
+      break;
+    case 'scopeChanged':
+      s.scope = scopeOf(p, at);
       break;
     case 'inventory':
       s.inventory = p;
@@ -88,6 +92,18 @@ export function reduceStatus(
       break;
   }
   return s;
+}
+
+/** BYOD monitoring scope (issue 19), as the agent last reported it. */
+function scopeOf(p: Json, at: number): NonNullable<DeviceLiveStatus['scope']> {
+  return {
+    applies: p['applies'] === true,
+    inScope: p['inScope'] === true,
+    reason: str(p['reason']).slice(0, 300),
+    rule: str(p['rule']).slice(0, 64),
+    mode: str(p['mode']).slice(0, 32),
+    at,
+  };
 }
 
 type Screens = Pick<TextScreens, 'cached' | 'forDevice'>;

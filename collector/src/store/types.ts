@@ -445,6 +445,11 @@ export interface DeviceLiveStatus {
   hostname?: string;
   loggedInUser?: string;
   inventory?: Record<string, unknown>;
+  /**
+   * BYOD monitoring scope (issue 19) from the last heartbeat or scopeChanged event: outside scope
+   * the device sends heartbeats only. Absent: an agent from before scopes (monitored always).
+   */
+  scope?: { applies: boolean; inScope: boolean; reason: string; rule: string; mode: string; at: number };
   /** The last policy the agent refused (it keeps the previous one), until it applies one. */
   policyRejected?: { version: number; error: string; at: number };
   /** The last commands sent from the console/API, newest last, with the agent's result once reported. */

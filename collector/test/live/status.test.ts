@@ -32,4 +32,23 @@ describe('reduceStatus', () => {
     s = reduceStatus(s, 'usbRemoved', { usbRemoved: { device: 'sdb1' } }, 3);
     expect(s.usbVolumes).toHaveLength(0);
   });
+
+  it('keeps the BYOD scope from scopeChanged events and heartbeats (issue 19)', () => {
+    let s = emptyStatus('d1');
+    const out = {
+      applies: true,
+      inScope: false,
+      reason: 'not on a school network',
+      rule: '',
+      mode: 'on-premises',
+    };
+    s = reduceStatus(s, 'scopeChanged', { timeMs: 1_000, scopeChanged: out }, 1_001);
+    expect(s.scope).toEqual({ ...out, at: 1_000 });
+    const inside = { ...out, inScope: true, reason: 'on the school network "Main site"', rule: 'Main site' };
+    s = reduceStatus(s, 'heartbeat', { timeMs: 2_000, heartbeat: { scope: inside } }, 2_001);
+    expect(s.scope).toEqual({ ...inside, at: 2_000 });
+    // A heartbeat from an agent before scopes leaves the last known scope alone.
+    s = reduceStatus(s, 'heartbeat', { timeMs: 3_000, heartbeat: {} }, 3_001);
+    expect(s.scope?.at).toBe(2_000);
+  });
 });

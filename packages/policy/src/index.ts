@@ -1,1 +1,2 @@
+export * from './byod-scope.ts';
 export * from './policy.ts';

@@ -1,6 +1,14 @@
 // The policy schema shared by agent and collector: one plain-object shape, its defaults,
 // its validation, and its mapping to and from the wire (custodian.v1.Policy).
 import { CustodianError, ErrorCode, type IPolicy, v1 } from '@custodian/protocol';
+import {
+  type ByodScope,
+  byodScopeFromWire,
+  byodScopeToWire,
+  defaultByodScope,
+  validateByodScope,
+} from './byod-scope.ts';
+import { bool, type Issues, int, list, obj, oneOf, str } from './check.ts';
 
 export const USB_MODES = ['audit', 'block-unencrypted-writes', 'block-all-writes', 'allow'] as const;
 export type UsbMode = (typeof USB_MODES)[number];
@@ -63,6 +71,8 @@ export interface Policy {
   };
   heartbeatSeconds: number;
   windowSampleMs: number;
+  /** When a BYOD device is monitored (school-owned devices: always). See byod-scope.ts. */
+  byodScope: ByodScope;
 }
 
 export function defaultPolicy(): Policy {
@@ -93,77 +103,11 @@ export function defaultPolicy(): Policy {
     },
     heartbeatSeconds: 60,
     windowSampleMs: 1000,
+    byodScope: defaultByodScope(),
   };
 }
 
 const DEFAULT_CAPTURE = defaultPolicy().capture;
-
-type Issues = string[];
-
-function int(issues: Issues, path: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    issues.push(`${path} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
-    return min;
-  }
-  return value;
-}
-
-function bool(issues: Issues, path: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') issues.push(`${path} must be true or false (got ${JSON.stringify(value)})`);
-  return value === true;
-}
-
-/**
- * C0/C1 controls, DEL and the Unicode line/paragraph separators. A policy string reaches places
- * where any of them ends a line or a record: systemd-udevd ends a rules line at NUL as well as at
- * a newline, so a NUL in an allow-list reason once became a root RUN+= line (issue 11, item 4).
- * One rule for every policy string, here, where collector and agent both validate.
- */
-const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-function str(issues: Issues, path: string, value: unknown, max = 500): string {
-  if (typeof value !== 'string' || value.length > max) {
-    issues.push(`${path} must be text of at most ${max} characters`);
-    return '';
-  }
-  const bad = CONTROL_CHAR.exec(value);
-  if (bad) {
-    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
-    issues.push(`${path} must not contain control characters (U+${code} at position ${bad.index})`);
-    return '';
-  }
-  return value;
-}
-
-function oneOf<T extends string>(issues: Issues, path: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    issues.push(`${path} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
-    return allowed[0] as T;
-  }
-  return value as T;
-}
-
-function list<T>(
-  issues: Issues,
-  path: string,
-  value: unknown,
-  max: number,
-  each: (v: unknown, p: string) => T,
-): T[] {
-  if (!Array.isArray(value) || value.length > max) {
-    issues.push(`${path} must be a list of at most ${max} entries`);
-    return [];
-  }
-  return value.map((v, i) => each(v, `${path}[${i}]`));
-}
-
-function obj(issues: Issues, path: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push(`${path} must be an object`);
-    return {};
-  }
-  return value as Record<string, unknown>;
-}
 
 /**
  * Limits of sense, beyond the shape. A person editing policy gets EDIT_LIMITS: an idle lock
@@ -270,6 +214,7 @@ export function validatePolicy(input: unknown, limits: Readonly<PolicyLimits> = 
     },
     heartbeatSeconds: int(issues, 'heartbeatSeconds', p['heartbeatSeconds'], 5, 86_400),
     windowSampleMs: int(issues, 'windowSampleMs', p['windowSampleMs'], 100, 60_000),
+    byodScope: validateByodScope(issues, p['byodScope']),
   };
   if (
     policy.idleLock.warningSeconds >= policy.idleLock.idleLockSeconds &&
@@ -324,6 +269,7 @@ export function policyToWire(policy: Policy): IPolicy {
     capture: { ...policy.capture },
     heartbeatSeconds: policy.heartbeatSeconds,
     windowSampleMs: policy.windowSampleMs,
+    byodScope: byodScopeToWire(policy.byodScope),
   };
 }
 
@@ -378,6 +324,7 @@ export function policyFromWire(wire: IPolicy, limits: Readonly<PolicyLimits> = R
       },
       heartbeatSeconds: wire.heartbeatSeconds ?? 0,
       windowSampleMs: wire.windowSampleMs ?? 0,
+      byodScope: byodScopeFromWire(wire.byodScope),
     },
     limits,
   );

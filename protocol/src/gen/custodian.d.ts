@@ -353,6 +353,7 @@ export namespace custodian {
             capture?: (custodian.v1.CapturePolicy.$Properties|null);
             heartbeatSeconds: number;
             windowSampleMs: number;
+            byodScope?: (custodian.v1.ByodScopePolicy.$Properties|null);
             static create(properties: custodian.v1.Policy.$Shape): custodian.v1.Policy & custodian.v1.Policy.$Shape;
             static create(properties?: custodian.v1.Policy.$Properties): custodian.v1.Policy;
             static encode(message: custodian.v1.Policy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -372,9 +373,134 @@ export namespace custodian {
                 capture?: (custodian.v1.CapturePolicy.$Properties|null);
                 heartbeatSeconds?: (number|null);
                 windowSampleMs?: (number|null);
+                byodScope?: (custodian.v1.ByodScopePolicy.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = custodian.v1.Policy.$Properties;
+        }
+
+        interface IByodScopePolicy extends custodian.v1.ByodScopePolicy.$Properties {
+        }
+
+        class ByodScopePolicy {
+            constructor(properties?: custodian.v1.ByodScopePolicy.$Properties);
+            $unknowns?: Uint8Array[];
+            mode: string;
+            networks: custodian.v1.ScopeNetworkRule.$Properties[];
+            hours?: (custodian.v1.SchoolHours.$Properties|null);
+            static create(properties: custodian.v1.ByodScopePolicy.$Shape): custodian.v1.ByodScopePolicy & custodian.v1.ByodScopePolicy.$Shape;
+            static create(properties?: custodian.v1.ByodScopePolicy.$Properties): custodian.v1.ByodScopePolicy;
+            static encode(message: custodian.v1.ByodScopePolicy.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): custodian.v1.ByodScopePolicy & custodian.v1.ByodScopePolicy.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): custodian.v1.ByodScopePolicy;
+            static toObject(message: custodian.v1.ByodScopePolicy, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ByodScopePolicy {
+            interface $Properties {
+                mode?: (string|null);
+                networks?: (custodian.v1.ScopeNetworkRule.$Properties[]|null);
+                hours?: (custodian.v1.SchoolHours.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = custodian.v1.ByodScopePolicy.$Properties;
+        }
+
+        interface IScopeNetworkRule extends custodian.v1.ScopeNetworkRule.$Properties {
+        }
+
+        class ScopeNetworkRule {
+            constructor(properties?: custodian.v1.ScopeNetworkRule.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            gatewayIps: string[];
+            gatewayMacs: string[];
+            dnsSuffixes: string[];
+            ssids: string[];
+            collectorLan: string;
+            static create(properties: custodian.v1.ScopeNetworkRule.$Shape): custodian.v1.ScopeNetworkRule & custodian.v1.ScopeNetworkRule.$Shape;
+            static create(properties?: custodian.v1.ScopeNetworkRule.$Properties): custodian.v1.ScopeNetworkRule;
+            static encode(message: custodian.v1.ScopeNetworkRule.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): custodian.v1.ScopeNetworkRule & custodian.v1.ScopeNetworkRule.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): custodian.v1.ScopeNetworkRule;
+            static toObject(message: custodian.v1.ScopeNetworkRule, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ScopeNetworkRule {
+            interface $Properties {
+                name?: (string|null);
+                gatewayIps?: (string[]|null);
+                gatewayMacs?: (string[]|null);
+                dnsSuffixes?: (string[]|null);
+                ssids?: (string[]|null);
+                collectorLan?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = custodian.v1.ScopeNetworkRule.$Properties;
+        }
+
+        interface ISchoolHours extends custodian.v1.SchoolHours.$Properties {
+        }
+
+        class SchoolHours {
+            constructor(properties?: custodian.v1.SchoolHours.$Properties);
+            $unknowns?: Uint8Array[];
+            timezone: string;
+            periods: custodian.v1.HoursPeriod.$Properties[];
+            static create(properties: custodian.v1.SchoolHours.$Shape): custodian.v1.SchoolHours & custodian.v1.SchoolHours.$Shape;
+            static create(properties?: custodian.v1.SchoolHours.$Properties): custodian.v1.SchoolHours;
+            static encode(message: custodian.v1.SchoolHours.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): custodian.v1.SchoolHours & custodian.v1.SchoolHours.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): custodian.v1.SchoolHours;
+            static toObject(message: custodian.v1.SchoolHours, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SchoolHours {
+            interface $Properties {
+                timezone?: (string|null);
+                periods?: (custodian.v1.HoursPeriod.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = custodian.v1.SchoolHours.$Properties;
+        }
+
+        interface IHoursPeriod extends custodian.v1.HoursPeriod.$Properties {
+        }
+
+        class HoursPeriod {
+            constructor(properties?: custodian.v1.HoursPeriod.$Properties);
+            $unknowns?: Uint8Array[];
+            days: string[];
+            start: string;
+            end: string;
+            static create(properties: custodian.v1.HoursPeriod.$Shape): custodian.v1.HoursPeriod & custodian.v1.HoursPeriod.$Shape;
+            static create(properties?: custodian.v1.HoursPeriod.$Properties): custodian.v1.HoursPeriod;
+            static encode(message: custodian.v1.HoursPeriod.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): custodian.v1.HoursPeriod & custodian.v1.HoursPeriod.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): custodian.v1.HoursPeriod;
+            static toObject(message: custodian.v1.HoursPeriod, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace HoursPeriod {
+            interface $Properties {
+                days?: (string[]|null);
+                start?: (string|null);
+                end?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = custodian.v1.HoursPeriod.$Properties;
         }
 
         interface IIdleLockPolicy extends custodian.v1.IdleLockPolicy.$Properties {
@@ -681,7 +807,8 @@ export namespace custodian {
             capabilities?: (custodian.v1.CapabilityReport.$Properties|null);
             gap?: (custodian.v1.Gap.$Properties|null);
             usbEnforcementFailed?: (custodian.v1.UsbEnforcementFailed.$Properties|null);
-            payload?: ("agentStarted"|"agentStopping"|"heartbeat"|"inventory"|"activeWindow"|"idleState"|"screenLocked"|"lockFailed"|"usbAttached"|"usbRemoved"|"usbWriteBlocked"|"fileWritten"|"flaggedActivity"|"policyApplied"|"capabilities"|"gap"|"usbEnforcementFailed");
+            scopeChanged?: (custodian.v1.ScopeState.$Properties|null);
+            payload?: ("agentStarted"|"agentStopping"|"heartbeat"|"inventory"|"activeWindow"|"idleState"|"screenLocked"|"lockFailed"|"usbAttached"|"usbRemoved"|"usbWriteBlocked"|"fileWritten"|"flaggedActivity"|"policyApplied"|"capabilities"|"gap"|"usbEnforcementFailed"|"scopeChanged");
             static create(properties: custodian.v1.Event.$Shape): custodian.v1.Event & custodian.v1.Event.$Shape;
             static create(properties?: custodian.v1.Event.$Properties): custodian.v1.Event;
             static encode(message: custodian.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -714,7 +841,8 @@ export namespace custodian {
                 capabilities?: (custodian.v1.CapabilityReport.$Properties|null);
                 gap?: (custodian.v1.Gap.$Properties|null);
                 usbEnforcementFailed?: (custodian.v1.UsbEnforcementFailed.$Properties|null);
-                payload?: ("agentStarted"|"agentStopping"|"heartbeat"|"inventory"|"activeWindow"|"idleState"|"screenLocked"|"lockFailed"|"usbAttached"|"usbRemoved"|"usbWriteBlocked"|"fileWritten"|"flaggedActivity"|"policyApplied"|"capabilities"|"gap"|"usbEnforcementFailed");
+                scopeChanged?: (custodian.v1.ScopeState.$Properties|null);
+                payload?: ("agentStarted"|"agentStopping"|"heartbeat"|"inventory"|"activeWindow"|"idleState"|"screenLocked"|"lockFailed"|"usbAttached"|"usbRemoved"|"usbWriteBlocked"|"fileWritten"|"flaggedActivity"|"policyApplied"|"capabilities"|"gap"|"usbEnforcementFailed"|"scopeChanged");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -737,9 +865,10 @@ export namespace custodian {
               capabilities?: custodian.v1.CapabilityReport.$Shape|null;
               gap?: custodian.v1.Gap.$Shape|null;
               usbEnforcementFailed?: custodian.v1.UsbEnforcementFailed.$Shape|null;
+              scopeChanged?: custodian.v1.ScopeState.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ payload?: undefined; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "agentStarted"; agentStarted: custodian.v1.AgentStarted.$Shape; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "agentStopping"; agentStarted?: null; agentStopping: custodian.v1.AgentStopping.$Shape; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "heartbeat"; agentStarted?: null; agentStopping?: null; heartbeat: custodian.v1.Heartbeat.$Shape; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "inventory"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory: custodian.v1.Inventory.$Shape; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "activeWindow"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow: custodian.v1.ActiveWindow.$Shape; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "idleState"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState: custodian.v1.IdleState.$Shape; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "screenLocked"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked: custodian.v1.ScreenLocked.$Shape; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "lockFailed"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed: custodian.v1.LockFailed.$Shape; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "usbAttached"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached: custodian.v1.UsbVolume.$Shape; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "usbRemoved"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved: custodian.v1.UsbVolumeRemoved.$Shape; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "usbWriteBlocked"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked: custodian.v1.UsbWriteBlocked.$Shape; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "fileWritten"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten: custodian.v1.RemovableFileWritten.$Shape; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "flaggedActivity"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity: custodian.v1.FlaggedActivity.$Shape; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "policyApplied"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied: custodian.v1.PolicyApplied.$Shape; capabilities?: null; gap?: null; usbEnforcementFailed?: null }|{ payload?: "capabilities"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities: custodian.v1.CapabilityReport.$Shape; gap?: null; usbEnforcementFailed?: null }|{ payload?: "gap"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap: custodian.v1.Gap.$Shape; usbEnforcementFailed?: null }|{ payload?: "usbEnforcementFailed"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed: custodian.v1.UsbEnforcementFailed.$Shape })
+              ({ payload?: undefined; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "agentStarted"; agentStarted: custodian.v1.AgentStarted.$Shape; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "agentStopping"; agentStarted?: null; agentStopping: custodian.v1.AgentStopping.$Shape; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "heartbeat"; agentStarted?: null; agentStopping?: null; heartbeat: custodian.v1.Heartbeat.$Shape; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "inventory"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory: custodian.v1.Inventory.$Shape; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "activeWindow"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow: custodian.v1.ActiveWindow.$Shape; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "idleState"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState: custodian.v1.IdleState.$Shape; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "screenLocked"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked: custodian.v1.ScreenLocked.$Shape; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "lockFailed"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed: custodian.v1.LockFailed.$Shape; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "usbAttached"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached: custodian.v1.UsbVolume.$Shape; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "usbRemoved"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved: custodian.v1.UsbVolumeRemoved.$Shape; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "usbWriteBlocked"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked: custodian.v1.UsbWriteBlocked.$Shape; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "fileWritten"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten: custodian.v1.RemovableFileWritten.$Shape; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "flaggedActivity"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity: custodian.v1.FlaggedActivity.$Shape; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "policyApplied"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied: custodian.v1.PolicyApplied.$Shape; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "capabilities"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities: custodian.v1.CapabilityReport.$Shape; gap?: null; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "gap"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap: custodian.v1.Gap.$Shape; usbEnforcementFailed?: null; scopeChanged?: null }|{ payload?: "usbEnforcementFailed"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed: custodian.v1.UsbEnforcementFailed.$Shape; scopeChanged?: null }|{ payload?: "scopeChanged"; agentStarted?: null; agentStopping?: null; heartbeat?: null; inventory?: null; activeWindow?: null; idleState?: null; screenLocked?: null; lockFailed?: null; usbAttached?: null; usbRemoved?: null; usbWriteBlocked?: null; fileWritten?: null; flaggedActivity?: null; policyApplied?: null; capabilities?: null; gap?: null; usbEnforcementFailed?: null; scopeChanged: custodian.v1.ScopeState.$Shape })
             );
         }
 
@@ -814,6 +943,7 @@ export namespace custodian {
             memoryUsedBytes: number;
             batteryPercent: number;
             agentRssBytes: number;
+            scope?: (custodian.v1.ScopeState.$Properties|null);
             static create(properties: custodian.v1.Heartbeat.$Shape): custodian.v1.Heartbeat & custodian.v1.Heartbeat.$Shape;
             static create(properties?: custodian.v1.Heartbeat.$Properties): custodian.v1.Heartbeat;
             static encode(message: custodian.v1.Heartbeat.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -834,9 +964,44 @@ export namespace custodian {
                 memoryUsedBytes?: (number|null);
                 batteryPercent?: (number|null);
                 agentRssBytes?: (number|null);
+                scope?: (custodian.v1.ScopeState.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = custodian.v1.Heartbeat.$Properties;
+        }
+
+        interface IScopeState extends custodian.v1.ScopeState.$Properties {
+        }
+
+        class ScopeState {
+            constructor(properties?: custodian.v1.ScopeState.$Properties);
+            $unknowns?: Uint8Array[];
+            applies: boolean;
+            inScope: boolean;
+            reason: string;
+            rule: string;
+            mode: string;
+            static create(properties: custodian.v1.ScopeState.$Shape): custodian.v1.ScopeState & custodian.v1.ScopeState.$Shape;
+            static create(properties?: custodian.v1.ScopeState.$Properties): custodian.v1.ScopeState;
+            static encode(message: custodian.v1.ScopeState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): custodian.v1.ScopeState & custodian.v1.ScopeState.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): custodian.v1.ScopeState;
+            static toObject(message: custodian.v1.ScopeState, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ScopeState {
+            interface $Properties {
+                applies?: (boolean|null);
+                inScope?: (boolean|null);
+                reason?: (string|null);
+                rule?: (string|null);
+                mode?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = custodian.v1.ScopeState.$Properties;
         }
 
         interface IInventory extends custodian.v1.Inventory.$Properties {

@@ -2407,6 +2407,7 @@ export const custodian = $root.custodian = (() => {
             Policy.prototype.capture = null;
             Policy.prototype.heartbeatSeconds = 0;
             Policy.prototype.windowSampleMs = 0;
+            Policy.prototype.byodScope = null;
 
             Policy.create = function(properties) {
                 return new Policy(properties);
@@ -2431,6 +2432,8 @@ export const custodian = $root.custodian = (() => {
                     w.uint32(40).uint32(m.heartbeatSeconds);
                 if (m.windowSampleMs != null && $Object.hasOwnProperty.call(m, "windowSampleMs") && m.windowSampleMs !== 0)
                     w.uint32(48).uint32(m.windowSampleMs);
+                if (m.byodScope != null && $Object.hasOwnProperty.call(m, "byodScope"))
+                    $root.custodian.v1.ByodScopePolicy.encode(m.byodScope, w.uint32(58).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2509,6 +2512,12 @@ export const custodian = $root.custodian = (() => {
                                 delete m.windowSampleMs;
                             continue;
                         }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.byodScope = $root.custodian.v1.ByodScopePolicy.decode(r, r.size(), $undefined, q + 1, m.byodScope);
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -2566,6 +2575,13 @@ export const custodian = $root.custodian = (() => {
                     if (!$util.isInteger(m.windowSampleMs))
                         return "windowSampleMs: integer expected";
                 }
+                if (m.byodScope != null && $Object.hasOwnProperty.call(m, "byodScope")) {
+                    {
+                        var e = $root.custodian.v1.ByodScopePolicy.verify(m.byodScope, q + 1);
+                        if (e)
+                            return "byodScope." + e;
+                    }
+                }
                 return null;
             };
 
@@ -2616,6 +2632,11 @@ export const custodian = $root.custodian = (() => {
                         m.windowSampleMs = d.windowSampleMs >>> 0;
                     }
                 }
+                if (d.byodScope != null) {
+                    if (!$util.isObject(d.byodScope))
+                        throw $TypeError(".custodian.v1.Policy.byodScope: object expected");
+                    m.byodScope = $root.custodian.v1.ByodScopePolicy.fromObject(d.byodScope, q + 1);
+                }
                 return m;
             };
 
@@ -2638,6 +2659,7 @@ export const custodian = $root.custodian = (() => {
                     d.capture = null;
                     d.heartbeatSeconds = 0;
                     d.windowSampleMs = 0;
+                    d.byodScope = null;
                 }
                 if (m.version != null && $Object.hasOwnProperty.call(m, "version")) {
                     if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
@@ -2662,6 +2684,9 @@ export const custodian = $root.custodian = (() => {
                 if (m.windowSampleMs != null && $Object.hasOwnProperty.call(m, "windowSampleMs")) {
                     d.windowSampleMs = m.windowSampleMs;
                 }
+                if (m.byodScope != null && $Object.hasOwnProperty.call(m, "byodScope")) {
+                    d.byodScope = $root.custodian.v1.ByodScopePolicy.toObject(m.byodScope, o, q + 1);
+                }
                 return d;
             };
 
@@ -2676,6 +2701,938 @@ export const custodian = $root.custodian = (() => {
             };
 
             return Policy;
+        })();
+
+        v1.ByodScopePolicy = (function() {
+
+            const ByodScopePolicy = function (p) {
+                this.networks = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ByodScopePolicy.prototype.mode = "";
+            ByodScopePolicy.prototype.networks = $util.emptyArray;
+            ByodScopePolicy.prototype.hours = null;
+
+            ByodScopePolicy.create = function(properties) {
+                return new ByodScopePolicy(properties);
+            };
+
+            ByodScopePolicy.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.mode != null && $Object.hasOwnProperty.call(m, "mode") && m.mode !== "")
+                    w.uint32(10).string(m.mode);
+                if (m.networks != null && m.networks.length) {
+                    for (var i = 0; i < m.networks.length; ++i)
+                        $root.custodian.v1.ScopeNetworkRule.encode(m.networks[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.hours != null && $Object.hasOwnProperty.call(m, "hours"))
+                    $root.custodian.v1.SchoolHours.encode(m.hours, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ByodScopePolicy.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.custodian.v1.ByodScopePolicy();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.mode = v;
+                            else
+                                delete m.mode;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.networks && m.networks.length))
+                                m.networks = [];
+                            m.networks.push($root.custodian.v1.ScopeNetworkRule.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.hours = $root.custodian.v1.SchoolHours.decode(r, r.size(), $undefined, q + 1, m.hours);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ByodScopePolicy.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.mode != null && $Object.hasOwnProperty.call(m, "mode")) {
+                    if (!$util.isString(m.mode))
+                        return "mode: string expected";
+                }
+                if (m.networks != null && $Object.hasOwnProperty.call(m, "networks")) {
+                    if (!$Array.isArray(m.networks))
+                        return "networks: array expected";
+                    for (var i = 0; i < m.networks.length; ++i) {
+                        {
+                            var e = $root.custodian.v1.ScopeNetworkRule.verify(m.networks[i], q + 1);
+                            if (e)
+                                return "networks." + e;
+                        }
+                    }
+                }
+                if (m.hours != null && $Object.hasOwnProperty.call(m, "hours")) {
+                    {
+                        var e = $root.custodian.v1.SchoolHours.verify(m.hours, q + 1);
+                        if (e)
+                            return "hours." + e;
+                    }
+                }
+                return null;
+            };
+
+            ByodScopePolicy.fromObject = function (d, q) {
+                if (d instanceof $root.custodian.v1.ByodScopePolicy)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".custodian.v1.ByodScopePolicy: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.custodian.v1.ByodScopePolicy();
+                if (d.mode != null) {
+                    if (typeof d.mode !== "string" || d.mode.length) {
+                        m.mode = $String(d.mode);
+                    }
+                }
+                if (d.networks) {
+                    if (!$Array.isArray(d.networks))
+                        throw $TypeError(".custodian.v1.ByodScopePolicy.networks: array expected");
+                    m.networks = $Array(d.networks.length);
+                    for (var i = 0; i < d.networks.length; ++i) {
+                        if (!$util.isObject(d.networks[i]))
+                            throw $TypeError(".custodian.v1.ByodScopePolicy.networks: object expected");
+                        m.networks[i] = $root.custodian.v1.ScopeNetworkRule.fromObject(d.networks[i], q + 1);
+                    }
+                }
+                if (d.hours != null) {
+                    if (!$util.isObject(d.hours))
+                        throw $TypeError(".custodian.v1.ByodScopePolicy.hours: object expected");
+                    m.hours = $root.custodian.v1.SchoolHours.fromObject(d.hours, q + 1);
+                }
+                return m;
+            };
+
+            ByodScopePolicy.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.arrays || o.defaults) {
+                    d.networks = [];
+                }
+                if (o.defaults) {
+                    d.mode = "";
+                    d.hours = null;
+                }
+                if (m.mode != null && $Object.hasOwnProperty.call(m, "mode")) {
+                    d.mode = m.mode;
+                }
+                if (m.networks && m.networks.length) {
+                    d.networks = $Array(m.networks.length);
+                    for (var j = 0; j < m.networks.length; ++j) {
+                        d.networks[j] = $root.custodian.v1.ScopeNetworkRule.toObject(m.networks[j], o, q + 1);
+                    }
+                }
+                if (m.hours != null && $Object.hasOwnProperty.call(m, "hours")) {
+                    d.hours = $root.custodian.v1.SchoolHours.toObject(m.hours, o, q + 1);
+                }
+                return d;
+            };
+
+            ByodScopePolicy.prototype.toJSON = function() {
+                return ByodScopePolicy.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            ByodScopePolicy.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/custodian.v1.ByodScopePolicy";
+            };
+
+            return ByodScopePolicy;
+        })();
+
+        v1.ScopeNetworkRule = (function() {
+
+            const ScopeNetworkRule = function (p) {
+                this.gatewayIps = [];
+                this.gatewayMacs = [];
+                this.dnsSuffixes = [];
+                this.ssids = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ScopeNetworkRule.prototype.name = "";
+            ScopeNetworkRule.prototype.gatewayIps = $util.emptyArray;
+            ScopeNetworkRule.prototype.gatewayMacs = $util.emptyArray;
+            ScopeNetworkRule.prototype.dnsSuffixes = $util.emptyArray;
+            ScopeNetworkRule.prototype.ssids = $util.emptyArray;
+            ScopeNetworkRule.prototype.collectorLan = "";
+
+            ScopeNetworkRule.create = function(properties) {
+                return new ScopeNetworkRule(properties);
+            };
+
+            ScopeNetworkRule.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.name != null && $Object.hasOwnProperty.call(m, "name") && m.name !== "")
+                    w.uint32(10).string(m.name);
+                if (m.gatewayIps != null && m.gatewayIps.length) {
+                    for (var i = 0; i < m.gatewayIps.length; ++i)
+                        w.uint32(18).string(m.gatewayIps[i]);
+                }
+                if (m.gatewayMacs != null && m.gatewayMacs.length) {
+                    for (var i = 0; i < m.gatewayMacs.length; ++i)
+                        w.uint32(26).string(m.gatewayMacs[i]);
+                }
+                if (m.dnsSuffixes != null && m.dnsSuffixes.length) {
+                    for (var i = 0; i < m.dnsSuffixes.length; ++i)
+                        w.uint32(34).string(m.dnsSuffixes[i]);
+                }
+                if (m.ssids != null && m.ssids.length) {
+                    for (var i = 0; i < m.ssids.length; ++i)
+                        w.uint32(42).string(m.ssids[i]);
+                }
+                if (m.collectorLan != null && $Object.hasOwnProperty.call(m, "collectorLan") && m.collectorLan !== "")
+                    w.uint32(50).string(m.collectorLan);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ScopeNetworkRule.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.custodian.v1.ScopeNetworkRule();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.name = v;
+                            else
+                                delete m.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.gatewayIps && m.gatewayIps.length))
+                                m.gatewayIps = [];
+                            m.gatewayIps.push(r.stringVerify());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.gatewayMacs && m.gatewayMacs.length))
+                                m.gatewayMacs = [];
+                            m.gatewayMacs.push(r.stringVerify());
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.dnsSuffixes && m.dnsSuffixes.length))
+                                m.dnsSuffixes = [];
+                            m.dnsSuffixes.push(r.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.ssids && m.ssids.length))
+                                m.ssids = [];
+                            m.ssids.push(r.stringVerify());
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.collectorLan = v;
+                            else
+                                delete m.collectorLan;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ScopeNetworkRule.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.name != null && $Object.hasOwnProperty.call(m, "name")) {
+                    if (!$util.isString(m.name))
+                        return "name: string expected";
+                }
+                if (m.gatewayIps != null && $Object.hasOwnProperty.call(m, "gatewayIps")) {
+                    if (!$Array.isArray(m.gatewayIps))
+                        return "gatewayIps: array expected";
+                    for (var i = 0; i < m.gatewayIps.length; ++i) {
+                        if (!$util.isString(m.gatewayIps[i]))
+                            return "gatewayIps: string[] expected";
+                    }
+                }
+                if (m.gatewayMacs != null && $Object.hasOwnProperty.call(m, "gatewayMacs")) {
+                    if (!$Array.isArray(m.gatewayMacs))
+                        return "gatewayMacs: array expected";
+                    for (var i = 0; i < m.gatewayMacs.length; ++i) {
+                        if (!$util.isString(m.gatewayMacs[i]))
+                            return "gatewayMacs: string[] expected";
+                    }
+                }
+                if (m.dnsSuffixes != null && $Object.hasOwnProperty.call(m, "dnsSuffixes")) {
+                    if (!$Array.isArray(m.dnsSuffixes))
+                        return "dnsSuffixes: array expected";
+                    for (var i = 0; i < m.dnsSuffixes.length; ++i) {
+                        if (!$util.isString(m.dnsSuffixes[i]))
+                            return "dnsSuffixes: string[] expected";
+                    }
+                }
+                if (m.ssids != null && $Object.hasOwnProperty.call(m, "ssids")) {
+                    if (!$Array.isArray(m.ssids))
+                        return "ssids: array expected";
+                    for (var i = 0; i < m.ssids.length; ++i) {
+                        if (!$util.isString(m.ssids[i]))
+                            return "ssids: string[] expected";
+                    }
+                }
+                if (m.collectorLan != null && $Object.hasOwnProperty.call(m, "collectorLan")) {
+                    if (!$util.isString(m.collectorLan))
+                        return "collectorLan: string expected";
+                }
+                return null;
+            };
+
+            ScopeNetworkRule.fromObject = function (d, q) {
+                if (d instanceof $root.custodian.v1.ScopeNetworkRule)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".custodian.v1.ScopeNetworkRule: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.custodian.v1.ScopeNetworkRule();
+                if (d.name != null) {
+                    if (typeof d.name !== "string" || d.name.length) {
+                        m.name = $String(d.name);
+                    }
+                }
+                if (d.gatewayIps) {
+                    if (!$Array.isArray(d.gatewayIps))
+                        throw $TypeError(".custodian.v1.ScopeNetworkRule.gatewayIps: array expected");
+                    m.gatewayIps = $Array(d.gatewayIps.length);
+                    for (var i = 0; i < d.gatewayIps.length; ++i) {
+                        m.gatewayIps[i] = $String(d.gatewayIps[i]);
+                    }
+                }
+                if (d.gatewayMacs) {
+                    if (!$Array.isArray(d.gatewayMacs))
+                        throw $TypeError(".custodian.v1.ScopeNetworkRule.gatewayMacs: array expected");
+                    m.gatewayMacs = $Array(d.gatewayMacs.length);
+                    for (var i = 0; i < d.gatewayMacs.length; ++i) {
+                        m.gatewayMacs[i] = $String(d.gatewayMacs[i]);
+                    }
+                }
+                if (d.dnsSuffixes) {
+                    if (!$Array.isArray(d.dnsSuffixes))
+                        throw $TypeError(".custodian.v1.ScopeNetworkRule.dnsSuffixes: array expected");
+                    m.dnsSuffixes = $Array(d.dnsSuffixes.length);
+                    for (var i = 0; i < d.dnsSuffixes.length; ++i) {
+                        m.dnsSuffixes[i] = $String(d.dnsSuffixes[i]);
+                    }
+                }
+                if (d.ssids) {
+                    if (!$Array.isArray(d.ssids))
+                        throw $TypeError(".custodian.v1.ScopeNetworkRule.ssids: array expected");
+                    m.ssids = $Array(d.ssids.length);
+                    for (var i = 0; i < d.ssids.length; ++i) {
+                        m.ssids[i] = $String(d.ssids[i]);
+                    }
+                }
+                if (d.collectorLan != null) {
+                    if (typeof d.collectorLan !== "string" || d.collectorLan.length) {
+                        m.collectorLan = $String(d.collectorLan);
+                    }
+                }
+                return m;
+            };
+
+            ScopeNetworkRule.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.arrays || o.defaults) {
+                    d.gatewayIps = [];
+                    d.gatewayMacs = [];
+                    d.dnsSuffixes = [];
+                    d.ssids = [];
+                }
+                if (o.defaults) {
+                    d.name = "";
+                    d.collectorLan = "";
+                }
+                if (m.name != null && $Object.hasOwnProperty.call(m, "name")) {
+                    d.name = m.name;
+                }
+                if (m.gatewayIps && m.gatewayIps.length) {
+                    d.gatewayIps = $Array(m.gatewayIps.length);
+                    for (var j = 0; j < m.gatewayIps.length; ++j) {
+                        d.gatewayIps[j] = m.gatewayIps[j];
+                    }
+                }
+                if (m.gatewayMacs && m.gatewayMacs.length) {
+                    d.gatewayMacs = $Array(m.gatewayMacs.length);
+                    for (var j = 0; j < m.gatewayMacs.length; ++j) {
+                        d.gatewayMacs[j] = m.gatewayMacs[j];
+                    }
+                }
+                if (m.dnsSuffixes && m.dnsSuffixes.length) {
+                    d.dnsSuffixes = $Array(m.dnsSuffixes.length);
+                    for (var j = 0; j < m.dnsSuffixes.length; ++j) {
+                        d.dnsSuffixes[j] = m.dnsSuffixes[j];
+                    }
+                }
+                if (m.ssids && m.ssids.length) {
+                    d.ssids = $Array(m.ssids.length);
+                    for (var j = 0; j < m.ssids.length; ++j) {
+                        d.ssids[j] = m.ssids[j];
+                    }
+                }
+                if (m.collectorLan != null && $Object.hasOwnProperty.call(m, "collectorLan")) {
+                    d.collectorLan = m.collectorLan;
+                }
+                return d;
+            };
+
+            ScopeNetworkRule.prototype.toJSON = function() {
+                return ScopeNetworkRule.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            ScopeNetworkRule.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/custodian.v1.ScopeNetworkRule";
+            };
+
+            return ScopeNetworkRule;
+        })();
+
+        v1.SchoolHours = (function() {
+
+            const SchoolHours = function (p) {
+                this.periods = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            SchoolHours.prototype.timezone = "";
+            SchoolHours.prototype.periods = $util.emptyArray;
+
+            SchoolHours.create = function(properties) {
+                return new SchoolHours(properties);
+            };
+
+            SchoolHours.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.timezone != null && $Object.hasOwnProperty.call(m, "timezone") && m.timezone !== "")
+                    w.uint32(10).string(m.timezone);
+                if (m.periods != null && m.periods.length) {
+                    for (var i = 0; i < m.periods.length; ++i)
+                        $root.custodian.v1.HoursPeriod.encode(m.periods[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            SchoolHours.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.custodian.v1.SchoolHours();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.timezone = v;
+                            else
+                                delete m.timezone;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.periods && m.periods.length))
+                                m.periods = [];
+                            m.periods.push($root.custodian.v1.HoursPeriod.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            SchoolHours.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.timezone != null && $Object.hasOwnProperty.call(m, "timezone")) {
+                    if (!$util.isString(m.timezone))
+                        return "timezone: string expected";
+                }
+                if (m.periods != null && $Object.hasOwnProperty.call(m, "periods")) {
+                    if (!$Array.isArray(m.periods))
+                        return "periods: array expected";
+                    for (var i = 0; i < m.periods.length; ++i) {
+                        {
+                            var e = $root.custodian.v1.HoursPeriod.verify(m.periods[i], q + 1);
+                            if (e)
+                                return "periods." + e;
+                        }
+                    }
+                }
+                return null;
+            };
+
+            SchoolHours.fromObject = function (d, q) {
+                if (d instanceof $root.custodian.v1.SchoolHours)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".custodian.v1.SchoolHours: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.custodian.v1.SchoolHours();
+                if (d.timezone != null) {
+                    if (typeof d.timezone !== "string" || d.timezone.length) {
+                        m.timezone = $String(d.timezone);
+                    }
+                }
+                if (d.periods) {
+                    if (!$Array.isArray(d.periods))
+                        throw $TypeError(".custodian.v1.SchoolHours.periods: array expected");
+                    m.periods = $Array(d.periods.length);
+                    for (var i = 0; i < d.periods.length; ++i) {
+                        if (!$util.isObject(d.periods[i]))
+                            throw $TypeError(".custodian.v1.SchoolHours.periods: object expected");
+                        m.periods[i] = $root.custodian.v1.HoursPeriod.fromObject(d.periods[i], q + 1);
+                    }
+                }
+                return m;
+            };
+
+            SchoolHours.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.arrays || o.defaults) {
+                    d.periods = [];
+                }
+                if (o.defaults) {
+                    d.timezone = "";
+                }
+                if (m.timezone != null && $Object.hasOwnProperty.call(m, "timezone")) {
+                    d.timezone = m.timezone;
+                }
+                if (m.periods && m.periods.length) {
+                    d.periods = $Array(m.periods.length);
+                    for (var j = 0; j < m.periods.length; ++j) {
+                        d.periods[j] = $root.custodian.v1.HoursPeriod.toObject(m.periods[j], o, q + 1);
+                    }
+                }
+                return d;
+            };
+
+            SchoolHours.prototype.toJSON = function() {
+                return SchoolHours.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            SchoolHours.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/custodian.v1.SchoolHours";
+            };
+
+            return SchoolHours;
+        })();
+
+        v1.HoursPeriod = (function() {
+
+            const HoursPeriod = function (p) {
+                this.days = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            HoursPeriod.prototype.days = $util.emptyArray;
+            HoursPeriod.prototype.start = "";
+            HoursPeriod.prototype.end = "";
+
+            HoursPeriod.create = function(properties) {
+                return new HoursPeriod(properties);
+            };
+
+            HoursPeriod.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.days != null && m.days.length) {
+                    for (var i = 0; i < m.days.length; ++i)
+                        w.uint32(10).string(m.days[i]);
+                }
+                if (m.start != null && $Object.hasOwnProperty.call(m, "start") && m.start !== "")
+                    w.uint32(18).string(m.start);
+                if (m.end != null && $Object.hasOwnProperty.call(m, "end") && m.end !== "")
+                    w.uint32(26).string(m.end);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            HoursPeriod.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.custodian.v1.HoursPeriod();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.days && m.days.length))
+                                m.days = [];
+                            m.days.push(r.stringVerify());
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.start = v;
+                            else
+                                delete m.start;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.end = v;
+                            else
+                                delete m.end;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            HoursPeriod.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.days != null && $Object.hasOwnProperty.call(m, "days")) {
+                    if (!$Array.isArray(m.days))
+                        return "days: array expected";
+                    for (var i = 0; i < m.days.length; ++i) {
+                        if (!$util.isString(m.days[i]))
+                            return "days: string[] expected";
+                    }
+                }
+                if (m.start != null && $Object.hasOwnProperty.call(m, "start")) {
+                    if (!$util.isString(m.start))
+                        return "start: string expected";
+                }
+                if (m.end != null && $Object.hasOwnProperty.call(m, "end")) {
+                    if (!$util.isString(m.end))
+                        return "end: string expected";
+                }
+                return null;
+            };
+
+            HoursPeriod.fromObject = function (d, q) {
+                if (d instanceof $root.custodian.v1.HoursPeriod)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".custodian.v1.HoursPeriod: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.custodian.v1.HoursPeriod();
+                if (d.days) {
+                    if (!$Array.isArray(d.days))
+                        throw $TypeError(".custodian.v1.HoursPeriod.days: array expected");
+                    m.days = $Array(d.days.length);
+                    for (var i = 0; i < d.days.length; ++i) {
+                        m.days[i] = $String(d.days[i]);
+                    }
+                }
+                if (d.start != null) {
+                    if (typeof d.start !== "string" || d.start.length) {
+                        m.start = $String(d.start);
+                    }
+                }
+                if (d.end != null) {
+                    if (typeof d.end !== "string" || d.end.length) {
+                        m.end = $String(d.end);
+                    }
+                }
+                return m;
+            };
+
+            HoursPeriod.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.arrays || o.defaults) {
+                    d.days = [];
+                }
+                if (o.defaults) {
+                    d.start = "";
+                    d.end = "";
+                }
+                if (m.days && m.days.length) {
+                    d.days = $Array(m.days.length);
+                    for (var j = 0; j < m.days.length; ++j) {
+                        d.days[j] = m.days[j];
+                    }
+                }
+                if (m.start != null && $Object.hasOwnProperty.call(m, "start")) {
+                    d.start = m.start;
+                }
+                if (m.end != null && $Object.hasOwnProperty.call(m, "end")) {
+                    d.end = m.end;
+                }
+                return d;
+            };
+
+            HoursPeriod.prototype.toJSON = function() {
+                return HoursPeriod.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            HoursPeriod.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/custodian.v1.HoursPeriod";
+            };
+
+            return HoursPeriod;
         })();
 
         v1.IdleLockPolicy = (function() {
@@ -4703,11 +5660,12 @@ export const custodian = $root.custodian = (() => {
             Event.prototype.capabilities = null;
             Event.prototype.gap = null;
             Event.prototype.usbEnforcementFailed = null;
+            Event.prototype.scopeChanged = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(Event.prototype, "payload", {
-                get: $util.oneOfGetter($oneOfFields = ["agentStarted", "agentStopping", "heartbeat", "inventory", "activeWindow", "idleState", "screenLocked", "lockFailed", "usbAttached", "usbRemoved", "usbWriteBlocked", "fileWritten", "flaggedActivity", "policyApplied", "capabilities", "gap", "usbEnforcementFailed"]),
+                get: $util.oneOfGetter($oneOfFields = ["agentStarted", "agentStopping", "heartbeat", "inventory", "activeWindow", "idleState", "screenLocked", "lockFailed", "usbAttached", "usbRemoved", "usbWriteBlocked", "fileWritten", "flaggedActivity", "policyApplied", "capabilities", "gap", "usbEnforcementFailed", "scopeChanged"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4760,6 +5718,8 @@ export const custodian = $root.custodian = (() => {
                     $root.custodian.v1.Gap.encode(m.gap, w.uint32(202).fork(), q + 1).ldelim();
                 if (m.usbEnforcementFailed != null && $Object.hasOwnProperty.call(m, "usbEnforcementFailed"))
                     $root.custodian.v1.UsbEnforcementFailed.encode(m.usbEnforcementFailed, w.uint32(210).fork(), q + 1).ldelim();
+                if (m.scopeChanged != null && $Object.hasOwnProperty.call(m, "scopeChanged"))
+                    $root.custodian.v1.ScopeState.encode(m.scopeChanged, w.uint32(322).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -4928,6 +5888,13 @@ export const custodian = $root.custodian = (() => {
                                 break;
                             m.usbEnforcementFailed = $root.custodian.v1.UsbEnforcementFailed.decode(r, r.size(), $undefined, q + 1, m.usbEnforcementFailed);
                             m.payload = "usbEnforcementFailed";
+                            continue;
+                        }
+                    case 40: {
+                            if (u !== 2)
+                                break;
+                            m.scopeChanged = $root.custodian.v1.ScopeState.decode(r, r.size(), $undefined, q + 1, m.scopeChanged);
+                            m.payload = "scopeChanged";
                             continue;
                         }
                     }
@@ -5131,6 +6098,16 @@ export const custodian = $root.custodian = (() => {
                             return "usbEnforcementFailed." + e;
                     }
                 }
+                if (m.scopeChanged != null && $Object.hasOwnProperty.call(m, "scopeChanged")) {
+                    if (p.payload === 1)
+                        return "payload: multiple values";
+                    p.payload = 1;
+                    {
+                        var e = $root.custodian.v1.ScopeState.verify(m.scopeChanged, q + 1);
+                        if (e)
+                            return "scopeChanged." + e;
+                    }
+                }
                 return null;
             };
 
@@ -5252,6 +6229,11 @@ export const custodian = $root.custodian = (() => {
                     if (!$util.isObject(d.usbEnforcementFailed))
                         throw $TypeError(".custodian.v1.Event.usbEnforcementFailed: object expected");
                     m.usbEnforcementFailed = $root.custodian.v1.UsbEnforcementFailed.fromObject(d.usbEnforcementFailed, q + 1);
+                }
+                if (d.scopeChanged != null) {
+                    if (!$util.isObject(d.scopeChanged))
+                        throw $TypeError(".custodian.v1.Event.scopeChanged: object expected");
+                    m.scopeChanged = $root.custodian.v1.ScopeState.fromObject(d.scopeChanged, q + 1);
                 }
                 return m;
             };
@@ -5376,6 +6358,11 @@ export const custodian = $root.custodian = (() => {
                     d.usbEnforcementFailed = $root.custodian.v1.UsbEnforcementFailed.toObject(m.usbEnforcementFailed, o, q + 1);
                     if (o.oneofs)
                         d.payload = "usbEnforcementFailed";
+                }
+                if (m.scopeChanged != null && $Object.hasOwnProperty.call(m, "scopeChanged")) {
+                    d.scopeChanged = $root.custodian.v1.ScopeState.toObject(m.scopeChanged, o, q + 1);
+                    if (o.oneofs)
+                        d.payload = "scopeChanged";
                 }
                 return d;
             };
@@ -5774,6 +6761,7 @@ export const custodian = $root.custodian = (() => {
             Heartbeat.prototype.memoryUsedBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Heartbeat.prototype.batteryPercent = 0;
             Heartbeat.prototype.agentRssBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Heartbeat.prototype.scope = null;
 
             Heartbeat.create = function(properties) {
                 return new Heartbeat(properties);
@@ -5800,6 +6788,8 @@ export const custodian = $root.custodian = (() => {
                     w.uint32(48).int32(m.batteryPercent);
                 if (m.agentRssBytes != null && $Object.hasOwnProperty.call(m, "agentRssBytes") && (typeof m.agentRssBytes === "object" ? m.agentRssBytes.low || m.agentRssBytes.high : m.agentRssBytes !== 0))
                     w.uint32(56).uint64(m.agentRssBytes);
+                if (m.scope != null && $Object.hasOwnProperty.call(m, "scope"))
+                    $root.custodian.v1.ScopeState.encode(m.scope, w.uint32(162).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5896,6 +6886,12 @@ export const custodian = $root.custodian = (() => {
                                 delete m.agentRssBytes;
                             continue;
                         }
+                    case 20: {
+                            if (u !== 2)
+                                break;
+                            m.scope = $root.custodian.v1.ScopeState.decode(r, r.size(), $undefined, q + 1, m.scope);
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -5947,6 +6943,13 @@ export const custodian = $root.custodian = (() => {
                 if (m.agentRssBytes != null && $Object.hasOwnProperty.call(m, "agentRssBytes")) {
                     if (!$util.isInteger(m.agentRssBytes) && !(m.agentRssBytes && $util.isInteger(m.agentRssBytes.low) && $util.isInteger(m.agentRssBytes.high)))
                         return "agentRssBytes: integer|Long expected";
+                }
+                if (m.scope != null && $Object.hasOwnProperty.call(m, "scope")) {
+                    {
+                        var e = $root.custodian.v1.ScopeState.verify(m.scope, q + 1);
+                        if (e)
+                            return "scope." + e;
+                    }
                 }
                 return null;
             };
@@ -6024,6 +7027,11 @@ export const custodian = $root.custodian = (() => {
                             m.agentRssBytes = new $util.LongBits(d.agentRssBytes.low >>> 0, d.agentRssBytes.high >>> 0).toNumber(true);
                     }
                 }
+                if (d.scope != null) {
+                    if (!$util.isObject(d.scope))
+                        throw $TypeError(".custodian.v1.Heartbeat.scope: object expected");
+                    m.scope = $root.custodian.v1.ScopeState.fromObject(d.scope, q + 1);
+                }
                 return m;
             };
 
@@ -6059,6 +7067,7 @@ export const custodian = $root.custodian = (() => {
                         d.agentRssBytes = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
                     } else
                         d.agentRssBytes = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    d.scope = null;
                 }
                 if (m.uptimeSeconds != null && $Object.hasOwnProperty.call(m, "uptimeSeconds")) {
                     if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
@@ -6101,6 +7110,9 @@ export const custodian = $root.custodian = (() => {
                     else
                         d.agentRssBytes = o.longs === $String ? $util.Long.prototype.toString.call(m.agentRssBytes) : o.longs === $Number ? new $util.LongBits(m.agentRssBytes.low >>> 0, m.agentRssBytes.high >>> 0).toNumber(true) : m.agentRssBytes;
                 }
+                if (m.scope != null && $Object.hasOwnProperty.call(m, "scope")) {
+                    d.scope = $root.custodian.v1.ScopeState.toObject(m.scope, o, q + 1);
+                }
                 return d;
             };
 
@@ -6115,6 +7127,251 @@ export const custodian = $root.custodian = (() => {
             };
 
             return Heartbeat;
+        })();
+
+        v1.ScopeState = (function() {
+
+            const ScopeState = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ScopeState.prototype.applies = false;
+            ScopeState.prototype.inScope = false;
+            ScopeState.prototype.reason = "";
+            ScopeState.prototype.rule = "";
+            ScopeState.prototype.mode = "";
+
+            ScopeState.create = function(properties) {
+                return new ScopeState(properties);
+            };
+
+            ScopeState.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.applies != null && $Object.hasOwnProperty.call(m, "applies") && m.applies !== false)
+                    w.uint32(8).bool(m.applies);
+                if (m.inScope != null && $Object.hasOwnProperty.call(m, "inScope") && m.inScope !== false)
+                    w.uint32(16).bool(m.inScope);
+                if (m.reason != null && $Object.hasOwnProperty.call(m, "reason") && m.reason !== "")
+                    w.uint32(26).string(m.reason);
+                if (m.rule != null && $Object.hasOwnProperty.call(m, "rule") && m.rule !== "")
+                    w.uint32(34).string(m.rule);
+                if (m.mode != null && $Object.hasOwnProperty.call(m, "mode") && m.mode !== "")
+                    w.uint32(42).string(m.mode);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ScopeState.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.custodian.v1.ScopeState();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.applies = v;
+                            else
+                                delete m.applies;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.inScope = v;
+                            else
+                                delete m.inScope;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.reason = v;
+                            else
+                                delete m.reason;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.rule = v;
+                            else
+                                delete m.rule;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.mode = v;
+                            else
+                                delete m.mode;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ScopeState.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.applies != null && $Object.hasOwnProperty.call(m, "applies")) {
+                    if (typeof m.applies !== "boolean")
+                        return "applies: boolean expected";
+                }
+                if (m.inScope != null && $Object.hasOwnProperty.call(m, "inScope")) {
+                    if (typeof m.inScope !== "boolean")
+                        return "inScope: boolean expected";
+                }
+                if (m.reason != null && $Object.hasOwnProperty.call(m, "reason")) {
+                    if (!$util.isString(m.reason))
+                        return "reason: string expected";
+                }
+                if (m.rule != null && $Object.hasOwnProperty.call(m, "rule")) {
+                    if (!$util.isString(m.rule))
+                        return "rule: string expected";
+                }
+                if (m.mode != null && $Object.hasOwnProperty.call(m, "mode")) {
+                    if (!$util.isString(m.mode))
+                        return "mode: string expected";
+                }
+                return null;
+            };
+
+            ScopeState.fromObject = function (d, q) {
+                if (d instanceof $root.custodian.v1.ScopeState)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".custodian.v1.ScopeState: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.custodian.v1.ScopeState();
+                if (d.applies != null) {
+                    if (d.applies) {
+                        m.applies = $Boolean(d.applies);
+                    }
+                }
+                if (d.inScope != null) {
+                    if (d.inScope) {
+                        m.inScope = $Boolean(d.inScope);
+                    }
+                }
+                if (d.reason != null) {
+                    if (typeof d.reason !== "string" || d.reason.length) {
+                        m.reason = $String(d.reason);
+                    }
+                }
+                if (d.rule != null) {
+                    if (typeof d.rule !== "string" || d.rule.length) {
+                        m.rule = $String(d.rule);
+                    }
+                }
+                if (d.mode != null) {
+                    if (typeof d.mode !== "string" || d.mode.length) {
+                        m.mode = $String(d.mode);
+                    }
+                }
+                return m;
+            };
+
+            ScopeState.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.defaults) {
+                    d.applies = false;
+                    d.inScope = false;
+                    d.reason = "";
+                    d.rule = "";
+                    d.mode = "";
+                }
+                if (m.applies != null && $Object.hasOwnProperty.call(m, "applies")) {
+                    d.applies = m.applies;
+                }
+                if (m.inScope != null && $Object.hasOwnProperty.call(m, "inScope")) {
+                    d.inScope = m.inScope;
+                }
+                if (m.reason != null && $Object.hasOwnProperty.call(m, "reason")) {
+                    d.reason = m.reason;
+                }
+                if (m.rule != null && $Object.hasOwnProperty.call(m, "rule")) {
+                    d.rule = m.rule;
+                }
+                if (m.mode != null && $Object.hasOwnProperty.call(m, "mode")) {
+                    d.mode = m.mode;
+                }
+                return d;
+            };
+
+            ScopeState.prototype.toJSON = function() {
+                return ScopeState.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            ScopeState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/custodian.v1.ScopeState";
+            };
+
+            return ScopeState;
         })();
 
         v1.Inventory = (function() {

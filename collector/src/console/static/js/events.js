@@ -20,6 +20,7 @@ export const KIND_LABELS = {
   policyApplied: 'Policy applied',
   capabilities: 'Capabilities',
   gap: 'Gap (events dropped)',
+  scopeChanged: 'Monitoring scope (BYOD)',
 };
 
 export const USB_KINDS = [
@@ -145,6 +146,13 @@ export function describe(e) {
       return [
         p.loggedInUser ? ['user ', ext(p.loggedInUser, 30)] : 'no user',
         p.outboxDepth ? ` · outbox ${p.outboxDepth}` : '',
+        p.scope?.applies && p.scope.inScope !== true ? [' ', badge('out of scope', 'warn')] : null,
+      ];
+    case 'scopeChanged':
+      return [
+        p.inScope ? badge('monitoring started', 'ok') : badge('monitoring stopped', 'warn'),
+        ' ',
+        ext(p.reason, 120),
       ];
     case 'agentStarted':
       return [`version ${ext(p.agentVersion, 20).textContent}`, p.demoMode ? ' (demo mode)' : ''];

@@ -15,7 +15,8 @@ function first(...values) {
  *   online: boolean, lastSeen: number | null, user: string, app: string, title: string, url: string,
  *   titleHidden: string, urlHidden: string,
  *   idle: string, locked: boolean, usb: UsbView[], agentVersion: string, policyVersion: number | null,
- *   unavailable: CapabilityView[], lockFailing: boolean, lockFailReason: string, raw: any
+ *   unavailable: CapabilityView[], lockFailing: boolean, lockFailReason: string,
+ *   scope: { applies: boolean, inScope: boolean, reason: string } | null, raw: any
  * }} DeviceView
  */
 
@@ -70,6 +71,14 @@ export function deviceView(data) {
     // Set by the collector on lockFailed and cleared by the next screenLocked.
     lockFailing: Boolean(first(live.lockFailing, live.lastLockFailure)),
     lockFailReason: String(first(live.lockFailReason, live.lastLockFailure?.reason) ?? ''),
+    // BYOD monitoring scope (issue 19), as the agent last reported it; null from older agents.
+    scope: live.scope
+      ? {
+          applies: live.scope.applies === true,
+          inScope: live.scope.inScope === true,
+          reason: String(live.scope.reason ?? ''),
+        }
+      : null,
     raw: d,
   };
 }

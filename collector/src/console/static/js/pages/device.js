@@ -69,6 +69,20 @@ export async function render(main, ctx) {
             : 'none',
         ),
         fact('Ownership', d.byod ? 'BYOD (personal device)' : 'School-owned'),
+        fact(
+          'Monitoring scope',
+          !d.scope
+            ? '—'
+            : [
+                !d.scope.applies
+                  ? badge('always', 'info')
+                  : d.scope.inScope
+                    ? badge('in scope', 'ok')
+                    : badge('out of scope', 'warn'),
+                ' ',
+                ext(d.scope.reason, 160),
+              ],
+        ),
         fact('OS', ext(d.os, 40)),
       ),
     );
