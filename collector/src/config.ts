@@ -401,9 +401,10 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   a.maxPasswordChecksPerIp = int('auth.maxPasswordChecksPerIp', a.maxPasswordChecksPerIp, 1, 1000);
   // At most the 12 h absolute session lifetime.
   a.sessionIdleMs = int('auth.sessionIdleMs', a.sessionIdleMs, 1000, 12 * 3600_000);
+  // `none` (env or file) empties it: an isolated test or lab collector, never a school's.
   a.mfaRequiredRoles = listOf(
     'auth.mfaRequiredRoles',
-    a.mfaRequiredRoles,
+    (a.mfaRequiredRoles as unknown) === 'none' ? [] : a.mfaRequiredRoles,
     (v) => ['admin', 'it', 'dsl', 'governor'].includes(v),
     ['role', 'roles'],
   ) as CollectorConfig['auth']['mfaRequiredRoles'];

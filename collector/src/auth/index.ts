@@ -1,8 +1,8 @@
 // Staff accounts as a collector module: session cookies for the console, the first admin
 // with a one-time password, user management and the audit log API. Wired in modules.ts.
 import type { App, AppModule } from '../app.ts';
-import type { Role } from '../http/router.ts';
 import { cookiesSecure } from '../config.ts';
+import type { Role } from '../http/router.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
 import { DslApproval, type DslRequest } from './dsl-approval.ts';
@@ -10,12 +10,12 @@ import { dslRoutes } from './dsl-routes.ts';
 import { type MfaChallenge, MfaService } from './mfa.ts';
 import { mfaRoutes } from './mfa-routes.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from './notifications.ts';
-import type { ScryptParams } from './password.ts';
 import { OidcClient, type PendingSsoUser, type SsoFlow } from './oidc.ts';
+import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
+import { type SessionRecord, SessionService } from './sessions.ts';
 import { SIGN_IN_SETTINGS_NS, type SignInSettings, SignInSettingsStore } from './sign-in-settings.ts';
 import { ssoRoutes } from './sso-routes.ts';
-import { type SessionRecord, SessionService } from './sessions.ts';
 import { StaffAuth } from './staff-auth.ts';
 import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
 import { type UserRecord, UserService } from './users.ts';
@@ -117,7 +117,10 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     challenges: app.store.kv<MfaChallenge>('mfa-challenges'),
     ...(options.now ? { now: options.now } : {}),
   });
-  const mfaThrottle = new LoginThrottle({ ...(options.now ? { now: options.now } : {}), ...options.throttle });
+  const mfaThrottle = new LoginThrottle({
+    ...(options.now ? { now: options.now } : {}),
+    ...options.throttle,
+  });
   const oidc = new OidcClient({
     flows: app.store.kv<SsoFlow>('sso-flows'),
     ...(options.now ? { now: options.now } : {}),
@@ -169,7 +172,19 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     oidc.sweep().catch((err) => app.log.warn({ err }, 'SSO flow sweep failed'));
   }, SWEEP_MS);
   sweeper.unref();
-  return { auth, users, sessions, throttle, gate, dsl, notifications, settings, mfa, oidc, stop: () => clearInterval(sweeper) };
+  return {
+    auth,
+    users,
+    sessions,
+    throttle,
+    gate,
+    dsl,
+    notifications,
+    settings,
+    mfa,
+    oidc,
+    stop: () => clearInterval(sweeper),
+  };
 }
 
 export function createAuthModule(options: AuthModuleOptions = {}): AppModule {

@@ -32,11 +32,20 @@ const VerifyBody = Body({
 
 function staffOnly(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> {
   if (p?.kind !== 'staff')
-    throw new HttpError(400, ErrorCode.INVALID_INPUT, 'this needs a signed-in staff account, not the API token');
+    throw new HttpError(
+      400,
+      ErrorCode.INVALID_INPUT,
+      'this needs a signed-in staff account, not the API token',
+    );
   return p;
 }
 
-function throttled(throttle: LoginThrottle, key: string, ip: string, res: { setHeader(n: string, v: string): void }) {
+function throttled(
+  throttle: LoginThrottle,
+  key: string,
+  ip: string,
+  res: { setHeader(n: string, v: string): void },
+) {
   const wait = throttle.begin(key, ip);
   if (wait <= 0) return;
   const seconds = Math.ceil(wait / 1000);
@@ -61,7 +70,12 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
         if ((b.code === undefined) === (b.recoveryCode === undefined))
           throw new HttpError(400, ErrorCode.INVALID_INPUT, 'send either code or recoveryCode');
         const c = await mfa.peek(b.mfaToken);
-        if (!c) throw new HttpError(401, ErrorCode.MFA_FAILED, 'the sign-in has expired: enter your password again');
+        if (!c)
+          throw new HttpError(
+            401,
+            ErrorCode.MFA_FAILED,
+            'the sign-in has expired: enter your password again',
+          );
         throttled(throttle, c.username, ctx.ip, ctx.res);
         const r = await mfa.answer(b.mfaToken, {
           ...(b.code !== undefined ? { code: b.code } : {}),

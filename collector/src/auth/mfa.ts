@@ -179,6 +179,7 @@ export class MfaService {
 
   async sweep(): Promise<void> {
     const now = this.now();
-    for (const e of await this.challenges.list()) if (e.value.expiresAt <= now) await this.challenges.del(e.key);
+    for (const e of await this.challenges.list())
+      if (e.value.expiresAt <= now) await this.challenges.del(e.key);
   }
 }

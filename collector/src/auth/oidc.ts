@@ -171,7 +171,8 @@ export class OidcClient {
       throw new SsoRefusal('state', 'unknown, used or expired sign-in state');
     if (binding === undefined || sha(binding) !== f.bindingHash)
       throw new SsoRefusal('binding', 'the sign-in was started in another browser');
-    if (providerError) throw new SsoRefusal('provider', `the provider refused: ${providerError.slice(0, 100)}`);
+    if (providerError)
+      throw new SsoRefusal('provider', `the provider refused: ${providerError.slice(0, 100)}`);
     const config = await this.configFor(p);
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {

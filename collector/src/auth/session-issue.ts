@@ -10,7 +10,12 @@ import type { UserRecord } from './users.ts';
 
 export type SignInMethod = 'password' | 'password+totp' | 'password+recovery' | 'sso';
 
-export function setSessionCookie(auth: StaffAuth, ctx: Pick<RequestContext, 'res'>, value: string, maxAgeS: number) {
+export function setSessionCookie(
+  auth: StaffAuth,
+  ctx: Pick<RequestContext, 'res'>,
+  value: string,
+  maxAgeS: number,
+) {
   ctx.res.setHeader(
     'Set-Cookie',
     serializeCookie(auth.cookieName, value, { secure: auth.secureCookies, maxAgeSeconds: maxAgeS }),

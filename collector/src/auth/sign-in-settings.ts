@@ -114,7 +114,9 @@ export function checkSettings(s: SignInSettings): void {
       u = undefined;
     }
     if (!u || u.origin !== s.publicUrl.replace(/\/$/, '') || !issuerAllowed(u.origin))
-      throw badInput('publicUrl must be the https origin of the console (e.g. https://custodian.school.example)');
+      throw badInput(
+        'publicUrl must be the https origin of the console (e.g. https://custodian.school.example)',
+      );
   }
 }
 

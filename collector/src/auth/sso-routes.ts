@@ -60,7 +60,14 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
   }
   const callbackPath = (id: string) => `/api/v1/auth/sso/${id}/callback`;
 
-  async function refuse(ctx: RequestContext, base: string, providerId: string, code: string, reason: string, details = {}) {
+  async function refuse(
+    ctx: RequestContext,
+    base: string,
+    providerId: string,
+    code: string,
+    reason: string,
+    details = {},
+  ) {
     await audit(deps.audit, undefined, AUDIT.ssoFailed, `sso:${providerId}`, ctx.ip, { reason, ...details });
     ctx.res.setHeader('Set-Cookie', bindingCookie('', 0));
     redirect(ctx, `${base}/#/login?sso=${encodeURIComponent(code)}`);
@@ -92,7 +99,9 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
           ({ url, binding } = await oidc.start(found.p, found.base + callbackPath(found.p.id)));
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
-          await refuse(ctx, found.base, found.p.id, ErrorCode.SSO_FAILED, 'discovery', { error: msg.slice(0, 200) });
+          await refuse(ctx, found.base, found.p.id, ErrorCode.SSO_FAILED, 'discovery', {
+            error: msg.slice(0, 200),
+          });
           return;
         }
         ctx.res.setHeader('Set-Cookie', bindingCookie(binding, 600));
@@ -198,7 +207,10 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
         await issueSession(auth, deps.audit, ctx, user, 'sso', who);
         // issueSession set the session cookie; keep both headers.
         const cookies = ctx.res.getHeader('Set-Cookie');
-        ctx.res.setHeader('Set-Cookie', [bindingCookie('', 0), ...(Array.isArray(cookies) ? cookies : [String(cookies)])]);
+        ctx.res.setHeader('Set-Cookie', [
+          bindingCookie('', 0),
+          ...(Array.isArray(cookies) ? cookies : [String(cookies)]),
+        ]);
         redirect(ctx, `${base}/#/`);
       },
     }),
@@ -213,7 +225,10 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
       method: 'PUT',
       path: '/api/v1/auth/sign-in-settings',
       access: ['admin'],
-      schema: { body: SignInSettingsSchema, summary: 'Replace the sign-in settings (a left-out clientSecret is kept)' },
+      schema: {
+        body: SignInSettingsSchema,
+        summary: 'Replace the sign-in settings (a left-out clientSecret is kept)',
+      },
       handler: async (ctx) => {
         const saved = await settings.write(ctx.input.body);
         await audit(deps.audit, ctx.principal, AUDIT.signInSettingsChanged, 'settings:sign-in', ctx.ip, {
