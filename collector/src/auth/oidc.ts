@@ -97,6 +97,25 @@ function groupsOf(v: unknown): string[] {
   return [];
 }
 
+/**
+ * openid-client wraps oauth4webapi's error, which names the ID token claim that failed in
+ * `cause.claim`: walk the chain so the audit says `nonce` rather than a generic token failure.
+ */
+function refusalFrom(err: unknown): SsoRefusal {
+  const messages: string[] = [];
+  let claim: unknown;
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const o = e as { message?: unknown; claim?: unknown; cause?: unknown };
+    if (typeof o.message === 'string') messages.push(o.message);
+    if (typeof o.claim === 'string') claim ??= o.claim;
+    e = o.cause;
+  }
+  const text = messages.join(': ') || String(err);
+  const reason = claim === 'nonce' || /"nonce"/.test(text) ? 'nonce' : 'token';
+  return new SsoRefusal(reason, text.slice(0, 300));
+}
+
 export class OidcClient {
   private readonly flows: KvNamespace<SsoFlow>;
   private readonly now: () => number;
@@ -183,8 +202,7 @@ export class OidcClient {
         idTokenExpected: true,
       });
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new SsoRefusal(/nonce/i.test(msg) ? 'nonce' : 'token', msg.slice(0, 200));
+      throw refusalFrom(err);
     }
     const claims = tokens.claims();
     if (!claims) throw new SsoRefusal('token', 'no ID token');
