@@ -388,8 +388,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         }
         const patch: Partial<UserRecord> = {};
         if (roleChange && b.role !== undefined) patch.role = b.role;
-        // The first DSL (bootstrap) chooses their own password before reading anything.
-        if (roleChange && b.role === 'dsl') patch.mustChangePassword = true;
+        // A role a person gives an SSO account stays: the group mapping no longer changes it.
+        if (roleChange && user.sso) patch.roleFrom = 'admin';
+        // The first DSL (bootstrap) chooses their own password before reading anything (an SSO
+        // account has none: it signs in at its provider).
+        if (roleChange && b.role === 'dsl' && !user.sso) patch.mustChangePassword = true;
         if (typeof b.disabled === 'boolean') patch.disabled = b.disabled;
         if (typeof b.displayName === 'string') patch.displayName = b.displayName;
         const next = await users.update(id, patch);
@@ -446,6 +449,12 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         const { id } = ctx.input.params;
         const target = await users.get(id);
         if (!target) throw notFound('user');
+        if (target.sso)
+          throw new HttpError(
+            409,
+            ErrorCode.CONFLICT,
+            'an SSO account has no password: it signs in at its provider',
+          );
         if (target.role === 'dsl') {
           // The admin would learn the new password: a DSL approves, and receives it.
           const reason = ctx.input.body.reason ?? '';
