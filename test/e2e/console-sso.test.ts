@@ -199,6 +199,29 @@ describe('console: sign in with OpenID Connect', () => {
     ).toContainEqual(['nonce', expect.any(String)]);
   });
 
+  it('refuses a callback in a browser that did not start the sign-in (login CSRF)', async () => {
+    // The victim's browser gets the provider's answer without the binding cookie /start set in
+    // the attacker's: the collector's answer to /start is passed on with its cookie removed.
+    const start = `${collector.url}/api/v1/auth/sso/school/start`;
+    await page.route(start, async (route) => {
+      const res = await route.fetch({ maxRedirects: 0 });
+      const headers = { ...res.headers() };
+      expect(headers['set-cookie']).toContain('custodian_sso=');
+      delete headers['set-cookie'];
+      // route.fetch keeps cookies in the browser's jar: take this one out again.
+      await page.context().clearCookies({ name: 'custodian_sso' });
+      await route.fulfill({ status: 302, headers });
+    });
+    try {
+      await ssoSignIn('carol-sub');
+    } finally {
+      await page.unroute(start);
+    }
+    await page.waitForURL((u) => /#\/login\?sso=CUST_ERR_SSO_FAILED/.test(u.href));
+    expect((await me()).status).toBe(401);
+    expect((await audit('auth.sso-failed')).some((r: Json) => r.details.reason === 'binding')).toBe(true);
+  });
+
   it('a callback URL works once: replayed, it is refused', async () => {
     let seen = '';
     const listener = (req: { url(): string }) => {
@@ -252,5 +275,24 @@ describe('console: sign in with OpenID Connect', () => {
     await page.goto(`${collector.url}/#/login`);
     expect((await me()).status).toBe(401);
     expect(await userByEmail('carol@school.example')).toMatchObject({ role: 'it' });
+  });
+
+  it('caps sign-ins in progress per address: a flood of /start gets 429, not a growing store', async () => {
+    // Last in this file: it fills 127.0.0.1's allowance for ten minutes.
+    const statuses: number[] = [];
+    for (let i = 0; i < 210; i++) {
+      const r = await fetch(`${collector.url}/api/v1/auth/sso/school/start`, { redirect: 'manual' });
+      statuses.push(r.status);
+      if (r.status === 429) {
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(((await r.json()) as Json).error.code).toBe('CUST_ERR_RATE_LIMITED');
+        break;
+      }
+      expect(r.status).toBe(302);
+    }
+    expect(statuses.at(-1)).toBe(429);
+    // 200 per address, some already held by the refused sign-ins above (they expire, unused).
+    expect(statuses.length).toBeGreaterThan(190);
+    expect(statuses.length).toBeLessThanOrEqual(201);
   });
 });

@@ -10,7 +10,7 @@ import { dslRoutes } from './dsl-routes.ts';
 import { type MfaChallenge, MfaService } from './mfa.ts';
 import { mfaRoutes } from './mfa-routes.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from './notifications.ts';
-import { OidcClient, type PendingSsoUser, type SsoFlow } from './oidc.ts';
+import { OidcClient, type PendingSsoUser } from './oidc.ts';
 import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
 import { type SessionRecord, SessionService } from './sessions.ts';
@@ -121,10 +121,7 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     ...(options.now ? { now: options.now } : {}),
     ...options.throttle,
   });
-  const oidc = new OidcClient({
-    flows: app.store.kv<SsoFlow>('sso-flows'),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const oidc = new OidcClient(options.now ? { now: options.now } : {});
   app.authenticators.push(auth.authenticator);
   for (const route of [
     ...authRoutes({ auth, throttle, gate, dsl, settings, mfa, audit: app.store.audit, counts: app.counts }),
@@ -169,7 +166,7 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   const sweeper = setInterval(() => {
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
     mfa.sweep().catch((err) => app.log.warn({ err }, 'MFA challenge sweep failed'));
-    oidc.sweep().catch((err) => app.log.warn({ err }, 'SSO flow sweep failed'));
+    oidc.sweep();
   }, SWEEP_MS);
   sweeper.unref();
   return {

@@ -1,16 +1,20 @@
 // OpenID Connect sign-in with `openid-client` (v6): authorization code flow with PKCE, state and
-// nonce. The flow's secrets stay server-side (kv `sso-flows`, keyed by the SHA-256 of the state,
-// 10 minutes, deleted on first use) and are bound to the browser that started it by a random
-// cookie whose hash the flow keeps. Who the person is: (issuer, subject) — never the email.
+// nonce. The flow's secrets stay server-side, in memory (keyed by the SHA-256 of the state,
+// 10 minutes, deleted on first use; bounded in number and per address, so anonymous /start
+// requests cost no disk write and cannot grow the store) and are bound to the browser that
+// started it by a random cookie whose hash the flow keeps. A restart drops flows in progress. Who the person is: (issuer, subject) — never the email.
 // What they may do: `decideSsoRole()` (pure) from the account on file and the groups claim.
 import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Role } from '../http/router.ts';
-import type { KvNamespace } from '../store/types.ts';
 import { issuerAllowed, type ProviderSettings } from './sign-in-settings.ts';
 import type { UserRecord } from './users.ts';
 
 export const FLOW_TTL_MS = 10 * 60_000;
+/** Sign-ins in progress at once, collector-wide; the oldest is dropped beyond this. */
+export const MAX_FLOWS = 10_000;
+/** Sign-ins in progress from one client address (a school behind NAT still gets plenty). */
+export const MAX_FLOWS_PER_IP = 200;
 const DISCOVERY_TTL_MS = 10 * 60_000;
 
 export interface SsoFlow {
@@ -21,6 +25,7 @@ export interface SsoFlow {
   /** SHA-256 of the browser-binding cookie set at start. */
   bindingHash: string;
   expiresAt: number;
+  ip: string;
 }
 
 export interface PendingSsoUser {
@@ -117,13 +122,29 @@ function refusalFrom(err: unknown): SsoRefusal {
 }
 
 export class OidcClient {
-  private readonly flows: KvNamespace<SsoFlow>;
+  /** In insertion (= age) order, so the oldest is the first key. */
+  private readonly flows = new Map<string, SsoFlow>();
+  private readonly perIp = new Map<string, number>();
   private readonly now: () => number;
   private readonly discovered = new Map<string, { at: number; config: Promise<client.Configuration> }>();
 
-  constructor(opts: { flows: KvNamespace<SsoFlow>; now?: () => number }) {
-    this.flows = opts.flows;
+  constructor(opts: { now?: () => number } = {}) {
     this.now = opts.now ?? Date.now;
+  }
+
+  private take(key: string): SsoFlow | undefined {
+    const f = this.flows.get(key);
+    if (!f) return undefined;
+    this.flows.delete(key);
+    const n = (this.perIp.get(f.ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(f.ip, n);
+    else this.perIp.delete(f.ip);
+    return f;
+  }
+
+  /** Flows in progress (for tests and metrics). */
+  get inProgress(): number {
+    return this.flows.size;
   }
 
   private configFor(p: ProviderSettings): Promise<client.Configuration> {
@@ -144,20 +165,34 @@ export class OidcClient {
   }
 
   /** The provider URL to send the browser to, and the binding cookie value to set. */
-  async start(p: ProviderSettings, redirectUri: string): Promise<{ url: string; binding: string }> {
+  async start(
+    p: ProviderSettings,
+    redirectUri: string,
+    ip: string,
+  ): Promise<{ url: string; binding: string }> {
+    this.sweep();
+    if ((this.perIp.get(ip) ?? 0) >= MAX_FLOWS_PER_IP)
+      throw new SsoRefusal('busy', 'too many sign-ins in progress from this address');
     const config = await this.configFor(p);
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
     const binding = randomBytes(32).toString('base64url');
-    await this.flows.put(sha(state), {
+    while (this.flows.size >= MAX_FLOWS) {
+      const oldest = this.flows.keys().next().value;
+      if (oldest === undefined) break;
+      this.take(oldest);
+    }
+    this.flows.set(sha(state), {
       stateHash: sha(state),
       provider: p.id,
       codeVerifier,
       nonce,
       bindingHash: sha(binding),
       expiresAt: this.now() + FLOW_TTL_MS,
+      ip,
     });
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: p.scopes.join(' '),
@@ -179,13 +214,7 @@ export class OidcClient {
   async finish(p: ProviderSettings, callbackUrl: URL, binding: string | undefined): Promise<SsoIdentity> {
     const providerError = callbackUrl.searchParams.get('error');
     const state = callbackUrl.searchParams.get('state') ?? '';
-    let flow: SsoFlow | undefined;
-    if (state.length > 0 && state.length <= 200)
-      await this.flows.update(sha(state), (cur) => {
-        flow = cur;
-        return undefined;
-      });
-    const f = flow as SsoFlow | undefined;
+    const f = state.length > 0 && state.length <= 200 ? this.take(sha(state)) : undefined;
     if (!f || f.expiresAt <= this.now() || f.provider !== p.id)
       throw new SsoRefusal('state', 'unknown, used or expired sign-in state');
     if (binding === undefined || sha(binding) !== f.bindingHash)
@@ -222,8 +251,12 @@ export class OidcClient {
     };
   }
 
-  async sweep(): Promise<void> {
+  /** Drops expired flows (oldest first: they expire in the order they were made). */
+  sweep(): void {
     const now = this.now();
-    for (const e of await this.flows.list()) if (e.value.expiresAt <= now) await this.flows.del(e.key);
+    for (const [key, f] of this.flows) {
+      if (f.expiresAt > now) break;
+      this.take(key);
+    }
   }
 }

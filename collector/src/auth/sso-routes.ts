@@ -96,8 +96,13 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
         let url: string;
         let binding: string;
         try {
-          ({ url, binding } = await oidc.start(found.p, found.base + callbackPath(found.p.id)));
+          ({ url, binding } = await oidc.start(found.p, found.base + callbackPath(found.p.id), ctx.ip));
         } catch (err) {
+          if (err instanceof SsoRefusal) {
+            // Not audited: a flood of starts must not become a flood of audit writes.
+            ctx.res.setHeader('Retry-After', '60');
+            throw new HttpError(429, ErrorCode.RATE_LIMITED, err.message);
+          }
           const msg = err instanceof Error ? err.message : String(err);
           await refuse(ctx, found.base, found.p.id, ErrorCode.SSO_FAILED, 'discovery', {
             error: msg.slice(0, 200),
