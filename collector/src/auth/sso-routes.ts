@@ -58,6 +58,7 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
     const p = s.providers.find((x) => x.id === id && x.enabled);
     return p ? { p, base: s.publicUrl.replace(/\/$/, '') } : undefined;
   }
+  const discoveryAudited = new Map<string, number>();
   const callbackPath = (id: string) => `/api/v1/auth/sso/${id}/callback`;
 
   async function refuse(
@@ -104,9 +105,16 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
             throw new HttpError(429, ErrorCode.RATE_LIMITED, err.message);
           }
           const msg = err instanceof Error ? err.message : String(err);
-          await refuse(ctx, found.base, found.p.id, ErrorCode.SSO_FAILED, 'discovery', {
-            error: msg.slice(0, 200),
-          });
+          // The provider is unreachable: audited once a minute per provider, not per (anonymous) request.
+          const last = discoveryAudited.get(found.p.id) ?? -Infinity;
+          if (now() - last >= 60_000) {
+            discoveryAudited.set(found.p.id, now());
+            await audit(deps.audit, undefined, AUDIT.ssoFailed, `sso:${found.p.id}`, ctx.ip, {
+              reason: 'discovery',
+              error: msg.slice(0, 200),
+            });
+          }
+          redirect(ctx, `${found.base}/#/login?sso=${encodeURIComponent(ErrorCode.SSO_FAILED)}`);
           return;
         }
         ctx.res.setHeader('Set-Cookie', bindingCookie(binding, 600));

@@ -65,4 +65,43 @@ describe('SSO accounts', () => {
       passwordHash: '',
     });
   });
+
+  it('a provider that cannot be reached: /start sends the browser back to the login page, audited once', async () => {
+    const token = new Client(h.url, h.adminToken);
+    const put = await token.req('PUT', '/api/v1/auth/sign-in-settings', {
+      publicUrl: h.url,
+      providers: [
+        {
+          id: 'down',
+          label: 'Down IdP',
+          preset: 'generic',
+          issuer: 'http://127.0.0.1:1',
+          clientId: 'c',
+          clientSecret: 's',
+          scopes: ['openid'],
+          groupsClaim: '',
+          roleMapping: [],
+          allowedDomains: [],
+          enabled: true,
+        },
+      ],
+      localLoginDisabledRoles: [],
+      mfaRequiredRoles: [],
+    });
+    expect(put.status).toBe(200);
+    const listed = await new Client(h.url).req('GET', '/api/v1/auth/sso/providers');
+    expect(listed.json.providers).toEqual([
+      { id: 'down', label: 'Down IdP', start: '/api/v1/auth/sso/down/start' },
+    ]);
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${h.url}/api/v1/auth/sso/down/start`, { redirect: 'manual' });
+      expect(r.status).toBe(302);
+      expect(r.headers.get('location')).toBe(`${h.url}/#/login?sso=CUST_ERR_SSO_FAILED`);
+    }
+    const audit = await token.req('GET', '/api/v1/audit?action=auth.sso-failed');
+    expect(
+      audit.json.records.filter((r: { details: { reason: string } }) => r.details.reason === 'discovery'),
+    ).toHaveLength(1);
+    expect((await fetch(`${h.url}/api/v1/auth/sso/nope/start`, { redirect: 'manual' })).status).toBe(404);
+  });
 });
