@@ -99,6 +99,12 @@ export interface CollectorConfig {
     maxPasswordChecksPerIp: number;
     /** A staff session ends after this long without a request (server-side). */
     sessionIdleMs: number;
+    /**
+     * Roles whose local (password) accounts must use TOTP — default admin and dsl (issue 19). The
+     * sign-in settings record can add roles, not remove these. Only an isolated test or lab setup
+     * empties it.
+     */
+    mfaRequiredRoles: Array<'admin' | 'it' | 'dsl' | 'governor'>;
   };
 }
 
@@ -139,7 +145,12 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       maxSseStreamsPerUser: 4,
     },
     metrics: { allowFrom: [] },
-    auth: { maxConcurrentPasswordChecks: 2, maxPasswordChecksPerIp: 4, sessionIdleMs: 30 * 60_000 },
+    auth: {
+      maxConcurrentPasswordChecks: 2,
+      maxPasswordChecksPerIp: 4,
+      sessionIdleMs: 30 * 60_000,
+      mfaRequiredRoles: ['admin', 'dsl'],
+    },
   };
 }
 
@@ -183,6 +194,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_MAX_CONCURRENT_PASSWORD_CHECKS: 'auth.maxConcurrentPasswordChecks',
   CUSTODIAN_MAX_PASSWORD_CHECKS_PER_IP: 'auth.maxPasswordChecksPerIp',
   CUSTODIAN_SESSION_IDLE_MS: 'auth.sessionIdleMs',
+  CUSTODIAN_MFA_REQUIRED_ROLES: 'auth.mfaRequiredRoles',
   CUSTODIAN_METRICS_ALLOW_FROM: 'metrics.allowFrom',
 };
 
@@ -389,5 +401,12 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   a.maxPasswordChecksPerIp = int('auth.maxPasswordChecksPerIp', a.maxPasswordChecksPerIp, 1, 1000);
   // At most the 12 h absolute session lifetime.
   a.sessionIdleMs = int('auth.sessionIdleMs', a.sessionIdleMs, 1000, 12 * 3600_000);
+  // `none` (env or file) empties it: an isolated test or lab collector, never a school's.
+  a.mfaRequiredRoles = listOf(
+    'auth.mfaRequiredRoles',
+    (a.mfaRequiredRoles as unknown) === 'none' ? [] : a.mfaRequiredRoles,
+    (v) => ['admin', 'it', 'dsl', 'governor'].includes(v),
+    ['role', 'roles'],
+  ) as CollectorConfig['auth']['mfaRequiredRoles'];
   return cfg;
 }

@@ -11,6 +11,7 @@ import { defaultConfig } from '../src/config.ts';
 import { isAllowed, type Principal, type Route } from '../src/http/router.ts';
 import { createLogger } from '../src/log.ts';
 import { createStaffClient } from './auth/harness.ts';
+import { passwordOnly } from './helpers/password-only.ts';
 
 type Who = 'anonymous' | 'token' | 'admin' | 'it' | 'dsl' | 'governor';
 const CALLERS: readonly Who[] = ['anonymous', 'token', 'admin', 'it', 'dsl', 'governor'];
@@ -67,6 +68,20 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'PATCH /api/v1/users/:id': ADMIN,
   'POST /api/v1/users/:id/reset-password': ADMIN,
   'GET /api/v1/audit': ADMIN,
+  // SSO (issue 19): start and callback are public — the browser arrives from the provider with no
+  // session; state, nonce, PKCE and the browser-binding cookie are the checks (auth/oidc.ts)
+  'GET /api/v1/auth/sso/providers': P, // ids and button labels only
+  'GET /api/v1/auth/sso/:provider/start': P,
+  'GET /api/v1/auth/sso/:provider/callback': P,
+  'GET /api/v1/auth/sso/pending': ADMIN,
+  'POST /api/v1/auth/sso/pending/:id/assign': ADMIN,
+  'GET /api/v1/auth/sign-in-settings': ADMIN,
+  'PUT /api/v1/auth/sign-in-settings': ADMIN,
+  // TOTP: the second step is public (its one-use token from the password step is the credential)
+  'POST /api/v1/auth/mfa/verify': P,
+  'POST /api/v1/auth/mfa/enrol': SIGNED_IN, // the API token gets 400 (staff accounts only)
+  'POST /api/v1/auth/mfa/confirm': SIGNED_IN,
+  'POST /api/v1/users/:id/mfa-reset': ADMIN,
   // DSL accounts need a DSL's approval (issue 10 item 6); notifications for the DSL
   'GET /api/v1/dsl-requests': ['dsl', 'admin', 'token'],
   'POST /api/v1/dsl-requests/:id/approve': DSL,
@@ -155,7 +170,7 @@ async function call(route: Route, who: Who, opts: { csrf?: boolean } = {}) {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'custodian-access-'));
   const config = {
-    ...defaultConfig(join(dir, 'data')),
+    ...passwordOnly(defaultConfig(join(dir, 'data'))),
     port: 0,
     screenshotKeyFile: join(dir, 'screenshot.key'),
   };

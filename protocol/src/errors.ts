@@ -24,6 +24,16 @@ export const ErrorCode = {
   INSECURE_TRANSPORT: 'CUST_ERR_INSECURE_TRANSPORT',
   /** The collector's TLS certificate is not trusted (not the pinned CA, self-signed, wrong name, expired). */
   TLS_UNTRUSTED: 'CUST_ERR_TLS_UNTRUSTED',
+  /** An OIDC sign-in was refused: unknown/used/expired state, nonce or ID token check failed, provider error. */
+  SSO_FAILED: 'CUST_ERR_SSO_FAILED',
+  /** An SSO sign-in was recognised but the account has no role yet (an admin assigns one) or lost it. */
+  SSO_NO_ROLE: 'CUST_ERR_SSO_NO_ROLE',
+  /** Password sign-in is switched off for this account's role: sign in with the school's provider. */
+  LOCAL_LOGIN_DISABLED: 'CUST_ERR_LOCAL_LOGIN_DISABLED',
+  /** The account's role needs an authenticator app: only MFA enrolment (and /auth/me, logout) is allowed. */
+  MFA_ENROLMENT_REQUIRED: 'CUST_ERR_MFA_ENROLMENT_REQUIRED',
+  /** A wrong, reused or expired second-step code (TOTP or recovery code). */
+  MFA_FAILED: 'CUST_ERR_MFA_FAILED',
   // input and config
   INVALID_INPUT: 'CUST_ERR_INVALID_INPUT',
   INVALID_CONFIG: 'CUST_ERR_INVALID_CONFIG',

@@ -142,9 +142,18 @@ export class DslApproval {
     } else {
       const target = await this.o.users.get(req.userId as string);
       if (!target) throw notFound('user');
-      if (req.kind === 'role') await this.o.users.update(target.id, { role: 'dsl' });
-      // A re-roled account gets a new password too: whoever knew the old one must not inherit the DSL's view.
-      ({ user, oneTimePassword } = await this.o.users.resetPassword(target.id));
+      // An SSO account's role is then a person's decision: the group mapping no longer changes it.
+      if (req.kind === 'role')
+        await this.o.users.update(target.id, {
+          role: 'dsl',
+          ...(target.sso ? { roleFrom: 'admin' as const } : {}),
+        });
+      // A re-roled account gets a new password too: whoever knew the old one must not inherit the
+      // DSL's view. An SSO account has no password (it signs in at its provider): nothing to hand over.
+      if (target.sso) {
+        user = (await this.o.users.get(target.id)) as UserRecord;
+        oneTimePassword = '';
+      } else ({ user, oneTimePassword } = await this.o.users.resetPassword(target.id));
       await this.o.sessions.revokeUser(target.id);
     }
     const decided: DslRequest = { ...req, state: 'approved', decidedBy: approver, decidedAt: this.now() };

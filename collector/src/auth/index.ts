@@ -2,14 +2,20 @@
 // with a one-time password, user management and the audit log API. Wired in modules.ts.
 import type { App, AppModule } from '../app.ts';
 import { cookiesSecure } from '../config.ts';
+import type { Role } from '../http/router.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
 import { DslApproval, type DslRequest } from './dsl-approval.ts';
 import { dslRoutes } from './dsl-routes.ts';
+import { type MfaChallenge, MfaService } from './mfa.ts';
+import { mfaRoutes } from './mfa-routes.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from './notifications.ts';
+import { OidcClient, type PendingSsoUser } from './oidc.ts';
 import type { ScryptParams } from './password.ts';
 import { authRoutes } from './routes.ts';
 import { type SessionRecord, SessionService } from './sessions.ts';
+import { SIGN_IN_SETTINGS_NS, type SignInSettings, SignInSettingsStore } from './sign-in-settings.ts';
+import { ssoRoutes } from './sso-routes.ts';
 import { StaffAuth } from './staff-auth.ts';
 import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
 import { type UserRecord, UserService } from './users.ts';
@@ -24,6 +30,11 @@ export interface AuthModuleOptions {
   sessionIdleMs?: number;
   /** Clock for sessions (tests move it to expire sessions). */
   now?: () => number;
+  /**
+   * Roles whose local accounts always need TOTP (default: config `auth.mfaRequiredRoles`, which
+   * defaults to admin and dsl). The sign-in settings record can add roles, never remove these.
+   */
+  mfaRequiredRoles?: readonly Role[];
   /** Called once with the first admin's one-time password (default: printed on stdout, outside the JSON log). */
   onFirstAdmin?: (credentials: { username: string; password: string }) => void;
 }
@@ -36,6 +47,9 @@ export interface InstalledAuth {
   gate: PasswordCheckGate;
   dsl: DslApproval;
   notifications: Notifications;
+  settings: SignInSettingsStore;
+  mfa: MfaService;
+  oidc: OidcClient;
   /** Stops the session sweeper (the module registers it with app.onStop). */
   stop(): void;
 }
@@ -62,7 +76,12 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
         : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+  const settings = new SignInSettingsStore(
+    app.store.kv<SignInSettings>(SIGN_IN_SETTINGS_NS),
+    options.mfaRequiredRoles ?? app.config.auth?.mfaRequiredRoles ?? ['admin', 'dsl'],
+  );
   const auth = new StaffAuth({
+    mfaRoles: async () => (await settings.read()).mfaRequiredRoles,
     users,
     sessions,
     secureCookies: cookiesSecure(app.config),
@@ -93,9 +112,29 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     audit: app.store.audit,
     ...(options.now ? { now: options.now } : {}),
   });
+  const mfa = new MfaService({
+    users,
+    challenges: app.store.kv<MfaChallenge>('mfa-challenges'),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const mfaThrottle = new LoginThrottle({
+    ...(options.now ? { now: options.now } : {}),
+    ...options.throttle,
+  });
+  const oidc = new OidcClient(options.now ? { now: options.now } : {});
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, gate, dsl, audit: app.store.audit, counts: app.counts }),
+    ...authRoutes({ auth, throttle, gate, dsl, settings, mfa, audit: app.store.audit, counts: app.counts }),
+    ...mfaRoutes({ auth, mfa, throttle: mfaThrottle, audit: app.store.audit }),
+    ...ssoRoutes({
+      auth,
+      oidc,
+      settings,
+      pending: app.store.kv<PendingSsoUser>('sso-pending'),
+      notifications,
+      audit: app.store.audit,
+      ...(options.now ? { now: options.now } : {}),
+    }),
     ...dslRoutes({ dsl, notifications }),
     ...auditRoutes({ audit: app.store.audit }),
   ])
@@ -126,9 +165,23 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   }
   const sweeper = setInterval(() => {
     sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
+    mfa.sweep().catch((err) => app.log.warn({ err }, 'MFA challenge sweep failed'));
+    oidc.sweep();
   }, SWEEP_MS);
   sweeper.unref();
-  return { auth, users, sessions, throttle, gate, dsl, notifications, stop: () => clearInterval(sweeper) };
+  return {
+    auth,
+    users,
+    sessions,
+    throttle,
+    gate,
+    dsl,
+    notifications,
+    settings,
+    mfa,
+    oidc,
+    stop: () => clearInterval(sweeper),
+  };
 }
 
 export function createAuthModule(options: AuthModuleOptions = {}): AppModule {

@@ -19,6 +19,9 @@ import { AUDIT, audit } from './audit.ts';
 import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
 import { AUDIT_DSL, type DslApproval } from './dsl-approval.ts';
+import type { MfaService } from './mfa.ts';
+import { issueSession } from './session-issue.ts';
+import type { SignInSettingsStore } from './sign-in-settings.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
 import { publicUser, USERNAME, type UserRecord } from './users.ts';
@@ -31,6 +34,8 @@ export interface AuthRouteDeps {
   /** Creating, re-roling to or resetting a `dsl` account goes through a DSL's approval. */
   dsl: DslApproval;
   audit: AuditStore;
+  settings: SignInSettingsStore;
+  mfa: MfaService;
   /** Sign-in failures and refusals for /metrics (absent in tests that build the module alone). */
   counts?: MetricCounts | undefined;
 }
@@ -194,23 +199,34 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           throw new HttpError(401, ErrorCode.AUTH_FAILED, 'wrong username or password');
         }
         throttle.succeeded(name, ctx.ip);
-        const { id, session } = await sessions.create(user.id, {
-          ip: ctx.ip,
-          userAgent: String(ctx.req.headers['user-agent'] ?? ''),
-        });
-        setSessionCookie(ctx, id, sessions.ttlMs / 1000);
-        await deps.audit.append({
-          actor: user.username,
-          action: AUDIT.login,
-          target: `user:${user.id}`,
-          ip: ctx.ip,
-          details: { actorKind: 'staff', role: user.role },
-        });
+        const settings = await deps.settings.read();
+        if ((settings.localLoginDisabledRoles as readonly string[]).includes(user.role)) {
+          await audit(deps.audit, undefined, AUDIT.loginRefused, `user:${user.id}`, ctx.ip, {
+            username: user.username,
+            reason: 'local-login-disabled',
+            role: user.role,
+          });
+          throw new HttpError(
+            403,
+            ErrorCode.LOCAL_LOGIN_DISABLED,
+            'password sign-in is switched off for your role: use "Sign in with" your school account',
+          );
+        }
+        if (user.mfa) {
+          // Two steps: no session until the code (mfa-routes.ts, POST /auth/mfa/verify).
+          const challenge = await deps.mfa.challenge(user);
+          await audit(deps.audit, undefined, AUDIT.mfaChallenged, `user:${user.id}`, ctx.ip, {
+            username: user.username,
+          });
+          return { mfaRequired: true, mfaToken: challenge.token, expiresAt: challenge.expiresAt };
+        }
+        const session = await issueSession(auth, deps.audit, ctx, user, 'password');
         return {
           user: publicUser(user),
           role: user.role,
           csrfToken: session.csrfToken,
           mustChangePassword: user.mustChangePassword,
+          mustEnrolMfa: await auth.mustEnrolMfa(user),
           expiresAt: session.expiresAt,
           idleTimeoutMs: sessions.idleMs,
         };
@@ -247,6 +263,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           role: user.role,
           csrfToken: p.csrfToken,
           mustChangePassword: user.mustChangePassword,
+          mustEnrolMfa: await auth.mustEnrolMfa(user),
         };
       },
     }),
@@ -371,8 +388,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         }
         const patch: Partial<UserRecord> = {};
         if (roleChange && b.role !== undefined) patch.role = b.role;
-        // The first DSL (bootstrap) chooses their own password before reading anything.
-        if (roleChange && b.role === 'dsl') patch.mustChangePassword = true;
+        // A role a person gives an SSO account stays: the group mapping no longer changes it.
+        if (roleChange && user.sso) patch.roleFrom = 'admin';
+        // The first DSL (bootstrap) chooses their own password before reading anything (an SSO
+        // account has none: it signs in at its provider).
+        if (roleChange && b.role === 'dsl' && !user.sso) patch.mustChangePassword = true;
         if (typeof b.disabled === 'boolean') patch.disabled = b.disabled;
         if (typeof b.displayName === 'string') patch.displayName = b.displayName;
         const next = await users.update(id, patch);
@@ -429,6 +449,12 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         const { id } = ctx.input.params;
         const target = await users.get(id);
         if (!target) throw notFound('user');
+        if (target.sso)
+          throw new HttpError(
+            409,
+            ErrorCode.CONFLICT,
+            'an SSO account has no password: it signs in at its provider',
+          );
         if (target.role === 'dsl') {
           // The admin would learn the new password: a DSL approves, and receives it.
           const reason = ctx.input.body.reason ?? '';

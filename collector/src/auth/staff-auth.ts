@@ -4,11 +4,11 @@
 // only. CSRF is checked by the server (header X-CSRF-Token = the session's token).
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '@custodian/protocol';
-import { HttpError, type Principal, type Router } from '../http/router.ts';
+import { HttpError, type Principal, type Role, type Router } from '../http/router.ts';
 import type { Authenticator } from '../http/server.ts';
 import { parseCookies } from './cookies.ts';
 import type { SessionService } from './sessions.ts';
-import type { UserService } from './users.ts';
+import type { UserRecord, UserService } from './users.ts';
 
 export const SESSION_COOKIE = 'custodian_session';
 /** With TLS the `__Host-` prefix pins the cookie to this origin, path / and Secure. */
@@ -21,7 +21,16 @@ export const PASSWORD_CHANGE_ROUTES: ReadonlySet<string> = new Set([
   'POST /api/v1/auth/logout',
 ]);
 
+/** Routes a user who must first set up an authenticator app may still call. */
+export const MFA_ENROLMENT_ROUTES: ReadonlySet<string> = new Set([
+  ...PASSWORD_CHANGE_ROUTES,
+  'POST /api/v1/auth/mfa/enrol',
+  'POST /api/v1/auth/mfa/confirm',
+]);
+
 export interface StaffAuthOptions {
+  /** Roles whose local accounts need TOTP (the sign-in settings record; admin and dsl always). */
+  mfaRoles?: () => Promise<readonly Role[]>;
   users: UserService;
   sessions: SessionService;
   secureCookies: boolean;
@@ -34,8 +43,10 @@ export class StaffAuth {
   readonly sessions: SessionService;
   readonly secureCookies: boolean;
   private readonly router: Router;
+  private readonly mfaRoles: () => Promise<readonly Role[]>;
 
   constructor(opts: StaffAuthOptions) {
+    this.mfaRoles = opts.mfaRoles ?? (async () => []);
     this.users = opts.users;
     this.sessions = opts.sessions;
     this.secureCookies = opts.secureCookies;
@@ -44,6 +55,12 @@ export class StaffAuth {
 
   get cookieName(): string {
     return this.secureCookies ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+  }
+
+  /** A local account in a role that needs TOTP, without it yet: it may only enrol. */
+  async mustEnrolMfa(user: UserRecord): Promise<boolean> {
+    if (user.sso || user.mfa) return false;
+    return (await this.mfaRoles()).includes(user.role);
   }
 
   /** The server's Authenticator: undefined without a cookie; 401/403 with a specific code otherwise. */
@@ -79,6 +96,12 @@ export class StaffAuth {
         403,
         ErrorCode.PASSWORD_CHANGE_REQUIRED,
         'change your password first (POST /api/v1/auth/password)',
+      );
+    if (!isPublic && !MFA_ENROLMENT_ROUTES.has(routeKey.key) && (await this.mustEnrolMfa(user)))
+      throw new HttpError(
+        403,
+        ErrorCode.MFA_ENROLMENT_REQUIRED,
+        'set up an authenticator app first (POST /api/v1/auth/mfa/enrol)',
       );
     return {
       kind: 'staff',

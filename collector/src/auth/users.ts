@@ -25,14 +25,41 @@ export interface UserRecord {
   createdAt: number;
   updatedAt: number;
   createdBy: string;
+  /** SSO accounts: the provider's subject, matched on (issuer, subject) — never on email. No password. */
+  sso?: SsoLink;
+  /** Where the role came from: an SSO group mapping (re-checked at each SSO sign-in) or a person. */
+  roleFrom?: 'mapping' | 'admin';
+  /** TOTP (totp.ts): the secret, the last step used (replay guard), recovery code hashes. */
+  mfa?: MfaState;
+  /** An enrolment started but not yet confirmed with a code. */
+  mfaPending?: { secret: string; createdAt: number };
 }
 
-/** What the API returns: never the hash. */
-export type PublicUser = Omit<UserRecord, 'passwordHash'>;
+export interface SsoLink {
+  provider: string;
+  issuer: string;
+  subject: string;
+  email: string;
+}
+
+export interface MfaState {
+  secret: string;
+  enabledAt: number;
+  /** The highest TOTP time step accepted: a code of this step or an earlier one is refused. */
+  lastStep: number;
+  /** SHA-256 (hex) of each unused recovery code. */
+  recovery: string[];
+}
+
+/** What the API returns: never the hash, the TOTP secret or recovery hashes. */
+export type PublicUser = Omit<UserRecord, 'passwordHash' | 'mfa' | 'mfaPending'> & {
+  mfaEnabled: boolean;
+  recoveryCodesLeft: number;
+};
 
 export function publicUser(u: UserRecord): PublicUser {
-  const { passwordHash: _hash, ...rest } = u;
-  return rest;
+  const { passwordHash: _hash, mfa, mfaPending: _pending, ...rest } = u;
+  return { ...rest, mfaEnabled: mfa !== undefined, recoveryCodesLeft: mfa?.recovery.length ?? 0 };
 }
 
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
@@ -73,6 +100,51 @@ export class UserService {
   async byUsername(username: string): Promise<UserRecord | undefined> {
     const wanted = username.toLowerCase();
     return (await this.list()).find((u) => u.username === wanted);
+  }
+
+  async bySubject(issuer: string, subject: string): Promise<UserRecord | undefined> {
+    return (await this.list()).find((u) => u.sso?.issuer === issuer && u.sso.subject === subject);
+  }
+
+  /**
+   * An account for an SSO identity (no password: password sign-in can never match it). The
+   * username comes from the email's local part, made unique with a number.
+   */
+  async createSso(
+    link: SsoLink,
+    input: { displayName: string; role: Role; roleFrom: 'mapping' | 'admin' },
+    createdBy: string,
+  ): Promise<UserRecord> {
+    const base =
+      (link.email.split('@')[0] ?? '')
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]/g, '')
+        .replace(/^[^a-z0-9]+/, '')
+        .slice(0, 56) || 'sso-user';
+    const now = this.now();
+    return this.withLock(async () => {
+      if (await this.bySubject(link.issuer, link.subject))
+        throw new HttpError(409, ErrorCode.CONFLICT, 'this SSO identity already has an account');
+      const taken = new Set((await this.list()).map((u) => u.username));
+      let username = base.length >= 2 ? base : `${base}-sso`;
+      for (let n = 2; taken.has(username); n++) username = `${base}-${n}`;
+      const user: UserRecord = {
+        id: randomUUID(),
+        username,
+        displayName: input.displayName.slice(0, 200) || username,
+        role: input.role,
+        passwordHash: '',
+        mustChangePassword: false,
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+        createdBy,
+        sso: link,
+        roleFrom: input.roleFrom,
+      };
+      await this.kv.put(user.id, user);
+      return user;
+    });
   }
 
   async list(): Promise<UserRecord[]> {
@@ -152,7 +224,8 @@ export class UserService {
   /** Checks credentials; undefined on any failure (unknown user, disabled, wrong password). */
   async verify(username: string, password: string): Promise<UserRecord | undefined> {
     const user = await this.byUsername(username);
-    if (!user) {
+    // An SSO account has no password: it signs in at its provider only (same timing as unknown).
+    if (!user || user.sso) {
       this.dummyHash ??= hashPassword(generatePassword(), this.scrypt);
       await verifyPassword(password, await this.dummyHash);
       return undefined;
@@ -189,6 +262,13 @@ export class UserService {
     patch: Partial<Omit<UserRecord, 'id' | 'username' | 'createdAt'>>,
   ): Promise<UserRecord> {
     const next = await this.kv.update(id, (user) => user && { ...user, ...patch, updatedAt: this.now() });
+    if (!next) throw notFound('user');
+    return next;
+  }
+
+  /** Read-modify-write of one account under the store's lock (`change` returns the next record or throws). */
+  async modify(id: string, change: (user: UserRecord) => UserRecord): Promise<UserRecord> {
+    const next = await this.kv.update(id, (user) => user && { ...change(user), updatedAt: this.now() });
     if (!next) throw notFound('user');
     return next;
   }

@@ -77,6 +77,8 @@ export async function startHarness(
       onFirstAdmin: (c) => {
         firstAdmin = c;
       },
+      // Password only unless a test asks for the production default (admin, dsl need TOTP).
+      mfaRequiredRoles: [],
       ...authOptions,
     },
   );

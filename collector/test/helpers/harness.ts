@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.ts';
 import { openLevelStore } from '../../src/store/index.ts';
 import type { KvEngine, Store } from '../../src/store/types.ts';
 import { AgentClient, newStreamId } from './agent-client.ts';
+import { passwordOnly } from './password-only.ts';
 
 export interface Harness {
   app: App;
@@ -42,7 +43,7 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-harness-'));
-  const config = defaultConfig(join(dir, 'data'));
+  const config = passwordOnly(defaultConfig(join(dir, 'data')));
   config.port = 0;
   config.logLevel = 'silent';
   config.screenshotKeyFile = join(dir, 'screenshot.key');

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { passwordOnly } from '../helpers/password-only.ts';
 
 const ADMIN_TOKEN = 'policy-strings-admin-token-0123456789abcdef';
 const PASSWORD = 'policy strings test password 1234';
@@ -20,7 +21,11 @@ let session: { cookie: string; csrf: string };
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'custodian-policy-strings-'));
   app = await createApp({
-    config: { ...defaultConfig(join(dir, 'data')), port: 0, screenshotKeyFile: join(dir, 'screenshot.key') },
+    config: {
+      ...passwordOnly(defaultConfig(join(dir, 'data'))),
+      port: 0,
+      screenshotKeyFile: join(dir, 'screenshot.key'),
+    },
     env: {
       CUSTODIAN_ADMIN_TOKEN: ADMIN_TOKEN,
       CUSTODIAN_ENROL_SECRET: 'policy-strings-enrol-secret-0123456789abcdef',

@@ -9,6 +9,7 @@ import { defaultConfig } from '../../src/config.ts';
 import { LIVE_RECHECK_MS } from '../../src/http/routes-live.ts';
 import { createLogger } from '../../src/log.ts';
 import { createStaffClient } from '../auth/harness.ts';
+import { passwordOnly } from '../helpers/password-only.ts';
 
 let app: App;
 let url: string;
@@ -17,7 +18,11 @@ const adminToken = 'live-session-admin-token-0123456789';
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'custodian-live-session-'));
-  const config = { ...defaultConfig(join(root, 'data')), port: 0, screenshotKeyFile: join(root, 'key') };
+  const config = {
+    ...passwordOnly(defaultConfig(join(root, 'data'))),
+    port: 0,
+    screenshotKeyFile: join(root, 'key'),
+  };
   app = await createApp({ config, log: createLogger('silent'), env: { CUSTODIAN_ADMIN_TOKEN: adminToken } });
   url = (await app.start()).url;
 });

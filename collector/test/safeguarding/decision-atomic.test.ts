@@ -18,6 +18,7 @@ import { createMemoryEngine } from '../../src/store/memory-engine.ts';
 import { openStore } from '../../src/store/store.ts';
 import type { KvEngine } from '../../src/store/types.ts';
 import { type Client, createStaffClient, TEST_SCRYPT } from '../auth/harness.ts';
+import { passwordOnly } from '../helpers/password-only.ts';
 import { seedAlert, seedDevice } from './seed.ts';
 
 const ADMIN_TOKEN = 'atomic-decision-admin-token-0123456789';
@@ -44,7 +45,11 @@ beforeAll(async () => {
     },
   });
   const store = openStore({ engine, cipher: createBlobCipher(randomBytes(32)) });
-  const config = { ...defaultConfig(join(dir, 'data')), port: 0, screenshotKeyFile: join(dir, 'key') };
+  const config = {
+    ...passwordOnly(defaultConfig(join(dir, 'data'))),
+    port: 0,
+    screenshotKeyFile: join(dir, 'key'),
+  };
   app = await createApp({
     config,
     store,

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log.ts';
 import { safeguardingModule } from '../../src/safeguarding/index.ts';
 import { Client, createStaffClient, STRONG, TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, flagged, heartbeat, sha256 } from '../helpers/agent-client.ts';
+import { passwordOnly } from '../helpers/password-only.ts';
 import { makePng } from './seed.ts';
 
 const ADMIN_TOKEN = randomBytes(32).toString('base64url');
@@ -25,7 +26,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'custodian-sg-e2e-'));
   const config = {
-    ...defaultConfig(join(dir, 'data')),
+    ...passwordOnly(defaultConfig(join(dir, 'data'))),
     port: 0,
     screenshotKeyFile: join(dir, 'screenshot.key'),
   };

@@ -91,6 +91,21 @@ export const api = {
   changePassword: (currentPassword, newPassword) =>
     request('POST', '/auth/password', { currentPassword, newPassword }),
 
+  /** Second sign-in step. @param {string} mfaToken @param {{ code?: string, recoveryCode?: string }} answer */
+  mfaVerify: (mfaToken, answer) =>
+    request('POST', '/auth/mfa/verify', { mfaToken, ...answer }, { quiet401: true }),
+  mfaEnrol: () => request('POST', '/auth/mfa/enrol', {}),
+  /** @param {string} code */
+  mfaConfirm: (code) => request('POST', '/auth/mfa/confirm', { code }),
+  /** Enabled SSO providers for the login page (public). */
+  ssoProviders: () => request('GET', '/auth/sso/providers', undefined, { quiet401: true }),
+  /** People who signed in with SSO and wait for a role (admin). */
+  ssoPending: () => request('GET', '/auth/sso/pending'),
+  /** @param {string} id @param {string} role @param {string} reason */
+  ssoAssign: (id, role, reason) => request('POST', `/auth/sso/pending/${enc(id)}/assign`, { role, reason }),
+  /** @param {string} id @param {string} reason */
+  mfaReset: (id, reason) => request('POST', `/users/${enc(id)}/mfa-reset`, { reason }),
+
   // staff accounts (admin)
   users: () => request('GET', '/users'),
   /** @param {Record<string, unknown>} body */

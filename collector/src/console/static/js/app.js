@@ -6,7 +6,7 @@ import { h, mount } from './h.js';
 import { connectLive, disconnectLive, onLive } from './live.js';
 import { renderError } from './ui.js';
 
-/** @typedef {{ username: string, role: 'admin'|'it'|'dsl'|'governor', mustChangePassword?: boolean }} User */
+/** @typedef {{ username: string, role: 'admin'|'it'|'dsl'|'governor', mustChangePassword?: boolean, mustEnrolMfa?: boolean }} User */
 /** @typedef {{ user: User, params: Record<string, string>, query: URLSearchParams, navigate: (hash: string) => void, refreshUser: () => Promise<void> }} PageContext */
 
 /** Which pages each role sees; the server enforces the same rules on every API route. */
@@ -27,6 +27,7 @@ const HOME = { admin: '#/devices', it: '#/devices', dsl: '#/alerts', governor: '
 const ROUTES = [
   { re: /^#\/login$/, page: 'login' },
   { re: /^#\/password$/, page: 'password' },
+  { re: /^#\/mfa$/, page: 'mfa' },
   { re: /^#\/devices$/, page: 'devices' },
   { re: /^#\/devices\/([^/]+)$/, page: 'device', names: ['id'] },
   { re: /^#\/alerts$/, page: 'alerts' },
@@ -61,7 +62,7 @@ function navigate(hash) {
 async function loadUser() {
   try {
     const me = await api.me();
-    user = me.user ?? me;
+    user = { ...(me.user ?? me), mustEnrolMfa: me.mustEnrolMfa === true };
     setCsrfToken(me.csrfToken ?? null);
   } catch (err) {
     if (/** @type {any} */ (err).status !== 401) throw err;
@@ -146,11 +147,16 @@ async function route() {
   const seq = ++renderSeq;
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
-  let hash = location.hash || '#/';
+  const full = location.hash || '#/';
+  // `#/login?sso=CODE`: the page's own query after `?` (the SSO callback reports refusals so).
+  const q = full.indexOf('?');
+  let hash = q < 0 ? full : full.slice(0, q);
+  const pageQuery = new URLSearchParams(q < 0 ? '' : full.slice(q + 1));
   if (!user && hash !== '#/login') hash = '#/login';
   if (user?.mustChangePassword && hash !== '#/password') hash = '#/password';
+  else if (user?.mustEnrolMfa && hash !== '#/mfa') hash = '#/mfa';
   if (user && (hash === '#/' || hash === '#/login')) hash = HOME[user.role] ?? '#/devices';
-  if (hash !== (location.hash || '#/')) {
+  if (hash !== full && !(q >= 0 && hash === full.slice(0, q))) {
     history.replaceState(null, '', hash);
   }
   renderTop();
@@ -175,11 +181,11 @@ async function route() {
     const ctx = {
       user: /** @type {User} */ (user),
       params,
-      query: new URLSearchParams(),
+      query: pageQuery,
       navigate,
       refreshUser: async () => {
         await loadUser();
-        if (user && !user.mustChangePassword) connectLive(user.role);
+        if (user && !user.mustChangePassword && !user.mustEnrolMfa) connectLive(user.role);
         startBanner();
       },
     };
@@ -206,7 +212,7 @@ async function startConsole() {
     mount(main, renderError(err));
     return;
   }
-  if (user && !user.mustChangePassword) connectLive(user.role);
+  if (user && !user.mustChangePassword && !user.mustEnrolMfa) connectLive(user.role);
   startBanner();
   window.addEventListener('hashchange', () => void route());
   await route();

@@ -68,6 +68,8 @@ export async function render(main, ctx) {
                   null,
                   u.disabled ? badge('disabled', 'off') : badge('active', 'ok'),
                   u.mustChangePassword ? [' ', badge('must change password', 'warn')] : null,
+                  u.sso ? [' ', badge(`SSO ${String(u.sso.provider)}`)] : null,
+                  u.mfaEnabled ? [' ', badge('2-step', 'ok')] : null,
                 ),
                 h('td', { class: 'nowrap' }, fmtTime(u.createdAt)),
                 h(
@@ -144,6 +146,31 @@ export async function render(main, ctx) {
                       },
                       'Reset password',
                     ),
+                    u.mfaEnabled
+                      ? h(
+                          'button',
+                          {
+                            type: 'button',
+                            class: 'secondary',
+                            onclick: async () => {
+                              const reason = roleReason.value.trim();
+                              if (!reason) {
+                                say.say('Give a reason first (it is recorded in the audit log).', 'error');
+                                roleReason.focus();
+                                return;
+                              }
+                              try {
+                                await api.mfaReset(u.id, reason);
+                                say.say(`${u.username} sets up their authenticator app again.`, 'ok');
+                                await load();
+                              } catch (err) {
+                                say.say(/** @type {Error} */ (err).message, 'error');
+                              }
+                            },
+                          },
+                          'Reset 2-step',
+                        )
+                      : null,
                   ),
                 ),
               );
@@ -154,7 +181,72 @@ export async function render(main, ctx) {
     } catch (err) {
       mount(list, renderError(err));
     }
+    await loadPending();
   };
+
+  /** People who signed in with the school's provider and have no role yet. */
+  const loadPending = async () => {
+    try {
+      const pending = listOf(await api.ssoPending(), 'pending');
+      mount(
+        pendingList,
+        pending.length === 0
+          ? h('p', { class: 'muted' }, 'Nobody is waiting for a role.')
+          : table(
+              'Waiting for a role (signed in with SSO)',
+              ['Email', 'Name', 'Provider', 'Last sign-in', 'Role'],
+              pending.map((p) => {
+                const pick = /** @type {HTMLSelectElement} */ (
+                  h(
+                    'select',
+                    { 'aria-label': `Role for ${String(p.email)}` },
+                    ['it', 'governor', 'admin'].map((r) => h('option', { value: r }, r)),
+                  )
+                );
+                return h(
+                  'tr',
+                  { 'data-pending': String(p.email) },
+                  h('td', null, ext(p.email, 120)),
+                  h('td', null, ext(p.name, 64)),
+                  h('td', null, ext(p.provider, 32)),
+                  h('td', { class: 'nowrap' }, fmtTime(p.lastSeenAt)),
+                  h(
+                    'td',
+                    null,
+                    pick,
+                    ' ',
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        onclick: async () => {
+                          const reason = roleReason.value.trim();
+                          if (!reason) {
+                            say.say('Give a reason first (it is recorded in the audit log).', 'error');
+                            roleReason.focus();
+                            return;
+                          }
+                          try {
+                            await api.ssoAssign(String(p.id), pick.value, reason);
+                            say.say(`${String(p.email)} can now sign in as ${pick.value}.`, 'ok');
+                            await load();
+                          } catch (err) {
+                            say.say(/** @type {Error} */ (err).message, 'error');
+                          }
+                        },
+                      },
+                      'Give role',
+                    ),
+                  ),
+                );
+              }),
+            ),
+      );
+    } catch (err) {
+      mount(pendingList, renderError(err));
+    }
+  };
+  const pendingList = h('div');
 
   const username = /** @type {HTMLInputElement} */ (
     h('input', { required: true, pattern: '[a-z0-9][a-z0-9._\\-]{1,63}', autocomplete: 'off' })
@@ -200,8 +292,10 @@ export async function render(main, ctx) {
     ),
     say.el,
     secret,
-    field('Reason for a role change (required before "Save role")', roleReason),
+    field('Reason for a role change (required before "Save role", "Give role", "Reset 2-step")', roleReason),
     list,
+    h('h2', null, 'Signed in with SSO, waiting for a role'),
+    pendingList,
   );
   await load();
 }
