@@ -1,0 +1,392 @@
+// Dual control ("do not view misuse alone", the Belmont policy): when a school switches it on,
+// revealing the screenshots of an alert at or above a severity needs a second DSL's approval.
+// A DSL asks (with a reason) → another DSL approves within `approvalWindowMinutes` → for
+// `revealWindowMinutes` from the approval the requester (only) may view that alert's screenshots
+// and export its evidence; each view's audit record names both. The decisions are pure
+// functions (decideReveal, decideApproval); DualControl is the thin shell over the store.
+import { ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
+import { Type } from '@sinclair/typebox';
+import { AUDIT, auditInput } from '../auth/audit.ts';
+import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
+import { HttpError, notFound, type Principal } from '../http/router.ts';
+import { QueryInt } from '../http/schema.ts';
+import { randomId } from '../store/records.ts';
+import type { Alert, KvNamespace, Store } from '../store/types.ts';
+
+// ---------------------------------------------------------------- the school's settings record
+
+/** The one settings record (one kv key); per school once tenancy exists (issue 20). */
+export interface DualControlSettings {
+  enabled: boolean;
+  /** Alerts whose severity (the matcher's or the DSL's grade, whichever is higher) is at least this. */
+  minSeverity: number;
+  /** How long a request waits for a second DSL. */
+  approvalWindowMinutes: number;
+  /** How long, from the approval, the requester may view the alert's screenshots. */
+  revealWindowMinutes: number;
+  updatedAt: number | null;
+  updatedBy: string | null;
+}
+
+export const DEFAULT_DUAL_CONTROL: DualControlSettings = {
+  enabled: false,
+  minSeverity: 4,
+  approvalWindowMinutes: 30,
+  revealWindowMinutes: 15,
+  updatedAt: null,
+  updatedBy: null,
+};
+
+export const SETTINGS_NS = 'safeguarding-settings';
+export const SETTINGS_KEY = 'dual-control';
+export const REQUESTS_NS = 'reveal-requests';
+
+export const DualControlFields = {
+  enabled: Type.Boolean({ description: 'whether revealing a screenshot needs a second DSL' }),
+  minSeverity: QueryInt(1, 5, 'alerts of this severity or higher need the second DSL'),
+  approvalWindowMinutes: QueryInt(1, 24 * 60, 'minutes a request waits for approval'),
+  revealWindowMinutes: QueryInt(1, 120, 'minutes the requester may view once approved'),
+};
+
+// ---------------------------------------------------------------- requests and pure decisions
+
+export interface RevealRequest {
+  id: string;
+  alertId: string;
+  /** The alert's gated severity when asked (for the approving DSL's list). */
+  severity: number;
+  reason: string;
+  requestedBy: string;
+  requestedAt: number;
+  /** A pending request past this is expired. */
+  expiresAt: number;
+  state: 'pending' | 'approved' | 'rejected';
+  decidedBy?: string;
+  decidedAt?: number;
+  rejectReason?: string;
+  /** Set on approval: the requester may view until then. */
+  revealUntil?: number;
+  /** Screenshot views and evidence exports made under this approval. */
+  reveals: number;
+}
+
+/** What a request is now, with time taken into account. */
+export type RevealState = 'pending' | 'approved' | 'rejected' | 'expired' | 'used';
+
+export function stateAt(r: RevealRequest, now: number): RevealState {
+  if (r.state === 'pending') return now >= r.expiresAt ? 'expired' : 'pending';
+  if (r.state === 'approved' && now >= (r.revealUntil ?? 0)) return r.reveals > 0 ? 'used' : 'expired';
+  return r.state;
+}
+
+/** Grading an alert down does not lift dual control: the higher of the matcher's and the grade. */
+export const gatedSeverity = (a: Alert) => Math.max(a.severity, a.grade ?? 0);
+
+export function needsSecondDsl(s: DualControlSettings, a: Alert): boolean {
+  return s.enabled && a.screenshotBlobIds.length > 0 && gatedSeverity(a) >= s.minSeverity;
+}
+
+/** A refusal: the HTTP status and the stable code the route answers with. */
+export interface Refusal {
+  ok: false;
+  status: number;
+  code: ErrorCodeValue;
+  message: string;
+  request?: RevealRequest;
+}
+
+export type RevealDecision = { ok: true; request?: RevealRequest } | Refusal;
+
+/** May this DSL see the alert's screenshots now? `mine`: their requests for this alert. */
+export function decideReveal(
+  s: DualControlSettings,
+  alert: Alert,
+  mine: RevealRequest[],
+  now: number,
+): RevealDecision {
+  if (!needsSecondDsl(s, alert)) return { ok: true };
+  const newest = [...mine].sort((a, b) => b.requestedAt - a.requestedAt);
+  const live = newest.find((r) => stateAt(r, now) === 'approved');
+  if (live) return { ok: true, request: live };
+  const last = newest[0];
+  const refuse = (code: ErrorCodeValue, message: string): Refusal => ({
+    ok: false,
+    status: 403,
+    code,
+    message,
+    ...(last ? { request: last } : {}),
+  });
+  if (!last)
+    return refuse(
+      ErrorCode.DUAL_CONTROL_REQUIRED,
+      `dual control: a second DSL must approve before the screenshots of a severity ${gatedSeverity(alert)} alert are revealed`,
+    );
+  switch (stateAt(last, now)) {
+    case 'pending':
+      return refuse(ErrorCode.DUAL_CONTROL_PENDING, 'dual control: your request is waiting for a second DSL');
+    case 'expired':
+      return refuse(
+        ErrorCode.APPROVAL_EXPIRED,
+        last.state === 'pending'
+          ? 'dual control: your request was not approved in time; ask again'
+          : 'dual control: the approval has expired; ask again',
+      );
+    case 'used':
+      return refuse(
+        ErrorCode.APPROVAL_USED,
+        'dual control: the approval was used and its window has ended; ask again',
+      );
+    default:
+      return refuse(
+        ErrorCode.DUAL_CONTROL_REQUIRED,
+        `dual control: your request was rejected by ${last.decidedBy ?? 'another DSL'}; ask again with a reason`,
+      );
+  }
+}
+
+/** May `approver` approve `r` now? */
+export function decideApproval(r: RevealRequest, approver: string, now: number): { ok: true } | Refusal {
+  if (r.requestedBy === approver)
+    return {
+      ok: false,
+      status: 403,
+      code: ErrorCode.APPROVAL_OWN_REQUEST,
+      message: 'dual control: another DSL must approve your request',
+    };
+  const state = stateAt(r, now);
+  if (state === 'expired' || state === 'used')
+    return {
+      ok: false,
+      status: 409,
+      code: state === 'used' ? ErrorCode.APPROVAL_USED : ErrorCode.APPROVAL_EXPIRED,
+      message: `dual control: this request has ${state === 'used' ? 'been used' : 'expired'}`,
+    };
+  if (state !== 'pending')
+    return { ok: false, status: 409, code: ErrorCode.CONFLICT, message: `this request was already ${state}` };
+  return { ok: true };
+}
+
+const refusal = (d: Refusal, details: Record<string, unknown>) =>
+  new HttpError(d.status, d.code, d.message, details);
+
+// ---------------------------------------------------------------- the shell over the store
+
+/** What the screenshot and evidence routes ask before any image leaves. */
+export interface RevealGate {
+  /**
+   * Throws the refusal, or records the reveal and answers the audit details that name both DSLs
+   * (`undefined` when dual control does not apply to this alert).
+   */
+  admit(alert: Alert, p: Principal | undefined): Promise<Record<string, unknown> | undefined>;
+}
+
+export class DualControl implements RevealGate {
+  private readonly store: Store;
+  private readonly requests: KvNamespace<RevealRequest>;
+  private readonly settingsKv: KvNamespace<DualControlSettings>;
+  private readonly notifications: Notifications;
+  private readonly now: () => number;
+
+  constructor(store: Store, now: () => number = Date.now) {
+    this.store = store;
+    this.requests = store.kv<RevealRequest>(REQUESTS_NS);
+    this.settingsKv = store.kv<DualControlSettings>(SETTINGS_NS);
+    this.notifications = new Notifications({
+      kv: store.kv<StaffNotification>(NOTIFICATIONS_NS),
+      audit: store.audit,
+    });
+    this.now = now;
+  }
+
+  /** The one read of the settings record. */
+  async settings(): Promise<DualControlSettings> {
+    return { ...DEFAULT_DUAL_CONTROL, ...(await this.settingsKv.get(SETTINGS_KEY)) };
+  }
+
+  async setSettings(
+    next: Omit<DualControlSettings, 'updatedAt' | 'updatedBy'>,
+    reason: string,
+    p: Principal | undefined,
+    ip: string,
+  ): Promise<DualControlSettings> {
+    const before = await this.settings();
+    const by = p?.username ?? 'unknown';
+    const stored: DualControlSettings = { ...next, updatedAt: this.now(), updatedBy: by };
+    await this.settingsKv.put(SETTINGS_KEY, stored);
+    const strip = ({ updatedAt: _a, updatedBy: _b, ...rest }: DualControlSettings) => rest;
+    await this.store.audit.append(
+      auditInput(p, AUDIT.dualControlChanged, 'settings:dual-control', ip, {
+        from: strip(before),
+        to: strip(stored),
+        reason,
+      }),
+    );
+    // Loosening it (off, a higher threshold, a longer reveal) must not go unnoticed by the other DSLs.
+    const loosened =
+      (before.enabled && !stored.enabled) ||
+      (stored.enabled &&
+        (stored.minSeverity > before.minSeverity || stored.revealWindowMinutes > before.revealWindowMinutes));
+    if (loosened)
+      await this.notifications.notify(
+        'dsl',
+        'dual-control.loosened',
+        `${by} loosened dual control for screenshots (${stored.enabled ? `severity ${stored.minSeverity}+, ${stored.revealWindowMinutes} min to view` : 'off'})`,
+        { by, enabled: stored.enabled, minSeverity: stored.minSeverity },
+      );
+    return stored;
+  }
+
+  async list(): Promise<RevealRequest[]> {
+    return (await this.requests.list({ reverse: true })).map((e) => e.value);
+  }
+
+  /** A request as the API shows it: with its state now. */
+  view(r: RevealRequest) {
+    return { ...r, stateNow: stateAt(r, this.now()) };
+  }
+
+  private async mine(alertId: string, username: string): Promise<RevealRequest[]> {
+    return (await this.list()).filter((r) => r.alertId === alertId && r.requestedBy === username);
+  }
+
+  /** For the console: does this alert need a second DSL, and where is the caller's request? */
+  async access(alert: Alert, p: Principal | undefined) {
+    const s = await this.settings();
+    const d = decideReveal(s, alert, await this.mine(alert.id, p?.username ?? ''), this.now());
+    return {
+      required: needsSecondDsl(s, alert),
+      allowed: d.ok,
+      ...(d.ok ? {} : { code: d.code, message: d.message }),
+      request: d.request ? this.view(d.request) : null,
+      settings: {
+        minSeverity: s.minSeverity,
+        approvalWindowMinutes: s.approvalWindowMinutes,
+        revealWindowMinutes: s.revealWindowMinutes,
+      },
+    };
+  }
+
+  async request(alert: Alert, reason: string, p: Principal | undefined, ip: string): Promise<RevealRequest> {
+    const s = await this.settings();
+    if (!needsSecondDsl(s, alert))
+      throw new HttpError(
+        409,
+        ErrorCode.CONFLICT,
+        'dual control does not apply to this alert: reveal it directly',
+      );
+    const by = p?.username ?? 'unknown';
+    const now = this.now();
+    const open = (await this.mine(alert.id, by)).find((r) =>
+      ['pending', 'approved'].includes(stateAt(r, now)),
+    );
+    if (open)
+      throw new HttpError(
+        409,
+        ErrorCode.CONFLICT,
+        `you already have a ${stateAt(open, now)} request for this alert`,
+        {
+          requestId: open.id,
+        },
+      );
+    const req: RevealRequest = {
+      id: `${String(now).padStart(15, '0')}-${randomId(9)}`,
+      alertId: alert.id,
+      severity: gatedSeverity(alert),
+      reason,
+      requestedBy: by,
+      requestedAt: now,
+      expiresAt: now + s.approvalWindowMinutes * 60_000,
+      state: 'pending',
+      reveals: 0,
+    };
+    await this.requests.put(req.id, req);
+    await this.store.audit.append(
+      auditInput(p, AUDIT.revealRequested, `alert:${alert.id}`, ip, {
+        requestId: req.id,
+        reason,
+        expiresAt: req.expiresAt,
+      }),
+    );
+    // No safeguarding content in a notification: ids, the severity and who asked.
+    await this.notifications.notify(
+      'dsl',
+      'dual-control.requested',
+      `${by} asks a second DSL to approve revealing the screenshots of a severity ${req.severity} alert`,
+      { requestId: req.id, alertId: alert.id, requestedBy: by, severity: req.severity },
+    );
+    return req;
+  }
+
+  async approve(id: string, p: Principal | undefined, ip: string): Promise<RevealRequest> {
+    return this.decide(id, p, ip, 'approved');
+  }
+
+  async reject(id: string, reason: string, p: Principal | undefined, ip: string): Promise<RevealRequest> {
+    return this.decide(id, p, ip, 'rejected', reason);
+  }
+
+  private async decide(
+    id: string,
+    p: Principal | undefined,
+    ip: string,
+    to: 'approved' | 'rejected',
+    reason = '',
+  ): Promise<RevealRequest> {
+    const by = p?.username ?? 'unknown';
+    let refused: Refusal | undefined;
+    const s = await this.settings();
+    // Checked and decided under the store's write lock: two DSLs clicking at once decide once.
+    const next = await this.requests.update(id, (cur) => {
+      if (!cur) return cur;
+      const now = this.now();
+      const d = decideApproval(cur, by, now);
+      if (!d.ok) {
+        refused = d;
+        return cur;
+      }
+      return to === 'approved'
+        ? {
+            ...cur,
+            state: 'approved',
+            decidedBy: by,
+            decidedAt: now,
+            revealUntil: now + s.revealWindowMinutes * 60_000,
+          }
+        : { ...cur, state: 'rejected', decidedBy: by, decidedAt: now, rejectReason: reason };
+    });
+    if (!next) throw notFound('reveal request');
+    if (refused) throw refusal(refused, { requestId: id });
+    await this.store.audit.append(
+      auditInput(
+        p,
+        to === 'approved' ? AUDIT.revealApproved : AUDIT.revealRejected,
+        `alert:${next.alertId}`,
+        ip,
+        {
+          requestId: id,
+          requestedBy: next.requestedBy,
+          ...(to === 'approved' ? { revealUntil: next.revealUntil } : { reason }),
+        },
+      ),
+    );
+    return next;
+  }
+
+  async admit(alert: Alert, p: Principal | undefined): Promise<Record<string, unknown> | undefined> {
+    const s = await this.settings();
+    if (!needsSecondDsl(s, alert)) return undefined;
+    const d = decideReveal(s, alert, await this.mine(alert.id, p?.username ?? ''), this.now());
+    if (!d.ok) throw refusal(d, { alertId: alert.id, ...(d.request ? { requestId: d.request.id } : {}) });
+    const r = d.request as RevealRequest;
+    await this.requests.update(r.id, (cur) => (cur ? { ...cur, reveals: cur.reveals + 1 } : cur));
+    return {
+      dualControl: {
+        requestId: r.id,
+        requestedBy: r.requestedBy,
+        approvedBy: r.decidedBy,
+        approvedAt: r.decidedAt,
+        reason: r.reason,
+      },
+    };
+  }
+}
