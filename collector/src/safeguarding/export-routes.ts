@@ -204,7 +204,9 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       },
       handler: async (ctx) => {
         const q = ctx.input.query;
-        const filter = alertFilter({ ...q, offset: 0, limit: 1 } as unknown as StaticDecode<typeof AlertQuery>);
+        const filter = alertFilter({ ...q, offset: 0, limit: 1 } as unknown as StaticDecode<
+          typeof AlertQuery
+        >);
         checkRange(filter.from, filter.to);
         const all = await store.alerts.list({
           ...(filter.status ? { status: filter.status } : {}),
