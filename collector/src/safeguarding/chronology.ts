@@ -66,6 +66,8 @@ export const ukTime = (ms: number) => TIME.format(ms);
 const stamp = (ms: number) => `${ukDate(ms)} ${ukTime(ms)}`;
 
 const distinct = (xs: string[]) => [...new Set(xs.filter((x) => x !== ''))];
+/** Staff are people: the collector's own entries ('system') are actions, not staff. */
+const people = (xs: string[]) => distinct(xs).filter((x) => x !== 'system');
 
 function alertAction(h: AlertHistoryEntry): string {
   const to = h.to === undefined || h.to === null ? '' : String(h.to);
@@ -78,6 +80,8 @@ function alertAction(h: AlertHistoryEntry): string {
       return `escalated to incident ${to}`;
     case 'noted':
       return 'added a note';
+    case 'opened':
+      return 'alert opened by Custodian';
     default:
       return to ? `${h.action} ${to}` : h.action;
   }
@@ -141,7 +145,7 @@ async function alertFacts(store: Store, alert: Alert): Promise<AlertFacts> {
     ...alert.history.map((h) => ({ at: h.at, line: `${stamp(h.at)} ${h.actor}: ${alertAction(h)}` })),
     ...alert.notes.map((n) => ({ at: n.at, line: `${stamp(n.at)} ${n.author}: note: ${n.text}` })),
   ].sort((a, b) => a.at - b.at);
-  const staff = distinct([...alert.history.map((h) => h.actor), ...alert.notes.map((n) => n.author)]);
+  const staff = people([...alert.history.map((h) => h.actor), ...alert.notes.map((n) => n.author)]);
   return { alert, hostname: device?.hostname ?? alert.deviceId, user, userSource, shots, actions, staff };
 }
 
@@ -238,7 +242,7 @@ export async function incidentRow(
     outcome: incident.outcomeNotes ? `${incident.outcome}: ${incident.outcomeNotes}` : incident.outcome,
     status: incident.status,
     referral,
-    staff: distinct([
+    staff: people([
       incident.createdBy,
       ...incident.history.map((h) => h.actor),
       ...linked.flatMap((l) => l.staff),

@@ -134,14 +134,18 @@ describe('exports over HTTP', () => {
   it('exports one incident as CSV that parses back exactly, with no cell a spreadsheet would run', async () => {
     expect((await dsl.req('POST', `/api/v1/alerts/${hostile.id}/grade`, { grade: 4 })).status).toBe(200);
     expect(
-      (await dsl.req('POST', `/api/v1/alerts/${hostile.id}/notes`, { text: '=IMPORTXML("http://x")' })).status,
+      (await dsl.req('POST', `/api/v1/alerts/${hostile.id}/notes`, { text: '=IMPORTXML("http://x")' }))
+        .status,
     ).toBe(200);
     const esc = await dsl.req('POST', `/api/v1/alerts/${hostile.id}/escalate`, {
       incident: {
         title: '@Concern, "urgent"',
         description: 'Pupil searched at lunch.\nSpoke to them, "ok".',
         occurredAt: t0,
-        peopleInvolved: [{ name: '=1+2 Pupil', role: 'pupil' }, { name: 'Mr Form Tutor', role: 'staff' }],
+        peopleInvolved: [
+          { name: '=1+2 Pupil', role: 'pupil' },
+          { name: 'Mr Form Tutor', role: 'staff' },
+        ],
         actionsTaken: '-Called parents',
         referral: { agency: 'childrens-social-care', reference: 'MASH-77' },
         outcome: 'referred-externally',
@@ -186,7 +190,9 @@ describe('exports over HTTP', () => {
     expect(row.evidence_bundle_sha256).toBe(bundleSha);
     const actions = (row.actions_taken ?? '').split('\n');
     expect(actions[0]).toBe("'-Called parents");
-    expect(actions.some((a) => a.endsWith(`dsl.exporter: graded severity 4 (alert ${hostile.id})`))).toBe(true);
+    expect(actions.some((a) => a.endsWith(`dsl.exporter: graded severity 4 (alert ${hostile.id})`))).toBe(
+      true,
+    );
     expect(actions.some((a) => a.includes('note: =IMPORTXML("http://x")'))).toBe(true);
     expect(actions.some((a) => a.endsWith('dsl.exporter: opened the incident record'))).toBe(true);
 
@@ -265,7 +271,8 @@ describe('exports over HTTP', () => {
     const f = await dsl.req('GET', `/api/v1/exports/alerts?from=${from}&to=${to}&minSeverity=3&format=json`);
     expect(f.status).toBe(200);
     expect(JSON.parse(f.text).records.map((x: { record_id: string }) => x.record_id)).toEqual([hostile.id]);
-    const frec = (await h.store.audit.list({ action: 'records.exported', target: 'alerts:range' })).records[0];
+    const frec = (await h.store.audit.list({ action: 'records.exported', target: 'alerts:range' }))
+      .records[0];
     expect(frec?.details).toMatchObject({ count: 1, filters: { minSeverity: 3 } });
   });
 
@@ -277,10 +284,13 @@ describe('exports over HTTP', () => {
 
     const range = await dsl.req('GET', '/api/v1/exports/incidents?from=2026-11-01&to=2026-12-01&format=json');
     expect(range.status).toBe(200);
-    expect(JSON.parse(range.text).records.map((x: { record_id: string }) => x.record_id)).toEqual([incidentId]);
+    expect(JSON.parse(range.text).records.map((x: { record_id: string }) => x.record_id)).toEqual([
+      incidentId,
+    ]);
     const none = await dsl.req('GET', '/api/v1/exports/incidents?from=2026-12-01&to=2027-01-01');
     expect(parseCsv(none.text)).toEqual([[...CHRONOLOGY_COLUMNS]]);
-    const rec = (await h.store.audit.list({ action: 'records.exported', target: 'incidents:range' })).records[0];
+    const rec = (await h.store.audit.list({ action: 'records.exported', target: 'incidents:range' }))
+      .records[0];
     expect(rec?.details).toMatchObject({ count: 0, from: Date.UTC(2026, 11, 1) });
 
     const back = await dsl.req('GET', '/api/v1/exports/incidents?from=2026-12-01&to=2026-11-01');
