@@ -83,9 +83,12 @@ describe('console: dual control with two DSL sessions', () => {
     expect(await leadPage.getByRole('button', { name: /Reveal screenshot/ }).count()).toBe(0);
     // Going round the console does not help: the server refuses the image itself.
     const direct = await leadPage.evaluate(async (id) => {
-      const alert = await (await fetch(`/api/v1/alerts/${id}`)).json();
-      const r = await fetch(alert.screenshots[0].url);
-      return { status: r.status, code: (await r.json()).error.code };
+      const alert = (await (await fetch(`/api/v1/alerts/${id}`)).json()) as {
+        screenshots: { url: string }[];
+      };
+      const r = await fetch(alert.screenshots[0]?.url ?? '');
+      const body = (await r.json()) as { error: { code: string } };
+      return { status: r.status, code: body.error.code };
     }, alertId);
     expect(direct).toEqual({ status: 403, code: 'CUST_ERR_DUAL_CONTROL_REQUIRED' });
     expect(shotRequests).toHaveLength(1); // that refused try, nothing from the page itself
