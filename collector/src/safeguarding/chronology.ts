@@ -90,7 +90,17 @@ function alertAction(h: AlertHistoryEntry): string {
 function incidentAction(h: IncidentHistoryEntry): string {
   if (h.action === 'created') return 'opened the incident record';
   if (h.action === 'alert-linked') return `linked alert ${String(h.changes.linkedAlertIds?.to ?? '')}`;
-  return `updated ${Object.keys(h.changes).join(', ')}`;
+  // Short coded fields with their values (a chronology reads "status open -> closed"); long
+  // text fields by name only (their current text is in its own column).
+  const parts = Object.entries(h.changes).map(([field, c]) => {
+    if (field === 'status' || field === 'outcome') return `${field} ${String(c.from)} -> ${String(c.to)}`;
+    if (field === 'referral') {
+      const to = c.to as { agency?: string; reference?: string } | null;
+      return `referral ${to?.agency ?? ''}${to?.reference ? ` (ref ${to.reference})` : ''}`;
+    }
+    return field;
+  });
+  return `updated ${parts.join(', ')}`;
 }
 
 /**

@@ -215,6 +215,21 @@ describe('exports over HTTP', () => {
     });
   });
 
+  it('puts later changes to the incident in its actions, with the coded values', async () => {
+    const patch = await dsl.req('PATCH', `/api/v1/incidents/${incidentId}`, {
+      status: 'closed',
+      outcomeNotes: 'Support plan agreed',
+    });
+    expect(patch.status).toBe(200);
+    const r = await dsl.req('GET', `/api/v1/exports/incidents/${incidentId}?format=json`);
+    const row = JSON.parse(r.text).records[0];
+    expect(row.status).toBe('closed');
+    expect(row.outcome).toBe('referred-externally: Support plan agreed');
+    expect(row.actions_taken.at(-1)).toMatch(
+      /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2} dsl\.exporter: updated (status open -> closed, outcomeNotes|outcomeNotes, status open -> closed)$/,
+    );
+  });
+
   it('keeps the raw values in JSON (no spreadsheet there), with lists as lists', async () => {
     const r = await dsl.req('GET', `/api/v1/exports/incidents/${incidentId}?format=json`);
     expect(r.status).toBe(200);
