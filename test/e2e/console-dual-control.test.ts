@@ -160,6 +160,19 @@ describe('console: dual control with two DSL sessions', () => {
     );
     expect(exported.records[0]).toMatchObject({ actor: 'dsl-lead', details: { count: 1, format: 'csv' } });
 
+    // The queue's export takes its filters: severity 5+, as JSON.
+    await leadPage.goto(`${collector.url}/#/alerts`);
+    await leadPage.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await leadPage.getByLabel('Status').selectOption('');
+    await leadPage.getByLabel('Severity').selectOption('5');
+    const listDownload = leadPage.waitForEvent('download');
+    await leadPage.getByRole('link', { name: 'Export JSON' }).click();
+    const listFile = await (await listDownload).path();
+    const doc = JSON.parse(await readFile(listFile, 'utf8'));
+    expect(doc.export).toMatchObject({ kind: 'alerts', count: 1, filters: { minSeverity: 5 } });
+    expect(doc.records[0].record_id).toBe(alertId);
+    await rm(listFile, { force: true });
+
     const errors = [...leadBrowser.errors, ...deputyBrowser.errors].filter(
       (e) => !e.includes('401') && !e.includes('403'),
     );
