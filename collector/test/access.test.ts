@@ -95,6 +95,7 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   // dual control for revealing screenshots (safeguarding/dual-control-routes.ts)
   'GET /api/v1/dual-control/settings': DSL,
   'PUT /api/v1/dual-control/settings': DSL,
+  'POST /api/v1/dual-control/settings/approve': DSL,
   'GET /api/v1/dual-control/requests': DSL,
   'GET /api/v1/alerts/:id/reveal-access': DSL,
   'POST /api/v1/alerts/:id/reveal-requests': DSL,

@@ -61,7 +61,7 @@ describe('console: dual control with two DSL sessions', () => {
     await collector?.cleanup();
   });
 
-  it('the lead cannot reveal alone; the deputy approves; the lead reveals and both are on record', async () => {
+  it('the lead cannot reveal (or switch dual control off) alone; the deputy approves; both are on record', async () => {
     const leadPage = await leadBrowser.newPage();
     await signIn(leadPage, collector.url, lead);
 
@@ -172,6 +172,27 @@ describe('console: dual control with two DSL sessions', () => {
     expect(doc.export).toMatchObject({ kind: 'alerts', count: 1, filters: { minSeverity: 5 } });
     expect(doc.records[0].record_id).toBe(alertId);
     await rm(listFile, { force: true });
+
+    // Switching it off alone is not possible: it waits for the deputy, who approves it.
+    await leadPage.goto(`${collector.url}/#/inbox`);
+    await leadPage.getByLabel('Second DSL needed to reveal screenshots').uncheck();
+    await leadPage.getByLabel('Reason for the change').fill('Trial over');
+    await leadPage.getByRole('button', { name: 'Save dual control' }).click();
+    await leadPage.getByText('Loosening dual control needs another DSL').waitFor();
+    expect(await leadPage.locator('[data-state="change-pending"]').textContent()).toContain('Yours');
+    expect((await adminApi(collector, 'GET', '/audit?action=dual-control.changed')).records).toHaveLength(1);
+    // The deputy is still on "Requests & notices": a reload shows the change waiting.
+    await deputyPage.reload();
+    await deputyPage
+      .locator('[data-state="change-pending"]')
+      .getByRole('button', { name: 'Approve change' })
+      .click();
+    await deputyPage.getByText('Approved: the change applies now.').waitFor();
+    const changes = await adminApi(collector, 'GET', '/audit?action=dual-control.changed');
+    expect(changes.records[0]).toMatchObject({
+      actor: 'dsl-deputy',
+      details: { requestedBy: 'dsl-lead', approvedBy: 'dsl-deputy', to: { enabled: false } },
+    });
 
     const errors = [...leadBrowser.errors, ...deputyBrowser.errors].filter(
       (e) => !e.includes('401') && !e.includes('403'),

@@ -29,6 +29,7 @@ export const AUDIT = {
   revealApproved: 'reveal.approved',
   revealRejected: 'reveal.rejected',
   dualControlChanged: 'dual-control.changed',
+  dualControlChangeRequested: 'dual-control.change-requested',
 } as const;
 
 /** How services write an audit record without an HTTP principal (App['audit'] fits it). */

@@ -17,7 +17,10 @@ export function dualControlRoutes(deps: { store: Store; dualControl: DualControl
       path: '/api/v1/dual-control/settings',
       access: SAFEGUARDING,
       schema: { summary: 'Dual control for revealing screenshots: on or off, threshold, windows' },
-      handler: async () => ({ settings: await dualControl.settings() }),
+      handler: async () => ({
+        settings: await dualControl.settings(),
+        pending: (await dualControl.pendingChange()) ?? null,
+      }),
     }),
     route({
       method: 'PUT',
@@ -25,12 +28,27 @@ export function dualControlRoutes(deps: { store: Store; dualControl: DualControl
       access: SAFEGUARDING,
       schema: {
         body: Body({ ...DualControlFields, reason: Reason() }),
-        summary: 'Change dual control (audited; loosening it notifies the DSLs)',
+        summary: 'Change dual control: tightening applies now; loosening it waits for a second DSL (202)',
       },
       handler: async (ctx) => {
         const { reason, ...next } = ctx.input.body;
-        return { settings: await dualControl.setSettings(next, reason, ctx.principal, ctx.ip) };
+        const out = await dualControl.setSettings(next, reason, ctx.principal, ctx.ip);
+        if (out.pending) ctx.res.statusCode = 202;
+        return out;
       },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/dual-control/settings/approve',
+      access: SAFEGUARDING,
+      schema: {
+        body: Body({}),
+        summary: "Approve another DSL's waiting change that loosens dual control",
+      },
+      handler: async (ctx) => ({
+        settings: await dualControl.approveChange(ctx.principal, ctx.ip),
+        pending: null,
+      }),
     }),
     route({
       method: 'GET',

@@ -48,6 +48,35 @@ export const DualControlFields = {
   revealWindowMinutes: QueryInt(1, 120, 'minutes the requester may view once approved'),
 };
 
+export type SettingsFields = Omit<DualControlSettings, 'updatedAt' | 'updatedBy'>;
+
+/** A loosening of the setting, waiting for a second DSL (one record, like the setting). */
+export interface PendingSettingsChange {
+  id: string;
+  to: SettingsFields;
+  reason: string;
+  requestedBy: string;
+  requestedAt: number;
+  expiresAt: number;
+}
+
+export const CHANGES_NS = 'dual-control-changes';
+const PENDING_KEY = 'pending';
+
+/** Would `next` let someone see more, alone, than `before` does? */
+export function isLoosening(before: SettingsFields, next: SettingsFields): boolean {
+  if (!before.enabled) return false;
+  return (
+    !next.enabled ||
+    next.minSeverity > before.minSeverity ||
+    next.revealWindowMinutes > before.revealWindowMinutes
+  );
+}
+
+const strip = ({ updatedAt: _a, updatedBy: _b, ...rest }: DualControlSettings): SettingsFields => rest;
+const describeSettings = (s: SettingsFields) =>
+  s.enabled ? `severity ${s.minSeverity}+, ${s.revealWindowMinutes} min to view` : 'off';
+
 // ---------------------------------------------------------------- requests and pure decisions
 
 export interface RevealRequest {
@@ -184,6 +213,7 @@ export class DualControl implements RevealGate {
   private readonly store: Store;
   private readonly requests: KvNamespace<RevealRequest>;
   private readonly settingsKv: KvNamespace<DualControlSettings>;
+  private readonly changes: KvNamespace<PendingSettingsChange>;
   private readonly notifications: Notifications;
   private readonly now: () => number;
 
@@ -191,6 +221,7 @@ export class DualControl implements RevealGate {
     this.store = store;
     this.requests = store.kv<RevealRequest>(REQUESTS_NS);
     this.settingsKv = store.kv<DualControlSettings>(SETTINGS_NS);
+    this.changes = store.kv<PendingSettingsChange>(CHANGES_NS);
     this.notifications = new Notifications({
       kv: store.kv<StaffNotification>(NOTIFICATIONS_NS),
       audit: store.audit,
@@ -203,36 +234,104 @@ export class DualControl implements RevealGate {
     return { ...DEFAULT_DUAL_CONTROL, ...(await this.settingsKv.get(SETTINGS_KEY)) };
   }
 
+  /** A loosening waiting for a second DSL, while it is still open. */
+  async pendingChange(): Promise<PendingSettingsChange | undefined> {
+    const p = await this.changes.get(PENDING_KEY);
+    return p && this.now() < p.expiresAt ? p : undefined;
+  }
+
+  /**
+   * Tightening (on, a lower threshold, a shorter reveal) applies at once. Loosening it while it
+   * is on — off, a higher threshold, a longer reveal window — is itself held for a second DSL:
+   * otherwise one DSL could switch it off, look alone, and switch it back on.
+   */
   async setSettings(
-    next: Omit<DualControlSettings, 'updatedAt' | 'updatedBy'>,
+    next: SettingsFields,
     reason: string,
     p: Principal | undefined,
     ip: string,
-  ): Promise<DualControlSettings> {
+  ): Promise<{ settings: DualControlSettings; pending: PendingSettingsChange | null }> {
     const before = await this.settings();
     const by = p?.username ?? 'unknown';
+    if (!isLoosening(before, next)) {
+      return { settings: await this.apply(next, reason, p, ip, null), pending: null };
+    }
+    const now = this.now();
+    const pending: PendingSettingsChange = {
+      id: `${String(now).padStart(15, '0')}-${randomId(9)}`,
+      to: next,
+      reason,
+      requestedBy: by,
+      requestedAt: now,
+      expiresAt: now + before.approvalWindowMinutes * 60_000,
+    };
+    await this.changes.put(PENDING_KEY, pending);
+    await this.store.audit.append(
+      auditInput(p, AUDIT.dualControlChangeRequested, 'settings:dual-control', ip, {
+        changeId: pending.id,
+        from: strip(before),
+        to: next,
+        reason,
+      }),
+    );
+    await this.notifications.notify(
+      'dsl',
+      'dual-control.change-requested',
+      `${by} asks to loosen dual control for screenshots (${describeSettings(next)}): another DSL must approve`,
+      { changeId: pending.id, by, enabled: next.enabled, minSeverity: next.minSeverity },
+    );
+    return { settings: before, pending };
+  }
+
+  /** A second DSL approves the waiting loosening; it applies now. */
+  async approveChange(p: Principal | undefined, ip: string): Promise<DualControlSettings> {
+    const by = p?.username ?? 'unknown';
+    const pending = await this.changes.get(PENDING_KEY);
+    if (!pending) throw notFound('waiting dual-control change');
+    if (pending.requestedBy === by)
+      throw new HttpError(
+        403,
+        ErrorCode.APPROVAL_OWN_REQUEST,
+        'dual control: another DSL must approve your change',
+      );
+    if (this.now() >= pending.expiresAt)
+      throw new HttpError(
+        409,
+        ErrorCode.APPROVAL_EXPIRED,
+        'dual control: this change was not approved in time',
+      );
+    await this.changes.del(PENDING_KEY);
+    const settings = await this.apply(pending.to, pending.reason, p, ip, pending);
+    await this.notifications.notify(
+      'dsl',
+      'dual-control.loosened',
+      `${by} approved ${pending.requestedBy}'s change: dual control for screenshots is now ${describeSettings(settings)}`,
+      { changeId: pending.id, by: pending.requestedBy, approvedBy: by, enabled: settings.enabled },
+    );
+    return settings;
+  }
+
+  private async apply(
+    next: SettingsFields,
+    reason: string,
+    p: Principal | undefined,
+    ip: string,
+    approved: PendingSettingsChange | null,
+  ): Promise<DualControlSettings> {
+    const before = await this.settings();
+    const by = approved?.requestedBy ?? p?.username ?? 'unknown';
     const stored: DualControlSettings = { ...next, updatedAt: this.now(), updatedBy: by };
     await this.settingsKv.put(SETTINGS_KEY, stored);
-    const strip = ({ updatedAt: _a, updatedBy: _b, ...rest }: DualControlSettings) => rest;
     await this.store.audit.append(
       auditInput(p, AUDIT.dualControlChanged, 'settings:dual-control', ip, {
         from: strip(before),
         to: strip(stored),
         reason,
+        ...(approved
+          ? { changeId: approved.id, requestedBy: approved.requestedBy, approvedBy: p?.username }
+          : {}),
       }),
     );
-    // Loosening it (off, a higher threshold, a longer reveal) must not go unnoticed by the other DSLs.
-    const loosened =
-      (before.enabled && !stored.enabled) ||
-      (stored.enabled &&
-        (stored.minSeverity > before.minSeverity || stored.revealWindowMinutes > before.revealWindowMinutes));
-    if (loosened)
-      await this.notifications.notify(
-        'dsl',
-        'dual-control.loosened',
-        `${by} loosened dual control for screenshots (${stored.enabled ? `severity ${stored.minSeverity}+, ${stored.revealWindowMinutes} min to view` : 'off'})`,
-        { by, enabled: stored.enabled, minSeverity: stored.minSeverity },
-      );
     return stored;
   }
 

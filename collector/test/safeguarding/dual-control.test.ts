@@ -233,21 +233,64 @@ describe('dual control over HTTP', () => {
     expect(list.json.requests.map((x: { id: string }) => x.id)).toContain(id);
   });
 
-  it('switching it off is audited and the DSLs are told', async () => {
-    const off = await two.req('PUT', '/api/v1/dual-control/settings', {
+  it('switching it off alone is held for a second DSL, and audited with both names', async () => {
+    const offBody = {
       enabled: false,
       minSeverity: 4,
       approvalWindowMinutes: 10,
       revealWindowMinutes: 5,
       reason: 'trial over',
+    };
+    // One DSL alone: not applied, and the screenshot stays refused to them.
+    const asked = await two.req('PUT', '/api/v1/dual-control/settings', offBody);
+    expect(asked.status, asked.text).toBe(202);
+    expect(asked.json.settings.enabled).toBe(true);
+    expect(asked.json.pending).toMatchObject({ requestedBy: 'dsl.two', to: { enabled: false } });
+    await refused(two, grave, 403, 'CUST_ERR_DUAL_CONTROL_REQUIRED');
+    const own = await two.req('POST', '/api/v1/dual-control/settings/approve', {});
+    expect([own.status, own.json.error.code]).toEqual([403, 'CUST_ERR_APPROVAL_OWN_REQUEST']);
+    const told = (await one.req('GET', '/api/v1/notifications')).json.notifications[0];
+    expect(told).toMatchObject({ kind: 'dual-control.change-requested', details: { by: 'dsl.two' } });
+    // Not approved in time: refused, still on.
+    h.advance(11 * MIN);
+    const late = await one.req('POST', '/api/v1/dual-control/settings/approve', {});
+    expect([late.status, late.json.error.code]).toEqual([409, 'CUST_ERR_APPROVAL_EXPIRED']);
+    expect((await one.req('GET', '/api/v1/dual-control/settings')).json).toMatchObject({
+      settings: { enabled: true },
+      pending: null,
     });
-    expect(off.status).toBe(200);
+    // A raised threshold is a loosening too.
+    expect(
+      (await two.req('PUT', '/api/v1/dual-control/settings', { ...offBody, enabled: true, minSeverity: 5 }))
+        .status,
+    ).toBe(202);
+
+    // Asked again and approved by the other DSL: applied, both on the audit record.
+    expect((await two.req('PUT', '/api/v1/dual-control/settings', offBody)).status).toBe(202);
+    const ok = await one.req('POST', '/api/v1/dual-control/settings/approve', {});
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.json.settings).toMatchObject({ enabled: false, updatedBy: 'dsl.two' });
+    const rec = (await h.store.audit.list({ action: 'dual-control.changed' })).records[0];
+    expect(rec).toMatchObject({
+      actor: 'dsl.one',
+      details: {
+        requestedBy: 'dsl.two',
+        approvedBy: 'dsl.one',
+        to: { enabled: false },
+        reason: 'trial over',
+      },
+    });
     const notes = (await one.req('GET', '/api/v1/notifications')).json.notifications;
-    expect(notes[0]).toMatchObject({
-      kind: 'dual-control.loosened',
-      details: { by: 'dsl.two', enabled: false },
-    });
+    expect(notes[0]).toMatchObject({ kind: 'dual-control.loosened', details: { approvedBy: 'dsl.one' } });
     expect((await shot(one, grave)).status).toBe(200);
+    // Switching it on (tightening) needs nobody else.
+    const on = await one.req('PUT', '/api/v1/dual-control/settings', {
+      ...offBody,
+      enabled: true,
+      reason: 'back on',
+    });
+    expect(on.status).toBe(200);
+    await refused(two, grave, 403, 'CUST_ERR_DUAL_CONTROL_REQUIRED');
     const bad = await one.req('PUT', '/api/v1/dual-control/settings', {
       enabled: true,
       minSeverity: 9,

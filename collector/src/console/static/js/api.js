@@ -185,6 +185,7 @@ export const api = {
   dualControlSettings: () => request('GET', '/dual-control/settings'),
   /** @param {Record<string, unknown>} body */
   putDualControlSettings: (body) => request('PUT', '/dual-control/settings', body),
+  approveDualControlChange: () => request('POST', '/dual-control/settings/approve', {}),
 
   // DSL accounts waiting for a DSL's approval, and the DSL's notifications (dsl)
   dslRequests: () => request('GET', '/dsl-requests'),

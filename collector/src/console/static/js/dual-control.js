@@ -176,14 +176,20 @@ export function revealRequestsSection(me) {
   return box;
 }
 
-/** The school's dual-control setting (one record on the server). */
-export function dualControlSettingsForm() {
+/**
+ * The school's dual-control setting (one record on the server). Loosening it while it is on
+ * waits for another DSL, who approves it here.
+ * @param {string} me the signed-in DSL's username
+ */
+export function dualControlSettingsForm(me) {
   const box = h('div', { id: 'dual-control-settings' });
   const say = statusLine();
-  void (async () => {
+  const load = async () => {
     let s;
+    /** @type {{ id: string, to: { enabled: boolean, minSeverity: number, revealWindowMinutes: number }, reason: string, requestedBy: string, expiresAt: number } | null} */
+    let pending;
     try {
-      s = (await api.dualControlSettings()).settings;
+      ({ settings: s, pending } = await api.dualControlSettings());
     } catch (err) {
       mount(box, renderError(err));
       return;
@@ -207,14 +213,20 @@ export function dualControlSettingsForm() {
           onsubmit: async (/** @type {Event} */ e) => {
             e.preventDefault();
             try {
-              await api.putDualControlSettings({
+              const res = await api.putDualControlSettings({
                 enabled: enabled.checked,
                 minSeverity: Number(minSeverity.value),
                 approvalWindowMinutes: Number(approval.value),
                 revealWindowMinutes: Number(reveal.value),
                 reason: reason.value.trim(),
               });
-              say.say('Saved.', 'ok');
+              await load();
+              say.say(
+                res.pending
+                  ? 'Loosening dual control needs another DSL: waiting for their approval.'
+                  : 'Saved.',
+                'ok',
+              );
             } catch (err) {
               say.say(/** @type {Error} */ (err).message, 'error');
             }
@@ -234,7 +246,49 @@ export function dualControlSettingsForm() {
         h('button', { type: 'submit' }, 'Save dual control'),
         say.el,
       ),
+      pending ? pendingChange(pending, me, load, say) : null,
     );
-  })();
+  };
+  void load();
   return box;
+}
+
+/**
+ * @param {{ to: { enabled: boolean, minSeverity: number, revealWindowMinutes: number }, reason: string, requestedBy: string, expiresAt: number }} p
+ * @param {string} me @param {() => Promise<void>} reload @param {ReturnType<typeof statusLine>} say
+ */
+function pendingChange(p, me, reload, say) {
+  const what = p.to.enabled
+    ? `severity ${p.to.minSeverity}+, ${p.to.revealWindowMinutes} minutes to view`
+    : 'off';
+  return h(
+    'div',
+    { class: 'card dual-control', 'data-state': 'change-pending' },
+    h(
+      'p',
+      null,
+      ext(p.requestedBy, 40),
+      ` asks to loosen dual control (${what}): `,
+      ext(p.reason, 300),
+      ` — open until ${fmtTime(p.expiresAt)}.`,
+    ),
+    p.requestedBy === me
+      ? h('p', { class: 'muted' }, 'Yours: another DSL must approve it.')
+      : h(
+          'button',
+          {
+            type: 'button',
+            onclick: async () => {
+              try {
+                await api.approveDualControlChange();
+                await reload();
+                say.say('Approved: the change applies now.', 'ok');
+              } catch (err) {
+                say.say(/** @type {Error} */ (err).message, 'error');
+              }
+            },
+          },
+          'Approve change',
+        ),
+  );
 }

@@ -136,7 +136,7 @@ export async function render(main, ctx) {
     h('h2', null, 'Screenshots waiting for a second DSL'),
     revealRequestsSection(ctx.user.username),
     h('h2', null, 'Dual control'),
-    dualControlSettingsForm(),
+    dualControlSettingsForm(ctx.user.username),
     h('h2', null, 'Notices'),
     notices,
   );
