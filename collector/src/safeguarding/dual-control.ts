@@ -234,6 +234,12 @@ export class DualControl implements RevealGate {
     return { ...DEFAULT_DUAL_CONTROL, ...(await this.settingsKv.get(SETTINGS_KEY)) };
   }
 
+  /** Active DSL accounts, read from the auth module's `users` namespace (auth/index.ts). */
+  private async activeDsls(): Promise<number> {
+    const users = await this.store.kv<{ role: string; disabled: boolean }>('users').list();
+    return users.filter((u) => u.value.role === 'dsl' && !u.value.disabled).length;
+  }
+
   /** A loosening waiting for a second DSL, while it is still open. */
   async pendingChange(): Promise<PendingSettingsChange | undefined> {
     const p = await this.changes.get(PENDING_KEY);
@@ -253,6 +259,13 @@ export class DualControl implements RevealGate {
   ): Promise<{ settings: DualControlSettings; pending: PendingSettingsChange | null }> {
     const before = await this.settings();
     const by = p?.username ?? 'unknown';
+    // With one DSL nobody could approve a reveal (or switching it off again): refuse to lock them out.
+    if (next.enabled && !before.enabled && (await this.activeDsls()) < 2)
+      throw new HttpError(
+        409,
+        ErrorCode.CONFLICT,
+        'dual control needs at least two active DSL accounts: one asks, another approves',
+      );
     if (!isLoosening(before, next)) {
       return { settings: await this.apply(next, reason, p, ip, null), pending: null };
     }

@@ -64,6 +64,26 @@ describe('dual control decisions (pure)', () => {
   });
 });
 
+describe('dual control with one DSL', () => {
+  it('cannot be switched on: nobody could approve', async () => {
+    const h = await startHarness();
+    try {
+      const solo = await userClient(h, 'dsl.solo', 'dsl');
+      const r = await solo.req('PUT', '/api/v1/dual-control/settings', {
+        enabled: true,
+        minSeverity: 4,
+        approvalWindowMinutes: 10,
+        revealWindowMinutes: 5,
+        reason: 'policy',
+      });
+      expect([r.status, r.json.error.code]).toEqual([409, 'CUST_ERR_CONFLICT']);
+      expect((await solo.req('GET', '/api/v1/dual-control/settings')).json.settings.enabled).toBe(false);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('dual control over HTTP', () => {
   let h: Harness;
   let one: Client;
