@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { notFound, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Literals, Reason, Text } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
-import { type DualControl, DualControlFields, type RevealState } from './dual-control.ts';
+import type { DualControl } from './dual-control.ts';
+import { DualControlFields, type RevealState } from './dual-control-rules.ts';
 import { SAFEGUARDING } from './roles.ts';
 
 const STATES: readonly RevealState[] = ['pending', 'approved', 'rejected', 'expired', 'used'];

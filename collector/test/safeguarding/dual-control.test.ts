@@ -9,7 +9,7 @@ import {
   decideApproval,
   decideReveal,
   type RevealRequest,
-} from '../../src/safeguarding/dual-control.ts';
+} from '../../src/safeguarding/dual-control-rules.ts';
 import type { Alert, Device } from '../../src/store/types.ts';
 import { Client, type Harness, startHarness, userClient } from '../auth/harness.ts';
 import { makePng, seedAlert, seedDevice } from './seed.ts';
