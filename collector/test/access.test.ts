@@ -102,6 +102,20 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/incidents/:id': DSL,
   'PATCH /api/v1/incidents/:id': DSL,
   'GET /api/v1/incidents/:id/export': DSL,
+  // CSV/JSON exports for CPOMS, MyConcern, a chronology (safeguarding/export-routes.ts)
+  'GET /api/v1/exports/incidents': DSL,
+  'GET /api/v1/exports/incidents/:id': DSL,
+  'GET /api/v1/exports/alerts': DSL,
+  'GET /api/v1/exports/alerts/:id': DSL,
+  // dual control for revealing screenshots (safeguarding/dual-control-routes.ts)
+  'GET /api/v1/dual-control/settings': DSL,
+  'PUT /api/v1/dual-control/settings': DSL,
+  'POST /api/v1/dual-control/settings/approve': DSL,
+  'GET /api/v1/dual-control/requests': DSL,
+  'GET /api/v1/alerts/:id/reveal-access': DSL,
+  'POST /api/v1/alerts/:id/reveal-requests': DSL,
+  'POST /api/v1/dual-control/requests/:id/approve': DSL,
+  'POST /api/v1/dual-control/requests/:id/reject': DSL,
   // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)
   'GET /api/v1/reports/termly': ['governor', 'dsl', 'admin', 'token'],
   // console shell pages (public: the page itself holds no data; the API decides)

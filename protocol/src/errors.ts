@@ -47,6 +47,16 @@ export const ErrorCode = {
   SESSION_EXPIRED: 'CUST_ERR_SESSION_EXPIRED',
   CONFLICT: 'CUST_ERR_CONFLICT',
   GONE: 'CUST_ERR_GONE',
+  /** Dual control: revealing this alert's screenshots needs a second DSL's approval, and there is none. */
+  DUAL_CONTROL_REQUIRED: 'CUST_ERR_DUAL_CONTROL_REQUIRED',
+  /** Dual control: the reveal was requested and no second DSL has approved it yet. */
+  DUAL_CONTROL_PENDING: 'CUST_ERR_DUAL_CONTROL_PENDING',
+  /** Dual control: the request was not approved in time, or its reveal window ended unused. */
+  APPROVAL_EXPIRED: 'CUST_ERR_APPROVAL_EXPIRED',
+  /** Dual control: the approval's reveal window was used and has ended. */
+  APPROVAL_USED: 'CUST_ERR_APPROVAL_USED',
+  /** Dual control: a DSL tried to approve their own request. */
+  APPROVAL_OWN_REQUEST: 'CUST_ERR_APPROVAL_OWN_REQUEST',
   // storage and OS
   STORAGE: 'CUST_ERR_STORAGE',
   OUTBOX_FULL: 'CUST_ERR_OUTBOX_FULL',

@@ -34,6 +34,14 @@ export const AUDIT = {
   evidenceExported: 'evidence.exported',
   incidentCreated: 'incident.created',
   incidentUpdated: 'incident.updated',
+  /** Incidents or alerts exported as CSV/JSON for CPOMS, MyConcern or a chronology. */
+  recordsExported: 'records.exported',
+  /** Dual control: a DSL asks a second DSL to approve revealing a screenshot, and the decisions. */
+  revealRequested: 'reveal.requested',
+  revealApproved: 'reveal.approved',
+  revealRejected: 'reveal.rejected',
+  dualControlChanged: 'dual-control.changed',
+  dualControlChangeRequested: 'dual-control.change-requested',
 } as const;
 
 /** How services write an audit record without an HTTP principal (App['audit'] fits it). */

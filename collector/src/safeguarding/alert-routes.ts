@@ -20,6 +20,7 @@ import {
 } from './alert-actions.ts';
 import { AlertQuery, alertFilter, applyAlertFilter, effectiveSeverity } from './alert-query.ts';
 import { currentUserOf, deviceSummary, screenshotInfo, timelineExcerpt, userAtEvent } from './context.ts';
+import type { RevealGate } from './dual-control.ts';
 import type { IncidentService } from './incidents.ts';
 import { SAFEGUARDING } from './roles.ts';
 import { serveScreenshot } from './screenshots.ts';
@@ -28,6 +29,8 @@ export interface AlertRouteDeps {
   store: Store;
   incidents: IncidentService;
   live?: LiveHub | undefined;
+  /** Dual control: asked before a screenshot is served (dual-control.ts). */
+  gate?: RevealGate | undefined;
   /** SSE keep-alive and session re-check period (default 25 s). */
   keepAliveMs?: number;
 }
@@ -189,7 +192,7 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
         params: Type.Object({ id: Id("the alert's id"), blobId: Id("the screenshot's id") }),
         summary: 'A screenshot of an alert (image, audited)',
       },
-      handler: (ctx) => serveScreenshot(store, ctx),
+      handler: (ctx) => serveScreenshot(store, ctx, deps.gate),
     }),
   ];
 }

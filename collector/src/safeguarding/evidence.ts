@@ -9,6 +9,7 @@ import { AUDIT, audit } from '../auth/audit.ts';
 import { HttpError, type Principal, type RequestContext } from '../http/router.ts';
 import type { Alert, AuditRecord, Store } from '../store/types.ts';
 import { currentUserOf, deviceSummary, screenshotIdsOf, timelineExcerpt, userAtEvent } from './context.ts';
+import type { RevealGate } from './dual-control.ts';
 import {
   type AlertEvidence,
   type EvidenceDoc,
@@ -177,6 +178,7 @@ async function send(
   filename: string,
   blobIds: string[],
   images: StreamedImage[],
+  dualControl: Record<string, unknown>[] = [],
 ): Promise<void> {
   const parts = renderEvidenceHtml(doc).split(IMAGE_PLACEHOLDER);
   const hash = createHash('sha256');
@@ -192,6 +194,8 @@ async function send(
     bytes,
     alertIds: doc.alerts.map((a) => a.alert.id),
     blobIds,
+    // The images embed screenshots: under dual control, who asked and who approved, per alert.
+    ...(dualControl.length ? { dualControl } : {}),
   });
   // Each linked alert's own trail also shows that its evidence left the system.
   if (doc.kind === 'incident')
@@ -227,9 +231,25 @@ async function send(
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-export async function exportAlert(store: Store, ctx: RequestContext): Promise<void> {
+/** Dual control for every alert whose images an export embeds: all admitted, or none sent. */
+async function admitAll(
+  gate: RevealGate | undefined,
+  alerts: Alert[],
+  p: Principal | undefined,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  if (!gate) return out;
+  for (const a of alerts) {
+    const d = await gate.admit(a, p);
+    if (d) out.push({ alertId: a.id, ...(d.dualControl as Record<string, unknown>) });
+  }
+  return out;
+}
+
+export async function exportAlert(store: Store, ctx: RequestContext, gate?: RevealGate): Promise<void> {
   const alert = await store.alerts.get(ctx.params.id as string);
   if (!alert) throw new HttpError(404, ErrorCode.NOT_FOUND, 'alert not found');
+  const dual = await admitAll(gate, [alert], ctx.principal);
   const budget = newBudget();
   const { evidence, items } = await gatherAlertEvidence(store, alert, budget);
   const generatedAt = Date.now();
@@ -249,6 +269,7 @@ export async function exportAlert(store: Store, ctx: RequestContext): Promise<vo
     `evidence-${alert.id}-${day(generatedAt)}.html`,
     budget.images.map((i) => i.blobId),
     budget.images,
+    dual,
   );
 }
 
@@ -256,15 +277,20 @@ export async function exportIncident(
   store: Store,
   incidents: IncidentService,
   ctx: RequestContext,
+  gate?: RevealGate,
 ): Promise<void> {
   const incident = await incidents.require(ctx.params.id as string);
+  const linked: Alert[] = [];
+  for (const id of incident.linkedAlertIds) {
+    const a = await store.alerts.get(id);
+    if (a) linked.push(a);
+  }
+  const dual = await admitAll(gate, linked, ctx.principal);
   const alerts: AlertEvidence[] = [];
   const items: HashedItem[] = [hashed(`Incident ${incident.id}: record (JSON)`, JSON.stringify(incident))];
   // One image budget for the whole incident: many linked alerts cannot add up to a huge file.
   const budget = newBudget();
-  for (const id of incident.linkedAlertIds) {
-    const alert = await store.alerts.get(id);
-    if (!alert) continue;
+  for (const alert of linked) {
     const gathered = await gatherAlertEvidence(store, alert, budget);
     alerts.push(gathered.evidence);
     items.push(...gathered.items);
@@ -290,5 +316,6 @@ export async function exportIncident(
     `evidence-${incident.id}-${day(generatedAt)}.html`,
     budget.images.map((i) => i.blobId),
     budget.images,
+    dual,
   );
 }

@@ -5,6 +5,7 @@ import { AUDIT, audit } from '../auth/audit.ts';
 import { type Route, route } from '../http/router.ts';
 import { IdParams, Literals } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
+import type { RevealGate } from './dual-control.ts';
 import { exportAlert, exportIncident } from './evidence.ts';
 import {
   INCIDENT_STATUSES,
@@ -19,8 +20,12 @@ const IncidentsQuery = Type.Object({
   status: Type.Optional(Literals(INCIDENT_STATUSES, 'only incidents in this state')),
 });
 
-export function incidentRoutes(deps: { store: Store; incidents: IncidentService }): Route[] {
-  const { store, incidents } = deps;
+export function incidentRoutes(deps: {
+  store: Store;
+  incidents: IncidentService;
+  gate?: RevealGate | undefined;
+}): Route[] {
+  const { store, incidents, gate } = deps;
   return [
     route({
       method: 'GET',
@@ -78,7 +83,7 @@ export function incidentRoutes(deps: { store: Store; incidents: IncidentService 
       access: SAFEGUARDING,
       raw: true,
       schema: { params: IncidentParams, summary: 'Evidence export of an incident (HTML, audited)' },
-      handler: (ctx) => exportIncident(store, incidents, ctx),
+      handler: (ctx) => exportIncident(store, incidents, ctx, gate),
     }),
     route({
       method: 'GET',
@@ -86,7 +91,7 @@ export function incidentRoutes(deps: { store: Store; incidents: IncidentService 
       access: SAFEGUARDING,
       raw: true,
       schema: { params: IdParams('alert'), summary: 'Evidence export of an alert (HTML, audited)' },
-      handler: (ctx) => exportAlert(store, ctx),
+      handler: (ctx) => exportAlert(store, ctx, gate),
     }),
   ];
 }

@@ -5,11 +5,12 @@ import { ErrorCode } from '@custodian/protocol';
 import { AUDIT, audit } from '../auth/audit.ts';
 import { HttpError, type RequestContext } from '../http/router.ts';
 import type { Store } from '../store/types.ts';
+import type { RevealGate } from './dual-control.ts';
 
 /** Only image types we produce are served as such; anything else is an opaque download. */
 const SERVABLE = new Set(['image/png', 'image/jpeg']);
 
-export async function serveScreenshot(store: Store, ctx: RequestContext): Promise<void> {
+export async function serveScreenshot(store: Store, ctx: RequestContext, gate?: RevealGate): Promise<void> {
   const alertId = ctx.params.id as string;
   const blobId = ctx.params.blobId as string;
   const alert = await store.alerts.get(alertId);
@@ -27,7 +28,11 @@ export async function serveScreenshot(store: Store, ctx: RequestContext): Promis
       );
     throw new HttpError(404, ErrorCode.NOT_FOUND, 'screenshot not stored (not yet uploaded or deleted)');
   }
+  // Dual control (dual-control.ts): refused without a second DSL's approval; else the audit
+  // record of this view names the requester and the approver.
+  const dual = gate ? await gate.admit(alert, ctx.principal) : undefined;
   await audit(store.audit, ctx.principal, AUDIT.screenshotViewed, `alert:${alertId}`, ctx.ip, {
+    ...dual,
     blobId,
     deviceId: alert.deviceId,
     sha256: blob.meta.sha256,

@@ -82,7 +82,7 @@ export async function startHarness(
       ...authOptions,
     },
   );
-  const { incidents } = installSafeguarding({ store, router, live });
+  const { incidents } = installSafeguarding({ store, router, live }, now);
   const server: Server = createServer({ router, hooks, log, ...(http ? { limits: http } : {}) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

@@ -180,6 +180,28 @@ export const api = {
   /** @param {string} id @param {Record<string, unknown>} body */
   updateIncident: (id, body) => request('PATCH', `/incidents/${enc(id)}`, body),
 
+  // CSV/JSON exports for CPOMS, MyConcern, a chronology (dsl; each download is audited)
+  /** @param {'incidents' | 'alerts'} kind @param {Record<string, unknown>} params */
+  exportRangeUrl: (kind, params) => `${BASE}/exports/${kind}${query(params)}`,
+  /** @param {'incidents' | 'alerts'} kind @param {string} id @param {'csv' | 'json'} format */
+  exportOneUrl: (kind, id, format) => `${BASE}/exports/${kind}/${enc(id)}${query({ format })}`,
+
+  // dual control for revealing screenshots (dsl)
+  /** @param {string} id */
+  revealAccess: (id) => request('GET', `/alerts/${enc(id)}/reveal-access`),
+  /** @param {string} id @param {string} reason */
+  requestReveal: (id, reason) => request('POST', `/alerts/${enc(id)}/reveal-requests`, { reason }),
+  /** @param {string} [state] */
+  revealRequests: (state) => request('GET', `/dual-control/requests${query({ state })}`),
+  /** @param {string} id */
+  approveReveal: (id) => request('POST', `/dual-control/requests/${enc(id)}/approve`, {}),
+  /** @param {string} id @param {string} reason */
+  rejectReveal: (id, reason) => request('POST', `/dual-control/requests/${enc(id)}/reject`, { reason }),
+  dualControlSettings: () => request('GET', '/dual-control/settings'),
+  /** @param {Record<string, unknown>} body */
+  putDualControlSettings: (body) => request('PUT', '/dual-control/settings', body),
+  approveDualControlChange: () => request('POST', '/dual-control/settings/approve', {}),
+
   // DSL accounts waiting for a DSL's approval, and the DSL's notifications (dsl)
   dslRequests: () => request('GET', '/dsl-requests'),
   /** @param {string} id */

@@ -2,7 +2,9 @@
 // until "Reveal" is pressed — the reveal fetches the image through the audited endpoint. Then
 // the context snippet, the device timeline around the event, and the actions.
 import { api, fetchBlobUrl } from '../api.js';
+import { approvedNote, revealAccess, revealGate } from '../dual-control.js';
 import { eventRow, kindOf, timeOf } from '../events.js';
+import { exportOneLinks } from '../export-links.js';
 import { badge, ext, extLong, field, fmtTime, h, mount } from '../h.js';
 import { alertView, listOf } from '../model.js';
 import { loading, renderError, sevBadge, statusLine, table } from '../ui.js';
@@ -38,8 +40,12 @@ export async function render(main, ctx) {
 
   const draw = async () => {
     let a;
+    /** Dual control: whether a second DSL is needed and the caller's request (or why it failed). */
+    /** @type {import('../dual-control.js').RevealAccess | Error} */
+    let access;
     try {
       a = alertView(await api.alert(id));
+      access = await revealAccess(id).catch((/** @type {Error} */ err) => err);
     } catch (err) {
       mount(main, h('p', null, h('a', { href: '#/alerts' }, '← Alerts')), renderError(err));
       return;
@@ -48,7 +54,7 @@ export async function render(main, ctx) {
       'section',
       { class: 'card shots', 'aria-labelledby': 'shot-h' },
       h('h2', { id: 'shot-h' }, 'Screenshot'),
-      screenshots(a, revealed),
+      screenshots(a, revealed, access, draw),
     );
     const around = h(
       'section',
@@ -132,8 +138,11 @@ export async function render(main, ctx) {
   };
 }
 
-/** @param {import('../model.js').AlertView} a @param {Map<string, string>} revealed */
-function screenshots(a, revealed) {
+/**
+ * @param {import('../model.js').AlertView} a @param {Map<string, string>} revealed
+ * @param {import('../dual-control.js').RevealAccess | Error} access @param {() => Promise<void>} redraw
+ */
+function screenshots(a, revealed, access, redraw) {
   if (a.screenshots.length === 0) {
     return h(
       'p',
@@ -143,7 +152,10 @@ function screenshots(a, revealed) {
         : 'No screenshot was captured.',
     );
   }
-  return a.screenshots.map((blobId, i) => {
+  // A second DSL must approve first (dual control): the server refuses the image until then.
+  if (access instanceof Error) return renderError(access);
+  if (access.required && !access.allowed && revealed.size === 0) return revealGate(a.id, access, redraw);
+  const frames = a.screenshots.map((blobId, i) => {
     const status = h('p', { class: 'muted small', role: 'status' });
     const frame = h('div', { class: 'shot-frame' });
     const alt = `Screenshot ${i + 1} of the flagged activity`;
@@ -180,6 +192,7 @@ function screenshots(a, revealed) {
     mount(frame, h('div', { class: 'shot-hidden', 'aria-hidden': 'true' }), reveal);
     return h('div', null, frame, status);
   });
+  return [approvedNote(access), ...frames];
 }
 
 /**
@@ -267,6 +280,7 @@ function actions(a, say, redraw) {
         { class: 'button secondary', href: api.evidenceUrl(a.id), download: `evidence-${a.id}.html` },
         'Export evidence',
       ),
+      exportOneLinks('alerts', a.id),
     ),
     escalateForm,
   );

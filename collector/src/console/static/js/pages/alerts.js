@@ -1,6 +1,7 @@
 // The DSL's queue: severity then time, filters, live arrival of new alerts, and keyboard triage
 // (j/k move, Enter opens, 1–5 grade, f false positive, e escalate).
 import { api } from '../api.js';
+import { exportLinks } from '../export-links.js';
 import { badge, ext, fmtTime, h, mount } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { alertView, listOf } from '../model.js';
@@ -194,6 +195,16 @@ export async function render(main, ctx) {
       h('label', null, 'From ', from),
       h('label', null, 'To ', to),
       h('button', { type: 'submit' }, 'Filter'),
+      // The same filters, the whole range (no paging), as a file; audited on the server.
+      exportLinks('alerts', () => ({
+        status: status.value,
+        minSeverity: minSev.value,
+        category: category.value.trim(),
+        source: source.value,
+        deviceId: device.value.trim(),
+        from: from.value ? new Date(`${from.value}T00:00:00`).getTime() : undefined,
+        to: to.value ? new Date(`${to.value}T23:59:59`).getTime() : undefined,
+      })),
     ),
     h(
       'p',

@@ -3,14 +3,15 @@
 // password once, to hand over. Below, what the DSL has been told (a capture lowered on a device,
 // DSL account changes), newest first.
 import { api } from '../api.js';
+import { dualControlSettingsForm, revealRequestsSection } from '../dual-control.js';
 import { ext, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
 const KIND = { create: 'new DSL account', role: 'make a DSL', reset: 'reset DSL password' };
 
-/** @param {HTMLElement} main */
-export async function render(main) {
+/** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
+export async function render(main, ctx) {
   const say = statusLine();
   const secret = h('div', { 'aria-live': 'polite' });
   const requests = h('div', null, loading('Loading requests'));
@@ -132,6 +133,10 @@ export async function render(main) {
     secret,
     h('h2', null, 'DSL accounts waiting for a decision'),
     requests,
+    h('h2', null, 'Screenshots waiting for a second DSL'),
+    revealRequestsSection(ctx.user.username),
+    h('h2', null, 'Dual control'),
+    dualControlSettingsForm(ctx.user.username),
     h('h2', null, 'Notices'),
     notices,
   );

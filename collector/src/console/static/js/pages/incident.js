@@ -1,6 +1,7 @@
 // One incident record: what happened, who was involved, actions, referral, outcome, linked
 // alerts, status and its history. DSLs update it; the server keeps every change in the history.
 import { api } from '../api.js';
+import { exportOneLinks } from '../export-links.js';
 import { badge, ext, extLong, field, fmtTime, h, mount } from '../h.js';
 import { OPTIONS } from '../options.js';
 import { loading, renderError, statusLine } from '../ui.js';
@@ -104,6 +105,7 @@ export async function render(main, ctx) {
           { class: 'button secondary', href: api.incidentEvidenceUrl(id), download: `incident-${id}.html` },
           'Export evidence',
         ),
+        exportOneLinks('incidents', id),
       ),
       h(
         'p',

@@ -1,5 +1,6 @@
 // The e-safety incident log: every incident with status, referral and outcome; DSLs open new ones.
 import { api } from '../api.js';
+import { exportRangeForm } from '../export-links.js';
 import { badge, ext, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
@@ -19,6 +20,7 @@ export async function render(main, ctx) {
     main,
     h('h1', null, 'Incidents'),
     isDsl ? newIncidentForm(ctx) : h('p', { class: 'muted' }, 'Names are shown only to safeguarding staff.'),
+    isDsl ? exportRangeForm('incidents') : null,
     h(
       'div',
       { class: 'table-wrap' },
