@@ -436,6 +436,10 @@ export interface DeviceLiveStatus {
   /** The last failed lock attempt, until a lock succeeds: a device that cannot lock is a compliance problem. */
   lastLockFailure?: { at: number; method: string; reason: string; attempt: number };
   usbVolumes: Record<string, unknown>[];
+  /** USB write blocks that failed since the last one that landed (usbEnforcementFailed / usbWriteBlocked). */
+  usbEnforcementFailure?: { at: number; method: string; count: number };
+  /** The agent's `agentStopping` (clean stop), until its next `agentStarted`. */
+  lastStop?: { at: number; reason: string };
   capabilities?: { name: string; available: boolean; reason: string }[];
   hostname?: string;
   loggedInUser?: string;
