@@ -4,8 +4,8 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
-import { viewOptions } from '../http/routes-devices.ts';
 import { badInput, type Route, route } from '../http/router.ts';
+import { viewOptions } from '../http/routes-devices.ts';
 import { Body, Id, IdParams, Literals, QueryList, Reason, Text } from '../http/schema.ts';
 import { deviceView } from '../http/views.ts';
 import { HEALTH_STATES } from './decide.ts';

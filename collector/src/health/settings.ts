@@ -117,4 +117,7 @@ export const HealthSettingsBody = Body({
 });
 
 /** A change as the API takes it (and a stored record, which may predate later fields). */
-export type HealthSettingsPatch = Static<typeof HealthSettingsBody> & { updatedAt?: number; updatedBy?: string };
+export type HealthSettingsPatch = Static<typeof HealthSettingsBody> & {
+  updatedAt?: number;
+  updatedBy?: string;
+};
