@@ -483,6 +483,27 @@ export interface PurgeRun {
   perDevice: Record<string, number>;
   /** Devices retired for longer than retention.retiredDays whose data this run removed. */
   retiredDevicesPurged?: string[];
+  /** Per retired device purged in this run: what was removed and what was kept. */
+  retiredPurges?: RetiredPurge[];
+}
+
+/** The record of one retired device's purge (retention/retired.ts). */
+export interface RetiredPurge {
+  deviceId: string;
+  retiredAt: number;
+  retiredBy?: string;
+  timelineEvents: number;
+  /** Dedup pointers of its events ((stream, seq) → stored event). */
+  eventRefs: number;
+  streams: number;
+  /** Screenshots no alert referred to, removed, and their bytes. */
+  screenshots: number;
+  screenshotBytes: number;
+  statusSnapshot: boolean;
+  policyOverride: boolean;
+  /** Kept: the device's alerts and the screenshots they refer to (the DSL's evidence). */
+  alertsKept: number;
+  screenshotsKept: number;
 }
 
 // ---------------------------------------------------------------- generic namespaced KV
