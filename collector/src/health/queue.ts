@@ -76,7 +76,7 @@ export class HealthQueue {
       deviceId,
       kind: c.kind,
       since: c.since,
-      link: `/#/health?alert=${encodeURIComponent(alert.id)}`,
+      link: '/#/health',
     });
     return alert;
   }
