@@ -106,7 +106,11 @@ export const HealthSettingsBody = Body({
     Type.Integer({ minimum: 1, maximum: 100, description: 'USB write blocks failed before an alert' }),
   ),
   staleDays: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 3650, description: 'days unseen before a device is stale' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: 3650,
+      description: 'days unseen before a device is stale (0: every device not connected now)',
+    }),
   ),
   digest: Type.Optional(
     Body({
