@@ -51,7 +51,7 @@ export function decideHealth(
   for (const kind of findings.cleared) {
     const last = latest.get(kind);
     if (last && last.state !== 'resolved')
-      actions.push({ type: 'resolve', alert: last, reason: 'condition cleared' });
+      actions.push({ type: 'resolve', alert: last, reason: findings.clearedBecause ?? 'condition cleared' });
   }
   return actions;
 }

@@ -32,6 +32,8 @@ export interface HealthCondition {
 export interface Findings {
   present: HealthCondition[];
   cleared: HealthKind[];
+  /** Why the cleared kinds cleared, when it is not the condition itself (a revoked device). */
+  clearedBecause?: string;
 }
 
 export interface DeviceFacts {
@@ -46,7 +48,12 @@ const minutes = (ms: number) => Math.floor(ms / 60_000);
 export function detectConditions(facts: DeviceFacts, settings: HealthSettings, now: number): Findings {
   const { device, status, streams } = facts;
   // A revoked (or retired) device is gone on purpose: nothing about it is an alert any more.
-  if (device.revokedAt !== undefined) return { present: [], cleared: [...HEALTH_KINDS] };
+  if (device.revokedAt !== undefined)
+    return {
+      present: [],
+      cleared: [...HEALTH_KINDS],
+      clearedBecause: device.retiredAt !== undefined ? 'device retired' : 'device revoked',
+    };
   const present: HealthCondition[] = [];
   const cleared: HealthKind[] = [];
   const id = device.id;

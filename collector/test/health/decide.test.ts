@@ -144,6 +144,11 @@ describe('detectConditions', () => {
     );
     expect(f.present).toEqual([]);
     expect(f.cleared).toHaveLength(6);
+    expect(f.clearedBecause).toBe('device revoked');
+    const open = alert('open');
+    expect(decideHealth(f, new Map([['agent-stopped', open]]))).toEqual([
+      { type: 'resolve', alert: open, reason: 'device revoked' },
+    ]);
   });
 });
 
