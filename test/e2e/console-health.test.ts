@@ -122,4 +122,29 @@ describe('console: device health queue and leavers (IT)', () => {
       await page.close();
     }
   });
+
+  it('the settings form saves the one health settings record (audited)', async () => {
+    const page = await browser.newPage();
+    try {
+      await signIn(page, collector.url, it1);
+      await page.goto(`${collector.url}/#/health`);
+      await page.getByLabel('Offline alert after (minutes in school hours)').fill('45');
+      await page.getByLabel('Sat').check();
+      await page.getByLabel('Daily digest of open health items').check();
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.locator('.health-settings .status').textContent()).toBe('Saved.');
+      const { settings } = await adminApi(collector, 'GET', '/device-health/settings');
+      expect(settings).toMatchObject({
+        offlineMinutes: 45,
+        digest: { enabled: true },
+        updatedBy: 'it-health',
+      });
+      expect(settings.schoolHours.days).toContain(6);
+      const audit = (await adminApi(collector, 'GET', '/audit?action=health.settings')).records as Json[];
+      expect(audit[0]).toMatchObject({ actor: 'it-health', details: { new: { offlineMinutes: 45 } } });
+      expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -127,6 +127,8 @@ export const api = {
   resolveHealth: (id, note) =>
     request('POST', `/device-health/alerts/${enc(id)}/resolve`, note ? { note } : {}),
   healthSettings: () => request('GET', '/device-health/settings'),
+  /** @param {Record<string, unknown>} patch */
+  putHealthSettings: (patch) => request('PUT', '/device-health/settings', patch),
   staleDevices: () => request('GET', '/lifecycle/stale'),
   staleReportUrl: () => `${BASE}/lifecycle/stale/report`,
   /** @param {string} action @param {string[]} deviceIds @param {string} reason */

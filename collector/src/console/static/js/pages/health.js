@@ -4,6 +4,7 @@
 // with bulk revoke/retire for leavers — a reason is required and each device is audited.
 import { api } from '../api.js';
 import { badge, ext, fmtAgo, fmtTime, h, mount } from '../h.js';
+import { renderHealthSettings } from '../health-settings.js';
 import { OPTIONS } from '../options.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
@@ -31,6 +32,7 @@ export async function render(main) {
   const say = statusLine();
   const queue = h('div', null, loading('Loading the health queue'));
   const staleBox = h('div', null, loading('Loading stale devices'));
+  const settingsBox = h('div', null, loading('Loading settings'));
   const stateSelect = /** @type {HTMLSelectElement} */ (
     h(
       'select',
@@ -253,6 +255,12 @@ export async function render(main) {
       h('h2', { id: 'stale-h' }, 'Stale devices (leavers)'),
       staleBox,
     ),
+    h(
+      'section',
+      { 'aria-labelledby': 'health-settings-h' },
+      h('h2', { id: 'health-settings-h' }, 'Settings'),
+      settingsBox,
+    ),
   );
-  await Promise.all([loadQueue(), loadStale()]);
+  await Promise.all([loadQueue(), loadStale(), renderHealthSettings(settingsBox)]);
 }
