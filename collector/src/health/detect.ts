@@ -40,6 +40,12 @@ export interface DeviceFacts {
   device: Device;
   status: DeviceLiveStatus | undefined;
   streams: StreamState[];
+  /**
+   * Since when this collector process has been listening (ms): silence while it was down is not
+   * the device's, so offline time counts from here at the earliest (no fleet-wide alert after a
+   * collector outage, before the agents had a chance to reconnect).
+   */
+  listeningSince?: number;
 }
 
 const minutes = (ms: number) => Math.floor(ms / 60_000);
@@ -61,7 +67,7 @@ export function detectConditions(facts: DeviceFacts, settings: HealthSettings, n
   if (status?.connected) cleared.push('offline', 'agent-stopped');
   else if (status?.lastSeenAt !== undefined) {
     const clock = schoolClock(now, settings.schoolHours);
-    const offlineMs = now - Math.max(status.lastSeenAt, clock.startedAt);
+    const offlineMs = now - Math.max(status.lastSeenAt, clock.startedAt, facts.listeningSince ?? 0);
     if (clock.inHours && offlineMs > settings.offlineMinutes * 60_000) {
       const clean = status.lastStop !== undefined;
       present.push({

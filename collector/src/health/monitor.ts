@@ -20,6 +20,7 @@ export interface CheckResult {
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
+  private readonly listeningSince: number;
   private running: Promise<CheckResult> | undefined;
   private readonly o: {
     store: Store;
@@ -33,6 +34,7 @@ export class HealthMonitor {
 
   constructor(options: HealthMonitor['o']) {
     this.o = options;
+    this.listeningSince = options.now();
   }
 
   start(): void {
@@ -67,7 +69,7 @@ export class HealthMonitor {
     for (const device of await store.devices.list()) {
       const streams = device.revokedAt === undefined ? await store.timeline.listStreams(device.id) : [];
       const findings = detectConditions(
-        { device, status: this.o.status.get(device.id), streams },
+        { device, status: this.o.status.get(device.id), streams, listeningSince: this.listeningSince },
         settings,
         now,
       );

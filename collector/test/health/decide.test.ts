@@ -89,6 +89,13 @@ describe('detectConditions', () => {
     expect(f.cleared).not.toContain('agent-stopped');
   });
 
+  it('silence while the collector was down does not count: offline time starts when it listens again', () => {
+    const f = (listeningSince: number) =>
+      kinds(detectConditions({ ...facts(offline(WED_1000 - 60 * MIN)), listeningSince }, settings, WED_1000));
+    expect(f(WED_1000 - 2 * MIN)).toEqual([]);
+    expect(f(WED_1000 - 11 * MIN)).toEqual(['agent-stopped']);
+  });
+
   it('a clean stop (agentStopping seen) is plain offline; connected clears both', () => {
     const clean = offline(WED_1000 - 20 * MIN, { lastStop: { at: WED_1000 - 20 * MIN, reason: 'SIGTERM' } });
     expect(kinds(detectConditions(facts(clean), settings, WED_1000))).toEqual(['offline']);
