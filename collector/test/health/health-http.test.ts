@@ -15,7 +15,9 @@ let t = Date.now();
 
 beforeAll(async () => {
   h = await startHarness({
-    modules: [{ name: 'health', install: (app) => void installHealth(app, () => h?.clock.now ?? Date.now()) }],
+    modules: [
+      { name: 'health', install: (app) => void installHealth(app, () => h?.clock.now ?? Date.now()) },
+    ],
     config: (c) => {
       c.health.checkIntervalMs = 3_600_000; // checks run on demand in this test
     },
