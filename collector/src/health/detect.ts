@@ -50,6 +50,15 @@ export interface DeviceFacts {
 
 const minutes = (ms: number) => Math.floor(ms / 60_000);
 
+/** What the way a session ended says about a silence without the agent's shutdown notice. */
+export function disconnectHint(code: number | undefined): string {
+  if (code === 1006)
+    return 'connection dropped without a close (agent killed or crashed, or the machine cut off)';
+  if (code === 4007) return 'timed out (machine asleep or off the network)';
+  if (code === undefined) return 'no record of how the connection ended';
+  return `connection closed with code ${code}`;
+}
+
 /** Pure: the health findings for one device at `now`. */
 export function detectConditions(facts: DeviceFacts, settings: HealthSettings, now: number): Findings {
   const { device, status, streams } = facts;
@@ -75,12 +84,13 @@ export function detectConditions(facts: DeviceFacts, settings: HealthSettings, n
         since: status.lastSeenAt,
         summary: clean
           ? `Device ${id} offline for ${minutes(offlineMs)} min in school hours (agent stopped cleanly)`
-          : `Device ${id} went silent without the agent's shutdown notice (killed, crashed, uninstalled or cut off); offline ${minutes(offlineMs)} min in school hours`,
+          : `Device ${id} went silent without the agent's shutdown notice: ${disconnectHint(status.lastDisconnect?.code)}; offline ${minutes(offlineMs)} min in school hours`,
         details: {
           lastSeenAt: status.lastSeenAt,
           offlineMinutesInSchoolHours: minutes(offlineMs),
           cleanStop: clean,
           ...(status.lastStop ? { stoppedAt: status.lastStop.at } : {}),
+          ...(status.lastDisconnect ? { disconnectCode: status.lastDisconnect.code } : {}),
         },
       });
     }

@@ -438,6 +438,11 @@ export interface DeviceLiveStatus {
   usbVolumes: Record<string, unknown>[];
   /** USB write blocks that failed since the last one that landed (usbEnforcementFailed / usbWriteBlocked). */
   usbEnforcementFailure?: { at: number; method: string; count: number };
+  /**
+   * How the last session ended: its WebSocket close code (1000/1001 the agent closed; 1006 gone
+   * without a close frame: process killed or machine cut off; 4007 the collector's idle timeout).
+   */
+  lastDisconnect?: { at: number; code: number };
   /** The agent's `agentStopping` (clean stop), until its next `agentStarted`. */
   lastStop?: { at: number; reason: string };
   capabilities?: { name: string; available: boolean; reason: string }[];

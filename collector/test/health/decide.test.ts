@@ -3,7 +3,12 @@
 // resolved, a resolved alert reopened only by a new episode) and the daily digest.
 import { describe, expect, it } from 'vitest';
 import { decideHealth, digestDue, type HealthAlert } from '../../src/health/decide.ts';
-import { type DeviceFacts, detectConditions, type HealthKind } from '../../src/health/detect.ts';
+import {
+  type DeviceFacts,
+  detectConditions,
+  disconnectHint,
+  type HealthKind,
+} from '../../src/health/detect.ts';
 import { localTime, schoolClock } from '../../src/health/school-hours.ts';
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings, mergeSettings } from '../../src/health/settings.ts';
 import { csvCell, staleDevices } from '../../src/health/stale.ts';
@@ -87,6 +92,18 @@ describe('detectConditions', () => {
     const f = detectConditions(facts(offline(WED_0700 - 60 * MIN)), settings, WED_0700);
     expect(f.cleared).not.toContain('offline');
     expect(f.cleared).not.toContain('agent-stopped');
+  });
+
+  it('says how the silent session ended', () => {
+    const f = detectConditions(
+      facts(offline(WED_1000 - 11 * MIN, { lastDisconnect: { at: WED_1000 - 11 * MIN, code: 4007 } })),
+      settings,
+      WED_1000,
+    );
+    expect(f.present[0]?.summary).toContain('timed out (machine asleep or off the network)');
+    expect(f.present[0]?.details).toMatchObject({ disconnectCode: 4007 });
+    expect(disconnectHint(1006)).toMatch(/agent killed or crashed/);
+    expect(disconnectHint(1000)).toBe('connection closed with code 1000');
   });
 
   it('silence while the collector was down does not count: offline time starts when it listens again', () => {

@@ -71,7 +71,13 @@ describe('device health over HTTP', () => {
     expect(await check()).toMatchObject({ opened: 1 });
     expect(await check()).toMatchObject({ opened: 0 }); // deduplicated while open
     const [a] = await alertsOf(dev.deviceId);
-    expect(a).toMatchObject({ kind: 'agent-stopped', state: 'open', deviceId: dev.deviceId });
+    expect(a).toMatchObject({
+      kind: 'agent-stopped',
+      state: 'open',
+      deviceId: dev.deviceId,
+      details: { disconnectCode: 1006 },
+    });
+    expect(a.summary).toContain('connection dropped without a close');
     const notices = (await itNotices()).filter((n) => n.details['deviceId'] === dev.deviceId);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ kind: 'health.agent-stopped', details: { healthAlertId: a.id } });
