@@ -2,6 +2,7 @@
 // settings record, each device's record, live status and streams, applies the decided actions to
 // the queue, and sends the daily digest when it is due. One run at a time; `stop()` clears the timer.
 import type { Notifications } from '../auth/notifications.ts';
+import { HttpError } from '../http/router.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceLiveStatus, Store } from '../store/types.ts';
 import { decideHealth, digestDue, type HealthAlert } from './decide.ts';
@@ -83,7 +84,14 @@ export class HealthMonitor {
       if (fresh.length > 0) for (const [k, a] of await queue.latestFor(device.id, fresh)) latest.set(k, a);
       for (const action of decideHealth(findings, latest)) {
         if (action.type === 'open') result.opened.push(await queue.open(device.id, action.condition));
-        else result.resolved.push(await queue.resolve(action.alert.id, 'system', action.reason));
+        else {
+          // IT may have resolved it since this pass read the queue: nothing left to do then.
+          const done = await queue.resolve(action.alert.id, 'system', action.reason).catch((err: unknown) => {
+            if (err instanceof HttpError && err.status === 409) return undefined;
+            throw err;
+          });
+          if (done) result.resolved.push(done);
+        }
       }
     }
     result.digestSent = await this.digest(now, settings);
