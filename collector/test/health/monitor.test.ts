@@ -5,8 +5,8 @@ import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../../s
 import { HealthMonitor } from '../../src/health/monitor.ts';
 import { HealthQueue } from '../../src/health/queue.ts';
 import { writeHealthSettings } from '../../src/health/settings.ts';
-import type { DeviceLiveStatus } from '../../src/store/types.ts';
 import { openMemoryStore } from '../../src/store/index.ts';
+import type { DeviceLiveStatus } from '../../src/store/types.ts';
 
 const MIN = 60_000;
 
