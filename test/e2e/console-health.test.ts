@@ -44,6 +44,7 @@ describe('console: device health queue and leavers (IT)', () => {
       await page.getByRole('link', { name: 'Device health' }).click();
       const row = page.locator(`tr[data-health-id="${alert.id}"]`);
       await expect.poll(() => row.textContent()).toContain('screen lock failing');
+      expect(await row.textContent()).toContain('lab-7');
       await row.getByLabel('Note').fill('ticket 4411');
       await row.getByRole('button', { name: 'Acknowledge' }).click();
       await expect

@@ -59,12 +59,19 @@ export function healthRoutes(
       path: '/api/v1/device-health/alerts',
       access: IT,
       schema: { query: AlertsQuery, summary: 'The device health queue, newest first' },
-      handler: async (ctx) => ({
-        alerts: await queue.list({
+      handler: async (ctx) => {
+        const alerts = await queue.list({
           states: ctx.input.query.state ?? ['open', 'acknowledged'],
           ...(ctx.input.query.deviceId ? { deviceId: ctx.input.query.deviceId } : {}),
-        }),
-      }),
+        });
+        // The device's hostname as this caller may see it (device text: cut as on the device list).
+        const hostnames = new Map<string, unknown>();
+        for (const id of new Set(alerts.map((a) => a.deviceId))) {
+          const d = await app.store.devices.get(id);
+          if (d) hostnames.set(id, deviceView(d, undefined, viewOptions(app, ctx.principal, id))['hostname']);
+        }
+        return { alerts: alerts.map((a) => ({ ...a, hostname: hostnames.get(a.deviceId) ?? '' })) };
+      },
     }),
     route({
       method: 'POST',

@@ -78,6 +78,8 @@ describe('device health over HTTP', () => {
       details: { disconnectCode: 1006 },
     });
     expect(a.summary).toContain('connection dropped without a close');
+    // The hostname matches the safeguarding library: not shown to IT or admins in the queue either.
+    expect(a.hostname).toBe('');
     const notices = (await itNotices()).filter((n) => n.details['deviceId'] === dev.deviceId);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ kind: 'health.agent-stopped', details: { healthAlertId: a.id } });
@@ -100,7 +102,12 @@ describe('device health over HTTP', () => {
     advance(6 * MIN);
     await check();
     const [a] = await alertsOf(dev.deviceId);
-    expect(a).toMatchObject({ kind: 'offline', state: 'open', details: { cleanStop: true } });
+    expect(a).toMatchObject({
+      kind: 'offline',
+      state: 'open',
+      details: { cleanStop: true },
+      hostname: 'host-2',
+    });
 
     const ack = await h.api('POST', `/api/v1/device-health/alerts/${a.id}/acknowledge`, {
       note: 'on the trolley',

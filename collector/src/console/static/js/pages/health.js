@@ -81,7 +81,13 @@ export async function render(main) {
                     h(
                       'td',
                       null,
-                      h('a', { href: `#/devices/${encodeURIComponent(a.deviceId)}` }, ext(a.deviceId, 64)),
+                      h(
+                        'a',
+                        { href: `#/devices/${encodeURIComponent(a.deviceId)}` },
+                        ext(a.hostname || a.deviceId, 40),
+                      ),
+                      ' ',
+                      h('code', { class: 'muted' }, ext(a.deviceId, 64)),
                     ),
                     h(
                       'td',
