@@ -7,7 +7,7 @@ import { AGE_BANDS, USB_MODES } from '@custodian/policy';
 import { ErrorCode } from '@custodian/protocol';
 import { HEALTH_STATES } from '../health/decide.ts';
 import { HEALTH_KINDS } from '../health/detect.ts';
-import { BULK_ACTIONS } from '../health/routes.ts';
+import { BULK_ACTIONS } from '../health/lifecycle-routes.ts';
 import { ROLES } from '../http/router.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
 import { ALERT_SOURCES, ALERT_STATUSES } from '../safeguarding/alert-query.ts';

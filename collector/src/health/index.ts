@@ -3,9 +3,10 @@
 // Wired in modules.ts.
 import type { App, AppModule } from '../app.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
+import { healthRoutes } from './health-routes.ts';
+import { lifecycleRoutes } from './lifecycle-routes.ts';
 import { HealthMonitor } from './monitor.ts';
 import { HealthQueue } from './queue.ts';
-import { healthRoutes } from './routes.ts';
 
 export function installHealth(
   app: App,
@@ -26,7 +27,8 @@ export function installHealth(
     log: app.log,
     intervalMs: app.config.health.checkIntervalMs,
   });
-  for (const r of healthRoutes(app, queue, monitor, now)) app.router.add(r);
+  for (const r of [...healthRoutes(app, queue, monitor, now), ...lifecycleRoutes(app, now)])
+    app.router.add(r);
   monitor.start();
   app.onStop(() => monitor.stop());
   return { monitor, queue };
