@@ -1,11 +1,12 @@
 // Device health and lifecycle (admin, IT): the health queue (offline in school hours, agent
 // stopped without its shutdown notice, lock or USB enforcement failing, suspected clones, stream
-// gaps) with acknowledge/resolve, and the stale devices (not seen for the stale-days setting)
-// with bulk revoke/retire for leavers — a reason is required and each device is audited.
+// gaps) with acknowledge/resolve; the stale devices with bulk revoke/retire for leavers
+// (stale-devices.js); the school's health settings (health-settings.js).
 import { api } from '../api.js';
-import { badge, ext, fmtAgo, fmtTime, h, mount } from '../h.js';
+import { badge, ext, fmtTime, h, mount } from '../h.js';
 import { renderHealthSettings } from '../health-settings.js';
 import { OPTIONS } from '../options.js';
+import { renderStaleDevices } from '../stale-devices.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
 /** @type {Record<string, string>} */
@@ -17,8 +18,6 @@ const KIND = {
   'clone-suspected': 'suspected clone',
   'outbox-gap': 'events missing',
 };
-/** @type {Record<string, string>} */
-const ACTION = { revoke: 'Revoke selected', retire: 'Retire selected' };
 
 /** @param {any} a */
 function who(a) {
@@ -136,114 +135,6 @@ export async function render(main) {
     }
   };
 
-  const reason = /** @type {HTMLInputElement} */ (
-    h('input', { type: 'text', id: 'bulk-reason', maxlength: 500, placeholder: 'e.g. Year 13 leavers, July' })
-  );
-  const bulkSay = statusLine();
-
-  const loadStale = async () => {
-    try {
-      const data = await api.staleDevices();
-      /** @type {HTMLInputElement[]} */
-      const boxes = [];
-      const bulk = (/** @type {string} */ action) => async () => {
-        const ids = boxes.filter((b) => b.checked).map((b) => b.value);
-        if (ids.length === 0) return bulkSay.say('Select the devices first.', 'error');
-        if (!reason.value.trim())
-          return bulkSay.say('Say why (kept in the audit log for each device).', 'error');
-        try {
-          const res = await api.bulkDevices(action, ids, reason.value.trim());
-          const failed = res.results.filter((/** @type {any} */ r) => !r.ok);
-          bulkSay.say(
-            `${action === 'retire' ? 'Retired' : 'Revoked'} ${res.results.length - failed.length} device(s).` +
-              (failed.length
-                ? ` Not done: ${failed.map((/** @type {any} */ r) => `${r.deviceId} (${r.error.message})`).join(', ')}`
-                : ''),
-            failed.length ? 'error' : 'ok',
-          );
-          reason.value = '';
-          await loadStale();
-        } catch (err) {
-          bulkSay.say(/** @type {Error} */ (err).message, 'error');
-        }
-      };
-      mount(
-        staleBox,
-        h(
-          'p',
-          null,
-          `Not seen for ${data.staleDays} days or more (never connected: since enrolment). `,
-          h('a', { href: api.staleReportUrl(), download: 'stale-devices.csv' }, 'Download the report (CSV)'),
-        ),
-        data.devices.length === 0
-          ? h('p', { class: 'muted', id: 'stale-empty' }, 'No stale devices.')
-          : h(
-              'div',
-              { class: 'table-wrap' },
-              table(
-                'Stale devices',
-                ['Select', 'Device', 'Kind', 'Last seen', 'Days unseen'],
-                data.devices.map((/** @type {any} */ s) => {
-                  const box = /** @type {HTMLInputElement} */ (
-                    h('input', {
-                      type: 'checkbox',
-                      value: s.device.id,
-                      'aria-label': `Select ${s.device.id}`,
-                    })
-                  );
-                  boxes.push(box);
-                  return h(
-                    'tr',
-                    { 'data-stale-id': s.device.id },
-                    h('td', null, box),
-                    h(
-                      'td',
-                      null,
-                      h(
-                        'a',
-                        { href: `#/devices/${encodeURIComponent(s.device.id)}` },
-                        ext(s.device.hostname || s.device.id, 40),
-                      ),
-                      ' ',
-                      h('code', { class: 'muted' }, ext(s.device.id, 64)),
-                    ),
-                    h('td', null, ext(s.device.kind, 10)),
-                    h('td', { class: 'nowrap' }, s.lastSeenAt ? fmtAgo(s.lastSeenAt) : 'never'),
-                    h('td', null, String(s.daysUnseen)),
-                  );
-                }),
-              ),
-            ),
-        data.devices.length === 0
-          ? null
-          : h(
-              'div',
-              { class: 'bulk-actions' },
-              h(
-                'div',
-                { class: 'field' },
-                h(
-                  'label',
-                  { for: 'bulk-reason' },
-                  'Reason (required, recorded in the audit log for each device)',
-                ),
-                reason,
-              ),
-              h(
-                'div',
-                { class: 'buttons' },
-                OPTIONS.bulkActions.map((a) =>
-                  h('button', { type: 'button', onclick: bulk(a) }, ACTION[a] ?? a),
-                ),
-              ),
-              bulkSay.el,
-            ),
-      );
-    } catch (err) {
-      mount(staleBox, renderError(err));
-    }
-  };
-
   mount(
     main,
     h('h1', null, 'Device health'),
@@ -268,5 +159,5 @@ export async function render(main) {
       settingsBox,
     ),
   );
-  await Promise.all([loadQueue(), loadStale(), renderHealthSettings(settingsBox)]);
+  await Promise.all([loadQueue(), renderStaleDevices(staleBox), renderHealthSettings(settingsBox)]);
 }
