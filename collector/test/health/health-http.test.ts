@@ -214,6 +214,13 @@ describe('lifecycle over HTTP', () => {
     });
     expect(noReason.status).toBe(400);
     expect(noReason.json.error.field).toBe('body.reason');
+    const tooMany = await h.api('POST', '/api/v1/lifecycle/bulk', {
+      action: 'revoke',
+      deviceIds: Array.from({ length: 201 }, (_, i) => `d_${i}`),
+      reason: 'too many at once',
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.error.field).toBe('body.deviceIds');
     const res = await h.api('POST', '/api/v1/lifecycle/bulk', {
       action: 'retire',
       deviceIds: [a.deviceId, b.deviceId, 'd_missing'],
