@@ -1,11 +1,12 @@
 // The health queue: health alerts in kv `health-alerts`, keyed `<deviceId>--<kind>--<openedAt>`
 // so the newest alert of one (device, kind) is one reverse prefix read. Opening notifies the
-// `it` role (identifiers only); acknowledging and resolving are audited with who and when.
+// `it` role (identifiers only); opening, acknowledging and resolving are audited with who and
+// when, each audit record in the same atomic batch as the change it records.
 import { ErrorCode } from '@custodian/protocol';
 import type { Notifications } from '../auth/notifications.ts';
 import { HttpError, notFound } from '../http/router.ts';
 import { padTime } from '../store/keys.ts';
-import type { AuditStore, KvNamespace, Store } from '../store/types.ts';
+import type { KvNamespace, Store } from '../store/types.ts';
 import type { HealthAlert, HealthState } from './decide.ts';
 import type { HealthCondition, HealthKind } from './detect.ts';
 
@@ -15,13 +16,11 @@ const prefixOf = (deviceId: string, kind: HealthKind) => `${deviceId}--${kind}--
 
 export class HealthQueue {
   private readonly kv: KvNamespace<HealthAlert>;
-  private readonly audit: AuditStore;
   private readonly notifications: Pick<Notifications, 'notify'>;
   private readonly now: () => number;
 
   constructor(o: { store: Store; notifications: Pick<Notifications, 'notify'>; now: () => number }) {
     this.kv = o.store.kv<HealthAlert>(HEALTH_ALERTS_NS);
-    this.audit = o.store.audit;
     this.notifications = o.notifications;
     this.now = o.now;
   }
@@ -63,8 +62,7 @@ export class HealthQueue {
       openedAt: at,
       history: [{ at, actor: 'system', action: 'opened' }],
     };
-    await this.kv.put(alert.id, alert);
-    await this.audit.append({
+    await this.kv.update(alert.id, () => alert, {
       actor: 'system',
       action: 'health.open',
       target: `device:${deviceId}`,
@@ -111,26 +109,31 @@ export class HealthQueue {
     ip: string | undefined,
     step: (a: HealthAlert) => HealthAlert,
   ): Promise<HealthAlert> {
-    const next = await this.kv.update(id, (current) => {
-      if (!current) throw notFound(`health alert ${id}`);
-      const changed = step(current);
-      return {
-        ...changed,
-        history: [
-          ...changed.history,
-          { at: this.now(), actor, action, ...(note !== undefined ? { note } : {}) },
-        ],
-      };
-    });
+    // The item's device and kind name the audit record, written in the same batch as the change.
+    const before = await this.kv.get(id);
+    if (!before) throw notFound(`health alert ${id}`);
+    const next = await this.kv.update(
+      id,
+      (current) => {
+        if (!current) throw notFound(`health alert ${id}`);
+        const changed = step(current);
+        return {
+          ...changed,
+          history: [
+            ...changed.history,
+            { at: this.now(), actor, action, ...(note !== undefined ? { note } : {}) },
+          ],
+        };
+      },
+      {
+        actor,
+        action: action === 'acknowledged' ? 'health.acknowledge' : 'health.resolve',
+        target: `device:${before.deviceId}`,
+        details: { healthAlertId: id, kind: before.kind, ...(note !== undefined ? { note } : {}) },
+        ...(ip ? { ip } : {}),
+      },
+    );
     const alert = next as HealthAlert;
-    // Two writes (the kv namespace has no audit-in-batch yet; the alert store does): see README.
-    await this.audit.append({
-      actor,
-      action: action === 'acknowledged' ? 'health.acknowledge' : 'health.resolve',
-      target: `device:${alert.deviceId}`,
-      details: { healthAlertId: id, kind: alert.kind, ...(note !== undefined ? { note } : {}) },
-      ...(ip ? { ip } : {}),
-    });
     return alert;
   }
 }

@@ -526,8 +526,16 @@ export interface KvNamespace<T = unknown> {
     limit?: number;
     reverse?: boolean;
   }): Promise<{ key: string; value: T }[]>;
-  /** Read-modify-write under the store's write lock. `change` returns undefined to delete. */
-  update(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  /**
+   * Read-modify-write under the store's write lock. `change` returns undefined to delete. With
+   * `audit`, the audit record is written in the SAME atomic batch (a decision and its record
+   * together, as AlertStore.update); a `change` that throws writes neither.
+   */
+  update(
+    key: string,
+    change: (current: T | undefined) => T | undefined,
+    audit?: AuditInput,
+  ): Promise<T | undefined>;
 }
 
 // ---------------------------------------------------------------- the one store
