@@ -10,6 +10,7 @@ import { detectConditions, HEALTH_KINDS, type HealthKind } from './detect.ts';
 import type { HealthQueue } from './queue.ts';
 import { localTime, minutesOf } from './school-hours.ts';
 import { readHealthSettings } from './settings.ts';
+import { staleDevices } from './stale.ts';
 
 const STATE_NS = 'health-state';
 
@@ -123,11 +124,18 @@ export class HealthMonitor {
     });
     const byKind: Record<string, number> = {};
     for (const a of open) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+    const stale = staleDevices(
+      await this.o.store.devices.list(),
+      (id) => this.o.status.get(id),
+      now,
+      settings.staleDays,
+    ).length;
     await this.o.notifications.notify(
       'it',
       'health.digest',
-      `Device health on ${local.day}: ${open.length} open item(s)`,
+      `Device health on ${local.day}: ${open.length} open item(s), ${stale} stale device(s)`,
       {
+        staleDevices: stale,
         day: local.day,
         open: open.filter((a) => a.state === 'open').length,
         acknowledged: open.filter((a) => a.state === 'acknowledged').length,

@@ -172,7 +172,8 @@ describe('device health over HTTP', () => {
     expect((await check()).digestSent).toBe(false);
     const digest = (await itNotices()).filter((n) => n.kind === 'health.digest');
     expect(digest).toHaveLength(1);
-    expect(digest[0]?.subject).toMatch(/open item/);
+    expect(digest[0]?.subject).toMatch(/open item\(s\), 0 stale device\(s\)$/);
+    expect(digest[0]?.details).toMatchObject({ staleDevices: 0 });
   });
 
   it('settings are checked: time zone, hours, unknown fields', async () => {
