@@ -55,6 +55,11 @@ export interface CollectorConfig {
     /** A retired device's timeline and unreferenced screenshots go this long after retirement. */
     retiredDays: number;
   };
+  /** Device health checks (src/health): what is checked is the school's health settings record. */
+  health: {
+    /** How often every device is checked (offline, unclean stop, lock/USB failures, clones, gaps). */
+    checkIntervalMs: number;
+  };
   enrol: {
     codeTtlHoursDefault: number;
     /**
@@ -134,6 +139,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       incompleteUploadHours: 24,
       retiredDays: 30,
     },
+    health: { checkIntervalMs: 60_000 },
     enrol: { codeTtlHoursDefault: 72, liveDays: 90 },
     policy: { minIdleLockSeconds: 60 },
     http: {
@@ -185,6 +191,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_RETENTION_INCOMPLETE_UPLOAD_HOURS: 'retention.incompleteUploadHours',
   CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: 'policy.minIdleLockSeconds',
   CUSTODIAN_RETENTION_RETIRED_DAYS: 'retention.retiredDays',
+  CUSTODIAN_HEALTH_CHECK_INTERVAL_MS: 'health.checkIntervalMs',
   CUSTODIAN_TRUSTED_PROXIES: 'http.trustedProxies',
   CUSTODIAN_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
   CUSTODIAN_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
@@ -372,6 +379,7 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   r.purgeIntervalMinutes = int('retention.purgeIntervalMinutes', r.purgeIntervalMinutes, 1, 10_080);
   r.incompleteUploadHours = int('retention.incompleteUploadHours', r.incompleteUploadHours, 1, 24 * 30);
   r.retiredDays = int('retention.retiredDays', r.retiredDays, 1, 36_500);
+  cfg.health.checkIntervalMs = int('health.checkIntervalMs', cfg.health.checkIntervalMs, 100, 3_600_000);
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
   cfg.policy.minIdleLockSeconds = int('policy.minIdleLockSeconds', cfg.policy.minIdleLockSeconds, 1, 86_400);
   cfg.enrol.liveDays = int('enrol.liveDays', cfg.enrol.liveDays, 1, 3650);

@@ -54,6 +54,16 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/live': DEVICE_READERS,
   'POST /api/v1/retention/purge': ADMIN,
   'GET /api/v1/retention/runs': ADMIN,
+  // device health queue and settings, stale devices and bulk leaver actions (src/health, issue 18)
+  'GET /api/v1/device-health/alerts': IT_ADMIN,
+  'POST /api/v1/device-health/alerts/:id/acknowledge': IT_ADMIN,
+  'POST /api/v1/device-health/alerts/:id/resolve': IT_ADMIN,
+  'POST /api/v1/device-health/check': IT_ADMIN,
+  'GET /api/v1/device-health/settings': IT_ADMIN,
+  'PUT /api/v1/device-health/settings': IT_ADMIN,
+  'GET /api/v1/lifecycle/stale': IT_ADMIN,
+  'GET /api/v1/lifecycle/stale/report': IT_ADMIN,
+  'POST /api/v1/lifecycle/bulk': IT_ADMIN,
   // Prometheus scrape (metrics/metrics.ts): the admin role; config metrics.allowFrom also opens it
   // to listed addresses without credentials (collector/test/metrics/metrics.test.ts)
   'GET /metrics': ADMIN,

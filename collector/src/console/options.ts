@@ -5,6 +5,9 @@
 import { CATEGORIES } from '@custodian/keywords';
 import { AGE_BANDS, USB_MODES } from '@custodian/policy';
 import { ErrorCode } from '@custodian/protocol';
+import { HEALTH_STATES } from '../health/decide.ts';
+import { HEALTH_KINDS } from '../health/detect.ts';
+import { BULK_ACTIONS } from '../health/lifecycle-routes.ts';
 import { ROLES } from '../http/router.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
 import { ALERT_SOURCES, ALERT_STATUSES } from '../safeguarding/alert-query.ts';
@@ -22,6 +25,9 @@ export const CONSOLE_OPTIONS = {
   categories: CATEGORIES,
   commandKinds: COMMAND_KINDS,
   roles: ROLES,
+  healthKinds: HEALTH_KINDS,
+  healthStates: HEALTH_STATES,
+  bulkActions: BULK_ACTIONS,
   /** The one catalogue (protocol/src/errors.ts): the console names its own failures with these. */
   errorCodes: ErrorCode,
 } as const;

@@ -219,7 +219,11 @@ export class IngestServer {
     if (current !== session) return;
     this.byDevice.delete(id);
     this.o.status
-      .patch(id, { connected: false, lastSeenAt: this.o.now() })
+      .patch(id, {
+        connected: false,
+        lastSeenAt: this.o.now(),
+        lastDisconnect: { at: this.o.now(), code: session.endCode ?? 1006 },
+      })
       .catch((err: unknown) => this.o.log.error({ err, deviceId: id }, 'could not record disconnect'));
     this.o.log.info({ deviceId: id }, 'agent disconnected');
   }

@@ -54,9 +54,10 @@ const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** A reason for closing: the close code, the stable error code, and words for the agent and the log. */
 /**
  * Status fields no event changes (reduceStatus never writes them): the commands sent from the
- * console (commands.ts) and the policy version pushed to the agent. status.patch() writes them.
+ * console (commands.ts), the policy version pushed to the agent and how the last session ended.
+ * status.patch() writes them.
  */
-const PATCHED_OUTSIDE_BATCHES = ['commands', 'policyVersionSent'] as const;
+const PATCHED_OUTSIDE_BATCHES = ['commands', 'policyVersionSent', 'lastDisconnect'] as const;
 
 export class Close extends Error {
   readonly closeCode: number;
@@ -71,6 +72,9 @@ export class Close extends Error {
 export class Session {
   readonly ws: WebSocket;
   readonly remoteAddress: string;
+  /** How the session ended (WebSocket close code), once closed: see onClosed. */
+  endCode: number | undefined;
+  private failedWith: number | undefined;
   readonly openedAt: number;
   phase: Phase = 'hello';
   device: Device | undefined;
@@ -100,7 +104,7 @@ export class Session {
     this.openedAt = ctx.now();
     this.lastActivity = this.openedAt;
     ws.binaryType = 'nodebuffer';
-    ws.on('close', () => this.onClosed());
+    ws.on('close', (code: number) => this.onClosed(code));
     ws.on('error', (err: Error & { code?: string }) => {
       // ws has already chosen the close code (1009 for an oversize frame, 1002 for a bad frame).
       const code =
@@ -717,6 +721,7 @@ export class Session {
       `closing agent session: ${close.message}`,
     );
     this.send({ error: { code: close.errorCode, message: close.message } });
+    this.failedWith ??= close.closeCode;
     this.close(close.closeCode, close.message);
   }
 
@@ -745,8 +750,11 @@ export class Session {
     clearInterval(this.pingTimer);
   }
 
-  private onClosed(): void {
+  private onClosed(code: number): void {
     const wasReady = this.device !== undefined;
+    // The collector's own reason when it closed (IDLE_TIMEOUT...), else what the socket saw:
+    // 1006 = gone without a close frame (the agent process killed, or the machine cut off).
+    this.endCode = this.failedWith ?? code;
     this.phase = 'closed';
     this.stopTimers();
     this.slog.flush();

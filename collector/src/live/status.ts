@@ -33,6 +33,12 @@ export function reduceStatus(
       s.os = str(p['os']);
       s.hostname = str(p['hostname']);
       s.usbVolumes = [];
+      // A new run of the agent: the stop it announced (if any) is over.
+      delete s.lastStop;
+      break;
+    case 'agentStopping':
+      // The goodbye before a clean stop; silence without it is an unclean stop (health/detect.ts).
+      s.lastStop = { at, reason: str(p['reason']).slice(0, 100) };
       break;
     case 'heartbeat':
       s.lastHeartbeat = { ...p, at };
@@ -66,6 +72,17 @@ export function reduceStatus(
         reason: str(p['reason']),
         attempt: num(p['attempt']),
       };
+      break;
+    case 'usbEnforcementFailed':
+      s.usbEnforcementFailure = {
+        at,
+        method: str(p['method']).slice(0, 100),
+        count: (s.usbEnforcementFailure?.count ?? 0) + 1,
+      };
+      break;
+    case 'usbWriteBlocked':
+      // A block that landed: enforcement works again.
+      delete s.usbEnforcementFailure;
       break;
     case 'usbAttached':
       s.usbVolumes = [...s.usbVolumes.filter((v) => v['device'] !== p['device']), { ...p, at }];

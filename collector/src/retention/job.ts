@@ -169,6 +169,8 @@ export class RetentionJob {
       }
     }
     await store.purges.append(run);
+    for (const purged of run.retiredPurges ?? [])
+      await this.o.audit(actor, 'device.purge', `device:${purged.deviceId}`, { runId: run.id, ...purged });
     await this.o.audit(actor, 'retention.purge', 'retention', {
       runId: run.id,
       timelineEventsDeleted: run.timelineEventsDeleted,

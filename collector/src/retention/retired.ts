@@ -5,9 +5,11 @@
 // names it), its alerts, and the screenshots those alerts refer to, which expire on the normal
 // screenshot schedule — safeguarding evidence is the DSL's, never removed early by IT's decision.
 // A retired device is revoked, so nothing can arrive for it after the purge.
+// What was removed, and what was kept, is recorded per device on the run (`retiredPurges`) and in
+// one `device.purge` audit record per device (job.ts).
 import { fromJsonBytes, HIGH, K } from '../store/keys.ts';
 import { blobDeleteOps } from '../store/store.ts';
-import type { BlobMeta, KvOp, PurgeRun, Store } from '../store/types.ts';
+import type { BlobMeta, KvOp, PurgeRun, RetiredPurge, Store } from '../store/types.ts';
 
 const BATCH = 1000;
 
@@ -23,7 +25,22 @@ export async function purgeRetiredDevices(
   );
   for (const device of due) {
     const id = device.id;
-    const kept = new Set((await store.alerts.list({ deviceId: id })).flatMap((a) => a.screenshotBlobIds));
+    const alerts = await store.alerts.list({ deviceId: id });
+    const kept = new Set(alerts.flatMap((a) => a.screenshotBlobIds));
+    const record: RetiredPurge = {
+      deviceId: id,
+      retiredAt: device.retiredAt as number,
+      ...(device.retiredBy ? { retiredBy: device.retiredBy } : {}),
+      timelineEvents: 0,
+      eventRefs: 0,
+      streams: 0,
+      screenshots: 0,
+      screenshotBytes: 0,
+      statusSnapshot: (await store.engine.get(K.status(id))) !== undefined,
+      policyOverride: (await store.engine.get(K.policyOverride(id))) !== undefined,
+      alertsKept: alerts.length,
+      screenshotsKept: kept.size,
+    };
     let ops: KvOp[] = [];
     const flush = async (force = false) => {
       if (ops.length === 0 || (!force && ops.length < BATCH)) return;
@@ -36,7 +53,9 @@ export async function purgeRetiredDevices(
         if (prefix === K.timelinePrefix(id)) {
           run.timelineEventsDeleted++;
           run.perDevice[id] = (run.perDevice[id] ?? 0) + 1;
-        }
+          record.timelineEvents++;
+        } else if (prefix === K.eventRefPrefix(id)) record.eventRefs++;
+        else record.streams++;
         await flush();
       }
     }
@@ -50,8 +69,11 @@ export async function purgeRetiredDevices(
       await store.engine.batch(del, { sync: true });
       run.blobsDeleted++;
       run.blobBytesDeleted += meta.size;
+      record.screenshots++;
+      record.screenshotBytes += meta.size;
     }
     await store.devices.update(id, (d) => ({ ...d, purgedAt: now }));
     run.retiredDevicesPurged = [...(run.retiredDevicesPurged ?? []), id];
+    run.retiredPurges = [...(run.retiredPurges ?? []), record];
   }
 }

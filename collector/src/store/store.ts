@@ -579,12 +579,16 @@ class Namespace<T> implements KvNamespace<T> {
     });
     return rows.map(([k, value]) => ({ key: k.slice(base.length), value }));
   }
-  async update(key: string, change: (current: T | undefined) => T | undefined) {
+  async update(key: string, change: (current: T | undefined) => T | undefined, audit?: AuditInput) {
     return this.s.withLock(async () => {
       const current = await this.get(key);
       const next = change(current === undefined ? undefined : structuredClone(current));
-      if (next === undefined) await this.del(key);
-      else await this.put(key, next);
+      const k = K.kv(this.ns, key);
+      const ops: KvOp[] = [
+        next === undefined ? { type: 'del', key: k } : { type: 'put', key: k, value: toJsonBytes(next) },
+      ];
+      if (audit) ops.push((this.s.audit as Audit).prepare(audit).op);
+      await this.s.write(ops);
       return next;
     });
   }

@@ -441,6 +441,15 @@ export interface DeviceLiveStatus {
   /** The last failed lock attempt, until a lock succeeds: a device that cannot lock is a compliance problem. */
   lastLockFailure?: { at: number; method: string; reason: string; attempt: number };
   usbVolumes: Record<string, unknown>[];
+  /** USB write blocks that failed since the last one that landed (usbEnforcementFailed / usbWriteBlocked). */
+  usbEnforcementFailure?: { at: number; method: string; count: number };
+  /**
+   * How the last session ended: its WebSocket close code (1000/1001 the agent closed; 1006 gone
+   * without a close frame: process killed or machine cut off; 4007 the collector's idle timeout).
+   */
+  lastDisconnect?: { at: number; code: number };
+  /** The agent's `agentStopping` (clean stop), until its next `agentStarted`. */
+  lastStop?: { at: number; reason: string };
   capabilities?: { name: string; available: boolean; reason: string }[];
   hostname?: string;
   loggedInUser?: string;
@@ -489,6 +498,27 @@ export interface PurgeRun {
   perDevice: Record<string, number>;
   /** Devices retired for longer than retention.retiredDays whose data this run removed. */
   retiredDevicesPurged?: string[];
+  /** Per retired device purged in this run: what was removed and what was kept. */
+  retiredPurges?: RetiredPurge[];
+}
+
+/** The record of one retired device's purge (retention/retired.ts). */
+export interface RetiredPurge {
+  deviceId: string;
+  retiredAt: number;
+  retiredBy?: string;
+  timelineEvents: number;
+  /** Dedup pointers of its events ((stream, seq) → stored event). */
+  eventRefs: number;
+  streams: number;
+  /** Screenshots no alert referred to, removed, and their bytes. */
+  screenshots: number;
+  screenshotBytes: number;
+  statusSnapshot: boolean;
+  policyOverride: boolean;
+  /** Kept: the device's alerts and the screenshots they refer to (the DSL's evidence). */
+  alertsKept: number;
+  screenshotsKept: number;
 }
 
 // ---------------------------------------------------------------- generic namespaced KV
@@ -506,8 +536,16 @@ export interface KvNamespace<T = unknown> {
     limit?: number;
     reverse?: boolean;
   }): Promise<{ key: string; value: T }[]>;
-  /** Read-modify-write under the store's write lock. `change` returns undefined to delete. */
-  update(key: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  /**
+   * Read-modify-write under the store's write lock. `change` returns undefined to delete. With
+   * `audit`, the audit record is written in the SAME atomic batch (a decision and its record
+   * together, as AlertStore.update); a `change` that throws writes neither.
+   */
+  update(
+    key: string,
+    change: (current: T | undefined) => T | undefined,
+    audit?: AuditInput,
+  ): Promise<T | undefined>;
 }
 
 // ---------------------------------------------------------------- the one store

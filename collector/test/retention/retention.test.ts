@@ -227,6 +227,25 @@ describe('retention of retired devices', () => {
       expect(res.status).toBe(200);
       const run = res.json.run;
       expect(run.retiredDevicesPurged).toEqual([gone.dev.deviceId]);
+      // The record of what was purged and what was kept, per device, on the run and in the audit log.
+      const purged = {
+        deviceId: gone.dev.deviceId,
+        retiredAt: (await h2.app.store.devices.get(gone.dev.deviceId))?.retiredAt,
+        retiredBy: 'admin-token',
+        timelineEvents: 3,
+        eventRefs: 3,
+        streams: 1,
+        screenshots: 1,
+        screenshotBytes: 500,
+        statusSnapshot: true,
+        policyOverride: false,
+        alertsKept: 1,
+        screenshotsKept: 1,
+      };
+      expect(run.retiredPurges).toEqual([purged]);
+      const audit = (await h2.app.store.audit.list({ action: 'device.purge' })).records;
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({ target: `device:${gone.dev.deviceId}`, details: purged });
       expect(run.timelineEventsDeleted).toBe(3);
       expect(run.perDevice).toEqual({ [gone.dev.deviceId]: 3 });
       expect(run.blobsDeleted).toBe(1);

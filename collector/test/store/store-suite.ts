@@ -304,6 +304,31 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       });
     });
 
+    it('kv: update with an audit record writes both in one batch; a refused change writes neither', async () => {
+      const items = store.kv<{ state: string }>('items');
+      await items.put('i1', { state: 'open' });
+      const batches: number[] = [];
+      const batch = store.engine.batch.bind(store.engine);
+      store.engine.batch = async (ops, o) => {
+        batches.push(ops.length);
+        return batch(ops, o);
+      };
+      const audit = { actor: 'it1', action: 'item.resolve', target: 'item:i1' };
+      expect(await items.update('i1', () => ({ state: 'resolved' }), audit)).toEqual({ state: 'resolved' });
+      expect(batches).toEqual([2]); // the item and its audit record
+      await expect(
+        items.update(
+          'i1',
+          () => {
+            throw new Error('already resolved');
+          },
+          audit,
+        ),
+      ).rejects.toThrow('already resolved');
+      expect(batches).toEqual([2]);
+      expect((await store.audit.list({ target: 'item:i1' })).records.map((r) => r.actor)).toEqual(['it1']);
+    });
+
     it('enrol codes and secrets are stored as given (hashes only)', async () => {
       await store.enrol.setSecretHash('aa'.repeat(32));
       expect(await store.enrol.getSecretHash()).toBe('aa'.repeat(32));

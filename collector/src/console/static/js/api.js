@@ -132,6 +132,23 @@ export const api = {
   revokeDevice: (id, reason) => request('POST', `/devices/${enc(id)}/revoke`, { reason }),
   /** @param {string} id @param {string} reason */
   retireDevice: (id, reason) => request('POST', `/devices/${enc(id)}/retire`, { reason }),
+  // device health and lifecycle (admin, it)
+  /** @param {Record<string, unknown>} params */
+  healthAlerts: (params) => request('GET', `/device-health/alerts${query(params)}`),
+  /** @param {string} id @param {string} [note] */
+  acknowledgeHealth: (id, note) =>
+    request('POST', `/device-health/alerts/${enc(id)}/acknowledge`, note ? { note } : {}),
+  /** @param {string} id @param {string} [note] */
+  resolveHealth: (id, note) =>
+    request('POST', `/device-health/alerts/${enc(id)}/resolve`, note ? { note } : {}),
+  healthSettings: () => request('GET', '/device-health/settings'),
+  /** @param {Record<string, unknown>} patch */
+  putHealthSettings: (patch) => request('PUT', '/device-health/settings', patch),
+  staleDevices: () => request('GET', '/lifecycle/stale'),
+  staleReportUrl: () => `${BASE}/lifecycle/stale/report`,
+  /** @param {string} action @param {string[]} deviceIds @param {string} reason */
+  bulkDevices: (action, deviceIds, reason) =>
+    request('POST', '/lifecycle/bulk', { action, deviceIds, reason }),
   /** Re-enrolments of a live device waiting for approval (admin, it). @param {string} [state] */
   replacements: (state) => request('GET', `/enrol/replacements${query({ state })}`),
   /** @param {string} id @param {string} reason */

@@ -12,6 +12,7 @@ import { renderError } from './ui.js';
 /** Which pages each role sees; the server enforces the same rules on every API route. */
 const NAV = [
   { hash: '#/devices', label: 'Devices', roles: ['admin', 'it', 'dsl'] },
+  { hash: '#/health', label: 'Device health', roles: ['admin', 'it'] },
   { hash: '#/alerts', label: 'Alerts', roles: ['dsl'] },
   { hash: '#/incidents', label: 'Incidents', roles: ['dsl'] },
   { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
@@ -30,6 +31,7 @@ const ROUTES = [
   { re: /^#\/mfa$/, page: 'mfa' },
   { re: /^#\/devices$/, page: 'devices' },
   { re: /^#\/devices\/([^/]+)$/, page: 'device', names: ['id'] },
+  { re: /^#\/health$/, page: 'health' },
   { re: /^#\/alerts$/, page: 'alerts' },
   { re: /^#\/alerts\/([^/]+)$/, page: 'alert', names: ['id'] },
   { re: /^#\/incidents$/, page: 'incidents' },

@@ -12,6 +12,9 @@ export const OPTIONS: Readonly<{
   categories: readonly string[];
   commandKinds: readonly string[];
   roles: readonly string[];
+  healthKinds: readonly string[];
+  healthStates: readonly string[];
+  bulkActions: readonly string[];
   errorCodes: Readonly<Record<string, string>> & {
     UNAVAILABLE: string;
     INTERNAL: string;

@@ -1,0 +1,118 @@
+// Device health routes (admin and IT): the health queue (list, acknowledge, resolve), the
+// school's health settings record, and a check on demand.
+import { Type } from '@sinclair/typebox';
+import { type App, actorOf } from '../app.ts';
+import { badInput, type Route, route } from '../http/router.ts';
+import { viewOptions } from '../http/routes-devices.ts';
+import { Body, Id, IdParams, QueryList, Text } from '../http/schema.ts';
+import { deviceView } from '../http/views.ts';
+import { HEALTH_STATES } from './decide.ts';
+import type { HealthMonitor } from './monitor.ts';
+import type { HealthQueue } from './queue.ts';
+import { isTimeZone, minutesOf } from './school-hours.ts';
+import { HealthSettingsBody, readHealthSettings, writeHealthSettings } from './settings.ts';
+
+const IT = ['admin', 'it'] as const;
+
+const NoteBody = Body({ note: Type.Optional(Text(1, 500, 'a note for the queue and the audit log')) });
+const AlertsQuery = Type.Object({
+  state: Type.Optional(QueryList(HEALTH_STATES, 'only alerts in these states (default open,acknowledged)')),
+  deviceId: Type.Optional(Id('only this device')),
+});
+
+export function healthRoutes(
+  app: App,
+  queue: HealthQueue,
+  monitor: HealthMonitor,
+  now: () => number,
+): Route[] {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/v1/device-health/alerts',
+      access: IT,
+      schema: { query: AlertsQuery, summary: 'The device health queue, newest first' },
+      handler: async (ctx) => {
+        const alerts = await queue.list({
+          states: ctx.input.query.state ?? ['open', 'acknowledged'],
+          ...(ctx.input.query.deviceId ? { deviceId: ctx.input.query.deviceId } : {}),
+        });
+        // The device's hostname as this caller may see it (device text: cut as on the device list).
+        const hostnames = new Map<string, unknown>();
+        for (const id of new Set(alerts.map((a) => a.deviceId))) {
+          const d = await app.store.devices.get(id);
+          if (d) hostnames.set(id, deviceView(d, undefined, viewOptions(app, ctx.principal, id))['hostname']);
+        }
+        return { alerts: alerts.map((a) => ({ ...a, hostname: hostnames.get(a.deviceId) ?? '' })) };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/device-health/alerts/:id/acknowledge',
+      access: IT,
+      schema: { params: IdParams('health alert'), body: NoteBody, summary: 'Acknowledge a health alert' },
+      handler: async (ctx) => ({
+        alert: await queue.acknowledge(
+          ctx.input.params.id,
+          actorOf(ctx.principal),
+          ctx.input.body.note,
+          ctx.ip,
+        ),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/device-health/alerts/:id/resolve',
+      access: IT,
+      schema: { params: IdParams('health alert'), body: NoteBody, summary: 'Resolve a health alert' },
+      handler: async (ctx) => ({
+        alert: await queue.resolve(ctx.input.params.id, actorOf(ctx.principal), ctx.input.body.note, ctx.ip),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/device-health/check',
+      access: IT,
+      schema: { summary: 'Check every device now (the timer does this every health.checkIntervalMs)' },
+      handler: async () => {
+        const r = await monitor.check();
+        return { opened: r.opened.length, resolved: r.resolved.length, digestSent: r.digestSent };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/device-health/settings',
+      access: IT,
+      schema: { summary: "The school's device health settings" },
+      handler: async () => ({ settings: await readHealthSettings(app.store) }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/v1/device-health/settings',
+      access: IT,
+      schema: { body: HealthSettingsBody, summary: "Change the school's device health settings (audited)" },
+      handler: async (ctx) => {
+        const patch = ctx.input.body;
+        const before = await readHealthSettings(app.store);
+        const hours = { ...before.schoolHours, ...(patch.schoolHours ?? {}) };
+        if (!isTimeZone(hours.timeZone))
+          throw badInput(`schoolHours.timeZone "${hours.timeZone}" is not a time zone this server knows`, {
+            field: 'body.schoolHours.timeZone',
+          });
+        if (minutesOf(hours.end) <= minutesOf(hours.start))
+          throw badInput('schoolHours.end must be after schoolHours.start', {
+            field: 'body.schoolHours.end',
+          });
+        const settings = await writeHealthSettings(app.store, patch, actorOf(ctx.principal), now());
+        await app.audit(
+          ctx.principal,
+          'health.settings',
+          'health-settings:school',
+          { old: before, new: settings },
+          ctx.ip,
+        );
+        return { settings };
+      },
+    }),
+  ];
+}
