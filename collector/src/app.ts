@@ -12,6 +12,7 @@ import { openApiRoutes } from './http/openapi.ts';
 import { type Principal, Router } from './http/router.ts';
 import { commandRoutes } from './http/routes-commands.ts';
 import { devicesRoutes } from './http/routes-devices.ts';
+import { agreementRoutes } from './http/routes-agreement.ts';
 import { enrolRoutes } from './http/routes-enrol.ts';
 import { healthRoutes } from './http/routes-health.ts';
 import { liveRoutes } from './http/routes-live.ts';
@@ -252,6 +253,7 @@ async function assemble(
   for (const route of [
     metrics.route,
     ...healthRoutes(app),
+    ...agreementRoutes(app),
     ...enrolRoutes(app),
     ...devicesRoutes(app),
     ...commandRoutes(app),

@@ -22,7 +22,31 @@ export const AUDIT = {
   evidenceExported: 'evidence.exported',
   incidentCreated: 'incident.created',
   incidentUpdated: 'incident.updated',
+  // Reads of safeguarding content (issue 19 item 7): one record per view, see READ_ACTIONS.
+  alertViewed: 'alert.viewed',
+  alertQueueViewed: 'alert.queue.viewed',
+  alertFeedOpened: 'alert.feed.opened',
+  incidentViewed: 'incident.viewed',
+  incidentListViewed: 'incident.list.viewed',
+  timelineViewed: 'device.timeline.viewed',
+  agreementAcceptancesExported: 'agreement.acceptances.exported',
+  dpiaDownloaded: 'dpia.downloaded',
 } as const;
+
+/**
+ * The audit actions that are a person looking at safeguarding content: the governors' summary
+ * counts these (by role and month), and each view writes exactly one of them.
+ */
+export const READ_ACTIONS: readonly string[] = [
+  AUDIT.alertViewed,
+  AUDIT.alertQueueViewed,
+  AUDIT.alertFeedOpened,
+  AUDIT.screenshotViewed,
+  AUDIT.incidentViewed,
+  AUDIT.incidentListViewed,
+  AUDIT.timelineViewed,
+  AUDIT.evidenceExported,
+];
 
 /** How services write an audit record without an HTTP principal (App['audit'] fits it). */
 export type AuditFn = (

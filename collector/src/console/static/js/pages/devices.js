@@ -73,6 +73,7 @@ export async function render(main) {
         null,
         h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, ext(d.hostname || d.id, 40)),
         d.byod ? [' ', badge('BYOD', 'info')] : null,
+        d.agreementOutdated ? [' ', badge('agreement outdated', 'warn')] : null,
         d.revoked ? [' ', badge('revoked', 'bad')] : null,
         // Clone suspicion (a replacement, a re-enrolment request, two streams): details on the device page.
         d.raw?.cloneSuspicion?.length ? [' ', badge('suspected clone', 'warn')] : null,
