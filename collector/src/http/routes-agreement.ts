@@ -52,10 +52,15 @@ export function agreementRoutes(app: App): Route[] {
       schema: {
         body: PublishBody,
         response: { 200: Type.Object({ agreement: Version }) },
-        summary: 'Publish new agreement text as the next version (BYOD users accept it at their next enrolment)',
+        summary:
+          'Publish new agreement text as the next version (BYOD users accept it at their next enrolment)',
       },
       handler: async (ctx) => ({
-        agreement: await agreements.publish(ctx.input.body.text, actorOf(ctx.principal), ctx.input.body.reason),
+        agreement: await agreements.publish(
+          ctx.input.body.text,
+          actorOf(ctx.principal),
+          ctx.input.body.reason,
+        ),
       }),
     }),
     route({
@@ -81,10 +86,17 @@ export function agreementRoutes(app: App): Route[] {
         const csv = ctx.input.query.format === 'csv';
         const format = csv ? 'csv' : 'json';
         const rows = await agreements.acceptances();
-        await audit(app.store.audit, ctx.principal, AUDIT.agreementAcceptancesExported, 'agreement:acceptances', ctx.ip, {
-          format,
-          rows: rows.length,
-        });
+        await audit(
+          app.store.audit,
+          ctx.principal,
+          AUDIT.agreementAcceptancesExported,
+          'agreement:acceptances',
+          ctx.ip,
+          {
+            format,
+            rows: rows.length,
+          },
+        );
         const body = csv ? acceptancesCsv(rows) : JSON.stringify({ acceptances: rows });
         ctx.res.writeHead(200, {
           'content-type': csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',

@@ -2,10 +2,10 @@
 import { EVENT_KINDS } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
-import { notFound, type Principal, type Route, route } from './router.ts';
-import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from './schema.ts';
 import { AUDIT, audit } from '../auth/audit.ts';
 import type { Device } from '../store/types.ts';
+import { notFound, type Principal, type Route, route } from './router.ts';
+import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from './schema.ts';
 import { deviceView, seesSafeguardingContent, timelineItem, type ViewOptions } from './views.ts';
 
 /** How `principal` may see device `deviceId`'s text (role, itBrowsingDetail, its library). */

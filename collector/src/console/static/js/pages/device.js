@@ -74,7 +74,11 @@ export async function render(main, ctx) {
             ? [
                 'BYOD (personal device)',
                 d.agreementOutdated
-                  ? [' ', badge('agreement outdated', 'warn'), ' accepts the new agreement at its next enrolment']
+                  ? [
+                      ' ',
+                      badge('agreement outdated', 'warn'),
+                      ' accepts the new agreement at its next enrolment',
+                    ]
                   : null,
               ]
             : 'School-owned',
