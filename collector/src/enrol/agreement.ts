@@ -63,7 +63,7 @@ export interface AgreementAcceptance {
 }
 
 const seqKey = (seq: number) => String(seq).padStart(8, '0');
-const acceptanceKey = (a: AgreementAcceptance) => `${String(a.acceptedAt).padStart(15, '0')}:${a.deviceId}`;
+const acceptanceKey = (a: AgreementAcceptance) => `${String(a.acceptedAt).padStart(15, '0')}-${a.deviceId}`;
 
 export class Agreements {
   private readonly o: { store: Store; now: () => number; audit: AuditFn };
