@@ -78,7 +78,10 @@ describe('the agreement as versioned school text', () => {
     const text = 'Oakfield Academy BYOD agreement\r\n\r\n1. Monitoring happens on the school network only.\n';
     const refused = await it_.req('PUT', '/api/v1/agreement', { text, reason: 'try' });
     expect(refused.status).toBe(403);
-    const res = await admin.req('PUT', '/api/v1/agreement', { text, reason: 'governors approved new wording' });
+    const res = await admin.req('PUT', '/api/v1/agreement', {
+      text,
+      reason: 'governors approved new wording',
+    });
     expect(res.status).toBe(200);
     const normalised = text.replace(/\r\n/g, '\n');
     expect(res.json.agreement).toMatchObject({
@@ -92,7 +95,10 @@ describe('the agreement as versioned school text', () => {
     expect(published.version).toBe(res.json.agreement.version);
     expect(published.text).toBe(normalised);
     const versions = (await dsl.req('GET', '/api/v1/agreement/versions')).json.versions;
-    expect(versions.map((v: { version: string }) => v.version)).toEqual([AGREEMENT_VERSION, published.version]);
+    expect(versions.map((v: { version: string }) => v.version)).toEqual([
+      AGREEMENT_VERSION,
+      published.version,
+    ]);
     expect(versions[0].sha256).toBe(AGREEMENT_SHA256);
     const again = await admin.req('PUT', '/api/v1/agreement', { text: normalised, reason: 'same' });
     expect(again).toMatchObject({ status: 409, json: { error: { code: 'CUST_ERR_CONFLICT' } } });
@@ -118,7 +124,10 @@ describe('the agreement as versioned school text', () => {
     expect(devices.find((d) => d.id === firstDevice)?.agreementOutdated).toBe(true);
     expect(devices.find((d) => d.id === fresh.json.deviceId)?.agreementOutdated).toBe(false);
     const stored = await h.app.store.devices.get(fresh.json.deviceId);
-    expect(stored?.byod).toMatchObject({ agreementVersion: published.version, agreementSha256: published.sha256 });
+    expect(stored?.byod).toMatchObject({
+      agreementVersion: published.version,
+      agreementSha256: published.sha256,
+    });
   });
 
   it('keeps every acceptance, exported as JSON and CSV by admin and DSL (audited), not by IT or governors', async () => {
@@ -128,7 +137,10 @@ describe('the agreement as versioned school text', () => {
       expect(json.headers.get('content-disposition')).toContain('agreement-acceptances.json');
       const rows = JSON.parse(json.text).acceptances;
       expect(rows.map((r: { userName: string }) => r.userName)).toEqual(['Sam Sixthform', 'Nia New']);
-      expect(rows[0]).toMatchObject({ agreementVersion: AGREEMENT_VERSION, agreementSha256: AGREEMENT_SHA256 });
+      expect(rows[0]).toMatchObject({
+        agreementVersion: AGREEMENT_VERSION,
+        agreementSha256: AGREEMENT_SHA256,
+      });
       expect(rows[1]).toMatchObject({
         agreementVersion: published.version,
         agreementSha256: published.sha256,

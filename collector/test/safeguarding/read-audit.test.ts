@@ -50,7 +50,10 @@ async function recordsOf(read: () => Promise<{ status: number }>, status = 200):
 /** An SSE stream: the status line is the answer; the stream is cut at once. */
 async function openFeed(c: Client) {
   const ac = new AbortController();
-  const res = await fetch(`${h.url}/api/v1/alerts/live`, { headers: { cookie: c.cookie ?? '' }, signal: ac.signal });
+  const res = await fetch(`${h.url}/api/v1/alerts/live`, {
+    headers: { cookie: c.cookie ?? '' },
+    signal: ac.signal,
+  });
   ac.abort();
   return { status: res.status };
 }
@@ -60,7 +63,12 @@ describe('every read of safeguarding content writes exactly one audit record', (
   beforeAll(() => {
     const blobId = alert.screenshotBlobIds[0] as string;
     cases.push(
-      ['alert detail', () => dsl.req('GET', `/api/v1/alerts/${alert.id}`), 'alert.viewed', `alert:${alert.id}`],
+      [
+        'alert detail',
+        () => dsl.req('GET', `/api/v1/alerts/${alert.id}`),
+        'alert.viewed',
+        `alert:${alert.id}`,
+      ],
       ['alert queue', () => dsl.req('GET', '/api/v1/alerts'), 'alert.queue.viewed', 'alerts:queue'],
       ['alert feed', () => openFeed(dsl), 'alert.feed.opened', 'alerts:feed'],
       [
@@ -102,7 +110,10 @@ describe('every read of safeguarding content writes exactly one audit record', (
     for (const [what, read, action, target] of cases) {
       const t0 = Date.now();
       const added = await recordsOf(read);
-      expect(added.map((r) => [r.action, r.target]), what).toEqual([[action, target]]);
+      expect(
+        added.map((r) => [r.action, r.target]),
+        what,
+      ).toEqual([[action, target]]);
       const [r] = added as [AuditRecord];
       expect(r.actor, what).toBe('reads-dsl');
       expect(r.details, what).toMatchObject({ role: 'dsl', actorKind: 'staff' });
@@ -145,7 +156,15 @@ describe("governors' summary of the reads", () => {
     expect(res.json.total).toBe(reads.length);
     expect(res.json.byKind).toMatchObject({ alert: 1, screenshot: 1, 'device timeline': 2, incident: 1 });
     const text = res.text;
-    for (const secret of ['reads-dsl', 'reads-it', alert.id, device.id, 'PUPIL-LAPTOP-7', incidentId, '127.0.0.1'])
+    for (const secret of [
+      'reads-dsl',
+      'reads-it',
+      alert.id,
+      device.id,
+      'PUPIL-LAPTOP-7',
+      incidentId,
+      '127.0.0.1',
+    ])
       expect(text).not.toContain(secret);
     // The console's reports page fetches the same route for every reader.
     for (const c of [dsl, it_]) {
