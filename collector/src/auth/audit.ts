@@ -23,12 +23,12 @@ export const AUDIT = {
   incidentCreated: 'incident.created',
   incidentUpdated: 'incident.updated',
   // Reads of safeguarding content (issue 19 item 7): one record per view, see READ_ACTIONS.
-  alertViewed: 'alert.viewed',
-  alertQueueViewed: 'alert.queue.viewed',
-  alertFeedOpened: 'alert.feed.opened',
-  incidentViewed: 'incident.viewed',
-  incidentListViewed: 'incident.list.viewed',
-  timelineViewed: 'device.timeline.viewed',
+  alertViewed: 'view.alert',
+  alertQueueViewed: 'view.alert-queue',
+  alertFeedOpened: 'view.alert-feed',
+  incidentViewed: 'view.incident',
+  incidentListViewed: 'view.incident-log',
+  timelineViewed: 'view.device-timeline',
   agreementAcceptancesExported: 'agreement.acceptances.exported',
   dpiaDownloaded: 'dpia.downloaded',
 } as const;

@@ -9,13 +9,13 @@ import { monthOf, monthsBetween } from './reports.ts';
 
 /** Read actions grouped for the governors: what kind of content was viewed. */
 export const READ_KINDS: Record<string, string> = {
-  'alert.viewed': 'alert',
-  'alert.queue.viewed': 'alert queue',
-  'alert.feed.opened': 'alert feed',
+  'view.alert': 'alert',
+  'view.alert-queue': 'alert queue',
+  'view.alert-feed': 'alert feed',
   'screenshot.viewed': 'screenshot',
-  'incident.viewed': 'incident',
-  'incident.list.viewed': 'incident log',
-  'device.timeline.viewed': 'device timeline',
+  'view.incident': 'incident',
+  'view.incident-log': 'incident log',
+  'view.device-timeline': 'device timeline',
   'evidence.exported': 'evidence export',
 };
 

@@ -66,11 +66,11 @@ describe('every read of safeguarding content writes exactly one audit record', (
       [
         'alert detail',
         () => dsl.req('GET', `/api/v1/alerts/${alert.id}`),
-        'alert.viewed',
+        'view.alert',
         `alert:${alert.id}`,
       ],
-      ['alert queue', () => dsl.req('GET', '/api/v1/alerts'), 'alert.queue.viewed', 'alerts:queue'],
-      ['alert feed', () => openFeed(dsl), 'alert.feed.opened', 'alerts:feed'],
+      ['alert queue', () => dsl.req('GET', '/api/v1/alerts'), 'view.alert-queue', 'alerts:queue'],
+      ['alert feed', () => openFeed(dsl), 'view.alert-feed', 'alerts:feed'],
       [
         'screenshot',
         () => dsl.req('GET', `/api/v1/alerts/${alert.id}/screenshots/${blobId}`),
@@ -80,14 +80,14 @@ describe('every read of safeguarding content writes exactly one audit record', (
       [
         'device timeline (DSL)',
         () => dsl.req('GET', `/api/v1/devices/${device.id}/timeline`),
-        'device.timeline.viewed',
+        'view.device-timeline',
         `device:${device.id}`,
       ],
-      ['incident log', () => dsl.req('GET', '/api/v1/incidents'), 'incident.list.viewed', 'incidents:list'],
+      ['incident log', () => dsl.req('GET', '/api/v1/incidents'), 'view.incident-log', 'incidents:list'],
       [
         'incident',
         () => dsl.req('GET', `/api/v1/incidents/${incidentId}`),
-        'incident.viewed',
+        'view.incident',
         `incident:${incidentId}`,
       ],
       [
@@ -128,7 +128,7 @@ describe('every read of safeguarding content writes exactly one audit record', (
     expect(added).toHaveLength(1);
     expect(added[0]).toMatchObject({
       actor: 'reads-it',
-      action: 'device.timeline.viewed',
+      action: 'view.device-timeline',
       target: `device:${device.id}`,
       details: { role: 'it', safeguardingContent: false },
     });
