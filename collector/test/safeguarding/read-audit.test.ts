@@ -63,12 +63,7 @@ describe('every read of safeguarding content writes exactly one audit record', (
   beforeAll(() => {
     const blobId = alert.screenshotBlobIds[0] as string;
     cases.push(
-      [
-        'alert detail',
-        () => dsl.req('GET', `/api/v1/alerts/${alert.id}`),
-        'view.alert',
-        `alert:${alert.id}`,
-      ],
+      ['alert detail', () => dsl.req('GET', `/api/v1/alerts/${alert.id}`), 'view.alert', `alert:${alert.id}`],
       ['alert queue', () => dsl.req('GET', '/api/v1/alerts'), 'view.alert-queue', 'alerts:queue'],
       ['alert feed', () => openFeed(dsl), 'view.alert-feed', 'alerts:feed'],
       [
