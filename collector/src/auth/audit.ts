@@ -29,6 +29,7 @@ export const AUDIT = {
   incidentViewed: 'view.incident',
   incidentListViewed: 'view.incident-log',
   timelineViewed: 'view.device-timeline',
+  liveFeedOpened: 'view.live-feed',
   agreementAcceptancesExported: 'agreement.acceptances.exported',
   dpiaDownloaded: 'dpia.downloaded',
 } as const;
@@ -45,6 +46,7 @@ export const READ_ACTIONS: readonly string[] = [
   AUDIT.incidentViewed,
   AUDIT.incidentListViewed,
   AUDIT.timelineViewed,
+  AUDIT.liveFeedOpened,
   AUDIT.evidenceExported,
 ];
 

@@ -16,6 +16,7 @@ export const READ_KINDS: Record<string, string> = {
   'view.incident': 'incident',
   'view.incident-log': 'incident log',
   'view.device-timeline': 'device timeline',
+  'view.live-feed': 'live device feed',
   'evidence.exported': 'evidence export',
 };
 

@@ -48,9 +48,9 @@ async function recordsOf(read: () => Promise<{ status: number }>, status = 200):
 }
 
 /** An SSE stream: the status line is the answer; the stream is cut at once. */
-async function openFeed(c: Client) {
+async function openFeed(c: Client, path = '/api/v1/alerts/live') {
   const ac = new AbortController();
-  const res = await fetch(`${h.url}/api/v1/alerts/live`, {
+  const res = await fetch(`${h.url}${path}`, {
     headers: { cookie: c.cookie ?? '' },
     signal: ac.signal,
   });
@@ -66,6 +66,12 @@ describe('every read of safeguarding content writes exactly one audit record', (
       ['alert detail', () => dsl.req('GET', `/api/v1/alerts/${alert.id}`), 'view.alert', `alert:${alert.id}`],
       ['alert queue', () => dsl.req('GET', '/api/v1/alerts'), 'view.alert-queue', 'alerts:queue'],
       ['alert feed', () => openFeed(dsl), 'view.alert-feed', 'alerts:feed'],
+      [
+        'live device feed (DSL: flag content)',
+        () => openFeed(dsl, '/api/v1/live'),
+        'view.live-feed',
+        'live:feed',
+      ],
       [
         'screenshot',
         () => dsl.req('GET', `/api/v1/alerts/${alert.id}/screenshots/${blobId}`),
@@ -101,7 +107,7 @@ describe('every read of safeguarding content writes exactly one audit record', (
   });
 
   it('for each read: one record, the reader, the action, the target, the time, the role', async () => {
-    expect(cases.length).toBe(9);
+    expect(cases.length).toBe(10);
     for (const [what, read, action, target] of cases) {
       const t0 = Date.now();
       const added = await recordsOf(read);
@@ -129,6 +135,10 @@ describe('every read of safeguarding content writes exactly one audit record', (
     });
   });
 
+  it("IT's live feed (flag content redacted) is not a read of safeguarding content", async () => {
+    expect(await recordsOf(() => openFeed(it_, '/api/v1/live'))).toEqual([]);
+  });
+
   it('a refused read (IT asking for an alert) or a missing alert writes no read record', async () => {
     const refused = await recordsOf(() => it_.req('GET', `/api/v1/alerts/${alert.id}`), 403);
     expect(refused).toEqual([]);
@@ -147,7 +157,7 @@ describe("governors' summary of the reads", () => {
     expect(month).toMatch(/^\d{4}-\d{2}$/);
     expect(res.json.byRoleMonth.dsl[month as string]).toBe(byRole('dsl'));
     expect(res.json.byRoleMonth.it[month as string]).toBe(byRole('it'));
-    expect(byRole('dsl')).toBeGreaterThanOrEqual(9);
+    expect(byRole('dsl')).toBeGreaterThanOrEqual(10);
     expect(res.json.total).toBe(reads.length);
     expect(res.json.byKind).toMatchObject({ alert: 1, screenshot: 1, 'device timeline': 2, incident: 1 });
     const text = res.text;
