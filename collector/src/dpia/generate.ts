@@ -90,6 +90,9 @@ export function roleMatrix(
     }));
 }
 
+/** Top-level policy keys section 2 puts into words. */
+const DESCRIBED_POLICY_KEYS = ['version', 'idleLock', 'usb', 'capture', 'heartbeatSeconds', 'windowSampleMs'];
+
 const RETENTION_LABELS: Record<string, string> = {
   timelineDays: 'Device timeline (activity events)',
   screenshotDays: 'Screenshots',
@@ -159,8 +162,11 @@ export function renderDpia(f: DpiaFacts): string {
   line(
     `- Personal devices (BYOD): enrolled only with a one-time code and the owner's recorded acceptance of the acceptable use agreement (current version ${f.agreement.version}, SHA-256 \`${f.agreement.sha256}\`); every acceptance is kept (name, date, version, text hash). The owner can see the agent's state (\`custodian-agent status\`) and unenrol.`,
   );
-  const scope = (p as unknown as Record<string, unknown>)['byodScope'];
-  if (scope !== undefined) line(`- BYOD monitoring scope setting: \`${cell(JSON.stringify(scope))}\`.`);
+  // Policy sections this generator does not describe in words yet (a scope setting added later,
+  // say) are still listed as they are, so the draft never leaves out what the devices receive.
+  for (const [k, v] of Object.entries(p as unknown as Record<string, unknown>))
+    if (!DESCRIBED_POLICY_KEYS.includes(k))
+      line(`- Policy setting \`${k}\`: \`${cell(JSON.stringify(v))}\`.`);
   line(`- Lawful basis and necessity: ${TODO}`);
   line();
   line('## 4. Who can see what');

@@ -2,8 +2,10 @@
 // configuration, its role matrix derived from the routes' access rules, a policy change
 // producing a new stored version whose diff shows the change, the Markdown download (audited),
 // and the school's own facts.
+
+import { defaultPolicy } from '@custodian/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { roleMatrix } from '../../src/dpia/generate.ts';
+import { renderDpia, roleMatrix } from '../../src/dpia/generate.ts';
 import { ROLES } from '../../src/http/router.ts';
 import { MODULES } from '../../src/modules.ts';
 import { type Client, createStaffClient } from '../auth/harness.ts';
@@ -54,6 +56,33 @@ describe('DPIA draft', () => {
           `${r.method} ${r.path} ${role}`,
         ).toContain(r.method === 'GET' ? 'read' : 'change');
     }
+  });
+
+  it('lists a policy section it does not describe in words yet (e.g. a scope setting added later)', () => {
+    const facts = {
+      settings: { controller: '', dpoContact: '', processors: [], hosting: '' },
+      policy: { ...defaultPolicy(), byodScope: { networks: ['10.1.0.0/16'], hours: '08:00-16:00' } },
+      overrides: [],
+      devices: { school: 1, byod: 0 },
+      agreement: { version: '2026-1', sha256: 'a'.repeat(64) },
+      routes: [],
+      roles: ROLES,
+      retention: { timelineDays: 90 },
+      storage: {
+        dataDir: '/var/lib/custodian',
+        screenshotKeyFile: '/etc/custodian/k',
+        tls: true,
+        secureCookies: 'auto',
+        itBrowsingDetail: 'app-and-domain',
+        sessionIdleMinutes: 30,
+      },
+    };
+    const md = renderDpia(facts as Parameters<typeof renderDpia>[0]);
+    expect(md).toContain(
+      '- Policy setting `byodScope`: `{"networks":["10.1.0.0/16"],"hours":"08:00-16:00"}`.',
+    );
+    expect(md).not.toContain('Policy setting `capture`');
+    expect(renderDpia(facts as Parameters<typeof renderDpia>[0])).toBe(md);
   });
 
   it('the matrix follows a new route without anyone editing the document', () => {
