@@ -136,6 +136,17 @@ describe('console: the BYOD agreement edited and accepted', () => {
         .reduce((a, b) => a + b, 0),
     ).toBe(2);
     expect(await page.locator('#reads').textContent()).not.toContain('dp-dsl');
+
+    // The DSL reads the agreement and the DPIA draft, and cannot publish.
+    await signIn(page, collector.url, dsl);
+    await page.getByRole('link', { name: 'Data protection' }).click();
+    await page.getByRole('heading', { name: 'DPIA draft' }).waitFor();
+    await page.locator('[data-dpia-version]').waitFor();
+    expect(await page.getByRole('button', { name: 'Publish new version' }).count()).toBe(0);
+    expect(await page.locator('pre.agreement').textContent()).toContain('Oakfield Academy BYOD agreement');
+    const href = await page.getByRole('link', { name: 'download Markdown' }).getAttribute('href');
+    const md = await page.evaluate(async (u) => (await fetch(u as string)).text(), href);
+    expect(md).toContain('# Data Protection Impact Assessment');
     await page.close();
   });
 });

@@ -100,6 +100,10 @@ describe('the agreement as versioned school text', () => {
       published.version,
     ]);
     expect(versions[0].sha256).toBe(AGREEMENT_SHA256);
+    const control = await admin.req('PUT', '/api/v1/agreement', { text: 'ok\u0000hidden', reason: 'x' });
+    expect(control).toMatchObject({ status: 400, json: { error: { code: 'CUST_ERR_INVALID_INPUT' } } });
+    const blank = await admin.req('PUT', '/api/v1/agreement', { text: ' \n\t', reason: 'x' });
+    expect(blank).toMatchObject({ status: 400, json: { error: { code: 'CUST_ERR_INVALID_INPUT' } } });
     const again = await admin.req('PUT', '/api/v1/agreement', { text: normalised, reason: 'same' });
     expect(again).toMatchObject({ status: 409, json: { error: { code: 'CUST_ERR_CONFLICT' } } });
     const audit = await h.api('GET', '/api/v1/audit?action=agreement.published');
