@@ -15,6 +15,9 @@ export function viewOptions(app: App, principal: Principal | undefined, deviceId
 
 const DEVICE_READERS = ['admin', 'it', 'dsl'] as const;
 
+/** Event kinds that show what a person did (windows, sites, files, flags); 'unknown' may be anything. */
+const ACTIVITY_KINDS: readonly string[] = ['activeWindow', 'flaggedActivity', 'fileWritten', 'unknown'];
+
 const DeviceParams = IdParams('device');
 const TimelineQuery = Type.Object({
   from: Type.Optional(QueryTime('the oldest event to include')),
@@ -85,9 +88,11 @@ export function devicesRoutes(app: App): Route[] {
         const d = await load(ctx.input.params.id);
         const { from, to, kinds, cursor, limit } = ctx.input.query;
         // A look at a pupil's activity: audited before it is answered (governors see the counts).
-        await audit(app.store.audit, ctx.principal, AUDIT.timelineViewed, `device:${d.id}`, ctx.ip, {
-          safeguardingContent: seesSafeguardingContent(ctx.principal),
-        });
+        // A page asking only for kinds without activity (inventory, USB history) is not.
+        if (!kinds || kinds.some((k) => ACTIVITY_KINDS.includes(k)))
+          await audit(app.store.audit, ctx.principal, AUDIT.timelineViewed, `device:${d.id}`, ctx.ip, {
+            safeguardingContent: seesSafeguardingContent(ctx.principal),
+          });
         // Records stored before ingest screened text are screened here with the device's library.
         const view = { ...viewOptions(app, ctx.principal, d.id), screen: await app.screens.forDevice(d.id) };
         const page = await app.store.timeline.query({

@@ -135,6 +135,21 @@ describe('every read of safeguarding content writes exactly one audit record', (
     });
   });
 
+  it('a timeline page of inventory or USB events only is not a view of activity; one with windows is', async () => {
+    const inv = await recordsOf(() =>
+      it_.req('GET', `/api/v1/devices/${device.id}/timeline?kinds=inventory`),
+    );
+    expect(inv).toEqual([]);
+    const usb = await recordsOf(() =>
+      dsl.req('GET', `/api/v1/devices/${device.id}/timeline?kinds=usbAttached,usbRemoved`),
+    );
+    expect(usb).toEqual([]);
+    const windows = await recordsOf(() =>
+      dsl.req('GET', `/api/v1/devices/${device.id}/timeline?kinds=inventory,activeWindow`),
+    );
+    expect(windows.map((r) => r.action)).toEqual(['view.device-timeline']);
+  });
+
   it("IT's live feed (flag content redacted) is not a read of safeguarding content", async () => {
     expect(await recordsOf(() => openFeed(it_, '/api/v1/live'))).toEqual([]);
   });
@@ -159,7 +174,7 @@ describe("governors' summary of the reads", () => {
     expect(res.json.byRoleMonth.it[month as string]).toBe(byRole('it'));
     expect(byRole('dsl')).toBeGreaterThanOrEqual(10);
     expect(res.json.total).toBe(reads.length);
-    expect(res.json.byKind).toMatchObject({ alert: 1, screenshot: 1, 'device timeline': 2, incident: 1 });
+    expect(res.json.byKind).toMatchObject({ alert: 1, screenshot: 1, 'device timeline': 3, incident: 1 });
     const text = res.text;
     for (const secret of [
       'reads-dsl',
