@@ -16,8 +16,12 @@ export async function render(main, ctx) {
   await Promise.all([drawAgreement(agreementSlot, isAdmin), drawDpia(dpiaSlot, isAdmin)]);
 }
 
-/** @param {HTMLElement} slot @param {boolean} isAdmin */
-async function drawAgreement(slot, isAdmin) {
+/**
+ * Draws (or redraws) the agreement card; `done` is shown in the new card's status line, so a
+ * message about the publish that caused the redraw stays visible.
+ * @param {HTMLElement} slot @param {boolean} isAdmin @param {string} [done]
+ */
+async function drawAgreement(slot, isAdmin, done) {
   let current;
   let versions;
   try {
@@ -43,8 +47,11 @@ async function drawAgreement(slot, isAdmin) {
             e.preventDefault();
             try {
               const res = await api.publishAgreement(text.value, reason.value.trim());
-              say.say(`Published version ${String(res?.agreement?.version ?? '')}.`, 'ok');
-              await drawAgreement(slot, isAdmin);
+              await drawAgreement(
+                slot,
+                isAdmin,
+                `Published version ${String(res?.agreement?.version ?? '')}.`,
+              );
             } catch (err) {
               say.say(/** @type {Error} */ (err).message, 'error');
             }
@@ -99,10 +106,11 @@ async function drawAgreement(slot, isAdmin) {
       ),
     ),
   );
+  if (done) say.say(done, 'ok');
 }
 
-/** @param {HTMLElement} slot @param {boolean} isAdmin */
-async function drawDpia(slot, isAdmin) {
+/** @param {HTMLElement} slot @param {boolean} isAdmin @param {string} [done] shown after a redraw */
+async function drawDpia(slot, isAdmin, done) {
   let data;
   let versions;
   try {
@@ -137,8 +145,7 @@ async function drawDpia(slot, isAdmin) {
                 hosting: hosting.value.trim(),
                 processors: Array.isArray(settings.processors) ? settings.processors : [],
               });
-              say.say('Saved; the draft is regenerated.', 'ok');
-              await drawDpia(slot, isAdmin);
+              await drawDpia(slot, isAdmin, 'Saved; the draft is regenerated.');
             } catch (err) {
               say.say(/** @type {Error} */ (err).message, 'error');
             }
@@ -191,4 +198,5 @@ async function drawDpia(slot, isAdmin) {
       form,
     ),
   );
+  if (done) say.say(done, 'ok');
 }
