@@ -10,6 +10,7 @@ import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
 import { EnrolService } from './enrol/service.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { type Principal, Router } from './http/router.ts';
+import { agreementRoutes } from './http/routes-agreement.ts';
 import { commandRoutes } from './http/routes-commands.ts';
 import { devicesRoutes } from './http/routes-devices.ts';
 import { enrolRoutes } from './http/routes-enrol.ts';
@@ -257,6 +258,7 @@ async function assemble(
   for (const route of [
     metrics.route,
     ...healthRoutes(app),
+    ...agreementRoutes(app),
     ...enrolRoutes(app),
     ...devicesRoutes(app),
     ...commandRoutes(app),

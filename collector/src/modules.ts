@@ -7,6 +7,7 @@
 import type { AppModule } from './app.ts';
 import { authModule } from './auth/index.ts';
 import { consoleModule } from './console/index.ts';
+import { dpiaModule } from './dpia/index.ts';
 import { extensionModule } from './extension/index.ts';
 import { healthModule } from './health/index.ts';
 import { safeguardingModule } from './safeguarding/index.ts';
@@ -16,5 +17,6 @@ export const MODULES: AppModule[] = [
   safeguardingModule,
   extensionModule,
   healthModule,
+  dpiaModule,
   consoleModule,
 ];

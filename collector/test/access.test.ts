@@ -31,6 +31,10 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/health': P,
   'GET /api/v1/openapi.json': P, // the API contract: routes and schemas, no data
   'GET /api/v1/agreement': P,
+  // the agreement's text is the school's: an admin publishes versions; admin and DSL export who accepted
+  'PUT /api/v1/agreement': ADMIN,
+  'GET /api/v1/agreement/versions': ['admin', 'token', 'dsl'],
+  'GET /api/v1/agreement/acceptances': ['admin', 'token', 'dsl'],
   'POST /api/v1/enrol': P,
   'POST /api/v1/enrol/codes': ADMIN,
   'GET /api/v1/enrol/codes': ADMIN,
@@ -128,6 +132,13 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/dual-control/requests/:id/reject': DSL,
   // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)
   'GET /api/v1/reports/termly': ['governor', 'dsl', 'admin', 'token'],
+  // views of safeguarding content by role and month, no names (safeguarding/read-audit.test.ts)
+  'GET /api/v1/reports/reads': ['governor', 'dsl', 'admin', 'token'],
+  // the DPIA draft (dpia/): admin and DSL read it; the school's facts for it are the admin's
+  'GET /api/v1/dpia': ['admin', 'token', 'dsl'],
+  'GET /api/v1/dpia/document': ['admin', 'token', 'dsl'],
+  'GET /api/v1/dpia/versions': ['admin', 'token', 'dsl'],
+  'PUT /api/v1/dpia/settings': ADMIN,
   // console shell pages (public: the page itself holds no data; the API decides)
   'GET /': P,
   'GET /console': P,

@@ -42,7 +42,33 @@ export const AUDIT = {
   revealRejected: 'reveal.rejected',
   dualControlChanged: 'dual-control.changed',
   dualControlChangeRequested: 'dual-control.change-requested',
+  // Reads of safeguarding content (issue 19 item 7): one record per view, see READ_ACTIONS.
+  alertViewed: 'view.alert',
+  alertQueueViewed: 'view.alert-queue',
+  alertFeedOpened: 'view.alert-feed',
+  incidentViewed: 'view.incident',
+  incidentListViewed: 'view.incident-log',
+  timelineViewed: 'view.device-timeline',
+  liveFeedOpened: 'view.live-feed',
+  agreementAcceptancesExported: 'agreement.acceptances.exported',
+  dpiaDownloaded: 'dpia.downloaded',
 } as const;
+
+/**
+ * The audit actions that are a person looking at safeguarding content: the governors' summary
+ * counts these (by role and month), and each view writes exactly one of them.
+ */
+export const READ_ACTIONS: readonly string[] = [
+  AUDIT.alertViewed,
+  AUDIT.alertQueueViewed,
+  AUDIT.alertFeedOpened,
+  AUDIT.screenshotViewed,
+  AUDIT.incidentViewed,
+  AUDIT.incidentListViewed,
+  AUDIT.timelineViewed,
+  AUDIT.liveFeedOpened,
+  AUDIT.evidenceExported,
+];
 
 /** How services write an audit record without an HTTP principal (App['audit'] fits it). */
 export type AuditFn = (

@@ -22,7 +22,7 @@ import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps } from '../store/store.ts';
 import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
-import { AGREEMENT_SHA256, AGREEMENT_VERSION } from './agreement.ts';
+import { Agreements } from './agreement.ts';
 import { deviceText, invalid, requiredReason } from './device-text.ts';
 import { decideReplacement } from './replacement.ts';
 import { type DeviceFacts, type EnrolResult, ReplacementRequests } from './replacement-requests.ts';
@@ -95,10 +95,13 @@ export class EnrolService {
 
   /** Re-enrolments waiting for approval (routes: /enrol/replacements, /enrol/claim). */
   readonly replacements: ReplacementRequests;
+  /** The BYOD agreement's versions and the acceptance log (agreement.ts). */
+  readonly agreements: Agreements;
 
   constructor(options: EnrolServiceOptions) {
     this.o = options;
     this.replacements = new ReplacementRequests({ ...options, serverUrl: () => this.serverUrl });
+    this.agreements = new Agreements(options);
     this.isConnected = options.isConnected;
     this.lastSeenAt = options.lastSeenAt;
   }
@@ -131,6 +134,7 @@ export class EnrolService {
       (hash) => enrol.setAdminTokenHash(hash),
     );
     if (adminToken !== undefined) out.adminToken = adminToken;
+    await this.agreements.init();
     return out;
   }
 
@@ -186,14 +190,18 @@ export class EnrolService {
     const userName = deviceText('userName', body['userName'], 1, 200);
     if (typeof body['code'] !== 'string' || body['code'].length > 64)
       invalid('code', 'must be the enrolment code');
+    // Only the current version will do: after an admin publishes new text, an agent that shows
+    // the old one (or remembers its hash) is refused and must fetch, show and accept the new one.
+    const agreement = await this.agreements.current();
     if (
       body['acceptAgreement'] !== true ||
-      body['agreementVersion'] !== AGREEMENT_VERSION ||
-      body['agreementSha256'] !== AGREEMENT_SHA256
+      body['agreementVersion'] !== agreement.version ||
+      body['agreementSha256'] !== agreement.sha256
     ) {
       throw new CustodianError(
         ErrorCode.AGREEMENT_NOT_ACCEPTED,
-        `accept the current BYOD agreement (version ${AGREEMENT_VERSION}, GET /api/v1/agreement): send acceptAgreement true with its version and sha256`,
+        `accept the current BYOD agreement (version ${agreement.version}, GET /api/v1/agreement): send acceptAgreement true with its version and sha256`,
+        { details: { currentVersion: agreement.version } },
       );
     }
     const codeHash = sha256Hex(normaliseCode(body['code']));
@@ -210,8 +218,8 @@ export class EnrolService {
       return this.createDevice('byod', facts, ip, body, {
         acceptance: {
           userName,
-          agreementVersion: AGREEMENT_VERSION,
-          agreementSha256: AGREEMENT_SHA256,
+          agreementVersion: agreement.version,
+          agreementSha256: agreement.sha256,
           acceptedAt: at,
           codeHash,
         },
@@ -264,10 +272,24 @@ export class EnrolService {
     }
     const deviceKey = newSecret();
     const deviceId = `d_${randomId(12)}`;
+    // The code is spent and the acceptance logged in the enrolment's batch (queued or not: the
+    // person accepted this text either way).
     const codeOp = (): KvOp[] => {
       if (!byod) return [];
       const used: EnrolCode = { ...byod.code, usedAt: at, usedByDevice: deviceId };
-      return [{ type: 'put', key: K.enrolCode(used.codeHash), value: toJsonBytes(used) }];
+      const a = byod.acceptance;
+      return [
+        { type: 'put', key: K.enrolCode(used.codeHash), value: toJsonBytes(used) },
+        this.agreements.acceptanceOp({
+          acceptedAt: a.acceptedAt,
+          userName: a.userName,
+          agreementVersion: a.agreementVersion,
+          agreementSha256: a.agreementSha256,
+          deviceId,
+          hostname: facts.hostname,
+          source: 'enrolment',
+        }),
+      ];
     };
     // 'queue' is only decided when there is a previous device.
     if (decision.action === 'queue')
@@ -325,7 +347,7 @@ export class EnrolService {
       ...(byod
         ? {
             userName: byod.acceptance.userName,
-            agreementVersion: AGREEMENT_VERSION,
+            agreementVersion: byod.acceptance.agreementVersion,
             codeHint: byod.code.hint,
           }
         : {}),

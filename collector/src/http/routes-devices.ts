@@ -2,9 +2,11 @@
 import { EVENT_KINDS } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
+import { AUDIT, audit } from '../auth/audit.ts';
+import type { Device } from '../store/types.ts';
 import { notFound, type Principal, type Route, route } from './router.ts';
 import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from './schema.ts';
-import { deviceView, timelineItem, type ViewOptions } from './views.ts';
+import { deviceView, seesSafeguardingContent, timelineItem, type ViewOptions } from './views.ts';
 
 /** How `principal` may see device `deviceId`'s text (role, itBrowsingDetail, its library). */
 export function viewOptions(app: App, principal: Principal | undefined, deviceId: string): ViewOptions {
@@ -12,6 +14,9 @@ export function viewOptions(app: App, principal: Principal | undefined, deviceId
 }
 
 const DEVICE_READERS = ['admin', 'it', 'dsl'] as const;
+
+/** Event kinds that show what a person did (windows, sites, files, flags); 'unknown' may be anything. */
+const ACTIVITY_KINDS: readonly string[] = ['activeWindow', 'flaggedActivity', 'fileWritten', 'unknown'];
 
 const DeviceParams = IdParams('device');
 const TimelineQuery = Type.Object({
@@ -22,6 +27,15 @@ const TimelineQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor from the previous page' })),
 });
 const ReasonBody = Body({ reason: Reason() });
+
+/**
+ * A BYOD device whose owner accepted an older agreement than the current one says so
+ * (`agreementOutdated`): there is no renewal, so IT sees it here and the owner accepts the new
+ * text at the device's next enrolment (the collector accepts only the current version).
+ */
+function withAgreementState(view: Record<string, unknown>, d: Device, currentSha256: string) {
+  return d.byod ? { ...view, agreementOutdated: d.byod.agreementSha256 !== currentSha256 } : view;
+}
 
 export function devicesRoutes(app: App): Route[] {
   const load = async (id: string) => {
@@ -35,11 +49,18 @@ export function devicesRoutes(app: App): Route[] {
       path: '/api/v1/devices',
       access: DEVICE_READERS,
       schema: { summary: 'Every device with its live status' },
-      handler: async (ctx) => ({
-        devices: (await app.store.devices.list()).map((d) =>
-          deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
-        ),
-      }),
+      handler: async (ctx) => {
+        const { sha256 } = await app.enrol.agreements.current();
+        return {
+          devices: (await app.store.devices.list()).map((d) =>
+            withAgreementState(
+              deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
+              d,
+              sha256,
+            ),
+          ),
+        };
+      },
     }),
     route({
       method: 'GET',
@@ -48,7 +69,14 @@ export function devicesRoutes(app: App): Route[] {
       schema: { params: DeviceParams, summary: 'One device with its live status' },
       handler: async (ctx) => {
         const d = await load(ctx.input.params.id);
-        return { device: deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)) };
+        const { sha256 } = await app.enrol.agreements.current();
+        return {
+          device: withAgreementState(
+            deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
+            d,
+            sha256,
+          ),
+        };
       },
     }),
     route({
@@ -59,6 +87,12 @@ export function devicesRoutes(app: App): Route[] {
       handler: async (ctx) => {
         const d = await load(ctx.input.params.id);
         const { from, to, kinds, cursor, limit } = ctx.input.query;
+        // A look at a pupil's activity: audited before it is answered (governors see the counts).
+        // A page asking only for kinds without activity (inventory, USB history) is not.
+        if (!kinds || kinds.some((k) => ACTIVITY_KINDS.includes(k)))
+          await audit(app.store.audit, ctx.principal, AUDIT.timelineViewed, `device:${d.id}`, ctx.ip, {
+            safeguardingContent: seesSafeguardingContent(ctx.principal),
+          });
         // Records stored before ingest screened text are screened here with the device's library.
         const view = { ...viewOptions(app, ctx.principal, d.id), screen: await app.screens.forDevice(d.id) };
         const page = await app.store.timeline.query({

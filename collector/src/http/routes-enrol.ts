@@ -1,8 +1,7 @@
-// Enrolment: the public enrol endpoint and agreement text, and the admin's codes and secret.
+// Enrolment: the public enrol endpoint, and the admin's codes and secret (the agreement: routes-agreement.ts).
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
-import { currentAgreement } from '../enrol/agreement.ts';
 import type { EnrolResult } from '../enrol/service.ts';
 import { HttpError, type Route, route } from './router.ts';
 import { Body, IdParams, Literals, QueryInt, Reason, Text } from './schema.ts';
@@ -71,13 +70,6 @@ const CodeBody = Body({
 
 export function enrolRoutes(app: App): Route[] {
   return [
-    route({
-      method: 'GET',
-      path: '/api/v1/agreement',
-      access: 'public',
-      schema: { summary: 'The current BYOD agreement' },
-      handler: () => currentAgreement(),
-    }),
     route({
       method: 'POST',
       path: '/api/v1/enrol',

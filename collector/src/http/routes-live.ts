@@ -4,13 +4,14 @@
 // to the DSL's own feed (/api/v1/alerts/live). Everything sent here is already durable (the hub
 // fires after the commit).
 import type { App } from '../app.ts';
+import { AUDIT, audit } from '../auth/audit.ts';
 import { principalStillValid } from '../auth/revalidate.ts';
 import type { LiveEvent } from '../live/hub.ts';
 import { openSse } from '../live/sse.ts';
 import type { Device, DeviceLiveStatus } from '../store/types.ts';
 import { type Route, route } from './router.ts';
 import { viewOptions } from './routes-devices.ts';
-import { deviceView, liveEventView, statusView } from './views.ts';
+import { deviceView, liveEventView, seesSafeguardingContent, statusView } from './views.ts';
 
 /** How often an open feed re-checks the session behind it. */
 export const LIVE_RECHECK_MS = 5_000;
@@ -23,8 +24,12 @@ export function liveRoutes(app: App): Route[] {
       access: ['admin', 'it', 'dsl'],
       raw: true,
       schema: { summary: 'Server-Sent Events: snapshot, status, event, device (text/event-stream)' },
-      handler: (ctx) => {
+      handler: async (ctx) => {
         const { principal } = ctx;
+        // The DSL's feed carries flag content (the matched words of new events): opening it is a
+        // read of safeguarding content, audited once per feed before its first byte.
+        if (seesSafeguardingContent(principal))
+          await audit(app.store.audit, principal, AUDIT.liveFeedOpened, 'live:feed', ctx.ip);
         // Slow-client cap, per-account stream cap and keep-alive: live/sse.ts.
         const feed = openSse(ctx, { limiter: app.live.streams });
         // Every item is cut to what this caller may see (views.ts): device text the safeguarding

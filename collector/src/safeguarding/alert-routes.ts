@@ -2,6 +2,7 @@
 // and a live feed of newly opened alerts (for the severity-5 banner). Safeguarding role only.
 
 import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
+import { AUDIT, audit } from '../auth/audit.ts';
 import { principalStillValid } from '../auth/revalidate.ts';
 import { notFound, type Principal, type RequestContext, type Route, route } from '../http/router.ts';
 import { Id, IdParams } from '../http/schema.ts';
@@ -140,6 +141,10 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
           limit: MAX_ALERTS_SCANNED,
         });
         const page = applyAlertFilter(all, filter);
+        // The queue shows terms and contexts: a read of safeguarding content like any other.
+        await audit(store.audit, ctx.principal, AUDIT.alertQueueViewed, 'alerts:queue', ctx.ip, {
+          shown: page.items.length,
+        });
         const devices = new Map((await store.devices.list()).map((d) => [d.id, d]));
         const statuses = new Map((await store.status.list()).map((s) => [s.deviceId, s]));
         return {
@@ -169,7 +174,12 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       handler: async (ctx) => {
         const a = await store.alerts.get(ctx.input.params.id);
         if (!a) throw notFound('alert');
-        return detail(a);
+        const view = await detail(a);
+        // Audited once the answer is built and before it is sent: a failed audit write sends nothing.
+        await audit(store.audit, ctx.principal, AUDIT.alertViewed, `alert:${a.id}`, ctx.ip, {
+          deviceId: a.deviceId,
+        });
+        return view;
       },
     }),
     decisionRoute('grade', GradeBody, 'Grade an alert', gradeAlert),
@@ -201,7 +211,9 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
  * Server-sent events: `event: alert` with a queue row for each newly opened alert. Content is
  * the DSL's, so this feed is separate from the IT live feed (which must not carry it).
  */
-function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> {
+async function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> {
+  // One record per feed opened, before its first byte: the alerts it then carries are not audited again.
+  await audit(deps.store.audit, ctx.principal, AUDIT.alertFeedOpened, 'alerts:feed', ctx.ip);
   const hub = deps.live;
   if (!hub) {
     ctx.res.writeHead(200, {
@@ -209,7 +221,7 @@ function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<void> 
       'cache-control': 'no-store',
     });
     ctx.res.end('event: unavailable\ndata: {}\n\n');
-    return Promise.resolve();
+    return;
   }
   // Same writer as /api/v1/live: slow-client buffer cap, per-account stream cap (live/sse.ts).
   const feed = openSse(ctx, {

@@ -35,6 +35,9 @@ export function incidentRoutes(deps: {
       handler: async (ctx) => {
         const { status } = ctx.input.query;
         const all = await incidents.list();
+        await audit(store.audit, ctx.principal, AUDIT.incidentListViewed, 'incidents:list', ctx.ip, {
+          ...(status ? { status } : {}),
+        });
         return { incidents: status === undefined ? all : all.filter((i) => i.status === status) };
       },
     }),
@@ -55,7 +58,11 @@ export function incidentRoutes(deps: {
       path: '/api/v1/incidents/:id',
       access: SAFEGUARDING,
       schema: { params: IncidentParams, summary: 'One incident with its history' },
-      handler: async (ctx) => ({ incident: await incidents.require(ctx.input.params.id) }),
+      handler: async (ctx) => {
+        const incident = await incidents.require(ctx.input.params.id);
+        await audit(store.audit, ctx.principal, AUDIT.incidentViewed, `incident:${incident.id}`, ctx.ip);
+        return { incident };
+      },
     }),
     route({
       method: 'PATCH',

@@ -104,6 +104,9 @@ describe('OpenAPI document', () => {
       'GET /api/v1/policy/changes': () => h.api('GET', '/api/v1/policy/changes'),
       'GET /api/v1/audit': () => h.api('GET', '/api/v1/audit'),
       'GET /api/v1/health': () => h.api('GET', '/api/v1/health', undefined, null),
+      'PUT /api/v1/agreement': () =>
+        h.api('PUT', '/api/v1/agreement', { text: 'Our agreement\n\n1. Be kind.', reason: 'openapi test' }),
+      'GET /api/v1/agreement/versions': () => h.api('GET', '/api/v1/agreement/versions'),
     };
     const declared = h.app.router.routes.filter((r) => r.schema?.response);
     expect(declared.map((r) => `${r.method} ${r.path}`).sort()).toEqual(Object.keys(calls).sort());

@@ -165,6 +165,18 @@ export const api = {
   createEnrolCode: (body) => request('POST', '/enrol/codes', body),
   enrolCodes: () => request('GET', '/enrol/codes'),
   agreement: () => request('GET', '/agreement', undefined, { quiet401: true }),
+  agreementVersions: () => request('GET', '/agreement/versions'),
+  /** @param {string} text @param {string} reason */
+  publishAgreement: (text, reason) => request('PUT', '/agreement', { text, reason }),
+  /** @param {'csv' | 'json'} format */
+  acceptancesUrl: (format) => `${BASE}/agreement/acceptances?format=${format}`,
+
+  // the DPIA draft (admin, dsl)
+  dpia: () => request('GET', '/dpia'),
+  dpiaVersions: () => request('GET', '/dpia/versions'),
+  dpiaDocumentUrl: () => `${BASE}/dpia/document`,
+  /** @param {Record<string, unknown>} settings */
+  putDpiaSettings: (settings) => request('PUT', '/dpia/settings', settings),
 
   // alerts (dsl)
   /** @param {Record<string, unknown>} params */
@@ -230,6 +242,8 @@ export const api = {
   // reports (governor, dsl, admin) and audit (admin)
   /** @param {Record<string, unknown>} params */
   report: (params) => request('GET', `/reports/termly${query(params)}`),
+  /** @param {Record<string, unknown>} params */
+  readsReport: (params) => request('GET', `/reports/reads${query(params)}`),
   /** @param {Record<string, unknown>} params */
   audit: (params) => request('GET', `/audit${query(params)}`),
 };

@@ -18,6 +18,7 @@ const NAV = [
   { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
   { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
+  { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
 ];
@@ -38,6 +39,7 @@ const ROUTES = [
   { re: /^#\/incidents\/([^/]+)$/, page: 'incident', names: ['id'] },
   { re: /^#\/policy$/, page: 'policy' },
   { re: /^#\/reports$/, page: 'reports' },
+  { re: /^#\/data-protection$/, page: 'data-protection' },
   { re: /^#\/audit$/, page: 'audit' },
   { re: /^#\/users$/, page: 'users' },
   { re: /^#\/inbox$/, page: 'inbox' },

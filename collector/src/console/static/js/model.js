@@ -11,7 +11,7 @@ function first(...values) {
  * @typedef {{ device: string, label: string, encryption: string, decision: string, mountpoint: string, vendor: string, product: string, serial: string, sizeBytes: number }} UsbView
  * @typedef {{ name: string, available: boolean, reason: string }} CapabilityView
  * @typedef {{
- *   id: string, hostname: string, os: string, byod: boolean, revoked: boolean,
+ *   id: string, hostname: string, os: string, byod: boolean, agreementOutdated: boolean, revoked: boolean,
  *   online: boolean, lastSeen: number | null, user: string, app: string, title: string, url: string,
  *   titleHidden: string, urlHidden: string,
  *   idle: string, locked: boolean, usb: UsbView[], agentVersion: string, policyVersion: number | null,
@@ -35,6 +35,8 @@ export function deviceView(data) {
     hostname: String(first(d?.hostname, live.hostname) ?? ''),
     os: String(first(d?.os, live.os) ?? ''),
     byod: d?.kind === 'byod' || Boolean(d?.byod),
+    // BYOD: the owner accepted an older agreement than the current one (accepts at next enrolment).
+    agreementOutdated: d?.agreementOutdated === true,
     revoked: Boolean(d?.revoked ?? d?.revokedAt),
     online: Boolean(first(live.connected, live.online, d?.connected, d?.online)),
     lastSeen: /** @type {number | null} */ (first(live.lastSeenAt, live.lastSeen, d?.lastSeenAt) ?? null),

@@ -68,7 +68,20 @@ export async function render(main, ctx) {
             ? d.unavailable.map((c) => h('div', null, badge(c.name, 'warn'), ' ', ext(c.reason, 120)))
             : 'none',
         ),
-        fact('Ownership', d.byod ? 'BYOD (personal device)' : 'School-owned'),
+        fact(
+          'Ownership',
+          d.byod
+            ? [
+                'BYOD (personal device)',
+                d.agreementOutdated
+                  ? [
+                      ' ',
+                      badge('agreement outdated', 'warn'),
+                      ' accepts the new agreement at its next enrolment',
+                    ]
+                  : null,
+              ]
+            : 'School-owned',
         fact(
           'Monitoring scope',
           !d.scope

@@ -74,6 +74,7 @@ export async function render(main) {
         h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, ext(d.hostname || d.id, 40)),
         d.byod ? [' ', badge('BYOD', 'info')] : null,
         d.scope?.applies && !d.scope.inScope ? [' ', badge('out of scope', 'warn')] : null,
+        d.agreementOutdated ? [' ', badge('agreement outdated', 'warn')] : null,
         d.revoked ? [' ', badge('revoked', 'bad')] : null,
         // Clone suspicion (a replacement, a re-enrolment request, two streams): details on the device page.
         d.raw?.cloneSuspicion?.length ? [' ', badge('suspected clone', 'warn')] : null,

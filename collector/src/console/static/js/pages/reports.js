@@ -39,13 +39,14 @@ export async function render(main) {
     mount(body, loading('Loading report'));
     try {
       // Empty dates: the server's current term.
-      const r = await api.report({
+      const period = {
         from: from.value ? new Date(`${from.value}T00:00:00`).getTime() : undefined,
         to: to.value ? new Date(`${to.value}T23:59:59`).getTime() : undefined,
-      });
+      };
+      const [r, reads] = await Promise.all([api.report(period), api.readsReport(period)]);
       if (!from.value && r?.period?.from) from.value = isoDate(new Date(r.period.from));
       if (!to.value && r?.period?.to) to.value = isoDate(new Date(r.period.to - 1));
-      mount(body, reportBody(r));
+      mount(body, reportBody(r), readsBody(reads));
     } catch (err) {
       mount(body, renderError(err));
     }
@@ -69,6 +70,41 @@ export async function render(main) {
     body,
   );
   await load();
+}
+
+/**
+ * "Monitoring the monitors": how often staff looked at safeguarding content, by role and month.
+ * The server sends counts only (no names, no alerts, no devices).
+ * @param {any} reads
+ */
+function readsBody(reads) {
+  const months = /** @type {string[]} */ (reads?.period?.months ?? []);
+  const byRole = /** @type {Record<string, Record<string, number>>} */ (reads?.byRoleMonth ?? {});
+  const roles = Object.keys(byRole).sort();
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'reads-h', id: 'reads' },
+    h('h2', { id: 'reads-h' }, 'Views of safeguarding content'),
+    h(
+      'p',
+      { class: 'muted' },
+      `Every view of an alert, screenshot, incident, device timeline or export is recorded. ${String(reads?.total ?? 0)} views in this period.`,
+    ),
+    roles.length === 0
+      ? h('p', { class: 'muted' }, 'No views in this period.')
+      : table(
+          'Views by staff role and month',
+          ['Role', ...months],
+          roles.map((role) =>
+            h(
+              'tr',
+              { 'data-role': role },
+              h('td', null, ext(role, 20)),
+              ...months.map((m) => h('td', { class: 'num' }, String(Number(byRole[role]?.[m] ?? 0)))),
+            ),
+          ),
+        ),
+  );
 }
 
 /** @param {unknown} v @returns {boolean} the server's marker for a hidden small number */
