@@ -91,7 +91,26 @@ export function roleMatrix(
 }
 
 /** Top-level policy keys section 2 puts into words. */
-const DESCRIBED_POLICY_KEYS = ['version', 'idleLock', 'usb', 'capture', 'heartbeatSeconds', 'windowSampleMs'];
+const DESCRIBED_POLICY_KEYS = [
+  'version',
+  'idleLock',
+  'usb',
+  'capture',
+  'heartbeatSeconds',
+  'windowSampleMs',
+  'byodScope',
+];
+
+/** Where and when a personal device is monitored (policy `byodScope`), in words. */
+function byodScopeWords(scope: Policy['byodScope'] | undefined): string {
+  if (!scope || scope.mode === 'always')
+    return 'monitored whenever the agent runs, on and off the school site (policy `byodScope.mode` = `always`)';
+  const where = `only while on the school's network (rules: ${scope.networks.map((n) => cell(n.name)).join(', ') || 'none'})`;
+  const when = `only in school hours (${scope.hours.periods.map((p) => `${p.days.join('/')} ${p.start}–${p.end}`).join('; ') || 'none'}, ${cell(scope.hours.timezone)})`;
+  const rule =
+    scope.mode === 'on-premises' ? where : scope.mode === 'school-hours' ? when : `${where} and ${when}`;
+  return `monitored ${rule}; outside that the agent collects nothing (no events, captures, screenshots or typed text; heartbeats say "out of scope"), idle lock and USB control are off, and the owner is told when monitoring starts and stops`;
+}
 
 const RETENTION_LABELS: Record<string, string> = {
   timelineDays: 'Device timeline (activity events)',
@@ -159,6 +178,7 @@ export function renderDpia(f: DpiaFacts): string {
   line(
     '- School-owned devices: monitored whenever the agent runs (while anyone is logged in), on and off the school site.',
   );
+  line(`- Personal devices (BYOD): ${byodScopeWords(p.byodScope)}.`);
   line(
     `- Personal devices (BYOD): enrolled only with a one-time code and the owner's recorded acceptance of the acceptable use agreement (current version ${f.agreement.version}, SHA-256 \`${f.agreement.sha256}\`); every acceptance is kept (name, date, version, text hash). The owner can see the agent's state (\`custodian-agent status\`) and unenrol.`,
   );

@@ -61,7 +61,7 @@ describe('DPIA draft', () => {
   it('lists a policy section it does not describe in words yet (e.g. a scope setting added later)', () => {
     const facts = {
       settings: { controller: '', dpoContact: '', processors: [], hosting: '' },
-      policy: { ...defaultPolicy(), byodScope: { networks: ['10.1.0.0/16'], hours: '08:00-16:00' } },
+      policy: { ...defaultPolicy(), futureScope: { networks: ['10.1.0.0/16'], hours: '08:00-16:00' } },
       overrides: [],
       devices: { school: 1, byod: 0 },
       agreement: { version: '2026-1', sha256: 'a'.repeat(64) },
@@ -77,12 +77,39 @@ describe('DPIA draft', () => {
         sessionIdleMinutes: 30,
       },
     };
-    const md = renderDpia(facts as Parameters<typeof renderDpia>[0]);
+    const md = renderDpia(facts as unknown as Parameters<typeof renderDpia>[0]);
     expect(md).toContain(
-      '- Policy setting `byodScope`: `{"networks":["10.1.0.0/16"],"hours":"08:00-16:00"}`.',
+      '- Policy setting `futureScope`: `{"networks":["10.1.0.0/16"],"hours":"08:00-16:00"}`.',
     );
     expect(md).not.toContain('Policy setting `capture`');
-    expect(renderDpia(facts as Parameters<typeof renderDpia>[0])).toBe(md);
+    expect(renderDpia(facts as unknown as Parameters<typeof renderDpia>[0])).toBe(md);
+    expect(md).toContain('- Personal devices (BYOD): monitored whenever the agent runs');
+    const scoped = renderDpia({
+      ...facts,
+      policy: {
+        ...facts.policy,
+        byodScope: {
+          mode: 'on-premises-and-hours',
+          networks: [
+            {
+              name: 'Main site Wi-Fi',
+              gatewayIps: [],
+              gatewayMacs: ['aa:bb:cc:dd:ee:ff'],
+              dnsSuffixes: [],
+              ssids: [],
+            },
+          ],
+          hours: {
+            timezone: 'Europe/London',
+            periods: [{ days: ['mon', 'tue'], start: '08:00', end: '16:00' }],
+          },
+        },
+      },
+    } as unknown as Parameters<typeof renderDpia>[0]);
+    expect(scoped).toContain(
+      "- Personal devices (BYOD): monitored only while on the school's network (rules: Main site Wi-Fi) and only in school hours (mon/tue 08:00–16:00, Europe/London); outside that the agent collects nothing",
+    );
+    expect(scoped).not.toContain('Policy setting `byodScope`');
   });
 
   it('the matrix follows a new route without anyone editing the document', () => {

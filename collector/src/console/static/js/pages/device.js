@@ -82,6 +82,7 @@ export async function render(main, ctx) {
                   : null,
               ]
             : 'School-owned',
+        ),
         fact(
           'Monitoring scope',
           !d.scope
