@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
+import { toCsv } from '../csv.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
 import type { KvOp, Store } from '../store/types.ts';
 
@@ -183,7 +184,7 @@ export class Agreements {
   }
 }
 
-/** RFC 4180 CSV of the acceptances; a cell starting with = + - @ gets a leading ' (spreadsheet formulas). */
+/** RFC 4180 CSV of the acceptances, formulas made inert (../csv.ts). */
 export function acceptancesCsv(rows: AgreementAcceptance[]): string {
   const cols = [
     'acceptedAt',
@@ -194,16 +195,10 @@ export function acceptancesCsv(rows: AgreementAcceptance[]): string {
     'hostname',
     'source',
   ] as const;
-  const cell = (v: string) => {
-    const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
-  const lines = [cols.join(',')];
-  for (const r of rows)
-    lines.push(
-      cols
-        .map((c) => (c === 'acceptedAt' ? new Date(r.acceptedAt).toISOString() : cell(String(r[c]))))
-        .join(','),
-    );
-  return `${lines.join('\r\n')}\r\n`;
+  return toCsv(
+    cols,
+    rows.map((r) =>
+      cols.map((c) => (c === 'acceptedAt' ? new Date(r.acceptedAt).toISOString() : String(r[c] ?? ''))),
+    ),
+  );
 }

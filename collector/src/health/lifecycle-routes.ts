@@ -4,12 +4,13 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
+import { toCsv } from '../csv.ts';
 import { type Route, route } from '../http/router.ts';
 import { viewOptions } from '../http/routes-devices.ts';
 import { Body, Id, Literals, Reason } from '../http/schema.ts';
 import { deviceView } from '../http/views.ts';
 import { readHealthSettings } from './settings.ts';
-import { csvCell, staleDevices } from './stale.ts';
+import { staleDevices } from './stale.ts';
 
 const IT = ['admin', 'it'] as const;
 export const BULK_ACTIONS = ['revoke', 'retire'] as const;
@@ -69,7 +70,7 @@ export function lifecycleRoutes(app: App, now: () => number): Route[] {
       schema: { summary: 'Stale devices as a CSV report (device text cut as on the device list)' },
       handler: async (ctx) => {
         const { settings, list } = await stale();
-        const rows = [['deviceId', 'kind', 'hostname', 'serial', 'enrolledAt', 'lastSeenAt', 'daysUnseen']];
+        const rows: string[][] = [];
         for (const s of list) {
           const v = deviceView(
             s.device,
@@ -86,7 +87,10 @@ export function lifecycleRoutes(app: App, now: () => number): Route[] {
             String(s.daysUnseen),
           ]);
         }
-        const text = `${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+        const text = toCsv(
+          ['deviceId', 'kind', 'hostname', 'serial', 'enrolledAt', 'lastSeenAt', 'daysUnseen'],
+          rows,
+        );
         await app.audit(
           ctx.principal,
           'lifecycle.stale-report',

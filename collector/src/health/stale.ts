@@ -29,10 +29,3 @@ export function staleDevices(
   }
   return out.sort((a, b) => b.daysUnseen - a.daysUnseen);
 }
-
-/** One CSV cell: quoted, and a leading = + - @ (a spreadsheet formula) made inert with a quote mark. */
-export function csvCell(value: unknown): string {
-  let s = value === undefined || value === null ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return `"${s.replace(/"/g, '""')}"`;
-}

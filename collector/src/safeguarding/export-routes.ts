@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
+import { toCsv } from '../csv.ts';
 import { badInput, notFound, type RequestContext, type Route, route } from '../http/router.ts';
 import { IdParams, Literals, QueryTime } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
@@ -18,7 +19,6 @@ import {
   incidentRow,
   rowCells,
 } from './chronology.ts';
-import { toCsv } from './csv.ts';
 import { INCIDENT_STATUSES, type IncidentService } from './incidents.ts';
 import { SAFEGUARDING } from './roles.ts';
 

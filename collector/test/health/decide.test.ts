@@ -11,7 +11,7 @@ import {
 } from '../../src/health/detect.ts';
 import { localTime, schoolClock } from '../../src/health/school-hours.ts';
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings, mergeSettings } from '../../src/health/settings.ts';
-import { csvCell, staleDevices } from '../../src/health/stale.ts';
+import { staleDevices } from '../../src/health/stale.ts';
 import type { Device, DeviceLiveStatus } from '../../src/store/types.ts';
 
 const MIN = 60_000;
@@ -258,11 +258,5 @@ describe('stale devices', () => {
       ['never-20', 20],
       ['seen-15', 15],
     ]);
-  });
-
-  it('CSV cells are quoted and formulas made inert', () => {
-    expect(csvCell('=HYPERLINK("http://x")')).toBe(`"'=HYPERLINK(""http://x"")"`);
-    expect(csvCell('lab-1')).toBe('"lab-1"');
-    expect(csvCell(undefined)).toBe('""');
   });
 });

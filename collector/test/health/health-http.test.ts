@@ -206,8 +206,10 @@ describe('lifecycle over HTTP', () => {
     });
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const text = await csv.text();
-    expect(text).toContain(`"${a.deviceId}"`);
-    expect(text).toContain(`"'=cmd|calc"`);
+    // The shared RFC 4180 writer (collector/src/csv.ts): quotes only where needed, formulas inert.
+    expect(text.split('\r\n').some((l) => l.startsWith(`${a.deviceId},`))).toBe(true);
+    expect(text).toContain(`,'=cmd|calc,`);
+    expect(text).not.toMatch(/(^|,)"?=cmd/m);
 
     const noReason = await h.api('POST', '/api/v1/lifecycle/bulk', {
       action: 'retire',

@@ -4,8 +4,8 @@
 // to exactly what was stored. Every export is audited with the hash of the exact file.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { csvCell, toCsv } from '../../src/csv.ts';
 import { CHRONOLOGY_COLUMNS } from '../../src/safeguarding/chronology.ts';
-import { csvCell, toCsv } from '../../src/safeguarding/csv.ts';
 import type { Alert, Device } from '../../src/store/types.ts';
 import { Client, type Harness, startHarness, userClient } from '../auth/harness.ts';
 import { makePng, seedAlert, seedDevice } from './seed.ts';
