@@ -83,6 +83,8 @@ export interface AgentProcess {
   kill9(): Promise<void>;
   /** Everything the agent logged on stderr so far (JSON lines). */
   logs(): string;
+  /** Closes the agent's stdin (started with `stdinPipe`): the Windows service host's stop request. */
+  closeStdin(): void;
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** The agent's status.json (undefined before the first write). */
   status(): Promise<
@@ -101,6 +103,8 @@ export async function startAgent(opts: {
   nodeArgs?: string[];
   /** A single executable (packaging/) to run instead of node + entry. */
   exe?: string;
+  /** stdin a pipe the test can close (default: /dev/null). */
+  stdinPipe?: boolean;
 }): Promise<AgentProcess> {
   const child = spawn(
     opts.exe ?? process.execPath,
@@ -113,7 +117,7 @@ export async function startAgent(opts: {
     ],
     {
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     },
   );
   live.add(child);
@@ -161,6 +165,7 @@ export async function startAgent(opts: {
     dataDir: opts.dataDir,
     exited,
     logs: () => out,
+    closeStdin: () => child.stdin?.end(),
     waitForLog,
     async stop() {
       if (isDone()) return;
