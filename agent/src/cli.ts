@@ -42,6 +42,8 @@ Commands:
                                                     report-only on your own machine, unless --enforce)
       [--enrol-config FILE]                         first enrol from an installer's file (SERVER=, ENROL_SECRET=;
                                                     0600), then delete it
+      [--stop-on-stdin-eof]                         also stop cleanly when stdin closes (the Windows service
+                                                    host's stop request)
   status [--json]                                   enrolled? connected? monitoring on/off (BYOD scope), outbox, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
@@ -111,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       'no-enable': { type: 'boolean' },
       'enrol-config': { type: 'string' },
+      'stop-on-stdin-eof': { type: 'boolean' },
       'unit-dir': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
@@ -160,7 +163,13 @@ export async function main(argv: string[]): Promise<number> {
       // An installer's enrol config (packaging/): enrol at first start, then the file is gone.
       // A failure exits non-zero so the service manager retries; the file stays for that retry.
       if (values['enrol-config']) await enrolFromConfig(values['enrol-config'], dataDir, log);
-      return runAgent(dataDir, values.demo === true, values.enforce === true, log);
+      return runAgent(
+        dataDir,
+        values.demo === true,
+        values.enforce === true,
+        log,
+        values['stop-on-stdin-eof'] === true,
+      );
     case 'status':
       return status(dataDir, values.json === true);
     case 'unenrol':
@@ -222,17 +231,52 @@ async function askYes(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * Calls `stop` once on SIGTERM or SIGINT and, with `stdinEof`, when stdin ends: the Windows service
+ * host (packaging/windows/service-host.c) has no signals to send, so it closes the agent's stdin
+ * pipe to ask for a clean stop (agentStopping sent, outbox flushed) before any TerminateProcess.
+ * Returns the function that removes the listeners.
+ */
+function onStopRequest(stop: (reason: string) => void, stdinEof: boolean): () => void {
+  let asked = false;
+  const once = (reason: string) => () => {
+    if (asked) return;
+    asked = true;
+    stop(reason);
+  };
+  const term = once('SIGTERM');
+  const int = once('SIGINT');
+  const eof = once('service stop');
+  process.once('SIGTERM', term);
+  process.once('SIGINT', int);
+  if (stdinEof) {
+    process.stdin.once('end', eof);
+    process.stdin.once('close', eof);
+    process.stdin.resume();
+  }
+  return () => {
+    process.off('SIGTERM', term);
+    process.off('SIGINT', int);
+    if (stdinEof) {
+      process.stdin.off('end', eof);
+      process.stdin.off('close', eof);
+      process.stdin.pause();
+    }
+  };
+}
+
 async function runAgent(
   dataDir: string,
   demo: boolean,
   enforce: boolean,
   log: ReturnType<typeof createLogger>,
+  stopOnStdinEof = false,
 ): Promise<number> {
   const countSpawns = process.env['CUSTODIAN_COUNT_SPAWNS'] === '1' ? installSpawnCounter() : undefined;
   if (enforce && !demo) log.info('--enforce only matters with --demo: a real deployment enforces its policy');
   // A library's stray rejection must not take the agent down (screenshot-desktop has one).
   process.on('unhandledRejection', (err) => log.error('unhandled rejection (continuing)', { err }));
-  if (!(await waitForEnrolment(dataDir, log))) return 1;
+  if (!(await waitForEnrolment(dataDir, log, stopOnStdinEof))) return 1;
   const agent = await startAgent({
     dataDir,
     version: pkg.version,
@@ -250,8 +294,7 @@ async function runAgent(
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    onStopRequest(stop, stopOnStdinEof);
   });
   return 0;
 }
@@ -260,7 +303,11 @@ async function runAgent(
  * A service installed before enrolment must not crash-loop under Restart=always: without a TTY
  * it waits for credentials to appear. On a terminal, not being enrolled is an error.
  */
-async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLogger>): Promise<boolean> {
+async function waitForEnrolment(
+  dataDir: string,
+  log: ReturnType<typeof createLogger>,
+  stopOnStdinEof: boolean,
+): Promise<boolean> {
   if (await loadCredentials(dataDir)) return true;
   const pending = await loadPending(dataDir).catch(() => undefined);
   if (pending)
@@ -275,11 +322,9 @@ async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLo
   }
   log.warn('not enrolled yet; waiting for `custodian-agent enrol`', { dataDir });
   let stop = false;
-  const onSignal = () => {
+  const removeStopListeners = onStopRequest(() => {
     stop = true;
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  }, stopOnStdinEof);
   const claimEveryMs = Number(process.env['CUSTODIAN_AGENT_CLAIM_INTERVAL_MS'] ?? 30_000);
   let nextClaim = 0;
   while (!stop && !(await loadCredentials(dataDir).catch(() => undefined))) {
@@ -292,8 +337,7 @@ async function waitForEnrolment(dataDir: string, log: ReturnType<typeof createLo
     }
     await new Promise((r) => setTimeout(r, 2_000));
   }
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  removeStopListeners();
   return !stop;
 }
 

@@ -9,7 +9,9 @@
  *      secret value once enrolment succeeded (or the device was enrolled already);
  *   2. runs `custodian-agent.exe run` beside it, stdout/stderr appended to
  *      %ProgramData%\Custodian\agent\logs\agent.log, restarting it 5 s after it exits;
- *   3. on stop, ends the agent (TerminateProcess: the agent's outbox survives a kill, see the
+ *   3. on stop, asks the agent to stop by closing its stdin pipe (`run --stop-on-stdin-eof`:
+ *      the agent sends agentStopping and flushes, so IT does not see an unclean stop), waits up to
+ *      STOP_GRACE_MS, then ends it (TerminateProcess: the agent's outbox survives a kill, see the
  *      agent's README) and reports STOPPED. The agent runs in a job object that kills it
  *      if this host dies.
  * Built with Debian's mingw-w64 (packaging/src/msi.ts); about 30 KB, no .NET needed.
@@ -20,10 +22,14 @@
 
 #define SERVICE_NAME L"CustodianAgent"
 #define REG_KEY L"SOFTWARE\\Custodian\\Agent"
+/* How long a stopping agent may take before it is ended (its own stop takes about a second). */
+#define STOP_GRACE_MS 10000
 
 static SERVICE_STATUS_HANDLE g_status_handle;
 static SERVICE_STATUS g_status;
 static HANDLE g_stop_event;
+/* Set once the agent has exited after a stop request (the stop waits for it, see control_handler). */
+static HANDLE g_agent_gone;
 static HANDLE g_job;
 static wchar_t g_dir[MAX_PATH];
 static wchar_t g_log_dir[MAX_PATH];
@@ -55,30 +61,51 @@ static DWORD WINAPI control_handler(DWORD control, DWORD type, LPVOID data, LPVO
   if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
     report(SERVICE_STOP_PENDING, NO_ERROR);
     SetEvent(g_stop_event);
+    /* Answer once the agent is gone (a clean stop takes about a second, STOP_GRACE_MS at most):
+     * an installer that does not wait for STOPPED (Wine's msiexec) then finds its files free. */
+    WaitForSingleObject(g_agent_gone, STOP_GRACE_MS + 2000);
     return NO_ERROR;
   }
   return control == SERVICE_CONTROL_INTERROGATE ? NO_ERROR : ERROR_CALL_NOT_IMPLEMENTED;
 }
 
-/* Starts custodian-agent.exe with `args`, output appended to agent.log, inside the job. */
-static HANDLE start_agent(const wchar_t *args) {
+/*
+ * Starts custodian-agent.exe with `args`, output appended to agent.log, inside the job. With
+ * `stdin_write`, the agent's stdin is a pipe whose write end is returned there (closing it is the
+ * stop request); otherwise stdin is NUL.
+ */
+static HANDLE start_agent(const wchar_t *args, HANDLE *stdin_write) {
   wchar_t cmd[4096], log_path[MAX_PATH];
   swprintf(cmd, 4096, L"\"%ls\\custodian-agent.exe\" %ls", g_dir, args);
   swprintf(log_path, MAX_PATH, L"%ls\\agent.log", g_log_dir);
   SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
   HANDLE log = CreateFileW(log_path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_ALWAYS,
                            FILE_ATTRIBUTE_NORMAL, NULL);
-  HANDLE nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING, 0, NULL);
+  HANDLE nul = INVALID_HANDLE_VALUE, pipe_read = NULL, pipe_write = NULL;
+  if (stdin_write) {
+    *stdin_write = NULL;
+    if (!CreatePipe(&pipe_read, &pipe_write, &sa, 0)) {
+      pipe_read = NULL;
+      pipe_write = NULL;
+    } else {
+      SetHandleInformation(pipe_write, HANDLE_FLAG_INHERIT, 0);
+    }
+  }
+  if (!pipe_read)
+    nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING, 0, NULL);
   STARTUPINFOW si = {0};
   si.cb = sizeof(si);
   si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = nul;
+  si.hStdInput = pipe_read ? pipe_read : nul;
   si.hStdOutput = log;
   si.hStdError = log;
   PROCESS_INFORMATION pi = {0};
   BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NO_WINDOW | CREATE_SUSPENDED, NULL, g_dir, &si, &pi);
   if (log != INVALID_HANDLE_VALUE) CloseHandle(log);
   if (nul != INVALID_HANDLE_VALUE) CloseHandle(nul);
+  if (pipe_read) CloseHandle(pipe_read);
+  if (!ok && pipe_write) CloseHandle(pipe_write);
+  if (ok && stdin_write) *stdin_write = pipe_write;
   if (!ok) {
     wchar_t msg[512];
     swprintf(msg, 512, L"cannot start custodian-agent.exe (error %lu)", GetLastError());
@@ -118,7 +145,7 @@ static void enrol_from_registry(void) {
     wchar_t args[1200];
     swprintf(args, 1200, L"enrol --server \"%ls\"", server);
     SetEnvironmentVariableW(L"CUSTODIAN_ENROL_SECRET", secret);
-    HANDLE p = start_agent(args);
+    HANDLE p = start_agent(args, NULL);
     SetEnvironmentVariableW(L"CUSTODIAN_ENROL_SECRET", NULL);
     SecureZeroMemory(secret, sizeof(secret));
     DWORD code = 1;
@@ -126,7 +153,7 @@ static void enrol_from_registry(void) {
     if (p) running = wait_helper(p, 120000, &code);
     /* 0: enrolled. The agent refuses a second enrolment; `status` (exit 0 when enrolled) tells. */
     if (running && code != 0) {
-      HANDLE s = start_agent(L"status");
+      HANDLE s = start_agent(L"status", NULL);
       if (s) running = wait_helper(s, 60000, &code);
     }
     if (!running) {
@@ -149,6 +176,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   if (!g_status_handle) return;
   report(SERVICE_START_PENDING, NO_ERROR);
   g_stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  g_agent_gone = CreateEventW(NULL, TRUE, FALSE, NULL);
   g_job = CreateJobObjectW(NULL, NULL);
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = {0};
   limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
@@ -157,17 +185,25 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   host_log(L"service started");
   enrol_from_registry();
   while (WaitForSingleObject(g_stop_event, 0) == WAIT_TIMEOUT) {
-    HANDLE agent = start_agent(L"run");
+    HANDLE stop_pipe = NULL;
+    HANDLE agent = start_agent(L"run --stop-on-stdin-eof", &stop_pipe);
     HANDLE waits[2] = {g_stop_event, agent};
     DWORD which = agent ? WaitForMultipleObjects(2, waits, FALSE, INFINITE) : WAIT_OBJECT_0 + 1;
+    if (stop_pipe) CloseHandle(stop_pipe);
     if (which == WAIT_OBJECT_0) {
-      if (agent) TerminateProcess(agent, 0);
+      if (agent && WaitForSingleObject(agent, STOP_GRACE_MS) == WAIT_TIMEOUT) {
+        host_log(L"agent did not stop within the grace period; ending it");
+        TerminateProcess(agent, 0);
+      } else if (agent) {
+        host_log(L"agent stopped cleanly");
+      }
     } else {
       host_log(L"agent exited; restarting in 5 s");
       WaitForSingleObject(g_stop_event, 5000);
     }
     if (agent) CloseHandle(agent);
   }
+  SetEvent(g_agent_gone);
   host_log(L"service stopped");
   CloseHandle(g_job);
   report(SERVICE_STOPPED, NO_ERROR);

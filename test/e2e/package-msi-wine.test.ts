@@ -158,5 +158,19 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
       'agent and host processes gone',
       30_000,
     );
+    // The service stop reached the agent as a clean stop (the host closes its stdin), not a kill:
+    // its goodbye is in the timeline, so IT does not see an agent stopped without a shutdown.
+    const { deviceId } = JSON.parse(readFileSync(join(dataDir(), 'credentials.json'), 'utf8')) as {
+      deviceId: string;
+    };
+    const t = await timeline(collector!, deviceId);
+    expect(readFileSync(join(dataDir(), 'logs', 'service-host.log'), 'utf8')).toContain(
+      'agent stopped cleanly',
+    );
+    expect(
+      t
+        .filter((i) => i.kind === 'agentStopping')
+        .map((i) => (i.event['agentStopping'] as { reason?: string }).reason),
+    ).toEqual(['service stop']);
   }, 300_000);
 });

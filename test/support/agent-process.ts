@@ -83,6 +83,8 @@ export interface AgentProcess {
   kill9(): Promise<void>;
   /** Everything the agent logged on stderr so far (JSON lines). */
   logs(): string;
+  /** Closes the agent's stdin (started with `stdinPipe`): the Windows service host's stop request. */
+  closeStdin(): void;
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** The agent's status.json (undefined before the first write). */
   status(): Promise<
@@ -106,6 +108,8 @@ export async function startAgent(opts: {
    * (test/support/netns.ts): the pid is then the agent's own.
    */
   prefix?: string[];
+  /** stdin a pipe the test can close (default: /dev/null). */
+  stdinPipe?: boolean;
 }): Promise<AgentProcess> {
   const [prefixCmd, ...prefixArgs] = opts.prefix ?? [];
   const program = opts.exe ?? process.execPath;
@@ -121,7 +125,7 @@ export async function startAgent(opts: {
     ],
     {
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     },
   );
   live.add(child);
@@ -169,6 +173,7 @@ export async function startAgent(opts: {
     dataDir: opts.dataDir,
     exited,
     logs: () => out,
+    closeStdin: () => child.stdin?.end(),
     waitForLog,
     async stop() {
       if (isDone()) return;
