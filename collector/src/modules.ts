@@ -8,6 +8,13 @@ import type { AppModule } from './app.ts';
 import { authModule } from './auth/index.ts';
 import { consoleModule } from './console/index.ts';
 import { extensionModule } from './extension/index.ts';
+import { notifyModule } from './notify/index.ts';
 import { safeguardingModule } from './safeguarding/index.ts';
 
-export const MODULES: AppModule[] = [authModule, safeguardingModule, extensionModule, consoleModule];
+export const MODULES: AppModule[] = [
+  authModule,
+  safeguardingModule,
+  notifyModule,
+  extensionModule,
+  consoleModule,
+];

@@ -22,6 +22,14 @@ export const AUDIT = {
   evidenceExported: 'evidence.exported',
   incidentCreated: 'incident.created',
   incidentUpdated: 'incident.updated',
+  alertAcknowledged: 'alert.acknowledged',
+  alertViewed: 'alert.viewed',
+  alertNotified: 'alert.notified',
+  alertNotifyFailed: 'alert.notify-failed',
+  notifySettingsChanged: 'notify.settings-changed',
+  notifyWebhookCreated: 'notify.webhook-created',
+  notifyWebhookDeleted: 'notify.webhook-deleted',
+  notifyTestSent: 'notify.test-sent',
 } as const;
 
 /** How services write an audit record without an HTTP principal (App['audit'] fits it). */
