@@ -54,11 +54,10 @@ export function decideRota(
   now: number,
 ): RotaDecision {
   if (state.ended) return { kind: 'end', reason: state.ended.reason };
-  const since = (e: AlertHistoryEntry) => e.at >= state.startedAt;
   if (alert.history.some((e) => e.action === 'acknowledged')) return { kind: 'end', reason: 'acknowledged' };
   if (alert.status !== 'new') return { kind: 'end', reason: 'decided' };
   // `viewed` is a person opening the alert in the console (the `opened` entry is ingest creating it).
-  if (settings.rota.stopOn === 'viewed' && alert.history.some((e) => e.action === 'viewed' && since(e)))
+  if (settings.rota.stopOn === 'viewed' && alert.history.some((e) => e.action === 'viewed'))
     return { kind: 'end', reason: 'viewed' };
   if (state.contacts.length === 0) return { kind: 'end', reason: 'no-contacts' };
   if (state.told === 0 || state.lastToldAt === null)
