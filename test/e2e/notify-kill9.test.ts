@@ -20,7 +20,10 @@ afterEach(async () => {
 async function api(c: CollectorProcess, method: string, path: string, body?: unknown) {
   const res = await fetch(`${c.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${c.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${c.adminToken}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   // biome-ignore lint/suspicious/noExplicitAny: the test reads the JSON it asserts on
@@ -36,7 +39,10 @@ describe('collector killed with a notification pending', () => {
 
     collector = await startCollector();
     const c = collector;
-    expect((await api(c, 'PUT', '/api/v1/notify/settings', { delivery: { retryBaseSeconds: 1, maxAttempts: 50 } })).status).toBe(200);
+    expect(
+      (await api(c, 'PUT', '/api/v1/notify/settings', { delivery: { retryBaseSeconds: 1, maxAttempts: 50 } }))
+        .status,
+    ).toBe(200);
     const hook = await api(c, 'POST', '/api/v1/notify/webhooks', {
       name: 'kill9',
       url: `http://127.0.0.1:${port}/hook`,
@@ -49,7 +55,13 @@ describe('collector killed with a notification pending', () => {
     const enrol = await fetch(`${c.url}/api/v1/enrol`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ secret: c.enrolSecret, machineId: 'notify-k9', hostname: 'k9', os: 'linux', serial: 'K9' }),
+      body: JSON.stringify({
+        secret: c.enrolSecret,
+        machineId: 'notify-k9',
+        hostname: 'k9',
+        os: 'linux',
+        serial: 'K9',
+      }),
     });
     const { deviceId, deviceKey } = (await enrol.json()) as { deviceId: string; deviceKey: string };
     const agent = new AgentClient(c.wsUrl);
@@ -59,10 +71,14 @@ describe('collector killed with a notification pending', () => {
     agent.close();
 
     // The message waits: at least one attempt failed against the closed port.
-    await waitFor(async () => {
-      const log = await api(c, 'GET', `/api/v1/notify/deliveries?endpoint=${endpoint}`);
-      return log.json.deliveries.length >= 1 && log.json.deliveries.every((d: { ok: boolean }) => !d.ok);
-    }, 'a failed attempt', 30_000);
+    await waitFor(
+      async () => {
+        const log = await api(c, 'GET', `/api/v1/notify/deliveries?endpoint=${endpoint}`);
+        return log.json.deliveries.length >= 1 && log.json.deliveries.every((d: { ok: boolean }) => !d.ok);
+      },
+      'a failed attempt',
+      30_000,
+    );
     expect((await api(c, 'GET', '/api/v1/notify/outbox')).json.pending).toHaveLength(1);
 
     await c.kill9();
@@ -70,7 +86,11 @@ describe('collector killed with a notification pending', () => {
     await c.restart();
 
     await waitFor(async () => receiver!.accepted().length >= 1, 'the delivery after restart', 60_000);
-    await waitFor(async () => (await api(c, 'GET', '/api/v1/notify/outbox')).json.pending.length === 0, 'outbox drained', 30_000);
+    await waitFor(
+      async () => (await api(c, 'GET', '/api/v1/notify/outbox')).json.pending.length === 0,
+      'outbox drained',
+      30_000,
+    );
     // Time for a wrong second send to arrive (the loop runs every second).
     await new Promise((r) => setTimeout(r, 3000));
     expect(receiver.accepted()).toHaveLength(1);
