@@ -7,6 +7,7 @@ import { AGE_BANDS, USB_MODES } from '@custodian/policy';
 import { ErrorCode } from '@custodian/protocol';
 import { ROLES } from '../http/router.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
+import { ROTA_STOP_ON, SMTP_SECURITY, TIME_WINDOWS, WEBHOOK_EVENTS } from '../notify/settings.ts';
 import { ALERT_SOURCES, ALERT_STATUSES } from '../safeguarding/alert-query.ts';
 import { INCIDENT_STATUSES, OUTCOMES, PERSON_ROLES, REFERRAL_AGENCIES } from '../safeguarding/incidents.ts';
 
@@ -22,6 +23,10 @@ export const CONSOLE_OPTIONS = {
   categories: CATEGORIES,
   commandKinds: COMMAND_KINDS,
   roles: ROLES,
+  smtpSecurity: SMTP_SECURITY,
+  timeWindows: TIME_WINDOWS,
+  rotaStopOn: ROTA_STOP_ON,
+  webhookEvents: WEBHOOK_EVENTS,
   /** The one catalogue (protocol/src/errors.ts): the console names its own failures with these. */
   errorCodes: ErrorCode,
 } as const;

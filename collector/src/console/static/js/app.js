@@ -17,6 +17,7 @@ const NAV = [
   { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
   { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
+  { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
 ];
@@ -38,6 +39,7 @@ const ROUTES = [
   { re: /^#\/audit$/, page: 'audit' },
   { re: /^#\/users$/, page: 'users' },
   { re: /^#\/inbox$/, page: 'inbox' },
+  { re: /^#\/notify$/, page: 'notify' },
 ];
 
 /** @type {User | null} */

@@ -12,6 +12,10 @@ export const OPTIONS: Readonly<{
   categories: readonly string[];
   commandKinds: readonly string[];
   roles: readonly string[];
+  smtpSecurity: readonly string[];
+  timeWindows: readonly string[];
+  rotaStopOn: readonly string[];
+  webhookEvents: readonly string[];
   errorCodes: Readonly<Record<string, string>> & {
     UNAVAILABLE: string;
     INTERNAL: string;
