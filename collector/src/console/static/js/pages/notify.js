@@ -59,8 +59,8 @@ export async function render(main) {
   const save = async (what, fn) => {
     try {
       await fn();
-      say.say(what, 'ok');
       await draw();
+      say.say(what, 'ok');
     } catch (err) {
       say.say(/** @type {Error} */ (err).message, 'error');
     }
