@@ -71,14 +71,20 @@ export function alertMessage(a: AlertFacts, consoleUrl: string, step: number): M
   };
 }
 
+/** One line of plain text: control characters (a newline in a subject header) become spaces. */
+function oneLine(s: string, max: number): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').slice(0, max);
+}
+
 export function staffMessage(n: StaffNotification, consoleUrl: string): Message {
   const link = `${base(consoleUrl)}/#/`;
+  const subject = oneLine(n.subject, 400);
   return {
-    subject: `Custodian (${n.to}): ${n.subject}`.slice(0, 200),
+    subject: oneLine(`Custodian (${n.to}): ${subject}`, 200),
     text: [
-      n.subject,
+      subject,
       '',
-      `Kind: ${n.kind}`,
+      `Kind: ${oneLine(n.kind, 100)}`,
       `At: ${new Date(n.at).toISOString()}`,
       '',
       `Console: ${link}`,

@@ -14,6 +14,10 @@ import { Sender } from './sender.ts';
 import { type NotifySettings, SETTINGS_NS, SettingsStore } from './settings.ts';
 import { StaffFeed } from './staff-feed.ts';
 
+/** Sent messages and delivery attempts are kept this long (the alert's history and the audit log keep theirs for good). */
+export const KEEP_RECORDS_MS = 90 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
 export interface NotifyModuleOptions {
   /** How often the loop runs (default 1000 ms). */
   tickMs?: number;
@@ -80,9 +84,22 @@ export async function installNotify(
     await rota.stepAll();
     await sender.tick();
   };
+  // At most one pass waiting behind the one running: a slow relay does not pile up passes.
+  let queued = false;
+  let lastPrune = 0;
   const tick = () => {
-    if (stopped) return running;
-    running = running.then(pass).catch((err: unknown) => log.error({ err }, 'notification pass failed'));
+    if (stopped || queued) return running;
+    queued = true;
+    running = running
+      .then(async () => {
+        queued = false;
+        await pass();
+        if (now() - lastPrune >= PRUNE_EVERY_MS) {
+          lastPrune = now();
+          await outbox.prune(now() - KEEP_RECORDS_MS);
+        }
+      })
+      .catch((err: unknown) => log.error({ err }, 'notification pass failed'));
     return running;
   };
   const onAlert = (a: Alert) => {

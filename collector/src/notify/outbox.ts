@@ -165,6 +165,22 @@ export class Outbox {
     await this.o.pending.del(id);
   }
 
+  /** Deletes sent (or given-up) entries and delivery attempts older than `before`. Returns how many. */
+  async prune(before: number): Promise<number> {
+    let n = 0;
+    for (const { key, value } of await this.o.sent.list())
+      if ((value.sentAt ?? value.createdAt) < before) {
+        await this.o.sent.del(key);
+        n++;
+      }
+    for (const { key, value } of await this.o.log.list())
+      if (value.at < before) {
+        await this.o.log.del(key);
+        n++;
+      }
+    return n;
+  }
+
   async log(entry: Omit<DeliveryLogEntry, 'at'>): Promise<void> {
     const at = this.o.now();
     await this.o.log.put(`${entry.endpoint}-${String(at).padStart(15, '0')}-${randomId(6)}`, {

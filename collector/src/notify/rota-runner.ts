@@ -45,19 +45,20 @@ export class RotaRunner {
     if (alert.severity < s.alertMinSeverity) return false;
     if (await this.d.states.get(alert.id)) return false;
     const now = this.d.now();
+    const contacts = contactsFor(alert.severity, now, s);
+    const hooks = s.webhooks.filter((w) => w.events.includes('alert'));
+    // Nobody to tell (no rota set up yet): no chain, and no write at all.
+    if (contacts.length === 0 && hooks.length === 0) return false;
     const facts = alertFacts(alert);
     const message = alertMessage(facts, this.d.consoleUrl(), 0);
-    for (const w of s.webhooks.filter((w) => w.events.includes('alert')))
+    for (const w of hooks)
       await this.d.outbox.enqueue(`alert-${alert.id}-hook`, 'webhook', w.id, message, {
         kind: 'alert',
         alertId: alert.id,
         step: 0,
       });
     await this.d.active.put(alert.id, { since: now });
-    await this.d.states.update(
-      alert.id,
-      (cur) => cur ?? newRotaState(alert.id, contactsFor(alert.severity, now, s), now),
-    );
+    await this.d.states.update(alert.id, (cur) => cur ?? newRotaState(alert.id, contacts, now));
     await this.step(alert.id);
     return true;
   }
