@@ -105,7 +105,13 @@ describe('console: notification settings', () => {
       expect(link).not.toBe('');
       await waitFor(async () => receiver.accepted().length === 2, 'the alert webhook', 30_000);
 
+      // Not signed in: the link asks for sign-in, then opens the alert.
+      await page.context().clearCookies();
+      await page.goto('about:blank');
       await page.goto(link);
+      await page.getByLabel('Username').fill(dsl.username);
+      await page.getByLabel('Password', { exact: true }).fill(dsl.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('button', { name: 'Acknowledge' }).click();
       await page.getByText('Acknowledged: nobody else will be notified.').waitFor();
       await page.getByRole('button', { name: /Acknowledged by dsl-lead/ }).waitFor();

@@ -49,6 +49,8 @@ let cleanup = null;
 let renderSeq = 0;
 /** @type {(() => void) | null} */
 let stopBanner = null;
+/** The page asked for before sign-in (e.g. an alert linked from an email). @type {string | null} */
+let afterSignIn = null;
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const top = /** @type {HTMLElement} */ (document.getElementById('top'));
@@ -149,9 +151,16 @@ async function route() {
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
   let hash = location.hash || '#/';
-  if (!user && hash !== '#/login') hash = '#/login';
+  if (!user && hash !== '#/login') {
+    // A link from a notification email (#/alerts/…) opens after sign-in, not the home page.
+    if (hash !== '#/') afterSignIn = hash;
+    hash = '#/login';
+  }
   if (user?.mustChangePassword && hash !== '#/password') hash = '#/password';
-  if (user && (hash === '#/' || hash === '#/login')) hash = HOME[user.role] ?? '#/devices';
+  if (user && !user.mustChangePassword && (hash === '#/' || hash === '#/login')) {
+    hash = afterSignIn ?? HOME[user.role] ?? '#/devices';
+    afterSignIn = null;
+  } else if (user && (hash === '#/' || hash === '#/login')) hash = HOME[user.role] ?? '#/devices';
   if (hash !== (location.hash || '#/')) {
     history.replaceState(null, '', hash);
   }
@@ -198,6 +207,8 @@ async function route() {
 
 async function startConsole() {
   setUnauthenticatedHandler(() => {
+    // The session ended under this page: come back to it after signing in again.
+    if (user && location.hash && location.hash !== '#/login') afterSignIn = location.hash;
     user = null;
     disconnectLive();
     navigate('#/login');
