@@ -17,6 +17,8 @@ import { StaffFeed } from './staff-feed.ts';
 /** Sent messages and delivery attempts are kept this long (the alert's history and the audit log keep theirs for good). */
 export const KEEP_RECORDS_MS = 90 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** How long stop() waits for a pass in hand. */
+const STOP_WAIT_MS = 3_000;
 
 export interface NotifyModuleOptions {
   /** How often the loop runs (default 1000 ms). */
@@ -130,8 +132,14 @@ export async function installNotify(
       stopped = true;
       clearInterval(timer);
       app.live.off('alert', onAlert);
-      // The store closes after this: let a pass in hand finish its writes.
-      await running;
+      // The store closes after this: let a pass in hand finish its writes, but do not hold the
+      // shutdown for a relay that hangs (what it was sending stays waiting and goes after the restart).
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        running,
+        new Promise<void>((resolve) => (wait = setTimeout(resolve, STOP_WAIT_MS))),
+      ]);
+      clearTimeout(wait);
     },
   };
 }

@@ -63,20 +63,17 @@ export function retryDelayMs(attempts: number, baseSeconds: number): number {
   return Math.min(baseSeconds * 1000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
 }
 
-export class Outbox {
-  private readonly o: {
-    pending: KvNamespace<OutboxEntry>;
-    sent: KvNamespace<OutboxEntry>;
-    log: KvNamespace<DeliveryLogEntry>;
-    now: () => number;
-  };
+export interface OutboxDeps {
+  pending: KvNamespace<OutboxEntry>;
+  sent: KvNamespace<OutboxEntry>;
+  log: KvNamespace<DeliveryLogEntry>;
+  now: () => number;
+}
 
-  constructor(o: {
-    pending: KvNamespace<OutboxEntry>;
-    sent: KvNamespace<OutboxEntry>;
-    log: KvNamespace<DeliveryLogEntry>;
-    now: () => number;
-  }) {
+export class Outbox {
+  private readonly o: OutboxDeps;
+
+  constructor(o: OutboxDeps) {
     this.o = o;
   }
 

@@ -14,28 +14,21 @@ import type { SettingsStore } from './settings.ts';
 /** Alerts this recent that have no chain yet get one at start (opened while the collector went down mid-way). */
 export const RECOVER_MS = 24 * 3_600_000;
 
-export class RotaRunner {
-  private readonly d: {
-    store: Store;
-    states: KvNamespace<RotaState>;
-    active: KvNamespace<{ since: number }>;
-    outbox: Outbox;
-    settings: SettingsStore;
-    consoleUrl: () => string;
-    log: Logger;
-    now: () => number;
-  };
+export interface RotaRunnerDeps {
+  store: Store;
+  states: KvNamespace<RotaState>;
+  active: KvNamespace<{ since: number }>;
+  outbox: Outbox;
+  settings: SettingsStore;
+  consoleUrl: () => string;
+  log: Logger;
+  now: () => number;
+}
 
-  constructor(d: {
-    store: Store;
-    states: KvNamespace<RotaState>;
-    active: KvNamespace<{ since: number }>;
-    outbox: Outbox;
-    settings: SettingsStore;
-    consoleUrl: () => string;
-    log: Logger;
-    now: () => number;
-  }) {
+export class RotaRunner {
+  private readonly d: RotaRunnerDeps;
+
+  constructor(d: RotaRunnerDeps) {
     this.d = d;
   }
 
