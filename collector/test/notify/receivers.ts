@@ -27,6 +27,8 @@ export async function startSmtp(port = 0): Promise<{
   const mails: Mail[] = [];
   const server = new SMTPServer({
     authOptional: true,
+    // No reverse DNS of 127.0.0.1 per connection (~100 ms here): the figures are the collector's.
+    disableReverseLookup: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onData(stream, session, callback) {
