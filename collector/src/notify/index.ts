@@ -38,7 +38,7 @@ export interface InstalledNotify {
 }
 
 export async function installNotify(
-  app: Pick<App, 'store' | 'router' | 'live' | 'log' | 'config' | 'enrol'>,
+  app: Pick<App, 'store' | 'router' | 'live' | 'log' | 'config' | 'enrol'> & Partial<Pick<App, 'counts'>>,
   options: NotifyModuleOptions = {},
 ): Promise<InstalledNotify> {
   const now = options.now ?? Date.now;
@@ -63,7 +63,7 @@ export async function installNotify(
     log,
     now,
   });
-  const sender = new Sender({ store, outbox, settings, notifications, log, now });
+  const sender = new Sender({ store, outbox, settings, notifications, log, now, counts: app.counts });
   const staff = new StaffFeed({
     notifications,
     picked: store.kv<{ at: number; targets: number }>('notify-staff-picked'),

@@ -5,6 +5,7 @@
 import { AUDIT } from '../auth/audit.ts';
 import type { StaffNotification } from '../auth/notifications.ts';
 import type { Logger } from '../log.ts';
+import type { MetricCounts } from '../metrics/counts.ts';
 import type { AuditInput, KvNamespace, Store } from '../store/types.ts';
 import { sendEmail } from './email.ts';
 import { endpointKey, type Outbox, type OutboxEntry } from './outbox.ts';
@@ -18,6 +19,8 @@ export interface SenderDeps {
   notifications: KvNamespace<StaffNotification>;
   log: Logger;
   now: () => number;
+  /** `/metrics` counters (absent in unit tests). */
+  counts?: Pick<MetricCounts, 'notifySent' | 'notifyFailedAttempts' | 'notifyGivenUp'> | undefined;
 }
 
 /** One attempt on the wire. Throws (or returns ok: false) when the endpoint did not take it. */
@@ -90,7 +93,9 @@ export class Sender {
       detail: result.detail,
       ms: this.d.now() - started,
     });
+    const counts = this.d.counts;
     if (result.ok) {
+      if (counts) counts.notifySent++;
       await outbox.markSent(e);
       await this.afterSent(e, endpoint);
       return;
@@ -100,12 +105,17 @@ export class Sender {
       return;
     }
     const retry = { baseSeconds: s.delivery.retryBaseSeconds, maxAttempts: s.delivery.maxAttempts };
+    const last = e.attempts + 1 >= retry.maxAttempts;
+    if (counts) {
+      if (last) counts.notifyGivenUp++;
+      else counts.notifyFailedAttempts++;
+    }
     await outbox.markFailed(e, result.detail, retry);
     this.d.log.warn(
       { channel: e.channel, endpoint, attempt: e.attempts + 1, error: result.detail },
       'notification not delivered',
     );
-    if (e.attempts + 1 >= retry.maxAttempts && e.source.kind === 'alert')
+    if (last && e.source.kind === 'alert')
       await this.alertHistory(e, endpoint, 'notify-failed', AUDIT.alertNotifyFailed, result.detail);
   }
 

@@ -18,6 +18,7 @@ import { createNotifyModule } from '../../src/notify/index.ts';
 import { safeguardingModule } from '../../src/safeguarding/index.ts';
 import { Client, createStaffClient, TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, flagged } from '../helpers/agent-client.ts';
+import { metricValue, scrapeMetrics } from '../helpers/metrics-scrape.ts';
 import { decodedMail, startSmtp, startWebhookReceiver } from './receivers.ts';
 
 const ADMIN_TOKEN = randomBytes(32).toString('base64url');
@@ -217,6 +218,13 @@ describe('webhooks', () => {
         [2, false],
         [1, false],
       ]);
+      // /metrics counts the two failed attempts (none given up).
+      const metrics = await scrapeMetrics(url, { authorization: `Bearer ${ADMIN_TOKEN}` });
+      const delivered = (result: string) =>
+        metricValue(metrics, 'custodian_notify_deliveries_total', { result });
+      expect(delivered('failed-attempt')).toBe(2);
+      expect(delivered('given-up')).toBe(0);
+      expect(delivered('sent')).toBeGreaterThanOrEqual(2);
       const ob = await admin.req('GET', '/api/v1/notify/outbox');
       const sent = ob.json.done.filter((e: { endpoint: string }) => e.endpoint === `webhook-${hookId}`);
       expect(sent).toHaveLength(1);
