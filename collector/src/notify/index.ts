@@ -79,8 +79,8 @@ export async function installNotify(
   let recovered = false;
   const pass = async () => {
     if (!recovered) {
-      recovered = true;
       await rota.recover();
+      recovered = true;
     }
     await staff.tick();
     await rota.stepAll();
@@ -118,8 +118,7 @@ export async function installNotify(
   const timer = setInterval(() => void tick(), options.tickMs ?? 1000);
   timer.unref();
 
-  for (const r of notifyRoutes({ store, settings, outbox, consoleUrl, now, wake: () => void tick() }))
-    app.router.add(r);
+  for (const r of notifyRoutes({ store, settings, outbox, consoleUrl, now })) app.router.add(r);
 
   return {
     settings,
