@@ -15,6 +15,7 @@ import { deliverOnce } from './sender.ts';
 import { newWebhookSecret, publicSettings, type SettingsStore } from './settings.ts';
 import {
   applyPatch,
+  checkWebhookUrl,
   DeliveriesQuery,
   SettingsBody,
   type SettingsPatch,
@@ -67,7 +68,8 @@ export function notifyRoutes(deps: {
       access,
       schema: { body: WebhookBody, summary: 'Add a webhook; its signing secret is in this answer only' },
       handler: async (ctx) => {
-        const { name, url, events } = ctx.input.body;
+        const { name, events } = ctx.input.body;
+        const url = checkWebhookUrl(ctx.input.body.url);
         const secret = newWebhookSecret();
         const hook = {
           id: randomBytes(8).toString('hex'),

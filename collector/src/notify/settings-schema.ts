@@ -131,7 +131,7 @@ export const WebhookBody = Body({
   url: Type.String({
     maxLength: 2000,
     pattern: '^https?://[^\\s]+$',
-    description: 'the receiver URL (http or https)',
+    description: 'the receiver URL: https (plain http only to this machine: 127.0.0.1, ::1, localhost)',
   }),
   events: Type.Array(Literals(WEBHOOK_EVENTS, 'what it receives'), {
     minItems: 1,
@@ -204,4 +204,26 @@ export function applyPatch(cur: NotifySettings, p: SettingsPatch): NotifySetting
       if (!known.has(id))
         throw badInput(`the rota names contact ${id}, who is not in contacts`, { field: 'body.rota' });
   return next;
+}
+
+/**
+ * A webhook URL the collector will POST to: https, or plain http to this machine only (a relay
+ * or bridge beside the collector). Anything else would send the signed body in clear. Throws 400.
+ */
+export function checkWebhookUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw badInput(`url ${raw.slice(0, 100)} is not a URL`, { field: 'body.url' });
+  }
+  const local = ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname);
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && local)) {
+    if (u.username || u.password)
+      throw badInput('url must not carry a user name or password: the signature is the credential', {
+        field: 'body.url',
+      });
+    return u.href;
+  }
+  throw badInput('url must be https (plain http only to 127.0.0.1, ::1 or localhost)', { field: 'body.url' });
 }

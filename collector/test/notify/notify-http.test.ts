@@ -315,6 +315,19 @@ describe('settings', () => {
     expect(badRota.json.error).toMatchObject({ code: 'CUST_ERR_INVALID_INPUT', field: 'body.rota' });
     const badZone = await dsl.req('PUT', '/api/v1/notify/settings', { timeZone: 'Mars/Olympus' });
     expect(badZone.json.error).toMatchObject({ code: 'CUST_ERR_INVALID_INPUT', field: 'body.timeZone' });
+    for (const bad of [
+      'http://hooks.example.test/x',
+      'ftp://127.0.0.1/x',
+      'https://user:pw@hooks.example.test/x',
+    ]) {
+      const hook = await dsl.req('POST', '/api/v1/notify/webhooks', {
+        name: 'x',
+        url: bad,
+        events: ['alert'],
+      });
+      expect(hook.status).toBe(400);
+      expect(hook.json.error.field).toBe('body.url');
+    }
     const unknownField = await dsl.req('PUT', '/api/v1/notify/settings', { threshold: 3 });
     expect(unknownField.status).toBe(400);
     const audit = await app.store.audit.list({ target: 'notify:settings' });
