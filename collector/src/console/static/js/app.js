@@ -207,8 +207,6 @@ async function route() {
 
 async function startConsole() {
   setUnauthenticatedHandler(() => {
-    // The session ended under this page: come back to it after signing in again.
-    if (user && location.hash && location.hash !== '#/login') afterSignIn = location.hash;
     user = null;
     disconnectLive();
     navigate('#/login');
