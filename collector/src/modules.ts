@@ -10,11 +10,13 @@ import { consoleModule } from './console/index.ts';
 import { dpiaModule } from './dpia/index.ts';
 import { extensionModule } from './extension/index.ts';
 import { healthModule } from './health/index.ts';
+import { notifyModule } from './notify/index.ts';
 import { safeguardingModule } from './safeguarding/index.ts';
 
 export const MODULES: AppModule[] = [
   authModule,
   safeguardingModule,
+  notifyModule,
   extensionModule,
   healthModule,
   dpiaModule,

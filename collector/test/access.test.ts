@@ -24,6 +24,7 @@ const IT_ADMIN: Who[] = ['admin', 'token', 'it'];
 const DEVICE_READERS: Who[] = ['admin', 'token', 'it', 'dsl'];
 const SIGNED_IN: Who[] = ['admin', 'token', 'it', 'dsl', 'governor'];
 const DSL: Who[] = ['dsl'];
+const NOTIFY: Who[] = ['admin', 'token', 'dsl'];
 
 /** Who may call each route. Decide here when you add a route. */
 export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
@@ -111,6 +112,8 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/alerts/:id/escalate': DSL,
   'GET /api/v1/alerts/:id/screenshots/:blobId': DSL,
   'GET /api/v1/alerts/:id/export': DSL,
+  'POST /api/v1/alerts/:id/acknowledge': DSL, // stops the notification rota
+  'POST /api/v1/alerts/:id/viewed': DSL, // the console records the DSL opening an alert
   'GET /api/v1/incidents': DSL,
   'POST /api/v1/incidents': DSL,
   'GET /api/v1/incidents/:id': DSL,
@@ -130,6 +133,15 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/alerts/:id/reveal-requests': DSL,
   'POST /api/v1/dual-control/requests/:id/approve': DSL,
   'POST /api/v1/dual-control/requests/:id/reject': DSL,
+  // notification settings (notify/routes.ts): the DSL decides where alerts go, admins run the relay;
+  // not IT, not governors (the contacts and rota are the DSL's)
+  'GET /api/v1/notify/settings': NOTIFY,
+  'PUT /api/v1/notify/settings': NOTIFY,
+  'POST /api/v1/notify/webhooks': NOTIFY,
+  'DELETE /api/v1/notify/webhooks/:id': NOTIFY,
+  'POST /api/v1/notify/test': NOTIFY,
+  'GET /api/v1/notify/outbox': NOTIFY,
+  'GET /api/v1/notify/deliveries': NOTIFY,
   // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)
   'GET /api/v1/reports/termly': ['governor', 'dsl', 'admin', 'token'],
   // views of safeguarding content by role and month, no names (safeguarding/read-audit.test.ts)

@@ -65,6 +65,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
   /** A command for a device that has no live session (commands are not queued). */
   DEVICE_OFFLINE: 'CUST_ERR_DEVICE_OFFLINE',
+  /** A notification endpoint (SMTP relay, webhook receiver) did not take a message (the send-test route). */
+  DELIVERY_FAILED: 'CUST_ERR_DELIVERY_FAILED',
   // bugs and answers from outside the API
   /** A bug: an error no code was given for (a crash in a handler, the agent CLI failing unexpectedly). */
   INTERNAL: 'CUST_ERR_INTERNAL',

@@ -10,7 +10,7 @@
 // samples every 200 ms, see the notes).
 import type { ChildProcess } from 'node:child_process';
 import { type CaptureRig, startCaptureRig } from '../e2e/capture-helpers.ts';
-import { median } from './stats.ts';
+import { median, percentile } from './stats.ts';
 import type { BenchResult } from './types.ts';
 
 const FLAGS = 50;
@@ -27,12 +27,6 @@ const PHRASES = [
   'how to hide cuts',
   'go kill yourself',
 ];
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 async function windowReceivedAt(rig: CaptureRig, title: string): Promise<number | undefined> {
   // As the DSL: these titles match the safeguarding library, so nobody else sees them.

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { soakTail } from '../soak/benchmarks-file.ts';
+import { SOAK_MARKER, soakTail } from '../soak/benchmarks-file.ts';
 import { sectionProblem } from './section.ts';
 import type { BenchResult } from './types.ts';
 
@@ -118,7 +118,12 @@ if (only.length === 0 && benchDir === here) {
     const heading = `## ${r.title}\n`;
     const at = text.indexOf(heading);
     if (at < 0) {
-      text = `${text.trimEnd()}\n\n${sectionText(r)}`;
+      // A new section goes before the soak campaigns' part, which stays last.
+      const tailAt = text.indexOf(SOAK_MARKER);
+      text =
+        tailAt < 0
+          ? `${text.trimEnd()}\n\n${sectionText(r)}`
+          : `${text.slice(0, tailAt).trimEnd()}\n\n${sectionText(r).trimEnd()}\n\n${text.slice(tailAt)}`;
       continue;
     }
     // The section ends where the next section, the soak campaigns' part or its marker begins.

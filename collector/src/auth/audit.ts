@@ -52,6 +52,14 @@ export const AUDIT = {
   liveFeedOpened: 'view.live-feed',
   agreementAcceptancesExported: 'agreement.acceptances.exported',
   dpiaDownloaded: 'dpia.downloaded',
+  alertAcknowledged: 'alert.acknowledged',
+  alertOpened: 'alert.viewed',
+  alertNotified: 'alert.notified',
+  alertNotifyFailed: 'alert.notify-failed',
+  notifySettingsChanged: 'notify.settings-changed',
+  notifyWebhookCreated: 'notify.webhook-created',
+  notifyWebhookDeleted: 'notify.webhook-deleted',
+  notifyTestSent: 'notify.test-sent',
 } as const;
 
 /**

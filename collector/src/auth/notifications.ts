@@ -1,7 +1,9 @@
 // Stored notifications for staff roles: things a role must be told about (a DSL account was
-// created or reset, capture was switched off on a device). Kept in the store so a delivery
-// channel added later (email) can send what is not yet delivered; until then the DSL reads them
-// in GET /api/v1/notifications, and each one is also an audit record.
+// created or reset, capture was switched off on a device). Kept in the store; the notify module
+// (notify/staff-feed.ts) sends each new one by email and webhook to the contacts holding the
+// role and sets `deliveredAt`; the DSL also reads them in GET /api/v1/notifications, and each
+// one is an audit record. Never put safeguarding content in `subject` or `details`: they leave
+// the collector by email.
 import type { Role } from '../http/router.ts';
 import { randomId } from '../store/records.ts';
 import type { AuditStore, KvNamespace } from '../store/types.ts';
@@ -16,7 +18,7 @@ export interface StaffNotification {
   /** One line a person can read. */
   subject: string;
   details: Record<string, unknown>;
-  /** Set by a delivery channel (email, later); null = not yet delivered outside the console. */
+  /** Set by the notify module once every email/webhook target has it; null = not delivered outside the console. */
   deliveredAt: number | null;
 }
 

@@ -10,6 +10,7 @@ import { HEALTH_KINDS } from '../health/detect.ts';
 import { BULK_ACTIONS } from '../health/lifecycle-routes.ts';
 import { ROLES } from '../http/router.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
+import { ROTA_STOP_ON, SMTP_SECURITY, TIME_WINDOWS, WEBHOOK_EVENTS } from '../notify/settings.ts';
 import { ALERT_SOURCES, ALERT_STATUSES } from '../safeguarding/alert-query.ts';
 import { INCIDENT_STATUSES, OUTCOMES, PERSON_ROLES, REFERRAL_AGENCIES } from '../safeguarding/incidents.ts';
 
@@ -28,6 +29,10 @@ export const CONSOLE_OPTIONS = {
   healthKinds: HEALTH_KINDS,
   healthStates: HEALTH_STATES,
   bulkActions: BULK_ACTIONS,
+  smtpSecurity: SMTP_SECURITY,
+  timeWindows: TIME_WINDOWS,
+  rotaStopOn: ROTA_STOP_ON,
+  webhookEvents: WEBHOOK_EVENTS,
   /** The one catalogue (protocol/src/errors.ts): the console names its own failures with these. */
   errorCodes: ErrorCode,
 } as const;

@@ -110,6 +110,11 @@ export class EnrolService {
     this.serverUrl = url;
   }
 
+  /** The URL agents and staff reach this collector at (config publicUrl, else the listening URL; '' before start). */
+  get publicUrl(): string {
+    return this.serverUrl;
+  }
+
   /**
    * First start: creates the enrol secret and admin token (or takes them from
    * CUSTODIAN_ENROL_SECRET / CUSTODIAN_ADMIN_TOKEN). Returns those created or set now, to be

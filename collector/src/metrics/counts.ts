@@ -17,6 +17,12 @@ export interface MetricCounts {
   loginBusy: number;
   retentionRuns: number;
   retentionFailures: number;
+  /** Notifications (email, webhook) taken by their endpoint. */
+  notifySent: number;
+  /** Delivery attempts that failed (each is retried until the last). */
+  notifyFailedAttempts: number;
+  /** Notifications given up after their last attempt. */
+  notifyGivenUp: number;
 }
 
 export function newCounts(): MetricCounts {
@@ -29,5 +35,8 @@ export function newCounts(): MetricCounts {
     loginBusy: 0,
     retentionRuns: 0,
     retentionFailures: 0,
+    notifySent: 0,
+    notifyFailedAttempts: 0,
+    notifyGivenUp: 0,
   };
 }

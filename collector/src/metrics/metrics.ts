@@ -205,6 +205,18 @@ export function createMetrics(src: MetricsSources): CollectorMetrics {
       this.inc({ result: 'failed' }, counts.retentionFailures);
     },
   });
+  new Counter({
+    name: 'custodian_notify_deliveries_total',
+    help: 'Notification deliveries by this process: result="sent", "failed-attempt" (retried), "given-up" (after the last attempt). Alert on given-up: a DSL was not told.',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ result: 'sent' }, counts.notifySent);
+      this.inc({ result: 'failed-attempt' }, counts.notifyFailedAttempts);
+      this.inc({ result: 'given-up' }, counts.notifyGivenUp);
+    },
+  });
   new Gauge({
     name: 'custodian_retention_last_run_timestamp_seconds',
     help: 'When the last recorded retention purge ran (Unix seconds; 0 if never).',

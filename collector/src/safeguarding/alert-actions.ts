@@ -192,3 +192,51 @@ export async function escalateAlert(
   );
   return { alert, incident };
 }
+
+export const AcknowledgeBody = Body({ note: Type.Optional(Note('a note kept with the alert')) });
+
+/**
+ * "I have this": stops the notification rota (notify/rota.ts) for this alert. Once per alert: a
+ * second acknowledgement answers the alert as it is and writes nothing.
+ */
+export async function acknowledgeAlert(
+  store: Store,
+  id: string,
+  body: StaticDecode<typeof AcknowledgeBody>,
+  p: Principal | undefined,
+  ip: string,
+): Promise<Alert> {
+  const current = await requireAlert(store, id);
+  if (current.history.some((e) => e.action === 'acknowledged')) return current;
+  return decide(store, id, p, ip, AUDIT.alertAcknowledged, (a, at, who) => {
+    if (a.history.some((e) => e.action === 'acknowledged')) return;
+    a.history.push({ at, actor: who, action: 'acknowledged' });
+    if (body.note) a.notes.push({ at, author: who, text: body.note });
+  });
+}
+
+export const ViewedBody = Body({});
+
+/**
+ * The console's alert page says a DSL opened the alert. Every opening is audited; the alert's
+ * history gets the first opening by each person (`viewed`; `opened` is ingest creating it). A
+ * plain GET of the alert writes nothing, so reading the API has no side effect.
+ */
+export async function recordViewed(
+  store: Store,
+  id: string,
+  _body: StaticDecode<typeof ViewedBody>,
+  p: Principal | undefined,
+  ip: string,
+): Promise<Alert> {
+  const current = await requireAlert(store, id);
+  const who = actor(p);
+  if (current.history.some((e) => e.action === 'viewed' && e.actor === who)) {
+    await audit(store.audit, p, AUDIT.alertOpened, `alert:${id}`, ip, { again: true });
+    return current;
+  }
+  return decide(store, id, p, ip, AUDIT.alertOpened, (a, at, by) => {
+    if (!a.history.some((e) => e.action === 'viewed' && e.actor === by))
+      a.history.push({ at, actor: by, action: 'viewed' });
+  });
+}

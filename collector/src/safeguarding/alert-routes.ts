@@ -10,6 +10,8 @@ import type { LiveHub } from '../live/hub.ts';
 import { openSse } from '../live/sse.ts';
 import type { Alert, Store } from '../store/types.ts';
 import {
+  AcknowledgeBody,
+  acknowledgeAlert,
   addNote,
   EscalateBody,
   escalateAlert,
@@ -18,6 +20,8 @@ import {
   gradeAlert,
   markFalsePositive,
   NoteBody,
+  recordViewed,
+  ViewedBody,
 } from './alert-actions.ts';
 import { AlertQuery, alertFilter, applyAlertFilter, effectiveSeverity } from './alert-query.ts';
 import { currentUserOf, deviceSummary, screenshotInfo, timelineExcerpt, userAtEvent } from './context.ts';
@@ -185,6 +189,18 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
     decisionRoute('grade', GradeBody, 'Grade an alert', gradeAlert),
     decisionRoute('false-positive', FalsePositiveBody, 'Mark an alert a false positive', markFalsePositive),
     decisionRoute('notes', NoteBody, 'Add a note', addNote),
+    decisionRoute(
+      'acknowledge',
+      AcknowledgeBody,
+      'Acknowledge: stops the notification rota',
+      acknowledgeAlert,
+    ),
+    decisionRoute(
+      'viewed',
+      ViewedBody,
+      'Record that you opened the alert (the console does this)',
+      recordViewed,
+    ),
     route({
       method: 'POST',
       path: '/api/v1/alerts/:id/escalate',

@@ -192,6 +192,10 @@ export const api = {
   note: (id, text) => request('POST', `/alerts/${enc(id)}/notes`, { text }),
   /** @param {string} id @param {Record<string, unknown>} body */
   escalate: (id, body) => request('POST', `/alerts/${enc(id)}/escalate`, body),
+  /** "I have this": stops the notification rota. @param {string} id */
+  acknowledge: (id) => request('POST', `/alerts/${enc(id)}/acknowledge`, {}),
+  /** Records that the DSL opened the alert (history + audit). @param {string} id */
+  alertViewed: (id) => request('POST', `/alerts/${enc(id)}/viewed`, {}),
   /** Screenshot URL: fetching it is audited on the server. @param {string} alertId @param {string} blobId */
   screenshotUrl: (alertId, blobId) => `${BASE}/alerts/${enc(alertId)}/screenshots/${enc(blobId)}`,
   /** @param {string} id */
@@ -238,6 +242,19 @@ export const api = {
   /** @param {string} id @param {string} reason */
   rejectDslRequest: (id, reason) => request('POST', `/dsl-requests/${enc(id)}/reject`, { reason }),
   notifications: () => request('GET', '/notifications'),
+
+  // notification settings (admin, dsl)
+  notifySettings: () => request('GET', '/notify/settings'),
+  /** @param {Record<string, unknown>} patch */
+  putNotifySettings: (patch) => request('PUT', '/notify/settings', patch),
+  /** @param {{ name: string, url: string, events: string[] }} body */
+  createWebhook: (body) => request('POST', '/notify/webhooks', body),
+  /** @param {string} id */
+  deleteWebhook: (id) => request('DELETE', `/notify/webhooks/${enc(id)}`),
+  /** @param {{ channel: 'email' | 'webhook', to?: string, webhookId?: string }} body */
+  notifyTest: (body) => request('POST', '/notify/test', body),
+  /** @param {Record<string, unknown>} params */
+  notifyDeliveries: (params) => request('GET', `/notify/deliveries${query(params)}`),
 
   // reports (governor, dsl, admin) and audit (admin)
   /** @param {Record<string, unknown>} params */

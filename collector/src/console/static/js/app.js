@@ -19,6 +19,7 @@ const NAV = [
   { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
   { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'] },
+  { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
 ];
@@ -43,6 +44,7 @@ const ROUTES = [
   { re: /^#\/audit$/, page: 'audit' },
   { re: /^#\/users$/, page: 'users' },
   { re: /^#\/inbox$/, page: 'inbox' },
+  { re: /^#\/notify$/, page: 'notify' },
 ];
 
 /** @type {User | null} */
@@ -52,6 +54,8 @@ let cleanup = null;
 let renderSeq = 0;
 /** @type {(() => void) | null} */
 let stopBanner = null;
+/** The page asked for before sign-in (e.g. an alert linked from an email). @type {string | null} */
+let afterSignIn = null;
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const top = /** @type {HTMLElement} */ (document.getElementById('top'));
@@ -156,10 +160,17 @@ async function route() {
   const q = full.indexOf('?');
   let hash = q < 0 ? full : full.slice(0, q);
   const pageQuery = new URLSearchParams(q < 0 ? '' : full.slice(q + 1));
-  if (!user && hash !== '#/login') hash = '#/login';
+  if (!user && hash !== '#/login') {
+    // A link from a notification email (#/alerts/…) opens after sign-in, not the home page.
+    if (hash !== '#/') afterSignIn = hash;
+    hash = '#/login';
+  }
   if (user?.mustChangePassword && hash !== '#/password') hash = '#/password';
   else if (user?.mustEnrolMfa && hash !== '#/mfa') hash = '#/mfa';
-  if (user && (hash === '#/' || hash === '#/login')) hash = HOME[user.role] ?? '#/devices';
+  if (user && !user.mustChangePassword && !user.mustEnrolMfa && (hash === '#/' || hash === '#/login')) {
+    hash = afterSignIn ?? HOME[user.role] ?? '#/devices';
+    afterSignIn = null;
+  } else if (user && (hash === '#/' || hash === '#/login')) hash = HOME[user.role] ?? '#/devices';
   if (hash !== full && !(q >= 0 && hash === full.slice(0, q))) {
     history.replaceState(null, '', hash);
   }

@@ -15,6 +15,10 @@ export const OPTIONS: Readonly<{
   healthKinds: readonly string[];
   healthStates: readonly string[];
   bulkActions: readonly string[];
+  smtpSecurity: readonly string[];
+  timeWindows: readonly string[];
+  rotaStopOn: readonly string[];
+  webhookEvents: readonly string[];
   errorCodes: Readonly<Record<string, string>> & {
     UNAVAILABLE: string;
     INTERNAL: string;

@@ -133,6 +133,8 @@ export async function render(main, ctx) {
     void fillAround(around, a);
   };
   await draw();
+  // Opening the alert is recorded (history + audit; the notification rota can stop on it).
+  void api.alertViewed(id).catch(() => undefined);
   return () => {
     for (const u of revealed.values()) URL.revokeObjectURL(u);
   };
@@ -211,6 +213,8 @@ function actions(a, say, redraw) {
       say.say(/** @type {Error} */ (err).message, 'error');
     }
   };
+  /** @type {{ actor: string } | undefined} */
+  const acknowledged = (a.raw?.history ?? []).find((/** @type {any} */ e) => e.action === 'acknowledged');
   const escalateTitle = /** @type {HTMLInputElement} */ (
     h('input', { value: `${a.category}: ${a.term}`.slice(0, 200), required: true })
   );
@@ -253,6 +257,17 @@ function actions(a, say, redraw) {
     h(
       'div',
       { class: 'buttons' },
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'acknowledge',
+          disabled: Boolean(acknowledged),
+          title: 'Stops the notification rota: nobody else is called about this alert',
+          onclick: () => run('Acknowledged: nobody else will be notified.', () => api.acknowledge(a.id)),
+        },
+        acknowledged ? ['Acknowledged by ', ext(acknowledged.actor, 40)] : 'Acknowledge',
+      ),
       h(
         'button',
         {
