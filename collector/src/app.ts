@@ -28,6 +28,7 @@ import { createMetrics } from './metrics/metrics.ts';
 import { MODULES } from './modules.ts';
 import { PolicyService } from './policy/service.ts';
 import { RetentionJob } from './retention/job.ts';
+import { sealPlainRecords } from './store/seal-migration.ts';
 import { loadOrCreateKeyFile, openLevelStore, parseKey } from './store/index.ts';
 import type { AuditRecord, Store } from './store/types.ts';
 
@@ -145,6 +146,10 @@ async function assemble(
       ...(details ? { details } : {}),
       ...(ip ? { ip } : {}),
     });
+
+  // Before anything reads or writes: records from before at-rest sealing are sealed once.
+  const sealed = await sealPlainRecords(store);
+  if (!sealed.skipped) log.info({ ...sealed }, 'safeguarding text at rest: plain records sealed');
 
   const enrol = new EnrolService({ store, live, log, config, now, audit });
   const credentials = await enrol.bootstrap(env);

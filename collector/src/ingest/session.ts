@@ -429,10 +429,10 @@ export class Session {
       });
       for (const note of built.notes) this.slog.info({ deviceId, seq, note }, 'event note');
       records.push(built.record);
-      ops.push(...timelineOps(built.record));
+      ops.push(...timelineOps(this.ctx.store.cipher, built.record));
       if (built.alert) {
         alerts.push(built.alert);
-        ops.push(...alertOps(built.alert));
+        ops.push(...alertOps(this.ctx.store.cipher, built.alert));
       }
       // `e` was sanitised in place by buildRecord: its JSON is what the store now holds.
       const json = eventToJson(e);
@@ -448,7 +448,7 @@ export class Session {
     this.queuedStatus = status;
     stream.queued = projected;
     const batchMax = records.reduce((m, r) => Math.max(m, r.seq), 0);
-    ops.push(streamOp(projected), statusOp(status));
+    ops.push(streamOp(projected), statusOp(this.ctx.store.cipher, status));
 
     const commit = this.ctx.committer.enqueue(ops).then(
       () => {

@@ -54,6 +54,12 @@ class LevelEngine implements KvEngine {
     }
   }
 
+  async compact(gte: string, lt: string): Promise<void> {
+    // `level` on Node is classic-level, whose compactRange the browser-neutral type leaves out.
+    const db = this.db as unknown as { compactRange(start: string, end: string): Promise<void> };
+    await wrap(() => db.compactRange(gte, lt));
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

@@ -7,6 +7,7 @@
 // against SAFE_ID (router.ts) before they get here; the store re-checks and throws
 // CUST_ERR_INVALID_INPUT for anything path-like.
 import type { Policy, PolicyPatch } from '@custodian/policy';
+import type { BlobCipher } from './blob-crypto.ts';
 
 // ---------------------------------------------------------------- low level
 
@@ -29,6 +30,12 @@ export interface KvEngine {
   /** Atomic. `sync: true` returns only after the write is on disk (fsync of the log). */
   batch(ops: KvOp[], options: { sync: boolean }): Promise<void>;
   entries(range: KvRange): AsyncIterable<[string, Uint8Array]>;
+  /**
+   * Rewrites the on-disk files holding [gte, lt) so deleted and overwritten values are gone from
+   * disk, not only from view (erasure, the sealing migration). Optional: an engine with nothing
+   * on disk has nothing to do.
+   */
+  compact?(gte: string, lt: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -521,6 +528,12 @@ export interface Store {
   };
   /** A JSON namespace (e.g. 'users', 'sessions', 'incidents'). Same object for the same name. */
   kv<T = unknown>(namespace: string): KvNamespace<T>;
+  /**
+   * The one at-rest key (AES-256-GCM, the screenshot key): seals screenshot chunks, alert text,
+   * timeline events holding safeguarding text and the current window of status snapshots. Op
+   * builders in records.ts take it; only the store's views decrypt.
+   */
+  readonly cipher: BlobCipher;
   /**
    * The underlying engine, for ingest's group commit and retention. Writes through it must
    * use the key builders in keys.ts.

@@ -1,0 +1,76 @@
+// One-time migration at start: records written before safeguarding text was sealed at rest
+// (alerts, flagged/matching timeline events, status snapshots' current window) are rewritten
+// sealed, then the ranges are compacted so the old plaintext values leave the LevelDB files.
+//
+// Why at start and not on read: a record nobody reads again would stay plain on disk for ever.
+// It runs before ingest and the HTTP server start, so nothing writes these keys meanwhile; the
+// `cfg!at-rest` marker makes later starts skip the scan. Cost: one pass over the timeline of the
+// whole store on the first start after the upgrade (JSON parse per event; ~1-2 s per million
+// events on the build machine), then nothing.
+import { fromJsonBytes, HIGH, K, toJsonBytes } from './keys.ts';
+import {
+  alertNeedsSealing,
+  decodeAlert,
+  decodeStatus,
+  decodeTimelineRecord,
+  encodeAlert,
+  encodeTimelineRecord,
+  statusNeedsSealing,
+  statusOp,
+  timelineNeedsSealing,
+} from './records.ts';
+import type { KvOp, Store } from './types.ts';
+
+/** Bumped when another kind of record becomes sealed: the scan then runs once more. */
+export const AT_REST_VERSION = 1;
+const MARKER = 'cfg!at-rest';
+const BATCH = 500;
+
+export interface SealMigrationResult {
+  alerts: number;
+  timelineEvents: number;
+  statuses: number;
+  /** True when the marker said it was done already (nothing scanned). */
+  skipped: boolean;
+}
+
+export async function sealPlainRecords(store: Store): Promise<SealMigrationResult> {
+  const result: SealMigrationResult = { alerts: 0, timelineEvents: 0, statuses: 0, skipped: false };
+  const marker = await store.engine.get(MARKER);
+  if (marker !== undefined && fromJsonBytes<{ version: number }>(marker).version >= AT_REST_VERSION) {
+    return { ...result, skipped: true };
+  }
+  const { engine, cipher } = store;
+  let ops: KvOp[] = [];
+  const flush = async (force = false) => {
+    if (ops.length === 0 || (!force && ops.length < BATCH)) return;
+    await engine.batch(ops, { sync: true });
+    ops = [];
+  };
+  for await (const [k, v] of engine.entries({ gte: 'al!', lt: `al!${HIGH}` })) {
+    if (!alertNeedsSealing(v)) continue;
+    ops.push({ type: 'put', key: k, value: encodeAlert(cipher, decodeAlert(cipher, v)) });
+    result.alerts++;
+    await flush();
+  }
+  for await (const [k, v] of engine.entries({ gte: 'tl!', lt: `tl!${HIGH}` })) {
+    if (!timelineNeedsSealing(v)) continue;
+    ops.push({ type: 'put', key: k, value: encodeTimelineRecord(cipher, k, decodeTimelineRecord(cipher, k, v)) });
+    result.timelineEvents++;
+    await flush();
+  }
+  const statusPrefix = K.statusPrefix();
+  for await (const [, v] of engine.entries({ gte: statusPrefix, lt: statusPrefix + HIGH })) {
+    if (!statusNeedsSealing(v)) continue;
+    ops.push(statusOp(cipher, decodeStatus(cipher, v)));
+    result.statuses++;
+    await flush();
+  }
+  ops.push({ type: 'put', key: MARKER, value: toJsonBytes({ version: AT_REST_VERSION }) });
+  await flush(true);
+  if (result.alerts + result.timelineEvents + result.statuses > 0) {
+    // The plain values are still in older table files until compacted away.
+    await engine.compact?.('', HIGH);
+  }
+  return result;
+}
