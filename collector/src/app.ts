@@ -28,8 +28,8 @@ import { createMetrics } from './metrics/metrics.ts';
 import { MODULES } from './modules.ts';
 import { PolicyService } from './policy/service.ts';
 import { RetentionJob } from './retention/job.ts';
-import { sealPlainRecords } from './store/seal-migration.ts';
 import { loadOrCreateKeyFile, openLevelStore, parseKey } from './store/index.ts';
+import { sealPlainRecords } from './store/seal-migration.ts';
 import type { AuditRecord, Store } from './store/types.ts';
 
 export interface AppModule {

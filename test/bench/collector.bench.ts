@@ -62,7 +62,9 @@ async function rawLevel(batches: number, sync: boolean): Promise<number> {
   for (let b = 0; b < batches; b++) {
     const ops: KvOp[] = [];
     for (const e of events(b * EVENTS_PER_BATCH + 1, EVENTS_PER_BATCH)) {
-      ops.push(...timelineOps(cipher, buildRecord('d_bench', stream, v1.Event.fromObject(e), Date.now()).record));
+      ops.push(
+        ...timelineOps(cipher, buildRecord('d_bench', stream, v1.Event.fromObject(e), Date.now()).record),
+      );
     }
     ops.push(
       streamOp({

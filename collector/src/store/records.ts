@@ -66,9 +66,17 @@ export function streamFloorOp(deviceId: string, streamId: string, seq: number): 
 }
 
 /** The safeguarding text of an alert: sealed at rest (AAD = the alert's key), plain in memory. */
-export const SEALED_ALERT_FIELDS = ['term', 'context', 'windowTitle', 'windowUrl', 'windowApp', 'notes'] as const;
+export const SEALED_ALERT_FIELDS = [
+  'term',
+  'context',
+  'windowTitle',
+  'windowUrl',
+  'windowApp',
+  'notes',
+] as const;
 type SealedAlertField = (typeof SEALED_ALERT_FIELDS)[number];
-type StoredAlert = Omit<Alert, SealedAlertField> & Partial<Pick<Alert, SealedAlertField>> & { sealed?: string };
+type StoredAlert = Omit<Alert, SealedAlertField> &
+  Partial<Pick<Alert, SealedAlertField>> & { sealed?: string };
 
 export function encodeAlert(cipher: BlobCipher, alert: Alert): Uint8Array {
   const text: Partial<Pick<Alert, SealedAlertField>> = {};
@@ -115,7 +123,12 @@ export function statusOp(cipher: BlobCipher, status: DeviceLiveStatus): KvOp {
   const stored: StoredStatus =
     currentWindow === undefined
       ? rest
-      : { ...rest, currentWindowSealed: Buffer.from(cipher.encrypt(key, toJsonBytes(currentWindow))).toString('base64') };
+      : {
+          ...rest,
+          currentWindowSealed: Buffer.from(cipher.encrypt(key, toJsonBytes(currentWindow))).toString(
+            'base64',
+          ),
+        };
   return { type: 'put', key, value: toJsonBytes(stored) };
 }
 

@@ -55,7 +55,11 @@ export async function sealPlainRecords(store: Store): Promise<SealMigrationResul
   }
   for await (const [k, v] of engine.entries({ gte: 'tl!', lt: `tl!${HIGH}` })) {
     if (!timelineNeedsSealing(v)) continue;
-    ops.push({ type: 'put', key: k, value: encodeTimelineRecord(cipher, k, decodeTimelineRecord(cipher, k, v)) });
+    ops.push({
+      type: 'put',
+      key: k,
+      value: encodeTimelineRecord(cipher, k, decodeTimelineRecord(cipher, k, v)),
+    });
     result.timelineEvents++;
     await flush();
   }

@@ -110,7 +110,10 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ops = [];
       for (let i = 1; i <= 30; i++)
         ops.push(
-          ...timelineOps(store.cipher, record('d1', 's1', i, 1_000 + i, i % 3 === 0 ? 'activeWindow' : 'heartbeat')),
+          ...timelineOps(
+            store.cipher,
+            record('d1', 's1', i, 1_000 + i, i % 3 === 0 ? 'activeWindow' : 'heartbeat'),
+          ),
         );
       ops.push(...timelineOps(store.cipher, record('d10', 's1', 1, 5_000)));
       await store.engine.batch(ops, { sync: true });
