@@ -473,7 +473,16 @@ export interface PurgeRun {
   id: string;
   at: number;
   /** `incompleteUploads`: uploads started before this and never completed lose their chunks. */
-  cutoffs: { timeline: number; screenshots: number; incompleteUploads: number };
+  cutoffs: {
+    timeline: number;
+    screenshots: number;
+    incompleteUploads: number;
+    /** Since issue 19 (absent in older records). */
+    incidents?: number;
+    audit?: number;
+    notifications?: number;
+    purgeRecords?: number;
+  };
   timelineEventsDeleted: number;
   blobsDeleted: number;
   blobBytesDeleted: number;
@@ -486,6 +495,15 @@ export interface PurgeRun {
   perDevice: Record<string, number>;
   /** Devices retired for longer than retention.retiredDays whose data this run removed. */
   retiredDevicesPurged?: string[];
+  /** Alerts deleted past their outcome's period, by status (issue 19). */
+  alertsDeleted: Partial<Record<AlertStatus, number>>;
+  /** Closed incidents deleted past retention.incidentDays. */
+  incidentsDeleted: number;
+  auditRecordsDeleted: number;
+  notificationsDeleted: number;
+  purgeRecordsDeleted: number;
+  /** What was due but kept under the safeguarding hold (linked to an open or monitored incident). */
+  held: { alerts: number; incidents: number; timelineEvents: number; screenshots: number };
 }
 
 // ---------------------------------------------------------------- generic namespaced KV

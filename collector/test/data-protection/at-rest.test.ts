@@ -16,7 +16,7 @@ import { openLevelStore } from '../../src/store/index.ts';
 import { K, toJsonBytes } from '../../src/store/keys.ts';
 import { alertIdFor } from '../../src/store/records.ts';
 import type { Alert } from '../../src/store/types.ts';
-import { AgentClient, heartbeat, windowEvent } from '../helpers/agent-client.ts';
+import { heartbeat, windowEvent } from '../helpers/agent-client.ts';
 import { filesContaining } from '../helpers/grep-dir.ts';
 import { connectedDevice, startHarness } from '../helpers/harness.ts';
 
