@@ -55,6 +55,8 @@ export interface App {
   readonly enrol: EnrolService;
   readonly ingest: IngestServer;
   readonly retention: RetentionJob;
+  /** The app's clock (injectable in tests; retention and data protection read it). */
+  readonly now: () => number;
   /** Plain counters for `/metrics` (metrics/counts.ts): bump them, the registry reads them. */
   readonly counts: MetricCounts;
   /** Credentials created (or set from the environment) at this start; empty on later starts. */
@@ -201,6 +203,7 @@ async function assemble(
     enrol,
     ingest,
     retention,
+    now,
     counts,
     credentials,
     audit,

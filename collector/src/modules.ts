@@ -7,7 +7,14 @@
 import type { AppModule } from './app.ts';
 import { authModule } from './auth/index.ts';
 import { consoleModule } from './console/index.ts';
+import { dataProtectionModule } from './data-protection/index.ts';
 import { extensionModule } from './extension/index.ts';
 import { safeguardingModule } from './safeguarding/index.ts';
 
-export const MODULES: AppModule[] = [authModule, safeguardingModule, extensionModule, consoleModule];
+export const MODULES: AppModule[] = [
+  authModule,
+  safeguardingModule,
+  dataProtectionModule,
+  extensionModule,
+  consoleModule,
+];

@@ -87,6 +87,11 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/incidents/:id': DSL,
   'PATCH /api/v1/incidents/:id': DSL,
   'GET /api/v1/incidents/:id/export': DSL,
+  // data protection (issue 19): subject access archives and erasure — the DSL and admins (the
+  // admin token is an admin principal); content-level checks in data-protection/*.test.ts
+  'GET /api/v1/data-protection/subject-access': ['dsl', 'admin', 'token'],
+  'POST /api/v1/data-protection/erasures': ['dsl', 'admin', 'token'],
+  'GET /api/v1/data-protection/erasures': ['dsl', 'admin', 'token'],
   // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)
   'GET /api/v1/reports/termly': ['governor', 'dsl', 'admin', 'token'],
   // console shell pages (public: the page itself holds no data; the API decides)

@@ -1,9 +1,10 @@
 // The safeguarding hold: what neither retention nor an erasure request may delete. An incident
-// that is open or under monitoring holds itself, every alert linked to it (and every alert whose
+// that is open or under monitoring, or that was referred to an outside agency (escalated: police,
+// LADO, CEOP, children's social care...) and is younger than retention.incidentDays, holds itself, every alert linked to it (and every alert whose
 // status is `escalated` to it), those alerts' screenshots, their flaggedActivity events and the
 // timeline around them that the DSL's evidence shows (EXCERPT_BEFORE_MS .. EXCERPT_AFTER_MS).
-// A closed incident holds nothing: its records age out under retention.incidentDays /
-// alertEscalatedDays like any other.
+// A closed incident that was not referred holds nothing: its records age out under
+// retention.incidentDays / alertEscalatedDays like any other, and an erasure request removes them.
 import { EXCERPT_AFTER_MS, EXCERPT_BEFORE_MS } from '../safeguarding/context.ts';
 import type { Incident } from '../safeguarding/incidents.ts';
 import { fromJsonBytes, HIGH, K } from '../store/keys.ts';
@@ -11,10 +12,20 @@ import type { Alert, Store } from '../store/types.ts';
 
 export const INCIDENTS_NS = 'incidents';
 
+const DAY = 86_400_000;
+
 /** Why an incident holds its records, or undefined when it does not. */
-export function incidentHoldReason(i: Pick<Incident, 'id' | 'status'>): string | undefined {
-  if (i.status === 'closed') return undefined;
-  return `linked to incident ${i.id}, which is ${i.status === 'open' ? 'open' : 'under monitoring'} (safeguarding hold)`;
+export function incidentHoldReason(
+  i: Pick<Incident, 'id' | 'status' | 'referral' | 'outcome' | 'createdAt'>,
+  now: number,
+  incidentDays: number,
+): string | undefined {
+  if (i.status !== 'closed')
+    return `linked to incident ${i.id}, which is ${i.status === 'open' ? 'open' : 'under monitoring'} (safeguarding hold)`;
+  const referred = i.referral.agency !== 'none' || i.outcome === 'referred-externally';
+  if (referred && i.createdAt >= now - incidentDays * DAY)
+    return `linked to incident ${i.id}, which was referred to ${i.referral.agency === 'none' ? 'an outside agency' : i.referral.agency} (safeguarding hold)`;
+  return undefined;
 }
 
 export class SafeguardingHold {
@@ -47,11 +58,14 @@ export class SafeguardingHold {
 }
 
 /** Reads every incident and the alerts they hold. */
-export async function loadHold(store: Store): Promise<SafeguardingHold> {
+export async function loadHold(
+  store: Store,
+  o: { now: number; incidentDays: number },
+): Promise<SafeguardingHold> {
   const hold = new SafeguardingHold();
   const open = new Map<string, string>();
   for (const { value: i } of await store.kv<Incident>(INCIDENTS_NS).list()) {
-    const why = incidentHoldReason(i);
+    const why = incidentHoldReason(i, o.now, o.incidentDays);
     if (!why) continue;
     open.set(i.id, why);
     hold.incidents.set(i.id, why);

@@ -105,7 +105,7 @@ export class RetentionJob {
       held: { alerts: 0, incidents: 0, timelineEvents: 0, screenshots: 0 },
     };
     // Read once per run: an incident opened during the run holds from the next run on.
-    const hold = await loadHold(store);
+    const hold = await loadHold(store, { now, incidentDays: config.retention.incidentDays });
     for (const device of await store.devices.list()) {
       const prefix = K.timelinePrefix(device.id);
       const lt = K.timelineAt(device.id, run.cutoffs.timeline);
