@@ -146,6 +146,33 @@ export function statusNeedsSealing(bytes: Uint8Array): boolean {
   return fromJsonBytes<StoredStatus>(bytes).currentWindow !== undefined;
 }
 
+/** Namespaces of other modules whose values are safeguarding records, sealed whole at rest. */
+export const SEALED_NAMESPACES: ReadonlySet<string> = new Set(['incidents']);
+
+type SealedValue = { sealed: string };
+function isSealedValue(v: unknown): v is SealedValue {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === 'sealed' && typeof (v as SealedValue).sealed === 'string';
+}
+
+/** A kv value as stored: JSON, or in a sealed namespace `{sealed}` (AAD = its `kv!ns!key` key). */
+export function encodeKvValue(cipher: BlobCipher, ns: string, key: string, value: unknown): Uint8Array {
+  if (!SEALED_NAMESPACES.has(ns)) return toJsonBytes(value);
+  return toJsonBytes({ sealed: Buffer.from(cipher.encrypt(key, toJsonBytes(value))).toString('base64') });
+}
+
+/** Reads both shapes in a sealed namespace (plain: written before sealing, until the start migration). */
+export function decodeKvValue<T>(cipher: BlobCipher, ns: string, key: string, bytes: Uint8Array): T {
+  const v = fromJsonBytes<unknown>(bytes);
+  if (!SEALED_NAMESPACES.has(ns) || !isSealedValue(v)) return v as T;
+  return fromJsonBytes<T>(cipher.decrypt(key, Buffer.from(v.sealed, 'base64')));
+}
+
+export function kvNeedsSealing(ns: string, bytes: Uint8Array): boolean {
+  return SEALED_NAMESPACES.has(ns) && !isSealedValue(fromJsonBytes<unknown>(bytes));
+}
+
 /** One encrypted chunk of a blob being uploaded (unsynced: the final meta write syncs the log). */
 export function blobChunkOp(
   cipher: BlobCipher,

@@ -1,5 +1,5 @@
 // One-time migration at start: records written before safeguarding text was sealed at rest
-// (alerts, flagged/matching timeline events, status snapshots' current window) are rewritten
+// (alerts, flagged/matching timeline events, status snapshots' current window, incidents) are rewritten
 // sealed, then the ranges are compacted so the old plaintext values leave the LevelDB files.
 //
 // Why at start and not on read: a record nobody reads again would stay plain on disk for ever.
@@ -11,10 +11,14 @@ import { fromJsonBytes, HIGH, K, toJsonBytes } from './keys.ts';
 import {
   alertNeedsSealing,
   decodeAlert,
+  decodeKvValue,
   decodeStatus,
   decodeTimelineRecord,
   encodeAlert,
+  encodeKvValue,
   encodeTimelineRecord,
+  kvNeedsSealing,
+  SEALED_NAMESPACES,
   statusNeedsSealing,
   statusOp,
   timelineNeedsSealing,
@@ -30,12 +34,20 @@ export interface SealMigrationResult {
   alerts: number;
   timelineEvents: number;
   statuses: number;
+  /** Values of sealed kv namespaces (incidents). */
+  kvValues: number;
   /** True when the marker said it was done already (nothing scanned). */
   skipped: boolean;
 }
 
 export async function sealPlainRecords(store: Store): Promise<SealMigrationResult> {
-  const result: SealMigrationResult = { alerts: 0, timelineEvents: 0, statuses: 0, skipped: false };
+  const result: SealMigrationResult = {
+    alerts: 0,
+    timelineEvents: 0,
+    statuses: 0,
+    kvValues: 0,
+    skipped: false,
+  };
   const marker = await store.engine.get(MARKER);
   if (marker !== undefined && fromJsonBytes<{ version: number }>(marker).version >= AT_REST_VERSION) {
     return { ...result, skipped: true };
@@ -70,9 +82,18 @@ export async function sealPlainRecords(store: Store): Promise<SealMigrationResul
     result.statuses++;
     await flush();
   }
+  for (const ns of SEALED_NAMESPACES) {
+    const prefix = K.kvPrefix(ns);
+    for await (const [k, v] of engine.entries({ gte: prefix, lt: prefix + HIGH })) {
+      if (!kvNeedsSealing(ns, v)) continue;
+      ops.push({ type: 'put', key: k, value: encodeKvValue(cipher, ns, k, decodeKvValue(cipher, ns, k, v)) });
+      result.kvValues++;
+      await flush();
+    }
+  }
   ops.push({ type: 'put', key: MARKER, value: toJsonBytes({ version: AT_REST_VERSION }) });
   await flush(true);
-  if (result.alerts + result.timelineEvents + result.statuses > 0) {
+  if (result.alerts + result.timelineEvents + result.statuses + result.kvValues > 0) {
     // The plain values are still in older table files until compacted away.
     await engine.compact?.('', HIGH);
   }

@@ -9,9 +9,11 @@ import {
   blobMetaOps,
   decodeAlert,
   decodeCursor,
+  decodeKvValue,
   decodeStatus,
   decodeTimelineRecord,
   encodeCursor,
+  encodeKvValue,
   randomId,
   sha256Hex,
 } from './records.ts';
@@ -574,10 +576,13 @@ class Namespace<T> implements KvNamespace<T> {
     this.ns = ns;
   }
   async get(key: string) {
-    return this.s.getJson<T>(K.kv(this.ns, key));
+    const k = K.kv(this.ns, key);
+    const v = await this.s.engine.get(k);
+    return v === undefined ? undefined : decodeKvValue<T>(this.s.cipher, this.ns, k, v);
   }
   async put(key: string, value: T) {
-    return this.s.write([{ type: 'put', key: K.kv(this.ns, key), value: toJsonBytes(value) }]);
+    const k = K.kv(this.ns, key);
+    return this.s.write([{ type: 'put', key: k, value: encodeKvValue(this.s.cipher, this.ns, k, value) }]);
   }
   async del(key: string) {
     return this.s.write([{ type: 'del', key: K.kv(this.ns, key) }]);
@@ -585,11 +590,16 @@ class Namespace<T> implements KvNamespace<T> {
   async list(options: { prefix?: string; limit?: number; reverse?: boolean } = {}) {
     const base = K.kvPrefix(this.ns);
     const prefix = base + (options.prefix ?? '');
-    const rows = await this.s.scanJson<T>(prefix, {
+    const out: { key: string; value: T }[] = [];
+    for await (const [k, v] of this.s.engine.entries({
+      gte: prefix,
+      lt: prefix + HIGH,
       reverse: options.reverse ?? false,
       limit: options.limit ?? -1,
-    });
-    return rows.map(([k, value]) => ({ key: k.slice(base.length), value }));
+    })) {
+      out.push({ key: k.slice(base.length), value: decodeKvValue<T>(this.s.cipher, this.ns, k, v) });
+    }
+    return out;
   }
   async update(key: string, change: (current: T | undefined) => T | undefined) {
     return this.s.withLock(async () => {

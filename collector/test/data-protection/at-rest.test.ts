@@ -12,6 +12,7 @@ import { createApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { buildRecord } from '../../src/ingest/events.ts';
 import { createLogger } from '../../src/log.ts';
+import { type Incident, IncidentService } from '../../src/safeguarding/incidents.ts';
 import { openLevelStore } from '../../src/store/index.ts';
 import { K, toJsonBytes } from '../../src/store/keys.ts';
 import { alertIdFor } from '../../src/store/records.ts';
@@ -31,7 +32,7 @@ const CONTEXT = 'I want to kill myself tonight';
 const URL = 'https://search.example.test/?q=hurt-quietly-zq7';
 
 describe('safeguarding text at rest', () => {
-  it('a flagged title, its alert and the live status leave no plaintext in the data dir', async () => {
+  it('a flagged title, its alert, the live status and an incident leave no plaintext in the data dir', async () => {
     const h = await startHarness();
     try {
       const { dev, client, stream } = await connectedDevice(h);
@@ -61,6 +62,12 @@ describe('safeguarding text at rest', () => {
       expect(v1.Event.decode(window?.event as Uint8Array).activeWindow?.title).toBe(TITLE);
       expect(window?.sensitive).toEqual(['activeWindow.title']);
       expect((await h.app.store.status.get(dev.deviceId))?.currentWindow?.title).toBe(TITLE);
+      // Escalated: the incident's default title is "category: term" (the escalate route's write path).
+      const incidents = new IncidentService(h.app.store.kv<Incident>('incidents'));
+      const incident = await incidents.create({ title: `self-harm: ${TERM}`, description: CONTEXT }, 'dsl', [
+        alertIdFor(dev.deviceId, stream, 3),
+      ]);
+      expect((await incidents.get(incident.id))?.title).toBe(`self-harm: ${TERM}`);
       // ...and nothing of it is on disk in plaintext (the level log holds every write as made).
       const data = join(h.dir, 'data');
       for (const text of [TERM, CONTEXT, TITLE, URL, 'painlessly', 'hurt-quietly-zq7'])
@@ -110,6 +117,11 @@ describe('safeguarding text at rest', () => {
         { type: 'put', key: K.eventRef(deviceId, streamId, rec.seq), value: toJsonBytes(tlKey) },
         {
           type: 'put',
+          key: K.kv('incidents', 'in_legacy'),
+          value: toJsonBytes({ id: 'in_legacy', title: `self-harm: ${TERM}`, description: CONTEXT }),
+        },
+        {
+          type: 'put',
           key: K.status(deviceId),
           value: toJsonBytes({
             deviceId,
@@ -139,6 +151,7 @@ describe('safeguarding text at rest', () => {
       const back = await app.store.timeline.get(deviceId, streamId, 1);
       expect(v1.Event.decode(back?.event as Uint8Array).flaggedActivity?.matchedTerm).toBe(TERM);
       expect((await app.store.status.get(deviceId))?.currentWindow?.url).toBe(URL);
+      expect(await app.store.kv('incidents').get('in_legacy')).toMatchObject({ title: `self-harm: ${TERM}` });
       for (const text of [TERM, CONTEXT, TITLE, URL])
         expect(filesContaining(dataDir, text), text).toEqual([]);
     } finally {
