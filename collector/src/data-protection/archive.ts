@@ -141,8 +141,10 @@ function deviceParts(store: Store, scope: DeviceScope): Part[] {
       path: `${dir}/timeline.ndjson`,
       description: 'timeline events, one JSON object per line, oldest first',
       produce: async function* () {
+        const out = new Batcher();
         for await (const rec of deviceTimeline(store, device.id))
-          if (inScope(scope, rec.time)) yield line(toTimelineItem(rec));
+          if (inScope(scope, rec.time)) yield* out.add(line(toTimelineItem(rec)));
+        yield* out.end();
       },
     },
   ];
@@ -158,6 +160,7 @@ async function* auditLines(store: Store, subject: Subject): AsyncGenerator<Uint8
   const prefix = K.auditPrefix();
   const actor = subject.auditActor?.toLowerCase();
   const devices = new Set(subject.devices.map((d) => d.device.id));
+  const out = new Batcher();
   for await (const [, v] of store.engine.entries({ gte: prefix, lt: prefix + HIGH })) {
     const r = fromJsonBytes<AuditRecord>(v);
     const deviceId = r.details?.['deviceId'];
@@ -166,7 +169,26 @@ async function* auditLines(store: Store, subject: Subject): AsyncGenerator<Uint8
       (actor !== undefined && r.actor.toLowerCase() === actor) ||
       (typeof deviceId === 'string' && devices.has(deviceId))
     )
-      yield line(r);
+      yield* out.add(line(r));
+  }
+  yield* out.end();
+}
+
+/** Gathers small lines into ~64 KiB chunks: one zip write per chunk, not per line. */
+class Batcher {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  *add(bytes: Uint8Array): Generator<Uint8Array> {
+    this.parts.push(bytes);
+    this.size += bytes.byteLength;
+    if (this.size >= 65_536) yield* this.end();
+  }
+  *end(): Generator<Uint8Array> {
+    if (this.size === 0) return;
+    const chunk = Buffer.concat(this.parts);
+    this.parts = [];
+    this.size = 0;
+    yield chunk;
   }
 }
 
@@ -218,7 +240,8 @@ async function* hashed(part: Part, manifest: Manifest): AsyncGenerator<Uint8Arra
   for await (const chunk of part.produce()) {
     h.update(chunk);
     bytes += chunk.byteLength;
-    if (part.path.endsWith('.ndjson')) records++;
+    // One JSON object per line: JSON.stringify never leaves a raw newline inside one.
+    if (part.path.endsWith('.ndjson')) for (const b of chunk) if (b === 10) records++;
     yield chunk;
   }
   manifest.parts.push({
