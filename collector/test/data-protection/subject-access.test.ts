@@ -166,6 +166,9 @@ describe('subject access', () => {
       manifest.parts.map((p: { path: string; sha256: string; bytes: number }) => [p.path, p]),
     );
     expect([...files.keys()].filter((f) => f !== 'manifest.json').sort()).toEqual([...listed.keys()].sort());
+    expect(
+      manifest.parts.find((p: { path: string }) => p.path === `devices/${laptop}/timeline.ndjson`).records,
+    ).toBe(3);
     for (const [path, part] of listed) {
       const bytes = files.get(path) as Buffer;
       expect(hex(bytes), path).toBe(part.sha256);
@@ -281,6 +284,37 @@ describe('erasure', () => {
     expect((await h.app.store.devices.get(second))?.hostname).toBe('LIB-07');
     const ben = await h.app.store.timeline.query({ deviceId: laptop, limit: 10 });
     expect(ben.records.map((x) => x.seq).sort()).toEqual([4, 5, 6]);
+  });
+
+  it('keeps what a closed incident referred to an outside agency holds', async () => {
+    const c = await h.enrol({ hostname: 'Y11-03' });
+    const agent = new AgentClient(h.wsUrl);
+    const stream = randomUUID();
+    await agent.hello(c.deviceId, c.deviceKey, stream);
+    const shot = await upload(agent, pngAva);
+    const now = Date.now();
+    await agent.batch(stream, [
+      seen(1, 'cara.pupil', now - 30 * 60_000),
+      flag(2, 'groomer', shot, now - 29 * 60_000),
+    ]);
+    agent.close();
+    const alertId = alertIdFor(c.deviceId, stream, 2);
+    const esc = await dsl.req('POST', `/api/v1/alerts/${alertId}/escalate`, {
+      incident: { title: 'referred', status: 'closed', referral: { agency: 'police', reference: 'P-77' } },
+    });
+    expect(esc.status).toBe(200);
+    const r = await dsl.req('POST', '/api/v1/data-protection/erasures', {
+      user: 'cara.pupil',
+      reason: 'parent request',
+    });
+    expect(r.status).toBe(200);
+    const kept = new Map<string, string>(
+      r.json.erasure.kept.map((k: { what: string; why: string }) => [k.what, k.why]),
+    );
+    expect(kept.get(`alert:${alertId}`)).toContain('referred to police');
+    expect(kept.get(`incident:${esc.json.incident.id}`)).toContain('referred to police');
+    expect(r.json.erasure.erased).toMatchObject({ alerts: 0, incidents: 0, screenshots: 0 });
+    expect((await h.app.store.blobs.read(c.deviceId, shot))?.data).toEqual(pngAva);
   });
 
   it('redacts the record of a device with nothing held', async () => {
