@@ -32,6 +32,8 @@ export interface ErasureRecord {
     alerts: number;
     screenshots: number;
     incidents: number;
+    /** Incidents also about others: the subject's name and alert links removed, the rest kept. */
+    incidentsRedacted: number;
     statusSnapshots: number;
     devicesRedacted: string[];
   };
@@ -57,6 +59,7 @@ export async function eraseSubject(
       alerts: 0,
       screenshots: 0,
       incidents: 0,
+      incidentsRedacted: 0,
       statusSnapshots: 0,
       devicesRedacted: [],
     },
@@ -96,13 +99,44 @@ export async function eraseSubject(
   for (const scope of subject.devices) await eraseDevice(store, scope, subject, hold, keptBlobs, record);
 
   const incidents = store.kv<Incident>('incidents');
+  const mine = new Set(subject.alerts.map((a) => a.id));
+  const user = 'user' in subject.selector ? subject.selector.user.toLowerCase() : undefined;
+  const isSubject = (name: string) => user !== undefined && name.toLowerCase() === user;
   for (const i of subject.incidents) {
     const why = hold.incidents.get(i.id);
-    if (why) keep(`incident:${i.id}`, why);
-    else {
+    if (why) {
+      keep(`incident:${i.id}`, why);
+      continue;
+    }
+    // An incident that is also about someone else is theirs too: only the subject's part goes.
+    const others =
+      i.linkedAlertIds.some((id) => !mine.has(id)) ||
+      i.peopleInvolved.some((p) => !isSubject(p.name) && p.name !== REDACTED);
+    if (!others) {
       await incidents.del(i.id);
       record.erased.incidents++;
+      continue;
     }
+    await incidents.update(i.id, (cur) =>
+      cur
+        ? {
+            ...cur,
+            linkedAlertIds: cur.linkedAlertIds.filter((id) => !mine.has(id) || hold.alerts.has(id)),
+            peopleInvolved: cur.peopleInvolved.map((p) => (isSubject(p.name) ? { ...p, name: REDACTED } : p)),
+            history: [
+              ...cur.history,
+              {
+                at: o.now,
+                actor: o.by,
+                action: 'updated',
+                changes: { erasure: { from: null, to: record.id } },
+              },
+            ],
+          }
+        : cur,
+    );
+    record.erased.incidentsRedacted++;
+    keep(`incident:${i.id}`, "also about other people: the subject's name and alerts were removed from it");
   }
   keep(
     'audit log',

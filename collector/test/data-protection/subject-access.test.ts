@@ -317,6 +317,32 @@ describe('erasure', () => {
     expect((await h.app.store.blobs.read(c.deviceId, shot))?.data).toEqual(pngAva);
   });
 
+  it("takes only the subject's name out of a closed incident that is also about someone else", async () => {
+    const made = await dsl.req('POST', '/api/v1/incidents', {
+      title: 'group chat',
+      status: 'closed',
+      peopleInvolved: [{ name: 'Dan.Pupil' }, { name: 'eve.pupil' }],
+    });
+    expect(made.status).toBe(201);
+    const r = await dsl.req('POST', '/api/v1/data-protection/erasures', {
+      user: 'dan.pupil',
+      reason: 'request',
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.erasure.erased).toMatchObject({ incidents: 0, incidentsRedacted: 1 });
+    const after = await h.app.store
+      .kv<{ peopleInvolved: { name: string }[] }>('incidents')
+      .get(made.json.incident.id);
+    expect(after?.peopleInvolved.map((p) => p.name)).toEqual(['[erased]', 'eve.pupil']);
+    // Now about Eve alone: the whole record goes with her erasure.
+    const r2 = await dsl.req('POST', '/api/v1/data-protection/erasures', {
+      user: 'EVE.pupil',
+      reason: 'request',
+    });
+    expect(r2.json.erasure.erased).toMatchObject({ incidents: 1, incidentsRedacted: 0 });
+    expect(await h.app.store.kv('incidents').get(made.json.incident.id)).toBeUndefined();
+  });
+
   it('redacts the record of a device with nothing held', async () => {
     const r = await admin.req('POST', '/api/v1/data-protection/erasures', {
       device: second,
