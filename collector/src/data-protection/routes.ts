@@ -2,6 +2,7 @@
 // Both are audited; the archive's audit record is durable before its first byte is sent.
 import type { App } from '../app.ts';
 import { audit } from '../auth/audit.ts';
+import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
 import { type Role, type Route, route } from '../http/router.ts';
 import { Type } from '../http/schema.ts';
 import { subjectParts, writeArchive } from './archive.ts';
@@ -19,6 +20,11 @@ export const DP_AUDIT = {
 
 export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' | 'now'>): Route[] {
   const { store } = app;
+  // The DSL hears of every request (safeguarding records may be in it); never the subject's name.
+  const notifications = new Notifications({
+    kv: store.kv<StaffNotification>(NOTIFICATIONS_NS),
+    audit: store.audit,
+  });
   return [
     route({
       method: 'GET',
@@ -62,6 +68,16 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
             bytes: done.bytes,
             parts: done.manifest.parts.length,
           });
+          await notifications.notify(
+            'dsl',
+            'data-protection.subject-access',
+            'A subject access archive was exported',
+            {
+              by: generatedBy,
+              alerts: subject.alerts.length,
+              incidents: subject.incidents.length,
+            },
+          );
         } catch (err) {
           app.log.warn({ err, target: 'subject-access' }, 'subject access archive not completed');
           ctx.res.destroy();
@@ -88,6 +104,12 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
         await audit(store.audit, ctx.principal, DP_AUDIT.erasure, erasure.subject, ctx.ip, {
           erasureId: erasure.id,
           reason: erasure.reason,
+          erased: erasure.erased,
+          kept: erasure.kept.length,
+        });
+        await notifications.notify('dsl', 'data-protection.erasure', 'Records were erased on request', {
+          by: erasure.by,
+          erasureId: erasure.id,
           erased: erasure.erased,
           kept: erasure.kept.length,
         });

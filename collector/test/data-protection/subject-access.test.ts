@@ -270,6 +270,11 @@ describe('erasure', () => {
     const audited = await store.audit.list({ action: 'data-protection.erasure' });
     expect(audited.records[0]).toMatchObject({ actor: 'dsl.dp', target: `device:${laptop}` });
     expect(audited.records[0]?.details?.['erasureId']).toBe(e.id);
+    // The DSL is told, without the subject's name.
+    const told = (await dsl.req('GET', '/api/v1/notifications')).json.notifications as { kind: string }[];
+    const note = told.find((n) => n.kind === 'data-protection.erasure');
+    expect(note).toMatchObject({ details: { erasureId: e.id, by: 'dsl.dp' } });
+    expect(JSON.stringify(told).toLowerCase()).not.toContain('ava');
   });
 
   it("erases a user's share of school devices and leaves another user's alone", async () => {
