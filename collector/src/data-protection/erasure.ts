@@ -12,7 +12,7 @@ import type { CollectorConfig } from '../config.ts';
 import { loadHold, type SafeguardingHold } from '../retention/hold.ts';
 import type { Incident } from '../safeguarding/incidents.ts';
 import { fromJsonBytes, HIGH, K } from '../store/keys.ts';
-import { streamFloorOp } from '../store/records.ts';
+import { streamFloorOp, userHash } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
 import type { BlobMeta, KvOp, Store } from '../store/types.ts';
 import { type DeviceScope, inScope, type Subject, selectorLabel } from './subject.ts';
@@ -96,7 +96,16 @@ export async function eraseSubject(
     const a = await store.alerts.get(id);
     if (a) for (const b of a.screenshotBlobIds) keptBlobs.add(`${a.deviceId}/${b}`);
   }
-  for (const scope of subject.devices) await eraseDevice(store, scope, subject, hold, keptBlobs, record);
+  for (const scope of subject.devices) {
+    const heldEvents = await eraseDevice(store, scope, subject, hold, keptBlobs, record);
+    // The signed-in index: nothing of the user (or of anyone, for a whole device) is left there.
+    if (heldEvents > 0) continue;
+    const index: KvOp[] = [];
+    const prefix = 'user' in subject.selector ? K.userSeenPrefix(userHash(subject.selector.user)) : 'us!';
+    for await (const [k] of store.engine.entries({ gte: prefix, lt: prefix + HIGH }))
+      if (k.endsWith(`!${scope.device.id}`)) index.push({ type: 'del', key: k });
+    await store.engine.batch(index, { sync: true });
+  }
 
   const incidents = store.kv<Incident>('incidents');
   const mine = new Set(subject.alerts.map((a) => a.id));
@@ -160,7 +169,7 @@ async function eraseDevice(
   hold: SafeguardingHold,
   keptBlobs: Set<string>,
   record: ErasureRecord,
-): Promise<void> {
+): Promise<number> {
   const id = scope.device.id;
   const heldHere = new Map<string, number>();
   const floors = new Map<string, number>();
@@ -190,6 +199,7 @@ async function eraseDevice(
   }
   await flush(true);
   for (const [why, n] of heldHere) record.kept.push({ what: `${n} timeline event(s) of device ${id}`, why });
+  const heldEvents = [...heldHere.values()].reduce((a, b) => a + b, 0);
 
   // Screenshots: on a whole device every one not held or referenced by a kept alert; on a user's
   // share of a school device those of the user's erased alerts only.
@@ -214,7 +224,7 @@ async function eraseDevice(
     record.erased.screenshots++;
   }
 
-  if (!scope.whole) return;
+  if (!scope.whole) return heldEvents;
   if ((await store.engine.get(K.status(id))) !== undefined) {
     await store.engine.batch([{ type: 'del', key: K.status(id) }], { sync: true });
     record.erased.statusSnapshots++;
@@ -227,7 +237,7 @@ async function eraseDevice(
       what: `device record ${id}`,
       why: 'its alerts are under safeguarding hold and name it (hostname, BYOD user)',
     });
-    return;
+    return heldEvents;
   }
   await store.devices.update(id, (d) => ({
     ...d,
@@ -237,4 +247,5 @@ async function eraseDevice(
     ...(d.retiredReason !== undefined ? { retiredReason: REDACTED } : {}),
   }));
   record.erased.devicesRedacted.push(id);
+  return heldEvents;
 }

@@ -9,7 +9,7 @@ import { HttpError } from '../http/router.ts';
 import { Id, Reason } from '../http/schema.ts';
 import type { Incident } from '../safeguarding/incidents.ts';
 import { HIGH, K } from '../store/keys.ts';
-import { decodeTimelineRecord } from '../store/records.ts';
+import { decodeTimelineRecord, userHash } from '../store/records.ts';
 import type { Alert, Device, Store, TimelineRecord } from '../store/types.ts';
 
 const UserName = Type.String({
@@ -125,11 +125,17 @@ export async function resolveSubject(store: Store, selector: Selector): Promise<
     if (!device) throw new HttpError(404, ErrorCode.NOT_FOUND, 'device not found');
     devices.push({ device, whole: true, why: 'the device named in the request', windows: [] });
   } else {
+    // Devices the user was reported signed in to (index written by ingest and the start pass).
+    const prefix = K.userSeenPrefix(userHash(selector.user));
+    const seenOn = new Set<string>();
+    for await (const [k] of store.engine.entries({ gte: prefix, lt: prefix + HIGH }))
+      seenOn.add(k.slice(prefix.length));
     for (const device of await store.devices.list()) {
       if (device.byod && same(device.byod.userName, selector.user)) {
         devices.push({ device, whole: true, why: 'BYOD laptop enrolled by this user', windows: [] });
         continue;
       }
+      if (!seenOn.has(device.id)) continue;
       const windows = await userWindows(store, device.id, selector.user);
       const status = await store.status.get(device.id);
       if (windows.length === 0 && !(status?.loggedInUser && same(status.loggedInUser, selector.user)))

@@ -32,6 +32,7 @@ import {
   statusOp,
   streamOp,
   timelineOps,
+  userSeenOp,
 } from '../store/records.ts';
 import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
 import {
@@ -437,7 +438,11 @@ export class Session {
       // `e` was sanitised in place by buildRecord: its JSON is what the store now holds.
       const json = eventToJson(e);
       applied.push([built.record.kind, json]);
+      const userBefore = status.loggedInUser;
       status = reduceStatus(status, built.record.kind, json, now);
+      // Who was signed in, indexed when it changes (data-protection subject access).
+      if (status.loggedInUser && status.loggedInUser !== userBefore)
+        ops.push(userSeenOp(deviceId, status.loggedInUser, now));
       stream.pending.add(seq);
       stream.maxQueued = Math.max(stream.maxQueued, seq);
       projected.count++;

@@ -146,6 +146,19 @@ export function statusNeedsSealing(bytes: Uint8Array): boolean {
   return fromJsonBytes<StoredStatus>(bytes).currentWindow !== undefined;
 }
 
+/** The index key part of a user name as agents report it: names compare without case. */
+export function userHash(name: string): string {
+  return sha256Hex(name.toLowerCase());
+}
+
+/**
+ * "This user was reported signed in on this device" (written by ingest when the reported user
+ * changes): lets a subject access request read only the timelines of the devices a user used.
+ */
+export function userSeenOp(deviceId: string, user: string, at: number): KvOp {
+  return { type: 'put', key: K.userSeen(userHash(user), deviceId), value: toJsonBytes({ user, at }) };
+}
+
 /** Namespaces of other modules whose values are safeguarding records, sealed whole at rest. */
 export const SEALED_NAMESPACES: ReadonlySet<string> = new Set(['incidents']);
 

@@ -1,12 +1,16 @@
 // One-time migration at start: records written before safeguarding text was sealed at rest
 // (alerts, flagged/matching timeline events, status snapshots' current window, incidents) are rewritten
-// sealed, then the ranges are compacted so the old plaintext values leave the LevelDB files.
+// sealed, then the ranges are compacted so the old plaintext values leave the LevelDB files. The
+// same pass over the timeline fills the index of who was reported signed in on which device
+// (`us!`), which ingest keeps from then on (subject access reads only those devices).
 //
 // Why at start and not on read: a record nobody reads again would stay plain on disk for ever.
 // It runs before ingest and the HTTP server start, so nothing writes these keys meanwhile; the
 // `cfg!at-rest` marker makes later starts skip the scan. Cost: one pass over the timeline of the
 // whole store on the first start after the upgrade (JSON parse per event; ~1-2 s per million
 // events on the build machine), then nothing.
+import { decodeEvent } from '@custodian/protocol';
+import type { BlobCipher } from './blob-crypto.ts';
 import { fromJsonBytes, HIGH, K, toJsonBytes } from './keys.ts';
 import {
   alertNeedsSealing,
@@ -22,6 +26,8 @@ import {
   statusNeedsSealing,
   statusOp,
   timelineNeedsSealing,
+  userHash,
+  userSeenOp,
 } from './records.ts';
 import type { KvOp, Store } from './types.ts';
 
@@ -36,6 +42,8 @@ export interface SealMigrationResult {
   statuses: number;
   /** Values of sealed kv namespaces (incidents). */
   kvValues: number;
+  /** (user, device) pairs written to the signed-in index from heartbeats and inventories. */
+  usersIndexed: number;
   /** True when the marker said it was done already (nothing scanned). */
   skipped: boolean;
 }
@@ -46,6 +54,7 @@ export async function sealPlainRecords(store: Store): Promise<SealMigrationResul
     timelineEvents: 0,
     statuses: 0,
     kvValues: 0,
+    usersIndexed: 0,
     skipped: false,
   };
   const marker = await store.engine.get(MARKER);
@@ -65,7 +74,19 @@ export async function sealPlainRecords(store: Store): Promise<SealMigrationResul
     result.alerts++;
     await flush();
   }
+  const seen = new Set<string>();
   for await (const [k, v] of engine.entries({ gte: 'tl!', lt: `tl!${HIGH}` })) {
+    // The same pass fills the index of who was signed in where (records.ts userSeenOp).
+    const user = reportedUser(cipher, k, v);
+    if (user) {
+      const rec = decodeTimelineRecord(cipher, k, v);
+      const id = `${userHash(user)}/${rec.deviceId}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        ops.push(userSeenOp(rec.deviceId, user, rec.time));
+        result.usersIndexed++;
+      }
+    }
     if (!timelineNeedsSealing(v)) continue;
     ops.push({
       type: 'put',
@@ -98,4 +119,16 @@ export async function sealPlainRecords(store: Store): Promise<SealMigrationResul
     await engine.compact?.('', HIGH);
   }
   return result;
+}
+
+/** The signed-in user a heartbeat or inventory record reports, if any. */
+function reportedUser(cipher: BlobCipher, key: string, bytes: Uint8Array): string | undefined {
+  const kind = fromJsonBytes<{ kind?: string }>(bytes).kind;
+  if (kind !== 'heartbeat' && kind !== 'inventory') return undefined;
+  try {
+    const e = decodeEvent(decodeTimelineRecord(cipher, key, bytes).event);
+    return (e.heartbeat?.loggedInUser || e.inventory?.loggedInUser) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

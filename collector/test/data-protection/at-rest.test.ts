@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.ts';
 import { type Incident, IncidentService } from '../../src/safeguarding/incidents.ts';
 import { openLevelStore } from '../../src/store/index.ts';
 import { K, toJsonBytes } from '../../src/store/keys.ts';
-import { alertIdFor } from '../../src/store/records.ts';
+import { alertIdFor, userHash } from '../../src/store/records.ts';
 import type { Alert } from '../../src/store/types.ts';
 import { heartbeat, windowEvent } from '../helpers/agent-client.ts';
 import { filesContaining } from '../helpers/grep-dir.ts';
@@ -102,6 +102,13 @@ describe('safeguarding text at rest', () => {
       },
     });
     const built = buildRecord(deviceId, streamId, event, 1_700_000_000_000);
+    const beat = buildRecord(
+      deviceId,
+      streamId,
+      v1.Event.fromObject({ seq: 2, timeMs: 1_700_000_001_000, heartbeat: { loggedInUser: 'Legacy.User' } }),
+      1_700_000_001_000,
+    ).record;
+    const beatKey = K.timeline(deviceId, beat.time, streamId, beat.seq);
     const alert = built.alert as Alert;
     const rec = built.record;
     const tlKey = K.timeline(deviceId, rec.time, streamId, rec.seq);
@@ -115,6 +122,11 @@ describe('safeguarding text at rest', () => {
           value: toJsonBytes({ ...rec, event: Buffer.from(rec.event).toString('base64') }),
         },
         { type: 'put', key: K.eventRef(deviceId, streamId, rec.seq), value: toJsonBytes(tlKey) },
+        {
+          type: 'put',
+          key: beatKey,
+          value: toJsonBytes({ ...beat, event: Buffer.from(beat.event).toString('base64') }),
+        },
         {
           type: 'put',
           key: K.kv('incidents', 'in_legacy'),
@@ -152,6 +164,8 @@ describe('safeguarding text at rest', () => {
       expect(v1.Event.decode(back?.event as Uint8Array).flaggedActivity?.matchedTerm).toBe(TERM);
       expect((await app.store.status.get(deviceId))?.currentWindow?.url).toBe(URL);
       expect(await app.store.kv('incidents').get('in_legacy')).toMatchObject({ title: `self-harm: ${TERM}` });
+      // The same start pass indexed who was signed in where (subject access reads only those devices).
+      expect(await app.store.engine.get(K.userSeen(userHash('legacy.user'), deviceId))).toBeDefined();
       for (const text of [TERM, CONTEXT, TITLE, URL])
         expect(filesContaining(dataDir, text), text).toEqual([]);
     } finally {

@@ -289,6 +289,9 @@ describe('erasure', () => {
     expect((await h.app.store.devices.get(second))?.hostname).toBe('LIB-07');
     const ben = await h.app.store.timeline.query({ deviceId: laptop, limit: 10 });
     expect(ben.records.map((x) => x.seq).sort()).toEqual([4, 5, 6]);
+    // Nothing of hers is left: a new request finds nothing.
+    const again = await dsl.req('GET', '/api/v1/data-protection/subject-access?user=ava.pupil');
+    expect(again.status).toBe(404);
   });
 
   it('keeps what a closed incident referred to an outside agency holds', async () => {
