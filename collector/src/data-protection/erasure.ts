@@ -14,7 +14,7 @@ import type { Incident } from '../safeguarding/incidents.ts';
 import { fromJsonBytes, HIGH, K } from '../store/keys.ts';
 import { streamFloorOp, userHash } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
-import type { BlobMeta, KvOp, Store } from '../store/types.ts';
+import type { BlobMeta, DeviceLiveStatus, KvOp, Store } from '../store/types.ts';
 import { type DeviceScope, inScope, type Subject, selectorLabel } from './subject.ts';
 
 export const ERASURES_NS = 'erasures';
@@ -39,6 +39,26 @@ export interface ErasureRecord {
   };
   /** What was kept, one line each: a record (`alert:<id>`) or a kind, and why. */
   kept: { what: string; why: string }[];
+}
+
+/** A device's live status with nothing about its user left (window, user, names, inventory). */
+export function erasedStatus(s: DeviceLiveStatus): DeviceLiveStatus {
+  const keep = [
+    'deviceId',
+    'connected',
+    'connectedAt',
+    'lastSeenAt',
+    'remoteAddress',
+    'agentVersion',
+    'os',
+    'streamId',
+    'policyVersionApplied',
+    'policyVersionSent',
+    'capabilities',
+  ] as const;
+  const out: Record<string, unknown> = { usbVolumes: [] };
+  for (const k of keep) if (s[k] !== undefined) out[k] = s[k];
+  return out as unknown as DeviceLiveStatus;
 }
 
 export async function eraseSubject(

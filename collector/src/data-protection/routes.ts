@@ -6,7 +6,7 @@ import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth
 import { type Role, type Route, route } from '../http/router.ts';
 import { Type } from '../http/schema.ts';
 import { subjectParts, writeArchive } from './archive.ts';
-import { ERASURES_NS, type ErasureRecord, eraseSubject } from './erasure.ts';
+import { ERASURES_NS, type ErasureRecord, erasedStatus, eraseSubject } from './erasure.ts';
 import { ErasureBody, resolveSubject, SubjectQuery, selectorLabel, selectorOf } from './subject.ts';
 
 /** Who handles data protection requests: the archive holds safeguarding content (screenshots). */
@@ -18,7 +18,7 @@ export const DP_AUDIT = {
   erasure: 'data-protection.erasure',
 } as const;
 
-export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' | 'now'>): Route[] {
+export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' | 'now' | 'status'>): Route[] {
   const { store } = app;
   // The DSL hears of every request (safeguarding records may be in it); never the subject's name.
   const notifications = new Notifications({
@@ -101,6 +101,9 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
           now: app.now(),
           retention: app.config.retention,
         });
+        // The live status in memory too (shown on the device page, persisted at its next change).
+        for (const d of subject.devices)
+          if (d.whole) app.status.set(erasedStatus(app.status.get(d.device.id)));
         await audit(store.audit, ctx.principal, DP_AUDIT.erasure, erasure.subject, ctx.ip, {
           erasureId: erasure.id,
           reason: erasure.reason,

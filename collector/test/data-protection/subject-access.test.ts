@@ -260,6 +260,10 @@ describe('erasure', () => {
     expect((await store.blobs.read(laptop, blobBen))?.data).toEqual(pngBen);
     const left = await store.timeline.query({ deviceId: laptop, limit: 100 });
     expect(left.records.map((x) => x.seq).sort()).toEqual([4, 5, 6]);
+    // The device page shows no user or window any more (live status in memory included).
+    const page = await admin.req('GET', `/api/v1/devices/${laptop}`);
+    expect(page.json.device.status.loggedInUser).toBeUndefined();
+    expect(page.json.device.status.currentWindow).toBeUndefined();
     // A replay of an erased event is a duplicate, not stored again.
     expect(await store.timeline.heldBefore(laptop, streamA, 2)).toBe(true);
     // The DSL still reads the held alert in full.
