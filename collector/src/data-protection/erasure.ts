@@ -177,8 +177,18 @@ export async function eraseSubject(
       'sequence numbers only: a replay of an erased event is recognised and not stored again',
     );
   await store.kv<ErasureRecord>(ERASURES_NS).put(record.id, record);
-  // The deleted values are still in older level files until compacted away.
-  await store.engine.compact?.('', HIGH);
+  // The deleted values are still in older level files until compacted away: only the ranges
+  // this erasure wrote to, so a large store is not rewritten whole.
+  const ranges = [K.alertTimePrefix(), 'al!', K.kvPrefix('incidents')];
+  for (const { device } of subject.devices)
+    ranges.push(
+      K.timelinePrefix(device.id),
+      K.eventRefPrefix(device.id),
+      `bc!${device.id}!`,
+      K.status(device.id),
+      K.device(device.id),
+    );
+  for (const r of ranges) await store.engine.compact?.(r, r + HIGH);
   return record;
 }
 

@@ -4,7 +4,7 @@
 // unzipped with Debian's `unzip`, every part is hashed against manifest.json, and the screenshot
 // bytes are compared with the PNG the agent uploaded. Erasure keeps what an open incident holds.
 import { execFileSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -16,6 +16,7 @@ import { safeguardingModule } from '../../src/safeguarding/index.ts';
 import { alertIdFor } from '../../src/store/records.ts';
 import { Client, createStaffClient, TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, sha256 } from '../helpers/agent-client.ts';
+import { filesContaining } from '../helpers/grep-dir.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
 import { makePng } from '../safeguarding/seed.ts';
 
@@ -24,6 +25,8 @@ let dsl: Client;
 let admin: Client;
 const work = mkdtempSync(join(tmpdir(), 'custodian-sar-'));
 const HOUR = 3_600_000;
+/** Random, so its bytes on disk are not compressed away (level tables are snappy-compressed). */
+const LIBRARY = `ava library search ${randomBytes(24).toString('hex')}`;
 
 const seen = (seq: number, user: string, timeMs: number): IEvent => ({
   seq,
@@ -97,6 +100,7 @@ const pngBen = makePng(64, 48, [30, 200, 30]);
 let laptop: string;
 let second: string;
 let streamA: string;
+let streamB: string;
 let alertAva: string;
 let alertBen: string;
 let blobAva: string;
@@ -135,12 +139,9 @@ beforeAll(async () => {
   const b = await h.enrol({ hostname: 'LIB-07' });
   second = b.deviceId;
   const agentB = new AgentClient(h.wsUrl);
-  const streamB = randomUUID();
+  streamB = randomUUID();
   await agentB.hello(b.deviceId, b.deviceKey, streamB);
-  await agentB.batch(streamB, [
-    seen(1, 'ava.pupil', now - HOUR),
-    win(2, 'ava library search', now - HOUR + 500),
-  ]);
+  await agentB.batch(streamB, [seen(1, 'ava.pupil', now - HOUR), win(2, LIBRARY, now - HOUR + 500)]);
   agentB.close();
   alertAva = alertIdFor(laptop, streamA, 3);
   alertBen = alertIdFor(laptop, streamA, 6);
@@ -188,7 +189,7 @@ describe('subject access', () => {
     expect(shared[1].event.activeWindow.title).toBe('ava private diary');
     expect(
       lines(files.get(`devices/${second}/timeline.ndjson`)).map((e) => e.event.activeWindow?.title ?? null),
-    ).toEqual([null, 'ava library search']);
+    ).toEqual([null, LIBRARY]);
     const device = JSON.parse((files.get(`devices/${laptop}/device.json`) as Buffer).toString());
     expect(device.device).toMatchObject({ id: laptop, hostname: 'Y9-SHARED-01' });
     expect(device.device.keyHash).toBeUndefined();
@@ -282,6 +283,16 @@ describe('erasure', () => {
   });
 
   it("erases a user's share of school devices and leaves another user's alone", async () => {
+    // The library window as stored (base64 protobuf in the record): on disk before, gone after.
+    const stored = await h.app.store.timeline.get(second, streamB, 2);
+    // A 16-character piece of the record's base64 that is literally in a level file (the random
+    // part of the title: snappy keeps incompressible bytes as they are).
+    const b64 = Buffer.from(stored?.event as Uint8Array).toString('base64');
+    const data = join(h.dir, 'data');
+    let onDisk = '';
+    for (let i = 0; i + 16 <= b64.length && !onDisk; i += 4)
+      if (filesContaining(data, b64.slice(i, i + 16)).length > 0) onDisk = b64.slice(i, i + 16);
+    expect(onDisk, 'the stored event is on disk before the erasure').not.toBe('');
     const r = await admin.req('POST', '/api/v1/data-protection/erasures', {
       user: 'AVA.pupil',
       reason: 'left the school, parent request ER-9',
@@ -291,6 +302,8 @@ describe('erasure', () => {
     expect(r.json.erasure.erased).toMatchObject({ timelineEvents: 2, alerts: 0, devicesRedacted: [] });
     expect((await h.app.store.timeline.query({ deviceId: second, limit: 10 })).records).toEqual([]);
     expect((await h.app.store.devices.get(second))?.hostname).toBe('LIB-07');
+    // Compacted: the erased event is gone from the level files, not only from view.
+    expect(filesContaining(join(h.dir, 'data'), onDisk)).toEqual([]);
     const ben = await h.app.store.timeline.query({ deviceId: laptop, limit: 10 });
     expect(ben.records.map((x) => x.seq).sort()).toEqual([4, 5, 6]);
     // Nothing of hers is left: a new request finds nothing.
