@@ -30,6 +30,7 @@ import { MODULES } from './modules.ts';
 import { PolicyService } from './policy/service.ts';
 import { RetentionJob } from './retention/job.ts';
 import { loadOrCreateKeyFile, openLevelStore, parseKey } from './store/index.ts';
+import { sealPlainRecords } from './store/seal-migration.ts';
 import type { AuditRecord, Store } from './store/types.ts';
 
 export interface AppModule {
@@ -55,6 +56,8 @@ export interface App {
   readonly enrol: EnrolService;
   readonly ingest: IngestServer;
   readonly retention: RetentionJob;
+  /** The app's clock (injectable in tests; retention and data protection read it). */
+  readonly now: () => number;
   /** Plain counters for `/metrics` (metrics/counts.ts): bump them, the registry reads them. */
   readonly counts: MetricCounts;
   /** Credentials created (or set from the environment) at this start; empty on later starts. */
@@ -152,6 +155,10 @@ async function assemble(
       ...(ip ? { ip } : {}),
     });
 
+  // Before anything reads or writes: records from before at-rest sealing are sealed once.
+  const sealed = await sealPlainRecords(store);
+  if (!sealed.skipped) log.info({ ...sealed }, 'safeguarding text at rest: plain records sealed');
+
   const enrol = new EnrolService({ store, live, log, config, now, audit });
   const credentials = await enrol.bootstrap(env);
   hooks.authenticators.push(createAdminTokenAuthenticator(store));
@@ -202,6 +209,7 @@ async function assemble(
     enrol,
     ingest,
     retention,
+    now,
     counts,
     credentials,
     audit,

@@ -54,6 +54,24 @@ export interface CollectorConfig {
     incompleteUploadHours: number;
     /** A retired device's timeline and unreferenced screenshots go this long after retirement. */
     retiredDays: number;
+    /**
+     * Alerts by outcome, counted from the DSL's last decision (from creation while unreviewed).
+     * Anything linked to an incident that is open or under monitoring (safeguarding hold) is kept
+     * whatever its age. The alert's flaggedActivity event goes with the timeline (timelineDays).
+     */
+    alertFalsePositiveDays: number;
+    alertGradedDays: number;
+    alertEscalatedDays: number;
+    alertUnreviewedDays: number;
+    /**
+     * Closed incidents, counted from creation. Child-protection records are commonly kept until
+     * the child is 25; the collector does not know a pupil's birth date, so the default is 25 years.
+     */
+    incidentDays: number;
+    /** Audit records (the append-only log), notifications to staff, and the purge records themselves. */
+    auditDays: number;
+    notificationDays: number;
+    purgeRecordDays: number;
   };
   /** Device health checks (src/health): what is checked is the school's health settings record. */
   health: {
@@ -138,6 +156,14 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       purgeIntervalMinutes: 60,
       incompleteUploadHours: 24,
       retiredDays: 30,
+      alertFalsePositiveDays: 30,
+      alertGradedDays: 365,
+      alertEscalatedDays: 9_125,
+      alertUnreviewedDays: 365,
+      incidentDays: 9_125,
+      auditDays: 2_557,
+      notificationDays: 365,
+      purgeRecordDays: 2_557,
     },
     health: { checkIntervalMs: 60_000 },
     enrol: { codeTtlHoursDefault: 72, liveDays: 90 },
@@ -192,6 +218,14 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_POLICY_MIN_IDLE_LOCK_SECONDS: 'policy.minIdleLockSeconds',
   CUSTODIAN_RETENTION_RETIRED_DAYS: 'retention.retiredDays',
   CUSTODIAN_HEALTH_CHECK_INTERVAL_MS: 'health.checkIntervalMs',
+  CUSTODIAN_RETENTION_ALERT_FALSE_POSITIVE_DAYS: 'retention.alertFalsePositiveDays',
+  CUSTODIAN_RETENTION_ALERT_GRADED_DAYS: 'retention.alertGradedDays',
+  CUSTODIAN_RETENTION_ALERT_ESCALATED_DAYS: 'retention.alertEscalatedDays',
+  CUSTODIAN_RETENTION_ALERT_UNREVIEWED_DAYS: 'retention.alertUnreviewedDays',
+  CUSTODIAN_RETENTION_INCIDENT_DAYS: 'retention.incidentDays',
+  CUSTODIAN_RETENTION_AUDIT_DAYS: 'retention.auditDays',
+  CUSTODIAN_RETENTION_NOTIFICATION_DAYS: 'retention.notificationDays',
+  CUSTODIAN_RETENTION_PURGE_RECORD_DAYS: 'retention.purgeRecordDays',
   CUSTODIAN_TRUSTED_PROXIES: 'http.trustedProxies',
   CUSTODIAN_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
   CUSTODIAN_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
@@ -380,6 +414,17 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   r.incompleteUploadHours = int('retention.incompleteUploadHours', r.incompleteUploadHours, 1, 24 * 30);
   r.retiredDays = int('retention.retiredDays', r.retiredDays, 1, 36_500);
   cfg.health.checkIntervalMs = int('health.checkIntervalMs', cfg.health.checkIntervalMs, 100, 3_600_000);
+  for (const f of [
+    'alertFalsePositiveDays',
+    'alertGradedDays',
+    'alertEscalatedDays',
+    'alertUnreviewedDays',
+    'incidentDays',
+    'auditDays',
+    'notificationDays',
+    'purgeRecordDays',
+  ] as const)
+    r[f] = int(`retention.${f}`, r[f], 1, 36_500);
   cfg.enrol.codeTtlHoursDefault = int('enrol.codeTtlHoursDefault', cfg.enrol.codeTtlHoursDefault, 1, 24 * 90);
   cfg.policy.minIdleLockSeconds = int('policy.minIdleLockSeconds', cfg.policy.minIdleLockSeconds, 1, 86_400);
   cfg.enrol.liveDays = int('enrol.liveDays', cfg.enrol.liveDays, 1, 3650);

@@ -7,6 +7,7 @@
 import type { AppModule } from './app.ts';
 import { authModule } from './auth/index.ts';
 import { consoleModule } from './console/index.ts';
+import { dataProtectionModule } from './data-protection/index.ts';
 import { dpiaModule } from './dpia/index.ts';
 import { extensionModule } from './extension/index.ts';
 import { healthModule } from './health/index.ts';
@@ -17,6 +18,7 @@ export const MODULES: AppModule[] = [
   authModule,
   safeguardingModule,
   notifyModule,
+  dataProtectionModule,
   extensionModule,
   healthModule,
   dpiaModule,

@@ -11,7 +11,7 @@
 // Leaves out: TLS (the collector here serves plain ws on loopback), screenshot blobs, the HTTP
 // API and console under load, and the client's own CPU (it shares the 2 cores, see the notes).
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { encodeAgentMessage, type IEvent, SUBPROTOCOL, v1 } from '@custodian/pro
 import { Level } from 'level';
 import WebSocket from 'ws';
 import { buildRecord } from '../../collector/src/ingest/events.ts';
+import { createBlobCipher } from '../../collector/src/store/blob-crypto.ts';
 import { statusOp, streamOp, timelineOps } from '../../collector/src/store/records.ts';
 import type { KvOp } from '../../collector/src/store/types.ts';
 import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
@@ -56,11 +57,14 @@ async function rawLevel(batches: number, sync: boolean): Promise<number> {
   const db = new Level<string, Uint8Array>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'view' });
   await db.open();
   const stream = randomUUID();
+  const cipher = createBlobCipher(randomBytes(32));
   const prepared: KvOp[][] = [];
   for (let b = 0; b < batches; b++) {
     const ops: KvOp[] = [];
     for (const e of events(b * EVENTS_PER_BATCH + 1, EVENTS_PER_BATCH)) {
-      ops.push(...timelineOps(buildRecord('d_bench', stream, v1.Event.fromObject(e), Date.now()).record));
+      ops.push(
+        ...timelineOps(cipher, buildRecord('d_bench', stream, v1.Event.fromObject(e), Date.now()).record),
+      );
     }
     ops.push(
       streamOp({
@@ -74,7 +78,7 @@ async function rawLevel(batches: number, sync: boolean): Promise<number> {
         outOfOrder: 0,
         duplicates: 0,
       }),
-      statusOp({ deviceId: 'd_bench', connected: true, usbVolumes: [] }),
+      statusOp(cipher, { deviceId: 'd_bench', connected: true, usbVolumes: [] }),
     );
     prepared.push(ops);
   }

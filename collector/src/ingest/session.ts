@@ -32,6 +32,7 @@ import {
   statusOp,
   streamOp,
   timelineOps,
+  userSeenOp,
 } from '../store/records.ts';
 import type { Alert, BlobMeta, Device, DeviceLiveStatus, KvOp, TimelineRecord } from '../store/types.ts';
 import {
@@ -433,15 +434,19 @@ export class Session {
       });
       for (const note of built.notes) this.slog.info({ deviceId, seq, note }, 'event note');
       records.push(built.record);
-      ops.push(...timelineOps(built.record));
+      ops.push(...timelineOps(this.ctx.store.cipher, built.record));
       if (built.alert) {
         alerts.push(built.alert);
-        ops.push(...alertOps(built.alert));
+        ops.push(...alertOps(this.ctx.store.cipher, built.alert));
       }
       // `e` was sanitised in place by buildRecord: its JSON is what the store now holds.
       const json = eventToJson(e);
       applied.push([built.record.kind, json]);
+      const userBefore = status.loggedInUser;
       status = reduceStatus(status, built.record.kind, json, now);
+      // Who was signed in, indexed when it changes (data-protection subject access).
+      if (status.loggedInUser && status.loggedInUser !== userBefore)
+        ops.push(userSeenOp(deviceId, status.loggedInUser, now));
       stream.pending.add(seq);
       stream.maxQueued = Math.max(stream.maxQueued, seq);
       projected.count++;
@@ -452,7 +457,7 @@ export class Session {
     this.queuedStatus = status;
     stream.queued = projected;
     const batchMax = records.reduce((m, r) => Math.max(m, r.seq), 0);
-    ops.push(streamOp(projected), statusOp(status));
+    ops.push(streamOp(projected), statusOp(this.ctx.store.cipher, status));
 
     const commit = this.ctx.committer
       .enqueue(ops, () => !stream.failed)

@@ -171,7 +171,7 @@ export class StatusTracker {
   async patch(deviceId: string, change: Partial<DeviceLiveStatus>): Promise<DeviceLiveStatus> {
     const { sensitive: _s, ...next } = { ...this.get(deviceId), ...change, deviceId };
     this.set(next);
-    await this.o.store.engine.batch([statusOp(next)], { sync: false });
+    await this.o.store.engine.batch([statusOp(this.o.store.cipher, next)], { sync: false });
     return this.get(deviceId);
   }
 }

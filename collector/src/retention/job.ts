@@ -12,7 +12,9 @@ import type { MetricCounts } from '../metrics/counts.ts';
 import { fromJsonBytes, HIGH, K, SEP } from '../store/keys.ts';
 import { randomId, streamFloorOp } from '../store/records.ts';
 import { blobDeleteOps } from '../store/store.ts';
-import type { Alert, KvOp, PurgeRun, Store } from '../store/types.ts';
+import type { KvOp, PurgeRun, Store } from '../store/types.ts';
+import { loadHold } from './hold.ts';
+import { purgeAlerts, purgeIncidents, purgeLogs } from './records-purge.ts';
 import { purgeRetiredDevices } from './retired.ts';
 
 const HOUR = 3_600_000;
@@ -83,6 +85,10 @@ export class RetentionJob {
         timeline: now - config.retention.timelineDays * DAY,
         screenshots: now - config.retention.screenshotDays * DAY,
         incompleteUploads: now - config.retention.incompleteUploadHours * HOUR,
+        incidents: now - config.retention.incidentDays * DAY,
+        audit: now - config.retention.auditDays * DAY,
+        notifications: now - config.retention.notificationDays * DAY,
+        purgeRecords: now - config.retention.purgeRecordDays * DAY,
       },
       timelineEventsDeleted: 0,
       blobsDeleted: 0,
@@ -91,7 +97,15 @@ export class RetentionJob {
       incompleteChunksDeleted: 0,
       alertsMarked: [],
       perDevice: {},
+      alertsDeleted: {},
+      incidentsDeleted: 0,
+      auditRecordsDeleted: 0,
+      notificationsDeleted: 0,
+      purgeRecordsDeleted: 0,
+      held: { alerts: 0, incidents: 0, timelineEvents: 0, screenshots: 0 },
     };
+    // Read once per run: an incident opened during the run holds from the next run on.
+    const hold = await loadHold(store, { now, incidentDays: config.retention.incidentDays });
     for (const device of await store.devices.list()) {
       const prefix = K.timelinePrefix(device.id);
       const lt = K.timelineAt(device.id, run.cutoffs.timeline);
@@ -112,6 +126,11 @@ export class RetentionJob {
         const parts = k.split(SEP);
         const streamId = parts[3] as string;
         const seq = Number(parts[4]);
+        // Held events stay below the stream's purge mark: `has()` still finds them.
+        if (!hold.empty && hold.eventReason(device.id, k, Number(parts[2])) !== undefined) {
+          run.held.timelineEvents++;
+          continue;
+        }
         let floor = floors.get(streamId);
         if (!floor) {
           const stored = await store.timeline.purgedThrough(device.id, streamId);
@@ -126,7 +145,7 @@ export class RetentionJob {
       }
       await flush();
     }
-    await purgeRetiredDevices(store, now - config.retention.retiredDays * DAY, now, run);
+    await purgeRetiredDevices(store, now - config.retention.retiredDays * DAY, now, run, hold);
     const blobPrefix = K.blobTimePrefix();
     const expired: { deviceId: string; blobId: string }[] = [];
     for await (const [k] of store.engine.entries({
@@ -134,7 +153,9 @@ export class RetentionJob {
       lt: `${blobPrefix}${String(run.cutoffs.screenshots).padStart(15, '0')}`,
     })) {
       const parts = k.split(SEP);
-      expired.push({ deviceId: parts[2] as string, blobId: parts[3] as string });
+      const e = { deviceId: parts[2] as string, blobId: parts[3] as string };
+      if (hold.blobReason(e.deviceId, e.blobId) !== undefined) run.held.screenshots++;
+      else expired.push(e);
     }
     const expiredSet = new Set(expired.map((e) => `${e.deviceId}/${e.blobId}`));
     for (const e of expired) {
@@ -152,9 +173,8 @@ export class RetentionJob {
         lt: K.alertTimePrefix() + HIGH,
       })) {
         const id = k.slice(k.lastIndexOf(SEP) + 1);
-        const raw = await store.engine.get(K.alert(id));
-        if (!raw) continue;
-        const a = fromJsonBytes<Alert>(raw);
+        const a = await store.alerts.get(id);
+        if (!a) continue;
         if (a.screenshotsExpired || !a.screenshotBlobIds.some((b) => expiredSet.has(`${a.deviceId}/${b}`)))
           continue;
         await store.alerts.update(id, (x) => ({
@@ -168,6 +188,10 @@ export class RetentionJob {
         run.alertsMarked.push(id);
       }
     }
+    await purgeAlerts(store, config.retention, now, run, hold);
+    await purgeIncidents(store, config.retention, now, run, hold);
+    // Last: this run's own audit record and purge record are written after it.
+    await purgeLogs(store, config.retention, now, run);
     await store.purges.append(run);
     for (const purged of run.retiredPurges ?? [])
       await this.o.audit(actor, 'device.purge', `device:${purged.deviceId}`, { runId: run.id, ...purged });
@@ -177,6 +201,12 @@ export class RetentionJob {
       blobsDeleted: run.blobsDeleted,
       incompleteUploadsDeleted: run.incompleteUploadsDeleted,
       alertsMarked: run.alertsMarked.length,
+      alertsDeleted: run.alertsDeleted,
+      incidentsDeleted: run.incidentsDeleted,
+      auditRecordsDeleted: run.auditRecordsDeleted,
+      notificationsDeleted: run.notificationsDeleted,
+      purgeRecordsDeleted: run.purgeRecordsDeleted,
+      held: run.held,
     });
     this.o.log.info(
       {

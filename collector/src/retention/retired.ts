@@ -10,6 +10,7 @@
 import { fromJsonBytes, HIGH, K } from '../store/keys.ts';
 import { blobDeleteOps } from '../store/store.ts';
 import type { BlobMeta, KvOp, PurgeRun, RetiredPurge, Store } from '../store/types.ts';
+import type { SafeguardingHold } from './hold.ts';
 
 const BATCH = 1000;
 
@@ -19,6 +20,7 @@ export async function purgeRetiredDevices(
   cutoff: number,
   now: number,
   run: PurgeRun,
+  hold: SafeguardingHold,
 ): Promise<void> {
   const due = (await store.devices.list()).filter(
     (d) => d.retiredAt !== undefined && d.retiredAt < cutoff && d.purgedAt === undefined,
@@ -42,13 +44,26 @@ export async function purgeRetiredDevices(
       screenshotsKept: kept.size,
     };
     let ops: KvOp[] = [];
+    let keepStreams = false;
     const flush = async (force = false) => {
       if (ops.length === 0 || (!force && ops.length < BATCH)) return;
       await store.engine.batch(ops, { sync: true });
       ops = [];
     };
     for (const prefix of [K.timelinePrefix(id), K.eventRefPrefix(id), K.streamPrefix(id)]) {
-      for await (const [k] of store.engine.entries({ gte: prefix, lt: prefix + HIGH })) {
+      for await (const [k, v] of store.engine.entries({ gte: prefix, lt: prefix + HIGH })) {
+        // A held event keeps its record, its dedup pointer and its stream's state.
+        const tlKey = prefix === K.eventRefPrefix(id) ? fromJsonBytes<string>(v) : k;
+        const held =
+          prefix !== K.streamPrefix(id) &&
+          hold.eventReason(id, tlKey, Number(tlKey.split('!')[2])) !== undefined;
+        if (held || (prefix === K.streamPrefix(id) && keepStreams)) {
+          if (prefix === K.timelinePrefix(id)) {
+            run.held.timelineEvents++;
+            keepStreams = true;
+          }
+          continue;
+        }
         ops.push({ type: 'del', key: k });
         if (prefix === K.timelinePrefix(id)) {
           run.timelineEventsDeleted++;

@@ -45,9 +45,13 @@ export function createBlobCipher(key: Uint8Array): BlobCipher {
       try {
         return Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]);
       } catch (err) {
-        throw new CustodianError(ErrorCode.STORAGE, 'screenshot chunk failed authentication (wrong key?)', {
-          cause: err,
-        });
+        throw new CustodianError(
+          ErrorCode.STORAGE,
+          'an encrypted record failed authentication (wrong key, or moved to another key)',
+          {
+            cause: err,
+          },
+        );
       }
     },
   };

@@ -102,6 +102,10 @@ export const K = {
   kv: (ns: string, key: string) => `kv${SEP}${keyPart('namespace', ns)}${SEP}${keyPart('key', key)}`,
   kvPrefix: (ns: string) => `kv${SEP}${keyPart('namespace', ns)}${SEP}`,
   meta: () => 'cfg!schema',
+  /** A user (SHA-256 of the lower-cased name) was reported signed in on a device (subject access index). */
+  userSeen: (userHash: string, deviceId: string) =>
+    `us${SEP}${userHash}${SEP}${keyPart('deviceId', deviceId)}`,
+  userSeenPrefix: (userHash: string) => `us${SEP}${userHash}${SEP}`,
 };
 
 const enc = new TextEncoder();

@@ -97,6 +97,12 @@ class LevelEngine implements KvEngine {
     }
   }
 
+  async compact(gte: string, lt: string): Promise<void> {
+    // `level` on Node is classic-level, whose compactRange the browser-neutral type leaves out.
+    const db = this.db as unknown as { compactRange(start: string, end: string): Promise<void> };
+    await this.run(() => db.compactRange(gte, lt), true);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.reopening?.catch(() => undefined);

@@ -7,9 +7,13 @@ import {
   alertOps,
   blobChunkOp,
   blobMetaOps,
+  decodeAlert,
   decodeCursor,
+  decodeKvValue,
+  decodeStatus,
   decodeTimelineRecord,
   encodeCursor,
+  encodeKvValue,
   randomId,
   sha256Hex,
 } from './records.ts';
@@ -94,8 +98,17 @@ class StoreImpl implements Store {
     this.audit = new Audit(this);
     this.policy = new Policies(this);
     this.status = {
-      get: (id) => this.getJson<DeviceLiveStatus>(K.status(id)),
-      list: async () => (await this.scanJson<DeviceLiveStatus>(K.statusPrefix())).map(([, v]) => v),
+      get: async (id) => {
+        const v = await this.engine.get(K.status(id));
+        return v === undefined ? undefined : decodeStatus(this.cipher, v);
+      },
+      list: async () => {
+        const out: DeviceLiveStatus[] = [];
+        const prefix = K.statusPrefix();
+        for await (const [, v] of this.engine.entries({ gte: prefix, lt: prefix + HIGH }))
+          out.push(decodeStatus(this.cipher, v));
+        return out;
+      },
     };
     this.purges = {
       append: (run: PurgeRun) =>
@@ -257,7 +270,7 @@ class Timeline extends StorePart implements TimelineStore {
     for await (const [k, v] of this.s.engine.entries({ gte, lt, reverse: true })) {
       scanned++;
       lastKey = k;
-      const rec = decodeTimelineRecord(v);
+      const rec = decodeTimelineRecord(this.s.cipher, k, v);
       if (!kinds || kinds.has(rec.kind)) records.push(rec);
       if (records.length >= limit || scanned >= MAX_SCAN) break;
     }
@@ -281,7 +294,7 @@ class Timeline extends StorePart implements TimelineStore {
     const tlKey = await this.s.getJson<string>(K.eventRef(deviceId, streamId, seq));
     if (tlKey === undefined) return undefined;
     const v = await this.s.engine.get(tlKey);
-    return v === undefined ? undefined : decodeTimelineRecord(v);
+    return v === undefined ? undefined : decodeTimelineRecord(this.s.cipher, tlKey, v);
   }
 
   async getStream(deviceId: string, streamId: string) {
@@ -381,7 +394,8 @@ export async function blobDeleteOps(engine: KvEngine, deviceId: string, blobId: 
 
 class Alerts extends StorePart implements AlertStore {
   async get(id: string) {
-    return this.s.getJson<Alert>(K.alert(id));
+    const v = await this.s.engine.get(K.alert(id));
+    return v === undefined ? undefined : decodeAlert(this.s.cipher, v);
   }
   async list(q: AlertQuery = {}) {
     const limit = q.limit ?? 1000;
@@ -408,7 +422,7 @@ class Alerts extends StorePart implements AlertStore {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `alert ${id} not found`);
       const next = { ...change(structuredClone(current)), id, updatedAt: this.s.now() };
-      const ops = alertOps(next, current);
+      const ops = alertOps(this.s.cipher, next, current);
       if (audit) ops.push((this.s.audit as Audit).prepare(audit).op);
       await this.s.write(ops);
       return next;
@@ -562,10 +576,13 @@ class Namespace<T> implements KvNamespace<T> {
     this.ns = ns;
   }
   async get(key: string) {
-    return this.s.getJson<T>(K.kv(this.ns, key));
+    const k = K.kv(this.ns, key);
+    const v = await this.s.engine.get(k);
+    return v === undefined ? undefined : decodeKvValue<T>(this.s.cipher, this.ns, k, v);
   }
   async put(key: string, value: T) {
-    return this.s.write([{ type: 'put', key: K.kv(this.ns, key), value: toJsonBytes(value) }]);
+    const k = K.kv(this.ns, key);
+    return this.s.write([{ type: 'put', key: k, value: encodeKvValue(this.s.cipher, this.ns, k, value) }]);
   }
   async del(key: string) {
     return this.s.write([{ type: 'del', key: K.kv(this.ns, key) }]);
@@ -573,11 +590,16 @@ class Namespace<T> implements KvNamespace<T> {
   async list(options: { prefix?: string; limit?: number; reverse?: boolean } = {}) {
     const base = K.kvPrefix(this.ns);
     const prefix = base + (options.prefix ?? '');
-    const rows = await this.s.scanJson<T>(prefix, {
+    const out: { key: string; value: T }[] = [];
+    for await (const [k, v] of this.s.engine.entries({
+      gte: prefix,
+      lt: prefix + HIGH,
       reverse: options.reverse ?? false,
       limit: options.limit ?? -1,
-    });
-    return rows.map(([k, value]) => ({ key: k.slice(base.length), value }));
+    })) {
+      out.push({ key: k.slice(base.length), value: decodeKvValue<T>(this.s.cipher, this.ns, k, v) });
+    }
+    return out;
   }
   async update(key: string, change: (current: T | undefined) => T | undefined, audit?: AuditInput) {
     return this.s.withLock(async () => {

@@ -7,6 +7,7 @@
 // against SAFE_ID (router.ts) before they get here; the store re-checks and throws
 // CUST_ERR_INVALID_INPUT for anything path-like.
 import type { Policy, PolicyPatch } from '@custodian/policy';
+import type { BlobCipher } from './blob-crypto.ts';
 
 // ---------------------------------------------------------------- low level
 
@@ -29,6 +30,12 @@ export interface KvEngine {
   /** Atomic. `sync: true` returns only after the write is on disk (fsync of the log). */
   batch(ops: KvOp[], options: { sync: boolean }): Promise<void>;
   entries(range: KvRange): AsyncIterable<[string, Uint8Array]>;
+  /**
+   * Rewrites the on-disk files holding [gte, lt) so deleted and overwritten values are gone from
+   * disk, not only from view (erasure, the sealing migration). Optional: an engine with nothing
+   * on disk has nothing to do.
+   */
+  compact?(gte: string, lt: string): Promise<void>;
   close(): Promise<void>;
   /** Whether writes currently work (engines that can wedge, like LevelDB after a full disk). */
   health?(): StorageHealth;
@@ -485,7 +492,16 @@ export interface PurgeRun {
   id: string;
   at: number;
   /** `incompleteUploads`: uploads started before this and never completed lose their chunks. */
-  cutoffs: { timeline: number; screenshots: number; incompleteUploads: number };
+  cutoffs: {
+    timeline: number;
+    screenshots: number;
+    incompleteUploads: number;
+    /** Since issue 19 (absent in older records). */
+    incidents?: number;
+    audit?: number;
+    notifications?: number;
+    purgeRecords?: number;
+  };
   timelineEventsDeleted: number;
   blobsDeleted: number;
   blobBytesDeleted: number;
@@ -500,6 +516,15 @@ export interface PurgeRun {
   retiredDevicesPurged?: string[];
   /** Per retired device purged in this run: what was removed and what was kept. */
   retiredPurges?: RetiredPurge[];
+  /** Alerts deleted past their outcome's period, by status (issue 19). */
+  alertsDeleted: Partial<Record<AlertStatus, number>>;
+  /** Closed incidents deleted past retention.incidentDays. */
+  incidentsDeleted: number;
+  auditRecordsDeleted: number;
+  notificationsDeleted: number;
+  purgeRecordsDeleted: number;
+  /** What was due but kept under the safeguarding hold (linked to an open or monitored incident). */
+  held: { alerts: number; incidents: number; timelineEvents: number; screenshots: number };
 }
 
 /** The record of one retired device's purge (retention/retired.ts). */
@@ -569,6 +594,12 @@ export interface Store {
   };
   /** A JSON namespace (e.g. 'users', 'sessions', 'incidents'). Same object for the same name. */
   kv<T = unknown>(namespace: string): KvNamespace<T>;
+  /**
+   * The one at-rest key (AES-256-GCM, the screenshot key): seals screenshot chunks, alert text,
+   * timeline events holding safeguarding text and the current window of status snapshots. Op
+   * builders in records.ts take it; only the store's views decrypt.
+   */
+  readonly cipher: BlobCipher;
   /**
    * The underlying engine, for ingest's group commit and retention. Writes through it must
    * use the key builders in keys.ts.

@@ -135,7 +135,7 @@ describe('evidence export over HTTP', () => {
     const legacy = await seedAlert(h.store, { device, title: 'legacy', screenshot: png });
     const blob = legacy.screenshotBlobIds[0] as string;
     const many = { ...legacy, screenshotBlobIds: Array.from({ length: 400 }, () => blob) };
-    await h.store.engine.batch(alertOps(many, legacy), { sync: true });
+    await h.store.engine.batch(alertOps(h.store.cipher, many, legacy), { sync: true });
     const page = await dsl.req('GET', `/api/v1/alerts/${legacy.id}`);
     expect(page.json.screenshots).toHaveLength(1);
     const r = await dsl.req('GET', `/api/v1/alerts/${legacy.id}/export`);

@@ -191,7 +191,7 @@ describe('incidents and reports over HTTP', () => {
     // The device reported that it cannot lock the screen (as ingest persists live status).
     await h.store.engine.batch(
       [
-        statusOp({
+        statusOp(h.store.cipher, {
           deviceId: device.id,
           connected: true,
           usbVolumes: [],

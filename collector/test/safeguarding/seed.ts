@@ -116,10 +116,10 @@ export async function seedAlert(store: Store, o: SeedAlertOptions): Promise<Aler
   let alert: Alert | undefined;
   for (const e of events) {
     const built = buildRecord(o.device.id, streamId, v1.Event.fromObject(e), t + 40_000);
-    ops.push(...timelineOps(built.record));
+    ops.push(...timelineOps(store.cipher, built.record));
     if (built.alert) {
       alert = built.alert;
-      ops.push(...alertOps(built.alert));
+      ops.push(...alertOps(store.cipher, built.alert));
     }
   }
   await store.engine.batch(ops, { sync: true });

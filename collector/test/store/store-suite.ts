@@ -110,9 +110,12 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       const ops = [];
       for (let i = 1; i <= 30; i++)
         ops.push(
-          ...timelineOps(record('d1', 's1', i, 1_000 + i, i % 3 === 0 ? 'activeWindow' : 'heartbeat')),
+          ...timelineOps(
+            store.cipher,
+            record('d1', 's1', i, 1_000 + i, i % 3 === 0 ? 'activeWindow' : 'heartbeat'),
+          ),
         );
-      ops.push(...timelineOps(record('d10', 's1', 1, 5_000)));
+      ops.push(...timelineOps(store.cipher, record('d10', 's1', 1, 5_000)));
       await store.engine.batch(ops, { sync: true });
       const seqs: number[] = [];
       let cursor: string | undefined;
@@ -138,7 +141,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
 
     it('timeline: the purge high-water mark outlives the events it covers', async () => {
       const ops = [];
-      for (let i = 1; i <= 5; i++) ops.push(...timelineOps(record('d1', 's1', i, 1_000 + i)));
+      for (let i = 1; i <= 5; i++) ops.push(...timelineOps(store.cipher, record('d1', 's1', i, 1_000 + i)));
       await store.engine.batch(ops, { sync: true });
       expect(await store.timeline.purgedThrough('d1', 's1')).toBe(0);
       expect(await store.timeline.heldBefore('d1', 's1', 3)).toBe(true);
@@ -146,7 +149,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       // Retention deletes seq 1..3 (record + dedup pointer) and raises the mark in the same batch.
       const purge = [streamFloorOp('d1', 's1', 3)];
       for (let i = 1; i <= 3; i++) {
-        const [rec, ref] = timelineOps(record('d1', 's1', i, 1_000 + i));
+        const [rec, ref] = timelineOps(store.cipher, record('d1', 's1', i, 1_000 + i));
         purge.push({ type: 'del', key: rec!.key }, { type: 'del', key: ref!.key });
       }
       await store.engine.batch(purge, { sync: true });
@@ -194,9 +197,9 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     it('alerts: list newest first with filters, update keeps history', async () => {
       await store.engine.batch(
         [
-          ...alertOps(alert('d1', 1, 100)),
-          ...alertOps(alert('d2', 2, 200, { severity: 5, category: 'grooming' })),
-          ...alertOps(alert('d1', 3, 300)),
+          ...alertOps(store.cipher, alert('d1', 1, 100)),
+          ...alertOps(store.cipher, alert('d2', 2, 200, { severity: 5, category: 'grooming' })),
+          ...alertOps(store.cipher, alert('d1', 3, 300)),
         ],
         { sync: true },
       );
@@ -217,7 +220,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
     });
 
     it('alerts: update with an audit record writes both in one batch', async () => {
-      await store.engine.batch(alertOps(alert('d1', 1, 100)), { sync: true });
+      await store.engine.batch(alertOps(store.cipher, alert('d1', 1, 100)), { sync: true });
       const id = alertIdFor('d1', 's1', 1);
       const batches: number[] = [];
       const batch = store.engine.batch.bind(store.engine);

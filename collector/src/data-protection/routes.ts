@@ -1,0 +1,137 @@
+// Subject access and erasure routes: the DSL and admins (a DPO's request comes through either).
+// Both are audited; the archive's audit record is durable before its first byte is sent.
+import type { App } from '../app.ts';
+import { audit } from '../auth/audit.ts';
+import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
+import { type Role, type Route, route } from '../http/router.ts';
+import { Type } from '../http/schema.ts';
+import { subjectParts, writeArchive } from './archive.ts';
+import { ERASURES_NS, type ErasureRecord, erasedStatus, eraseSubject } from './erasure.ts';
+import { ErasureBody, resolveSubject, SubjectQuery, selectorLabel, selectorOf } from './subject.ts';
+
+/** Who handles data protection requests: the archive holds safeguarding content (screenshots). */
+export const DATA_PROTECTION: readonly Role[] = ['dsl', 'admin'];
+
+export const DP_AUDIT = {
+  subjectAccess: 'data-protection.subject-access',
+  subjectAccessCompleted: 'data-protection.subject-access-completed',
+  erasure: 'data-protection.erasure',
+} as const;
+
+export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' | 'now' | 'status'>): Route[] {
+  const { store } = app;
+  // The DSL hears of every request (safeguarding records may be in it); never the subject's name.
+  const notifications = new Notifications({
+    kv: store.kv<StaffNotification>(NOTIFICATIONS_NS),
+    audit: store.audit,
+  });
+  return [
+    route({
+      method: 'GET',
+      path: '/api/v1/data-protection/subject-access',
+      access: DATA_PROTECTION,
+      raw: true,
+      schema: {
+        query: SubjectQuery,
+        summary: 'Everything held about a user or a device, as one zip with manifest.json (SHA-256 per part)',
+      },
+      handler: async (ctx) => {
+        const selector = selectorOf(ctx.input.query);
+        const subject = await resolveSubject(store, selector);
+        const generatedAt = new Date(app.now()).toISOString();
+        const generatedBy = ctx.principal?.username ?? 'unknown';
+        const reference = ctx.input.query.reference ?? '';
+        const parts = await subjectParts(store, subject, { generatedAt, generatedBy, reference });
+        const target = selectorLabel(selector);
+        await audit(store.audit, ctx.principal, DP_AUDIT.subjectAccess, target, ctx.ip, {
+          reference,
+          devices: subject.devices.map((d) => d.device.id),
+          alerts: subject.alerts.length,
+          incidents: subject.incidents.length,
+          parts: parts.length + 1,
+        });
+        const stamp = generatedAt.slice(0, 10);
+        ctx.res.writeHead(200, {
+          'content-type': 'application/zip',
+          'content-disposition': `attachment; filename="subject-access-${stamp}.zip"`,
+          'cache-control': 'no-store, private',
+          'x-content-type-options': 'nosniff',
+        });
+        try {
+          const done = await writeArchive(
+            parts,
+            { subject: target, generatedAt, generatedBy, reference },
+            ctx.res,
+          );
+          await audit(store.audit, ctx.principal, DP_AUDIT.subjectAccessCompleted, target, ctx.ip, {
+            archiveSha256: done.sha256,
+            bytes: done.bytes,
+            parts: done.manifest.parts.length,
+          });
+          await notifications.notify(
+            'dsl',
+            'data-protection.subject-access',
+            'A subject access archive was exported',
+            {
+              by: generatedBy,
+              alerts: subject.alerts.length,
+              incidents: subject.incidents.length,
+            },
+          );
+        } catch (err) {
+          app.log.warn({ err, target: 'subject-access' }, 'subject access archive not completed');
+          ctx.res.destroy();
+        }
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/data-protection/erasures',
+      access: DATA_PROTECTION,
+      schema: {
+        body: ErasureBody,
+        summary: 'Erase everything held about a user or a device, except what is under safeguarding hold',
+      },
+      handler: async (ctx) => {
+        const selector = selectorOf(ctx.input.body);
+        const subject = await resolveSubject(store, selector);
+        const erasure = await eraseSubject(store, subject, {
+          by: ctx.principal?.username ?? 'unknown',
+          reason: ctx.input.body.reason,
+          now: app.now(),
+          retention: app.config.retention,
+        });
+        // The live status in memory too (shown on the device page, persisted at its next change).
+        for (const d of subject.devices)
+          if (d.whole) app.status.set(erasedStatus(app.status.get(d.device.id)));
+        await audit(store.audit, ctx.principal, DP_AUDIT.erasure, erasure.subject, ctx.ip, {
+          erasureId: erasure.id,
+          reason: erasure.reason,
+          erased: erasure.erased,
+          kept: erasure.kept.length,
+        });
+        await notifications.notify('dsl', 'data-protection.erasure', 'Records were erased on request', {
+          by: erasure.by,
+          erasureId: erasure.id,
+          erased: erasure.erased,
+          kept: erasure.kept.length,
+        });
+        return { erasure };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/data-protection/erasures',
+      access: DATA_PROTECTION,
+      schema: {
+        query: Type.Object({}),
+        summary: 'Erasure requests and what each erased and kept (newest first)',
+      },
+      handler: async () => ({
+        erasures: (await store.kv<ErasureRecord>(ERASURES_NS).list({ reverse: true, limit: 500 })).map(
+          (e) => e.value,
+        ),
+      }),
+    }),
+  ];
+}
