@@ -45,6 +45,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'CUST_ERR_UNAVAILABLE',
   /** A command for a device that has no live session (commands are not queued). */
   DEVICE_OFFLINE: 'CUST_ERR_DEVICE_OFFLINE',
+  /** Another collector process holds the store (PostgreSQL advisory lock): one writer per database. */
+  STORE_LOCKED: 'CUST_ERR_STORE_LOCKED',
   // bugs and answers from outside the API
   /** A bug: an error no code was given for (a crash in a handler, the agent CLI failing unexpectedly). */
   INTERNAL: 'CUST_ERR_INTERNAL',
