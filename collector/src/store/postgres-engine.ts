@@ -19,7 +19,7 @@ import type { KvEngine, KvOp, KvRange } from './types.ts';
 /** Rows fetched per round trip by a range scan. */
 const PAGE = 500;
 /** The session-level lock a collector holds on its database for as long as it runs. */
-const WRITER_LOCK = 0x43_55_53_54_57_52_54n; // "CUSTWRT"
+export const WRITER_LOCK = 0x43_55_53_54_57_52_54n; // "CUSTWRT"
 
 export interface PostgresEngineOptions {
   /** libpq-style URL, e.g. postgresql://custodian:secret@db.example/custodian. */
