@@ -142,7 +142,11 @@ async function openConfiguredStore(
   now: () => number,
 ): Promise<Store> {
   if (config.store === 'postgres') {
-    const store = await openPostgresStore({ url: config.postgres.url, poolMax: config.postgres.poolMax }, key, now);
+    const store = await openPostgresStore(
+      { url: config.postgres.url, poolMax: config.postgres.poolMax },
+      key,
+      now,
+    );
     log.info({ store: 'postgres', database: describePostgresUrl(config.postgres.url) }, 'store opened');
     return store;
   }

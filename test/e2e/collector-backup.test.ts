@@ -89,7 +89,11 @@ async function screenshot(c: CollectorProcess, who: { username: string; password
 }
 
 /** What the console shows of the deployment: devices, the device's timeline, alerts, one alert. */
-async function consoleView(c: CollectorProcess, dsl: { username: string; password: string }, deviceId: string) {
+async function consoleView(
+  c: CollectorProcess,
+  dsl: { username: string; password: string },
+  deviceId: string,
+) {
   const as = await staffSession(c, dsl);
   const get = async (path: string) => {
     const r = await as('GET', path);

@@ -39,7 +39,10 @@ afterAll(async () => {
 });
 
 /** Each store: the collector's env for it and where to read it while the collector is down. */
-const STORES: Record<string, () => Promise<{ env: Record<string, string>; where: (c: CollectorProcess) => StoreLocation }>> = {
+const STORES: Record<
+  string,
+  () => Promise<{ env: Record<string, string>; where: (c: CollectorProcess) => StoreLocation }>
+> = {
   level: async () => ({ env: {}, where: (c) => c.dataDir }),
   postgres: async () => {
     const url = (pg as PgCluster).url(await (pg as PgCluster).createDatabase());

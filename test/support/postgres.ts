@@ -47,9 +47,7 @@ export function postgresBinDir(): string {
         .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0) {
-    throw new Error(
-      'PostgreSQL server not installed (Debian package postgresql; scripts/system-deps.sh)',
-    );
+    throw new Error('PostgreSQL server not installed (Debian package postgresql; scripts/system-deps.sh)');
   }
   return join(root, versions[0] as string, 'bin');
 }
@@ -136,7 +134,18 @@ export async function startPostgres(): Promise<PgCluster> {
       await client('pg_restore', ['--exit-on-error', '--no-owner', `--dbname=${ident(database)}`, file]);
     },
     async psql(database, sql) {
-      const { stdout } = await client('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', ident(database), '-c', sql]);
+      const { stdout } = await client('psql', [
+        '-X',
+        '-q',
+        '-A',
+        '-t',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-d',
+        ident(database),
+        '-c',
+        sql,
+      ]);
       return stdout.trim();
     },
     async stop() {

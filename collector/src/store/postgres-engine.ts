@@ -232,7 +232,10 @@ class PostgresEngine implements KvEngine {
     if (this.closed) throw new CustodianError(ErrorCode.STORAGE, 'PostgreSQL store is closed');
   }
 
-  private async query<R extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow>(
+    text: string,
+    params: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     this.check();
     try {
       return await this.pool.query<R>(text, params);

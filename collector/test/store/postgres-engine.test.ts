@@ -97,8 +97,7 @@ describe('PostgreSQL engine', () => {
     const db = await pg.createDatabase();
     const engine = await openPostgresEngine({ url: pg.url(db) });
     try {
-      const lockPid = () =>
-        pg.psql(db, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted");
+      const lockPid = () => pg.psql(db, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted");
       const before = await lockPid();
       expect(before).toMatch(/^\d+$/);
       await pg.psql(db, `SELECT pg_terminate_backend(${before})`);
