@@ -1,5 +1,8 @@
-// KvEngine on PostgreSQL (node-postgres pool): one table `custodian_kv (key text COLLATE "C"
-// PRIMARY KEY, value bytea)`. A batch is one transaction; `sync: true` is a plain COMMIT, durable
+// KvEngine on PostgreSQL (node-postgres pool). Keys live in one of two tables: the timeline
+// (`tl` records, and the `ev` dedup pointers derived from them) in `custodian_timeline`, with the
+// unique (device, stream, seq) constraint; every other key in `custodian_kv (key text COLLATE "C"
+// PRIMARY KEY, value bytea)` (postgres-migrations.ts). Range scans merge the two in key order, so
+// the domain stores above see one ordered key space as on level. A batch is one transaction; `sync: true` is a plain COMMIT, durable
 // once it returns with PostgreSQL's default synchronous_commit = on (WAL flushed); `sync: false`
 // commits with synchronous_commit = off for that transaction only (like level's unsynced write:
 // made durable by the next synced commit, whose WAL flush covers everything before it). Range
@@ -13,6 +16,7 @@
 // until the lock is taken again.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import pg from 'pg';
+import { toJsonBytes } from './keys.ts';
 import { migrate } from './postgres-migrations.ts';
 import type { KvEngine, KvOp, KvRange } from './types.ts';
 
@@ -130,23 +134,22 @@ class PostgresEngine implements KvEngine {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    const { rows } = await this.query<{ value: Buffer }>('SELECT value FROM custodian_kv WHERE key = $1', [
-      key,
-    ]);
-    return rows[0] ? copy(rows[0].value) : undefined;
+    return (await this.getMany([key]))[0];
   }
 
   async getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return [];
-    const { rows } = await this.query<{ key: string; value: Buffer }>(
-      'SELECT key, value FROM custodian_kv WHERE key = ANY($1::text[])',
-      [keys],
-    );
-    const found = new Map(rows.map((r) => [r.key, r.value]));
-    return keys.map((k) => {
-      const v = found.get(k);
-      return v === undefined ? undefined : copy(v);
-    });
+    const found = new Map<string, Uint8Array>();
+    for (const space of SPACES) {
+      const mine = keys.filter((k) => spaceOf(k) === space);
+      if (mine.length === 0) continue;
+      const { rows } = await this.query<Row>(
+        `SELECT ${space.select} FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`,
+        [mine],
+      );
+      for (const row of rows) found.set(row.key, space.value(row));
+    }
+    return keys.map((k) => found.get(k));
   }
 
   async batch(ops: KvOp[], options: { sync: boolean }): Promise<void> {
@@ -164,15 +167,21 @@ class PostgresEngine implements KvEngine {
       await client.query('BEGIN');
       if (!options.sync) await client.query('SET LOCAL synchronous_commit = off');
       for (const run of runs(ops)) {
-        if (run.type === 'put') {
-          await client.query(
-            `INSERT INTO custodian_kv (key, value)
-             SELECT * FROM unnest($1::text[], $2::bytea[])
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-            [run.keys, run.values],
-          );
-        } else {
-          await client.query('DELETE FROM custodian_kv WHERE key = ANY($1::text[])', [run.keys]);
+        for (const space of SPACES) {
+          const at = run.keys.flatMap((k, i) => (spaceOf(k) === space ? [i] : []));
+          if (at.length === 0) continue;
+          const keys = at.map((i) => run.keys[i] as string);
+          if (run.type === 'del') {
+            await client.query(`DELETE FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`, [keys]);
+          } else if (space.write) {
+            await client.query(
+              space.write,
+              space.params(
+                keys,
+                at.map((i) => run.values[i] as Buffer),
+              ),
+            );
+          }
         }
       }
       // An error here leaves the outcome unknown (the commit may have landed): the caller does
@@ -189,28 +198,46 @@ class PostgresEngine implements KvEngine {
 
   async *entries(range: KvRange): AsyncIterable<[string, Uint8Array]> {
     const reverse = range.reverse ?? false;
-    let remaining = range.limit === undefined || range.limit < 0 ? Number.POSITIVE_INFINITY : range.limit;
-    // Bounds as [operator, key]; after each page the bound on the scan's moving side is replaced.
-    let lower: [string, string] | undefined =
+    const limit = range.limit === undefined || range.limit < 0 ? Number.POSITIVE_INFINITY : range.limit;
+    const lower: Bound | undefined =
       range.gt !== undefined ? ['>', range.gt] : range.gte !== undefined ? ['>=', range.gte] : undefined;
-    let upper: [string, string] | undefined =
+    const upper: Bound | undefined =
       range.lt !== undefined ? ['<', range.lt] : range.lte !== undefined ? ['<=', range.lte] : undefined;
+    const scans = SPACES.filter((space) => space.meets(lower, upper)).map((space) =>
+      this.scan(space, lower, upper, reverse, limit),
+    );
+    let yielded = 0;
+    for await (const entry of merge(scans, reverse)) {
+      if (yielded++ >= limit) return;
+      yield entry;
+    }
+  }
+
+  /** One table's keys in range, in order, a page per round trip (keyset pagination). */
+  private async *scan(
+    space: Space,
+    lower: Bound | undefined,
+    upper: Bound | undefined,
+    reverse: boolean,
+    limit: number,
+  ): AsyncGenerator<[string, Uint8Array]> {
+    let remaining = limit;
     while (remaining > 0) {
       const params: unknown[] = [];
       const where: string[] = [];
       for (const bound of [lower, upper]) {
         if (!bound) continue;
         params.push(bound[1]);
-        where.push(`key ${bound[0]} $${params.length}`);
+        where.push(`${space.column} ${bound[0]} $${params.length}`);
       }
       const take = Math.min(PAGE, remaining);
       params.push(take);
-      const { rows } = await this.query<{ key: string; value: Buffer }>(
-        `SELECT key, value FROM custodian_kv${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+      const { rows } = await this.query<Row>(
+        `SELECT ${space.select} FROM ${space.table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ${space.column} ${reverse ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
         params,
       );
-      for (const row of rows) yield [row.key, copy(row.value)];
+      for (const row of rows) yield [row.key, space.value(row)];
       remaining -= rows.length;
       const last = rows[rows.length - 1];
       if (rows.length < take || !last) return;
@@ -242,6 +269,135 @@ class PostgresEngine implements KvEngine {
     } catch (err) {
       throw storageError('store I/O failed', err);
     }
+  }
+}
+
+type Bound = [op: '>' | '>=' | '<' | '<=', key: string];
+
+interface Row {
+  key: string;
+  value: Buffer;
+  tl?: string;
+}
+
+/** One part of the key space and the table (and key column) that holds it. */
+interface Space {
+  table: string;
+  column: string;
+  select: string;
+  value(row: Row): Uint8Array;
+  /** Upsert of a run of puts ($n arrays); undefined: puts are not stored (derived keys). */
+  write: string | undefined;
+  params(keys: string[], values: Buffer[]): unknown[];
+  /** Whether any key of this space can fall between the bounds. */
+  meets(lower: Bound | undefined, upper: Bound | undefined): boolean;
+}
+
+const TL = 'tl!';
+const EV = 'ev!';
+/** Greater than every key of a prefix (key parts are SAFE_ID or digits): keys.ts HIGH. */
+const END = '\xff';
+
+/** Whether keys starting with `prefix` can lie between the bounds. */
+function prefixMeets(prefix: string, lower: Bound | undefined, upper: Bound | undefined): boolean {
+  if (upper && (upper[1] < prefix || (upper[1] === prefix && upper[0] === '<'))) return false;
+  if (lower && lower[1] >= prefix + END) return false;
+  return true;
+}
+/** Whether the bounds lie inside one prefix (so no key of another space can be between them). */
+function within(prefix: string, lower: Bound | undefined, upper: Bound | undefined): boolean {
+  return !!lower && !!upper && lower[1] >= prefix && upper[1] <= prefix + END;
+}
+
+const TIMELINE_KEY = /^tl!([A-Za-z0-9_-]{1,128})!(\d{15})!([A-Za-z0-9_-]{1,128})!(\d{16})$/;
+
+const KV_SPACE: Space = {
+  table: 'custodian_kv',
+  column: 'key',
+  select: 'key, value',
+  value: (row) => copy(row.value),
+  write: `INSERT INTO custodian_kv (key, value)
+          SELECT * FROM unnest($1::text[], $2::bytea[])
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+  params: (keys, values) => [keys, values],
+  meets: (lower, upper) => !within(TL, lower, upper) && !within(EV, lower, upper),
+};
+
+const TIMELINE_SPACE: Space = {
+  table: 'custodian_timeline',
+  column: 'key',
+  select: 'key, value',
+  value: (row) => copy(row.value),
+  write: `INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bytea[])
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+  params: (keys, values) => {
+    const parts = keys.map((k) => {
+      const m = TIMELINE_KEY.exec(k);
+      if (!m) throw new CustodianError(ErrorCode.STORAGE, `not a timeline key: ${k}`);
+      return m;
+    });
+    return [
+      keys,
+      parts.map((m) => m[1]),
+      parts.map((m) => m[2]),
+      parts.map((m) => m[3]),
+      parts.map((m) => m[4]),
+      values,
+    ];
+  },
+  meets: (lower, upper) => prefixMeets(TL, lower, upper),
+};
+
+/**
+ * `ev` pointers are not stored: each is the row of its event, read through the generated
+ * `ev_key` column, its value the row's `tl` key (as JSON, what records.ts writes). A put is
+ * dropped (the `tl` put beside it in the same batch makes the row); a delete deletes the row.
+ */
+const EVENT_REF_SPACE: Space = {
+  table: 'custodian_timeline',
+  column: 'ev_key',
+  select: 'ev_key AS key, key AS tl',
+  value: (row) => toJsonBytes(row.tl),
+  write: undefined,
+  params: () => [],
+  meets: (lower, upper) => prefixMeets(EV, lower, upper),
+};
+
+const SPACES: readonly Space[] = [KV_SPACE, TIMELINE_SPACE, EVENT_REF_SPACE];
+
+function spaceOf(key: string): Space {
+  if (key.startsWith(TL)) return TIMELINE_SPACE;
+  if (key.startsWith(EV)) return EVENT_REF_SPACE;
+  return KV_SPACE;
+}
+
+/** Merges key-ordered scans into one key-ordered stream (keys are unique across spaces). */
+async function* merge(
+  scans: AsyncGenerator<[string, Uint8Array]>[],
+  reverse: boolean,
+): AsyncGenerator<[string, Uint8Array]> {
+  if (scans.length === 1) {
+    yield* scans[0] as AsyncGenerator<[string, Uint8Array]>;
+    return;
+  }
+  const heads = await Promise.all(scans.map((s) => s.next()));
+  try {
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i] as IteratorResult<[string, Uint8Array]>;
+        if (h.done) continue;
+        const best =
+          pick < 0 ? undefined : (heads[pick] as IteratorYieldResult<[string, Uint8Array]>).value[0];
+        if (best === undefined || (reverse ? h.value[0] > best : h.value[0] < best)) pick = i;
+      }
+      if (pick < 0) return;
+      yield (heads[pick] as IteratorYieldResult<[string, Uint8Array]>).value;
+      heads[pick] = await (scans[pick] as AsyncGenerator<[string, Uint8Array]>).next();
+    }
+  } finally {
+    await Promise.all(scans.map((s) => s.return(undefined)));
   }
 }
 

@@ -24,6 +24,34 @@ export const MIGRATIONS: readonly Migration[] = [
   value bytea NOT NULL
 );`,
   },
+  {
+    version: 2,
+    name: 'timeline-table',
+    // The timeline in its own table: one row per event (the `tl` record), its dedup pointer
+    // (`ev` key) derived from the row instead of stored beside it, and the unique constraint on
+    // (device, stream, seq). `ev_key` is that triple as the store's key spells it (SAFE_ID parts
+    // without `!`, seq zero-padded to 16 digits): a one-to-one function of the triple, so its
+    // unique index IS the (device_id, stream_id, seq) constraint, and it serves the `ev` range
+    // scans (retention of a retired device) in key order. Not partitioned by time: a unique
+    // constraint on a partitioned table must include the partition key, and a replay of
+    // (device, stream, seq) must collide whatever time it carries.
+    sql: `CREATE TABLE custodian_timeline (
+  key text COLLATE "C" PRIMARY KEY,
+  device_id text COLLATE "C" NOT NULL,
+  time bigint NOT NULL,
+  stream_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  value bytea NOT NULL,
+  ev_key text COLLATE "C" GENERATED ALWAYS AS
+    ('ev!' || device_id || '!' || stream_id || '!' || lpad(seq::text, 16, '0')) STORED,
+  CONSTRAINT custodian_timeline_device_stream_seq UNIQUE (ev_key)
+);
+INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
+  SELECT key, split_part(key, '!', 2), split_part(key, '!', 3)::bigint, split_part(key, '!', 4),
+         split_part(key, '!', 5)::bigint, value
+  FROM custodian_kv WHERE key >= 'tl!' AND key < 'tl!\xff';
+DELETE FROM custodian_kv WHERE (key >= 'tl!' AND key < 'tl!\xff') OR (key >= 'ev!' AND key < 'ev!\xff');`,
+  },
 ];
 
 /** Arbitrary constant: the transaction-scoped lock that serialises migration runs. */
