@@ -34,6 +34,9 @@ describe('two collectors on one PostgreSQL database', () => {
     expect(err.message).toContain('"code":"CUST_ERR_STORE_LOCKED"');
     expect(err.message).toContain('another collector process is using the PostgreSQL store');
     expect(err.message).not.toContain(pg.password);
+    // The URL's password is in no log line; the start-up line names the database without it.
+    expect(first.logs().join('\n')).not.toContain(pg.password);
+    expect(first.logs().some((l) => l.includes('"store opened"') && l.includes(':***@127.0.0.1'))).toBe(true);
     const health = await fetch(`${first.url}/api/v1/devices`, {
       headers: { authorization: `Bearer ${first.adminToken}` },
     });

@@ -72,6 +72,8 @@ export function describeUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
+    // libpq also takes the password as a parameter (`?password=`).
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
     return '(unparsable PostgreSQL URL)';

@@ -224,6 +224,16 @@ describe('PostgreSQL engine', () => {
     }
   });
 
+  it('shows a database URL without its password, wherever libpq lets it be given', () => {
+    expect(describeUrl('postgresql://custodian:s3cret@db:5432/custodian')).toBe(
+      'postgresql://custodian:***@db:5432/custodian',
+    );
+    expect(describeUrl('postgresql://custodian@db/custodian?password=s3cret&sslmode=require')).toBe(
+      'postgresql://custodian@db/custodian?password=***&sslmode=require',
+    );
+    expect(describeUrl('not a url s3cret')).not.toContain('s3cret');
+  });
+
   it('applies each migration once and records it', async () => {
     const db = await pg.createDatabase();
     await (await openPostgresEngine({ url: pg.url(db) })).close();
