@@ -1,8 +1,8 @@
 // KvEngine on PostgreSQL (node-postgres pool). Keys live in one of two tables: the timeline
 // (`tl` records, and the `ev` dedup pointers derived from them) in `custodian_timeline`, with the
 // unique (device, stream, seq) constraint; every other key in `custodian_kv (key text COLLATE "C"
-// PRIMARY KEY, value bytea)` (postgres-migrations.ts). Range scans merge the two in key order, so
-// the domain stores above see one ordered key space as on level. A batch is one transaction; `sync: true` is a plain COMMIT, durable
+// PRIMARY KEY, value bytea)` (postgres-migrations.ts; the mapping is postgres-spaces.ts). Range
+// scans merge the two in key order, so the domain stores above see one ordered key space as on level. A batch is one transaction; `sync: true` is a plain COMMIT, durable
 // once it returns with PostgreSQL's default synchronous_commit = on (WAL flushed); `sync: false`
 // commits with synchronous_commit = off for that transaction only (like level's unsynced write:
 // made durable by the next synced commit, whose WAL flush covers everything before it). Range
@@ -16,8 +16,8 @@
 // until the lock is taken again.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import pg from 'pg';
-import { toJsonBytes } from './keys.ts';
 import { migrate } from './postgres-migrations.ts';
+import { type Bound, merge, type Row, SPACES, type Space, spaceOf } from './postgres-spaces.ts';
 import type { KvEngine, KvOp, KvRange } from './types.ts';
 
 /** Rows fetched per round trip by a range scan. */
@@ -274,135 +274,6 @@ class PostgresEngine implements KvEngine {
   }
 }
 
-type Bound = [op: '>' | '>=' | '<' | '<=', key: string];
-
-interface Row {
-  key: string;
-  value: Buffer;
-  tl?: string;
-}
-
-/** One part of the key space and the table (and key column) that holds it. */
-interface Space {
-  table: string;
-  column: string;
-  select: string;
-  value(row: Row): Uint8Array;
-  /** Upsert of a run of puts ($n arrays); undefined: puts are not stored (derived keys). */
-  write: string | undefined;
-  params(keys: string[], values: Buffer[]): unknown[];
-  /** Whether any key of this space can fall between the bounds. */
-  meets(lower: Bound | undefined, upper: Bound | undefined): boolean;
-}
-
-const TL = 'tl!';
-const EV = 'ev!';
-/** Greater than every key of a prefix (key parts are SAFE_ID or digits): keys.ts HIGH. */
-const END = '\xff';
-
-/** Whether keys starting with `prefix` can lie between the bounds. */
-function prefixMeets(prefix: string, lower: Bound | undefined, upper: Bound | undefined): boolean {
-  if (upper && (upper[1] < prefix || (upper[1] === prefix && upper[0] === '<'))) return false;
-  if (lower && lower[1] >= prefix + END) return false;
-  return true;
-}
-/** Whether the bounds lie inside one prefix (so no key of another space can be between them). */
-function within(prefix: string, lower: Bound | undefined, upper: Bound | undefined): boolean {
-  return !!lower && !!upper && lower[1] >= prefix && upper[1] <= prefix + END;
-}
-
-const TIMELINE_KEY = /^tl!([A-Za-z0-9_-]{1,128})!(\d{15})!([A-Za-z0-9_-]{1,128})!(\d{16})$/;
-
-const KV_SPACE: Space = {
-  table: 'custodian_kv',
-  column: 'key',
-  select: 'key, value',
-  value: (row) => copy(row.value),
-  write: `INSERT INTO custodian_kv (key, value)
-          SELECT * FROM unnest($1::text[], $2::bytea[])
-          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-  params: (keys, values) => [keys, values],
-  meets: (lower, upper) => !within(TL, lower, upper) && !within(EV, lower, upper),
-};
-
-const TIMELINE_SPACE: Space = {
-  table: 'custodian_timeline',
-  column: 'key',
-  select: 'key, value',
-  value: (row) => copy(row.value),
-  write: `INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
-          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bytea[])
-          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-  params: (keys, values) => {
-    const parts = keys.map((k) => {
-      const m = TIMELINE_KEY.exec(k);
-      if (!m) throw new CustodianError(ErrorCode.STORAGE, `not a timeline key: ${k}`);
-      return m;
-    });
-    return [
-      keys,
-      parts.map((m) => m[1]),
-      parts.map((m) => m[2]),
-      parts.map((m) => m[3]),
-      parts.map((m) => m[4]),
-      values,
-    ];
-  },
-  meets: (lower, upper) => prefixMeets(TL, lower, upper),
-};
-
-/**
- * `ev` pointers are not stored: each is the row of its event, read through the generated
- * `ev_key` column, its value the row's `tl` key (as JSON, what records.ts writes). A put is
- * dropped (the `tl` put beside it in the same batch makes the row); a delete deletes the row.
- */
-const EVENT_REF_SPACE: Space = {
-  table: 'custodian_timeline',
-  column: 'ev_key',
-  select: 'ev_key AS key, key AS tl',
-  value: (row) => toJsonBytes(row.tl),
-  write: undefined,
-  params: () => [],
-  meets: (lower, upper) => prefixMeets(EV, lower, upper),
-};
-
-const SPACES: readonly Space[] = [KV_SPACE, TIMELINE_SPACE, EVENT_REF_SPACE];
-
-function spaceOf(key: string): Space {
-  if (key.startsWith(TL)) return TIMELINE_SPACE;
-  if (key.startsWith(EV)) return EVENT_REF_SPACE;
-  return KV_SPACE;
-}
-
-/** Merges key-ordered scans into one key-ordered stream (keys are unique across spaces). */
-async function* merge(
-  scans: AsyncGenerator<[string, Uint8Array]>[],
-  reverse: boolean,
-): AsyncGenerator<[string, Uint8Array]> {
-  if (scans.length === 1) {
-    yield* scans[0] as AsyncGenerator<[string, Uint8Array]>;
-    return;
-  }
-  const heads = await Promise.all(scans.map((s) => s.next()));
-  try {
-    for (;;) {
-      let pick = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i] as IteratorResult<[string, Uint8Array]>;
-        if (h.done) continue;
-        const best =
-          pick < 0 ? undefined : (heads[pick] as IteratorYieldResult<[string, Uint8Array]>).value[0];
-        if (best === undefined || (reverse ? h.value[0] > best : h.value[0] < best)) pick = i;
-      }
-      if (pick < 0) return;
-      yield (heads[pick] as IteratorYieldResult<[string, Uint8Array]>).value;
-      heads[pick] = await (scans[pick] as AsyncGenerator<[string, Uint8Array]>).next();
-    }
-  } finally {
-    await Promise.all(scans.map((s) => s.return(undefined)));
-  }
-}
-
 interface Run {
   type: 'put' | 'del';
   keys: string[];
@@ -437,11 +308,6 @@ function runs(ops: KvOp[]): Run[] {
     }
   }
   return out;
-}
-
-/** A plain Uint8Array of its own (level's 'view' encoding gives the same; a Buffer's slice() would share). */
-function copy(value: Buffer): Uint8Array {
-  return new Uint8Array(value);
 }
 
 function storageError(message: string, err: unknown): CustodianError {
