@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { CollectorConfig } from './config.ts';
 import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
 import { EnrolService } from './enrol/service.ts';
@@ -29,7 +30,13 @@ import { createMetrics } from './metrics/metrics.ts';
 import { MODULES } from './modules.ts';
 import { PolicyService } from './policy/service.ts';
 import { RetentionJob } from './retention/job.ts';
-import { loadOrCreateKeyFile, openLevelStore, parseKey } from './store/index.ts';
+import {
+  describePostgresUrl,
+  loadOrCreateKeyFile,
+  openLevelStore,
+  openPostgresStore,
+  parseKey,
+} from './store/index.ts';
 import { sealPlainRecords } from './store/seal-migration.ts';
 import type { AuditRecord, Store } from './store/types.ts';
 
@@ -117,14 +124,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
         );
       key = loaded.key;
     }
-    const opened = await openLevelStore(config.dataDir, key, now, {
-      onHealthChange: (h) =>
-        h.ok
-          ? log.warn('store recovered: writes succeed again')
-          : log.error({ err: h.error }, 'store failing: writes refused until the store reopens'),
-    });
+    const opened = await openConfiguredStore(config, key, log, now);
     // A start that fails after this point (bad credentials in the environment, a module that
-    // throws) must release the level lock, or a retry in the same process gets LEVEL_LOCKED.
+    // throws) must release the level lock (or PostgreSQL writer lock), or a retry in the same
+    // process gets LEVEL_LOCKED (CUST_ERR_STORE_LOCKED).
     try {
       return await assemble(options, opened, log, now, env);
     } catch (err) {
@@ -133,6 +136,32 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     }
   }
   return assemble(options, store, log, now, env);
+}
+
+/** The store `config.store` names: level under `<dataDir>/db`, or the PostgreSQL database. */
+async function openConfiguredStore(
+  config: CollectorConfig,
+  key: Uint8Array,
+  log: Logger,
+  now: () => number,
+): Promise<Store> {
+  if (config.store === 'postgres') {
+    const store = await openPostgresStore(
+      { url: config.postgres.url, poolMax: config.postgres.poolMax },
+      key,
+      now,
+    );
+    log.info({ store: 'postgres', database: describePostgresUrl(config.postgres.url) }, 'store opened');
+    return store;
+  }
+  const store = await openLevelStore(config.dataDir, key, now, {
+    onHealthChange: (h) =>
+      h.ok
+        ? log.warn('store recovered: writes succeed again')
+        : log.error({ err: h.error }, 'store failing: writes refused until the store reopens'),
+  });
+  log.info({ store: 'level', location: join(config.dataDir, 'db') }, 'store opened');
+  return store;
 }
 
 async function assemble(

@@ -1,4 +1,4 @@
-// custodian-collector CLI: `serve --data-dir DIR --port N [--host H] [--tls-cert F --tls-key F]
+// custodian-collector CLI: `serve --data-dir DIR [--store level|postgres] --port N [--host H] [--tls-cert F --tls-key F]
 // [--config FILE] [--log-level L] [--public-url URL]`, and `create-dsl` (auth/create-dsl.ts).
 import { CustodianError } from '@custodian/protocol';
 import { createApp } from './app.ts';
@@ -8,6 +8,7 @@ import { createLogger } from './log.ts';
 
 const FLAGS = new Set([
   'data-dir',
+  'store',
   'port',
   'host',
   'tls-cert',
@@ -18,13 +19,15 @@ const FLAGS = new Set([
   'screenshot-key-file',
 ]);
 
-const USAGE = `usage: custodian-collector serve --data-dir DIR [--port N] [--host 127.0.0.1]
+const USAGE = `usage: custodian-collector serve --data-dir DIR [--store level|postgres] [--port N] [--host 127.0.0.1]
                                  [--tls-cert FILE --tls-key FILE] [--config FILE]
                                  [--log-level info] [--public-url URL] [--screenshot-key-file FILE]
        custodian-collector create-dsl --data-dir DIR --username NAME [--display-name TEXT]
                                  [--config FILE] [--screenshot-key-file FILE]
          (on the server, collector stopped: a DSL account when no DSL is left to approve one)
-Environment overrides: see collector/README.md (CUSTODIAN_PORT, CUSTODIAN_ADMIN_TOKEN, ...).`;
+Environment overrides: see collector/README.md (CUSTODIAN_PORT, CUSTODIAN_ADMIN_TOKEN, ...).
+With --store postgres the database URL comes from the config file (postgres.url) or
+CUSTODIAN_POSTGRES_URL, never from the command line (it holds a password).`;
 
 export function parseFlags(args: string[]): Record<string, string> {
   const flags: Record<string, string> = {};

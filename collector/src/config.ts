@@ -16,8 +16,24 @@ export type SecureCookies = (typeof SECURE_COOKIES)[number];
 export const IT_BROWSING_DETAIL = ['app-and-domain', 'full-title'] as const;
 export type ItBrowsingDetail = (typeof IT_BROWSING_DETAIL)[number];
 
+/** Where the collector keeps its data: embedded level under `<dataDir>/db`, or a PostgreSQL database. */
+export const STORES = ['level', 'postgres'] as const;
+export type StoreKind = (typeof STORES)[number];
+
 export interface CollectorConfig {
   dataDir: string;
+  /** `level` (default): one process, embedded; `postgres`: the database at `postgres.url`. */
+  store: StoreKind;
+  postgres: {
+    /**
+     * `postgresql://user:password@host:port/db` (libpq URL; `?sslmode=...` as libpq). A secret:
+     * give it in the config file (0600) or CUSTODIAN_POSTGRES_URL, never on the command line;
+     * never logged (messages show it with the password as `***`).
+     */
+    url: string;
+    /** Connections in the collector's pool (the one-writer lock holds one more). */
+    poolMax: number;
+  };
   host: string;
   port: number;
   /** URL agents should use (returned by enrolment). Default: derived from host/port/TLS. */
@@ -135,6 +151,8 @@ export function defaultConfig(dataDir: string): CollectorConfig {
   const abs = resolve(dataDir);
   return {
     dataDir: abs,
+    store: 'level',
+    postgres: { url: '', poolMax: 10 },
     host: '127.0.0.1',
     port: 8443,
     publicUrl: '',
@@ -197,6 +215,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Environment variable → config field (dotted path). */
 export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_DATA_DIR: 'dataDir',
+  CUSTODIAN_STORE: 'store',
+  CUSTODIAN_POSTGRES_URL: 'postgres.url',
+  CUSTODIAN_POSTGRES_POOL_MAX: 'postgres.poolMax',
   CUSTODIAN_HOST: 'host',
   CUSTODIAN_PORT: 'port',
   CUSTODIAN_PUBLIC_URL: 'publicUrl',
@@ -241,6 +262,7 @@ export const ENV_FIELDS: Record<string, string> = {
 
 const FLAG_FIELDS: Record<string, string> = {
   'data-dir': 'dataDir',
+  store: 'store',
   host: 'host',
   port: 'port',
   'public-url': 'publicUrl',
@@ -375,6 +397,16 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
     if (s === '') bad(field, 'must not be empty');
     return isAbsolute(s) ? s : resolve(base, s);
   };
+  if (!STORES.includes(cfg.store))
+    bad('store', `must be one of ${STORES.join(', ')} (got ${JSON.stringify(cfg.store)})`);
+  const pg = cfg.postgres;
+  pg.url = text('postgres.url', pg.url);
+  // Never echo the URL: it carries the database password.
+  if (pg.url !== '' && !/^postgres(ql)?:\/\/[^\s]+$/.test(pg.url))
+    bad('postgres.url', 'must be a postgresql:// URL');
+  if (cfg.store === 'postgres' && pg.url === '')
+    bad('postgres.url', 'required with store postgres (config file or CUSTODIAN_POSTGRES_URL)');
+  pg.poolMax = int('postgres.poolMax', pg.poolMax, 1, 1000);
   cfg.host = text('host', cfg.host);
   if (!/^[A-Za-z0-9.:[\]-]{1,255}$/.test(cfg.host)) bad('host', `not a host name or address: ${cfg.host}`);
   cfg.port = int('port', cfg.port, 0, 65_535);

@@ -2,10 +2,12 @@
 // kind of caller, checked twice — the declared rule against the table below, and the server's
 // actual answer over HTTP. A route missing from the table fails the test, so a new route
 // cannot ship without someone deciding who may call it.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore } from '../../test/support/test-store.ts';
 import { type App, createApp } from '../src/app.ts';
 import { defaultConfig } from '../src/config.ts';
 import { isAllowed, type Principal, type Route } from '../src/http/router.ts';
@@ -228,6 +230,8 @@ beforeAll(async () => {
   };
   app = await createApp({
     config,
+    // level in the data dir, or PostgreSQL with CUSTODIAN_TEST_POSTGRES_URL (test-store.ts).
+    store: await openTestStore(config.dataDir, randomBytes(32)),
     env: {
       CUSTODIAN_ADMIN_TOKEN: ADMIN_TOKEN,
       CUSTODIAN_ENROL_SECRET: 'access-test-enrol-secret-0123456789abcdef',

@@ -67,6 +67,8 @@ export const ErrorCode = {
   DEVICE_OFFLINE: 'CUST_ERR_DEVICE_OFFLINE',
   /** A notification endpoint (SMTP relay, webhook receiver) did not take a message (the send-test route). */
   DELIVERY_FAILED: 'CUST_ERR_DELIVERY_FAILED',
+  /** Another collector process holds the store (PostgreSQL advisory lock): one writer per database. */
+  STORE_LOCKED: 'CUST_ERR_STORE_LOCKED',
   // bugs and answers from outside the API
   /** A bug: an error no code was given for (a crash in a handler, the agent CLI failing unexpectedly). */
   INTERNAL: 'CUST_ERR_INTERNAL',

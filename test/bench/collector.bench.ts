@@ -27,7 +27,7 @@ import { startCollector } from '../support/collector-process.ts';
 import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
 
-const EVENTS_PER_BATCH = 100;
+export const EVENTS_PER_BATCH = 100;
 
 function events(from: number, count: number): IEvent[] {
   const now = Date.now();
@@ -90,7 +90,7 @@ async function rawLevel(batches: number, sync: boolean): Promise<number> {
   return (batches * EVENTS_PER_BATCH) / seconds;
 }
 
-async function enrolMany(url: string, secret: string, n: number) {
+export async function enrolMany(url: string, secret: string, n: number) {
   const out: { deviceId: string; deviceKey: string }[] = [];
   for (let i = 0; i < n; i++) {
     const res = await fetch(`${url}/api/v1/enrol`, {
@@ -111,7 +111,7 @@ async function enrolMany(url: string, secret: string, n: number) {
 }
 
 /** Streams `batches` pre-encoded batches over one session with `window` batches in flight; resolves when all are acked. */
-async function stream(
+export async function stream(
   wsUrl: string,
   dev: { deviceId: string; deviceKey: string },
   batches: number,

@@ -1,12 +1,14 @@
 // A real collector process is killed with SIGKILL while batches stream in. Afterwards every
 // batch is either fully present or absent (never half), everything acked is present, and
-// after restart the agent's resend is stored exactly once.
+// after restart the agent's resend is stored exactly once. On each store: level in the data dir,
+// and PostgreSQL (a throwaway cluster, test/support/postgres.ts) with `store: postgres`.
 import { randomUUID } from 'node:crypto';
 import { encodeAgentMessage, type IEvent } from '@custodian/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { storedTimeline } from '../support/collector-store.ts';
+import { type StoreLocation, storedTimeline } from '../support/collector-store.ts';
+import { type PgCluster, startPostgres } from '../support/postgres.ts';
 
 const BATCH = 50;
 /** Like a real agent, keep at most this many events sent but not yet acked. */
@@ -19,22 +21,45 @@ function batchEvents(b: number): IEvent[] {
   });
 }
 
-async function allSeqs(dataDir: string, deviceId: string): Promise<number[]> {
-  return (await storedTimeline(dataDir, deviceId)).map((r) => r.seq).sort((x, y) => x - y);
+async function allSeqs(where: StoreLocation, deviceId: string): Promise<number[]> {
+  return (await storedTimeline(where, deviceId)).map((r) => r.seq).sort((x, y) => x - y);
 }
 
 let collector: CollectorProcess | undefined;
+let pg: PgCluster | undefined;
 afterEach(async () => {
   await collector?.cleanup();
   collector = undefined;
 });
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await pg?.stop();
+});
 
-describe('collector killed with SIGKILL mid-stream', () => {
+/** Each store: the collector's env for it and where to read it while the collector is down. */
+const STORES: Record<
+  string,
+  () => Promise<{ env: Record<string, string>; where: (c: CollectorProcess) => StoreLocation }>
+> = {
+  level: async () => ({ env: {}, where: (c) => c.dataDir }),
+  postgres: async () => {
+    const url = (pg as PgCluster).url(await (pg as PgCluster).createDatabase());
+    return {
+      env: { CUSTODIAN_STORE: 'postgres', CUSTODIAN_POSTGRES_URL: url },
+      where: () => ({ postgresUrl: url }),
+    };
+  },
+};
+
+describe.each(Object.keys(STORES))('collector on %s killed with SIGKILL mid-stream', (storeName) => {
   it('keeps whole batches only, loses nothing acked, stores the resend once', async () => {
+    const store = await (STORES[storeName] as (typeof STORES)[string])();
     // A 1 s commit tick: after the first group commit (the first ack, which triggers the kill),
     // the next commit is a second away while batches keep arriving, so the kill lands with
     // received-but-uncommitted batches in the collector even when this process is slow.
-    collector = await startCollector({ env: { CUSTODIAN_COMMIT_TICK_MS: '1000' } });
+    collector = await startCollector({ env: { CUSTODIAN_COMMIT_TICK_MS: '1000', ...store.env } });
     const enrol = await fetch(`${collector.url}/api/v1/enrol`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -83,7 +108,7 @@ describe('collector killed with SIGKILL mid-stream', () => {
     expect(maxAcked).toBeGreaterThan(0);
 
     // On disk after the crash: everything acked, and only whole batches.
-    const afterCrash = await allSeqs(collector.dataDir, deviceId);
+    const afterCrash = await allSeqs(store.where(collector), deviceId);
     const present = new Set(afterCrash);
     for (let s = 1; s <= maxAcked; s++) expect(present.has(s)).toBe(true);
     for (let b = 0; b < sent; b++) {
@@ -113,7 +138,7 @@ describe('collector killed with SIGKILL mid-stream', () => {
     await again.closed;
     expect(await collector.stop()).toBe(0);
 
-    const final = await allSeqs(collector.dataDir, deviceId);
+    const final = await allSeqs(store.where(collector), deviceId);
     expect(final.length).toBe(sent * BATCH);
     expect(final).toEqual(Array.from({ length: sent * BATCH }, (_, i) => i + 1));
   });

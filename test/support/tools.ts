@@ -59,6 +59,11 @@ export const TOOL_PACKAGES = {
   msiinfo: 'msitools',
   'x86_64-w64-mingw32-gcc': 'gcc-mingw-w64-x86-64-win32',
   wine: 'wine',
+  // PostgreSQL store tests (the server binaries initdb/pg_ctl are off PATH, in
+  // /usr/lib/postgresql/<version>/bin: test/support/postgres.ts finds them there)
+  psql: 'postgresql',
+  pg_dump: 'postgresql',
+  pg_restore: 'postgresql',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;

@@ -105,7 +105,8 @@ export class TextScreens {
     options.live.on('policy', ({ scope }) => {
       if (scope === 'default') {
         this.byDevice.clear();
-        this.fallback = undefined;
+        // The previous default's screen stays until the new one is compiled: init() reads the
+        // store, and a request in between must not find no screen at all (a 500 on PostgreSQL).
         void this.init().catch(() => undefined);
       } else {
         this.byDevice.delete(scope);

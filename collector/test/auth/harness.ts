@@ -1,4 +1,5 @@
-// In-process collector for the auth and safeguarding tests: a real level store in a temp dir,
+// In-process collector for the auth and safeguarding tests: a real level store in a temp dir (or
+// PostgreSQL with CUSTODIAN_TEST_POSTGRES_URL, test/support/test-store.ts),
 // the real router, authenticators and HTTP server on 127.0.0.1, with the auth and safeguarding
 // modules installed exactly as the app installs them. The access test uses the real app.
 import { randomBytes } from 'node:crypto';
@@ -7,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openTestStore } from '../../../test/support/test-store.ts';
 import type { App } from '../../src/app.ts';
 import { type AuthModuleOptions, type InstalledAuth, installAuth } from '../../src/auth/index.ts';
 import type { CollectorConfig, SecureCookies } from '../../src/config.ts';
@@ -18,7 +20,6 @@ import { LiveHub } from '../../src/live/hub.ts';
 import { createLogger } from '../../src/log.ts';
 import type { IncidentService } from '../../src/safeguarding/incidents.ts';
 import { installSafeguarding } from '../../src/safeguarding/index.ts';
-import { openLevelStore } from '../../src/store/index.ts';
 import { sha256Hex } from '../../src/store/records.ts';
 import type { Store } from '../../src/store/types.ts';
 
@@ -43,7 +44,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const { secureCookies = 'auto', http, ...authOptions } = options;
   const dir = await mkdtemp(join(tmpdir(), 'custodian-auth-'));
-  const store = await openLevelStore(dir, randomBytes(32));
+  const store = await openTestStore(dir, randomBytes(32));
   let offset = 0;
   const now = () => Date.now() + offset;
   const router = new Router();

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CustodianError } from '@custodian/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cookiesSecure, loadConfig } from '../../src/config.ts';
 
@@ -88,6 +89,44 @@ describe('config', () => {
     expect(fromEnv.auth.sessionIdleMs).toBe(4000);
     const none = loadConfig({ flags: { 'data-dir': join(dir, 'd') }, env: {} });
     expect(none.http.trustedProxies).toEqual([]);
+  });
+
+  it('uses level by default; postgres with its URL from the file or the environment, the store from --store', () => {
+    const data = join(dir, 'data');
+    expect(loadConfig({ flags: { 'data-dir': data }, env: {} })).toMatchObject({
+      store: 'level',
+      postgres: { url: '', poolMax: 10 },
+    });
+    const url = 'postgresql://custodian:s3cret@db.school.internal:5432/custodian';
+    const fromEnv = loadConfig({
+      flags: { 'data-dir': data, store: 'postgres' },
+      env: { CUSTODIAN_POSTGRES_URL: url, CUSTODIAN_POSTGRES_POOL_MAX: '20' },
+    });
+    expect(fromEnv.store).toBe('postgres');
+    expect(fromEnv.postgres).toEqual({ url, poolMax: 20 });
+    const file = join(dir, 'pg.json');
+    writeFileSync(file, JSON.stringify({ store: 'postgres', postgres: { url } }));
+    expect(loadConfig({ flags: { 'data-dir': data, config: file }, env: {} }).postgres.url).toBe(url);
+    expect(
+      loadConfig({ flags: { 'data-dir': data, config: file }, env: { CUSTODIAN_STORE: 'level' } }).store,
+    ).toBe('level');
+  });
+
+  it('refuses a postgres store without a URL, a store it does not know, and a bad URL without echoing it', () => {
+    const data = join(dir, 'data');
+    const fails = (flags: Record<string, string>, env: Record<string, string>) => {
+      try {
+        loadConfig({ flags: { 'data-dir': data, ...flags }, env });
+      } catch (err) {
+        return err as CustodianError;
+      }
+      throw new Error('accepted');
+    };
+    expect(fails({ store: 'postgres' }, {}).details).toEqual({ field: 'postgres.url' });
+    expect(fails({ store: 'mysql' }, {}).details).toEqual({ field: 'store' });
+    const err = fails({ store: 'postgres' }, { CUSTODIAN_POSTGRES_URL: 'mysql://root:hunter2@db/x' });
+    expect(err.details).toEqual({ field: 'postgres.url' });
+    expect(err.message).not.toContain('hunter2');
   });
 
   it('refuses unknown settings in the file and a missing data dir', () => {

@@ -1,14 +1,15 @@
-// An in-process collector (createApp) on 127.0.0.1 with a real level store in a temp dir, for
+// An in-process collector (createApp) on 127.0.0.1 with a real level store in a temp dir (or a
+// fresh PostgreSQL database with CUSTODIAN_TEST_POSTGRES_URL, test/support/test-store.ts), for
 // tests that need to reach inside (store, clock, engine). Cross-process tests use
 // test/support/collector-process.ts instead.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openTestStore } from '../../../test/support/test-store.ts';
 import { type App, type AppModule, createApp } from '../../src/app.ts';
 import { type CollectorConfig, defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { openLevelStore } from '../../src/store/index.ts';
 import type { KvEngine, Store } from '../../src/store/types.ts';
 import { AgentClient, newStreamId } from './agent-client.ts';
 import { passwordOnly } from './password-only.ts';
@@ -54,7 +55,7 @@ export async function startHarness(
   const clock: { now: number | undefined } = { now: undefined };
   const now = () => clock.now ?? Date.now();
   const key = randomBytes(32);
-  let store: Store = await openLevelStore(config.dataDir, key, now);
+  let store: Store = await openTestStore(config.dataDir, key, now);
   if (options.wrapEngine) {
     const wrapped = options.wrapEngine(store.engine);
     store = new Proxy(store, { get: (t, p) => (p === 'engine' ? wrapped : Reflect.get(t, p)) });

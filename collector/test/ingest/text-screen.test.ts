@@ -21,7 +21,7 @@ async function screens() {
   await policy.init();
   const s = new TextScreens({ policy, live });
   await s.init();
-  return { s, policy, store };
+  return { s, policy, store, live };
 }
 
 describe('text screen', () => {
@@ -43,6 +43,19 @@ describe('text screen', () => {
     expect(screen.matches('just stfu')).toBe(true);
     // Repeated strings answer the same from the memo.
     expect(screen.matches('how to k1ll myself - Google Search')).toBe(true);
+  });
+
+  it('keeps answering while it recompiles after a default policy change (no window without a screen)', async () => {
+    // Found on PostgreSQL, where re-reading the default policy is a network round trip: a
+    // timeline request in that window was answered 500 ("init() was not called").
+    const { s, live } = await screens();
+    const before = s.cached('d1');
+    live.emit('policy', { scope: 'default', version: 2 });
+    // The re-read of the default policy is still in flight here.
+    expect(s.cached('d1')).toBe(before);
+    await new Promise((r) => setTimeout(r, 20));
+    // Recompiled from the same default: the same compiled matcher.
+    expect(s.cached('d1')).toBe(before);
   });
 
   it('follows the age band and the custom terms; one compiled matcher per combination', async () => {

@@ -1,0 +1,316 @@
+// KvEngine on PostgreSQL (node-postgres pool). Keys live in one of two tables: the timeline
+// (`tl` records, and the `ev` dedup pointers derived from them) in `custodian_timeline`, with the
+// unique (device, stream, seq) constraint; every other key in `custodian_kv (key text COLLATE "C"
+// PRIMARY KEY, value bytea)` (postgres-migrations.ts; the mapping is postgres-spaces.ts). Range
+// scans merge the two in key order, so the domain stores above see one ordered key space as on level. A batch is one transaction; `sync: true` is a plain COMMIT, durable
+// once it returns with PostgreSQL's default synchronous_commit = on (WAL flushed); `sync: false`
+// commits with synchronous_commit = off for that transaction only (like level's unsynced write:
+// made durable by the next synced commit, whose WAL flush covers everything before it). Range
+// scans are keyset-paginated (pages of PAGE rows), so a long scan holds no connection between
+// pages; unlike a level iterator it is not a snapshot: a write between two pages may be seen.
+//
+// One writer per database: the engine holds a session-level advisory lock on its own connection
+// for as long as it is open. A second collector on the same database fails to start with
+// CUST_ERR_STORE_LOCKED (the store's write lock, store.withLock, is in-process only, so two
+// processes would interleave read-modify-writes). If that connection drops, writes are refused
+// until the lock is taken again.
+import { CustodianError, ErrorCode } from '@custodian/protocol';
+import pg from 'pg';
+import { migrate } from './postgres-migrations.ts';
+import { type Bound, merge, type Row, SPACES, type Space, spaceOf } from './postgres-spaces.ts';
+import type { KvEngine, KvOp, KvRange } from './types.ts';
+
+/** Rows fetched per round trip by a range scan. */
+const PAGE = 500;
+/** The session-level lock a collector holds on its database for as long as it runs. */
+export const WRITER_LOCK = 0x43_55_53_54_57_52_54n; // "CUSTWRT"
+
+export interface PostgresEngineOptions {
+  /** libpq-style URL, e.g. postgresql://custodian:secret@db.example/custodian. */
+  url: string;
+  /** Connections in the pool (the writer lock takes one more). */
+  poolMax?: number;
+  /** How long to wait for the writer lock at start (a killed predecessor's session ending). */
+  lockWaitMs?: number;
+}
+
+export async function openPostgresEngine(options: PostgresEngineOptions): Promise<KvEngine> {
+  const base: pg.ClientConfig = {
+    connectionString: options.url,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    application_name: 'custodian-collector',
+  };
+  const pool = new pg.Pool({ ...base, max: options.poolMax ?? 10 });
+  // An idle pooled connection that breaks (server restart) is dropped by the pool; without a
+  // listener the 'error' event would end the process. The next query reports the failure.
+  pool.on('error', () => undefined);
+  const where = describeUrl(options.url);
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw storageError(`cannot open the PostgreSQL store at ${where}`, err);
+  }
+  const engine = new PostgresEngine(pool, base, where);
+  try {
+    await engine.takeWriterLock(options.lockWaitMs ?? 5_000);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return engine;
+}
+
+/** The URL without its password, for messages and logs. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    // libpq also takes the password as a parameter (`?password=`).
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
+    return u.toString();
+  } catch {
+    return '(unparsable PostgreSQL URL)';
+  }
+}
+
+class PostgresEngine implements KvEngine {
+  private readonly pool: pg.Pool;
+  private readonly clientConfig: pg.ClientConfig;
+  private readonly where: string;
+  private lock: pg.Client | undefined;
+  private relocking: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string) {
+    this.pool = pool;
+    this.clientConfig = clientConfig;
+    this.where = where;
+  }
+
+  async takeWriterLock(waitMs: number): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const until = Date.now() + waitMs;
+      for (;;) {
+        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+          WRITER_LOCK.toString(),
+        ]);
+        if (rows[0]?.ok) break;
+        if (Date.now() >= until) {
+          throw new CustodianError(
+            ErrorCode.STORE_LOCKED,
+            `another collector process is using the PostgreSQL store at ${this.where}: one collector per database (stop the other one first)`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (err instanceof CustodianError) throw err;
+      throw storageError(`cannot take the writer lock on ${this.where}`, err);
+    }
+    const lost = () => {
+      if (this.lock === client) this.lock = undefined;
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    this.lock = client;
+  }
+
+  /** Before a write: the writer lock is held (re-taken at once if its connection dropped). */
+  private async holdLock(): Promise<void> {
+    if (this.lock) return;
+    this.relocking ??= this.takeWriterLock(0).finally(() => {
+      this.relocking = undefined;
+    });
+    await this.relocking;
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getMany([key]))[0];
+  }
+
+  async getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return [];
+    const found = new Map<string, Uint8Array>();
+    for (const space of SPACES) {
+      const mine = keys.filter((k) => spaceOf(k) === space);
+      if (mine.length === 0) continue;
+      const { rows } = await this.query<Row>(
+        `SELECT ${space.select} FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`,
+        [mine],
+      );
+      for (const row of rows) found.set(row.key, space.value(row));
+    }
+    return keys.map((k) => found.get(k));
+  }
+
+  async batch(ops: KvOp[], options: { sync: boolean }): Promise<void> {
+    if (ops.length === 0) return;
+    this.check();
+    await this.holdLock();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storageError('store I/O failed', err);
+    }
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      if (!options.sync) await client.query('SET LOCAL synchronous_commit = off');
+      for (const run of runs(ops)) {
+        for (const space of SPACES) {
+          const at = run.keys.flatMap((k, i) => (spaceOf(k) === space ? [i] : []));
+          if (at.length === 0) continue;
+          const keys = at.map((i) => run.keys[i] as string);
+          if (run.type === 'del') {
+            await client.query(`DELETE FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`, [keys]);
+          } else if (space.write) {
+            await client.query(
+              space.write,
+              space.params(
+                keys,
+                at.map((i) => run.values[i] as Buffer),
+              ),
+            );
+          }
+        }
+      }
+      // An error here leaves the outcome unknown (the commit may have landed): the caller does
+      // not ack, the agent resends, and ingest's (device, stream, seq) dedup keeps it once.
+      await client.query('COMMIT');
+    } catch (err) {
+      broken = err;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw storageError('store I/O failed', err);
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  async *entries(range: KvRange): AsyncIterable<[string, Uint8Array]> {
+    const reverse = range.reverse ?? false;
+    const limit = range.limit === undefined || range.limit < 0 ? Number.POSITIVE_INFINITY : range.limit;
+    const lower: Bound | undefined =
+      range.gt !== undefined ? ['>', range.gt] : range.gte !== undefined ? ['>=', range.gte] : undefined;
+    const upper: Bound | undefined =
+      range.lt !== undefined ? ['<', range.lt] : range.lte !== undefined ? ['<=', range.lte] : undefined;
+    const scans = SPACES.filter((space) => space.meets(lower, upper)).map((space) =>
+      this.scan(space, lower, upper, reverse, limit),
+    );
+    let yielded = 0;
+    for await (const entry of merge(scans, reverse)) {
+      if (yielded++ >= limit) return;
+      yield entry;
+    }
+  }
+
+  /** One table's keys in range, in order, a page per round trip (keyset pagination). */
+  private async *scan(
+    space: Space,
+    lower: Bound | undefined,
+    upper: Bound | undefined,
+    reverse: boolean,
+    limit: number,
+  ): AsyncGenerator<[string, Uint8Array]> {
+    let remaining = limit;
+    while (remaining > 0) {
+      const params: unknown[] = [];
+      const where: string[] = [];
+      for (const bound of [lower, upper]) {
+        if (!bound) continue;
+        params.push(bound[1]);
+        where.push(`${space.column} ${bound[0]} $${params.length}`);
+      }
+      const take = Math.min(PAGE, remaining);
+      params.push(take);
+      const { rows } = await this.query<Row>(
+        `SELECT ${space.select} FROM ${space.table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ${space.column} ${reverse ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+        params,
+      );
+      for (const row of rows) yield [row.key, space.value(row)];
+      remaining -= rows.length;
+      const last = rows[rows.length - 1];
+      if (rows.length < take || !last) return;
+      if (reverse) upper = ['<', last.key];
+      else lower = ['>', last.key];
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  private check(): void {
+    if (this.closed) throw new CustodianError(ErrorCode.STORAGE, 'PostgreSQL store is closed');
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    text: string,
+    params: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    this.check();
+    try {
+      return await this.pool.query<R>(text, params);
+    } catch (err) {
+      throw storageError('store I/O failed', err);
+    }
+  }
+}
+
+interface Run {
+  type: 'put' | 'del';
+  keys: string[];
+  values: Buffer[];
+}
+
+/**
+ * Consecutive ops of one kind, in order (a put then a delete of one key must end deleted). Within
+ * a run of puts the last value of a key wins (one INSERT cannot update a row twice).
+ */
+function runs(ops: KvOp[]): Run[] {
+  const out: Run[] = [];
+  let current: Run | undefined;
+  let index = new Map<string, number>();
+  for (const op of ops) {
+    if (!current || current.type !== op.type) {
+      current = { type: op.type, keys: [], values: [] };
+      index = new Map();
+      out.push(current);
+    }
+    const at = index.get(op.key);
+    if (op.type === 'put') {
+      const value = Buffer.from(op.value.buffer, op.value.byteOffset, op.value.byteLength);
+      if (at === undefined) {
+        index.set(op.key, current.keys.length);
+        current.keys.push(op.key);
+        current.values.push(value);
+      } else current.values[at] = value;
+    } else if (at === undefined) {
+      index.set(op.key, current.keys.length);
+      current.keys.push(op.key);
+    }
+  }
+  return out;
+}
+
+function storageError(message: string, err: unknown): CustodianError {
+  if (err instanceof CustodianError) return err;
+  return new CustodianError(ErrorCode.STORAGE, `${message}: ${(err as Error).message}`, { cause: err });
+}
