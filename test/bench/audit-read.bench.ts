@@ -15,6 +15,7 @@ import { createLogger } from '../../collector/src/log.ts';
 import { safeguardingModule } from '../../collector/src/safeguarding/index.ts';
 import type { AuditStore } from '../../collector/src/store/types.ts';
 import { createStaffClient, TEST_SCRYPT } from '../../collector/test/auth/harness.ts';
+import { passwordOnly } from '../../collector/test/helpers/password-only.ts';
 import { makePng, seedAlert, seedDevice } from '../../collector/test/safeguarding/seed.ts';
 import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
@@ -29,7 +30,7 @@ const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-audit-read-'));
   const config = {
-    ...defaultConfig(join(dir, 'data')),
+    ...passwordOnly(defaultConfig(join(dir, 'data'))),
     port: 0,
     logLevel: 'silent' as const,
     screenshotKeyFile: join(dir, 'k'),

@@ -20,6 +20,7 @@ import type { Alert } from '../../src/store/types.ts';
 import { heartbeat, windowEvent } from '../helpers/agent-client.ts';
 import { filesContaining } from '../helpers/grep-dir.ts';
 import { connectedDevice, startHarness } from '../helpers/harness.ts';
+import { passwordOnly } from '../helpers/password-only.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -163,7 +164,11 @@ describe('safeguarding text at rest', () => {
     expect(filesContaining(dataDir, CONTEXT).length).toBeGreaterThan(0);
     expect(filesContaining(dataDir, secret).length).toBeGreaterThan(0);
 
-    const config = { ...defaultConfig(dataDir), port: 0, screenshotKeyFile: join(dir, 'unused.key') };
+    const config = {
+      ...passwordOnly(defaultConfig(dataDir)),
+      port: 0,
+      screenshotKeyFile: join(dir, 'unused.key'),
+    };
     const app = await createApp({
       config,
       env: {

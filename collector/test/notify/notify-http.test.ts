@@ -19,6 +19,7 @@ import { safeguardingModule } from '../../src/safeguarding/index.ts';
 import { Client, createStaffClient, TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, flagged } from '../helpers/agent-client.ts';
 import { metricValue, scrapeMetrics } from '../helpers/metrics-scrape.ts';
+import { passwordOnly } from '../helpers/password-only.ts';
 import { decodedMail, startSmtp, startWebhookReceiver } from './receivers.ts';
 
 const ADMIN_TOKEN = randomBytes(32).toString('base64url');
@@ -35,7 +36,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'custodian-notify-'));
   smtp = await startSmtp();
   const config = {
-    ...defaultConfig(join(dir, 'data')),
+    ...passwordOnly(defaultConfig(join(dir, 'data'))),
     port: 0,
     screenshotKeyFile: join(dir, 'screenshot.key'),
   };
