@@ -71,6 +71,10 @@ describe('console: flagged device text and browsing detail', () => {
     await page.goto(`${collector.url}/#/devices/${agent.deviceId}`);
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await expect.poll(() => page.locator('main').textContent()).toContain(FLAGGED_TITLE);
+    // The status card shows the flagged title first; the timeline loads after it (an audited read).
+    await expect
+      .poll(() => page.locator('#timeline').textContent())
+      .toContain('Fractions - KS3 Maths - BBC Bitesize');
     const main = (await page.locator('main').textContent()) ?? '';
     expect(main).toContain('Fractions - KS3 Maths - BBC Bitesize');
     expect(main).not.toContain('hidden: for safeguarding staff only');
