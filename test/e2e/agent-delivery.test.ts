@@ -119,7 +119,9 @@ describe('delivery across failures', { timeout: 240_000 }, () => {
     await firstEventsStored();
     await collector.kill9();
     // Read from its disk while it is down: what a restart adds must not count as "at the kill".
-    const atKill = (await storedTimeline(collector.dataDir, enrolled.deviceId)).filter(isDiagnostic).length;
+    const atKill = (
+      await storedTimeline({ dataDir: collector.dataDir, keyFile: collector.keyFile }, enrolled.deviceId)
+    ).filter(isDiagnostic).length;
     console.log(`delivery: collector killed with ${atKill} of ${BACKLOG} events stored`);
     expect(atKill, 'events had reached the collector before the kill').toBeGreaterThan(0);
     expect(atKill, 'the kill landed mid-stream').toBeLessThan(BACKLOG);

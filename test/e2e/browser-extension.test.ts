@@ -196,7 +196,12 @@ describe.skipIf(!tools)('browser extension → native host → agent → alert a
     await r.agent.stop();
     await r.collector.stop();
     // Events are stored as their protobuf bytes: strings inside them are plain UTF-8.
-    const stored = (await storedTimeline(r.collector.dataDir, r.enrolled.deviceId))
+    const stored = (
+      await storedTimeline(
+        { dataDir: r.collector.dataDir, keyFile: r.collector.keyFile },
+        r.enrolled.deviceId,
+      )
+    )
       .map(
         (rec) => `${JSON.stringify({ ...rec, event: undefined })}${Buffer.from(rec.event).toString('utf8')}`,
       )

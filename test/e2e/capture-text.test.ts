@@ -198,7 +198,12 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     const logs = r.agent.logs();
     await r.collector.kill9();
     // Each record with its event's protobuf bytes as text (strings are stored as UTF-8 in them).
-    const records = (await storedTimeline(r.collector.dataDir, r.enrolled.deviceId))
+    const records = (
+      await storedTimeline(
+        { dataDir: r.collector.dataDir, keyFile: r.collector.keyFile },
+        r.enrolled.deviceId,
+      )
+    )
       .map(
         (rec) =>
           JSON.stringify({ ...rec, event: null }) + Buffer.from(rec.event as Uint8Array).toString('latin1'),

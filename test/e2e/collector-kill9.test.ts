@@ -43,12 +43,12 @@ const STORES: Record<
   string,
   () => Promise<{ env: Record<string, string>; where: (c: CollectorProcess) => StoreLocation }>
 > = {
-  level: async () => ({ env: {}, where: (c) => c.dataDir }),
+  level: async () => ({ env: {}, where: (c) => ({ dataDir: c.dataDir, keyFile: c.keyFile }) }),
   postgres: async () => {
     const url = (pg as PgCluster).url(await (pg as PgCluster).createDatabase());
     return {
       env: { CUSTODIAN_STORE: 'postgres', CUSTODIAN_POSTGRES_URL: url },
-      where: () => ({ postgresUrl: url }),
+      where: (c) => ({ postgresUrl: url, keyFile: c.keyFile }),
     };
   },
 };

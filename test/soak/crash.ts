@@ -323,7 +323,10 @@ export async function crashCampaign(o: CrashOptions): Promise<CrashReport> {
   }
 
   async function checkTimeline(): Promise<void> {
-    const records = await storedTimeline(collector.dataDir, enrolled.deviceId);
+    const records = await storedTimeline(
+      { dataDir: collector.dataDir, keyFile: collector.keyFile },
+      enrolled.deviceId,
+    );
     report.timelineRecords = records.length;
     const byStream = new Map<string, number[]>();
     const titles = new Map<string, number>();

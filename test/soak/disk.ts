@@ -196,7 +196,7 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     };
     if (st.outboxDepth !== 0) report.problems.push(`outbox holds ${st.outboxDepth} events at the end`);
     if ((await c.stop()) !== 0) report.problems.push('collector did not exit 0 on SIGTERM');
-    const records = await storedTimeline(c.dataDir, enrolled.deviceId);
+    const records = await storedTimeline({ dataDir: c.dataDir, keyFile: c.keyFile }, enrolled.deviceId);
     const seen = new Map<string, number>();
     const seqs = new Set<number>();
     let flags = 0;

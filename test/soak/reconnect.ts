@@ -181,7 +181,7 @@ export async function reconnectCampaign(o: ReconnectOptions): Promise<ReconnectR
     log(`reconnect: all ${o.devices} settled in ${report.settleMs} ms`);
     if ((await collector.stop()) !== 0) report.problems.push('collector did not exit 0 on SIGTERM');
     const stored = await storedTimelines(
-      collector.dataDir,
+      { dataDir: collector.dataDir, keyFile: collector.keyFile },
       devices.map((d) => d.deviceId),
     );
     for (const d of devices) {

@@ -37,6 +37,8 @@ export interface CollectorProcess {
   readonly adminToken: string;
   readonly enrolSecret: string;
   readonly dataDir: string;
+  /** The at-rest (screenshot) key file, outside the data dir (test/support/collector-store.ts reads with it). */
+  readonly keyFile: string;
   readonly pid: number;
   /** Every stdout/stderr line so far (JSON log lines and the credentials banner). */
   logs(): string[];
@@ -132,6 +134,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
     adminToken,
     enrolSecret,
     dataDir,
+    keyFile: env['CUSTODIAN_SCREENSHOT_KEY_FILE'] ?? join(root, 'screenshot.key'),
     get pid() {
       return child?.pid ?? -1;
     },

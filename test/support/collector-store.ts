@@ -7,21 +7,29 @@ import { dirname, join } from 'node:path';
 import { openLevelStore, openPostgresStore, parseKey } from '../../collector/src/store/index.ts';
 import type { Store, TimelineRecord } from '../../collector/src/store/types.ts';
 
-/** A level data dir, or the URL of a PostgreSQL store. */
-export type StoreLocation = string | { postgresUrl: string };
+/**
+ * A level data dir, or the URL of a PostgreSQL store; with `keyFile`, the collector's at-rest key
+ * (CollectorProcess.keyFile), which decrypts the events that hold safeguarding text (sealed since
+ * issue 19).
+ */
+export type StoreLocation =
+  | string
+  | { dataDir: string; keyFile?: string }
+  | { postgresUrl: string; keyFile?: string };
 
 /**
- * Opens the store at `where`. The at-rest key decrypts the events that hold safeguarding text
- * (sealed since issue 19); collector-process.ts keeps it beside the data dir. Elsewhere (a data
- * dir on a test mount, a PostgreSQL store) a random key reads every record except sealed ones,
- * which then fail loudly (CUST_ERR_STORAGE), never silently.
+ * Opens the store at `where`. Without a key file given, a level data dir's key is looked for
+ * beside it (where collector-process.ts puts it for a data dir it made); otherwise a random key
+ * reads every record except sealed ones, which then fail loudly (CUST_ERR_STORAGE), never silently.
  */
 export function openStoreAt(where: StoreLocation): Promise<Store> {
-  if (typeof where !== 'string')
-    return openPostgresStore({ url: where.postgresUrl, poolMax: 2 }, randomBytes(32));
-  const keyFile = join(dirname(where), 'screenshot.key');
-  const key = existsSync(keyFile) ? parseKey(readFileSync(keyFile), 'screenshot.key') : randomBytes(32);
-  return openLevelStore(where, key);
+  const at = typeof where === 'string' ? { dataDir: where } : where;
+  const keyFile = at.keyFile ?? ('dataDir' in at ? join(dirname(at.dataDir), 'screenshot.key') : undefined);
+  const key =
+    keyFile && existsSync(keyFile) ? parseKey(readFileSync(keyFile), 'screenshot.key') : randomBytes(32);
+  return 'postgresUrl' in at
+    ? openPostgresStore({ url: at.postgresUrl, poolMax: 2 }, key)
+    : openLevelStore(at.dataDir, key);
 }
 
 /** Every timeline record of one device, all streams, newest first (the store's order). */

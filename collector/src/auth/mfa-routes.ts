@@ -3,12 +3,12 @@
 // throttled per (username, address) with the same LoginThrottle as passwords.
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
-import { HttpError, notFound, type Principal, ROLES, type Route, route } from '../http/router.ts';
+import { HttpError, notFound, ROLES, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Reason } from '../http/schema.ts';
 import type { AuditStore } from '../store/types.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { MfaService } from './mfa.ts';
-import { issueSession } from './session-issue.ts';
+import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
 import { publicUser } from './users.ts';
@@ -29,16 +29,6 @@ const VerifyBody = Body({
     Type.String({ pattern: '^[A-Za-z0-9-]{10,12}$', description: 'one of the recovery codes' }),
   ),
 });
-
-function staffOnly(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> {
-  if (p?.kind !== 'staff')
-    throw new HttpError(
-      400,
-      ErrorCode.INVALID_INPUT,
-      'this needs a signed-in staff account, not the API token',
-    );
-  return p;
-}
 
 function throttled(
   throttle: LoginThrottle,
@@ -127,7 +117,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       access: ROLES,
       schema: { body: Body({}), summary: 'Start TOTP enrolment: the secret and otpauth:// URI, shown once' },
       handler: async (ctx) => {
-        const p = staffOnly(ctx.principal);
+        const p = staffPrincipal(ctx.principal);
         const user = await auth.users.get(p.userId);
         if (!user) throw notFound('user');
         const { secret, uri } = await mfa.startEnrolment(user);
@@ -144,7 +134,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
         summary: 'Finish enrolment with a code: answers the recovery codes, shown once',
       },
       handler: async (ctx) => {
-        const p = staffOnly(ctx.principal);
+        const p = staffPrincipal(ctx.principal);
         throttled(throttle, p.username, ctx.ip, ctx.res);
         try {
           const { user, recoveryCodes } = await mfa.confirm(p.userId, ctx.input.body.code);

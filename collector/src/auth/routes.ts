@@ -20,7 +20,7 @@ import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
 import { AUDIT_DSL, type DslApproval } from './dsl-approval.ts';
 import type { MfaService } from './mfa.ts';
-import { issueSession } from './session-issue.ts';
+import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { SignInSettingsStore } from './sign-in-settings.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
@@ -75,16 +75,6 @@ const UserPatchBody = Body({
   reason: Type.Optional(StaffReason),
 });
 const UserParams = IdParams('user');
-
-function staff(p: Principal | undefined): Extract<Principal, { kind: 'staff' }> {
-  if (p?.kind !== 'staff')
-    throw new HttpError(
-      400,
-      ErrorCode.INVALID_INPUT,
-      'this needs a signed-in staff account, not the API token',
-    );
-  return p;
-}
 
 export function authRoutes(deps: AuthRouteDeps): Route[] {
   const { auth, throttle, gate, dsl } = deps;
@@ -273,7 +263,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       access: ALL_ROLES,
       schema: { body: PasswordBody, summary: 'Change your password (other sessions end)' },
       handler: async (ctx) => {
-        const p = staff(ctx.principal);
+        const p = staffPrincipal(ctx.principal);
         const b = ctx.input.body;
         // Checking the current password and hashing the new one run scrypt: same cap as sign-in.
         let ticket: GateTicket;
