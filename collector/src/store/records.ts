@@ -159,8 +159,18 @@ export function userSeenOp(deviceId: string, user: string, at: number): KvOp {
   return { type: 'put', key: K.userSeen(userHash(user), deviceId), value: toJsonBytes({ user, at }) };
 }
 
-/** Namespaces of other modules whose values are safeguarding records, sealed whole at rest. */
-export const SEALED_NAMESPACES: ReadonlySet<string> = new Set(['incidents']);
+/**
+ * Namespaces of other modules sealed whole at rest: safeguarding records (incidents) and the
+ * records that hold secrets a copy of the data dir must not give away — staff accounts (password
+ * hashes, TOTP secrets and recovery-code hashes), the sign-in settings (the OIDC client secret)
+ * and the notification settings (the SMTP password, webhook secrets).
+ */
+export const SEALED_NAMESPACES: ReadonlySet<string> = new Set([
+  'incidents',
+  'users',
+  'sign-in-settings',
+  'notify-settings',
+]);
 
 type SealedValue = { sealed: string };
 function isSealedValue(v: unknown): v is SealedValue {

@@ -607,7 +607,9 @@ class Namespace<T> implements KvNamespace<T> {
       const next = change(current === undefined ? undefined : structuredClone(current));
       const k = K.kv(this.ns, key);
       const ops: KvOp[] = [
-        next === undefined ? { type: 'del', key: k } : { type: 'put', key: k, value: toJsonBytes(next) },
+        next === undefined
+          ? { type: 'del', key: k }
+          : { type: 'put', key: k, value: encodeKvValue(this.s.cipher, this.ns, k, next) },
       ];
       if (audit) ops.push((this.s.audit as Audit).prepare(audit).op);
       await this.s.write(ops);
