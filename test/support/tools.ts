@@ -64,6 +64,8 @@ export const TOOL_PACKAGES = {
   psql: 'postgresql',
   pg_dump: 'postgresql',
   pg_restore: 'postgresql',
+  // subject access archives are opened by a tool other than the one that wrote them
+  unzip: 'unzip',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
