@@ -10,6 +10,7 @@ import {
   minutesOf,
   type ScopeNetworkRule,
   type Weekday,
+  localTime as wallClock,
 } from '@custodian/policy';
 import { canonicalIpv6, type NetworkFacts } from '../platform/network-facts.ts';
 
@@ -127,24 +128,12 @@ export function ruleMatches(
   return criteria.length > 0 && criteria.every(Boolean);
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const DAY_NAMES: readonly Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 /** Weekday and minutes since midnight of `now` on the wall clock of `timezone`. */
 export function localTime(now: Date, timezone: string): { day: Weekday; minutes: number } {
-  let f = formatters.get(timezone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone: timezone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timezone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(now).map((p) => [p.type, p.value]));
-  const day = String(parts['weekday']).slice(0, 3).toLowerCase() as Weekday;
-  return { day, minutes: Number(parts['hour']) * 60 + Number(parts['minute']) };
+  const t = wallClock(now.getTime(), timezone);
+  return { day: DAY_NAMES[t.weekday] as Weekday, minutes: t.minutes };
 }
 
 export function withinHours(scope: ByodScope, now: Date): boolean {

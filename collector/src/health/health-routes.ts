@@ -1,5 +1,7 @@
 // Device health routes (admin and IT): the health queue (list, acknowledge, resolve), the
 // school's health settings record, and a check on demand.
+
+import { minutesOf, validTimeZone } from '@custodian/policy';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { badInput, type Route, route } from '../http/router.ts';
@@ -9,7 +11,6 @@ import { deviceView } from '../http/views.ts';
 import { HEALTH_STATES } from './decide.ts';
 import type { HealthMonitor } from './monitor.ts';
 import type { HealthQueue } from './queue.ts';
-import { isTimeZone, minutesOf } from './school-hours.ts';
 import { HealthSettingsBody, readHealthSettings, writeHealthSettings } from './settings.ts';
 
 const IT = ['admin', 'it'] as const;
@@ -95,7 +96,7 @@ export function healthRoutes(
         const patch = ctx.input.body;
         const before = await readHealthSettings(app.store);
         const hours = { ...before.schoolHours, ...(patch.schoolHours ?? {}) };
-        if (!isTimeZone(hours.timeZone))
+        if (!validTimeZone(hours.timeZone))
           throw badInput(`schoolHours.timeZone "${hours.timeZone}" is not a time zone this server knows`, {
             field: 'body.schoolHours.timeZone',
           });

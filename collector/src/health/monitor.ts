@@ -1,6 +1,8 @@
 // The thin shell around detect.ts and decide.ts: every `health.checkIntervalMs` it reads the
 // settings record, each device's record, live status and streams, applies the decided actions to
 // the queue, and sends the daily digest when it is due. One run at a time; `stop()` clears the timer.
+
+import { localTime, minutesOf } from '@custodian/policy';
 import type { Notifications } from '../auth/notifications.ts';
 import { HttpError } from '../http/router.ts';
 import type { Logger } from '../log.ts';
@@ -8,7 +10,6 @@ import type { DeviceLiveStatus, Store } from '../store/types.ts';
 import { decideHealth, digestDue, type HealthAlert } from './decide.ts';
 import { detectConditions, HEALTH_KINDS, type HealthKind } from './detect.ts';
 import type { HealthQueue } from './queue.ts';
-import { localTime, minutesOf } from './school-hours.ts';
 import { readHealthSettings } from './settings.ts';
 import { staleDevices } from './stale.ts';
 

@@ -1,9 +1,10 @@
 // What the notification settings routes accept (TypeBox, checked by the router before the
 // handler) and the rules across fields that a schema cannot say (applyPatch).
+
+import { validTimeZone } from '@custodian/policy';
 import type { Static } from '@sinclair/typebox';
 import { badInput, ROLES } from '../http/router.ts';
 import { Body, Id, Literals, QueryInt, Text, Type } from '../http/schema.ts';
-import { validTimeZone } from './schedule.ts';
 import {
   type NotifySettings,
   ROTA_STOP_ON,

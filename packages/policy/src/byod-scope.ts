@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import type { custodian } from '@custodian/protocol';
 import { type Issues, list, obj, oneOf, str } from './check.ts';
+import { minutesOf, validTimeZone } from './local-time.ts';
 
 /**
  * `always`: today's behaviour, monitored everywhere at any time (the default, so an upgrade changes
@@ -74,22 +75,6 @@ export function parseHostPort(value: string): { host: string; port: number } | u
   if (isIP(host) === 0 || (m[1] !== undefined && isIP(host) !== 6) || port < 1 || port > 65_535)
     return undefined;
   return { host, port };
-}
-
-/** Minutes since midnight of "HH:MM" (validated). */
-export function minutesOf(hhmm: string): number {
-  const [h, m] = hhmm.split(':').map(Number);
-  return (h ?? 0) * 60 + (m ?? 0);
-}
-
-export function validTimeZone(tz: string): boolean {
-  if (tz === '') return false;
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function rule(issues: Issues, path: string, value: unknown): ScopeNetworkRule {

@@ -1,2 +1,3 @@
 export * from './byod-scope.ts';
+export * from './local-time.ts';
 export * from './policy.ts';
