@@ -40,7 +40,10 @@ describe('console: DSL accounts need a DSL', () => {
     const row = page.locator('#dsl-requests tr', { hasText: 'new-deputy' });
     await row.waitFor();
     expect(await row.textContent()).toContain('head-of-it');
-    expect(await page.locator('#dsl-notices tr[data-kind="dsl-account.requested"]').count()).toBe(1);
+    // The notices list loads beside the requests (the inbox page now also loads dual-control requests).
+    await expect
+      .poll(() => page.locator('#dsl-notices tr[data-kind="dsl-account.requested"]').count())
+      .toBe(1);
     await row.getByRole('button', { name: 'Approve' }).click();
     const otp = (await page.locator('code.big').textContent()) ?? '';
     expect(otp).toMatch(/^[A-Za-z0-9_-]{24}$/);
