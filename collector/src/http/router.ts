@@ -11,7 +11,16 @@ export const ROLES = ['admin', 'it', 'dsl', 'governor'] as const;
 export type Role = (typeof ROLES)[number];
 
 export type Principal =
-  | { kind: 'staff'; userId: string; username: string; role: Role; sessionId: string; csrfToken: string }
+  | {
+      kind: 'staff';
+      userId: string;
+      username: string;
+      role: Role;
+      sessionId: string;
+      csrfToken: string;
+      /** Schools this account may see (tenancy/model.ts); absent: trust-wide. */
+      schools?: readonly string[];
+    }
   | { kind: 'token'; role: 'admin'; username: 'admin-token' };
 
 /** `public`: anyone (enrolment, login, the agreement text). Otherwise the roles allowed. */

@@ -101,6 +101,10 @@ export interface Device {
   retiredReason?: string;
   /** When retention removed a retired device's data (the record stays: the audit log names it). */
   purgedAt?: number;
+  /** The school it belongs to (tenancy/model.ts); absent: DEFAULT_SCHOOL_ID. */
+  schoolId?: string;
+  /** The device group within its school, if any (policy layer between school and device). */
+  groupId?: string;
 }
 
 export interface DeviceStore {
