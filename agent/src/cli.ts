@@ -29,7 +29,12 @@ import { defaultServiceSpec } from './service/service-spec.ts';
 import { installSpawnCounter } from './service/spawn-counter.ts';
 import { processAlive, readStatus } from './service/status-file.ts';
 import { installSystemd, systemdUnit } from './service/systemd.ts';
-import { winswInstructions, winswXml } from './service/winsw.ts';
+import {
+  checkWindowsDataDir,
+  windowsInstallScript,
+  windowsInstructions,
+  windowsUninstallScript,
+} from './service/windows.ts';
 
 const USAGE = `Usage: custodian-agent <command> [--data-dir DIR]
 
@@ -180,6 +185,7 @@ export async function main(argv: string[]): Promise<number> {
         unitDir: values['unit-dir'] ?? '/etc/systemd/system',
         target: values.target ?? process.platform,
         out: values.out ?? process.cwd(),
+        dataDirGiven: values['data-dir'] !== undefined,
       });
     case 'screenshot-child':
       // The single executable's screenshot child (screenshot-process.ts); not for people.
@@ -474,7 +480,7 @@ async function unenrol(dataDir: string): Promise<number> {
 
 async function installService(
   dataDir: string,
-  o: { enable: boolean; unitDir: string; target: string; out: string },
+  o: { enable: boolean; unitDir: string; target: string; out: string; dataDirGiven: boolean },
 ): Promise<number> {
   const spec = defaultServiceSpec(dataDir, o.target === 'win32' ? `${dataDir}\\logs` : '/var/log');
   switch (o.target) {
@@ -496,9 +502,13 @@ async function installService(
       return 0;
     }
     case 'win32': {
-      const path = `${o.out}/custodian-agent.xml`;
-      await writeFileAtomic(path, winswXml(spec));
-      process.stdout.write(`wrote ${path}; install it with WinSW:\n  ${winswInstructions().join('\n  ')}\n`);
+      if (o.dataDirGiven)
+        checkWindowsDataDir(dataDir, process.platform === 'win32' ? defaultDataDir() : undefined);
+      await writeFileAtomic(`${o.out}/install-service.cmd`, windowsInstallScript());
+      await writeFileAtomic(`${o.out}/uninstall-service.cmd`, windowsUninstallScript());
+      process.stdout.write(
+        `wrote install-service.cmd and uninstall-service.cmd in ${o.out}; then:\n  ${windowsInstructions(o.out).join('\n  ')}\n`,
+      );
       return 0;
     }
     default:
