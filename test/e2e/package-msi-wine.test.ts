@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
+import { agentCli } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { agentCli } from '../support/agent-process.ts';
 import { timeline } from './agent-harness.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
 
