@@ -21,6 +21,7 @@ import { claimPending, enrol } from './identity/enrol.ts';
 import { enrolFromConfig } from './identity/enrol-config.ts';
 import { writeBrowserFiles } from './native-host/browser-files.ts';
 import { runNativeHost } from './native-host/host.ts';
+import { refreshBrowserFiles } from './native-host/on-start.ts';
 import { emitDiagnosticEvents } from './outbox/diagnostic-events.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import type { ScopeStatus } from './scope/scope-monitor.ts';
@@ -29,7 +30,12 @@ import { defaultServiceSpec } from './service/service-spec.ts';
 import { installSpawnCounter } from './service/spawn-counter.ts';
 import { processAlive, readStatus } from './service/status-file.ts';
 import { installSystemd, systemdUnit } from './service/systemd.ts';
-import { winswInstructions, winswXml } from './service/winsw.ts';
+import {
+  checkWindowsDataDir,
+  windowsInstallScript,
+  windowsInstructions,
+  windowsUninstallScript,
+} from './service/windows.ts';
 
 const USAGE = `Usage: custodian-agent <command> [--data-dir DIR]
 
@@ -44,6 +50,8 @@ Commands:
                                                     0600), then delete it
       [--stop-on-stdin-eof]                         also stop cleanly when stdin closes (the Windows service
                                                     host's stop request)
+      [--browser-files ROOT]                        once enrolled, keep the browser extension's host files
+                                                    under ROOT (the .deb: /) for the collector's extension id
   status [--json]                                   enrolled? connected? monitoring on/off (BYOD scope), outbox, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
@@ -114,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       'no-enable': { type: 'boolean' },
       'enrol-config': { type: 'string' },
       'stop-on-stdin-eof': { type: 'boolean' },
+      'browser-files': { type: 'string' },
       'unit-dir': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
@@ -169,6 +178,7 @@ export async function main(argv: string[]): Promise<number> {
         values.enforce === true,
         log,
         values['stop-on-stdin-eof'] === true,
+        values['browser-files'],
       );
     case 'status':
       return status(dataDir, values.json === true);
@@ -180,6 +190,7 @@ export async function main(argv: string[]): Promise<number> {
         unitDir: values['unit-dir'] ?? '/etc/systemd/system',
         target: values.target ?? process.platform,
         out: values.out ?? process.cwd(),
+        dataDirGiven: values['data-dir'] !== undefined,
       });
     case 'screenshot-child':
       // The single executable's screenshot child (screenshot-process.ts); not for people.
@@ -271,12 +282,15 @@ async function runAgent(
   enforce: boolean,
   log: ReturnType<typeof createLogger>,
   stopOnStdinEof = false,
+  browserFilesRoot?: string,
 ): Promise<number> {
   const countSpawns = process.env['CUSTODIAN_COUNT_SPAWNS'] === '1' ? installSpawnCounter() : undefined;
   if (enforce && !demo) log.info('--enforce only matters with --demo: a real deployment enforces its policy');
   // A library's stray rejection must not take the agent down (screenshot-desktop has one).
   process.on('unhandledRejection', (err) => log.error('unhandled rejection (continuing)', { err }));
   if (!(await waitForEnrolment(dataDir, log, stopOnStdinEof))) return 1;
+  // In the background: the agent starts whether or not the collector serves an extension.
+  if (browserFilesRoot !== undefined) void refreshBrowserFiles(browserFilesRoot, dataDir, log);
   const agent = await startAgent({
     dataDir,
     version: pkg.version,
@@ -361,14 +375,16 @@ async function nativeHost(args: string[]): Promise<number> {
 
 async function browserFiles(dataDir: string, o: Record<string, string | undefined>): Promise<number> {
   // Default: the collector this agent is enrolled with serves the extension and names its id.
-  const server =
-    o['server'] ?? (o['extension-id'] || o['key'] ? undefined : (await loadCredentials(dataDir))?.serverUrl);
+  const creds = await loadCredentials(dataDir);
+  const server = o['server'] ?? (o['extension-id'] || o['key'] ? undefined : creds?.serverUrl);
+  const trust = creds?.tls && server === creds.serverUrl ? creds.tls : undefined;
   const target = o['target'];
   if (target !== undefined && target !== 'linux' && target !== 'win32')
     throw new UsageError('browser-files --target is linux or win32');
   const result = await writeBrowserFiles({
     dataDir,
     ...(server ? { server } : {}),
+    ...(trust ? { trust } : {}),
     ...(o['extension-id'] ? { extensionId: o['extension-id'] } : {}),
     ...(o['key'] ? { keyPem: await readFile(o['key'], 'utf8') } : {}),
     ...(o['run-dir'] ? { runDir: o['run-dir'] } : {}),
@@ -474,7 +490,7 @@ async function unenrol(dataDir: string): Promise<number> {
 
 async function installService(
   dataDir: string,
-  o: { enable: boolean; unitDir: string; target: string; out: string },
+  o: { enable: boolean; unitDir: string; target: string; out: string; dataDirGiven: boolean },
 ): Promise<number> {
   const spec = defaultServiceSpec(dataDir, o.target === 'win32' ? `${dataDir}\\logs` : '/var/log');
   switch (o.target) {
@@ -496,9 +512,13 @@ async function installService(
       return 0;
     }
     case 'win32': {
-      const path = `${o.out}/custodian-agent.xml`;
-      await writeFileAtomic(path, winswXml(spec));
-      process.stdout.write(`wrote ${path}; install it with WinSW:\n  ${winswInstructions().join('\n  ')}\n`);
+      if (o.dataDirGiven)
+        checkWindowsDataDir(dataDir, process.platform === 'win32' ? defaultDataDir() : undefined);
+      await writeFileAtomic(`${o.out}/install-service.cmd`, windowsInstallScript());
+      await writeFileAtomic(`${o.out}/uninstall-service.cmd`, windowsUninstallScript());
+      process.stdout.write(
+        `wrote install-service.cmd and uninstall-service.cmd in ${o.out}; then:\n  ${windowsInstructions(o.out).join('\n  ')}\n`,
+      );
       return 0;
     }
     default:

@@ -7,8 +7,12 @@
 // only on purge.
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LINUX_LAUNCHER, LINUX_POLICY_FILE } from '../../agent/src/native-host/browser-files.ts';
+import { HOST_MANIFEST_LOCATIONS, POLICY_DIRS_LINUX } from '../../agent/src/native-host/deploy.ts';
+import { FORCE_INSTALL_MARKER } from '../../agent/src/native-host/on-start.ts';
 import type { ServiceSpec } from '../../agent/src/service/service-spec.ts';
 import { systemdUnit } from '../../agent/src/service/systemd.ts';
+import { HOST_NAME } from '../../packages/browser-extension/src/index.ts';
 import { buildDeb, prermFor, RELOAD_AFTER_REMOVE_LINES, startUnitLines } from './deb.ts';
 
 export const AGENT_PREFIX = '/opt/custodian-agent';
@@ -24,7 +28,7 @@ export function agentServiceSpec(): ServiceSpec {
     nodePath: AGENT_BINARY,
     nodeArgs: [],
     scriptPath: '',
-    args: ['run', '--data-dir', AGENT_DATA_DIR, '--enrol-config', AGENT_ENROL_CONFIG],
+    args: ['run', '--data-dir', AGENT_DATA_DIR, '--enrol-config', AGENT_ENROL_CONFIG, '--browser-files', '/'],
     logDir: '/var/log',
   };
 }
@@ -35,6 +39,9 @@ if [ "$1" = configure ]; then
   install -d -m 0700 -o root -g root /etc/custodian-agent
   if [ -n "\${CUSTODIAN_SERVER:-}" ] && [ -n "\${CUSTODIAN_ENROL_SECRET:-}" ]; then
     (umask 077; printf 'SERVER=%s\\nENROL_SECRET=%s\\n' "$CUSTODIAN_SERVER" "$CUSTODIAN_ENROL_SECRET" > ${AGENT_ENROL_CONFIG})
+  fi
+  if [ "\${CUSTODIAN_BROWSER_POLICY:-}" = force-install ]; then
+    : > ${FORCE_INSTALL_MARKER}
   fi
   if [ -f ${AGENT_ENROL_CONFIG} ]; then
     chown root:root ${AGENT_ENROL_CONFIG}
@@ -47,8 +54,19 @@ exit 0
 
 const PRERM = prermFor('custodian-agent.service');
 
+/** What the running agent wrote for the browser extension (`run --browser-files /`): not dpkg's files. */
+export const AGENT_BROWSER_FILES: readonly string[] = [
+  LINUX_LAUNCHER,
+  ...Object.values(HOST_MANIFEST_LOCATIONS.linux).map((d) => `${d}/${HOST_NAME}.json`),
+  ...Object.values(POLICY_DIRS_LINUX).map((d) => `${d}/${LINUX_POLICY_FILE}`),
+];
+
 const POSTRM = `#!/bin/sh
 set -e
+if [ "$1" = remove ] || [ "$1" = purge ]; then
+  rm -f ${AGENT_BROWSER_FILES.join(' ')}
+  rmdir --ignore-fail-on-non-empty ${LINUX_LAUNCHER.replace(/\/[^/]+$/, '')} 2>/dev/null || true
+fi
 if [ "$1" = purge ]; then
   rm -rf ${AGENT_DATA_DIR} /etc/custodian-agent
 fi

@@ -10,9 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LINUX_LAUNCHER, LINUX_POLICY_FILE } from '../../agent/src/native-host/browser-files.ts';
+import { HOST_MANIFEST_LOCATIONS, POLICY_DIRS_LINUX } from '../../agent/src/native-host/deploy.ts';
 import { isPng } from '../../agent/src/platform/screenshot-process.ts';
+import { HOST_NAME } from '../../packages/browser-extension/src/index.ts';
 import {
   AGENT_BINARY,
+  AGENT_BROWSER_FILES,
   AGENT_DATA_DIR,
   AGENT_ENROL_CONFIG,
   AGENT_PREFIX,
@@ -26,6 +30,8 @@ import { timeline } from './agent-harness.ts';
 import { dpkg, isInstalled, type LinuxBuild, leftovers, linuxBuild } from './package-build.ts';
 
 const LEFTOVERS = [
+  ...AGENT_BROWSER_FILES,
+  '/usr/lib/custodian-agent',
   AGENT_PREFIX,
   AGENT_UNIT,
   '/etc/systemd/system/multi-user.target.wants/custodian-agent.service',
@@ -117,7 +123,7 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
       );
       const generated = readFileSync(join(dir, 'custodian-agent.service'), 'utf8');
       const withoutEnrolConfig = readFileSync(AGENT_UNIT, 'utf8').replace(
-        ` "--enrol-config" "${AGENT_ENROL_CONFIG}"`,
+        ` "--enrol-config" "${AGENT_ENROL_CONFIG}" "--browser-files" "/"`,
         '',
       );
       expect(withoutEnrolConfig).toBe(generated);
@@ -131,6 +137,8 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
       AGENT_DATA_DIR,
       '--enrol-config',
       AGENT_ENROL_CONFIG,
+      '--browser-files',
+      '/',
     ]);
   });
 
@@ -183,6 +191,27 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
       return parsed.connection === 'connected' ? parsed : undefined;
     }, 'the installed binary reporting connected');
     expect(status).toMatchObject({ enrolled: true, running: true, connection: 'connected' });
+    // The browser extension's host files for this collector's extension id (`--browser-files /`),
+    // and no force-install policy: IT did not ask for one (CUSTODIAN_BROWSER_POLICY).
+    const { extensionId } = (await (await fetch(`${collector!.url}/ext/extension-id`)).json()) as {
+      extensionId: string;
+    };
+    const manifestPath = `${HOST_MANIFEST_LOCATIONS.linux.chromium}/${HOST_NAME}.json`;
+    const manifest = await waitFor(
+      async () =>
+        existsSync(manifestPath)
+          ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { path: string; allowed_origins: string[] })
+          : undefined,
+      'the host manifest written by the installed agent',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nagent log:\n${agentLog.slice(-3000)}`);
+    });
+    expect(manifest.allowed_origins).toEqual([`chrome-extension://${extensionId}/`]);
+    expect(manifest.path).toBe(LINUX_LAUNCHER);
+    expect(statSync(LINUX_LAUNCHER).mode & 0o777).toBe(0o755);
+    expect(readFileSync(LINUX_LAUNCHER, 'utf8')).toContain(AGENT_BINARY);
+    for (const dir of Object.values(POLICY_DIRS_LINUX))
+      expect(existsSync(`${dir}/${LINUX_POLICY_FILE}`)).toBe(false);
     expect(agentLog).not.toMatch(/"level":"error"/);
     expect(agentLog).not.toContain(collector!.enrolSecret);
     agent.kill('SIGTERM');
@@ -202,8 +231,11 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
   });
 
   it('dpkg -r removes the program and unit but keeps the data; dpkg -P then leaves nothing', async () => {
+    expect(existsSync(LINUX_LAUNCHER)).toBe(true);
     await dpkg(['-r', 'custodian-agent']);
     expect(existsSync(AGENT_PREFIX)).toBe(false);
+    // What the agent wrote for the browser goes with the program.
+    expect(AGENT_BROWSER_FILES.filter((f) => existsSync(f))).toEqual([]);
     expect(existsSync(AGENT_UNIT)).toBe(false);
     expect(existsSync(`${AGENT_DATA_DIR}/credentials.json`)).toBe(true);
     await dpkg(['-P', 'custodian-agent']);

@@ -10,18 +10,27 @@
 // do, and the agent's enrol speaks node:http/https (it pins the collector's CA): so the host's
 // enrolment from the MSI's properties runs for real here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
+import { agentCli } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { timeline } from './agent-harness.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
 
-const ready = allInstalled(['wine', 'wixl', 'msiinfo', 'osslsigncode', 'x86_64-w64-mingw32-gcc', 'openssl']);
+const ready = allInstalled([
+  'wine',
+  'wixl',
+  'msiinfo',
+  'msiextract',
+  'osslsigncode',
+  'x86_64-w64-mingw32-gcc',
+  'openssl',
+]);
 let build: WindowsBuild;
 let collector: CollectorProcess | undefined;
 let prefix: string;
@@ -45,6 +54,11 @@ function agentLogTail(): string {
 const programFiles = () => join(prefix, 'drive_c', 'Program Files', INSTALL_DIR_NAME);
 /** %ProgramData% of this Wine prefix (Wine 8 maps it to C:\users\Public). */
 const dataDir = () => join(prefix, 'drive_c', 'users', 'Public', 'Custodian', 'agent');
+
+function handProcesses(): string[] {
+  const r = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => /CustodianHand\\custodian-(agent|service)\.exe/.test(l));
+}
 
 function agentProcesses(): string[] {
   const r = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
@@ -173,4 +187,56 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
         .map((i) => (i.event['agentStopping'] as { reason?: string }).reason),
     ).toEqual(['service stop']);
   }, 300_000);
+
+  it("without the MSI: the agent's install-service.cmd registers the same host, the agent runs, uninstall-service.cmd removes it", async () => {
+    // The MSI's files copied by hand (msiextract) to C:\CustodianHand, as an MDM would drop them.
+    const hand = join(prefix, 'drive_c', 'CustodianHand');
+    const extracted = join(prefix, 'extract');
+    expect(spawnSync('msiextract', ['-C', extracted, build.wineMsi], { encoding: 'utf8' }).status).toBe(0);
+    renameSync(join(extracted, INSTALL_DIR_NAME), hand);
+    await agentCli(['install-service', '--target', 'win32', '--out', hand]);
+    const { deviceId } = JSON.parse(readFileSync(join(dataDir(), 'credentials.json'), 'utf8')) as {
+      deviceId: string;
+    };
+    const startsBefore = (await timeline(collector!, deviceId)).filter(
+      (i) => i.kind === 'agentStarted',
+    ).length;
+    const install = wine(['cmd', '/c', 'C:\\CustodianHand\\install-service.cmd']);
+    const q = await waitFor(async () => {
+      const r = wine(['sc', 'query', SERVICE_NAME]);
+      return /STATE\s*:\s*4\s+RUNNING/.test(r.out) ? r.out : undefined;
+    }, `sc query CustodianAgent RUNNING after install-service.cmd (it printed: ${install.out})`);
+    expect(q).toContain(`SERVICE_NAME: ${SERVICE_NAME}`);
+    expect(wine(['reg', 'query', SERVICE_KEY]).out).toMatch(
+      /ImagePath\s+REG_\w+\s+.*CustodianHand\\custodian-service\.exe/i,
+    );
+    // The host runs the agent from the same folder, with the device's existing identity.
+    await waitFor(
+      async () =>
+        (await timeline(collector!, deviceId)).filter((i) => i.kind === 'agentStarted').length > startsBefore
+          ? true
+          : undefined,
+      'a new agentStarted from the hand-registered service',
+      180_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nagent.log: ${agentLogTail()}`);
+    });
+    wine(['cmd', '/c', 'C:\\CustodianHand\\uninstall-service.cmd']);
+    await waitFor(
+      async () =>
+        wine(['reg', 'query', SERVICE_KEY]).out.includes('custodian-service.exe') ? undefined : true,
+      'the service removed by uninstall-service.cmd',
+      60_000,
+    );
+    await waitFor(
+      async () => (agentProcesses().length === 0 && handProcesses().length === 0 ? true : undefined),
+      'agent and host processes gone',
+      30_000,
+    );
+    // Stopped cleanly by the host here too: a second service-stop goodbye.
+    const stops = (await timeline(collector!, deviceId))
+      .filter((i) => i.kind === 'agentStopping')
+      .map((i) => (i.event['agentStopping'] as { reason?: string }).reason);
+    expect(stops).toEqual(['service stop', 'service stop']);
+  }, 400_000);
 });

@@ -57,6 +57,7 @@ export const TOOL_PACKAGES = {
   osslsigncode: 'osslsigncode',
   wixl: 'wixl',
   msiinfo: 'msitools',
+  msiextract: 'msitools',
   'x86_64-w64-mingw32-gcc': 'gcc-mingw-w64-x86-64-win32',
   wine: 'wine',
   // PostgreSQL store tests (the server binaries initdb/pg_ctl are off PATH, in

@@ -13,6 +13,8 @@ import {
   manifestKey,
 } from '@custodian/browser-extension';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { collectorRequest } from '../identity/collector-http.ts';
+import type { CollectorTrust } from '../link/transport.ts';
 import { defaultServiceSpec } from '../service/service-spec.ts';
 import { defaultRunDir } from './channel.ts';
 import {
@@ -27,6 +29,10 @@ export interface BrowserFilesOptions {
   dataDir: string;
   /** Collector base URL to ask for the extension id and to name as the update URL. */
   server?: string;
+  /** https: the CA pinned at enrolment, for asking `server` (the enrolled collector). */
+  trust?: CollectorTrust;
+  /** Write the managed force-install policy too (default true); false: host files only. */
+  writePolicy?: boolean;
   extensionId?: string;
   /** PEM of the packing key (tests): the id and, with extensionOut, the unpacked extension. */
   keyPem?: string;
@@ -49,7 +55,10 @@ export interface BrowserFilesResult {
   written: string[];
 }
 
-const LINUX_LAUNCHER = '/usr/lib/custodian-agent/custodian-native-host';
+/** The managed policy's file name in each browser's policy directory (system layout). */
+export const LINUX_POLICY_FILE = 'custodian-extension.json';
+/** Where the system layout (--root) puts the host launcher. */
+export const LINUX_LAUNCHER = '/usr/lib/custodian-agent/custodian-native-host';
 
 async function put(path: string, text: string, mode: number, written: string[]): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true, mode: 0o755 });
@@ -57,14 +66,23 @@ async function put(path: string, text: string, mode: number, written: string[]):
   written.push(path);
 }
 
-async function idFromServer(server: string): Promise<string> {
-  const res = await fetch(new URL('/ext/extension-id', server), { signal: AbortSignal.timeout(60_000) });
-  if (!res.ok)
+async function idFromServer(server: string, trust: CollectorTrust | undefined): Promise<string> {
+  const res = await collectorRequest(
+    new URL('/ext/extension-id', server).toString(),
+    { method: 'GET', timeoutMs: 60_000 },
+    trust,
+  );
+  if (res.status !== 200)
     throw new CustodianError(
       ErrorCode.UNAVAILABLE,
       `collector has no browser extension (HTTP ${res.status})`,
     );
-  const body = (await res.json()) as { extensionId?: unknown };
+  let body: { extensionId?: unknown };
+  try {
+    body = JSON.parse(res.text) as { extensionId?: unknown };
+  } catch {
+    body = {};
+  }
   if (typeof body.extensionId !== 'string' || !/^[a-p]{32}$/.test(body.extensionId))
     throw new CustodianError(ErrorCode.UNAVAILABLE, 'collector sent no valid extension id');
   return body.extensionId;
@@ -74,7 +92,7 @@ export async function writeBrowserFiles(o: BrowserFilesOptions): Promise<Browser
   const key = o.keyPem ? manifestKey(o.keyPem) : undefined;
   const id = key
     ? extensionId(key)
-    : (o.extensionId ?? (o.server ? await idFromServer(o.server) : undefined));
+    : (o.extensionId ?? (o.server ? await idFromServer(o.server, o.trust) : undefined));
   if (!id || !/^[a-p]{32}$/.test(id))
     throw new CustodianError(
       ErrorCode.INVALID_CONFIG,
@@ -104,14 +122,9 @@ export async function writeBrowserFiles(o: BrowserFilesOptions): Promise<Browser
     await put(join(o.root, launcher), launcherText(o.runDir ?? defaultRunDir(o.dataDir)), 0o755, written);
     for (const dir of Object.values(HOST_MANIFEST_LOCATIONS.linux))
       await put(join(o.root, dir, `${HOST_NAME}.json`), hostManifest(launcher, id), 0o644, written);
-    if (updateUrl)
+    if (updateUrl && o.writePolicy !== false)
       for (const dir of Object.values(POLICY_DIRS_LINUX))
-        await put(
-          join(o.root, dir, 'custodian-extension.json'),
-          forceInstallPolicy(id, updateUrl),
-          0o644,
-          written,
-        );
+        await put(join(o.root, dir, LINUX_POLICY_FILE), forceInstallPolicy(id, updateUrl), 0o644, written);
   } else {
     if (!o.out)
       throw new CustodianError(ErrorCode.INVALID_CONFIG, 'browser-files needs --out DIR or --root DIR');

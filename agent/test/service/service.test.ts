@@ -1,5 +1,6 @@
 // Service definitions: the systemd unit (installed for real into a temp unit dir), and the
-// launchd plist and WinSW XML checked with real parsers (python3 plistlib / ElementTree).
+// launchd plist checked with a real parser (python3 plistlib), the Windows scripts as text here and
+// run under Wine in test/e2e/package-msi-wine.test.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,11 @@ import { agentCli } from '../../../test/support/agent-process.ts';
 import { LAUNCHD_LABEL, launchdPlist } from '../../src/service/launchd.ts';
 import { BUNDLE_NODE_FLAGS, defaultServiceSpec, type ServiceSpec } from '../../src/service/service-spec.ts';
 import { systemdQuote, systemdUnit } from '../../src/service/systemd.ts';
-import { windowsQuote, winswXml } from '../../src/service/winsw.ts';
+import {
+  WINDOWS_SERVICE_NAME,
+  windowsInstallScript,
+  windowsUninstallScript,
+} from '../../src/service/windows.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -103,36 +108,41 @@ describe('launchd (macOS)', () => {
   });
 });
 
-describe('Windows (WinSW)', () => {
-  it('is valid XML with restart-on-failure and the arguments quoted for CommandLineToArgvW', async () => {
-    const file = join(dir, 'custodian-agent.xml');
-    const win: ServiceSpec = {
-      ...spec,
-      nodePath: 'C:\\Program Files\\nodejs\\node.exe',
-      scriptPath: 'C:\\Program Files\\Custodian\\dist\\lib\\custodian-agent.mjs',
-      args: ['run', '--data-dir', 'C:\\ProgramData\\Custodian\\agent'],
-    };
-    await writeFile(file, winswXml(win));
-    const parsed = JSON.parse(
-      python(
-        'import json,sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); print(json.dumps({"exe":r.findtext("executable"),"args":r.findtext("arguments"),"failure":[f.get("action") for f in r.findall("onfailure")],"start":r.findtext("startmode")}))',
-        file,
-      ),
+describe("Windows (the MSI's service host, registered by hand)", () => {
+  it('install-service --target win32 writes the two scripts, CRLF, registering the host beside them', async () => {
+    const { stdout } = await agentCli(['install-service', '--target', 'win32', '--out', dir]);
+    expect(stdout).toContain('install-service.cmd');
+    const install = await readFile(join(dir, 'install-service.cmd'), 'utf8');
+    const uninstall = await readFile(join(dir, 'uninstall-service.cmd'), 'utf8');
+    expect(install).toBe(windowsInstallScript());
+    expect(uninstall).toBe(windowsUninstallScript());
+    for (const text of [install, uninstall])
+      expect(text.split('\r\n').some((l) => l.includes('\n'))).toBe(false);
+    expect(install).toContain(
+      `sc.exe create ${WINDOWS_SERVICE_NAME} binPath= "\\"%HOST%\\"" start= auto obj= LocalSystem`,
     );
-    expect(parsed.exe).toBe(win.nodePath);
-    expect(parsed.args).toBe(
-      '--lite-mode "C:\\Program Files\\Custodian\\dist\\lib\\custodian-agent.mjs" run --data-dir C:\\ProgramData\\Custodian\\agent',
-    );
-    expect(parsed.failure).toEqual(['restart', 'restart']);
-    expect(parsed.start).toBe('Automatic');
+    expect(install).toContain('set "HOST=%~dp0custodian-service.exe"');
+    expect(uninstall).toMatch(/sc\.exe stop CustodianAgent\r\nsc\.exe delete CustodianAgent/);
+    // No WinSW any more: nothing to download.
+    expect(install).not.toMatch(/winsw/i);
   });
 
-  it('windowsQuote follows the CommandLineToArgvW rules', () => {
-    expect(windowsQuote('plain')).toBe('plain');
-    expect(windowsQuote('two words')).toBe('"two words"');
-    expect(windowsQuote('say "hi"')).toBe('"say \\"hi\\""');
-    expect(windowsQuote('C:\\dir with space\\')).toBe('"C:\\dir with space\\\\"');
-    expect(windowsQuote('')).toBe('""');
+  it('refuses a --data-dir for the Windows service (the host always runs the default one)', async () => {
+    const err = await agentCli([
+      'install-service',
+      '--target',
+      'win32',
+      '--out',
+      dir,
+      '--data-dir',
+      'D:\\x',
+    ]).then(
+      () => undefined,
+      (e: Error & { stderr?: string; code?: number }) => e,
+    );
+    expect(err?.code).not.toBe(0);
+    expect(err?.stderr).toContain('CUST_ERR_INVALID_INPUT');
+    expect(err?.stderr).toContain('cannot be given to it');
   });
 });
 
@@ -153,8 +163,7 @@ describe('single executable (packaging/)', () => {
     expect(unit).toMatch(/^Documentation=file:\/\/\/opt\/custodian-agent\/README.md$/m);
   });
 
-  it('the plist and the WinSW arguments carry no empty script argument', () => {
+  it('the plist carries no empty script argument', () => {
     expect(launchdPlist(sea)).not.toContain('<string></string>');
-    expect(winswXml(sea)).toContain('<arguments>run --data-dir /var/lib/custodian-agent</arguments>');
   });
 });
