@@ -53,7 +53,6 @@ export const AUDIT = {
   agreementAcceptancesExported: 'agreement.acceptances.exported',
   dpiaDownloaded: 'dpia.downloaded',
   alertAcknowledged: 'alert.acknowledged',
-  alertOpened: 'alert.viewed',
   alertNotified: 'alert.notified',
   alertNotifyFailed: 'alert.notify-failed',
   notifySettingsChanged: 'notify.settings-changed',

@@ -194,8 +194,8 @@ export const api = {
   escalate: (id, body) => request('POST', `/alerts/${enc(id)}/escalate`, body),
   /** "I have this": stops the notification rota. @param {string} id */
   acknowledge: (id) => request('POST', `/alerts/${enc(id)}/acknowledge`, {}),
-  /** Records that the DSL opened the alert (history + audit). @param {string} id */
-  alertViewed: (id) => request('POST', `/alerts/${enc(id)}/viewed`, {}),
+  /** Opens the alert: answers like alert(id), recorded once (history + one audit record). @param {string} id */
+  openAlert: (id) => request('POST', `/alerts/${enc(id)}/viewed`, {}),
   /** Screenshot URL: fetching it is audited on the server. @param {string} alertId @param {string} blobId */
   screenshotUrl: (alertId, blobId) => `${BASE}/alerts/${enc(alertId)}/screenshots/${enc(blobId)}`,
   /** @param {string} id */
