@@ -144,9 +144,10 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/notify/test': NOTIFY,
   'GET /api/v1/notify/outbox': NOTIFY,
   'GET /api/v1/notify/deliveries': NOTIFY,
-  // data protection (issue 19): subject access archives and erasure — the DSL and admins (the
-  // admin token is an admin principal); content-level checks in data-protection/*.test.ts
-  'GET /api/v1/data-protection/subject-access': ['dsl', 'admin', 'token'],
+  // data protection (issue 19): subject access archives — the DSL only (data-protection/README.md
+  // "Who runs subject access"); erasure — the DSL and admins (the admin token is an admin
+  // principal); content-level checks in data-protection/*.test.ts
+  'GET /api/v1/data-protection/subject-access': DSL, // the archive holds alerts and screenshots
   'POST /api/v1/data-protection/erasures': ['dsl', 'admin', 'token'],
   'GET /api/v1/data-protection/erasures': ['dsl', 'admin', 'token'],
   // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)

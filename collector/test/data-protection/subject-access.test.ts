@@ -203,7 +203,7 @@ describe('subject access', () => {
   });
 
   it('exports a whole device (both pupils) and refuses a request naming nothing, or both', async () => {
-    const { files } = await archive(admin, `device=${laptop}`);
+    const { files } = await archive(dsl, `device=${laptop}`);
     expect(files.get(`alerts/${alertBen}/screenshots/${blobBen}.png`)?.equals(Buffer.from(pngBen))).toBe(
       true,
     );
@@ -219,6 +219,25 @@ describe('subject access', () => {
     const unknown = await dsl.req('GET', '/api/v1/data-protection/subject-access?user=nobody.here');
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.code).toBe('CUST_ERR_NOT_FOUND');
+  });
+
+  it('refuses admins, the API token included: the archive holds alerts and screenshots', async () => {
+    // An admin cannot read an alert or a screenshot; a subject access request for the device must
+    // not hand them over either (before this stop it answered 200 with the decrypted PNGs).
+    const sessionAdmin = await createStaffClient(h.url, h.adminToken, 'admin.dp', 'admin');
+    const before = (await h.app.store.audit.list({ action: 'data-protection.subject-access' })).records.length;
+    for (const who of [admin, sessionAdmin]) {
+      const r = await fetch(`${h.url}/api/v1/data-protection/subject-access?device=${laptop}`, {
+        headers: who.cookie ? { cookie: who.cookie } : { authorization: `Bearer ${h.adminToken}` },
+      });
+      const body = Buffer.from(await r.arrayBuffer());
+      expect(r.status).toBe(403);
+      expect(r.headers.get('content-type')).not.toContain('zip');
+      expect(JSON.parse(body.toString('utf8')).error.code).toBe('CUST_ERR_FORBIDDEN');
+      expect(body.includes(Buffer.from(pngBen))).toBe(false);
+    }
+    const after = (await h.app.store.audit.list({ action: 'data-protection.subject-access' })).records.length;
+    expect(after).toBe(before);
   });
 });
 
