@@ -99,11 +99,11 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/auth/mfa/enrol': SIGNED_IN, // the API token gets 400 (staff accounts only)
   'POST /api/v1/auth/mfa/confirm': SIGNED_IN,
   'POST /api/v1/users/:id/mfa-reset': ADMIN,
-  // DSL accounts need a DSL's approval (issue 10 item 6); notifications for the DSL
+  // DSL accounts need a DSL's approval (issue 10 item 6); notifications, each role its own
   'GET /api/v1/dsl-requests': ['dsl', 'admin', 'token'],
   'POST /api/v1/dsl-requests/:id/approve': DSL,
   'POST /api/v1/dsl-requests/:id/reject': DSL,
-  'GET /api/v1/notifications': DSL,
+  'GET /api/v1/notifications': SIGNED_IN, // each role its own (auth/notifications-feed.test.ts)
   // safeguarding: DSL only (not admin, not the admin token: see safeguarding/roles.ts)
   'GET /api/v1/alerts': DSL,
   'GET /api/v1/alerts/live': DSL,

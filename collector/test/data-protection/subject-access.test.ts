@@ -225,7 +225,8 @@ describe('subject access', () => {
     // An admin cannot read an alert or a screenshot; a subject access request for the device must
     // not hand them over either (before this stop it answered 200 with the decrypted PNGs).
     const sessionAdmin = await createStaffClient(h.url, h.adminToken, 'admin.dp', 'admin');
-    const before = (await h.app.store.audit.list({ action: 'data-protection.subject-access' })).records.length;
+    const before = (await h.app.store.audit.list({ action: 'data-protection.subject-access' })).records
+      .length;
     for (const who of [admin, sessionAdmin]) {
       const r = await fetch(`${h.url}/api/v1/data-protection/subject-access?device=${laptop}`, {
         headers: who.cookie ? { cookie: who.cookie } : { authorization: `Bearer ${h.adminToken}` },
