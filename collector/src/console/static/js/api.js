@@ -178,6 +178,13 @@ export const api = {
   /** @param {Record<string, unknown>} settings */
   putDpiaSettings: (settings) => request('PUT', '/dpia/settings', settings),
 
+  // subject access (dsl) and erasure (dsl, admin)
+  /** The archive's URL (fetched with fetchDownload). @param {Record<string, unknown>} params */
+  subjectAccessUrl: (params) => `${BASE}/data-protection/subject-access${query(params)}`,
+  erasures: () => request('GET', '/data-protection/erasures'),
+  /** @param {Record<string, unknown>} body `{user | device, reason}` */
+  requestErasure: (body) => request('POST', '/data-protection/erasures', body),
+
   // alerts (dsl)
   /** @param {Record<string, unknown>} params */
   alerts: (params) => request('GET', `/alerts${query(params)}`),
@@ -270,6 +277,23 @@ export const api = {
  * @param {string} url
  */
 export async function fetchBlobUrl(url) {
+  return URL.createObjectURL(await (await fetchBinary(url)).blob());
+}
+
+/**
+ * Fetches a download (the subject access zip) with the session: an object URL to save, its size
+ * and the file name the server gave. Errors come back as ApiError with the server's code.
+ * @param {string} url @param {string} fallbackName
+ */
+export async function fetchDownload(url, fallbackName) {
+  const res = await fetchBinary(url);
+  const blob = await res.blob();
+  const named = /filename="([^"/\\]{1,200})"/.exec(res.headers.get('content-disposition') ?? '');
+  return { href: URL.createObjectURL(blob), bytes: blob.size, name: named?.[1] ?? fallbackName };
+}
+
+/** @param {string} url */
+async function fetchBinary(url) {
   const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
   if (!res.ok) {
     let code = OPTIONS.errorCodes.BAD_RESPONSE;
@@ -283,5 +307,5 @@ export async function fetchBlobUrl(url) {
     }
     throw new ApiError(res.status, code, message);
   }
-  return URL.createObjectURL(await res.blob());
+  return res;
 }

@@ -19,6 +19,7 @@ export const OPTIONS: Readonly<{
   timeWindows: readonly string[];
   rotaStopOn: readonly string[];
   webhookEvents: readonly string[];
+  subjectKinds: readonly string[];
   errorCodes: Readonly<Record<string, string>> & {
     UNAVAILABLE: string;
     INTERNAL: string;
