@@ -92,6 +92,7 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/auth/sso/:provider/callback': P,
   'GET /api/v1/auth/sso/pending': ADMIN,
   'POST /api/v1/auth/sso/pending/:id/assign': ADMIN,
+  'POST /api/v1/auth/sso/pending/:id/refuse': ADMIN,
   'GET /api/v1/auth/sign-in-settings': ADMIN,
   'PUT /api/v1/auth/sign-in-settings': ADMIN,
   // TOTP: the second step is public (its one-use token from the password step is the credential)

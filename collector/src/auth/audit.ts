@@ -19,6 +19,7 @@ export const AUDIT = {
   ssoPending: 'auth.sso-pending',
   ssoRoleAssigned: 'auth.sso-role-assigned',
   ssoRoleLost: 'auth.sso-role-lost',
+  ssoPendingRefused: 'auth.sso-pending-refused',
   signInSettingsChanged: 'auth.sign-in-settings-changed',
   mfaEnrolStarted: 'mfa.enrol-started',
   mfaEnabled: 'mfa.enabled',

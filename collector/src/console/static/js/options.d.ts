@@ -20,6 +20,9 @@ export const OPTIONS: Readonly<{
   rotaStopOn: readonly string[];
   webhookEvents: readonly string[];
   subjectKinds: readonly string[];
+  ssoPresets: readonly string[];
+  ssoRoles: readonly string[];
+  localLoginRoles: readonly string[];
   errorCodes: Readonly<Record<string, string>> & {
     UNAVAILABLE: string;
     INTERNAL: string;

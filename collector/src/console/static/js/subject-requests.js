@@ -325,7 +325,11 @@ function erasureCard(devices, reload) {
       },
     },
     picker.el,
-    field('Grounds for erasure', reason, 'Required: the request and its grounds (kept in the erasure record).'),
+    field(
+      'Grounds for erasure',
+      reason,
+      'Required: the request and its grounds (kept in the erasure record).',
+    ),
     h('button', { type: 'submit' }, 'Review erasure'),
   );
   return h(
