@@ -104,6 +104,12 @@ export const api = {
   /** @param {string} id @param {string} role @param {string} reason */
   ssoAssign: (id, role, reason) => request('POST', `/auth/sso/pending/${enc(id)}/assign`, { role, reason }),
   /** @param {string} id @param {string} reason */
+  ssoRefuse: (id, reason) => request('POST', `/auth/sso/pending/${enc(id)}/refuse`, { reason }),
+  /** The sign-in settings record (admin): providers (no secrets), presets, mfaFloor. */
+  signInSettings: () => request('GET', '/auth/sign-in-settings'),
+  /** @param {Record<string, unknown>} settings the whole record (a left-out clientSecret is kept) */
+  putSignInSettings: (settings) => request('PUT', '/auth/sign-in-settings', settings),
+  /** @param {string} id @param {string} reason */
   mfaReset: (id, reason) => request('POST', `/users/${enc(id)}/mfa-reset`, { reason }),
 
   // staff accounts (admin)

@@ -21,6 +21,7 @@ const NAV = [
   { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'] },
   { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
+  { hash: '#/sign-in', label: 'Sign-in', roles: ['admin'] },
   { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
 ];
 
@@ -43,6 +44,7 @@ const ROUTES = [
   { re: /^#\/data-protection$/, page: 'data-protection' },
   { re: /^#\/audit$/, page: 'audit' },
   { re: /^#\/users$/, page: 'users' },
+  { re: /^#\/sign-in$/, page: 'sign-in' },
   { re: /^#\/inbox$/, page: 'inbox' },
   { re: /^#\/notify$/, page: 'notify' },
 ];
