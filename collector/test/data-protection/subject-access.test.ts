@@ -273,6 +273,14 @@ describe('erasure', () => {
     expect(kept.get(`3 timeline event(s) of device ${laptop}`)).toContain('safeguarding hold');
     expect(kept.get(`device record ${laptop}`)).toBeDefined();
     expect(kept.has('audit log')).toBe(true);
+    // Which of them the hold kept (the request refused for them), and which erasure always keeps.
+    const held = new Map<string, boolean>(
+      e.kept.map((k: { what: string; held: boolean }) => [k.what, k.held]),
+    );
+    expect(held.get(`alert:${alertBen}`)).toBe(true);
+    expect(held.get(`3 timeline event(s) of device ${laptop}`)).toBe(true);
+    expect(held.get(`device record ${laptop}`)).toBe(true);
+    expect(held.get('audit log')).toBe(false);
     // Held: Ben's alert, its screenshot and its timeline. Gone: Ava's.
     const store = h.app.store;
     expect(await store.alerts.get(alertAva)).toBeUndefined();

@@ -344,10 +344,19 @@ function erasureCard(devices, reload) {
   );
 }
 
+/**
+ * Whether the safeguarding hold kept it (`held`; records from before the flag: the hold's wording).
+ * @param {any} k
+ */
+const isHeld = (k) =>
+  typeof k?.held === 'boolean' ? k.held : /safeguarding hold/.test(String(k?.why ?? ''));
+
 /** What one erasure erased, and (prominently) what the hold kept and why. @param {any} e @param {Devices} devices */
 function erasureResult(e, devices) {
   const erased = e?.erased ?? {};
   const kept = Array.isArray(e?.kept) ? e.kept : [];
+  const held = kept.filter(isHeld);
+  const always = kept.filter((/** @type {any} */ k) => !isHeld(k));
   const counts = Object.keys(ERASED_LABEL).map((k) => `${Number(erased[k] ?? 0)} ${ERASED_LABEL[k]}`);
   const redacted = Array.isArray(erased.devicesRedacted) ? erased.devicesRedacted.length : 0;
   const nothing = Object.keys(ERASED_LABEL).every((k) => !Number(erased[k] ?? 0)) && redacted === 0;
@@ -364,20 +373,23 @@ function erasureResult(e, devices) {
       redacted ? `, ${redacted} device record(s) redacted` : '',
       '.',
     ),
-    kept.length
+    held.length
       ? h(
           'div',
-          { class: 'error', role: 'alert', 'data-kept': String(kept.length) },
+          { class: 'error', role: 'alert', 'data-kept': String(held.length) },
           h(
             'strong',
             null,
             nothing
-              ? 'Refused: nothing was erased. Everything found is kept under safeguarding hold.'
-              : `Partly refused: ${kept.length} item(s) were kept and not erased.`,
+              ? 'Refused: nothing was erased. Everything found is under safeguarding hold.'
+              : `Partly refused: ${held.length} item(s) are under safeguarding hold and were not erased.`,
           ),
-          keptTable(kept),
+          keptTable(held),
         )
-      : h('p', { class: 'status ok' }, 'Nothing was kept back by a hold.'),
+      : h('p', { class: 'status ok' }, 'Nothing was kept back by a safeguarding hold.'),
+    always.length
+      ? h('details', null, h('summary', null, 'Always kept (not part of the request)'), keptTable(always))
+      : null,
   );
 }
 
@@ -415,7 +427,7 @@ async function drawErasures(slot, devices) {
               ['When', 'By', 'Subject', 'Reason', 'Erased', 'Kept (safeguarding hold)'],
               list.map((e) => {
                 const erased = e?.erased ?? {};
-                const kept = Array.isArray(e?.kept) ? e.kept : [];
+                const kept = (Array.isArray(e?.kept) ? e.kept : []).filter(isHeld);
                 return h(
                   'tr',
                   { 'data-erasure-id': String(e?.id ?? '') },
