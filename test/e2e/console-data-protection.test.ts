@@ -178,6 +178,23 @@ describe('console: subject access and erasure', () => {
     await page.close();
   });
 
+  it('opening the alert in the console writes one audit record (view.alert), not two', async () => {
+    const page = await browser.newPage();
+    await signIn(page, collector.url, dsl);
+    await page.goto(`${collector.url}/#/alerts/${alertId}`);
+    await page.getByRole('button', { name: /Reveal screenshot/ }).waitFor();
+    // Every request the page makes on opening is done (the old page recorded the opening after drawing).
+    await page.waitForLoadState('networkidle');
+    const asAdmin = await staffSession(collector, admin);
+    const views = async () =>
+      ((await asAdmin('GET', `/audit?target=alert:${alertId}&limit=100`)).data.records as Json[])
+        .map((r) => String(r.action))
+        .filter((a) => a === 'view.alert' || a === 'alert.viewed');
+    await waitFor(async () => (await views()).length > 0 || undefined, 'the opening audited');
+    expect(await views()).toEqual(['view.alert']);
+    await page.close();
+  });
+
   it('an erasure refused in part by the safeguarding hold shows what was kept and why', async () => {
     const asDsl = await staffSession(collector, dsl);
     const esc = await asDsl('POST', `/alerts/${alertId}/escalate`, {
