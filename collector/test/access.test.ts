@@ -99,6 +99,7 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/auth/mfa/verify': P,
   'POST /api/v1/auth/mfa/enrol': SIGNED_IN, // the API token gets 400 (staff accounts only)
   'POST /api/v1/auth/mfa/confirm': SIGNED_IN,
+  'POST /api/v1/auth/mfa/recovery-codes': SIGNED_IN, // own account, a current code (mfa-http.test.ts)
   'POST /api/v1/users/:id/mfa-reset': ADMIN,
   // DSL accounts need a DSL's approval (issue 10 item 6); notifications, each role its own
   'GET /api/v1/dsl-requests': ['dsl', 'admin', 'token'],

@@ -27,6 +27,7 @@ export const AUDIT = {
   mfaVerified: 'mfa.verified',
   mfaFailed: 'mfa.failed',
   mfaReset: 'mfa.reset',
+  mfaRecoveryRenewed: 'mfa.recovery-codes-renewed',
   alertGraded: 'alert.graded',
   alertFalsePositive: 'alert.false-positive',
   alertNoted: 'alert.noted',
