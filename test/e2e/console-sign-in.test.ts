@@ -4,6 +4,7 @@
 // group signs in with SSO; the MFA floor is shown and cannot be lowered, admin password sign-in
 // cannot be switched off; a person waiting for a role, whose name from the provider is hostile
 // markup, is shown as text and refused.
+import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
@@ -41,6 +42,11 @@ async function openSettings(): Promise<void> {
   await page.getByRole('link', { name: 'Sign-in', exact: true }).click();
   await page.getByRole('heading', { name: 'Single sign-on (OpenID Connect)' }).waitFor();
 }
+
+const totp = (secret: string, at: number) =>
+  new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({
+    timestamp: at,
+  });
 
 const settings = async (): Promise<Json> => adminApi(collector, 'GET', '/auth/sign-in-settings');
 
@@ -154,5 +160,37 @@ describe('console: sign-in settings', () => {
       reason: 'not a member of staff',
     });
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+  });
+
+  it('My account: IT (now required by the settings) enrols, then makes new recovery codes; an admin reads its notices', async () => {
+    const it_ = await createStaff(collector, 'signin-it', 'it');
+    await signIn(page, collector.url, it_);
+    // `it` was added to the MFA roles on this page above: the shell sends them to set-up.
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const secret = ((await page.locator('[data-mfa-secret]').textContent()) ?? '').trim();
+    await page.getByLabel('Code from the app').fill(totp(secret, Date.now()));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('[data-recovery-codes] li').first().waitFor();
+    const first = await page.locator('[data-recovery-codes] li').allTextContents();
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByRole('link', { name: 'signin-it · it' }).click();
+    await page.getByRole('heading', { name: 'My account' }).waitFor();
+    expect(await page.locator('[data-recovery-left]').textContent()).toBe('10');
+    await page.getByLabel('Code from the app').fill(totp(secret, Date.now() + 30_000));
+    await page.getByRole('button', { name: 'Make new recovery codes' }).click();
+    await page.locator('[data-recovery-codes] li').first().waitFor();
+    const fresh = await page.locator('[data-recovery-codes] li').allTextContents();
+    expect(fresh).toHaveLength(10);
+    expect(fresh.some((c) => first.includes(c))).toBe(false);
+    const renewed = await adminApi(collector, 'GET', '/audit?action=mfa.recovery-codes-renewed');
+    expect(renewed.records.map((r: Json) => r.actor)).toEqual(['signin-it']);
+
+    // The admin's notices: the SSO sign-in that waited for a role (addressed to admins).
+    await signIn(page, collector.url, admin);
+    await page.getByRole('link', { name: 'signin-admin · admin' }).click();
+    const notice = page.locator('#notices tr[data-notice="sso.pending"]').first();
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('mallory@school.example');
+    expect(await page.locator('#notices').textContent()).not.toContain('capture.lowered');
   });
 });

@@ -97,6 +97,8 @@ export const api = {
   mfaEnrol: () => request('POST', '/auth/mfa/enrol', {}),
   /** @param {string} code */
   mfaConfirm: (code) => request('POST', '/auth/mfa/confirm', { code }),
+  /** New recovery codes for your own account, after a current code. @param {string} code */
+  mfaRecoveryCodes: (code) => request('POST', '/auth/mfa/recovery-codes', { code }),
   /** Enabled SSO providers for the login page (public). */
   ssoProviders: () => request('GET', '/auth/sso/providers', undefined, { quiet401: true }),
   /** People who signed in with SSO and wait for a role (admin). */
@@ -254,6 +256,7 @@ export const api = {
   approveDslRequest: (id) => request('POST', `/dsl-requests/${enc(id)}/approve`, {}),
   /** @param {string} id @param {string} reason */
   rejectDslRequest: (id, reason) => request('POST', `/dsl-requests/${enc(id)}/reject`, { reason }),
+  /** The notifications addressed to your role (each role its own). */
   notifications: () => request('GET', '/notifications'),
 
   // notification settings (admin, dsl)

@@ -32,6 +32,7 @@ const ROUTES = [
   { re: /^#\/login$/, page: 'login' },
   { re: /^#\/password$/, page: 'password' },
   { re: /^#\/mfa$/, page: 'mfa' },
+  { re: /^#\/account$/, page: 'account' },
   { re: /^#\/devices$/, page: 'devices' },
   { re: /^#\/devices\/([^/]+)$/, page: 'device', names: ['id'] },
   { re: /^#\/health$/, page: 'health' },
@@ -101,7 +102,7 @@ function renderTop() {
     h(
       'div',
       { class: 'who' },
-      h('span', { class: 'muted' }, `${u.username} · ${u.role}`),
+      h('a', { class: 'muted', href: '#/account', title: 'My account' }, `${u.username} · ${u.role}`),
       h(
         'button',
         {
