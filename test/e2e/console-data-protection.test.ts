@@ -9,13 +9,15 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { startCollector } from '../support/collector-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { createStaff, type Json, makePng, signIn, staffSession, TestAgent } from './console-helpers.ts';
+
+const SCREENSHOTS = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'docs', 'screenshots');
 
 const HOSTILE_HOST = `y9-laptop<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>\u202Egpj.exe`;
 const HOSTILE_USER = `pupil"><img src=x onerror="window.__xss=3">`;
@@ -246,6 +248,7 @@ describe('console: subject access and erasure', () => {
     expect(await row.locator('span.ext[title]').first().getAttribute('title')).toContain('⟦U+202E⟧gpj.exe');
     expect(await page.locator('#erasures img, #erasure img, #subject-access img').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await page.screenshot({ path: join(SCREENSHOTS, 'data-protection.png'), fullPage: true });
     await page.close();
   });
 

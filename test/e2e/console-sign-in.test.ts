@@ -4,6 +4,7 @@
 // group signs in with SSO; the MFA floor is shown and cannot be lowered, admin password sign-in
 // cannot be switched off; a person waiting for a role, whose name from the provider is hostile
 // markup, is shown as text and refused.
+import { dirname, join } from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,8 @@ import { startCollector } from '../support/collector-process.ts';
 import { startTestIdp, type TestIdp } from '../support/oidc-provider.ts';
 import { adminApi, createStaff, type Json, signIn } from './console-helpers.ts';
 import { ssoSignIn } from './sso-helpers.ts';
+
+const SCREENSHOTS = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'docs', 'screenshots');
 
 const HOSTILE_NAME = `M<img src=x onerror="window.__xss=1"><script>x=2</script>`;
 
@@ -109,6 +112,7 @@ describe('console: sign-in settings', () => {
     expect(await again.getByLabel('Client secret').inputValue()).toBe('');
     expect(await again.getByLabel('Client secret').getAttribute('placeholder')).toContain('stored');
     expect(await page.content()).not.toContain(idp.clientSecret);
+    await page.screenshot({ path: join(SCREENSHOTS, 'sign-in.png'), fullPage: true });
     // Saving again without typing it keeps the stored secret (sign-in below needs it).
     await page.getByRole('button', { name: 'Save sign-in settings' }).click();
     await expect.poll(() => page.locator('.status.ok').first().textContent()).toContain('Saved');

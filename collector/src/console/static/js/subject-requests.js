@@ -83,14 +83,14 @@ function subjectPicker(prefix, devices) {
     'As the agent reported it (sign-in name) or the BYOD owner; case does not matter.',
   );
   const deviceField = field(`${prefix}: device`, device);
-  const sync = () => {
-    userField.hidden = kind.value !== 'user';
-    deviceField.hidden = kind.value !== 'device';
-  };
+  // Only the field for the chosen kind is in the page (the CSS gives .field a display, so the
+  // hidden attribute would not hide it).
+  const slot = h('div');
+  const sync = () => mount(slot, kind.value === 'user' ? userField : deviceField);
   kind.addEventListener('change', sync);
   sync();
   return {
-    el: h('div', null, field(`${prefix}: who`, kind), userField, deviceField),
+    el: h('div', null, field(`${prefix}: who`, kind), slot),
     /** @returns {SubjectChoice | null} */
     value() {
       const v = kind.value === 'user' ? user.value.trim() : device.value;

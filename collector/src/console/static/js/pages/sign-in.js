@@ -215,7 +215,7 @@ function drawSettings(slot, data, say) {
         h(
           'p',
           { class: 'muted' },
-          'Staff with these roles must use SSO: a right password is refused with "use your school account". Switch a role off only once its staff sign in with SSO.',
+          'Staff with these roles must use SSO: even a right password is refused (CUST_ERR_LOCAL_LOGIN_DISABLED). Switch a role off only once its staff sign in with SSO.',
         ),
         localBoxes.map((b) => h('label', { class: 'check' }, b.box, ` ${b.role}`)),
         h(
