@@ -92,18 +92,20 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/auth/sso/:provider/callback': P,
   'GET /api/v1/auth/sso/pending': ADMIN,
   'POST /api/v1/auth/sso/pending/:id/assign': ADMIN,
+  'POST /api/v1/auth/sso/pending/:id/refuse': ADMIN,
   'GET /api/v1/auth/sign-in-settings': ADMIN,
   'PUT /api/v1/auth/sign-in-settings': ADMIN,
   // TOTP: the second step is public (its one-use token from the password step is the credential)
   'POST /api/v1/auth/mfa/verify': P,
   'POST /api/v1/auth/mfa/enrol': SIGNED_IN, // the API token gets 400 (staff accounts only)
   'POST /api/v1/auth/mfa/confirm': SIGNED_IN,
+  'POST /api/v1/auth/mfa/recovery-codes': SIGNED_IN, // own account, a current code (mfa-http.test.ts)
   'POST /api/v1/users/:id/mfa-reset': ADMIN,
-  // DSL accounts need a DSL's approval (issue 10 item 6); notifications for the DSL
+  // DSL accounts need a DSL's approval (issue 10 item 6); notifications, each role its own
   'GET /api/v1/dsl-requests': ['dsl', 'admin', 'token'],
   'POST /api/v1/dsl-requests/:id/approve': DSL,
   'POST /api/v1/dsl-requests/:id/reject': DSL,
-  'GET /api/v1/notifications': DSL,
+  'GET /api/v1/notifications': SIGNED_IN, // each role its own (auth/notifications-feed.test.ts)
   // safeguarding: DSL only (not admin, not the admin token: see safeguarding/roles.ts)
   'GET /api/v1/alerts': DSL,
   'GET /api/v1/alerts/live': DSL,
@@ -144,9 +146,10 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/notify/test': NOTIFY,
   'GET /api/v1/notify/outbox': NOTIFY,
   'GET /api/v1/notify/deliveries': NOTIFY,
-  // data protection (issue 19): subject access archives and erasure — the DSL and admins (the
-  // admin token is an admin principal); content-level checks in data-protection/*.test.ts
-  'GET /api/v1/data-protection/subject-access': ['dsl', 'admin', 'token'],
+  // data protection (issue 19): subject access archives — the DSL only (data-protection/README.md
+  // "Who runs subject access"); erasure — the DSL and admins (the admin token is an admin
+  // principal); content-level checks in data-protection/*.test.ts
+  'GET /api/v1/data-protection/subject-access': DSL, // the archive holds alerts and screenshots
   'POST /api/v1/data-protection/erasures': ['dsl', 'admin', 'token'],
   'GET /api/v1/data-protection/erasures': ['dsl', 'admin', 'token'],
   // reports: governors get the anonymised variant (checked in safeguarding/reports.test.ts)

@@ -8,6 +8,7 @@ import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { startCollector } from '../support/collector-process.ts';
 import { startTestIdp, type TestIdp } from '../support/oidc-provider.ts';
 import { adminApi, createStaff, type Json, signIn } from './console-helpers.ts';
+import { ssoSignIn as signInWithSso } from './sso-helpers.ts';
 
 let collector: Awaited<ReturnType<typeof startCollector>>;
 let idp: TestIdp;
@@ -56,28 +57,9 @@ afterAll(async () => {
 
 const onIdp = (u: URL | string) => String(u).startsWith(idp.issuer);
 
-/**
- * Clicks "Sign in with" on the console's login page and goes through the provider's own login
- * and consent pages (whichever it shows) until the browser is back on the collector.
- */
-async function ssoSignIn(accountId: string): Promise<void> {
-  await page.context().clearCookies();
-  await page.goto(`${collector.url}/#/login`);
-  await page.getByRole('link', { name: LABEL }).click();
-  for (let i = 0; i < 4; i++) {
-    await page.waitForURL((u) => onIdp(u) || u.href.startsWith(`${collector.url}/#/`));
-    if (!onIdp(page.url())) return;
-    const login = page.locator('input[name="login"]');
-    if (await login.count()) {
-      await login.fill(accountId);
-      await page.locator('input[name="password"]').fill('anything');
-    }
-    const here = page.url();
-    await page.locator('button[type="submit"]').first().click();
-    await page.waitForURL((u) => u.href !== here);
-  }
-  throw new Error('still at the provider after four pages');
-}
+/** Signs in with the test provider's account `accountId` (sso-helpers.ts). */
+const ssoSignIn = (accountId: string) =>
+  signInWithSso(page, { collectorUrl: collector.url, issuer: idp.issuer, label: LABEL, accountId });
 
 /** The text of the first element matching `selector`, once it exists. */
 async function textOf(selector: string): Promise<string> {

@@ -1,6 +1,7 @@
-// The DSL's side of DSL-account approval (dsl-approval.ts) and the stored notifications.
+// The DSL's side of DSL-account approval (dsl-approval.ts) and the stored notifications (each
+// role reads its own).
 import { Type } from '@sinclair/typebox';
-import { type Route, route } from '../http/router.ts';
+import { ROLES, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Text } from '../http/schema.ts';
 import type { DslApproval } from './dsl-approval.ts';
 import type { Notifications } from './notifications.ts';
@@ -53,9 +54,16 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
     route({
       method: 'GET',
       path: '/api/v1/notifications',
-      access: ['dsl'],
-      schema: { summary: "The DSL's notifications (capture lowered, DSL accounts changed)" },
-      handler: async () => ({ notifications: await notifications.list('dsl') }),
+      // Each role reads what was addressed to it (notify(role, …)): the DSL its notices, admins
+      // the SSO sign-ins waiting for a role, IT the device health digests. Never another role's.
+      access: ROLES,
+      schema: {
+        summary:
+          "The notifications addressed to the caller's role (DSL: capture lowered, DSL accounts; admin: SSO sign-ins waiting; it: device health)",
+      },
+      handler: async (ctx) => ({
+        notifications: ctx.principal ? await notifications.list(ctx.principal.role) : [],
+      }),
     }),
   ];
 }

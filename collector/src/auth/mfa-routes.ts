@@ -151,6 +151,34 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
     }),
     route({
       method: 'POST',
+      path: '/api/v1/auth/mfa/recovery-codes',
+      access: ROLES,
+      schema: {
+        body: Body({ code: Code }),
+        summary:
+          'New recovery codes for your own account (TOTP on), after a current code: the old ones stop working; shown once',
+      },
+      handler: async (ctx) => {
+        const p = staffPrincipal(ctx.principal);
+        throttled(throttle, p.username, ctx.ip, ctx.res);
+        try {
+          const { user, recoveryCodes } = await mfa.renewRecoveryCodes(p.userId, ctx.input.body.code);
+          throttle.succeeded(p.username, ctx.ip);
+          await audit(deps.audit, p, AUDIT.mfaRecoveryRenewed, `user:${user.id}`, ctx.ip, {
+            recoveryCodes: recoveryCodes.length,
+          });
+          return { user: publicUser(user), recoveryCodes };
+        } catch (err) {
+          if (err instanceof HttpError && err.status === 400)
+            await audit(deps.audit, p, AUDIT.mfaFailed, `user:${p.userId}`, ctx.ip, {
+              kind: 'recovery-renewal',
+            });
+          throw err;
+        }
+      },
+    }),
+    route({
+      method: 'POST',
       path: '/api/v1/users/:id/mfa-reset',
       access: ['admin'],
       schema: {

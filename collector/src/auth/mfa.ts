@@ -114,6 +114,33 @@ export class MfaService {
     return { user, recoveryCodes: codes };
   }
 
+  /**
+   * New recovery codes for a signed-in account with TOTP on (the old ones stop working), after a
+   * current code from the app: a stolen session alone cannot mint codes that outlive it.
+   */
+  async renewRecoveryCodes(
+    userId: string,
+    code: string,
+  ): Promise<{ user: UserRecord; recoveryCodes: string[] }> {
+    const codes = newRecoveryCodes();
+    let outcome: 'ok' | 'off' | 'wrong' | 'replay' = 'off';
+    const now = this.now();
+    const user = await this.users.modify(userId, (u) => {
+      if (!u.mfa) return u;
+      const d = decideTotp(u.mfa.secret, code, now, u.mfa.lastStep);
+      if (!d.ok) {
+        outcome = d.reason;
+        return u;
+      }
+      outcome = 'ok';
+      return { ...u, mfa: { ...u.mfa, lastStep: d.step, recovery: codes.map(hashRecovery) } };
+    });
+    if (outcome === 'off')
+      throw new HttpError(409, ErrorCode.CONFLICT, 'two-step sign-in is not on for this account');
+    if (outcome !== 'ok') throw new HttpError(400, ErrorCode.MFA_FAILED, 'that code is not right');
+    return { user, recoveryCodes: codes };
+  }
+
   async challenge(user: UserRecord): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(32).toString('base64url');
     const c: MfaChallenge = {

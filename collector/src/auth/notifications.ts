@@ -1,7 +1,7 @@
 // Stored notifications for staff roles: things a role must be told about (a DSL account was
 // created or reset, capture was switched off on a device). Kept in the store; the notify module
 // (notify/staff-feed.ts) sends each new one by email and webhook to the contacts holding the
-// role and sets `deliveredAt`; the DSL also reads them in GET /api/v1/notifications, and each
+// role and sets `deliveredAt`; each role reads its own in GET /api/v1/notifications, and each
 // one is an audit record. Never put safeguarding content in `subject` or `details`: they leave
 // the collector by email.
 import type { Role } from '../http/router.ts';

@@ -14,11 +14,18 @@ export const MFA_ALWAYS: readonly Role[] = ['admin', 'dsl'];
 
 export const PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
+/** The documented presets (PRESETS below); the console's choice list. */
+export const SSO_PRESETS = ['google', 'entra', 'generic'] as const;
+/** Roles a group mapping or an admin's assignment of a pending SSO user may give: never `dsl`. */
+export const SSO_ROLES = ['admin', 'it', 'governor'] as const;
+/** Roles whose password sign-in may be switched off: never `admin` (the break-glass). */
+export const LOCAL_LOGIN_ROLES = ['it', 'dsl', 'governor'] as const;
+
 export const ProviderSchema = Type.Object(
   {
     id: Type.String({ pattern: PROVIDER_ID.source, description: 'short id used in the callback URL' }),
     label: Text(1, 80, 'the button text: "Sign in with <label>"'),
-    preset: Literals(['google', 'entra', 'generic'] as const, 'which documented preset this follows'),
+    preset: Literals(SSO_PRESETS, 'which documented preset this follows'),
     issuer: Type.String({ minLength: 8, maxLength: 500, description: 'the issuer URL (https)' }),
     clientId: Type.String({ minLength: 1, maxLength: 500 }),
     /** Write-only: GET answers `hasClientSecret`. Leave out on PUT to keep the stored one. */
@@ -30,7 +37,7 @@ export const ProviderSchema = Type.Object(
     roleMapping: Type.Array(
       Type.Object({
         group: Type.String({ minLength: 1, maxLength: 200 }),
-        role: Literals(['admin', 'it', 'governor'] as const, 'the role members of the group get'),
+        role: Literals(SSO_ROLES, 'the role members of the group get'),
       }),
       { maxItems: 50 },
     ),
@@ -47,7 +54,7 @@ export const SignInSettingsSchema = Type.Object(
     publicUrl: Type.String({ maxLength: 300, description: 'origin the browser uses for the console' }),
     providers: Type.Array(ProviderSchema, { maxItems: 5 }),
     /** Roles whose password sign-in is refused (they use SSO). `admin` stays: it is the break-glass. */
-    localLoginDisabledRoles: Type.Array(Literals(['it', 'dsl', 'governor'] as const, 'a role'), {
+    localLoginDisabledRoles: Type.Array(Literals(LOCAL_LOGIN_ROLES, 'a role'), {
       maxItems: 3,
     }),
     /** Roles that need TOTP on local accounts, besides admin and dsl (always). */
@@ -127,6 +134,11 @@ export class SignInSettingsStore {
   constructor(kv: KvNamespace<SignInSettings>, mfaFloor: readonly Role[] = MFA_ALWAYS) {
     this.kv = kv;
     this.mfaFloor = mfaFloor;
+  }
+
+  /** The roles that need TOTP whatever the record says (shown, not editable, in the console). */
+  get floor(): readonly Role[] {
+    return this.mfaFloor;
   }
 
   /** The one read: defaults for anything never saved; the floor roles always need MFA. */

@@ -18,6 +18,7 @@ import {
   publicSettings,
   SignInSettingsSchema,
   type SignInSettingsStore,
+  SSO_ROLES,
 } from './sign-in-settings.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import { publicUser } from './users.ts';
@@ -231,8 +232,15 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/auth/sign-in-settings',
       access: ['admin'],
-      schema: { summary: 'Sign-in settings (providers without their secret), and the documented presets' },
-      handler: async () => ({ settings: publicSettings(await settings.read()), presets: PRESETS }),
+      schema: {
+        summary:
+          'Sign-in settings (providers without their secret), the documented presets, and the roles that always need MFA (mfaFloor)',
+      },
+      handler: async () => ({
+        settings: publicSettings(await settings.read()),
+        presets: PRESETS,
+        mfaFloor: settings.floor,
+      }),
     }),
     route({
       method: 'PUT',
@@ -269,7 +277,7 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
         params: IdParams('pending SSO user'),
         body: Body({
           // A DSL is made through a DSL's approval: assign another role, then request dsl on the Staff page.
-          role: Literals(['admin', 'it', 'governor'] as const, 'the role to give'),
+          role: Literals(SSO_ROLES, 'the role to give'),
           reason: Reason(),
         }),
         summary: 'Give a pending SSO user a role: their account is created, linked to (issuer, subject)',
@@ -297,6 +305,33 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
         });
         ctx.res.statusCode = 201;
         return { user: publicUser(user) };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/auth/sso/pending/:id/refuse',
+      access: ['admin'],
+      schema: {
+        params: IdParams('pending SSO user'),
+        body: Body({ reason: Reason() }),
+        summary:
+          'Refuse a pending SSO user: taken off the waiting list, no account made (signing in again puts them back on it)',
+      },
+      handler: async (ctx) => {
+        const key = ctx.input.params.id;
+        let taken: PendingSsoUser | undefined;
+        await deps.pending.update(key, (cur) => {
+          taken = cur;
+          return undefined;
+        });
+        const pend = taken as PendingSsoUser | undefined;
+        if (!pend) throw notFound('pending SSO user');
+        await audit(deps.audit, ctx.principal, AUDIT.ssoPendingRefused, `sso-pending:${key}`, ctx.ip, {
+          email: pend.email,
+          provider: pend.provider,
+          reason: ctx.input.body.reason,
+        });
+        return { refused: { id: key, email: pend.email, provider: pend.provider } };
       },
     }),
   ];

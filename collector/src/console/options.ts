@@ -5,6 +5,8 @@
 import { CATEGORIES } from '@custodian/keywords';
 import { AGE_BANDS, USB_MODES } from '@custodian/policy';
 import { ErrorCode } from '@custodian/protocol';
+import { LOCAL_LOGIN_ROLES, SSO_PRESETS, SSO_ROLES } from '../auth/sign-in-settings.ts';
+import { SUBJECT_KINDS } from '../data-protection/subject.ts';
 import { HEALTH_STATES } from '../health/decide.ts';
 import { HEALTH_KINDS } from '../health/detect.ts';
 import { BULK_ACTIONS } from '../health/lifecycle-routes.ts';
@@ -33,6 +35,10 @@ export const CONSOLE_OPTIONS = {
   timeWindows: TIME_WINDOWS,
   rotaStopOn: ROTA_STOP_ON,
   webhookEvents: WEBHOOK_EVENTS,
+  subjectKinds: SUBJECT_KINDS,
+  ssoPresets: SSO_PRESETS,
+  ssoRoles: SSO_ROLES,
+  localLoginRoles: LOCAL_LOGIN_ROLES,
   /** The one catalogue (protocol/src/errors.ts): the console names its own failures with these. */
   errorCodes: ErrorCode,
 } as const;

@@ -37,8 +37,12 @@ export interface ErasureRecord {
     statusSnapshots: number;
     devicesRedacted: string[];
   };
-  /** What was kept, one line each: a record (`alert:<id>`) or a kind, and why. */
-  kept: { what: string; why: string }[];
+  /**
+   * What was kept, one line each: a record (`alert:<id>`) or a kind, and why; `held` when the
+   * safeguarding hold kept it (the request was refused for it), false for what erasure always
+   * keeps (the audit log, stream counters) or only redacts.
+   */
+  kept: { what: string; why: string; held: boolean }[];
 }
 
 /** A device's live status with nothing about its user left (window, user, names, inventory). */
@@ -85,14 +89,14 @@ export async function eraseSubject(
     },
     kept: [],
   };
-  const keep = (what: string, why: string) => record.kept.push({ what, why });
+  const keep = (what: string, why: string, held: boolean) => record.kept.push({ what, why, held });
 
   // Alerts first: which screenshots stay referenced decides which blobs may go.
   const keptBlobs = new Set<string>();
   for (const a of subject.alerts) {
     const why = hold.alerts.get(a.id);
     if (why) {
-      keep(`alert:${a.id}`, why);
+      keep(`alert:${a.id}`, why, true);
       for (const b of a.screenshotBlobIds) keptBlobs.add(`${a.deviceId}/${b}`);
       continue;
     }
@@ -134,7 +138,7 @@ export async function eraseSubject(
   for (const i of subject.incidents) {
     const why = hold.incidents.get(i.id);
     if (why) {
-      keep(`incident:${i.id}`, why);
+      keep(`incident:${i.id}`, why, true);
       continue;
     }
     // An incident that is also about someone else is theirs too: only the subject's part goes.
@@ -165,16 +169,22 @@ export async function eraseSubject(
         : cur,
     );
     record.erased.incidentsRedacted++;
-    keep(`incident:${i.id}`, "also about other people: the subject's name and alerts were removed from it");
+    keep(
+      `incident:${i.id}`,
+      "also about other people: the subject's name and alerts were removed from it",
+      false,
+    );
   }
   keep(
     'audit log',
     'accountability record of who did what (this erasure included); ages out under retention.auditDays',
+    false,
   );
   if (subject.devices.length > 0)
     keep(
       'stream counters',
       'sequence numbers only: a replay of an erased event is recognised and not stored again',
+      false,
     );
   await store.kv<ErasureRecord>(ERASURES_NS).put(record.id, record);
   // The deleted values are still in older level files until compacted away: only the ranges
@@ -228,7 +238,8 @@ async function eraseDevice(
     await flush();
   }
   await flush(true);
-  for (const [why, n] of heldHere) record.kept.push({ what: `${n} timeline event(s) of device ${id}`, why });
+  for (const [why, n] of heldHere)
+    record.kept.push({ what: `${n} timeline event(s) of device ${id}`, why, held: true });
   const heldEvents = [...heldHere.values()].reduce((a, b) => a + b, 0);
 
   // Screenshots: on a whole device every one not held or referenced by a kept alert; on a user's
@@ -245,7 +256,7 @@ async function eraseDevice(
   for (const blobId of candidates) {
     const why = hold.blobReason(id, blobId);
     if (why || keptBlobs.has(`${id}/${blobId}`)) {
-      if (why) record.kept.push({ what: `screenshot ${blobId} of device ${id}`, why });
+      if (why) record.kept.push({ what: `screenshot ${blobId} of device ${id}`, why, held: true });
       continue;
     }
     const del = await store.withLock(() => blobDeleteOps(store.engine, id, blobId));
@@ -266,6 +277,7 @@ async function eraseDevice(
     record.kept.push({
       what: `device record ${id}`,
       why: 'its alerts are under safeguarding hold and name it (hostname, BYOD user)',
+      held: true,
     });
     return heldEvents;
   }

@@ -1,15 +1,24 @@
-// Subject access and erasure routes: the DSL and admins (a DPO's request comes through either).
-// Both are audited; the archive's audit record is durable before its first byte is sent.
+// Subject access and erasure routes. Subject access is the DSL's (the archive holds alerts and
+// screenshots: safeguarding content, see safeguarding/roles.ts); erasure and its records are the
+// DSL's and admins'. Both are audited; the archive's audit record is durable before its first byte.
 import type { App } from '../app.ts';
 import { audit } from '../auth/audit.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
 import { type Role, type Route, route } from '../http/router.ts';
 import { Type } from '../http/schema.ts';
+import { SAFEGUARDING } from '../safeguarding/roles.ts';
 import { subjectParts, writeArchive } from './archive.ts';
 import { ERASURES_NS, type ErasureRecord, erasedStatus, eraseSubject } from './erasure.ts';
 import { ErasureBody, resolveSubject, SubjectQuery, selectorLabel, selectorOf } from './subject.ts';
 
-/** Who handles data protection requests: the archive holds safeguarding content (screenshots). */
+/**
+ * Who runs a subject access request: the DSL only. The archive holds every alert's term and
+ * context and the decrypted screenshots, which no admin (session or API token) may otherwise read;
+ * letting admins export it would make the SAR a way round SAFEGUARDING. A DPO's request is run
+ * by a DSL (data-protection/README.md, "Who runs subject access").
+ */
+export const SUBJECT_ACCESS: readonly Role[] = SAFEGUARDING;
+/** Who erases and reads the erasure records: they name a subject and counts, no safeguarding content. */
 export const DATA_PROTECTION: readonly Role[] = ['dsl', 'admin'];
 
 export const DP_AUDIT = {
@@ -29,7 +38,7 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
     route({
       method: 'GET',
       path: '/api/v1/data-protection/subject-access',
-      access: DATA_PROTECTION,
+      access: SUBJECT_ACCESS,
       raw: true,
       schema: {
         query: SubjectQuery,

@@ -40,6 +40,9 @@ export const ErasureBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** What a request can name (the console's choice list, console/options.ts). */
+export const SUBJECT_KINDS = ['user', 'device'] as const;
+
 export type Selector = { user: string } | { device: string };
 
 export function selectorOf(q: { user?: string | undefined; device?: string | undefined }): Selector {

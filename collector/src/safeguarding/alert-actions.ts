@@ -218,9 +218,11 @@ export async function acknowledgeAlert(
 export const ViewedBody = Body({});
 
 /**
- * The console's alert page says a DSL opened the alert. Every opening is audited; the alert's
- * history gets the first opening by each person (`viewed`; `opened` is ingest creating it). A
- * plain GET of the alert writes nothing, so reading the API has no side effect.
+ * The console opens an alert with this call (it answers what GET /alerts/:id answers). It is one
+ * read of safeguarding content, audited once as `view.alert` (the action the governors' read
+ * summary counts; `opened: true` tells it from a plain GET); the alert's history gets the first
+ * opening by each person (`viewed`; `opened` is ingest creating it), which the notification rota
+ * can stop on. A plain GET of the alert writes no history, so reading the API has no side effect.
  */
 export async function recordViewed(
   store: Store,
@@ -231,12 +233,21 @@ export async function recordViewed(
 ): Promise<Alert> {
   const current = await requireAlert(store, id);
   const who = actor(p);
+  const details = { deviceId: current.deviceId, opened: true };
   if (current.history.some((e) => e.action === 'viewed' && e.actor === who)) {
-    await audit(store.audit, p, AUDIT.alertOpened, `alert:${id}`, ip, { again: true });
+    await audit(store.audit, p, AUDIT.alertViewed, `alert:${id}`, ip, { ...details, again: true });
     return current;
   }
-  return decide(store, id, p, ip, AUDIT.alertOpened, (a, at, by) => {
-    if (!a.history.some((e) => e.action === 'viewed' && e.actor === by))
-      a.history.push({ at, actor: by, action: 'viewed' });
-  });
+  return decide(
+    store,
+    id,
+    p,
+    ip,
+    AUDIT.alertViewed,
+    (a, at, by) => {
+      if (!a.history.some((e) => e.action === 'viewed' && e.actor === by))
+        a.history.push({ at, actor: by, action: 'viewed' });
+    },
+    details,
+  );
 }

@@ -195,12 +195,19 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       'Acknowledge: stops the notification rota',
       acknowledgeAlert,
     ),
-    decisionRoute(
-      'viewed',
-      ViewedBody,
-      'Record that you opened the alert (the console does this)',
-      recordViewed,
-    ),
+    route({
+      method: 'POST',
+      path: '/api/v1/alerts/:id/viewed',
+      access: SAFEGUARDING,
+      schema: {
+        params: AlertParams,
+        body: ViewedBody,
+        summary:
+          'Open an alert (the console does this): answers like GET /alerts/:id, records the opening in its history, one view.alert audit record',
+      },
+      handler: async (ctx) =>
+        detail(await recordViewed(store, ctx.input.params.id, ctx.input.body, ctx.principal, ctx.ip)),
+    }),
     route({
       method: 'POST',
       path: '/api/v1/alerts/:id/escalate',

@@ -143,6 +143,37 @@ describe('TOTP for local accounts', () => {
     expect(other.status).toBe(200);
   });
 
+  it('new recovery codes need a current code from the app; the old ones stop working', async () => {
+    const { c, secret, recovery } = await enrolled('mfa-admin-renew');
+    // A session alone is not enough: a wrong code, or the code that confirmed the enrolment (replay).
+    const wrong = await c.req('POST', '/api/v1/auth/mfa/recovery-codes', { code: '000000' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.code).toBe('CUST_ERR_MFA_FAILED');
+    expect((await c.req('POST', '/api/v1/auth/mfa/recovery-codes', { code: code(secret) })).status).toBe(400);
+    const renewed = await c.req('POST', '/api/v1/auth/mfa/recovery-codes', { code: nextCode(secret) });
+    expect(renewed.status).toBe(200);
+    const fresh = renewed.json.recoveryCodes as string[];
+    expect(fresh).toHaveLength(10);
+    expect(fresh.some((x) => recovery.includes(x))).toBe(false);
+    expect(renewed.json.user.recoveryCodesLeft).toBe(10);
+    expect(await auditActions(`user:${renewed.json.user.id}`)).toContain('mfa.recovery-codes-renewed');
+    const d = new Client(h.url);
+    const first = await d.login('mfa-admin-renew', STRONG);
+    const old = await d.req('POST', '/api/v1/auth/mfa/verify', {
+      mfaToken: first.json.mfaToken,
+      recoveryCode: recovery[0] as string,
+    });
+    expect(old.status).toBe(401);
+    const ok = await d.req('POST', '/api/v1/auth/mfa/verify', {
+      mfaToken: first.json.mfaToken,
+      recoveryCode: fresh[0] as string,
+    });
+    expect(ok.status).toBe(200);
+    // An account without TOTP has nothing to renew.
+    const gov = await createStaffClient(h.url, h.adminToken, 'mfa-gov-renew', 'governor');
+    expect((await gov.req('POST', '/api/v1/auth/mfa/recovery-codes', { code: '123456' })).status).toBe(409);
+  });
+
   it('wrong codes are throttled: after the free attempts even the right code gets 429 with Retry-After', async () => {
     const { secret } = await enrolled('mfa-admin4');
     const c = new Client(h.url);

@@ -1,6 +1,7 @@
 // SSO accounts in the staff API: no password to reset or guess, and a role a person gives (also
 // through a DSL's approval) is kept rather than overwritten by the group mapping at next sign-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PendingSsoUser } from '../../src/auth/oidc.ts';
 import { Client, createStaffClient, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -64,6 +65,38 @@ describe('SSO accounts', () => {
       mustChangePassword: false,
       passwordHash: '',
     });
+  });
+
+  it('an admin refuses a pending SSO user: off the waiting list, no account, reason audited', async () => {
+    const pending = h.store.kv<PendingSsoUser>('sso-pending');
+    const now = Date.now();
+    await pending.put('p-dan', {
+      id: 'p-dan',
+      provider: 'school',
+      issuer: 'https://idp.school.example',
+      subject: 'dan',
+      email: 'dan@elsewhere.example',
+      name: 'Dan',
+      firstSeenAt: now,
+      lastSeenAt: now,
+    });
+    const token = new Client(h.url, h.adminToken);
+    const noReason = await token.req('POST', '/api/v1/auth/sso/pending/p-dan/refuse', {});
+    expect(noReason.status).toBe(400);
+    const r = await token.req('POST', '/api/v1/auth/sso/pending/p-dan/refuse', { reason: 'not our staff' });
+    expect(r.status).toBe(200);
+    expect(r.json.refused).toMatchObject({ id: 'p-dan', email: 'dan@elsewhere.example' });
+    expect(await pending.get('p-dan')).toBeUndefined();
+    expect((await token.req('GET', '/api/v1/auth/sso/pending')).json.pending).toEqual([]);
+    expect((await h.auth.users.list()).some((u) => u.sso?.subject === 'dan')).toBe(false);
+    const audit = await token.req('GET', '/api/v1/audit?action=auth.sso-pending-refused');
+    expect(audit.json.records[0]).toMatchObject({
+      target: 'sso-pending:p-dan',
+      details: { reason: 'not our staff', email: 'dan@elsewhere.example' },
+    });
+    expect(
+      (await token.req('POST', '/api/v1/auth/sso/pending/p-dan/refuse', { reason: 'again' })).status,
+    ).toBe(404);
   });
 
   it('a provider that cannot be reached: /start sends the browser back to the login page, audited once', async () => {

@@ -203,7 +203,7 @@ describe('subject access', () => {
   });
 
   it('exports a whole device (both pupils) and refuses a request naming nothing, or both', async () => {
-    const { files } = await archive(admin, `device=${laptop}`);
+    const { files } = await archive(dsl, `device=${laptop}`);
     expect(files.get(`alerts/${alertBen}/screenshots/${blobBen}.png`)?.equals(Buffer.from(pngBen))).toBe(
       true,
     );
@@ -219,6 +219,26 @@ describe('subject access', () => {
     const unknown = await dsl.req('GET', '/api/v1/data-protection/subject-access?user=nobody.here');
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.code).toBe('CUST_ERR_NOT_FOUND');
+  });
+
+  it('refuses admins, the API token included: the archive holds alerts and screenshots', async () => {
+    // An admin cannot read an alert or a screenshot; a subject access request for the device must
+    // not hand them over either (before this stop it answered 200 with the decrypted PNGs).
+    const sessionAdmin = await createStaffClient(h.url, h.adminToken, 'admin.dp', 'admin');
+    const before = (await h.app.store.audit.list({ action: 'data-protection.subject-access' })).records
+      .length;
+    for (const who of [admin, sessionAdmin]) {
+      const r = await fetch(`${h.url}/api/v1/data-protection/subject-access?device=${laptop}`, {
+        headers: who.cookie ? { cookie: who.cookie } : { authorization: `Bearer ${h.adminToken}` },
+      });
+      const body = Buffer.from(await r.arrayBuffer());
+      expect(r.status).toBe(403);
+      expect(r.headers.get('content-type')).not.toContain('zip');
+      expect(JSON.parse(body.toString('utf8')).error.code).toBe('CUST_ERR_FORBIDDEN');
+      expect(body.includes(Buffer.from(pngBen))).toBe(false);
+    }
+    const after = (await h.app.store.audit.list({ action: 'data-protection.subject-access' })).records.length;
+    expect(after).toBe(before);
   });
 });
 
@@ -253,6 +273,14 @@ describe('erasure', () => {
     expect(kept.get(`3 timeline event(s) of device ${laptop}`)).toContain('safeguarding hold');
     expect(kept.get(`device record ${laptop}`)).toBeDefined();
     expect(kept.has('audit log')).toBe(true);
+    // Which of them the hold kept (the request refused for them), and which erasure always keeps.
+    const held = new Map<string, boolean>(
+      e.kept.map((k: { what: string; held: boolean }) => [k.what, k.held]),
+    );
+    expect(held.get(`alert:${alertBen}`)).toBe(true);
+    expect(held.get(`3 timeline event(s) of device ${laptop}`)).toBe(true);
+    expect(held.get(`device record ${laptop}`)).toBe(true);
+    expect(held.get('audit log')).toBe(false);
     // Held: Ben's alert, its screenshot and its timeline. Gone: Ava's.
     const store = h.app.store;
     expect(await store.alerts.get(alertAva)).toBeUndefined();

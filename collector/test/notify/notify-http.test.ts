@@ -167,7 +167,7 @@ describe('alert → email to the first DSL on the rota', () => {
       10_000,
     );
     const actions = (await app.store.audit.list({ target: `alert:${alertId}` })).records.map((r) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['alert.viewed', 'alert.acknowledged']));
+    expect(actions).toEqual(expect.arrayContaining(['view.alert', 'alert.acknowledged']));
   });
 });
 

@@ -200,6 +200,6 @@ describe('RotaRunner with a fake clock', () => {
     expect(await r.told()).toEqual(['first@school.test']);
     expect((await r.states.get(a.id))?.ended?.reason).toBe('viewed');
     const trail = await r.store.audit.list({ target: `alert:${a.id}` });
-    expect(trail.records.map((x) => x.action)).toContain('alert.viewed');
+    expect(trail.records.map((x) => x.action)).toContain('view.alert');
   });
 });

@@ -64,6 +64,19 @@ describe('every read of safeguarding content writes exactly one audit record', (
     const blobId = alert.screenshotBlobIds[0] as string;
     cases.push(
       ['alert detail', () => dsl.req('GET', `/api/v1/alerts/${alert.id}`), 'view.alert', `alert:${alert.id}`],
+      // The console opens an alert with POST …/viewed: one record (not also `alert.viewed`).
+      [
+        'alert opened in the console',
+        () => dsl.req('POST', `/api/v1/alerts/${alert.id}/viewed`, {}),
+        'view.alert',
+        `alert:${alert.id}`,
+      ],
+      [
+        'alert opened again by the same DSL',
+        () => dsl.req('POST', `/api/v1/alerts/${alert.id}/viewed`, {}),
+        'view.alert',
+        `alert:${alert.id}`,
+      ],
       ['alert queue', () => dsl.req('GET', '/api/v1/alerts'), 'view.alert-queue', 'alerts:queue'],
       ['alert feed', () => openFeed(dsl), 'view.alert-feed', 'alerts:feed'],
       [
@@ -107,7 +120,7 @@ describe('every read of safeguarding content writes exactly one audit record', (
   });
 
   it('for each read: one record, the reader, the action, the target, the time, the role', async () => {
-    expect(cases.length).toBe(10);
+    expect(cases.length).toBe(12);
     for (const [what, read, action, target] of cases) {
       const t0 = Date.now();
       const added = await recordsOf(read);
@@ -122,6 +135,16 @@ describe('every read of safeguarding content writes exactly one audit record', (
       expect(r.ip, what).toBe('127.0.0.1');
       expect(READ_ACTIONS, what).toContain(action);
     }
+  });
+
+  it('opening an alert answers its detail and marks the history once per person', async () => {
+    const open = await dsl.req('POST', `/api/v1/alerts/${alert.id}/viewed`, {});
+    expect(open.status).toBe(200);
+    expect(open.json.alert.id).toBe(alert.id);
+    expect(open.json.device).toBeDefined();
+    const viewed = open.json.alert.history.filter((e: { action: string }) => e.action === 'viewed');
+    expect(viewed.map((e: { actor: string }) => e.actor)).toEqual(['reads-dsl']);
+    expect((await allAudit()).some((r) => r.action === 'alert.viewed')).toBe(false);
   });
 
   it("IT looking at a device timeline is recorded too (IT's view has no safeguarding content)", async () => {
@@ -174,7 +197,7 @@ describe("governors' summary of the reads", () => {
     expect(res.json.byRoleMonth.it[month as string]).toBe(byRole('it'));
     expect(byRole('dsl')).toBeGreaterThanOrEqual(10);
     expect(res.json.total).toBe(reads.length);
-    expect(res.json.byKind).toMatchObject({ alert: 1, screenshot: 1, 'device timeline': 3, incident: 1 });
+    expect(res.json.byKind).toMatchObject({ alert: 4, screenshot: 1, 'device timeline': 3, incident: 1 });
     const text = res.text;
     for (const secret of [
       'reads-dsl',

@@ -97,12 +97,20 @@ export const api = {
   mfaEnrol: () => request('POST', '/auth/mfa/enrol', {}),
   /** @param {string} code */
   mfaConfirm: (code) => request('POST', '/auth/mfa/confirm', { code }),
+  /** New recovery codes for your own account, after a current code. @param {string} code */
+  mfaRecoveryCodes: (code) => request('POST', '/auth/mfa/recovery-codes', { code }),
   /** Enabled SSO providers for the login page (public). */
   ssoProviders: () => request('GET', '/auth/sso/providers', undefined, { quiet401: true }),
   /** People who signed in with SSO and wait for a role (admin). */
   ssoPending: () => request('GET', '/auth/sso/pending'),
   /** @param {string} id @param {string} role @param {string} reason */
   ssoAssign: (id, role, reason) => request('POST', `/auth/sso/pending/${enc(id)}/assign`, { role, reason }),
+  /** @param {string} id @param {string} reason */
+  ssoRefuse: (id, reason) => request('POST', `/auth/sso/pending/${enc(id)}/refuse`, { reason }),
+  /** The sign-in settings record (admin): providers (no secrets), presets, mfaFloor. */
+  signInSettings: () => request('GET', '/auth/sign-in-settings'),
+  /** @param {Record<string, unknown>} settings the whole record (a left-out clientSecret is kept) */
+  putSignInSettings: (settings) => request('PUT', '/auth/sign-in-settings', settings),
   /** @param {string} id @param {string} reason */
   mfaReset: (id, reason) => request('POST', `/users/${enc(id)}/mfa-reset`, { reason }),
 
@@ -178,6 +186,13 @@ export const api = {
   /** @param {Record<string, unknown>} settings */
   putDpiaSettings: (settings) => request('PUT', '/dpia/settings', settings),
 
+  // subject access (dsl) and erasure (dsl, admin)
+  /** The archive's URL (fetched with fetchDownload). @param {Record<string, unknown>} params */
+  subjectAccessUrl: (params) => `${BASE}/data-protection/subject-access${query(params)}`,
+  erasures: () => request('GET', '/data-protection/erasures'),
+  /** @param {Record<string, unknown>} body `{user | device, reason}` */
+  requestErasure: (body) => request('POST', '/data-protection/erasures', body),
+
   // alerts (dsl)
   /** @param {Record<string, unknown>} params */
   alerts: (params) => request('GET', `/alerts${query(params)}`),
@@ -194,8 +209,8 @@ export const api = {
   escalate: (id, body) => request('POST', `/alerts/${enc(id)}/escalate`, body),
   /** "I have this": stops the notification rota. @param {string} id */
   acknowledge: (id) => request('POST', `/alerts/${enc(id)}/acknowledge`, {}),
-  /** Records that the DSL opened the alert (history + audit). @param {string} id */
-  alertViewed: (id) => request('POST', `/alerts/${enc(id)}/viewed`, {}),
+  /** Opens the alert: answers like alert(id), recorded once (history + one audit record). @param {string} id */
+  openAlert: (id) => request('POST', `/alerts/${enc(id)}/viewed`, {}),
   /** Screenshot URL: fetching it is audited on the server. @param {string} alertId @param {string} blobId */
   screenshotUrl: (alertId, blobId) => `${BASE}/alerts/${enc(alertId)}/screenshots/${enc(blobId)}`,
   /** @param {string} id */
@@ -241,6 +256,7 @@ export const api = {
   approveDslRequest: (id) => request('POST', `/dsl-requests/${enc(id)}/approve`, {}),
   /** @param {string} id @param {string} reason */
   rejectDslRequest: (id, reason) => request('POST', `/dsl-requests/${enc(id)}/reject`, { reason }),
+  /** The notifications addressed to your role (each role its own). */
   notifications: () => request('GET', '/notifications'),
 
   // notification settings (admin, dsl)
@@ -270,6 +286,23 @@ export const api = {
  * @param {string} url
  */
 export async function fetchBlobUrl(url) {
+  return URL.createObjectURL(await (await fetchBinary(url)).blob());
+}
+
+/**
+ * Fetches a download (the subject access zip) with the session: an object URL to save, its size
+ * and the file name the server gave. Errors come back as ApiError with the server's code.
+ * @param {string} url @param {string} fallbackName
+ */
+export async function fetchDownload(url, fallbackName) {
+  const res = await fetchBinary(url);
+  const blob = await res.blob();
+  const named = /filename="([^"/\\]{1,200})"/.exec(res.headers.get('content-disposition') ?? '');
+  return { href: URL.createObjectURL(blob), bytes: blob.size, name: named?.[1] ?? fallbackName };
+}
+
+/** @param {string} url */
+async function fetchBinary(url) {
   const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
   if (!res.ok) {
     let code = OPTIONS.errorCodes.BAD_RESPONSE;
@@ -283,5 +316,5 @@ export async function fetchBlobUrl(url) {
     }
     throw new ApiError(res.status, code, message);
   }
-  return URL.createObjectURL(await res.blob());
+  return res;
 }

@@ -21,6 +21,7 @@ const NAV = [
   { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'] },
   { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
+  { hash: '#/sign-in', label: 'Sign-in', roles: ['admin'] },
   { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
 ];
 
@@ -31,6 +32,7 @@ const ROUTES = [
   { re: /^#\/login$/, page: 'login' },
   { re: /^#\/password$/, page: 'password' },
   { re: /^#\/mfa$/, page: 'mfa' },
+  { re: /^#\/account$/, page: 'account' },
   { re: /^#\/devices$/, page: 'devices' },
   { re: /^#\/devices\/([^/]+)$/, page: 'device', names: ['id'] },
   { re: /^#\/health$/, page: 'health' },
@@ -43,6 +45,7 @@ const ROUTES = [
   { re: /^#\/data-protection$/, page: 'data-protection' },
   { re: /^#\/audit$/, page: 'audit' },
   { re: /^#\/users$/, page: 'users' },
+  { re: /^#\/sign-in$/, page: 'sign-in' },
   { re: /^#\/inbox$/, page: 'inbox' },
   { re: /^#\/notify$/, page: 'notify' },
 ];
@@ -99,7 +102,7 @@ function renderTop() {
     h(
       'div',
       { class: 'who' },
-      h('span', { class: 'muted' }, `${u.username} · ${u.role}`),
+      h('a', { class: 'muted', href: '#/account', title: 'My account' }, `${u.username} · ${u.role}`),
       h(
         'button',
         {

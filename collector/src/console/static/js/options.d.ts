@@ -19,6 +19,10 @@ export const OPTIONS: Readonly<{
   timeWindows: readonly string[];
   rotaStopOn: readonly string[];
   webhookEvents: readonly string[];
+  subjectKinds: readonly string[];
+  ssoPresets: readonly string[];
+  ssoRoles: readonly string[];
+  localLoginRoles: readonly string[];
   errorCodes: Readonly<Record<string, string>> & {
     UNAVAILABLE: string;
     INTERNAL: string;

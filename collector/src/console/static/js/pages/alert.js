@@ -38,13 +38,17 @@ export async function render(main, ctx) {
   const revealed = new Map();
   const say = statusLine();
 
+  // The first draw opens the alert (POST …/viewed: one `view.alert` audit record, the history
+  // entry the notification rota can stop on); redraws after an action read it again with GET.
+  let opened = false;
   const draw = async () => {
     let a;
     /** Dual control: whether a second DSL is needed and the caller's request (or why it failed). */
     /** @type {import('../dual-control.js').RevealAccess | Error} */
     let access;
     try {
-      a = alertView(await api.alert(id));
+      a = alertView(await (opened ? api.alert(id) : api.openAlert(id)));
+      opened = true;
       access = await revealAccess(id).catch((/** @type {Error} */ err) => err);
     } catch (err) {
       mount(main, h('p', null, h('a', { href: '#/alerts' }, '← Alerts')), renderError(err));
@@ -133,8 +137,6 @@ export async function render(main, ctx) {
     void fillAround(around, a);
   };
   await draw();
-  // Opening the alert is recorded (history + audit; the notification rota can stop on it).
-  void api.alertViewed(id).catch(() => undefined);
   return () => {
     for (const u of revealed.values()) URL.revokeObjectURL(u);
   };

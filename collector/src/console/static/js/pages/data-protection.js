@@ -1,10 +1,11 @@
 // Data protection (admin, DSL): the BYOD acceptable use agreement — the current text, its
 // versions, the admin's edit (published as a new version that BYOD users accept at their next
 // enrolment) and the acceptance export — and the DPIA draft generated from the configuration,
-// with what changed since its previous version.
+// with what changed since its previous version; subject access and erasure (subject-requests.js).
 import { api } from '../api.js';
 import { ext, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
+import { drawSubjectRequests } from '../subject-requests.js';
 import { renderError, statusLine, table } from '../ui.js';
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
@@ -12,8 +13,13 @@ export async function render(main, ctx) {
   const isAdmin = ctx.user.role === 'admin';
   const agreementSlot = h('div');
   const dpiaSlot = h('div');
-  mount(main, h('h1', null, 'Data protection'), agreementSlot, dpiaSlot);
-  await Promise.all([drawAgreement(agreementSlot, isAdmin), drawDpia(dpiaSlot, isAdmin)]);
+  const requestsSlot = h('div');
+  mount(main, h('h1', null, 'Data protection'), requestsSlot, agreementSlot, dpiaSlot);
+  await Promise.all([
+    drawSubjectRequests(requestsSlot, ctx),
+    drawAgreement(agreementSlot, isAdmin),
+    drawDpia(dpiaSlot, isAdmin),
+  ]);
 }
 
 /**

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { badge, ext, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
 import { OPTIONS } from '../options.js';
+import { drawPending } from '../sso-pending.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
 const ROLES = OPTIONS.roles;
@@ -184,68 +185,14 @@ export async function render(main, ctx) {
     await loadPending();
   };
 
-  /** People who signed in with the school's provider and have no role yet. */
-  const loadPending = async () => {
-    try {
-      const pending = listOf(await api.ssoPending(), 'pending');
-      mount(
-        pendingList,
-        pending.length === 0
-          ? h('p', { class: 'muted' }, 'Nobody is waiting for a role.')
-          : table(
-              'Waiting for a role (signed in with SSO)',
-              ['Email', 'Name', 'Provider', 'Last sign-in', 'Role'],
-              pending.map((p) => {
-                const pick = /** @type {HTMLSelectElement} */ (
-                  h(
-                    'select',
-                    { 'aria-label': `Role for ${String(p.email)}` },
-                    ['it', 'governor', 'admin'].map((r) => h('option', { value: r }, r)),
-                  )
-                );
-                return h(
-                  'tr',
-                  { 'data-pending': String(p.email) },
-                  h('td', null, ext(p.email, 120)),
-                  h('td', null, ext(p.name, 64)),
-                  h('td', null, ext(p.provider, 32)),
-                  h('td', { class: 'nowrap' }, fmtTime(p.lastSeenAt)),
-                  h(
-                    'td',
-                    null,
-                    pick,
-                    ' ',
-                    h(
-                      'button',
-                      {
-                        type: 'button',
-                        onclick: async () => {
-                          const reason = roleReason.value.trim();
-                          if (!reason) {
-                            say.say('Give a reason first (it is recorded in the audit log).', 'error');
-                            roleReason.focus();
-                            return;
-                          }
-                          try {
-                            await api.ssoAssign(String(p.id), pick.value, reason);
-                            say.say(`${String(p.email)} can now sign in as ${pick.value}.`, 'ok');
-                            await load();
-                          } catch (err) {
-                            say.say(/** @type {Error} */ (err).message, 'error');
-                          }
-                        },
-                      },
-                      'Give role',
-                    ),
-                  ),
-                );
-              }),
-            ),
-      );
-    } catch (err) {
-      mount(pendingList, renderError(err));
-    }
-  };
+  /** People who signed in with the school's provider and have no role yet (sso-pending.js). */
+  const loadPending = () =>
+    drawPending(pendingList, {
+      reason: () => roleReason.value.trim(),
+      needReason: () => roleReason.focus(),
+      say: (text, kind) => say.say(text, kind),
+      changed: load,
+    });
   const pendingList = h('div');
 
   const username = /** @type {HTMLInputElement} */ (
@@ -292,7 +239,10 @@ export async function render(main, ctx) {
     ),
     say.el,
     secret,
-    field('Reason for a role change (required before "Save role", "Give role", "Reset 2-step")', roleReason),
+    field(
+      'Reason for a role change (required before "Save role", "Give role", "Refuse", "Reset 2-step")',
+      roleReason,
+    ),
     list,
     h('h2', null, 'Signed in with SSO, waiting for a role'),
     pendingList,
