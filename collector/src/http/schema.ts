@@ -67,6 +67,18 @@ export const Text = (min: number, max: number, description: string) =>
     description: `${description}, ${min === 0 ? 'up to' : `${min} to`} ${max} characters`,
   });
 
+/**
+ * Text a device sends (host name, OS, the owner's name): well-formed UTF-16 (no lone surrogate),
+ * no control characters, bounded. Attacker-controlled: it is escaped wherever it is shown.
+ */
+export const DeviceText = (min: number, max: number, description: string) =>
+  Type.String({
+    minLength: min,
+    maxLength: max,
+    pattern: '^(?:[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$',
+    description: `${description}: ${min} to ${max} characters, no control characters`,
+  });
+
 /** The `reason` staff give for a state change (audited). Not blank. */
 export const Reason = (description = 'why you are doing this (kept in the audit log)') =>
   Type.String({
@@ -178,7 +190,7 @@ export function validate<T extends TSchema>(
 ) {
   if (!check.Check(value)) {
     // A misspelt field explains the "required" error that comes with it: name the typo first.
-    const errors = [...check.Errors(value)].slice(0, 20);
+    const errors = closestVariant([...check.Errors(value)].slice(0, 20));
     const typo = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
     throw describeInvalid(typo ?? errors[0], where, value);
   }
@@ -191,6 +203,30 @@ export function validate<T extends TSchema>(
     const why = (err as { error?: Error }).error?.message ?? 'is not valid';
     throw badInput(`${field.slice(where.length + 1) || where} ${why}`, { field });
   }
+}
+
+/**
+ * A body that may take one of several shapes (a union: enrol with a secret or with a code): the
+ * errors of the shape it came closest to (fewest errors), so the message names a field of it
+ * rather than "body is not valid".
+ */
+function closestVariant(errors: ValueError[]): ValueError[] {
+  const first = errors[0];
+  if (first?.type !== ValueErrorType.Union || first.errors.length === 0) return errors;
+  const variants = (first.schema as { anyOf?: { properties?: object }[] }).anyOf ?? [];
+  const given =
+    typeof first.value === 'object' && first.value !== null ? Object.keys(first.value as object) : [];
+  let best: { list: ValueError[]; paths: number; known: number } | undefined;
+  for (const [i, it] of first.errors.entries()) {
+    const list = [...it].slice(0, 20);
+    if (list.length === 0) continue;
+    const paths = new Set(list.map((e) => e.path)).size;
+    // On a tie, the shape whose fields the caller sent (a `code` means the BYOD shape).
+    const known = given.filter((k) => k in (variants[i]?.properties ?? {})).length;
+    if (!best || paths < best.paths || (paths === best.paths && known > best.known))
+      best = { list, paths, known };
+  }
+  return best ? closestVariant(best.list) : errors;
 }
 
 function describeInvalid(e: ValueError | undefined, where: string, value: unknown) {
