@@ -3,7 +3,9 @@
 // checks them after the access rule and before the handler; a bad input is 400
 // CUST_ERR_INVALID_INPUT naming the failing field, so handlers receive typed input and never parse.
 // The same schemas are JSON Schema, so the OpenAPI document (openapi.ts) is built from them.
+import { validTimeZone } from '@custodian/policy';
 import {
+  FormatRegistry,
   type StaticDecode,
   type TLiteral,
   type TObject,
@@ -77,6 +79,19 @@ export const DeviceText = (min: number, max: number, description: string) =>
     maxLength: max,
     pattern: '^(?:[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$',
     description: `${description}: ${min} to ${max} characters, no control characters`,
+  });
+
+/**
+ * An IANA time zone this server knows ("Europe/London"): the policy's validTimeZone, as a JSON
+ * Schema format so the route refuses an unknown one naming the field.
+ */
+if (!FormatRegistry.Has('time-zone')) FormatRegistry.Set('time-zone', validTimeZone);
+export const TimeZone = (description = "the school's time zone") =>
+  Type.String({
+    minLength: 1,
+    maxLength: 64,
+    format: 'time-zone',
+    description: `${description}: an IANA time zone this server knows, such as Europe/London`,
   });
 
 /** The `reason` staff give for a state change (audited). Not blank. */
