@@ -238,9 +238,9 @@ export class UserService {
     return user;
   }
 
-  async changePassword(id: string, current: unknown, next: unknown): Promise<UserRecord> {
+  async changePassword(id: string, current: string, next: string): Promise<UserRecord> {
     const user = await this.require(id);
-    if (typeof current !== 'string' || !(await verifyPassword(current, user.passwordHash)))
+    if (!(await verifyPassword(current, user.passwordHash)))
       throw new HttpError(403, ErrorCode.AUTH_FAILED, 'current password is wrong');
     assertAcceptablePassword(next, user.username);
     if (next === current) throw badInput('the new password must differ from the current one');
