@@ -141,11 +141,20 @@ export const WebhookBody = Body({
   }),
 });
 
-export const TestBody = Body({
-  channel: Literals(['email', 'webhook'] as const, 'which channel to test'),
-  to: Type.Optional(Email('for email: the address to send the test to')),
-  webhookId: Type.Optional(Id('for webhook: the webhook to test')),
-});
+/** A test of one channel: an email address, or a webhook by id (one shape each). */
+export const TestBody = Type.Union(
+  [
+    Body({
+      channel: Type.Literal('email', { description: 'which channel to test' }),
+      to: Email('the address to send the test to'),
+    }),
+    Body({
+      channel: Type.Literal('webhook', { description: 'which channel to test' }),
+      webhookId: Id('the webhook to test'),
+    }),
+  ],
+  { description: '{channel: email, to} or {channel: webhook, webhookId}' },
+);
 
 export const DeliveriesQuery = Type.Object({
   endpoint: Type.Optional(
