@@ -22,6 +22,7 @@ import {
   Union,
 } from '@sinclair/typebox';
 import { Errors, ValueErrorType } from '@sinclair/typebox/errors';
+import { Check } from '@sinclair/typebox/value';
 
 /** Problems found, each a sentence naming the field ("usb.allow[0].reason must …"). */
 export type Issues = string[];
@@ -139,6 +140,10 @@ function sentence(
  */
 export function schemaIssues(schema: TSchema, value: unknown, root = ''): Issues {
   const out: Issues = [];
+  // The common case, a valid policy, without walking the error generators. Not TypeCompiler:
+  // it would halve this (45-60 µs → 13-22 µs a policy) but add 62 KB more to the agent's bundle,
+  // and policies are checked on a change and for devices with an override, not per event.
+  if (Check(schema, value)) return out;
   for (const e of Errors(schema, value)) {
     // A missing field also fails its own type check, which says what to send.
     if (e.type === ValueErrorType.ObjectRequiredProperty) continue;
@@ -148,18 +153,44 @@ export function schemaIssues(schema: TSchema, value: unknown, root = ''): Issues
   return out;
 }
 
+/** A schema's properties as [key, schema] pairs, computed once per schema (policies are read often). */
+const entries = new WeakMap<TSchema, [string, TSchema & Annotations][]>();
+function propsOf(s: TSchema): [string, TSchema & Annotations][] {
+  let e = entries.get(s);
+  if (!e) {
+    e = Object.entries(((s as Record<string, unknown>)['properties'] ?? {}) as Record<string, TSchema>);
+    entries.set(s, e);
+  }
+  return e;
+}
+const absentBelow = new WeakMap<TSchema, boolean>();
+/** Does any property at any depth of `s` have `absentIsDefault`? */
+function hasAbsent(s: TSchema): boolean {
+  let v = absentBelow.get(s);
+  if (v === undefined) {
+    const r = s as TSchema & Record<string, unknown>;
+    v =
+      r['type'] === 'array'
+        ? hasAbsent(r['items'] as TSchema)
+        : propsOf(s).some(([, p]) => p.absentIsDefault === true || hasAbsent(p));
+    absentBelow.set(s, v);
+  }
+  return v;
+}
+
 /**
  * `value` with every missing `absentIsDefault` property set to its default, at any depth (a
  * copy where anything changed; other values as they are, for the check to refuse).
  */
 export function withAbsentDefaults(schema: TSchema, value: unknown): unknown {
+  if (!hasAbsent(schema)) return value;
   const s = schema as TSchema & Record<string, unknown>;
   if (s['type'] === 'array' && Array.isArray(value))
     return value.map((v) => withAbsentDefaults(s['items'] as TSchema, v));
   if (s['type'] !== 'object' || typeof value !== 'object' || value === null || Array.isArray(value))
     return value;
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const [key, prop] of Object.entries(s['properties'] as Record<string, TSchema & Annotations>)) {
+  for (const [key, prop] of propsOf(schema)) {
     if (out[key] === undefined && prop.absentIsDefault) out[key] = defaultsOf(prop);
     else if (out[key] !== undefined) out[key] = withAbsentDefaults(prop, out[key]);
   }
@@ -172,11 +203,16 @@ export function withAbsentDefaults(schema: TSchema, value: unknown): unknown {
  */
 export function pick<T>(schema: TSchema, value: unknown): T {
   const s = schema as TSchema & Record<string, unknown>;
-  if (s['type'] === 'array') return (value as unknown[]).map((v) => pick(s['items'] as TSchema, v)) as T;
+  if (s['type'] === 'array') {
+    const items = s['items'] as TSchema & Record<string, unknown>;
+    const list = value as unknown[];
+    return (
+      items['type'] === 'object' || items['type'] === 'array' ? list.map((v) => pick(items, v)) : [...list]
+    ) as T;
+  }
   if (s['type'] !== 'object') return value as T;
   const out: Record<string, unknown> = {};
-  for (const [key, prop] of Object.entries(s['properties'] as Record<string, TSchema>))
-    out[key] = pick(prop, (value as Record<string, unknown>)[key]);
+  for (const [key, prop] of propsOf(schema)) out[key] = pick(prop, (value as Record<string, unknown>)[key]);
   return out as T;
 }
 
