@@ -228,7 +228,9 @@ export function validate<T extends TSchema>(
 function closestVariant(errors: ValueError[]): ValueError[] {
   const first = errors[0];
   if (first?.type !== ValueErrorType.Union || first.errors.length === 0) return errors;
-  const variants = (first.schema as { anyOf?: { properties?: object }[] }).anyOf ?? [];
+  const variants = (first.schema as { anyOf?: { type?: string; properties?: object }[] }).anyOf ?? [];
+  // A union of values (Literals: "one of …") says it best as a whole; only shapes are chosen between.
+  if (!variants.every((v) => v.type === 'object')) return errors;
   const given =
     typeof first.value === 'object' && first.value !== null ? Object.keys(first.value as object) : [];
   let best: { list: ValueError[]; paths: number; known: number } | undefined;
