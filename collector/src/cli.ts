@@ -1,6 +1,6 @@
 // custodian-collector CLI: `serve --data-dir DIR [--store level|postgres] --port N [--host H] [--tls-cert F --tls-key F]
 // [--config FILE] [--log-level L] [--public-url URL]`, and `create-dsl` (auth/create-dsl.ts).
-import { CustodianError } from '@custodian/protocol';
+import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { createApp } from './app.ts';
 import { createDslOnServer } from './auth/create-dsl.ts';
 import { loadConfig } from './config.ts';
@@ -49,7 +49,7 @@ async function serve(args: string[]): Promise<void> {
   try {
     config = loadConfig({ flags: parseFlags(args), env: process.env });
   } catch (err) {
-    const code = err instanceof CustodianError ? err.code : 'CUST_ERR_INVALID_CONFIG';
+    const code = err instanceof CustodianError ? err.code : ErrorCode.INVALID_CONFIG;
     process.stderr.write(`${JSON.stringify({ level: 60, code, msg: (err as Error).message })}\n${USAGE}\n`);
     process.exit(2);
   }

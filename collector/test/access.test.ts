@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore } from '../../test/support/test-store.ts';
 import { type App, createApp } from '../src/app.ts';
 import { defaultConfig } from '../src/config.ts';
-import { isAllowed, type Principal, type Route } from '../src/http/router.ts';
+import { mayCall, type Principal, type Route } from '../src/http/router.ts';
 import { createLogger } from '../src/log.ts';
 import { createStaffClient } from './auth/harness.ts';
 import { passwordOnly } from './helpers/password-only.ts';
@@ -71,9 +71,9 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/lifecycle/stale': IT_ADMIN,
   'GET /api/v1/lifecycle/stale/report': IT_ADMIN,
   'POST /api/v1/lifecycle/bulk': IT_ADMIN,
-  // Prometheus scrape (metrics/metrics.ts): the admin role; config metrics.allowFrom also opens it
-  // to listed addresses without credentials (collector/test/metrics/metrics.test.ts)
-  'GET /metrics': ADMIN,
+  // Prometheus scrape (metrics/metrics.ts): the admin token only, no staff session (tokenOnly);
+  // config metrics.allowFrom also opens it to listed addresses (collector/test/metrics/metrics.test.ts)
+  'GET /metrics': ['token'],
   // auth: sign-in, users, audit
   'POST /api/v1/auth/login': P,
   'POST /api/v1/auth/logout': SIGNED_IN,
@@ -279,9 +279,7 @@ describe('per-route access', () => {
       const entry = tableEntry(route);
       for (const who of CALLERS) {
         const expected = entry === 'public' || (entry?.includes(who) ?? false);
-        expect(isAllowed(route.access, principalFor(who)), `${route.method} ${route.path} as ${who}`).toBe(
-          expected,
-        );
+        expect(mayCall(route, principalFor(who)), `${route.method} ${route.path} as ${who}`).toBe(expected);
       }
     }
   });

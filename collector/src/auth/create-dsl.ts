@@ -3,16 +3,22 @@
 // (and so the data dir and the screenshot key already); the account still gets a one-time
 // password that must be changed at first sign-in, the act is audited and the DSLs are told.
 // The collector must be stopped: the store is opened by one process at a time.
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { App } from '../app.ts';
+import { validate } from '../http/schema.ts';
 import { DslApproval, type DslRequest } from './dsl-approval.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from './notifications.ts';
 import { type SessionRecord, SessionService } from './sessions.ts';
-import { type UserRecord, UserService } from './users.ts';
+import { AccountName, type UserRecord, UserService } from './users.ts';
+
+const ACCOUNT_NAME = TypeCompiler.Compile(AccountName);
 
 export async function createDslOnServer(
   app: Pick<App, 'store'>,
   input: { username: string; displayName?: string },
 ): Promise<{ username: string; oneTimePassword: string }> {
+  // The command line is an input like a request body: checked by the same declaration.
+  validate(ACCOUNT_NAME, input, 'body');
   const store = app.store;
   const users = new UserService({ kv: store.kv<UserRecord>('users'), withLock: (fn) => store.withLock(fn) });
   const notifications = new Notifications({

@@ -22,13 +22,21 @@ export interface MfaRouteDeps {
 }
 
 const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code from the app' });
-const VerifyBody = Body({
-  mfaToken: Type.String({ minLength: 1, maxLength: 100, description: 'from the password step' }),
-  code: Type.Optional(Code),
-  recoveryCode: Type.Optional(
-    Type.String({ pattern: '^[A-Za-z0-9-]{10,12}$', description: 'one of the recovery codes' }),
-  ),
-});
+const MfaToken = Type.String({ minLength: 1, maxLength: 100, description: 'from the password step' });
+// Either a TOTP code or a recovery code, never both (one shape each).
+const VerifyBody = Type.Union(
+  [
+    Body({ mfaToken: MfaToken, code: Code }),
+    Body({
+      mfaToken: MfaToken,
+      recoveryCode: Type.String({
+        pattern: '^[A-Za-z0-9-]{10,12}$',
+        description: 'one of the recovery codes',
+      }),
+    }),
+  ],
+  { description: 'mfaToken with either code or recoveryCode' },
+);
 
 function throttled(
   throttle: LoginThrottle,
@@ -57,8 +65,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       schema: { body: VerifyBody, summary: 'Second sign-in step: a TOTP or recovery code; sets the session' },
       handler: async (ctx) => {
         const b = ctx.input.body;
-        if ((b.code === undefined) === (b.recoveryCode === undefined))
-          throw new HttpError(400, ErrorCode.INVALID_INPUT, 'send either code or recoveryCode');
+        const answer = 'code' in b ? { code: b.code } : { recoveryCode: b.recoveryCode };
         const c = await mfa.peek(b.mfaToken);
         if (!c)
           throw new HttpError(
@@ -67,15 +74,12 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
             'the sign-in has expired: enter your password again',
           );
         throttled(throttle, c.username, ctx.ip, ctx.res);
-        const r = await mfa.answer(b.mfaToken, {
-          ...(b.code !== undefined ? { code: b.code } : {}),
-          ...(b.recoveryCode !== undefined ? { recoveryCode: b.recoveryCode } : {}),
-        });
+        const r = await mfa.answer(b.mfaToken, answer);
         if (!r.ok) {
           await audit(deps.audit, undefined, AUDIT.mfaFailed, `user:${c.userId}`, ctx.ip, {
             username: c.username,
             reason: r.reason,
-            kind: b.code !== undefined ? 'totp' : 'recovery',
+            kind: 'code' in answer ? 'totp' : 'recovery',
           });
           throw new HttpError(
             401,

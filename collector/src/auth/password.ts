@@ -50,9 +50,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** Checks a new password against the rules; throws a 400 with a reason a person can act on. */
-export function assertAcceptablePassword(password: unknown, username?: string): asserts password is string {
-  if (typeof password !== 'string') throw badInput('password must be a string');
+/**
+ * Checks a new password against the password policy (its length, and not the username: a rule
+ * between two fields); throws a 400 with a reason a person can act on. Its type is the route's.
+ */
+export function assertAcceptablePassword(password: string, username?: string): void {
   if (password.length < MIN_PASSWORD_LENGTH)
     throw badInput(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   if (password.length > MAX_PASSWORD_LENGTH) throw badInput('password is too long');

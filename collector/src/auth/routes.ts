@@ -24,7 +24,7 @@ import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { SignInSettingsStore } from './sign-in-settings.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { publicUser, USERNAME, type UserRecord } from './users.ts';
+import { DisplayName, publicUser, Username, type UserRecord } from './users.ts';
 
 export interface AuthRouteDeps {
   auth: StaffAuth;
@@ -43,12 +43,7 @@ export interface AuthRouteDeps {
 const ALL_ROLES = ROLES;
 const ADMIN = ['admin'] as const;
 
-const Username = Type.String({
-  pattern: USERNAME.source,
-  description: 'a username: 2 to 64 characters, lower-case letters, digits, dot, dash, underscore',
-});
 const Password = (description: string) => Type.String({ maxLength: 1024, description });
-const DisplayName = Text(0, 200, 'the name shown in the console');
 const StaffReason = Text(0, 1000, 'why (kept in the audit log)');
 const LoginBody = Body({
   username: Type.String({ minLength: 1, maxLength: 64, description: 'your username' }),

@@ -3,7 +3,9 @@
 // with a one-time password that must be changed before anything else.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@custodian/protocol';
+import { Type } from '@sinclair/typebox';
 import { badInput, HttpError, notFound, ROLES, type Role, SAFE_ID } from '../http/router.ts';
+import { Body, Text } from '../http/schema.ts';
 import type { KvNamespace } from '../store/types.ts';
 import {
   assertAcceptablePassword,
@@ -63,6 +65,13 @@ export function publicUser(u: UserRecord): PublicUser {
 }
 
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+/** A new account's name as POST /users and `create-dsl` accept it (one declaration for both). */
+export const Username = Type.String({
+  pattern: USERNAME.source,
+  description: 'a username: 2 to 64 characters, lower-case letters, digits, dot, dash, underscore',
+});
+export const DisplayName = Text(0, 200, 'the name shown in the console');
+export const AccountName = Body({ username: Username, displayName: Type.Optional(DisplayName) });
 
 export function isRole(v: unknown): v is Role {
   return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
@@ -169,24 +178,18 @@ export class UserService {
   }
 
   async create(
+    /** Checked where it came in (POST /users' schema, create-dsl's flags): a USERNAME, a role. */
     input: {
-      username: unknown;
-      displayName?: unknown;
-      role: unknown;
-      password?: unknown;
-      mustChangePassword?: unknown;
+      username: string;
+      displayName?: string | undefined;
+      role: Role;
+      password?: string | undefined;
+      mustChangePassword?: boolean | undefined;
     },
     createdBy: string,
     opts: { skipPolicy?: boolean } = {},
   ): Promise<{ user: UserRecord; oneTimePassword: string | undefined }> {
-    if (typeof input.username !== 'string' || !USERNAME.test(input.username))
-      throw badInput('username must be 2-64 characters: lower-case letters, digits, dot, dash, underscore');
-    if (!isRole(input.role)) throw badInput(`role must be one of ${ROLES.join(', ')}`);
-    const displayName = input.displayName === undefined ? input.username : input.displayName;
-    if (typeof displayName !== 'string' || displayName.length > 200)
-      throw badInput('displayName must be a string of at most 200 characters');
-    if (input.mustChangePassword !== undefined && typeof input.mustChangePassword !== 'boolean')
-      throw badInput('mustChangePassword must be a boolean');
+    const displayName = input.displayName ?? input.username;
     let oneTimePassword: string | undefined;
     let password: string;
     if (input.password === undefined) {
@@ -194,7 +197,7 @@ export class UserService {
       password = oneTimePassword;
     } else {
       if (!opts.skipPolicy) assertAcceptablePassword(input.password, input.username);
-      password = input.password as string;
+      password = input.password;
     }
     const username = input.username;
     const role = input.role;
@@ -235,9 +238,9 @@ export class UserService {
     return user;
   }
 
-  async changePassword(id: string, current: unknown, next: unknown): Promise<UserRecord> {
+  async changePassword(id: string, current: string, next: string): Promise<UserRecord> {
     const user = await this.require(id);
-    if (typeof current !== 'string' || !(await verifyPassword(current, user.passwordHash)))
+    if (!(await verifyPassword(current, user.passwordHash)))
       throw new HttpError(403, ErrorCode.AUTH_FAILED, 'current password is wrong');
     assertAcceptablePassword(next, user.username);
     if (next === current) throw badInput('the new password must differ from the current one');

@@ -138,10 +138,7 @@ export class Agreements {
   /** Publishes new text as the next version; the same text as the current one is refused. */
   async publish(text: string, actor: string, reason: string): Promise<AgreementVersion> {
     const normalised = text.replace(/\r\n?/g, '\n');
-    if (normalised.trim() === '')
-      throw new CustodianError(ErrorCode.INVALID_INPUT, 'the agreement text must not be empty', {
-        details: { field: 'body.text' },
-      });
+    // Not blank, no control characters but line breaks and tabs: the route's schema checked it.
     const created = await this.o.store.withLock(async () => {
       const current = await this.current();
       const sha256 = sha256Text(normalised);

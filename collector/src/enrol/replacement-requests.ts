@@ -11,7 +11,6 @@ import type { Logger } from '../log.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps, replacementOps } from '../store/store.ts';
 import type { Device, EnrolCode, KvOp, ReplacementRequest, Store } from '../store/types.ts';
-import { requiredReason } from './device-text.ts';
 import { hashMatches } from './secrets.ts';
 
 export interface DeviceFacts {
@@ -138,7 +137,8 @@ export class ReplacementRequests {
 
   /** Admin/IT: approve a pending replacement: the new device is created and the old one revoked, in one batch. */
   async approve(id: string, reason: string, actor: string): Promise<ReplacementRequest> {
-    const why = requiredReason(reason);
+    // The route's Reason() schema refused a blank one.
+    const why = reason.trim();
     const { store } = this.o;
     const out = await store.withLock(async () => {
       const request = await this.pendingRequest(id);
@@ -225,7 +225,8 @@ export class ReplacementRequests {
 
   /** Admin/IT: deny a pending replacement; the live device stays as it is. */
   async deny(id: string, reason: string, actor: string): Promise<ReplacementRequest> {
-    const why = requiredReason(reason);
+    // The route's Reason() schema refused a blank one.
+    const why = reason.trim();
     const decided = await this.o.store.withLock(async () => {
       const request = await this.pendingRequest(id);
       const next: ReplacementRequest = {

@@ -16,6 +16,7 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
+import { badInput } from '../http/router.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
@@ -23,7 +24,7 @@ import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps } from '../store/store.ts';
 import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
 import { Agreements } from './agreement.ts';
-import { deviceText, invalid, requiredReason } from './device-text.ts';
+import type { ByodEnrol, EnrolProof, SchoolEnrol } from './enrol-input.ts';
 import { decideReplacement } from './replacement.ts';
 import { type DeviceFacts, type EnrolResult, ReplacementRequests } from './replacement-requests.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
@@ -75,17 +76,12 @@ async function bootstrapCredential(
   return fresh;
 }
 
-export function parseFacts(body: Record<string, unknown>): DeviceFacts {
-  return {
-    machineId: deviceText('machineId', body['machineId'], 1, 256),
-    hostname: deviceText('hostname', body['hostname'], 1, 255),
-    os: deviceText('os', body['os'], 1, 64),
-    serial: deviceText('serial', body['serial'] ?? '', 0, 128),
-  };
+/** The device's facts from a checked enrolment body (enrol-input.ts). */
+function factsOf(body: SchoolEnrol | ByodEnrol): DeviceFacts {
+  return { machineId: body.machineId, hostname: body.hostname, os: body.os, serial: body.serial ?? '' };
 }
 
 export type { DeviceFacts, EnrolResult };
-export { deviceText, requiredReason };
 
 export class EnrolService {
   private readonly o: EnrolServiceOptions;
@@ -156,10 +152,9 @@ export class EnrolService {
     note?: string;
     actor: string;
   }): Promise<{ code: string; expiresAt: number; hint: string }> {
+    // Checked by the route's schema (1 to 2160 hours; a note without control characters).
     const ttl = input.ttlHours ?? this.o.config.enrol.codeTtlHoursDefault;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 90)
-      invalid('ttlHours', 'must be a whole number of hours from 1 to 2160');
-    const note = input.note === undefined ? '' : deviceText('note', input.note, 0, 200);
+    const note = input.note ?? '';
     const code = newEnrolCode();
     const record: EnrolCode = {
       codeHash: sha256Hex(normaliseCode(code)),
@@ -177,10 +172,9 @@ export class EnrolService {
     return { code, expiresAt: record.expiresAt, hint: record.hint };
   }
 
-  async enrolSchool(body: Record<string, unknown>, ip: string): Promise<EnrolResult> {
-    const secret = body['secret'];
-    const facts = parseFacts(body);
-    if (typeof secret !== 'string' || !hashMatches(secret, await this.o.store.enrol.getSecretHash())) {
+  async enrolSchool(body: SchoolEnrol, ip: string): Promise<EnrolResult> {
+    const facts = factsOf(body);
+    if (!hashMatches(body.secret, await this.o.store.enrol.getSecretHash())) {
       this.o.log.warn(
         { code: ErrorCode.BAD_ENROL_SECRET, ip, hostname: facts.hostname },
         'enrolment refused: wrong enrol secret',
@@ -190,18 +184,16 @@ export class EnrolService {
     return this.o.store.withLock(() => this.createDevice('school', facts, ip, body));
   }
 
-  async enrolByod(body: Record<string, unknown>, ip: string): Promise<EnrolResult> {
-    const facts = parseFacts(body);
-    const userName = deviceText('userName', body['userName'], 1, 200);
-    if (typeof body['code'] !== 'string' || body['code'].length > 64)
-      invalid('code', 'must be the enrolment code');
+  async enrolByod(body: ByodEnrol, ip: string): Promise<EnrolResult> {
+    const facts = factsOf(body);
+    const userName = body.userName;
     // Only the current version will do: after an admin publishes new text, an agent that shows
     // the old one (or remembers its hash) is refused and must fetch, show and accept the new one.
     const agreement = await this.agreements.current();
     if (
-      body['acceptAgreement'] !== true ||
-      body['agreementVersion'] !== agreement.version ||
-      body['agreementSha256'] !== agreement.sha256
+      body.acceptAgreement !== true ||
+      body.agreementVersion !== agreement.version ||
+      body.agreementSha256 !== agreement.sha256
     ) {
       throw new CustodianError(
         ErrorCode.AGREEMENT_NOT_ACCEPTED,
@@ -209,7 +201,7 @@ export class EnrolService {
         { details: { currentVersion: agreement.version } },
       );
     }
-    const codeHash = sha256Hex(normaliseCode(body['code']));
+    const codeHash = sha256Hex(normaliseCode(body.code));
     return this.o.store.withLock(async () => {
       const code = await this.o.store.enrol.getCode(codeHash);
       const refuse = (why: string) => {
@@ -242,7 +234,7 @@ export class EnrolService {
     kind: Device['kind'],
     facts: DeviceFacts,
     ip: string,
-    proofBody: Record<string, unknown>,
+    proofBody: EnrolProof,
     byod?: { acceptance: NonNullable<Device['byod']>; code: EnrolCode },
   ): Promise<EnrolResult> {
     const { store, now } = this.o;
@@ -373,19 +365,23 @@ export class EnrolService {
   }
 
   /** none / valid / invalid: is `previousDeviceKey` the key of the device holding the machine id? */
-  private proofOf(previous: Device | undefined, body: Record<string, unknown>): 'none' | 'valid' | 'invalid' {
-    const id = body['previousDeviceId'];
-    const key = body['previousDeviceKey'];
+  private proofOf(previous: Device | undefined, body: EnrolProof): 'none' | 'valid' | 'invalid' {
+    const id = body.previousDeviceId;
+    const key = body.previousDeviceKey;
     if (id === undefined && key === undefined) return 'none';
-    if (typeof id !== 'string' || typeof key !== 'string' || key.length > 256)
-      invalid('previousDeviceKey', 'must come with previousDeviceId, both text');
+    // Both or neither: a relation between two fields the schema checked one by one.
+    if (id === undefined || key === undefined)
+      throw badInput('previousDeviceKey must come with previousDeviceId', {
+        field: id === undefined ? 'body.previousDeviceId' : 'body.previousDeviceKey',
+      });
     if (!previous) return 'none';
     return id === previous.id && hashMatches(key, previous.keyHash) ? 'valid' : 'invalid';
   }
 
   /** Revoke and mark retired: the device is gone for good (retention purges its data later). */
   async retire(deviceId: string, reason: string, actor: string): Promise<Device> {
-    const why = requiredReason(reason);
+    // The route's Reason() schema refused a blank one.
+    const why = reason.trim();
     const at = this.o.now();
     const device = await this.o.store.devices.update(deviceId, (d) => ({
       ...d,
@@ -403,7 +399,8 @@ export class EnrolService {
   }
 
   async revoke(deviceId: string, reason: string, actor: string): Promise<Device> {
-    const why = requiredReason(reason);
+    // The route's Reason() schema refused a blank one.
+    const why = reason.trim();
     const device = await this.o.store.devices.update(deviceId, (d) =>
       d.revokedAt !== undefined ? d : { ...d, revokedAt: this.o.now(), revokedBy: actor, revokedReason: why },
     );

@@ -1,7 +1,7 @@
 // Device health routes (admin and IT): the health queue (list, acknowledge, resolve), the
 // school's health settings record, and a check on demand.
 
-import { minutesOf, validTimeZone } from '@custodian/policy';
+import { minutesOf } from '@custodian/policy';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { badInput, type Route, route } from '../http/router.ts';
@@ -96,10 +96,6 @@ export function healthRoutes(
         const patch = ctx.input.body;
         const before = await readHealthSettings(app.store);
         const hours = { ...before.schoolHours, ...(patch.schoolHours ?? {}) };
-        if (!validTimeZone(hours.timeZone))
-          throw badInput(`schoolHours.timeZone "${hours.timeZone}" is not a time zone this server knows`, {
-            field: 'body.schoolHours.timeZone',
-          });
         if (minutesOf(hours.end) <= minutesOf(hours.start))
           throw badInput('schoolHours.end must be after schoolHours.start', {
             field: 'body.schoolHours.end',

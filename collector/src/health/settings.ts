@@ -2,7 +2,7 @@
 // through `readHealthSettings`, so that one record per school is the later change (tenancy).
 // Defaults first; a stored record is merged onto them, so a field added later has its default.
 import { type Static, Type } from '@sinclair/typebox';
-import { Body } from '../http/schema.ts';
+import { Body, TimeZone } from '../http/schema.ts';
 import type { KvNamespace, Store } from '../store/types.ts';
 import type { SchoolHours } from './school-hours.ts';
 
@@ -78,9 +78,7 @@ const HHMM = (description: string) =>
 export const HealthSettingsBody = Body({
   schoolHours: Type.Optional(
     Body({
-      timeZone: Type.Optional(
-        Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone, e.g. Europe/London' }),
-      ),
+      timeZone: Type.Optional(TimeZone("the school hours' time zone")),
       days: Type.Optional(
         Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), {
           maxItems: 7,

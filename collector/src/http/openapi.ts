@@ -78,7 +78,8 @@ function operation(r: Route): Record<string, unknown> {
     summary: s?.summary ?? `${r.method} ${r.path}`,
     tags: [r.path.startsWith('/api/') ? segment : 'console'],
     'x-custodian-access': r.access === 'public' ? 'public' : [...r.access],
-    security: r.access === 'public' ? [] : [{ adminToken: [] }, { session: [] }],
+    security:
+      r.access === 'public' ? [] : r.tokenOnly ? [{ adminToken: [] }] : [{ adminToken: [] }, { session: [] }],
     ...(parameters.length ? { parameters } : {}),
     ...(s?.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: plain(s.body) } } } }

@@ -59,6 +59,11 @@ export interface Route {
    * accepts: a monitoring server on a configured address (`/metrics`, config metrics.allowFrom).
    */
   allowFrom?: (ip: string) => boolean;
+  /**
+   * Only the admin API token (and `allowFrom`): a staff session of any role, admin included, is
+   * refused 403. For machine endpoints (`/metrics`) a browser session has no business reading.
+   */
+  tokenOnly?: boolean;
   /** What the route accepts (params, query, body) and answers; checked before the handler (schema.ts). */
   schema?: RouteSchema;
 }
@@ -143,6 +148,15 @@ export class Router {
     }
     return pathSeen ? 'methodMismatch' : undefined;
   }
+}
+
+/** isAllowed for one route, with its `tokenOnly` (the access test calls it for every route x caller). */
+export function mayCall(
+  route: Pick<Route, 'access' | 'tokenOnly'>,
+  principal: Principal | undefined,
+): boolean {
+  if (route.tokenOnly && principal?.kind === 'staff') return false;
+  return isAllowed(route.access, principal);
 }
 
 /** Decides whether a principal may use a route. Pure: the access test calls it for every route x role. */

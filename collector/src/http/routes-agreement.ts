@@ -22,9 +22,10 @@ const PublishBody = Body({
   text: Type.String({
     minLength: 1,
     maxLength: AGREEMENT_MAX_CHARS,
-    // Line breaks and tabs are the only control characters an agreement needs.
-    pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$',
-    description: `the whole agreement text, up to ${AGREEMENT_MAX_CHARS} characters (line breaks allowed)`,
+    // Line breaks and tabs are the only control characters an agreement needs; not only spaces
+    // (a lazy look-ahead: linear however long the text).
+    pattern: '^(?=[\\s\\S]*?\\S)[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$',
+    description: `the whole agreement text, up to ${AGREEMENT_MAX_CHARS} characters (line breaks allowed, not blank)`,
   }),
   reason: Reason(),
 });

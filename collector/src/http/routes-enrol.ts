@@ -1,38 +1,15 @@
 // Enrolment: the public enrol endpoint, and the admin's codes and secret (the agreement: routes-agreement.ts).
-import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
+import { EnrolBody } from '../enrol/enrol-input.ts';
 import type { EnrolResult } from '../enrol/service.ts';
-import { HttpError, type Route, route } from './router.ts';
+import { type Route, route } from './router.ts';
 import { Body, IdParams, Literals, QueryInt, Reason, Text } from './schema.ts';
 
 /** Who may see and decide queued replacement enrolments. */
 const REPLACEMENT_DECIDERS = ['admin', 'it'] as const;
 
 const S = (maxLength: number, description: string) => Type.Optional(Type.String({ maxLength, description }));
-// One body for both kinds of enrolment (the secret or a code decides which). The device facts
-// are device text: enrol/device-text.ts checks their characters (well-formed, no controls).
-const EnrolBody = Type.Object(
-  {
-    secret: S(256, 'the organisation enrol secret (school-owned devices)'),
-    code: S(64, 'a one-time BYOD enrolment code from IT'),
-    machineId: S(256, "the machine's id (/etc/machine-id)"),
-    hostname: S(255, 'the host name'),
-    os: S(64, 'the operating system'),
-    serial: S(128, 'the serial number, if known'),
-    userName: S(200, "BYOD: the device owner's name"),
-    acceptAgreement: Type.Optional(
-      Type.Boolean({ description: 'BYOD: true once the user accepted the agreement' }),
-    ),
-    agreementVersion: S(64, 'BYOD: the version accepted (GET /agreement)'),
-    agreementSha256: S(64, 'BYOD: the sha256 of the agreement text accepted'),
-    previousDeviceId: S(128, 'on re-enrolment: the device id this machine had'),
-    previousDeviceKey: S(256, 'on re-enrolment: its key (proof; without it IT must approve)'),
-  },
-  // Agents call these two routes: a newer agent may send a field this collector does not know
-  // yet, and must still enrol (unknown fields are ignored here, refused on staff routes).
-  { additionalProperties: true },
-);
 const ClaimBody = Type.Object(
   {
     requestId: S(128, 'the requestId of the pending answer'),
@@ -83,12 +60,10 @@ export function enrolRoutes(app: App): Route[] {
           if (r.status === 'pending') ctx.res.statusCode = 202;
           return r;
         };
-        if (typeof body['secret'] === 'string') return answer(await app.enrol.enrolSchool(body, ctx.ip));
-        if (typeof body['code'] === 'string') return answer(await app.enrol.enrolByod(body, ctx.ip));
-        throw new HttpError(
-          400,
-          ErrorCode.INVALID_INPUT,
-          'send either the enrol secret or a BYOD enrolment code',
+        return answer(
+          'secret' in body
+            ? await app.enrol.enrolSchool(body, ctx.ip)
+            : await app.enrol.enrolByod(body, ctx.ip),
         );
       },
     }),

@@ -3,7 +3,9 @@
 // checks them after the access rule and before the handler; a bad input is 400
 // CUST_ERR_INVALID_INPUT naming the failing field, so handlers receive typed input and never parse.
 // The same schemas are JSON Schema, so the OpenAPI document (openapi.ts) is built from them.
+import { validTimeZone } from '@custodian/policy';
 import {
+  FormatRegistry,
   type StaticDecode,
   type TLiteral,
   type TObject,
@@ -65,6 +67,31 @@ export const Text = (min: number, max: number, description: string) =>
     // No control characters (they corrupt logs, the audit export and the console).
     pattern: NO_CONTROLS,
     description: `${description}, ${min === 0 ? 'up to' : `${min} to`} ${max} characters`,
+  });
+
+/**
+ * Text a device sends (host name, OS, the owner's name): well-formed UTF-16 (no lone surrogate),
+ * no control characters, bounded. Attacker-controlled: it is escaped wherever it is shown.
+ */
+export const DeviceText = (min: number, max: number, description: string) =>
+  Type.String({
+    minLength: min,
+    maxLength: max,
+    pattern: '^(?:[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$',
+    description: `${description}: ${min} to ${max} characters, no control characters`,
+  });
+
+/**
+ * An IANA time zone this server knows ("Europe/London"): the policy's validTimeZone, as a JSON
+ * Schema format so the route refuses an unknown one naming the field.
+ */
+if (!FormatRegistry.Has('time-zone')) FormatRegistry.Set('time-zone', validTimeZone);
+export const TimeZone = (description = "the school's time zone") =>
+  Type.String({
+    minLength: 1,
+    maxLength: 64,
+    format: 'time-zone',
+    description: `${description}: an IANA time zone this server knows, such as Europe/London`,
   });
 
 /** The `reason` staff give for a state change (audited). Not blank. */
@@ -178,7 +205,7 @@ export function validate<T extends TSchema>(
 ) {
   if (!check.Check(value)) {
     // A misspelt field explains the "required" error that comes with it: name the typo first.
-    const errors = [...check.Errors(value)].slice(0, 20);
+    const errors = closestVariant([...check.Errors(value)].slice(0, 20));
     const typo = errors.find((e) => e.type === ValueErrorType.ObjectAdditionalProperties);
     throw describeInvalid(typo ?? errors[0], where, value);
   }
@@ -191,6 +218,32 @@ export function validate<T extends TSchema>(
     const why = (err as { error?: Error }).error?.message ?? 'is not valid';
     throw badInput(`${field.slice(where.length + 1) || where} ${why}`, { field });
   }
+}
+
+/**
+ * A body that may take one of several shapes (a union: enrol with a secret or with a code): the
+ * errors of the shape it came closest to (fewest errors), so the message names a field of it
+ * rather than "body is not valid".
+ */
+function closestVariant(errors: ValueError[]): ValueError[] {
+  const first = errors[0];
+  if (first?.type !== ValueErrorType.Union || first.errors.length === 0) return errors;
+  const variants = (first.schema as { anyOf?: { type?: string; properties?: object }[] }).anyOf ?? [];
+  // A union of values (Literals: "one of …") says it best as a whole; only shapes are chosen between.
+  if (!variants.every((v) => v.type === 'object')) return errors;
+  const given =
+    typeof first.value === 'object' && first.value !== null ? Object.keys(first.value as object) : [];
+  let best: { list: ValueError[]; paths: number; known: number } | undefined;
+  for (const [i, it] of first.errors.entries()) {
+    const list = [...it].slice(0, 20);
+    if (list.length === 0) continue;
+    const paths = new Set(list.map((e) => e.path)).size;
+    // On a tie, the shape whose fields the caller sent (a `code` means the BYOD shape).
+    const known = given.filter((k) => k in (variants[i]?.properties ?? {})).length;
+    if (!best || paths < best.paths || (paths === best.paths && known > best.known))
+      best = { list, paths, known };
+  }
+  return best ? closestVariant(best.list) : errors;
 }
 
 function describeInvalid(e: ValueError | undefined, where: string, value: unknown) {

@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
 import type { Logger } from 'pino';
 import { clientIp, normalizeIp } from './client-ip.ts';
-import { HttpError, isAllowed, type Principal, type RequestContext, type Router } from './router.ts';
+import { HttpError, mayCall, type Principal, type RequestContext, type Router } from './router.ts';
 import { type CompiledSchema, queryObject, validate } from './schema.ts';
 
 /** Returns the principal a request proves, undefined if it carries no credential of this kind, or throws HttpError 401 for a bad one. */
@@ -160,7 +160,7 @@ async function handle(
       if (principal) break;
     }
     const ip = clientIp(req, trustedProxies);
-    if (!isAllowed(route.access, principal) && !route.allowFrom?.(ip)) {
+    if (!mayCall(route, principal) && !route.allowFrom?.(ip)) {
       throw principal
         ? new HttpError(403, ErrorCode.FORBIDDEN, 'your role may not do this')
         : new HttpError(401, ErrorCode.UNAUTHENTICATED, 'sign in or send the admin token');

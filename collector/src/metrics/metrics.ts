@@ -1,5 +1,6 @@
-// Prometheus `/metrics` (text exposition format, prom-client). Reachable with the admin token
-// (an admin principal) or, without credentials, from the addresses in config metrics.allowFrom.
+// Prometheus `/metrics` (text exposition format, prom-client). Reachable with the admin API token
+// or, without credentials, from the addresses in config metrics.allowFrom; a staff session of any
+// role (admin included) is refused 403.
 // Hot paths only bump plain numbers (counts.ts) or feed one histogram per group commit; every
 // figure here is read when scraped. No label carries a device, user or address: the series
 // count is fixed whatever the size of the fleet.
@@ -232,6 +233,9 @@ export function createMetrics(src: MetricsSources): CollectorMetrics {
     method: 'GET',
     path: '/metrics',
     access: ['admin'],
+    // The admin token only: a staff session (even an admin's) is refused, like any other caller
+    // not on metrics.allowFrom.
+    tokenOnly: true,
     ...(allowed ? { allowFrom: allowed } : {}),
     raw: true,
     handler: async ({ res }) => {

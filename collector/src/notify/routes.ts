@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@custodian/protocol';
 import { AUDIT, audit } from '../auth/audit.ts';
-import { badInput, HttpError, notFound, type Role, type Route, route } from '../http/router.ts';
+import { HttpError, notFound, type Role, type Route, route } from '../http/router.ts';
 import { IdParams } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
 import { testMessage } from './content.ts';
@@ -119,15 +119,9 @@ export function notifyRoutes(deps: {
         summary: 'Send a test notification now (not queued); the answer says what the endpoint said',
       },
       handler: async (ctx) => {
-        const { channel, to, webhookId } = ctx.input.body;
-        const target = channel === 'email' ? to : webhookId;
-        if (!target)
-          throw badInput(
-            channel === 'email' ? 'to is required: the address to send the test to' : 'webhookId is required',
-            {
-              field: channel === 'email' ? 'body.to' : 'body.webhookId',
-            },
-          );
+        const b = ctx.input.body;
+        const { channel } = b;
+        const target = b.channel === 'email' ? b.to : b.webhookId;
         const s = await settings.read();
         if (channel === 'webhook' && !s.webhooks.some((w) => w.id === target)) throw notFound('webhook');
         const by = ctx.principal?.username ?? 'unknown';

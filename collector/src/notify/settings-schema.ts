@@ -1,10 +1,9 @@
 // What the notification settings routes accept (TypeBox, checked by the router before the
 // handler) and the rules across fields that a schema cannot say (applyPatch).
 
-import { validTimeZone } from '@custodian/policy';
 import type { Static } from '@sinclair/typebox';
 import { badInput, ROLES } from '../http/router.ts';
-import { Body, Id, Literals, QueryInt, Text, Type } from '../http/schema.ts';
+import { Body, Id, Literals, QueryInt, Text, TimeZone, Type } from '../http/schema.ts';
 import {
   type NotifySettings,
   ROTA_STOP_ON,
@@ -92,7 +91,7 @@ export const SettingsBody = Body({
       'the rota',
     ),
   ),
-  timeZone: Type.Optional(Text(1, 64, "the school's time zone, e.g. Europe/London")),
+  timeZone: Type.Optional(TimeZone()),
   schoolHours: Type.Optional(
     Obj(
       {
@@ -142,11 +141,20 @@ export const WebhookBody = Body({
   }),
 });
 
-export const TestBody = Body({
-  channel: Literals(['email', 'webhook'] as const, 'which channel to test'),
-  to: Type.Optional(Email('for email: the address to send the test to')),
-  webhookId: Type.Optional(Id('for webhook: the webhook to test')),
-});
+/** A test of one channel: an email address, or a webhook by id (one shape each). */
+export const TestBody = Type.Union(
+  [
+    Body({
+      channel: Type.Literal('email', { description: 'which channel to test' }),
+      to: Email('the address to send the test to'),
+    }),
+    Body({
+      channel: Type.Literal('webhook', { description: 'which channel to test' }),
+      webhookId: Id('the webhook to test'),
+    }),
+  ],
+  { description: '{channel: email, to} or {channel: webhook, webhookId}' },
+);
 
 export const DeliveriesQuery = Type.Object({
   endpoint: Type.Optional(
@@ -180,13 +188,8 @@ export function applyPatch(cur: NotifySettings, p: SettingsPatch): NotifySetting
     next.contacts = p.contacts;
   }
   if (p.rota) next.rota = p.rota;
-  if (p.timeZone !== undefined) {
-    if (!validTimeZone(p.timeZone))
-      throw badInput(`time zone ${p.timeZone} is not known: send an IANA name such as Europe/London`, {
-        field: 'body.timeZone',
-      });
-    next.timeZone = p.timeZone;
-  }
+  // Known to this server: its schema (TimeZone) checked it.
+  if (p.timeZone !== undefined) next.timeZone = p.timeZone;
   if (p.schoolHours) {
     if (p.schoolHours.start >= p.schoolHours.end)
       throw badInput('school hours must end after they start', { field: 'body.schoolHours' });

@@ -116,6 +116,26 @@ describe('TOTP for local accounts', () => {
     );
   });
 
+  it('the second step takes a code or a recovery code, not both and not neither (refused by its schema)', async () => {
+    const { secret, recovery } = await enrolled('mfa-admin-shape');
+    const c = new Client(h.url);
+    const first = await c.login('mfa-admin-shape', STRONG);
+    const mfaToken = first.json.mfaToken as string;
+    const both = await c.req('POST', '/api/v1/auth/mfa/verify', {
+      mfaToken,
+      code: code(secret),
+      recoveryCode: recovery[0],
+    });
+    expect(both.status).toBe(400);
+    expect(both.json.error.code).toBe('CUST_ERR_INVALID_INPUT');
+    const neither = await c.req('POST', '/api/v1/auth/mfa/verify', { mfaToken });
+    expect(neither.status).toBe(400);
+    expect(neither.json.error).toMatchObject({ code: 'CUST_ERR_INVALID_INPUT', field: 'body.code' });
+    // Neither attempt used up the sign-in: the right code still completes it.
+    const ok = await c.req('POST', '/api/v1/auth/mfa/verify', { mfaToken, code: nextCode(secret) });
+    expect(ok.status).toBe(200);
+  });
+
   it('a recovery code works once', async () => {
     const { recovery } = await enrolled('mfa-admin3');
     const rc = recovery[0] as string;

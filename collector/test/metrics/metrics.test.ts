@@ -6,7 +6,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthModule } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config.ts';
-import { TEST_SCRYPT } from '../auth/harness.ts';
+import { createStaffClient, TEST_SCRYPT } from '../auth/harness.ts';
 import { AgentClient, flagged, heartbeat, newStreamId, windowEvent } from '../helpers/agent-client.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
 import { metricFamily, metricValue, type ParsedFamily, scrapeMetrics } from '../helpers/metrics-scrape.ts';
@@ -184,6 +184,30 @@ describe('/metrics access', () => {
       expect(res.status).toBe(401);
       expect(JSON.parse(res.body).error.code).toBe('CUST_ERR_UNAUTHENTICATED');
       expect((await anonymous(h, { authorization: 'Bearer not-the-token-0123456789' })).status).toBe(401);
+      expect(value(await scrape(h), 'custodian_agents_connected')).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a staff session of every role, admin included: the admin token or an allowed address only', async () => {
+    const h = await startHarness({
+      modules: [createAuthModule({ scrypt: TEST_SCRYPT, onFirstAdmin: () => undefined })],
+      config: (c) => {
+        c.metrics.allowFrom = ['10.0.0.0/8'];
+      },
+    });
+    try {
+      for (const role of ['admin', 'it', 'dsl', 'governor']) {
+        const staff = await createStaffClient(h.url, h.adminToken, `metrics-${role}`, role);
+        // The session works elsewhere (the same cookie reads the caller's own account)...
+        expect((await staff.req('GET', '/api/v1/auth/me')).status, role).toBe(200);
+        // ...but not here, over plain HTTP as a browser would send it.
+        const res = await fetch(`${h.url}/metrics`, { headers: { cookie: staff.cookie as string } });
+        expect(res.status, role).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('CUST_ERR_FORBIDDEN');
+      }
+      expect((await anonymous(h)).status).toBe(401);
       expect(value(await scrape(h), 'custodian_agents_connected')).toBe(0);
     } finally {
       await h.close();

@@ -337,6 +337,13 @@ describe('settings', () => {
 
   it('send test: an email arrives; with the relay down the answer is 502 CUST_ERR_DELIVERY_FAILED', async () => {
     const before = smtp.mails.length;
+    // Each channel names what it needs: the schema (a union of the two shapes) refuses it first.
+    const noTo = await dsl.req('POST', '/api/v1/notify/test', { channel: 'email' });
+    expect(noTo.json.error).toMatchObject({ code: 'CUST_ERR_INVALID_INPUT', field: 'body.to' });
+    const noHook = await dsl.req('POST', '/api/v1/notify/test', { channel: 'webhook' });
+    expect(noHook.json.error).toMatchObject({ code: 'CUST_ERR_INVALID_INPUT', field: 'body.webhookId' });
+    const mixed = await dsl.req('POST', '/api/v1/notify/test', { channel: 'email', webhookId: 'w1' });
+    expect(mixed.status).toBe(400);
     const ok = await dsl.req('POST', '/api/v1/notify/test', { channel: 'email', to: 'check@school.test' });
     expect(ok.status).toBe(200);
     expect((await smtp.waitFor(before + 1))[before]!.to).toEqual(['check@school.test']);

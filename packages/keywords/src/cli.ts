@@ -7,12 +7,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ErrorCode } from '@custodian/protocol';
 import { type AgeBand, libraryStats } from './library.ts';
 import { hashLicensedList, type LicensedTerm, parseLicensedImport } from './licensed.ts';
 import { type CustomTermInput, createMatcher } from './matcher.ts';
 
-const INVALID_INPUT = 'CUST_ERR_INVALID_INPUT';
-const INVALID_CONFIG = 'CUST_ERR_INVALID_CONFIG';
+// Codes from the one catalogue (protocol/src/errors.ts), as every other part reports them.
+const { INVALID_INPUT, INVALID_CONFIG } = ErrorCode;
 const MAX_LINE_BYTES = 1024 * 1024;
 
 const USAGE = `usage:

@@ -1,14 +1,30 @@
 // The policy schema shared by agent and collector: one plain-object shape, its defaults,
 // its validation, and its mapping to and from the wire (custodian.v1.Policy).
+
 import { CustodianError, ErrorCode, type IPolicy, v1 } from '@custodian/protocol';
+import type { Static, TObject } from '@sinclair/typebox';
 import {
-  type ByodScope,
+  ByodScopeSchema,
   byodScopeFromWire,
+  byodScopeRelations,
   byodScopeToWire,
-  defaultByodScope,
-  validateByodScope,
+  normaliseByodScope,
 } from './byod-scope.ts';
-import { bool, type Issues, int, list, obj, oneOf, str } from './check.ts';
+import {
+  asObj,
+  Bool,
+  defaultsOf,
+  Int,
+  type Issues,
+  List,
+  NotBlank,
+  OneOf,
+  pick,
+  Section,
+  schemaIssues,
+  Text,
+  withAbsentDefaults,
+} from './schema-kit.ts';
 
 export const USB_MODES = ['audit', 'block-unencrypted-writes', 'block-all-writes', 'allow'] as const;
 export type UsbMode = (typeof USB_MODES)[number];
@@ -18,103 +34,13 @@ export const AGE_BANDS = ['primary', 'secondary', 'staff'] as const;
 export const MAX_CAPTURE_FRAMES = 5;
 export type AgeBand = (typeof AGE_BANDS)[number];
 
-export interface UsbAllowEntry {
-  vendorId: string;
-  productId: string;
-  /** Empty: any serial of that vendor and product. */
-  serial: string;
-  approvedBy: string;
-  reason: string;
-}
-
-export interface CustomTerm {
-  term: string;
-  category: string;
-  severity: number;
-}
-
-export interface Policy {
-  /** Monotonic version assigned by the collector; 0 = the built-in defaults. */
-  version: number;
-  idleLock: {
-    enabled: boolean;
-    idleLockSeconds: number;
-    warningSeconds: number;
-    /** Measure and report, never lock (demo agent, exempted device). */
-    reportOnly: boolean;
-    exemptionReason: string;
-  };
-  usb: {
-    mode: UsbMode;
-    allow: UsbAllowEntry[];
-    /** Kernel block device names treated as removable USB storage (card readers, test loop devices). */
-    treatAsUsb: string[];
-  };
-  capture: {
-    enabled: boolean;
-    minSeverity: number;
-    /** Empty: every category. */
-    categories: string[];
-    ageBand: AgeBand;
-    frames: number;
-    repeatSuppressSeconds: number;
-    customTerms: CustomTerm[];
-    /** Keyboard source: typed text, buffered in memory per window, only a match's context leaves. */
-    typedText: boolean;
-    /** OCR of the active window on focus change and at most every screenScanSeconds. */
-    screenText: boolean;
-    /** Screenshots one second apart on a typed-text match (the burst). */
-    typedFrames: number;
-    screenScanSeconds: number;
-    /** OCR seconds (single-threaded child, wall clock: an upper bound on its CPU) per hour. */
-    ocrCpuSecondsPerHour: number;
-  };
-  heartbeatSeconds: number;
-  windowSampleMs: number;
-  /** When a BYOD device is monitored (school-owned devices: always). See byod-scope.ts. */
-  byodScope: ByodScope;
-}
-
-export function defaultPolicy(): Policy {
-  return {
-    version: 0,
-    idleLock: {
-      enabled: true,
-      idleLockSeconds: 900,
-      warningSeconds: 60,
-      reportOnly: false,
-      exemptionReason: '',
-    },
-    usb: { mode: 'block-unencrypted-writes', allow: [], treatAsUsb: [] },
-    capture: {
-      enabled: true,
-      minSeverity: 3,
-      categories: [],
-      ageBand: 'secondary',
-      frames: 1,
-      repeatSuppressSeconds: 600,
-      customTerms: [],
-      typedText: true,
-      screenText: true,
-      typedFrames: 3,
-      screenScanSeconds: 60,
-      // 20 s an hour is 0.56 % of a core at most, inside the agent's 1 % with everything else.
-      ocrCpuSecondsPerHour: 20,
-    },
-    heartbeatSeconds: 60,
-    windowSampleMs: 1000,
-    byodScope: defaultByodScope(),
-  };
-}
-
-const DEFAULT_CAPTURE = defaultPolicy().capture;
-
 /**
  * Limits of sense, beyond the shape. A person editing policy gets EDIT_LIMITS: an idle lock
  * sooner than a minute after the last input (`idleLockSeconds: 1` used to be accepted) locks
  * pupils out mid-sentence, over and over. A policy already accepted somewhere (stored by the
  * collector, received by the agent) is read with RECEIVED_LIMITS, so an older stored value, or a
- * collector configured lower for a demo, does not turn into "no policy at all".
+ * collector configured lower for a demo, does not turn into "no policy at all". They are part of
+ * the declaration: policySchema(limits) is the policy's schema under those limits.
  */
 export interface PolicyLimits {
   minIdleLockSeconds: number;
@@ -122,111 +48,134 @@ export interface PolicyLimits {
 export const EDIT_LIMITS: Readonly<PolicyLimits> = { minIdleLockSeconds: 60 };
 export const RECEIVED_LIMITS: Readonly<PolicyLimits> = { minIdleLockSeconds: 1 };
 
-const DEVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const HEX4 = /^[0-9a-f]{4}$/;
+const HEX4 = { pattern: '^[0-9a-fA-F]{4}$', mustBe: 'be 4 hex digits' };
+
+export const UsbAllowEntrySchema = Section({
+  vendorId: Text(4, '', { ...HEX4, description: 'USB vendor id, 4 hex digits (stored lower case)' }),
+  productId: Text(4, '', { ...HEX4, description: 'USB product id, 4 hex digits (stored lower case)' }),
+  serial: Text(128, '', { description: 'Empty: any serial of that vendor and product.' }),
+  approvedBy: NotBlank(200, 'say who approved the device'),
+  reason: NotBlank(500, 'say why the device is approved'),
+});
+export type UsbAllowEntry = Static<typeof UsbAllowEntrySchema>;
+
+export const CustomTermSchema = Section({
+  term: NotBlank(200, 'not be empty'),
+  category: Text(64, ''),
+  severity: Int(1, 5, 3),
+});
+export type CustomTerm = Static<typeof CustomTermSchema>;
+
+/** The whole policy, its defaults and its limits: one declaration (types below are derived from it). */
+function declare(minIdleLockSeconds: number) {
+  return Section({
+    version: Int(0, Number.MAX_SAFE_INTEGER, 0, {
+      description: 'Monotonic version assigned by the collector; 0 = the built-in defaults.',
+    }),
+    idleLock: Section({
+      enabled: Bool(true),
+      idleLockSeconds: Int(Math.max(1, minIdleLockSeconds), 86_400, 900),
+      warningSeconds: Int(0, 3_600, 60),
+      reportOnly: Bool(false, {
+        description: 'Measure and report, never lock (demo agent, exempted device).',
+      }),
+      exemptionReason: Text(500, ''),
+    }),
+    usb: Section({
+      mode: OneOf(USB_MODES, 'block-unencrypted-writes'),
+      allow: List(UsbAllowEntrySchema, 1000),
+      treatAsUsb: List(
+        Text(32, '', {
+          pattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
+          mustBe: 'be a kernel block device name like "sdb" or "loop3"',
+        }),
+        64,
+        {
+          description:
+            'Kernel block device names treated as removable USB storage (card readers, test loop devices).',
+        },
+      ),
+    }),
+    capture: Section({
+      enabled: Bool(true),
+      minSeverity: Int(1, 5, 3),
+      categories: List(Text(64, ''), 64, { description: 'Empty: every category.' }),
+      ageBand: OneOf(AGE_BANDS, 'secondary'),
+      frames: Int(1, MAX_CAPTURE_FRAMES, 1),
+      repeatSuppressSeconds: Int(0, 86_400, 600),
+      customTerms: List(CustomTermSchema, 2000),
+      typedText: Bool(true, {
+        description:
+          "Keyboard source: typed text, buffered in memory per window, only a match's context leaves.",
+      }),
+      screenText: Bool(true, {
+        description: 'OCR of the active window on focus change and at most every screenScanSeconds.',
+      }),
+      typedFrames: Int(1, 5, 3, {
+        description: 'Screenshots one second apart on a typed-text match (the burst).',
+      }),
+      screenScanSeconds: Int(10, 3_600, 60),
+      // 20 s an hour is 0.56 % of a core at most, inside the agent's 1 % with everything else.
+      ocrCpuSecondsPerHour: Int(0, 3_600, 20, {
+        description: 'OCR seconds (single-threaded child, wall clock: an upper bound on its CPU) per hour.',
+      }),
+    }),
+    heartbeatSeconds: Int(5, 86_400, 60),
+    windowSampleMs: Int(100, 60_000, 1000),
+    byodScope: ByodScopeSchema,
+  });
+}
+
+const schemas = new Map<number, TObject>();
+/** The policy's schema under `limits` (JSON Schema; built once per limit). */
+export function policySchema(limits: Readonly<PolicyLimits> = EDIT_LIMITS): ReturnType<typeof declare> {
+  const min = Math.max(1, limits.minIdleLockSeconds);
+  let s = schemas.get(min);
+  if (!s) {
+    s = declare(min);
+    schemas.set(min, s);
+  }
+  return s as ReturnType<typeof declare>;
+}
+
+export type Policy = Static<ReturnType<typeof declare>>;
+
+export function defaultPolicy(): Policy {
+  return defaultsOf(policySchema());
+}
+
+const DEFAULT_CAPTURE = defaultPolicy().capture;
+
+/** What the shape cannot say: one field against another. */
+function policySense(issues: Issues, value: unknown): void {
+  const idle = asObj(asObj(value)['idleLock']);
+  const warning = idle['warningSeconds'];
+  const lock = idle['idleLockSeconds'];
+  if (typeof warning === 'number' && typeof lock === 'number' && warning >= lock && warning > 0)
+    issues.push('idleLock.warningSeconds must be shorter than idleLock.idleLockSeconds');
+}
 
 /**
- * Validates a whole policy (every field present). Throws CUST_ERR_INVALID_POLICY naming every
- * bad field; never fills a bad value with a default.
+ * Validates a whole policy (every field present; an absent byodScope is the default). Throws
+ * CUST_ERR_INVALID_POLICY naming every bad field; never fills a bad value with a default.
  */
 export function validatePolicy(input: unknown, limits: Readonly<PolicyLimits> = EDIT_LIMITS): Policy {
-  const issues: Issues = [];
-  const p = obj(issues, 'policy', input);
-  const idle = obj(issues, 'idleLock', p['idleLock']);
-  const usb = obj(issues, 'usb', p['usb']);
-  const cap = obj(issues, 'capture', p['capture']);
-  const policy: Policy = {
-    version: int(issues, 'version', p['version'], 0, Number.MAX_SAFE_INTEGER),
-    idleLock: {
-      enabled: bool(issues, 'idleLock.enabled', idle['enabled']),
-      idleLockSeconds: int(
-        issues,
-        'idleLock.idleLockSeconds',
-        idle['idleLockSeconds'],
-        Math.max(1, limits.minIdleLockSeconds),
-        86_400,
-      ),
-      warningSeconds: int(issues, 'idleLock.warningSeconds', idle['warningSeconds'], 0, 3_600),
-      reportOnly: bool(issues, 'idleLock.reportOnly', idle['reportOnly']),
-      exemptionReason: str(issues, 'idleLock.exemptionReason', idle['exemptionReason']),
-    },
-    usb: {
-      mode: oneOf(issues, 'usb.mode', usb['mode'], USB_MODES),
-      allow: list(issues, 'usb.allow', usb['allow'], 1000, (v, path) => {
-        const e = obj(issues, path, v);
-        const entry: UsbAllowEntry = {
-          vendorId: str(issues, `${path}.vendorId`, e['vendorId'], 4).toLowerCase(),
-          productId: str(issues, `${path}.productId`, e['productId'], 4).toLowerCase(),
-          serial: str(issues, `${path}.serial`, e['serial'], 128),
-          approvedBy: str(issues, `${path}.approvedBy`, e['approvedBy'], 200),
-          reason: str(issues, `${path}.reason`, e['reason']),
-        };
-        if (!HEX4.test(entry.vendorId)) issues.push(`${path}.vendorId must be 4 hex digits`);
-        if (!HEX4.test(entry.productId)) issues.push(`${path}.productId must be 4 hex digits`);
-        if (entry.approvedBy.trim() === '')
-          issues.push(`${path}.approvedBy must say who approved the device`);
-        if (entry.reason.trim() === '') issues.push(`${path}.reason must say why the device is approved`);
-        return entry;
-      }),
-      treatAsUsb: list(issues, 'usb.treatAsUsb', usb['treatAsUsb'], 64, (v, path) => {
-        const name = str(issues, path, v, 32);
-        if (!DEVICE_NAME.test(name))
-          issues.push(`${path} must be a kernel block device name like "sdb" or "loop3"`);
-        return name;
-      }),
-    },
-    capture: {
-      enabled: bool(issues, 'capture.enabled', cap['enabled']),
-      minSeverity: int(issues, 'capture.minSeverity', cap['minSeverity'], 1, 5),
-      categories: list(issues, 'capture.categories', cap['categories'], 64, (v, path) =>
-        str(issues, path, v, 64),
-      ),
-      ageBand: oneOf(issues, 'capture.ageBand', cap['ageBand'], AGE_BANDS),
-      frames: int(issues, 'capture.frames', cap['frames'], 1, MAX_CAPTURE_FRAMES),
-      repeatSuppressSeconds: int(
-        issues,
-        'capture.repeatSuppressSeconds',
-        cap['repeatSuppressSeconds'],
-        0,
-        86_400,
-      ),
-      customTerms: list(issues, 'capture.customTerms', cap['customTerms'], 2000, (v, path) => {
-        const t = obj(issues, path, v);
-        const term: CustomTerm = {
-          term: str(issues, `${path}.term`, t['term'], 200),
-          category: str(issues, `${path}.category`, t['category'], 64),
-          severity: int(issues, `${path}.severity`, t['severity'], 1, 5),
-        };
-        if (term.term.trim() === '') issues.push(`${path}.term must not be empty`);
-        return term;
-      }),
-      typedText: bool(issues, 'capture.typedText', cap['typedText']),
-      screenText: bool(issues, 'capture.screenText', cap['screenText']),
-      typedFrames: int(issues, 'capture.typedFrames', cap['typedFrames'], 1, 5),
-      screenScanSeconds: int(issues, 'capture.screenScanSeconds', cap['screenScanSeconds'], 10, 3_600),
-      ocrCpuSecondsPerHour: int(
-        issues,
-        'capture.ocrCpuSecondsPerHour',
-        cap['ocrCpuSecondsPerHour'],
-        0,
-        3_600,
-      ),
-    },
-    heartbeatSeconds: int(issues, 'heartbeatSeconds', p['heartbeatSeconds'], 5, 86_400),
-    windowSampleMs: int(issues, 'windowSampleMs', p['windowSampleMs'], 100, 60_000),
-    byodScope: validateByodScope(issues, p['byodScope']),
-  };
-  if (
-    policy.idleLock.warningSeconds >= policy.idleLock.idleLockSeconds &&
-    policy.idleLock.warningSeconds > 0
-  ) {
-    issues.push('idleLock.warningSeconds must be shorter than idleLock.idleLockSeconds');
-  }
+  const schema = policySchema(limits);
+  const value = withAbsentDefaults(schema, input);
+  const issues = schemaIssues(schema, value);
+  byodScopeRelations(issues, asObj(value)['byodScope']);
+  policySense(issues, value);
   if (issues.length > 0) {
     throw new CustodianError(ErrorCode.INVALID_POLICY, `invalid policy: ${issues.join('; ')}`, {
       details: { issues },
     });
   }
+  const policy = pick<Policy>(schema, value);
+  for (const a of policy.usb.allow) {
+    a.vendorId = a.vendorId.toLowerCase();
+    a.productId = a.productId.toLowerCase();
+  }
+  normaliseByodScope(policy.byodScope);
   return policy;
 }
 
