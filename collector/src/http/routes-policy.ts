@@ -66,6 +66,12 @@ const LayerAnswer = Type.Object({
   layer: Type.Union([Type.Object({ patch: Type.Unknown(), version: Type.Integer() }), Type.Null()], {
     description: 'the patch this layer sets and the version of its last change; null: no layer',
   }),
+  above: Type.Unknown({
+    description: "what the layer inherits: the trust default (and a group's school layer)",
+  }),
+  effective: Type.Unknown({
+    description: 'the layer over what it inherits: what its devices get before their own override',
+  }),
 });
 const LayersAnswer = Type.Object({
   effective: Type.Unknown({ description: "the device's effective policy" }),
@@ -187,7 +193,7 @@ export function policyRoutes(app: App): Route[] {
     const answer = async (ref: PolicyLayerRef, schoolId: string) => ({
       schoolId,
       ...(kind === 'group' ? { groupId: ref.id } : {}),
-      layer: (await app.policy.getLayer(ref)) ?? null,
+      ...(await app.policy.layerView(ref)),
     });
     return [
       route({

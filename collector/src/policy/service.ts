@@ -109,6 +109,28 @@ export class PolicyService {
     return l && !isEmptyPatch(l.patch) ? l : undefined;
   }
 
+  /**
+   * A school's or group's layer with what it inherits (`above`: the default and, for a group,
+   * its school's layer) and what it leaves in force (`effective`: the layer over `above`).
+   */
+  async layerView(ref: PolicyLayerRef): Promise<{
+    layer: { patch: PolicyPatch; version: number } | null;
+    above: Policy;
+    effective: Policy;
+  }> {
+    const schoolId = await this.schoolOfLayer(ref);
+    const base = await this.getDefault();
+    const above: Layer[] = [];
+    if (ref.kind === 'group') {
+      const school = await this.o.store.policy.getLayer({ kind: 'school', id: schoolId });
+      if (school) above.push({ kind: 'school', id: schoolId, ...school });
+    }
+    const layer = (await this.getLayer(ref)) ?? null;
+    const parent = mergeChain(base, above, RECEIVED_LIMITS);
+    const effective = layer ? mergeChain(parent, [{ ...ref, ...layer }], RECEIVED_LIMITS) : parent;
+    return { layer, above: parent, effective };
+  }
+
   /** The layers above the trust default for a device (upper first), and its last move's version. */
   private async chainOf(
     deviceId: string,
