@@ -21,6 +21,7 @@ import type { Logger } from '../log.ts';
 import type { Device, PolicyLayerKind, PolicyLayerRef, Store } from '../store/types.ts';
 import { DeviceGroups, type GroupDirectory } from '../tenancy/groups.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';
+import { type ChainSource, deviceChain, layersAbove } from './chain.ts';
 import { type FieldSource, isEmptyPatch, type Layer, layerScope, mergeChain, provenance } from './layers.ts';
 
 export interface PolicyServiceOptions {
@@ -120,38 +121,20 @@ export class PolicyService {
   }> {
     const schoolId = await this.schoolOfLayer(ref);
     const base = await this.getDefault();
-    const above: Layer[] = [];
-    if (ref.kind === 'group') {
-      const school = await this.o.store.policy.getLayer({ kind: 'school', id: schoolId });
-      if (school) above.push({ kind: 'school', id: schoolId, ...school });
-    }
+    const above = ref.kind === 'group' ? await layersAbove(this.chainSource, schoolId, undefined) : [];
     const layer = (await this.getLayer(ref)) ?? null;
     const parent = mergeChain(base, above, RECEIVED_LIMITS);
     const effective = layer ? mergeChain(parent, [{ ...ref, ...layer }], RECEIVED_LIMITS) : parent;
     return { layer, above: parent, effective };
   }
 
+  private get chainSource(): ChainSource {
+    return { store: this.o.store, group: (id) => this.o.groups.get(id) };
+  }
+
   /** The layers above the trust default for a device (upper first), and its last move's version. */
-  private async chainOf(
-    deviceId: string,
-    device: Device | undefined,
-  ): Promise<{ layers: Layer[]; floor: number }> {
-    const layers: Layer[] = [];
-    const schoolId = schoolOfDevice(device ?? {});
-    const school = await this.o.store.policy.getLayer({ kind: 'school', id: schoolId });
-    if (school) layers.push({ kind: 'school', id: schoolId, ...school });
-    if (device?.groupId) {
-      // A group of another school (a device moved between schools) is not on the chain.
-      const g = await this.o.groups.get(device.groupId);
-      const group =
-        g?.schoolId === schoolId
-          ? await this.o.store.policy.getLayer({ kind: 'group', id: g.id })
-          : undefined;
-      if (group) layers.push({ kind: 'group', id: device.groupId, ...group });
-    }
-    const override = await this.o.store.policy.getOverride(deviceId);
-    if (override) layers.push({ kind: 'device', id: deviceId, ...override });
-    return { layers, floor: await this.o.store.policy.moveVersion(deviceId) };
+  private chainOf(deviceId: string, device: Device | undefined): Promise<{ layers: Layer[]; floor: number }> {
+    return deviceChain(this.chainSource, deviceId, device);
   }
 
   async effective(deviceId: string): Promise<Policy> {
@@ -205,11 +188,7 @@ export class PolicyService {
     const p = patch === null ? null : patchOf(patch);
     if (p !== null) {
       const base = await this.getDefault();
-      const above: Layer[] = [];
-      if (ref.kind === 'group') {
-        const school = await this.o.store.policy.getLayer({ kind: 'school', id: schoolId });
-        if (school) above.push({ kind: 'school', id: schoolId, ...school });
-      }
+      const above = ref.kind === 'group' ? await layersAbove(this.chainSource, schoolId, undefined) : [];
       // Throws naming the bad fields.
       mergePolicy(mergeChain(base, above, RECEIVED_LIMITS), p, this.limits);
     }

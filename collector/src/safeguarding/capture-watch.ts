@@ -6,7 +6,7 @@ import { mergePolicy, type Policy, type PolicyPatch, RECEIVED_LIMITS } from '@cu
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
-import { policyAbove } from '../policy/above.ts';
+import { policyAbove } from '../policy/chain.ts';
 import type { PolicyChange, Store } from '../store/types.ts';
 
 type Capture = Policy['capture'];
