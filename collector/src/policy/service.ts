@@ -18,6 +18,7 @@ import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
+import { Mutex } from '../store/store.ts';
 import type { Device, PolicyLayerKind, PolicyLayerRef, Store } from '../store/types.ts';
 import { DeviceGroups, type GroupDirectory } from '../tenancy/groups.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';
@@ -76,6 +77,7 @@ function describe(layer: { kind: Layer['kind']; id: string }): string {
 
 export class PolicyService {
   private readonly o: PolicyServiceOptions & { groups: GroupDirectory };
+  private readonly serial = new Mutex();
   constructor(options: PolicyServiceOptions) {
     this.o = { ...options, groups: options.groups ?? new DeviceGroups({ store: options.store }) };
   }
@@ -156,7 +158,7 @@ export class PolicyService {
     };
   }
 
-  async updateDefault(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
+  private async updateDefaultNow(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
     const why = reasonOf(reason);
     const current = await this.getDefault();
     const next = mergePolicy(current, patchOf(patch), this.limits);
@@ -177,7 +179,7 @@ export class PolicyService {
    * (the configured edit limits) and against every layer and override below it. Every device
    * the layer covers gets the new version (pushed to the connected ones by ingest).
    */
-  async updateLayer(
+  private async updateLayerNow(
     ref: PolicyLayerRef,
     patch: unknown,
     reason: unknown,
@@ -218,7 +220,12 @@ export class PolicyService {
   }
 
   /** `patch` null removes the override. Returns the device's new effective policy. */
-  async updateDevice(deviceId: string, patch: unknown, reason: unknown, actor: string): Promise<Policy> {
+  private async updateDeviceNow(
+    deviceId: string,
+    patch: unknown,
+    reason: unknown,
+    actor: string,
+  ): Promise<Policy> {
     const why = reasonOf(reason);
     const device = await this.o.store.devices.get(deviceId);
     if (!device) {
@@ -251,7 +258,7 @@ export class PolicyService {
    * so it gets a new version and its new effective policy is pushed. Refused when the device's
    * override would be invalid under the new chain.
    */
-  async moveDevice(
+  private async moveDeviceNow(
     deviceId: string,
     groupId: string | null,
     reason: unknown,
@@ -298,6 +305,27 @@ export class PolicyService {
     this.o.live.emit('device', moved);
     this.o.live.emit('policy', { scope: deviceId, version });
     return this.effective(deviceId);
+  }
+
+  // Changes run one at a time: each is checked against every layer below it and then written,
+  // and two at once (a school's and one of its groups') could each pass against the other's old
+  // value and leave a chain no device can merge. In this process only (see tenancy/README.md).
+  updateDefault(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
+    return this.serial.run(() => this.updateDefaultNow(patch, reason, actor));
+  }
+  updateLayer(
+    ref: PolicyLayerRef,
+    patch: unknown,
+    reason: unknown,
+    actor: string,
+  ): Promise<{ layer: { patch: PolicyPatch; version: number } | null; version: number }> {
+    return this.serial.run(() => this.updateLayerNow(ref, patch, reason, actor));
+  }
+  updateDevice(deviceId: string, patch: unknown, reason: unknown, actor: string): Promise<Policy> {
+    return this.serial.run(() => this.updateDeviceNow(deviceId, patch, reason, actor));
+  }
+  moveDevice(deviceId: string, groupId: string | null, reason: unknown, actor: string): Promise<Policy> {
+    return this.serial.run(() => this.moveDeviceNow(deviceId, groupId, reason, actor));
   }
 
   /** The school a layer belongs to; NOT_FOUND for an unknown school or group. */

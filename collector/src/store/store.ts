@@ -63,7 +63,8 @@ export function openStore(options: OpenStoreOptions): Store {
   return new StoreImpl(options);
 }
 
-class Mutex {
+/** Runs functions one at a time, in call order (a failed one does not stop the next). */
+export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn, fn);

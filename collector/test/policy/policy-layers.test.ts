@@ -215,6 +215,27 @@ describe('policy layers', () => {
     await put(`/api/v1/devices/${dev.deviceId}/policy`, { policy: null, reason: 'undo' });
   });
 
+  it('takes two changes at once one after the other, so they cannot together break a chain', async () => {
+    await h.api('POST', '/api/v1/groups', { id: 'race', schoolId: 'north', name: 'Race' });
+    await put('/api/v1/policy/schools/north', { policy: null, reason: 'reset' });
+    const dev = await h.enrol();
+    await inSchool(dev.deviceId, 'north');
+    await put(`/api/v1/devices/${dev.deviceId}/group`, { groupId: 'race', reason: 'race' });
+    // Each is valid alone (lock 900 s by default); together the warning is longer than the lock.
+    const [school, group] = await Promise.all([
+      put('/api/v1/policy/schools/north', { policy: { idleLock: { idleLockSeconds: 300 } }, reason: 'a' }),
+      put('/api/v1/policy/groups/race', { policy: { idleLock: { warningSeconds: 500 } }, reason: 'b' }),
+    ]);
+    expect([school.status, group.status].sort()).toEqual([200, 400]);
+    const layers = await h.api('GET', `/api/v1/devices/${dev.deviceId}/policy/layers`);
+    expect(layers.status).toBe(200);
+    await put('/api/v1/policy/schools/north', {
+      policy: { idleLock: { idleLockSeconds: 600 } },
+      reason: 'back',
+    });
+    await put('/api/v1/policy/groups/race', { policy: null, reason: 'back' });
+  });
+
   it('keeps a change log per layer and raises the version of every device a change affects', async () => {
     const dev = await h.enrol();
     const before = (await h.api('GET', `/api/v1/devices/${dev.deviceId}/policy`)).json.effective.version;
