@@ -328,6 +328,11 @@ export class PolicyService {
     return this.serial.run(() => this.moveDeviceNow(deviceId, groupId, reason, actor));
   }
 
+  /** Runs `fn` in the same queue (a group's delete: no move can slip in between its check and delete). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial.run(fn);
+  }
+
   /** The school a layer belongs to; NOT_FOUND for an unknown school or group. */
   async schoolOfLayer(ref: PolicyLayerRef): Promise<string> {
     if (ref.kind === 'school') {

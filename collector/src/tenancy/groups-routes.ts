@@ -92,7 +92,10 @@ export function groupRoutes(app: App): Route[] {
       handler: async (ctx) => {
         const { groupId } = ctx.input.params;
         await visibleGroup(app, ctx.principal, groupId);
-        await app.groups.delete(groupId, ctx.input.body.reason, actorOf(ctx.principal));
+        // In the queue of policy changes: no device can be moved in between the check and the delete.
+        await app.policy.exclusive(() =>
+          app.groups.delete(groupId, ctx.input.body.reason, actorOf(ctx.principal)),
+        );
         return { deleted: groupId };
       },
     }),
