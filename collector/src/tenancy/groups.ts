@@ -105,13 +105,17 @@ export class DeviceGroups implements GroupDirectory {
   }
 
   /**
-   * Refused (409) while the group has devices or a policy layer: deleting either silently would
+   * Refused (409) while the group has (unrevoked) devices or a policy layer: deleting either silently would
    * change what those devices enforce. Move the devices out and remove the layer first.
    */
   async delete(id: string, reason: string, actor: string): Promise<void> {
     const group = await this.get(id);
     if (!group) throw new CustodianError(ErrorCode.NOT_FOUND, `group ${id} not found`);
-    const members = (await this.store.devices.list()).filter((d) => d.groupId === id);
+    // Revoked and retired devices never connect again: they do not keep a group alive (their
+    // record keeps the id; a chain ignores a group that no longer exists).
+    const members = (await this.store.devices.list()).filter(
+      (d) => d.groupId === id && d.revokedAt === undefined,
+    );
     if (members.length > 0)
       throw new CustodianError(
         ErrorCode.CONFLICT,

@@ -93,6 +93,17 @@ describe('device groups', () => {
     ).toBe(200);
     expect((await h.app.store.devices.get(dev.deviceId))?.groupId).toBeUndefined();
 
+    // A revoked device does not keep a group alive.
+    await h.api('POST', '/api/v1/groups', { id: 'leavers', schoolId: 'default', name: 'Leavers' });
+    const gone = await h.enrol();
+    await put(`/api/v1/devices/${gone.deviceId}/group`, { groupId: 'leavers', reason: 'leaver' });
+    expect((await h.api('DELETE', '/api/v1/groups/leavers', { reason: 'tidy' })).status).toBe(409);
+    const revoked = await h.api('POST', `/api/v1/devices/${gone.deviceId}/revoke`, {
+      reason: 'left the school',
+    });
+    expect(revoked.status).toBe(200);
+    expect((await h.api('DELETE', '/api/v1/groups/leavers', { reason: 'tidy' })).status).toBe(200);
+
     // A group with a policy layer: removing the group would silently change what it enforced.
     await h.api('POST', '/api/v1/groups', { id: 'layered', schoolId: 'default', name: 'Layered' });
     const layer = await put('/api/v1/policy/groups/layered', {
