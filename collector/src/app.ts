@@ -39,6 +39,8 @@ import {
 } from './store/index.ts';
 import { sealPlainRecords } from './store/seal-migration.ts';
 import type { AuditRecord, Store } from './store/types.ts';
+import { DeviceGroups } from './tenancy/groups.ts';
+import { groupRoutes } from './tenancy/groups-routes.ts';
 
 export interface AppModule {
   name: string;
@@ -60,6 +62,8 @@ export interface App {
   /** The safeguarding library compiled per policy: marks device text only the DSL may see. */
   readonly screens: TextScreens;
   readonly policy: PolicyService;
+  /** Device groups within schools (tenancy/groups.ts); `groups.schoolExists` is wired to the schools registry. */
+  readonly groups: DeviceGroups;
   readonly enrol: EnrolService;
   readonly ingest: IngestServer;
   readonly retention: RetentionJob;
@@ -192,11 +196,13 @@ async function assemble(
   const credentials = await enrol.bootstrap(env);
   hooks.authenticators.push(createAdminTokenAuthenticator(store));
 
+  const groups = new DeviceGroups({ store, now });
   const policy = new PolicyService({
     store,
     live,
     log,
     audit,
+    groups,
     limits: { minIdleLockSeconds: config.policy.minIdleLockSeconds },
   });
   await policy.init();
@@ -235,6 +241,7 @@ async function assemble(
     status,
     screens,
     policy,
+    groups,
     enrol,
     ingest,
     retention,
@@ -300,6 +307,7 @@ async function assemble(
     ...devicesRoutes(app),
     ...commandRoutes(app),
     ...policyRoutes(app),
+    ...groupRoutes(app),
     ...liveRoutes(app),
     ...retentionRoutes(app),
     ...openApiRoutes(() => router.routes),

@@ -58,6 +58,19 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/devices/:id/policy': DEVICE_READERS,
   'PUT /api/v1/devices/:id/policy': IT_ADMIN,
   'GET /api/v1/policy/changes': ['admin', 'token', 'it', 'dsl', 'governor'], // governors: anonymised
+  // tenancy: school and group policy layers, device groups (school-scoped staff: their schools only)
+  'GET /api/v1/policy/schools/:schoolId': DEVICE_READERS,
+  'PUT /api/v1/policy/schools/:schoolId': ADMIN,
+  'GET /api/v1/policy/schools/:schoolId/changes': SIGNED_IN, // governors: anonymised
+  'GET /api/v1/policy/groups/:groupId': DEVICE_READERS,
+  'PUT /api/v1/policy/groups/:groupId': ADMIN,
+  'GET /api/v1/policy/groups/:groupId/changes': SIGNED_IN, // governors: anonymised
+  'GET /api/v1/devices/:id/policy/layers': DEVICE_READERS,
+  'GET /api/v1/groups': DEVICE_READERS,
+  'POST /api/v1/groups': ADMIN,
+  'PATCH /api/v1/groups/:groupId': ADMIN,
+  'DELETE /api/v1/groups/:groupId': ADMIN,
+  'PUT /api/v1/devices/:id/group': ADMIN,
   'GET /api/v1/live': DEVICE_READERS,
   'POST /api/v1/retention/purge': ADMIN,
   'GET /api/v1/retention/runs': ADMIN,

@@ -110,6 +110,8 @@ export class StaffAuth {
       role: user.role,
       sessionId: found.session.idHash,
       csrfToken: found.session.csrfToken,
+      // Tenancy: a school-scoped account carries its schools on every request (scopeOf).
+      ...(user.schools ? { schools: user.schools } : {}),
     };
   }
 

@@ -35,6 +35,8 @@ export interface UserRecord {
   mfa?: MfaState;
   /** An enrolment started but not yet confirmed with a code. */
   mfaPending?: { secret: string; createdAt: number };
+  /** The schools this account may see (tenancy/model.ts); absent: trust-wide. */
+  schools?: readonly string[];
 }
 
 export interface SsoLink {

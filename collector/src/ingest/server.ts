@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { EnrolService } from '../enrol/service.ts';
-import type { LiveHub } from '../live/hub.ts';
+import type { LiveHub, PolicyEvent } from '../live/hub.ts';
 import type { StatusTracker } from '../live/status.ts';
 import type { Logger } from '../log.ts';
 import type { MetricCounts } from '../metrics/counts.ts';
@@ -117,11 +117,12 @@ export class IngestServer {
 
   /** Subscribes to policy and device changes. */
   start(): void {
-    const onPolicy = ({ scope }: { scope: string }) => {
+    const onPolicy = ({ scope, devices }: PolicyEvent) => {
+      // A school or group layer names the devices it covers; only those connected here get it.
       const targets =
         scope === 'default'
           ? [...this.byDevice.values()]
-          : [this.byDevice.get(scope)].filter((s) => s !== undefined);
+          : (devices ?? [scope]).map((id) => this.byDevice.get(id)).filter((s) => s !== undefined);
       for (const s of targets) {
         s.pushPolicy().catch((err: unknown) =>
           this.o.log.error({ err, deviceId: s.device?.id }, 'policy push failed'),

@@ -102,8 +102,15 @@ export class TextScreens {
 
   constructor(options: { policy: PolicyService; live: LiveHub }) {
     this.policy = options.policy;
-    options.live.on('policy', ({ scope }) => {
-      if (scope === 'default') {
+    options.live.on('policy', ({ scope, devices }) => {
+      if (devices) {
+        // A school or group layer: every device it covers that has a screen here (the others
+        // compile theirs at their Hello).
+        for (const id of devices) {
+          if (!this.byDevice.has(id)) continue;
+          void this.forDevice(id).catch(() => undefined);
+        }
+      } else if (scope === 'default') {
         this.byDevice.clear();
         // The previous default's screen stays until the new one is compiled: init() reads the
         // store, and a request in between must not find no screen at all (a 500 on PostgreSQL).

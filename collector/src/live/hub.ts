@@ -22,6 +22,16 @@ export interface LiveEvent {
   sensitive?: string[];
 }
 
+/**
+ * A policy change. `scope`: 'default' (every device), a device id, or `school:<id>` /
+ * `group:<id>` with `devices`, the ids of every device that layer covers.
+ */
+export interface PolicyEvent {
+  scope: string;
+  version: number;
+  devices?: readonly string[];
+}
+
 export interface LiveEventMap {
   /** A new (non-duplicate) event was stored. */
   event: [LiveEvent];
@@ -31,8 +41,8 @@ export interface LiveEventMap {
   status: [DeviceLiveStatus];
   /** A device was enrolled, re-enrolled or revoked. */
   device: [Device];
-  /** Policy changed; `scope` is 'default' or a device id. */
-  policy: [{ scope: string; version: number }];
+  /** Policy changed (see PolicyEvent). */
+  policy: [PolicyEvent];
 }
 
 export class LiveHub extends EventEmitter<LiveEventMap> {

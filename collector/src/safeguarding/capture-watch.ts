@@ -2,10 +2,11 @@
 // admins edit policy, and a quiet `capture.enabled = false` on a pupil's laptop would otherwise
 // go unseen by the one person it matters to. Listens for policy changes (post-commit), compares
 // the capture settings before and after, and stores a notification for the DSL.
-import { mergePolicy, type Policy, type PolicyPatch } from '@custodian/policy';
+import { mergePolicy, type Policy, type PolicyPatch, RECEIVED_LIMITS } from '@custodian/policy';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
+import { policyAbove } from '../policy/chain.ts';
 import type { PolicyChange, Store } from '../store/types.ts';
 
 type Capture = Policy['capture'];
@@ -37,10 +38,11 @@ async function captureOf(
     if (!change.old || !change.new) return undefined;
     return { before: (change.old as Policy).capture, after: (change.new as Policy).capture };
   }
-  const base = await store.policy.getDefault();
+  // A school or group layer, or a device override: merged onto what is above it on its chain.
+  const base = await policyAbove(store, change.scope);
   if (!base) return undefined;
   const effective = (patch: PolicyChange['old']) =>
-    (patch ? mergePolicy(base, patch as PolicyPatch) : base).capture;
+    (patch ? mergePolicy(base, patch as PolicyPatch, RECEIVED_LIMITS) : base).capture;
   return { before: effective(change.old), after: effective(change.new) };
 }
 
@@ -58,7 +60,12 @@ export function watchCapture(deps: { store: Store; live: LiveHub; log?: Logger |
       if (!capture) return;
       const reasons = captureLowered(capture.before, capture.after);
       if (reasons.length === 0) return;
-      const where = scope === 'default' ? 'the default policy' : `device ${scope}`;
+      const where =
+        scope === 'default'
+          ? 'the default policy'
+          : scope.includes(':')
+            ? `the ${scope.replace(':', ' ')} layer`
+            : `device ${scope}`;
       await notifications.notify(
         'dsl',
         'capture.lowered',

@@ -95,6 +95,11 @@ export const K = {
   policyOverridePrefix: () => `po${SEP}`,
   policyChange: (at: number, id: string) => `pc${SEP}${padTime(at)}${SEP}${keyPart('changeId', id)}`,
   policyChangePrefix: () => `pc${SEP}`,
+  /** A school's or a group's policy patch (tenancy: trust default -> school -> group -> device). */
+  policyLayer: (kind: 'school' | 'group', id: string) => `pl${SEP}${kind}${SEP}${keyPart('layerId', id)}`,
+  policyLayerPrefix: (kind: 'school' | 'group') => `pl${SEP}${kind}${SEP}`,
+  /** The policy version given to a device when it moved between groups (its chain changed). */
+  policyMove: (deviceId: string) => `pm${SEP}${keyPart('deviceId', deviceId)}`,
   status: (deviceId: string) => `ls${SEP}${keyPart('deviceId', deviceId)}`,
   statusPrefix: () => `ls${SEP}`,
   purge: (at: number, id: string) => `pg${SEP}${padTime(at)}${SEP}${keyPart('purgeId', id)}`,

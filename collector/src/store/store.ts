@@ -35,6 +35,9 @@ import type {
   KvNamespace,
   KvOp,
   PolicyChange,
+  PolicyLayer,
+  PolicyLayerKind,
+  PolicyLayerRef,
   PolicyStore,
   PurgeRun,
   ReplacementRequest,
@@ -60,7 +63,8 @@ export function openStore(options: OpenStoreOptions): Store {
   return new StoreImpl(options);
 }
 
-class Mutex {
+/** Runs functions one at a time, in call order (a failed one does not stop the next). */
+export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn, fn);
@@ -522,6 +526,70 @@ class Policies extends StorePart implements PolicyStore {
       return version;
     });
   }
+  async getLayer(layer: PolicyLayerRef) {
+    return this.s.getJson<PolicyLayer>(K.policyLayer(layer.kind, layer.id));
+  }
+  async listLayers(kind: PolicyLayerKind) {
+    return (await this.s.scanJson<PolicyLayer>(K.policyLayerPrefix(kind))).map(([k, v]) => ({
+      id: k.slice(k.lastIndexOf(SEP) + 1),
+      ...v,
+    }));
+  }
+  async setLayer(
+    layer: PolicyLayerRef,
+    patch: PolicyPatch | null,
+    change: { actor: string; reason: string },
+    audit?: AuditInput,
+  ) {
+    const key = K.policyLayer(layer.kind, layer.id);
+    return this.s.withLock(async () => {
+      const current = await this.getLayer(layer);
+      const old = current && Object.keys(current.patch).length > 0 ? current.patch : null;
+      const version = await this.nextVersion();
+      // As for overrides: a removed layer keeps an empty patch with the new version, so the
+      // effective version of its devices still rises.
+      const ops: KvOp[] = [
+        { type: 'put', key, value: toJsonBytes({ patch: patch ?? {}, version }) },
+        { type: 'put', key: K.policyVersion(), value: toJsonBytes(version) },
+        this.changeOp(`${layer.kind}:${layer.id}`, old, patch, change, version),
+      ];
+      if (audit)
+        ops.push((this.s.audit as Audit).prepare({ ...audit, details: { ...audit.details, version } }).op);
+      await this.s.write(ops);
+      return version;
+    });
+  }
+  async deleteLayer(layer: PolicyLayerRef) {
+    await this.s.write([{ type: 'del', key: K.policyLayer(layer.kind, layer.id) }]);
+  }
+  async moveDevice(
+    deviceId: string,
+    groupId: string | null,
+    change: { actor: string; reason: string },
+    audit?: AuditInput,
+  ) {
+    return this.s.withLock(async () => {
+      const current = await this.s.devices.get(deviceId);
+      if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `device ${deviceId} not found`);
+      const { groupId: from, ...rest } = current;
+      const device: Device = groupId === null ? rest : { ...rest, groupId };
+      const version = await this.nextVersion();
+      const override = (await this.getOverride(deviceId))?.patch ?? null;
+      const ops: KvOp[] = [
+        ...deviceOps(device, current),
+        { type: 'put', key: K.policyMove(deviceId), value: toJsonBytes(version) },
+        { type: 'put', key: K.policyVersion(), value: toJsonBytes(version) },
+        this.changeOp(deviceId, override, override, change, version, { from: from ?? null, to: groupId }),
+      ];
+      if (audit)
+        ops.push((this.s.audit as Audit).prepare({ ...audit, details: { ...audit.details, version } }).op);
+      await this.s.write(ops);
+      return { device, version };
+    });
+  }
+  async moveVersion(deviceId: string) {
+    return (await this.s.getJson<number>(K.policyMove(deviceId))) ?? 0;
+  }
   async changes(q: { scope?: string; limit?: number; cursor?: string } = {}) {
     const prefix = K.policyChangePrefix();
     const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
@@ -547,6 +615,7 @@ class Policies extends StorePart implements PolicyStore {
     next: PolicyChange['new'],
     change: { actor: string; reason: string },
     version: number,
+    move?: PolicyChange['move'],
   ): KvOp {
     // Version is part of the key order too: two changes in one millisecond keep their order.
     const at = this.s.now();
@@ -559,6 +628,7 @@ class Policies extends StorePart implements PolicyStore {
       new: next,
       reason: change.reason,
       version,
+      ...(move ? { move } : {}),
     };
     return {
       type: 'put',

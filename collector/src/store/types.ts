@@ -404,12 +404,26 @@ export interface PolicyChange {
   id: string;
   at: number;
   actor: string;
-  /** 'default' or a device id. */
+  /** 'default', `school:<id>`, `group:<id>` or a device id (a device id never holds a colon). */
   scope: string;
   /** Whole default policy, or the device's override patch (null = none). */
   old: Policy | PolicyPatch | null;
   new: Policy | PolicyPatch | null;
   reason: string;
+  version: number;
+  /** A device moved between groups (its chain of layers changed; old/new are its override). */
+  move?: { from: string | null; to: string | null };
+}
+
+/** A policy layer between the trust default and a device override (tenancy/README.md). */
+export type PolicyLayerKind = 'school' | 'group';
+export interface PolicyLayerRef {
+  kind: PolicyLayerKind;
+  id: string;
+}
+/** A stored layer; a removed layer keeps an empty patch with the version of its removal. */
+export interface PolicyLayer {
+  patch: PolicyPatch;
   version: number;
 }
 
@@ -425,6 +439,33 @@ export interface PolicyStore {
     patch: PolicyPatch | null,
     change: { actor: string; reason: string },
   ): Promise<number>;
+  getLayer(layer: PolicyLayerRef): Promise<PolicyLayer | undefined>;
+  listLayers(kind: PolicyLayerKind): Promise<(PolicyLayer & { id: string })[]>;
+  /**
+   * Sets (null: empties) a school or group layer: next version, the change record (scope
+   * `school:<id>` / `group:<id>`) and `audit` in one atomic batch. Returns the version.
+   */
+  setLayer(
+    layer: PolicyLayerRef,
+    patch: PolicyPatch | null,
+    change: { actor: string; reason: string },
+    audit?: AuditInput,
+  ): Promise<number>;
+  /** Deletes a layer record (a deleted group's, once it is empty and has no devices). */
+  deleteLayer(layer: PolicyLayerRef): Promise<void>;
+  /**
+   * Moves a device into a group (null: out of any): the device record, a new version for the
+   * device (so its effective version rises whatever the new chain's versions), the change record
+   * and `audit` in one atomic batch. Throws CUST_ERR_NOT_FOUND for an unknown device.
+   */
+  moveDevice(
+    deviceId: string,
+    groupId: string | null,
+    change: { actor: string; reason: string },
+    audit?: AuditInput,
+  ): Promise<{ device: Device; version: number }>;
+  /** The version the device's last move gave it (0: never moved). */
+  moveVersion(deviceId: string): Promise<number>;
   /** Newest first. */
   changes(q?: { scope?: string; limit?: number; cursor?: string }): Promise<{
     records: PolicyChange[];

@@ -98,7 +98,35 @@ describe('OpenAPI document', () => {
       reason: 'openapi test',
     });
     expect(put.status).toBe(200);
+    // Tenancy: a group with a layer, a device in it (the layers answer names each layer).
+    const oa = await h.api('POST', '/api/v1/groups', { id: 'oa-group', schoolId: 'default', name: 'Year 7' });
+    expect(oa.status).toBe(200);
+    const dev = await h.enrol();
+    const moved = await h.api('PUT', `/api/v1/devices/${dev.deviceId}/group`, {
+      groupId: 'oa-group',
+      reason: 'openapi test',
+    });
+    expect(moved.status).toBe(200);
+    const layer = (kind: 'schools' | 'groups', id: string, seconds: number) => () =>
+      h.api('PUT', `/api/v1/policy/${kind}/${id}`, {
+        policy: { idleLock: { idleLockSeconds: seconds } },
+        reason: 'openapi test',
+      });
     const calls: Record<string, () => Promise<{ status: number; json: unknown }>> = {
+      'PUT /api/v1/policy/schools/:schoolId': layer('schools', 'default', 600),
+      'GET /api/v1/policy/schools/:schoolId': () => h.api('GET', '/api/v1/policy/schools/default'),
+      'GET /api/v1/policy/schools/:schoolId/changes': () =>
+        h.api('GET', '/api/v1/policy/schools/default/changes'),
+      'PUT /api/v1/policy/groups/:groupId': layer('groups', 'oa-group', 300),
+      'GET /api/v1/policy/groups/:groupId': () => h.api('GET', '/api/v1/policy/groups/oa-group'),
+      'GET /api/v1/policy/groups/:groupId/changes': () =>
+        h.api('GET', '/api/v1/policy/groups/oa-group/changes'),
+      'GET /api/v1/devices/:id/policy/layers': () =>
+        h.api('GET', `/api/v1/devices/${dev.deviceId}/policy/layers`),
+      'GET /api/v1/groups': () => h.api('GET', '/api/v1/groups'),
+      'POST /api/v1/groups': () => h.api('POST', '/api/v1/groups', { schoolId: 'default', name: 'Year 8' }),
+      'PATCH /api/v1/groups/:groupId': () =>
+        h.api('PATCH', '/api/v1/groups/oa-group', { name: 'Year 7 (2026)' }),
       'POST /api/v1/enrol/codes': () => h.api('POST', '/api/v1/enrol/codes', {}),
       'GET /api/v1/enrol/codes': () => h.api('GET', '/api/v1/enrol/codes'),
       'GET /api/v1/policy/changes': () => h.api('GET', '/api/v1/policy/changes'),

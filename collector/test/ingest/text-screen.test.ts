@@ -8,6 +8,7 @@ import { LiveHub } from '../../src/live/hub.ts';
 import { createLogger } from '../../src/log.ts';
 import { PolicyService } from '../../src/policy/service.ts';
 import { openMemoryStore } from '../../src/store/index.ts';
+import { DeviceGroups } from '../../src/tenancy/groups.ts';
 
 async function screens() {
   const store = openMemoryStore();
@@ -99,5 +100,34 @@ describe('text screen', () => {
     expect((await s.forDevice('d1')).matches('the zorblax page')).toBe(false);
     await policy.updateDevice('d1', { capture: { customTerms: custom.capture.customTerms } }, 'test', 'it1');
     await expect.poll(() => s.cached('d1').matches('the zorblax page')).toBe(true);
+  });
+
+  it("follows a group layer's custom terms on the devices of that group only", async () => {
+    const { s, policy, store } = await screens();
+    const groups = new DeviceGroups({ store });
+    await groups.create({ id: 'y7', schoolId: 'default', name: 'Year 7' }, 'admin1');
+    const device = (id: string, groupId?: string) => ({
+      id,
+      kind: 'school' as const,
+      machineId: `m-${id}`,
+      hostname: id,
+      os: 'linux',
+      serial: 'S',
+      keyHash: '0',
+      enrolledAt: 1,
+      ...(groupId ? { groupId } : {}),
+    });
+    await store.devices.put(device('in', 'y7'));
+    await store.devices.put(device('out'));
+    expect((await s.forDevice('in')).matches('the zorblax page')).toBe(false);
+    expect((await s.forDevice('out')).matches('the zorblax page')).toBe(false);
+    await policy.updateLayer(
+      { kind: 'group', id: 'y7' },
+      { capture: { customTerms: [{ term: 'zorblax', category: 'custom', severity: 1 }] } },
+      'year 7 word',
+      'admin1',
+    );
+    await expect.poll(() => s.cached('in').matches('the zorblax page')).toBe(true);
+    expect(s.cached('out').matches('the zorblax page')).toBe(false);
   });
 });

@@ -97,4 +97,21 @@ describe('policy change log and capture notifications (issue 10 item 7)', () => 
       expect(r.text, role).not.toContain(SECRET_REASON);
     }
   });
+
+  it('notifies the DSL when a school or group layer lowers capture, merged over the layers above', async () => {
+    const layer = await as.admin.req('PUT', '/api/v1/policy/schools/default', {
+      policy: { capture: { enabled: false } },
+      reason: 'school wants it off',
+    });
+    expect(layer.status).toBe(200);
+    const notices = await waitForNotices(3);
+    expect(notices[0]?.details.scope).toBe('school:default');
+    expect(notices[0]?.details.changes).toEqual(['capture switched off']);
+    expect(notices[0]?.subject).toContain('the school default layer');
+    // Governors read the layer's log anonymised.
+    const gov = await as.governor.req('GET', '/api/v1/policy/schools/default/changes');
+    expect(gov.status).toBe(200);
+    expect(gov.json.anonymised).toBe(true);
+    expect(gov.json.records[0]).toMatchObject({ scope: 'school:default', actor: 'staff', reason: null });
+  });
 });

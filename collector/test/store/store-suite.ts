@@ -288,6 +288,63 @@ export function storeSuite(name: string, factory: StoreFactory): void {
       expect((await store.policy.changes({ scope: 'default' })).records.length).toBe(2);
     });
 
+    it('policy layers (tenancy): school and group layers, device moves, one version counter', async () => {
+      const p1 = await store.policy.setDefault(defaultPolicy(), { actor: 'system', reason: 'init' });
+      await store.devices.put(device('d1'));
+      const v2 = await store.policy.setLayer(
+        { kind: 'school', id: 'north' },
+        { idleLock: { idleLockSeconds: 600 } },
+        { actor: 'admin1', reason: 'north locks sooner' },
+        { actor: 'admin1', action: 'policy.change', target: 'policy:school:north' },
+      );
+      const v3 = await store.policy.setLayer(
+        { kind: 'group', id: 'y7' },
+        { heartbeatSeconds: 30 },
+        { actor: 'admin1', reason: 'year 7' },
+      );
+      const moved = await store.policy.moveDevice(
+        'd1',
+        'y7',
+        { actor: 'admin1', reason: 'new pupil' },
+        { actor: 'admin1', action: 'device.group', target: 'device:d1' },
+      );
+      const v5 = await store.policy.setLayer({ kind: 'school', id: 'north' }, null, {
+        actor: 'admin1',
+        reason: 'back to the trust default',
+      });
+      expect([p1.version, v2, v3, moved.version, v5]).toEqual([1, 2, 3, 4, 5]);
+      expect(moved.device.groupId).toBe('y7');
+      expect((await store.devices.get('d1'))?.groupId).toBe('y7');
+      expect(await store.policy.moveVersion('d1')).toBe(4);
+      expect(await store.policy.moveVersion('d2')).toBe(0);
+      // A removed layer keeps an empty patch with the version of its removal.
+      expect(await store.policy.getLayer({ kind: 'school', id: 'north' })).toEqual({ patch: {}, version: 5 });
+      expect(await store.policy.listLayers('group')).toEqual([
+        { id: 'y7', patch: { heartbeatSeconds: 30 }, version: 3 },
+      ]);
+      const log = await store.policy.changes();
+      expect(log.records.map((c) => [c.scope, c.version])).toEqual([
+        ['school:north', 5],
+        ['d1', 4],
+        ['group:y7', 3],
+        ['school:north', 2],
+        ['default', 1],
+      ]);
+      expect(log.records[0]).toMatchObject({ old: { idleLock: { idleLockSeconds: 600 } }, new: null });
+      expect(log.records[1]).toMatchObject({ move: { from: null, to: 'y7' }, reason: 'new pupil' });
+      // The audit records went in the same batches, with the version.
+      const audit = await store.audit.list();
+      expect(audit.records.map((r) => [r.target, r.details?.['version']]).sort()).toEqual([
+        ['device:d1', 4],
+        ['policy:school:north', 2],
+      ]);
+      await expect(
+        store.policy.moveDevice('nope', 'y7', { actor: 'admin1', reason: 'x' }),
+      ).rejects.toMatchObject({ code: 'CUST_ERR_NOT_FOUND' });
+      await store.policy.deleteLayer({ kind: 'group', id: 'y7' });
+      expect(await store.policy.listLayers('group')).toEqual([]);
+    });
+
     it('kv namespaces: isolated, ordered, update under lock', async () => {
       const users = store.kv<{ name: string }>('users');
       const sessions = store.kv<number>('sessions');

@@ -169,6 +169,26 @@ export const api = {
   /** @param {unknown} policy @param {string} reason */
   putPolicy: (policy, reason) => request('PUT', '/policy', { policy, reason }),
   policyChanges: () => request('GET', '/policy/changes'),
+  // policy layers (trust default -> school -> group -> device) and device groups (tenancy)
+  /** @param {'schools' | 'groups'} kind @param {string} id */
+  policyLayer: (kind, id) => request('GET', `/policy/${kind}/${enc(id)}`),
+  /** @param {'schools' | 'groups'} kind @param {string} id @param {unknown} policy @param {string} reason */
+  putPolicyLayer: (kind, id, policy, reason) =>
+    request('PUT', `/policy/${kind}/${enc(id)}`, { policy, reason }),
+  /** @param {'schools' | 'groups'} kind @param {string} id */
+  policyLayerChanges: (kind, id) => request('GET', `/policy/${kind}/${enc(id)}/changes`),
+  /** @param {string} id */
+  devicePolicyLayers: (id) => request('GET', `/devices/${enc(id)}/policy/layers`),
+  groups: () => request('GET', '/groups'),
+  /** @param {{ schoolId: string, name: string }} body */
+  createGroup: (body) => request('POST', '/groups', body),
+  /** @param {string} id @param {string} name */
+  renameGroup: (id, name) => request('PATCH', `/groups/${enc(id)}`, { name }),
+  /** @param {string} id @param {string} reason */
+  deleteGroup: (id, reason) => request('DELETE', `/groups/${enc(id)}`, { reason }),
+  /** @param {string} id @param {string | null} groupId @param {string} reason */
+  moveDeviceToGroup: (id, groupId, reason) =>
+    request('PUT', `/devices/${enc(id)}/group`, { groupId, reason }),
   /** @param {{ ttlHours?: number, note?: string }} body */
   createEnrolCode: (body) => request('POST', '/enrol/codes', body),
   enrolCodes: () => request('GET', '/enrol/codes'),

@@ -21,9 +21,31 @@ const AGE_BANDS = OPTIONS.ageBands;
 const CATEGORIES = OPTIONS.categories;
 
 /**
+ * A school's or group's layer saves only what it sets: the fields that differ from what it
+ * inherits (`above`), plus the fields it set before (kept, so saving does not drop them). The
+ * whole form would otherwise pin every field and nothing changed above would reach its devices.
+ * @param {any} full the form's values @param {any} above @param {any} existing the layer's patch
+ */
+export function layerPatch(full, above, existing) {
+  /** @type {Record<string, Record<string, unknown>>} */
+  const out = {};
+  for (const [section, fields] of Object.entries(full)) {
+    for (const [name, value] of Object.entries(/** @type {Record<string, unknown>} */ (fields))) {
+      const inherited = above?.[section]?.[name];
+      const setBefore = existing?.[section] !== undefined && name in existing[section];
+      if (setBefore || JSON.stringify(value) !== JSON.stringify(inherited)) {
+        out[section] = { ...out[section], [name]: value };
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * @param {any} policy the current policy (full shape from @custodian/policy)
  * @param {(patch: any, reason: string) => Promise<void>} save
- * @param {{ title: string, readOnly?: boolean }} opts
+ * @param {{ title: string, readOnly?: boolean, layer?: { above: any, patch: any } }} opts
+ *   `layer`: edit a school or group layer (saves layerPatch, not the whole form)
  */
 export function policyForm(policy, save, opts) {
   const p = policy ?? {};
@@ -181,7 +203,10 @@ export function policyForm(policy, save, opts) {
         };
         status.say('Saving…');
         try {
-          await save(patch, reason.value.trim());
+          await save(
+            opts.layer ? layerPatch(patch, opts.layer.above, opts.layer.patch) : patch,
+            reason.value.trim(),
+          );
           reason.value = '';
           status.say('Saved. Connected devices receive the new policy now.', 'ok');
         } catch (err) {

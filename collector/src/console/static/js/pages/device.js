@@ -9,6 +9,7 @@ import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
 import { deviceView, listOf } from '../model.js';
 import { policyForm } from '../policy-form.js';
+import { fillDeviceLayers } from '../policy-layers.js';
 import { loading, renderError, table } from '../ui.js';
 
 const PAGE = 50;
@@ -200,6 +201,7 @@ export async function render(main, ctx) {
     loading(),
   );
   const policy = h('section', { class: 'policy-slot' }, loading('Loading policy'));
+  const layers = h('section', { class: 'layers-slot' }, loading('Loading policy layers'));
   const commands = deviceCommands(id, ctx.user.role === 'admin' || ctx.user.role === 'it');
   commands.update(d);
   // Identity: enrolment, replacement, clone suspicion; revoke / retire (admin, IT).
@@ -222,12 +224,14 @@ export async function render(main, ctx) {
     identity.el,
     timeline,
     usbHistory,
+    layers,
     policy,
   );
   void loadPage(0);
   void fillInventory(inventory, id, d);
   void fillUsbHistory(usbHistory, id);
   void fillPolicy(policy, id, ctx.user.role === 'admin' || ctx.user.role === 'it');
+  void fillDeviceLayers(layers, id, ctx.user.role === 'admin', d.raw);
 
   const off = onLive('*', async ({ data }) => {
     if ((data?.deviceId ?? data?.device?.id ?? data?.id) !== id) return;

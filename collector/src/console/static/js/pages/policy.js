@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { ext, extLong, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
 import { policyForm } from '../policy-form.js';
+import { layersSection } from '../policy-layers.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
@@ -19,7 +20,7 @@ export async function render(main, ctx) {
     h('h2', { id: 'log-h' }, 'Change log'),
     loading(),
   );
-  mount(main, h('h1', null, 'Policy & enrolment'), policySlot, codesSlot, logSlot);
+  mount(main, h('h1', null, 'Policy & enrolment'), policySlot, layersSection(isAdmin), codesSlot, logSlot);
 
   const loadLog = async () => {
     try {
@@ -44,8 +45,8 @@ export async function render(main, ctx) {
                     h(
                       'td',
                       null,
-                      c.scope === 'default'
-                        ? 'default'
+                      c.scope === 'default' || String(c.scope).includes(':')
+                        ? ext(c.scope, 60)
                         : h('a', { href: `#/devices/${encodeURIComponent(c.scope)}` }, ext(c.scope, 40)),
                     ),
                     h('td', null, `v${c.version}`),
@@ -70,7 +71,10 @@ export async function render(main, ctx) {
           await api.putPolicy(patch, reason);
           void loadLog();
         },
-        { title: 'Default policy (every device without an override)', readOnly: !canEdit },
+        {
+          title: 'Trust default policy (every device, under its school, group and own layers)',
+          readOnly: !canEdit,
+        },
       ),
     );
   } catch (err) {
