@@ -18,6 +18,7 @@ import { SIGN_IN_SETTINGS_NS, type SignInSettings, SignInSettingsStore } from '.
 import { ssoRoutes } from './sso-routes.ts';
 import { StaffAuth } from './staff-auth.ts';
 import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
+import { Schools } from '../tenancy/schools.ts';
 import { type UserRecord, UserService } from './users.ts';
 
 export interface AuthModuleOptions {
@@ -58,9 +59,11 @@ const SWEEP_MS = 10 * 60_000;
 
 /** The parts of the App this module uses (tests build just these). */
 export type AuthHost = Pick<App, 'store' | 'router' | 'authenticators' | 'config' | 'log' | 'audit'> &
-  Partial<Pick<App, 'counts'>>;
+  Partial<Pick<App, 'counts' | 'schools'>>;
 
 export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}): Promise<InstalledAuth> {
+  // Tests that install auth on a bare host get the registry over the same store.
+  const schools = app.schools ?? new Schools(app.store);
   const users = new UserService({
     kv: app.store.kv<UserRecord>('users'),
     withLock: (fn) => app.store.withLock(fn),
@@ -124,7 +127,17 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   const oidc = new OidcClient(options.now ? { now: options.now } : {});
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, gate, dsl, settings, mfa, audit: app.store.audit, counts: app.counts }),
+    ...authRoutes({
+      auth,
+      throttle,
+      gate,
+      dsl,
+      settings,
+      mfa,
+      audit: app.store.audit,
+      counts: app.counts,
+      schoolExists: (id) => schools.exists(id),
+    }),
     ...mfaRoutes({ auth, mfa, throttle: mfaThrottle, audit: app.store.audit }),
     ...ssoRoutes({
       auth,

@@ -11,6 +11,7 @@ import type { MfaService } from './mfa.ts';
 import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
+import { managesAccount } from '../tenancy/staff-scope.ts';
 import { publicUser } from './users.ts';
 
 export interface MfaRouteDeps {
@@ -115,6 +116,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/mfa/enrol',
       access: ROLES,
+      tenancy: 'none',
       schema: { body: Body({}), summary: 'Start TOTP enrolment: the secret and otpauth:// URI, shown once' },
       handler: async (ctx) => {
         const p = staffPrincipal(ctx.principal);
@@ -129,6 +131,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/mfa/confirm',
       access: ROLES,
+      tenancy: 'none',
       schema: {
         body: Body({ code: Code }),
         summary: 'Finish enrolment with a code: answers the recovery codes, shown once',
@@ -153,6 +156,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/users/:id/mfa-reset',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         params: IdParams('user'),
         body: Body({ reason: Reason() }),
@@ -161,7 +165,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       handler: async (ctx) => {
         const id = ctx.input.params.id;
         const before = await auth.users.get(id);
-        if (!before) throw notFound('user');
+        if (!before || !managesAccount(ctx.principal, before)) throw notFound('user');
         const user = await mfa.reset(id);
         await auth.sessions.revokeUser(id);
         await audit(deps.audit, ctx.principal, AUDIT.mfaReset, `user:${id}`, ctx.ip, {

@@ -110,6 +110,8 @@ export class StaffAuth {
       role: user.role,
       sessionId: found.session.idHash,
       csrfToken: found.session.csrfToken,
+      // Read from the account at every request: a changed school list applies to the next one.
+      ...(user.schools !== undefined ? { schools: user.schools } : {}),
     };
   }
 

@@ -33,6 +33,8 @@ export interface UserRecord {
   mfa?: MfaState;
   /** An enrolment started but not yet confirmed with a code. */
   mfaPending?: { secret: string; createdAt: number };
+  /** Tenancy: the schools this account may see (sorted); absent = trust-wide (tenancy/staff-scope.ts). */
+  schools?: readonly string[];
 }
 
 export interface SsoLink {
@@ -175,6 +177,7 @@ export class UserService {
       role: unknown;
       password?: unknown;
       mustChangePassword?: unknown;
+      schools?: readonly string[] | undefined;
     },
     createdBy: string,
     opts: { skipPolicy?: boolean } = {},
@@ -212,6 +215,7 @@ export class UserService {
       createdAt: now,
       updatedAt: now,
       createdBy,
+      ...(input.schools !== undefined ? { schools: input.schools } : {}),
     };
     await this.withLock(async () => {
       if (await this.byUsername(username))
@@ -276,6 +280,13 @@ export class UserService {
   /** Active admins other than `exceptId`: the last one may not be demoted or disabled. */
   async otherActiveAdmins(exceptId: string): Promise<number> {
     return (await this.list()).filter((u) => u.role === 'admin' && !u.disabled && u.id !== exceptId).length;
+  }
+
+  /** Active trust-wide admins other than `exceptId`: the last one may not be limited to some schools. */
+  async otherTrustWideAdmins(exceptId: string): Promise<number> {
+    return (await this.list()).filter(
+      (u) => u.role === 'admin' && !u.disabled && u.id !== exceptId && u.schools === undefined,
+    ).length;
   }
 
   private async require(id: string): Promise<UserRecord> {
