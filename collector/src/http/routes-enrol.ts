@@ -3,9 +3,8 @@ import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import type { EnrolResult } from '../enrol/service.ts';
-import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 import { SchoolId } from '../tenancy/schools-routes.ts';
-import { inScope, isTrustWide, schoolOfRecord } from '../tenancy/scope.ts';
+import { inScope, isTrustWide, schoolForNew, schoolOfRecord } from '../tenancy/scope.ts';
 import { HttpError, notFound, type Principal, type Route, route } from './router.ts';
 import { Body, IdParams, Literals, QueryInt, Reason, Text } from './schema.ts';
 
@@ -72,24 +71,6 @@ const CodeBody = Body({
   note: Type.Optional(Text(0, 200, 'a note for IT (who the code is for)')),
   schoolId: Type.Optional(SchoolId('the school the device joins (default: yours, or the default school)')),
 });
-
-/**
- * The school an enrol code or secret is for: the one named (it must exist and be in the
- * caller's scope, else 404 as if it did not exist), or the caller's only school, or the default
- * school for trust-wide callers. A caller with several schools names one.
- */
-async function targetSchool(app: App, principal: Principal | undefined, named: string | undefined) {
-  if (named !== undefined) {
-    if (!inScope(principal, named) || !(await app.schools.exists(named))) throw notFound(`school ${named}`);
-    return named;
-  }
-  const scope = principal?.kind === 'staff' ? principal.schools : undefined;
-  if (scope === undefined) return DEFAULT_SCHOOL_ID;
-  if (scope.length === 1) return scope[0] as string;
-  throw new HttpError(400, ErrorCode.INVALID_INPUT, 'name the school (schoolId): your account has several', {
-    field: 'body.schoolId',
-  });
-}
 
 /** A replacement is in scope when both the live device it replaces and the school it enrols into are. */
 function replacementInScope(
@@ -200,7 +181,11 @@ export function enrolRoutes(app: App): Route[] {
       },
       handler: async (ctx) => {
         const { ttlHours, note } = ctx.input.body;
-        const schoolId = await targetSchool(app, ctx.principal, ctx.input.body.schoolId);
+        const schoolId = await schoolForNew(
+          (id) => app.schools.exists(id),
+          ctx.principal,
+          ctx.input.body.schoolId,
+        );
         const created = await app.enrol.createCode({
           ...(ttlHours !== undefined ? { ttlHours } : {}),
           ...(note !== undefined ? { note } : {}),
@@ -241,7 +226,11 @@ export function enrolRoutes(app: App): Route[] {
         summary: "Replace a school's enrol secret (the new one is shown once)",
       },
       handler: async (ctx) => {
-        const schoolId = await targetSchool(app, ctx.principal, ctx.input.body.schoolId);
+        const schoolId = await schoolForNew(
+          (id) => app.schools.exists(id),
+          ctx.principal,
+          ctx.input.body.schoolId,
+        );
         return { secret: await app.enrol.rotateSecret(actorOf(ctx.principal), schoolId), schoolId };
       },
     }),

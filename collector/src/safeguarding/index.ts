@@ -9,9 +9,11 @@ import { exportRoutes } from './export-routes.ts';
 import { incidentRoutes } from './incident-routes.ts';
 import { type Incident, IncidentService } from './incidents.ts';
 import { reportRoutes } from './report-routes.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 
 export function installSafeguarding(
-  app: Pick<App, 'store' | 'router' | 'live'> & Partial<Pick<App, 'screens'>> & { log?: App['log'] },
+  app: Pick<App, 'store' | 'router' | 'live'> &
+    Partial<Pick<App, 'screens' | 'schools'>> & { log?: App['log'] },
   /** The clock of dual control's windows (tests move it). */
   now: () => number = Date.now,
 ): {
@@ -27,6 +29,10 @@ export function installSafeguarding(
     dualControl,
     gate: dualControl,
     live: app.live,
+    // Tenancy: hosts without the registry (unit tests) know only the default school.
+    schoolExists: app.schools
+      ? (id: string) => (app.schools as NonNullable<App['schools']>).exists(id)
+      : async (id: string) => id === DEFAULT_SCHOOL_ID,
     ...(app.screens ? { screens: app.screens } : {}),
   };
   // `/api/v1/alerts/live` is added before `/api/v1/alerts/:id` so the literal path wins.

@@ -1,5 +1,8 @@
 // GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { SchoolId } from '../tenancy/schools-routes.ts';
+import { schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import { Type } from '@sinclair/typebox';
 import { badInput, type Route, route } from '../http/router.ts';
 import { Literals, QueryTime } from '../http/schema.ts';
@@ -17,6 +20,11 @@ const ReportQuery = Type.Object({
   from: Type.Optional(QueryTime('the start of the period (default: this term)')),
   to: Type.Optional(QueryTime('the end of the period (default: this term)')),
   anonymised: Type.Optional(Literals(['0', '1'], "1 for the governors' variant")),
+  school: Type.Optional(
+    SchoolId(
+      "one school's report (default: every school in your scope — the whole trust for trust-wide staff)",
+    ),
+  ),
 });
 
 const ReadsQuery = Type.Object({
@@ -64,9 +72,12 @@ export function reportRoutes(deps: {
       method: 'GET',
       path: '/api/v1/reports/termly',
       access: REPORT_READERS,
+      tenancy: 'school',
       schema: { query: ReportQuery, summary: 'The termly report (anonymised for governors)' },
       handler: async (ctx) => {
         const q = ctx.input.query;
+        // Tenancy: the caller's schools only (one of them with ?school=); every count below is of those.
+        const wanted = wantedSchools(ctx.principal, q.school);
         const { from, to, label } = periodOf(q, now());
         const anonymised = ctx.principal?.role === 'governor' || q.anonymised === '1';
         const base = await store.policy.getDefault();
@@ -74,7 +85,7 @@ export function reportRoutes(deps: {
         const statuses = new Map((await store.status.list()).map((s) => [s.deviceId, s]));
         const devices: DeviceFacts[] = [];
         for (const device of await store.devices.list()) {
-          if (device.revokedAt !== undefined) continue;
+          if (device.revokedAt !== undefined || !wanted(schoolOfDevice(device))) continue;
           const lock = await store.timeline.query({
             deviceId: device.id,
             from,
@@ -97,11 +108,9 @@ export function reportRoutes(deps: {
             usbFailures: usb.records.length,
           });
         }
-        const alerts = await store.alerts.list({ limit: 100_000 });
-        const report = buildReport(
-          { from, to, alerts, incidents: await incidents.list(), devices },
-          anonymised,
-        );
+        const alerts = (await store.alerts.list({ limit: 100_000 })).filter((a) => wanted(schoolOfRecord(a)));
+        const inScopeIncidents = (await incidents.list()).filter((i) => wanted(schoolOfRecord(i)));
+        const report = buildReport({ from, to, alerts, incidents: inScopeIncidents, devices }, anonymised);
         // The full report names devices for IT follow-up: a hostname that matches the safeguarding
         // library is the DSL's only (an admin reads this too).
         const list =
@@ -117,6 +126,7 @@ export function reportRoutes(deps: {
         return {
           ...report,
           period: { ...report.period, label },
+          ...(q.school !== undefined ? { school: q.school } : {}),
         };
       },
     }),

@@ -1,8 +1,9 @@
 // The checks every school-data route uses (collector/src/tenancy/README.md). A school-scoped
 // caller asking for another school's object gets the same 404 as for an object that does not
 // exist: the answer never reveals that it exists.
-import { notFound, type Principal } from '../http/router.ts';
-import type { Device, Store } from '../store/types.ts';
+import { ErrorCode } from '@custodian/protocol';
+import { HttpError, notFound, type Principal } from '../http/router.ts';
+import type { Alert, Device, Store } from '../store/types.ts';
 import { DEFAULT_SCHOOL_ID, type SchoolScope, schoolOfDevice, scopeAllows, scopeOf } from './model.ts';
 
 export function inScope(principal: Principal | undefined, schoolId: string | undefined): boolean {
@@ -44,4 +45,59 @@ export function wantedSchools(
   school: string | undefined,
 ): (id: string) => boolean {
   return (id) => inScope(principal, id) && (school === undefined || id === school);
+}
+
+/**
+ * Whether a device's items (status, events) may go to this caller, from the in-memory index: a
+ * device the index does not know goes to trust-wide callers only (fail closed).
+ */
+export function deviceVisible(
+  index: { schoolOf(deviceId: string): string | undefined },
+  principal: Principal | undefined,
+  deviceId: string,
+): boolean {
+  const school = index.schoolOf(deviceId);
+  return school === undefined ? isTrustWide(principal) : inScope(principal, school);
+}
+
+/** The alert if it exists and its school (recorded at creation) is the caller's; otherwise 404 `alert not found`. */
+export async function alertInScope(
+  store: Store,
+  principal: Principal | undefined,
+  id: string,
+): Promise<Alert> {
+  const a = await store.alerts.get(id);
+  if (!a || !inScope(principal, schoolOfRecord(a))) throw notFound('alert');
+  return a;
+}
+
+/** A record with a school (incident, alert) the caller may see. */
+export function recordInScope(
+  principal: Principal | undefined,
+  r: { schoolId?: string | undefined },
+): boolean {
+  return inScope(principal, schoolOfRecord(r));
+}
+
+/**
+ * The school a new record (enrol code, enrol secret, incident) is for: the one named (it must
+ * exist and be in the caller's scope, else 404 as if it did not exist), or the caller's only
+ * school, or the default school for trust-wide callers. A caller with several schools names one.
+ */
+export async function schoolForNew(
+  exists: (id: string) => Promise<boolean>,
+  principal: Principal | undefined,
+  named: string | undefined,
+  field = 'body.schoolId',
+): Promise<string> {
+  if (named !== undefined) {
+    if (!inScope(principal, named) || !(await exists(named))) throw notFound(`school ${named}`);
+    return named;
+  }
+  const scope = scopeList(principal);
+  if (scope === undefined) return DEFAULT_SCHOOL_ID;
+  if (scope.length === 1) return scope[0] as string;
+  throw new HttpError(400, ErrorCode.INVALID_INPUT, 'name the school (schoolId): your account has several', {
+    field,
+  });
 }
