@@ -1,7 +1,7 @@
 // Device lifecycle routes (admin and IT): stale devices (JSON for the console, a CSV report) and
 // bulk revoke/retire for leavers (reason required; each device audited by the same revoke/retire
 // as the single-device routes, plus one record of the bulk action).
-import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { CustodianError } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { toCsv } from '../csv.ts';
