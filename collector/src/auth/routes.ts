@@ -24,7 +24,7 @@ import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { SignInSettingsStore } from './sign-in-settings.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { SchoolId } from '../tenancy/schools-routes.ts';
+import { SchoolId } from '../tenancy/schema.ts';
 import { decideAccountSchools, managesAccount, sameSchools } from '../tenancy/staff-scope.ts';
 import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
 import { publicUser, USERNAME, type UserRecord } from './users.ts';

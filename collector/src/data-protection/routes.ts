@@ -4,6 +4,7 @@ import type { App } from '../app.ts';
 import { audit } from '../auth/audit.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
 import { type Role, type Route, route } from '../http/router.ts';
+import { inScope } from '../tenancy/scope.ts';
 import { Type } from '../http/schema.ts';
 import { subjectParts, writeArchive } from './archive.ts';
 import { ERASURES_NS, type ErasureRecord, erasedStatus, eraseSubject } from './erasure.ts';
@@ -30,6 +31,7 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       method: 'GET',
       path: '/api/v1/data-protection/subject-access',
       access: DATA_PROTECTION,
+      tenancy: 'school',
       raw: true,
       schema: {
         query: SubjectQuery,
@@ -37,7 +39,7 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       },
       handler: async (ctx) => {
         const selector = selectorOf(ctx.input.query);
-        const subject = await resolveSubject(store, selector);
+        const subject = await resolveSubject(store, selector, (id) => inScope(ctx.principal, id));
         const generatedAt = new Date(app.now()).toISOString();
         const generatedBy = ctx.principal?.username ?? 'unknown';
         const reference = ctx.input.query.reference ?? '';
@@ -88,13 +90,14 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       method: 'POST',
       path: '/api/v1/data-protection/erasures',
       access: DATA_PROTECTION,
+      tenancy: 'school',
       schema: {
         body: ErasureBody,
         summary: 'Erase everything held about a user or a device, except what is under safeguarding hold',
       },
       handler: async (ctx) => {
         const selector = selectorOf(ctx.input.body);
-        const subject = await resolveSubject(store, selector);
+        const subject = await resolveSubject(store, selector, (id) => inScope(ctx.principal, id));
         const erasure = await eraseSubject(store, subject, {
           by: ctx.principal?.username ?? 'unknown',
           reason: ctx.input.body.reason,

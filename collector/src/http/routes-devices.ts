@@ -5,7 +5,7 @@ import { type App, actorOf } from '../app.ts';
 import { AUDIT, audit } from '../auth/audit.ts';
 import type { Device } from '../store/types.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';
-import { SchoolId } from '../tenancy/schools-routes.ts';
+import { SchoolId } from '../tenancy/schema.ts';
 import { deviceInScope, wantedSchools } from '../tenancy/scope.ts';
 import type { Principal, Route } from './router.ts';
 import { route } from './router.ts';

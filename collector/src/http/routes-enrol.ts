@@ -3,7 +3,7 @@ import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import type { EnrolResult } from '../enrol/service.ts';
-import { SchoolId } from '../tenancy/schools-routes.ts';
+import { SchoolId } from '../tenancy/schema.ts';
 import { inScope, isTrustWide, schoolForNew, schoolOfRecord } from '../tenancy/scope.ts';
 import { HttpError, notFound, type Principal, type Route, route } from './router.ts';
 import { Body, IdParams, Literals, QueryInt, Reason, Text } from './schema.ts';

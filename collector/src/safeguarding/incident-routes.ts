@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
 import { notFound, type Principal, type Route, route } from '../http/router.ts';
-import { SchoolId } from '../tenancy/schools-routes.ts';
+import { SchoolId } from '../tenancy/schema.ts';
 import {
   alertInScope,
   recordInScope,

@@ -1,7 +1,7 @@
 // GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
 import { schoolOfDevice } from '../tenancy/model.ts';
-import { SchoolId } from '../tenancy/schools-routes.ts';
+import { SchoolId } from '../tenancy/schema.ts';
 import { schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import { Type } from '@sinclair/typebox';
 import { badInput, type Route, route } from '../http/router.ts';

@@ -6,15 +6,11 @@ import { type App, actorOf } from '../app.ts';
 import { actorDetails } from '../auth/audit.ts';
 import { type Route, route } from '../http/router.ts';
 import { Body, IdParams, Reason, Text } from '../http/schema.ts';
-import { schoolOfDevice, TENANT_ID_PATTERN } from './model.ts';
+import { schoolOfDevice } from './model.ts';
+import { SchoolId } from './schema.ts';
 import { AUDIT_SCHOOLS } from './schools.ts';
 import { inScope } from './scope.ts';
 
-export const SchoolId = (description = 'a school id') =>
-  Type.String({
-    pattern: TENANT_ID_PATTERN,
-    description: `${description}: 1 to 40 lower-case letters, digits and dashes, starting with a letter or digit`,
-  });
 const SchoolName = Text(1, 120, "the school's name");
 const SchoolParams = Type.Object({ id: SchoolId("the school's id") });
 
