@@ -2,9 +2,9 @@
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
 import { schoolOfDevice } from '../tenancy/model.ts';
 import { SchoolId } from '../tenancy/schema.ts';
-import { schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
+import { inScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import { Type } from '@sinclair/typebox';
-import { badInput, type Route, route } from '../http/router.ts';
+import { badInput, notFound, type Route, route } from '../http/router.ts';
 import { Literals, QueryTime } from '../http/schema.ts';
 import { seesSafeguardingContent } from '../http/views.ts';
 import type { TextScreens } from '../ingest/text-screen.ts';
@@ -77,6 +77,7 @@ export function reportRoutes(deps: {
       handler: async (ctx) => {
         const q = ctx.input.query;
         // Tenancy: the caller's schools only (one of them with ?school=); every count below is of those.
+        if (q.school !== undefined && !inScope(ctx.principal, q.school)) throw notFound(`school ${q.school}`);
         const wanted = wantedSchools(ctx.principal, q.school);
         const { from, to, label } = periodOf(q, now());
         const anonymised = ctx.principal?.role === 'governor' || q.anonymised === '1';

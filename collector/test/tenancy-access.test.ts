@@ -1,0 +1,476 @@
+// The access matrix's tenant dimension (issue 20): two schools, A and B, with data in both, and
+// a staff account of every role limited to school A. Driven from the app's route table: every
+// non-public route is called by every A-scoped role its access rule admits, with B's ids in the
+// path and B's school/device in the query, and must answer nothing of B — 404 (B's object does
+// not exist for A), 403 (a trust-wide route, or a request naming B), or an answer holding no
+// B marker. A new route without a `tenancy` declaration is trust-wide (403 to A's staff); one
+// that declares `school` must get a valid body below so the school check, not validation, answers.
+// Then plain-HTTP attacks as school A's IT and DSL on B's device, alert, timeline, feeds and exports.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore } from '../../test/support/test-store.ts';
+import { type App, createApp } from '../src/app.ts';
+import { defaultConfig } from '../src/config.ts';
+import type { Route } from '../src/http/router.ts';
+import { createLogger } from '../src/log.ts';
+import type { Alert, Device, DeviceLiveStatus } from '../src/store/types.ts';
+import { Client, createStaffClient, STRONG } from './auth/harness.ts';
+import { passwordOnly } from './helpers/password-only.ts';
+import { makePng, seedAlert, seedDevice } from './safeguarding/seed.ts';
+
+const A = 'school-a';
+const B = 'school-b';
+const ADMIN_TOKEN = 'tenancy-test-admin-token-0123456789abcdefghij';
+const ROLES = ['admin', 'it', 'dsl', 'governor'] as const;
+type Role = (typeof ROLES)[number];
+
+let app: App;
+let url: string;
+let dir: string;
+let token: Client;
+let dslTrust: Client;
+const staffA = new Map<Role, Client>();
+let devA: Device;
+let devB: Device;
+let alertA: Alert;
+let alertB: Alert;
+let incidentA: string;
+let incidentB: string;
+let userB: { id: string; username: string };
+let enrolledB: string;
+let replacementB: string;
+/** Text that must never reach school A's staff. */
+let markers: string[];
+
+/** Valid bodies for the school routes that change something: the school check must answer, not validation. */
+const BODIES: Record<string, () => unknown> = {
+  'POST /api/v1/devices/:id/revoke': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/devices/:id/retire': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/devices/:id/commands': () => ({ kind: 'LOCK_NOW' }),
+  'POST /api/v1/lifecycle/bulk': () => ({ action: 'revoke', deviceIds: [devB.id], reason: 'tenancy test' }),
+  'POST /api/v1/device-health/alerts/:id/acknowledge': () => ({}),
+  'POST /api/v1/device-health/alerts/:id/resolve': () => ({}),
+  'POST /api/v1/enrol/replacements/:id/approve': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/enrol/replacements/:id/deny': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/enrol/codes': () => ({ schoolId: B }),
+  'POST /api/v1/enrol/secret/rotate': () => ({ schoolId: B }),
+  'POST /api/v1/users': () => ({ username: 'made-by-a', role: 'it', password: STRONG, schools: [B] }),
+  'PATCH /api/v1/users/:id': () => ({ displayName: 'renamed by school A' }),
+  'POST /api/v1/users/:id/reset-password': () => ({}),
+  'POST /api/v1/users/:id/mfa-reset': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/alerts/:id/grade': () => ({ grade: 1 }),
+  'POST /api/v1/alerts/:id/false-positive': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/alerts/:id/notes': () => ({ text: 'note from school A' }),
+  'POST /api/v1/alerts/:id/acknowledge': () => ({}),
+  'POST /api/v1/alerts/:id/viewed': () => ({}),
+  'POST /api/v1/alerts/:id/escalate': () => ({}),
+  'POST /api/v1/alerts/:id/reveal-requests': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/dual-control/requests/:id/approve': () => ({}),
+  'POST /api/v1/dual-control/requests/:id/reject': () => ({}),
+  'POST /api/v1/incidents': () => ({ title: 'made by school A', schoolId: B }),
+  'PATCH /api/v1/incidents/:id': () => ({ title: 'changed by school A' }),
+  'POST /api/v1/data-protection/erasures': () => ({ device: devB.id, reason: 'tenancy test' }),
+};
+
+/** Answers that echo what the caller sent (not a leak): the markers to ignore, and what must hold instead. */
+const ECHOES: Record<string, { ignore: () => string[]; check: (json: unknown) => boolean }> = {
+  'POST /api/v1/lifecycle/bulk': {
+    ignore: () => [devB.id],
+    check: (json) =>
+      (json as { results: { ok: boolean; error?: { code: string } }[] }).results.every(
+        (r) => !r.ok && r.error?.code === 'CUST_ERR_NOT_FOUND',
+      ),
+  },
+};
+
+/** B's id for a path parameter, by the route it is in. */
+function idFor(path: string, name: string): string {
+  if (name === 'blobId') return alertB.screenshotBlobIds[0] as string;
+  if (path.startsWith('/api/v1/devices/')) return devB.id;
+  if (path.startsWith('/api/v1/alerts/') || path.startsWith('/api/v1/exports/alerts/')) return alertB.id;
+  if (path.startsWith('/api/v1/incidents/') || path.startsWith('/api/v1/exports/incidents/'))
+    return incidentB;
+  if (path.startsWith('/api/v1/users/')) return userB.id;
+  if (path.startsWith('/api/v1/schools/')) return B;
+  if (path.startsWith('/api/v1/enrol/replacements/')) return replacementB;
+  return 'tenancy-test-id';
+}
+
+/** B's school and device in every query field a route declares for them. */
+function queryFor(route: Route): string {
+  const props =
+    (route.schema?.query as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+  const q = new URLSearchParams();
+  if ('school' in props) q.set('school', B);
+  if ('deviceId' in props) q.set('deviceId', devB.id);
+  if ('device' in props) q.set('device', devB.id);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Reads an event stream for a while, making B's and A's devices and alerts change meanwhile. */
+async function readFeed(client: Client, path: string): Promise<{ status: number; text: string }> {
+  const ac = new AbortController();
+  const res = await fetch(url + path, { headers: { cookie: client.cookie as string }, signal: ac.signal });
+  if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream'))
+    return { status: res.status, text: await res.text() };
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  const deadline = Date.now() + 1500;
+  let emitted = false;
+  while (Date.now() < deadline) {
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 200)),
+    ]);
+    if (chunk?.value) text += Buffer.from(chunk.value).toString('utf8');
+    if (chunk?.done) break;
+    if (!emitted && text.length > 0) {
+      emitted = true;
+      for (const d of [devB, devA])
+        app.live.emit('status', { deviceId: d.id, connected: true, usbVolumes: [] } as DeviceLiveStatus);
+      app.live.emit('alert', alertB);
+      app.live.emit('alert', alertA);
+    }
+  }
+  ac.abort();
+  return { status: res.status, text };
+}
+
+async function staffUser(username: string, role: Role, schools: string[]): Promise<Client> {
+  const made = await token.req('POST', '/api/v1/users', {
+    username,
+    role,
+    password: STRONG,
+    mustChangePassword: false,
+    schools,
+  });
+  if (made.status !== 201) throw new Error(`create ${username}: ${made.status} ${made.text}`);
+  const c = new Client(url);
+  const r = await c.login(username, STRONG);
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+  return c;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'custodian-tenancy-'));
+  const config = {
+    ...passwordOnly(defaultConfig(join(dir, 'data'))),
+    port: 0,
+    screenshotKeyFile: join(dir, 'screenshot.key'),
+  };
+  const store = await openTestStore(config.dataDir, randomBytes(32));
+  // Devices and alerts of both schools, written as ingest writes them, before the app starts.
+  devA = await seedDevice(store, { schoolId: A, hostname: 'A-LAPTOP-1' });
+  devB = await seedDevice(store, { schoolId: B, hostname: 'B-LAPTOP-SECRET' });
+  alertA = await seedAlert(store, { device: devA, screenshot: makePng(2, 2, [1, 2, 3]) });
+  alertB = await seedAlert(store, { device: devB, screenshot: makePng(2, 2, [4, 5, 6]), term: 'bterm' });
+  app = await createApp({
+    config,
+    store,
+    env: {
+      CUSTODIAN_ADMIN_TOKEN: ADMIN_TOKEN,
+      CUSTODIAN_ENROL_SECRET: 'tenancy-test-enrol-secret-0123456789abcdef',
+    },
+    log: createLogger('silent'),
+  });
+  url = (await app.start()).url;
+  token = new Client(url, ADMIN_TOKEN);
+  for (const [id, name] of [
+    [A, 'Alpha Academy'],
+    [B, 'Beta Academy'],
+  ] as const)
+    expect((await token.req('POST', '/api/v1/schools', { id, name })).status).toBe(201);
+
+  // The first DSL is trust-wide (and approves the next); dsl-a is then limited to school A.
+  dslTrust = await createStaffClient(url, ADMIN_TOKEN, 'dsl-trust', 'dsl');
+  staffA.set('dsl', await createStaffClient(url, ADMIN_TOKEN, 'dsl-a', 'dsl'));
+  const users = (await token.req('GET', '/api/v1/users')).json.users as { id: string; username: string }[];
+  const dslA = users.find((u) => u.username === 'dsl-a') as { id: string };
+  const scoped = await token.req('PATCH', `/api/v1/users/${dslA.id}`, {
+    schools: [A],
+    reason: 'school A DSL',
+  });
+  expect(scoped.status, scoped.text).toBe(200);
+  for (const role of ['admin', 'it', 'governor'] as const)
+    staffA.set(role, await staffUser(`${role}-a`, role, [A]));
+  await staffUser('it-b', 'it', [B]);
+  userB = ((await token.req('GET', '/api/v1/users')).json.users as { id: string; username: string }[]).find(
+    (u) => u.username === 'it-b',
+  ) as { id: string; username: string };
+
+  // Incidents of both schools (escalated from each school's alert: they take the alert's school).
+  incidentA = (await dslTrust.req('POST', `/api/v1/alerts/${alertA.id}/escalate`, {})).json.incident.id;
+  const escalatedB = await dslTrust.req('POST', `/api/v1/alerts/${alertB.id}/escalate`, {});
+  expect(escalatedB.json.incident.schoolId).toBe(B);
+  incidentB = escalatedB.json.incident.id;
+  alertB = (await app.store.alerts.get(alertB.id)) as Alert;
+
+  // School B's own enrol secret and code; a device enrolled with the secret joins school B, and
+  // enrolling its machine again without proof queues a replacement request in school B.
+  expect((await token.req('POST', '/api/v1/enrol/codes', { schoolId: B, note: 'B code' })).status).toBe(201);
+  const secretB = (await token.req('POST', '/api/v1/enrol/secret/rotate', { schoolId: B })).json.secret;
+  const facts = { machineId: 'b-machine-0001', hostname: 'B-ENROLLED', os: 'linux', serial: 'SNB1' };
+  const first = await token.req('POST', '/api/v1/enrol', { secret: secretB, ...facts });
+  expect(first.status, first.text).toBe(200);
+  enrolledB = first.json.deviceId;
+  expect((await app.store.devices.get(enrolledB))?.schoolId).toBe(B);
+  const again = await token.req('POST', '/api/v1/enrol', { secret: secretB, ...facts, serial: 'SNB2' });
+  expect(again.status, again.text).toBe(202);
+  replacementB = again.json.requestId;
+
+  markers = [
+    devB.id,
+    devB.hostname,
+    alertB.id,
+    incidentB,
+    B,
+    'Beta Academy',
+    userB.id,
+    'it-b',
+    enrolledB,
+    replacementB,
+  ];
+}, 120_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ENDS_SESSION = new Set(['POST /api/v1/auth/logout']);
+
+describe('tenancy: every route × every role limited to school A, with school B data', () => {
+  it('answers nothing of school B on any route', async () => {
+    const failures: string[] = [];
+    let checked = 0;
+    const routes = [...app.router.routes].sort(
+      (a, b) =>
+        Number(ENDS_SESSION.has(`${a.method} ${a.path}`)) - Number(ENDS_SESSION.has(`${b.method} ${b.path}`)),
+    );
+    for (const route of routes) {
+      if (route.access === 'public') continue;
+      const key = `${route.method} ${route.path}`;
+      for (const role of ROLES) {
+        if (!route.access.includes(role)) continue;
+        const client = staffA.get(role) as Client;
+        const path =
+          route.path.replace(/:([a-zA-Z]+)/g, (_, name: string) => idFor(route.path, name)) + queryFor(route);
+        let status: number;
+        let text: string;
+        let json: { error?: { code?: string } } | undefined;
+        if (route.method === 'GET' && route.raw) {
+          ({ status, text } = await readFeed(client, path));
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+        } else {
+          const r = await client.req(
+            route.method,
+            path,
+            route.method === 'GET' ? undefined : (BODIES[key]?.() ?? {}),
+          );
+          ({ status, text, json } = r);
+        }
+        checked++;
+        const label = `${key} as ${role}-a → ${status} ${json?.error?.code ?? ''}`;
+        if (route.tenancy === undefined) {
+          if (status !== 403 || json?.error?.code !== 'CUST_ERR_FORBIDDEN')
+            failures.push(`expected 403 (trust-wide) — ${label}`);
+          continue;
+        }
+        if (status >= 500) failures.push(`server error — ${label}`);
+        if (route.tenancy === 'school' && status === 400)
+          failures.push(
+            `validation answered, not the school check: add a valid body to BODIES — ${label} ${text}`,
+          );
+        const echo = ECHOES[key];
+        if (status < 300) {
+          const ignored = new Set(echo?.ignore() ?? []);
+          const leaked = markers.filter((m) => !ignored.has(m) && text.includes(m));
+          if (leaked.length > 0) failures.push(`school B data (${leaked.join(', ')}) — ${label}`);
+          if (echo && !echo.check(json)) failures.push(`unexpected answer — ${label} ${text}`);
+        } else if (status === 404 && json?.error?.code !== 'CUST_ERR_NOT_FOUND')
+          failures.push(`404 without CUST_ERR_NOT_FOUND — ${label}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  }, 240_000);
+
+  it("left school B's records as they were", async () => {
+    const a = (await app.store.alerts.get(alertB.id)) as Alert;
+    expect(a.status).toBe('escalated');
+    expect(a.grade).toBeUndefined();
+    expect(a.notes).toEqual([]);
+    expect(a.history.map((h) => h.action)).not.toContain('viewed');
+    const d = (await app.store.devices.get(devB.id)) as Device;
+    expect(d.revokedAt).toBeUndefined();
+    expect(d.retiredAt).toBeUndefined();
+    const u = (await token.req('GET', `/api/v1/users/${userB.id}`)).json.user;
+    expect(u.displayName).toBe('it-b');
+    expect(u.disabled).toBe(false);
+    const inc = await dslTrust.req('GET', `/api/v1/incidents/${incidentB}`);
+    expect(inc.json.incident.title).not.toContain('school A');
+    const r = await app.store.enrol.getReplacement(replacementB);
+    expect(r?.state).toBe('pending');
+  });
+});
+
+describe('tenancy: school A staff still see school A (the matrix above is not vacuous)', () => {
+  // The matrix signed everyone out last (POST /auth/logout): sign in again.
+  beforeAll(async () => {
+    for (const role of ROLES)
+      expect((await (staffA.get(role) as Client).login(`${role}-a`, STRONG)).status).toBe(200);
+  });
+  it('lists and opens their own school', async () => {
+    const it_ = staffA.get('it') as Client;
+    const dsl = staffA.get('dsl') as Client;
+    const devices = await it_.req('GET', '/api/v1/devices');
+    expect(devices.json.devices.map((d: Device) => d.id)).toEqual([devA.id]);
+    expect((await it_.req('GET', `/api/v1/devices/${devA.id}`)).status).toBe(200);
+    expect((await it_.req('GET', `/api/v1/devices/${devA.id}/timeline`)).status).toBe(200);
+    const queue = await dsl.req('GET', '/api/v1/alerts');
+    expect(queue.json.alerts.map((a: { id: string }) => a.id)).toEqual([alertA.id]);
+    expect(queue.json.alerts[0].schoolId).toBe(A);
+    expect((await dsl.req('GET', `/api/v1/alerts/${alertA.id}`)).status).toBe(200);
+    expect((await dsl.req('GET', `/api/v1/incidents/${incidentA}`)).status).toBe(200);
+    expect((await it_.req('GET', '/api/v1/schools')).json.schools.map((s: { id: string }) => s.id)).toEqual([
+      A,
+    ]);
+    const feed = await readFeed(it_, '/api/v1/live');
+    expect(feed.text).toContain(devA.id);
+    expect(feed.text).not.toContain(devB.id);
+  });
+
+  it('trust-wide staff see both schools, and can narrow to one', async () => {
+    const all = await token.req('GET', '/api/v1/devices');
+    const ids = all.json.devices.map((d: Device) => d.id);
+    expect(ids).toEqual(expect.arrayContaining([devA.id, devB.id, enrolledB]));
+    const onlyB = await token.req('GET', `/api/v1/devices?school=${B}`);
+    expect(onlyB.json.devices.map((d: Device) => d.id).sort()).toEqual([devB.id, enrolledB].sort());
+    const queue = await dslTrust.req('GET', '/api/v1/alerts');
+    expect(queue.json.alerts.map((a: { id: string }) => a.id).sort()).toEqual([alertA.id, alertB.id].sort());
+    const feed = await readFeed(dslTrust, '/api/v1/alerts/live');
+    expect(feed.text).toContain(alertB.id);
+    expect(feed.text).toContain(alertA.id);
+  });
+});
+
+describe('tenancy attacks over plain HTTP, as school A staff', () => {
+  it("school A's IT asking for B's device, its timeline, streams and a command gets 404 as for no device", async () => {
+    const it_ = staffA.get('it') as Client;
+    const none = await it_.req('GET', '/api/v1/devices/d_doesnotexist');
+    for (const path of [
+      `/api/v1/devices/${devB.id}`,
+      `/api/v1/devices/${devB.id}/timeline`,
+      `/api/v1/devices/${devB.id}/streams`,
+    ]) {
+      const r = await it_.req('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.json.error.code).toBe(none.json.error.code);
+      expect(r.json.error.message).toBe(none.json.error.message.replace('d_doesnotexist', devB.id));
+    }
+    const cmd = await it_.req('POST', `/api/v1/devices/${devB.id}/commands`, { kind: 'LOCK_NOW' });
+    expect(cmd.status).toBe(404);
+    const moved = await it_.req('POST', `/api/v1/devices/${devB.id}/school`, {
+      schoolId: A,
+      reason: 'take it',
+    });
+    expect(moved.status).toBe(403);
+  });
+
+  it("school A's DSL asking for B's alert, screenshot, export and incident gets 404; B's filters give nothing", async () => {
+    const dsl = staffA.get('dsl') as Client;
+    const blob = alertB.screenshotBlobIds[0] as string;
+    for (const path of [
+      `/api/v1/alerts/${alertB.id}`,
+      `/api/v1/alerts/${alertB.id}/screenshots/${blob}`,
+      `/api/v1/alerts/${alertB.id}/export`,
+      `/api/v1/exports/alerts/${alertB.id}`,
+      `/api/v1/incidents/${incidentB}`,
+      `/api/v1/exports/incidents/${incidentB}`,
+    ]) {
+      const r = await dsl.req('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.text).not.toContain('bterm');
+    }
+    const range = await dsl.req('GET', `/api/v1/exports/alerts?format=json&school=${B}`);
+    expect(range.status).toBe(200);
+    expect(range.headers.get('x-export-count')).toBe('0');
+    const byDevice = await dsl.req('GET', `/api/v1/alerts?deviceId=${devB.id}`);
+    expect(byDevice.json.alerts).toEqual([]);
+    const feed = await readFeed(dsl, '/api/v1/alerts/live');
+    expect(feed.text).toContain(alertA.id);
+    expect(feed.text).not.toContain(alertB.id);
+  });
+
+  it("school A's admin cannot reach B's staff nor give trust-wide or B scope", async () => {
+    const admin = staffA.get('admin') as Client;
+    expect((await admin.req('GET', `/api/v1/users/${userB.id}`)).status).toBe(404);
+    const listed = (await admin.req('GET', '/api/v1/users')).json.users.map(
+      (u: { username: string }) => u.username,
+    );
+    expect(listed.sort()).toEqual(['admin-a', 'dsl-a', 'governor-a', 'it-a']);
+    const itA = (await admin.req('GET', '/api/v1/users')).json.users.find(
+      (u: { username: string }) => u.username === 'it-a',
+    );
+    const wide = await admin.req('PATCH', `/api/v1/users/${itA.id}`, { schools: null, reason: 'widen' });
+    expect(wide.status).toBe(403);
+    const other = await admin.req('PATCH', `/api/v1/users/${itA.id}`, { schools: [A, B], reason: 'widen' });
+    expect(other.status).toBe(403);
+    const made = await admin.req('POST', '/api/v1/users', {
+      username: 'it-a2',
+      role: 'it',
+      password: STRONG,
+    });
+    expect(made.status).toBe(201);
+    expect(made.json.user.schools).toEqual([A]);
+    expect((await admin.req('POST', '/api/v1/schools', { id: 'school-c', name: 'C' })).status).toBe(403);
+  });
+
+  it("a change of an account's schools applies at its next request, and ends its open feeds", async () => {
+    const it_ = staffA.get('it') as Client;
+    const me = (await it_.req('GET', '/api/v1/auth/me')).json.user;
+    expect(me.schools).toEqual([A]);
+    const moved = await token.req('PATCH', `/api/v1/users/${me.id}`, {
+      schools: [B],
+      reason: 'moved school',
+    });
+    expect(moved.status).toBe(200);
+    const now = (await it_.req('GET', '/api/v1/devices')).json.devices.map((d: Device) => d.id);
+    expect(now).toContain(devB.id);
+    expect(now).not.toContain(devA.id);
+    const audit = (await token.req('GET', '/api/v1/audit?action=user.schools-changed')).json.records;
+    expect(audit.some((r: { target: string }) => r.target === `user:${me.id}`)).toBe(true);
+    expect(
+      (await token.req('PATCH', `/api/v1/users/${me.id}`, { schools: [A], reason: 'back' })).status,
+    ).toBe(200);
+  });
+
+  it('a trust-wide admin moves a device to another school (audited, reason required)', async () => {
+    const noReason = await token.req('POST', `/api/v1/devices/${enrolledB}/school`, { schoolId: A });
+    expect(noReason.status).toBe(400);
+    const unknown = await token.req('POST', `/api/v1/devices/${enrolledB}/school`, {
+      schoolId: 'nowhere',
+      reason: 'x',
+    });
+    expect(unknown.status).toBe(400);
+    const r = await token.req('POST', `/api/v1/devices/${enrolledB}/school`, {
+      schoolId: A,
+      reason: 'pupil moved',
+    });
+    expect(r.status).toBe(200);
+    const it_ = staffA.get('it') as Client;
+    expect((await it_.req('GET', `/api/v1/devices/${enrolledB}`)).status).toBe(200);
+    const audit = (await token.req('GET', '/api/v1/audit?action=device.school-changed')).json.records;
+    expect(audit[0].details).toMatchObject({ from: B, to: A, reason: 'pupil moved' });
+    await token.req('POST', `/api/v1/devices/${enrolledB}/school`, { schoolId: B, reason: 'back' });
+    expect((await it_.req('GET', `/api/v1/devices/${enrolledB}`)).status).toBe(404);
+  });
+});
