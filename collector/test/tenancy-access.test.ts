@@ -434,6 +434,20 @@ describe('tenancy attacks over plain HTTP, as school A staff', () => {
     expect((await admin.req('POST', '/api/v1/schools', { id: 'school-c', name: 'C' })).status).toBe(403);
   });
 
+  it("school A's admin reads the audit entries about school A's objects only", async () => {
+    const admin = staffA.get('admin') as Client;
+    const mine = (await admin.req('GET', '/api/v1/audit?limit=1000')).json.records as { target: string }[];
+    expect(mine.map((r) => r.target)).toContain(`school:${A}`);
+    expect(mine.some((r) => r.target.startsWith('user:'))).toBe(true);
+    const all = (await token.req('GET', '/api/v1/audit?limit=1000')).json.records as { target: string }[];
+    expect(all.map((r) => r.target)).toContain(`school:${B}`);
+    expect(all.map((r) => r.target)).toContain(`device:${enrolledB}`);
+    const leaked = mine.filter((r) =>
+      [`school:${B}`, `device:${enrolledB}`, `user:${userB.id}`].includes(r.target),
+    );
+    expect(leaked).toEqual([]);
+  });
+
   it("a change of an account's schools applies at its next request, and ends its open feeds", async () => {
     const it_ = staffA.get('it') as Client;
     const me = (await it_.req('GET', '/api/v1/auth/me')).json.user;

@@ -2,13 +2,15 @@
 import { Type } from '@sinclair/typebox';
 import { type Route, route } from '../http/router.ts';
 import { Body, IdParams, Text } from '../http/schema.ts';
+import type { Store } from '../store/types.ts';
+import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 import type { DslApproval } from './dsl-approval.ts';
 import type { Notifications } from './notifications.ts';
 import { publicUser } from './users.ts';
 
 const RequestParams = IdParams('DSL account request');
 
-export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications }): Route[] {
+export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications; store: Store }): Route[] {
   const { dsl, notifications } = deps;
   return [
     route({
@@ -54,8 +56,26 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
       method: 'GET',
       path: '/api/v1/notifications',
       access: ['dsl'],
+      // A school-scoped DSL sees those about its schools' alerts and devices (tenancy/targets.ts).
+      tenancy: 'school',
       schema: { summary: "The DSL's notifications (capture lowered, DSL accounts changed)" },
-      handler: async () => ({ notifications: await notifications.list('dsl') }),
+      handler: async (ctx) => {
+        const resolve = targetResolver(deps.store);
+        const out = [];
+        for (const n of await notifications.list('dsl')) {
+          const d = n.details;
+          const ref = (kind: string, v: unknown) => (typeof v === 'string' ? `${kind}:${v}` : undefined);
+          if (
+            await aboutCallersSchools(
+              ctx.principal,
+              [ref('alert', d['alertId']), ref('device', d['deviceId']), ref('device', d['scope'])],
+              resolve,
+            )
+          )
+            out.push(n);
+        }
+        return { notifications: out };
+      },
     }),
   ];
 }

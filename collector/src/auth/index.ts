@@ -148,8 +148,8 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
       audit: app.store.audit,
       ...(options.now ? { now: options.now } : {}),
     }),
-    ...dslRoutes({ dsl, notifications }),
-    ...auditRoutes({ audit: app.store.audit }),
+    ...dslRoutes({ dsl, notifications, store: app.store }),
+    ...auditRoutes({ audit: app.store.audit, store: app.store }),
   ])
     app.router.add(route);
 
