@@ -114,7 +114,7 @@ export class UserService {
    */
   async createSso(
     link: SsoLink,
-    input: { displayName: string; role: Role; roleFrom: 'mapping' | 'admin' },
+    input: { displayName: string; role: Role; roleFrom: 'mapping' | 'admin'; schools?: readonly string[] },
     createdBy: string,
   ): Promise<UserRecord> {
     const base =
@@ -143,6 +143,7 @@ export class UserService {
         createdBy,
         sso: link,
         roleFrom: input.roleFrom,
+        ...(input.schools ? { schools: input.schools } : {}),
       };
       await this.kv.put(user.id, user);
       return user;
