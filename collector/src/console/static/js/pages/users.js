@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { badge, ext, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
 import { OPTIONS } from '../options.js';
+import { loadSchools, schoolName } from '../schools.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
 const ROLES = OPTIONS.roles;
@@ -13,6 +14,25 @@ const DSL_REQUESTED =
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
 export async function render(main, ctx) {
+  // Tenancy: a trust-wide admin of several schools sets each account's school (or trust-wide);
+  // a school admin's accounts are made in their own school by the server.
+  const schools = await loadSchools(ctx.user);
+  const trustWide = !Array.isArray(ctx.user.schools);
+  /** @param {string[] | null | undefined} current */
+  const schoolPicker = (current) =>
+    /** @type {HTMLSelectElement} */ (
+      h(
+        'select',
+        { 'data-school-picker': '' },
+        h('option', { value: '', selected: !current }, 'trust-wide'),
+        schools.list.map((x) =>
+          h('option', { value: x.id, selected: current?.length === 1 && current[0] === x.id }, x.name),
+        ),
+        current && current.length > 1
+          ? h('option', { value: '*', selected: true }, current.join(', '))
+          : null,
+      )
+    );
   const say = statusLine();
   const roleReason = /** @type {HTMLInputElement} */ (
     h('input', { maxlength: '1000', placeholder: 'e.g. new deputy DSL from January' })
@@ -47,8 +67,9 @@ export async function render(main, ctx) {
           { class: 'table-wrap' },
           table(
             'Staff accounts',
-            ['Username', 'Name', 'Role', 'State', 'Created', 'Actions'],
+            ['Username', 'Name', 'Role', ...(schools.show ? ['School'] : []), 'State', 'Created', 'Actions'],
             users.map((u) => {
+              const picker = schoolPicker(u.schools);
               const role = /** @type {HTMLSelectElement} */ (
                 h(
                   'select',
@@ -63,6 +84,45 @@ export async function render(main, ctx) {
                 h('td', null, ext(u.username, 64)),
                 h('td', null, ext(u.displayName, 64)),
                 h('td', null, role),
+                schools.show
+                  ? h(
+                      'td',
+                      null,
+                      picker,
+                      ' ',
+                      h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'secondary',
+                          onclick: async () => {
+                            if (picker.value === '*') return;
+                            const reason = roleReason.value.trim();
+                            if (!reason) {
+                              say.say('Give a reason for the school change first (audited).', 'error');
+                              roleReason.focus();
+                              return;
+                            }
+                            try {
+                              await api.updateUser(u.id, {
+                                schools: picker.value ? [picker.value] : null,
+                                reason,
+                              });
+                              roleReason.value = '';
+                              say.say(
+                                `${u.username} now sees ${picker.value ? schoolName(schools, picker.value) : 'the whole trust'}.`,
+                                'ok',
+                              );
+                              await load();
+                            } catch (err) {
+                              say.say(/** @type {Error} */ (err).message, 'error');
+                            }
+                          },
+                        },
+                        'Save school',
+                      ),
+                    )
+                  : null,
                 h(
                   'td',
                   null,
@@ -186,6 +246,8 @@ export async function render(main, ctx) {
 
   /** People who signed in with the school's provider and have no role yet. */
   const loadPending = async () => {
+    // Assigning SSO roles is trust-wide (the server refuses a school admin).
+    if (!trustWide) return;
     try {
       const pending = listOf(await api.ssoPending(), 'pending');
       mount(
@@ -259,6 +321,7 @@ export async function render(main, ctx) {
       ROLES.map((r) => h('option', { value: r, selected: r === 'it' }, r)),
     )
   );
+  const newSchool = schoolPicker(null);
   mount(
     main,
     h('h1', null, 'Staff accounts'),
@@ -273,6 +336,7 @@ export async function render(main, ctx) {
               username: username.value.trim().toLowerCase(),
               displayName: displayName.value.trim(),
               role: role.value,
+              ...(schools.show && newSchool.value ? { schools: [newSchool.value] } : {}),
             });
             if (res.oneTimePassword)
               showOnce(res.user?.username ?? username.value, String(res.oneTimePassword));
@@ -288,14 +352,15 @@ export async function render(main, ctx) {
       field('Username', username, 'lower case, e.g. j.smith'),
       field('Name', displayName),
       field('Role', role),
+      schools.show ? field('School', newSchool) : null,
       h('button', { type: 'submit' }, 'Create account'),
     ),
     say.el,
     secret,
     field('Reason for a role change (required before "Save role", "Give role", "Reset 2-step")', roleReason),
     list,
-    h('h2', null, 'Signed in with SSO, waiting for a role'),
-    pendingList,
+    trustWide ? h('h2', null, 'Signed in with SSO, waiting for a role') : null,
+    trustWide ? pendingList : null,
   );
   await load();
 }
