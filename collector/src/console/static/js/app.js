@@ -21,7 +21,7 @@ const NAV = [
   { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
   { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'], trust: true },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
-  { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'] },
+  { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'], trust: true },
   { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'], trust: true },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/schools', label: 'Schools', roles: ['admin'], trust: true },

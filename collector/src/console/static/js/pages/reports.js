@@ -43,10 +43,16 @@ export async function render(main) {
         from: from.value ? new Date(`${from.value}T00:00:00`).getTime() : undefined,
         to: to.value ? new Date(`${to.value}T23:59:59`).getTime() : undefined,
       };
-      const [r, reads] = await Promise.all([api.report(period), api.readsReport(period)]);
+      // The views summary is trust-wide: an account limited to some schools gets 403 and no section.
+      const [r, reads] = await Promise.all([
+        api.report(period),
+        api
+          .readsReport(period)
+          .catch((/** @type {any} */ e) => (e?.status === 403 ? null : Promise.reject(e))),
+      ]);
       if (!from.value && r?.period?.from) from.value = isoDate(new Date(r.period.from));
       if (!to.value && r?.period?.to) to.value = isoDate(new Date(r.period.to - 1));
-      mount(body, reportBody(r), readsBody(reads));
+      mount(body, reportBody(r), reads ? readsBody(reads) : null);
     } catch (err) {
       mount(body, renderError(err));
     }
