@@ -467,6 +467,31 @@ describe('tenancy attacks over plain HTTP, as school A staff', () => {
     ).toBe(200);
   });
 
+  it("a BYOD code made for a school enrols into it; school A's admin makes codes for A only", async () => {
+    const admin = staffA.get('admin') as Client;
+    expect((await admin.req('POST', '/api/v1/enrol/codes', { schoolId: B })).status).toBe(404);
+    const mine = await admin.req('POST', '/api/v1/enrol/codes', {});
+    expect(mine.status).toBe(201);
+    const listed = (await admin.req('GET', '/api/v1/enrol/codes')).json.codes as { schoolId: string }[];
+    expect(listed.map((c) => c.schoolId)).toEqual([A]);
+    const agreement = (await token.req('GET', '/api/v1/agreement')).json;
+    const enrolled = await token.req('POST', '/api/v1/enrol', {
+      code: mine.json.code,
+      machineId: 'byod-a-0001',
+      hostname: 'PUPIL-LAPTOP',
+      os: 'linux',
+      serial: '',
+      userName: 'pupil.a',
+      acceptAgreement: true,
+      agreementVersion: agreement.version,
+      agreementSha256: agreement.sha256,
+    });
+    expect(enrolled.status, enrolled.text).toBe(200);
+    expect((await app.store.devices.get(enrolled.json.deviceId))?.schoolId).toBe(A);
+    const it_ = staffA.get('it') as Client;
+    expect((await it_.req('GET', `/api/v1/devices/${enrolled.json.deviceId}`)).status).toBe(200);
+  });
+
   it('a trust-wide admin moves a device to another school (audited, reason required)', async () => {
     const noReason = await token.req('POST', `/api/v1/devices/${enrolledB}/school`, { schoolId: A });
     expect(noReason.status).toBe(400);
