@@ -45,6 +45,116 @@ let replacementB: string;
 /** Text that must never reach school A's staff. */
 let markers: string[];
 
+/**
+ * The tenancy decision of every non-public route, decided here like ACCESS_TABLE in access.test.ts
+ * (a route missing from this table fails): `trust` = refused to school-scoped accounts, `school` =
+ * keeps to the caller's schools, `none` = holds no school's data (tenancy/README.md).
+ */
+export const TENANCY_TABLE: Record<string, 'trust' | 'school' | 'none'> = {
+  'GET /metrics': 'trust',
+  'PUT /api/v1/agreement': 'trust',
+  'GET /api/v1/agreement/versions': 'school',
+  'GET /api/v1/agreement/acceptances': 'trust',
+  'GET /api/v1/enrol/replacements': 'school',
+  'POST /api/v1/enrol/replacements/:id/approve': 'school',
+  'POST /api/v1/enrol/replacements/:id/deny': 'school',
+  'POST /api/v1/enrol/codes': 'school',
+  'GET /api/v1/enrol/codes': 'school',
+  'POST /api/v1/enrol/secret/rotate': 'school',
+  'GET /api/v1/devices': 'school',
+  'GET /api/v1/devices/:id': 'school',
+  'GET /api/v1/devices/:id/timeline': 'school',
+  'GET /api/v1/devices/:id/streams': 'school',
+  'POST /api/v1/devices/:id/revoke': 'school',
+  'POST /api/v1/devices/:id/retire': 'school',
+  'POST /api/v1/devices/:id/commands': 'school',
+  'GET /api/v1/policy': 'trust',
+  'PUT /api/v1/policy': 'trust',
+  'GET /api/v1/devices/:id/policy': 'trust',
+  'PUT /api/v1/devices/:id/policy': 'trust',
+  'GET /api/v1/policy/changes': 'trust',
+  'GET /api/v1/live': 'school',
+  'POST /api/v1/retention/purge': 'trust',
+  'GET /api/v1/retention/runs': 'trust',
+  'GET /api/v1/schools': 'school',
+  'POST /api/v1/schools': 'trust',
+  'PATCH /api/v1/schools/:id': 'trust',
+  'POST /api/v1/devices/:id/school': 'trust',
+  'POST /api/v1/auth/logout': 'none',
+  'GET /api/v1/auth/me': 'none',
+  'POST /api/v1/auth/password': 'none',
+  'GET /api/v1/users': 'school',
+  'POST /api/v1/users': 'school',
+  'GET /api/v1/users/:id': 'school',
+  'PATCH /api/v1/users/:id': 'school',
+  'POST /api/v1/users/:id/reset-password': 'school',
+  'POST /api/v1/auth/mfa/enrol': 'none',
+  'POST /api/v1/auth/mfa/confirm': 'none',
+  'POST /api/v1/users/:id/mfa-reset': 'school',
+  'GET /api/v1/auth/sign-in-settings': 'trust',
+  'PUT /api/v1/auth/sign-in-settings': 'trust',
+  'GET /api/v1/auth/sso/pending': 'trust',
+  'POST /api/v1/auth/sso/pending/:id/assign': 'trust',
+  'GET /api/v1/dsl-requests': 'trust',
+  'POST /api/v1/dsl-requests/:id/approve': 'trust',
+  'POST /api/v1/dsl-requests/:id/reject': 'trust',
+  'GET /api/v1/notifications': 'school',
+  'GET /api/v1/audit': 'school',
+  'GET /api/v1/alerts': 'school',
+  'GET /api/v1/alerts/live': 'school',
+  'GET /api/v1/alerts/:id': 'school',
+  'POST /api/v1/alerts/:id/grade': 'school',
+  'POST /api/v1/alerts/:id/false-positive': 'school',
+  'POST /api/v1/alerts/:id/notes': 'school',
+  'POST /api/v1/alerts/:id/acknowledge': 'school',
+  'POST /api/v1/alerts/:id/viewed': 'school',
+  'POST /api/v1/alerts/:id/escalate': 'school',
+  'GET /api/v1/alerts/:id/screenshots/:blobId': 'school',
+  'GET /api/v1/incidents': 'school',
+  'POST /api/v1/incidents': 'school',
+  'GET /api/v1/incidents/:id': 'school',
+  'PATCH /api/v1/incidents/:id': 'school',
+  'GET /api/v1/incidents/:id/export': 'school',
+  'GET /api/v1/alerts/:id/export': 'school',
+  'GET /api/v1/reports/termly': 'school',
+  'GET /api/v1/reports/reads': 'trust',
+  'GET /api/v1/exports/incidents': 'school',
+  'GET /api/v1/exports/incidents/:id': 'school',
+  'GET /api/v1/exports/alerts': 'school',
+  'GET /api/v1/exports/alerts/:id': 'school',
+  'GET /api/v1/dual-control/settings': 'school',
+  'PUT /api/v1/dual-control/settings': 'trust',
+  'POST /api/v1/dual-control/settings/approve': 'trust',
+  'GET /api/v1/dual-control/requests': 'school',
+  'GET /api/v1/alerts/:id/reveal-access': 'school',
+  'POST /api/v1/alerts/:id/reveal-requests': 'school',
+  'POST /api/v1/dual-control/requests/:id/approve': 'school',
+  'POST /api/v1/dual-control/requests/:id/reject': 'school',
+  'GET /api/v1/notify/settings': 'trust',
+  'PUT /api/v1/notify/settings': 'trust',
+  'POST /api/v1/notify/webhooks': 'trust',
+  'DELETE /api/v1/notify/webhooks/:id': 'trust',
+  'POST /api/v1/notify/test': 'trust',
+  'GET /api/v1/notify/outbox': 'trust',
+  'GET /api/v1/notify/deliveries': 'trust',
+  'GET /api/v1/data-protection/subject-access': 'school',
+  'POST /api/v1/data-protection/erasures': 'school',
+  'GET /api/v1/data-protection/erasures': 'trust',
+  'GET /api/v1/device-health/alerts': 'school',
+  'POST /api/v1/device-health/alerts/:id/acknowledge': 'school',
+  'POST /api/v1/device-health/alerts/:id/resolve': 'school',
+  'POST /api/v1/device-health/check': 'trust',
+  'GET /api/v1/device-health/settings': 'trust',
+  'PUT /api/v1/device-health/settings': 'trust',
+  'GET /api/v1/lifecycle/stale': 'school',
+  'GET /api/v1/lifecycle/stale/report': 'school',
+  'POST /api/v1/lifecycle/bulk': 'school',
+  'GET /api/v1/dpia': 'trust',
+  'GET /api/v1/dpia/document': 'trust',
+  'GET /api/v1/dpia/versions': 'trust',
+  'PUT /api/v1/dpia/settings': 'trust',
+};
+
 /** Valid bodies for the school routes that change something: the school check must answer, not validation. */
 const BODIES: Record<string, () => unknown> = {
   'POST /api/v1/devices/:id/revoke': () => ({ reason: 'tenancy test' }),
@@ -244,6 +354,24 @@ afterAll(async () => {
 const ENDS_SESSION = new Set(['POST /api/v1/auth/logout']);
 
 describe('tenancy: every route × every role limited to school A, with school B data', () => {
+  it('has a tenancy decision for every non-public route, as each route declares it', () => {
+    const routes = app.router.routes.filter((r) => r.access !== 'public');
+    const keys = routes.map((r) => `${r.method} ${r.path}`);
+    const missing = keys.filter((k) => !(k in TENANCY_TABLE));
+    expect(
+      missing,
+      'routes without a TENANCY_TABLE entry: decide whether a school-scoped account may call them',
+    ).toEqual([]);
+    expect(
+      Object.keys(TENANCY_TABLE).filter((k) => !keys.includes(k)),
+      'stale entries',
+    ).toEqual([]);
+    const differ = routes
+      .filter((r) => (r.tenancy ?? 'trust') !== TENANCY_TABLE[`${r.method} ${r.path}`])
+      .map((r) => `${r.method} ${r.path}: declares ${r.tenancy ?? 'trust'}`);
+    expect(differ).toEqual([]);
+  });
+
   it('answers nothing of school B on any route', async () => {
     const failures: string[] = [];
     let checked = 0;
