@@ -3,6 +3,7 @@
 import type { App, AppModule } from '../app.ts';
 import { cookiesSecure } from '../config.ts';
 import type { Role } from '../http/router.ts';
+import { Schools } from '../tenancy/schools.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
 import { DslApproval, type DslRequest } from './dsl-approval.ts';
@@ -18,7 +19,6 @@ import { SIGN_IN_SETTINGS_NS, type SignInSettings, SignInSettingsStore } from '.
 import { ssoRoutes } from './sso-routes.ts';
 import { StaffAuth } from './staff-auth.ts';
 import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
-import { Schools } from '../tenancy/schools.ts';
 import { type UserRecord, UserService } from './users.ts';
 
 export interface AuthModuleOptions {

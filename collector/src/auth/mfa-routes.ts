@@ -6,12 +6,12 @@ import { Type } from '@sinclair/typebox';
 import { HttpError, notFound, ROLES, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Reason } from '../http/schema.ts';
 import type { AuditStore } from '../store/types.ts';
+import { managesAccount } from '../tenancy/staff-scope.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { MfaService } from './mfa.ts';
 import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { managesAccount } from '../tenancy/staff-scope.ts';
 import { publicUser } from './users.ts';
 
 export interface MfaRouteDeps {

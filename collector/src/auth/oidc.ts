@@ -4,10 +4,11 @@
 // requests cost no disk write and cannot grow the store) and are bound to the browser that
 // started it by a random cookie whose hash the flow keeps. A restart drops flows in progress. Who the person is: (issuer, subject) — never the email.
 // What they may do: `decideSsoRole()` (pure) from the account on file and the groups claim.
-import { sameSchools } from '../tenancy/staff-scope.ts';
+
 import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Role } from '../http/router.ts';
+import { sameSchools } from '../tenancy/staff-scope.ts';
 import { issuerAllowed, type ProviderSettings } from './sign-in-settings.ts';
 import type { UserRecord } from './users.ts';
 

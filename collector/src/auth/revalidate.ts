@@ -2,8 +2,8 @@
 // a principal against the stored session and user so a feed stops when the session ends, times
 // out, or the account is disabled, re-roled or given other schools — not only when the browser closes it.
 import type { Principal } from '../http/router.ts';
-import { sameSchools } from '../tenancy/staff-scope.ts';
 import type { Store } from '../store/types.ts';
+import { sameSchools } from '../tenancy/staff-scope.ts';
 import type { SessionRecord } from './sessions.ts';
 import type { UserRecord } from './users.ts';
 

@@ -15,6 +15,9 @@ import {
 import { Body, IdParams, Literals, Text } from '../http/schema.ts';
 import type { MetricCounts } from '../metrics/counts.ts';
 import type { AuditStore } from '../store/types.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
+import { decideAccountSchools, managesAccount, sameSchools } from '../tenancy/staff-scope.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
@@ -24,9 +27,6 @@ import { issueSession, staffPrincipal } from './session-issue.ts';
 import type { SignInSettingsStore } from './sign-in-settings.ts';
 import type { StaffAuth } from './staff-auth.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { SchoolId } from '../tenancy/schema.ts';
-import { decideAccountSchools, managesAccount, sameSchools } from '../tenancy/staff-scope.ts';
-import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
 import { publicUser, USERNAME, type UserRecord } from './users.ts';
 
 export interface AuthRouteDeps {

@@ -1,12 +1,13 @@
 // OIDC sign-in routes (start and callback are public: the browser arrives from the provider with
 // no session), the sign-in settings record (admin) and the SSO users waiting for a role (admin).
 // Start and callback answer redirects; a refusal lands on the login page with `?sso=<code>`.
-import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
+
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { HttpError, notFound, type RequestContext, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Literals, Reason } from '../http/schema.ts';
 import type { AuditStore, KvNamespace } from '../store/types.ts';
+import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
 import { AUDIT, audit } from './audit.ts';
 import { parseCookies, serializeCookie } from './cookies.ts';
 import type { Notifications } from './notifications.ts';

@@ -3,8 +3,7 @@
 // who accepted the agreement (everything of that laptop), and on school devices the user the
 // agent reported as signed in (heartbeat / inventory `loggedInUser`): the events from a report
 // naming them until a report naming someone else or nobody. Names compare without case.
-import { schoolOfDevice } from '../tenancy/model.ts';
-import { schoolOfRecord } from '../tenancy/scope.ts';
+
 import { decodeEvent, ErrorCode } from '@custodian/protocol';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { HttpError } from '../http/router.ts';
@@ -13,6 +12,8 @@ import type { Incident } from '../safeguarding/incidents.ts';
 import { HIGH, K } from '../store/keys.ts';
 import { decodeTimelineRecord, userHash } from '../store/records.ts';
 import type { Alert, Device, Store, TimelineRecord } from '../store/types.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { schoolOfRecord } from '../tenancy/scope.ts';
 
 const UserName = Type.String({
   minLength: 1,

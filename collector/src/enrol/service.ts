@@ -22,12 +22,12 @@ import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps } from '../store/store.ts';
 import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
+import { SchoolSecrets } from '../tenancy/school-secrets.ts';
 import { Agreements } from './agreement.ts';
 import { deviceText, invalid, requiredReason } from './device-text.ts';
 import { decideReplacement } from './replacement.ts';
 import { type DeviceFacts, type EnrolResult, ReplacementRequests } from './replacement-requests.ts';
-import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
-import { SchoolSecrets } from '../tenancy/school-secrets.ts';
 import { hashMatches, newEnrolCode, newSecret, normaliseCode } from './secrets.ts';
 
 export interface EnrolServiceOptions {

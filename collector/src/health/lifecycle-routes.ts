@@ -5,13 +5,13 @@ import { CustodianError } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { toCsv } from '../csv.ts';
-import { type Route, route } from '../http/router.ts';
 import type { Principal } from '../http/router.ts';
+import { type Route, route } from '../http/router.ts';
 import { viewOptions } from '../http/routes-devices.ts';
-import { schoolOfDevice } from '../tenancy/model.ts';
-import { deviceInScope, inScope } from '../tenancy/scope.ts';
 import { Body, Id, Literals, Reason } from '../http/schema.ts';
 import { deviceView } from '../http/views.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { deviceInScope, inScope } from '../tenancy/scope.ts';
 import { readHealthSettings } from './settings.ts';
 import { staleDevices } from './stale.ts';
 

@@ -1,13 +1,14 @@
 // The DSL's decisions on an alert: grade, false positive, note, escalate. Each one updates the
 // alert under the store lock, appends to the alert's own history and writes its audit record in
 // the same atomic batch as the alert.
-import { recordInScope, schoolOfRecord } from '../tenancy/scope.ts';
+
 import { ErrorCode } from '@custodian/protocol';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { AUDIT, audit, auditInput } from '../auth/audit.ts';
 import { HttpError, notFound, type Principal } from '../http/router.ts';
 import { Body, Id } from '../http/schema.ts';
 import type { Alert, Store } from '../store/types.ts';
+import { recordInScope, schoolOfRecord } from '../tenancy/scope.ts';
 import { type Incident, IncidentFields, type IncidentService } from './incidents.ts';
 
 export const MAX_NOTE = 10_000;

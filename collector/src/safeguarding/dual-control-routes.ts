@@ -2,9 +2,9 @@
 // alert's screenshots, a second DSL's approval or rejection. Safeguarding role only.
 import { Type } from '@sinclair/typebox';
 import { notFound, type Principal, type Route, route } from '../http/router.ts';
-import { alertInScope, recordInScope } from '../tenancy/scope.ts';
 import { Body, IdParams, Literals, Reason, Text } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
+import { alertInScope, recordInScope } from '../tenancy/scope.ts';
 import type { DualControl } from './dual-control.ts';
 import { DualControlFields, type RevealState } from './dual-control-rules.ts';
 import { SAFEGUARDING } from './roles.ts';

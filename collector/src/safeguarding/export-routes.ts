@@ -2,8 +2,7 @@
 // one record, or a date range (alerts also with the queue's filters). Safeguarding role only.
 // Every export is audited before a byte is sent: who, which record or range and filters, how
 // many records, and the SHA-256 of the exact file (also sent as X-Export-Sha256).
-import { SchoolId } from '../tenancy/schema.ts';
-import { alertInScope, recordInScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
+
 import { createHash, randomBytes } from 'node:crypto';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
@@ -11,6 +10,8 @@ import { toCsv } from '../csv.ts';
 import { badInput, notFound, type RequestContext, type Route, route } from '../http/router.ts';
 import { IdParams, Literals, QueryTime } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { alertInScope, recordInScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import { AlertQuery, alertFilter, matches } from './alert-query.ts';
 import { MAX_ALERTS_SCANNED } from './alert-routes.ts';
 import {

@@ -3,6 +3,8 @@
 import { Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
 import { notFound, type Principal, type Route, route } from '../http/router.ts';
+import { IdParams, Literals } from '../http/schema.ts';
+import type { Store } from '../store/types.ts';
 import { SchoolId } from '../tenancy/schema.ts';
 import {
   alertInScope,
@@ -11,8 +13,6 @@ import {
   schoolOfRecord,
   wantedSchools,
 } from '../tenancy/scope.ts';
-import { IdParams, Literals } from '../http/schema.ts';
-import type { Store } from '../store/types.ts';
 import type { RevealGate } from './dual-control.ts';
 import { exportAlert, exportIncident } from './evidence.ts';
 import {

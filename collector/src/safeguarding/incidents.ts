@@ -1,12 +1,13 @@
 // The e-safety incident log the school's policies require: what happened, who was involved,
 // what was done, any referral (police, LADO, CEOP, children's social care), the outcome, the
 // linked alerts, and a history of every change (who, when, old -> new).
-import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
+
 import { randomBytes } from 'node:crypto';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { notFound } from '../http/router.ts';
 import { Literals } from '../http/schema.ts';
 import type { KvNamespace } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 
 export const INCIDENT_STATUSES = ['open', 'monitoring', 'closed'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];

@@ -1,6 +1,7 @@
 // Safeguarding as a collector module: the DSL's alert queue and decisions, screenshots (audited
 // views), incidents, evidence export, and the termly reports. Wired in modules.ts.
 import type { App, AppModule } from '../app.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 import { alertRoutes } from './alert-routes.ts';
 import { watchCapture } from './capture-watch.ts';
 import { DualControl } from './dual-control.ts';
@@ -9,7 +10,6 @@ import { exportRoutes } from './export-routes.ts';
 import { incidentRoutes } from './incident-routes.ts';
 import { type Incident, IncidentService } from './incidents.ts';
 import { reportRoutes } from './report-routes.ts';
-import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 
 export function installSafeguarding(
   app: Pick<App, 'store' | 'router' | 'live'> &

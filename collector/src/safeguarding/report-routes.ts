@@ -1,14 +1,15 @@
 // GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
-import { schoolOfDevice } from '../tenancy/model.ts';
-import { SchoolId } from '../tenancy/schema.ts';
-import { inScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
+
 import { Type } from '@sinclair/typebox';
 import { badInput, notFound, type Route, route } from '../http/router.ts';
 import { Literals, QueryTime } from '../http/schema.ts';
 import { seesSafeguardingContent } from '../http/views.ts';
 import type { TextScreens } from '../ingest/text-screen.ts';
 import type { Store } from '../store/types.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { inScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import type { IncidentService } from './incidents.ts';
 import { readSummary } from './read-summary.ts';
 import { buildReport, currentTerm, type DeviceFacts, effectivePolicy } from './reports.ts';
