@@ -550,6 +550,21 @@ describe('tenancy attacks over plain HTTP, as school A staff', () => {
     );
     const wide = await admin.req('PATCH', `/api/v1/users/${itA.id}`, { schools: null, reason: 'widen' });
     expect(wide.status).toBe(403);
+    // The last trust-wide admin cannot be limited to a school (school admins could not undo it).
+    const admins = (await token.req('GET', '/api/v1/users')).json.users.filter(
+      (u: { role: string; schools?: string[] }) => u.role === 'admin' && !u.schools,
+    );
+    expect(admins.length).toBe(1);
+    const last = await token.req('PATCH', `/api/v1/users/${admins[0].id}`, {
+      schools: [A],
+      reason: 'narrow',
+    });
+    expect(last.status).toBe(409);
+    const demoted = await token.req('PATCH', `/api/v1/users/${admins[0].id}`, {
+      role: 'it',
+      reason: 'demote',
+    });
+    expect(demoted.status).toBe(409);
     const other = await admin.req('PATCH', `/api/v1/users/${itA.id}`, { schools: [A, B], reason: 'widen' });
     expect(other.status).toBe(403);
     const made = await admin.req('POST', '/api/v1/users', {
@@ -576,10 +591,28 @@ describe('tenancy attacks over plain HTTP, as school A staff', () => {
     expect(leaked).toEqual([]);
   });
 
-  it("a change of an account's schools applies at its next request, and ends its open feeds", async () => {
+  it("a change of an account's schools applies at its next request, and ends its open feeds", {
+    timeout: 30_000,
+  }, async () => {
     const it_ = staffA.get('it') as Client;
     const me = (await it_.req('GET', '/api/v1/auth/me')).json.user;
     expect(me.schools).toEqual([A]);
+    // An open live feed of the account (authenticated once, at connect).
+    const ac = new AbortController();
+    const feed = await fetch(`${url}/api/v1/live`, {
+      headers: { cookie: it_.cookie as string },
+      signal: ac.signal,
+    });
+    const reader = (feed.body as ReadableStream<Uint8Array>).getReader();
+    let feedText = '';
+    const ended = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return feedText;
+        feedText += Buffer.from(value).toString('utf8');
+        if (feedText.includes('event: end')) return feedText;
+      }
+    })();
     const moved = await token.req('PATCH', `/api/v1/users/${me.id}`, {
       schools: [B],
       reason: 'moved school',
@@ -588,6 +621,13 @@ describe('tenancy attacks over plain HTTP, as school A staff', () => {
     const now = (await it_.req('GET', '/api/v1/devices')).json.devices.map((d: Device) => d.id);
     expect(now).toContain(devB.id);
     expect(now).not.toContain(devA.id);
+    // The feed opened with school A's scope ends at its next re-check (LIVE_RECHECK_MS).
+    const text = await Promise.race([
+      ended,
+      new Promise<string>((r) => setTimeout(() => r('timed out'), 15_000)),
+    ]);
+    ac.abort();
+    expect(text).toContain('event: end');
     const audit = (await token.req('GET', '/api/v1/audit?action=user.schools-changed')).json.records;
     expect(audit.some((r: { target: string }) => r.target === `user:${me.id}`)).toBe(true);
     expect(

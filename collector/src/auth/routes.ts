@@ -428,7 +428,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           throw badInput('a reason is required to change a role', { field: 'body.reason' });
         const losesAdmin =
           user.role === 'admin' && ((roleChange && b.role !== 'admin') || b.disabled === true);
-        if (losesAdmin && (await users.otherActiveAdmins(id)) === 0)
+        if (
+          losesAdmin &&
+          ((await users.otherActiveAdmins(id)) === 0 ||
+            (user.schools === undefined && (await users.otherTrustWideAdmins(id)) === 0))
+        )
           throw new HttpError(
             409,
             ErrorCode.CONFLICT,
