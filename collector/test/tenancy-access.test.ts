@@ -139,7 +139,7 @@ export const TENANCY_TABLE: Record<string, 'trust' | 'school' | 'none'> = {
   'GET /api/v1/notify/deliveries': 'trust',
   'GET /api/v1/data-protection/subject-access': 'school',
   'POST /api/v1/data-protection/erasures': 'school',
-  'GET /api/v1/data-protection/erasures': 'trust',
+  'GET /api/v1/data-protection/erasures': 'school',
   'GET /api/v1/device-health/alerts': 'school',
   'POST /api/v1/device-health/alerts/:id/acknowledge': 'school',
   'POST /api/v1/device-health/alerts/:id/resolve': 'school',
@@ -679,5 +679,47 @@ describe('tenancy attacks over plain HTTP, as school A staff', () => {
     expect(audit[0].details).toMatchObject({ from: B, to: A, reason: 'pupil moved' });
     await token.req('POST', `/api/v1/devices/${enrolledB}/school`, { schoolId: B, reason: 'back' });
     expect((await it_.req('GET', `/api/v1/devices/${enrolledB}`)).status).toBe(404);
+  });
+});
+
+describe('tenancy: erasures', () => {
+  it("a school-scoped DSL lists the erasures made within its schools, not the trust's or another school's", async () => {
+    const dsl = staffA.get('dsl') as Client;
+    const enrolWith = async (school: string, host: string) => {
+      const { secret } = (await token.req('POST', '/api/v1/enrol/secret/rotate', { schoolId: school })).json;
+      const r = await token.req('POST', '/api/v1/enrol', {
+        secret,
+        machineId: `erase-${host}`,
+        hostname: host,
+        os: 'linux',
+        serial: host,
+      });
+      expect(r.status, r.text).toBe(200);
+      return r.json.deviceId as string;
+    };
+    const inA = await enrolWith(A, 'ERASE-A');
+    const inB = await enrolWith(B, 'ERASE-B');
+    expect(
+      (await dsl.req('POST', '/api/v1/data-protection/erasures', { device: inB, reason: 'request' })).status,
+    ).toBe(404);
+    const mine = await dsl.req('POST', '/api/v1/data-protection/erasures', {
+      device: inA,
+      reason: 'request',
+    });
+    expect(mine.status, mine.text).toBe(200);
+    expect(mine.json.erasure.schools).toEqual([A]);
+    const trust = await dslTrust.req('POST', '/api/v1/data-protection/erasures', {
+      device: inB,
+      reason: 'request',
+    });
+    expect(trust.status, trust.text).toBe(200);
+    const seen = (await dsl.req('GET', '/api/v1/data-protection/erasures')).json.erasures as { id: string }[];
+    expect(seen.map((e) => e.id)).toEqual([mine.json.erasure.id]);
+    const all = (await dslTrust.req('GET', '/api/v1/data-protection/erasures')).json.erasures as {
+      id: string;
+    }[];
+    expect(all.map((e) => e.id)).toEqual(
+      expect.arrayContaining([mine.json.erasure.id, trust.json.erasure.id]),
+    );
   });
 });

@@ -5,7 +5,7 @@ import { audit } from '../auth/audit.ts';
 import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth/notifications.ts';
 import { type Role, type Route, route } from '../http/router.ts';
 import { Type } from '../http/schema.ts';
-import { inScope } from '../tenancy/scope.ts';
+import { inScope, scopeList } from '../tenancy/scope.ts';
 import { subjectParts, writeArchive } from './archive.ts';
 import { ERASURES_NS, type ErasureRecord, erasedStatus, eraseSubject } from './erasure.ts';
 import { ErasureBody, resolveSubject, SubjectQuery, selectorLabel, selectorOf } from './subject.ts';
@@ -103,6 +103,7 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
           reason: ctx.input.body.reason,
           now: app.now(),
           retention: app.config.retention,
+          schools: scopeList(ctx.principal),
         });
         // The live status in memory too (shown on the device page, persisted at its next change).
         for (const d of subject.devices)
@@ -126,15 +127,21 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       method: 'GET',
       path: '/api/v1/data-protection/erasures',
       access: DATA_PROTECTION,
+      // A school-scoped account sees the erasures made within its schools (the record keeps the
+      // requester's scope); erasures made trust-wide are the trust's.
+      tenancy: 'school',
       schema: {
         query: Type.Object({}),
         summary: 'Erasure requests and what each erased and kept (newest first)',
       },
-      handler: async () => ({
-        erasures: (await store.kv<ErasureRecord>(ERASURES_NS).list({ reverse: true, limit: 500 })).map(
-          (e) => e.value,
-        ),
-      }),
+      handler: async (ctx) => {
+        const scope = scopeList(ctx.principal);
+        return {
+          erasures: (await store.kv<ErasureRecord>(ERASURES_NS).list({ reverse: true, limit: 500 }))
+            .map((e) => e.value)
+            .filter((e) => scope === undefined || (e.schools?.every((s) => scope.includes(s)) ?? false)),
+        };
+      },
     }),
   ];
 }
