@@ -117,7 +117,7 @@ export const TENANCY_TABLE: Record<string, 'trust' | 'school' | 'none'> = {
   'GET /api/v1/incidents/:id/export': 'school',
   'GET /api/v1/alerts/:id/export': 'school',
   'GET /api/v1/reports/termly': 'school',
-  'GET /api/v1/reports/reads': 'trust',
+  'GET /api/v1/reports/reads': 'school',
   'GET /api/v1/exports/incidents': 'school',
   'GET /api/v1/exports/incidents/:id': 'school',
   'GET /api/v1/exports/alerts': 'school',
@@ -721,5 +721,18 @@ describe('tenancy: erasures', () => {
     expect(all.map((e) => e.id)).toEqual(
       expect.arrayContaining([mine.json.erasure.id, trust.json.erasure.id]),
     );
+  });
+});
+
+describe('tenancy: the views summary', () => {
+  it("counts a school's views for its governor, and every view for the trust", async () => {
+    const governor = staffA.get('governor') as Client;
+    const total = async (c: Client) => (await c.req('GET', '/api/v1/reports/reads')).json.total as number;
+    const [mineBefore, trustBefore] = [await total(governor), await total(token)];
+    expect((await dslTrust.req('GET', `/api/v1/alerts/${alertB.id}`)).status).toBe(200);
+    expect(await total(governor)).toBe(mineBefore);
+    expect(await total(token)).toBe(trustBefore + 1);
+    expect((await dslTrust.req('GET', `/api/v1/alerts/${alertA.id}`)).status).toBe(200);
+    expect(await total(governor)).toBe(mineBefore + 1);
   });
 });

@@ -9,7 +9,8 @@ import type { TextScreens } from '../ingest/text-screen.ts';
 import type { Store } from '../store/types.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';
 import { SchoolId } from '../tenancy/schema.ts';
-import { inScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
+import { inScope, isTrustWide, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
+import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 import type { IncidentService } from './incidents.ts';
 import { readSummary } from './read-summary.ts';
 import { buildReport, currentTerm, type DeviceFacts, effectivePolicy } from './reports.ts';
@@ -136,6 +137,9 @@ export function reportRoutes(deps: {
       method: 'GET',
       path: '/api/v1/reports/reads',
       access: REPORT_READERS,
+      // A school-scoped caller counts the views of its schools' alerts, incidents and device
+      // timelines only (tenancy/targets.ts); views of the queue or a feed name no school.
+      tenancy: 'school',
       schema: {
         query: ReadsQuery,
         summary: 'Views of safeguarding content by staff role and month (no names, no targets)',
@@ -143,7 +147,10 @@ export function reportRoutes(deps: {
       handler: async (ctx) => {
         const { from, to, label } = periodOf(ctx.input.query, now());
         const records = [];
-        for await (const r of auditBetween(store, from, to)) records.push(r);
+        const scoped = !isTrustWide(ctx.principal);
+        const resolve = targetResolver(store);
+        for await (const r of auditBetween(store, from, to))
+          if (!scoped || (await aboutCallersSchools(ctx.principal, [r.target], resolve))) records.push(r);
         const summary = readSummary(records, from, to);
         return { ...summary, period: { ...summary.period, label } };
       },
