@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { type Route, route } from '../http/router.ts';
 import { Body, IdParams, Text } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
+import { isTrustWide } from '../tenancy/scope.ts';
 import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 import type { DslApproval } from './dsl-approval.ts';
 import type { Notifications } from './notifications.ts';
@@ -17,8 +18,10 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
       method: 'GET',
       path: '/api/v1/dsl-requests',
       access: ['dsl', 'admin'],
+      // DSL accounts are approved trust-wide: an account limited to some schools has none to see.
+      tenancy: 'school',
       schema: { summary: 'Requests for DSL accounts' },
-      handler: async () => ({ requests: await dsl.list() }),
+      handler: async (ctx) => ({ requests: isTrustWide(ctx.principal) ? await dsl.list() : [] }),
     }),
     route({
       method: 'POST',

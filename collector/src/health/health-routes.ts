@@ -101,6 +101,8 @@ export function healthRoutes(
       method: 'GET',
       path: '/api/v1/device-health/settings',
       access: IT,
+      // The trust's one record (tenancy/README.md, "Not built"): every school's IT reads it; changing it is trust-wide.
+      tenancy: 'school',
       schema: { summary: "The school's device health settings" },
       handler: async () => ({ settings: await readHealthSettings(app.store) }),
     }),
