@@ -39,8 +39,11 @@ import {
 } from './store/index.ts';
 import { sealPlainRecords } from './store/seal-migration.ts';
 import type { AuditRecord, Store } from './store/types.ts';
+import { DeviceSchools } from './tenancy/device-schools.ts';
 import { DeviceGroups } from './tenancy/groups.ts';
 import { groupRoutes } from './tenancy/groups-routes.ts';
+import { Schools } from './tenancy/schools.ts';
+import { schoolsRoutes } from './tenancy/schools-routes.ts';
 
 export interface AppModule {
   name: string;
@@ -67,6 +70,10 @@ export interface App {
   readonly enrol: EnrolService;
   readonly ingest: IngestServer;
   readonly retention: RetentionJob;
+  /** The trust's schools (tenancy/schools.ts); `schools.exists(id)` for other modules. */
+  readonly schools: Schools;
+  /** Each device's school, in memory (live feeds and per-row filters). */
+  readonly deviceSchools: DeviceSchools;
   /** The app's clock (injectable in tests; retention and data protection read it). */
   readonly now: () => number;
   /** Plain counters for `/metrics` (metrics/counts.ts): bump them, the registry reads them. */
@@ -196,7 +203,8 @@ async function assemble(
   const credentials = await enrol.bootstrap(env);
   hooks.authenticators.push(createAdminTokenAuthenticator(store));
 
-  const groups = new DeviceGroups({ store, now });
+  const schools = new Schools(store, now);
+  const groups = new DeviceGroups({ store, now, schoolExists: (id) => schools.exists(id) });
   const policy = new PolicyService({
     store,
     live,
@@ -208,6 +216,8 @@ async function assemble(
   await policy.init();
   const screens = new TextScreens({ policy, live });
   await screens.init();
+  const deviceSchools = new DeviceSchools(store, live);
+  await deviceSchools.load();
   const status = new StatusTracker({ store, live, now, screens });
   await status.load();
   enrol.lastSeenAt = (id) => status.get(id).lastSeenAt;
@@ -245,6 +255,8 @@ async function assemble(
     enrol,
     ingest,
     retention,
+    schools,
+    deviceSchools,
     now,
     counts,
     credentials,
@@ -310,6 +322,7 @@ async function assemble(
     ...groupRoutes(app),
     ...liveRoutes(app),
     ...retentionRoutes(app),
+    ...schoolsRoutes(app),
     ...openApiRoutes(() => router.routes),
   ]) {
     router.add(route);

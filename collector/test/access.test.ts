@@ -74,6 +74,12 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'GET /api/v1/live': DEVICE_READERS,
   'POST /api/v1/retention/purge': ADMIN,
   'GET /api/v1/retention/runs': ADMIN,
+  // tenancy (src/tenancy): every staff role lists the schools in its scope; creating, renaming and
+  // moving a device between schools are a trust-wide admin's (tenancy-access.test.ts)
+  'GET /api/v1/schools': SIGNED_IN,
+  'POST /api/v1/schools': ADMIN,
+  'PATCH /api/v1/schools/:id': ADMIN,
+  'POST /api/v1/devices/:id/school': ADMIN,
   // device health queue and settings, stale devices and bulk leaver actions (src/health, issue 18)
   'GET /api/v1/device-health/alerts': IT_ADMIN,
   'POST /api/v1/device-health/alerts/:id/acknowledge': IT_ADMIN,

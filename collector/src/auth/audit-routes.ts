@@ -4,7 +4,8 @@
 import { Type } from '@sinclair/typebox';
 import { type Route, route } from '../http/router.ts';
 import { QueryInt, QueryTime } from '../http/schema.ts';
-import type { AuditStore } from '../store/types.ts';
+import type { AuditStore, Store } from '../store/types.ts';
+import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 
 const Str = (maxLength: number, description: string) =>
   Type.Optional(Type.String({ maxLength, description }));
@@ -35,12 +36,15 @@ const AuditQuery = Type.Object({
   cursor: Str(2048, 'nextCursor from the previous page'),
 });
 
-export function auditRoutes(deps: { audit: AuditStore }): Route[] {
+export function auditRoutes(deps: { audit: AuditStore; store: Store }): Route[] {
   return [
     route({
       method: 'GET',
       path: '/api/v1/audit',
       access: ['admin'],
+      // A school-scoped admin sees the entries about its schools' devices, alerts, incidents,
+      // staff and the school itself (tenancy/targets.ts); a page may then hold fewer than `limit`.
+      tenancy: 'school',
       schema: { query: AuditQuery, response: { 200: AuditPage }, summary: 'The audit log, newest first' },
       handler: async (ctx) => {
         const q = ctx.input.query;
@@ -56,7 +60,13 @@ export function auditRoutes(deps: { audit: AuditStore }): Route[] {
           ...(target ? { target } : {}),
           ...(cursor ? { cursor } : {}),
         });
-        const records = prefix ? page.records.filter((r) => r.action.startsWith(prefix)) : page.records;
+        const resolve = targetResolver(deps.store);
+        const records = [];
+        for (const r of page.records) {
+          if (prefix && !r.action.startsWith(prefix)) continue;
+          const deviceActor = r.actor.startsWith('device:') ? r.actor : undefined;
+          if (await aboutCallersSchools(ctx.principal, [r.target, deviceActor], resolve)) records.push(r);
+        }
         return { records, nextCursor: page.nextCursor ?? null };
       },
     }),

@@ -3,21 +3,26 @@
 import { Type } from '@sinclair/typebox';
 import { ROLES, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Text } from '../http/schema.ts';
+import type { Store } from '../store/types.ts';
+import { isTrustWide } from '../tenancy/scope.ts';
+import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 import type { DslApproval } from './dsl-approval.ts';
 import type { Notifications } from './notifications.ts';
 import { publicUser } from './users.ts';
 
 const RequestParams = IdParams('DSL account request');
 
-export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications }): Route[] {
+export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications; store: Store }): Route[] {
   const { dsl, notifications } = deps;
   return [
     route({
       method: 'GET',
       path: '/api/v1/dsl-requests',
       access: ['dsl', 'admin'],
+      // DSL accounts are approved trust-wide: an account limited to some schools has none to see.
+      tenancy: 'school',
       schema: { summary: 'Requests for DSL accounts' },
-      handler: async () => ({ requests: await dsl.list() }),
+      handler: async (ctx) => ({ requests: isTrustWide(ctx.principal) ? await dsl.list() : [] }),
     }),
     route({
       method: 'POST',
@@ -56,14 +61,31 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
       path: '/api/v1/notifications',
       // Each role reads what was addressed to it (notify(role, …)): the DSL its notices, admins
       // the SSO sign-ins waiting for a role, IT the device health digests. Never another role's.
+      // A school-scoped account sees those about its schools' alerts and devices (tenancy/targets.ts).
       access: ROLES,
+      tenancy: 'school',
       schema: {
         summary:
           "The notifications addressed to the caller's role (DSL: capture lowered, DSL accounts; admin: SSO sign-ins waiting; it: device health)",
       },
-      handler: async (ctx) => ({
-        notifications: ctx.principal ? await notifications.list(ctx.principal.role) : [],
-      }),
+      handler: async (ctx) => {
+        if (!ctx.principal) return { notifications: [] };
+        const resolve = targetResolver(deps.store);
+        const out = [];
+        for (const n of await notifications.list(ctx.principal.role)) {
+          const d = n.details;
+          const ref = (kind: string, v: unknown) => (typeof v === 'string' ? `${kind}:${v}` : undefined);
+          if (
+            await aboutCallersSchools(
+              ctx.principal,
+              [ref('alert', d['alertId']), ref('device', d['deviceId']), ref('device', d['scope'])],
+              resolve,
+            )
+          )
+            out.push(n);
+        }
+        return { notifications: out };
+      },
     }),
   ];
 }

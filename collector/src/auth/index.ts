@@ -3,6 +3,7 @@
 import type { App, AppModule } from '../app.ts';
 import { cookiesSecure } from '../config.ts';
 import type { Role } from '../http/router.ts';
+import { Schools } from '../tenancy/schools.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { type CheckGateOptions, PasswordCheckGate } from './check-gate.ts';
 import { DslApproval, type DslRequest } from './dsl-approval.ts';
@@ -58,9 +59,11 @@ const SWEEP_MS = 10 * 60_000;
 
 /** The parts of the App this module uses (tests build just these). */
 export type AuthHost = Pick<App, 'store' | 'router' | 'authenticators' | 'config' | 'log' | 'audit'> &
-  Partial<Pick<App, 'counts'>>;
+  Partial<Pick<App, 'counts' | 'schools'>>;
 
 export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}): Promise<InstalledAuth> {
+  // Tests that install auth on a bare host get the registry over the same store.
+  const schools = app.schools ?? new Schools(app.store);
   const users = new UserService({
     kv: app.store.kv<UserRecord>('users'),
     withLock: (fn) => app.store.withLock(fn),
@@ -124,7 +127,17 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
   const oidc = new OidcClient(options.now ? { now: options.now } : {});
   app.authenticators.push(auth.authenticator);
   for (const route of [
-    ...authRoutes({ auth, throttle, gate, dsl, settings, mfa, audit: app.store.audit, counts: app.counts }),
+    ...authRoutes({
+      auth,
+      throttle,
+      gate,
+      dsl,
+      settings,
+      mfa,
+      audit: app.store.audit,
+      counts: app.counts,
+      schoolExists: (id) => schools.exists(id),
+    }),
     ...mfaRoutes({ auth, mfa, throttle: mfaThrottle, audit: app.store.audit }),
     ...ssoRoutes({
       auth,
@@ -135,8 +148,8 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
       audit: app.store.audit,
       ...(options.now ? { now: options.now } : {}),
     }),
-    ...dslRoutes({ dsl, notifications }),
-    ...auditRoutes({ audit: app.store.audit }),
+    ...dslRoutes({ dsl, notifications, store: app.store }),
+    ...auditRoutes({ audit: app.store.audit, store: app.store }),
   ])
     app.router.add(route);
 

@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { HttpError, notFound, ROLES, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Reason } from '../http/schema.ts';
 import type { AuditStore } from '../store/types.ts';
+import { managesAccount } from '../tenancy/staff-scope.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { MfaService } from './mfa.ts';
 import { issueSession, staffPrincipal } from './session-issue.ts';
@@ -119,6 +120,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/mfa/enrol',
       access: ROLES,
+      tenancy: 'none',
       schema: { body: Body({}), summary: 'Start TOTP enrolment: the secret and otpauth:// URI, shown once' },
       handler: async (ctx) => {
         const p = staffPrincipal(ctx.principal);
@@ -133,6 +135,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/mfa/confirm',
       access: ROLES,
+      tenancy: 'none',
       schema: {
         body: Body({ code: Code }),
         summary: 'Finish enrolment with a code: answers the recovery codes, shown once',
@@ -157,6 +160,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/mfa/recovery-codes',
       access: ROLES,
+      tenancy: 'none',
       schema: {
         body: Body({ code: Code }),
         summary:
@@ -185,6 +189,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/users/:id/mfa-reset',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         params: IdParams('user'),
         body: Body({ reason: Reason() }),
@@ -193,7 +198,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       handler: async (ctx) => {
         const id = ctx.input.params.id;
         const before = await auth.users.get(id);
-        if (!before) throw notFound('user');
+        if (!before || !managesAccount(ctx.principal, before)) throw notFound('user');
         const user = await mfa.reset(id);
         await auth.sessions.revokeUser(id);
         await audit(deps.audit, ctx.principal, AUDIT.mfaReset, `user:${id}`, ctx.ip, {

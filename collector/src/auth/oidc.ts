@@ -4,9 +4,11 @@
 // requests cost no disk write and cannot grow the store) and are bound to the browser that
 // started it by a random cookie whose hash the flow keeps. A restart drops flows in progress. Who the person is: (issuer, subject) — never the email.
 // What they may do: `decideSsoRole()` (pure) from the account on file and the groups claim.
+
 import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Role } from '../http/router.ts';
+import { sameSchools } from '../tenancy/staff-scope.ts';
 import { issuerAllowed, type ProviderSettings } from './sign-in-settings.ts';
 import type { UserRecord } from './users.ts';
 
@@ -65,11 +67,17 @@ export function mappedRole(p: ProviderSettings, groups: readonly string[]): Role
   return p.roleMapping.find((m) => groups.includes(m.group))?.role;
 }
 
+/** The schools the first matching mapping entry gives (tenancy); undefined = trust-wide. */
+export function mappedSchools(p: ProviderSettings, groups: readonly string[]): readonly string[] | undefined {
+  const s = p.roleMapping.find((m) => groups.includes(m.group))?.schools;
+  return s ? [...new Set(s)].sort() : undefined;
+}
+
 export type SsoDecision =
   | { kind: 'refuse'; reason: 'disabled' | 'role-lost' | 'domain' }
   | { kind: 'pending' }
-  | { kind: 'create'; role: Role }
-  | { kind: 'sign-in'; user: UserRecord; newRole?: Role };
+  | { kind: 'create'; role: Role; schools?: readonly string[] }
+  | { kind: 'sign-in'; user: UserRecord; newRole?: Role; newSchools?: readonly string[] | null };
 
 /**
  * Pure: what an SSO sign-in leads to. An account whose role came from the mapping follows the
@@ -83,11 +91,21 @@ export function decideSsoRole(
   if (p.allowedDomains.length > 0 && !p.allowedDomains.includes(id.hostedDomain ?? ''))
     return { kind: 'refuse', reason: 'domain' };
   const mapped = mappedRole(p, id.groups);
-  if (!existing) return mapped ? { kind: 'create', role: mapped } : { kind: 'pending' };
+  const schools = mappedSchools(p, id.groups);
+  if (!existing)
+    return mapped ? { kind: 'create', role: mapped, ...(schools ? { schools } : {}) } : { kind: 'pending' };
   if (existing.disabled) return { kind: 'refuse', reason: 'disabled' };
   if (existing.roleFrom === 'mapping') {
     if (!mapped) return { kind: 'refuse', reason: 'role-lost' };
-    if (mapped !== existing.role) return { kind: 'sign-in', user: existing, newRole: mapped };
+    // The mapping's schools are followed like its role (null: the mapping now makes it trust-wide).
+    const schoolsChanged = !sameSchools(schools, existing.schools);
+    if (mapped !== existing.role || schoolsChanged)
+      return {
+        kind: 'sign-in',
+        user: existing,
+        ...(mapped !== existing.role ? { newRole: mapped } : {}),
+        ...(schoolsChanged ? { newSchools: schools ?? null } : {}),
+      };
   }
   return { kind: 'sign-in', user: existing };
 }

@@ -1,8 +1,9 @@
 // Long-lived responses (the DSL's SSE alert feed) authenticate once, at connect. This re-checks
 // a principal against the stored session and user so a feed stops when the session ends, times
-// out, or the account is disabled or re-roled — not only when the browser closes it.
+// out, or the account is disabled, re-roled or given other schools — not only when the browser closes it.
 import type { Principal } from '../http/router.ts';
 import type { Store } from '../store/types.ts';
+import { sameSchools } from '../tenancy/staff-scope.ts';
 import type { SessionRecord } from './sessions.ts';
 import type { UserRecord } from './users.ts';
 
@@ -16,5 +17,5 @@ export async function principalStillValid(
   const session = await store.kv<SessionRecord>('sessions').get(p.sessionId);
   if (!session || now >= session.expiresAt || now - session.lastSeenAt >= session.idleMs) return false;
   const user = await store.kv<UserRecord>('users').get(p.userId);
-  return user !== undefined && !user.disabled && user.role === p.role;
+  return user !== undefined && !user.disabled && user.role === p.role && sameSchools(user.schools, p.schools);
 }

@@ -15,6 +15,9 @@ import {
 import { Body, IdParams, Literals, Text } from '../http/schema.ts';
 import type { MetricCounts } from '../metrics/counts.ts';
 import type { AuditStore } from '../store/types.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
+import { decideAccountSchools, managesAccount, sameSchools } from '../tenancy/staff-scope.ts';
 import { AUDIT, audit } from './audit.ts';
 import type { GateTicket, PasswordCheckGate } from './check-gate.ts';
 import { serializeCookie } from './cookies.ts';
@@ -38,6 +41,8 @@ export interface AuthRouteDeps {
   mfa: MfaService;
   /** Sign-in failures and refusals for /metrics (absent in tests that build the module alone). */
   counts?: MetricCounts | undefined;
+  /** Whether a school exists (tenancy/schools.ts), for an account's school list. */
+  schoolExists: (id: string) => Promise<boolean>;
 }
 
 const ALL_ROLES = ROLES;
@@ -53,6 +58,12 @@ const PasswordBody = Body({
   currentPassword: Password('your current (or one-time) password'),
   newPassword: Password('the new password: at least 12 characters, not containing your username'),
 });
+const SchoolList = Type.Array(SchoolId(), {
+  minItems: 1,
+  maxItems: 200,
+  description:
+    'the schools this account may see (absent = trust-wide for a trust-wide admin, your own schools for a school admin)',
+});
 const NewUserBody = Body({
   username: Username,
   displayName: Type.Optional(DisplayName),
@@ -61,12 +72,18 @@ const NewUserBody = Body({
   mustChangePassword: Type.Optional(
     Type.Boolean({ description: 'must change it at first sign-in (default true)' }),
   ),
+  schools: Type.Optional(SchoolList),
   reason: Type.Optional(StaffReason),
 });
 const UserPatchBody = Body({
   role: Type.Optional(Literals(ROLES, 'the new role')),
   disabled: Type.Optional(Type.Boolean({ description: 'true to disable the account (its sessions end)' })),
   displayName: Type.Optional(DisplayName),
+  schools: Type.Optional(
+    Type.Union([SchoolList, Type.Null()], {
+      description: 'the schools this account may see, or null for trust-wide (trust-wide admins only)',
+    }),
+  ),
   reason: Type.Optional(StaffReason),
 });
 const UserParams = IdParams('user');
@@ -84,6 +101,9 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
 
   /** POST /users with role dsl: the first DSL directly (bootstrap), any later one as a request. */
   async function createDsl(ctx: RequestContext, b: Static<typeof NewUserBody>) {
+    // The DSL approval flow is trust-wide: a school's DSL is made by a trust-wide admin (and a DSL).
+    if (ctx.principal?.kind === 'staff' && ctx.principal.schools !== undefined)
+      throw new HttpError(403, ErrorCode.FORBIDDEN, 'a DSL account is created by a trust-wide admin');
     if (await dsl.bootstrapOpen()) {
       const { user, oneTimePassword } = await users.create(
         {
@@ -92,6 +112,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           role: 'dsl',
           password: b.password,
           mustChangePassword: true,
+          schools: await decideAccountSchools(ctx.principal, b.schools, undefined, deps.schoolExists, true),
         },
         ctx.principal?.username ?? 'unknown',
       );
@@ -112,6 +133,13 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       throw badInput('a DSL account gets its first password from the DSL who approves it: send no password', {
         field: 'body.password',
       });
+    if (b.schools !== undefined)
+      throw badInput(
+        'a DSL account is approved trust-wide: set its schools once it exists (PATCH /users/:id)',
+        {
+          field: 'body.schools',
+        },
+      );
     if (await users.byUsername(b.username))
       throw new HttpError(409, ErrorCode.CONFLICT, `user ${b.username} already exists`);
     const request = await dsl.request(
@@ -212,6 +240,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           csrfToken: session.csrfToken,
           mustChangePassword: user.mustChangePassword,
           mustEnrolMfa: await auth.mustEnrolMfa(user),
+          schools: user.schools ?? null,
           expiresAt: session.expiresAt,
           idleTimeoutMs: sessions.idleMs,
         };
@@ -221,6 +250,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/logout',
       access: ALL_ROLES,
+      tenancy: 'none',
       schema: { body: Body({}), summary: 'Sign out' },
       handler: async (ctx) => {
         const p = ctx.principal;
@@ -236,6 +266,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/auth/me',
       access: ALL_ROLES,
+      tenancy: 'none',
       schema: { summary: 'Who is signed in, and the CSRF token' },
       handler: async (ctx) => {
         const p = ctx.principal as Principal;
@@ -249,6 +280,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           csrfToken: p.csrfToken,
           mustChangePassword: user.mustChangePassword,
           mustEnrolMfa: await auth.mustEnrolMfa(user),
+          schools: user.schools ?? null,
         };
       },
     }),
@@ -256,6 +288,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/auth/password',
       access: ALL_ROLES,
+      tenancy: 'none',
       schema: { body: PasswordBody, summary: 'Change your password (other sessions end)' },
       handler: async (ctx) => {
         const p = staffPrincipal(ctx.principal);
@@ -287,19 +320,31 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/users',
       access: ADMIN,
-      schema: { summary: 'Staff accounts' },
-      handler: async () => ({
-        users: (await users.list()).map(publicUser).sort((a, b) => a.username.localeCompare(b.username)),
+      tenancy: 'school',
+      schema: { summary: 'Staff accounts (a school admin: those of their own schools)' },
+      handler: async (ctx) => ({
+        users: (await users.list())
+          .filter((u) => managesAccount(ctx.principal, u))
+          .map(publicUser)
+          .sort((a, b) => a.username.localeCompare(b.username)),
       }),
     }),
     route({
       method: 'POST',
       path: '/api/v1/users',
       access: ADMIN,
+      tenancy: 'school',
       schema: { body: NewUserBody, summary: 'Create a staff account (a DSL needs a DSL to approve)' },
       handler: async (ctx) => {
         const b = ctx.input.body;
         if (b.role === 'dsl') return createDsl(ctx, b);
+        const schools = await decideAccountSchools(
+          ctx.principal,
+          b.schools,
+          undefined,
+          deps.schoolExists,
+          true,
+        );
         const { user, oneTimePassword } = await users.create(
           {
             username: b.username,
@@ -307,12 +352,14 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
             role: b.role,
             password: b.password,
             mustChangePassword: b.mustChangePassword,
+            schools,
           },
           ctx.principal?.username ?? 'unknown',
         );
         await audit(deps.audit, ctx.principal, AUDIT.userCreated, `user:${user.id}`, ctx.ip, {
           username: user.username,
           newRole: user.role,
+          schools: schools ?? 'all',
         });
         ctx.res.statusCode = 201;
         // The generated password is in this response only; it is never stored in clear or logged.
@@ -323,10 +370,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/users/:id',
       access: ADMIN,
+      tenancy: 'school',
       schema: { params: UserParams, summary: 'One staff account' },
       handler: async (ctx) => {
         const user = await users.get(ctx.input.params.id);
-        if (!user) throw notFound('user');
+        if (!user || !managesAccount(ctx.principal, user)) throw notFound('user');
         return { user: publicUser(user) };
       },
     }),
@@ -334,19 +382,52 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'PATCH',
       path: '/api/v1/users/:id',
       access: ADMIN,
-      schema: { params: UserParams, body: UserPatchBody, summary: 'Change role, disable, rename' },
+      tenancy: 'school',
+      schema: { params: UserParams, body: UserPatchBody, summary: 'Change role, schools, disable, rename' },
       handler: async (ctx) => {
         const b = ctx.input.body;
         const { id } = ctx.input.params;
         const user = await users.get(id);
-        if (!user) throw notFound('user');
+        if (!user || !managesAccount(ctx.principal, user)) throw notFound('user');
         const reason = b.reason ?? '';
+        const schools = await decideAccountSchools(
+          ctx.principal,
+          b.schools,
+          user.schools,
+          deps.schoolExists,
+          false,
+        );
+        const schoolsChange = !sameSchools(schools, user.schools);
+        if (schoolsChange && reason.trim() === '')
+          throw badInput("a reason is required to change an account's schools", { field: 'body.reason' });
+        if (
+          schoolsChange &&
+          user.role === 'admin' &&
+          user.schools === undefined &&
+          (await users.otherTrustWideAdmins(id)) === 0
+        )
+          throw new HttpError(
+            409,
+            ErrorCode.CONFLICT,
+            'this is the last trust-wide admin: make another admin trust-wide first',
+          );
+        if (
+          b.role === 'dsl' &&
+          b.role !== user.role &&
+          ctx.principal?.kind === 'staff' &&
+          ctx.principal.schools
+        )
+          throw new HttpError(403, ErrorCode.FORBIDDEN, 'a DSL account is made by a trust-wide admin');
         const roleChange = b.role !== undefined && b.role !== user.role;
         if (roleChange && reason.trim() === '')
           throw badInput('a reason is required to change a role', { field: 'body.reason' });
         const losesAdmin =
           user.role === 'admin' && ((roleChange && b.role !== 'admin') || b.disabled === true);
-        if (losesAdmin && (await users.otherActiveAdmins(id)) === 0)
+        if (
+          losesAdmin &&
+          ((await users.otherActiveAdmins(id)) === 0 ||
+            (user.schools === undefined && (await users.otherTrustWideAdmins(id)) === 0))
+        )
           throw new HttpError(
             409,
             ErrorCode.CONFLICT,
@@ -380,8 +461,18 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         if (roleChange && b.role === 'dsl' && !user.sso) patch.mustChangePassword = true;
         if (typeof b.disabled === 'boolean') patch.disabled = b.disabled;
         if (typeof b.displayName === 'string') patch.displayName = b.displayName;
-        const next = await users.update(id, patch);
+        const next = await users.modify(id, (u) => {
+          const { schools: _old, ...rest } = { ...u, ...patch };
+          return schools === undefined ? rest : { ...rest, schools };
+        });
         const target = `user:${id}`;
+        if (schoolsChange)
+          await audit(deps.audit, ctx.principal, AUDIT_SCHOOLS.userSchoolsChanged, target, ctx.ip, {
+            username: user.username,
+            from: user.schools ?? 'all',
+            to: schools ?? 'all',
+            reason,
+          });
         if (roleChange)
           await audit(deps.audit, ctx.principal, AUDIT.userRoleChanged, target, ctx.ip, {
             username: user.username,
@@ -425,6 +516,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/users/:id/reset-password',
       access: ADMIN,
+      tenancy: 'school',
       schema: {
         params: UserParams,
         body: Body({ reason: Type.Optional(StaffReason) }),
@@ -433,7 +525,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const target = await users.get(id);
-        if (!target) throw notFound('user');
+        if (!target || !managesAccount(ctx.principal, target)) throw notFound('user');
         if (target.sso)
           throw new HttpError(
             409,

@@ -1,10 +1,12 @@
 // The school's sign-in settings, ONE record (kv `sign-in-settings`, key `current`) read through
 // `read()`: OIDC providers, which roles may still use a local password, which roles need TOTP.
 // Tenancy later makes this one record per school. The client secret is never answered by the API.
+
 import { type Static, Type } from '@sinclair/typebox';
 import { badInput, ROLES, type Role } from '../http/router.ts';
 import { Literals, Text } from '../http/schema.ts';
 import type { KvNamespace } from '../store/types.ts';
+import { TENANT_ID_PATTERN } from '../tenancy/model.ts';
 
 export const SIGN_IN_SETTINGS_NS = 'sign-in-settings';
 const KEY = 'current';
@@ -38,6 +40,10 @@ export const ProviderSchema = Type.Object(
       Type.Object({
         group: Type.String({ minLength: 1, maxLength: 200 }),
         role: Literals(SSO_ROLES, 'the role members of the group get'),
+        /** Tenancy: the schools members of the group see; absent = trust-wide (tenancy/README.md). */
+        schools: Type.Optional(
+          Type.Array(Type.String({ pattern: TENANT_ID_PATTERN }), { minItems: 1, maxItems: 200 }),
+        ),
       }),
       { maxItems: 50 },
     ),

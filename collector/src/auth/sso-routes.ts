@@ -1,11 +1,13 @@
 // OIDC sign-in routes (start and callback are public: the browser arrives from the provider with
 // no session), the sign-in settings record (admin) and the SSO users waiting for a role (admin).
 // Start and callback answer redirects; a refusal lands on the login page with `?sso=<code>`.
+
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { HttpError, notFound, type RequestContext, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Literals, Reason } from '../http/schema.ts';
 import type { AuditStore, KvNamespace } from '../store/types.ts';
+import { AUDIT_SCHOOLS } from '../tenancy/schools.ts';
 import { AUDIT, audit } from './audit.ts';
 import { parseCookies, serializeCookie } from './cookies.ts';
 import type { Notifications } from './notifications.ts';
@@ -195,7 +197,12 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
         if (d.kind === 'create') {
           user = await auth.users.createSso(
             { provider: p.id, issuer: id.issuer, subject: id.subject, email: id.email },
-            { displayName: id.name || id.email, role: d.role, roleFrom: 'mapping' },
+            {
+              displayName: id.name || id.email,
+              role: d.role,
+              roleFrom: 'mapping',
+              ...(d.schools ? { schools: d.schools } : {}),
+            },
             `sso:${p.id}`,
           );
           await audit(deps.audit, undefined, AUDIT.userCreated, `user:${user.id}`, ctx.ip, {
@@ -203,6 +210,22 @@ export function ssoRoutes(deps: SsoRouteDeps): Route[] {
             username: user.username,
             newRole: user.role,
             roleFrom: 'mapping',
+            schools: user.schools ?? 'all',
+          });
+        }
+        if (d.kind === 'sign-in' && d.newSchools !== undefined && user) {
+          const from = user.schools;
+          const next = d.newSchools;
+          user = await auth.users.modify(user.id, (u) => {
+            const { schools: _old, ...rest } = u;
+            return next === null ? rest : { ...rest, schools: next };
+          });
+          await audit(deps.audit, undefined, AUDIT_SCHOOLS.userSchoolsChanged, `user:${user.id}`, ctx.ip, {
+            ...who,
+            username: user.username,
+            from: from ?? 'all',
+            to: next ?? 'all',
+            reason: 'group mapping at SSO sign-in',
           });
         }
         if (d.kind === 'sign-in' && d.newRole && user) {

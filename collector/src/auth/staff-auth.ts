@@ -110,8 +110,8 @@ export class StaffAuth {
       role: user.role,
       sessionId: found.session.idHash,
       csrfToken: found.session.csrfToken,
-      // Tenancy: a school-scoped account carries its schools on every request (scopeOf).
-      ...(user.schools ? { schools: user.schools } : {}),
+      // Read from the account at every request: a changed school list applies to the next one.
+      ...(user.schools !== undefined ? { schools: user.schools } : {}),
     };
   }
 

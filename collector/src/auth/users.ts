@@ -35,7 +35,7 @@ export interface UserRecord {
   mfa?: MfaState;
   /** An enrolment started but not yet confirmed with a code. */
   mfaPending?: { secret: string; createdAt: number };
-  /** The schools this account may see (tenancy/model.ts); absent: trust-wide. */
+  /** Tenancy: the schools this account may see (sorted); absent = trust-wide (tenancy/staff-scope.ts). */
   schools?: readonly string[];
 }
 
@@ -123,7 +123,7 @@ export class UserService {
    */
   async createSso(
     link: SsoLink,
-    input: { displayName: string; role: Role; roleFrom: 'mapping' | 'admin' },
+    input: { displayName: string; role: Role; roleFrom: 'mapping' | 'admin'; schools?: readonly string[] },
     createdBy: string,
   ): Promise<UserRecord> {
     const base =
@@ -152,6 +152,7 @@ export class UserService {
         createdBy,
         sso: link,
         roleFrom: input.roleFrom,
+        ...(input.schools ? { schools: input.schools } : {}),
       };
       await this.kv.put(user.id, user);
       return user;
@@ -187,6 +188,7 @@ export class UserService {
       role: Role;
       password?: string | undefined;
       mustChangePassword?: boolean | undefined;
+      schools?: readonly string[] | undefined;
     },
     createdBy: string,
     opts: { skipPolicy?: boolean } = {},
@@ -217,6 +219,7 @@ export class UserService {
       createdAt: now,
       updatedAt: now,
       createdBy,
+      ...(input.schools !== undefined ? { schools: input.schools } : {}),
     };
     await this.withLock(async () => {
       if (await this.byUsername(username))
@@ -281,6 +284,13 @@ export class UserService {
   /** Active admins other than `exceptId`: the last one may not be demoted or disabled. */
   async otherActiveAdmins(exceptId: string): Promise<number> {
     return (await this.list()).filter((u) => u.role === 'admin' && !u.disabled && u.id !== exceptId).length;
+  }
+
+  /** Active trust-wide admins other than `exceptId`: the last one may not be limited to some schools. */
+  async otherTrustWideAdmins(exceptId: string): Promise<number> {
+    return (await this.list()).filter(
+      (u) => u.role === 'admin' && !u.disabled && u.id !== exceptId && u.schools === undefined,
+    ).length;
   }
 
   private async require(id: string): Promise<UserRecord> {

@@ -43,6 +43,8 @@ export interface ErasureRecord {
    * keeps (the audit log, stream counters) or only redacts.
    */
   kept: { what: string; why: string; held: boolean }[];
+  /** Tenancy: the schools the request was limited to (the requester's); absent: trust-wide. */
+  schools?: readonly string[];
 }
 
 /** A device's live status with nothing about its user left (window, user, names, inventory). */
@@ -68,7 +70,13 @@ export function erasedStatus(s: DeviceLiveStatus): DeviceLiveStatus {
 export async function eraseSubject(
   store: Store,
   subject: Subject,
-  o: { by: string; reason: string; now: number; retention: CollectorConfig['retention'] },
+  o: {
+    by: string;
+    reason: string;
+    now: number;
+    retention: CollectorConfig['retention'];
+    schools?: readonly string[] | undefined;
+  },
 ): Promise<ErasureRecord> {
   const hold = await loadHold(store, { now: o.now, incidentDays: o.retention.incidentDays });
   const record: ErasureRecord = {
@@ -78,6 +86,7 @@ export async function eraseSubject(
     by: o.by,
     reason: o.reason,
     subject: selectorLabel(subject.selector),
+    ...(o.schools !== undefined ? { schools: o.schools } : {}),
     erased: {
       timelineEvents: 0,
       alerts: 0,

@@ -7,6 +7,7 @@ import { NOTIFICATIONS_NS, Notifications, type StaffNotification } from '../auth
 import { type Role, type Route, route } from '../http/router.ts';
 import { Type } from '../http/schema.ts';
 import { SAFEGUARDING } from '../safeguarding/roles.ts';
+import { inScope, scopeList } from '../tenancy/scope.ts';
 import { subjectParts, writeArchive } from './archive.ts';
 import { ERASURES_NS, type ErasureRecord, erasedStatus, eraseSubject } from './erasure.ts';
 import { ErasureBody, resolveSubject, SubjectQuery, selectorLabel, selectorOf } from './subject.ts';
@@ -39,6 +40,7 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       method: 'GET',
       path: '/api/v1/data-protection/subject-access',
       access: SUBJECT_ACCESS,
+      tenancy: 'school',
       raw: true,
       schema: {
         query: SubjectQuery,
@@ -46,7 +48,7 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       },
       handler: async (ctx) => {
         const selector = selectorOf(ctx.input.query);
-        const subject = await resolveSubject(store, selector);
+        const subject = await resolveSubject(store, selector, (id) => inScope(ctx.principal, id));
         const generatedAt = new Date(app.now()).toISOString();
         const generatedBy = ctx.principal?.username ?? 'unknown';
         const reference = ctx.input.query.reference ?? '';
@@ -97,18 +99,20 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       method: 'POST',
       path: '/api/v1/data-protection/erasures',
       access: DATA_PROTECTION,
+      tenancy: 'school',
       schema: {
         body: ErasureBody,
         summary: 'Erase everything held about a user or a device, except what is under safeguarding hold',
       },
       handler: async (ctx) => {
         const selector = selectorOf(ctx.input.body);
-        const subject = await resolveSubject(store, selector);
+        const subject = await resolveSubject(store, selector, (id) => inScope(ctx.principal, id));
         const erasure = await eraseSubject(store, subject, {
           by: ctx.principal?.username ?? 'unknown',
           reason: ctx.input.body.reason,
           now: app.now(),
           retention: app.config.retention,
+          schools: scopeList(ctx.principal),
         });
         // The live status in memory too (shown on the device page, persisted at its next change).
         for (const d of subject.devices)
@@ -132,15 +136,21 @@ export function dataProtectionRoutes(app: Pick<App, 'store' | 'config' | 'log' |
       method: 'GET',
       path: '/api/v1/data-protection/erasures',
       access: DATA_PROTECTION,
+      // A school-scoped account sees the erasures made within its schools (the record keeps the
+      // requester's scope); erasures made trust-wide are the trust's.
+      tenancy: 'school',
       schema: {
         query: Type.Object({}),
         summary: 'Erasure requests and what each erased and kept (newest first)',
       },
-      handler: async () => ({
-        erasures: (await store.kv<ErasureRecord>(ERASURES_NS).list({ reverse: true, limit: 500 })).map(
-          (e) => e.value,
-        ),
-      }),
+      handler: async (ctx) => {
+        const scope = scopeList(ctx.principal);
+        return {
+          erasures: (await store.kv<ErasureRecord>(ERASURES_NS).list({ reverse: true, limit: 500 }))
+            .map((e) => e.value)
+            .filter((e) => scope === undefined || (e.schools?.every((s) => scope.includes(s)) ?? false)),
+        };
+      },
     }),
   ];
 }

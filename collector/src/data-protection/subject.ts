@@ -3,6 +3,7 @@
 // who accepted the agreement (everything of that laptop), and on school devices the user the
 // agent reported as signed in (heartbeat / inventory `loggedInUser`): the events from a report
 // naming them until a report naming someone else or nobody. Names compare without case.
+
 import { decodeEvent, ErrorCode } from '@custodian/protocol';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { HttpError } from '../http/router.ts';
@@ -11,6 +12,8 @@ import type { Incident } from '../safeguarding/incidents.ts';
 import { HIGH, K } from '../store/keys.ts';
 import { decodeTimelineRecord, userHash } from '../store/records.ts';
 import type { Alert, Device, Store, TimelineRecord } from '../store/types.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { schoolOfRecord } from '../tenancy/scope.ts';
 
 const UserName = Type.String({
   minLength: 1,
@@ -121,11 +124,17 @@ async function userWindows(
 }
 
 /** Resolves a selector to the records held about the subject. 404 when nothing at all matches. */
-export async function resolveSubject(store: Store, selector: Selector): Promise<Subject> {
+export async function resolveSubject(
+  store: Store,
+  selector: Selector,
+  /** Tenancy: which schools' records the caller may see (default every school). */
+  within: (schoolId: string) => boolean = () => true,
+): Promise<Subject> {
   const devices: DeviceScope[] = [];
   if ('device' in selector) {
     const device = await store.devices.get(selector.device);
-    if (!device) throw new HttpError(404, ErrorCode.NOT_FOUND, 'device not found');
+    if (!device || !within(schoolOfDevice(device)))
+      throw new HttpError(404, ErrorCode.NOT_FOUND, 'device not found');
     devices.push({ device, whole: true, why: 'the device named in the request', windows: [] });
   } else {
     // Devices the user was reported signed in to (index written by ingest and the start pass).
@@ -134,6 +143,7 @@ export async function resolveSubject(store: Store, selector: Selector): Promise<
     for await (const [k] of store.engine.entries({ gte: prefix, lt: prefix + HIGH }))
       seenOn.add(k.slice(prefix.length));
     for (const device of await store.devices.list()) {
+      if (!within(schoolOfDevice(device))) continue;
       if (device.byod && same(device.byod.userName, selector.user)) {
         devices.push({ device, whole: true, why: 'BYOD laptop enrolled by this user', windows: [] });
         continue;
@@ -159,15 +169,16 @@ export async function resolveSubject(store: Store, selector: Selector): Promise<
   })) {
     const a = await store.alerts.get(k.slice(k.lastIndexOf('!') + 1));
     const scope = a && byId.get(a.deviceId);
-    if (a && scope && inScope(scope, a.occurredAt)) alerts.push(a);
+    if (a && scope && within(schoolOfRecord(a)) && inScope(scope, a.occurredAt)) alerts.push(a);
   }
   const alertIds = new Set(alerts.map((a) => a.id));
   const incidents = (await store.kv<Incident>('incidents').list())
     .map((e) => e.value)
     .filter(
       (i) =>
-        i.linkedAlertIds.some((id) => alertIds.has(id)) ||
-        ('user' in selector && i.peopleInvolved.some((p) => same(p.name, selector.user))),
+        within(schoolOfRecord(i)) &&
+        (i.linkedAlertIds.some((id) => alertIds.has(id)) ||
+          ('user' in selector && i.peopleInvolved.some((p) => same(p.name, selector.user)))),
     );
   if (devices.length === 0 && incidents.length === 0)
     throw new HttpError(404, ErrorCode.NOT_FOUND, 'nothing is held about this user');

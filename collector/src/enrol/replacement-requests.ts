@@ -72,6 +72,8 @@ export class ReplacementRequests {
     reasons: string[];
     byod: { acceptance: NonNullable<Device['byod']>; code: EnrolCode } | undefined;
     ops: KvOp[];
+    /** The school the credential enrols into (absent: the default school). */
+    schoolId?: string;
   }): Promise<EnrolResult> {
     const { store } = this.o;
     const waiting = (await store.enrol.listReplacements({ state: 'pending' })).filter(
@@ -96,6 +98,7 @@ export class ReplacementRequests {
       keyHash: sha256Hex(q.deviceKey),
       requestedAt: q.at,
       ip: q.ip,
+      ...(q.schoolId !== undefined ? { schoolId: q.schoolId } : {}),
     };
     // The live device is left alone; IT sees on it that someone asked to replace it.
     const noted: Device = {
@@ -164,6 +167,7 @@ export class ReplacementRequests {
         keyHash: request.keyHash,
         enrolledAt: at,
         ...(request.byod ? { byod: request.byod } : {}),
+        ...(request.schoolId !== undefined ? { schoolId: request.schoolId } : {}),
         replaces: previous.id,
         replacement: { how: 'approval', requestId: id, approvedBy: actor, reason: why },
         cloneSuspicion: [

@@ -23,6 +23,8 @@ import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
 import { deviceOps } from '../store/store.ts';
 import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
+import { SchoolSecrets } from '../tenancy/school-secrets.ts';
 import { Agreements } from './agreement.ts';
 import type { ByodEnrol, EnrolProof, SchoolEnrol } from './enrol-input.ts';
 import { decideReplacement } from './replacement.ts';
@@ -93,11 +95,14 @@ export class EnrolService {
   readonly replacements: ReplacementRequests;
   /** The BYOD agreement's versions and the acceptance log (agreement.ts). */
   readonly agreements: Agreements;
+  /** Enrol secrets of schools other than the default one (tenancy/school-secrets.ts). */
+  readonly schoolSecrets: SchoolSecrets;
 
   constructor(options: EnrolServiceOptions) {
     this.o = options;
     this.replacements = new ReplacementRequests({ ...options, serverUrl: () => this.serverUrl });
     this.agreements = new Agreements(options);
+    this.schoolSecrets = new SchoolSecrets(options.store);
     this.isConnected = options.isConnected;
     this.lastSeenAt = options.lastSeenAt;
   }
@@ -139,11 +144,13 @@ export class EnrolService {
     return out;
   }
 
-  async rotateSecret(actor: string): Promise<string> {
+  /** A new enrol secret for a school (the default school's is the organisation secret, as before tenancy). */
+  async rotateSecret(actor: string, schoolId: string = DEFAULT_SCHOOL_ID): Promise<string> {
     const secret = newSecret();
-    await this.o.store.enrol.setSecretHash(sha256Hex(secret));
-    await this.o.audit(actor, 'enrol.secret.rotate', 'enrol:secret');
-    this.o.log.info({ actor }, 'enrol secret rotated');
+    await this.schoolSecrets.set(schoolId, sha256Hex(secret), this.o.now(), actor);
+    if (schoolId === DEFAULT_SCHOOL_ID) await this.o.audit(actor, 'enrol.secret.rotate', 'enrol:secret');
+    else await this.o.audit(actor, 'enrol.secret.rotate', `enrol:secret:${schoolId}`, { schoolId });
+    this.o.log.info({ actor, schoolId }, 'enrol secret rotated');
     return secret;
   }
 
@@ -151,6 +158,7 @@ export class EnrolService {
     ttlHours?: number;
     note?: string;
     actor: string;
+    schoolId?: string;
   }): Promise<{ code: string; expiresAt: number; hint: string }> {
     // Checked by the route's schema (1 to 2160 hours; a note without control characters).
     const ttl = input.ttlHours ?? this.o.config.enrol.codeTtlHoursDefault;
@@ -163,25 +171,30 @@ export class EnrolService {
       createdBy: input.actor,
       expiresAt: this.o.now() + ttl * 3_600_000,
       note,
+      ...(input.schoolId !== undefined && input.schoolId !== DEFAULT_SCHOOL_ID
+        ? { schoolId: input.schoolId }
+        : {}),
     };
     await this.o.store.enrol.putCode(record);
     await this.o.audit(input.actor, 'enrol.code.create', `enrol-code:${record.hint}`, {
       expiresAt: record.expiresAt,
       note,
+      ...(record.schoolId ? { schoolId: record.schoolId } : {}),
     });
     return { code, expiresAt: record.expiresAt, hint: record.hint };
   }
 
   async enrolSchool(body: SchoolEnrol, ip: string): Promise<EnrolResult> {
     const facts = factsOf(body);
-    if (!hashMatches(body.secret, await this.o.store.enrol.getSecretHash())) {
+    const schoolId = await this.schoolSecrets.schoolOf(body.secret);
+    if (schoolId === undefined) {
       this.o.log.warn(
         { code: ErrorCode.BAD_ENROL_SECRET, ip, hostname: facts.hostname },
         'enrolment refused: wrong enrol secret',
       );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
-    return this.o.store.withLock(() => this.createDevice('school', facts, ip, body));
+    return this.o.store.withLock(() => this.createDevice('school', facts, ip, body, undefined, schoolId));
   }
 
   async enrolByod(body: ByodEnrol, ip: string): Promise<EnrolResult> {
@@ -212,16 +225,23 @@ export class EnrolService {
       if (code.usedAt !== undefined) throw refuse('has already been used');
       if (code.expiresAt <= this.o.now()) throw refuse('has expired');
       const at = this.o.now();
-      return this.createDevice('byod', facts, ip, body, {
-        acceptance: {
-          userName,
-          agreementVersion: agreement.version,
-          agreementSha256: agreement.sha256,
-          acceptedAt: at,
-          codeHash,
+      return this.createDevice(
+        'byod',
+        facts,
+        ip,
+        body,
+        {
+          acceptance: {
+            userName,
+            agreementVersion: agreement.version,
+            agreementSha256: agreement.sha256,
+            acceptedAt: at,
+            codeHash,
+          },
+          code,
         },
-        code,
-      });
+        code.schoolId ?? DEFAULT_SCHOOL_ID,
+      );
     });
   }
 
@@ -235,8 +255,11 @@ export class EnrolService {
     facts: DeviceFacts,
     ip: string,
     proofBody: EnrolProof,
-    byod?: { acceptance: NonNullable<Device['byod']>; code: EnrolCode },
+    byod: { acceptance: NonNullable<Device['byod']>; code: EnrolCode } | undefined,
+    schoolId: string,
   ): Promise<EnrolResult> {
+    // The credential decides the school; the default school is left implicit (as before tenancy).
+    const school = schoolId === DEFAULT_SCHOOL_ID ? {} : { schoolId };
     const { store, now } = this.o;
     const at = now();
     const previous = await store.devices.byMachineId(facts.machineId);
@@ -301,6 +324,7 @@ export class EnrolService {
         reasons: decision.reasons,
         byod,
         ops: codeOp(),
+        ...school,
       });
 
     const device: Device = {
@@ -310,6 +334,7 @@ export class EnrolService {
       keyHash: sha256Hex(deviceKey),
       enrolledAt: at,
       ...(byod ? { byod: byod.acceptance } : {}),
+      ...school,
     };
     const ops: KvOp[] = [];
     let revoked: Device | undefined;
@@ -341,6 +366,7 @@ export class EnrolService {
       ip,
       ...(previous ? { replaces: previous.id } : {}),
       ...(decision.action === 'replace' ? { replacement: decision.how } : {}),
+      ...school,
       ...(byod
         ? {
             userName: byod.acceptance.userName,

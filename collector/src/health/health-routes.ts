@@ -4,10 +4,11 @@
 import { minutesOf } from '@custodian/policy';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
-import { badInput, type Route, route } from '../http/router.ts';
+import { badInput, notFound, type Principal, type Route, route } from '../http/router.ts';
 import { viewOptions } from '../http/routes-devices.ts';
 import { Body, Id, IdParams, QueryList, Text } from '../http/schema.ts';
 import { deviceView } from '../http/views.ts';
+import { deviceVisible } from '../tenancy/scope.ts';
 import { HEALTH_STATES } from './decide.ts';
 import type { HealthMonitor } from './monitor.ts';
 import type { HealthQueue } from './queue.ts';
@@ -27,17 +28,26 @@ export function healthRoutes(
   monitor: HealthMonitor,
   now: () => number,
 ): Route[] {
+  /** The id of a health alert about a device of the caller's schools; otherwise 404 as if unknown. */
+  const inScopeId = async (id: string, principal: Principal | undefined) => {
+    const a = await queue.get(id);
+    if (!a || !deviceVisible(app.deviceSchools, principal, a.deviceId)) throw notFound(`health alert ${id}`);
+    return id;
+  };
   return [
     route({
       method: 'GET',
       path: '/api/v1/device-health/alerts',
       access: IT,
+      tenancy: 'school',
       schema: { query: AlertsQuery, summary: 'The device health queue, newest first' },
       handler: async (ctx) => {
-        const alerts = await queue.list({
-          states: ctx.input.query.state ?? ['open', 'acknowledged'],
-          ...(ctx.input.query.deviceId ? { deviceId: ctx.input.query.deviceId } : {}),
-        });
+        const alerts = (
+          await queue.list({
+            states: ctx.input.query.state ?? ['open', 'acknowledged'],
+            ...(ctx.input.query.deviceId ? { deviceId: ctx.input.query.deviceId } : {}),
+          })
+        ).filter((a) => deviceVisible(app.deviceSchools, ctx.principal, a.deviceId));
         // The device's hostname as this caller may see it (device text: cut as on the device list).
         const hostnames = new Map<string, unknown>();
         for (const id of new Set(alerts.map((a) => a.deviceId))) {
@@ -51,10 +61,11 @@ export function healthRoutes(
       method: 'POST',
       path: '/api/v1/device-health/alerts/:id/acknowledge',
       access: IT,
+      tenancy: 'school',
       schema: { params: IdParams('health alert'), body: NoteBody, summary: 'Acknowledge a health alert' },
       handler: async (ctx) => ({
         alert: await queue.acknowledge(
-          ctx.input.params.id,
+          await inScopeId(ctx.input.params.id, ctx.principal),
           actorOf(ctx.principal),
           ctx.input.body.note,
           ctx.ip,
@@ -65,9 +76,15 @@ export function healthRoutes(
       method: 'POST',
       path: '/api/v1/device-health/alerts/:id/resolve',
       access: IT,
+      tenancy: 'school',
       schema: { params: IdParams('health alert'), body: NoteBody, summary: 'Resolve a health alert' },
       handler: async (ctx) => ({
-        alert: await queue.resolve(ctx.input.params.id, actorOf(ctx.principal), ctx.input.body.note, ctx.ip),
+        alert: await queue.resolve(
+          await inScopeId(ctx.input.params.id, ctx.principal),
+          actorOf(ctx.principal),
+          ctx.input.body.note,
+          ctx.ip,
+        ),
       }),
     }),
     route({
@@ -84,6 +101,8 @@ export function healthRoutes(
       method: 'GET',
       path: '/api/v1/device-health/settings',
       access: IT,
+      // The trust's one record (tenancy/README.md, "Not built"): every school's IT reads it; changing it is trust-wide.
+      tenancy: 'school',
       schema: { summary: "The school's device health settings" },
       handler: async () => ({ settings: await readHealthSettings(app.store) }),
     }),

@@ -1,14 +1,17 @@
 // Device lifecycle routes (admin and IT): stale devices (JSON for the console, a CSV report) and
 // bulk revoke/retire for leavers (reason required; each device audited by the same revoke/retire
 // as the single-device routes, plus one record of the bulk action).
-import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { CustodianError } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { toCsv } from '../csv.ts';
+import type { Principal } from '../http/router.ts';
 import { type Route, route } from '../http/router.ts';
 import { viewOptions } from '../http/routes-devices.ts';
 import { Body, Id, Literals, Reason } from '../http/schema.ts';
 import { deviceView } from '../http/views.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { deviceInScope, inScope } from '../tenancy/scope.ts';
 import { readHealthSettings } from './settings.ts';
 import { staleDevices } from './stale.ts';
 
@@ -28,12 +31,13 @@ const BulkBody = Body({
 });
 
 export function lifecycleRoutes(app: App, now: () => number): Route[] {
-  const stale = async () => {
+  // Tenancy: only the caller's schools' devices (tenancy/scope.ts).
+  const stale = async (principal: Principal | undefined) => {
     const settings = await readHealthSettings(app.store);
     return {
       settings,
       list: staleDevices(
-        await app.store.devices.list(),
+        (await app.store.devices.list()).filter((d) => inScope(principal, schoolOfDevice(d))),
         (id) => app.status.get(id),
         now(),
         settings.staleDays,
@@ -45,9 +49,10 @@ export function lifecycleRoutes(app: App, now: () => number): Route[] {
       method: 'GET',
       path: '/api/v1/lifecycle/stale',
       access: IT,
+      tenancy: 'school',
       schema: { summary: 'Devices not seen for the stale-days setting (default 14)' },
       handler: async (ctx) => {
-        const { settings, list } = await stale();
+        const { settings, list } = await stale(ctx.principal);
         return {
           staleDays: settings.staleDays,
           devices: list.map((s) => ({
@@ -66,10 +71,11 @@ export function lifecycleRoutes(app: App, now: () => number): Route[] {
       method: 'GET',
       path: '/api/v1/lifecycle/stale/report',
       access: IT,
+      tenancy: 'school',
       raw: true,
       schema: { summary: 'Stale devices as a CSV report (device text cut as on the device list)' },
       handler: async (ctx) => {
-        const { settings, list } = await stale();
+        const { settings, list } = await stale(ctx.principal);
         const rows: string[][] = [];
         for (const s of list) {
           const v = deviceView(
@@ -115,6 +121,7 @@ export function lifecycleRoutes(app: App, now: () => number): Route[] {
       method: 'POST',
       path: '/api/v1/lifecycle/bulk',
       access: IT,
+      tenancy: 'school',
       schema: {
         body: BulkBody,
         summary: 'Revoke or retire many devices (leavers); reason required, audited per device',
@@ -125,8 +132,8 @@ export function lifecycleRoutes(app: App, now: () => number): Route[] {
         const results: { deviceId: string; ok: boolean; error?: { code: string; message: string } }[] = [];
         for (const id of deviceIds) {
           try {
-            if (!(await app.store.devices.get(id)))
-              throw new CustodianError(ErrorCode.NOT_FOUND, `device ${id} not found`);
+            // Another school's device is "not found" to a school-scoped caller.
+            await deviceInScope(app.store, ctx.principal, id);
             if (action === 'retire') await app.enrol.retire(id, reason, actor);
             else await app.enrol.revoke(id, reason, actor);
             results.push({ deviceId: id, ok: true });

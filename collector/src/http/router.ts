@@ -66,6 +66,13 @@ export interface Route {
   tokenOnly?: boolean;
   /** What the route accepts (params, query, body) and answers; checked before the handler (schema.ts). */
   schema?: RouteSchema;
+  /**
+   * Tenancy (collector/src/tenancy/README.md). Absent: trust-wide — a school-scoped staff account
+   * is refused (403), so a new route cannot leak another school's data by default. `school`: the
+   * handler limits what it returns or acts on to the caller's schools (tenancy/scope.ts).
+   * `none`: it holds no school's data (the caller's own account, sign-out).
+   */
+  tenancy?: 'school' | 'none';
 }
 
 /**
@@ -157,6 +164,18 @@ export function mayCall(
 ): boolean {
   if (route.tokenOnly && principal?.kind === 'staff') return false;
   return isAllowed(route.access, principal);
+}
+
+/**
+ * Whether a school-scoped caller may reach a route at all: only routes that declare how they
+ * keep to the caller's schools. Trust-wide callers (and public routes) always pass. Pure.
+ */
+export function tenancyAllows(
+  route: Pick<Route, 'access' | 'tenancy'>,
+  principal: Principal | undefined,
+): boolean {
+  if (route.access === 'public' || route.tenancy !== undefined) return true;
+  return principal?.kind !== 'staff' || principal.schools === undefined;
 }
 
 /** Decides whether a principal may use a route. Pure: the access test calls it for every route x role. */

@@ -68,6 +68,8 @@ export function agreementRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/agreement/versions',
       access: AGREEMENT_READERS,
+      // The trust's one agreement text: no school's data (publishing it stays trust-wide).
+      tenancy: 'school',
       schema: {
         response: { 200: Type.Object({ versions: Type.Array(Version) }) },
         summary: 'Every version of the agreement, oldest first (the last is current)',

@@ -7,7 +7,8 @@ import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { actorDetails } from '../auth/audit.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
-import { HttpError, notFound, type Route, route } from './router.ts';
+import { deviceInScope } from '../tenancy/scope.ts';
+import { HttpError, type Route, route } from './router.ts';
 import { Body, IdParams, Literals, Text } from './schema.ts';
 
 const CommandBody = Body({
@@ -21,6 +22,7 @@ export function commandRoutes(app: App): Route[] {
       method: 'POST',
       path: '/api/v1/devices/:id/commands',
       access: ['admin', 'it'],
+      tenancy: 'school',
       schema: {
         params: IdParams('device'),
         body: CommandBody,
@@ -29,8 +31,7 @@ export function commandRoutes(app: App): Route[] {
       handler: async (ctx) => {
         const { id } = ctx.input.params;
         const { kind, reason = '' } = ctx.input.body;
-        const device = await app.store.devices.get(id);
-        if (!device) throw notFound(`device ${id}`);
+        const device = await deviceInScope(app.store, ctx.principal, id);
         if (device.revokedAt !== undefined)
           throw new HttpError(409, ErrorCode.DEVICE_REVOKED, `device ${id} is revoked`);
         const command = await app.ingest.commands.send(id, kind, reason, actorOf(ctx.principal), {

@@ -4,7 +4,11 @@ import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { AUDIT, audit } from '../auth/audit.ts';
 import type { Device } from '../store/types.ts';
-import { notFound, type Principal, type Route, route } from './router.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { deviceInScope, wantedSchools } from '../tenancy/scope.ts';
+import type { Principal, Route } from './router.ts';
+import { route } from './router.ts';
 import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from './schema.ts';
 import { deviceView, seesSafeguardingContent, timelineItem, type ViewOptions } from './views.ts';
 
@@ -27,6 +31,9 @@ const TimelineQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor from the previous page' })),
 });
 const ReasonBody = Body({ reason: Reason() });
+const DeviceListQuery = Type.Object({
+  school: Type.Optional(SchoolId('only devices of this school (within your schools)')),
+});
 
 /**
  * A BYOD device whose owner accepted an older agreement than the current one says so
@@ -38,27 +45,31 @@ function withAgreementState(view: Record<string, unknown>, d: Device, currentSha
 }
 
 export function devicesRoutes(app: App): Route[] {
-  const load = async (id: string) => {
-    const d = await app.store.devices.get(id);
-    if (!d) throw notFound(`device ${id}`);
-    return d;
-  };
+  // A device of another school is "not found" to a school-scoped caller (tenancy/scope.ts).
+  const load = (id: string, principal: Principal | undefined) => deviceInScope(app.store, principal, id);
   return [
     route({
       method: 'GET',
       path: '/api/v1/devices',
       access: DEVICE_READERS,
-      schema: { summary: 'Every device with its live status' },
+      tenancy: 'school',
+      schema: {
+        query: DeviceListQuery,
+        summary: "Every device (of the caller's schools) with its live status",
+      },
       handler: async (ctx) => {
         const { sha256 } = await app.enrol.agreements.current();
+        const wanted = wantedSchools(ctx.principal, ctx.input.query.school);
         return {
-          devices: (await app.store.devices.list()).map((d) =>
-            withAgreementState(
-              deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
-              d,
-              sha256,
+          devices: (await app.store.devices.list())
+            .filter((d) => wanted(schoolOfDevice(d)))
+            .map((d) =>
+              withAgreementState(
+                deviceView(d, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
+                d,
+                sha256,
+              ),
             ),
-          ),
         };
       },
     }),
@@ -66,9 +77,10 @@ export function devicesRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/devices/:id',
       access: DEVICE_READERS,
+      tenancy: 'school',
       schema: { params: DeviceParams, summary: 'One device with its live status' },
       handler: async (ctx) => {
-        const d = await load(ctx.input.params.id);
+        const d = await load(ctx.input.params.id, ctx.principal);
         const { sha256 } = await app.enrol.agreements.current();
         return {
           device: withAgreementState(
@@ -83,9 +95,10 @@ export function devicesRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/devices/:id/timeline',
       access: DEVICE_READERS,
+      tenancy: 'school',
       schema: { params: DeviceParams, query: TimelineQuery, summary: "A device's timeline, newest first" },
       handler: async (ctx) => {
-        const d = await load(ctx.input.params.id);
+        const d = await load(ctx.input.params.id, ctx.principal);
         const { from, to, kinds, cursor, limit } = ctx.input.query;
         // A look at a pupil's activity: audited before it is answered (governors see the counts).
         // A page asking only for kinds without activity (inventory, USB history) is not.
@@ -113,9 +126,10 @@ export function devicesRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/devices/:id/streams',
       access: ['admin', 'it'],
+      tenancy: 'school',
       schema: { params: DeviceParams, summary: "A device's streams: max seq, count, gaps, duplicates" },
       handler: async (ctx) => {
-        const d = await load(ctx.input.params.id);
+        const d = await load(ctx.input.params.id, ctx.principal);
         return { streams: await app.store.timeline.listStreams(d.id) };
       },
     }),
@@ -123,9 +137,10 @@ export function devicesRoutes(app: App): Route[] {
       method: 'POST',
       path: '/api/v1/devices/:id/revoke',
       access: ['admin', 'it'],
+      tenancy: 'school',
       schema: { params: DeviceParams, body: ReasonBody, summary: 'Revoke a device (its session closes)' },
       handler: async (ctx) => {
-        const d = await load(ctx.input.params.id);
+        const d = await load(ctx.input.params.id, ctx.principal);
         const revoked = await app.enrol.revoke(d.id, ctx.input.body.reason, actorOf(ctx.principal));
         return {
           device: deviceView(revoked, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)),
@@ -136,9 +151,10 @@ export function devicesRoutes(app: App): Route[] {
       method: 'POST',
       path: '/api/v1/devices/:id/retire',
       access: ['admin', 'it'],
+      tenancy: 'school',
       schema: { params: DeviceParams, body: ReasonBody, summary: 'Retire a device for good' },
       handler: async (ctx) => {
-        const d = await load(ctx.input.params.id);
+        const d = await load(ctx.input.params.id, ctx.principal);
         const retired = await app.enrol.retire(d.id, ctx.input.body.reason, actorOf(ctx.principal));
         return { device: deviceView(retired, app.status.get(d.id), viewOptions(app, ctx.principal, d.id)) };
       },

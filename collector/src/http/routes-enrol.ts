@@ -3,7 +3,9 @@ import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
 import { EnrolBody } from '../enrol/enrol-input.ts';
 import type { EnrolResult } from '../enrol/service.ts';
-import { type Route, route } from './router.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { inScope, isTrustWide, schoolForNew, schoolOfRecord } from '../tenancy/scope.ts';
+import { notFound, type Principal, type Route, route } from './router.ts';
 import { Body, IdParams, Literals, QueryInt, Reason, Text } from './schema.ts';
 
 /** Who may see and decide queued replacement enrolments. */
@@ -32,6 +34,7 @@ const CodeList = Type.Object({
       note: Type.String(),
       usedAt: Type.Optional(Type.Integer()),
       usedByDevice: Type.Optional(Type.String()),
+      schoolId: Type.String({ description: 'the school a device enrolled with it joins' }),
       state: Literals(['open', 'used', 'expired'] as const, 'whether it can still be used'),
     }),
   ),
@@ -43,7 +46,21 @@ const ReasonBody = Body({ reason: Reason('why (the requester sees the reason of 
 const CodeBody = Body({
   ttlHours: Type.Optional(QueryInt(1, 24 * 90, 'how long the code works, in hours (default 72)')),
   note: Type.Optional(Text(0, 200, 'a note for IT (who the code is for)')),
+  schoolId: Type.Optional(SchoolId('the school the device joins (default: yours, or the default school)')),
 });
+
+/** A replacement is in scope when both the live device it replaces and the school it enrols into are. */
+function replacementInScope(
+  app: App,
+  principal: Principal | undefined,
+  r: { schoolId?: string | undefined; replaces: string },
+): boolean {
+  const replaced = app.deviceSchools.schoolOf(r.replaces);
+  return (
+    inScope(principal, schoolOfRecord(r)) &&
+    (replaced !== undefined ? inScope(principal, replaced) : isTrustWide(principal))
+  );
+}
 
 export function enrolRoutes(app: App): Route[] {
   return [
@@ -84,10 +101,13 @@ export function enrolRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/enrol/replacements',
       access: REPLACEMENT_DECIDERS,
+      tenancy: 'school',
       schema: { query: ReplacementsQuery, summary: 'Replacement enrolments waiting for or given a decision' },
       handler: async (ctx) => {
         const { state } = ctx.input.query;
-        const list = await app.store.enrol.listReplacements(state ? { state } : {});
+        const list = (await app.store.enrol.listReplacements(state ? { state } : {})).filter((r) =>
+          replacementInScope(app, ctx.principal, r),
+        );
         return {
           replacements: list.map(({ keyHash: _k, byod, ...r }) => ({
             ...r,
@@ -105,12 +125,16 @@ export function enrolRoutes(app: App): Route[] {
         method: 'POST',
         path: `/api/v1/enrol/replacements/:id/${decision}`,
         access: REPLACEMENT_DECIDERS,
+        tenancy: 'school',
         schema: {
           params: IdParams('replacement request'),
           body: ReasonBody,
           summary: `${decision === 'approve' ? 'Approve' : 'Deny'} a replacement enrolment`,
         },
         handler: async (ctx) => {
+          const request = await app.store.enrol.getReplacement(ctx.input.params.id);
+          if (!request || !replacementInScope(app, ctx.principal, request))
+            throw notFound(`replacement request ${ctx.input.params.id}`);
           const { keyHash: _k, ...r } = await app.enrol.replacements[decision](
             ctx.input.params.id,
             ctx.input.body.reason,
@@ -124,6 +148,7 @@ export function enrolRoutes(app: App): Route[] {
       method: 'POST',
       path: '/api/v1/enrol/codes',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         body: CodeBody,
         response: { 201: CodeCreated },
@@ -131,10 +156,16 @@ export function enrolRoutes(app: App): Route[] {
       },
       handler: async (ctx) => {
         const { ttlHours, note } = ctx.input.body;
+        const schoolId = await schoolForNew(
+          (id) => app.schools.exists(id),
+          ctx.principal,
+          ctx.input.body.schoolId,
+        );
         const created = await app.enrol.createCode({
           ...(ttlHours !== undefined ? { ttlHours } : {}),
           ...(note !== undefined ? { note } : {}),
           actor: actorOf(ctx.principal),
+          schoolId,
         });
         ctx.res.statusCode = 201;
         return created;
@@ -144,20 +175,39 @@ export function enrolRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/enrol/codes',
       access: ['admin'],
+      tenancy: 'school',
       schema: { response: { 200: CodeList }, summary: 'Enrolment codes and their state (never the codes)' },
-      handler: async () => ({
-        codes: (await app.store.enrol.listCodes()).map(({ codeHash: _h, ...c }) => ({
-          ...c,
-          state: c.usedAt !== undefined ? 'used' : c.expiresAt <= Date.now() ? 'expired' : 'open',
-        })),
+      handler: async (ctx) => ({
+        codes: (await app.store.enrol.listCodes())
+          .filter((c) => inScope(ctx.principal, schoolOfRecord(c)))
+          .map(({ codeHash: _h, ...c }) => ({
+            ...c,
+            schoolId: schoolOfRecord(c),
+            state: c.usedAt !== undefined ? 'used' : c.expiresAt <= Date.now() ? 'expired' : 'open',
+          })),
       }),
     }),
     route({
       method: 'POST',
       path: '/api/v1/enrol/secret/rotate',
       access: ['admin'],
-      schema: { body: Body({}), summary: 'Replace the enrol secret (the new one is shown once)' },
-      handler: async (ctx) => ({ secret: await app.enrol.rotateSecret(actorOf(ctx.principal)) }),
+      tenancy: 'school',
+      schema: {
+        body: Body({
+          schoolId: Type.Optional(
+            SchoolId("the school whose secret to replace (default: yours, or the default school's)"),
+          ),
+        }),
+        summary: "Replace a school's enrol secret (the new one is shown once)",
+      },
+      handler: async (ctx) => {
+        const schoolId = await schoolForNew(
+          (id) => app.schools.exists(id),
+          ctx.principal,
+          ctx.input.body.schoolId,
+        );
+        return { secret: await app.enrol.rotateSecret(actorOf(ctx.principal), schoolId), schoolId };
+      },
     }),
   ];
 }

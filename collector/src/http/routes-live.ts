@@ -9,6 +9,8 @@ import { principalStillValid } from '../auth/revalidate.ts';
 import type { LiveEvent } from '../live/hub.ts';
 import { openSse } from '../live/sse.ts';
 import type { Device, DeviceLiveStatus } from '../store/types.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { deviceVisible, inScope } from '../tenancy/scope.ts';
 import { type Route, route } from './router.ts';
 import { viewOptions } from './routes-devices.ts';
 import { deviceView, liveEventView, seesSafeguardingContent, statusView } from './views.ts';
@@ -22,6 +24,7 @@ export function liveRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/live',
       access: ['admin', 'it', 'dsl'],
+      tenancy: 'school',
       raw: true,
       schema: { summary: 'Server-Sent Events: snapshot, status, event, device (text/event-stream)' },
       handler: async (ctx) => {
@@ -35,10 +38,24 @@ export function liveRoutes(app: App): Route[] {
         // Every item is cut to what this caller may see (views.ts): device text the safeguarding
         // library matches is the DSL's only, browsing detail for IT as configured.
         const view = (deviceId: string) => viewOptions(app, principal, deviceId);
-        feed.send('snapshot', { statuses: app.status.list().map((s) => statusView(s, view(s.deviceId))) });
-        const onStatus = (s: DeviceLiveStatus) => feed.send('status', statusView(s, view(s.deviceId)));
-        const onEvent = (e: LiveEvent) => feed.send('event', liveEventView(e, view(e.deviceId)));
-        const onDevice = (d: Device) => feed.send('device', deviceView(d, app.status.get(d.id), view(d.id)));
+        // Tenancy: only the caller's schools' devices, checked per item (a device moved away stops showing).
+        const mine = (deviceId: string) => deviceVisible(app.deviceSchools, principal, deviceId);
+        feed.send('snapshot', {
+          statuses: app.status
+            .list()
+            .filter((s) => mine(s.deviceId))
+            .map((s) => statusView(s, view(s.deviceId))),
+        });
+        const onStatus = (s: DeviceLiveStatus) => {
+          if (mine(s.deviceId)) feed.send('status', statusView(s, view(s.deviceId)));
+        };
+        const onEvent = (e: LiveEvent) => {
+          if (mine(e.deviceId)) feed.send('event', liveEventView(e, view(e.deviceId)));
+        };
+        const onDevice = (d: Device) => {
+          if (inScope(principal, schoolOfDevice(d)))
+            feed.send('device', deviceView(d, app.status.get(d.id), view(d.id)));
+        };
         app.live.on('status', onStatus);
         app.live.on('event', onEvent);
         app.live.on('device', onDevice);

@@ -200,6 +200,7 @@ export function policyRoutes(app: App): Route[] {
         method: 'GET',
         path: base,
         access: ['admin', 'it', 'dsl'],
+        tenancy: 'school',
         schema: { params: Params, response: { 200: LayerAnswer }, summary: `A ${kind}'s policy layer` },
         handler: async (ctx) => {
           const ref = refOf(ctx.input.params);
@@ -210,6 +211,7 @@ export function policyRoutes(app: App): Route[] {
         method: 'PUT',
         path: base,
         access: ['admin'],
+        tenancy: 'school',
         schema: {
           params: Params,
           body: LayerBody,
@@ -228,6 +230,7 @@ export function policyRoutes(app: App): Route[] {
         method: 'GET',
         path: `${base}/changes`,
         access: ['admin', 'it', 'dsl', 'governor'],
+        tenancy: 'school',
         schema: {
           params: Params,
           query: LayerChangesQuery,
@@ -249,6 +252,7 @@ export function policyRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/devices/:id/policy/layers',
       access: ['admin', 'it', 'dsl'],
+      tenancy: 'school',
       schema: {
         params: IdParams('device'),
         response: { 200: LayersAnswer },
@@ -264,6 +268,8 @@ export function policyRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/policy',
       access: ['admin', 'it', 'dsl'],
+      // The trust default: the same for every school, readable by school-scoped staff.
+      tenancy: 'none',
       schema: { summary: 'The default policy' },
       handler: async () => ({ policy: await app.policy.getDefault() }),
     }),
@@ -287,6 +293,7 @@ export function policyRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/devices/:id/policy',
       access: ['admin', 'it', 'dsl'],
+      tenancy: 'school',
       schema: { params: IdParams('device'), summary: "A device's effective policy and its override" },
       handler: async (ctx) => {
         const { id } = ctx.input.params;
@@ -299,6 +306,7 @@ export function policyRoutes(app: App): Route[] {
       method: 'PUT',
       path: '/api/v1/devices/:id/policy',
       access: ['admin', 'it'],
+      tenancy: 'school',
       schema: {
         params: IdParams('device'),
         body: DevicePolicyBody,
@@ -322,6 +330,7 @@ export function policyRoutes(app: App): Route[] {
       // The DSL sees who changed what and why (capture settings are theirs to watch); governors
       // get the log without names and reasons (a reason can name a pupil or a colleague).
       access: ['admin', 'it', 'dsl', 'governor'],
+      tenancy: 'school',
       schema: {
         query: ChangesQuery,
         response: { 200: ChangesPage },

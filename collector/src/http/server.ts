@@ -15,7 +15,14 @@ import type { Duplex } from 'node:stream';
 import { CustodianError, ErrorCode, type ErrorCodeValue } from '@custodian/protocol';
 import type { Logger } from 'pino';
 import { clientIp, normalizeIp } from './client-ip.ts';
-import { HttpError, mayCall, type Principal, type RequestContext, type Router } from './router.ts';
+import {
+  HttpError,
+  mayCall,
+  type Principal,
+  type RequestContext,
+  type Router,
+  tenancyAllows,
+} from './router.ts';
 import { type CompiledSchema, queryObject, validate } from './schema.ts';
 
 /** Returns the principal a request proves, undefined if it carries no credential of this kind, or throws HttpError 401 for a bad one. */
@@ -165,6 +172,12 @@ async function handle(
         ? new HttpError(403, ErrorCode.FORBIDDEN, 'your role may not do this')
         : new HttpError(401, ErrorCode.UNAUTHENTICATED, 'sign in or send the admin token');
     }
+    if (!tenancyAllows(route, principal))
+      throw new HttpError(
+        403,
+        ErrorCode.FORBIDDEN,
+        'this is trust-wide: an account limited to some schools may not do this',
+      );
     const ctx: RequestContext = {
       req,
       res,

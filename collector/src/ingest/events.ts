@@ -115,6 +115,8 @@ export interface BuildOptions {
   /** Marks device text that matches the safeguarding library (record.sensitive). */
   screen?: Screen;
   clock?: ClockWindow;
+  /** The device's school (tenancy): copied onto an alert so filtering needs no device lookup per row. */
+  schoolId?: string;
 }
 
 /**
@@ -234,6 +236,7 @@ export function buildRecord(
     occurredAt: time,
     createdAt: receivedAt,
     updatedAt: receivedAt,
+    ...(options.schoolId !== undefined ? { schoolId: options.schoolId } : {}),
   };
   return { record, alert, notes };
 }

@@ -13,7 +13,7 @@ import type { StatusTracker } from '../live/status.ts';
 import type { Logger } from '../log.ts';
 import type { MetricCounts } from '../metrics/counts.ts';
 import type { PolicyService } from '../policy/service.ts';
-import type { Store } from '../store/types.ts';
+import type { Device, Store } from '../store/types.ts';
 import { DeviceCommands } from './commands.ts';
 import { type ClockWindow, clockWindow } from './events.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -129,9 +129,13 @@ export class IngestServer {
         );
       }
     };
-    const onDevice = (device: { id: string; revokedAt?: number; revokedReason?: string }) => {
-      if (device.revokedAt === undefined) return;
+    const onDevice = (device: Device) => {
       const s = this.byDevice.get(device.id);
+      // A device moved to another school (tenancy) while connected: its next alerts carry the new one.
+      if (device.revokedAt === undefined) {
+        if (s?.device) s.device = device;
+        return;
+      }
       if (s) s.fail(revokedClose(device.revokedReason));
     };
     this.o.live.on('policy', onPolicy);

@@ -431,6 +431,7 @@ export class Session {
       const built = buildRecord(deviceId, this.streamId, e, now, {
         ...(this.screen ? { screen: this.screen } : {}),
         clock: this.ctx.clock,
+        ...(this.device?.schoolId !== undefined ? { schoolId: this.device.schoolId } : {}),
       });
       for (const note of built.notes) this.slog.info({ deviceId, seq, note }, 'event note');
       records.push(built.record);

@@ -1,12 +1,14 @@
 // The DSL's decisions on an alert: grade, false positive, note, escalate. Each one updates the
 // alert under the store lock, appends to the alert's own history and writes its audit record in
 // the same atomic batch as the alert.
+
 import { ErrorCode } from '@custodian/protocol';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { AUDIT, audit, auditInput } from '../auth/audit.ts';
-import { HttpError, type Principal } from '../http/router.ts';
+import { HttpError, notFound, type Principal } from '../http/router.ts';
 import { Body, Id } from '../http/schema.ts';
 import type { Alert, Store } from '../store/types.ts';
+import { recordInScope, schoolOfRecord } from '../tenancy/scope.ts';
 import { type Incident, IncidentFields, type IncidentService } from './incidents.ts';
 
 export const MAX_NOTE = 10_000;
@@ -167,6 +169,12 @@ export async function escalateAlert(
   }
   let incident: Incident;
   if (body.incidentId !== undefined) {
+    // Tenancy: another school's incident is "not found" to a school-scoped DSL, and an incident
+    // holds the alerts of one school only.
+    const target = await incidents.get(body.incidentId);
+    if (!target || !recordInScope(p, target)) throw notFound('incident');
+    if (schoolOfRecord(target) !== schoolOfRecord(current))
+      throw new HttpError(409, ErrorCode.CONFLICT, "the incident is another school's: open a new one");
     incident = await incidents.linkAlert(body.incidentId, id, actor(p));
   } else {
     const input = {
@@ -174,7 +182,7 @@ export async function escalateAlert(
       title: body.incident?.title ?? `${current.category}: ${current.term}`.slice(0, 300),
       occurredAt: body.incident?.occurredAt ?? current.occurredAt,
     };
-    incident = await incidents.create(input, actor(p), [id]);
+    incident = await incidents.create(input, actor(p), [id], current.schoolId);
     await audit(store.audit, p, AUDIT.incidentCreated, `incident:${incident.id}`, ip, { fromAlert: id });
   }
   const alert = await decide(

@@ -3,6 +3,7 @@
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { Id, QueryInt, QueryList, QueryTime } from '../http/schema.ts';
 import type { Alert, AlertStatus } from '../store/types.ts';
+import { TENANT_ID_PATTERN } from '../tenancy/model.ts';
 
 export const ALERT_STATUSES = [
   'new',
@@ -36,6 +37,12 @@ const SEVERITIES = ['1', '2', '3', '4', '5'] as const;
 
 /** The queue's query string (GET /alerts), checked by the router before the handler. */
 export const AlertQuery = Type.Object({
+  school: Type.Optional(
+    Type.String({
+      pattern: TENANT_ID_PATTERN,
+      description: 'only alerts of this school (within your schools)',
+    }),
+  ),
   status: Type.Optional(QueryList(ALERT_STATUSES, 'only alerts in these states')),
   category: Type.Optional(
     Type.Array(

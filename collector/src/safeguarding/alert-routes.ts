@@ -4,11 +4,12 @@
 import { type StaticDecode, type TSchema, Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
 import { principalStillValid } from '../auth/revalidate.ts';
-import { notFound, type Principal, type RequestContext, type Route, route } from '../http/router.ts';
+import { type Principal, type RequestContext, type Route, route } from '../http/router.ts';
 import { Id, IdParams } from '../http/schema.ts';
 import type { LiveHub } from '../live/hub.ts';
 import { openSse } from '../live/sse.ts';
 import type { Alert, Store } from '../store/types.ts';
+import { alertInScope, recordInScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import {
   AcknowledgeBody,
   acknowledgeAlert,
@@ -60,6 +61,8 @@ export function alertSummary(a: Alert, hostname: string, user: string | null) {
     grade: a.grade ?? null,
     effectiveSeverity: effectiveSeverity(a),
     deviceId: a.deviceId,
+    // Tenancy: the school the alert was opened in (absent on alerts made before tenancy: the default school).
+    ...(a.schoolId !== undefined ? { schoolId: a.schoolId } : {}),
     hostname,
     user,
     windowTitle: a.windowTitle,
@@ -117,11 +120,13 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       method: 'POST',
       path: `/api/v1/alerts/:id/${action}`,
       access: SAFEGUARDING,
+      tenancy: 'school',
       schema: { params: AlertParams, body, summary },
       handler: async (ctx) => ({
+        // Another school's alert is "not found" to a school-scoped DSL (checked before any change).
         alert: await decide(
           store,
-          ctx.input.params.id,
+          (await alertInScope(store, ctx.principal, ctx.input.params.id)).id,
           ctx.input.body as StaticDecode<B>,
           ctx.principal,
           ctx.ip,
@@ -135,15 +140,20 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/alerts',
       access: SAFEGUARDING,
+      tenancy: 'school',
       schema: { query: AlertQuery, summary: 'The queue: effective severity first, then newest' },
       handler: async (ctx) => {
-        const filter = alertFilter(ctx.input.query);
-        const all = await store.alerts.list({
-          ...(filter.status ? { status: filter.status } : {}),
-          ...(filter.category ? { category: filter.category } : {}),
-          ...(filter.deviceId ? { deviceId: filter.deviceId } : {}),
-          limit: MAX_ALERTS_SCANNED,
-        });
+        const { school, ...query } = ctx.input.query;
+        const filter = alertFilter(query);
+        const wanted = wantedSchools(ctx.principal, school);
+        const all = (
+          await store.alerts.list({
+            ...(filter.status ? { status: filter.status } : {}),
+            ...(filter.category ? { category: filter.category } : {}),
+            ...(filter.deviceId ? { deviceId: filter.deviceId } : {}),
+            limit: MAX_ALERTS_SCANNED,
+          })
+        ).filter((a) => wanted(schoolOfRecord(a)));
         const page = applyAlertFilter(all, filter);
         // The queue shows terms and contexts: a read of safeguarding content like any other.
         await audit(store.audit, ctx.principal, AUDIT.alertQueueViewed, 'alerts:queue', ctx.ip, {
@@ -166,6 +176,7 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/alerts/live',
       access: SAFEGUARDING,
+      tenancy: 'school',
       raw: true,
       schema: { summary: 'Server-Sent Events: each newly opened alert (text/event-stream)' },
       handler: (ctx) => streamAlerts(ctx, deps),
@@ -174,10 +185,10 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       method: 'GET',
       path: '/api/v1/alerts/:id',
       access: SAFEGUARDING,
+      tenancy: 'school',
       schema: { params: AlertParams, summary: 'One alert with its device, user, screenshots and timeline' },
       handler: async (ctx) => {
-        const a = await store.alerts.get(ctx.input.params.id);
-        if (!a) throw notFound('alert');
+        const a = await alertInScope(store, ctx.principal, ctx.input.params.id);
         const view = await detail(a);
         // Audited once the answer is built and before it is sent: a failed audit write sends nothing.
         await audit(store.audit, ctx.principal, AUDIT.alertViewed, `alert:${a.id}`, ctx.ip, {
@@ -199,33 +210,43 @@ export function alertRoutes(deps: AlertRouteDeps): Route[] {
       method: 'POST',
       path: '/api/v1/alerts/:id/viewed',
       access: SAFEGUARDING,
+      tenancy: 'school',
       schema: {
         params: AlertParams,
         body: ViewedBody,
         summary:
           'Open an alert (the console does this): answers like GET /alerts/:id, records the opening in its history, one view.alert audit record',
       },
-      handler: async (ctx) =>
-        detail(await recordViewed(store, ctx.input.params.id, ctx.input.body, ctx.principal, ctx.ip)),
+      handler: async (ctx) => {
+        await alertInScope(store, ctx.principal, ctx.input.params.id);
+        return detail(await recordViewed(store, ctx.input.params.id, ctx.input.body, ctx.principal, ctx.ip));
+      },
     }),
     route({
       method: 'POST',
       path: '/api/v1/alerts/:id/escalate',
       access: SAFEGUARDING,
+      tenancy: 'school',
       schema: { params: AlertParams, body: EscalateBody, summary: 'Escalate to a new or existing incident' },
-      handler: async (ctx) =>
-        escalateAlert(store, incidents, ctx.input.params.id, ctx.input.body, ctx.principal, ctx.ip),
+      handler: async (ctx) => {
+        await alertInScope(store, ctx.principal, ctx.input.params.id);
+        return escalateAlert(store, incidents, ctx.input.params.id, ctx.input.body, ctx.principal, ctx.ip);
+      },
     }),
     route({
       method: 'GET',
       path: '/api/v1/alerts/:id/screenshots/:blobId',
       access: SAFEGUARDING,
+      tenancy: 'school',
       raw: true,
       schema: {
         params: Type.Object({ id: Id("the alert's id"), blobId: Id("the screenshot's id") }),
         summary: 'A screenshot of an alert (image, audited)',
       },
-      handler: (ctx) => serveScreenshot(store, ctx, deps.gate),
+      handler: async (ctx) => {
+        await alertInScope(store, ctx.principal, ctx.input.params.id);
+        return serveScreenshot(store, ctx, deps.gate);
+      },
     }),
   ];
 }
@@ -260,6 +281,8 @@ async function streamAlerts(ctx: RequestContext, deps: AlertRouteDeps): Promise<
     return false;
   };
   const onAlert = (a: Alert) => {
+    // Tenancy: only alerts of the caller's schools (school recorded on the alert at creation).
+    if (!recordInScope(principal, a)) return;
     void (async () => {
       if (!(await stillValid())) return;
       const device = await deps.store.devices.get(a.deviceId);

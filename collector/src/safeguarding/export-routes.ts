@@ -2,6 +2,7 @@
 // one record, or a date range (alerts also with the queue's filters). Safeguarding role only.
 // Every export is audited before a byte is sent: who, which record or range and filters, how
 // many records, and the SHA-256 of the exact file (also sent as X-Export-Sha256).
+
 import { createHash, randomBytes } from 'node:crypto';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { AUDIT, audit } from '../auth/audit.ts';
@@ -9,6 +10,8 @@ import { toCsv } from '../csv.ts';
 import { badInput, notFound, type RequestContext, type Route, route } from '../http/router.ts';
 import { IdParams, Literals, QueryTime } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { alertInScope, recordInScope, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
 import { AlertQuery, alertFilter, matches } from './alert-query.ts';
 import { MAX_ALERTS_SCANNED } from './alert-routes.ts';
 import {
@@ -35,6 +38,7 @@ const IncidentRangeQuery = Type.Object({
   from: Type.Optional(QueryTime('incidents that occurred at or after this')),
   to: Type.Optional(QueryTime('incidents that occurred before this')),
   status: Type.Optional(Literals(INCIDENT_STATUSES, 'only incidents in this state')),
+  school: Type.Optional(SchoolId('only incidents of this school (within your schools)')),
 });
 // The queue's filters (GET /alerts) without paging: an export takes the whole range.
 const { offset: _o, limit: _l, ...alertFilters } = AlertQuery.properties;
@@ -127,6 +131,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       method: 'GET',
       path: '/api/v1/exports/incidents',
       access: SAFEGUARDING,
+      tenancy: 'school',
       raw: true,
       schema: {
         query: IncidentRangeQuery,
@@ -136,9 +141,11 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       handler: async (ctx) => {
         const q = ctx.input.query;
         checkRange(q.from, q.to);
+        const wanted = wantedSchools(ctx.principal, q.school);
         const picked = (await incidents.list())
           .filter(
             (i) =>
+              wanted(schoolOfRecord(i)) &&
               (q.from === undefined || i.occurredAt >= q.from) &&
               (q.to === undefined || i.occurredAt < q.to) &&
               (q.status === undefined || i.status === q.status),
@@ -171,6 +178,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       method: 'GET',
       path: '/api/v1/exports/incidents/:id',
       access: SAFEGUARDING,
+      tenancy: 'school',
       raw: true,
       schema: {
         params: IdParams('incident'),
@@ -179,6 +187,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       },
       handler: async (ctx) => {
         const incident = await incidents.require(ctx.input.params.id);
+        if (!recordInScope(ctx.principal, incident)) throw notFound('incident');
         await send(
           store,
           ctx,
@@ -197,6 +206,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       method: 'GET',
       path: '/api/v1/exports/alerts',
       access: SAFEGUARDING,
+      tenancy: 'school',
       raw: true,
       schema: {
         query: AlertRangeQuery,
@@ -214,14 +224,16 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
           ...(filter.deviceId ? { deviceId: filter.deviceId } : {}),
           limit: MAX_ALERTS_SCANNED,
         });
+        const wanted = wantedSchools(ctx.principal, q.school);
         const picked = all
-          .filter((a) => matches(a, filter))
+          .filter((a) => wanted(schoolOfRecord(a)) && matches(a, filter))
           .sort((a, b) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1));
         if (picked.length > MAX_EXPORT_RECORDS) tooMany(picked.length);
         const rows: ChronologyRow[] = [];
         const bundles = await bundleIndex(store);
         for (const a of picked) rows.push(await alertRow(store, bundles, a));
         const { offset: _off, limit: _lim, from, to, ...rest } = filter;
+        if (q.school !== undefined) (rest as Record<string, unknown>)['school'] = q.school;
         await send(
           store,
           ctx,
@@ -240,6 +252,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
       method: 'GET',
       path: '/api/v1/exports/alerts/:id',
       access: SAFEGUARDING,
+      tenancy: 'school',
       raw: true,
       schema: {
         params: IdParams('alert'),
@@ -247,8 +260,7 @@ export function exportRoutes(deps: { store: Store; incidents: IncidentService })
         summary: 'One alert as CSV or JSON (audited)',
       },
       handler: async (ctx) => {
-        const alert = await store.alerts.get(ctx.input.params.id);
-        if (!alert) throw notFound('alert');
+        const alert = await alertInScope(store, ctx.principal, ctx.input.params.id);
         await send(
           store,
           ctx,

@@ -1,11 +1,13 @@
 // The e-safety incident log the school's policies require: what happened, who was involved,
 // what was done, any referral (police, LADO, CEOP, children's social care), the outcome, the
 // linked alerts, and a history of every change (who, when, old -> new).
+
 import { randomBytes } from 'node:crypto';
 import { type StaticDecode, Type } from '@sinclair/typebox';
 import { notFound } from '../http/router.ts';
 import { Literals } from '../http/schema.ts';
 import type { KvNamespace } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 
 export const INCIDENT_STATUSES = ['open', 'monitoring', 'closed'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
@@ -72,6 +74,8 @@ export interface Incident {
   createdBy: string;
   updatedAt: number;
   history: IncidentHistoryEntry[];
+  /** The school it belongs to (tenancy; its alerts' school); absent: made before tenancy, the default school. */
+  schoolId?: string;
 }
 
 const EDITABLE = [
@@ -197,6 +201,7 @@ export class IncidentService {
     input: IncidentInput & { title: string },
     actor: string,
     linkedAlertIds: string[] = [],
+    schoolId?: string,
   ): Promise<Incident> {
     const now = this.now();
     const incident: Incident = {
@@ -216,6 +221,7 @@ export class IncidentService {
       createdBy: actor,
       updatedAt: now,
       history: [],
+      ...(schoolId !== undefined && schoolId !== DEFAULT_SCHOOL_ID ? { schoolId } : {}),
     };
     incident.history.push({ at: now, actor, action: 'created', changes: {} });
     await this.kv.put(incident.id, incident);

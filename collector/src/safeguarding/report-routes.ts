@@ -1,11 +1,16 @@
 // GET /api/v1/reports/termly: governors always get the anonymised variant; the DSL and admin
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
+
 import { Type } from '@sinclair/typebox';
-import { badInput, type Route, route } from '../http/router.ts';
+import { badInput, notFound, type Route, route } from '../http/router.ts';
 import { Literals, QueryTime } from '../http/schema.ts';
 import { seesSafeguardingContent } from '../http/views.ts';
 import type { TextScreens } from '../ingest/text-screen.ts';
 import type { Store } from '../store/types.ts';
+import { schoolOfDevice } from '../tenancy/model.ts';
+import { SchoolId } from '../tenancy/schema.ts';
+import { inScope, isTrustWide, schoolOfRecord, wantedSchools } from '../tenancy/scope.ts';
+import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 import type { IncidentService } from './incidents.ts';
 import { readSummary } from './read-summary.ts';
 import { buildReport, currentTerm, type DeviceFacts, effectivePolicy } from './reports.ts';
@@ -17,6 +22,11 @@ const ReportQuery = Type.Object({
   from: Type.Optional(QueryTime('the start of the period (default: this term)')),
   to: Type.Optional(QueryTime('the end of the period (default: this term)')),
   anonymised: Type.Optional(Literals(['0', '1'], "1 for the governors' variant")),
+  school: Type.Optional(
+    SchoolId(
+      "one school's report (default: every school in your scope — the whole trust for trust-wide staff)",
+    ),
+  ),
 });
 
 const ReadsQuery = Type.Object({
@@ -64,9 +74,13 @@ export function reportRoutes(deps: {
       method: 'GET',
       path: '/api/v1/reports/termly',
       access: REPORT_READERS,
+      tenancy: 'school',
       schema: { query: ReportQuery, summary: 'The termly report (anonymised for governors)' },
       handler: async (ctx) => {
         const q = ctx.input.query;
+        // Tenancy: the caller's schools only (one of them with ?school=); every count below is of those.
+        if (q.school !== undefined && !inScope(ctx.principal, q.school)) throw notFound(`school ${q.school}`);
+        const wanted = wantedSchools(ctx.principal, q.school);
         const { from, to, label } = periodOf(q, now());
         const anonymised = ctx.principal?.role === 'governor' || q.anonymised === '1';
         const base = await store.policy.getDefault();
@@ -74,7 +88,7 @@ export function reportRoutes(deps: {
         const statuses = new Map((await store.status.list()).map((s) => [s.deviceId, s]));
         const devices: DeviceFacts[] = [];
         for (const device of await store.devices.list()) {
-          if (device.revokedAt !== undefined) continue;
+          if (device.revokedAt !== undefined || !wanted(schoolOfDevice(device))) continue;
           const lock = await store.timeline.query({
             deviceId: device.id,
             from,
@@ -97,11 +111,9 @@ export function reportRoutes(deps: {
             usbFailures: usb.records.length,
           });
         }
-        const alerts = await store.alerts.list({ limit: 100_000 });
-        const report = buildReport(
-          { from, to, alerts, incidents: await incidents.list(), devices },
-          anonymised,
-        );
+        const alerts = (await store.alerts.list({ limit: 100_000 })).filter((a) => wanted(schoolOfRecord(a)));
+        const inScopeIncidents = (await incidents.list()).filter((i) => wanted(schoolOfRecord(i)));
+        const report = buildReport({ from, to, alerts, incidents: inScopeIncidents, devices }, anonymised);
         // The full report names devices for IT follow-up: a hostname that matches the safeguarding
         // library is the DSL's only (an admin reads this too).
         const list =
@@ -117,6 +129,7 @@ export function reportRoutes(deps: {
         return {
           ...report,
           period: { ...report.period, label },
+          ...(q.school !== undefined ? { school: q.school } : {}),
         };
       },
     }),
@@ -124,6 +137,9 @@ export function reportRoutes(deps: {
       method: 'GET',
       path: '/api/v1/reports/reads',
       access: REPORT_READERS,
+      // A school-scoped caller counts the views of its schools' alerts, incidents and device
+      // timelines only (tenancy/targets.ts); views of the queue or a feed name no school.
+      tenancy: 'school',
       schema: {
         query: ReadsQuery,
         summary: 'Views of safeguarding content by staff role and month (no names, no targets)',
@@ -131,7 +147,10 @@ export function reportRoutes(deps: {
       handler: async (ctx) => {
         const { from, to, label } = periodOf(ctx.input.query, now());
         const records = [];
-        for await (const r of auditBetween(store, from, to)) records.push(r);
+        const scoped = !isTrustWide(ctx.principal);
+        const resolve = targetResolver(store);
+        for await (const r of auditBetween(store, from, to))
+          if (!scoped || (await aboutCallersSchools(ctx.principal, [r.target], resolve))) records.push(r);
         const summary = readSummary(records, from, to);
         return { ...summary, period: { ...summary.period, label } };
       },

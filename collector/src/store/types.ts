@@ -128,6 +128,8 @@ export interface EnrolCode {
   note: string;
   usedAt?: number;
   usedByDevice?: string;
+  /** The school a device enrolled with this code joins (tenancy); absent: DEFAULT_SCHOOL_ID. */
+  schoolId?: string;
 }
 
 /**
@@ -157,6 +159,8 @@ export interface ReplacementRequest {
   decidedAt?: number;
   decidedBy?: string;
   decisionReason?: string;
+  /** The school the credential enrols into (tenancy); absent: DEFAULT_SCHOOL_ID. */
+  schoolId?: string;
 }
 
 export interface EnrolStore {
@@ -339,6 +343,8 @@ export interface Alert {
   occurredAt: number;
   createdAt: number;
   updatedAt: number;
+  /** The device's school when the alert was opened (tenancy); absent: made before tenancy, DEFAULT_SCHOOL_ID. */
+  schoolId?: string;
 }
 
 export interface AlertQuery {

@@ -32,6 +32,7 @@ export function groupRoutes(app: App): Route[] {
       method: 'GET',
       path: '/api/v1/groups',
       access: ['admin', 'it', 'dsl'],
+      tenancy: 'school',
       schema: {
         query: Type.Object({ schoolId: Type.Optional(TenantId('school')) }),
         response: { 200: Type.Object({ groups: Type.Array(GroupAnswer) }) },
@@ -49,6 +50,7 @@ export function groupRoutes(app: App): Route[] {
       method: 'POST',
       path: '/api/v1/groups',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         body: Body({ id: Type.Optional(TenantId('new group')), schoolId: TenantId('school'), name: Name }),
         response: { 200: Type.Object({ group: GroupAnswer }) },
@@ -68,6 +70,7 @@ export function groupRoutes(app: App): Route[] {
       method: 'PATCH',
       path: '/api/v1/groups/:groupId',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         params: GroupParams,
         body: Body({ name: Name }),
@@ -84,6 +87,7 @@ export function groupRoutes(app: App): Route[] {
       method: 'DELETE',
       path: '/api/v1/groups/:groupId',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         params: GroupParams,
         body: Body({ reason: Reason() }),
@@ -103,6 +107,7 @@ export function groupRoutes(app: App): Route[] {
       method: 'PUT',
       path: '/api/v1/devices/:id/group',
       access: ['admin'],
+      tenancy: 'school',
       schema: {
         params: IdParams('device'),
         body: Body({

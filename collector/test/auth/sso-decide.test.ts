@@ -46,6 +46,38 @@ const user = (over: Partial<UserRecord>): UserRecord => ({
 });
 
 describe('decideSsoRole', () => {
+  it("gives and follows a mapping's schools (tenancy), like its role", () => {
+    const scoped: ProviderSettings = {
+      ...provider,
+      roleMapping: [
+        { group: 'alpha-it', role: 'it', schools: ['school-b', 'school-a'] },
+        ...provider.roleMapping,
+      ],
+    };
+    expect(decideSsoRole(scoped, id(['alpha-it']), undefined)).toEqual({
+      kind: 'create',
+      role: 'it',
+      schools: ['school-a', 'school-b'],
+    });
+    // A mapping-made trust-wide account whose group now maps to schools is narrowed at sign-in.
+    const wide = user({ roleFrom: 'mapping' });
+    expect(decideSsoRole(scoped, id(['alpha-it']), wide)).toEqual({
+      kind: 'sign-in',
+      user: wide,
+      newSchools: ['school-a', 'school-b'],
+    });
+    // Moved to a group without schools: trust-wide again (null), role unchanged.
+    const narrow = user({ roleFrom: 'mapping', schools: ['school-a'] });
+    expect(decideSsoRole(scoped, id(['it-team']), narrow)).toEqual({
+      kind: 'sign-in',
+      user: narrow,
+      newSchools: null,
+    });
+    // Schools a person gave (roleFrom admin) stay.
+    const given = user({ roleFrom: 'admin', schools: ['school-a'] });
+    expect(decideSsoRole(scoped, id(['it-team']), given)).toEqual({ kind: 'sign-in', user: given });
+  });
+
   it('creates with the mapped role, or leaves a new person pending without one', () => {
     expect(decideSsoRole(provider, id(['x', 'governors']), undefined)).toEqual({
       kind: 'create',

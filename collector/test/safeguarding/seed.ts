@@ -115,7 +115,10 @@ export async function seedAlert(store: Store, o: SeedAlertOptions): Promise<Aler
   const ops: KvOp[] = [];
   let alert: Alert | undefined;
   for (const e of events) {
-    const built = buildRecord(o.device.id, streamId, v1.Event.fromObject(e), t + 40_000);
+    // Like ingest: the alert records its device's school (tenancy).
+    const built = buildRecord(o.device.id, streamId, v1.Event.fromObject(e), t + 40_000, {
+      ...(o.device.schoolId !== undefined ? { schoolId: o.device.schoolId } : {}),
+    });
     ops.push(...timelineOps(store.cipher, built.record));
     if (built.alert) {
       alert = built.alert;

@@ -123,6 +123,15 @@ export const api = {
   /** @param {string} id */
   resetPassword: (id) => request('POST', `/users/${enc(id)}/reset-password`, {}),
 
+  // schools (tenancy): every role lists its own; trust-wide admins create, rename, move devices
+  schools: () => request('GET', '/schools'),
+  /** @param {string} id @param {string} name */
+  createSchool: (id, name) => request('POST', '/schools', { id, name }),
+  /** @param {string} id @param {string} name */
+  renameSchool: (id, name) => request('PATCH', `/schools/${enc(id)}`, { name }),
+  /** @param {string} id @param {string} schoolId @param {string} reason */
+  moveDevice: (id, schoolId, reason) => request('POST', `/devices/${enc(id)}/school`, { schoolId, reason }),
+
   // devices (it, admin; dsl for context)
   devices: () => request('GET', '/devices'),
   /** @param {string} id */

@@ -6,22 +6,26 @@ import { h, mount } from './h.js';
 import { connectLive, disconnectLive, onLive } from './live.js';
 import { renderError } from './ui.js';
 
-/** @typedef {{ username: string, role: 'admin'|'it'|'dsl'|'governor', mustChangePassword?: boolean, mustEnrolMfa?: boolean }} User */
+/** @typedef {{ username: string, role: 'admin'|'it'|'dsl'|'governor', mustChangePassword?: boolean, mustEnrolMfa?: boolean, schools?: string[] | null }} User */
 /** @typedef {{ user: User, params: Record<string, string>, query: URLSearchParams, navigate: (hash: string) => void, refreshUser: () => Promise<void> }} PageContext */
 
-/** Which pages each role sees; the server enforces the same rules on every API route. */
+/**
+ * Which pages each role sees; the server enforces the same rules on every API route. `trust`:
+ * trust-wide staff only (the server refuses an account limited to some schools).
+ */
 const NAV = [
   { hash: '#/devices', label: 'Devices', roles: ['admin', 'it', 'dsl'] },
   { hash: '#/health', label: 'Device health', roles: ['admin', 'it'] },
   { hash: '#/alerts', label: 'Alerts', roles: ['dsl'] },
   { hash: '#/incidents', label: 'Incidents', roles: ['dsl'] },
   { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
-  { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
+  { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'], trust: true },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
-  { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'] },
-  { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'] },
+  { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'], trust: true },
+  { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'], trust: true },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/sign-in', label: 'Sign-in', roles: ['admin'] },
+  { hash: '#/schools', label: 'Schools', roles: ['admin'], trust: true },
   { hash: '#/audit', label: 'Audit log', roles: ['admin'] },
 ];
 
@@ -48,6 +52,7 @@ const ROUTES = [
   { re: /^#\/sign-in$/, page: 'sign-in' },
   { re: /^#\/inbox$/, page: 'inbox' },
   { re: /^#\/notify$/, page: 'notify' },
+  { re: /^#\/schools$/, page: 'schools' },
 ];
 
 /** @type {User | null} */
@@ -95,14 +100,18 @@ function renderTop() {
     h(
       'nav',
       { 'aria-label': 'Main' },
-      NAV.filter((n) => n.roles.includes(u.role)).map((n) =>
+      NAV.filter((n) => n.roles.includes(u.role) && !(n.trust && Array.isArray(u.schools))).map((n) =>
         h('a', { href: n.hash, 'aria-current': n.hash === current ? 'page' : null }, n.label),
       ),
     ),
     h(
       'div',
       { class: 'who' },
-      h('a', { class: 'muted', href: '#/account', title: 'My account' }, `${u.username} · ${u.role}`),
+      h(
+        'a',
+        { class: 'muted', href: '#/account', title: 'My account' },
+        `${u.username} · ${u.role}${Array.isArray(u.schools) ? ` · ${u.schools.join(', ')}` : ''}`,
+      ),
       h(
         'button',
         {

@@ -6,6 +6,7 @@ import { badge, ext, fmtTime, h, mount } from '../h.js';
 import { onLive, onLiveStatus } from '../live.js';
 import { alertView, listOf } from '../model.js';
 import { OPTIONS } from '../options.js';
+import { loadSchools, schoolName, schoolOf, schoolSelect } from '../schools.js';
 import { renderError, sevBadge, statusLine, table } from '../ui.js';
 
 const STATUSES = OPTIONS.alertStatuses;
@@ -28,6 +29,9 @@ export function queueOrder(a, b) {
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
 export async function render(main, ctx) {
+  // Tenancy: trust-wide DSLs of a trust with several schools see each alert's school and a filter.
+  const schools = await loadSchools(ctx.user);
+  const school = schoolSelect(schools);
   const status = /** @type {HTMLSelectElement} */ (
     h(
       'select',
@@ -70,6 +74,7 @@ export async function render(main, ctx) {
   const load = async () => {
     try {
       const data = await api.alerts({
+        school: school.value,
         status: status.value,
         minSeverity: minSev.value,
         category: category.value.trim(),
@@ -87,7 +92,7 @@ export async function render(main, ctx) {
       selected = keep >= 0 ? keep : Math.min(selected, Math.max(0, alerts.length - 1));
       draw();
     } catch (err) {
-      mount(tbody, h('tr', null, h('td', { colspan: '8' }, renderError(err))));
+      mount(tbody, h('tr', null, h('td', { colspan: schools.show ? '9' : '8' }, renderError(err))));
     }
   };
 
@@ -110,6 +115,9 @@ export async function render(main, ctx) {
           h('td', null, ext(a.category, 30)),
           h('td', null, h('a', { href: `#/alerts/${encodeURIComponent(a.id)}` }, ext(a.term, 40))),
           h('td', null, ext(a.hostname || a.deviceId, 30)),
+          schools.show
+            ? h('td', { 'data-school': schoolOf(a.raw) }, schoolName(schools, schoolOf(a.raw)))
+            : null,
           h('td', null, a.user ? ext(a.user, 30) : h('span', { class: 'muted' }, '—')),
           h('td', { class: 'nowrap' }, fmtTime(a.time)),
           h(
@@ -124,7 +132,11 @@ export async function render(main, ctx) {
     if (alerts.length === 0)
       mount(
         tbody,
-        h('tr', null, h('td', { colspan: '7', class: 'muted' }, 'Nothing in the queue. Well done.')),
+        h(
+          'tr',
+          null,
+          h('td', { colspan: schools.show ? '8' : '7', class: 'muted' }, 'Nothing in the queue. Well done.'),
+        ),
       );
     tbody.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
   };
@@ -187,6 +199,7 @@ export async function render(main, ctx) {
         },
         onchange: () => void load(),
       },
+      schools.show ? h('label', null, 'School ', school) : null,
       h('label', null, 'Status ', status),
       h('label', null, 'Severity ', minSev),
       h('label', null, 'Category ', category),
@@ -197,6 +210,7 @@ export async function render(main, ctx) {
       h('button', { type: 'submit' }, 'Filter'),
       // The same filters, the whole range (no paging), as a file; audited on the server.
       exportLinks('alerts', () => ({
+        school: school.value,
         status: status.value,
         minSeverity: minSev.value,
         category: category.value.trim(),
@@ -231,7 +245,16 @@ export async function render(main, ctx) {
       { class: 'table-wrap' },
       table(
         'Alert queue, most severe first',
-        ['Severity', 'Category', 'Term', 'Device', 'User', 'Time', 'Status'],
+        [
+          'Severity',
+          'Category',
+          'Term',
+          'Device',
+          ...(schools.show ? ['School'] : []),
+          'User',
+          'Time',
+          'Status',
+        ],
         [],
         { id: 'alerts-table', 'aria-describedby': 'keys-help' },
       ),

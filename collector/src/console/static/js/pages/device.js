@@ -4,6 +4,7 @@
 import { api } from '../api.js';
 import { deviceCommands } from '../device-commands.js';
 import { identitySection } from '../device-identity.js';
+import { deviceSchoolSection } from '../device-school.js';
 import { eventRow, hiddenNote, KIND_LABELS, kindOf, payloadOf, USB_KINDS } from '../events.js';
 import { badge, ext, fmtAgo, fmtBytes, fmtTime, h, mount } from '../h.js';
 import { onLive } from '../live.js';
@@ -210,6 +211,9 @@ export async function render(main, ctx) {
     onChanged: () => undefined,
   });
 
+  // Tenancy: the device's school (trust-wide staff, several schools); filled once the names are in.
+  const schoolSlot = h('div', { class: 'school-slot' });
+  void deviceSchoolSection(d.raw, ctx.user).then((el) => el && mount(schoolSlot, el));
   mount(
     main,
     h('p', null, h('a', { href: '#/devices' }, '← Devices')),
@@ -222,6 +226,7 @@ export async function render(main, ctx) {
     h('div', { class: 'grid2' }, statusBox, inventory),
     commands.el,
     identity.el,
+    schoolSlot,
     timeline,
     usbHistory,
     layers,

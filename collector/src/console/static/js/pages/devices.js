@@ -7,13 +7,17 @@ import { badge, ext, fmtAgo, fmtTime, h, mount, neutralise, truncate } from '../
 import { onLive, onLiveStatus } from '../live.js';
 import { deviceView, listOf } from '../model.js';
 import { replacementQueue } from '../replacements.js';
+import { loadSchools, schoolName, schoolOf, schoolSelect } from '../schools.js';
 import { loading, renderError, table } from '../ui.js';
 
 /** @typedef {import('../model.js').DeviceView} DeviceView */
 
-/** @param {HTMLElement} main */
-export async function render(main) {
+/** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
+export async function render(main, ctx) {
   mount(main, h('h1', null, 'Devices'), loading('Loading devices'));
+  // Tenancy: trust-wide staff of a trust with several schools see each device's school and a filter.
+  const schools = await loadSchools(ctx.user);
+  const school = schoolSelect(schools);
   /** @type {Map<string, DeviceView>} */
   const devices = new Map();
   try {
@@ -50,6 +54,7 @@ export async function render(main) {
 
   /** @param {DeviceView} d */
   const visible = (d) => {
+    if (school.value && schoolOf(d.raw) !== school.value) return false;
     const hours = offlineHours.value === '' ? null : Number(offlineHours.value);
     if (hours !== null && (d.online || (d.lastSeen && Date.now() - d.lastSeen < hours * 3600_000)))
       return false;
@@ -79,6 +84,7 @@ export async function render(main) {
         // Clone suspicion (a replacement, a re-enrolment request, two streams): details on the device page.
         d.raw?.cloneSuspicion?.length ? [' ', badge('suspected clone', 'warn')] : null,
       ),
+      schools.show ? h('td', { 'data-school': schoolOf(d.raw) }, schoolName(schools, schoolOf(d.raw))) : null,
       h(
         'td',
         { class: 'status-cell' },
@@ -163,7 +169,7 @@ export async function render(main) {
           null,
           h(
             'td',
-            { colspan: '9', class: 'muted' },
+            { colspan: schools.show ? '10' : '9', class: 'muted' },
             'No devices enrolled yet. Enrol one from Policy & enrolment.',
           ),
         ),
@@ -181,6 +187,7 @@ export async function render(main) {
       onchange: draw,
     },
     h('label', null, 'Search ', search),
+    schools.show ? h('label', null, 'School ', school) : null,
     h('label', null, 'Offline more than ', offlineHours, ' hours'),
     h('label', { class: 'check' }, usbOnly, ' USB present'),
     h('label', { class: 'check' }, lockFailing, ' Lock failing'),
@@ -201,6 +208,7 @@ export async function render(main) {
         'Devices and their live status',
         [
           'Device',
+          ...(schools.show ? ['School'] : []),
           'Status',
           'User',
           'Current app / window',

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { badge, ext, field, fmtTime, h, mount } from '../h.js';
 import { listOf } from '../model.js';
 import { OPTIONS } from '../options.js';
+import { loadSchools, schoolName } from '../schools.js';
 import { drawPending } from '../sso-pending.js';
 import { loading, renderError, statusLine, table } from '../ui.js';
 
@@ -14,6 +15,25 @@ const DSL_REQUESTED =
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
 export async function render(main, ctx) {
+  // Tenancy: a trust-wide admin of several schools sets each account's school (or trust-wide);
+  // a school admin's accounts are made in their own school by the server.
+  const schools = await loadSchools(ctx.user);
+  const trustWide = !Array.isArray(ctx.user.schools);
+  /** @param {string[] | null | undefined} current */
+  const schoolPicker = (current) =>
+    /** @type {HTMLSelectElement} */ (
+      h(
+        'select',
+        { 'data-school-picker': '' },
+        h('option', { value: '', selected: !current }, 'trust-wide'),
+        schools.list.map((x) =>
+          h('option', { value: x.id, selected: current?.length === 1 && current[0] === x.id }, x.name),
+        ),
+        current && current.length > 1
+          ? h('option', { value: '*', selected: true }, current.join(', '))
+          : null,
+      )
+    );
   const say = statusLine();
   const roleReason = /** @type {HTMLInputElement} */ (
     h('input', { maxlength: '1000', placeholder: 'e.g. new deputy DSL from January' })
@@ -48,8 +68,9 @@ export async function render(main, ctx) {
           { class: 'table-wrap' },
           table(
             'Staff accounts',
-            ['Username', 'Name', 'Role', 'State', 'Created', 'Actions'],
+            ['Username', 'Name', 'Role', ...(schools.show ? ['School'] : []), 'State', 'Created', 'Actions'],
             users.map((u) => {
+              const picker = schoolPicker(u.schools);
               const role = /** @type {HTMLSelectElement} */ (
                 h(
                   'select',
@@ -64,6 +85,45 @@ export async function render(main, ctx) {
                 h('td', null, ext(u.username, 64)),
                 h('td', null, ext(u.displayName, 64)),
                 h('td', null, role),
+                schools.show
+                  ? h(
+                      'td',
+                      null,
+                      picker,
+                      ' ',
+                      h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'secondary',
+                          onclick: async () => {
+                            if (picker.value === '*') return;
+                            const reason = roleReason.value.trim();
+                            if (!reason) {
+                              say.say('Give a reason for the school change first (audited).', 'error');
+                              roleReason.focus();
+                              return;
+                            }
+                            try {
+                              await api.updateUser(u.id, {
+                                schools: picker.value ? [picker.value] : null,
+                                reason,
+                              });
+                              roleReason.value = '';
+                              say.say(
+                                `${u.username} now sees ${picker.value ? schoolName(schools, picker.value) : 'the whole trust'}.`,
+                                'ok',
+                              );
+                              await load();
+                            } catch (err) {
+                              say.say(/** @type {Error} */ (err).message, 'error');
+                            }
+                          },
+                        },
+                        'Save school',
+                      ),
+                    )
+                  : null,
                 h(
                   'td',
                   null,
@@ -186,13 +246,16 @@ export async function render(main, ctx) {
   };
 
   /** People who signed in with the school's provider and have no role yet (sso-pending.js). */
-  const loadPending = () =>
-    drawPending(pendingList, {
+  const loadPending = async () => {
+    // Assigning SSO roles is trust-wide (the server refuses a school admin).
+    if (!trustWide) return;
+    await drawPending(pendingList, {
       reason: () => roleReason.value.trim(),
       needReason: () => roleReason.focus(),
       say: (text, kind) => say.say(text, kind),
       changed: load,
     });
+  };
   const pendingList = h('div');
 
   const username = /** @type {HTMLInputElement} */ (
@@ -206,6 +269,7 @@ export async function render(main, ctx) {
       ROLES.map((r) => h('option', { value: r, selected: r === 'it' }, r)),
     )
   );
+  const newSchool = schoolPicker(null);
   mount(
     main,
     h('h1', null, 'Staff accounts'),
@@ -220,6 +284,7 @@ export async function render(main, ctx) {
               username: username.value.trim().toLowerCase(),
               displayName: displayName.value.trim(),
               role: role.value,
+              ...(schools.show && newSchool.value ? { schools: [newSchool.value] } : {}),
             });
             if (res.oneTimePassword)
               showOnce(res.user?.username ?? username.value, String(res.oneTimePassword));
@@ -235,6 +300,7 @@ export async function render(main, ctx) {
       field('Username', username, 'lower case, e.g. j.smith'),
       field('Name', displayName),
       field('Role', role),
+      schools.show ? field('School', newSchool) : null,
       h('button', { type: 'submit' }, 'Create account'),
     ),
     say.el,
@@ -244,8 +310,8 @@ export async function render(main, ctx) {
       roleReason,
     ),
     list,
-    h('h2', null, 'Signed in with SSO, waiting for a role'),
-    pendingList,
+    trustWide ? h('h2', null, 'Signed in with SSO, waiting for a role') : null,
+    trustWide ? pendingList : null,
   );
   await load();
 }

@@ -1,0 +1,131 @@
+// Tenancy in a real Chromium against a real collector process: two schools, a device and an
+// alert in each (enrolled with each school's own secret, flagged through real ingest). A
+// trust-wide admin manages the schools page and sees each device's school with a filter; school
+// A's IT and DSL see only school A, with no school column, filter or Schools page.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { startCollector } from '../support/collector-process.ts';
+import { adminApi, createStaff, type Json, signIn, TestAgent } from './console-helpers.ts';
+
+const A = 'school-a';
+const B = 'school-b';
+
+describe('console: schools of a trust', () => {
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let browser: TestBrowser;
+  let admin: { username: string; password: string };
+  let dslTrust: { username: string; password: string };
+  let itA: { username: string; password: string };
+  let dslA: { username: string; password: string };
+  const agents: TestAgent[] = [];
+
+  /** Limits an account to one school (a trust-wide admin, through the user routes). */
+  async function limit(username: string, school: string) {
+    const users = (await adminApi(collector, 'GET', '/users')).users as Json[];
+    const u = users.find((x) => x.username === username);
+    await adminApi(collector, 'PATCH', `/users/${u.id}`, { schools: [school], reason: 'school staff' });
+  }
+
+  beforeAll(async () => {
+    collector = await startCollector();
+    browser = await launchBrowser();
+    await adminApi(collector, 'POST', '/schools', { id: A, name: 'Alpha Academy' });
+    await adminApi(collector, 'POST', '/schools', { id: B, name: 'Beta Academy' });
+    for (const [school, host] of [
+      [A, 'alpha-lab-01'],
+      [B, 'beta-lab-01'],
+    ] as const) {
+      const { secret } = await adminApi(collector, 'POST', '/enrol/secret/rotate', { schoolId: school });
+      const agent = await TestAgent.enrol({ ...collector, enrolSecret: secret }, host);
+      await agent.connect();
+      await agent.send({
+        flaggedActivity: {
+          category: 'suicide',
+          severity: 4,
+          matchedTerm: `${host}-term`,
+          context: 'searched',
+          window: { app: 'chromium', title: 'Search', url: 'https://search.example/', pid: 9 },
+          screenshotBlobIds: [],
+          source: 'url',
+        },
+      });
+      agents.push(agent);
+    }
+    admin = await createStaff(collector, 'trust-admin', 'admin');
+    dslTrust = await createStaff(collector, 'trust-dsl', 'dsl');
+    itA = await createStaff(collector, 'alpha-it', 'it');
+    await limit('alpha-it', A);
+    dslA = await createStaff(collector, 'alpha-dsl', 'dsl');
+    await limit('alpha-dsl', A);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const a of agents) await a.disconnect();
+    await browser?.close();
+    await collector?.cleanup();
+  });
+
+  it('a trust-wide admin adds and renames a school, and filters devices by school', async () => {
+    const page = await browser.newPage();
+    await signIn(page, collector.url, admin);
+    await page.getByRole('link', { name: 'Schools' }).click();
+    const table = page.locator('#schools-table');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
+    await page.getByLabel('Id', { exact: true }).fill('gamma');
+    await page.getByLabel('Name', { exact: true }).fill('Gamma School');
+    await page.getByRole('button', { name: 'Add school' }).click();
+    await table.locator('tr[data-school-id="gamma"]').waitFor();
+    await page.getByLabel('New name for gamma').fill('Gamma Primary');
+    await table.locator('tr[data-school-id="gamma"]').getByRole('button', { name: 'Rename' }).click();
+    await expect
+      .poll(async () => (await adminApi(collector, 'GET', '/schools')).schools.map((s: Json) => s.name))
+      .toContain('Gamma Primary');
+
+    await page.goto(`${collector.url}/#/devices`);
+    const rows = page.locator('#devices-table tbody tr[data-device-id]');
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => page.locator(`td[data-school="${B}"]`).textContent()).toBe('Beta Academy');
+    await page.locator('select[data-school-filter]').selectOption(B);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('beta-lab-01');
+    await page.close();
+  });
+
+  it("school A's IT sees only school A's devices, with no school column, filter or Schools page", async () => {
+    const page = await browser.newPage();
+    await signIn(page, collector.url, itA);
+    await page.goto(`${collector.url}/#/devices`);
+    const rows = page.locator('#devices-table tbody tr[data-device-id]');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('alpha-lab-01');
+    expect(await page.locator('body').textContent()).not.toContain('beta-lab-01');
+    expect(await page.locator('select[data-school-filter]').count()).toBe(0);
+    expect(await page.locator('td[data-school]').count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Schools' }).count()).toBe(0);
+    // Typing B's device into the address bar shows "not found", never the device.
+    await page.goto(`${collector.url}/#/devices/${agents[1]?.deviceId}`);
+    await expect.poll(() => page.locator('.error').count()).toBeGreaterThan(0);
+    expect(await page.locator('body').textContent()).not.toContain('beta-lab-01');
+    await page.close();
+  });
+
+  it("the alert queue: a trust-wide DSL sees both schools' alerts with their school; school A's DSL only A's", async () => {
+    const page = await browser.newPage();
+    await signIn(page, collector.url, dslTrust);
+    await page.goto(`${collector.url}/#/alerts`);
+    const rows = page.locator('#alerts-table tbody tr[data-alert-id]');
+    await page.locator('select[data-school-filter]').selectOption('');
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => page.locator(`td[data-school="${B}"]`).textContent()).toBe('Beta Academy');
+    await page.locator('select[data-school-filter]').selectOption(A);
+    await expect.poll(() => rows.count()).toBe(1);
+
+    await signIn(page, collector.url, dslA);
+    await page.goto(`${collector.url}/#/alerts`);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('alpha-lab-01-term');
+    expect(await page.locator('body').textContent()).not.toContain('beta-lab-01');
+    expect(await page.locator('select[data-school-filter]').count()).toBe(0);
+    await page.close();
+  });
+});
