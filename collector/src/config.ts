@@ -20,6 +20,10 @@ export type ItBrowsingDetail = (typeof IT_BROWSING_DETAIL)[number];
 export const STORES = ['level', 'postgres'] as const;
 export type StoreKind = (typeof STORES)[number];
 
+/** What carries live updates, commands, policy pushes and presence between collector processes. */
+export const BUSES = ['none', 'nats'] as const;
+export type BusKind = (typeof BUSES)[number];
+
 export interface CollectorConfig {
   dataDir: string;
   /** `level` (default): one process, embedded; `postgres`: the database at `postgres.url`. */
@@ -33,6 +37,27 @@ export interface CollectorConfig {
     url: string;
     /** Connections in the collector's pool (the one-writer lock holds one more). */
     poolMax: number;
+  };
+  /**
+   * `none` (default): one collector process, live feeds in-process. `nats`: several collector
+   * processes over one PostgreSQL database (needs `store: postgres`) share live status, alerts,
+   * policy pushes, commands and device presence through NATS JetStream (collector/src/bus/).
+   */
+  bus: BusKind;
+  nats: {
+    /**
+     * `nats://host:4222` or `tls://host:4222`, comma-separated for a cluster. A secret when it
+     * carries credentials (`nats://user:password@host`): config file or CUSTODIAN_NATS_URL, never
+     * logged (shown with the password as `***`).
+     */
+    url: string;
+    /** This process's name on the bus (default: the host name); a random suffix is added per start. */
+    name: string;
+    /**
+     * A process that has not renewed its presence for this long is gone: its devices are shown
+     * offline by the others. Renewed every third of it.
+     */
+    presenceTtlMs: number;
   };
   host: string;
   port: number;
@@ -153,6 +178,8 @@ export function defaultConfig(dataDir: string): CollectorConfig {
     dataDir: abs,
     store: 'level',
     postgres: { url: '', poolMax: 10 },
+    bus: 'none',
+    nats: { url: '', name: '', presenceTtlMs: 15_000 },
     host: '127.0.0.1',
     port: 8443,
     publicUrl: '',
@@ -218,6 +245,10 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_STORE: 'store',
   CUSTODIAN_POSTGRES_URL: 'postgres.url',
   CUSTODIAN_POSTGRES_POOL_MAX: 'postgres.poolMax',
+  CUSTODIAN_BUS: 'bus',
+  CUSTODIAN_NATS_URL: 'nats.url',
+  CUSTODIAN_NATS_NAME: 'nats.name',
+  CUSTODIAN_NATS_PRESENCE_TTL_MS: 'nats.presenceTtlMs',
   CUSTODIAN_HOST: 'host',
   CUSTODIAN_PORT: 'port',
   CUSTODIAN_PUBLIC_URL: 'publicUrl',
@@ -263,6 +294,7 @@ export const ENV_FIELDS: Record<string, string> = {
 const FLAG_FIELDS: Record<string, string> = {
   'data-dir': 'dataDir',
   store: 'store',
+  bus: 'bus',
   host: 'host',
   port: 'port',
   'public-url': 'publicUrl',
@@ -407,6 +439,21 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   if (cfg.store === 'postgres' && pg.url === '')
     bad('postgres.url', 'required with store postgres (config file or CUSTODIAN_POSTGRES_URL)');
   pg.poolMax = int('postgres.poolMax', pg.poolMax, 1, 1000);
+  if (!BUSES.includes(cfg.bus))
+    bad('bus', `must be one of ${BUSES.join(', ')} (got ${JSON.stringify(cfg.bus)})`);
+  const n = cfg.nats;
+  n.url = text('nats.url', n.url);
+  // Never echo the URL: it may carry the NATS password.
+  if (n.url !== '' && !n.url.split(',').every((u) => /^(nats|tls):\/\/[^\s,]+$/.test(u.trim())))
+    bad('nats.url', 'must be nats:// or tls:// URLs, comma-separated');
+  if (cfg.bus === 'nats' && n.url === '')
+    bad('nats.url', 'required with bus nats (config file or CUSTODIAN_NATS_URL)');
+  if (cfg.bus === 'nats' && cfg.store !== 'postgres')
+    bad('bus', 'nats needs store postgres: several collector processes share one PostgreSQL database');
+  n.name = text('nats.name', n.name);
+  if (n.name !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(n.name))
+    bad('nats.name', 'letters, digits, _ and - only (1 to 64)');
+  n.presenceTtlMs = int('nats.presenceTtlMs', n.presenceTtlMs, 1000, 600_000);
   cfg.host = text('host', cfg.host);
   if (!/^[A-Za-z0-9.:[\]-]{1,255}$/.test(cfg.host)) bad('host', `not a host name or address: ${cfg.host}`);
   cfg.port = int('port', cfg.port, 0, 65_535);
