@@ -149,6 +149,7 @@ describe.runIf(ready)(
       for (const c of collectors) await c.cleanup();
       await nats?.cleanup();
       await pg?.stop();
+      rmSync(keyFile, { force: true });
     });
 
     it('(a) agents connect through HAProxy to every process; (d) a policy change and a command made on one process reach a device on another', async () => {
@@ -220,6 +221,7 @@ describe.runIf(ready)(
         await waitFor(async () => (await device(a, deviceId)).status.connected, 'online again, seen from c1');
         mark = feed.events.length;
         await b.kill9();
+        dead.add(b);
         const killedAt = Date.now();
         await feed.waitFor<S>('status', (s) => s.deviceId === deviceId && !s.connected, mark, 30_000);
         const after = Date.now() - killedAt;
@@ -227,8 +229,8 @@ describe.runIf(ready)(
           `multi-process: device on a killed collector shown offline after ${after} ms (TTL ${TTL_MS})`,
         );
         // Renewed every TTL/3: gone between 2/3 of the TTL and the TTL (plus a sweep) after the kill.
-      expect(after).toBeGreaterThanOrEqual((TTL_MS * 2) / 3 - 200);
-      expect(after).toBeLessThan(TTL_MS * 5);
+        expect(after).toBeGreaterThanOrEqual((TTL_MS * 2) / 3 - 200);
+        expect(after).toBeLessThan(TTL_MS * 5);
         // The third process shows it offline too.
         expect((await device(collectors[2] as CollectorProcess, deviceId)).status.connected).toBe(false);
       } finally {
@@ -237,6 +239,7 @@ describe.runIf(ready)(
       }
       // Back for the next tests: the killed process restarts and joins the bus again.
       await b.restart();
+      dead.delete(b);
       await waitFor(async () => (await health(b)).bus.connected, 'c2 back on the bus');
     });
 
@@ -269,7 +272,8 @@ describe.runIf(ready)(
       const e = await enrolAgent({ collector: { url: lb.url, enrolSecret } });
       enrolled.push(e);
       await agentCli(['emit-test-events', String(BACKLOG), '--data-dir', e.dataDir]);
-      agents.push(await startAgent({ dataDir: e.dataDir, env: { DISPLAY: '', WAYLAND_DISPLAY: '' } }));
+      const agent = await startAgent({ dataDir: e.dataDir, env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
+      agents.push(agent);
       const stored = async () =>
         Number(
           await pg.psql(db, `SELECT count(*) FROM custodian_timeline WHERE device_id = '${e.deviceId}'`),
@@ -277,15 +281,27 @@ describe.runIf(ready)(
       await waitFor(async () => (await stored()) > 0, 'the first events in PostgreSQL', 60_000, 50);
       const victim = await waitFor(async () => holderOf(e.deviceId), 'the holding process');
       await victim.kill9();
+      dead.add(victim);
       const atKill = await stored();
       console.log(`multi-process: holder killed with ${atKill} events of the agent stored`);
       expect(atKill).toBeLessThan(BACKLOG);
-      await waitFor(
-        async () => holderOf(e.deviceId) !== undefined && holderOf(e.deviceId) !== victim,
+      const survivor = await waitFor(
+        async () => holderOf(e.deviceId),
         'the agent reconnected to another process',
         60_000,
-      );
-      const survivor = holderOf(e.deviceId) as CollectorProcess;
+      ).catch((err: unknown) => {
+        console.log(agent.logs().slice(-4000));
+        for (const c of collectors)
+          console.log(
+            c
+              .logs()
+              .filter((l) => l.includes(e.deviceId))
+              .slice(-5)
+              .join('\n'),
+          );
+        throw err;
+      });
+      expect(survivor).not.toBe(victim);
       const dsl = await dslHeaders(survivor);
       const diag = async () =>
         (await timeline(survivor, e.deviceId, ['activeWindow'], dsl)).filter(
@@ -315,6 +331,7 @@ describe.runIf(ready)(
         Array.from({ length: BACKLOG }, (_, i) => `diagnostic event ${i + 1} of ${BACKLOG}`),
       );
       await victim.restart();
+      dead.delete(victim);
     });
 
     it('NATS down: every collector keeps serving and ingesting; back up: cross-process updates resume', async () => {
