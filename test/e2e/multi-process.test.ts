@@ -200,12 +200,20 @@ describe.runIf(ready)(
       const feed = await openSse(`${a.url}/api/v1/live`, dsl);
       const alerts = await openSse(`${a.url}/api/v1/alerts/live`, dsl);
       try {
+        type S = { deviceId: string; connected: boolean };
+        // A real agent held by c2 (from (a)) stops: offline on c1's feed.
+        const i = enrolled.findIndex((e) => holderOf(e.deviceId) === b);
+        const real = enrolled[i] as EnrolledAgent;
+        let mark = feed.events.length;
+        await (agents[i] as AgentProcess).stop();
+        await feed.waitFor<S>('status', (s) => s.deviceId === real.deviceId && !s.connected, mark);
+
+        // A foreign client on c2 (it does not reconnect elsewhere when c2 dies below).
         const { deviceId, deviceKey } = await enrolDirect();
         const stream = randomUUID();
-        let mark = feed.events.length;
+        mark = feed.events.length;
         const client = new AgentClient(b.wsUrl);
         await client.hello(deviceId, deviceKey, stream);
-        type S = { deviceId: string; connected: boolean };
         await feed.waitFor<S>('status', (s) => s.deviceId === deviceId && s.connected, mark);
         await client.batch(stream, [heartbeat(1), flagged(2, 'multiproc-term')]);
         const alert = await alerts.waitFor<{ deviceId: string }>('alert', (x) => x.deviceId === deviceId);
@@ -380,9 +388,13 @@ describe.runIf(ready)(
       const m = await client.next('command');
       expect(m.command?.kind).toBeDefined();
       client.close();
-      // Nothing logged the NATS URL's credentials or device text: the URL here has none, so check
-      // that no log line of any process carries a safeguarding term sent in this file.
-      for (const c of collectors) expect(c.logs().join('\n')).not.toContain('multiproc-term');
+      // No process logged the NATS password (in its nats.url) nor the safeguarding term sent above.
+      for (const c of collectors) {
+        const logs = c.logs().join('\n');
+        expect(logs).toContain('"bus: connected to NATS"');
+        expect(logs).not.toContain(nats.password);
+        expect(logs).not.toContain('multiproc-term');
+      }
     });
   },
 );

@@ -1,15 +1,19 @@
 // A throwaway NATS server with JetStream (Debian package nats-server) for the multi-process
-// tests: `nats-server -js` on 127.0.0.1, a free port, its JetStream store in a temp dir. stop()
+// tests: `nats-server -js` on 127.0.0.1, a free port, its JetStream store in a temp dir, a user
+// and a random password (in `url`, as a collector's nats.url carries them). stop()
 // ends it (the store stays, so start() brings back the same buckets, as a restarted server
 // would); cleanup() also deletes the dir.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface NatsServer {
+  /** nats://custodian:<password>@127.0.0.1:<port> */
   readonly url: string;
+  readonly password: string;
   readonly port: number;
   readonly storeDir: string;
   /** Starts (again) on the same port and store dir. */
@@ -49,16 +53,25 @@ export async function startNatsServer(): Promise<NatsServer> {
   const root = mkdtempSync(join(tmpdir(), 'custodian-nats-'));
   const storeDir = join(root, 'jetstream');
   const port = await freePort();
+  const password = randomBytes(18).toString('base64url');
+  // In a config file, not on the command line (ps).
+  const conf = join(root, 'nats.conf');
+  writeFileSync(
+    conf,
+    `listen: 127.0.0.1:${port}\njetstream { store_dir: "${storeDir}" }\nauthorization { user: custodian, password: "${password}" }\n`,
+    { mode: 0o600 },
+  );
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let out = '';
   const handle: NatsServer = {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://custodian:${password}@127.0.0.1:${port}`,
+    password,
     port,
     storeDir,
     logs: () => out,
     async start() {
-      const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+      const proc = spawn('nats-server', ['-js', '-c', conf], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = proc;
