@@ -321,7 +321,14 @@ export class NatsBus implements Bus {
         this.presence.set(e.key, seen);
         const mine = this.mine.get(e.key);
         if (mine && supersedes(seen, mine)) this.handlers?.superseded(e.key, mine.session, entry);
-        if (!e.isUpdate && entry.process !== this.processId) this.handlers?.present(e.key, entry);
+        // Only for a process seen alive (a whole-trust restart leaves entries of dead processes,
+        // which the sweep removes after a TTL).
+        if (
+          !e.isUpdate &&
+          entry.process !== this.processId &&
+          alive(entry.process, this.processId, this.lastSeen, this.now(), this.o.presenceTtlMs)
+        )
+          this.handlers?.present(e.key, entry);
       });
       await processesKv.put(this.processId, enc.encode(JSON.stringify({ at: this.now() })));
       this.connectedSince = this.now();
