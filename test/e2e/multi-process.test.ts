@@ -251,7 +251,7 @@ describe.runIf(ready)(
       await waitFor(async () => (await health(b)).bus.connected, 'c2 back on the bus');
     });
 
-    it('(e) one device identity connected on two processes at once: the older session is closed REPLACED, the clone is recorded', async () => {
+    it('(e) one device identity connected on two processes at once: the older session is closed REPLACED, the clone is recorded; a revocation on one process closes the session on another', async () => {
       const [a, c] = [collectors[0] as CollectorProcess, collectors[2] as CollectorProcess];
       const { deviceId, deviceKey } = await enrolDirect();
       const first = new AgentClient(a.wsUrl);
@@ -273,7 +273,18 @@ describe.runIf(ready)(
       // The device stays online (on c3), as every process shows it.
       await waitFor(async () => (await device(a, deviceId)).status.connected, 'still online, seen from c1');
       expect((await device(c, deviceId)).status.connected).toBe(true);
-      second.close();
+      // Revoked on c1: its session on c3 is closed with DEVICE_REVOKED.
+      const revoke = await fetch(`${a.url}/api/v1/devices/${deviceId}/revoke`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ reason: 'multi-process test' }),
+      });
+      expect(revoke.status).toBe(200);
+      const revoked = await Promise.race([
+        second.closed,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000)),
+      ]);
+      expect(revoked?.code).toBe(CloseCode.DEVICE_REVOKED);
     });
 
     it('(b) the collector holding an agent is killed mid-stream: the agent reconnects through HAProxy elsewhere, every event in PostgreSQL once, in order', async () => {

@@ -123,7 +123,11 @@ export class IngestServer {
     };
     options.enrol.isConnected = (deviceId) => {
       const s = this.byDevice.get(deviceId);
-      return s ? { remoteAddress: s.remoteAddress } : undefined;
+      if (s) return { remoteAddress: s.remoteAddress };
+      // Connected to another collector process (bus: nats): its status says from where.
+      return bus.locate(deviceId)
+        ? { remoteAddress: options.status.get(deviceId).remoteAddress ?? '' }
+        : undefined;
     };
   }
 
