@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { freePort } from '../support/haproxy.ts';
-import { type PgCluster, startPostgres } from '../support/postgres.ts';
+import { freePort, type PgCluster, startPostgres } from '../support/postgres.ts';
 
 let pg: PgCluster;
 const running: CollectorProcess[] = [];

@@ -19,9 +19,9 @@ import {
   startAgent,
 } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
-import { freePort, type Haproxy, startHaproxy } from '../support/haproxy.ts';
+import { type Haproxy, startHaproxy } from '../support/haproxy.ts';
 import { type NatsServer, startNatsServer } from '../support/nats-server.ts';
-import { type PgCluster, startPostgres } from '../support/postgres.ts';
+import { freePort, type PgCluster, startPostgres } from '../support/postgres.ts';
 import { openSse } from '../support/sse-client.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';

@@ -5,11 +5,11 @@
 // GET /api/v1/health.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { portOpen } from './nats-server.ts';
+import { freePort } from './postgres.ts';
 
 export interface HaproxyBackend {
   name: string;
@@ -95,12 +95,4 @@ export async function startHaproxy(backends: HaproxyBackend[], port?: number): P
       rmSync(root, { recursive: true, force: true });
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
