@@ -6,6 +6,8 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { bridgeBus } from './bus/bridge.ts';
+import { type Bus, createBus, describeNatsUrl } from './bus/index.ts';
 import type { CollectorConfig } from './config.ts';
 import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
 import { EnrolService } from './enrol/service.ts';
@@ -61,6 +63,8 @@ export interface App {
   readonly authenticators: Authenticator[];
   /** Post-commit notifications: 'event', 'alert', 'status', 'device', 'policy'. */
   readonly live: LiveHub;
+  /** What crosses collector processes (config `bus`): none, or NATS JetStream (bus/). */
+  readonly bus: Bus;
   readonly status: StatusTracker;
   /** The safeguarding library compiled per policy: marks device text only the DSL may see. */
   readonly screens: TextScreens;
@@ -158,7 +162,12 @@ async function openConfiguredStore(
 ): Promise<Store> {
   if (config.store === 'postgres') {
     const store = await openPostgresStore(
-      { url: config.postgres.url, poolMax: config.postgres.poolMax },
+      {
+        url: config.postgres.url,
+        poolMax: config.postgres.poolMax,
+        // Several collectors on one database share it (bus: nats); alone, one holds it.
+        sharedWriters: config.bus === 'nats',
+      },
       key,
       now,
     );
@@ -222,7 +231,9 @@ async function assemble(
   await status.load();
   enrol.lastSeenAt = (id) => status.get(id).lastSeenAt;
   const counts = newCounts();
+  const bus = createBus(config, log);
   const ingest = new IngestServer({
+    bus,
     store,
     live,
     log,
@@ -239,6 +250,7 @@ async function assemble(
   const retention = new RetentionJob({ store, log, config, now, audit, counts });
 
   let server: Server | undefined;
+  let unbridge: (() => void) | undefined;
   const stoppers: (() => void | Promise<void>)[] = [];
   const app: App = {
     config,
@@ -248,6 +260,7 @@ async function assemble(
     hooks,
     authenticators: hooks.authenticators,
     live,
+    bus,
     status,
     screens,
     policy,
@@ -277,6 +290,13 @@ async function assemble(
       const wsUrl = `${config.tls ? 'wss' : 'ws'}://${host}:${port}/ws/agent`;
       enrol.setServerUrl(config.publicUrl || url);
       ingest.start();
+      if (bus.kind !== 'none') {
+        unbridge = bridgeBus({ bus, live, status, store, ingest, log, now });
+        log.info(
+          { bus: bus.kind, process: bus.processId, nats: describeNatsUrl(config.nats.url) },
+          'bus started (connects in the background)',
+        );
+      }
       retention.start();
       // Always printed (scripts and tests wait for it), whatever the configured level.
       const announce = config.logLevel === 'silent' ? log : log.child({}, { level: 'info' });
@@ -294,6 +314,8 @@ async function assemble(
       await ingest.shutdown();
       srv?.closeAllConnections();
       await closed;
+      unbridge?.();
+      await bus.close();
       await retention.idle();
       await store.close();
       log.info('collector stopped');

@@ -44,6 +44,10 @@ export type ItBrowsingDetail = (typeof IT_BROWSING_DETAIL)[number];
 export const STORES = ['level', 'postgres'] as const;
 export type StoreKind = (typeof STORES)[number];
 
+/** What carries live updates, commands, policy pushes and presence between collector processes. */
+export const BUSES = ['none', 'nats'] as const;
+export type BusKind = (typeof BUSES)[number];
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const STAFF_ROLES = ['admin', 'it', 'dsl', 'governor'] as const;
 const days = (def: number, env: string, description: string) => Int(1, 36_500, def, { env, description });
@@ -75,6 +79,34 @@ export const CONFIG = Type.Object({
     poolMax: Int(1, 1000, 10, {
       env: 'CUSTODIAN_POSTGRES_POOL_MAX',
       description: "Connections in the collector's pool (the one-writer lock holds one more).",
+    }),
+  }),
+  bus: OneOf(BUSES, 'none', {
+    env: 'CUSTODIAN_BUS',
+    flag: 'bus',
+    description:
+      '`none` (default): one collector process, live feeds in-process. `nats`: several collector processes over one PostgreSQL database (needs `store: postgres`) share live status, alerts, policy pushes, commands and device presence through NATS JetStream (collector/src/bus/).',
+  }),
+  nats: Type.Object({
+    url: Str('', {
+      env: 'CUSTODIAN_NATS_URL',
+      secret: true,
+      pattern: '^$|^(nats|tls)://[^\\s,]+(\\s*,\\s*(nats|tls)://[^\\s,]+)*$',
+      mustBe: 'be nats:// or tls:// URLs, comma-separated',
+      description:
+        '`nats://host:4222` or `tls://host:4222`, comma-separated for a cluster. A secret when it carries credentials (`nats://user:password@host`): config file or CUSTODIAN_NATS_URL, never logged (shown with the password as `***`).',
+    }),
+    name: Str('', {
+      env: 'CUSTODIAN_NATS_NAME',
+      pattern: '^$|^[A-Za-z0-9_-]{1,64}$',
+      mustBe: 'be letters, digits, _ and - only (1 to 64)',
+      description:
+        "This process's name on the bus (default: the host name); a random suffix is added per start.",
+    }),
+    presenceTtlMs: Int(1000, 600_000, 15_000, {
+      env: 'CUSTODIAN_NATS_PRESENCE_TTL_MS',
+      description:
+        'A process that has not renewed its presence for this long is gone: its devices are shown offline by the others. Renewed every third of it.',
     }),
   }),
   host: Str('127.0.0.1', {
@@ -286,6 +318,18 @@ const FLAG_FIELDS: Record<string, string> = Object.fromEntries(
  * belongs in its leaf (limits, pattern, format).
  */
 const RELATIONS: ((cfg: CollectorConfig, given: ReadonlyMap<string, string>) => void)[] = [
+  (cfg, given) => {
+    if (cfg.bus === 'nats' && cfg.nats.url === '')
+      refuse('nats.url', 'required with bus nats (config file or CUSTODIAN_NATS_URL)', given.get('bus'));
+  },
+  (cfg, given) => {
+    if (cfg.bus === 'nats' && cfg.store !== 'postgres')
+      refuse(
+        'bus',
+        'nats needs store postgres: several collector processes share one PostgreSQL database',
+        given.get('bus'),
+      );
+  },
   (cfg, given) => {
     if (cfg.store === 'postgres' && cfg.postgres.url === '')
       refuse(

@@ -29,7 +29,7 @@ import type { BenchResult } from './types.ts';
 
 export const EVENTS_PER_BATCH = 100;
 
-function events(from: number, count: number): IEvent[] {
+export function events(from: number, count: number): IEvent[] {
   const now = Date.now();
   return Array.from({ length: count }, (_, i) => {
     const seq = from + i;

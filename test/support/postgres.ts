@@ -52,7 +52,8 @@ export function postgresBinDir(): string {
   return join(root, versions[0] as string, 'bin');
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port (also for the NATS and HAProxy test servers). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

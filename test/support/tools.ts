@@ -65,6 +65,9 @@ export const TOOL_PACKAGES = {
   psql: 'postgresql',
   pg_dump: 'postgresql',
   pg_restore: 'postgresql',
+  // several collectors (test/e2e/multi-process*): the bus and the load balancer
+  'nats-server': 'nats-server',
+  haproxy: 'haproxy',
   // subject access archives are opened by a tool other than the one that wrote them
   unzip: 'unzip',
 } as const;

@@ -6,6 +6,16 @@ import { type Route, route } from './router.ts';
 const Health = Type.Object({
   ok: Type.Literal(true),
   agentsConnected: Type.Integer({ minimum: 0, description: 'agents with a live session now' }),
+  bus: Type.Object(
+    {
+      kind: Type.Union([Type.Literal('none'), Type.Literal('nats')]),
+      connected: Type.Boolean({
+        description:
+          'false while NATS is unreachable: this collector keeps serving its own agents and consoles',
+      }),
+    },
+    { description: 'what crosses collector processes (config bus)' },
+  ),
 });
 
 export function healthRoutes(app: App): Route[] {
@@ -25,7 +35,9 @@ export function healthRoutes(app: App): Route[] {
             ErrorCode.STORAGE,
             'the store refuses writes (disk full or I/O error); it reopens itself once writes can succeed',
           );
-        return { ok: true, agentsConnected: app.ingest.connectionCount };
+        // The bus being down does not fail the health check: the load balancer must keep sending
+        // agents here, where ingest still works (docs/deployment.md, "A trust: several collectors").
+        return { ok: true, agentsConnected: app.ingest.connectionCount, bus: app.bus.health() };
       },
     }),
   ];

@@ -1,6 +1,11 @@
 // Commands from staff to a connected agent (LOCK_NOW, RESCAN_USB, REFRESH_INVENTORY) and the
 // result the agent reports back.
 //
+// With several collector processes (bus: nats) the device's session may be on another process:
+// the command then travels over the bus to that process, which sends it and records it in the
+// device's status there (so the result, which arrives there, finds it); the status comes back to
+// every console through the bus.
+//
 // A command goes only to a device with a live session; it is NOT queued. A lock or a rescan
 // carried out hours later, when whoever asked for it has moved on, would surprise the pupil and
 // IT alike, so an offline device is refused with CUST_ERR_DEVICE_OFFLINE (409) and the caller
@@ -28,9 +33,14 @@ export interface CommandsOptions {
   audit: AuditFn;
   log: Logger;
   now: () => number;
+  /** The device has a session on this process. */
+  isLocal: (deviceId: string) => boolean;
+  /** The device has a session on this process or (bus: nats) on another one. */
   isConnected: (deviceId: string) => boolean;
-  /** Sends to the device's live session; false when it has none. */
+  /** Sends to the device's live session on this process; false when it has none. */
   deliver: (deviceId: string, msg: ICollectorMessage) => boolean;
+  /** Hands the command to the process holding the device's session; false if it could not send it. */
+  remote?: (deviceId: string, record: DeviceCommandRecord) => Promise<boolean>;
 }
 
 export class DeviceCommands {
@@ -55,7 +65,6 @@ export class DeviceCommands {
       requestedAt: this.o.now(),
       ...(reason ? { reason } : {}),
     };
-    const msg = { command: { commandId: record.id, kind: v1.Command.Kind[kind] } };
     // Checked before the audit so a refused command leaves no "sent" record; checked again by
     // deliver() because the session can end in between (then the audit says it was not delivered).
     if (!this.o.isConnected(deviceId)) throw offline(deviceId);
@@ -65,7 +74,10 @@ export class DeviceCommands {
       kind,
       ...(reason ? { reason } : {}),
     });
-    if (!this.o.deliver(deviceId, msg)) {
+    const sent = this.o.isLocal(deviceId)
+      ? await this.deliverLocal(deviceId, record)
+      : ((await this.o.remote?.(deviceId, record)) ?? false);
+    if (!sent) {
       await this.o.audit(actor, COMMAND_AUDIT.result, `device:${deviceId}`, {
         commandId: record.id,
         kind,
@@ -74,10 +86,24 @@ export class DeviceCommands {
       });
       throw offline(deviceId);
     }
+    return record;
+  }
+
+  /**
+   * Sends an (already audited) command to this process's session of the device and records it
+   * in the device's status; false when there is no session here. Also the bus's entry point for
+   * a command made on another process.
+   */
+  async deliverLocal(deviceId: string, record: DeviceCommandRecord): Promise<boolean> {
+    const msg = { command: { commandId: record.id, kind: v1.Command.Kind[record.kind] } };
+    if (!this.o.deliver(deviceId, msg)) return false;
     const current = this.o.status.get(deviceId).commands ?? [];
     await this.o.status.patch(deviceId, { commands: [...current, record].slice(-COMMANDS_KEPT) });
-    this.o.log.info({ deviceId, commandId: record.id, kind, actor }, 'command sent');
-    return record;
+    this.o.log.info(
+      { deviceId, commandId: record.id, kind: record.kind, actor: record.requestedBy },
+      'command sent',
+    );
+    return true;
   }
 
   /** Records the agent's CommandResult against the command it answers. */

@@ -6,6 +6,8 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, MAX_FRAME_BYTES, SUBPROTOCOL } from '@custodian/protocol';
 import { WebSocketServer } from 'ws';
 import type { AuditFn } from '../auth/audit.ts';
+import type { Bus } from '../bus/bus.ts';
+import { createNoneBus } from '../bus/none.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { EnrolService } from '../enrol/service.ts';
 import type { LiveHub, PolicyEvent } from '../live/hub.ts';
@@ -55,6 +57,8 @@ export interface IngestServerOptions {
   now: () => number;
   audit: AuditFn;
   counts: MetricCounts;
+  /** Presence and commands across collector processes (default: none, one process). */
+  bus?: Bus;
 }
 
 export class IngestServer {
@@ -68,9 +72,12 @@ export class IngestServer {
   private readonly all = new Set<Session>();
   private accepting = true;
   private unsubscribe: (() => void) | undefined;
+  private readonly bus: Bus;
 
   constructor(options: IngestServerOptions) {
     this.o = options;
+    this.bus = options.bus ?? createNoneBus('local');
+    const bus = this.bus;
     this.committer = new GroupCommitter(options.store.engine, options.config.ingest.commitTickMs);
     this.wss = new WebSocketServer({
       noServer: true,
@@ -87,8 +94,13 @@ export class IngestServer {
       audit: options.audit,
       log: options.log,
       now: options.now,
-      isConnected: (id) => this.byDevice.get(id)?.phase === 'ready',
+      isLocal: (id) => this.byDevice.get(id)?.phase === 'ready',
+      isConnected: (id) => this.byDevice.get(id)?.phase === 'ready' || bus.locate(id) !== undefined,
       deliver: (id, msg) => this.byDevice.get(id)?.deliver(msg) === true,
+      remote: async (id, record) => {
+        const holder = bus.locate(id);
+        return holder ? bus.command(holder, id, record) : false;
+      },
     });
     this.ctx = {
       store: options.store,
@@ -111,7 +123,11 @@ export class IngestServer {
     };
     options.enrol.isConnected = (deviceId) => {
       const s = this.byDevice.get(deviceId);
-      return s ? { remoteAddress: s.remoteAddress } : undefined;
+      if (s) return { remoteAddress: s.remoteAddress };
+      // Connected to another collector process (bus: nats): its status says from where.
+      return bus.locate(deviceId)
+        ? { remoteAddress: options.status.get(deviceId).remoteAddress ?? '' }
+        : undefined;
     };
   }
 
@@ -178,6 +194,27 @@ export class IngestServer {
     return this.byDevice.has(deviceId);
   }
 
+  /** Ids of the devices with a session on this process. */
+  localDevices(): string[] {
+    return [...this.byDevice.keys()];
+  }
+
+  /**
+   * Another process claimed the device after this one (bus presence): this session is the older
+   * and goes, with the same REPLACED close as two sessions on one process. Its status is not set
+   * offline: the device is connected, elsewhere.
+   */
+  superseded(deviceId: string, sessionId: string): void {
+    const s = this.byDevice.get(deviceId);
+    if (!s || s.sessionId !== sessionId) return;
+    s.superseded = true;
+    this.o.log.warn(
+      { deviceId, code: ErrorCode.UNAVAILABLE },
+      'device connected on another collector process',
+    );
+    s.fail(replacedClose());
+  }
+
   get connectionCount(): number {
     return this.all.size;
   }
@@ -191,24 +228,53 @@ export class IngestServer {
     const id = session.device?.id as string;
     const previous = this.byDevice.get(id);
     this.byDevice.set(id, session);
+    // Presence across processes: a session of this device on another process is closed there
+    // (it sees this later claim: superseded()); a different stream there is a clone, as here.
+    void this.bus
+      .claim(id, {
+        process: this.bus.processId,
+        session: session.sessionId,
+        streamId: session.streamId,
+        since: this.o.now(),
+      })
+      .then((elsewhere) => {
+        if (!elsewhere) return;
+        this.o.log.warn({ deviceId: id }, 'device was connected on another collector process');
+        if (elsewhere.streamId !== session.streamId)
+          this.suspectClone(
+            id,
+            elsewhere.streamId,
+            session,
+            `two sessions with different streams (on collector ${elsewhere.process} and ${session.remoteAddress})`,
+          );
+      });
     if (!previous || previous === session) return;
-    if (previous.streamId !== session.streamId) {
-      // Two live sessions of one identity with different outboxes: a cloned disk image (or a
-      // reinstall while the old agent still runs). Recorded for IT; the newest session wins.
-      const reason = `two sessions with different streams (${previous.remoteAddress} and ${session.remoteAddress})`;
-      this.o.log.warn(
-        { deviceId: id, previous: previous.streamId, next: session.streamId },
-        `possible cloned image: ${reason}`,
+    if (previous.streamId !== session.streamId)
+      this.suspectClone(
+        id,
+        previous.streamId,
+        session,
+        `two sessions with different streams (${previous.remoteAddress} and ${session.remoteAddress})`,
       );
-      this.o.store.devices
-        .update(id, (d) => ({
-          ...d,
-          cloneSuspicion: [...(d.cloneSuspicion ?? []).slice(-19), { at: this.o.now(), reason }],
-        }))
-        .then((d) => this.o.live.emit('device', d))
-        .catch((err: unknown) => this.o.log.error({ err, deviceId: id }, 'could not record clone suspicion'));
-    }
     previous.fail(replacedClose());
+  }
+
+  /**
+   * Two live sessions of one identity with different outboxes: a cloned disk image (or a
+   * reinstall while the old agent still runs). Recorded for IT; the newest session wins.
+   */
+  private suspectClone(id: string, previousStream: string, session: Session, reason: string): void {
+    this.o.log.warn(
+      { deviceId: id, previous: previousStream, next: session.streamId },
+      `possible cloned image: ${reason}`,
+    );
+    this.o.store.devices
+      .update(id, (d) => ({
+        ...d,
+        cloneSuspicion: [...(d.cloneSuspicion ?? []).slice(-19), { at: this.o.now(), reason }],
+      }))
+      .then((d) => this.o.live.emit('device', d))
+      .catch((err: unknown) => this.o.log.error({ err, deviceId: id }, 'could not record clone suspicion'));
   }
 
   private unregister(session: Session): void {
@@ -223,6 +289,9 @@ export class IngestServer {
     });
     if (current !== session) return;
     this.byDevice.delete(id);
+    void this.bus.release(id, session.sessionId);
+    // Connected on another process now: not offline.
+    if (session.superseded) return;
     this.o.status
       .patch(id, {
         connected: false,

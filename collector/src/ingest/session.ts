@@ -3,6 +3,7 @@
 // handed to the group commit without waiting, so a connection can have several in flight, and
 // acks go out in order as commits complete. Received-but-not-durable bytes are bounded: past
 // the limit the socket stops being read (TCP backpressure) until commits catch up.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { policyToWire } from '@custodian/policy';
 import {
@@ -77,6 +78,10 @@ export class Session {
   endCode: number | undefined;
   private failedWith: number | undefined;
   readonly openedAt: number;
+  /** Random per session: names it in the bus's presence entry (bus/bus.ts). */
+  readonly sessionId = randomUUID();
+  /** Closed because the device connected on another collector process (its status stays connected). */
+  superseded = false;
   phase: Phase = 'hello';
   device: Device | undefined;
   streamId = '';

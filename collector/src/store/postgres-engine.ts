@@ -32,6 +32,12 @@ export interface PostgresEngineOptions {
   poolMax?: number;
   /** How long to wait for the writer lock at start (a killed predecessor's session ending). */
   lockWaitMs?: number;
+  /**
+   * false (default): the writer lock is exclusive, one collector per database. true: the same
+   * lock taken in shared mode, so several collectors (config `bus: nats`) share the database
+   * while a one-collector deployment (exclusive) still cannot start beside them, nor they beside it.
+   */
+  sharedWriters?: boolean;
 }
 
 export async function openPostgresEngine(options: PostgresEngineOptions): Promise<KvEngine> {
@@ -57,7 +63,7 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
     await pool.end().catch(() => undefined);
     throw storageError(`cannot open the PostgreSQL store at ${where}`, err);
   }
-  const engine = new PostgresEngine(pool, base, where);
+  const engine = new PostgresEngine(pool, base, where, options.sharedWriters === true);
   try {
     await engine.takeWriterLock(options.lockWaitMs ?? 5_000);
   } catch (err) {
@@ -87,11 +93,13 @@ class PostgresEngine implements KvEngine {
   private lock: pg.Client | undefined;
   private relocking: Promise<void> | undefined;
   private closed = false;
+  private readonly shared: boolean;
 
-  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string) {
+  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string, shared: boolean) {
     this.pool = pool;
     this.clientConfig = clientConfig;
     this.where = where;
+    this.shared = shared;
   }
 
   async takeWriterLock(waitMs: number): Promise<void> {
@@ -101,14 +109,17 @@ class PostgresEngine implements KvEngine {
       await client.connect();
       const until = Date.now() + waitMs;
       for (;;) {
-        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+        const fn = this.shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+        const { rows } = await client.query<{ ok: boolean }>(`SELECT ${fn}($1) AS ok`, [
           WRITER_LOCK.toString(),
         ]);
         if (rows[0]?.ok) break;
         if (Date.now() >= until) {
           throw new CustodianError(
             ErrorCode.STORE_LOCKED,
-            `another collector process is using the PostgreSQL store at ${this.where}: one collector per database (stop the other one first)`,
+            this.shared
+              ? `a one-collector deployment (bus: none) holds the PostgreSQL store at ${this.where}: stop it, or give it bus: nats too`
+              : `another collector process is using the PostgreSQL store at ${this.where}: one collector per database (stop the other one first)`,
           );
         }
         await new Promise((r) => setTimeout(r, 200));

@@ -25,7 +25,7 @@ describe('health', () => {
     });
     const ok = await fetch(`${h.url}/api/v1/health`);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toMatchObject({ ok: true });
+    expect(await ok.json()).toMatchObject({ ok: true, bus: { kind: 'none', connected: true } });
     storage = { ok: false, since: Date.now(), error: 'IO error: No space left on device' };
     const failing = await fetch(`${h.url}/api/v1/health`);
     expect(failing.status).toBe(503);
