@@ -9,16 +9,20 @@
 // scans are keyset-paginated (pages of PAGE rows), so a long scan holds no connection between
 // pages; unlike a level iterator it is not a snapshot: a write between two pages may be seen.
 //
-// One writer per database: the engine holds a session-level advisory lock on its own connection
-// for as long as it is open. A second collector on the same database fails to start with
-// CUST_ERR_STORE_LOCKED (the store's write lock, store.withLock, is in-process only, so two
-// processes would interleave read-modify-writes). If that connection drops, writes are refused
-// until the lock is taken again.
+// Writers per database: the engine holds a session-level advisory lock (WRITER_LOCK) on its own
+// connection for as long as it is open. `sharedWriters: false` (default) takes it exclusive: one
+// collector per database, a second fails to start with CUST_ERR_STORE_LOCKED. `sharedWriters:
+// true` (several collectors behind a load balancer, `bus: nats`) takes the SAME key shared: shared
+// writers coexist, and an exclusive one cannot start beside them nor they beside it. With shared
+// writers the store's read-modify-writes take cross-process locks (`lock`, postgres-locks.ts) and
+// the single-runner jobs are elected per run (`runExclusive`). If the writer-lock connection
+// drops, writes are refused until the lock is taken again.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import pg from 'pg';
+import { PostgresLocks } from './postgres-locks.ts';
 import { migrate } from './postgres-migrations.ts';
 import { type Bound, merge, type Row, SPACES, type Space, spaceOf } from './postgres-spaces.ts';
-import type { KvEngine, KvOp, KvRange } from './types.ts';
+import type { JobResult, KvEngine, KvOp, KvRange } from './types.ts';
 
 /** Rows fetched per round trip by a range scan. */
 const PAGE = 500;
@@ -32,6 +36,16 @@ export interface PostgresEngineOptions {
   poolMax?: number;
   /** How long to wait for the writer lock at start (a killed predecessor's session ending). */
   lockWaitMs?: number;
+  /**
+   * false (default): this collector is the only writer (exclusive writer lock). true: several
+   * collector processes write this database at once (shared writer lock; read-modify-writes and
+   * single-runner jobs take PostgreSQL advisory locks). Mixing the two modes is refused.
+   */
+  sharedWriters?: boolean;
+  /** With sharedWriters: connections for read-modify-write sections and jobs (their own pool). */
+  lockPoolMax?: number;
+  /** With sharedWriters: the longest wait for a read-modify-write lock before CUST_ERR_STORAGE. */
+  lockTimeoutMs?: number;
 }
 
 export async function openPostgresEngine(options: PostgresEngineOptions): Promise<KvEngine> {
@@ -57,11 +71,22 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
     await pool.end().catch(() => undefined);
     throw storageError(`cannot open the PostgreSQL store at ${where}`, err);
   }
-  const engine = new PostgresEngine(pool, base, where);
+  const locks = options.sharedWriters
+    ? new PostgresLocks(
+        new pg.Pool({
+          ...base,
+          max: options.lockPoolMax ?? 6,
+          application_name: 'custodian-collector-locks',
+        }),
+        options.lockTimeoutMs ?? 30_000,
+      )
+    : undefined;
+  const engine = new PostgresEngine(pool, base, where, locks);
   try {
     await engine.takeWriterLock(options.lockWaitMs ?? 5_000);
   } catch (err) {
     await pool.end().catch(() => undefined);
+    await locks?.close().catch(() => undefined);
     throw err;
   }
   return engine;
@@ -84,14 +109,35 @@ class PostgresEngine implements KvEngine {
   private readonly pool: pg.Pool;
   private readonly clientConfig: pg.ClientConfig;
   private readonly where: string;
-  private lock: pg.Client | undefined;
+  private writerLock: pg.Client | undefined;
   private relocking: Promise<void> | undefined;
   private closed = false;
+  private readonly locks: PostgresLocks | undefined;
+  readonly sharedWriters: boolean;
+  readonly shared: boolean;
 
-  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string) {
+  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string, locks: PostgresLocks | undefined) {
     this.pool = pool;
     this.clientConfig = clientConfig;
     this.where = where;
+    this.locks = locks;
+    this.sharedWriters = locks !== undefined;
+    this.shared = this.sharedWriters;
+  }
+
+  async lock<T>(keys: readonly string[] | 'all', fn: () => Promise<T>): Promise<T> {
+    this.check();
+    // One writer (the exclusive writer lock): the store's in-process lock is enough.
+    if (!this.locks) return fn();
+    await this.holdLock();
+    return this.locks.section(keys, fn);
+  }
+
+  async runExclusive<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>> {
+    this.check();
+    if (!this.locks) return { ran: true, value: await fn() };
+    await this.holdLock();
+    return this.locks.runExclusive(job, fn);
   }
 
   async takeWriterLock(waitMs: number): Promise<void> {
@@ -101,16 +147,12 @@ class PostgresEngine implements KvEngine {
       await client.connect();
       const until = Date.now() + waitMs;
       for (;;) {
-        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+        const take = this.sharedWriters ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+        const { rows } = await client.query<{ ok: boolean }>(`SELECT ${take}($1) AS ok`, [
           WRITER_LOCK.toString(),
         ]);
         if (rows[0]?.ok) break;
-        if (Date.now() >= until) {
-          throw new CustodianError(
-            ErrorCode.STORE_LOCKED,
-            `another collector process is using the PostgreSQL store at ${this.where}: one collector per database (stop the other one first)`,
-          );
-        }
+        if (Date.now() >= until) throw await this.lockedError(client);
         await new Promise((r) => setTimeout(r, 200));
       }
     } catch (err) {
@@ -119,16 +161,43 @@ class PostgresEngine implements KvEngine {
       throw storageError(`cannot take the writer lock on ${this.where}`, err);
     }
     const lost = () => {
-      if (this.lock === client) this.lock = undefined;
+      if (this.writerLock === client) this.writerLock = undefined;
     };
     client.on('error', lost);
     client.on('end', lost);
-    this.lock = client;
+    this.writerLock = client;
+  }
+
+  /** CUST_ERR_STORE_LOCKED saying which mode holds the writer lock (pg_locks) and what to do. */
+  private async lockedError(client: pg.Client): Promise<CustodianError> {
+    const { rows } = await client
+      .query<{ mode: string; n: number }>(
+        `SELECT mode, count(*)::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND ((classid::bigint << 32) | objid::bigint) = $1::bigint
+         GROUP BY mode`,
+        [WRITER_LOCK.toString()],
+      )
+      .catch(() => ({ rows: [] as { mode: string; n: number }[] }));
+    const shared = rows.find((r) => r.mode === 'ShareLock')?.n ?? 0;
+    const exclusive = rows.some((r) => r.mode === 'ExclusiveLock');
+    const holder = exclusive
+      ? 'a single-writer collector (sharedWriters off) holds it exclusively'
+      : shared > 0
+        ? `${shared} shared-writer collector process(es) (sharedWriters on, bus: nats) hold it`
+        : 'another collector process holds it';
+    const mine = this.sharedWriters
+      ? 'this collector runs with sharedWriters on: stop the single-writer collector, or turn sharedWriters on for every collector of this database'
+      : 'this collector runs with sharedWriters off (one collector per database): stop the other ones, or run every collector of this database with sharedWriters on (bus: nats)';
+    return new CustodianError(
+      ErrorCode.STORE_LOCKED,
+      `another collector process is using the PostgreSQL store at ${this.where}: ${holder}; ${mine}`,
+    );
   }
 
   /** Before a write: the writer lock is held (re-taken at once if its connection dropped). */
   private async holdLock(): Promise<void> {
-    if (this.lock) return;
+    if (this.writerLock) return;
     this.relocking ??= this.takeWriterLock(0).finally(() => {
       this.relocking = undefined;
     });
@@ -251,9 +320,10 @@ class PostgresEngine implements KvEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const lock = this.lock;
-    this.lock = undefined;
+    const lock = this.writerLock;
+    this.writerLock = undefined;
     await lock?.end().catch(() => undefined);
+    await this.locks?.close().catch(() => undefined);
     await this.pool.end();
   }
 

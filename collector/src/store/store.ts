@@ -31,6 +31,7 @@ import type {
   DeviceStore,
   EnrolCode,
   EnrolStore,
+  JobResult,
   KvEngine,
   KvNamespace,
   KvOp,
@@ -129,7 +130,21 @@ class StoreImpl implements Store {
   }
 
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(fn);
+    return this.lockKeys('all', fn);
+  }
+
+  /**
+   * A read-modify-write of `keys` ('all': any record): the in-process lock, and the engine's
+   * cross-process lock when other processes write the same database (PostgreSQL sharedWriters).
+   */
+  lockKeys<T>(keys: readonly string[] | 'all', fn: () => Promise<T>): Promise<T> {
+    const engine = this.engine;
+    return this.mutex.run(() => (engine.lock ? engine.lock(keys, fn) : fn()));
+  }
+
+  async runExclusive<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>> {
+    if (this.engine.runExclusive) return this.engine.runExclusive(job, fn);
+    return { ran: true, value: await fn() };
   }
 
   async close(): Promise<void> {
@@ -188,7 +203,7 @@ class Devices extends StorePart implements DeviceStore {
     return this.s.write(deviceOps(device));
   }
   async update(id: string, change: (d: Device) => Device) {
-    return this.s.withLock(async () => {
+    return this.s.lockKeys([K.device(id)], async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `device ${id} not found`);
       const next = change(structuredClone(current));
@@ -418,7 +433,7 @@ class Alerts extends StorePart implements AlertStore {
     return out;
   }
   async update(id: string, change: (a: Alert) => Alert, audit?: AuditInput) {
-    return this.s.withLock(async () => {
+    return this.s.lockKeys([K.alert(id)], async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `alert ${id} not found`);
       const next = { ...change(structuredClone(current)), id, updatedAt: this.s.now() };
@@ -495,7 +510,8 @@ class Policies extends StorePart implements PolicyStore {
     );
   }
   async setDefault(policy: Policy, change: { actor: string; reason: string }) {
-    return this.s.withLock(async () => {
+    // The version counter is the one record every policy change reads then writes.
+    return this.s.lockKeys([K.policyVersion()], async () => {
       const old = (await this.getDefault()) ?? null;
       const version = await this.nextVersion();
       const next: Policy = { ...policy, version };
@@ -509,7 +525,8 @@ class Policies extends StorePart implements PolicyStore {
   }
   async setOverride(deviceId: string, patch: PolicyPatch | null, change: { actor: string; reason: string }) {
     keyPart('deviceId', deviceId);
-    return this.s.withLock(async () => {
+    // The version counter is the one record every policy change reads then writes.
+    return this.s.lockKeys([K.policyVersion()], async () => {
       const old = (await this.getOverride(deviceId))?.patch ?? null;
       const version = await this.nextVersion();
       await this.s.write([
@@ -602,7 +619,7 @@ class Namespace<T> implements KvNamespace<T> {
     return out;
   }
   async update(key: string, change: (current: T | undefined) => T | undefined, audit?: AuditInput) {
-    return this.s.withLock(async () => {
+    return this.s.lockKeys([K.kv(this.ns, key)], async () => {
       const current = await this.get(key);
       const next = change(current === undefined ? undefined : structuredClone(current));
       const k = K.kv(this.ns, key);
