@@ -124,6 +124,19 @@ export class EnrolService {
     env: Record<string, string | undefined>,
   ): Promise<{ adminToken?: string; enrolSecret?: string }> {
     const out: { adminToken?: string; enrolSecret?: string } = {};
+    // Under the store's write lock (across processes on a shared engine): collectors starting
+    // together on a new database make ONE secret and ONE token, not one each (last one winning).
+    await this.o.store.withLock(async () => {
+      await this.bootstrapCredentials(env, out);
+    });
+    await this.agreements.init();
+    return out;
+  }
+
+  private async bootstrapCredentials(
+    env: Record<string, string | undefined>,
+    out: { adminToken?: string; enrolSecret?: string },
+  ): Promise<void> {
     const { enrol } = this.o.store;
     const enrolSecret = await bootstrapCredential(
       env,
@@ -139,8 +152,6 @@ export class EnrolService {
       (hash) => enrol.setAdminTokenHash(hash),
     );
     if (adminToken !== undefined) out.adminToken = adminToken;
-    await this.agreements.init();
-    return out;
   }
 
   async rotateSecret(actor: string): Promise<string> {

@@ -57,7 +57,8 @@ export class PolicyService {
   /** First start: store the built-in default as version 1. */
   async init(): Promise<void> {
     if ((await this.o.store.policy.getDefault()) === undefined) {
-      await this.o.store.policy.setDefault(defaultPolicy(), {
+      // Checked again under the policy lock: collectors starting together store it once.
+      await this.o.store.policy.setDefault((current) => (current ? undefined : defaultPolicy()), {
         actor: 'system',
         reason: 'first start: built-in defaults',
       });
@@ -85,22 +86,30 @@ export class PolicyService {
 
   async updateDefault(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
     const why = reasonOf(reason);
-    const current = await this.getDefault();
     const limits = this.o.limits ?? EDIT_LIMITS;
-    const next = mergePolicy(current, patchOf(patch), limits);
-    // A default that would make some device's override invalid is refused, naming the device.
-    for (const o of await this.o.store.policy.listOverrides()) {
-      try {
-        mergePolicy(next, o.patch, RECEIVED_LIMITS);
-      } catch (err) {
-        throw new CustodianError(
-          ErrorCode.INVALID_POLICY,
-          `this default would make the override of device ${o.deviceId} invalid: ${(err as Error).message}`,
-          { details: { deviceId: o.deviceId } },
-        );
+    const edit = patchOf(patch);
+    // Validated against the overrides before the lock (they are read from the store), then the
+    // patch is applied to the default as stored under the policy lock: two changes made at once
+    // (two consoles, two collector processes) both land, each on top of the other.
+    const overrides = await this.o.store.policy.listOverrides();
+    const build = (current: Policy | undefined): Policy => {
+      if (!current) throw new CustodianError(ErrorCode.STORAGE, 'default policy missing (init not run)');
+      const next = mergePolicy(current, edit, limits);
+      // A default that would make some device's override invalid is refused, naming the device.
+      for (const o of overrides) {
+        try {
+          mergePolicy(next, o.patch, RECEIVED_LIMITS);
+        } catch (err) {
+          throw new CustodianError(
+            ErrorCode.INVALID_POLICY,
+            `this default would make the override of device ${o.deviceId} invalid: ${(err as Error).message}`,
+            { details: { deviceId: o.deviceId } },
+          );
+        }
       }
-    }
-    const stored = await this.o.store.policy.setDefault(validatePolicy(next, limits), { actor, reason: why });
+      return validatePolicy(next, limits);
+    };
+    const stored = (await this.o.store.policy.setDefault(build, { actor, reason: why })) as Policy;
     await this.o.audit(actor, 'policy.change', 'policy:default', { version: stored.version, reason: why });
     this.o.log.info({ actor, version: stored.version }, 'default policy changed');
     this.o.live.emit('policy', { scope: 'default', version: stored.version });

@@ -48,9 +48,16 @@ const KV_SPACE: Space = {
   column: 'key',
   select: 'key, value',
   value: (row) => copy(row.value),
+  // A stream state (`st!`) never goes back: with several collector processes on one database a
+  // late commit of the process that held the device before cannot lower the high-water mark
+  // (`maxSeq`) the process holding it now has written (Welcome/Ack report it).
   write: `INSERT INTO custodian_kv (key, value)
           SELECT * FROM unnest($1::text[], $2::bytea[])
-          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+          WHERE CASE WHEN left(custodian_kv.key, 3) = 'st!'
+            THEN (convert_from(custodian_kv.value, 'UTF8')::jsonb->>'maxSeq')::bigint
+              <= (convert_from(EXCLUDED.value, 'UTF8')::jsonb->>'maxSeq')::bigint
+            ELSE true END`,
   params: (keys, values) => [keys, values],
   meets: (lower, upper) => !within(TL, lower, upper) && !within(EV, lower, upper),
 };

@@ -509,12 +509,23 @@ class Policies extends StorePart implements PolicyStore {
       ([k, v]) => ({ deviceId: k.slice(k.indexOf(SEP) + 1), ...v }),
     );
   }
-  async setDefault(policy: Policy, change: { actor: string; reason: string }) {
+  setDefault(policy: Policy, change: { actor: string; reason: string }): Promise<Policy>;
+  setDefault(
+    policy: (current: Policy | undefined) => Policy | undefined,
+    change: { actor: string; reason: string },
+  ): Promise<Policy | undefined>;
+  async setDefault(
+    policy: Policy | ((current: Policy | undefined) => Policy | undefined),
+    change: { actor: string; reason: string },
+  ): Promise<Policy | undefined> {
     // The version counter is the one record every policy change reads then writes.
     return this.s.lockKeys([K.policyVersion()], async () => {
-      const old = (await this.getDefault()) ?? null;
+      const current = await this.getDefault();
+      const wanted = typeof policy === 'function' ? policy(current && structuredClone(current)) : policy;
+      if (wanted === undefined) return current;
+      const old = current ?? null;
       const version = await this.nextVersion();
-      const next: Policy = { ...policy, version };
+      const next: Policy = { ...wanted, version };
       await this.s.write([
         { type: 'put', key: K.policyDefault(), value: toJsonBytes(next) },
         { type: 'put', key: K.policyVersion(), value: toJsonBytes(version) },

@@ -439,8 +439,17 @@ export interface PolicyStore {
   getDefault(): Promise<Policy | undefined>;
   getOverride(deviceId: string): Promise<{ patch: PolicyPatch; version: number } | undefined>;
   listOverrides(): Promise<{ deviceId: string; patch: PolicyPatch; version: number }[]>;
-  /** Allocates the next policy version (global, monotonic) and writes the change atomically. */
+  /**
+   * Allocates the next policy version (global, monotonic) and writes the change atomically. Given
+   * a function, it is called with the stored default under the policy lock (across processes on
+   * a shared engine), so a change built on the current default cannot lose a concurrent one; a
+   * function that returns undefined writes nothing and the stored default is returned.
+   */
   setDefault(policy: Policy, change: { actor: string; reason: string }): Promise<Policy>;
+  setDefault(
+    policy: (current: Policy | undefined) => Policy | undefined,
+    change: { actor: string; reason: string },
+  ): Promise<Policy | undefined>;
   setOverride(
     deviceId: string,
     patch: PolicyPatch | null,
