@@ -218,6 +218,9 @@ export class RetentionJob {
     await purgeIncidents(store, config.retention, now, run, hold);
     // Last: this run's own audit record and purge record are written after it.
     await purgeLogs(store, config.retention, now, run);
+    // Timeline months (PostgreSQL) that the deletes above emptied go back to the disk whole.
+    const dropped = (await store.engine.reclaim?.(run.cutoffs.timeline)) ?? [];
+    if (dropped.length > 0) run.partitionsDropped = dropped;
     await store.purges.append(run);
     for (const purged of run.retiredPurges ?? [])
       await this.o.audit(actor, 'device.purge', `device:${purged.deviceId}`, { runId: run.id, ...purged });

@@ -20,8 +20,9 @@
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import pg from 'pg';
 import { PostgresLocks } from './postgres-locks.ts';
-import { migrate } from './postgres-migrations.ts';
-import { type Bound, merge, type Row, SPACES, type Space, spaceOf } from './postgres-spaces.ts';
+import { MIGRATIONS, migrate, schemaVersion } from './postgres-migrations.ts';
+import { dropEmpty, ensureMonths } from './postgres-partitions.ts';
+import { type Bound, merge, type Row, type Space, type Spaces, spacesFor } from './postgres-spaces.ts';
 import type { JobResult, KvEngine, KvOp, KvRange } from './types.ts';
 
 /** Rows fetched per round trip by a range scan. */
@@ -46,7 +47,14 @@ export interface PostgresEngineOptions {
   lockPoolMax?: number;
   /** With sharedWriters: the longest wait for a read-modify-write lock before CUST_ERR_STORAGE. */
   lockTimeoutMs?: number;
+  /** Apply migrations up to this version only (benches and tests of an older schema). */
+  schemaVersion?: number;
+  /** Every statement the engine sends (tests: EXPLAIN of the console's queries). */
+  onQuery?: (text: string, params: unknown[]) => void;
 }
+
+/** How often the coming months' timeline partitions are checked (created ahead). */
+const PARTITION_CHECK_MS = 6 * 3_600_000;
 
 export async function openPostgresEngine(options: PostgresEngineOptions): Promise<KvEngine> {
   const base: pg.ClientConfig = {
@@ -60,13 +68,17 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
   // listener the 'error' event would end the process. The next query reports the failure.
   pool.on('error', () => undefined);
   const where = describeUrl(options.url);
+  let version: number;
   try {
     const client = await pool.connect();
     try {
-      await migrate(client);
+      const cap = options.schemaVersion;
+      await migrate(client, cap === undefined ? MIGRATIONS : MIGRATIONS.filter((m) => m.version <= cap));
+      version = await schemaVersion(client);
     } finally {
       client.release();
     }
+    if (version >= 3) await ensureMonths(pool, Date.now());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw storageError(`cannot open the PostgreSQL store at ${where}`, err);
@@ -81,7 +93,7 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
         options.lockTimeoutMs ?? 30_000,
       )
     : undefined;
-  const engine = new PostgresEngine(pool, base, where, locks);
+  const engine = new PostgresEngine(pool, base, where, locks, version, options.onQuery);
   try {
     await engine.takeWriterLock(options.lockWaitMs ?? 5_000);
   } catch (err) {
@@ -116,13 +128,45 @@ class PostgresEngine implements KvEngine {
   readonly sharedWriters: boolean;
   readonly shared: boolean;
 
-  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string, locks: PostgresLocks | undefined) {
+  private readonly spaces: Spaces;
+  private readonly version: number;
+  private readonly partitionTimer: NodeJS.Timeout | undefined;
+  private readonly onQuery: ((text: string, params: unknown[]) => void) | undefined;
+
+  constructor(
+    pool: pg.Pool,
+    clientConfig: pg.ClientConfig,
+    where: string,
+    locks: PostgresLocks | undefined,
+    version: number,
+    onQuery?: (text: string, params: unknown[]) => void,
+  ) {
     this.pool = pool;
     this.clientConfig = clientConfig;
     this.where = where;
     this.locks = locks;
     this.sharedWriters = locks !== undefined;
     this.shared = this.sharedWriters;
+    this.version = version;
+    this.spaces = spacesFor(version);
+    this.onQuery = onQuery;
+    if (version >= 3) {
+      this.partitionTimer = setInterval(() => {
+        if (!this.closed) void ensureMonths(this.pool, Date.now()).catch(() => undefined);
+      }, PARTITION_CHECK_MS);
+      this.partitionTimer.unref();
+    }
+  }
+
+  /** Drops timeline months wholly before `before` that retention has emptied (schema 3). */
+  async reclaim(before: number): Promise<string[]> {
+    this.check();
+    if (this.version < 3) return [];
+    try {
+      return await dropEmpty(this.pool, before);
+    } catch (err) {
+      throw storageError('store I/O failed', err);
+    }
   }
 
   async lock<T>(keys: readonly string[] | 'all', fn: () => Promise<T>): Promise<T> {
@@ -211,8 +255,8 @@ class PostgresEngine implements KvEngine {
   async getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return [];
     const found = new Map<string, Uint8Array>();
-    for (const space of SPACES) {
-      const mine = keys.filter((k) => spaceOf(k) === space);
+    for (const space of this.spaces.all) {
+      const mine = keys.filter((k) => this.spaces.of(k) === space);
       if (mine.length === 0) continue;
       const { rows } = await this.query<Row>(
         `SELECT ${space.select} FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`,
@@ -238,12 +282,15 @@ class PostgresEngine implements KvEngine {
       await client.query('BEGIN');
       if (!options.sync) await client.query('SET LOCAL synchronous_commit = off');
       for (const run of runs(ops)) {
-        for (const space of SPACES) {
-          const at = run.keys.flatMap((k, i) => (spaceOf(k) === space ? [i] : []));
+        for (const space of this.spaces.all) {
+          const at = run.keys.flatMap((k, i) => (this.spaces.of(k) === space ? [i] : []));
           if (at.length === 0) continue;
           const keys = at.map((i) => run.keys[i] as string);
           if (run.type === 'del') {
-            await client.query(`DELETE FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`, [keys]);
+            for (const [text, params] of space.deletes?.(keys) ?? [
+              [`DELETE FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`, [keys]],
+            ])
+              await client.query(text, params);
           } else if (space.write) {
             await client.query(
               space.write,
@@ -274,9 +321,9 @@ class PostgresEngine implements KvEngine {
       range.gt !== undefined ? ['>', range.gt] : range.gte !== undefined ? ['>=', range.gte] : undefined;
     const upper: Bound | undefined =
       range.lt !== undefined ? ['<', range.lt] : range.lte !== undefined ? ['<=', range.lte] : undefined;
-    const scans = SPACES.filter((space) => space.meets(lower, upper)).map((space) =>
-      this.scan(space, lower, upper, reverse, limit),
-    );
+    const scans = this.spaces.all
+      .filter((space) => space.meets(lower, upper))
+      .map((space) => this.scan(space, lower, upper, reverse, limit));
     let yielded = 0;
     for await (const entry of merge(scans, reverse)) {
       if (yielded++ >= limit) return;
@@ -301,6 +348,7 @@ class PostgresEngine implements KvEngine {
         params.push(bound[1]);
         where.push(`${space.column} ${bound[0]} $${params.length}`);
       }
+      where.push(...(space.narrow?.(lower, upper) ?? []));
       const take = Math.min(PAGE, remaining);
       params.push(take);
       const { rows } = await this.query<Row>(
@@ -320,6 +368,7 @@ class PostgresEngine implements KvEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.partitionTimer);
     const lock = this.writerLock;
     this.writerLock = undefined;
     await lock?.end().catch(() => undefined);
@@ -336,6 +385,7 @@ class PostgresEngine implements KvEngine {
     params: unknown[],
   ): Promise<pg.QueryResult<R>> {
     this.check();
+    this.onQuery?.(text, params);
     try {
       return await this.pool.query<R>(text, params);
     } catch (err) {

@@ -57,6 +57,12 @@ export interface KvEngine {
    * `{ ran: false }` at once). Optional: a single-process engine always runs it.
    */
   runExclusive?<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>>;
+  /**
+   * After retention deleted what was due: returns to the disk whole units of storage wholly older
+   * than `before` that are now empty (PostgreSQL: the timeline's month partitions, dropped).
+   * Returns what it dropped. Optional: level and memory reclaim by compaction / not at all.
+   */
+  reclaim?(before: number): Promise<string[]>;
 }
 
 /** The outcome of `runExclusive`: ran here, or skipped because another process runs the job. */
@@ -557,6 +563,8 @@ export interface PurgeRun {
   auditRecordsDeleted: number;
   notificationsDeleted: number;
   purgeRecordsDeleted: number;
+  /** Storage units dropped whole after the deletes (PostgreSQL timeline months; absent on level). */
+  partitionsDropped?: string[];
   /** What was due but kept under the safeguarding hold (linked to an open or monitored incident). */
   held: { alerts: number; incidents: number; timelineEvents: number; screenshots: number };
 }
