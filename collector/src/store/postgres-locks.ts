@@ -61,17 +61,25 @@ export class PostgresLocks {
       client.release(err instanceof Error ? err : true);
       throw lockError('cannot take a read-modify-write lock', err);
     }
+    let value: T;
     try {
-      const value = await fn();
-      await client.query('COMMIT');
-      return value;
+      value = await fn();
     } catch (err) {
-      broken = err;
-      await client.query('ROLLBACK').catch(() => undefined);
+      // The section's own error (not found, refused…): the connection is fine once rolled back.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (e: unknown) => client.release(e instanceof Error ? e : true),
+      );
       throw err;
-    } finally {
-      client.release(broken instanceof Error ? broken : undefined);
     }
+    // The section's writes are already committed through the engine; a COMMIT that fails here
+    // only means the lock's connection broke (and the lock went with it): the caller's outcome
+    // stands, the connection is dropped.
+    await client.query('COMMIT').catch((err: unknown) => {
+      broken = err instanceof Error ? err : new Error(String(err));
+    });
+    client.release(broken instanceof Error ? broken : undefined);
+    return value;
   }
 
   async runExclusive<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>> {
