@@ -17,14 +17,18 @@ import { ErrorCode } from '@custodian/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PgCluster, startPostgres } from '../../../test/support/postgres.ts';
 import { type App, createApp } from '../../src/app.ts';
+import { NOTIFICATIONS_NS, Notifications } from '../../src/auth/notifications.ts';
 import { type Bucket, LoginThrottle, storedBuckets } from '../../src/auth/throttle.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { installNotify } from '../../src/notify/index.ts';
+import { DEFAULT_SETTINGS } from '../../src/notify/settings.ts';
 import { addNote, gradeAlert } from '../../src/safeguarding/alert-actions.ts';
 import { openPostgresStore } from '../../src/store/index.ts';
 import { K, toJsonBytes } from '../../src/store/keys.ts';
 import type { Store } from '../../src/store/types.ts';
 import { passwordOnly } from '../helpers/password-only.ts';
+import { startWebhookReceiver } from '../notify/receivers.ts';
 import { seedAlert, seedDevice } from '../safeguarding/seed.ts';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'hold-job.ts');
@@ -278,6 +282,45 @@ describe('several collector processes on one PostgreSQL database', () => {
     expect((await c.store.purges.list(10)).map((p) => p.id)).toEqual([run.id]);
     expect(await c.retention.tick(3_600_000)).toBeUndefined();
     expect(await a.store.purges.list(10)).toHaveLength(1);
+  }, 60_000);
+
+  it('notification passes ticking on two processes at once send each staff message once', async () => {
+    const [a, b] = (await apps(await database(), 2)) as [App, App];
+    const secret = randomBytes(24).toString('base64url');
+    const receiver = await startWebhookReceiver({ secret: () => secret });
+    cleanup.push(() => receiver.close());
+    const na = await installNotify(a, { tickMs: 3_600_000 });
+    const nb = await installNotify(b, { tickMs: 3_600_000 });
+    cleanup.push(
+      () => na.stop(),
+      () => nb.stop(),
+    );
+    await na.settings.update(() => ({
+      ...DEFAULT_SETTINGS,
+      webhooks: [
+        {
+          id: 'h1',
+          name: 'trust SIEM',
+          url: receiver.url,
+          events: ['staff'],
+          secret,
+          createdAt: 1,
+          createdBy: 'admin',
+        },
+      ],
+    }));
+    const notices = new Notifications({ kv: a.store.kv(NOTIFICATIONS_NS), audit: a.store.audit });
+    const sent = [];
+    for (let i = 0; i < 6; i++)
+      sent.push(await notices.notify('it', 'health.offline', `device ${i} offline`));
+    for (let round = 0; round < 4; round++) await Promise.all([na.tick(), nb.tick(), na.tick(), nb.tick()]);
+    await expect.poll(() => receiver.accepted().length, { timeout: 10_000 }).toBe(6);
+    // Give any second sender time to show itself, then count again.
+    await new Promise((r) => setTimeout(r, 500));
+    await Promise.all([na.tick(), nb.tick()]);
+    const ids = receiver.accepted().map((h) => h.deliveryId);
+    expect(ids).toHaveLength(6);
+    expect(new Set(ids).size).toBe(6);
   }, 60_000);
 
   it('exactly one of three processes runs a single-runner job at a time', async () => {
