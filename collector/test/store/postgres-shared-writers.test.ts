@@ -14,11 +14,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Policy } from '@custodian/policy';
 import { ErrorCode } from '@custodian/protocol';
+import { Secret } from 'otpauth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PgCluster, startPostgres } from '../../../test/support/postgres.ts';
 import { type App, createApp } from '../../src/app.ts';
+import { MfaService, totpFor } from '../../src/auth/mfa.ts';
 import { NOTIFICATIONS_NS, Notifications } from '../../src/auth/notifications.ts';
 import { type Bucket, LoginThrottle, storedBuckets } from '../../src/auth/throttle.ts';
+import { type UserRecord, UserService } from '../../src/auth/users.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { installNotify } from '../../src/notify/index.ts';
@@ -208,6 +211,31 @@ describe('several collector processes on one PostgreSQL database', () => {
     expect((got?.cloneSuspicion ?? []).map((c) => c.reason).sort()).toEqual(
       Array.from({ length: 10 }, (_, i) => `r${i}`).sort(),
     );
+  }, 60_000);
+
+  it('one TOTP code answered on two processes at once signs in once (the replay guard holds across processes)', async () => {
+    const list = await stores(await database(), 2);
+    const services = list.map((s) => {
+      const users = new UserService({ kv: s.kv<UserRecord>('users'), withLock: (fn) => s.withLock(fn) });
+      return { users, mfa: new MfaService({ users, challenges: s.kv('mfa-challenges') }) };
+    });
+    const [a, b] = services as [(typeof services)[0], (typeof services)[0]];
+    const { user } = await a.users.create({ username: 'dsl.one', role: 'dsl' }, 'admin');
+    const secret = new Secret().base32;
+    await a.users.modify(user.id, (u) => ({
+      ...u,
+      mfa: { secret, enabledAt: 1, lastStep: 0, recovery: [] },
+    }));
+    const stored = (await b.users.get(user.id)) as UserRecord;
+    const challenges = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? b : a).mfa.challenge(stored)),
+    );
+    const code = totpFor(secret, 'x').generate({ timestamp: Date.now() });
+    const answers = await Promise.all(
+      challenges.map((c, i) => (i % 2 ? b : a).mfa.answer(c.token, { code })),
+    );
+    expect(answers.filter((r) => r.ok)).toHaveLength(1);
+    expect(answers.filter((r) => !r.ok && r.reason === 'replay')).toHaveLength(11);
   }, 60_000);
 
   it('login throttle shared by two processes: of 2 x 20 parallel attempts only the 5 free ones go ahead', async () => {
