@@ -20,6 +20,7 @@ import { type PgCluster, startPostgres } from '../../../test/support/postgres.ts
 import { type App, createApp } from '../../src/app.ts';
 import { MfaService, totpFor } from '../../src/auth/mfa.ts';
 import { NOTIFICATIONS_NS, Notifications } from '../../src/auth/notifications.ts';
+import { type SessionRecord, SessionService } from '../../src/auth/sessions.ts';
 import { type Bucket, LoginThrottle, storedBuckets } from '../../src/auth/throttle.ts';
 import { type UserRecord, UserService } from '../../src/auth/users.ts';
 import { defaultConfig } from '../../src/config.ts';
@@ -236,6 +237,37 @@ describe('several collector processes on one PostgreSQL database', () => {
     );
     expect(answers.filter((r) => r.ok)).toHaveLength(1);
     expect(answers.filter((r) => !r.ok && r.reason === 'replay')).toHaveLength(11);
+  }, 60_000);
+
+  it('a sign-out on one process between another process reading and touching the session keeps it signed out', async () => {
+    const [a, b] = await stores(await database(), 2);
+    const clock = { now: 1_000_000 };
+    const now = () => clock.now;
+    const onB = new SessionService({ kv: (b as Store).kv<SessionRecord>('sessions'), now });
+    const kvA = (a as Store).kv<SessionRecord>('sessions');
+    let signOut: (() => Promise<void>) | undefined;
+    // Process A reads the session; process B signs it out right then; then A touches it.
+    const interleaved = {
+      ...kvA,
+      get: async (key: string) => {
+        const got = await kvA.get(key);
+        await signOut?.();
+        signOut = undefined;
+        return got;
+      },
+      put: kvA.put.bind(kvA),
+      del: kvA.del.bind(kvA),
+      list: kvA.list.bind(kvA),
+      update: kvA.update.bind(kvA),
+    };
+    const onA = new SessionService({ kv: interleaved, now });
+    const { id } = await onA.create('u1', { ip: '10.0.0.1', userAgent: 'test' });
+    clock.now += 5 * 60_000; // due for a touch
+    signOut = () => onB.revoke(id);
+    const first = await onA.lookup(id);
+    expect(first.ok).toBe(false);
+    expect((await onB.lookup(id)).ok).toBe(false);
+    expect(await (b as Store).kv('sessions').list()).toEqual([]);
   }, 60_000);
 
   it('login throttle shared by two processes: of 2 x 20 parallel attempts only the 5 free ones go ahead', async () => {
