@@ -69,7 +69,7 @@ ALTER TABLE custodian_timeline_v2 RENAME CONSTRAINT custodian_timeline_device_st
 ALTER INDEX custodian_timeline_pkey RENAME TO custodian_timeline_v2_pkey;
 CREATE TABLE custodian_event_ref (
   ev_key text COLLATE "C" NOT NULL,
-  tl_key text COLLATE "C" NOT NULL,
+  time bigint NOT NULL,
   CONSTRAINT custodian_timeline_device_stream_seq PRIMARY KEY (ev_key)
 );
 CREATE TABLE custodian_timeline (
@@ -98,7 +98,7 @@ BEGIN
 END $$;
 INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
   SELECT key, device_id, time, stream_id, seq, value FROM custodian_timeline_v2;
-INSERT INTO custodian_event_ref (ev_key, tl_key) SELECT ev_key, key FROM custodian_timeline_v2;
+INSERT INTO custodian_event_ref (ev_key, time) SELECT ev_key, time FROM custodian_timeline_v2;
 DROP TABLE custodian_timeline_v2;`,
   },
 ];

@@ -4,7 +4,8 @@
 // else that is not an event is in custodian_kv (postgres-migrations.ts). The `ev` dedup pointers:
 // - schema 2: derived from the timeline rows (their generated, UNIQUE ev_key column);
 // - schema 3 (timeline partitioned by month): rows of custodian_event_ref (ev_key PRIMARY KEY,
-//   tl_key), written in the same statement as their timeline row. A unique constraint on a
+//   time), written in the same statement as their timeline row; the `tl` key a pointer answers is
+//   spelled from the two (device, stream, seq from ev_key; time), so it is not stored twice. A unique constraint on a
 //   partitioned table must include the partition key (time), and a replay of (device, stream,
 //   seq) must collide whatever time it carries: so the triple's constraint is on this small
 //   unpartitioned table.
@@ -132,6 +133,10 @@ export const SPACES_V2: Spaces = spacesOf(TIMELINE_SPACE, EVENT_REF_SPACE);
 const EV_OF_TL = (k: string) =>
   `'ev!' || split_part(${k}, '!', 2) || '!' || split_part(${k}, '!', 4) || '!' || split_part(${k}, '!', 5)`;
 
+/** The `tl` key of a pointer row, in SQL (keys.ts: time 15 digits, seq already 16 in ev_key). */
+const TL_OF_EV = (ev: string, time: string) =>
+  `'tl!' || split_part(${ev}, '!', 2) || '!' || lpad(${time}::text, 15, '0') || '!' || split_part(${ev}, '!', 3) || '!' || split_part(${ev}, '!', 4)`;
+
 const DEVICE_TIME = /^tl!([A-Za-z0-9_-]{1,128})!(?:(\d{15}))?/;
 
 /**
@@ -159,16 +164,17 @@ const TIMELINE_SPACE_V3: Space = {
             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bytea[])
               AS r(key, device_id, time, stream_id, seq, value)
           ), refs AS (
-            INSERT INTO custodian_event_ref (ev_key, tl_key)
-            SELECT ${EV_OF_TL('r.key')}, r.key FROM r
-            WHERE NOT EXISTS (SELECT 1 FROM custodian_event_ref e WHERE e.ev_key = ${EV_OF_TL('r.key')} AND e.tl_key = r.key)
+            INSERT INTO custodian_event_ref (ev_key, time)
+            SELECT ${EV_OF_TL('r.key')}, r.time FROM r
+            WHERE NOT EXISTS (SELECT 1 FROM custodian_event_ref e WHERE e.ev_key = ${EV_OF_TL('r.key')} AND e.time = r.time)
           )
           INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
           SELECT * FROM r
           ON CONFLICT (key, time) DO UPDATE SET value = EXCLUDED.value`,
   deletes: (keys) => [
     [
-      `DELETE FROM custodian_event_ref WHERE ev_key = ANY(SELECT ${EV_OF_TL('k')} FROM unnest($1::text[]) k) AND tl_key = ANY($1::text[])`,
+      `DELETE FROM custodian_event_ref WHERE (ev_key, time) IN
+         (SELECT ${EV_OF_TL('k')}, split_part(k, '!', 3)::bigint FROM unnest($1::text[]) k)`,
       [keys],
     ],
     [
@@ -182,7 +188,7 @@ const TIMELINE_SPACE_V3: Space = {
 const EVENT_REF_SPACE_V3: Space = {
   table: 'custodian_event_ref',
   column: 'ev_key',
-  select: 'ev_key AS key, tl_key AS tl',
+  select: `ev_key AS key, ${TL_OF_EV('ev_key', 'time')} AS tl`,
   value: (row) => toJsonBytes(row.tl),
   write: undefined,
   params: () => [],
@@ -190,9 +196,9 @@ const EVENT_REF_SPACE_V3: Space = {
   // Deleting a pointer deletes its event, as on schema 2 (where the pointer IS the row).
   deletes: (keys) => [
     [
-      `WITH gone AS (DELETE FROM custodian_event_ref WHERE ev_key = ANY($1::text[]) RETURNING tl_key)
-       DELETE FROM custodian_timeline WHERE key IN (SELECT tl_key FROM gone)
-         AND time IN (SELECT split_part(tl_key, '!', 3)::bigint FROM gone)`,
+      `WITH gone AS (DELETE FROM custodian_event_ref WHERE ev_key = ANY($1::text[]) RETURNING ev_key, time)
+       DELETE FROM custodian_timeline t USING gone
+       WHERE t.key = ${TL_OF_EV('gone.ev_key', 'gone.time')} AND t.time = gone.time`,
       [keys],
     ],
   ],
