@@ -97,8 +97,8 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
   try {
     await engine.takeWriterLock(options.lockWaitMs ?? 5_000);
   } catch (err) {
-    await pool.end().catch(() => undefined);
-    await locks?.close().catch(() => undefined);
+    // Ends its timer, the lock pool and the pool.
+    await engine.close().catch(() => undefined);
     throw err;
   }
   return engine;
