@@ -1,8 +1,9 @@
-// One collector per PostgreSQL database: the store's write lock (store.withLock) is in-process
-// only, so a second collector process on the same database would interleave read-modify-writes.
-// Replayed from outside: start a second real collector process on the first one's database. It
-// refuses to start (exit code 1, CUST_ERR_STORE_LOCKED, the URL shown without its password), and
-// the first keeps serving.
+// One collector per PostgreSQL database in the default single-writer mode (sharedWriters off): its
+// read-modify-writes rely on the store's in-process lock, so a second collector process on the same
+// database would interleave them. Replayed from outside: start a second real collector process on
+// the first one's database. It refuses to start (exit code 1, CUST_ERR_STORE_LOCKED, the URL shown
+// without its password), and the first keeps serving. (Shared writers, which take cross-process
+// locks instead: collector/test/store/postgres-writer-modes.test.ts, postgres-shared-writers.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { type PgCluster, startPostgres } from '../support/postgres.ts';

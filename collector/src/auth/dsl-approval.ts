@@ -130,6 +130,44 @@ export class DslApproval {
   ): Promise<{ request: DslRequest; user: UserRecord; oneTimePassword: string }> {
     const req = await this.pending(id, p);
     const approver = actorName(p);
+    // Claimed first, in one read-modify-write: of two DSLs approving at once (on one collector
+    // or two behind the load balancer) one makes the change, the other gets 409.
+    const decided = await this.claim(req, 'approved', approver);
+    let user: UserRecord;
+    let oneTimePassword: string;
+    try {
+      ({ user, oneTimePassword } = await this.carryOut(req, approver));
+    } catch (err) {
+      await this.o.requests.update(req.id, (cur) => (cur && cur.decidedAt === decided.decidedAt ? req : cur));
+      throw err;
+    }
+    await this.o.audit.append({
+      actor: approver,
+      action: AUDIT_DSL.approved,
+      target: `user:${user.id}`,
+      details: {
+        ...actorDetails(p),
+        requestId: req.id,
+        kind: req.kind,
+        username: user.username,
+        requestedBy: req.requestedBy,
+      },
+      ...(ip ? { ip } : {}),
+    });
+    await this.o.notifications.notify(
+      'dsl',
+      'dsl-account.approved',
+      `${approver} approved: ${describe(req.kind)} ${user.username} (asked by ${req.requestedBy})`,
+      { requestId: req.id, kind: req.kind, username: user.username, approvedBy: approver },
+    );
+    return { request: decided, user, oneTimePassword };
+  }
+
+  /** The change a DSL approved: the account made, re-roled or given a new password. */
+  private async carryOut(
+    req: DslRequest,
+    approver: string,
+  ): Promise<{ user: UserRecord; oneTimePassword: string }> {
     let user: UserRecord;
     let oneTimePassword: string;
     if (req.kind === 'create') {
@@ -156,35 +194,27 @@ export class DslApproval {
       } else ({ user, oneTimePassword } = await this.o.users.resetPassword(target.id));
       await this.o.sessions.revokeUser(target.id);
     }
-    const decided: DslRequest = { ...req, state: 'approved', decidedBy: approver, decidedAt: this.now() };
-    await this.o.requests.put(req.id, decided);
-    await this.o.audit.append({
-      actor: approver,
-      action: AUDIT_DSL.approved,
-      target: `user:${user.id}`,
-      details: {
-        ...actorDetails(p),
-        requestId: req.id,
-        kind: req.kind,
-        username: user.username,
-        requestedBy: req.requestedBy,
-      },
-      ...(ip ? { ip } : {}),
+    return { user, oneTimePassword };
+  }
+
+  /** Marks a pending request decided, unless someone decided it first (409). */
+  private async claim(req: DslRequest, state: 'approved' | 'rejected', by: string): Promise<DslRequest> {
+    const decided: DslRequest = { ...req, state, decidedBy: by, decidedAt: this.now() };
+    let won = false;
+    const now = await this.o.requests.update(req.id, (cur) => {
+      if (cur?.state !== 'pending') return cur;
+      won = true;
+      return decided;
     });
-    await this.o.notifications.notify(
-      'dsl',
-      'dsl-account.approved',
-      `${approver} approved: ${describe(req.kind)} ${user.username} (asked by ${req.requestedBy})`,
-      { requestId: req.id, kind: req.kind, username: user.username, approvedBy: approver },
-    );
-    return { request: decided, user, oneTimePassword };
+    if (!won)
+      throw new HttpError(409, ErrorCode.CONFLICT, `this request was already ${now?.state ?? 'removed'}`);
+    return decided;
   }
 
   async reject(id: string, p: Principal | undefined, ip: string, reason: string): Promise<DslRequest> {
     const req = await this.pending(id, p);
     const by = actorName(p);
-    const decided: DslRequest = { ...req, state: 'rejected', decidedBy: by, decidedAt: this.now() };
-    await this.o.requests.put(req.id, decided);
+    const decided = await this.claim(req, 'rejected', by);
     await this.o.audit.append({
       actor: by,
       action: AUDIT_DSL.rejected,

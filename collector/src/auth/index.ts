@@ -18,7 +18,7 @@ import { type SessionRecord, SessionService } from './sessions.ts';
 import { SIGN_IN_SETTINGS_NS, type SignInSettings, SignInSettingsStore } from './sign-in-settings.ts';
 import { ssoRoutes } from './sso-routes.ts';
 import { StaffAuth } from './staff-auth.ts';
-import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
+import { type Bucket, LoginThrottle, storedBuckets, type ThrottleOptions } from './throttle.ts';
 import { type UserRecord, UserService } from './users.ts';
 
 export interface AuthModuleOptions {
@@ -90,7 +90,13 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     secureCookies: cookiesSecure(app.config),
     router: app.router,
   });
-  const throttle = new LoginThrottle({ ...(options.now ? { now: options.now } : {}), ...options.throttle });
+  // Several collector processes on one database: the buckets are shared through the store.
+  const sharedBuckets = (ns: string) =>
+    app.store.engine.shared ? storedBuckets(app.store.kv<Bucket>(ns)) : undefined;
+  const throttle = new LoginThrottle(
+    { ...(options.now ? { now: options.now } : {}), ...options.throttle },
+    sharedBuckets('login-throttle'),
+  );
   const fromConfig = app.config.auth;
   const gate = new PasswordCheckGate({
     ...(fromConfig
@@ -120,10 +126,10 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     challenges: app.store.kv<MfaChallenge>('mfa-challenges'),
     ...(options.now ? { now: options.now } : {}),
   });
-  const mfaThrottle = new LoginThrottle({
-    ...(options.now ? { now: options.now } : {}),
-    ...options.throttle,
-  });
+  const mfaThrottle = new LoginThrottle(
+    { ...(options.now ? { now: options.now } : {}), ...options.throttle },
+    sharedBuckets('mfa-throttle'),
+  );
   const oidc = new OidcClient(options.now ? { now: options.now } : {});
   app.authenticators.push(auth.authenticator);
   for (const route of [
@@ -177,8 +183,15 @@ export async function installAuth(app: AuthHost, options: AuthModuleOptions = {}
     );
   }
   const sweeper = setInterval(() => {
-    sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
-    mfa.sweep().catch((err) => app.log.warn({ err }, 'MFA challenge sweep failed'));
+    // One collector process sweeps the stored records at a time (PostgreSQL sharedWriters).
+    app.store
+      .runExclusive('auth-sweep', async () => {
+        await sessions.sweep().catch((err) => app.log.warn({ err }, 'session sweep failed'));
+        await mfa.sweep().catch((err) => app.log.warn({ err }, 'MFA challenge sweep failed'));
+        await throttle.sweep().catch((err) => app.log.warn({ err }, 'throttle sweep failed'));
+        await mfaThrottle.sweep().catch((err) => app.log.warn({ err }, 'throttle sweep failed'));
+      })
+      .catch((err) => app.log.warn({ err }, 'sweep failed'));
     oidc.sweep();
   }, SWEEP_MS);
   sweeper.unref();

@@ -39,13 +39,13 @@ const VerifyBody = Type.Union(
   { description: 'mfaToken with either code or recoveryCode' },
 );
 
-function throttled(
+async function throttled(
   throttle: LoginThrottle,
   key: string,
   ip: string,
   res: { setHeader(n: string, v: string): void },
 ) {
-  const wait = throttle.begin(key, ip);
+  const wait = await throttle.begin(key, ip);
   if (wait <= 0) return;
   const seconds = Math.ceil(wait / 1000);
   res.setHeader('Retry-After', String(seconds));
@@ -74,7 +74,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
             ErrorCode.MFA_FAILED,
             'the sign-in has expired: enter your password again',
           );
-        throttled(throttle, c.username, ctx.ip, ctx.res);
+        await throttled(throttle, c.username, ctx.ip, ctx.res);
         const r = await mfa.answer(b.mfaToken, answer);
         if (!r.ok) {
           await audit(deps.audit, undefined, AUDIT.mfaFailed, `user:${c.userId}`, ctx.ip, {
@@ -92,7 +92,7 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
                 : 'wrong code',
           );
         }
-        throttle.succeeded(c.username, ctx.ip);
+        await throttle.succeeded(c.username, ctx.ip);
         await audit(deps.audit, undefined, AUDIT.mfaVerified, `user:${r.user.id}`, ctx.ip, {
           username: r.user.username,
           method: r.method,
@@ -142,10 +142,10 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       },
       handler: async (ctx) => {
         const p = staffPrincipal(ctx.principal);
-        throttled(throttle, p.username, ctx.ip, ctx.res);
+        await throttled(throttle, p.username, ctx.ip, ctx.res);
         try {
           const { user, recoveryCodes } = await mfa.confirm(p.userId, ctx.input.body.code);
-          throttle.succeeded(p.username, ctx.ip);
+          await throttle.succeeded(p.username, ctx.ip);
           await audit(deps.audit, p, AUDIT.mfaEnabled, `user:${user.id}`, ctx.ip, {
             recoveryCodes: recoveryCodes.length,
           });
@@ -168,10 +168,10 @@ export function mfaRoutes(deps: MfaRouteDeps): Route[] {
       },
       handler: async (ctx) => {
         const p = staffPrincipal(ctx.principal);
-        throttled(throttle, p.username, ctx.ip, ctx.res);
+        await throttled(throttle, p.username, ctx.ip, ctx.res);
         try {
           const { user, recoveryCodes } = await mfa.renewRecoveryCodes(p.userId, ctx.input.body.code);
-          throttle.succeeded(p.username, ctx.ip);
+          await throttle.succeeded(p.username, ctx.ip);
           await audit(deps.audit, p, AUDIT.mfaRecoveryRenewed, `user:${user.id}`, ctx.ip, {
             recoveryCodes: recoveryCodes.length,
           });

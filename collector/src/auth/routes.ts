@@ -180,7 +180,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         let user: UserRecord | undefined;
         try {
           // Counted before hashing: of N parallel attempts only the free ones get this far.
-          const wait = throttle.begin(name, ctx.ip);
+          const wait = await throttle.begin(name, ctx.ip);
           if (wait > 0) {
             if (deps.counts) deps.counts.loginThrottled++;
             const seconds = Math.ceil(wait / 1000);
@@ -203,7 +203,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         }
         if (!user) {
           if (deps.counts) deps.counts.loginFailures++;
-          const throttledFor = throttle.retryAfterMs(name, ctx.ip);
+          const throttledFor = await throttle.retryAfterMs(name, ctx.ip);
           await audit(deps.audit, undefined, AUDIT.loginFailed, `user:${name}`, ctx.ip, {
             username: name,
             ...(throttledFor > 0 ? { throttledForMs: throttledFor } : {}),
@@ -211,7 +211,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           // One message for unknown user, wrong password and disabled account: no account probing.
           throw new HttpError(401, ErrorCode.AUTH_FAILED, 'wrong username or password');
         }
-        throttle.succeeded(name, ctx.ip);
+        await throttle.succeeded(name, ctx.ip);
         const settings = await deps.settings.read();
         if ((settings.localLoginDisabledRoles as readonly string[]).includes(user.role)) {
           await audit(deps.audit, undefined, AUDIT.loginRefused, `user:${user.id}`, ctx.ip, {

@@ -83,8 +83,12 @@ export class SessionService {
       return { ok: false, reason: now >= session.expiresAt ? 'expired' : 'idle' };
     }
     if (now - session.lastSeenAt >= TOUCH_EVERY_MS) {
-      session.lastSeenAt = now;
-      await this.kv.put(session.idHash, session);
+      // Read-modify-write of the stored record, never a blind put: a sign-out or revocation on
+      // another request (or collector process) between the read above and this write must stay
+      // revoked, not be written back.
+      const touched = await this.kv.update(session.idHash, (cur) => cur && { ...cur, lastSeenAt: now });
+      if (!touched) return { ok: false, reason: 'unknown' };
+      return { ok: true, session: touched };
     }
     return { ok: true, session };
   }

@@ -2,6 +2,16 @@
 // further attempt must wait an exponentially growing delay (capped). Keyed on the pair so
 // one attacker cannot lock a real teacher out from another machine, plus a looser per-ip
 // bucket so spraying many usernames from one address is slowed too.
+//
+// The buckets live in memory for one collector process, or in the store (`storedBuckets`, a kv
+// namespace) when several collector processes serve one database (PostgreSQL sharedWriters):
+// otherwise an attacker spreading attempts over N processes behind the load balancer would get N
+// times the free attempts. A pair's check-and-count is one read-modify-write of its record
+// (`update`, locked across processes), so parallel attempts on every process get the free ones
+// between them; the per-ip bucket is counted after it (an attempt the pair allows counts there
+// too).
+import { createHash } from 'node:crypto';
+import type { KvNamespace } from '../store/types.ts';
 
 export interface ThrottleOptions {
   freeAttempts: number;
@@ -22,17 +32,57 @@ export const DEFAULT_THROTTLE: ThrottleOptions = {
   now: Date.now,
 };
 
-interface Bucket {
+export interface Bucket {
   failures: number;
   first: number;
   last: number;
 }
 
+/** Where the buckets are kept: in this process (the default) or in the store. */
+export interface BucketStore {
+  get(key: string): Promise<Bucket | undefined>;
+  /** Atomic read-modify-write; `change` returns undefined to delete. */
+  modify(key: string, change: (b: Bucket | undefined) => Bucket | undefined): Promise<Bucket | undefined>;
+  /** Deletes the buckets `stale` says are expired. */
+  sweep(stale: (b: Bucket) => boolean): Promise<void>;
+}
+
+/** The buckets in a kv namespace, keyed by a SHA-256 of the throttle key (no user name in keys). */
+export function storedBuckets(kv: KvNamespace<Bucket>): BucketStore {
+  const id = (key: string) => createHash('sha256').update(key).digest('hex');
+  return {
+    get: (key) => kv.get(id(key)),
+    modify: (key, change) => kv.update(id(key), change),
+    async sweep(stale) {
+      for (const e of await kv.list())
+        if (stale(e.value)) await kv.update(e.key, (b) => (b && stale(b) ? undefined : b));
+    },
+  };
+}
+
+function memoryBuckets(): BucketStore & { size(): number } {
+  const buckets = new Map<string, Bucket>();
+  return {
+    get: async (key) => buckets.get(key),
+    async modify(key, change) {
+      const next = change(buckets.get(key));
+      if (next) buckets.set(key, next);
+      else buckets.delete(key);
+      return next;
+    },
+    async sweep(stale) {
+      for (const [k, b] of [...buckets]) if (stale(b)) buckets.delete(k);
+    },
+    size: () => buckets.size,
+  };
+}
+
 export class LoginThrottle {
   private readonly opts: ThrottleOptions;
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: BucketStore;
+  private readonly local: (BucketStore & { size(): number }) | undefined;
 
-  constructor(opts: Partial<ThrottleOptions> = {}) {
+  constructor(opts: Partial<ThrottleOptions> = {}, buckets?: BucketStore) {
     this.opts = { ...DEFAULT_THROTTLE, ...opts };
     if (
       this.opts.freeAttempts < 1 ||
@@ -40,13 +90,15 @@ export class LoginThrottle {
       this.opts.maxDelayMs < this.opts.baseDelayMs
     )
       throw new TypeError('LoginThrottle: impossible options');
+    this.local = buckets ? undefined : memoryBuckets();
+    this.buckets = buckets ?? (this.local as BucketStore);
   }
 
   /** Milliseconds the caller must still wait before another attempt (0 = may try now). */
-  retryAfterMs(username: string, ip: string): number {
+  async retryAfterMs(username: string, ip: string): Promise<number> {
     return Math.max(
-      this.wait(this.key(username, ip), this.opts.freeAttempts),
-      this.wait(`ip\u0000${ip}`, this.opts.perIpFreeAttempts),
+      this.wait(await this.buckets.get(this.key(username, ip)), this.opts.freeAttempts),
+      this.wait(await this.buckets.get(ipKey(ip)), this.opts.perIpFreeAttempts),
     );
   }
 
@@ -55,60 +107,72 @@ export class LoginThrottle {
    * parallel requests cannot all pass the check while the first hashes are still running.
    * Returns the milliseconds to wait; 0 means the attempt may go ahead and is now counted.
    */
-  begin(username: string, ip: string): number {
-    const wait = this.retryAfterMs(username, ip);
+  async begin(username: string, ip: string): Promise<number> {
+    const ipWait = this.wait(await this.buckets.get(ipKey(ip)), this.opts.perIpFreeAttempts);
+    if (ipWait > 0) return ipWait;
+    let wait = 0;
+    await this.buckets.modify(this.key(username, ip), (b) => {
+      wait = this.wait(b, this.opts.freeAttempts);
+      return wait > 0 ? b : this.bumped(b);
+    });
     if (wait > 0) return wait;
-    this.recordFailure(username, ip);
+    await this.buckets.modify(ipKey(ip), (b) => this.bumped(b));
+    await this.maybeSweep();
     return 0;
   }
 
   /** The attempt counted by `begin` was right: forget the pair's failures and uncount it on the ip. */
-  succeeded(username: string, ip: string): void {
-    this.recordSuccess(username, ip);
-    const b = this.live(`ip\u0000${ip}`);
-    if (b && b.failures > 0) b.failures--;
+  async succeeded(username: string, ip: string): Promise<void> {
+    await this.recordSuccess(username, ip);
+    await this.buckets.modify(ipKey(ip), (b) => {
+      const live = this.live(b);
+      return live && live.failures > 0 ? { ...live, failures: live.failures - 1 } : live;
+    });
   }
 
-  recordFailure(username: string, ip: string): void {
-    this.bump(this.key(username, ip));
-    this.bump(`ip\u0000${ip}`);
-    if (this.buckets.size > 100_000) this.sweep();
+  async recordFailure(username: string, ip: string): Promise<void> {
+    await this.buckets.modify(this.key(username, ip), (b) => this.bumped(b));
+    await this.buckets.modify(ipKey(ip), (b) => this.bumped(b));
+    await this.maybeSweep();
   }
 
-  recordSuccess(username: string, ip: string): void {
-    this.buckets.delete(this.key(username, ip));
+  async recordSuccess(username: string, ip: string): Promise<void> {
+    await this.buckets.modify(this.key(username, ip), () => undefined);
+  }
+
+  /** Deletes expired buckets (the store's are swept by the auth sweep job). */
+  async sweep(): Promise<void> {
+    await this.buckets.sweep((b) => this.live(b) === undefined);
   }
 
   private key(username: string, ip: string): string {
     return `u\u0000${username.toLowerCase()}\u0000${ip}`;
   }
 
-  private wait(key: string, free: number): number {
-    const b = this.live(key);
+  private wait(bucket: Bucket | undefined, free: number): number {
+    const b = this.live(bucket);
     if (!b || b.failures < free) return 0;
     const delay = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (b.failures - free));
     return Math.max(0, b.last + delay - this.opts.now());
   }
 
-  private bump(key: string): void {
+  private bumped(bucket: Bucket | undefined): Bucket {
     const now = this.opts.now();
-    const b = this.live(key);
-    if (b) {
-      b.failures++;
-      b.last = now;
-    } else this.buckets.set(key, { failures: 1, first: now, last: now });
+    const b = this.live(bucket);
+    return b ? { ...b, failures: b.failures + 1, last: now } : { failures: 1, first: now, last: now };
   }
 
-  private live(key: string): Bucket | undefined {
-    const b = this.buckets.get(key);
-    if (b && this.opts.now() - b.last > this.opts.windowMs + this.opts.maxDelayMs) {
-      this.buckets.delete(key);
-      return undefined;
-    }
+  /** The bucket, unless it is older than the window plus the longest delay (then forgotten). */
+  private live(b: Bucket | undefined): Bucket | undefined {
+    if (b && this.opts.now() - b.last > this.opts.windowMs + this.opts.maxDelayMs) return undefined;
     return b;
   }
 
-  private sweep(): void {
-    for (const key of [...this.buckets.keys()]) this.live(key);
+  private async maybeSweep(): Promise<void> {
+    if (this.local && this.local.size() > 100_000) await this.sweep();
   }
+}
+
+function ipKey(ip: string): string {
+  return `ip\u0000${ip}`;
 }

@@ -20,6 +20,9 @@ export function createAdminTokenAuthenticator(store: Store): Authenticator {
         ErrorCode.UNAUTHENTICATED,
         'Authorization header must be "Bearer <admin token>"',
       );
+    // Several collector processes on one database (a shared engine): another one may have
+    // rotated the token, so the hash is read every time (an old token must stop working here too).
+    if (store.engine.shared) cached = undefined;
     cached ??= await store.enrol.getAdminTokenHash();
     if (!hashMatches(m[1] as string, cached)) {
       // The token may have been reset by a restart with CUSTODIAN_ADMIN_TOKEN: re-read once.

@@ -125,6 +125,19 @@ export class EnrolService {
     env: Record<string, string | undefined>,
   ): Promise<{ adminToken?: string; enrolSecret?: string }> {
     const out: { adminToken?: string; enrolSecret?: string } = {};
+    // Under the store's write lock (across processes on a shared engine): collectors starting
+    // together on a new database make ONE secret and ONE token, not one each (last one winning).
+    await this.o.store.withLock(async () => {
+      await this.bootstrapCredentials(env, out);
+    });
+    await this.agreements.init();
+    return out;
+  }
+
+  private async bootstrapCredentials(
+    env: Record<string, string | undefined>,
+    out: { adminToken?: string; enrolSecret?: string },
+  ): Promise<void> {
     const { enrol } = this.o.store;
     const enrolSecret = await bootstrapCredential(
       env,
@@ -140,8 +153,6 @@ export class EnrolService {
       (hash) => enrol.setAdminTokenHash(hash),
     );
     if (adminToken !== undefined) out.adminToken = adminToken;
-    await this.agreements.init();
-    return out;
   }
 
   /** A new enrol secret for a school (the default school's is the organisation secret, as before tenancy). */

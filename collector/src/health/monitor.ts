@@ -55,9 +55,14 @@ export class HealthMonitor {
 
   /** One pass over every device (a pass already running is joined, not doubled). */
   check(): Promise<CheckResult> {
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
+    // Single runner across collector processes on one database (PostgreSQL sharedWriters): a
+    // pass another process runs now is not doubled here (nothing opened, resolved or sent).
+    this.running ??= this.o.store
+      .runExclusive('health-monitor', () => this.run())
+      .then((r) => (r.ran ? r.value : { opened: [], resolved: [], digestSent: false }))
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

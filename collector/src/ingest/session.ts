@@ -284,6 +284,9 @@ export class Session {
     this.agentVersion = hello.agentVersion.slice(0, 64);
     this.phase = 'ready';
     this.ctx.register(this);
+    // Another collector process on the same database may have held this device since this one
+    // last did (PostgreSQL sharedWriters): an idle remembered stream is re-read from the store.
+    if (this.ctx.store.engine.shared) await this.ctx.streams.forgetIfIdle(device.id, hello.streamId);
     const stream = await this.ctx.streams.get(device.id, hello.streamId, this.ctx.now());
     if (this.phase !== 'ready') return;
     const policy = await this.ctx.policy.effective(device.id);

@@ -77,15 +77,20 @@ export async function installNotify(
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let recovered = false;
-  const pass = async () => {
-    if (!recovered) {
-      await rota.recover();
-      recovered = true;
-    }
-    await staff.tick();
-    await rota.stepAll();
-    await sender.tick();
-  };
+  // The pass is a single-runner job: with several collector processes on one database
+  // (PostgreSQL sharedWriters) one of them runs it at a time (`runExclusive`; a pass skipped here
+  // runs on the process holding it, and the next tick anywhere takes over when that one dies),
+  // so an outbox entry is claimed and sent by one process and a rota steps once.
+  const pass = () =>
+    store.runExclusive('notify', async () => {
+      if (!recovered) {
+        await rota.recover();
+        recovered = true;
+      }
+      await staff.tick();
+      await rota.stepAll();
+      await sender.tick();
+    });
   // At most one pass waiting behind the one running: a slow relay does not pile up passes.
   let queued = false;
   let lastPrune = 0;
@@ -98,7 +103,7 @@ export async function installNotify(
         await pass();
         if (now() - lastPrune >= PRUNE_EVERY_MS) {
           lastPrune = now();
-          await outbox.prune(now() - KEEP_RECORDS_MS);
+          await store.runExclusive('notify', () => outbox.prune(now() - KEEP_RECORDS_MS));
         }
       })
       .catch((err: unknown) => log.error({ err }, 'notification pass failed'));
@@ -108,7 +113,7 @@ export async function installNotify(
     if (stopped) return;
     running = running
       .then(async () => {
-        if (await rota.start(a)) await sender.tick();
+        if (await rota.start(a)) await store.runExclusive('notify', () => sender.tick());
       })
       .catch((err: unknown) =>
         log.error({ err, alertId: a.id }, 'could not start notifications for an alert'),

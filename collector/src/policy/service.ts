@@ -89,7 +89,8 @@ export class PolicyService {
   /** First start: store the built-in default as version 1. */
   async init(): Promise<void> {
     if ((await this.o.store.policy.getDefault()) === undefined) {
-      await this.o.store.policy.setDefault(defaultPolicy(), {
+      // Checked again under the policy lock: collectors starting together store it once.
+      await this.o.store.policy.setDefault((current) => (current ? undefined : defaultPolicy()), {
         actor: 'system',
         reason: 'first start: built-in defaults',
       });
@@ -160,14 +161,18 @@ export class PolicyService {
 
   private async updateDefaultNow(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
     const why = reasonOf(reason);
-    const current = await this.getDefault();
-    const next = mergePolicy(current, patchOf(patch), this.limits);
-    // A default that would make some layer or device override invalid is refused, naming it.
-    await this.checkBelow({ kind: 'default', policy: next });
-    const stored = await this.o.store.policy.setDefault(validatePolicy(next, this.limits), {
-      actor,
-      reason: why,
-    });
+    const edit = patchOf(patch);
+    // The patch is applied to the default as stored, under the store's policy lock (across
+    // collector processes too, PostgreSQL sharedWriters): two changes made at once both land, each
+    // on top of the other. A default that would make some layer or device override invalid is
+    // refused, naming it (checked inside the lock, against the default it will replace).
+    const build = async (current: Policy | undefined): Promise<Policy> => {
+      if (!current) throw new CustodianError(ErrorCode.STORAGE, 'default policy missing (init not run)');
+      const next = mergePolicy(current, edit, this.limits);
+      await this.checkBelow({ kind: 'default', policy: next });
+      return validatePolicy(next, this.limits);
+    };
+    const stored = (await this.o.store.policy.setDefault(build, { actor, reason: why })) as Policy;
     await this.o.audit(actor, 'policy.change', 'policy:default', { version: stored.version, reason: why });
     this.o.log.info({ actor, version: stored.version }, 'default policy changed');
     this.o.live.emit('policy', { scope: 'default', version: stored.version });

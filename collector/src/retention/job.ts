@@ -5,6 +5,7 @@
 // (purges + audit), and leaves a note on every alert whose screenshots expired (the alert stays).
 // Devices retired longer than retention.retiredDays lose their data early (retired.ts).
 
+import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AuditFn } from '../auth/audit.ts';
 import type { CollectorConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -43,9 +44,23 @@ export class RetentionJob {
   start(): void {
     const every = this.o.config.retention.purgeIntervalMinutes * 60_000;
     this.timer = setInterval(() => {
-      this.run().catch((err: unknown) => this.o.log.error({ err }, 'retention purge failed'));
+      this.tick(every).catch((err: unknown) => this.o.log.error({ err }, 'retention purge failed'));
     }, every);
     this.timer.unref();
+  }
+
+  /**
+   * The timer's run: skipped when another collector process on the same database ran one within
+   * the interval (the purge records say when) or runs one now, so several processes purge once
+   * per interval between them, and whichever ticks next takes over from one that died mid-run.
+   */
+  async tick(everyMs: number): Promise<PurgeRun | undefined> {
+    const last = (await this.o.store.purges.list(1))[0];
+    if (last && this.o.now() - last.at < everyMs * 0.9) return undefined;
+    return this.run().catch((err: unknown) => {
+      if (err instanceof CustodianError && err.code === ErrorCode.CONFLICT) return undefined;
+      throw err;
+    });
   }
 
   stop(): void {
@@ -58,7 +73,7 @@ export class RetentionJob {
 
   /** One purge now (a second call while one runs joins it). */
   run(actor = 'system'): Promise<PurgeRun> {
-    this.running ??= this.purge(actor)
+    this.running ??= this.exclusive(actor)
       .then(
         (run) => {
           if (this.o.counts) this.o.counts.retentionRuns++;
@@ -73,6 +88,17 @@ export class RetentionJob {
         this.running = undefined;
       });
     return this.running;
+  }
+
+  /** One process purges at a time (PostgreSQL sharedWriters); CUST_ERR_CONFLICT if another does. */
+  private async exclusive(actor: string): Promise<PurgeRun> {
+    const r = await this.o.store.runExclusive('retention', () => this.purge(actor));
+    if (!r.ran)
+      throw new CustodianError(
+        ErrorCode.CONFLICT,
+        'a retention run is in progress on another collector process: try again when it is done',
+      );
+    return r.value;
   }
 
   private async purge(actor: string): Promise<PurgeRun> {
@@ -192,6 +218,9 @@ export class RetentionJob {
     await purgeIncidents(store, config.retention, now, run, hold);
     // Last: this run's own audit record and purge record are written after it.
     await purgeLogs(store, config.retention, now, run);
+    // Timeline months (PostgreSQL) that the deletes above emptied go back to the disk whole.
+    const dropped = (await store.engine.reclaim?.(run.cutoffs.timeline)) ?? [];
+    if (dropped.length > 0) run.partitionsDropped = dropped;
     await store.purges.append(run);
     for (const purged of run.retiredPurges ?? [])
       await this.o.audit(actor, 'device.purge', `device:${purged.deviceId}`, { runId: run.id, ...purged });

@@ -9,16 +9,21 @@
 // scans are keyset-paginated (pages of PAGE rows), so a long scan holds no connection between
 // pages; unlike a level iterator it is not a snapshot: a write between two pages may be seen.
 //
-// One writer per database: the engine holds a session-level advisory lock on its own connection
-// for as long as it is open. A second collector on the same database fails to start with
-// CUST_ERR_STORE_LOCKED (the store's write lock, store.withLock, is in-process only, so two
-// processes would interleave read-modify-writes). If that connection drops, writes are refused
-// until the lock is taken again.
+// Writers per database: the engine holds a session-level advisory lock (WRITER_LOCK) on its own
+// connection for as long as it is open. `sharedWriters: false` (default) takes it exclusive: one
+// collector per database, a second fails to start with CUST_ERR_STORE_LOCKED. `sharedWriters:
+// true` (several collectors behind a load balancer, `bus: nats`) takes the SAME key shared: shared
+// writers coexist, and an exclusive one cannot start beside them nor they beside it. With shared
+// writers the store's read-modify-writes take cross-process locks (`lock`, postgres-locks.ts) and
+// the single-runner jobs are elected per run (`runExclusive`). If the writer-lock connection
+// drops, writes are refused until the lock is taken again.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import pg from 'pg';
-import { migrate } from './postgres-migrations.ts';
-import { type Bound, merge, type Row, SPACES, type Space, spaceOf } from './postgres-spaces.ts';
-import type { KvEngine, KvOp, KvRange } from './types.ts';
+import { PostgresLocks } from './postgres-locks.ts';
+import { MIGRATIONS, migrate, schemaVersion } from './postgres-migrations.ts';
+import { dropEmpty, ensureMonths } from './postgres-partitions.ts';
+import { type Bound, merge, type Row, type Space, type Spaces, spacesFor } from './postgres-spaces.ts';
+import type { JobResult, KvEngine, KvOp, KvRange } from './types.ts';
 
 /** Rows fetched per round trip by a range scan. */
 const PAGE = 500;
@@ -33,12 +38,23 @@ export interface PostgresEngineOptions {
   /** How long to wait for the writer lock at start (a killed predecessor's session ending). */
   lockWaitMs?: number;
   /**
-   * false (default): the writer lock is exclusive, one collector per database. true: the same
-   * lock taken in shared mode, so several collectors (config `bus: nats`) share the database
-   * while a one-collector deployment (exclusive) still cannot start beside them, nor they beside it.
+   * false (default): this collector is the only writer (exclusive writer lock). true: several
+   * collector processes write this database at once (shared writer lock; read-modify-writes and
+   * single-runner jobs take PostgreSQL advisory locks). Mixing the two modes is refused.
    */
   sharedWriters?: boolean;
+  /** With sharedWriters: connections for read-modify-write sections and jobs (their own pool). */
+  lockPoolMax?: number;
+  /** With sharedWriters: the longest wait for a read-modify-write lock before CUST_ERR_STORAGE. */
+  lockTimeoutMs?: number;
+  /** Apply migrations up to this version only (benches and tests of an older schema). */
+  schemaVersion?: number;
+  /** Every statement the engine sends (tests: EXPLAIN of the console's queries). */
+  onQuery?: (text: string, params: unknown[]) => void;
 }
+
+/** How often the coming months' timeline partitions are checked (created ahead). */
+const PARTITION_CHECK_MS = 6 * 3_600_000;
 
 export async function openPostgresEngine(options: PostgresEngineOptions): Promise<KvEngine> {
   const base: pg.ClientConfig = {
@@ -52,22 +68,37 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
   // listener the 'error' event would end the process. The next query reports the failure.
   pool.on('error', () => undefined);
   const where = describeUrl(options.url);
+  let version: number;
   try {
     const client = await pool.connect();
     try {
-      await migrate(client);
+      const cap = options.schemaVersion;
+      await migrate(client, cap === undefined ? MIGRATIONS : MIGRATIONS.filter((m) => m.version <= cap));
+      version = await schemaVersion(client);
     } finally {
       client.release();
     }
+    if (version >= 3) await ensureMonths(pool, Date.now());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw storageError(`cannot open the PostgreSQL store at ${where}`, err);
   }
-  const engine = new PostgresEngine(pool, base, where, options.sharedWriters === true);
+  const locks = options.sharedWriters
+    ? new PostgresLocks(
+        new pg.Pool({
+          ...base,
+          max: options.lockPoolMax ?? 6,
+          application_name: 'custodian-collector-locks',
+        }),
+        options.lockTimeoutMs ?? 30_000,
+      )
+    : undefined;
+  const engine = new PostgresEngine(pool, base, where, locks, version, options.onQuery);
   try {
     await engine.takeWriterLock(options.lockWaitMs ?? 5_000);
   } catch (err) {
-    await pool.end().catch(() => undefined);
+    // Ends its timer, the lock pool and the pool.
+    await engine.close().catch(() => undefined);
     throw err;
   }
   return engine;
@@ -90,16 +121,67 @@ class PostgresEngine implements KvEngine {
   private readonly pool: pg.Pool;
   private readonly clientConfig: pg.ClientConfig;
   private readonly where: string;
-  private lock: pg.Client | undefined;
+  private writerLock: pg.Client | undefined;
   private relocking: Promise<void> | undefined;
   private closed = false;
-  private readonly shared: boolean;
+  private readonly locks: PostgresLocks | undefined;
+  readonly sharedWriters: boolean;
+  readonly shared: boolean;
 
-  constructor(pool: pg.Pool, clientConfig: pg.ClientConfig, where: string, shared: boolean) {
+  private readonly spaces: Spaces;
+  private readonly version: number;
+  private readonly partitionTimer: NodeJS.Timeout | undefined;
+  private readonly onQuery: ((text: string, params: unknown[]) => void) | undefined;
+
+  constructor(
+    pool: pg.Pool,
+    clientConfig: pg.ClientConfig,
+    where: string,
+    locks: PostgresLocks | undefined,
+    version: number,
+    onQuery?: (text: string, params: unknown[]) => void,
+  ) {
     this.pool = pool;
     this.clientConfig = clientConfig;
     this.where = where;
-    this.shared = shared;
+    this.locks = locks;
+    this.sharedWriters = locks !== undefined;
+    this.shared = this.sharedWriters;
+    this.version = version;
+    this.spaces = spacesFor(version);
+    this.onQuery = onQuery;
+    if (version >= 3) {
+      this.partitionTimer = setInterval(() => {
+        if (!this.closed) void ensureMonths(this.pool, Date.now()).catch(() => undefined);
+      }, PARTITION_CHECK_MS);
+      this.partitionTimer.unref();
+    }
+  }
+
+  /** Drops timeline months wholly before `before` that retention has emptied (schema 3). */
+  async reclaim(before: number): Promise<string[]> {
+    this.check();
+    if (this.version < 3) return [];
+    try {
+      return await dropEmpty(this.pool, before);
+    } catch (err) {
+      throw storageError('store I/O failed', err);
+    }
+  }
+
+  async lock<T>(keys: readonly string[] | 'all', fn: () => Promise<T>): Promise<T> {
+    this.check();
+    // One writer (the exclusive writer lock): the store's in-process lock is enough.
+    if (!this.locks) return fn();
+    await this.holdLock();
+    return this.locks.section(keys, fn);
+  }
+
+  async runExclusive<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>> {
+    this.check();
+    if (!this.locks) return { ran: true, value: await fn() };
+    await this.holdLock();
+    return this.locks.runExclusive(job, fn);
   }
 
   async takeWriterLock(waitMs: number): Promise<void> {
@@ -109,19 +191,12 @@ class PostgresEngine implements KvEngine {
       await client.connect();
       const until = Date.now() + waitMs;
       for (;;) {
-        const fn = this.shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
-        const { rows } = await client.query<{ ok: boolean }>(`SELECT ${fn}($1) AS ok`, [
+        const take = this.sharedWriters ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+        const { rows } = await client.query<{ ok: boolean }>(`SELECT ${take}($1) AS ok`, [
           WRITER_LOCK.toString(),
         ]);
         if (rows[0]?.ok) break;
-        if (Date.now() >= until) {
-          throw new CustodianError(
-            ErrorCode.STORE_LOCKED,
-            this.shared
-              ? `a one-collector deployment (bus: none) holds the PostgreSQL store at ${this.where}: stop it, or give it bus: nats too`
-              : `another collector process is using the PostgreSQL store at ${this.where}: one collector per database (stop the other one first)`,
-          );
-        }
+        if (Date.now() >= until) throw await this.lockedError(client);
         await new Promise((r) => setTimeout(r, 200));
       }
     } catch (err) {
@@ -130,16 +205,43 @@ class PostgresEngine implements KvEngine {
       throw storageError(`cannot take the writer lock on ${this.where}`, err);
     }
     const lost = () => {
-      if (this.lock === client) this.lock = undefined;
+      if (this.writerLock === client) this.writerLock = undefined;
     };
     client.on('error', lost);
     client.on('end', lost);
-    this.lock = client;
+    this.writerLock = client;
+  }
+
+  /** CUST_ERR_STORE_LOCKED saying which mode holds the writer lock (pg_locks) and what to do. */
+  private async lockedError(client: pg.Client): Promise<CustodianError> {
+    const { rows } = await client
+      .query<{ mode: string; n: number }>(
+        `SELECT mode, count(*)::int AS n FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND ((classid::bigint << 32) | objid::bigint) = $1::bigint
+         GROUP BY mode`,
+        [WRITER_LOCK.toString()],
+      )
+      .catch(() => ({ rows: [] as { mode: string; n: number }[] }));
+    const shared = rows.find((r) => r.mode === 'ShareLock')?.n ?? 0;
+    const exclusive = rows.some((r) => r.mode === 'ExclusiveLock');
+    const holder = exclusive
+      ? 'a single-writer collector (sharedWriters off) holds it exclusively'
+      : shared > 0
+        ? `${shared} shared-writer collector process(es) (sharedWriters on, bus: nats) hold it`
+        : 'another collector process holds it';
+    const mine = this.sharedWriters
+      ? 'this collector runs with sharedWriters on: stop the single-writer collector, or turn sharedWriters on for every collector of this database'
+      : 'this collector runs with sharedWriters off (one collector per database): stop the other ones, or run every collector of this database with sharedWriters on (bus: nats)';
+    return new CustodianError(
+      ErrorCode.STORE_LOCKED,
+      `another collector process is using the PostgreSQL store at ${this.where}: ${holder}; ${mine}`,
+    );
   }
 
   /** Before a write: the writer lock is held (re-taken at once if its connection dropped). */
   private async holdLock(): Promise<void> {
-    if (this.lock) return;
+    if (this.writerLock) return;
     this.relocking ??= this.takeWriterLock(0).finally(() => {
       this.relocking = undefined;
     });
@@ -153,8 +255,8 @@ class PostgresEngine implements KvEngine {
   async getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return [];
     const found = new Map<string, Uint8Array>();
-    for (const space of SPACES) {
-      const mine = keys.filter((k) => spaceOf(k) === space);
+    for (const space of this.spaces.all) {
+      const mine = keys.filter((k) => this.spaces.of(k) === space);
       if (mine.length === 0) continue;
       const { rows } = await this.query<Row>(
         `SELECT ${space.select} FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`,
@@ -180,12 +282,15 @@ class PostgresEngine implements KvEngine {
       await client.query('BEGIN');
       if (!options.sync) await client.query('SET LOCAL synchronous_commit = off');
       for (const run of runs(ops)) {
-        for (const space of SPACES) {
-          const at = run.keys.flatMap((k, i) => (spaceOf(k) === space ? [i] : []));
+        for (const space of this.spaces.all) {
+          const at = run.keys.flatMap((k, i) => (this.spaces.of(k) === space ? [i] : []));
           if (at.length === 0) continue;
           const keys = at.map((i) => run.keys[i] as string);
           if (run.type === 'del') {
-            await client.query(`DELETE FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`, [keys]);
+            for (const [text, params] of space.deletes?.(keys) ?? [
+              [`DELETE FROM ${space.table} WHERE ${space.column} = ANY($1::text[])`, [keys]],
+            ])
+              await client.query(text, params);
           } else if (space.write) {
             await client.query(
               space.write,
@@ -216,9 +321,9 @@ class PostgresEngine implements KvEngine {
       range.gt !== undefined ? ['>', range.gt] : range.gte !== undefined ? ['>=', range.gte] : undefined;
     const upper: Bound | undefined =
       range.lt !== undefined ? ['<', range.lt] : range.lte !== undefined ? ['<=', range.lte] : undefined;
-    const scans = SPACES.filter((space) => space.meets(lower, upper)).map((space) =>
-      this.scan(space, lower, upper, reverse, limit),
-    );
+    const scans = this.spaces.all
+      .filter((space) => space.meets(lower, upper))
+      .map((space) => this.scan(space, lower, upper, reverse, limit));
     let yielded = 0;
     for await (const entry of merge(scans, reverse)) {
       if (yielded++ >= limit) return;
@@ -243,6 +348,7 @@ class PostgresEngine implements KvEngine {
         params.push(bound[1]);
         where.push(`${space.column} ${bound[0]} $${params.length}`);
       }
+      where.push(...(space.narrow?.(lower, upper) ?? []));
       const take = Math.min(PAGE, remaining);
       params.push(take);
       const { rows } = await this.query<Row>(
@@ -262,9 +368,11 @@ class PostgresEngine implements KvEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const lock = this.lock;
-    this.lock = undefined;
+    clearInterval(this.partitionTimer);
+    const lock = this.writerLock;
+    this.writerLock = undefined;
     await lock?.end().catch(() => undefined);
+    await this.locks?.close().catch(() => undefined);
     await this.pool.end();
   }
 
@@ -277,6 +385,7 @@ class PostgresEngine implements KvEngine {
     params: unknown[],
   ): Promise<pg.QueryResult<R>> {
     this.check();
+    this.onQuery?.(text, params);
     try {
       return await this.pool.query<R>(text, params);
     } catch (err) {

@@ -52,10 +52,67 @@ INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
   FROM custodian_kv WHERE key >= 'tl!' AND key < 'tl!\xff';
 DELETE FROM custodian_kv WHERE (key >= 'tl!' AND key < 'tl!\xff') OR (key >= 'ev!' AND key < 'ev!\xff');`,
   },
+  {
+    version: 3,
+    name: 'timeline-partitioned-by-month',
+    // The timeline partitioned by month of `time` (ms since the epoch, UTC months), so retention
+    // drops a month emptied of events as a whole table (space back at once, no VACUUM) and a
+    // device's timeline page reads the months it spans. Partitions are named
+    // custodian_timeline_y<YYYY>m<MM>; the collector creates the coming months ahead
+    // (postgres-partitions.ts); times outside the window it creates (clock skew, agents' clocks
+    // set to 2000) land in custodian_timeline_default. The (device, stream, seq) constraint moves
+    // to custodian_event_ref (postgres-spaces.ts says why), keeping its name. Existing rows are
+    // copied, each month of the last three years getting its partition here.
+    sql: `SET LOCAL TIME ZONE 'UTC';
+ALTER TABLE custodian_timeline RENAME TO custodian_timeline_v2;
+ALTER TABLE custodian_timeline_v2 RENAME CONSTRAINT custodian_timeline_device_stream_seq TO custodian_timeline_v2_device_stream_seq;
+ALTER INDEX custodian_timeline_pkey RENAME TO custodian_timeline_v2_pkey;
+CREATE TABLE custodian_event_ref (
+  ev_key text COLLATE "C" NOT NULL,
+  time bigint NOT NULL,
+  CONSTRAINT custodian_timeline_device_stream_seq PRIMARY KEY (ev_key)
+);
+CREATE TABLE custodian_timeline (
+  key text COLLATE "C" NOT NULL,
+  device_id text COLLATE "C" NOT NULL,
+  time bigint NOT NULL,
+  stream_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  value bytea NOT NULL,
+  CONSTRAINT custodian_timeline_pkey PRIMARY KEY (key, time)
+) PARTITION BY RANGE (time);
+CREATE TABLE custodian_timeline_default PARTITION OF custodian_timeline DEFAULT;
+DO $$
+DECLARE m timestamptz;
+BEGIN
+  FOR m IN
+    SELECT DISTINCT date_trunc('month', to_timestamp(time / 1000.0)) FROM custodian_timeline_v2
+    WHERE time >= extract(epoch FROM date_trunc('month', now()) - interval '36 months') * 1000
+      AND time < extract(epoch FROM date_trunc('month', now()) + interval '3 months') * 1000
+  LOOP
+    EXECUTE format('CREATE TABLE %I PARTITION OF custodian_timeline FOR VALUES FROM (%s) TO (%s)',
+      'custodian_timeline_' || to_char(m, '"y"YYYY"m"MM'),
+      (extract(epoch FROM m) * 1000)::bigint,
+      (extract(epoch FROM m + interval '1 month') * 1000)::bigint);
+  END LOOP;
+END $$;
+INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
+  SELECT key, device_id, time, stream_id, seq, value FROM custodian_timeline_v2;
+INSERT INTO custodian_event_ref (ev_key, time) SELECT ev_key, time FROM custodian_timeline_v2;
+DROP TABLE custodian_timeline_v2;`,
+  },
 ];
 
 /** Arbitrary constant: the transaction-scoped lock that serialises migration runs. */
-const MIGRATION_LOCK = 0x43_55_53_54_4d_49_47n; // "CUSTMIG"
+export const MIGRATION_LOCK = 0x43_55_53_54_4d_49_47n; // "CUSTMIG"
+
+/** The newest version applied to the database (0: none). */
+export async function schemaVersion(client: PoolClient): Promise<number> {
+  const { rows } = await client.query<{ v: number | null }>(
+    'SELECT max(version) AS v FROM custodian_schema_version',
+  );
+  return rows[0]?.v ?? 0;
+}
 
 /** Applies every migration not yet applied; returns the versions applied by this call. */
 export async function migrate(client: PoolClient, migrations = MIGRATIONS): Promise<number[]> {

@@ -1,8 +1,14 @@
 // The key spaces of the PostgreSQL store (postgres-engine.ts): which table (and key column) holds
 // which keys, how a run of puts is written to it, and the merge of per-table range scans into the
-// one key order the domain stores expect. `tl` records are rows of custodian_timeline; `ev` dedup
-// pointers are derived from those rows (its generated ev_key column); everything else is in
-// custodian_kv (postgres-migrations.ts).
+// one key order the domain stores expect. `tl` records are rows of custodian_timeline; everything
+// else that is not an event is in custodian_kv (postgres-migrations.ts). The `ev` dedup pointers:
+// - schema 2: derived from the timeline rows (their generated, UNIQUE ev_key column);
+// - schema 3 (timeline partitioned by month): rows of custodian_event_ref (ev_key PRIMARY KEY,
+//   time), written in the same statement as their timeline row; the `tl` key a pointer answers is
+//   spelled from the two (device, stream, seq from ev_key; time), so it is not stored twice. A unique constraint on a
+//   partitioned table must include the partition key (time), and a replay of (device, stream,
+//   seq) must collide whatever time it carries: so the triple's constraint is on this small
+//   unpartitioned table.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { HIGH, toJsonBytes } from './keys.ts';
 
@@ -25,6 +31,16 @@ export interface Space {
   params(keys: string[], values: Buffer[]): unknown[];
   /** Whether any key of this space can fall between the bounds. */
   meets(lower: Bound | undefined, upper: Bound | undefined): boolean;
+  /** Statements deleting these keys (default: DELETE … WHERE column = ANY). */
+  deletes?(keys: string[]): [text: string, params: unknown[]][];
+  /** Extra WHERE terms for a range scan (partition pruning by time), given the bounds. */
+  narrow?(lower: Bound | undefined, upper: Bound | undefined): string[];
+}
+
+/** The spaces of one schema version: all of them (scan order irrelevant), and the one of a key. */
+export interface Spaces {
+  all: readonly Space[];
+  of(key: string): Space;
 }
 
 const TL = 'tl!';
@@ -48,9 +64,16 @@ const KV_SPACE: Space = {
   column: 'key',
   select: 'key, value',
   value: (row) => copy(row.value),
+  // A stream state (`st!`) never goes back: with several collector processes on one database a
+  // late commit of the process that held the device before cannot lower the high-water mark
+  // (`maxSeq`) the process holding it now has written (Welcome/Ack report it).
   write: `INSERT INTO custodian_kv (key, value)
           SELECT * FROM unnest($1::text[], $2::bytea[])
-          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+          WHERE CASE WHEN left(custodian_kv.key, 3) = 'st!'
+            THEN (convert_from(custodian_kv.value, 'UTF8')::jsonb->>'maxSeq')::bigint
+              <= (convert_from(EXCLUDED.value, 'UTF8')::jsonb->>'maxSeq')::bigint
+            ELSE true END`,
   params: (keys, values) => [keys, values],
   meets: (lower, upper) => !within(TL, lower, upper) && !within(EV, lower, upper),
 };
@@ -96,12 +119,96 @@ const EVENT_REF_SPACE: Space = {
   meets: (lower, upper) => prefixMeets(EV, lower, upper),
 };
 
-export const SPACES: readonly Space[] = [KV_SPACE, TIMELINE_SPACE, EVENT_REF_SPACE];
+function spacesOf(timeline: Space, refs: Space): Spaces {
+  return {
+    all: [KV_SPACE, timeline, refs],
+    of: (key) => (key.startsWith(TL) ? timeline : key.startsWith(EV) ? refs : KV_SPACE),
+  };
+}
 
-export function spaceOf(key: string): Space {
-  if (key.startsWith(TL)) return TIMELINE_SPACE;
-  if (key.startsWith(EV)) return EVENT_REF_SPACE;
-  return KV_SPACE;
+/** Schema 2: one unpartitioned timeline table, `ev` pointers derived from its rows. */
+export const SPACES_V2: Spaces = spacesOf(TIMELINE_SPACE, EVENT_REF_SPACE);
+
+/** A timeline key's `ev` key, in SQL (the seq part of a `tl` key is already zero-padded). */
+const EV_OF_TL = (k: string) =>
+  `'ev!' || split_part(${k}, '!', 2) || '!' || split_part(${k}, '!', 4) || '!' || split_part(${k}, '!', 5)`;
+
+/** The `tl` key of a pointer row, in SQL (keys.ts: time 15 digits, seq already 16 in ev_key). */
+const TL_OF_EV = (ev: string, time: string) =>
+  `'tl!' || split_part(${ev}, '!', 2) || '!' || lpad(${time}::text, 15, '0') || '!' || split_part(${ev}, '!', 3) || '!' || split_part(${ev}, '!', 4)`;
+
+const DEVICE_TIME = /^tl!([A-Za-z0-9_-]{1,128})!(?:(\d{15}))?/;
+
+/**
+ * Time bounds implied by key bounds within ONE device's timeline (`tl!<device>!<time>…`), so the
+ * planner scans only the months in range (partition pruning); none when the range spans devices.
+ */
+function timeTerms(lower: Bound | undefined, upper: Bound | undefined): string[] {
+  const lo = lower && DEVICE_TIME.exec(lower[1]);
+  const hi = upper && DEVICE_TIME.exec(upper[1]);
+  if (!lo || !hi || lo[1] !== hi[1]) return [];
+  const out: string[] = [];
+  // Literals, not parameters: checked digits, and plan-time pruning needs constants.
+  if (lo[2] !== undefined) out.push(`time >= ${Number(lo[2])}`);
+  if (hi[2] !== undefined) out.push(`time <= ${Number(hi[2])}`);
+  return out;
+}
+
+/** Schema 3: the timeline partitioned by month, the dedup pointers in custodian_event_ref. */
+const TIMELINE_SPACE_V3: Space = {
+  ...TIMELINE_SPACE,
+  // The pointer rows first, in the same statement: a second time for a triple fails it (and the
+  // whole batch) on the primary key `custodian_timeline_device_stream_seq`; a rewrite of the same
+  // record (sealing, erasure) keeps its pointer and updates the row.
+  write: `WITH r AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bytea[])
+              AS r(key, device_id, time, stream_id, seq, value)
+          ), refs AS (
+            INSERT INTO custodian_event_ref (ev_key, time)
+            SELECT ${EV_OF_TL('r.key')}, r.time FROM r
+            WHERE NOT EXISTS (SELECT 1 FROM custodian_event_ref e WHERE e.ev_key = ${EV_OF_TL('r.key')} AND e.time = r.time)
+          )
+          INSERT INTO custodian_timeline (key, device_id, time, stream_id, seq, value)
+          SELECT * FROM r
+          ON CONFLICT (key, time) DO UPDATE SET value = EXCLUDED.value`,
+  deletes: (keys) => [
+    [
+      `DELETE FROM custodian_event_ref WHERE (ev_key, time) IN
+         (SELECT ${EV_OF_TL('k')}, split_part(k, '!', 3)::bigint FROM unnest($1::text[]) k)`,
+      [keys],
+    ],
+    [
+      'DELETE FROM custodian_timeline WHERE key = ANY($1::text[]) AND time = ANY($2::bigint[])',
+      [keys, keys.map((k) => k.split('!')[2] ?? '0')],
+    ],
+  ],
+  narrow: timeTerms,
+};
+
+const EVENT_REF_SPACE_V3: Space = {
+  table: 'custodian_event_ref',
+  column: 'ev_key',
+  select: `ev_key AS key, ${TL_OF_EV('ev_key', 'time')} AS tl`,
+  value: (row) => toJsonBytes(row.tl),
+  write: undefined,
+  params: () => [],
+  meets: (lower, upper) => prefixMeets(EV, lower, upper),
+  // Deleting a pointer deletes its event, as on schema 2 (where the pointer IS the row).
+  deletes: (keys) => [
+    [
+      `WITH gone AS (DELETE FROM custodian_event_ref WHERE ev_key = ANY($1::text[]) RETURNING ev_key, time)
+       DELETE FROM custodian_timeline t USING gone
+       WHERE t.key = ${TL_OF_EV('gone.ev_key', 'gone.time')} AND t.time = gone.time`,
+      [keys],
+    ],
+  ],
+};
+
+export const SPACES_V3: Spaces = spacesOf(TIMELINE_SPACE_V3, EVENT_REF_SPACE_V3);
+
+/** The spaces of a database at this schema version. */
+export function spacesFor(version: number): Spaces {
+  return version >= 3 ? SPACES_V3 : SPACES_V2;
 }
 
 /** Merges key-ordered scans into one key-ordered stream (keys are unique across spaces). */

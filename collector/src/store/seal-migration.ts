@@ -58,10 +58,17 @@ export async function sealPlainRecords(store: Store): Promise<SealMigrationResul
     usersIndexed: 0,
     skipped: false,
   };
-  const marker = await store.engine.get(MARKER);
-  if (marker !== undefined && fromJsonBytes<{ version: number }>(marker).version >= AT_REST_VERSION) {
-    return { ...result, skipped: true };
-  }
+  const done = async () => {
+    const marker = await store.engine.get(MARKER);
+    return marker !== undefined && fromJsonBytes<{ version: number }>(marker).version >= AT_REST_VERSION;
+  };
+  if (await done()) return { ...result, skipped: true };
+  // Several collectors starting on one database (PostgreSQL sharedWriters): one seals, under the
+  // store's write lock across processes; the others wait, then find the marker and skip.
+  return store.withLock(async () => ((await done()) ? { ...result, skipped: true } : sealAll(store, result)));
+}
+
+async function sealAll(store: Store, result: SealMigrationResult): Promise<SealMigrationResult> {
   const { engine, cipher } = store;
   let ops: KvOp[] = [];
   const flush = async (force = false) => {

@@ -31,6 +31,7 @@ import type {
   DeviceStore,
   EnrolCode,
   EnrolStore,
+  JobResult,
   KvEngine,
   KvNamespace,
   KvOp,
@@ -133,7 +134,21 @@ class StoreImpl implements Store {
   }
 
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(fn);
+    return this.lockKeys('all', fn);
+  }
+
+  /**
+   * A read-modify-write of `keys` ('all': any record): the in-process lock, and the engine's
+   * cross-process lock when other processes write the same database (PostgreSQL sharedWriters).
+   */
+  lockKeys<T>(keys: readonly string[] | 'all', fn: () => Promise<T>): Promise<T> {
+    const engine = this.engine;
+    return this.mutex.run(() => (engine.lock ? engine.lock(keys, fn) : fn()));
+  }
+
+  async runExclusive<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>> {
+    if (this.engine.runExclusive) return this.engine.runExclusive(job, fn);
+    return { ran: true, value: await fn() };
   }
 
   async close(): Promise<void> {
@@ -192,7 +207,7 @@ class Devices extends StorePart implements DeviceStore {
     return this.s.write(deviceOps(device));
   }
   async update(id: string, change: (d: Device) => Device) {
-    return this.s.withLock(async () => {
+    return this.s.lockKeys([K.device(id)], async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `device ${id} not found`);
       const next = change(structuredClone(current));
@@ -422,7 +437,7 @@ class Alerts extends StorePart implements AlertStore {
     return out;
   }
   async update(id: string, change: (a: Alert) => Alert, audit?: AuditInput) {
-    return this.s.withLock(async () => {
+    return this.s.lockKeys([K.alert(id)], async () => {
       const current = await this.get(id);
       if (!current) throw new CustodianError(ErrorCode.NOT_FOUND, `alert ${id} not found`);
       const next = { ...change(structuredClone(current)), id, updatedAt: this.s.now() };
@@ -498,11 +513,23 @@ class Policies extends StorePart implements PolicyStore {
       ([k, v]) => ({ deviceId: k.slice(k.indexOf(SEP) + 1), ...v }),
     );
   }
-  async setDefault(policy: Policy, change: { actor: string; reason: string }) {
-    return this.s.withLock(async () => {
-      const old = (await this.getDefault()) ?? null;
+  setDefault(policy: Policy, change: { actor: string; reason: string }): Promise<Policy>;
+  setDefault(
+    policy: (current: Policy | undefined) => Policy | undefined | Promise<Policy | undefined>,
+    change: { actor: string; reason: string },
+  ): Promise<Policy | undefined>;
+  async setDefault(
+    policy: Policy | ((current: Policy | undefined) => Policy | undefined | Promise<Policy | undefined>),
+    change: { actor: string; reason: string },
+  ): Promise<Policy | undefined> {
+    // The version counter is the one record every policy change reads then writes.
+    return this.s.lockKeys([K.policyVersion()], async () => {
+      const current = await this.getDefault();
+      const wanted = typeof policy === 'function' ? await policy(current && structuredClone(current)) : policy;
+      if (wanted === undefined) return current;
+      const old = current ?? null;
       const version = await this.nextVersion();
-      const next: Policy = { ...policy, version };
+      const next: Policy = { ...wanted, version };
       await this.s.write([
         { type: 'put', key: K.policyDefault(), value: toJsonBytes(next) },
         { type: 'put', key: K.policyVersion(), value: toJsonBytes(version) },
@@ -513,7 +540,8 @@ class Policies extends StorePart implements PolicyStore {
   }
   async setOverride(deviceId: string, patch: PolicyPatch | null, change: { actor: string; reason: string }) {
     keyPart('deviceId', deviceId);
-    return this.s.withLock(async () => {
+    // The version counter is the one record every policy change reads then writes.
+    return this.s.lockKeys([K.policyVersion()], async () => {
       const old = (await this.getOverride(deviceId))?.patch ?? null;
       const version = await this.nextVersion();
       await this.s.write([
@@ -672,7 +700,7 @@ class Namespace<T> implements KvNamespace<T> {
     return out;
   }
   async update(key: string, change: (current: T | undefined) => T | undefined, audit?: AuditInput) {
-    return this.s.withLock(async () => {
+    return this.s.lockKeys([K.kv(this.ns, key)], async () => {
       const current = await this.get(key);
       const next = change(current === undefined ? undefined : structuredClone(current));
       const k = K.kv(this.ns, key);

@@ -39,7 +39,34 @@ export interface KvEngine {
   close(): Promise<void>;
   /** Whether writes currently work (engines that can wedge, like LevelDB after a full disk). */
   health?(): StorageHealth;
+  /**
+   * True when other processes write the same data at the same time (PostgreSQL with
+   * `sharedWriters`): in-process caches of stored records must not be trusted, and the two
+   * methods below are real cross-process locks. Absent/false: this process is the only writer.
+   */
+  readonly shared?: boolean;
+  /**
+   * Runs a read-modify-write of `keys` (or of any record: 'all') so that no other process runs
+   * one on the same records at the same time; `fn`'s writes are committed before the next one
+   * starts. Optional: a single-process engine (level, memory) relies on the store's in-process
+   * lock (`store.withLock`), which is taken around this call anyway.
+   */
+  lock?<T>(keys: readonly string[] | 'all', fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs the single-runner job `job` unless another process runs it right now (then
+   * `{ ran: false }` at once). Optional: a single-process engine always runs it.
+   */
+  runExclusive?<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>>;
+  /**
+   * After retention deleted what was due: returns to the disk whole units of storage wholly older
+   * than `before` that are now empty (PostgreSQL: the timeline's month partitions, dropped).
+   * Returns what it dropped. Optional: level and memory reclaim by compaction / not at all.
+   */
+  reclaim?(before: number): Promise<string[]>;
 }
+
+/** The outcome of `runExclusive`: ran here, or skipped because another process runs the job. */
+export type JobResult<T> = { ran: true; value: T } | { ran: false };
 
 /** `ok: false` while the engine's writes fail with an I/O error it is trying to recover from. */
 export type StorageHealth = { ok: true } | { ok: false; since: number; error: string };
@@ -438,8 +465,17 @@ export interface PolicyStore {
   getDefault(): Promise<Policy | undefined>;
   getOverride(deviceId: string): Promise<{ patch: PolicyPatch; version: number } | undefined>;
   listOverrides(): Promise<{ deviceId: string; patch: PolicyPatch; version: number }[]>;
-  /** Allocates the next policy version (global, monotonic) and writes the change atomically. */
+  /**
+   * Allocates the next policy version (global, monotonic) and writes the change atomically. Given
+   * a function, it is called with the stored default under the policy lock (across processes on
+   * a shared engine), so a change built on the current default cannot lose a concurrent one; a
+   * function that returns undefined writes nothing and the stored default is returned.
+   */
   setDefault(policy: Policy, change: { actor: string; reason: string }): Promise<Policy>;
+  setDefault(
+    policy: (current: Policy | undefined) => Policy | undefined | Promise<Policy | undefined>,
+    change: { actor: string; reason: string },
+  ): Promise<Policy | undefined>;
   setOverride(
     deviceId: string,
     patch: PolicyPatch | null,
@@ -574,6 +610,8 @@ export interface PurgeRun {
   auditRecordsDeleted: number;
   notificationsDeleted: number;
   purgeRecordsDeleted: number;
+  /** Storage units dropped whole after the deletes (PostgreSQL timeline months; absent on level). */
+  partitionsDropped?: string[];
   /** What was due but kept under the safeguarding hold (linked to an open or monitored incident). */
   held: { alerts: number; incidents: number; timelineEvents: number; screenshots: number };
 }
@@ -657,9 +695,16 @@ export interface Store {
    */
   readonly engine: KvEngine;
   /**
-   * Runs `fn` under the store's single write lock (read-modify-write of any record). Not
-   * re-entrant: inside `fn`, do not call the `update()` methods (they take the lock too).
+   * Runs `fn` under the store's single write lock (read-modify-write of any record): in-process,
+   * and across processes when the engine is shared (`engine.lock('all')`). Not re-entrant: inside
+   * `fn`, do not call the `update()` methods (they take the lock too).
    */
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a single-runner job (retention, the notification pass, the health monitor, sweeps) unless
+   * another collector process on the same database runs it now (`{ ran: false }`). Single process:
+   * always runs.
+   */
+  runExclusive<T>(job: string, fn: () => Promise<T>): Promise<JobResult<T>>;
   close(): Promise<void>;
 }

@@ -136,6 +136,27 @@ describe('DSL accounts need a DSL (issue 10 item 6)', () => {
     expect((await new Client(h.url).login('dsl.deputy', STRONG)).status).toBe(401);
   });
 
+  it('two DSLs approving one reset at once: one gets the one-time password, the other 409; only that password works', async () => {
+    const lead = await createStaffClient(h.url, h.adminToken, 'dsl.lead', 'dsl');
+    const second = await createStaffClient(h.url, h.adminToken, 'dsl.second', 'dsl');
+    const deputy = await createStaffClient(h.url, h.adminToken, 'dsl.deputy', 'dsl');
+    const deputyId = (await deputy.req('GET', '/api/v1/auth/me')).json.user.id;
+    const reset = await token.req('POST', `/api/v1/users/${deputyId}/reset-password`);
+    expect(reset.status).toBe(202);
+    const path = `/api/v1/dsl-requests/${reset.json.request.id}/approve`;
+    // Before the claim, both passed the pending check and each reset the password: two one-time
+    // passwords handed out, the first already dead.
+    const answers = await Promise.all([lead.req('POST', path), second.req('POST', path)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const won = answers.find((a) => a.status === 200);
+    expect((await new Client(h.url).login('dsl.deputy', won?.json.oneTimePassword)).status).toBe(200);
+    const audit = await token.req('GET', `/api/v1/audit?action=user.dsl-approved&target=user:${deputyId}`);
+    const forThis = audit.json.records.filter(
+      (r: { details: { requestId?: string } }) => r.details.requestId === reset.json.request.id,
+    );
+    expect(forThis).toHaveLength(1);
+  });
+
   it('the bootstrap does not reopen when every DSL is disabled; a DSL can reject', async () => {
     const lead = await createStaffClient(h.url, h.adminToken, 'dsl.lead', 'dsl');
     const leadId = (await lead.req('GET', '/api/v1/auth/me')).json.user.id;
