@@ -59,6 +59,12 @@ export interface CollectorConfig {
     pingIntervalMs: number;
     /** Bytes of received-but-not-yet-durable frames per connection before reading pauses. */
     maxInFlightBytes: number;
+    /**
+     * The same over every connection together: past it, a connection whose frame arrives stops
+     * being read until the total is back under half (with maxInFlightBytes per connection alone,
+     * 2,000 agents could hold 16 GiB).
+     */
+    maxInFlightBytesTotal: number;
     /** How long the group commit waits to gather batches before one synced write. */
     commitTickMs: number;
   };
@@ -166,6 +172,7 @@ export function defaultConfig(dataDir: string): CollectorConfig {
       idleTimeoutMs: 120_000,
       pingIntervalMs: 30_000,
       maxInFlightBytes: 8 * 1024 * 1024,
+      maxInFlightBytesTotal: 64 * 1024 * 1024,
       commitTickMs: 2,
     },
     retention: {
@@ -231,6 +238,7 @@ export const ENV_FIELDS: Record<string, string> = {
   CUSTODIAN_IDLE_TIMEOUT_MS: 'ingest.idleTimeoutMs',
   CUSTODIAN_PING_INTERVAL_MS: 'ingest.pingIntervalMs',
   CUSTODIAN_MAX_INFLIGHT_BYTES: 'ingest.maxInFlightBytes',
+  CUSTODIAN_MAX_INFLIGHT_BYTES_TOTAL: 'ingest.maxInFlightBytesTotal',
   CUSTODIAN_COMMIT_TICK_MS: 'ingest.commitTickMs',
   CUSTODIAN_RETENTION_TIMELINE_DAYS: 'retention.timelineDays',
   CUSTODIAN_RETENTION_SCREENSHOT_DAYS: 'retention.screenshotDays',
@@ -438,6 +446,12 @@ function validate(cfg: CollectorConfig, configFile: string | undefined): Collect
   if (i.pingIntervalMs >= i.idleTimeoutMs)
     bad('ingest.pingIntervalMs', 'must be shorter than ingest.idleTimeoutMs');
   i.maxInFlightBytes = int('ingest.maxInFlightBytes', i.maxInFlightBytes, 64 * 1024, 1024 * 1024 * 1024);
+  i.maxInFlightBytesTotal = int(
+    'ingest.maxInFlightBytesTotal',
+    i.maxInFlightBytesTotal,
+    i.maxInFlightBytes,
+    16 * 1024 * 1024 * 1024,
+  );
   i.commitTickMs = int('ingest.commitTickMs', i.commitTickMs, 0, 1000);
   const r = cfg.retention;
   r.timelineDays = int('retention.timelineDays', r.timelineDays, 1, 36_500);
