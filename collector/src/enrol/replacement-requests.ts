@@ -73,6 +73,7 @@ export class ReplacementRequests {
     reasons: string[];
     byod: { acceptance: NonNullable<Device['byod']>; code: EnrolCode } | undefined;
     ops: KvOp[];
+    attemptHash: string | undefined;
   }): Promise<EnrolResult> {
     const { store } = this.o;
     const waiting = (await store.enrol.listReplacements({ state: 'pending' })).filter(
@@ -97,6 +98,7 @@ export class ReplacementRequests {
       keyHash: sha256Hex(q.deviceKey),
       requestedAt: q.at,
       ip: q.ip,
+      ...(q.attemptHash ? { attemptHash: q.attemptHash } : {}),
     };
     // The live device is left alone; IT sees on it that someone asked to replace it.
     const noted: Device = {
@@ -125,14 +127,19 @@ export class ReplacementRequests {
       'replacement enrolment queued for approval',
     );
     this.o.live.emit('device', noted);
+    return this.pendingAnswer(request, q.deviceKey);
+  }
+
+  /** The 202 answer for a queued request, with the would-be key the requester now holds. */
+  pendingAnswer(request: ReplacementRequest, deviceKey: string): EnrolResult {
     return {
       status: 'pending',
       requestId: request.id,
-      deviceId: q.deviceId,
-      deviceKey: q.deviceKey,
+      deviceId: request.newDeviceId,
+      deviceKey,
       serverUrl: this.o.serverUrl(),
-      replaces: { deviceId: q.previous.id, hostname: q.previous.hostname },
-      message: `this machine is already enrolled as ${q.previous.id} (${q.previous.hostname}), which is still live; an administrator or IT must approve replacing it (request ${request.id})`,
+      replaces: { deviceId: request.replaces, hostname: request.replacesHostname },
+      message: `this machine is already enrolled as ${request.replaces} (${request.replacesHostname}), which is still live; an administrator or IT must approve replacing it (request ${request.id})`,
     };
   }
 
@@ -164,6 +171,7 @@ export class ReplacementRequests {
         keyHash: request.keyHash,
         enrolledAt: at,
         ...(request.byod ? { byod: request.byod } : {}),
+        ...(request.attemptHash ? { enrolAttemptHash: request.attemptHash } : {}),
         replaces: previous.id,
         replacement: { how: 'approval', requestId: id, approvedBy: actor, reason: why },
         cloneSuspicion: [

@@ -20,8 +20,8 @@ import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
-import { deviceOps } from '../store/store.ts';
-import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
+import { deviceOps, replacementOps } from '../store/store.ts';
+import type { Device, EnrolCode, KvOp, ReplacementRequest, Store } from '../store/types.ts';
 import { Agreements } from './agreement.ts';
 import { deviceText, invalid, requiredReason } from './device-text.ts';
 import { decideReplacement } from './replacement.ts';
@@ -82,6 +82,18 @@ export function parseFacts(body: Record<string, unknown>): DeviceFacts {
     os: deviceText('os', body['os'], 1, 64),
     serial: deviceText('serial', body['serial'] ?? '', 0, 128),
   };
+}
+
+/**
+ * The enrolment attempt id an agent sends (`enrolAttempt`, 16-256 base64url characters), kept
+ * on its disk from before the request until it has saved the answer; undefined if none was sent.
+ */
+function attemptOf(body: Record<string, unknown>): string | undefined {
+  const a = body['enrolAttempt'];
+  if (a === undefined) return undefined;
+  if (typeof a !== 'string' || !CREDENTIAL.test(a))
+    invalid('enrolAttempt', 'must be 16-256 characters of A-Z a-z 0-9 _ -');
+  return a;
 }
 
 export type { DeviceFacts, EnrolResult };
@@ -187,7 +199,12 @@ export class EnrolService {
       );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
-    return this.o.store.withLock(() => this.createDevice('school', facts, ip, body));
+    const attempt = attemptOf(body);
+    return this.o.store.withLock(
+      async () =>
+        (attempt && (await this.resumeAttempt('school', facts, attempt, ip))) ||
+        this.createDevice('school', facts, ip, body, undefined, attempt),
+    );
   }
 
   async enrolByod(body: Record<string, unknown>, ip: string): Promise<EnrolResult> {
@@ -210,6 +227,7 @@ export class EnrolService {
       );
     }
     const codeHash = sha256Hex(normaliseCode(body['code']));
+    const attempt = attemptOf(body);
     return this.o.store.withLock(async () => {
       const code = await this.o.store.enrol.getCode(codeHash);
       const refuse = (why: string) => {
@@ -217,19 +235,31 @@ export class EnrolService {
         return new CustodianError(ErrorCode.BAD_ENROL_CODE, `the enrolment code ${why}`);
       };
       if (!code) throw refuse('is not valid');
-      if (code.usedAt !== undefined) throw refuse('has already been used');
+      if (code.usedAt !== undefined) {
+        // Spent by this very attempt (the answer was lost to a crash): the same device again.
+        const resumed = attempt && (await this.resumeAttempt('byod', facts, attempt, ip, codeHash));
+        if (resumed) return resumed;
+        throw refuse('has already been used');
+      }
       if (code.expiresAt <= this.o.now()) throw refuse('has expired');
       const at = this.o.now();
-      return this.createDevice('byod', facts, ip, body, {
-        acceptance: {
-          userName,
-          agreementVersion: agreement.version,
-          agreementSha256: agreement.sha256,
-          acceptedAt: at,
-          codeHash,
+      return this.createDevice(
+        'byod',
+        facts,
+        ip,
+        body,
+        {
+          acceptance: {
+            userName,
+            agreementVersion: agreement.version,
+            agreementSha256: agreement.sha256,
+            acceptedAt: at,
+            codeHash,
+          },
+          code,
         },
-        code,
-      });
+        attempt,
+      );
     });
   }
 
@@ -244,8 +274,10 @@ export class EnrolService {
     ip: string,
     proofBody: Record<string, unknown>,
     byod?: { acceptance: NonNullable<Device['byod']>; code: EnrolCode },
+    attempt?: string,
   ): Promise<EnrolResult> {
     const { store, now } = this.o;
+    const attemptHash = attempt === undefined ? undefined : sha256Hex(attempt);
     const at = now();
     const previous = await store.devices.byMachineId(facts.machineId);
     const decision = decideReplacement({
@@ -309,6 +341,7 @@ export class EnrolService {
         reasons: decision.reasons,
         byod,
         ops: codeOp(),
+        attemptHash,
       });
 
     const device: Device = {
@@ -318,6 +351,7 @@ export class EnrolService {
       keyHash: sha256Hex(deviceKey),
       enrolledAt: at,
       ...(byod ? { byod: byod.acceptance } : {}),
+      ...(attemptHash ? { enrolAttemptHash: attemptHash } : {}),
     };
     const ops: KvOp[] = [];
     let revoked: Device | undefined;
@@ -370,6 +404,63 @@ export class EnrolService {
     if (revoked) this.o.live.emit('device', revoked);
     this.o.live.emit('device', device);
     return { status: 'enrolled', deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+  }
+
+  /**
+   * Must run under store.withLock. The same enrolment attempt again (its answer was lost: the
+   * collector was killed after committing, or the agent before saving what it got): the device
+   * this attempt created, if it has never connected, or the request it queued, if still
+   * pending, gets a fresh key, which is the answer. No second device, no second request, the
+   * BYOD code stays spent once. Undefined when the attempt created nothing (or its device has
+   * connected since: then the agent holds a working key and this is not a retry).
+   */
+  private async resumeAttempt(
+    kind: Device['kind'],
+    facts: DeviceFacts,
+    attempt: string,
+    ip: string,
+    codeHash?: string,
+  ): Promise<EnrolResult | undefined> {
+    const { store } = this.o;
+    const attemptHash = sha256Hex(attempt);
+    const deviceKey = newSecret();
+    const holder = await store.devices.byMachineId(facts.machineId);
+    if (
+      holder &&
+      holder.enrolAttemptHash === attemptHash &&
+      holder.kind === kind &&
+      holder.revokedAt === undefined &&
+      (codeHash === undefined || holder.byod?.codeHash === codeHash) &&
+      this.lastSeenAt?.(holder.id) === undefined
+    ) {
+      const device: Device = { ...holder, keyHash: sha256Hex(deviceKey) };
+      await store.engine.batch(deviceOps(device, holder), { sync: true });
+      await this.o.audit(`device:${device.id}`, 'device.enrol.resume', `device:${device.id}`, {
+        kind,
+        hostname: facts.hostname,
+        ip,
+      });
+      this.o.log.info(
+        { deviceId: device.id, kind, ip },
+        'enrolment attempt resumed: a fresh key for its device',
+      );
+      return { status: 'enrolled', deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+    }
+    const request = (await store.enrol.listReplacements({ state: 'pending' })).find(
+      (r) =>
+        r.attemptHash === attemptHash &&
+        r.kind === kind &&
+        r.facts.machineId === facts.machineId &&
+        (codeHash === undefined || r.byod?.codeHash === codeHash),
+    );
+    if (!request) return undefined;
+    const rekeyed: ReplacementRequest = { ...request, keyHash: sha256Hex(deviceKey) };
+    await store.engine.batch(replacementOps(rekeyed), { sync: true });
+    this.o.log.info(
+      { requestId: request.id, ip },
+      'enrolment attempt resumed: its queued request, a fresh key',
+    );
+    return this.replacements.pendingAnswer(rekeyed, deviceKey);
   }
 
   /** none / valid / invalid: is `previousDeviceKey` the key of the device holding the machine id? */

@@ -28,6 +28,10 @@ const EnrolBody = Type.Object(
     agreementSha256: S(64, 'BYOD: the sha256 of the agreement text accepted'),
     previousDeviceId: S(128, 'on re-enrolment: the device id this machine had'),
     previousDeviceKey: S(256, 'on re-enrolment: its key (proof; without it IT must approve)'),
+    enrolAttempt: S(
+      256,
+      'a random id the agent keeps until it has saved the answer: the same attempt sent again (its answer lost to a crash) gets the same device or request, with a fresh key',
+    ),
   },
   // Agents call these two routes: a newer agent may send a field this collector does not know
   // yet, and must still enrol (unknown fields are ignored here, refused on staff routes).
@@ -114,7 +118,7 @@ export function enrolRoutes(app: App): Route[] {
         const { state } = ctx.input.query;
         const list = await app.store.enrol.listReplacements(state ? { state } : {});
         return {
-          replacements: list.map(({ keyHash: _k, byod, ...r }) => ({
+          replacements: list.map(({ keyHash: _k, attemptHash: _a, byod, ...r }) => ({
             ...r,
             // The code's hash stays in the store: the list needs who accepted, not which code.
             ...(byod ? { byod: { ...byod, codeHash: undefined } } : {}),
@@ -136,7 +140,11 @@ export function enrolRoutes(app: App): Route[] {
           summary: `${decision === 'approve' ? 'Approve' : 'Deny'} a replacement enrolment`,
         },
         handler: async (ctx) => {
-          const { keyHash: _k, ...r } = await app.enrol.replacements[decision](
+          const {
+            keyHash: _k,
+            attemptHash: _a,
+            ...r
+          } = await app.enrol.replacements[decision](
             ctx.input.params.id,
             ctx.input.body.reason,
             actorOf(ctx.principal),
