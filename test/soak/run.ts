@@ -12,6 +12,7 @@ import { withSoakBlock } from './benchmarks-file.ts';
 import { consoleLoadSoak } from './console-load.ts';
 import { crashSoak } from './crash.ts';
 import { diskSoak } from './disk.ts';
+import { enrolCrashSoak } from './enrol-crash.ts';
 import { fuzzSoak } from './fuzz.ts';
 import { offlineSoak } from './offline.ts';
 import { reconnectSoak } from './reconnect.ts';
@@ -19,6 +20,7 @@ import type { SoakCampaign, SoakOutcome } from './types.ts';
 
 const CAMPAIGNS: SoakCampaign[] = [
   crashSoak,
+  enrolCrashSoak,
   diskSoak,
   fuzzSoak,
   offlineSoak,
