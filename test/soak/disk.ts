@@ -12,6 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v1 } from '@custodian/protocol';
+import type { TimelineRecord } from '../../collector/src/store/types.ts';
 import { type AgentProcess, agentCli, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { storedTimeline } from '../support/collector-store.ts';
@@ -197,28 +198,7 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     if (st.outboxDepth !== 0) report.problems.push(`outbox holds ${st.outboxDepth} events at the end`);
     if ((await c.stop()) !== 0) report.problems.push('collector did not exit 0 on SIGTERM');
     const records = await storedTimeline({ dataDir: c.dataDir, keyFile: c.keyFile }, enrolled.deviceId);
-    const seen = new Map<string, number>();
-    const seqs = new Set<number>();
-    let flags = 0;
-    for (const rec of records) {
-      if (seqs.has(rec.seq)) report.problems.push(`seq ${rec.seq} stored twice`);
-      seqs.add(rec.seq);
-      const e = v1.Event.decode(rec.event);
-      if (e.gap) report.problems.push(`Gap event: ${JSON.stringify(e.gap)}`);
-      if (e.flaggedActivity) {
-        flags++;
-        for (const b of e.flaggedActivity.screenshotBlobIds ?? [])
-          if (!blobs.has(b)) report.problems.push(`unknown blob ${b}`);
-      }
-      const t = e.activeWindow?.app === 'custodian-diagnostic' ? e.activeWindow.title : undefined;
-      if (t) seen.set(t, (seen.get(t) ?? 0) + 1);
-    }
-    const max = [...seqs].reduce((m, s) => Math.max(m, s), 0);
-    if (max !== seqs.size) report.problems.push(`${max - seqs.size} seqs missing below ${max}`);
-    const missing = [...titles].filter((t) => seen.get(t) !== 1);
-    if (missing.length)
-      report.problems.push(`${missing.length} events not stored exactly once, e.g. ${missing[0]}`);
-    if (flags !== report.screenshots) report.problems.push(`${flags} flags stored for ${report.screenshots}`);
+    report.problems.push(...checkStoredOnce(records, titles, blobs, report.screenshots));
     await enrolled.cleanup();
   } finally {
     await agent?.kill9();
@@ -232,6 +212,42 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     report.durationMs = Date.now() - started;
   }
   return report;
+}
+
+/**
+ * What must hold of one device's stored timeline after a storage failure: every diagnostic
+ * title in `titles` exactly once, no seq twice or missing, no Gap event, one flag per screenshot,
+ * each referencing a known blob. Returns the problems found.
+ */
+export function checkStoredOnce(
+  records: TimelineRecord[],
+  titles: Set<string>,
+  blobs: Set<string>,
+  screenshots: number,
+): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  const seqs = new Set<number>();
+  let flags = 0;
+  for (const rec of records) {
+    if (seqs.has(rec.seq)) problems.push(`seq ${rec.seq} stored twice`);
+    seqs.add(rec.seq);
+    const e = v1.Event.decode(rec.event);
+    if (e.gap) problems.push(`Gap event: ${JSON.stringify(e.gap)}`);
+    if (e.flaggedActivity) {
+      flags++;
+      for (const b of e.flaggedActivity.screenshotBlobIds ?? [])
+        if (!blobs.has(b)) problems.push(`unknown blob ${b}`);
+    }
+    const t = e.activeWindow?.app === 'custodian-diagnostic' ? e.activeWindow.title : undefined;
+    if (t) seen.set(t, (seen.get(t) ?? 0) + 1);
+  }
+  const max = [...seqs].reduce((m, s) => Math.max(m, s), 0);
+  if (max !== seqs.size) problems.push(`${max - seqs.size} seqs missing below ${max}`);
+  const missing = [...titles].filter((t) => seen.get(t) !== 1);
+  if (missing.length) problems.push(`${missing.length} events not stored exactly once, e.g. ${missing[0]}`);
+  if (flags !== screenshots) problems.push(`${flags} flags stored for ${screenshots}`);
+  return problems;
 }
 
 /** `pnpm soak disk`: the data directory full mid-stream. */

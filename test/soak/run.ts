@@ -15,6 +15,7 @@ import { diskSoak } from './disk.ts';
 import { enrolCrashSoak } from './enrol-crash.ts';
 import { fuzzSoak } from './fuzz.ts';
 import { offlineSoak } from './offline.ts';
+import { readonlySoak } from './readonly.ts';
 import { reconnectSoak } from './reconnect.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
@@ -22,6 +23,7 @@ const CAMPAIGNS: SoakCampaign[] = [
   crashSoak,
   enrolCrashSoak,
   diskSoak,
+  readonlySoak,
   fuzzSoak,
   offlineSoak,
   reconnectSoak,

@@ -23,10 +23,21 @@ export function healthRoutes(app: App): Route[] {
         if (!storage.ok)
           throw new CustodianError(
             ErrorCode.STORAGE,
-            'the store refuses writes (disk full or I/O error); it reopens itself once writes can succeed',
+            `the store refuses writes (${storageReason(storage.error)}); it reopens itself once writes can succeed`,
           );
         return { ok: true, agentsConnected: app.ingest.connectionCount };
       },
     }),
   ];
+}
+
+/**
+ * Which storage failure, in words an operator acts on (never the path or the raw message). A
+ * read-only filesystem (ext4 remounts itself read-only after a disk error) does not come back by
+ * itself: see the collector README, "When the data directory goes read-only".
+ */
+export function storageReason(error: string | undefined): string {
+  if (error && /read-only file system|EROFS/i.test(error)) return 'read-only filesystem';
+  if (error && /no space left|ENOSPC/i.test(error)) return 'disk full';
+  return 'I/O error';
 }

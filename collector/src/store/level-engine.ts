@@ -43,6 +43,17 @@ export function isStickyLevelError(err: unknown): boolean {
   return typeof e.message === 'string' && /\bIO error\b|No space left on device/.test(e.message);
 }
 
+/** The message with its cause's ("Database failed to open" hides "…: Read-only file system"). */
+function errorText(err: unknown): string {
+  const e = err as Error & { cause?: unknown };
+  const cause = e.cause instanceof Error ? e.cause.message : '';
+  return cause && !e.message.includes(cause) ? `${e.message}: ${cause}` : e.message;
+}
+
+function notOpen(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'LEVEL_DATABASE_NOT_OPEN';
+}
+
 class LevelEngine implements KvEngine {
   private readonly db: Level<string, Uint8Array>;
   private readonly reopenIntervalMs: number;
@@ -124,10 +135,15 @@ class LevelEngine implements KvEngine {
     // Reads can fail with I/O errors too (a bad block); only a failing write wedges LevelDB, but
     // either way a reopen is the one cure we have, so both mark the store failing.
     if (isStickyLevelError(err) && !this.failing) {
-      this.failing = { since: this.now(), error: (err as Error).message };
+      this.failing = { since: this.now(), error: errorText(err) };
       this.onHealthChange(this.health());
-    } else if (write && this.failing) {
-      this.failing.error = (err as Error).message;
+      // Close (and try to reopen) now rather than at the next operation: a failed reopen leaves
+      // the database closed, holding no file open, so an operator can unmount a filesystem
+      // that went read-only, check it and mount it again while the collector runs.
+      void this.recoverIfDue();
+    } else if (write && this.failing && !notOpen(err)) {
+      // "Database is not open" (a reopen failed) says nothing new: keep the cause health names.
+      this.failing.error = errorText(err);
     }
     return new CustodianError(ErrorCode.STORAGE, `store I/O failed: ${(err as Error).message}`, {
       cause: err,
@@ -152,7 +168,7 @@ class LevelEngine implements KvEngine {
       } catch (err) {
         // Still failing (e.g. the disk is still full and the log cannot be rewritten); the
         // operation that follows reports it and the next one tries again after the interval.
-        if (this.failing) this.failing.error = (err as Error).message;
+        if (this.failing) this.failing.error = errorText(err);
       } finally {
         this.reopening = null;
       }
