@@ -1,7 +1,7 @@
-import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import { type Route, route } from './router.ts';
+import { HttpError, type Route, route } from './router.ts';
 
 const Health = Type.Object({
   ok: Type.Literal(true),
@@ -21,7 +21,10 @@ export function healthRoutes(app: App): Route[] {
       handler: () => {
         const storage = app.store.engine.health?.() ?? { ok: true };
         if (!storage.ok)
-          throw new CustodianError(
+          // An HttpError's message reaches the client (a bare storage error's is hidden): this
+          // one names the cause in fixed words, never the path or the raw error.
+          throw new HttpError(
+            503,
             ErrorCode.STORAGE,
             `the store refuses writes (${storageReason(storage.error)}); it reopens itself once writes can succeed`,
           );
