@@ -1,8 +1,7 @@
 // Power-loss style campaign (issue 21 §1, last part): the collector's data directory lives on a
 // small tmpfs. While the real agent streams a backlog of events and screenshots, the filesystem is
-// filled to the last byte for a while (seeded), then freed. (Read-only mid-run is not done: a
-// remount read-only is refused while the collector holds files open for writing, and an I/O-error
-// block layer was out of this campaign's reach.) A collector that exits on a storage error is started again on the same data
+// filled to the last byte for a while (seeded), then freed. (Read-only mid-run is readonly.ts: a
+// plain remount read-only is refused while the collector holds files open for writing.) A collector that exits on a storage error is started again on the same data
 // dir, as its service manager would (Restart=always). Afterwards: every event exactly once, every
 // screenshot stored, no Gap, the agent's outbox empty: nothing was acked that was not durable.
 // Needs root (mount); without it the campaign says so and does nothing.
@@ -291,7 +290,7 @@ export function diskOutcome(r: DiskReport): SoakOutcome {
       },
     ],
     notes: [
-      "The data directory is a tmpfs of its own. Every round fills it to the byte while the agent streams, holds it full (0.5–1.5 × holdMs, seeded), then deletes the filler. Not done: read-only mid-run (a remount read-only is refused, EBUSY, while the collector holds files open for writing). The agent keeps everything not acked and resends it; checked in the stopped collector's store: every event once, no seq missing, no Gap, one flag per screenshot.",
+      "The data directory is a tmpfs of its own. Every round fills it to the byte while the agent streams, holds it full (0.5–1.5 × holdMs, seeded), then deletes the filler. Read-only mid-run is the readonly campaign (a plain remount read-only is refused, EBUSY, while the collector holds files open for writing; there ext4 turns read-only itself, as after a disk error). The agent keeps everything not acked and resends it; checked in the stopped collector's store: every event once, no seq missing, no Gap, one flag per screenshot.",
       'A tmpfs loses its content on power loss; this is the storage-error half of power loss, not a torn write on a real disk.',
       `Whole campaign ${(r.durationMs / 1000).toFixed(0)} s.`,
     ],
