@@ -19,6 +19,7 @@ import { type CollectorProcess, startCollector } from '../support/collector-proc
 import { storedTimeline } from '../support/collector-store.ts';
 import { attachLoop, canUseLoopDevices, type LoopDevice, makeImage } from '../support/loopdev.ts';
 import { rng } from '../support/rng.ts';
+import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { checkStoredOnce } from './disk.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
@@ -80,8 +81,11 @@ export async function readonlyCampaign(o: ReadonlyOptions): Promise<ReadonlyRepo
     problems: [],
   };
   const can = canUseLoopDevices();
-  if (!can.ok) {
-    report.problems.push(`needs loop devices: ${can.reason}: not run`);
+  const missing = missingTools(['e2fsck', 'umount']);
+  if (!can.ok || missing.length) {
+    report.problems.push(
+      `needs loop devices and e2fsck: ${can.reason || `${missing.join(', ')} missing`}: not run`,
+    );
     return report;
   }
   const mnt = mkdtempSync(join(tmpdir(), 'custodian-soak-ro-'));
