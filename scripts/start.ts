@@ -15,6 +15,7 @@ import {
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { COLLECTOR_V8_FLAGS } from '../collector/src/runtime-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const data = join(root, '.data');
@@ -78,6 +79,7 @@ function node(
 function startCollector(): Promise<string> {
   const { child: collector, log } = node(
     [
+      ...COLLECTOR_V8_FLAGS,
       'collector/bin/custodian-collector.js',
       'serve',
       '--data-dir',

@@ -164,6 +164,11 @@ export const CONFIG = Type.Object({
       env: 'CUSTODIAN_MAX_INFLIGHT_BYTES',
       description: 'Bytes of received-but-not-yet-durable frames per connection before reading pauses.',
     }),
+    maxInFlightBytesTotal: Int(64 * 1024, 16 * 1024 * 1024 * 1024, 64 * 1024 * 1024, {
+      env: 'CUSTODIAN_MAX_INFLIGHT_BYTES_TOTAL',
+      description:
+        'The same over every connection together: past it, a connection whose frame arrives stops being read until the total is back under half (with maxInFlightBytes per connection alone, 2,000 agents could hold 16 GiB).',
+    }),
     commitTickMs: Int(0, 1000, 2, {
       env: 'CUSTODIAN_COMMIT_TICK_MS',
       description: 'How long the group commit waits to gather batches before one synced write.',
@@ -318,6 +323,14 @@ const FLAG_FIELDS: Record<string, string> = Object.fromEntries(
  * belongs in its leaf (limits, pattern, format).
  */
 const RELATIONS: ((cfg: CollectorConfig, given: ReadonlyMap<string, string>) => void)[] = [
+  (cfg, given) => {
+    if (cfg.ingest.maxInFlightBytesTotal < cfg.ingest.maxInFlightBytes)
+      refuse(
+        'ingest.maxInFlightBytesTotal',
+        'must be at least ingest.maxInFlightBytes',
+        given.get('ingest.maxInFlightBytesTotal'),
+      );
+  },
   (cfg, given) => {
     if (cfg.bus === 'nats' && cfg.nats.url === '')
       refuse('nats.url', 'required with bus nats (config file or CUSTODIAN_NATS_URL)', given.get('bus'));

@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COLLECTOR_V8_FLAGS } from '../../collector/src/runtime-flags.ts';
 import { buildAgentDeb } from './agent-deb.ts';
 import { ADDON_FILE, bundleProgram, type Program } from './bundle.ts';
 import { buildCollectorDeb } from './collector-deb.ts';
@@ -44,7 +45,7 @@ export async function buildBlob(program: Program, work: string): Promise<BuiltPr
   const main = join(work, `${program}.cjs`);
   const modules = await bundleProgram(program, main);
   const blob = join(work, `${program}.blob`);
-  makeBlob(main, blob, undefined, undefined, program === 'agent' ? AGENT_EXEC_ARGV : []);
+  makeBlob(main, blob, undefined, undefined, program === 'agent' ? AGENT_EXEC_ARGV : COLLECTOR_V8_FLAGS);
   const packages = packagesOf(modules).filter((p) => p.name !== '@custodian/packaging');
   return { program, blob, packages };
 }

@@ -1,3 +1,4 @@
 export * from './codec.ts';
 export * from './errors.ts';
 export * from './limits.ts';
+export * from './precheck.ts';

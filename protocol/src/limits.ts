@@ -8,6 +8,8 @@ export const SUBPROTOCOL = 'custodian.v1';
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Most events in one EventBatch. */
 export const MAX_BATCH_EVENTS = 500;
+/** Most capabilities in one Hello (the agent reports about 15). */
+export const MAX_HELLO_CAPABILITIES = 256;
 /** Largest blob (a screenshot burst frame) the collector accepts. */
 export const MAX_BLOB_BYTES = 16 * 1024 * 1024;
 /** Size of a blob chunk's data; frames stay well under MAX_FRAME_BYTES. */

@@ -1,14 +1,17 @@
 // The soak campaigns of issue 21 (test/soak/, `pnpm soak`) in miniature, so CI runs every one
 // of them end to end: a few kill -9 cycles of collector and agent with events and screenshots in
-// flight, a few thousand fuzzed frames, one simulated offline school day, a
-// reconnection storm of 50 agents, 8 live feeds with 20 agents, two rounds of a full disk. The full runs' figures are in BENCHMARKS.md.
+// flight, kills during a few enrolments, a few thousand fuzzed frames, one simulated offline school day, a
+// reconnection storm of 50 agents, 8 live feeds with 20 agents, two rounds of a full disk, two of a
+// data directory turning read-only. The full runs' figures are in BENCHMARKS.md.
 import { describe, expect, it } from 'vitest';
 import { SOAK_MARKER, soakTail, withSoakBlock } from '../soak/benchmarks-file.ts';
 import { consoleLoadCampaign } from '../soak/console-load.ts';
 import { crashCampaign } from '../soak/crash.ts';
 import { diskCampaign } from '../soak/disk.ts';
+import { enrolCrashCampaign } from '../soak/enrol-crash.ts';
 import { fuzzCampaign } from '../soak/fuzz.ts';
 import { offlineCampaign } from '../soak/offline.ts';
+import { readonlyCampaign } from '../soak/readonly.ts';
 import { reconnectCampaign } from '../soak/reconnect.ts';
 
 describe('soak campaigns, smoke size', () => {
@@ -24,6 +27,17 @@ describe('soak campaigns, smoke size', () => {
     expect(r.screenshots).toBe(3);
     // The diagnostic events plus what the agent itself reported across 4 starts.
     expect(r.timelineRecords).toBeGreaterThan(900 + 3);
+  });
+
+  it('enrol-crash: kills during enrolment leave no half-enrolled device, orphan or reused code', {
+    timeout: 240_000,
+  }, async () => {
+    const r = await enrolCrashCampaign({ seed: 12, cycles: 8, eventsPerReenrol: 20 });
+    console.log(`soak smoke enrol-crash: ${JSON.stringify({ ...r, problems: r.problems })}`);
+    expect(r.problems).toEqual([]);
+    expect(r.collectorKills + r.agentKills + r.finishedBeforeKill).toBe(8);
+    expect(r.collectorKills + r.agentKills).toBeGreaterThan(0);
+    expect(r.byPath.school + r.byPath.byod + r.byPath.replace + r.byPath.reinstall).toBe(8);
   });
 
   it('fuzz: the collector stays up and names every close', { timeout: 120_000 }, async () => {
@@ -109,6 +123,25 @@ describe('soak campaigns, smoke size', () => {
     expect(r.storageErrors + r.storageCloses).toBeGreaterThan(0);
     expect(r.wedged).toBe(0);
     expect(r.collectorExits).toBe(0);
+  });
+
+  it('read-only data directory: 503 naming it while read-only, back after umount/e2fsck/mount, nothing lost', {
+    timeout: 240_000,
+  }, async () => {
+    const r = await readonlyCampaign({
+      seed: 31,
+      rounds: 2,
+      eventsPerRound: 5_000,
+      screenshotsPerRound: 1,
+      holdMs: 1500,
+      imageMiB: 128,
+    });
+    console.log(`soak smoke readonly: ${JSON.stringify({ ...r, problems: r.problems })}`);
+    expect(r.problems).toEqual([]);
+    expect(r.readonlyEpisodes).toBe(2);
+    expect(r.events).toBe(10_000);
+    expect(r.healthWhileReadonly['503 CUST_ERR_STORAGE read-only filesystem']).toBeGreaterThan(0);
+    expect(r.recoveredRunning + r.operatorRestarts).toBe(2);
   });
 
   it('BENCHMARKS.md: a campaign replaces its own block, and pnpm bench keeps the soak part', () => {

@@ -434,7 +434,7 @@ export function crashOutcome(r: CrashReport): SoakOutcome {
     notes: [
       `Each cycle: the stopped agent's outbox gets ${r.cycles ? r.events / r.cycles : 0} diagnostic events and ${r.cycles ? r.screenshots / r.cycles : 0} flags with a 300 KiB screenshot (emit-test-events --tag --screenshots), the agent starts, after a seeded random wait the collector is killed (SIGKILL; in 40% of cycles just after a DSL grade and note were answered, in 20% just after a policy push), restarted after a seeded wait, and after another seeded wait the agent is killed (SIGKILL).`,
       "Checked at the end: every diagnostic event once in the stopped collector's store (titles carry the cycle), every (stream, seq) once with none missing, no Gap event; one alert per flag, each screenshot served to a DSL session with the SHA-256 the agent computed; every grade and note answered before a kill is on its alert; the agent applied the last policy version; outbox and blob store empty (`custodian-agent status`).",
-      'Not covered here: kills during enrolment; the full-disk case is the disk campaign (pnpm soak disk).',
+      'Not covered here: kills during enrolment (the enrol-crash campaign) and the power-loss case (the disk and readonly campaigns).',
       `Whole campaign ${(r.durationMs / 1000).toFixed(0)} s.`,
     ],
     problems: r.problems,

@@ -1,8 +1,7 @@
 // Power-loss style campaign (issue 21 §1, last part): the collector's data directory lives on a
 // small tmpfs. While the real agent streams a backlog of events and screenshots, the filesystem is
-// filled to the last byte for a while (seeded), then freed. (Read-only mid-run is not done: a
-// remount read-only is refused while the collector holds files open for writing, and an I/O-error
-// block layer was out of this campaign's reach.) A collector that exits on a storage error is started again on the same data
+// filled to the last byte for a while (seeded), then freed. (Read-only mid-run is readonly.ts: a
+// plain remount read-only is refused while the collector holds files open for writing.) A collector that exits on a storage error is started again on the same data
 // dir, as its service manager would (Restart=always). Afterwards: every event exactly once, every
 // screenshot stored, no Gap, the agent's outbox empty: nothing was acked that was not durable.
 // Needs root (mount); without it the campaign says so and does nothing.
@@ -12,6 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v1 } from '@custodian/protocol';
+import type { TimelineRecord } from '../../collector/src/store/types.ts';
 import { type AgentProcess, agentCli, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { storedTimeline } from '../support/collector-store.ts';
@@ -197,28 +197,7 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     if (st.outboxDepth !== 0) report.problems.push(`outbox holds ${st.outboxDepth} events at the end`);
     if ((await c.stop()) !== 0) report.problems.push('collector did not exit 0 on SIGTERM');
     const records = await storedTimeline({ dataDir: c.dataDir, keyFile: c.keyFile }, enrolled.deviceId);
-    const seen = new Map<string, number>();
-    const seqs = new Set<number>();
-    let flags = 0;
-    for (const rec of records) {
-      if (seqs.has(rec.seq)) report.problems.push(`seq ${rec.seq} stored twice`);
-      seqs.add(rec.seq);
-      const e = v1.Event.decode(rec.event);
-      if (e.gap) report.problems.push(`Gap event: ${JSON.stringify(e.gap)}`);
-      if (e.flaggedActivity) {
-        flags++;
-        for (const b of e.flaggedActivity.screenshotBlobIds ?? [])
-          if (!blobs.has(b)) report.problems.push(`unknown blob ${b}`);
-      }
-      const t = e.activeWindow?.app === 'custodian-diagnostic' ? e.activeWindow.title : undefined;
-      if (t) seen.set(t, (seen.get(t) ?? 0) + 1);
-    }
-    const max = [...seqs].reduce((m, s) => Math.max(m, s), 0);
-    if (max !== seqs.size) report.problems.push(`${max - seqs.size} seqs missing below ${max}`);
-    const missing = [...titles].filter((t) => seen.get(t) !== 1);
-    if (missing.length)
-      report.problems.push(`${missing.length} events not stored exactly once, e.g. ${missing[0]}`);
-    if (flags !== report.screenshots) report.problems.push(`${flags} flags stored for ${report.screenshots}`);
+    report.problems.push(...checkStoredOnce(records, titles, blobs, report.screenshots));
     await enrolled.cleanup();
   } finally {
     await agent?.kill9();
@@ -232,6 +211,42 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     report.durationMs = Date.now() - started;
   }
   return report;
+}
+
+/**
+ * What must hold of one device's stored timeline after a storage failure: every diagnostic
+ * title in `titles` exactly once, no seq twice or missing, no Gap event, one flag per screenshot,
+ * each referencing a known blob. Returns the problems found.
+ */
+export function checkStoredOnce(
+  records: TimelineRecord[],
+  titles: Set<string>,
+  blobs: Set<string>,
+  screenshots: number,
+): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  const seqs = new Set<number>();
+  let flags = 0;
+  for (const rec of records) {
+    if (seqs.has(rec.seq)) problems.push(`seq ${rec.seq} stored twice`);
+    seqs.add(rec.seq);
+    const e = v1.Event.decode(rec.event);
+    if (e.gap) problems.push(`Gap event: ${JSON.stringify(e.gap)}`);
+    if (e.flaggedActivity) {
+      flags++;
+      for (const b of e.flaggedActivity.screenshotBlobIds ?? [])
+        if (!blobs.has(b)) problems.push(`unknown blob ${b}`);
+    }
+    const t = e.activeWindow?.app === 'custodian-diagnostic' ? e.activeWindow.title : undefined;
+    if (t) seen.set(t, (seen.get(t) ?? 0) + 1);
+  }
+  const max = [...seqs].reduce((m, s) => Math.max(m, s), 0);
+  if (max !== seqs.size) problems.push(`${max - seqs.size} seqs missing below ${max}`);
+  const missing = [...titles].filter((t) => seen.get(t) !== 1);
+  if (missing.length) problems.push(`${missing.length} events not stored exactly once, e.g. ${missing[0]}`);
+  if (flags !== screenshots) problems.push(`${flags} flags stored for ${screenshots}`);
+  return problems;
 }
 
 /** `pnpm soak disk`: the data directory full mid-stream. */
@@ -275,7 +290,7 @@ export function diskOutcome(r: DiskReport): SoakOutcome {
       },
     ],
     notes: [
-      "The data directory is a tmpfs of its own. Every round fills it to the byte while the agent streams, holds it full (0.5–1.5 × holdMs, seeded), then deletes the filler. Not done: read-only mid-run (a remount read-only is refused, EBUSY, while the collector holds files open for writing). The agent keeps everything not acked and resends it; checked in the stopped collector's store: every event once, no seq missing, no Gap, one flag per screenshot.",
+      "The data directory is a tmpfs of its own. Every round fills it to the byte while the agent streams, holds it full (0.5–1.5 × holdMs, seeded), then deletes the filler. Read-only mid-run is the readonly campaign (a plain remount read-only is refused, EBUSY, while the collector holds files open for writing; there ext4 turns read-only itself, as after a disk error). The agent keeps everything not acked and resends it; checked in the stopped collector's store: every event once, no seq missing, no Gap, one flag per screenshot.",
       'A tmpfs loses its content on power loss; this is the storage-error half of power loss, not a torn write on a real disk.',
       `Whole campaign ${(r.durationMs / 1000).toFixed(0)} s.`,
     ],

@@ -12,14 +12,18 @@ import { withSoakBlock } from './benchmarks-file.ts';
 import { consoleLoadSoak } from './console-load.ts';
 import { crashSoak } from './crash.ts';
 import { diskSoak } from './disk.ts';
+import { enrolCrashSoak } from './enrol-crash.ts';
 import { fuzzSoak } from './fuzz.ts';
 import { offlineSoak } from './offline.ts';
+import { readonlySoak } from './readonly.ts';
 import { reconnectSoak } from './reconnect.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
 const CAMPAIGNS: SoakCampaign[] = [
   crashSoak,
+  enrolCrashSoak,
   diskSoak,
+  readonlySoak,
   fuzzSoak,
   offlineSoak,
   reconnectSoak,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { COLLECTOR_V8_FLAGS } from '../../collector/src/runtime-flags.ts';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../collector/bin/custodian-collector.js');
 
@@ -78,6 +79,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
     const proc = spawn(
       process.execPath,
       [
+        ...COLLECTOR_V8_FLAGS,
         BIN,
         'serve',
         '--data-dir',

@@ -36,6 +36,8 @@ export const TOOL_PACKAGES = {
   findmnt: 'util-linux',
   setpriv: 'util-linux',
   'mkfs.ext4': 'e2fsprogs',
+  // the readonly soak campaign checks the data filesystem after it turned read-only
+  e2fsck: 'e2fsprogs',
   mkntfs: 'ntfs-3g',
   'ntfs-3g': 'ntfs-3g',
   cryptsetup: 'cryptsetup-bin',

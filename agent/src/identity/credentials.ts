@@ -1,5 +1,6 @@
 // The device's credentials from enrolment. Stored owner-only (0600 in a 0700 dir); the key is
 // a secret: it is never logged and never printed by `status`.
+import { randomBytes } from 'node:crypto';
 import { chmod, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
@@ -90,4 +91,61 @@ export async function loadPending(dataDir: string): Promise<PendingEnrolment | u
 
 export async function removePending(dataDir: string): Promise<void> {
   await rm(pendingPath(dataDir), { force: true });
+}
+
+/**
+ * An enrolment in progress: a random id sent with POST /enrol, written before the request and
+ * removed once its answer is saved. Killed in between (either side), the next `enrol` sends the
+ * same id and the collector answers with the device (or request) this attempt already created,
+ * instead of a second one that would wait for approval or find the BYOD code spent.
+ */
+export interface EnrolAttempt {
+  id: string;
+  server: string;
+  /** The device id this attempt replaces (--replace), or null for a first enrolment. */
+  replacing: string | null;
+  startedAt: string;
+}
+
+const attemptPath = (dataDir: string) => join(dataDir, 'enrol-attempt.json');
+
+/**
+ * The attempt left by an enrolment that did not finish (same server, replacing the same device),
+ * else a new one, saved. An attempt that did finish but was killed before its file was removed
+ * is not reused: the credentials it saved name another device than the one it replaced.
+ */
+export async function beginAttempt(
+  dataDir: string,
+  server: string,
+  replacing: string | undefined,
+): Promise<EnrolAttempt> {
+  const text = await readIfExists(attemptPath(dataDir));
+  if (text !== undefined) {
+    try {
+      const a = JSON.parse(text) as Partial<EnrolAttempt>;
+      if (
+        typeof a.id === 'string' &&
+        /^[A-Za-z0-9_-]{16,256}$/.test(a.id) &&
+        a.server === server &&
+        a.replacing === (replacing ?? null)
+      )
+        return a as EnrolAttempt;
+    } catch {
+      // unreadable (torn by a crash before the rename cannot happen; hand-edited): a new attempt
+    }
+  }
+  const attempt: EnrolAttempt = {
+    id: randomBytes(32).toString('base64url'),
+    server,
+    replacing: replacing ?? null,
+    startedAt: new Date().toISOString(),
+  };
+  await ensurePrivateDir(dataDir);
+  await writeFileAtomic(attemptPath(dataDir), JSON.stringify(attempt, null, 2));
+  await chmod(attemptPath(dataDir), 0o600);
+  return attempt;
+}
+
+export async function endAttempt(dataDir: string): Promise<void> {
+  await rm(attemptPath(dataDir), { force: true });
 }

@@ -16,7 +16,9 @@ import type { AgentLogger } from '../core/contracts.ts';
 import { type CollectorTrust, classifyServerUrl, trustFromCaPem } from '../link/transport.ts';
 import { collectorRequest } from './collector-http.ts';
 import {
+  beginAttempt,
   type Credentials,
+  endAttempt,
   loadCredentials,
   loadPending,
   type PendingEnrolment,
@@ -110,11 +112,14 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
     );
 
   const machineId = await (options.machineId ?? readMachineId)();
+  // Kept until the answer is saved: a retry after a crash of either side is the same attempt.
+  const attempt = await beginAttempt(options.dataDir, server, existing?.deviceId);
   const base = {
     machineId,
     hostname: hostname(),
     os: process.platform,
     serial: options.serial ? await options.serial() : '',
+    enrolAttempt: attempt.id,
     ...proof,
   };
   let body: Record<string, unknown>;
@@ -183,6 +188,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
         'the collector queued enrolment without a request id',
       );
     await savePending(options.dataDir, pending);
+    await endAttempt(options.dataDir);
     options.log.warn('enrolment waits for approval', {
       requestId: pending.requestId,
       replaces: pending.replaces.deviceId,
@@ -190,6 +196,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolOutcome> {
     return { status: 'pending', pending };
   }
   await saveCredentials(options.dataDir, creds);
+  await endAttempt(options.dataDir);
   options.log.info('enrolled', {
     deviceId,
     server,

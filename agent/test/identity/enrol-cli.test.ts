@@ -3,10 +3,11 @@
 // checked on the collector's side through its admin API.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AgentClient, heartbeat, newStreamId } from '../../../collector/test/helpers/agent-client.ts';
 import { AGENT_BIN, agentCli } from '../../../test/support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../../../test/support/collector-process.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -166,6 +167,37 @@ describe('custodian-agent enrol', () => {
     );
     expect(err.stderr).toMatch(/CUST_ERR_BAD_ENROL_CODE/);
     await expect(stat(join(dir, 'credentials.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('an enrolment killed before it saved the answer gets the same device when run again (issue 21)', async () => {
+    // The state a kill -9 leaves between the collector's commit and the agent saving the answer:
+    // the attempt file is on disk, no credentials. Made here by hand (the enrol-crash soak
+    // campaign makes it with real kills at random moments).
+    const machine = env();
+    const args = ['enrol', '--server', collector.url, '--secret', ENROL_SECRET, '--data-dir', dir];
+    const attempt = { id: randomBytes(32).toString('base64url'), server: collector.url, replacing: null };
+    const before = (await devices()).length;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, 'enrol-attempt.json'), JSON.stringify(attempt), { mode: 0o600 });
+    await agentCli(args, { env: machine });
+    const first = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
+    await expect(stat(join(dir, 'enrol-attempt.json'))).rejects.toThrow(/ENOENT/);
+    await rm(join(dir, 'credentials.json'));
+    await writeFile(join(dir, 'enrol-attempt.json'), JSON.stringify(attempt), { mode: 0o600 });
+    await agentCli(args, { env: machine });
+    const second = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8'));
+    expect(second.deviceId).toBe(first.deviceId);
+    expect(second.deviceKey).not.toBe(first.deviceKey);
+    // One device more than before, not two.
+    expect((await devices()).length).toBe(before + 1);
+    const pending = (await admin('GET', '/enrol/replacements?state=pending')).replacements as unknown[];
+    expect(JSON.stringify(pending)).not.toContain(first.deviceId);
+    // The key it saved is the device's key now.
+    const c = new AgentClient(collector.wsUrl);
+    const stream = newStreamId();
+    await c.hello(second.deviceId, second.deviceKey, stream);
+    expect(Number((await c.batch(stream, [heartbeat(1)])).seq)).toBe(1);
+    c.close();
   });
 
   it('refuses to enrol twice, and unenrol forgets the device', async () => {

@@ -120,7 +120,7 @@ function deviceParts(store: Store, scope: DeviceScope): Part[] {
       description:
         'the enrolment record (BYOD agreement acceptance included), live status, streams and replacements',
       produce: async function* () {
-        const { keyHash: _k, ...record } = device;
+        const { keyHash: _k, enrolAttemptHash: _a, ...record } = device;
         const replacements = (await store.enrol.listReplacements()).filter(
           (r) => r.replaces === device.id || r.newDeviceId === device.id,
         );

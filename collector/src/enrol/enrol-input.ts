@@ -14,6 +14,13 @@ const Facts = {
   serial: Type.Optional(DeviceText(0, 128, 'the serial number, if known')),
   previousDeviceId: Opt(128, 'on re-enrolment: the device id this machine had'),
   previousDeviceKey: Opt(256, 'on re-enrolment: its key (proof; without it IT must approve)'),
+  enrolAttempt: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_-]{16,256}$',
+      description:
+        'a random id the agent keeps until it has saved the answer: the same attempt sent again (its answer lost to a crash) gets the same device or request, with a fresh key (16-256 of A-Z a-z 0-9 _ -)',
+    }),
+  ),
 };
 // Agents call this route: a newer agent may send a field this collector does not know yet, and
 // must still enrol (unknown fields are ignored here, refused on staff routes).

@@ -74,6 +74,7 @@ export class ReplacementRequests {
     ops: KvOp[];
     /** The school the credential enrols into (absent: the default school). */
     schoolId?: string;
+    attemptHash: string | undefined;
   }): Promise<EnrolResult> {
     const { store } = this.o;
     const waiting = (await store.enrol.listReplacements({ state: 'pending' })).filter(
@@ -99,6 +100,7 @@ export class ReplacementRequests {
       requestedAt: q.at,
       ip: q.ip,
       ...(q.schoolId !== undefined ? { schoolId: q.schoolId } : {}),
+      ...(q.attemptHash ? { attemptHash: q.attemptHash } : {}),
     };
     // The live device is left alone; IT sees on it that someone asked to replace it.
     const noted: Device = {
@@ -127,14 +129,19 @@ export class ReplacementRequests {
       'replacement enrolment queued for approval',
     );
     this.o.live.emit('device', noted);
+    return this.pendingAnswer(request, q.deviceKey);
+  }
+
+  /** The 202 answer for a queued request, with the would-be key the requester now holds. */
+  pendingAnswer(request: ReplacementRequest, deviceKey: string): EnrolResult {
     return {
       status: 'pending',
       requestId: request.id,
-      deviceId: q.deviceId,
-      deviceKey: q.deviceKey,
+      deviceId: request.newDeviceId,
+      deviceKey,
       serverUrl: this.o.serverUrl(),
-      replaces: { deviceId: q.previous.id, hostname: q.previous.hostname },
-      message: `this machine is already enrolled as ${q.previous.id} (${q.previous.hostname}), which is still live; an administrator or IT must approve replacing it (request ${request.id})`,
+      replaces: { deviceId: request.replaces, hostname: request.replacesHostname },
+      message: `this machine is already enrolled as ${request.replaces} (${request.replacesHostname}), which is still live; an administrator or IT must approve replacing it (request ${request.id})`,
     };
   }
 
@@ -168,6 +175,7 @@ export class ReplacementRequests {
         enrolledAt: at,
         ...(request.byod ? { byod: request.byod } : {}),
         ...(request.schoolId !== undefined ? { schoolId: request.schoolId } : {}),
+        ...(request.attemptHash ? { enrolAttemptHash: request.attemptHash } : {}),
         replaces: previous.id,
         replacement: { how: 'approval', requestId: id, approvedBy: actor, reason: why },
         cloneSuspicion: [

@@ -21,8 +21,8 @@ import type { LiveHub } from '../live/hub.ts';
 import type { Logger } from '../log.ts';
 import { K, toJsonBytes } from '../store/keys.ts';
 import { randomId, sha256Hex } from '../store/records.ts';
-import { deviceOps } from '../store/store.ts';
-import type { Device, EnrolCode, KvOp, Store } from '../store/types.ts';
+import { deviceOps, replacementOps } from '../store/store.ts';
+import type { Device, EnrolCode, KvOp, ReplacementRequest, Store } from '../store/types.ts';
 import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 import { SchoolSecrets } from '../tenancy/school-secrets.ts';
 import { Agreements } from './agreement.ts';
@@ -81,6 +81,15 @@ async function bootstrapCredential(
 /** The device's facts from a checked enrolment body (enrol-input.ts). */
 function factsOf(body: SchoolEnrol | ByodEnrol): DeviceFacts {
   return { machineId: body.machineId, hostname: body.hostname, os: body.os, serial: body.serial ?? '' };
+}
+
+/**
+ * The enrolment attempt id an agent sends (`enrolAttempt`, 16-256 base64url characters), kept
+ * on its disk from before the request until it has saved the answer; undefined if none was sent.
+ */
+/** The agent's enrolment attempt id (checked by the route's schema: enrol-input.ts). */
+function attemptOf(body: { enrolAttempt?: string | undefined }): string | undefined {
+  return body.enrolAttempt;
 }
 
 export type { DeviceFacts, EnrolResult };
@@ -205,7 +214,12 @@ export class EnrolService {
       );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
-    return this.o.store.withLock(() => this.createDevice('school', facts, ip, body, undefined, schoolId));
+    const attempt = attemptOf(body);
+    return this.o.store.withLock(
+      async () =>
+        (attempt && (await this.resumeAttempt('school', facts, attempt, ip))) ||
+        this.createDevice('school', facts, ip, body, undefined, schoolId, attempt),
+    );
   }
 
   async enrolByod(body: ByodEnrol, ip: string): Promise<EnrolResult> {
@@ -226,6 +240,7 @@ export class EnrolService {
       );
     }
     const codeHash = sha256Hex(normaliseCode(body.code));
+    const attempt = attemptOf(body);
     return this.o.store.withLock(async () => {
       const code = await this.o.store.enrol.getCode(codeHash);
       const refuse = (why: string) => {
@@ -233,7 +248,12 @@ export class EnrolService {
         return new CustodianError(ErrorCode.BAD_ENROL_CODE, `the enrolment code ${why}`);
       };
       if (!code) throw refuse('is not valid');
-      if (code.usedAt !== undefined) throw refuse('has already been used');
+      if (code.usedAt !== undefined) {
+        // Spent by this very attempt (the answer was lost to a crash): the same device again.
+        const resumed = attempt && (await this.resumeAttempt('byod', facts, attempt, ip, codeHash));
+        if (resumed) return resumed;
+        throw refuse('has already been used');
+      }
       if (code.expiresAt <= this.o.now()) throw refuse('has expired');
       const at = this.o.now();
       return this.createDevice(
@@ -252,6 +272,7 @@ export class EnrolService {
           code,
         },
         code.schoolId ?? DEFAULT_SCHOOL_ID,
+        attempt,
       );
     });
   }
@@ -268,10 +289,12 @@ export class EnrolService {
     proofBody: EnrolProof,
     byod: { acceptance: NonNullable<Device['byod']>; code: EnrolCode } | undefined,
     schoolId: string,
+    attempt?: string,
   ): Promise<EnrolResult> {
     // The credential decides the school; the default school is left implicit (as before tenancy).
     const school = schoolId === DEFAULT_SCHOOL_ID ? {} : { schoolId };
     const { store, now } = this.o;
+    const attemptHash = attempt === undefined ? undefined : sha256Hex(attempt);
     const at = now();
     const previous = await store.devices.byMachineId(facts.machineId);
     const decision = decideReplacement({
@@ -336,6 +359,7 @@ export class EnrolService {
         byod,
         ops: codeOp(),
         ...school,
+        attemptHash,
       });
 
     const device: Device = {
@@ -346,6 +370,7 @@ export class EnrolService {
       enrolledAt: at,
       ...(byod ? { byod: byod.acceptance } : {}),
       ...school,
+      ...(attemptHash ? { enrolAttemptHash: attemptHash } : {}),
     };
     const ops: KvOp[] = [];
     let revoked: Device | undefined;
@@ -399,6 +424,63 @@ export class EnrolService {
     if (revoked) this.o.live.emit('device', revoked);
     this.o.live.emit('device', device);
     return { status: 'enrolled', deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+  }
+
+  /**
+   * Must run under store.withLock. The same enrolment attempt again (its answer was lost: the
+   * collector was killed after committing, or the agent before saving what it got): the device
+   * this attempt created, if it has never connected, or the request it queued, if still
+   * pending, gets a fresh key, which is the answer. No second device, no second request, the
+   * BYOD code stays spent once. Undefined when the attempt created nothing (or its device has
+   * connected since: then the agent holds a working key and this is not a retry).
+   */
+  private async resumeAttempt(
+    kind: Device['kind'],
+    facts: DeviceFacts,
+    attempt: string,
+    ip: string,
+    codeHash?: string,
+  ): Promise<EnrolResult | undefined> {
+    const { store } = this.o;
+    const attemptHash = sha256Hex(attempt);
+    const deviceKey = newSecret();
+    const holder = await store.devices.byMachineId(facts.machineId);
+    if (
+      holder &&
+      holder.enrolAttemptHash === attemptHash &&
+      holder.kind === kind &&
+      holder.revokedAt === undefined &&
+      (codeHash === undefined || holder.byod?.codeHash === codeHash) &&
+      this.lastSeenAt?.(holder.id) === undefined
+    ) {
+      const device: Device = { ...holder, keyHash: sha256Hex(deviceKey) };
+      await store.engine.batch(deviceOps(device, holder), { sync: true });
+      await this.o.audit(`device:${device.id}`, 'device.enrol.resume', `device:${device.id}`, {
+        kind,
+        hostname: facts.hostname,
+        ip,
+      });
+      this.o.log.info(
+        { deviceId: device.id, kind, ip },
+        'enrolment attempt resumed: a fresh key for its device',
+      );
+      return { status: 'enrolled', deviceId: device.id, deviceKey, serverUrl: this.serverUrl };
+    }
+    const request = (await store.enrol.listReplacements({ state: 'pending' })).find(
+      (r) =>
+        r.attemptHash === attemptHash &&
+        r.kind === kind &&
+        r.facts.machineId === facts.machineId &&
+        (codeHash === undefined || r.byod?.codeHash === codeHash),
+    );
+    if (!request) return undefined;
+    const rekeyed: ReplacementRequest = { ...request, keyHash: sha256Hex(deviceKey) };
+    await store.engine.batch(replacementOps(rekeyed), { sync: true });
+    this.o.log.info(
+      { requestId: request.id, ip },
+      'enrolment attempt resumed: its queued request, a fresh key',
+    );
+    return this.replacements.pendingAnswer(rekeyed, deviceKey);
   }
 
   /** none / valid / invalid: is `previousDeviceKey` the key of the device holding the machine id? */

@@ -109,7 +109,7 @@ export function enrolRoutes(app: App): Route[] {
           replacementInScope(app, ctx.principal, r),
         );
         return {
-          replacements: list.map(({ keyHash: _k, byod, ...r }) => ({
+          replacements: list.map(({ keyHash: _k, attemptHash: _a, byod, ...r }) => ({
             ...r,
             // The code's hash stays in the store: the list needs who accepted, not which code.
             ...(byod ? { byod: { ...byod, codeHash: undefined } } : {}),
@@ -135,7 +135,11 @@ export function enrolRoutes(app: App): Route[] {
           const request = await app.store.enrol.getReplacement(ctx.input.params.id);
           if (!request || !replacementInScope(app, ctx.principal, request))
             throw notFound(`replacement request ${ctx.input.params.id}`);
-          const { keyHash: _k, ...r } = await app.enrol.replacements[decision](
+          const {
+            keyHash: _k,
+            attemptHash: _a,
+            ...r
+          } = await app.enrol.replacements[decision](
             ctx.input.params.id,
             ctx.input.body.reason,
             actorOf(ctx.principal),

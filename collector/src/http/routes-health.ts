@@ -1,7 +1,7 @@
-import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import { type Route, route } from './router.ts';
+import { HttpError, type Route, route } from './router.ts';
 
 const Health = Type.Object({
   ok: Type.Literal(true),
@@ -31,9 +31,12 @@ export function healthRoutes(app: App): Route[] {
       handler: () => {
         const storage = app.store.engine.health?.() ?? { ok: true };
         if (!storage.ok)
-          throw new CustodianError(
+          // An HttpError's message reaches the client (a bare storage error's is hidden): this
+          // one names the cause in fixed words, never the path or the raw error.
+          throw new HttpError(
+            503,
             ErrorCode.STORAGE,
-            'the store refuses writes (disk full or I/O error); it reopens itself once writes can succeed',
+            `the store refuses writes (${storageReason(storage.error)}); it reopens itself once writes can succeed`,
           );
         // The bus being down does not fail the health check: the load balancer must keep sending
         // agents here, where ingest still works (docs/deployment.md, "A trust: several collectors").
@@ -41,4 +44,15 @@ export function healthRoutes(app: App): Route[] {
       },
     }),
   ];
+}
+
+/**
+ * Which storage failure, in words an operator acts on (never the path or the raw message). A
+ * read-only filesystem (ext4 remounts itself read-only after a disk error) does not come back by
+ * itself: see the collector README, "When the data directory goes read-only".
+ */
+export function storageReason(error: string | undefined): string {
+  if (error && /read-only file system|EROFS/i.test(error)) return 'read-only filesystem';
+  if (error && /no space left|ENOSPC/i.test(error)) return 'disk full';
+  return 'I/O error';
 }

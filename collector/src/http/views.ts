@@ -151,7 +151,7 @@ export function deviceView(
   status: DeviceLiveStatus | undefined,
   o: ViewOptions,
 ): Record<string, unknown> {
-  const { keyHash: _secretHash, ...rest } = d;
+  const { keyHash: _secretHash, enrolAttemptHash: _attemptHash, ...rest } = d;
   // Hostname, serial, BYOD user name: device text from enrolment, screened when shown.
   const device = seesSafeguardingContent(o.principal)
     ? rest

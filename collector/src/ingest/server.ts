@@ -19,6 +19,7 @@ import type { Device, Store } from '../store/types.ts';
 import { DeviceCommands } from './commands.ts';
 import { type ClockWindow, clockWindow } from './events.ts';
 import { GroupCommitter } from './group-commit.ts';
+import { InFlightBudget } from './in-flight.ts';
 import { Close, Session } from './session.ts';
 import { StreamRegistry } from './streams.ts';
 import type { TextScreens } from './text-screen.ts';
@@ -38,6 +39,8 @@ export interface IngestContext {
   streams: StreamRegistry;
   commands: DeviceCommands;
   screens: TextScreens;
+  /** Received-but-not-released bytes over every connection (in-flight.ts). */
+  inFlight: InFlightBudget;
   /** Plausible agent clock window (events outside are ordered by receive time). */
   clock: ClockWindow;
   now: () => number;
@@ -117,6 +120,7 @@ export class IngestServer {
       commands: this.commands,
       screens: options.screens,
       clock: clockWindow(options.config.retention.timelineDays),
+      inFlight: new InFlightBudget(options.config.ingest.maxInFlightBytesTotal),
       now: options.now,
       register: (s) => this.register(s),
       unregister: (s) => this.unregister(s),

@@ -10,6 +10,7 @@ import {
   type AgentMessage,
   CloseCode,
   CustodianError,
+  countAgentFrame,
   type custodian,
   decodeAgentMessage,
   ErrorCode,
@@ -19,6 +20,7 @@ import {
   type ICollectorMessage,
   MAX_BATCH_EVENTS,
   MAX_FRAME_BYTES,
+  MAX_HELLO_CAPABILITIES,
   v1,
 } from '@custodian/protocol';
 import type WebSocket from 'ws';
@@ -92,6 +94,8 @@ export class Session {
   private chain: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private paused = false;
+  /** Set while paused by the total in-flight bound: stops waiting for it (on close). */
+  private cancelWake: (() => void) | undefined;
   private lastActivity: number;
   private helloTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -150,16 +154,19 @@ export class Session {
     this.lastActivity = this.ctx.now();
     const size = data.byteLength;
     this.inFlight += size;
-    if (this.inFlight > this.ctx.config.maxInFlightBytes && !this.paused) {
+    const overTotal = this.ctx.inFlight.take(size);
+    if ((this.inFlight > this.ctx.config.maxInFlightBytes || overTotal) && !this.paused) {
       this.paused = true;
       this.ws.pause();
+      if (overTotal) this.cancelWake = this.ctx.inFlight.whenRoomy(() => this.maybeResume());
     }
+    let released = false;
     const release = () => {
+      if (released) return;
+      released = true;
       this.inFlight -= size;
-      if (this.paused && this.inFlight <= this.ctx.config.maxInFlightBytes / 2 && this.phase !== 'closed') {
-        this.paused = false;
-        this.ws.resume();
-      }
+      this.ctx.inFlight.give(size);
+      this.maybeResume();
     };
     this.chain = this.chain
       .then(async () => {
@@ -170,6 +177,7 @@ export class Session {
             ErrorCode.MALFORMED_FRAME,
             'text frames are not part of the protocol',
           );
+        refuseOversize(data);
         let msg: AgentMessage;
         try {
           msg = decodeAgentMessage(data);
@@ -193,6 +201,21 @@ export class Session {
         release();
         this.fail(err);
       });
+  }
+
+  /** Reads the socket again once this session and every session together are under half their bounds. */
+  private maybeResume(): void {
+    if (!this.paused || this.phase === 'closed') return;
+    if (this.inFlight > this.ctx.config.maxInFlightBytes / 2) return;
+    if (!this.ctx.inFlight.roomy) {
+      this.cancelWake?.();
+      this.cancelWake = this.ctx.inFlight.whenRoomy(() => this.maybeResume());
+      return;
+    }
+    this.cancelWake?.();
+    this.cancelWake = undefined;
+    this.paused = false;
+    this.ws.resume();
   }
 
   /** `release` must be called once the frame's bytes are no longer held (after its commit). */
@@ -762,6 +785,8 @@ export class Session {
   private stopTimers(): void {
     clearTimeout(this.helloTimer);
     clearInterval(this.pingTimer);
+    this.cancelWake?.();
+    this.cancelWake = undefined;
   }
 
   private onClosed(code: number): void {
@@ -775,4 +800,26 @@ export class Session {
     for (const u of [...this.uploads.values()]) void this.discard(u).catch(() => undefined);
     if (wasReady) this.ctx.unregister(this);
   }
+}
+
+/**
+ * Refuses, before decoding, a frame with more events or Hello capabilities than the protocol
+ * allows: decoding first would build every one of them (a 1 MiB frame of empty events is ~500,000
+ * objects) only for the count check after it to refuse the frame.
+ */
+function refuseOversize(data: Buffer): void {
+  const counts = countAgentFrame(data);
+  if (!counts) return;
+  if (counts.events > MAX_BATCH_EVENTS)
+    throw new Close(
+      CloseCode.LIMIT_EXCEEDED,
+      ErrorCode.BATCH_TOO_LARGE,
+      `more than ${MAX_BATCH_EVENTS} events in one batch`,
+    );
+  if (counts.capabilities > MAX_HELLO_CAPABILITIES)
+    throw new Close(
+      CloseCode.LIMIT_EXCEEDED,
+      ErrorCode.INVALID_INPUT,
+      `more than ${MAX_HELLO_CAPABILITIES} capabilities in one Hello`,
+    );
 }

@@ -7,6 +7,8 @@
 // the next operation (at most once per `reopenIntervalMs`), closes and reopens the database;
 // what was synced is on disk, so nothing acknowledged is lost. While failing, `health()` says
 // so (the health route answers 503), and the failure and the recovery are logged once each.
+import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { Level } from 'level';
 import type { KvEngine, KvOp, KvRange, StorageHealth } from './types.ts';
@@ -32,7 +34,7 @@ export async function openLevelEngine(location: string, options: LevelEngineOpti
       },
     );
   }
-  return new LevelEngine(db, options);
+  return new LevelEngine(db, location, options);
 }
 
 /** A LevelDB status that stays set until the database is reopened. */
@@ -41,6 +43,17 @@ export function isStickyLevelError(err: unknown): boolean {
   if (!e) return false;
   if (e.code === 'LEVEL_IO_ERROR') return true;
   return typeof e.message === 'string' && /\bIO error\b|No space left on device/.test(e.message);
+}
+
+/** The message with its cause's ("Database failed to open" hides "…: Read-only file system"). */
+function errorText(err: unknown): string {
+  const e = err as Error & { cause?: unknown };
+  const cause = e.cause instanceof Error ? e.cause.message : '';
+  return cause && !e.message.includes(cause) ? `${e.message}: ${cause}` : e.message;
+}
+
+function notOpen(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'LEVEL_DATABASE_NOT_OPEN';
 }
 
 class LevelEngine implements KvEngine {
@@ -53,15 +66,51 @@ class LevelEngine implements KvEngine {
   private reopening: Promise<void> | null = null;
   private closed = false;
 
-  constructor(db: Level<string, Uint8Array>, options: LevelEngineOptions) {
+  private readonly location: string;
+  private lastProbeAt = 0;
+
+  constructor(db: Level<string, Uint8Array>, location: string, options: LevelEngineOptions) {
     this.db = db;
+    this.location = location;
     this.reopenIntervalMs = options.reopenIntervalMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.onHealthChange = options.onHealthChange ?? (() => undefined);
   }
 
   health(): StorageHealth {
+    this.probeReadOnly();
     return this.failing ? { ok: false, since: this.failing.since, error: this.failing.error } : { ok: true };
+  }
+
+  /**
+   * A filesystem that turned read-only (ext4 after a disk error) is seen here without waiting for
+   * a write to fail (at most once a second): creating a file answers EROFS. Marks the store failing and closes it at once
+   * (its files released, so the filesystem can be unmounted, checked and mounted again); once
+   * it is writable again, the next operation reopens it.
+   */
+  private probeReadOnly(): void {
+    if (this.closed || this.now() - this.lastProbeAt < 1000) return;
+    this.lastProbeAt = this.now();
+    let readOnly = false;
+    // access(W_OK) does not see ext4's emergency read-only state (newer kernels leave the mount
+    // flags alone); creating a file does. Beside the database, never in it.
+    const probe = join(dirname(this.location), '.custodian-write-probe');
+    try {
+      closeSync(openSync(probe, 'w'));
+      unlinkSync(probe);
+    } catch (err) {
+      readOnly = (err as NodeJS.ErrnoException).code === 'EROFS';
+    }
+    if (readOnly && !this.failing) {
+      this.failing = { since: this.now(), error: 'EROFS: the data directory is on a read-only file system' };
+      this.onHealthChange(this.health());
+      void this.recoverIfDue();
+    } else if (readOnly && this.failing && !/read-only file system/i.test(this.failing.error)) {
+      // The first failed write may have seen EIO (the journal aborting under it): name the cause.
+      this.failing.error = 'EROFS: the data directory is on a read-only file system';
+    } else if (!readOnly && this.failing && /read-only file system/i.test(this.failing.error)) {
+      void this.recoverIfDue();
+    }
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -124,10 +173,15 @@ class LevelEngine implements KvEngine {
     // Reads can fail with I/O errors too (a bad block); only a failing write wedges LevelDB, but
     // either way a reopen is the one cure we have, so both mark the store failing.
     if (isStickyLevelError(err) && !this.failing) {
-      this.failing = { since: this.now(), error: (err as Error).message };
+      this.failing = { since: this.now(), error: errorText(err) };
       this.onHealthChange(this.health());
-    } else if (write && this.failing) {
-      this.failing.error = (err as Error).message;
+      // Close (and try to reopen) now rather than at the next operation: a failed reopen leaves
+      // the database closed, holding no file open, so an operator can unmount a filesystem
+      // that went read-only, check it and mount it again while the collector runs.
+      void this.recoverIfDue();
+    } else if (write && this.failing && !notOpen(err)) {
+      // "Database is not open" (a reopen failed) says nothing new: keep the cause health names.
+      this.failing.error = errorText(err);
     }
     return new CustodianError(ErrorCode.STORAGE, `store I/O failed: ${(err as Error).message}`, {
       cause: err,
@@ -148,11 +202,20 @@ class LevelEngine implements KvEngine {
     this.reopening = (async () => {
       try {
         await this.db.close();
-        await this.db.open();
+        // LevelDB creates the directory (and its LOCK file) before it looks for a database: not
+        // on whatever lies beneath an unmounted filesystem.
+        if (!existsSync(join(this.location, 'CURRENT')))
+          throw new Error(`no database at the store's location (is its filesystem mounted?)`);
+        // Never create a database here: a data directory that is missing now (its filesystem
+        // unmounted for e2fsck, say) would become a fresh empty store on whatever is beneath,
+        // and everything acked from then on would be written where nobody will look for it.
+        await this.db.open({ createIfMissing: false });
       } catch (err) {
         // Still failing (e.g. the disk is still full and the log cannot be rewritten); the
         // operation that follows reports it and the next one tries again after the interval.
-        if (this.failing) this.failing.error = (err as Error).message;
+        // A read-only filesystem stays the named cause until it is writable again.
+        if (this.failing && !/read-only file system/i.test(this.failing.error))
+          this.failing.error = errorText(err);
       } finally {
         this.reopening = null;
       }

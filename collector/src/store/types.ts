@@ -132,6 +132,12 @@ export interface Device {
   schoolId?: string;
   /** The device group within its school, if any (policy layer between school and device). */
   groupId?: string;
+  /**
+   * SHA-256 (hex) of the enrolment attempt id the agent sent (it keeps it on disk until it has
+   * saved the answer): the same attempt, retried after a crash of either side, gets this device
+   * again with a fresh key instead of a second device (enrol/service.ts, resumeAttempt).
+   */
+  enrolAttemptHash?: string;
 }
 
 export interface DeviceStore {
@@ -183,6 +189,8 @@ export interface ReplacementRequest {
   keyHash: string;
   requestedAt: number;
   ip: string;
+  /** SHA-256 (hex) of the requester's enrolment attempt id (Device.enrolAttemptHash once approved). */
+  attemptHash?: string;
   decidedAt?: number;
   decidedBy?: string;
   decisionReason?: string;

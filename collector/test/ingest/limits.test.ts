@@ -100,3 +100,66 @@ describe('connection limits', () => {
     c.close();
   });
 });
+
+describe('the in-flight bound over every connection', () => {
+  it('stops reading every connection while the total waiting for storage is over maxInFlightBytesTotal', async () => {
+    const held: (() => void)[] = [];
+    let hold = false;
+    let heldEvents = 0;
+    const wrap = (e: KvEngine): KvEngine => ({
+      get: (k) => e.get(k),
+      getMany: (k) => e.getMany(k),
+      entries: (r) => e.entries(r),
+      close: () => e.close(),
+      batch: async (ops, o) => {
+        if (o.sync && hold) {
+          heldEvents += ops.filter((op) => op.key.startsWith('tl!')).length;
+          await new Promise<void>((r) => held.push(r));
+        }
+        await e.batch(ops, o);
+      },
+    });
+    const TOTAL = 64 * 1024;
+    h = await startHarness({
+      wrapEngine: wrap,
+      config: (c) => {
+        // Each connection alone could hold 8 MiB (about 400 of these frames): only the total binds.
+        c.ingest.maxInFlightBytes = 8 * 1024 * 1024;
+        c.ingest.maxInFlightBytesTotal = TOTAL;
+      },
+    });
+    const peers = [await connectedDevice(h), await connectedDevice(h), await connectedDevice(h)];
+    hold = true;
+    const BATCHES = 60;
+    const big = (b: number): IEvent[] =>
+      Array.from({ length: 10 }, (_, i) => ({
+        seq: b * 10 + i + 1,
+        timeMs: Date.now(),
+        activeWindow: { title: 'x'.repeat(2000) },
+      }));
+    for (let b = 0; b < BATCHES; b++)
+      for (const p of peers) p.client.send({ batch: { streamId: p.stream, events: big(b) } });
+    try {
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 500));
+      // ~20 kB per frame, 180 sent (about 3.6 MB). Taken in: the total bound, plus what each
+      // socket had already read (up to 64 KiB each), plus one frame per connection.
+      const framesTaken = heldEvents / 10 + h.app.ingest.committer.queued;
+      expect(framesTaken).toBeGreaterThan(0);
+      expect(framesTaken).toBeLessThanOrEqual(
+        Math.ceil((TOTAL + peers.length * 64 * 1024) / 20_000) + peers.length,
+      );
+    } finally {
+      hold = false;
+      for (const r of held.splice(0)) r();
+    }
+    // Once storage catches up every connection reads again: everything is acked and stored.
+    for (const p of peers) {
+      let last = 0;
+      while (last < BATCHES * 10) last = Number((await p.client.next('ack')).ack?.seq);
+      const st = await h.app.store.timeline.getStream(p.dev.deviceId, p.stream);
+      expect(st?.count).toBe(BATCHES * 10);
+      p.client.close();
+    }
+  });
+});
