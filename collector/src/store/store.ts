@@ -525,7 +525,8 @@ class Policies extends StorePart implements PolicyStore {
     // The version counter is the one record every policy change reads then writes.
     return this.s.lockKeys([K.policyVersion()], async () => {
       const current = await this.getDefault();
-      const wanted = typeof policy === 'function' ? await policy(current && structuredClone(current)) : policy;
+      const wanted =
+        typeof policy === 'function' ? await policy(current && structuredClone(current)) : policy;
       if (wanted === undefined) return current;
       const old = current ?? null;
       const version = await this.nextVersion();
