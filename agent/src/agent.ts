@@ -296,6 +296,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     onState: () => {
       statusDirty = true;
     },
+    ...pingOverride(),
   });
   link.start();
 
@@ -351,4 +352,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return stopping;
     },
   };
+}
+
+/**
+ * CUSTODIAN_AGENT_PING_INTERVAL_MS (tests and diagnostics only, like CUSTODIAN_AGENT_CLAIM_INTERVAL_MS):
+ * how often the link pings the collector; a missing pong drops the connection after two of them.
+ * Default 25 s. Values under 1 s or not a number are ignored.
+ */
+function pingOverride(): { pingIntervalMs?: number } {
+  const ms = Number(process.env['CUSTODIAN_AGENT_PING_INTERVAL_MS']);
+  return Number.isFinite(ms) && ms >= 1000 ? { pingIntervalMs: ms } : {};
 }
