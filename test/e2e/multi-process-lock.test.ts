@@ -62,6 +62,9 @@ describe('the writer lock with several collectors on one database', () => {
     running.push(single);
     const joiner = await refused(nats);
     expect(joiner).toContain('"code":"CUST_ERR_STORE_LOCKED"');
-    expect(joiner).toContain('a one-collector deployment (bus: none) holds the PostgreSQL store');
+    expect(joiner).toContain(
+      'a one-collector deployment (bus: none, sharedWriters off) holds it exclusively',
+    );
+    expect(joiner).toContain('give every collector of this database bus: nats');
   });
 });

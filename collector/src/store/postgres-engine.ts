@@ -226,12 +226,12 @@ class PostgresEngine implements KvEngine {
     const shared = rows.find((r) => r.mode === 'ShareLock')?.n ?? 0;
     const exclusive = rows.some((r) => r.mode === 'ExclusiveLock');
     const holder = exclusive
-      ? 'a single-writer collector (sharedWriters off) holds it exclusively'
+      ? 'a one-collector deployment (bus: none, sharedWriters off) holds it exclusively'
       : shared > 0
         ? `${shared} shared-writer collector process(es) (sharedWriters on, bus: nats) hold it`
         : 'another collector process holds it';
     const mine = this.sharedWriters
-      ? 'this collector runs with sharedWriters on: stop the single-writer collector, or turn sharedWriters on for every collector of this database'
+      ? 'this collector runs with sharedWriters on (bus: nats): stop the one-collector deployment, or give every collector of this database bus: nats'
       : 'this collector runs with sharedWriters off (one collector per database): stop the other ones, or run every collector of this database with sharedWriters on (bus: nats)';
     return new CustodianError(
       ErrorCode.STORE_LOCKED,

@@ -56,7 +56,7 @@ describe('PostgreSQL writer lock modes', () => {
       const shared = openPostgresEngine({ url, sharedWriters: true, lockWaitMs: 300 });
       await expect(shared).rejects.toMatchObject({ code: ErrorCode.STORE_LOCKED });
       await expect(shared).rejects.toThrow(
-        'a single-writer collector (sharedWriters off) holds it exclusively',
+        'a one-collector deployment (bus: none, sharedWriters off) holds it exclusively',
       );
       await expect(shared).rejects.toThrow('this collector runs with sharedWriters on');
     } finally {
@@ -73,7 +73,7 @@ describe('PostgreSQL writer lock modes', () => {
     try {
       expect(first.shared).toBe(false);
       await expect(openPostgresEngine({ url, lockWaitMs: 300 })).rejects.toThrow(
-        'a single-writer collector (sharedWriters off) holds it exclusively',
+        'a one-collector deployment (bus: none, sharedWriters off) holds it exclusively',
       );
     } finally {
       await first.close();
