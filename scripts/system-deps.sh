@@ -7,7 +7,8 @@
 # (dpkg-deb, systemd-analyze, osslsigncode, wixl/msitools, mingw-w64, Wine for the MSI test),
 # and PostgreSQL (server + client tools: the store suite, kill -9 and backup/restore tests start
 # a throwaway cluster with initdb/pg_ctl from /usr/lib/postgresql/*/bin, test/support/postgres.ts),
-# and unzip (the subject access test opens the archive with a tool other than the one that wrote it).
+# and unzip (the subject access test opens the archive with a tool other than the one that wrote it),
+# and nats-server + haproxy (several collectors behind one front: the scale simulator, test/sim/cluster.ts).
 # test/support/tools.ts maps
 # every tool a suite drives to its package here; test/e2e/environment.test.ts checks both agree.
 # Idempotent: does nothing when every package is present already.
@@ -17,7 +18,7 @@ pkgs=(protobuf-compiler xvfb x11-utils x11-xserver-utils xterm xdotool xprintidl
       ntfs-3g openssl imagemagick python3 xauth procps x11-xkb-utils tesseract-ocr tesseract-ocr-eng
       libx11-6 libxtst6 libxrandr2 libxt6
       binutils dpkg systemd passwd osslsigncode wixl msitools gcc-mingw-w64-x86-64-win32 wine wine64
-      postgresql unzip)
+      postgresql unzip nats-server haproxy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,8 +8,9 @@
 // settings, concurrent console queries, screenshots.
 import { execFileSync } from 'node:child_process';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { enrolMany } from '../support/enrol-many.ts';
 import { type PgCluster, startPostgres } from '../support/postgres.ts';
-import { EVENTS_PER_BATCH, enrolMany, stream } from './collector.bench.ts';
+import { EVENTS_PER_BATCH, stream } from './collector.bench.ts';
 import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
 

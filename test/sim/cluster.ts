@@ -1,0 +1,256 @@
+// The collectors under simulation (issue 20 item 5): ONE collector process (level or
+// PostgreSQL), or K collector processes over one PostgreSQL database, sharing a NATS JetStream
+// bus (`nats-server -js`, Debian package nats-server) behind one HAProxy front (Debian package
+// haproxy, WebSocket-aware: `timeout tunnel`), with generated configs in a temp dir. Agents and
+// the console then see one URL, as a trust's laptops would.
+//
+// K > 1 needs the bus (config `bus: nats`, `nats.url`) and a PostgreSQL store that takes several
+// writers (issue 20 items 2–4, built on other branches this stop). A collector that refuses the
+// setup (an unknown `bus` setting, or the one-writer lock CUST_ERR_STORE_LOCKED) stops the run
+// with a message saying so (BusRequiredError), not a bare start-up failure.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import type { PgCluster } from '../support/postgres.ts';
+import { hasCommand } from '../support/tools.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+export type StoreKind = 'level' | 'postgres';
+
+export interface ClusterOptions {
+  collectors: number;
+  store: StoreKind;
+  /** Required for store postgres: the database is made in it. */
+  pg?: PgCluster;
+  /** Extra collector environment (limits raised for the simulation). */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface Cluster {
+  /** What agents and consoles use: the collector itself (K = 1) or the HAProxy front. */
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly collectors: CollectorProcess[];
+  readonly adminToken: string;
+  readonly enrolSecret: string;
+  /** PostgreSQL database name (store postgres). */
+  readonly database: string | undefined;
+  /** Sum over the collectors of agentsConnected (GET /api/v1/health of each process). */
+  agentsConnected(): Promise<number>;
+  /** Restarts every collector (SIGTERM, wait, start again on the same data), all at once. */
+  restartAll(): Promise<void>;
+  stop(): Promise<void>;
+  /** How the collectors were started, for the bench notes. */
+  describe(): string;
+}
+
+export class BusRequiredError extends Error {}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A long-running helper process (nats-server, haproxy) and its output for error messages. */
+function helper(cmd: string, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-4000);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-4000);
+  });
+  return { child, output: () => out };
+}
+
+async function listening(port: number, what: string, output: () => string): Promise<void> {
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = createConnection(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      }),
+    `${what} listening on ${port} (${output().slice(-500)})`,
+    20_000,
+    100,
+  );
+}
+
+/** nats.conf for one JetStream server on loopback. */
+export function natsConfig(port: number, storeDir: string): string {
+  return [
+    `listen: 127.0.0.1:${port}`,
+    'jetstream {',
+    `  store_dir: ${JSON.stringify(storeDir)}`,
+    '  max_memory_store: 256MB',
+    '  max_file_store: 2GB',
+    '}',
+    // Thousands of live updates a second fan out to every collector: the default 64 MB pending
+    // per client is ample; a slow collector is cut off rather than buffered without bound.
+    'max_payload: 1MB',
+    '',
+  ].join('\n');
+}
+
+/**
+ * haproxy.cfg: one front for agents (WebSocket) and consoles (HTTP, SSE), least-connections over
+ * the collectors, health from GET /api/v1/health (503 while a store refuses writes), long tunnel
+ * timeout for WebSocket and SSE, X-Forwarded-For for the collectors' throttles and audit.
+ */
+export function haproxyConfig(frontPort: number, backends: readonly number[], maxconn: number): string {
+  return [
+    'global',
+    `  maxconn ${maxconn}`,
+    'defaults',
+    '  mode http',
+    '  option forwardfor',
+    '  timeout connect 5s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    // WebSocket and SSE: after the upgrade (or first byte) the tunnel timeout applies. Longer than
+    // the collector's ping interval (30 s) and the SSE keep-alive.
+    '  timeout tunnel 1h',
+    '  timeout http-request 10s',
+    'frontend custodian',
+    `  bind 127.0.0.1:${frontPort}`,
+    `  maxconn ${maxconn}`,
+    '  default_backend collectors',
+    'backend collectors',
+    '  balance leastconn',
+    '  option httpchk GET /api/v1/health',
+    '  http-check expect status 200',
+    ...backends.map(
+      (p, i) => `  server c${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 1 maxconn ${maxconn}`,
+    ),
+    '',
+  ].join('\n');
+}
+
+export async function startCluster(o: ClusterOptions): Promise<Cluster> {
+  const log = o.log ?? (() => undefined);
+  if (o.collectors < 1) throw new Error('collectors must be at least 1');
+  if (o.collectors > 1 && o.store !== 'postgres')
+    throw new Error(
+      'several collectors share one PostgreSQL database: use store postgres with collectors > 1',
+    );
+  if (o.store === 'postgres' && !o.pg) throw new Error('store postgres needs a PostgreSQL cluster');
+  const root = mkdtempSync(join(tmpdir(), 'custodian-sim-'));
+  const adminToken = randomBytes(32).toString('base64url');
+  const enrolSecret = randomBytes(32).toString('base64url');
+  const keyFile = join(root, 'screenshot.key');
+  const database = o.pg ? await o.pg.createDatabase() : undefined;
+  const helpers: ChildProcess[] = [];
+  const collectors: CollectorProcess[] = [];
+  const env: Record<string, string> = {
+    CUSTODIAN_LOG_LEVEL: 'warn',
+    CUSTODIAN_ADMIN_TOKEN: adminToken,
+    CUSTODIAN_ENROL_SECRET: enrolSecret,
+    // One at-rest key for every process over one database.
+    CUSTODIAN_SCREENSHOT_KEY_FILE: keyFile,
+    ...(o.store === 'postgres' && o.pg && database
+      ? { CUSTODIAN_STORE: 'postgres', CUSTODIAN_POSTGRES_URL: o.pg.url(database) }
+      : {}),
+    ...o.env,
+  };
+  let front: { url: string } | undefined;
+  const stopAll = async () => {
+    for (const c of collectors) await c.cleanup();
+    for (const h of helpers) if (h.exitCode === null) h.kill('SIGTERM');
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const args: string[] = [];
+    if (o.collectors > 1) {
+      for (const tool of ['nats-server', 'haproxy'] as const)
+        if (!hasCommand(tool))
+          throw new Error(`${tool} is not installed (Debian package ${tool}; scripts/system-deps.sh)`);
+      const natsPort = await freePort();
+      writeFileSync(join(root, 'nats.conf'), natsConfig(natsPort, join(root, 'jetstream')));
+      const nats = helper('nats-server', ['-js', '-c', join(root, 'nats.conf')]);
+      helpers.push(nats.child);
+      await listening(natsPort, 'nats-server', nats.output);
+      log(`cluster: nats-server -js on ${natsPort}`);
+      // The bus is set in a config file: a collector without it refuses the unknown setting.
+      const configFile = join(root, 'collector.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({ bus: 'nats', nats: { url: `nats://127.0.0.1:${natsPort}` } }, null, 2),
+        { mode: 0o600 },
+      );
+      args.push('--config', configFile);
+      env['CUSTODIAN_TRUSTED_PROXIES'] = '127.0.0.1';
+    }
+    for (let i = 0; i < o.collectors; i++) {
+      try {
+        // One after the other: the first writes the at-rest key file and runs the migrations.
+        collectors.push(await startCollector({ env, args, startTimeoutMs: 60_000 }));
+      } catch (err) {
+        const text = (err as Error).message;
+        if (o.collectors > 1 && /unknown setting|CUST_ERR_STORE_LOCKED|bus/.test(text))
+          throw new BusRequiredError(
+            `collector ${i + 1} of ${o.collectors} refused to start: several collectors need the NATS bus ` +
+              '(config `bus: nats`, `nats.url`) and a PostgreSQL store that takes several writers ' +
+              `(issue 20 items 2-4). Merge them, or run with --collectors 1.\n${text.slice(0, 800)}`,
+          );
+        throw err;
+      }
+    }
+    if (o.collectors > 1) {
+      const frontPort = await freePort();
+      writeFileSync(
+        join(root, 'haproxy.cfg'),
+        haproxyConfig(
+          frontPort,
+          collectors.map((c) => c.port),
+          50_000,
+        ),
+      );
+      const ha = helper('haproxy', ['-db', '-f', join(root, 'haproxy.cfg')]);
+      helpers.push(ha.child);
+      await listening(frontPort, 'haproxy', ha.output);
+      front = { url: `http://127.0.0.1:${frontPort}` };
+      log(`cluster: haproxy on ${frontPort} over ${collectors.length} collectors`);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const url = front?.url ?? collectors[0]!.url;
+  return {
+    url,
+    wsUrl: `${url.replace(/^http/, 'ws')}/ws/agent`,
+    collectors,
+    adminToken,
+    enrolSecret,
+    database,
+    async agentsConnected() {
+      let n = 0;
+      for (const c of collectors) {
+        const res = await fetch(`${c.url}/api/v1/health`).catch(() => undefined);
+        if (res?.ok) n += ((await res.json()) as { agentsConnected: number }).agentsConnected;
+      }
+      return n;
+    },
+    async restartAll() {
+      await Promise.all(collectors.map((c) => c.restart()));
+    },
+    stop: stopAll,
+    describe: () =>
+      o.collectors === 1
+        ? `1 collector process, store ${o.store}`
+        : `${o.collectors} collector processes, store postgres, bus nats (nats-server -js), behind haproxy (leastconn)`,
+  };
+}
