@@ -26,6 +26,11 @@ export interface ClusterOptions {
   store: StoreKind;
   /** Required for store postgres: the database is made in it. */
   pg?: PgCluster;
+  /**
+   * Reuse a database an earlier cluster filled (its devices stay enrolled): with it, the at-rest
+   * key file and the credentials that database was used with.
+   */
+  reuse?: ReusableStore;
   /** Extra collector environment (limits raised for the simulation). */
   env?: Record<string, string>;
   log?: (line: string) => void;
@@ -47,6 +52,15 @@ export interface Cluster {
   stop(): Promise<void>;
   /** How the collectors were started, for the bench notes. */
   describe(): string;
+}
+
+/** A PostgreSQL database and what opens it again: the next cluster over it finds its devices. */
+export interface ReusableStore {
+  database: string;
+  /** The at-rest key the database's sealed records were written with (kept outside the cluster's temp dir). */
+  keyFile: string;
+  adminToken: string;
+  enrolSecret: string;
 }
 
 export class BusRequiredError extends Error {}
@@ -148,10 +162,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     );
   if (o.store === 'postgres' && !o.pg) throw new Error('store postgres needs a PostgreSQL cluster');
   const root = mkdtempSync(join(tmpdir(), 'custodian-sim-'));
-  const adminToken = randomBytes(32).toString('base64url');
-  const enrolSecret = randomBytes(32).toString('base64url');
-  const keyFile = join(root, 'screenshot.key');
-  const database = o.pg ? await o.pg.createDatabase() : undefined;
+  const adminToken = o.reuse?.adminToken ?? randomBytes(32).toString('base64url');
+  const enrolSecret = o.reuse?.enrolSecret ?? randomBytes(32).toString('base64url');
+  const keyFile = o.reuse?.keyFile ?? join(root, 'screenshot.key');
+  const database = o.reuse?.database ?? (o.pg ? await o.pg.createDatabase() : undefined);
   const helpers: ChildProcess[] = [];
   const collectors: CollectorProcess[] = [];
   const env: Record<string, string> = {

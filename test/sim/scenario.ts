@@ -11,15 +11,18 @@
 //   5. optionally (`verify`): activity stopped, everything acked, then every stream read back
 //      from the store: each acked event exactly once.
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IEvent } from '@custodian/protocol';
 import { percentile } from '../bench/stats.ts';
 import { storedTimelines } from '../support/collector-store.ts';
-import { enrolMany } from '../support/enrol-many.ts';
+import { type EnrolledDevice, enrolMany } from '../support/enrol-many.ts';
 import { openLiveFeed } from '../support/live-feed.ts';
 import type { PgCluster } from '../support/postgres.ts';
 import { cpuPercent, type ProcSample, procSample } from '../support/proc-stat.ts';
 import { rng } from '../support/rng.ts';
-import { type Cluster, type StoreKind, startCluster } from './cluster.ts';
+import { type Cluster, type ReusableStore, type StoreKind, startCluster } from './cluster.ts';
 import { type Fleet, startFleet } from './fleet.ts';
 import { heartbeatEvent, SCHOOL_DAY, type SchoolDayProfile } from './profile.ts';
 import { newCounters, SimAgent } from './sim-agent.ts';
@@ -35,6 +38,11 @@ export interface ScenarioOptions {
   stormWindowMs: number;
   steadyMs: number;
   profile?: SchoolDayProfile;
+  /**
+   * PostgreSQL: run over a database an earlier scenario filled (reportedStore of its report),
+   * enrolling only the devices it lacks (PostgreSQL enrols at tens a second on this machine).
+   */
+  reuse?: ReusableFleet;
   /** Read every stream back from the store at the end (small runs: it reads every record). */
   verify?: boolean;
   /** How long the storm and the restart may take to settle (default 120 s each). */
@@ -42,6 +50,11 @@ export interface ScenarioOptions {
   /** Probe heartbeats per second for the live-update latency (default 4). */
   probeHz?: number;
   log?: (line: string) => void;
+}
+
+/** A database with its devices, handed from one scenario to the next. */
+export interface ReusableFleet extends ReusableStore {
+  devices: EnrolledDevice[];
 }
 
 export interface ScenarioReport {
@@ -84,6 +97,16 @@ export interface ScenarioReport {
   verified?: { streams: number; events: number };
   problems: string[];
   durationMs: number;
+  /** PostgreSQL runs: the database and its devices, for a next scenario (`reuse`). */
+  reusable?: ReusableFleet;
+}
+
+/** The at-rest key outside the cluster's temp dir (removed with it), for a next scenario. */
+function keepKey(from: string, reused: string | undefined): string {
+  if (reused) return reused;
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-sim-key-'));
+  copyFileSync(from, join(dir, 'screenshot.key'));
+  return join(dir, 'screenshot.key');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,6 +163,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     collectors: o.collectors,
     store: o.store,
     ...(o.pg ? { pg: o.pg } : {}),
+    ...(o.reuse ? { reuse: o.reuse } : {}),
     env: {
       // The simulation holds more sockets than a school's default cap of 5,000, and a storm has
       // more than 200 unauthenticated at once: both caps are raised to find the process's limits.
@@ -155,12 +179,21 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     const pids = () => cluster.collectors.map((c) => c.pid);
     const sample = () => pids().map(procSample);
     let t0 = Date.now();
-    const devices = await enrolMany(cluster.url, cluster.enrolSecret, o.agents + 1, {
-      prefix: 'sim',
-      tag: o.seed,
-    });
-    const enrolPerSec = devices.length / ((Date.now() - t0) / 1000);
-    const probeDevice = devices.pop()!;
+    const known = o.reuse?.devices ?? [];
+    const enrolled = await enrolMany(
+      cluster.url,
+      cluster.enrolSecret,
+      Math.max(0, o.agents + 1 - known.length),
+      {
+        prefix: 'sim',
+        tag: o.seed,
+        first: known.length,
+      },
+    );
+    const enrolPerSec = enrolled.length / ((Date.now() - t0) / 1000);
+    const everyDevice = [...known, ...enrolled];
+    const devices = everyDevice.slice(0, o.agents);
+    const probeDevice = everyDevice[o.agents]!;
     log(`scenario: ${o.agents} devices enrolled (${Math.round(enrolPerSec)}/s) on ${cluster.describe()}`);
 
     // The console's live feed, and the probe whose heartbeats it times.
@@ -369,6 +402,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       ...(verified ? { verified } : {}),
       problems,
       durationMs: Date.now() - started,
+      ...(cluster.database && o.pg
+        ? {
+            reusable: {
+              database: cluster.database,
+              keyFile: keepKey(cluster.collectors[0]!.keyFile, o.reuse?.keyFile),
+              adminToken: cluster.adminToken,
+              enrolSecret: cluster.enrolSecret,
+              devices: everyDevice,
+            },
+          }
+        : {}),
     };
   } finally {
     probe?.stop();
