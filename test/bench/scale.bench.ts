@@ -34,6 +34,7 @@ const DEFAULTS = {
   'max-agents': 8_000,
   speed: 1,
   workers: 0,
+  haproxy: 1,
 };
 type Options = typeof DEFAULTS & { seed: number };
 
@@ -71,6 +72,18 @@ export async function run(): Promise<BenchResult> {
   try {
     const level = await runScenario({ ...base, agents: o.agents, collectors: 1, store: 'level' });
     const postgres = await runScenario({ ...base, agents: o.agents, collectors: 1, store: 'postgres', pg });
+    // The same single process behind the HAProxy front K processes use: what the balancer costs.
+    const behind =
+      o.haproxy > 0
+        ? await runScenario({
+            ...base,
+            agents: o.agents,
+            collectors: 1,
+            store: 'postgres',
+            pg,
+            front: 'haproxy',
+          })
+        : undefined;
     let several: ScenarioReport | undefined;
     if (o.collectors > 1) {
       try {
@@ -127,7 +140,7 @@ export async function run(): Promise<BenchResult> {
         break;
       }
     }
-    return result(o, level, postgres, several, steps, ceiling, Date.now() - started);
+    return result(o, level, postgres, behind, several, steps, ceiling, Date.now() - started);
   } finally {
     await pg.stop();
     for (const k of keys) rmSync(dirname(k), { recursive: true, force: true });
@@ -206,12 +219,14 @@ function result(
   o: Options,
   level: ScenarioReport,
   postgres: ScenarioReport,
+  behind: ScenarioReport | undefined,
   several: ScenarioReport | undefined,
   steps: ScenarioReport[],
   ceiling: string,
   ms: number,
 ): BenchResult {
   const rows = [...rowsFor('PostgreSQL, 1 process', postgres, level)];
+  if (behind) rows.push(...rowsFor('PostgreSQL, 1 process behind HAProxy', behind, level));
   if (several)
     rows.push(...rowsFor(`PostgreSQL, ${several.collectors} processes + NATS + HAProxy`, several, level));
   for (const r of steps)
@@ -233,15 +248,31 @@ function result(
         ratio: r.restart.settleMs / Math.max(1, postgres.restart.settleMs),
       },
       {
+        metric: `ceiling: ${r.agents.toLocaleString('en-GB')} agents, morning storm: all connected`,
+        value: s(r.storm.allConnectedMs),
+        unit: 's',
+        baseline: s(postgres.storm.allConnectedMs),
+        baselineLabel: `same process at ${o.agents.toLocaleString('en-GB')} agents, same ${s(r.storm.windowMs)} s window`,
+        ratio: r.storm.allConnectedMs / Math.max(1, postgres.storm.allConnectedMs),
+      },
+      {
+        metric: `ceiling: ${r.agents.toLocaleString('en-GB')} agents, collector stop + start for the restart`,
+        value: s(r.restart.downMs),
+        unit: 's',
+        baseline: s(postgres.restart.downMs),
+        baselineLabel: `same process at ${o.agents.toLocaleString('en-GB')} agents`,
+        ratio: r.restart.downMs / Math.max(1, postgres.restart.downMs),
+      },
+      {
         metric: `ceiling: ${r.agents.toLocaleString('en-GB')} agents, collector CPU / RSS`,
         value: r.steady.collectorCpuPercent,
         unit: `% of one core / ${Math.round(r.steady.collectorRssMiB)} MiB`,
       },
     );
-  const all = [level, postgres, ...(several ? [several] : []), ...steps];
+  const all = [level, postgres, ...(behind ? [behind] : []), ...(several ? [several] : []), ...steps];
   const problems = all.flatMap((r) => r.problems.map((p) => `${r.setup}, ${r.agents} agents: ${p}`));
   const perDevice = eventsPerSecond({ ...SCHOOL_DAY, speed: o.speed }, 60);
-  const replay = `pnpm bench scale --agents ${o.agents} --collectors ${o.collectors} --seed ${o.seed} --steady ${o.steady} --storm ${o.storm} --max-agents ${o['max-agents']} --speed ${o.speed}`;
+  const replay = `pnpm bench scale --agents ${o.agents} --collectors ${o.collectors} --seed ${o.seed} --steady ${o.steady} --storm ${o.storm} --max-agents ${o['max-agents']} --speed ${o.speed} --haproxy ${o.haproxy}`;
   return {
     title: 'Scale: simulated agents against the collector (issue 20 item 5)',
     rows,

@@ -32,4 +32,26 @@ describe('scale simulator, smoke size', () => {
     expect(r.verified?.streams).toBe(50);
     expect(r.verified?.events).toBeGreaterThan(50 * 3);
   });
+
+  it('20 agents through an HAProxy front (the path K collectors take): WebSocket and the SSE feed pass', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await runScenario({
+      seed: 21,
+      agents: 20,
+      collectors: 1,
+      store: 'level',
+      front: 'haproxy',
+      stormWindowMs: 1_000,
+      steadyMs: 3_000,
+      profile: { ...SCHOOL_DAY, speed: 200 },
+      verify: true,
+    });
+    console.log(`sim smoke haproxy: ${JSON.stringify({ ...r, problems: r.problems.slice(0, 5) })}`);
+    expect(r.setup).toContain('haproxy');
+    expect(r.problems).toEqual([]);
+    expect(r.steady.connectionsHeld).toBe(20);
+    expect(r.steady.liveSamples).toBeGreaterThan(5);
+    expect(r.verified?.streams).toBe(20);
+  });
 });

@@ -8,7 +8,7 @@
 // writers (issue 20 items 2–4, built on other branches this stop). A collector that refuses the
 // setup (an unknown `bus` setting, or the one-writer lock CUST_ERR_STORE_LOCKED) stops the run
 // with a message saying so (BusRequiredError), not a bare start-up failure.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import type { PgCluster } from '../support/postgres.ts';
 import { hasCommand } from '../support/tools.ts';
-import { waitFor } from '../support/wait-for.ts';
 
 export type StoreKind = 'level' | 'postgres';
 
@@ -31,6 +30,8 @@ export interface ClusterOptions {
    * key file and the credentials that database was used with.
    */
   reuse?: ReusableStore;
+  /** `haproxy`: agents and consoles go through an HAProxy front (always with K > 1). Default: direct for K = 1. */
+  front?: 'direct' | 'haproxy';
   /** Extra collector environment (limits raised for the simulation). */
   env?: Record<string, string>;
   log?: (line: string) => void;
@@ -86,21 +87,34 @@ function helper(cmd: string, args: string[]): { child: ChildProcess; output: () 
   return { child, output: () => out };
 }
 
-async function listening(port: number, what: string, output: () => string): Promise<void> {
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const s = createConnection(port, '127.0.0.1');
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      }),
-    `${what} listening on ${port} (${output().slice(-500)})`,
-    20_000,
-    100,
-  );
+async function listening(port: number, what: string, h: ReturnType<typeof helper>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (h.child.exitCode !== null || h.child.signalCode !== null)
+      throw new Error(
+        `${what} exited (${h.child.exitCode ?? h.child.signalCode}): ${h.output().slice(-800)}`,
+      );
+    const up = await new Promise<boolean>((resolve) => {
+      const s = createConnection(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`${what} not listening on ${port}: ${h.output().slice(-800)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Connections HAProxy may hold: it needs two descriptors per proxied connection and refuses to
+ * start when its maxconn needs more than the process may open (ulimit -n).
+ */
+function haproxyMaxconn(): number {
+  const limit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  return Number.isFinite(limit) ? Math.max(1_000, Math.min(100_000, Math.floor((limit - 200) / 2))) : 10_000;
 }
 
 /** nats.conf for one JetStream server on loopback. */
@@ -195,7 +209,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       writeFileSync(join(root, 'nats.conf'), natsConfig(natsPort, join(root, 'jetstream')));
       const nats = helper('nats-server', ['-js', '-c', join(root, 'nats.conf')]);
       helpers.push(nats.child);
-      await listening(natsPort, 'nats-server', nats.output);
+      await listening(natsPort, 'nats-server', nats);
       log(`cluster: nats-server -js on ${natsPort}`);
       // The bus is set in a config file: a collector without it refuses the unknown setting.
       const configFile = join(root, 'collector.json');
@@ -205,8 +219,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         { mode: 0o600 },
       );
       args.push('--config', configFile);
-      env['CUSTODIAN_TRUSTED_PROXIES'] = '127.0.0.1';
     }
+    if (o.collectors > 1 || o.front === 'haproxy') env['CUSTODIAN_TRUSTED_PROXIES'] = '127.0.0.1';
     for (let i = 0; i < o.collectors; i++) {
       try {
         // One after the other: the first writes the at-rest key file and runs the migrations.
@@ -222,19 +236,21 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         throw err;
       }
     }
-    if (o.collectors > 1) {
+    if (o.collectors > 1 || o.front === 'haproxy') {
+      if (!hasCommand('haproxy'))
+        throw new Error('haproxy is not installed (Debian package haproxy; scripts/system-deps.sh)');
       const frontPort = await freePort();
       writeFileSync(
         join(root, 'haproxy.cfg'),
         haproxyConfig(
           frontPort,
           collectors.map((c) => c.port),
-          50_000,
+          haproxyMaxconn(),
         ),
       );
       const ha = helper('haproxy', ['-db', '-f', join(root, 'haproxy.cfg')]);
       helpers.push(ha.child);
-      await listening(frontPort, 'haproxy', ha.output);
+      await listening(frontPort, 'haproxy', ha);
       front = { url: `http://127.0.0.1:${frontPort}` };
       log(`cluster: haproxy on ${frontPort} over ${collectors.length} collectors`);
     }
@@ -264,7 +280,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     stop: stopAll,
     describe: () =>
       o.collectors === 1
-        ? `1 collector process, store ${o.store}`
+        ? `1 collector process, store ${o.store}${front ? ', behind haproxy' : ''}`
         : `${o.collectors} collector processes, store postgres, bus nats (nats-server -js), behind haproxy (leastconn)`,
   };
 }

@@ -33,6 +33,8 @@ export interface ScenarioOptions {
   collectors: number;
   store: StoreKind;
   pg?: PgCluster;
+  /** Agents and the console through an HAProxy front even with one collector (K > 1: always). */
+  front?: 'direct' | 'haproxy';
   /** Simulator processes (default: one per 4,000 agents). */
   workers?: number;
   stormWindowMs: number;
@@ -93,7 +95,7 @@ export interface ScenarioReport {
     pgWalBytesPerEvent?: number;
     blobsStored: number;
   };
-  restart: { settleMs: number; reconnectP50: number; reconnectP99: number; retries: number };
+  restart: { downMs: number; settleMs: number; reconnectP50: number; reconnectP99: number; retries: number };
   verified?: { streams: number; events: number };
   problems: string[];
   durationMs: number;
@@ -164,6 +166,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     store: o.store,
     ...(o.pg ? { pg: o.pg } : {}),
     ...(o.reuse ? { reuse: o.reuse } : {}),
+    ...(o.front ? { front: o.front } : {}),
     env: {
       // The simulation holds more sockets than a school's default cap of 5,000, and a storm has
       // more than 200 unauthenticated at once: both caps are raised to find the process's limits.
@@ -334,6 +337,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     const afterRestart = await fleet.stats(true);
     const reconnectSorted = [...afterRestart.connectLatencies].sort((a, b) => a - b);
     const restart = {
+      downMs,
       settleMs,
       reconnectP50: percentile(reconnectSorted, 50),
       reconnectP99: percentile(reconnectSorted, 99),

@@ -152,7 +152,7 @@ export class SimAgent {
     this.bootAt = Date.now();
     for (const e of bootEvents(this.seq + 1, this.o.hostname)) this.emit(e);
     this.activityOn = !this.o.quietActivity;
-    this.scheduleHeartbeat();
+    this.scheduleHeartbeat(true);
     this.scheduleActivity();
     this.connect();
   }
@@ -192,8 +192,13 @@ export class SimAgent {
     this.timers.add(t);
   }
 
-  private scheduleHeartbeat(): void {
-    this.later(heartbeatEveryMs(this.o.profile, this.heartbeatMs, this.o.random), () => {
+  /**
+   * The first heartbeat comes at a random point of the period: a fleet's laptops boot over ten
+   * minutes, so their heartbeats are spread over the period, not bunched after a compressed storm.
+   */
+  private scheduleHeartbeat(first = false): void {
+    const every = heartbeatEveryMs(this.o.profile, this.heartbeatMs, this.o.random);
+    this.later(first ? Math.floor(this.o.random() * every) : every, () => {
       if (this.stopped) return;
       this.emitNow((seq) =>
         heartbeatEvent(seq, Math.round((Date.now() - this.bootAt) / 1000), this.outbox.length),
