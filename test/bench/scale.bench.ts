@@ -25,6 +25,7 @@ import type { BenchResult, BenchRow } from './types.ts';
 const CEILING_P99_FACTOR = 3;
 const CEILING_SETTLE_FACTOR = 2;
 const SETTLE_SLACK_MS = 10_000;
+const STORM_TAIL_SLACK_MS = 5_000;
 
 const DEFAULTS = {
   agents: 1_000,
@@ -133,6 +134,17 @@ export async function run(): Promise<BenchResult> {
       )
         why.push(
           `restart settle ${s(r.restart.settleMs).toFixed(1)} s > ${CEILING_SETTLE_FACTOR}× the ${s(postgres.restart.settleMs).toFixed(1)} s at ${o.agents}`,
+        );
+      // The storm is paced by its window: only the tail past it counts.
+      if (
+        r.storm.allConnectedMs - r.storm.windowMs >
+        Math.max(
+          STORM_TAIL_SLACK_MS,
+          CEILING_SETTLE_FACTOR * (postgres.storm.allConnectedMs - postgres.storm.windowMs),
+        )
+      )
+        why.push(
+          `the storm took ${s(r.storm.allConnectedMs).toFixed(1)} s to connect everyone, ${s(r.storm.allConnectedMs - r.storm.windowMs).toFixed(1)} s past its ${s(r.storm.windowMs)} s window (${s(postgres.storm.allConnectedMs - postgres.storm.windowMs).toFixed(1)} s at ${o.agents})`,
         );
       if (r.problems.length > 0) why.push(`${r.problems.length} problems (${r.problems[0]})`);
       if (why.length > 0) {
@@ -278,7 +290,7 @@ function result(
     rows,
     notes: [
       `Seed ${o.seed}; N = ${o.agents.toLocaleString('en-GB')} agents; steady phase ${o.steady} s; morning storm window ${o.storm} s (08:40–08:50 compressed ${Math.round(600 / o.storm)}×); whole bench ${Math.round(ms / 1000)} s on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), shared with the simulator, PostgreSQL and other engineers' work. Replay: \`${replay}\`.`,
-      `Per-process ceiling (PostgreSQL, 1 process, N doubled from ${(o.agents * 2).toLocaleString('en-GB')}; degraded = ack p99 > ${CEILING_P99_FACTOR}× or restart settle > ${CEILING_SETTLE_FACTOR}× and > ${SETTLE_SLACK_MS / 1000} s more than the figure at N, or a problem; each step adds devices to the same database): ${ceiling}.`,
+      `Per-process ceiling (PostgreSQL, 1 process, N doubled from ${(o.agents * 2).toLocaleString('en-GB')}; degraded = ack p99 > ${CEILING_P99_FACTOR}× or restart settle > ${CEILING_SETTLE_FACTOR}× and > ${SETTLE_SLACK_MS / 1000} s more than the figure at N, or the storm's tail past its window > ${CEILING_SETTLE_FACTOR}× the tail at N and > ${STORM_TAIL_SLACK_MS / 1000} s, or a problem; each step adds devices to the same database): ${ceiling}.`,
       `Event mix per agent at speed ${o.speed} (test/sim/profile.ts): a window change every 30 s on average (exponential), a heartbeat every 60 s (the Welcome's interval, ±10 % jitter) with the outbox depth, 3 flags a school day each with a 24 KiB screenshot blob, 2 USB sticks a day (attached, removed minutes later), AgentStarted + Inventory at boot: ${perDevice.toFixed(4)} events/s per device (${Math.round(perDevice * 6.67 * 3600).toLocaleString('en-GB')} in a 6 h 40 min school day).`,
       'Agents: protocol-level clients (test/sim/sim-agent.ts) speaking custodian.v1 over ws as agent/src/link/link.ts does: Hello, resend after the Welcome, at most 2,000 events unacked, blobs until STORED, PolicyApplied answered; reconnects with the agent’s own backoffDelay (1 s doubling to 60 s, equal jitter). Simulator processes: ' +
         all.map((r) => `${r.agents}: ${r.workers}`).join(', ') +

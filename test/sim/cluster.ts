@@ -145,6 +145,8 @@ export function haproxyConfig(frontPort: number, backends: readonly number[], ma
     'defaults',
     '  mode http',
     '  option forwardfor',
+    // Live updates (SSE) and small acks are interactive: send each at once rather than coalesce.
+    '  option http-no-delay',
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',
