@@ -222,6 +222,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     // 2. The storm.
     await fleet.boot(o.stormWindowMs);
     t0 = Date.now();
+    const stormCpu0 = sample();
     const f = fleet;
     const allConnectedMs = await until(
       'every agent connected after the storm',
@@ -231,6 +232,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         return s.connected === o.agents;
       },
     );
+    const stormCpu = sample().reduce(
+      (n, x, i) => n + cpuPercent(stormCpu0[i] as ProcSample, x, allConnectedMs),
+      0,
+    );
     const afterStorm = await fleet.stats(true);
     const connectSorted = [...afterStorm.connectLatencies].sort((a, b) => a - b);
     const storm = {
@@ -239,6 +244,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       connectP50: percentile(connectSorted, 50),
       connectP99: percentile(connectSorted, 99),
       retries: afterStorm.failedAttempts,
+      collectorCpuPercent: stormCpu,
     };
     log(`scenario: storm settled, all ${o.agents} connected ${allConnectedMs} ms after the window opened`);
 
