@@ -104,7 +104,7 @@ export async function run(): Promise<BenchResult> {
     const steps: ScenarioReport[] = [];
     const reuse = postgres.reusable;
     if (reuse) keys.add(reuse.keyFile);
-    for (const r of [level, several]) if (r?.reusable) keys.add(r.reusable.keyFile);
+    for (const r of [level, behind, several]) if (r?.reusable) keys.add(r.reusable.keyFile);
     let ceiling = `not reached up to ${o['max-agents'].toLocaleString('en-GB')} agents (--max-agents)`;
     for (let n = o.agents * 2; n <= o['max-agents']; n *= 2) {
       let r: ScenarioReport;
@@ -184,6 +184,18 @@ function rowsFor(label: string, r: ScenarioReport, b: ScenarioReport): BenchRow[
       `morning storm: window opened → all connected (window ${s(r.storm.windowMs)} s)`,
       s(r.storm.allConnectedMs),
       s(b.storm.allConnectedMs),
+      's',
+    ),
+    row(
+      'collector CPU during the storm (window opened → all connected)',
+      r.storm.collectorCpuPercent,
+      b.storm.collectorCpuPercent,
+      '% of one core',
+    ),
+    row(
+      'restart: collector stop + start (SIGTERM, graceful, then listening)',
+      s(r.restart.downMs),
+      s(b.restart.downMs),
       's',
     ),
     row(
@@ -274,6 +286,14 @@ function result(
         baseline: s(postgres.restart.downMs),
         baselineLabel: `same process at ${o.agents.toLocaleString('en-GB')} agents`,
         ratio: r.restart.downMs / Math.max(1, postgres.restart.downMs),
+      },
+      {
+        metric: `ceiling: ${r.agents.toLocaleString('en-GB')} agents, collector CPU during the storm`,
+        value: r.storm.collectorCpuPercent,
+        unit: '% of one core',
+        baseline: postgres.storm.collectorCpuPercent,
+        baselineLabel: `same process at ${o.agents.toLocaleString('en-GB')} agents`,
+        ratio: r.storm.collectorCpuPercent / Math.max(0.1, postgres.storm.collectorCpuPercent),
       },
       {
         metric: `ceiling: ${r.agents.toLocaleString('en-GB')} agents, collector CPU / RSS`,
