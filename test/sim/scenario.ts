@@ -73,6 +73,8 @@ export interface ScenarioReport {
     connectP50: number;
     connectP99: number;
     retries: number;
+    /** Collector CPU (all processes) from the window opening to everyone connected. */
+    collectorCpuPercent: number;
   };
   steady: {
     seconds: number;
