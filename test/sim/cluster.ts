@@ -154,6 +154,9 @@ export function haproxyConfig(frontPort: number, backends: readonly number[], ma
     // the collector's ping interval (30 s) and the SSE keep-alive.
     '  timeout tunnel 1h',
     '  timeout http-request 10s',
+    // A collector busy with a reconnect storm answers its health check slowly: give it time
+    // rather than take it out of the pool (which would turn away every agent with a 503).
+    '  timeout check 5s',
     'frontend custodian',
     `  bind 127.0.0.1:${frontPort}`,
     `  maxconn ${maxconn}`,
@@ -163,7 +166,7 @@ export function haproxyConfig(frontPort: number, backends: readonly number[], ma
     '  option httpchk GET /api/v1/health',
     '  http-check expect status 200',
     ...backends.map(
-      (p, i) => `  server c${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 1 maxconn ${maxconn}`,
+      (p, i) => `  server c${i + 1} 127.0.0.1:${p} check inter 1s fall 3 rise 1 maxconn ${maxconn}`,
     ),
     '',
   ].join('\n');

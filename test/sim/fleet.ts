@@ -106,11 +106,22 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   };
 }
 
+/** One line on where a fleet stands (for a wait that timed out). */
+export function fleetSummary(s: FleetStats): string {
+  return (
+    `${s.connected} of ${s.agents} connected, ${s.settled} settled, ${s.waitingEvents} events and ` +
+    `${s.waitingBlobs} screenshots waiting, ${s.failedAttempts} failed attempts, close codes ` +
+    `${JSON.stringify(s.closeCodes)}${s.problems.length ? `, problems: ${s.problems.slice(0, 3).join(' | ')}` : ''}`
+  );
+}
+
 function sumStats(parts: WorkerStats[]): FleetStats {
   const out: FleetStats = {
     agents: 0,
     connected: 0,
     settled: 0,
+    waitingEvents: 0,
+    waitingBlobs: 0,
     welcomes: 0,
     attempts: 0,
     failedAttempts: 0,
@@ -130,6 +141,8 @@ function sumStats(parts: WorkerStats[]): FleetStats {
       'agents',
       'connected',
       'settled',
+      'waitingEvents',
+      'waitingBlobs',
       'welcomes',
       'attempts',
       'failedAttempts',

@@ -23,7 +23,7 @@ import type { PgCluster } from '../support/postgres.ts';
 import { cpuPercent, type ProcSample, procSample } from '../support/proc-stat.ts';
 import { rng } from '../support/rng.ts';
 import { type Cluster, type ReusableStore, type StoreKind, startCluster } from './cluster.ts';
-import { type Fleet, startFleet } from './fleet.ts';
+import { type Fleet, fleetSummary, startFleet } from './fleet.ts';
 import { heartbeatEvent, SCHOOL_DAY, type SchoolDayProfile } from './profile.ts';
 import { newCounters, SimAgent } from './sim-agent.ts';
 
@@ -115,11 +115,16 @@ function keepKey(from: string, reused: string | undefined): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+async function until(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  where: () => Promise<string> = async () => '',
+): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     if (await check()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms. ${await where()}`);
     await sleep(200);
   }
 }
@@ -233,6 +238,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         const s = await f.stats();
         return s.connected === o.agents;
       },
+      async () => fleetSummary(await f.stats()),
     );
     const stormCpu = sample().reduce(
       (n, x, i) => n + cpuPercent(stormCpu0[i] as ProcSample, x, allConnectedMs),
@@ -341,6 +347,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         const s = await f.stats();
         return s.settled === o.agents;
       },
+      async () => fleetSummary(await f.stats()),
     );
     const afterRestart = await fleet.stats(true);
     const reconnectSorted = [...afterRestart.connectLatencies].sort((a, b) => a - b);
@@ -357,10 +364,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     let verified: ScenarioReport['verified'];
     if (o.verify) {
       await fleet.quiesce();
-      await until('every event acked after the activity stopped', settleTimeout, async () => {
-        const s = await f.stats();
-        return s.settled === o.agents;
-      });
+      await until(
+        'every event acked after the activity stopped',
+        settleTimeout,
+        async () => (await f.stats()).settled === o.agents,
+        async () => fleetSummary(await f.stats()),
+      );
       const streams = await fleet.streams();
       const where =
         o.pg && cluster.database

@@ -143,6 +143,11 @@ export class SimAgent {
     return this.ready && this.outbox.length === 0 && this.blobs.size === 0;
   }
 
+  /** Events not yet acked, screenshots not yet STORED. */
+  get waiting(): { events: number; blobs: number } {
+    return { events: this.outbox.length, blobs: this.blobs.size };
+  }
+
   get isConnected(): boolean {
     return this.ready;
   }

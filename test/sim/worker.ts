@@ -30,6 +30,9 @@ export interface WorkerStats {
   agents: number;
   connected: number;
   settled: number;
+  /** Events and screenshots waiting for an ack, over every agent. */
+  waitingEvents: number;
+  waitingBlobs: number;
   welcomes: number;
   attempts: number;
   failedAttempts: number;
@@ -66,6 +69,8 @@ function stats(reset: boolean): WorkerStats {
     agents: agents.length,
     connected: counters.connected,
     settled: agents.filter((a) => a.settled).length,
+    waitingEvents: agents.reduce((n, a) => n + a.waiting.events, 0),
+    waitingBlobs: agents.reduce((n, a) => n + a.waiting.blobs, 0),
     welcomes: counters.welcomes,
     attempts: counters.attempts,
     failedAttempts: counters.failedAttempts,
