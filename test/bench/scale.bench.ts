@@ -74,17 +74,22 @@ export async function run(): Promise<BenchResult> {
     const level = await runScenario({ ...base, agents: o.agents, collectors: 1, store: 'level' });
     const postgres = await runScenario({ ...base, agents: o.agents, collectors: 1, store: 'postgres', pg });
     // The same single process behind the HAProxy front K processes use: what the balancer costs.
-    const behind =
-      o.haproxy > 0
-        ? await runScenario({
-            ...base,
-            agents: o.agents,
-            collectors: 1,
-            store: 'postgres',
-            pg,
-            front: 'haproxy',
-          })
-        : undefined;
+    let behind: ScenarioReport | undefined;
+    /** A run that failed outright (not a degraded figure): said in the notes and as a problem. */
+    const failed: string[] = [];
+    if (o.haproxy > 0)
+      try {
+        behind = await runScenario({
+          ...base,
+          agents: o.agents,
+          collectors: 1,
+          store: 'postgres',
+          pg,
+          front: 'haproxy',
+        });
+      } catch (err) {
+        failed.push(`PostgreSQL, 1 process behind HAProxy, ${o.agents} agents: ${(err as Error).message}`);
+      }
     let several: ScenarioReport | undefined;
     if (o.collectors > 1) {
       try {
@@ -152,7 +157,7 @@ export async function run(): Promise<BenchResult> {
         break;
       }
     }
-    return result(o, level, postgres, behind, several, steps, ceiling, Date.now() - started);
+    return result(o, level, postgres, behind, several, steps, ceiling, failed, Date.now() - started);
   } finally {
     await pg.stop();
     for (const k of keys) rmSync(dirname(k), { recursive: true, force: true });
@@ -247,6 +252,7 @@ function result(
   several: ScenarioReport | undefined,
   steps: ScenarioReport[],
   ceiling: string,
+  failed: string[],
   ms: number,
 ): BenchResult {
   const rows = [...rowsFor('PostgreSQL, 1 process', postgres, level)];
@@ -302,7 +308,10 @@ function result(
       },
     );
   const all = [level, postgres, ...(behind ? [behind] : []), ...(several ? [several] : []), ...steps];
-  const problems = all.flatMap((r) => r.problems.map((p) => `${r.setup}, ${r.agents} agents: ${p}`));
+  const problems = [
+    ...failed.map((f) => `run failed: ${f}`),
+    ...all.flatMap((r) => r.problems.map((p) => `${r.setup}, ${r.agents} agents: ${p}`)),
+  ];
   const perDevice = eventsPerSecond({ ...SCHOOL_DAY, speed: o.speed }, 60);
   const replay = `pnpm bench scale --agents ${o.agents} --collectors ${o.collectors} --seed ${o.seed} --steady ${o.steady} --storm ${o.storm} --max-agents ${o['max-agents']} --speed ${o.speed} --haproxy ${o.haproxy}`;
   return {
