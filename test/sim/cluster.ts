@@ -10,7 +10,7 @@
 // with a message saying so (BusRequiredError), not a bare start-up failure.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,8 @@ export interface Cluster {
   /** Restarts every collector (SIGTERM, wait, start again on the same data), all at once. */
   restartAll(): Promise<void>;
   stop(): Promise<void>;
+  /** Whether each collector runs and its last log lines; the last output of nats-server and haproxy. */
+  helperOutput(): string;
   /** How the collectors were started, for the bench notes. */
   describe(): string;
 }
@@ -142,8 +144,13 @@ export function haproxyConfig(frontPort: number, backends: readonly number[], ma
   return [
     'global',
     `  maxconn ${maxconn}`,
+    // Server state changes and refused requests, to stderr (kept for a failure's message).
+    '  log stderr format raw local0 notice',
     'defaults',
     '  mode http',
+    '  log global',
+    '  option httplog',
+    '  option dontlog-normal',
     '  option forwardfor',
     // Live updates (SSE) and small acks are interactive: send each at once rather than coalesce.
     '  option http-no-delay',
@@ -186,6 +193,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const keyFile = o.reuse?.keyFile ?? join(root, 'screenshot.key');
   const database = o.reuse?.database ?? (o.pg ? await o.pg.createDatabase() : undefined);
   const helpers: ChildProcess[] = [];
+  const outputs: (() => string)[] = [];
   const collectors: CollectorProcess[] = [];
   const env: Record<string, string> = {
     CUSTODIAN_LOG_LEVEL: 'warn',
@@ -214,6 +222,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       writeFileSync(join(root, 'nats.conf'), natsConfig(natsPort, join(root, 'jetstream')));
       const nats = helper('nats-server', ['-js', '-c', join(root, 'nats.conf')]);
       helpers.push(nats.child);
+      outputs.push(nats.output);
       await listening(natsPort, 'nats-server', nats);
       log(`cluster: nats-server -js on ${natsPort}`);
       // The bus is set in a config file: a collector without it refuses the unknown setting.
@@ -255,6 +264,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       );
       const ha = helper('haproxy', ['-db', '-f', join(root, 'haproxy.cfg')]);
       helpers.push(ha.child);
+      outputs.push(ha.output);
       await listening(frontPort, 'haproxy', ha);
       front = { url: `http://127.0.0.1:${frontPort}` };
       log(`cluster: haproxy on ${frontPort} over ${collectors.length} collectors`);
@@ -283,6 +293,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await Promise.all(collectors.map((c) => c.restart()));
     },
     stop: stopAll,
+    helperOutput: () =>
+      [
+        ...collectors.map(
+          (c, i) =>
+            `collector ${i + 1} (pid ${c.pid}, ${existsSync(`/proc/${c.pid}`) ? 'running' : 'gone'}): ${c.logs().slice(-3).join(' / ').slice(-600)}`,
+        ),
+        ...outputs.map((out) => out().slice(-1500)),
+      ].join('\n'),
     describe: () =>
       o.collectors === 1
         ? `1 collector process, store ${o.store}${front ? ', behind haproxy' : ''}`

@@ -238,7 +238,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         const s = await f.stats();
         return s.connected === o.agents;
       },
-      async () => fleetSummary(await f.stats()),
+      async () => `${fleetSummary(await f.stats())}\n${cluster.helperOutput()}`,
     );
     const stormCpu = sample().reduce(
       (n, x, i) => n + cpuPercent(stormCpu0[i] as ProcSample, x, allConnectedMs),
@@ -347,7 +347,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         const s = await f.stats();
         return s.settled === o.agents;
       },
-      async () => fleetSummary(await f.stats()),
+      async () => `${fleetSummary(await f.stats())}\n${cluster.helperOutput()}`,
     );
     const afterRestart = await fleet.stats(true);
     const reconnectSorted = [...afterRestart.connectLatencies].sort((a, b) => a - b);
@@ -368,7 +368,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         'every event acked after the activity stopped',
         settleTimeout,
         async () => (await f.stats()).settled === o.agents,
-        async () => fleetSummary(await f.stats()),
+        async () => `${fleetSummary(await f.stats())}\n${cluster.helperOutput()}`,
       );
       const streams = await fleet.streams();
       const where =
