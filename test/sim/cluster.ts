@@ -297,7 +297,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       [
         ...collectors.map(
           (c, i) =>
-            `collector ${i + 1} (pid ${c.pid}, ${existsSync(`/proc/${c.pid}`) ? 'running' : 'gone'}): ${c.logs().slice(-3).join(' / ').slice(-600)}`,
+            `collector ${i + 1} (pid ${c.pid}, ${existsSync(`/proc/${c.pid}`) ? 'running' : 'gone'}): ${c.logs().slice(-40).join(' / ').slice(-4000)}`,
         ),
         ...outputs.map((out) => out().slice(-1500)),
       ].join('\n'),
