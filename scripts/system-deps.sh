@@ -7,8 +7,8 @@
 # (dpkg-deb, systemd-analyze, osslsigncode, wixl/msitools, mingw-w64, Wine for the MSI test),
 # and PostgreSQL (server + client tools: the store suite, kill -9 and backup/restore tests start
 # a throwaway cluster with initdb/pg_ctl from /usr/lib/postgresql/*/bin, test/support/postgres.ts),
-# nats-server and haproxy (the multi-process tests run several collectors over one PostgreSQL,
-# connected by NATS JetStream, behind HAProxy: test/e2e/multi-process.test.ts),
+# nats-server and haproxy (several collectors over one PostgreSQL, connected by NATS JetStream,
+# behind HAProxy: test/e2e/multi-process.test.ts and the scale simulator, test/sim/cluster.ts),
 # and unzip (the subject access test opens the archive with a tool other than the one that wrote it).
 # test/support/tools.ts maps
 # every tool a suite drives to its package here; test/e2e/environment.test.ts checks both agree.

@@ -24,6 +24,7 @@ import { statusOp, streamOp, timelineOps } from '../../collector/src/store/recor
 import type { KvOp } from '../../collector/src/store/types.ts';
 import { AgentClient } from '../../collector/test/helpers/agent-client.ts';
 import { startCollector } from '../support/collector-process.ts';
+import { enrolMany } from '../support/enrol-many.ts';
 import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
 
@@ -88,26 +89,6 @@ async function rawLevel(batches: number, sync: boolean): Promise<number> {
   await db.close();
   rmSync(dir, { recursive: true, force: true });
   return (batches * EVENTS_PER_BATCH) / seconds;
-}
-
-export async function enrolMany(url: string, secret: string, n: number) {
-  const out: { deviceId: string; deviceKey: string }[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(`${url}/api/v1/enrol`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        secret,
-        machineId: `bench-${i}-${randomUUID()}`,
-        hostname: `bench-${i}`,
-        os: 'linux',
-        serial: `B${i}`,
-      }),
-    });
-    if (res.status !== 200) throw new Error(`enrol failed: ${res.status}`);
-    out.push((await res.json()) as { deviceId: string; deviceKey: string });
-  }
-  return out;
 }
 
 /** Streams `batches` pre-encoded batches over one session with `window` batches in flight; resolves when all are acked. */

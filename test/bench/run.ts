@@ -14,7 +14,10 @@ import { sectionProblem } from './section.ts';
 import type { BenchResult } from './types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const only = process.argv.slice(2);
+// `--name value` pairs are options of the benches that take them (`pnpm bench scale --agents 2000
+// --collectors 3`, read by that bench from process.argv); the other arguments name benches.
+const args = process.argv.slice(2);
+const only = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 // CUSTODIAN_BENCH_DIR: run the *.bench.ts of another directory (tests of this runner); the
 // figures are then printed only, never written to BENCHMARKS.md.
 const benchDir = process.env['CUSTODIAN_BENCH_DIR'] ?? here;
@@ -113,7 +116,7 @@ if (only.length === 0 && benchDir === here) {
   for (const r of results) {
     r.notes = [
       ...(r.notes ?? []),
-      `Section re-run alone (\`pnpm bench ${only.join(' ')}\`) at ${new Date().toISOString()}.`,
+      `Section re-run alone (\`pnpm bench ${args.join(' ')}\`) at ${new Date().toISOString()}.`,
     ];
     const heading = `## ${r.title}\n`;
     const at = text.indexOf(heading);

@@ -20,8 +20,9 @@ import { openPostgresEngine } from '../../collector/src/store/postgres-engine.ts
 import { encodeTimelineRecord } from '../../collector/src/store/records.ts';
 import type { KvEngine, KvOp } from '../../collector/src/store/types.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { enrolMany } from '../support/enrol-many.ts';
 import { type PgCluster, startPostgres } from '../support/postgres.ts';
-import { EVENTS_PER_BATCH, enrolMany, stream } from './collector.bench.ts';
+import { EVENTS_PER_BATCH, stream } from './collector.bench.ts';
 import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
 

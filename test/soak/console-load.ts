@@ -6,11 +6,13 @@
 // list (IT) and of the alert queue (DSL), and the SSE delivery lag (probe event sent → seen on a
 // feed). The agents, the feeds and the measuring client all run in this one process, which
 // shares the machine's cores with the collector: its own work is part of the lag measured.
-import { readFileSync } from 'node:fs';
 import type { IEvent } from '@custodian/protocol';
 import { AgentClient, flagged, heartbeat } from '../../collector/test/helpers/agent-client.ts';
 import { createStaff } from '../e2e/console-helpers.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
+import { enrolMany } from '../support/enrol-many.ts';
+import { type LiveFeed, openLiveFeed } from '../support/live-feed.ts';
+import { cpuPercent, procSample } from '../support/proc-stat.ts';
 import { rng } from '../support/rng.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
@@ -54,17 +56,6 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN;
 };
 
-function stat(pid: number): { rss: number; ticks: number } {
-  try {
-    const rss =
-      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return { rss, ticks: Number(f[11] ?? 0) + Number(f[12] ?? 0) };
-  } catch {
-    return { rss: 0, ticks: 0 };
-  }
-}
-
 async function signIn(c: CollectorProcess, who: { username: string; password: string }): Promise<string> {
   const res = await fetch(`${c.url}/api/v1/auth/login`, {
     method: 'POST',
@@ -73,50 +64,6 @@ async function signIn(c: CollectorProcess, who: { username: string; password: st
   });
   if (!res.ok) throw new Error(`login: HTTP ${res.status}: ${await res.text()}`);
   return (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-}
-
-/** One live feed: calls onEvent for every `event` item; resolves `ready` at the snapshot. */
-function openFeed(
-  c: CollectorProcess,
-  cookie: string,
-  onEvent: (e: { deviceId: string; seq: number }) => void,
-) {
-  const abort = new AbortController();
-  let ended = false;
-  const ready = (async () => {
-    const res = await fetch(`${c.url}/api/v1/live`, { headers: { cookie }, signal: abort.signal });
-    if (!res.ok || !res.body) throw new Error(`live: HTTP ${res.status}: ${await res.text()}`);
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    let snapshot: () => void = () => undefined;
-    const gotSnapshot = new Promise<void>((r) => {
-      snapshot = r;
-    });
-    void (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += value;
-          for (let at = buf.indexOf('\n\n'); at >= 0; at = buf.indexOf('\n\n')) {
-            const block = buf.slice(0, at);
-            buf = buf.slice(at + 2);
-            const kind = /^event: (.*)$/m.exec(block)?.[1];
-            if (kind === 'snapshot') snapshot();
-            if (kind !== 'event') continue;
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (data) onEvent(JSON.parse(data) as { deviceId: string; seq: number });
-          }
-        }
-      } catch {
-        // aborted
-      } finally {
-        ended = true;
-      }
-    })();
-    await gotSnapshot;
-  })();
-  return { ready, close: () => abort.abort(), ended: () => ended };
 }
 
 export async function consoleLoadCampaign(o: ConsoleLoadOptions): Promise<ConsoleLoadReport> {
@@ -136,30 +83,18 @@ export async function consoleLoadCampaign(o: ConsoleLoadOptions): Promise<Consol
     problems: [],
   };
   const clients: AgentClient[] = [];
-  const feeds: ReturnType<typeof openFeed>[] = [];
+  const feeds: LiveFeed[] = [];
   const timers: NodeJS.Timeout[] = [];
   try {
-    const enrol = async (i: number) => {
-      const res = await fetch(`${collector.url}/api/v1/enrol`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          secret: collector.enrolSecret,
-          machineId: `load-${o.seed}-${i}`,
-          hostname: `load-${i}`,
-          os: 'linux',
-          serial: `LD${i}`,
-        }),
-      });
-      if (!res.ok) throw new Error(`enrol: HTTP ${res.status}`);
-      return (await res.json()) as { deviceId: string; deviceKey: string };
-    };
-    const devices: { deviceId: string; deviceKey: string }[] = [];
-    for (let i = 0; i < o.agents; i += 50)
-      devices.push(
-        ...(await Promise.all(Array.from({ length: Math.min(50, o.agents - i) }, (_, j) => enrol(i + j)))),
-      );
-    const probeDevice = await enrol(-1);
+    const devices = await enrolMany(collector.url, collector.enrolSecret, o.agents, {
+      prefix: 'load',
+      tag: o.seed,
+    });
+    const [probeDevice] = await enrolMany(collector.url, collector.enrolSecret, 1, {
+      prefix: 'load-probe',
+      tag: o.seed,
+    });
+    if (!probeDevice) throw new Error('probe device not enrolled');
     const itAccounts = await Promise.all(
       Array.from({ length: Math.ceil(o.consoles / FEEDS_PER_ACCOUNT) }, (_, i) =>
         createStaff(collector, `load-it-${i}`, 'it'),
@@ -196,7 +131,7 @@ export async function consoleLoadCampaign(o: ConsoleLoadOptions): Promise<Consol
     };
     const measure = async (): Promise<Phase> => {
       lags.length = 0;
-      const s0 = stat(collector.pid);
+      const s0 = procSample(collector.pid);
       const t0 = Date.now();
       const devicesMs: number[] = [];
       const alertsMs: number[] = [];
@@ -214,20 +149,20 @@ export async function consoleLoadCampaign(o: ConsoleLoadOptions): Promise<Consol
         await new Promise((res) => setTimeout(res, 100));
       }
       await new Promise((res) => setTimeout(res, 2_000));
-      const s1 = stat(collector.pid);
+      const s1 = procSample(collector.pid);
       return {
         devicesP95: pct(devicesMs, 0.95),
         alertsP95: pct(alertsMs, 0.95),
         lagP50: pct(lags, 0.5),
         lagP95: pct(lags, 0.95),
         lagSamples: lags.length,
-        collectorCpu: ((s1.ticks - s0.ticks) / 100 / ((Date.now() - t0) / 1000)) * 100,
-        collectorRssMiB: s1.rss,
+        collectorCpu: cpuPercent(s0, s1, Date.now() - t0),
+        collectorRssMiB: s1.rssMiB,
       };
     };
 
     // Idle: one feed, only the probe connected.
-    const first = openFeed(collector, itCookies[0]!, onEvent);
+    const first = openLiveFeed(collector.url, { cookie: itCookies[0]! }, onEvent);
     feeds.push(first);
     await first.ready;
     report.idle = await measure();
@@ -269,7 +204,9 @@ export async function consoleLoadCampaign(o: ConsoleLoadOptions): Promise<Consol
       }),
     );
     for (let i = 1; i < o.consoles; i++)
-      feeds.push(openFeed(collector, itCookies[Math.floor(i / FEEDS_PER_ACCOUNT)]!, onEvent));
+      feeds.push(
+        openLiveFeed(collector.url, { cookie: itCookies[Math.floor(i / FEEDS_PER_ACCOUNT)]! }, onEvent),
+      );
     const opened = await Promise.allSettled(feeds.map((f) => f.ready));
     report.feedsOpen = opened.filter((x) => x.status === 'fulfilled').length;
     const why = new Set(opened.flatMap((x) => (x.status === 'rejected' ? [String(x.reason)] : [])));

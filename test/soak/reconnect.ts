@@ -7,11 +7,12 @@
 // Reported: the time until every device's backlog is acked, per-device p50/p95, the collector's
 // peak RSS and CPU; checked: every event of every device exactly once.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IEvent } from '@custodian/protocol';
 import { AgentClient, heartbeat } from '../../collector/test/helpers/agent-client.ts';
 import { startCollector } from '../support/collector-process.ts';
 import { storedTimelines } from '../support/collector-store.ts';
+import { enrolMany } from '../support/enrol-many.ts';
+import { cpuPercent, procSample } from '../support/proc-stat.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
 export interface ReconnectOptions {
@@ -37,17 +38,6 @@ export interface ReconnectReport {
 
 const BATCH = 100;
 const WINDOW = 2_000;
-
-function stat(pid: number): { rss: number; ticks: number } {
-  try {
-    const rss =
-      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return { rss, ticks: Number(f[11] ?? 0) + Number(f[12] ?? 0) };
-  } catch {
-    return { rss: 0, ticks: 0 };
-  }
-}
 
 const events = (from: number, to: number): IEvent[] =>
   Array.from({ length: to - from + 1 }, (_, i) => heartbeat(from + i));
@@ -84,28 +74,12 @@ export async function reconnectCampaign(o: ReconnectOptions): Promise<ReconnectR
     problems: [],
   };
   const sampler = setInterval(() => {
-    report.peakRssMiB = Math.max(report.peakRssMiB, stat(collector.pid).rss);
+    report.peakRssMiB = Math.max(report.peakRssMiB, procSample(collector.pid).rssMiB);
   }, 100);
   try {
-    const devices: { deviceId: string; deviceKey: string; streamId: string }[] = [];
-    for (let i = 0; i < o.devices; i += 50) {
-      const wave = Array.from({ length: Math.min(50, o.devices - i) }, async (_, j) => {
-        const res = await fetch(`${collector.url}/api/v1/enrol`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            secret: collector.enrolSecret,
-            machineId: `storm-${o.seed}-${i + j}`,
-            hostname: `storm-${i + j}`,
-            os: 'linux',
-            serial: `ST${i + j}`,
-          }),
-        });
-        if (!res.ok) throw new Error(`enrol: HTTP ${res.status}: ${await res.text()}`);
-        return { ...((await res.json()) as { deviceId: string; deviceKey: string }), streamId: randomUUID() };
-      });
-      devices.push(...(await Promise.all(wave)));
-    }
+    const devices = (
+      await enrolMany(collector.url, collector.enrolSecret, o.devices, { prefix: 'storm', tag: o.seed })
+    ).map((d) => ({ ...d, streamId: randomUUID() }));
     const half = Math.floor(o.eventsPerDevice / 2);
     log(`reconnect: ${o.devices} devices enrolled; sending the first ${half} events of each`);
     /**
@@ -146,7 +120,7 @@ export async function reconnectCampaign(o: ReconnectOptions): Promise<ReconnectR
     await Promise.all(first.map((c) => c.closed));
     await collector.restart();
     const restartedAt = Date.now();
-    const cpu0 = stat(collector.pid).ticks;
+    const cpu0 = procSample(collector.pid);
     log('reconnect: collector restarted; every device reconnects now');
     const times = await Promise.all(
       devices.map(async (d) => {
@@ -174,7 +148,7 @@ export async function reconnectCampaign(o: ReconnectOptions): Promise<ReconnectR
       }),
     );
     report.settleMs = Date.now() - restartedAt;
-    report.collectorCpuPercent = ((stat(collector.pid).ticks - cpu0) / 100 / (report.settleMs / 1000)) * 100;
+    report.collectorCpuPercent = cpuPercent(cpu0, procSample(collector.pid), report.settleMs);
     const sorted = [...times].sort((a, b) => a - b);
     report.p50Ms = sorted[Math.floor(sorted.length * 0.5)] ?? 0;
     report.p95Ms = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;

@@ -68,10 +68,11 @@ export const TOOL_PACKAGES = {
   pg_dump: 'postgresql',
   pg_restore: 'postgresql',
   // several collectors (test/e2e/multi-process*): the bus and the load balancer
-  'nats-server': 'nats-server',
-  haproxy: 'haproxy',
   // subject access archives are opened by a tool other than the one that wrote them
   unzip: 'unzip',
+  // several collectors: the NATS JetStream bus and the load balancer in front (test/sim/cluster.ts)
+  'nats-server': 'nats-server',
+  haproxy: 'haproxy',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;

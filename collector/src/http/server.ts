@@ -114,6 +114,11 @@ export function createServer(options: ServerOptions): Server {
   // Past this many open sockets (HTTP, SSE, WebSocket) node closes new ones at once.
   server.maxConnections = limits.maxConnections;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node takes the HTTP server's error handler off a socket it hands to 'upgrade': without
+    // one, a client resetting the connection after a refusal written straight to the socket
+    // (404 here, the ingest's 503s) is an unhandled 'error' event and the process exits
+    // (test/e2e/collector-upgrade-reset.test.ts). A reset socket is simply gone.
+    socket.on('error', (err) => log.debug({ err: err.message }, 'upgrade socket error'));
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const handler = hooks.upgrades.get(path);
     if (!handler) {
