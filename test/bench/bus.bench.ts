@@ -17,9 +17,10 @@ import { encodeAgentMessage } from '@custodian/protocol';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { startCollector } from '../support/collector-process.ts';
+import { enrolMany } from '../support/enrol-many.ts';
 import { startNatsServer } from '../support/nats-server.ts';
 import { startPostgres } from '../support/postgres.ts';
-import { EVENTS_PER_BATCH, enrolMany, events, stream } from './collector.bench.ts';
+import { EVENTS_PER_BATCH, events, stream } from './collector.bench.ts';
 import { median } from './stats.ts';
 import type { BenchResult } from './types.ts';
 
