@@ -9,29 +9,29 @@ import { join } from 'node:path';
 import { bridgeBus } from './bus/bridge.ts';
 import { type Bus, createBus, describeNatsUrl } from './bus/index.ts';
 import type { CollectorConfig } from './config.ts';
+import { commandRoutes } from './devices/command-routes.ts';
+import { devicesRoutes } from './devices/routes.ts';
 import { createAdminTokenAuthenticator } from './enrol/admin-token.ts';
+import { agreementRoutes } from './enrol/agreement-routes.ts';
+import { enrolRoutes } from './enrol/routes.ts';
 import { EnrolService } from './enrol/service.ts';
 import { openApiRoutes } from './http/openapi.ts';
-import { type Principal, Router } from './http/router.ts';
-import { agreementRoutes } from './http/routes-agreement.ts';
-import { commandRoutes } from './http/routes-commands.ts';
-import { devicesRoutes } from './http/routes-devices.ts';
-import { enrolRoutes } from './http/routes-enrol.ts';
-import { healthRoutes } from './http/routes-health.ts';
-import { liveRoutes } from './http/routes-live.ts';
-import { policyRoutes } from './http/routes-policy.ts';
-import { retentionRoutes } from './http/routes-retention.ts';
+import { actorOf, type Principal, Router } from './http/router.ts';
 import { type Authenticator, createHooks, createServer, type HttpHooks } from './http/server.ts';
 import { IngestServer } from './ingest/server.ts';
 import { TextScreens } from './ingest/text-screen.ts';
 import { LiveHub } from './live/hub.ts';
+import { liveRoutes } from './live/routes.ts';
 import { StatusTracker } from './live/status.ts';
 import { createLogger, type Logger } from './log.ts';
 import { type MetricCounts, newCounts } from './metrics/counts.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { MODULES } from './modules.ts';
+import { healthRoutes } from './ops/health-routes.ts';
+import { policyRoutes } from './policy/routes.ts';
 import { PolicyService } from './policy/service.ts';
 import { RetentionJob } from './retention/job.ts';
+import { retentionRoutes } from './retention/routes.ts';
 import {
   describePostgresUrl,
   loadOrCreateKeyFile,
@@ -111,11 +111,8 @@ export interface CreateAppOptions {
   now?: () => number;
 }
 
-export function actorOf(who: Principal | string | undefined): string {
-  if (who === undefined) return 'system';
-  if (typeof who === 'string') return who;
-  return who.kind === 'staff' ? who.username : 'admin-token';
-}
+// Kept here too for the feature modules that import it from the app.
+export { actorOf };
 
 export async function createApp(options: CreateAppOptions): Promise<App> {
   const { config } = options;

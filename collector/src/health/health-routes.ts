@@ -4,10 +4,10 @@
 import { minutesOf } from '@custodian/policy';
 import { Type } from '@sinclair/typebox';
 import { type App, actorOf } from '../app.ts';
+import { viewOptions } from '../devices/routes.ts';
+import { deviceView } from '../devices/views.ts';
 import { badInput, notFound, type Principal, type Route, route } from '../http/router.ts';
-import { viewOptions } from '../http/routes-devices.ts';
 import { Body, Id, IdParams, QueryList, Text } from '../http/schema.ts';
-import { deviceView } from '../http/views.ts';
 import { deviceVisible } from '../tenancy/scope.ts';
 import { HEALTH_STATES } from './decide.ts';
 import type { HealthMonitor } from './monitor.ts';

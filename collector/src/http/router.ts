@@ -23,6 +23,13 @@ export type Principal =
     }
   | { kind: 'token'; role: 'admin'; username: 'admin-token' };
 
+/** Who an audit record or change log names: a staff user name, 'admin-token', or 'system'. */
+export function actorOf(who: Principal | string | undefined): string {
+  if (who === undefined) return 'system';
+  if (typeof who === 'string') return who;
+  return who.kind === 'staff' ? who.username : 'admin-token';
+}
+
 /** `public`: anyone (enrolment, login, the agreement text). Otherwise the roles allowed. */
 export type Access = 'public' | readonly Role[];
 

@@ -1,6 +1,6 @@
 // Screens device text (window titles, URLs, USB labels, hostnames, ...) against the safeguarding
 // keyword library, so text that matches (in the device's age band, at ANY severity, whatever the
-// agent flagged or did not flag) is marked and shown to the DSL only (http/views.ts hides it from
+// agent flagged or did not flag) is marked and shown to the DSL only (devices/views.ts hides it from
 // everyone else). The marks are computed once, at ingest, and stored with the event.
 //
 // One compiled matcher per distinct (age band, custom terms): the Aho–Corasick automaton is built

@@ -14,7 +14,7 @@ export interface LiveEvent {
   time: number;
   receivedAt: number;
   kind: string;
-  /** eventToJson() of the stored event. flaggedActivity content and `sensitive` text are here: filter by role before sending (http/views.ts). */
+  /** eventToJson() of the stored event. flaggedActivity content and `sensitive` text are here: filter by role before sending (devices/views.ts). */
   event: Record<string, unknown>;
   alertId?: string;
   truncated?: string[];

@@ -2,9 +2,9 @@
 // get the full one unless they ask for `anonymised=1` (to preview what governors see).
 
 import { Type } from '@sinclair/typebox';
+import { seesSafeguardingContent } from '../devices/views.ts';
 import { badInput, notFound, type Route, route } from '../http/router.ts';
 import { Literals, QueryTime } from '../http/schema.ts';
-import { seesSafeguardingContent } from '../http/views.ts';
 import type { TextScreens } from '../ingest/text-screen.ts';
 import type { Store } from '../store/types.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';

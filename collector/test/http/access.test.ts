@@ -2,8 +2,8 @@
 // authenticator (the real cookie sessions belong to the auth module and its tests).
 import { v1 } from '@custodian/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timelineItem } from '../../src/devices/views.ts';
 import type { Principal, Role } from '../../src/http/router.ts';
-import { timelineItem } from '../../src/http/views.ts';
 import { AgentClient, flagged, newStreamId } from '../helpers/agent-client.ts';
 import { type Harness, startHarness } from '../helpers/harness.ts';
 

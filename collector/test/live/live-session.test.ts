@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { defaultConfig } from '../../src/config.ts';
-import { LIVE_RECHECK_MS } from '../../src/http/routes-live.ts';
+import { LIVE_RECHECK_MS } from '../../src/live/routes.ts';
 import { createLogger } from '../../src/log.ts';
 import { createStaffClient } from '../auth/harness.ts';
 import { passwordOnly } from '../helpers/password-only.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachLoop, canUseLoopDevices, type LoopDevice, makeImage } from '../../../test/support/loopdev.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
-import { storageReason } from '../../src/http/routes-health.ts';
+import { storageReason } from '../../src/ops/health-routes.ts';
 import { openLevelEngine } from '../../src/store/level-engine.ts';
 
 const can = canUseLoopDevices();

@@ -4,19 +4,26 @@
 
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
-import { type App, actorOf } from '../app.ts';
 import { actorDetails } from '../auth/audit.ts';
+import { actorOf, HttpError, type Route, route } from '../http/router.ts';
+import { Body, IdParams, Literals, Text } from '../http/schema.ts';
 import { COMMAND_KINDS } from '../ingest/commands.ts';
+import type { IngestServer } from '../ingest/server.ts';
+import type { Store } from '../store/types.ts';
 import { deviceInScope } from '../tenancy/scope.ts';
-import { HttpError, type Route, route } from './router.ts';
-import { Body, IdParams, Literals, Text } from './schema.ts';
 
 const CommandBody = Body({
   kind: Literals(COMMAND_KINDS, 'what the device should do'),
   reason: Type.Optional(Text(0, 200, 'why (shown in the audit log)')),
 });
 
-export function commandRoutes(app: App): Route[] {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface CommandRouteDeps {
+  readonly ingest: IngestServer;
+  readonly store: Store;
+}
+
+export function commandRoutes(app: CommandRouteDeps): Route[] {
   return [
     route({
       method: 'POST',

@@ -1,19 +1,35 @@
 // Devices, their timelines and streams, revocation and retirement.
 import { EVENT_KINDS } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
-import { type App, actorOf } from '../app.ts';
 import { AUDIT, audit } from '../auth/audit.ts';
-import type { Device } from '../store/types.ts';
+import type { CollectorConfig } from '../config.ts';
+import type { EnrolService } from '../enrol/service.ts';
+import type { Principal, Route } from '../http/router.ts';
+import { actorOf, route } from '../http/router.ts';
+import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from '../http/schema.ts';
+import type { TextScreens } from '../ingest/text-screen.ts';
+import type { StatusTracker } from '../live/status.ts';
+import type { Device, Store } from '../store/types.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';
 import { SchoolId } from '../tenancy/schema.ts';
 import { deviceInScope, wantedSchools } from '../tenancy/scope.ts';
-import type { Principal, Route } from './router.ts';
-import { route } from './router.ts';
-import { Body, IdParams, QueryInt, QueryList, QueryTime, Reason } from './schema.ts';
 import { deviceView, seesSafeguardingContent, timelineItem, type ViewOptions } from './views.ts';
 
 /** How `principal` may see device `deviceId`'s text (role, itBrowsingDetail, its library). */
-export function viewOptions(app: App, principal: Principal | undefined, deviceId: string): ViewOptions {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface DeviceRouteDeps {
+  readonly config: CollectorConfig;
+  readonly enrol: EnrolService;
+  readonly screens: TextScreens;
+  readonly status: StatusTracker;
+  readonly store: Store;
+}
+
+export function viewOptions(
+  app: Pick<DeviceRouteDeps, 'config' | 'screens'>,
+  principal: Principal | undefined,
+  deviceId: string,
+): ViewOptions {
   return { principal, browsing: app.config.itBrowsingDetail, screen: app.screens.cached(deviceId) };
 }
 
@@ -44,7 +60,7 @@ function withAgreementState(view: Record<string, unknown>, d: Device, currentSha
   return d.byod ? { ...view, agreementOutdated: d.byod.agreementSha256 !== currentSha256 } : view;
 }
 
-export function devicesRoutes(app: App): Route[] {
+export function devicesRoutes(app: DeviceRouteDeps): Route[] {
   // A device of another school is "not found" to a school-scoped caller (tenancy/scope.ts).
   const load = (id: string, principal: Principal | undefined) => deviceInScope(app.store, principal, id);
   return [

@@ -1,8 +1,17 @@
-import { type App, actorOf } from '../app.ts';
-import { type Route, route } from './router.ts';
-import { Body } from './schema.ts';
+import type { CollectorConfig } from '../config.ts';
+import { actorOf, type Route, route } from '../http/router.ts';
+import { Body } from '../http/schema.ts';
+import type { Store } from '../store/types.ts';
+import type { RetentionJob } from './job.ts';
 
-export function retentionRoutes(app: App): Route[] {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface RetentionRouteDeps {
+  readonly config: CollectorConfig;
+  readonly retention: RetentionJob;
+  readonly store: Store;
+}
+
+export function retentionRoutes(app: RetentionRouteDeps): Route[] {
   return [
     route({
       method: 'POST',

@@ -6,11 +6,11 @@
 // (`sensitive`) and only the DSL sees it. IT sees browsing as configured (itBrowsingDetail).
 import { eventToJson, v1 } from '@custodian/protocol';
 import type { ItBrowsingDetail } from '../config.ts';
+import type { Principal } from '../http/router.ts';
 import type { Screen } from '../ingest/text-screen.ts';
 import type { LiveEvent } from '../live/hub.ts';
 import { SAFEGUARDING } from '../safeguarding/roles.ts';
 import type { Device, DeviceLiveStatus, TimelineRecord } from '../store/types.ts';
-import type { Principal } from './router.ts';
 
 export function seesSafeguardingContent(p: Principal | undefined): boolean {
   return p !== undefined && p.kind === 'staff' && SAFEGUARDING.includes(p.role);

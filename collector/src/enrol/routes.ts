@@ -1,12 +1,15 @@
-// Enrolment: the public enrol endpoint, and the admin's codes and secret (the agreement: routes-agreement.ts).
+// Enrolment: the public enrol endpoint, and the admin's codes and secret (the agreement: agreement-routes.ts).
 import { Type } from '@sinclair/typebox';
-import { type App, actorOf } from '../app.ts';
-import { EnrolBody } from '../enrol/enrol-input.ts';
-import type { EnrolResult } from '../enrol/service.ts';
+import { actorOf, notFound, type Principal, type Route, route } from '../http/router.ts';
+import { Body, IdParams, Literals, QueryInt, Reason, Text } from '../http/schema.ts';
+import type { StatusTracker } from '../live/status.ts';
+import type { Store } from '../store/types.ts';
+import type { DeviceSchools } from '../tenancy/device-schools.ts';
 import { SchoolId } from '../tenancy/schema.ts';
+import type { Schools } from '../tenancy/schools.ts';
 import { inScope, isTrustWide, schoolForNew, schoolOfRecord } from '../tenancy/scope.ts';
-import { notFound, type Principal, type Route, route } from './router.ts';
-import { Body, IdParams, Literals, QueryInt, Reason, Text } from './schema.ts';
+import { EnrolBody } from './enrol-input.ts';
+import type { EnrolResult, EnrolService } from './service.ts';
 
 /** Who may see and decide queued replacement enrolments. */
 const REPLACEMENT_DECIDERS = ['admin', 'it'] as const;
@@ -51,7 +54,7 @@ const CodeBody = Body({
 
 /** A replacement is in scope when both the live device it replaces and the school it enrols into are. */
 function replacementInScope(
-  app: App,
+  app: EnrolRouteDeps,
   principal: Principal | undefined,
   r: { schoolId?: string | undefined; replaces: string },
 ): boolean {
@@ -62,7 +65,16 @@ function replacementInScope(
   );
 }
 
-export function enrolRoutes(app: App): Route[] {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface EnrolRouteDeps {
+  readonly deviceSchools: DeviceSchools;
+  readonly enrol: EnrolService;
+  readonly schools: Schools;
+  readonly status: StatusTracker;
+  readonly store: Store;
+}
+
+export function enrolRoutes(app: EnrolRouteDeps): Route[] {
   return [
     route({
       method: 'POST',

@@ -1,7 +1,9 @@
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
-import type { App } from '../app.ts';
-import { HttpError, type Route, route } from './router.ts';
+import type { Bus } from '../bus/index.ts';
+import { HttpError, type Route, route } from '../http/router.ts';
+import type { IngestServer } from '../ingest/server.ts';
+import type { Store } from '../store/types.ts';
 
 const Health = Type.Object({
   ok: Type.Literal(true),
@@ -18,7 +20,14 @@ const Health = Type.Object({
   ),
 });
 
-export function healthRoutes(app: App): Route[] {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface HealthRouteDeps {
+  readonly bus: Bus;
+  readonly ingest: IngestServer;
+  readonly store: Store;
+}
+
+export function healthRoutes(app: HealthRouteDeps): Route[] {
   return [
     route({
       method: 'GET',

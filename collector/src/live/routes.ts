@@ -3,22 +3,35 @@
 // (views.ts). New alerts go
 // to the DSL's own feed (/api/v1/alerts/live). Everything sent here is already durable (the hub
 // fires after the commit).
-import type { App } from '../app.ts';
 import { AUDIT, audit } from '../auth/audit.ts';
 import { principalStillValid } from '../auth/revalidate.ts';
-import type { LiveEvent } from '../live/hub.ts';
-import { openSse } from '../live/sse.ts';
-import type { Device, DeviceLiveStatus } from '../store/types.ts';
+import type { CollectorConfig } from '../config.ts';
+import { viewOptions } from '../devices/routes.ts';
+import { deviceView, liveEventView, seesSafeguardingContent, statusView } from '../devices/views.ts';
+import { type Route, route } from '../http/router.ts';
+import type { TextScreens } from '../ingest/text-screen.ts';
+import type { Device, DeviceLiveStatus, Store } from '../store/types.ts';
+import type { DeviceSchools } from '../tenancy/device-schools.ts';
 import { schoolOfDevice } from '../tenancy/model.ts';
 import { deviceVisible, inScope } from '../tenancy/scope.ts';
-import { type Route, route } from './router.ts';
-import { viewOptions } from './routes-devices.ts';
-import { deviceView, liveEventView, seesSafeguardingContent, statusView } from './views.ts';
+import type { LiveEvent, LiveHub } from './hub.ts';
+import { openSse } from './sse.ts';
+import type { StatusTracker } from './status.ts';
 
 /** How often an open feed re-checks the session behind it. */
 export const LIVE_RECHECK_MS = 5_000;
 
-export function liveRoutes(app: App): Route[] {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface LiveRouteDeps {
+  readonly config: CollectorConfig;
+  readonly screens: TextScreens;
+  readonly deviceSchools: DeviceSchools;
+  readonly live: LiveHub;
+  readonly status: StatusTracker;
+  readonly store: Store;
+}
+
+export function liveRoutes(app: LiveRouteDeps): Route[] {
   return [
     route({
       method: 'GET',

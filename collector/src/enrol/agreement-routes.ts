@@ -1,11 +1,12 @@
 // The BYOD acceptable use agreement (enrol/agreement.ts): the current text for agents and the
 // public enrolment page, its versions, the admin's edit, and the acceptance log for export.
 import { Type } from '@sinclair/typebox';
-import { type App, actorOf } from '../app.ts';
 import { AUDIT, audit } from '../auth/audit.ts';
-import { AGREEMENT_MAX_CHARS, acceptancesCsv } from '../enrol/agreement.ts';
-import { type Route, route } from './router.ts';
-import { Body, Literals, Reason } from './schema.ts';
+import { actorOf, type Route, route } from '../http/router.ts';
+import { Body, Literals, Reason } from '../http/schema.ts';
+import type { Store } from '../store/types.ts';
+import { AGREEMENT_MAX_CHARS, acceptancesCsv } from './agreement.ts';
+import type { EnrolService } from './service.ts';
 
 /** Who may read the versions and export the acceptances. */
 const AGREEMENT_READERS = ['admin', 'dsl'] as const;
@@ -33,7 +34,13 @@ const ExportQuery = Type.Object({
   format: Type.Optional(Literals(['json', 'csv'] as const, 'the file format (default json)')),
 });
 
-export function agreementRoutes(app: App): Route[] {
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface AgreementRouteDeps {
+  readonly enrol: EnrolService;
+  readonly store: Store;
+}
+
+export function agreementRoutes(app: AgreementRouteDeps): Route[] {
   const agreements = app.enrol.agreements;
   return [
     route({

@@ -4,11 +4,12 @@
 // read-only to them (403 on PUT).
 import { ErrorCode } from '@custodian/protocol';
 import { Type } from '@sinclair/typebox';
-import { type App, actorOf } from '../app.ts';
-import type { PolicyChange, PolicyLayerRef } from '../store/types.ts';
+import { actorOf, HttpError, notFound, type Principal, type Route, route } from '../http/router.ts';
+import { Body, IdParams, QueryInt, Reason } from '../http/schema.ts';
+import type { PolicyChange, PolicyLayerRef, Store } from '../store/types.ts';
+import type { DeviceGroups } from '../tenancy/groups.ts';
 import { schoolOfDevice, scopeAllows, scopeOf, TENANT_ID_PATTERN } from '../tenancy/model.ts';
-import { HttpError, notFound, type Principal, type Route, route } from './router.ts';
-import { Body, IdParams, QueryInt, Reason } from './schema.ts';
+import type { PolicyService } from './service.ts';
 
 // The patch itself is checked field by field by @custodian/policy (400 CUST_ERR_INVALID_POLICY
 // naming every bad field); here it must be an object.
@@ -108,12 +109,19 @@ const ChangesQuery = Type.Object({
 });
 
 /** A change as governors see it: when, what and which version, not who or why. */
+/** What these routes use of the app (a narrow view: app.ts passes the App itself). */
+export interface PolicyRouteDeps {
+  readonly groups: DeviceGroups;
+  readonly policy: PolicyService;
+  readonly store: Store;
+}
+
 export function anonymisedChange(c: PolicyChange): Omit<PolicyChange, 'reason'> & { reason: null } {
   return { ...c, actor: c.actor === 'system' ? 'system' : 'staff', reason: null };
 }
 
 /** Another school's device is "not found" to a school-scoped caller (no hint that it exists). */
-async function visibleDevice(app: App, principal: Principal | undefined, id: string) {
+async function visibleDevice(app: PolicyRouteDeps, principal: Principal | undefined, id: string) {
   const device = await app.store.devices.get(id);
   if (!device || !scopeAllows(scopeOf(principal), schoolOfDevice(device))) throw notFound(`device ${id}`);
   return device;
@@ -121,7 +129,7 @@ async function visibleDevice(app: App, principal: Principal | undefined, id: str
 
 /** The layer's school, if the caller may see it; 404 for an unknown or another school's layer. */
 async function visibleLayer(
-  app: App,
+  app: PolicyRouteDeps,
   principal: Principal | undefined,
   ref: PolicyLayerRef,
 ): Promise<string> {
@@ -138,7 +146,7 @@ async function visibleLayer(
 }
 
 /** Whether a school-scoped caller may see a change record (the default's: everyone who reads policy). */
-function changeFilter(app: App, principal: Principal | undefined) {
+function changeFilter(app: PolicyRouteDeps, principal: Principal | undefined) {
   const scope = scopeOf(principal);
   if (scope === 'all') return async () => true;
   const schools = new Map<string, string | undefined>();
@@ -165,7 +173,7 @@ function changeFilter(app: App, principal: Principal | undefined) {
 }
 
 async function changesPage(
-  app: App,
+  app: PolicyRouteDeps,
   principal: Principal | undefined,
   q: { scope?: string | undefined; cursor?: string | undefined; limit?: number | undefined },
 ) {
@@ -182,7 +190,7 @@ async function changesPage(
   return { ...shown, records: records.map(anonymisedChange), anonymised: true as const };
 }
 
-export function policyRoutes(app: App): Route[] {
+export function policyRoutes(app: PolicyRouteDeps): Route[] {
   const layerRoutes = (kind: 'school' | 'group'): Route[] => {
     const base = kind === 'school' ? '/api/v1/policy/schools/:schoolId' : '/api/v1/policy/groups/:groupId';
     const Params = kind === 'school' ? SchoolParams : GroupParams;
