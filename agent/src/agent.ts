@@ -223,6 +223,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   // Entering scope: the event first, then everything starts. Leaving it: everything that collects
   // stops first (a capture in flight finishes or is dropped by its stop()), then the event.
+  let linkRef: Link | undefined;
   scope.onChange((now) => {
     restarting = restarting.then(async () => {
       if (stoppingAgent) return;
@@ -237,6 +238,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
       statusDirty = true;
       reporter.changed();
+      // In or out of scope means another network: the collector connection's path changed too.
+      linkRef?.reconnectNow(now.inScope ? 'entered the school network' : 'left the school network');
     });
   });
 
@@ -298,6 +301,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     ...pingOverride(),
   });
+  linkRef = link;
   link.start();
 
   let writing: Promise<void> = Promise.resolve();

@@ -113,6 +113,25 @@ export class Link {
     this.connect();
   }
 
+  /**
+   * The device's network changed (a BYOD laptop left or reached the school network): the old
+   * connection's path is most likely gone, and a dead TCP connection is otherwise found only by
+   * two missed pings (~50 s). Drop it and reconnect now; offline, retry now instead of waiting out
+   * the backoff. Not after a refused key (its long retry stands) or a revocation.
+   */
+  reconnectNow(reason: string): void {
+    if (this.stopped || this.state.status === 'revoked' || this.state.status === 'auth-failed') return;
+    this.attempt = 0;
+    if (this.ws) {
+      this.o.log.info('reconnecting now', { reason });
+      // onClosed schedules the reconnect with the first (shortest) backoff.
+      this.ws.terminate();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), 0);
+  }
+
   current(): LinkState {
     return this.state;
   }

@@ -161,6 +161,31 @@ describe('Link against a real collector process', () => {
     await waitUntil(() => sessions() > before, 'a new session in the collector log', 30_000);
   });
 
+  it('reconnects at once when told the network changed, instead of waiting for two missed pings', async () => {
+    const dev = await enrol();
+    // Pings every 60 s: a dead connection would take two minutes to notice; only reconnectNow
+    // explains a new session within the wait below.
+    const link = startLink(dev, { pingIntervalMs: 60_000 });
+    await waitUntil(connected(link), 'connected');
+    const sessions = () => logLines('agent connected', dev.deviceId).length;
+    await waitUntil(() => sessions() >= 1, 'the session in the collector log');
+    const before = sessions();
+    const since = link.current().since;
+    link.reconnectNow('left the school network');
+    await waitUntil(() => sessions() > before, 'a new session in the collector log', 20_000);
+    await waitUntil(() => connected(link)() && link.current().since > since, 'connected again', 20_000);
+  });
+
+  it('reconnectNow leaves a refused key to its long retry', async () => {
+    const dev = await enrol();
+    const link = startLink({ deviceId: dev.deviceId, deviceKey: randomBytes(32).toString('base64url') });
+    await waitUntil(() => link.current().status === 'auth-failed', 'auth-failed state');
+    const next = link.current().nextAttemptAt;
+    link.reconnectNow('entered the school network');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(link.current()).toMatchObject({ status: 'auth-failed', nextAttemptAt: next });
+  });
+
   it('drops a blob the collector REJECTED (content type not accepted) and stays connected', async () => {
     const dev = await enrol();
     await blobs.putBlob(Buffer.from('GIF89a not a screenshot format we take'), 'image/gif');

@@ -75,6 +75,9 @@ function describe(layer: { kind: Layer['kind']; id: string }): string {
     : `the ${layer.kind} layer ${layer.id}`;
 }
 
+/** How long a policy change waits for one being made on another collector process. */
+const POLICY_LOCK_WAIT_MS = 30_000;
+
 export class PolicyService {
   private readonly o: PolicyServiceOptions & { groups: GroupDirectory };
   private readonly serial = new Mutex();
@@ -316,7 +319,7 @@ export class PolicyService {
   // and two at once (a school's and one of its groups') could each pass against the other's old
   // value and leave a chain no device can merge. In this process only (see tenancy/README.md).
   updateDefault(patch: unknown, reason: unknown, actor: string): Promise<Policy> {
-    return this.serial.run(() => this.updateDefaultNow(patch, reason, actor));
+    return this.oneAtATime(() => this.updateDefaultNow(patch, reason, actor));
   }
   updateLayer(
     ref: PolicyLayerRef,
@@ -324,18 +327,40 @@ export class PolicyService {
     reason: unknown,
     actor: string,
   ): Promise<{ layer: { patch: PolicyPatch; version: number } | null; version: number }> {
-    return this.serial.run(() => this.updateLayerNow(ref, patch, reason, actor));
+    return this.oneAtATime(() => this.updateLayerNow(ref, patch, reason, actor));
   }
   updateDevice(deviceId: string, patch: unknown, reason: unknown, actor: string): Promise<Policy> {
-    return this.serial.run(() => this.updateDeviceNow(deviceId, patch, reason, actor));
+    return this.oneAtATime(() => this.updateDeviceNow(deviceId, patch, reason, actor));
   }
   moveDevice(deviceId: string, groupId: string | null, reason: unknown, actor: string): Promise<Policy> {
-    return this.serial.run(() => this.moveDeviceNow(deviceId, groupId, reason, actor));
+    return this.oneAtATime(() => this.moveDeviceNow(deviceId, groupId, reason, actor));
   }
 
   /** Runs `fn` in the same queue (a group's delete: no move can slip in between its check and delete). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.serial.run(fn);
+    return this.oneAtATime(fn);
+  }
+
+  /**
+   * Policy changes run one at a time: in this process (the queue), and across collector processes
+   * sharing a PostgreSQL database (the store's `policy-change` job lock, waited for up to
+   * POLICY_LOCK_WAIT_MS): a change's checks of the layers and overrides below it and its write
+   * see no other change in between, whichever process made it. One process: the queue alone.
+   */
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial.run(async () => {
+      const until = Date.now() + POLICY_LOCK_WAIT_MS;
+      for (;;) {
+        const r = await this.o.store.runExclusive('policy-change', fn);
+        if (r.ran) return r.value;
+        if (Date.now() >= until)
+          throw new CustodianError(
+            ErrorCode.CONFLICT,
+            'another collector process has been changing the policy for too long; try again',
+          );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
   }
 
   /** The school a layer belongs to; NOT_FOUND for an unknown school or group. */

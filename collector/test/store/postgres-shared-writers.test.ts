@@ -187,6 +187,38 @@ describe('several collector processes on one PostgreSQL database', () => {
     expect(final.idleLock.idleLockSeconds).toBe(lastOf(2)?.idleLock.idleLockSeconds);
   }, 90_000);
 
+  it('a school layer and a group layer changed at once on two processes cannot together break a chain', async () => {
+    const [a, b] = (await apps(await database(), 2)) as [App, App];
+    await a.groups.create({ id: 'race', schoolId: 'default', name: 'Race' }, 'admin');
+    const device = await seedDevice(a.store);
+    await a.policy.moveDevice(device.id, 'race', 'race test', 'admin');
+    // Each is valid alone (the default lock is 900 s); together the warning is longer than the lock.
+    for (let round = 0; round < 5; round++) {
+      const [school, group] = await settle([
+        a.policy.updateLayer(
+          { kind: 'school', id: 'default' },
+          { idleLock: { idleLockSeconds: 300 } },
+          'a',
+          'admin-a',
+        ),
+        b.policy.updateLayer(
+          { kind: 'group', id: 'race' },
+          { idleLock: { warningSeconds: 500 } },
+          'b',
+          'admin-b',
+        ),
+      ]);
+      expect([school?.status, group?.status].sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = (school?.status === 'rejected' ? school : group) as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: 'CUST_ERR_INVALID_POLICY' });
+      // The device's chain still merges, on both processes.
+      expect((await a.policy.effective(device.id)).idleLock.idleLockSeconds).toBeGreaterThan(0);
+      expect((await b.policy.effective(device.id)).idleLock.idleLockSeconds).toBeGreaterThan(0);
+      await a.policy.updateLayer({ kind: 'school', id: 'default' }, null, 'reset', 'admin-a');
+      await b.policy.updateLayer({ kind: 'group', id: 'race' }, null, 'reset', 'admin-b');
+    }
+  }, 90_000);
+
   it('kv read-modify-writes from three processes: 3 x 25 concurrent increments give 75', async () => {
     const list = await stores(await database(), 3);
     await Promise.all(
