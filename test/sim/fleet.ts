@@ -5,6 +5,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnrolledDevice } from '../support/enrol-many.ts';
 import type { SchoolDayProfile } from './profile.ts';
+import { newCounters } from './sim-agent.ts';
 import type { ToWorker, WorkerStats, WorkerStream } from './worker.ts';
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
@@ -117,22 +118,11 @@ export function fleetSummary(s: FleetStats): string {
 
 function sumStats(parts: WorkerStats[]): FleetStats {
   const out: FleetStats = {
+    ...newCounters(),
     agents: 0,
-    connected: 0,
     settled: 0,
     waitingEvents: 0,
     waitingBlobs: 0,
-    welcomes: 0,
-    attempts: 0,
-    failedAttempts: 0,
-    generated: 0,
-    acked: 0,
-    batches: 0,
-    blobsStored: 0,
-    ackLatencies: [],
-    connectLatencies: [],
-    problems: [],
-    closeCodes: {},
     cpuSeconds: 0,
     rssMiB: 0,
   };

@@ -3,7 +3,7 @@
 // processes (and cores, where there are some to spare).
 import { rng } from '../support/rng.ts';
 import type { SchoolDayProfile } from './profile.ts';
-import { newCounters, SimAgent } from './sim-agent.ts';
+import { newCounters, SimAgent, type SimCounters } from './sim-agent.ts';
 
 export interface WorkerDevice {
   deviceId: string;
@@ -26,24 +26,13 @@ export type ToWorker =
   | { id: number; type: 'streams' }
   | { id: number; type: 'stop' };
 
-export interface WorkerStats {
+/** One simulator process's figures: its agents' shared counters plus what the process itself sees. */
+export interface WorkerStats extends SimCounters {
   agents: number;
-  connected: number;
   settled: number;
   /** Events and screenshots waiting for an ack, over every agent. */
   waitingEvents: number;
   waitingBlobs: number;
-  welcomes: number;
-  attempts: number;
-  failedAttempts: number;
-  generated: number;
-  acked: number;
-  batches: number;
-  blobsStored: number;
-  ackLatencies: number[];
-  connectLatencies: number[];
-  problems: string[];
-  closeCodes: Record<string, number>;
   cpuSeconds: number;
   rssMiB: number;
 }

@@ -113,21 +113,14 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     };
     const blobDir = join(enrolled.dataDir, 'blobs');
     for (let round = 1; round <= o.rounds; round++) {
-      const before = new Set(await readdir(blobDir).catch(() => [] as string[]));
-      await agentCli([
-        'emit-test-events',
-        String(o.eventsPerRound),
-        '--tag',
-        `disk${round}`,
-        '--screenshots',
-        String(o.screenshotsPerRound),
-        '--data-dir',
+      await queueBacklog(
         enrolled.dataDir,
-      ]);
-      for (let i = 1; i <= o.eventsPerRound; i++)
-        titles.add(`diagnostic event ${i} of ${o.eventsPerRound} [disk${round}]`);
-      for (const n of await readdir(blobDir))
-        if (n.endsWith('.json') && !before.has(n)) blobs.add(n.slice(0, -5));
+        `disk${round}`,
+        o.eventsPerRound,
+        o.screenshotsPerRound,
+        titles,
+        blobs,
+      );
       report.events += o.eventsPerRound;
       report.screenshots += o.screenshotsPerRound;
       agent = await startAgent({ dataDir: enrolled.dataDir, env: HEADLESS });
@@ -211,6 +204,35 @@ export async function diskCampaign(o: DiskOptions): Promise<DiskReport> {
     report.durationMs = Date.now() - started;
   }
   return report;
+}
+
+/**
+ * Queues one round's backlog in a stopped agent's outbox (`emit-test-events`): records each
+ * diagnostic title in `titles` and each new screenshot blob in `blobs`, for checkStoredOnce.
+ */
+export async function queueBacklog(
+  dataDir: string,
+  tag: string,
+  events: number,
+  screenshots: number,
+  titles: Set<string>,
+  blobs: Set<string>,
+): Promise<void> {
+  const blobDir = join(dataDir, 'blobs');
+  const before = new Set(await readdir(blobDir).catch(() => [] as string[]));
+  await agentCli([
+    'emit-test-events',
+    String(events),
+    '--tag',
+    tag,
+    '--screenshots',
+    String(screenshots),
+    '--data-dir',
+    dataDir,
+  ]);
+  for (let i = 1; i <= events; i++) titles.add(`diagnostic event ${i} of ${events} [${tag}]`);
+  for (const n of await readdir(blobDir))
+    if (n.endsWith('.json') && !before.has(n)) blobs.add(n.slice(0, -5));
 }
 
 /**

@@ -21,7 +21,7 @@ import { attachLoop, canUseLoopDevices, type LoopDevice, makeImage } from '../su
 import { rng } from '../support/rng.ts';
 import { missingTools } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { checkStoredOnce } from './disk.ts';
+import { checkStoredOnce, queueBacklog } from './disk.ts';
 import type { SoakCampaign, SoakOutcome } from './types.ts';
 
 const HEADLESS = { DISPLAY: '', WAYLAND_DISPLAY: '' };
@@ -112,21 +112,14 @@ export async function readonlyCampaign(o: ReadonlyOptions): Promise<ReadonlyRepo
       (await status()).link?.status === 'connected';
 
     for (let round = 1; round <= o.rounds; round++) {
-      const before = new Set(await readdir(blobDir).catch(() => [] as string[]));
-      await agentCli([
-        'emit-test-events',
-        String(o.eventsPerRound),
-        '--tag',
-        `ro${round}`,
-        '--screenshots',
-        String(o.screenshotsPerRound),
-        '--data-dir',
+      await queueBacklog(
         enrolled.dataDir,
-      ]);
-      for (let i = 1; i <= o.eventsPerRound; i++)
-        titles.add(`diagnostic event ${i} of ${o.eventsPerRound} [ro${round}]`);
-      for (const n of await readdir(blobDir))
-        if (n.endsWith('.json') && !before.has(n)) blobs.add(n.slice(0, -5));
+        `ro${round}`,
+        o.eventsPerRound,
+        o.screenshotsPerRound,
+        titles,
+        blobs,
+      );
       report.events += o.eventsPerRound;
       report.screenshots += o.screenshotsPerRound;
       agent = await startAgent({ dataDir: enrolled.dataDir, env: HEADLESS });

@@ -83,15 +83,6 @@ function factsOf(body: SchoolEnrol | ByodEnrol): DeviceFacts {
   return { machineId: body.machineId, hostname: body.hostname, os: body.os, serial: body.serial ?? '' };
 }
 
-/**
- * The enrolment attempt id an agent sends (`enrolAttempt`, 16-256 base64url characters), kept
- * on its disk from before the request until it has saved the answer; undefined if none was sent.
- */
-/** The agent's enrolment attempt id (checked by the route's schema: enrol-input.ts). */
-function attemptOf(body: { enrolAttempt?: string | undefined }): string | undefined {
-  return body.enrolAttempt;
-}
-
 export type { DeviceFacts, EnrolResult };
 
 export class EnrolService {
@@ -214,7 +205,7 @@ export class EnrolService {
       );
       throw new CustodianError(ErrorCode.BAD_ENROL_SECRET, 'the enrol secret is not valid');
     }
-    const attempt = attemptOf(body);
+    const attempt = body.enrolAttempt;
     return this.o.store.withLock(
       async () =>
         (attempt && (await this.resumeAttempt('school', facts, attempt, ip))) ||
@@ -240,7 +231,7 @@ export class EnrolService {
       );
     }
     const codeHash = sha256Hex(normaliseCode(body.code));
-    const attempt = attemptOf(body);
+    const attempt = body.enrolAttempt;
     return this.o.store.withLock(async () => {
       const code = await this.o.store.enrol.getCode(codeHash);
       const refuse = (why: string) => {
