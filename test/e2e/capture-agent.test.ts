@@ -21,11 +21,13 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
     const r = rig;
     const flaggedTitle = 'how to tie a noose - Google Search';
     await r.x.openWindow(flaggedTitle);
-    const first = await waitFor(
-      async () => (await r.alerts()).find((a) => a.windowTitle === flaggedTitle && a.screenshotCount > 0),
-      'alert for the should-flag window',
-      60_000,
-      100,
+    const first = await r.withAgentLog(
+      waitFor(
+        async () => (await r.alerts()).find((a) => a.windowTitle === flaggedTitle && a.screenshotCount > 0),
+        'alert for the should-flag window',
+        60_000,
+        100,
+      ),
     );
     expect(first).toMatchObject({
       category: 'suicide',
@@ -73,11 +75,13 @@ describe.skipIf(!tools)('capture: window title → alert with screenshot at the 
     await r.x.openWindow(flaggedTitle);
     const marker = 'send nudes - Snapchat';
     await r.x.openWindow(marker);
-    await waitFor(
-      async () => (await r.alerts()).find((a) => a.windowTitle === marker),
-      'alert for the marker window',
-      60_000,
-      100,
+    await r.withAgentLog(
+      waitFor(
+        async () => (await r.alerts()).find((a) => a.windowTitle === marker),
+        'alert for the marker window',
+        60_000,
+        100,
+      ),
     );
 
     const all = await r.alerts();

@@ -28,6 +28,8 @@ export interface CaptureRig {
   x: XSession;
   alerts(): Promise<AlertRow[]>;
   get(path: string): Promise<Response>;
+  /** `promise`, or its error with the tail of the agent's log appended (the log holds no titles). */
+  withAgentLog<T>(promise: Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,14 @@ export async function startCaptureRig(options: CaptureRigOptions = {}): Promise<
     agent: parts.agent!,
     x: parts.x!,
     get,
+    async withAgentLog(promise) {
+      try {
+        return await promise;
+      } catch (err) {
+        (err as Error).message += `\n--- agent log (tail) ---\n${parts.agent!.logs().slice(-6_000)}`;
+        throw err;
+      }
+    },
     async alerts() {
       const res = await get('/api/v1/alerts?limit=200');
       // fatal: waitFor (test/support/wait-for.ts) stops at once on a 4xx instead of polling on.

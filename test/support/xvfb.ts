@@ -45,6 +45,12 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
+/** First line of a command's output ('' when it failed). */
+function xOut(env: NodeJS.ProcessEnv, cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { env, timeout: 2_000, encoding: 'utf8' });
+  return r.status === 0 ? (r.stdout.split('\n')[0] ?? '').trim() : '';
+}
+
 function xOk(env: NodeJS.ProcessEnv, cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { env, timeout: 2_000, stdio: 'ignore' }).status === 0;
 }
@@ -55,9 +61,26 @@ function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
   }
+}
+
+/**
+ * Whether display n is free: false when nothing is there, true when only the leftovers of a dead
+ * X server are (its lock file names a pid that is gone: Xvfb killed with its test, on a machine
+ * that runs the suite many times), undefined when it is in use or its owner is unknown.
+ */
+export function staleDisplay(n: number): boolean | undefined {
+  const lock = `/tmp/.X${n}-lock`;
+  if (!existsSync(lock)) return existsSync(`/tmp/.X11-unix/X${n}`) ? undefined : false;
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(lock, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && !pidAlive(pid) ? true : undefined;
 }
 
 /**
@@ -70,7 +93,8 @@ export function claimDisplay(): { n: number; release(): void } {
   for (let tries = 0; tries < 1000; tries++) {
     const n = nextDisplay++;
     if (nextDisplay > 999) nextDisplay = 100;
-    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
+    const stale = staleDisplay(n);
+    if (stale === undefined) continue;
     const claim = `/tmp/custodian-x-display-${n}.claim`;
     let fd: number;
     try {
@@ -87,6 +111,8 @@ export function claimDisplay(): { n: number; release(): void } {
     }
     writeSync(fd, String(process.pid));
     closeSync(fd);
+    // Ours now: clear what a killed X server left behind, or Xvfb refuses the number.
+    if (stale) for (const f of [`/tmp/.X${n}-lock`, `/tmp/.X11-unix/X${n}`]) rmSync(f, { force: true });
     return { n, release: () => rmSync(claim, { force: true }) };
   }
   throw new Error('no free X display number');
@@ -141,11 +167,32 @@ async function startXOnce(opts: XOptions): Promise<XSession> {
         }),
       );
       started.push(child);
+      // This xterm's own window (by _NET_WM_PID; another window may already carry the same title).
+      let id = '';
       await waitFor(
-        () => xOk(env, 'xdotool', ['search', '--name', `^${escapeRegex(title)}$`]),
+        () => {
+          id = xOut(env, 'xdotool', [
+            'search',
+            '--all',
+            '--pid',
+            String(child.pid),
+            '--name',
+            `^${escapeRegex(title)}$`,
+          ]);
+          return id !== '';
+        },
         10_000,
         `window "${title}"`,
       );
+      // Tests open a window to put it in front of the pupil: return once it is. (Waiting for a title
+      // alone returned at once for a title already on screen, and on a loaded machine that xterm
+      // then mapped after the next window and took focus from it.) openbox focuses new windows;
+      // if it has not after a while, bring the window to the front as a pupil would.
+      try {
+        await waitFor(() => xOut(env, 'xdotool', ['getactivewindow']) === id, 3_000, 'focus');
+      } catch {
+        xOk(env, 'xdotool', ['windowactivate', '--sync', id]);
+      }
       return child;
     },
     async stop() {
