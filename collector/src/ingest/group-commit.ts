@@ -6,6 +6,11 @@
 // A waiter can be conditional (`stillValid`): a batch whose content was derived from an earlier
 // batch that then failed (an event batch's stream state projects the seqs queued before it) is
 // rejected at flush time instead of written, so the disk never claims what it does not hold.
+//
+// A group refused as a conflict (CUST_ERR_CONFLICT: on PostgreSQL, one waiter's once-only record
+// was written meanwhile by another collector process) is written again one waiter at a time, so
+// only the conflicting waiter fails, not every connection whose writes shared its group. Any other
+// failure (a full or broken disk) rejects the whole group: retrying would fail the same way.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { KvEngine, KvOp } from '../store/types.ts';
 
@@ -83,8 +88,7 @@ export class GroupCommitter {
     const group: Waiter[] = [];
     for (const w of this.pending) {
       if (!w.stillValid || w.stillValid()) group.push(w);
-      else
-        w.reject(new CustodianError(ErrorCode.STORAGE, 'not written: a batch it depends on failed to write'));
+      else w.reject(dependencyFailed());
     }
     const startedAt = this.groupStartedAt;
     this.pending = [];
@@ -100,7 +104,8 @@ export class GroupCommitter {
         for (const w of group) w.resolve();
         this.observe?.((performance.now() - startedAt) / 1000);
       } catch (err) {
-        for (const w of group) w.reject(err);
+        if (group.length > 1 && isConflict(err)) await this.oneByOne(group);
+        else for (const w of group) w.reject(err);
       } finally {
         this.writing = undefined;
         if (this.pending.length > 0) this.schedule();
@@ -109,4 +114,33 @@ export class GroupCommitter {
     this.writing = write;
     return write;
   }
+
+  /** Each waiter of a conflicting group written on its own, in order. */
+  private async oneByOne(group: Waiter[]): Promise<void> {
+    for (const w of group) {
+      // An earlier waiter's rejection (settled by now) may invalidate a later one built on it.
+      await new Promise((r) => setImmediate(r));
+      if (w.stillValid && !w.stillValid()) {
+        w.reject(dependencyFailed());
+        continue;
+      }
+      try {
+        if (w.ops.length > 0) await this.engine.batch(w.ops, { sync: true });
+        this.stats.commits++;
+        this.stats.ops += w.ops.length;
+        this.stats.waiters++;
+        w.resolve();
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+  }
+}
+
+function dependencyFailed(): CustodianError {
+  return new CustodianError(ErrorCode.STORAGE, 'not written: a batch it depends on failed to write');
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof CustodianError && err.code === ErrorCode.CONFLICT;
 }

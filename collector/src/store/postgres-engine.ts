@@ -430,7 +430,16 @@ function runs(ops: KvOp[]): Run[] {
   return out;
 }
 
+/** PostgreSQL's unique_violation: a key this batch writes once-only is already there. */
+const UNIQUE_VIOLATION = '23505';
+
 function storageError(message: string, err: unknown): CustodianError {
   if (err instanceof CustodianError) return err;
+  // Another process wrote the same once-only record (an event's (device, stream, seq) pointer,
+  // while one device is connected to two processes): the batch conflicts, the store is fine.
+  if ((err as { code?: unknown }).code === UNIQUE_VIOLATION)
+    return new CustodianError(ErrorCode.CONFLICT, 'store write conflicts with a record already written', {
+      cause: err,
+    });
   return new CustodianError(ErrorCode.STORAGE, `${message}: ${(err as Error).message}`, { cause: err });
 }

@@ -1,5 +1,6 @@
 // The group committer on its own: one synced write per group, FIFO resolution, failures
 // reject exactly the group that failed, drain waits for everything queued.
+import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../src/ingest/group-commit.ts';
 import { createMemoryEngine } from '../../src/store/memory-engine.ts';
@@ -7,7 +8,7 @@ import type { KvEngine, KvOp } from '../../src/store/types.ts';
 
 const put = (key: string): KvOp => ({ type: 'put', key, value: new Uint8Array([1]) });
 
-function recording(failOn?: (ops: KvOp[]) => boolean) {
+function recording(failOn?: (ops: KvOp[]) => boolean, error: () => Error = () => new Error('disk full')) {
   const inner = createMemoryEngine();
   const writes: { ops: KvOp[]; sync: boolean }[] = [];
   /** Writes begun (the first step of batch()), so a test can wait for one to be in progress. */
@@ -20,7 +21,7 @@ function recording(failOn?: (ops: KvOp[]) => boolean) {
     batch: async (ops, o) => {
       started.count++;
       await new Promise((r) => setTimeout(r, 5));
-      if (failOn?.(ops)) throw new Error('disk full');
+      if (failOn?.(ops)) throw error();
       writes.push({ ops, sync: o.sync });
       await inner.batch(ops, o);
     },
@@ -60,6 +61,31 @@ describe('GroupCommitter', () => {
     await gc.enqueue([put('good')]);
     expect(writes.map((w) => w.ops.map((o) => o.key))).toEqual([['good']]);
     expect(await engine.get('x')).toBeUndefined();
+  });
+
+  it('a group refused as a conflict is written again waiter by waiter: only the conflicting one fails', async () => {
+    const { engine, writes } = recording(
+      (ops) => ops.some((o) => o.key === 'taken'),
+      () => new CustodianError(ErrorCode.CONFLICT, 'already written by another process'),
+    );
+    const gc = new GroupCommitter(engine, 5);
+    let firstFailed = false;
+    const results = await Promise.allSettled([
+      gc.enqueue([put('a')]),
+      gc.enqueue([put('taken'), put('b')]).catch((err) => {
+        firstFailed = true;
+        throw err;
+      }),
+      // Built on the conflicting waiter's writes (its seqs): not written once that one failed.
+      gc.enqueue([put('after-taken')], () => !firstFailed),
+      gc.enqueue([put('c')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.CONFLICT });
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.STORAGE });
+    expect(writes.map((w) => w.ops.map((o) => o.key).join(','))).toEqual(['a', 'c']);
+    for (const k of ['a', 'c']) expect(await engine.get(k)).toEqual(new Uint8Array([1]));
+    for (const k of ['taken', 'b', 'after-taken']) expect(await engine.get(k)).toBeUndefined();
   });
 
   it('drain waits until everything queued is written', async () => {

@@ -27,6 +27,7 @@ import { defaultConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { installNotify } from '../../src/notify/index.ts';
 import { DEFAULT_SETTINGS } from '../../src/notify/settings.ts';
+import { GroupCommitter } from '../../src/ingest/group-commit.ts';
 import { addNote, gradeAlert } from '../../src/safeguarding/alert-actions.ts';
 import { openPostgresStore } from '../../src/store/index.ts';
 import { K, toJsonBytes } from '../../src/store/keys.ts';
@@ -347,6 +348,31 @@ describe('several collector processes on one PostgreSQL database', () => {
       },
     );
     expect((await (b as Store).timeline.getStream('d1', 's1'))?.maxSeq).toBe(51);
+  }, 60_000);
+
+  it('one device on two processes at once: the second write of its event fails alone, not the group it shared', async () => {
+    const [a, b] = (await stores(await database(), 2)) as [Store, Store];
+    // The two writes of one event (records.ts timelineOps), with any bytes for the sealed record.
+    const event = (deviceId: string, seq: number, time: number) => {
+      const tl = K.timeline(deviceId, time, 's1', seq);
+      return [
+        { type: 'put' as const, key: tl, value: toJsonBytes({ seq }) },
+        { type: 'put' as const, key: K.eventRef(deviceId, 's1', seq), value: toJsonBytes(tl) },
+      ];
+    };
+    // Process A stored d1's event 5; process B, still holding a connection from d1, got the same
+    // event resent with another receive time, in the same group commit as d2's event 1.
+    await a.engine.batch(event('d1', 5, 1_000), { sync: true });
+    const gc = new GroupCommitter(b.engine, 20);
+    const [dup, other] = await settle([gc.enqueue(event('d1', 5, 2_000)), gc.enqueue(event('d2', 1, 2_000))]);
+    expect(dup).toMatchObject({ status: 'rejected', reason: { code: ErrorCode.CONFLICT } });
+    expect(other?.status).toBe('fulfilled');
+    expect(await a.engine.get(K.eventRef('d2', 's1', 1))).toBeDefined();
+    // d1's event is stored once, where A put it.
+    const d1: string[] = [];
+    const prefix = K.timelinePrefix('d1');
+    for await (const [k] of a.engine.entries({ gte: prefix, lt: `${prefix}\uffff` })) d1.push(k);
+    expect(d1).toEqual([K.timeline('d1', 1_000, 's1', 5)]);
   }, 60_000);
 
   it('retention runs on one process at a time: while one runs it the others get CUST_ERR_CONFLICT and their ticks skip', async () => {
