@@ -438,8 +438,10 @@ function storageError(message: string, err: unknown): CustodianError {
   // Another process wrote the same once-only record (an event's (device, stream, seq) pointer,
   // while one device is connected to two processes): the batch conflicts, the store is fine.
   if ((err as { code?: unknown }).code === UNIQUE_VIOLATION)
-    return new CustodianError(ErrorCode.CONFLICT, 'store write conflicts with a record already written', {
-      cause: err,
-    });
+    return new CustodianError(
+      ErrorCode.CONFLICT,
+      `store write conflicts with a record already written: ${(err as Error).message}`,
+      { cause: err },
+    );
   return new CustodianError(ErrorCode.STORAGE, `${message}: ${(err as Error).message}`, { cause: err });
 }

@@ -96,7 +96,7 @@ describe('PostgreSQL engine', () => {
     }
   });
 
-  it('stores an event once per (device, stream, seq): a second time for the same triple fails the whole batch', async () => {
+  it('stores an event once per (device, stream, seq): a second time for the same triple fails the whole batch as a conflict', async () => {
     const db = await pg.createDatabase();
     const engine = await openPostgresEngine({ url: pg.url(db) });
     try {
@@ -113,7 +113,7 @@ describe('PostgreSQL engine', () => {
           sync: true,
         }),
       ).rejects.toMatchObject({
-        code: ErrorCode.STORAGE,
+        code: ErrorCode.CONFLICT,
         message: expect.stringContaining('custodian_timeline_device_stream_seq'),
       });
       expect(await engine.get('kv!x!y')).toBeUndefined();

@@ -62,7 +62,7 @@ describe('PostgreSQL timeline partitioned by month', () => {
       ]);
       // The constraint on (device, stream, seq) still holds across months and partitions.
       await expect(engine.batch(event('dev-1', now - 200 * DAY, 2), { sync: true })).rejects.toMatchObject({
-        code: ErrorCode.STORAGE,
+        code: ErrorCode.CONFLICT,
         message: expect.stringContaining('custodian_timeline_device_stream_seq'),
       });
       await expect(engine.batch(event('dev-1', now, 4), { sync: true })).rejects.toMatchObject({
