@@ -10,6 +10,11 @@ import { USB_LOCK_WAIT_MS } from './test/support/loopdev.ts';
 const HOOK_TIMEOUT = USB_LOCK_WAIT_MS + 60_000;
 export default defineConfig({
   test: {
+    // Two unit files at a time. Vitest's default is one fewer than the CPUs, which is ONE on the
+    // 2-core CI machine, and the unit files mostly wait (PostgreSQL, timers, child processes):
+    // measured 166 CPU-s in ~300 s of wall time one at a time. The e2e project stays at one
+    // (fileParallelism: false).
+    maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
