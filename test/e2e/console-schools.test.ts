@@ -17,6 +17,8 @@ describe('console: schools of a trust', () => {
   let dslTrust: { username: string; password: string };
   let itA: { username: string; password: string };
   let dslA: { username: string; password: string };
+  let adminA: { username: string; password: string };
+  const secrets: Record<string, string> = {};
   const agents: TestAgent[] = [];
 
   /** Limits an account to one school (a trust-wide admin, through the user routes). */
@@ -36,6 +38,7 @@ describe('console: schools of a trust', () => {
       [B, 'beta-lab-01'],
     ] as const) {
       const { secret } = await adminApi(collector, 'POST', '/enrol/secret/rotate', { schoolId: school });
+      secrets[school] = secret;
       const agent = await TestAgent.enrol({ ...collector, enrolSecret: secret }, host);
       await agent.connect();
       await agent.send({
@@ -57,6 +60,8 @@ describe('console: schools of a trust', () => {
     await limit('alpha-it', A);
     dslA = await createStaff(collector, 'alpha-dsl', 'dsl');
     await limit('alpha-dsl', A);
+    adminA = await createStaff(collector, 'alpha-admin', 'admin');
+    await limit('alpha-admin', A);
   }, 120_000);
 
   afterAll(async () => {
@@ -106,6 +111,48 @@ describe('console: schools of a trust', () => {
     await page.goto(`${collector.url}/#/devices/${agents[1]?.deviceId}`);
     await expect.poll(() => page.locator('.error').count()).toBeGreaterThan(0);
     expect(await page.locator('body').textContent()).not.toContain('beta-lab-01');
+    await page.close();
+  });
+
+  it("school A's admin runs enrolment for school A: the trust default read-only, a BYOD code and a new secret for A", async () => {
+    const page = await browser.newPage();
+    await signIn(page, collector.url, adminA);
+    await page.getByRole('link', { name: 'Policy & enrolment' }).click();
+    // The trust default is shown, but not editable (the collector refuses the change: 403).
+    await page.getByText('set by the trust').waitFor();
+    const trustForm = page.locator('form').first();
+    await expect.poll(() => trustForm.locator('input:not([disabled])').count()).toBe(0);
+    // The school layer picker offers school A only.
+    const layerSchools = page.getByLabel('School', { exact: true }).first();
+    await expect.poll(() => layerSchools.locator('option').allTextContents()).toEqual(['Alpha Academy']);
+
+    // A BYOD code: one school, so no picker; the code enrols into school A.
+    await page.getByLabel('Note').fill('Year 12 laptop');
+    await page.getByRole('button', { name: 'Create code' }).click();
+    const code = (await page.locator('[data-enrol-code]').getAttribute('data-enrol-code')) ?? '';
+    expect(code).toMatch(/^[A-Za-z0-9-]{8,}$/);
+    const codes = (await adminApi(collector, 'GET', '/enrol/codes')).codes as Json[];
+    expect(codes.filter((c) => code.startsWith(String(c.hint))).map((c) => c.schoolId)).toEqual([A]);
+
+    // The secret: refused without the confirmation, then replaced; the old one stops enrolling
+    // and the new one enrols into school A.
+    await page.getByRole('button', { name: 'Replace the secret' }).click();
+    await page.getByText('Tick the box to confirm').waitFor();
+    expect(await page.locator('[data-enrol-secret]').count()).toBe(0);
+    await page.getByLabel('The old secret stops working at once').check();
+    await page.getByRole('button', { name: 'Replace the secret' }).click();
+    const secret = (await page.locator('[data-enrol-secret]').getAttribute('data-enrol-secret')) ?? '';
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect(secret).not.toBe(secrets[A]);
+    await expect(
+      TestAgent.enrol({ ...collector, enrolSecret: secrets[A] ?? '' }, 'alpha-old-secret'),
+    ).rejects.toThrow(/401|403/);
+    const fresh = await TestAgent.enrol({ ...collector, enrolSecret: secret }, 'alpha-lab-02');
+    expect((await adminApi(collector, 'GET', `/devices/${fresh.deviceId}`)).device.schoolId).toBe(A);
+    // School B's secret was not touched.
+    const other = await TestAgent.enrol({ ...collector, enrolSecret: secrets[B] ?? '' }, 'beta-lab-02');
+    expect((await adminApi(collector, 'GET', `/devices/${other.deviceId}`)).device.schoolId).toBe(B);
+    expect(await page.locator('body').textContent()).not.toContain('Beta Academy');
     await page.close();
   });
 

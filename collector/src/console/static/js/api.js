@@ -201,6 +201,8 @@ export const api = {
   /** @param {{ ttlHours?: number, note?: string }} body */
   createEnrolCode: (body) => request('POST', '/enrol/codes', body),
   enrolCodes: () => request('GET', '/enrol/codes'),
+  /** @param {string | undefined} schoolId */
+  rotateEnrolSecret: (schoolId) => request('POST', '/enrol/secret/rotate', schoolId ? { schoolId } : {}),
   agreement: () => request('GET', '/agreement', undefined, { quiet401: true }),
   agreementVersions: () => request('GET', '/agreement/versions'),
   /** @param {string} text @param {string} reason */

@@ -19,7 +19,7 @@ const NAV = [
   { hash: '#/alerts', label: 'Alerts', roles: ['dsl'] },
   { hash: '#/incidents', label: 'Incidents', roles: ['dsl'] },
   { hash: '#/inbox', label: 'Requests & notices', roles: ['dsl'] },
-  { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'], trust: true },
+  { hash: '#/policy', label: 'Policy & enrolment', roles: ['admin', 'it'] },
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
   { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'], trust: true },
   { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'], trust: true },

@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { ext, extLong, field, fmtTime, h, mount } from './h.js';
 import { listOf } from './model.js';
 import { policyForm } from './policy-form.js';
+import { schoolName } from './schools.js';
 import { loading, renderError, statusLine, table } from './ui.js';
 
 /** @type {Record<string, string>} */
@@ -123,8 +124,9 @@ export function layerEditor(kind, id, canEdit) {
  * Schools' and groups' layers on the policy page: pick a school or a group, edit its layer;
  * create, rename and delete groups (admins).
  * @param {boolean} isAdmin
+ * @param {import('./schools.js').Schools} schools the caller's schools (a school-scoped account: its own)
  */
-export function layersSection(isAdmin) {
+export function layersSection(isAdmin, schools) {
   const editor = h('div');
   const groupsBox = h('div', null, loading('Loading groups'));
   const say = statusLine();
@@ -141,13 +143,13 @@ export function layersSection(isAdmin) {
   const loadGroups = async () => {
     try {
       const groups = listOf(await api.groups(), 'groups');
-      // The schools the caller can see: the default one and every school with a group (the
-      // schools registry, when wired, lists the others).
-      const schools = [...new Set(['default', ...groups.map((g) => String(g.schoolId))])].sort();
+      // The schools the caller can see (the registry; a school-scoped account: its own), and
+      // every school a group names, in case the registry could not be read.
+      const ids = [...new Set([...schools.list.map((s) => s.id), ...groups.map((g) => String(g.schoolId))])];
       for (const sel of [school, newSchool])
         mount(
           sel,
-          schools.map((s) => h('option', { value: s }, s)),
+          ids.map((id) => h('option', { value: id }, schoolName(schools, id))),
         );
       mount(
         groupsBox,
@@ -176,7 +178,7 @@ export function layersSection(isAdmin) {
       'tr',
       { 'data-group': g.id },
       h('td', null, h('code', null, ext(g.id, 40))),
-      h('td', null, ext(g.schoolId, 40)),
+      h('td', null, ext(schoolName(schools, String(g.schoolId)), 80)),
       h('td', null, isAdmin ? name : ext(g.name, 80)),
       h(
         'td',
