@@ -42,6 +42,7 @@ let incidentB: string;
 let userB: { id: string; username: string };
 let enrolledB: string;
 let replacementB: string;
+let dslRequestB: string;
 const GROUP_B = 'group-b-secret';
 /** Text that must never reach school A's staff. */
 let markers: string[];
@@ -111,8 +112,8 @@ export const TENANCY_TABLE: Record<string, 'trust' | 'school' | 'none'> = {
   'GET /api/v1/auth/sso/pending': 'trust',
   'POST /api/v1/auth/sso/pending/:id/assign': 'trust',
   'GET /api/v1/dsl-requests': 'school',
-  'POST /api/v1/dsl-requests/:id/approve': 'trust',
-  'POST /api/v1/dsl-requests/:id/reject': 'trust',
+  'POST /api/v1/dsl-requests/:id/approve': 'school',
+  'POST /api/v1/dsl-requests/:id/reject': 'school',
   'GET /api/v1/notifications': 'school',
   'GET /api/v1/audit': 'school',
   'GET /api/v1/alerts': 'school',
@@ -209,6 +210,8 @@ const BODIES: Record<string, () => unknown> = {
   'POST /api/v1/alerts/:id/viewed': () => ({}),
   'POST /api/v1/alerts/:id/escalate': () => ({}),
   'POST /api/v1/alerts/:id/reveal-requests': () => ({ reason: 'tenancy test' }),
+  'POST /api/v1/dsl-requests/:id/approve': () => ({}),
+  'POST /api/v1/dsl-requests/:id/reject': () => ({ reason: 'tenancy test' }),
   'POST /api/v1/dual-control/requests/:id/approve': () => ({}),
   'POST /api/v1/dual-control/requests/:id/reject': () => ({}),
   'POST /api/v1/incidents': () => ({ title: 'made by school A', schoolId: B }),
@@ -238,6 +241,7 @@ function idFor(path: string, name: string): string {
   if (path.startsWith('/api/v1/schools/') || path.startsWith('/api/v1/policy/schools/')) return B;
   if (path.startsWith('/api/v1/groups/') || path.startsWith('/api/v1/policy/groups/')) return GROUP_B;
   if (path.startsWith('/api/v1/enrol/replacements/')) return replacementB;
+  if (path.startsWith('/api/v1/dsl-requests/')) return dslRequestB;
   return 'tenancy-test-id';
 }
 
@@ -343,6 +347,15 @@ beforeAll(async () => {
   userB = ((await token.req('GET', '/api/v1/users')).json.users as { id: string; username: string }[]).find(
     (u) => u.username === 'it-b',
   ) as { id: string; username: string };
+  // A DSL account asked for school B (a DSL of B or of the trust decides it, never A's).
+  const askedB = await token.req('POST', '/api/v1/users', {
+    username: 'dsl-b-asked',
+    role: 'dsl',
+    schools: [B],
+    reason: 'new DSL for school B',
+  });
+  expect(askedB.status, askedB.text).toBe(202);
+  dslRequestB = askedB.json.request.id;
 
   // Incidents of both schools (escalated from each school's alert: they take the alert's school).
   incidentA = (await dslTrust.req('POST', `/api/v1/alerts/${alertA.id}/escalate`, {})).json.incident.id;
@@ -399,6 +412,8 @@ beforeAll(async () => {
     'it-b',
     enrolledB,
     replacementB,
+    dslRequestB,
+    'dsl-b-asked',
   ];
 }, 120_000);
 

@@ -9,9 +9,16 @@
 // directly; it too must change its password at first sign-in. After that the bootstrap is
 // closed for good (a flag in the store), even if every DSL is later disabled: then a new DSL is
 // made on the server itself (`custodian-collector create-dsl`, create-dsl.ts), not over the network.
+//
+// Tenancy: a request names the schools of the account (`schools`; absent = trust-wide). A school's
+// admin asks for a DSL of their own schools; a DSL sees and decides only requests for accounts
+// within their own schools (a trust-wide DSL: all), so a school's DSL is approved by its own DSL or
+// the trust's, and a school's DSL can never approve a trust-wide one. The bootstrap stays with
+// trust-wide admins.
 import { ErrorCode } from '@custodian/protocol';
 import { HttpError, notFound, type Principal } from '../http/router.ts';
 import { randomId } from '../store/records.ts';
+import { managesAccount } from '../tenancy/staff-scope.ts';
 import type { AuditStore, KvNamespace } from '../store/types.ts';
 import { actorDetails, actorName } from './audit.ts';
 import type { Notifications } from './notifications.ts';
@@ -27,6 +34,8 @@ export interface DslRequest {
   /** The existing account (role, reset). */
   userId?: string;
   displayName?: string;
+  /** The account's schools (create: as asked; role, reset: the account's when asked); absent = trust-wide. */
+  schools?: readonly string[];
   reason: string;
   requestedBy: string;
   requestedAt: number;
@@ -76,7 +85,13 @@ export class DslApproval {
 
   async request(
     kind: DslRequestKind,
-    fields: { username: string; userId?: string; displayName?: string; reason: string },
+    fields: {
+      username: string;
+      userId?: string;
+      displayName?: string;
+      schools?: readonly string[] | undefined;
+      reason: string;
+    },
     p: Principal | undefined,
     ip: string,
   ): Promise<DslRequest> {
@@ -93,10 +108,12 @@ export class DslApproval {
         },
       );
     const at = this.now();
+    const { schools, ...rest } = fields;
     const req: DslRequest = {
       id: `${String(at).padStart(15, '0')}-${randomId(9)}`,
       kind,
-      ...fields,
+      ...rest,
+      ...(schools !== undefined ? { schools: [...schools] } : {}),
       requestedBy: actorName(p),
       requestedAt: at,
       state: 'pending',
@@ -106,20 +123,36 @@ export class DslApproval {
       actor: actorName(p),
       action: AUDIT_DSL.requested,
       target: req.userId ? `user:${req.userId}` : `user:${req.username}`,
-      details: { ...actorDetails(p), requestId: req.id, kind, username: req.username, reason: req.reason },
+      details: {
+        ...actorDetails(p),
+        requestId: req.id,
+        kind,
+        username: req.username,
+        reason: req.reason,
+        schools: req.schools ?? null,
+      },
       ...(ip ? { ip } : {}),
     });
     await this.o.notifications.notify(
       'dsl',
       'dsl-account.requested',
       `${req.requestedBy} asks to ${describe(kind)} ${req.username}: a DSL must approve or reject it`,
-      { requestId: req.id, kind, username: req.username, requestedBy: req.requestedBy, reason: req.reason },
+      {
+        requestId: req.id,
+        kind,
+        username: req.username,
+        requestedBy: req.requestedBy,
+        reason: req.reason,
+        schools: req.schools ?? null,
+      },
     );
     return req;
   }
 
-  async list(): Promise<DslRequest[]> {
-    return (await this.o.requests.list({ reverse: true })).map((e) => e.value);
+  /** Newest first; for a caller, only the requests about accounts within its schools. */
+  async list(p?: Principal): Promise<DslRequest[]> {
+    const all = (await this.o.requests.list({ reverse: true })).map((e) => e.value);
+    return p === undefined ? all : all.filter((r) => managesAccount(p, r));
   }
 
   /** A DSL approves: the change is made now; the one-time password goes to the approver only. */
@@ -158,7 +191,13 @@ export class DslApproval {
       'dsl',
       'dsl-account.approved',
       `${approver} approved: ${describe(req.kind)} ${user.username} (asked by ${req.requestedBy})`,
-      { requestId: req.id, kind: req.kind, username: user.username, approvedBy: approver },
+      {
+        requestId: req.id,
+        kind: req.kind,
+        username: user.username,
+        approvedBy: approver,
+        schools: req.schools ?? null,
+      },
     );
     return { request: decided, user, oneTimePassword };
   }
@@ -172,7 +211,12 @@ export class DslApproval {
     let oneTimePassword: string;
     if (req.kind === 'create') {
       const made = await this.o.users.create(
-        { username: req.username, displayName: req.displayName ?? req.username, role: 'dsl' },
+        {
+          username: req.username,
+          displayName: req.displayName ?? req.username,
+          role: 'dsl',
+          ...(req.schools !== undefined ? { schools: req.schools } : {}),
+        },
         `${req.requestedBy} (approved by ${approver})`,
       );
       user = made.user;
@@ -226,7 +270,13 @@ export class DslApproval {
       'dsl',
       'dsl-account.rejected',
       `${by} rejected: ${describe(req.kind)} ${req.username} (asked by ${req.requestedBy})`,
-      { requestId: req.id, kind: req.kind, username: req.username, rejectedBy: by },
+      {
+        requestId: req.id,
+        kind: req.kind,
+        username: req.username,
+        rejectedBy: by,
+        schools: req.schools ?? null,
+      },
     );
     return decided;
   }
@@ -238,7 +288,19 @@ export class DslApproval {
 
   private async pending(id: string, p: Principal | undefined): Promise<DslRequest> {
     const req = await this.o.requests.get(id);
-    if (!req) throw notFound('request');
+    // Another school's request does not exist for this DSL (tenancy: 404, never 403).
+    if (!req || !managesAccount(p, req)) throw notFound('request');
+    // The account as it is now: moved to a wider scope since the request (by a trust-wide admin),
+    // it is no longer this DSL's to decide.
+    if (req.userId) {
+      const target = await this.o.users.get(req.userId);
+      if (target && !managesAccount(p, target))
+        throw new HttpError(
+          403,
+          ErrorCode.FORBIDDEN,
+          "this account's schools changed since the request: a DSL of all its schools decides it",
+        );
+    }
     if (req.state !== 'pending')
       throw new HttpError(409, ErrorCode.CONFLICT, `this request was already ${req.state}`);
     // Nobody approves their own elevation or their own password reset.

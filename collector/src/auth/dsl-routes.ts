@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { ROLES, type Route, route } from '../http/router.ts';
 import { Body, IdParams, Text } from '../http/schema.ts';
 import type { Store } from '../store/types.ts';
-import { isTrustWide } from '../tenancy/scope.ts';
+import { managesAccount } from '../tenancy/staff-scope.ts';
 import { aboutCallersSchools, targetResolver } from '../tenancy/targets.ts';
 import type { DslApproval } from './dsl-approval.ts';
 import type { Notifications } from './notifications.ts';
@@ -19,15 +19,17 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
       method: 'GET',
       path: '/api/v1/dsl-requests',
       access: ['dsl', 'admin'],
-      // DSL accounts are approved trust-wide: an account limited to some schools has none to see.
+      // An account limited to some schools sees the requests for accounts within them.
       tenancy: 'school',
       schema: { summary: 'Requests for DSL accounts' },
-      handler: async (ctx) => ({ requests: isTrustWide(ctx.principal) ? await dsl.list() : [] }),
+      handler: async (ctx) => ({ requests: await dsl.list(ctx.principal) }),
     }),
     route({
       method: 'POST',
       path: '/api/v1/dsl-requests/:id/approve',
       access: ['dsl'],
+      // A DSL of some schools decides the requests for accounts within them (others: 404).
+      tenancy: 'school',
       schema: {
         params: RequestParams,
         body: Body({}),
@@ -47,6 +49,7 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
       method: 'POST',
       path: '/api/v1/dsl-requests/:id/reject',
       access: ['dsl'],
+      tenancy: 'school',
       schema: {
         params: RequestParams,
         body: Body({ reason: Type.Optional(Text(0, 1000, 'why (the requesting admin sees it)')) }),
@@ -75,12 +78,17 @@ export function dslRoutes(deps: { dsl: DslApproval; notifications: Notifications
         for (const n of await notifications.list(ctx.principal.role)) {
           const d = n.details;
           const ref = (kind: string, v: unknown) => (typeof v === 'string' ? `${kind}:${v}` : undefined);
+          // A DSL account request names the account's schools (null: a trust-wide account).
+          const account = Array.isArray(d['schools'])
+            ? managesAccount(ctx.principal, { schools: d['schools'] as string[] })
+            : false;
           if (
-            await aboutCallersSchools(
+            account ||
+            (await aboutCallersSchools(
               ctx.principal,
               [ref('alert', d['alertId']), ref('device', d['deviceId']), ref('device', d['scope'])],
               resolve,
-            )
+            ))
           )
             out.push(n);
         }

@@ -101,10 +101,13 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
 
   /** POST /users with role dsl: the first DSL directly (bootstrap), any later one as a request. */
   async function createDsl(ctx: RequestContext, b: Static<typeof NewUserBody>) {
-    // The DSL approval flow is trust-wide: a school's DSL is made by a trust-wide admin (and a DSL).
-    if (ctx.principal?.kind === 'staff' && ctx.principal.schools !== undefined)
-      throw new HttpError(403, ErrorCode.FORBIDDEN, 'a DSL account is created by a trust-wide admin');
-    if (await dsl.bootstrapOpen()) {
+    // A school's admin asks for a DSL of their own schools (a DSL of those schools, or the trust's,
+    // approves); the first DSL of all (bootstrap) is made by a trust-wide admin.
+    const scoped = ctx.principal?.kind === 'staff' && ctx.principal.schools !== undefined;
+    const bootstrap = await dsl.bootstrapOpen();
+    if (bootstrap && scoped)
+      throw new HttpError(403, ErrorCode.FORBIDDEN, 'the first DSL account is created by a trust-wide admin');
+    if (bootstrap) {
       const { user, oneTimePassword } = await users.create(
         {
           username: b.username,
@@ -133,13 +136,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       throw badInput('a DSL account gets its first password from the DSL who approves it: send no password', {
         field: 'body.password',
       });
-    if (b.schools !== undefined)
-      throw badInput(
-        'a DSL account is approved trust-wide: set its schools once it exists (PATCH /users/:id)',
-        {
-          field: 'body.schools',
-        },
-      );
+    const schools = await decideAccountSchools(ctx.principal, b.schools, undefined, deps.schoolExists, true);
     if (await users.byUsername(b.username))
       throw new HttpError(409, ErrorCode.CONFLICT, `user ${b.username} already exists`);
     const request = await dsl.request(
@@ -147,6 +144,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       {
         username: b.username,
         ...(b.displayName !== undefined ? { displayName: b.displayName } : {}),
+        schools,
         reason: b.reason ?? '',
       },
       ctx.principal,
@@ -411,13 +409,6 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
             ErrorCode.CONFLICT,
             'this is the last trust-wide admin: make another admin trust-wide first',
           );
-        if (
-          b.role === 'dsl' &&
-          b.role !== user.role &&
-          ctx.principal?.kind === 'staff' &&
-          ctx.principal.schools
-        )
-          throw new HttpError(403, ErrorCode.FORBIDDEN, 'a DSL account is made by a trust-wide admin');
         const roleChange = b.role !== undefined && b.role !== user.role;
         if (roleChange && reason.trim() === '')
           throw badInput('a reason is required to change a role', { field: 'body.reason' });
@@ -434,12 +425,20 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
             'this is the last active admin: create another admin first',
           );
         if (roleChange && b.role === 'dsl') {
-          if (!(await dsl.bootstrapOpen())) {
-            if (b.disabled !== undefined || b.displayName !== undefined)
+          const bootstrap = await dsl.bootstrapOpen();
+          if (bootstrap && ctx.principal?.kind === 'staff' && ctx.principal.schools)
+            throw new HttpError(
+              403,
+              ErrorCode.FORBIDDEN,
+              'the first DSL account is made by a trust-wide admin',
+            );
+          if (!bootstrap) {
+            // Anything else sent with it would be lost (the request carries the role only).
+            if (b.disabled !== undefined || b.displayName !== undefined || b.schools !== undefined)
               throw badInput('a change to the dsl role is requested on its own: send only role and reason');
             const request = await dsl.request(
               'role',
-              { username: user.username, userId: id, reason },
+              { username: user.username, userId: id, schools: user.schools, reason },
               ctx.principal,
               ctx.ip,
             );
@@ -537,7 +536,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           const reason = ctx.input.body.reason ?? '';
           const request = await dsl.request(
             'reset',
-            { username: target.username, userId: id, reason },
+            { username: target.username, userId: id, schools: target.schools, reason },
             ctx.principal,
             ctx.ip,
           );
