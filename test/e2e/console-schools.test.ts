@@ -96,6 +96,31 @@ describe('console: schools of a trust', () => {
     await page.close();
   });
 
+  it('a trust-wide admin gives an account two schools on the Staff page (not trust-wide and a school at once)', async () => {
+    await adminApi(collector, 'POST', '/users', {
+      username: 'shared-it',
+      role: 'it',
+      password: 'a long enough password 1',
+      schools: [A],
+    });
+    const page = await browser.newPage();
+    await signIn(page, collector.url, admin);
+    await page.getByRole('link', { name: 'Staff' }).click();
+    const picker = page.getByLabel('Schools of shared-it');
+    await expect.poll(() => picker.locator('option:checked').allTextContents()).toEqual(['Alpha Academy']);
+    const row = page.locator('tr[data-username="shared-it"]');
+    await page.getByLabel(/Reason for a role change/).fill('covers both schools from January');
+    await picker.selectOption(['', A]);
+    await row.getByRole('button', { name: 'Save schools' }).click();
+    await page.getByText('Choose trust-wide or schools, not both.').waitFor();
+    await picker.selectOption([A, B]);
+    await row.getByRole('button', { name: 'Save schools' }).click();
+    await page.getByText('shared-it now sees Alpha Academy, Beta Academy.').waitFor();
+    const users = (await adminApi(collector, 'GET', '/users')).users as Json[];
+    expect(users.find((u) => u.username === 'shared-it')?.schools).toEqual([A, B]);
+    await page.close();
+  });
+
   it("school A's IT sees only school A's devices, with no school column, filter or Schools page", async () => {
     const page = await browser.newPage();
     await signIn(page, collector.url, itA);

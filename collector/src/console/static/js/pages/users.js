@@ -19,21 +19,39 @@ export async function render(main, ctx) {
   // a school admin's accounts are made in their own school by the server.
   const schools = await loadSchools(ctx.user);
   const trustWide = !Array.isArray(ctx.user.schools);
-  /** @param {string[] | null | undefined} current */
-  const schoolPicker = (current) =>
+  /**
+   * The schools an account sees: "trust-wide", or one or more schools (Ctrl/Shift-click).
+   * @param {string[] | null | undefined} current @param {string} label
+   */
+  const schoolPicker = (current, label) =>
     /** @type {HTMLSelectElement} */ (
       h(
         'select',
-        { 'data-school-picker': '' },
+        {
+          'data-school-picker': '',
+          multiple: true,
+          size: String(Math.min(schools.list.length + 1, 5)),
+          'aria-label': label,
+        },
         h('option', { value: '', selected: !current }, 'trust-wide'),
         schools.list.map((x) =>
-          h('option', { value: x.id, selected: current?.length === 1 && current[0] === x.id }, x.name),
+          h('option', { value: x.id, selected: Boolean(current?.includes(x.id)) }, x.name),
         ),
-        current && current.length > 1
-          ? h('option', { value: '*', selected: true }, current.join(', '))
-          : null,
       )
     );
+  /**
+   * What a picker says: null = trust-wide, else the schools; a string is what is wrong.
+   * @param {HTMLSelectElement} picker @returns {string[] | null | string}
+   */
+  const picked = (picker) => {
+    const values = [...picker.selectedOptions].map((o) => o.value);
+    if (values.length === 0) return 'Choose the account’s schools, or trust-wide.';
+    if (values.includes('')) return values.length === 1 ? null : 'Choose trust-wide or schools, not both.';
+    return values;
+  };
+  /** @param {string[] | null} list */
+  const scopeWords = (list) =>
+    list ? list.map((id) => schoolName(schools, id)).join(', ') : 'the whole trust';
   const say = statusLine();
   const roleReason = /** @type {HTMLInputElement} */ (
     h('input', { maxlength: '1000', placeholder: 'e.g. new deputy DSL from January' })
@@ -70,7 +88,7 @@ export async function render(main, ctx) {
             'Staff accounts',
             ['Username', 'Name', 'Role', ...(schools.show ? ['School'] : []), 'State', 'Created', 'Actions'],
             users.map((u) => {
-              const picker = schoolPicker(u.schools);
+              const picker = schoolPicker(u.schools, `Schools of ${u.username}`);
               const role = /** @type {HTMLSelectElement} */ (
                 h(
                   'select',
@@ -97,7 +115,11 @@ export async function render(main, ctx) {
                           type: 'button',
                           class: 'secondary',
                           onclick: async () => {
-                            if (picker.value === '*') return;
+                            const chosen = picked(picker);
+                            if (typeof chosen === 'string') {
+                              say.say(chosen, 'error');
+                              return;
+                            }
                             const reason = roleReason.value.trim();
                             if (!reason) {
                               say.say('Give a reason for the school change first (audited).', 'error');
@@ -105,22 +127,16 @@ export async function render(main, ctx) {
                               return;
                             }
                             try {
-                              await api.updateUser(u.id, {
-                                schools: picker.value ? [picker.value] : null,
-                                reason,
-                              });
+                              await api.updateUser(u.id, { schools: chosen, reason });
                               roleReason.value = '';
-                              say.say(
-                                `${u.username} now sees ${picker.value ? schoolName(schools, picker.value) : 'the whole trust'}.`,
-                                'ok',
-                              );
+                              say.say(`${u.username} now sees ${scopeWords(chosen)}.`, 'ok');
                               await load();
                             } catch (err) {
                               say.say(/** @type {Error} */ (err).message, 'error');
                             }
                           },
                         },
-                        'Save school',
+                        'Save schools',
                       ),
                     )
                   : null,
@@ -269,7 +285,7 @@ export async function render(main, ctx) {
       ROLES.map((r) => h('option', { value: r, selected: r === 'it' }, r)),
     )
   );
-  const newSchool = schoolPicker(null);
+  const newSchool = schoolPicker(null, 'Schools of the new account');
   mount(
     main,
     h('h1', null, 'Staff accounts'),
@@ -279,12 +295,17 @@ export async function render(main, ctx) {
         class: 'card filters',
         onsubmit: async (/** @type {Event} */ e) => {
           e.preventDefault();
+          const chosen = schools.show ? picked(newSchool) : null;
+          if (typeof chosen === 'string') {
+            say.say(chosen, 'error');
+            return;
+          }
           try {
             const res = await api.createUser({
               username: username.value.trim().toLowerCase(),
               displayName: displayName.value.trim(),
               role: role.value,
-              ...(schools.show && newSchool.value ? { schools: [newSchool.value] } : {}),
+              ...(chosen ? { schools: chosen } : {}),
             });
             if (res.oneTimePassword)
               showOnce(res.user?.username ?? username.value, String(res.oneTimePassword));
@@ -300,7 +321,7 @@ export async function render(main, ctx) {
       field('Username', username, 'lower case, e.g. j.smith'),
       field('Name', displayName),
       field('Role', role),
-      schools.show ? field('School', newSchool) : null,
+      schools.show ? field('Schools', newSchool, 'trust-wide, or one or more schools') : null,
       h('button', { type: 'submit' }, 'Create account'),
     ),
     say.el,
