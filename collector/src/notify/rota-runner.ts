@@ -39,11 +39,10 @@ export class RotaRunner {
 
   /** A new alert: a chain if it is at or above the threshold, and the `alert` webhooks. */
   async start(alert: Alert): Promise<boolean> {
-    const s = await this.d.settings.read();
+    const { trust: s, layer } = await this.d.settings.settingsForSchool(schoolOfRecord(alert));
     if (alert.severity < s.alertMinSeverity) return false;
     if (await this.d.states.get(alert.id)) return false;
     const now = this.d.now();
-    const layer = await this.d.settings.layerOf(schoolOfRecord(alert));
     const chain = chooseChain(alert.severity, now, s, layer);
     const { contacts } = chain;
     // Webhooks are the trust's integrations: every alert goes to them, whatever its school.

@@ -17,12 +17,12 @@ export function lines(text) {
 }
 
 /** @param {string} text */
-function parseContacts(text) {
+export function parseContacts(text) {
   return lines(text).map(([id = '', name = '', email = '', role = '']) => ({ id, name, email, role }));
 }
 
 /** @param {string} text */
-function parseBands(text) {
+export function parseBands(text) {
   return lines(text).map(([min = '', window = '', contacts = '']) => ({
     minSeverity: Number(min),
     window,
@@ -31,7 +31,7 @@ function parseBands(text) {
 }
 
 /** @param {string} text */
-function parseTerms(text) {
+export function parseTerms(text) {
   return lines(text).map(([name = '', start = '', end = '']) => ({ name, start, end }));
 }
 
