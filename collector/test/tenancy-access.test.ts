@@ -217,6 +217,11 @@ const BODIES: Record<string, () => unknown> = {
   'POST /api/v1/incidents': () => ({ title: 'made by school A', schoolId: B }),
   'PUT /api/v1/notify/schools/:schoolId/settings': () => ({
     contacts: [{ id: 'by-a', name: 'Set by school A', email: 'by-a@a.test', role: 'dsl' }],
+    rota: {
+      escalateAfterMinutes: 5,
+      stopOn: 'viewed',
+      bands: [{ minSeverity: 1, window: 'any', contacts: ['by-a'] }],
+    },
   }),
   'PATCH /api/v1/incidents/:id': () => ({ title: 'changed by school A' }),
   'POST /api/v1/data-protection/erasures': () => ({ device: devB.id, reason: 'tenancy test' }),
