@@ -5,19 +5,14 @@
 import { Type } from '@sinclair/typebox';
 import { AUDIT, auditInput } from '../auth/audit.ts';
 import { notFound, type Principal, type Route, route } from '../http/router.ts';
-import { TENANT_ID_PATTERN } from '../tenancy/model.ts';
+import { SchoolId } from '../tenancy/schema.ts';
 import { inScope } from '../tenancy/scope.ts';
 import { NOTIFY_SETTINGS_ACCESS } from './routes.ts';
 import type { SchoolNotifyLayer } from './school-layer.ts';
 import type { SettingsStore } from './settings.ts';
 import { applyLayerPatch, type LayerPatch, SchoolLayerBody } from './settings-schema.ts';
 
-const SchoolParams = Type.Object({
-  schoolId: Type.String({
-    pattern: TENANT_ID_PATTERN,
-    description: "the school's id (a-z, 0-9, -; 1 to 40)",
-  }),
-});
+const SchoolParams = Type.Object({ schoolId: SchoolId("the school's id") });
 
 const PATH = '/api/v1/notify/schools/:schoolId/settings';
 

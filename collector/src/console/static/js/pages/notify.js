@@ -36,7 +36,7 @@ export function parseTerms(text) {
 }
 
 /** @param {string[]} values @param {string} current */
-function select(values, current) {
+export function select(values, current) {
   return h(
     'select',
     null,
@@ -45,7 +45,7 @@ function select(values, current) {
 }
 
 /** @param {string} name @param {Record<string, unknown>} [attrs] */
-function input(name, attrs = {}) {
+export function input(name, attrs = {}) {
   return /** @type {HTMLInputElement} */ (h('input', { name, ...attrs }));
 }
 

@@ -7,23 +7,7 @@ import { api } from '../api.js';
 import { field, h, mount } from '../h.js';
 import { OPTIONS } from '../options.js';
 import { loading, renderError, statusLine } from '../ui.js';
-import { parseBands, parseContacts, parseTerms } from './notify.js';
-
-/** @param {string[]} values @param {string} current @param {string} name */
-function select(values, current, name) {
-  return /** @type {HTMLSelectElement} */ (
-    h(
-      'select',
-      { name },
-      values.map((v) => h('option', { value: v, selected: v === current }, v)),
-    )
-  );
-}
-
-/** @param {string} name @param {Record<string, unknown>} [attrs] */
-function input(name, attrs = {}) {
-  return /** @type {HTMLInputElement} */ (h('input', { name, ...attrs }));
-}
+import { input, parseBands, parseContacts, parseTerms, select } from './notify.js';
 
 /** @param {string} name @param {string} value @param {number} rows */
 function textarea(name, value, rows) {
@@ -44,10 +28,11 @@ export async function render(main, ctx) {
   const say = statusLine();
   const body = h('div');
   const wanted = ctx.query.get('school');
-  const picker = select(
-    schools.map((s) => s.id),
-    schools.some((s) => s.id === wanted) ? /** @type {string} */ (wanted) : (schools[0]?.id ?? ''),
-    'school',
+  const picker = /** @type {HTMLSelectElement} */ (
+    select(
+      schools.map((s) => s.id),
+      schools.some((s) => s.id === wanted) ? /** @type {string} */ (wanted) : (schools[0]?.id ?? ''),
+    )
   );
   for (const o of picker.options) {
     const s = schools.find((x) => x.id === o.value);
@@ -95,7 +80,9 @@ export async function render(main, ctx) {
       max: 1440,
       value: layer?.rota.escalateAfterMinutes ?? 15,
     });
-    const stopOn = select([...OPTIONS.rotaStopOn], layer?.rota.stopOn ?? 'viewed', 'stopOn');
+    const stopOn = /** @type {HTMLSelectElement} */ (
+      select([...OPTIONS.rotaStopOn], layer?.rota.stopOn ?? 'viewed')
+    );
     const timeZone = input('timeZone', { value: layer?.timeZone ?? '', placeholder: "the trust's" });
     const days = input('days', {
       value: layer?.schoolHours?.days.join(' ') ?? '',
