@@ -5,8 +5,8 @@
 // so a restart carries on where it was. The chain's contacts come from the alert's school's
 // notify layer when it has one (school-layer.ts `chooseChain`), chosen once when the chain
 // starts; each step reads that same record again (its contacts' addresses, its escalation time).
-// The message is queued BEFORE the state moves on: a
-// crash between the two queues the same (message, target) again, which the outbox folds into one.
+// The message is queued BEFORE the state moves on: a crash between the two queues the same
+// (message, target) again, which the outbox folds into one.
 import type { Logger } from '../log.ts';
 import type { Alert, KvNamespace, Store } from '../store/types.ts';
 import { schoolOfRecord } from '../tenancy/scope.ts';

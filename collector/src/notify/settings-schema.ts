@@ -55,21 +55,22 @@ const SmtpBody = Obj(
   'the SMTP relay, or null to send no email',
 );
 
-/** The people who can be notified (the trust record's, or a school layer's). */
-export const ContactsSchema = Type.Array(
-  Obj(
-    {
-      id: Id('a short id for the contact, used by the rota'),
-      name: Text(1, 100, "the person's name"),
-      email: Email('where their notifications go'),
-      role: Literals(ROLES, 'the role they hold (staff notices for that role go to them)'),
-    },
-    'a person who can be notified',
-  ),
-  { maxItems: 50, description: 'people who can be notified (at most 50)' },
-);
+/** The people who can be notified (the trust record's, or a school layer's: `role` says what it is for). */
+const Contacts = (roleDescription: string) =>
+  Type.Array(
+    Obj(
+      {
+        id: Id('a short id for the contact, used by the rota'),
+        name: Text(1, 100, "the person's name"),
+        email: Email('where their notifications go'),
+        role: Literals(ROLES, roleDescription),
+      },
+      'a person who can be notified',
+    ),
+    { maxItems: 50, description: 'people who can be notified (at most 50)' },
+  );
 
-export const RotaSchema = Obj(
+const RotaSchema = Obj(
   {
     escalateAfterMinutes: Int(1, 1440, 'minutes before the next contact is told'),
     stopOn: Literals(ROTA_STOP_ON, 'what stops the chain besides a decision on the alert'),
@@ -88,7 +89,7 @@ export const RotaSchema = Obj(
   'the rota',
 );
 
-export const SchoolHoursSchema = Obj(
+const SchoolHoursSchema = Obj(
   {
     days: Type.Array(Int(1, 7, 'ISO weekday, 1 = Monday'), { maxItems: 7, description: 'school days' }),
     start: LocalTime('school starts'),
@@ -97,7 +98,7 @@ export const SchoolHoursSchema = Obj(
   'school hours',
 );
 
-export const TermDatesSchema = Type.Array(
+const TermDatesSchema = Type.Array(
   Obj(
     {
       name: Text(0, 100, 'the term, e.g. Autumn 1'),
@@ -112,7 +113,7 @@ export const TermDatesSchema = Type.Array(
 export const SettingsBody = Body({
   alertMinSeverity: Type.Optional(Int(1, 6, 'alerts at or above this severity notify people; 6 = none')),
   smtp: Type.Optional(Type.Union([Type.Null(), SmtpBody])),
-  contacts: Type.Optional(ContactsSchema),
+  contacts: Type.Optional(Contacts('the role they hold (staff notices for that role go to them)')),
   rota: Type.Optional(RotaSchema),
   timeZone: Type.Optional(TimeZone()),
   schoolHours: Type.Optional(SchoolHoursSchema),
@@ -130,7 +131,9 @@ export const SettingsBody = Body({
 
 /** A school's notify layer (school-layer.ts): fields left out are kept; null = the trust's again. */
 export const SchoolLayerBody = Body({
-  contacts: Type.Optional(ContactsSchema),
+  contacts: Type.Optional(
+    Contacts("the role they hold (for the record: staff notices go to the trust's contacts)"),
+  ),
   rota: Type.Optional(RotaSchema),
   timeZone: Type.Optional(
     Type.Union([Type.Null(), TimeZone()], { description: "the school's time zone; null: the trust's" }),
