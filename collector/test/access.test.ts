@@ -165,6 +165,10 @@ export const ACCESS_TABLE: Record<string, typeof P | readonly Who[]> = {
   'POST /api/v1/notify/test': NOTIFY,
   'GET /api/v1/notify/outbox': NOTIFY,
   'GET /api/v1/notify/deliveries': NOTIFY,
+  // a school's own notify layer (notify/school-routes.ts): the same people, for their own schools
+  'GET /api/v1/notify/schools/:schoolId/settings': NOTIFY,
+  'PUT /api/v1/notify/schools/:schoolId/settings': NOTIFY,
+  'DELETE /api/v1/notify/schools/:schoolId/settings': NOTIFY,
   // data protection (issue 19): subject access archives — the DSL only (data-protection/README.md
   // "Who runs subject access"); erasure — the DSL and admins (the admin token is an admin
   // principal); content-level checks in data-protection/*.test.ts

@@ -153,6 +153,9 @@ export const TENANCY_TABLE: Record<string, 'trust' | 'school' | 'none'> = {
   'POST /api/v1/notify/test': 'trust',
   'GET /api/v1/notify/outbox': 'trust',
   'GET /api/v1/notify/deliveries': 'trust',
+  'GET /api/v1/notify/schools/:schoolId/settings': 'school',
+  'PUT /api/v1/notify/schools/:schoolId/settings': 'school',
+  'DELETE /api/v1/notify/schools/:schoolId/settings': 'school',
   'GET /api/v1/data-protection/subject-access': 'school',
   'POST /api/v1/data-protection/erasures': 'school',
   'GET /api/v1/data-protection/erasures': 'school',
@@ -215,6 +218,14 @@ const BODIES: Record<string, () => unknown> = {
   'POST /api/v1/dual-control/requests/:id/approve': () => ({}),
   'POST /api/v1/dual-control/requests/:id/reject': () => ({}),
   'POST /api/v1/incidents': () => ({ title: 'made by school A', schoolId: B }),
+  'PUT /api/v1/notify/schools/:schoolId/settings': () => ({
+    contacts: [{ id: 'by-a', name: 'Set by school A', email: 'by-a@a.test', role: 'dsl' }],
+    rota: {
+      escalateAfterMinutes: 5,
+      stopOn: 'viewed',
+      bands: [{ minSeverity: 1, window: 'any', contacts: ['by-a'] }],
+    },
+  }),
   'PATCH /api/v1/incidents/:id': () => ({ title: 'changed by school A' }),
   'POST /api/v1/data-protection/erasures': () => ({ device: devB.id, reason: 'tenancy test' }),
 };
@@ -238,7 +249,12 @@ function idFor(path: string, name: string): string {
   if (path.startsWith('/api/v1/incidents/') || path.startsWith('/api/v1/exports/incidents/'))
     return incidentB;
   if (path.startsWith('/api/v1/users/')) return userB.id;
-  if (path.startsWith('/api/v1/schools/') || path.startsWith('/api/v1/policy/schools/')) return B;
+  if (
+    path.startsWith('/api/v1/schools/') ||
+    path.startsWith('/api/v1/policy/schools/') ||
+    path.startsWith('/api/v1/notify/schools/')
+  )
+    return B;
   if (path.startsWith('/api/v1/groups/') || path.startsWith('/api/v1/policy/groups/')) return GROUP_B;
   if (path.startsWith('/api/v1/enrol/replacements/')) return replacementB;
   if (path.startsWith('/api/v1/dsl-requests/')) return dslRequestB;
@@ -397,7 +413,20 @@ beforeAll(async () => {
   });
   expect(moved.status, moved.text).toBe(200);
 
+  // B's own notify layer: who is told of B's alerts is B's business.
+  const notifyB = await token.req('PUT', `/api/v1/notify/schools/${B}/settings`, {
+    contacts: [{ id: 'b-dsl', name: 'B Notify Contact Secret', email: 'b-dsl-secret@b.test', role: 'dsl' }],
+    rota: {
+      escalateAfterMinutes: 10,
+      stopOn: 'viewed',
+      bands: [{ minSeverity: 4, window: 'any', contacts: ['b-dsl'] }],
+    },
+  });
+  expect(notifyB.status, notifyB.text).toBe(200);
+
   markers = [
+    'B Notify Contact Secret',
+    'b-dsl-secret@b.test',
     GROUP_B,
     'B Group Secret',
     'B layer reason secret',
@@ -518,6 +547,8 @@ describe('tenancy: every route × every role limited to school A, with school B 
     expect(inc.json.incident.title).not.toContain('school A');
     const r = await app.store.enrol.getReplacement(replacementB);
     expect(r?.state).toBe('pending');
+    const notifyB = await token.req('GET', `/api/v1/notify/schools/${B}/settings`);
+    expect(notifyB.json.layer.contacts.map((c: { id: string }) => c.id)).toEqual(['b-dsl']);
   });
 });
 
@@ -545,6 +576,29 @@ describe('tenancy: school A staff still see school A (the matrix above is not va
     const feed = await readFeed(it_, '/api/v1/live');
     expect(feed.text).toContain(devA.id);
     expect(feed.text).not.toContain(devB.id);
+  });
+
+  it("school A's DSL and admin manage school A's own notify layer (audited, seen in A's audit log)", async () => {
+    const dsl = staffA.get('dsl') as Client;
+    const put = await dsl.req('PUT', `/api/v1/notify/schools/${A}/settings`, {
+      contacts: [{ id: 'a-dsl', name: 'A DSL', email: 'a-dsl@a.test', role: 'dsl' }],
+      rota: {
+        escalateAfterMinutes: 5,
+        stopOn: 'viewed',
+        bands: [{ minSeverity: 4, window: 'any', contacts: ['a-dsl'] }],
+      },
+    });
+    expect(put.status, put.text).toBe(200);
+    const admin = staffA.get('admin') as Client;
+    const got = await admin.req('GET', `/api/v1/notify/schools/${A}/settings`);
+    expect(got.json.layer).toMatchObject({ schoolId: A, updatedBy: 'dsl-a' });
+    const trail = await admin.req('GET', `/api/v1/audit?target=school:${A}`);
+    const rec = trail.json.records.find(
+      (r: { action: string }) => r.action === 'notify.school-settings-changed',
+    );
+    expect(rec?.details).toMatchObject({ old: null, new: { contacts: [{ id: 'a-dsl' }] } });
+    // The trust's record stays trust-wide.
+    expect((await dsl.req('GET', '/api/v1/notify/settings')).status).toBe(403);
   });
 
   it('trust-wide staff see both schools, and can narrow to one', async () => {

@@ -2,7 +2,7 @@
 // test, names contacts and a rota, adds a webhook (its secret shown once, and it signs the test
 // the receiver checks); a flagged alert then reaches the DSL by email, the email's link opens
 // the alert in the signed-in console, and Acknowledge is recorded with the opening. IT has no
-// such page and the API refuses it.
+// such page and the API refuses it. A school's DSL sets who is told of their own school's alerts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodedMail, startSmtp, startWebhookReceiver } from '../../collector/test/notify/receivers.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
@@ -126,6 +126,55 @@ describe('console: notification settings', () => {
     } finally {
       await page.close();
       await receiver.close();
+    }
+  });
+
+  it("a school's DSL sets who is told of their school's alerts; another school is not theirs", async () => {
+    await adminApi(collector, 'POST', '/schools', { id: 'alpha', name: 'Alpha Academy' });
+    await adminApi(collector, 'POST', '/schools', { id: 'beta', name: 'Beta Academy' });
+    const dslA = await createStaff(collector, 'alpha-dsl', 'dsl');
+    const users = (await adminApi(collector, 'GET', '/users')).users as { id: string; username: string }[];
+    const id = users.find((u) => u.username === 'alpha-dsl')?.id;
+    await adminApi(collector, 'PATCH', `/users/${id}`, { schools: ['alpha'], reason: 'Alpha DSL' });
+    const page = await browser.newPage();
+    try {
+      await signIn(page, collector.url, dslA);
+      // The trust's page is not theirs; their school's is, with only their school to pick.
+      expect(await page.getByRole('link', { name: 'Notifications', exact: true }).count()).toBe(0);
+      await page.getByRole('link', { name: 'School alert contacts' }).click();
+      await page.getByText("alpha uses the trust's notification settings.").waitFor();
+      const options = await page.getByLabel('School', { exact: true }).locator('option').allTextContents();
+      expect(options).toEqual(['Alpha Academy (alpha)']);
+
+      await page.getByLabel('Contacts').fill('lead, Alpha Lead, lead@alpha.test, dsl');
+      await page.getByLabel('Rota').fill('4, school-hours, nobody');
+      await page.getByRole('button', { name: 'Save school notifications' }).click();
+      await page.getByText('the rota names contact nobody').waitFor();
+      await page.getByLabel('Rota').fill('4, school-hours, lead');
+      await page.getByLabel('School starts').fill('07:30');
+      await page.getByLabel('School ends').fill('15:00');
+      await page.getByLabel('School days').fill('1 2 3 4 5');
+      await page.getByRole('button', { name: 'Save school notifications' }).click();
+      await page.getByText('Saved for alpha.').waitFor();
+      await page.getByText('alpha has its own contacts and rota (last changed by alpha-dsl).').waitFor();
+      const stored = await adminApi(collector, 'GET', '/notify/schools/alpha/settings');
+      expect(stored.layer).toMatchObject({
+        contacts: [{ id: 'lead', email: 'lead@alpha.test' }],
+        rota: { bands: [{ minSeverity: 4, window: 'school-hours', contacts: ['lead'] }] },
+        schoolHours: { days: [1, 2, 3, 4, 5], start: '07:30', end: '15:00' },
+      });
+      expect(stored.layer.timeZone).toBeUndefined();
+      expect(stored.layer.termDates).toBeUndefined();
+      const as = await staffSession(collector, dslA);
+      expect((await as('GET', '/notify/schools/beta/settings')).status).toBe(404);
+
+      await page.getByRole('button', { name: "Use the trust's settings" }).click();
+      await page.getByText("alpha uses the trust's settings again.").waitFor();
+      expect((await adminApi(collector, 'GET', '/notify/schools/alpha/settings')).layer).toBeNull();
+      // The one 400 is the rota refused above, on purpose.
+      expect(browser.errors.filter((e) => !e.includes('401') && !e.includes('status of 400'))).toEqual([]);
+    } finally {
+      await page.close();
     }
   });
 

@@ -61,6 +61,8 @@ export const AUDIT = {
   notifyWebhookCreated: 'notify.webhook-created',
   notifyWebhookDeleted: 'notify.webhook-deleted',
   notifyTestSent: 'notify.test-sent',
+  /** A school's own notify layer set, changed or removed (details: old, new). */
+  notifySchoolSettingsChanged: 'notify.school-settings-changed',
 } as const;
 
 /**

@@ -6,10 +6,13 @@
 import type { App, AppModule } from '../app.ts';
 import { NOTIFICATIONS_NS, type StaffNotification } from '../auth/notifications.ts';
 import type { Alert } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
 import { type DeliveryLogEntry, LOG_NS, OUTBOX_NS, Outbox, type OutboxEntry, SENT_NS } from './outbox.ts';
 import type { RotaState } from './rota.ts';
 import { RotaRunner } from './rota-runner.ts';
 import { notifyRoutes } from './routes.ts';
+import { SCHOOL_LAYERS_NS, type SchoolNotifyLayer } from './school-layer.ts';
+import { schoolNotifyRoutes } from './school-routes.ts';
 import { Sender } from './sender.ts';
 import { type NotifySettings, SETTINGS_NS, SettingsStore } from './settings.ts';
 import { StaffFeed } from './staff-feed.ts';
@@ -38,13 +41,17 @@ export interface InstalledNotify {
 }
 
 export async function installNotify(
-  app: Pick<App, 'store' | 'router' | 'live' | 'log' | 'config' | 'enrol'> & Partial<Pick<App, 'counts'>>,
+  app: Pick<App, 'store' | 'router' | 'live' | 'log' | 'config' | 'enrol'> &
+    Partial<Pick<App, 'counts' | 'schools'>>,
   options: NotifyModuleOptions = {},
 ): Promise<InstalledNotify> {
   const now = options.now ?? Date.now;
   const { store } = app;
   const log = app.log.child({ module: 'notify' });
-  const settings = new SettingsStore(store.kv<NotifySettings>(SETTINGS_NS));
+  const settings = new SettingsStore(
+    store.kv<NotifySettings>(SETTINGS_NS),
+    store.kv<SchoolNotifyLayer>(SCHOOL_LAYERS_NS),
+  );
   const outbox = new Outbox({
     pending: store.kv<OutboxEntry>(OUTBOX_NS),
     sent: store.kv<OutboxEntry>(SENT_NS),
@@ -124,6 +131,11 @@ export async function installNotify(
   timer.unref();
 
   for (const r of notifyRoutes({ store, settings, outbox, consoleUrl, now })) app.router.add(r);
+  const { schools } = app;
+  const schoolExists = schools
+    ? (id: string) => schools.exists(id)
+    : async (id: string) => id === DEFAULT_SCHOOL_ID;
+  for (const r of schoolNotifyRoutes({ settings, schoolExists, now })) app.router.add(r);
 
   return {
     settings,

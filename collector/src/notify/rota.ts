@@ -13,6 +13,8 @@ export interface RotaState {
   startedAt: number;
   /** The band's contacts, chosen when the chain started (a later settings change does not reshuffle a running chain). */
   contacts: string[];
+  /** The school whose notify layer chose `contacts` (school-layer.ts); absent: the trust's record. */
+  layer?: string;
   /** How many contacts have been told. */
   told: number;
   lastToldAt: number | null;
@@ -43,8 +45,15 @@ export function contactsFor(severity: number, now: number, s: NotifySettings): s
   return (band?.contacts ?? []).filter((id) => known.has(id));
 }
 
-export function newRotaState(alertId: string, contacts: string[], now: number): RotaState {
-  return { alertId, startedAt: now, contacts, told: 0, lastToldAt: null, ended: null };
+export function newRotaState(
+  alertId: string,
+  contacts: string[],
+  now: number,
+  layer: string | null = null,
+): RotaState {
+  const state: RotaState = { alertId, startedAt: now, contacts, told: 0, lastToldAt: null, ended: null };
+  if (layer !== null) state.layer = layer;
+  return state;
 }
 
 export function decideRota(

@@ -4,6 +4,7 @@
 import type { Static } from '@sinclair/typebox';
 import { badInput, ROLES } from '../http/router.ts';
 import { Body, Id, Literals, QueryInt, Text, TimeZone, Type } from '../http/schema.ts';
+import { LAYER_SCHEDULE_FIELDS, layeredSettings, type SchoolNotifyLayer } from './school-layer.ts';
 import {
   type NotifySettings,
   ROTA_STOP_ON,
@@ -54,67 +55,69 @@ const SmtpBody = Obj(
   'the SMTP relay, or null to send no email',
 );
 
+/** The people who can be notified (the trust record's, or a school layer's: `role` says what it is for). */
+const Contacts = (roleDescription: string) =>
+  Type.Array(
+    Obj(
+      {
+        id: Id('a short id for the contact, used by the rota'),
+        name: Text(1, 100, "the person's name"),
+        email: Email('where their notifications go'),
+        role: Literals(ROLES, roleDescription),
+      },
+      'a person who can be notified',
+    ),
+    { maxItems: 50, description: 'people who can be notified (at most 50)' },
+  );
+
+const RotaSchema = Obj(
+  {
+    escalateAfterMinutes: Int(1, 1440, 'minutes before the next contact is told'),
+    stopOn: Literals(ROTA_STOP_ON, 'what stops the chain besides a decision on the alert'),
+    bands: Type.Array(
+      Obj(
+        {
+          minSeverity: Int(1, 5, 'alerts at least this severe'),
+          window: Literals(TIME_WINDOWS, 'when this band applies'),
+          contacts: Type.Array(Id('a contact id'), { maxItems: 20, description: 'contact ids in order' }),
+        },
+        'a band: the first matching one is used',
+      ),
+      { maxItems: 20, description: 'ordered contacts per severity and time window' },
+    ),
+  },
+  'the rota',
+);
+
+const SchoolHoursSchema = Obj(
+  {
+    days: Type.Array(Int(1, 7, 'ISO weekday, 1 = Monday'), { maxItems: 7, description: 'school days' }),
+    start: LocalTime('school starts'),
+    end: LocalTime('school ends'),
+  },
+  'school hours',
+);
+
+const TermDatesSchema = Type.Array(
+  Obj(
+    {
+      name: Text(0, 100, 'the term, e.g. Autumn 1'),
+      start: LocalDate('first day'),
+      end: LocalDate('last day'),
+    },
+    'a term, dates inclusive',
+  ),
+  { maxItems: 40, description: 'term dates; any other date is a holiday (none listed: no holidays)' },
+);
+
 export const SettingsBody = Body({
   alertMinSeverity: Type.Optional(Int(1, 6, 'alerts at or above this severity notify people; 6 = none')),
   smtp: Type.Optional(Type.Union([Type.Null(), SmtpBody])),
-  contacts: Type.Optional(
-    Type.Array(
-      Obj(
-        {
-          id: Id('a short id for the contact, used by the rota'),
-          name: Text(1, 100, "the person's name"),
-          email: Email('where their notifications go'),
-          role: Literals(ROLES, 'the role they hold (staff notices for that role go to them)'),
-        },
-        'a person who can be notified',
-      ),
-      { maxItems: 50, description: 'people who can be notified (at most 50)' },
-    ),
-  ),
-  rota: Type.Optional(
-    Obj(
-      {
-        escalateAfterMinutes: Int(1, 1440, 'minutes before the next contact is told'),
-        stopOn: Literals(ROTA_STOP_ON, 'what stops the chain besides a decision on the alert'),
-        bands: Type.Array(
-          Obj(
-            {
-              minSeverity: Int(1, 5, 'alerts at least this severe'),
-              window: Literals(TIME_WINDOWS, 'when this band applies'),
-              contacts: Type.Array(Id('a contact id'), { maxItems: 20, description: 'contact ids in order' }),
-            },
-            'a band: the first matching one is used',
-          ),
-          { maxItems: 20, description: 'ordered contacts per severity and time window' },
-        ),
-      },
-      'the rota',
-    ),
-  ),
+  contacts: Type.Optional(Contacts('the role they hold (staff notices for that role go to them)')),
+  rota: Type.Optional(RotaSchema),
   timeZone: Type.Optional(TimeZone()),
-  schoolHours: Type.Optional(
-    Obj(
-      {
-        days: Type.Array(Int(1, 7, 'ISO weekday, 1 = Monday'), { maxItems: 7, description: 'school days' }),
-        start: LocalTime('school starts'),
-        end: LocalTime('school ends'),
-      },
-      'school hours',
-    ),
-  ),
-  termDates: Type.Optional(
-    Type.Array(
-      Obj(
-        {
-          name: Text(0, 100, 'the term, e.g. Autumn 1'),
-          start: LocalDate('first day'),
-          end: LocalDate('last day'),
-        },
-        'a term, dates inclusive',
-      ),
-      { maxItems: 40, description: 'term dates; any other date is a holiday (none listed: no holidays)' },
-    ),
-  ),
+  schoolHours: Type.Optional(SchoolHoursSchema),
+  termDates: Type.Optional(TermDatesSchema),
   delivery: Type.Optional(
     Obj(
       {
@@ -123,6 +126,23 @@ export const SettingsBody = Body({
       },
       'retries',
     ),
+  ),
+});
+
+/** A school's notify layer (school-layer.ts): fields left out are kept; null = the trust's again. */
+export const SchoolLayerBody = Body({
+  contacts: Type.Optional(
+    Contacts("the role they hold (for the record: staff notices go to the trust's contacts)"),
+  ),
+  rota: Type.Optional(RotaSchema),
+  timeZone: Type.Optional(
+    Type.Union([Type.Null(), TimeZone()], { description: "the school's time zone; null: the trust's" }),
+  ),
+  schoolHours: Type.Optional(
+    Type.Union([Type.Null(), SchoolHoursSchema], { description: "the school's hours; null: the trust's" }),
+  ),
+  termDates: Type.Optional(
+    Type.Union([Type.Null(), TermDatesSchema], { description: "the school's terms; null: the trust's" }),
   ),
 });
 
@@ -230,4 +250,48 @@ export function checkWebhookUrl(raw: string): string {
     return u.href;
   }
   throw badInput('url must be https (plain http only to 127.0.0.1, ::1 or localhost)', { field: 'body.url' });
+}
+
+/** What the school layer routes accept: the layer's fields; `null` for a schedule field = the trust's. */
+export type LayerPatch = Static<typeof SchoolLayerBody>;
+
+/**
+ * The patch onto a school's layer (a new layer starts with no contacts and no bands, the trust's
+ * escalation time and stop rule). The same rules across fields as the trust record (applyPatch:
+ * unique contact ids, bands name the layer's own contacts, hours and terms in order). Throws 400.
+ */
+export function applyLayerPatch(
+  trust: NotifySettings,
+  cur: SchoolNotifyLayer | null,
+  schoolId: string,
+  p: LayerPatch,
+  by: string,
+  at: number,
+): SchoolNotifyLayer {
+  const base: SchoolNotifyLayer = cur ?? {
+    schoolId,
+    contacts: [],
+    rota: { ...trust.rota, bands: [] },
+    updatedAt: at,
+    updatedBy: by,
+  };
+  const checked: SettingsPatch = {};
+  if (p.contacts) checked.contacts = p.contacts;
+  if (p.rota) checked.rota = p.rota;
+  if (p.timeZone) checked.timeZone = p.timeZone;
+  if (p.schoolHours) checked.schoolHours = p.schoolHours;
+  if (p.termDates) checked.termDates = p.termDates;
+  const merged = applyPatch(layeredSettings(trust, base), checked);
+  const next: SchoolNotifyLayer = {
+    schoolId,
+    contacts: merged.contacts,
+    rota: merged.rota,
+    updatedAt: at,
+    updatedBy: by,
+  };
+  for (const f of LAYER_SCHEDULE_FIELDS) {
+    const v = p[f] === undefined ? base[f] : p[f] === null ? undefined : merged[f];
+    if (v !== undefined) (next as unknown as Record<string, unknown>)[f] = v;
+  }
+  return next;
 }

@@ -1,11 +1,14 @@
-// The school's notification settings: ONE record (kv `notify-settings`, key `settings`) read
-// through `read()` only, so that "one record per school" is the later change (issue 20). Holds
+// The trust's notification settings: ONE record (kv `notify-settings`, key `settings`) read
+// through `read()` only; a school's own layer over it (its contacts, rota and schedule, kv
+// `notify-school-settings`, school-layer.ts) is read through `settingsForSchool()` only. Holds
 // the SMTP relay (its password is stored and never answered), the webhooks (each secret is shown
 // once, when the webhook is created), the contacts, the rota, the alert threshold, school hours
 // and term dates. Pure shaping (defaults, the public view) is here; the routes are in routes.ts.
 import { randomBytes } from 'node:crypto';
 import type { Role } from '../http/router.ts';
-import type { KvNamespace } from '../store/types.ts';
+import type { AuditInput, KvNamespace } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
+import { layeredSettings, type SchoolNotifyLayer } from './school-layer.ts';
 
 export const SMTP_SECURITY = ['tls', 'starttls', 'none'] as const;
 export type SmtpSecurity = (typeof SMTP_SECURITY)[number];
@@ -107,12 +110,15 @@ export function newWebhookSecret(): string {
 
 export class SettingsStore {
   private readonly kv: KvNamespace<NotifySettings>;
+  private readonly layers: KvNamespace<SchoolNotifyLayer> | undefined;
 
-  constructor(kv: KvNamespace<NotifySettings>) {
+  /** Without `layers` (unit tests of the trust record): no school has a layer. */
+  constructor(kv: KvNamespace<NotifySettings>, layers?: KvNamespace<SchoolNotifyLayer>) {
     this.kv = kv;
+    this.layers = layers;
   }
 
-  /** The one way settings are read (the later per-school change goes here). */
+  /** The one way the trust's settings are read. */
   async read(): Promise<NotifySettings> {
     const stored = await this.kv.get(KEY);
     return stored ? { ...DEFAULT_SETTINGS, ...stored } : structuredClone(DEFAULT_SETTINGS);
@@ -124,5 +130,55 @@ export class SettingsStore {
       change(cur ? { ...DEFAULT_SETTINGS, ...cur } : structuredClone(DEFAULT_SETTINGS)),
     );
     return out as NotifySettings;
+  }
+
+  /** A school's own layer, or null (no layer: the trust's record applies). */
+  async layerOf(schoolId: string = DEFAULT_SCHOOL_ID): Promise<SchoolNotifyLayer | null> {
+    return (await this.layers?.get(schoolId)) ?? null;
+  }
+
+  /**
+   * The one way a school's notification settings are read: the trust record, with the school's
+   * layer over it when it has one (school-layer.ts `layeredSettings`), and that layer.
+   */
+  async settingsForSchool(
+    schoolId: string = DEFAULT_SCHOOL_ID,
+  ): Promise<{ settings: NotifySettings; trust: NotifySettings; layer: SchoolNotifyLayer | null }> {
+    const [trust, layer] = await Promise.all([this.read(), this.layerOf(schoolId)]);
+    return { settings: layeredSettings(trust, layer), trust, layer };
+  }
+
+  /**
+   * Read-modify-write of a school's layer under the store lock, its audit record in the same
+   * batch (`audit` is given the old and new layer). `change` returns undefined to remove it.
+   */
+  async updateLayer(
+    schoolId: string,
+    change: (cur: SchoolNotifyLayer | null) => SchoolNotifyLayer | undefined,
+    audit: (old: SchoolNotifyLayer | null, next: SchoolNotifyLayer | null) => AuditInput,
+  ): Promise<SchoolNotifyLayer | null> {
+    if (!this.layers) throw new Error('no school layers in this settings store');
+    // The audit record names the old and new layer and is written in the same batch, so the
+    // change is worked out before the write; a write that lands in between (another process)
+    // makes this one start again rather than record an old value that is no longer true.
+    const layers = this.layers;
+    const raced = new Error('changed meanwhile');
+    for (;;) {
+      const cur = (await layers.get(schoolId)) ?? null;
+      const next = change(cur) ?? null;
+      try {
+        const out = await layers.update(
+          schoolId,
+          (now) => {
+            if (JSON.stringify(now ?? null) !== JSON.stringify(cur)) throw raced;
+            return next ?? undefined;
+          },
+          audit(cur, next),
+        );
+        return out ?? null;
+      } catch (err) {
+        if (err !== raced) throw err;
+      }
+    }
   }
 }

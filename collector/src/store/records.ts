@@ -163,13 +163,15 @@ export function userSeenOp(deviceId: string, user: string, at: number): KvOp {
  * Namespaces of other modules sealed whole at rest: safeguarding records (incidents) and the
  * records that hold secrets a copy of the data dir must not give away — staff accounts (password
  * hashes, TOTP secrets and recovery-code hashes), the sign-in settings (the OIDC client secret)
- * and the notification settings (the SMTP password, webhook secrets).
+ * and the notification settings (the SMTP password, webhook secrets; a school's notify layer with
+ * them, its contacts being the same kind of record).
  */
 export const SEALED_NAMESPACES: ReadonlySet<string> = new Set([
   'incidents',
   'users',
   'sign-in-settings',
   'notify-settings',
+  'notify-school-settings',
 ]);
 
 type SealedValue = { sealed: string };

@@ -1,7 +1,8 @@
 // Notifications end to end in one process with real parts: a real agent-protocol client flags
 // activity, ingest opens the alert, and the notify module sends the DSL an email through a
 // real SMTP server and a signed webhook to a real HTTP receiver. The email carries none of the
-// flagged content; its link opens the alert after sign-in. Settings over HTTP per role.
+// flagged content; its link opens the alert after sign-in. Settings over HTTP per role. In a
+// trust, a school's own notify layer routes that school's alerts to its own DSLs.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,12 +85,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function enrolAndFlag(term: string): Promise<{ deviceId: string }> {
+async function enrolAndFlag(term: string, secret = ENROL_SECRET): Promise<{ deviceId: string }> {
   const enrol = await fetch(`${url}/api/v1/enrol`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      secret: ENROL_SECRET,
+      secret,
       machineId: randomUUID(),
       hostname: 'lap-1',
       os: 'linux',
@@ -361,5 +362,64 @@ describe('settings', () => {
     await dsl.req('PUT', '/api/v1/notify/settings', {
       smtp: { host: '127.0.0.1', port: smtp.port, security: 'none', user: '', from: 'custodian@school.test' },
     });
+  });
+});
+
+describe("per-school routing: a school's alerts go to its own notify layer", () => {
+  it("school A's alert emails A's DSL (not B's); a school without a layer uses the trust's rota", async () => {
+    const secrets = new Map<string, string>();
+    for (const id of ['school-a', 'school-b', 'school-c']) {
+      expect((await admin.req('POST', '/api/v1/schools', { id, name: id })).status).toBe(201);
+      const rotated = await admin.req('POST', '/api/v1/enrol/secret/rotate', { schoolId: id });
+      expect(rotated.status, rotated.text).toBe(200);
+      secrets.set(id, rotated.json.secret);
+    }
+    // School A's DSL, limited to school A, sets A's layer; B's is set by the trust's admin.
+    const dslA = await createStaffClient(url, ADMIN_TOKEN, 'dsl.a', 'dsl');
+    const users = (await admin.req('GET', '/api/v1/users')).json.users as { id: string; username: string }[];
+    const limited = await admin.req(
+      'PATCH',
+      `/api/v1/users/${users.find((u) => u.username === 'dsl.a')?.id}`,
+      {
+        schools: ['school-a'],
+        reason: 'school A DSL',
+      },
+    );
+    expect(limited.status, limited.text).toBe(200);
+    const layer = (id: string, email: string) => ({
+      contacts: [{ id: 'school-dsl', name: `${id} DSL`, email, role: 'dsl' }],
+      rota: {
+        escalateAfterMinutes: 15,
+        stopOn: 'acknowledged',
+        bands: [{ minSeverity: 1, window: 'any', contacts: ['school-dsl'] }],
+      },
+    });
+    const putA = await dslA.req('PUT', '/api/v1/notify/schools/school-a/settings', layer('a', 'dsl@a.test'));
+    expect(putA.status, putA.text).toBe(200);
+    expect(
+      (await dslA.req('PUT', '/api/v1/notify/schools/school-b/settings', layer('b', 'x@a.test'))).status,
+    ).toBe(404);
+    const putB = await admin.req('PUT', '/api/v1/notify/schools/school-b/settings', layer('b', 'dsl@b.test'));
+    expect(putB.status, putB.text).toBe(200);
+
+    const before = smtp.mails.length;
+    const a = await enrolAndFlag(`sca${randomBytes(4).toString('hex')}`, secrets.get('school-a'));
+    const c = await enrolAndFlag(`scc${randomBytes(4).toString('hex')}`, secrets.get('school-c'));
+    // Who was emailed about each device's alert (staff notices, e.g. the DSL account made above, also arrive).
+    const to = (deviceId: string) =>
+      smtp.mails
+        .slice(before)
+        .filter((m) => decodedMail(m.raw).includes(deviceId))
+        .flatMap((m) => m.to);
+    await waitFor(
+      async () => to(a.deviceId).length > 0 && to(c.deviceId).length > 0,
+      'both alerts emailed',
+      30_000,
+    );
+    // Give a wrong extra send the time to show up: B's DSL never hears of A's alert.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(to(a.deviceId)).toEqual(['dsl@a.test']);
+    expect(to(c.deviceId)).toEqual(['dsl1@school.test']);
+    expect(smtp.mails.slice(before).flatMap((m) => m.to)).not.toContain('dsl@b.test');
   });
 });

@@ -302,6 +302,14 @@ export const api = {
   notifyTest: (body) => request('POST', '/notify/test', body),
   /** @param {Record<string, unknown>} params */
   notifyDeliveries: (params) => request('GET', `/notify/deliveries${query(params)}`),
+  // a school's own notify layer (admin, dsl of that school)
+  /** @param {string} schoolId */
+  schoolNotifySettings: (schoolId) => request('GET', `/notify/schools/${enc(schoolId)}/settings`),
+  /** @param {string} schoolId @param {Record<string, unknown>} patch */
+  putSchoolNotifySettings: (schoolId, patch) =>
+    request('PUT', `/notify/schools/${enc(schoolId)}/settings`, patch),
+  /** @param {string} schoolId */
+  deleteSchoolNotifySettings: (schoolId) => request('DELETE', `/notify/schools/${enc(schoolId)}/settings`),
 
   // reports (governor, dsl, admin) and audit (admin)
   /** @param {Record<string, unknown>} params */

@@ -23,6 +23,7 @@ const NAV = [
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
   { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'], trust: true },
   { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'], trust: true },
+  { hash: '#/school-notify', label: 'School alert contacts', roles: ['admin', 'dsl'] },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/sign-in', label: 'Sign-in', roles: ['admin'] },
   { hash: '#/schools', label: 'Schools', roles: ['admin'], trust: true },
@@ -52,6 +53,7 @@ const ROUTES = [
   { re: /^#\/sign-in$/, page: 'sign-in' },
   { re: /^#\/inbox$/, page: 'inbox' },
   { re: /^#\/notify$/, page: 'notify' },
+  { re: /^#\/school-notify$/, page: 'school-notify' },
   { re: /^#\/schools$/, page: 'schools' },
 ];
 

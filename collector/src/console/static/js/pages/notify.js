@@ -17,12 +17,12 @@ export function lines(text) {
 }
 
 /** @param {string} text */
-function parseContacts(text) {
+export function parseContacts(text) {
   return lines(text).map(([id = '', name = '', email = '', role = '']) => ({ id, name, email, role }));
 }
 
 /** @param {string} text */
-function parseBands(text) {
+export function parseBands(text) {
   return lines(text).map(([min = '', window = '', contacts = '']) => ({
     minSeverity: Number(min),
     window,
@@ -31,12 +31,12 @@ function parseBands(text) {
 }
 
 /** @param {string} text */
-function parseTerms(text) {
+export function parseTerms(text) {
   return lines(text).map(([name = '', start = '', end = '']) => ({ name, start, end }));
 }
 
 /** @param {string[]} values @param {string} current */
-function select(values, current) {
+export function select(values, current) {
   return h(
     'select',
     null,
@@ -45,7 +45,7 @@ function select(values, current) {
 }
 
 /** @param {string} name @param {Record<string, unknown>} [attrs] */
-function input(name, attrs = {}) {
+export function input(name, attrs = {}) {
   return /** @type {HTMLInputElement} */ (h('input', { name, ...attrs }));
 }
 
