@@ -8,8 +8,17 @@
 //   runtime dir (development, tests) `<runDir>/native-host.token`, 0600, owned by the agent's
 //   user. A connection without the token is closed; other local users cannot feed text or
 //   pretend the extension is connected.
+// - on Windows the channel is a named pipe `\\.\pipe\custodian-agent-<hash of the run dir>` (Node's
+//   net module; any user may open it and, through libuv's writableAll, even create an instance of
+//   that name), and the token lives in `<runDir>\native-host.token` (ACL: SYSTEM, Administrators,
+//   INTERACTIVE read — token-acl.ts);
+// - the host speaks first with a fresh nonce (`challenge`) and the agent answers with
+//   HMAC(token, nonce) (`agent`): the host sends nothing, not even the token, to a server that
+//   cannot prove it knows this start's token. A local process that squats the socket or the pipe
+//   name therefore learns neither the token nor a byte of page text.
 // What a token does not stop: the desktop user can connect without a browser (they could type
 // the same text anyway). Every line is checked again by the receiver (messages.ts).
+import { createHash, createHmac } from 'node:crypto';
 import { join } from 'node:path';
 
 export const SOCKET_NAME = 'native-host.sock';
@@ -26,6 +35,18 @@ export function defaultRunDir(dataDir: string, env: NodeJS.ProcessEnv = process.
   return root && process.platform === 'linux' ? '/run/custodian-agent' : join(dataDir, 'run');
 }
 
+/** The channel's address: the socket in the run dir; on Windows a named pipe named after the run dir. */
+export function channelPath(runDir: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32') return join(runDir, SOCKET_NAME);
+  const h = createHash('sha256').update(runDir.toLowerCase()).digest('hex').slice(0, 16);
+  return `\\\\.\\pipe\\custodian-agent-${h}`;
+}
+
+/** The agent's answer to a host's nonce: only a holder of this start's token can make it. */
+export function agentProof(tokenHex: string, nonce: string): string {
+  return createHmac('sha256', Buffer.from(tokenHex, 'hex')).update(`custodian-agent:${nonce}`).digest('hex');
+}
+
 /** Where the token lives, in the order the host looks (the agent writes the first that applies). */
 export function tokenPaths(runDir: string, sessionRuntimeDir: string | undefined): string[] {
   return [
@@ -34,7 +55,20 @@ export function tokenPaths(runDir: string, sessionRuntimeDir: string | undefined
   ];
 }
 
-/** Host → agent, first line. */
+/** Host → agent, first line: a fresh nonce the agent must answer before the host says more. */
+export interface HostChallenge {
+  t: 'challenge';
+  /** 64 hex. */
+  nonce: string;
+}
+
+/** Agent → host, the answer: agentProof(token, nonce). */
+export interface AgentAnswer {
+  t: 'agent';
+  proof: string;
+}
+
+/** Host → agent, after a good answer. */
 export interface HostHello {
   t: 'hello';
   token: string;

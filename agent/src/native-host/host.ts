@@ -6,17 +6,27 @@
 // agent cannot be reached the host exits: the browser closes the port, and the extension's
 // service worker keeps a bounded queue and reconnects.
 import { appendFileSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, readlink } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { createLogger } from '../config/logger.ts';
 import type { AgentLogger } from '../core/contracts.ts';
-import { type HostHello, SOCKET_NAME, tokenPaths } from './channel.ts';
+import {
+  type AgentAnswer,
+  agentProof,
+  channelPath,
+  type HostChallenge,
+  type HostHello,
+  tokenPaths,
+} from './channel.ts';
 import { FrameDecoder } from './framing.ts';
 import { checkBrowserMessage, extensionIdFromOrigin } from './messages.ts';
 
 /** Bytes the host holds for a slow agent before it drops messages. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** The agent answers a challenge at once; a squatter that stays silent is left after this. */
+const ANSWER_TIMEOUT_MS = 5_000;
 
 export interface NativeHostOptions {
   /** The deployment's extension id (32 letters a-p): the only origin served. */
@@ -115,13 +125,60 @@ async function connectAgent(runDir: string, env: NodeJS.ProcessEnv, extensionId:
   }
   if (!token) throw new Error('no agent token readable (is the agent running?)');
   const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect(join(runDir, SOCKET_NAME));
+    const s = connect(channelPath(runDir));
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
+  // The server proves it holds this start's token before the host sends the token or any text.
+  const nonce = randomBytes(32).toString('hex');
+  const challenge: HostChallenge = { t: 'challenge', nonce };
+  socket.write(`${JSON.stringify(challenge)}\n`);
+  const answer = await firstLine(socket).catch((err: Error) => {
+    socket.destroy();
+    throw err;
+  });
+  if (!proofMatches(answer, agentProof(token, nonce))) {
+    socket.destroy();
+    throw new Error('the channel did not prove it is the agent (wrong or no answer): nothing sent');
+  }
   const hello: HostHello = { t: 'hello', token, browser: await parentBrowser(), extensionId };
   socket.write(`${JSON.stringify(hello)}\n`);
   return socket;
+}
+
+function proofMatches(line: string, expected: string): boolean {
+  let a: Partial<AgentAnswer>;
+  try {
+    a = JSON.parse(line) as Partial<AgentAnswer>;
+  } catch {
+    return false;
+  }
+  if (a.t !== 'agent' || typeof a.proof !== 'string' || !/^[0-9a-f]{64}$/.test(a.proof)) return false;
+  return timingSafeEqual(Buffer.from(a.proof, 'hex'), Buffer.from(expected, 'hex'));
+}
+
+/** The server's first line (bounded in size and time); nothing after it is read here. */
+function firstLine(s: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const done = (err: Error | undefined, line?: string) => {
+      clearTimeout(timer);
+      s.off('data', onData);
+      s.off('close', onClose);
+      if (err) reject(err);
+      else resolve(line!);
+    };
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl !== -1) done(undefined, buf.slice(0, nl));
+      else if (buf.length > 1024) done(new Error('the channel answered with too much'));
+    };
+    const onClose = () => done(new Error('the channel closed before answering'));
+    const timer = setTimeout(() => done(new Error('the channel did not answer')), ANSWER_TIMEOUT_MS);
+    s.on('data', onData);
+    s.on('close', onClose);
+  });
 }
 
 /** The executable that started us (the browser), by name; "unknown" where /proc is missing. */

@@ -5,12 +5,21 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import type { TextUnitHub } from '../capture/text-source.ts';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { sessionEnv } from '../platform/session.ts';
-import { defaultRunDir, type HostHello, MAX_LINE_BYTES, SOCKET_NAME, tokenPaths } from './channel.ts';
+import {
+  type AgentAnswer,
+  agentProof,
+  channelPath,
+  defaultRunDir,
+  type HostChallenge,
+  type HostHello,
+  MAX_LINE_BYTES,
+  tokenPaths,
+} from './channel.ts';
 import { checkBrowserMessage } from './messages.ts';
+import { restrictTokenFile } from './token-acl.ts';
 
 /** Connections at once (one per browser profile in practice). */
 const MAX_CONNECTIONS = 32;
@@ -68,16 +77,20 @@ export class BrowserReceiver implements AgentComponent {
   async start(): Promise<void> {
     await mkdir(this.runDir, { recursive: true, mode: 0o755 });
     await chmod(this.runDir, 0o755);
-    const socketPath = join(this.runDir, SOCKET_NAME);
-    await rm(socketPath, { force: true });
+    const socketPath = channelPath(this.runDir);
+    const pipe = process.platform === 'win32';
+    if (!pipe) await rm(socketPath, { force: true });
     this.token = randomBytes(32);
     await this.writeToken();
     const server = createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => resolve());
+      // A named pipe's default DACL lets other users read only: the user's host must write too.
+      // libuv opens the first instance with FILE_FLAG_FIRST_PIPE_INSTANCE: a squatter makes this fail.
+      if (pipe) server.listen({ path: socketPath, readableAll: true, writableAll: true }, () => resolve());
+      else server.listen(socketPath, () => resolve());
     });
-    await chmod(socketPath, 0o666);
+    if (!pipe) await chmod(socketPath, 0o666);
     this.server = server;
     this.ctx.log.info('browser extension channel listening', { socket: socketPath });
   }
@@ -90,7 +103,7 @@ export class BrowserReceiver implements AgentComponent {
     this.server = undefined;
     if (server) await new Promise<void>((r) => server.close(() => r()));
     if (this.tokenFile) await rm(this.tokenFile, { force: true });
-    await rm(join(this.runDir, SOCKET_NAME), { force: true });
+    if (process.platform !== 'win32') await rm(channelPath(this.runDir), { force: true });
   }
 
   /**
@@ -115,6 +128,7 @@ export class BrowserReceiver implements AgentComponent {
     } finally {
       await fh.close();
     }
+    await restrictTokenFile(this.tokenFile);
   }
 
   private accept(s: Socket): void {
@@ -126,6 +140,7 @@ export class BrowserReceiver implements AgentComponent {
     this.sockets.add(s);
     let buf = '';
     let authed = false;
+    let challenged = false;
     const helloTimer = setTimeout(() => {
       if (!authed) s.destroy();
     }, this.helloTimeoutMs);
@@ -142,7 +157,8 @@ export class BrowserReceiver implements AgentComponent {
       while (nl !== -1 && !s.destroyed) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (!authed) {
+        if (!authed && !challenged && this.answer(s, line)) challenged = true;
+        else if (!authed) {
           authed = this.hello(s, line);
           if (!authed) {
             this.ctx.log.warn('browser channel: connection without the agent token refused');
@@ -158,6 +174,20 @@ export class BrowserReceiver implements AgentComponent {
       this.sockets.delete(s);
       if (this.hosts.delete(s)) this.ctx.capabilitiesChanged();
     });
+  }
+
+  /** A host's challenge (before its hello): answered with the proof that this is the agent. */
+  private answer(s: Socket, line: string): boolean {
+    let c: Partial<HostChallenge>;
+    try {
+      c = JSON.parse(line) as Partial<HostChallenge>;
+    } catch {
+      return false;
+    }
+    if (c.t !== 'challenge' || typeof c.nonce !== 'string' || !/^[0-9a-f]{64}$/.test(c.nonce)) return false;
+    const a: AgentAnswer = { t: 'agent', proof: agentProof(this.token.toString('hex'), c.nonce) };
+    s.write(`${JSON.stringify(a)}\n`);
+    return true;
   }
 
   private hello(s: Socket, line: string): boolean {
