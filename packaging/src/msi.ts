@@ -136,7 +136,9 @@ function browserHostXml(): string {
             <File Id="HostManifest" Name="${WINDOWS_HOST_MANIFEST}" Source="${WINDOWS_HOST_MANIFEST}" KeyPath="yes"/>
             <File Id="HostLauncher" Name="${WINDOWS_HOST_LAUNCHER}" Source="${WINDOWS_HOST_LAUNCHER}"/>
 ${Object.values(WINDOWS_HOST_REGISTRY_KEYS)
-  .map((key) => `            <RegistryValue Root="HKLM" Key="${xml(key)}" Type="string" Value="${xml(value)}"/>`)
+  .map(
+    (key) => `            <RegistryValue Root="HKLM" Key="${xml(key)}" Type="string" Value="${xml(value)}"/>`,
+  )
   .join('\n')}
           </Component>`;
 }

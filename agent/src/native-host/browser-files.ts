@@ -148,7 +148,12 @@ export async function writeBrowserFiles(o: BrowserFilesOptions): Promise<Browser
     await put(join(dir, WINDOWS_HOST_MANIFEST), hostManifest(launcher, id), 0o644, written);
     if (o.out) {
       const manifest = win32.join(installDir, WINDOWS_HOST_MANIFEST);
-      await put(join(o.out, 'custodian-browser.reg'), windowsRegistry(manifest, id, updateUrl), 0o644, written);
+      await put(
+        join(o.out, 'custodian-browser.reg'),
+        windowsRegistry(manifest, id, updateUrl),
+        0o644,
+        written,
+      );
     }
   } else if (o.root !== undefined) {
     const launcher = o.launcherPath ?? LINUX_LAUNCHER;

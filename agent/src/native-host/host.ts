@@ -5,8 +5,9 @@
 // logged reason (never its text); the host stays up until the browser closes the port. When the
 // agent cannot be reached the host exits: the browser closes the port, and the extension's
 // service worker keeps a bounded queue and reconnects.
-import { appendFileSync } from 'node:fs';
+
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { basename } from 'node:path';

@@ -128,7 +128,10 @@ export class BrowserReceiver implements AgentComponent {
     } finally {
       await fh.close();
     }
-    await restrictTokenFile(this.tokenFile);
+    // Windows: the file's ACL (token-acl.ts). Failing that, say so: every local user could read it.
+    await restrictTokenFile(this.tokenFile).catch((err: unknown) =>
+      this.ctx.log.warn('browser channel: token file ACL not set; local users may read the token', { err }),
+    );
   }
 
   private accept(s: Socket): void {

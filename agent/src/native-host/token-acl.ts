@@ -13,7 +13,10 @@ export function tokenAclArgs(path: string): string[] {
   return [path, '/inheritance:r', '/grant:r', ...TOKEN_ACL_GRANTS];
 }
 
-export async function restrictTokenFile(path: string, platform: NodeJS.Platform = process.platform): Promise<void> {
+export async function restrictTokenFile(
+  path: string,
+  platform: NodeJS.Platform = process.platform,
+): Promise<void> {
   if (platform !== 'win32') return;
   await run('icacls', tokenAclArgs(path), { timeoutMs: 15_000 });
 }

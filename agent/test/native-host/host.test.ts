@@ -1,0 +1,149 @@
+// The native host's side of the channel (channel.ts): it speaks first with a nonce and sends the
+// token and page text only to a server that answers with HMAC(token, nonce). Replayed attack: a
+// local process squats the channel (on Windows anyone may create an instance of the pipe's name;
+// under Wine even a second listener is allowed) and answers the way it can without the token.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { defaultPolicy } from '@custodian/policy';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type TextUnit, TextUnitHub } from '../../src/capture/text-source.ts';
+import { silentLogger } from '../../src/config/logger.ts';
+import type { AgentContext } from '../../src/core/contracts.ts';
+import { agentProof, channelPath, TOKEN_NAME } from '../../src/native-host/channel.ts';
+import { runNativeHost } from '../../src/native-host/host.ts';
+import { BrowserReceiver } from '../../src/native-host/receiver.ts';
+import { tokenAclArgs } from '../../src/native-host/token-acl.ts';
+import { setSessionEnvProvider } from '../../src/platform/session.ts';
+
+const ID = 'abcdefghijklmnopabcdefghijklmnop';
+const dirs: string[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  setSessionEnvProvider(undefined);
+  for (const s of servers.splice(0)) s.close();
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+function frame(body: string): Buffer {
+  const b = Buffer.from(body, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(b.length, 0);
+  return Buffer.concat([head, b]);
+}
+
+const page = JSON.stringify({ kind: 'page', url: 'https://a.test/', title: 'T', text: 'secret page text' });
+
+async function runDir(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'custodian-host-'));
+  dirs.push(root);
+  const dir = join(root, 'run');
+  await mkdir(dir);
+  return dir;
+}
+
+/** Runs the host with one page message on stdin; its log lines come back. */
+async function host(dir: string): Promise<{ code: number; log: string }> {
+  const stdin = new PassThrough();
+  const logFile = join(dir, 'host.log');
+  const done = runNativeHost({
+    extensionId: ID,
+    runDir: dir,
+    callerArgs: [`chrome-extension://${ID}/`],
+    logFile,
+    stdin,
+    env: {},
+  });
+  stdin.end(frame(page));
+  const code = await done;
+  const { readFile } = await import('node:fs/promises');
+  return { code, log: await readFile(logFile, 'utf8').catch(() => '') };
+}
+
+describe('native host: the agent proves itself first', () => {
+  for (const [name, answer] of [
+    ['says nothing', undefined],
+    ['answers with garbage', '{"t":"agent","proof":"00"}'],
+    ['answers with a well-formed wrong proof', JSON.stringify({ t: 'agent', proof: 'ab'.repeat(32) })],
+  ] as const)
+    it(`a squatter on the channel that ${name} gets neither the token nor the page text`, async () => {
+      const dir = await runDir();
+      const token = 'c'.repeat(64);
+      await writeFile(join(dir, TOKEN_NAME), token, { mode: 0o600 });
+      let received = '';
+      const squatter = createServer((s) => {
+        s.on('data', (d) => {
+          received += d.toString('utf8');
+          if (answer && received.includes('\n')) s.write(`${answer}\n`);
+        });
+        s.on('error', () => undefined);
+      });
+      servers.push(squatter);
+      await new Promise<void>((r) => squatter.listen(channelPath(dir), () => r()));
+      const r = await host(dir);
+      expect(r.code).toBe(1);
+      expect(r.log).toContain('agent not reachable');
+      expect(received).not.toContain(token);
+      expect(received).not.toContain('secret page text');
+      expect(
+        received
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).t),
+      ).toEqual(['challenge']);
+    }, 20_000);
+
+  it('the real agent answers, and the page text arrives as a text unit', async () => {
+    const dir = await runDir();
+    setSessionEnvProvider(() => ({}));
+    const ctx = {
+      log: silentLogger,
+      dataDir: join(dir, '..', 'data'),
+      policy: { current: () => defaultPolicy(), onChange: () => () => {} },
+      capabilitiesChanged: () => undefined,
+    } as unknown as AgentContext;
+    const hub = new TextUnitHub(silentLogger);
+    const units: TextUnit[] = [];
+    hub.onUnit((u) => units.push(u));
+    const receiver = new BrowserReceiver(ctx, hub, { runDir: dir });
+    await receiver.start();
+    try {
+      const r = await host(dir);
+      expect(r.log).toContain('extension connected to the agent');
+      expect(r.code).toBe(0);
+      await expect.poll(() => units.map((u) => u.text)).toEqual(['secret page text']);
+    } finally {
+      await receiver.stop();
+    }
+  }, 20_000);
+});
+
+describe('channel on Windows (pure)', () => {
+  it('a named pipe per run dir (case-insensitive like Windows paths); a socket elsewhere', () => {
+    const a = channelPath('C:\\ProgramData\\Custodian\\agent\\run', 'win32');
+    expect(a).toMatch(/^\\\\\.\\pipe\\custodian-agent-[0-9a-f]{16}$/);
+    expect(channelPath('c:\\programdata\\custodian\\agent\\run', 'win32')).toBe(a);
+    expect(channelPath('C:\\other\\run', 'win32')).not.toBe(a);
+    expect(channelPath('/run/custodian-agent', 'linux')).toBe('/run/custodian-agent/native-host.sock');
+  });
+
+  it('the proof depends on token and nonce', () => {
+    const t = 'a'.repeat(64);
+    expect(agentProof(t, '1'.repeat(64))).toMatch(/^[0-9a-f]{64}$/);
+    expect(agentProof(t, '1'.repeat(64))).not.toBe(agentProof(t, '2'.repeat(64)));
+    expect(agentProof(t, '1'.repeat(64))).not.toBe(agentProof('b'.repeat(64), '1'.repeat(64)));
+  });
+
+  it('the token ACL: no inheritance; SYSTEM and Administrators full, INTERACTIVE read, by SID', () => {
+    expect(tokenAclArgs('C:\\r\\native-host.token')).toEqual([
+      'C:\\r\\native-host.token',
+      '/inheritance:r',
+      '/grant:r',
+      '*S-1-5-18:F',
+      '*S-1-5-32-544:F',
+      '*S-1-5-4:R',
+    ]);
+  });
+});
