@@ -193,14 +193,24 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
       join(prefix, 'drive_c', 'host-in.bin'),
       frame(JSON.stringify({ kind: 'page', url: 'https://example.test/forum', title: 'Forum', text })),
     );
+    // Separate arguments: Wine quotes the path (it has spaces) and leaves `<` `>` for cmd, which
+    // gives cmd the command line Chrome gives it.
     const run = wine([
       'cmd',
       '/d',
       '/c',
-      `"${manifest.path}" chrome-extension://${extensionId}/ --parent-window=0 < C:\\host-in.bin > C:\\host-out.bin`,
+      manifest.path,
+      `chrome-extension://${extensionId}/`,
+      '--parent-window=0',
+      '<',
+      'C:\\host-in.bin',
+      '>',
+      'C:\\host-out.bin',
     ]);
     expect(readFileSync(join(prefix, 'drive_c', 'host-out.bin'))).toHaveLength(0); // cmd printed nothing
-    expect(agentLogTail()).toMatch(/browser extension connected/);
+    expect(readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8')).toContain(
+      '"msg":"browser extension connected"',
+    );
     const dsl = await createStaff(collector!, 'dsl-wine', 'dsl');
     const login = await fetch(`${collector!.url}/api/v1/auth/login`, {
       method: 'POST',
@@ -226,6 +236,11 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     wine(['msiexec', '/x', build.wineMsi, '/qn']);
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(false);
     expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
+    // The browser host files the agent rewrote (over the MSI's placeholders) and their registration.
+    expect(existsSync(join(programFiles(), WINDOWS_HOST_MANIFEST))).toBe(false);
+    expect(existsSync(join(programFiles(), WINDOWS_HOST_LAUNCHER))).toBe(false);
+    for (const key of Object.values(WINDOWS_HOST_REGISTRY_KEYS))
+      expect(wine(['reg', 'query', `HKLM\\${key}`]).out).not.toContain(WINDOWS_HOST_MANIFEST);
     const q = wine(['sc', 'query', SERVICE_NAME]);
     expect(q.out).not.toMatch(/RUNNING/);
     // Wine's sc prints nothing for a missing service: the service's registry key says it is gone.
