@@ -12,20 +12,23 @@
 //   net module; any user may open it and, through libuv's writableAll, even create an instance of
 //   that name), and the token lives in `<runDir>\native-host.token` (ACL: SYSTEM, Administrators,
 //   INTERACTIVE read — token-acl.ts);
-// - the host speaks first with a fresh nonce (`challenge`) and the agent answers with
-//   HMAC(token, nonce) (`agent`): the host sends nothing, not even the token, to a server that
-//   cannot prove it knows this start's token. A local process that squats the socket or the pipe
-//   name therefore learns neither the token nor a byte of page text.
+// - the host speaks first with a fresh nonce (`challenge`); the agent answers with its own nonce
+//   and a proof that it holds this start's token (`agent`); the host answers with its proof
+//   (`hello`) and then sends only sealed lines (channel-crypto.ts). The token never crosses the
+//   channel: a local process that squats the socket or the pipe name, even one that relays the
+//   handshake to the real agent, learns neither the token nor a byte of page text.
+// - `hello` with the token itself (the first protocol) is still accepted, its lines plain: for
+//   tools and tests that read the token file; the host never uses it.
 // What a token does not stop: the desktop user can connect without a browser (they could type
 // the same text anyway). Every line is checked again by the receiver (messages.ts).
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 export const SOCKET_NAME = 'native-host.sock';
 export const TOKEN_NAME = 'native-host.token';
 export const SESSION_TOKEN_NAME = 'custodian-agent.token';
-/** One line on the socket: a checked message plus JSON overhead. */
-export const MAX_LINE_BYTES = 80 * 1024;
+/** One line on the socket: a checked message plus JSON overhead, sealed (base64: 4/3). */
+export const MAX_LINE_BYTES = 112 * 1024;
 
 /** The run dir: CUSTODIAN_AGENT_RUN_DIR, /run/custodian-agent as root on Linux, else <dataDir>/run. */
 export function defaultRunDir(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -40,11 +43,6 @@ export function channelPath(runDir: string, platform: NodeJS.Platform = process.
   if (platform !== 'win32') return join(runDir, SOCKET_NAME);
   const h = createHash('sha256').update(runDir.toLowerCase()).digest('hex').slice(0, 16);
   return `\\\\.\\pipe\\custodian-agent-${h}`;
-}
-
-/** The agent's answer to a host's nonce: only a holder of this start's token can make it. */
-export function agentProof(tokenHex: string, nonce: string): string {
-  return createHmac('sha256', Buffer.from(tokenHex, 'hex')).update(`custodian-agent:${nonce}`).digest('hex');
 }
 
 /** Where the token lives, in the order the host looks (the agent writes the first that applies). */
@@ -62,17 +60,26 @@ export interface HostChallenge {
   nonce: string;
 }
 
-/** Agent → host, the answer: agentProof(token, nonce). */
+/** Agent → host, the answer: its nonce and channelKeys(token, nH, nA).agentProof. */
 export interface AgentAnswer {
   t: 'agent';
+  nonce: string;
   proof: string;
 }
 
-/** Host → agent, after a good answer. */
+/** Host → agent, after a good answer: channelKeys(…).hostProof; sealed lines follow. */
 export interface HostHello {
   t: 'hello';
-  token: string;
+  proof: string;
   /** The browser that started the host (its executable's name), e.g. "chromium". */
   browser: string;
   extensionId: string;
+}
+
+/** The first protocol's hello (the token itself; plain lines follow). */
+export interface TokenHello {
+  t: 'hello';
+  token: string;
+  browser: string;
+  extensionId?: string;
 }

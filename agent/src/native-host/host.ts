@@ -6,21 +6,15 @@
 // agent cannot be reached the host exits: the browser closes the port, and the extension's
 // service worker keeps a bounded queue and reconnects.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import { createLogger } from '../config/logger.ts';
 import type { AgentLogger } from '../core/contracts.ts';
-import {
-  type AgentAnswer,
-  agentProof,
-  channelPath,
-  type HostChallenge,
-  type HostHello,
-  tokenPaths,
-} from './channel.ts';
+import { type AgentAnswer, channelPath, type HostChallenge, type HostHello, tokenPaths } from './channel.ts';
+import { channelKeys, isNonce, proofEquals, sealLine } from './channel-crypto.ts';
 import { FrameDecoder } from './framing.ts';
 import { checkBrowserMessage, extensionIdFromOrigin } from './messages.ts';
 
@@ -60,9 +54,11 @@ export async function runNativeHost(o: NativeHostOptions): Promise<number> {
   if (!trusted) log.warn('caller is not the Custodian extension; every message will be dropped', { origin });
 
   let agent: Socket | undefined;
+  let key: Buffer = Buffer.alloc(0);
+  let counter = 0;
   if (trusted) {
     try {
-      agent = await connectAgent(o.runDir, env, o.extensionId);
+      ({ socket: agent, key } = await connectAgent(o.runDir, env, o.extensionId));
     } catch (err) {
       log.warn('agent not reachable; closing so the extension retries later', { err });
       return 1;
@@ -107,7 +103,7 @@ export async function runNativeHost(o: NativeHostOptions): Promise<number> {
           continue;
         }
         forwarded++;
-        agent?.write(`${JSON.stringify(c.message)}\n`);
+        agent?.write(`${sealLine(key, ++counter, JSON.stringify(c.message))}\n`);
       }
     });
     stdin.on('end', () => finish(0));
@@ -115,7 +111,12 @@ export async function runNativeHost(o: NativeHostOptions): Promise<number> {
   });
 }
 
-async function connectAgent(runDir: string, env: NodeJS.ProcessEnv, extensionId: string): Promise<Socket> {
+/** The agent's channel, after the handshake (channel-crypto.ts): the socket and the sealing key. */
+async function connectAgent(
+  runDir: string,
+  env: NodeJS.ProcessEnv,
+  extensionId: string,
+): Promise<{ socket: Socket; key: Buffer }> {
   let token: string | undefined;
   for (const p of tokenPaths(runDir, env['XDG_RUNTIME_DIR'])) {
     token = await readFile(p, 'utf8').then(
@@ -130,7 +131,8 @@ async function connectAgent(runDir: string, env: NodeJS.ProcessEnv, extensionId:
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
-  // The server proves it holds this start's token before the host sends the token or any text.
+  // The server proves it holds this start's token before the host says anything else; the token
+  // itself never goes on the channel, and every later line is sealed.
   const nonce = randomBytes(32).toString('hex');
   const challenge: HostChallenge = { t: 'challenge', nonce };
   socket.write(`${JSON.stringify(challenge)}\n`);
@@ -138,24 +140,26 @@ async function connectAgent(runDir: string, env: NodeJS.ProcessEnv, extensionId:
     socket.destroy();
     throw err;
   });
-  if (!proofMatches(answer, agentProof(token, nonce))) {
+  const a = parseAnswer(answer);
+  const keys = a ? channelKeys(token, nonce, a.nonce) : undefined;
+  if (!a || !keys || !proofEquals(a.proof, keys.agentProof)) {
     socket.destroy();
     throw new Error('the channel did not prove it is the agent (wrong or no answer): nothing sent');
   }
-  const hello: HostHello = { t: 'hello', token, browser: await parentBrowser(), extensionId };
+  const hello: HostHello = { t: 'hello', proof: keys.hostProof, browser: await parentBrowser(), extensionId };
   socket.write(`${JSON.stringify(hello)}\n`);
-  return socket;
+  return { socket, key: keys.key };
 }
 
-function proofMatches(line: string, expected: string): boolean {
-  let a: Partial<AgentAnswer>;
+function parseAnswer(line: string): AgentAnswer | undefined {
   try {
-    a = JSON.parse(line) as Partial<AgentAnswer>;
+    const a = JSON.parse(line) as Partial<AgentAnswer>;
+    return a.t === 'agent' && isNonce(a.nonce) && typeof a.proof === 'string'
+      ? { t: 'agent', nonce: a.nonce, proof: a.proof }
+      : undefined;
   } catch {
-    return false;
+    return undefined;
   }
-  if (a.t !== 'agent' || typeof a.proof !== 'string' || !/^[0-9a-f]{64}$/.test(a.proof)) return false;
-  return timingSafeEqual(Buffer.from(a.proof, 'hex'), Buffer.from(expected, 'hex'));
 }
 
 /** The server's first line (bounded in size and time); nothing after it is read here. */

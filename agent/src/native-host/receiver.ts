@@ -10,14 +10,15 @@ import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/con
 import { sessionEnv } from '../platform/session.ts';
 import {
   type AgentAnswer,
-  agentProof,
   channelPath,
   defaultRunDir,
   type HostChallenge,
   type HostHello,
   MAX_LINE_BYTES,
+  type TokenHello,
   tokenPaths,
 } from './channel.ts';
+import { channelKeys, isNonce, openLine, proofEquals } from './channel-crypto.ts';
 import { checkBrowserMessage } from './messages.ts';
 import { restrictTokenFile } from './token-acl.ts';
 
@@ -143,7 +144,10 @@ export class BrowserReceiver implements AgentComponent {
     this.sockets.add(s);
     let buf = '';
     let authed = false;
-    let challenged = false;
+    // The handshake (channel-crypto.ts): the nonces once challenged; the key and last counter once
+    // the host proved itself. A token hello (first protocol) leaves `sealed` undefined: plain lines.
+    let nonces: { host: string; agent: string } | undefined;
+    let sealed: { key: Buffer; last: number } | undefined;
     const helloTimer = setTimeout(() => {
       if (!authed) s.destroy();
     }, this.helloTimeoutMs);
@@ -160,12 +164,25 @@ export class BrowserReceiver implements AgentComponent {
       while (nl !== -1 && !s.destroyed) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (!authed && !challenged && this.answer(s, line)) challenged = true;
+        const challenge = !authed && !nonces ? this.answer(s, line) : undefined;
+        if (challenge) nonces = challenge;
         else if (!authed) {
-          authed = this.hello(s, line);
+          const keys = nonces
+            ? channelKeys(this.token.toString('hex'), nonces.host, nonces.agent)
+            : undefined;
+          authed = this.hello(s, line, keys?.hostProof);
           if (!authed) {
             this.ctx.log.warn('browser channel: connection without the agent token refused');
             s.destroy();
+          } else if (keys) sealed = { key: keys.key, last: 0 };
+        } else if (sealed) {
+          const opened = openLine(sealed.key, sealed.last, line);
+          if (!opened) {
+            this.ctx.log.warn('browser channel: forged or replayed line; connection closed');
+            s.destroy();
+          } else {
+            sealed.last = opened.counter;
+            this.line(s, opened.text);
           }
         } else this.line(s, line);
         nl = buf.indexOf('\n');
@@ -179,32 +196,40 @@ export class BrowserReceiver implements AgentComponent {
     });
   }
 
-  /** A host's challenge (before its hello): answered with the proof that this is the agent. */
-  private answer(s: Socket, line: string): boolean {
+  /** A host's challenge (before its hello): our nonce and the proof that this is the agent. */
+  private answer(s: Socket, line: string): { host: string; agent: string } | undefined {
     let c: Partial<HostChallenge>;
     try {
       c = JSON.parse(line) as Partial<HostChallenge>;
     } catch {
-      return false;
+      return undefined;
     }
-    if (c.t !== 'challenge' || typeof c.nonce !== 'string' || !/^[0-9a-f]{64}$/.test(c.nonce)) return false;
-    const a: AgentAnswer = { t: 'agent', proof: agentProof(this.token.toString('hex'), c.nonce) };
+    if (c.t !== 'challenge' || !isNonce(c.nonce)) return undefined;
+    const nonces = { host: c.nonce, agent: randomBytes(32).toString('hex') };
+    const keys = channelKeys(this.token.toString('hex'), nonces.host, nonces.agent);
+    const a: AgentAnswer = { t: 'agent', nonce: nonces.agent, proof: keys.agentProof };
     s.write(`${JSON.stringify(a)}\n`);
-    return true;
+    return nonces;
   }
 
-  private hello(s: Socket, line: string): boolean {
-    let h: Partial<HostHello>;
+  /** After a challenge: the host's proof; without one, the token itself (first protocol). */
+  private hello(s: Socket, line: string, hostProof: string | undefined): boolean {
+    let h: Partial<HostHello & TokenHello>;
     try {
-      h = JSON.parse(line) as Partial<HostHello>;
+      h = JSON.parse(line) as Partial<HostHello & TokenHello>;
     } catch {
       return false;
     }
-    if (h.t !== 'hello' || typeof h.token !== 'string' || !/^[0-9a-f]{64}$/.test(h.token)) return false;
-    if (!timingSafeEqual(Buffer.from(h.token, 'hex'), this.token)) return false;
+    if (h.t !== 'hello') return false;
+    if (hostProof !== undefined) {
+      if (!proofEquals(h.proof, hostProof)) return false;
+    } else {
+      if (typeof h.token !== 'string' || !/^[0-9a-f]{64}$/.test(h.token)) return false;
+      if (!timingSafeEqual(Buffer.from(h.token, 'hex'), this.token)) return false;
+    }
     const browser = typeof h.browser === 'string' && /^[\w.-]{1,40}$/.test(h.browser) ? h.browser : 'unknown';
     this.hosts.set(s, browser);
-    this.ctx.log.info('browser extension connected', { browser });
+    this.ctx.log.info('browser extension connected', { browser, sealed: hostProof !== undefined });
     this.ctx.capabilitiesChanged();
     return true;
   }

@@ -2,8 +2,8 @@
 // token and page text only to a server that answers with HMAC(token, nonce). Replayed attack: a
 // local process squats the channel (on Windows anyone may create an instance of the pipe's name;
 // under Wine even a second listener is allowed) and answers the way it can without the token.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type TextUnit, TextUnitHub } from '../../src/capture/text-source.ts';
 import { silentLogger } from '../../src/config/logger.ts';
 import type { AgentContext } from '../../src/core/contracts.ts';
-import { agentProof, channelPath, TOKEN_NAME } from '../../src/native-host/channel.ts';
+import { channelPath, TOKEN_NAME } from '../../src/native-host/channel.ts';
+import { channelKeys, openLine, sealLine } from '../../src/native-host/channel-crypto.ts';
 import { runNativeHost } from '../../src/native-host/host.ts';
 import { BrowserReceiver } from '../../src/native-host/receiver.ts';
 import { tokenAclArgs } from '../../src/native-host/token-acl.ts';
@@ -58,7 +59,6 @@ async function host(dir: string): Promise<{ code: number; log: string }> {
   });
   stdin.end(frame(page));
   const code = await done;
-  const { readFile } = await import('node:fs/promises');
   return { code, log: await readFile(logFile, 'utf8').catch(() => '') };
 }
 
@@ -66,7 +66,10 @@ describe('native host: the agent proves itself first', () => {
   for (const [name, answer] of [
     ['says nothing', undefined],
     ['answers with garbage', '{"t":"agent","proof":"00"}'],
-    ['answers with a well-formed wrong proof', JSON.stringify({ t: 'agent', proof: 'ab'.repeat(32) })],
+    [
+      'answers with a well-formed wrong proof',
+      JSON.stringify({ t: 'agent', nonce: 'd'.repeat(64), proof: 'ab'.repeat(32) }),
+    ],
   ] as const)
     it(`a squatter on the channel that ${name} gets neither the token nor the page text`, async () => {
       const dir = await runDir();
@@ -97,28 +100,69 @@ describe('native host: the agent proves itself first', () => {
 
   it('the real agent answers, and the page text arrives as a text unit', async () => {
     const dir = await runDir();
-    setSessionEnvProvider(() => ({}));
-    const ctx = {
-      log: silentLogger,
-      dataDir: join(dir, '..', 'data'),
-      policy: { current: () => defaultPolicy(), onChange: () => () => {} },
-      capabilitiesChanged: () => undefined,
-    } as unknown as AgentContext;
-    const hub = new TextUnitHub(silentLogger);
-    const units: TextUnit[] = [];
-    hub.onUnit((u) => units.push(u));
-    const receiver = new BrowserReceiver(ctx, hub, { runDir: dir });
-    await receiver.start();
+    const agent = await realAgent(dir);
     try {
       const r = await host(dir);
       expect(r.log).toContain('extension connected to the agent');
       expect(r.code).toBe(0);
-      await expect.poll(() => units.map((u) => u.text)).toEqual(['secret page text']);
+      await expect.poll(() => agent.units.map((u) => u.text)).toEqual(['secret page text']);
     } finally {
-      await receiver.stop();
+      await agent.receiver.stop();
+    }
+  }, 20_000);
+
+  it('a squatter that relays the handshake to the real agent reads neither the token nor the text', async () => {
+    const agentDir = await runDir();
+    const agent = await realAgent(agentDir);
+    // The host's channel name is the squatter's; the token file is the agent's (the host may read it).
+    const hostDir = await runDir();
+    await writeFile(join(hostDir, TOKEN_NAME), await readFile(join(agentDir, TOKEN_NAME)));
+    const token = (await readFile(join(agentDir, TOKEN_NAME), 'utf8')).trim();
+    let seen = '';
+    const relay = createServer((victim) => {
+      const upstream = connect(channelPath(agentDir));
+      victim.on('data', (d) => {
+        seen += d.toString('utf8');
+        upstream.write(d);
+      });
+      upstream.on('data', (d) => victim.write(d));
+      victim.on('end', () => upstream.end());
+      victim.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    servers.push(relay);
+    await new Promise<void>((r) => relay.listen(channelPath(hostDir), () => r()));
+    try {
+      const r = await host(hostDir);
+      expect(r.code).toBe(0);
+      // The text went through (the relay is only a pipe) …
+      await expect.poll(() => agent.units.map((u) => u.text)).toEqual(['secret page text']);
+      // … but the relay saw the handshake and ciphertext only.
+      expect(seen).toContain('"t":"challenge"');
+      expect(seen).not.toContain(token);
+      expect(seen).not.toContain('secret page text');
+      expect(seen).not.toContain('https://a.test/');
+    } finally {
+      await agent.receiver.stop();
     }
   }, 20_000);
 });
+
+async function realAgent(dir: string) {
+  setSessionEnvProvider(() => ({}));
+  const ctx = {
+    log: silentLogger,
+    dataDir: join(dir, '..', 'data'),
+    policy: { current: () => defaultPolicy(), onChange: () => () => {} },
+    capabilitiesChanged: () => undefined,
+  } as unknown as AgentContext;
+  const hub = new TextUnitHub(silentLogger);
+  const units: TextUnit[] = [];
+  hub.onUnit((u) => units.push(u));
+  const receiver = new BrowserReceiver(ctx, hub, { runDir: dir });
+  await receiver.start();
+  return { receiver, units };
+}
 
 describe('channel on Windows (pure)', () => {
   it('a named pipe per run dir (case-insensitive like Windows paths); a socket elsewhere', () => {
@@ -129,11 +173,23 @@ describe('channel on Windows (pure)', () => {
     expect(channelPath('/run/custodian-agent', 'linux')).toBe('/run/custodian-agent/native-host.sock');
   });
 
-  it('the proof depends on token and nonce', () => {
+  it('proofs and key depend on token and both nonces; sealed lines refuse replay, reorder and tampering', () => {
     const t = 'a'.repeat(64);
-    expect(agentProof(t, '1'.repeat(64))).toMatch(/^[0-9a-f]{64}$/);
-    expect(agentProof(t, '1'.repeat(64))).not.toBe(agentProof(t, '2'.repeat(64)));
-    expect(agentProof(t, '1'.repeat(64))).not.toBe(agentProof('b'.repeat(64), '1'.repeat(64)));
+    const k = channelKeys(t, '1'.repeat(64), '2'.repeat(64));
+    expect(k.agentProof).toMatch(/^[0-9a-f]{64}$/);
+    expect(k.hostProof).not.toBe(k.agentProof);
+    expect(channelKeys(t, '1'.repeat(64), '3'.repeat(64)).agentProof).not.toBe(k.agentProof);
+    expect(channelKeys('b'.repeat(64), '1'.repeat(64), '2'.repeat(64)).agentProof).not.toBe(k.agentProof);
+    const l1 = sealLine(k.key, 1, 'one');
+    const l2 = sealLine(k.key, 2, 'two');
+    expect(l1).not.toContain('one');
+    expect(openLine(k.key, 0, l1)).toEqual({ counter: 1, text: 'one' });
+    expect(openLine(k.key, 1, l2)).toEqual({ counter: 2, text: 'two' });
+    expect(openLine(k.key, 2, l1)).toBeUndefined(); // replayed / reordered
+    const raw = Buffer.from(l2, 'base64');
+    raw[8] = (raw[8] ?? 0) ^ 1;
+    expect(openLine(k.key, 1, raw.toString('base64'))).toBeUndefined(); // tampered
+    expect(openLine(channelKeys(t, '1'.repeat(64), '3'.repeat(64)).key, 0, l1)).toBeUndefined(); // other session
   });
 
   it('the token ACL: no inheritance; SYSTEM and Administrators full, INTERACTIVE read, by SID', () => {
