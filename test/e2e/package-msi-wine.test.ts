@@ -208,8 +208,9 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
       'C:\\host-out.bin',
     ]);
     expect(readFileSync(join(prefix, 'drive_c', 'host-out.bin'))).toHaveLength(0); // cmd printed nothing
-    expect(readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8')).toContain(
-      '"msg":"browser extension connected"',
+    // The handshake proved both ends and the lines were sealed (channel-crypto.ts).
+    expect(readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8')).toMatch(
+      /"msg":"browser extension connected"[^\n]*"sealed":true/,
     );
     const dsl = await createStaff(collector!, 'dsl-wine', 'dsl');
     const login = await fetch(`${collector!.url}/api/v1/auth/login`, {
