@@ -2,12 +2,12 @@
 // and the agent (root service). Chosen for simple and safe:
 // - a unix socket `<runDir>/native-host.sock` (dir 0755, socket 0666: any local process may
 //   connect), newline-delimited JSON;
-// - the first line must carry a token the agent writes at each start where only the desktop
+// - only a holder of the token the agent writes at each start may talk (below); only the desktop
 //   user (and root) can read it: `$XDG_RUNTIME_DIR/custodian-agent.token` of the graphical
 //   session (that dir is the user's own, 0700), owned by that user, 0400; without a session
 //   runtime dir (development, tests) `<runDir>/native-host.token`, 0600, owned by the agent's
-//   user. A connection without the token is closed; other local users cannot feed text or
-//   pretend the extension is connected.
+//   user. A connection that cannot prove it holds the token is closed; other local users cannot
+//   feed text or pretend the extension is connected.
 // - on Windows the channel is a named pipe `\\.\pipe\custodian-agent-<hash of the run dir>` (Node's
 //   net module; any user may open it and, through libuv's writableAll, even create an instance of
 //   that name), and the token lives in `<runDir>\native-host.token` (ACL: SYSTEM, Administrators,
