@@ -60,7 +60,8 @@ Commands:
   emit-test-events N [--tag T] [--screenshots K]    diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic";
                                                     --screenshots: K flags, each with one test screenshot)
-  browser-files (--root DIR | --out DIR [--target win32]) [--server URL | --extension-id ID | --key PEM]
+  browser-files (--root DIR | --out DIR [--target win32 [--install-dir WINDIR]])
+                [--server URL | --extension-id ID | --key PEM]
                 [--run-dir DIR] [--host-log FILE] [--extension-out DIR]
                                                     write the browser extension's host launcher, host
                                                     manifests and force-install policy (--root /: the
@@ -132,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
       'host-log': { type: 'string' },
       root: { type: 'string' },
       'extension-out': { type: 'string' },
+      'install-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       tag: { type: 'string' },
       screenshots: { type: 'string' },
@@ -212,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
         'run-dir': values['run-dir'],
         'host-log': values['host-log'],
         'extension-out': values['extension-out'],
+        'install-dir': values['install-dir'],
       });
     case 'emit-test-events': {
       const n = Number(positionals[0]);
@@ -393,6 +396,7 @@ async function browserFiles(dataDir: string, o: Record<string, string | undefine
     ...(o['root'] ? { root: o['root'] } : {}),
     ...(target ? { target: target as NodeJS.Platform } : {}),
     ...(o['extension-out'] ? { extensionOut: o['extension-out'] } : {}),
+    ...(o['install-dir'] ? { installDir: o['install-dir'] } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;

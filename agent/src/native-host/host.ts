@@ -33,6 +33,8 @@ export interface NativeHostOptions {
   logFile?: string;
   stdin?: NodeJS.ReadableStream;
   env?: NodeJS.ProcessEnv;
+  /** How long the agent has to answer the challenge (default 5 s). */
+  answerTimeoutMs?: number;
 }
 
 export function hostLogger(logFile: string | undefined): AgentLogger {
@@ -58,7 +60,7 @@ export async function runNativeHost(o: NativeHostOptions): Promise<number> {
   let counter = 0;
   if (trusted) {
     try {
-      ({ socket: agent, key } = await connectAgent(o.runDir, env, o.extensionId));
+      ({ socket: agent, key } = await connectAgent(o.runDir, env, o.extensionId, o.answerTimeoutMs ?? ANSWER_TIMEOUT_MS));
     } catch (err) {
       log.warn('agent not reachable; closing so the extension retries later', { err });
       return 1;
@@ -116,6 +118,7 @@ async function connectAgent(
   runDir: string,
   env: NodeJS.ProcessEnv,
   extensionId: string,
+  answerTimeoutMs: number,
 ): Promise<{ socket: Socket; key: Buffer }> {
   let token: string | undefined;
   for (const p of tokenPaths(runDir, env['XDG_RUNTIME_DIR'])) {
@@ -136,7 +139,7 @@ async function connectAgent(
   const nonce = randomBytes(32).toString('hex');
   const challenge: HostChallenge = { t: 'challenge', nonce };
   socket.write(`${JSON.stringify(challenge)}\n`);
-  const answer = await firstLine(socket).catch((err: Error) => {
+  const answer = await firstLine(socket, answerTimeoutMs).catch((err: Error) => {
     socket.destroy();
     throw err;
   });
@@ -163,7 +166,7 @@ function parseAnswer(line: string): AgentAnswer | undefined {
 }
 
 /** The server's first line (bounded in size and time); nothing after it is read here. */
-function firstLine(s: Socket): Promise<string> {
+function firstLine(s: Socket, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const done = (err: Error | undefined, line?: string) => {
@@ -180,7 +183,7 @@ function firstLine(s: Socket): Promise<string> {
       else if (buf.length > 1024) done(new Error('the channel answered with too much'));
     };
     const onClose = () => done(new Error('the channel closed before answering'));
-    const timer = setTimeout(() => done(new Error('the channel did not answer')), ANSWER_TIMEOUT_MS);
+    const timer = setTimeout(() => done(new Error('the channel did not answer')), timeoutMs);
     s.on('data', onData);
     s.on('close', onClose);
   });

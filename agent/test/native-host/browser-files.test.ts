@@ -90,6 +90,27 @@ describe('browser deployment files', () => {
     );
   });
 
+  it('win32 with --install-dir (files an MDM dropped elsewhere): every path names that folder', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'custodian-bf-'));
+    dirs.push(out);
+    await writeBrowserFiles({
+      dataDir: out,
+      out,
+      target: 'win32',
+      extensionId: ID,
+      installDir: 'C:\\CustodianHand',
+    });
+    expect(JSON.parse(await readFile(join(out, 'uk.custodian.agent.json'), 'utf8')).path).toBe(
+      'C:\\CustodianHand\\custodian-native-host.cmd',
+    );
+    expect(await readFile(join(out, 'custodian-native-host.cmd'), 'utf8')).toContain(
+      '"C:\\CustodianHand\\custodian-agent.exe" "native-host"',
+    );
+    expect(await readFile(join(out, 'custodian-browser.reg'), 'utf8')).toContain(
+      '@="C:\\\\CustodianHand\\\\uk.custodian.agent.json"',
+    );
+  });
+
   it('win32 launcher: cmd must not expand a % in a path, and a quote is refused', () => {
     const text = windowsHostLauncher({ exePath: 'C:\\100%\\a.exe', runDir: 'C:\\r', extensionId: ID });
     expect(text).toContain('"C:\\100%%\\a.exe" "native-host"');

@@ -56,6 +56,7 @@ async function host(dir: string): Promise<{ code: number; log: string }> {
     logFile,
     stdin,
     env: {},
+    answerTimeoutMs: 1_000,
   });
   stdin.end(frame(page));
   const code = await done;
@@ -146,12 +147,49 @@ describe('native host: the agent proves itself first', () => {
       await agent.receiver.stop();
     }
   }, 20_000);
+
+  it('a relay that replays a sealed line in the session: the agent takes it once and closes the connection', async () => {
+    const agentDir = await runDir();
+    const agent = await realAgent(agentDir);
+    const hostDir = await runDir();
+    await writeFile(join(hostDir, TOKEN_NAME), await readFile(join(agentDir, TOKEN_NAME)));
+    let lines = 0;
+    const relay = createServer((victim) => {
+      const upstream = connect(channelPath(agentDir));
+      let buf = '';
+      victim.on('data', (d) => {
+        buf += d.toString('utf8');
+        for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl + 1);
+          buf = buf.slice(nl + 1);
+          // After challenge and hello, every line goes twice.
+          upstream.write(++lines > 2 ? line + line : line);
+        }
+      });
+      upstream.on('data', (d) => victim.write(d));
+      victim.on('end', () => upstream.end());
+      victim.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    servers.push(relay);
+    await new Promise<void>((r) => relay.listen(channelPath(hostDir), () => r()));
+    try {
+      await host(hostDir);
+      await expect
+        .poll(() => agent.warnings)
+        .toContain('browser channel: forged or replayed line; connection closed');
+      expect(agent.units.map((u) => u.text)).toEqual(['secret page text']);
+    } finally {
+      await agent.receiver.stop();
+    }
+  }, 20_000);
 });
 
 async function realAgent(dir: string) {
   setSessionEnvProvider(() => ({}));
+  const warnings: string[] = [];
   const ctx = {
-    log: silentLogger,
+    log: { ...silentLogger, warn: (m: string) => void warnings.push(m) },
     dataDir: join(dir, '..', 'data'),
     policy: { current: () => defaultPolicy(), onChange: () => () => {} },
     capabilitiesChanged: () => undefined,
@@ -161,7 +199,7 @@ async function realAgent(dir: string) {
   hub.onUnit((u) => units.push(u));
   const receiver = new BrowserReceiver(ctx, hub, { runDir: dir });
   await receiver.start();
-  return { receiver, units };
+  return { receiver, units, warnings };
 }
 
 describe('channel on Windows (pure)', () => {
