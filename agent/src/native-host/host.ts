@@ -60,7 +60,12 @@ export async function runNativeHost(o: NativeHostOptions): Promise<number> {
   let counter = 0;
   if (trusted) {
     try {
-      ({ socket: agent, key } = await connectAgent(o.runDir, env, o.extensionId, o.answerTimeoutMs ?? ANSWER_TIMEOUT_MS));
+      ({ socket: agent, key } = await connectAgent(
+        o.runDir,
+        env,
+        o.extensionId,
+        o.answerTimeoutMs ?? ANSWER_TIMEOUT_MS,
+      ));
     } catch (err) {
       log.warn('agent not reachable; closing so the extension retries later', { err });
       return 1;
