@@ -3,7 +3,10 @@
 // release's Node 24 build is never run here. msiexec /i … SERVER=… ENROL_SECRET=… /qn installs the
 // files and the CustodianAgent service, which runs (sc query); the service host hands the
 // properties to the agent's enrol; the agent's heartbeats reach a real collector on 127.0.0.1; and
-// msiexec /x removes service and files.
+// msiexec /x removes service and files. The browser extension's host (issue 15): the MSI's registry
+// values for Chrome and Edge name the manifest the running agent wrote for its collector's extension;
+// the launcher it names, run with the command line Chrome uses on Windows, reaches the agent over the
+// named pipe and a page's text becomes an alert (about 1.5-4 s of this file's 30-50 s).
 // Wine specifics: every wine command's output goes to a file (Wine's pipes give Node EBADF), exit
 // codes of Wine tools are never taken as success on their own (its powershell.exe is a stub that
 // exits 0). Node 22's fetch() cannot connect under Wine 8 (`connect UNKNOWN`), but node:http and ws
