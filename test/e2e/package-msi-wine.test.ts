@@ -211,6 +211,10 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
       'C:\\host-out.bin',
     ]);
     expect(readFileSync(join(prefix, 'drive_c', 'host-out.bin'))).toHaveLength(0); // cmd printed nothing
+    // The token in its own folder (its ACL is set by icacls: a stub under Wine, see the agent README).
+    expect(readFileSync(join(dataDir(), 'run', 'token', 'native-host.token'), 'utf8')).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
     // The handshake proved both ends and the lines were sealed (channel-crypto.ts).
     expect(readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8')).toMatch(
       /"msg":"browser extension connected"[^\n]*"sealed":true/,

@@ -10,8 +10,8 @@
 //   feed text or pretend the extension is connected.
 // - on Windows the channel is a named pipe `\\.\pipe\custodian-agent-<hash of the run dir>` (Node's
 //   net module; any user may open it and, through libuv's writableAll, even create an instance of
-//   that name), and the token lives in `<runDir>\native-host.token` (ACL: SYSTEM, Administrators,
-//   INTERACTIVE read — token-acl.ts);
+//   that name), and the token lives in `<runDir>\token\native-host.token` (the folder's ACL: SYSTEM,
+//   Administrators, INTERACTIVE read — token-acl.ts);
 // - the host speaks first with a fresh nonce (`challenge`); the agent answers with its own nonce
 //   and a proof that it holds this start's token (`agent`); the host answers with its proof
 //   (`hello`) and then sends only sealed lines (channel-crypto.ts). The token never crosses the
@@ -45,8 +45,16 @@ export function channelPath(runDir: string, platform: NodeJS.Platform = process.
   return `\\\\.\\pipe\\custodian-agent-${h}`;
 }
 
+/** Windows: the token's own folder under the run dir (its ACL: token-acl.ts). */
+export const WINDOWS_TOKEN_DIR = 'token';
+
 /** Where the token lives, in the order the host looks (the agent writes the first that applies). */
-export function tokenPaths(runDir: string, sessionRuntimeDir: string | undefined): string[] {
+export function tokenPaths(
+  runDir: string,
+  sessionRuntimeDir: string | undefined,
+  platform: NodeJS.Platform = process.platform,
+): string[] {
+  if (platform === 'win32') return [join(runDir, WINDOWS_TOKEN_DIR, TOKEN_NAME)];
   return [
     ...(sessionRuntimeDir ? [join(sessionRuntimeDir, SESSION_TOKEN_NAME)] : []),
     join(runDir, TOKEN_NAME),

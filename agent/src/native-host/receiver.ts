@@ -5,6 +5,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { TextUnitHub } from '../capture/text-source.ts';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { sessionEnv } from '../platform/session.ts';
@@ -17,10 +18,11 @@ import {
   MAX_LINE_BYTES,
   type TokenHello,
   tokenPaths,
+  WINDOWS_TOKEN_DIR,
 } from './channel.ts';
 import { channelKeys, isNonce, openLine, proofEquals } from './channel-crypto.ts';
 import { checkBrowserMessage } from './messages.ts';
-import { restrictTokenFile } from './token-acl.ts';
+import { freshTokenDir } from './token-acl.ts';
 
 /** Connections at once (one per browser profile in practice). */
 const MAX_CONNECTIONS = 32;
@@ -76,10 +78,11 @@ export class BrowserReceiver implements AgentComponent {
   }
 
   async start(): Promise<void> {
-    await mkdir(this.runDir, { recursive: true, mode: 0o755 });
-    await chmod(this.runDir, 0o755);
-    const socketPath = channelPath(this.runDir);
     const pipe = process.platform === 'win32';
+    await mkdir(this.runDir, { recursive: true, mode: 0o755 });
+    if (pipe) await freshTokenDir(join(this.runDir, WINDOWS_TOKEN_DIR));
+    else await chmod(this.runDir, 0o755);
+    const socketPath = channelPath(this.runDir);
     if (!pipe) await rm(socketPath, { force: true });
     this.token = randomBytes(32);
     await this.writeToken();
@@ -129,10 +132,6 @@ export class BrowserReceiver implements AgentComponent {
     } finally {
       await fh.close();
     }
-    // Windows: the file's ACL (token-acl.ts). Failing that, say so: every local user could read it.
-    await restrictTokenFile(this.tokenFile).catch((err: unknown) =>
-      this.ctx.log.warn('browser channel: token file ACL not set; local users may read the token', { err }),
-    );
   }
 
   private accept(s: Socket): void {

@@ -12,11 +12,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type TextUnit, TextUnitHub } from '../../src/capture/text-source.ts';
 import { silentLogger } from '../../src/config/logger.ts';
 import type { AgentContext } from '../../src/core/contracts.ts';
-import { channelPath, TOKEN_NAME } from '../../src/native-host/channel.ts';
+import { channelPath, TOKEN_NAME, tokenPaths } from '../../src/native-host/channel.ts';
 import { channelKeys, openLine, sealLine } from '../../src/native-host/channel-crypto.ts';
 import { runNativeHost } from '../../src/native-host/host.ts';
 import { BrowserReceiver } from '../../src/native-host/receiver.ts';
-import { tokenAclArgs } from '../../src/native-host/token-acl.ts';
+import { tokenDirAclArgs } from '../../src/native-host/token-acl.ts';
 import { setSessionEnvProvider } from '../../src/platform/session.ts';
 
 const ID = 'abcdefghijklmnopabcdefghijklmnop';
@@ -230,14 +230,15 @@ describe('channel on Windows (pure)', () => {
     expect(openLine(channelKeys(t, '1'.repeat(64), '3'.repeat(64)).key, 0, l1)).toBeUndefined(); // other session
   });
 
-  it('the token ACL: no inheritance; SYSTEM and Administrators full, INTERACTIVE read, by SID', () => {
-    expect(tokenAclArgs('C:\\r\\native-host.token')).toEqual([
-      'C:\\r\\native-host.token',
+  it('the token folder ACL: no inheritance; SYSTEM and Administrators full, INTERACTIVE read, by SID, inherited by files', () => {
+    expect(tokenDirAclArgs('C:\\r\\token')).toEqual([
+      'C:\\r\\token',
       '/inheritance:r',
       '/grant:r',
-      '*S-1-5-18:F',
-      '*S-1-5-32-544:F',
-      '*S-1-5-4:R',
+      '*S-1-5-18:(OI)(CI)F',
+      '*S-1-5-32-544:(OI)(CI)F',
+      '*S-1-5-4:(OI)(CI)RX',
     ]);
+    expect(tokenPaths('C:\\r', undefined, 'win32')).toEqual([join('C:\\r', 'token', 'native-host.token')]);
   });
 });
