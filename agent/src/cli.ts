@@ -51,7 +51,8 @@ Commands:
       [--stop-on-stdin-eof]                         also stop cleanly when stdin closes (the Windows service
                                                     host's stop request)
       [--browser-files ROOT]                        once enrolled, keep the browser extension's host files
-                                                    under ROOT (the .deb: /) for the collector's extension id
+                                                    under ROOT (the .deb: /; Windows: the agent's folder, the
+                                                    MSI's service passes it) for the collector's extension id
   status [--json]                                   enrolled? connected? monitoring on/off (BYOD scope), outbox, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
