@@ -90,7 +90,8 @@ export class BrowserReceiver implements AgentComponent {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // A named pipe's default DACL lets other users read only: the user's host must write too.
-      // libuv opens the first instance with FILE_FLAG_FIRST_PIPE_INSTANCE: a squatter makes this fail.
+      // libuv opens the first instance with FILE_FLAG_FIRST_PIPE_INSTANCE: on Windows a squatter that
+      // came first makes this fail (Wine allows it); the handshake covers instances created later.
       if (pipe) server.listen({ path: socketPath, readableAll: true, writableAll: true }, () => resolve());
       else server.listen(socketPath, () => resolve());
     });
