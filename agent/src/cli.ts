@@ -51,7 +51,8 @@ Commands:
       [--stop-on-stdin-eof]                         also stop cleanly when stdin closes (the Windows service
                                                     host's stop request)
       [--browser-files ROOT]                        once enrolled, keep the browser extension's host files
-                                                    under ROOT (the .deb: /) for the collector's extension id
+                                                    under ROOT (the .deb: /; Windows: the agent's folder, the
+                                                    MSI's service passes it) for the collector's extension id
   status [--json]                                   enrolled? connected? monitoring on/off (BYOD scope), outbox, policy, capabilities
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
@@ -60,7 +61,8 @@ Commands:
   emit-test-events N [--tag T] [--screenshots K]    diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic";
                                                     --screenshots: K flags, each with one test screenshot)
-  browser-files (--root DIR | --out DIR [--target win32]) [--server URL | --extension-id ID | --key PEM]
+  browser-files (--root DIR | --out DIR [--target win32 [--install-dir WINDIR]])
+                [--server URL | --extension-id ID | --key PEM]
                 [--run-dir DIR] [--host-log FILE] [--extension-out DIR]
                                                     write the browser extension's host launcher, host
                                                     manifests and force-install policy (--root /: the
@@ -132,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
       'host-log': { type: 'string' },
       root: { type: 'string' },
       'extension-out': { type: 'string' },
+      'install-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       tag: { type: 'string' },
       screenshots: { type: 'string' },
@@ -212,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
         'run-dir': values['run-dir'],
         'host-log': values['host-log'],
         'extension-out': values['extension-out'],
+        'install-dir': values['install-dir'],
       });
     case 'emit-test-events': {
       const n = Number(positionals[0]);
@@ -393,6 +397,7 @@ async function browserFiles(dataDir: string, o: Record<string, string | undefine
     ...(o['root'] ? { root: o['root'] } : {}),
     ...(target ? { target: target as NodeJS.Platform } : {}),
     ...(o['extension-out'] ? { extensionOut: o['extension-out'] } : {}),
+    ...(o['install-dir'] ? { installDir: o['install-dir'] } : {}),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;

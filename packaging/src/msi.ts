@@ -9,13 +9,19 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  WINDOWS_HOST_LAUNCHER,
+  WINDOWS_HOST_MANIFEST,
+  WINDOWS_HOST_REGISTRY_KEYS,
+  WINDOWS_INSTALL_DIR_NAME,
+} from '../../agent/src/native-host/windows-layout.ts';
 import { type SigningKey, signFile } from './sign.ts';
 
 const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.meta.url));
 /** Never changes: it ties every version of the product together for upgrades. */
 const UPGRADE_CODE = '6f1c3a52-8a4e-4d2b-9a57-3c1e0b7d9e41';
 export const SERVICE_NAME = 'CustodianAgent';
-export const INSTALL_DIR_NAME = 'Custodian Agent';
+export const INSTALL_DIR_NAME = WINDOWS_INSTALL_DIR_NAME;
 
 export function buildServiceHost(outFile: string): void {
   execFileSync(
@@ -102,17 +108,51 @@ export function agentWxs(exeDir: string, version: string): string {
               <RegistryValue Name="EnrolSecret" Type="string" Value="[ENROL_SECRET]"/>
             </RegistryKey>
           </Component>
+${browserHostXml()}
 ${files.xml}        </Directory>
       </Directory>
     </Directory>
     <Feature Id="Agent" Level="1">
       <ComponentRef Id="ServiceHost"/>
       <ComponentRef Id="EnrolSettings"/>
+      <ComponentRef Id="BrowserHost"/>
 ${files.components.map((c) => `      <ComponentRef Id="${c}"/>`).join('\n')}
     </Feature>
   </Product>
 </Wix>
 `;
+}
+
+/**
+ * The browser extension's native-messaging host (issue 15): Chrome's and Edge's HKLM registry
+ * values name the host manifest in the install folder. The running agent writes the manifest and
+ * its .cmd launcher there (`run --browser-files <folder>`, once it knows its collector's extension
+ * id); the MSI installs placeholders of both (no allowed origin, a launcher that exits 1) so that
+ * uninstall removes the agent's versions too (wixl has no RemoveFile).
+ */
+function browserHostXml(): string {
+  const value = `[INSTALLDIR]${WINDOWS_HOST_MANIFEST}`;
+  return `          <Component Id="BrowserHost" Guid="${guidFor('browser-host')}" Win64="yes">
+            <File Id="HostManifest" Name="${WINDOWS_HOST_MANIFEST}" Source="${WINDOWS_HOST_MANIFEST}" KeyPath="yes"/>
+            <File Id="HostLauncher" Name="${WINDOWS_HOST_LAUNCHER}" Source="${WINDOWS_HOST_LAUNCHER}"/>
+${Object.values(WINDOWS_HOST_REGISTRY_KEYS)
+  .map(
+    (key) => `            <RegistryValue Root="HKLM" Key="${xml(key)}" Type="string" Value="${xml(value)}"/>`,
+  )
+  .join('\n')}
+          </Component>`;
+}
+
+/** The placeholders browserHostXml() installs (replaced by the agent once enrolled). */
+function writeBrowserHostPlaceholders(work: string): void {
+  writeFileSync(
+    join(work, WINDOWS_HOST_MANIFEST),
+    `${JSON.stringify({ name: WINDOWS_HOST_MANIFEST.replace(/\.json$/, ''), description: 'Custodian agent: not enrolled yet', path: WINDOWS_HOST_LAUNCHER, type: 'stdio', allowed_origins: [] }, null, 2)}\n`,
+  );
+  writeFileSync(
+    join(work, WINDOWS_HOST_LAUNCHER),
+    '@echo off\r\nrem Placeholder: the Custodian agent writes the host launcher once enrolled.\r\nexit /b 1\r\n',
+  );
 }
 
 export interface MsiInput {
@@ -129,6 +169,7 @@ export async function buildAgentMsi(i: MsiInput): Promise<string> {
   const host = join(i.work, 'custodian-service.exe');
   buildServiceHost(host);
   if (i.sign) signFile(host, i.sign);
+  writeBrowserHostPlaceholders(i.work);
   const wxs = join(i.work, 'custodian-agent.wxs');
   writeFileSync(wxs, agentWxs(i.exeDir, i.version));
   rmSync(join(i.work, 'agent'), { force: true });

@@ -9,6 +9,7 @@
  *      secret value once enrolment succeeded (or the device was enrolled already);
  *   2. runs `custodian-agent.exe run` beside it, stdout/stderr appended to
  *      %ProgramData%\Custodian\agent\logs\agent.log, restarting it 5 s after it exits;
+ *      with --browser-files <this folder> (the browser extension's host manifest and launcher);
  *   3. on stop, asks the agent to stop by closing its stdin pipe (`run --stop-on-stdin-eof`:
  *      the agent sends agentStopping and flushes, so IT does not see an unclean stop), waits up to
  *      STOP_GRACE_MS, then ends it (TerminateProcess: the agent's outbox survives a kill, see the
@@ -186,7 +187,10 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   enrol_from_registry();
   while (WaitForSingleObject(g_stop_event, 0) == WAIT_TIMEOUT) {
     HANDLE stop_pipe = NULL;
-    HANDLE agent = start_agent(L"run --stop-on-stdin-eof", &stop_pipe);
+    /* --browser-files: the agent keeps the browser host's manifest and launcher in this folder. */
+    wchar_t run_args[MAX_PATH + 64];
+    swprintf(run_args, MAX_PATH + 64, L"run --stop-on-stdin-eof --browser-files \"%ls\"", g_dir);
+    HANDLE agent = start_agent(run_args, &stop_pipe);
     HANDLE waits[2] = {g_stop_event, agent};
     DWORD which = agent ? WaitForMultipleObjects(2, waits, FALSE, INFINITE) : WAIT_OBJECT_0 + 1;
     if (stop_pipe) CloseHandle(stop_pipe);

@@ -3,23 +3,34 @@
 // release's Node 24 build is never run here. msiexec /i … SERVER=… ENROL_SECRET=… /qn installs the
 // files and the CustodianAgent service, which runs (sc query); the service host hands the
 // properties to the agent's enrol; the agent's heartbeats reach a real collector on 127.0.0.1; and
-// msiexec /x removes service and files.
+// msiexec /x removes service and files. The browser extension's host (issue 15): the MSI's registry
+// values for Chrome and Edge name the manifest the running agent wrote for its collector's extension;
+// the launcher it names, run with the command line Chrome uses on Windows, reaches the agent over the
+// named pipe and a page's text becomes an alert (about 1.5-4 s of this file's 30-50 s).
 // Wine specifics: every wine command's output goes to a file (Wine's pipes give Node EBADF), exit
 // codes of Wine tools are never taken as success on their own (its powershell.exe is a stub that
 // exits 0). Node 22's fetch() cannot connect under Wine 8 (`connect UNKNOWN`), but node:http and ws
 // do, and the agent's enrol speaks node:http/https (it pins the collector's CA): so the host's
 // enrolment from the MSI's properties runs for real here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  WINDOWS_HOST_LAUNCHER,
+  WINDOWS_HOST_MANIFEST,
+  WINDOWS_HOST_REGISTRY_KEYS,
+} from '../../agent/src/native-host/windows-layout.ts';
 import { INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
 import { agentCli } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { timeline } from './agent-harness.ts';
+import { frame } from './browser-extension-helpers.ts';
+import type { AlertRow } from './capture-helpers.ts';
+import { createStaff } from './console-helpers.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
 
 const ready = allInstalled([
@@ -158,10 +169,86 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(items.find((i) => i.kind === 'heartbeat')).toBeDefined();
   }, 300_000);
 
+  it("the browser host, started the way Chrome starts it, reaches the agent over its named pipe: a page's text becomes an alert", async () => {
+    // The running agent (the service host passes --browser-files <its folder>) wrote the manifest
+    // for its collector's extension over the MSI's placeholder; the MSI registered it for Chrome and Edge.
+    const { extensionId } = (await (await fetch(`${collector!.url}/ext/extension-id`)).json()) as {
+      extensionId: string;
+    };
+    const manifest = await waitFor(
+      async () => {
+        const f = join(programFiles(), WINDOWS_HOST_MANIFEST);
+        const m = existsSync(f)
+          ? (JSON.parse(readFileSync(f, 'utf8')) as { path: string; allowed_origins: string[] })
+          : undefined;
+        return m?.allowed_origins[0] === `chrome-extension://${extensionId}/` ? m : undefined;
+      },
+      "the agent's host manifest for the collector's extension",
+      60_000,
+    );
+    const manifestPath = `C:\\Program Files\\${INSTALL_DIR_NAME}\\${WINDOWS_HOST_MANIFEST}`;
+    expect(manifest.path).toBe(`C:\\Program Files\\${INSTALL_DIR_NAME}\\${WINDOWS_HOST_LAUNCHER}`);
+    for (const key of Object.values(WINDOWS_HOST_REGISTRY_KEYS))
+      expect(wine(['reg', 'query', `HKLM\\${key}`]).out).toContain(manifestPath);
+    // Chrome on Windows runs `cmd /d /c ""<path>" <origin> --parent-window=N < pipe > pipe"`; files here.
+    const text = 'why would anyone unalive yourself like that';
+    writeFileSync(
+      join(prefix, 'drive_c', 'host-in.bin'),
+      frame(JSON.stringify({ kind: 'page', url: 'https://example.test/forum', title: 'Forum', text })),
+    );
+    // Separate arguments: Wine quotes the path (it has spaces) and leaves `<` `>` for cmd, which
+    // gives cmd the command line Chrome gives it.
+    const run = wine([
+      'cmd',
+      '/d',
+      '/c',
+      manifest.path,
+      `chrome-extension://${extensionId}/`,
+      '--parent-window=0',
+      '<',
+      'C:\\host-in.bin',
+      '>',
+      'C:\\host-out.bin',
+    ]);
+    expect(readFileSync(join(prefix, 'drive_c', 'host-out.bin'))).toHaveLength(0); // cmd printed nothing
+    // The token in its own folder (its ACL is set by icacls: a stub under Wine, see the agent README).
+    expect(readFileSync(join(dataDir(), 'run', 'token', 'native-host.token'), 'utf8')).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
+    // The handshake proved both ends and the lines were sealed (channel-crypto.ts).
+    expect(readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8')).toMatch(
+      /"msg":"browser extension connected"[^\n]*"sealed":true/,
+    );
+    const dsl = await createStaff(collector!, 'dsl-wine', 'dsl');
+    const login = await fetch(`${collector!.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(dsl),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const alert = await waitFor(
+      async () => {
+        const res = await fetch(`${collector!.url}/api/v1/alerts?limit=50`, { headers: { cookie } });
+        const { alerts } = (await res.json()) as { alerts: AlertRow[] };
+        return alerts.find((a) => a.term === 'unalive yourself');
+      },
+      'an alert from the page text the host forwarded',
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nhost run: ${run.out}\nagent.log: ${agentLogTail()}`);
+    });
+    expect(alert).toMatchObject({ source: 'page', windowUrl: 'https://example.test/forum' });
+  }, 180_000);
+
   it('msiexec /x stops and removes the service and the files', async () => {
     wine(['msiexec', '/x', build.wineMsi, '/qn']);
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(false);
     expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
+    // The browser host files the agent rewrote (over the MSI's placeholders) and their registration.
+    expect(existsSync(join(programFiles(), WINDOWS_HOST_MANIFEST))).toBe(false);
+    expect(existsSync(join(programFiles(), WINDOWS_HOST_LAUNCHER))).toBe(false);
+    for (const key of Object.values(WINDOWS_HOST_REGISTRY_KEYS))
+      expect(wine(['reg', 'query', `HKLM\\${key}`]).out).not.toContain(WINDOWS_HOST_MANIFEST);
     const q = wine(['sc', 'query', SERVICE_NAME]);
     expect(q.out).not.toMatch(/RUNNING/);
     // Wine's sc prints nothing for a missing service: the service's registry key says it is gone.

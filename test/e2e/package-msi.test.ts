@@ -8,6 +8,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  WINDOWS_HOST_LAUNCHER,
+  WINDOWS_HOST_MANIFEST,
+  WINDOWS_HOST_REGISTRY_KEYS,
+} from '../../agent/src/native-host/windows-layout.ts';
 import { SERVICE_NAME } from '../../packaging/src/msi.ts';
 import { allInstalled } from '../support/tools.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
@@ -81,6 +86,22 @@ describe.runIf(ready)('agent MSI (wixl)', () => {
     const dirs = table(build.msi, 'Directory');
     const install = dirs.find((d) => d['DefaultDir']?.endsWith('Custodian Agent'));
     expect(install?.['Directory_Parent']).toBe('ProgramFiles64Folder');
+  });
+
+  it('registers the browser host for Chrome and Edge, naming the manifest the agent keeps in its folder', () => {
+    const reg = table(build.msi, 'Registry')
+      .filter((r) => r['Component_'] === 'BrowserHost')
+      .map((r) => [r['Root'], r['Key'], r['Name'], r['Value']]);
+    expect(reg.sort()).toEqual(
+      Object.values(WINDOWS_HOST_REGISTRY_KEYS)
+        .map((key) => ['2', key, '', `[INSTALLDIR]${WINDOWS_HOST_MANIFEST}`])
+        .sort(),
+    );
+    // Placeholders the agent overwrites once enrolled: the MSI owns them, so uninstall removes them.
+    const files = table(build.msi, 'File')
+      .filter((r) => r['Component_'] === 'BrowserHost')
+      .map((r) => r['FileName']?.split('|').pop());
+    expect(files.sort()).toEqual([WINDOWS_HOST_LAUNCHER, WINDOWS_HOST_MANIFEST].sort());
   });
 
   it('the MSI and both executables inside it verify against the signing certificate; a changed byte does not', () => {

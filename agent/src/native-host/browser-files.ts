@@ -4,7 +4,7 @@
 // collector (`/ext/extension-id`, default: the collector this agent is enrolled with), or from
 // --extension-id / --key (tests, air-gapped builds).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import {
   buildExtension,
   extensionId,
@@ -24,6 +24,14 @@ import {
   POLICY_DIRS_LINUX,
   windowsRegistry,
 } from './deploy.ts';
+import {
+  WINDOWS_AGENT_EXE,
+  WINDOWS_DEFAULT_DATA_DIR,
+  WINDOWS_HOST_LAUNCHER,
+  WINDOWS_HOST_MANIFEST,
+  WINDOWS_INSTALL_DIR,
+  windowsHostLauncher,
+} from './windows-layout.ts';
 
 export interface BrowserFilesOptions {
   dataDir: string;
@@ -42,8 +50,14 @@ export interface BrowserFilesOptions {
   out?: string;
   /** System layout under this root ("/" on a device, a package build dir for .deb): /etc/… paths. */
   root?: string;
-  /** win32: manifest + .reg in `out`, for the MSI (generated, not run here). */
+  /**
+   * win32: the .cmd launcher and the host manifest, naming paths under `installDir`; written to
+   * `out` with a .reg (for MDM/GPO, generated here, imported there), or into `installDir` itself
+   * (the agent on Windows, `run --browser-files`: the MSI's registry values name that manifest).
+   */
   target?: NodeJS.Platform;
+  /** win32: the agent's folder (default the MSI's, C:\Program Files\Custodian Agent). */
+  installDir?: string;
   extensionOut?: string;
   /** Launcher location in the system layout. */
   launcherPath?: string;
@@ -112,11 +126,35 @@ export async function writeBrowserFiles(o: BrowserFilesOptions): Promise<Browser
     });
 
   if (o.target === 'win32') {
-    if (!o.out) throw new CustodianError(ErrorCode.INVALID_CONFIG, 'win32 layout needs --out DIR');
-    const manifest = 'C:\\Program Files\\Custodian\\uk.custodian.agent.json';
-    const launcher = 'C:\\Program Files\\Custodian\\custodian-native-host.cmd';
-    await put(join(o.out, `${HOST_NAME}.json`), hostManifest(launcher, id), 0o644, written);
-    await put(join(o.out, 'custodian-browser.reg'), windowsRegistry(manifest, id, updateUrl), 0o644, written);
+    const installDir = o.installDir ?? WINDOWS_INSTALL_DIR;
+    const dir = o.out ?? o.installDir;
+    if (!dir) throw new CustodianError(ErrorCode.INVALID_CONFIG, 'win32 layout needs --out DIR');
+    const onWindows = process.platform === 'win32';
+    // On Windows the launcher runs this very agent (the MSI's custodian-agent.exe, or node + script
+    // in development); generated elsewhere it names the MSI's executable in installDir.
+    const exe = onWindows
+      ? { exePath: spec.nodePath, exeArgs: [...spec.nodeArgs, ...(spec.scriptPath ? [spec.scriptPath] : [])] }
+      : { exePath: win32.join(installDir, WINDOWS_AGENT_EXE) };
+    const runDir =
+      o.runDir ?? (onWindows ? defaultRunDir(o.dataDir) : win32.join(WINDOWS_DEFAULT_DATA_DIR, 'run'));
+    const launcher = win32.join(installDir, WINDOWS_HOST_LAUNCHER);
+    const launcherCmd = windowsHostLauncher({
+      ...exe,
+      runDir,
+      extensionId: id,
+      ...(o.hostLog ? { logFile: o.hostLog } : {}),
+    });
+    await put(join(dir, WINDOWS_HOST_LAUNCHER), launcherCmd, 0o644, written);
+    await put(join(dir, WINDOWS_HOST_MANIFEST), hostManifest(launcher, id), 0o644, written);
+    if (o.out) {
+      const manifest = win32.join(installDir, WINDOWS_HOST_MANIFEST);
+      await put(
+        join(o.out, 'custodian-browser.reg'),
+        windowsRegistry(manifest, id, updateUrl),
+        0o644,
+        written,
+      );
+    }
   } else if (o.root !== undefined) {
     const launcher = o.launcherPath ?? LINUX_LAUNCHER;
     await put(join(o.root, launcher), launcherText(o.runDir ?? defaultRunDir(o.dataDir)), 0o755, written);

@@ -20,14 +20,18 @@ export async function refreshBrowserFiles(
   root: string,
   dataDir: string,
   log: AgentLogger,
+  platform: NodeJS.Platform = process.platform,
 ): Promise<BrowserFilesResult | undefined> {
-  const writePolicy = existsSync(join(root, FORCE_INSTALL_MARKER));
+  // Windows: ROOT is the install folder (the service host passes its own); the MSI's registry
+  // values name the manifest there. The force-install policy comes from GPO/Intune there.
+  const windows = platform === 'win32';
+  const writePolicy = !windows && existsSync(join(root, FORCE_INSTALL_MARKER));
   try {
     const creds = await loadCredentials(dataDir);
     if (!creds) return undefined;
     const r = await writeBrowserFiles({
       dataDir,
-      root,
+      ...(windows ? { target: 'win32' as const, installDir: root } : { root }),
       server: creds.serverUrl,
       ...(creds.tls ? { trust: creds.tls } : {}),
       writePolicy,

@@ -9,8 +9,20 @@ import { join } from 'node:path';
 import type { TextUnitHub } from '../capture/text-source.ts';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { sessionEnv } from '../platform/session.ts';
-import { defaultRunDir, type HostHello, MAX_LINE_BYTES, SOCKET_NAME, tokenPaths } from './channel.ts';
+import {
+  type AgentAnswer,
+  channelPath,
+  defaultRunDir,
+  type HostChallenge,
+  type HostHello,
+  MAX_LINE_BYTES,
+  type TokenHello,
+  tokenPaths,
+  WINDOWS_TOKEN_DIR,
+} from './channel.ts';
+import { channelKeys, isNonce, openLine, proofEquals } from './channel-crypto.ts';
 import { checkBrowserMessage } from './messages.ts';
+import { freshTokenDir } from './token-acl.ts';
 
 /** Connections at once (one per browser profile in practice). */
 const MAX_CONNECTIONS = 32;
@@ -66,18 +78,24 @@ export class BrowserReceiver implements AgentComponent {
   }
 
   async start(): Promise<void> {
+    const pipe = process.platform === 'win32';
     await mkdir(this.runDir, { recursive: true, mode: 0o755 });
-    await chmod(this.runDir, 0o755);
-    const socketPath = join(this.runDir, SOCKET_NAME);
-    await rm(socketPath, { force: true });
+    if (pipe) await freshTokenDir(join(this.runDir, WINDOWS_TOKEN_DIR));
+    else await chmod(this.runDir, 0o755);
+    const socketPath = channelPath(this.runDir);
+    if (!pipe) await rm(socketPath, { force: true });
     this.token = randomBytes(32);
     await this.writeToken();
     const server = createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => resolve());
+      // A named pipe's default DACL lets other users read only: the user's host must write too.
+      // libuv opens the first instance with FILE_FLAG_FIRST_PIPE_INSTANCE: on Windows a squatter that
+      // came first makes this fail (Wine allows it); the handshake covers instances created later.
+      if (pipe) server.listen({ path: socketPath, readableAll: true, writableAll: true }, () => resolve());
+      else server.listen(socketPath, () => resolve());
     });
-    await chmod(socketPath, 0o666);
+    if (!pipe) await chmod(socketPath, 0o666);
     this.server = server;
     this.ctx.log.info('browser extension channel listening', { socket: socketPath });
   }
@@ -90,7 +108,7 @@ export class BrowserReceiver implements AgentComponent {
     this.server = undefined;
     if (server) await new Promise<void>((r) => server.close(() => r()));
     if (this.tokenFile) await rm(this.tokenFile, { force: true });
-    await rm(join(this.runDir, SOCKET_NAME), { force: true });
+    if (process.platform !== 'win32') await rm(channelPath(this.runDir), { force: true });
   }
 
   /**
@@ -126,6 +144,10 @@ export class BrowserReceiver implements AgentComponent {
     this.sockets.add(s);
     let buf = '';
     let authed = false;
+    // The handshake (channel-crypto.ts): the nonces once challenged; the key and last counter once
+    // the host proved itself. A token hello (first protocol) leaves `sealed` undefined: plain lines.
+    let nonces: { host: string; agent: string } | undefined;
+    let sealed: { key: Buffer; last: number } | undefined;
     const helloTimer = setTimeout(() => {
       if (!authed) s.destroy();
     }, this.helloTimeoutMs);
@@ -142,11 +164,25 @@ export class BrowserReceiver implements AgentComponent {
       while (nl !== -1 && !s.destroyed) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (!authed) {
-          authed = this.hello(s, line);
+        const challenge = !authed && !nonces ? this.answer(s, line) : undefined;
+        if (challenge) nonces = challenge;
+        else if (!authed) {
+          const keys = nonces
+            ? channelKeys(this.token.toString('hex'), nonces.host, nonces.agent)
+            : undefined;
+          authed = this.hello(s, line, keys?.hostProof);
           if (!authed) {
             this.ctx.log.warn('browser channel: connection without the agent token refused');
             s.destroy();
+          } else if (keys) sealed = { key: keys.key, last: 0 };
+        } else if (sealed) {
+          const opened = openLine(sealed.key, sealed.last, line);
+          if (!opened) {
+            this.ctx.log.warn('browser channel: forged or replayed line; connection closed');
+            s.destroy();
+          } else {
+            sealed.last = opened.counter;
+            this.line(s, opened.text);
           }
         } else this.line(s, line);
         nl = buf.indexOf('\n');
@@ -160,18 +196,40 @@ export class BrowserReceiver implements AgentComponent {
     });
   }
 
-  private hello(s: Socket, line: string): boolean {
-    let h: Partial<HostHello>;
+  /** A host's challenge (before its hello): our nonce and the proof that this is the agent. */
+  private answer(s: Socket, line: string): { host: string; agent: string } | undefined {
+    let c: Partial<HostChallenge>;
     try {
-      h = JSON.parse(line) as Partial<HostHello>;
+      c = JSON.parse(line) as Partial<HostChallenge>;
+    } catch {
+      return undefined;
+    }
+    if (c.t !== 'challenge' || !isNonce(c.nonce)) return undefined;
+    const nonces = { host: c.nonce, agent: randomBytes(32).toString('hex') };
+    const keys = channelKeys(this.token.toString('hex'), nonces.host, nonces.agent);
+    const a: AgentAnswer = { t: 'agent', nonce: nonces.agent, proof: keys.agentProof };
+    s.write(`${JSON.stringify(a)}\n`);
+    return nonces;
+  }
+
+  /** After a challenge: the host's proof; without one, the token itself (first protocol). */
+  private hello(s: Socket, line: string, hostProof: string | undefined): boolean {
+    let h: Partial<HostHello & TokenHello>;
+    try {
+      h = JSON.parse(line) as Partial<HostHello & TokenHello>;
     } catch {
       return false;
     }
-    if (h.t !== 'hello' || typeof h.token !== 'string' || !/^[0-9a-f]{64}$/.test(h.token)) return false;
-    if (!timingSafeEqual(Buffer.from(h.token, 'hex'), this.token)) return false;
+    if (h.t !== 'hello') return false;
+    if (hostProof !== undefined) {
+      if (!proofEquals(h.proof, hostProof)) return false;
+    } else {
+      if (typeof h.token !== 'string' || !/^[0-9a-f]{64}$/.test(h.token)) return false;
+      if (!timingSafeEqual(Buffer.from(h.token, 'hex'), this.token)) return false;
+    }
     const browser = typeof h.browser === 'string' && /^[\w.-]{1,40}$/.test(h.browser) ? h.browser : 'unknown';
     this.hosts.set(s, browser);
-    this.ctx.log.info('browser extension connected', { browser });
+    this.ctx.log.info('browser extension connected', { browser, sealed: hostProof !== undefined });
     this.ctx.capabilitiesChanged();
     return true;
   }

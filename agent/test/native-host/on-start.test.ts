@@ -3,7 +3,7 @@
 // IT left the marker. Here ROOT is a temp dir and the collector a real process.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectorProcess, startCollector } from '../../../test/support/collector-process.ts';
 import type { AgentLogger } from '../../src/core/contracts.ts';
@@ -11,6 +11,7 @@ import { saveCredentials } from '../../src/identity/credentials.ts';
 import { LINUX_LAUNCHER, LINUX_POLICY_FILE } from '../../src/native-host/browser-files.ts';
 import { POLICY_DIRS_LINUX } from '../../src/native-host/deploy.ts';
 import { FORCE_INSTALL_MARKER, refreshBrowserFiles } from '../../src/native-host/on-start.ts';
+import { WINDOWS_HOST_LAUNCHER, WINDOWS_HOST_MANIFEST } from '../../src/native-host/windows-layout.ts';
 
 let collector: CollectorProcess;
 const dirs: string[] = [];
@@ -71,6 +72,17 @@ describe('browser host files kept by the running agent', () => {
       expect(JSON.parse(await readFile(p, 'utf8'))).toEqual({
         ExtensionInstallForcelist: [`${r!.extensionId};${collector.url}/ext/updates.xml`],
       });
+  }, 120_000);
+
+  it("Windows: ROOT is the agent's folder; the .cmd launcher and the manifest go there, no .reg, no policy", async () => {
+    const { root, dataDir } = await enrolledDevice(collector.url);
+    const r = await refreshBrowserFiles(root, dataDir, logger(), 'win32');
+    expect(r?.written.sort()).toEqual(
+      [join(root, WINDOWS_HOST_LAUNCHER), join(root, WINDOWS_HOST_MANIFEST)].sort(),
+    );
+    const manifest = JSON.parse(await readFile(join(root, WINDOWS_HOST_MANIFEST), 'utf8'));
+    expect(manifest.allowed_origins).toEqual([`chrome-extension://${r!.extensionId}/`]);
+    expect(manifest.path).toBe(win32.join(root, WINDOWS_HOST_LAUNCHER));
   }, 120_000);
 
   it('a collector that cannot be reached: nothing written, a warning with the reason, no throw', async () => {
