@@ -4,6 +4,7 @@
 import { api, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { h, mount } from './h.js';
 import { connectLive, disconnectLive, onLive } from './live.js';
+import { loadSchools } from './schools.js';
 import { renderError } from './ui.js';
 
 /** @typedef {{ username: string, role: 'admin'|'it'|'dsl'|'governor', mustChangePassword?: boolean, mustEnrolMfa?: boolean, schools?: string[] | null }} User */
@@ -11,7 +12,8 @@ import { renderError } from './ui.js';
 
 /**
  * Which pages each role sees; the server enforces the same rules on every API route. `trust`:
- * trust-wide staff only (the server refuses an account limited to some schools).
+ * trust-wide staff only (the server refuses an account limited to some schools). `schools`: only
+ * in a trust of several schools (a one-school deployment shows no school anywhere).
  */
 const NAV = [
   { hash: '#/devices', label: 'Devices', roles: ['admin', 'it', 'dsl'] },
@@ -23,7 +25,7 @@ const NAV = [
   { hash: '#/reports', label: 'Reports', roles: ['admin', 'dsl', 'governor'] },
   { hash: '#/data-protection', label: 'Data protection', roles: ['admin', 'dsl'], trust: true },
   { hash: '#/notify', label: 'Notifications', roles: ['admin', 'dsl'], trust: true },
-  { hash: '#/school-notify', label: 'School alert contacts', roles: ['admin', 'dsl'] },
+  { hash: '#/school-notify', label: 'School alert contacts', roles: ['admin', 'dsl'], schools: true },
   { hash: '#/users', label: 'Staff', roles: ['admin'] },
   { hash: '#/sign-in', label: 'Sign-in', roles: ['admin'] },
   { hash: '#/schools', label: 'Schools', roles: ['admin'], trust: true },
@@ -59,6 +61,8 @@ const ROUTES = [
 
 /** @type {User | null} */
 let user = null;
+/** Whether the signed-in account works in a trust of several schools (pages marked `schools`). */
+let severalSchools = false;
 /** @type {(() => void) | void | null} */
 let cleanup = null;
 let renderSeq = 0;
@@ -82,6 +86,7 @@ async function loadUser() {
     const me = await api.me();
     user = { ...(me.user ?? me), mustEnrolMfa: me.mustEnrolMfa === true };
     setCsrfToken(me.csrfToken ?? null);
+    severalSchools = Array.isArray(user?.schools) || (await loadSchools(/** @type {User} */ (user))).show;
   } catch (err) {
     if (/** @type {any} */ (err).status !== 401) throw err;
     user = null;
@@ -102,9 +107,12 @@ function renderTop() {
     h(
       'nav',
       { 'aria-label': 'Main' },
-      NAV.filter((n) => n.roles.includes(u.role) && !(n.trust && Array.isArray(u.schools))).map((n) =>
-        h('a', { href: n.hash, 'aria-current': n.hash === current ? 'page' : null }, n.label),
-      ),
+      NAV.filter(
+        (n) =>
+          n.roles.includes(u.role) &&
+          !(n.trust && Array.isArray(u.schools)) &&
+          (!n.schools || severalSchools),
+      ).map((n) => h('a', { href: n.hash, 'aria-current': n.hash === current ? 'page' : null }, n.label)),
     ),
     h(
       'div',
