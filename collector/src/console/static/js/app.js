@@ -86,7 +86,11 @@ async function loadUser() {
     const me = await api.me();
     user = { ...(me.user ?? me), mustEnrolMfa: me.mustEnrolMfa === true };
     setCsrfToken(me.csrfToken ?? null);
-    severalSchools = Array.isArray(user?.schools) || (await loadSchools(/** @type {User} */ (user))).show;
+    // Until the password is changed (or 2-step set up) the collector answers nothing else.
+    const ready = user && !user.mustChangePassword && !user.mustEnrolMfa;
+    severalSchools =
+      Boolean(ready) &&
+      (Array.isArray(user?.schools) || (await loadSchools(/** @type {User} */ (user))).show);
   } catch (err) {
     if (/** @type {any} */ (err).status !== 401) throw err;
     user = null;
