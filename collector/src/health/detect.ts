@@ -17,6 +17,7 @@ export const HEALTH_KINDS = [
   'usb-enforcement-failing',
   'clone-suspected',
   'outbox-gap',
+  'agent-uninstalled',
 ] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];
 
@@ -59,6 +60,14 @@ export function disconnectHint(code: number | undefined): string {
   return `connection closed with code ${code}`;
 }
 
+/** The installers' own methods (agent/src/service/uninstall-report.ts callers); anything else is device text. */
+export const UNINSTALL_METHODS = ['dpkg remove', 'msi uninstall', 'uninstall-service.cmd'] as const;
+
+/** The uninstall method for a notification: one of the installers' own words, never device text. */
+export function uninstallMethod(method: string): string {
+  return (UNINSTALL_METHODS as readonly string[]).includes(method) ? method : 'unrecognised method';
+}
+
 /** Pure: the health findings for one device at `now`. */
 export function detectConditions(facts: DeviceFacts, settings: HealthSettings, now: number): Findings {
   const { device, status, streams } = facts;
@@ -73,7 +82,22 @@ export function detectConditions(facts: DeviceFacts, settings: HealthSettings, n
   const cleared: HealthKind[] = [];
   const id = device.id;
 
-  if (status?.connected) cleared.push('offline', 'agent-stopped');
+  const uninstalled = status?.uninstalled;
+  if (uninstalled) {
+    // Gone on purpose or by tampering: IT must see it at once, in or out of school hours. The
+    // silence that follows is this, not "offline".
+    present.push({
+      kind: 'agent-uninstalled',
+      since: uninstalled.at,
+      summary: `Device ${id}: the agent was uninstalled (${uninstallMethod(uninstalled.method)})`,
+      details: { uninstalledAt: uninstalled.at, method: uninstallMethod(uninstalled.method) },
+    });
+    cleared.push('offline', 'agent-stopped');
+  } else cleared.push('agent-uninstalled');
+
+  if (uninstalled) {
+    // Not offline: uninstalled (above).
+  } else if (status?.connected) cleared.push('offline', 'agent-stopped');
   else if (status?.lastSeenAt !== undefined) {
     const clock = schoolClock(now, settings.schoolHours);
     const offlineMs = now - Math.max(status.lastSeenAt, clock.startedAt, facts.listeningSince ?? 0);
