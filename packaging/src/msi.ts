@@ -9,6 +9,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  WINDOWS_UNINSTALL_METHOD_MSI,
+  WINDOWS_UNINSTALL_WAIT_SECONDS,
+} from '../../agent/src/service/windows.ts';
 import { type SigningKey, signFile } from './sign.ts';
 
 const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.meta.url));
@@ -16,6 +20,14 @@ const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.me
 const UPGRADE_CODE = '6f1c3a52-8a4e-4d2b-9a57-3c1e0b7d9e41';
 export const SERVICE_NAME = 'CustodianAgent';
 export const INSTALL_DIR_NAME = 'Custodian Agent';
+const AGENT_EXE = 'custodian-agent.exe';
+const AGENT_EXE_FILE_ID = 'AgentExe';
+/**
+ * Between StopServices (1900: the agent is gone, its outbox free) and DeleteServices (2000) /
+ * RemoveFiles (3500). wixl 0.101 does not place `After="StopServices"` (it lands after
+ * InstallFinalize), so the number is given; test/e2e/package-msi.test.ts checks the order.
+ */
+export const REPORT_UNINSTALL_SEQUENCE = 1950;
 
 export function buildServiceHost(outFile: string): void {
   execFileSync(
@@ -72,7 +84,8 @@ function tree(dir: string, root: string, indent: string, skip: Set<string>): Tre
     } else {
       const c = id('C');
       components.push(c);
-      out += `${indent}<Component Id="${c}" Guid="${guidFor(rel)}" Win64="yes"><File Id="${id('F')}" Name="${xml(e.name)}" Source="${xml(join('agent', rel))}" KeyPath="yes"/></Component>\n`;
+      const fileId = rel === AGENT_EXE ? AGENT_EXE_FILE_ID : id('F');
+      out += `${indent}<Component Id="${c}" Guid="${guidFor(rel)}" Win64="yes"><File Id="${fileId}" Name="${xml(e.name)}" Source="${xml(join('agent', rel))}" KeyPath="yes"/></Component>\n`;
     }
   }
   return { xml: out, components };
@@ -105,6 +118,12 @@ export function agentWxs(exeDir: string, version: string): string {
 ${files.xml}        </Directory>
       </Directory>
     </Directory>
+    <!-- Issue 17: an uninstall (not an upgrade's removal of the old version) tells the collector,
+         as SYSTEM, once the service has stopped; bounded by the agent (${WINDOWS_UNINSTALL_WAIT_SECONDS} s), never failing the uninstall. -->
+    <CustomAction Id="ReportUninstall" FileKey="${AGENT_EXE_FILE_ID}" ExeCommand="report-uninstall --method &quot;${WINDOWS_UNINSTALL_METHOD_MSI}&quot; --user &quot;[LogonUser]&quot; --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS}" Execute="deferred" Impersonate="no" Return="ignore"/>
+    <InstallExecuteSequence>
+      <Custom Action="ReportUninstall" Sequence="${REPORT_UNINSTALL_SEQUENCE}">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
+    </InstallExecuteSequence>
     <Feature Id="Agent" Level="1">
       <ComponentRef Id="ServiceHost"/>
       <ComponentRef Id="EnrolSettings"/>

@@ -3,7 +3,8 @@
 // release's Node 24 build is never run here. msiexec /i … SERVER=… ENROL_SECRET=… /qn installs the
 // files and the CustodianAgent service, which runs (sc query); the service host hands the
 // properties to the agent's enrol; the agent's heartbeats reach a real collector on 127.0.0.1; and
-// msiexec /x removes service and files.
+// msiexec /x removes service and files, after telling the collector the agent is being uninstalled
+// (the MSI's ReportUninstall custom action; uninstall-service.cmd does the same; issue 17).
 // Wine specifics: every wine command's output goes to a file (Wine's pipes give Node EBADF), exit
 // codes of Wine tools are never taken as success on their own (its powershell.exe is a stub that
 // exits 0). Node 22's fetch() cannot connect under Wine 8 (`connect UNKNOWN`), but node:http and ws
@@ -20,6 +21,7 @@ import { type CollectorProcess, startCollector } from '../support/collector-proc
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { timeline } from './agent-harness.ts';
+import { adminApi } from './console-helpers.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
 
 const ready = allInstalled([
@@ -158,7 +160,7 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(items.find((i) => i.kind === 'heartbeat')).toBeDefined();
   }, 300_000);
 
-  it('msiexec /x stops and removes the service and the files', async () => {
+  it('msiexec /x stops the service, reports the uninstall to the collector, removes the service and the files', async () => {
     wine(['msiexec', '/x', build.wineMsi, '/qn']);
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(false);
     expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
@@ -186,6 +188,14 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
         .filter((i) => i.kind === 'agentStopping')
         .map((i) => (i.event['agentStopping'] as { reason?: string }).reason),
     ).toEqual(['service stop']);
+    // Then the uninstall itself, from the custom action run after StopServices (its own short session).
+    const uninstalled = t.filter((i) => i.kind === 'agentUninstalled');
+    expect(uninstalled.map((i) => (i.event['agentUninstalled'] as { method?: string }).method)).toEqual([
+      'msi uninstall',
+    ]);
+    expect(uninstalled[0]!.seq).toBeGreaterThan(t.find((i) => i.kind === 'agentStopping')!.seq);
+    const device = (await adminApi(collector!, 'GET', `/devices/${deviceId}`)).device;
+    expect(device.status.uninstalled).toMatchObject({ method: 'msi uninstall' });
   }, 300_000);
 
   it("without the MSI: the agent's install-service.cmd registers the same host, the agent runs, uninstall-service.cmd removes it", async () => {
@@ -238,5 +248,9 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
       .filter((i) => i.kind === 'agentStopping')
       .map((i) => (i.event['agentStopping'] as { reason?: string }).reason);
     expect(stops).toEqual(['service stop', 'service stop']);
+    const methods = (await timeline(collector!, deviceId, ['agentUninstalled'])).map(
+      (i) => (i.event['agentUninstalled'] as { method?: string }).method,
+    );
+    expect(methods).toEqual(['msi uninstall', 'uninstall-service.cmd']);
   }, 400_000);
 });

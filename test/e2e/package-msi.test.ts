@@ -58,6 +58,27 @@ describe.runIf(ready)('agent MSI (wixl)', () => {
     ]);
   });
 
+  it('an uninstall (not an upgrade) runs report-uninstall as SYSTEM after the service stopped, before it and the files go', () => {
+    const agentExe = table(build.msi, 'File').find(
+      (r) => r['FileName']?.split('|').pop() === 'custodian-agent.exe',
+    );
+    // 3154 = 18 (run an installed file) + 64 (exit code ignored) + 1024 (deferred) + 2048 (no impersonation: SYSTEM)
+    expect(table(build.msi, 'CustomAction')).toEqual([
+      expect.objectContaining({
+        Action: 'ReportUninstall',
+        Type: '3154',
+        Source: agentExe?.['File'],
+        Target: 'report-uninstall --method "msi uninstall" --user "[LogonUser]" --wait-seconds 10',
+      }),
+    ]);
+    const seq = Object.fromEntries(table(build.msi, 'InstallExecuteSequence').map((r) => [r['Action'], r]));
+    expect(seq['ReportUninstall']?.['Condition']).toBe('REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE');
+    const at = (a: string) => Number(seq[a]?.['Sequence']);
+    expect(at('StopServices')).toBeLessThan(at('ReportUninstall'));
+    expect(at('ReportUninstall')).toBeLessThan(at('DeleteServices'));
+    expect(at('DeleteServices')).toBeLessThan(at('RemoveFiles'));
+  });
+
   it('takes SERVER and ENROL_SECRET as secure properties, the secret hidden, both written for the host', () => {
     const props = Object.fromEntries(table(build.msi, 'Property').map((r) => [r['Property'], r['Value']]));
     expect(props['SecureCustomProperties']).toBe('SERVER;ENROL_SECRET');

@@ -50,12 +50,23 @@ export function windowsInstallScript(): string {
   ].join(CRLF);
 }
 
-/** uninstall-service.cmd: stops (cleanly: the host closes the agent's stdin) and removes the service. */
+/** What the uninstall steps name themselves in `report-uninstall --method` (collector: health/detect.ts). */
+export const WINDOWS_UNINSTALL_METHOD_SCRIPT = 'uninstall-service.cmd';
+export const WINDOWS_UNINSTALL_METHOD_MSI = 'msi uninstall';
+/** The longest an uninstall waits for the collector's ack of the uninstall event. */
+export const WINDOWS_UNINSTALL_WAIT_SECONDS = 10;
+
+/**
+ * uninstall-service.cmd: stops the service (cleanly: the host closes the agent's stdin and answers
+ * the stop once the agent is gone, so its outbox is free), tells the collector the agent is being
+ * uninstalled (bounded; never fails the script), and removes the service.
+ */
 export function windowsUninstallScript(): string {
   return [
     '@echo off',
     'rem Custodian agent: stops and removes the CustodianAgent service registered by install-service.cmd.',
     `sc.exe stop ${WINDOWS_SERVICE_NAME}`,
+    `"%~dp0${WINDOWS_AGENT_EXE}" report-uninstall --method ${WINDOWS_UNINSTALL_METHOD_SCRIPT} --user "%USERNAME%" --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS} <NUL`,
     `sc.exe delete ${WINDOWS_SERVICE_NAME}`,
     'if errorlevel 1 exit /b 1',
     'exit /b 0',
