@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
+import { ENROL_SECRET_KEY, INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
 import { agentCli } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { allInstalled } from '../support/tools.ts';
@@ -46,6 +46,7 @@ function wine(args: string[], timeoutMs = 180_000): { status: number | null; out
   return { status: r.status, out: existsSync(file) ? readFileSync(file, 'utf8') : '' };
 }
 
+const HOST_EXE = `C:\\Program Files\\${INSTALL_DIR_NAME}\\custodian-service.exe`;
 const SERVICE_KEY = `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${SERVICE_NAME}`;
 
 function agentLogTail(): string {
@@ -135,6 +136,8 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(reg).toMatch(new RegExp(`Server\\s+REG_SZ\\s+${collector!.url.replace(/[.]/g, '\\.')}`));
     expect(reg).not.toContain('EnrolSecret');
     expect(reg).not.toContain(collector!.enrolSecret);
+    // The host's protected key held it until now (issue 17); enrolled, the key is gone.
+    expect(wine([HOST_EXE, '--enrol-secret-acl']).out.trim()).toBe('absent');
     // The secret never went onto a command line (the service's or the agent's).
     expect(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout).not.toContain(
       collector!.enrolSecret,
@@ -160,6 +163,18 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(items.find((i) => i.kind === 'heartbeat')).toBeDefined();
   }, 300_000);
 
+  it('the enrol secret store: a key only SYSTEM and Administrators may open, never the readable key', async () => {
+    // What the MSI's StoreEnrolSecret custom action runs (as SYSTEM): run here by hand, since the
+    // install's own secret is already used and deleted. Wine runs every process as an administrator,
+    // so it cannot show a standard user being refused; it shows the key's DACL as the host set it.
+    wine([HOST_EXE, '--store-enrol-secret', 'probe-enrol-secret']);
+    expect(wine([HOST_EXE, '--enrol-secret-acl']).out.trim()).toBe('D:P(A;;KA;;;SY)(A;;KA;;;BA)');
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).toContain('probe-enrol-secret');
+    expect(wine(['reg', 'query', 'HKLM\\SOFTWARE\\Custodian\\Agent']).out).not.toContain(
+      'probe-enrol-secret',
+    );
+  }, 120_000);
+
   it('msiexec /x stops the service, reports the uninstall to the collector, removes the service and the files', async () => {
     wine(['msiexec', '/x', build.wineMsi, '/qn']);
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(false);
@@ -169,6 +184,8 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     // Wine's sc prints nothing for a missing service: the service's registry key says it is gone.
     expect(q.out).not.toContain(`SERVICE_NAME: ${SERVICE_NAME}`);
     expect(wine(['reg', 'query', SERVICE_KEY]).out).not.toContain('custodian-service.exe');
+    // The protected key goes with the product (its "-" Registry row), secret and all.
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).not.toContain('probe-enrol-secret');
     await waitFor(
       async () => (agentProcesses().length === 0 ? true : undefined),
       'agent and host processes gone',
