@@ -55,7 +55,13 @@ function agentLogTail(): string {
 }
 
 const programFiles = () => join(prefix, 'drive_c', 'Program Files', INSTALL_DIR_NAME);
-/** %ProgramData% of this Wine prefix (Wine 8 maps it to C:\users\Public). */
+/**
+ * %ProgramData% of this Wine prefix as its services see it: Wine 8 gives services C:\users\Public and
+ * every other process C:\ProgramData (on Windows both are C:\ProgramData). The uninstall steps
+ * (msiexec's custom action, uninstall-service.cmd) find the service's data dir through %ProgramData%,
+ * so the test runs them with the services' value (AS_SERVICES_SEE_IT).
+ */
+const AS_SERVICES_SEE_IT = 'set ProgramData=C:\\users\\Public&& ';
 const dataDir = () => join(prefix, 'drive_c', 'users', 'Public', 'Custodian', 'agent');
 
 function handProcesses(): string[] {
@@ -176,7 +182,7 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
   }, 120_000);
 
   it('msiexec /x stops the service, reports the uninstall to the collector, removes the service and the files', async () => {
-    wine(['msiexec', '/x', build.wineMsi, '/qn']);
+    wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}msiexec /x ${build.wineMsi} /qn`]);
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(false);
     expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
     const q = wine(['sc', 'query', SERVICE_NAME]);
@@ -248,7 +254,8 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\nagent.log: ${agentLogTail()}`);
     });
-    wine(['cmd', '/c', 'C:\\CustodianHand\\uninstall-service.cmd']);
+    const uninstall = wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}C:\\CustodianHand\\uninstall-service.cmd`]);
+    expect(uninstall.out).toContain('uninstall reported to the collector');
     await waitFor(
       async () =>
         wine(['reg', 'query', SERVICE_KEY]).out.includes('custodian-service.exe') ? undefined : true,
