@@ -277,4 +277,34 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     );
     expect(methods).toEqual(['msi uninstall', 'uninstall-service.cmd']);
   }, 400_000);
+
+  it('a secret waiting for its first enrolment (collector unreachable) is not in the key local users read', async () => {
+    // The attack (issue 17): a pupil reads HKLM\SOFTWARE\Custodian\Agent between the install and the
+    // first successful enrolment. Make that window last: a new machine (no credentials) and a
+    // collector that does not answer.
+    rmSync(join(dataDir(), 'credentials.json'), { force: true });
+    const waiting = 'waiting-enrol-secret-17';
+    wine(['msiexec', '/i', build.wineMsi, 'SERVER=http://127.0.0.1:9', `ENROL_SECRET=${waiting}`, '/qn']);
+    await waitFor(
+      async () => {
+        const f = join(dataDir(), 'logs', 'service-host.log');
+        return existsSync(f) &&
+          /enrolment from the installer's properties failed/.test(readFileSync(f, 'utf8'))
+          ? true
+          : undefined;
+      },
+      'the first start failing to enrol',
+      180_000,
+    );
+    const readable = wine(['reg', 'query', 'HKLM\\SOFTWARE\\Custodian\\Agent']).out;
+    expect(readable).toMatch(/Server\s+REG_SZ\s+http:\/\/127\.0\.0\.1:9/);
+    expect(readable).not.toContain(waiting);
+    // Waiting in the protected key for the next start's retry.
+    expect(wine([HOST_EXE, '--enrol-secret-acl']).out.trim()).toBe('D:P(A;;KA;;;SY)(A;;KA;;;BA)');
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).toContain(waiting);
+    // Uninstalled before it ever enrolled: the key goes with the product.
+    wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}msiexec /x ${build.wineMsi} /qn`]);
+    expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).not.toContain(waiting);
+  }, 400_000);
 });
