@@ -12,10 +12,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  WINDOWS_UNINSTALL_METHOD_MSI,
-  WINDOWS_UNINSTALL_WAIT_SECONDS,
-} from '../../agent/src/service/windows.ts';
+import { WINDOWS_UNINSTALL_WAIT_SECONDS } from '../../agent/src/service/windows.ts';
+import { UNINSTALL_METHOD } from '../../protocol/src/uninstall.ts';
 import { type SigningKey, signFile } from './sign.ts';
 
 const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.meta.url));
@@ -128,7 +126,7 @@ ${files.xml}        </Directory>
     </Directory>
     <!-- Issue 17: an uninstall (not an upgrade's removal of the old version) tells the collector,
          as SYSTEM, once the service has stopped; bounded by the agent (${WINDOWS_UNINSTALL_WAIT_SECONDS} s), never failing the uninstall. -->
-    <CustomAction Id="ReportUninstall" FileKey="${AGENT_EXE_FILE_ID}" ExeCommand="report-uninstall --method &quot;${WINDOWS_UNINSTALL_METHOD_MSI}&quot; --user &quot;[LogonUser]&quot; --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS}" Execute="deferred" Impersonate="no" Return="ignore"/>
+    <CustomAction Id="ReportUninstall" FileKey="${AGENT_EXE_FILE_ID}" ExeCommand="report-uninstall --method &quot;${UNINSTALL_METHOD.msi}&quot; --user &quot;[LogonUser]&quot; --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS}" Execute="deferred" Impersonate="no" Return="ignore"/>
     <!-- Issue 17: the enrol secret only into the host's protected key (HideTarget is set after wixl). -->
     <CustomAction Id="StoreEnrolSecret" FileKey="ServiceHostExe" ExeCommand="--store-enrol-secret &quot;[ENROL_SECRET]&quot;" Execute="deferred" Impersonate="no" Return="check"/>
     <InstallExecuteSequence>
