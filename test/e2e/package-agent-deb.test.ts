@@ -240,6 +240,13 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     const before = (await adminApi(collector!, 'GET', `/devices/${deviceId}`)).device;
     expect(before.status.lastStop).toBeDefined();
     expect(before.status.uninstalled).toBeUndefined();
+    // An upgrade runs the same prerm with "upgrade": that is not an uninstall.
+    const upgrade = spawnSync('sh', ['/var/lib/dpkg/info/custodian-agent.prerm', 'upgrade', '0.1.1'], {
+      encoding: 'utf8',
+    });
+    expect(upgrade.status).toBe(0);
+    expect(upgrade.stdout).not.toContain('uninstall');
+    expect(await timeline(collector!, deviceId, ['agentUninstalled'])).toEqual([]);
     const out = await dpkg(['-r', 'custodian-agent'], { ...process.env, SUDO_USER: 'it-technician' });
     expect(out).toContain('uninstall reported to the collector');
     const [ev] = await timeline(collector!, deviceId, ['agentUninstalled']);
