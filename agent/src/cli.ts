@@ -1,4 +1,4 @@
-// custodian-agent <enrol|run|status|unenrol|install-service> [--data-dir DIR]
+// custodian-agent <enrol|run|status|unenrol|install-service|report-uninstall> [--data-dir DIR]
 // (plus `emit-test-events N`, a documented diagnostic for load and delivery tests).
 import { readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
@@ -31,6 +31,12 @@ import { installSpawnCounter } from './service/spawn-counter.ts';
 import { processAlive, readStatus } from './service/status-file.ts';
 import { installSystemd, systemdUnit } from './service/systemd.ts';
 import {
+  reportUninstall,
+  UNINSTALL_WAIT_DEFAULT_MS,
+  UNINSTALL_WAIT_MAX_MS,
+  validUninstallMethod,
+} from './service/uninstall-report.ts';
+import {
   checkWindowsDataDir,
   windowsInstallScript,
   windowsInstructions,
@@ -57,6 +63,10 @@ Commands:
   unenrol                                           forget this device's enrolment and local data
   install-service [--no-enable] [--unit-dir DIR] [--target linux|darwin|win32] [--out DIR]
                                                     install as a service (Linux: systemd unit, Restart=always)
+  report-uninstall --method M [--user U] [--wait-seconds N]
+                                                    the installers' uninstall step (service stopped): tell
+                                                    the collector the agent is being uninstalled; waits at
+                                                    most N s (default 10) and never fails the uninstall
   inventory                                         print this device's inventory as the agent reports it (JSON)
   emit-test-events N [--tag T] [--screenshots K]    diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic";
@@ -138,6 +148,9 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       tag: { type: 'string' },
       screenshots: { type: 'string' },
+      method: { type: 'string' },
+      user: { type: 'string' },
+      'wait-seconds': { type: 'string' },
     },
   });
   if (values.help || command === undefined || command === 'help') {
@@ -195,6 +208,8 @@ export async function main(argv: string[]): Promise<number> {
         out: values.out ?? process.cwd(),
         dataDirGiven: values['data-dir'] !== undefined,
       });
+    case 'report-uninstall':
+      return uninstallReport(dataDir, log, values.method, values.user, values['wait-seconds']);
     case 'screenshot-child':
       // The single executable's screenshot child (screenshot-process.ts); not for people.
       return (await import('./platform/screenshot-take.ts')).takeScreenshotToStdout();
@@ -529,6 +544,40 @@ async function installService(
     default:
       throw new UsageError(`install-service: no service support for ${o.target}`);
   }
+}
+
+async function uninstallReport(
+  dataDir: string,
+  log: ReturnType<typeof createLogger>,
+  method: string | undefined,
+  user: string | undefined,
+  waitSeconds: string | undefined,
+): Promise<number> {
+  if (!method || !validUninstallMethod(method))
+    throw new UsageError('report-uninstall needs --method (1-64 letters, digits, spaces, ". : / ( ) _ -")');
+  const waitMs = waitSeconds === undefined ? UNINSTALL_WAIT_DEFAULT_MS : Number(waitSeconds) * 1000;
+  if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > UNINSTALL_WAIT_MAX_MS)
+    throw new UsageError(`--wait-seconds: 0 to ${UNINSTALL_WAIT_MAX_MS / 1000}`);
+  // Whatever hangs (a stuck close), the uninstall goes on: a hard stop a little after the wait.
+  setTimeout(() => process.exit(0), waitMs + 8_000).unref();
+  const r = await reportUninstall({
+    dataDir,
+    method,
+    ...(user ? { user } : {}),
+    waitMs,
+    version: pkg.version,
+    log,
+  });
+  const line =
+    r.status === 'not-enrolled'
+      ? 'not enrolled: nothing to report'
+      : r.status === 'delivered'
+        ? `uninstall reported to the collector (device ${r.deviceId}, event ${r.seq})`
+        : r.status === 'queued'
+          ? `uninstall NOT reported to the collector: ${r.reason}; the event stays in the outbox (device ${r.deviceId}, event ${r.seq})`
+          : `uninstall NOT reported: the outbox could not be opened (${r.reason}); is the agent still running?`;
+  process.stdout.write(`custodian-agent: ${line}\n`);
+  return 0;
 }
 
 async function emitTestEvents(

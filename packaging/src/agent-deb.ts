@@ -13,6 +13,7 @@ import { FORCE_INSTALL_MARKER } from '../../agent/src/native-host/on-start.ts';
 import type { ServiceSpec } from '../../agent/src/service/service-spec.ts';
 import { systemdUnit } from '../../agent/src/service/systemd.ts';
 import { HOST_NAME } from '../../packages/browser-extension/src/index.ts';
+import { UNINSTALL_METHOD } from '../../protocol/src/uninstall.ts';
 import { buildDeb, prermFor, RELOAD_AFTER_REMOVE_LINES, startUnitLines } from './deb.ts';
 
 export const AGENT_PREFIX = '/opt/custodian-agent';
@@ -52,7 +53,17 @@ fi
 exit 0
 `;
 
-const PRERM = prermFor('custodian-agent.service');
+/** The longest the removal waits for the collector to ack the uninstall (issue 17). */
+export const UNINSTALL_WAIT_SECONDS = 10;
+
+// Once the service has stopped (its outbox is free), tell the collector the agent is going:
+// bounded (the command's own wait, and `timeout` around it), never failing the removal. Who ran it:
+// the sudo user when there is one. Not on upgrade ($1 = upgrade): that is not an uninstall.
+const PRERM = prermFor('custodian-agent.service', [
+  `if [ -x ${AGENT_BINARY} ]; then`,
+  `  timeout ${UNINSTALL_WAIT_SECONDS + 20} ${AGENT_BINARY} report-uninstall --data-dir ${AGENT_DATA_DIR} --method "${UNINSTALL_METHOD.deb}" --user "\${SUDO_USER:-}" --wait-seconds ${UNINSTALL_WAIT_SECONDS} </dev/null || true`,
+  'fi',
+]);
 
 /** What the running agent wrote for the browser extension (`run --browser-files /`): not dpkg's files. */
 export const AGENT_BROWSER_FILES: readonly string[] = [

@@ -66,15 +66,21 @@ export function startUnitLines(unit: string): string {
   );
 }
 
-/** The whole prerm of a package with one service: stop it, and disable it on remove. */
-export function prermFor(unit: string): string {
+/**
+ * The whole prerm of a package with one service: stop it, and disable it on remove; then, on
+ * remove only (not an upgrade), `afterStopOnRemove` — lines that must never fail the removal.
+ */
+export function prermFor(unit: string, afterStopOnRemove: string[] = []): string {
+  const after = afterStopOnRemove.length
+    ? `if [ "$1" = remove ]; then\n${afterStopOnRemove.map((l) => `  ${l}`).join('\n')}\nfi\n`
+    : '';
   return `#!/bin/sh
 set -e
 ${whereSystemdRuns([
   `systemctl stop ${unit} || true`,
   `if [ "$1" = remove ]; then systemctl disable ${unit} || true; fi`,
 ])}
-exit 0
+${after}exit 0
 `;
 }
 

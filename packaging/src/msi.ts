@@ -2,19 +2,25 @@
 // under Program Files\Custodian Agent, and custodian-service.exe (packaging/windows/service-host.c,
 // compiled here with mingw-w64) installed as the LocalSystem service CustodianAgent, started at
 // install, stopped and removed at uninstall. SERVER and ENROL_SECRET (msiexec … SERVER=… ENROL_SECRET=…,
-// the way Intune and GPO pass properties) go to HKLM\SOFTWARE\Custodian\Agent for the host's first
-// start; the secret is a hidden property (not in msiexec logs) and the host deletes it after enrolling.
+// the way Intune and GPO pass properties) are for the host's first start: SERVER goes to
+// HKLM\SOFTWARE\Custodian\Agent; the secret never goes there (every local user can read it) but, through
+// a deferred custom action run as SYSTEM with its target hidden from the log, into a registry key only
+// SYSTEM and Administrators can open (service-host.c `--store-enrol-secret`), deleted once enrolled and
+// at uninstall. The secret is a hidden property too (not in msiexec logs).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  WINDOWS_AGENT_EXE,
   WINDOWS_HOST_LAUNCHER,
   WINDOWS_HOST_MANIFEST,
   WINDOWS_HOST_REGISTRY_KEYS,
   WINDOWS_INSTALL_DIR_NAME,
 } from '../../agent/src/native-host/windows-layout.ts';
+import { WINDOWS_UNINSTALL_WAIT_SECONDS } from '../../agent/src/service/windows.ts';
+import { UNINSTALL_METHOD } from '../../protocol/src/uninstall.ts';
 import { type SigningKey, signFile } from './sign.ts';
 
 const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.meta.url));
@@ -22,6 +28,20 @@ const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.me
 const UPGRADE_CODE = '6f1c3a52-8a4e-4d2b-9a57-3c1e0b7d9e41';
 export const SERVICE_NAME = 'CustodianAgent';
 export const INSTALL_DIR_NAME = WINDOWS_INSTALL_DIR_NAME;
+const AGENT_EXE = WINDOWS_AGENT_EXE;
+const AGENT_EXE_FILE_ID = 'AgentExe';
+/**
+ * Between StopServices (1900: the agent is gone, its outbox free) and DeleteServices (2000) /
+ * RemoveFiles (3500). wixl 0.101 does not place `After="StopServices"` (it lands after
+ * InstallFinalize), so the number is given; test/e2e/package-msi.test.ts checks the order.
+ */
+export const REPORT_UNINSTALL_SEQUENCE = 1950;
+/** After InstallFiles (4000: the host is on disk), before StartServices (5900: its first start reads it). */
+export const STORE_ENROL_SECRET_SEQUENCE = 5700;
+/** The key the host protects (service-host.c ENROL_KEY); removed with all its values at uninstall. */
+export const ENROL_SECRET_KEY = 'SOFTWARE\\Custodian\\Agent\\Enrolment';
+/** msidbCustomActionTypeHideTarget: the command line (with the secret) is not written to the log. */
+const HIDE_TARGET = 8192;
 
 export function buildServiceHost(outFile: string): void {
   execFileSync(
@@ -78,7 +98,8 @@ function tree(dir: string, root: string, indent: string, skip: Set<string>): Tre
     } else {
       const c = id('C');
       components.push(c);
-      out += `${indent}<Component Id="${c}" Guid="${guidFor(rel)}" Win64="yes"><File Id="${id('F')}" Name="${xml(e.name)}" Source="${xml(join('agent', rel))}" KeyPath="yes"/></Component>\n`;
+      const fileId = rel === AGENT_EXE ? AGENT_EXE_FILE_ID : id('F');
+      out += `${indent}<Component Id="${c}" Guid="${guidFor(rel)}" Win64="yes"><File Id="${fileId}" Name="${xml(e.name)}" Source="${xml(join('agent', rel))}" KeyPath="yes"/></Component>\n`;
     }
   }
   return { xml: out, components };
@@ -105,13 +126,21 @@ export function agentWxs(exeDir: string, version: string): string {
           <Component Id="EnrolSettings" Guid="${guidFor('registry')}" Win64="yes">
             <RegistryKey Root="HKLM" Key="SOFTWARE\\Custodian\\Agent">
               <RegistryValue Name="Server" Type="string" Value="[SERVER]" KeyPath="yes"/>
-              <RegistryValue Name="EnrolSecret" Type="string" Value="[ENROL_SECRET]"/>
             </RegistryKey>
           </Component>
 ${browserHostXml()}
 ${files.xml}        </Directory>
       </Directory>
     </Directory>
+    <!-- Issue 17: an uninstall (not an upgrade's removal of the old version) tells the collector,
+         as SYSTEM, once the service has stopped; bounded by the agent (${WINDOWS_UNINSTALL_WAIT_SECONDS} s), never failing the uninstall. -->
+    <CustomAction Id="ReportUninstall" FileKey="${AGENT_EXE_FILE_ID}" ExeCommand="report-uninstall --method &quot;${UNINSTALL_METHOD.msi}&quot; --user &quot;[LogonUser]&quot; --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS}" Execute="deferred" Impersonate="no" Return="ignore"/>
+    <!-- Issue 17: the enrol secret only into the host's protected key (HideTarget is set after wixl). -->
+    <CustomAction Id="StoreEnrolSecret" FileKey="ServiceHostExe" ExeCommand="--store-enrol-secret &quot;[ENROL_SECRET]&quot;" Execute="deferred" Impersonate="no" Return="check"/>
+    <InstallExecuteSequence>
+      <Custom Action="ReportUninstall" Sequence="${REPORT_UNINSTALL_SEQUENCE}">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
+      <Custom Action="StoreEnrolSecret" Sequence="${STORE_ENROL_SECRET_SEQUENCE}">ENROL_SECRET AND NOT REMOVE="ALL"</Custom>
+    </InstallExecuteSequence>
     <Feature Id="Agent" Level="1">
       <ComponentRef Id="ServiceHost"/>
       <ComponentRef Id="EnrolSettings"/>
@@ -155,6 +184,21 @@ function writeBrowserHostPlaceholders(work: string): void {
   );
 }
 
+/**
+ * What wixl 0.101 cannot write, set with msitools' msibuild (SQL on the built tables): HideTarget on
+ * StoreEnrolSecret (wixl accepts the attribute and drops it), and a Registry row named "-" that
+ * deletes the protected key with its values at uninstall (wixl has no RemoveRegistryKey).
+ */
+function afterWixl(msi: string): void {
+  const sql = (q: string) => execFileSync('msibuild', [msi, '-q', q], { stdio: 'pipe' });
+  sql(
+    `UPDATE \`CustomAction\` SET \`Type\` = ${18 + 1024 + 2048 + HIDE_TARGET} WHERE \`Action\` = 'StoreEnrolSecret'`,
+  );
+  sql(
+    `INSERT INTO \`Registry\` (\`Registry\`, \`Root\`, \`Key\`, \`Name\`, \`Component_\`) VALUES ('EnrolSecretKeyRemove', 2, '${ENROL_SECRET_KEY}', '-', 'EnrolSettings')`,
+  );
+}
+
 export interface MsiInput {
   /** The win-x64 executable folder (custodian-agent.exe, classic-level.node, data/). */
   exeDir: string;
@@ -175,6 +219,7 @@ export async function buildAgentMsi(i: MsiInput): Promise<string> {
   rmSync(join(i.work, 'agent'), { force: true });
   symlinkSync(resolve(i.exeDir), join(i.work, 'agent'));
   execFileSync('wixl', ['--arch', 'x64', '-o', i.outFile, wxs], { stdio: 'pipe', cwd: i.work });
+  afterWixl(i.outFile);
   if (i.sign) signFile(i.outFile, i.sign);
   return i.outFile;
 }

@@ -3,10 +3,10 @@
  *
  * node.exe does not speak the Service Control Manager protocol, so this small program is the
  * service (LocalSystem, auto start, installed by the MSI). It
- *   1. at start, when the MSI left HKLM\SOFTWARE\Custodian\Agent "Server" and "EnrolSecret"
- *      (the SERVER and ENROL_SECRET properties), runs `custodian-agent.exe enrol --server S`
+ *   1. at start, when the MSI left HKLM\SOFTWARE\Custodian\Agent "Server" (the SERVER property)
+ *      and the enrol secret in the protected key below, runs `custodian-agent.exe enrol --server S`
  *      with the secret in CUSTODIAN_ENROL_SECRET (never on a command line), and deletes the
- *      secret value once enrolment succeeded (or the device was enrolled already);
+ *      protected key once enrolment succeeded (or the device was enrolled already);
  *   2. runs `custodian-agent.exe run` beside it, stdout/stderr appended to
  *      %ProgramData%\Custodian\agent\logs\agent.log, restarting it 5 s after it exits;
  *      with --browser-files <this folder> (the browser extension's host manifest and launcher);
@@ -15,14 +15,24 @@
  *      STOP_GRACE_MS, then ends it (TerminateProcess: the agent's outbox survives a kill, see the
  *      agent's README) and reports STOPPED. The agent runs in a job object that kills it
  *      if this host dies.
+ * The enrol secret (issue 17): the MSI never writes it to the registry itself (HKLM\SOFTWARE is
+ * readable by every local user). Its deferred custom action runs, as SYSTEM,
+ * `custodian-service.exe --store-enrol-secret S`, which puts it in ENROL_KEY with a protected DACL:
+ * SYSTEM and Administrators only, nothing inherited. `--enrol-secret-acl` prints that key's DACL
+ * (SDDL) or "absent", for IT and the Wine test. An older install's readable "EnrolSecret" value
+ * is moved into the protected key at start.
  * Built with Debian's mingw-w64 (packaging/src/msi.ts); about 30 KB, no .NET needed.
  */
 #include <windows.h>
+#include <sddl.h>
 #include <stdio.h>
 #include <wchar.h>
 
 #define SERVICE_NAME L"CustodianAgent"
 #define REG_KEY L"SOFTWARE\\Custodian\\Agent"
+#define ENROL_KEY L"SOFTWARE\\Custodian\\Agent\\Enrolment"
+/* Protected (no inheritance): full control for SYSTEM and Administrators, nobody else. */
+#define ENROL_KEY_DACL L"D:P(A;;KA;;;SY)(A;;KA;;;BA)"
 /* How long a stopping agent may take before it is ended (its own stop takes about a second). */
 #define STOP_GRACE_MS 10000
 
@@ -136,13 +146,82 @@ static BOOL read_value(HKEY key, const wchar_t *name, wchar_t *out, DWORD chars)
   return out[0] != 0;
 }
 
+/* Creates (or opens) ENROL_KEY and sets its protected DACL, also on a key that existed before. */
+static LONG open_enrol_key(HKEY *out) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(ENROL_KEY_DACL, SDDL_REVISION_1, &sd, NULL))
+    return (LONG)GetLastError();
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), sd, FALSE};
+  DWORD disposition = 0;
+  LONG rc = RegCreateKeyExW(HKEY_LOCAL_MACHINE, ENROL_KEY, 0, NULL, 0,
+                            KEY_QUERY_VALUE | KEY_SET_VALUE | WRITE_DAC | KEY_WOW64_64KEY, &sa, out, &disposition);
+  if (rc == ERROR_SUCCESS) {
+    rc = RegSetKeySecurity(*out, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, sd);
+    if (rc != ERROR_SUCCESS) RegCloseKey(*out);
+  }
+  LocalFree(sd);
+  return rc;
+}
+
+/* `--store-enrol-secret S` (the MSI's custom action, as SYSTEM): 0 when stored. */
+static int store_enrol_secret(wchar_t *secret) {
+  HKEY key;
+  LONG rc = open_enrol_key(&key);
+  if (rc == ERROR_SUCCESS) {
+    rc = RegSetValueExW(key, L"EnrolSecret", 0, REG_SZ, (const BYTE *)secret,
+                        (DWORD)((wcslen(secret) + 1) * sizeof(wchar_t)));
+    RegCloseKey(key);
+  }
+  SecureZeroMemory(secret, wcslen(secret) * sizeof(wchar_t));
+  if (rc != ERROR_SUCCESS) fwprintf(stderr, L"cannot store the enrol secret (error %ld)\n", rc);
+  return rc == ERROR_SUCCESS ? 0 : 1;
+}
+
+/* `--enrol-secret-acl`: the protected key's DACL as SDDL, or "absent". */
+static int print_enrol_acl(void) {
+  HKEY key;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, ENROL_KEY, 0, READ_CONTROL | KEY_WOW64_64KEY, &key) != ERROR_SUCCESS) {
+    wprintf(L"absent\n");
+    return 0;
+  }
+  BYTE buf[4096];
+  DWORD size = sizeof(buf);
+  LPWSTR sddl = NULL;
+  LONG rc = RegGetKeySecurity(key, DACL_SECURITY_INFORMATION, (PSECURITY_DESCRIPTOR)buf, &size);
+  RegCloseKey(key);
+  if (rc != ERROR_SUCCESS ||
+      !ConvertSecurityDescriptorToStringSecurityDescriptorW((PSECURITY_DESCRIPTOR)buf, SDDL_REVISION_1,
+                                                            DACL_SECURITY_INFORMATION, &sddl, NULL)) {
+    fwprintf(stderr, L"cannot read the key's security (error %ld)\n", rc);
+    return 1;
+  }
+  wprintf(L"%ls\n", sddl);
+  LocalFree(sddl);
+  return 0;
+}
+
 /* First start after an install with SERVER= and ENROL_SECRET=: enrol, then forget the secret. */
 static void enrol_from_registry(void) {
-  HKEY key;
+  HKEY key, protected_key;
   if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, REG_KEY, 0, KEY_READ | KEY_SET_VALUE | KEY_WOW64_64KEY, &key) != ERROR_SUCCESS)
     return;
   wchar_t server[1024], secret[512];
-  if (read_value(key, L"Server", server, 1024) && read_value(key, L"EnrolSecret", secret, 512)) {
+  /* An older MSI left the secret readable beside Server: move it into the protected key first. */
+  if (read_value(key, L"EnrolSecret", secret, 512)) {
+    if (store_enrol_secret(secret) == 0) {
+      RegDeleteValueW(key, L"EnrolSecret");
+      host_log(L"moved the enrol secret into the protected registry key");
+    } else {
+      host_log(L"could not move the enrol secret into the protected registry key");
+    }
+  }
+  BOOL have_secret = FALSE;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, ENROL_KEY, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, &protected_key) ==
+      ERROR_SUCCESS) {
+    have_secret = read_value(protected_key, L"EnrolSecret", secret, 512);
+    RegCloseKey(protected_key);
+  }
+  if (read_value(key, L"Server", server, 1024) && have_secret) {
     wchar_t args[1200];
     swprintf(args, 1200, L"enrol --server \"%ls\"", server);
     SetEnvironmentVariableW(L"CUSTODIAN_ENROL_SECRET", secret);
@@ -160,7 +239,7 @@ static void enrol_from_registry(void) {
     if (!running) {
       code = 1;
     } else if (code == 0) {
-      RegDeleteValueW(key, L"EnrolSecret");
+      RegDeleteKeyExW(HKEY_LOCAL_MACHINE, ENROL_KEY, KEY_WOW64_64KEY, 0);
       host_log(L"enrolled from the installer's properties; enrol secret removed from the registry");
     } else {
       host_log(L"enrolment from the installer's properties failed; retrying at the next start");
@@ -213,7 +292,9 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   report(SERVICE_STOPPED, NO_ERROR);
 }
 
-int wmain(void) {
+int wmain(int argc, wchar_t **argv) {
+  if (argc == 3 && wcscmp(argv[1], L"--store-enrol-secret") == 0) return store_enrol_secret(argv[2]);
+  if (argc == 2 && wcscmp(argv[1], L"--enrol-secret-acl") == 0) return print_enrol_acl();
   GetModuleFileNameW(NULL, g_dir, MAX_PATH);
   wchar_t *slash = wcsrchr(g_dir, L'\\');
   if (slash) *slash = 0;

@@ -85,6 +85,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'gap',
   'usbEnforcementFailed',
   'scopeChanged',
+  'agentUninstalled',
 ];
 
 export function eventKind(event: IEvent): EventKind | undefined {

@@ -1,5 +1,5 @@
 // IT staff in a real Chromium against a real collector: the device table follows a device
-// going online → offline without a reload, device text that is an XSS payload renders inert,
+// going online → offline without a reload, an uninstalled device read as such, device text that is an XSS payload renders inert,
 // and the screenshot endpoint refuses an IT user with 403.
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -131,6 +131,36 @@ describe('console: devices (IT)', () => {
       await agent.stop();
       await page.close();
       await enrolled.cleanup();
+    }
+  });
+
+  it('an uninstalled device reads "uninstalled", not offline, in the list and on its page (issue 17)', async () => {
+    const agent = await TestAgent.enrol(collector, 'uninstalled-01');
+    await agent.connect();
+    await agent.send(
+      { policyApplied: { version: agent.policyVersion, ok: true } },
+      { agentStopping: { reason: 'service stop' } },
+      // The user is device text: an XSS payload renders inert.
+      { agentUninstalled: { method: 'dpkg remove', user: XSS_TITLE } },
+    );
+    await agent.disconnect();
+    const page = await browser.newPage();
+    try {
+      await signIn(page, collector.url, it1);
+      await page.goto(`${collector.url}/#/devices`);
+      const cell = page.locator(`tr[data-device-id="${agent.deviceId}"] .status-cell`);
+      await expect.poll(() => cell.textContent()).toContain('uninstalled');
+      expect(await cell.textContent()).not.toContain('offline');
+      await page.goto(`${collector.url}/#/devices/${agent.deviceId}`);
+      const facts = page.locator('section[aria-labelledby="live-h"] dl.facts');
+      await expect.poll(() => facts.textContent()).toContain('dpkg remove');
+      expect(await facts.textContent()).toContain('uninstalled');
+      // Cut to 64 characters, as text (an element would not show its markup).
+      expect(await facts.textContent()).toContain('<img src=x onerror=');
+      await expect.poll(() => page.locator('#timeline').textContent()).toContain('Agent uninstalled');
+      expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    } finally {
+      await page.close();
     }
   });
 

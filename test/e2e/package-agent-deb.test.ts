@@ -1,6 +1,7 @@
 // The agent's .deb installed on this machine for real (dpkg -i as root), against a real collector
 // process under Xvfb: the service enrols from the installer's config at its first start, streams
-// heartbeats, its inventory and window changes, and dpkg -r / dpkg -P leave nothing behind.
+// heartbeats, its inventory and window changes; dpkg -r tells the collector the agent was
+// uninstalled (prerm: `report-uninstall`, issue 17) and dpkg -r / dpkg -P leave nothing behind.
 // systemd is not PID 1 here (no `systemctl start`): the test starts the installed binary exactly as
 // the installed unit would (its ExecStart words and Environment=, stdin not a terminal), plus the
 // test's DISPLAY (on a laptop the service finds the desktop session itself; there is no logind
@@ -27,6 +28,7 @@ import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startX, type XSession } from '../support/xvfb.ts';
 import { timeline } from './agent-harness.ts';
+import { adminApi, type Json } from './console-helpers.ts';
 import { dpkg, isInstalled, type LinuxBuild, leftovers, linuxBuild } from './package-build.ts';
 
 const LEFTOVERS = [
@@ -66,6 +68,7 @@ let collector: CollectorProcess | undefined;
 let x: XSession | undefined;
 let agent: ChildProcess | undefined;
 let agentLog = '';
+let deviceId = '';
 
 beforeAll(async () => {
   if (!ready) return;
@@ -73,7 +76,7 @@ beforeAll(async () => {
   if (isInstalled('custodian-agent') || existsSync(AGENT_PREFIX)) await dpkg(['--purge', 'custodian-agent']);
   build = await linuxBuild();
   // Full titles for IT: the test reads the window title back as the admin token.
-  collector = await startCollector({ env: FULL_TITLES });
+  collector = await startCollector({ env: { ...FULL_TITLES, CUSTODIAN_HEALTH_CHECK_INTERVAL_MS: '500' } });
   x = await startX();
 }, 600_000);
 
@@ -165,6 +168,7 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
       'enrolment from the installer config',
     );
     expect(existsSync(AGENT_ENROL_CONFIG)).toBe(false);
+    deviceId = creds.deviceId;
     await x!.openWindow('Custodian installed agent window');
     let seen = new Set<string>();
     const items = await waitFor(async () => {
@@ -230,9 +234,34 @@ describe.runIf(ready)('agent .deb installed with dpkg', () => {
     expect(png.length).toBeGreaterThan(1000);
   });
 
-  it('dpkg -r removes the program and unit but keeps the data; dpkg -P then leaves nothing', async () => {
+  it('dpkg -r reports the uninstall to the collector, removes the program and unit but keeps the data; dpkg -P then leaves nothing', async () => {
     expect(existsSync(LINUX_LAUNCHER)).toBe(true);
-    await dpkg(['-r', 'custodian-agent']);
+    // The service was stopped cleanly (SIGTERM above): until now the device reads "stopped".
+    const before = (await adminApi(collector!, 'GET', `/devices/${deviceId}`)).device;
+    expect(before.status.lastStop).toBeDefined();
+    expect(before.status.uninstalled).toBeUndefined();
+    // An upgrade runs the same prerm with "upgrade": that is not an uninstall.
+    const upgrade = spawnSync('sh', ['/var/lib/dpkg/info/custodian-agent.prerm', 'upgrade', '0.1.1'], {
+      encoding: 'utf8',
+    });
+    expect(upgrade.status).toBe(0);
+    expect(upgrade.stdout).not.toContain('uninstall');
+    expect(await timeline(collector!, deviceId, ['agentUninstalled'])).toEqual([]);
+    const out = await dpkg(['-r', 'custodian-agent'], { ...process.env, SUDO_USER: 'it-technician' });
+    expect(out).toContain('uninstall reported to the collector');
+    const [ev] = await timeline(collector!, deviceId, ['agentUninstalled']);
+    expect(ev?.event['agentUninstalled']).toEqual({ method: 'dpkg remove', user: 'it-technician' });
+    // After the clean stop's agentStopping, in the same stream.
+    const [stop] = (await timeline(collector!, deviceId, ['agentStopping'])).slice(-1);
+    expect(ev!.seq).toBeGreaterThan(stop!.seq);
+    const after = (await adminApi(collector!, 'GET', `/devices/${deviceId}`)).device;
+    expect(after.status).toMatchObject({ connected: false, uninstalled: { method: 'dpkg remove' } });
+    const alert = await waitFor(async () => {
+      const a = (await adminApi(collector!, 'GET', `/device-health/alerts?deviceId=${deviceId}`))
+        .alerts as Json[];
+      return a.find((x) => x.kind === 'agent-uninstalled');
+    }, 'the agent-uninstalled health alert');
+    expect(alert.state).toBe('open');
     expect(existsSync(AGENT_PREFIX)).toBe(false);
     // What the agent wrote for the browser goes with the program.
     expect(AGENT_BROWSER_FILES.filter((f) => existsSync(f))).toEqual([]);

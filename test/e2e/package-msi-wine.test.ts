@@ -3,7 +3,9 @@
 // release's Node 24 build is never run here. msiexec /i … SERVER=… ENROL_SECRET=… /qn installs the
 // files and the CustodianAgent service, which runs (sc query); the service host hands the
 // properties to the agent's enrol; the agent's heartbeats reach a real collector on 127.0.0.1; and
-// msiexec /x removes service and files. The browser extension's host (issue 15): the MSI's registry
+// msiexec /x removes service and files, after telling the collector the agent is being uninstalled
+// (the MSI's ReportUninstall custom action; uninstall-service.cmd does the same; issue 17). The
+// browser extension's host (issue 15): the MSI's registry
 // values for Chrome and Edge name the manifest the running agent wrote for its collector's extension;
 // the launcher it names, run with the command line Chrome uses on Windows, reaches the agent over the
 // named pipe and a page's text becomes an alert (about 1.5-4 s of this file's 30-50 s).
@@ -22,7 +24,7 @@ import {
   WINDOWS_HOST_MANIFEST,
   WINDOWS_HOST_REGISTRY_KEYS,
 } from '../../agent/src/native-host/windows-layout.ts';
-import { INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
+import { ENROL_SECRET_KEY, INSTALL_DIR_NAME, SERVICE_NAME } from '../../packaging/src/msi.ts';
 import { agentCli } from '../support/agent-process.ts';
 import { type CollectorProcess, startCollector } from '../support/collector-process.ts';
 import { allInstalled } from '../support/tools.ts';
@@ -30,7 +32,7 @@ import { waitFor } from '../support/wait-for.ts';
 import { timeline } from './agent-harness.ts';
 import { frame } from './browser-extension-helpers.ts';
 import type { AlertRow } from './capture-helpers.ts';
-import { createStaff } from './console-helpers.ts';
+import { adminApi, createStaff } from './console-helpers.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
 
 const ready = allInstalled([
@@ -55,6 +57,7 @@ function wine(args: string[], timeoutMs = 180_000): { status: number | null; out
   return { status: r.status, out: existsSync(file) ? readFileSync(file, 'utf8') : '' };
 }
 
+const HOST_EXE = `C:\\Program Files\\${INSTALL_DIR_NAME}\\custodian-service.exe`;
 const SERVICE_KEY = `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${SERVICE_NAME}`;
 
 function agentLogTail(): string {
@@ -63,7 +66,13 @@ function agentLogTail(): string {
 }
 
 const programFiles = () => join(prefix, 'drive_c', 'Program Files', INSTALL_DIR_NAME);
-/** %ProgramData% of this Wine prefix (Wine 8 maps it to C:\users\Public). */
+/**
+ * %ProgramData% of this Wine prefix as its services see it: Wine 8 gives services C:\users\Public and
+ * every other process C:\ProgramData (on Windows both are C:\ProgramData). The uninstall steps
+ * (msiexec's custom action, uninstall-service.cmd) find the service's data dir through %ProgramData%,
+ * so the test runs them with the services' value (AS_SERVICES_SEE_IT).
+ */
+const AS_SERVICES_SEE_IT = 'set ProgramData=C:\\users\\Public&& ';
 const dataDir = () => join(prefix, 'drive_c', 'users', 'Public', 'Custodian', 'agent');
 
 function handProcesses(): string[] {
@@ -144,6 +153,8 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(reg).toMatch(new RegExp(`Server\\s+REG_SZ\\s+${collector!.url.replace(/[.]/g, '\\.')}`));
     expect(reg).not.toContain('EnrolSecret');
     expect(reg).not.toContain(collector!.enrolSecret);
+    // The host's protected key held it until now (issue 17); enrolled, the key is gone.
+    expect(wine([HOST_EXE, '--enrol-secret-acl']).out.trim()).toBe('absent');
     // The secret never went onto a command line (the service's or the agent's).
     expect(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout).not.toContain(
       collector!.enrolSecret,
@@ -240,8 +251,20 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(alert).toMatchObject({ source: 'page', windowUrl: 'https://example.test/forum' });
   }, 180_000);
 
-  it('msiexec /x stops and removes the service and the files', async () => {
-    wine(['msiexec', '/x', build.wineMsi, '/qn']);
+  it('the enrol secret store: a key only SYSTEM and Administrators may open, never the readable key', async () => {
+    // What the MSI's StoreEnrolSecret custom action runs (as SYSTEM): run here by hand, since the
+    // install's own secret is already used and deleted. Wine runs every process as an administrator,
+    // so it cannot show a standard user being refused; it shows the key's DACL as the host set it.
+    wine([HOST_EXE, '--store-enrol-secret', 'probe-enrol-secret']);
+    expect(wine([HOST_EXE, '--enrol-secret-acl']).out.trim()).toBe('D:P(A;;KA;;;SY)(A;;KA;;;BA)');
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).toContain('probe-enrol-secret');
+    expect(wine(['reg', 'query', 'HKLM\\SOFTWARE\\Custodian\\Agent']).out).not.toContain(
+      'probe-enrol-secret',
+    );
+  }, 120_000);
+
+  it('msiexec /x stops the service, reports the uninstall to the collector, removes the service and the files', async () => {
+    wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}msiexec /x ${build.wineMsi} /qn`]);
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(false);
     expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
     // The browser host files the agent rewrote (over the MSI's placeholders) and their registration.
@@ -254,6 +277,8 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     // Wine's sc prints nothing for a missing service: the service's registry key says it is gone.
     expect(q.out).not.toContain(`SERVICE_NAME: ${SERVICE_NAME}`);
     expect(wine(['reg', 'query', SERVICE_KEY]).out).not.toContain('custodian-service.exe');
+    // The protected key goes with the product (its "-" Registry row), secret and all.
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).not.toContain('probe-enrol-secret');
     await waitFor(
       async () => (agentProcesses().length === 0 ? true : undefined),
       'agent and host processes gone',
@@ -273,6 +298,14 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
         .filter((i) => i.kind === 'agentStopping')
         .map((i) => (i.event['agentStopping'] as { reason?: string }).reason),
     ).toEqual(['service stop']);
+    // Then the uninstall itself, from the custom action run after StopServices (its own short session).
+    const uninstalled = t.filter((i) => i.kind === 'agentUninstalled');
+    expect(uninstalled.map((i) => (i.event['agentUninstalled'] as { method?: string }).method)).toEqual([
+      'msi uninstall',
+    ]);
+    expect(uninstalled[0]!.seq).toBeGreaterThan(t.find((i) => i.kind === 'agentStopping')!.seq);
+    const device = (await adminApi(collector!, 'GET', `/devices/${deviceId}`)).device;
+    expect(device.status.uninstalled).toMatchObject({ method: 'msi uninstall' });
   }, 300_000);
 
   it("without the MSI: the agent's install-service.cmd registers the same host, the agent runs, uninstall-service.cmd removes it", async () => {
@@ -308,7 +341,8 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\nagent.log: ${agentLogTail()}`);
     });
-    wine(['cmd', '/c', 'C:\\CustodianHand\\uninstall-service.cmd']);
+    const uninstall = wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}C:\\CustodianHand\\uninstall-service.cmd`]);
+    expect(uninstall.out).toContain('uninstall reported to the collector');
     await waitFor(
       async () =>
         wine(['reg', 'query', SERVICE_KEY]).out.includes('custodian-service.exe') ? undefined : true,
@@ -325,5 +359,39 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
       .filter((i) => i.kind === 'agentStopping')
       .map((i) => (i.event['agentStopping'] as { reason?: string }).reason);
     expect(stops).toEqual(['service stop', 'service stop']);
+    const methods = (await timeline(collector!, deviceId, ['agentUninstalled'])).map(
+      (i) => (i.event['agentUninstalled'] as { method?: string }).method,
+    );
+    expect(methods).toEqual(['msi uninstall', 'uninstall-service.cmd']);
+  }, 400_000);
+
+  it('a secret waiting for its first enrolment (collector unreachable) is not in the key local users read', async () => {
+    // The attack (issue 17): a pupil reads HKLM\SOFTWARE\Custodian\Agent between the install and the
+    // first successful enrolment. Make that window last: a new machine (no credentials) and a
+    // collector that does not answer.
+    rmSync(join(dataDir(), 'credentials.json'), { force: true });
+    const waiting = 'waiting-enrol-secret-17';
+    wine(['msiexec', '/i', build.wineMsi, 'SERVER=http://127.0.0.1:9', `ENROL_SECRET=${waiting}`, '/qn']);
+    await waitFor(
+      async () => {
+        const f = join(dataDir(), 'logs', 'service-host.log');
+        return existsSync(f) &&
+          /enrolment from the installer's properties failed/.test(readFileSync(f, 'utf8'))
+          ? true
+          : undefined;
+      },
+      'the first start failing to enrol',
+      180_000,
+    );
+    const readable = wine(['reg', 'query', 'HKLM\\SOFTWARE\\Custodian\\Agent']).out;
+    expect(readable).toMatch(/Server\s+REG_SZ\s+http:\/\/127\.0\.0\.1:9/);
+    expect(readable).not.toContain(waiting);
+    // Waiting in the protected key for the next start's retry.
+    expect(wine([HOST_EXE, '--enrol-secret-acl']).out.trim()).toBe('D:P(A;;KA;;;SY)(A;;KA;;;BA)');
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).toContain(waiting);
+    // Uninstalled before it ever enrolled: the key goes with the product.
+    wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}msiexec /x ${build.wineMsi} /qn`]);
+    expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(false);
+    expect(wine(['reg', 'query', `HKLM\\${ENROL_SECRET_KEY}`]).out).not.toContain(waiting);
   }, 400_000);
 });

@@ -17,7 +17,14 @@ import { SERVICE_NAME } from '../../packaging/src/msi.ts';
 import { allInstalled } from '../support/tools.ts';
 import { type WindowsBuild, windowsBuild } from './package-build.ts';
 
-const ready = allInstalled(['wixl', 'msiinfo', 'osslsigncode', 'x86_64-w64-mingw32-gcc', 'openssl']);
+const ready = allInstalled([
+  'wixl',
+  'msiinfo',
+  'msibuild',
+  'osslsigncode',
+  'x86_64-w64-mingw32-gcc',
+  'openssl',
+]);
 let build: WindowsBuild;
 let scratch: string;
 
@@ -63,18 +70,57 @@ describe.runIf(ready)('agent MSI (wixl)', () => {
     ]);
   });
 
-  it('takes SERVER and ENROL_SECRET as secure properties, the secret hidden, both written for the host', () => {
+  it('an uninstall (not an upgrade) runs report-uninstall as SYSTEM after the service stopped, before it and the files go', () => {
+    const agentExe = table(build.msi, 'File').find(
+      (r) => r['FileName']?.split('|').pop() === 'custodian-agent.exe',
+    );
+    // 3154 = 18 (run an installed file) + 64 (exit code ignored) + 1024 (deferred) + 2048 (no impersonation: SYSTEM)
+    expect(table(build.msi, 'CustomAction').filter((r) => r['Action'] === 'ReportUninstall')).toEqual([
+      expect.objectContaining({
+        Action: 'ReportUninstall',
+        Type: '3154',
+        Source: agentExe?.['File'],
+        Target: 'report-uninstall --method "msi uninstall" --user "[LogonUser]" --wait-seconds 10',
+      }),
+    ]);
+    const seq = Object.fromEntries(table(build.msi, 'InstallExecuteSequence').map((r) => [r['Action'], r]));
+    expect(seq['ReportUninstall']?.['Condition']).toBe('REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE');
+    const at = (a: string) => Number(seq[a]?.['Sequence']);
+    expect(at('StopServices')).toBeLessThan(at('ReportUninstall'));
+    expect(at('ReportUninstall')).toBeLessThan(at('DeleteServices'));
+    expect(at('DeleteServices')).toBeLessThan(at('RemoveFiles'));
+  });
+
+  it('takes SERVER and ENROL_SECRET as secure properties, the secret hidden; the secret never goes where local users read', () => {
     const props = Object.fromEntries(table(build.msi, 'Property').map((r) => [r['Property'], r['Value']]));
     expect(props['SecureCustomProperties']).toBe('SERVER;ENROL_SECRET');
     expect(props['MsiHiddenProperties']).toBe('ENROL_SECRET');
     expect(props['ALLUSERS']).toBe('1');
     const reg = table(build.msi, 'Registry').map((r) => [r['Root'], r['Key'], r['Name'], r['Value']]);
-    expect(reg).toEqual(
-      expect.arrayContaining([
-        ['2', 'SOFTWARE\\Custodian\\Agent\\', 'Server', '[SERVER]'],
-        ['2', 'SOFTWARE\\Custodian\\Agent\\', 'EnrolSecret', '[ENROL_SECRET]'],
-      ]),
+    // Issue 17: HKLM\SOFTWARE is readable by every local user: the server only, never the secret.
+    expect(reg).toEqual([
+      ['2', 'SOFTWARE\\Custodian\\Agent\\', 'Server', '[SERVER]'],
+      // "-": the host's protected key goes, with its values, at uninstall.
+      ['2', 'SOFTWARE\\Custodian\\Agent\\Enrolment', '-', ''],
+    ]);
+    // The secret reaches the host's protected key through a deferred custom action as SYSTEM:
+    // 11282 = 18 (run an installed file) + 1024 (deferred) + 2048 (no impersonation) + 8192 (target
+    // hidden from the log); a failure fails the install (no silent install that never enrols).
+    const hostExe = table(build.msi, 'File').find(
+      (r) => r['FileName']?.split('|').pop() === 'custodian-service.exe',
     );
+    expect(table(build.msi, 'CustomAction').find((r) => r['Action'] === 'StoreEnrolSecret')).toEqual(
+      expect.objectContaining({
+        Type: '11282',
+        Source: hostExe?.['File'],
+        Target: '--store-enrol-secret "[ENROL_SECRET]"',
+      }),
+    );
+    const seq = Object.fromEntries(table(build.msi, 'InstallExecuteSequence').map((r) => [r['Action'], r]));
+    expect(seq['StoreEnrolSecret']?.['Condition']).toBe('ENROL_SECRET AND NOT REMOVE="ALL"');
+    const at = (a: string) => Number(seq[a]?.['Sequence']);
+    expect(at('InstallFiles')).toBeLessThan(at('StoreEnrolSecret'));
+    expect(at('StoreEnrolSecret')).toBeLessThan(at('StartServices'));
   });
 
   it('puts the executables, the addon and the keyword data under Program Files\\Custodian Agent', () => {

@@ -60,6 +60,7 @@ export const TOOL_PACKAGES = {
   wixl: 'wixl',
   msiinfo: 'msitools',
   msiextract: 'msitools',
+  msibuild: 'msitools',
   'x86_64-w64-mingw32-gcc': 'gcc-mingw-w64-x86-64-win32',
   wine: 'wine',
   // PostgreSQL store tests (the server binaries initdb/pg_ctl are off PATH, in

@@ -4,7 +4,7 @@
 // exits and stops it cleanly. The MSI registers it; these scripts do the same by hand (or from an
 // MDM/RMM that runs a .cmd as SYSTEM) for a copy of the MSI's files in any folder.
 // [Run under Wine 8 in test/e2e/package-msi-wine.test.ts; not run on Windows yet.]
-import { CustodianError, ErrorCode } from '@custodian/protocol';
+import { CustodianError, ErrorCode, UNINSTALL_METHOD } from '@custodian/protocol';
 
 /** The service's name: the same as the MSI's (packaging/src/msi.ts SERVICE_NAME). */
 export const WINDOWS_SERVICE_NAME = 'CustodianAgent';
@@ -50,12 +50,20 @@ export function windowsInstallScript(): string {
   ].join(CRLF);
 }
 
-/** uninstall-service.cmd: stops (cleanly: the host closes the agent's stdin) and removes the service. */
+/** The longest an uninstall waits for the collector's ack of the uninstall event. */
+export const WINDOWS_UNINSTALL_WAIT_SECONDS = 10;
+
+/**
+ * uninstall-service.cmd: stops the service (cleanly: the host closes the agent's stdin and answers
+ * the stop once the agent is gone, so its outbox is free), tells the collector the agent is being
+ * uninstalled (bounded; never fails the script), and removes the service.
+ */
 export function windowsUninstallScript(): string {
   return [
     '@echo off',
     'rem Custodian agent: stops and removes the CustodianAgent service registered by install-service.cmd.',
     `sc.exe stop ${WINDOWS_SERVICE_NAME}`,
+    `"%~dp0${WINDOWS_AGENT_EXE}" report-uninstall --method ${UNINSTALL_METHOD.script} --user "%USERNAME%" --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS} <NUL`,
     `sc.exe delete ${WINDOWS_SERVICE_NAME}`,
     'if errorlevel 1 exit /b 1',
     'exit /b 0',

@@ -122,7 +122,10 @@ describe("Windows (the MSI's service host, registered by hand)", () => {
       `sc.exe create ${WINDOWS_SERVICE_NAME} binPath= "\\"%HOST%\\"" start= auto obj= LocalSystem`,
     );
     expect(install).toContain('set "HOST=%~dp0custodian-service.exe"');
-    expect(uninstall).toMatch(/sc\.exe stop CustodianAgent\r\nsc\.exe delete CustodianAgent/);
+    // Stopped first (the outbox free), the uninstall reported (issue 17), then removed.
+    expect(uninstall).toMatch(
+      /sc\.exe stop CustodianAgent\r\n"%~dp0custodian-agent\.exe" report-uninstall --method uninstall-service\.cmd --user "%USERNAME%" --wait-seconds 10 <NUL\r\nsc\.exe delete CustodianAgent/,
+    );
     // No WinSW any more: nothing to download.
     expect(install).not.toMatch(/winsw/i);
   });

@@ -6,6 +6,7 @@
 //
 // Subjects and details hold identifiers, numbers and times only: no device text (hostnames,
 // window titles, lock methods), so a notification never carries it (issue 18 item 1's rule).
+import { UNINSTALL_METHODS } from '@custodian/protocol';
 import type { Device, DeviceLiveStatus, StreamState } from '../store/types.ts';
 import { schoolClock } from './school-hours.ts';
 import type { HealthSettings } from './settings.ts';
@@ -17,6 +18,7 @@ export const HEALTH_KINDS = [
   'usb-enforcement-failing',
   'clone-suspected',
   'outbox-gap',
+  'agent-uninstalled',
 ] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];
 
@@ -59,6 +61,36 @@ export function disconnectHint(code: number | undefined): string {
   return `connection closed with code ${code}`;
 }
 
+/** The uninstall method for a notification: one of the installers' own words, never device text. */
+export function uninstallMethod(method: string): string {
+  return UNINSTALL_METHODS.includes(method) ? method : 'unrecognised method';
+}
+
+/** Offline or stopped without notice, in school hours, for longer than the settings allow. */
+function silence(facts: DeviceFacts, settings: HealthSettings, now: number): HealthCondition | undefined {
+  const { status } = facts;
+  const id = facts.device.id;
+  if (status?.lastSeenAt === undefined) return undefined;
+  const clock = schoolClock(now, settings.schoolHours);
+  const offlineMs = now - Math.max(status.lastSeenAt, clock.startedAt, facts.listeningSince ?? 0);
+  if (!clock.inHours || offlineMs <= settings.offlineMinutes * 60_000) return undefined;
+  const clean = status.lastStop !== undefined;
+  return {
+    kind: clean ? 'offline' : 'agent-stopped',
+    since: status.lastSeenAt,
+    summary: clean
+      ? `Device ${id} offline for ${minutes(offlineMs)} min in school hours (agent stopped cleanly)`
+      : `Device ${id} went silent without the agent's shutdown notice: ${disconnectHint(status.lastDisconnect?.code)}; offline ${minutes(offlineMs)} min in school hours`,
+    details: {
+      lastSeenAt: status.lastSeenAt,
+      offlineMinutesInSchoolHours: minutes(offlineMs),
+      cleanStop: clean,
+      ...(status.lastStop ? { stoppedAt: status.lastStop.at } : {}),
+      ...(status.lastDisconnect ? { disconnectCode: status.lastDisconnect.code } : {}),
+    },
+  };
+}
+
 /** Pure: the health findings for one device at `now`. */
 export function detectConditions(facts: DeviceFacts, settings: HealthSettings, now: number): Findings {
   const { device, status, streams } = facts;
@@ -73,26 +105,23 @@ export function detectConditions(facts: DeviceFacts, settings: HealthSettings, n
   const cleared: HealthKind[] = [];
   const id = device.id;
 
-  if (status?.connected) cleared.push('offline', 'agent-stopped');
-  else if (status?.lastSeenAt !== undefined) {
-    const clock = schoolClock(now, settings.schoolHours);
-    const offlineMs = now - Math.max(status.lastSeenAt, clock.startedAt, facts.listeningSince ?? 0);
-    if (clock.inHours && offlineMs > settings.offlineMinutes * 60_000) {
-      const clean = status.lastStop !== undefined;
-      present.push({
-        kind: clean ? 'offline' : 'agent-stopped',
-        since: status.lastSeenAt,
-        summary: clean
-          ? `Device ${id} offline for ${minutes(offlineMs)} min in school hours (agent stopped cleanly)`
-          : `Device ${id} went silent without the agent's shutdown notice: ${disconnectHint(status.lastDisconnect?.code)}; offline ${minutes(offlineMs)} min in school hours`,
-        details: {
-          lastSeenAt: status.lastSeenAt,
-          offlineMinutesInSchoolHours: minutes(offlineMs),
-          cleanStop: clean,
-          ...(status.lastStop ? { stoppedAt: status.lastStop.at } : {}),
-          ...(status.lastDisconnect ? { disconnectCode: status.lastDisconnect.code } : {}),
-        },
-      });
+  const uninstalled = status?.uninstalled;
+  if (uninstalled) {
+    // Gone on purpose or by tampering: IT must see it at once, in or out of school hours. The
+    // silence that follows is this, not "offline".
+    present.push({
+      kind: 'agent-uninstalled',
+      since: uninstalled.at,
+      summary: `Device ${id}: the agent was uninstalled (${uninstallMethod(uninstalled.method)})`,
+      details: { uninstalledAt: uninstalled.at, method: uninstallMethod(uninstalled.method) },
+    });
+    cleared.push('offline', 'agent-stopped');
+  } else {
+    cleared.push('agent-uninstalled');
+    if (status?.connected) cleared.push('offline', 'agent-stopped');
+    else {
+      const silent = silence(facts, settings, now);
+      if (silent) present.push(silent);
     }
   }
 

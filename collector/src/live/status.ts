@@ -33,12 +33,17 @@ export function reduceStatus(
       s.os = str(p['os']);
       s.hostname = str(p['hostname']);
       s.usbVolumes = [];
-      // A new run of the agent: the stop it announced (if any) is over.
+      // A new run of the agent: the stop it announced (if any) is over, and so is an uninstall.
       delete s.lastStop;
+      delete s.uninstalled;
       break;
     case 'agentStopping':
       // The goodbye before a clean stop; silence without it is an unclean stop (health/detect.ts).
       s.lastStop = { at, reason: str(p['reason']).slice(0, 100) };
+      break;
+    case 'agentUninstalled':
+      // Removed by an installer: the device list shows "uninstalled", health tells IT (detect.ts).
+      s.uninstalled = { at, method: str(p['method']).slice(0, 64), user: str(p['user']).slice(0, 64) };
       break;
     case 'heartbeat':
       s.lastHeartbeat = { ...p, at };

@@ -552,6 +552,11 @@ export interface DeviceLiveStatus {
   lastDisconnect?: { at: number; code: number };
   /** The agent's `agentStopping` (clean stop), until its next `agentStarted`. */
   lastStop?: { at: number; reason: string };
+  /**
+   * The installer's `agentUninstalled` (issue 17: dpkg prerm, the MSI's uninstall, uninstall-service.cmd),
+   * until a later `agentStarted` (reinstalled). `method` and `user` are device text.
+   */
+  uninstalled?: { at: number; method: string; user: string };
   capabilities?: { name: string; available: boolean; reason: string }[];
   hostname?: string;
   loggedInUser?: string;

@@ -121,6 +121,28 @@ describe('detectConditions', () => {
     expect(on.cleared).toEqual(expect.arrayContaining(['offline', 'agent-stopped']));
   });
 
+  it('an uninstall (issue 17): at once, in or out of school hours, instead of offline; a reinstall clears it', () => {
+    const gone = offline(SAT_1000 - 1 * MIN, {
+      lastStop: { at: SAT_1000 - 2 * MIN, reason: 'service stop' },
+      uninstalled: { at: SAT_1000 - 1 * MIN, method: 'dpkg remove', user: 'pupil' },
+    });
+    const f = detectConditions(facts(gone), settings, SAT_1000);
+    expect(kinds(f)).toEqual(['agent-uninstalled']);
+    expect(f.present[0]).toMatchObject({ since: SAT_1000 - 1 * MIN, details: { method: 'dpkg remove' } });
+    expect(f.cleared).toEqual(expect.arrayContaining(['offline', 'agent-stopped']));
+    // In school hours, long silent: still "uninstalled", not offline.
+    const longGone = { ...gone, lastSeenAt: WED_1000 - 60 * MIN };
+    expect(kinds(detectConditions(facts(longGone), settings, WED_1000))).toEqual(['agent-uninstalled']);
+    // The method is device text: a notification carries only the installers' own words.
+    const odd = { ...gone, uninstalled: { at: 1, method: 'Jane Doe <script>', user: '' } };
+    const fOdd = detectConditions(facts(odd), settings, SAT_1000);
+    expect(JSON.stringify(fOdd.present)).not.toContain('Jane');
+    expect(fOdd.present[0]?.details['method']).toBe('unrecognised method');
+    // Reinstalled (agentStarted cleared it): the alert resolves.
+    const back = offline(SAT_1000, { connected: true });
+    expect(detectConditions(facts(back), settings, SAT_1000).cleared).toContain('agent-uninstalled');
+  });
+
   it('lock failing at the threshold, USB enforcement failing, clone notes, stream gaps', () => {
     const s = offline(WED_1000, {
       connected: true,
@@ -167,7 +189,7 @@ describe('detectConditions', () => {
       WED_1000,
     );
     expect(f.present).toEqual([]);
-    expect(f.cleared).toHaveLength(6);
+    expect(f.cleared).toHaveLength(7);
     expect(f.clearedBecause).toBe('device revoked');
     const open = alert('open');
     expect(decideHealth(f, new Map([['agent-stopped', open]]))).toEqual([

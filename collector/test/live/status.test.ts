@@ -51,4 +51,24 @@ describe('reduceStatus', () => {
     s = reduceStatus(s, 'heartbeat', { timeMs: 3_000, heartbeat: {} }, 3_001);
     expect(s.scope?.at).toBe(2_000);
   });
+
+  it('an uninstall (issue 17) is kept until the agent starts again (reinstalled)', () => {
+    let s = reduceStatus(
+      emptyStatus('d1'),
+      'agentStopping',
+      { timeMs: 1_000, agentStopping: { reason: 'service stop' } },
+      1_001,
+    );
+    s = reduceStatus(
+      s,
+      'agentUninstalled',
+      { timeMs: 2_000, agentUninstalled: { method: 'dpkg remove', user: 'x'.repeat(200) } },
+      2_001,
+    );
+    expect(s.uninstalled).toEqual({ at: 2_000, method: 'dpkg remove', user: 'x'.repeat(64) });
+    s = reduceStatus(s, 'heartbeat', { timeMs: 3_000, heartbeat: {} }, 3_001);
+    expect(s.uninstalled?.at).toBe(2_000);
+    s = reduceStatus(s, 'agentStarted', { timeMs: 4_000, agentStarted: { agentVersion: '0.1.0' } }, 4_001);
+    expect(s.uninstalled).toBeUndefined();
+  });
 });

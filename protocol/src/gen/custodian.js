@@ -5661,11 +5661,12 @@ export const custodian = $root.custodian = (() => {
             Event.prototype.gap = null;
             Event.prototype.usbEnforcementFailed = null;
             Event.prototype.scopeChanged = null;
+            Event.prototype.agentUninstalled = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(Event.prototype, "payload", {
-                get: $util.oneOfGetter($oneOfFields = ["agentStarted", "agentStopping", "heartbeat", "inventory", "activeWindow", "idleState", "screenLocked", "lockFailed", "usbAttached", "usbRemoved", "usbWriteBlocked", "fileWritten", "flaggedActivity", "policyApplied", "capabilities", "gap", "usbEnforcementFailed", "scopeChanged"]),
+                get: $util.oneOfGetter($oneOfFields = ["agentStarted", "agentStopping", "heartbeat", "inventory", "activeWindow", "idleState", "screenLocked", "lockFailed", "usbAttached", "usbRemoved", "usbWriteBlocked", "fileWritten", "flaggedActivity", "policyApplied", "capabilities", "gap", "usbEnforcementFailed", "scopeChanged", "agentUninstalled"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5720,6 +5721,8 @@ export const custodian = $root.custodian = (() => {
                     $root.custodian.v1.UsbEnforcementFailed.encode(m.usbEnforcementFailed, w.uint32(210).fork(), q + 1).ldelim();
                 if (m.scopeChanged != null && $Object.hasOwnProperty.call(m, "scopeChanged"))
                     $root.custodian.v1.ScopeState.encode(m.scopeChanged, w.uint32(322).fork(), q + 1).ldelim();
+                if (m.agentUninstalled != null && $Object.hasOwnProperty.call(m, "agentUninstalled"))
+                    $root.custodian.v1.AgentUninstalled.encode(m.agentUninstalled, w.uint32(330).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5895,6 +5898,13 @@ export const custodian = $root.custodian = (() => {
                                 break;
                             m.scopeChanged = $root.custodian.v1.ScopeState.decode(r, r.size(), $undefined, q + 1, m.scopeChanged);
                             m.payload = "scopeChanged";
+                            continue;
+                        }
+                    case 41: {
+                            if (u !== 2)
+                                break;
+                            m.agentUninstalled = $root.custodian.v1.AgentUninstalled.decode(r, r.size(), $undefined, q + 1, m.agentUninstalled);
+                            m.payload = "agentUninstalled";
                             continue;
                         }
                     }
@@ -6108,6 +6118,16 @@ export const custodian = $root.custodian = (() => {
                             return "scopeChanged." + e;
                     }
                 }
+                if (m.agentUninstalled != null && $Object.hasOwnProperty.call(m, "agentUninstalled")) {
+                    if (p.payload === 1)
+                        return "payload: multiple values";
+                    p.payload = 1;
+                    {
+                        var e = $root.custodian.v1.AgentUninstalled.verify(m.agentUninstalled, q + 1);
+                        if (e)
+                            return "agentUninstalled." + e;
+                    }
+                }
                 return null;
             };
 
@@ -6234,6 +6254,11 @@ export const custodian = $root.custodian = (() => {
                     if (!$util.isObject(d.scopeChanged))
                         throw $TypeError(".custodian.v1.Event.scopeChanged: object expected");
                     m.scopeChanged = $root.custodian.v1.ScopeState.fromObject(d.scopeChanged, q + 1);
+                }
+                if (d.agentUninstalled != null) {
+                    if (!$util.isObject(d.agentUninstalled))
+                        throw $TypeError(".custodian.v1.Event.agentUninstalled: object expected");
+                    m.agentUninstalled = $root.custodian.v1.AgentUninstalled.fromObject(d.agentUninstalled, q + 1);
                 }
                 return m;
             };
@@ -6363,6 +6388,11 @@ export const custodian = $root.custodian = (() => {
                     d.scopeChanged = $root.custodian.v1.ScopeState.toObject(m.scopeChanged, o, q + 1);
                     if (o.oneofs)
                         d.payload = "scopeChanged";
+                }
+                if (m.agentUninstalled != null && $Object.hasOwnProperty.call(m, "agentUninstalled")) {
+                    d.agentUninstalled = $root.custodian.v1.AgentUninstalled.toObject(m.agentUninstalled, o, q + 1);
+                    if (o.oneofs)
+                        d.payload = "agentUninstalled";
                 }
                 return d;
             };
@@ -6743,6 +6773,176 @@ export const custodian = $root.custodian = (() => {
             };
 
             return AgentStopping;
+        })();
+
+        v1.AgentUninstalled = (function() {
+
+            const AgentUninstalled = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AgentUninstalled.prototype.method = "";
+            AgentUninstalled.prototype.user = "";
+
+            AgentUninstalled.create = function(properties) {
+                return new AgentUninstalled(properties);
+            };
+
+            AgentUninstalled.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.method != null && $Object.hasOwnProperty.call(m, "method") && m.method !== "")
+                    w.uint32(10).string(m.method);
+                if (m.user != null && $Object.hasOwnProperty.call(m, "user") && m.user !== "")
+                    w.uint32(18).string(m.user);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AgentUninstalled.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.custodian.v1.AgentUninstalled();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.method = v;
+                            else
+                                delete m.method;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.user = v;
+                            else
+                                delete m.user;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AgentUninstalled.verify = function (m, q) {
+                if (typeof m !== "object" || m === null)
+                    return "object expected";
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (m.method != null && $Object.hasOwnProperty.call(m, "method")) {
+                    if (!$util.isString(m.method))
+                        return "method: string expected";
+                }
+                if (m.user != null && $Object.hasOwnProperty.call(m, "user")) {
+                    if (!$util.isString(m.user))
+                        return "user: string expected";
+                }
+                return null;
+            };
+
+            AgentUninstalled.fromObject = function (d, q) {
+                if (d instanceof $root.custodian.v1.AgentUninstalled)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".custodian.v1.AgentUninstalled: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.custodian.v1.AgentUninstalled();
+                if (d.method != null) {
+                    if (typeof d.method !== "string" || d.method.length) {
+                        m.method = $String(d.method);
+                    }
+                }
+                if (d.user != null) {
+                    if (typeof d.user !== "string" || d.user.length) {
+                        m.user = $String(d.user);
+                    }
+                }
+                return m;
+            };
+
+            AgentUninstalled.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.defaults) {
+                    d.method = "";
+                    d.user = "";
+                }
+                if (m.method != null && $Object.hasOwnProperty.call(m, "method")) {
+                    d.method = m.method;
+                }
+                if (m.user != null && $Object.hasOwnProperty.call(m, "user")) {
+                    d.user = m.user;
+                }
+                return d;
+            };
+
+            AgentUninstalled.prototype.toJSON = function() {
+                return AgentUninstalled.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            AgentUninstalled.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/custodian.v1.AgentUninstalled";
+            };
+
+            return AgentUninstalled;
         })();
 
         v1.Heartbeat = (function() {

@@ -21,6 +21,7 @@ export const KIND_LABELS = {
   capabilities: 'Capabilities',
   gap: 'Gap (events dropped)',
   scopeChanged: 'Monitoring scope (BYOD)',
+  agentUninstalled: 'Agent uninstalled',
 };
 
 export const USB_KINDS = [
@@ -158,6 +159,8 @@ export function describe(e) {
       return [`version ${ext(p.agentVersion, 20).textContent}`, p.demoMode ? ' (demo mode)' : ''];
     case 'agentStopping':
       return [ext(p.reason, 80)];
+    case 'agentUninstalled':
+      return [badge('uninstalled', 'bad'), ' ', ext(p.method, 64), p.user ? [' by ', ext(p.user, 64)] : ''];
     case 'policyApplied':
       return [
         `v${p.version ?? '?'}`,

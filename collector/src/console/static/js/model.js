@@ -16,7 +16,8 @@ function first(...values) {
  *   titleHidden: string, urlHidden: string,
  *   idle: string, locked: boolean, usb: UsbView[], agentVersion: string, policyVersion: number | null,
  *   unavailable: CapabilityView[], lockFailing: boolean, lockFailReason: string,
- *   scope: { applies: boolean, inScope: boolean, reason: string } | null, raw: any
+ *   scope: { applies: boolean, inScope: boolean, reason: string } | null,
+ *   uninstalled: { at: number, method: string, user: string } | null, raw: any
  * }} DeviceView
  */
 
@@ -79,6 +80,14 @@ export function deviceView(data) {
           applies: live.scope.applies === true,
           inScope: live.scope.inScope === true,
           reason: String(live.scope.reason ?? ''),
+        }
+      : null,
+    // The installer reported an uninstall (issue 17), until the agent starts again.
+    uninstalled: live.uninstalled
+      ? {
+          at: Number(live.uninstalled.at ?? 0),
+          method: String(live.uninstalled.method ?? ''),
+          user: String(live.uninstalled.user ?? ''),
         }
       : null,
     raw: d,

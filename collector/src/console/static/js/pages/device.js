@@ -39,7 +39,14 @@ export async function render(main, ctx) {
           'Status',
           d.online
             ? badge('online', 'ok')
-            : [badge('offline', 'off'), ` last seen ${fmtAgo(d.lastSeen)} (${fmtTime(d.lastSeen)})`],
+            : d.uninstalled
+              ? [
+                  badge('uninstalled', 'bad'),
+                  ` ${fmtAgo(d.uninstalled.at)} (${fmtTime(d.uninstalled.at)}), `,
+                  ext(d.uninstalled.method, 64),
+                  d.uninstalled.user ? [' by ', ext(d.uninstalled.user, 64)] : '',
+                ]
+              : [badge('offline', 'off'), ` last seen ${fmtAgo(d.lastSeen)} (${fmtTime(d.lastSeen)})`],
         ),
         fact('User', d.user ? ext(d.user, 60) : '—'),
         fact('Current app', d.app ? ext(d.app, 60) : '—'),

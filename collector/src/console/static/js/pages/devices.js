@@ -88,11 +88,19 @@ export async function render(main, ctx) {
       h(
         'td',
         { class: 'status-cell' },
-        d.online ? badge('online', 'ok') : badge('offline', 'off'),
+        d.online
+          ? badge('online', 'ok')
+          : d.uninstalled
+            ? badge('uninstalled', 'bad')
+            : badge('offline', 'off'),
         h(
           'div',
-          { class: 'muted small', title: fmtTime(d.lastSeen) },
-          d.online ? '' : `last seen ${fmtAgo(d.lastSeen)}`,
+          { class: 'muted small', title: fmtTime(d.uninstalled?.at ?? d.lastSeen) },
+          d.online
+            ? ''
+            : d.uninstalled
+              ? `uninstalled ${fmtAgo(d.uninstalled.at)}`
+              : `last seen ${fmtAgo(d.lastSeen)}`,
         ),
       ),
       h('td', null, d.user ? ext(d.user, 32) : h('span', { class: 'muted' }, '—')),

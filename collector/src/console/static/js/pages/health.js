@@ -17,6 +17,7 @@ const KIND = {
   'usb-enforcement-failing': 'USB blocking failing',
   'clone-suspected': 'suspected clone',
   'outbox-gap': 'events missing',
+  'agent-uninstalled': 'agent uninstalled',
 };
 
 /** @param {any} a */
