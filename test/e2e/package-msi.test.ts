@@ -100,6 +100,19 @@ describe.runIf(ready)('agent MSI (wixl)', () => {
     // Issue 17: HKLM\SOFTWARE is readable by every local user: the server only, never the secret.
     expect(reg).toEqual([
       ['2', 'SOFTWARE\\Custodian\\Agent\\', 'Server', '[SERVER]'],
+      // The browser extension's native-messaging host (issue 15), for Chrome and Edge.
+      [
+        '2',
+        'SOFTWARE\\Google\\Chrome\\NativeMessagingHosts\\uk.custodian.agent',
+        '',
+        '[INSTALLDIR]uk.custodian.agent.json',
+      ],
+      [
+        '2',
+        'SOFTWARE\\Microsoft\\Edge\\NativeMessagingHosts\\uk.custodian.agent',
+        '',
+        '[INSTALLDIR]uk.custodian.agent.json',
+      ],
       // "-": the host's protected key goes, with its values, at uninstall.
       ['2', 'SOFTWARE\\Custodian\\Agent\\Enrolment', '-', ''],
     ]);

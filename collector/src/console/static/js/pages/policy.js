@@ -99,6 +99,19 @@ export async function render(main, ctx) {
 }
 
 /**
+ * A value shown once (a code, a secret), marked with `attr` for tests, and what goes with it.
+ * @param {string} label @param {string} value @param {string} attr @param {...Node} more
+ */
+function shownOnce(label, value, attr, ...more) {
+  return h(
+    'div',
+    { class: 'code-box' },
+    h('p', null, label, h('code', { class: 'big', [attr]: value }, value)),
+    ...more,
+  );
+}
+
+/**
  * A school picker for the schools the caller may choose among, or null when there is only one
  * (the collector then uses it). @param {import('../schools.js').Schools} schools @param {string} label
  */
@@ -179,15 +192,10 @@ function enrolCodes(schools) {
             const link = `${location.origin}/enrol?code=${encodeURIComponent(code)}`;
             mount(
               result,
-              h(
-                'div',
-                { class: 'code-box' },
-                h(
-                  'p',
-                  null,
-                  'Code (shown once): ',
-                  h('code', { class: 'big', 'data-enrol-code': code }, code),
-                ),
+              shownOnce(
+                'Code (shown once): ',
+                code,
+                'data-enrol-code',
                 h('p', null, 'Expires ', fmtTime(res?.expiresAt)),
                 h(
                   'p',
@@ -251,19 +259,10 @@ function enrolSecret(schools, trustWide) {
             confirm.checked = false;
             mount(
               result,
-              h(
-                'div',
-                { class: 'code-box' },
-                h(
-                  'p',
-                  null,
-                  `New secret for ${schoolName(schools, String(res?.schoolId ?? ''))} (shown once): `,
-                  h(
-                    'code',
-                    { class: 'big', 'data-enrol-secret': String(res?.secret ?? '') },
-                    String(res?.secret ?? ''),
-                  ),
-                ),
+              shownOnce(
+                `New secret for ${schoolName(schools, String(res?.schoolId ?? ''))} (shown once): `,
+                String(res?.secret ?? ''),
+                'data-enrol-secret',
               ),
             );
             say.say('Secret replaced.', 'ok');
