@@ -1,13 +1,15 @@
 // Linux/X11 on-screen text: the focused window (_NET_ACTIVE_WINDOW) cropped out of a root
-// screenshot by ImageMagick `import`, run as the session's user; then Debian's `tesseract` 5 with
+// screenshot by ImageMagick `import` as a grayscale PGM (no PNG to encode or decode: the agent
+// hashes its rows, screen-scan.ts), run as the session's user; then Debian's `tesseract` 5 with
 // OMP_THREAD_LIMIT=1 under `nice -n 19` (multi-threaded it burns 3–4× the CPU for nothing on two
 // cores: platform-notes, Nov 2026), also as the session's user (it parses pixels any program on
 // the screen can draw). Both are short-lived children with timeouts.
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
-import { hasCommand, run } from './exec.ts';
+import { hasCommand, run, runBytes } from './exec.ts';
+import { encodePgm, type GrayImage, parsePgm } from './gray-image.ts';
 import type { FocusedWindow, OcrResult, ScreenTextSource } from './ocr.ts';
-import { clipToScreen, decodeInlinePng, parseRootSize, parseXwininfo } from './ocr.xwininfo.ts';
+import { clipToScreen, parseRootSize, parseXwininfo } from './ocr.xwininfo.ts';
 import { helperSession, sessionEnv } from './session.ts';
 import { parseWindowId, parseXpropLine, x11EnvironmentProblem } from './window.xprop.ts';
 
@@ -65,26 +67,39 @@ export class X11ScreenTextSource implements ScreenTextSource {
     return crop ? { windowId: id, crop } : undefined;
   }
 
-  async windowImage(w: FocusedWindow): Promise<Uint8Array> {
+  async windowImage(w: FocusedWindow): Promise<GrayImage> {
     const { env, asUser } = this.session();
     const { x, y, width, height } = w.crop;
-    const { stdout } = await run(
+    const { stdout } = await runBytes(
       'import',
-      ['-silent', '-window', 'root', '-crop', `${width}x${height}+${x}+${y}`, '+repage', 'inline:png:-'],
+      [
+        '-silent',
+        '-window',
+        'root',
+        '-crop',
+        `${width}x${height}+${x}+${y}`,
+        '+repage',
+        '-colorspace',
+        'gray',
+        '-depth',
+        '8',
+        'pgm:-',
+      ],
       { env, timeoutMs: 15_000, maxBuffer: 64 * 1024 * 1024, ...asUser },
     );
-    const png = decodeInlinePng(stdout);
-    if (!png) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'window image: import gave no PNG');
-    return png;
+    const image = parsePgm(stdout);
+    if (!image) throw new CustodianError(ErrorCode.COMMAND_FAILED, 'window image: import gave no PGM');
+    return image;
   }
 
-  async read(png: Uint8Array): Promise<OcrResult> {
+  async read(image: GrayImage): Promise<OcrResult> {
+    const pgm = encodePgm(image);
     const { asUser } = this.session();
     const started = performance.now();
     const { stdout } = await run('nice', ['-n', '19', 'tesseract', 'stdin', 'stdout', '-l', OCR_LANGUAGES], {
       // One thread; nothing of root's environment; no display needed.
       env: { PATH: '/usr/bin:/bin', LC_ALL: 'C.UTF-8', OMP_THREAD_LIMIT: '1' },
-      input: png,
+      input: pgm,
       timeoutMs: OCR_TIMEOUT_MS,
       ...asUser,
     });
