@@ -246,14 +246,15 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     // The rest keeps running: the screenshot and window capabilities, and OCR of the active window.
     const body = 'nobody would miss me if i was gone';
     const later = 'i want to kill myself';
-    // The second line appears when the test says so (a file), after the first has been read.
+    // The second line appears when the test says so (a file), after the first has been read, five
+    // lines lower (beyond the rows read above a new line, so its alert is not the first one's).
     const go = join(mkdtempSync(join(tmpdir(), 'custodian-ocr-')), 'go');
     await r.x.openWindow('notes', {
       xtermArgs: ['-fa', 'DejaVu Sans Mono', '-fs', '16'],
       command: [
         'sh',
         '-c',
-        `printf '%s\\n' '${body}'; while [ ! -e '${go}' ]; do sleep 0.2; done; printf '%s\\n' '${later}'; exec sleep 3600`,
+        `printf '%s\\n' '${body}'; while [ ! -e '${go}' ]; do sleep 0.2; done; printf '\\n\\n\\n\\n\\n%s\\n' '${later}'; exec sleep 3600`,
       ],
     });
     const screen = await waitFor(
