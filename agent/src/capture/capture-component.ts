@@ -3,8 +3,8 @@
 // against the keyword library; at or above the policy's minimum severity take a screenshot (in a
 // child process) and emit a FlaggedActivity event. Repeats of the same term in the same window
 // within repeatSuppressSeconds give one capture and a count. Screenshots and window text are
-// never written to the log. Matching runs in the keyword worker (keyword-worker.ts), never on the
-// event loop.
+// never written to the log. Bulk text (page text, a window of on-screen text) is matched in the
+// keyword worker thread, short text on this thread (keyword-worker.ts).
 import { normalise } from '@custodian/keywords';
 import type { Policy } from '@custodian/policy';
 import type {
@@ -15,7 +15,7 @@ import type {
   EventPayload,
 } from '../core/contracts.ts';
 import { createScreenshotSource, type ScreenshotSource } from '../platform/screenshot.ts';
-import { KeywordWorker } from './keyword-worker.ts';
+import { KeywordMatching } from './keyword-worker.ts';
 import { RepeatSuppressor, repeatKey } from './repeat-suppressor.ts';
 import { maskSecretsInPlace, showMasks } from './secret-mask.ts';
 import { flagTextUnit, type TextFlag, unitText } from './text-match.ts';
@@ -68,7 +68,7 @@ export class CaptureComponent implements AgentComponent {
   private readonly deps: CaptureDeps;
   private screenshots: ScreenshotSource | undefined;
   private capability: CapabilityStatus = { name: 'screenshot', available: false, reason: 'starting' };
-  private matcher: KeywordWorker | undefined;
+  private matcher: KeywordMatching | undefined;
   private readonly repeats = new RepeatSuppressor();
   /** Window changes are handled one at a time, in order (a capture takes a while). */
   private queue: Promise<void> = Promise.resolve();
@@ -89,7 +89,7 @@ export class CaptureComponent implements AgentComponent {
   async start(): Promise<void> {
     this.stopped = false;
     this.screenshots = this.deps.screenshots ?? (await createScreenshotSource());
-    this.matcher = new KeywordWorker(
+    this.matcher = new KeywordMatching(
       matcherSettings(this.ctx.policy.current().capture, this.ctx.log),
       this.ctx.log,
     );
