@@ -97,7 +97,8 @@ describe('x11-wire', () => {
     coords.writeInt16LE(51, 12);
     coords.writeInt16LE(-70, 14);
     const short = Buffer.from(prop.subarray(0, 32));
-    short.writeUInt32LE(4, 16); // four values claimed, none sent
+    short.writeUInt32LE(0, 4); // no data words follow
+    short.writeUInt32LE(4, 16); // yet four values claimed
     replies.push(prop, coords, short);
     // One reply per request, in order (each request is sent once the previous reply arrived).
     const socketDir = await scripted((sock, first) => {
