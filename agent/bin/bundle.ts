@@ -19,6 +19,8 @@ await build({
     'keyboard-child': join(agentDir, 'src', 'platform', 'keyboard-child.ts'),
     // Run as its own process by platform/screenshot-process.ts.
     'screenshot-child': join(agentDir, 'src', 'platform', 'screenshot-child.ts'),
+    // The keyword matcher's worker thread (capture/keyword-worker.ts finds it beside the agent).
+    'keyword-worker': join(agentDir, '..', 'packages', 'keywords', 'src', 'bulk-worker.ts'),
   },
   platform: 'node',
   // level → classic-level (native addon); uiohook-napi is a native addon; get-windows and screenshot-desktop load binaries

@@ -2,7 +2,7 @@
 // and on-screen text on, next to the same agent with both off and a bare `node` idling, all in the
 // same run on one Xvfb. The user types 200 characters a minute and changes window every 10 s;
 // OCR runs at the default interval. Figures: agent RSS, the keyboard helper's RSS, CPU of the
-// agent plus its children (reaped OCR/import/xprop children and the live keyboard helper), OCR
+// agent plus its children (reaped OCR/import children and the live keyboard helper), OCR
 // runs per hour and CPU-seconds per run.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -195,7 +195,7 @@ export async function run(): Promise<BenchResult> {
       notes: [
         `Measured over ${elapsed.toFixed(0)} s after ${WARMUP_MS / 1000} s warm-up; both agents and the bare node at the same time on one Xvfb (1024×768) with openbox; RSS median of 1 s samples from /proc, CPU from /proc/PID/stat (children = reaped cutime+cstime; the keyboard helper is alive, its own utime+stime is added).`,
         `Activity: "hello you " typed every 3 s (200 characters a minute) into the focused xterm, focus switched between two xterms showing 18 lines of text every 10 s; OCR at the default screenScanSeconds (60); ${runs.length} OCR runs in the window (run times ${runs.join(', ') || 'none'} ms).`,
-        'The "incl. children" CPU of the agent with sources on also holds the screenshot crop (import) and xprop/xwininfo per scan; the baseline is the same bundle with capture.typedText and capture.screenText off.',
+        'The "incl. children" CPU of the agent with sources on also holds the window crop (import) per look at a window (the focused window itself is read over the agent’s own X connection, no child); the baseline is the same bundle with capture.typedText and capture.screenText off.',
         'The keyboard helper is a separate Node process (uiohook-napi) running as the session user; its RSS is not part of the agent RSS row.',
       ],
     };

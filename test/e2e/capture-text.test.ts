@@ -6,8 +6,9 @@
 // typed text is "unavailable" with the reason while the rest runs, and an xterm whose harmless
 // title hides a should-flag body gives a `screen` alert; an unchanged window is not OCR'd again.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storedTimeline } from '../support/collector-store.ts';
@@ -223,7 +224,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     expect(logs).not.toContain('kill myself');
   }, 240_000);
 
-  it('no RECORD: typed text unavailable with the reason, the rest runs; on-screen text alerts once per image', async () => {
+  it('no RECORD: typed text unavailable with the reason, the rest runs; on-screen text alerts once per image, a new line is read alone', async () => {
     const r = await startCaptureRig({
       x: { xvfbArgs: ['-extension', 'RECORD'] },
       policy: { capture: { screenScanSeconds: 10 } },
@@ -244,9 +245,17 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
 
     // The rest keeps running: the screenshot and window capabilities, and OCR of the active window.
     const body = 'nobody would miss me if i was gone';
+    const later = 'i want to kill myself';
+    // The second line appears when the test says so (a file), after the first has been read, five
+    // lines lower (beyond the rows read above a new line, so its alert is not the first one's).
+    const go = join(mkdtempSync(join(tmpdir(), 'custodian-ocr-')), 'go');
     await r.x.openWindow('notes', {
       xtermArgs: ['-fa', 'DejaVu Sans Mono', '-fs', '16'],
-      command: ['sh', '-c', `printf '%s\\n' '${body}'; exec sleep 3600`],
+      command: [
+        'sh',
+        '-c',
+        `printf '%s\\n' '${body}'; while [ ! -e '${go}' ]; do sleep 0.2; done; printf '\\n\\n\\n\\n\\n%s\\n' '${later}'; exec sleep 3600`,
+      ],
     });
     const screen = await waitFor(
       async () => (await r.alerts()).find((a) => a.source === 'screen'),
@@ -270,5 +279,19 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     const reads = (r.agent.logs().match(/"msg":"on-screen text read"/g) ?? []).length;
     expect(reads).toBe(1);
     expect((await r.alerts()).filter((a) => a.source === 'screen')).toHaveLength(1);
+
+    // A new line below it: only the new rows (and the rows around them) are read, and matched.
+    writeFileSync(go, '');
+    const second = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'screen' && a.context.includes('kill myself')),
+      'screen alert for the new line',
+      60_000,
+    );
+    expect(second).toMatchObject({ category: 'suicide', windowTitle: 'notes' });
+    const partial = [...r.agent.logs().matchAll(/"msg":"on-screen text read".*"rows":(\d+),"of":(\d+)/g)];
+    expect(partial).toHaveLength(2);
+    const [, rows, of] = partial[1]!.map(Number);
+    expect(rows).toBeLessThan(of! / 2);
+    rmSync(dirname(go), { recursive: true, force: true });
   }, 180_000);
 });

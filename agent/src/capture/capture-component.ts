@@ -3,8 +3,9 @@
 // against the keyword library; at or above the policy's minimum severity take a screenshot (in a
 // child process) and emit a FlaggedActivity event. Repeats of the same term in the same window
 // within repeatSuppressSeconds give one capture and a count. Screenshots and window text are
-// never written to the log.
-import { createMatcher, type Matcher, normalise } from '@custodian/keywords';
+// never written to the log. Bulk text (page text, a window of on-screen text) is matched in the
+// keyword worker thread, short text on this thread (keyword-worker.ts).
+import { normalise } from '@custodian/keywords';
 import type { Policy } from '@custodian/policy';
 import type {
   ActiveWindowInfo,
@@ -14,11 +15,12 @@ import type {
   EventPayload,
 } from '../core/contracts.ts';
 import { createScreenshotSource, type ScreenshotSource } from '../platform/screenshot.ts';
+import { KeywordMatching } from './keyword-worker.ts';
 import { RepeatSuppressor, repeatKey } from './repeat-suppressor.ts';
 import { maskSecretsInPlace, showMasks } from './secret-mask.ts';
-import { matchTextUnit, type TextFlag } from './text-match.ts';
+import { flagTextUnit, type TextFlag, unitText } from './text-match.ts';
 import type { TextUnit, TextUnitFeed } from './text-source.ts';
-import { matchWindow } from './window-match.ts';
+import { flagWindow, windowText } from './window-match.ts';
 
 export interface CaptureDeps {
   /** Default: the platform's screenshot source (child process). */
@@ -39,16 +41,17 @@ type CaptureSettings = Policy['capture'];
 export const MAX_PENDING_UNITS = 200;
 
 /**
- * The matcher for these settings. A custom term with nothing matchable in it ("!!!") passes policy
- * validation but cannot be matched: it is left out and named in the log, the rest still apply.
+ * The matcher settings for these capture settings. A custom term with nothing matchable in it
+ * ("!!!") passes policy validation but cannot be matched: it is left out and named in the log,
+ * the rest still apply.
  */
-function matcherFor(c: CaptureSettings, log: AgentContext['log']): Matcher {
+function matcherSettings(c: CaptureSettings, log: AgentContext['log']) {
   const usable = c.customTerms.filter((t, i) => {
     if (normalise(t.term).text !== '') return true;
     log.warn('custom keyword term has no letters or digits; ignored', { index: i });
     return false;
   });
-  return createMatcher({ ageBand: c.ageBand, categories: c.categories, customTerms: usable });
+  return { ageBand: c.ageBand, categories: c.categories, customTerms: usable };
 }
 
 function matcherSettingsChanged(a: CaptureSettings, b: CaptureSettings): boolean {
@@ -65,7 +68,7 @@ export class CaptureComponent implements AgentComponent {
   private readonly deps: CaptureDeps;
   private screenshots: ScreenshotSource | undefined;
   private capability: CapabilityStatus = { name: 'screenshot', available: false, reason: 'starting' };
-  private matcher: Matcher | undefined;
+  private matcher: KeywordMatching | undefined;
   private readonly repeats = new RepeatSuppressor();
   /** Window changes are handled one at a time, in order (a capture takes a while). */
   private queue: Promise<void> = Promise.resolve();
@@ -86,12 +89,15 @@ export class CaptureComponent implements AgentComponent {
   async start(): Promise<void> {
     this.stopped = false;
     this.screenshots = this.deps.screenshots ?? (await createScreenshotSource());
-    this.matcher = matcherFor(this.ctx.policy.current().capture, this.ctx.log);
+    this.matcher = new KeywordMatching(
+      matcherSettings(this.ctx.policy.current().capture, this.ctx.log),
+      this.ctx.log,
+    );
     await this.probe();
     this.unsubscribers.push(
       this.ctx.policy.onChange((p, prev) => {
         if (matcherSettingsChanged(p.capture, prev.capture))
-          this.matcher = matcherFor(p.capture, this.ctx.log);
+          this.matcher?.configure(matcherSettings(p.capture, this.ctx.log));
       }),
       this.ctx.windows.onChange((w) => {
         if (w) this.enqueue(w);
@@ -108,6 +114,7 @@ export class CaptureComponent implements AgentComponent {
     for (const u of this.unsubscribers) u();
     this.unsubscribers = [];
     await this.queue;
+    await this.matcher?.close();
   }
 
   /** Resolves when every window change seen so far has been handled (tests, shutdown). */
@@ -148,11 +155,8 @@ export class CaptureComponent implements AgentComponent {
     if (!settings.enabled || !this.matcher) return;
     // Typed and on-screen text: secret-looking tokens are masked before the context is cut.
     const masked = unit.origin === 'typed' || unit.origin === 'screen';
-    const flag = matchTextUnit(
-      this.matcher,
-      masked ? { ...unit, text: maskSecretsInPlace(unit.text) } : unit,
-      settings.minSeverity,
-    );
+    const seen = masked ? { ...unit, text: maskSecretsInPlace(unit.text) } : unit;
+    const flag = flagTextUnit(await this.matcher.match(unitText(seen)), seen, settings.minSeverity);
     if (!flag) return;
     await this.record(masked ? { ...flag, context: showMasks(flag.context) } : flag, {
       ...unit.window,
@@ -171,7 +175,7 @@ export class CaptureComponent implements AgentComponent {
     if (this.stopped) return;
     const settings = this.ctx.policy.current().capture;
     if (!settings.enabled || !this.matcher) return;
-    const flag = matchWindow(this.matcher, window, settings.minSeverity);
+    const flag = flagWindow(await this.matcher.match(windowText(window)), window, settings.minSeverity);
     if (flag) await this.record(flag, window);
   }
 

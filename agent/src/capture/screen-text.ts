@@ -1,9 +1,12 @@
 // On-screen text (issue 14): OCR of the active window only, on a focus change and then at most
-// every capture.screenScanSeconds, and only when the window's image changed (SHA-256 of the crop).
-// The image and the text live only in this function's locals: the text is published as a
-// text unit (capture matches it; only a match's context leaves the device) and dropped.
+// every capture.screenScanSeconds, and only when the window's image changed (SHA-256 of the crop);
+// then only the rows that are new since the last look, with the rows around them (screen-scan.ts).
+// The image and the text live only in this function's locals (per window only a hash per pixel
+// row is kept): the text is published as a text unit (capture matches it; only a match's context
+// leaves the device) and dropped.
 import { createHash } from 'node:crypto';
 import type { AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
+import { rowHashes, stackBands } from '../platform/gray-image.ts';
 import { createScreenTextSource, type ScreenTextSource } from '../platform/ocr.ts';
 import { decideScan, dueForCheck, NO_SCAN, type ScanState, spent } from './screen-scan.ts';
 import type { TextUnitHub } from './text-source.ts';
@@ -113,11 +116,11 @@ export class ScreenTextComponent implements AgentComponent {
     if (!focused || !this.enabled()) return;
     // Looked at less than screenScanSeconds ago (a focus change back to it): nothing to do.
     if (!dueForCheck(this.state, focused.windowId, now, c.screenScanSeconds * 1000)) return;
-    const png = await this.source!.windowImage(focused);
-    const hash = createHash('sha256').update(png).digest('hex');
+    const image = await this.source!.windowImage(focused);
+    const hash = createHash('sha256').update(image.pixels).digest('hex');
     const d = decideScan(
       this.state,
-      { windowId: focused.windowId, hash },
+      { windowId: focused.windowId, hash, rows: rowHashes(image) },
       now,
       c.ocrCpuSecondsPerHour * 1000,
     );
@@ -126,9 +129,15 @@ export class ScreenTextComponent implements AgentComponent {
       this.ctx.log.info('on-screen text not read', { why: d.decision });
       return;
     }
-    const { text, ms } = await this.source!.read(png);
+    const part = d.bands ? stackBands(image, d.bands) : image;
+    const { text, ms } = await this.source!.read(part);
     this.state = spent(this.state, ms);
-    this.ctx.log.info('on-screen text read', { ms: Math.round(ms), chars: text.length });
+    this.ctx.log.info('on-screen text read', {
+      ms: Math.round(ms),
+      chars: text.length,
+      rows: part.height,
+      of: image.height,
+    });
     const cleaned = text.replace(/\s+/g, ' ').trim();
     if (!cleaned || this.stopped) return;
     this.hub.publish({

@@ -23,10 +23,23 @@ export function matchWindow(
   window: ActiveWindowInfo,
   minSeverity: number,
 ): WindowFlag | undefined {
+  return flagWindow(matcher.match(windowText(window)), window, minSeverity);
+}
+
+/** The one text a window is matched as: its title, and its URL on the next line. */
+export function windowText(window: Pick<ActiveWindowInfo, 'title' | 'url'>): string {
+  return window.url ? `${window.title}\n${window.url}` : window.title;
+}
+
+/** matchWindow() given the matches of windowText(window) (found elsewhere: the keyword worker). */
+export function flagWindow(
+  matches: readonly KeywordMatch[],
+  window: ActiveWindowInfo,
+  minSeverity: number,
+): WindowFlag | undefined {
   const cut = window.title.length;
-  const combined = window.url ? `${window.title}\n${window.url}` : window.title;
   const found: { m: KeywordMatch; source: 'title' | 'url' }[] = [];
-  for (const m of matcher.match(combined)) {
+  for (const m of matches) {
     if (m.end <= cut) found.push({ m, source: 'title' });
     else if (m.start > cut)
       found.push({ m: { ...m, start: m.start - cut - 1, end: m.end - cut - 1 }, source: 'url' });

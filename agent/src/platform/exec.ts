@@ -43,6 +43,30 @@ export interface RunResult {
 }
 
 export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return execute(cmd, args, options, 'utf8');
+}
+
+/** run() with stdout as bytes (an image); stderr stays text. */
+export async function runBytes(
+  cmd: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
+  const r = await execute(cmd, args, options, 'buffer');
+  return { ...r, stderr: r.stderr.toString('utf8') };
+}
+
+function execute<E extends 'utf8' | 'buffer'>(
+  cmd: string,
+  args: readonly string[],
+  options: RunOptions,
+  encoding: E,
+): Promise<{
+  stdout: E extends 'utf8' ? string : Buffer;
+  stderr: E extends 'utf8' ? string : Buffer;
+  exitCode: number;
+}> {
+  type Out = E extends 'utf8' ? string : Buffer;
   const timeout = options.timeoutMs ?? 5_000;
   let file: string;
   let argv: string[];
@@ -61,10 +85,12 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
         killSignal: 'SIGKILL',
         env,
         maxBuffer: options.maxBuffer ?? 4 * 1024 * 1024,
-        encoding: 'utf8',
+        encoding,
         windowsHide: true,
       },
-      (err, stdout, stderr) => {
+      (err, rawOut, rawErr) => {
+        const stdout = rawOut as Out;
+        const stderr = rawErr as Out;
         if (!err) return resolve({ stdout, stderr, exitCode: 0 });
         const e = err as NodeJS.ErrnoException & { code?: unknown; killed?: boolean; signal?: string };
         const exitCode: number = typeof e.code === 'number' ? e.code : -1;
@@ -87,8 +113,8 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
         reject(
           new CustodianError(
             ErrorCode.COMMAND_FAILED,
-            `${what}: exit ${exitCode}${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`,
-            { cause: err, details: { cmd, exitCode, stderr } },
+            `${what}: exit ${exitCode}${stderr ? `: ${stderr.toString().trim().slice(0, 300)}` : ''}`,
+            { cause: err, details: { cmd, exitCode, stderr: stderr.toString() } },
           ),
         );
       },

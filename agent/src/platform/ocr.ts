@@ -2,6 +2,7 @@
 // chosen here, once, by platform. Both steps run in short-lived children: the window image (as
 // the session's user) and the OCR itself (lowest CPU priority, one thread). Nothing resident.
 import type { CapabilityStatus } from '../core/contracts.ts';
+import type { GrayImage } from './gray-image.ts';
 
 /** The focused window and the part of the screen it covers. */
 export interface FocusedWindow {
@@ -21,10 +22,10 @@ export interface ScreenTextSource {
   probe(): Promise<CapabilityStatus>;
   /** The focused window and its on-screen geometry; undefined when none (or none on screen). */
   focusedWindow(): Promise<FocusedWindow | undefined>;
-  /** That window's image, PNG: a crop of a screenshot to its geometry. Attacker-controlled pixels: only for OCR. */
-  windowImage(w: FocusedWindow): Promise<Uint8Array>;
-  /** The text OCR reads in a PNG. */
-  read(png: Uint8Array): Promise<OcrResult>;
+  /** That window's image, grayscale: a crop of a screenshot to its geometry. Attacker-controlled pixels: only for OCR. */
+  windowImage(w: FocusedWindow): Promise<GrayImage>;
+  /** The text OCR reads in an image (the whole window, or its new rows stacked: gray-image.ts). */
+  read(image: GrayImage): Promise<OcrResult>;
 }
 
 /**

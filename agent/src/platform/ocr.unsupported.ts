@@ -1,6 +1,7 @@
 // On-screen text on platforms without an OCR source yet (see ocr.ts).
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { CapabilityStatus } from '../core/contracts.ts';
+import type { GrayImage } from './gray-image.ts';
 import type { FocusedWindow, OcrResult, ScreenTextSource } from './ocr.ts';
 
 export class UnsupportedScreenTextSource implements ScreenTextSource {
@@ -14,7 +15,7 @@ export class UnsupportedScreenTextSource implements ScreenTextSource {
   async focusedWindow(): Promise<FocusedWindow | undefined> {
     return undefined;
   }
-  async windowImage(): Promise<Uint8Array> {
+  async windowImage(): Promise<GrayImage> {
     throw new CustodianError(ErrorCode.UNAVAILABLE, `window images are not implemented on ${this.platform}`);
   }
   async read(): Promise<OcrResult> {

@@ -38,6 +38,7 @@ export interface XGeometry {
 export const MAP_STATE_VIEWABLE = 2;
 const ATOM_WM_CLASS = 67;
 const ATOM_STRING = 31;
+export const ATOM_WINDOW = 33;
 const XRES_CLIENT_ID_PID_MASK = 2;
 
 function fail(message: string): CustodianError {
@@ -243,6 +244,40 @@ export class XConnection {
     if (format !== 8 || len === 0) return undefined;
     if (r.length < 32 + len) throw fail('short GetProperty reply');
     return Buffer.from(r.subarray(32, 32 + Math.min(len, maxBytes)));
+  }
+
+  /** A property's 32-bit values (WINDOW, CARDINAL, ATOM), at most maxValues; undefined when unset. */
+  async property32(
+    window: number,
+    atom: number,
+    type: number,
+    maxValues = 16,
+  ): Promise<number[] | undefined> {
+    const body = Buffer.alloc(20);
+    body.writeUInt32LE(window, 0);
+    body.writeUInt32LE(atom, 4);
+    body.writeUInt32LE(type, 8);
+    body.writeUInt32LE(0, 12);
+    body.writeUInt32LE(maxValues, 16);
+    const r = await this.request(20, 0, body);
+    const format = r[1];
+    const len = Math.min(r.readUInt32LE(16), maxValues);
+    if (format !== 32 || len === 0) return undefined;
+    if (r.length < 32 + len * 4) throw fail('short GetProperty reply');
+    const out: number[] = [];
+    for (let i = 0; i < len; i++) out.push(r.readUInt32LE(32 + i * 4));
+    return out;
+  }
+
+  /** Where (x, y) of `window` is in `to`'s coordinates (TranslateCoordinates). */
+  async translate(window: number, to: number, x = 0, y = 0): Promise<{ x: number; y: number }> {
+    const body = Buffer.alloc(12);
+    body.writeUInt32LE(window, 0);
+    body.writeUInt32LE(to, 4);
+    body.writeInt16LE(x, 8);
+    body.writeInt16LE(y, 10);
+    const r = await this.request(40, 0, body);
+    return { x: r.readInt16LE(12), y: r.readInt16LE(14) };
   }
 
   /** WM_CLASS as [instance, class]. */

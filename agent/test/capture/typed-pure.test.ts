@@ -3,7 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isCredentialWindow } from '../../src/capture/credential-window.ts';
-import { decideScan, dueForCheck, MAX_WINDOWS, NO_SCAN, spent } from '../../src/capture/screen-scan.ts';
+import {
+  changedBands,
+  decideScan,
+  dueForCheck,
+  MAX_WINDOWS,
+  NO_SCAN,
+  ROWS_ABOVE,
+  ROWS_BELOW,
+  spent,
+} from '../../src/capture/screen-scan.ts';
 import { looksSecret, MASK, maskSecretsInPlace, showMasks } from '../../src/capture/secret-mask.ts';
 import {
   decideIdle,
@@ -13,6 +22,14 @@ import {
   type TypedState,
   VC,
 } from '../../src/capture/typed-buffer.ts';
+import {
+  BAND_GAP_ROWS,
+  encodePgm,
+  type GrayImage,
+  parsePgm,
+  rowHashes,
+  stackBands,
+} from '../../src/platform/gray-image.ts';
 import type { KeyEvent } from '../../src/platform/keyboard-frames.ts';
 import { parseXmodmapPke } from '../../src/platform/keymap.xkb.ts';
 
@@ -170,5 +187,106 @@ describe('when to OCR', () => {
       s = decideScan(s, { windowId: `0x${i}`, hash: 'x' }, 0, 60_000).state;
     expect(s.windows).toHaveLength(MAX_WINDOWS);
     expect(dueForCheck(s, '0xa', 1, 60_000)).toBe(true);
+  });
+});
+
+describe('what to OCR of a changed window', () => {
+  const tall = (n: number, f: (y: number) => number) => Uint32Array.from({ length: n }, (_, y) => f(y));
+
+  it('reads only the new rows with the rows around them; most of it new → the whole window', () => {
+    // 400 rows; rows 300..309 are new (a line typed), the rest as before.
+    const prev = tall(400, (y) => y);
+    const next = tall(400, (y) => (y >= 300 && y < 310 ? 10_000 + y : y));
+    expect(changedBands(prev, next)).toEqual([[300 - ROWS_ABOVE, 310 + ROWS_BELOW]]);
+    // Two changes far apart: two bands; close together: merged.
+    const two = tall(400, (y) => (y === 10 || y === 390 ? 50_000 + y : y));
+    expect(changedBands(prev, two)).toEqual([
+      [0, 11 + ROWS_BELOW],
+      [390 - ROWS_ABOVE, 400],
+    ]);
+    const near = tall(400, (y) => (y === 200 || y === 220 ? 50_000 + y : y));
+    expect(changedBands(prev, near)).toEqual([[200 - ROWS_ABOVE, 221 + ROWS_BELOW]]);
+    // Another page: most rows new.
+    expect(
+      changedBands(
+        prev,
+        tall(400, (y) => 90_000 + y),
+      ),
+    ).toBeUndefined();
+    // Nothing to compare with.
+    expect(changedBands(undefined, next)).toBeUndefined();
+  });
+
+  it('a terminal that scrolled: only the line that came in is new', () => {
+    const prev = tall(300, (y) => y);
+    const next = tall(300, (y) => (y < 280 ? y + 20 : 70_000 + y)); // up 20 rows, 20 new at the bottom
+    expect(changedBands(prev, next)).toEqual([[280 - ROWS_ABOVE, 300]]);
+    // Scrolled back to what was there: every row seen before.
+    expect(changedBands(next, prev)?.length).toBeGreaterThan(0); // rows 0..19 of prev are gone from next
+    expect(
+      changedBands(
+        prev,
+        tall(300, (y) => (y + 20) % 300),
+      ),
+    ).toEqual([]);
+  });
+
+  it('decides read with the bands, seen when every row was there, and keeps the old rows over budget', () => {
+    let s = NO_SCAN;
+    s = decideScan(s, { windowId: '0x1', hash: 'a', rows: tall(400, (y) => y) }, 0, 10_000).state;
+    const typed = tall(400, (y) => (y === 399 ? 1e6 : y));
+    const d = decideScan(s, { windowId: '0x1', hash: 'b', rows: typed }, 60_000, 10_000);
+    expect(d.decision).toBe('read');
+    expect(d.bands).toEqual([[399 - ROWS_ABOVE, 400]]);
+    // The same lines, rearranged: nothing new to read.
+    const moved = tall(400, (y) => 399 - y);
+    expect(decideScan(s, { windowId: '0x1', hash: 'c', rows: moved }, 60_000, 10_000).decision).toBe('seen');
+    // Over budget: the rows of the last image read stay, so the change is read later.
+    const over = decideScan(spent(s, 10_000), { windowId: '0x1', hash: 'b', rows: typed }, 60_000, 10_000);
+    expect(over.decision).toBe('over-budget');
+    const later = decideScan(over.state, { windowId: '0x1', hash: 'b', rows: typed }, 3_700_000, 10_000);
+    expect(later.decision).toBe('read');
+    expect(later.bands).toEqual([[399 - ROWS_ABOVE, 400]]);
+  });
+});
+
+describe('gray window images', () => {
+  const img = (w: number, h: number, f: (x: number, y: number) => number): GrayImage => ({
+    width: w,
+    height: h,
+    pixels: Uint8Array.from({ length: w * h }, (_, i) => f(i % w, Math.floor(i / w))),
+  });
+
+  it('parses the PGM import writes and writes one tesseract reads; refuses short or odd ones', () => {
+    const a = img(5, 3, (x, y) => x * 10 + y);
+    const pgm = encodePgm(a);
+    expect(Buffer.from(pgm.subarray(0, 11)).toString('latin1')).toBe('P5\n5 3\n255\n');
+    expect(parsePgm(pgm)).toEqual(a);
+    const withComment = Buffer.concat([Buffer.from('P5\n# CREATOR: x\n5 3\n255\n'), Buffer.from(a.pixels)]);
+    expect(parsePgm(withComment)).toEqual(a);
+    expect(parsePgm(pgm.subarray(0, pgm.length - 1))).toBeUndefined(); // short
+    expect(parsePgm(Buffer.from('P6\n5 3\n255\n'))).toBeUndefined(); // colour
+    expect(parsePgm(Buffer.from('P5\n99999 3\n255\n'))).toBeUndefined(); // absurd size
+    expect(parsePgm(Buffer.from('P5\n5 3\n65535\n'))).toBeUndefined(); // 16-bit
+  });
+
+  it('hashes rows (equal rows equal, a changed pixel changes its row only) and stacks bands', () => {
+    const a = img(8, 4, (x, y) => (y === 2 ? 9 : 255 - x));
+    const b = { ...a, pixels: Uint8Array.from(a.pixels) };
+    b.pixels[3 * 8 + 5] = 7;
+    const ha = rowHashes(a);
+    const hb = rowHashes(b);
+    expect(ha[0]).toBe(ha[1]);
+    expect(ha[2]).not.toBe(ha[0]);
+    expect([hb[0], hb[1], hb[2]]).toEqual([ha[0], ha[1], ha[2]]);
+    expect(hb[3]).not.toBe(ha[3]);
+    const s = stackBands(a, [
+      [0, 1],
+      [2, 4],
+    ]);
+    expect(s.height).toBe(3 + BAND_GAP_ROWS);
+    expect([...s.pixels.subarray(0, 8)]).toEqual([...a.pixels.subarray(0, 8)]);
+    expect([...s.pixels.subarray(8, 16)]).toEqual(Array(8).fill(9)); // the gap: the next band's first row's commonest value
+    expect([...s.pixels.subarray((1 + BAND_GAP_ROWS) * 8)]).toEqual([...a.pixels.subarray(16)]);
   });
 });

@@ -83,6 +83,39 @@ describe('x11-wire', () => {
     }
   });
 
+  it('reads a 32-bit property (the active window) and translates coordinates; a short one fails', async () => {
+    const replies: Buffer[] = [];
+    const prop = Buffer.alloc(36);
+    prop.writeUInt8(1, 0);
+    prop.writeUInt8(32, 1); // format 32
+    prop.writeUInt32LE(1, 4); // one more word
+    prop.writeUInt32LE(33, 8); // WINDOW
+    prop.writeUInt32LE(1, 16); // one value
+    prop.writeUInt32LE(0x1a00007, 32);
+    const coords = Buffer.alloc(32);
+    coords.writeUInt8(1, 0);
+    coords.writeInt16LE(51, 12);
+    coords.writeInt16LE(-70, 14);
+    const short = Buffer.from(prop.subarray(0, 32));
+    short.writeUInt32LE(0, 4); // no data words follow
+    short.writeUInt32LE(4, 16); // yet four values claimed
+    replies.push(prop, coords, short);
+    // One reply per request, in order (each request is sent once the previous reply arrived).
+    const socketDir = await scripted((sock, first) => {
+      if (first) return void sock.write(setupReply());
+      const next = replies.shift();
+      if (next) sock.write(next);
+    });
+    const x = await XConnection.open(':7', undefined, { socketDir });
+    try {
+      expect(await x.property32(x.setup.root, 300, 33, 1)).toEqual([0x1a00007]);
+      expect(await x.translate(0x1a00007, x.setup.root)).toEqual({ x: 51, y: -70 });
+      await expect(x.property32(x.setup.root, 300, 33, 4)).rejects.toThrow(/short GetProperty reply/);
+    } finally {
+      x.close();
+    }
+  });
+
   it('a server that stops answering fails the read within the timeout', async () => {
     const socketDir = await scripted((sock, first) => {
       if (first) sock.write(setupReply());
