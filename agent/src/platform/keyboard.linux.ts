@@ -1,7 +1,9 @@
 // Linux/X11 key events: keyboard-child.ts (uiohook-napi, XRecord) in a child process started AS
 // THE SESSION'S USER with the session's DISPLAY and the agent's copy of its cookie (session.ts),
 // tied to the agent (spawnTied: killed with it), streaming validated frames on its stdout. The
-// root agent never opens the user's display itself. The layout comes from `xmodmap -pke`.
+// root agent never opens the user's display itself. The layout comes from `xkbcomp -xkb` (every
+// group, type and level of the server's keymap), its name and fingerprint from `setxkbmap -query`,
+// the lock LEDs at start from `xset q` (keymap.xkb.ts parses all three).
 import { existsSync } from 'node:fs';
 import { arch } from 'node:process';
 import { createInterface } from 'node:readline';
@@ -11,7 +13,7 @@ import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
 import { type ChildProcess, run, spawnTied } from './exec.ts';
 import type { KeyboardLayout, KeyboardSource } from './keyboard.ts';
 import { type KeyEvent, MAX_FRAME_CHARS, parseKeyFrame } from './keyboard-frames.ts';
-import { parseSetxkbmapQuery, parseXmodmapPke } from './keymap.xkb.ts';
+import { parseSetxkbmapQuery, parseXkbcomp, parseXsetLeds } from './keymap.xkb.ts';
 import { helperSession, sessionEnv } from './session.ts';
 import { x11EnvironmentProblem } from './window.xprop.ts';
 
@@ -71,16 +73,22 @@ export class X11KeyboardSource implements KeyboardSource {
 
   async layout(): Promise<KeyboardLayout> {
     const { env, asUser } = this.session();
-    const keys = await run('xmodmap', ['-pke'], { env, timeoutMs: 3_000, ...asUser });
-    let name = '';
+    const id = await this.layoutId();
+    const display = env['DISPLAY'] ?? '';
+    const keymap = await run('xkbcomp', ['-xkb', display, '-'], { env, timeoutMs: 5_000, ...asUser });
+    let leds = { capsLock: false, numLock: false };
     try {
-      name = parseSetxkbmapQuery(
-        (await run('setxkbmap', ['-query'], { env, timeoutMs: 3_000, ...asUser })).stdout,
-      );
+      leds = parseXsetLeds((await run('xset', ['q'], { env, timeoutMs: 3_000, ...asUser })).stdout);
     } catch {
-      // The name is for the report only: the keysyms above are what maps keys.
+      // x11-xserver-utils missing: the locks start off and follow the Caps Lock / Num Lock keys.
     }
-    return { name, map: parseXmodmapPke(keys.stdout) };
+    return { name: parseSetxkbmapQuery(id), id, map: parseXkbcomp(keymap.stdout), ...leds };
+  }
+
+  async layoutId(): Promise<string> {
+    const { env, asUser } = this.session();
+    const { stdout } = await run('setxkbmap', ['-query'], { env, timeoutMs: 3_000, ...asUser });
+    return stdout.trim();
   }
 
   async start(onKey: (e: KeyEvent) => void, onEnd: (reason: string) => void): Promise<void> {

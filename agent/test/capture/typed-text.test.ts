@@ -2,7 +2,6 @@
 // line logic is typed-buffer.ts, tested in typed-pure.test.ts): lines reach the hub with their
 // window; credential windows and browsers whose extension is connected give nothing; the policy
 // switch stops the source and says so.
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type TextUnit, TextUnitHub } from '../../src/capture/text-source.ts';
 import { VC } from '../../src/capture/typed-buffer.ts';
@@ -10,12 +9,10 @@ import { TypedTextComponent } from '../../src/capture/typed-text.ts';
 import type { CapabilityStatus } from '../../src/core/contracts.ts';
 import type { KeyboardLayout, KeyboardSource } from '../../src/platform/keyboard.ts';
 import type { KeyEvent } from '../../src/platform/keyboard-frames.ts';
-import { parseXmodmapPke } from '../../src/platform/keymap.xkb.ts';
 import { createCaptureContext } from './harness.ts';
+import { capturedKeymap } from './key-layouts.ts';
 
-const map = parseXmodmapPke(
-  readFileSync(new URL('../../testdata/keyboard/xmodmap-pke-us.txt', import.meta.url), 'utf8'),
-);
+const map = capturedKeymap('us');
 const CODES: Record<string, number> = { h: 35, i: 23, ' ': 57, o: 24 };
 
 class ScriptedKeyboard implements KeyboardSource {
@@ -25,7 +22,10 @@ class ScriptedKeyboard implements KeyboardSource {
     return { name: 'typed_text', available: true, reason: '' };
   }
   async layout(): Promise<KeyboardLayout> {
-    return { name: 'us', map };
+    return { name: 'us', id: 'layout: us', map, capsLock: false, numLock: false };
+  }
+  async layoutId(): Promise<string> {
+    return 'layout: us';
   }
   async start(onKey: (e: KeyEvent) => void): Promise<void> {
     this.onKey = onKey;

@@ -5,12 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { recordProblem } from '../../src/platform/keyboard.linux.ts';
 import { encodeKeyFrame, MAX_FRAME_CHARS, parseKeyFrame } from '../../src/platform/keyboard-frames.ts';
 import {
-  charOf,
-  keysymChar,
+  levelOf,
+  MOD,
   parseSetxkbmapQuery,
-  parseXmodmapPke,
+  parseXkbcomp,
+  parseXsetLeds,
   xKeycodeOf,
 } from '../../src/platform/keymap.xkb.ts';
+import { keysymChar } from '../../src/platform/keysyms.ts';
 import {
   clipToScreen,
   decodeInlinePng,
@@ -19,54 +21,73 @@ import {
 } from '../../src/platform/ocr.xwininfo.ts';
 
 const data = (f: string) => readFileSync(new URL(`../../testdata/${f}`, import.meta.url), 'utf8');
-const none = { shift: false, altGr: false, capsLock: false };
 
-describe('xmodmap -pke (captured, us layout on Xvfb)', () => {
-  const map = parseXmodmapPke(data('keyboard/xmodmap-pke-us.txt'));
-
-  it('maps uiohook codes through X keycodes to characters with Shift and Caps Lock', () => {
-    const key = (vc: number) => xKeycodeOf(vc)!;
-    expect(charOf(map, key(30), none)).toBe('a'); // VC_A = 30 → X keycode 38
-    expect(charOf(map, key(30), { ...none, shift: true })).toBe('A');
-    expect(charOf(map, key(30), { ...none, capsLock: true })).toBe('A');
-    expect(charOf(map, key(30), { ...none, capsLock: true, shift: true })).toBe('a');
-    expect(charOf(map, key(2), { ...none, shift: true })).toBe('!'); // VC_1
-    expect(charOf(map, key(2), { ...none, capsLock: true })).toBe('1'); // Caps Lock leaves digits
-    expect(charOf(map, key(57), none)).toBe(' '); // space
-    expect(charOf(map, key(40), { ...none, shift: true })).toBe('"'); // apostrophe key
-    expect(charOf(map, key(42), none)).toBeUndefined(); // Shift_L
-    expect(charOf(map, key(14), none)).toBeUndefined(); // BackSpace
-    expect(xKeycodeOf(0x0e53)).toBeUndefined(); // Delete: an extended key, handled by its code
+describe('xkbcomp -xkb, setxkbmap -query, xset q (captured on Xvfb)', () => {
+  it('reads key names, types and every group of the keymap', () => {
+    const us = parseXkbcomp(data('keyboard/xkbcomp-us.txt'));
+    expect(us.groups).toBe(1);
+    const a = us.keys.get(38)![0]!; // <AC01>
+    expect(a.syms).toEqual(['a', 'A']);
+    expect(a.type.name).toBe('ALPHABETIC'); // named by no type= line: xkbcomp's automatic type
+    expect(levelOf(a, MOD.lock)).toEqual({ level: 1, consumed: MOD.shift | MOD.lock });
+    expect(levelOf(a, MOD.shift | MOD.lock).level).toBe(0);
+    const gbfr = parseXkbcomp(data('keyboard/xkbcomp-gb-fr.txt'));
+    expect(gbfr.groups).toBe(2);
+    const two = gbfr.keys.get(11)!; // <AE02>
+    expect(two.map((g) => g.syms[0])).toEqual(['2', 'eacute']);
+    expect(two[0]!.type.name).toBe('FOUR_LEVEL');
+    expect(levelOf(two[0]!, MOD.mod5 | MOD.shift).level).toBe(3); // AltGr+Shift: LevelThree is Mod5
+    const q = gbfr.keys.get(24)!; // <AD01>: a type per group
+    expect(q.map((g) => g.type.name)).toEqual(['FOUR_LEVEL_SEMIALPHABETIC', 'FOUR_LEVEL_ALPHABETIC']);
+    expect(gbfr.keys.get(50)![0]!.syms).toEqual(['Shift_L', 'ISO_Next_Group']); // <LFSH>, the toggle
   });
 
-  it('takes AltGr levels from the fifth and sixth columns, falling back to the plain ones', () => {
-    const de = parseXmodmapPke(
-      'keycode  26 = e E e E EuroSign EuroSign\nkeycode  24 = q Q q Q at Greek_OMEGA\n',
+  it('ignores what is not a keymap, and keys whose name has no keycode', () => {
+    expect(parseXkbcomp('garbage').keys.size).toBe(0);
+    const m = parseXkbcomp(
+      'xkb_keycodes "x" { <AC01> = 38; <BIG> = 300; alias <AZ> = <AC01>; };\n' +
+        'xkb_symbols "x" { key <AZ> { [ a, A ] }; key <NONE> { [ b ] }; key <BIG> { [ c ] }; };',
     );
-    expect(charOf(de, 26, { ...none, altGr: true })).toBe('€');
-    expect(charOf(de, 24, { ...none, altGr: true })).toBe('@');
-    expect(charOf(de, 24, { ...none, altGr: true, shift: true })).toBeUndefined(); // Greek_OMEGA: not in our table
-    expect(charOf(map, 38, { ...none, altGr: true })).toBe('a'); // us: no level 3
+    expect([...m.keys.keys()]).toEqual([38]);
+    expect(m.keys.get(38)![0]!.type.name).toBe('ONE_LEVEL'); // no types section: nothing to look up
   });
 
-  it('ignores lines that are not keycode lines and keycodes outside X range', () => {
-    const m = parseXmodmapPke('garbage\nkeycode 3 = a\nkeycode 300 = b\nkeycode  38 =\nkeycode  39 = s S\n');
-    expect([...m.keys()]).toEqual([39]);
+  it('maps uiohook codes to X keycodes: the main block, AltGr and the keypad extras', () => {
+    expect(xKeycodeOf(30)).toBe(38); // VC_A → <AC01>
+    expect(xKeycodeOf(0x0e38)).toBe(108); // VC_ALT_R → <RALT>
+    expect(xKeycodeOf(0x0e35)).toBe(106); // VC_KP_DIVIDE
+    expect(xKeycodeOf(0x0e53)).toBeUndefined(); // Delete: handled by its code
   });
 
-  it('reads keysym names, Unicode keysyms, and refuses controls', () => {
+  it('reads keysym names, Unicode keysyms, and refuses controls and dead keys', () => {
     expect(keysymChar('sterling')).toBe('£');
-    expect(keysymChar('U00E9')).toBe('é');
+    expect(keysymChar('wcircumflex')).toBe('ŵ');
+    expect(keysymChar('lstroke')).toBe('ł');
+    expect(keysymChar('U1E9E')).toBe('ẞ');
+    expect(keysymChar('0x10020ac')).toBe('€');
+    expect(keysymChar('KP_7')).toBe('7');
     expect(keysymChar('U0007')).toBeUndefined();
+    expect(keysymChar('dead_acute')).toBeUndefined();
     expect(keysymChar('F1')).toBeUndefined();
   });
 
-  it('names the layout from setxkbmap -query', () => {
+  it('names the layout from setxkbmap -query, every layout with its variant', () => {
     expect(parseSetxkbmapQuery(data('keyboard/setxkbmap-query-us.txt'))).toBe('us');
+    expect(parseSetxkbmapQuery(data('keyboard/setxkbmap-query-gb-extd.txt'))).toBe('gb(extd)');
+    expect(parseSetxkbmapQuery(data('keyboard/setxkbmap-query-gb-fr.txt'))).toBe('gb,fr');
+    expect(parseSetxkbmapQuery('layout:     gb,fr\nvariant:    extd,\n')).toBe('gb(extd),fr');
     expect(parseSetxkbmapQuery('rules: evdev\nlayout:     de\nvariant:    nodeadkeys\n')).toBe(
       'de(nodeadkeys)',
     );
     expect(parseSetxkbmapQuery('')).toBe('');
+  });
+
+  it('reads the Caps Lock and Num Lock LEDs from xset q', () => {
+    expect(parseXsetLeds(data('keyboard/xset-q-caps-on.txt'))).toEqual({ capsLock: true, numLock: false });
+    expect(parseXsetLeds('    00: Caps Lock:   off    01: Num Lock:    on ')).toEqual({
+      capsLock: false,
+      numLock: true,
+    });
   });
 });
 
