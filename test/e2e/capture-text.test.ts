@@ -5,6 +5,8 @@
 // Killing the agent mid-burst leaves no process of its behind. On an X server without RECORD,
 // typed text is "unavailable" with the reason while the rest runs, and an xterm whose harmless
 // title hides a should-flag body gives a `screen` alert; an unchanged window is not OCR'd again.
+// On a gb layout (set with setxkbmap before the agent starts) Shift+3 reaches the alert as £; the
+// layout changed to es while the agent runs is followed, and its dead acute + e reaches it as é.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,8 +27,9 @@ const tools = allInstalled([
   'xrandr',
   'import',
   'xdpyinfo',
-  'xmodmap',
+  'xset',
   'setxkbmap',
+  'xkbcomp',
   'xwininfo',
   'tesseract',
 ]);
@@ -88,6 +91,26 @@ function typeLine(r: CaptureRig, line: string): void {
   xdotool(r, ['key', 'Return']);
 }
 
+/** xdotool key names for plain lower-case text and spaces. */
+const keyNames = (s: string) => [...s].map((c) => (c === ' ' ? 'space' : c));
+
+function setxkbmap(env: NodeJS.ProcessEnv, args: string[]): void {
+  const res = spawnSync('setxkbmap', args, { env, encoding: 'utf8', timeout: 30_000 });
+  if (res.status !== 0) throw new Error(`setxkbmap ${args.join(' ')}: ${res.stderr}`);
+}
+
+/** Waits until the agent reported this window as the active one (keys typed before would go elsewhere). */
+async function activeWindow(r: CaptureRig, title: string): Promise<void> {
+  await waitFor(
+    async () =>
+      (await timeline(r.collector, r.enrolled.deviceId, ['activeWindow'])).some(
+        (i) => i.event.activeWindow?.title === title,
+      ),
+    `${title} as the active window`,
+    30_000,
+  );
+}
+
 function xdotool(r: CaptureRig, args: string[]): void {
   const res = spawnSync('xdotool', args, { env: r.x.env, encoding: 'utf8', timeout: 60_000 });
   if (res.status !== 0) throw new Error(`xdotool ${args[0]}: ${res.stderr}`);
@@ -109,14 +132,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     expect(cap?.reason).toBe('keyboard layout us');
     await r.x.openWindow('chat with Sam');
     // The window monitor must have the xterm as the focused window before the keys go in.
-    await waitFor(
-      async () =>
-        (await timeline(r.collector, r.enrolled.deviceId, ['activeWindow'])).some(
-          (i) => i.event.activeWindow?.title === 'chat with Sam',
-        ),
-      'the xterm as the active window',
-      30_000,
-    );
+    await activeWindow(r, 'chat with Sam');
 
     const harmless = 'zebra quartz lantern 4417 crossing';
     const secret = 'Tr0ub4dor&3xQ';
@@ -222,6 +238,60 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     }
     expect(logs).not.toContain('kill myself');
   }, 240_000);
+
+  it('non-US layouts: £ typed on gb, then setxkbmap es while running and a dead acute typed é', async () => {
+    const r = await startCaptureRig({
+      // One frame per typed match: this test is about the characters, not the burst.
+      policy: { capture: { screenText: false, typedFrames: 1 } },
+      // Layouts set while openbox holds the display (Xvfb resets its keymap when its last client leaves).
+      beforeAgent: async (x) => setxkbmap(x.env, ['-layout', 'gb']),
+    });
+    rigs.push(r);
+    await waitFor(
+      async () => ((await capability(r, 'typed_text'))?.reason === 'keyboard layout gb' ? true : undefined),
+      'typed_text with the gb layout',
+      30_000,
+    );
+    await r.x.openWindow('chat with Sam');
+    await activeWindow(r, 'chat with Sam');
+    // Key names, as a pupil presses them: on gb `sterling` is Shift+3 (on us that key gives #).
+    xdotool(r, [
+      'key',
+      '--delay',
+      '20',
+      ...keyNames('can i get '),
+      'sterling',
+      '2',
+      '0',
+      ...keyNames(' of weed'),
+    ]);
+    xdotool(r, ['key', 'Return']);
+    const pound = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.category === 'drugs'),
+      'the £ line alert',
+      60_000,
+    );
+    expect(pound).toMatchObject({ term: 'Buying a quantity of drugs', context: 'can i get £20 of weed' });
+
+    // The layout changes under the running agent; a focus change (or the 30 s check) reads it again.
+    setxkbmap(r.x.env, ['-layout', 'es']);
+    await r.x.openWindow('chat with Alex');
+    await activeWindow(r, 'chat with Alex');
+    await waitFor(
+      async () => ((await capability(r, 'typed_text'))?.reason === 'keyboard layout es' ? true : undefined),
+      'typed_text with the es layout',
+      30_000,
+    );
+    // es: dead_acute is the key right of ñ; then e. Without dead keys this would read "muerete".
+    xdotool(r, ['key', '--delay', '20', 'm', 'u', 'dead_acute', 'e', ...keyNames('rete')]);
+    xdotool(r, ['key', 'Return']);
+    const acute = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.category === 'bullying'),
+      'the dead-key line alert',
+      60_000,
+    );
+    expect(acute).toMatchObject({ term: 'muerete', windowTitle: 'chat with Alex', context: 'muérete' });
+  }, 180_000);
 
   it('no RECORD: typed text unavailable with the reason, the rest runs; on-screen text alerts once per image', async () => {
     const r = await startCaptureRig({
