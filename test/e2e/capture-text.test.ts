@@ -6,7 +6,8 @@
 // typed text is "unavailable" with the reason while the rest runs, and an xterm whose harmless
 // title hides a should-flag body gives a `screen` alert; an unchanged window is not OCR'd again.
 // On a gb layout (set with setxkbmap before the agent starts) Shift+3 reaches the alert as £; the
-// layout changed to es while the agent runs is followed, and its dead acute + e reaches it as é.
+// layout changed to es while the agent runs is followed, and its dead acute + e reaches it as é; on
+// gb,fr with the second layout locked as a panel switcher does, fr's keys reach it as fr.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { storedTimeline } from '../support/collector-store.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { lockGroup, pressKeycodes } from '../support/xkb-keys.ts';
 import { timeline } from './agent-harness.ts';
 import { type CaptureRig, startCaptureRig } from './capture-helpers.ts';
 
@@ -239,7 +241,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     expect(logs).not.toContain('kill myself');
   }, 240_000);
 
-  it('non-US layouts: £ typed on gb, then setxkbmap es while running and a dead acute typed é', async () => {
+  it('non-US layouts: £ typed on gb; setxkbmap es while running, a dead acute typed é; gb,fr switched to fr by a group lock', async () => {
     const r = await startCaptureRig({
       // One frame per typed match: this test is about the characters, not the burst.
       policy: { capture: { screenText: false, typedFrames: 1 } },
@@ -291,6 +293,29 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
       60_000,
     );
     expect(acute).toMatchObject({ term: 'muerete', windowTitle: 'chat with Alex', context: 'muérete' });
+
+    // Two layouts in one keymap, the second chosen the way a panel's layout menu does it (a group
+    // lock, no key): only the X server's state, which the keyboard helper reports, says so. The keys
+    // go in by keycode through XTEST (xdotool re-locks the group around each key it types).
+    setxkbmap(r.x.env, ['-layout', 'gb,fr', '-option', 'grp:alt_shift_toggle']);
+    await r.x.openWindow('chat with Kim');
+    await activeWindow(r, 'chat with Kim');
+    await waitFor(
+      async () =>
+        (await capability(r, 'typed_text'))?.reason === 'keyboard layout gb,fr' ? true : undefined,
+      'typed_text with the gb,fr layouts',
+      30_000,
+    );
+    await lockGroup(r.x.env, 1);
+    // fr (AZERTY) keys <AC10> <AD07> <AE02> <AD04> <AD03> <AD05> <AD03>: "muérete"; on gb ";u2rete".
+    await pressKeycodes(r.x.env, [47, 30, 11, 27, 26, 28, 26]);
+    xdotool(r, ['key', 'Return']);
+    const groups = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.windowTitle === 'chat with Kim'),
+      'the second-layout line alert',
+      60_000,
+    );
+    expect(groups).toMatchObject({ term: 'muerete', context: 'muérete' });
   }, 180_000);
 
   it('no RECORD: typed text unavailable with the reason, the rest runs; on-screen text alerts once per image', async () => {

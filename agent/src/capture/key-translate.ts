@@ -131,6 +131,19 @@ export function translateKey(map: Keymap, s: KeyState, e: KeyEvent): KeyOutcome 
   return char === undefined ? { state: s, mods } : { state: s, char, mods };
 }
 
+/**
+ * The X server's locked group and modifiers (Caps Lock = Lock, Num Lock = Mod2) replace what the
+ * keys alone made of them: a group switched by a panel or the desktop, a lock set before the start.
+ */
+export function withServerLocks(s: KeyState, locks: { group: number; mods: number }, map: Keymap): KeyState {
+  return {
+    ...s,
+    group: Math.min(locks.group, map.groups - 1),
+    capsLock: (locks.mods & MOD.lock) !== 0,
+    numLock: (locks.mods & MOD.mod2) !== 0,
+  };
+}
+
 /** Shortcut modifiers (Control, Alt, Super): the key is a command, not text. */
 export function isShortcut(mods: number): boolean {
   return (mods & (MOD.control | MOD.mod1 | MOD.mod4)) !== 0;

@@ -10,7 +10,7 @@ import type { ActiveWindowInfo, AgentComponent, AgentContext, CapabilityStatus }
 import { createKeyboardSource, type KeyboardLayout, type KeyboardSource } from '../platform/keyboard.ts';
 import type { KeyEvent } from '../platform/keyboard-frames.ts';
 import { isCredentialWindow } from './credential-window.ts';
-import { INITIAL_KEYS, translateKey } from './key-translate.ts';
+import { INITIAL_KEYS, translateKey, withServerLocks } from './key-translate.ts';
 import type { TextUnitHub } from './text-source.ts';
 import {
   decideIdle,
@@ -125,6 +125,10 @@ export class TypedTextComponent implements AgentComponent {
       await this.keyboard!.start(
         (e) => this.onKey(e),
         (reason) => this.ended(reason),
+        (locks) => {
+          if (this.layout)
+            this.state = { ...this.state, keys: withServerLocks(this.state.keys, locks, this.layout.map) };
+        },
       );
     } catch (err) {
       this.running = false;

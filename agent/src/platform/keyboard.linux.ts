@@ -12,7 +12,7 @@ import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
 import { type ChildProcess, run, spawnTied } from './exec.ts';
 import type { KeyboardLayout, KeyboardSource } from './keyboard.ts';
-import { type KeyEvent, MAX_FRAME_CHARS, parseKeyFrame } from './keyboard-frames.ts';
+import { type KeyEvent, type LockFrame, MAX_FRAME_CHARS, parseKeyFrame } from './keyboard-frames.ts';
 import { parseSetxkbmapQuery, parseXkbcomp, parseXsetLeds } from './keymap.xkb.ts';
 import { helperSession, sessionEnv } from './session.ts';
 import { x11EnvironmentProblem } from './window.xprop.ts';
@@ -91,7 +91,11 @@ export class X11KeyboardSource implements KeyboardSource {
     return stdout.trim();
   }
 
-  async start(onKey: (e: KeyEvent) => void, onEnd: (reason: string) => void): Promise<void> {
+  async start(
+    onKey: (e: KeyEvent) => void,
+    onEnd: (reason: string) => void,
+    onLocks?: (l: LockFrame) => void,
+  ): Promise<void> {
     await this.stop();
     const { env, asUser } = this.session();
     if (!CHILD) throw new CustodianError(ErrorCode.UNAVAILABLE, 'the keyboard helper script is missing');
@@ -121,6 +125,7 @@ export class X11KeyboardSource implements KeyboardSource {
         return;
       }
       if (frame.kind === 'ready') ready(true);
+      else if (frame.kind === 'locks') onLocks?.({ group: frame.group, mods: frame.mods });
       else onKey(frame.event);
     });
     child.on('error', (err) => this.log.warn('keyboard helper failed to start', { err }));

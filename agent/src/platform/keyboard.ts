@@ -2,7 +2,7 @@
 // implementation is chosen here, once, by platform. What is typed is mapped, buffered and matched
 // by agent/src/capture/typed-text.ts; a source only delivers key codes and the layout to map them.
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
-import type { KeyEvent } from './keyboard-frames.ts';
+import type { KeyEvent, LockFrame } from './keyboard-frames.ts';
 import type { Keymap } from './keymap.xkb.ts';
 
 export interface KeyboardLayout {
@@ -23,8 +23,15 @@ export interface KeyboardSource {
   layout(): Promise<KeyboardLayout>;
   /** A cheap fingerprint of the layout settings (rules, model, layouts, variants, options). */
   layoutId(): Promise<string>;
-  /** Starts delivering key events; `onEnd` when the source stopped by itself (with why). */
-  start(onKey: (e: KeyEvent) => void, onEnd: (reason: string) => void): Promise<void>;
+  /**
+   * Starts delivering key events, and the server's lock state (locked group and modifiers) when the
+   * platform reports it; `onEnd` when the source stopped by itself (with why).
+   */
+  start(
+    onKey: (e: KeyEvent) => void,
+    onEnd: (reason: string) => void,
+    onLocks?: (l: LockFrame) => void,
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
