@@ -4,7 +4,8 @@
 // group toggle of a two-layout keymap.
 import { describe, expect, it } from 'vitest';
 import { composeNext } from '../../src/capture/dead-keys.ts';
-import { INITIAL_KEYS, translateKey } from '../../src/capture/key-translate.ts';
+import { INITIAL_KEYS, translateKey, withServerLocks } from '../../src/capture/key-translate.ts';
+import { EMPTY_TYPED } from '../../src/capture/typed-buffer.ts';
 import { capturedKeymap, plain, typeOn } from './key-layouts.ts';
 
 const us = capturedKeymap('us');
@@ -80,6 +81,16 @@ describe('European layouts', () => {
 
 describe('two layouts in one keymap (gb,fr with Alt+Shift)', () => {
   const gbfr = capturedKeymap('gb-fr');
+
+  it('takes the locked group and Caps Lock the X server reports', () => {
+    const s = withServerLocks(INITIAL_KEYS, { group: 1, mods: 2 }, gbfr);
+    expect(s).toMatchObject({ group: 1, capsLock: true, numLock: false });
+    expect(typeOn(gbfr, ['2', 'q'], { ...EMPTY_TYPED, keys: s }).text).toBe('ÉA');
+    expect(withServerLocks(INITIAL_KEYS, { group: 3, mods: 16 }, gbfr)).toMatchObject({
+      group: 1,
+      numLock: true,
+    });
+  });
 
   it('reads both groups and follows the toggle both ways', () => {
     expect(gbfr.groups).toBe(2);

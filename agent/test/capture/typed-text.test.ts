@@ -8,7 +8,8 @@ import { VC } from '../../src/capture/typed-buffer.ts';
 import { TypedTextComponent } from '../../src/capture/typed-text.ts';
 import type { CapabilityStatus } from '../../src/core/contracts.ts';
 import type { KeyboardLayout, KeyboardSource } from '../../src/platform/keyboard.ts';
-import type { KeyEvent } from '../../src/platform/keyboard-frames.ts';
+import type { KeyEvent, LockFrame } from '../../src/platform/keyboard-frames.ts';
+import type { Keymap } from '../../src/platform/keymap.xkb.ts';
 import { createCaptureContext } from './harness.ts';
 import { capturedKeymap } from './key-layouts.ts';
 
@@ -17,18 +18,27 @@ const CODES: Record<string, number> = { h: 35, i: 23, ' ': 57, o: 24 };
 
 class ScriptedKeyboard implements KeyboardSource {
   onKey: ((e: KeyEvent) => void) | undefined;
+  onLocks: ((l: LockFrame) => void) | undefined;
   running = false;
+  keymap: Keymap = map;
+  id = 'layout: us';
+  name = 'us';
   async probe(): Promise<CapabilityStatus> {
     return { name: 'typed_text', available: true, reason: '' };
   }
   async layout(): Promise<KeyboardLayout> {
-    return { name: 'us', id: 'layout: us', map, capsLock: false, numLock: false };
+    return { name: this.name, id: this.id, map: this.keymap, capsLock: false, numLock: false };
   }
   async layoutId(): Promise<string> {
-    return 'layout: us';
+    return this.id;
   }
-  async start(onKey: (e: KeyEvent) => void): Promise<void> {
+  async start(
+    onKey: (e: KeyEvent) => void,
+    _onEnd: (reason: string) => void,
+    onLocks?: (l: LockFrame) => void,
+  ): Promise<void> {
     this.onKey = onKey;
+    this.onLocks = onLocks;
     this.running = true;
   }
   async stop(): Promise<void> {
@@ -104,6 +114,30 @@ describe('typed text component', () => {
     ctx.hub.publish({ app: 'xterm', title: 'two', url: '', pid: 2 });
     expect(units.map((u) => [u.window.title, u.text])).toEqual([['one', 'h']]);
   });
+
+  it('reads the layout again when it changed (on a focus change), and follows the server group', async () => {
+    const { ctx, units, keyboard } = await setup();
+    ctx.hub.publish({ app: 'xterm', title: 'one', url: '', pid: 1 });
+    keyboard.keymap = capturedKeymap('gb-fr');
+    keyboard.id = 'layout: gb,fr';
+    keyboard.name = 'gb,fr';
+    ctx.hub.publish({ app: 'xterm', title: 'two', url: '', pid: 2 }); // within 5 s of the last check: not checked
+    await new Promise((r) => setTimeout(r, 10));
+    expect(component!.capabilities()[0]!.reason).toBe('keyboard layout us');
+    await new Promise((r) => setTimeout(r, 5_000));
+    ctx.hub.publish({ app: 'xterm', title: 'three', url: '', pid: 3 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(component!.capabilities()[0]!.reason).toBe('keyboard layout gb,fr');
+    const press = (keycode: number) =>
+      keyboard.onKey!({ keycode, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    press(0x03); // <AE02>: 2 on gb
+    keyboard.onLocks!({ group: 1, mods: 0 }); // a panel switched to fr
+    press(0x03); // é on fr
+    keyboard.onLocks!({ group: 0, mods: 2 }); // back to gb, Caps Lock on
+    press(0x1e); // A
+    press(VC.enter);
+    expect(units.map((u) => u.text)).toEqual(['2éA']);
+  }, 10_000);
 
   it('stops the source when policy turns typed text off, and starts it again', async () => {
     const { ctx, keyboard } = await setup();

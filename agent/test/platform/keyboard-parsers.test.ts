@@ -3,7 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { recordProblem } from '../../src/platform/keyboard.linux.ts';
-import { encodeKeyFrame, MAX_FRAME_CHARS, parseKeyFrame } from '../../src/platform/keyboard-frames.ts';
+import {
+  encodeKeyFrame,
+  encodeLockFrame,
+  MAX_FRAME_CHARS,
+  parseKeyFrame,
+} from '../../src/platform/keyboard-frames.ts';
 import {
   levelOf,
   MOD,
@@ -19,6 +24,7 @@ import {
   parseRootSize,
   parseXwininfo,
 } from '../../src/platform/ocr.xwininfo.ts';
+import { parseXkbGetStateReply, parseXkbStateNotify } from '../../src/platform/xkb-state.x11.ts';
 
 const data = (f: string) => readFileSync(new URL(`../../testdata/${f}`, import.meta.url), 'utf8');
 
@@ -82,6 +88,20 @@ describe('xkbcomp -xkb, setxkbmap -query, xset q (captured on Xvfb)', () => {
     expect(parseSetxkbmapQuery('')).toBe('');
   });
 
+  it('reads the locked group and modifiers from XKB GetState and StateNotify (captured bytes)', () => {
+    const lines = data('keyboard/xkb-state.txt')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => Buffer.from(l.split(' ')[1]!, 'hex'));
+    const [reply, groupLock, capsDown] = lines as [Buffer, Buffer, Buffer];
+    expect(parseXkbGetStateReply(reply)).toEqual({ group: 1, mods: 0 });
+    expect(parseXkbStateNotify(groupLock, 85)).toEqual({ group: 0, mods: 0 });
+    expect(parseXkbStateNotify(capsDown, 85)).toEqual({ group: 0, mods: 2 });
+    expect(parseXkbStateNotify(capsDown, 86)).toBeUndefined(); // another extension's event
+    expect(parseXkbGetStateReply(groupLock)).toBeUndefined(); // an event is no reply
+    expect(parseXkbStateNotify(capsDown.subarray(0, 20), 85)).toBeUndefined();
+  });
+
   it('reads the Caps Lock and Num Lock LEDs from xset q', () => {
     expect(parseXsetLeds(data('keyboard/xset-q-caps-on.txt'))).toEqual({ capsLock: true, numLock: false });
     expect(parseXsetLeds('    00: Caps Lock:   off    01: Num Lock:    on ')).toEqual({
@@ -96,6 +116,11 @@ describe('keyboard helper frames', () => {
     const e = { keycode: 30, down: true, shift: true, alt: false, ctrl: true, meta: false };
     expect(parseKeyFrame(encodeKeyFrame(e).trim())).toEqual({ kind: 'key', event: e });
     expect(parseKeyFrame('{"ready":1}')).toEqual({ kind: 'ready' });
+    expect(parseKeyFrame(encodeLockFrame({ group: 1, mods: 2 }).trim())).toEqual({
+      kind: 'locks',
+      group: 1,
+      mods: 2,
+    });
   });
 
   it('drops anything that is not exactly a frame', () => {
@@ -111,6 +136,10 @@ describe('keyboard helper frames', () => {
       '{"k":30,"d":2,"f":0}',
       '{"k":30,"d":1,"f":16}',
       '{"ready":2}',
+      '{"g":4,"m":0}',
+      '{"g":0,"m":256}',
+      '{"g":0}',
+      '{"g":0,"m":0,"k":1}',
       `{"k":30,"d":1,"f":0${' '.repeat(MAX_FRAME_CHARS)}}`,
     ])
       expect(parseKeyFrame(bad), bad).toBeUndefined();
