@@ -4,8 +4,10 @@
 // ends (Enter, Tab, focus change, idle), then forgotten. Never written to disk or to the log.
 // Credential prompts, lock screens and browsers whose extension is connected (it sees the page and
 // leaves password fields out, which a keyboard hook cannot) are skipped. The layout is read at
-// start and read again when its settings change (checked on focus changes and every
-// `layoutCheckMs`): a pupil or the desktop running setxkbmap, a layout switcher loading another.
+// start and read again when the keymap changes (setxkbmap, a layout switcher loading another): the
+// keyboard source says so when it can (X11: XKB events in the helper, which also reports the
+// server's locked group and Caps Lock), otherwise its settings are compared on focus changes and
+// every `layoutCheckMs`.
 import type { ActiveWindowInfo, AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { createKeyboardSource, type KeyboardLayout, type KeyboardSource } from '../platform/keyboard.ts';
 import type { KeyEvent } from '../platform/keyboard-frames.ts';
@@ -56,6 +58,8 @@ export class TypedTextComponent implements AgentComponent {
   private unsubscribers: (() => void)[] = [];
   private layoutCheckedAt = 0;
   private layoutChecking = false;
+  /** The source reports lock state and keymap changes itself: no polling. */
+  private serverEvents = false;
 
   constructor(ctx: AgentContext, hub: TextUnitHub, deps: TypedTextDeps = {}) {
     this.ctx = ctx;
@@ -126,9 +130,11 @@ export class TypedTextComponent implements AgentComponent {
         (e) => this.onKey(e),
         (reason) => this.ended(reason),
         (locks) => {
+          this.serverEvents = true;
           if (this.layout)
             this.state = { ...this.state, keys: withServerLocks(this.state.keys, locks, this.layout.map) };
         },
+        () => void this.checkLayout(true),
       );
     } catch (err) {
       this.running = false;
@@ -150,22 +156,37 @@ export class TypedTextComponent implements AgentComponent {
     this.layout = layout;
     this.state = {
       ...this.state,
-      keys: { ...INITIAL_KEYS, capsLock: layout.capsLock, numLock: layout.numLock },
+      keys: {
+        ...INITIAL_KEYS,
+        // A new keymap keeps the server's locked group (clamped to its layouts).
+        group: Math.min(this.state.keys.group, layout.map.groups - 1),
+        capsLock: layout.capsLock,
+        numLock: layout.numLock,
+      },
     };
   }
 
-  /** Reads the layout again when its settings changed since it was read. */
-  private async checkLayout(): Promise<void> {
-    if (!this.running || this.layoutChecking || !this.keyboard) return;
+  /**
+   * Reads the layout again: when the source said the keymap changed (`changed`), else when its
+   * settings differ from those it was read with (only while the source reports no changes itself).
+   */
+  private async checkLayout(changed = false): Promise<void> {
+    if (!this.running || !this.keyboard) return;
+    if (this.layoutChecking) {
+      if (changed) setTimeout(() => void this.checkLayout(true), 500).unref();
+      return;
+    }
+    if (!changed && this.serverEvents) return;
     this.layoutChecking = true;
     this.layoutCheckedAt = Date.now();
     try {
-      const id = await this.keyboard.layoutId();
-      if (this.running && id !== this.layout?.id) {
+      const id = changed ? '' : await this.keyboard.layoutId();
+      if (this.running && (changed || id !== this.layout?.id)) {
         const layout = await this.keyboard.layout();
         if (!this.running) return;
+        const before = this.layout;
         this.useLayout(layout);
-        this.ctx.log.info('keyboard layout changed', { layout: layout.name });
+        if (before?.id !== layout.id) this.ctx.log.info('keyboard layout changed', { layout: layout.name });
         this.reportLayout();
       }
     } catch (err) {

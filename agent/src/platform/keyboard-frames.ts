@@ -19,7 +19,11 @@ export interface LockFrame {
   mods: number;
 }
 
-export type KeyFrame = { kind: 'ready' } | { kind: 'key'; event: KeyEvent } | ({ kind: 'locks' } & LockFrame);
+export type KeyFrame =
+  | { kind: 'ready' }
+  | { kind: 'key'; event: KeyEvent }
+  | ({ kind: 'locks' } & LockFrame)
+  | { kind: 'keymap' };
 
 /** Longer lines are not ours: dropped unparsed. */
 export const MAX_FRAME_CHARS = 64;
@@ -34,6 +38,9 @@ export function encodeKeyFrame(e: KeyEvent): string {
 }
 
 export const READY_FRAME = '{"ready":1}\n';
+
+/** The keymap changed (setxkbmap, xmodmap): read the layout again. */
+export const KEYMAP_FRAME = '{"keymap":1}\n';
 
 export function encodeLockFrame(l: LockFrame): string {
   return `${JSON.stringify({ g: l.group, m: l.mods })}\n`;
@@ -52,6 +59,7 @@ export function parseKeyFrame(line: string): KeyFrame | undefined {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o).sort().join(',');
   if (keys === 'ready' && o['ready'] === 1) return { kind: 'ready' };
+  if (keys === 'keymap' && o['keymap'] === 1) return { kind: 'keymap' };
   if (keys === 'g,m') {
     const { g, m } = o as { g: unknown; m: unknown };
     if (!Number.isInteger(g) || (g as number) < 0 || (g as number) > 3) return undefined;

@@ -95,6 +95,7 @@ export class X11KeyboardSource implements KeyboardSource {
     onKey: (e: KeyEvent) => void,
     onEnd: (reason: string) => void,
     onLocks?: (l: LockFrame) => void,
+    onKeymap?: () => void,
   ): Promise<void> {
     await this.stop();
     const { env, asUser } = this.session();
@@ -126,6 +127,7 @@ export class X11KeyboardSource implements KeyboardSource {
       }
       if (frame.kind === 'ready') ready(true);
       else if (frame.kind === 'locks') onLocks?.({ group: frame.group, mods: frame.mods });
+      else if (frame.kind === 'keymap') onKeymap?.();
       else onKey(frame.event);
     });
     child.on('error', (err) => this.log.warn('keyboard helper failed to start', { err }));

@@ -24,13 +24,15 @@ export interface KeyboardSource {
   /** A cheap fingerprint of the layout settings (rules, model, layouts, variants, options). */
   layoutId(): Promise<string>;
   /**
-   * Starts delivering key events, and the server's lock state (locked group and modifiers) when the
-   * platform reports it; `onEnd` when the source stopped by itself (with why).
+   * Starts delivering key events, and when the platform reports them the server's lock state
+   * (locked group and modifiers: at start and on change) and keymap changes; `onEnd` when the
+   * source stopped by itself (with why).
    */
   start(
     onKey: (e: KeyEvent) => void,
     onEnd: (reason: string) => void,
     onLocks?: (l: LockFrame) => void,
+    onKeymap?: () => void,
   ): Promise<void>;
   stop(): Promise<void>;
 }

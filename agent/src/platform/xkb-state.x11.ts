@@ -18,7 +18,11 @@ export interface XkbLocks {
 const XKB_USE_EXTENSION = 0;
 const XKB_SELECT_EVENTS = 1;
 const XKB_GET_STATE = 4;
+const XKB_NEW_KEYBOARD_NOTIFY = 0;
+const XKB_MAP_NOTIFY = 1;
 const XKB_STATE_NOTIFY = 2;
+/** setxkbmap sends a burst of keymap events: one report after this quiet time. */
+const KEYMAP_SETTLE_MS = 300;
 const USE_CORE_KBD = 0x100;
 
 /** The locked group and modifiers of a GetState reply (pure; undefined when it is not one). */
@@ -34,6 +38,15 @@ export function parseXkbStateNotify(event: Buffer, firstEvent: number): XkbLocks
   return { group: event[18]! & 3, mods: event[12]! };
 }
 
+/** Whether an event is XKB's NewKeyboardNotify or MapNotify: the keymap changed (pure). */
+export function isXkbKeymapChange(event: Buffer, firstEvent: number): boolean {
+  return (
+    event.length >= 32 &&
+    (event[0]! & 0x7f) === firstEvent &&
+    (event[1] === XKB_NEW_KEYBOARD_NOTIFY || event[1] === XKB_MAP_NOTIFY)
+  );
+}
+
 /** The cookie for this display from $XAUTHORITY, if there is one (none: a server without access control). */
 function cookieFor(display: string, env: NodeJS.ProcessEnv) {
   const n = localDisplayNumber(display);
@@ -47,12 +60,14 @@ function cookieFor(display: string, env: NodeJS.ProcessEnv) {
 }
 
 /**
- * Connects to the session's display and reports the lock state now and at every change. Resolves
- * false (nothing reported) when the display or its XKB extension cannot be used.
+ * Connects to the session's display and reports the lock state now and at every change, and each
+ * change of the keymap (setxkbmap, xmodmap). Resolves `ok: false` (nothing reported) when the
+ * display or its XKB extension cannot be used.
  */
 export async function watchXkbLocks(
   env: NodeJS.ProcessEnv,
   onLocks: (locks: XkbLocks) => void,
+  onKeymap: () => void = () => undefined,
 ): Promise<{ ok: boolean; close(): void }> {
   const display = env['DISPLAY'] ?? '';
   let conn: XConnection | undefined;
@@ -64,12 +79,15 @@ export async function watchXkbLocks(
     use.writeUInt16LE(1, 0); // wanted major 1, minor 0
     const used = await conn.extensionRequest(xkb.major, XKB_USE_EXTENSION, use);
     if (used[1] !== 1) throw new Error('XKB 1.0 refused');
-    // SelectEvents: StateNotify with every detail (selectAll), nothing else.
+    // SelectEvents: StateNotify, NewKeyboardNotify and MapNotify with every detail (selectAll).
+    const which = (1 << XKB_STATE_NOTIFY) | (1 << XKB_NEW_KEYBOARD_NOTIFY) | (1 << XKB_MAP_NOTIFY);
     const select = Buffer.alloc(12);
     select.writeUInt16LE(USE_CORE_KBD, 0);
-    select.writeUInt16LE(1 << XKB_STATE_NOTIFY, 2); // affectWhich
+    select.writeUInt16LE(which, 2); // affectWhich
     select.writeUInt16LE(0, 4); // clear
-    select.writeUInt16LE(1 << XKB_STATE_NOTIFY, 6); // selectAll
+    select.writeUInt16LE(which, 6); // selectAll
+    select.writeUInt16LE(0xff, 8); // affectMap: every part of a MapNotify
+    select.writeUInt16LE(0xff, 10); // map
     let last = '';
     const report = (locks: XkbLocks | undefined) => {
       const key = locks ? `${locks.group}/${locks.mods}` : last;
@@ -77,7 +95,13 @@ export async function watchXkbLocks(
       last = key;
       onLocks(locks);
     };
-    conn.onEvent((e) => report(parseXkbStateNotify(e, xkb.firstEvent)));
+    let settle: NodeJS.Timeout | undefined;
+    conn.onEvent((e) => {
+      if (isXkbKeymapChange(e, xkb.firstEvent)) {
+        clearTimeout(settle);
+        settle = setTimeout(onKeymap, KEYMAP_SETTLE_MS);
+      } else report(parseXkbStateNotify(e, xkb.firstEvent));
+    });
     await conn.extensionRequestNoReply(xkb.major, XKB_SELECT_EVENTS, select);
     const state = Buffer.alloc(4);
     state.writeUInt16LE(USE_CORE_KBD, 0);

@@ -19,6 +19,7 @@ const CODES: Record<string, number> = { h: 35, i: 23, ' ': 57, o: 24 };
 class ScriptedKeyboard implements KeyboardSource {
   onKey: ((e: KeyEvent) => void) | undefined;
   onLocks: ((l: LockFrame) => void) | undefined;
+  onKeymap: (() => void) | undefined;
   running = false;
   keymap: Keymap = map;
   id = 'layout: us';
@@ -36,9 +37,11 @@ class ScriptedKeyboard implements KeyboardSource {
     onKey: (e: KeyEvent) => void,
     _onEnd: (reason: string) => void,
     onLocks?: (l: LockFrame) => void,
+    onKeymap?: () => void,
   ): Promise<void> {
     this.onKey = onKey;
     this.onLocks = onLocks;
+    this.onKeymap = onKeymap;
     this.running = true;
   }
   async stop(): Promise<void> {
@@ -138,6 +141,27 @@ describe('typed text component', () => {
     press(VC.enter);
     expect(units.map((u) => u.text)).toEqual(['2éA']);
   }, 10_000);
+
+  it('reads the layout again when the source says the keymap changed, and takes the server group', async () => {
+    const { ctx, units, keyboard } = await setup();
+    ctx.hub.publish({ app: 'xterm', title: 'one', url: '', pid: 1 });
+    keyboard.onLocks!({ group: 1, mods: 0 }); // the source reports server state: no polling from now on
+    keyboard.keymap = capturedKeymap('gb-fr');
+    keyboard.id = 'layout: gb,fr';
+    keyboard.name = 'gb,fr';
+    keyboard.onKeymap!();
+    // (read at once, or after the focus change's own check in flight)
+    for (let i = 0; i < 100 && component!.capabilities()[0]!.reason !== 'keyboard layout gb,fr'; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(component!.capabilities()[0]!.reason).toBe('keyboard layout gb,fr');
+    keyboard.onKey!({ keycode: 0x03, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    keyboard.onKey!({ keycode: VC.enter, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    expect(units.map((u) => u.text)).toEqual(['2']); // on us (one group) the locked 1 was clamped to 0
+    keyboard.onLocks!({ group: 1, mods: 0 }); // the server says fr
+    keyboard.onKey!({ keycode: 0x03, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    keyboard.onKey!({ keycode: VC.enter, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    expect(units.map((u) => u.text)).toEqual(['2', 'é']);
+  });
 
   it('stops the source when policy turns typed text off, and starts it again', async () => {
     const { ctx, keyboard } = await setup();
