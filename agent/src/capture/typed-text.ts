@@ -126,6 +126,7 @@ export class TypedTextComponent implements AgentComponent {
     try {
       this.useLayout(await this.keyboard!.layout());
       this.running = true;
+      this.serverEvents = false; // until this run of the source reports server state
       await this.keyboard!.start(
         (e) => this.onKey(e),
         (reason) => this.ended(reason),
@@ -190,8 +191,9 @@ export class TypedTextComponent implements AgentComponent {
         this.reportLayout();
       }
     } catch (err) {
-      // The last layout stays in use; the next check tries again.
+      // The last layout stays in use; the next check tries again (a reported change: in 5 s).
       this.ctx.log.debug('keyboard layout check failed', { err });
+      if (changed && this.running) setTimeout(() => void this.checkLayout(true), 5_000).unref();
     } finally {
       this.layoutChecking = false;
     }
