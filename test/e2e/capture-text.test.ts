@@ -7,7 +7,8 @@
 // title hides a should-flag body gives a `screen` alert; an unchanged window is not OCR'd again.
 // On a gb layout (set with setxkbmap before the agent starts) Shift+3 reaches the alert as £; the
 // layout changed to es while the agent runs is followed, and its dead acute + e reaches it as é; on
-// gb,fr with the second layout locked as a panel switcher does, fr's keys reach it as fr.
+// gb,fr with the second layout locked as a panel switcher does, fr's keys reach it as fr, and after
+// the layout's Alt+Shift toggle the same keys reach it as gb.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { storedTimeline } from '../support/collector-store.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { lockGroup, pressKeycodes } from '../support/xkb-keys.ts';
+import { lockGroup, pressChord, pressKeycodes } from '../support/xkb-keys.ts';
 import { timeline } from './agent-harness.ts';
 import { type CaptureRig, startCaptureRig } from './capture-helpers.ts';
 
@@ -241,7 +242,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     expect(logs).not.toContain('kill myself');
   }, 240_000);
 
-  it('non-US layouts: £ typed on gb; setxkbmap es while running, a dead acute typed é; gb,fr switched to fr by a group lock', async () => {
+  it('non-US layouts: £ typed on gb; setxkbmap es while running, a dead acute typed é; gb,fr switched to fr by a group lock, back by Alt+Shift', async () => {
     const r = await startCaptureRig({
       // One frame per typed match: this test is about the characters, not the burst.
       policy: { capture: { screenText: false, typedFrames: 1 } },
@@ -316,6 +317,17 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
       60_000,
     );
     expect(groups).toMatchObject({ term: 'muerete', context: 'muérete' });
+
+    // The layout's own toggle (Alt+Shift) back to gb: the same keys now type gb (on fr: "i zqnt to die").
+    await pressChord(r.x.env, [64, 50]);
+    await pressKeycodes(r.x.env, [31, 65, 25, 38, 57, 28, 65, 28, 32, 65, 40, 31, 26]);
+    xdotool(r, ['key', 'Return']);
+    const toggled = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.category === 'suicide'),
+      'the line typed after the toggle',
+      60_000,
+    );
+    expect(toggled).toMatchObject({ windowTitle: 'chat with Kim', context: 'i want to die' });
   }, 180_000);
 
   it('no RECORD: typed text unavailable with the reason, the rest runs; on-screen text alerts once per image', async () => {

@@ -36,20 +36,31 @@ export async function lockGroup(env: NodeJS.ProcessEnv, group: number): Promise<
   });
 }
 
+/** Holds the keycodes down in order and releases them in reverse (a chord such as Alt+Shift). */
+export async function pressChord(env: NodeJS.ProcessEnv, keycodes: number[]): Promise<void> {
+  await withDisplay(env, async (c) => {
+    const xtest = await c.queryExtension('XTEST');
+    if (!xtest) throw new Error('no XTEST extension');
+    for (const k of keycodes) await fakeKey(c, xtest.major, KEY_PRESS, k);
+    for (const k of [...keycodes].reverse()) await fakeKey(c, xtest.major, KEY_RELEASE, k);
+  });
+}
+
+function fakeKey(c: XConnection, major: number, type: number, keycode: number): Promise<void> {
+  const req = Buffer.alloc(32);
+  req.writeUInt8(type, 0);
+  req.writeUInt8(keycode, 1);
+  return c.extensionRequestNoReply(major, XTEST_FAKE_INPUT, req);
+}
+
 /** Presses and releases each X keycode in turn (XTEST), `delayMs` apart. */
 export async function pressKeycodes(env: NodeJS.ProcessEnv, keycodes: number[], delayMs = 20): Promise<void> {
   await withDisplay(env, async (c) => {
     const xtest = await c.queryExtension('XTEST');
     if (!xtest) throw new Error('no XTEST extension');
-    const fake = (type: number, keycode: number) => {
-      const req = Buffer.alloc(32);
-      req.writeUInt8(type, 0);
-      req.writeUInt8(keycode, 1);
-      return c.extensionRequestNoReply(xtest.major, XTEST_FAKE_INPUT, req);
-    };
     for (const k of keycodes) {
-      await fake(KEY_PRESS, k);
-      await fake(KEY_RELEASE, k);
+      await fakeKey(c, xtest.major, KEY_PRESS, k);
+      await fakeKey(c, xtest.major, KEY_RELEASE, k);
       await new Promise((r) => setTimeout(r, delayMs));
     }
   });
