@@ -8,6 +8,8 @@
 // per read would cost far more). Replies are length-checked: a hostile or broken server can make
 // a read fail, never read past a buffer. Requests are sent one at a time and each reply is
 // awaited, so sequence numbers need no bookkeeping beyond "the next packet answers us".
+// The keyboard helper also uses it (as the session's user) for XKB state: generic extension
+// requests, and the events a connection selected handed to `onEvent` (xkb-state.x11.ts).
 import { connect, type Socket } from 'node:net';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { localDisplayNumber, type XauthEntry } from './x11-auth.ts';
