@@ -2,8 +2,9 @@
 // would (pure): the shift level from the key's type and the modifiers held (Shift, AltGr =
 // ISO_Level3_Shift, Control, Alt, Super, Num Lock), Caps Lock as XKB applies it (through the type,
 // or as a case change when the type leaves Lock unused — é → É on fr), the active group of a
-// multi-layout keymap (ISO_Next_Group & co. from the layout's own toggle keys, Mode_switch while
-// held), dead keys and Compose sequences (dead-keys.ts). Modifier and lock state only ever comes
+// multi-layout keymap (the X server's locked group when it reports it, else ISO_Next_Group & co.
+// from the layout's own toggle keys; Mode_switch while held), dead keys and Compose sequences
+// (dead-keys.ts). Modifier and lock state only ever comes
 // from keysyms: a layout that moves AltGr or the group toggle elsewhere is followed as it is.
 import type { KeyEvent } from '../platform/keyboard-frames.ts';
 import { type Keymap, levelOf, MOD, xKeycodeOf } from '../platform/keymap.xkb.ts';
@@ -19,9 +20,32 @@ export interface KeyState {
   held: readonly (readonly [number, string])[];
   /** A dead key or Compose sequence under way. */
   pending: readonly string[];
+  /**
+   * The X server reports its locked group and locks (withServerLocks): they are taken from there
+   * only. Following the toggle keys as well would count a toggle twice whenever the server's report
+   * arrives before the key (they come over separate connections).
+   */
+  serverLocks: boolean;
 }
 
-export const INITIAL_KEYS: KeyState = { group: 0, capsLock: false, numLock: false, held: [], pending: [] };
+export const INITIAL_KEYS: KeyState = {
+  group: 0,
+  capsLock: false,
+  numLock: false,
+  held: [],
+  pending: [],
+  serverLocks: false,
+};
+
+/** Keysyms that lock a modifier or change the locked group. */
+const LOCKING = new Set([
+  'Caps_Lock',
+  'Num_Lock',
+  'ISO_Next_Group',
+  'ISO_Prev_Group',
+  'ISO_First_Group',
+  'ISO_Last_Group',
+]);
 
 /** Keysyms that act while held: their modifier bit, or a group shift. */
 const HOLD: Readonly<Record<string, number>> = {
@@ -96,6 +120,7 @@ export function translateKey(map: Keymap, s: KeyState, e: KeyEvent): KeyOutcome 
     const held = s.held.some(([k]) => k === x) ? s.held : [...s.held, [x, keysym] as const].slice(-MAX_HELD);
     return { state: { ...s, held }, mods };
   }
+  if (s.serverLocks && LOCKING.has(keysym)) return { state: s, mods };
   switch (keysym) {
     case 'Caps_Lock':
       return { state: { ...s, capsLock: !s.capsLock }, mods };
@@ -141,6 +166,7 @@ export function withServerLocks(s: KeyState, locks: { group: number; mods: numbe
     group: Math.min(locks.group, map.groups - 1),
     capsLock: (locks.mods & MOD.lock) !== 0,
     numLock: (locks.mods & MOD.mod2) !== 0,
+    serverLocks: true,
   };
 }
 

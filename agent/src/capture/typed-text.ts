@@ -159,8 +159,9 @@ export class TypedTextComponent implements AgentComponent {
       ...this.state,
       keys: {
         ...INITIAL_KEYS,
-        // A new keymap keeps the server's locked group (clamped to its layouts).
+        // A new keymap keeps the server's locked group (clamped to its layouts) and its reports.
         group: Math.min(this.state.keys.group, layout.map.groups - 1),
+        serverLocks: this.state.keys.serverLocks,
         capsLock: layout.capsLock,
         numLock: layout.numLock,
       },

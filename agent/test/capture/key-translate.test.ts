@@ -90,6 +90,10 @@ describe('two layouts in one keymap (gb,fr with Alt+Shift)', () => {
       group: 1,
       numLock: true,
     });
+    // From then on the toggle and lock keys are the server's to report (its report may come first).
+    const after = typeOn(gbfr, ['A+lshift', 'caps', '2'], { ...EMPTY_TYPED, keys: s });
+    expect(after.state.keys).toMatchObject({ group: 1, capsLock: true });
+    expect(after.text).toBe('É');
   });
 
   it('reads both groups and follows the toggle both ways', () => {
