@@ -5,7 +5,10 @@ import { decideKey, EMPTY_TYPED, type TypedState, VC } from '../../src/capture/t
 import type { KeyEvent } from '../../src/platform/keyboard-frames.ts';
 import { type Keymap, parseXkbcomp } from '../../src/platform/keymap.xkb.ts';
 
-/** `xkbcomp -xkb` output captured on Xvfb after `setxkbmap <layout>` (agent/testdata/keyboard/). */
+/**
+ * `xkbcomp -xkb` output captured on Xvfb after `setxkbmap <layout>` (agent/testdata/keyboard/;
+ * the xkb_compatibility and xkb_geometry sections, which the parser does not read, left out).
+ */
 export function capturedKeymap(name: string): Keymap {
   return parseXkbcomp(
     readFileSync(new URL(`../../testdata/keyboard/xkbcomp-${name}.txt`, import.meta.url), 'utf8'),
