@@ -5,6 +5,10 @@
 // Killing the agent mid-burst leaves no process of its behind. On an X server without RECORD,
 // typed text is "unavailable" with the reason while the rest runs, and an xterm whose harmless
 // title hides a should-flag body gives a `screen` alert; an unchanged window is not OCR'd again.
+// On a gb layout (set with setxkbmap before the agent starts) Shift+3 reaches the alert as £; the
+// layout changed to es while the agent runs is followed, and its dead acute + e reaches it as é; on
+// gb,fr with the second layout locked as a panel switcher does, fr's keys reach it as fr, and after
+// the layout's Alt+Shift toggle the same keys reach it as gb.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { storedTimeline } from '../support/collector-store.ts';
 import { allInstalled } from '../support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { lockGroup, pressChord, pressKeycodes } from '../support/xkb-keys.ts';
 import { timeline } from './agent-harness.ts';
 import { type CaptureRig, startCaptureRig } from './capture-helpers.ts';
 
@@ -26,8 +31,9 @@ const tools = allInstalled([
   'xrandr',
   'import',
   'xdpyinfo',
-  'xmodmap',
+  'xset',
   'setxkbmap',
+  'xkbcomp',
   'xwininfo',
   'tesseract',
 ]);
@@ -89,6 +95,26 @@ function typeLine(r: CaptureRig, line: string): void {
   xdotool(r, ['key', 'Return']);
 }
 
+/** xdotool key names for plain lower-case text and spaces. */
+const keyNames = (s: string) => [...s].map((c) => (c === ' ' ? 'space' : c));
+
+function setxkbmap(env: NodeJS.ProcessEnv, args: string[]): void {
+  const res = spawnSync('setxkbmap', args, { env, encoding: 'utf8', timeout: 30_000 });
+  if (res.status !== 0) throw new Error(`setxkbmap ${args.join(' ')}: ${res.stderr}`);
+}
+
+/** Waits until the agent reported this window as the active one (keys typed before would go elsewhere). */
+async function activeWindow(r: CaptureRig, title: string): Promise<void> {
+  await waitFor(
+    async () =>
+      (await timeline(r.collector, r.enrolled.deviceId, ['activeWindow'])).some(
+        (i) => i.event.activeWindow?.title === title,
+      ),
+    `${title} as the active window`,
+    30_000,
+  );
+}
+
 function xdotool(r: CaptureRig, args: string[]): void {
   const res = spawnSync('xdotool', args, { env: r.x.env, encoding: 'utf8', timeout: 60_000 });
   if (res.status !== 0) throw new Error(`xdotool ${args[0]}: ${res.stderr}`);
@@ -110,14 +136,7 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     expect(cap?.reason).toBe('keyboard layout us');
     await r.x.openWindow('chat with Sam');
     // The window monitor must have the xterm as the focused window before the keys go in.
-    await waitFor(
-      async () =>
-        (await timeline(r.collector, r.enrolled.deviceId, ['activeWindow'])).some(
-          (i) => i.event.activeWindow?.title === 'chat with Sam',
-        ),
-      'the xterm as the active window',
-      30_000,
-    );
+    await activeWindow(r, 'chat with Sam');
 
     const harmless = 'zebra quartz lantern 4417 crossing';
     const secret = 'Tr0ub4dor&3xQ';
@@ -223,6 +242,94 @@ describe.skipIf(!tools)('capture: typed and on-screen text → alerts at the col
     }
     expect(logs).not.toContain('kill myself');
   }, 240_000);
+
+  it('non-US layouts: £ typed on gb; setxkbmap es while running, a dead acute typed é; gb,fr switched to fr by a group lock, back by Alt+Shift', async () => {
+    const r = await startCaptureRig({
+      // One frame per typed match: this test is about the characters, not the burst.
+      policy: { capture: { screenText: false, typedFrames: 1 } },
+      // Layouts set while openbox holds the display (Xvfb resets its keymap when its last client leaves).
+      beforeAgent: async (x) => setxkbmap(x.env, ['-layout', 'gb']),
+    });
+    rigs.push(r);
+    await waitFor(
+      async () => ((await capability(r, 'typed_text'))?.reason === 'keyboard layout gb' ? true : undefined),
+      'typed_text with the gb layout',
+      30_000,
+    );
+    await r.x.openWindow('chat with Sam');
+    await activeWindow(r, 'chat with Sam');
+    // Key names, as a pupil presses them: on gb `sterling` is Shift+3 (on us that key gives #).
+    xdotool(r, [
+      'key',
+      '--delay',
+      '20',
+      ...keyNames('can i get '),
+      'sterling',
+      '2',
+      '0',
+      ...keyNames(' of weed'),
+    ]);
+    xdotool(r, ['key', 'Return']);
+    const pound = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.category === 'drugs'),
+      'the £ line alert',
+      60_000,
+    );
+    expect(pound).toMatchObject({ term: 'Buying a quantity of drugs', context: 'can i get £20 of weed' });
+
+    // The layout changes under the running agent; a focus change (or the 30 s check) reads it again.
+    setxkbmap(r.x.env, ['-layout', 'es']);
+    await r.x.openWindow('chat with Alex');
+    await activeWindow(r, 'chat with Alex');
+    await waitFor(
+      async () => ((await capability(r, 'typed_text'))?.reason === 'keyboard layout es' ? true : undefined),
+      'typed_text with the es layout',
+      30_000,
+    );
+    // es: dead_acute is the key right of ñ; then e. Without dead keys this would read "muerete".
+    xdotool(r, ['key', '--delay', '20', 'm', 'u', 'dead_acute', 'e', ...keyNames('rete')]);
+    xdotool(r, ['key', 'Return']);
+    const acute = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.category === 'bullying'),
+      'the dead-key line alert',
+      60_000,
+    );
+    expect(acute).toMatchObject({ term: 'muerete', windowTitle: 'chat with Alex', context: 'muérete' });
+
+    // Two layouts in one keymap, the second chosen the way a panel's layout menu does it (a group
+    // lock, no key): only the X server's state, which the keyboard helper reports, says so. The keys
+    // go in by keycode through XTEST (xdotool re-locks the group around each key it types).
+    setxkbmap(r.x.env, ['-layout', 'gb,fr', '-option', 'grp:alt_shift_toggle']);
+    await r.x.openWindow('chat with Kim');
+    await activeWindow(r, 'chat with Kim');
+    await waitFor(
+      async () =>
+        (await capability(r, 'typed_text'))?.reason === 'keyboard layout gb,fr' ? true : undefined,
+      'typed_text with the gb,fr layouts',
+      30_000,
+    );
+    await lockGroup(r.x.env, 1);
+    // fr (AZERTY) keys <AC10> <AD07> <AE02> <AD04> <AD03> <AD05> <AD03>: "muérete"; on gb ";u2rete".
+    await pressKeycodes(r.x.env, [47, 30, 11, 27, 26, 28, 26]);
+    xdotool(r, ['key', 'Return']);
+    const groups = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.windowTitle === 'chat with Kim'),
+      'the second-layout line alert',
+      60_000,
+    );
+    expect(groups).toMatchObject({ term: 'muerete', context: 'muérete' });
+
+    // The layout's own toggle (Alt+Shift) back to gb: the same keys now type gb (on fr: "i zqnt to die").
+    await pressChord(r.x.env, [64, 50]);
+    await pressKeycodes(r.x.env, [31, 65, 25, 38, 57, 28, 65, 28, 32, 65, 40, 31, 26]);
+    xdotool(r, ['key', 'Return']);
+    const toggled = await waitFor(
+      async () => (await r.alerts()).find((a) => a.source === 'typed' && a.category === 'suicide'),
+      'the line typed after the toggle',
+      60_000,
+    );
+    expect(toggled).toMatchObject({ windowTitle: 'chat with Kim', context: 'i want to die' });
+  }, 180_000);
 
   it('no RECORD: typed text unavailable with the reason, the rest runs; on-screen text alerts once per image, a new line is read alone', async () => {
     const r = await startCaptureRig({

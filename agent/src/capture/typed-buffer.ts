@@ -1,10 +1,12 @@
 // What has been typed into the focused window, as a pure state machine (STYLE.md: decide…() plus a
-// thin shell, typed-text.ts). Key codes are mapped with the session's layout; Shift, Caps Lock,
-// AltGr, Backspace, Delete, Left/Right/Home/End edit the line; Enter, Tab, Up/Down/Page keys and
-// shortcuts (Ctrl/Alt/Super + key: paste, select all, ... move the caret where we cannot follow)
-// end it. An ended line is handed out once, to be matched, and forgotten. Memory only.
+// thin shell, typed-text.ts). Key codes are mapped with the session's layout (key-translate.ts:
+// Shift, AltGr, Caps Lock, layout groups, dead keys, Compose); Backspace, Delete,
+// Left/Right/Home/End edit the line; Enter, Tab, Up/Down/Page keys and shortcuts (Ctrl/Alt/Super +
+// key: paste, select all, ... move the caret where we cannot follow) end it. An ended line is
+// handed out once, to be matched, and forgotten. Memory only.
 import type { KeyEvent } from '../platform/keyboard-frames.ts';
-import { charOf, type Keymap, xKeycodeOf } from '../platform/keymap.xkb.ts';
+import type { Keymap } from '../platform/keymap.xkb.ts';
+import { INITIAL_KEYS, isShortcut, type KeyState, translateKey } from './key-translate.ts';
 
 /** libuiohook VC_* codes of the keys that edit or end a line. */
 export const VC = {
@@ -32,13 +34,13 @@ export const MAX_LINE_CHARS = 500;
 export interface TypedState {
   text: string;
   cursor: number;
-  capsLock: boolean;
-  altGr: boolean;
+  /** Group, locks, held modifiers, a dead key under way (not text: kept across lines). */
+  keys: KeyState;
   /** Time of the last key that changed the text (ms). */
   lastKeyAt: number;
 }
 
-export const EMPTY_TYPED: TypedState = { text: '', cursor: 0, capsLock: false, altGr: false, lastKeyAt: 0 };
+export const EMPTY_TYPED: TypedState = { text: '', cursor: 0, keys: INITIAL_KEYS, lastKeyAt: 0 };
 
 export interface TypedDecision {
   state: TypedState;
@@ -55,12 +57,10 @@ export function endLine(state: TypedState): TypedDecision {
 
 /** The line after this key (pure). */
 export function decideKey(state: TypedState, e: KeyEvent, map: Keymap, now: number): TypedDecision {
-  if (!e.down) return { state: e.keycode === VC.altGr ? { ...state, altGr: false } : state };
+  const t = translateKey(map, state.keys, e);
+  const s: TypedState = t.state === state.keys ? state : { ...state, keys: t.state };
+  if (!e.down) return { state: s };
   switch (e.keycode) {
-    case VC.altGr:
-      return { state: { ...state, altGr: true } };
-    case VC.capsLock:
-      return { state: { ...state, capsLock: !state.capsLock } };
     case VC.enter:
     case VC.numpadEnter:
     case VC.tab:
@@ -68,39 +68,35 @@ export function decideKey(state: TypedState, e: KeyEvent, map: Keymap, now: numb
     case VC.down:
     case VC.pageUp:
     case VC.pageDown:
-      return endLine(state);
+      return endLine(s);
     case VC.left:
-      return { state: { ...state, cursor: Math.max(0, state.cursor - 1) } };
+      return { state: { ...s, cursor: Math.max(0, s.cursor - 1) } };
     case VC.right:
-      return { state: { ...state, cursor: Math.min(state.text.length, state.cursor + 1) } };
+      return { state: { ...s, cursor: Math.min(s.text.length, s.cursor + 1) } };
     case VC.home:
-      return { state: { ...state, cursor: 0 } };
+      return { state: { ...s, cursor: 0 } };
     case VC.end:
-      return { state: { ...state, cursor: state.text.length } };
+      return { state: { ...s, cursor: s.text.length } };
   }
-  const shortcut = e.ctrl || e.meta || (e.alt && !state.altGr);
   if (e.keycode === VC.backspace) {
-    if (state.cursor === 0) return { state };
+    // Backspace during a dead key or Compose sequence cancels the sequence, not a character.
+    if (t.cancelledSequence || s.cursor === 0) return { state: s };
     // Ctrl+Backspace deletes the word before the caret.
-    const from = e.ctrl ? wordStart(state.text, state.cursor) : state.cursor - 1;
-    return { state: edit(state, from, state.cursor, '', now) };
+    const from = e.ctrl ? wordStart(s.text, s.cursor) : s.cursor - 1;
+    return { state: edit(s, from, s.cursor, '', now) };
   }
   if (e.keycode === VC.delete) {
-    if (state.cursor >= state.text.length) return { state };
-    return { state: edit(state, state.cursor, state.cursor + 1, '', now) };
+    if (s.cursor >= s.text.length) return { state: s };
+    return { state: edit(s, s.cursor, s.cursor + 1, '', now) };
   }
-  const x = xKeycodeOf(e.keycode);
-  const ch =
-    x === undefined
-      ? undefined
-      : charOf(map, x, { shift: e.shift, altGr: state.altGr, capsLock: state.capsLock });
-  if (ch === undefined) return { state }; // modifiers, function keys, dead keys
-  if (shortcut) return endLine(state);
-  if (state.text.length >= MAX_LINE_CHARS) {
-    const ended = endLine(state);
+  const ch = t.char;
+  if (ch === undefined) return { state: s }; // modifiers, locks, group toggles, dead keys, function keys
+  if (isShortcut(t.mods)) return endLine(s);
+  if (s.text.length >= MAX_LINE_CHARS) {
+    const ended = endLine(s);
     return { ...ended, state: edit(ended.state, 0, 0, ch, now) };
   }
-  return { state: edit(state, state.cursor, state.cursor, ch, now) };
+  return { state: edit(s, s.cursor, s.cursor, ch, now) };
 }
 
 /** Ends the line when nothing was typed for idleMs (pure). */

@@ -3,11 +3,16 @@
 // process's memory only, for the focused window only, and is handed to the text-unit hub when it
 // ends (Enter, Tab, focus change, idle), then forgotten. Never written to disk or to the log.
 // Credential prompts, lock screens and browsers whose extension is connected (it sees the page and
-// leaves password fields out, which a keyboard hook cannot) are skipped.
+// leaves password fields out, which a keyboard hook cannot) are skipped. The layout is read at
+// start and read again when the keymap changes (setxkbmap, a layout switcher loading another): the
+// keyboard source says so when it can (X11: XKB events in the helper, which also reports the
+// server's locked group and Caps Lock), otherwise its settings are compared on focus changes and
+// every `layoutCheckMs`.
 import type { ActiveWindowInfo, AgentComponent, AgentContext, CapabilityStatus } from '../core/contracts.ts';
 import { createKeyboardSource, type KeyboardLayout, type KeyboardSource } from '../platform/keyboard.ts';
 import type { KeyEvent } from '../platform/keyboard-frames.ts';
 import { isCredentialWindow } from './credential-window.ts';
+import { INITIAL_KEYS, translateKey, withServerLocks } from './key-translate.ts';
 import type { TextUnitHub } from './text-source.ts';
 import {
   decideIdle,
@@ -26,7 +31,12 @@ export interface TypedTextDeps {
   idleMs?: number;
   /** After the helper died: start again after this long, doubling per failure in a row up to 10 min. Default 10 s. */
   retryMs?: number;
+  /** How often the layout settings are checked for a change (also on focus changes, at most every 5 s). Default 30 s. */
+  layoutCheckMs?: number;
 }
+
+/** Focus changes check the layout at most this often. */
+const LAYOUT_CHECK_MIN_MS = 5_000;
 
 export class TypedTextComponent implements AgentComponent {
   readonly name = 'typed-text';
@@ -46,6 +56,10 @@ export class TypedTextComponent implements AgentComponent {
   private timers: NodeJS.Timeout[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private unsubscribers: (() => void)[] = [];
+  private layoutCheckedAt = 0;
+  private layoutChecking = false;
+  /** The source reports lock state and keymap changes itself: no polling. */
+  private serverEvents = false;
 
   constructor(ctx: AgentContext, hub: TextUnitHub, deps: TypedTextDeps = {}) {
     this.ctx = ctx;
@@ -66,8 +80,9 @@ export class TypedTextComponent implements AgentComponent {
         // Focus change: the line belonged to the previous window. The screen locked (no window):
         // dropped unmatched, it may hold an unlock password typed before the lock was seen.
         if (w) this.finish();
-        else this.state = { ...EMPTY_TYPED, capsLock: this.state.capsLock };
+        else this.state = { ...EMPTY_TYPED, keys: { ...this.state.keys, pending: [] } };
         this.window = w;
+        if (Date.now() - this.layoutCheckedAt >= LAYOUT_CHECK_MIN_MS) void this.checkLayout();
       }),
       this.ctx.policy.onChange(() => void this.apply()),
     );
@@ -76,7 +91,9 @@ export class TypedTextComponent implements AgentComponent {
       1_000,
     );
     idle.unref();
-    this.timers.push(idle);
+    const layoutCheck = setInterval(() => void this.checkLayout(), this.deps.layoutCheckMs ?? 30_000);
+    layoutCheck.unref();
+    this.timers.push(idle, layoutCheck);
     await this.apply();
   }
 
@@ -107,11 +124,18 @@ export class TypedTextComponent implements AgentComponent {
     const probed = await this.keyboard!.probe();
     if (!probed.available) return this.report(probed);
     try {
-      this.layout = await this.keyboard!.layout();
+      this.useLayout(await this.keyboard!.layout());
       this.running = true;
+      this.serverEvents = false; // until this run of the source reports server state
       await this.keyboard!.start(
         (e) => this.onKey(e),
         (reason) => this.ended(reason),
+        (locks) => {
+          this.serverEvents = true;
+          if (this.layout)
+            this.state = { ...this.state, keys: withServerLocks(this.state.keys, locks, this.layout.map) };
+        },
+        () => void this.checkLayout(true),
       );
     } catch (err) {
       this.running = false;
@@ -120,11 +144,60 @@ export class TypedTextComponent implements AgentComponent {
       return;
     }
     this.failures = 0;
-    this.report({
-      name: 'typed_text',
-      available: true,
-      reason: this.layout.name ? `keyboard layout ${this.layout.name}` : '',
-    });
+    this.reportLayout();
+  }
+
+  private reportLayout(): void {
+    const name = this.layout?.name;
+    this.report({ name: 'typed_text', available: true, reason: name ? `keyboard layout ${name}` : '' });
+  }
+
+  /** A new layout: the line so far stays, the key state starts from the layout's lock LEDs. */
+  private useLayout(layout: KeyboardLayout): void {
+    this.layout = layout;
+    this.state = {
+      ...this.state,
+      keys: {
+        ...INITIAL_KEYS,
+        // A new keymap keeps the server's locked group (clamped to its layouts) and its reports.
+        group: Math.min(this.state.keys.group, layout.map.groups - 1),
+        serverLocks: this.state.keys.serverLocks,
+        capsLock: layout.capsLock,
+        numLock: layout.numLock,
+      },
+    };
+  }
+
+  /**
+   * Reads the layout again: when the source said the keymap changed (`changed`), else when its
+   * settings differ from those it was read with (only while the source reports no changes itself).
+   */
+  private async checkLayout(changed = false): Promise<void> {
+    if (!this.running || !this.keyboard) return;
+    if (this.layoutChecking) {
+      if (changed) setTimeout(() => void this.checkLayout(true), 500).unref();
+      return;
+    }
+    if (!changed && this.serverEvents) return;
+    this.layoutChecking = true;
+    this.layoutCheckedAt = Date.now();
+    try {
+      const id = changed ? '' : await this.keyboard.layoutId();
+      if (this.running && (changed || id !== this.layout?.id)) {
+        const layout = await this.keyboard.layout();
+        if (!this.running) return;
+        const before = this.layout;
+        this.useLayout(layout);
+        if (before?.id !== layout.id) this.ctx.log.info('keyboard layout changed', { layout: layout.name });
+        this.reportLayout();
+      }
+    } catch (err) {
+      // The last layout stays in use; the next check tries again (a reported change: in 5 s).
+      this.ctx.log.debug('keyboard layout check failed', { err });
+      if (changed && this.running) setTimeout(() => void this.checkLayout(true), 5_000).unref();
+    } finally {
+      this.layoutChecking = false;
+    }
   }
 
   private ended(reason: string): void {
@@ -151,8 +224,13 @@ export class TypedTextComponent implements AgentComponent {
 
   private onKey(e: KeyEvent): void {
     const w = this.window;
-    if (!w || !this.layout || this.skipped(w)) {
-      this.state = EMPTY_TYPED; // nothing of a skipped window is kept, not even modifier state
+    if (!this.layout) return;
+    if (!w || this.skipped(w)) {
+      // Nothing typed there is kept: no line, no dead key under way. Only the lock, group and
+      // held-modifier state follows the keys (Caps Lock or a layout toggle pressed in a password
+      // prompt still holds in the next window), as the X server's own state does.
+      const keys = translateKey(this.layout.map, this.state.keys, e).state;
+      this.state = { ...EMPTY_TYPED, keys: { ...keys, pending: [] } };
       return;
     }
     this.take(decideKey(this.state, e, this.layout.map, Date.now()));

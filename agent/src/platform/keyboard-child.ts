@@ -1,9 +1,12 @@
 // Child-process entry of the keyboard source (run by keyboard.linux.ts as the session's user,
 // never imported): loads uiohook-napi (XRecord on X11) and writes one frame per key press or
-// release to stdout (keyboard-frames.ts). No characters, no buffering, nothing on disk: the key
-// codes are mapped and buffered in the agent's memory. Exit 3 when the hook cannot start.
+// release to stdout (keyboard-frames.ts), and a frame with the X server's locked group and
+// modifiers at start and whenever they change, and one when the keymap changed (xkb-state.x11.ts:
+// a layout switched by a panel or the desktop, not by a key; setxkbmap run). No characters, no buffering, nothing on disk: the key codes are
+// mapped and buffered in the agent's memory. Exit 3 when the hook cannot start.
 import { createRequire } from 'node:module';
-import { encodeKeyFrame, READY_FRAME } from './keyboard-frames.ts';
+import { encodeKeyFrame, encodeLockFrame, KEYMAP_FRAME, READY_FRAME } from './keyboard-frames.ts';
+import { watchXkbLocks } from './xkb-state.x11.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -46,3 +49,9 @@ try {
   fail(err);
 }
 process.stdout.write(READY_FRAME);
+// Without XKB state (no extension, display refused) the agent follows the keys alone.
+void watchXkbLocks(
+  process.env,
+  (l) => process.stdout.write(encodeLockFrame(l)),
+  () => process.stdout.write(KEYMAP_FRAME),
+);

@@ -13,7 +13,17 @@ export interface KeyEvent {
   meta: boolean;
 }
 
-export type KeyFrame = { kind: 'ready' } | { kind: 'key'; event: KeyEvent };
+/** The X server's locked group and locked modifiers (xkb-state.x11.ts), at start and on change. */
+export interface LockFrame {
+  group: number;
+  mods: number;
+}
+
+export type KeyFrame =
+  | { kind: 'ready' }
+  | { kind: 'key'; event: KeyEvent }
+  | ({ kind: 'locks' } & LockFrame)
+  | { kind: 'keymap' };
 
 /** Longer lines are not ours: dropped unparsed. */
 export const MAX_FRAME_CHARS = 64;
@@ -29,6 +39,13 @@ export function encodeKeyFrame(e: KeyEvent): string {
 
 export const READY_FRAME = '{"ready":1}\n';
 
+/** The keymap changed (setxkbmap, xmodmap): read the layout again. */
+export const KEYMAP_FRAME = '{"keymap":1}\n';
+
+export function encodeLockFrame(l: LockFrame): string {
+  return `${JSON.stringify({ g: l.group, m: l.mods })}\n`;
+}
+
 /** The frame on this line, or undefined when it is not a well-formed one. */
 export function parseKeyFrame(line: string): KeyFrame | undefined {
   if (line.length > MAX_FRAME_CHARS) return undefined;
@@ -42,6 +59,13 @@ export function parseKeyFrame(line: string): KeyFrame | undefined {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o).sort().join(',');
   if (keys === 'ready' && o['ready'] === 1) return { kind: 'ready' };
+  if (keys === 'keymap' && o['keymap'] === 1) return { kind: 'keymap' };
+  if (keys === 'g,m') {
+    const { g, m } = o as { g: unknown; m: unknown };
+    if (!Number.isInteger(g) || (g as number) < 0 || (g as number) > 3) return undefined;
+    if (!Number.isInteger(m) || (m as number) < 0 || (m as number) > 255) return undefined;
+    return { kind: 'locks', group: g as number, mods: m as number };
+  }
   if (keys !== 'd,f,k') return undefined;
   const { k, d, f } = o as { k: unknown; d: unknown; f: unknown };
   if (!Number.isInteger(k) || (k as number) < 1 || (k as number) > 0xffff) return undefined;

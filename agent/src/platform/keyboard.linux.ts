@@ -1,7 +1,9 @@
 // Linux/X11 key events: keyboard-child.ts (uiohook-napi, XRecord) in a child process started AS
 // THE SESSION'S USER with the session's DISPLAY and the agent's copy of its cookie (session.ts),
 // tied to the agent (spawnTied: killed with it), streaming validated frames on its stdout. The
-// root agent never opens the user's display itself. The layout comes from `xmodmap -pke`.
+// root agent never opens the user's display itself. The layout comes from `xkbcomp -xkb` (every
+// group, type and level of the server's keymap), its name and fingerprint from `setxkbmap -query`,
+// the lock LEDs at start from `xset q` (keymap.xkb.ts parses all three).
 import { existsSync } from 'node:fs';
 import { arch } from 'node:process';
 import { createInterface } from 'node:readline';
@@ -10,8 +12,8 @@ import { CustodianError, ErrorCode } from '@custodian/protocol';
 import type { AgentLogger, CapabilityStatus } from '../core/contracts.ts';
 import { type ChildProcess, run, spawnTied } from './exec.ts';
 import type { KeyboardLayout, KeyboardSource } from './keyboard.ts';
-import { type KeyEvent, MAX_FRAME_CHARS, parseKeyFrame } from './keyboard-frames.ts';
-import { parseSetxkbmapQuery, parseXmodmapPke } from './keymap.xkb.ts';
+import { type KeyEvent, type LockFrame, MAX_FRAME_CHARS, parseKeyFrame } from './keyboard-frames.ts';
+import { parseSetxkbmapQuery, parseXkbcomp, parseXsetLeds } from './keymap.xkb.ts';
 import { helperSession, sessionEnv } from './session.ts';
 import { x11EnvironmentProblem } from './window.xprop.ts';
 
@@ -71,19 +73,30 @@ export class X11KeyboardSource implements KeyboardSource {
 
   async layout(): Promise<KeyboardLayout> {
     const { env, asUser } = this.session();
-    const keys = await run('xmodmap', ['-pke'], { env, timeoutMs: 3_000, ...asUser });
-    let name = '';
+    const id = await this.layoutId();
+    const display = env['DISPLAY'] ?? '';
+    const keymap = await run('xkbcomp', ['-xkb', display, '-'], { env, timeoutMs: 5_000, ...asUser });
+    let leds = { capsLock: false, numLock: false };
     try {
-      name = parseSetxkbmapQuery(
-        (await run('setxkbmap', ['-query'], { env, timeoutMs: 3_000, ...asUser })).stdout,
-      );
+      leds = parseXsetLeds((await run('xset', ['q'], { env, timeoutMs: 3_000, ...asUser })).stdout);
     } catch {
-      // The name is for the report only: the keysyms above are what maps keys.
+      // x11-xserver-utils missing: the locks start off and follow the Caps Lock / Num Lock keys.
     }
-    return { name, map: parseXmodmapPke(keys.stdout) };
+    return { name: parseSetxkbmapQuery(id), id, map: parseXkbcomp(keymap.stdout), ...leds };
   }
 
-  async start(onKey: (e: KeyEvent) => void, onEnd: (reason: string) => void): Promise<void> {
+  async layoutId(): Promise<string> {
+    const { env, asUser } = this.session();
+    const { stdout } = await run('setxkbmap', ['-query'], { env, timeoutMs: 3_000, ...asUser });
+    return stdout.trim();
+  }
+
+  async start(
+    onKey: (e: KeyEvent) => void,
+    onEnd: (reason: string) => void,
+    onLocks?: (l: LockFrame) => void,
+    onKeymap?: () => void,
+  ): Promise<void> {
     await this.stop();
     const { env, asUser } = this.session();
     if (!CHILD) throw new CustodianError(ErrorCode.UNAVAILABLE, 'the keyboard helper script is missing');
@@ -113,6 +126,8 @@ export class X11KeyboardSource implements KeyboardSource {
         return;
       }
       if (frame.kind === 'ready') ready(true);
+      else if (frame.kind === 'locks') onLocks?.({ group: frame.group, mods: frame.mods });
+      else if (frame.kind === 'keymap') onKeymap?.();
       else onKey(frame.event);
     });
     child.on('error', (err) => this.log.warn('keyboard helper failed to start', { err }));

@@ -8,6 +8,8 @@
 // per read would cost far more). Replies are length-checked: a hostile or broken server can make
 // a read fail, never read past a buffer. Requests are sent one at a time and each reply is
 // awaited, so sequence numbers need no bookkeeping beyond "the next packet answers us".
+// The keyboard helper also uses it (as the session's user) for XKB state: generic extension
+// requests, and the events a connection selected handed to `onEvent` (xkb-state.x11.ts).
 import { connect, type Socket } from 'node:net';
 import { CustodianError, ErrorCode } from '@custodian/protocol';
 import { localDisplayNumber, type XauthEntry } from './x11-auth.ts';
@@ -54,6 +56,7 @@ export class XConnection {
   private readonly socket: Socket;
   private buffer: Buffer = Buffer.alloc(0);
   private waiter: (() => void) | undefined;
+  private eventHandler: ((event: Buffer) => void) | undefined;
   private closedError: Error | undefined;
   private readonly timeoutMs: number;
   private readonly extensions = new Map<string, number | undefined>();
@@ -73,7 +76,23 @@ export class XConnection {
 
   private push(d: Buffer): void {
     this.buffer = Buffer.concat([this.buffer, d]);
-    this.waiter?.();
+    if (this.waiter) this.waiter();
+    else this.drainEvents();
+  }
+
+  /** Hands complete events at the head of the buffer to the event handler (or drops them). */
+  private drainEvents(): void {
+    while (this.buffer.length >= 32 && this.buffer[0] !== 0 && this.buffer[0] !== 1) {
+      const event = this.buffer.subarray(0, 32);
+      this.buffer = this.buffer.subarray(32);
+      this.eventHandler?.(event);
+    }
+  }
+
+  /** Events the connection selected (32-byte packets), as they arrive; without a handler they are dropped. */
+  onEvent(handler: (event: Buffer) => void): void {
+    this.eventHandler = handler;
+    this.drainEvents();
   }
 
   /**
@@ -155,10 +174,8 @@ export class XConnection {
     this.socket.write(Buffer.concat([head, padded]));
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      // Skip events (we select none, but a server may still send some, e.g. MappingNotify).
-      while (this.buffer.length >= 32 && this.buffer[0] !== 0 && this.buffer[0] !== 1) {
-        this.buffer = this.buffer.subarray(32);
-      }
+      // Events before the reply (selected ones, or e.g. MappingNotify) go to the handler.
+      this.drainEvents();
       if (this.buffer.length >= 32) {
         if (this.buffer[0] === 0) {
           const code = this.buffer[1];
@@ -313,13 +330,28 @@ export class XConnection {
     }
   }
 
-  private async extensionOpcode(name: string): Promise<number | undefined> {
-    if (this.extensions.has(name)) return this.extensions.get(name);
+  /** QueryExtension: the extension's major opcode and first event code, or undefined when absent. */
+  async queryExtension(name: string): Promise<{ major: number; firstEvent: number } | undefined> {
     const n = Buffer.from(name, 'latin1');
     const head = Buffer.alloc(4);
     head.writeUInt16LE(n.length, 0);
     const r = await this.request(98, 0, Buffer.concat([head, n]));
-    const opcode = r[8] === 1 ? r[9] : undefined;
+    return r[8] === 1 ? { major: r[9]!, firstEvent: r[10]! } : undefined;
+  }
+
+  /** An extension request with a reply (`minor` in the request's data byte). */
+  extensionRequest(major: number, minor: number, body: Buffer): Promise<Buffer> {
+    return this.request(major, minor, body);
+  }
+
+  /** An extension request without a reply (an X error still fails it). */
+  extensionRequestNoReply(major: number, minor: number, body: Buffer): Promise<void> {
+    return this.requestNoReply(major, minor, body);
+  }
+
+  private async extensionOpcode(name: string): Promise<number | undefined> {
+    if (this.extensions.has(name)) return this.extensions.get(name);
+    const opcode = (await this.queryExtension(name))?.major;
     this.extensions.set(name, opcode);
     if (opcode !== undefined) {
       // XResQueryVersion(1, 2): QueryClientIds needs 1.2.

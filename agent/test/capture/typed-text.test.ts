@@ -2,33 +2,46 @@
 // line logic is typed-buffer.ts, tested in typed-pure.test.ts): lines reach the hub with their
 // window; credential windows and browsers whose extension is connected give nothing; the policy
 // switch stops the source and says so.
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type TextUnit, TextUnitHub } from '../../src/capture/text-source.ts';
 import { VC } from '../../src/capture/typed-buffer.ts';
 import { TypedTextComponent } from '../../src/capture/typed-text.ts';
 import type { CapabilityStatus } from '../../src/core/contracts.ts';
 import type { KeyboardLayout, KeyboardSource } from '../../src/platform/keyboard.ts';
-import type { KeyEvent } from '../../src/platform/keyboard-frames.ts';
-import { parseXmodmapPke } from '../../src/platform/keymap.xkb.ts';
+import type { KeyEvent, LockFrame } from '../../src/platform/keyboard-frames.ts';
+import type { Keymap } from '../../src/platform/keymap.xkb.ts';
 import { createCaptureContext } from './harness.ts';
+import { capturedKeymap } from './key-layouts.ts';
 
-const map = parseXmodmapPke(
-  readFileSync(new URL('../../testdata/keyboard/xmodmap-pke-us.txt', import.meta.url), 'utf8'),
-);
+const map = capturedKeymap('us');
 const CODES: Record<string, number> = { h: 35, i: 23, ' ': 57, o: 24 };
 
 class ScriptedKeyboard implements KeyboardSource {
   onKey: ((e: KeyEvent) => void) | undefined;
+  onLocks: ((l: LockFrame) => void) | undefined;
+  onKeymap: (() => void) | undefined;
   running = false;
+  keymap: Keymap = map;
+  id = 'layout: us';
+  name = 'us';
   async probe(): Promise<CapabilityStatus> {
     return { name: 'typed_text', available: true, reason: '' };
   }
   async layout(): Promise<KeyboardLayout> {
-    return { name: 'us', map };
+    return { name: this.name, id: this.id, map: this.keymap, capsLock: false, numLock: false };
   }
-  async start(onKey: (e: KeyEvent) => void): Promise<void> {
+  async layoutId(): Promise<string> {
+    return this.id;
+  }
+  async start(
+    onKey: (e: KeyEvent) => void,
+    _onEnd: (reason: string) => void,
+    onLocks?: (l: LockFrame) => void,
+    onKeymap?: () => void,
+  ): Promise<void> {
     this.onKey = onKey;
+    this.onLocks = onLocks;
+    this.onKeymap = onKeymap;
     this.running = true;
   }
   async stop(): Promise<void> {
@@ -103,6 +116,51 @@ describe('typed text component', () => {
     keyboard.onKey!({ keycode: CODES['h']!, down: true, shift: false, alt: false, ctrl: false, meta: false });
     ctx.hub.publish({ app: 'xterm', title: 'two', url: '', pid: 2 });
     expect(units.map((u) => [u.window.title, u.text])).toEqual([['one', 'h']]);
+  });
+
+  it('reads the layout again when it changed (on a focus change), and follows the server group', async () => {
+    const { ctx, units, keyboard } = await setup();
+    ctx.hub.publish({ app: 'xterm', title: 'one', url: '', pid: 1 });
+    keyboard.keymap = capturedKeymap('gb-fr');
+    keyboard.id = 'layout: gb,fr';
+    keyboard.name = 'gb,fr';
+    ctx.hub.publish({ app: 'xterm', title: 'two', url: '', pid: 2 }); // within 5 s of the last check: not checked
+    await new Promise((r) => setTimeout(r, 10));
+    expect(component!.capabilities()[0]!.reason).toBe('keyboard layout us');
+    await new Promise((r) => setTimeout(r, 5_000));
+    ctx.hub.publish({ app: 'xterm', title: 'three', url: '', pid: 3 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(component!.capabilities()[0]!.reason).toBe('keyboard layout gb,fr');
+    const press = (keycode: number) =>
+      keyboard.onKey!({ keycode, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    press(0x03); // <AE02>: 2 on gb
+    keyboard.onLocks!({ group: 1, mods: 0 }); // a panel switched to fr
+    press(0x03); // é on fr
+    keyboard.onLocks!({ group: 0, mods: 2 }); // back to gb, Caps Lock on
+    press(0x1e); // A
+    press(VC.enter);
+    expect(units.map((u) => u.text)).toEqual(['2éA']);
+  }, 10_000);
+
+  it('reads the layout again when the source says the keymap changed, and takes the server group', async () => {
+    const { ctx, units, keyboard } = await setup();
+    ctx.hub.publish({ app: 'xterm', title: 'one', url: '', pid: 1 });
+    keyboard.onLocks!({ group: 1, mods: 0 }); // the source reports server state: no polling from now on
+    keyboard.keymap = capturedKeymap('gb-fr');
+    keyboard.id = 'layout: gb,fr';
+    keyboard.name = 'gb,fr';
+    keyboard.onKeymap!();
+    // (read at once, or after the focus change's own check in flight)
+    for (let i = 0; i < 100 && component!.capabilities()[0]!.reason !== 'keyboard layout gb,fr'; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(component!.capabilities()[0]!.reason).toBe('keyboard layout gb,fr');
+    keyboard.onKey!({ keycode: 0x03, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    keyboard.onKey!({ keycode: VC.enter, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    expect(units.map((u) => u.text)).toEqual(['2']); // on us (one group) the locked 1 was clamped to 0
+    keyboard.onLocks!({ group: 1, mods: 0 }); // the server says fr
+    keyboard.onKey!({ keycode: 0x03, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    keyboard.onKey!({ keycode: VC.enter, down: true, shift: false, alt: false, ctrl: false, meta: false });
+    expect(units.map((u) => u.text)).toEqual(['2', 'é']);
   });
 
   it('stops the source when policy turns typed text off, and starts it again', async () => {
