@@ -10,7 +10,7 @@ import type { CapabilityStatus } from '../core/contracts.ts';
 import { hasCommand, type RunAs, run, runBytes } from './exec.ts';
 import { encodePgm, type GrayImage, parsePgm } from './gray-image.ts';
 import type { FocusedWindow, OcrResult, ScreenTextSource } from './ocr.ts';
-import { clipToScreen } from './ocr.xwininfo.ts';
+import { clipToScreen } from './window-crop.ts';
 import { helperSession, sessionEnv } from './session.ts';
 import { x11EnvironmentProblem } from './window.xprop.ts';
 import type { XauthEntry } from './x11-auth.ts';
