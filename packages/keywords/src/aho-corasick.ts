@@ -26,6 +26,26 @@ export interface Automaton {
     onHit: (pattern: number, start: number, end: number) => void,
   ): void;
   readonly states: number;
+  /**
+   * The DFA's tables, for a caller that steps it itself while producing the text (the matcher's
+   * one-pass normalise-and-scan): one step is
+   * `s = s < denseStates && a < denseAlpha ? dense[s * denseAlpha + a] : step(s, a)` with
+   * `a = alpha[code]`, and `accepts[s] === 1` says that `report` has something to report.
+   */
+  readonly tables: AutomatonTables;
+}
+
+export interface AutomatonTables {
+  /** Alphabet index of each UTF-16 code unit (0: used by no pattern). */
+  alpha: Uint16Array;
+  dense: Uint16Array | Uint32Array;
+  denseStates: number;
+  denseAlpha: number;
+  accepts: Uint8Array;
+  /** The step from state `s` on alphabet index `a`, for any state (dense or sparse). */
+  step(s: number, a: number): number;
+  /** Calls onHit for every pattern state `s` reports, ending at `end` (as scanCodes does). */
+  report(s: number, end: number, onHit: (pattern: number, start: number, end: number) => void): void;
 }
 
 /**
@@ -170,6 +190,7 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
 
   return {
     states,
+    tables: { alpha, dense, denseStates, denseAlpha, accepts, step: deepStep, report },
     scanCodes(codes, length, pad, onHit) {
       let s = deepStep(0, alpha[pad]!);
       report(s, 1, onHit);

@@ -4,7 +4,7 @@
 import { buildAutomaton } from './aho-corasick.ts';
 import { languageVariants } from './language-variants.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
-import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
+import { normalise, normaliseAndScan, type ScratchNormalised } from './normalise.ts';
 import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
 import type { RuleEntry } from './rules.ts';
 
@@ -258,7 +258,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
       const base = matchOne(text);
-      if (text.indexOf('*') === -1) return base.matches;
+      if (!base.asterisk) return base.matches;
       const words = maskedWords(text);
       if (words.length === 0) return base.matches;
       // "p*rn", "f*gg*t": match the text around each masked word once per vowel in each mask.
@@ -288,8 +288,8 @@ export function createMatcher(options: MatcherOptions): Matcher {
   };
 
   /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
-  function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean } {
-    const n = normaliseScratch(text);
+  function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean; asterisk: boolean } {
+    const n = normaliseAndScan(text, automaton.tables);
     // (emptied only when used: setting an array's length is not free, and most texts hit nothing)
     if (hits.length > 0) hits.length = 0;
     if (covers.length > 0) covers.length = 0;
@@ -299,12 +299,17 @@ export function createMatcher(options: MatcherOptions): Matcher {
     if (ruleHits.unless.length > 0) ruleHits.unless.length = 0;
     educational = false;
     scanned = n;
-    automaton.scanCodes(n.codes, n.length, SPACE, onHit);
+    if (n.hitCount < 0) automaton.scanCodes(n.codes, n.length, SPACE, onHit);
+    else {
+      const report = automaton.tables.report;
+      const pairs = n.hitPairs;
+      for (let k = 0; k < n.hitCount * 2; k += 2) report(pairs[k]!, pairs[k + 1]!, onHit);
+    }
     scanned = null;
     if (ruleHits.anchor.length > 0)
       for (const r of checkRules(rules, ruleHits, n.codes, n.length))
         hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
-    if (hits.length === 0) return { matches: [], educational };
+    if (hits.length === 0) return { matches: [], educational, asterisk: n.asterisk };
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
     const coverIndex = indexCovers(covers);
@@ -368,7 +373,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       result.push(m);
     }
     result.sort((a, b) => a.start - b.start || b.severity - a.severity);
-    return { matches: result, educational };
+    return { matches: result, educational, asterisk: n.asterisk };
   }
 }
 

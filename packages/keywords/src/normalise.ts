@@ -9,6 +9,8 @@
 // collapsed to one character with the run length kept in `runs`, so the matcher can accept
 // emphasis ("kiiiill") while still telling "as" from "ass".
 
+import type { AutomatonTables } from './aho-corasick.ts';
+
 export interface Normalised {
   /** The normalised text: [a-z0-9], other letters, and single spaces between words. */
   text: string;
@@ -310,6 +312,8 @@ let outCodes = new Uint16Array(256);
 let outRuns = new Uint8Array(256);
 let outStarts = new Int32Array(256);
 let outEnds = new Int32Array(256);
+/** (state, end) pairs of normaliseAndScan: at most one per written character and pad. */
+let outHits = new Int32Array(256 * 2 + 8);
 
 /**
  * Normalises text for matching. Pure; the same function is applied to library terms, so any
@@ -334,6 +338,15 @@ export interface ScratchNormalised {
   runs: Uint8Array;
   starts: Int32Array;
   ends: Int32Array;
+  /**
+   * Only from normaliseAndScan: the automaton's reports, `hitCount` (state, padded end) pairs in
+   * `hitPairs` (replay them with the automaton's `report`); -1 when the text was not scanned
+   * (scan `codes` with scanCodes then).
+   */
+  hitCount: number;
+  hitPairs: Int32Array;
+  /** Whether the input holds a `*` (the matcher re-reads masked words, "p*rn"; found in the same pass). */
+  asterisk: boolean;
 }
 
 /**
@@ -342,9 +355,21 @@ export interface ScratchNormalised {
  * per title dominated its cost).
  */
 export function normaliseScratch(input: string): ScratchNormalised {
-  const percent = hasPercentEscape(input);
-  if (!percent && fusedPass(input)) return scratchResult;
-  return stagedPass(input, percent);
+  if (fusedPass(input, null)) return scratchResult;
+  return stagedPass(input, hasPercentEscape(input));
+}
+
+/**
+ * normaliseScratch, and in the same pass (when the one-pass fast path applies, as it does for
+ * most text) the scan of the result by `scan`'s automaton with a space on each side: each
+ * normalised character steps the automaton as it is written, so the text is walked once. The
+ * reports are buffered in `hitPairs` (see ScratchNormalised.hitCount), not delivered, so the
+ * caller sees them only once the whole result (run lengths included) is final, and in the order
+ * scanCodes would give them. Otherwise `hitCount` is -1 and the caller scans `codes` itself.
+ */
+export function normaliseAndScan(input: string, scan: AutomatonTables): ScratchNormalised {
+  if (fusedPass(input, scan)) return scratchResult;
+  return stagedPass(input, hasPercentEscape(input));
 }
 
 /** normaliseScratch by the four stages only (the fused pass skipped): for the equivalence test. */
@@ -374,7 +399,9 @@ function stagedPass(input: string, percent: boolean): ScratchNormalised {
   if (leetOrAposSeen) leetStage(f.code, f.kind, n);
   const tokens = tokenStage(f.code, f.kind, n);
   if (spacedSeen) spacedStage(f.code, tokens);
-  return emitStage(f, n, tokens);
+  const r = emitStage(f, n, tokens);
+  r.asterisk = input.indexOf('*') !== -1;
+  return r;
 }
 
 let leetOrAposSeen = false;
@@ -570,6 +597,7 @@ function ensureOutput(cap: number): void {
   outRuns = new Uint8Array(size);
   outStarts = new Int32Array(size);
   outEnds = new Int32Array(size);
+  outHits = new Int32Array(size * 2 + 8);
 }
 
 /** Stage 4: emit into the output scratch, collapsing runs of the same character. */
@@ -618,6 +646,7 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
   r.runs = runs;
   r.starts = os;
   r.ends = oe;
+  r.hitCount = -1;
   return r;
 }
 
@@ -627,13 +656,30 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
  * exactly what the four stages give (checked against them in the tests); returns false, having
  * written garbage, as soon as it meets anything else, and the stages then run.
  */
-function fusedPass(text: string): boolean {
+function fusedPass(text: string, scan: AutomatonTables | null): boolean {
   const length = text.length;
   ensureOutput(length + 1);
   const out = outCodes;
   const runs = outRuns;
   const os = outStarts;
   const oe = outEnds;
+  // the automaton (see normaliseAndScan): stepped on every character written to `out`
+  const scanning = scan !== null;
+  const alpha = scan === null ? NO_ALPHA : scan.alpha;
+  const dense = scan === null ? NO_ALPHA : scan.dense;
+  const denseStates = scan === null ? 0 : scan.denseStates;
+  const denseAlpha = scan === null ? 0 : scan.denseAlpha;
+  const accepts = scan === null ? NO_ACCEPTS : scan.accepts;
+  const hits = outHits;
+  let nh = 0;
+  let st = 0;
+  if (scan !== null) {
+    st = scan.step(0, alpha[SPACE]!);
+    if (accepts[st] === 1) {
+      hits[nh++] = st;
+      hits[nh++] = 1;
+    }
+  }
   let len = 0;
   let prev = -1;
   let tokLen = 0;
@@ -641,6 +687,7 @@ function fusedPass(text: string): boolean {
   let digit = false;
   let singles = 0;
   let lastWord = false; // the previous kept character was a word character
+  let asterisk = false;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     let k = BMP_KIND[code]!;
@@ -648,6 +695,14 @@ function fusedPass(text: string): boolean {
     if (k === WORD) {
       const c = BMP_CODE[code]!;
       if (tokLen === 0 && len > 0) {
+        if (scanning) {
+          const a = alpha[SPACE]!;
+          st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
+          if (accepts[st] === 1) {
+            hits[nh++] = st;
+            hits[nh++] = len + 2;
+          }
+        }
         out[len] = SPACE;
         runs[len] = 1;
         os[len] = oe[len - 1]!;
@@ -662,6 +717,14 @@ function fusedPass(text: string): boolean {
         if (runs[len - 1]! < 255) runs[len - 1]!++;
         oe[len - 1] = i + 1;
       } else {
+        if (scanning) {
+          const a = alpha[c]!;
+          st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
+          if (accepts[st] === 1) {
+            hits[nh++] = st;
+            hits[nh++] = len + 2;
+          }
+        }
         out[len] = c;
         runs[len] = 1;
         os[len] = i;
@@ -672,7 +735,13 @@ function fusedPass(text: string): boolean {
       tokLen++;
       lastWord = true;
     } else if (k === SEP || k === APOS || k === LEET) {
-      if (k !== SEP && i + 1 < length) {
+      if (k === SEP) {
+        if (code === PERCENT) {
+          // a percent escape: decoding needs the stages (a lone % is a separator)
+          if (i + 2 < length && isHexCode(text.charCodeAt(i + 1)) && isHexCode(text.charCodeAt(i + 2)))
+            return false;
+        } else if (code === ASTERISK) asterisk = true;
+      } else if (i + 1 < length) {
         const nc = text.charCodeAt(i + 1);
         let nk = BMP_KIND[nc]!;
         if (nk === BMP_UNKNOWN) nk = learnBmp(nc);
@@ -700,14 +769,29 @@ function fusedPass(text: string): boolean {
     } else if (k !== BMP_DROPPED) return false; // several characters, astral
   }
   if (tokLen === 1 && singles + 1 >= 3) return false;
+  if (scan !== null) {
+    st = scan.step(st, alpha[SPACE]!);
+    if (accepts[st] === 1) {
+      hits[nh++] = st;
+      hits[nh++] = len + 2;
+    }
+  }
   const r = scratchResult;
   r.codes = out;
   r.length = len;
   r.runs = runs;
   r.starts = os;
   r.ends = oe;
+  r.hitCount = scanning ? nh >> 1 : -1;
+  r.hitPairs = hits;
+  r.asterisk = asterisk;
   return true;
 }
+
+const PERCENT = 37;
+const ASTERISK = 42;
+const NO_ALPHA = new Uint16Array(1);
+const NO_ACCEPTS = new Uint8Array(1);
 
 /** The one result object normaliseScratch hands out (valid until the next call, like its arrays). */
 const scratchResult: ScratchNormalised = {
@@ -716,6 +800,9 @@ const scratchResult: ScratchNormalised = {
   runs: new Uint8Array(0),
   starts: new Int32Array(0),
   ends: new Int32Array(0),
+  hitCount: -1,
+  hitPairs: new Int32Array(0),
+  asterisk: false,
 };
 
 /**
