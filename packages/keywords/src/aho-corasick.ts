@@ -46,6 +46,12 @@ export interface AutomatonTables {
   step(s: number, a: number): number;
   /** Calls onHit for every pattern state `s` reports, ending at `end` (as scanCodes does). */
   report(s: number, end: number, onHit: (pattern: number, start: number, end: number) => void): void;
+  /**
+   * scanCodes without the reports: writes the (state, end) pair of every position where
+   * scanCodes would report into `pairs` (room for 2 × (length + 2) entries); returns how many
+   * pairs. `report` replays them.
+   */
+  scanToPairs(codes: Uint16Array, length: number, pad: number, pairs: Int32Array): number;
 }
 
 /**
@@ -188,9 +194,32 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
     }
   };
 
+  const scanToPairs = (codes: Uint16Array, length: number, pad: number, pairs: Int32Array): number => {
+    let n = 0;
+    let s = deepStep(0, alpha[pad]!);
+    if (accepts[s] === 1) {
+      pairs[n++] = s;
+      pairs[n++] = 1;
+    }
+    for (let i = 0; i < length; i++) {
+      const a = alpha[codes[i]!]!;
+      s = s < denseStates && a < denseAlpha ? dense[s * denseAlpha + a]! : deepStep(s, a);
+      if (accepts[s] === 1) {
+        pairs[n++] = s;
+        pairs[n++] = i + 2;
+      }
+    }
+    s = deepStep(s, alpha[pad]!);
+    if (accepts[s] === 1) {
+      pairs[n++] = s;
+      pairs[n++] = length + 2;
+    }
+    return n >> 1;
+  };
+
   return {
     states,
-    tables: { alpha, dense, denseStates, denseAlpha, accepts, step: deepStep, report },
+    tables: { alpha, dense, denseStates, denseAlpha, accepts, step: deepStep, report, scanToPairs },
     scanCodes(codes, length, pad, onHit) {
       let s = deepStep(0, alpha[pad]!);
       report(s, 1, onHit);

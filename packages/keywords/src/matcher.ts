@@ -5,7 +5,7 @@ import { buildAutomaton } from './aho-corasick.ts';
 import { languageVariants } from './language-variants.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
 import { normalise, normaliseAndScan, type ScratchNormalised } from './normalise.ts';
-import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
+import { checkRules, compileRules, completeRules, type RuleHits } from './rule-check.ts';
 import type { RuleEntry } from './rules.ts';
 
 export interface KeywordMatch {
@@ -59,7 +59,6 @@ export const EDUCATIONAL_SEVERITY_DROP = 2;
 /** A multi-word phrase also matches written as one word ("#killmyself") when at least this long. */
 const COMPACT_MIN_LENGTH = 9;
 
-const SPACE = 32;
 const KIND_TERM = 0;
 const KIND_EXCEPTION = 1;
 const KIND_CUE = 2;
@@ -72,6 +71,12 @@ const KIND_ANCHOR = 5;
 const KIND_NEG = 6;
 /** A rule's `unless` phrase (entry = rule index). */
 const KIND_UNLESS = 7;
+/**
+ * The kinds every text needs at once (a term or a rule may match). The others (exceptions, cues,
+ * allow phrases, negations, `unless`) only qualify a match, so their reports are replayed only
+ * for a text that has one: most texts stop after the first replay.
+ */
+const FIRST_KINDS = (1 << KIND_TERM) | (1 << KIND_ANCHOR);
 
 interface Pattern {
   kind: number;
@@ -218,6 +223,13 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const automaton = buildAutomaton(patterns.map((p) => ` ${p.text}${p.prefix ? '' : ' '}`));
   const pt = packPatterns(patterns);
   patterns.length = 0;
+  const { report } = automaton.tables;
+  /** Per automaton state, a bit per kind of the patterns it reports (which replays need it). */
+  const stateKinds = new Uint8Array(automaton.states);
+  for (let st = 0; st < automaton.states; st++)
+    report(st, 0, (pi) => {
+      stateKinds[st]! |= 1 << pt.kind[pi]!;
+    });
   const entries: EntryTable = {
     term: entryList.map((e) => e.term),
     category: entryList.map((e) => e.category),
@@ -235,17 +247,28 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const suppressed = new Set<number>(); // entries with a context exception present
   const ruleHits: RuleHits = { anchor: [], neg: [], unless: [] };
   let educational = false;
+  /** Set by matchOne: whether its text held a `*` (masked words). */
+  let asterisk = false;
   let scanned: ScratchNormalised | null = null;
-  const onHit = (pi: number, start: number, end: number): void => {
-    // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
+  // Reports, replayed from the scan's (state, end) pairs: padded [start, end) → unpadded core
+  // [s, e) (the leading space sits where the core starts).
+  const onFirst = (pi: number, start: number, end: number): void => {
+    const kind = pt.kind[pi];
+    if (kind !== KIND_TERM && kind !== KIND_ANCHOR) return;
     const s = start;
     const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
     if (!runsAgree(scanned!, pt, pi, s)) return;
+    if (kind === KIND_TERM) hits.push({ entry: pt.entry[pi]!, s, e });
+    else ruleHits.anchor.push(pt.entry[pi]!, s, e);
+  };
+  const onRest = (pi: number, start: number, end: number): void => {
     const kind = pt.kind[pi];
+    if (kind === KIND_TERM || kind === KIND_ANCHOR) return;
+    const s = start;
+    const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
+    if (!runsAgree(scanned!, pt, pi, s)) return;
     const entry = pt.entry[pi]!;
-    if (kind === KIND_TERM) hits.push({ entry, s, e });
-    else if (kind === KIND_ANCHOR) ruleHits.anchor.push(entry, s, e);
-    else if (kind === KIND_NEG) ruleHits.neg.push(s);
+    if (kind === KIND_NEG) ruleHits.neg.push(s);
     else if (kind === KIND_UNLESS) ruleHits.unless.push(entry, s, e);
     else if (kind === KIND_CUE) educational = true;
     else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
@@ -258,14 +281,14 @@ export function createMatcher(options: MatcherOptions): Matcher {
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
       const base = matchOne(text);
-      if (!base.asterisk) return base.matches;
+      if (!asterisk) return base;
       const words = maskedWords(text);
-      if (words.length === 0) return base.matches;
+      if (words.length === 0) return base;
       // "p*rn", "f*gg*t": match the text around each masked word once per vowel in each mask.
       // Substitution keeps the length, so offsets hold; only a window around the word is
       // re-matched, so a long text with a few asterisks costs little more than one pass.
-      const seen = new Map(base.matches.map((m) => [`${m.start}:${m.end}:${m.term}`, m]));
-      const cue = base.educational ? `\n${firstCue}` : '';
+      const seen = new Map(base.map((m) => [`${m.start}:${m.end}:${m.term}`, m]));
+      const cue = educational ? `\n${firstCue}` : '';
       for (const w of words) {
         const from = Math.max(0, w.from - MASK_CONTEXT);
         const to = Math.min(text.length, w.to + MASK_CONTEXT);
@@ -274,7 +297,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
           slice,
           w.masks.map((i) => i - from),
         )) {
-          for (const m of matchOne(variant + cue).matches) {
+          for (const m of matchOne(variant + cue)) {
             if (m.end > slice.length) continue;
             const shifted = { ...m, start: m.start + from, end: m.end + from };
             const key = `${shifted.start}:${shifted.end}:${shifted.term}`;
@@ -287,8 +310,11 @@ export function createMatcher(options: MatcherOptions): Matcher {
     },
   };
 
-  /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
-  function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean; asterisk: boolean } {
+  /**
+   * Matches one text. Afterwards `asterisk` says whether it holds a `*`, and then `educational`
+   * whether it holds an educational cue (even with no match).
+   */
+  function matchOne(text: string): KeywordMatch[] {
     const n = normaliseAndScan(text, automaton.tables);
     // (emptied only when used: setting an array's length is not free, and most texts hit nothing)
     if (hits.length > 0) hits.length = 0;
@@ -298,18 +324,25 @@ export function createMatcher(options: MatcherOptions): Matcher {
     if (ruleHits.neg.length > 0) ruleHits.neg.length = 0;
     if (ruleHits.unless.length > 0) ruleHits.unless.length = 0;
     educational = false;
+    asterisk = n.asterisk;
     scanned = n;
-    if (n.hitCount < 0) automaton.scanCodes(n.codes, n.length, SPACE, onHit);
-    else {
-      const report = automaton.tables.report;
-      const pairs = n.hitPairs;
-      for (let k = 0; k < n.hitCount * 2; k += 2) report(pairs[k]!, pairs[k + 1]!, onHit);
+    const pairs = n.hitPairs;
+    const pairEnd = n.hitCount * 2;
+    let rest = false; // a report of the other kinds is pending
+    for (let k = 0; k < pairEnd; k += 2) {
+      const kinds = stateKinds[pairs[k]!]!;
+      if ((kinds & FIRST_KINDS) !== 0) report(pairs[k]!, pairs[k + 1]!, onFirst);
+      if ((kinds & ~FIRST_KINDS) !== 0) rest = true;
     }
+    const complete = ruleHits.anchor.length > 0 ? completeRules(rules, ruleHits.anchor) : null;
+    if (rest && (hits.length > 0 || complete !== null || asterisk))
+      for (let k = 0; k < pairEnd; k += 2)
+        if ((stateKinds[pairs[k]!]! & ~FIRST_KINDS) !== 0) report(pairs[k]!, pairs[k + 1]!, onRest);
     scanned = null;
-    if (ruleHits.anchor.length > 0)
-      for (const r of checkRules(rules, ruleHits, n.codes, n.length))
+    if (complete !== null)
+      for (const r of checkRules(rules, complete, ruleHits, n.codes, n.length))
         hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
-    if (hits.length === 0) return { matches: [], educational, asterisk: n.asterisk };
+    if (hits.length === 0) return [];
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
     const coverIndex = indexCovers(covers);
@@ -373,7 +406,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       result.push(m);
     }
     result.sort((a, b) => a.start - b.start || b.severity - a.severity);
-    return { matches: result, educational, asterisk: n.asterisk };
+    return result;
   }
 }
 

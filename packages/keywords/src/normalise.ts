@@ -340,8 +340,7 @@ export interface ScratchNormalised {
   ends: Int32Array;
   /**
    * Only from normaliseAndScan: the automaton's reports, `hitCount` (state, padded end) pairs in
-   * `hitPairs` (replay them with the automaton's `report`); -1 when the text was not scanned
-   * (scan `codes` with scanCodes then).
+   * `hitPairs` (replay them with the automaton's `report`); -1 from normaliseScratch.
    */
   hitCount: number;
   hitPairs: Int32Array;
@@ -360,16 +359,19 @@ export function normaliseScratch(input: string): ScratchNormalised {
 }
 
 /**
- * normaliseScratch, and in the same pass (when the one-pass fast path applies, as it does for
- * most text) the scan of the result by `scan`'s automaton with a space on each side: each
- * normalised character steps the automaton as it is written, so the text is walked once. The
- * reports are buffered in `hitPairs` (see ScratchNormalised.hitCount), not delivered, so the
- * caller sees them only once the whole result (run lengths included) is final, and in the order
- * scanCodes would give them. Otherwise `hitCount` is -1 and the caller scans `codes` itself.
+ * normaliseScratch, then the scan of the result by `scan`'s automaton with a space on each side.
+ * When the one-pass fast path applies (most text), the automaton steps as each normalised
+ * character is written, so the text is walked once. The reports are buffered in `hitPairs`
+ * (see ScratchNormalised.hitCount), not delivered: the caller replays them once the whole result
+ * (run lengths included) is final, in the order scanCodes would give them, and may skip those it
+ * does not need.
  */
 export function normaliseAndScan(input: string, scan: AutomatonTables): ScratchNormalised {
   if (fusedPass(input, scan)) return scratchResult;
-  return stagedPass(input, hasPercentEscape(input));
+  const r = stagedPass(input, hasPercentEscape(input));
+  r.hitCount = scan.scanToPairs(r.codes, r.length, SPACE, outHits);
+  r.hitPairs = outHits;
+  return r;
 }
 
 /** normaliseScratch by the four stages only (the fused pass skipped): for the equivalence test. */

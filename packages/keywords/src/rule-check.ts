@@ -129,21 +129,17 @@ function growInt32(a: Int32Array): Int32Array {
   return b;
 }
 
-/** Rule matches in one text, given the scan's hits. `allowed` says whether a rule is compiled in. */
-export function checkRules(
-  c: CompiledRules,
-  hits: RuleHits,
-  codes: Uint16Array,
-  length: number,
-): RuleMatch[] {
-  if (hits.anchor.length === 0) return [];
-  // Cheap first pass: which rules had every one of their groups hit? Most texts with anchor
-  // hits (common words such as "how" or "my") complete no rule and stop here.
+/**
+ * The cheap first pass: which rules had every one of their groups hit (null: none)? Most texts
+ * with anchor hits (common words such as "how" or "my") complete no rule and stop here, before
+ * the negation and `unless` hits are even gathered (checkRules needs them).
+ */
+export function completeRules(c: CompiledRules, anchor: number[]): number[] | null {
   const mask = c.mask;
   let complete: number[] | null = null;
   let touched = 0;
-  for (let i = 0; i < hits.anchor.length; i += 3) {
-    const a = hits.anchor[i]!;
+  for (let i = 0; i < anchor.length; i += 3) {
+    const a = anchor[i]!;
     for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) {
       const use = c.anchorUses[k]!;
       const rule = use >> 3;
@@ -162,7 +158,20 @@ export function checkRules(
     }
   }
   for (let t = 0; t < touched; t++) mask[touchedScratch[t]!] = 0;
-  if (complete === null) return [];
+  return complete;
+}
+
+/**
+ * Rule matches in one text, given the scan's hits (all of them: anchors, negation cues, `unless`
+ * phrases) and the rules completeRules found complete.
+ */
+export function checkRules(
+  c: CompiledRules,
+  complete: readonly number[],
+  hits: RuleHits,
+  codes: Uint16Array,
+  length: number,
+): RuleMatch[] {
   const wanted = new Set(complete);
 
   let maxPos = 0;
