@@ -242,8 +242,8 @@ export function createMatcher(options: MatcherOptions): Matcher {
 
   // Scan state, reused by every call (match is synchronous): allocating arrays, a Set and a
   // closure per window title was a large share of the cost of matching one.
-  const hits: { entry: number; s: number; e: number }[] = [];
-  const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
+  let hits: Hit[] = [];
+  let covers: Hit[] = []; // exceptions (entry) and allow phrases (-1)
   const suppressed = new Set<number>(); // entries with a context exception present
   const ruleHits: RuleHits = { anchor: [], neg: [], unless: [] };
   let educational = false;
@@ -316,13 +316,14 @@ export function createMatcher(options: MatcherOptions): Matcher {
    */
   function matchOne(text: string): KeywordMatch[] {
     const n = normaliseAndScan(text, automaton.tables);
-    // (emptied only when used: setting an array's length is not free, and most texts hit nothing)
-    if (hits.length > 0) hits.length = 0;
-    if (covers.length > 0) covers.length = 0;
+    // (replaced only when used, and not emptied in place: setting an array's length is not free,
+    // and most texts hit nothing)
+    if (hits.length > 0) hits = [];
+    if (covers.length > 0) covers = [];
     if (suppressed.size > 0) suppressed.clear();
-    if (ruleHits.anchor.length > 0) ruleHits.anchor.length = 0;
-    if (ruleHits.neg.length > 0) ruleHits.neg.length = 0;
-    if (ruleHits.unless.length > 0) ruleHits.unless.length = 0;
+    if (ruleHits.anchor.length > 0) ruleHits.anchor = [];
+    if (ruleHits.neg.length > 0) ruleHits.neg = [];
+    if (ruleHits.unless.length > 0) ruleHits.unless = [];
     educational = false;
     asterisk = n.asterisk;
     scanned = n;
@@ -345,11 +346,8 @@ export function createMatcher(options: MatcherOptions): Matcher {
     if (hits.length === 0) return [];
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
-    const coverIndex = indexCovers(covers);
-    // Same span: a term before a rule (the literal phrase the DSL knows: "how to tie a noose" stays
-    // that term, not the rule around it), and the library's order among each (English first).
-    const rank = (entry: number) => (entry < 0 ? 1_000_000_000 - 1 - entry : entry);
-    hits.sort((a, b) => a.s - b.s || b.e - a.e || rank(a.entry) - rank(b.entry));
+    const coverIndex = covers.length === 0 ? NO_COVERS : indexCovers(covers);
+    if (hits.length > 1) hits.sort(byHitOrder);
     const result: KeywordMatch[] = [];
     // Drop a match lying inside a longer (or earlier identical) match of the same category
     // ("kill myself" inside "how to kill myself").
@@ -405,9 +403,32 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (entries.language[h.entry] !== 'en') m.language = entries.language[h.entry]!;
       result.push(m);
     }
-    result.sort((a, b) => a.start - b.start || b.severity - a.severity);
+    if (result.length > 1) result.sort(byMatchOrder);
     return result;
   }
+}
+
+/** A term hit (entry >= 0), a rule match (-1 - rule) or a cover, in normalised coordinates [s, e). */
+interface Hit {
+  entry: number;
+  s: number;
+  e: number;
+}
+
+/**
+ * Same span: a term before a rule (the literal phrase the DSL knows: "how to tie a noose" stays
+ * that term, not the rule around it), and the library's order among each (English first).
+ */
+function rank(entry: number): number {
+  return entry < 0 ? 1_000_000_000 - 1 - entry : entry;
+}
+
+function byHitOrder(a: Hit, b: Hit): number {
+  return a.s - b.s || b.e - a.e || rank(a.entry) - rank(b.entry);
+}
+
+function byMatchOrder(a: KeywordMatch, b: KeywordMatch): number {
+  return a.start - b.start || b.severity - a.severity;
 }
 
 /** A vowel hidden behind `*` between two letters ("p*rn"): at most this many per word are tried... */
@@ -469,8 +490,14 @@ function runsAgree(n: ScratchNormalised, pt: PatternTable, pi: number, s: number
   return true;
 }
 
+interface CoverIndex {
+  covered(entry: number, s: number, e: number): boolean;
+}
+
+const NO_COVERS: CoverIndex = { covered: () => false };
+
 /** Covers (exception spans per entry, allow spans under -1) indexed for "is [s,e) inside one?". */
-function indexCovers(covers: { entry: number; s: number; e: number }[]) {
+function indexCovers(covers: Hit[]): CoverIndex {
   const byEntry = new Map<number, { starts: number[]; maxEnd: number[] }>();
   covers.sort((a, b) => a.s - b.s);
   for (const c of covers) {

@@ -653,10 +653,11 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
 }
 
 /**
- * The common case in one pass: text with no leetspeak symbol inside a word, no digit inside a word, no
- * spaced-out letters, no percent escape and nothing that folds to several characters. Gives
- * exactly what the four stages give (checked against them in the tests); returns false, having
- * written garbage, as soon as it meets anything else, and the stages then run.
+ * The common case in one pass: text with no leetspeak symbol inside a word, no spaced-out
+ * letters, no percent escape and nothing that folds to several characters. Gives exactly what the
+ * four stages give (checked against them in the tests); returns false, having written garbage, as
+ * soon as it meets anything else, and the stages then run. A word with both letters and digits
+ * ("su1c1de", "year10") is written again from its start with its digits read as letters.
  */
 function fusedPass(text: string, scan: AutomatonTables | null): boolean {
   const length = text.length;
@@ -690,12 +691,44 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
   let singles = 0;
   let lastWord = false; // the previous kept character was a word character
   let asterisk = false;
+  // Where the current word began (input index; output length, automaton state, reports and
+  // previous character before it), to write it again when it turns out to hold letters and digits.
+  let leet = false; // the current word is being written again: its digits read as letters
+  let tokIn = 0;
+  let tokOut = 0;
+  let tokState = 0;
+  let tokHits = 0;
+  let tokPrev = -1;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     let k = BMP_KIND[code]!;
     if (k === BMP_UNKNOWN) k = learnBmp(code);
     if (k === WORD) {
-      const c = BMP_CODE[code]!;
+      let c = BMP_CODE[code]!;
+      if (tokLen === 0) {
+        tokIn = i;
+        tokOut = len;
+        tokState = st;
+        tokHits = nh;
+        tokPrev = prev;
+      }
+      if (c >= 48 && c <= 57) {
+        if (leet) {
+          if (DIGIT_LEET_CODE[c] !== -1) c = DIGIT_LEET_CODE[c]!;
+        } else digit = true;
+      } else letter = true;
+      if (digit && letter && !leet) {
+        // digits read as letters only inside words that also hold letters: back to its start
+        leet = true;
+        i = tokIn - 1;
+        len = tokOut;
+        st = tokState;
+        nh = tokHits;
+        prev = tokPrev;
+        tokLen = 0;
+        lastWord = false;
+        continue;
+      }
       if (tokLen === 0 && len > 0) {
         if (scanning) {
           const a = alpha[SPACE]!;
@@ -712,9 +745,6 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
         len++;
         prev = SPACE;
       }
-      if (c >= 48 && c <= 57) digit = true;
-      else letter = true;
-      if (digit && letter) return false;
       if (c === prev) {
         if (runs[len - 1]! < 255) runs[len - 1]!++;
         oe[len - 1] = i + 1;
@@ -768,6 +798,7 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
       tokLen = 0;
       letter = false;
       digit = false;
+      leet = false;
     } else if (k !== BMP_DROPPED) return false; // several characters, astral
   }
   if (tokLen === 1 && singles + 1 >= 3) return false;
