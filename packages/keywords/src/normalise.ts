@@ -766,6 +766,38 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
       }
       tokLen++;
       lastWord = true;
+      // The rest of a run of letters in a tight loop (most characters of most text): the same
+      // steps as above for a letter inside a word. Digits and anything else go round the outer
+      // loop; so does a letter after a digit not yet read as a letter (the word is written again).
+      if (digit && !leet) continue;
+      letter = true;
+      while (i + 1 < length) {
+        const code2 = text.charCodeAt(i + 1);
+        if (BMP_KIND[code2] !== WORD) break;
+        const c2 = BMP_CODE[code2]!;
+        if (c2 >= 48 && c2 <= 57) break;
+        i++;
+        tokLen++;
+        if (c2 === prev) {
+          if (runs[len - 1]! < 255) runs[len - 1]!++;
+          oe[len - 1] = i + 1;
+          continue;
+        }
+        if (scanning) {
+          const a = alpha[c2]!;
+          st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
+          if (accepts[st] === 1) {
+            hits[nh++] = st;
+            hits[nh++] = len + 2;
+          }
+        }
+        out[len] = c2;
+        runs[len] = 1;
+        os[len] = i;
+        oe[len] = i + 1;
+        len++;
+        prev = c2;
+      }
     } else if (k === SEP || k === APOS || k === LEET) {
       if (k === SEP) {
         if (code === PERCENT) {
