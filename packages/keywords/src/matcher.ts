@@ -1,7 +1,7 @@
 // createMatcher: compiles the library (filtered by age band and categories, plus a school's custom
 // terms) into one Aho–Corasick automaton over normalised text, then reports whole-word matches
 // with offsets in the ORIGINAL text.
-import { buildAutomaton } from './aho-corasick.ts';
+import { type Automaton, buildAutomaton } from './aho-corasick.ts';
 import { languageVariants } from './language-variants.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
 import { normalise, normaliseAndScan, type ScratchNormalised } from './normalise.ts';
@@ -223,13 +223,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const automaton = buildAutomaton(patterns.map((p) => ` ${p.text}${p.prefix ? '' : ' '}`));
   const pt = packPatterns(patterns);
   patterns.length = 0;
-  const { report } = automaton.tables;
-  /** Per automaton state, a bit per kind of the patterns it reports (which replays need it). */
-  const stateKinds = new Uint8Array(automaton.states);
-  for (let st = 0; st < automaton.states; st++)
-    report(st, 0, (pi) => {
-      stateKinds[st]! |= 1 << pt.kind[pi]!;
-    });
+  const reports = splitReports(automaton, pt.kind);
   const entries: EntryTable = {
     term: entryList.map((e) => e.term),
     category: entryList.map((e) => e.category),
@@ -254,7 +248,6 @@ export function createMatcher(options: MatcherOptions): Matcher {
   // [s, e) (the leading space sits where the core starts).
   const onFirst = (pi: number, start: number, end: number): void => {
     const kind = pt.kind[pi];
-    if (kind !== KIND_TERM && kind !== KIND_ANCHOR) return;
     const s = start;
     const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
     if (!runsAgree(scanned!, pt, pi, s)) return;
@@ -263,7 +256,6 @@ export function createMatcher(options: MatcherOptions): Matcher {
   };
   const onRest = (pi: number, start: number, end: number): void => {
     const kind = pt.kind[pi];
-    if (kind === KIND_TERM || kind === KIND_ANCHOR) return;
     const s = start;
     const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
     if (!runsAgree(scanned!, pt, pi, s)) return;
@@ -329,16 +321,27 @@ export function createMatcher(options: MatcherOptions): Matcher {
     scanned = n;
     const pairs = n.hitPairs;
     const pairEnd = n.hitCount * 2;
+    const { firstStart, firstOut, restStart, restOut, length: plen } = reports;
     let rest = false; // a report of the other kinds is pending
     for (let k = 0; k < pairEnd; k += 2) {
-      const kinds = stateKinds[pairs[k]!]!;
-      if ((kinds & FIRST_KINDS) !== 0) report(pairs[k]!, pairs[k + 1]!, onFirst);
-      if ((kinds & ~FIRST_KINDS) !== 0) rest = true;
+      const st = pairs[k]!;
+      const end = pairs[k + 1]!;
+      for (let j = firstStart[st]!; j < firstStart[st + 1]!; j++) {
+        const pi = firstOut[j]!;
+        onFirst(pi, end - plen[pi]!, end);
+      }
+      if (restStart[st + 1]! > restStart[st]!) rest = true;
     }
     const complete = ruleHits.anchor.length > 0 ? completeRules(rules, ruleHits.anchor) : null;
     if (rest && (hits.length > 0 || complete !== null || asterisk))
-      for (let k = 0; k < pairEnd; k += 2)
-        if ((stateKinds[pairs[k]!]! & ~FIRST_KINDS) !== 0) report(pairs[k]!, pairs[k + 1]!, onRest);
+      for (let k = 0; k < pairEnd; k += 2) {
+        const st = pairs[k]!;
+        const end = pairs[k + 1]!;
+        for (let j = restStart[st]!; j < restStart[st + 1]!; j++) {
+          const pi = restOut[j]!;
+          onRest(pi, end - plen[pi]!, end);
+        }
+      }
     scanned = null;
     if (complete !== null)
       for (const r of checkRules(rules, complete, ruleHits, n.codes, n.length))
@@ -406,6 +409,39 @@ export function createMatcher(options: MatcherOptions): Matcher {
     if (result.length > 1) result.sort(byMatchOrder);
     return result;
   }
+}
+
+/**
+ * What each automaton state reports, split in two lists (CSR, in the automaton's order): the
+ * patterns of FIRST_KINDS (firstOut[firstStart[s]..firstStart[s+1])) and the others (restOut),
+ * so the matcher replays a scan's reports without a callback per pattern, and the second list
+ * only when needed. `length[pattern]` is the pattern's padded length (start = end - length).
+ */
+interface SplitReports {
+  firstStart: Int32Array;
+  firstOut: Int32Array;
+  restStart: Int32Array;
+  restOut: Int32Array;
+  length: Int32Array;
+}
+
+function splitReports(automaton: Automaton, kind: Uint8Array): SplitReports {
+  const states = automaton.states;
+  const firstStart = new Int32Array(states + 1);
+  const restStart = new Int32Array(states + 1);
+  const first: number[] = [];
+  const rest: number[] = [];
+  const length = new Int32Array(kind.length);
+  for (let st = 0; st < states; st++) {
+    automaton.tables.report(st, 0, (pi, start) => {
+      length[pi] = -start;
+      if (((1 << kind[pi]!) & FIRST_KINDS) !== 0) first.push(pi);
+      else rest.push(pi);
+    });
+    firstStart[st + 1] = first.length;
+    restStart[st + 1] = rest.length;
+  }
+  return { firstStart, firstOut: Int32Array.from(first), restStart, restOut: Int32Array.from(rest), length };
 }
 
 /** A term hit (entry >= 0), a rule match (-1 - rule) or a cover, in normalised coordinates [s, e). */
