@@ -72,11 +72,16 @@ const KIND_NEG = 6;
 /** A rule's `unless` phrase (entry = rule index). */
 const KIND_UNLESS = 7;
 /**
- * The kinds every text needs at once (a term or a rule may match). The others (exceptions, cues,
- * allow phrases, negations, `unless`) only qualify a match, so their reports are replayed only
- * for a text that has one: most texts stop after the first replay.
+ * The scan's reports are replayed in three groups. Every text needs the first (a term or a rule
+ * may match); the others only qualify a match, so most texts stop after the first replay.
+ * Terms: exceptions, context exceptions, allow phrases and cues (the cues also rules, and masked
+ * words); rules only: negations and `unless` phrases (the most frequent reports of all).
  */
-const FIRST_KINDS = (1 << KIND_TERM) | (1 << KIND_ANCHOR);
+const GROUP_KINDS = [
+  (1 << KIND_TERM) | (1 << KIND_ANCHOR),
+  (1 << KIND_EXCEPTION) | (1 << KIND_CONTEXT_EXCEPTION) | (1 << KIND_ALLOW) | (1 << KIND_CUE),
+  (1 << KIND_NEG) | (1 << KIND_UNLESS),
+];
 
 interface Pattern {
   kind: number;
@@ -246,6 +251,22 @@ export function createMatcher(options: MatcherOptions): Matcher {
   let scanned: ScratchNormalised | null = null;
   // Reports, replayed from the scan's (state, end) pairs: padded [start, end) → unpadded core
   // [s, e) (the leading space sits where the core starts).
+  /** Replays the reports of one group (see GROUP_KINDS) from the scan's (state, end) pairs. */
+  const replay = (group: number, pairs: Int32Array, pairEnd: number): void => {
+    const starts = reports.start[group]!;
+    const out = reports.out[group]!;
+    const plen = reports.length;
+    for (let k = 0; k < pairEnd; k += 2) {
+      const st = pairs[k]!;
+      const to = starts[st + 1]!;
+      for (let j = starts[st]!; j < to; j++) {
+        const pi = out[j]!;
+        const end = pairs[k + 1]!;
+        if (group === 0) onFirst(pi, end - plen[pi]!, end);
+        else onRest(pi, end - plen[pi]!, end);
+      }
+    }
+  };
   const onFirst = (pi: number, start: number, end: number): void => {
     const kind = pt.kind[pi];
     const s = start;
@@ -321,27 +342,10 @@ export function createMatcher(options: MatcherOptions): Matcher {
     scanned = n;
     const pairs = n.hitPairs;
     const pairEnd = n.hitCount * 2;
-    const { firstStart, firstOut, restStart, restOut, length: plen } = reports;
-    let rest = false; // a report of the other kinds is pending
-    for (let k = 0; k < pairEnd; k += 2) {
-      const st = pairs[k]!;
-      const end = pairs[k + 1]!;
-      for (let j = firstStart[st]!; j < firstStart[st + 1]!; j++) {
-        const pi = firstOut[j]!;
-        onFirst(pi, end - plen[pi]!, end);
-      }
-      if (restStart[st + 1]! > restStart[st]!) rest = true;
-    }
+    replay(0, pairs, pairEnd);
     const complete = ruleHits.anchor.length > 0 ? completeRules(rules, ruleHits.anchor) : null;
-    if (rest && (hits.length > 0 || complete !== null || asterisk))
-      for (let k = 0; k < pairEnd; k += 2) {
-        const st = pairs[k]!;
-        const end = pairs[k + 1]!;
-        for (let j = restStart[st]!; j < restStart[st + 1]!; j++) {
-          const pi = restOut[j]!;
-          onRest(pi, end - plen[pi]!, end);
-        }
-      }
+    if (hits.length > 0 || complete !== null || asterisk) replay(1, pairs, pairEnd);
+    if (complete !== null) replay(2, pairs, pairEnd);
     scanned = null;
     if (complete !== null)
       for (const r of checkRules(rules, complete, ruleHits, n.codes, n.length))
@@ -412,36 +416,30 @@ export function createMatcher(options: MatcherOptions): Matcher {
 }
 
 /**
- * What each automaton state reports, split in two lists (CSR, in the automaton's order): the
- * patterns of FIRST_KINDS (firstOut[firstStart[s]..firstStart[s+1])) and the others (restOut),
- * so the matcher replays a scan's reports without a callback per pattern, and the second list
- * only when needed. `length[pattern]` is the pattern's padded length (start = end - length).
+ * What each automaton state reports, one list per group of GROUP_KINDS (CSR, in the automaton's
+ * order: out[g][start[g][s]..start[g][s+1]) for state s), so the matcher replays a scan's reports
+ * without a callback per pattern, and each group only when needed. `length[pattern]` is the
+ * pattern's padded length (start = end - length).
  */
 interface SplitReports {
-  firstStart: Int32Array;
-  firstOut: Int32Array;
-  restStart: Int32Array;
-  restOut: Int32Array;
+  start: Int32Array[];
+  out: Int32Array[];
   length: Int32Array;
 }
 
 function splitReports(automaton: Automaton, kind: Uint8Array): SplitReports {
   const states = automaton.states;
-  const firstStart = new Int32Array(states + 1);
-  const restStart = new Int32Array(states + 1);
-  const first: number[] = [];
-  const rest: number[] = [];
+  const start = GROUP_KINDS.map(() => new Int32Array(states + 1));
+  const lists: number[][] = GROUP_KINDS.map(() => []);
   const length = new Int32Array(kind.length);
   for (let st = 0; st < states; st++) {
-    automaton.tables.report(st, 0, (pi, start) => {
-      length[pi] = -start;
-      if (((1 << kind[pi]!) & FIRST_KINDS) !== 0) first.push(pi);
-      else rest.push(pi);
+    automaton.tables.report(st, 0, (pi, from) => {
+      length[pi] = -from;
+      lists[GROUP_KINDS.findIndex((g) => ((1 << kind[pi]!) & g) !== 0)]!.push(pi);
     });
-    firstStart[st + 1] = first.length;
-    restStart[st + 1] = rest.length;
+    for (let g = 0; g < lists.length; g++) start[g]![st + 1] = lists[g]!.length;
   }
-  return { firstStart, firstOut: Int32Array.from(first), restStart, restOut: Int32Array.from(rest), length };
+  return { start, out: lists.map((l) => Int32Array.from(l)), length };
 }
 
 /** A term hit (entry >= 0), a rule match (-1 - rule) or a cover, in normalised coordinates [s, e). */
