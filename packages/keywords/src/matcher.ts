@@ -244,7 +244,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
   let hits: Hit[] = [];
   let covers: Hit[] = []; // exceptions (entry) and allow phrases (-1)
   const suppressed = new Set<number>(); // entries with a context exception present
-  const ruleHits: RuleHits = { anchor: [], neg: [], unless: [] };
+  const ruleHits: RuleHits = { anchor: [], anchorCount: 0, neg: [], negCount: 0, unless: [], unlessCount: 0 };
   let educational = false;
   /** Set by matchOne: whether its text held a `*` (masked words). */
   let asterisk = false;
@@ -273,7 +273,12 @@ export function createMatcher(options: MatcherOptions): Matcher {
     const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
     if (!runsAgree(scanned!, pt, pi, s)) return;
     if (kind === KIND_TERM) hits.push({ entry: pt.entry[pi]!, s, e });
-    else ruleHits.anchor.push(pt.entry[pi]!, s, e);
+    else {
+      const a = ruleHits.anchor;
+      a[ruleHits.anchorCount++] = pt.entry[pi]!;
+      a[ruleHits.anchorCount++] = s;
+      a[ruleHits.anchorCount++] = e;
+    }
   };
   const onRest = (pi: number, start: number, end: number): void => {
     const kind = pt.kind[pi];
@@ -281,8 +286,13 @@ export function createMatcher(options: MatcherOptions): Matcher {
     const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
     if (!runsAgree(scanned!, pt, pi, s)) return;
     const entry = pt.entry[pi]!;
-    if (kind === KIND_NEG) ruleHits.neg.push(s);
-    else if (kind === KIND_UNLESS) ruleHits.unless.push(entry, s, e);
+    if (kind === KIND_NEG) ruleHits.neg[ruleHits.negCount++] = s;
+    else if (kind === KIND_UNLESS) {
+      const u = ruleHits.unless;
+      u[ruleHits.unlessCount++] = entry;
+      u[ruleHits.unlessCount++] = s;
+      u[ruleHits.unlessCount++] = e;
+    }
     else if (kind === KIND_CUE) educational = true;
     else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
     else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
@@ -334,16 +344,17 @@ export function createMatcher(options: MatcherOptions): Matcher {
     if (hits.length > 0) hits = [];
     if (covers.length > 0) covers = [];
     if (suppressed.size > 0) suppressed.clear();
-    if (ruleHits.anchor.length > 0) ruleHits.anchor = [];
-    if (ruleHits.neg.length > 0) ruleHits.neg = [];
-    if (ruleHits.unless.length > 0) ruleHits.unless = [];
+    ruleHits.anchorCount = 0;
+    ruleHits.negCount = 0;
+    ruleHits.unlessCount = 0;
     educational = false;
     asterisk = n.asterisk;
     scanned = n;
     const pairs = n.hitPairs;
     const pairEnd = n.hitCount * 2;
     replay(0, pairs, pairEnd);
-    const complete = ruleHits.anchor.length > 0 ? completeRules(rules, ruleHits.anchor) : null;
+    const complete =
+      ruleHits.anchorCount > 0 ? completeRules(rules, ruleHits.anchor, ruleHits.anchorCount) : null;
     if (hits.length > 0 || complete !== null || asterisk) replay(1, pairs, pairEnd);
     if (complete !== null) replay(2, pairs, pairEnd);
     scanned = null;
