@@ -42,6 +42,13 @@ export interface AutomatonTables {
   denseStates: number;
   denseAlpha: number;
   accepts: Uint8Array;
+  /**
+   * The alphabet index of the only character that leads out of the root (state 0), or -1 when
+   * there are several. The matcher's patterns all start with a space, so inside a word that has
+   * left every pattern the automaton idles in the root until the next space: a caller may skip
+   * stepping then (the root reports nothing).
+   */
+  rootExit: number;
   /** The step from state `s` on alphabet index `a`, for any state (dense or sparse). */
   step(s: number, a: number): number;
   /** Calls onHit for every pattern state `s` reports, ending at `end` (as scanCodes does). */
@@ -219,7 +226,17 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
 
   return {
     states,
-    tables: { alpha, dense, denseStates, denseAlpha, accepts, step: deepStep, report, scanToPairs },
+    tables: {
+      alpha,
+      dense,
+      denseStates,
+      denseAlpha,
+      accepts,
+      rootExit: childStart[1]! - childStart[0]! === 1 ? edge[childStart[0]!]! : -1,
+      step: deepStep,
+      report,
+      scanToPairs,
+    },
     scanCodes(codes, length, pad, onHit) {
       let s = deepStep(0, alpha[pad]!);
       report(s, 1, onHit);

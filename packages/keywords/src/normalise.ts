@@ -673,6 +673,9 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
   const denseStates = scan === null ? 0 : scan.denseStates;
   const denseAlpha = scan === null ? 0 : scan.denseAlpha;
   const accepts = scan === null ? NO_ACCEPTS : scan.accepts;
+  // the root idles on every character but a space (see AutomatonTables.rootExit): a word
+  // character read in the root leaves it there, so the step is skipped
+  const rootIdle = scan !== null && scan.rootExit === alpha[SPACE];
   const hits = outHits;
   let nh = 0;
   let st = 0;
@@ -749,7 +752,7 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
         if (runs[len - 1]! < 255) runs[len - 1]!++;
         oe[len - 1] = i + 1;
       } else {
-        if (scanning) {
+        if (scanning && (st !== 0 || !rootIdle)) {
           const a = alpha[c]!;
           st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
           if (accepts[st] === 1) {
@@ -783,7 +786,7 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
           oe[len - 1] = i + 1;
           continue;
         }
-        if (scanning) {
+        if (scanning && (st !== 0 || !rootIdle)) {
           const a = alpha[c2]!;
           st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
           if (accepts[st] === 1) {
