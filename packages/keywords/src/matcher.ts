@@ -292,8 +292,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       u[ruleHits.unlessCount++] = entry;
       u[ruleHits.unlessCount++] = s;
       u[ruleHits.unlessCount++] = e;
-    }
-    else if (kind === KIND_CUE) educational = true;
+    } else if (kind === KIND_CUE) educational = true;
     else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
     else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
   };
