@@ -775,10 +775,8 @@ function fusedPass(text: string, scan: AutomatonTables | null): boolean {
       if (digit && !leet) continue;
       letter = true;
       while (i + 1 < length) {
-        const code2 = text.charCodeAt(i + 1);
-        if (BMP_KIND[code2] !== WORD) break;
-        const c2 = BMP_CODE[code2]!;
-        if (c2 >= 48 && c2 <= 57) break;
+        const c2 = BMP_LETTER[text.charCodeAt(i + 1)]!;
+        if (c2 === 0) break;
         i++;
         tokLen++;
         if (c2 === prev) {
@@ -908,9 +906,16 @@ const BMP_DROPPED = 5;
 const BMP_SLOW = 6;
 const BMP_CODE = new Uint16Array(65536);
 const BMP_KIND = new Uint8Array(65536);
+/** The folded letter of a word character that is not a digit, else 0 (one load in the letter loop). */
+const BMP_LETTER = new Uint16Array(65536);
+function learnLetter(code: number): void {
+  const c = BMP_CODE[code]!;
+  if (BMP_KIND[code] === WORD && !(c >= 48 && c <= 57)) BMP_LETTER[code] = c;
+}
 for (let i = 0; i < 128; i++) {
   BMP_KIND[i] = ASCII_KIND[i] === 0 ? BMP_DROPPED : ASCII_KIND[i]!;
   BMP_CODE[i] = ASCII_CODE[i]!;
+  learnLetter(i);
 }
 
 function learnBmp(code: number): number {
@@ -924,6 +929,7 @@ function learnBmp(code: number): number {
     }
   }
   BMP_KIND[code] = kind;
+  learnLetter(code);
   return kind;
 }
 
