@@ -253,14 +253,12 @@ export function createMatcher(options: MatcherOptions): Matcher {
   // [s, e) (the leading space sits where the core starts).
   /** Replays the reports of one group (see GROUP_KINDS) from the scan's (state, end) pairs. */
   const replay = (group: number, pairs: Int32Array, pairEnd: number): void => {
-    const starts = reports.start[group]!;
-    const out = reports.out[group]!;
-    const plen = reports.length;
+    const { at, list, length: plen } = reports;
     for (let k = 0; k < pairEnd; k += 2) {
-      const st = pairs[k]!;
-      const to = starts[st + 1]!;
-      for (let j = starts[st]!; j < to; j++) {
-        const pi = out[j]!;
+      const h = at[pairs[k]!]!;
+      const to = list[h + group]!;
+      for (let j = group === 0 ? h + 3 : list[h + group - 1]!; j < to; j++) {
+        const pi = list[j]!;
         const end = pairs[k + 1]!;
         if (group === 0) onFirst(pi, end - plen[pi]!, end);
         else onRest(pi, end - plen[pi]!, end);
@@ -426,30 +424,40 @@ export function createMatcher(options: MatcherOptions): Matcher {
 }
 
 /**
- * What each automaton state reports, one list per group of GROUP_KINDS (CSR, in the automaton's
- * order: out[g][start[g][s]..start[g][s+1]) for state s), so the matcher replays a scan's reports
- * without a callback per pattern, and each group only when needed. `length[pattern]` is the
- * pattern's padded length (start = end - length).
+ * What each automaton state reports, split by the groups of GROUP_KINDS (each in the automaton's
+ * order), so the matcher replays a scan's reports without a callback per pattern, and each group
+ * only when needed. For a state that reports anything, `list` from `at[state]` holds the ends of
+ * its three groups, then the patterns of group 0, 1 and 2 (group 0 starts 3 past `at[state]`,
+ * group g > 0 at the end of group g - 1). `length[pattern]` is the pattern's padded length
+ * (start = end - length).
  */
 interface SplitReports {
-  start: Int32Array[];
-  out: Int32Array[];
+  at: Int32Array;
+  list: Int32Array;
   length: Int32Array;
 }
 
 function splitReports(automaton: Automaton, kind: Uint8Array): SplitReports {
-  const states = automaton.states;
-  const start = GROUP_KINDS.map(() => new Int32Array(states + 1));
-  const lists: number[][] = GROUP_KINDS.map(() => []);
+  const at = new Int32Array(automaton.states).fill(-1);
+  const list: number[] = [];
   const length = new Int32Array(kind.length);
-  for (let st = 0; st < states; st++) {
+  const groups: number[][] = GROUP_KINDS.map(() => []);
+  for (let st = 0; st < automaton.states; st++) {
+    if (automaton.tables.accepts[st] !== 1) continue;
+    for (const g of groups) g.length = 0;
     automaton.tables.report(st, 0, (pi, from) => {
       length[pi] = -from;
-      lists[GROUP_KINDS.findIndex((g) => ((1 << kind[pi]!) & g) !== 0)]!.push(pi);
+      groups[GROUP_KINDS.findIndex((g) => ((1 << kind[pi]!) & g) !== 0)]!.push(pi);
     });
-    for (let g = 0; g < lists.length; g++) start[g]![st + 1] = lists[g]!.length;
+    const h = list.length;
+    at[st] = h;
+    list.push(0, 0, 0);
+    groups.forEach((g, gi) => {
+      list.push(...g);
+      list[h + gi] = list.length;
+    });
   }
-  return { start, out: lists.map((l) => Int32Array.from(l)), length };
+  return { at, list: Int32Array.from(list), length };
 }
 
 /** A term hit (entry >= 0), a rule match (-1 - rule) or a cover, in normalised coordinates [s, e). */
