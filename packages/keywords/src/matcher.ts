@@ -361,7 +361,8 @@ export function createMatcher(options: MatcherOptions): Matcher {
     if (hits.length === 0) return [];
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
-    const coverIndex = covers.length === 0 ? NO_COVERS : indexCovers(covers);
+    const coverIndex =
+      covers.length === 0 ? NO_COVERS : covers.length <= FEW_COVERS ? fewCovers(covers) : indexCovers(covers);
     if (hits.length > 1) hits.sort(byHitOrder);
     const result: KeywordMatch[] = [];
     // Drop a match lying inside a longer (or earlier identical) match of the same category
@@ -547,6 +548,19 @@ interface CoverIndex {
 }
 
 const NO_COVERS: CoverIndex = { covered: () => false };
+
+/** Up to this many covers are searched one by one (no index to build: a title has one or two). */
+const FEW_COVERS = 8;
+
+/** "Is [s,e) inside a cover of `entry`?" by looking at each cover: the same answer as indexCovers. */
+function fewCovers(covers: Hit[]): CoverIndex {
+  return {
+    covered(entry: number, s: number, e: number): boolean {
+      for (const c of covers) if (c.entry === entry && c.s <= s && c.e >= e) return true;
+      return false;
+    },
+  };
+}
 
 /** Covers (exception spans per entry, allow spans under -1) indexed for "is [s,e) inside one?". */
 function indexCovers(covers: Hit[]): CoverIndex {
