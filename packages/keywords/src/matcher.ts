@@ -236,6 +236,19 @@ export function createMatcher(options: MatcherOptions): Matcher {
     lowers: Uint8Array.from(entryList, (e) => (e.educational === 'lower' ? 1 : 0)),
     language: entryList.map((e) => e.language ?? 'en'),
   };
+  // Categories by number, for the per-text "farthest match so far" of each (no Map per text).
+  const categoryIds = new Map<string, number>();
+  const categoryId = (c: string): number => {
+    let id = categoryIds.get(c);
+    if (id === undefined) {
+      id = categoryIds.size;
+      categoryIds.set(c, id);
+    }
+    return id;
+  };
+  const entryCategory = Int32Array.from(entryList, (e) => categoryId(e.category));
+  const ruleCategory = Int32Array.from(ruleList, (r) => categoryId(r.category));
+  const reach = new Int32Array(categoryIds.size).fill(-1);
   // Only this phrase of the library is needed later (re-matching around masked words).
   const firstCue = lib.educationalCues[0]?.phrase ?? '';
 
@@ -367,15 +380,14 @@ export function createMatcher(options: MatcherOptions): Matcher {
     const result: KeywordMatch[] = [];
     // Drop a match lying inside a longer (or earlier identical) match of the same category
     // ("kill myself" inside "how to kill myself").
-    const reach = new Map<string, number>();
     for (const h of hits) {
       if (h.entry < 0) {
         // a rule match: allow phrases apply; a longer term or rule match of its category wins
         if (coverIndex.covered(-1, h.s, h.e)) continue;
         const rule = ruleList[-1 - h.entry]!;
-        const farthest = reach.get(rule.category) ?? -1;
-        if (farthest >= h.e) continue;
-        reach.set(rule.category, h.e);
+        const category = ruleCategory[-1 - h.entry]!;
+        if (reach[category]! >= h.e) continue;
+        reach[category] = h.e;
         const severity =
           educational && rule.educational === 'lower'
             ? Math.max(1, rule.severity - EDUCATIONAL_SEVERITY_DROP)
@@ -402,9 +414,8 @@ export function createMatcher(options: MatcherOptions): Matcher {
       )
         continue;
       const category = entries.category[h.entry]!;
-      const farthest = reach.get(category) ?? -1;
-      if (farthest >= h.e) continue;
-      reach.set(category, h.e);
+      if (reach[entryCategory[h.entry]!]! >= h.e) continue;
+      reach[entryCategory[h.entry]!] = h.e;
       const base = entries.severity[h.entry]!;
       const severity =
         educational && entries.lowers[h.entry] === 1 ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP) : base;
@@ -419,6 +430,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (entries.language[h.entry] !== 'en') m.language = entries.language[h.entry]!;
       result.push(m);
     }
+    reach.fill(-1);
     if (result.length > 1) result.sort(byMatchOrder);
     return result;
   }
