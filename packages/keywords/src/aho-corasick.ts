@@ -26,6 +26,39 @@ export interface Automaton {
     onHit: (pattern: number, start: number, end: number) => void,
   ): void;
   readonly states: number;
+  /**
+   * The DFA's tables, for a caller that steps it itself while producing the text (the matcher's
+   * one-pass normalise-and-scan): one step is
+   * `s = s < denseStates && a < denseAlpha ? dense[s * denseAlpha + a] : step(s, a)` with
+   * `a = alpha[code]`, and `accepts[s] === 1` says that `report` has something to report.
+   */
+  readonly tables: AutomatonTables;
+}
+
+export interface AutomatonTables {
+  /** Alphabet index of each UTF-16 code unit (0: used by no pattern). */
+  alpha: Uint16Array;
+  dense: Uint16Array | Uint32Array;
+  denseStates: number;
+  denseAlpha: number;
+  accepts: Uint8Array;
+  /**
+   * The alphabet index of the only character that leads out of the root (state 0), or -1 when
+   * there are several. The matcher's patterns all start with a space, so inside a word that has
+   * left every pattern the automaton idles in the root until the next space: a caller may skip
+   * stepping then (the root reports nothing).
+   */
+  rootExit: number;
+  /** The step from state `s` on alphabet index `a`, for any state (dense or sparse). */
+  step(s: number, a: number): number;
+  /** Calls onHit for every pattern state `s` reports, ending at `end` (as scanCodes does). */
+  report(s: number, end: number, onHit: (pattern: number, start: number, end: number) => void): void;
+  /**
+   * scanCodes without the reports: writes the (state, end) pair of every position where
+   * scanCodes would report into `pairs` (room for 2 × (length + 2) entries); returns how many
+   * pairs. `report` replays them.
+   */
+  scanToPairs(codes: Uint16Array, length: number, pad: number, pairs: Int32Array): number;
 }
 
 /**
@@ -168,8 +201,42 @@ export function buildAutomaton(patterns: readonly string[]): Automaton {
     }
   };
 
+  const scanToPairs = (codes: Uint16Array, length: number, pad: number, pairs: Int32Array): number => {
+    let n = 0;
+    let s = deepStep(0, alpha[pad]!);
+    if (accepts[s] === 1) {
+      pairs[n++] = s;
+      pairs[n++] = 1;
+    }
+    for (let i = 0; i < length; i++) {
+      const a = alpha[codes[i]!]!;
+      s = s < denseStates && a < denseAlpha ? dense[s * denseAlpha + a]! : deepStep(s, a);
+      if (accepts[s] === 1) {
+        pairs[n++] = s;
+        pairs[n++] = i + 2;
+      }
+    }
+    s = deepStep(s, alpha[pad]!);
+    if (accepts[s] === 1) {
+      pairs[n++] = s;
+      pairs[n++] = length + 2;
+    }
+    return n >> 1;
+  };
+
   return {
     states,
+    tables: {
+      alpha,
+      dense,
+      denseStates,
+      denseAlpha,
+      accepts,
+      rootExit: childStart[1]! - childStart[0]! === 1 ? edge[childStart[0]!]! : -1,
+      step: deepStep,
+      report,
+      scanToPairs,
+    },
     scanCodes(codes, length, pad, onHit) {
       let s = deepStep(0, alpha[pad]!);
       report(s, 1, onHit);

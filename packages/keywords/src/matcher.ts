@@ -1,11 +1,11 @@
 // createMatcher: compiles the library (filtered by age band and categories, plus a school's custom
 // terms) into one Aho–Corasick automaton over normalised text, then reports whole-word matches
 // with offsets in the ORIGINAL text.
-import { buildAutomaton } from './aho-corasick.ts';
+import { type Automaton, buildAutomaton } from './aho-corasick.ts';
 import { languageVariants } from './language-variants.ts';
 import { type AgeBand, type Library, loadLibrary, type TermEntry } from './library.ts';
-import { normalise, normaliseScratch, type ScratchNormalised } from './normalise.ts';
-import { checkRules, compileRules, type RuleHits } from './rule-check.ts';
+import { normalise, normaliseAndScan, type ScratchNormalised } from './normalise.ts';
+import { checkRules, compileRules, completeRules, type RuleHits } from './rule-check.ts';
 import type { RuleEntry } from './rules.ts';
 
 export interface KeywordMatch {
@@ -59,7 +59,6 @@ export const EDUCATIONAL_SEVERITY_DROP = 2;
 /** A multi-word phrase also matches written as one word ("#killmyself") when at least this long. */
 const COMPACT_MIN_LENGTH = 9;
 
-const SPACE = 32;
 const KIND_TERM = 0;
 const KIND_EXCEPTION = 1;
 const KIND_CUE = 2;
@@ -72,6 +71,17 @@ const KIND_ANCHOR = 5;
 const KIND_NEG = 6;
 /** A rule's `unless` phrase (entry = rule index). */
 const KIND_UNLESS = 7;
+/**
+ * The scan's reports are replayed in three groups. Every text needs the first (a term or a rule
+ * may match); the others only qualify a match, so most texts stop after the first replay.
+ * Terms: exceptions, context exceptions, allow phrases and cues (the cues also rules, and masked
+ * words); rules only: negations and `unless` phrases (the most frequent reports of all).
+ */
+const GROUP_KINDS = [
+  (1 << KIND_TERM) | (1 << KIND_ANCHOR),
+  (1 << KIND_EXCEPTION) | (1 << KIND_CONTEXT_EXCEPTION) | (1 << KIND_ALLOW) | (1 << KIND_CUE),
+  (1 << KIND_NEG) | (1 << KIND_UNLESS),
+];
 
 interface Pattern {
   kind: number;
@@ -218,6 +228,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const automaton = buildAutomaton(patterns.map((p) => ` ${p.text}${p.prefix ? '' : ' '}`));
   const pt = packPatterns(patterns);
   patterns.length = 0;
+  const reports = splitReports(automaton, pt.kind);
   const entries: EntryTable = {
     term: entryList.map((e) => e.term),
     category: entryList.map((e) => e.category),
@@ -225,29 +236,74 @@ export function createMatcher(options: MatcherOptions): Matcher {
     lowers: Uint8Array.from(entryList, (e) => (e.educational === 'lower' ? 1 : 0)),
     language: entryList.map((e) => e.language ?? 'en'),
   };
+  // Categories by number, for the per-text "farthest match so far" of each (no Map per text).
+  const categoryIds = new Map<string, number>();
+  const categoryId = (c: string): number => {
+    let id = categoryIds.get(c);
+    if (id === undefined) {
+      id = categoryIds.size;
+      categoryIds.set(c, id);
+    }
+    return id;
+  };
+  const entryCategory = Int32Array.from(entryList, (e) => categoryId(e.category));
+  const ruleCategory = Int32Array.from(ruleList, (r) => categoryId(r.category));
+  const reach = new Int32Array(categoryIds.size).fill(-1);
   // Only this phrase of the library is needed later (re-matching around masked words).
   const firstCue = lib.educationalCues[0]?.phrase ?? '';
 
   // Scan state, reused by every call (match is synchronous): allocating arrays, a Set and a
   // closure per window title was a large share of the cost of matching one.
-  const hits: { entry: number; s: number; e: number }[] = [];
-  const covers: { entry: number; s: number; e: number }[] = []; // exceptions (entry) and allow phrases (-1)
+  let hits: Hit[] = [];
+  let covers: Hit[] = []; // exceptions (entry) and allow phrases (-1)
   const suppressed = new Set<number>(); // entries with a context exception present
-  const ruleHits: RuleHits = { anchor: [], neg: [], unless: [] };
+  const ruleHits: RuleHits = { anchor: [], anchorCount: 0, neg: [], negCount: 0, unless: [], unlessCount: 0 };
   let educational = false;
+  /** Set by matchOne: whether its text held a `*` (masked words). */
+  let asterisk = false;
   let scanned: ScratchNormalised | null = null;
-  const onHit = (pi: number, start: number, end: number): void => {
-    // padded [start, end) → unpadded core [s, e): the leading space sits where the core starts
+  // Reports, replayed from the scan's (state, end) pairs: padded [start, end) → unpadded core
+  // [s, e) (the leading space sits where the core starts).
+  /** Replays the reports of one group (see GROUP_KINDS) from the scan's (state, end) pairs. */
+  const replay = (group: number, pairs: Int32Array, pairEnd: number): void => {
+    const { at, list, length: plen } = reports;
+    for (let k = 0; k < pairEnd; k += 2) {
+      const h = at[pairs[k]!]!;
+      const to = list[h + group]!;
+      for (let j = group === 0 ? h + 3 : list[h + group - 1]!; j < to; j++) {
+        const pi = list[j]!;
+        const end = pairs[k + 1]!;
+        if (group === 0) onFirst(pi, end - plen[pi]!, end);
+        else onRest(pi, end - plen[pi]!, end);
+      }
+    }
+  };
+  const onFirst = (pi: number, start: number, end: number): void => {
+    const kind = pt.kind[pi];
     const s = start;
     const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
     if (!runsAgree(scanned!, pt, pi, s)) return;
+    if (kind === KIND_TERM) hits.push({ entry: pt.entry[pi]!, s, e });
+    else {
+      const a = ruleHits.anchor;
+      a[ruleHits.anchorCount++] = pt.entry[pi]!;
+      a[ruleHits.anchorCount++] = s;
+      a[ruleHits.anchorCount++] = e;
+    }
+  };
+  const onRest = (pi: number, start: number, end: number): void => {
     const kind = pt.kind[pi];
+    const s = start;
+    const e = pt.prefix[pi] === 1 ? end - 1 : end - 2;
+    if (!runsAgree(scanned!, pt, pi, s)) return;
     const entry = pt.entry[pi]!;
-    if (kind === KIND_TERM) hits.push({ entry, s, e });
-    else if (kind === KIND_ANCHOR) ruleHits.anchor.push(entry, s, e);
-    else if (kind === KIND_NEG) ruleHits.neg.push(s);
-    else if (kind === KIND_UNLESS) ruleHits.unless.push(entry, s, e);
-    else if (kind === KIND_CUE) educational = true;
+    if (kind === KIND_NEG) ruleHits.neg[ruleHits.negCount++] = s;
+    else if (kind === KIND_UNLESS) {
+      const u = ruleHits.unless;
+      u[ruleHits.unlessCount++] = entry;
+      u[ruleHits.unlessCount++] = s;
+      u[ruleHits.unlessCount++] = e;
+    } else if (kind === KIND_CUE) educational = true;
     else if (kind === KIND_CONTEXT_EXCEPTION) suppressed.add(entry);
     else covers.push({ entry: kind === KIND_ALLOW ? -1 : entry, s, e });
   };
@@ -258,14 +314,14 @@ export function createMatcher(options: MatcherOptions): Matcher {
     match(text: string): KeywordMatch[] {
       if (typeof text !== 'string') throw new TypeError('match() needs a string');
       const base = matchOne(text);
-      if (text.indexOf('*') === -1) return base.matches;
+      if (!asterisk) return base;
       const words = maskedWords(text);
-      if (words.length === 0) return base.matches;
+      if (words.length === 0) return base;
       // "p*rn", "f*gg*t": match the text around each masked word once per vowel in each mask.
       // Substitution keeps the length, so offsets hold; only a window around the word is
       // re-matched, so a long text with a few asterisks costs little more than one pass.
-      const seen = new Map(base.matches.map((m) => [`${m.start}:${m.end}:${m.term}`, m]));
-      const cue = base.educational ? `\n${firstCue}` : '';
+      const seen = new Map(base.map((m) => [`${m.start}:${m.end}:${m.term}`, m]));
+      const cue = educational ? `\n${firstCue}` : '';
       for (const w of words) {
         const from = Math.max(0, w.from - MASK_CONTEXT);
         const to = Math.min(text.length, w.to + MASK_CONTEXT);
@@ -274,7 +330,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
           slice,
           w.masks.map((i) => i - from),
         )) {
-          for (const m of matchOne(variant + cue).matches) {
+          for (const m of matchOne(variant + cue)) {
             if (m.end > slice.length) continue;
             const shifted = { ...m, start: m.start + from, end: m.end + from };
             const key = `${shifted.start}:${shifted.end}:${shifted.term}`;
@@ -287,43 +343,51 @@ export function createMatcher(options: MatcherOptions): Matcher {
     },
   };
 
-  /** Matches one text; `educational` says whether it holds an educational cue (even with no match). */
-  function matchOne(text: string): { matches: KeywordMatch[]; educational: boolean } {
-    const n = normaliseScratch(text);
-    // (emptied only when used: setting an array's length is not free, and most texts hit nothing)
-    if (hits.length > 0) hits.length = 0;
-    if (covers.length > 0) covers.length = 0;
+  /**
+   * Matches one text. Afterwards `asterisk` says whether it holds a `*`, and then `educational`
+   * whether it holds an educational cue (even with no match).
+   */
+  function matchOne(text: string): KeywordMatch[] {
+    const n = normaliseAndScan(text, automaton.tables);
+    // (replaced only when used, and not emptied in place: setting an array's length is not free,
+    // and most texts hit nothing)
+    if (hits.length > 0) hits = [];
+    if (covers.length > 0) covers = [];
     if (suppressed.size > 0) suppressed.clear();
-    if (ruleHits.anchor.length > 0) ruleHits.anchor.length = 0;
-    if (ruleHits.neg.length > 0) ruleHits.neg.length = 0;
-    if (ruleHits.unless.length > 0) ruleHits.unless.length = 0;
+    ruleHits.anchorCount = 0;
+    ruleHits.negCount = 0;
+    ruleHits.unlessCount = 0;
     educational = false;
+    asterisk = n.asterisk;
     scanned = n;
-    automaton.scanCodes(n.codes, n.length, SPACE, onHit);
+    const pairs = n.hitPairs;
+    const pairEnd = n.hitCount * 2;
+    replay(0, pairs, pairEnd);
+    const complete =
+      ruleHits.anchorCount > 0 ? completeRules(rules, ruleHits.anchor, ruleHits.anchorCount) : null;
+    if (hits.length > 0 || complete !== null || asterisk) replay(1, pairs, pairEnd);
+    if (complete !== null) replay(2, pairs, pairEnd);
     scanned = null;
-    if (ruleHits.anchor.length > 0)
-      for (const r of checkRules(rules, ruleHits, n.codes, n.length))
+    if (complete !== null)
+      for (const r of checkRules(rules, complete, ruleHits, n.codes, n.length))
         hits.push({ entry: -1 - r.rule, s: r.s, e: r.e });
-    if (hits.length === 0) return { matches: [], educational };
+    if (hits.length === 0) return [];
     // Exceptions and allow phrases: a hit is dropped when a cover of its own term (or an allow
     // phrase) spans it. Sorted sweeps keep a long text linear-ish instead of hits × covers.
-    const coverIndex = indexCovers(covers);
-    // Same span: a term before a rule (the literal phrase the DSL knows: "how to tie a noose" stays
-    // that term, not the rule around it), and the library's order among each (English first).
-    const rank = (entry: number) => (entry < 0 ? 1_000_000_000 - 1 - entry : entry);
-    hits.sort((a, b) => a.s - b.s || b.e - a.e || rank(a.entry) - rank(b.entry));
+    const coverIndex =
+      covers.length === 0 ? NO_COVERS : covers.length <= FEW_COVERS ? fewCovers(covers) : indexCovers(covers);
+    if (hits.length > 1) hits.sort(byHitOrder);
     const result: KeywordMatch[] = [];
     // Drop a match lying inside a longer (or earlier identical) match of the same category
     // ("kill myself" inside "how to kill myself").
-    const reach = new Map<string, number>();
     for (const h of hits) {
       if (h.entry < 0) {
         // a rule match: allow phrases apply; a longer term or rule match of its category wins
         if (coverIndex.covered(-1, h.s, h.e)) continue;
         const rule = ruleList[-1 - h.entry]!;
-        const farthest = reach.get(rule.category) ?? -1;
-        if (farthest >= h.e) continue;
-        reach.set(rule.category, h.e);
+        const category = ruleCategory[-1 - h.entry]!;
+        if (reach[category]! >= h.e) continue;
+        reach[category] = h.e;
         const severity =
           educational && rule.educational === 'lower'
             ? Math.max(1, rule.severity - EDUCATIONAL_SEVERITY_DROP)
@@ -350,9 +414,8 @@ export function createMatcher(options: MatcherOptions): Matcher {
       )
         continue;
       const category = entries.category[h.entry]!;
-      const farthest = reach.get(category) ?? -1;
-      if (farthest >= h.e) continue;
-      reach.set(category, h.e);
+      if (reach[entryCategory[h.entry]!]! >= h.e) continue;
+      reach[entryCategory[h.entry]!] = h.e;
       const base = entries.severity[h.entry]!;
       const severity =
         educational && entries.lowers[h.entry] === 1 ? Math.max(1, base - EDUCATIONAL_SEVERITY_DROP) : base;
@@ -367,9 +430,70 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (entries.language[h.entry] !== 'en') m.language = entries.language[h.entry]!;
       result.push(m);
     }
-    result.sort((a, b) => a.start - b.start || b.severity - a.severity);
-    return { matches: result, educational };
+    reach.fill(-1);
+    if (result.length > 1) result.sort(byMatchOrder);
+    return result;
   }
+}
+
+/**
+ * What each automaton state reports, split by the groups of GROUP_KINDS (each in the automaton's
+ * order), so the matcher replays a scan's reports without a callback per pattern, and each group
+ * only when needed. For a state that reports anything, `list` from `at[state]` holds the ends of
+ * its three groups, then the patterns of group 0, 1 and 2 (group 0 starts 3 past `at[state]`,
+ * group g > 0 at the end of group g - 1). `length[pattern]` is the pattern's padded length
+ * (start = end - length).
+ */
+interface SplitReports {
+  at: Int32Array;
+  list: Int32Array;
+  length: Int32Array;
+}
+
+function splitReports(automaton: Automaton, kind: Uint8Array): SplitReports {
+  const at = new Int32Array(automaton.states).fill(-1);
+  const list: number[] = [];
+  const length = new Int32Array(kind.length);
+  const groups: number[][] = GROUP_KINDS.map(() => []);
+  for (let st = 0; st < automaton.states; st++) {
+    if (automaton.tables.accepts[st] !== 1) continue;
+    for (const g of groups) g.length = 0;
+    automaton.tables.report(st, 0, (pi, from) => {
+      length[pi] = -from;
+      groups[GROUP_KINDS.findIndex((g) => ((1 << kind[pi]!) & g) !== 0)]!.push(pi);
+    });
+    const h = list.length;
+    at[st] = h;
+    list.push(0, 0, 0);
+    groups.forEach((g, gi) => {
+      list.push(...g);
+      list[h + gi] = list.length;
+    });
+  }
+  return { at, list: Int32Array.from(list), length };
+}
+
+/** A term hit (entry >= 0), a rule match (-1 - rule) or a cover, in normalised coordinates [s, e). */
+interface Hit {
+  entry: number;
+  s: number;
+  e: number;
+}
+
+/**
+ * Same span: a term before a rule (the literal phrase the DSL knows: "how to tie a noose" stays
+ * that term, not the rule around it), and the library's order among each (English first).
+ */
+function rank(entry: number): number {
+  return entry < 0 ? 1_000_000_000 - 1 - entry : entry;
+}
+
+function byHitOrder(a: Hit, b: Hit): number {
+  return a.s - b.s || b.e - a.e || rank(a.entry) - rank(b.entry);
+}
+
+function byMatchOrder(a: KeywordMatch, b: KeywordMatch): number {
+  return a.start - b.start || b.severity - a.severity;
 }
 
 /** A vowel hidden behind `*` between two letters ("p*rn"): at most this many per word are tried... */
@@ -431,8 +555,27 @@ function runsAgree(n: ScratchNormalised, pt: PatternTable, pi: number, s: number
   return true;
 }
 
+interface CoverIndex {
+  covered(entry: number, s: number, e: number): boolean;
+}
+
+const NO_COVERS: CoverIndex = { covered: () => false };
+
+/** Up to this many covers are searched one by one (no index to build: a title has one or two). */
+const FEW_COVERS = 8;
+
+/** "Is [s,e) inside a cover of `entry`?" by looking at each cover: the same answer as indexCovers. */
+function fewCovers(covers: Hit[]): CoverIndex {
+  return {
+    covered(entry: number, s: number, e: number): boolean {
+      for (const c of covers) if (c.entry === entry && c.s <= s && c.e >= e) return true;
+      return false;
+    },
+  };
+}
+
 /** Covers (exception spans per entry, allow spans under -1) indexed for "is [s,e) inside one?". */
-function indexCovers(covers: { entry: number; s: number; e: number }[]) {
+function indexCovers(covers: Hit[]): CoverIndex {
   const byEntry = new Map<number, { starts: number[]; maxEnd: number[] }>();
   covers.sort((a, b) => a.s - b.s);
   for (const c of covers) {

@@ -9,6 +9,8 @@
 // collapsed to one character with the run length kept in `runs`, so the matcher can accept
 // emphasis ("kiiiill") while still telling "as" from "ass".
 
+import type { AutomatonTables } from './aho-corasick.ts';
+
 export interface Normalised {
   /** The normalised text: [a-z0-9], other letters, and single spaces between words. */
   text: string;
@@ -310,6 +312,8 @@ let outCodes = new Uint16Array(256);
 let outRuns = new Uint8Array(256);
 let outStarts = new Int32Array(256);
 let outEnds = new Int32Array(256);
+/** (state, end) pairs of normaliseAndScan: at most one per written character and pad. */
+let outHits = new Int32Array(256 * 2 + 8);
 
 /**
  * Normalises text for matching. Pure; the same function is applied to library terms, so any
@@ -334,6 +338,14 @@ export interface ScratchNormalised {
   runs: Uint8Array;
   starts: Int32Array;
   ends: Int32Array;
+  /**
+   * Only from normaliseAndScan: the automaton's reports, `hitCount` (state, padded end) pairs in
+   * `hitPairs` (replay them with the automaton's `report`); -1 from normaliseScratch.
+   */
+  hitCount: number;
+  hitPairs: Int32Array;
+  /** Whether the input holds a `*` (the matcher re-reads masked words, "p*rn"; found in the same pass). */
+  asterisk: boolean;
 }
 
 /**
@@ -342,9 +354,24 @@ export interface ScratchNormalised {
  * per title dominated its cost).
  */
 export function normaliseScratch(input: string): ScratchNormalised {
-  const percent = hasPercentEscape(input);
-  if (!percent && fusedPass(input)) return scratchResult;
-  return stagedPass(input, percent);
+  if (fusedPass(input, null)) return scratchResult;
+  return stagedPass(input, hasPercentEscape(input));
+}
+
+/**
+ * normaliseScratch, then the scan of the result by `scan`'s automaton with a space on each side.
+ * When the one-pass fast path applies (most text), the automaton steps as each normalised
+ * character is written, so the text is walked once. The reports are buffered in `hitPairs`
+ * (see ScratchNormalised.hitCount), not delivered: the caller replays them once the whole result
+ * (run lengths included) is final, in the order scanCodes would give them, and may skip those it
+ * does not need.
+ */
+export function normaliseAndScan(input: string, scan: AutomatonTables): ScratchNormalised {
+  if (fusedPass(input, scan)) return scratchResult;
+  const r = stagedPass(input, hasPercentEscape(input));
+  r.hitCount = scan.scanToPairs(r.codes, r.length, SPACE, outHits);
+  r.hitPairs = outHits;
+  return r;
 }
 
 /** normaliseScratch by the four stages only (the fused pass skipped): for the equivalence test. */
@@ -374,7 +401,9 @@ function stagedPass(input: string, percent: boolean): ScratchNormalised {
   if (leetOrAposSeen) leetStage(f.code, f.kind, n);
   const tokens = tokenStage(f.code, f.kind, n);
   if (spacedSeen) spacedStage(f.code, tokens);
-  return emitStage(f, n, tokens);
+  const r = emitStage(f, n, tokens);
+  r.asterisk = input.indexOf('*') !== -1;
+  return r;
 }
 
 let leetOrAposSeen = false;
@@ -570,6 +599,7 @@ function ensureOutput(cap: number): void {
   outRuns = new Uint8Array(size);
   outStarts = new Int32Array(size);
   outEnds = new Int32Array(size);
+  outHits = new Int32Array(size * 2 + 8);
 }
 
 /** Stage 4: emit into the output scratch, collapsing runs of the same character. */
@@ -618,22 +648,44 @@ function emitStage(f: Folding, n: number, tokens: number): ScratchNormalised {
   r.runs = runs;
   r.starts = os;
   r.ends = oe;
+  r.hitCount = -1;
   return r;
 }
 
 /**
- * The common case in one pass: text with no leetspeak symbol inside a word, no digit inside a word, no
- * spaced-out letters, no percent escape and nothing that folds to several characters. Gives
- * exactly what the four stages give (checked against them in the tests); returns false, having
- * written garbage, as soon as it meets anything else, and the stages then run.
+ * The common case in one pass: text with no leetspeak symbol inside a word, no spaced-out
+ * letters, no percent escape and nothing that folds to several characters. Gives exactly what the
+ * four stages give (checked against them in the tests); returns false, having written garbage, as
+ * soon as it meets anything else, and the stages then run. A word with both letters and digits
+ * ("su1c1de", "year10") is written again from its start with its digits read as letters.
  */
-function fusedPass(text: string): boolean {
+function fusedPass(text: string, scan: AutomatonTables | null): boolean {
   const length = text.length;
   ensureOutput(length + 1);
   const out = outCodes;
   const runs = outRuns;
   const os = outStarts;
   const oe = outEnds;
+  // the automaton (see normaliseAndScan): stepped on every character written to `out`
+  const scanning = scan !== null;
+  const alpha = scan === null ? NO_ALPHA : scan.alpha;
+  const dense = scan === null ? NO_ALPHA : scan.dense;
+  const denseStates = scan === null ? 0 : scan.denseStates;
+  const denseAlpha = scan === null ? 0 : scan.denseAlpha;
+  const accepts = scan === null ? NO_ACCEPTS : scan.accepts;
+  // the root idles on every character but a space (see AutomatonTables.rootExit): a word
+  // character read in the root leaves it there, so the step is skipped
+  const rootIdle = scan !== null && scan.rootExit === alpha[SPACE];
+  const hits = outHits;
+  let nh = 0;
+  let st = 0;
+  if (scan !== null) {
+    st = scan.step(0, alpha[SPACE]!);
+    if (accepts[st] === 1) {
+      hits[nh++] = st;
+      hits[nh++] = 1;
+    }
+  }
   let len = 0;
   let prev = -1;
   let tokLen = 0;
@@ -641,13 +693,54 @@ function fusedPass(text: string): boolean {
   let digit = false;
   let singles = 0;
   let lastWord = false; // the previous kept character was a word character
+  let asterisk = false;
+  // Where the current word began (input index; output length, automaton state, reports and
+  // previous character before it), to write it again when it turns out to hold letters and digits.
+  let leet = false; // the current word is being written again: its digits read as letters
+  let tokIn = 0;
+  let tokOut = 0;
+  let tokState = 0;
+  let tokHits = 0;
+  let tokPrev = -1;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     let k = BMP_KIND[code]!;
     if (k === BMP_UNKNOWN) k = learnBmp(code);
     if (k === WORD) {
-      const c = BMP_CODE[code]!;
+      let c = BMP_CODE[code]!;
+      if (tokLen === 0) {
+        tokIn = i;
+        tokOut = len;
+        tokState = st;
+        tokHits = nh;
+        tokPrev = prev;
+      }
+      if (c >= 48 && c <= 57) {
+        if (leet) {
+          if (DIGIT_LEET_CODE[c] !== -1) c = DIGIT_LEET_CODE[c]!;
+        } else digit = true;
+      } else letter = true;
+      if (digit && letter && !leet) {
+        // digits read as letters only inside words that also hold letters: back to its start
+        leet = true;
+        i = tokIn - 1;
+        len = tokOut;
+        st = tokState;
+        nh = tokHits;
+        prev = tokPrev;
+        tokLen = 0;
+        lastWord = false;
+        continue;
+      }
       if (tokLen === 0 && len > 0) {
+        if (scanning) {
+          const a = alpha[SPACE]!;
+          st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
+          if (accepts[st] === 1) {
+            hits[nh++] = st;
+            hits[nh++] = len + 2;
+          }
+        }
         out[len] = SPACE;
         runs[len] = 1;
         os[len] = oe[len - 1]!;
@@ -655,13 +748,18 @@ function fusedPass(text: string): boolean {
         len++;
         prev = SPACE;
       }
-      if (c >= 48 && c <= 57) digit = true;
-      else letter = true;
-      if (digit && letter) return false;
       if (c === prev) {
         if (runs[len - 1]! < 255) runs[len - 1]!++;
         oe[len - 1] = i + 1;
       } else {
+        if (scanning && (st !== 0 || !rootIdle)) {
+          const a = alpha[c]!;
+          st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
+          if (accepts[st] === 1) {
+            hits[nh++] = st;
+            hits[nh++] = len + 2;
+          }
+        }
         out[len] = c;
         runs[len] = 1;
         os[len] = i;
@@ -671,8 +769,44 @@ function fusedPass(text: string): boolean {
       }
       tokLen++;
       lastWord = true;
+      // The rest of a run of letters in a tight loop (most characters of most text): the same
+      // steps as above for a letter inside a word. Digits and anything else go round the outer
+      // loop; so does a letter after a digit not yet read as a letter (the word is written again).
+      if (digit && !leet) continue;
+      letter = true;
+      while (i + 1 < length) {
+        const c2 = BMP_LETTER[text.charCodeAt(i + 1)]!;
+        if (c2 === 0) break;
+        i++;
+        tokLen++;
+        if (c2 === prev) {
+          if (runs[len - 1]! < 255) runs[len - 1]!++;
+          oe[len - 1] = i + 1;
+          continue;
+        }
+        if (scanning && (st !== 0 || !rootIdle)) {
+          const a = alpha[c2]!;
+          st = st < denseStates && a < denseAlpha ? dense[st * denseAlpha + a]! : scan.step(st, a);
+          if (accepts[st] === 1) {
+            hits[nh++] = st;
+            hits[nh++] = len + 2;
+          }
+        }
+        out[len] = c2;
+        runs[len] = 1;
+        os[len] = i;
+        oe[len] = i + 1;
+        len++;
+        prev = c2;
+      }
     } else if (k === SEP || k === APOS || k === LEET) {
-      if (k !== SEP && i + 1 < length) {
+      if (k === SEP) {
+        if (code === PERCENT) {
+          // a percent escape: decoding needs the stages (a lone % is a separator)
+          if (i + 2 < length && isHexCode(text.charCodeAt(i + 1)) && isHexCode(text.charCodeAt(i + 2)))
+            return false;
+        } else if (code === ASTERISK) asterisk = true;
+      } else if (i + 1 < length) {
         const nc = text.charCodeAt(i + 1);
         let nk = BMP_KIND[nc]!;
         if (nk === BMP_UNKNOWN) nk = learnBmp(nc);
@@ -697,17 +831,33 @@ function fusedPass(text: string): boolean {
       tokLen = 0;
       letter = false;
       digit = false;
+      leet = false;
     } else if (k !== BMP_DROPPED) return false; // several characters, astral
   }
   if (tokLen === 1 && singles + 1 >= 3) return false;
+  if (scan !== null) {
+    st = scan.step(st, alpha[SPACE]!);
+    if (accepts[st] === 1) {
+      hits[nh++] = st;
+      hits[nh++] = len + 2;
+    }
+  }
   const r = scratchResult;
   r.codes = out;
   r.length = len;
   r.runs = runs;
   r.starts = os;
   r.ends = oe;
+  r.hitCount = scanning ? nh >> 1 : -1;
+  r.hitPairs = hits;
+  r.asterisk = asterisk;
   return true;
 }
+
+const PERCENT = 37;
+const ASTERISK = 42;
+const NO_ALPHA = new Uint16Array(1);
+const NO_ACCEPTS = new Uint8Array(1);
 
 /** The one result object normaliseScratch hands out (valid until the next call, like its arrays). */
 const scratchResult: ScratchNormalised = {
@@ -716,6 +866,9 @@ const scratchResult: ScratchNormalised = {
   runs: new Uint8Array(0),
   starts: new Int32Array(0),
   ends: new Int32Array(0),
+  hitCount: -1,
+  hitPairs: new Int32Array(0),
+  asterisk: false,
 };
 
 /**
@@ -753,9 +906,16 @@ const BMP_DROPPED = 5;
 const BMP_SLOW = 6;
 const BMP_CODE = new Uint16Array(65536);
 const BMP_KIND = new Uint8Array(65536);
+/** The folded letter of a word character that is not a digit, else 0 (one load in the letter loop). */
+const BMP_LETTER = new Uint16Array(65536);
+function learnLetter(code: number): void {
+  const c = BMP_CODE[code]!;
+  if (BMP_KIND[code] === WORD && !(c >= 48 && c <= 57)) BMP_LETTER[code] = c;
+}
 for (let i = 0; i < 128; i++) {
   BMP_KIND[i] = ASCII_KIND[i] === 0 ? BMP_DROPPED : ASCII_KIND[i]!;
   BMP_CODE[i] = ASCII_CODE[i]!;
+  learnLetter(i);
 }
 
 function learnBmp(code: number): number {
@@ -769,6 +929,7 @@ function learnBmp(code: number): number {
     }
   }
   BMP_KIND[code] = kind;
+  learnLetter(code);
   return kind;
 }
 

@@ -82,12 +82,18 @@ export function compileRules(rules: RuleEntry[]): { compiled: CompiledRules; anc
 
 /** Hits gathered during one scan, in normalised coordinates, plus word numbers. */
 export interface RuleHits {
-  /** Anchor hits: anchor id, start, end (exclusive). */
+  /**
+   * Anchor hits: anchor id, start, end (exclusive). Each list is valid up to its count (the
+   * arrays are reused from text to text, never shrunk: no allocation per text).
+   */
   anchor: number[];
+  anchorCount: number;
   /** Negation cue hits: start positions. */
   neg: number[];
+  negCount: number;
   /** `unless` phrase hits: rule, start, end. */
   unless: number[];
+  unlessCount: number;
 }
 
 export interface RuleMatch {
@@ -129,21 +135,17 @@ function growInt32(a: Int32Array): Int32Array {
   return b;
 }
 
-/** Rule matches in one text, given the scan's hits. `allowed` says whether a rule is compiled in. */
-export function checkRules(
-  c: CompiledRules,
-  hits: RuleHits,
-  codes: Uint16Array,
-  length: number,
-): RuleMatch[] {
-  if (hits.anchor.length === 0) return [];
-  // Cheap first pass: which rules had every one of their groups hit? Most texts with anchor
-  // hits (common words such as "how" or "my") complete no rule and stop here.
+/**
+ * The cheap first pass: which rules had every one of their groups hit (null: none)? Most texts
+ * with anchor hits (common words such as "how" or "my") complete no rule and stop here, before
+ * the negation and `unless` hits are even gathered (checkRules needs them).
+ */
+export function completeRules(c: CompiledRules, anchor: readonly number[], count: number): number[] | null {
   const mask = c.mask;
   let complete: number[] | null = null;
   let touched = 0;
-  for (let i = 0; i < hits.anchor.length; i += 3) {
-    const a = hits.anchor[i]!;
+  for (let i = 0; i < count; i += 3) {
+    const a = anchor[i]!;
     for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) {
       const use = c.anchorUses[k]!;
       const rule = use >> 3;
@@ -162,18 +164,31 @@ export function checkRules(
     }
   }
   for (let t = 0; t < touched; t++) mask[touchedScratch[t]!] = 0;
-  if (complete === null) return [];
+  return complete;
+}
+
+/**
+ * Rule matches in one text, given the scan's hits (all of them: anchors, negation cues, `unless`
+ * phrases) and the rules completeRules found complete.
+ */
+export function checkRules(
+  c: CompiledRules,
+  complete: readonly number[],
+  hits: RuleHits,
+  codes: Uint16Array,
+  length: number,
+): RuleMatch[] {
   const wanted = new Set(complete);
 
   let maxPos = 0;
-  for (let i = 1; i < hits.anchor.length; i += 3) maxPos = Math.max(maxPos, hits.anchor[i + 1]!);
-  for (const p of hits.neg) maxPos = Math.max(maxPos, p);
-  for (let i = 1; i < hits.unless.length; i += 3) maxPos = Math.max(maxPos, hits.unless[i + 1]!);
+  for (let i = 1; i < hits.anchorCount; i += 3) maxPos = Math.max(maxPos, hits.anchor[i + 1]!);
+  for (let i = 0; i < hits.negCount; i++) maxPos = Math.max(maxPos, hits.neg[i]!);
+  for (let i = 1; i < hits.unlessCount; i += 3) maxPos = Math.max(maxPos, hits.unless[i + 1]!);
   const word = wordNumbers(codes, Math.min(maxPos, length));
 
   // Hits per complete rule: [group, s, e] triples.
   const perRule = new Map<number, number[]>();
-  for (let i = 0; i < hits.anchor.length; i += 3) {
+  for (let i = 0; i < hits.anchorCount; i += 3) {
     const a = hits.anchor[i]!;
     for (let k = c.useStart[a]!; k < c.useStart[a + 1]!; k++) {
       const use = c.anchorUses[k]!;
@@ -243,11 +258,11 @@ export function checkRules(
 function suppressed(c: CompiledRules, rule: number, ch: Chain, hits: RuleHits, word: Int32Array): boolean {
   const from = ch.firstWord - UNLESS_WINDOW_BEFORE;
   if (c.negatable[rule] === 1)
-    for (const p of hits.neg) {
-      const w = word[p]!;
+    for (let i = 0; i < hits.negCount; i++) {
+      const w = word[hits.neg[i]!]!;
       if (w >= from && w <= ch.lastWord) return true;
     }
-  for (let i = 0; i < hits.unless.length; i += 3) {
+  for (let i = 0; i < hits.unlessCount; i += 3) {
     if (hits.unless[i] !== rule) continue;
     const w = word[hits.unless[i + 1]!]!;
     if (w >= from && w <= ch.lastWord + UNLESS_WINDOW_AFTER) return true;

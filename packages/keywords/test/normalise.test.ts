@@ -109,28 +109,51 @@ describe('normalise: the scripts of the ten languages', () => {
   });
 });
 
+/**
+ * Every corpus line (all kinds and languages) and random hostile text over an alphabet of the
+ * tricks the normaliser undoes (leetspeak, digits inside words, spacing, escapes, other scripts).
+ */
+async function corpusAndRandomTexts(): Promise<string[]> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = join(import.meta.dirname, 'corpus');
+  const texts: string[] = [];
+  for (const f of readdirSync(dir))
+    if (f.endsWith('.tsv')) texts.push(...readFileSync(join(dir, f), 'utf8').split('\n'));
+  for (const f of readdirSync(join(dir, 'languages')))
+    texts.push(...readFileSync(join(dir, 'languages', f), 'utf8').split('\n'));
+  const alphabet = [
+    ..."abkil .-!$@'1305%2B6ßéłـایਸ਼আ্*|x s",
+    '\u200b',
+    '😀',
+    '\u2019',
+    'Ѕ',
+    'ﻻ',
+    '\u202b',
+    'kill',
+    'k1ll',
+    'year10 ',
+    '4ever',
+    'g00d',
+    'm3',
+  ];
+  let seed = 7;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  for (let k = 0; k < 5000; k++) {
+    let t = '';
+    for (let j = Math.floor(rnd() * 30); j > 0; j--) t += alphabet[Math.floor(rnd() * alphabet.length)];
+    texts.push(t);
+  }
+  return texts;
+}
+
 describe('normalise: the one-pass fast path', () => {
   it('gives exactly what the four stages give, on every corpus line and on random hostile text', async () => {
     const { normaliseScratch, normaliseStaged } = await import('../src/normalise.ts');
-    const { readdirSync, readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const dir = join(import.meta.dirname, 'corpus');
-    const texts: string[] = [];
-    for (const f of readdirSync(dir))
-      if (f.endsWith('.tsv')) texts.push(...readFileSync(join(dir, f), 'utf8').split('\n'));
-    for (const f of readdirSync(join(dir, 'languages')))
-      texts.push(...readFileSync(join(dir, 'languages', f), 'utf8').split('\n'));
-    const alphabet = [..."abkil .-!$@'1305%2B6ßéłـایਸ਼আ্*|x s", '\u200b', '😀', '\u2019', 'Ѕ', 'ﻻ', '\u202b'];
-    let seed = 7;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    for (let k = 0; k < 5000; k++) {
-      let t = '';
-      for (let j = Math.floor(rnd() * 30); j > 0; j--) t += alphabet[Math.floor(rnd() * alphabet.length)];
-      texts.push(t);
-    }
+    const texts = await corpusAndRandomTexts();
     const snapshot = (n: ReturnType<typeof normaliseScratch>) =>
       [n.codes, n.runs, n.starts, n.ends].map((a) => Array.from(a.subarray(0, n.length)).join()).join('|');
     let fused = 0;
@@ -141,5 +164,37 @@ describe('normalise: the one-pass fast path', () => {
       if (!/[%!$@|€¡'’`\d*]/.test(t)) fused++;
     }
     expect(fused).toBeGreaterThan(500); // the fast path was really exercised
+  });
+
+  it('scans as it normalises: the same reports, in the same order, as scanning what the four stages give', async () => {
+    const { normaliseAndScan, normaliseStaged } = await import('../src/normalise.ts');
+    const { buildAutomaton } = await import('../src/aho-corasick.ts');
+    const { loadLibrary } = await import('../src/library.ts');
+    // the matcher's kind of automaton: every library term normalised, a space before, and after
+    const lib = loadLibrary();
+    const patterns = lib.terms.map((t) => ` ${normalise(t.term.replace(/\*$/, '')).text} `);
+    patterns.push(' how ', ' how to ', ' my ', ' i ', ' a', ' 4 ');
+    const automaton = buildAutomaton(patterns);
+    expect(automaton.tables.rootExit).toBe(automaton.tables.alpha[32]); // the idle-root shortcut applies
+    const texts = await corpusAndRandomTexts();
+    let reported = 0;
+    for (const t of texts) {
+      const staged = normaliseStaged(t);
+      const codes = staged.codes.slice(0, staged.length);
+      const starts = staged.starts.slice(0, staged.length);
+      const want: string[] = [];
+      automaton.scanCodes(codes, codes.length, 32, (p, s, e) => want.push(`${p}@${s}-${e}`));
+      const n = normaliseAndScan(t, automaton.tables);
+      expect(Array.from(n.codes.subarray(0, n.length)), JSON.stringify(t)).toEqual(Array.from(codes));
+      expect(Array.from(n.starts.subarray(0, n.length)), JSON.stringify(t)).toEqual(Array.from(starts));
+      const got: string[] = [];
+      for (let k = 0; k < n.hitCount; k++)
+        automaton.tables.report(n.hitPairs[2 * k]!, n.hitPairs[2 * k + 1]!, (p, s, e) =>
+          got.push(`${p}@${s}-${e}`),
+        );
+      expect(got, JSON.stringify(t)).toEqual(want);
+      reported += got.length;
+    }
+    expect(reported).toBeGreaterThan(1000); // the texts really hit patterns
   });
 });
