@@ -2,8 +2,17 @@
 import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/**
+ * The data dir, readable by the agent's account only: mode 0700 on Linux and macOS; on Windows (where
+ * modes mean nothing) an ACL of SYSTEM and Administrators (platform/private-dir.win32.ts). Throws when
+ * it cannot be made so, before anything is written into it.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') {
+    await (await import('../platform/private-dir.win32.ts')).restrictToSystem(dir);
+    return;
+  }
   // mkdir's mode is ignored for a dir that already exists (and is masked by umask).
   await chmod(dir, 0o700);
 }

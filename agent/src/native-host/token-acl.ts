@@ -11,13 +11,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { run } from '../platform/exec.ts';
+import { PRIVATE_DIR_GRANTS } from '../platform/private-dir.win32.ts';
 
-/** SIDs, so the grant works whatever the Windows display language; (OI)(CI): files inherit it. */
-export const TOKEN_DIR_GRANTS = [
-  '*S-1-5-18:(OI)(CI)F',
-  '*S-1-5-32-544:(OI)(CI)F',
-  '*S-1-5-4:(OI)(CI)RX',
-] as const;
+/** The data folder's grants (SYSTEM, Administrators) and read for INTERACTIVE, by SID; files inherit them. */
+export const TOKEN_DIR_GRANTS = [...PRIVATE_DIR_GRANTS, '*S-1-5-4:(OI)(CI)RX'] as const;
 
 export function tokenDirAclArgs(dir: string): string[] {
   return [dir, '/inheritance:r', '/grant:r', ...TOKEN_DIR_GRANTS];
