@@ -1,6 +1,7 @@
 // The Windows MSI as built on Linux: its tables say what Windows Installer will do (files under
 // Program Files, the LocalSystem service started at install and removed at uninstall, SERVER and
-// ENROL_SECRET as secure properties, the secret hidden from logs), and the MSI and the executables
+// ENROL_SECRET and BROWSER_POLICY as secure properties, the secret hidden from logs, the agent's
+// force-install entries removed at uninstall), and the MSI and the executables
 // inside it carry Authenticode signatures osslsigncode verifies against the signing certificate.
 // Installing it is test/e2e/package-msi-wine.test.ts.
 import { execFileSync, spawnSync } from 'node:child_process';
