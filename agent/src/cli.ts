@@ -23,6 +23,7 @@ import { writeBrowserFiles } from './native-host/browser-files.ts';
 import { runNativeHost } from './native-host/host.ts';
 import { refreshBrowserFiles } from './native-host/on-start.ts';
 import { emitDiagnosticEvents } from './outbox/diagnostic-events.ts';
+import { createBrowserPolicyStore } from './platform/browser-policy.ts';
 import { createInventorySource } from './platform/inventory.ts';
 import type { ScopeStatus } from './scope/scope-monitor.ts';
 import { launchdInstructions, launchdPlist } from './service/launchd.ts';
@@ -67,6 +68,8 @@ Commands:
                                                     the installers' uninstall step (service stopped): tell
                                                     the collector the agent is being uninstalled; waits at
                                                     most N s (default 10) and never fails the uninstall
+  browser-policy --remove                           the MSI's uninstall step (Windows): remove this agent's
+                                                    entry from Chrome's and Edge's force-install lists
   inventory                                         print this device's inventory as the agent reports it (JSON)
   emit-test-events N [--tag T] [--screenshots K]    diagnostic: append N test events to the outbox
                                                     (agent must be stopped; they are app "custodian-diagnostic";
@@ -151,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       method: { type: 'string' },
       user: { type: 'string' },
       'wait-seconds': { type: 'string' },
+      remove: { type: 'boolean' },
     },
   });
   if (values.help || command === undefined || command === 'help') {
@@ -210,6 +214,8 @@ export async function main(argv: string[]): Promise<number> {
       });
     case 'report-uninstall':
       return uninstallReport(dataDir, log, values.method, values.user, values['wait-seconds']);
+    case 'browser-policy':
+      return browserPolicy(values.remove === true);
     case 'screenshot-child':
       // The single executable's screenshot child (screenshot-process.ts); not for people.
       return (await import('./platform/screenshot-take.ts')).takeScreenshotToStdout();
@@ -544,6 +550,15 @@ async function installService(
     default:
       throw new UsageError(`install-service: no service support for ${o.target}`);
   }
+}
+
+/** `browser-policy --remove`: the agent's forcelist entries out of the registry (never a school's). */
+async function browserPolicy(remove: boolean): Promise<number> {
+  if (!remove)
+    throw new UsageError('browser-policy needs --remove (the agent writes the policy itself at start)');
+  const outcomes = await (await createBrowserPolicyStore()).apply(undefined);
+  process.stdout.write(`${JSON.stringify({ outcomes })}\n`);
+  return 0;
 }
 
 async function uninstallReport(

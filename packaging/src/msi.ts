@@ -6,7 +6,10 @@
 // HKLM\SOFTWARE\Custodian\Agent; the secret never goes there (every local user can read it) but, through
 // a deferred custom action run as SYSTEM with its target hidden from the log, into a registry key only
 // SYSTEM and Administrators can open (service-host.c `--store-enrol-secret`), deleted once enrolled and
-// at uninstall. The secret is a hidden property too (not in msiexec logs).
+// at uninstall. The secret is a hidden property too (not in msiexec logs). BROWSER_POLICY=force-install
+// (issue 15) goes beside Server as "BrowserPolicy": the agent, once enrolled, then puts its collector's
+// extension into Chrome's and Edge's HKLM force-install lists at each start; the RemoveBrowserPolicy
+// custom action takes that entry out again at uninstall.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   WINDOWS_AGENT_EXE,
+  WINDOWS_BROWSER_POLICY_VALUE,
   WINDOWS_HOST_LAUNCHER,
   WINDOWS_HOST_MANIFEST,
   WINDOWS_HOST_REGISTRY_KEYS,
@@ -38,6 +42,8 @@ const AGENT_EXE_FILE_ID = 'AgentExe';
 export const REPORT_UNINSTALL_SEQUENCE = 1950;
 /** After InstallFiles (4000: the host is on disk), before StartServices (5900: its first start reads it). */
 export const STORE_ENROL_SECRET_SEQUENCE = 5700;
+/** After ReportUninstall, before DeleteServices and RemoveFiles (the agent exe must still be there). */
+export const REMOVE_BROWSER_POLICY_SEQUENCE = 1960;
 /** The key the host protects (service-host.c ENROL_KEY); removed with all its values at uninstall. */
 export const ENROL_SECRET_KEY = 'SOFTWARE\\Custodian\\Agent\\Enrolment';
 /** msidbCustomActionTypeHideTarget: the command line (with the secret) is not written to the log. */
@@ -111,9 +117,9 @@ export function agentWxs(exeDir: string, version: string): string {
   return `<?xml version="1.0" encoding="utf-8"?>
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="*" Name="Custodian Agent" Language="1033" Version="${version}" Manufacturer="Custodian" UpgradeCode="${UPGRADE_CODE}">
-    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine" Description="Custodian endpoint agent" Comments="SERVER and ENROL_SECRET: the collector URL and the organisation's enrol secret"/>
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine" Description="Custodian endpoint agent" Comments="SERVER and ENROL_SECRET: the collector URL and the organisation's enrol secret; BROWSER_POLICY=force-install: the agent writes the browser extension's force-install policy"/>
     <Media Id="1" Cabinet="agent.cab" EmbedCab="yes"/>
-    <Property Id="SecureCustomProperties" Value="SERVER;ENROL_SECRET"/>
+    <Property Id="SecureCustomProperties" Value="SERVER;ENROL_SECRET;BROWSER_POLICY"/>
     <Property Id="MsiHiddenProperties" Value="ENROL_SECRET"/>
     <Directory Id="TARGETDIR" Name="SourceDir">
       <Directory Id="ProgramFiles64Folder">
@@ -126,6 +132,7 @@ export function agentWxs(exeDir: string, version: string): string {
           <Component Id="EnrolSettings" Guid="${guidFor('registry')}" Win64="yes">
             <RegistryKey Root="HKLM" Key="SOFTWARE\\Custodian\\Agent">
               <RegistryValue Name="Server" Type="string" Value="[SERVER]" KeyPath="yes"/>
+              <RegistryValue Name="${WINDOWS_BROWSER_POLICY_VALUE}" Type="string" Value="[BROWSER_POLICY]"/>
             </RegistryKey>
           </Component>
 ${browserHostXml()}
@@ -137,8 +144,11 @@ ${files.xml}        </Directory>
     <CustomAction Id="ReportUninstall" FileKey="${AGENT_EXE_FILE_ID}" ExeCommand="report-uninstall --method &quot;${UNINSTALL_METHOD.msi}&quot; --user &quot;[LogonUser]&quot; --wait-seconds ${WINDOWS_UNINSTALL_WAIT_SECONDS}" Execute="deferred" Impersonate="no" Return="ignore"/>
     <!-- Issue 17: the enrol secret only into the host's protected key (HideTarget is set after wixl). -->
     <CustomAction Id="StoreEnrolSecret" FileKey="ServiceHostExe" ExeCommand="--store-enrol-secret &quot;[ENROL_SECRET]&quot;" Execute="deferred" Impersonate="no" Return="check"/>
+    <!-- Issue 15: the agent's own entry out of Chrome's and Edge's force-install lists (a school's stay). -->
+    <CustomAction Id="RemoveBrowserPolicy" FileKey="${AGENT_EXE_FILE_ID}" ExeCommand="browser-policy --remove" Execute="deferred" Impersonate="no" Return="ignore"/>
     <InstallExecuteSequence>
       <Custom Action="ReportUninstall" Sequence="${REPORT_UNINSTALL_SEQUENCE}">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
+      <Custom Action="RemoveBrowserPolicy" Sequence="${REMOVE_BROWSER_POLICY_SEQUENCE}">REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE</Custom>
       <Custom Action="StoreEnrolSecret" Sequence="${STORE_ENROL_SECRET_SEQUENCE}">ENROL_SECRET AND NOT REMOVE="ALL"</Custom>
     </InstallExecuteSequence>
     <Feature Id="Agent" Level="1">

@@ -8,7 +8,10 @@
 // browser extension's host (issue 15): the MSI's registry
 // values for Chrome and Edge name the manifest the running agent wrote for its collector's extension;
 // the launcher it names, run with the command line Chrome uses on Windows, reaches the agent over the
-// named pipe and a page's text becomes an alert (about 1.5-4 s of this file's 30-50 s).
+// named pipe and a page's text becomes an alert (about 1.5-4 s of this file's 30-50 s). The install
+// passes BROWSER_POLICY=force-install: once enrolled the agent puts its collector's extension into
+// Chrome's and Edge's HKLM force-install lists beside a school's own entry, and msiexec /x takes only
+// the agent's entry out again; an install without the property writes none.
 // Wine specifics: every wine command's output goes to a file (Wine's pipes give Node EBADF), exit
 // codes of Wine tools are never taken as success on their own (its powershell.exe is a stub that
 // exits 0). Node 22's fetch() cannot connect under Wine 8 (`connect UNKNOWN`), but node:http and ws
@@ -19,7 +22,11 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORCELIST_VALUE_NAME } from '../../agent/src/native-host/forcelist.ts';
 import {
+  WINDOWS_AGENT_KEY,
+  WINDOWS_BROWSER_POLICY_VALUE,
+  WINDOWS_FORCELIST_KEYS,
   WINDOWS_HOST_LAUNCHER,
   WINDOWS_HOST_MANIFEST,
   WINDOWS_HOST_REGISTRY_KEYS,
@@ -56,6 +63,18 @@ function wine(args: string[], timeoutMs = 180_000): { status: number | null; out
   const r = spawnSync('sh', ['-c', 'exec wine "$@" >"$0" 2>&1', file, ...args], { env, timeout: timeoutMs });
   return { status: r.status, out: existsSync(file) ? readFileSync(file, 'utf8') : '' };
 }
+
+/** A school's own force-install entry, there before the agent: it must survive install and uninstall. */
+const SCHOOL_ENTRY = `${'c'.repeat(32)};https://school.example/updates.xml`;
+const forcelists = () =>
+  Object.values(WINDOWS_FORCELIST_KEYS).map((key) => wine(['reg', 'query', `HKLM\\${key}`]).out);
+/** How many times the running agent has applied (or removed) its force-install entry. */
+const policyPasses = () =>
+  existsSync(join(dataDir(), 'logs', 'agent.log'))
+    ? (readFileSync(join(dataDir(), 'logs', 'agent.log'), 'utf8').match(
+        /"msg":"browser force-install policy"[^\n]*/g,
+      ) ?? [])
+    : [];
 
 const HOST_EXE = `C:\\Program Files\\${INSTALL_DIR_NAME}\\custodian-service.exe`;
 const SERVICE_KEY = `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${SERVICE_NAME}`;
@@ -109,15 +128,23 @@ afterAll(async () => {
 });
 
 describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
-  it('msiexec /i with SERVER and ENROL_SECRET installs the files and a running CustodianAgent service', async () => {
+  it('msiexec /i with SERVER, ENROL_SECRET and BROWSER_POLICY installs the files and a running CustodianAgent service', async () => {
+    const chrome = `HKLM\\${WINDOWS_FORCELIST_KEYS.chrome}`;
+    wine(['reg', 'add', chrome, '/v', '1', '/t', 'REG_SZ', '/d', SCHOOL_ENTRY, '/f']);
+    expect(wine(['reg', 'query', chrome]).out).toContain(SCHOOL_ENTRY);
     wine([
       'msiexec',
       '/i',
       build.wineMsi,
       `SERVER=${collector!.url}`,
       `ENROL_SECRET=${collector!.enrolSecret}`,
+      'BROWSER_POLICY=force-install',
       '/qn',
     ]);
+    // Where the service's agent reads it (the key local users may read: nothing secret in it).
+    expect(wine(['reg', 'query', `HKLM\\${WINDOWS_AGENT_KEY}`]).out).toMatch(
+      new RegExp(`${WINDOWS_BROWSER_POLICY_VALUE}\\s+REG_SZ\\s+force-install`),
+    );
     expect(existsSync(join(programFiles(), 'custodian-agent.exe'))).toBe(true);
     expect(existsSync(join(programFiles(), 'custodian-service.exe'))).toBe(true);
     expect(existsSync(join(programFiles(), 'classic-level.node'))).toBe(true);
@@ -201,6 +228,25 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(manifest.path).toBe(`C:\\Program Files\\${INSTALL_DIR_NAME}\\${WINDOWS_HOST_LAUNCHER}`);
     for (const key of Object.values(WINDOWS_HOST_REGISTRY_KEYS))
       expect(wine(['reg', 'query', `HKLM\\${key}`]).out).toContain(manifestPath);
+    // BROWSER_POLICY=force-install: the collector's extension in both force-install lists, under the
+    // agent's own value name; the school's entry "1" still there.
+    const entry = `${extensionId};${collector!.url}/ext/updates.xml`;
+    const lists = await waitFor(
+      async () => {
+        const out = forcelists();
+        return out.every((o) => o.includes(entry)) ? out : undefined;
+      },
+      "the agent's force-install entry for Chrome and Edge",
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nagent.log: ${agentLogTail()}`);
+    });
+    for (const out of lists)
+      expect(out).toMatch(
+        new RegExp(`\\b${FORCELIST_VALUE_NAME}\\s+REG_SZ\\s+${entry.replace(/[.]/g, '\\.')}`),
+      );
+    expect(lists[0]).toMatch(new RegExp(`\\b1\\s+REG_SZ\\s+${SCHOOL_ENTRY.replace(/[.]/g, '\\.')}`));
+    expect(policyPasses().at(-1)).toContain('"outcomes":"chrome:set,edge:set"');
     // Chrome on Windows runs `cmd /d /c ""<path>" <origin> --parent-window=N < pipe > pipe"`; files here.
     const text = 'why would anyone unalive yourself like that';
     writeFileSync(
@@ -272,6 +318,14 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     expect(existsSync(join(programFiles(), WINDOWS_HOST_LAUNCHER))).toBe(false);
     for (const key of Object.values(WINDOWS_HOST_REGISTRY_KEYS))
       expect(wine(['reg', 'query', `HKLM\\${key}`]).out).not.toContain(WINDOWS_HOST_MANIFEST);
+    // The RemoveBrowserPolicy custom action took the agent's force-install entries out; the
+    // school's stays, and the MSI's BrowserPolicy value went with the product.
+    const lists = forcelists();
+    for (const out of lists) expect(out).not.toContain('/ext/updates.xml');
+    expect(lists[0]).toContain(SCHOOL_ENTRY);
+    expect(wine(['reg', 'query', `HKLM\\${WINDOWS_AGENT_KEY}`]).out).not.toContain(
+      WINDOWS_BROWSER_POLICY_VALUE,
+    );
     const q = wine(['sc', 'query', SERVICE_NAME]);
     expect(q.out).not.toMatch(/RUNNING/);
     // Wine's sc prints nothing for a missing service: the service's registry key says it is gone.
@@ -321,6 +375,7 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     const startsBefore = (await timeline(collector!, deviceId)).filter(
       (i) => i.kind === 'agentStarted',
     ).length;
+    const passesBefore = policyPasses().length;
     const install = wine(['cmd', '/c', 'C:\\CustodianHand\\install-service.cmd']);
     const q = await waitFor(async () => {
       const r = wine(['sc', 'query', SERVICE_NAME]);
@@ -341,6 +396,15 @@ describe.runIf(ready)('agent MSI under Wine (Node 22 variant)', () => {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\nagent.log: ${agentLogTail()}`);
     });
+    // No MSI, so no BROWSER_POLICY: the agent's start writes no force-install entry.
+    const pass = await waitFor(
+      async () => policyPasses()[passesBefore],
+      "the hand-registered agent's force-install pass",
+      120_000,
+    );
+    expect(pass).toContain('"requested":false');
+    expect(pass).toContain('"outcomes":"chrome:none,edge:none"');
+    for (const out of forcelists()) expect(out).not.toContain('/ext/updates.xml');
     const uninstall = wine(['cmd', '/c', `${AS_SERVICES_SEE_IT}C:\\CustodianHand\\uninstall-service.cmd`]);
     expect(uninstall.out).toContain('uninstall reported to the collector');
     await waitFor(

@@ -1,6 +1,7 @@
 // The Windows MSI as built on Linux: its tables say what Windows Installer will do (files under
 // Program Files, the LocalSystem service started at install and removed at uninstall, SERVER and
-// ENROL_SECRET as secure properties, the secret hidden from logs), and the MSI and the executables
+// ENROL_SECRET and BROWSER_POLICY as secure properties, the secret hidden from logs, the agent's
+// force-install entries removed at uninstall), and the MSI and the executables
 // inside it carry Authenticode signatures osslsigncode verifies against the signing certificate.
 // Installing it is test/e2e/package-msi-wine.test.ts.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  WINDOWS_BROWSER_POLICY_VALUE,
   WINDOWS_HOST_LAUNCHER,
   WINDOWS_HOST_MANIFEST,
   WINDOWS_HOST_REGISTRY_KEYS,
@@ -93,13 +95,15 @@ describe.runIf(ready)('agent MSI (wixl)', () => {
 
   it('takes SERVER and ENROL_SECRET as secure properties, the secret hidden; the secret never goes where local users read', () => {
     const props = Object.fromEntries(table(build.msi, 'Property').map((r) => [r['Property'], r['Value']]));
-    expect(props['SecureCustomProperties']).toBe('SERVER;ENROL_SECRET');
+    expect(props['SecureCustomProperties']).toBe('SERVER;ENROL_SECRET;BROWSER_POLICY');
     expect(props['MsiHiddenProperties']).toBe('ENROL_SECRET');
     expect(props['ALLUSERS']).toBe('1');
     const reg = table(build.msi, 'Registry').map((r) => [r['Root'], r['Key'], r['Name'], r['Value']]);
     // Issue 17: HKLM\SOFTWARE is readable by every local user: the server only, never the secret.
     expect(reg).toEqual([
       ['2', 'SOFTWARE\\Custodian\\Agent\\', 'Server', '[SERVER]'],
+      // Issue 15: IT's opt-in to the force-install policy, for the agent to read at each start.
+      ['2', 'SOFTWARE\\Custodian\\Agent\\', 'BrowserPolicy', '[BROWSER_POLICY]'],
       // The browser extension's native-messaging host (issue 15), for Chrome and Edge.
       [
         '2',
@@ -134,6 +138,29 @@ describe.runIf(ready)('agent MSI (wixl)', () => {
     const at = (a: string) => Number(seq[a]?.['Sequence']);
     expect(at('InstallFiles')).toBeLessThan(at('StoreEnrolSecret'));
     expect(at('StoreEnrolSecret')).toBeLessThan(at('StartServices'));
+  });
+
+  it("BROWSER_POLICY: a secure property kept for the agent; an uninstall (not an upgrade) takes the agent's force-install entries out as SYSTEM while its exe is still there", () => {
+    const agentExe = table(build.msi, 'File').find(
+      (r) => r['FileName']?.split('|').pop() === 'custodian-agent.exe',
+    );
+    expect(table(build.msi, 'Registry').filter((r) => r['Name'] === WINDOWS_BROWSER_POLICY_VALUE)).toEqual([
+      expect.objectContaining({ Root: '2', Value: '[BROWSER_POLICY]', Component_: 'EnrolSettings' }),
+    ]);
+    // 3154 = 18 (run an installed file) + 64 (exit code ignored) + 1024 (deferred) + 2048 (SYSTEM)
+    expect(table(build.msi, 'CustomAction').filter((r) => r['Action'] === 'RemoveBrowserPolicy')).toEqual([
+      expect.objectContaining({
+        Type: '3154',
+        Source: agentExe?.['File'],
+        Target: 'browser-policy --remove',
+      }),
+    ]);
+    const seq = Object.fromEntries(table(build.msi, 'InstallExecuteSequence').map((r) => [r['Action'], r]));
+    expect(seq['RemoveBrowserPolicy']?.['Condition']).toBe('REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE');
+    const at = (a: string) => Number(seq[a]?.['Sequence']);
+    // The service is stopped (it would write the entry again at its next start), the exe not yet removed.
+    expect(at('StopServices')).toBeLessThan(at('RemoveBrowserPolicy'));
+    expect(at('RemoveBrowserPolicy')).toBeLessThan(at('RemoveFiles'));
   });
 
   it('puts the executables, the addon and the keyword data under Program Files\\Custodian Agent', () => {

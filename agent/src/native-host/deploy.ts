@@ -2,6 +2,8 @@
 // native-messaging host manifest and its launcher, and where they go per browser and OS. The
 // extension itself, its id and the force-install policy: @custodian/browser-extension. Pure.
 import { HOST_NAME } from '@custodian/browser-extension';
+import { FORCELIST_VALUE_NAME, forcelistEntry } from './forcelist.ts';
+import { WINDOWS_FORCELIST_KEYS } from './windows-layout.ts';
 
 /** Where the host manifest goes, per browser (Linux: a file; Windows: a registry key naming it). */
 export const HOST_MANIFEST_LOCATIONS = {
@@ -77,11 +79,13 @@ export function windowsRegistry(manifestPath: string, id: string, updateUrl: str
   const lines = ['Windows Registry Editor Version 5.00', ''];
   for (const key of Object.values(HOST_MANIFEST_LOCATIONS.win32))
     lines.push(`[${key}]`, `@=${q(manifestPath)}`, '');
+  // The agent's own value name (forcelist.ts), not "1": importing it keeps a school's entries.
   if (updateUrl)
-    for (const key of [
-      'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Google\\Chrome\\ExtensionInstallForcelist',
-      'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist',
-    ])
-      lines.push(`[${key}]`, `"1"=${q(`${id};${updateUrl}`)}`, '');
+    for (const key of Object.values(WINDOWS_FORCELIST_KEYS))
+      lines.push(
+        `[HKEY_LOCAL_MACHINE\\${key}]`,
+        `"${FORCELIST_VALUE_NAME}"=${q(forcelistEntry(id, updateUrl))}`,
+        '',
+      );
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -62,3 +62,19 @@ export function windowsHostLauncher(o: WindowsLauncherOptions): string {
     '',
   ].join('\r\n');
 }
+
+/**
+ * Chrome's and Edge's machine policy keys for the force-install list (under HKLM; Policies is
+ * shared by the 32- and 64-bit registry views). The agent's entry goes in as forcelist.ts says.
+ */
+export const WINDOWS_FORCELIST_KEYS = {
+  chrome: 'SOFTWARE\\Policies\\Google\\Chrome\\ExtensionInstallForcelist',
+  edge: 'SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist',
+} as const;
+
+/** The MSI's key (readable by every local user: nothing secret here); SERVER goes to "Server". */
+export const WINDOWS_AGENT_KEY = 'SOFTWARE\\Custodian\\Agent';
+/** The MSI's BROWSER_POLICY property, as the agent reads it at each start. */
+export const WINDOWS_BROWSER_POLICY_VALUE = 'BrowserPolicy';
+/** The one BROWSER_POLICY the agent acts on (the .deb's CUSTODIAN_BROWSER_POLICY takes the same word). */
+export const BROWSER_POLICY_FORCE_INSTALL = 'force-install';

@@ -86,7 +86,7 @@ describe('browser deployment files', () => {
       server: 'https://c.school.uk',
     });
     expect(await readFile(join(out, 'custodian-browser.reg'), 'utf8')).toContain(
-      `[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist]\r\n"1"="${ID};https://c.school.uk/ext/updates.xml"`,
+      `[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist]\r\n"9158"="${ID};https://c.school.uk/ext/updates.xml"`,
     );
   });
 

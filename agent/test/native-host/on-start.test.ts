@@ -12,6 +12,7 @@ import { LINUX_LAUNCHER, LINUX_POLICY_FILE } from '../../src/native-host/browser
 import { POLICY_DIRS_LINUX } from '../../src/native-host/deploy.ts';
 import { FORCE_INSTALL_MARKER, refreshBrowserFiles } from '../../src/native-host/on-start.ts';
 import { WINDOWS_HOST_LAUNCHER, WINDOWS_HOST_MANIFEST } from '../../src/native-host/windows-layout.ts';
+import type { BrowserPolicyStore } from '../../src/platform/browser-policy.ts';
 
 let collector: CollectorProcess;
 const dirs: string[] = [];
@@ -83,6 +84,26 @@ describe('browser host files kept by the running agent', () => {
     const manifest = JSON.parse(await readFile(join(root, WINDOWS_HOST_MANIFEST), 'utf8'));
     expect(manifest.allowed_origins).toEqual([`chrome-extension://${r!.extensionId}/`]);
     expect(manifest.path).toBe(win32.join(root, WINDOWS_HOST_LAUNCHER));
+  }, 120_000);
+
+  it("Windows: the force-install entry goes to the registry only when the MSI's BROWSER_POLICY asks for it", async () => {
+    const { root, dataDir } = await enrolledDevice(collector.url);
+    const applied: (string | undefined)[] = [];
+    const store = (requested: string | undefined): BrowserPolicyStore => ({
+      requested: async () => requested,
+      apply: async (entry) => {
+        applied.push(entry);
+        return [{ browser: 'chrome', action: entry ? 'set' : 'none' }];
+      },
+    });
+    const r = await refreshBrowserFiles(root, dataDir, logger(), 'win32', store('force-install'));
+    expect(applied).toEqual([`${r!.extensionId};${collector.url}/ext/updates.xml`]);
+    // Installed (or upgraded) without the property: the agent's own entry is taken out again.
+    await refreshBrowserFiles(root, dataDir, logger(), 'win32', store(undefined));
+    const log = logger();
+    await refreshBrowserFiles(root, dataDir, log, 'win32', store('yes please'));
+    expect(applied.slice(1)).toEqual([undefined, undefined]);
+    expect(log.warnings.join('\n')).toContain('BROWSER_POLICY not understood');
   }, 120_000);
 
   it('a collector that cannot be reached: nothing written, a warning with the reason, no throw', async () => {

@@ -18,8 +18,8 @@
 import { ErrorCode } from '@custodian/protocol';
 import { HttpError, notFound, type Principal } from '../http/router.ts';
 import { randomId } from '../store/records.ts';
-import { managesAccount } from '../tenancy/staff-scope.ts';
 import type { AuditStore, KvNamespace } from '../store/types.ts';
+import { managesAccount } from '../tenancy/staff-scope.ts';
 import { actorDetails, actorName } from './audit.ts';
 import type { Notifications } from './notifications.ts';
 import type { SessionService } from './sessions.ts';
