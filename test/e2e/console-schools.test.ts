@@ -121,6 +121,42 @@ describe('console: schools of a trust', () => {
     await page.close();
   });
 
+  it('an admin of schools A and B sees which school each device is in, but no trust-wide controls', async () => {
+    const two = await createStaff(collector, 'ab-admin', 'admin');
+    const users = (await adminApi(collector, 'GET', '/users')).users as Json[];
+    const u = users.find((x) => x.username === 'ab-admin');
+    await adminApi(collector, 'PATCH', `/users/${u.id}`, { schools: [A, B], reason: 'covers both' });
+    const page = await browser.newPage();
+    await signIn(page, collector.url, two);
+    await page.goto(`${collector.url}/#/devices`);
+    const rows = page.locator('#devices-table tbody tr[data-device-id]');
+    await expect
+      .poll(() => page.locator(`td[data-school="${B}"]`).first().textContent())
+      .toBe('Beta Academy');
+    await page.locator('select[data-school-filter]').selectOption(A);
+    // Only school A's devices (alpha-lab-01, and alpha-lab-02 enrolled by another test), none of B's.
+    const labs = async () =>
+      (await rows.allTextContents()).map((t) =>
+        t.includes('beta-lab') ? 'B' : t.includes('alpha-lab') ? 'A' : '?',
+      );
+    await expect.poll(async () => [...new Set(await labs())]).toEqual(['A']);
+    // A device's page names its school, with no "Move" (moving between schools is the trust's).
+    await page.goto(`${collector.url}/#/devices/${agents[1]?.deviceId}`);
+    await expect.poll(() => page.locator('#device-school').textContent()).toBe('Beta Academy');
+    expect(await page.locator('#school-move-to').count()).toBe(0);
+    // A new account gets both schools by default; "trust-wide" is not offered.
+    await page.goto(`${collector.url}/#/users`);
+    const picker = page.getByLabel('Schools of the new account');
+    await expect
+      .poll(() => picker.locator('option').allTextContents())
+      .toEqual(['Alpha Academy', 'Beta Academy']);
+    expect(await picker.locator('option:checked').allTextContents()).toEqual([
+      'Alpha Academy',
+      'Beta Academy',
+    ]);
+    await page.close();
+  });
+
   it("school A's IT sees only school A's devices, with no school column, filter or Schools page", async () => {
     const page = await browser.newPage();
     await signIn(page, collector.url, itA);

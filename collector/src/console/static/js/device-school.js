@@ -1,5 +1,5 @@
-// A device's school on its page (tenancy), for trust-wide staff of a trust with several schools;
-// a trust-wide admin can move it to another school (reason required, audited on the server).
+// A device's school on its page (tenancy), for staff who see several schools; a trust-wide admin
+// can move it to another school (reason required, audited on the server).
 import { api } from './api.js';
 import { h, mount } from './h.js';
 import { loadSchools, schoolName, schoolOf } from './schools.js';
@@ -7,7 +7,7 @@ import { statusLine } from './ui.js';
 
 /**
  * @param {any} raw the device record @param {{ role: string, schools?: string[] | null }} user
- * @returns {Promise<HTMLElement | null>} null when there is nothing to show (one school, or a school-scoped account)
+ * @returns {Promise<HTMLElement | null>} null when there is nothing to show (the caller sees one school)
  */
 export async function deviceSchoolSection(raw, user) {
   const schools = await loadSchools(user);
@@ -30,7 +30,7 @@ export async function deviceSchoolSection(raw, user) {
       box,
       h('h2', { id: 'school-h' }, 'School'),
       h('p', { id: 'device-school' }, schoolName(schools, current)),
-      user.role === 'admin'
+      user.role === 'admin' && schools.trustWide
         ? h(
             'form',
             {

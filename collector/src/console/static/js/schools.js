@@ -1,6 +1,7 @@
 // Schools of a trust (tenancy) for the pages that list devices and alerts: the names to show
-// beside each row, and a school filter. Only trust-wide staff of a trust with more than one
-// school see either; a school-scoped account sees its own school only, with no switcher.
+// beside each row, and a school filter. Shown to an account that sees more than one school (trust-wide
+// staff of a trust of several schools, or an account limited to several); an account of one school
+// sees no school anywhere.
 import { api } from './api.js';
 import { h } from './h.js';
 
@@ -9,7 +10,9 @@ export const DEFAULT_SCHOOL_ID = 'default';
 
 /**
  * @typedef {{ id: string, name: string }} School
- * @typedef {{ list: School[], names: Map<string, string>, show: boolean }} Schools
+ * @typedef {{ list: School[], names: Map<string, string>, show: boolean, trustWide: boolean }} Schools
+ * `list`: the schools the caller sees (the collector answers only those); `trustWide`: the caller may
+ * act on the whole trust (move devices between schools, make trust-wide accounts).
  */
 
 /** @param {{ schools?: string[] | null }} user @returns {Promise<Schools>} */
@@ -22,7 +25,7 @@ export async function loadSchools(user) {
     // The pages work without names (a school shows as its id).
   }
   const trustWide = !Array.isArray(user.schools);
-  return { list, names: new Map(list.map((s) => [s.id, s.name])), show: trustWide && list.length > 1 };
+  return { list, names: new Map(list.map((s) => [s.id, s.name])), show: list.length > 1, trustWide };
 }
 
 /** A record's school id (absent: the default school). @param {{ schoolId?: unknown } | null | undefined} r */

@@ -15,8 +15,8 @@ const DSL_REQUESTED =
 
 /** @param {HTMLElement} main @param {import('../app.js').PageContext} ctx */
 export async function render(main, ctx) {
-  // Tenancy: a trust-wide admin of several schools sets each account's school (or trust-wide);
-  // a school admin's accounts are made in their own school by the server.
+  // Tenancy: an admin who sees several schools sets each account's schools (a trust-wide admin may
+  // also make it trust-wide); an admin of one school makes accounts of that school (the server's default).
   const schools = await loadSchools(ctx.user);
   const trustWide = !Array.isArray(ctx.user.schools);
   /**
@@ -30,10 +30,11 @@ export async function render(main, ctx) {
         {
           'data-school-picker': '',
           multiple: true,
-          size: String(Math.min(schools.list.length + 1, 5)),
+          size: String(Math.min(schools.list.length + (schools.trustWide ? 1 : 0), 5)),
           'aria-label': label,
         },
-        h('option', { value: '', selected: !current }, 'trust-wide'),
+        // Only a trust-wide admin may make an account trust-wide (the collector refuses others).
+        schools.trustWide ? h('option', { value: '', selected: !current }, 'trust-wide') : null,
         schools.list.map((x) =>
           h('option', { value: x.id, selected: Boolean(current?.includes(x.id)) }, x.name),
         ),
@@ -45,7 +46,10 @@ export async function render(main, ctx) {
    */
   const picked = (picker) => {
     const values = [...picker.selectedOptions].map((o) => o.value);
-    if (values.length === 0) return 'Choose the account’s schools, or trust-wide.';
+    if (values.length === 0)
+      return schools.trustWide
+        ? 'Choose the account’s schools, or trust-wide.'
+        : 'Choose the account’s schools.';
     if (values.includes('')) return values.length === 1 ? null : 'Choose trust-wide or schools, not both.';
     return values;
   };
@@ -285,7 +289,11 @@ export async function render(main, ctx) {
       ROLES.map((r) => h('option', { value: r, selected: r === 'it' }, r)),
     )
   );
-  const newSchool = schoolPicker(null, 'Schools of the new account');
+  // A new account of a trust-wide admin: trust-wide unless chosen; of a school admin: all its schools.
+  const newSchool = schoolPicker(
+    schools.trustWide ? null : schools.list.map((x) => x.id),
+    'Schools of the new account',
+  );
   mount(
     main,
     h('h1', null, 'Staff accounts'),
@@ -321,7 +329,13 @@ export async function render(main, ctx) {
       field('Username', username, 'lower case, e.g. j.smith'),
       field('Name', displayName),
       field('Role', role),
-      schools.show ? field('Schools', newSchool, 'trust-wide, or one or more schools') : null,
+      schools.show
+        ? field(
+            'Schools',
+            newSchool,
+            schools.trustWide ? 'trust-wide, or one or more schools' : 'one or more of your schools',
+          )
+        : null,
       h('button', { type: 'submit' }, 'Create account'),
     ),
     say.el,
