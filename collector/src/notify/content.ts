@@ -1,4 +1,5 @@
-// What a notification says. The content rule (issue 18): identifiers, severity, category and a
+// What a notification says. The content rule (issue 18): identifiers (the alert, its device and, in
+// a trust of schools, its school's id), severity, category and a
 // link to the console — never the matched term, its context, the window title or URL, the
 // pupil's name or an image. Email and third-party chat are not safe channels for those; the DSL
 // reads them in the console, signed in and audited. The category comes from the device, so it is
@@ -6,6 +7,8 @@
 import { CATEGORIES } from '@custodian/keywords';
 import type { StaffNotification } from '../auth/notifications.ts';
 import type { Alert } from '../store/types.ts';
+import { DEFAULT_SCHOOL_ID } from '../tenancy/model.ts';
+import { schoolOfRecord } from '../tenancy/scope.ts';
 
 /** One message, the same facts for every channel. */
 export interface Message {
@@ -19,15 +22,19 @@ export interface Message {
 export interface AlertFacts {
   id: string;
   deviceId: string;
+  /** The alert's school in a trust of schools (tenancy); absent for the default school. */
+  schoolId?: string;
   severity: number;
   category: string;
   createdAt: number;
 }
 
 export function alertFacts(a: Alert): AlertFacts {
+  const school = schoolOfRecord(a);
   return {
     id: a.id,
     deviceId: a.deviceId,
+    ...(school !== DEFAULT_SCHOOL_ID ? { schoolId: school } : {}),
     severity: a.severity,
     category: (CATEGORIES as readonly string[]).includes(a.category) ? a.category : 'other',
     createdAt: a.createdAt,
@@ -53,6 +60,7 @@ export function alertMessage(a: AlertFacts, consoleUrl: string, step: number): M
       `Open it in the console (sign in required): ${link}`,
       '',
       `Alert: ${a.id}`,
+      ...(a.schoolId ? [`School: ${a.schoolId}`] : []),
       `Device: ${a.deviceId}`,
       `Opened: ${new Date(a.createdAt).toISOString()}`,
       '',
@@ -62,6 +70,8 @@ export function alertMessage(a: AlertFacts, consoleUrl: string, step: number): M
       type: 'alert',
       alertId: a.id,
       deviceId: a.deviceId,
+      // A trust's integrations route by school; a one-school deployment's message is as it was.
+      ...(a.schoolId ? { schoolId: a.schoolId } : {}),
       severity: a.severity,
       category: a.category,
       createdAt: new Date(a.createdAt).toISOString(),

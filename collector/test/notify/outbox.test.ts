@@ -114,5 +114,11 @@ describe('content', () => {
     expect(all).not.toContain('secretword');
     expect(all).not.toContain('not-a-category');
     expect(out.json).toMatchObject({ category: 'other', link: `https://c.test/#/alerts/${a.id}` });
+    // One school: no school in the message; in a trust, the alert's school id (to route by).
+    expect(out.json).not.toHaveProperty('schoolId');
+    expect(out.text).not.toContain('School:');
+    const inB = alertMessage(alertFacts({ ...a, schoolId: 'school-b' }), 'https://c.test', 0);
+    expect(inB.json).toMatchObject({ schoolId: 'school-b', alertId: a.id });
+    expect(inB.text).toContain('School: school-b');
   });
 });
