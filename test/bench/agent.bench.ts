@@ -18,6 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rewriteBuiltinImports } from '../../agent/bin/builtin-imports.ts';
 import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
 import { agentCli, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { startCollector } from '../support/collector-process.ts';
@@ -28,6 +29,7 @@ import {
   sampleTree,
   type TreeSample,
   treeCpuSeconds,
+  treeDistinctBytes,
   treeRss,
 } from './proc-tree.ts';
 import { median } from './stats.ts';
@@ -39,6 +41,8 @@ const WINDOW_MS = 60_000;
 const WINDOWS = 5;
 const GET_WINDOWS_WARMUP = 3;
 const GET_WINDOWS_CALLS = 15;
+/** Every this many RSS samples, the tree's distinct pages too (reading pagemap takes ~35 ms a tree). */
+const DISTINCT_EVERY = 10;
 
 interface Spawns {
   total: number;
@@ -109,7 +113,15 @@ async function buildCoreOnly(): Promise<void> {
     platform: 'node',
     cwd: AGENT_DIR,
     external: [/^node:/, 'level', 'get-windows', 'screenshot-desktop', 'bufferutil', 'utf-8-validate'],
-    output: { dir: dirname(CORE_ENTRY), format: 'esm', entryFileNames: 'core-agent.mjs' },
+    // As agent/bin/bundle.ts builds the installed bundle.
+    plugins: [{ name: 'builtin-modules-without-namespaces', renderChunk: rewriteBuiltinImports }],
+    output: {
+      dir: dirname(CORE_ENTRY),
+      format: 'esm',
+      entryFileNames: 'core-agent.mjs',
+      comments: false,
+      charset: 'ascii',
+    },
     logLevel: 'silent',
   });
 }
@@ -180,6 +192,10 @@ export async function run(): Promise<BenchResult> {
     const treeCpu: Record<Who, number[]> = { bundle: [], ts: [], core: [], bare: [] };
     const ownCpu: Record<Who, number[]> = { bundle: [], ts: [], core: [], bare: [] };
     const spawnRate = { bundle: [] as number[], core: [] as number[] };
+    /** Whole tree with each physical page once (bundled agent), and RSS per helper command. */
+    const distinct: number[] = [];
+    const byComm = new Map<string, number[]>();
+    let samples = 0;
     const first = sampleAll();
     const spawns0 = spawnsOf(enrolled[0]!.dataDir);
     const coreSpawns0 = spawnsOf(enrolled[2]!.dataDir);
@@ -194,6 +210,14 @@ export async function run(): Promise<BenchResult> {
         for (const who of WHO) {
           rss[who].push(treeRss(last[who]));
           ownRss[who].push(last[who].root.rssBytes);
+        }
+        const comms = new Map<string, number>();
+        for (const m of last.bundle.members.values())
+          comms.set(m.comm, (comms.get(m.comm) ?? 0) + m.rssBytes);
+        for (const [c, b] of comms) byComm.set(c, [...(byComm.get(c) ?? []), b]);
+        if (samples++ % DISTINCT_EVERY === 0) {
+          const d = treeDistinctBytes(last.bundle);
+          if (d !== undefined) distinct.push(d);
         }
       }
       for (const who of WHO) {
@@ -249,6 +273,9 @@ export async function run(): Promise<BenchResult> {
           '≤ 1.5× bare node',
         ),
         rssRow('agent RSS, agent process alone, bundled (attribution)', ownRss.bundle),
+        ...(distinct.length > 0
+          ? [rssRow('agent memory, whole tree, bundled, each resident page once (attribution)', distinct)]
+          : []),
         rssRow('agent RSS, whole tree, bundled, core components only (attribution)', rss.core),
         rssRow('agent RSS, whole tree, TypeScript sources (dev)', rss.ts),
         cpuRow('agent CPU, whole tree, bundled (as installed)', treeCpu.bundle, '≤ 1%'),
@@ -270,13 +297,20 @@ export async function run(): Promise<BenchResult> {
       ],
       notes: [
         `Whole tree = the agent and every live descendant, found through /proc/PID/task/*/children at each 1 s sample; RSS is summed (VmRSS per process: pages shared between them count once per process, an upper bound), CPU is utime+stime of live members plus the cutime+cstime of those the agent reaped (test/bench/proc-tree.ts). Earlier runs counted the agent process alone (+ reaped children for CPU), which left out the long-running helpers.`,
+        `Each resident page once = the distinct page frames of the tree's members (/proc/PID/pagemap, as root), every ${DISTINCT_EVERY}th sample: a page of the node binary or libc mapped by the agent and a helper counts once, unlike the RSS sum.`,
+        `RSS by helper command (bundled agent, median over the samples it ran in; a sum when several run): ${[
+          ...byComm,
+        ]
+          .filter(([, xs]) => xs.length >= samples / 2)
+          .map(([c, xs]) => `${c === 'MainThread' ? 'node (keyboard helper)' : c} ${mib(xs).toFixed(1)} MiB`)
+          .join(', ')}.`,
         `Long-running helpers held through the whole measurement: bundled ${persistentMembers(first.bundle, last.bundle) || 'none'}; core only ${persistentMembers(first.core, last.core) || 'none'}.`,
         `Measured for ${elapsed.toFixed(0)} s after ${WARMUP_MS / 1000} s warm-up; the three agents and the bare node run side by side and are sampled at the same moments. Window CPU figures in order (bundled whole tree, % of a core): ${treeCpu.bundle.map((v) => v.toFixed(2)).join(', ')}; bare node: ${treeCpu.bare.map((v) => v.toFixed(2)).join(', ')}.`,
         'All components run (window, inventory, heartbeat, idle lock, USB control, capture); the user switches between two windows every 5 s.',
         `The installed service runs the bundle (pnpm --filter @custodian/agent build) with node ${BUNDLE_NODE_FLAGS.join(' ')}; the TypeScript row is the dev command (pnpm exec node agent/bin/custodian-agent.js).`,
         `Spawns per minute by command over the whole run (bundled agent): ${perMinute(spawns0, spawnsAt.bundle, elapsed)}; core components only: ${perMinute(coreSpawns0, spawnsAt.core, elapsed) || 'none'}.`,
         'Core components only = outbox, link, inventory, window monitor, heartbeat (the first three factories of components.ts), built for this bench into agent/dist/bench-core; the full rows add idle lock, USB control and capture.',
-        'Window reading is event-driven (xprop -spy): one xprop per focus change, none per sample. The lock-state probe (X11: xwininfo) is asked at most every 5 s; idle time (xprintidle) is read only when the warning could be due (at least every 30 s). USB: udevadm monitor (udev and kernel) and findmnt --poll drive the scans; the full rescan runs every 60 s while they are up.',
+        'Window reading is event-driven (xprop -spy): one xprop per focus change, none per sample. The lock-state probe (X11: xwininfo) is asked at most every 5 s; idle time (xprintidle) is read only when the warning could be due (at least every 30 s). USB: one udevadm monitor (udev and kernel events) and findmnt --poll drive the scans; the full rescan runs every 60 s while they are up.',
         `Outbox at the end: ${JSON.parse(windowEvents).outboxDepth} events waiting.`,
       ],
     };

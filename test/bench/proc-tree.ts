@@ -12,10 +12,11 @@
 // through their parent's cutime, which reaches the root when that parent is reaped (the agent's
 // helpers are direct children: setpriv execs the command in place). RSS sums resident pages per
 // process, so pages shared between members (libc, ld.so) are counted once per process: the sum
-// is an upper bound of the tree's real memory.
+// is an upper bound of the tree's real memory. treeDistinctBytes counts each physical page once
+// (the page frame numbers in /proc/PID/pagemap; they read as 0 without CAP_SYS_ADMIN).
 
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const PAGE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
@@ -136,4 +137,60 @@ export function persistentMembers(a: TreeSample, b: TreeSample): string {
     .sort()
     .map(([c, n]) => `${c} ×${n}`)
     .join(', ');
+}
+
+/** Resident page frame numbers of one process (/proc/PID/pagemap), into `into`. False if unreadable. */
+function addResidentFrames(pid: number, into: Set<number>): boolean {
+  let maps: string;
+  let fd: number;
+  try {
+    maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    fd = openSync(`/proc/${pid}/pagemap`, 'r');
+  } catch {
+    return false; // gone
+  }
+  let sawFrame = false;
+  try {
+    for (const line of maps.split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4})/.exec(line);
+      // Reservations without access (V8's cage, guard pages) hold no pages.
+      if (!m || m[3]!.startsWith('---')) continue;
+      const first = Number.parseInt(m[1]!, 16) / PAGE;
+      const pages = (Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16)) / PAGE;
+      const buf = Buffer.alloc(pages * 8);
+      let got: number;
+      try {
+        got = readSync(fd, buf, 0, buf.length, first * 8);
+      } catch {
+        continue; // [vsyscall] and the like
+      }
+      for (let i = 0; i + 8 <= got; i += 8) {
+        const entry = buf.readBigUInt64LE(i);
+        if (!(entry >> 63n)) continue; // not present (swapped or never touched)
+        const pfn = Number(entry & 0x7f_ffff_ffff_ffffn);
+        if (pfn !== 0) sawFrame = true;
+        into.add(pfn);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return sawFrame;
+}
+
+/**
+ * Resident memory of the root and its live descendants with every physical page counted once
+ * (pages shared between members — the node binary of a Node helper, libc — and with nothing else
+ * alike). Undefined when the frame numbers cannot be read (not root).
+ */
+export function treeDistinctBytes(s: TreeSample): number | undefined {
+  return distinctBytes([s.pid, ...[...s.members.values()].map((m) => m.pid)]);
+}
+
+/** Resident memory of these processes, each physical page once; undefined if the first is unreadable. */
+export function distinctBytes(pids: readonly number[]): number | undefined {
+  const frames = new Set<number>();
+  if (!addResidentFrames(pids[0]!, frames)) return undefined;
+  for (const pid of pids.slice(1)) addResidentFrames(pid, frames);
+  return frames.size * PAGE;
 }

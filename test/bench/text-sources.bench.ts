@@ -11,6 +11,7 @@ import { BUNDLE_NODE_FLAGS } from '../../agent/src/service/service-spec.ts';
 import { type AgentProcess, enrolAgent, startAgent } from '../support/agent-process.ts';
 import { startCollector } from '../support/collector-process.ts';
 import { startX } from '../support/xvfb.ts';
+import { distinctBytes } from './proc-tree.ts';
 import type { BenchResult } from './types.ts';
 
 const WARMUP_MS = 20_000;
@@ -113,8 +114,15 @@ export async function run(): Promise<BenchResult> {
     const logFrom = agentOn.logs().length;
     const c0 = { on: cpu(agentOn.pid), off: cpu(agentOff.pid), bare: cpu(bare.pid!), helper: cpu(helper) };
     const rss = { on: [] as number[], off: [] as number[], bare: [] as number[], helper: [] as number[] };
+    /** Pages of the helper that the agent does not map too (the node binary, libc: shared), every 10 s. */
+    const helperOwn: number[] = [];
     const t0 = Date.now();
-    while (Date.now() - t0 < MEASURE_MS) {
+    for (let i = 0; Date.now() - t0 < MEASURE_MS; i++) {
+      if (i % 10 === 0) {
+        const both = distinctBytes([agentOn.pid, helper]);
+        const agentAlone = distinctBytes([agentOn.pid]);
+        if (both !== undefined && agentAlone !== undefined) helperOwn.push(both - agentAlone);
+      }
       rss.on.push(rssBytes(agentOn.pid));
       rss.off.push(rssBytes(agentOff.pid));
       rss.bare.push(rssBytes(bare.pid!));
@@ -164,6 +172,17 @@ export async function run(): Promise<BenchResult> {
           ...bareBase,
           ratio: mib(rss.helper) / bareRss,
         },
+        ...(helperOwn.length > 0
+          ? [
+              {
+                metric: 'keyboard helper, pages not shared with the agent (each page once)',
+                value: mib(helperOwn),
+                unit: 'MiB',
+                ...bareBase,
+                ratio: mib(helperOwn) / bareRss,
+              },
+            ]
+          : []),
         {
           metric: 'agent CPU, sources on (own)',
           value: onOwn,
@@ -196,7 +215,7 @@ export async function run(): Promise<BenchResult> {
         `Measured over ${elapsed.toFixed(0)} s after ${WARMUP_MS / 1000} s warm-up; both agents and the bare node at the same time on one Xvfb (1024×768) with openbox; RSS median of 1 s samples from /proc, CPU from /proc/PID/stat (children = reaped cutime+cstime; the keyboard helper is alive, its own utime+stime is added).`,
         `Activity: "hello you " typed every 3 s (200 characters a minute) into the focused xterm, focus switched between two xterms showing 18 lines of text every 10 s; OCR at the default screenScanSeconds (60); ${runs.length} OCR runs in the window (run times ${runs.join(', ') || 'none'} ms).`,
         'The "incl. children" CPU of the agent with sources on also holds the window crop (import) per look at a window (the focused window itself is read over the agent’s own X connection, no child); the baseline is the same bundle with capture.typedText and capture.screenText off.',
-        'The keyboard helper is a separate Node process (uiohook-napi) running as the session user; its RSS is not part of the agent RSS row.',
+        'The keyboard helper is a separate Node process (uiohook-napi) running as the session user; its RSS is not part of the agent RSS row. Most of its RSS is the node binary and libraries the agent maps too (the same physical pages): "pages not shared with the agent" is what it adds, from the page frame numbers in /proc/PID/pagemap (median of one reading every 10 s).',
       ],
     };
   } finally {

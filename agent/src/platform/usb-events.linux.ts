@@ -1,18 +1,19 @@
-// Change sources for USB storage on Linux: `udevadm monitor` (device add/remove/change, needs
-// udevd) and `findmnt --poll` (mount/umount/remount, reads the kernel mount table, works without
-// udevd), plus `udevadm monitor --kernel` (the kernel's own uevents). Where udevd is not running
-// the kernel events take the place of the udev ones. Where it is, they only stand guard: udev
-// events come a moment after the kernel's, so a kernel event with no udev event after it means
-// udevd has gone, and it is passed on then. All are long-lived children, so they cannot go
-// through run() and its timeout; each is restarted with back-off when it exits, and killed on stop().
+// Change sources for USB storage on Linux: one `udevadm monitor --udev --kernel` (device
+// add/remove/change: udev's events, which need udevd, and the kernel's own uevents, each line
+// saying which) and `findmnt --poll` (mount/umount/remount, reads the kernel mount table, works
+// without udevd). Where udevd is not running the kernel events take the place of the udev ones.
+// Where it is, they only stand guard: udev events come a moment after the kernel's, so a kernel
+// event with no udev event after it means udevd has gone, and it is passed on then. Kernel events
+// count only once it is known whether udevd runs. Both are long-lived children (one udevadm, not
+// one per side: ~4.6 MiB of RSS each), so they cannot go through run() and its timeout; each is
+// restarted with back-off when it exits, and killed on stop().
 import { createInterface } from 'node:readline';
 import { type ChildProcess, spawnTied } from './exec.ts';
 import type { UsbChangeHint, UsbWatchHandle } from './usb.ts';
 import {
   FINDMNT_POLL_ARGS,
-  KERNEL_MONITOR_ARGS,
   parseFindmntPollLine,
-  parseUdevMonitorLine,
+  parseUdevMonitorEvent,
   UDEV_MONITOR_ARGS,
 } from './usb-parse.linux.ts';
 
@@ -23,20 +24,16 @@ interface Source {
   parse(line: string): UsbChangeHint | undefined;
 }
 
-function udevadmSource(name: 'udev' | 'kernel', args: readonly string[]): Source {
-  return {
-    name,
-    cmd: 'udevadm',
-    args,
-    parse(line) {
-      const e = parseUdevMonitorLine(line);
-      return e ? { source: name, action: e.action } : undefined;
-    },
-  };
-}
-
-const UDEV_SOURCE = udevadmSource('udev', UDEV_MONITOR_ARGS);
-const KERNEL_SOURCE = udevadmSource('kernel', KERNEL_MONITOR_ARGS);
+/** Its hints' source is the side of the monitor: 'udev' or 'kernel'. */
+const UDEVADM_SOURCE: Source = {
+  name: 'udevadm',
+  cmd: 'udevadm',
+  args: UDEV_MONITOR_ARGS,
+  parse(line) {
+    const e = parseUdevMonitorEvent(line);
+    return e ? { source: e.from, action: e.action } : undefined;
+  },
+};
 
 const FINDMNT_SOURCE: Source = {
   name: 'findmnt',
@@ -82,12 +79,18 @@ export function createLinuxUsbEventSources(
   /** udevd running, but a kernel event got no udev event within the grace time. */
   let udevSilent = false;
 
-  function hintFrom(src: Source, hint: UsbChangeHint): void {
-    if (src.name === 'udev') {
+  function hintFrom(hint: UsbChangeHint): void {
+    if (hint.source === 'udev') {
       udevSilent = false;
       clearTimeout(kernelPending);
       kernelPending = undefined;
-    } else if (src.name === 'kernel' && deviceEvents === 'udev') {
+    } else if (hint.source === 'kernel') {
+      // Not known yet whether udevd runs: the kernel side is not counted yet.
+      if (!deviceEvents) return;
+      if (deviceEvents === 'kernel') {
+        onChange(hint);
+        return;
+      }
       kernelPending ??= setTimeout(() => {
         kernelPending = undefined;
         udevSilent = true;
@@ -109,7 +112,7 @@ export function createLinuxUsbEventSources(
     child.on('error', () => undefined); // ENOENT etc.: reported through 'exit'/'close' below
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const hint = src.parse(line);
-      if (hint) hintFrom(src, hint);
+      if (hint) hintFrom(hint);
     });
     child.once('close', (code) => {
       children.delete(child);
@@ -128,13 +131,12 @@ export function createLinuxUsbEventSources(
     });
   }
 
-  start(UDEV_SOURCE, restartMs);
+  start(UDEVADM_SOURCE, restartMs);
   start(FINDMNT_SOURCE, restartMs);
   const kernelCheck = (options.needsKernelEvents?.() ?? Promise.resolve(false)).then(
     (needed) => {
       if (stopped) return;
       deviceEvents = needed ? 'kernel' : 'udev';
-      start(KERNEL_SOURCE, restartMs);
     },
     () => undefined, // unknown: the device-event side stays incomplete, the fast poll stays on
   );
@@ -146,8 +148,8 @@ export function createLinuxUsbEventSources(
 
   return {
     complete() {
-      if (!deviceEvents || !isUp('kernel') || !isUp('findmnt')) return false;
-      return deviceEvents === 'kernel' || (isUp('udev') && !udevSilent);
+      if (!deviceEvents || !isUp('udevadm') || !isUp('findmnt')) return false;
+      return deviceEvents === 'kernel' || !udevSilent;
     },
     async stop() {
       stopped = true;

@@ -9,9 +9,11 @@ export const LSBLK_ARGS = [
 ] as const;
 export const FINDMNT_LIST_ARGS = ['-J', '-l', '-o', 'SOURCE,TARGET,FSTYPE,OPTIONS'] as const;
 export const FINDMNT_POLL_ARGS = ['--poll', '-n', '-P', '-o', 'ACTION,SOURCE,TARGET'] as const;
-export const UDEV_MONITOR_ARGS = ['monitor', '--udev', '--subsystem-match=block'] as const;
-/** Kernel uevents: seen without udevd (containers, minimal systems), before any udev rule runs. */
-export const KERNEL_MONITOR_ARGS = ['monitor', '--kernel', '--subsystem-match=block'] as const;
+/**
+ * udev events and the kernel's own uevents (seen without udevd: containers, minimal systems; and
+ * before any udev rule runs) from ONE `udevadm monitor`: its lines say which (UDEV / KERNEL).
+ */
+export const UDEV_MONITOR_ARGS = ['monitor', '--udev', '--kernel', '--subsystem-match=block'] as const;
 
 export interface LsblkNode {
   name: string;
@@ -150,10 +152,22 @@ function unescapePairs(v: string): string {
 
 /** One `udevadm monitor` line: "UDEV  [1234.56] add      /devices/virtual/block/loop0 (block)" (--udev) or "KERNEL[1234.56] change   /devices/... (block)" (--kernel). */
 export function parseUdevMonitorLine(line: string): { action: string; kernelName: string } | undefined {
-  const m = /^(?:UDEV|KERNEL)\s*\[[\d.]+\]\s+(\w+)\s+(\S+)\s+\(block\)/.exec(line);
+  const e = parseUdevMonitorEvent(line);
+  return e ? { action: e.action, kernelName: e.kernelName } : undefined;
+}
+
+/** parseUdevMonitorLine plus which side of the monitor the line came from. */
+export function parseUdevMonitorEvent(
+  line: string,
+): { from: 'udev' | 'kernel'; action: string; kernelName: string } | undefined {
+  const m = /^(UDEV|KERNEL)\s*\[[\d.]+\]\s+(\w+)\s+(\S+)\s+\(block\)/.exec(line);
   if (!m) return undefined;
-  const devpath = m[2] as string;
-  return { action: m[1] as string, kernelName: devpath.slice(devpath.lastIndexOf('/') + 1) };
+  const devpath = m[3] as string;
+  return {
+    from: m[1] === 'UDEV' ? 'udev' : 'kernel',
+    action: m[2] as string,
+    kernelName: devpath.slice(devpath.lastIndexOf('/') + 1),
+  };
 }
 
 /** `udevadm info --query=property`: KEY=VALUE lines. */

@@ -9,6 +9,7 @@ import {
   parseFindmntList,
   parseFindmntPollLine,
   parseLsblkJson,
+  parseUdevMonitorEvent,
   parseUdevMonitorLine,
   parseUdevProperties,
 } from '../../src/platform/usb-parse.linux.ts';
@@ -168,6 +169,24 @@ describe('blkid, findmnt, udevadm, fuser', () => {
       { action: 'add', kernelName: 'loop3' },
     );
     expect(parseUdevMonitorLine('monitor will print the received events for:')).toBeUndefined();
+    // One `udevadm monitor --udev --kernel`: each line says which side it came from.
+    expect(
+      parseUdevMonitorEvent('KERNEL[3254.866980] change   /devices/virtual/block/loop0 (block)'),
+    ).toEqual({
+      from: 'kernel',
+      action: 'change',
+      kernelName: 'loop0',
+    });
+    expect(
+      parseUdevMonitorEvent('UDEV  [3254.870000] change   /devices/virtual/block/loop0 (block)'),
+    ).toEqual({
+      from: 'udev',
+      action: 'change',
+      kernelName: 'loop0',
+    });
+    expect(
+      parseUdevMonitorEvent('UDEV  - the event which udev sends out after rule processing'),
+    ).toBeUndefined();
     expect(parseUdevProperties(testdata('usb/udevadm-info-luks-loop.txt'))).toMatchObject({
       ID_FS_TYPE: 'crypto_LUKS',
       DEVNAME: '/dev/loop1',
