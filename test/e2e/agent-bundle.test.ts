@@ -49,8 +49,17 @@ describe('bundled agent (as installed)', () => {
     };
     expect(inventory.hostname).toBe(hostname());
     expect(inventory.agentVersion).toBe('0.1.0');
-    const { stdout } = await agentCli(['status', '--json', '--data-dir', rig.enrolled.dataDir]);
-    expect(JSON.parse(stdout)).toMatchObject({ running: true, connection: 'connected' });
+    // status.json follows the link within a second of a change (agent.ts): poll, do not race it.
+    const status = await waitFor(
+      async () => {
+        const { stdout } = await agentCli(['status', '--json', '--data-dir', rig.enrolled.dataDir]);
+        const s = JSON.parse(stdout) as { connection?: string };
+        return s.connection === 'connected' ? s : undefined;
+      },
+      'status --json to say connected',
+      10_000,
+    );
+    expect(status).toMatchObject({ running: true, connection: 'connected' });
     expect(agent.logs()).not.toMatch(/"level":"error"/);
   });
 
