@@ -302,19 +302,8 @@ async function readFeed(client: Client, path: string): Promise<{ status: number;
   return { status: res.status, text };
 }
 
-async function staffUser(username: string, role: Role, schools: string[]): Promise<Client> {
-  const made = await token.req('POST', '/api/v1/users', {
-    username,
-    role,
-    password: STRONG,
-    mustChangePassword: false,
-    schools,
-  });
-  if (made.status !== 201) throw new Error(`create ${username}: ${made.status} ${made.text}`);
-  const c = new Client(url);
-  const r = await c.login(username, STRONG);
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-  return c;
+function staffUser(username: string, role: Role, schools: string[]): Promise<Client> {
+  return createStaffClient(url, ADMIN_TOKEN, username, role, STRONG, schools);
 }
 
 beforeAll(async () => {

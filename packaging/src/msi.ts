@@ -32,7 +32,6 @@ const HOST_SOURCE = fileURLToPath(new URL('../windows/service-host.c', import.me
 const UPGRADE_CODE = '6f1c3a52-8a4e-4d2b-9a57-3c1e0b7d9e41';
 export const SERVICE_NAME = 'CustodianAgent';
 export const INSTALL_DIR_NAME = WINDOWS_INSTALL_DIR_NAME;
-const AGENT_EXE = WINDOWS_AGENT_EXE;
 const AGENT_EXE_FILE_ID = 'AgentExe';
 /**
  * Between StopServices (1900: the agent is gone, its outbox free) and DeleteServices (2000) /
@@ -104,7 +103,7 @@ function tree(dir: string, root: string, indent: string, skip: Set<string>): Tre
     } else {
       const c = id('C');
       components.push(c);
-      const fileId = rel === AGENT_EXE ? AGENT_EXE_FILE_ID : id('F');
+      const fileId = rel === WINDOWS_AGENT_EXE ? AGENT_EXE_FILE_ID : id('F');
       out += `${indent}<Component Id="${c}" Guid="${guidFor(rel)}" Win64="yes"><File Id="${fileId}" Name="${xml(e.name)}" Source="${xml(join('agent', rel))}" KeyPath="yes"/></Component>\n`;
     }
   }

@@ -2,6 +2,9 @@
 import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** Windows: folders this process has already left to SYSTEM and Administrators. */
+const restricted = new Set<string>();
+
 /**
  * The data dir, readable by the agent's account only: mode 0700 on Linux and macOS; on Windows (where
  * modes mean nothing) an ACL of SYSTEM and Administrators (platform/private-dir.win32.ts). Throws when
@@ -10,7 +13,10 @@ import { dirname } from 'node:path';
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (process.platform === 'win32') {
+    // One icacls per folder and process (start-up and enrolment ask several times).
+    if (restricted.has(dir)) return;
     await (await import('../platform/private-dir.win32.ts')).restrictToSystem(dir);
+    restricted.add(dir);
     return;
   }
   // mkdir's mode is ignored for a dir that already exists (and is masked by umask).

@@ -23,18 +23,8 @@ afterEach(async () => {
 });
 
 /** A signed-in account of some schools (not a DSL), made with the admin token. */
-async function scopedUser(username: string, role: string, schools: string[]): Promise<Client> {
-  const made = await token.req('POST', '/api/v1/users', {
-    username,
-    role,
-    password: STRONG,
-    mustChangePassword: false,
-    schools,
-  });
-  expect(made.status, made.text).toBe(201);
-  const c = new Client(h.url);
-  expect((await c.login(username, STRONG)).status).toBe(200);
-  return c;
+function scopedUser(username: string, role: string, schools: string[]): Promise<Client> {
+  return createStaffClient(h.url, h.adminToken, username, role, STRONG, schools);
 }
 
 /** A DSL of some schools: asked for by the admin token, approved by `approver`, password changed. */

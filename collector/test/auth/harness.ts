@@ -181,6 +181,8 @@ export async function createStaffClient(
   username: string,
   role: string,
   password = STRONG,
+  /** Tenancy: the account's schools (not for a `dsl`: a DSL of some schools is asked for and approved). */
+  schools?: string[],
 ): Promise<Client> {
   const admin = new Client(base, adminToken);
   const c = new Client(base);
@@ -190,6 +192,7 @@ export async function createStaffClient(
       role,
       password,
       mustChangePassword: false,
+      ...(schools ? { schools } : {}),
     });
     if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${created.text}`);
     const r = await c.login(username, password);

@@ -55,6 +55,23 @@ export function statusLine() {
   };
 }
 
+/**
+ * A form action that runs `fn`, redraws, and says `what` on the status line, or the error there.
+ * @param {{ say: (text: string, kind?: 'ok'|'error'|'') => void }} status @param {() => Promise<unknown>} redraw
+ * @returns {(what: string, fn: () => Promise<unknown>) => Promise<void>}
+ */
+export function saveThenRedraw(status, redraw) {
+  return async (what, fn) => {
+    try {
+      await fn();
+      await redraw();
+      status.say(what, 'ok');
+    } catch (err) {
+      status.say(/** @type {Error} */ (err).message, 'error');
+    }
+  };
+}
+
 /** Severity 1–5 as a coloured badge. @param {unknown} sev */
 export function sevBadge(sev) {
   const n = Number(sev) || 0;

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { ext, field, fmtTime, h, mount } from '../h.js';
 import { OPTIONS } from '../options.js';
-import { loading, renderError, statusLine, table } from '../ui.js';
+import { loading, renderError, saveThenRedraw, statusLine, table } from '../ui.js';
 
 /** @param {string} text @returns {string[][]} one array of comma-separated cells per non-empty line */
 export function lines(text) {
@@ -55,16 +55,7 @@ export async function render(main) {
   const say = statusLine();
   const secretBox = h('div', { 'aria-live': 'polite', id: 'webhook-secret' });
 
-  /** @param {string} what @param {() => Promise<unknown>} fn */
-  const save = async (what, fn) => {
-    try {
-      await fn();
-      await draw();
-      say.say(what, 'ok');
-    } catch (err) {
-      say.say(/** @type {Error} */ (err).message, 'error');
-    }
-  };
+  const save = saveThenRedraw(say, () => draw());
 
   const draw = async () => {
     /** @type {any} */

@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { field, h, mount } from '../h.js';
 import { OPTIONS } from '../options.js';
-import { loading, renderError, statusLine } from '../ui.js';
+import { loading, renderError, saveThenRedraw, statusLine } from '../ui.js';
 import { input, parseBands, parseContacts, parseTerms, select } from './notify.js';
 
 /** @param {string} name @param {string} value @param {number} rows */
@@ -39,16 +39,7 @@ export async function render(main, ctx) {
     if (s) o.textContent = `${s.name} (${s.id})`;
   }
 
-  /** @param {string} what @param {() => Promise<unknown>} fn */
-  const save = async (what, fn) => {
-    try {
-      await fn();
-      await draw();
-      say.say(what, 'ok');
-    } catch (err) {
-      say.say(/** @type {Error} */ (err).message, 'error');
-    }
-  };
+  const save = saveThenRedraw(say, () => draw());
 
   const draw = async () => {
     const schoolId = picker.value;
